@@ -1,0 +1,210 @@
+// Kernel state and event types: the contract between the simulator, the
+// trace format, the replay engine and the UI.
+//
+// The kernel is a reducer over its own event log: every state change is a
+// KEvent, and applyEvent(state, event) (apply.ts) is the only code that
+// changes a KState. Events are flat records of integers (plus a rare string)
+// so that they encode compactly and fold fast; kind-specific meaning of the
+// integer slots a, b, c is given by EVENT_KINDS below.
+
+/** One kernel event. All fields are integers except `s`. */
+export interface KEvent {
+  /** Position in the log, 0-based, dense. */
+  seq: number;
+  /** Virtual time in ns; non-decreasing along seq. */
+  time: number;
+  /** CPU the event happened on, -1 for none. */
+  cpu: number;
+  /** Acting thread, -1 for none (idle, or the kernel on no thread's behalf). */
+  tid: number;
+  /** Event kind code, an index into EVENT_KINDS. */
+  kind: number;
+  /** Kind-specific integer arguments (see EVENT_KINDS[kind].args); 0 when unused. */
+  a: number;
+  b: number;
+  c: number;
+  /** Kind-specific string (label or message); "" when unused. */
+  s: string;
+}
+
+/** Describes one event kind: its name and what its slots a, b, c, s mean. */
+export interface EventKindInfo {
+  name: string;
+  /** Names of the integer slots a, b, c in order; shorter when fewer are used. */
+  args: readonly string[];
+  /** Name of the string slot, or undefined when unused. */
+  str?: string;
+  /** One line of documentation. */
+  doc: string;
+}
+
+/**
+ * The event kinds. The code of a kind is its index here: append only, never
+ * reorder (the trace format stores codes).
+ */
+export const EVENT_KINDS: readonly EventKindInfo[] = [
+  { name: "switch", args: ["from", "to"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle)" },
+  { name: "user", args: [], str: "label", doc: "thread runs one step of user code" },
+  { name: "kwork", args: [], str: "label", doc: "kernel runs one step on the cpu's current kernel stack" },
+  { name: "proc-new", args: ["pid", "ppid"], str: "name", doc: "a process is created with a fresh address space" },
+  { name: "thread-new", args: ["tid", "pid", "ident"], doc: "a thread is created; ident is what pthread_self() returns in it" },
+  { name: "fork", args: ["pid", "child", "childTid"], doc: "pid forks: the child gets a copy of user memory (locks included) and one thread" },
+  { name: "spawn", args: ["pid", "child", "childTid"], str: "program", doc: "posix_spawn: a child with a fresh address space running a new program" },
+  { name: "exec", args: ["pid"], str: "program", doc: "the process replaces its address space with a new program" },
+  { name: "thread-exit", args: ["tid", "code"], doc: "a thread exits" },
+  { name: "thread-release", args: ["tid"], doc: "an exited thread's control block is dropped" },
+  { name: "proc-exit", args: ["pid", "code"], doc: "a process becomes a zombie; its parent's waitpid wakes" },
+  { name: "reparent", args: ["pid", "to"], doc: "the children of pid are handed to pid `to`" },
+  { name: "vmar-clear", args: ["pid"], doc: "the process's root VMAR is set to None" },
+  { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
+  { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
+  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, else pid); type 0 spin, 1 mutex, 2 recursive" },
+  { name: "lock-acquire", args: ["lock", "level"], doc: "thread acquires the lock (level = recursion depth after)" },
+  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1)" },
+  { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
+  { name: "unlock-not-owner", args: ["lock", "owner", "ident"], doc: "a recursive mutex is unlocked by a thread whose ident is not the recorded owner" },
+  { name: "lock-restamp", args: ["lock", "ident"], doc: "a held recursive mutex's owner ident is rewritten (reinit after fork)" },
+  { name: "malloc", args: ["size", "path"], doc: "allocation; path 0 thread cache, 1 central free list, 2 page heap" },
+  { name: "free", args: ["size"], doc: "deallocation into the thread cache" },
+  { name: "tcache-new", args: ["pid"], doc: "the thread gets a tcmalloc thread cache in process pid" },
+  { name: "kstack-alloc", args: ["kstack", "tid"], doc: "a kernel stack id is allocated and mapped for thread tid" },
+  { name: "kstack-free", args: ["kstack"], doc: "a kernel stack is unmapped and its id returned to the allocator" },
+  { name: "tlb-flush", args: [], doc: "sfence.vma: stale TLB entries are gone; freed kernel stacks now fault" },
+  { name: "page-fault", args: ["kstack"], doc: "the cpu touched an unmapped kernel stack" },
+  { name: "procfs-open", args: ["pid"], str: "path", doc: "thread opens a procfs file of pid" },
+  { name: "procfs-read", args: ["pid", "rss"], doc: "thread reads /proc/pid/status; rss 1 when VmRSS lines were printed" },
+  { name: "fatal", args: ["pid", "signal"], str: "message", doc: "a user-space fatal error aborts the process" },
+  { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
+  { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
+  { name: "end", args: ["outcome"], doc: "the run ends (outcome code: see OUTCOME_KINDS)" },
+];
+
+/** Kind codes by name (kept equal to the EVENT_KINDS indices; a test checks). */
+export const KIND = {
+  switch: 0, user: 1, kwork: 2, procNew: 3, threadNew: 4, fork: 5, spawn: 6, exec: 7,
+  threadExit: 8, threadRelease: 9, procExit: 10, reparent: 11, vmarClear: 12, reap: 13,
+  waitBlock: 14, lockNew: 15, lockAcquire: 16, lockWait: 17, lockRelease: 18,
+  unlockNotOwner: 19, lockRestamp: 20, malloc: 21, free: 22, tcacheNew: 23,
+  kstackAlloc: 24, kstackFree: 25, tlbFlush: 26, pageFault: 27, procfsOpen: 28,
+  procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33,
+} as const;
+
+export type OutcomeKind = "ok" | "fatal" | "panic" | "hang" | "budget";
+/** Outcome codes as stored in the `end` event's a slot. */
+export const OUTCOME_KINDS: readonly OutcomeKind[] = ["ok", "fatal", "panic", "hang", "budget"];
+
+export interface Outcome {
+  kind: OutcomeKind;
+  /** seq of the event that decided it (the fatal, panic, hang or end event). */
+  seq: number;
+  message: string;
+}
+
+export type LockType = "spin" | "mutex" | "recursive";
+export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive"];
+
+export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
+export type ProcState = "running" | "zombie";
+
+/** Kernel rules that differ between the systems the scenarios model. */
+export interface KConfig {
+  cpus: number;
+  /** What pthread_self() returns in a fork child: the parent's value (linux) or the new tid (serenity). */
+  tidAfterFork: "inherit" | "new";
+  /**
+   * When a thread's kernel stack is freed: `deferred` after the cpu has switched
+   * away (Linux), `in-exit` while exit still runs on it (rCore before PR 146),
+   * `at-reap` for the main thread when the parent reaps (rCore after PR 146).
+   */
+  kstackFree: "deferred" | "in-exit" | "at-reap";
+  /** What touching a freed kernel stack does: nothing visible, or fault after a TLB flush or frame reuse. */
+  stackCheck: "silent" | "flush" | "reuse";
+  /** /proc/<pid>/status on a cleared VMAR: `unwrap` panics (Asterinas before the fix), `check` omits RSS lines. */
+  procfsVmar: "unwrap" | "check";
+}
+
+export interface Cpu {
+  id: number;
+  /** Thread running here, -1 when idle. */
+  tid: number;
+  /** Kernel stack the cpu runs on, -1 when idle. */
+  kstack: number;
+}
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  name: string;
+  state: ProcState;
+  /** Thread ids, in creation order. The first is the main thread. */
+  threads: number[];
+  /** Root VMAR id, or null once exit cleared it. */
+  vmar: number | null;
+  /** seq of the vmar-clear event, -1 while live. */
+  vmarClearedSeq: number;
+  /** Kernel lock guarding vmar. */
+  vmarLock: number;
+  exitCode: number | null;
+  /** Threads with a tcmalloc thread cache in this address space. */
+  tcaches: number[];
+  /** seq of the fork/spawn/proc-new that created it. */
+  createdSeq: number;
+}
+
+export interface Thread {
+  tid: number;
+  pid: number;
+  state: ThreadState;
+  /** What pthread_self() returns in this thread. */
+  ident: number;
+  /** Kernel stack id, -1 when none. */
+  kstack: number;
+  /** Lock this thread blocks or spins on, -1 when none. */
+  waitLock: number;
+  /** Child pid this thread waits for in waitpid (-1 = any), or -2 when not waiting. */
+  waitPid: number;
+}
+
+export interface Lock {
+  id: number;
+  name: string;
+  /** 0 for a kernel lock, else the pid whose address space holds it. */
+  space: number;
+  type: LockType;
+  /** tid of the holder, -1 when free. After fork this may name a thread absent from `space`. */
+  owner: number;
+  /** Owner ident recorded in the lock's memory (recursive mutexes), 0 when free. */
+  ident: number;
+  level: number;
+  /** seq of the event that last changed owner (why-query), -1 never. */
+  since: number;
+  /** seq of the fork that copied this lock into its space, -1 if not a copy. */
+  copiedSeq: number;
+}
+
+export interface KStack {
+  id: number;
+  tid: number;
+  state: "mapped" | "freed";
+  allocSeq: number;
+  freeSeq: number;
+  /** True once a TLB flush happened after the free (touching it now faults). */
+  flushed: boolean;
+}
+
+export interface KState {
+  /** seq of the last applied event, -1 before any. */
+  seq: number;
+  time: number;
+  config: KConfig;
+  cpus: Cpu[];
+  procs: Map<number, Proc>;
+  threads: Map<number, Thread>;
+  locks: Map<number, Lock>;
+  kstacks: Map<number, KStack>;
+  nextLock: number;
+  nextVmar: number;
+  /** First fatal/panic/hang, or the end outcome. */
+  outcome: Outcome | null;
+  ended: boolean;
+}
