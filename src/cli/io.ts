@@ -1,0 +1,174 @@
+// Output helpers shared by every command. Works the same on Bun, Deno and Node.
+//
+// Commands write through these, never console.log, so that:
+// - a closed stdout (`ktrace events t | head`) ends the process quietly (EPIPE);
+// - main.ts can flush stdout/stderr before exiting;
+// - colors are off unless the stream is a terminal and NO_COLOR is unset.
+
+import process from 'node:process';
+
+type Stream = NodeJS.WriteStream;
+
+let stdoutClosed = false;
+
+/** True once stdout's reader has gone away (EPIPE); further writes are dropped. */
+export function isStdoutClosed(): boolean {
+  return stdoutClosed;
+}
+
+function isEpipe(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  const name = (e as { name?: unknown }).name;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || name === 'BrokenPipe';
+}
+
+/** Called when stdout's reader has gone away: stop quietly, with the code so far. */
+function onBrokenPipe(): void {
+  stdoutClosed = true;
+  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  process.exit(code);
+}
+
+let installed = false;
+/** Install the EPIPE handlers (main.ts calls this once; idempotent). */
+export function installPipeHandlers(): void {
+  if (installed) return;
+  installed = true;
+  process.stdout.on('error', (e: unknown) => {
+    if (isEpipe(e)) onBrokenPipe();
+    else throw e;
+  });
+  process.stderr.on('error', () => {
+    // Nowhere left to report to.
+  });
+}
+
+// Writes still in flight, per stream. Bun calls an empty write's callback at once even
+// with data queued, and exits without flushing, so flushing waits for the callback of
+// the last real write instead.
+const pending = new Map<Stream, { count: number; waiters: (() => void)[] }>();
+
+function tracker(stream: Stream) {
+  let t = pending.get(stream);
+  if (t === undefined) {
+    const fresh = { count: 0, waiters: [] as (() => void)[] };
+    pending.set(stream, fresh);
+    t = fresh;
+  }
+  return t;
+}
+
+function write(stream: Stream, text: string): void {
+  if (stream === process.stdout && stdoutClosed) return;
+  if (text === '') return;
+  const t = tracker(stream);
+  t.count++;
+  try {
+    stream.write(text, () => {
+      t.count--;
+      if (t.count === 0) for (const w of t.waiters.splice(0)) w();
+    });
+  } catch (e) {
+    t.count--;
+    if (stream === process.stdout && isEpipe(e)) onBrokenPipe();
+    else if (stream !== process.stderr) throw e;
+  }
+}
+
+/** Write text to stdout as is. */
+export function out(text: string): void {
+  write(process.stdout, text);
+}
+
+/** Write one line to stdout. */
+export function println(line = ''): void {
+  write(process.stdout, line + '\n');
+}
+
+/** Write one line to stderr. */
+export function eprintln(line = ''): void {
+  write(process.stderr, line + '\n');
+}
+
+/** Print one JSON document on stdout (for --json). */
+export function printJson(value: unknown): void {
+  write(process.stdout, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Print one compact JSON value on its own line (for JSON lines output, e.g. events --json). */
+export function printJsonLine(value: unknown): void {
+  write(process.stdout, JSON.stringify(value) + '\n');
+}
+
+export function isStdoutTTY(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+export function isStderrTTY(): boolean {
+  return process.stderr.isTTY === true;
+}
+
+export function isStdinTTY(): boolean {
+  return process.stdin.isTTY === true;
+}
+
+/** Resolves once everything written so far through these helpers to `stream` has been handed to the OS. */
+function flushStream(stream: Stream): Promise<void> {
+  const t = tracker(stream);
+  if (t.count === 0 || (stream === process.stdout && stdoutClosed)) return Promise.resolve();
+  return new Promise((resolve) => t.waiters.push(resolve));
+}
+
+/** Flush stdout and stderr (call before process.exit). */
+export async function flushAll(): Promise<void> {
+  await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+}
+
+// ---- color ----
+
+/** NO_COLOR (https://no-color.org): any non-empty value disables color. FORCE_COLOR=1 (or any non-"0") forces it. */
+export function colorEnabled(stream: Stream): boolean {
+  const env = process.env;
+  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
+  const force = env['FORCE_COLOR'];
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  return stream.isTTY === true;
+}
+
+function sgr(open: number, close: number, enabled: () => boolean) {
+  return (s: string): string => (enabled() ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+}
+
+export interface Colors {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  blue(s: string): string;
+  magenta(s: string): string;
+  cyan(s: string): string;
+  /** Whether these helpers currently add escape codes. */
+  enabled(): boolean;
+}
+
+function makeColors(stream: () => Stream): Colors {
+  const on = () => colorEnabled(stream());
+  return {
+    bold: sgr(1, 22, on),
+    dim: sgr(2, 22, on),
+    red: sgr(31, 39, on),
+    green: sgr(32, 39, on),
+    yellow: sgr(33, 39, on),
+    blue: sgr(34, 39, on),
+    magenta: sgr(35, 39, on),
+    cyan: sgr(36, 39, on),
+    enabled: on,
+  };
+}
+
+/** Colors for text written to stdout. */
+export const color: Colors = makeColors(() => process.stdout);
+/** Colors for text written to stderr. */
+export const errColor: Colors = makeColors(() => process.stderr);

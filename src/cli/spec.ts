@@ -1,0 +1,339 @@
+// The ktrace command table, as data.
+//
+// Everything the CLI knows about its surface lives here: commands, positional
+// arguments, flags (with their value types), descriptions, examples, and the issue
+// that builds each command. The parser (args.ts) and the help screens (help.ts) are
+// generated from this table, and the flag types of ParsedArgs<C> are derived from it,
+// so adding a flag is a one-line change here.
+//
+// This file is the source of truth for the "CLI contract" in DESIGN.md: extend it,
+// never break it.
+
+/** The words `--at` accepts besides an event number. */
+export const AT_WORDS = ['start', 'end', 'panic', 'violation'] as const;
+export type AtWord = (typeof AT_WORDS)[number];
+
+/**
+ * How a flag's value is read.
+ * - boolean: no value (`--json`); `--json=x` is an error.
+ * - int: a non-negative integer.
+ * - string: any text.
+ * - enum: one of `values`.
+ * - range: `A..B`, both non-negative integers, A <= B, inclusive of both ends.
+ * - at: an event number or one of AT_WORDS.
+ * - keyvalue: `KEY=VALUE` (VALUE may be empty).
+ */
+export type ValueType =
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'int' }
+  | { readonly kind: 'string' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'range' }
+  | { readonly kind: 'at' }
+  | { readonly kind: 'keyvalue' };
+
+export interface FlagSpec {
+  /** Long name without dashes: `seed` for `--seed`. Also the key in ParsedArgs.flags. */
+  readonly name: string;
+  /** One-letter alias without the dash: `o` for `-o`. */
+  readonly short?: string;
+  readonly type: ValueType;
+  /** Placeholder shown in help: `N`, `FILE`, `A..B`. */
+  readonly metavar?: string;
+  /** May be given more than once; values are collected into an array (in order). */
+  readonly repeatable?: boolean;
+  /** Must be given; the parser refuses the command otherwise. */
+  readonly required?: boolean;
+  readonly description: string;
+}
+
+export interface PositionalSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Error text when the positional is missing, e.g. "record needs a scenario name or a .ts file". */
+  readonly missing: string;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  /** One line, shown in the overview. */
+  readonly summary: string;
+  /** Optional longer text for `ktrace <cmd> --help`. */
+  readonly details?: string;
+  readonly positionals: readonly PositionalSpec[];
+  readonly flags: readonly FlagSpec[];
+  readonly examples: readonly string[];
+  /** The issue that builds this command. */
+  readonly issue: number;
+}
+
+/** Flags every command accepts (handled by main.ts, not by commands). */
+export const GLOBAL_FLAGS = [
+  { name: 'help', short: 'h', type: { kind: 'boolean' }, description: 'Show help (for a command: ktrace <command> --help).' },
+  { name: 'version', type: { kind: 'boolean' }, description: 'Print the ktrace version.' },
+  { name: 'verbose', type: { kind: 'boolean' }, description: 'Add stack traces to error messages.' },
+] as const satisfies readonly FlagSpec[];
+
+// Shared flag definitions, so the same flag reads the same everywhere.
+const json = (what: string) =>
+  ({ name: 'json', type: { kind: 'boolean' }, description: `Print ${what} and nothing else on stdout.` }) as const;
+const fix = {
+  name: 'fix',
+  type: { kind: 'string' },
+  metavar: 'NAME',
+  description: "Run the scenario's fixed variant NAME instead of the buggy one (see 'ktrace scenarios').",
+} as const;
+const cpus = { name: 'cpus', type: { kind: 'int' }, metavar: 'N', description: 'Number of simulated CPUs.' } as const;
+const maxEvents = {
+  name: 'max-events',
+  type: { kind: 'int' },
+  metavar: 'N',
+  description: 'Stop after N events (outcome: budget).',
+} as const;
+const opt = {
+  name: 'opt',
+  type: { kind: 'keyvalue' },
+  metavar: 'KEY=VALUE',
+  repeatable: true,
+  description: 'Set a scenario option (repeatable).',
+} as const;
+const output = (what: string) =>
+  ({ name: 'output', short: 'o', type: { kind: 'string' }, metavar: 'FILE', description: what }) as const;
+const at = (required: boolean) =>
+  ({
+    name: 'at',
+    type: { kind: 'at' },
+    metavar: 'N|start|end|panic|violation',
+    required,
+    description: 'Event number, or start, end, the panic, or the first invariant violation.',
+  }) as const;
+const tracePos = (cmd: string) =>
+  ({ name: 'trace', description: 'A trace file written by ktrace record.', missing: `${cmd} needs a trace file` }) as const;
+const scenarioPos = (cmd: string) =>
+  ({
+    name: 'scenario|file.ts',
+    description: "A built-in scenario name (see 'ktrace scenarios') or a scenario file.",
+    missing: `${cmd} needs a scenario name or a .ts file`,
+  }) as const;
+
+export const COMMANDS = [
+  {
+    name: 'scenarios',
+    summary: 'List the built-in scenarios and their fixed variants.',
+    positionals: [],
+    flags: [json('the list as one JSON document')],
+    examples: ['ktrace scenarios', 'ktrace scenarios --json'],
+    issue: 3,
+  },
+  {
+    name: 'record',
+    summary: 'Run a scenario under a seeded scheduler and write its trace.',
+    positionals: [scenarioPos('record')],
+    flags: [
+      fix,
+      { name: 'seed', type: { kind: 'int' }, metavar: 'N', description: "Seed for the scheduler's PRNG." },
+      cpus,
+      {
+        name: 'snapshot-every',
+        type: { kind: 'int' },
+        metavar: 'K',
+        description: 'Write a state snapshot every K events.',
+      },
+      maxEvents,
+      opt,
+      output('Write the trace to FILE (default: <scenario>-<seed>.ktrace).'),
+      json('a summary of the recording as one JSON document'),
+    ],
+    examples: [
+      'ktrace record cpython-fork-serenity -o /tmp/cpython.ktrace',
+      'ktrace record tcmalloc-fork --seed 7 --cpus 4',
+      'ktrace record rcore-kstack --fix pr146 -o fixed.ktrace',
+      'ktrace record ./my-scenario.ts --opt threads=3',
+    ],
+    issue: 3,
+  },
+  {
+    name: 'info',
+    summary: "Summarize a trace: scenario, seed, events, outcome.",
+    positionals: [tracePos('info')],
+    flags: [json('formatVersion, scenario, fix, seed, cpus, events, snapshots, bytes, outcome')],
+    examples: ['ktrace info /tmp/cpython.ktrace', 'ktrace info /tmp/cpython.ktrace --json'],
+    issue: 4,
+  },
+  {
+    name: 'check',
+    summary: 'Scan a trace for the first invariant violation (exit 1 if found).',
+    positionals: [tracePos('check')],
+    flags: [
+      {
+        name: 'invariant',
+        type: { kind: 'string' },
+        metavar: 'NAME',
+        repeatable: true,
+        description:
+          'Check only this invariant (repeatable; default: all). Names: recursive-mutex-owner, lock-owner-alive, no-deadlock, kstack-in-use, vmar-live, no-panic.',
+      },
+      json('{violation, scanned}'),
+    ],
+    examples: ['ktrace check /tmp/cpython.ktrace', 'ktrace check t.ktrace --invariant kstack-in-use --json'],
+    issue: 5,
+  },
+  {
+    name: 'events',
+    summary: 'Print the events of a trace, optionally a range or a kind.',
+    positionals: [tracePos('events')],
+    flags: [
+      { name: 'from', type: { kind: 'int' }, metavar: 'N', description: 'First event number to print.' },
+      { name: 'to', type: { kind: 'int' }, metavar: 'N', description: 'Last event number to print.' },
+      {
+        name: 'kind',
+        type: { kind: 'string' },
+        metavar: 'PATTERN',
+        description: 'Only events whose kind matches PATTERN (e.g. lock.*).',
+      },
+      json('one JSON object per line (JSON lines)'),
+    ],
+    examples: ['ktrace events /tmp/cpython.ktrace --from 100 --to 200', "ktrace events t.ktrace --kind 'lock.*' --json"],
+    issue: 4,
+  },
+  {
+    name: 'state',
+    summary: 'Print the kernel state at one point of a trace.',
+    positionals: [tracePos('state')],
+    flags: [at(true), json('{seq, cpus, processes, threads, locks, kstacks, vmars}')],
+    examples: ['ktrace state /tmp/cpython.ktrace --at violation', 'ktrace state t.ktrace --at 120 --json'],
+    issue: 5,
+  },
+  {
+    name: 'replay',
+    summary: 'Step through a trace interactively, forwards and backwards.',
+    positionals: [tracePos('replay')],
+    flags: [at(false)],
+    examples: ['ktrace replay /tmp/cpython.ktrace', 'ktrace replay t.ktrace --at violation'],
+    issue: 6,
+  },
+  {
+    name: 'explore',
+    summary: 'Record a scenario under many seeds and list the failing ones (exit 1 if any).',
+    positionals: [scenarioPos('explore')],
+    flags: [
+      fix,
+      {
+        name: 'seeds',
+        type: { kind: 'range' },
+        metavar: 'A..B',
+        required: true,
+        description: 'Seeds to try, A through B inclusive.',
+      },
+      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Run N seeds in parallel.' },
+      {
+        name: 'save',
+        type: { kind: 'string' },
+        metavar: 'DIR',
+        description: 'Write the trace of each failing seed into DIR.',
+      },
+      { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write every seed\'s trace, not only failing ones.' },
+      opt,
+      cpus,
+      maxEvents,
+      json('{scanned, failing: [{seed, outcome, violation}]}'),
+    ],
+    examples: ['ktrace explore tcmalloc-fork --seeds 0..999', 'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/'],
+    issue: 7,
+  },
+  {
+    name: 'report',
+    summary: 'Write a self-contained report of a trace (what failed, where, why).',
+    positionals: [tracePos('report')],
+    flags: [output('Write the report to FILE instead of stdout.')],
+    examples: ['ktrace report /tmp/cpython.ktrace -o report.md'],
+    issue: 8,
+  },
+  {
+    name: 'export',
+    summary: 'Convert a trace for other tools (chrome://tracing, Perfetto).',
+    positionals: [tracePos('export')],
+    flags: [
+      {
+        name: 'format',
+        type: { kind: 'enum', values: ['chrome'] },
+        metavar: 'chrome',
+        required: true,
+        description: 'Output format: chrome (Trace Event JSON, opens in Perfetto).',
+      },
+      output('Write to FILE instead of stdout.'),
+    ],
+    examples: ['ktrace export /tmp/cpython.ktrace --format chrome -o cpython.json'],
+    issue: 8,
+  },
+] as const satisfies readonly CommandSpec[];
+
+export type CommandName = (typeof COMMANDS)[number]['name'];
+export type CommandSpecOf<C extends CommandName> = Extract<(typeof COMMANDS)[number], { name: C }>;
+
+export const COMMAND_NAMES: readonly CommandName[] = COMMANDS.map((c) => c.name);
+
+export function isCommandName(s: string): s is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(s);
+}
+
+export function commandSpec<C extends CommandName>(name: C): CommandSpecOf<C> {
+  return COMMANDS.find((c) => c.name === name) as CommandSpecOf<C>;
+}
+
+// ---- Types derived from the table ----
+
+/** `--at` value: an event number or a named point. */
+export type At = number | AtWord;
+/** `--seeds A..B`: inclusive of both ends. */
+export interface Range {
+  readonly from: number;
+  readonly to: number;
+}
+/** `--opt KEY=VALUE`. */
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+}
+
+type ValueOf<T extends ValueType> = T extends { kind: 'boolean' }
+  ? boolean
+  : T extends { kind: 'int' }
+    ? number
+    : T extends { kind: 'string' }
+      ? string
+      : T extends { kind: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : T extends { kind: 'range' }
+          ? Range
+          : T extends { kind: 'at' }
+            ? At
+            : T extends { kind: 'keyvalue' }
+              ? KeyValue
+              : never;
+
+/** Value of one flag in ParsedArgs.flags: arrays for repeatable flags. */
+export type FlagValueOf<F extends FlagSpec> = F extends { repeatable: true }
+  ? ValueOf<F['type']>[]
+  : ValueOf<F['type']>;
+
+type IsAlwaysPresent<F extends FlagSpec> = F extends { repeatable: true }
+  ? true
+  : F extends { required: true }
+    ? true
+    : F['type'] extends { kind: 'boolean' }
+      ? true
+      : false;
+
+type FlagsFrom<Fs extends readonly FlagSpec[]> = {
+  [F in Fs[number] as IsAlwaysPresent<F> extends true ? F['name'] : never]: FlagValueOf<F>;
+} & {
+  [F in Fs[number] as IsAlwaysPresent<F> extends true ? never : F['name']]?: FlagValueOf<F>;
+};
+
+/**
+ * The flags of command C, keyed by long name (`flags['snapshot-every']`, `flags.output`
+ * for `-o`). Booleans are always present (false when absent), repeatables always
+ * present ([] when absent), required flags always present; the rest are optional.
+ */
+export type FlagsOf<C extends CommandName> = FlagsFrom<CommandSpecOf<C>['flags']>;
