@@ -1,0 +1,294 @@
+// applyEvent: the only code that changes kernel state.
+//
+// The simulator decides what happens next and calls applyEvent; replay folds
+// the recorded events through the same function, so a replayed state cannot
+// disagree with the recorded run. applyEvent mutates `s` in place (for speed)
+// and depends on nothing but `s` and `ev`.
+
+import { KIND, LOCK_TYPES, OUTCOME_KINDS, type KEvent, type KState, type Lock, type Proc, type Thread } from "./types.ts";
+
+/** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
+export class ApplyError extends Error {
+  readonly seq: number;
+  constructor(seq: number, message: string) {
+    super(`event ${seq}: ${message}`);
+    this.seq = seq;
+  }
+}
+
+function thread(s: KState, ev: KEvent, tid: number): Thread {
+  const t = s.threads.get(tid);
+  if (!t) throw new ApplyError(ev.seq, `no thread ${tid}`);
+  return t;
+}
+
+function proc(s: KState, ev: KEvent, pid: number): Proc {
+  const p = s.procs.get(pid);
+  if (!p) throw new ApplyError(ev.seq, `no process ${pid}`);
+  return p;
+}
+
+function lock(s: KState, ev: KEvent, id: number): Lock {
+  const l = s.locks.get(id);
+  if (!l) throw new ApplyError(ev.seq, `no lock ${id}`);
+  return l;
+}
+
+function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
+  const vmarLock = s.nextLock++;
+  s.locks.set(vmarLock, {
+    id: vmarLock, name: `vmar(${pid})`, space: 0, type: "mutex",
+    owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
+  });
+  const p: Proc = {
+    pid, ppid, name, state: "running", threads: [], vmar: s.nextVmar++, vmarClearedSeq: -1,
+    vmarLock, exitCode: null, tcaches: [], createdSeq: seq,
+  };
+  s.procs.set(pid, p);
+  return p;
+}
+
+function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
+  const t: Thread = { tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 };
+  s.threads.set(tid, t);
+  p.threads.push(tid);
+  return t;
+}
+
+/** Drops every user-space lock of pid's address space. */
+function dropUserLocks(s: KState, pid: number): void {
+  for (const [id, l] of s.locks) if (l.space === pid) s.locks.delete(id);
+}
+
+function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, message: string): void {
+  // A panic overrides an earlier fatal: the machine is dead, that is the headline.
+  if (!s.outcome || (kind === "panic" && s.outcome.kind !== "panic")) s.outcome = { kind, seq, message };
+}
+
+/** Folds one event into the state. Events must be applied in seq order. */
+export function applyEvent(s: KState, ev: KEvent): void {
+  if (ev.seq !== s.seq + 1) throw new ApplyError(ev.seq, `out of order (state is at ${s.seq})`);
+  if (s.ended) throw new ApplyError(ev.seq, "event after the end of the run");
+  s.seq = ev.seq;
+  s.time = ev.time;
+  switch (ev.kind) {
+    case KIND.switch: {
+      const cpu = s.cpus[ev.cpu];
+      if (!cpu) throw new ApplyError(ev.seq, `no cpu ${ev.cpu}`);
+      if (ev.a >= 0) {
+        const from = s.threads.get(ev.a);
+        if (from && from.state === "running") from.state = "runnable";
+      }
+      if (ev.b >= 0) {
+        const to = thread(s, ev, ev.b);
+        if (to.state === "runnable") to.state = "running";
+        cpu.tid = to.tid;
+        cpu.kstack = to.kstack;
+      } else {
+        cpu.tid = -1;
+        cpu.kstack = -1;
+      }
+      break;
+    }
+    case KIND.user:
+    case KIND.kwork:
+    case KIND.procfsOpen:
+    case KIND.malloc:
+    case KIND.free:
+    case KIND.tlbFlush:
+      if (ev.kind === KIND.tlbFlush) for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
+      break;
+    case KIND.procNew:
+      newProc(s, ev.a, ev.b, ev.s, ev.seq);
+      break;
+    case KIND.threadNew:
+      newThread(s, proc(s, ev, ev.b), ev.a, ev.c);
+      break;
+    case KIND.fork: {
+      const parent = proc(s, ev, ev.a);
+      const forker = thread(s, ev, ev.tid);
+      const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
+      const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
+      newThread(s, child, ev.c, ident);
+      // User memory is copied: every lock of the parent's address space, with
+      // its owner word as it is now. The forking thread continues as the
+      // child's only thread, so its holdings become the child thread's; a lock
+      // held by any other thread stays held by a thread the child does not have.
+      const copies: Lock[] = [];
+      for (const l of s.locks.values()) {
+        if (l.space !== parent.pid) continue;
+        copies.push({
+          ...l, id: 0, space: child.pid,
+          owner: l.owner === forker.tid ? ev.c : l.owner,
+          copiedSeq: ev.seq,
+        });
+      }
+      for (const c of copies) {
+        c.id = s.nextLock++;
+        s.locks.set(c.id, c);
+      }
+      // Thread caches live in user memory, reached through the forker's TLS.
+      if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
+      break;
+    }
+    case KIND.spawn: {
+      const child = newProc(s, ev.b, ev.a, ev.s, ev.seq);
+      newThread(s, child, ev.c, ev.c);
+      break;
+    }
+    case KIND.exec: {
+      const p = proc(s, ev, ev.a);
+      dropUserLocks(s, p.pid);
+      p.tcaches = [];
+      p.name = ev.s;
+      p.vmar = s.nextVmar++;
+      p.vmarClearedSeq = -1;
+      break;
+    }
+    case KIND.threadExit: {
+      const t = thread(s, ev, ev.a);
+      t.state = "exited";
+      t.waitLock = -1;
+      t.waitPid = -2;
+      break;
+    }
+    case KIND.threadRelease: {
+      const t = thread(s, ev, ev.a);
+      s.threads.delete(t.tid);
+      const p = s.procs.get(t.pid);
+      if (p) {
+        p.threads = p.threads.filter((x) => x !== t.tid);
+        p.tcaches = p.tcaches.filter((x) => x !== t.tid);
+      }
+      break;
+    }
+    case KIND.procExit: {
+      const p = proc(s, ev, ev.a);
+      p.state = "zombie";
+      p.exitCode = ev.b;
+      for (const t of s.threads.values()) {
+        if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
+          t.state = "runnable";
+          t.waitPid = -2;
+        }
+      }
+      break;
+    }
+    case KIND.reparent:
+      for (const p of s.procs.values()) if (p.ppid === ev.a) p.ppid = ev.b;
+      break;
+    case KIND.vmarClear: {
+      const p = proc(s, ev, ev.a);
+      p.vmar = null;
+      p.vmarClearedSeq = ev.seq;
+      break;
+    }
+    case KIND.reap: {
+      const p = proc(s, ev, ev.a);
+      for (const tid of p.threads) s.threads.delete(tid);
+      // Readers blocked on the VMAR lock find the process gone when they run.
+      for (const t of s.threads.values()) {
+        if (t.waitLock === p.vmarLock && t.state === "blocked") {
+          t.state = "runnable";
+          t.waitLock = -1;
+        }
+      }
+      dropUserLocks(s, p.pid);
+      s.locks.delete(p.vmarLock);
+      s.procs.delete(p.pid);
+      break;
+    }
+    case KIND.waitBlock: {
+      const t = thread(s, ev, ev.tid);
+      t.state = "blocked";
+      t.waitPid = ev.a;
+      break;
+    }
+    case KIND.lockNew:
+      s.locks.set(ev.a, {
+        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c] ?? "mutex",
+        owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
+      });
+      if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
+      break;
+    case KIND.lockAcquire: {
+      const l = lock(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      if (l.owner !== t.tid) l.since = ev.seq;
+      l.owner = t.tid;
+      l.ident = t.ident;
+      l.level = ev.b;
+      t.waitLock = -1;
+      if (t.state === "spinning" || t.state === "blocked") t.state = "running";
+      break;
+    }
+    case KIND.lockWait: {
+      const t = thread(s, ev, ev.tid);
+      lock(s, ev, ev.a);
+      t.waitLock = ev.a;
+      t.state = ev.b ? "spinning" : "blocked";
+      break;
+    }
+    case KIND.lockRelease: {
+      const l = lock(s, ev, ev.a);
+      l.level = ev.b;
+      if (ev.b === 0) {
+        l.owner = -1;
+        l.ident = 0;
+        l.since = ev.seq;
+        for (const t of s.threads.values()) {
+          if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
+        }
+      }
+      break;
+    }
+    case KIND.unlockNotOwner:
+      break;
+    case KIND.lockRestamp: {
+      const l = lock(s, ev, ev.a);
+      l.ident = ev.b;
+      l.owner = ev.tid;
+      l.since = ev.seq;
+      break;
+    }
+    case KIND.tcacheNew: {
+      const p = proc(s, ev, ev.a);
+      if (!p.tcaches.includes(ev.tid)) p.tcaches.push(ev.tid);
+      break;
+    }
+    case KIND.kstackAlloc: {
+      const t = thread(s, ev, ev.b);
+      s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
+      t.kstack = ev.a;
+      break;
+    }
+    case KIND.kstackFree: {
+      const k = s.kstacks.get(ev.a);
+      if (!k) throw new ApplyError(ev.seq, `no kernel stack ${ev.a}`);
+      k.state = "freed";
+      k.freeSeq = ev.seq;
+      k.flushed = false;
+      break;
+    }
+    case KIND.pageFault:
+    case KIND.procfsRead:
+      break;
+    case KIND.fatal:
+      setOutcome(s, "fatal", ev.seq, ev.s);
+      break;
+    case KIND.panic:
+      setOutcome(s, "panic", ev.seq, ev.s);
+      break;
+    case KIND.hang:
+      setOutcome(s, "hang", ev.seq, ev.s);
+      break;
+    case KIND.end: {
+      const kind = OUTCOME_KINDS[ev.a] ?? "ok";
+      if (!s.outcome) s.outcome = { kind, seq: ev.seq, message: ev.s };
+      s.ended = true;
+      break;
+    }
+    default:
+      throw new ApplyError(ev.seq, `unknown event kind ${ev.kind}`);
+  }
+}

@@ -1,0 +1,8 @@
+// The simulated kernel: state, events, the reducer and the simulator.
+export * from "./types.ts";
+export { applyEvent, ApplyError } from "./apply.ts";
+export { initState, cloneState, toPlain, fromPlain, type PlainState } from "./state.ts";
+export { simulate, Simulator, SimError, ALLOC_LOCKS, type World, type SimOptions, type Sink } from "./sim.ts";
+export * from "./program.ts";
+export * as params from "./params.ts";
+export { Rng } from "./prng.ts";

@@ -1,0 +1,29 @@
+// Limits and defaults, in one place (like xv6's param.h).
+
+/** CPUs when a scenario or --cpus does not say. */
+export const DEFAULT_CPUS = 2;
+/** Most CPUs a run may have. */
+export const MAX_CPUS = 64;
+/** Events between two snapshots in a trace file (--snapshot-every). */
+export const DEFAULT_SNAPSHOT_EVERY = 4096;
+/** Events after which a run ends with outcome `budget` (--max-events). */
+export const DEFAULT_MAX_EVENTS = 1_000_000;
+/** pid of the first process a scenario creates (init). */
+export const FIRST_PID = 1;
+/** Objects a thread cache refills with from a central free list. */
+export const TCACHE_REFILL = 8;
+/** Size classes of the allocator model (central free lists). */
+export const SIZE_CLASSES = [16, 64, 256] as const;
+/** Chance, per step, that a thread is preempted while others wait to run (out of 2^32). */
+export const PREEMPT_ODDS = Math.floor(2 ** 32 / 24);
+
+/** Virtual cost in ns of a step, by what the step does; scaled by a seeded jitter of 1x to 4x. */
+export const COST = {
+  user: 40,
+  kernel: 60,
+  lock: 20,
+  malloc: 30,
+  switch: 200,
+  spin: 50,
+  idle: 100,
+} as const;

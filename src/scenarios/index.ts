@@ -1,0 +1,184 @@
+// The scenario registry, user scenario files, and building a World from a scenario.
+
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import * as kernelApi from "../kernel/index.ts";
+import { params, validateProgram, type KConfig, type World } from "../kernel/index.ts";
+import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
+import cpython from "./cpython-fork-serenity.ts";
+import tcmalloc from "./tcmalloc-fork.ts";
+import rcore from "./rcore-kstack.ts";
+import asterinas from "./asterinas-procfs.ts";
+import stress from "./stress.ts";
+
+export * from "./api.ts";
+
+export const SCENARIOS: readonly Scenario[] = [cpython, tcmalloc, rcore, asterinas, stress];
+
+/** Bad scenario name, fix, option or scenario file. exitCode 2 (bad input). */
+export class ScenarioError extends Error {
+  readonly exitCode = 2;
+}
+
+function closest(word: string, options: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const o of options) {
+    const d = editDistance(word, o);
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function findScenario(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (s) return s;
+  const near = closest(name, SCENARIOS.map((x) => x.name));
+  throw new ScenarioError(
+    `unknown scenario '${name}'${near ? ` (did you mean '${near}'?)` : ""}; see 'ktrace scenarios', or pass a scenario file ending in .ts`,
+  );
+}
+
+/** The API handed to a scenario file whose default export is a function. */
+export const SCENARIO_API = { ...kernelApi, defineScenario };
+
+/** A seed scenario by name, or a scenario file (path ending in .ts/.js/.mjs). */
+export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
+  if (!/\.(ts|mts|js|mjs)$/.test(nameOrFile)) return findScenario(nameOrFile);
+  const abs = resolve(nameOrFile);
+  if (!existsSync(abs)) throw new ScenarioError(`scenario file ${nameOrFile} not found`);
+  if (!statSync(abs).isFile()) throw new ScenarioError(`scenario file ${nameOrFile} is not a file`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(abs).href);
+  } catch (e) {
+    throw new ScenarioError(`scenario file ${nameOrFile} failed to load${where(e, abs)}: ${firstLine(e)}`);
+  }
+  let value = mod.default ?? mod.scenario;
+  if (typeof value === "function") {
+    try {
+      value = (value as (api: typeof SCENARIO_API) => unknown)(SCENARIO_API);
+    } catch (e) {
+      throw new ScenarioError(`scenario file ${nameOrFile} threw${where(e, abs)}: ${firstLine(e)}`);
+    }
+  }
+  const s = value as Partial<Scenario> | undefined;
+  if (!s || typeof s !== "object") {
+    throw new ScenarioError(`scenario file ${nameOrFile} must export default defineScenario({...}) or a function (api) => scenario`);
+  }
+  if (typeof s.build !== "function") throw new ScenarioError(`scenario file ${nameOrFile}: the scenario has no build() function`);
+  const base = abs.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, "");
+  return {
+    name: typeof s.name === "string" && s.name ? s.name : base,
+    description: typeof s.description === "string" ? s.description : `scenario file ${nameOrFile}`,
+    upstream: s.upstream,
+    fixes: s.fixes ?? {},
+    options: s.options,
+    defaults: s.defaults,
+    build: s.build,
+    file: abs,
+  } as Scenario & { file: string };
+}
+
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}` : String(e);
+  return m.split("\n")[0]!;
+}
+
+/** " at file.ts:LINE" from an error's stack, when the stack names the file. */
+function where(e: unknown, abs: string): string {
+  const stack = e instanceof Error ? e.stack ?? "" : "";
+  const name = abs.split(/[\\/]/).pop()!;
+  for (const line of stack.split("\n")) {
+    const i = line.indexOf(name);
+    if (i < 0) continue;
+    const m = /:(\d+)(?::\d+)?/.exec(line.slice(i + name.length));
+    if (m) return ` at ${name}:${m[1]}`;
+  }
+  return "";
+}
+
+export interface Variant {
+  fix: string;
+  seed: number;
+  cpus: number;
+  options: Record<string, string>;
+}
+
+/** Fills in defaults and checks fix and option names against the scenario. */
+export function resolveVariant(
+  s: Scenario,
+  req: { fix?: string; seed?: number; cpus?: number; opts?: string[] },
+): Variant {
+  const fix = req.fix ?? "";
+  if (fix && !(fix in s.fixes)) {
+    const names = Object.keys(s.fixes);
+    const near = closest(fix, names);
+    throw new ScenarioError(
+      names.length === 0
+        ? `scenario ${s.name} has no fixes (drop --fix)`
+        : `unknown fix '${fix}' for ${s.name}${near ? ` (did you mean '${near}'?)` : ""}; fixes: ${names.join(", ")}`,
+    );
+  }
+  const options: Record<string, string> = {};
+  const decl = s.options ?? {};
+  for (const [k, o] of Object.entries(decl)) options[k] = o.default;
+  for (const kv of req.opts ?? []) {
+    const eq = kv.indexOf("=");
+    const k = eq < 0 ? kv : kv.slice(0, eq);
+    const v = eq < 0 ? "" : kv.slice(eq + 1);
+    const o = decl[k];
+    if (!o) {
+      const names = Object.keys(decl);
+      throw new ScenarioError(
+        names.length === 0 ? `scenario ${s.name} takes no --opt` : `unknown option '${k}' for ${s.name}; options: ${names.map((n) => `${n}=${decl[n]!.values.join("|")}`).join(", ")}`,
+      );
+    }
+    if (!o.values.includes(v)) throw new ScenarioError(`--opt ${k} expects one of ${o.values.join(", ")}, got '${v}'`);
+    options[k] = v;
+  }
+  const cpus = req.cpus ?? s.defaults?.cpus ?? params.DEFAULT_CPUS;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > params.MAX_CPUS) {
+    throw new ScenarioError(`--cpus must be between 1 and ${params.MAX_CPUS}, got ${cpus}`);
+  }
+  return { fix, seed: req.seed ?? s.defaults?.seed ?? 1, cpus, options };
+}
+
+/** Builds the World a variant runs in; a scenario whose build throws or returns bad programs gets a ScenarioError. */
+export function buildWorld(s: Scenario, v: Variant): World {
+  let spec;
+  try {
+    spec = s.build({ fix: v.fix, options: { ...v.options }, cpus: v.cpus, seed: v.seed });
+  } catch (e) {
+    const file = (s as { file?: string }).file;
+    throw new ScenarioError(`scenario ${s.name}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
+  }
+  if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
+    throw new ScenarioError(`scenario ${s.name}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
+  }
+  spec.procs.forEach((p, i) => {
+    if (!p || typeof p.name !== "string") throw new ScenarioError(`scenario ${s.name}: procs[${i}] needs a name`);
+    const bad = validateProgram(p.main, `procs[${i}].main`);
+    if (bad) throw new ScenarioError(`scenario ${s.name}: ${bad}`);
+  });
+  const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
+  return { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid };
+}
