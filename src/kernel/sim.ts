@@ -856,6 +856,7 @@ export class Simulator {
         const p = alive()!;
         if (p.vmar === null && this.state.config.procfsVmar === "unwrap") {
           const msg = "called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)";
+          this.emit(c2, t2.tid, KIND.procfsRead, p.pid, 2);
           this.emit(c2, t2.tid, KIND.panic, 0, 0, 0, msg);
           this.emit(c2, -1, KIND.end, OUTCOME_KINDS.indexOf("panic"), 0, 0, msg);
           return KEEP;

@@ -72,7 +72,7 @@ export const EVENT_KINDS: readonly EventKindInfo[] = [
   { name: "tlb-flush", args: [], doc: "sfence.vma: stale TLB entries are gone; freed kernel stacks now fault" },
   { name: "page-fault", args: ["kstack"], doc: "the cpu touched an unmapped kernel stack" },
   { name: "procfs-open", args: ["pid"], str: "path", doc: "thread opens a procfs file of pid" },
-  { name: "procfs-read", args: ["pid", "rss"], doc: "thread reads /proc/pid/status; rss 1 when VmRSS lines were printed" },
+  { name: "procfs-read", args: ["pid", "rss"], doc: "thread reads /proc/pid/status; rss 1: VmRSS read from the VMAR, 0: VMAR is None, RSS lines left out, 2: unwrap() of the VMAR (dereferences it even if None)" },
   { name: "fatal", args: ["pid", "signal"], str: "message", doc: "a user-space fatal error aborts the process" },
   { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
   { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
