@@ -24,8 +24,8 @@ type CommandLoaders = { [C in CommandName]?: () => Promise<CommandModule<C>> };
  * with a message naming its issue; its --help still works.
  */
 const COMMAND_MODULES: CommandLoaders = {
-  // scenarios: () => import('./cmd/scenarios.ts'),
-  // record: () => import('./cmd/record.ts'),
+  scenarios: () => import('./cmd/scenarios.ts'),
+  record: () => import('./cmd/record.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

@@ -247,7 +247,7 @@ export const COMMANDS = [
     positionals: [tracePos('report')],
     flags: [output('Write the report to FILE instead of stdout.')],
     examples: ['ktrace report /tmp/cpython.ktrace -o report.md'],
-    issue: 8,
+    issue: 7,
   },
   {
     name: 'export',
@@ -264,7 +264,7 @@ export const COMMANDS = [
       output('Write to FILE instead of stdout.'),
     ],
     examples: ['ktrace export /tmp/cpython.ktrace --format chrome -o cpython.json'],
-    issue: 8,
+    issue: 7,
   },
 ] as const satisfies readonly CommandSpec[];
 

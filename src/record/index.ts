@@ -1,0 +1,107 @@
+// The recorder: runs a scenario variant through the simulator and writes
+// every event (and periodic snapshots) to a trace file. The one place where
+// scenarios meet the trace format; record, explore, the example traces and
+// the benchmarks all go through here.
+
+import { basename } from "node:path";
+import { ApplyError, initState, params, simulate, SimError, type KState, type Sink, type World } from "../kernel/index.ts";
+import { buildWorld, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
+import { TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
+
+export const WRITER = "ktrace 0.1.0";
+
+/** What to run: a scenario name or file, and the variant. Unset fields take the scenario's defaults. */
+export interface RunRequest {
+  target: string;
+  fix?: string;
+  seed?: number;
+  cpus?: number;
+  /** KEY=VALUE scenario options. */
+  opts?: string[];
+  maxEvents?: number;
+}
+
+/** A request resolved against its scenario: ready to run any number of times. */
+export interface Prepared {
+  scenario: Scenario;
+  variant: Variant;
+  world: World;
+  maxEvents: number;
+}
+
+/** A run that broke in the simulator (a bad scenario program, or a kernel bug). exitCode 2. */
+export class RunError extends Error {
+  readonly exitCode = 2;
+}
+
+export async function prepare(req: RunRequest): Promise<Prepared> {
+  const scenario = await resolveScenario(req.target);
+  return prepareWith(scenario, req);
+}
+
+/** As prepare(), for an already loaded scenario (explore prepares once per seed). */
+export function prepareWith(scenario: Scenario, req: Omit<RunRequest, "target">): Prepared {
+  const variant = resolveVariant(scenario, req);
+  const world = buildWorld(scenario, variant);
+  const maxEvents = req.maxEvents ?? scenario.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
+  if (!Number.isInteger(maxEvents) || maxEvents < 2) throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
+  return { scenario, variant, world, maxEvents };
+}
+
+/** Runs without writing anything; sink sees every event. */
+export function run(p: Prepared, sink?: Sink): KState {
+  try {
+    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, sink);
+  } catch (e) {
+    throw runError(p, e);
+  }
+}
+
+function runError(p: Prepared, e: unknown): Error {
+  if (e instanceof SimError || e instanceof ApplyError) {
+    return new RunError(`scenario ${p.scenario.name} (seed ${p.variant.seed}) cannot run: ${e.message}`);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export function metaOf(p: Prepared, snapshotEvery: number): TraceMeta {
+  return {
+    scenario: p.scenario.name,
+    fix: p.variant.fix,
+    seed: p.variant.seed,
+    options: p.variant.options,
+    config: p.world.config,
+    writer: WRITER,
+    snapshotEvery,
+    maxEvents: p.maxEvents,
+  };
+}
+
+export interface Recorded extends WriteResult {
+  path: string;
+  state: KState;
+}
+
+/**
+ * Runs and writes the trace to `path` (a temporary file renamed into place at
+ * the end: an existing file is replaced only by a complete trace).
+ */
+export function record(p: Prepared, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY): Recorded {
+  if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
+  const writer = TraceWriter.create(path, metaOf(p, snapshotEvery), initState(p.world.config), { snapshotEvery });
+  let state: KState;
+  try {
+    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, (ev, s) => writer.append(ev, s));
+  } catch (e) {
+    writer.abort();
+    throw runError(p, e);
+  }
+  const res = writer.finish({ outcome: state.outcome });
+  return { ...res, path, state };
+}
+
+/** Default trace name: <scenario>[-<fix>]-s<seed>.ktrace in the current directory. */
+export function defaultTracePath(p: Prepared): string {
+  const name = basename(p.scenario.name).replace(/[^A-Za-z0-9_.-]/g, "_");
+  return `${name}${p.variant.fix ? `-${p.variant.fix}` : ""}-s${p.variant.seed}.ktrace`;
+}
