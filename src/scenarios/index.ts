@@ -22,6 +22,8 @@ export class ScenarioError extends Error {
 }
 
 function closest(word: string, options: readonly string[]): string | null {
+  const prefixed = options.filter((o) => o.startsWith(word) || word.startsWith(o));
+  if (prefixed.length === 1) return prefixed[0]!;
   let best: string | null = null;
   let bestD = Infinity;
   for (const o of options) {

@@ -27,7 +27,7 @@ export async function run(args: ParsedArgs<"record">): Promise<number> {
     });
     return 0;
   }
-  const variant = p.variant.fix ? `--fix ${p.variant.fix}` : "buggy";
+  const variant = p.variant.fix ? `--fix ${p.variant.fix}` : Object.keys(p.scenario.fixes).length > 0 ? "buggy" : "default";
   const opts = Object.entries(p.variant.options).map(([k, v]) => ` ${k}=${v}`).join("");
   println(`recorded ${color.bold(p.scenario.name)} (${variant}${opts}) seed ${p.variant.seed} on ${p.variant.cpus} cpus`);
   println(`  events   ${r.events.toLocaleString("en-US")} (${r.snapshots} snapshots, ${r.bytes.toLocaleString("en-US")} bytes, ${(r.bytes / Math.max(1, r.events)).toFixed(1)} bytes/event)`);

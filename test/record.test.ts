@@ -1,0 +1,91 @@
+// ktrace record and ktrace scenarios, end to end under Bun and Deno.
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers/run-cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ktrace-record-"));
+
+describe("ktrace scenarios", () => {
+  it("--json lists every seed scenario with its fixes and options", async () => {
+    const r = await runCli(["scenarios", "--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const names = doc.scenarios.map((s: { name: string }) => s.name);
+    expect(names).toEqual(["cpython-fork-serenity", "tcmalloc-fork", "rcore-kstack", "asterinas-procfs", "stress"]);
+    const tc = doc.scenarios.find((s: { name: string }) => s.name === "tcmalloc-fork");
+    expect(tc.fixes.map((f: { name: string }) => f.name)).toEqual(["atfork-2.17", "posix-spawn"]);
+    expect(tc.description).toMatch(/SlowTLS/);
+  });
+});
+
+describe("ktrace record", () => {
+  it("records a seed scenario and prints events, bytes, outcome and where the trace went", async () => {
+    const out = join(dir, "cp.ktrace");
+    const r = await runCli(["record", "cpython-fork-serenity", "-o", out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/events\s+\d+/);
+    expect(r.stdout).toContain("outcome  fatal at seq");
+    expect(r.stdout).toContain(out);
+    expect(existsSync(out)).toBe(true);
+    const j = await runCli(["record", "cpython-fork-serenity", "--fix", "linux", "-o", out, "--json"]);
+    const doc = JSON.parse(j.stdout);
+    expect(doc.outcome.kind).toBe("ok");
+    expect(doc.fix).toBe("linux");
+    expect(doc.bytes).toBe(readFileSync(out).length);
+  });
+
+  it("same scenario + fix + seed + options give a byte-identical trace on Bun and on Deno", async () => {
+    const cases = [
+      ["tcmalloc-fork", "--seed", "6"],
+      ["rcore-kstack", "--opt", "stack=flush"],
+      ["stress", "--max-events", "30000", "--seed", "5", "--cpus", "3"],
+    ];
+    for (const args of cases) {
+      const a = join(dir, "bun.ktrace");
+      const b = join(dir, "deno.ktrace");
+      expect((await runCli(["record", ...args, "-o", a], { runtime: "bun" })).code).toBe(0);
+      expect((await runCli(["record", ...args, "-o", b], { runtime: "deno" })).code).toBe(0);
+      expect(Buffer.compare(readFileSync(a), readFileSync(b)), args.join(" ")).toBe(0);
+    }
+  });
+
+  it("runs a user scenario file", async () => {
+    const r = await runCli(["record", "fixtures/scenarios/bank.ts", "--seed", "1", "-o", join(dir, "bank.ktrace")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/outcome\s+hang at seq \d+: .*blocks on accounts\.[ab] held by tid/);
+    const fixed = await runCli(["record", "fixtures/scenarios/bank.ts", "--fix", "ordered", "-o", join(dir, "bank.ktrace"), "--json"]);
+    expect(JSON.parse(fixed.stdout).outcome.kind).toBe("ok");
+  });
+
+  const bad: [string[], RegExp][] = [
+    [["record", "tcmaloc-fork"], /^ktrace: unknown scenario 'tcmaloc-fork' \(did you mean 'tcmalloc-fork'\?\)/],
+    [["record", "tcmalloc-fork", "--fix", "atfork"], /^ktrace: unknown fix 'atfork' for tcmalloc-fork \(did you mean 'atfork-2\.17'\?\); fixes: atfork-2\.17, posix-spawn/],
+    [["record", "rcore-kstack", "--opt", "stack=loud"], /^ktrace: --opt stack expects one of silent, flush, reuse, got 'loud'/],
+    [["record", "rcore-kstack", "--opt", "colour=red"], /^ktrace: unknown option 'colour' for rcore-kstack/],
+    [["record", "stress", "--cpus", "0"], /^ktrace: --cpus must be between 1 and 64/],
+    [["record", "fixtures/scenarios/throws.ts"], /^ktrace: scenario throws: build\(\) threw at throws\.ts:8: TypeError/],
+    [["record", "fixtures/scenarios/malformed.ts"], /^ktrace: scenario malformed: procs\[0\]\.main\[0\]: unknown op 'lokc'/],
+    [["record", "fixtures/scenarios/nope.ts"], /^ktrace: scenario file fixtures\/scenarios\/nope\.ts not found/],
+  ];
+  for (const [args, msg] of bad) {
+    it(`bad input: ${args.slice(1).join(" ")} → one line, exit 2`, async () => {
+      const r = await runCli([...args, "-o", join(dir, "bad.ktrace")]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it("never replaces an existing trace with a failed recording, and leaves no temporary file", async () => {
+    const sub = mkdtempSync(join(dir, "keep-"));
+    const out = join(sub, "keep.ktrace");
+    writeFileSync(out, "precious");
+    const r = await runCli(["record", "fixtures/scenarios/throws.ts", "-o", out]);
+    expect(r.code).toBe(2);
+    expect(readFileSync(out, "utf8")).toBe("precious");
+    expect(readdirSync(sub)).toEqual(["keep.ktrace"]);
+  });
+});
