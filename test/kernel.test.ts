@@ -102,8 +102,20 @@ describe("rcore-kstack", () => {
     expect(byName(evs, "tlb-flush").length).toBeGreaterThan(0);
     expect(byName(evs, "page-fault")).toHaveLength(1);
   });
+  it("with stack=reuse a seed where another thread gets the freed stack before the switch panics", async () => {
+    const p = await prepare({ target: "rcore-kstack", opts: ["stack=reuse"] });
+    const kinds = new Map<string, number>();
+    let msg = "";
+    for (let seed = 1; seed <= 100; seed++) {
+      const st = run({ ...p, variant: { ...p.variant, seed } });
+      kinds.set(st.outcome!.kind, (kinds.get(st.outcome!.kind) ?? 0) + 1);
+      if (st.outcome!.kind === "panic") msg = st.outcome!.message;
+    }
+    expect([...kinds.keys()].sort()).toEqual(["ok", "panic"]);
+    expect(msg).toMatch(/kernel stack \d+ freed while tid \d+ ran on it was reused by tid \d+/);
+  });
   it("PR 146: the main thread's stack is freed by the parent at reap, after the cpu left it", async () => {
-    for (const opt of ["stack=silent", "stack=flush"]) {
+    for (const opt of ["stack=silent", "stack=flush", "stack=reuse"]) {
       const { evs, state } = await events("rcore-kstack", { fix: "pr146", opts: [opt] });
       expect(state.outcome?.kind).toBe("ok");
       const s = initState(state.config);
