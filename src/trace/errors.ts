@@ -1,0 +1,63 @@
+// Typed errors of the trace layer. Every message is one line: what is wrong,
+// where, and what to do. The CLI prints `ktrace: <message>` and exits with
+// `exitCode`.
+
+export type TraceErrorCode =
+  | "missing" // no file at the path
+  | "directory" // the path is a directory
+  | "empty" // zero-length file
+  | "bad-magic" // not a ktrace file
+  | "newer-version" // a newer major format version
+  | "bad-header" // header cut short or damaged
+  | "corrupt" // a chunk's checksum or contents are wrong
+  | "read" // an I/O error while reading
+  | "write" // an I/O error while writing (ENOSPC, EIO, ...)
+  | "bad-event" // the writer was given an event it cannot store
+  | "usage"; // the API was misused (append after finish, ...)
+
+export class TraceError extends Error {
+  override name = "TraceError";
+  /** Process exit code the CLI should use. */
+  readonly exitCode: number;
+  readonly code: TraceErrorCode;
+  /** The file concerned, when there is one. */
+  readonly path: string | undefined;
+
+  constructor(code: TraceErrorCode, message: string, path?: string, exitCode = 2) {
+    super(message);
+    this.code = code;
+    this.path = path;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A chunk failed its checksum or did not decode. */
+export class TraceCorruptError extends TraceError {
+  override name = "TraceCorruptError";
+  /** Chunk number (0-based, counting every chunk in file order) and its byte offset. */
+  readonly chunk: number;
+  readonly offset: number;
+
+  constructor(path: string | undefined, chunk: number, offset: number, what: string) {
+    super("corrupt", `${path ?? "trace"}: chunk ${chunk} at byte offset ${offset} is damaged (${what}); ` +
+      `open it again to use the chunks before it (recovery mode)`, path);
+    this.chunk = chunk;
+    this.offset = offset;
+  }
+}
+
+/** Writing the trace failed; the partial file holds every chunk completed so far. */
+export class TraceWriteError extends TraceError {
+  override name = "TraceWriteError";
+  /** The temporary file being written (may be absent if even creating it failed). */
+  readonly partialPath: string;
+  /** The system error code (ENOSPC, EACCES, ...) when known. */
+  readonly sysCode: string | undefined;
+
+  constructor(partialPath: string, sysCode: string | undefined, what: string) {
+    super("write", `cannot write trace ${partialPath}: ${what}; ` +
+      `the complete chunks written so far stay readable in ${partialPath} (open it with ktrace info)`, partialPath);
+    this.partialPath = partialPath;
+    this.sysCode = sysCode;
+  }
+}

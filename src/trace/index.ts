@@ -1,0 +1,12 @@
+// The .ktrace file format: writer, reader, recovery, typed errors.
+// Byte-level spec: docs/FORMAT.md.
+
+export { TraceWriter, DEFAULT_CHUNK_EVENTS, currentKinds, type WriterOptions, type WriteResult } from "./writer.ts";
+export { TraceReader, openTrace, type OpenOptions, type Recovery } from "./reader.ts";
+export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode } from "./errors.ts";
+export { columnsToEvents, type EventColumns, type KindRow } from "./event-codec.ts";
+export {
+  FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE,
+  type TraceMeta, type TraceSummary, type HeaderData, type IndexData,
+} from "./format.ts";
+export { crc32 } from "./crc32.ts";
