@@ -746,12 +746,12 @@ export class Simulator {
       this.emit(c, t.tid, KIND.kwork, 0, 0, 0, "last thread exits");
       this.cost(COST.kernel, c);
     }
-    this.pushKernel(t, this.teardown(p.pid, code));
+    this.pushKernel(t, this.teardown(p.pid, code, t.tid));
     return group ? this.descend(t, c) : KEEP;
   }
 
   /** The last thread's exit path: clear the VMAR, become a zombie, and (per kstackFree) free stacks. */
-  private teardown(pid: number, code: number): Micro[] {
+  private teardown(pid: number, code: number, runner: number): Micro[] {
     const cfg = this.state.config;
     const vmarLock = this.state.procs.get(pid)!.vmarLock;
     const kw = (label: string): Micro => (t2, c2) => { this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, label); this.cost(COST.kernel, c2); return DONE; };
@@ -773,7 +773,8 @@ export class Simulator {
       const p = this.state.procs.get(pid)!;
       for (const tid of p.threads) {
         const main = tid === p.threads[0];
-        if (main && cfg.kstackFree === "at-reap") continue;
+        // PR 146: the main thread's stack, and the stack this exit runs on, go at reap.
+        if ((main || tid === runner) && cfg.kstackFree === "at-reap") continue;
         steps.push((t2, c2) => {
           const th = this.state.threads.get(tid);
           const k = th ? this.state.kstacks.get(th.kstack) : undefined;
@@ -822,11 +823,15 @@ export class Simulator {
     }
     // The zombie's last thread may still be finishing its exit on another cpu.
     for (const tid of p.threads) if (this.onCpu(tid)) return STALL;
-    const main = this.state.threads.get(p.threads[0]!);
-    const k = main ? this.state.kstacks.get(main.kstack) : undefined;
-    if (this.state.config.kstackFree === "at-reap" && k && k.state === "mapped" && k.tid === main!.tid) {
-      this.freeKstack(c, t.tid, k.id);
-      return KEEP;
+    if (this.state.config.kstackFree === "at-reap") {
+      for (const tid of p.threads) {
+        const th = this.state.threads.get(tid);
+        const k = th ? this.state.kstacks.get(th.kstack) : undefined;
+        if (k && k.state === "mapped" && k.tid === tid) {
+          this.freeKstack(c, t.tid, k.id);
+          return KEEP;
+        }
+      }
     }
     this.emit(c, t.tid, KIND.reap, p.pid);
     this.threads.delete(p.threads[0]!);
