@@ -1,0 +1,212 @@
+// .ktrace: encoding building blocks and exact round trips.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { inflateRawSync, gunzipSync } from "node:zlib";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
+import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
+import { deflateParts } from "../src/trace/deflate.ts";
+import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
+import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
+
+const dir = tempDir("format");
+
+describe("building blocks", () => {
+  it("crc32 matches the standard check value and composes", () => {
+    expect(crc32(new TextEncoder().encode("123456789")).toString(16)).toBe("cbf43926");
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    const b = Uint8Array.from({ length: 1001 }, (_, i) => (i * 7919) & 255);
+    expect(crc32(b, 333, 1001, crc32(b, 0, 333))).toBe(crc32(b));
+  });
+
+  it("varints round-trip every magnitude up to 2^53", () => {
+    const vals = [0, 1, -1, 63, 64, -64, -65, 127, 128, 2 ** 28 - 1, 2 ** 28, 2 ** 30, -(2 ** 30), 2 ** 31, -(2 ** 31), 2 ** 32 + 5,
+      2 ** 49, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 139887613313024];
+    const w = new ByteWriter(4);
+    for (const v of vals) w.svar(v);
+    for (const v of vals) if (v >= 0) w.uvar(v);
+    const r = new ByteReader(w.toBytes());
+    for (const v of vals) expect(r.svar()).toBe(v);
+    for (const v of vals) if (v >= 0) expect(r.uvar()).toBe(v);
+    expect(r.left).toBe(0);
+    expect(() => new ByteWriter().svar(1.5)).toThrow();
+    expect(() => new ByteWriter().svar(2 ** 60)).toThrow();
+  });
+
+  it("the Huffman-only DEFLATE encoder is read by zlib's inflate", () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 5 }), fc.nat(), (parts, skew) => {
+      const skewed = parts.map((p) => p.map((x) => (skew % 3 === 0 ? x : x % (1 + (skew % 17)))));
+      const w = new ByteWriter(16);
+      deflateParts(skewed, w);
+      const want = Buffer.concat(skewed);
+      expect(Buffer.from(inflateRawSync(w.toBytes())).equals(want)).toBe(true);
+    }), { numRuns: 200 });
+  });
+});
+
+/** One event of every kind, with strings, negative ints and large values. */
+function everyKind(): KEvent[] {
+  const evs: KEvent[] = [];
+  let time = 1;
+  EVENT_KINDS.forEach((k, kind) => {
+    const [a, b, c] = [kind * 3 - 40, -kind - 1, 2 ** 40 + kind];
+    time += kind * 1_000_003;
+    evs.push({
+      seq: evs.length, time, cpu: kind % 5 - 1, tid: kind === 0 ? -1 : 1000 + kind, kind,
+      a: k.args.length >= 1 ? a : 0, b: k.args.length >= 2 ? b : 0, c: k.args.length >= 3 ? c : 0,
+      s: k.str !== undefined ? `${k.name} «${kind}» ✓` : "",
+    });
+  });
+  // Slots a kind does not use, still stored exactly (the `full` bit).
+  evs.push({ seq: evs.length, time, cpu: 0, tid: 1, kind: KIND.user, a: 5, b: -6, c: 7, s: "x" });
+  evs.push({ seq: evs.length, time, cpu: 0, tid: 1, kind: KIND.tlbFlush, a: 0, b: 0, c: 0, s: "not a label slot" });
+  // A kind code this build does not know yet, and a huge time.
+  evs.push({ seq: evs.length, time: 2 ** 52 + 17, cpu: 63, tid: 2 ** 31, kind: 200, a: Number.MIN_SAFE_INTEGER, b: Number.MAX_SAFE_INTEGER, c: -1, s: "" });
+  // Time going backwards is stored as is.
+  evs.push({ seq: evs.length, time: 5, cpu: -1, tid: -1, kind: KIND.end, a: 0, b: 0, c: 0, s: "" });
+  return evs;
+}
+
+describe("round trip", () => {
+  it("stores every event kind exactly", () => {
+    const evs = everyKind();
+    const p = join(dir, "kinds.ktrace");
+    for (const chunkEvents of [1, 3, 4096]) {
+      writeEvents(p, evs, { snapshotEvery: 10, chunkEvents });
+      const r = openTrace(p);
+      expect(r.recovery).toBeNull();
+      expect(r.eventCount).toBe(evs.length);
+      expect([...r.events()]).toEqual(evs);
+      expect(r.formatVersion).toBe(`${FORMAT_MAJOR}.${FORMAT_MINOR}`);
+      r.close();
+    }
+  });
+
+  it("any event sequence round-trips (property)", () => {
+    const int = fc.oneof(
+      fc.integer({ min: -3, max: 300 }),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+      fc.maxSafeInteger(),
+    );
+    const ev = fc.record({
+      dt: fc.oneof(fc.nat(2000), fc.nat({ max: 2 ** 40 })),
+      cpu: fc.integer({ min: -1, max: 70 }),
+      tid: int,
+      kind: fc.oneof(fc.nat(EVENT_KINDS.length - 1), fc.nat(300)),
+      a: int, b: int, c: int,
+      s: fc.oneof(fc.constant(""), fc.constantFrom("work", "m0", "/proc/2/status"), fc.string({ unit: "grapheme", maxLength: 12 })),
+    });
+    let run = 0;
+    fc.assert(fc.property(fc.array(ev, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 50 }), (raw, snapshotEvery, chunkEvents) => {
+      let time = 0;
+      const evs: KEvent[] = raw.map((e, seq) => {
+        time += e.dt;
+        return { seq, time, cpu: e.cpu, tid: e.tid, kind: e.kind, a: e.a, b: e.b, c: e.c, s: e.s };
+      });
+      const p = join(dir, `prop-${run++ % 4}.ktrace`);
+      writeEvents(p, evs, { snapshotEvery, chunkEvents });
+      const r = openTrace(p, { cacheChunks: 2 });
+      expect(r.eventCount).toBe(evs.length);
+      expect([...r.events()]).toEqual(evs);
+      if (evs.length) {
+        const k = Math.floor(evs.length / 2);
+        expect(r.eventAt(k)).toEqual(evs[k]);
+        expect([...r.events(k, k + 5)]).toEqual(evs.slice(k, k + 5));
+      }
+      expect(r.cachedChunks).toBeLessThanOrEqual(2);
+      r.close();
+    }), { numRuns: 150 });
+  });
+
+  it("snapshots hold the state at their seq, every snapshotEvery events, and the last", () => {
+    const p = join(dir, "snaps.ktrace");
+    const { result, events, states } = writeSynth(p, 10_000, { snapshotEvery: 1000, chunkEvents: 300, end: true });
+    expect(result.events).toBe(10_000);
+    expect(result.outcome?.kind).toBe("ok");
+    const r = openTrace(p);
+    expect(r.snapshotSeqs).toEqual([-1, 999, 1999, 2999, 3999, 4999, 5999, 6999, 7999, 8999, 9999]);
+    expect(r.outcome).toEqual({ kind: "ok", seq: 9999, message: "" });
+    for (const seq of [-5, -1, 0, 998, 999, 1000, 5500, 9999, 20_000]) {
+      const { seq: at, state } = r.loadSnapshot(seq);
+      const want = [...states.keys()].filter((s) => s <= Math.max(seq, -1)).pop()!;
+      expect(at).toBe(want);
+      expect(JSON.parse(JSON.stringify(state, mapsAsArrays))).toEqual(JSON.parse(states.get(want)!));
+      const locks = state.locks.size;
+      state.locks.clear(); // a fresh copy: mutating it does not touch the cache
+      expect(r.loadSnapshot(seq).state.locks.size).toBe(locks);
+    }
+    // Chunks never straddle a snapshot, and are at most 300 events.
+    for (let i = 0; i < r.chunkCount; i++) {
+      const first = r.chunkFirstSeqs[i]!;
+      const last = first + r.chunkCounts[i]! - 1;
+      expect(r.chunkCounts[i]).toBeLessThanOrEqual(300);
+      expect(Math.floor(first / 1000)).toBe(Math.floor(last / 1000));
+    }
+    expect(r.chunkOf(0)).toBe(0);
+    expect(r.chunkOf(9999)).toBe(r.chunkCount - 1);
+    expect(r.eventAt(4321)).toEqual(events[4321]);
+    expect(() => r.chunkOf(10_000)).toThrow(RangeError);
+    expect(() => r.chunkOf(-1)).toThrow(RangeError);
+    expect(r.verify()).toBeNull();
+  });
+
+  it("opens by reading the header, footer and index only", () => {
+    const p = join(dir, "open.ktrace");
+    writeSynth(p, 200_000, { snapshotEvery: 4096 });
+    const size = readFileSync(p).length;
+    const r = openTrace(p);
+    expect(r.eventCount).toBe(200_000);
+    expect(r.fileBytes).toBe(size);
+    expect(r.bytesRead).toBeLessThan(4096);
+    r.eventAt(150_000);
+    expect(r.bytesRead).toBeLessThan(4096 + 20_000);
+  });
+
+  it("keeps at most cacheChunks chunks decoded", () => {
+    const p = join(dir, "cache.ktrace");
+    writeSynth(p, 20_000, { snapshotEvery: 4096, chunkEvents: 512 });
+    const r = openTrace(p, { cacheChunks: 3 });
+    let n = 0;
+    for (const _ of r.events()) n++;
+    expect(n).toBe(20_000);
+    expect(r.chunkCount).toBeGreaterThan(30);
+    expect(r.cachedChunks).toBe(3);
+  });
+
+  it("writes the same bytes for the same events", () => {
+    const a = join(dir, "same-a.ktrace");
+    const b = join(dir, "same-b.ktrace");
+    writeSynth(a, 30_000, { snapshotEvery: 4096, seed: 3 });
+    writeSynth(b, 30_000, { snapshotEvery: 4096, seed: 3 });
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+  });
+
+  it("writes gzip for a .gz path and reads gzip transparently, from a path or bytes", () => {
+    const gz = join(dir, "z.ktrace.gz");
+    const plain = join(dir, "z.ktrace");
+    const { events } = writeSynth(gz, 20_000, { snapshotEvery: 4096, seed: 9 });
+    writeSynth(plain, 20_000, { snapshotEvery: 4096, seed: 9 });
+    const bytes = readFileSync(gz);
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    expect(Buffer.from(gunzipSync(bytes)).equals(readFileSync(plain))).toBe(true);
+    for (const input of [gz, new Uint8Array(bytes)]) {
+      const r = openTrace(input);
+      expect(r.gzipped).toBe(true);
+      expect(r.recovery).toBeNull();
+      expect([...r.events()]).toEqual(events);
+    }
+    // A plain trace can be renamed .gz and still opens: the magic decides.
+    const renamed = join(dir, "not-really.ktrace.gz");
+    writeFileSync(renamed, readFileSync(plain));
+    expect(openTrace(renamed).gzipped).toBe(false);
+  });
+
+  it("starts with the magic and ends with the footer magic", () => {
+    const p = join(dir, "magic.ktrace");
+    writeSynth(p, 100, { snapshotEvery: 64 });
+    const b = readFileSync(p);
+    expect([...b.subarray(0, 8)]).toEqual([...MAGIC]);
+    expect(b.subarray(b.length - 8).toString("latin1")).toBe("\x89KTF\r\n\x1a\n");
+  });
+});
