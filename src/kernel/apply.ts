@@ -42,7 +42,7 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
   });
   const p: Proc = {
     pid, ppid, name, state: "running", threads: [], vmar: s.nextVmar++, vmarClearedSeq: -1,
-    vmarLock, exitCode: null, tcaches: [], createdSeq: seq,
+    vmarLock, exitCode: null, tcaches: [], createdSeq: seq, exitingSeq: -1,
   };
   s.procs.set(pid, p);
   return p;
@@ -150,6 +150,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
       t.state = "exited";
       t.waitLock = -1;
       t.waitPid = -2;
+      break;
+    }
+    case KIND.exitGroup: {
+      const p = proc(s, ev, ev.a);
+      if ((p.exitingSeq ?? -1) < 0) p.exitingSeq = ev.seq;
       break;
     }
     case KIND.threadRelease: {

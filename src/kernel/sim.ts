@@ -724,7 +724,7 @@ export class Simulator {
 
   /** exit(): every thread of the process goes; the last one tears the process down. */
   private exitGroup(t: TCtx, c: number, code: number): R {
-    this.emit(c, t.tid, KIND.kwork, 0, 0, 0, this.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next");
+    this.emit(c, t.tid, KIND.exitGroup, t.pid, code, 0, this.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next");
     this.cost(COST.kernel, c);
     this.procs.get(t.pid)!.groupCode = code;
     this.killOthers(t);

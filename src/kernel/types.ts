@@ -77,6 +77,7 @@ export const EVENT_KINDS: readonly EventKindInfo[] = [
   { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
   { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
   { name: "end", args: ["outcome"], doc: "the run ends (outcome code: see OUTCOME_KINDS)" },
+  { name: "exit-group", args: ["pid", "code"], str: "label", doc: "exit(): every thread of pid is told to exit; the last one out tears the process down" },
 ];
 
 /** Kind codes by name (kept equal to the EVENT_KINDS indices; a test checks). */
@@ -86,7 +87,7 @@ export const KIND = {
   waitBlock: 14, lockNew: 15, lockAcquire: 16, lockWait: 17, lockRelease: 18,
   unlockNotOwner: 19, lockRestamp: 20, malloc: 21, free: 22, tcacheNew: 23,
   kstackAlloc: 24, kstackFree: 25, tlbFlush: 26, pageFault: 27, procfsOpen: 28,
-  procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33,
+  procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
 } as const;
 
 export type OutcomeKind = "ok" | "fatal" | "panic" | "hang" | "budget";
@@ -149,6 +150,11 @@ export interface Proc {
   tcaches: number[];
   /** seq of the fork/spawn/proc-new that created it. */
   createdSeq: number;
+  /**
+   * seq of the exit-group event taking the whole process down, -1 while none
+   * (absent in snapshots written before the field existed: read it as -1).
+   */
+  exitingSeq?: number;
 }
 
 export interface Thread {
