@@ -93,7 +93,7 @@ describe("truncated files", () => {
   it("says where the file was cut", () => {
     const f = FRAMES[5]!;
     const r = openTrace(good.slice(0, f.off + 20));
-    expect(r.recovery!.reason).toBe(`last chunk cut short (chunk 5 at byte offset ${f.off})`);
+    expect(r.recovery!.reason).toBe(`last chunk cut short: chunk 5 at byte offset ${f.off}`);
     expect(openTrace(good.slice(0, f.off)).recovery!.reason).toMatch(/^no footer/);
   });
 

@@ -26,6 +26,7 @@ type CommandLoaders = { [C in CommandName]?: () => Promise<CommandModule<C>> };
 const COMMAND_MODULES: CommandLoaders = {
   scenarios: () => import('./cmd/scenarios.ts'),
   record: () => import('./cmd/record.ts'),
+  info: () => import('./cmd/info.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

@@ -39,7 +39,7 @@ export interface Recovery {
   snapshots: number;
   /** Last recovered seq (-1 when none). */
   lastSeq: number;
-  /** What was wrong, e.g. "no footer (the file was cut short)". */
+  /** What was wrong, e.g. "no footer: the file was cut short". */
   reason: string;
 }
 
@@ -626,7 +626,7 @@ function scanChunks(src: Source, start: number, size: number): Scan {
   let complete = false;
   for (;;) {
     if (off === size) {
-      why = sawIndex ? "no footer (the file was cut short after the index)" : "no footer (the file was cut short)";
+      why = sawIndex ? "no footer: the file was cut short after the index" : "no footer: the file was cut short";
       break;
     }
     if (sawIndex) {
@@ -636,7 +636,7 @@ function scanChunks(src: Source, start: number, size: number): Scan {
     }
     const fr = readFrame(src, off, size);
     if (typeof fr === "string") {
-      why = fr.startsWith("cut short") ? `last chunk cut short (chunk ${no} at byte offset ${off})` : `chunk ${no} at byte offset ${off}: ${fr}`;
+      why = fr.startsWith("cut short") ? `last chunk cut short: chunk ${no} at byte offset ${off}` : `chunk ${no} at byte offset ${off}: ${fr}`;
       if (fr === "checksum mismatch") why = `CRC mismatch in chunk ${no} at byte offset ${off}`;
       break;
     }
@@ -675,7 +675,7 @@ function scanChunks(src: Source, start: number, size: number): Scan {
       bad = e instanceof Error ? e.message : String(e);
     }
     if (bad !== null) {
-      why = `chunk ${no} at byte offset ${off} is damaged (${bad})`;
+      why = `chunk ${no} at byte offset ${off} is damaged: ${bad}`;
       break;
     }
     off += fr.length;

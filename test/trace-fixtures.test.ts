@@ -1,0 +1,114 @@
+// The committed trace fixtures (fixtures/make-fixtures.ts) open as their
+// manifest says, through the API and through `ktrace info`.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { TraceCorruptError, TraceError, openTrace } from "../src/trace/index.ts";
+import { runCli } from "./helpers/run-cli.ts";
+
+interface Expect {
+  file: string;
+  about: string;
+  refused?: string;
+  events?: number;
+  snapshots?: number;
+  recovery?: string | null;
+  corrupt?: { chunk: number; offset: number; seq: number };
+}
+
+const DIR = join(import.meta.dirname, "..", "fixtures", "traces");
+const MANIFEST: Expect[] = JSON.parse(readFileSync(join(DIR, "MANIFEST.json"), "utf8"));
+
+describe("trace fixtures", () => {
+  for (const e of MANIFEST) {
+    it(`${e.file}: ${e.about}`, () => {
+      const path = join(DIR, e.file);
+      if (e.refused) {
+        let err: unknown;
+        try {
+          openTrace(path);
+        } catch (x) {
+          err = x;
+        }
+        expect(err).toBeInstanceOf(TraceError);
+        expect((err as TraceError).code).toBe(e.refused);
+        expect((err as TraceError).exitCode).toBe(2);
+        return;
+      }
+      const r = openTrace(path);
+      expect(r.eventCount).toBe(e.events);
+      expect(r.snapshotSeqs.length).toBe(e.snapshots);
+      expect(r.recovery?.reason ?? null).toBe(e.recovery);
+      if (e.corrupt) {
+        expect(() => r.eventAt(e.corrupt!.seq)).toThrow(TraceCorruptError);
+        try {
+          r.eventAt(e.corrupt.seq);
+        } catch (x) {
+          expect((x as TraceCorruptError).chunk).toBe(e.corrupt.chunk);
+          expect((x as TraceCorruptError).offset).toBe(e.corrupt.offset);
+        }
+        expect(openTrace(path, { verify: true }).recovery?.reason).toBe(`CRC mismatch in chunk ${e.corrupt.chunk} at byte offset ${e.corrupt.offset}`);
+      } else {
+        expect(r.verify()).toBeNull();
+        let n = 0;
+        for (const ev of r.events()) expect(ev.seq).toBe(n++);
+        expect(n).toBe(e.events);
+      }
+    });
+  }
+});
+
+describe("ktrace info", () => {
+  it("--json summarizes a trace from its header, footer and index", async () => {
+    const res = await runCli(["info", "fixtures/traces/good.ktrace", "--json"]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe("");
+    const doc = JSON.parse(res.stdout);
+    expect(doc).toMatchObject({
+      formatVersion: "1.0", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
+      bytes: readFileSync(join(DIR, "good.ktrace")).length, snapshotEvery: 512, writer: "ktrace 0.1.0", options: {},
+      outcome: { kind: "budget", seq: 2999 },
+    });
+    expect(typeof doc.outcome.message).toBe("string");
+    expect(doc.recovered).toBeUndefined();
+    expect(doc.bytesRead).toBeLessThan(2000);
+  });
+
+  it("prints a few aligned lines", async () => {
+    const res = await runCli(["info", "fixtures/traces/good.ktrace.gz"], { runtime: "deno" });
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trimEnd().split("\n");
+    expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(["trace", "scenario", "events", "outcome"]);
+    expect(lines[0]).toMatch(/gzip, format 1\.0, ktrace 0\.1\.0/);
+    expect(lines[2]).toMatch(/^events +3,000 /);
+    expect(lines[3]).toMatch(/^outcome +budget at seq 2999: /);
+  });
+
+  it("warns about an incomplete trace and reports what was recovered", async () => {
+    const res = await runCli(["info", "fixtures/traces/cut-in-chunk.ktrace", "--json"]);
+    expect(res.code).toBe(0);
+    const m = MANIFEST.find((x) => x.file === "cut-in-chunk.ktrace")!;
+    expect(res.stderr.trimEnd()).toBe(
+      `ktrace: warning: fixtures/traces/cut-in-chunk.ktrace is incomplete (${m.recovery}); recovered ${m.events} events and ${m.snapshots} snapshots up to seq ${m.events! - 1}`,
+    );
+    const doc = JSON.parse(res.stdout);
+    expect(doc.outcome).toBeNull();
+    expect(doc.recovered).toEqual({ events: m.events, snapshots: m.snapshots, lastSeq: m.events! - 1, reason: m.recovery });
+  });
+
+  it("refuses what is not a usable trace with one line and exit 2", async () => {
+    for (const [file, msg] of [
+      ["future-version.ktrace", "written by a newer ktrace (format 2.x); this ktrace reads format 1.x: upgrade ktrace"],
+      ["bad-magic.ktrace", "not a ktrace file"],
+      ["empty.ktrace", "empty file"],
+      ["cut-in-header.ktrace", "truncated header"],
+      ["missing.ktrace", "no such file"],
+    ]) {
+      const res = await runCli(["info", `fixtures/traces/${file}`]);
+      expect(res.code, file).toBe(2);
+      expect(res.stdout).toBe("");
+      expect(res.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(res.stderr).toContain(msg!);
+    }
+  });
+});
