@@ -27,6 +27,7 @@ const COMMAND_MODULES: CommandLoaders = {
   scenarios: () => import('./cmd/scenarios.ts'),
   record: () => import('./cmd/record.ts'),
   info: () => import('./cmd/info.ts'),
+  export: () => import('./cmd/export.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

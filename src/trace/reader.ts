@@ -14,6 +14,7 @@ import type { KEvent, KState, Outcome } from "../kernel/types.ts";
 import { ByteReader } from "./bytes.ts";
 import { crc32 } from "./crc32.ts";
 import { TraceCorruptError, TraceError } from "./errors.ts";
+import { embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { BodyError, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FRAME_HEADER, HEADER_FIXED,
@@ -285,6 +286,14 @@ export class TraceReader {
       src.bytesRead = counted;
       const r = TraceReader.parse(src, path, name, fileBytes, true, opts);
       return r;
+    }
+    // Text, such as a ktrace report or text pasted from one, holding an embedded trace (embed.ts).
+    if (!isKtrace(head) && looksLikeText(head)) {
+      const inner = embeddedTraceIn(src.read(0, fileBytes), name);
+      if (inner) {
+        src.close();
+        return TraceReader.openSource(new MemSource(inner), path, name, opts);
+      }
     }
     return TraceReader.parse(src, path, name, fileBytes, gzipped, opts);
   }

@@ -1,0 +1,310 @@
+// Chrome Trace Event Format export (the JSON that chrome://tracing and the
+// Perfetto UI load). Spec: "Trace Event Format", Google, the JSON Object
+// Format: {"traceEvents": [...], "displayTimeUnit": "ns", ...}.
+//
+// Layout:
+//   - a process "CPUs" with one track per CPU: a slice per stretch a thread
+//     runs there (from the switch to it to the switch away);
+//   - one process per simulated process (pid as in the trace), with a track
+//     per thread: instants for fork, spawn, exec, exit, reap, kernel-stack
+//     free, VMAR clear, page fault, fatal; slices while the thread spins or
+//     blocks on a lock or in waitpid;
+//   - a track per lock, in the process whose address space holds it (kernel
+//     locks under "kernel"): a slice per hold, named after the holder; a
+//     lock copied into a fork child while another thread held it shows as
+//     held by that (absent) thread from the fork on;
+//   - flow arrows (cat "lock") from a lock's release to its next acquire,
+//     bound to the run slices on the CPU tracks where they happened;
+//   - panic and hang as global instants; names as metadata (M) events.
+//
+// Event times in traces are virtual ns; Chrome timestamps are microseconds
+// (fractional allowed), so ts = ns / 1000.
+//
+// Only complete (X), instant (i), flow (s/f) and metadata (M) events are
+// written: an X slice carries its own duration, so there is no begin/end
+// pairing to get wrong, and slices on one track never partially overlap
+// (a CPU runs one thread at a time, a lock has one holder, a thread waits on
+// one thing at a time).
+
+import { applyEvent } from "../kernel/apply.ts";
+import { EVENT_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
+
+/** What the exporter reads: a trace reader (or anything shaped like one). */
+export interface ExportSource {
+  readonly meta: { scenario: string; fix: string; seed: number; writer: string; config: { cpus: number } };
+  readonly eventCount: number;
+  readonly outcome: { kind: string; seq: number; message: string } | null;
+  readonly formatVersion?: string;
+  loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState };
+  events(from?: number, to?: number): Iterable<KEvent>;
+}
+
+/** Synthetic pids for the CPU and kernel processes (simulated pids are small). */
+export const CPUS_PID = 100000;
+export const KERNEL_PID = 100001;
+/** Lock tracks are tids LOCK_TID_BASE + lock id inside their process. */
+export const LOCK_TID_BASE = 1000000;
+/** CPU tracks are tids CPU_TID_BASE + cpu inside CPUS_PID. */
+export const CPU_TID_BASE = 200000;
+
+/** One Chrome trace event (the fields this exporter uses). */
+export interface ChromeEvent {
+  name: string;
+  ph: "X" | "i" | "s" | "f" | "M";
+  ts?: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  cat?: string;
+  id?: number;
+  s?: "g" | "p" | "t";
+  bp?: "e";
+  args?: Record<string, unknown>;
+}
+
+/** Microseconds from virtual ns, exact to the ns (3 decimals). */
+export function us(ns: number): number {
+  return Math.round(ns) / 1000;
+}
+
+/** Kinds shown as instants on the acting thread's track (or the CPU's when no thread acts). */
+const INSTANT_KINDS = new Set<number>([
+  KIND.fork, KIND.spawn, KIND.exec, KIND.threadExit, KIND.procExit, KIND.reap, KIND.kstackFree,
+  KIND.vmarClear, KIND.pageFault, KIND.fatal, KIND.unlockNotOwner, KIND.tlbFlush,
+]);
+
+/** Kinds after which lock holders or thread waits may have changed. */
+const RECONCILE_KINDS = new Set<number>([
+  KIND.lockAcquire, KIND.lockRelease, KIND.lockWait, KIND.fork, KIND.exec, KIND.reap, KIND.procExit,
+  KIND.threadExit, KIND.threadRelease, KIND.waitBlock, KIND.switch, KIND.hang, KIND.panic, KIND.end, KIND.lockNew,
+]);
+
+function instantName(ev: KEvent): string {
+  switch (ev.kind) {
+    case KIND.fork: return `fork → pid ${ev.b}`;
+    case KIND.spawn: return `posix_spawn → pid ${ev.b}`;
+    case KIND.exec: return `exec ${ev.s}`;
+    case KIND.threadExit: return `exit tid ${ev.a}`;
+    case KIND.procExit: return `pid ${ev.a} exits (zombie)`;
+    case KIND.reap: return `reap pid ${ev.a}`;
+    case KIND.kstackFree: return `kstack ${ev.a} freed`;
+    case KIND.vmarClear: return `VMAR of pid ${ev.a} cleared`;
+    case KIND.pageFault: return `page fault on kstack ${ev.a}`;
+    case KIND.fatal: return `fatal: ${ev.s}`;
+    case KIND.unlockNotOwner: return `unlock by non-owner`;
+    case KIND.tlbFlush: return `TLB flush`;
+    default: return EVENT_KINDS[ev.kind]?.name ?? `kind#${ev.kind}`;
+  }
+}
+
+function eventArgs(ev: KEvent): Record<string, unknown> {
+  const info = EVENT_KINDS[ev.kind];
+  const args: Record<string, unknown> = { seq: ev.seq };
+  if (!info) return { ...args, a: ev.a, b: ev.b, c: ev.c, s: ev.s };
+  const v = [ev.a, ev.b, ev.c];
+  info.args.forEach((n, i) => (args[n] = v[i]));
+  if (info.str !== undefined) args[info.str] = ev.s;
+  return args;
+}
+
+interface Open {
+  name: string;
+  start: number;
+  seq: number;
+  args: Record<string, unknown>;
+}
+
+/**
+ * Writes the trace as Chrome Trace Event JSON through `write`, a piece at a
+ * time (one event per line), so a long trace never becomes one string.
+ */
+export function writeChromeTrace(src: ExportSource, write: (text: string) => void, opts: { version?: string } = {}): void {
+  const st = src.loadSnapshot(-1).state;
+  const meta = src.meta;
+  let first = true;
+  const emit = (e: ChromeEvent) => {
+    write((first ? "\n" : ",\n") + JSON.stringify(e));
+    first = false;
+  };
+  const otherData = {
+    generator: opts.version ?? meta.writer,
+    writer: meta.writer,
+    formatVersion: src.formatVersion ?? "",
+    scenario: meta.scenario,
+    fix: meta.fix,
+    seed: meta.seed,
+    events: src.eventCount,
+    outcome: src.outcome,
+    timeUnit: "timestamps are virtual ns / 1000",
+  };
+  write(`{"displayTimeUnit":"ns","otherData":${JSON.stringify(otherData)},"traceEvents":[`);
+
+  // Process and thread names (updated as the trace goes; written at the end).
+  const procNames = new Map<number, string>();
+  const threadNames = new Map<string, { pid: number; tid: number; name: string; sort: number }>();
+  const nameThread = (pid: number, tid: number, name: string, sort: number) => threadNames.set(`${pid}/${tid}`, { pid, tid, name, sort });
+  procNames.set(CPUS_PID, "CPUs");
+  for (let c = 0; c < meta.config.cpus; c++) nameThread(CPUS_PID, CPU_TID_BASE + c, `CPU ${c}`, c);
+
+  const pidOf = (tid: number): number => st.threads.get(tid)?.pid ?? KERNEL_PID;
+  const threadLabel = (tid: number): string => {
+    const t = st.threads.get(tid);
+    const p = t ? st.procs.get(t.pid) : undefined;
+    return `tid ${tid}${p ? ` (${p.name})` : ""}`;
+  };
+  const lockPid = (space: number): number => (space === 0 ? KERNEL_PID : space);
+  const noteNames = () => {
+    for (const p of st.procs.values()) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
+    for (const t of st.threads.values()) {
+      nameThread(t.pid, t.tid, `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
+    }
+  };
+
+  // CPU run slices.
+  const running: ((Open & { tid: number }) | undefined)[] = [];
+  // Lock holds, by lock id.
+  const holds = new Map<number, Open & { tid: number; pid: number }>();
+  // Thread waits, by tid.
+  const waits = new Map<number, Open & { key: string; pid: number }>();
+  // Pending flow starts, by lock id: where the last release happened.
+  const released = new Map<number, { ts: number; cpu: number; tid: number; seq: number }>();
+  let flowId = 0;
+  let lastTime = 0;
+
+  const closeRun = (cpu: number, end: number, seq: number) => {
+    const r = running[cpu];
+    if (!r) return;
+    emit({ name: r.name, cat: "sched", ph: "X", ts: us(r.start), dur: us(end - r.start), pid: CPUS_PID, tid: CPU_TID_BASE + cpu, args: { ...r.args, toSeq: seq } });
+    running[cpu] = undefined;
+  };
+  const closeHold = (id: number, end: number, seq: number) => {
+    const h = holds.get(id);
+    if (!h) return;
+    emit({ name: h.name, cat: "lock", ph: "X", ts: us(h.start), dur: us(end - h.start), pid: h.pid, tid: LOCK_TID_BASE + id, args: { ...h.args, toSeq: seq } });
+    holds.delete(id);
+  };
+  const closeWait = (tid: number, end: number, seq: number) => {
+    const w = waits.get(tid);
+    if (!w) return;
+    emit({ name: w.name, cat: "wait", ph: "X", ts: us(w.start), dur: us(end - w.start), pid: w.pid, tid, args: { ...w.args, toSeq: seq } });
+    waits.delete(tid);
+  };
+
+  /** Brings lock holds and thread waits in line with the state after ev. */
+  const reconcile = (ev: KEvent) => {
+    for (const [id, h] of holds) {
+      const l = st.locks.get(id);
+      if (!l || l.owner !== h.tid) closeHold(id, ev.time, ev.seq);
+    }
+    for (const l of st.locks.values()) {
+      if (l.owner < 0 || holds.has(l.id)) continue;
+      const absent = !st.procs.get(l.space)?.threads.includes(l.owner) && l.space !== 0;
+      const copied = l.copiedSeq === ev.seq && ev.kind === KIND.fork;
+      const pid = lockPid(l.space);
+      nameThread(pid, LOCK_TID_BASE + l.id, `lock ${l.name}`, LOCK_TID_BASE + l.id);
+      holds.set(l.id, {
+        name: `held by tid ${l.owner}${absent ? " (not in this process)" : ""}`,
+        start: ev.time, seq: ev.seq, tid: l.owner, pid,
+        args: { lock: l.name, lockId: l.id, owner: l.owner, ...(l.type === "recursive" ? { ownerIdent: l.ident } : {}), fromSeq: ev.seq, ...(copied ? { copiedAtFork: true } : {}) },
+      });
+    }
+    for (const t of st.threads.values()) {
+      let key = "";
+      let name = "";
+      const args: Record<string, unknown> = { fromSeq: ev.seq };
+      if ((t.state === "blocked" || t.state === "spinning") && t.waitLock >= 0) {
+        const l = st.locks.get(t.waitLock);
+        key = `${t.state}/${t.waitLock}`;
+        name = `${t.state === "spinning" ? "spins on" : "blocks on"} ${l?.name ?? `lock ${t.waitLock}`}`;
+        args.lock = l?.name ?? t.waitLock;
+        if (l) args.owner = l.owner;
+      } else if (t.state === "blocked" && t.waitPid >= -1) {
+        key = `wait/${t.waitPid}`;
+        name = `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})`;
+      }
+      const w = waits.get(t.tid);
+      if (w && w.key === key) continue;
+      if (w) closeWait(t.tid, ev.time, ev.seq);
+      if (key) waits.set(t.tid, { key, name, start: ev.time, seq: ev.seq, pid: t.pid, args });
+    }
+    for (const tid of waits.keys()) if (!st.threads.has(tid)) closeWait(tid, ev.time, ev.seq);
+  };
+
+  for (const ev of src.events()) {
+    const releasedLock = ev.kind === KIND.lockRelease && ev.b === 0 ? st.locks.get(ev.a) : undefined;
+    applyEvent(st, ev);
+    lastTime = ev.time;
+    if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
+    switch (ev.kind) {
+      case KIND.switch: {
+        closeRun(ev.cpu, ev.time, ev.seq);
+        if (ev.b >= 0) {
+          running[ev.cpu] = { name: threadLabel(ev.b), start: ev.time, seq: ev.seq, tid: ev.b, args: { tid: ev.b, pid: pidOf(ev.b), fromSeq: ev.seq } };
+        }
+        break;
+      }
+      case KIND.lockRelease:
+        if (ev.b === 0 && ev.cpu >= 0 && running[ev.cpu]) {
+          released.set(ev.a, { ts: ev.time, cpu: ev.cpu, tid: ev.tid, seq: ev.seq });
+        }
+        break;
+      case KIND.lockAcquire: {
+        const r = released.get(ev.a);
+        if (ev.b === 1 && r && ev.cpu >= 0 && running[ev.cpu]) {
+          const l = st.locks.get(ev.a);
+          const name = `${l?.name ?? `lock ${ev.a}`}: tid ${r.tid} → tid ${ev.tid}`;
+          const id = ++flowId;
+          emit({ name, cat: "lock", ph: "s", id, ts: us(r.ts), pid: CPUS_PID, tid: CPU_TID_BASE + r.cpu, args: { seq: r.seq } });
+          emit({ name, cat: "lock", ph: "f", bp: "e", id, ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE + ev.cpu, args: { seq: ev.seq } });
+        }
+        released.delete(ev.a);
+        break;
+      }
+      case KIND.panic:
+      case KIND.hang:
+        emit({ name: `${EVENT_KINDS[ev.kind]!.name}: ${ev.s}`, cat: "outcome", ph: "i", s: "g", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE, args: eventArgs(ev) });
+        break;
+      default:
+        if (INSTANT_KINDS.has(ev.kind)) {
+          const name = instantName(ev);
+          if (ev.tid >= 0) {
+            emit({ name, cat: "kernel", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+          } else if (ev.cpu >= 0) {
+            emit({ name, cat: "kernel", ph: "i", s: "t", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE + ev.cpu, args: eventArgs(ev) });
+          } else {
+            emit({ name, cat: "kernel", ph: "i", s: "p", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE, args: eventArgs(ev) });
+          }
+        }
+    }
+    if (releasedLock !== undefined && !st.locks.has(ev.a)) released.delete(ev.a);
+    if (RECONCILE_KINDS.has(ev.kind)) reconcile(ev);
+  }
+
+  // Close whatever is still open at the end of the trace (a hang leaves spins and holds open).
+  const endSeq = src.eventCount - 1;
+  for (let c = 0; c < running.length; c++) closeRun(c, lastTime, endSeq);
+  for (const id of [...holds.keys()]) closeHold(id, lastTime, endSeq);
+  for (const tid of [...waits.keys()]) closeWait(tid, lastTime, endSeq);
+
+  // Names.
+  procNames.set(KERNEL_PID, "kernel");
+  const sortedProcs = [...procNames.entries()].sort((a, b) => a[0] - b[0]);
+  for (const [pid, name] of sortedProcs) {
+    emit({ name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name } });
+    emit({ name: "process_sort_index", ph: "M", ts: 0, pid, tid: 0, args: { sort_index: pid === CPUS_PID ? -2 : pid === KERNEL_PID ? -1 : pid } });
+  }
+  const sortedThreads = [...threadNames.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+  for (const t of sortedThreads) {
+    if (!procNames.has(t.pid)) continue;
+    emit({ name: "thread_name", ph: "M", ts: 0, pid: t.pid, tid: t.tid, args: { name: t.name } });
+    emit({ name: "thread_sort_index", ph: "M", ts: 0, pid: t.pid, tid: t.tid, args: { sort_index: t.sort } });
+  }
+  write("\n]}\n");
+}
+
+/** The whole export as one string (small traces, tests). */
+export function chromeTraceJson(src: ExportSource, opts: { version?: string } = {}): string {
+  const parts: string[] = [];
+  writeChromeTrace(src, (t) => parts.push(t), opts);
+  return parts.join("");
+}
