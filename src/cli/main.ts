@@ -28,6 +28,9 @@ const COMMAND_MODULES: CommandLoaders = {
   record: () => import('./cmd/record.ts'),
   info: () => import('./cmd/info.ts'),
   export: () => import('./cmd/export.ts'),
+  check: () => import('./cmd/check.ts'),
+  state: () => import('./cmd/state.ts'),
+  events: () => import('./cmd/events.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

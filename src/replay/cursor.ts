@@ -1,0 +1,319 @@
+// The replay cursor: a position in a recorded run and the kernel state there.
+//
+// Position seq means "the state after event seq"; -1 is the initial state.
+// Every move is "nearest known state at or before the target, then fold
+// forward": known states are the trace's snapshots (every K events), the
+// cursor's own position, and in-memory checkpoints the cursor clones every
+// `checkpointEvery` events while it folds (an LRU), so stepping backwards
+// folds at most checkpointEvery - 1 events.
+
+import { applyEvent } from "../kernel/apply.ts";
+import { cloneState } from "../kernel/state.ts";
+import { KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { Checker, INVARIANTS, type Invariant, type Violation } from "./invariants.ts";
+import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
+import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
+import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
+import { why, type ObjectRef, type WhyEntry } from "./why.ts";
+
+/** Where to go: an event number, or a named point. */
+export type SeekTarget = number | "start" | "end" | "panic" | "violation";
+
+/** A named point the trace does not have (`--at panic` on a clean run). exitCode 2. */
+export class NoSuchPointError extends Error {
+  readonly exitCode = 2;
+}
+
+export interface CursorOptions {
+  /** Clone a checkpoint every this many events while folding; default 256. */
+  checkpointEvery?: number;
+  /** Checkpoints kept (LRU); default 512. */
+  maxCheckpoints?: number;
+  /** Invariants continue / reverseContinue stop on, and seek("violation") looks for; default all. */
+  invariants?: readonly Invariant[];
+}
+
+/** Why continue / reverseContinue stopped. */
+export interface Stop {
+  /** hit: a watchpoint hit or an invariant broke at `seq`; end / start: ran off the trace. */
+  reason: "hit" | "end" | "start";
+  /** The cursor's position now. */
+  seq: number;
+  hits: WatchHit[];
+  violation: Violation | null;
+}
+
+interface Found {
+  seq: number;
+  hits: WatchHit[];
+  violation: Violation | null;
+}
+
+export class Cursor {
+  readonly source: ReplaySource;
+  /** Active watchpoints (add or remove freely between moves). */
+  readonly watchpoints: Watchpoint[] = [];
+  private invs: readonly Invariant[];
+  private checker: Checker;
+  private st: KState;
+  private readonly every: number;
+  private readonly maxCps: number;
+  private readonly cps = new Map<number, KState>();
+  private violationCache: { invs: readonly Invariant[]; v: Violation | null } | null = null;
+
+  constructor(source: ReplaySource, opts: CursorOptions = {}) {
+    this.source = source;
+    this.every = Math.max(1, opts.checkpointEvery ?? 256);
+    this.maxCps = Math.max(1, opts.maxCheckpoints ?? 512);
+    this.invs = opts.invariants ?? INVARIANTS;
+    this.checker = new Checker(this.invs);
+    this.st = source.loadSnapshot(-1).state;
+  }
+
+  /** Current position: the state is the state after this event (-1: the initial state). */
+  get seq(): number {
+    return this.st.seq;
+  }
+
+  /**
+   * The kernel state at the current position. Owned by the cursor and changed
+   * in place by the next move: read it, or cloneState() it to keep it.
+   */
+  get state(): KState {
+    return this.st;
+  }
+
+  /** Last position: the last event's seq (-1 for an empty trace). */
+  get end(): number {
+    return this.source.eventCount - 1;
+  }
+
+  /** The event at the current position (the one just applied), null at the start. */
+  get event(): KEvent | null {
+    return this.st.seq < 0 ? null : eventAt(this.source, this.st.seq);
+  }
+
+  /** The event with this seq. */
+  eventAt(seq: number): KEvent {
+    return eventAt(this.source, seq);
+  }
+
+  get invariants(): readonly Invariant[] {
+    return this.invs;
+  }
+  set invariants(invs: readonly Invariant[]) {
+    this.invs = invs;
+    this.checker = new Checker(invs);
+  }
+
+  /** The first violation of the cursor's invariants in the whole trace (computed once). */
+  firstViolation(): Violation | null {
+    if (this.violationCache?.invs !== this.invs) {
+      this.violationCache = { invs: this.invs, v: this.invs.length ? firstViolation(this.source, this.invs).violation : null };
+    }
+    return this.violationCache.v;
+  }
+
+  /**
+   * The seq a target names. `panic` is the event that decided a failed run
+   * (its panic, fatal error or hang); `violation` the first invariant
+   * violation. Throws NoSuchPointError when the trace has none, or for a
+   * number outside -1..end.
+   */
+  resolve(target: SeekTarget): number {
+    switch (target) {
+      case "start":
+        return -1;
+      case "end":
+        return this.end;
+      case "panic": {
+        const o = this.source.outcome;
+        if (o && (o.kind === "panic" || o.kind === "fatal" || o.kind === "hang") && o.seq < this.source.eventCount) return o.seq;
+        if (!o || this.source.recovery) {
+          const m = new Uint8Array(64);
+          m[KIND.panic] = m[KIND.fatal] = m[KIND.hang] = 1;
+          const seq = firstOfKinds(this.source, m);
+          if (seq >= 0) return seq;
+        }
+        throw new NoSuchPointError(`the trace has no panic, fatal error or hang (outcome: ${o ? o.kind : "unknown"})`);
+      }
+      case "violation": {
+        const v = this.firstViolation();
+        if (!v) throw new NoSuchPointError(`the trace has no invariant violation (checked: ${this.invs.map((i) => i.name).join(", ") || "none"})`);
+        return v.seq;
+      }
+      default:
+        if (!Number.isInteger(target) || target < -1 || target > this.end) {
+          throw new NoSuchPointError(`event ${target} is outside the trace (0..${this.end}; -1 or start is the initial state)`);
+        }
+        return target;
+    }
+  }
+
+  /** Moves to the target (see resolve) and returns the new position. */
+  seek(target: SeekTarget): number {
+    const to = this.resolve(target);
+    if (to === this.st.seq) return to;
+    this.restoreBase(to);
+    this.fold(to);
+    return to;
+  }
+
+  /** Applies the next event and returns it; null at the end. */
+  step(): KEvent | null {
+    if (this.st.seq >= this.end) return null;
+    this.fold(this.st.seq + 1);
+    return this.event;
+  }
+
+  /** Moves back one event; false at the start. */
+  stepBack(): boolean {
+    if (this.st.seq < 0) return false;
+    this.seek(this.st.seq - 1);
+    return true;
+  }
+
+  /**
+   * Runs forward from the next event until a watchpoint hits or an invariant
+   * breaks; stops at that event (or the end).
+   */
+  continue(): Stop {
+    const from = this.st.seq + 1;
+    const f = from <= this.end ? this.scan(this.end, true) : null;
+    if (f) return { reason: "hit", seq: f.seq, hits: f.hits, violation: f.violation };
+    return { reason: "end", seq: this.st.seq, hits: [], violation: null };
+  }
+
+  /**
+   * Runs backwards to the latest event before the current one at which a
+   * watchpoint hits or an invariant breaks, and stops there (the state after
+   * that event); at the start if there is none. Repeating it walks back
+   * through the hits.
+   */
+  reverseContinue(): Stop {
+    let hi = this.st.seq - 1;
+    while (hi >= 0) {
+      const snaps = this.source.snapshotSeqs;
+      const base = snaps[Math.max(0, lastAtOrBefore(snaps, hi - 1))]!;
+      const lo = Math.min(base, hi - 1);
+      this.seek(lo);
+      const f = this.scan(hi, false);
+      if (f) {
+        this.seek(f.seq);
+        return { reason: "hit", seq: f.seq, hits: f.hits, violation: f.violation };
+      }
+      hi = lo;
+    }
+    this.seek(-1);
+    return { reason: "start", seq: -1, hits: [], violation: null };
+  }
+
+  /** Why an object is as it is now: the events that set it up, with explanations. */
+  why(ref: ObjectRef | string): WhyEntry[] {
+    return why(this.st, ref, this.source);
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  /** Puts the nearest known state at or before `to` in this.st. */
+  private restoreBase(to: number): void {
+    const cur = this.st.seq <= to ? this.st.seq : -2;
+    const snapIdx = lastAtOrBefore(this.source.snapshotSeqs, to);
+    const snap = snapIdx >= 0 ? this.source.snapshotSeqs[snapIdx]! : -1;
+    let cp = -2;
+    for (let a = Math.floor((to + 1) / this.every) * this.every - 1; a > cur && a >= snap && a >= 0; a -= this.every) {
+      if (this.cps.has(a)) {
+        cp = a;
+        break;
+      }
+    }
+    if (cur >= cp && cur >= snap) return;
+    if (cp >= snap) {
+      const s = this.cps.get(cp)!;
+      this.cps.delete(cp);
+      this.cps.set(cp, s);
+      this.st = cloneState(s);
+    } else {
+      this.st = this.source.loadSnapshot(to).state;
+    }
+  }
+
+  private saveCheckpoint(seq: number): void {
+    if (this.cps.has(seq)) return;
+    this.cps.set(seq, cloneState(this.st));
+    if (this.cps.size > this.maxCps) this.cps.delete(this.cps.keys().next().value!);
+  }
+
+  /** Folds this.st forward to `to`, saving checkpoints over the last maxCps intervals. */
+  private fold(to: number): void {
+    const src = this.source;
+    const st = this.st;
+    const every = this.every;
+    const window = every * this.maxCps;
+    try {
+      while (st.seq < to) {
+        const from = st.seq + 1;
+        const ci = src.chunkOf(from);
+        const evs = src.readChunk(ci);
+        const first = src.chunkFirstSeqs[ci]!;
+        const stop = Math.min(to, first + evs.length - 1);
+        for (let q = from; q <= stop; q++) {
+          applyEvent(st, evs[q - first]!);
+          if ((q + 1) % every === 0 && to - q < window) this.saveCheckpoint(q);
+        }
+      }
+    } catch (e) {
+      this.st = this.source.loadSnapshot(-1).state;
+      throw replayError(e);
+    }
+  }
+
+  /**
+   * Folds this.seq + 1 .. to with the invariants and watchpoints
+   * around each event. first: stop after the first event that hits, leaving
+   * the state there. Otherwise scan all and return the last hit (the state
+   * ends at `to`).
+   */
+  private scan(to: number, first: boolean): Found | null {
+    const src = this.source;
+    const st = this.st;
+    const ck = this.checker;
+    const ws = this.watchpoints;
+    const toks: unknown[] = new Array(ws.length);
+    let last: Found | null = null;
+    try {
+      while (st.seq < to) {
+        const start = st.seq + 1;
+        const ci = src.chunkOf(start);
+        const evs = src.readChunk(ci);
+        const base = src.chunkFirstSeqs[ci]!;
+        const stop = Math.min(to, base + evs.length - 1);
+        for (let q = start; q <= stop; q++) {
+          const ev = evs[q - base]!;
+          let v = ck.before(st, ev);
+          for (let i = 0; i < ws.length; i++) {
+            const w = ws[i]!;
+            toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
+          }
+          applyEvent(st, ev);
+          if (v === null) v = ck.after(st, ev);
+          let hits: WatchHit[] | null = null;
+          for (let i = 0; i < ws.length; i++) {
+            if (toks[i] === SKIP) continue;
+            const h = ws[i]!.after(st, ev, toks[i]);
+            if (h) (hits ??= []).push(h);
+          }
+          if ((q + 1) % this.every === 0) this.saveCheckpoint(q);
+          if (v !== null || hits !== null) {
+            last = { seq: q, hits: hits ?? [], violation: v };
+            if (first) return last;
+          }
+        }
+      }
+    } catch (e) {
+      this.st = this.source.loadSnapshot(-1).state;
+      throw replayError(e);
+    }
+    return last;
+  }
+}

@@ -1,0 +1,214 @@
+// One readable line per event, in kernel terms, and the event's JSON form.
+//
+// describe(ev, state) names things (locks, processes, stacks) from `state`,
+// which should be the state after ev (the cursor's state at ev.seq) but may
+// be any nearby state: lock and pid names never change, and anything missing
+// from the state falls back to its id.
+
+import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState } from "../kernel/types.ts";
+
+/** Name of an event kind code ("kind#N" for a code this build does not know). */
+export function kindName(kind: number): string {
+  return EVENT_KINDS[kind]?.name ?? `kind#${kind}`;
+}
+
+function lockName(s: KState | undefined, id: number): string {
+  const l = s?.locks.get(id);
+  return l ? l.name : `lock ${id}`;
+}
+
+function lockTypeOf(s: KState | undefined, id: number): string {
+  const l = s?.locks.get(id);
+  return l ? l.type : "";
+}
+
+function who(tid: number): string {
+  return tid < 0 ? "idle" : `tid ${tid}`;
+}
+
+const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
+
+/** One line describing ev in kernel terms. */
+export function describe(ev: KEvent, state?: KState): string {
+  const s = state;
+  const t = `tid ${ev.tid}`;
+  switch (ev.kind) {
+    case KIND.switch:
+      return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}`;
+    case KIND.user:
+      return `${t}: ${ev.s}`;
+    case KIND.kwork: {
+      const k = ev.cpu >= 0 ? s?.cpus[ev.cpu]?.kstack ?? -1 : -1;
+      return `${ev.tid >= 0 ? t : "kernel"} (kernel${k >= 0 ? `, stack ${k}` : ""}): ${ev.s}`;
+    }
+    case KIND.procNew:
+      return `process pid ${ev.a} "${ev.s}" created (ppid ${ev.b})`;
+    case KIND.threadNew: {
+      const pid = ev.b;
+      return `thread tid ${ev.a} created in pid ${pid}${ev.c !== ev.a ? ` (pthread_self ${ev.c})` : ""}`;
+    }
+    case KIND.fork: {
+      let copied = 0;
+      const held: string[] = [];
+      if (s) {
+        for (const l of s.locks.values()) {
+          if (l.copiedSeq !== ev.seq || l.space !== ev.b) continue;
+          copied++;
+          if (l.owner >= 0 && l.owner !== ev.c) held.push(`${l.name} held by tid ${l.owner}`);
+        }
+      }
+      const ident = s?.threads.get(ev.c)?.ident;
+      const id = ident !== undefined && ident !== ev.c ? `, pthread_self ${ident}` : "";
+      const locks = s ? `, ${copied} lock${copied === 1 ? "" : "s"} copied` : "";
+      return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}`;
+    }
+    case KIND.spawn:
+      return `posix_spawn: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}) running ${ev.s}`;
+    case KIND.exec:
+      return `pid ${ev.a} execs ${ev.s} (new address space; user locks dropped)`;
+    case KIND.threadExit:
+      return `tid ${ev.a} exits (code ${ev.b})`;
+    case KIND.threadRelease:
+      return `tid ${ev.a}'s control block dropped`;
+    case KIND.procExit:
+      return `pid ${ev.a} becomes a zombie (exit code ${ev.b})`;
+    case KIND.reparent:
+      return `children of pid ${ev.a} handed to pid ${ev.b}`;
+    case KIND.vmarClear:
+      return `pid ${ev.a}'s root VMAR cleared (set to None)`;
+    case KIND.reap:
+      return `pid ${ev.a} reaped by ${t}`;
+    case KIND.waitBlock:
+      return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
+    case KIND.lockNew: {
+      const type = ["spin", "mutex", "recursive"][ev.c] ?? "mutex";
+      return `lock ${ev.a} ${ev.s} (${type}) created in ${ev.b === 0 ? "the kernel" : `pid ${ev.b}`}`;
+    }
+    case KIND.lockAcquire:
+      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}`;
+    case KIND.lockWait: {
+      const l = s?.locks.get(ev.a);
+      const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : "";
+      return `${t} ${ev.b ? "spins on" : "blocks on"} ${lockName(s, ev.a)}${owner}`;
+    }
+    case KIND.lockRelease:
+      return `${t} releases ${lockName(s, ev.a)}${ev.b > 0 ? ` (level ${ev.b} left)` : ""}`;
+    case KIND.unlockNotOwner: {
+      const type = lockTypeOf(s, ev.a);
+      return `${t} unlocks ${lockName(s, ev.a)}${type ? ` (${type})` : ""}: owner ident ${ev.b} ≠ ${ev.c}`;
+    }
+    case KIND.lockRestamp:
+      return `${t} re-stamps ${lockName(s, ev.a)}'s owner ident to ${ev.b}`;
+    case KIND.malloc:
+      return `${t}: malloc(${ev.a}) ${MALLOC_PATH[ev.b] ?? `path ${ev.b}`}`;
+    case KIND.free:
+      return `${t}: free(${ev.a}) into the thread cache`;
+    case KIND.tcacheNew:
+      return `${t} gets a tcmalloc thread cache in pid ${ev.a}`;
+    case KIND.kstackAlloc:
+      return `kernel stack ${ev.a} allocated and mapped for tid ${ev.b}`;
+    case KIND.kstackFree: {
+      const k = s?.kstacks.get(ev.a);
+      const running = s ? s.cpus.filter((c) => c.kstack === ev.a).map((c) => `cpu ${c.id}`) : [];
+      const of = k ? ` (tid ${k.tid})` : "";
+      return `kernel stack ${ev.a}${of} unmapped and freed${running.length ? `, while ${running.join(", ")} still runs on it` : ""}`;
+    }
+    case KIND.tlbFlush:
+      return "sfence.vma: TLB flushed (freed kernel stacks now fault)";
+    case KIND.pageFault:
+      return `page fault: cpu ${ev.cpu} touched unmapped kernel stack ${ev.a}`;
+    case KIND.procfsOpen:
+      return `${t} opens ${ev.s || `/proc/${ev.a}/status`}`;
+    case KIND.procfsRead: {
+      if (ev.b === 1) return `${t} reads /proc/${ev.a}/status: VmRSS from the VMAR`;
+      if (ev.b === 0) return `${t} reads /proc/${ev.a}/status: VMAR is None, RSS lines left out`;
+      const p = s?.procs.get(ev.a);
+      const none = p && p.vmar === null ? ` (None since seq ${p.vmarClearedSeq})` : "";
+      return `${t} reads /proc/${ev.a}/status: unwrap() of pid ${ev.a}'s VMAR${none}`;
+    }
+    case KIND.fatal:
+      return `fatal error in pid ${ev.a} (signal ${ev.b}): ${ev.s}`;
+    case KIND.panic:
+      return `kernel panic: ${ev.s}`;
+    case KIND.hang:
+      return `hang: ${ev.s}`;
+    case KIND.exitGroup:
+      return `${t} calls exit(${ev.b})${ev.s ? ` (${ev.s})` : ""}: every thread of pid ${ev.a} exits`;
+    case KIND.end:
+      return `end of run: ${OUTCOME_KINDS[ev.a] ?? ev.a}${ev.s ? ` (${ev.s})` : ""}`;
+    default:
+      return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
+  }
+}
+
+/** An event as JSON: kind by name, slots by name (EVENT_KINDS[kind].args / .str) under `args`, and `desc`. */
+export interface EventJson {
+  seq: number;
+  time: number;
+  cpu: number;
+  tid: number;
+  kind: string;
+  args: Record<string, number | string>;
+  desc: string;
+}
+
+export function eventJson(ev: KEvent, state?: KState): EventJson {
+  const info = EVENT_KINDS[ev.kind];
+  const args: Record<string, number | string> = {};
+  if (info) {
+    const v = [ev.a, ev.b, ev.c];
+    info.args.forEach((name, i) => (args[name] = v[i]!));
+    if (info.str !== undefined) args[info.str] = ev.s;
+  } else {
+    args.a = ev.a;
+    args.b = ev.b;
+    args.c = ev.c;
+    if (ev.s) args.s = ev.s;
+  }
+  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args, desc: describe(ev, state) };
+}
+
+/** Bad --kind pattern. exitCode 2. */
+export class PatternError extends Error {
+  readonly exitCode = 2;
+  readonly hint?: string;
+  constructor(message: string, hint?: string) {
+    super(message);
+    if (hint !== undefined) this.hint = hint;
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  // `lock.*` (regex style) reads as the glob `lock*`.
+  const g = glob.replace(/\.\*/g, "*");
+  const body = g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^(?:${body})$`);
+}
+
+/**
+ * Kind codes matching a pattern: a comma list of kind names or globs
+ * (`lock-*`, `fork,spawn,exec`, `*exit*`; `lock.*` works too). Returns a
+ * mask indexed by kind code. Throws PatternError when a part matches nothing.
+ */
+export function kindMask(pattern: string): Uint8Array {
+  const mask = new Uint8Array(EVENT_KINDS.length);
+  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  if (parts.length === 0) throw new PatternError(`empty kind pattern`, "e.g. --kind 'lock-*' or --kind fork,exec");
+  for (const part of parts) {
+    const re = globToRegExp(part);
+    let hit = false;
+    EVENT_KINDS.forEach((k, i) => {
+      if (re.test(k.name)) {
+        mask[i] = 1;
+        hit = true;
+      }
+    });
+    if (!hit) {
+      throw new PatternError(
+        `kind pattern '${part}' matches no event kind`,
+        `kinds: ${EVENT_KINDS.map((k) => k.name).join(", ")}`,
+      );
+    }
+  }
+  return mask;
+}

@@ -1,0 +1,359 @@
+// Invariants: predicates over (state before, event, state after) that name the
+// earliest event that is wrong, not the crash that follows it.
+//
+// applyEvent mutates the state in place, so each invariant is written as a
+// pre-hook (sees the state before the event) and/or a post-hook (the state
+// after). Each declares the event kinds that can break it; the checker calls
+// it for those only, so a whole-trace scan never walks every lock on every
+// event.
+
+import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+
+export const INVARIANT_NAMES = [
+  "recursive-mutex-owner",
+  "lock-owner-alive",
+  "no-deadlock",
+  "kstack-in-use",
+  "vmar-live",
+  "no-panic",
+] as const;
+export type InvariantName = (typeof INVARIANT_NAMES)[number];
+
+/** An earlier event that led to a violation, and its part in it. */
+export interface Cause {
+  seq: number;
+  why: string;
+}
+
+/** What an invariant reports about one event. */
+export interface Finding {
+  /** One line in kernel terms. */
+  message: string;
+  /** Earlier events that set it up (seq >= 0 only), oldest first. */
+  causes: Cause[];
+}
+
+export interface Invariant {
+  readonly name: string;
+  /** The predicate, in one or two sentences. */
+  readonly doc: string;
+  /** Kind codes of the events it inspects; null for every event. */
+  readonly kinds: readonly number[] | null;
+  /** Inspects `before` (the state before ev is applied). */
+  pre?(before: KState, ev: KEvent): Finding | null;
+  /** Inspects `after` (the state after ev is applied). */
+  post?(after: KState, ev: KEvent): Finding | null;
+}
+
+/** A broken invariant at one event. */
+export interface Violation {
+  seq: number;
+  invariant: string;
+  message: string;
+  event: KEvent;
+  causes: Cause[];
+}
+
+function causes(...cs: (Cause | null)[]): Cause[] {
+  const out = cs.filter((c): c is Cause => c !== null && c.seq >= 0);
+  out.sort((x, y) => x.seq - y.seq);
+  return out;
+}
+
+function copied(l: Lock): string {
+  return l.copiedSeq >= 0 ? ` (copied at fork, seq ${l.copiedSeq})` : "";
+}
+
+function ownerCause(l: Lock, what: string): Cause | null {
+  return l.since >= 0 ? { seq: l.since, why: what } : null;
+}
+
+function copyCause(l: Lock): Cause | null {
+  return l.copiedSeq >= 0 ? { seq: l.copiedSeq, why: `fork copied ${l.name} into pid ${l.space} while it was held` } : null;
+}
+
+// ---- recursive-mutex-owner ------------------------------------------------------
+
+function recursiveRelease(s: KState, ev: KEvent, lockId: number, recorded: number, caller: number): Finding {
+  const l = s.locks.get(lockId);
+  const t = s.threads.get(ev.tid);
+  const name = l ? l.name : `lock ${lockId}`;
+  const pid = t ? ` in pid ${t.pid}` : "";
+  return {
+    message: `tid ${ev.tid}${pid} unlocks ${name} (recursive), owned by ident ${recorded}, but its own ident is ${caller}${l ? copied(l) : ""}`,
+    causes: l ? causes(ownerCause(l, `owner ident ${recorded} recorded in ${name}`), copyCause(l)) : [],
+  };
+}
+
+export const recursiveMutexOwner: Invariant = {
+  name: "recursive-mutex-owner",
+  doc: "A recursive mutex is released only by the thread whose ident it recorded as owner: an unlock-not-owner event, or a lock-release of a recursive mutex by a thread whose pthread_self() differs from the recorded ident, breaks it.",
+  kinds: [KIND.unlockNotOwner, KIND.lockRelease],
+  pre(s, ev) {
+    if (ev.kind === KIND.unlockNotOwner) return recursiveRelease(s, ev, ev.a, ev.b, ev.c);
+    const l = s.locks.get(ev.a);
+    if (!l || l.type !== "recursive") return null;
+    const t = s.threads.get(ev.tid);
+    if (!t || l.ident === t.ident) return null;
+    return recursiveRelease(s, ev, l.id, l.ident, t.ident);
+  },
+};
+
+// ---- lock-owner-alive ---------------------------------------------------------
+
+export const lockOwnerAlive: Invariant = {
+  name: "lock-owner-alive",
+  doc: "A held lock's owner is a live thread of the lock's address space: at a fork, every lock copied into the child is free or held by the child's thread; and a thread does not exit (pthread_exit, not a whole-process exit) while holding a user lock of its process that the process's other live threads could still ask for.",
+  kinds: [KIND.fork, KIND.threadExit],
+  pre(s, ev) {
+    if (ev.kind !== KIND.threadExit) return null;
+    const t = s.threads.get(ev.a);
+    if (!t) return null;
+    const p = s.procs.get(t.pid);
+    // Only other live threads of the process could ever want the lock; when the
+    // whole process is going away (exit_group, its VMAR cleared, or no other
+    // thread left) nobody can.
+    if (!p || p.vmar === null || (p.exitingSeq ?? -1) >= 0) return null;
+    let others = false;
+    for (const tid of p.threads) {
+      const o = s.threads.get(tid);
+      if (o && o.tid !== t.tid && o.state !== "exited") others = true;
+    }
+    if (!others) return null;
+    for (const l of s.locks.values()) {
+      if (l.space !== t.pid || l.owner !== t.tid) continue;
+      return {
+        message: `tid ${t.tid} exits holding ${l.name} in pid ${t.pid}; no thread of pid ${t.pid} can release it`,
+        causes: causes(ownerCause(l, `tid ${t.tid} took ${l.name}`)),
+      };
+    }
+    return null;
+  },
+  post(s, ev) {
+    if (ev.kind !== KIND.fork) return null;
+    const child = s.procs.get(ev.b);
+    if (!child) return null;
+    const bad: Lock[] = [];
+    for (const l of s.locks.values()) {
+      if (l.copiedSeq !== ev.seq || l.space !== child.pid || l.owner < 0) continue;
+      if (!child.threads.includes(l.owner)) bad.push(l);
+    }
+    if (bad.length === 0) return null;
+    const l = bad[0]!;
+    const more = bad.length > 1 ? `; also ${bad.slice(1).map((x) => `${x.name} (tid ${x.owner})`).join(", ")}` : "";
+    return {
+      message: `child pid ${child.pid}: ${l.name} held by tid ${l.owner}, which does not exist in pid ${child.pid} (copied at fork, seq ${ev.seq})${more}`,
+      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name} in pid ${ev.a}`)),
+    };
+  },
+};
+
+// ---- no-deadlock ----------------------------------------------------------------
+
+/** Why the owner of l can never release it for `waiter`, or null if it may. */
+export function cannotRelease(s: KState, l: Lock, waiter: number): string | null {
+  if (l.owner < 0) return null;
+  if (l.owner === waiter) return `held by tid ${waiter} itself (${l.type} lock taken twice)`;
+  const o = s.threads.get(l.owner);
+  if (!o) return `held by tid ${l.owner}, which no longer exists`;
+  if (l.space !== 0 && o.pid !== l.space) return `held by tid ${l.owner}, which does not exist in pid ${l.space}${copied(l)}`;
+  if (o.state === "exited") return `held by tid ${l.owner}, which has exited`;
+  // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
+  const path = [`tid ${o.tid}`];
+  let cur = o;
+  for (let i = 0; i <= s.threads.size; i++) {
+    if (cur.waitLock < 0) return null;
+    const l2 = s.locks.get(cur.waitLock);
+    if (!l2 || l2.owner < 0) return null;
+    path.push(`waits on ${l2.name} held by tid ${l2.owner}`);
+    if (l2.owner === waiter) return `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`;
+    const next = s.threads.get(l2.owner);
+    if (!next || next === cur) return null;
+    cur = next;
+  }
+  return null;
+}
+
+export const noDeadlock: Invariant = {
+  name: "no-deadlock",
+  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang.",
+  kinds: [KIND.lockWait, KIND.hang],
+  post(s, ev) {
+    if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
+    const l = s.locks.get(ev.a);
+    if (!l) return null;
+    const why = cannotRelease(s, l, ev.tid);
+    if (why === null) return null;
+    const t = s.threads.get(ev.tid);
+    return {
+      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${why}: it can never be released`,
+      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}`), copyCause(l)),
+    };
+  },
+};
+
+// ---- kstack-in-use ----------------------------------------------------------------
+
+export const kstackInUse: Invariant = {
+  name: "kstack-in-use",
+  doc: "A kernel stack is not freed while a CPU runs on it, and no CPU runs on a freed (or reallocated) kernel stack: a kstack-free of a stack some CPU is on, or any event executed on a CPU whose current kernel stack is freed or now another thread's, breaks it.",
+  kinds: null,
+  pre(s, ev) {
+    if (ev.kind === KIND.kstackFree) {
+      for (const c of s.cpus) {
+        if (c.kstack !== ev.a) continue;
+        const k = s.kstacks.get(ev.a);
+        return {
+          message: `kernel stack ${ev.a}${k ? ` of tid ${k.tid}` : ""} freed while cpu ${c.id} still runs on it (tid ${c.tid})`,
+          causes: causes(k ? { seq: k.allocSeq, why: `kernel stack ${ev.a} allocated for tid ${k.tid}` } : null),
+        };
+      }
+    }
+    if (ev.cpu < 0) return null;
+    const c = s.cpus[ev.cpu];
+    if (c === undefined || c.kstack < 0) return null;
+    const k = s.kstacks.get(c.kstack);
+    if (k === undefined) return null;
+    if (k.state === "freed") {
+      return {
+        message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, freed at seq ${k.freeSeq}`,
+        causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} allocated` }, { seq: k.freeSeq, why: `kernel stack ${k.id} freed` }),
+      };
+    }
+    if (k.tid !== c.tid) {
+      return {
+        message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, which now belongs to tid ${k.tid}`,
+        causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} reallocated for tid ${k.tid}` }),
+      };
+    }
+    return null;
+  },
+};
+
+// ---- vmar-live ------------------------------------------------------------------------
+
+export const vmarLive: Invariant = {
+  name: "vmar-live",
+  doc: "A cleared VMAR is never dereferenced: a procfs-read that reads RSS from (rss 1) or unwraps (rss 2) the root VMAR of a process whose VMAR exit set to None breaks it.",
+  kinds: [KIND.procfsRead],
+  pre(s, ev) {
+    if (ev.b === 0) return null;
+    const p = s.procs.get(ev.a);
+    if (!p || p.vmar !== null) return null;
+    const how = ev.b === 2 ? "unwraps" : "reads VmRSS from";
+    return {
+      message: `tid ${ev.tid} reads /proc/${p.pid}/status and ${how} pid ${p.pid}'s root VMAR, which exit cleared at seq ${p.vmarClearedSeq} (pid ${p.pid} is a ${p.state === "zombie" ? "zombie, not yet reaped" : "process still exiting"})`,
+      causes: causes({ seq: p.vmarClearedSeq, why: `exit of pid ${p.pid} set its root VMAR to None` }),
+    };
+  },
+};
+
+// ---- no-panic ----------------------------------------------------------------------------
+
+export const noPanic: Invariant = {
+  name: "no-panic",
+  doc: "The kernel never panics: a panic event breaks it.",
+  kinds: [KIND.panic],
+  pre(_s, ev) {
+    return { message: `kernel panic: ${ev.s}`, causes: [] };
+  },
+};
+
+/** Every invariant, in INVARIANT_NAMES order. */
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic];
+
+/** Unknown invariant name. exitCode 2. */
+export class InvariantNameError extends Error {
+  readonly exitCode = 2;
+  readonly hint: string;
+  constructor(name: string) {
+    super(`unknown invariant '${name}'`);
+    this.hint = `invariants: ${INVARIANT_NAMES.join(", ")}`;
+  }
+}
+
+/** The invariants with these names (all when names is empty or undefined). Throws InvariantNameError. */
+export function selectInvariants(names?: readonly string[]): Invariant[] {
+  if (!names || names.length === 0) return [...INVARIANTS];
+  const out: Invariant[] = [];
+  for (const n of names) {
+    const inv = INVARIANTS.find((i) => i.name === n);
+    if (!inv) throw new InvariantNameError(n);
+    if (!out.includes(inv)) out.push(inv);
+  }
+  return out;
+}
+
+/**
+ * The invariant as a pure predicate over (before, ev, after): the finding of
+ * its pre-hook on `before`, else of its post-hook on `after`. `after` must be
+ * `before` with ev applied (two distinct states).
+ */
+export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KState): Finding | null {
+  if (inv.kinds !== null && !inv.kinds.includes(ev.kind)) return null;
+  return inv.pre?.(before, ev) ?? inv.post?.(after, ev) ?? null;
+}
+
+/**
+ * Runs a set of invariants around applyEvent: call before(s, ev), then
+ * applyEvent(s, ev), then after(s, ev). Dispatch is by kind code, so events
+ * no invariant cares about cost one array lookup.
+ */
+export class Checker {
+  readonly invariants: readonly Invariant[];
+  private readonly preBy: (Invariant[] | undefined)[] = [];
+  private readonly postBy: (Invariant[] | undefined)[] = [];
+  private readonly preAll: Invariant[] = [];
+  private readonly postAll: Invariant[] = [];
+
+  constructor(invariants: readonly Invariant[]) {
+    this.invariants = invariants;
+    for (const inv of invariants) {
+      if (inv.kinds === null) {
+        if (inv.pre) this.preAll.push(inv);
+        if (inv.post) this.postAll.push(inv);
+        continue;
+      }
+      for (const k of inv.kinds) {
+        if (inv.pre) (this.preBy[k] ??= []).push(inv);
+        if (inv.post) (this.postBy[k] ??= []).push(inv);
+      }
+    }
+  }
+
+  /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
+  before(s: KState, ev: KEvent): Violation | null {
+    const list = this.preBy[ev.kind];
+    if (list === undefined && this.preAll.length === 0) return null;
+    return this.run(list, this.preAll, s, ev, true);
+  }
+
+  /** The first invariant ev breaks judged on the state after it, or null. */
+  after(s: KState, ev: KEvent): Violation | null {
+    const list = this.postBy[ev.kind];
+    if (list === undefined && this.postAll.length === 0) return null;
+    return this.run(list, this.postAll, s, ev, false);
+  }
+
+  private run(list: Invariant[] | undefined, all: Invariant[], s: KState, ev: KEvent, pre: boolean): Violation | null {
+    let best: Finding | null = null;
+    let bestInv: Invariant | null = null;
+    let bestRank = Infinity;
+    for (let pass = 0; pass < 2; pass++) {
+      const invs = pass === 0 ? list : all;
+      if (invs === undefined) continue;
+      for (const inv of invs) {
+        const f = pre ? inv.pre!(s, ev) : inv.post!(s, ev);
+        if (f === null) continue;
+        const rank = this.invariants.indexOf(inv);
+        if (rank < bestRank) {
+          bestRank = rank;
+          best = f;
+          bestInv = inv;
+        }
+      }
+    }
+    if (best === null || bestInv === null) return null;
+    return { seq: ev.seq, invariant: bestInv.name, message: best.message, event: { ...ev }, causes: best.causes };
+  }
+}

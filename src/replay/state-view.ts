@@ -1,0 +1,184 @@
+// The kernel state as plain JSON (`ktrace state --json`, the TUI) and as
+// aligned text tables.
+
+import type { KState, Outcome } from "../kernel/types.ts";
+
+export interface CpuView {
+  id: number;
+  tid: number;
+  kstack: number;
+}
+
+export interface ProcessView {
+  pid: number;
+  ppid: number;
+  state: string;
+  /** Root VMAR id, null once exit cleared it. */
+  vmar: number | null;
+  name: string;
+  threads: number[];
+  vmarClearedSeq: number;
+  exitCode: number | null;
+  createdSeq: number;
+  exitingSeq: number;
+}
+
+export interface ThreadView {
+  tid: number;
+  pid: number;
+  state: string;
+  ident: number;
+  kstack: number;
+  /** Lock it blocks or spins on, -1 when none. */
+  waitLock: number;
+  /** Child it waits for in waitpid (-1 any), -2 when not waiting. */
+  waitPid: number;
+}
+
+export interface LockView {
+  id: number;
+  name: string;
+  /** 0 for the kernel, else the pid whose memory holds it. */
+  space: number;
+  type: string;
+  /** tid of the holder, -1 when free. */
+  owner: number;
+  ident: number;
+  level: number;
+  /** seq of the event that last set the owner (why-query), -1 never. */
+  ownerSince: number;
+  /** Whether the owner is a live thread of the lock's space; null when free. */
+  ownerAlive: boolean | null;
+  /** seq of the fork that copied it here, -1 if not a copy. */
+  copiedSeq: number;
+  /** Threads blocked or spinning on it. */
+  waiters: number[];
+}
+
+export interface KstackView {
+  id: number;
+  tid: number;
+  state: string;
+  allocSeq: number;
+  freeSeq: number;
+  /** CPU running on it now, null when none. */
+  runningOn: number | null;
+  flushed: boolean;
+}
+
+export interface VmarView {
+  pid: number;
+  vmar: number | null;
+  state: "live" | "cleared";
+  clearedSeq: number;
+  /** Kernel lock guarding it. */
+  lock: number;
+}
+
+export interface StateView {
+  seq: number;
+  time: number;
+  outcome: Outcome | null;
+  cpus: CpuView[];
+  processes: ProcessView[];
+  threads: ThreadView[];
+  locks: LockView[];
+  kstacks: KstackView[];
+  vmars: VmarView[];
+}
+
+const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
+
+/** The state as JSON-ready data, every table sorted by id. */
+export function stateView(s: KState): StateView {
+  const waiters = new Map<number, number[]>();
+  for (const t of s.threads.values()) {
+    if (t.waitLock < 0 || (t.state !== "blocked" && t.state !== "spinning")) continue;
+    const w = waiters.get(t.waitLock);
+    if (w) w.push(t.tid);
+    else waiters.set(t.waitLock, [t.tid]);
+  }
+  const procs = [...s.procs.values()].sort(byKey((p) => p.pid));
+  return {
+    seq: s.seq,
+    time: s.time,
+    outcome: s.outcome ? { ...s.outcome } : null,
+    cpus: s.cpus.map((c) => ({ id: c.id, tid: c.tid, kstack: c.kstack })),
+    processes: procs.map((p) => ({
+      pid: p.pid, ppid: p.ppid, state: p.state, vmar: p.vmar, name: p.name, threads: [...p.threads],
+      vmarClearedSeq: p.vmarClearedSeq, exitCode: p.exitCode, createdSeq: p.createdSeq, exitingSeq: p.exitingSeq ?? -1,
+    })),
+    threads: [...s.threads.values()].sort(byKey((t) => t.tid)).map((t) => ({
+      tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
+    })),
+    locks: [...s.locks.values()].sort(byKey((l) => l.id)).map((l) => {
+      let alive: boolean | null = null;
+      if (l.owner >= 0) {
+        const o = s.threads.get(l.owner);
+        alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
+      }
+      return {
+        id: l.id, name: l.name, space: l.space, type: l.type, owner: l.owner, ident: l.ident, level: l.level,
+        ownerSince: l.since, ownerAlive: alive, copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
+      };
+    }),
+    kstacks: [...s.kstacks.values()].sort(byKey((k) => k.id)).map((k) => {
+      const cpu = s.cpus.find((c) => c.kstack === k.id);
+      return { id: k.id, tid: k.tid, state: k.state, allocSeq: k.allocSeq, freeSeq: k.freeSeq, runningOn: cpu ? cpu.id : null, flushed: k.flushed };
+    }),
+    vmars: procs.map((p) => ({
+      pid: p.pid, vmar: p.vmar, state: p.vmar === null ? "cleared" as const : "live" as const, clearedSeq: p.vmarClearedSeq, lock: p.vmarLock,
+    })),
+  };
+}
+
+/** Aligns rows under headers; columns of numbers (or "-") right-aligned. */
+export function table(headers: string[], rows: (string | number)[][]): string[] {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const numeric = /^(-?[0-9]+|-)$/;
+  const right = headers.map((_, i) => cells.length > 0 && cells.every((r) => numeric.test(r[i]!)) && cells.some((r) => r[i] !== "-"));
+  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (right[i] ? c.padStart(width[i]!) : i === r.length - 1 ? c : c.padEnd(width[i]!))).join("  ").trimEnd();
+  return [line(headers), ...cells.map(line)];
+}
+
+const seqText = (n: number) => (n < 0 ? "-" : String(n));
+const tidText = (n: number) => (n < 0 ? "-" : String(n));
+
+/** The state as text: a heading and one aligned table per kind of object. */
+export function stateText(v: StateView): string[] {
+  const out: string[] = [];
+  const o = v.outcome;
+  out.push(`state after event ${v.seq} (time ${v.time} ns)${o ? `; outcome ${o.kind} at seq ${o.seq}` : ""}`);
+  const section = (title: string, headers: string[], rows: (string | number)[][]) => {
+    out.push("", `${title} (${rows.length})`);
+    if (rows.length > 0) out.push(...table(headers, rows).map((l) => `  ${l}`));
+  };
+  section("cpus", ["cpu", "tid", "kstack"], v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]));
+  section("processes", ["pid", "ppid", "state", "vmar", "name", "threads"], v.processes.map((p) => [
+    p.pid, p.ppid, p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
+    p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar), p.name, p.threads.join(",") || "-",
+  ]));
+  section("threads", ["tid", "pid", "state", "ident", "kstack", "waits on"], v.threads.map((t) => {
+    const lock = v.locks.find((l) => l.id === t.waitLock);
+    const wait = t.waitLock >= 0 ? (lock ? `${lock.name} (lock ${lock.id})` : `lock ${t.waitLock}`) : t.waitPid >= -1 ? `waitpid(${t.waitPid})` : "-";
+    return [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+  }));
+  section("locks", ["id", "name", "space", "type", "owner", "level", "since", "copied", "waiters"], v.locks.map((l) => {
+    let owner = "-";
+    if (l.owner >= 0) owner = `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}${l.ownerAlive ? "" : " DEAD"}`;
+    return [
+      l.id, l.name, l.space === 0 ? "kernel" : `pid ${l.space}`, l.type, owner, l.level, seqText(l.ownerSince), seqText(l.copiedSeq),
+      l.waiters.join(",") || "-",
+    ];
+  }));
+  section("kstacks", ["id", "tid", "state", "alloc", "freed", "cpu"], v.kstacks.map((k) => [
+    k.id, k.tid, k.state + (k.state === "freed" && k.runningOn !== null ? " IN USE" : ""), seqText(k.allocSeq), seqText(k.freeSeq),
+    k.runningOn === null ? "-" : String(k.runningOn),
+  ]));
+  section("vmars", ["pid", "vmar", "state", "cleared", "lock"], v.vmars.map((m) => [
+    m.pid, m.vmar === null ? "None" : String(m.vmar), m.state, seqText(m.clearedSeq), m.lock,
+  ]));
+  return out;
+}

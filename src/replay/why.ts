@@ -1,0 +1,176 @@
+// Why queries, in the spirit of Pernosco's dataflow: for an object in the
+// state, the events that made it what it is. The kernel state keeps the seqs
+// (Lock.since, Lock.copiedSeq, KStack.allocSeq/freeSeq, Proc.vmarClearedSeq,
+// Proc.createdSeq); given the source, each comes back with its event and a
+// one-line explanation.
+
+import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import { describe } from "./describe.ts";
+import { eventAt, type ReplaySource } from "./source.ts";
+
+/** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), or cpu. */
+export interface ObjectRef {
+  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu";
+  readonly id: number;
+}
+
+export interface WhyEntry {
+  seq: number;
+  /** What the event did to the object: owner, released, copied, allocated, freed, created, cleared, exiting. */
+  role: string;
+  /** One line in kernel terms. */
+  explanation: string;
+  /** The event itself and its description, when a source was given. */
+  event?: KEvent;
+  desc?: string;
+}
+
+/** A reference that does not parse or names nothing in the state. exitCode 2. */
+export class RefError extends Error {
+  readonly exitCode = 2;
+  readonly hint = "objects: lock:ID|NAME|NAME@PID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
+}
+
+/**
+ * Parses `lock:ID`, `lock:NAME`, `lock:NAME@PID`, `kstack:ID`, `vmar:PID`,
+ * `proc:PID`, `thread:TID`, `cpu:N`. A lock name is looked up in `state`: when copies
+ * exist in several address spaces the one with the lowest id is taken unless
+ * @PID says which.
+ */
+export function parseRef(text: string, state: KState): ObjectRef {
+  const i = text.indexOf(":");
+  const head = i < 0 ? text : text.slice(0, i);
+  const arg = i < 0 ? "" : text.slice(i + 1);
+  const num = () => {
+    if (!/^[0-9]+$/.test(arg)) throw new RefError(`'${text}': expected a number after '${head}:'`);
+    return Number(arg);
+  };
+  switch (head) {
+    case "lock": {
+      if (/^[0-9]+$/.test(arg)) return { kind: "lock", id: Number(arg) };
+      const at = /^(.*)@([0-9]+)$/.exec(arg);
+      const name = at ? at[1]! : arg;
+      const space = at ? Number(at[2]) : undefined;
+      let best: Lock | undefined;
+      for (const l of state.locks.values()) {
+        if (l.name !== name || (space !== undefined && l.space !== space)) continue;
+        if (!best || l.id < best.id) best = l;
+      }
+      if (!best) throw new RefError(`no lock named '${arg}' at seq ${state.seq}`);
+      return { kind: "lock", id: best.id };
+    }
+    case "kstack":
+    case "vmar":
+    case "cpu":
+      return { kind: head, id: num() };
+    case "proc":
+    case "pid":
+      return { kind: "proc", id: num() };
+    case "thread":
+    case "tid":
+      return { kind: "thread", id: num() };
+    default:
+      throw new RefError(`unknown object '${text}'`);
+  }
+}
+
+function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const where = l.space === 0 ? "the kernel" : `pid ${l.space}`;
+  if (l.since >= 0) {
+    const ev = src && l.since < src.eventCount ? eventAt(src, l.since) : undefined;
+    if (l.owner >= 0) {
+      let how = `tid ${l.owner} took ${l.name}`;
+      if (ev?.kind === KIND.lockRestamp) how = `tid ${ev.tid} re-stamped ${l.name}'s owner ident to ${ev.b}`;
+      else if (ev && ev.kind === KIND.lockAcquire && ev.tid !== l.owner) how = `tid ${ev.tid} took ${l.name} (the fork child's thread tid ${l.owner} inherited it)`;
+      const before = l.copiedSeq >= 0 && l.since < l.copiedSeq ? `, in the parent before the fork at seq ${l.copiedSeq} copied it` : "";
+      out.push({ seq: l.since, role: "owner", explanation: `${how}${before} (owner since seq ${l.since})` });
+    } else {
+      out.push({ seq: l.since, role: "released", explanation: `${l.name} released; free since seq ${l.since}` });
+    }
+  }
+  if (l.copiedSeq >= 0) {
+    let held = "free";
+    if (l.owner >= 0) {
+      const o = s.threads.get(l.owner);
+      const alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
+      held = `held by tid ${l.owner}${alive ? "" : `, which does not exist in ${where}`}`;
+    }
+    out.push({ seq: l.copiedSeq, role: "copied", explanation: `fork copied ${l.name} into ${where}, ${held}` });
+  }
+  return out;
+}
+
+function kstackWhy(state: KState, id: number): WhyEntry[] {
+  const k = state.kstacks.get(id);
+  if (!k) throw new RefError(`no kernel stack ${id} at seq ${state.seq}`);
+  const out: WhyEntry[] = [{ seq: k.allocSeq, role: "allocated", explanation: `kernel stack ${k.id} allocated and mapped for tid ${k.tid}` }];
+  if (k.freeSeq >= 0) {
+    const on = state.cpus.filter((c) => c.kstack === k.id).map((c) => `cpu ${c.id}`);
+    out.push({
+      seq: k.freeSeq, role: "freed",
+      explanation: `kernel stack ${k.id} unmapped and freed${on.length ? `; ${on.join(", ")} still runs on it` : ""}${k.flushed ? " (TLB flushed since: touching it faults)" : ""}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The events that explain an object of `state` (oldest first): a lock's owner
+ * (Lock.since) and the fork that copied it (copiedSeq); a kernel stack's
+ * allocation and free; a VMAR's clearing; a process's creation and exit; a
+ * thread's kernel stack and the lock it waits on. With a source, each entry
+ * carries its event and description. Throws RefError for an object absent
+ * from the state.
+ */
+export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource): WhyEntry[] {
+  const r = typeof ref === "string" ? parseRef(ref, state) : ref;
+  let out: WhyEntry[] = [];
+  switch (r.kind) {
+    case "lock": {
+      const l = state.locks.get(r.id);
+      if (!l) throw new RefError(`no lock ${r.id} at seq ${state.seq}`);
+      out = lockWhy(state, l, src);
+      break;
+    }
+    case "kstack":
+      out = kstackWhy(state, r.id);
+      break;
+    case "vmar":
+    case "proc": {
+      const p = state.procs.get(r.id);
+      if (!p) throw new RefError(`no process ${r.id} at seq ${state.seq}`);
+      out.push({ seq: p.createdSeq, role: "created", explanation: `pid ${p.pid} created (its root VMAR with it)` });
+      const exiting = p.exitingSeq ?? -1;
+      if (r.kind === "proc" && exiting >= 0) out.push({ seq: exiting, role: "exiting", explanation: `exit() of pid ${p.pid} began` });
+      if (p.vmarClearedSeq >= 0) {
+        out.push({ seq: p.vmarClearedSeq, role: "cleared", explanation: `exit of pid ${p.pid} set its root VMAR to None; pid ${p.pid} is ${p.state === "zombie" ? "a zombie until reaped" : "exiting"}` });
+      }
+      break;
+    }
+    case "thread": {
+      const t = state.threads.get(r.id);
+      if (!t) throw new RefError(`no thread ${r.id} at seq ${state.seq}`);
+      const k = state.kstacks.get(t.kstack);
+      if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
+      const l = state.locks.get(t.waitLock);
+      if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
+      break;
+    }
+    case "cpu": {
+      const c = state.cpus[r.id];
+      if (!c) throw new RefError(`no cpu ${r.id}`);
+      if (c.kstack >= 0 && state.kstacks.has(c.kstack)) out = kstackWhy(state, c.kstack);
+      break;
+    }
+  }
+  out = out.filter((e) => e.seq >= 0).sort((a, b) => a.seq - b.seq);
+  if (src) {
+    for (const e of out) {
+      if (e.seq >= src.eventCount) continue;
+      e.event = eventAt(src, e.seq);
+      e.desc = describe(e.event, state);
+    }
+  }
+  return out;
+}
