@@ -6,13 +6,34 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
-import { deflateParts } from "../src/trace/deflate.ts";
+import { deflateLz, deflateParts } from "../src/trace/deflate.ts";
 import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
 import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
 
 const dir = tempDir("format");
 
+/** Bytes with repeats at short and long distances, like msgpack snapshots. */
+const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.nat(300)), { maxLength: 400 }), fc.integer({ min: 1, max: 256 }))
+  .map(([ops, alpha]) => {
+    const out: number[] = [];
+    for (const [b, back, len] of ops) {
+      if (out.length > 0 && back % 3 !== 0) {
+        const from = out.length - 1 - (back % Math.min(out.length, back % 2 ? 40 : 40_000));
+        for (let i = 0; i < (len % 270) + 1; i++) out.push(out[from + i]!);
+      } else out.push(b % alpha);
+    }
+    return Uint8Array.from(out);
+  });
+
 describe("building blocks", () => {
+  it("the LZ77 DEFLATE encoder is read by zlib's inflate", () => {
+    fc.assert(fc.property(repetitive, (data) => {
+      const w = new ByteWriter(16);
+      deflateLz(data, w);
+      expect(Buffer.from(inflateRawSync(w.toBytes())).equals(Buffer.from(data))).toBe(true);
+    }), { numRuns: 300 });
+  });
+
   it("crc32 matches the standard check value and composes", () => {
     expect(crc32(new TextEncoder().encode("123456789")).toString(16)).toBe("cbf43926");
     expect(crc32(new Uint8Array(0))).toBe(0);

@@ -1,7 +1,7 @@
 // Event chunk bodies: the columnar layout (docs/FORMAT.md, "Event chunk").
 //
 // Columns, each a run of LEB128 varints (s = zigzag): kind*2+full, cpu(s),
-// tid(s), time delta(s), a(s), b(s), c(s), then the chunk's string table and
+// tid(s), time (a scale, then deltas/scale (s)), a(s), b(s), c(s), then the chunk's string table and
 // one string index per event that has a string slot. Slots a/b/c/s are only
 // stored for events whose kind uses them (per the header's kind table) unless
 // the event's `full` bit is set. The columns are compressed together as one
@@ -102,7 +102,22 @@ export class ChunkBuilder {
     const dict = new Map<string, number>();
     const strs: string[] = [];
     const sIdx: number[] = [];
+    // Time deltas are stored divided by their greatest common divisor (the
+    // simulator's costs are multiples of 10 ns): fewer bytes, better codes.
+    let scale = 0;
     let prevTime = 0;
+    for (let i = 0; i < n; i++) {
+      let d = Math.abs(this.time[i]! - prevTime);
+      prevTime = this.time[i]!;
+      if (!Number.isSafeInteger(d)) {
+        scale = 1; // not encodable: svar below reports it
+        break;
+      }
+      while (d !== 0) [scale, d] = [d, scale % d];
+    }
+    if (!(scale >= 1 && Number.isSafeInteger(scale))) scale = 1;
+    TIME.uvar(scale);
+    prevTime = 0;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
       if (!Number.isInteger(k) || k < 0 || k > 0x3fffffff) throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
@@ -118,7 +133,7 @@ export class ChunkBuilder {
       CPU.svar(this.cpu[i]!);
       TID.svar(this.tid[i]!);
       const t = this.time[i]!;
-      TIME.svar(t - prevTime);
+      TIME.svar((t - prevTime) / scale);
       prevTime = t;
       if (na >= 1) A.svar(a);
       if (na >= 2) B.svar(b);
@@ -247,8 +262,8 @@ function readSlot(raw: Uint8Array, p: number, out: Float64Array, n: number, use:
   return p;
 }
 
-/** Reads n zigzag deltas and stores their running sums. */
-function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number): number {
+/** Reads n zigzag deltas, multiplies them by scale and stores their running sums. */
+function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number, scale: number): number {
   let t = 0;
   for (let i = 0; i < n; i++) {
     let u = raw[p++]!;
@@ -262,7 +277,7 @@ function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number): n
           y = raw[p++]!;
           u |= (y & 0x7f) << 21;
           if (y >= 0x80) {
-            t += slowS(raw, p - 4);
+            t += slowS(raw, p - 4) * scale;
             p = at;
             out[i] = t;
             continue;
@@ -270,26 +285,59 @@ function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number): n
         }
       }
     }
-    t += (u >>> 1) ^ -(u & 1);
+    t += ((u >>> 1) ^ -(u & 1)) * scale;
     out[i] = t;
   }
   return p;
 }
 
-/** Decodes an uncompressed event chunk body of n events. Throws BodyError when it does not fit. */
-export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable): EventColumns {
+/** Reusable decode buffers, so that scans do not allocate columns per chunk. */
+export class Scratch {
+  cap = 0;
+  kind = new Int32Array(0);
+  use = new Uint8Array(0);
+  cpu = new Float64Array(0);
+  tid = new Float64Array(0);
+  time = new Float64Array(0);
+  a = new Float64Array(0);
+  b = new Float64Array(0);
+  c = new Float64Array(0);
+  sIdx = new Uint32Array(0);
+
+  /** Makes room for n events; the arrays' contents are then undefined. */
+  grow(n: number): void {
+    if (n <= this.cap) return;
+    this.cap = n;
+    this.kind = new Int32Array(n);
+    this.use = new Uint8Array(n);
+    this.cpu = new Float64Array(n);
+    this.tid = new Float64Array(n);
+    this.time = new Float64Array(n);
+    this.a = new Float64Array(n);
+    this.b = new Float64Array(n);
+    this.c = new Float64Array(n);
+    this.sIdx = new Uint32Array(n);
+  }
+}
+
+/**
+ * Decodes an uncompressed event chunk body of n events. Throws BodyError
+ * when it does not fit. With `scratch`, the returned columns are views of
+ * its arrays (valid until its next use); otherwise they are fresh.
+ */
+export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
   const { nargs, str } = slots;
   const nk = nargs.length;
   const len = raw.length;
-  const kind = new Int32Array(n);
-  const use = new Uint8Array(n); // bits 0-1: args stored, bit 2: string stored
-  const cpu = new Float64Array(n);
-  const tid = new Float64Array(n);
-  const time = new Float64Array(n);
-  const a = new Float64Array(n);
-  const b = new Float64Array(n);
-  const c = new Float64Array(n);
-  const sIdx = new Uint32Array(n);
+  const sc = scratch ?? new Scratch();
+  sc.grow(n);
+  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
+  if (scratch) {
+    a.fill(0, 0, n);
+    b.fill(0, 0, n);
+    c.fill(0, 0, n);
+    sIdx.fill(0, 0, n);
+  }
   let p = 0;
   let nA = 0, nB = 0, nC = 0, nS = 0;
   for (let i = 0; i < n; i++) {
@@ -311,7 +359,10 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
   }
   p = readColumn(raw, p, cpu, n);
   p = readColumn(raw, p, tid, n);
-  p = readDeltas(raw, p, time, n);
+  if (p >= len) throw new BodyError("event chunk body ends before its time column");
+  const scale = slowU(raw, p);
+  p = at;
+  p = readDeltas(raw, p, time, n, scale);
   p = nA === n ? readColumn(raw, p, a, n) : readSlot(raw, p, a, n, use, 1);
   p = nB === n ? readColumn(raw, p, b, n) : readSlot(raw, p, b, n, use, 2);
   p = nC === n ? readColumn(raw, p, c, n) : readSlot(raw, p, c, n, use, 3);
@@ -345,6 +396,12 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
     }
   }
   if (p !== len) throw new BodyError(`event chunk body does not match its event count (${len - p} bytes left over)`);
+  if (scratch) {
+    return {
+      firstSeq, n, kind: kind.subarray(0, n), cpu: cpu.subarray(0, n), tid: tid.subarray(0, n), time: time.subarray(0, n),
+      a: a.subarray(0, n), b: b.subarray(0, n), c: c.subarray(0, n), sIdx: sIdx.subarray(0, n), strings,
+    };
+  }
   return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings };
 }
 
@@ -356,4 +413,21 @@ export function columnsToEvents(cols: EventColumns): KEvent[] {
     out[i] = { seq: firstSeq + i, time: time[i]!, cpu: cpu[i]!, tid: tid[i]!, kind: kind[i]!, a: a[i]!, b: b[i]!, c: c[i]!, s: strings[sIdx[i]!]! };
   }
   return out;
+}
+
+/**
+ * Copies event i of decoded columns into `ev` (reusing the object): for scans
+ * that fold events one at a time without allocating a KEvent per event.
+ */
+export function fillEvent(cols: EventColumns, i: number, ev: KEvent): KEvent {
+  ev.seq = cols.firstSeq + i;
+  ev.time = cols.time[i]!;
+  ev.cpu = cols.cpu[i]!;
+  ev.tid = cols.tid[i]!;
+  ev.kind = cols.kind[i]!;
+  ev.a = cols.a[i]!;
+  ev.b = cols.b[i]!;
+  ev.c = cols.c[i]!;
+  ev.s = cols.strings[cols.sIdx[i]!]!;
+  return ev;
 }

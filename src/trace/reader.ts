@@ -15,7 +15,7 @@ import { ByteReader } from "./bytes.ts";
 import { crc32 } from "./crc32.ts";
 import { TraceCorruptError, TraceError } from "./errors.ts";
 import { embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
-import { BodyError, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
+import { BodyError, Scratch, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FRAME_HEADER, HEADER_FIXED,
   MAGIC, MAX_PAYLOAD, frameCrcOk, packr, parseFooter, readU32, type HeaderData, type IndexData,
@@ -193,6 +193,7 @@ export class TraceReader {
   private readonly snapshotOffsets: number[];
   private readonly chunks: Lru<KEvent[]>;
   private readonly snaps = new Lru<PlainState>(4);
+  private readonly scratch = new Scratch();
   private readonly headerEnd: number;
 
   private constructor(init: {
@@ -387,8 +388,12 @@ export class TraceReader {
     return lo;
   }
 
-  /** Decoded columns of event chunk i (not cached; for bulk scans). */
+  /** Decoded columns of event chunk i (fresh arrays, not cached; for bulk scans). */
   readColumns(i: number): EventColumns {
+    return this.decodeChunk(i, undefined);
+  }
+
+  private decodeChunk(i: number, scratch: Scratch | undefined): EventColumns {
     if (!(i >= 0 && i < this.chunkOffsets.length)) throw new RangeError(`chunk ${i} outside 0..${this.chunkOffsets.length - 1}`);
     const off = this.chunkOffsets[i]!;
     const fr = this.frameAt(off);
@@ -403,7 +408,7 @@ export class TraceReader {
         throw new BodyError(`holds events ${first}..${first + n - 1}, the index says ${this.chunkFirstSeqs[i]}..${this.chunkFirstSeqs[i]! + this.chunkCounts[i]! - 1}`);
       }
       const raw = body(fr.flags, fr.payload.subarray(r.pos), rawLen);
-      return decodeEventBody(raw, n, first, this.slots);
+      return decodeEventBody(raw, n, first, this.slots, scratch);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       throw where(e instanceof Error ? e.message : String(e));
@@ -414,7 +419,7 @@ export class TraceReader {
   readChunk(i: number): KEvent[] {
     let evs = this.chunks.get(i);
     if (evs === undefined) {
-      evs = columnsToEvents(this.readColumns(i));
+      evs = columnsToEvents(this.decodeChunk(i, this.scratch));
       this.chunks.set(i, evs);
     }
     return evs;

@@ -14,7 +14,7 @@ import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteWriter } from "./bytes.ts";
 import { crc32 } from "./crc32.ts";
-import { DeflateStream, deflateParts } from "./deflate.ts";
+import { DeflateStream, deflateLz } from "./deflate.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
@@ -162,7 +162,7 @@ export class TraceWriter {
     idx.endTime = this.next > 0 ? this.last.time : 0;
     const body = packr.pack(idx);
     const indexOffset = this.offset;
-    const indexLength = this.writeChunk(CHUNK_INDEX, () => {}, [body]);
+    const indexLength = this.writeChunk(CHUNK_INDEX, () => {}, body);
     this.write(encodeFooter(indexOffset, this.next, indexLength));
     let bytes = this.offset;
     try {
@@ -219,17 +219,17 @@ export class TraceWriter {
 
   /**
    * Frames and writes one chunk whose payload is `prefix` (varints), the
-   * uncompressed body length, and the body parts as one raw DEFLATE stream.
+   * uncompressed body length, and the body as raw DEFLATE (with LZ77).
    * Returns the frame's total length.
    */
-  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array[]): number {
+  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array): number {
     const w = this.out;
     w.reset();
     w.ensure(FRAME_HEADER);
     w.pos = FRAME_HEADER;
     prefix(w);
-    w.uvar(body.reduce((s, b) => s + b.length, 0));
-    deflateParts(body, w);
+    w.uvar(body.length);
+    deflateLz(body, w);
     const b = w.buf;
     b.set(frameHeader(type, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
     this.write(b.subarray(0, w.pos));
@@ -273,7 +273,7 @@ export class TraceWriter {
   private snapshot(s: KState): void {
     const offset = this.offset;
     const body = packr.pack(toPlain(s));
-    this.writeChunk(CHUNK_SNAPSHOT, (w) => w.svar(s.seq), [body]);
+    this.writeChunk(CHUNK_SNAPSHOT, (w) => w.svar(s.seq), body);
     this.index.snapshotSeqs.push(s.seq);
     this.index.snapshotOffsets.push(offset);
     this.lastSnapshot = s.seq;
