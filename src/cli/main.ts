@@ -31,6 +31,7 @@ const COMMAND_MODULES: CommandLoaders = {
   check: () => import('./cmd/check.ts'),
   state: () => import('./cmd/state.ts'),
   events: () => import('./cmd/events.ts'),
+  replay: () => import('./cmd/replay.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

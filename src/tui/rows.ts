@@ -1,0 +1,189 @@
+// The rows of the state panes, computed from one kernel state. Pure.
+//
+// The views (state-panes.tsx) draw these rows, and the controller uses the
+// same rows to know which object the selected row of a pane is (for `e`
+// explain), so what you see and what you explain cannot disagree.
+
+import type { KState } from '../kernel/types.ts';
+import type { PaneId, PerPane } from './use-replay-state.ts';
+
+/** An object in the kernel state a row stands for. */
+export type ObjectRef =
+  | { readonly kind: 'cpu'; readonly id: number }
+  | { readonly kind: 'thread'; readonly id: number }
+  | { readonly kind: 'lock'; readonly id: number }
+  | { readonly kind: 'kstack'; readonly id: number }
+  | { readonly kind: 'proc'; readonly id: number };
+
+/** How a row is marked: `bad` is a broken invariant you should look at. */
+export type RowMark = 'bad' | 'warn' | 'dim' | null;
+
+export interface Row {
+  readonly ref: ObjectRef;
+  /** Cell texts, in the pane's column order. */
+  readonly cells: readonly string[];
+  readonly mark: RowMark;
+  /** Why the row is marked (shown when it is selected), e.g. "owner tid 2 is not in pid 2". */
+  readonly note?: string;
+}
+
+export interface Pane {
+  readonly id: Exclude<PaneId, 'events'>;
+  readonly title: string;
+  /** Column headers. */
+  readonly columns: readonly string[];
+  /** Column widths in cells; column `flex` grows to take what is left. */
+  readonly widths: readonly number[];
+  readonly flex: number;
+  readonly rows: readonly Row[];
+}
+
+function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
+  return [...m.keys()].sort((a, b) => a - b);
+}
+
+/** Why lock `id`'s owner is wrong, or undefined when it is fine or the lock is free. */
+export function ownerProblem(s: KState, id: number): string | undefined {
+  const l = s.locks.get(id);
+  if (l === undefined || l.owner < 0) return undefined;
+  const t = s.threads.get(l.owner);
+  if (t === undefined) return `owner tid ${l.owner} does not exist`;
+  if (t.state === 'exited') return `owner tid ${l.owner} has exited`;
+  if (l.space !== 0 && t.pid !== l.space) return `owner tid ${l.owner} is not in pid ${l.space}`;
+  return undefined;
+}
+
+/** For a held recursive mutex: how its recorded owner ident differs from its owner's pthread_self(). */
+export function identMismatch(s: KState, id: number): string | undefined {
+  const l = s.locks.get(id);
+  if (l === undefined || l.type !== 'recursive' || l.owner < 0) return undefined;
+  const t = s.threads.get(l.owner);
+  if (t === undefined || t.ident === l.ident) return undefined;
+  return `recorded owner ident ${l.ident} ≠ pthread_self ${t.ident} of owner tid ${l.owner}`;
+}
+
+/** CPUs whose current kernel stack is freed. */
+export function cpusOnFreedStack(s: KState): number[] {
+  const out: number[] = [];
+  for (const c of s.cpus) {
+    if (c.kstack >= 0 && s.kstacks.get(c.kstack)?.state === 'freed') out.push(c.id);
+  }
+  return out;
+}
+
+export function cpuPane(s: KState): Pane {
+  const rows: Row[] = s.cpus.map((c) => {
+    const k = c.kstack >= 0 ? s.kstacks.get(c.kstack) : undefined;
+    const freed = k?.state === 'freed';
+    return {
+      ref: { kind: 'cpu', id: c.id },
+      cells: [`${c.id}`, c.tid < 0 ? 'idle' : `${c.tid}`, c.kstack < 0 ? '-' : `${c.kstack}${freed ? '✗' : ''}`],
+      mark: freed ? 'bad' : c.tid < 0 ? 'dim' : null,
+      ...(freed ? { note: `cpu ${c.id} runs on freed kernel stack ${c.kstack}` } : {}),
+    };
+  });
+  return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'tid', 'kstk'], widths: [3, 4, 5], flex: 2, rows };
+}
+
+export function threadPane(s: KState): Pane {
+  const rows: Row[] = sortedIds(s.threads).map((tid) => {
+    const t = s.threads.get(tid)!;
+    let state: string = t.state;
+    if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
+      state = `${t.state === 'spinning' ? 'spin' : 'wait'}:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}`;
+    } else if (t.waitPid >= -1 && t.state === 'blocked') {
+      state = `waitpid(${t.waitPid < 0 ? 'any' : t.waitPid})`;
+    }
+    return {
+      ref: { kind: 'thread', id: tid },
+      cells: [`${tid}`, `${t.pid}`, `${t.ident}`, state],
+      mark: t.state === 'exited' ? 'dim' : t.state === 'spinning' || t.state === 'blocked' ? 'warn' : null,
+    };
+  });
+  return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'state'], widths: [3, 3, 5, 7], flex: 3, rows };
+}
+
+export function lockPane(s: KState): Pane {
+  const waiters = new Map<number, number>();
+  for (const t of s.threads.values()) {
+    if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
+      waiters.set(t.waitLock, (waiters.get(t.waitLock) ?? 0) + 1);
+    }
+  }
+  const rows: Row[] = sortedIds(s.locks).map((id) => {
+    const l = s.locks.get(id)!;
+    const problem = ownerProblem(s, id);
+    const mismatch = problem === undefined ? identMismatch(s, id) : undefined;
+    const w = waiters.get(id) ?? 0;
+    const where = l.space === 0 ? 'the kernel' : `pid ${l.space}`;
+    const owner = l.owner < 0 ? '-' : `${l.owner}${problem ? '✗' : mismatch ? '≠' : ''}`;
+    const note = problem ?? mismatch;
+    return {
+      ref: { kind: 'lock', id },
+      cells: [l.name, l.space === 0 ? 'k' : `${l.space}`, owner, `${l.level}`, w === 0 ? '' : `${w}`],
+      mark: problem ? 'bad' : mismatch ? 'warn' : l.owner < 0 ? 'dim' : null,
+      ...(note ? { note: `${l.name} in ${where}: ${note}` } : {}),
+    };
+  });
+  // Interesting first: owners that do not exist, then held locks, then free ones (each by id).
+  const rank = (r: Row) => (r.mark === 'bad' ? 0 : r.mark === 'warn' ? 1 : r.mark === 'dim' ? 3 : 2);
+  rows.sort((x, y) => rank(x) - rank(y) || x.ref.id - y.ref.id);
+  return { id: 'locks', title: 'Locks', columns: ['name', 'pid', 'own', 'lv', 'w'], widths: [10, 3, 4, 2, 1], flex: 0, rows };
+}
+
+export function kstackPane(s: KState): Pane {
+  const onFreed = new Map<number, number[]>();
+  for (const c of s.cpus) {
+    if (c.kstack < 0) continue;
+    const l = onFreed.get(c.kstack) ?? [];
+    l.push(c.id);
+    onFreed.set(c.kstack, l);
+  }
+  const rows: Row[] = sortedIds(s.kstacks).map((id) => {
+    const k = s.kstacks.get(id)!;
+    const cpus = k.state === 'freed' ? (onFreed.get(id) ?? []) : [];
+    const bad = cpus.length > 0;
+    return {
+      ref: { kind: 'kstack', id },
+      cells: [`${id}`, `${k.tid}`, k.state === 'freed' ? (bad ? `freed✗` : k.flushed ? 'freed+tlb' : 'freed') : 'mapped'],
+      mark: bad ? 'bad' : k.state === 'freed' ? 'dim' : null,
+      ...(bad ? { note: `cpu ${cpus.join(', ')} runs on freed kernel stack ${id}` } : {}),
+    };
+  });
+  return { id: 'kstacks', title: 'KStacks', columns: ['id', 'tid', 'state'], widths: [3, 4, 6], flex: 2, rows };
+}
+
+export function procPane(s: KState): Pane {
+  const rows: Row[] = sortedIds(s.procs).map((pid) => {
+    const p = s.procs.get(pid)!;
+    return {
+      ref: { kind: 'proc', id: pid },
+      cells: [`${pid}`, `${p.ppid}`, p.state === 'zombie' ? 'zomb' : 'run', p.vmar === null ? 'None' : `v${p.vmar}`, p.name],
+      mark: p.state === 'zombie' ? (p.vmar === null ? 'warn' : 'dim') : null,
+    };
+  });
+  return { id: 'procs', title: 'Processes', columns: ['pid', 'ppid', 'st', 'vmar', 'name'], widths: [3, 4, 4, 4, 4], flex: 4, rows };
+}
+
+/** All state panes for a state, in display order. */
+export function statePanes(s: KState): Pane[] {
+  return [cpuPane(s), threadPane(s), lockPane(s), kstackPane(s), procPane(s)];
+}
+
+/** Row counts per pane (the event list's count is the trace length). */
+export function rowCounts(s: KState, total: number): PerPane {
+  return {
+    events: total,
+    cpus: s.cpus.length,
+    threads: s.threads.size,
+    locks: s.locks.size,
+    kstacks: s.kstacks.size,
+    procs: s.procs.size,
+  };
+}
+
+/** The object in row `row` of `pane`, if any. */
+export function refAt(s: KState, pane: Exclude<PaneId, 'events'>, row: number): ObjectRef | undefined {
+  const p = { cpus: cpuPane, threads: threadPane, locks: lockPane, kstacks: kstackPane, procs: procPane }[pane](s);
+  return p.rows[row]?.ref;
+}

@@ -1,0 +1,51 @@
+// `ktrace replay`: opens the trace, builds the controller (post-mortem
+// position, banner), renders the App on the alternate screen, and waits for
+// q / Ctrl-C. The terminal is restored on quit, on Ctrl-C and on errors.
+
+import process from 'node:process';
+import { render } from 'ink';
+import { App } from './app.tsx';
+import { ReplayController, type OpenAt } from './controller.ts';
+import { openCursor } from './engine.ts';
+import type { KeyMap } from './keymap.ts';
+
+export interface RunReplayOptions {
+  readonly at?: OpenAt;
+  readonly keymap?: KeyMap;
+  readonly stdin?: NodeJS.ReadStream;
+  readonly stdout?: NodeJS.WriteStream;
+  readonly stderr?: NodeJS.WriteStream;
+}
+
+/** Runs the replay UI on a trace until the user quits. Returns the exit code (0). Throws on a bad trace or --at. */
+export async function runReplay(file: string, opts: RunReplayOptions = {}): Promise<number> {
+  const { cursor, info } = openCursor(file);
+  try {
+    const controller = new ReplayController(cursor, info, opts.at === undefined ? {} : { at: opts.at });
+    const instance = render(<App store={controller} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
+      stdin: opts.stdin ?? process.stdin,
+      stdout: opts.stdout ?? process.stdout,
+      stderr: opts.stderr ?? process.stderr,
+      alternateScreen: true,
+      // Ctrl-C is a key-map command (interrupt) so that it unmounts like q does.
+      exitOnCtrlC: false,
+      // replay refuses to start without a terminal, so this is never a CI log.
+      interactive: true,
+      patchConsole: false,
+      incrementalRendering: true,
+    });
+    const onSignal = () => instance.unmount();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
+    try {
+      await instance.waitUntilExit();
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      instance.cleanup();
+    }
+    return 0;
+  } finally {
+    cursor.source.close();
+  }
+}
