@@ -27,6 +27,7 @@ const COMMAND_MODULES: CommandLoaders = {
   scenarios: () => import('./cmd/scenarios.ts'),
   record: () => import('./cmd/record.ts'),
   info: () => import('./cmd/info.ts'),
+  explore: () => import('./cmd/explore.ts'),
   export: () => import('./cmd/export.ts'),
   check: () => import('./cmd/check.ts'),
   state: () => import('./cmd/state.ts'),

@@ -1,0 +1,227 @@
+// ktrace explore's engine: run a scenario variant under every seed of a range
+// and collect the failing ones, in parallel across worker threads.
+//
+// The range is cut into contiguous batches handed out on demand (a worker gets
+// its next batch when it posts a result), so uneven run lengths do not leave a
+// worker idle. A run is a pure function of (scenario, variant, seed), and the
+// results are put back in seed order, so the answer does not depend on the
+// number of jobs, the runtime, or the timing.
+
+import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { Worker } from "node:worker_threads";
+import { defaultTracePath, prepareWith, record } from "../record/index.ts";
+import { OUTCOME_KINDS } from "../kernel/index.ts";
+import { INVARIANT_NAMES } from "../replay/invariants.ts";
+import { resolveScenario, type Scenario } from "../scenarios/index.ts";
+import { newChecker, runBatch, type BatchResult, type SeedResult, type VariantRequest } from "./seed.ts";
+import type { FromWorker, ToWorker, WorkerInit } from "./worker.ts";
+
+export { isFailure, runSeed, type SeedResult, type VariantRequest } from "./seed.ts";
+
+export interface ExploreRequest {
+  /** Scenario name or scenario file. */
+  target: string;
+  req: VariantRequest;
+  from: number;
+  to: number;
+  /** Worker threads; 1 runs in this thread. Default: the number of cores. */
+  jobs?: number;
+  /** Seeds per batch; default from the range and the jobs. */
+  batch?: number;
+  /** Called after each batch. */
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  failing: number;
+  elapsedMs: number;
+}
+
+export interface ExploreResult {
+  scenario: Scenario;
+  from: number;
+  to: number;
+  scanned: number;
+  /** Failing seeds, by seed. */
+  failing: SeedResult[];
+  /** Seeds per outcome kind (ok, fatal, panic, hang, budget). */
+  outcomes: Record<string, number>;
+  /** Seeds per first-violated invariant. */
+  violations: Record<string, number>;
+  /** Events simulated, all seeds. */
+  events: number;
+  /** Jobs actually used. */
+  jobs: number;
+  elapsedMs: number;
+}
+
+/** The default --jobs: the number of cores. */
+export function defaultJobs(): number {
+  try {
+    return Math.max(1, availableParallelism());
+  } catch {
+    return 1;
+  }
+}
+
+/** Whether this runtime can start a worker from a .ts module (Bun, Deno, Node with type stripping). */
+export function tsWorkersSupported(): boolean {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (g.Bun !== undefined || g.Deno !== undefined) return true;
+  return Boolean((process.features as { typescript?: unknown } | undefined)?.typescript);
+}
+
+function merge(into: Omit<ExploreResult, "scenario" | "from" | "to" | "scanned" | "jobs" | "elapsedMs">, b: BatchResult): void {
+  for (const r of b.failing) into.failing.push(r);
+  for (const [k, n] of Object.entries(b.outcomes)) into.outcomes[k] = (into.outcomes[k] ?? 0) + n;
+  for (const [k, n] of Object.entries(b.violations)) into.violations[k] = (into.violations[k] ?? 0) + n;
+  into.events += b.events;
+}
+
+/**
+ * Seeds per batch: enough batches for balance (about 16 per job), small
+ * enough that this thread, which also runs batches, answers its workers
+ * quickly (100 seeds of a seed scenario take a few ms), and large enough that
+ * messages cost nothing next to the runs.
+ */
+function batchSize(total: number, jobs: number): number {
+  return Math.max(1, Math.min(100, Math.ceil(total / (jobs * 16))));
+}
+
+/** Counts keyed in a fixed order (so the result does not depend on which seed came first). */
+function ordered(counts: Record<string, number>, order: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of order) if (counts[k] !== undefined) out[k] = counts[k]!;
+  for (const k of Object.keys(counts).sort()) if (out[k] === undefined) out[k] = counts[k]!;
+  return out;
+}
+
+/**
+ * Runs every seed from..to and returns the failing ones in seed order.
+ * Throws ScenarioError / RunError (exitCode 2) for a bad scenario, fix or
+ * option, or a scenario that cannot run under some seed.
+ */
+export async function explore(x: ExploreRequest): Promise<ExploreResult> {
+  const t0 = performance.now();
+  const scenario = await resolveScenario(x.target);
+  // Fail fast, in this thread, on a bad fix, option, cpu count or budget.
+  prepareWith(scenario, { ...x.req, seed: x.from });
+  const total = x.to - x.from + 1;
+  const wanted = Math.max(1, x.jobs ?? defaultJobs());
+  const size = x.batch ?? batchSize(total, wanted);
+  const batches: [number, number][] = [];
+  for (let s = x.from; s <= x.to; s += size) batches.push([s, Math.min(x.to, s + size - 1)]);
+  const jobs = tsWorkersSupported() ? Math.min(wanted, batches.length) : 1;
+  const acc = { failing: [] as SeedResult[], outcomes: {} as Record<string, number>, violations: {} as Record<string, number>, events: 0 };
+  let done = 0;
+  const progress = (b: BatchResult) => {
+    merge(acc, b);
+    done += b.to - b.from + 1;
+    x.onProgress?.({ done, total, failing: acc.failing.length, elapsedMs: performance.now() - t0 });
+  };
+
+  await runParallel(scenario, x, batches, jobs, progress);
+  acc.failing.sort((a, b) => a.seed - b.seed);
+  return {
+    scenario, from: x.from, to: x.to, scanned: total,
+    failing: acc.failing,
+    outcomes: ordered(acc.outcomes, OUTCOME_KINDS),
+    violations: ordered(acc.violations, INVARIANT_NAMES),
+    events: acc.events, jobs, elapsedMs: performance.now() - t0,
+  };
+}
+
+/** An error a worker reported: keeps its exit code (2 for bad input, 3 for a bug). */
+class WorkerError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/**
+ * Runs the batches on this thread and jobs-1 worker threads, all taking the
+ * next batch from one queue. This thread works too: it starts at once, while
+ * the workers load their modules, and between its own batches it hands out
+ * batches to the workers as their results come in (two in flight each, so a
+ * worker never waits for it).
+ */
+async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [number, number][], jobs: number, onBatch: (b: BatchResult) => void): Promise<void> {
+  let next = 0;
+  let pending = batches.length;
+  let failure: unknown = undefined;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const workers: Worker[] = [];
+  let closing = false;
+  const feed = (w: Worker) => {
+    if (next >= batches.length || failure !== undefined) return;
+    const [from, to] = batches[next++]!;
+    w.postMessage({ type: "batch", from, to } satisfies ToWorker);
+  };
+  const fail = (e: unknown) => {
+    if (failure === undefined) failure = e;
+    poke();
+  };
+  const init: WorkerInit = { target: x.target, req: x.req };
+  for (let i = 1; i < jobs; i++) {
+    const w = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
+    workers.push(w);
+    w.on("message", (m: FromWorker) => {
+      if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
+      if (m.type === "ready" || failure !== undefined) return;
+      onBatch(m.result);
+      pending--;
+      feed(w);
+      poke();
+    });
+    w.on("error", (e) => fail(e));
+    w.on("exit", (code) => {
+      if (!closing && pending > 0) fail(new WorkerError(`explore worker stopped unexpectedly (exit code ${code})`, 3));
+    });
+    feed(w);
+    feed(w);
+  }
+  const checker = newChecker();
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      if (next < batches.length) {
+        const [from, to] = batches[next++]!;
+        onBatch(runBatch(scenario, x.req, from, to, checker));
+        pending--;
+        // Let worker results and progress output through.
+        if (workers.length > 0 || x.onProgress) await new Promise<void>((r) => setImmediate(r));
+      } else if (pending > 0) {
+        await new Promise<void>((r) => (wake = r));
+      } else break;
+    }
+  } finally {
+    closing = true;
+    for (const w of workers) void w.terminate();
+  }
+}
+
+/**
+ * Records the traces of `seeds` into dir (created if needed), named as
+ * `ktrace record` names them. Returns the paths, in seed order.
+ */
+export function saveTraces(scenario: Scenario, req: VariantRequest, seeds: readonly number[], dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  for (const seed of seeds) {
+    const p = prepareWith(scenario, { ...req, seed });
+    const path = join(dir, defaultTracePath(p));
+    record(p, path);
+    out.push(path);
+  }
+  return out;
+}

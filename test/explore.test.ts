@@ -1,0 +1,144 @@
+// ktrace explore: the engine in process (one job: Node cannot start .ts
+// workers), and the CLI with worker threads on Bun and Deno.
+
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { explore, isFailure, runSeed } from "../src/explore/index.ts";
+import { newChecker } from "../src/explore/seed.ts";
+import { findScenario } from "../src/scenarios/index.ts";
+import { openTrace } from "../src/trace/index.ts";
+import { runCli } from "./helpers/run-cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ktrace-explore-"));
+
+describe("explore engine", () => {
+  it("finds the rare tcmalloc-fork hang and judges it by outcome and first violation", async () => {
+    const res = await explore({ target: "tcmalloc-fork", req: {}, from: 1, to: 300, jobs: 1 });
+    expect(res.scanned).toBe(300);
+    expect(res.failing.length).toBeGreaterThan(10);
+    expect(res.failing.length).toBeLessThan(150);
+    const seeds = res.failing.map((r) => r.seed);
+    expect(seeds).toEqual([...seeds].sort((a, b) => a - b));
+    for (const r of res.failing) {
+      expect(r.outcome.kind).toBe("hang");
+      expect(r.violation?.invariant).toBe("lock-owner-alive");
+      expect(r.violation!.seq).toBeLessThan(r.outcome.seq);
+    }
+    expect(res.outcomes).toEqual({ ok: 300 - res.failing.length, hang: res.failing.length });
+    expect(res.violations).toEqual({ "lock-owner-alive": res.failing.length });
+  });
+
+  it("finds nothing for the fixed variants", async () => {
+    for (const [target, fix] of [["tcmalloc-fork", "atfork-2.17"], ["tcmalloc-fork", "posix-spawn"], ["asterinas-procfs", "none-check"], ["cpython-fork-serenity", "reinit-lock"], ["cpython-fork-serenity", "linux"], ["rcore-kstack", "pr146"]] as const) {
+      const res = await explore({ target, req: { fix }, from: 1, to: 200, jobs: 1 });
+      expect(res.failing, `${target} --fix ${fix}`).toEqual([]);
+    }
+  });
+
+  it("counts a run that ends ok but breaks an invariant as failing (rcore's silent use of a freed stack)", () => {
+    const r = runSeed(findScenario("rcore-kstack"), {}, 1, newChecker());
+    expect(r.outcome.kind).toBe("ok");
+    expect(r.violation?.invariant).toBe("kstack-in-use");
+    expect(isFailure(r)).toBe(true);
+    expect(isFailure({ outcome: { kind: "budget", seq: 9, message: "" }, violation: null })).toBe(false);
+    expect(isFailure({ outcome: { kind: "panic", seq: 9, message: "x" }, violation: null })).toBe(true);
+  });
+
+  it("gives the same answer whatever the batch size", async () => {
+    const a = await explore({ target: "asterinas-procfs", req: {}, from: 5, to: 123, jobs: 1, batch: 7 });
+    const b = await explore({ target: "asterinas-procfs", req: {}, from: 5, to: 123, jobs: 1, batch: 1000 });
+    expect(a.failing).toEqual(b.failing);
+    expect(a.outcomes).toEqual(b.outcomes);
+    expect(a.failing.length).toBeGreaterThan(0);
+  });
+
+  it("refuses a bad fix or option before running anything", async () => {
+    await expect(explore({ target: "tcmalloc-fork", req: { fix: "nope" }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });
+    await expect(explore({ target: "rcore-kstack", req: { opts: ["stack=loud"] }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });
+  });
+});
+
+describe("ktrace explore (CLI, worker threads)", () => {
+  it("tcmalloc-fork 1..2000 exits 1 and lists failing seeds; recording a listed seed reproduces the hang", async () => {
+    const r = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..2000"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("");
+    const rows = r.stdout.split("\n").filter((l) => /^\d+\s+hang at \d+\s+lock-owner-alive at \d+: /.test(l));
+    expect(rows.length).toBeGreaterThan(100);
+    expect(r.stdout).toMatch(new RegExp(`${rows.length} of 2,000 seeds failed`));
+    const seed = rows[rows.length - 1]!.split(/\s+/)[0]!;
+    const rec = await runCli(["record", "tcmalloc-fork", "--seed", seed, "-o", join(dir, "t.ktrace"), "--json"]);
+    expect(JSON.parse(rec.stdout).outcome.kind).toBe("hang");
+  });
+
+  it("tcmalloc-fork --fix atfork-2.17 and asterinas-procfs --fix none-check exit 0 over 1..2000", async () => {
+    const a = await runCli(["explore", "tcmalloc-fork", "--fix", "atfork-2.17", "--seeds", "1..2000"]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/all 2,000 seeds passed/);
+    const b = await runCli(["explore", "asterinas-procfs", "--fix", "none-check", "--seeds", "1..2000"], { runtime: "deno" });
+    expect(b.code).toBe(0);
+  });
+
+  it("asterinas-procfs 1..2000 finds panics; --json is the same for 1 and 2 jobs, on Bun and on Deno", async () => {
+    const one = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "1", "--json"]);
+    const two = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "2", "--json"]);
+    const deno = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "2", "--json"], { runtime: "deno" });
+    expect([one.code, two.code, deno.code]).toEqual([1, 1, 1]);
+    expect(two.stdout).toBe(one.stdout);
+    expect(deno.stdout).toBe(one.stdout);
+    const doc = JSON.parse(one.stdout);
+    expect(doc.scanned).toBe(2000);
+    expect(doc.failing.length).toBeGreaterThan(100);
+    expect(doc.failing[0]).toEqual({
+      seed: expect.any(Number),
+      outcome: { kind: "panic", seq: expect.any(Number), message: expect.stringContaining("unwrap()") },
+      violation: { seq: expect.any(Number), invariant: "vmar-live", message: expect.any(String) },
+    });
+  });
+
+  it("--save writes the first failing seeds' traces, --save-all every failing one", async () => {
+    const few = join(dir, "few");
+    const r = await runCli(["explore", "asterinas-procfs", "--seeds", "1..40", "--save", few, "--json"]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.failing.length).toBeGreaterThan(10);
+    expect(doc.saved).toHaveLength(10);
+    expect(readdirSync(few).sort()).toEqual(doc.failing.slice(0, 10).map((f: { seed: number }) => `asterinas-procfs-s${f.seed}.ktrace`).sort());
+    const t = openTrace(doc.saved[0]);
+    expect(t.meta.seed).toBe(doc.failing[0].seed);
+    expect(t.outcome?.kind).toBe("panic");
+    const all = join(dir, "all");
+    const r2 = await runCli(["explore", "asterinas-procfs", "--seeds", "1..40", "--save", all, "--save-all"], { runtime: "deno" });
+    expect(r2.code).toBe(1);
+    expect(readdirSync(all)).toHaveLength(doc.failing.length);
+    expect(r2.stdout).toMatch(new RegExp(`saved ${doc.failing.length} traces to`));
+  });
+
+  it("runs a user scenario file in the workers", async () => {
+    const r = await runCli(["explore", "fixtures/scenarios/bank.ts", "--seeds", "1..200", "--jobs", "2", "--json"]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.failing.length).toBeGreaterThan(0);
+    expect(doc.failing[0].outcome.kind).toBe("hang");
+    const fixed = await runCli(["explore", "fixtures/scenarios/bank.ts", "--fix", "ordered", "--seeds", "1..200", "--jobs", "2"]);
+    expect(fixed.code).toBe(0);
+  });
+
+  it("bad input exits 2 with one line", async () => {
+    for (const args of [
+      ["explore", "tcmalloc-fork", "--seeds", "1..10", "--jobs", "0"],
+      ["explore", "tcmalloc-fork", "--seeds", "1..10", "--fix", "nope"],
+      ["explore", "tcmalloc-fork", "--seeds", "1..10", "--save-all"],
+      ["explore", "tcmalloc-fork", "--seeds", "10..1"],
+      ["explore", "tcmalloc-fork"],
+      ["explore", "no-such-scenario", "--seeds", "1..3"],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    }
+  });
+});
