@@ -97,7 +97,7 @@ export interface Embedded {
 
 /** Strips Markdown quote prefixes ("> > ") and surrounding whitespace. */
 function bare(line: string): string {
-  return line.replace(/^\s*(?:>\s?)*/, "").trim();
+  return line.replace(/^(?:\s*>)*/, "").trim();
 }
 
 /**

@@ -1,0 +1,308 @@
+// ktrace report: a Markdown bug report of a trace, ready to paste into an
+// issue. What ran (scenario, fix, seed, versions), how it ended, the first
+// invariant violation with the events leading to it and the state of the
+// objects involved, the commands that reproduce it and open it at the failure,
+// and, when small enough, the trace itself (gzip'd, base64) in a collapsed
+// block that every ktrace command reads back (src/trace/embed.ts).
+
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { EVENT_KINDS, KIND, params, type KEvent, type KState } from "../kernel/index.ts";
+import {
+  eventAt, firstViolation, recoveryNote, stateView, violationReport, describe, kindName,
+  type ReplaySource, type StateView, type ViolationReport,
+} from "../replay/index.ts";
+import { SCENARIOS } from "../scenarios/index.ts";
+import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
+import type { TraceReader } from "../trace/index.ts";
+
+export interface ReportInput {
+  /** The trace as the user named it. */
+  path: string;
+  reader: TraceReader;
+  source: ReplaySource;
+  /** ktrace version writing the report. */
+  version: string;
+  /** Where the report goes (-o), for the replay-from-the-report command; undefined for stdout. */
+  output?: string;
+}
+
+export interface Report {
+  markdown: string;
+  /** Whether the trace is embedded (its gzip'd size is at most EMBED_LIMIT). */
+  embedded: boolean;
+  /** Size of the gzip'd trace. */
+  gzipBytes: number;
+  violation: ViolationReport | null;
+}
+
+/** Events shown before the violation, besides its causes. */
+const CONTEXT = 8;
+
+/** Escapes text for a Markdown table cell or inline text: pipes, angle brackets, backticks, newlines. */
+export function mdEscape(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/`/g, "\\`").replace(/\r?\n/g, " ");
+}
+
+function mdTable(headers: string[], rows: string[][], right: boolean[] = []): string[] {
+  const sep = headers.map((_, i) => (right[i] ? "---:" : "---"));
+  return [`| ${headers.join(" | ")} |`, `| ${sep.join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+}
+
+/** The gzip'd bytes of the trace the user passed: a .ktrace, a .ktrace.gz, or a report/text with one embedded. */
+function traceBytes(path: string): Uint8Array | null {
+  let all: Uint8Array;
+  try {
+    all = new Uint8Array(readFileSync(path));
+  } catch {
+    return null;
+  }
+  if (isKtrace(all) || isGzip(all)) return gzipTrace(all);
+  return embeddedTraceIn(all, path);
+}
+
+/** A shell word, quoted when it needs to be. */
+function sh(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The `ktrace record` command that re-creates the trace, and the file it writes. */
+export function recordCommand(r: TraceReader): { command: string; file: string; known: boolean } {
+  const m = r.meta;
+  const sc = SCENARIOS.find((s) => s.name === m.scenario);
+  const target = sc ? m.scenario : `${m.scenario}.ts`;
+  const words = ["ktrace", "record", target];
+  if (m.fix) words.push("--fix", m.fix);
+  for (const [k, v] of Object.entries(m.options).sort((a, b) => a[0].localeCompare(b[0]))) {
+    const dflt = sc?.options?.[k]?.default;
+    if (sc && dflt === v) continue;
+    words.push("--opt", `${k}=${v}`);
+  }
+  words.push("--seed", String(m.seed), "--cpus", String(m.config.cpus));
+  const maxDefault = sc?.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
+  if (m.maxEvents !== maxDefault) words.push("--max-events", String(m.maxEvents));
+  if (m.snapshotEvery !== params.DEFAULT_SNAPSHOT_EVERY) words.push("--snapshot-every", String(m.snapshotEvery));
+  const file = `${m.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${m.fix ? `-${m.fix}` : ""}-s${m.seed}.ktrace`;
+  words.push("-o", file);
+  return { command: words.map(sh).join(" "), file, known: sc !== undefined };
+}
+
+/** The objects an event names, by the meaning of its slots. */
+function objectsOf(ev: KEvent, into: Involved): void {
+  if (ev.tid >= 0) into.threads.add(ev.tid);
+  const info = EVENT_KINDS[ev.kind];
+  if (!info) return;
+  const v = [ev.a, ev.b, ev.c];
+  info.args.forEach((name, i) => {
+    const x = v[i]!;
+    if (x < 0) return;
+    if (ev.kind === KIND.switch) into.threads.add(x);
+    else if (ev.kind === KIND.reparent && name === "to") into.procs.add(x);
+    else if (name === "tid" || name === "childTid") into.threads.add(x);
+    else if (name === "pid" || name === "child" || name === "ppid") into.procs.add(x);
+    else if (name === "lock") into.locks.add(x);
+    else if (name === "kstack") into.kstacks.add(x);
+  });
+}
+
+interface Involved {
+  threads: Set<number>;
+  procs: Set<number>;
+  locks: Set<number>;
+  kstacks: Set<number>;
+}
+
+/**
+ * The objects involved in the violation: those its event and its causes name,
+ * the owners and waiters of the locks among them, the locks their threads wait
+ * on, and the processes and kernel stacks of their threads. For a hang, every
+ * thread that blocks or spins.
+ */
+function involved(src: ReplaySource, v: ViolationReport | null, outcomeSeq: number | null, s: KState): Involved {
+  const inv: Involved = { threads: new Set(), procs: new Set(), locks: new Set(), kstacks: new Set() };
+  const seqs = v ? [v.seq, ...v.causes.map((c) => c.seq)] : outcomeSeq !== null && outcomeSeq >= 0 ? [outcomeSeq] : [];
+  for (const seq of seqs) if (seq >= 0 && seq < src.eventCount) objectsOf(eventAt(src, seq), inv);
+  const at = seqs.length ? eventAt(src, seqs[0]!) : null;
+  if (at && (at.kind === KIND.hang || at.kind === KIND.end)) {
+    for (const t of s.threads.values()) if (t.state === "blocked" || t.state === "spinning") inv.threads.add(t.tid);
+  }
+  for (const id of [...inv.locks]) {
+    const l = s.locks.get(id);
+    if (!l) continue;
+    if (l.owner >= 0) inv.threads.add(l.owner);
+    for (const t of s.threads.values()) if (t.waitLock === id) inv.threads.add(t.tid);
+  }
+  for (const tid of [...inv.threads]) {
+    const t = s.threads.get(tid);
+    if (!t) continue;
+    if (t.waitLock >= 0) inv.locks.add(t.waitLock);
+    inv.procs.add(t.pid);
+    if (t.kstack >= 0) inv.kstacks.add(t.kstack);
+  }
+  // Held locks of the processes involved (a fork child's copies, say), and kernel locks their threads hold.
+  for (const l of s.locks.values()) {
+    if (l.owner < 0) continue;
+    if (inv.procs.has(l.space) || (l.space === 0 && inv.threads.has(l.owner))) inv.locks.add(l.id);
+  }
+  return inv;
+}
+
+function stateTables(view: StateView, inv: Involved): string[] {
+  const out: string[] = [];
+  const dash = (x: number) => (x < 0 ? "–" : String(x));
+  const th = view.threads.filter((t) => inv.threads.has(t.tid));
+  const absent = [...inv.threads].filter((tid) => !view.threads.some((t) => t.tid === tid)).sort((a, b) => a - b);
+  if (th.length || absent.length) {
+    out.push("**Threads**", "");
+    const lockName = (id: number) => view.locks.find((l) => l.id === id)?.name ?? `lock ${id}`;
+    out.push(...mdTable(["tid", "pid", "state", "pthread_self", "kstack", "waits on"], [
+      ...th.map((t) => [String(t.tid), String(t.pid), t.state, String(t.ident), dash(t.kstack),
+        t.waitLock >= 0 ? mdEscape(lockName(t.waitLock)) : t.waitPid >= -1 ? `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})` : ""]),
+      ...absent.map((tid) => [String(tid), "", "gone", "", "", ""]),
+    ], [true, true, false, true, true, false]));
+    out.push("");
+  }
+  const ps = view.processes.filter((p) => inv.procs.has(p.pid));
+  if (ps.length) {
+    out.push("**Processes**", "");
+    out.push(...mdTable(["pid", "ppid", "name", "state", "threads", "root VMAR"], ps.map((p) => [
+      String(p.pid), String(p.ppid), mdEscape(p.name), p.state, p.threads.join(", "),
+      p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar),
+    ]), [true, true]));
+    out.push("");
+  }
+  const ls = view.locks.filter((l) => inv.locks.has(l.id));
+  if (ls.length) {
+    out.push("**Locks**", "");
+    out.push(...mdTable(["id", "name", "in", "type", "owner", "owner alive", "level", "owner since", "copied at fork", "waiters"], ls.map((l) => [
+      String(l.id), mdEscape(l.name), l.space === 0 ? "kernel" : `pid ${l.space}`, l.type,
+      l.owner < 0 ? "free" : `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}`,
+      l.ownerAlive === null ? "" : l.ownerAlive ? "yes" : "**no**", String(l.level), dash(l.ownerSince), dash(l.copiedSeq),
+      l.waiters.map((w) => `tid ${w}`).join(", "),
+    ]), [true]));
+    out.push("");
+  }
+  const ks = view.kstacks.filter((k) => inv.kstacks.has(k.id));
+  if (ks.length) {
+    out.push("**Kernel stacks**", "");
+    out.push(...mdTable(["id", "tid", "state", "allocated at", "freed at", "cpu on it", "TLB flushed"], ks.map((k) => [
+      String(k.id), String(k.tid), k.state === "freed" ? "**freed**" : k.state, dash(k.allocSeq), dash(k.freeSeq),
+      k.runningOn === null ? "" : `cpu ${k.runningOn}`, k.flushed ? "yes" : "",
+    ]), [true, true]));
+    out.push("");
+  }
+  return out;
+}
+
+/** The rows of the events-leading-to-it table: causes, the last few events, the violation. */
+function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: string }[], s: KState): string[][] {
+  const notes = new Map<number, string>();
+  for (const c of causes) notes.set(c.seq, c.why);
+  const seqs = new Set<number>(causes.map((c) => c.seq));
+  for (let q = Math.max(0, seq - CONTEXT); q <= seq; q++) seqs.add(q);
+  const sorted = [...seqs].filter((q) => q >= 0 && q < src.eventCount).sort((a, b) => a - b);
+  const rows: string[][] = [];
+  let prev = -1;
+  for (const q of sorted) {
+    if (prev >= 0 && q > prev + 1) rows.push(["…", "", "", "", "", ""]);
+    prev = q;
+    const ev = eventAt(src, q);
+    const here = q === seq;
+    const desc = mdEscape(describe(ev, s));
+    const note = here ? "**← here**" : notes.has(q) ? `← ${mdEscape(notes.get(q)!)}` : "";
+    rows.push([here ? `**${q}**` : String(q), String(ev.time), ev.cpu < 0 ? "–" : String(ev.cpu), ev.tid < 0 ? "–" : String(ev.tid), `${kindName(ev.kind)}: ${here ? `**${desc}**` : desc}`, note]);
+  }
+  return rows;
+}
+
+/** Builds the report of a trace. */
+export function buildReport(x: ReportInput): Report {
+  const r = x.reader;
+  const src = x.source;
+  const m = r.meta;
+  const sc = SCENARIOS.find((s) => s.name === m.scenario);
+  const scan = firstViolation(src);
+  const v = scan.violation ? violationReport(src, scan.violation, scan.state) : null;
+  const outcome = r.outcome ?? (r.recovery ? null : { kind: "ok" as const, seq: r.eventCount - 1, message: "" });
+  const rec = recordCommand(r);
+  const variant = m.fix ? `fix \`${m.fix}\`${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}` : "buggy (no fix)";
+  const opts = Object.entries(m.options).map(([k, val]) => `${k}=${val}`).join(", ");
+  const failed = v !== null || (outcome !== null && outcome.kind !== "ok" && outcome.kind !== "budget");
+  const headline = v ? `${v.invariant} violated at event ${v.seq}` : outcome ? (outcome.kind === "ok" ? "no violation" : outcome.kind) : "incomplete";
+  const L: string[] = [];
+  L.push(`# ktrace report: ${mdEscape(m.scenario)}${m.fix ? ` --fix ${mdEscape(m.fix)}` : ""}, seed ${m.seed}: ${headline}${outcome && outcome.kind !== "ok" && v ? `, ${outcome.kind}` : ""}`);
+  L.push("");
+  L.push(...mdTable(["", ""], [
+    ["scenario", `\`${mdEscape(m.scenario)}\`${sc ? `: ${mdEscape(sc.description)}` : " (a scenario file)"}${sc?.upstream ? ` (upstream: ${mdEscape(sc.upstream)})` : ""}`],
+    ["variant", variant],
+    ...(opts ? [["options", mdEscape(opts)]] : []),
+    ["seed", String(m.seed)],
+    ["cpus", String(m.config.cpus)],
+    ["kernel rules", mdEscape(`tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}`)],
+    ["events", `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ns (virtual)` : ""}`],
+    ["trace", `\`${mdEscape(basename(x.path))}\`, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
+    ["report", `ktrace ${x.version}`],
+  ]));
+  L.push("");
+  const note = recoveryNote(src, basename(x.path));
+  if (note) L.push(`> **Note:** the trace is incomplete (${mdEscape(r.recovery!.reason)}); this report covers the ${r.recovery!.events} events recovered.`, "");
+
+  L.push("## Outcome", "");
+  if (outcome === null) L.push("Unknown: the trace was cut short before its end.", "");
+  else if (outcome.kind === "ok") L.push(`**ok**: the run completed (${r.eventCount} events).`, "");
+  else L.push(`**${outcome.kind}** at event ${outcome.seq}: ${mdEscape(outcome.message)}`, "");
+
+  if (v) {
+    L.push(`## First violation: \`${v.invariant}\` at event ${v.seq}`, "");
+    L.push(`> ${mdEscape(v.message)}`, "");
+    L.push(`Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}.`, "");
+    if (v.causes.length) {
+      L.push("Set up by:", "");
+      for (const c of v.causes) L.push(`- event ${c.seq} (${c.kind}): ${mdEscape(c.why)}`);
+      L.push("");
+    }
+    L.push("### Events leading to it", "");
+    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "event", ""], eventRows(src, v.seq, scan.violation!.causes, scan.state), [true, true, true, true]));
+    L.push("");
+    L.push(`### State of the objects involved, after event ${v.seq}`, "");
+    L.push(...stateTables(stateView(scan.state), involved(src, v, null, scan.state)));
+  } else if (failed && outcome) {
+    L.push("## No invariant violation", "", `No invariant broke before the ${outcome.kind}; the events before it:`, "");
+    const st = scan.state;
+    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "event", ""], eventRows(src, outcome.seq, [], st), [true, true, true, true]));
+    L.push("");
+  } else {
+    L.push("## No invariant violation", "", `Checked every invariant over all ${r.eventCount} events: none broke.`, "");
+  }
+
+  L.push("## Reproduce", "");
+  const at = v ? "violation" : outcome && outcome.kind === "panic" ? "panic" : "end";
+  L.push("```sh");
+  if (!rec.known) L.push(`# ${m.scenario}.ts: the scenario file this trace was recorded from`);
+  L.push(rec.command);
+  L.push(`ktrace check ${sh(rec.file)}`);
+  L.push(`ktrace replay ${sh(rec.file)} --at ${at}`);
+  L.push("```", "");
+
+  const gz = traceBytes(x.path);
+  const gzBytes = gz ? gz.length : 0;
+  const embedded = gz !== null && gz.length <= EMBED_LIMIT;
+  if (embedded) {
+    const reportName = x.output ? basename(x.output) : "report.md";
+    L.push(`The trace is embedded below: every ktrace command that takes a trace reads it from this report${x.output ? "" : " saved as a file"} (or from the block pasted into any file):`, "");
+    L.push("```sh");
+    L.push(`ktrace info ${sh(reportName)}`);
+    L.push(`ktrace replay ${sh(reportName)} --at ${at}`);
+    L.push("```", "");
+    L.push("<details>");
+    L.push(`<summary>Trace ${mdEscape(basename(x.path))} (${gz!.length.toLocaleString("en-US")} bytes gzip'd, base64)</summary>`, "");
+    L.push("```text");
+    L.push(embedTrace(gz!, basename(x.path).replace(/\.(md|markdown|txt)$/i, ".ktrace.gz")));
+    L.push("```", "");
+    L.push("</details>", "");
+  } else if (gz) {
+    L.push(`The trace (${gz.length.toLocaleString("en-US")} bytes gzip'd) is larger than ${EMBED_LIMIT / 1024} KB, so it is not embedded: record it with the command above, or attach the file.`, "");
+  }
+  L.push(`<sub>Written by \`ktrace report\` (ktrace ${x.version}).</sub>`, "");
+  return { markdown: L.join("\n"), embedded, gzipBytes: gzBytes, violation: v };
+}
