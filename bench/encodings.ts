@@ -1,13 +1,20 @@
 // Measures candidate encodings of event chunks (bytes/event, decode speed),
 // to choose the .ktrace event chunk format. Results go to docs/FORMAT.md.
 //
-//   npx bun bench/encodings.ts [--events N] [--chunk N]
+//   npx bun bench/encodings.ts [--events N] [--chunk N] [--synthetic]
+//
+// Events come from the stress scenario (or, with --synthetic, from the
+// random generator in test/support/synth.ts, which compresses worse).
 
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Packr } from "msgpackr";
 import { ByteWriter, ByteReader } from "../src/trace/bytes.ts";
 import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
 import { toPlain } from "../src/kernel/state.ts";
+import { prepare, run } from "../src/record/index.ts";
+import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
+import { deflateParts } from "../src/trace/deflate.ts";
+import { currentKinds } from "../src/trace/writer.ts";
 import { synth } from "../test/support/synth.ts";
 
 const argv = process.argv.slice(2);
@@ -17,14 +24,22 @@ const arg = (name: string, dflt: number) => {
 };
 const N = arg("--events", 1_000_000);
 const CHUNK = arg("--chunk", 4096);
-const K = arg("--snapshot-every", 16384);
+const K = arg("--snapshot-every", 4096);
 
 const events: KEvent[] = [];
 const snaps: Uint8Array[] = [];
 const snapPackr = new Packr({ useRecords: false });
-for (const [ev, st] of synth(N, 7)) {
-  events.push(ev);
-  if ((ev.seq + 1) % K === 0) snaps.push(snapPackr.pack(toPlain(st)));
+const source = argv.includes("--synthetic") ? "synthetic" : "stress";
+if (source === "synthetic") {
+  for (const [ev, st] of synth(N, 7)) {
+    events.push(ev);
+    if ((ev.seq + 1) % K === 0) snaps.push(snapPackr.pack(toPlain(st)));
+  }
+} else {
+  run(await prepare({ target: "stress", maxEvents: N }), (ev, st) => {
+    events.push({ ...ev });
+    if ((ev.seq + 1) % K === 0) snaps.push(snapPackr.pack(toPlain(st)));
+  });
 }
 const chunks: KEvent[][] = [];
 for (let i = 0; i < events.length; i += CHUNK) chunks.push(events.slice(i, i + CHUNK));
@@ -97,6 +112,56 @@ function columnar(kindAware: boolean): Codec {
   };
 }
 
+/** Columns compressed as one DEFLATE stream with one Huffman-only block per column (deflate.ts). */
+function perColumnHuffman(c: Codec): Codec {
+  return {
+    name: `${c.name} + Huffman block per column`,
+    enc: (evs) => {
+      // Re-split the columnar body at column boundaries by encoding each column alone.
+      const raw = c.enc(evs);
+      const w = new ByteWriter();
+      deflateParts(splitColumns(raw, evs), w);
+      return w.toBytes();
+    },
+    dec: (b, first, n) => c.dec(inflateRawSync(b), first, n),
+  };
+}
+
+/** Column boundaries of a kind-aware columnar body (same layout as columnar(true)). */
+function splitColumns(raw: Uint8Array, evs: KEvent[]): Uint8Array[] {
+  const r = new ByteReader(raw);
+  const cuts = [0];
+  const n = evs.length;
+  const kinds: number[] = [];
+  for (let i = 0; i < n; i++) kinds.push(r.uvar());
+  cuts.push(r.pos);
+  for (let col = 0; col < 3; col++) { for (let i = 0; i < n; i++) r.svar(); cuts.push(r.pos); }
+  for (let slot = 1; slot <= 3; slot++) {
+    for (let i = 0; i < n; i++) if ((kinds[i]! & 1) || (NARGS[kinds[i]! >> 1] ?? 3) >= slot) r.svar();
+    cuts.push(r.pos);
+  }
+  cuts.push(raw.length);
+  return cuts.slice(1).map((end, i) => raw.subarray(cuts[i]!, end));
+}
+
+/** The format 1.0 codec itself (event-codec.ts): kind-aware slots, time/gcd, Huffman block per column. */
+function format10(): Codec {
+  const kinds = currentKinds();
+  const slots = slotTable(kinds);
+  const b = new ChunkBuilder(1 << 16, slots);
+  return {
+    name: "**format 1.0**: kind-aware columns, time/gcd, Huffman block per column",
+    enc(evs) {
+      b.reset();
+      for (const e of evs) b.push(e);
+      const w = new ByteWriter();
+      b.encode(w);
+      return w.toBytes();
+    },
+    dec: (buf, first, n) => columnsToEvents(decodeEventBody(inflateRawSync(buf), n, first, slots)),
+  };
+}
+
 function records(): Codec {
   const p = new Packr({ useRecords: true });
   return {
@@ -114,10 +179,13 @@ function deflated(c: Codec, level = 6): Codec {
   };
 }
 
-const codecs: Codec[] = [records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1)];
+const codecs: Codec[] = [
+  records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
+  perColumnHuffman(columnar(true)), format10(),
+];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
-console.log(`${N} synthetic events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
+console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
 console.log("| encoding | B/event (events only) | encode ev/s | decode ev/s |");
 console.log("|---|---:|---:|---:|");

@@ -1,0 +1,64 @@
+// docs/FORMAT.md is precise enough to read a trace in another language: the
+// reference reader written from it (docs/reference-reader.py, standard library
+// Python) agrees with the TypeScript reader on every fixture.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { TraceError, openTrace } from "../src/trace/index.ts";
+import { REPO_ROOT } from "./helpers/run-cli.ts";
+import { mapsAsArrays, tempDir, writeEvents } from "./support/trace-util.ts";
+import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
+
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+const READER = join(REPO_ROOT, "docs", "reference-reader.py");
+/** Runs the reference reader; its stdout (it exits 2 for a refused file). */
+const py = (...args: string[]) => spawnSync("python3", [READER, ...args], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout;
+
+const files = [
+  ...readdirSync(join(REPO_ROOT, "fixtures", "traces")).filter((f) => f.includes(".ktrace")).map((f) => join("fixtures", "traces", f)),
+  ...readdirSync(join(REPO_ROOT, "traces")).filter((f) => f.endsWith(".ktrace")).map((f) => join("traces", f)),
+];
+
+describe.runIf(hasPython)("reference reader (docs/reference-reader.py)", () => {
+  for (const file of files) {
+    it(file, () => {
+      const path = join(REPO_ROOT, file);
+      const summary = JSON.parse(py(path));
+      let r;
+      try {
+        r = openTrace(path);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TraceError);
+        expect(summary.refused).toBeDefined();
+        return;
+      }
+      expect(summary.refused).toBeUndefined();
+      expect(summary.formatVersion).toBe(r.formatVersion);
+      expect(summary.scenario).toBe(r.meta.scenario);
+      expect(summary.events).toBe(r.eventCount);
+      expect(summary.snapshots).toBe(r.snapshotSeqs.length);
+      expect(summary.outcome).toEqual(r.outcome);
+      expect(summary.recovered?.events ?? null).toBe(r.recovery?.events ?? null);
+      if (file.includes("flipped-chunk.ktrace")) return; // complete but damaged: both read the index only
+      const lines = py(path, "--events").trimEnd().split("\n").filter((l) => l !== "");
+      expect(lines.map((l) => JSON.parse(l))).toEqual([...r.events()]);
+      const at = Math.floor(r.eventCount / 2);
+      const snap = JSON.parse(py(path, "--snapshot", String(at)));
+      expect(snap).toEqual(JSON.parse(JSON.stringify(r.loadSnapshot(at).state, mapsAsArrays)));
+    });
+  }
+
+  it("every event kind, unused slots, unknown kinds and large values", () => {
+    const evs: KEvent[] = [];
+    for (let kind = 0; kind < EVENT_KINDS.length + 3; kind++) {
+      evs.push({ seq: evs.length, time: 10 * evs.length, cpu: kind % 3 - 1, tid: kind * 7, kind, a: 1 - kind, b: 2 ** 40 + kind, c: kind === 5 ? -(2 ** 50) : 3, s: kind % 2 ? `ü${kind}` : "" });
+    }
+    evs.push({ seq: evs.length, time: 2 ** 52, cpu: 0, tid: 0, kind: 1, a: 0, b: 0, c: 0, s: "" });
+    const p = join(tempDir("spec"), "kinds.ktrace");
+    writeEvents(p, evs, { snapshotEvery: 7, chunkEvents: 5 });
+    const got = py(p, "--events").trimEnd().split("\n").map((l) => JSON.parse(l));
+    for (let i = 0; i < evs.length; i++) expect(got[i], `event ${i}`).toEqual(evs[i]);
+    expect(got.length).toBe(evs.length);
+  });
+});
