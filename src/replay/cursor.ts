@@ -12,7 +12,7 @@ import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { Checker, INVARIANTS, type Invariant, type Violation } from "./invariants.ts";
 import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
-import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
+import { eventAt, fillFromColumns, lastAtOrBefore, type ReplaySource } from "./source.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
 import { why, type ObjectRef, type WhyEntry } from "./why.ts";
 
@@ -60,6 +60,8 @@ export class Cursor {
   private readonly maxCps: number;
   private readonly cps = new Map<number, KState>();
   private violationCache: { invs: readonly Invariant[]; v: Violation | null } | null = null;
+  /** The event record folds from columns reuse. */
+  private readonly scratch: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
 
   constructor(source: ReplaySource, opts: CursorOptions = {}) {
     this.source = source;
@@ -153,23 +155,30 @@ export class Cursor {
   /** Moves to the target (see resolve) and returns the new position. */
   seek(target: SeekTarget): number {
     const to = this.resolve(target);
-    if (to === this.st.seq) return to;
-    this.restoreBase(to);
-    this.fold(to);
+    // A jump keeps the checkpoints just before its target; see stepBack.
+    this.moveTo(to, 2 * this.every);
     return to;
+  }
+
+  private moveTo(to: number, window: number): void {
+    if (to === this.st.seq) return;
+    this.restoreBase(to);
+    this.fold(to, window);
   }
 
   /** Applies the next event and returns it; null at the end. */
   step(): KEvent | null {
     if (this.st.seq >= this.end) return null;
-    this.fold(this.st.seq + 1);
+    this.fold(this.st.seq + 1, this.every);
     return this.event;
   }
 
   /** Moves back one event; false at the start. */
   stepBack(): boolean {
     if (this.st.seq < 0) return false;
-    this.seek(this.st.seq - 1);
+    // Going backwards, keep every checkpoint of the interval folded: the next
+    // steps back then fold at most checkpointEvery - 1 events.
+    this.moveTo(this.st.seq - 1, this.every * this.maxCps);
     return true;
   }
 
@@ -244,22 +253,28 @@ export class Cursor {
     if (this.cps.size > this.maxCps) this.cps.delete(this.cps.keys().next().value!);
   }
 
-  /** Folds this.st forward to `to`, saving checkpoints over the last maxCps intervals. */
-  private fold(to: number): void {
+  /**
+   * Calls visit(ev) for events this.seq+1 .. to in order, from decoded columns
+   * (one reused event object) or the source's event objects. visit must apply
+   * the event to this.st; it returns true to stop after it.
+   */
+  private each(to: number, visit: (ev: KEvent) => boolean): void {
     const src = this.source;
     const st = this.st;
-    const every = this.every;
-    const window = every * this.maxCps;
+    const ev = this.scratch;
     try {
       while (st.seq < to) {
         const from = st.seq + 1;
         const ci = src.chunkOf(from);
-        const evs = src.readChunk(ci);
         const first = src.chunkFirstSeqs[ci]!;
-        const stop = Math.min(to, first + evs.length - 1);
-        for (let q = from; q <= stop; q++) {
-          applyEvent(st, evs[q - first]!);
-          if ((q + 1) % every === 0 && to - q < window) this.saveCheckpoint(q);
+        if (src.columns) {
+          const cols = src.columns(ci);
+          const stop = Math.min(to, first + cols.n - 1);
+          for (let q = from; q <= stop; q++) if (visit(fillFromColumns(cols, q - first, ev))) return;
+        } else {
+          const evs = src.readChunk(ci);
+          const stop = Math.min(to, first + evs.length - 1);
+          for (let q = from; q <= stop; q++) if (visit(evs[q - first]!)) return;
         }
       }
     } catch (e) {
@@ -268,52 +283,51 @@ export class Cursor {
     }
   }
 
+  /** Folds this.st forward to `to`, saving the checkpoints within `window` events of it. */
+  private fold(to: number, window: number): void {
+    const st = this.st;
+    const every = this.every;
+    this.each(to, (ev) => {
+      applyEvent(st, ev);
+      const q = ev.seq;
+      if ((q + 1) % every === 0 && to - q < window) this.saveCheckpoint(q);
+      return false;
+    });
+  }
+
   /**
-   * Folds this.seq + 1 .. to with the invariants and watchpoints
-   * around each event. first: stop after the first event that hits, leaving
-   * the state there. Otherwise scan all and return the last hit (the state
-   * ends at `to`).
+   * Folds this.seq + 1 .. to with the invariants and watchpoints around each
+   * event. first: stop after the first event that hits, leaving the state
+   * there. Otherwise scan all and return the last hit (the state ends at `to`).
    */
   private scan(to: number, first: boolean): Found | null {
-    const src = this.source;
     const st = this.st;
     const ck = this.checker;
     const ws = this.watchpoints;
     const toks: unknown[] = new Array(ws.length);
     let last: Found | null = null;
-    try {
-      while (st.seq < to) {
-        const start = st.seq + 1;
-        const ci = src.chunkOf(start);
-        const evs = src.readChunk(ci);
-        const base = src.chunkFirstSeqs[ci]!;
-        const stop = Math.min(to, base + evs.length - 1);
-        for (let q = start; q <= stop; q++) {
-          const ev = evs[q - base]!;
-          let v = ck.before(st, ev);
-          for (let i = 0; i < ws.length; i++) {
-            const w = ws[i]!;
-            toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
-          }
-          applyEvent(st, ev);
-          if (v === null) v = ck.after(st, ev);
-          let hits: WatchHit[] | null = null;
-          for (let i = 0; i < ws.length; i++) {
-            if (toks[i] === SKIP) continue;
-            const h = ws[i]!.after(st, ev, toks[i]);
-            if (h) (hits ??= []).push(h);
-          }
-          if ((q + 1) % this.every === 0) this.saveCheckpoint(q);
-          if (v !== null || hits !== null) {
-            last = { seq: q, hits: hits ?? [], violation: v };
-            if (first) return last;
-          }
-        }
+    this.each(to, (ev) => {
+      let v = ck.before(st, ev);
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i]!;
+        toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
       }
-    } catch (e) {
-      this.st = this.source.loadSnapshot(-1).state;
-      throw replayError(e);
-    }
+      applyEvent(st, ev);
+      if (v === null) v = ck.after(st, ev);
+      let hits: WatchHit[] | null = null;
+      for (let i = 0; i < ws.length; i++) {
+        if (toks[i] === SKIP) continue;
+        const h = ws[i]!.after(st, ev, toks[i]);
+        if (h) (hits ??= []).push(h);
+      }
+      const q = ev.seq;
+      if ((q + 1) % this.every === 0) this.saveCheckpoint(q);
+      if (v !== null || hits !== null) {
+        last = { seq: q, hits: hits ?? [], violation: v };
+        if (first) return true;
+      }
+      return false;
+    });
     return last;
   }
 }

@@ -46,6 +46,8 @@ export interface ReplaySource {
   readChunk(i: number): readonly KEvent[];
   /** Decoded columns of chunk i, uncached (bulk scans); absent when the source has only event objects. */
   readColumns?(i: number): EventColumns;
+  /** Decoded columns of chunk i from a small LRU (shared: do not mutate); the cursor folds from these when present. */
+  columns?(i: number): EventColumns;
   /** Releases files. */
   close(): void;
 }
@@ -63,10 +65,27 @@ export function lastAtOrBefore(xs: readonly number[], x: number): number {
   return lo;
 }
 
-/** The event with this seq (shared object). Throws RangeError outside the source. */
+/** Copies event j of decoded columns into ev. */
+export function fillFromColumns(c: EventColumns, j: number, ev: KEvent): KEvent {
+  ev.seq = c.firstSeq + j;
+  ev.time = c.time[j]!;
+  ev.cpu = c.cpu[j]!;
+  ev.tid = c.tid[j]!;
+  ev.kind = c.kind[j]!;
+  ev.a = c.a[j]!;
+  ev.b = c.b[j]!;
+  ev.c = c.c[j]!;
+  ev.s = c.strings[c.sIdx[j]!]!;
+  return ev;
+}
+
+/** The event with this seq (a fresh object, or a shared one from an object source). Throws RangeError outside the source. */
 export function eventAt(src: ReplaySource, seq: number): KEvent {
   if (!(seq >= 0 && seq < src.eventCount)) throw new RangeError(`event ${seq} outside the trace (0..${src.eventCount - 1})`);
   const i = src.chunkOf(seq);
+  if (src.columns) {
+    return fillFromColumns(src.columns(i), seq - src.chunkFirstSeqs[i]!, { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" });
+  }
   return src.readChunk(i)[seq - src.chunkFirstSeqs[i]!]!;
 }
 
@@ -157,13 +176,16 @@ function plainCopy(s: KState): PlainState {
   return toPlain(fromPlain(toPlain(s)));
 }
 
-/** The trace reader seen as a ReplaySource. */
+/** The trace reader seen as a ReplaySource, with an LRU of decoded columns for the cursor. */
 export class TraceSource implements ReplaySource {
   readonly meta: SourceMeta;
   readonly reader: TraceReader;
+  private readonly cols = new Map<number, EventColumns>();
+  private readonly maxCols: number;
 
-  constructor(reader: TraceReader) {
+  constructor(reader: TraceReader, cacheColumns = 16) {
     this.reader = reader;
+    this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
     this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery };
   }
@@ -195,6 +217,18 @@ export class TraceSource implements ReplaySource {
   readColumns(i: number): EventColumns {
     return this.reader.readColumns(i);
   }
+  columns(i: number): EventColumns {
+    let c = this.cols.get(i);
+    if (c !== undefined) {
+      this.cols.delete(i);
+      this.cols.set(i, c);
+      return c;
+    }
+    c = this.reader.readColumns(i);
+    this.cols.set(i, c);
+    if (this.cols.size > this.maxCols) this.cols.delete(this.cols.keys().next().value!);
+    return c;
+  }
   close(): void {
     this.reader.close();
   }
@@ -202,7 +236,7 @@ export class TraceSource implements ReplaySource {
 
 /** Opens a trace file (or its bytes) as a ReplaySource. Throws TraceError (exitCode 2) for a bad file. */
 export function openSource(input: string | Uint8Array, opts: OpenOptions = {}): TraceSource {
-  return new TraceSource(openTrace(input, { cacheChunks: 32, ...opts }));
+  return new TraceSource(openTrace(input, { cacheChunks: 4, ...opts }));
 }
 
 /** One line about a trace opened in recovery mode (for stderr), or null for a complete trace. */

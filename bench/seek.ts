@@ -1,0 +1,167 @@
+// Replay latency: random seeks and reverse steps on stress traces, the
+// first-violation scan rate, and the peak memory of `ktrace check`.
+// Usage: npx bun bench/seek.ts [--events N[,N...]] [--seeks N] [--json] [--fresh]
+// Traces are recorded with the recorder into bench/out/ (kept between runs;
+// --fresh records them again). docs/BENCHMARKS.md keeps the latest figures.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { prepare, record } from "../src/record/index.ts";
+import { Cursor, firstViolation, openSource } from "../src/replay/index.ts";
+import { openTrace } from "../src/trace/index.ts";
+
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const opt = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const sizes = (opt("--events") ?? "100000,10000000").split(",").map(Number);
+const SEEKS = Number(opt("--seeks") ?? 2000);
+const BACK_RUNS = 40;
+const ROUNDS = 5;
+const BACK_STEPS = 200;
+mkdirSync("bench/out", { recursive: true });
+
+/** splitmix32: the bench's own seeded PRNG. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Median over rounds of each round's p-th percentile. */
+function roundPct(rounds: number[][], p: number): number {
+  return pct(rounds.map((r) => pct(r, p)), 50);
+}
+
+function latency(rounds: number[][]) {
+  const all = rounds.flat();
+  return { p50: ms(roundPct(rounds, 50)), p99: ms(roundPct(rounds, 99)), p99AllRounds: ms(pct(all, 99)), max: ms(Math.max(...all)), samples: all.length };
+}
+
+const ms = (x: number) => +x.toFixed(3);
+
+async function traceOf(n: number): Promise<string> {
+  const path = join("bench/out", `stress-${n}.ktrace`);
+  let ok = existsSync(path) && !argv.includes("--fresh");
+  if (ok) {
+    try {
+      const r = openTrace(path);
+      ok = r.eventCount === n && r.recovery === null;
+      r.close();
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) record(await prepare({ target: "stress", maxEvents: n }), path);
+  return path;
+}
+
+/** Peak RSS (MB) of `ktrace check <path> --json` under Bun, from /usr/bin/time -v; null when unavailable. */
+function checkPeakMb(path: string): { peakMb: number | null; seconds: number; exit: number | null } {
+  const bun = join("node_modules", ".bin", "bun");
+  const t = performance.now();
+  const r = spawnSync("/usr/bin/time", ["-v", bun, "src/cli/main.ts", "check", path, "--json"], { encoding: "utf8" });
+  const seconds = (performance.now() - t) / 1000;
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? "");
+  return { peakMb: m ? +(Number(m[1]) / 1024).toFixed(1) : null, seconds: +seconds.toFixed(2), exit: r.status };
+}
+
+const rows = [];
+for (const n of sizes) {
+  const path = await traceOf(n);
+  const src = openSource(path);
+  const rnd = prng(n);
+  const total = src.eventCount;
+
+  // Random seeks, one cursor moving from wherever it is (after a warm-up), in
+  // ROUNDS rounds; the figures are the median over rounds of each round's
+  // percentile (other processes on a shared 2-core machine make single runs noisy).
+  const c = new Cursor(src);
+  for (let i = 0; i < 200; i++) c.seek(Math.floor(rnd() * total));
+  const seekRounds: number[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const xs: number[] = [];
+    for (let i = 0; i < SEEKS / ROUNDS; i++) {
+      const to = Math.floor(rnd() * total);
+      const t = performance.now();
+      c.seek(to);
+      xs.push(performance.now() - t);
+    }
+    seekRounds.push(xs);
+  }
+
+  // Reverse steps: from random points, step back BACK_STEPS times (each run after a fresh random seek).
+  const backRounds: number[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const xs: number[] = [];
+    for (let k = 0; k < BACK_RUNS / ROUNDS; k++) {
+      c.seek(Math.floor(rnd() * total));
+      for (let i = 0; i < BACK_STEPS; i++) {
+        const t = performance.now();
+        c.stepBack();
+        xs.push(performance.now() - t);
+      }
+    }
+    backRounds.push(xs);
+  }
+  src.close();
+
+  // First-violation scan of the whole trace (a fresh reader: nothing cached).
+  const scanSrc = openSource(path);
+  let t = performance.now();
+  const res = firstViolation(scanSrc);
+  const scanS = (performance.now() - t) / 1000;
+  scanSrc.close();
+  if (res.violation) throw new Error(`stress must run clean, but: ${res.violation.invariant} at seq ${res.violation.seq}: ${res.violation.message}`);
+
+  const mem = checkPeakMb(path);
+  rows.push({
+    events: total,
+    bytes: statSync(path).size,
+    seekMs: latency(seekRounds),
+    reverseStepMs: latency(backRounds),
+    scan: { eventsPerSec: Math.round(res.scanned / scanS), seconds: +scanS.toFixed(3) },
+    check: mem,
+  });
+}
+
+const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+  : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : `node ${process.version}`;
+const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
+const big = rows[rows.length - 1]!;
+const small = rows[0]!;
+const targets = {
+  "random seek p99 <= 5 ms (largest)": big.seekMs.p99 <= 5,
+  "reverse step p99 <= 2 ms (largest)": big.reverseStepMs.p99 <= 2,
+  "largest seek p99 <= 1.5x smallest": big.seekMs.p99 <= 1.5 * Math.max(small.seekMs.p99, 0.05),
+  "scan >= 5M events/s (largest)": big.scan.eventsPerSec >= 5e6,
+  "check peak memory < 200 MB (largest)": big.check.peakMb !== null && big.check.peakMb < 200,
+};
+const load = loadavg().map((x) => +x.toFixed(2));
+if (json) console.log(JSON.stringify({ runtime, machine, loadAverage: load, rows, targets }, null, 2));
+else {
+  console.log(`replay benchmark (stress traces), ${runtime}, ${machine}, load average ${load.join(" ")}`);
+  for (const r of rows) {
+    console.log(
+      `${r.events.toLocaleString("en-US").padStart(11)} events: seek p50 ${r.seekMs.p50} ms p99 ${r.seekMs.p99} ms; ` +
+        `reverse step p50 ${r.reverseStepMs.p50} ms p99 ${r.reverseStepMs.p99} ms; scan ${(r.scan.eventsPerSec / 1e6).toFixed(2)} M events/s; ` +
+        `ktrace check peak ${r.check.peakMb ?? "?"} MB (${r.check.seconds} s)`,
+    );
+  }
+  for (const [k, ok] of Object.entries(targets)) console.log(`  ${ok ? "ok  " : "MISS"} ${k}`);
+}
