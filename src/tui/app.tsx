@@ -155,8 +155,8 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
     return (
       <Box flexDirection="column">
-        <Text color="yellow">{cut(`ktrace replay: the terminal is ${columns}x${rows}; make it at least ${MIN_COLUMNS}x${MIN_ROWS}.`, columns)}</Text>
-        <Text dimColor>{cut('q quits', columns)}</Text>
+        <Text color="yellow" wrap="wrap">{`ktrace replay: the terminal is ${columns}x${rows}; make it at least ${MIN_COLUMNS}x${MIN_ROWS}.`}</Text>
+        <Text dimColor>q quits</Text>
       </Box>
     );
   }

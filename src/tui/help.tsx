@@ -30,7 +30,7 @@ export interface HelpProps {
   readonly height: number;
 }
 
-const KEYS_W = 16;
+const KEYS_W = 19;
 
 function Line({ l, width }: { l: HelpLine; width: number }) {
   if (l.group !== undefined) {
@@ -42,7 +42,7 @@ function Line({ l, width }: { l: HelpLine; width: number }) {
   }
   return (
     <Text wrap="truncate">
-      <Text bold>{fit(`  ${l.keys ?? ''}`, KEYS_W)}</Text>
+      <Text bold>{fit(`  ${l.keys ?? ''}`, KEYS_W - 1) + ' '}</Text>
       <Text>{fit(l.description ?? '', Math.max(0, width - KEYS_W))}</Text>
     </Text>
   );

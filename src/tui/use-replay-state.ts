@@ -248,7 +248,7 @@ function moveSelection(s: ViewState, delta: number): Update {
   const n = s.rows[s.focus];
   const cur = s.selected[s.focus];
   const next = clamp(cur + delta, 0, Math.max(0, n - 1));
-  return { state: { ...s, selected: { ...s.selected, [s.focus]: next } } };
+  return { state: { ...s, selected: { ...s.selected, [s.focus]: next }, status: null } };
 }
 
 function clampSelections(sel: PerPane, rows: PerPane): PerPane {
@@ -365,7 +365,8 @@ function mainCommand(s: ViewState, c: Command): Update {
     case 'focusPrev': {
       const i = PANES.indexOf(s.focus);
       const d = c === 'focusNext' ? 1 : PANES.length - 1;
-      return { state: { ...s, focus: PANES[(i + d) % PANES.length]! } };
+      // The status line then shows what is marked about the selected row.
+      return { state: { ...s, focus: PANES[(i + d) % PANES.length]!, status: null } };
     }
     case 'selectUp':
       return moveSelection(s, -1);

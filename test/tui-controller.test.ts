@@ -1,0 +1,215 @@
+// The controller over the real replay cursor: post-mortem opening, moves,
+// watchpoints and continue, search, explain, and the pane rows that mark the
+// four seed bugs.
+
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../src/tui/keymap.ts';
+import type { ReplayController } from '../src/tui/controller.ts';
+import { controllerFor } from './helpers/tui.ts';
+
+const cmd = (c: ReplayController, command: Command) => c.dispatch({ type: 'command', command });
+const type = (c: ReplayController, text: string) => c.dispatch({ type: 'type', text });
+
+function paneRow(c: ReplayController, pane: string, first: string) {
+  return c.getFrame().panes.find((p) => p.id === pane)!.rows.find((r) => r.cells[0] === first);
+}
+
+describe('post-mortem opening', () => {
+  it('opens a failed run at its failure, with a banner naming it and the first violation', async () => {
+    const c = await controllerFor('tcmalloc-fork');
+    const s = c.getState();
+    const outcome = c.cursor.source.outcome!;
+    const v = c.cursor.firstViolation()!;
+    expect(outcome.kind).toBe('hang');
+    expect(s.seq).toBe(outcome.seq);
+    expect(c.cursor.seq).toBe(outcome.seq);
+    expect(s.failureSeq).toBe(outcome.seq);
+    expect(s.violationSeq).toBe(v.seq);
+    expect(s.banner).toContain(`HANG at seq ${outcome.seq}`);
+    expect(s.banner).toContain(`first violation: ${v.invariant} at seq ${v.seq}`);
+    expect(c.getFrame().marks).toMatchObject({ failure: outcome.seq, violation: v.seq });
+  });
+
+  it('lets --at override the post-mortem position', async () => {
+    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    expect(c.getState().seq).toBe(-1);
+    expect(c.getState().banner).not.toBeNull();
+    const v = await controllerFor('asterinas-procfs', {}, 'violation');
+    expect(v.getState().seq).toBe(v.cursor.firstViolation()!.seq);
+    const n = await controllerFor('tcmalloc-fork', {}, 7);
+    expect(n.getState().seq).toBe(7);
+  });
+
+  it('opens a run that did not fail at the start, without a banner or a violation scan', async () => {
+    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    expect(c.cursor.source.outcome!.kind).toBe('ok');
+    expect(c.getState()).toMatchObject({ seq: -1, banner: null, failureSeq: null, violationSeq: undefined });
+  });
+});
+
+describe('moving', () => {
+  it('steps back and forward; the frame follows the cursor', async () => {
+    const c = await controllerFor('tcmalloc-fork');
+    const end = c.getState().seq;
+    cmd(c, 'stepBack');
+    expect(c.getState().seq).toBe(end - 1);
+    expect(c.cursor.seq).toBe(end - 1);
+    expect(c.getFrame().seq).toBe(end - 1);
+    expect(c.getFrame().events.some((e) => e.seq === end - 1)).toBe(true);
+    cmd(c, 'step');
+    expect(c.cursor.seq).toBe(end);
+    cmd(c, 'start');
+    expect(c.cursor.seq).toBe(-1);
+    expect(c.getFrame().events[0]!.seq).toBe(0);
+    cmd(c, 'failure');
+    expect(c.cursor.seq).toBe(end);
+  });
+
+  it('goes to a typed seq', async () => {
+    const c = await controllerFor('cpython-fork-serenity');
+    cmd(c, 'goTo');
+    type(c, '12');
+    cmd(c, 'accept');
+    expect(c.cursor.seq).toBe(12);
+  });
+
+  it('finds the first violation on demand (v) when it was not needed at open', async () => {
+    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    const c2 = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    cmd(c, 'violation');
+    expect(c.cursor.seq).toBe(c.cursor.firstViolation()!.seq);
+    cmd(c2, 'violation');
+    expect(c2.getState().violationSeq).toBeNull();
+    expect(c2.getState().status?.text).toMatch(/no invariant is violated/);
+  });
+});
+
+describe('watchpoints and continue', () => {
+  it('watches a lock picked from the fuzzy list and reverse-continues to where its owner changed', async () => {
+    const c = await controllerFor('tcmalloc-fork');
+    cmd(c, 'watch');
+    type(c, 'SlowTLS');
+    const d = c.getState().dialog;
+    expect(d?.kind).toBe('watch-pick');
+    const items = d?.kind === 'watch-pick' ? d.items : [];
+    expect(items[0]!.label).toBe('lock tcmalloc.SlowTLS');
+    cmd(c, 'accept');
+    expect(c.getState().watches.map((w) => w.label)).toEqual(['lock tcmalloc.SlowTLS']);
+    expect(c.cursor.watchpoints.length).toBe(1);
+    const hits = c.getFrame().marks.watchHits;
+    expect(hits.length).toBeGreaterThan(0);
+    // Reverse-continue stops at a watchpoint hit or an invariant break, walking back.
+    const stops: number[] = [];
+    for (let i = 0; i < 20 && c.cursor.seq > -1; i++) {
+      cmd(c, 'reverseContinue');
+      stops.push(c.cursor.seq);
+    }
+    expect(stops.at(-1)).toBe(-1);
+    for (const h of hits) expect(stops).toContain(h);
+    expect(stops).toEqual([...stops].sort((a, b) => b - a));
+  });
+
+  it('says where a watchpoint hit and removes it from the list', async () => {
+    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] }, 'start');
+    cmd(c, 'watch');
+    type(c, 'kstack-free');
+    cmd(c, 'accept');
+    cmd(c, 'continue');
+    const s = c.getState();
+    expect(s.status?.tone).toBe('hit');
+    expect(s.status?.text).toMatch(/kernel stack \d+/);
+    cmd(c, 'watchList');
+    cmd(c, 'removeWatch');
+    expect(c.getState().watches).toEqual([]);
+    expect(c.cursor.watchpoints).toEqual([]);
+  });
+
+  it('continues to the end with a message when nothing is watched or broken after here', async () => {
+    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    cmd(c, 'continue');
+    expect(c.cursor.seq).toBe(c.info.total - 1);
+    expect(c.getState().status?.text).toMatch(/no watchpoints \(w adds one\).*at the end/);
+  });
+});
+
+describe('search', () => {
+  it('searches event descriptions live, jumps on Enter, and walks matches with n / N', async () => {
+    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    cmd(c, 'search');
+    type(c, 'fork');
+    const d = c.getState().dialog;
+    if (d?.kind !== 'search') throw new Error('no search dialog');
+    expect(d.scope).toBe(`all ${c.info.total} events`);
+    expect(d.items.length).toBeGreaterThan(1);
+    expect(d.all).toEqual([...d.all].sort((a, b) => a - b));
+    for (const it of d.items) expect(it.label.toLowerCase()).toMatch(/f.*o.*r.*k/);
+    cmd(c, 'accept');
+    const first = c.cursor.seq;
+    expect(first).toBe(d.items[0]!.seq);
+    const later = d.all.find((x) => x > first);
+    cmd(c, 'nextMatch');
+    expect(c.cursor.seq).toBe(later ?? first);
+    cmd(c, 'prevMatch');
+    expect(c.cursor.seq).toBe(d.all.filter((x) => x < (later ?? first)).at(-1) ?? first);
+  });
+});
+
+describe('explain', () => {
+  it('explains a lock: who last set its owner, and Enter jumps there', async () => {
+    const c = await controllerFor('tcmalloc-fork');
+    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const row = locks.rows.findIndex((r) => r.mark === 'bad');
+    expect(row).toBeGreaterThanOrEqual(0);
+    for (let i = 0; i < 3; i++) cmd(c, 'focusNext');
+    expect(c.getState().focus).toBe('locks');
+    for (let i = 0; i < row; i++) cmd(c, 'selectDown');
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    if (d?.kind !== 'explain') throw new Error(`no explanation: ${JSON.stringify(c.getState().status)}`);
+    expect(d.title).toMatch(/lock tcmalloc.SlowTLS/);
+    expect(d.lines.join('\n')).toMatch(/owner/);
+    expect(d.lines[0]).toMatch(/✗ owner tid \d+ does not exist/);
+    expect(d.seq).not.toBeNull();
+    cmd(c, 'accept');
+    expect(c.cursor.seq).toBe(d.seq);
+  });
+
+  it('explains the event at the cursor', async () => {
+    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    expect(d?.kind === 'explain' && d.title).toBe(`event ${c.cursor.seq}`);
+    expect(d?.kind === 'explain' && d.lines.join('\n')).toMatch(/freed/);
+  });
+});
+
+describe('pane rows mark the seed bugs', () => {
+  it('tcmalloc-fork: the lock whose owner is not in its address space', async () => {
+    const c = await controllerFor('tcmalloc-fork');
+    const r = paneRow(c, 'locks', 'tcmalloc.SlowTLS')!;
+    expect(r.mark).toBe('bad');
+    expect(r.cells[2]).toMatch(/✗$/);
+    expect(r.note).toMatch(/does not exist/);
+  });
+
+  it('rcore-kstack: the cpu running on a freed kernel stack', async () => {
+    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
+    const cpus = c.getFrame().panes.find((p) => p.id === 'cpus')!;
+    expect(cpus.rows.some((r) => r.mark === 'bad' && /freed kernel stack/.test(r.note ?? ''))).toBe(true);
+    const ks = c.getFrame().panes.find((p) => p.id === 'kstacks')!;
+    expect(ks.rows.some((r) => r.cells[2] === 'freed✗')).toBe(true);
+  });
+
+  it('asterinas-procfs: the zombie whose VMAR is None', async () => {
+    const c = await controllerFor('asterinas-procfs');
+    const procs = c.getFrame().panes.find((p) => p.id === 'procs')!;
+    expect(procs.rows.some((r) => r.cells[3] === 'None' && r.cells[2] === 'zomb')).toBe(true);
+  });
+
+  it('cpython-fork-serenity: the recursive mutex whose recorded owner ident is not its owner', async () => {
+    const c = await controllerFor('cpython-fork-serenity');
+    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const r = locks.rows.find((x) => x.cells[0] === 'import_lock' && x.mark === 'warn')!;
+    expect(r.note).toMatch(/recorded owner ident \d+ ≠ pthread_self \d+/);
+  });
+});
