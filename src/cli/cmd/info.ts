@@ -7,6 +7,7 @@ import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
+const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
 
 /** The outcome to show: the recorded one; a complete trace without one ended ok. */
 function outcomeOf(r: TraceReader): Outcome | null {
@@ -54,7 +55,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
     const rows: [string, string][] = [
       ["trace", `${file}  ${color.dim(`${n(r.fileBytes)} bytes${r.gzipped ? ", gzip" : ""}, format ${r.formatVersion}, ${m.writer}`)}`],
       ["scenario", `${color.bold(m.scenario)}  ${m.fix ? `--fix ${m.fix}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${opts ? `  ${opts}` : ""}`],
-      ["events", `${n(r.eventCount)}${r.endTime !== null && r.eventCount > 0 ? ` over ${n(r.endTime)} ns` : ""}  ${color.dim(`(${n(r.chunkCount)} chunks, ${n(r.snapshotSeqs.length)} snapshots every ${n(m.snapshotEvery)} events, ${(r.fileBytes / Math.max(1, r.eventCount)).toFixed(2)} bytes/event)`)}`],
+      ["events", `${n(r.eventCount)}${r.endTime !== null && r.eventCount > 0 ? ` over ${n(r.endTime)} ns` : ""}  ${color.dim(`(${count(r.chunkCount, "chunk")}, ${count(r.snapshotSeqs.length, "snapshot")} every ${n(m.snapshotEvery)} events, ${(r.fileBytes / Math.max(1, r.eventCount)).toFixed(2)} bytes/event)`)}`],
     ];
     if (o) {
       const paint = o.kind === "ok" ? color.green : o.kind === "budget" ? color.yellow : color.red;
