@@ -1,7 +1,8 @@
 // ktrace explore: the engine in process (one job: Node cannot start .ts
 // workers), and the CLI with worker threads on Bun and Deno.
 
-import { mkdtempSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,7 @@ import { explore, isFailure, runSeed } from "../src/explore/index.ts";
 import { newChecker } from "../src/explore/seed.ts";
 import { findScenario } from "../src/scenarios/index.ts";
 import { openTrace } from "../src/trace/index.ts";
-import { runCli } from "./helpers/run-cli.ts";
+import { cliCommand, REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-explore-"));
 
@@ -124,6 +125,22 @@ describe("ktrace explore (CLI, worker threads)", () => {
     expect(doc.failing[0].outcome.kind).toBe("hang");
     const fixed = await runCli(["explore", "fixtures/scenarios/bank.ts", "--fix", "ordered", "--seeds", "1..200", "--jobs", "2"]);
     expect(fixed.code).toBe(0);
+  });
+
+  it("shows a progress line on stderr only when stderr is a terminal", async () => {
+    const quiet = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..500", "--json"]);
+    expect(quiet.stderr).toBe("");
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("draws the progress line in place on a terminal, and clears it", () => {
+    const [cmd, pre] = cliCommand("bun");
+    const out = join(dir, "tty.json");
+    const line = [cmd, ...pre, "explore", "tcmalloc-fork", "--seeds", "1..3000", "--json"].map((w) => `'${w}'`).join(" ");
+    const r = spawnSync("/usr/bin/script", ["-qec", `${line} > '${out}'`, "/dev/null"], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/\rexplore tcmalloc-fork [█░]{24} [\d,]+\/3,000 seeds {2}\d+ failing {2}[\d,]+ seeds\/s {2}[\d.]+ (s|min) .*left\x1b\[K/);
+    expect(r.stdout.endsWith("\r\x1b[K")).toBe(true);
+    expect(JSON.parse(readFileSync(out, "utf8")).scanned).toBe(3000);
   });
 
   it("bad input exits 2 with one line", async () => {
