@@ -213,3 +213,32 @@ describe('pane rows mark the seed bugs', () => {
     expect(r.note).toMatch(/recorded owner ident \d+ ≠ pthread_self \d+/);
   });
 });
+
+describe('slow work on big traces', () => {
+  it('says what it is doing before a whole-trace scan, and queues keys meanwhile', async () => {
+    const { memoryCursor } = await import('./helpers/tui.ts');
+    const { ReplayController } = await import('../src/tui/controller.ts');
+    const { traceInfo } = await import('../src/tui/engine.ts');
+    const cursor = await memoryCursor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const later: (() => void)[] = [];
+    // slowAbove 10: this small trace counts as big.
+    const c = new ReplayController(cursor, traceInfo(cursor, 't.ktrace'), { defer: (w) => later.push(w), slowAbove: 10 });
+    let renders = 0;
+    c.subscribe(() => renders++);
+    cmd(c, 'continue');
+    expect(c.isBusy()).toBe(true);
+    expect(c.getState().status?.text).toMatch(/^continuing: checking watchpoints and invariants \(up to \d+ events\)…$/);
+    expect(renders).toBe(1);
+    expect(c.cursor.seq).toBe(-1);
+    cmd(c, 'stepBack'); // queued until the scan is done
+    expect(c.cursor.seq).toBe(-1);
+    expect(later).toHaveLength(1);
+    later.shift()!();
+    expect(c.isBusy()).toBe(false);
+    expect(c.cursor.seq).toBe(c.info.total - 2);
+    // Steps are quick: never deferred.
+    cmd(c, 'step');
+    expect(later).toHaveLength(0);
+    expect(c.cursor.seq).toBe(c.info.total - 1);
+  });
+});

@@ -51,6 +51,14 @@ export type OpenAt = number | 'start' | 'end' | 'panic' | 'violation';
 export interface ControllerOptions {
   /** --at; default: the failure for a failed run (post-mortem), else the start. */
   readonly at?: OpenAt;
+  /**
+   * Runs slow work (a whole-trace continue or violation search) later, so the
+   * screen can first say what is happening; keys pressed meanwhile are queued.
+   * run.tsx passes a short timer. Absent: everything runs at once (tests).
+   */
+  readonly defer?: (work: () => void) => void;
+  /** Traces with more events than this get deferred slow work; default FULL_SCAN_EVENTS. */
+  readonly slowAbove?: number;
 }
 
 interface ActiveWatch {
@@ -93,10 +101,17 @@ export class ReplayController implements AppStore {
   private readonly seenHits = new Set<number>();
   private searchCache: { from: number; to: number; snap: SearchSnapshot } | null = null;
   private violation: Violation | null | undefined;
+  private busy = false;
+  private readonly queue: Intent[] = [];
+  private readonly slowAbove: number;
+  /** See ControllerOptions.defer (run.tsx sets it once the screen is up). */
+  defer: ((work: () => void) => void) | undefined;
 
   constructor(cursor: Cursor, info: TraceInfo, opts: ControllerOptions = {}) {
     this.cursor = cursor;
     this.info = info;
+    this.defer = opts.defer;
+    this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
     const failure = info.outcome !== null && isFailure(info.outcome.kind) ? info.outcome : null;
     let banner: string | null = null;
     let status: Status | null = null;
@@ -142,15 +157,53 @@ export class ReplayController implements AppStore {
 
   /** Applies an intent, performs the effects it leads to, then notifies once. */
   dispatch(intent: Intent): void {
+    if (this.busy) this.queue.push(intent);
+    else this.run([intent]);
+  }
+
+  /** Whether slow work is under way (intents are queued meanwhile). */
+  isBusy(): boolean {
+    return this.busy;
+  }
+
+  private notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Reduces intents in order; an effect's results are reduced before the rest. */
+  private run(pending: Intent[]): void {
     const before = this.view;
-    let pending: Intent[] = [intent];
     while (pending.length > 0) {
-      const next = pending.shift()!;
-      const u = update(this.view, next);
+      const u = update(this.view, pending.shift()!);
       this.view = u.state;
-      if (u.effect !== undefined) pending = pending.concat(this.perform(u.effect));
+      if (u.effect === undefined) continue;
+      const busy = this.defer === undefined ? undefined : this.slowText(u.effect);
+      if (busy !== undefined) {
+        const effect = u.effect;
+        const rest = pending;
+        this.busy = true;
+        this.view = { ...this.view, status: tone(busy, 'info') };
+        this.notify();
+        this.defer!(() => {
+          this.busy = false;
+          this.run([...this.perform(effect), ...rest]);
+          for (const q of this.queue.splice(0)) this.dispatch(q);
+        });
+        return;
+      }
+      pending = [...this.perform(u.effect), ...pending];
     }
-    if (this.view !== before) for (const l of [...this.listeners]) l();
+    if (this.view !== before) this.notify();
+  }
+
+  /** What the screen says while a slow effect runs; undefined when it is quick. */
+  private slowText(e: Effect): string | undefined {
+    const n = this.info.total;
+    if (n <= this.slowAbove) return undefined;
+    const events = `${n.toLocaleString('en-US')} events`;
+    if (e.kind === 'continue') return `${e.dir === 1 ? 'continuing' : 'reverse-continuing'}: checking watchpoints and invariants (up to ${events})…`;
+    if (e.kind === 'find-violation' && this.violation === undefined) return `searching ${events} for the first invariant violation…`;
+    return undefined;
   }
 
   // ---- effects ----

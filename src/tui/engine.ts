@@ -62,7 +62,7 @@ function entryLines(entries: readonly WhyEntry[]): string[] {
   const out: string[] = [];
   for (const e of entries) {
     out.push(`seq ${e.seq}  ${e.role}: ${e.explanation}`);
-    if (e.desc !== undefined) out.push(`    event: ${e.desc}`);
+    if (e.desc !== undefined && !e.explanation.includes(e.desc)) out.push(`    event: ${e.desc}`);
   }
   return out;
 }

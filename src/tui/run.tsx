@@ -21,7 +21,9 @@ export interface RunReplayOptions {
 export async function runReplay(file: string, opts: RunReplayOptions = {}): Promise<number> {
   const { cursor, info } = openCursor(file);
   try {
-    const controller = new ReplayController(cursor, info, opts.at === undefined ? {} : { at: opts.at });
+    // Slow work waits a frame (at Ink's 30 fps) so the screen first says what is happening.
+    const defer = (work: () => void) => void setTimeout(work, 40);
+    const controller = new ReplayController(cursor, info, opts.at === undefined ? { defer } : { at: opts.at, defer });
     const instance = render(<App store={controller} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
       stdin: opts.stdin ?? process.stdin,
       stdout: opts.stdout ?? process.stdout,
@@ -37,11 +39,20 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
     const onSignal = () => instance.unmount();
     process.once('SIGTERM', onSignal);
     process.once('SIGHUP', onSignal);
+    // A bug that escapes React (an exception in a timer or a stream handler):
+    // leave the alternate screen first, then report it like any other error.
+    let onCrash: (e: unknown) => void = () => {};
+    const crashed = new Promise<never>((_, reject) => {
+      onCrash = (e: unknown) => reject(e);
+    });
+    process.on('uncaughtException', onCrash);
     try {
-      await instance.waitUntilExit();
+      await Promise.race([instance.waitUntilExit(), crashed]);
     } finally {
+      process.off('uncaughtException', onCrash);
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);
+      instance.unmount();
       instance.cleanup();
     }
     return 0;

@@ -51,6 +51,11 @@ export function timelineCells(p: Omit<TimelineProps, 'width'> & { width: number 
 
 /** The label line: start at the left, the cursor's seq under it, the last seq at the right. */
 export function timelineLabels(seq: number, total: number, width: number): string {
+  return labelLine(seq, total, width).line;
+}
+
+/** The label line and where the cursor's label is in it. */
+function labelLine(seq: number, total: number, width: number): { line: string; at: number; len: number } {
   const w = Math.max(1, width);
   const line = new Array<string>(w).fill(' ');
   const write = (at: number, s: string) => {
@@ -66,7 +71,7 @@ export function timelineLabels(seq: number, total: number, width: number): strin
   if (at > left.length) write(0, left);
   if (total > 0 && curEnd < w - last.length) write(w - last.length, last);
   write(at, label);
-  return line.join('');
+  return { line: line.join(''), at, len: label.length };
 }
 
 const COLOR: { readonly [S in Style]: string | undefined } = {
@@ -76,6 +81,19 @@ const COLOR: { readonly [S in Style]: string | undefined } = {
   violation: 'red',
   failure: 'red',
 };
+
+function LabelLine({ seq, total, width }: { seq: number; total: number; width: number }) {
+  const { line, at, len } = labelLine(seq, total, width);
+  return (
+    <Text wrap="truncate">
+      <Text dimColor>{line.slice(0, at)}</Text>
+      <Text color="cyan" bold>
+        {line.slice(at, at + len)}
+      </Text>
+      <Text dimColor>{line.slice(at + len)}</Text>
+    </Text>
+  );
+}
 
 export function Timeline(p: TimelineProps) {
   const cells = timelineCells(p);
@@ -101,9 +119,7 @@ export function Timeline(p: TimelineProps) {
           ),
         )}
       </Text>
-      <Text wrap="truncate" color="cyan">
-        {timelineLabels(p.seq, p.total, p.width)}
-      </Text>
+      <LabelLine seq={p.seq} total={p.total} width={p.width} />
     </Box>
   );
 }
