@@ -88,13 +88,13 @@ describe('watchpoints and continue', () => {
   it('watches a lock picked from the fuzzy list and reverse-continues to where its owner changed', async () => {
     const c = await controllerFor('tcmalloc-fork');
     cmd(c, 'watch');
-    type(c, 'SlowTLS');
+    type(c, 'SlowTLS pid 2');
     const d = c.getState().dialog;
     expect(d?.kind).toBe('watch-pick');
     const items = d?.kind === 'watch-pick' ? d.items : [];
-    expect(items[0]!.label).toBe('lock tcmalloc.SlowTLS');
+    expect(items[0]!.label).toBe('lock tcmalloc.SlowTLS (pid 2)');
     cmd(c, 'accept');
-    expect(c.getState().watches.map((w) => w.label)).toEqual(['lock tcmalloc.SlowTLS']);
+    expect(c.getState().watches.map((w) => w.label)).toEqual(['lock tcmalloc.SlowTLS (pid 2)']);
     expect(c.cursor.watchpoints.length).toBe(1);
     const hits = c.getFrame().marks.watchHits;
     expect(hits.length).toBeGreaterThan(0);

@@ -101,7 +101,7 @@ describe.skipIf(TMUX_MISSING !== null)('ktrace replay in a terminal (tmux)', () 
     try {
       // 1. Opens at the hang, with the banner naming it and the first violation.
       let s = await t.waitFor(has(/^✖ HANG at seq \d+/));
-      expect(s[0]).toBe('ktrace replay tcmalloc.ktrace  tcmalloc-fork (buggy)  seed 1  2 cpus');
+      expect(s[0]).toBe('ktrace replay tcmalloc.ktrace  tcmalloc-fork  no fix  seed 1  2 cpus');
       const hang = Number(/^✖ HANG at seq (\d+)/.exec(s[2]!)![1]);
       expect(s[1]).toMatch(new RegExp(`^ seq ${hang} / \\d+ +t [0-9.]+ µs +outcome hang at seq ${hang}$`));
       expect(s[3]).toMatch(/^first violation: lock-owner-alive at seq \d+: child pid 2: tcmalloc\.SlowTLS held/);
@@ -118,12 +118,12 @@ describe.skipIf(TMUX_MISSING !== null)('ktrace replay in a terminal (tmux)', () 
       // 3. Sets a watchpoint on the lock, picked from the fuzzy list.
       t.send('w');
       await t.waitFor(has(/^ Add a watchpoint/));
-      t.send({ text: 'SlowTLS' });
-      s = await t.waitFor(has(/^▶ lock tcmalloc\.SlowTLS/));
-      expect(line(s, /^▶ /)).toMatch(/^▶ lock tcmalloc\.SlowTLS +spin, pid 2, id \d+$/);
+      t.send({ text: 'SlowTLS pid 2' });
+      s = await t.waitFor(has(/^▶ lock tcmalloc\.SlowTLS \(pid 2\)/));
+      expect(line(s, /^▶ /)).toMatch(/^▶ lock tcmalloc\.SlowTLS \(pid 2\) +spin, id \d+$/);
       t.send('Enter');
       s = await t.waitFor(has(/^ watching lock tcmalloc\.SlowTLS/));
-      expect(s[22]).toMatch(/^ watching lock tcmalloc\.SlowTLS \(\d+ hits? in the trace\)/);
+      expect(s[22]).toMatch(/^ watching lock tcmalloc\.SlowTLS \(pid 2\) \(\d+ hits? in the trace\)/);
 
       // 4. Reverse-continues (through invariant breaks) to where the lock's owner changed.
       for (let i = 0; i < 10 && !/^ lock tcmalloc\.SlowTLS/.test(s[22]!); i++) {

@@ -182,7 +182,7 @@ describe('the app', () => {
     const end = c.cursor.source.outcome!.seq;
     expect(f).toHaveLength(24);
     for (const l of f) expect(l.length).toBeLessThanOrEqual(80);
-    expect(f[0]).toBe('ktrace replay tcmalloc-fork.ktrace  tcmalloc-fork (buggy)  seed 1  2 cpus');
+    expect(f[0]).toBe('ktrace replay tcmalloc-fork.ktrace  tcmalloc-fork  no fix  seed 1  2 cpus');
     expect(f[1]).toMatch(new RegExp(`^ seq ${end} / ${c.info.total} {3}t [0-9.]+ µs {3}outcome hang at seq ${end}$`));
     expect(f[2]).toMatch(new RegExp(`^✖ HANG at seq ${end}: `));
     expect(f[3]).toMatch(/^first violation: lock-owner-alive at seq \d+: /);
@@ -237,12 +237,12 @@ describe('the app', () => {
     const { c, r, frame } = await app();
     r.stdin.write('w');
     await frame((x) => x.some((l) => l.startsWith(' Add a watchpoint')));
-    r.stdin.write('SlowTLS');
-    let f = await frame((x) => x.some((l) => l.startsWith('▶ lock tcmalloc.SlowTLS')));
-    expect(f.find((l) => l.startsWith('▶ '))).toMatch(/^▶ lock tcmalloc\.SlowTLS +spin, pid \d, id \d+$/);
+    r.stdin.write('SlowTLS pid 2');
+    let f = await frame((x) => x.some((l) => l.startsWith('▶ lock tcmalloc.SlowTLS (pid 2)')));
+    expect(f.find((l) => l.startsWith('▶ '))).toMatch(/^▶ lock tcmalloc\.SlowTLS \(pid 2\) +spin, id \d+$/);
     r.stdin.write(KEYS.enter);
     f = await frame((x) => x[22]!.includes('watching'));
-    expect(f[22]).toMatch(/^ watching lock tcmalloc\.SlowTLS \(\d+ hits? in the trace\)/);
+    expect(f[22]).toMatch(/^ watching lock tcmalloc\.SlowTLS \(pid 2\) \(\d+ hits? in the trace\)/);
     // Reverse-continue walks back through watchpoint hits and invariant breaks.
     for (let i = 0; i < 10 && !(c.getState().status?.text ?? '').startsWith('lock tcmalloc.SlowTLS'); i++) {
       const before = c.cursor.seq;

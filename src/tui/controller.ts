@@ -389,7 +389,8 @@ export class ReplayController implements AppStore {
     const ids = <T>(m: ReadonlyMap<number, T>) => [...m.keys()].sort((a, b) => a - b);
     for (const id of ids(st.locks)) {
       const l = st.locks.get(id)!;
-      out.push({ id: `lock:${id}`, label: `lock ${l.name}`, detail: `${l.type}, ${l.space === 0 ? 'kernel' : `pid ${l.space}`}, id ${id}` });
+      const where = l.space === 0 ? 'kernel' : `pid ${l.space}`;
+      out.push({ id: `lock:${id}`, label: `lock ${l.name} (${where})`, detail: `${l.type}, id ${id}` });
     }
     const stackTids = new Set<number>();
     for (const id of ids(st.kstacks)) stackTids.add(st.kstacks.get(id)!.tid);

@@ -24,8 +24,9 @@ export function positionText(seq: number, total: number): string {
 }
 
 export function Header({ info, frame, width }: HeaderProps) {
-  const variant = info.fix === '' ? 'buggy' : `fix ${info.fix}`;
-  const title = ` ${basename(info.file)}  ${info.scenario} (${variant})  seed ${info.seed}  ${info.cpus} cpus`;
+  // As `ktrace info` says it: "no fix" for the buggy original.
+  const variant = info.fix === '' ? 'no fix' : `fix ${info.fix}`;
+  const title = ` ${basename(info.file)}  ${info.scenario}  ${variant}  seed ${info.seed}  ${info.cpus} cpus`;
   const rec = info.recovery === null ? '' : `  [recovered: ${info.recovery}]`;
   const pos = `seq ${positionText(frame.seq, info.total)}`;
   const time = `t ${formatTime(frame.time)}`;
