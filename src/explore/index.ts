@@ -146,9 +146,10 @@ class WorkerError extends Error {
 /**
  * Runs the batches on this thread and jobs-1 worker threads, all taking the
  * next batch from one queue. This thread works too: it starts at once, while
- * the workers load their modules, and between its own batches it hands out
- * batches to the workers as their results come in (two in flight each, so a
- * worker never waits for it).
+ * the workers load their modules (a worker gets batches only once it is
+ * ready, so a short range may finish before any worker starts), and between
+ * its own batches it hands out batches to the workers as their results come
+ * in (two in flight each, so a worker never waits for it).
  */
 async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [number, number][], jobs: number, onBatch: (b: BatchResult) => void): Promise<void> {
   let next = 0;
@@ -177,7 +178,13 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
     workers.push(w);
     w.on("message", (m: FromWorker) => {
       if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
-      if (m.type === "ready" || failure !== undefined) return;
+      if (failure !== undefined) return;
+      if (m.type === "ready") {
+        // Two batches in flight per worker, so it never waits for this thread.
+        feed(w);
+        feed(w);
+        return;
+      }
       onBatch(m.result);
       pending--;
       feed(w);
@@ -187,8 +194,6 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
     w.on("exit", (code) => {
       if (!closing && pending > 0) fail(new WorkerError(`explore worker stopped unexpectedly (exit code ${code})`, 3));
     });
-    feed(w);
-    feed(w);
   }
   const checker = newChecker();
   try {
