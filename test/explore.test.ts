@@ -72,6 +72,13 @@ describe("ktrace explore (CLI, worker threads)", () => {
     const seed = rows[rows.length - 1]!.split(/\s+/)[0]!;
     const rec = await runCli(["record", "tcmalloc-fork", "--seed", seed, "-o", join(dir, "t.ktrace"), "--json"]);
     expect(JSON.parse(rec.stdout).outcome.kind).toBe("hang");
+    // Every listed seed hangs when run again, and every other seed does not.
+    const listed = new Set(rows.map((l) => Number(l.split(/\s+/)[0])));
+    const sc = findScenario("tcmalloc-fork");
+    for (let s = 1; s <= 2000; s++) {
+      const again = runSeed(sc, {}, s, newChecker());
+      expect(again.outcome.kind === "hang", `seed ${s}`).toBe(listed.has(s));
+    }
   });
 
   it("tcmalloc-fork --fix atfork-2.17 and asterinas-procfs --fix none-check exit 0 over 1..2000", async () => {
