@@ -38,8 +38,8 @@ describe("ktrace report", () => {
     expect(md).toMatch(/\| report \| ktrace \d+\.\d+\.\d+ \|/);
     expect(md).toMatch(/## Outcome\n\n\*\*panic\*\* at event \d+: called \\`Option::unwrap\(\)\\`/);
     expect(md).toMatch(/## First violation: `vmar-live` at event \d+/);
-    expect(md).toMatch(/### Events leading to it\n\n\| seq \| time \(ns\) \| cpu \| tid \| event \|/);
-    expect(md).toMatch(/vmar-clear: pid 2's root VMAR cleared.*← exit of pid 2 set its root VMAR to None/);
+    expect(md).toMatch(/### Events leading to it\n\n\| seq \| time \(ns\) \| cpu \| tid \| kind \| event \|/);
+    expect(md).toMatch(/\| vmar-clear \| pid 2's root VMAR cleared.*\| ← exit of pid 2 set its root VMAR to None \|/);
     expect(md).toMatch(/\*\*← here\*\*/);
     expect(md).toMatch(/### State of the objects involved[\s\S]*\*\*Processes\*\*[\s\S]*\| 2 \| 1 \| reproducer \| zombie \| 2 \| None \(cleared at \d+\) \|/);
     expect(md).toContain("ktrace record asterinas-procfs --seed 1 --cpus 2 -o asterinas-procfs-s1.ktrace\n");
@@ -49,7 +49,7 @@ describe("ktrace report", () => {
     expect(md).toMatch(/-----END KTRACE TRACE-----\n```\n\n<\/details>/);
     // The table rows are well formed: as many cells as the header.
     const table = md.split("### Events leading to it")[1]!.split("\n\n")[1]!.split("\n");
-    for (const row of table) expect(row.replace(/\\\|/g, "").split("|").length, row).toBe(8);
+    for (const row of table) expect(row.replace(/\\\|/g, "").split("|").length, row).toBe(9);
   });
 
   it("goes to stdout without -o, the same on Bun and Deno", async () => {

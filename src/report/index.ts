@@ -204,13 +204,13 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
   const rows: string[][] = [];
   let prev = -1;
   for (const q of sorted) {
-    if (prev >= 0 && q > prev + 1) rows.push(["…", "", "", "", "", ""]);
+    if (prev >= 0 && q > prev + 1) rows.push(["…", "", "", "", "", "", ""]);
     prev = q;
     const ev = eventAt(src, q);
     const here = q === seq;
     const desc = mdEscape(describe(ev, s));
     const note = here ? "**← here**" : notes.has(q) ? `← ${mdEscape(notes.get(q)!)}` : "";
-    rows.push([here ? `**${q}**` : String(q), String(ev.time), ev.cpu < 0 ? "–" : String(ev.cpu), ev.tid < 0 ? "–" : String(ev.tid), `${kindName(ev.kind)}: ${here ? `**${desc}**` : desc}`, note]);
+    rows.push([here ? `**${q}**` : String(q), String(ev.time), ev.cpu < 0 ? "–" : String(ev.cpu), ev.tid < 0 ? "–" : String(ev.tid), kindName(ev.kind), here ? `**${desc}**` : desc, note]);
   }
   return rows;
 }
@@ -262,14 +262,14 @@ export function buildReport(x: ReportInput): Report {
       L.push("");
     }
     L.push("### Events leading to it", "");
-    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "event", ""], eventRows(src, v.seq, scan.violation!.causes, scan.state), [true, true, true, true]));
+    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, v.seq, scan.violation!.causes, scan.state), [true, true, true, true]));
     L.push("");
     L.push(`### State of the objects involved, after event ${v.seq}`, "");
     L.push(...stateTables(stateView(scan.state), involved(src, v, null, scan.state)));
   } else if (failed && outcome) {
     L.push("## No invariant violation", "", `No invariant broke before the ${outcome.kind}; the events before it:`, "");
     const st = scan.state;
-    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "event", ""], eventRows(src, outcome.seq, [], st), [true, true, true, true]));
+    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, outcome.seq, [], st), [true, true, true, true]));
     L.push("");
   } else {
     L.push("## No invariant violation", "", `Checked every invariant over all ${r.eventCount} events: none broke.`, "");
