@@ -109,7 +109,8 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
     }
     println();
   }
-  const budget = res.outcomes["budget"] ?? 0;
+  // Seeds cut by the budget that broke nothing before it (those that did are listed as failing).
+  const budget = (res.outcomes["budget"] ?? 0) - res.failing.filter((r) => r.outcome.kind === "budget").length;
   const pct = ((100 * res.failing.length) / res.scanned).toFixed(res.failing.length * 1000 < res.scanned ? 2 : 1);
   const head = res.failing.length > 0 ? color.red(`${n(res.failing.length)} of ${n(res.scanned)} seeds failed (${pct}%)`) : color.green(`all ${n(res.scanned)} seeds passed`);
   println(`${head}: ${sc.name} (${variant}${extra}) seeds ${from}..${to}, ${res.jobs} job${res.jobs === 1 ? "" : "s"}, ${duration(res.elapsedMs)} (${n(rate)} seeds/s)`);
