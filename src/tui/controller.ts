@@ -22,7 +22,7 @@ import {
   type Watchpoint,
 } from './engine.ts';
 import { isFailure, type EventRow, type Frame, type TraceInfo } from './frame.ts';
-import { refAt, rowCounts, statePanes, type ObjectRef } from './rows.ts';
+import { refAt, rowCounts, statePanes, type ObjectRef, type Pane } from './rows.ts';
 import {
   initialViewState,
   update,
@@ -79,6 +79,18 @@ type SearchSnapshot = SnapshotKey<SearchTarget>;
 
 /** fuzzysort's minimum score for an event to count as a match (0..1). */
 export const SEARCH_THRESHOLD = 0.3;
+
+/** Whether two panes show the same rows. */
+function samePane(a: Pane, b: Pane): boolean {
+  if (a.id !== b.id || a.rows.length !== b.rows.length) return false;
+  for (let i = 0; i < a.rows.length; i++) {
+    const x = a.rows[i]!;
+    const y = b.rows[i]!;
+    if (x.mark !== y.mark || x.note !== y.note || x.ref.id !== y.ref.id || x.cells.length !== y.cells.length) return false;
+    for (let j = 0; j < x.cells.length; j++) if (x.cells[j] !== y.cells[j]) return false;
+  }
+  return true;
+}
 
 function tone(text: string, t: Status['tone']): Status {
   return { text, tone: t };
@@ -300,13 +312,23 @@ export class ReplayController implements AppStore {
       seq,
       time: st.time,
       events,
-      panes: statePanes(st),
+      panes: this.samePanes(statePanes(st)),
       marks: {
         watchHits: this.watchHits(),
         violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
         failure: this.info.outcome !== null && isFailure(this.info.outcome.kind) ? this.info.outcome.seq : null,
       },
     };
+  }
+
+  /**
+   * The new panes, reusing the previous frame's Pane object for each pane whose
+   * rows did not change (most events change none), so React skips redrawing it.
+   */
+  private samePanes(panes: Pane[]): Pane[] {
+    const prev = this.frame?.panes;
+    if (prev === undefined) return panes;
+    return panes.map((p, i) => (prev[i] !== undefined && samePane(prev[i]!, p) ? prev[i]! : p));
   }
 
   private eventRow(ev: KEvent, st: KState): EventRow {

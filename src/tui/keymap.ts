@@ -125,14 +125,14 @@ export const DEFAULT_KEYMAP: KeyMap = {
     context: 'main',
     group: 'Move',
     bindings: [{ char: 'c' }],
-    description: 'Continue to the next watchpoint hit (or the end)',
+    description: 'Continue to the next watchpoint hit or invariant break (or the end)',
     short: 'cont',
   },
   reverseContinue: {
     context: 'main',
     group: 'Move',
     bindings: [{ char: 'C' }],
-    description: 'Reverse-continue to the previous watchpoint hit (or the start)',
+    description: 'Reverse-continue to the previous hit or invariant break (or the start)',
     short: 'rev-cont',
   },
   goTo: {

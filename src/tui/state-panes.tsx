@@ -3,6 +3,7 @@
 // whose owner is not in its address space, a CPU on a freed kernel stack) are
 // red with ✗; the focused pane shows its selected row inverted.
 
+import { memo } from 'react';
 import { Box, Text } from 'ink';
 import { fit, right } from './frame.ts';
 import type { Pane, Row } from './rows.ts';
@@ -42,7 +43,7 @@ function rowColor(r: Row): string | undefined {
   return r.mark === 'bad' ? 'red' : r.mark === 'warn' ? 'yellow' : undefined;
 }
 
-export function PaneView({ pane, width, height, focused, selected }: PaneViewProps) {
+function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps) {
   const inner = Math.max(1, width - 1); // one column of gap on the right
   const widths = columnWidths(pane, inner);
   const visible = Math.max(0, height - 2);
@@ -71,3 +72,6 @@ export function PaneView({ pane, width, height, focused, selected }: PaneViewPro
     </Box>
   );
 }
+
+/** A pane; re-rendered only when its props change (the controller reuses unchanged Pane objects). */
+export const PaneView = memo(PaneViewImpl);
