@@ -242,3 +242,43 @@ describe('slow work on big traces', () => {
     expect(c.cursor.seq).toBe(c.info.total - 1);
   });
 });
+
+describe('a recovered trace (cut short, outcome unknown)', () => {
+  it('still opens post-mortem at the panic it contains', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { prepare, record } = await import('../src/record/index.ts');
+    const { openCursor } = await import('../src/tui/engine.ts');
+    const { ReplayController } = await import('../src/tui/controller.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrace-tui-'));
+    try {
+      const full = path.join(dir, 'full.ktrace');
+      record(await prepare({ target: 'asterinas-procfs' }), full);
+      const whole = openCursor(full);
+      const total = whole.info.total;
+      const panic = whole.info.outcome!;
+      whole.cursor.source.close();
+      expect(panic.kind).toBe('panic');
+      const bytes = fs.readFileSync(full);
+      const cut = path.join(dir, 'cut.ktrace');
+      // The longest prefix that loses the index but keeps every event.
+      let opened: ReturnType<typeof openCursor> | undefined;
+      for (let n = bytes.length - 1; n > 0 && opened === undefined; n--) {
+        fs.writeFileSync(cut, bytes.subarray(0, n));
+        const o = openCursor(cut);
+        if (o.info.recovery !== null && o.info.outcome === null && o.info.total === total) opened = o;
+        else o.cursor.source.close();
+      }
+      if (opened === undefined) throw new Error('no prefix recovers every event');
+      const c = new ReplayController(opened.cursor, opened.info);
+      expect(c.getState().failureSeq).toBe(panic.seq);
+      expect(c.getState().seq).toBe(panic.seq);
+      expect(c.getState().banner).toContain(`✖ PANIC at seq ${panic.seq}: ${panic.message}`);
+      expect(c.getFrame().marks.failure).toBe(panic.seq);
+      opened.cursor.source.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

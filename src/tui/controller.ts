@@ -96,6 +96,22 @@ function tone(text: string, t: Status['tone']): Status {
   return { text, tone: t };
 }
 
+/**
+ * The failure (panic, fatal error, hang) of a run: its outcome, or for a
+ * recovered trace whose outcome is unknown, the first such event in it.
+ */
+export function failureOf(cursor: Cursor, info: TraceInfo): { kind: string; seq: number; message: string } | null {
+  if (info.outcome !== null) return isFailure(info.outcome.kind) ? info.outcome : null;
+  let seq: number;
+  try {
+    seq = cursor.resolve('panic');
+  } catch {
+    return null;
+  }
+  const ev = cursor.eventAt(seq);
+  return { kind: kindName(ev.kind), seq, message: ev.s };
+}
+
 /** One line naming a violation: "lock-owner-alive at seq 41: ...". */
 export function violationLine(v: Pick<Violation, 'invariant' | 'seq' | 'message'>): string {
   return `${v.invariant} at seq ${v.seq}: ${v.message}`;
@@ -113,6 +129,7 @@ export class ReplayController implements AppStore {
   private readonly seenHits = new Set<number>();
   private searchCache: { from: number; to: number; snap: SearchSnapshot } | null = null;
   private violation: Violation | null | undefined;
+  private readonly failureSeq: number | null;
   private busy = false;
   private readonly queue: Intent[] = [];
   private readonly slowAbove: number;
@@ -124,7 +141,8 @@ export class ReplayController implements AppStore {
     this.info = info;
     this.defer = opts.defer;
     this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
-    const failure = info.outcome !== null && isFailure(info.outcome.kind) ? info.outcome : null;
+    const failure = failureOf(cursor, info);
+    this.failureSeq = failure?.seq ?? null;
     let banner: string | null = null;
     let status: Status | null = null;
     // Post-mortem: a failed run opens at the failure, with a banner naming it and the first violation.
@@ -316,7 +334,7 @@ export class ReplayController implements AppStore {
       marks: {
         watchHits: this.watchHits(),
         violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
-        failure: this.info.outcome !== null && isFailure(this.info.outcome.kind) ? this.info.outcome.seq : null,
+        failure: this.failureSeq,
       },
     };
   }

@@ -54,7 +54,7 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
     if (pos < 0) {
       out.push({
         pos, cursor, color: undefined, dim: !cursor, mark: cursor ? '▶' : ' ', markColor: 'cyan',
-        text: fit(`${'start'.padStart(sw)}  (initial state, before event 0)`, p.width - 1),
+        text: fit(`${right('-1', sw)}  start: the initial state, before event 0`, p.width - 1),
       });
       continue;
     }
