@@ -155,8 +155,8 @@ export class Cursor {
   /** Moves to the target (see resolve) and returns the new position. */
   seek(target: SeekTarget): number {
     const to = this.resolve(target);
-    // A jump keeps the checkpoints just before its target; see stepBack.
-    this.moveTo(to, 2 * this.every);
+    // A jump keeps the checkpoint just before its target; see stepBack.
+    this.moveTo(to, this.every);
     return to;
   }
 
