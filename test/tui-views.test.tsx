@@ -41,8 +41,8 @@ describe('timeline', () => {
   });
 
   it('draws snapshots, watch hits, the violation and the failure, highest first', () => {
-    const cells = timelineCells({ seq: 0, total: 20, snapshotSeqs: [-1, 4, 9], marks: { watchHits: [9, 14], violation: 14, failure: 19 }, width: 21 });
-    expect(cells.map((c) => c.ch).join('')).toBe('─────┴────◆────!────✖');
+    const cells = timelineCells({ seq: 0, total: 20, snapshotSeqs: [-1, 4, 9], marks: { watchHits: [9, 14], violation: 14, violations: [14, 16], failure: 19 }, width: 21 });
+    expect(cells.map((c) => c.ch).join('')).toBe('─────┴────◆────!─!──✖');
     expect(cells.findIndex((c) => c.cursor)).toBe(1);
   });
 

@@ -127,6 +127,8 @@ export class ReplayController implements AppStore {
   private nextWatchId = 1;
   /** Hits found by continue / reverse-continue (for the timeline on big traces). */
   private readonly seenHits = new Set<number>();
+  /** Events known to break an invariant: all on small traces, else those found so far. */
+  private readonly violationSeqs = new Set<number>();
   private searchCache: { from: number; to: number; snap: SearchSnapshot } | null = null;
   private violation: Violation | null | undefined;
   private readonly failureSeq: number | null;
@@ -152,6 +154,12 @@ export class ReplayController implements AppStore {
       banner = `✖ ${failure.kind.toUpperCase()} at seq ${failure.seq}: ${failure.message}\n` +
         (v === null ? 'no invariant violation before it' : `first violation: ${violationLine(v)}`);
     }
+    // Small traces: every violation is marked on the timeline, and `v` needs no search.
+    if (info.total <= this.slowAbove) {
+      for (const v of this.allViolations()) this.violationSeqs.add(v);
+      if (this.violation === undefined) this.violation = cursor.firstViolation();
+    }
+    if (this.violation) this.violationSeqs.add(this.violation.seq);
     const at = opts.at ?? (failure !== null ? 'panic' : 'start');
     if (at === 'violation' && this.violation === undefined) this.violation = cursor.firstViolation();
     cursor.seek(at);
@@ -264,6 +272,7 @@ export class ReplayController implements AppStore {
         if (this.violation === undefined) this.violation = c.firstViolation();
         const v = this.violation;
         if (v === null) return [{ type: 'violation', seq: null }, { type: 'status', status: tone('no invariant is violated in this trace', 'info') }];
+        this.violationSeqs.add(v.seq);
         c.seek(v.seq);
         return [{ type: 'violation', seq: v.seq }, this.moved(tone(violationLine(v), 'error'))];
       }
@@ -308,6 +317,7 @@ export class ReplayController implements AppStore {
   private stopStatus(stop: Stop, dir: 1 | -1): Status {
     if (stop.reason === 'hit') {
       for (const h of stop.hits) this.seenHits.add(h.seq);
+      if (stop.violation !== null) this.violationSeqs.add(stop.violation.seq);
       const parts = stop.hits.map((h) => h.message);
       if (stop.violation !== null) parts.push(`violation: ${violationLine(stop.violation)}`);
       return tone(parts.join('; '), stop.violation !== null && stop.hits.length === 0 ? 'error' : 'hit');
@@ -334,6 +344,7 @@ export class ReplayController implements AppStore {
       marks: {
         watchHits: this.watchHits(),
         violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
+        violations: [...this.violationSeqs].sort((a, b) => a - b),
         failure: this.failureSeq,
       },
     };
@@ -357,6 +368,23 @@ export class ReplayController implements AppStore {
     const all = new Set(this.seenHits);
     for (const w of this.watches) for (const h of w.hits ?? []) all.add(h);
     return [...all].sort((a, b) => a - b);
+  }
+
+  /** Every event that breaks an invariant, by a separate cursor (small traces only). */
+  private allViolations(): number[] {
+    const scan = new Cursor(this.cursor.source, { invariants: this.cursor.invariants });
+    const out: number[] = [];
+    try {
+      for (;;) {
+        const stop = scan.continue();
+        if (stop.reason !== 'hit') break;
+        out.push(stop.seq);
+        if (out.length >= 10_000) break;
+      }
+    } catch {
+      // A trace that does not replay: the cursor reports it when it gets there.
+    }
+    return out;
   }
 
   /** Every hit of one watchpoint in the trace, by a separate cursor (no invariants). */

@@ -43,6 +43,8 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
   for (const e of p.events) byPos.set(e.seq, e);
   const sw = Math.max(3, String(Math.max(0, p.total - 1)).length);
   const hits = new Set(p.marks.watchHits);
+  const broken = new Set(p.marks.violations ?? []);
+  if (typeof p.marks.violation === 'number') broken.add(p.marks.violation);
   const out: EventLine[] = [];
   // marker(1) seq(sw) ' ' cpu(3) ' ' tid(4) ' ' kind(12) ' ' text(rest)
   const kw = p.width >= 56 ? 12 : 9;
@@ -66,7 +68,7 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
     let mark = ' ';
     let markColor: string | undefined;
     if (pos === p.marks.failure) [mark, markColor] = ['✖', 'red'];
-    else if (pos === p.marks.violation) [mark, markColor] = ['!', 'red'];
+    else if (broken.has(pos)) [mark, markColor] = ['!', 'red'];
     else if (hits.has(pos)) [mark, markColor] = ['◆', 'yellow'];
     if (cursor) [mark, markColor] = ['▶', 'cyan'];
     const cpu = e.cpu < 0 ? '-' : `c${e.cpu}`;

@@ -4,7 +4,7 @@
 // pure functions of (ViewState, Frame, size) and do no work of their own
 // beyond cutting these to the terminal's size.
 
-import { KIND, type OutcomeKind } from '../kernel/types.ts';
+import { KIND, type OutcomeKind } from './engine.ts';
 import type { Pane } from './rows.ts';
 
 /** Facts about the trace that do not change while replaying. */
@@ -44,6 +44,8 @@ export interface Marks {
   readonly watchHits: readonly number[];
   /** First invariant violation; null none, undefined not searched yet. */
   readonly violation: number | null | undefined;
+  /** Every event known to break an invariant (all of them on small traces, else those found so far), increasing. */
+  readonly violations?: readonly number[];
   /** The panic/fatal/hang event, null when the run did not fail. */
   readonly failure: number | null;
 }

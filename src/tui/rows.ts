@@ -4,7 +4,7 @@
 // same rows to know which object the selected row of a pane is (for `e`
 // explain), so what you see and what you explain cannot disagree.
 
-import type { KState } from '../kernel/types.ts';
+import type { KState } from './engine.ts';
 import type { PaneId, PerPane } from './use-replay-state.ts';
 
 /** An object in the kernel state a row stands for. */

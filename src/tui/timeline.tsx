@@ -1,6 +1,5 @@
 // The timeline: one bar across the terminal for the whole trace, with the
-// cursor, snapshots (┴), watchpoint hits (◆), the first invariant violation
-// (!) and the panic/fatal/hang point (✖); under it, the start, the cursor's
+// cursor, snapshots (┴), watchpoint hits (◆), invariant violations (!) and the panic/fatal/hang point (✖); under it, the start, the cursor's
 // seq and the last seq. Costs O(width + snapshots + hits) per frame.
 
 import { Box, Text } from 'ink';
@@ -43,6 +42,7 @@ export function timelineCells(p: Omit<TimelineProps, 'width'> & { width: number 
   };
   for (const s of p.snapshotSeqs) if (s >= 0) put(s, 'snap');
   for (const h of p.marks.watchHits) put(h, 'watch');
+  for (const v of p.marks.violations ?? []) put(v, 'violation');
   if (typeof p.marks.violation === 'number') put(p.marks.violation, 'violation');
   if (p.marks.failure !== null) put(p.marks.failure, 'failure');
   const cur = columnOf(p.seq, p.total, w);
