@@ -344,7 +344,7 @@ export class ReplayController implements AppStore {
       marks: {
         watchHits: this.watchHits(),
         violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
-        violations: [...this.violationSeqs].sort((a, b) => a - b),
+        violations: this.violationList(),
         failure: this.failureSeq,
       },
     };
@@ -364,10 +364,29 @@ export class ReplayController implements AppStore {
     return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: ev.kind, kindName: kindName(ev.kind), text: describe(ev, st) };
   }
 
+  private marksCache: { key: string; hits: number[]; violations: number[] } | null = null;
+
+  /** The sorted mark lists, rebuilt only when something was added or removed. */
+  private markLists(): { hits: number[]; violations: number[] } {
+    const key = `${this.seenHits.size}/${this.violationSeqs.size}/${this.watches.map((w) => w.id).join(',')}`;
+    if (this.marksCache?.key !== key) {
+      const all = new Set(this.seenHits);
+      for (const w of this.watches) for (const h of w.hits ?? []) all.add(h);
+      this.marksCache = {
+        key,
+        hits: [...all].sort((a, b) => a - b),
+        violations: [...this.violationSeqs].sort((a, b) => a - b),
+      };
+    }
+    return this.marksCache;
+  }
+
   private watchHits(): number[] {
-    const all = new Set(this.seenHits);
-    for (const w of this.watches) for (const h of w.hits ?? []) all.add(h);
-    return [...all].sort((a, b) => a - b);
+    return this.markLists().hits;
+  }
+
+  private violationList(): number[] {
+    return this.markLists().violations;
   }
 
   /** Every event that breaks an invariant, by a separate cursor (small traces only). */
