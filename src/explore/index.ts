@@ -144,16 +144,17 @@ class WorkerError extends Error {
 }
 
 /**
- * Runs the batches on this thread and jobs-1 worker threads, all taking the
- * next batch from one queue. This thread works too: it starts at once, while
- * the workers load their modules (a worker gets batches only once it is
- * ready, so a short range may finish before any worker starts), and between
- * its own batches it hands out batches to the workers as their results come
- * in (two in flight each, so a worker never waits for it).
+ * Runs the batches on `jobs` worker threads, all taking the next batch from
+ * one queue (two in flight per worker, so a worker never waits for this
+ * thread). While the workers load their modules this thread runs batches
+ * itself, so work starts at once and a short range may be done before any
+ * worker is ready; once every worker is ready it only hands out batches and
+ * collects results. With one job there is no worker: this thread runs all.
  */
 async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [number, number][], jobs: number, onBatch: (b: BatchResult) => void): Promise<void> {
   let next = 0;
   let pending = batches.length;
+  let ready = 0;
   let failure: unknown = undefined;
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -173,16 +174,17 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
     poke();
   };
   const init: WorkerInit = { target: x.target, req: x.req };
-  for (let i = 1; i < jobs; i++) {
+  for (let i = 0; i < (jobs > 1 ? jobs : 0); i++) {
     const w = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
     workers.push(w);
     w.on("message", (m: FromWorker) => {
       if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
       if (failure !== undefined) return;
       if (m.type === "ready") {
-        // Two batches in flight per worker, so it never waits for this thread.
+        ready++;
         feed(w);
         feed(w);
+        poke();
         return;
       }
       onBatch(m.result);
@@ -199,12 +201,14 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
   try {
     for (;;) {
       if (failure !== undefined) throw failure;
-      if (next < batches.length) {
+      if (next < batches.length && (workers.length === 0 || ready < workers.length)) {
         const [from, to] = batches[next++]!;
         onBatch(runBatch(scenario, x.req, from, to, checker));
         pending--;
-        // Let worker results and progress output through.
-        if (workers.length > 0 || x.onProgress) await new Promise<void>((r) => setImmediate(r));
+        // Let worker messages and progress output through. (A timer, not
+        // setImmediate: on Deno, setImmediate alone does not deliver them.)
+        if (workers.length > 0) await new Promise<void>((r) => setTimeout(r, 0));
+        else if (x.onProgress) await new Promise<void>((r) => setImmediate(r));
       } else if (pending > 0) {
         await new Promise<void>((r) => (wake = r));
       } else break;
