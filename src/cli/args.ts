@@ -39,42 +39,10 @@ export type Invocation =
   | { kind: 'version' }
   | { kind: 'run'; args: ParsedArgs };
 
-// ---- suggestions ----
+// ---- suggestions: src/util/suggest.ts ----
 
-/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    d.push(new Array<number>(b.length + 1).fill(0));
-    d[i]![0] = i;
-  }
-  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** The closest candidate, if it is close enough to be a plausible typo. */
-export function suggest(input: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const dist = editDistance(input, c);
-    if (dist < bestD) {
-      best = c;
-      bestD = dist;
-    }
-  }
-  if (best === undefined) return undefined;
-  const limit = Math.max(1, Math.min(3, Math.floor(Math.max(input.length, best.length) / 3)));
-  return bestD <= limit ? best : undefined;
-}
+export { editDistance, suggest } from '../util/suggest.ts';
+import { suggest } from '../util/suggest.ts';
 
 // ---- values ----
 

@@ -6,6 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import * as kernelApi from "../kernel/index.ts";
 import { params, validateProgram, type KConfig, type World } from "../kernel/index.ts";
 import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
+import { suggest } from "../util/suggest.ts";
 import cpython from "./cpython-fork-serenity.ts";
 import tcmalloc from "./tcmalloc-fork.ts";
 import rcore from "./rcore-kstack.ts";
@@ -21,39 +22,10 @@ export class ScenarioError extends Error {
   readonly exitCode = 2;
 }
 
-function closest(word: string, options: readonly string[]): string | null {
-  const prefixed = options.filter((o) => o.startsWith(word) || word.startsWith(o));
-  if (prefixed.length === 1) return prefixed[0]!;
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const o of options) {
-    const d = editDistance(word, o);
-    if (d < bestD) {
-      bestD = d;
-      best = o;
-    }
-  }
-  return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
 export function findScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
   if (s) return s;
-  const near = closest(name, SCENARIOS.map((x) => x.name));
+  const near = suggest(name, SCENARIOS.map((x) => x.name));
   throw new ScenarioError(
     `unknown scenario '${name}'${near ? ` (did you mean '${near}'?)` : ""}; see 'ktrace scenarios', or pass a scenario file ending in .ts`,
   );
@@ -133,7 +105,7 @@ export function resolveVariant(
   const fix = req.fix ?? "";
   if (fix && !(fix in s.fixes)) {
     const names = Object.keys(s.fixes);
-    const near = closest(fix, names);
+    const near = suggest(fix, names);
     throw new ScenarioError(
       names.length === 0
         ? `scenario ${s.name} has no fixes (drop --fix)`
