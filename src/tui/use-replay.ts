@@ -3,7 +3,7 @@
 // typed text; everything else is ignored. All rules live in the reducer
 // (use-replay-state.ts), all work in the controller.
 
-import { useInput } from 'ink';
+import { useInput, type Key } from 'ink';
 import { commandFor, DEFAULT_KEYMAP, type KeyMap } from './keymap.ts';
 import { isPrompt, MODE_CONTEXTS, screenOf, useReplayState, type Intent, type ViewState, type ViewStore } from './use-replay-state.ts';
 
@@ -22,7 +22,7 @@ export interface UseReplayOptions {
 export function intentFor(
   state: ViewState,
   input: string,
-  key: Parameters<Parameters<typeof useInput>[0]>[1],
+  key: Key,
   keymap: KeyMap = DEFAULT_KEYMAP,
 ): Intent | undefined {
   const command = commandFor(keymap, MODE_CONTEXTS[screenOf(state)], input, key);
