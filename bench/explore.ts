@@ -3,13 +3,15 @@
 //
 // Each measurement is a fresh CLI process (`ktrace explore ... --jobs N --json`),
 // as a user runs it: start-up, worker start-up and JIT warm-up included. The
-// configurations alternate, --runs times (default 5), and the best run of each
+// configurations alternate, --runs times (default 1; 1M seeds by default, so start-up
+// does not dominate), and the best run of each
 // counts: on a shared machine the best run is the least disturbed one. Also
 // prints the CPU time the run used (user+sys, all threads) per wall second:
 // above 1 with one job means the runtime's own threads (GC, JIT) already use
 // a second core. docs/BENCHMARKS.md keeps the latest figures.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -23,10 +25,10 @@ const opt = (name: string, dflt: string) => {
 const json = argv.includes("--json");
 const runtime = opt("--runtime", typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : "bun");
 const scenarios = opt("--scenario", "tcmalloc-fork,asterinas-procfs").split(",");
-const seeds = opt("--seeds", "1..100000");
+const seeds = opt("--seeds", "1..1000000");
 const [from, to] = seeds.split("..").map(Number) as [number, number];
 const jobsList = opt("--jobs", "1,2").split(",").map(Number);
-const runs = Number(opt("--runs", "5"));
+const runs = Number(opt("--runs", "1"));
 const BIN = join(ROOT, "node_modules", ".bin");
 const cli = runtime === "deno"
   ? [join(BIN, "deno"), ["run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, join(ROOT, "src/cli/main.ts")]] as const
@@ -36,7 +38,7 @@ const cli = runtime === "deno"
 function childCpu(): number {
   try {
     // Linux: fields 16 and 17 of /proc/self/stat are cutime and cstime, in clock ticks (100/s).
-    const f = require("node:fs").readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+    const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
     return (Number(f[13]) + Number(f[14])) / 100;
   } catch {
     return NaN;

@@ -1,5 +1,5 @@
 // ktrace explore: the engine in process (one job: Node cannot start .ts
-// workers), and the CLI with worker threads on Bun and Deno.
+// workers), and the CLI with job processes on Bun and Deno.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -61,7 +61,7 @@ describe("explore engine", () => {
   });
 });
 
-describe("ktrace explore (CLI, worker threads)", () => {
+describe("ktrace explore (CLI, job processes)", () => {
   it("tcmalloc-fork 1..2000 exits 1 and lists failing seeds; recording a listed seed reproduces the hang", async () => {
     const r = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..2000"]);
     expect(r.code).toBe(1);

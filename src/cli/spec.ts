@@ -232,7 +232,7 @@ export const COMMANDS = [
         metavar: 'DIR',
         description: 'Write the trace of each failing seed into DIR.',
       },
-      { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write every seed\'s trace, not only failing ones.' },
+      { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write the trace of every failing seed (default: the first 10).' },
       opt,
       cpus,
       maxEvents,

@@ -1,5 +1,5 @@
 // ktrace explore's engine: run a scenario variant under every seed of a range
-// and collect the failing ones, in parallel across worker threads.
+// and collect the failing ones, in parallel across job processes (worker.ts).
 //
 // The range is cut into contiguous batches handed out on demand (a worker gets
 // its next batch when it posts a result), so uneven run lengths do not leave a
@@ -11,7 +11,9 @@ import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Worker } from "node:worker_threads";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { defaultTracePath, prepareWith, record } from "../record/index.ts";
 import { OUTCOME_KINDS } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
@@ -27,7 +29,7 @@ export interface ExploreRequest {
   req: VariantRequest;
   from: number;
   to: number;
-  /** Worker threads; 1 runs in this thread. Default: the number of cores. */
+  /** Job processes; 1 runs everything in this process. Default: the number of cores. */
   jobs?: number;
   /** Seeds per batch; default from the range and the jobs. */
   batch?: number;
@@ -69,11 +71,41 @@ export function defaultJobs(): number {
   }
 }
 
-/** Whether this runtime can start a worker from a .ts module (Bun, Deno, Node with type stripping). */
-export function tsWorkersSupported(): boolean {
+/**
+ * The command line that starts a job process on this runtime, or null where
+ * the runtime cannot run our .ts files itself (Node: jobs then run in-process).
+ */
+export function workerCommand(): [string, string[]] | null {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  if (g.Bun !== undefined || g.Deno !== undefined) return true;
-  return Boolean((process.features as { typescript?: unknown } | undefined)?.typescript);
+  const script = fileURLToPath(new URL("./worker.ts", import.meta.url));
+  if (g.Bun !== undefined) return [process.execPath, [script, "--ktrace-explore-worker"]];
+  if (g.Deno !== undefined) {
+    const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
+    return [process.execPath, ["run", "--quiet", "--allow-all", `--config=${config}`, script, "--ktrace-explore-worker"]];
+  }
+  return null;
+}
+
+/** A job process, with the slice of the Worker API the scheduler uses. */
+class Job {
+  private readonly child: ChildProcess;
+  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | null, err?: Error) => void) {
+    this.child = spawn(cmd[0], cmd[1], { stdio: ["pipe", "pipe", "inherit"] });
+    this.child.on("error", (e) => onExit(null, e));
+    this.child.on("exit", (code) => onExit(code));
+    createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
+      if (line) onMessage(JSON.parse(line) as FromWorker);
+    });
+    this.child.stdin!.on("error", () => {});
+    this.post(init);
+  }
+  post(m: WorkerInit | ToWorker): void {
+    this.child.stdin!.write(JSON.stringify(m) + "\n");
+  }
+  stop(): void {
+    this.child.stdin!.end();
+    this.child.kill();
+  }
 }
 
 function merge(into: Omit<ExploreResult, "scenario" | "from" | "to" | "scanned" | "jobs" | "elapsedMs">, b: BatchResult): void {
@@ -90,7 +122,7 @@ function merge(into: Omit<ExploreResult, "scenario" | "from" | "to" | "scanned" 
  * messages cost nothing next to the runs.
  */
 function batchSize(total: number, jobs: number): number {
-  return Math.max(1, Math.min(100, Math.ceil(total / (jobs * 16))));
+  return Math.max(1, Math.min(1000, Math.ceil(total / (jobs * 16))));
 }
 
 /** Counts keyed in a fixed order (so the result does not depend on which seed came first). */
@@ -116,7 +148,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   const size = x.batch ?? batchSize(total, wanted);
   const batches: [number, number][] = [];
   for (let s = x.from; s <= x.to; s += size) batches.push([s, Math.min(x.to, s + size - 1)]);
-  const jobs = tsWorkersSupported() ? Math.min(wanted, batches.length) : 1;
+  const jobs = workerCommand() !== null ? Math.min(wanted, batches.length) : 1;
   const acc = { failing: [] as SeedResult[], outcomes: {} as Record<string, number>, violations: {} as Record<string, number>, events: 0 };
   let done = 0;
   const progress = (b: BatchResult) => {
@@ -144,9 +176,8 @@ class WorkerError extends Error {
 }
 
 /**
- * Runs the batches on `jobs` worker threads, all taking the next batch from
- * one queue (two in flight per worker, so a worker never waits for this
- * thread). While the workers load their modules this thread runs batches
+ * Runs the batches on `jobs` job processes, all taking the next batch from
+ * one queue (two in flight per job, so a job never waits for this thread). While the workers load their modules this thread runs batches
  * itself, so work starts at once and a short range may be done before any
  * worker is ready; once every worker is ready it only hands out batches and
  * collects results. With one job there is no worker: this thread runs all.
@@ -162,22 +193,21 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
     wake = null;
     w?.();
   };
-  const workers: Worker[] = [];
+  const workers: Job[] = [];
   let closing = false;
-  const feed = (w: Worker) => {
+  const feed = (w: Job) => {
     if (next >= batches.length || failure !== undefined) return;
     const [from, to] = batches[next++]!;
-    w.postMessage({ type: "batch", from, to } satisfies ToWorker);
+    w.post({ type: "batch", from, to });
   };
   const fail = (e: unknown) => {
     if (failure === undefined) failure = e;
     poke();
   };
   const init: WorkerInit = { target: x.target, req: x.req };
-  for (let i = 0; i < (jobs > 1 ? jobs : 0); i++) {
-    const w = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
-    workers.push(w);
-    w.on("message", (m: FromWorker) => {
+  const cmd = jobs > 1 ? workerCommand() : null;
+  for (let i = 0; cmd !== null && i < jobs; i++) {
+    const w: Job = new Job(cmd, init, (m) => {
       if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
       if (failure !== undefined) return;
       if (m.type === "ready") {
@@ -191,11 +221,10 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
       pending--;
       feed(w);
       poke();
+    }, (code, err) => {
+      if (!closing && pending > 0) fail(err ?? new WorkerError(`explore job stopped unexpectedly (exit code ${code})`, 3));
     });
-    w.on("error", (e) => fail(e));
-    w.on("exit", (code) => {
-      if (!closing && pending > 0) fail(new WorkerError(`explore worker stopped unexpectedly (exit code ${code})`, 3));
-    });
+    workers.push(w);
   }
   const checker = newChecker();
   try {
@@ -215,7 +244,7 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
     }
   } finally {
     closing = true;
-    for (const w of workers) void w.terminate();
+    for (const w of workers) w.stop();
   }
 }
 

@@ -1,12 +1,12 @@
 // One seed of an exploration: run the scenario in memory and judge the run.
-// Shared by the in-process path (--jobs 1) and the worker threads.
+// Shared by the in-process path (--jobs 1) and the job processes.
 //
 // A run fails when its outcome is fatal, panic or hang, or when an event
 // breaks an invariant (the replay engine's, checked while the run goes: the
 // same hooks `ktrace check` uses on a trace, so explore and check agree).
 
-import { applyEvent, initState, type Outcome } from "../kernel/index.ts";
-import { prepareWith, run, type RunRequest } from "../record/index.ts";
+import type { Outcome } from "../kernel/index.ts";
+import { prepareWith, reseed, run, type Prepared, type RunRequest } from "../record/index.ts";
 import { Checker, INVARIANTS, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
 
@@ -33,22 +33,29 @@ export function newChecker(): Checker {
 }
 
 /**
- * Runs `seed` without writing anything, folding a shadow state alongside the
- * simulator so the invariants see each event with the state before and after
- * it. Throws RunError (exitCode 2) when the scenario cannot run.
+ * Runs `seed` without writing anything; the invariants see each event with
+ * the simulator's own state just before and just after it is applied.
+ * Throws RunError (exitCode 2) when the scenario cannot run.
  */
 export function runSeed(scenario: Scenario, req: VariantRequest, seed: number, checker: Checker): SeedResult {
-  const p = prepareWith(scenario, { ...req, seed });
-  const shadow = initState(p.world.config);
+  return runPrepared(prepareWith(scenario, { ...req, seed }), checker);
+}
+
+/** As runSeed, for a prepared variant (its seed is the one run). */
+export function runPrepared(p: Prepared, checker: Checker): SeedResult {
+  const seed = p.variant.seed;
   let v: Violation | null = null;
   let events = 0;
-  const final = run(p, (ev) => {
-    events++;
-    if (v !== null) return;
-    v = checker.before(shadow, ev);
-    applyEvent(shadow, ev);
-    if (v === null) v = checker.after(shadow, ev);
-  });
+  const final = run(
+    p,
+    (ev, after) => {
+      events++;
+      if (v === null) v = checker.after(after, ev);
+    },
+    (ev, before) => {
+      if (v === null) v = checker.before(before, ev);
+    },
+  );
   const found = v as Violation | null;
   const outcome: Outcome = final.outcome
     ? { kind: final.outcome.kind, seq: final.outcome.seq, message: final.outcome.message }
@@ -76,8 +83,9 @@ export interface BatchResult {
 /** Runs seeds from..to (inclusive). */
 export function runBatch(scenario: Scenario, req: VariantRequest, from: number, to: number, checker: Checker): BatchResult {
   const out: BatchResult = { from, to, failing: [], outcomes: {}, violations: {}, events: 0 };
+  const first = prepareWith(scenario, { ...req, seed: from });
   for (let seed = from; seed <= to; seed++) {
-    const r = runSeed(scenario, req, seed, checker);
+    const r = runPrepared(seed === from ? first : reseed(first, seed), checker);
     out.events += r.events;
     out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
     if (r.violation) out.violations[r.violation.invariant] = (out.violations[r.violation.invariant] ?? 0) + 1;

@@ -83,6 +83,41 @@ const OP_NAMES = new Set([
  * builders). Returns a message naming the first bad op, or null.
  */
 export function validateProgram(ops: unknown, where: string): string | null {
+  // The common case, a good program, builds no strings.
+  return wellFormed(ops) ? null : describeBadOp(ops, where);
+}
+
+function wellFormed(ops: unknown): boolean {
+  if (!Array.isArray(ops)) return false;
+  for (const x of ops) {
+    const o = x as Record<string, unknown> | null;
+    if (!o || typeof o !== "object" || typeof o.op !== "string" || !OP_NAMES.has(o.op)) return false;
+    const str = (k: string) => typeof o[k] === "string" && (o[k] as string).length > 0;
+    const num = (k: string) => typeof o[k] === "number" && (o[k] as number) >= 0 && (Number.isInteger(o[k]) || o[k] === Infinity);
+    let ok: boolean;
+    switch (o.op) {
+      case "user": ok = str("label") && num("n"); break;
+      case "lock": case "unlock": case "restamp": ok = str("lock"); break;
+      case "malloc": case "free": ok = num("size") && (o.size as number) > 0; break;
+      case "exit": ok = num("code") && (o.code as number) < 256; break;
+      case "waitpid": ok = o.which === "child" || o.which === "any"; break;
+      case "procfs": ok = o.file === "status"; break;
+      case "repeat": ok = num("n") && wellFormed(o.body); break;
+      case "call": ok = str("name") && wellFormed(o.body); break;
+      case "fork": ok = wellFormed(o.child); break;
+      case "spawn": ok = str("program") && wellFormed(o.child); break;
+      case "exec": ok = str("program") && wellFormed(o.body); break;
+      case "thread": ok = wellFormed(o.body); break;
+      case "atfork": ok = wellFormed(o.prepare) && wellFormed(o.parent) && wellFormed(o.child); break;
+      default: ok = false;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** The message for the first bad op of a program that is not well formed. */
+function describeBadOp(ops: unknown, where: string): string | null {
   if (!Array.isArray(ops)) return `${where} is not a list of ops`;
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i] as Record<string, unknown> | null;
@@ -100,15 +135,15 @@ export function validateProgram(ops: unknown, where: string): string | null {
       case "waitpid": bad = o.which === "child" || o.which === "any" ? null : "needs which: 'child' or 'any'"; break;
       case "procfs": bad = o.file === "status" ? null : "only /proc/<pid>/status is modelled"; break;
       case "repeat":
-        bad = !num("n") ? "needs a count n >= 0" : validateProgram(o.body, `${at}.body`);
+        bad = !num("n") ? "needs a count n >= 0" : describeBadOp(o.body, `${at}.body`);
         break;
-      case "call": bad = !str("name") ? "needs a name" : validateProgram(o.body, `${at}.body`); break;
-      case "fork": bad = validateProgram(o.child, `${at}.child`); break;
-      case "spawn": bad = !str("program") ? "needs a program name" : validateProgram(o.child, `${at}.child`); break;
-      case "exec": bad = !str("program") ? "needs a program name" : validateProgram(o.body, `${at}.body`); break;
-      case "thread": bad = validateProgram(o.body, `${at}.body`); break;
+      case "call": bad = !str("name") ? "needs a name" : describeBadOp(o.body, `${at}.body`); break;
+      case "fork": bad = describeBadOp(o.child, `${at}.child`); break;
+      case "spawn": bad = !str("program") ? "needs a program name" : describeBadOp(o.child, `${at}.child`); break;
+      case "exec": bad = !str("program") ? "needs a program name" : describeBadOp(o.body, `${at}.body`); break;
+      case "thread": bad = describeBadOp(o.body, `${at}.body`); break;
       case "atfork":
-        bad = validateProgram(o.prepare, `${at}.prepare`) ?? validateProgram(o.parent, `${at}.parent`) ?? validateProgram(o.child, `${at}.child`);
+        bad = describeBadOp(o.prepare, `${at}.prepare`) ?? describeBadOp(o.parent, `${at}.parent`) ?? describeBadOp(o.child, `${at}.child`);
         break;
     }
     if (bad) return bad.startsWith(where) ? bad : `${at} (${o.op}) ${bad}`;

@@ -29,6 +29,8 @@ export interface SimOptions {
   seed: number;
   /** The run ends with outcome `budget` after this many events. */
   maxEvents: number;
+  /** Sees every event just before it is applied, with the state before it (invariant pre-checks). */
+  before?: Sink;
 }
 
 /** Receives every event right after it was applied; `state` is the state after it. */
@@ -94,6 +96,7 @@ export class Simulator {
   private readonly rng: Rng;
   private readonly maxEvents: number;
   private readonly sink: Sink | undefined;
+  private readonly before: Sink | undefined;
   private readonly clock: number[];
   private readonly pending: (() => void)[][];
   private readonly threads = new Map<number, TCtx>();
@@ -114,6 +117,7 @@ export class Simulator {
     this.rng = new Rng(opts.seed);
     this.maxEvents = Math.max(2, opts.maxEvents);
     this.sink = sink;
+    this.before = opts.before;
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
     this.nextTid = world.firstTid ?? 1;
@@ -125,6 +129,7 @@ export class Simulator {
     const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
     this.lastTime = t;
     const ev: KEvent = { seq: this.state.seq + 1, time: t, cpu, tid, kind, a, b, c, s };
+    if (this.before) this.before(ev, this.state);
     applyEvent(this.state, ev);
     if (this.sink) this.sink(ev, this.state);
     if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) this.wakeBlocked();
@@ -158,7 +163,7 @@ export class Simulator {
           this.emit(-1, -1, KIND.end, OUTCOME_KINDS.indexOf("budget"), 0, 0, `stopped after ${this.maxEvents} events (--max-events)`);
           break;
         }
-        order.sort((x, y) => this.clock[x]! - this.clock[y]! || x - y);
+        this.byClock(order);
         let acted = -1;
         for (const c of order) {
           if (this.stepCpu(c)) {
@@ -178,6 +183,20 @@ export class Simulator {
       }
     }
     return this.state;
+  }
+
+  /** Sorts cpu ids by virtual clock, then id (insertion sort: a handful of cpus, no allocation). */
+  private byClock(order: number[]): void {
+    const clock = this.clock;
+    for (let i = 1; i < order.length; i++) {
+      const c = order[i]!;
+      let j = i - 1;
+      while (j >= 0 && (clock[order[j]!]! > clock[c]! || (clock[order[j]!]! === clock[c]! && order[j]! > c))) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = c;
+    }
   }
 
   private boot(): void {

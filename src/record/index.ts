@@ -5,7 +5,7 @@
 
 import { basename } from "node:path";
 import { ApplyError, initState, params, simulate, SimError, type KState, type Sink, type World } from "../kernel/index.ts";
-import { buildWorld, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
+import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
 import { TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
 
 export const WRITER = "ktrace 0.1.0";
@@ -27,6 +27,8 @@ export interface Prepared {
   variant: Variant;
   world: World;
   maxEvents: number;
+  /** build() read the seed: the world is only good for this seed. */
+  readsSeed: boolean;
 }
 
 /** A run that broke in the simulator (a bad scenario program, or a kernel bug). exitCode 2. */
@@ -42,16 +44,22 @@ export async function prepare(req: RunRequest): Promise<Prepared> {
 /** As prepare(), for an already loaded scenario (explore prepares once per seed). */
 export function prepareWith(scenario: Scenario, req: Omit<RunRequest, "target">): Prepared {
   const variant = resolveVariant(scenario, req);
-  const world = buildWorld(scenario, variant);
+  const { world, readsSeed } = buildWorldOf(scenario, variant);
   const maxEvents = req.maxEvents ?? scenario.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
   if (!Number.isInteger(maxEvents) || maxEvents < 2) throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
-  return { scenario, variant, world, maxEvents };
+  return { scenario, variant, world, maxEvents, readsSeed };
 }
 
-/** Runs without writing anything; sink sees every event. */
-export function run(p: Prepared, sink?: Sink): KState {
+/** The same variant under another seed; reuses the world when build() did not read the seed. */
+export function reseed(p: Prepared, seed: number): Prepared {
+  if (p.readsSeed) return prepareWith(p.scenario, { fix: p.variant.fix, seed, cpus: p.variant.cpus, opts: Object.entries(p.variant.options).map(([k, v]) => `${k}=${v}`), maxEvents: p.maxEvents });
+  return { ...p, variant: { ...p.variant, seed } };
+}
+
+/** Runs without writing anything; `before` sees each event with the state before it, `sink` with the state after. */
+export function run(p: Prepared, sink?: Sink, before?: Sink): KState {
   try {
-    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, sink);
+    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, before }, sink);
   } catch (e) {
     throw runError(p, e);
   }

@@ -138,9 +138,25 @@ export function resolveVariant(
 
 /** Builds the World a variant runs in; a scenario whose build throws or returns bad programs gets a ScenarioError. */
 export function buildWorld(s: Scenario, v: Variant): World {
+  return buildWorldOf(s, v).world;
+}
+
+/**
+ * As buildWorld, and says whether build() read ctx.seed: a world that does not
+ * depend on the seed serves every seed of an exploration.
+ */
+export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed: boolean } {
   let spec;
+  let readsSeed = false;
+  const ctx = {
+    fix: v.fix, options: { ...v.options }, cpus: v.cpus,
+    get seed() {
+      readsSeed = true;
+      return v.seed;
+    },
+  };
   try {
-    spec = s.build({ fix: v.fix, options: { ...v.options }, cpus: v.cpus, seed: v.seed });
+    spec = s.build(ctx);
   } catch (e) {
     const file = (s as { file?: string }).file;
     throw new ScenarioError(`scenario ${s.name}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
@@ -154,5 +170,5 @@ export function buildWorld(s: Scenario, v: Variant): World {
     if (bad) throw new ScenarioError(`scenario ${s.name}: ${bad}`);
   });
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
-  return { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid };
+  return { world: { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid }, readsSeed };
 }
