@@ -148,7 +148,7 @@ export const COMMANDS = [
       'ktrace record cpython-fork-serenity -o /tmp/cpython.ktrace',
       'ktrace record tcmalloc-fork --seed 7 --cpus 4',
       'ktrace record rcore-kstack --fix pr146 -o fixed.ktrace',
-      'ktrace record ./my-scenario.ts --opt threads=3',
+      'ktrace record fixtures/scenarios/bank.ts --opt rounds=10',
     ],
     issue: 3,
   },
