@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { Rng } from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { Cursor, firstViolation, openSource, type ScanResult } from "../src/replay/index.ts";
 import { openTrace } from "../src/trace/index.ts";
@@ -26,16 +27,10 @@ const COLD = 500;
 const BACK_STEPS = 200;
 mkdirSync("bench/out", { recursive: true });
 
-/** splitmix32: the bench's own seeded PRNG. */
+/** Uniform numbers in [0, 1) from the kernel's seeded PRNG: deterministic, seedable. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) | 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.u32() / 4294967296;
 }
 
 function pct(xs: number[], p: number): number {

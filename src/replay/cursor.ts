@@ -12,7 +12,8 @@ import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { Checker, INVARIANTS, type Invariant, type Violation } from "./invariants.ts";
 import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
-import { eventAt, fillFromColumns, lastAtOrBefore, type ReplaySource } from "./source.ts";
+import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
+import { fillEvent } from "../trace/index.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
 import { why, type ObjectRef, type WhyEntry } from "./why.ts";
 
@@ -270,7 +271,7 @@ export class Cursor {
         if (src.columns) {
           const cols = src.columns(ci);
           const stop = Math.min(to, first + cols.n - 1);
-          for (let q = from; q <= stop; q++) if (visit(fillFromColumns(cols, q - first, ev))) return;
+          for (let q = from; q <= stop; q++) if (visit(fillEvent(cols, q - first, ev))) return;
         } else {
           const evs = src.readChunk(ci);
           const stop = Math.min(to, first + evs.length - 1);

@@ -9,7 +9,7 @@ import { applyEvent } from "../kernel/apply.ts";
 import { simulate, type World } from "../kernel/sim.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { openTrace, type EventColumns, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, type EventColumns, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
 
 /** What a source knows about the run it holds. */
 export interface SourceMeta {
@@ -65,26 +65,12 @@ export function lastAtOrBefore(xs: readonly number[], x: number): number {
   return lo;
 }
 
-/** Copies event j of decoded columns into ev. */
-export function fillFromColumns(c: EventColumns, j: number, ev: KEvent): KEvent {
-  ev.seq = c.firstSeq + j;
-  ev.time = c.time[j]!;
-  ev.cpu = c.cpu[j]!;
-  ev.tid = c.tid[j]!;
-  ev.kind = c.kind[j]!;
-  ev.a = c.a[j]!;
-  ev.b = c.b[j]!;
-  ev.c = c.c[j]!;
-  ev.s = c.strings[c.sIdx[j]!]!;
-  return ev;
-}
-
 /** The event with this seq (a fresh object, or a shared one from an object source). Throws RangeError outside the source. */
 export function eventAt(src: ReplaySource, seq: number): KEvent {
   if (!(seq >= 0 && seq < src.eventCount)) throw new RangeError(`event ${seq} outside the trace (0..${src.eventCount - 1})`);
   const i = src.chunkOf(seq);
   if (src.columns) {
-    return fillFromColumns(src.columns(i), seq - src.chunkFirstSeqs[i]!, { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" });
+    return fillEvent(src.columns(i), seq - src.chunkFirstSeqs[i]!, { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" });
   }
   return src.readChunk(i)[seq - src.chunkFirstSeqs[i]!]!;
 }

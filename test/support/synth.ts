@@ -5,6 +5,7 @@
 // applyEvent would for the kinds it uses (procs, threads, locks, kstacks,
 // switches, user work, malloc/free), so snapshots look like real ones.
 
+import { Rng } from "../../src/kernel/prng.ts";
 import { initState } from "../../src/kernel/state.ts";
 import { KIND, type KConfig, type KEvent, type KState } from "../../src/kernel/types.ts";
 
@@ -12,16 +13,10 @@ export const SYNTH_CONFIG: KConfig = {
   cpus: 4, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check",
 };
 
-/** splitmix32-style PRNG: deterministic, seedable. */
+/** Uniform numbers in [0, 1) from the kernel's seeded PRNG: deterministic, seedable. */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) | 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.u32() / 4294967296;
 }
 
 const LABELS = ["work", "loop", "compute", "parse", "hash"];
