@@ -5,16 +5,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TraceCorruptError, TraceError, openTrace } from "../src/trace/index.ts";
 import { runCli } from "./helpers/run-cli.ts";
+// Type only: erased, so the generator script does not run.
+import type { Expect } from "../fixtures/make-fixtures.ts";
 
-interface Expect {
-  file: string;
-  about: string;
-  refused?: string;
-  events?: number;
-  snapshots?: number;
-  recovery?: string | null;
-  corrupt?: { chunk: number; offset: number; seq: number };
-}
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "traces");
 const MANIFEST: Expect[] = JSON.parse(readFileSync(join(DIR, "MANIFEST.json"), "utf8"));
