@@ -4,6 +4,7 @@
 
 import { Box, Text } from 'ink';
 import { cut } from './frame.ts';
+import { Title } from './search.tsx';
 
 export interface ExplainProps {
   readonly title: string;
@@ -20,10 +21,7 @@ export function Explain({ title, lines, seq, scroll, width, height }: ExplainPro
   const jump = seq === null ? '' : `  Enter: go to seq ${seq}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse color="cyan">{` Why: ${cut(title, Math.max(1, width - 30))} `}</Text>
-        <Text dimColor>{jump}</Text>
-      </Text>
+      <Title text={` Why: ${cut(title, Math.max(1, width - 30))} `} hint={jump} />
       {lines.slice(top, top + rows).map((l, i) => (
         <Text key={i} wrap="truncate">
           {cut(l, width)}

@@ -2,6 +2,7 @@
 // Scrolls with ↑/↓ when the terminal is too short; two columns when wide.
 
 import { Box, Text } from 'ink';
+import { Title } from './search.tsx';
 import { fit } from './frame.ts';
 import { helpSections, type KeyMap } from './keymap.ts';
 
@@ -61,12 +62,7 @@ export function Help({ keymap, scroll, width, height }: HelpProps) {
   const more = maxScroll > 0 ? `  (${top + 1}-${Math.min(perCol, top + rows)} of ${perCol}, ↑/↓ scroll)` : '';
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse color="cyan">
-          {' Keys '}
-        </Text>
-        <Text dimColor>{`  from the key map (src/tui/keymap.ts)${more}`}</Text>
-      </Text>
+      <Title text={' Keys '} hint={`  from the key map (src/tui/keymap.ts)${more}`} />
       <Box flexDirection="row">
         {columns.map((col, c) => (
           <Box key={c} flexDirection="column" width={colW}>

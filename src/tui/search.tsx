@@ -30,6 +30,18 @@ export function highlightRuns(label: string, hit: readonly number[] | undefined)
 }
 
 /** A scrolling list with the chosen item inverted and matched characters bold. */
+/** A dialog's title bar: the name in inverse cyan, then a dim hint, cut to one line. */
+export function Title({ text, hint }: { readonly text: string; readonly hint: string }) {
+  return (
+    <Text wrap="truncate">
+      <Text bold inverse color="cyan">
+        {text}
+      </Text>
+      <Text dimColor>{hint}</Text>
+    </Text>
+  );
+}
+
 export function PickList({ items, index, width, rows, empty }: PickListProps) {
   if (items.length === 0) return <Text dimColor>{fit(`  ${empty}`, width)}</Text>;
   const start = Math.max(0, Math.min(index - Math.floor(rows / 2), items.length - rows));
@@ -93,12 +105,7 @@ export function Search({ text, items, all, index, scope, width, height }: Search
   const count = text === '' ? scope : `${all.length} match${all.length === 1 ? '' : 'es'} in ${scope}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse color="cyan">
-          {' Search events '}
-        </Text>
-        <Text dimColor>{'  fuzzy, best first; Enter jumps, then n/N walk the matches in order'}</Text>
-      </Text>
+      <Title text={' Search events '} hint={'  fuzzy, best first; Enter jumps, then n/N walk the matches in order'} />
       <Prompt label="/ " text={text} width={width} note={count} />
       <PickList
         items={items}

@@ -4,7 +4,7 @@
 
 import { Box, Text } from 'ink';
 import { fit } from './frame.ts';
-import { PickList, Prompt } from './search.tsx';
+import { PickList, Prompt, Title } from './search.tsx';
 import type { ListItem, WatchView } from './use-replay-state.ts';
 
 export interface WatchPickerProps {
@@ -18,12 +18,7 @@ export interface WatchPickerProps {
 export function WatchPicker({ text, items, index, width, height }: WatchPickerProps) {
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse color="cyan">
-          {' Add a watchpoint '}
-        </Text>
-        <Text dimColor>{'  continue (c / C) stops where the watched thing changes'}</Text>
-      </Text>
+      <Title text={' Add a watchpoint '} hint={'  continue (c / C) stops where the watched thing changes'} />
       <Prompt label="watch: " text={text} width={width} note={`${items.length} shown`} />
       <PickList items={items} index={index} width={width} rows={Math.max(1, height - 2)} empty={`nothing to watch matches '${text}'`} />
     </Box>
@@ -41,12 +36,7 @@ export function WatchList({ watches, index, width, height }: WatchListProps) {
   const items: ListItem[] = watches.map((w) => ({ id: String(w.id), label: w.label, detail: `#${w.id}` }));
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse color="cyan">
-          {' Watchpoints '}
-        </Text>
-        <Text dimColor>{fit(`  ${watches.length} active; d removes the chosen one`, Math.max(0, width - 13))}</Text>
-      </Text>
+      <Title text={' Watchpoints '} hint={fit(`  ${watches.length} active; d removes the chosen one`, Math.max(0, width - 13))} />
       <PickList items={items} index={index} width={width} rows={Math.max(1, height - 1)} empty="no watchpoints: press w to add one" />
     </Box>
   );
