@@ -214,7 +214,7 @@ export const COMMANDS = [
   },
   {
     name: 'explore',
-    summary: 'Record a scenario under many seeds and list the failing ones (exit 1 if any).',
+    summary: 'Run a scenario under many seeds and list the failing ones (exit 1 if any).',
     positionals: [scenarioPos('explore')],
     flags: [
       fix,
@@ -225,12 +225,12 @@ export const COMMANDS = [
         required: true,
         description: 'Seeds to try, A through B inclusive.',
       },
-      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Run N seeds in parallel.' },
+      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Run seeds in N job processes in parallel (default: the number of cores).' },
       {
         name: 'save',
         type: { kind: 'string' },
         metavar: 'DIR',
-        description: 'Write the trace of each failing seed into DIR.',
+        description: 'Write the traces of the first 10 failing seeds into DIR (all of them with --save-all).',
       },
       { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write the trace of every failing seed (default: the first 10).' },
       opt,
