@@ -2,18 +2,27 @@
 // footer and index only (event chunks are not read).
 
 import { openTrace, type TraceReader } from "../../trace/index.ts";
-import type { Outcome } from "../../kernel/types.ts";
+import { applyEvent, type Outcome } from "../../kernel/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
 
-/** The outcome to show: the recorded one; a complete trace without one ended ok. */
-function outcomeOf(r: TraceReader): Outcome | null {
-  if (r.outcome) return r.outcome;
-  if (r.recovery) return null;
-  return { kind: "ok", seq: r.eventCount - 1, message: "" };
+/**
+ * The outcome to show: the recorded one; a complete trace without one ended ok.
+ * A trace cut short lost its index and with it the recorded outcome: fold the
+ * recovered events from the last snapshot (at most one snapshot interval) and
+ * take the outcome they reached (a panic, fatal error or hang they contain).
+ */
+function outcomeOf(r: TraceReader): { outcome: Outcome | null; recovered: boolean } {
+  if (r.outcome) return { outcome: r.outcome, recovered: false };
+  if (!r.recovery) return { outcome: { kind: "ok", seq: r.eventCount - 1, message: "" }, recovered: false };
+  const last = r.recovery.lastSeq;
+  if (last < 0) return { outcome: null, recovered: true };
+  const { seq, state } = r.loadSnapshot(last);
+  for (const ev of r.events(seq + 1, last + 1)) applyEvent(state, ev);
+  return { outcome: state.outcome, recovered: true };
 }
 
 export async function run(args: ParsedArgs<"info">): Promise<number> {
@@ -25,7 +34,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
     if (rec) {
       eprintln(`ktrace: warning: ${file} is incomplete (${rec.reason}); recovered ${rec.events} events and ${rec.snapshots} snapshots up to seq ${rec.lastSeq}`);
     }
-    const o = outcomeOf(r);
+    const { outcome: o, recovered } = outcomeOf(r);
     if (args.flags.json) {
       printJson({
         file,
@@ -46,6 +55,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
         bytes: r.fileBytes,
         gzip: r.gzipped,
         outcome: o ? { kind: o.kind, seq: o.seq, message: o.message } : null,
+        ...(recovered ? { outcomeFrom: "recovered events" } : {}),
         ...(rec ? { recovered: { events: rec.events, snapshots: rec.snapshots, lastSeq: rec.lastSeq, reason: rec.reason } } : {}),
         bytesRead: r.bytesRead,
       });
@@ -59,11 +69,12 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
     ];
     if (o) {
       const paint = o.kind === "ok" ? color.green : o.kind === "budget" ? color.yellow : color.red;
-      rows.push(["outcome", `${paint(o.kind)} at seq ${o.seq}${o.message ? `: ${o.message}` : ""}`]);
+      const from = recovered ? color.dim(" (read from the recovered events)") : "";
+      rows.push(["outcome", `${paint(o.kind)} at seq ${o.seq}${o.message ? `: ${o.message}` : ""}${from}`]);
     } else {
-      rows.push(["outcome", color.yellow("unknown (the trace is incomplete)")]);
+      rows.push(["outcome", color.yellow(`unknown: nothing failed in the ${n(r.recovery?.events ?? 0)} recovered events (the trace is incomplete)`)]);
     }
-    if (rec) rows.push(["recovered", `${n(rec.events)} events, ${n(rec.snapshots)} snapshots, up to seq ${rec.lastSeq}`]);
+    if (rec) rows.push(["recovered", `${count(rec.events, "event")}, ${count(rec.snapshots, "snapshot")}, up to seq ${rec.lastSeq}`]);
     const w = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) println(`${k.padEnd(w)}  ${v}`);
     return 0;
