@@ -65,8 +65,8 @@ describe("ktrace record", () => {
     [["record", "rcore-kstack", "--opt", "stack=loud"], /^ktrace: --opt stack expects one of silent, flush, reuse, got 'loud'/],
     [["record", "rcore-kstack", "--opt", "colour=red"], /^ktrace: unknown option 'colour' for rcore-kstack/],
     [["record", "stress", "--cpus", "0"], /^ktrace: --cpus must be between 1 and 64/],
-    [["record", "fixtures/scenarios/throws.ts"], /^ktrace: scenario throws: build\(\) threw at throws\.ts:8: TypeError/],
-    [["record", "fixtures/scenarios/malformed.ts"], /^ktrace: scenario malformed: procs\[0\]\.main\[0\]: unknown op 'lokc'/],
+    [["record", "fixtures/scenarios/throws.ts"], /^ktrace: scenario throws \(fixtures\/scenarios\/throws\.ts\): build\(\) threw at throws\.ts:8: TypeError/],
+    [["record", "fixtures/scenarios/malformed.ts"], /^ktrace: scenario malformed \(fixtures\/scenarios\/malformed\.ts\): procs\[0\]\.main\[0\]: unknown op 'lokc'/],
     [["record", "fixtures/scenarios/nope.ts"], /^ktrace: scenario file fixtures\/scenarios\/nope\.ts not found/],
   ];
   for (const [args, msg] of bad) {

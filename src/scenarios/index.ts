@@ -1,7 +1,8 @@
 // The scenario registry, user scenario files, and building a World from a scenario.
 
 import { pathToFileURL } from "node:url";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
+import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import * as kernelApi from "../kernel/index.ts";
 import { params, validateProgram, type KConfig, type World } from "../kernel/index.ts";
@@ -136,6 +137,12 @@ export function resolveVariant(
   return { fix, seed: req.seed ?? s.defaults?.seed ?? 1, cpus, options };
 }
 
+/** How errors name a scenario: its file (relative to here) when it came from one. */
+function label(s: Scenario): string {
+  const file = (s as { file?: string }).file;
+  return file ? `scenario ${s.name} (${relative(process.cwd(), file) || file})` : `scenario ${s.name}`;
+}
+
 /** Builds the World a variant runs in; a scenario whose build throws or returns bad programs gets a ScenarioError. */
 export function buildWorld(s: Scenario, v: Variant): World {
   return buildWorldOf(s, v).world;
@@ -159,15 +166,15 @@ export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed
     spec = s.build(ctx);
   } catch (e) {
     const file = (s as { file?: string }).file;
-    throw new ScenarioError(`scenario ${s.name}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
+    throw new ScenarioError(`${label(s)}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
   }
   if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
-    throw new ScenarioError(`scenario ${s.name}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
+    throw new ScenarioError(`${label(s)}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
   }
   spec.procs.forEach((p, i) => {
-    if (!p || typeof p.name !== "string") throw new ScenarioError(`scenario ${s.name}: procs[${i}] needs a name`);
+    if (!p || typeof p.name !== "string") throw new ScenarioError(`${label(s)}: procs[${i}] needs a name`);
     const bad = validateProgram(p.main, `procs[${i}].main`);
-    if (bad) throw new ScenarioError(`scenario ${s.name}: ${bad}`);
+    if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
   });
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
   return { world: { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid }, readsSeed };
