@@ -196,3 +196,30 @@ describe("determinism and the reducer", () => {
     expect(state.locks.size).toBeLessThan(40);
   });
 });
+
+describe("exit_group", () => {
+  it("kills a thread blocked on a lock (no false hang); the process becomes a zombie and is reaped", async () => {
+    const { exit, fork, lock, thread, user, waitpid, simulate } = await import("../src/kernel/index.ts");
+    const { DEFAULT_RULES } = await import("../src/scenarios/index.ts");
+    for (let seed = 1; seed <= 50; seed++) {
+      const evs: KEvent[] = [];
+      const st = simulate(
+        {
+          config: { cpus: 2, ...DEFAULT_RULES },
+          locks: {},
+          procs: [{
+            name: "init",
+            main: [fork([lock("m"), thread([lock("m"), user("never")]), user("main works", 30), exit(0)]), waitpid("child"), user("reaped")],
+          }],
+        },
+        { seed, maxEvents: 10_000 },
+        (ev) => evs.push(ev),
+      );
+      expect(st.outcome?.kind, `seed ${seed}`).toBe("ok");
+      expect(byName(evs, "reap")).toHaveLength(1);
+      // The blocked thread's exit is done for it by the exiting thread.
+      const exits = byName(evs, "thread-exit");
+      expect(exits.some((e) => e.a !== e.tid), `seed ${seed}`).toBe(true);
+    }
+  });
+});

@@ -395,7 +395,8 @@ export class Simulator {
   // ---- interpreter ----------------------------------------------------------
 
   private runThread(t: TCtx, c: number): R {
-    if (t.killed) {
+    const top = t.frames[t.frames.length - 1];
+    if (t.killed && (top === undefined || !top.kernel)) {
       t.killed = false;
       t.frames = [{ ops: this.threadEnd, pc: 0, left: 0, kernel: true }];
     }
@@ -584,7 +585,10 @@ export class Simulator {
         }
         t.tc = SIZE_CLASSES.map(() => 0);
         t.frames = [{ ops: [...op.body, ...EXIT0], pc: 0, left: 0, kernel: false }];
-        this.killOthers(t);
+        {
+          const kills = this.killOthers(t);
+          if (kills.length > 0) this.pushKernel(t, kills);
+        }
         return KEEP;
       case "thread": {
         f.pc++;
@@ -719,21 +723,37 @@ export class Simulator {
     return DONE;
   }
 
-  /** Off-cpu threads of t's process exit now; on-cpu ones at their next step. */
-  private killOthers(t: TCtx): void {
+  /**
+   * exit_group / exec kill every other thread of t's process. A thread off the
+   * cpus in user mode (runnable, or blocked/spinning on a user lock or in
+   * waitpid: killable waits) exits now, by the steps returned here; one running
+   * on another cpu, or inside a kernel path, exits at its next return to user
+   * mode (runThread checks `killed`).
+   */
+  private killOthers(t: TCtx): Micro[] {
     const p = this.state.procs.get(t.pid)!;
+    const steps: Micro[] = [];
     for (const tid of p.threads) {
-      if (tid === t.tid) continue;
       const o = this.threads.get(tid);
-      if (o) {
-        o.killed = true;
-        const th = this.state.threads.get(tid);
-        if (th && (th.state === "blocked" || th.state === "spinning" || th.state === "runnable") && !this.onCpu(tid)) {
-          this.blocked.delete(tid);
-          if (!this.rq.includes(tid)) this.rq.push(tid);
+      const th = this.state.threads.get(tid);
+      if (tid === t.tid || !o || !th || th.state === "exited") continue;
+      o.killed = true;
+      const top = o.frames[o.frames.length - 1];
+      if (this.onCpu(tid) || (top !== undefined && top.kernel)) continue;
+      steps.push((t2, c2) => {
+        const v = this.state.threads.get(tid);
+        if (!v || v.state === "exited" || this.onCpu(tid) || !this.threads.has(tid)) {
+          this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `tid ${tid} already gone`);
+          return DONE;
         }
-      }
+        this.emit(c2, t2.tid, KIND.threadExit, tid, this.procs.get(t2.pid)?.groupCode ?? 0);
+        this.blocked.delete(tid);
+        this.rq = this.rq.filter((x) => x !== tid);
+        this.afterDeath(c2, v);
+        return DONE;
+      });
     }
+    return steps;
   }
 
   private onCpu(tid: number): boolean {
@@ -746,9 +766,9 @@ export class Simulator {
     this.emit(c, t.tid, KIND.exitGroup, t.pid, code, 0, this.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next");
     this.cost(COST.kernel, c);
     this.procs.get(t.pid)!.groupCode = code;
-    this.killOthers(t);
+    const kills = this.killOthers(t);
     t.frames = [];
-    this.pushKernel(t, [(t2, c2) => this.exitThread(t2, c2, code, true)]);
+    this.pushKernel(t, [...kills, (t2, c2) => this.exitThread(t2, c2, code, true)]);
     return KEEP;
   }
 
