@@ -385,8 +385,10 @@ export class Simulator {
       const how = th.state === "spinning" ? "spins" : "blocks";
       if (l.owner < 0) return `${who} ${how} on ${l.name}, which is free`;
       const owner = this.state.threads.get(l.owner);
-      const absent = l.space !== 0 && (!owner || owner.pid !== l.space || owner.state === "exited");
-      return `${who} ${how} on ${l.name} held by tid ${l.owner}${absent ? `, which does not exist in pid ${l.space}` : ""}`;
+      const why = l.space !== 0 && (!owner || owner.pid !== l.space)
+        ? `, which does not exist in pid ${l.space}`
+        : owner?.state === "exited" ? ", which has exited" : "";
+      return `${who} ${how} on ${l.name} held by tid ${l.owner}${why}`;
     }
     if (th.waitPid >= -1) return `${who} blocks in waitpid(${th.waitPid})`;
     return `${who} is ${th.state}`;
