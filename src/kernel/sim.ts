@@ -397,11 +397,6 @@ export class Simulator {
   // ---- interpreter ----------------------------------------------------------
 
   private runThread(t: TCtx, c: number): R {
-    const top = t.frames[t.frames.length - 1];
-    if (t.killed && (top === undefined || !top.kernel)) {
-      t.killed = false;
-      t.frames = [{ ops: this.threadEnd, pc: 0, left: 0, kernel: true }];
-    }
     for (let guard = 0; guard < 100_000; guard++) {
       const f = t.frames[t.frames.length - 1];
       if (!f) throw new SimError(`thread ${t.tid} ran out of program`);
@@ -410,6 +405,12 @@ export class Simulator {
           f.left--;
           f.pc = 0;
         } else t.frames.pop();
+        continue;
+      }
+      // Killed by exit_group/exec: exit at the first return to user mode.
+      if (t.killed && !f.kernel) {
+        t.killed = false;
+        t.frames = [{ ops: this.threadEnd, pc: 0, left: 0, kernel: true }];
         continue;
       }
       const op = f.ops[f.pc]!;
@@ -726,11 +727,13 @@ export class Simulator {
   }
 
   /**
-   * exit_group / exec kill every other thread of t's process. A thread off the
-   * cpus in user mode (runnable, or blocked/spinning on a user lock or in
-   * waitpid: killable waits) exits now, by the steps returned here; one running
-   * on another cpu, or inside a kernel path, exits at its next return to user
-   * mode (runThread checks `killed`).
+   * exit_group / exec kill every other thread of t's process. Each victim in
+   * user mode (running, runnable, or waiting on a user lock or in waitpid:
+   * killable waits) exits at once, by the steps returned here; one inside a
+   * kernel path is flagged and exits at its next return to user mode (the
+   * check in runThread). A victim still on a cpu leaves it at that cpu's next
+   * turn, which frees its stack (afterDeath via switchAway); one off the cpus
+   * has its stack freed here.
    */
   private killOthers(t: TCtx): Micro[] {
     const p = this.state.procs.get(t.pid)!;
@@ -740,18 +743,20 @@ export class Simulator {
       const th = this.state.threads.get(tid);
       if (tid === t.tid || !o || !th || th.state === "exited") continue;
       o.killed = true;
-      const top = o.frames[o.frames.length - 1];
-      if (this.onCpu(tid) || (top !== undefined && top.kernel)) continue;
       steps.push((t2, c2) => {
         const v = this.state.threads.get(tid);
-        if (!v || v.state === "exited" || this.onCpu(tid) || !this.threads.has(tid)) {
-          this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `tid ${tid} already gone`);
+        const vo = this.threads.get(tid);
+        const top = vo?.frames[vo.frames.length - 1];
+        if (!v || !vo || v.state === "exited" || !vo.killed || (top !== undefined && top.kernel)) {
+          this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `kill tid ${tid}: ${!v || v.state === "exited" ? "already gone" : "exits on return to user mode"}`);
           return DONE;
         }
         this.emit(c2, t2.tid, KIND.threadExit, tid, this.procs.get(t2.pid)?.groupCode ?? 0);
+        vo.killed = false;
+        vo.frames = [];
         this.blocked.delete(tid);
         this.rq = this.rq.filter((x) => x !== tid);
-        this.afterDeath(c2, v);
+        if (!this.onCpu(tid)) this.afterDeath(c2, v);
         return DONE;
       });
     }
@@ -816,16 +821,26 @@ export class Simulator {
         const main = tid === p.threads[0];
         // PR 146: the main thread's stack, and the stack this exit runs on, go at reap.
         if ((main || tid === runner) && cfg.kstackFree === "at-reap") continue;
+        // PR 146 on a multiprocessor: a killed thread still leaving another cpu keeps its
+        // stack and control block until reap, like the main thread (waitpid waits for it).
+        const later = (x: number) => cfg.kstackFree === "at-reap" && x !== runner && this.onCpu(x);
         steps.push((t2, c2) => {
           const th = this.state.threads.get(tid);
           const k = th ? this.state.kstacks.get(th.kstack) : undefined;
-          if (k && k.state === "mapped" && k.tid === tid) this.freeKstack(c2, t2.tid, k.id);
+          if (later(tid)) this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `task ${tid} still on a cpu: its stack goes at reap`);
+          else if (k && k.state === "mapped" && k.tid === tid) this.freeKstack(c2, t2.tid, k.id);
           else this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `drop(task ${tid})`);
           return DONE;
         });
         // The explicit sfence.vma after unmapping (upstream: it made the bug hang).
         if (cfg.stackCheck === "flush") steps.push((t2, c2) => { this.emit(c2, t2.tid, KIND.tlbFlush); return DONE; });
-        if (!main) steps.push((t2, c2) => { this.emit(c2, t2.tid, KIND.threadRelease, tid); return DONE; });
+        if (!main) {
+          steps.push((t2, c2) => {
+            if (later(tid) || !this.state.threads.has(tid)) this.emit(c2, t2.tid, KIND.kwork, 0, 0, 0, `task ${tid} released at reap`);
+            else this.emit(c2, t2.tid, KIND.threadRelease, tid);
+            return DONE;
+          });
+        }
       }
       steps.push(kw("drop(process)"));
       steps.push(kw("TaskContext::zero_init() on the kernel stack"));
