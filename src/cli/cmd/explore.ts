@@ -8,7 +8,7 @@
 import { explore, saveTraces, type Progress, type SeedResult } from "../../explore/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, isStderrTTY, printJson, println } from "../io.ts";
+import { color, eprintln, errColor, isStderrTTY, out, println } from "../io.ts";
 import process from "node:process";
 
 /** Traces --save writes without --save-all. */
@@ -83,16 +83,15 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   }
 
   if (f.json) {
-    printJson({
-      scenario: sc.name,
-      fix,
-      seeds: { from, to },
-      scanned: res.scanned,
-      failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),
-      outcomes: res.outcomes,
-      violations: res.violations,
-      saved,
-    });
+    // One document, as printJson writes it, but one failing seed per line: a range
+    // where most seeds fail prints a line each, not a block each.
+    const FAILING = "\u0000failing\u0000";
+    const doc = JSON.stringify({
+      scenario: sc.name, fix, seeds: { from, to }, scanned: res.scanned,
+      failing: FAILING, outcomes: res.outcomes, violations: res.violations, saved,
+    }, null, 2);
+    const rows = res.failing.map((r) => `    ${JSON.stringify({ seed: r.seed, outcome: r.outcome, violation: r.violation })}`);
+    out(doc.replace(JSON.stringify(FAILING), rows.length === 0 ? "[]" : `[\n${rows.join(",\n")}\n  ]`) + "\n");
     return res.failing.length > 0 ? 1 : 0;
   }
 
