@@ -44,19 +44,10 @@ export interface Progress {
   elapsedMs: number;
 }
 
-export interface ExploreResult {
+/** The batches' tallies over the whole range (failing seeds in seed order), and how it ran. */
+export interface ExploreResult extends BatchResult {
   scenario: Scenario;
-  from: number;
-  to: number;
   scanned: number;
-  /** Failing seeds, by seed. */
-  failing: SeedResult[];
-  /** Seeds per outcome kind (ok, fatal, panic, hang, budget). */
-  outcomes: Record<string, number>;
-  /** Seeds per first-violated invariant. */
-  violations: Record<string, number>;
-  /** Events simulated, all seeds. */
-  events: number;
   /** Jobs actually used. */
   jobs: number;
   elapsedMs: number;
@@ -108,7 +99,7 @@ class Job {
   }
 }
 
-function merge(into: Omit<ExploreResult, "scenario" | "from" | "to" | "scanned" | "jobs" | "elapsedMs">, b: BatchResult): void {
+function merge(into: Omit<BatchResult, "from" | "to">, b: BatchResult): void {
   for (const r of b.failing) into.failing.push(r);
   for (const [k, n] of Object.entries(b.outcomes)) into.outcomes[k] = (into.outcomes[k] ?? 0) + n;
   for (const [k, n] of Object.entries(b.violations)) into.violations[k] = (into.violations[k] ?? 0) + n;
