@@ -26,6 +26,8 @@ if (typeof O.groupBy !== 'function') {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.{ts,tsx}', 'src/**/*.test.{ts,tsx}'],
+    // A per-run TMPDIR, removed at the end (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
     // Not a performance limit: spawning Bun and Deno (cold caches, CI machines) is slow.
     testTimeout: 120_000,
     hookTimeout: 120_000,
