@@ -1,5 +1,7 @@
 // Measures candidate encodings of event chunks (bytes/event, decode speed),
-// to choose the .ktrace event chunk format. Results go to docs/FORMAT.md.
+// to choose the .ktrace event chunk format, and the cost of format 2's
+// msgpack framing (format 2 body against the same columns laid out as in
+// format 1, under the same compressor). Results go to docs/FORMAT.md.
 //
 //   npx bun bench/encodings.ts [--events N] [--chunk N] [--synthetic]
 //
@@ -13,7 +15,8 @@ import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
 import { toPlain } from "../src/kernel/state.ts";
 import { prepare, run } from "../src/record/index.ts";
 import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
-import { deflateParts } from "../src/trace/deflate.ts";
+import { deflate } from "../src/trace/compress.ts";
+import { packr } from "../src/trace/format.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { synth } from "../test/support/synth.ts";
 
@@ -112,54 +115,63 @@ function columnar(kindAware: boolean): Codec {
   };
 }
 
-/** Columns compressed as one DEFLATE stream with one Huffman-only block per column (deflate.ts). */
-function perColumnHuffman(c: Codec): Codec {
-  return {
-    name: `${c.name} + Huffman block per column`,
-    enc: (evs) => {
-      // Re-split the columnar body at column boundaries by encoding each column alone.
-      const raw = c.enc(evs);
-      const w = new ByteWriter();
-      deflateParts(splitColumns(raw, evs), w);
-      return w.toBytes();
-    },
-    dec: (b, first, n) => c.dec(inflateRawSync(b), first, n),
-  };
+/** A format 2 body (msgpack array) laid out as format 1 (the columns concatenated): the same bytes less the msgpack framing. */
+function v1Body(v2: Uint8Array): Uint8Array {
+  const [, , scale, strs, ...cols] = packr.unpack(v2) as [number, number, number, string[], ...Uint8Array[]];
+  const w = new ByteWriter();
+  cols.forEach((col, i) => {
+    if (i === 3) w.uvar(scale); // time
+    if (i === 7) { // s: the string table first
+      w.uvar(strs.length);
+      for (const s of strs) {
+        const b = new TextEncoder().encode(s);
+        w.uvar(b.length);
+        w.bytes(b);
+      }
+    }
+    w.bytes(col);
+  });
+  return w.toBytes();
 }
 
-/** Column boundaries of a kind-aware columnar body (same layout as columnar(true)). */
-function splitColumns(raw: Uint8Array, evs: KEvent[]): Uint8Array[] {
-  const r = new ByteReader(raw);
-  const cuts = [0];
-  const n = evs.length;
-  const kinds: number[] = [];
-  for (let i = 0; i < n; i++) kinds.push(r.uvar());
-  cuts.push(r.pos);
-  for (let col = 0; col < 3; col++) { for (let i = 0; i < n; i++) r.svar(); cuts.push(r.pos); }
-  for (let slot = 1; slot <= 3; slot++) {
-    for (let i = 0; i < n; i++) if ((kinds[i]! & 1) || (NARGS[kinds[i]! >> 1] ?? 3) >= slot) r.svar();
-    cuts.push(r.pos);
-  }
-  cuts.push(raw.length);
-  return cuts.slice(1).map((end, i) => raw.subarray(cuts[i]!, end));
-}
-
-/** The format 1.0 codec itself (event-codec.ts): kind-aware slots, time/gcd, Huffman block per column. */
-function format10(): Codec {
+/** The event codec (event-codec.ts) in format 1 or 2 layout, compressed with fflate at a level (compress.ts). */
+function format(major: 1 | 2, level: 4 | 6): Codec {
   const kinds = currentKinds();
   const slots = slotTable(kinds);
   const b = new ChunkBuilder(1 << 16, slots);
   return {
-    name: "**format 1.0**: kind-aware columns, time/gcd, Huffman block per column",
+    name: `format ${major} body (${major === 2 ? "msgpack array" : "columns concatenated"}) + fflate ${level}${major === 2 && level === 4 ? " (**written**)" : ""}`,
     enc(evs) {
       b.reset();
       for (const e of evs) b.push(e);
-      const w = new ByteWriter();
-      b.encode(w);
-      return w.toBytes();
+      const body = b.encode();
+      return deflate(major === 2 ? body : v1Body(body), level);
     },
-    dec: (buf, first, n) => columnsToEvents(decodeEventBody(inflateRawSync(buf), n, first, slots)),
+    dec: (buf, first, n) => columnsToEvents(decodeEventBody(major, inflateRawSync(buf), n, first, slots)),
   };
+}
+
+/** Framing cost of format 2: raw and compressed bytes per chunk over the format 1 layout of the same columns. */
+function framing(): string {
+  const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
+  let raw1 = 0, raw2 = 0, z1 = 0, z2 = 0, z1n = 0, z2n = 0;
+  for (const ch of chunks) {
+    b.reset();
+    for (const e of ch) b.push(e);
+    const v2 = b.encode().slice();
+    const v1 = v1Body(v2);
+    raw1 += v1.length;
+    raw2 += v2.length;
+    z1 += deflate(v1, 4).length;
+    z2 += deflate(v2, 4).length;
+    z1n += deflateRawSync(v1, { level: 6 }).length;
+    z2n += deflateRawSync(v2, { level: 6 }).length;
+  }
+  const c = chunks.length;
+  const per = (x: number) => (x / c).toFixed(1);
+  return `msgpack framing of format 2, per ${CHUNK}-event chunk: ${per(raw2 - raw1)} B raw (${(((raw2 - raw1) / raw1) * 100).toFixed(2)}% of the body), ` +
+    `${per(z2 - z1)} B after fflate 4 (${(((z2 - z1) / z1) * 100).toFixed(2)}%: ${(z1 / N).toFixed(4)} -> ${(z2 / N).toFixed(4)} B/event), ` +
+    `${per(z2n - z1n)} B after zlib 6 (${(((z2n - z1n) / z1n) * 100).toFixed(2)}%)`;
 }
 
 function records(): Codec {
@@ -181,12 +193,13 @@ function deflated(c: Codec, level = 6): Codec {
 
 const codecs: Codec[] = [
   records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
-  perColumnHuffman(columnar(true)), format10(),
+  format(1, 4), format(1, 6), format(2, 6), format(2, 4),
 ];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
 console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
+console.log(framing());
 console.log("| encoding | B/event (events only) | encode ev/s | decode ev/s |");
 console.log("|---|---:|---:|---:|");
 for (const c of codecs) {
