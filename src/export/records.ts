@@ -1,0 +1,69 @@
+// Events as plain records, one per event, for tools that know nothing of
+// ktrace (pandas, DuckDB, jq, any msgpack library): `ktrace export --format
+// msgpack|jsonl`. Schema: docs/FORMAT.md, "Exported records".
+//
+// A record is the shape of `ktrace events --json` without `desc`:
+//   {seq, time, cpu, tid, kind: name, args: {named slots}}
+// (the named slots go under `args` because a kind's slot names can be the
+// event's own field names: thread-new's `tid` is the new thread, the event's
+// `tid` the one creating it).
+//
+// msgpack: one standard msgpack map per event, back to back (a msgpack
+// stream: msgpackr's unpackMultiple, Python's msgpack.Unpacker). jsonl: one
+// JSON object per line. Memory is bounded: the source's chunk cache and one
+// output piece of about 64 KB, handed to `write` (which may wait).
+
+import type { KEvent } from "../kernel/types.ts";
+import { eventArgs, kindName } from "../replay/index.ts";
+import { ByteWriter } from "../trace/bytes.ts";
+import { packr } from "../trace/format.ts";
+
+export const RECORD_FORMATS = ["msgpack", "jsonl"] as const;
+export type RecordFormat = (typeof RECORD_FORMATS)[number];
+
+/** One exported event. */
+export interface EventRecord {
+  seq: number;
+  /** Virtual time, ns. */
+  time: number;
+  /** -1: no cpu. */
+  cpu: number;
+  /** -1: no thread. */
+  tid: number;
+  /** Kind name (EVENT_KINDS), or `kind#N` for a code this build does not know. */
+  kind: string;
+  /** The kind's slots by name (a, b, c, s for an unknown kind). */
+  args: Record<string, number | string>;
+}
+
+export function eventRecord(ev: KEvent): EventRecord {
+  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: eventArgs(ev) };
+}
+
+/** Output piece size. */
+const PIECE = 1 << 16;
+
+/**
+ * Streams the events of `src` as records to `write`, in pieces of about
+ * 64 KB, awaiting each write. Returns the number of events written.
+ */
+export async function writeRecords(
+  src: { events(): Iterable<KEvent> },
+  format: RecordFormat,
+  write: (piece: Uint8Array) => void | Promise<void>,
+): Promise<number> {
+  const w = new ByteWriter(PIECE + (PIECE >> 2));
+  const enc = new TextEncoder();
+  let n = 0;
+  for (const ev of src.events()) {
+    const rec = eventRecord(ev);
+    w.bytes(format === "msgpack" ? packr.pack(rec) : enc.encode(JSON.stringify(rec) + "\n"));
+    n++;
+    if (w.pos >= PIECE) {
+      await write(w.toBytes());
+      w.reset();
+    }
+  }
+  if (w.pos > 0) await write(w.toBytes());
+  return n;
+}
