@@ -16,7 +16,8 @@ import { toPlain } from "../src/kernel/state.ts";
 import { prepare, run } from "../src/record/index.ts";
 import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
 import { deflate } from "../src/trace/compress.ts";
-import { packr } from "../src/trace/format.ts";
+import { inflateSync } from "fflate";
+import { format1Body } from "./format1-layout.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { synth } from "../test/support/synth.ts";
 
@@ -115,25 +116,6 @@ function columnar(kindAware: boolean): Codec {
   };
 }
 
-/** A format 2 body (msgpack array) laid out as format 1 (the columns concatenated): the same bytes less the msgpack framing. */
-function v1Body(v2: Uint8Array): Uint8Array {
-  const [, , scale, strs, ...cols] = packr.unpack(v2) as [number, number, number, string[], ...Uint8Array[]];
-  const w = new ByteWriter();
-  cols.forEach((col, i) => {
-    if (i === 3) w.uvar(scale); // time
-    if (i === 7) { // s: the string table first
-      w.uvar(strs.length);
-      for (const s of strs) {
-        const b = new TextEncoder().encode(s);
-        w.uvar(b.length);
-        w.bytes(b);
-      }
-    }
-    w.bytes(col);
-  });
-  return w.toBytes();
-}
-
 /** The event codec (event-codec.ts) in format 1 or 2 layout, compressed with fflate at a level (compress.ts). */
 function format(major: 1 | 2, level: 4 | 6): Codec {
   const kinds = currentKinds();
@@ -145,7 +127,7 @@ function format(major: 1 | 2, level: 4 | 6): Codec {
       b.reset();
       for (const e of evs) b.push(e);
       const body = b.encode();
-      return deflate(major === 2 ? body : v1Body(body), level);
+      return deflate(major === 2 ? body : format1Body(body), level);
     },
     dec: (buf, first, n) => columnsToEvents(decodeEventBody(major, inflateRawSync(buf), n, first, slots)),
   };
@@ -159,7 +141,7 @@ function framing(): string {
     b.reset();
     for (const e of ch) b.push(e);
     const v2 = b.encode().slice();
-    const v1 = v1Body(v2);
+    const v1 = format1Body(v2);
     raw1 += v1.length;
     raw2 += v2.length;
     z1 += deflate(v1, 4).length;
@@ -191,6 +173,26 @@ function deflated(c: Codec, level = 6): Codec {
   };
 }
 
+/** Reading: the runtime's native raw inflate against fflate's, on format 2 event chunk bodies. */
+function inflateSpeeds(): string {
+  const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
+  const zs = chunks.map((ch) => {
+    b.reset();
+    for (const e of ch) b.push(e);
+    return deflate(b.encode(), 4);
+  });
+  const best = (f: (z: Uint8Array) => Uint8Array) => {
+    let ms = Infinity;
+    for (let rep = 0; rep < 3; rep++) {
+      const t0 = performance.now();
+      for (const z of zs) f(z);
+      ms = Math.min(ms, performance.now() - t0);
+    }
+    return `${((N / ms) * 1000 / 1e6).toFixed(1)}M events/s`;
+  };
+  return `inflate of event chunk bodies: native (node:zlib inflateRawSync) ${best((z) => inflateRawSync(z))}, fflate inflateSync ${best((z) => inflateSync(z))}`;
+}
+
 const codecs: Codec[] = [
   records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
   format(1, 4), format(1, 6), format(2, 6), format(2, 4),
@@ -200,6 +202,7 @@ const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
 console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
 console.log(framing());
+console.log(inflateSpeeds());
 console.log("| encoding | B/event (events only) | encode ev/s | decode ev/s |");
 console.log("|---|---:|---:|---:|");
 for (const c of codecs) {

@@ -11,7 +11,7 @@
 // msgpack: one standard msgpack map per event, back to back (a msgpack
 // stream: msgpackr's unpackMultiple, Python's msgpack.Unpacker). jsonl: one
 // JSON object per line. Memory is bounded: the source's chunk cache and one
-// output piece of about 64 KB, handed to `write` (which may wait).
+// output piece of 64 to 128 KB, handed to `write` (which may wait).
 
 import type { KEvent } from "../kernel/types.ts";
 import { eventArgs, kindName } from "../replay/index.ts";
@@ -42,28 +42,46 @@ export function eventRecord(ev: KEvent): EventRecord {
 
 /** Output piece size. */
 const PIECE = 1 << 16;
+/** Records encoded at a time (one msgpackr call or one join: several times faster than one per record). */
+const BATCH = 512;
 
 /**
- * Streams the events of `src` as records to `write`, in pieces of about
- * 64 KB, awaiting each write. Returns the number of events written.
+ * The encoding of records back to back. For msgpack: the records packed as
+ * one array, less the array's header (what follows it is each record's own
+ * msgpack, in order).
+ */
+function encodeBatch(recs: EventRecord[], format: RecordFormat, enc: TextEncoder): Uint8Array {
+  if (format === "jsonl") return enc.encode(recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const b = packr.pack(recs);
+  const t = b[0]!;
+  return b.subarray(t >= 0x90 && t <= 0x9f ? 1 : t === 0xdc ? 3 : 5);
+}
+
+/**
+ * Streams the events of `src` as records to `write`, in pieces of 64 KB
+ * and at most one batch more, awaiting each write. Returns the number of events written.
  */
 export async function writeRecords(
   src: { events(): Iterable<KEvent> },
   format: RecordFormat,
   write: (piece: Uint8Array) => void | Promise<void>,
 ): Promise<number> {
-  const w = new ByteWriter(PIECE + (PIECE >> 2));
+  const w = new ByteWriter(PIECE * 2);
   const enc = new TextEncoder();
+  let batch: EventRecord[] = [];
   let n = 0;
   for (const ev of src.events()) {
-    const rec = eventRecord(ev);
-    w.bytes(format === "msgpack" ? packr.pack(rec) : enc.encode(JSON.stringify(rec) + "\n"));
+    batch.push(eventRecord(ev));
     n++;
+    if (batch.length < BATCH) continue;
+    w.bytes(encodeBatch(batch, format, enc));
+    batch = [];
     if (w.pos >= PIECE) {
       await write(w.toBytes());
       w.reset();
     }
   }
+  if (batch.length > 0) w.bytes(encodeBatch(batch, format, enc));
   if (w.pos > 0) await write(w.toBytes());
   return n;
 }
