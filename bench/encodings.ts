@@ -15,7 +15,7 @@ import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
 import { toPlain } from "../src/kernel/state.ts";
 import { prepare, run } from "../src/record/index.ts";
 import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
-import { deflate } from "../src/trace/compress.ts";
+import { EVENTS_LEVEL, deflate, type Level } from "../src/trace/compress.ts";
 import { inflateSync } from "fflate";
 import { format1Body } from "./format1-layout.ts";
 import { currentKinds } from "../src/trace/writer.ts";
@@ -117,12 +117,12 @@ function columnar(kindAware: boolean): Codec {
 }
 
 /** The event codec (event-codec.ts) in format 1 or 2 layout, compressed with fflate at a level (compress.ts). */
-function format(major: 1 | 2, level: 4 | 6): Codec {
+function format(major: 1 | 2, level: Level): Codec {
   const kinds = currentKinds();
   const slots = slotTable(kinds);
   const b = new ChunkBuilder(1 << 16, slots);
   return {
-    name: `format ${major} body (${major === 2 ? "msgpack array" : "columns concatenated"}) + fflate ${level}${major === 2 && level === 4 ? " (**written**)" : ""}`,
+    name: `format ${major} body (${major === 2 ? "msgpack array" : "columns concatenated"}) + fflate ${level}${major === 2 && level === EVENTS_LEVEL ? " (**written**)" : ""}`,
     enc(evs) {
       b.reset();
       for (const e of evs) b.push(e);
@@ -195,7 +195,7 @@ function inflateSpeeds(): string {
 
 const codecs: Codec[] = [
   records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
-  format(1, 4), format(1, 6), format(2, 6), format(2, 4),
+  format(1, 4), format(1, 6), format(2, 1), format(2, 2), format(2, 3), format(2, 4), format(2, 6),
 ];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);

@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteWriter } from "./bytes.ts";
-import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream } from "./compress.ts";
+import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
@@ -221,7 +221,7 @@ export class TraceWriter {
    * uncompressed body length, and the body as raw DEFLATE at `level`.
    * Returns the frame's total length.
    */
-  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: 4 | 6): number {
+  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level): number {
     const z = deflate(body, level);
     const w = this.out;
     w.reset();
