@@ -144,15 +144,15 @@ function framing(): string {
     const v1 = format1Body(v2);
     raw1 += v1.length;
     raw2 += v2.length;
-    z1 += deflate(v1, 4).length;
-    z2 += deflate(v2, 4).length;
+    z1 += deflate(v1, EVENTS_LEVEL).length;
+    z2 += deflate(v2, EVENTS_LEVEL).length;
     z1n += deflateRawSync(v1, { level: 6 }).length;
     z2n += deflateRawSync(v2, { level: 6 }).length;
   }
   const c = chunks.length;
   const per = (x: number) => (x / c).toFixed(1);
   return `msgpack framing of format 2, per ${CHUNK}-event chunk: ${per(raw2 - raw1)} B raw (${(((raw2 - raw1) / raw1) * 100).toFixed(2)}% of the body), ` +
-    `${per(z2 - z1)} B after fflate 4 (${(((z2 - z1) / z1) * 100).toFixed(2)}%: ${(z1 / N).toFixed(4)} -> ${(z2 / N).toFixed(4)} B/event), ` +
+    `${per(z2 - z1)} B after fflate ${EVENTS_LEVEL} (${(((z2 - z1) / z1) * 100).toFixed(2)}%: ${(z1 / N).toFixed(4)} -> ${(z2 / N).toFixed(4)} B/event), ` +
     `${per(z2n - z1n)} B after zlib 6 (${(((z2n - z1n) / z1n) * 100).toFixed(2)}%)`;
 }
 
@@ -173,36 +173,49 @@ function deflated(c: Codec, level = 6): Codec {
   };
 }
 
-/** Reading: the runtime's native raw inflate against fflate's, on format 2 event chunk bodies. */
-function inflateSpeeds(): string {
+/** Format 2 event chunk bodies, uncompressed. */
+function bodies(): Uint8Array[] {
   const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
-  const zs = chunks.map((ch) => {
+  return chunks.map((ch) => {
     b.reset();
     for (const e of ch) b.push(e);
-    return deflate(b.encode(), 4);
+    return b.encode().slice();
   });
-  const best = (f: (z: Uint8Array) => Uint8Array) => {
-    let ms = Infinity;
-    for (let rep = 0; rep < 3; rep++) {
-      const t0 = performance.now();
-      for (const z of zs) f(z);
-      ms = Math.min(ms, performance.now() - t0);
-    }
-    return `${((N / ms) * 1000 / 1e6).toFixed(1)}M events/s`;
-  };
-  return `inflate of event chunk bodies: native (node:zlib inflateRawSync) ${best((z) => inflateRawSync(z))}, fflate inflateSync ${best((z) => inflateSync(z))}`;
+}
+
+/** Events per second of f over every chunk, best of 3 passes. */
+function speed<T>(items: T[], f: (x: T) => unknown): string {
+  let ms = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = performance.now();
+    for (const x of items) f(x);
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return `${((N / ms) * 1000 / 1e6).toFixed(1)}M events/s`;
+}
+
+/** Compressing: fflate's levels on format 2 event chunk bodies (size and speed); reading: native raw inflate against fflate's. */
+function compressSpeeds(): string {
+  const raw = bodies();
+  const lines = ([1, 2, 3, 4, 6] as const).map((level) => {
+    const size = raw.reduce((s, r) => s + deflate(r, level).length, 0);
+    return `  fflate level ${level}: ${(size / N).toFixed(3)} B/event, compress ${speed(raw, (r) => deflate(r, level))}${level === EVENTS_LEVEL ? " (written)" : ""}`;
+  });
+  const zs = raw.map((r) => deflate(r, EVENTS_LEVEL));
+  lines.push(`  inflate: native (node:zlib inflateRawSync) ${speed(zs, (z) => inflateRawSync(z))}, fflate inflateSync ${speed(zs, (z) => inflateSync(z))}`);
+  return `event chunk bodies (format 2), compression only, best of 3:\n${lines.join("\n")}`;
 }
 
 const codecs: Codec[] = [
   records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
-  format(1, 4), format(1, 6), format(2, 1), format(2, 2), format(2, 3), format(2, 4), format(2, 6),
+  format(1, EVENTS_LEVEL), format(1, 6), format(2, 1), format(2, 2), format(2, 3), format(2, 4), format(2, 6),
 ];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
 console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
 console.log(framing());
-console.log(inflateSpeeds());
+console.log(compressSpeeds());
 console.log("| encoding | B/event (events only) | encode ev/s | decode ev/s |");
 console.log("|---|---:|---:|---:|");
 for (const c of codecs) {
