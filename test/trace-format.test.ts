@@ -1,12 +1,12 @@
 // .ktrace: encoding building blocks and exact round trips.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inflateRawSync, gunzipSync } from "node:zlib";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
-import { deflate, gzip, gzipStream } from "../src/trace/compress.ts";
+import { deflate, gzip } from "../src/trace/compress.ts";
 import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
 import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
 import { unpack } from "msgpackr";
@@ -18,6 +18,7 @@ import { prepare, record } from "../src/record/index.ts";
 import { traceDigest, type TraceDigest } from "./support/trace-digest.ts";
 
 const dir = tempDir("format");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Bytes with repeats at short and long distances, like msgpack snapshots. */
 const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.nat(300)), { maxLength: 400 }), fc.integer({ min: 1, max: 256 }))
@@ -39,22 +40,13 @@ describe("building blocks", () => {
     }), { numRuns: 200 });
   });
 
-  it("gzip is read by zlib, has no time stamp, and gives the same bytes streamed in blocks as in memory", () => {
+  it("gzip is read by zlib and has no time stamp or file name (the writer's .gz is the same helper: see below)", () => {
     const big = Uint8Array.from({ length: 2.5 * (1 << 20) }, (_, i) => (i * 2654435761) >>> 27);
     for (const data of [new Uint8Array(0), Uint8Array.of(1, 2, 3), big]) {
       const z = gzip(data);
       expect(Buffer.from(gunzipSync(z)).equals(Buffer.from(data))).toBe(true);
       expect([...z.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, z[8], 3]);
-      // Streamed from a source that returns whole blocks, as the writer reads its file.
-      let at = 0;
-      const parts: Uint8Array[] = [];
-      gzipStream((buf) => {
-        const n = Math.min(buf.length, data.length - at);
-        buf.set(data.subarray(at, at + n));
-        at += n;
-        return n;
-      }, (b) => parts.push(b.slice()));
-      expect(Buffer.concat(parts).equals(Buffer.from(z))).toBe(true);
+      expect(Buffer.compare(Buffer.from(gzip(data)), Buffer.from(z))).toBe(0);
     }
   });
 

@@ -14,27 +14,19 @@
 // output piece of 64 to 128 KB, handed to `write` (which may wait).
 
 import type { KEvent } from "../kernel/types.ts";
-import { eventArgs, kindName } from "../replay/index.ts";
+import { eventArgs, kindName, type EventJson } from "../replay/index.ts";
 import { ByteWriter } from "../trace/bytes.ts";
 import { packr } from "../trace/format.ts";
 
 export const RECORD_FORMATS = ["msgpack", "jsonl"] as const;
 export type RecordFormat = (typeof RECORD_FORMATS)[number];
 
-/** One exported event. */
-export interface EventRecord {
-  seq: number;
-  /** Virtual time, ns. */
-  time: number;
-  /** -1: no cpu. */
-  cpu: number;
-  /** -1: no thread. */
-  tid: number;
-  /** Kind name (EVENT_KINDS), or `kind#N` for a code this build does not know. */
-  kind: string;
-  /** The kind's slots by name (a, b, c, s for an unknown kind). */
-  args: Record<string, number | string>;
-}
+/**
+ * One exported event: seq, time (virtual ns), cpu and tid (-1: none), kind by
+ * name (`kind#N` for a code this build does not know), args (the kind's slots
+ * by name; a, b, c, s for an unknown kind).
+ */
+export type EventRecord = Omit<EventJson, "desc">;
 
 export function eventRecord(ev: KEvent): EventRecord {
   return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: eventArgs(ev) };
