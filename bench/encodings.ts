@@ -1,5 +1,7 @@
 // Measures candidate encodings of event chunks (bytes/event, decode speed),
-// to choose the .ktrace event chunk format. Results go to docs/FORMAT.md.
+// to choose the .ktrace event chunk format, and the cost of format 2's
+// msgpack framing (format 2 body against the same columns laid out as in
+// format 1, under the same compressor). Results go to docs/FORMAT.md.
 //
 //   npx bun bench/encodings.ts [--events N] [--chunk N] [--synthetic]
 //
@@ -13,7 +15,9 @@ import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
 import { toPlain } from "../src/kernel/state.ts";
 import { prepare, run } from "../src/record/index.ts";
 import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
-import { deflateParts } from "../src/trace/deflate.ts";
+import { EVENTS_LEVEL, deflate, type Level } from "../src/trace/compress.ts";
+import { inflateSync } from "fflate";
+import { format1Body } from "./format1-layout.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { synth } from "../test/support/synth.ts";
 
@@ -112,54 +116,44 @@ function columnar(kindAware: boolean): Codec {
   };
 }
 
-/** Columns compressed as one DEFLATE stream with one Huffman-only block per column (deflate.ts). */
-function perColumnHuffman(c: Codec): Codec {
-  return {
-    name: `${c.name} + Huffman block per column`,
-    enc: (evs) => {
-      // Re-split the columnar body at column boundaries by encoding each column alone.
-      const raw = c.enc(evs);
-      const w = new ByteWriter();
-      deflateParts(splitColumns(raw, evs), w);
-      return w.toBytes();
-    },
-    dec: (b, first, n) => c.dec(inflateRawSync(b), first, n),
-  };
-}
-
-/** Column boundaries of a kind-aware columnar body (same layout as columnar(true)). */
-function splitColumns(raw: Uint8Array, evs: KEvent[]): Uint8Array[] {
-  const r = new ByteReader(raw);
-  const cuts = [0];
-  const n = evs.length;
-  const kinds: number[] = [];
-  for (let i = 0; i < n; i++) kinds.push(r.uvar());
-  cuts.push(r.pos);
-  for (let col = 0; col < 3; col++) { for (let i = 0; i < n; i++) r.svar(); cuts.push(r.pos); }
-  for (let slot = 1; slot <= 3; slot++) {
-    for (let i = 0; i < n; i++) if ((kinds[i]! & 1) || (NARGS[kinds[i]! >> 1] ?? 3) >= slot) r.svar();
-    cuts.push(r.pos);
-  }
-  cuts.push(raw.length);
-  return cuts.slice(1).map((end, i) => raw.subarray(cuts[i]!, end));
-}
-
-/** The format 1.0 codec itself (event-codec.ts): kind-aware slots, time/gcd, Huffman block per column. */
-function format10(): Codec {
+/** The event codec (event-codec.ts) in format 1 or 2 layout, compressed with fflate at a level (compress.ts). */
+function format(major: 1 | 2, level: Level): Codec {
   const kinds = currentKinds();
   const slots = slotTable(kinds);
   const b = new ChunkBuilder(1 << 16, slots);
   return {
-    name: "**format 1.0**: kind-aware columns, time/gcd, Huffman block per column",
+    name: `format ${major} body (${major === 2 ? "msgpack array" : "columns concatenated"}) + fflate ${level}${major === 2 && level === EVENTS_LEVEL ? " (**written**)" : ""}`,
     enc(evs) {
       b.reset();
       for (const e of evs) b.push(e);
-      const w = new ByteWriter();
-      b.encode(w);
-      return w.toBytes();
+      const body = b.encode();
+      return deflate(major === 2 ? body : format1Body(body), level);
     },
-    dec: (buf, first, n) => columnsToEvents(decodeEventBody(inflateRawSync(buf), n, first, slots)),
+    dec: (buf, first, n) => columnsToEvents(decodeEventBody(major, inflateRawSync(buf), n, first, slots)),
   };
+}
+
+/** Framing cost of format 2: raw and compressed bytes per chunk over the format 1 layout of the same columns. */
+function framing(): string {
+  const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
+  let raw1 = 0, raw2 = 0, z1 = 0, z2 = 0, z1n = 0, z2n = 0;
+  for (const ch of chunks) {
+    b.reset();
+    for (const e of ch) b.push(e);
+    const v2 = b.encode().slice();
+    const v1 = format1Body(v2);
+    raw1 += v1.length;
+    raw2 += v2.length;
+    z1 += deflate(v1, EVENTS_LEVEL).length;
+    z2 += deflate(v2, EVENTS_LEVEL).length;
+    z1n += deflateRawSync(v1, { level: 6 }).length;
+    z2n += deflateRawSync(v2, { level: 6 }).length;
+  }
+  const c = chunks.length;
+  const per = (x: number) => (x / c).toFixed(1);
+  return `msgpack framing of format 2, per ${CHUNK}-event chunk: ${per(raw2 - raw1)} B raw (${(((raw2 - raw1) / raw1) * 100).toFixed(2)}% of the body), ` +
+    `${per(z2 - z1)} B after fflate ${EVENTS_LEVEL} (${(((z2 - z1) / z1) * 100).toFixed(2)}%: ${(z1 / N).toFixed(4)} -> ${(z2 / N).toFixed(4)} B/event), ` +
+    `${per(z2n - z1n)} B after zlib 6 (${(((z2n - z1n) / z1n) * 100).toFixed(2)}%)`;
 }
 
 function records(): Codec {
@@ -179,14 +173,49 @@ function deflated(c: Codec, level = 6): Codec {
   };
 }
 
+/** Format 2 event chunk bodies, uncompressed. */
+function bodies(): Uint8Array[] {
+  const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
+  return chunks.map((ch) => {
+    b.reset();
+    for (const e of ch) b.push(e);
+    return b.encode().slice();
+  });
+}
+
+/** Events per second of f over every chunk, best of 3 passes. */
+function speed<T>(items: T[], f: (x: T) => unknown): string {
+  let ms = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    const t0 = performance.now();
+    for (const x of items) f(x);
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return `${((N / ms) * 1000 / 1e6).toFixed(1)}M events/s`;
+}
+
+/** Compressing: fflate's levels on format 2 event chunk bodies (size and speed); reading: native raw inflate against fflate's. */
+function compressSpeeds(): string {
+  const raw = bodies();
+  const lines = ([1, 2, 3, 4, 6] as const).map((level) => {
+    const size = raw.reduce((s, r) => s + deflate(r, level).length, 0);
+    return `  fflate level ${level}: ${(size / N).toFixed(3)} B/event, compress ${speed(raw, (r) => deflate(r, level))}${level === EVENTS_LEVEL ? " (written)" : ""}`;
+  });
+  const zs = raw.map((r) => deflate(r, EVENTS_LEVEL));
+  lines.push(`  inflate: native (node:zlib inflateRawSync) ${speed(zs, (z) => inflateRawSync(z))}, fflate inflateSync ${speed(zs, (z) => inflateSync(z))}`);
+  return `event chunk bodies (format 2), compression only, best of 3:\n${lines.join("\n")}`;
+}
+
 const codecs: Codec[] = [
   records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
-  perColumnHuffman(columnar(true)), format10(),
+  format(1, EVENTS_LEVEL), format(1, 6), format(2, 1), format(2, 2), format(2, 3), format(2, 4), format(2, 6),
 ];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
 console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
+console.log(framing());
+console.log(compressSpeeds());
 console.log("| encoding | B/event (events only) | encode ev/s | decode ev/s |");
 console.log("|---|---:|---:|---:|");
 for (const c of codecs) {

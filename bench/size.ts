@@ -6,15 +6,23 @@
 // included) next to the same events as JSON lines; opening it the way
 // `ktrace info` does (time, bytes read); full scans (typed columns, KEvent
 // objects, objects folded with applyEvent); random seeks (nearest snapshot,
-// then fold to the target) with a cold chunk cache. docs/BENCHMARKS.md
+// then fold to the target) with a cold chunk cache; the cost of format 2's
+// msgpack framing (the file's event chunks re-laid out as format 1 under the
+// same compressor); `ktrace export --format msgpack|jsonl` of the file
+// (speed, and peak memory when /usr/bin/time is there). docs/BENCHMARKS.md
 // ("Trace size") keeps the latest figures.
 
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus } from "node:os";
+import { inflateRawSync } from "node:zlib";
 import { applyEvent } from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
+import { ByteReader } from "../src/trace/bytes.ts";
+import { EVENTS_LEVEL, deflate } from "../src/trace/compress.ts";
 import { HEADER_FIXED, readU32 } from "../src/trace/format.ts";
 import { openTrace } from "../src/trace/index.ts";
+import { format1Body } from "./format1-layout.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -39,6 +47,21 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** Runs `ktrace export` of a trace (this runtime) to a file: speed and, with /usr/bin/time, peak memory. */
+function exportRun(path: string, format: string, n: number): string {
+  const out = `${path}.${format}`;
+  const cli = ["src/cli/main.ts", "export", path, "--format", format, "-o", out];
+  const timed = existsSync("/usr/bin/time");
+  const t0 = performance.now();
+  const r = timed ? spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...cli], { encoding: "utf8" }) : spawnSync(process.execPath, cli, { encoding: "utf8" });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
+  const size = statSync(out).size;
+  rmSync(out, { force: true });
+  const rss = timed ? `, peak RSS ${fmt(Number(r.stderr.trim().split("\n").pop()) / 1024, 0)} MB` : " (no /usr/bin/time: peak RSS not measured)";
+  return `--format ${format.padEnd(7)} ${mps(n, ms)} (whole process), ${fmt(size / n, 1)} B/event${rss}`;
+}
+
 for (const n of sizes) {
   const path = `bench/out/size-${n}.ktrace`;
   const p = await prepare({ target: "stress", maxEvents: n });
@@ -46,16 +69,26 @@ for (const n of sizes) {
   const rec = record(p, path, snapshotEvery);
   const recordMs = performance.now() - t;
 
-  // Where the bytes go.
+  // Where the bytes go; and what the event chunks would take in format 1's
+  // layout (same columns, no msgpack framing) under the same compressor.
   const file = readFileSync(path);
   const by = [0, 0, 0, 0];
   const count = [0, 0, 0, 0];
   let off = HEADER_FIXED + readU32(file, 12) + 4;
   const header = off;
+  let framing = 0;
   while (off < file.length - 32) {
     const len = 12 + readU32(file, off + 4);
     by[file[off]!]! += len;
     count[file[off]!]!++;
+    if (file[off] === 1) {
+      const r = new ByteReader(file, off + 12, off + len);
+      r.uvar();
+      r.uvar();
+      r.uvar();
+      const z = file.subarray(r.pos, off + len);
+      framing += z.length - deflate(format1Body(inflateRawSync(z)), EVENTS_LEVEL).length;
+    }
     off += len;
   }
 
@@ -110,10 +143,12 @@ for (const n of sizes) {
   console.log(`    events     ${fmt(by[1]! / n, 3)} B/event in ${count[1]} chunks (${fmt(by[1]! / count[1]!, 0)} B/chunk)`);
   console.log(`    snapshots  ${fmt(by[2]! / n, 3)} B/event in ${count[2]} snapshots (${fmt(by[2]! / count[2]!, 0)} B each)`);
   console.log(`    index      ${fmt(by[3]!, 0)} B, header ${header} B, footer 32 B`);
+  console.log(`    framing    format 2's msgpack framing: ${fmt(framing / count[1]!, 1)} B per event chunk, ${fmt(framing / n, 4)} B/event, ${fmt((framing / rec.bytes) * 100, 2)}% of the file (same chunks laid out as format 1: ${fmt((rec.bytes - framing) / n, 3)} bytes/event)`);
   console.log(`  JSON lines   ${fmt(jsonBytes, 0)} bytes = ${fmt(jsonBytes / n, 1)} bytes/event (${fmt(jsonBytes / rec.bytes, 0)}x larger)`);
   console.log(`  open (info)  median ${fmt(pct(opens, 50), 2)} ms, ${fmt(bytesRead, 0)} bytes read of ${fmt(rec.bytes, 0)}`);
   console.log(`  full scan    columns ${mps(n, colsMs)}, KEvent objects ${mps(n, objMs)}, objects + applyEvent ${mps(n, foldMs)}`);
   console.log(`  random seek  (snapshot + fold, cold chunk cache, 300 seeks after 20 warm-up) p50 ${fmt(pct(seeks, 50))} ms, p99 ${fmt(pct(seeks, 99))} ms, max ${fmt(Math.max(...seeks))} ms`);
+  for (const format of ["msgpack", "jsonl"]) console.log(`  export      ${exportRun(path, format, n)}`);
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
 const runtime = typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"

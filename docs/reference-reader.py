@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""A reference reader for .ktrace files (format 1.x), written from docs/FORMAT.md
-alone, with the Python standard library only. It shows the format is specified
-precisely enough to read in another language; test/trace-spec.test.ts compares its
-output with the TypeScript reader's.
+"""A reference reader for .ktrace files (formats 1.x and 2.x), written from
+docs/FORMAT.md alone: the Python standard library plus the standard msgpack
+package (`apt install python3-msgpack` or `pip install msgpack`), which decodes
+everything but the varint columns of event chunks. It shows the format is
+specified precisely enough to read in another language; test/trace-spec.test.ts
+compares its output with the TypeScript reader's.
 
     python3 docs/reference-reader.py TRACE            # summary as JSON
     python3 docs/reference-reader.py TRACE --events   # every event, JSON lines
@@ -14,6 +16,13 @@ import json
 import struct
 import sys
 import zlib
+
+try:
+    import msgpack
+except ImportError:
+    sys.stderr.write("reference-reader.py: needs the msgpack package for this python3 "
+                     "(apt install python3-msgpack, or pip install msgpack)\n")
+    sys.exit(3)
 
 MAGIC = b"\x89KTR\r\n\x1a\n"
 FOOTER_MAGIC = b"\x89KTF\r\n\x1a\n"
@@ -43,71 +52,20 @@ def svar(b, p):
     return (z >> 1) if z % 2 == 0 else -((z + 1) >> 1), p
 
 
-def unpack(b, p=0):
-    """Decodes one msgpack value at p; returns (value, next position)."""
-    t = b[p]
-    p += 1
-    if t <= 0x7F:
-        return t, p
-    if t >= 0xE0:
-        return t - 0x100, p
-    if 0x80 <= t <= 0x8F:
-        return unpack_map(b, p, t & 0x0F)
-    if 0x90 <= t <= 0x9F:
-        return unpack_array(b, p, t & 0x0F)
-    if 0xA0 <= t <= 0xBF:
-        n = t & 0x1F
-        return b[p:p + n].decode("utf-8"), p + n
-    fixed = {
-        0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
-        0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q",
-        0xCA: ">f", 0xCB: ">d",
-    }
-    if t == 0xC0:
-        return None, p
-    if t == 0xC2:
-        return False, p
-    if t == 0xC3:
-        return True, p
-    if t in fixed:
-        fmt = fixed[t]
-        n = struct.calcsize(fmt)
-        (v,) = struct.unpack(fmt, b[p:p + n])
-        if t == 0xCB and v == int(v):
-            v = int(v)  # integers above 2^32 may come as float 64
-        return v, p + n
-    sizes = {0xD9: ">B", 0xDA: ">H", 0xDB: ">I", 0xC4: ">B", 0xC5: ">H", 0xC6: ">I",
-             0xDC: ">H", 0xDD: ">I", 0xDE: ">H", 0xDF: ">I"}
-    if t in sizes:
-        fmt = sizes[t]
-        k = struct.calcsize(fmt)
-        (n,) = struct.unpack(fmt, b[p:p + k])
-        p += k
-        if t in (0xD9, 0xDA, 0xDB):
-            return b[p:p + n].decode("utf-8"), p + n
-        if t in (0xC4, 0xC5, 0xC6):
-            return bytes(b[p:p + n]), p + n
-        if t in (0xDC, 0xDD):
-            return unpack_array(b, p, n)
-        return unpack_map(b, p, n)
-    raise ValueError("msgpack type 0x%02x not supported" % t)
+def ints(v):
+    """Integers above 2^32 may come as float 64: make them ints again."""
+    if isinstance(v, float) and v == int(v):
+        return int(v)
+    if isinstance(v, list):
+        return [ints(x) for x in v]
+    if isinstance(v, dict):
+        return {k: ints(x) for k, x in v.items()}
+    return v
 
 
-def unpack_array(b, p, n):
-    out = []
-    for _ in range(n):
-        v, p = unpack(b, p)
-        out.append(v)
-    return out, p
-
-
-def unpack_map(b, p, n):
-    out = {}
-    for _ in range(n):
-        k, p = unpack(b, p)
-        v, p = unpack(b, p)
-        out[k] = v
-    return out, p
+def unpack(b):
+    """One msgpack document, all of b."""
+    return ints(msgpack.unpackb(b, raw=False))
 
 
 # --- chunks ------------------------------------------------------------------
@@ -133,14 +91,10 @@ def body(flags, payload, p):
     return raw
 
 
-def decode_events(flags, payload, kinds):
-    first, p = uvar(payload, 0)
-    n, p = uvar(payload, p)
-    raw = body(flags, payload, p)
-    p = 0
+def slot_use(kind_col, kinds):
+    """Per event: its kind, how many of a, b, c it stores, and whether it stores a string."""
     kind, stores, has_str = [], [], []
-    for _ in range(n):
-        v, p = uvar(raw, p)
+    for v in kind_col:
         k, full = v >> 1, v & 1
         kind.append(k)
         if full or k >= len(kinds):
@@ -149,46 +103,69 @@ def decode_events(flags, payload, kinds):
         else:
             stores.append(min(3, max(0, kinds[k][1])))
             has_str.append(bool(kinds[k][2]))
-    cols = {}
-    for name in ("cpu", "tid"):
-        col = []
-        for _ in range(n):
-            v, p = svar(raw, p)
-            col.append(v)
-        cols[name] = col
-    scale, p = uvar(raw, p)
+    return kind, stores, has_str
+
+
+class Column:
+    """Reads varints from one run of bytes (format 2: a column; format 1: the whole body)."""
+
+    def __init__(self, raw, p=0):
+        self.raw, self.p = raw, p
+
+    def u(self):
+        v, self.p = uvar(self.raw, self.p)
+        return v
+
+    def s(self):
+        v, self.p = svar(self.raw, self.p)
+        return v
+
+    def done(self, what):
+        if self.p != len(self.raw):
+            raise ValueError("%s not consumed exactly" % what)
+
+
+def decode_events(major, flags, payload, kinds):
+    first, p = uvar(payload, 0)
+    n, p = uvar(payload, p)
+    raw = body(flags, payload, p)
+    if major == 1:
+        # The columns concatenated; the scale leads the time column and the
+        # string table the string indexes.
+        c = Column(raw)
+        cols = {"kind": c, "cpu": c, "tid": c, "time": c, "a": c, "b": c, "c": c, "s": c}
+        scale = strings = None
+    else:
+        doc = msgpack.unpackb(raw, raw=False)
+        if not isinstance(doc, list) or len(doc) < 12:
+            raise ValueError("event chunk body is not an array of 12")
+        if ints(doc[0]) != first or ints(doc[1]) != n:
+            raise ValueError("event chunk body does not match its frame")
+        scale, strings = ints(doc[2]), [""] + doc[3]
+        names = ("kind", "cpu", "tid", "time", "a", "b", "c", "s")
+        cols = {name: Column(doc[4 + i]) for i, name in enumerate(names)}
+    kind, stores, has_str = slot_use([cols["kind"].u() for _ in range(n)], kinds)
+    cpu = [cols["cpu"].s() for _ in range(n)]
+    tid = [cols["tid"].s() for _ in range(n)]
+    if scale is None:
+        scale = cols["time"].u()
     t, times = 0, []
     for _ in range(n):
-        d, p = svar(raw, p)
-        t += d * scale
+        t += cols["time"].s() * scale
         times.append(t)
-    slots = []
-    for need in (1, 2, 3):
-        col = []
-        for i in range(n):
-            if stores[i] >= need:
-                v, p = svar(raw, p)
-                col.append(v)
-            else:
-                col.append(0)
-        slots.append(col)
-    m, p = uvar(raw, p)
-    strings = [""]
-    for _ in range(m):
-        ln, p = uvar(raw, p)
-        strings.append(raw[p:p + ln].decode("utf-8"))
-        p += ln
-    s = []
-    for i in range(n):
-        if has_str[i]:
-            j, p = uvar(raw, p)
-            s.append(strings[j])
-        else:
-            s.append("")
-    if p != len(raw):
-        raise ValueError("event chunk body not consumed exactly")
+    slots = [[cols[name].s() if stores[i] >= need else 0 for i in range(n)] for need, name in ((1, "a"), (2, "b"), (3, "c"))]
+    if strings is None:
+        c = cols["s"]
+        strings = [""]
+        for _ in range(c.u()):
+            ln = c.u()
+            strings.append(c.raw[c.p:c.p + ln].decode("utf-8"))
+            c.p += ln
+    s = [strings[cols["s"].u()] if has_str[i] else "" for i in range(n)]
+    for name, c in cols.items():
+        c.done("event column " + name)
     return [
-        {"seq": first + i, "time": times[i], "cpu": cols["cpu"][i], "tid": cols["tid"][i], "kind": kind[i],
+        {"seq": first + i, "time": times[i], "cpu": cpu[i], "tid": tid[i], "kind": kind[i],
          "a": slots[0][i], "b": slots[1][i], "c": slots[2][i], "s": s[i]}
         for i in range(n)
     ]
@@ -213,17 +190,17 @@ class Trace:
         if len(data) < 16:
             raise Refused("truncated header")
         major, minor, h = struct.unpack_from("<HHI", data, 8)
-        if major > 1:
+        if major > 2:
             raise Refused("written by a newer ktrace (format %d.x)" % major)
         if major < 1:
             raise Refused("format %d.%d is not read" % (major, minor))
-        self.version = "%d.%d" % (major, minor)
+        self.major, self.version = major, "%d.%d" % (major, minor)
         end = 16 + h + 4
         if end > len(data):
             raise Refused("truncated header")
         if zlib.crc32(data[:16 + h]) != struct.unpack_from("<I", data, 16 + h)[0]:
             raise Refused("damaged header")
-        self.meta, _ = unpack(data, 16)
+        self.meta = unpack(data[16:16 + h])
         self.header_end = end
         self.recovery = None
         if not self.open_index():
@@ -240,7 +217,7 @@ class Trace:
         f = frame(d, off, off + length)
         if isinstance(f, str) or f[0] != 3:
             return False
-        self.index, _ = unpack(body(f[1], f[2], 0))
+        self.index = unpack(body(f[1], f[2], 0))
         return self.index["events"] == events
 
     def scan(self):
@@ -272,7 +249,7 @@ class Trace:
                 ix["snapshotSeqs"].append(seq)
                 ix["snapshotOffsets"].append(off)
             elif typ == 3:
-                ix["outcome"] = unpack(body(flags, payload, 0))[0]["outcome"]
+                ix["outcome"] = unpack(body(flags, payload, 0))["outcome"]
                 off = nxt
                 reason = "no footer" if off == len(d) else "footer damaged or cut short"
                 break
@@ -286,7 +263,7 @@ class Trace:
         kinds = self.meta["kinds"]
         for off in self.index["chunkOffsets"]:
             typ, flags, payload, _ = frame(self.data, off, len(self.data))
-            yield from decode_events(flags, payload, kinds)
+            yield from decode_events(self.major, flags, payload, kinds)
 
     def snapshot(self, seq):
         best = None
@@ -295,7 +272,7 @@ class Trace:
                 best = off
         typ, flags, payload, _ = frame(self.data, best, len(self.data))
         _seq, p = svar(payload, 0)
-        return unpack(body(flags, payload, p))[0]
+        return unpack(body(flags, payload, p))
 
 
 def main(argv):

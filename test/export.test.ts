@@ -2,15 +2,20 @@
 // Format's rules (JSON Object Format, required fields per phase, microsecond
 // timestamps, begin/end matching, slice nesting per track, flow binding,
 // names as metadata), for every example trace; and the CLI on Bun and Deno.
+// --format msgpack|jsonl: records read back with plain decoders equal
+// `ktrace events --json`, and the export streams.
 
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { unpackMultiple } from "msgpackr";
+import { afterAll, describe, expect, it } from "vitest";
 import { chromeTraceJson, CPUS_PID } from "../src/export/chrome.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { openTrace } from "../src/trace/index.ts";
-import { runCli, REPO_ROOT } from "./helpers/run-cli.ts";
+import { eventRecord, writeRecords } from "../src/export/records.ts";
+import { cliCommand, runCli, REPO_ROOT } from "./helpers/run-cli.ts";
 
 type Ev = Record<string, unknown> & { name: string; ph: string; pid: number; tid: number; ts?: number; dur?: number; id?: number | string; cat?: string; s?: string; bp?: string; args?: Record<string, unknown> };
 
@@ -243,5 +248,78 @@ describe("ktrace export (CLI)", () => {
     const r = await runCli(["export", "package.json", "--format", "chrome"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("ktrace export --format msgpack|jsonl: events as plain records", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ktrace-export-records-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** `ktrace events --json` without desc: what a record must be. */
+  const eventsJson = async (path: string) => {
+    const r = await runCli(["events", path, "--json"]);
+    expect(r.code).toBe(0);
+    return r.stdout.trimEnd().split("\n").map((l) => {
+      const { desc: _, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+  };
+  /** The CLI's stdout as bytes (runCli decodes it as text). */
+  const rawStdout = (runtime: "bun" | "deno", args: string[]) => {
+    const [cmd, pre] = cliCommand(runtime);
+    const r = spawnSync(cmd, [...pre, ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 1 << 28 });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    return r.stdout;
+  };
+
+  it("round-trip against `ktrace events --json` with a plain msgpack decoder and JSON.parse, on every example trace and a stress trace of many chunks", async () => {
+    const stress = join(dir, "stress.ktrace");
+    record(await prepare({ target: "stress", maxEvents: 20000, cpus: 4, seed: 5 }), stress, 1000);
+    const files = [...readdirSync(TRACES).filter((f) => f.endsWith(".ktrace")).map((f) => join(TRACES, f)), stress];
+    for (const path of files) {
+      const want = await eventsJson(path);
+      const mp = join(dir, "x.msgpack");
+      const a = await runCli(["export", path, "--format", "msgpack", "-o", mp]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stderr).toContain(`${want.length.toLocaleString("en-US")} events as msgpack`);
+      expect(unpackMultiple(readFileSync(mp)), path).toEqual(want);
+      const b = await runCli(["export", path, "--format", "jsonl"], { runtime: "deno" });
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout.trimEnd().split("\n").map((l) => JSON.parse(l)), path).toEqual(want);
+    }
+  });
+
+  it("writes the same bytes to a pipe as to -o FILE, on Bun and on Deno", async () => {
+    const file = join(dir, "t.msgpack");
+    expect((await runCli(["export", "traces/tcmalloc-fork.ktrace", "--format", "msgpack", "-o", file])).code).toBe(0);
+    for (const rt of ["bun", "deno"] as const) {
+      expect(Buffer.compare(rawStdout(rt, ["export", "traces/tcmalloc-fork.ktrace", "--format", "msgpack"]), readFileSync(file)), rt).toBe(0);
+    }
+  });
+
+  it("streams: pieces of 64 to 128 KB, each awaited before the next, the reader's chunk cache bounded", async () => {
+    const path = join(dir, "long.ktrace");
+    record(await prepare({ target: "stress", maxEvents: 100_000, seed: 2 }), path, 4096);
+    const r = openTrace(path, { cacheChunks: 3 });
+    let inFlight = 0;
+    let pieces = 0;
+    let bytes = 0;
+    const got: unknown[] = [];
+    const n = await writeRecords(r, "msgpack", async (piece) => {
+      expect(inFlight).toBe(0);
+      inFlight++;
+      pieces++;
+      bytes += piece.length;
+      expect(piece.length).toBeLessThan(1 << 17); // 64 KB and at most one batch of 512 records
+      if (pieces % 50 === 1) got.push(unpackMultiple(piece)[0]);
+      await new Promise((res) => setTimeout(res, 0));
+      inFlight--;
+    });
+    expect(n).toBe(100_000);
+    expect(pieces).toBeGreaterThan(50);
+    expect(bytes / n).toBeGreaterThan(20);
+    expect(r.cachedChunks).toBeLessThanOrEqual(3);
+    // The first record of a piece is an event, in order.
+    expect(got[0]).toEqual(eventRecord(r.eventAt(0)));
+    for (const x of got) expect(x).toEqual(eventRecord(r.eventAt((x as { seq: number }).seq)));
   });
 });

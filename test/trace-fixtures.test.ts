@@ -58,7 +58,7 @@ describe("ktrace info", () => {
     expect(res.stderr).toBe("");
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({
-      formatVersion: "1.0", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
+      formatVersion: "2.0", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
       bytes: readFileSync(join(DIR, "good.ktrace")).length, snapshotEvery: 512, writer: "ktrace 0.1.0", options: {},
       outcome: { kind: "budget", seq: 2999 },
     });
@@ -72,7 +72,7 @@ describe("ktrace info", () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split("\n");
     expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(["trace", "scenario", "events", "outcome"]);
-    expect(lines[0]).toMatch(/gzip, format 1\.0, ktrace 0\.1\.0/);
+    expect(lines[0]).toMatch(/gzip, format 2\.0, ktrace 0\.1\.0/);
     expect(lines[2]).toMatch(/^events +3,000 /);
     expect(lines[3]).toMatch(/^outcome +budget at seq 2999: /);
   });
@@ -91,7 +91,7 @@ describe("ktrace info", () => {
 
   it("refuses what is not a usable trace with one line and exit 2", async () => {
     for (const [file, msg] of [
-      ["future-version.ktrace", "written by a newer ktrace (format 2.x); this ktrace reads format 1.x: upgrade ktrace"],
+      ["future-version.ktrace", "written by a newer ktrace (format 3.x); this ktrace reads formats 1.x to 2.x: upgrade ktrace"],
       ["bad-magic.ktrace", "not a ktrace file"],
       ["empty.ktrace", "empty file"],
       ["cut-in-header.ktrace", "truncated header"],

@@ -1,16 +1,24 @@
 // .ktrace: encoding building blocks and exact round trips.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inflateRawSync, gunzipSync } from "node:zlib";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
-import { deflateLz, deflateParts } from "../src/trace/deflate.ts";
+import { deflate, gzip } from "../src/trace/compress.ts";
 import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
 import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
+import { unpack } from "msgpackr";
+import { BodyError, decodeEventBody, slotTable } from "../src/trace/event-codec.ts";
+import { packr } from "../src/trace/format.ts";
+import { currentKinds } from "../src/trace/writer.ts";
+import { REPO_ROOT } from "./helpers/run-cli.ts";
+import { prepare, record } from "../src/record/index.ts";
+import { traceDigest, type TraceDigest } from "./support/trace-digest.ts";
 
 const dir = tempDir("format");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Bytes with repeats at short and long distances, like msgpack snapshots. */
 const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.nat(300)), { maxLength: 400 }), fc.integer({ min: 1, max: 256 }))
@@ -26,12 +34,20 @@ const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.na
   });
 
 describe("building blocks", () => {
-  it("the LZ77 DEFLATE encoder is read by zlib's inflate", () => {
+  it("deflate (fflate) is read by zlib's inflate, at both levels used", () => {
     fc.assert(fc.property(repetitive, (data) => {
-      const w = new ByteWriter(16);
-      deflateLz(data, w);
-      expect(Buffer.from(inflateRawSync(w.toBytes())).equals(Buffer.from(data))).toBe(true);
-    }), { numRuns: 300 });
+      for (const level of [4, 6] as const) expect(Buffer.from(inflateRawSync(deflate(data, level))).equals(Buffer.from(data))).toBe(true);
+    }), { numRuns: 200 });
+  });
+
+  it("gzip is read by zlib and has no time stamp or file name (the writer's .gz is the same helper: see below)", () => {
+    const big = Uint8Array.from({ length: 2.5 * (1 << 20) }, (_, i) => (i * 2654435761) >>> 27);
+    for (const data of [new Uint8Array(0), Uint8Array.of(1, 2, 3), big]) {
+      const z = gzip(data);
+      expect(Buffer.from(gunzipSync(z)).equals(Buffer.from(data))).toBe(true);
+      expect([...z.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, z[8], 3]);
+      expect(Buffer.compare(Buffer.from(gzip(data)), Buffer.from(z))).toBe(0);
+    }
   });
 
   it("crc32 matches the standard check value and composes", () => {
@@ -55,15 +71,6 @@ describe("building blocks", () => {
     expect(() => new ByteWriter().svar(2 ** 60)).toThrow();
   });
 
-  it("the Huffman-only DEFLATE encoder is read by zlib's inflate", () => {
-    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 5 }), fc.nat(), (parts, skew) => {
-      const skewed = parts.map((p) => p.map((x) => (skew % 3 === 0 ? x : x % (1 + (skew % 17)))));
-      const w = new ByteWriter(16);
-      deflateParts(skewed, w);
-      const want = Buffer.concat(skewed);
-      expect(Buffer.from(inflateRawSync(w.toBytes())).equals(want)).toBe(true);
-    }), { numRuns: 200 });
-  });
 });
 
 /** One event of every kind, with strings, negative ints and large values. */
@@ -211,6 +218,8 @@ describe("round trip", () => {
     const bytes = readFileSync(gz);
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
     expect(Buffer.from(gunzipSync(bytes)).equals(readFileSync(plain))).toBe(true);
+    // The writer's streamed gzip is the one gzip helper's output for the file.
+    expect(Buffer.from(gzip(readFileSync(plain))).equals(bytes)).toBe(true);
     for (const input of [gz, new Uint8Array(bytes)]) {
       const r = openTrace(input);
       expect(r.gzipped).toBe(true);
@@ -230,4 +239,128 @@ describe("round trip", () => {
     expect([...b.subarray(0, 8)]).toEqual([...MAGIC]);
     expect(b.subarray(b.length - 8).toString("latin1")).toBe("\x89KTF\r\n\x1a\n");
   });
+});
+
+/** The event chunks of a trace file, found by walking its frames as docs/FORMAT.md says (no ktrace code). */
+function eventChunkBodies(file: Uint8Array): { firstSeq: number; n: number; body: Uint8Array }[] {
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const uvar = (at: { p: number }) => {
+    let v = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const x = file[at.p++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+    }
+  };
+  const out = [];
+  let off = 16 + dv.getUint32(12, true) + 4;
+  while (off < file.length - 32) {
+    const len = dv.getUint32(off + 4, true);
+    if (file[off] === 1) {
+      const at = { p: off + 12 };
+      const firstSeq = uvar(at);
+      const n = uvar(at);
+      const rawLen = uvar(at);
+      const body = new Uint8Array(inflateRawSync(file.subarray(at.p, off + 12 + len)));
+      expect(body.length).toBe(rawLen);
+      out.push({ firstSeq, n, body });
+    }
+    off += 12 + len;
+  }
+  return out;
+}
+
+describe("format 2 event chunk bodies", () => {
+  it("a plain msgpack decoder reads every chunk body of a recorded trace and finds the documented fields", () => {
+    const file = new Uint8Array(readFileSync(join(REPO_ROOT, "fixtures", "traces", "good.ktrace")));
+    expect(file[8]).toBe(2);
+    const chunks = eventChunkBodies(file);
+    expect(chunks.length).toBeGreaterThan(5);
+    let next = 0;
+    for (const { firstSeq, n, body } of chunks) {
+      const doc = unpack(body) as unknown[];
+      // [firstSeq, n, timeScale, strings, kind, cpu, tid, time, a, b, c, s]
+      expect(Array.isArray(doc) && doc.length === 12).toBe(true);
+      const [first, count, timeScale, strings, ...cols] = doc;
+      expect(first).toBe(firstSeq);
+      expect(first).toBe(next);
+      expect(count).toBe(n);
+      next += n;
+      expect(Number.isInteger(timeScale) && (timeScale as number) >= 1).toBe(true);
+      expect(Array.isArray(strings) && strings.every((x) => typeof x === "string")).toBe(true);
+      for (const col of cols) expect(col).toBeInstanceOf(Uint8Array);
+      // kind, cpu, tid and time hold exactly n varints (a byte below 0x80 ends each).
+      for (const col of cols.slice(0, 4) as Uint8Array[]) {
+        expect(col.filter((x) => x < 0x80).length).toBe(n);
+        expect(col[col.length - 1]! < 0x80).toBe(true);
+      }
+    }
+    expect(next).toBe(openTrace(file).eventCount);
+  });
+
+  it("strings go in the table as msgpack strings; lone surrogates are stored as U+FFFD, as format 1 did", () => {
+    const evs: KEvent[] = ["plain", "ünïcödé ✓ 🧵", "bad \ud800 half", "x".repeat(200) + "\udc00"].map((s, seq) => ({ seq, time: seq * 10, cpu: 0, tid: 1, kind: KIND.user, a: 0, b: 0, c: 0, s }));
+    const p = join(dir, "strings.ktrace");
+    writeEvents(p, evs, { snapshotEvery: 100 });
+    const [chunk] = eventChunkBodies(new Uint8Array(readFileSync(p)));
+    const strings = (unpack(chunk!.body) as unknown[])[3];
+    const wf = (s: string) => new TextDecoder().decode(new TextEncoder().encode(s));
+    expect(strings).toEqual(evs.map((e) => wf(e.s)));
+    expect([...openTrace(p).events()].map((e) => e.s)).toEqual(evs.map((e) => wf(e.s)));
+  });
+
+  it("a body that is not the documented array is refused with what is wrong", () => {
+    const slots = slotTable(currentKinds());
+    const col = (...b: number[]) => Uint8Array.from(b);
+    // [firstSeq, n, timeScale, strings, kind, cpu, tid, time, a, b, c, s]
+    const good = [7, 2, 10, ["w"], col(2 * KIND.user, 2 * KIND.user), col(0, 2), col(2, 2), col(2, 2), col(), col(), col(), col(1, 0)];
+    const ok = decodeEventBody(2, packr.pack(good), 2, 7, slots);
+    expect([...ok.time]).toEqual([10, 20]);
+    expect([...ok.cpu]).toEqual([0, 1]);
+    expect(ok.strings).toEqual(["", "w"]);
+    // A later minor version may append elements.
+    expect(decodeEventBody(2, packr.pack([...good, "more"]), 2, 7, slots).n).toBe(2);
+    const with_ = (i: number, v: unknown) => good.map((x, j) => (j === i ? v : x));
+    const bad: [unknown, RegExp][] = [
+      [{ firstSeq: 7 }, /not a msgpack array of at least 12/],
+      [good.slice(0, 11), /not a msgpack array of at least 12/],
+      [with_(1, 3), /n 3, its frame 7 and 2/],
+      [with_(2, 0), /timeScale/],
+      [with_(3, ["w", 5]), /strings/],
+      [with_(5, [0, 2]), /column cpu is not bin/],
+      [with_(10, null), /column c is not bin/],
+      [with_(6, col(2, 2, 2)), /column tid .*1 bytes left over/],
+      [with_(7, col(2)), /column time .*ends early/],
+      [with_(11, col(2, 0)), /string index 2 out of range/],
+    ];
+    for (const [doc, why] of bad) expect(() => decodeEventBody(2, packr.pack(doc), 2, 7, slots), JSON.stringify(doc)).toThrow(why);
+    expect(() => decodeEventBody(2, Uint8Array.of(0xc1, 0xc1), 2, 7, slots)).toThrow(BodyError);
+    expect(() => decodeEventBody(2, Uint8Array.of(0x90), 5, 7, slots)).toThrow(/cannot hold 5 events/);
+  });
+});
+
+describe("determinism across runtimes", () => {
+  it("Node records the stress fixtures (written by Bun) byte for byte, plain and gzip-wrapped", async () => {
+    // As fixtures/make-fixtures.ts records them: fflate is pure JavaScript, so its bytes do not depend on the runtime.
+    const p = await prepare({ target: "stress", seed: 1, maxEvents: 3000 });
+    for (const f of ["good.ktrace", "good.ktrace.gz"]) {
+      const out = join(dir, f);
+      record(p, out, 512);
+      expect(Buffer.compare(readFileSync(out), readFileSync(join(REPO_ROOT, "fixtures", "traces", f))), f).toBe(0);
+    }
+  });
+});
+
+describe("format 1 traces", () => {
+  const V1 = join(REPO_ROOT, "fixtures", "traces", "v1");
+  const expected = JSON.parse(readFileSync(join(V1, "EXPECTED.json"), "utf8")) as Record<string, TraceDigest>;
+  it("are all there", () => expect(Object.keys(expected).length).toBe(14));
+  for (const [file, want] of Object.entries(expected)) {
+    it(`${file} gives the same events and states as the format 1 reader did`, () => {
+      const path = join(V1, file);
+      expect(openTrace(path).formatVersion).toBe("1.0");
+      expect(traceDigest(path)).toEqual(want);
+      if (want.recovered === null) expect(openTrace(path).verify()).toBeNull();
+    });
+  }
 });

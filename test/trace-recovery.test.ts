@@ -162,7 +162,7 @@ describe("refusals", () => {
   const zipPath = join(dir, "zip.ktrace");
   writeFileSync(zipPath, Uint8Array.of(0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0));
   const newer = good.slice();
-  newer[8] = 2;
+  newer[8] = 3;
   const older = good.slice();
   older[8] = 0;
   const subdir = join(dir, "a-directory");
@@ -173,8 +173,8 @@ describe("refusals", () => {
     ["empty", emptyPath, /empty file \(0 bytes\), not a trace/],
     ["bad-magic", zipPath, /not a ktrace file \(starts with 50 4b 03 04 14 00 00 00\)/],
     ["bad-magic", new TextEncoder().encode("hello, world\n"), /not a ktrace file/],
-    ["newer-version", newer, /written by a newer ktrace \(format 2\.x\); this ktrace reads format 1\.x: upgrade ktrace/],
-    ["newer-version", older, /format 0\.0, which this ktrace \(format 1\.x\) does not read/],
+    ["newer-version", newer, /written by a newer ktrace \(format 3\.x\); this ktrace reads formats 1\.x to 2\.x: upgrade ktrace/],
+    ["newer-version", older, /format 0\.0, which this ktrace \(formats 1\.x to 2\.x\) does not read/],
     ["bad-header", good.slice(0, 12), /truncated header/],
     ["bad-header", good.slice(0, headerEnd - 1), /truncated header/],
   );

@@ -59,13 +59,14 @@ function tracker(stream: Stream) {
   return t;
 }
 
-function write(stream: Stream, text: string): void {
-  if (stream === process.stdout && stdoutClosed) return;
-  if (text === '') return;
+/** Writes to a stream; returns false when the stream asks the writer to wait for 'drain'. */
+function write(stream: Stream, data: string | Uint8Array): boolean {
+  if (stream === process.stdout && stdoutClosed) return true;
+  if (data.length === 0) return true;
   const t = tracker(stream);
   t.count++;
   try {
-    stream.write(text, () => {
+    return stream.write(data, () => {
       t.count--;
       if (t.count === 0) for (const w of t.waiters.splice(0)) w();
     });
@@ -73,12 +74,21 @@ function write(stream: Stream, text: string): void {
     t.count--;
     if (stream === process.stdout && isEpipe(e)) onBrokenPipe();
     else if (stream !== process.stderr) throw e;
+    return true;
   }
 }
 
 /** Write text to stdout as is. */
 export function out(text: string): void {
   write(process.stdout, text);
+}
+
+/**
+ * Write bytes to stdout (binary output: export --format msgpack). Resolves
+ * when stdout can take more, so a long output streams in bounded memory.
+ */
+export async function outBytes(b: Uint8Array): Promise<void> {
+  if (!write(process.stdout, b)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
 }
 
 /** Write one line to stdout. */

@@ -251,19 +251,24 @@ export const COMMANDS = [
   },
   {
     name: 'export',
-    summary: 'Convert a trace for other tools (chrome://tracing, Perfetto).',
+    summary: 'Convert a trace for other tools (Perfetto, pandas, DuckDB, jq, any msgpack library).',
     positionals: [tracePos('export')],
     flags: [
       {
         name: 'format',
-        type: { kind: 'enum', values: ['chrome'] },
-        metavar: 'chrome',
+        type: { kind: 'enum', values: ['chrome', 'msgpack', 'jsonl'] },
+        metavar: 'chrome|msgpack|jsonl',
         required: true,
-        description: 'Output format: chrome (Trace Event JSON, opens in Perfetto).',
+        description:
+          'Output format: chrome (Trace Event JSON, opens in Perfetto); msgpack (one msgpack map per event, back to back) or jsonl (one JSON object per line): {seq, time, cpu, tid, kind, args}, see docs/FORMAT.md.',
       },
       output('Write to FILE instead of stdout.'),
     ],
-    examples: ['ktrace export /tmp/cpython.ktrace --format chrome -o cpython.json'],
+    examples: [
+      'ktrace export /tmp/cpython.ktrace --format chrome -o cpython.json',
+      'ktrace export /tmp/cpython.ktrace --format msgpack -o cpython.msgpack',
+      "ktrace export /tmp/cpython.ktrace --format jsonl | jq -c 'select(.kind == \"fork\")'",
+    ],
     issue: 7,
   },
 ] as const satisfies readonly CommandSpec[];

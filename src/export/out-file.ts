@@ -18,7 +18,7 @@ function why(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** A text file written in pieces; nothing appears at `path` until finish(). */
+/** An output file written in pieces (text or bytes); nothing appears at `path` until finish(). */
 export class OutFile {
   private fd: number;
   private buf: string[] = [];
@@ -41,11 +41,21 @@ export class OutFile {
     if (this.size >= 1 << 16) this.flush();
   }
 
+  /** Writes bytes after any text written so far (unbuffered: pass pieces of a useful size). */
+  writeBytes(b: Uint8Array): void {
+    this.flush();
+    this.put(b);
+  }
+
   private flush(): void {
     if (this.buf.length === 0) return;
     const b = this.enc.encode(this.buf.join(""));
     this.buf = [];
     this.size = 0;
+    this.put(b);
+  }
+
+  private put(b: Uint8Array): void {
     try {
       let done = 0;
       while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);

@@ -152,7 +152,8 @@ export interface EventJson {
   desc: string;
 }
 
-export function eventJson(ev: KEvent, state?: KState): EventJson {
+/** An event's slots by name (EVENT_KINDS[kind].args / .str; a, b, c, s for a kind this build does not know): EventJson's `args`. */
+export function eventArgs(ev: KEvent): Record<string, number | string> {
   const info = EVENT_KINDS[ev.kind];
   const args: Record<string, number | string> = {};
   if (info) {
@@ -165,7 +166,11 @@ export function eventJson(ev: KEvent, state?: KState): EventJson {
     args.c = ev.c;
     if (ev.s) args.s = ev.s;
   }
-  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args, desc: describe(ev, state) };
+  return args;
+}
+
+export function eventJson(ev: KEvent, state?: KState): EventJson {
+  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: eventArgs(ev), desc: describe(ev, state) };
 }
 
 /** Bad --kind pattern. exitCode 2. */

@@ -20,7 +20,7 @@ export {
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";
+export { describe, eventArgs, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";
 export {
   stateView, stateText, table,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,

@@ -20,9 +20,7 @@
 // in a reply) and any indentation; both are ignored.
 
 import { Buffer } from "node:buffer";
-import { ByteWriter } from "./bytes.ts";
-import { crc32 } from "./crc32.ts";
-import { DeflateStream } from "./deflate.ts";
+import { crc32, gzip } from "./compress.ts";
 import { TraceError } from "./errors.ts";
 import { MAGIC } from "./format.ts";
 
@@ -47,31 +45,13 @@ export function isKtrace(b: Uint8Array): boolean {
 }
 
 /**
- * Gzip-wraps bytes with the trace layer's deterministic DEFLATE (same output
- * on every runtime, unlike node:zlib). Bytes already gzip'd are returned as is.
+ * Gzip-wraps bytes with the trace layer's deterministic gzip (compress.ts;
+ * same output on every runtime, unlike node:zlib). Bytes already gzip'd are
+ * returned as is.
  */
 export function gzipTrace(raw: Uint8Array): Uint8Array {
   if (isGzip(raw)) return raw;
-  const ds = new DeflateStream(new ByteWriter(Math.max(1024, raw.length + (raw.length >> 3) + 64)));
-  const parts: Uint8Array[] = [Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255)];
-  const BLOCK = 1 << 20;
-  if (raw.length === 0) ds.block(raw, true);
-  for (let off = 0; off < raw.length; off += BLOCK) {
-    ds.block(raw.subarray(off, Math.min(raw.length, off + BLOCK)), off + BLOCK >= raw.length);
-  }
-  parts.push(ds.take());
-  const tail = new Uint8Array(8);
-  const dv = new DataView(tail.buffer);
-  dv.setUint32(0, crc32(raw), true);
-  dv.setUint32(4, raw.length >>> 0, true);
-  parts.push(tail);
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return gzip(raw);
 }
 
 /**

@@ -1,15 +1,24 @@
-// Event chunk bodies: the columnar layout (docs/FORMAT.md, "Event chunk").
+// Event chunk bodies (docs/FORMAT.md, "Event chunk").
 //
-// Columns, each a run of LEB128 varints (s = zigzag): kind*2+full, cpu(s),
-// tid(s), time (a scale, then deltas/scale (s)), a(s), b(s), c(s), then the chunk's string table and
-// one string index per event that has a string slot. Slots a/b/c/s are only
-// stored for events whose kind uses them (per the header's kind table) unless
-// the event's `full` bit is set. The columns are compressed together as one
-// raw DEFLATE stream, one Huffman block per column (deflate.ts).
+// The events of a chunk are stored as columns, each a run of LEB128 varints
+// (s = zigzag): kind*2+full, cpu(s), tid(s), time (deltas / the chunk's time
+// scale, s), a(s), b(s), c(s), and one string index per event that has a
+// string slot, into the chunk's string table. Slots a/b/c/s are only stored
+// for events whose kind uses them (per the header's kind table) unless the
+// event's `full` bit is set.
+//
+// Format 2 (written): the body is one msgpack array, so any msgpack library
+// sees its structure; the columns are msgpack `bin` values:
+//   [firstSeq, n, timeScale, strings: [str...], kind, cpu, tid, time, a, b, c, s]
+// (an array, not a map: named keys would cost ~1.3% of the compressed event
+// bytes, the array ~0.6%; docs/FORMAT.md, "Measurements").
+// Format 1 (read only): the same columns concatenated, the time column led
+// by the scale and the string column by the table.
+// The writer compresses the body as a whole (compress.ts).
 
 import type { KEvent } from "../kernel/types.ts";
 import { ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
-import { deflateParts } from "./deflate.ts";
+import { packr } from "./format.ts";
 
 /** Per kind code: how many of a, b, c it uses, and whether it uses s. */
 export interface SlotTable {
@@ -48,6 +57,14 @@ export interface EventColumns {
 
 /** Raised for a chunk body that does not decode (corrupt or foreign data). */
 export class BodyError extends Error {}
+
+/**
+ * s with lone surrogates replaced by U+FFFD, as UTF-8 stores it: msgpackr
+ * would write them as invalid UTF-8 (and differently for long strings).
+ */
+function wellFormed(s: string): string {
+  return /[\ud800-\udfff]/.test(s) ? fromUtf8(utf8(s)) : s;
+}
 
 /** Buffers the events of one chunk (writer side) and encodes them. */
 export class ChunkBuilder {
@@ -89,11 +106,11 @@ export class ChunkBuilder {
   }
 
   /**
-   * Encodes the buffered events as a compressed body into `out` and returns
-   * the uncompressed body length. Throws BadValue (bytes.ts) for a field that
-   * is not a safe integer.
+   * Encodes the buffered events as a format 2 body (a msgpack array, not yet
+   * compressed). Throws BadValue (bytes.ts) or RangeError for a field that
+   * is not a safe integer. The result is valid until the next encode.
    */
-  encode(out: ByteWriter): number {
+  encode(): Uint8Array {
     const n = this.n;
     const { nargs, str } = this.slots;
     const nk = nargs.length;
@@ -101,7 +118,6 @@ export class ChunkBuilder {
     for (const w of this.cols) w.reset();
     const dict = new Map<string, number>();
     const strs: string[] = [];
-    const sIdx: number[] = [];
     // Time deltas are stored divided by their greatest common divisor (the
     // simulator's costs are multiples of 10 ns): fewer bytes, better codes.
     let scale = 0;
@@ -116,7 +132,6 @@ export class ChunkBuilder {
       while (d !== 0) [scale, d] = [d, scale % d];
     }
     if (!(scale >= 1 && Number.isSafeInteger(scale))) scale = 1;
-    TIME.uvar(scale);
     prevTime = 0;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
@@ -139,28 +154,21 @@ export class ChunkBuilder {
       if (na >= 2) B.svar(b);
       if (na >= 3) C.svar(c);
       if (hs) {
-        if (s === "") sIdx.push(0);
+        if (s === "") S.uvar(0);
         else {
           let x = dict.get(s);
           if (x === undefined) {
             x = strs.length + 1;
             dict.set(s, x);
-            strs.push(s);
+            strs.push(wellFormed(s));
           }
-          sIdx.push(x);
+          S.uvar(x);
         }
       }
     }
-    S.uvar(strs.length);
-    for (const s of strs) {
-      const b = utf8(s);
-      S.uvar(b.length);
-      S.bytes(b);
-    }
-    for (const x of sIdx) S.uvar(x);
-    const parts = this.cols.map((w) => w.buf.subarray(0, w.pos));
-    deflateParts(parts, out);
-    return parts.reduce((sum, p) => sum + p.length, 0);
+    const col = (w: ByteWriter) => w.buf.subarray(0, w.pos);
+    // In the order of V2_FIELDS.
+    return packr.pack([this.firstSeq, n, scale, strs, col(K), col(CPU), col(TID), col(TIME), col(A), col(B), col(C), col(S)]);
   }
 
   reset(): void {
@@ -320,25 +328,22 @@ export class Scratch {
   }
 }
 
+/** Counts of events storing each slot, from the kind column. */
+interface SlotCounts {
+  nA: number;
+  nB: number;
+  nC: number;
+  nS: number;
+}
+
 /**
- * Decodes an uncompressed event chunk body of n events. Throws BodyError
- * when it does not fit. With `scratch`, the returned columns are views of
- * its arrays (valid until its next use); otherwise they are fresh.
+ * Reads the kind column (n uvars from p) into kind and use (bits 0-1: the
+ * integer slots stored, bit 2: a string stored). Returns the new position
+ * and fills `counts`.
  */
-export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
+function readKinds(raw: Uint8Array, p: number, n: number, slots: SlotTable, kind: Int32Array, use: Uint8Array, counts: SlotCounts): number {
   const { nargs, str } = slots;
   const nk = nargs.length;
-  const len = raw.length;
-  const sc = scratch ?? new Scratch();
-  sc.grow(n);
-  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
-  if (scratch) {
-    a.fill(0, 0, n);
-    b.fill(0, 0, n);
-    c.fill(0, 0, n);
-    sIdx.fill(0, 0, n);
-  }
-  let p = 0;
   let nA = 0, nB = 0, nC = 0, nS = 0;
   for (let i = 0; i < n; i++) {
     let v = raw[p]!;
@@ -357,15 +362,75 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
     if (na >= 3) nC++;
     if (u & 4) nS++;
   }
+  counts.nA = nA;
+  counts.nB = nB;
+  counts.nC = nC;
+  counts.nS = nS;
+  return p;
+}
+
+/** Reads one string index (a uvar below m + 1) for each event that stores a string. Returns the new position. */
+function readStringIndexes(raw: Uint8Array, p: number, n: number, use: Uint8Array, sIdx: Uint32Array, m: number): number {
+  for (let i = 0; i < n; i++) {
+    if (!(use[i]! & 4)) continue;
+    const x = raw[p]!;
+    let v: number;
+    if (x < 0x80) {
+      v = x;
+      p++;
+    } else {
+      v = slowU(raw, p);
+      p = at;
+    }
+    if (v > m) throw new BodyError(`string index ${v} out of range`);
+    sIdx[i] = v;
+  }
+  return p;
+}
+
+/**
+ * Decodes an uncompressed event chunk body of n events, in the layout of
+ * format `major` (1 or 2; the reader refuses others before this). Throws
+ * BodyError when it does not fit. With `scratch`, the returned columns are
+ * views of its arrays (valid until its next use); otherwise they are fresh.
+ */
+export function decodeEventBody(major: number, raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
+  // Every event takes at least one byte: refuse a count the body cannot hold before allocating for it.
+  if (n > raw.length) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
+  const sc = scratch ?? new Scratch();
+  sc.grow(n);
+  if (scratch) {
+    sc.a.fill(0, 0, n);
+    sc.b.fill(0, 0, n);
+    sc.c.fill(0, 0, n);
+    sc.sIdx.fill(0, 0, n);
+  }
+  const strings = major === 1 ? decodeV1(raw, n, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
+  const { kind, cpu, tid, time, a, b, c, sIdx } = sc;
+  if (scratch) {
+    return {
+      firstSeq, n, kind: kind.subarray(0, n), cpu: cpu.subarray(0, n), tid: tid.subarray(0, n), time: time.subarray(0, n),
+      a: a.subarray(0, n), b: b.subarray(0, n), c: c.subarray(0, n), sIdx: sIdx.subarray(0, n), strings,
+    };
+  }
+  return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings };
+}
+
+/** Format 1: the columns concatenated. Fills sc; returns the string table. */
+function decodeV1(raw: Uint8Array, n: number, slots: SlotTable, sc: Scratch): string[] {
+  const len = raw.length;
+  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
+  const cnt: SlotCounts = { nA: 0, nB: 0, nC: 0, nS: 0 };
+  let p = readKinds(raw, 0, n, slots, kind, use, cnt);
   p = readColumn(raw, p, cpu, n);
   p = readColumn(raw, p, tid, n);
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
   const scale = slowU(raw, p);
   p = at;
   p = readDeltas(raw, p, time, n, scale);
-  p = nA === n ? readColumn(raw, p, a, n) : readSlot(raw, p, a, n, use, 1);
-  p = nB === n ? readColumn(raw, p, b, n) : readSlot(raw, p, b, n, use, 2);
-  p = nC === n ? readColumn(raw, p, c, n) : readSlot(raw, p, c, n, use, 3);
+  p = cnt.nA === n ? readColumn(raw, p, a, n) : readSlot(raw, p, a, n, use, 1);
+  p = cnt.nB === n ? readColumn(raw, p, b, n) : readSlot(raw, p, b, n, use, 2);
+  p = cnt.nC === n ? readColumn(raw, p, c, n) : readSlot(raw, p, c, n, use, 3);
   if (p >= len) throw new BodyError("event chunk body ends before its string table");
   const m = slowU(raw, p);
   p = at;
@@ -379,30 +444,55 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
     strings[j] = fromUtf8(raw.subarray(p, p + bl));
     p += bl;
   }
-  if (nS > 0) {
-    for (let i = 0; i < n; i++) {
-      if (!(use[i]! & 4)) continue;
-      const x = raw[p]!;
-      let v: number;
-      if (x < 0x80) {
-        v = x;
-        p++;
-      } else {
-        v = slowU(raw, p);
-        p = at;
-      }
-      if (v > m) throw new BodyError(`string index ${v} out of range`);
-      sIdx[i] = v;
-    }
-  }
+  if (cnt.nS > 0) p = readStringIndexes(raw, p, n, use, sIdx, m);
   if (p !== len) throw new BodyError(`event chunk body does not match its event count (${len - p} bytes left over)`);
-  if (scratch) {
-    return {
-      firstSeq, n, kind: kind.subarray(0, n), cpu: cpu.subarray(0, n), tid: tid.subarray(0, n), time: time.subarray(0, n),
-      a: a.subarray(0, n), b: b.subarray(0, n), c: c.subarray(0, n), sIdx: sIdx.subarray(0, n), strings,
-    };
+  return strings;
+}
+
+/**
+ * The elements of a format 2 body, by position: three integers, the string
+ * table (an array of strings), then the columns (bin). Later minor versions
+ * may append elements; readers ignore them.
+ */
+export const V2_FIELDS = ["firstSeq", "n", "timeScale", "strings", "kind", "cpu", "tid", "time", "a", "b", "c", "s"] as const;
+/** Position of the first column (kind) in V2_FIELDS. */
+const V2_COL0 = 4;
+
+/** Format 2: a msgpack array. Fills sc; returns the string table. */
+function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
+  let doc: unknown;
+  try {
+    doc = packr.unpack(raw);
+  } catch {
+    // msgpackr's messages may quote the data: say it in our words.
+    throw new BodyError("event chunk body is not a msgpack document");
   }
-  return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings };
+  if (!Array.isArray(doc) || doc.length < V2_FIELDS.length) throw new BodyError(`event chunk body is not a msgpack array of at least ${V2_FIELDS.length} elements`);
+  if (doc[0] !== firstSeq || doc[1] !== n) {
+    throw new BodyError(`event chunk body says firstSeq ${String(doc[0])} and n ${String(doc[1])}, its frame ${firstSeq} and ${n}`);
+  }
+  const scale: unknown = doc[2];
+  if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");
+  const table: unknown = doc[3];
+  if (!Array.isArray(table) || !table.every((x) => typeof x === "string")) throw new BodyError("event chunk body's strings is not an array of strings");
+  for (let i = V2_COL0; i < V2_FIELDS.length; i++) {
+    if (!(doc[i] instanceof Uint8Array)) throw new BodyError(`event chunk body's column ${V2_FIELDS[i]} is not bin`);
+  }
+  const [K, CPU, TID, TIME, A, B, C, S] = doc.slice(V2_COL0) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
+  const cnt: SlotCounts = { nA: 0, nB: 0, nC: 0, nS: 0 };
+  const whole = (name: string, col: Uint8Array, p: number) => {
+    if (p !== col.length) throw new BodyError(`event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`);
+  };
+  whole("kind", K, readKinds(K, 0, n, slots, kind, use, cnt));
+  whole("cpu", CPU, readColumn(CPU, 0, cpu, n));
+  whole("tid", TID, readColumn(TID, 0, tid, n));
+  whole("time", TIME, readDeltas(TIME, 0, time, n, scale));
+  whole("a", A, cnt.nA === n ? readColumn(A, 0, a, n) : readSlot(A, 0, a, n, use, 1));
+  whole("b", B, cnt.nB === n ? readColumn(B, 0, b, n) : readSlot(B, 0, b, n, use, 2));
+  whole("c", C, cnt.nC === n ? readColumn(C, 0, c, n) : readSlot(C, 0, c, n, use, 3));
+  whole("s", S, cnt.nS > 0 ? readStringIndexes(S, 0, n, use, sIdx, table.length) : 0);
+  return ["", ...(table as string[])];
 }
 
 /** Materializes KEvent objects from decoded columns. */

@@ -10,14 +10,17 @@
 
 import { Packr } from "msgpackr";
 import type { KConfig, Outcome } from "../kernel/types.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "./compress.ts";
 import type { KindRow } from "./event-codec.ts";
 
 /** "\x89KTR\r\n\x1a\n": non-ASCII first byte, and line-ending mangling is detectable. */
 export const MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x0a);
 /** "\x89KTF\r\n\x1a\n": ends every complete file. */
 export const FOOTER_MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x46, 0x0d, 0x0a, 0x1a, 0x0a);
-export const FORMAT_MAJOR = 1;
+/** The format written. Format 2 made event chunk bodies msgpack maps (docs/FORMAT.md). */
+export const FORMAT_MAJOR = 2;
+/** The oldest major format read. */
+export const FORMAT_MAJOR_MIN = 1;
 export const FORMAT_MINOR = 0;
 
 /** Fixed part of the header before the meta: magic, major, minor, meta length. */

@@ -9,4 +9,4 @@ export {
   FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE,
   type TraceMeta, type TraceSummary, type HeaderData, type IndexData,
 } from "./format.ts";
-export { crc32 } from "./crc32.ts";
+export { crc32 } from "./compress.ts";

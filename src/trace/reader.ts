@@ -12,12 +12,12 @@ import { constants as zc, gunzipSync, inflateRawSync } from "node:zlib";
 import { fromPlain, type PlainState } from "../kernel/state.ts";
 import type { KEvent, KState, Outcome } from "../kernel/types.ts";
 import { ByteReader } from "./bytes.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "./compress.ts";
 import { TraceCorruptError, TraceError } from "./errors.ts";
 import { embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { BodyError, Scratch, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FRAME_HEADER, HEADER_FIXED,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
   MAGIC, MAX_PAYLOAD, frameCrcOk, packr, parseFooter, readU32, type HeaderData, type IndexData,
 } from "./format.ts";
 
@@ -315,10 +315,10 @@ export class TraceReader {
     const major = head[8]! | (head[9]! << 8);
     const minor = head[10]! | (head[11]! << 8);
     if (major > FORMAT_MAJOR) {
-      throw new TraceError("newer-version", `${name}: written by a newer ktrace (format ${major}.x); this ktrace reads format ${FORMAT_MAJOR}.x: upgrade ktrace`, path);
+      throw new TraceError("newer-version", `${name}: written by a newer ktrace (format ${major}.x); this ktrace reads formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x: upgrade ktrace`, path);
     }
-    if (major < FORMAT_MAJOR) {
-      throw new TraceError("newer-version", `${name}: written in format ${major}.${minor}, which this ktrace (format ${FORMAT_MAJOR}.x) does not read; re-record it`, path);
+    if (major < FORMAT_MAJOR_MIN) {
+      throw new TraceError("newer-version", `${name}: written in format ${major}.${minor}, which this ktrace (formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x) does not read; re-record it`, path);
     }
     const metaLen = readU32(head, 12);
     const headerEnd = HEADER_FIXED + metaLen + 4;
@@ -408,7 +408,7 @@ export class TraceReader {
         throw new BodyError(`holds events ${first}..${first + n - 1}, the index says ${this.chunkFirstSeqs[i]}..${this.chunkFirstSeqs[i]! + this.chunkCounts[i]! - 1}`);
       }
       const raw = body(fr.flags, fr.payload.subarray(r.pos), rawLen);
-      return decodeEventBody(raw, n, first, this.slots, scratch);
+      return decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       throw where(e instanceof Error ? e.message : String(e));

@@ -13,8 +13,7 @@ import { dirname } from "node:path";
 import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteWriter } from "./bytes.ts";
-import { crc32 } from "./crc32.ts";
-import { DeflateStream, deflateLz } from "./deflate.ts";
+import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
@@ -162,7 +161,7 @@ export class TraceWriter {
     idx.endTime = this.next > 0 ? this.last.time : 0;
     const body = packr.pack(idx);
     const indexOffset = this.offset;
-    const indexLength = this.writeChunk(CHUNK_INDEX, () => {}, body);
+    const indexLength = this.writeChunk(CHUNK_INDEX, () => {}, body, SNAPSHOT_LEVEL);
     this.write(encodeFooter(indexOffset, this.next, indexLength));
     let bytes = this.offset;
     try {
@@ -219,17 +218,18 @@ export class TraceWriter {
 
   /**
    * Frames and writes one chunk whose payload is `prefix` (varints), the
-   * uncompressed body length, and the body as raw DEFLATE (with LZ77).
+   * uncompressed body length, and the body as raw DEFLATE at `level`.
    * Returns the frame's total length.
    */
-  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array): number {
+  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level): number {
+    const z = deflate(body, level);
     const w = this.out;
     w.reset();
     w.ensure(FRAME_HEADER);
     w.pos = FRAME_HEADER;
     prefix(w);
     w.uvar(body.length);
-    deflateLz(body, w);
+    w.bytes(z);
     const b = w.buf;
     b.set(frameHeader(type, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
     this.write(b.subarray(0, w.pos));
@@ -240,18 +240,10 @@ export class TraceWriter {
     const c = this.chunk;
     const n = c.n;
     if (n === 0) return;
-    const w = this.out;
     const offset = this.offset;
-    w.reset();
-    w.ensure(FRAME_HEADER);
-    w.pos = FRAME_HEADER;
-    w.uvar(c.firstSeq);
-    w.uvar(n);
-    const lenAt = w.pos;
-    w.pos += 5; // room for the uncompressed length as a 5-byte varint
-    let raw: number;
+    let body: Uint8Array;
     try {
-      raw = c.encode(w);
+      body = c.encode();
     } catch (e) {
       if (e instanceof BadValue || e instanceof RangeError) {
         this.fail();
@@ -259,11 +251,10 @@ export class TraceWriter {
       }
       throw e;
     }
-    // Fixed 5-byte LEB128 (padded with continuation bits) so the body need not move.
-    const b = w.buf;
-    for (let i = 0; i < 5; i++) b[lenAt + i] = ((raw / 2 ** (7 * i)) & 0x7f) | (i < 4 ? 0x80 : 0);
-    b.set(frameHeader(CHUNK_EVENTS, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
-    this.write(b.subarray(0, w.pos));
+    this.writeChunk(CHUNK_EVENTS, (w) => {
+      w.uvar(c.firstSeq);
+      w.uvar(n);
+    }, body, EVENTS_LEVEL);
     this.index.chunkOffsets.push(offset);
     this.index.chunkFirstSeqs.push(c.firstSeq);
     this.index.chunkCounts.push(n);
@@ -273,43 +264,34 @@ export class TraceWriter {
   private snapshot(s: KState): void {
     const offset = this.offset;
     const body = packr.pack(toPlain(s));
-    this.writeChunk(CHUNK_SNAPSHOT, (w) => w.svar(s.seq), body);
+    this.writeChunk(CHUNK_SNAPSHOT, (w) => w.svar(s.seq), body, SNAPSHOT_LEVEL);
     this.index.snapshotSeqs.push(s.seq);
     this.index.snapshotOffsets.push(offset);
     this.lastSnapshot = s.seq;
   }
 
-  /** Gzips the partial file into `<partial>.gz` in 1 MiB blocks, then moves it to the partial name. Returns its size. */
+  /** Gzips the partial file into `<partial>.gz` (compress.ts, in blocks), then moves it to the partial name. Returns its size. */
   private gzipPartial(): number {
     const src = openSync(this.partialPath, "r");
     const gzPath = `${this.partialPath}.gz`;
     const dst = openSync(gzPath, "w");
     let size = 0;
+    let readAt = 0;
     try {
-      const put = (b: Uint8Array) => {
+      gzipStream((buf) => {
+        let got = 0;
+        while (got < buf.length) {
+          const k = readSync(src, buf, got, buf.length - got, readAt + got);
+          if (k === 0) break;
+          got += k;
+        }
+        readAt += got;
+        return got;
+      }, (b) => {
         let done = 0;
         while (done < b.length) done += writeSync(dst, b, done, b.length - done);
         size += b.length;
-      };
-      // Header: deflate, no flags, mtime 0, no extra flags, OS unknown.
-      put(Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255));
-      const ds = new DeflateStream();
-      const buf = new Uint8Array(1 << 20);
-      let crc = 0;
-      let total = 0;
-      let pending = readSync(src, buf, 0, buf.length, 0);
-      while (pending > 0) {
-        const data = buf.slice(0, pending);
-        crc = crc32(data, 0, data.length, crc);
-        total += pending;
-        pending = readSync(src, buf, 0, buf.length, total);
-        ds.block(data, pending === 0);
-        put(ds.take());
-      }
-      const tail = new Uint8Array(8);
-      new DataView(tail.buffer).setUint32(0, crc, true);
-      new DataView(tail.buffer).setUint32(4, total >>> 0, true);
-      put(tail);
+      });
       fsyncSync(dst);
     } finally {
       closeSync(dst);

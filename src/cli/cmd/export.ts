@@ -1,45 +1,74 @@
-// ktrace export <trace> --format chrome [-o FILE]
-//   Chrome Trace Event JSON for chrome://tracing and the Perfetto UI.
+// ktrace export <trace> --format chrome|msgpack|jsonl [-o FILE]
+//   chrome: Chrome Trace Event JSON for chrome://tracing and the Perfetto UI.
+//   msgpack, jsonl: the events as plain records (src/export/records.ts).
 
 import { writeChromeTrace } from "../../export/chrome.ts";
 import { OutFile } from "../../export/out-file.ts";
-import { openTrace } from "../../trace/index.ts";
+import { writeRecords, type RecordFormat } from "../../export/records.ts";
+import { openTrace, type TraceReader } from "../../trace/index.ts";
 import type { ParsedArgs } from "../args.ts";
+import { UsageError } from "../errors.ts";
 import { VERSION } from "../help.ts";
-import { eprintln, out } from "../io.ts";
+import { eprintln, isStdoutTTY, out, outBytes } from "../io.ts";
 
 export async function run(args: ParsedArgs<"export">): Promise<number> {
   const f = args.flags;
+  if (f.format === "msgpack" && f.output === undefined && isStdoutTTY()) {
+    throw new UsageError("--format msgpack writes binary data, not for a terminal", "write it to a file with -o FILE, or pipe it to a program");
+  }
   const reader = openTrace(args.positionals[0]!);
   try {
     if (reader.recovery) eprintln(`ktrace: note: ${args.positionals[0]} is incomplete (${reader.recovery.reason}); exporting the ${reader.recovery.events} events recovered`);
-    const opts = { version: `ktrace ${VERSION}` };
-    if (f.output !== undefined) {
-      const file = new OutFile(f.output);
-      try {
-        writeChromeTrace(reader, (t) => file.write(t), opts);
-      } catch (e) {
-        file.abort();
-        throw e;
-      }
-      file.finish();
-      eprintln(`wrote ${f.output}: open it in the Perfetto UI or chrome://tracing`);
-    } else {
-      let buf: string[] = [];
-      let n = 0;
-      writeChromeTrace(reader, (t) => {
-        buf.push(t);
-        n += t.length;
-        if (n >= 1 << 16) {
-          out(buf.join(""));
-          buf = [];
-          n = 0;
-        }
-      }, opts);
-      out(buf.join(""));
-    }
+    if (f.format === "chrome") exportChrome(reader, f.output);
+    else await exportRecords(reader, f.format, f.output);
   } finally {
     reader.close();
   }
   return 0;
+}
+
+function exportChrome(reader: TraceReader, output: string | undefined): void {
+  const opts = { version: `ktrace ${VERSION}` };
+  if (output !== undefined) {
+    const file = new OutFile(output);
+    try {
+      writeChromeTrace(reader, (t) => file.write(t), opts);
+    } catch (e) {
+      file.abort();
+      throw e;
+    }
+    file.finish();
+    eprintln(`wrote ${output}: open it in the Perfetto UI or chrome://tracing`);
+    return;
+  }
+  let buf: string[] = [];
+  let n = 0;
+  writeChromeTrace(reader, (t) => {
+    buf.push(t);
+    n += t.length;
+    if (n >= 1 << 16) {
+      out(buf.join(""));
+      buf = [];
+      n = 0;
+    }
+  }, opts);
+  out(buf.join(""));
+}
+
+async function exportRecords(reader: TraceReader, format: RecordFormat, output: string | undefined): Promise<void> {
+  if (output === undefined) {
+    await writeRecords(reader, format, outBytes);
+    return;
+  }
+  const file = new OutFile(output);
+  let n: number;
+  try {
+    n = await writeRecords(reader, format, (b) => file.writeBytes(b));
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+  file.finish();
+  const what = format === "msgpack" ? "msgpack maps, one per event, back to back" : "JSON lines, one per event";
+  eprintln(`wrote ${output}: ${n.toLocaleString("en-US")} events as ${what} (schema: docs/FORMAT.md, "Exported records")`);
 }

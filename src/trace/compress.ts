@@ -1,0 +1,87 @@
+// Compression and checksums for the trace layer, each defined once here.
+//
+// - DEFLATE (chunk bodies) and gzip (whole files, embedded traces): fflate,
+//   pure JavaScript, so the same input gives the same bytes on Bun, Deno and
+//   Node (their zlibs do not agree with each other). fflate is pinned to an
+//   exact version in package.json: a change in its output changes every trace,
+//   and test/traces.test.ts then fails.
+// - Raw inflate (reading): the runtime's native zlib, ~6x faster than fflate's
+//   inflate (docs/FORMAT.md, "Measurements"); any DEFLATE decoder gives the
+//   same bytes back.
+// - CRC-32: node:zlib's crc32 (Node >= 20.15, Bun, Deno; same values).
+
+import { Gzip, deflateSync } from "fflate";
+import { crc32 as zlibCrc32 } from "node:zlib";
+
+/** An fflate compression level. */
+export type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
+/**
+ * fflate level for event chunk bodies. Level 2 compresses the stress load's
+ * event chunks at ~4.5 M events/s on this project's machine (level 4: ~3,
+ * level 6: ~2, the hand-written Huffman coder it replaces: ~20) for 2% more
+ * bytes than level 4 and 3% more than level 6: a recorder that compresses on
+ * a second core then keeps up with a simulator at 3 M events/s
+ * (docs/FORMAT.md, "Measurements"). Changing it changes every trace's bytes.
+ */
+export const EVENTS_LEVEL: Level = 2;
+/** fflate level for snapshot and index bodies (one per K events: size matters more than speed). */
+export const SNAPSHOT_LEVEL: Level = 6;
+/** fflate level for gzip-wrapped files. */
+const GZIP_LEVEL = 6;
+/** Gzip input block: the output depends on how input is pushed, so every gzip here pushes these blocks. */
+const GZIP_BLOCK = 1 << 20;
+
+/** Raw DEFLATE (RFC 1951) of data, deterministic on every runtime. */
+export function deflate(data: Uint8Array, level: Level): Uint8Array {
+  return deflateSync(data, { level });
+}
+
+/**
+ * Gzip (RFC 1952) of a byte stream, deterministic on every runtime: no file
+ * name, modification time 0. `read(buf)` fills buf from the start, wholly
+ * unless the input ends, and returns how many bytes it put there (0 at the
+ * end); `write` gets each piece of output in order. Memory: two input blocks
+ * and fflate's window.
+ */
+export function gzipStream(read: (buf: Uint8Array) => number, write: (b: Uint8Array) => void): void {
+  const gz = new Gzip({ level: GZIP_LEVEL, mtime: 0 }, (chunk) => write(chunk));
+  let cur = new Uint8Array(GZIP_BLOCK);
+  let n = read(cur);
+  for (;;) {
+    // Read one block ahead, so that the last push says it is the last.
+    const next = new Uint8Array(GZIP_BLOCK);
+    const m = n > 0 ? read(next) : 0;
+    gz.push(cur.subarray(0, n), m === 0);
+    if (m === 0) return;
+    cur = next;
+    n = m;
+  }
+}
+
+/** Gzip of bytes in memory; the same bytes as gzipStream gives for them. */
+export function gzip(data: Uint8Array): Uint8Array {
+  let at = 0;
+  const parts: Uint8Array[] = [];
+  gzipStream((buf) => {
+    const n = Math.min(buf.length, data.length - at);
+    buf.set(data.subarray(at, at + n));
+    at += n;
+    return n;
+  }, (b) => parts.push(b));
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib and PNG) of buf[start, end), continuing from
+ * `crc` (the value for the preceding bytes; 0 to start). Unsigned 32-bit.
+ */
+export function crc32(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+  return zlibCrc32(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc) >>> 0;
+}
