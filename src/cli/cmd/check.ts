@@ -1,7 +1,8 @@
 // ktrace check <trace> [--invariant NAME]... [--json]: the first invariant
 // violation in a trace. Exit 1 when one is found, 0 when none.
 
-import { firstViolation, openSource, recoveryNote, selectInvariants, table, violationReport, type ViolationReport } from "../../replay/index.ts";
+import { firstViolation, openSource, recoveryNote, selectInvariants, violationReport, type ViolationReport } from "../../replay/index.ts";
+import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
 
