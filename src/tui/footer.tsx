@@ -3,7 +3,7 @@
 // priority; and the status line above it.
 
 import { Text } from 'ink';
-import { cut, fit } from './frame.ts';
+import { cut, fit } from '../util/text-table.ts';
 import { formatBinding, type Command, type KeyMap } from './keymap.ts';
 import { screenOf, type Status, type ViewState } from './use-replay-state.ts';
 

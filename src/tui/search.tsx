@@ -3,8 +3,8 @@
 // chosen event. Also the list component the watch picker shares.
 
 import { Box, Text } from 'ink';
-import { cut, fit } from './frame.ts';
-import type { ListItem } from './use-replay-state.ts';
+import { cellWidth, cut, fit } from '../util/text-table.ts';
+import type { ListItem } from './frame.ts';
 
 export interface PickListProps {
   readonly items: readonly ListItem[];
@@ -51,9 +51,9 @@ export function PickList({ items, index, width, rows, empty }: PickListProps) {
       {shown.map((it, i) => {
         const sel = start + i === index;
         const detail = it.detail === undefined ? '' : `  ${it.detail}`;
-        const labelW = Math.max(0, width - 2 - detail.length);
+        const labelW = Math.max(0, width - 2 - cellWidth(detail));
         const label = cut(it.label, labelW);
-        const pad = ' '.repeat(Math.max(0, labelW - label.length));
+        const pad = ' '.repeat(Math.max(0, labelW - cellWidth(label)));
         return (
           <Text key={it.id} wrap="truncate" inverse={sel}>
             <Text color="cyan">{sel ? '▶ ' : '  '}</Text>
@@ -85,7 +85,7 @@ export function Prompt({ label, text, width, note }: PromptProps) {
       <Text bold color="cyan">{label}</Text>
       <Text>{text}</Text>
       <Text inverse> </Text>
-      <Text dimColor>{note === undefined ? '' : cut(`  ${note}`, Math.max(0, width - label.length - text.length - 1))}</Text>
+      <Text dimColor>{note === undefined ? '' : cut(`  ${note}`, Math.max(0, width - cellWidth(label) - cellWidth(text) - 1))}</Text>
     </Text>
   );
 }

@@ -1,17 +1,27 @@
-// The controller over the real replay cursor: post-mortem opening, moves,
-// watchpoints and continue, search, explain, and the pane rows that mark the
-// four seed bugs.
+// The engine over the real replay cursor, through the store: post-mortem
+// opening, moves, watchpoints and continue, search, explain, the pane rows
+// that mark the four seed bugs, slow work, and the timeline's background scan.
 
 import { describe, expect, it } from 'vitest';
+import type { ReplayEngine } from '../src/tui/engine.ts';
 import type { Command } from '../src/tui/keymap.ts';
-import type { ReplayController } from '../src/tui/controller.ts';
-import { controllerFor } from './helpers/tui.ts';
+import type { Store } from '../src/tui/store.ts';
+import { storeFor } from './helpers/tui.ts';
 
-const cmd = (c: ReplayController, command: Command) => c.dispatch({ type: 'command', command });
-const type = (c: ReplayController, text: string) => c.dispatch({ type: 'type', text });
+type C = Store<ReplayEngine> & { readonly cursor: ReplayEngine['cursor'] };
 
-function paneRow(c: ReplayController, pane: string, first: string) {
-  return c.getFrame().panes.find((p) => p.id === pane)!.rows.find((r) => r.cells[0] === first);
+/** The store, with its engine's cursor at hand (as the controller had it). */
+async function controllerFor(...args: Parameters<typeof storeFor>): Promise<C> {
+  const s = await storeFor(...args);
+  return Object.assign(s, { cursor: s.engine.cursor });
+}
+const cmd = (c: Store, command: Command) => c.dispatch({ type: 'command', command });
+const type = (c: Store, text: string) => c.dispatch({ type: 'type', text });
+const frameOf = (c: Store) => c.getState().frame;
+const marksOf = (c: Store) => c.getState().overview.marks;
+
+function paneRow(c: Store, pane: string, first: string) {
+  return frameOf(c).panes.find((p) => p.id === pane)!.rows.find((r) => r.cells[0] === first);
 }
 
 describe('post-mortem opening', () => {
@@ -27,9 +37,9 @@ describe('post-mortem opening', () => {
     expect(s.violationSeq).toBe(v.seq);
     expect(s.banner).toContain(`HANG at seq ${outcome.seq}`);
     expect(s.banner).toContain(`first violation: ${v.invariant} at seq ${v.seq}`);
-    expect(c.getFrame().marks).toMatchObject({ failure: outcome.seq, violation: v.seq });
+    expect(marksOf(c)).toMatchObject({ failure: outcome.seq, violation: v.seq });
     // A small trace has every violation marked: the fork's copy of a held lock, then the deadlock.
-    const all = c.getFrame().marks.violations!;
+    const all = marksOf(c).violations!;
     expect(all[0]).toBe(v.seq);
     expect(all.length).toBeGreaterThan(1);
     expect(all).toEqual([...all].sort((a, b) => a - b));
@@ -60,13 +70,13 @@ describe('moving', () => {
     cmd(c, 'stepBack');
     expect(c.getState().seq).toBe(end - 1);
     expect(c.cursor.seq).toBe(end - 1);
-    expect(c.getFrame().seq).toBe(end - 1);
-    expect(c.getFrame().events.some((e) => e.seq === end - 1)).toBe(true);
+    expect(frameOf(c).seq).toBe(end - 1);
+    expect(frameOf(c).events.some((e) => e.seq === end - 1)).toBe(true);
     cmd(c, 'step');
     expect(c.cursor.seq).toBe(end);
     cmd(c, 'start');
     expect(c.cursor.seq).toBe(-1);
-    expect(c.getFrame().events[0]!.seq).toBe(0);
+    expect(frameOf(c).events[0]!.seq).toBe(0);
     cmd(c, 'failure');
     expect(c.cursor.seq).toBe(end);
   });
@@ -90,21 +100,18 @@ describe('moving', () => {
   });
 
   it('searches for the first violation on demand on a big trace', async () => {
-    const { memoryCursor } = await import('./helpers/tui.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
-    const { traceInfo } = await import('../src/tui/engine.ts');
     // rcore-kstack's buggy default runs to the end (outcome ok) but breaks kstack-in-use.
-    const cursor = await memoryCursor('rcore-kstack');
-    expect(cursor.source.outcome!.kind).toBe('ok');
     // slowAbove 10: counts as big, so nothing is scanned before it is asked for.
-    const c = new ReplayController(cursor, traceInfo(cursor, 't.ktrace'), { at: 'start', slowAbove: 10 });
+    const c = await controllerFor('rcore-kstack', {}, 'start', { slowAbove: 10 });
+    const cursor = c.cursor;
+    expect(cursor.source.outcome!.kind).toBe('ok');
     expect(c.getState().violationSeq).toBeUndefined();
-    expect(c.getFrame().marks.violations).toEqual([]);
+    expect(marksOf(c).violations).toEqual([]);
     cmd(c, 'violation');
     const v = cursor.firstViolation()!;
     expect(c.getState().violationSeq).toBe(v.seq);
     expect(c.cursor.seq).toBe(v.seq);
-    expect(c.getFrame().marks.violations).toEqual([v.seq]);
+    expect(marksOf(c).violations).toEqual([v.seq]);
   });
 });
 
@@ -120,7 +127,7 @@ describe('watchpoints and continue', () => {
     cmd(c, 'accept');
     expect(c.getState().watches.map((w) => w.label)).toEqual(['lock tcmalloc.SlowTLS (pid 2)']);
     expect(c.cursor.watchpoints.length).toBe(1);
-    const hits = c.getFrame().marks.watchHits;
+    const hits = marksOf(c).watchHits;
     expect(hits.length).toBeGreaterThan(0);
     // Reverse-continue stops at a watchpoint hit or an invariant break, walking back.
     const stops: number[] = [];
@@ -181,7 +188,7 @@ describe('search', () => {
 describe('explain', () => {
   it('explains a lock: who last set its owner, and Enter jumps there', async () => {
     const c = await controllerFor('tcmalloc-fork');
-    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const row = locks.rows.findIndex((r) => r.mark === 'bad');
     expect(row).toBeGreaterThanOrEqual(0);
     for (let i = 0; i < 3; i++) cmd(c, 'focusNext');
@@ -218,21 +225,21 @@ describe('pane rows mark the seed bugs', () => {
 
   it('rcore-kstack: the cpu running on a freed kernel stack', async () => {
     const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
-    const cpus = c.getFrame().panes.find((p) => p.id === 'cpus')!;
+    const cpus = frameOf(c).panes.find((p) => p.id === 'cpus')!;
     expect(cpus.rows.some((r) => r.mark === 'bad' && /freed kernel stack/.test(r.note ?? ''))).toBe(true);
-    const ks = c.getFrame().panes.find((p) => p.id === 'kstacks')!;
+    const ks = frameOf(c).panes.find((p) => p.id === 'kstacks')!;
     expect(ks.rows.some((r) => r.cells[2] === 'freed✗')).toBe(true);
   });
 
   it('asterinas-procfs: the zombie whose VMAR is None', async () => {
     const c = await controllerFor('asterinas-procfs');
-    const procs = c.getFrame().panes.find((p) => p.id === 'procs')!;
+    const procs = frameOf(c).panes.find((p) => p.id === 'procs')!;
     expect(procs.rows.some((r) => r.cells[3] === 'None' && r.cells[2] === 'zomb')).toBe(true);
   });
 
   it('cpython-fork-serenity: the recursive mutex whose recorded owner ident is not its owner', async () => {
     const c = await controllerFor('cpython-fork-serenity');
-    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const r = locks.rows.find((x) => x.cells[0] === 'import_lock' && x.mark === 'warn')!;
     expect(r.note).toMatch(/recorded owner ident \d+ ≠ pthread_self \d+/);
   });
@@ -240,13 +247,9 @@ describe('pane rows mark the seed bugs', () => {
 
 describe('slow work on big traces', () => {
   it('says what it is doing before a whole-trace scan, and queues keys meanwhile', async () => {
-    const { memoryCursor } = await import('./helpers/tui.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
-    const { traceInfo } = await import('../src/tui/engine.ts');
-    const cursor = await memoryCursor('tcmalloc-fork', { fix: 'atfork-2.17' });
     const later: (() => void)[] = [];
     // slowAbove 10: this small trace counts as big.
-    const c = new ReplayController(cursor, traceInfo(cursor, 't.ktrace'), { defer: (w) => later.push(w), slowAbove: 10 });
+    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' }, undefined, { defer: (w) => later.push(w), slowAbove: 10 });
     let renders = 0;
     c.subscribe(() => renders++);
     cmd(c, 'continue');
@@ -274,7 +277,7 @@ describe('a recovered trace (cut short, outcome unknown)', () => {
     const path = await import('node:path');
     const { prepare, record } = await import('../src/record/index.ts');
     const { openCursor } = await import('../src/tui/engine.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
+    const { openReplay } = await import('../src/tui/store.ts');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrace-tui-'));
     try {
       const full = path.join(dir, 'full.ktrace');
@@ -295,11 +298,11 @@ describe('a recovered trace (cut short, outcome unknown)', () => {
         else o.cursor.source.close();
       }
       if (opened === undefined) throw new Error('no prefix recovers every event');
-      const c = new ReplayController(opened.cursor, opened.info);
+      const c = openReplay(opened.cursor, opened.info);
       expect(c.getState().failureSeq).toBe(panic.seq);
       expect(c.getState().seq).toBe(panic.seq);
       expect(c.getState().banner).toContain(`✖ PANIC at seq ${panic.seq}: ${panic.message}`);
-      expect(c.getFrame().marks.failure).toBe(panic.seq);
+      expect(marksOf(c).failure).toBe(panic.seq);
       opened.cursor.source.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
