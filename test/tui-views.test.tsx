@@ -2,8 +2,13 @@
 // lastFrame(). Components are checked line by line; the whole App is driven
 // through a post-mortem session on the tcmalloc-fork hang.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cellWidth } from '../src/util/text-table.ts';
+import { explainLines } from '../src/tui/explain.tsx';
 import { App, layout } from '../src/tui/app.tsx';
 import { EventList, eventLines, firstShown } from '../src/tui/event-list.tsx';
 import { Footer, footerEntries } from '../src/tui/footer.tsx';
@@ -15,6 +20,9 @@ import { PaneView } from '../src/tui/state-panes.tsx';
 import { LEGEND, Timeline, columnOf, scanText, timelineCells, timelineLabels } from '../src/tui/timeline.tsx';
 import { initialViewState } from '../src/tui/use-replay-state.ts';
 import { storeFor as controllerFor, KEYS, waitFor } from './helpers/tui.ts';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'ktrace-tui-views-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const instances: { unmount(): void }[] = [];
 function mount(el: React.ReactElement) {
@@ -386,5 +394,62 @@ describe('the app', () => {
     r.rerender(<App store={c} size={{ columns: 50, rows: 10 }} />);
     f = await waitFor(() => lines(r.lastFrame()), (x) => x.join(' ').includes('50x10'));
     expect(f.join(' ')).toMatch(/the terminal is 50x10; make it at\s+least 60x16/);
+  });
+});
+
+describe('user text in CJK and emoji (two cells a character)', () => {
+  // A user's scenario whose names take two terminal cells per character.
+  const scenario = `export default (k) =>
+  k.defineScenario({
+    name: "银行-死锁🏦",
+    description: "两个线程以相反顺序获取两个互斥锁",
+    defaults: { seed: 1 },
+    build: () => {
+      const transfer = (first, second) => [
+        k.repeat(3, [k.lock(first), k.user("扣款 debit 💸"), k.lock(second), k.user("入账"), k.unlock(second), k.unlock(first)]),
+      ];
+      const [a, b] = ["账户.甲🔒", "账户.乙🔐"];
+      return { procs: [{ name: "银行进程🏦", main: [k.thread(transfer(a, b)), ...transfer(b, a)] }] };
+    },
+  });
+`;
+
+  it('lays the replay screen out in 80x24 by cells: nothing wider than the terminal, columns aligned', async () => {
+    const file = path.join(tmp, 'cjk.ts');
+    writeFileSync(file, scenario);
+    const c = await controllerFor(file);
+    const r = mount(<App store={c} size={{ columns: 80, rows: 24 }} />);
+    const f = await waitFor(() => lines(r.lastFrame()), (x) => x.length === 24);
+    expect(f).toHaveLength(24);
+    for (const l of f) expect(cellWidth(l), l).toBeLessThanOrEqual(80);
+    expect(f[0]).toContain('银行-死锁🏦');
+    expect(f[2]).toMatch(/^✖ HANG at seq \d+: tid 1 \(pid 1\) blocks on 账户\.甲🔒/);
+    // The lock pane's rows: the name column is as wide in cells on every row, so the pid column lines up.
+    /** The cell where the column after `name` starts, on the line that shows it. */
+    const nextColumn = (name: string) => {
+      const l = f.slice(f.findIndex((x) => x.includes(' name '))).find((x) => x.includes(` ${name} `))!;
+      const end = l.indexOf(` ${name} `) + name.length + 1;
+      return cellWidth(l.slice(0, end + l.slice(end).search(/\S/)));
+    };
+    const cols = ['账户.甲🔒', '账户.乙🔐', 'vmar(1)'].map(nextColumn);
+    expect(cols[0]).toBeGreaterThan(26);
+    expect(new Set(cols).size).toBe(1);
+    // The explanation wraps by cells.
+    for (let i = 0; i < 3; i++) r.stdin.write(KEYS.tab);
+    await waitFor(() => c.getState().focus, (x) => x === 'locks');
+    r.stdin.write('e');
+    const e = await waitFor(() => lines(r.lastFrame()), (x) => x.some((l) => l.startsWith(' Why: lock 账户')));
+    for (const l of e) expect(cellWidth(l), l).toBeLessThanOrEqual(80);
+  });
+
+  it('wraps explanation lines by cells, continuing under their indentation', () => {
+    const long = `  seq 15  owner: tid 1 took 账户.乙🔐 then 账户.甲🔒 and ${'很长的说明'.repeat(6)} (owner since seq 15)`;
+    const w = explainLines([long, 'short'], 40);
+    expect(w.length).toBeGreaterThan(3);
+    for (const l of w) expect(cellWidth(l), l).toBeLessThanOrEqual(40);
+    expect(w[0]!.startsWith('  seq 15')).toBe(true);
+    for (const l of w.slice(1, -1)) expect(l.startsWith('    ')).toBe(true);
+    expect(w.at(-1)).toBe('short');
+    expect(w.join('').replace(/ /g, '')).toBe((long + 'short').replace(/ /g, ''));
   });
 });
