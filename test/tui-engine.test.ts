@@ -214,6 +214,35 @@ describe('explain', () => {
   });
 });
 
+describe('explaining the end of the run', () => {
+  it('says how the run ended in words, and Enter goes where it was decided', async () => {
+    const c = await controllerFor('tcmalloc-fork', {}, 'end');
+    const hang = c.cursor.source.outcome!.seq;
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    if (d?.kind !== 'explain') throw new Error('no explanation');
+    expect(d.title).toBe(`event ${c.info.total - 1}: end of the run`);
+    expect(d.lines[0]).toBe('The run hung: no thread could ever run again.');
+    expect(d.lines.join('\n')).toContain(`It was decided at seq ${hang} (hang); Enter goes there.`);
+    expect(d.lines.join('\n')).not.toMatch(/OUTCOME_KINDS|cpu -1|tid -1/);
+    expect(d.seq).toBe(hang);
+    cmd(c, 'accept');
+    expect(c.cursor.seq).toBe(hang);
+    // The hang itself: its description, not "hang on cpu -1, tid -1".
+    cmd(c, 'explain');
+    const h = c.getState().dialog;
+    expect(h?.kind === 'explain' && h.lines[0]).toMatch(/^hang: tid 1 \(pid 1\) blocks in waitpid/);
+  });
+
+  it('says a clean run finished', async () => {
+    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' }, 'end');
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    expect(d?.kind === 'explain' && d.lines[0]).toBe('The run finished: every thread ran to its end.');
+    expect(d?.kind === 'explain' && d.seq).toBeNull();
+  });
+});
+
 describe('pane rows mark the seed bugs', () => {
   it('tcmalloc-fork: the lock whose owner is not in its address space', async () => {
     const c = await controllerFor('tcmalloc-fork');

@@ -487,13 +487,13 @@ export class ReplayEngine implements Engine {
 
 // ---- explanations ----
 
-/** What an outcome means, in words (the `end` event, the explanation dialog). */
+/** What an outcome means, in words (`e` on the `end` event). */
 export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
-  ok: 'the run finished: every thread ran to its end',
-  fatal: 'a user-space fatal error aborted a process',
-  panic: 'the kernel panicked and the machine stopped',
-  hang: 'no thread could ever run again',
-  budget: 'the event budget (--max-events) ran out before the run finished',
+  ok: 'The run finished: every thread ran to its end.',
+  fatal: 'The run ended in a fatal error: a user-space check aborted a process.',
+  panic: 'The run ended in a kernel panic: the machine stopped.',
+  hang: 'The run hung: no thread could ever run again.',
+  budget: 'The run was cut short: the event budget (--max-events) ran out first.',
 };
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */
@@ -595,7 +595,7 @@ function eventHeadline(ev: KEvent): string {
 function explainEnd(cursor: Cursor, ev: KEvent): Explanation {
   const kind = OUTCOME_KINDS[ev.a];
   const o = cursor.source.outcome;
-  const lines = [kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : `The run ended: ${kind}. ${OUTCOME_WORDS[kind]}.`];
+  const lines = [kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : OUTCOME_WORDS[kind]];
   if (ev.s !== '') lines.push('', ev.s);
   const decided = o !== null && o.kind === kind && o.seq !== ev.seq ? o.seq : null;
   if (decided !== null) lines.push('', `It was decided at seq ${decided} (${kindName(cursor.eventAt(decided).kind)}); Enter goes there.`);
@@ -608,7 +608,10 @@ function explainEvent(cursor: Cursor, seq: number): Explanation {
   const ev = cursor.eventAt(seq);
   if (ev.kind === KIND.end) return explainEnd(cursor, ev);
   const s = cursor.state;
-  const lines = [`${eventHeadline(ev)}: ${describe(ev, s)}`, `  (${EVENT_KINDS[ev.kind]?.doc ?? 'an event kind this ktrace does not know'})`];
+  const desc = describe(ev, s);
+  // A description that starts with the kind ("hang: ...") is not prefixed with it again.
+  const head = desc.startsWith(`${kindName(ev.kind)}:`) && ev.tid < 0 && ev.cpu < 0 ? desc : `${eventHeadline(ev)}: ${desc}`;
+  const lines = [head, `  (${EVENT_KINDS[ev.kind]?.doc ?? 'an event kind this ktrace does not know'})`];
   const all: WhyEntry[] = [];
   for (const r of eventRefs(ev)) {
     const entries = whyOf(cursor, r).filter((e) => e.seq !== ev.seq);
