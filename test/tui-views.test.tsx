@@ -453,3 +453,17 @@ describe('user text in CJK and emoji (two cells a character)', () => {
     expect(w.join('').replace(/ /g, '')).toBe((long + 'short').replace(/ /g, ''));
   });
 });
+
+describe('search highlighting', () => {
+  it('never splits a character made of two UTF-16 units', async () => {
+    const { highlightRuns } = await import('../src/tui/search.tsx');
+    const runs = highlightRuns('lock 🔒 a', [5, 8]);
+    expect(runs.map((r) => r.text).join('')).toBe('lock 🔒 a');
+    expect(runs).toEqual([
+      { text: 'lock ', hit: false },
+      { text: '🔒', hit: true },
+      { text: ' ', hit: false },
+      { text: 'a', hit: true },
+    ]);
+  });
+});
