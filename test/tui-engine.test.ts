@@ -10,8 +10,8 @@ import { storeFor } from './helpers/tui.ts';
 
 type C = Store<ReplayEngine> & { readonly cursor: ReplayEngine['cursor'] };
 
-/** The store, with its engine's cursor at hand (as the controller had it). */
-async function controllerFor(...args: Parameters<typeof storeFor>): Promise<C> {
+/** The store, with its engine's cursor at hand (for the assertions on the cursor). */
+async function replayFor(...args: Parameters<typeof storeFor>): Promise<C> {
   const s = await storeFor(...args);
   return Object.assign(s, { cursor: s.engine.cursor });
 }
@@ -26,7 +26,7 @@ function paneRow(c: Store, pane: string, first: string) {
 
 describe('post-mortem opening', () => {
   it('opens a failed run at its failure, with a banner naming it and the first violation', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const s = c.getState();
     const outcome = c.cursor.source.outcome!;
     const v = c.cursor.firstViolation()!;
@@ -46,17 +46,17 @@ describe('post-mortem opening', () => {
   });
 
   it('lets --at override the post-mortem position', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
     expect(c.getState().seq).toBe(-1);
     expect(c.getState().banner).not.toBeNull();
-    const v = await controllerFor('asterinas-procfs', {}, 'violation');
+    const v = await replayFor('asterinas-procfs', {}, 'violation');
     expect(v.getState().seq).toBe(v.cursor.firstViolation()!.seq);
-    const n = await controllerFor('tcmalloc-fork', {}, 7);
+    const n = await replayFor('tcmalloc-fork', {}, 7);
     expect(n.getState().seq).toBe(7);
   });
 
   it('opens a run that did not fail at the start, without a banner', async () => {
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     expect(c.cursor.source.outcome!.kind).toBe('ok');
     // A small trace is scanned at once: no violation.
     expect(c.getState()).toMatchObject({ seq: -1, banner: null, failureSeq: null, violationSeq: null });
@@ -65,7 +65,7 @@ describe('post-mortem opening', () => {
 
 describe('moving', () => {
   it('steps back and forward; the frame follows the cursor', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const end = c.getState().seq;
     cmd(c, 'stepBack');
     expect(c.getState().seq).toBe(end - 1);
@@ -82,7 +82,7 @@ describe('moving', () => {
   });
 
   it('goes to a typed seq', async () => {
-    const c = await controllerFor('cpython-fork-serenity');
+    const c = await replayFor('cpython-fork-serenity');
     cmd(c, 'goTo');
     type(c, '12');
     cmd(c, 'accept');
@@ -90,8 +90,8 @@ describe('moving', () => {
   });
 
   it('jumps to the first violation (v), or says there is none', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
-    const c2 = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
+    const c2 = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     cmd(c, 'violation');
     expect(c.cursor.seq).toBe(c.cursor.firstViolation()!.seq);
     cmd(c2, 'violation');
@@ -102,7 +102,7 @@ describe('moving', () => {
   it('searches for the first violation on demand on a big trace', async () => {
     // rcore-kstack's buggy default runs to the end (outcome ok) but breaks kstack-in-use.
     // slowAbove 10: counts as big, so nothing is scanned before it is asked for.
-    const c = await controllerFor('rcore-kstack', {}, 'start', { slowAbove: 10 });
+    const c = await replayFor('rcore-kstack', {}, 'start', { slowAbove: 10 });
     const cursor = c.cursor;
     expect(cursor.source.outcome!.kind).toBe('ok');
     expect(c.getState().violationSeq).toBeUndefined();
@@ -117,7 +117,7 @@ describe('moving', () => {
 
 describe('watchpoints and continue', () => {
   it('watches a lock picked from the fuzzy list and reverse-continues to where its owner changed', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     cmd(c, 'watch');
     type(c, 'SlowTLS pid 2');
     const d = c.getState().dialog;
@@ -141,7 +141,7 @@ describe('watchpoints and continue', () => {
   });
 
   it('says where a watchpoint hit and removes it from the list', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] }, 'start');
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] }, 'start');
     cmd(c, 'watch');
     type(c, 'kstack-free');
     cmd(c, 'accept');
@@ -156,7 +156,7 @@ describe('watchpoints and continue', () => {
   });
 
   it('continues to the end with a message when nothing is watched or broken after here', async () => {
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     cmd(c, 'continue');
     expect(c.cursor.seq).toBe(c.info.total - 1);
     expect(c.getState().status?.text).toMatch(/no watchpoints \(w adds one\).*at the end/);
@@ -165,7 +165,7 @@ describe('watchpoints and continue', () => {
 
 describe('search', () => {
   it('searches event descriptions live, jumps on Enter, and walks matches with n / N', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
     cmd(c, 'search');
     type(c, 'fork');
     const d = c.getState().dialog;
@@ -187,7 +187,7 @@ describe('search', () => {
 
 describe('explain', () => {
   it('explains a lock: who last set its owner, and Enter jumps there', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const row = locks.rows.findIndex((r) => r.mark === 'bad');
     expect(row).toBeGreaterThanOrEqual(0);
@@ -206,7 +206,7 @@ describe('explain', () => {
   });
 
   it('explains the event at the cursor', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] });
     cmd(c, 'explain');
     const d = c.getState().dialog;
     expect(d?.kind === 'explain' && d.title).toBe(`event ${c.cursor.seq}`);
@@ -216,7 +216,7 @@ describe('explain', () => {
 
 describe('explaining the end of the run', () => {
   it('says how the run ended in words, and Enter goes where it was decided', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'end');
+    const c = await replayFor('tcmalloc-fork', {}, 'end');
     const hang = c.cursor.source.outcome!.seq;
     cmd(c, 'explain');
     const d = c.getState().dialog;
@@ -235,7 +235,7 @@ describe('explaining the end of the run', () => {
   });
 
   it('says a clean run finished', async () => {
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' }, 'end');
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' }, 'end');
     cmd(c, 'explain');
     const d = c.getState().dialog;
     expect(d?.kind === 'explain' && d.lines[0]).toBe('The run finished: every thread ran to its end.');
@@ -245,7 +245,7 @@ describe('explaining the end of the run', () => {
 
 describe('pane rows mark the seed bugs', () => {
   it('tcmalloc-fork: the lock whose owner is not in its address space', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = paneRow(c, 'locks', 'tcmalloc.SlowTLS')!;
     expect(r.mark).toBe('bad');
     expect(r.cells[2]).toMatch(/✗$/);
@@ -253,7 +253,7 @@ describe('pane rows mark the seed bugs', () => {
   });
 
   it('rcore-kstack: the cpu running on a freed kernel stack', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] });
     const cpus = frameOf(c).panes.find((p) => p.id === 'cpus')!;
     expect(cpus.rows.some((r) => r.mark === 'bad' && /freed kernel stack/.test(r.note ?? ''))).toBe(true);
     const ks = frameOf(c).panes.find((p) => p.id === 'kstacks')!;
@@ -261,13 +261,13 @@ describe('pane rows mark the seed bugs', () => {
   });
 
   it('asterinas-procfs: the zombie whose VMAR is None', async () => {
-    const c = await controllerFor('asterinas-procfs');
+    const c = await replayFor('asterinas-procfs');
     const procs = frameOf(c).panes.find((p) => p.id === 'procs')!;
     expect(procs.rows.some((r) => r.cells[3] === 'None' && r.cells[2] === 'zomb')).toBe(true);
   });
 
   it('cpython-fork-serenity: the recursive mutex whose recorded owner ident is not its owner', async () => {
-    const c = await controllerFor('cpython-fork-serenity');
+    const c = await replayFor('cpython-fork-serenity');
     const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const r = locks.rows.find((x) => x.cells[0] === 'import_lock' && x.mark === 'warn')!;
     expect(r.note).toMatch(/recorded owner ident \d+ ≠ pthread_self \d+/);
@@ -278,7 +278,7 @@ describe('slow work on big traces', () => {
   it('says what it is doing before a whole-trace scan, and queues keys meanwhile', async () => {
     const later: (() => void)[] = [];
     // slowAbove 10: this small trace counts as big.
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' }, undefined, { defer: (w) => later.push(w), slowAbove: 10 });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' }, undefined, { defer: (w) => later.push(w), slowAbove: 10 });
     let renders = 0;
     c.subscribe(() => renders++);
     cmd(c, 'continue');

@@ -19,7 +19,7 @@ import { KIND_CLASSES } from '../src/tui/kinds.ts';
 import { PaneView } from '../src/tui/state-panes.tsx';
 import { LEGEND, Timeline, columnOf, scanText, timelineCells, timelineLabels } from '../src/tui/timeline.tsx';
 import { initialViewState } from '../src/tui/use-replay-state.ts';
-import { storeFor as controllerFor, KEYS, waitFor } from './helpers/tui.ts';
+import { storeFor as replayFor, KEYS, waitFor } from './helpers/tui.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'ktrace-tui-views-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -255,7 +255,7 @@ describe('layout', () => {
 
 describe('the app', () => {
   async function app(columns = 80, rows = 24) {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = mount(<App store={c} size={{ columns, rows }} />);
     const frame = (want: (f: string[]) => boolean) => waitFor(() => lines(r.lastFrame()), want);
     await frame((f) => f.length > 1);
@@ -382,7 +382,7 @@ describe('the app', () => {
   });
 
   it('adapts to the terminal size', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = mount(<App store={c} size={{ columns: 120, rows: 40 }} />);
     let f = await waitFor(() => lines(r.lastFrame()), (x) => x.length === 40);
     expect(f).toHaveLength(40);
@@ -417,7 +417,7 @@ describe('user text in CJK and emoji (two cells a character)', () => {
   it('lays the replay screen out in 80x24 by cells: nothing wider than the terminal, columns aligned', async () => {
     const file = path.join(tmp, 'cjk.ts');
     writeFileSync(file, scenario);
-    const c = await controllerFor(file);
+    const c = await replayFor(file);
     const r = mount(<App store={c} size={{ columns: 80, rows: 24 }} />);
     const f = await waitFor(() => lines(r.lastFrame()), (x) => x.length === 24);
     expect(f).toHaveLength(24);

@@ -3,7 +3,8 @@
 // (seek, continue, find the violation, search, watch, explain), answering with
 // what the views draw (Frame, Overview, list items, messages). It owns the
 // cursor, the watchpoints, the search index and the background scan behind the
-// timeline. The only file of src/tui that calls src/replay.
+// timeline. The only file of src/tui that calls src/replay (frame.ts passes
+// on one function of it to the views: the density's bucket arithmetic).
 //
 // Cost per key: one cursor move (nearest checkpoint, then fold), one window of
 // 2*WINDOW events described, and the state panes' rows. Whole-trace work (the

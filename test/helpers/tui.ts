@@ -34,7 +34,7 @@ export async function storeFor(target: string, req: ScenarioReq = {}, at?: OpenA
   return openReplay(cursor, traceInfo(cursor, `${target}.ktrace`), at === undefined ? opts : { ...opts, at });
 }
 
-/** What a fake engine was asked, in order (the old controller's effects, by name). */
+/** What a fake engine was asked, in order (named as the reducer's work: seek, continue, query, ...). */
 export type Call =
   | { kind: 'seek'; seq: number; via?: 'step' | 'stepBack' }
   | { kind: 'continue'; dir: 1 | -1 }
