@@ -66,7 +66,7 @@ describe("ktrace check", () => {
     const bad = await runCli(["check", file, "--invariant", "kstack-in-us"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-    expect(bad.stderr).toMatch(/^ktrace: unknown invariant 'kstack-in-us' \(invariants: /);
+    expect(bad.stderr).toMatch(/^ktrace: unknown invariant 'kstack-in-us' \(did you mean 'kstack-in-use'\?\); invariants of this trace: recursive-mutex-owner, /);
     const missing = await runCli(["check", "/nonexistent/x.ktrace"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);

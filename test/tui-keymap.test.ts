@@ -12,7 +12,7 @@ import {
   keyClashes,
   type KeyMap,
 } from '../src/tui/keymap.ts';
-import { intentFor } from '../src/tui/use-replay.ts';
+import { intentFor, splitKeys } from '../src/tui/use-replay.ts';
 import { MODE_CONTEXTS, initialViewState, type Dialog, type ViewState } from '../src/tui/use-replay-state.ts';
 import { helpLines } from '../src/tui/help.tsx';
 import { key } from './helpers/tui.ts';
@@ -102,8 +102,18 @@ describe('key map', () => {
   });
 
   it('generates the help from the table: every command appears once', () => {
-    const lines = helpLines(DEFAULT_KEYMAP).filter((l) => l.description !== undefined);
+    const lines = helpLines(DEFAULT_KEYMAP).filter((l) => l.command !== undefined);
     expect(lines.map((l) => l.description).sort()).toEqual(COMMANDS.map((c) => DEFAULT_KEYMAP[c].description).sort());
+  });
+
+  it("ends the help with the timeline's legend, every line short enough for 80 columns", () => {
+    const all = helpLines(DEFAULT_KEYMAP);
+    const at = all.findIndex((l) => l.group === 'Timeline');
+    expect(at).toBeGreaterThan(0);
+    const legend = all.slice(at + 1);
+    expect(legend.map((l) => l.keys)).toEqual(expect.arrayContaining(['✖', '!', '◆', '▁…█', '─', '·']));
+    for (const l of legend) expect(l.command).toBeUndefined();
+    for (const l of legend) expect((l.description ?? '').length, l.description).toBeLessThanOrEqual(80 - 19);
   });
 });
 
@@ -127,6 +137,13 @@ describe('keys to intents (use-replay)', () => {
   it('ignores printable keys that mean nothing outside a prompt', () => {
     expect(intentFor(base, 'z', key())).toBeUndefined();
     expect(intentFor(withDialog({ kind: 'help', scroll: 0 }), 'z', key())).toBeUndefined();
+  });
+
+  it('splits a run of keys the terminal delivered at once into one key each', () => {
+    expect(splitKeys('s', key())).toEqual([['s', key()]]);
+    expect(splitKeys('', key({ leftArrow: true }))).toEqual([['', key({ leftArrow: true })]]);
+    expect(splitKeys('\t\ts', key({ tab: true })).map(([i, k]) => commandFor(DEFAULT_KEYMAP, main, i, k))).toEqual(['focusNext', 'focusNext', 'step']);
+    expect(splitKeys('c', key({ ctrl: true }))).toHaveLength(1);
   });
 
   it('removes a watchpoint with d only in the watch list', () => {

@@ -1,15 +1,10 @@
-// The view-state reducer: every UI rule, pure, no terminal and no trace.
+// The view-state reducer: every UI rule, with a fake engine that records what
+// it is asked (no terminal, no trace).
 
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../src/tui/keymap.ts';
-import {
-  initialViewState,
-  update,
-  type Intent,
-  type PerPane,
-  type Update,
-  type ViewState,
-} from '../src/tui/use-replay-state.ts';
+import { initialViewState, reduce, type Intent, type PerPane, type ViewState } from '../src/tui/use-replay-state.ts';
+import { fakeEngine, type Call, type FakeEngine } from './helpers/tui.ts';
 
 const ROWS: PerPane = { events: 100, cpus: 2, threads: 3, locks: 5, kstacks: 2, procs: 2 };
 
@@ -17,14 +12,22 @@ function s0(over: Partial<ViewState> = {}): ViewState {
   return { ...initialViewState({ seq: 10, total: 100, rows: ROWS, failureSeq: 90, violationSeq: 40 }), ...over };
 }
 const cmd = (command: Command): Intent => ({ type: 'command', command });
-const run = (s: ViewState, ...intents: Intent[]): Update => {
-  let u: Update = { state: s };
-  for (const i of intents) u = update(u.state, i);
-  return u;
-};
-/** What the controller reports after a seek. */
-const moved = (seq: number, status?: { text: string; tone: 'info' }): Intent =>
-  status ? { type: 'moved', seq, rows: ROWS, status } : { type: 'moved', seq, rows: ROWS };
+
+interface Run {
+  readonly state: ViewState;
+  /** Everything the engine was asked. */
+  readonly calls: readonly Call[];
+  /** The last thing the engine was asked (undefined: nothing). */
+  readonly effect: Call | undefined;
+}
+
+/** Reduces the intents in order against one fake engine (made with `opts`, or given). */
+function run(s: ViewState, intents: Intent[], e: FakeEngine = fakeEngine({ total: s.total, rows: ROWS })): Run {
+  let state = s;
+  for (const i of intents) state = reduce(state, i, e);
+  return { state, calls: e.calls, effect: e.calls.at(-1) };
+}
+const update = (s: ViewState, i: Intent, e?: FakeEngine): Run => run(s, [i], e);
 
 describe('moving', () => {
   it('steps forward and back by one, telling the engine it is a single step', () => {
@@ -32,7 +35,7 @@ describe('moving', () => {
     expect(update(s0(), cmd('stepBack')).effect).toEqual({ kind: 'seek', seq: 9, via: 'stepBack' });
   });
 
-  it('stops at the ends with a message instead of an effect', () => {
+  it('stops at the ends with a message instead of asking the engine', () => {
     const atEnd = update(s0({ seq: 99 }), cmd('step'));
     expect(atEnd.effect).toBeUndefined();
     expect(atEnd.state.status?.text).toBe('at the last event (seq 99)');
@@ -56,13 +59,26 @@ describe('moving', () => {
   it('asks the engine to continue and reverse-continue', () => {
     expect(update(s0(), cmd('continue')).effect).toEqual({ kind: 'continue', dir: 1 });
     expect(update(s0(), cmd('reverseContinue')).effect).toEqual({ kind: 'continue', dir: -1 });
+    expect(update(s0(), cmd('continue')).state.status).toEqual({ text: 'stopped', tone: 'hit' });
   });
 
-  it('takes the new position, rows and message from moved', () => {
-    const s = run(s0(), cmd('step'), moved(11, { text: 'hi', tone: 'info' })).state;
+  it("takes the new position, rows and frame from the engine's answer; the message clears", () => {
+    const s = update(s0({ status: { text: 'hi', tone: 'info' } }), cmd('step')).state;
     expect(s.seq).toBe(11);
-    expect(s.status).toEqual({ text: 'hi', tone: 'info' });
-    expect(update(s, moved(12)).state.status).toBeNull();
+    expect(s.frame.seq).toBe(11);
+    expect(s.rows).toEqual(ROWS);
+    expect(s.status).toBeNull();
+  });
+
+  it('announces slow work first and does it on resume (the store sends it a frame later)', () => {
+    const e = fakeEngine({ total: 100, rows: ROWS, slow: ['continue'] });
+    const busy = update(s0(), cmd('continue'), e);
+    expect(busy.effect).toBeUndefined();
+    expect(busy.state.busy).toBe('continue');
+    expect(busy.state.status?.text).toBe('continue…');
+    const done = update(busy.state, { type: 'resume' }, e);
+    expect(done.effect).toEqual({ kind: 'continue', dir: 1 });
+    expect(done.state.busy).toBeNull();
   });
 });
 
@@ -76,29 +92,40 @@ describe('failure and violation', () => {
 
   it('jumps to a known violation, searches for an unknown one, reports none', () => {
     expect(update(s0(), cmd('violation')).effect).toEqual({ kind: 'seek', seq: 40 });
-    expect(update(s0({ violationSeq: undefined }), cmd('violation')).effect).toEqual({ kind: 'find-violation' });
+    const found = update(s0({ violationSeq: undefined }), cmd('violation'), fakeEngine({ total: 100, rows: ROWS, violation: { seq: 7, line: 'x at seq 7: y' } }));
+    expect(found.calls).toEqual([{ kind: 'find-violation' }, { kind: 'seek', seq: 7 }]);
+    expect(found.state.violationSeq).toBe(7);
+    expect(found.state.status).toEqual({ text: 'x at seq 7: y', tone: 'error' });
     const none = update(s0({ violationSeq: null }), cmd('violation'));
     expect(none.effect).toBeUndefined();
     expect(none.state.status?.text).toMatch(/no invariant/);
-    expect(update(s0({ violationSeq: undefined }), { type: 'violation', seq: 7 }).state.violationSeq).toBe(7);
+    const searched = update(s0({ violationSeq: undefined }), cmd('violation'), fakeEngine({ total: 100, rows: ROWS, violation: null }));
+    expect(searched.state.violationSeq).toBeNull();
+    expect(searched.state.status?.text).toMatch(/no invariant/);
+  });
+
+  it('takes the first violation from the background scan once it is known', () => {
+    const e = fakeEngine({ total: 100, rows: ROWS, violation: { seq: 12, line: 'v' } });
+    expect(update(s0({ violationSeq: undefined }), { type: 'scanned' }, e).state.violationSeq).toBe(12);
+    expect(update(s0({ violationSeq: undefined }), { type: 'scanned' }).state.violationSeq).toBeUndefined();
   });
 });
 
 describe('go to', () => {
   it('opens a prompt that takes digits and goes on Enter', () => {
-    const u = run(s0(), cmd('goTo'), { type: 'type', text: '4' }, { type: 'type', text: '2' }, cmd('accept'));
+    const u = run(s0(), [cmd('goTo'), { type: 'type', text: '4' }, { type: 'type', text: '2' }, cmd('accept')]);
     expect(u.effect).toEqual({ kind: 'seek', seq: 42 });
     expect(u.state.dialog).toBeNull();
   });
 
   it('refuses letters and numbers outside the trace, and erases with Backspace', () => {
-    let s = run(s0(), cmd('goTo'), { type: 'type', text: 'x' }).state;
+    let s = run(s0(), [cmd('goTo'), { type: 'type', text: 'x' }]).state;
     expect(s.dialog).toEqual({ kind: 'goto', text: '', error: 'digits only: an event number' });
-    s = run(s, { type: 'type', text: '500' }, cmd('accept')).state;
+    s = run(s, [{ type: 'type', text: '500' }, cmd('accept')]).state;
     expect(s.dialog?.kind === 'goto' && s.dialog.error).toBe('no event 500: events are 0..99');
-    s = run(s, cmd('deleteChar'), cmd('deleteChar')).state;
+    s = run(s, [cmd('deleteChar'), cmd('deleteChar')]).state;
     expect(s.dialog?.kind === 'goto' && s.dialog.text).toBe('5');
-    expect(run(s, cmd('cancel')).state.dialog).toBeNull();
+    expect(run(s, [cmd('cancel')]).state.dialog).toBeNull();
   });
 });
 
@@ -107,44 +134,45 @@ describe('search', () => {
     { id: 'ev:60', label: 'fork fork: pid 1', seq: 60 },
     { id: 'ev:20', label: 'user fork()', seq: 20 },
   ];
-  const found: Intent = { type: 'items', list: 'search', text: 'fork', items, all: [20, 60, 80], scope: 'all 100 events' };
+  const searching = () => fakeEngine({ total: 100, rows: ROWS, found: { items, all: [20, 60, 80], scope: 'all 100 events' } });
 
-  it('queries as you type and shows the results for the current text only', () => {
-    let u = run(s0(), cmd('search'));
+  it('queries as you type and shows the results for the current text', () => {
+    const e = searching();
+    let u = run(s0(), [cmd('search')], e);
     expect(u.effect).toEqual({ kind: 'query', list: 'search', text: '' });
-    u = run(u.state, { type: 'type', text: 'f' });
+    u = run(u.state, [{ type: 'type', text: 'f' }], e);
     expect(u.effect).toEqual({ kind: 'query', list: 'search', text: 'f' });
-    u = run(u.state, { type: 'type', text: 'ork' });
+    u = run(u.state, [{ type: 'type', text: 'ork' }], e);
     expect(u.effect).toEqual({ kind: 'query', list: 'search', text: 'fork' });
-    // A late answer for an older text is dropped.
-    const stale = update(u.state, { type: 'items', list: 'search', text: 'f', items, all: [1] }).state;
-    expect(stale.dialog?.kind === 'search' && stale.dialog.items).toEqual([]);
-    const s = update(u.state, found).state;
-    expect(s.dialog?.kind === 'search' && s.dialog.items.length).toBe(2);
+    expect(u.state.dialog?.kind === 'search' && u.state.dialog.items.length).toBe(2);
+    expect(u.state.dialog?.kind === 'search' && u.state.dialog.scope).toBe('all 100 events');
   });
 
   it('jumps to the chosen result on Enter and keeps the matches for n / N', () => {
-    const s = run(s0(), cmd('search'), { type: 'type', text: 'fork' }, found).state;
-    const down = update(s, cmd('listDown'));
-    const u = update(down.state, cmd('accept'));
+    const e = searching();
+    const s = run(s0(), [cmd('search'), { type: 'type', text: 'fork' }], e).state;
+    const u = run(s, [cmd('listDown'), cmd('accept')], e);
     expect(u.effect).toMatchObject({ kind: 'seek', seq: 20 });
     expect(u.state.search).toEqual({ query: 'fork', matches: [20, 60, 80] });
     expect(u.state.dialog).toBeNull();
+    expect(u.state.status?.text).toBe("match 1/3 for 'fork' (n/N: next/previous)");
     // After the jump, n goes to the next match after the cursor, N to the previous one.
-    const at20 = update(u.state, moved(20)).state;
-    expect(update(at20, cmd('nextMatch')).effect).toMatchObject({ kind: 'seek', seq: 60, note: { text: "match 2/3 for 'fork'" } });
+    const at20 = u.state;
+    const next = update(at20, cmd('nextMatch'));
+    expect(next.effect).toMatchObject({ kind: 'seek', seq: 60 });
+    expect(next.state.status?.text).toBe("match 2/3 for 'fork'");
     expect(update(at20, cmd('prevMatch')).effect).toBeUndefined();
     expect(update(at20, cmd('prevMatch')).state.status?.text).toBe("no earlier match for 'fork' (3 in all)");
-    const at80 = update(at20, moved(80)).state;
+    const at80 = { ...at20, seq: 80 };
     expect(update(at80, cmd('nextMatch')).state.status?.text).toMatch(/no later match/);
     expect(update(at80, cmd('prevMatch')).effect).toMatchObject({ seq: 60 });
   });
 
   it('wraps the list selection and says when nothing matches', () => {
-    const s = run(s0(), cmd('search'), { type: 'type', text: 'fork' }, found).state;
-    expect(run(s, cmd('listUp')).state.dialog).toMatchObject({ index: 1 });
-    const none = run(s0(), cmd('search'), { type: 'type', text: 'zzz' }, cmd('accept'));
-    expect(none.effect).toBeUndefined();
+    const s = run(s0(), [cmd('search'), { type: 'type', text: 'fork' }], searching()).state;
+    expect(run(s, [cmd('listUp')]).state.dialog).toMatchObject({ index: 1 });
+    const none = run(s0(), [cmd('search'), { type: 'type', text: 'zzz' }, cmd('accept')]);
+    expect(none.effect).toEqual({ kind: 'query', list: 'search', text: 'zzz' });
     expect(none.state.status?.text).toBe("no event matches 'zzz'");
   });
 
@@ -155,30 +183,33 @@ describe('search', () => {
 
 describe('watchpoints', () => {
   it('adds the chosen watchable by its spec', () => {
-    let u = run(s0(), cmd('watch'));
+    const e = fakeEngine({ total: 100, rows: ROWS, watchables: [{ id: 'lock:13', label: 'lock tcmalloc.SlowTLS' }] });
+    let u = run(s0(), [cmd('watch')], e);
     expect(u.effect).toEqual({ kind: 'query', list: 'watch-pick', text: '' });
-    u = run(u.state, { type: 'type', text: 'slow' });
-    u = run(u.state, { type: 'items', list: 'watch-pick', text: 'slow', items: [{ id: 'lock:13', label: 'lock tcmalloc.SlowTLS' }] });
-    u = run(u.state, cmd('accept'));
+    u = run(u.state, [{ type: 'type', text: 'slow' }], e);
+    expect(u.state.dialog?.kind === 'watch-pick' && u.state.dialog.items.map((i) => i.id)).toEqual(['lock:13']);
+    u = run(u.state, [cmd('accept')], e);
     expect(u.effect).toEqual({ kind: 'add-watch', id: 'lock:13' });
     expect(u.state.dialog).toBeNull();
+    expect(u.state.watches).toEqual([{ id: 1, label: 'lock:13' }]);
   });
 
   it('says so when nothing matches the typed text', () => {
-    const u = run(s0(), cmd('watch'), { type: 'type', text: 'nope' }, { type: 'items', list: 'watch-pick', text: 'nope', items: [] }, cmd('accept'));
-    expect(u.effect).toBeUndefined();
+    const u = run(s0(), [cmd('watch'), { type: 'type', text: 'nope' }, cmd('accept')]);
+    expect(u.calls.some((c) => c.kind === 'add-watch')).toBe(false);
     expect(u.state.status?.text).toMatch(/nothing to watch matches 'nope'/);
   });
 
   it('lists and removes watchpoints, keeping the selection in range', () => {
-    const watches = [{ id: 1, label: 'lock a' }, { id: 2, label: 'thread tid 3 state' }];
-    let s = update(s0(), { type: 'watches', watches }).state;
-    s = run(s, cmd('watchList'), cmd('listDown'), cmd('listDown')).state;
+    const e = fakeEngine({ total: 100, rows: ROWS, watchables: [{ id: 'lock:1', label: 'lock a' }, { id: 'thread:3', label: 'thread tid 3 state' }] });
+    let s = run(s0(), [cmd('watch'), cmd('accept'), cmd('watch'), cmd('listDown'), cmd('accept')], e).state;
+    expect(s.watches.map((w) => w.id)).toEqual([1, 2]);
+    s = run(s, [cmd('watchList'), cmd('listDown'), cmd('listDown')], e).state;
     expect(s.dialog).toEqual({ kind: 'watch-list', index: 1 });
-    const u = update(s, cmd('removeWatch'));
+    const u = run(s, [cmd('removeWatch')], e);
     expect(u.effect).toEqual({ kind: 'remove-watch', id: 2 });
-    s = update(u.state, { type: 'watches', watches: [watches[0]!] }).state;
-    expect(s.dialog).toEqual({ kind: 'watch-list', index: 0 });
+    expect(u.state.dialog).toEqual({ kind: 'watch-list', index: 0 });
+    expect(u.state.watches.map((w) => w.id)).toEqual([1]);
   });
 });
 
@@ -186,15 +217,15 @@ describe('panes, focus, explain', () => {
   it('cycles focus with Tab and Shift+Tab', () => {
     expect(update(s0(), cmd('focusNext')).state.focus).toBe('cpus');
     expect(update(s0(), cmd('focusPrev')).state.focus).toBe('procs');
-    expect(run(s0(), ...Array.from({ length: 6 }, () => cmd('focusNext'))).state.focus).toBe('events');
+    expect(run(s0(), Array.from({ length: 6 }, () => cmd('focusNext'))).state.focus).toBe('events');
   });
 
   it('moves the selection in a state pane, clamped to its rows', () => {
-    const s = run(s0(), cmd('focusNext'), cmd('focusNext'), cmd('selectDown'), cmd('selectDown'), cmd('selectDown')).state;
+    const s = run(s0(), [cmd('focusNext'), cmd('focusNext'), cmd('selectDown'), cmd('selectDown'), cmd('selectDown')]).state;
     expect(s.focus).toBe('threads');
     expect(s.selected.threads).toBe(2);
     // Fewer rows after a move: the selection follows.
-    const fewer = update(s, { type: 'moved', seq: 11, rows: { ...ROWS, threads: 1 } }).state;
+    const fewer = update(s, cmd('end'), fakeEngine({ total: 100, rows: { ...ROWS, threads: 1 } })).state;
     expect(fewer.selected.threads).toBe(0);
   });
 
@@ -205,7 +236,7 @@ describe('panes, focus, explain', () => {
 
   it('explains the selected row, or the event at the cursor', () => {
     expect(update(s0(), cmd('explain')).effect).toEqual({ kind: 'explain', pane: 'events', row: 10 });
-    const locks = run(s0({ focus: 'locks' }), cmd('selectDown')).state;
+    const locks = run(s0({ focus: 'locks' }), [cmd('selectDown')]).state;
     expect(update(locks, cmd('explain')).effect).toEqual({ kind: 'explain', pane: 'locks', row: 1 });
     const empty = update(s0({ focus: 'kstacks', rows: { ...ROWS, kstacks: 0 } }), cmd('explain'));
     expect(empty.effect).toBeUndefined();
@@ -213,8 +244,8 @@ describe('panes, focus, explain', () => {
   });
 
   it('shows an explanation, scrolls it, and jumps to its event on Enter', () => {
-    let s = update(s0(), { type: 'explained', title: 'lock x', lines: ['a', 'b'], seq: 33 }).state;
-    expect(s.dialog).toMatchObject({ kind: 'explain', seq: 33, scroll: 0 });
+    let s = s0({ dialog: { kind: 'explain', title: 'lock x', lines: ['a', 'b'], seq: 33, scroll: 0 } });
+    expect(update(s0(), cmd('explain')).state.dialog).toMatchObject({ kind: 'explain', title: 'events 10', scroll: 0 });
     s = update(s, cmd('listDown')).state;
     expect(s.dialog).toMatchObject({ scroll: 1 });
     const u = update(s, cmd('accept'));
@@ -240,14 +271,16 @@ describe('help, dismiss, quit', () => {
 
   it('quits with q, and with Ctrl+C from inside a dialog', () => {
     const u = update(s0(), cmd('quit'));
-    expect(u.effect).toEqual({ kind: 'quit' });
+    expect(u.effect).toBeUndefined();
     expect(u.state.quit).toBe(true);
-    const d = run(s0(), cmd('search'), cmd('interrupt'));
+    const d = run(s0(), [cmd('search'), cmd('interrupt')]);
     expect(d.state.quit).toBe(true);
   });
 
   it('ignores main-screen commands while a dialog is open', () => {
     const s = update(s0(), cmd('help')).state;
-    expect(update(s, cmd('step'))).toEqual({ state: s });
+    const u = update(s, cmd('step'));
+    expect(u.state).toBe(s);
+    expect(u.effect).toBeUndefined();
   });
 });

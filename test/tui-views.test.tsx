@@ -2,19 +2,27 @@
 // lastFrame(). Components are checked line by line; the whole App is driven
 // through a post-mortem session on the tcmalloc-fork hang.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cellWidth } from '../src/util/text-table.ts';
+import { explainLines } from '../src/tui/explain.tsx';
 import { App, layout } from '../src/tui/app.tsx';
 import { EventList, eventLines, firstShown } from '../src/tui/event-list.tsx';
 import { Footer, footerEntries } from '../src/tui/footer.tsx';
-import type { EventRow, Marks } from '../src/tui/frame.ts';
+import type { Density, EventRow, Marks, Overview, Pane } from '../src/tui/frame.ts';
 import { Help } from '../src/tui/help.tsx';
 import { DEFAULT_KEYMAP } from '../src/tui/keymap.ts';
-import type { Pane } from '../src/tui/rows.ts';
+import { KIND_CLASSES } from '../src/tui/kinds.ts';
 import { PaneView } from '../src/tui/state-panes.tsx';
-import { Timeline, columnOf, timelineCells, timelineLabels } from '../src/tui/timeline.tsx';
+import { LEGEND, Timeline, columnOf, scanText, timelineCells, timelineLabels } from '../src/tui/timeline.tsx';
 import { initialViewState } from '../src/tui/use-replay-state.ts';
-import { controllerFor, KEYS, waitFor } from './helpers/tui.ts';
+import { storeFor as replayFor, KEYS, waitFor } from './helpers/tui.ts';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'ktrace-tui-views-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const instances: { unmount(): void }[] = [];
 function mount(el: React.ReactElement) {
@@ -33,6 +41,19 @@ function lines(frame: string | undefined): string[] {
 
 const NO_MARKS: Marks = { watchHits: [], violation: undefined, failure: null };
 
+const CLASS = Object.fromEntries(KIND_CLASSES.map((c, i) => [c.name, i])) as Record<string, number>;
+
+/** A density over `total` events in `buckets` buckets, from per-bucket class counts. */
+function densityOf(total: number, buckets: { [cls: string]: number }[], scanned = total, extra: Partial<Density> = {}): Density {
+  const C = KIND_CLASSES.length;
+  const kinds = new Uint32Array(buckets.length * C);
+  buckets.forEach((b, i) => {
+    for (const [cls, n] of Object.entries(b)) kinds[i * C + CLASS[cls]!] = n;
+  });
+  const none = new Float64Array(2 * buckets.length).fill(-1);
+  return { total, buckets: buckets.length, classes: C, scanned, kinds, violationEnds: none, hitEnds: none, hitsScanned: null, error: null, ...extra };
+}
+
 describe('timeline', () => {
   it('maps positions -1..total-1 across the width', () => {
     expect(columnOf(-1, 100, 50)).toBe(0);
@@ -40,21 +61,84 @@ describe('timeline', () => {
     expect(columnOf(49, 100, 50)).toBe(24);
   });
 
-  it('draws snapshots, watch hits, the violation and the failure, highest first', () => {
-    const cells = timelineCells({ seq: 0, total: 20, snapshotSeqs: [-1, 4, 9], marks: { watchHits: [9, 14], violation: 14, violations: [14, 16], failure: 19 }, width: 21 });
-    expect(cells.map((c) => c.ch).join('')).toBe('─────┴────◆────!─!──✖');
+  it('draws the marks over the density: the failure, then violations, then watch hits', () => {
+    const one = (cls: string) => ({ [cls]: 1 });
+    const classes = ['routine', 'routine', 'routine', 'routine', 'routine', 'lock', 'lock', 'lock', 'lock', 'lock', 'sched', 'sched', 'sched', 'sched', 'sched', 'routine', 'routine', 'fault', 'routine', 'routine'];
+    const d = densityOf(20, classes.map(one));
+    const overview: Overview = { density: d, marks: { watchHits: [9, 14], violation: 14, violations: [14, 16], failure: 19 } };
+    const cells = timelineCells({ seq: 0, total: 20, overview, width: 21 });
+    // Cell 0 is the initial state; cell i+1 is event i. One event per cell: a notable one is a full block.
+    expect(cells.map((c) => c.ch).join('')).toBe('──────████◆████!─!█─✖');
     expect(cells.findIndex((c) => c.cursor)).toBe(1);
+    expect(cells[6]!.color).toBe('yellow');
+    expect(cells[11]!.color).toBe('blue');
+    expect(cells[18]!.color).toBe('red');
+    expect(cells[15]!.style).toBe('violation');
+    // Without a density yet, the bar is quiet and shows the marks.
+    const bare = timelineCells({ seq: 0, total: 20, overview: { density: null, marks: overview.marks }, width: 21 });
+    expect(bare.map((c) => c.ch).join('')).toBe('──────────◆────!─!──✖');
   });
 
-  it('labels the start, the cursor and the last seq', () => {
+  it('draws activity as the share of events that are not routine, coloured by the class most of them are', () => {
+    // 1000 events in 10 buckets of 100; 10 cells: bucket b is cell b. Buckets 8 and 9 are not scanned yet.
+    const d = densityOf(
+      1000,
+      [
+        { routine: 100 },
+        { routine: 50, lock: 50 },
+        { lock: 100 },
+        { routine: 99, lock: 1 },
+        { routine: 70, sched: 10, lock: 20 },
+        { routine: 49, lock: 50, fault: 1 },
+        { routine: 100 },
+        { routine: 100 },
+        {},
+        {},
+      ],
+      800,
+    );
+    const cells = timelineCells({ seq: -1, total: 1000, overview: { density: d, marks: { watchHits: [], violation: undefined, failure: null } }, width: 10 });
+    expect(cells.map((c) => c.ch).join('')).toBe('─▄█▁▃▅──··');
+    expect(cells.map((c) => c.color)).toEqual([undefined, 'yellow', 'yellow', 'yellow', 'yellow', 'red', undefined, undefined, undefined, undefined]);
+    expect(cells[8]!.style).toBe('unscanned');
+    expect(scanText(d)).toBe('scanning 80%');
+    expect(scanText({ ...d, scanned: 1000, hitsScanned: 250 })).toBe('hits 25%');
+    expect(scanText({ ...d, scanned: 1000 })).toBe('');
+    // The share is absolute: a trace busy everywhere at 25% is ▂ everywhere.
+    const even = densityOf(1000, Array.from({ length: 10 }, () => ({ routine: 75, sched: 25 })));
+    const flat = timelineCells({ seq: -1, total: 1000, overview: { density: even, marks: { watchHits: [], violation: undefined, failure: null } }, width: 10 });
+    expect(flat.map((c) => c.ch).join('')).toBe('▂'.repeat(10));
+  });
+
+  it("marks the scan's violations and hits, first and last of each bucket", () => {
+    const ends = (pairs: [number, number][]) => Float64Array.from(pairs.flat());
+    const d = densityOf(1000, Array.from({ length: 10 }, () => ({ routine: 100 })), 1000, {
+      violationEnds: ends([[-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [710, 790], [-1, -1], [-1, -1]]),
+      hitEnds: ends([[-1, -1], [150, 150], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1]]),
+      hitsScanned: 1000,
+    });
+    const cells = timelineCells({ seq: -1, total: 1000, overview: { density: d, marks: { watchHits: [], violation: undefined, failure: null } }, width: 20 });
+    expect(cells.map((c) => c.ch).join('')).toBe('───◆──────────!!────');
+  });
+
+  it('labels the start, the cursor and the last seq, and the scan while it runs', () => {
     expect(timelineLabels(9, 20, 21)).toBe('0         ▲ 9      19');
     expect(timelineLabels(19, 20, 21)).toBe('0                ▲ 19');
     expect(timelineLabels(-1, 20, 21)).toBe(`${'▲ start'.padEnd(19)}19`);
+    // The scan's progress goes right, before the last seq; or left, when the cursor's label is in the way.
+    expect(timelineLabels(9, 10_000_000, 60, 'scanning 42%')).toBe(`▲ 9${' '.repeat(34)}scanning 42%  9,999,999`);
+    expect(timelineLabels(9_900_000, 10_000_000, 60, 'scanning 42%')).toBe(`0  scanning 42%${' '.repeat(34)}▲ 9,900,000`);
   });
 
   it('renders two lines across the width', () => {
-    const { lastFrame } = mount(<Timeline seq={9} total={20} snapshotSeqs={[-1, 4]} marks={{ ...NO_MARKS, failure: 19 }} width={21} />);
-    expect(lines(lastFrame())).toEqual(['─────┴──────────────✖', '0         ▲ 9      19']);
+    const overview: Overview = { density: null, marks: { ...NO_MARKS, failure: 19 } };
+    const { lastFrame } = mount(<Timeline seq={9} total={20} overview={overview} width={21} />);
+    expect(lines(lastFrame())).toEqual(['────────────────────✖', '0         ▲ 9      19']);
+  });
+
+  it('has a legend for every glyph it draws', () => {
+    const glyphs = LEGEND.map((l) => l.glyph).join('');
+    for (const g of ['✖', '!', '◆', '█', '─', '·']) expect(glyphs).toContain(g === '█' ? '…█' : g);
   });
 });
 
@@ -73,7 +157,7 @@ describe('event list', () => {
       <EventList events={EVENTS} seq={15} total={30} marks={{ watchHits: [14], violation: 16, failure: 17 }} height={5} width={60} focused />,
     );
     expect(lines(lastFrame())).toEqual([
-      ' Events  seq 15 of 30',
+      '▶Events  seq 15 of 30',
       '◆ 14 c0  t3   user         step 14',
       '▶ 15 c1  t3   user         step 15',
       '! 16 c0  t3   user         step 16',
@@ -94,6 +178,7 @@ const LOCKS: Pane = {
   title: 'Locks',
   columns: ['name', 'pid', 'own', 'lv', 'w'],
   widths: [10, 3, 4, 2, 1],
+  align: ['left', 'right', 'right', 'right', 'right'],
   flex: 0,
   rows: [
     { ref: { kind: 'lock', id: 13 }, cells: ['tcmalloc.SlowTLS', '2', '2✗', '1', '1'], mark: 'bad', note: 'owner tid 2 does not exist' },
@@ -107,16 +192,16 @@ describe('state panes', () => {
     const { lastFrame } = mount(<PaneView pane={LOCKS} width={32} height={5} focused={false} selected={0} />);
     expect(lines(lastFrame())).toEqual([
       ' Locks  3 ✗1',
-      'name              pid own  lv w',
+      'name              pid  own lv w',
       'tcmalloc.SlowTLS    2   2✗  1 1',
-      'vmar(1)           k   -     0',
+      'vmar(1)             k    -  0',
       'a                   1    1  1',
     ]);
   });
 
   it('scrolls to keep the selected row visible', () => {
     const { lastFrame } = mount(<PaneView pane={LOCKS} width={32} height={3} focused selected={2} />);
-    expect(lines(lastFrame())).toEqual([' Locks  3-3/3 ✗1', 'name              pid own  lv w', 'a                   1    1  1']);
+    expect(lines(lastFrame())).toEqual(['▶Locks  3-3/3 ✗1', 'name              pid  own lv w', 'a                   1    1  1']);
   });
 });
 
@@ -153,7 +238,8 @@ describe('footer and help', () => {
     expect(first[1]).toBe('Move');
     expect(first[2]).toBe(`${'  → s'.padEnd(19)}Step forward one event`);
     rerender(<Help keymap={DEFAULT_KEYMAP} scroll={100} width={80} height={12} />);
-    expect(lines(lastFrame()).at(-1)).toBe(`${'  d Del Backspace'.padEnd(19)}Remove the selected watchpoint`);
+    // The timeline's legend comes last.
+    expect(lines(lastFrame()).at(-1)).toBe(`${'  ·'.padEnd(19)}${LEGEND.at(-1)!.text}`);
   });
 });
 
@@ -169,7 +255,7 @@ describe('layout', () => {
 
 describe('the app', () => {
   async function app(columns = 80, rows = 24) {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = mount(<App store={c} size={{ columns, rows }} />);
     const frame = (want: (f: string[]) => boolean) => waitFor(() => lines(r.lastFrame()), want);
     await frame((f) => f.length > 1);
@@ -179,14 +265,14 @@ describe('the app', () => {
   it('opens post-mortem at the failure: header, banner, timeline, events, panes, footer in 80x24', async () => {
     const { c, frame } = await app();
     const f = await frame((x) => x.length === 24);
-    const end = c.cursor.source.outcome!.seq;
+    const end = c.engine.cursor.source.outcome!.seq;
     expect(f).toHaveLength(24);
     for (const l of f) expect(l.length).toBeLessThanOrEqual(80);
     expect(f[0]).toBe('ktrace replay tcmalloc-fork.ktrace  tcmalloc-fork  no fix  seed 1  2 cpus');
     expect(f[1]).toMatch(new RegExp(`^ seq ${end} / ${c.info.total} {3}t [0-9.]+ µs {3}outcome hang at seq ${end}$`));
     expect(f[2]).toMatch(new RegExp(`^✖ HANG at seq ${end}: `));
     expect(f[3]).toMatch(/^first violation: lock-owner-alive at seq \d+: /);
-    expect(f[4]).toMatch(/^[─┴!✖◆]+$/);
+    expect(f[4]).toMatch(/^[─▁▂▃▄▅▆▇█!✖◆]+$/);
     expect(f[5]).toMatch(new RegExp(`▲ ${end}$`));
     expect(f.find((l) => l.startsWith(`▶ ${end} `))).toMatch(/hang +hang: /);
     expect(f.some((l) => / tcmalloc\.SlowTLS +2 +2✗ +1 1/.test(l))).toBe(true);
@@ -213,8 +299,8 @@ describe('the app', () => {
     expect(f).toContain(`${'  → s'.padEnd(19)}Step forward one event`);
     expect(f).toContain(`${'  ← b'.padEnd(19)}Step back one event`);
     r.stdin.write(KEYS.escape);
-    f = await frame((x) => !x.some((l) => l.startsWith(' Keys')));
-    expect(f.some((l) => l.startsWith(' Events'))).toBe(true);
+    f = await frame((x) => !x.some((l) => l.startsWith(' Keys')) && x.some((l) => l.startsWith('▶Events')));
+    expect(f.some((l) => l.startsWith('▶Events'))).toBe(true);
   });
 
   it('searches live and jumps on Enter; n goes to the next match', async () => {
@@ -227,10 +313,10 @@ describe('the app', () => {
     r.stdin.write(KEYS.enter);
     f = await frame((x) => x[22]!.includes("for 'fork'"));
     expect(f[22]).toMatch(/match \d+\/\d+ for 'fork' \(n\/N: next\/previous\)/);
-    const at = c.cursor.seq;
+    const at = c.engine.cursor.seq;
     r.stdin.write('n');
-    await frame(() => c.cursor.seq !== at || c.getState().status?.text.includes('no later') === true);
-    expect(c.cursor.seq === at ? c.getState().status?.text : 'moved').toMatch(/moved|no later match/);
+    await frame(() => c.engine.cursor.seq !== at || c.getState().status?.text.includes('no later') === true);
+    expect(c.engine.cursor.seq === at ? c.getState().status?.text : 'moved').toMatch(/moved|no later match/);
   });
 
   it('adds a watchpoint on a lock from the fuzzy picker and reverse-continues to it', async () => {
@@ -245,14 +331,14 @@ describe('the app', () => {
     expect(f[22]).toMatch(/^ watching lock tcmalloc\.SlowTLS \(pid 2\) \(\d+ hits? in the trace\)/);
     // Reverse-continue walks back through watchpoint hits and invariant breaks.
     for (let i = 0; i < 10 && !(c.getState().status?.text ?? '').startsWith('lock tcmalloc.SlowTLS'); i++) {
-      const before = c.cursor.seq;
+      const before = c.engine.cursor.seq;
       r.stdin.write('C');
-      await waitFor(() => c.cursor.seq, (x) => x !== before);
+      await waitFor(() => c.engine.cursor.seq, (x) => x !== before);
     }
     f = await frame((x) => x[22]!.startsWith(' lock tcmalloc.SlowTLS'));
     expect(f[22]).toMatch(/^ lock tcmalloc\.SlowTLS \(id \d+, pid 2\): .* → tid \d+ at seq \d+/);
     expect(c.getState().status?.tone).toBe('hit');
-    expect(f[1]).toMatch(new RegExp(`^ seq ${c.cursor.seq} /`));
+    expect(f[1]).toMatch(new RegExp(`^ seq ${c.engine.cursor.seq} /`));
   });
 
   it('moves focus with Tab and explains the selected lock with e', async () => {
@@ -265,6 +351,17 @@ describe('the app', () => {
     expect(f.some((l) => /^seq \d+ {2}owner: /.test(l))).toBe(true);
   });
 
+  it('takes keys that arrive in one chunk one by one (a held key, keys sent at once)', async () => {
+    const { c, r, frame } = await app();
+    const end = c.getState().seq;
+    r.stdin.write('bbb');
+    await frame((x) => x[1]!.startsWith(` seq ${end - 3} /`));
+    expect(c.getState().seq).toBe(end - 3);
+    r.stdin.write('\t\t\t');
+    await frame((x) => x.some((l) => l.includes('▶Locks')));
+    expect(c.getState().focus).toBe('locks');
+  });
+
   it('goes to a typed seq with g', async () => {
     const { c, r, frame } = await app();
     r.stdin.write('g');
@@ -274,7 +371,7 @@ describe('the app', () => {
     r.stdin.write(KEYS.enter);
     const f = await frame((x) => x[1]!.startsWith(' seq 12 /'));
     expect(f[1]).toMatch(/^ seq 12 \//);
-    expect(c.cursor.seq).toBe(12);
+    expect(c.engine.cursor.seq).toBe(12);
   });
 
   it('quits on q', async () => {
@@ -285,7 +382,7 @@ describe('the app', () => {
   });
 
   it('adapts to the terminal size', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = mount(<App store={c} size={{ columns: 120, rows: 40 }} />);
     let f = await waitFor(() => lines(r.lastFrame()), (x) => x.length === 40);
     expect(f).toHaveLength(40);
@@ -297,5 +394,76 @@ describe('the app', () => {
     r.rerender(<App store={c} size={{ columns: 50, rows: 10 }} />);
     f = await waitFor(() => lines(r.lastFrame()), (x) => x.join(' ').includes('50x10'));
     expect(f.join(' ')).toMatch(/the terminal is 50x10; make it at\s+least 60x16/);
+  });
+});
+
+describe('user text in CJK and emoji (two cells a character)', () => {
+  // A user's scenario whose names take two terminal cells per character.
+  const scenario = `export default (k) =>
+  k.defineScenario({
+    name: "银行-死锁🏦",
+    description: "两个线程以相反顺序获取两个互斥锁",
+    defaults: { seed: 1 },
+    build: () => {
+      const transfer = (first, second) => [
+        k.repeat(3, [k.lock(first), k.user("扣款 debit 💸"), k.lock(second), k.user("入账"), k.unlock(second), k.unlock(first)]),
+      ];
+      const [a, b] = ["账户.甲🔒", "账户.乙🔐"];
+      return { procs: [{ name: "银行进程🏦", main: [k.thread(transfer(a, b)), ...transfer(b, a)] }] };
+    },
+  });
+`;
+
+  it('lays the replay screen out in 80x24 by cells: nothing wider than the terminal, columns aligned', async () => {
+    const file = path.join(tmp, 'cjk.ts');
+    writeFileSync(file, scenario);
+    const c = await replayFor(file);
+    const r = mount(<App store={c} size={{ columns: 80, rows: 24 }} />);
+    const f = await waitFor(() => lines(r.lastFrame()), (x) => x.length === 24);
+    expect(f).toHaveLength(24);
+    for (const l of f) expect(cellWidth(l), l).toBeLessThanOrEqual(80);
+    expect(f[0]).toContain('银行-死锁🏦');
+    expect(f[2]).toMatch(/^✖ HANG at seq \d+: tid 1 \(pid 1\) blocks on 账户\.甲🔒/);
+    // The lock pane's rows: the name column is as wide in cells on every row, so the pid column lines up.
+    /** The cell where the column after `name` starts, on the line that shows it. */
+    const nextColumn = (name: string) => {
+      const l = f.slice(f.findIndex((x) => x.includes(' name '))).find((x) => x.includes(` ${name} `))!;
+      const end = l.indexOf(` ${name} `) + name.length + 1;
+      return cellWidth(l.slice(0, end + l.slice(end).search(/\S/)));
+    };
+    const cols = ['账户.甲🔒', '账户.乙🔐', 'vmar(1)'].map(nextColumn);
+    expect(cols[0]).toBeGreaterThan(26);
+    expect(new Set(cols).size).toBe(1);
+    // The explanation wraps by cells.
+    for (let i = 0; i < 3; i++) r.stdin.write(KEYS.tab);
+    await waitFor(() => c.getState().focus, (x) => x === 'locks');
+    r.stdin.write('e');
+    const e = await waitFor(() => lines(r.lastFrame()), (x) => x.some((l) => l.startsWith(' Why: lock 账户')));
+    for (const l of e) expect(cellWidth(l), l).toBeLessThanOrEqual(80);
+  });
+
+  it('wraps explanation lines by cells, continuing under their indentation', () => {
+    const long = `  seq 15  owner: tid 1 took 账户.乙🔐 then 账户.甲🔒 and ${'很长的说明'.repeat(6)} (owner since seq 15)`;
+    const w = explainLines([long, 'short'], 40);
+    expect(w.length).toBeGreaterThan(3);
+    for (const l of w) expect(cellWidth(l), l).toBeLessThanOrEqual(40);
+    expect(w[0]!.startsWith('  seq 15')).toBe(true);
+    for (const l of w.slice(1, -1)) expect(l.startsWith('    ')).toBe(true);
+    expect(w.at(-1)).toBe('short');
+    expect(w.join('').replace(/ /g, '')).toBe((long + 'short').replace(/ /g, ''));
+  });
+});
+
+describe('search highlighting', () => {
+  it('never splits a character made of two UTF-16 units', async () => {
+    const { highlightRuns } = await import('../src/tui/search.tsx');
+    const runs = highlightRuns('lock 🔒 a', [5, 8]);
+    expect(runs.map((r) => r.text).join('')).toBe('lock 🔒 a');
+    expect(runs).toEqual([
+      { text: 'lock ', hit: false },
+      { text: '🔒', hit: true },
+      { text: ' ', hit: false },
+      { text: 'a', hit: true },
+    ]);
   });
 });

@@ -9,6 +9,8 @@
 // This file is the source of truth for the "CLI contract" in DESIGN.md: extend it,
 // never break it.
 
+import { BUILTIN_INVARIANT_NAMES } from '../replay/invariant-names.ts';
+
 /** The words `--at` accepts besides an event number. */
 export const AT_WORDS = ['start', 'end', 'panic', 'violation'] as const;
 export type AtWord = (typeof AT_WORDS)[number];
@@ -170,8 +172,7 @@ export const COMMANDS = [
         type: { kind: 'string' },
         metavar: 'NAME',
         repeatable: true,
-        description:
-          'Check only this invariant (repeatable; default: all). Names: recursive-mutex-owner, lock-owner-alive, no-deadlock, kstack-in-use, vmar-live, no-panic.',
+        description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(', ')}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
       json('{violation, scanned}'),
     ],

@@ -17,6 +17,8 @@ export {
   recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
+export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownInvariantError } from "./invariant-names.ts";
+export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";

@@ -1,34 +1,30 @@
-// The replay screen: header, post-mortem banner, timeline, event list, state
-// panes, status line and footer; dialogs (help, search, watch picker, watch
-// list, explanation) take the place of the list and panes. Sized from the
-// terminal (useWindowSize) and re-laid out on resize.
+// The replay screen, the view of the view state: header, post-mortem banner,
+// timeline, event list, state panes, status line and footer; dialogs (help,
+// search, watch picker, watch list, explanation) take the place of the list and
+// panes. Sized from the terminal (useWindowSize) and re-laid out on resize.
+// Draws only what the state holds (state.frame, state.overview); keys go to
+// the store through useReplay.
 
 import { useEffect } from 'react';
 import { Box, Text, useApp, useWindowSize } from 'ink';
+import { cut } from '../util/text-table.ts';
 import { EventList } from './event-list.tsx';
 import { Explain } from './explain.tsx';
-import { cut, type Frame, type TraceInfo } from './frame.ts';
+import type { Frame, Pane, PaneId, StatePaneId } from './frame.ts';
 import { Footer, StatusLine } from './footer.tsx';
 import { Header } from './header.tsx';
 import { Help } from './help.tsx';
 import { DEFAULT_KEYMAP, type KeyMap } from './keymap.ts';
-import type { Pane } from './rows.ts';
 import { Prompt, Search } from './search.tsx';
 import { PaneView } from './state-panes.tsx';
+import type { ReplayStore } from './store.ts';
 import { Timeline } from './timeline.tsx';
-import { useReplay, type ReplayStore } from './use-replay.ts';
-import type { PaneId, ViewState } from './use-replay-state.ts';
+import { useReplay } from './use-replay.ts';
+import type { ViewState } from './use-replay-state.ts';
 import { WatchList, WatchPicker } from './watch-picker.tsx';
 
-/** What the app reads besides the view state: the controller implements it. */
-export interface AppStore extends ReplayStore {
-  readonly info: TraceInfo;
-  /** The frame at the current position. */
-  getFrame(): Frame;
-}
-
 export interface AppProps {
-  readonly store: AppStore;
+  readonly store: ReplayStore;
   readonly keymap?: KeyMap;
   /** Fixed size (tests); default: the terminal's, following resizes. */
   readonly size?: { readonly columns: number; readonly rows: number };
@@ -82,7 +78,8 @@ export function selectionHint(state: ViewState, frame: Frame): string | undefine
   return row?.note ?? (row !== undefined ? 'e: explain the selected row' : undefined);
 }
 
-function Middle({ state, frame, store, keymap, lay }: { state: ViewState; frame: Frame; store: AppStore; keymap: KeyMap; lay: Layout }) {
+function Middle({ state, store, keymap, lay }: { state: ViewState; store: ReplayStore; keymap: KeyMap; lay: Layout }) {
+  const frame = state.frame;
   const d = state.dialog;
   const w = lay.width;
   const h = lay.middle;
@@ -100,7 +97,7 @@ function Middle({ state, frame, store, keymap, lay }: { state: ViewState; frame:
         return <Explain title={d.title} lines={d.lines} seq={d.seq} scroll={d.scroll} width={w} height={h} />;
     }
   }
-  const pane = (id: Exclude<PaneId, 'events'>, width: number, height: number) => {
+  const pane = (id: StatePaneId, width: number, height: number) => {
     const p = paneOf(frame.panes, id);
     return p === undefined ? null : (
       <PaneView pane={p} width={width} height={height} focused={state.focus === id} selected={state.selected[id]} />
@@ -114,7 +111,7 @@ function Middle({ state, frame, store, keymap, lay }: { state: ViewState; frame:
           events={frame.events}
           seq={state.seq}
           total={store.info.total}
-          marks={frame.marks}
+          marks={state.overview.marks}
           height={lay.top}
           width={lay.eventsWidth - 1}
           focused={state.focus === 'events'}
@@ -140,7 +137,7 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   const rows = size?.rows ?? win.rows;
   const state = useReplay(store, { isActive, keymap });
   const { exit } = useApp();
-  const frame = store.getFrame();
+  const frame = state.frame;
   const bannerLines = state.banner === null ? [] : state.banner.split('\n');
   const lay = layout(columns, rows, bannerLines.length, store.info.cpus);
   const eventRows = lay.top - 1;
@@ -170,8 +167,8 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
           {cut(l, columns)}
         </Text>
       ))}
-      <Timeline seq={state.seq} total={store.info.total} snapshotSeqs={store.info.snapshotSeqs} marks={frame.marks} width={columns} />
-      <Middle state={state} frame={frame} store={store} keymap={keymap} lay={lay} />
+      <Timeline seq={state.seq} total={store.info.total} overview={state.overview} width={columns} />
+      <Middle state={state} store={store} keymap={keymap} lay={lay} />
       {d?.kind === 'goto' ? (
         <Prompt label="go to seq: " text={d.text} width={columns} note={d.error ?? `0..${Math.max(0, store.info.total - 1)}, Enter goes, Esc cancels`} />
       ) : (

@@ -1,28 +1,134 @@
-// The replay engine as the UI uses it: re-exports from src/replay (and the
-// kernel's types), plus the one adapter the UI needs on top: `explain`, which
-// turns the engine's why() entries for a pane row or an event into the lines
-// of the explanation dialog. This is the only file of src/tui that imports
-// from outside src/tui besides the kernel types.
+// The replay engine as the UI uses it: one object over the replay cursor that
+// the reducer (use-replay-state.ts) calls for every key that needs the trace
+// (seek, continue, find the violation, search, watch, explain), answering with
+// what the views draw (Frame, Overview, list items, messages). It owns the
+// cursor, the watchpoints, the search index and the background scan behind the
+// timeline. The only file of src/tui that calls src/replay (frame.ts passes
+// on one function of it to the views: the density's bucket arithmetic).
+//
+// Cost per key: one cursor move (nearest checkpoint, then fold), one window of
+// 2*WINDOW events described, and the state panes' rows. Whole-trace work (the
+// timeline's scan) runs in slices through scan(), never inside a key.
 
-import { EVENT_KINDS, KIND, type KEvent, type KState, type OutcomeKind } from '../kernel/types.ts';
-import { Cursor, describe, kindName, openSource, type ObjectRef as WhyRef, type WhyEntry } from '../replay/index.ts';
-import type { TraceInfo } from './frame.ts';
-import { ownerProblem, type ObjectRef } from './rows.ts';
-
-export {
+import fuzzysort, { type SnapshotKey } from 'fuzzysort';
+import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState, type OutcomeKind } from '../kernel/types.ts';
+import { DensityScan } from '../replay/density.ts';
+import {
   Cursor,
-  NoSuchPointError,
   describe,
   kindName,
   openSource,
   parseWatch,
-  type ReplaySource,
+  type ObjectRef as WhyRef,
   type Stop,
   type Violation,
   type Watchpoint,
   type WhyEntry,
 } from '../replay/index.ts';
-export { EVENT_KINDS, KIND, type KEvent, type KState, type OutcomeKind };
+import type { Density, EventRow, Explanation, Frame, ListItem, Marks, ObjectRef, Overview, Pane, PaneId, Status, Tone, TraceInfo, WatchView } from './frame.ts';
+import { isFailure } from './frame.ts';
+import { CLASS_OF, KIND_CLASSES } from './kinds.ts';
+import { ownerProblem, refAt, statePanes } from './rows.ts';
+
+export type { Explanation, ListItem, Status, Tone, WatchView } from './frame.ts';
+
+/** Events described on each side of the cursor (the event list shows a slice of them). */
+export const WINDOW = 40;
+/** Traces up to this many events are scanned whole at once (timeline, violations, every hit of a watchpoint); bigger ones in the background. */
+export const FULL_SCAN_EVENTS = 250_000;
+/** Events searched by `/`: all of them up to this, else this many around the cursor. */
+export const SEARCH_SPAN = 50_000;
+/** Results listed in the search and watch dialogs. */
+export const LIST_LIMIT = 100;
+/** fuzzysort's minimum score for an event to count as a match (0..1). */
+export const SEARCH_THRESHOLD = 0.3;
+
+/** Where the replay opens: an event number or a named point (the CLI's --at). */
+export type OpenAt = number | 'start' | 'end' | 'panic' | 'violation';
+
+/** A violation as the UI names it. */
+export interface ViolationView {
+  readonly seq: number;
+  /** "lock-owner-alive at seq 41: ..." */
+  readonly line: string;
+}
+
+/** The panic, fatal error or hang a run ended in. */
+export interface Failure {
+  readonly kind: string;
+  readonly seq: number;
+  readonly message: string;
+}
+
+/** Search results for a typed text. */
+export interface SearchResult {
+  readonly items: readonly ListItem[];
+  /** Seqs of every match, increasing. */
+  readonly all: readonly number[];
+  /** What was searched, e.g. "all 89 events" or "events 0..49999 of 10000000". */
+  readonly scope: string;
+}
+
+/** Whole-trace work a key may start; see Engine.slow. */
+export type SlowWork = 'continue' | 'reverseContinue' | 'violation';
+
+/**
+ * What the reducer asks of the replay engine. ReplayEngine is the real one;
+ * the reducer's tests use a fake that records the calls.
+ */
+export interface Engine {
+  readonly info: TraceInfo;
+  /** The run's panic, fatal error or hang, or null. */
+  readonly failure: Failure | null;
+  /** The frame at the cursor. */
+  frame(): Frame;
+  /** Moves the cursor to seq (-1..total-1); `via` says it is a single step. Returns the frame there. */
+  seek(seq: number, via?: 'step' | 'stepBack'): Frame;
+  /** Runs forward (1) or back (-1) to the next watchpoint hit or invariant break, or the end. */
+  continue(dir: 1 | -1): { frame: Frame; status: Status };
+  /** The first violation if known without searching; undefined when not known yet. */
+  knownViolation(): ViolationView | null | undefined;
+  /** The first violation, searching the whole trace when not known yet. */
+  findViolation(): ViolationView | null;
+  search(text: string): SearchResult;
+  /** Watchable things at the cursor matching text (all, for empty text). */
+  watchables(text: string): readonly ListItem[];
+  /** Adds the watchpoint with this spec (an id from watchables). */
+  addWatch(spec: string): { watches: readonly WatchView[]; status: Status };
+  removeWatch(id: number): { watches: readonly WatchView[]; status: Status } | null;
+  /** Explains row `row` of a pane at the cursor (for the events pane: the event with seq `row`). */
+  explain(pane: PaneId, row: number): Explanation | null;
+  /** The timeline's data now. */
+  overview(): Overview;
+  /** What the screen says while this work runs, when it is slow on this trace; undefined when quick. */
+  slow(work: SlowWork): string | undefined;
+  /** Runs background work (the timeline's scan) for about budgetMs; returns whether any remains. */
+  scan(budgetMs: number): boolean;
+}
+
+export interface EngineOptions {
+  /** --at; default: the failure for a failed run (post-mortem), else the start. */
+  readonly at?: OpenAt;
+  /** Traces with more events than this are scanned in the background and get busy messages; default FULL_SCAN_EVENTS. */
+  readonly slowAbove?: number;
+}
+
+interface ActiveWatch {
+  readonly id: number;
+  readonly spec: string;
+  readonly label: string;
+  readonly wp: Watchpoint;
+}
+
+interface SearchTarget {
+  readonly seq: number;
+  readonly label: string;
+}
+
+/** One line naming a violation: "lock-owner-alive at seq 41: ...". */
+export function violationLine(v: Pick<Violation, 'invariant' | 'seq' | 'message'>): string {
+  return `${v.invariant} at seq ${v.seq}: ${v.message}`;
+}
 
 /** The trace facts the header and timeline show, from a cursor and the file name. */
 export function traceInfo(cursor: Cursor, file: string): TraceInfo {
@@ -41,19 +147,355 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
   };
 }
 
-/** Opens a trace file for the UI: the source, a cursor at the start, and its facts. Throws TraceError (exitCode 2). */
+/** Opens a trace file for the UI: a cursor at the start, and its facts. Throws TraceError (exitCode 2). */
 export function openCursor(path: string): { cursor: Cursor; info: TraceInfo } {
   const cursor = new Cursor(openSource(path));
   return { cursor, info: traceInfo(cursor, path) };
 }
 
-/** The explanation dialog's content. */
-export interface Explanation {
-  readonly title: string;
-  readonly lines: readonly string[];
-  /** The event Enter jumps to: who last set the owner, who freed the stack; null when none. */
-  readonly seq: number | null;
+/**
+ * The failure (panic, fatal error, hang) of a run: its outcome, or for a
+ * recovered trace whose outcome is unknown, the first such event in it.
+ */
+export function failureOf(cursor: Cursor, info: TraceInfo): Failure | null {
+  if (info.outcome !== null) return isFailure(info.outcome.kind) ? info.outcome : null;
+  let seq: number;
+  try {
+    seq = cursor.resolve('panic');
+  } catch {
+    return null;
+  }
+  const ev = cursor.eventAt(seq);
+  return { kind: kindName(ev.kind), seq, message: ev.s };
 }
+
+/** Whether two panes show the same rows. */
+function samePane(a: Pane, b: Pane): boolean {
+  if (a.id !== b.id || a.rows.length !== b.rows.length) return false;
+  for (let i = 0; i < a.rows.length; i++) {
+    const x = a.rows[i]!;
+    const y = b.rows[i]!;
+    if (x.mark !== y.mark || x.note !== y.note || x.ref.id !== y.ref.id || x.cells.length !== y.cells.length) return false;
+    for (let j = 0; j < x.cells.length; j++) if (x.cells[j] !== y.cells[j]) return false;
+  }
+  return true;
+}
+
+const tone = (text: string, t: Tone): Status => ({ text, tone: t });
+
+const byNumber = (a: number, b: number) => a - b;
+
+export class ReplayEngine implements Engine {
+  readonly info: TraceInfo;
+  readonly cursor: Cursor;
+  readonly failure: Failure | null;
+  private readonly slowAbove: number;
+  private watches: ActiveWatch[] = [];
+  private nextWatchId = 1;
+  /** The first violation: undefined until known. */
+  private violation: Violation | null | undefined;
+  /** Hits and violations found by continue / reverse-continue / v (marked even before the scan gets there). */
+  private readonly seenHits = new Set<number>();
+  private readonly seenViolations = new Set<number>();
+  /** The timeline's scan: kind classes and invariant violations over the whole trace. */
+  private readonly base: DensityScan;
+  /** Hits of the current watchpoints over the whole trace; null when nothing is watched. */
+  private hitScan: DensityScan | null = null;
+  /** Counts hit scans started (the overview's cache key). */
+  private hitScans = 0;
+  private lastFrame: Frame | null = null;
+  private lastOverview: { key: string; value: Overview } | null = null;
+  private searchCache: { from: number; to: number; snap: SnapshotKey<SearchTarget> } | null = null;
+
+  constructor(cursor: Cursor, info: TraceInfo, opts: EngineOptions = {}) {
+    this.cursor = cursor;
+    this.info = info;
+    this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
+    this.failure = failureOf(cursor, info);
+    this.base = new DensityScan(cursor.source, { classOf: CLASS_OF, classes: KIND_CLASSES.length, invariants: cursor.invariants });
+    // Small traces: scanned whole now, so every violation is marked and `v` needs no search.
+    if (this.small) this.scanBase(() => false);
+    const at = opts.at ?? (this.failure !== null ? 'panic' : 'start');
+    const v = at === 'violation' ? this.findViolation() : null;
+    // (With no violation, the cursor's own seek says so: NoSuchPointError.)
+    cursor.seek(v !== null ? v.seq : at);
+  }
+
+  private get small(): boolean {
+    return this.info.total <= this.slowAbove;
+  }
+
+  // ---- moving ----
+
+  frame(): Frame {
+    return (this.lastFrame ??= this.buildFrame());
+  }
+
+  seek(seq: number, via?: 'step' | 'stepBack'): Frame {
+    const c = this.cursor;
+    if (via === 'step' && seq === c.seq + 1) c.step();
+    else if (via === 'stepBack' && seq === c.seq - 1) c.stepBack();
+    else c.seek(seq);
+    return this.moved();
+  }
+
+  continue(dir: 1 | -1): { frame: Frame; status: Status } {
+    const stop = dir === 1 ? this.cursor.continue() : this.cursor.reverseContinue();
+    const status = this.stopStatus(stop, dir);
+    return { frame: this.moved(), status };
+  }
+
+  private moved(): Frame {
+    this.lastFrame = this.buildFrame();
+    return this.lastFrame;
+  }
+
+  private stopStatus(stop: Stop, dir: 1 | -1): Status {
+    if (stop.reason === 'hit') {
+      for (const h of stop.hits) this.seenHits.add(h.seq);
+      if (stop.violation !== null) this.seenViolations.add(stop.violation.seq);
+      const parts = stop.hits.map((h) => h.message);
+      if (stop.violation !== null) parts.push(`violation: ${violationLine(stop.violation)}`);
+      return tone(parts.join('; '), stop.violation !== null && stop.hits.length === 0 ? 'error' : 'hit');
+    }
+    const none = this.watches.length === 0 ? 'no watchpoints (w adds one) and no violation' : 'no watchpoint hit or violation';
+    return tone(dir === 1 ? `${none} after here: at the end` : `${none} before here: at the start`, 'info');
+  }
+
+  // ---- violations ----
+
+  knownViolation(): ViolationView | null | undefined {
+    if (this.violation === undefined) {
+      if (this.base.firstViolation !== null) this.violation = this.base.firstViolation;
+      else if (this.base.done && this.base.error === null) this.violation = null;
+    }
+    return this.violation === undefined ? undefined : this.violation === null ? null : { seq: this.violation.seq, line: violationLine(this.violation) };
+  }
+
+  findViolation(): ViolationView | null {
+    if (this.knownViolation() === undefined) this.violation = this.cursor.firstViolation();
+    const v = this.knownViolation()!;
+    if (v !== null) this.seenViolations.add(v.seq);
+    return v;
+  }
+
+  slow(work: SlowWork): string | undefined {
+    if (this.small) return undefined;
+    const events = `${this.info.total.toLocaleString('en-US')} events`;
+    if (work === 'violation') return this.knownViolation() === undefined ? `searching ${events} for the first invariant violation…` : undefined;
+    return `${work === 'continue' ? 'continuing' : 'reverse-continuing'}: checking watchpoints and invariants (up to ${events})…`;
+  }
+
+  // ---- the timeline ----
+
+  scan(budgetMs: number): boolean {
+    const t0 = performance.now();
+    const stop = () => performance.now() - t0 >= budgetMs;
+    // The watchpoints just asked for first, then the rest of the trace's overview.
+    if (this.hitScan !== null && !this.hitScan.done) this.hitScan.run(stop);
+    if (!stop() && !this.base.done) this.scanBase(stop);
+    return !this.base.done || (this.hitScan !== null && !this.hitScan.done);
+  }
+
+  private scanBase(stop: () => boolean): void {
+    this.base.run(stop);
+    this.knownViolation();
+  }
+
+  overview(): Overview {
+    const b = this.base;
+    const h = this.hitScan;
+    const key = `${b.scanned}/${b.error}/${this.hitScans}:${h?.scanned ?? '-'}/${this.seenHits.size}/${this.seenViolations.size}/${this.violation === undefined ? 'u' : (this.violation?.seq ?? 'n')}`;
+    if (this.lastOverview?.key === key) return this.lastOverview.value;
+    const density: Density = {
+      total: b.total,
+      buckets: b.buckets,
+      classes: b.classes,
+      scanned: b.scanned,
+      kinds: b.kinds.slice(),
+      violationEnds: b.violationEnds.slice(),
+      hitEnds: h === null ? new Float64Array(2 * b.buckets).fill(-1) : h.hitEnds.slice(),
+      hitsScanned: h === null ? null : h.scanned,
+      error: b.error ?? h?.error ?? null,
+    };
+    const hits = new Set(this.seenHits);
+    for (const s of h?.hitSeqs ?? []) hits.add(s);
+    const violations = new Set(this.seenViolations);
+    for (const s of b.violationSeqs) violations.add(s);
+    const marks: Marks = {
+      watchHits: [...hits].sort(byNumber),
+      violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
+      violations: [...violations].sort(byNumber),
+      failure: this.failure?.seq ?? null,
+    };
+    this.lastOverview = { key, value: { density, marks } };
+    return this.lastOverview.value;
+  }
+
+  // ---- frames ----
+
+  private buildFrame(): Frame {
+    const c = this.cursor;
+    const st = c.state;
+    const seq = c.seq;
+    const from = Math.max(0, seq - WINDOW);
+    const to = Math.min(this.info.total - 1, seq + WINDOW);
+    const events: EventRow[] = [];
+    for (let q = from; q <= to; q++) events.push(this.eventRow(c.eventAt(q), st));
+    return { seq, time: st.time, events, panes: this.samePanes(statePanes(st)) };
+  }
+
+  /**
+   * The new panes, reusing the previous frame's Pane object for each pane whose
+   * rows did not change (most events change none), so React skips redrawing it.
+   */
+  private samePanes(panes: Pane[]): Pane[] {
+    const prev = this.lastFrame?.panes;
+    if (prev === undefined) return panes;
+    return panes.map((p, i) => (prev[i] !== undefined && samePane(prev[i]!, p) ? prev[i]! : p));
+  }
+
+  private eventRow(ev: KEvent, st: KState): EventRow {
+    return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: ev.kind, kindName: kindName(ev.kind), text: describe(ev, st) };
+  }
+
+  // ---- search ----
+
+  /** Search targets for the scope around the cursor (cached while the scope holds). */
+  private searchScope(): { snap: SnapshotKey<SearchTarget>; scope: string } {
+    const total = this.info.total;
+    const seq = this.cursor.seq;
+    let from = 0;
+    let to = total - 1;
+    if (total > SEARCH_SPAN) {
+      from = Math.max(0, Math.min(seq - SEARCH_SPAN / 2, total - SEARCH_SPAN));
+      to = from + SEARCH_SPAN - 1;
+    }
+    const cached = this.searchCache;
+    const reuse =
+      cached !== null &&
+      (total <= SEARCH_SPAN || (seq - cached.from >= SEARCH_SPAN / 8 && cached.to - seq >= SEARCH_SPAN / 8) || (cached.from === from && cached.to === to));
+    if (!reuse) {
+      const st = this.cursor.state;
+      const targets: SearchTarget[] = [];
+      for (let q = from; q <= to; q++) {
+        const ev = this.cursor.eventAt(q);
+        targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
+      }
+      this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: 'label' }) };
+    }
+    const sc = this.searchCache!;
+    const scope = total <= SEARCH_SPAN ? `all ${total} events` : `events ${sc.from}..${sc.to} of ${total}`;
+    return { snap: sc.snap, scope };
+  }
+
+  search(text: string): SearchResult {
+    const { snap, scope } = this.searchScope();
+    if (text.trim() === '') return { items: [], all: [], scope };
+    const res = fuzzysort.go(text, snap, { limit: 0, threshold: SEARCH_THRESHOLD });
+    const items: ListItem[] = [];
+    const all: number[] = [];
+    for (const r of res) {
+      const t = r.obj;
+      all.push(t.seq);
+      if (items.length < LIST_LIMIT) items.push({ id: `ev:${t.seq}`, label: t.label, seq: t.seq, hit: r.indexes, detail: `seq ${t.seq}` });
+    }
+    all.sort(byNumber);
+    return { items, all, scope };
+  }
+
+  // ---- watchpoints ----
+
+  /** Everything that can be watched at the cursor, as picker items (the watch spec as id). */
+  allWatchables(): ListItem[] {
+    const st = this.cursor.state;
+    const out: ListItem[] = [];
+    const ids = <T>(m: ReadonlyMap<number, T>) => [...m.keys()].sort(byNumber);
+    for (const id of ids(st.locks)) {
+      const l = st.locks.get(id)!;
+      const where = l.space === 0 ? 'kernel' : `pid ${l.space}`;
+      out.push({ id: `lock:${id}`, label: `lock ${l.name} (${where})`, detail: `${l.type}, id ${id}` });
+    }
+    const stackTids = new Set<number>();
+    for (const id of ids(st.kstacks)) stackTids.add(st.kstacks.get(id)!.tid);
+    out.push({ id: 'kstack-free', label: 'kernel stack freed (any)', detail: 'kstack-free' });
+    for (const tid of [...stackTids].sort(byNumber)) {
+      out.push({ id: `kstack-free:${tid}`, label: `kernel stack of tid ${tid} freed`, detail: `kstack-free:${tid}` });
+    }
+    for (const tid of ids(st.threads)) {
+      const t = st.threads.get(tid)!;
+      out.push({ id: `thread:${tid}`, label: `thread tid ${tid} state`, detail: `pid ${t.pid}, ${t.state}` });
+    }
+    for (const pid of ids(st.procs)) {
+      const p = st.procs.get(pid)!;
+      out.push({ id: `vmar:${pid}`, label: `VMAR of pid ${pid} (${p.name})`, detail: p.vmar === null ? 'None' : `vmar ${p.vmar}` });
+    }
+    for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: 'kind' });
+    return out;
+  }
+
+  watchables(text: string): readonly ListItem[] {
+    const all = this.allWatchables();
+    if (text.trim() === '') return all.slice(0, LIST_LIMIT);
+    const res = fuzzysort.go(text, all, { keys: ['label', 'id'], limit: LIST_LIMIT, threshold: 0.2 });
+    return res.map((r) => ({ ...r.obj, hit: r[0]?.indexes ?? [] }));
+  }
+
+  private watchViews(): WatchView[] {
+    return this.watches.map((w) => ({ id: w.id, label: w.label }));
+  }
+
+  addWatch(spec: string): { watches: readonly WatchView[]; status: Status } {
+    if (this.watches.some((w) => w.spec === spec)) return { watches: this.watchViews(), status: tone(`already watching ${spec}`, 'info') };
+    const wp = parseWatch(spec);
+    const label = this.allWatchables().find((w) => w.id === spec)?.label ?? spec;
+    this.watches.push({ id: this.nextWatchId++, spec, label, wp });
+    this.cursor.watchpoints.push(wp);
+    this.restartHitScan();
+    let n = '';
+    if (this.small) {
+      const count = this.hitScan!.hitsPerWatch.at(-1)!;
+      n = ` (${count} hit${count === 1 ? '' : 's'} in the trace)`;
+    }
+    return { watches: this.watchViews(), status: tone(`watching ${label}${n}: c / C run to its next / previous change`, 'info') };
+  }
+
+  removeWatch(id: number): { watches: readonly WatchView[]; status: Status } | null {
+    const w = this.watches.find((x) => x.id === id);
+    if (w === undefined) return null;
+    this.watches = this.watches.filter((x) => x !== w);
+    const i = this.cursor.watchpoints.indexOf(w.wp);
+    if (i >= 0) this.cursor.watchpoints.splice(i, 1);
+    this.restartHitScan();
+    return { watches: this.watchViews(), status: tone(`removed watchpoint ${w.label}`, 'info') };
+  }
+
+  /** A new scan for the hits of the watchpoints of now (whole at once on a small trace). */
+  private restartHitScan(): void {
+    this.hitScans++;
+    this.hitScan = this.watches.length === 0 ? null : new DensityScan(this.cursor.source, { watchpoints: this.watches.map((w) => w.wp) });
+    if (this.small) this.hitScan?.run();
+  }
+
+  // ---- explain ----
+
+  explain(pane: PaneId, row: number): Explanation | null {
+    if (pane === 'events') return explainEvent(this.cursor, row);
+    const ref = refAt(this.cursor.state, pane, row);
+    return ref === undefined ? null : explainObject(this.cursor, ref);
+  }
+}
+
+// ---- explanations ----
+
+/** What an outcome means, in words (`e` on the `end` event). */
+export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
+  ok: 'The run finished: every thread ran to its end.',
+  fatal: 'The run ended in a fatal error: a user-space check aborted a process.',
+  panic: 'The run ended in a kernel panic: the machine stopped.',
+  hang: 'The run hung: no thread could ever run again.',
+  budget: 'The run was cut short: the event budget (--max-events) ran out first.',
+};
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */
 const JUMP_ROLES = ['owner', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
@@ -110,11 +552,6 @@ function objectTitle(s: KState, ref: ObjectRef): string {
   }
 }
 
-/** The engine's reference for a pane row's object (the same {kind, id} shape). */
-function whyRef(ref: ObjectRef): WhyRef {
-  return { kind: ref.kind, id: ref.id };
-}
-
 /** The objects an event acts on, for explaining the event. */
 function eventRefs(ev: KEvent): ObjectRef[] {
   const out: ObjectRef[] = [];
@@ -149,27 +586,48 @@ function eventRefs(ev: KEvent): ObjectRef[] {
   return out;
 }
 
-/**
- * Explains an object at the cursor (who last set this lock's owner, who freed
- * this stack, ...) or an event (`{kind: 'event', id: seq}`: its description
- * and the why of the objects it acts on).
- */
-export function explain(cursor: Cursor, ref: ObjectRef | { readonly kind: 'event'; readonly id: number }): Explanation {
+/** "fork by tid 3 on cpu 1", "hang" (no cpu or thread: the kernel as a whole). */
+function eventHeadline(ev: KEvent): string {
+  const who = [ev.tid >= 0 ? `by tid ${ev.tid}` : '', ev.cpu >= 0 ? `on cpu ${ev.cpu}` : ''].filter((x) => x !== '').join(' ');
+  return who === '' ? kindName(ev.kind) : `${kindName(ev.kind)} ${who}`;
+}
+
+/** The `end` event: how the run ended, in words, and where it was decided. */
+function explainEnd(cursor: Cursor, ev: KEvent): Explanation {
+  const kind = OUTCOME_KINDS[ev.a];
+  const o = cursor.source.outcome;
+  const lines = [kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : OUTCOME_WORDS[kind]];
+  if (ev.s !== '') lines.push('', ev.s);
+  const decided = o !== null && o.kind === kind && o.seq !== ev.seq ? o.seq : null;
+  if (decided !== null) lines.push('', `It was decided at seq ${decided} (${kindName(cursor.eventAt(decided).kind)}); Enter goes there.`);
+  if (kind !== undefined && isFailure(kind)) lines.push('', 'v goes to the first invariant violation, which is usually where it went wrong.');
+  return { title: `event ${ev.seq}: end of the run`, lines, seq: decided };
+}
+
+/** An event: its description and the why of the objects it acts on. */
+function explainEvent(cursor: Cursor, seq: number): Explanation {
+  const ev = cursor.eventAt(seq);
+  if (ev.kind === KIND.end) return explainEnd(cursor, ev);
   const s = cursor.state;
-  if (ref.kind === 'event') {
-    const ev = cursor.eventAt(ref.id);
-    const lines = [`${kindName(ev.kind)} on cpu ${ev.cpu}, tid ${ev.tid}: ${describe(ev, s)}`, `  (${EVENT_KINDS[ev.kind]?.doc ?? ''})`];
-    const all: WhyEntry[] = [];
-    for (const r of eventRefs(ev)) {
-      const entries = whyOf(cursor, whyRef(r)).filter((e) => e.seq !== ev.seq);
-      if (entries.length === 0) continue;
-      lines.push('', `${objectTitle(s, r)}:`);
-      lines.push(...entryLines(entries).map((l) => `  ${l}`));
-      all.push(...entries);
-    }
-    if (all.length === 0) lines.push('', 'no earlier event set up the objects it acts on');
-    return { title: `event ${ev.seq}`, lines, seq: jumpOf(all) };
+  const desc = describe(ev, s);
+  // A description that starts with the kind ("hang: ...") is not prefixed with it again.
+  const head = desc.startsWith(`${kindName(ev.kind)}:`) && ev.tid < 0 && ev.cpu < 0 ? desc : `${eventHeadline(ev)}: ${desc}`;
+  const lines = [head, `  (${EVENT_KINDS[ev.kind]?.doc ?? 'an event kind this ktrace does not know'})`];
+  const all: WhyEntry[] = [];
+  for (const r of eventRefs(ev)) {
+    const entries = whyOf(cursor, r).filter((e) => e.seq !== ev.seq);
+    if (entries.length === 0) continue;
+    lines.push('', `${objectTitle(s, r)}:`);
+    lines.push(...entryLines(entries).map((l) => `  ${l}`));
+    all.push(...entries);
   }
+  if (all.length === 0) lines.push('', 'no earlier event set up the objects it acts on');
+  return { title: `event ${ev.seq}`, lines, seq: jumpOf(all) };
+}
+
+/** An object at the cursor: who last set this lock's owner, who freed this stack, ... */
+function explainObject(cursor: Cursor, ref: ObjectRef): Explanation {
+  const s = cursor.state;
   const title = objectTitle(s, ref);
   const lines: string[] = [];
   if (ref.kind === 'lock') {
@@ -182,7 +640,7 @@ export function explain(cursor: Cursor, ref: ObjectRef | { readonly kind: 'event
       lines.push(`✗ cpu ${ref.id} runs on kernel stack ${c.kstack}, which is freed`);
     }
   }
-  const entries = whyOf(cursor, whyRef(ref));
+  const entries = whyOf(cursor, ref);
   lines.push(...entryLines(entries));
   if (entries.length === 0) lines.push('no event has changed it yet (as created in the initial state)');
   return { title, lines, seq: jumpOf(entries) };

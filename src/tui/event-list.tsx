@@ -3,7 +3,10 @@
 // highlighted. Reads only the Frame's window of events, never the trace.
 
 import { Box, Text } from 'ink';
-import { fit, formatCount, kindColor, kindDim, right, type EventRow, type Marks } from './frame.ts';
+import { fit } from '../util/text-table.ts';
+import { formatCount, type EventRow, type Marks } from './frame.ts';
+import { kindColor, kindDim } from './kinds.ts';
+import { PaneTitle } from './state-panes.tsx';
 
 export interface EventListProps {
   /** Events around the cursor (Frame.events). */
@@ -56,13 +59,13 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
     if (pos < 0) {
       out.push({
         pos, cursor, color: undefined, dim: !cursor, mark: cursor ? '▶' : ' ', markColor: 'cyan',
-        text: fit(`${right('-1', sw)}  start: the initial state, before event 0`, p.width - 1),
+        text: fit(`${fit('-1', sw, 'right')}  start: the initial state, before event 0`, p.width - 1),
       });
       continue;
     }
     const e = byPos.get(pos);
     if (e === undefined) {
-      out.push({ pos, cursor, color: undefined, dim: true, mark: ' ', markColor: undefined, text: fit(`${right(String(pos), sw)} …`, p.width - 1) });
+      out.push({ pos, cursor, color: undefined, dim: true, mark: ' ', markColor: undefined, text: fit(`${fit(String(pos), sw, 'right')} …`, p.width - 1) });
       continue;
     }
     let mark = ' ';
@@ -73,7 +76,7 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
     if (cursor) [mark, markColor] = ['▶', 'cyan'];
     const cpu = e.cpu < 0 ? '-' : `c${e.cpu}`;
     const tid = e.tid < 0 ? '-' : `t${e.tid}`;
-    const text = `${right(String(pos), sw)} ${fit(cpu, 3)} ${fit(tid, 4)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
+    const text = `${fit(String(pos), sw, 'right')} ${fit(cpu, 3)} ${fit(tid, 4)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
     out.push({ pos, cursor, color: kindColor(e.kind), dim: kindDim(e.kind) && !cursor, mark, markColor, text });
   }
   return out;
@@ -81,16 +84,10 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
 
 export function EventList(p: EventListProps) {
   const lines = eventLines({ ...p, rows: p.height - 1 });
-  const title = ` Events `;
   const where = p.seq < 0 ? 'at the start' : `seq ${formatCount(p.seq)} of ${formatCount(p.total)}`;
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>
-      <Text wrap="truncate">
-        <Text bold inverse={p.focused} color={p.focused ? 'cyan' : undefined}>
-          {title}
-        </Text>
-        <Text dimColor>{` ${where}`}</Text>
-      </Text>
+      <PaneTitle title="Events" detail={where} width={p.width} focused={p.focused} />
       {lines.map((l) => (
         <Text key={l.pos} wrap="truncate">
           <Text color={l.markColor} bold>

@@ -3,7 +3,7 @@
 // priority; and the status line above it.
 
 import { Text } from 'ink';
-import { cut, fit } from './frame.ts';
+import { cellWidth, cut, fit } from '../util/text-table.ts';
 import { formatBinding, type Command, type KeyMap } from './keymap.ts';
 import { screenOf, type Status, type ViewState } from './use-replay-state.ts';
 
@@ -69,7 +69,7 @@ export function footerEntries(s: ViewState, map: KeyMap, width: number): FooterE
   const keep = new Set<number>();
   let used = 0;
   for (const { e, i } of order) {
-    const w = e.keys.length + 1 + e.label.length + 2;
+    const w = cellWidth(e.keys) + 1 + cellWidth(e.label) + 2;
     if (used + w > width + 2) continue;
     used += w;
     keep.add(i);

@@ -3,7 +3,8 @@
 
 import { basename } from 'node:path';
 import { Box, Text } from 'ink';
-import { cut, formatCount, formatTime, isFailure, type Frame, type TraceInfo } from './frame.ts';
+import { cut } from '../util/text-table.ts';
+import { formatCount, formatTime, isFailure, type Frame, type TraceInfo } from './frame.ts';
 
 export interface HeaderProps {
   readonly info: TraceInfo;

@@ -1,25 +1,31 @@
-// The help screen (`?`): every key, generated from the key map, grouped.
-// Scrolls with ↑/↓ when the terminal is too short; two columns when wide.
+// The help screen (`?`): every key, generated from the key map, grouped; then
+// the timeline's legend (timeline.tsx's LEGEND). Scrolls with ↑/↓ when the
+// terminal is too short; two columns when wide.
 
 import { Box, Text } from 'ink';
 import { Title } from './search.tsx';
-import { fit } from './frame.ts';
-import { helpSections, type KeyMap } from './keymap.ts';
+import { fit } from '../util/text-table.ts';
+import { helpSections, type Command, type KeyMap } from './keymap.ts';
+import { LEGEND } from './timeline.tsx';
 
 export interface HelpLine {
   readonly group?: string;
+  /** The command of a key line (absent on the legend's lines). */
+  readonly command?: Command;
   readonly keys?: string;
   readonly description?: string;
 }
 
-/** The help screen's lines: a heading per group, then one line per command. */
+/** The help screen's lines: a heading per group, one line per command; then the timeline's legend. */
 export function helpLines(map: KeyMap): HelpLine[] {
   const out: HelpLine[] = [];
   for (const sec of helpSections(map)) {
     if (sec.entries.length === 0) continue;
     out.push({ group: sec.group });
-    for (const e of sec.entries) out.push({ keys: e.keys, description: e.description });
+    for (const e of sec.entries) out.push({ command: e.command, keys: e.keys, description: e.description });
   }
+  out.push({ group: 'Timeline' });
+  for (const l of LEGEND) out.push({ keys: l.glyph, description: l.text });
   return out;
 }
 

@@ -1,9 +1,19 @@
-// The replay terminal UI (`ktrace replay`): Ink views, the view-state reducer,
-// the key map, and the controller that connects them to the replay cursor.
+// The replay terminal UI (`ktrace replay`). A key's path: keymap.ts (which
+// command) -> use-replay-state.ts (what it does: reduce(state, intent, engine),
+// calling engine.ts for the trace) -> the views (app.tsx and the panes).
+// use-replay.ts is the thin Ink hook, store.ts holds the state.
+//
+// Imports go one way, no cycles (test/tui-imports.test.ts checks):
+//   frame.ts, kinds.ts, keymap.ts     data and types (kernel types, util)
+//   rows.ts                           pane rows from a kernel state
+//   engine.ts                         the replay engine (the only caller of src/replay)
+//   use-replay-state.ts               the reducer (engine types)
+//   store.ts, use-replay.ts           the state's holder, the hook
+//   *.tsx views                       frame.ts, kinds.ts, keymap.ts, the reducer's types
 
 export { runReplay, type RunReplayOptions } from './run.tsx';
-export { App, layout, type AppProps, type AppStore, type Layout } from './app.tsx';
-export { ReplayController, violationLine, type ControllerOptions, type OpenAt } from './controller.ts';
+export { App, layout, type AppProps, type Layout } from './app.tsx';
+export { openReplay, Store, type ReplayStore, type StoreOptions } from './store.ts';
 export {
   DEFAULT_KEYMAP,
   COMMANDS,
@@ -19,16 +29,14 @@ export {
   type KeyMap,
 } from './keymap.ts';
 export {
-  update,
+  reduce,
   initialViewState,
-  PANES,
+  openingState,
   MODE_CONTEXTS,
   type ViewState,
   type Intent,
-  type Effect,
   type Dialog,
-  type PaneId,
 } from './use-replay-state.ts';
-export { useReplay, intentFor, type ReplayStore } from './use-replay.ts';
-export { openCursor, traceInfo, explain } from './engine.ts';
-export type { Frame, TraceInfo, EventRow, Marks } from './frame.ts';
+export { useReplay, intentFor } from './use-replay.ts';
+export { ReplayEngine, openCursor, traceInfo, violationLine, type Engine, type EngineOptions, type OpenAt } from './engine.ts';
+export { PANES, type Frame, type Overview, type TraceInfo, type EventRow, type Marks, type PaneId } from './frame.ts';

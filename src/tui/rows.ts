@@ -1,42 +1,11 @@
 // The rows of the state panes, computed from one kernel state. Pure.
 //
-// The views (state-panes.tsx) draw these rows, and the controller uses the
-// same rows to know which object the selected row of a pane is (for `e`
-// explain), so what you see and what you explain cannot disagree.
+// The views (state-panes.tsx) draw these rows, and the engine uses the same
+// rows to know which object the selected row of a pane is (for `e` explain),
+// so what you see and what you explain cannot disagree.
 
-import type { KState } from './engine.ts';
-import type { PaneId, PerPane } from './use-replay-state.ts';
-
-/** An object in the kernel state a row stands for. */
-export type ObjectRef =
-  | { readonly kind: 'cpu'; readonly id: number }
-  | { readonly kind: 'thread'; readonly id: number }
-  | { readonly kind: 'lock'; readonly id: number }
-  | { readonly kind: 'kstack'; readonly id: number }
-  | { readonly kind: 'proc'; readonly id: number };
-
-/** How a row is marked: `bad` is a broken invariant you should look at. */
-export type RowMark = 'bad' | 'warn' | 'dim' | null;
-
-export interface Row {
-  readonly ref: ObjectRef;
-  /** Cell texts, in the pane's column order. */
-  readonly cells: readonly string[];
-  readonly mark: RowMark;
-  /** Why the row is marked (shown when it is selected), e.g. "owner tid 2 is not in pid 2". */
-  readonly note?: string;
-}
-
-export interface Pane {
-  readonly id: Exclude<PaneId, 'events'>;
-  readonly title: string;
-  /** Column headers. */
-  readonly columns: readonly string[];
-  /** Column widths in cells; column `flex` grows to take what is left. */
-  readonly widths: readonly number[];
-  readonly flex: number;
-  readonly rows: readonly Row[];
-}
+import type { KState } from '../kernel/types.ts';
+import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from './frame.ts';
 
 function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
   return [...m.keys()].sort((a, b) => a - b);
@@ -82,7 +51,7 @@ export function cpuPane(s: KState): Pane {
       ...(freed ? { note: `cpu ${c.id} runs on freed kernel stack ${c.kstack}` } : {}),
     };
   });
-  return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'tid', 'kstk'], widths: [3, 4, 5], flex: 2, rows };
+  return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'tid', 'kstk'], widths: [3, 4, 5], align: ['right', 'right', 'left'], flex: 2, rows };
 }
 
 export function threadPane(s: KState): Pane {
@@ -100,7 +69,7 @@ export function threadPane(s: KState): Pane {
       mark: t.state === 'exited' ? 'dim' : t.state === 'spinning' || t.state === 'blocked' ? 'warn' : null,
     };
   });
-  return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'state'], widths: [3, 3, 5, 7], flex: 3, rows };
+  return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'state'], widths: [3, 3, 5, 7], align: ['right', 'right', 'right', 'left'], flex: 3, rows };
 }
 
 export function lockPane(s: KState): Pane {
@@ -128,7 +97,7 @@ export function lockPane(s: KState): Pane {
   // Interesting first: owners that do not exist, then held locks, then free ones (each by id).
   const rank = (r: Row) => (r.mark === 'bad' ? 0 : r.mark === 'warn' ? 1 : r.mark === 'dim' ? 3 : 2);
   rows.sort((x, y) => rank(x) - rank(y) || x.ref.id - y.ref.id);
-  return { id: 'locks', title: 'Locks', columns: ['name', 'pid', 'own', 'lv', 'w'], widths: [10, 3, 4, 2, 1], flex: 0, rows };
+  return { id: 'locks', title: 'Locks', columns: ['name', 'pid', 'own', 'lv', 'w'], widths: [10, 3, 4, 2, 1], align: ['left', 'right', 'right', 'right', 'right'], flex: 0, rows };
 }
 
 export function kstackPane(s: KState): Pane {
@@ -150,7 +119,7 @@ export function kstackPane(s: KState): Pane {
       ...(bad ? { note: `cpu ${cpus.join(', ')} runs on freed kernel stack ${id}` } : {}),
     };
   });
-  return { id: 'kstacks', title: 'KStacks', columns: ['id', 'tid', 'state'], widths: [3, 4, 6], flex: 2, rows };
+  return { id: 'kstacks', title: 'KStacks', columns: ['id', 'tid', 'state'], widths: [3, 4, 6], align: ['right', 'right', 'left'], flex: 2, rows };
 }
 
 export function procPane(s: KState): Pane {
@@ -162,7 +131,7 @@ export function procPane(s: KState): Pane {
       mark: p.state === 'zombie' ? (p.vmar === null ? 'warn' : 'dim') : null,
     };
   });
-  return { id: 'procs', title: 'Processes', columns: ['pid', 'ppid', 'st', 'vmar', 'name'], widths: [3, 4, 4, 4, 4], flex: 4, rows };
+  return { id: 'procs', title: 'Processes', columns: ['pid', 'ppid', 'st', 'vmar', 'name'], widths: [3, 4, 4, 4, 4], align: ['right', 'right', 'left', 'left', 'left'], flex: 4, rows };
 }
 
 /** All state panes for a state, in display order. */
@@ -183,7 +152,7 @@ export function rowCounts(s: KState, total: number): PerPane {
 }
 
 /** The object in row `row` of `pane`, if any. */
-export function refAt(s: KState, pane: Exclude<PaneId, 'events'>, row: number): ObjectRef | undefined {
+export function refAt(s: KState, pane: StatePaneId, row: number): ObjectRef | undefined {
   const p = { cpus: cpuPane, threads: threadPane, locks: lockPane, kstacks: kstackPane, procs: procPane }[pane](s);
   return p.rows[row]?.ref;
 }

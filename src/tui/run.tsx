@@ -1,13 +1,14 @@
-// `ktrace replay`: opens the trace, builds the controller (post-mortem
-// position, banner), renders the App on the alternate screen, and waits for
-// q / Ctrl-C. The terminal is restored on quit, on Ctrl-C and on errors.
+// `ktrace replay`: opens the trace, builds the store (engine at the post-mortem
+// position or --at, the view state there, the background scan behind the
+// timeline), renders the App on the alternate screen, and waits for q /
+// Ctrl-C. The terminal is restored on quit, on Ctrl-C and on errors.
 
 import process from 'node:process';
 import { render } from 'ink';
 import { App } from './app.tsx';
-import { ReplayController, type OpenAt } from './controller.ts';
-import { openCursor } from './engine.ts';
+import { openCursor, type OpenAt } from './engine.ts';
 import type { KeyMap } from './keymap.ts';
+import { openReplay } from './store.ts';
 
 export interface RunReplayOptions {
   readonly at?: OpenAt;
@@ -21,10 +22,14 @@ export interface RunReplayOptions {
 export async function runReplay(file: string, opts: RunReplayOptions = {}): Promise<number> {
   const { cursor, info } = openCursor(file);
   try {
-    // Slow work waits a frame (at Ink's 30 fps) so the screen first says what is happening.
-    const defer = (work: () => void) => void setTimeout(work, 40);
-    const controller = new ReplayController(cursor, info, opts.at === undefined ? { defer } : { at: opts.at, defer });
-    const instance = render(<App store={controller} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
+    const store = openReplay(cursor, info, {
+      ...(opts.at === undefined ? {} : { at: opts.at }),
+      // Slow work waits a frame (at Ink's 30 fps) so the screen first says what is happening.
+      defer: (work) => void setTimeout(work, 40),
+      // The timeline's scan runs between frames.
+      schedule: (work, ms) => void setTimeout(work, ms),
+    });
+    const instance = render(<App store={store} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
       stdin: opts.stdin ?? process.stdin,
       stdout: opts.stdout ?? process.stdout,
       stderr: opts.stderr ?? process.stderr,
@@ -49,6 +54,7 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
     try {
       await Promise.race([instance.waitUntilExit(), crashed]);
     } finally {
+      store.stop();
       process.off('uncaughtException', onCrash);
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);

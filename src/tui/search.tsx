@@ -3,8 +3,8 @@
 // chosen event. Also the list component the watch picker shares.
 
 import { Box, Text } from 'ink';
-import { cut, fit } from './frame.ts';
-import type { ListItem } from './use-replay-state.ts';
+import { cellWidth, cut, fit } from '../util/text-table.ts';
+import type { ListItem } from './frame.ts';
 
 export interface PickListProps {
   readonly items: readonly ListItem[];
@@ -15,21 +15,22 @@ export interface PickListProps {
   readonly empty: string;
 }
 
-/** Splits a label into runs of matched / unmatched characters. */
+/** Splits a label into runs of matched / unmatched characters (hit: UTF-16 indexes; a character is never split). */
 export function highlightRuns(label: string, hit: readonly number[] | undefined): { text: string; hit: boolean }[] {
   if (hit === undefined || hit.length === 0) return [{ text: label, hit: false }];
   const set = new Set(hit);
   const runs: { text: string; hit: boolean }[] = [];
-  for (let i = 0; i < label.length; i++) {
+  let i = 0;
+  for (const ch of label) {
     const h = set.has(i);
+    i += ch.length;
     const last = runs[runs.length - 1];
-    if (last !== undefined && last.hit === h) last.text += label[i];
-    else runs.push({ text: label[i]!, hit: h });
+    if (last !== undefined && last.hit === h) last.text += ch;
+    else runs.push({ text: ch, hit: h });
   }
   return runs;
 }
 
-/** A scrolling list with the chosen item inverted and matched characters bold. */
 /** A dialog's title bar: the name in inverse cyan, then a dim hint, cut to one line. */
 export function Title({ text, hint }: { readonly text: string; readonly hint: string }) {
   return (
@@ -42,6 +43,7 @@ export function Title({ text, hint }: { readonly text: string; readonly hint: st
   );
 }
 
+/** A scrolling list with the chosen item inverted and matched characters bold. */
 export function PickList({ items, index, width, rows, empty }: PickListProps) {
   if (items.length === 0) return <Text dimColor>{fit(`  ${empty}`, width)}</Text>;
   const start = Math.max(0, Math.min(index - Math.floor(rows / 2), items.length - rows));
@@ -51,9 +53,9 @@ export function PickList({ items, index, width, rows, empty }: PickListProps) {
       {shown.map((it, i) => {
         const sel = start + i === index;
         const detail = it.detail === undefined ? '' : `  ${it.detail}`;
-        const labelW = Math.max(0, width - 2 - detail.length);
+        const labelW = Math.max(0, width - 2 - cellWidth(detail));
         const label = cut(it.label, labelW);
-        const pad = ' '.repeat(Math.max(0, labelW - label.length));
+        const pad = ' '.repeat(Math.max(0, labelW - cellWidth(label)));
         return (
           <Text key={it.id} wrap="truncate" inverse={sel}>
             <Text color="cyan">{sel ? '▶ ' : '  '}</Text>
@@ -85,7 +87,7 @@ export function Prompt({ label, text, width, note }: PromptProps) {
       <Text bold color="cyan">{label}</Text>
       <Text>{text}</Text>
       <Text inverse> </Text>
-      <Text dimColor>{note === undefined ? '' : cut(`  ${note}`, Math.max(0, width - label.length - text.length - 1))}</Text>
+      <Text dimColor>{note === undefined ? '' : cut(`  ${note}`, Math.max(0, width - cellWidth(label) - cellWidth(text) - 1))}</Text>
     </Text>
   );
 }

@@ -1,12 +1,14 @@
 // The state panes: CPUs, threads, locks, kernel stacks, processes (with their
 // VMARs), each a titled table of Rows (rows.ts). Rows marked `bad` (a lock
 // whose owner is not in its address space, a CPU on a freed kernel stack) are
-// red with ✗; the focused pane shows its selected row inverted.
+// red with ✗. The focused pane (and the event list, when it has the focus) has
+// its whole title line in inverse cyan, starting with ▶, and its selected row
+// inverted; the others have a plain title.
 
 import { memo } from 'react';
 import { Box, Text } from 'ink';
-import { fit, right } from './frame.ts';
-import type { Pane, Row } from './rows.ts';
+import { cellWidth, fit, row, type Column } from '../util/text-table.ts';
+import type { Pane, Row } from './frame.ts';
 
 export interface PaneViewProps {
   readonly pane: Pane;
@@ -23,13 +25,44 @@ export function columnWidths(pane: Pane, width: number): number[] {
   return pane.widths.map((w, i) => (i === pane.flex ? Math.max(w, width - fixed) : w));
 }
 
-/** One table line from cells. Numeric-looking cells are right-aligned, except in the flex column. */
-export function tableLine(cells: readonly string[], widths: readonly number[], width: number, flex = -1): string {
-  const parts = cells.map((c, i) => {
-    const w = widths[i] ?? 0;
-    return i !== flex && /^-?[0-9]+[✗≠]?$/.test(c) && c.length <= w ? right(c, w) : fit(c, w);
-  });
-  return fit(parts.join(' '), width);
+/** One table line of a pane: each cell cut or padded to its column, by cell width; the line fitted to `width`. */
+export function tableLine(cells: readonly string[], pane: Pane, widths: readonly number[], width: number): string {
+  const columns: Column[] = widths.map((w, i) => ({ width: w, align: pane.align[i] ?? 'left' }));
+  return fit(row(cells, columns, { cut: true }), width);
+}
+
+export interface PaneTitleProps {
+  readonly title: string;
+  /** Dim text after the title (a count, the position). */
+  readonly detail: string;
+  /** Red text after that (how many rows are broken), or "". */
+  readonly alert?: string;
+  readonly width: number;
+  readonly focused: boolean;
+}
+
+/** A pane's title line: plain, or for the focused pane ▶ and the whole line in inverse cyan. */
+export function PaneTitle({ title, detail, alert = '', width, focused }: PaneTitleProps) {
+  const head = `${focused ? '▶' : ' '}${title} `;
+  const rest = ` ${detail}`;
+  if (!focused) {
+    return (
+      <Text wrap="truncate">
+        <Text bold>{head}</Text>
+        <Text dimColor>{rest}</Text>
+        {alert !== '' ? <Text color="red" bold>{alert}</Text> : null}
+      </Text>
+    );
+  }
+  const fill = Math.max(0, width - cellWidth(head + rest + alert));
+  return (
+    <Text wrap="truncate" inverse>
+      <Text bold color="cyan">{head}</Text>
+      <Text color="cyan">{rest}</Text>
+      {alert !== '' ? <Text color="red" bold>{alert}</Text> : null}
+      <Text color="cyan">{' '.repeat(fill)}</Text>
+    </Text>
+  );
 }
 
 /** Index of the first row shown so that `selected` is visible in `visible` rows. */
@@ -50,22 +83,18 @@ function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps)
   const start = firstRow(selected, pane.rows.length, visible);
   const shown = pane.rows.slice(start, start + visible);
   const bad = pane.rows.filter((r) => r.mark === 'bad').length;
-  const more = pane.rows.length > visible ? ` ${start + 1}-${start + shown.length}/${pane.rows.length}` : ` ${pane.rows.length}`;
+  const more = pane.rows.length > visible ? `${start + 1}-${start + shown.length}/${pane.rows.length}` : `${pane.rows.length}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Text wrap="truncate">
-        <Text bold inverse={focused} color={focused ? 'cyan' : undefined}>{` ${pane.title} `}</Text>
-        <Text dimColor>{more}</Text>
-        {bad > 0 ? <Text color="red" bold>{` ✗${bad}`}</Text> : null}
-      </Text>
+      <PaneTitle title={pane.title} detail={more} alert={bad > 0 ? ` ✗${bad}` : ''} width={inner} focused={focused} />
       <Text dimColor wrap="truncate">
-        {tableLine(pane.columns, widths, inner, pane.flex)}
+        {tableLine(pane.columns, pane, widths, inner)}
       </Text>
       {shown.map((r, i) => {
         const isSel = focused && start + i === selected;
         return (
           <Text key={`${r.ref.kind}:${r.ref.id}`} wrap="truncate" color={rowColor(r)} dimColor={r.mark === 'dim' && !isSel} inverse={isSel}>
-            {tableLine(r.cells, widths, inner, pane.flex)}
+            {tableLine(r.cells, pane, widths, inner)}
           </Text>
         );
       })}
@@ -73,5 +102,5 @@ function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps)
   );
 }
 
-/** A pane; re-rendered only when its props change (the controller reuses unchanged Pane objects). */
+/** A pane; re-rendered only when its props change (the engine reuses unchanged Pane objects). */
 export const PaneView = memo(PaneViewImpl);

@@ -1,53 +1,22 @@
-// The replay UI's view state and its pure reducer (no Ink, no engine).
+// The replay UI's view state and its reducer: every rule of the UI, in one place.
 //
-// Like ink-ui's use-select-state.ts: `update(state, intent)` is a pure function
-// from the view state and one intent (a command from the key map, typed text,
-// or a result reported back by the controller) to the next view state and at
-// most one Effect. Effects are requests for work the reducer cannot do itself
-// (seek the cursor, run a search, add a watchpoint); the controller
-// (controller.ts) performs them against the replay engine and reports the
-// outcome back as another intent (`moved`, `items`, `watches`, ...). So every
-// rule of the UI (what `n` does after a search, where `←` stops, what Esc
-// closes) is here and unit-testable without a terminal or a trace.
+// A key's whole path is two files:
+//   keymap.ts             which command a keypress is on this screen (data: command -> bindings)
+//   use-replay-state.ts   what the command does: reduce(state, intent, engine) calls the
+//                         replay engine (engine.ts) for anything that needs the trace and
+//                         returns the next view state, which the views draw.
+// use-replay.ts is the thin hook between Ink and this (keys in, state out), and
+// store.ts holds the state (and lets slow work put its message on screen first).
+//
+// Given the engine's answers, reduce is pure: no clock, no terminal, no React.
+// Every rule (what `n` does after a search, where `←` stops, what Esc closes) is
+// unit-tested with a fake engine that records what it was asked.
 
-import { useSyncExternalStore } from 'react';
 import type { Command } from './keymap.ts';
+import type { Engine, Failure, SlowWork, ViolationView } from './engine.ts';
+import { PANES, ZERO_ROWS, type Frame, type ListItem, type Overview, type PaneId, type PerPane, type Status, type WatchView } from './frame.ts';
 
-/** The panes Tab cycles through, in order. */
-export const PANES = ['events', 'cpus', 'threads', 'locks', 'kstacks', 'procs'] as const;
-export type PaneId = (typeof PANES)[number];
-
-/** Row counts (or selections) per pane. */
-export type PerPane = { readonly [P in PaneId]: number };
-
-export const ZERO_ROWS: PerPane = { events: 0, cpus: 0, threads: 0, locks: 0, kstacks: 0, procs: 0 };
-
-/** One row of a dialog list (search results, watchable things). */
-export interface ListItem {
-  /** Stable key: for search results `ev:<seq>`, for watchables e.g. `lock:3`. */
-  readonly id: string;
-  readonly label: string;
-  /** Event seq to jump to (search results). */
-  readonly seq?: number;
-  /** Indexes of label characters that matched the query (for highlighting). */
-  readonly hit?: readonly number[];
-  /** Dimmed text after the label (the kind of thing, a seq). */
-  readonly detail?: string;
-}
-
-/** An active watchpoint as the UI shows it. */
-export interface WatchView {
-  readonly id: number;
-  readonly label: string;
-}
-
-export type Tone = 'info' | 'hit' | 'warn' | 'error';
-
-/** The one-line message under the panes. */
-export interface Status {
-  readonly text: string;
-  readonly tone: Tone;
-}
+export { PANES, type PaneId, type PerPane, type ListItem, type Status, type Tone, type WatchView } from './frame.ts';
 
 /** The dialog on top of the replay screen, if any. */
 export type Dialog =
@@ -81,11 +50,15 @@ export interface ViewState {
   readonly seq: number;
   /** Events in the trace. */
   readonly total: number;
+  /** What the event list and the state panes draw (from the engine, at seq). */
+  readonly frame: Frame;
+  /** What the timeline draws (from the engine; grows while the background scan runs). */
+  readonly overview: Overview;
   readonly dialog: Dialog | null;
   readonly focus: PaneId;
   /** Selected row per state pane (the event list's selection is the cursor). */
   readonly selected: PerPane;
-  /** Rows per pane at the current position (reported by the controller with each move). */
+  /** Rows per pane at the current position. */
   readonly rows: PerPane;
   /** Event rows the event list shows (set from the window size); PgUp/PgDn move by this. */
   readonly page: number;
@@ -97,27 +70,13 @@ export interface ViewState {
   readonly banner: string | null;
   /** seq of the panic/fatal/hang event, null when the run did not fail. */
   readonly failureSeq: number | null;
-  /** seq of the first invariant violation; null: none; undefined: not searched yet. */
+  /** seq of the first invariant violation; null: none; undefined: not known yet. */
   readonly violationSeq: number | null | undefined;
+  /** Slow work whose message is on screen; the store sends `resume` to run it. */
+  readonly busy: SlowWork | null;
   /** Set by quit: the app unmounts. */
   readonly quit: boolean;
 }
-
-/** Work for the controller. Results come back as intents. */
-export type Effect =
-  /** Move the cursor to seq (clamped by the reducer to -1..total-1). `via` names a single step, so the engine can use step/stepBack. */
-  | { readonly kind: 'seek'; readonly seq: number; readonly via?: 'step' | 'stepBack'; readonly note?: Status }
-  /** Continue (dir 1) or reverse-continue (dir -1) to the next watchpoint hit. */
-  | { readonly kind: 'continue'; readonly dir: 1 | -1 }
-  /** Find the first invariant violation, report it (`violation`), and go there. */
-  | { readonly kind: 'find-violation' }
-  /** Fill a dialog list for the typed text (`items`). */
-  | { readonly kind: 'query'; readonly list: 'search' | 'watch-pick'; readonly text: string }
-  | { readonly kind: 'add-watch'; readonly id: string }
-  | { readonly kind: 'remove-watch'; readonly id: number }
-  /** Explain the object in row `row` of `pane` at the current position (`explained`). */
-  | { readonly kind: 'explain'; readonly pane: PaneId; readonly row: number }
-  | { readonly kind: 'quit' };
 
 export type Intent =
   /** A key-map command (use-replay.ts resolves keys to these). */
@@ -126,30 +85,19 @@ export type Intent =
   | { readonly type: 'type'; readonly text: string }
   /** The event list's height changed. */
   | { readonly type: 'page'; readonly rows: number }
-  // ---- reported by the controller ----
-  /** The cursor is now at seq; rows per pane there; an optional message. */
-  | { readonly type: 'moved'; readonly seq: number; readonly rows: PerPane; readonly status?: Status }
-  | {
-      readonly type: 'items';
-      readonly list: 'search' | 'watch-pick';
-      readonly text: string;
-      readonly items: readonly ListItem[];
-      readonly all?: readonly number[];
-      readonly scope?: string;
-    }
-  | { readonly type: 'watches'; readonly watches: readonly WatchView[]; readonly status?: Status }
-  | { readonly type: 'explained'; readonly title: string; readonly lines: readonly string[]; readonly seq: number | null }
-  | { readonly type: 'violation'; readonly seq: number | null }
-  | { readonly type: 'status'; readonly status: Status | null };
+  /** From the store: the message of the slow work in `busy` is on screen; run it now. */
+  | { readonly type: 'resume' }
+  /** From the store: the background scan went on; take the engine's overview. */
+  | { readonly type: 'scanned' };
 
-export interface Update {
-  readonly state: ViewState;
-  readonly effect?: Effect;
-}
+export const EMPTY_FRAME: Frame = { seq: -1, time: 0, events: [], panes: [] };
+export const EMPTY_OVERVIEW: Overview = { density: null, marks: { watchHits: [], violation: undefined, violations: [], failure: null } };
 
 export interface InitOptions {
   seq: number;
   total: number;
+  frame?: Frame;
+  overview?: Overview;
   rows?: PerPane;
   failureSeq?: number | null;
   violationSeq?: number | null | undefined;
@@ -162,10 +110,12 @@ export function initialViewState(o: InitOptions): ViewState {
   return {
     seq: o.seq,
     total: o.total,
+    frame: o.frame ?? EMPTY_FRAME,
+    overview: o.overview ?? EMPTY_OVERVIEW,
     dialog: null,
     focus: 'events',
     selected: ZERO_ROWS,
-    rows: o.rows ?? ZERO_ROWS,
+    rows: o.rows ?? (o.frame !== undefined ? rowsOf(o.frame, o.total) : ZERO_ROWS),
     page: o.page ?? 10,
     search: null,
     watches: [],
@@ -173,8 +123,37 @@ export function initialViewState(o: InitOptions): ViewState {
     banner: o.banner ?? null,
     failureSeq: o.failureSeq ?? null,
     violationSeq: o.violationSeq,
+    busy: null,
     quit: false,
   };
+}
+
+/** The post-mortem banner: the failure, then the first violation (or that it is not known yet). */
+export function bannerText(f: Failure, v: ViolationView | null | undefined): string {
+  const second =
+    v === undefined ? 'first violation: not known yet (the timeline scan is looking; v searches now)' : v === null ? 'no invariant violation before it' : `first violation: ${v.line}`;
+  return `✖ ${f.kind.toUpperCase()} at seq ${f.seq}: ${f.message}\n${second}`;
+}
+
+/**
+ * The view state the replay opens in, from an engine already at its opening
+ * position. postMortem: it opened at the failure by default (not by --at), so
+ * the status line says how to get around.
+ */
+export function openingState(engine: Engine, postMortem: boolean): ViewState {
+  const f = engine.failure;
+  const v = engine.knownViolation();
+  const frame = engine.frame();
+  return initialViewState({
+    seq: frame.seq,
+    total: engine.info.total,
+    frame,
+    overview: engine.overview(),
+    failureSeq: f?.seq ?? null,
+    violationSeq: v === undefined ? undefined : (v?.seq ?? null),
+    banner: f === null ? null : bannerText(f, v),
+    status: f !== null && postMortem ? info(`post-mortem: at the ${f.kind} (p); v: first violation; ←: step back; ?: keys`) : null,
+  });
 }
 
 /** The key-map contexts searched, in order, on each screen (see keymap.ts KeyContext). */
@@ -200,6 +179,13 @@ export function isPrompt(s: ViewState): boolean {
   return k === 'goto' || k === 'search' || k === 'watch-pick';
 }
 
+/** Row counts per pane in a frame (the event list's count is the trace length). */
+export function rowsOf(frame: Frame, total: number): PerPane {
+  const out: Record<PaneId, number> = { ...ZERO_ROWS, events: total };
+  for (const p of frame.panes) out[p.id] = p.rows.length;
+  return out;
+}
+
 // ---- helpers ----
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
@@ -211,13 +197,24 @@ function warn(text: string): Status {
   return { text, tone: 'warn' };
 }
 
-/** Seek effect clamped to the trace; a status instead when it would not move. */
-function seekTo(s: ViewState, target: number, edge: string, note?: Status): Update {
+function clampSelections(sel: PerPane, rows: PerPane): PerPane {
+  const out: Record<PaneId, number> = { ...sel };
+  for (const p of PANES) out[p] = clamp(sel[p], 0, Math.max(0, rows[p] - 1));
+  return out;
+}
+
+/** The state once the engine's cursor is at `frame` (and the overview may have grown). */
+function moved(s: ViewState, e: Engine, frame: Frame, status: Status | null = null): ViewState {
+  const rows = rowsOf(frame, s.total);
+  return { ...s, seq: frame.seq, frame, rows, selected: clampSelections(s.selected, rows), overview: e.overview(), status };
+}
+
+/** Moves the cursor to target (clamped to the trace); a message instead when it would not move. */
+function seekTo(s: ViewState, e: Engine, target: number, edge: string, note?: Status): ViewState {
   const seq = clamp(target, -1, s.total - 1);
-  if (seq === s.seq) return { state: { ...s, status: info(edge) } };
+  if (seq === s.seq) return { ...s, status: info(edge) };
   const via = seq === s.seq + 1 ? 'step' : seq === s.seq - 1 ? 'stepBack' : undefined;
-  const effect: Effect = { kind: 'seek', seq, ...(via ? { via } : {}), ...(note ? { note } : {}) };
-  return { state: s, effect };
+  return moved(s, e, e.seek(seq, via), note ?? null);
 }
 
 function atEnd(s: ViewState): string {
@@ -226,271 +223,246 @@ function atEnd(s: ViewState): string {
 const AT_START = 'at the start (before event 0)';
 
 /** Next (dir 1) or previous (dir -1) match of the committed search, relative to the cursor. */
-function nextMatch(s: ViewState, dir: 1 | -1): Update {
+function nextMatch(s: ViewState, e: Engine, dir: 1 | -1): ViewState {
   const sr = s.search;
-  if (sr === null) return { state: { ...s, status: info('no search yet: press / to search') } };
+  if (sr === null) return { ...s, status: info('no search yet: press / to search') };
   const m = sr.matches;
-  if (m.length === 0) return { state: { ...s, status: warn(`no match for '${sr.query}'`) } };
+  if (m.length === 0) return { ...s, status: warn(`no match for '${sr.query}'`) };
   let target: number | undefined;
   if (dir === 1) target = m.find((x) => x > s.seq);
   else for (let i = m.length - 1; i >= 0; i--) if (m[i]! < s.seq) { target = m[i]; break; }
-  if (target === undefined) {
-    return { state: { ...s, status: info(`no ${dir === 1 ? 'later' : 'earlier'} match for '${sr.query}' (${m.length} in all)`) } };
-  }
+  if (target === undefined) return { ...s, status: info(`no ${dir === 1 ? 'later' : 'earlier'} match for '${sr.query}' (${m.length} in all)`) };
   const n = m.indexOf(target) + 1;
-  return seekTo(s, target, '', info(`match ${n}/${m.length} for '${sr.query}'`));
+  return seekTo(s, e, target, '', info(`match ${n}/${m.length} for '${sr.query}'`));
 }
 
-function moveSelection(s: ViewState, delta: number): Update {
-  if (s.focus === 'events') {
-    return delta < 0 ? seekTo(s, s.seq + delta, AT_START) : seekTo(s, s.seq + delta, atEnd(s));
-  }
+function moveSelection(s: ViewState, e: Engine, delta: number): ViewState {
+  if (s.focus === 'events') return seekTo(s, e, s.seq + delta, delta < 0 ? AT_START : atEnd(s));
   const n = s.rows[s.focus];
-  const cur = s.selected[s.focus];
-  const next = clamp(cur + delta, 0, Math.max(0, n - 1));
-  return { state: { ...s, selected: { ...s.selected, [s.focus]: next }, status: null } };
+  const next = clamp(s.selected[s.focus] + delta, 0, Math.max(0, n - 1));
+  return { ...s, selected: { ...s.selected, [s.focus]: next }, status: null };
 }
 
-function clampSelections(sel: PerPane, rows: PerPane): PerPane {
-  const out: Record<PaneId, number> = { ...sel };
-  for (const p of PANES) out[p] = clamp(sel[p], 0, Math.max(0, rows[p] - 1));
-  return out;
+function openDialog(s: ViewState, dialog: Dialog): ViewState {
+  return { ...s, dialog, status: null };
 }
 
-function openDialog(s: ViewState, dialog: Dialog, effect?: Effect): Update {
-  return effect ? { state: { ...s, dialog, status: null }, effect } : { state: { ...s, dialog, status: null } };
+/** Slow work: put its message on screen first (the store resumes it), or do it now when it is quick. */
+function slow(s: ViewState, e: Engine, work: SlowWork): ViewState {
+  const text = e.slow(work);
+  return text === undefined ? doSlow(s, e, work) : { ...s, busy: work, status: info(text) };
+}
+
+function doSlow(s: ViewState, e: Engine, work: SlowWork): ViewState {
+  if (work === 'violation') {
+    const v = e.findViolation();
+    if (v === null) return { ...s, violationSeq: null, overview: e.overview(), status: info('no invariant is violated in this trace') };
+    return moved({ ...s, violationSeq: v.seq }, e, e.seek(v.seq), { text: v.line, tone: 'error' });
+  }
+  const r = e.continue(work === 'continue' ? 1 : -1);
+  return moved(s, e, r.frame, r.status);
+}
+
+/** The background scan went on: the new overview, and the first violation once it is known. */
+function scanned(s: ViewState, e: Engine): ViewState {
+  const overview = e.overview();
+  if (s.violationSeq !== undefined) return overview === s.overview ? s : { ...s, overview };
+  const v = e.knownViolation();
+  if (v === undefined) return overview === s.overview ? s : { ...s, overview };
+  const banner = s.banner !== null && e.failure !== null ? bannerText(e.failure, v) : s.banner;
+  return { ...s, overview, violationSeq: v?.seq ?? null, banner };
 }
 
 // ---- the reducer ----
 
-/** The next view state (and work to do) for one intent. Pure. */
-export function update(s: ViewState, intent: Intent): Update {
-  switch (intent.type) {
-    case 'command':
-      return s.dialog === null ? mainCommand(s, intent.command) : dialogCommand(s, s.dialog, intent.command);
-    case 'type':
-      return typed(s, intent.text);
-    case 'page':
-      return { state: { ...s, page: Math.max(1, intent.rows) } };
-    case 'moved':
-      return {
-        state: {
-          ...s,
-          seq: intent.seq,
-          rows: intent.rows,
-          selected: clampSelections(s.selected, intent.rows),
-          status: intent.status ?? null,
-        },
-      };
-    case 'items': {
-      const d = s.dialog;
-      if (d === null || d.kind !== intent.list || d.text !== intent.text) return { state: s };
-      if (d.kind === 'search') {
-        return {
-          state: {
-            ...s,
-            dialog: { ...d, items: intent.items, all: intent.all ?? [], scope: intent.scope ?? d.scope, index: 0 },
-          },
-        };
-      }
-      if (d.kind === 'watch-pick') return { state: { ...s, dialog: { ...d, items: intent.items, index: 0 } } };
-      return { state: s };
-    }
-    case 'watches': {
-      let dialog = s.dialog;
-      if (dialog?.kind === 'watch-list') {
-        dialog = { ...dialog, index: clamp(dialog.index, 0, Math.max(0, intent.watches.length - 1)) };
-      }
-      return { state: { ...s, watches: intent.watches, dialog, status: intent.status ?? s.status } };
-    }
-    case 'explained':
-      return {
-        state: { ...s, dialog: { kind: 'explain', title: intent.title, lines: intent.lines, seq: intent.seq, scroll: 0 } },
-      };
-    case 'violation':
-      return { state: { ...s, violationSeq: intent.seq } };
-    case 'status':
-      return { state: { ...s, status: intent.status } };
+/**
+ * The next view state for one intent, calling the engine for what needs the
+ * trace. An error from the engine (a trace that does not replay past some
+ * event) becomes the status line's message.
+ */
+export function reduce(s: ViewState, intent: Intent, e: Engine): ViewState {
+  try {
+    return reduceOrThrow(s, intent, e);
+  } catch (err) {
+    return { ...s, busy: null, status: { text: err instanceof Error ? err.message : String(err), tone: 'error' } };
   }
 }
 
-function mainCommand(s: ViewState, c: Command): Update {
+function reduceOrThrow(s: ViewState, intent: Intent, e: Engine): ViewState {
+  switch (intent.type) {
+    case 'command':
+      return s.dialog === null ? mainCommand(s, e, intent.command) : dialogCommand(s, e, s.dialog, intent.command);
+    case 'type':
+      return typed(s, e, intent.text);
+    case 'page':
+      return { ...s, page: Math.max(1, intent.rows) };
+    case 'resume':
+      return s.busy === null ? s : doSlow({ ...s, busy: null }, e, s.busy);
+    case 'scanned':
+      return scanned(s, e);
+  }
+}
+
+function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
   switch (c) {
     case 'step':
-      return seekTo(s, s.seq + 1, atEnd(s));
+      return seekTo(s, e, s.seq + 1, atEnd(s));
     case 'stepBack':
-      return seekTo(s, s.seq - 1, AT_START);
+      return seekTo(s, e, s.seq - 1, AT_START);
     case 'pageDown':
-      return seekTo(s, s.seq + s.page, atEnd(s));
+      return seekTo(s, e, s.seq + s.page, atEnd(s));
     case 'pageUp':
-      return seekTo(s, s.seq - s.page, AT_START);
+      return seekTo(s, e, s.seq - s.page, AT_START);
     case 'start':
-      return seekTo(s, -1, AT_START);
+      return seekTo(s, e, -1, AT_START);
     case 'end':
-      return seekTo(s, s.total - 1, atEnd(s));
+      return seekTo(s, e, s.total - 1, atEnd(s));
     case 'continue':
-      return { state: s, effect: { kind: 'continue', dir: 1 } };
+      return slow(s, e, 'continue');
     case 'reverseContinue':
-      return { state: s, effect: { kind: 'continue', dir: -1 } };
+      return slow(s, e, 'reverseContinue');
     case 'goTo':
       return openDialog(s, { kind: 'goto', text: '', error: null });
     case 'failure':
-      if (s.failureSeq === null) return { state: { ...s, status: info('this run did not fail: no panic, fatal error or hang') } };
-      return seekTo(s, s.failureSeq, `at the failure (seq ${s.failureSeq})`);
+      if (s.failureSeq === null) return { ...s, status: info('this run did not fail: no panic, fatal error or hang') };
+      return seekTo(s, e, s.failureSeq, `at the failure (seq ${s.failureSeq})`);
     case 'violation':
-      if (s.violationSeq === undefined) return { state: s, effect: { kind: 'find-violation' } };
-      if (s.violationSeq === null) return { state: { ...s, status: info('no invariant is violated in this trace') } };
-      return seekTo(s, s.violationSeq, `at the first violation (seq ${s.violationSeq})`);
-    case 'search':
-      return openDialog(s, { kind: 'search', text: '', index: 0, items: [], all: [], scope: '' }, {
-        kind: 'query',
-        list: 'search',
-        text: '',
-      });
+      if (s.violationSeq === undefined) return slow(s, e, 'violation');
+      if (s.violationSeq === null) return { ...s, status: info('no invariant is violated in this trace') };
+      return seekTo(s, e, s.violationSeq, `at the first violation (seq ${s.violationSeq})`);
+    case 'search': {
+      const r = e.search('');
+      return openDialog(s, { kind: 'search', text: '', index: 0, items: r.items, all: r.all, scope: r.scope });
+    }
     case 'nextMatch':
-      return nextMatch(s, 1);
+      return nextMatch(s, e, 1);
     case 'prevMatch':
-      return nextMatch(s, -1);
+      return nextMatch(s, e, -1);
     case 'watch':
-      return openDialog(s, { kind: 'watch-pick', text: '', index: 0, items: [] }, { kind: 'query', list: 'watch-pick', text: '' });
+      return openDialog(s, { kind: 'watch-pick', text: '', index: 0, items: e.watchables('') });
     case 'watchList':
       return openDialog(s, { kind: 'watch-list', index: 0 });
     case 'explain': {
-      const row = s.focus === 'events' ? s.seq : s.selected[s.focus];
-      if (s.focus !== 'events' && s.rows[s.focus] === 0) return { state: { ...s, status: info(`nothing to explain: the ${s.focus} pane is empty`) } };
-      if (s.focus === 'events' && s.seq < 0) return { state: { ...s, status: info('no event yet: step forward first') } };
-      return { state: s, effect: { kind: 'explain', pane: s.focus, row } };
+      if (s.focus !== 'events' && s.rows[s.focus] === 0) return { ...s, status: info(`nothing to explain: the ${s.focus} pane is empty`) };
+      if (s.focus === 'events' && s.seq < 0) return { ...s, status: info('no event yet: step forward first') };
+      const x = e.explain(s.focus, s.focus === 'events' ? s.seq : s.selected[s.focus]);
+      if (x === null) return { ...s, status: info('nothing selected') };
+      return { ...s, dialog: { kind: 'explain', title: x.title, lines: x.lines, seq: x.seq, scroll: 0 } };
     }
     case 'focusNext':
     case 'focusPrev': {
       const i = PANES.indexOf(s.focus);
       const d = c === 'focusNext' ? 1 : PANES.length - 1;
       // The status line then shows what is marked about the selected row.
-      return { state: { ...s, focus: PANES[(i + d) % PANES.length]!, status: null } };
+      return { ...s, focus: PANES[(i + d) % PANES.length]!, status: null };
     }
     case 'selectUp':
-      return moveSelection(s, -1);
+      return moveSelection(s, e, -1);
     case 'selectDown':
-      return moveSelection(s, 1);
+      return moveSelection(s, e, 1);
     case 'help':
       return openDialog(s, { kind: 'help', scroll: 0 });
     case 'dismiss':
       // Esc on the main screen: clear the message, then the banner.
-      if (s.status !== null) return { state: { ...s, status: null } };
-      return { state: { ...s, banner: null } };
+      if (s.status !== null) return { ...s, status: null };
+      return { ...s, banner: null };
     case 'quit':
     case 'interrupt':
-      return { state: { ...s, quit: true }, effect: { kind: 'quit' } };
+      return { ...s, quit: true };
     default:
-      return { state: s };
+      return s;
   }
 }
 
-function dialogCommand(s: ViewState, d: Dialog, c: Command): Update {
-  if (c === 'interrupt') return { state: { ...s, quit: true }, effect: { kind: 'quit' } };
-  if (c === 'cancel' || c === 'close') return { state: { ...s, dialog: null } };
+function dialogCommand(s: ViewState, e: Engine, d: Dialog, c: Command): ViewState {
+  if (c === 'interrupt') return { ...s, quit: true };
+  if (c === 'cancel' || c === 'close') return { ...s, dialog: null };
   switch (d.kind) {
     case 'help':
     case 'explain': {
-      if (c === 'listUp' || c === 'listDown') {
-        const scroll = Math.max(0, d.scroll + (c === 'listUp' ? -1 : 1));
-        return { state: { ...s, dialog: { ...d, scroll } } };
-      }
+      if (c === 'listUp' || c === 'listDown') return { ...s, dialog: { ...d, scroll: Math.max(0, d.scroll + (c === 'listUp' ? -1 : 1)) } };
       if (c === 'accept') {
-        if (d.kind === 'explain' && d.seq !== null) return seekTo({ ...s, dialog: null }, d.seq, `at seq ${d.seq}`);
-        return { state: { ...s, dialog: null } };
+        if (d.kind === 'explain' && d.seq !== null) return seekTo({ ...s, dialog: null }, e, d.seq, `at seq ${d.seq}`);
+        return { ...s, dialog: null };
       }
-      return { state: s };
+      return s;
     }
     case 'goto': {
-      if (c === 'deleteChar') return { state: { ...s, dialog: { ...d, text: d.text.slice(0, -1), error: null } } };
-      if (c !== 'accept') return { state: s };
+      if (c === 'deleteChar') return { ...s, dialog: { ...d, text: d.text.slice(0, -1), error: null } };
+      if (c !== 'accept') return s;
       const t = d.text.trim();
-      if (t === '') return { state: { ...s, dialog: { ...d, error: 'type an event number' } } };
+      if (t === '') return { ...s, dialog: { ...d, error: 'type an event number' } };
       const n = Number(t);
       if (!(s.total > 0 && n >= 0 && n <= s.total - 1)) {
         const range = s.total === 0 ? 'the trace has no events' : `events are 0..${s.total - 1}`;
-        return { state: { ...s, dialog: { ...d, error: `no event ${t}: ${range}` } } };
+        return { ...s, dialog: { ...d, error: `no event ${t}: ${range}` } };
       }
-      return seekTo({ ...s, dialog: null }, n, `at seq ${n}`);
+      return seekTo({ ...s, dialog: null }, e, n, `at seq ${n}`);
     }
     case 'search':
     case 'watch-pick': {
-      if (c === 'deleteChar') return typedText(s, d, d.text.slice(0, -1));
+      if (c === 'deleteChar') return typedText(s, e, d, d.text.slice(0, -1));
       if (c === 'listUp' || c === 'listDown') {
         const n = d.items.length;
-        if (n === 0) return { state: s };
-        const index = (d.index + (c === 'listUp' ? n - 1 : 1)) % n;
-        return { state: { ...s, dialog: { ...d, index } } };
+        if (n === 0) return s;
+        return { ...s, dialog: { ...d, index: (d.index + (c === 'listUp' ? n - 1 : 1)) % n } };
       }
-      if (c !== 'accept') return { state: s };
+      if (c !== 'accept') return s;
       const item = d.items[d.index];
       if (d.kind === 'watch-pick') {
-        if (item === undefined) return { state: { ...s, status: warn(`nothing to watch matches '${d.text}'`) } };
-        return { state: { ...s, dialog: null }, effect: { kind: 'add-watch', id: item.id } };
+        if (item === undefined) return { ...s, status: warn(`nothing to watch matches '${d.text}'`) };
+        const r = e.addWatch(item.id);
+        return { ...s, dialog: null, watches: r.watches, status: r.status, overview: e.overview() };
       }
       if (item === undefined || item.seq === undefined) {
-        return { state: { ...s, status: warn(d.text === '' ? 'type what to search for' : `no event matches '${d.text}'`) } };
+        return { ...s, status: warn(d.text === '' ? 'type what to search for' : `no event matches '${d.text}'`) };
       }
       const search = { query: d.text, matches: d.all };
       const n = d.all.indexOf(item.seq) + 1;
       const note = info(n > 0 ? `match ${n}/${d.all.length} for '${d.text}' (n/N: next/previous)` : `match for '${d.text}'`);
-      return seekTo({ ...s, dialog: null, search }, item.seq, `at seq ${item.seq}`, note);
+      return seekTo({ ...s, dialog: null, search }, e, item.seq, `at seq ${item.seq}`, note);
     }
     case 'watch-list': {
       const n = s.watches.length;
       if (c === 'listUp' || c === 'listDown') {
-        if (n === 0) return { state: s };
-        const index = clamp(d.index + (c === 'listUp' ? -1 : 1), 0, n - 1);
-        return { state: { ...s, dialog: { ...d, index } } };
+        if (n === 0) return s;
+        return { ...s, dialog: { ...d, index: clamp(d.index + (c === 'listUp' ? -1 : 1), 0, n - 1) } };
       }
       if (c === 'removeWatch') {
         const w = s.watches[d.index];
-        if (w === undefined) return { state: s };
-        return { state: s, effect: { kind: 'remove-watch', id: w.id } };
+        const r = w === undefined ? null : e.removeWatch(w.id);
+        if (r === null) return s;
+        const index = clamp(d.index, 0, Math.max(0, r.watches.length - 1));
+        return { ...s, watches: r.watches, status: r.status, dialog: { ...d, index }, overview: e.overview() };
       }
-      if (c === 'accept') return { state: { ...s, dialog: null } };
-      return { state: s };
+      if (c === 'accept') return { ...s, dialog: null };
+      return s;
     }
   }
 }
 
-function typedText(s: ViewState, d: Extract<Dialog, { kind: 'search' | 'watch-pick' }>, text: string): Update {
-  return { state: { ...s, dialog: { ...d, text } }, effect: { kind: 'query', list: d.kind, text } };
+/** The prompt of a search or the watch picker now holds `text`: its results, first one chosen. */
+function typedText(s: ViewState, e: Engine, d: Extract<Dialog, { kind: 'search' | 'watch-pick' }>, text: string): ViewState {
+  if (d.kind === 'watch-pick') return { ...s, dialog: { ...d, text, items: e.watchables(text), index: 0 } };
+  const r = e.search(text);
+  return { ...s, dialog: { ...d, text, items: r.items, all: r.all, scope: r.scope, index: 0 } };
 }
 
-function typed(s: ViewState, text: string): Update {
+function typed(s: ViewState, e: Engine, text: string): ViewState {
   const d = s.dialog;
   // Control characters never reach a prompt.
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '');
-  if (d === null || clean === '') return { state: s };
+  const clean = text.replace(/\p{Cc}/gu, '');
+  if (d === null || clean === '') return s;
   switch (d.kind) {
     case 'goto': {
       const digits = clean.replace(/[^0-9]/g, '');
-      if (digits === '') return { state: { ...s, dialog: { ...d, error: 'digits only: an event number' } } };
-      return { state: { ...s, dialog: { ...d, text: (d.text + digits).slice(0, 15), error: null } } };
+      if (digits === '') return { ...s, dialog: { ...d, error: 'digits only: an event number' } };
+      return { ...s, dialog: { ...d, text: (d.text + digits).slice(0, 15), error: null } };
     }
     case 'search':
     case 'watch-pick':
-      return typedText(s, d, d.text + clean);
+      return typedText(s, e, d, d.text + clean);
     default:
-      return { state: s };
+      return s;
   }
-}
-
-// ---- the React binding ----
-
-/** What useReplayState reads: a store of view states (the controller implements it). */
-export interface ViewStore {
-  subscribe(listener: () => void): () => void;
-  getState(): ViewState;
-}
-
-/** The current view state of a store; re-renders when it changes. */
-export function useReplayState(store: ViewStore): ViewState {
-  return useSyncExternalStore(
-    (l) => store.subscribe(l),
-    () => store.getState(),
-  );
 }

@@ -3,9 +3,9 @@
 // watchpoints and removes them.
 
 import { Box, Text } from 'ink';
-import { fit } from './frame.ts';
+import { fit } from '../util/text-table.ts';
 import { PickList, Prompt, Title } from './search.tsx';
-import type { ListItem, WatchView } from './use-replay-state.ts';
+import type { ListItem, WatchView } from './frame.ts';
 
 export interface WatchPickerProps {
   readonly text: string;

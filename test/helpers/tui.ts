@@ -1,12 +1,14 @@
-// Replay UI test helpers: a controller over a scenario run held in memory,
-// fake Ink keys, and polling for screen content (no wall-clock limits: a
-// generous cap on the number of polls).
+// Replay UI test helpers: a store over a scenario run held in memory, a fake
+// engine for the reducer, fake Ink keys, and polling for screen content (no
+// wall-clock limits: a generous cap on the number of polls).
 
 import type { Key } from 'ink';
 import { prepare } from '../../src/record/index.ts';
 import { Cursor, MemorySource } from '../../src/replay/index.ts';
-import { ReplayController, type OpenAt } from '../../src/tui/controller.ts';
-import { traceInfo } from '../../src/tui/engine.ts';
+import { traceInfo, type Engine, type EngineOptions, type OpenAt, type ReplayEngine, type SlowWork } from '../../src/tui/engine.ts';
+import type { Frame, ObjectRef, Pane, PerPane, StatePaneId } from '../../src/tui/frame.ts';
+import { openReplay, type Store, type StoreOptions } from '../../src/tui/store.ts';
+import { EMPTY_OVERVIEW } from '../../src/tui/use-replay-state.ts';
 
 export interface ScenarioReq {
   fix?: string;
@@ -26,10 +28,102 @@ export async function memoryCursor(target: string, req: ScenarioReq = {}, snapsh
   return new Cursor(src);
 }
 
-/** A controller as `ktrace replay <target>.ktrace [--at]` would build it. */
-export async function controllerFor(target: string, req: ScenarioReq = {}, at?: OpenAt): Promise<ReplayController> {
+/** The store `ktrace replay <target>.ktrace [--at]` would build. */
+export async function storeFor(target: string, req: ScenarioReq = {}, at?: OpenAt, opts: EngineOptions & StoreOptions = {}): Promise<Store<ReplayEngine>> {
   const cursor = await memoryCursor(target, req);
-  return new ReplayController(cursor, traceInfo(cursor, `${target}.ktrace`), at === undefined ? {} : { at });
+  return openReplay(cursor, traceInfo(cursor, `${target}.ktrace`), at === undefined ? opts : { ...opts, at });
+}
+
+/** What a fake engine was asked, in order (named as the reducer's work: seek, continue, query, ...). */
+export type Call =
+  | { kind: 'seek'; seq: number; via?: 'step' | 'stepBack' }
+  | { kind: 'continue'; dir: 1 | -1 }
+  | { kind: 'find-violation' }
+  | { kind: 'query'; list: 'search' | 'watch-pick'; text: string }
+  | { kind: 'add-watch'; id: string }
+  | { kind: 'remove-watch'; id: number }
+  | { kind: 'explain'; pane: string; row: number };
+
+/** A frame at seq whose panes have the given numbers of rows. */
+export function fakeFrame(seq: number, rows: PerPane): Frame {
+  const pane = (id: StatePaneId): Pane => ({
+    id,
+    title: id,
+    columns: ['id'],
+    widths: [3],
+    align: ['right'],
+    flex: 0,
+    rows: Array.from({ length: rows[id] }, (_, i) => ({ ref: { kind: 'cpu', id: i } as ObjectRef, cells: [`${i}`], mark: null })),
+  });
+  return { seq, time: 0, events: [], panes: (['cpus', 'threads', 'locks', 'kstacks', 'procs'] as const).map(pane) };
+}
+
+export interface FakeEngine extends Engine {
+  readonly calls: Call[];
+}
+
+/**
+ * An engine over nothing for the reducer's tests: records every call; seeks go
+ * where asked; search finds `found` for any text; violation and slow answers as
+ * given.
+ */
+export function fakeEngine(o: {
+  total: number;
+  rows: PerPane;
+  found?: { items: { id: string; label: string; seq?: number }[]; all: number[]; scope: string };
+  watchables?: { id: string; label: string }[];
+  violation?: { seq: number; line: string } | null;
+  slow?: SlowWork[];
+}): FakeEngine {
+  const calls: Call[] = [];
+  let seq = -1;
+  let watches: { id: number; label: string }[] = [];
+  const frame = () => fakeFrame(seq, o.rows);
+  return {
+    calls,
+    info: { file: 't.ktrace', scenario: 't', fix: '', seed: 1, cpus: 2, total: o.total, outcome: null, snapshotSeqs: [-1], recovery: null },
+    failure: null,
+    frame,
+    seek(to, via) {
+      calls.push(via === undefined ? { kind: 'seek', seq: to } : { kind: 'seek', seq: to, via });
+      seq = to;
+      return frame();
+    },
+    continue(dir) {
+      calls.push({ kind: 'continue', dir });
+      return { frame: frame(), status: { text: 'stopped', tone: 'hit' } };
+    },
+    knownViolation: () => o.violation,
+    findViolation() {
+      calls.push({ kind: 'find-violation' });
+      return o.violation ?? null;
+    },
+    search(text) {
+      calls.push({ kind: 'query', list: 'search', text });
+      return text === '' || o.found === undefined ? { items: [], all: [], scope: o.found?.scope ?? '' } : o.found;
+    },
+    watchables(text) {
+      calls.push({ kind: 'query', list: 'watch-pick', text });
+      return (o.watchables ?? []).filter((w) => text === '' || w.label.toLowerCase().includes(text.toLowerCase()) || w.id.includes(text));
+    },
+    addWatch(id) {
+      calls.push({ kind: 'add-watch', id });
+      watches = [...watches, { id: watches.length + 1, label: id }];
+      return { watches, status: { text: `watching ${id}`, tone: 'info' } };
+    },
+    removeWatch(id) {
+      calls.push({ kind: 'remove-watch', id });
+      watches = watches.filter((w) => w.id !== id);
+      return { watches, status: { text: `removed ${id}`, tone: 'info' } };
+    },
+    explain(pane, row) {
+      calls.push({ kind: 'explain', pane, row });
+      return { title: `${pane} ${row}`, lines: ['why'], seq: null };
+    },
+    overview: () => EMPTY_OVERVIEW,
+    slow: (work) => ((o.slow ?? []).includes(work) ? `${work}…` : undefined),
+    scan: () => false,
+  };
 }
 
 /** An Ink Key with every flag off except those given. */

@@ -6,6 +6,10 @@ import { Cursor, describe, eventJson, kindMask, kindName, openSource, recoveryNo
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { eprintln, isStdoutClosed, printJsonLine, println } from "../io.ts";
+import { row, type Column } from "../../util/text-table.ts";
+
+/** A cpu or tid, "-" for none. */
+const id = (n: number) => (n < 0 ? "-" : String(n));
 
 export async function run(args: ParsedArgs<"events">): Promise<number> {
   const { from = 0, to, kind, json } = args.flags;
@@ -22,17 +26,20 @@ export async function run(args: ParsedArgs<"events">): Promise<number> {
     if (from > last) return 0;
     const cursor = new Cursor(src);
     cursor.seek(from - 1);
-    const wSeq = String(last).length;
-    const wTime = String(cursor.eventAt(last).time).length;
+    // seq, time, cpu, tid, kind, description (widths are minimums: nothing is cut).
+    const columns: Column[] = [
+      { width: String(last).length, align: "right" },
+      { width: String(cursor.eventAt(last).time).length, align: "right" },
+      { width: 3, align: "right" },
+      { width: 4, align: "right" },
+      { width: 16 },
+    ];
     for (let q = from; q <= last; q++) {
       const ev = cursor.step()!;
       if (mask !== null && mask[ev.kind] !== 1) continue;
       if (json) printJsonLine(eventJson(ev, cursor.state));
       else {
-        println(
-          `${String(ev.seq).padStart(wSeq)} ${String(ev.time).padStart(wTime)} ${(ev.cpu < 0 ? "-" : String(ev.cpu)).padStart(3)} ` +
-            `${(ev.tid < 0 ? "-" : String(ev.tid)).padStart(4)} ${kindName(ev.kind).padEnd(16)} ${describe(ev, cursor.state)}`,
-        );
+        println(row([String(ev.seq), String(ev.time), id(ev.cpu), id(ev.tid), kindName(ev.kind), describe(ev, cursor.state)], columns));
       }
       if (isStdoutClosed()) break;
     }

@@ -5,6 +5,7 @@ import { openTrace, type TraceReader } from "../../trace/index.ts";
 import { applyEvent, type Outcome } from "../../kernel/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
+import { table } from "../../util/text-table.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
@@ -75,8 +76,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
       rows.push(["outcome", color.yellow(`unknown: nothing failed in the ${n(r.recovery?.events ?? 0)} recovered events (the trace is incomplete)`)]);
     }
     if (rec) rows.push(["recovered", `${count(rec.events, "event")}, ${count(rec.snapshots, "snapshot")}, up to seq ${rec.lastSeq}`]);
-    const w = Math.max(...rows.map(([k]) => k.length));
-    for (const [k, v] of rows) println(`${k.padEnd(w)}  ${v}`);
+    for (const line of table(null, rows, { align: ["left", "left"] })) println(line);
     return 0;
   } finally {
     r.close();

@@ -1,22 +1,32 @@
-// The controller over the real replay cursor: post-mortem opening, moves,
-// watchpoints and continue, search, explain, and the pane rows that mark the
-// four seed bugs.
+// The engine over the real replay cursor, through the store: post-mortem
+// opening, moves, watchpoints and continue, search, explain, the pane rows
+// that mark the four seed bugs, slow work, and the timeline's background scan.
 
 import { describe, expect, it } from 'vitest';
+import type { ReplayEngine } from '../src/tui/engine.ts';
 import type { Command } from '../src/tui/keymap.ts';
-import type { ReplayController } from '../src/tui/controller.ts';
-import { controllerFor } from './helpers/tui.ts';
+import type { Store } from '../src/tui/store.ts';
+import { storeFor } from './helpers/tui.ts';
 
-const cmd = (c: ReplayController, command: Command) => c.dispatch({ type: 'command', command });
-const type = (c: ReplayController, text: string) => c.dispatch({ type: 'type', text });
+type C = Store<ReplayEngine> & { readonly cursor: ReplayEngine['cursor'] };
 
-function paneRow(c: ReplayController, pane: string, first: string) {
-  return c.getFrame().panes.find((p) => p.id === pane)!.rows.find((r) => r.cells[0] === first);
+/** The store, with its engine's cursor at hand (for the assertions on the cursor). */
+async function replayFor(...args: Parameters<typeof storeFor>): Promise<C> {
+  const s = await storeFor(...args);
+  return Object.assign(s, { cursor: s.engine.cursor });
+}
+const cmd = (c: Store, command: Command) => c.dispatch({ type: 'command', command });
+const type = (c: Store, text: string) => c.dispatch({ type: 'type', text });
+const frameOf = (c: Store) => c.getState().frame;
+const marksOf = (c: Store) => c.getState().overview.marks;
+
+function paneRow(c: Store, pane: string, first: string) {
+  return frameOf(c).panes.find((p) => p.id === pane)!.rows.find((r) => r.cells[0] === first);
 }
 
 describe('post-mortem opening', () => {
   it('opens a failed run at its failure, with a banner naming it and the first violation', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const s = c.getState();
     const outcome = c.cursor.source.outcome!;
     const v = c.cursor.firstViolation()!;
@@ -27,26 +37,26 @@ describe('post-mortem opening', () => {
     expect(s.violationSeq).toBe(v.seq);
     expect(s.banner).toContain(`HANG at seq ${outcome.seq}`);
     expect(s.banner).toContain(`first violation: ${v.invariant} at seq ${v.seq}`);
-    expect(c.getFrame().marks).toMatchObject({ failure: outcome.seq, violation: v.seq });
+    expect(marksOf(c)).toMatchObject({ failure: outcome.seq, violation: v.seq });
     // A small trace has every violation marked: the fork's copy of a held lock, then the deadlock.
-    const all = c.getFrame().marks.violations!;
+    const all = marksOf(c).violations!;
     expect(all[0]).toBe(v.seq);
     expect(all.length).toBeGreaterThan(1);
     expect(all).toEqual([...all].sort((a, b) => a - b));
   });
 
   it('lets --at override the post-mortem position', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
     expect(c.getState().seq).toBe(-1);
     expect(c.getState().banner).not.toBeNull();
-    const v = await controllerFor('asterinas-procfs', {}, 'violation');
+    const v = await replayFor('asterinas-procfs', {}, 'violation');
     expect(v.getState().seq).toBe(v.cursor.firstViolation()!.seq);
-    const n = await controllerFor('tcmalloc-fork', {}, 7);
+    const n = await replayFor('tcmalloc-fork', {}, 7);
     expect(n.getState().seq).toBe(7);
   });
 
   it('opens a run that did not fail at the start, without a banner', async () => {
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     expect(c.cursor.source.outcome!.kind).toBe('ok');
     // A small trace is scanned at once: no violation.
     expect(c.getState()).toMatchObject({ seq: -1, banner: null, failureSeq: null, violationSeq: null });
@@ -55,24 +65,24 @@ describe('post-mortem opening', () => {
 
 describe('moving', () => {
   it('steps back and forward; the frame follows the cursor', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const end = c.getState().seq;
     cmd(c, 'stepBack');
     expect(c.getState().seq).toBe(end - 1);
     expect(c.cursor.seq).toBe(end - 1);
-    expect(c.getFrame().seq).toBe(end - 1);
-    expect(c.getFrame().events.some((e) => e.seq === end - 1)).toBe(true);
+    expect(frameOf(c).seq).toBe(end - 1);
+    expect(frameOf(c).events.some((e) => e.seq === end - 1)).toBe(true);
     cmd(c, 'step');
     expect(c.cursor.seq).toBe(end);
     cmd(c, 'start');
     expect(c.cursor.seq).toBe(-1);
-    expect(c.getFrame().events[0]!.seq).toBe(0);
+    expect(frameOf(c).events[0]!.seq).toBe(0);
     cmd(c, 'failure');
     expect(c.cursor.seq).toBe(end);
   });
 
   it('goes to a typed seq', async () => {
-    const c = await controllerFor('cpython-fork-serenity');
+    const c = await replayFor('cpython-fork-serenity');
     cmd(c, 'goTo');
     type(c, '12');
     cmd(c, 'accept');
@@ -80,8 +90,8 @@ describe('moving', () => {
   });
 
   it('jumps to the first violation (v), or says there is none', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
-    const c2 = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
+    const c2 = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     cmd(c, 'violation');
     expect(c.cursor.seq).toBe(c.cursor.firstViolation()!.seq);
     cmd(c2, 'violation');
@@ -90,27 +100,24 @@ describe('moving', () => {
   });
 
   it('searches for the first violation on demand on a big trace', async () => {
-    const { memoryCursor } = await import('./helpers/tui.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
-    const { traceInfo } = await import('../src/tui/engine.ts');
     // rcore-kstack's buggy default runs to the end (outcome ok) but breaks kstack-in-use.
-    const cursor = await memoryCursor('rcore-kstack');
-    expect(cursor.source.outcome!.kind).toBe('ok');
     // slowAbove 10: counts as big, so nothing is scanned before it is asked for.
-    const c = new ReplayController(cursor, traceInfo(cursor, 't.ktrace'), { at: 'start', slowAbove: 10 });
+    const c = await replayFor('rcore-kstack', {}, 'start', { slowAbove: 10 });
+    const cursor = c.cursor;
+    expect(cursor.source.outcome!.kind).toBe('ok');
     expect(c.getState().violationSeq).toBeUndefined();
-    expect(c.getFrame().marks.violations).toEqual([]);
+    expect(marksOf(c).violations).toEqual([]);
     cmd(c, 'violation');
     const v = cursor.firstViolation()!;
     expect(c.getState().violationSeq).toBe(v.seq);
     expect(c.cursor.seq).toBe(v.seq);
-    expect(c.getFrame().marks.violations).toEqual([v.seq]);
+    expect(marksOf(c).violations).toEqual([v.seq]);
   });
 });
 
 describe('watchpoints and continue', () => {
   it('watches a lock picked from the fuzzy list and reverse-continues to where its owner changed', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     cmd(c, 'watch');
     type(c, 'SlowTLS pid 2');
     const d = c.getState().dialog;
@@ -120,7 +127,7 @@ describe('watchpoints and continue', () => {
     cmd(c, 'accept');
     expect(c.getState().watches.map((w) => w.label)).toEqual(['lock tcmalloc.SlowTLS (pid 2)']);
     expect(c.cursor.watchpoints.length).toBe(1);
-    const hits = c.getFrame().marks.watchHits;
+    const hits = marksOf(c).watchHits;
     expect(hits.length).toBeGreaterThan(0);
     // Reverse-continue stops at a watchpoint hit or an invariant break, walking back.
     const stops: number[] = [];
@@ -134,7 +141,7 @@ describe('watchpoints and continue', () => {
   });
 
   it('says where a watchpoint hit and removes it from the list', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] }, 'start');
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] }, 'start');
     cmd(c, 'watch');
     type(c, 'kstack-free');
     cmd(c, 'accept');
@@ -149,7 +156,7 @@ describe('watchpoints and continue', () => {
   });
 
   it('continues to the end with a message when nothing is watched or broken after here', async () => {
-    const c = await controllerFor('tcmalloc-fork', { fix: 'atfork-2.17' });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' });
     cmd(c, 'continue');
     expect(c.cursor.seq).toBe(c.info.total - 1);
     expect(c.getState().status?.text).toMatch(/no watchpoints \(w adds one\).*at the end/);
@@ -158,7 +165,7 @@ describe('watchpoints and continue', () => {
 
 describe('search', () => {
   it('searches event descriptions live, jumps on Enter, and walks matches with n / N', async () => {
-    const c = await controllerFor('tcmalloc-fork', {}, 'start');
+    const c = await replayFor('tcmalloc-fork', {}, 'start');
     cmd(c, 'search');
     type(c, 'fork');
     const d = c.getState().dialog;
@@ -180,8 +187,8 @@ describe('search', () => {
 
 describe('explain', () => {
   it('explains a lock: who last set its owner, and Enter jumps there', async () => {
-    const c = await controllerFor('tcmalloc-fork');
-    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const c = await replayFor('tcmalloc-fork');
+    const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const row = locks.rows.findIndex((r) => r.mark === 'bad');
     expect(row).toBeGreaterThanOrEqual(0);
     for (let i = 0; i < 3; i++) cmd(c, 'focusNext');
@@ -199,7 +206,7 @@ describe('explain', () => {
   });
 
   it('explains the event at the cursor', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] });
     cmd(c, 'explain');
     const d = c.getState().dialog;
     expect(d?.kind === 'explain' && d.title).toBe(`event ${c.cursor.seq}`);
@@ -207,9 +214,38 @@ describe('explain', () => {
   });
 });
 
+describe('explaining the end of the run', () => {
+  it('says how the run ended in words, and Enter goes where it was decided', async () => {
+    const c = await replayFor('tcmalloc-fork', {}, 'end');
+    const hang = c.cursor.source.outcome!.seq;
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    if (d?.kind !== 'explain') throw new Error('no explanation');
+    expect(d.title).toBe(`event ${c.info.total - 1}: end of the run`);
+    expect(d.lines[0]).toBe('The run hung: no thread could ever run again.');
+    expect(d.lines.join('\n')).toContain(`It was decided at seq ${hang} (hang); Enter goes there.`);
+    expect(d.lines.join('\n')).not.toMatch(/OUTCOME_KINDS|cpu -1|tid -1/);
+    expect(d.seq).toBe(hang);
+    cmd(c, 'accept');
+    expect(c.cursor.seq).toBe(hang);
+    // The hang itself: its description, not "hang on cpu -1, tid -1".
+    cmd(c, 'explain');
+    const h = c.getState().dialog;
+    expect(h?.kind === 'explain' && h.lines[0]).toMatch(/^hang: tid 1 \(pid 1\) blocks in waitpid/);
+  });
+
+  it('says a clean run finished', async () => {
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' }, 'end');
+    cmd(c, 'explain');
+    const d = c.getState().dialog;
+    expect(d?.kind === 'explain' && d.lines[0]).toBe('The run finished: every thread ran to its end.');
+    expect(d?.kind === 'explain' && d.seq).toBeNull();
+  });
+});
+
 describe('pane rows mark the seed bugs', () => {
   it('tcmalloc-fork: the lock whose owner is not in its address space', async () => {
-    const c = await controllerFor('tcmalloc-fork');
+    const c = await replayFor('tcmalloc-fork');
     const r = paneRow(c, 'locks', 'tcmalloc.SlowTLS')!;
     expect(r.mark).toBe('bad');
     expect(r.cells[2]).toMatch(/✗$/);
@@ -217,22 +253,22 @@ describe('pane rows mark the seed bugs', () => {
   });
 
   it('rcore-kstack: the cpu running on a freed kernel stack', async () => {
-    const c = await controllerFor('rcore-kstack', { opts: ['stack=flush'] });
-    const cpus = c.getFrame().panes.find((p) => p.id === 'cpus')!;
+    const c = await replayFor('rcore-kstack', { opts: ['stack=flush'] });
+    const cpus = frameOf(c).panes.find((p) => p.id === 'cpus')!;
     expect(cpus.rows.some((r) => r.mark === 'bad' && /freed kernel stack/.test(r.note ?? ''))).toBe(true);
-    const ks = c.getFrame().panes.find((p) => p.id === 'kstacks')!;
+    const ks = frameOf(c).panes.find((p) => p.id === 'kstacks')!;
     expect(ks.rows.some((r) => r.cells[2] === 'freed✗')).toBe(true);
   });
 
   it('asterinas-procfs: the zombie whose VMAR is None', async () => {
-    const c = await controllerFor('asterinas-procfs');
-    const procs = c.getFrame().panes.find((p) => p.id === 'procs')!;
+    const c = await replayFor('asterinas-procfs');
+    const procs = frameOf(c).panes.find((p) => p.id === 'procs')!;
     expect(procs.rows.some((r) => r.cells[3] === 'None' && r.cells[2] === 'zomb')).toBe(true);
   });
 
   it('cpython-fork-serenity: the recursive mutex whose recorded owner ident is not its owner', async () => {
-    const c = await controllerFor('cpython-fork-serenity');
-    const locks = c.getFrame().panes.find((p) => p.id === 'locks')!;
+    const c = await replayFor('cpython-fork-serenity');
+    const locks = frameOf(c).panes.find((p) => p.id === 'locks')!;
     const r = locks.rows.find((x) => x.cells[0] === 'import_lock' && x.mark === 'warn')!;
     expect(r.note).toMatch(/recorded owner ident \d+ ≠ pthread_self \d+/);
   });
@@ -240,13 +276,9 @@ describe('pane rows mark the seed bugs', () => {
 
 describe('slow work on big traces', () => {
   it('says what it is doing before a whole-trace scan, and queues keys meanwhile', async () => {
-    const { memoryCursor } = await import('./helpers/tui.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
-    const { traceInfo } = await import('../src/tui/engine.ts');
-    const cursor = await memoryCursor('tcmalloc-fork', { fix: 'atfork-2.17' });
     const later: (() => void)[] = [];
     // slowAbove 10: this small trace counts as big.
-    const c = new ReplayController(cursor, traceInfo(cursor, 't.ktrace'), { defer: (w) => later.push(w), slowAbove: 10 });
+    const c = await replayFor('tcmalloc-fork', { fix: 'atfork-2.17' }, undefined, { defer: (w) => later.push(w), slowAbove: 10 });
     let renders = 0;
     c.subscribe(() => renders++);
     cmd(c, 'continue');
@@ -274,7 +306,7 @@ describe('a recovered trace (cut short, outcome unknown)', () => {
     const path = await import('node:path');
     const { prepare, record } = await import('../src/record/index.ts');
     const { openCursor } = await import('../src/tui/engine.ts');
-    const { ReplayController } = await import('../src/tui/controller.ts');
+    const { openReplay } = await import('../src/tui/store.ts');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktrace-tui-'));
     try {
       const full = path.join(dir, 'full.ktrace');
@@ -295,11 +327,11 @@ describe('a recovered trace (cut short, outcome unknown)', () => {
         else o.cursor.source.close();
       }
       if (opened === undefined) throw new Error('no prefix recovers every event');
-      const c = new ReplayController(opened.cursor, opened.info);
+      const c = openReplay(opened.cursor, opened.info);
       expect(c.getState().failureSeq).toBe(panic.seq);
       expect(c.getState().seq).toBe(panic.seq);
       expect(c.getState().banner).toContain(`✖ PANIC at seq ${panic.seq}: ${panic.message}`);
-      expect(c.getFrame().marks.failure).toBe(panic.seq);
+      expect(marksOf(c).failure).toBe(panic.seq);
       opened.cursor.source.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

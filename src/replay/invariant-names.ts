@@ -1,0 +1,37 @@
+// The invariant names a trace can be checked against, and the check of the
+// names a user gives (`ktrace check --invariant NAME`) against them, with
+// "did you mean". The built-in invariants, plus the trace's own: scenarios
+// are to declare their own invariants, whose names travel in the trace's
+// header, so the list depends on the trace. invariantNames is the one place
+// that list is made; until traces carry their own, it is the built-ins.
+
+import { suggest } from "../util/suggest.ts";
+import { INVARIANT_NAMES } from "./invariants.ts";
+import type { ReplaySource } from "./source.ts";
+
+/** The built-in invariants' names, in their order. */
+export const BUILTIN_INVARIANT_NAMES: readonly string[] = INVARIANT_NAMES;
+
+/** Every invariant name `source` can be checked against: the built-ins, then the trace's own (none yet). */
+export function invariantNames(_source: ReplaySource): string[] {
+  return [...BUILTIN_INVARIANT_NAMES];
+}
+
+/** A name given for an invariant the trace has none of. exitCode 2. */
+export class UnknownInvariantError extends Error {
+  readonly exitCode = 2;
+  override readonly name = "UnknownInvariantError";
+  /** The closest known name, if one is close enough to be a typo. */
+  readonly near: string | undefined;
+  constructor(given: string, known: readonly string[]) {
+    const near = suggest(given, known);
+    super(`unknown invariant '${given}'${near ? ` (did you mean '${near}'?)` : ""}; invariants of this trace: ${known.join(", ")}`);
+    this.near = near;
+  }
+}
+
+/** Checks each name against invariantNames(source); throws UnknownInvariantError for the first one it does not have. */
+export function checkInvariantNames(names: readonly string[], source: ReplaySource): void {
+  const known = invariantNames(source);
+  for (const n of names) if (!known.includes(n)) throw new UnknownInvariantError(n, known);
+}
