@@ -1,0 +1,128 @@
+// Streaming line reader for import: a file (plain or gzip'd) as batches of lines,
+// with memory bounded by the chunk size and the longest line kept, however long the
+// input. Works the same on Node, Bun and Deno (node:fs streams, node:zlib gunzip).
+//
+// Contract: lines come in input order with their 1-based numbers; the '\n' (and a
+// '\r' before it) is removed; bytes that are not UTF-8 become U+FFFD. A line longer
+// than MAX_LINE_CHARS is not kept: it comes as the empty string and its number is
+// listed in `overlong` (the parser counts it as unparsed). After the last batch,
+// `endState()` says whether the input ended without a newline (a last line that may
+// have been cut short) and whether a gzip stream ended early.
+
+import { createReadStream } from "node:fs";
+import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
+
+/** Lines longer than this (in UTF-16 units) are dropped and reported: no trace line is near it. */
+export const MAX_LINE_CHARS = 65536;
+/** Read size: the reader holds about this many bytes (plus one partial line) at a time. */
+export const READ_CHUNK = 1 << 16;
+
+/** A run of consecutive lines; `lines[i]` is line number `first + i`. */
+export interface LineBatch {
+  first: number;
+  lines: string[];
+}
+
+export interface LineEndState {
+  /** Total lines read (the last one counted even without a newline). */
+  lines: number;
+  /** The input did not end with a newline: its last line may be cut short. */
+  noFinalNewline: boolean;
+  /** Numbers of lines dropped for being longer than MAX_LINE_CHARS. */
+  overlong: number[];
+  /** A gzip stream ended before its end marker (the decoded part was read), with the reason. */
+  gzipError?: string;
+  /** Bytes read from the file (compressed size for gzip). */
+  bytes: number;
+}
+
+/** True when the bytes start with the gzip magic. */
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/**
+ * Reads `path` as lines, gunzipping when `gzip` is true. Call `batches()` once and
+ * iterate it to the end, then `endState()`.
+ */
+export class LineReader {
+  private readonly path: string;
+  private readonly gzip: boolean;
+  private state: LineEndState = { lines: 0, noFinalNewline: false, overlong: [], bytes: 0 };
+
+  constructor(path: string, gzip: boolean) {
+    this.path = path;
+    this.gzip = gzip;
+  }
+
+  endState(): LineEndState {
+    return this.state;
+  }
+
+  async *batches(): AsyncGenerator<LineBatch> {
+    const file = createReadStream(this.path, { highWaterMark: READ_CHUNK });
+    let src: Readable = file;
+    if (this.gzip) {
+      const gz = createGunzip({ chunkSize: READ_CHUNK });
+      file.on("data", (b: Buffer | string) => {
+        this.state.bytes += b.length;
+      });
+      file.on("error", (e) => gz.destroy(e));
+      src = file.pipe(gz);
+    }
+    const dec = new TextDecoder("utf-8");
+    let carry = ""; // start of a line whose end has not arrived yet
+    let dropping = false; // inside an overlong line: skip until its newline
+    let next = 1; // number of the next line to complete
+    const st = this.state;
+    try {
+      for await (const chunk of src as AsyncIterable<Uint8Array>) {
+        if (!this.gzip) st.bytes += chunk.length;
+        const text = dec.decode(chunk, { stream: true });
+        const lines: string[] = [];
+        const first = next;
+        let start = 0;
+        for (;;) {
+          const nl = text.indexOf("\n", start);
+          if (nl < 0) break;
+          let line: string;
+          if (dropping) {
+            line = "";
+            dropping = false;
+          } else {
+            line = carry === "" ? text.slice(start, nl) : carry + text.slice(start, nl);
+            carry = "";
+            if (line.length > MAX_LINE_CHARS) {
+              st.overlong.push(next);
+              line = "";
+            }
+          }
+          if (line.endsWith("\r")) line = line.slice(0, -1);
+          lines.push(line);
+          next++;
+          start = nl + 1;
+        }
+        if (!dropping && start < text.length) {
+          carry += text.slice(start);
+          if (carry.length > MAX_LINE_CHARS) {
+            st.overlong.push(next);
+            carry = "";
+            dropping = true;
+          }
+        }
+        if (lines.length > 0) yield { first, lines };
+      }
+    } catch (e) {
+      if (!this.gzip) throw e;
+      st.gzipError = e instanceof Error ? e.message : String(e);
+    }
+    const rest = carry + dec.decode();
+    if (rest !== "" || dropping) {
+      st.noFinalNewline = true;
+      yield { first: next, lines: [dropping ? "" : rest] };
+      next++;
+    }
+    st.lines = next - 1;
+  }
+}
