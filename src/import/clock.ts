@@ -73,17 +73,20 @@ export class Clock {
   timeOfDay(h: number, m: number, s: number, frac: string): number {
     if (!this.start("time-of-day")) return NaN;
     if (h > 23 || m > 59 || s > 60) return NaN;
-    let sod = h * 3600 + m * 60 + s;
+    const sod = h * 3600 + m * 60 + s;
+    let t = sod + this.dayOffset;
     if (!this.hasOrigin) {
       this.hasOrigin = true;
       this.originS = sod;
       this.originText = `${pad2(h)}:${pad2(m)}:${pad2(s)}`;
-    } else if (sod + this.dayOffset < this.lastSod - DAY / 2) {
-      this.dayOffset += DAY;
+    } else if (t < this.lastSod - DAY / 2) {
+      this.dayOffset += DAY; // past midnight
+      t += DAY;
+    } else if (t > this.lastSod + DAY / 2 && this.dayOffset > 0) {
+      t -= DAY; // a record from before midnight, printed after it
     }
-    sod += this.dayOffset;
-    if (sod > this.lastSod) this.lastSod = sod;
-    return (sod - this.originS) * NS + this.frac(frac);
+    if (t > this.lastSod) this.lastSod = t;
+    return (t - this.originS) * NS + this.frac(frac);
   }
 
   /** `YYYY-MM-DD hh:mm:ss.nnnnnnnnn` (babeltrace2 --clock-date). */

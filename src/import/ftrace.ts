@@ -19,7 +19,7 @@ import type { TraceRecord } from "./record.ts";
 
 // comm is lazy so the last `-digits` before the columns ends it ("memfd:sealed-91-7779").
 const LINE_RE =
-  /^\s*(.+?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?(?:\[(\d+)\]\s+(?:([^\s\d][^\s]{3,5})\s+)?|(\d+)([^\s\d][^\s]{3,5})\s+)(\d+)(?:\.(\d+))?:\s+(?:([\w-]+):)?([\w-]+):\s?(.*)$/;
+  /^\s*(.+?)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?(?:\[(\d+)\]\s+(?:([^\s\d][^\s]{3,5})\s+)?|(\d+)([^\s\d][^\s]{3,5})\s+)(\d+)(?:\.(\d+))?:\s+(?:([\w-]+):)?([\w-]+):\s*(.*)$/;
 const LOST_RE = /^CPU:\s*(\d+) \[LOST (\d+) EVENTS\]$/;
 const HEADER_RE = /^(?:#|cpus=\d+$|version = |CPU \d+ is empty$|\s*$)/;
 

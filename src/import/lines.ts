@@ -56,6 +56,12 @@ export class LineReader {
     this.gzip = gzip;
   }
 
+  /** True when line n was dropped for its length (it comes as ""). */
+  isOverlong(n: number): boolean {
+    const o = this.state.overlong;
+    return o.length > 0 && o.includes(n);
+  }
+
   endState(): LineEndState {
     return this.state;
   }

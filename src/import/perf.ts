@@ -14,7 +14,7 @@ import type { LineResult } from "./ftrace.ts";
 import type { TraceRecord } from "./record.ts";
 
 const LINE_RE =
-  /^\s*(?:(.*?)\s+)?(\d+)(?:\/(\d+))?\s+(?:\[(\d+)\]\s+)?(\d+)\.(\d+):\s+(?:\d+\s+)?(?:([\w-]+):)?([\w-]+):\s?(.*)$/;
+  /^\s*(?:(.*?)\s+)?(\d+)(?:\/(\d+))?\s+(?:\[(\d+)\]\s+)?(\d+)\.(\d+):\s+(?:\d+\s+)?(?:([\w-]+):)?([\w-]+):\s*(.*)$/;
 const SKIP_RE = /^(?:\s*$|\s+[0-9a-f]+ \S)/;
 
 /** Parses one perf script line: a record, "skip" for a call-chain or blank line, null when unparseable. */

@@ -139,7 +139,8 @@ export class TraceInput {
       const lines = b.lines;
       for (let i = 0; i < lines.length; i++) {
         const n = b.first + i;
-        const r = parse(lines[i]!, n, clock);
+        const text = lines[i]!;
+        const r = text === "" && this.reader.isOverlong(n) ? null : parse(text, n, clock);
         lastLine = n;
         if (r === "skip") {
           st.skipped++;
