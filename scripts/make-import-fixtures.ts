@@ -204,7 +204,7 @@ function abba(): string {
     b(1, "....2", "000025", `lock_release: ${B}`),
     b(1, "....1", "000026", `lock_release: ${A}`),
     a(0, "....1", "000100", `lock_acquire: ${A}`),
-    b(1, "....1", "000101", `lock_acquire: read 00000000c0ffee00 &dev->stats_lock`),
+    b(1, "....1", "000101", `lock_acquire: 00000000c0ffee00 read &dev->stats_lock`),
     b(1, "....1", "000102", `lock_release: 00000000c0ffee00 &dev->stats_lock`),
     b(1, "....1", "000110", `lock_acquire: ${B}`),
     a(0, "....2", "000120", `lock_acquire: ${B}`),

@@ -202,10 +202,15 @@ export class Mapper {
     this.out = out;
     const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
     // The acting task: as printed; else what the CPU runs (formats without a tid column).
-    this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? IDLE);
-    if (r.tid > 0) this.see(r.tid, r.comm, r.pid, "tgid");
+    // Before a CPU's first switch, the switch itself names who was running.
+    const prev = r.name === "sched_switch" ? num(r.fields, "prev_pid", "prev_tid") : NaN;
+    this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? (isTid(prev) ? task(prev) : IDLE));
+    // A statedump record introduces its task with more than the actor's context says: it goes first.
+    const dump = r.name === "lttng_statedump_process_state";
+    if (r.tid > 0 && !dump) this.see(r.tid, r.comm, r.pid, "tgid");
     if (this.waiting.size > 0 && this.actor !== IDLE && r.name !== "lock_acquired") this.inferAcquire(this.actor);
     const ok = this.event(r, c);
+    if (r.tid > 0 && dump) this.see(r.tid, r.comm, r.pid, "tgid");
     if (ok === "mapped") this.count("mapped", r.name);
     else if (ok === "merged") this.count("merged", r.name);
     else if (ok === "malformed") this.malformed(r);
