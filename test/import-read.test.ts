@@ -163,6 +163,15 @@ describe('line grammar', () => {
     expect(parsePayload('softirq_entry', 'vec=9 [action=RCU]')).toEqual({ vec: 9, action: 'RCU' });
     expect(parsePayload('tracing_mark_write', 'hello: world')).toEqual({ text: 'hello: world' });
     expect(parseKeyValues('no pairs')).toBeNull();
+    // the fast forms of frequent events give what the general key=value scan gives
+    for (const [name, p] of [
+      ['sched_switch', 'prev_comm=a b prev_pid=1 prev_prio=120 prev_state=R+ ==> next_comm=swapper/1 next_pid=0 next_prio=-1'],
+      ['sched_waking', 'comm=x y pid=5 prio=120 target_cpu=003'],
+      ['sched_stat_runtime', 'comm=perf pid=13143 runtime=117393 [ns]'],
+      ['irq_handler_entry', 'irq=19 name=eth0 rx'],
+      ['irq_handler_exit', 'irq=19 ret=unhandled'],
+      ['softirq_exit', 'vec=9 [action=RCU]'],
+    ] as const) expect(parsePayload(name, p), name).toEqual(parseKeyValues(p));
     // hex-looking and zero-padded values stay text
     expect(parsePayload('x', 'a=0000000012345678 b=000 c=-12 d=1200000')).toEqual({ a: '0000000012345678', b: '000', c: -12, d: 1200000 });
   });

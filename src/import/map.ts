@@ -69,6 +69,10 @@ function str(f: Record<string, FieldValue>, a: string, b?: string): string | und
   return v === undefined ? undefined : String(v);
 }
 
+function bump(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
 const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
 /** tid 0 is the idle task. */
 const task = (n: number) => (n === 0 ? IDLE : n);
@@ -114,7 +118,10 @@ export interface MapOptions {
 }
 
 export class Mapper {
-  readonly stats: MapStats = { mapped: {}, generic: {}, merged: {}, malformed: {}, tasks: 0, ops: {} };
+  // Counters live in Maps (fast on the hot path); `stats` builds the records.
+  private readonly counts = { mapped: new Map<string, number>(), generic: new Map<string, number>(), merged: new Map<string, number>(), ops: new Map<string, number>() };
+  private readonly bad = new Map<string, { count: number; firstLine: number }>();
+  private taskCount = 0;
   private readonly raw: boolean;
   private readonly tasks = new Map<number, TaskInfo>();
   private readonly cpus = new Map<number, CpuInfo>();
@@ -140,11 +147,26 @@ export class Mapper {
     return this.tasks.size;
   }
 
+  /** What was mapped so far (see MapStats). */
+  get stats(): MapStats {
+    const rec = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return {
+      mapped: rec(this.counts.mapped), generic: rec(this.counts.generic), merged: rec(this.counts.merged),
+      malformed: Object.fromEntries([...this.bad].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { ...v }])),
+      tasks: this.taskCount, ops: rec(this.counts.ops),
+    };
+  }
+
+  /** Completes `body` into an op of the current record (the base fields are set in place: one object per op). */
   private emit(body: OpBody): void {
     const r = this.rec;
-    const op = Object.assign({ line: r.line, ts: r.ts, cpu: r.cpu, tid: this.actor }, body) as Op;
+    const op = body as Op;
+    op.line = r.line;
+    op.ts = r.ts;
+    op.cpu = r.cpu;
+    op.tid = this.actor;
     this.out.push(op);
-    this.stats.ops[body.op] = (this.stats.ops[body.op] ?? 0) + 1;
+    bump(this.counts.ops, body.op);
   }
 
   private cpu(id: number): CpuInfo {
@@ -164,7 +186,7 @@ export class Mapper {
       const known = pid !== undefined && isTid(pid) && pid > 0;
       const info: TaskInfo = { pid: known ? pid : tid, comm: comm.slice(0, 64), source: known ? source : "assumed" };
       this.tasks.set(tid, info);
-      this.stats.tasks++;
+      this.taskCount++;
       const body: OpBody = { op: "task", task: tid, pid: info.pid, ppid: extra?.ppid ?? -1, comm: info.comm, source: info.source };
       if (extra?.kthread !== undefined) body.kthread = extra.kthread;
       if (extra?.state !== undefined) body.state = extra.state;
@@ -180,8 +202,7 @@ export class Mapper {
   }
 
   private count(which: "mapped" | "generic" | "merged", name: string): void {
-    const m = this.stats[which];
-    m[name] = (m[name] ?? 0) + 1;
+    bump(this.counts[which], name);
   }
 
   private generic(r: TraceRecord): void {
@@ -190,8 +211,8 @@ export class Mapper {
   }
 
   private malformed(r: TraceRecord): void {
-    const m = this.stats.malformed[r.name];
-    if (m === undefined) this.stats.malformed[r.name] = { count: 1, firstLine: r.line };
+    const m = this.bad.get(r.name);
+    if (m === undefined) this.bad.set(r.name, { count: 1, firstLine: r.line });
     else m.count++;
     this.emit({ op: "generic", name: r.name, system: r.system ?? "", fields: r.fields });
   }
@@ -421,7 +442,7 @@ export class Mapper {
     this.emit({ op: "fork", parent, child, childPid, thread, comm });
     // The fork op introduces the child: no `task` op for it.
     this.tasks.set(child, { pid: childPid, comm, source });
-    this.stats.tasks++;
+    this.taskCount++;
   }
 
   private popCtx(c: CpuInfo | undefined, kind: CpuContext): void {
