@@ -121,12 +121,15 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 let batches = 0;
 const s = await importSummary(file, {}, () => {
   batches++;
   if ((batches & 63) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
 });
 const secs = (performance.now() - t0) / 1000;
+const cu = process.cpuUsage(c0);
+const cpuSecs = (cu.user + cu.system) / 1e6;
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
 
@@ -139,6 +142,9 @@ const result = {
   ops: s.ops,
   unparsed: s.read.unparsed,
   seconds: Number(secs.toFixed(3)),
+  /** CPU time of the process (all its threads, GC included): less sensitive to a loaded machine than wall time. */
+  cpuSeconds: Number(cpuSecs.toFixed(3)),
+  eventsPerCpuSec: Math.round(s.read.records / cpuSecs),
   linesPerSec: Math.round(s.read.lines / secs),
   eventsPerSec: Math.round(s.read.records / secs),
   mbPerSec: Number((bytes / 1e6 / secs).toFixed(1)),
@@ -152,6 +158,7 @@ else {
   console.log(`import bench (${runtime}, parse + map; load ${result.load})`);
   console.log(`  input    ${file}: ${n(bytes)} bytes, ${n(result.lines)} lines, ${n(result.events)} events (${result.unparsed} unparsed)`);
   console.log(`  time     ${result.seconds} s: ${n(result.linesPerSec)} lines/s, ${n(result.eventsPerSec)} events/s, ${result.mbPerSec} MB/s`);
+  console.log(`  cpu      ${result.cpuSeconds} s: ${n(result.eventsPerCpuSec)} events per CPU second`);
   console.log(`  ops      ${n(result.ops)}`);
   console.log(`  memory   peak RSS ${result.peakRssMB} MB, heap used at end ${result.heapUsedMB} MB`);
 }

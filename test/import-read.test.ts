@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/import/clock.ts';
 import { parseKeyValues, parsePayload } from '../src/import/fields.ts';
-import { parseFtraceLine } from '../src/import/ftrace.ts';
+import { parseFtraceLine, parseFtraceLineRe } from '../src/import/ftrace.ts';
 import { ImportError, MAX_LINE_CHARS, TraceInput, escapeText, type ImportFormat, type ReadOptions, type TraceRecord } from '../src/import/index.ts';
 import { parsePerfLine } from '../src/import/perf.ts';
 import { parseBabeltraceLine } from '../src/import/babeltrace.ts';
@@ -138,6 +138,23 @@ describe('line grammar', () => {
     expect(parseFtraceLine('cpus=4', 1, clock())).toBe('skip');
     expect(parseFtraceLine('CPU:3 [LOST 812 EVENTS]', 9, clock())).toMatchObject({ name: 'lost_events', cpu: 3, fields: { cpu: 3, count: 812 } });
     expect(parseFtraceLine('hello world', 1, clock())).toBeNull();
+  });
+
+  it('ftrace: the hand-written scanner reads every fixture line as the regex does', () => {
+    const files = ['ftrace/tracefs.txt', 'ftrace/tracefs-tgid.txt', 'ftrace/trace-cmd-report.txt', 'ftrace/old-kernel.txt', 'ftrace/lockdep-abba.txt',
+      'real/tracefs-irqinfo.txt', 'real/tracefs-tgid-noirq.txt', 'real/trace-cmd-report.txt', 'real/trace-cmd-report-noplugin.txt', 'real/trace-cmd-report-latency.txt'];
+    let n = 0;
+    for (const f of files) {
+      const [a, b] = [new Clock(), new Clock()];
+      readFileSync(path.join(FIX, f), 'utf8').split('\n').forEach((l, i) => {
+        expect(parseFtraceLine(l, i + 1, a), `${f}:${i + 1}`).toEqual(parseFtraceLineRe(l, i + 1, b));
+        n++;
+      });
+    }
+    expect(n).toBeGreaterThan(600);
+    for (const l of ['  a b-1 (  7) [002] d..2. 1.000001: x: y=1', ' c-d-2 [1] 2.5: sys:ev: ', 'x-1 [000] 1.0: : bad', 'x-1 [000] 1.: ev: a', '-1 [000] 1.5: ev: a']) {
+      expect(parseFtraceLine(l, 1, new Clock()), l).toEqual(parseFtraceLineRe(l, 1, new Clock()));
+    }
   });
 
   it('perf: with and without cpu and comm, sample periods, call chains', () => {

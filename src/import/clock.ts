@@ -25,6 +25,9 @@ export class Clock {
   private originText = "0";
   private precision = 0;
   private hasOrigin = false;
+  // seconds(): the last whole-seconds text and its value (most lines share it)
+  private lastWhole = "";
+  private lastWholeS = 0;
   // time-of-day: days added for midnight wraps, and the latest second seen (with them).
   private dayOffset = 0;
   private lastSod = -1;
@@ -55,8 +58,14 @@ export class Clock {
 
   /** `SSSS.ffffff` (ftrace, perf, babeltrace2 --clock-seconds): whole seconds and fraction digits. */
   seconds(whole: string, frac: string): number {
-    if (!this.start("seconds")) return NaN;
-    const s = Number(whole);
+    if (this.kind !== "seconds" && !this.start("seconds")) return NaN;
+    let s: number;
+    if (whole === this.lastWhole) s = this.lastWholeS;
+    else {
+      s = Number(whole);
+      this.lastWhole = whole;
+      this.lastWholeS = s;
+    }
     if (!this.hasOrigin) {
       this.hasOrigin = true;
       this.originS = s;

@@ -35,6 +35,17 @@ export function fieldValue(text: string): FieldValue {
   return Number(text);
 }
 
+/** fieldValue for text a regex already matched as `-?\d+`. */
+function int(text: string): FieldValue {
+  const n = text.length;
+  const neg = text.charCodeAt(0) === 45;
+  let i = neg ? 1 : 0;
+  if (n > 15 || (n > i + 1 && text.charCodeAt(i) === 48)) return text;
+  let v = 0;
+  for (; i < n; i++) v = v * 10 + (text.charCodeAt(i) - 48);
+  return neg ? -v : v;
+}
+
 const isKeyChar = (c: number) =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46;
 
@@ -112,7 +123,7 @@ const SOFTIRQ_RE = /^vec=(\d+) \[action=(\w+)\]$/;
 /** The fields of an event's payload (see the table at the top of this file). */
 export function parsePayload(name: string, payload: string): Record<string, FieldValue> {
   let m: RegExpExecArray | null;
-  const v = fieldValue;
+  const v = int;
   switch (name) {
     case "sched_switch":
       if ((m = SWITCH_RE.exec(payload)) !== null) {

@@ -9,14 +9,14 @@
 // `endState()` says whether the input ended without a newline (a last line that may
 // have been cut short) and whether a gzip stream ended early.
 
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
 
 /** Lines longer than this (in UTF-16 units) are dropped and reported: no trace line is near it. */
 export const MAX_LINE_CHARS = 65536;
 /** Read size: the reader holds about this many bytes (plus one partial line) at a time. */
-export const READ_CHUNK = 1 << 16;
+export const READ_CHUNK = 1 << 18;
 
 /** A run of consecutive lines; `lines[i]` is line number `first + i`. */
 export interface LineBatch {
@@ -66,25 +66,42 @@ export class LineReader {
     return this.state;
   }
 
-  async *batches(): AsyncGenerator<LineBatch> {
-    const file = createReadStream(this.path, { highWaterMark: READ_CHUNK });
-    let src: Readable = file;
-    if (this.gzip) {
-      const gz = createGunzip({ chunkSize: READ_CHUNK });
-      file.on("data", (b: Buffer | string) => {
-        this.state.bytes += b.length;
-      });
-      file.on("error", (e) => gz.destroy(e));
-      src = file.pipe(gz);
+  /** Chunks of a plain file, read synchronously (no stream machinery: the fastest way on every runtime). */
+  private *plainChunks(): Generator<Uint8Array> {
+    const fd = openSync(this.path, "r");
+    try {
+      const buf = new Uint8Array(READ_CHUNK);
+      for (;;) {
+        const n = readSync(fd, buf, 0, READ_CHUNK, null);
+        if (n <= 0) return;
+        this.state.bytes += n;
+        yield buf.subarray(0, n);
+      }
+    } finally {
+      closeSync(fd);
     }
+  }
+
+  /** Decompressed chunks of a gzip'd file. */
+  private gzipChunks(): AsyncIterable<Uint8Array> {
+    const file = createReadStream(this.path, { highWaterMark: READ_CHUNK });
+    const gz = createGunzip({ chunkSize: READ_CHUNK });
+    file.on("data", (b: Buffer | string) => {
+      this.state.bytes += b.length;
+    });
+    file.on("error", (e) => gz.destroy(e));
+    return file.pipe(gz) as Readable as AsyncIterable<Uint8Array>;
+  }
+
+  async *batches(): AsyncGenerator<LineBatch> {
+    const src: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = this.gzip ? this.gzipChunks() : this.plainChunks();
     const dec = new TextDecoder("utf-8");
     let carry = ""; // start of a line whose end has not arrived yet
     let dropping = false; // inside an overlong line: skip until its newline
     let next = 1; // number of the next line to complete
     const st = this.state;
     try {
-      for await (const chunk of src as AsyncIterable<Uint8Array>) {
-        if (!this.gzip) st.bytes += chunk.length;
+      for await (const chunk of src) {
         const text = dec.decode(chunk, { stream: true });
         const lines: string[] = [];
         const first = next;

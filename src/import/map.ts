@@ -12,7 +12,7 @@
 // Field names differ between formats (the kernel's `pid` is LTTng's `tid`); every
 // event reads both (see docs/IMPORT.md for the tables).
 
-import { IDLE, type CpuContext, type Op, type OpBody, type PidSource, type TaskState } from "./ops.ts";
+import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
 import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
 
 const CLONE_THREAD = 0x10000;
@@ -69,10 +69,6 @@ function str(f: Record<string, FieldValue>, a: string, b?: string): string | und
   return v === undefined ? undefined : String(v);
 }
 
-function bump(m: Map<string, number>, k: string): void {
-  m.set(k, (m.get(k) ?? 0) + 1);
-}
-
 const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
 /** tid 0 is the idle task. */
 const task = (n: number) => (n === 0 ? IDLE : n);
@@ -98,6 +94,8 @@ interface LockInfo {
 
 /** Counts of what happened to each input event name. */
 export interface MapStats {
+  /** Records read, by event name (the sum of the four tables below). */
+  records: Record<string, number>;
   /** Records that produced one or more ops (by event name). */
   mapped: Record<string, number>;
   /** Records kept as generic events (no state they fold into). */
@@ -106,7 +104,7 @@ export interface MapStats {
   merged: Record<string, number>;
   /** Records of a known event whose fields were missing or invalid (kept as generic), with the first line. */
   malformed: Record<string, { count: number; firstLine: number }>;
-  /** Tasks introduced, and how many of them have a process only assumed (never learned). */
+  /** Tasks introduced (by a task or fork op). */
   tasks: number;
   /** Ops produced, by op name. */
   ops: Record<string, number>;
@@ -118,8 +116,10 @@ export interface MapOptions {
 }
 
 export class Mapper {
-  // Counters live in Maps (fast on the hot path); `stats` builds the records.
-  private readonly counts = { mapped: new Map<string, number>(), generic: new Map<string, number>(), merged: new Map<string, number>(), ops: new Map<string, number>() };
+  // Counters for the hot path (one Map lookup per record); `stats` builds the records.
+  /** Per event name: records [mapped, generic, merged, malformed]. */
+  private readonly names = new Map<string, [number, number, number, number]>();
+  private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<OpName, number>;
   private readonly bad = new Map<string, { count: number; firstLine: number }>();
   private taskCount = 0;
   private readonly raw: boolean;
@@ -149,11 +149,14 @@ export class Mapper {
 
   /** What was mapped so far (see MapStats). */
   get stats(): MapStats {
-    const rec = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sorted = [...this.names].sort(([a], [b]) => (a < b ? -1 : 1));
+    const col = (i: number) => Object.fromEntries(sorted.filter(([, c]) => c[i]! > 0).map(([k, c]) => [k, c[i]!]));
     return {
-      mapped: rec(this.counts.mapped), generic: rec(this.counts.generic), merged: rec(this.counts.merged),
+      records: Object.fromEntries(sorted.map(([k, c]) => [k, c[0] + c[1] + c[2] + c[3]])),
+      mapped: col(0), generic: col(1), merged: col(2),
       malformed: Object.fromEntries([...this.bad].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { ...v }])),
-      tasks: this.taskCount, ops: rec(this.counts.ops),
+      tasks: this.taskCount,
+      ops: Object.fromEntries(OP_NAMES.filter((n) => this.opCounts[n] > 0).map((n) => [n, this.opCounts[n]])),
     };
   }
 
@@ -166,7 +169,7 @@ export class Mapper {
     op.cpu = r.cpu;
     op.tid = this.actor;
     this.out.push(op);
-    bump(this.counts.ops, body.op);
+    this.opCounts[body.op]++;
   }
 
   private cpu(id: number): CpuInfo {
@@ -201,12 +204,7 @@ export class Mapper {
     }
   }
 
-  private count(which: "mapped" | "generic" | "merged", name: string): void {
-    bump(this.counts[which], name);
-  }
-
   private generic(r: TraceRecord): void {
-    this.count("generic", r.name);
     this.emit({ op: "generic", name: r.name, system: r.system ?? "", fields: r.fields });
   }
 
@@ -232,10 +230,20 @@ export class Mapper {
     if (this.waiting.size > 0 && this.actor !== IDLE && r.name !== "lock_acquired") this.inferAcquire(this.actor);
     const ok = this.event(r, c);
     if (r.tid > 0 && dump) this.see(r.tid, r.comm, r.pid, "tgid");
-    if (ok === "mapped") this.count("mapped", r.name);
-    else if (ok === "merged") this.count("merged", r.name);
-    else if (ok === "malformed") this.malformed(r);
-    else this.generic(r);
+    let n = this.names.get(r.name);
+    if (n === undefined) {
+      n = [0, 0, 0, 0];
+      this.names.set(r.name, n);
+    }
+    if (ok === "mapped") n[0]++;
+    else if (ok === "generic") {
+      n[1]++;
+      this.generic(r);
+    } else if (ok === "merged") n[2]++;
+    else {
+      n[3]++;
+      this.malformed(r);
+    }
   }
 
   /** The mapping of one event; the result says how the record was used. */

@@ -100,3 +100,12 @@ export type OpBody =
 /** One abstract kernel operation. */
 export type Op = OpBase & OpBody;
 export type OpName = OpBody["op"];
+
+/** Every op name, in the order of OpBody (the mapper counts ops by these). */
+export const OP_NAMES = [
+  "task", "join", "switch", "wake", "fork", "exec", "rename", "exit", "free", "wait", "migrate", "irqEnter", "irqExit",
+  "softirqEnter", "softirqExit", "lockAcquire", "lockWait", "lockWaitEnd", "lockRelease", "lost", "generic",
+] as const satisfies readonly OpName[];
+// Every OpName is listed (a compile error here names the missing one).
+const _allListed: Exclude<OpName, (typeof OP_NAMES)[number]> extends never ? true : never = true;
+void _allListed;

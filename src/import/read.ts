@@ -52,8 +52,6 @@ export interface ReadStats {
   /** Events the tracer lost (ftrace's `[LOST N EVENTS]` markers), and the markers' count. */
   lostEvents: number;
   lostMarkers: number;
-  /** Records per event name, names sorted. */
-  byName: Record<string, number>;
   clock: ClockInfo | null;
 }
 
@@ -93,7 +91,7 @@ export class TraceInput {
     this.stats = {
       path, format: format ?? "ftrace", detected: format === undefined, scores: [], gzip, bytes: 0, lines: 0,
       records: 0, skipped: 0, unparsed: 0, unparsedLines: [], overlong: [], reordered: 0,
-      noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, byName: {}, clock: null,
+      noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, clock: null,
     };
   }
 
@@ -129,7 +127,6 @@ export class TraceInput {
     const parse = PARSERS[st.format];
     const clock = new Clock();
     const reorder = new Reorder(this.window);
-    const counts = new Map<string, number>();
     let lastTs = 0;
     let lastLine = 0;
     let lastParsed = true;
@@ -160,7 +157,6 @@ export class TraceInput {
           st.lostMarkers++;
           st.lostEvents += typeof r.fields["count"] === "number" ? r.fields["count"] : 0;
         }
-        counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
         st.records++;
         reorder.push(r, out);
       }
@@ -192,6 +188,5 @@ export class TraceInput {
     if (end.gzipError !== undefined) st.gzipError = end.gzipError;
     st.reordered = reorder.late;
     st.clock = clock.info();
-    st.byName = Object.fromEntries([...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }
