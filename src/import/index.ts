@@ -8,6 +8,6 @@ export { TraceInput, MAX_LISTED_LINES, type ReadOptions, type ReadStats } from "
 export { REORDER_WINDOW } from "./reorder.ts";
 export { DETECT_LINES, detectFormat } from "./detect.ts";
 export { MAX_LINE_CHARS } from "./lines.ts";
-export { Mapper, taskState, type MapOptions, type MapStats } from "./map.ts";
+export { MAPPED_EVENTS, Mapper, taskState, type MapOptions, type MapStats } from "./map.ts";
 export { IDLE, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
 export { importSummary, type ImportSummary } from "./summary.ts";

@@ -56,6 +56,38 @@ export function taskState(v: FieldValue | undefined, raw: boolean): TaskState {
   return "unknown";
 }
 
+/**
+ * What each event the mapper knows becomes (the ops it produces), for reports and
+ * docs. Every other event is kept as a `generic` op. One definition: the dry-run
+ * report and docs/IMPORT.md's table follow it (a test checks the doc).
+ */
+export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
+  sched_switch: "switch (prev's state from prev_state)",
+  sched_waking: "wake (waking: who woke it, in which CPU context)",
+  sched_wakeup: "wake (wakeup: runnable)",
+  sched_wakeup_new: "wake (new)",
+  task_newtask: "fork (thread or process from clone_flags)",
+  sched_process_fork: "fork (merged when task_newtask came first)",
+  sched_process_exec: "exec",
+  task_rename: "rename",
+  sched_process_exit: "exit",
+  sched_process_free: "free",
+  sched_process_wait: "wait",
+  sched_migrate_task: "migrate",
+  irq_handler_entry: "irqEnter (CPU context)",
+  irq_handler_exit: "irqExit",
+  softirq_entry: "softirqEnter (CPU context)",
+  softirq_exit: "softirqExit",
+  contention_begin: "lockWait (owner unknown)",
+  contention_end: "lockWaitEnd",
+  lock_acquire: "lockAcquire, or lockWait when another task holds it",
+  lock_contended: "lockWait (merged after lock_acquire's)",
+  lock_acquired: "lockAcquire (after a wait)",
+  lock_release: "lockRelease",
+  lttng_statedump_process_state: "task (with process, parent and state)",
+  lost_events: "lost",
+};
+
 function num(f: Record<string, FieldValue>, a: string, b?: string): number {
   let v = f[a];
   if (v === undefined && b !== undefined) v = f[b];
@@ -106,6 +138,10 @@ export interface MapStats {
   malformed: Record<string, { count: number; firstLine: number }>;
   /** Tasks introduced (by a task or fork op). */
   tasks: number;
+  /** How the process of each task was known when it was introduced (see PidSource). */
+  pidSources: Record<PidSource, number>;
+  /** Tasks whose process was learned after their introduction (join ops). */
+  joins: number;
   /** Ops produced, by op name. */
   ops: Record<string, number>;
 }
@@ -122,6 +158,8 @@ export class Mapper {
   private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<OpName, number>;
   private readonly bad = new Map<string, { count: number; firstLine: number }>();
   private taskCount = 0;
+  private readonly sources: Record<PidSource, number> = { tgid: 0, clone: 0, fork: 0, statedump: 0, assumed: 0 };
+  private joins = 0;
   private readonly raw: boolean;
   private readonly tasks = new Map<number, TaskInfo>();
   private readonly cpus = new Map<number, CpuInfo>();
@@ -156,6 +194,8 @@ export class Mapper {
       mapped: col(0), generic: col(1), merged: col(2),
       malformed: Object.fromEntries([...this.bad].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { ...v }])),
       tasks: this.taskCount,
+      pidSources: { ...this.sources },
+      joins: this.joins,
       ops: Object.fromEntries(OP_NAMES.filter((n) => this.opCounts[n] > 0).map((n) => [n, this.opCounts[n]])),
     };
   }
@@ -190,6 +230,7 @@ export class Mapper {
       const info: TaskInfo = { pid: known ? pid : tid, comm: comm.slice(0, 64), source: known ? source : "assumed" };
       this.tasks.set(tid, info);
       this.taskCount++;
+      this.sources[info.source]++;
       const body: OpBody = { op: "task", task: tid, pid: info.pid, ppid: extra?.ppid ?? -1, comm: info.comm, source: info.source };
       if (extra?.kthread !== undefined) body.kthread = extra.kthread;
       if (extra?.state !== undefined) body.state = extra.state;
@@ -200,7 +241,10 @@ export class Mapper {
       const moved = pid !== t.pid;
       t.pid = pid;
       t.source = source;
-      if (moved) this.emit({ op: "join", task: tid, pid, source });
+      if (moved) {
+        this.joins++;
+        this.emit({ op: "join", task: tid, pid, source });
+      }
     }
   }
 
@@ -451,6 +495,7 @@ export class Mapper {
     // The fork op introduces the child: no `task` op for it.
     this.tasks.set(child, { pid: childPid, comm, source });
     this.taskCount++;
+    this.sources[source]++;
   }
 
   private popCtx(c: CpuInfo | undefined, kind: CpuContext): void {
