@@ -1,8 +1,9 @@
 // ktrace import, phase 1: the mapping layer (records → abstract kernel operations).
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IDLE, Mapper, importSummary, taskState, type Op, type TraceRecord } from '../src/import/index.ts';
+import { IDLE, MAPPED_EVENTS, Mapper, importSummary, taskState, type Op, type TraceRecord } from '../src/import/index.ts';
 
 const FIX = path.resolve(__dirname, '../fixtures/import');
 
@@ -239,6 +240,16 @@ describe('older kernels and odd records', () => {
         }
         expect(known.has(o.tid), `${rel}:${o.line} actor ${o.tid}`).toBe(true);
       }
+    }
+  });
+});
+
+describe('docs/IMPORT.md', () => {
+  it('its mapping tables name every event the mapper maps', () => {
+    const doc = readFileSync(path.resolve(__dirname, '../docs/IMPORT.md'), 'utf8');
+    for (const name of Object.keys(MAPPED_EVENTS)) {
+      const shown = name === 'lost_events' ? 'LOST M EVENTS' : name;
+      expect(doc, name).toContain(shown);
     }
   });
 });
