@@ -215,6 +215,20 @@ describe('older kernels and odd records', () => {
     expect(m.knownTasks()).toBe(1);
   });
 
+  it("tables stay within the kernel's limits whatever the input says", () => {
+    const m = new Mapper({ format: 'ftrace' });
+    const ops: Op[] = [];
+    m.map({ line: 1, ts: 0, cpu: 0, comm: 'x', tid: 99_999_999_999, name: 'sched_process_wait', fields: { pid: 0 } }, ops);
+    m.map({ line: 2, ts: 0, cpu: 1e12, comm: 'x', tid: 5, name: 'sched_process_wait', fields: { pid: 0 } }, ops);
+    expect(ops.map((o) => o.op)).toEqual(['generic', 'generic']);
+    expect(m.stats.malformed).toEqual({ sched_process_wait: { count: 2, firstLine: 1 } });
+    expect(m.knownTasks()).toBe(0);
+    for (let i = 0; i < 5000; i++) m.map({ line: 3 + i, ts: i, cpu: 0, comm: 'x', tid: 5, name: `ev${i}`, fields: {} }, ops);
+    const names = Object.keys(m.stats.records);
+    expect(names.length).toBeLessThanOrEqual(4097);
+    expect(m.stats.records['(other event names)']).toBe(5000 + 1 - 4096);
+  });
+
   it('exec by a non-leader thread takes the leader tid (old_pid differs)', () => {
     const m = new Mapper({ format: 'ftrace' });
     const ops: Op[] = [];

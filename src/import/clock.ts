@@ -10,6 +10,7 @@ import type { ClockInfo } from "./record.ts";
 
 const NS = 1_000_000_000;
 const DAY = 86_400;
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
 /** Nanoseconds of a decimal fraction given as its digits ("255841" → 255841000). */
 function fracNs(frac: string): number {
@@ -54,6 +55,22 @@ export class Clock {
   private frac(frac: string): number {
     if (frac.length > this.precision) this.precision = frac.length;
     return fracNs(frac);
+  }
+
+  /**
+   * seconds() for `text[start, dot)` `.` `text[dot + 1, end)`, all digits (the caller
+   * checked), without slicing: the ftrace scanner's hot path.
+   */
+  secondsIn(text: string, start: number, dot: number, end: number): number {
+    if (this.kind !== "seconds" || dot - start > 15) return this.seconds(text.slice(start, dot), text.slice(dot + 1, end));
+    let s = 0;
+    for (let i = start; i < dot; i++) s = s * 10 + (text.charCodeAt(i) - 48);
+    let f = 0;
+    const stop = Math.min(end, dot + 10);
+    for (let i = dot + 1; i < stop; i++) f = f * 10 + (text.charCodeAt(i) - 48);
+    const digits = stop - dot - 1;
+    if (digits > this.precision) this.precision = digits;
+    return (s - this.originS) * NS + f * POW10[9 - digits]!;
   }
 
   /** `SSSS.ffffff` (ftrace, perf, babeltrace2 --clock-seconds): whole seconds and fraction digits. */

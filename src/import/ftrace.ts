@@ -136,7 +136,7 @@ function scan(text: string, line: number, clock: Clock): TraceRecord | null {
     ns = ne + 1;
     ne = ns;
   }
-  const ts = clock.seconds(text.slice(tsStart, dot), text.slice(dot + 1, colon));
+  const ts = clock.secondsIn(text, tsStart, dot, colon);
   if (Number.isNaN(ts)) return null;
   const name = text.slice(ns, ne);
   let ps = ne + 1;

@@ -16,6 +16,14 @@ import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, typ
 import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
 
 const CLONE_THREAD = 0x10000;
+/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked. */
+export const MAX_CPUS = 8192;
+const PID_MAX_LIMIT = 1 << 22;
+/** Event names counted one by one; further names are counted together under OTHER_NAMES. */
+export const MAX_EVENT_NAMES = 4096;
+export const OTHER_NAMES = "(other event names)";
+/** Locks with a known owner at once (lockdep allows 48 per task). */
+export const MAX_HELD_LOCKS = 1 << 16;
 const COMM_LEN = 15; // TASK_COMM_LEN - 1
 
 /** Softirq names by vector (include/linux/interrupt.h), for inputs that print only the number (LTTng). */
@@ -35,7 +43,7 @@ const STATE_LETTER: Record<string, TaskState> = {
  */
 export function taskState(v: FieldValue | undefined, raw: boolean): TaskState {
   if (v === undefined) return "unknown";
-  if (typeof v === "string" && !/^\d+$/.test(v)) {
+  if (typeof v === "string" && Number.isNaN(intText(v))) {
     const first = STATE_LETTER[v[0] ?? ""];
     if (first === undefined) return "unknown";
     if (first === "blocked" && /\bN\b|\|N/.test(v)) return "idle"; // D|N: TASK_IDLE before v4.14
@@ -92,7 +100,21 @@ function num(f: Record<string, FieldValue>, a: string, b?: string): number {
   let v = f[a];
   if (v === undefined && b !== undefined) v = f[b];
   if (v === undefined) return NaN;
-  return typeof v === "number" ? v : /^-?\d+$/.test(v) ? Number(v) : NaN;
+  return typeof v === "number" ? v : intText(v);
+}
+
+/** The integer a text of decimal digits (with an optional '-') stands for, else NaN. Leading zeros allowed ("001"). */
+function intText(t: string): number {
+  const n = t.length;
+  let i = n > 0 && t.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n || n - i > 15) return NaN;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = t.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return t.charCodeAt(0) === 45 ? -v : v;
 }
 
 function str(f: Record<string, FieldValue>, a: string, b?: string): string | undefined {
@@ -101,7 +123,7 @@ function str(f: Record<string, FieldValue>, a: string, b?: string): string | und
   return v === undefined ? undefined : String(v);
 }
 
-const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
 /** tid 0 is the idle task. */
 const task = (n: number) => (n === 0 ? IDLE : n);
 
@@ -178,6 +200,11 @@ export class Mapper {
 
   constructor(opts: MapOptions) {
     this.raw = opts.format === "babeltrace2";
+  }
+
+  /** CPUs that records named, sorted. */
+  cpuIds(): number[] {
+    return [...this.cpus.keys()].sort((a, b) => a - b);
   }
 
   /** Tasks still known (alive or not freed yet). */
@@ -263,6 +290,12 @@ export class Mapper {
   map(r: TraceRecord, out: Op[]): void {
     this.rec = r;
     this.out = out;
+    if (r.tid > PID_MAX_LIMIT || r.cpu >= MAX_CPUS) {
+      // No kernel has such a task or CPU: keep the record, attributed to no one.
+      this.actor = IDLE;
+      this.tally(r, "malformed");
+      return;
+    }
     const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
     // The acting task: as printed; else what the CPU runs (formats without a tid column).
     // Before a CPU's first switch, the switch itself names who was running.
@@ -274,10 +307,17 @@ export class Mapper {
     if (this.waiting.size > 0 && this.actor !== IDLE && r.name !== "lock_acquired") this.inferAcquire(this.actor);
     const ok = this.event(r, c);
     if (r.tid > 0 && dump) this.see(r.tid, r.comm, r.pid, "tgid");
+    this.tally(r, ok);
+  }
+
+  /** Counts the record under its name, and keeps it as a generic op unless it mapped or merged. */
+  private tally(r: TraceRecord, ok: "mapped" | "merged" | "malformed" | "generic"): void {
     let n = this.names.get(r.name);
     if (n === undefined) {
-      n = [0, 0, 0, 0];
-      this.names.set(r.name, n);
+      // Distinct names are few in any real trace; past MAX_EVENT_NAMES they share one counter.
+      const key = this.names.size < MAX_EVENT_NAMES ? r.name : OTHER_NAMES;
+      n = this.names.get(key) ?? [0, 0, 0, 0];
+      this.names.set(key, n);
     }
     if (ok === "mapped") n[0]++;
     else if (ok === "generic") {
@@ -521,7 +561,10 @@ export class Mapper {
 
   private take(lock: string, name: string, tid: number): void {
     const l = this.locks.get(lock);
-    if (l === undefined) this.locks.set(lock, { owner: tid, name, level: 1 });
+    if (l === undefined) {
+      // More locks held at once than any kernel holds: stop tracking owners of new ones.
+      if (this.locks.size < MAX_HELD_LOCKS) this.locks.set(lock, { owner: tid, name, level: 1 });
+    }
     else if (l.owner === tid) l.level++;
     else {
       l.owner = tid;

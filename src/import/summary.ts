@@ -29,14 +29,10 @@ export async function importSummary(path: string, opts: ReadOptions = {}, onOps?
   let firstTs = -1;
   let any = false;
   let lastTs = -1;
-  const cpus = new Set<number>();
   for await (const batch of input.records()) {
     mapper ??= new Mapper({ format: input.stats.format });
     ops.length = 0;
-    for (const r of batch) {
-      mapper.map(r, ops);
-      if (r.cpu >= 0 && cpus.size < 4096) cpus.add(r.cpu);
-    }
+    for (const r of batch) mapper.map(r, ops);
     if (!any) firstTs = batch[0]!.ts;
     any = true;
     lastTs = batch[batch.length - 1]!.ts;
@@ -44,5 +40,5 @@ export async function importSummary(path: string, opts: ReadOptions = {}, onOps?
     onOps?.(ops);
   }
   mapper ??= new Mapper({ format: input.stats.format });
-  return { read: input.stats, map: mapper.stats, ops: count, firstTs, lastTs, cpus: [...cpus].sort((a, b) => a - b) };
+  return { read: input.stats, map: mapper.stats, ops: count, firstTs, lastTs, cpus: mapper.cpuIds() };
 }
