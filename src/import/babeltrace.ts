@@ -21,7 +21,7 @@
 import type { Clock } from "./clock.ts";
 import { fieldValue } from "./fields.ts";
 import type { LineResult } from "./ftrace.ts";
-import type { FieldValue, TraceRecord } from "./record.ts";
+import { newRecord, type FieldValue, type TraceRecord } from "./record.ts";
 
 const LINE_RE = /^\[([^\]]+)\](?: \(([^)]*)\))? (?:(.*?) )?([\w.:-]+): (\{.*)$/;
 const TOD_RE = /^(\d\d):(\d\d):(\d\d)\.(\d+)$/;
@@ -184,7 +184,7 @@ function timeOf(text: string, clock: Clock): number {
 }
 
 function record(line: number, ts: number, rawName: string): TraceRecord {
-  return { line, ts, cpu: -1, comm: "", tid: -1, name: LTTNG_NAMES[rawName] ?? rawName, fields: {} };
+  return newRecord(line, ts, -1, "", -1, undefined, LTTNG_NAMES[rawName] ?? rawName, undefined, {}, undefined);
 }
 
 /** `--names all`: `timestamp = ..., delta = ..., name = ..., stream.packet.context = { ... }, event.fields = { ... }`. */

@@ -15,7 +15,7 @@
 
 import type { Clock } from "./clock.ts";
 import { parsePayload } from "./fields.ts";
-import type { TraceRecord } from "./record.ts";
+import { newRecord, type TraceRecord } from "./record.ts";
 
 // comm is lazy so the last `-digits` before the columns ends it ("memfd:sealed-91-7779").
 const LINE_RE =
@@ -141,11 +141,7 @@ function scan(text: string, line: number, clock: Clock): TraceRecord | null {
   const name = text.slice(ns, ne);
   let ps = ne + 1;
   while (text.charCodeAt(ps) === 32) ps++;
-  const rec: TraceRecord = { line, ts, cpu, comm: text.slice(cs, dash), tid, name, fields: parsePayload(name, text.slice(ps)) };
-  if (pid !== undefined) rec.pid = pid;
-  if (flags !== undefined) rec.flags = flags;
-  if (system !== undefined) rec.system = system;
-  return rec;
+  return newRecord(line, ts, cpu, text.slice(cs, dash), tid, pid, name, system, parsePayload(name, text.slice(ps)), flags);
 }
 
 /** Parses one ftrace line: a record, "skip" for a header or blank line, null when unparseable. */
@@ -160,26 +156,15 @@ export function parseFtraceLineRe(text: string, line: number, clock: Clock): Lin
     if (HEADER_RE.test(text)) return "skip";
     const lost = LOST_RE.exec(text);
     if (lost !== null) {
-      return { line, ts: NaN, cpu: Number(lost[1]), comm: "", tid: -1, name: "lost_events", fields: { cpu: Number(lost[1]), count: Number(lost[2]) } };
+      const cpu = Number(lost[1]);
+      return newRecord(line, NaN, cpu, "", -1, undefined, "lost_events", undefined, { cpu, count: Number(lost[2]) }, undefined);
     }
     return null;
   }
   const ts = m[9] === undefined ? clock.counter(m[8]!) : clock.seconds(m[8]!, m[9]);
   if (Number.isNaN(ts)) return null;
   const name = m[11]!;
-  const rec: TraceRecord = {
-    line,
-    ts,
-    cpu: Number(m[4] ?? m[6]),
-    comm: m[1]!,
-    tid: Number(m[2]),
-    name,
-    fields: parsePayload(name, m[12]!),
-  };
   const tgid = m[3];
-  if (tgid !== undefined && tgid[0] !== "-") rec.pid = Number(tgid);
-  const flags = m[5] ?? m[7];
-  if (flags !== undefined) rec.flags = flags;
-  if (m[10] !== undefined) rec.system = m[10];
-  return rec;
+  return newRecord(line, ts, Number(m[4] ?? m[6]), m[1]!, Number(m[2]), tgid !== undefined && tgid[0] !== "-" ? Number(tgid) : undefined,
+    name, m[10], parsePayload(name, m[12]!), m[5] ?? m[7]);
 }

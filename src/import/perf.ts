@@ -11,7 +11,7 @@
 import type { Clock } from "./clock.ts";
 import { parsePayload } from "./fields.ts";
 import type { LineResult } from "./ftrace.ts";
-import type { TraceRecord } from "./record.ts";
+import { newRecord } from "./record.ts";
 
 const LINE_RE =
   /^\s*(?:(.*?)\s+)?(\d+)(?:\/(\d+))?\s+(?:\[(\d+)\]\s+)?(\d+)\.(\d+):\s+(?:\d+\s+)?(?:([\w-]+):)?([\w-]+):\s*(.*)$/;
@@ -24,16 +24,6 @@ export function parsePerfLine(text: string, line: number, clock: Clock): LineRes
   const ts = clock.seconds(m[5]!, m[6]!);
   if (Number.isNaN(ts)) return null;
   const name = m[8]!;
-  const rec: TraceRecord = {
-    line,
-    ts,
-    cpu: m[4] === undefined ? -1 : Number(m[4]),
-    comm: m[1] ?? "",
-    tid: Number(m[3] ?? m[2]),
-    name,
-    fields: parsePayload(name, m[9]!),
-  };
-  if (m[3] !== undefined) rec.pid = Number(m[2]);
-  if (m[7] !== undefined) rec.system = m[7];
-  return rec;
+  return newRecord(line, ts, m[4] === undefined ? -1 : Number(m[4]), m[1] ?? "", Number(m[3] ?? m[2]),
+    m[3] !== undefined ? Number(m[2]) : undefined, name, m[7], parsePayload(name, m[9]!), undefined);
 }

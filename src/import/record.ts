@@ -43,6 +43,18 @@ export interface TraceRecord {
   flags?: string;
 }
 
+/**
+ * A record with every property present, in one order (optional ones undefined), so
+ * that all records share one shape and the code reading them stays monomorphic.
+ * Every reader builds its records here.
+ */
+export function newRecord(
+  line: number, ts: number, cpu: number, comm: string, tid: number, pid: number | undefined,
+  name: string, system: string | undefined, fields: Record<string, FieldValue>, flags: string | undefined,
+): TraceRecord {
+  return { line, ts, cpu, comm, tid, pid, name, system, fields, flags };
+}
+
 /** What the input's timestamps are, so the imported trace can say so. */
 export interface ClockInfo {
   /**
