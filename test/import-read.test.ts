@@ -275,6 +275,13 @@ describe('bad input', () => {
     expect(input.stats.unparsed).toBe(2);
     expect(input.stats.unparsedLines).toEqual([21, 22]);
     expect(input.stats.overlong).toEqual([22]);
+    expect(input.stats.overlongCount).toBe(1);
+    // a line longer than a read chunk, and a last line without newline that is too long
+    full.splice(30, 0, 'y'.repeat(600_000));
+    const two = await readAll(tmpFile('noisy2.txt', full.join('\n') + '\n' + 'z'.repeat(MAX_LINE_CHARS + 1)));
+    expect(two.recs).toHaveLength(29);
+    expect(two.input.stats.overlong).toEqual([22, 31, two.input.stats.lines]);
+    expect(two.input.stats).toMatchObject({ overlongCount: 3, unparsed: 4, noFinalNewline: true, lastLineParsed: false });
   });
 
   it('gzip input reads the same; a gzip cut short reads what it holds and says so', async () => {

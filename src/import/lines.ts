@@ -4,8 +4,8 @@
 //
 // Contract: lines come in input order with their 1-based numbers; the '\n' (and a
 // '\r' before it) is removed; bytes that are not UTF-8 become U+FFFD. A line longer
-// than MAX_LINE_CHARS is not kept: it comes as the empty string and its number is
-// listed in `overlong` (the parser counts it as unparsed). After the last batch,
+// than MAX_LINE_CHARS is not kept: it comes as the empty string and its number is in
+// its batch's `overlong` (the parser counts it as unparsed). After the last batch,
 // `endState()` says whether the input ended without a newline (a last line that may
 // have been cut short) and whether a gzip stream ended early.
 
@@ -15,6 +15,8 @@ import type { Readable } from "node:stream";
 
 /** Lines longer than this (in UTF-16 units) are dropped and reported: no trace line is near it. */
 export const MAX_LINE_CHARS = 65536;
+/** Overlong line numbers kept (the count is exact). */
+export const OVERLONG_LISTED = 10;
 /** Read size: the reader holds about this many bytes (plus one partial line) at a time. */
 export const READ_CHUNK = 1 << 18;
 
@@ -22,6 +24,8 @@ export const READ_CHUNK = 1 << 18;
 export interface LineBatch {
   first: number;
   lines: string[];
+  /** Numbers of the lines of this batch dropped for their length (they come as ""). */
+  overlong: number[];
 }
 
 export interface LineEndState {
@@ -29,7 +33,8 @@ export interface LineEndState {
   lines: number;
   /** The input did not end with a newline: its last line may be cut short. */
   noFinalNewline: boolean;
-  /** Numbers of lines dropped for being longer than MAX_LINE_CHARS. */
+  /** Lines dropped for being longer than MAX_LINE_CHARS, and the first OVERLONG_LISTED of their numbers. */
+  overlongCount: number;
   overlong: number[];
   /** A gzip stream ended before its end marker (the decoded part was read), with the reason. */
   gzipError?: string;
@@ -49,17 +54,11 @@ export function isGzip(head: Uint8Array): boolean {
 export class LineReader {
   private readonly path: string;
   private readonly gzip: boolean;
-  private state: LineEndState = { lines: 0, noFinalNewline: false, overlong: [], bytes: 0 };
+  private state: LineEndState = { lines: 0, noFinalNewline: false, overlongCount: 0, overlong: [], bytes: 0 };
 
   constructor(path: string, gzip: boolean) {
     this.path = path;
     this.gzip = gzip;
-  }
-
-  /** True when line n was dropped for its length (it comes as ""). */
-  isOverlong(n: number): boolean {
-    const o = this.state.overlong;
-    return o.length > 0 && o.includes(n);
   }
 
   endState(): LineEndState {
@@ -93,6 +92,12 @@ export class LineReader {
     return file.pipe(gz) as Readable as AsyncIterable<Uint8Array>;
   }
 
+  private countOverlong(nums: number[]): void {
+    const st = this.state;
+    st.overlongCount += nums.length;
+    for (const n of nums) if (st.overlong.length < OVERLONG_LISTED) st.overlong.push(n);
+  }
+
   async *batches(): AsyncGenerator<LineBatch> {
     const src: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = this.gzip ? this.gzipChunks() : this.plainChunks();
     const dec = new TextDecoder("utf-8");
@@ -104,6 +109,7 @@ export class LineReader {
       for await (const chunk of src) {
         const text = dec.decode(chunk, { stream: true });
         const lines: string[] = [];
+        const overlong: number[] = [];
         const first = next;
         let start = 0;
         for (;;) {
@@ -113,11 +119,12 @@ export class LineReader {
           if (dropping) {
             line = "";
             dropping = false;
+            overlong.push(next);
           } else {
             line = carry === "" ? text.slice(start, nl) : carry + text.slice(start, nl);
             carry = "";
             if (line.length > MAX_LINE_CHARS) {
-              st.overlong.push(next);
+              overlong.push(next);
               line = "";
             }
           }
@@ -129,12 +136,12 @@ export class LineReader {
         if (!dropping && start < text.length) {
           carry += text.slice(start);
           if (carry.length > MAX_LINE_CHARS) {
-            st.overlong.push(next);
             carry = "";
             dropping = true;
           }
         }
-        if (lines.length > 0) yield { first, lines };
+        this.countOverlong(overlong);
+        if (lines.length > 0) yield { first, lines, overlong };
       }
     } catch (e) {
       if (!this.gzip) throw e;
@@ -143,7 +150,9 @@ export class LineReader {
     const rest = carry + dec.decode();
     if (rest !== "" || dropping) {
       st.noFinalNewline = true;
-      yield { first: next, lines: [dropping ? "" : rest] };
+      const overlong = dropping ? [next] : [];
+      this.countOverlong(overlong);
+      yield { first: next, lines: [dropping ? "" : rest], overlong };
       next++;
     }
     st.lines = next - 1;

@@ -40,7 +40,8 @@ export interface ReadStats {
   /** Lines the format's reader does not recognize, with the first few line numbers. */
   unparsed: number;
   unparsedLines: number[];
-  /** Lines longer than MAX_LINE_CHARS (also counted in unparsed). */
+  /** Lines longer than MAX_LINE_CHARS (also counted in unparsed), with the first few numbers. */
+  overlongCount: number;
   overlong: number[];
   /** Records that arrived earlier than a record before them and were sorted into place. */
   reordered: number;
@@ -90,7 +91,7 @@ export class TraceInput {
     this.window = window;
     this.stats = {
       path, format: format ?? "ftrace", detected: format === undefined, scores: [], gzip, bytes: 0, lines: 0,
-      records: 0, skipped: 0, unparsed: 0, unparsedLines: [], overlong: [], reordered: 0,
+      records: 0, skipped: 0, unparsed: 0, unparsedLines: [], overlongCount: 0, overlong: [], reordered: 0,
       noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, clock: null,
     };
   }
@@ -137,7 +138,7 @@ export class TraceInput {
       for (let i = 0; i < lines.length; i++) {
         const n = b.first + i;
         const text = lines[i]!;
-        const r = text === "" && this.reader.isOverlong(n) ? null : parse(text, n, clock);
+        const r = text === "" && b.overlong.length > 0 && b.overlong.includes(n) ? null : parse(text, n, clock);
         lastLine = n;
         if (r === "skip") {
           st.skipped++;
@@ -182,6 +183,7 @@ export class TraceInput {
     const end = this.reader.endState();
     st.lines = end.lines;
     st.bytes = end.bytes;
+    st.overlongCount = end.overlongCount;
     st.overlong = end.overlong;
     st.noFinalNewline = end.noFinalNewline;
     st.lastLineParsed = !end.noFinalNewline || (lastLine === end.lines && lastParsed);

@@ -55,7 +55,7 @@ function warnings(s: ImportSummary): string[] {
   if (r.unparsed > 0) {
     w.push(`${plural(r.unparsed, "line")} did not parse as ${FORMAT_NAMES[r.format]} (line${r.unparsedLines.length === 1 ? "" : "s"} ${r.unparsedLines.join(", ")}${r.unparsed > r.unparsedLines.length ? ", ..." : ""})`);
   }
-  if (r.overlong.length > 0) w.push(`${plural(r.overlong.length, "line")} longer than 64 Ki characters skipped (line ${r.overlong.slice(0, 10).join(", ")})`);
+  if (r.overlongCount > 0) w.push(`${plural(r.overlongCount, "line")} longer than 64 Ki characters skipped (line ${r.overlong.join(", ")}${r.overlongCount > r.overlong.length ? ", ..." : ""})`);
   if (r.noFinalNewline) {
     w.push(r.lastLineParsed
       ? `the last line (${r.lines}) has no newline: it may have been cut short, although it parsed`
@@ -123,7 +123,7 @@ function toJson(s: ImportSummary) {
     lines: r.lines,
     records: r.records,
     skipped: r.skipped,
-    unparsed: { count: r.unparsed, lines: r.unparsedLines, overlong: r.overlong },
+    unparsed: { count: r.unparsed, lines: r.unparsedLines, overlong: { count: r.overlongCount, lines: r.overlong } },
     lastLine: { newline: !r.noFinalNewline, parsed: r.lastLineParsed },
     gzipError: r.gzipError ?? null,
     lost: { events: r.lostEvents, markers: r.lostMarkers },
