@@ -37,7 +37,8 @@ workload() {
 
 disable_events() {
   [ -w "$T/tracing_on" ] || return 0
-  echo 0 > "$T/tracing_on" || true
+  echo "${TRACING_ON:-1}" > "$T/tracing_on" || true
+  echo > "$T/trace" || true
   for e in $EVENTS; do echo 0 > "$T/events/$e/enable" 2>/dev/null || true; done
   echo 0 > "$T/options/record-tgid" 2>/dev/null || true   # the defaults
   echo 1 > "$T/options/irq-info" 2>/dev/null || true
@@ -66,6 +67,7 @@ if [ ! -r "$T/trace" ]; then
   exit 2
 fi
 mkdir -p "$OUT"
+TRACING_ON=$(cat "$T/tracing_on")   # restored at exit, with the default options
 
 # 1. /sys/kernel/tracing/trace as is (irq-info columns, no tgid).
 ftrace_run
