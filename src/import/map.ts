@@ -280,8 +280,9 @@ export class Mapper {
   }
 
   private malformed(r: TraceRecord): void {
-    const m = this.bad.get(r.name);
-    if (m === undefined) this.bad.set(r.name, { count: 1, firstLine: r.line });
+    const key = this.bad.has(r.name) || this.bad.size < MAX_EVENT_NAMES ? r.name : OTHER_NAMES;
+    const m = this.bad.get(key);
+    if (m === undefined) this.bad.set(key, { count: 1, firstLine: r.line });
     else m.count++;
     this.emit({ op: "generic", name: r.name, system: r.system ?? "", fields: r.fields });
   }
