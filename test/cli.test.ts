@@ -26,11 +26,11 @@ function expectOneLineError(r: RunResult, code = 2): string {
 describe.each(RUNTIMES)('ktrace CLI on %s', (runtime) => {
   const run = (...args: string[]) => runCli(args, { runtime });
 
-  it('--help lists all ten commands', async () => {
+  it('--help lists all eleven commands', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(COMMANDS).toHaveLength(10);
+    expect(COMMANDS).toHaveLength(11);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +\\S`, 'm'));
   });
 
@@ -212,7 +212,7 @@ describe('parseArgs', () => {
 
   it('defaults: booleans false, repeatables empty', () => {
     expect(runArgs(['check', 't']).flags).toEqual({ invariant: [], json: false });
-    expect(runArgs(['check', 't', '--invariant', 'no-panic', '--invariant', 'vmar-live']).flags.invariant).toEqual(['no-panic', 'vmar-live']);
+    expect((runArgs(['check', 't', '--invariant', 'no-panic', '--invariant', 'vmar-live']) as ParsedArgs<'check'>).flags.invariant).toEqual(['no-panic', 'vmar-live']);
   });
 
   it('range, at, enum', () => {

@@ -34,6 +34,7 @@ const COMMAND_MODULES: CommandLoaders = {
   state: () => import('./cmd/state.ts'),
   events: () => import('./cmd/events.ts'),
   replay: () => import('./cmd/replay.ts'),
+  import: () => import('./cmd/import.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

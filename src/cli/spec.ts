@@ -272,6 +272,27 @@ export const COMMANDS = [
     ],
     issue: 7,
   },
+  {
+    name: 'import',
+    summary: 'Read a real kernel trace (ftrace, perf script, babeltrace2 text); --dry-run only for now.',
+    details:
+      'Not built yet: writing the .ktrace (issue 15, phase 2). Today --dry-run reads FILE (plain or gzip),\n' +
+      'detects its format, maps its events to kernel operations and reports what it found: events per\n' +
+      'kind and what each becomes, unparsed lines with their numbers, the clock, tasks and processes.',
+    positionals: [{ name: 'file', description: 'A kernel trace as text: trace-cmd report or tracefs trace, perf script, babeltrace2 output (gzip too).', missing: 'import needs a trace file' }],
+    flags: [
+      {
+        name: 'format',
+        type: { kind: 'enum', values: ['ftrace', 'perf', 'babeltrace2'] },
+        metavar: 'ftrace|perf|babeltrace2',
+        description: 'The input format (default: detected from the content).',
+      },
+      { name: 'dry-run', type: { kind: 'boolean' }, description: 'Read and map the input and report what it holds; write nothing (the only mode built so far).' },
+      json('the report as one JSON document'),
+    ],
+    examples: ['ktrace import trace.txt --dry-run', 'trace-cmd report > t.txt && ktrace import t.txt --dry-run --json', 'ktrace import perf.txt.gz --format perf --dry-run'],
+    issue: 15,
+  },
 ] as const satisfies readonly CommandSpec[];
 
 export type CommandName = (typeof COMMANDS)[number]['name'];
@@ -341,5 +362,7 @@ type FlagsFrom<Fs extends readonly FlagSpec[]> = {
  * The flags of command C, keyed by long name (`flags['snapshot-every']`, `flags.output`
  * for `-o`). Booleans are always present (false when absent), repeatables always
  * present ([] when absent), required flags always present; the rest are optional.
+ * Distributes over a union of commands (one flags type per command), so two commands
+ * may give the same flag different types (`--format` of export and import).
  */
-export type FlagsOf<C extends CommandName> = FlagsFrom<CommandSpecOf<C>['flags']>;
+export type FlagsOf<C extends CommandName> = C extends CommandName ? FlagsFrom<CommandSpecOf<C>['flags']> : never;

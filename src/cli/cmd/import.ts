@@ -1,0 +1,150 @@
+// ktrace import <file> [--format F] --dry-run [--json]: read a real kernel trace and
+// report what it holds and how it maps. Writing the .ktrace is issue 15's phase 2:
+// without --dry-run the command says so and exits 2.
+
+import { basename } from "node:path";
+import { escapeText, importSummary, MAPPED_EVENTS, type ClockInfo, type ImportSummary } from "../../import/index.ts";
+import type { ParsedArgs } from "../args.ts";
+import { KtraceError } from "../errors.ts";
+import { color, printJson, println } from "../io.ts";
+
+const n = (x: number) => x.toLocaleString("en-US");
+const plural = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
+const FORMAT_NAMES = { ftrace: "ftrace text", perf: "perf script", babeltrace2: "babeltrace2 text" } as const;
+
+export async function run(args: ParsedArgs<"import">): Promise<number> {
+  const file = args.positionals[0]!;
+  if (!args.flags["dry-run"]) {
+    throw new KtraceError(
+      `import cannot write a .ktrace yet (issue 15, phase 2: kernel event kinds for real traces)`,
+      { hint: `run 'ktrace import ${escapeText(file)} --dry-run' to see how the file reads and maps` },
+    );
+  }
+  const opts = args.flags.format === undefined ? {} : { format: args.flags.format };
+  const s = await importSummary(file, opts);
+  if (args.flags.json) printJson(toJson(s));
+  else printReport(s);
+  return 0;
+}
+
+/** Time in the clock's unit as text: seconds for ns clocks. */
+function timeText(ts: number, clock: ClockInfo | null): string {
+  if (clock === null) return String(ts);
+  if (clock.unit === "count") return `${n(ts)} counts`;
+  const digits = Math.max(clock.precision, 6);
+  const neg = ts < 0;
+  const a = Math.abs(ts);
+  const sec = Math.floor(a / 1e9);
+  const frac = String(a % 1e9).padStart(9, "0").slice(0, digits);
+  return `${neg ? "-" : "+"}${sec}.${frac} s`;
+}
+
+function clockText(c: ClockInfo): string {
+  const what = {
+    seconds: "seconds since the trace clock's epoch (usually boot)",
+    "time-of-day": "time of day (babeltrace2's default)",
+    date: "date and time (babeltrace2 --clock-date)",
+    counter: "raw counter values (not nanoseconds)",
+  }[c.kind];
+  return `${what}; origin ${escapeText(c.origin)}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
+}
+
+function warnings(s: ImportSummary): string[] {
+  const r = s.read;
+  const w: string[] = [];
+  if (r.unparsed > 0) {
+    w.push(`${plural(r.unparsed, "line")} did not parse as ${FORMAT_NAMES[r.format]} (line${r.unparsedLines.length === 1 ? "" : "s"} ${r.unparsedLines.join(", ")}${r.unparsed > r.unparsedLines.length ? ", ..." : ""})`);
+  }
+  if (r.overlongCount > 0) w.push(`${plural(r.overlongCount, "line")} longer than 64 Ki characters skipped (line ${r.overlong.join(", ")}${r.overlongCount > r.overlong.length ? ", ..." : ""})`);
+  if (r.noFinalNewline) {
+    w.push(r.lastLineParsed
+      ? `the last line (${r.lines}) has no newline: it may have been cut short, although it parsed`
+      : `the last line (${r.lines}) is cut short: it has no newline and does not parse`);
+  }
+  if (r.gzipError !== undefined) w.push(`the gzip stream ends early (${escapeText(r.gzipError)}): read what it holds`);
+  if (r.lostEvents > 0 || r.lostMarkers > 0) w.push(`the tracer lost ${n(r.lostEvents)} events (${plural(r.lostMarkers, "marker")}): state after them may be wrong`);
+  if (r.reordered > 0) w.push(`${plural(r.reordered, "event")} came out of time order and were sorted into place`);
+  for (const [name, m] of Object.entries(s.map.malformed)) {
+    w.push(`${plural(m.count, `${escapeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`);
+  }
+  const assumed = s.map.pidSources.assumed;
+  if (assumed > 0) {
+    const how = r.format === "ftrace" ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record" : r.format === "perf" ? "perf script -F +pid" : "lttng add-context -k -t pid";
+    w.push(`the process of ${plural(assumed, "task")} was not in the input when first seen: each was taken as its own process${s.map.joins > 0 ? ` (${s.map.joins} joined theirs later)` : ""}; to record it: ${how}`);
+  }
+  return w;
+}
+
+function printReport(s: ImportSummary): void {
+  const r = s.read;
+  const m = s.map;
+  println(`${color.bold("ktrace import")} ${escapeText(r.path)} ${color.dim("(dry run: nothing written)")}`);
+  println(`  format   ${FORMAT_NAMES[r.format]}${r.detected ? " (detected)" : " (--format)"}${r.gzip ? ", gzip" : ""}`);
+  println(`  read     ${plural(r.lines, "line")}, ${n(r.bytes)} bytes: ${plural(r.records, "event")}, ${n(r.skipped)} header/blank, ${n(r.unparsed)} unparsed`);
+  if (r.clock) println(`  clock    ${clockText(r.clock)}`);
+  if (r.records > 0) {
+    const cpus = s.cpus.length === 0 ? "not given" : s.cpus.length > 8 ? `${s.cpus.length} (${s.cpus[0]}..${s.cpus[s.cpus.length - 1]})` : s.cpus.join(", ");
+    println(`  time     ${timeText(s.firstTs, r.clock)} .. ${timeText(s.lastTs, r.clock)} from the origin; cpus ${cpus}`);
+  }
+  const src = Object.entries(m.pidSources).filter(([, c]) => c > 0).map(([k, c]) => `${k} ${n(c)}`).join(", ");
+  println(`  tasks    ${n(m.tasks)}${src ? ` (process from: ${src})` : ""}`);
+  println(`  ops      ${n(s.ops)}: ${Object.entries(m.ops).map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+  println("");
+  const rows = Object.entries(m.records).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  const width = Math.min(32, Math.max(5, ...rows.map(([k]) => k.length)));
+  println(`  ${"event".padEnd(width)} ${"count".padStart(9)}  becomes`);
+  for (const [name, count] of rows) {
+    const mapped = m.mapped[name] ?? 0;
+    const parts: string[] = [];
+    if (mapped > 0) parts.push(MAPPED_EVENTS[name] ?? "mapped");
+    if (m.merged[name]) parts.push(`${n(m.merged[name]!)} merged into another event's op`);
+    if (m.generic[name]) parts.push("generic event (name and fields kept)");
+    if (m.malformed[name]) parts.push(`${n(m.malformed[name]!.count)} malformed, kept as generic`);
+    const shown = escapeText(name.length > width ? name.slice(0, width - 1) + "…" : name);
+    println(`  ${shown.padEnd(width)} ${n(count).padStart(9)}  ${parts.join("; ")}`);
+  }
+  const w = warnings(s);
+  if (w.length > 0) {
+    println("");
+    for (const line of w) println(`  ${color.yellow("warning")} ${line}`);
+  }
+  println("");
+  println(color.dim(`Not written: turning these operations into a .ktrace is issue 15's phase 2 (${basename(r.path)} is unchanged).`));
+}
+
+function toJson(s: ImportSummary) {
+  const r = s.read;
+  return {
+    file: r.path,
+    format: r.format,
+    detected: r.detected,
+    gzip: r.gzip,
+    bytes: r.bytes,
+    lines: r.lines,
+    records: r.records,
+    skipped: r.skipped,
+    unparsed: { count: r.unparsed, lines: r.unparsedLines, overlong: { count: r.overlongCount, lines: r.overlong } },
+    lastLine: { newline: !r.noFinalNewline, parsed: r.lastLineParsed },
+    gzipError: r.gzipError ?? null,
+    lost: { events: r.lostEvents, markers: r.lostMarkers },
+    reordered: r.reordered,
+    clock: r.clock,
+    firstTs: s.firstTs,
+    lastTs: s.lastTs,
+    cpus: s.cpus,
+    tasks: s.map.tasks,
+    pidSources: s.map.pidSources,
+    joins: s.map.joins,
+    events: Object.fromEntries(Object.entries(s.map.records).map(([name, count]) => [name, {
+      count,
+      mapped: s.map.mapped[name] ?? 0,
+      generic: s.map.generic[name] ?? 0,
+      merged: s.map.merged[name] ?? 0,
+      malformed: s.map.malformed[name]?.count ?? 0,
+      becomes: (s.map.mapped[name] ?? 0) > 0 ? (MAPPED_EVENTS[name] ?? null) : s.map.generic[name] ? "generic" : null,
+    }])),
+    ops: s.map.ops,
+    warnings: warnings(s),
+    written: null,
+  };
+}

@@ -1,0 +1,627 @@
+// The mapping layer: neutral records in, abstract kernel operations out. Pure: no
+// I/O, no clock, no randomness; the same records give the same ops.
+//
+// Contract: feed records in time order with `map(rec, out)`; ops are appended to
+// `out` in the order they happened. Before the first op naming a task, a `task` op
+// introduces it. The mapper keeps, and only keeps, what it needs to resolve later
+// records: tasks (bounded by the kernel's pid_max: freed tasks are dropped), per-CPU
+// current task and interrupt context, lock owners and waiters, pending sched_waking
+// and task_newtask records. `stats` counts what was mapped, kept generic, merged into
+// another op, or malformed.
+//
+// Field names differ between formats (the kernel's `pid` is LTTng's `tid`); every
+// event reads both (see docs/IMPORT.md for the tables).
+
+import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
+import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
+
+const CLONE_THREAD = 0x10000;
+/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked. */
+export const MAX_CPUS = 8192;
+const PID_MAX_LIMIT = 1 << 22;
+/** Event names counted one by one; further names are counted together under OTHER_NAMES. */
+export const MAX_EVENT_NAMES = 4096;
+export const OTHER_NAMES = "(other event names)";
+/** Locks with a known owner at once (lockdep allows 48 per task). */
+export const MAX_HELD_LOCKS = 1 << 16;
+const COMM_LEN = 15; // TASK_COMM_LEN - 1
+
+/** Softirq names by vector (include/linux/interrupt.h), for inputs that print only the number (LTTng). */
+const SOFTIRQ = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"];
+
+/** prev_state letters (fs/proc/array.c task_state_array; x K W N of v4.13 and before). */
+const STATE_LETTER: Record<string, TaskState> = {
+  R: "runnable", S: "sleeping", D: "blocked", T: "stopped", t: "traced", X: "dead", x: "dead", Z: "zombie",
+  P: "parked", I: "idle", W: "runnable", K: "blocked", N: "blocked",
+};
+
+/**
+ * A prev_state as text (`S`, `R+`, `D|K`, `S|W`) or number. Numbers: ftrace prints
+ * TASK_REPORT bits (1 S, 2 D, 4 T, 8 t, 16 X, 32 Z, 64 P, 128 I, 256 = preempted R+);
+ * LTTng prints the raw task state (the same low bits, 128 TASK_DEAD, 1024 NOLOAD with
+ * 2 = idle).
+ */
+export function taskState(v: FieldValue | undefined, raw: boolean): TaskState {
+  if (v === undefined) return "unknown";
+  if (typeof v === "string" && Number.isNaN(intText(v))) {
+    const first = STATE_LETTER[v[0] ?? ""];
+    if (first === undefined) return "unknown";
+    if (first === "blocked" && /\bN\b|\|N/.test(v)) return "idle"; // D|N: TASK_IDLE before v4.14
+    return first;
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) return "unknown";
+  if (n === 0) return "runnable";
+  if (n & 1) return "sleeping";
+  if (n & 2) return raw && n & 1024 ? "idle" : "blocked";
+  if (n & 4) return "stopped";
+  if (n & 8) return "traced";
+  if (n & 16) return "dead";
+  if (n & 32) return "zombie";
+  if (n & 64) return "parked";
+  if (n & 128) return raw ? "dead" : "idle";
+  if (n & 256) return raw ? "blocked" : "runnable";
+  return "unknown";
+}
+
+/**
+ * What each event the mapper knows becomes (the ops it produces), for reports and
+ * docs. Every other event is kept as a `generic` op. One definition: the dry-run
+ * report and docs/IMPORT.md's table follow it (a test checks the doc).
+ */
+export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
+  sched_switch: "switch (prev's state from prev_state)",
+  sched_waking: "wake (waking: who woke it, in which CPU context)",
+  sched_wakeup: "wake (wakeup: runnable)",
+  sched_wakeup_new: "wake (new)",
+  task_newtask: "fork (thread or process from clone_flags)",
+  sched_process_fork: "fork (merged when task_newtask came first)",
+  sched_process_exec: "exec",
+  task_rename: "rename",
+  sched_process_exit: "exit",
+  sched_process_free: "free",
+  sched_process_wait: "wait",
+  sched_migrate_task: "migrate",
+  irq_handler_entry: "irqEnter (CPU context)",
+  irq_handler_exit: "irqExit",
+  softirq_entry: "softirqEnter (CPU context)",
+  softirq_exit: "softirqExit",
+  contention_begin: "lockWait (owner unknown)",
+  contention_end: "lockWaitEnd",
+  lock_acquire: "lockAcquire, or lockWait when another task holds it",
+  lock_contended: "lockWait (merged after lock_acquire's)",
+  lock_acquired: "lockAcquire (after a wait)",
+  lock_release: "lockRelease",
+  lttng_statedump_process_state: "task (with process, parent and state)",
+  lost_events: "lost",
+};
+
+function num(f: Record<string, FieldValue>, a: string, b?: string): number {
+  let v = f[a];
+  if (v === undefined && b !== undefined) v = f[b];
+  if (v === undefined) return NaN;
+  return typeof v === "number" ? v : intText(v);
+}
+
+/** The integer a text of decimal digits (with an optional '-') stands for, else NaN. Leading zeros allowed ("001"). */
+function intText(t: string): number {
+  const n = t.length;
+  let i = n > 0 && t.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n || n - i > 15) return NaN;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = t.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  return t.charCodeAt(0) === 45 ? -v : v;
+}
+
+function str(f: Record<string, FieldValue>, a: string, b?: string): string | undefined {
+  let v = f[a];
+  if (v === undefined && b !== undefined) v = f[b];
+  return v === undefined ? undefined : String(v);
+}
+
+const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
+/** tid 0 is the idle task. */
+const task = (n: number) => (n === 0 ? IDLE : n);
+
+interface TaskInfo {
+  pid: number;
+  comm: string;
+  source: PidSource;
+}
+
+interface CpuInfo {
+  /** Task running here, as the last sched_switch said; undefined before one. */
+  current: number | undefined;
+  /** Interrupt context stack: "irq 19 eth0", "softirq NET_RX". */
+  ctx: { kind: CpuContext; name: string }[];
+}
+
+interface LockInfo {
+  owner: number;
+  name: string;
+  level: number;
+}
+
+/** Counts of what happened to each input event name. */
+export interface MapStats {
+  /** Records read, by event name (the sum of the four tables below). */
+  records: Record<string, number>;
+  /** Records that produced one or more ops (by event name). */
+  mapped: Record<string, number>;
+  /** Records kept as generic events (no state they fold into). */
+  generic: Record<string, number>;
+  /** Records whose information another op already carried (e.g. sched_process_fork after task_newtask). */
+  merged: Record<string, number>;
+  /** Records of a known event whose fields were missing or invalid (kept as generic), with the first line. */
+  malformed: Record<string, { count: number; firstLine: number }>;
+  /** Tasks introduced (by a task or fork op). */
+  tasks: number;
+  /** How the process of each task was known when it was introduced (see PidSource). */
+  pidSources: Record<PidSource, number>;
+  /** Tasks whose process was learned after their introduction (join ops). */
+  joins: number;
+  /** Ops produced, by op name. */
+  ops: Record<string, number>;
+}
+
+export interface MapOptions {
+  /** The input's format: LTTng (babeltrace2) prints raw task states, ftrace/perf TASK_REPORT ones. */
+  format: ImportFormat;
+}
+
+export class Mapper {
+  // Counters for the hot path (one Map lookup per record); `stats` builds the records.
+  /** Per event name: records [mapped, generic, merged, malformed]. */
+  private readonly names = new Map<string, [number, number, number, number]>();
+  private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<OpName, number>;
+  private readonly bad = new Map<string, { count: number; firstLine: number }>();
+  private taskCount = 0;
+  private readonly sources: Record<PidSource, number> = { tgid: 0, clone: 0, fork: 0, statedump: 0, assumed: 0 };
+  private joins = 0;
+  private readonly raw: boolean;
+  private readonly tasks = new Map<number, TaskInfo>();
+  private readonly cpus = new Map<number, CpuInfo>();
+  private readonly locks = new Map<string, LockInfo>();
+  /** Lock each task waits for (lockdep), to infer its acquire. */
+  private readonly waiting = new Map<number, string>();
+  /** sched_waking seen, by woken task: who woke it, in which context. */
+  private readonly wakers = new Map<number, { by: number; ctx: CpuContext; ctxName: string }>();
+  /** Tasks created by task_newtask, whose sched_process_fork is merged. */
+  private readonly newtasks = new Set<number>();
+
+  // The record being mapped, for emit().
+  private rec!: TraceRecord;
+  private actor = IDLE;
+  private out!: Op[];
+
+  constructor(opts: MapOptions) {
+    this.raw = opts.format === "babeltrace2";
+  }
+
+  /** CPUs that records named, sorted. */
+  cpuIds(): number[] {
+    return [...this.cpus.keys()].sort((a, b) => a - b);
+  }
+
+  /** Tasks still known (alive or not freed yet). */
+  knownTasks(): number {
+    return this.tasks.size;
+  }
+
+  /** What was mapped so far (see MapStats). */
+  get stats(): MapStats {
+    const sorted = [...this.names].sort(([a], [b]) => (a < b ? -1 : 1));
+    const col = (i: number) => Object.fromEntries(sorted.filter(([, c]) => c[i]! > 0).map(([k, c]) => [k, c[i]!]));
+    return {
+      records: Object.fromEntries(sorted.map(([k, c]) => [k, c[0] + c[1] + c[2] + c[3]])),
+      mapped: col(0), generic: col(1), merged: col(2),
+      malformed: Object.fromEntries([...this.bad].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { ...v }])),
+      tasks: this.taskCount,
+      pidSources: { ...this.sources },
+      joins: this.joins,
+      ops: Object.fromEntries(OP_NAMES.filter((n) => this.opCounts[n] > 0).map((n) => [n, this.opCounts[n]])),
+    };
+  }
+
+  /** Completes `body` into an op of the current record (the base fields are set in place: one object per op). */
+  private emit(body: OpBody): void {
+    const r = this.rec;
+    const op = body as Op;
+    op.line = r.line;
+    op.ts = r.ts;
+    op.cpu = r.cpu;
+    op.tid = this.actor;
+    this.out.push(op);
+    this.opCounts[body.op]++;
+  }
+
+  private cpu(id: number): CpuInfo {
+    let c = this.cpus.get(id);
+    if (c === undefined) {
+      c = { current: undefined, ctx: [] };
+      this.cpus.set(id, c);
+    }
+    return c;
+  }
+
+  /** Introduces task `tid` if unknown (idle needs none); with `pid` when the input gives it. */
+  private see(tid: number, comm: string, pid?: number, source: PidSource = "tgid", extra?: { ppid?: number; kthread?: boolean; state?: TaskState }): void {
+    if (tid === IDLE) return;
+    const t = this.tasks.get(tid);
+    if (t === undefined) {
+      const known = pid !== undefined && isTid(pid) && pid > 0;
+      const info: TaskInfo = { pid: known ? pid : tid, comm: comm.slice(0, 64), source: known ? source : "assumed" };
+      this.tasks.set(tid, info);
+      this.taskCount++;
+      this.sources[info.source]++;
+      const body: OpBody = { op: "task", task: tid, pid: info.pid, ppid: extra?.ppid ?? -1, comm: info.comm, source: info.source };
+      if (extra?.kthread !== undefined) body.kthread = extra.kthread;
+      if (extra?.state !== undefined) body.state = extra.state;
+      this.emit(body);
+      return;
+    }
+    if (pid !== undefined && isTid(pid) && pid > 0 && (pid !== t.pid || t.source === "assumed")) {
+      const moved = pid !== t.pid;
+      t.pid = pid;
+      t.source = source;
+      if (moved) {
+        this.joins++;
+        this.emit({ op: "join", task: tid, pid, source });
+      }
+    }
+  }
+
+  private generic(r: TraceRecord): void {
+    this.emit({ op: "generic", name: r.name, system: r.system ?? "", fields: r.fields });
+  }
+
+  private malformed(r: TraceRecord): void {
+    const key = this.bad.has(r.name) || this.bad.size < MAX_EVENT_NAMES ? r.name : OTHER_NAMES;
+    const m = this.bad.get(key);
+    if (m === undefined) this.bad.set(key, { count: 1, firstLine: r.line });
+    else m.count++;
+    this.emit({ op: "generic", name: r.name, system: r.system ?? "", fields: r.fields });
+  }
+
+  /** Maps one record; appends its ops to `out`. Records must come in time order. */
+  map(r: TraceRecord, out: Op[]): void {
+    this.rec = r;
+    this.out = out;
+    if (r.tid > PID_MAX_LIMIT || r.cpu >= MAX_CPUS) {
+      // No kernel has such a task or CPU: keep the record, attributed to no one.
+      this.actor = IDLE;
+      this.tally(r, "malformed");
+      return;
+    }
+    const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
+    // The acting task: as printed; else what the CPU runs (formats without a tid column).
+    // Before a CPU's first switch, the switch itself names who was running.
+    const prev = r.name === "sched_switch" ? num(r.fields, "prev_pid", "prev_tid") : NaN;
+    this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? (isTid(prev) ? task(prev) : IDLE));
+    // A statedump record introduces its task with more than the actor's context says: it goes first.
+    const dump = r.name === "lttng_statedump_process_state";
+    if (r.tid > 0 && !dump) this.see(r.tid, r.comm, r.pid, "tgid");
+    if (this.waiting.size > 0 && this.actor !== IDLE && r.name !== "lock_acquired") this.inferAcquire(this.actor);
+    const ok = this.event(r, c);
+    if (r.tid > 0 && dump) this.see(r.tid, r.comm, r.pid, "tgid");
+    this.tally(r, ok);
+  }
+
+  /** Counts the record under its name, and keeps it as a generic op unless it mapped or merged. */
+  private tally(r: TraceRecord, ok: "mapped" | "merged" | "malformed" | "generic"): void {
+    let n = this.names.get(r.name);
+    if (n === undefined) {
+      // Distinct names are few in any real trace; past MAX_EVENT_NAMES they share one counter.
+      const key = this.names.size < MAX_EVENT_NAMES ? r.name : OTHER_NAMES;
+      n = this.names.get(key) ?? [0, 0, 0, 0];
+      this.names.set(key, n);
+    }
+    if (ok === "mapped") n[0]++;
+    else if (ok === "generic") {
+      n[1]++;
+      this.generic(r);
+    } else if (ok === "merged") n[2]++;
+    else {
+      n[3]++;
+      this.malformed(r);
+    }
+  }
+
+  /** The mapping of one event; the result says how the record was used. */
+  private event(r: TraceRecord, c: CpuInfo | undefined): "mapped" | "merged" | "malformed" | "generic" {
+    const f = r.fields;
+    switch (r.name) {
+      case "sched_switch": {
+        const prev = num(f, "prev_pid", "prev_tid");
+        const next = num(f, "next_pid", "next_tid");
+        if (!isTid(prev) || !isTid(next)) return "malformed";
+        this.see(task(prev), str(f, "prev_comm") ?? "");
+        this.see(task(next), str(f, "next_comm") ?? "");
+        const st = f["prev_state"];
+        this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f, "prev_state.label", "prev_state") ?? "", next: task(next) });
+        if (c !== undefined) c.current = task(next);
+        return "mapped";
+      }
+      case "sched_waking":
+      case "sched_wakeup":
+      case "sched_wakeup_new": {
+        const t = num(f, "pid", "tid");
+        if (!isTid(t) || t === 0) return "malformed";
+        this.see(t, str(f, "comm") ?? "");
+        const top = c?.ctx[c.ctx.length - 1];
+        const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
+        const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
+        let who = here;
+        if (stage === "waking") this.wakers.set(t, here);
+        else {
+          who = this.wakers.get(t) ?? here;
+          this.wakers.delete(t);
+        }
+        const target = num(f, "target_cpu");
+        const success = f["success"] === undefined ? true : num(f, "success") !== 0;
+        this.emit({ op: "wake", task: t, stage, by: who.by, ctx: who.ctx, ctxName: who.ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
+        return "mapped";
+      }
+      case "task_newtask": {
+        const child = num(f, "pid", "tid");
+        const flags = parseInt(str(f, "clone_flags") ?? "", 16);
+        if (!isTid(child) || child === 0 || Number.isNaN(flags)) return "malformed";
+        if (this.tasks.has(child)) return "merged";
+        const thread = (flags & CLONE_THREAD) !== 0;
+        this.fork(this.actor, child, thread, thread ? this.pidOf(this.actor) : child, str(f, "comm") ?? "", "clone");
+        this.newtasks.add(child);
+        return "mapped";
+      }
+      case "sched_process_fork": {
+        const parent = num(f, "parent_tid", "pid");
+        const child = num(f, "child_tid", "child_pid");
+        if (!isTid(parent) || !isTid(child) || child === 0) return "malformed";
+        if (this.newtasks.delete(child)) return "merged";
+        if (this.tasks.has(child)) return "merged";
+        this.see(task(parent), str(f, "parent_comm", "comm") ?? "");
+        // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
+        const lttngPid = f["child_tid"] !== undefined ? num(f, "child_pid") : NaN;
+        const parentPid = f["parent_pid"] !== undefined ? num(f, "parent_pid") : this.pidOf(task(parent));
+        if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f, "child_comm") ?? "", "fork");
+        else this.fork(task(parent), child, null, child, str(f, "child_comm") ?? "", "assumed");
+        return "mapped";
+      }
+      case "sched_process_exec": {
+        const t = num(f, "pid", "tid");
+        const old = num(f, "old_pid", "old_tid");
+        const filename = str(f, "filename") ?? "";
+        if (!isTid(t) || t === 0) return "malformed";
+        const oldTid = isTid(old) ? old : t;
+        const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
+        if (oldTid !== t) {
+          const info = this.tasks.get(oldTid);
+          if (info !== undefined) {
+            this.tasks.delete(oldTid);
+            this.tasks.set(t, info);
+          }
+        }
+        this.see(t, comm);
+        const info = this.tasks.get(t);
+        if (info !== undefined) info.comm = comm;
+        this.emit({ op: "exec", task: t, oldTid, filename, comm });
+        return "mapped";
+      }
+      case "task_rename": {
+        const t = f["pid"] !== undefined ? num(f, "pid") : this.actor;
+        const comm = str(f, "newcomm");
+        if (!isTid(t) || t === 0 || comm === undefined) return "malformed";
+        const info = this.tasks.get(t);
+        const oldComm = str(f, "oldcomm") ?? info?.comm ?? "";
+        this.see(t, oldComm);
+        this.tasks.get(t)!.comm = comm;
+        this.emit({ op: "rename", task: t, comm, oldComm });
+        return "mapped";
+      }
+      case "sched_process_exit": {
+        const t = num(f, "pid", "tid");
+        if (!isTid(t) || t === 0) return "malformed";
+        this.see(t, str(f, "comm") ?? "");
+        const gd = str(f, "group_dead");
+        this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
+        return "mapped";
+      }
+      case "sched_process_free": {
+        const t = num(f, "pid", "tid");
+        if (!isTid(t) || t === 0) return "malformed";
+        this.see(t, str(f, "comm") ?? "");
+        this.emit({ op: "free", task: t });
+        this.tasks.delete(t);
+        this.wakers.delete(t);
+        this.waiting.delete(t);
+        this.newtasks.delete(t);
+        return "mapped";
+      }
+      case "sched_process_wait": {
+        const p = num(f, "pid", "tid");
+        if (!Number.isInteger(p)) return "malformed";
+        this.emit({ op: "wait", pid: p });
+        return "mapped";
+      }
+      case "sched_migrate_task": {
+        const t = num(f, "pid", "tid");
+        const from = num(f, "orig_cpu");
+        const to = num(f, "dest_cpu");
+        if (!isTid(t) || t === 0 || !isTid(from) || !isTid(to)) return "malformed";
+        this.see(t, str(f, "comm") ?? "");
+        this.emit({ op: "migrate", task: t, from, to });
+        return "mapped";
+      }
+      case "irq_handler_entry": {
+        const irq = num(f, "irq");
+        if (!Number.isInteger(irq)) return "malformed";
+        const name = str(f, "name") ?? "";
+        c?.ctx.push({ kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` });
+        this.emit({ op: "irqEnter", irq, name });
+        return "mapped";
+      }
+      case "irq_handler_exit": {
+        const irq = num(f, "irq");
+        if (!Number.isInteger(irq)) return "malformed";
+        this.popCtx(c, "hardirq");
+        const ret = str(f, "ret") ?? "";
+        this.emit({ op: "irqExit", irq, handled: ret === "handled" || ret === "1" });
+        return "mapped";
+      }
+      case "softirq_entry":
+      case "softirq_exit": {
+        const vec = num(f, "vec");
+        if (!Number.isInteger(vec)) return "malformed";
+        const action = str(f, "action") ?? SOFTIRQ[vec] ?? String(vec);
+        if (r.name === "softirq_entry") {
+          c?.ctx.push({ kind: "softirq", name: `softirq ${action}` });
+          this.emit({ op: "softirqEnter", vec, action });
+        } else {
+          this.popCtx(c, "softirq");
+          this.emit({ op: "softirqExit", vec, action });
+        }
+        return "mapped";
+      }
+      case "contention_begin": {
+        const lock = str(f, "addr");
+        if (lock === undefined) return "malformed";
+        this.emit({ op: "lockWait", lock, name: "", owner: IDLE, source: "contention", flags: str(f, "flags") ?? "" });
+        return "mapped";
+      }
+      case "contention_end": {
+        const lock = str(f, "addr");
+        if (lock === undefined) return "malformed";
+        const ret = num(f, "ret");
+        this.emit({ op: "lockWaitEnd", lock, ret: Number.isNaN(ret) ? 0 : ret });
+        return "mapped";
+      }
+      case "lock_acquire":
+      case "lock_contended":
+      case "lock_acquired":
+      case "lock_release":
+        return this.lockdep(r);
+      case "lttng_statedump_process_state": {
+        const t = num(f, "tid");
+        const pid = num(f, "pid");
+        if (!isTid(t) || !isTid(pid)) return "malformed";
+        if (t === 0) return "merged";
+        const known = this.tasks.has(t);
+        const status = num(f, "status");
+        // lttng_process_status: 2 WAIT_CPU, 5 WAIT, 6 RUN, 4 ZOMBIE, 7 DEAD
+        const state: TaskState | undefined =
+          status === 2 || status === 6 ? "runnable" : status === 5 ? "sleeping" : status === 4 ? "zombie" : status === 7 ? "dead" : undefined;
+        const ppid = num(f, "ppid");
+        this.see(t, str(f, "name") ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f, "type") === 1, ...(state ? { state } : {}) });
+        return known ? "merged" : "mapped";
+      }
+      case "lost_events": {
+        const n = num(f, "count");
+        this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
+        return "mapped";
+      }
+      default:
+        return "generic";
+    }
+  }
+
+  private pidOf(tid: number): number {
+    return this.tasks.get(tid)?.pid ?? tid;
+  }
+
+  private fork(parent: number, child: number, thread: boolean | null, childPid: number, comm: string, source: PidSource): void {
+    this.emit({ op: "fork", parent, child, childPid, thread, comm });
+    // The fork op introduces the child: no `task` op for it.
+    this.tasks.set(child, { pid: childPid, comm, source });
+    this.taskCount++;
+    this.sources[source]++;
+  }
+
+  private popCtx(c: CpuInfo | undefined, kind: CpuContext): void {
+    if (c === undefined) return;
+    for (let i = c.ctx.length - 1; i >= 0; i--) {
+      if (c.ctx[i]!.kind === kind) {
+        c.ctx.length = i;
+        return;
+      }
+    }
+  }
+
+  /** A task waiting (lockdep) for a lock its owner has released took it: its first event since says so. */
+  private inferAcquire(tid: number): void {
+    const lock = this.waiting.get(tid);
+    if (lock === undefined) return;
+    const l = this.locks.get(lock);
+    if (l !== undefined && l.owner !== IDLE && l.owner !== tid) return;
+    this.waiting.delete(tid);
+    this.take(lock, l?.name ?? "", tid);
+    this.emit({ op: "lockAcquire", lock, name: l?.name ?? "", read: false, try: false, inferred: true });
+  }
+
+  private take(lock: string, name: string, tid: number): void {
+    const l = this.locks.get(lock);
+    if (l === undefined) {
+      // More locks held at once than any kernel holds: stop tracking owners of new ones.
+      if (this.locks.size < MAX_HELD_LOCKS) this.locks.set(lock, { owner: tid, name, level: 1 });
+    }
+    else if (l.owner === tid) l.level++;
+    else {
+      l.owner = tid;
+      l.level = 1;
+      if (name) l.name = name;
+    }
+  }
+
+  /**
+   * lockdep's events: lock_acquire fires before the task may block; lock_contended when
+   * it has to wait; lock_acquired when it got the lock after waiting (CONFIG_LOCK_STAT);
+   * lock_release. Read (shared) acquisitions have no single owner and never wait here.
+   */
+  private lockdep(r: TraceRecord): "mapped" | "merged" | "malformed" {
+    const f = r.fields;
+    const name = str(f, "name") ?? "";
+    const lock = str(f, "addr") ?? name;
+    const tid = this.actor;
+    if (lock === "" || tid === IDLE) return "malformed";
+    const l = this.locks.get(lock);
+    const read = f["read"] !== undefined && num(f, "read") !== 0;
+    switch (r.name) {
+      case "lock_acquire": {
+        const tryLock = f["try"] !== undefined && num(f, "try") !== 0;
+        if (read) {
+          this.emit({ op: "lockAcquire", lock, name, read: true, try: tryLock, inferred: false });
+          return "mapped";
+        }
+        if (l !== undefined && l.owner !== IDLE && l.owner !== tid && !tryLock) {
+          this.waiting.set(tid, lock);
+          this.emit({ op: "lockWait", lock, name, owner: l.owner, source: "lockdep", flags: "" });
+          return "mapped";
+        }
+        this.take(lock, name, tid);
+        this.emit({ op: "lockAcquire", lock, name, read: false, try: tryLock, inferred: false });
+        return "mapped";
+      }
+      case "lock_contended":
+        if (this.waiting.get(tid) === lock) return "merged";
+        this.waiting.set(tid, lock);
+        this.emit({ op: "lockWait", lock, name, owner: l?.owner ?? IDLE, source: "lockdep", flags: "" });
+        return "mapped";
+      case "lock_acquired":
+        if (this.waiting.get(tid) !== lock) return "merged";
+        this.waiting.delete(tid);
+        this.take(lock, name, tid);
+        this.emit({ op: "lockAcquire", lock, name, read: false, try: false, inferred: false });
+        return "mapped";
+      default: {
+        // lock_release (of a read lock, or of one taken before the trace began: not held here)
+        if (l !== undefined && l.owner === tid) {
+          if (--l.level <= 0) this.locks.delete(lock);
+        }
+        this.emit({ op: "lockRelease", lock, name, held: l !== undefined && l.owner === tid });
+        return "mapped";
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+// ktrace import --dry-run end to end, on Bun and on Deno.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, type Runtime } from './helpers/run-cli.ts';
+
+const FIX = 'fixtures/import';
+const RUNTIMES: Runtime[] = ['bun', 'deno'];
+
+describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
+  const run = (...args: string[]) => runCli(args, { runtime });
+
+  it('--dry-run reports format, counts, what each event becomes, and the missing processes', async () => {
+    const r = await run('import', `${FIX}/ftrace/tracefs.txt`, '--dry-run');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('format   ftrace text (detected)');
+    expect(r.stdout).toContain('read     41 lines, 3,803 bytes: 29 events, 12 header/blank, 0 unparsed');
+    expect(r.stdout).toMatch(/^ {2}sched_switch +7 {2}switch \(prev's state from prev_state\)$/m);
+    expect(r.stdout).toMatch(/^ {2}sched_stat_runtime +1 {2}generic event/m);
+    expect(r.stdout).toMatch(/^ {2}sched_process_fork +1 {2}1 merged/m);
+    expect(r.stdout).toMatch(/warning the process of 2 tasks was not in the input/);
+    expect(r.stdout).toMatch(/Not written: .* phase 2/);
+  });
+
+  it('--dry-run --json: one document; unparsed lines and a cut-short last line are reported', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
+    const file = path.join(dir, 'noisy.txt');
+    const ok = '  bash-1 [000] ..... 5.000001: sched_process_wait: comm=bash pid=0 prio=120\n';
+    writeFileSync(file, `# tracer: nop\n${ok}not a trace line\n${ok}${ok}  bash-1 [000] ..... 5.0000`);
+    const r = await run('import', file, '--dry-run', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({
+      format: 'ftrace', detected: true, records: 3, skipped: 1,
+      unparsed: { count: 2, lines: [3, 6] }, lastLine: { newline: false, parsed: false },
+      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'wait' } }, written: null,
+    });
+    expect(j.warnings.join('\n')).toMatch(/2 lines did not parse as ftrace text \(lines 3, 6\)/);
+    expect(j.warnings.join('\n')).toMatch(/last line \(6\) is cut short/);
+  });
+
+  it('without --dry-run it says plainly that writing is not built yet (exit 2)', async () => {
+    const r = await run('import', `${FIX}/perf/perf-script.txt`);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ktrace: import cannot write a \.ktrace yet \(issue 15, phase 2/);
+  });
+
+  it('bad input: one line, exit 2, nothing raw from the input', async () => {
+    const dat = await run('import', `${FIX}/real/trace-dat-head.bin`, '--dry-run');
+    expect(dat.code).toBe(2);
+    expect(dat.stderr).toMatch(/^ktrace: .* is a trace-cmd binary file \(trace\.dat\).*\(print it as text first: trace-cmd report -i /);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
+    const file = path.join(dir, 'evil.txt');
+    writeFileSync(file, '\x1b]0;pwned\x07 not a trace\n');
+    const evil = await run('import', file, '--dry-run');
+    expect(evil.code).toBe(2);
+    expect(evil.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(evil.stderr).toContain('\\x1b]0;pwned\\x07');
+    const fmt = await run('import', file, '--format', 'ctf', '--dry-run');
+    expect(fmt.code).toBe(2);
+    expect(fmt.stderr).toMatch(/--format/);
+  });
+});
+
+describe('Bun/Deno parity', () => {
+  it('the JSON report of each format is byte-identical', async () => {
+    for (const f of ['ftrace/lockdep-abba.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-plain.txt']) {
+      const [b, d] = await Promise.all(RUNTIMES.map((runtime) => runCli(['import', `${FIX}/${f}`, '--dry-run', '--json'], { runtime })));
+      expect(b!.code, f).toBe(0);
+      expect(d!.stdout, f).toBe(b!.stdout);
+    }
+  });
+});
