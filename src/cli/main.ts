@@ -28,6 +28,7 @@ const COMMAND_MODULES: CommandLoaders = {
   record: () => import('./cmd/record.ts'),
   info: () => import('./cmd/info.ts'),
   explore: () => import('./cmd/explore.ts'),
+  merge: () => import('./cmd/merge.ts'),
   report: () => import('./cmd/report.ts'),
   export: () => import('./cmd/export.ts'),
   check: () => import('./cmd/check.ts'),

@@ -52,6 +52,8 @@ export interface PositionalSpec {
   readonly description: string;
   /** Error text when the positional is missing, e.g. "record needs a scenario name or a .ts file". */
   readonly missing: string;
+  /** The last positional only: takes one or more values (`<shard.json>...`). */
+  readonly variadic?: boolean;
 }
 
 export interface CommandSpec {
@@ -233,13 +235,41 @@ export const COMMANDS = [
         description: 'Write the traces of the first 10 failing seeds into DIR (all of them with --save-all).',
       },
       { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write the trace of every failing seed (default: the first 10).' },
+      {
+        name: 'shard',
+        type: { kind: 'string' },
+        metavar: 'I/N|auto/N',
+        description:
+          'Run only slice I (0..N-1) of N contiguous, balanced slices of the seeds; auto reads I from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX. Merge the --json outputs with ktrace merge.',
+      },
       opt,
       cpus,
       maxEvents,
-      json('{scanned, failing: [{seed, outcome, violation}]}'),
+      json('{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, outcomes, violations, saved}'),
     ],
-    examples: ['ktrace explore tcmalloc-fork --seeds 0..999', 'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/'],
+    examples: [
+      'ktrace explore tcmalloc-fork --seeds 0..999',
+      'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/',
+      'ktrace explore tcmalloc-fork --seeds 0..999999 --shard 3/8 --json > shard-3.json',
+    ],
     issue: 7,
+  },
+  {
+    name: 'merge',
+    summary: "Merge the --json outputs of explore's shards into what one unsharded run prints.",
+    details:
+      "Reads the shards' JSON (every shard of one run, in any order; each checked as untrusted input) and prints, with --json, byte for byte the document one 'ktrace explore' over the whole range prints; without it, explore's text report. Exits as that run would: 1 if a seed failed, 3 if a seed hit an internal error. Shards of different runs, a shard given twice or a missing shard: exit 2.",
+    positionals: [
+      {
+        name: 'shard.json',
+        description: "Output of 'ktrace explore … --shard I/N --json', one file per shard.",
+        missing: "merge needs the shards' JSON files (ktrace explore … --shard I/N --json)",
+        variadic: true,
+      },
+    ],
+    flags: [json("the merged document (exactly what 'ktrace explore --json' prints for the whole range)")],
+    examples: ['ktrace merge shard-*.json --json > explore.json', 'ktrace merge shard-0.json shard-1.json shard-2.json'],
+    issue: 12,
   },
   {
     name: 'report',
