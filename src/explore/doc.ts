@@ -4,7 +4,9 @@
 // prints exactly what one unsharded run prints).
 
 import type { Outcome } from "../kernel/index.ts";
+import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
+import { termSafe } from "./safe-text.ts";
 import { shardRange } from "./shard.ts";
 
 /** The only strategy today (--strategy comes with the scheduler seam). */
@@ -51,6 +53,21 @@ export interface ExploreDoc {
   saved: string[];
 }
 
+/**
+ * The document of a run: `res` over the whole range `seeds`, or over shard
+ * `shard` of it; `saved` the traces --save wrote.
+ */
+export function exploreDoc(res: ExploreResult, seeds: { from: number; to: number }, saved: string[], shard?: ShardJson): ExploreDoc {
+  return {
+    scenario: res.scenario.name, fix: res.variant.fix, options: res.variant.options, cpus: res.variant.cpus,
+    maxEvents: res.maxEvents, strategy: DEFAULT_STRATEGY, seeds: { from: seeds.from, to: seeds.to },
+    ...(shard ? { shard } : {}),
+    scanned: res.scanned,
+    failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),
+    errors: res.errors, outcomes: res.outcomes, violations: res.violations, saved,
+  };
+}
+
 /** The document's bytes: two-space JSON, with each failing seed and each error on a line of its own. */
 export function renderDoc(d: ExploreDoc): string {
   const F = "\u0000failing\u0000";
@@ -82,12 +99,12 @@ export function outcomeOrder(kinds: readonly string[]): string[] {
 
 // ---- merge ----
 
-/** A bad shard file or set of shards: one line, exitCode 2. */
+/** A bad shard file or set of shards: one line, exitCode 2 (text from the files made terminal-safe). */
 export class MergeError extends Error {
   readonly exitCode = 2;
   readonly hint?: string;
   constructor(message: string, hint?: string) {
-    super(message);
+    super(termSafe(message));
     if (hint !== undefined) this.hint = hint;
   }
 }

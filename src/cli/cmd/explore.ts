@@ -10,7 +10,7 @@
 
 import process from "node:process";
 import stringWidth from "string-width";
-import { DEFAULT_STRATEGY, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
+import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
 import { explore, saveTraces, type Progress } from "../../explore/index.ts";
 import { termSafe } from "../../explore/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
@@ -43,29 +43,31 @@ export function progressLine(label: string, p: Progress, columns: number, paint:
   const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
   const left = rate > 0 ? duration(((p.total - p.done) / rate) * 1000) : "?";
   const frac = p.total > 0 ? p.done / p.total : 1;
-  const fail = `${n(p.failing)} failing`;
-  const err = p.errors > 0 ? `  ${n(p.errors)} error${p.errors === 1 ? "" : "s"}` : "";
-  const count = `${n(p.done)}/${n(p.total)} seeds`;
   const bar = (w: number) => {
     const full = Math.round(frac * w);
     return `${"█".repeat(full)}${"░".repeat(w - full)}`;
   };
   const safe = termSafe(label);
-  // Parts, widest layout first; the first that fits wins.
-  const layouts: (() => [string, string])[] = [
-    () => [`${safe} ${bar(24)} ${count}  `, `${fail}${err}  ${n(Math.round(rate))} seeds/s  ${left} left`],
-    () => [`${safe} ${bar(24)} ${count}  `, `${fail}${err}  ${left} left`],
-    () => [`${safe} ${bar(12)} ${count}  `, `${fail}${err}  ${left} left`],
-    () => [`${bar(12)} ${count}  `, `${fail}${err}  ${left} left`],
-    () => [`${count}  `, `${fail}${err}  ${left} left`],
-    () => [`${count}  `, `${fail}${err}`],
-  ];
-  for (const make of layouts) {
-    const [a, b] = make();
-    if (stringWidth(a + b) <= room) return a + (p.failing > 0 ? b.replace(fail, paint(fail)) : b);
+  // Layouts, widest first. The first that fits with the counts at their widest
+  // (done = failing = total) wins, so the layout does not change as they grow.
+  const layout = (i: number, done: string, failing: string, errors: string): string => {
+    const count = `${done}/${n(p.total)} seeds`;
+    const fail = `${failing} failing${p.errors > 0 ? `  ${errors} error${p.errors === 1 ? "" : "s"}` : ""}`;
+    switch (i) {
+      case 0: return `${safe} ${bar(24)} ${count}  ${fail}  ${n(Math.round(rate))} seeds/s  ${left} left`;
+      case 1: return `${safe} ${bar(24)} ${count}  ${fail}  ${left} left`;
+      case 2: return `${safe} ${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 3: return `${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 4: return `${count}  ${fail}  ${left} left`;
+      default: return `${count}  ${fail}`;
+    }
+  };
+  const widest = n(p.total);
+  const failing = p.failing > 0 ? paint(n(p.failing)) : n(p.failing);
+  for (let i = 0; i < 6; i++) {
+    if (stringWidth(layout(i, widest, widest, widest)) <= room) return layout(i, n(p.done), failing, n(p.errors));
   }
-  const [a, b] = layouts[layouts.length - 1]!();
-  return cut(a + b, room);
+  return cut(layout(5, n(p.done), n(p.failing), n(p.errors)), room);
 }
 
 /** The longest prefix of s at most `cells` wide (ASCII-cut with an ellipsis when it had to cut). */
@@ -232,14 +234,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
     const seeds = res.failing.map((r) => r.seed);
     saved = saveTraces(res.scenario, req, f["save-all"] ? seeds : seeds.slice(0, SAVE_FIRST), f.save);
   }
-  const doc: ExploreDoc = {
-    scenario: res.scenario.name, fix: res.variant.fix, options: res.variant.options, cpus: res.variant.cpus,
-    maxEvents: res.maxEvents, strategy: DEFAULT_STRATEGY, seeds: { from: whole.from, to: whole.to },
-    ...(shard ? { shard: { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } } : {}),
-    scanned: res.scanned,
-    failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),
-    errors: res.errors, outcomes: res.outcomes, violations: res.violations, saved,
-  };
+  const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
   const code = exitCodeFor(doc);
   if (f.json) out(renderDoc(doc));
   else {
