@@ -57,6 +57,19 @@ describe("explore engine", () => {
     expect(a.failing.length).toBeGreaterThan(0);
   });
 
+  it("lists a seed whose run throws as an error with its exit code, and runs every other seed", async () => {
+    const res = await explore({ target: "fixtures/scenarios/seed-throws.ts", req: {}, from: 1, to: 30, jobs: 1, batch: 4 });
+    expect(res.errors.map((e) => e.seed)).toEqual([3, 10, 17, 24]);
+    expect(res.errors[0]).toEqual({ seed: 3, exitCode: 2, message: expect.stringMatching(/build\(\) threw at seed-throws\.ts:\d+: no program for seed 3$/) });
+    expect(res.outcomes).toEqual({ ok: 26, error: 4 });
+    expect(res.scanned).toBe(30);
+    const cli = await runCli(["explore", "fixtures/scenarios/seed-throws.ts", "--seeds", "1..30"]);
+    expect(cli.code).toBe(2);
+    expect(cli.stdout).toMatch(/^10\s+error\s+cannot run: .*no program for seed 10$/m);
+    expect(cli.stdout).toMatch(/26 of 30 seeds passed: seed-throws/);
+    expect(cli.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ktrace: a scenario that cannot run at 4 seeds \(3, 10, 17, 24\); first, seed 3: /)]);
+  });
+
   it("refuses a bad fix or option before running anything", async () => {
     await expect(explore({ target: "tcmalloc-fork", req: { fix: "nope" }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });
     await expect(explore({ target: "rcore-kstack", req: { opts: ["stack=loud"] }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });

@@ -185,7 +185,8 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
     const saved = d.saved[0];
     println(color.dim(termSafe(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
   } else {
-    println(color.dim(termSafe(`next: ${rec} -o ${file} --verbose   (the stack of seed ${first}'s error)`)));
+    const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
+    println(color.dim(termSafe(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
   }
 }
 
