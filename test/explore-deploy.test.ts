@@ -60,7 +60,7 @@ describe("deploy/kubernetes/explore.yaml", () => {
   it("its shard and merge scripts, run with JOB_COMPLETION_INDEX as Kubernetes sets it, reproduce the unsharded run", async () => {
     const results = join(dir, "k8s");
     mkdirSync(results);
-    const env = { ...envOf(job.spec.template.spec.containers[0]), SEEDS: "1..300", RESULTS: results, KTRACE };
+    const env: Record<string, string> = { ...envOf(job.spec.template.spec.containers[0]), SEEDS: "1..300", RESULTS: results, KTRACE };
     for (let i = 0; i < job.spec.completions; i++) {
       const r = sh(job.spec.template.spec.containers[0].args[0], { ...env, JOB_COMPLETION_INDEX: String(i) });
       expect(r.status, r.stderr).toBe(0);

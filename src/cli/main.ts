@@ -29,6 +29,7 @@ const COMMAND_MODULES: CommandLoaders = {
   info: () => import('./cmd/info.ts'),
   explore: () => import('./cmd/explore.ts'),
   merge: () => import('./cmd/merge.ts'),
+  diff: () => import('./cmd/diff.ts'),
   report: () => import('./cmd/report.ts'),
   export: () => import('./cmd/export.ts'),
   check: () => import('./cmd/check.ts'),
