@@ -197,6 +197,13 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
     expect(slurm.stdout).toMatch(/shard 2\/3 of seeds 1\.\.50: seeds 34\.\.50/);
   });
 
+  it("merge --help shows that it takes one or more shard files", async () => {
+    const r = await runCli(["merge", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: ktrace merge <shard\.json>\.\.\. \[options\]$/m);
+    expect((await runCli(["explore", "--help"])).stdout).toContain("--shard I/N|auto/N");
+  });
+
   it("bad shards and bad merges: one line, exit 2", async () => {
     const env = { JOB_COMPLETION_INDEX: "", SLURM_ARRAY_TASK_ID: "", AWS_BATCH_JOB_ARRAY_INDEX: "" };
     const good = join(dir, "g.json");
