@@ -193,18 +193,21 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
   const scanned = r.int(o["scanned"], "scanned");
   const size = Math.max(0, slice.to - slice.from + 1);
   if (scanned !== size) r.fail("scanned", `is ${scanned}, but shard ${index}/${count} of ${from}..${to} has ${size} seeds`);
-  const inSlice = (seed: number, field: string) => {
-    if (seed < slice.from || seed > slice.to) r.fail(field, `seed ${seed} is outside shard ${index}/${count} (${slice.from}..${slice.to})`);
+  /** The entries of a per-seed list: objects with exactly `keys`, seeds inside the slice and increasing. */
+  const seedList = <T>(name: string, keys: readonly string[], read: (e: Record<string, Json>, f: string, seed: number) => T): T[] => {
+    let prev = -1;
+    return r.arr(o[name], name).map((x, i) => {
+      const f = `${name}[${i}]`;
+      const e = r.obj(x, f);
+      r.keys(e, f, keys);
+      const seed = r.int(e["seed"], `${f}.seed`);
+      if (seed < slice.from || seed > slice.to) r.fail(`${f}.seed`, `seed ${seed} is outside shard ${index}/${count} (${slice.from}..${slice.to})`);
+      if (seed <= prev) r.fail(`${f}.seed`, "is not in increasing seed order");
+      prev = seed;
+      return read(e, f, seed);
+    });
   };
-  let prev = -1;
-  const failing = r.arr(o["failing"], "failing").map((x, i): FailingJson => {
-    const f = `failing[${i}]`;
-    const e = r.obj(x, f);
-    r.keys(e, f, ["seed", "outcome", "violation"]);
-    const seed = r.int(e["seed"], `${f}.seed`);
-    inSlice(seed, `${f}.seed`);
-    if (seed <= prev) r.fail(`${f}.seed`, "is not in increasing seed order");
-    prev = seed;
+  const failing = seedList("failing", ["seed", "outcome", "violation"], (e, f, seed): FailingJson => {
     const oc = r.obj(e["outcome"], `${f}.outcome`);
     r.keys(oc, `${f}.outcome`, ["kind", "seq", "message"]);
     const outcome = { kind: r.str(oc["kind"], `${f}.outcome.kind`), seq: r.int(oc["seq"], `${f}.outcome.seq`, -1), message: r.str(oc["message"], `${f}.outcome.message`) } as Outcome;
@@ -216,17 +219,9 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
     }
     return { seed, outcome, violation };
   });
-  prev = -1;
-  const errors = r.arr(o["errors"], "errors").map((x, i): SeedError => {
-    const f = `errors[${i}]`;
-    const e = r.obj(x, f);
-    r.keys(e, f, ["seed", "message", "exitCode"]);
-    const seed = r.int(e["seed"], `${f}.seed`);
-    inSlice(seed, `${f}.seed`);
-    if (seed <= prev) r.fail(`${f}.seed`, "is not in increasing seed order");
-    prev = seed;
-    return { seed, message: r.str(e["message"], `${f}.message`), exitCode: r.int(e["exitCode"], `${f}.exitCode`, 1) };
-  });
+  const errors = seedList("errors", ["seed", "message", "exitCode"], (e, f, seed): SeedError => (
+    { seed, message: r.str(e["message"], `${f}.message`), exitCode: r.int(e["exitCode"], `${f}.exitCode`, 1) }
+  ));
   const outcomes = r.counts(o["outcomes"], "outcomes");
   const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
   if (total !== scanned) r.fail("outcomes", `count ${total} seeds, but scanned is ${scanned}`);
