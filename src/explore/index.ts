@@ -86,10 +86,12 @@ export function workerCommand(): [string, string[]] | null {
 /** A job process, with the slice of the Worker API the scheduler uses. */
 class Job {
   private readonly child: ChildProcess;
-  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | null, err?: Error) => void) {
+  /** Batches posted and not yet answered, oldest first (a job answers in order). */
+  readonly inFlight: [number, number][] = [];
+  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | string | null, err?: Error) => void) {
     this.child = spawn(cmd[0], cmd[1], { stdio: ["pipe", "pipe", "inherit"] });
     this.child.on("error", (e) => onExit(null, e));
-    this.child.on("exit", (code) => onExit(code));
+    this.child.on("exit", (code, signal) => onExit(code === null && signal !== null ? signal : code));
     createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
       if (line) onMessage(JSON.parse(line) as FromWorker);
     });
@@ -193,6 +195,7 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
   const feed = (w: Job) => {
     if (next >= batches.length || failure !== undefined) return;
     const [from, to] = batches[next++]!;
+    w.inFlight.push([from, to]);
     w.post({ type: "batch", from, to });
   };
   const fail = (e: unknown) => {
@@ -212,12 +215,16 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
         poke();
         return;
       }
+      w.inFlight.shift();
       onBatch(m.result);
       pending--;
       feed(w);
       poke();
     }, (code, err) => {
-      if (!closing && pending > 0) fail(err ?? new WorkerError(`explore job stopped unexpectedly (exit code ${code})`, 3));
+      if (closing || pending === 0) return;
+      const seeds = w.inFlight.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(", ");
+      const where = seeds ? ` while running seeds ${seeds} (run them with --jobs 1 to name the seed)` : "";
+      fail(err ?? new WorkerError(`explore job stopped unexpectedly (${typeof code === "string" ? `killed by ${code}` : `exit code ${code}`})${where}`, 3));
     });
     workers.push(w);
   }
