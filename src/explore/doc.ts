@@ -7,7 +7,7 @@ import type { Outcome } from "../kernel/index.ts";
 import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
 import { termSafe } from "./safe-text.ts";
-import { shardRange } from "./shard.ts";
+import { MAX_SHARDS, shardRange } from "./shard.ts";
 
 /** The only strategy today (--strategy comes with the scheduler seam). */
 export const DEFAULT_STRATEGY = "random";
@@ -181,6 +181,7 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
   const sh = r.obj(o["shard"], "shard");
   r.keys(sh, "shard", ["index", "count", "save", "saveAll"]);
   const count = r.int(sh["count"], "shard.count", 1);
+  if (count > MAX_SHARDS) r.fail("shard.count", `is ${count}, more than ${MAX_SHARDS} shards`);
   const index = r.int(sh["index"], "shard.index");
   if (index >= count) r.fail("shard.index", `${index} is out of range for ${count} shards`);
   const save = sh["save"] === null ? null : r.str(sh["save"], "shard.save");

@@ -149,7 +149,8 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const pct = d.scanned > 0 ? ((100 * failed) / d.scanned).toFixed(failed * 1000 < d.scanned ? 2 : 1) : "0";
   const head = failed > 0
     ? color.red(`${n(failed)} of ${n(d.scanned)} seeds failed (${pct}%)`)
-    : d.errors.length > 0 ? `${n(passed)} of ${n(d.scanned)} seeds passed` : color.green(`all ${n(d.scanned)} seeds passed`);
+    : d.errors.length > 0 ? `${n(passed)} of ${n(d.scanned)} seeds passed`
+    : d.scanned === 0 ? "no seeds to run" : color.green(d.scanned === 1 ? "the 1 seed passed" : `all ${n(d.scanned)} seeds passed`);
   let how: string;
   if ("mergedFrom" in note) how = `merged from ${n(note.mergedFrom)} shard${note.mergedFrom === 1 ? "" : "s"}`;
   else {
@@ -159,7 +160,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const range = "shard" in note && note.shard
     ? (() => {
       const s = shardRange(from, to, note.shard.index, note.shard.count);
-      const slice = s.to < s.from ? "no seeds" : `seeds ${s.from}..${s.to}`;
+      const slice = s.to < s.from ? "no seeds" : s.to === s.from ? `seed ${s.from}` : `seeds ${s.from}..${s.to}`;
       return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
     })()
     : `seeds ${from}..${to}`;
