@@ -217,6 +217,8 @@ export const COMMANDS = [
   {
     name: 'explore',
     summary: 'Run a scenario under many seeds and list the failing ones (exit 1 if any).',
+    details:
+      "A seed whose run throws is listed with the outcome 'error' and every other seed still runs; then explore exits 3 if a seed hit an internal error, 2 if a seed could not run, 1 if a seed failed, 0 if all passed. Shards: see docs/EXPLORE.md.",
     positionals: [scenarioPos('explore')],
     flags: [
       fix,
