@@ -60,6 +60,12 @@ describe("diff engine", () => {
     expect([d.a!.tid, d.a!.cpu]).not.toEqual([d.b!.tid, d.b!.cpu]);
     expect(d.why).toMatch(/^a scheduling difference: tid \d+ on cpu \d+ acts in A, tid \d+ on cpu \d+ in B$/);
     expect(d.common.map((e) => e.seq)).toEqual([d.seq! - 3, d.seq! - 2, d.seq! - 1]);
+    // User steps change no kernel object: the state difference is where the states first part.
+    expect(r.state.length).toBeGreaterThan(0);
+    if (r.stateSameUntil !== null) {
+      expect(r.stateSameUntil).toBeGreaterThanOrEqual(d.seq!);
+      expect(r.stateAt!.a).toBe(r.stateSameUntil + 1);
+    } else expect(r.stateAt).toEqual({ a: d.seq, b: d.seq });
     expect(r.after.a.outcome?.kind).toBe("hang");
     expect(r.after.b.outcome?.kind).toBe("ok");
     expect(r.after.a.violation?.invariant).toBe("lock-owner-alive");
@@ -87,6 +93,7 @@ describe("diff engine", () => {
     expect(r.divergence).toMatchObject({ seq: null, kind: "none", a: null, b: null });
     expect(r.state).toEqual([]);
     expect(r.stateAt).toBeNull();
+    expect(r.stateSameUntil).toBeNull();
   });
 
   it("different scenarios are compared, and said so; a run cut by the budget ends first", async () => {
@@ -120,7 +127,7 @@ describe("ktrace diff (CLI)", () => {
     const j = await runCli(["diff", a, b, "--json"], { runtime: "deno" });
     expect(j.code).toBe(1);
     const doc = JSON.parse(j.stdout);
-    expect(Object.keys(doc)).toEqual(["a", "b", "differs", "notes", "divergence", "stateAt", "state", "stateMore", "after", "files"]);
+    expect(Object.keys(doc)).toEqual(["a", "b", "differs", "notes", "divergence", "stateAt", "stateSameUntil", "state", "stateMore", "after", "files"]);
     expect(doc.divergence.kind).toBe("program");
     const same = await runCli(["diff", a, a]);
     expect(same.code).toBe(0);

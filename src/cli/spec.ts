@@ -282,7 +282,7 @@ export const COMMANDS = [
       { name: 'traceA', description: 'A trace (or a report holding one).', missing: 'diff needs two traces' },
       { name: 'traceB', description: 'The trace to compare it with.', missing: 'diff needs a second trace to compare with' },
     ],
-    flags: [json('{a, b, differs, notes, divergence: {seq, kind, why, a, b, common}, stateAt, state, stateMore, after: {a, b}}')],
+    flags: [json('{a, b, differs, notes, divergence: {seq, kind, why, a, b, common, timeFrom}, stateAt, stateSameUntil, state, stateMore, after: {a, b}, files}')],
     examples: [
       'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-s2.ktrace',
       'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-atfork-2.17-s1.ktrace --json',

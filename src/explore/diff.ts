@@ -72,8 +72,15 @@ export interface DiffResult {
   differs: string[];
   notes: string[];
   divergence: Divergence;
-  /** The state after the divergent event in each run (after its last event for a run that ended), or null for identical runs. */
+  /**
+   * Where `state` compares the runs: after the divergent event in each (after
+   * its last event for a run that ended), or, when the states are still the
+   * same there, after the first seq within MAX_STATE_SEARCH where they differ
+   * (each run's own event at that seq). Null for identical runs.
+   */
   stateAt: { a: number; b: number } | null;
+  /** Set when the states were the same after the divergent events: the last seq where they still were. */
+  stateSameUntil: number | null;
   state: ObjectDiff[];
   /** Objects left out of `state` past the limit. */
   stateMore: number;
@@ -82,6 +89,8 @@ export interface DiffResult {
 
 /** Most objects listed in the state difference. */
 export const MAX_STATE_DIFFS = 64;
+/** Events after the divergence searched for the first state difference. */
+export const MAX_STATE_SEARCH = 4096;
 /** Shared events shown before the divergence. */
 const COMMON = 3;
 
@@ -216,7 +225,7 @@ export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
     return {
       a: ma, b: mb, differs, notes,
       divergence: { seq: null, kind: "none", why: `the runs are the same, event for event (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom },
-      stateAt: null, state: [], stateMore: 0, after,
+      stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after,
     };
   }
   const ca = new Cursor(a, { invariants: [] });
@@ -228,11 +237,25 @@ export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
   const common: EventJson[] = [];
   for (let q = Math.max(0, d - COMMON); q < d; q++) common.push(eventJson(eventAt(a, q)));
   const { kind, why } = classify(ea, eb);
-  const all = stateDiff(stateView(ca.state), stateView(cb.state));
+  const divergence = { seq: d, kind, why, a: ea ? eventJson(ea, ca.state) : null, b: eb ? eventJson(eb, cb.state) : null, common, timeFrom };
+  let all = stateDiff(stateView(ca.state), stateView(cb.state));
+  // The same state after the divergent events (a step of user code changes no
+  // kernel object): go on in step to where the states first differ.
+  let at = { a: sa, b: sb };
+  let sameUntil: number | null = null;
+  const last = Math.min(a.eventCount, b.eventCount, d + 1 + MAX_STATE_SEARCH) - 1;
+  while (all.length === 0 && ca.seq < last && ca.seq === cb.seq) {
+    sameUntil = ca.seq;
+    ca.step();
+    cb.step();
+    at = { a: ca.seq, b: cb.seq };
+    all = stateDiff(stateView(ca.state), stateView(cb.state));
+  }
+  if (all.length === 0) sameUntil = null;
   return {
-    a: ma, b: mb, differs, notes,
-    divergence: { seq: d, kind, why, a: ea ? eventJson(ea, ca.state) : null, b: eb ? eventJson(eb, cb.state) : null, common, timeFrom },
-    stateAt: { a: sa, b: sb },
+    a: ma, b: mb, differs, notes, divergence,
+    stateAt: at,
+    stateSameUntil: sameUntil,
     state: all.slice(0, MAX_STATE_DIFFS),
     stateMore: Math.max(0, all.length - MAX_STATE_DIFFS),
     after,

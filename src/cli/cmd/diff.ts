@@ -56,10 +56,11 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
   println();
   const at = r.stateAt!;
   const where = at.a === at.b ? `after seq ${at.a}` : `after seq ${at.a} in A, ${at.b} in B`;
-  if (r.state.length === 0) println(`state ${where}: the same`);
+  const head = r.stateSameUntil !== null ? `state: the same through seq ${r.stateSameUntil} (no kernel object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events` : `state ${where}`;
+  if (r.state.length === 0) println(`${head}: the same`);
   else {
     const count = r.state.length + r.stateMore;
-    println(`state ${where}: ${count} object${count === 1 ? " differs" : "s differ"}`);
+    println(`${head}: ${count} object${count === 1 ? " differs" : "s differ"}`);
     for (const line of table(["object", "field", "A", "B"], stateRows(r.state))) println(`  ${safe(line)}`);
     if (r.stateMore > 0) println(color.dim(`  … and ${r.stateMore} more (--json lists the first ${r.state.length})`));
   }
