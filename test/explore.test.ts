@@ -10,6 +10,8 @@ import { explore, isFailure, runSeed } from "../src/explore/index.ts";
 import { newChecker } from "../src/explore/seed.ts";
 import { findScenario } from "../src/scenarios/index.ts";
 import { openTrace } from "../src/trace/index.ts";
+import stringWidth from "string-width";
+import { progressLine } from "../src/cli/cmd/explore.ts";
 import { cliCommand, REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-explore-"));
@@ -53,6 +55,19 @@ describe("explore engine", () => {
     expect(a.failing).toEqual(b.failing);
     expect(a.outcomes).toEqual(b.outcomes);
     expect(a.failing.length).toBeGreaterThan(0);
+  });
+
+  it("lists a seed whose run throws as an error with its exit code, and runs every other seed", async () => {
+    const res = await explore({ target: "fixtures/scenarios/seed-throws.ts", req: {}, from: 1, to: 30, jobs: 1, batch: 4 });
+    expect(res.errors.map((e) => e.seed)).toEqual([3, 10, 17, 24]);
+    expect(res.errors[0]).toEqual({ seed: 3, exitCode: 2, message: expect.stringMatching(/build\(\) threw at seed-throws\.ts:\d+: no program for seed 3$/) });
+    expect(res.outcomes).toEqual({ ok: 26, error: 4 });
+    expect(res.scanned).toBe(30);
+    const cli = await runCli(["explore", "fixtures/scenarios/seed-throws.ts", "--seeds", "1..30"]);
+    expect(cli.code).toBe(2);
+    expect(cli.stdout).toMatch(/^10\s+error\s+cannot run: .*no program for seed 10$/m);
+    expect(cli.stdout).toMatch(/26 of 30 seeds passed: seed-throws/);
+    expect(cli.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ktrace: a scenario that cannot run at 4 seeds \(3, 10, 17, 24\); first, seed 3: /)]);
   });
 
   it("refuses a bad fix or option before running anything", async () => {
@@ -139,15 +154,43 @@ describe("ktrace explore (CLI, job processes)", () => {
     expect(quiet.stderr).toBe("");
   });
 
-  it.skipIf(!existsSync("/usr/bin/script"))("draws the progress line in place on a terminal, and clears it", () => {
+  it.skipIf(!existsSync("/usr/bin/script"))("draws the progress line in place in an 80-column terminal, never as wide as the terminal, and clears it", () => {
     const [cmd, pre] = cliCommand("bun");
     const out = join(dir, "tty.json");
-    const line = [cmd, ...pre, "explore", "tcmalloc-fork", "--seeds", "1..3000", "--json"].map((w) => `'${w}'`).join(" ");
-    const r = spawnSync("/usr/bin/script", ["-qec", `${line} > '${out}'`, "/dev/null"], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
+    const line = [cmd, ...pre, "explore", "tcmalloc-fork", "--seeds", "1..30000", "--json"].map((w) => `'${w}'`).join(" ");
+    const r = spawnSync("/usr/bin/script", ["-qec", `stty cols 80 rows 24; ${line} > '${out}'`, "/dev/null"], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/\rexplore tcmalloc-fork [█░]{24} [\d,]+\/3,000 seeds {2}\d+ failing {2}[\d,]+ seeds\/s {2}[\d.]+ (s|min) .*left\x1b\[K/);
     expect(r.stdout.endsWith("\r\x1b[K")).toBe(true);
-    expect(JSON.parse(readFileSync(out, "utf8")).scanned).toBe(3000);
+    // Every frame starts at column 0 and erases the rest of the row: no stale text, and no row wraps.
+    const frames = r.stdout.split("\r").filter((f) => f !== "");
+    expect(frames.length).toBeGreaterThan(1);
+    for (const f of frames.slice(0, -1)) {
+      // One layout for the whole run (chosen for the counts at their widest): the bar, counts, time left.
+      expect(f).toMatch(/^[█░]{12} [\d,]+\/30,000 seeds {2}[\d,]+ failing {2}[\d.]+ s left\x1b\[K$/);
+      expect([...f.replace("\x1b[K", "")].length).toBeLessThan(80);
+    }
+    expect(r.stdout).not.toContain("\n");
+    expect(JSON.parse(readFileSync(out, "utf8")).scanned).toBe(30000);
+  });
+
+  it("fits the progress line to the terminal, dropping the rate, the bar, then the label", () => {
+    const p = { done: 1_234_567, total: 10_000_000, failing: 98_765, errors: 0, elapsedMs: 20_000 };
+    const full = progressLine("explore tcmalloc-fork", p, 200);
+    expect(full).toBe("explore tcmalloc-fork ███░░░░░░░░░░░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  61,728 seeds/s  2 min 22 s left");
+    expect(progressLine("explore tcmalloc-fork", p, 100)).toBe("explore tcmalloc-fork █░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left");
+    expect(progressLine("explore tcmalloc-fork", p, 80)).toBe("█░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left");
+    expect(progressLine("explore tcmalloc-fork", { ...p, done: 1000, total: 3000, failing: 150, elapsedMs: 200 }, 80))
+      .toBe("explore tcmalloc-fork ████░░░░░░░░ 1,000/3,000 seeds  150 failing  0.4 s left");
+    expect(progressLine("explore tcmalloc-fork", p, 60)).toBe("1,234,567/10,000,000 seeds  98,765 failing");
+    expect(progressLine("explore tcmalloc-fork", p, 30)).toBe("1,234,567/10,000,000 seeds  …");
+    expect(progressLine("explore tcmalloc-fork", { ...p, errors: 2 }, 200)).toContain("98,765 failing  2 errors  61,728 seeds/s");
+    // Label text is the user's: wide characters count two cells, controls are escaped.
+    const wide = progressLine("explore ./シナリオ.ts\x1b[2J", p, 140);
+    expect(wide).not.toContain("\x1b");
+    expect(wide).toContain("\\u{1b}[2J");
+    for (const cols of [1, 2, 10, 40, 79, 80, 81, 120]) {
+      expect(stringWidth(progressLine("explore ./シナリオ.ts", p, cols)), `${cols} columns`).toBeLessThan(Math.max(2, cols));
+    }
   });
 
   it("bad input exits 2 with one line", async () => {

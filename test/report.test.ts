@@ -1,10 +1,10 @@
 // ktrace report: the Markdown bug report, and the trace's round trip through
 // it (report → issue comment → file → every command), plus gzip'd traces.
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { prepare, record } from "../src/record/index.ts";
 import { mdEscape } from "../src/report/index.ts";
 import { embedTrace, EMBED_BEGIN, EMBED_END, findEmbeddedTrace, gzipTrace } from "../src/trace/embed.ts";
@@ -13,6 +13,7 @@ import { runCli } from "./helpers/run-cli.ts";
 import { gunzipSync } from "node:zlib";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-report-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const AST = "traces/asterinas-procfs.ktrace";
 
 /** info --json without the fields that describe the file rather than the trace. */
@@ -190,5 +191,86 @@ describe("gzip-wrapped traces", () => {
     expect(Buffer.compare(gunzipSync(back.bytes), Buffer.from(blob))).toBe(0);
     expect(back.name).toBe("x");
     expect(findEmbeddedTrace("no trace here")).toBeNull();
+  });
+});
+
+// ---- the Mermaid sequence diagram ----
+
+const SAFE = String.raw`(?:[A-Za-z0-9 .,:_()\[\]/=+\-→≠…']|#\d+;)+`;
+const ID = "[TLP]\\d+";
+
+/** The ```mermaid block of a report, checked line by line against the sequence diagram grammar we emit. */
+function checkDiagram(md: string): { participants: Map<string, string>; lines: string[] } {
+  const all = md.split("\n");
+  const start = all.indexOf("```mermaid");
+  expect(start, "a mermaid block").toBeGreaterThan(0);
+  expect(all[start - 2]).toBe("### Sequence diagram");
+  const end = all.indexOf("```", start + 1);
+  const lines = all.slice(start + 1, end);
+  expect(lines[0]).toBe("sequenceDiagram");
+  const participants = new Map<string, string>();
+  const declared = (id: string) => expect(participants.has(id), `${id} declared before use`).toBe(true);
+  let messages = 0;
+  for (const line of lines.slice(1)) {
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^    participant (${ID}) as (${SAFE})$`).exec(line))) {
+      expect(participants.has(m[1]!), `${m[1]} declared once`).toBe(false);
+      expect(messages, "participants come first").toBe(0);
+      participants.set(m[1]!, m[2]!);
+    } else if ((m = new RegExp(`^    (${ID})(->>|-->>|-x)(${ID}): ${SAFE}$`).exec(line))) {
+      declared(m[1]!);
+      declared(m[3]!);
+      messages++;
+    } else if ((m = new RegExp(`^    Note over (${ID})(?:,(${ID}))?: ${SAFE}$`).exec(line))) {
+      declared(m[1]!);
+      if (m[2]) declared(m[2]);
+      messages++;
+    } else throw new Error(`not a well-formed sequence diagram line: ${JSON.stringify(line)}`);
+  }
+  expect(messages).toBeGreaterThan(0);
+  expect(messages).toBeLessThanOrEqual(41);
+  expect(participants.size).toBeLessThanOrEqual(12);
+  return { participants, lines };
+}
+
+describe("ktrace report: Mermaid sequence diagram", () => {
+  it("shows the tcmalloc worker taking SlowTLS, the fork that copies it, and the violation", async () => {
+    const r = await runCli(["report", "traces/tcmalloc-fork.ktrace"]);
+    const { participants, lines } = checkDiagram(r.stdout);
+    const slow = [...participants].find(([, label]) => label === "tcmalloc.SlowTLS (pid 1)")![0];
+    expect(lines.some((l) => new RegExp(`^ {4}T2->>${slow}: \\d+: acquire$`).test(l))).toBe(true);
+    expect(lines.some((l) => /^ {4}T1->>P2: \d+: fork → pid 2 \(tid 3\)$/.test(l))).toBe(true);
+    expect(lines[lines.length - 1]).toMatch(/^ {4}Note over T\d+: \d+: VIOLATION lock-owner-alive: .*tcmalloc\.SlowTLS/);
+  });
+
+  it("is well formed for every example trace that fails", async () => {
+    for (const t of ["asterinas-procfs", "cpython-fork-serenity", "rcore-kstack", "rcore-kstack--stack-flush"]) {
+      const r = await runCli(["report", `traces/${t}.ktrace`]);
+      expect(r.code, t).toBe(0);
+      checkDiagram(r.stdout);
+    }
+    const ok = await runCli(["report", "traces/tcmalloc-fork--atfork-2.17.ktrace"]);
+    expect(ok.stdout).not.toContain("```mermaid");
+  });
+
+  it("escapes trace strings: a lock named to break out of the block stays inside it, as entity codes", async () => {
+    const file = join(dir, "evil.ts");
+    const evil = "a```\\n;#<b>x</b>-->>T1: end\\u001b[2J";
+    writeFileSync(file, `export default (k) => k.defineScenario({ name: "evil", description: "AB-BA with odd lock names",
+      build: () => { const A = "${evil}"; const B = "b%%{init}%%";
+        const t = (x, y) => [k.lock(x), k.user("w"), k.lock(y), k.unlock(y), k.unlock(x)];
+        return { procs: [{ name: "p", main: [k.thread(t(A, B)), ...t(B, A)] }] }; } });\n`);
+    const ex = JSON.parse((await runCli(["explore", file, "--seeds", "1..200", "--jobs", "1", "--json"])).stdout);
+    const seed = ex.failing.find((f: { violation: { invariant: string } | null }) => f.violation?.invariant === "no-deadlock")?.seed;
+    expect(seed, "some seed deadlocks").toBeDefined();
+    const trace = join(dir, "evil.ktrace");
+    expect((await runCli(["record", file, "--seed", String(seed), "-o", trace])).code).toBe(0);
+    const r = await runCli(["report", trace]);
+    const { participants, lines } = checkDiagram(r.stdout);
+    const labels = [...participants.values()].join("\n");
+    // The name holds a line break and an ESC (the scenario's string): a space and #27; here.
+    expect(labels).toContain("a#96;#96;#96; #59;#35;#60;b#62;x#60;/b#62;--#62;#62;T1: end#27;[2J (pid 1)");
+    expect(labels).toContain("b#37;#37;#123;init#125;#37;#37;");
+    for (const line of lines) expect(line.replace(/#\d+;/g, "").replace(/^( {4}[TLP]\d+)-?->>/, "$1")).not.toMatch(/[\u0000-\u001f`;#<>]/);
   });
 });

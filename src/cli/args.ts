@@ -281,7 +281,8 @@ function parseCommand(spec: CommandSpec, argv: readonly string[], verboseBefore:
   for (let p = 0; p < spec.positionals.length; p++) {
     if (positionals[p] === undefined) throw new UsageError(spec.positionals[p]!.missing, see);
   }
-  if (positionals.length > spec.positionals.length) {
+  const variadic = spec.positionals[spec.positionals.length - 1]?.variadic === true;
+  if (positionals.length > spec.positionals.length && !variadic) {
     const extra = positionals[spec.positionals.length]!;
     const takes =
       spec.positionals.length === 0

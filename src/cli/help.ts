@@ -1,6 +1,6 @@
 // Help screens, generated from the command table in spec.ts.
 
-import { COMMANDS, GLOBAL_FLAGS, commandSpec, type CommandName, type FlagSpec } from './spec.ts';
+import { COMMANDS, GLOBAL_FLAGS, commandSpec, type CommandName, type FlagSpec, type PositionalSpec } from './spec.ts';
 
 export const VERSION = '0.1.0';
 
@@ -42,7 +42,8 @@ export function overviewHelp(isBuilt: (c: CommandName) => boolean): string {
 export function usageLine(name: CommandName): string {
   const spec = commandSpec(name);
   const parts = ['ktrace', spec.name];
-  for (const p of spec.positionals) parts.push(`<${p.name}>`);
+  const positionals: readonly PositionalSpec[] = spec.positionals;
+  for (const p of positionals) parts.push(`<${p.name}>${p.variadic === true ? '...' : ''}`);
   const flags: readonly FlagSpec[] = spec.flags;
   for (const f of flags) {
     if (f.required === true) parts.push(`--${f.name} ${f.metavar ?? 'VALUE'}`);

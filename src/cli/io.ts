@@ -96,6 +96,17 @@ export function println(line = ''): void {
   write(process.stdout, line + '\n');
 }
 
+/** Write text to stderr as is (a progress line redrawn in place). */
+export function ewrite(text: string): void {
+  write(process.stderr, text);
+}
+
+/** Width of the terminal on stderr, or undefined when stderr is not a terminal or does not say. */
+export function stderrColumns(): number | undefined {
+  const c = process.stderr.columns;
+  return process.stderr.isTTY === true && typeof c === 'number' && c > 0 ? c : undefined;
+}
+
 /** Write one line to stderr. */
 export function eprintln(line = ''): void {
   write(process.stderr, line + '\n');

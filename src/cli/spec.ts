@@ -54,6 +54,8 @@ export interface PositionalSpec {
   readonly description: string;
   /** Error text when the positional is missing, e.g. "record needs a scenario name or a .ts file". */
   readonly missing: string;
+  /** The last positional only: takes one or more values (`<shard.json>...`). */
+  readonly variadic?: boolean;
 }
 
 export interface CommandSpec {
@@ -216,6 +218,8 @@ export const COMMANDS = [
   {
     name: 'explore',
     summary: 'Run a scenario under many seeds and list the failing ones (exit 1 if any).',
+    details:
+      "A seed whose run throws is listed with the outcome 'error' and every other seed still runs; then explore exits 3 if a seed hit an internal error, 2 if a seed could not run, 1 if a seed failed, 0 if all passed. Shards: see docs/EXPLORE.md.",
     positionals: [scenarioPos('explore')],
     flags: [
       fix,
@@ -234,13 +238,57 @@ export const COMMANDS = [
         description: 'Write the traces of the first 10 failing seeds into DIR (all of them with --save-all).',
       },
       { name: 'save-all', type: { kind: 'boolean' }, description: 'With --save, write the trace of every failing seed (default: the first 10).' },
+      {
+        name: 'shard',
+        type: { kind: 'string' },
+        metavar: 'I/N|auto/N',
+        description:
+          'Run only slice I (0..N-1) of N contiguous, balanced slices of the seeds; auto reads I from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX. Merge the --json outputs with ktrace merge.',
+      },
       opt,
       cpus,
       maxEvents,
-      json('{scanned, failing: [{seed, outcome, violation}]}'),
+      json('{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, outcomes, violations, saved}'),
     ],
-    examples: ['ktrace explore tcmalloc-fork --seeds 0..999', 'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/'],
+    examples: [
+      'ktrace explore tcmalloc-fork --seeds 0..999',
+      'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/',
+      'ktrace explore tcmalloc-fork --seeds 0..999999 --shard 3/8 --json > shard-3.json',
+    ],
     issue: 7,
+  },
+  {
+    name: 'merge',
+    summary: "Merge the --json outputs of explore's shards into what one unsharded run prints.",
+    details:
+      "Reads the shards' JSON (every shard of one run, in any order; each checked as untrusted input) and prints, with --json, byte for byte the document one 'ktrace explore' over the whole range prints; without it, explore's text report. Exits as that run would: 1 if a seed failed, 3 if a seed hit an internal error. Shards of different runs, a shard given twice or a missing shard: exit 2.",
+    positionals: [
+      {
+        name: 'shard.json',
+        description: "Output of 'ktrace explore … --shard I/N --json', one file per shard.",
+        missing: "merge needs the shards' JSON files (ktrace explore … --shard I/N --json)",
+        variadic: true,
+      },
+    ],
+    flags: [json("the merged document (exactly what 'ktrace explore --json' prints for the whole range)")],
+    examples: ['ktrace merge shard-*.json --json > explore.json', 'ktrace merge shard-0.json shard-1.json shard-2.json'],
+    issue: 12,
+  },
+  {
+    name: 'diff',
+    summary: 'Compare two traces: the first divergence, the state there, what differs afterwards.',
+    details:
+      "Finds the first event that differs between the two runs (or where one ends) and says whether another thread ran (a scheduling difference) or the same thread did something else (a program difference, e.g. a fix); lists the CPUs, processes, threads, locks and kernel stacks that differ after it; and compares the outcomes, first invariant violations and events per kind. Traces of different scenarios are compared too, with a note. Exit 0 when the runs are the same event for event, 1 when they differ.",
+    positionals: [
+      { name: 'traceA', description: 'A trace (or a report holding one).', missing: 'diff needs two traces' },
+      { name: 'traceB', description: 'The trace to compare it with.', missing: 'diff needs a second trace to compare with' },
+    ],
+    flags: [json('{a, b, differs, notes, divergence: {seq, kind, why, a, b, common, timeFrom}, stateAt, stateSameUntil, state, stateMore, after: {a, b}, files}')],
+    examples: [
+      'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-s2.ktrace',
+      'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-atfork-2.17-s1.ktrace --json',
+    ],
+    issue: 12,
   },
   {
     name: 'report',

@@ -18,10 +18,11 @@ import { defaultTracePath, prepareWith, record } from "../record/index.ts";
 import { OUTCOME_KINDS } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
-import { newChecker, runBatch, type BatchResult, type SeedResult, type VariantRequest } from "./seed.ts";
+import { ordered, outcomeOrder } from "./doc.ts";
+import { newChecker, runBatch, type BatchResult, type SeedError, type SeedResult, type VariantRequest } from "./seed.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker.ts";
 
-export { isFailure, runSeed, type SeedResult, type VariantRequest } from "./seed.ts";
+export { ERROR_OUTCOME, isFailure, runSeed, type SeedError, type SeedResult, type VariantRequest } from "./seed.ts";
 
 export interface ExploreRequest {
   /** Scenario name or scenario file. */
@@ -41,6 +42,8 @@ export interface Progress {
   done: number;
   total: number;
   failing: number;
+  /** Seeds whose run threw. */
+  errors: number;
   elapsedMs: number;
 }
 
@@ -48,6 +51,9 @@ export interface Progress {
 export interface ExploreResult extends BatchResult {
   scenario: Scenario;
   scanned: number;
+  /** The variant as resolved (defaults filled in). */
+  variant: { fix: string; cpus: number; options: Record<string, string> };
+  maxEvents: number;
   /** Jobs actually used. */
   jobs: number;
   elapsedMs: number;
@@ -80,10 +86,12 @@ export function workerCommand(): [string, string[]] | null {
 /** A job process, with the slice of the Worker API the scheduler uses. */
 class Job {
   private readonly child: ChildProcess;
-  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | null, err?: Error) => void) {
+  /** Batches posted and not yet answered, oldest first (a job answers in order). */
+  readonly inFlight: [number, number][] = [];
+  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | string | null, err?: Error) => void) {
     this.child = spawn(cmd[0], cmd[1], { stdio: ["pipe", "pipe", "inherit"] });
     this.child.on("error", (e) => onExit(null, e));
-    this.child.on("exit", (code) => onExit(code));
+    this.child.on("exit", (code, signal) => onExit(code === null && signal !== null ? signal : code));
     createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on("line", (line) => {
       if (line) onMessage(JSON.parse(line) as FromWorker);
     });
@@ -101,6 +109,7 @@ class Job {
 
 function merge(into: Omit<BatchResult, "from" | "to">, b: BatchResult): void {
   for (const r of b.failing) into.failing.push(r);
+  for (const e of b.errors) into.errors.push(e);
   for (const [k, n] of Object.entries(b.outcomes)) into.outcomes[k] = (into.outcomes[k] ?? 0) + n;
   for (const [k, n] of Object.entries(b.violations)) into.violations[k] = (into.violations[k] ?? 0) + n;
   into.events += b.events;
@@ -116,44 +125,41 @@ function batchSize(total: number, jobs: number): number {
   return Math.max(1, Math.min(1000, Math.ceil(total / (jobs * 16))));
 }
 
-/** Counts keyed in a fixed order (so the result does not depend on which seed came first). */
-function ordered(counts: Record<string, number>, order: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of order) if (counts[k] !== undefined) out[k] = counts[k]!;
-  for (const k of Object.keys(counts).sort()) if (out[k] === undefined) out[k] = counts[k]!;
-  return out;
-}
-
 /**
- * Runs every seed from..to and returns the failing ones in seed order.
+ * Runs every seed from..to (none when to < from: an empty shard) and returns
+ * the failing ones in seed order. A seed whose run throws is listed in
+ * `errors` and the others still run.
  * Throws ScenarioError / RunError (exitCode 2) for a bad scenario, fix or
- * option, or a scenario that cannot run under some seed.
+ * option.
  */
 export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   const t0 = performance.now();
   const scenario = await resolveScenario(x.target);
   // Fail fast, in this thread, on a bad fix, option, cpu count or budget.
-  prepareWith(scenario, { ...x.req, seed: x.from });
-  const total = x.to - x.from + 1;
+  const p = prepareWith(scenario, { ...x.req, seed: x.from });
+  const total = Math.max(0, x.to - x.from + 1);
   const wanted = Math.max(1, x.jobs ?? defaultJobs());
   const size = x.batch ?? batchSize(total, wanted);
   const batches: [number, number][] = [];
   for (let s = x.from; s <= x.to; s += size) batches.push([s, Math.min(x.to, s + size - 1)]);
-  const jobs = workerCommand() !== null ? Math.min(wanted, batches.length) : 1;
-  const acc = { failing: [] as SeedResult[], outcomes: {} as Record<string, number>, violations: {} as Record<string, number>, events: 0 };
+  const jobs = workerCommand() !== null ? Math.max(1, Math.min(wanted, batches.length)) : 1;
+  const acc = { failing: [] as SeedResult[], errors: [] as SeedError[], outcomes: {} as Record<string, number>, violations: {} as Record<string, number>, events: 0 };
   let done = 0;
   const progress = (b: BatchResult) => {
     merge(acc, b);
     done += b.to - b.from + 1;
-    x.onProgress?.({ done, total, failing: acc.failing.length, elapsedMs: performance.now() - t0 });
+    x.onProgress?.({ done, total, failing: acc.failing.length, errors: acc.errors.length, elapsedMs: performance.now() - t0 });
   };
 
   await runParallel(scenario, x, batches, jobs, progress);
   acc.failing.sort((a, b) => a.seed - b.seed);
+  acc.errors.sort((a, b) => a.seed - b.seed);
   return {
     scenario, from: x.from, to: x.to, scanned: total,
+    variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options }, maxEvents: p.maxEvents,
     failing: acc.failing,
-    outcomes: ordered(acc.outcomes, OUTCOME_KINDS),
+    errors: acc.errors,
+    outcomes: ordered(acc.outcomes, outcomeOrder(OUTCOME_KINDS)),
     violations: ordered(acc.violations, INVARIANT_NAMES),
     events: acc.events, jobs, elapsedMs: performance.now() - t0,
   };
@@ -189,6 +195,7 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
   const feed = (w: Job) => {
     if (next >= batches.length || failure !== undefined) return;
     const [from, to] = batches[next++]!;
+    w.inFlight.push([from, to]);
     w.post({ type: "batch", from, to });
   };
   const fail = (e: unknown) => {
@@ -208,12 +215,16 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
         poke();
         return;
       }
+      w.inFlight.shift();
       onBatch(m.result);
       pending--;
       feed(w);
       poke();
     }, (code, err) => {
-      if (!closing && pending > 0) fail(err ?? new WorkerError(`explore job stopped unexpectedly (exit code ${code})`, 3));
+      if (closing || pending === 0) return;
+      const seeds = w.inFlight.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(", ");
+      const where = seeds ? ` while running seeds ${seeds} (run them with --jobs 1 to name the seed)` : "";
+      fail(err ?? new WorkerError(`explore job stopped unexpectedly (${typeof code === "string" ? `killed by ${code}` : `exit code ${code}`})${where}`, 3));
     });
     workers.push(w);
   }

@@ -5,6 +5,7 @@
 // breaks an invariant (the replay engine's, checked while the run goes: the
 // same hooks `ktrace check` uses on a trace, so explore and check agree).
 
+import process from "node:process";
 import type { Outcome } from "../kernel/index.ts";
 import { prepareWith, reseed, run, type Prepared, type RunRequest } from "../record/index.ts";
 import { Checker, INVARIANTS, type Violation } from "../replay/invariants.ts";
@@ -68,24 +69,78 @@ export function runPrepared(p: Prepared, checker: Checker): SeedResult {
   };
 }
 
-/** Tallies of a batch of seeds: failing ones in full, the rest counted. */
+/**
+ * A seed whose run threw instead of ending with an outcome: a bug in ktrace
+ * (exitCode 3) or a scenario that cannot run under that seed (exitCode 2, e.g.
+ * a build() that throws for it). Explore records it and goes on with the
+ * other seeds.
+ */
+export interface SeedError {
+  seed: number;
+  message: string;
+  exitCode: number;
+}
+
+/** The outcome class of an errored seed in BatchResult.outcomes (after the kernel's outcome kinds). */
+export const ERROR_OUTCOME = "error";
+
+/** Tallies of a batch of seeds: failing and errored ones in full, the rest counted. */
 export interface BatchResult {
   from: number;
   to: number;
   failing: SeedResult[];
-  /** Seeds per outcome kind. */
+  errors: SeedError[];
+  /** Seeds per outcome kind, and ERROR_OUTCOME for seeds whose run threw. */
   outcomes: Record<string, number>;
   /** Failing seeds per first-violated invariant. */
   violations: Record<string, number>;
   events: number;
 }
 
-/** Runs seeds from..to (inclusive). */
+/** The exit code an exception stands for: its own numeric exitCode (a user-facing error), else 3 (a bug). */
+export function exitCodeOf(e: unknown): number {
+  const c = typeof e === "object" && e !== null ? (e as { exitCode?: unknown }).exitCode : undefined;
+  return typeof c === "number" && Number.isInteger(c) ? c : 3;
+}
+
+/** The one-line message of an exception. */
+export function messageOf(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/**
+ * Test hook: KTRACE_TEST_FAULT_SEEDS=7,19 makes runBatch throw an internal
+ * error (as a bug in the simulator would) at those seeds, so the tests can
+ * check that explore names the seed and carries on, through the job
+ * processes too. Read once; unset in normal use.
+ */
+const FAULT_SEEDS: ReadonlySet<number> = new Set(
+  (process.env["KTRACE_TEST_FAULT_SEEDS"] ?? "").split(",").filter((w) => /^[0-9]+$/.test(w)).map(Number),
+);
+
+/** The error KTRACE_TEST_FAULT_SEEDS injects. */
+export class InjectedFault extends Error {}
+
+/**
+ * Runs seeds from..to (inclusive). A seed whose run throws is recorded in
+ * `errors` (with the exception's exit code) and the batch goes on (the
+ * checker holds no state between runs, so the next run starts clean).
+ */
 export function runBatch(scenario: Scenario, req: VariantRequest, from: number, to: number, checker: Checker): BatchResult {
-  const out: BatchResult = { from, to, failing: [], outcomes: {}, violations: {}, events: 0 };
-  const first = prepareWith(scenario, { ...req, seed: from });
+  const out: BatchResult = { from, to, failing: [], errors: [], outcomes: {}, violations: {}, events: 0 };
+  let base: Prepared | null = null;
   for (let seed = from; seed <= to; seed++) {
-    const r = runPrepared(seed === from ? first : reseed(first, seed), checker);
+    let r: SeedResult;
+    try {
+      if (FAULT_SEEDS.size > 0 && FAULT_SEEDS.has(seed)) throw new InjectedFault(`injected fault at seed ${seed} (KTRACE_TEST_FAULT_SEEDS)`);
+      const p: Prepared = base === null ? (base = prepareWith(scenario, { ...req, seed })) : reseed(base, seed);
+      r = runPrepared(p, checker);
+    } catch (e) {
+      out.errors.push({ seed, message: messageOf(e), exitCode: exitCodeOf(e) });
+      out.outcomes[ERROR_OUTCOME] = (out.outcomes[ERROR_OUTCOME] ?? 0) + 1;
+      continue;
+    }
     out.events += r.events;
     out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
     if (r.violation) out.violations[r.violation.invariant] = (out.violations[r.violation.invariant] ?? 0) + 1;

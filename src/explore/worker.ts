@@ -12,7 +12,7 @@
 import { createInterface } from "node:readline";
 import process from "node:process";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
-import { newChecker, runBatch, type BatchResult, type VariantRequest } from "./seed.ts";
+import { exitCodeOf, messageOf, newChecker, runBatch, type BatchResult, type VariantRequest } from "./seed.ts";
 
 export interface WorkerInit {
   target: string;
@@ -30,8 +30,7 @@ function send(m: FromWorker): void {
 }
 
 function fail(e: unknown): void {
-  const exitCode = typeof e === "object" && e !== null && typeof (e as { exitCode?: unknown }).exitCode === "number" ? (e as { exitCode: number }).exitCode : 3;
-  send({ type: "error", message: e instanceof Error ? e.message : String(e), exitCode });
+  send({ type: "error", message: messageOf(e), exitCode: exitCodeOf(e) });
 }
 
 /** Serves batches read from stdin until it closes. */

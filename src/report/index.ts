@@ -13,6 +13,7 @@ import {
   type ReplaySource, type StateView, type ViolationReport,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
+import { sequenceDiagram } from "./mermaid.ts";
 import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
 import type { TraceReader } from "../trace/index.ts";
 
@@ -215,6 +216,13 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
   return rows;
 }
 
+/** The Mermaid sequence diagram of the threads, locks and processes that led to seq, under its heading (nothing when none). */
+function diagramSection(src: ReplaySource, seq: number, causes: number[], s: KState, v: { invariant: string; message: string } | null): string[] {
+  if (seq < 0 || seq >= src.eventCount) return [];
+  const d = sequenceDiagram(src, seq, causes, s, v);
+  return d.length === 0 ? [] : ["### Sequence diagram", "", ...d, ""];
+}
+
 /** Builds the report of a trace. */
 export function buildReport(x: ReportInput): Report {
   const r = x.reader;
@@ -264,6 +272,7 @@ export function buildReport(x: ReportInput): Report {
     L.push("### Events leading to it", "");
     L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, v.seq, scan.violation!.causes, scan.state), [true, true, true, true]));
     L.push("");
+    L.push(...diagramSection(src, v.seq, v.causes.map((c) => c.seq), scan.state, v));
     L.push(`### State of the objects involved, after event ${v.seq}`, "");
     L.push(...stateTables(stateView(scan.state), involved(src, v, null, scan.state)));
   } else if (failed && outcome) {
@@ -271,6 +280,7 @@ export function buildReport(x: ReportInput): Report {
     const st = scan.state;
     L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, outcome.seq, [], st), [true, true, true, true]));
     L.push("");
+    L.push(...diagramSection(src, outcome.seq, [], st, null));
   } else {
     L.push("## No invariant violation", "", `Checked every invariant over all ${r.eventCount} events: none broke.`, "");
   }

@@ -1,15 +1,22 @@
-// ktrace explore <scenario|file.ts> [--fix NAME] --seeds A..B [--jobs N]
+// ktrace explore <scenario|file.ts> [--fix NAME] --seeds A..B [--jobs N] [--shard I/N|auto/N]
 //   [--save DIR [--save-all]] [--opt KEY=VALUE]... [--cpus N] [--max-events N] [--json]
 //
-// Runs the scenario under every seed of the range and lists the failing ones
-// (outcome fatal, panic or hang, or an invariant broken). Exit 1 when any
-// seed failed, 0 when all passed.
+// Runs the scenario under every seed of the range (or of one shard's slice of
+// it) and lists the failing ones (outcome fatal, panic or hang, or an
+// invariant broken) and the seeds whose run threw. Exit codes, in order:
+// 3 when a seed hit an internal error (after every other seed is reported),
+// 2 when a seed could not run (a scenario that fails under it), 1 when a seed
+// failed, 0 when all passed. `ktrace merge` prints the same for shards.
 
-import { explore, saveTraces, type Progress, type SeedResult } from "../../explore/index.ts";
+import process from "node:process";
+import stringWidth from "string-width";
+import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
+import { explore, saveTraces, type Progress } from "../../explore/index.ts";
+import { termSafe } from "../../explore/safe-text.ts";
+import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, isStderrTTY, out, println } from "../io.ts";
-import process from "node:process";
+import { color, eprintln, errColor, ewrite, isStderrTTY, out, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -22,37 +29,184 @@ function duration(ms: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-/** One progress line on stderr (a terminal), redrawn in place at most every 100 ms. */
+/** Columns the progress line may use when stderr's width is unknown. */
+const FALLBACK_COLUMNS = 80;
+
+/**
+ * The progress line for a terminal `columns` wide: always narrower than the
+ * terminal (so it never wraps and leaves no stale row), dropping parts in
+ * order of use as room runs out (the rate, the time left, the bar, the
+ * label) and cutting what is left. `paint` colours the failing count.
+ */
+export function progressLine(label: string, p: Progress, columns: number, paint: (s: string) => string = (s) => s): string {
+  const room = Math.max(1, columns - 1);
+  const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
+  const left = rate > 0 ? duration(((p.total - p.done) / rate) * 1000) : "?";
+  const frac = p.total > 0 ? p.done / p.total : 1;
+  const bar = (w: number) => {
+    const full = Math.round(frac * w);
+    return `${"█".repeat(full)}${"░".repeat(w - full)}`;
+  };
+  const safe = termSafe(label);
+  // Layouts, widest first. The first that fits with the counts at their widest
+  // (done = failing = total) wins, so the layout does not change as they grow.
+  const layout = (i: number, done: string, failing: string, errors: string): string => {
+    const count = `${done}/${n(p.total)} seeds`;
+    const fail = `${failing} failing${p.errors > 0 ? `  ${errors} error${p.errors === 1 ? "" : "s"}` : ""}`;
+    switch (i) {
+      case 0: return `${safe} ${bar(24)} ${count}  ${fail}  ${n(Math.round(rate))} seeds/s  ${left} left`;
+      case 1: return `${safe} ${bar(24)} ${count}  ${fail}  ${left} left`;
+      case 2: return `${safe} ${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 3: return `${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 4: return `${count}  ${fail}  ${left} left`;
+      default: return `${count}  ${fail}`;
+    }
+  };
+  const widest = n(p.total);
+  const failing = p.failing > 0 ? paint(n(p.failing)) : n(p.failing);
+  for (let i = 0; i < 6; i++) {
+    if (stringWidth(layout(i, widest, widest, widest)) <= room) return layout(i, n(p.done), failing, n(p.errors));
+  }
+  return cut(layout(5, n(p.done), n(p.failing), n(p.errors)), room);
+}
+
+/** The longest prefix of s at most `cells` wide (ASCII-cut with an ellipsis when it had to cut). */
+function cut(s: string, cells: number): string {
+  if (stringWidth(s) <= cells) return s;
+  let outS = "";
+  for (const ch of s) {
+    if (stringWidth(outS + ch + "…") > cells) break;
+    outS += ch;
+  }
+  return cells >= 1 ? outS + "…" : "";
+}
+
+/** One progress line on stderr (a terminal), redrawn in place at most every 100 ms through the output helpers. */
 function progressBar(label: string): { update(p: Progress): void; clear(): void } {
   let last = -Infinity;
   let shown = false;
-  const width = 24;
-  const draw = (p: Progress) => {
-    const frac = p.total > 0 ? p.done / p.total : 1;
-    const full = Math.round(frac * width);
-    const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
-    const left = rate > 0 ? duration(((p.total - p.done) / rate) * 1000) : "?";
-    const bar = `${"█".repeat(full)}${"░".repeat(width - full)}`;
-    const fail = p.failing > 0 ? errColor.red(`${n(p.failing)} failing`) : "0 failing";
-    process.stderr.write(`\r${label} ${bar} ${n(p.done)}/${n(p.total)} seeds  ${fail}  ${n(Math.round(rate))} seeds/s  ${left} left\x1b[K`);
-    shown = true;
-  };
   return {
     update(p) {
-      const now = p.elapsedMs;
-      if (now - last < 100 && p.done < p.total) return;
-      last = now;
-      draw(p);
+      if (p.elapsedMs - last < 100 && p.done < p.total) return;
+      last = p.elapsedMs;
+      ewrite(`\r${progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red)}\x1b[K`);
+      shown = true;
     },
     clear() {
-      if (shown) process.stderr.write("\r\x1b[K");
+      if (shown) ewrite("\r\x1b[K");
     },
   };
 }
 
-function outcomeText(r: SeedResult): string {
-  const o = r.outcome;
-  return o.kind === "ok" || o.kind === "budget" ? o.kind : `${o.kind} at ${o.seq}`;
+/** How the summary line says the run went: jobs and time, or the shards it was merged from. */
+export type RunNote = { jobs: number; elapsedMs: number; shard?: Shard } | { mergedFrom: number };
+
+/** What the text report needs besides the document. */
+export interface TextContext {
+  /** What to pass to `ktrace record` (the scenario name or file). */
+  target: string;
+  /** Flags to repeat after it (` --cpus 4 --opt k=v`). */
+  extra: string;
+  /** The --save DIR, or null. */
+  saveDir: string | null;
+  note: RunNote;
+}
+
+/**
+ * The human report of an exploration (explore's text, and merge's): failing
+ * and errored seeds in seed order, the summary, the next command. `target`
+ * is what to pass to `ktrace record`; `extra` the flags to repeat after it.
+ * Strings that came from a document (merge) are made safe for the terminal.
+ */
+export function printText(d: ExploreDoc, ctx: TextContext): void {
+  const { target, extra, note } = ctx;
+  const fix = d.fix;
+  const variant = fix ? `--fix ${termSafe(fix)}` : "buggy";
+  const { from, to } = d.seeds;
+  type Row = { seed: number; outcome: string; what: string; bad: boolean };
+  const rows: Row[] = [
+    ...d.failing.map((r) => {
+      const o = r.outcome;
+      const v = r.violation;
+      return {
+        seed: r.seed, bad: true,
+        outcome: o.kind === "ok" || o.kind === "budget" ? o.kind : `${o.kind} at ${o.seq}`,
+        what: v ? `${v.invariant} at ${v.seq}: ${v.message}` : o.message,
+      };
+    }),
+    ...d.errors.map((e) => ({ seed: e.seed, bad: true, outcome: "error", what: `${e.exitCode === 3 ? "internal error" : "cannot run"}: ${e.message}` })),
+  ].sort((a, b) => a.seed - b.seed);
+  if (rows.length > 0) {
+    const w = Math.max(4, String(to).length);
+    println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
+    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(termSafe(r.outcome).padEnd(12))}  ${termSafe(r.what)}`);
+    println();
+  }
+  const failed = d.failing.length;
+  // Seeds cut by the budget that broke nothing before it (those that did are listed as failing).
+  const budget = (d.outcomes["budget"] ?? 0) - d.failing.filter((r) => r.outcome.kind === "budget").length;
+  const passed = d.scanned - failed - d.errors.length;
+  const pct = d.scanned > 0 ? ((100 * failed) / d.scanned).toFixed(failed * 1000 < d.scanned ? 2 : 1) : "0";
+  const head = failed > 0
+    ? color.red(`${n(failed)} of ${n(d.scanned)} seeds failed (${pct}%)`)
+    : d.errors.length > 0 ? `${n(passed)} of ${n(d.scanned)} seeds passed`
+    : d.scanned === 0 ? "no seeds to run" : color.green(d.scanned === 1 ? "the 1 seed passed" : `all ${n(d.scanned)} seeds passed`);
+  let how: string;
+  if ("mergedFrom" in note) how = `merged from ${n(note.mergedFrom)} shard${note.mergedFrom === 1 ? "" : "s"}`;
+  else {
+    const rate = note.elapsedMs > 0 ? Math.round((d.scanned * 1000) / note.elapsedMs) : 0;
+    how = `${note.jobs} job${note.jobs === 1 ? "" : "s"}, ${duration(note.elapsedMs)} (${n(rate)} seeds/s)`;
+  }
+  const range = "shard" in note && note.shard
+    ? (() => {
+      const s = shardRange(from, to, note.shard.index, note.shard.count);
+      const slice = s.to < s.from ? "no seeds" : s.to === s.from ? `seed ${s.from}` : `seeds ${s.from}..${s.to}`;
+      return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
+    })()
+    : `seeds ${from}..${to}`;
+  println(`${head}: ${termSafe(d.scenario)} (${variant}${termSafe(extra)}) ${range}, ${how}`);
+  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
+  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
+  println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
+  if (budget > 0) println(color.yellow(`  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`));
+  const internal = d.errors.filter((e) => e.exitCode === 3);
+  if (d.errors.length > 0) {
+    const what = internal.length > 0 ? "hit an internal error in ktrace" : "could not run";
+    println(color.red(`  ${n(d.errors.length)} seed${d.errors.length === 1 ? "" : "s"} ${what} (outcome 'error'); every other seed was run and judged`));
+  }
+  if (d.saved.length > 0) {
+    const more = d.saved.length < failed ? ` (the first ${d.saved.length} of ${n(failed)}; --save-all for all)` : "";
+    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${termSafe(ctx.saveDir ?? "")}${more}`);
+  }
+  const first = d.failing[0]?.seed ?? d.errors[0]?.seed;
+  if (first === undefined) return;
+  const file = `${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${fix ? `-${fix}` : ""}-s${first}.ktrace`;
+  const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${first}`;
+  if (failed > 0) {
+    const saved = d.saved[0];
+    println(color.dim(termSafe(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
+  } else {
+    const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
+    println(color.dim(termSafe(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
+  }
+}
+
+/** The exit code of an exploration: 3 internal error, 2 a seed could not run, 1 a seed failed, 0 all passed. */
+export function exitCodeFor(d: Pick<ExploreDoc, "failing" | "errors">): number {
+  if (d.errors.some((e) => e.exitCode === 3)) return 3;
+  if (d.errors.length > 0) return 2;
+  return d.failing.length > 0 ? 1 : 0;
+}
+
+/** The one stderr line for seeds that errored (main prints nothing more: the run itself did not fail). */
+export function errorLine(d: Pick<ExploreDoc, "errors">): string | null {
+  if (d.errors.length === 0) return null;
+  const internal = d.errors.filter((e) => e.exitCode === 3);
+  const list = internal.length > 0 ? internal : d.errors;
+  const seeds = list.slice(0, 5).map((e) => e.seed).join(", ") + (list.length > 5 ? ", …" : "");
+  const first = list[0]!;
+  const what = internal.length > 0 ? "internal error" : "a scenario that cannot run";
+  return termSafe(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
 }
 
 export async function run(args: ParsedArgs<"explore">): Promise<number> {
@@ -60,13 +214,16 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   const target = args.positionals[0]!;
   if (f.jobs !== undefined && f.jobs < 1) throw new UsageError(`--jobs must be at least 1, got ${f.jobs}`);
   if (f["save-all"] && f.save === undefined) throw new UsageError("--save-all needs --save DIR (where to write the traces)");
+  const shard = f.shard !== undefined ? resolveShard(parseShard(f.shard), process.env) : undefined;
+  if (shard?.source) eprintln(`ktrace: shard ${shard.index}/${shard.count} (index from ${shard.source})`);
   const req = {
     fix: f.fix,
     cpus: f.cpus,
     opts: f.opt.map((kv) => `${kv.key}=${kv.value}`),
     maxEvents: f["max-events"],
   };
-  const { from, to } = f.seeds;
+  const whole = f.seeds;
+  const { from, to } = shard ? shardRange(whole.from, whole.to, shard.index, shard.count) : whole;
   const bar = isStderrTTY() ? progressBar(`explore ${target}`) : null;
   let res;
   try {
@@ -74,60 +231,21 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   } finally {
     bar?.clear();
   }
-  const sc = res.scenario;
-  const fix = f.fix ?? "";
   let saved: string[] = [];
   if (f.save !== undefined && res.failing.length > 0) {
     const seeds = res.failing.map((r) => r.seed);
-    saved = saveTraces(sc, req, f["save-all"] ? seeds : seeds.slice(0, SAVE_FIRST), f.save);
+    saved = saveTraces(res.scenario, req, f["save-all"] ? seeds : seeds.slice(0, SAVE_FIRST), f.save);
   }
-
-  if (f.json) {
-    // One document, as printJson writes it, but one failing seed per line: a range
-    // where most seeds fail prints a line each, not a block each.
-    const FAILING = "\u0000failing\u0000";
-    const doc = JSON.stringify({
-      scenario: sc.name, fix, seeds: { from, to }, scanned: res.scanned,
-      failing: FAILING, outcomes: res.outcomes, violations: res.violations, saved,
-    }, null, 2);
-    const rows = res.failing.map((r) => `    ${JSON.stringify({ seed: r.seed, outcome: r.outcome, violation: r.violation })}`);
-    out(doc.replace(JSON.stringify(FAILING), rows.length === 0 ? "[]" : `[\n${rows.join(",\n")}\n  ]`) + "\n");
-    return res.failing.length > 0 ? 1 : 0;
+  const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
+  const code = exitCodeFor(doc);
+  if (f.json) out(renderDoc(doc));
+  else {
+    const extra = [f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : ""].join("");
+    const note: RunNote = shard ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard } : { jobs: res.jobs, elapsedMs: res.elapsedMs };
+    printText(doc, { target, extra, saveDir: f.save ?? null, note });
+    if (res.failing.length === 0 && f.save !== undefined) eprintln(`ktrace: nothing to save: no seed failed`);
   }
-
-  const variant = fix ? `--fix ${fix}` : "buggy";
-  const extra = [f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : ""].join("");
-  const rate = res.elapsedMs > 0 ? Math.round((res.scanned * 1000) / res.elapsedMs) : 0;
-  if (res.failing.length > 0) {
-    const w = Math.max(4, String(to).length);
-    println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
-    for (const r of res.failing) {
-      const v = r.violation;
-      const what = v ? `${v.invariant} at ${v.seq}: ${v.message}` : r.outcome.message;
-      println(`${String(r.seed).padEnd(w)}  ${color.red(outcomeText(r).padEnd(12))}  ${what}`);
-    }
-    println();
-  }
-  // Seeds cut by the budget that broke nothing before it (those that did are listed as failing).
-  const budget = (res.outcomes["budget"] ?? 0) - res.failing.filter((r) => r.outcome.kind === "budget").length;
-  const pct = ((100 * res.failing.length) / res.scanned).toFixed(res.failing.length * 1000 < res.scanned ? 2 : 1);
-  const head = res.failing.length > 0 ? color.red(`${n(res.failing.length)} of ${n(res.scanned)} seeds failed (${pct}%)`) : color.green(`all ${n(res.scanned)} seeds passed`);
-  println(`${head}: ${sc.name} (${variant}${extra}) seeds ${from}..${to}, ${res.jobs} job${res.jobs === 1 ? "" : "s"}, ${duration(res.elapsedMs)} (${n(rate)} seeds/s)`);
-  const kinds = Object.entries(res.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${n(c)}`).join(", ");
-  const invs = Object.entries(res.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${n(c)}`).join(", ");
-  println(color.dim(`  outcomes: ${kinds}${invs ? `; first violations: ${invs}` : ""}`));
-  if (budget > 0) println(color.yellow(`  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`));
-  if (saved.length > 0) {
-    const more = saved.length < res.failing.length ? ` (the first ${saved.length} of ${n(res.failing.length)}; --save-all for all)` : "";
-    println(`  saved ${saved.length} trace${saved.length === 1 ? "" : "s"} to ${f.save}${more}`);
-  }
-  if (res.failing.length > 0) {
-    const s = res.failing[0]!.seed;
-    const path = saved[0] ?? `${sc.name.replace(/[^A-Za-z0-9_.-]/g, "_")}${fix ? `-${fix}` : ""}-s${s}.ktrace`;
-    const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${s}${saved[0] ? "" : ` -o ${path}`}`;
-    println(color.dim(`next: ${saved[0] ? "" : `${rec}   `}ktrace replay ${path} --at violation`));
-  } else if (res.failing.length === 0 && f.save !== undefined) {
-    eprintln(`ktrace: nothing to save: no seed failed`);
-  }
-  return res.failing.length > 0 ? 1 : 0;
+  const line = errorLine(doc);
+  if (line !== null) eprintln(line);
+  return code;
 }

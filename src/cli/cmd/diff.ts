@@ -1,0 +1,109 @@
+// ktrace diff <traceA> <traceB> [--json]: where two runs part ways (the first
+// event that differs, both described), the state difference there, and what
+// differs afterwards (outcome, first violation, events per kind).
+// Exit 0 when the runs are the same event for event, 1 when they differ.
+
+import { diffRuns, type DiffResult, type ObjectDiff, type RunMeta, type RunSummary } from "../../explore/diff.ts";
+import { termSafe } from "../../explore/safe-text.ts";
+import { openSource, recoveryNote, table, type EventJson } from "../../replay/index.ts";
+import type { ParsedArgs } from "../args.ts";
+import { color, eprintln, printJson, println } from "../io.ts";
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+function runLine(m: RunMeta, s: RunSummary): string {
+  const o = s.outcome;
+  const end = o === null ? "outcome unknown (cut short)" : o.kind === "ok" ? "ok" : `${o.kind} at ${o.seq}`;
+  return `${m.scenario} (${m.fix ? `--fix ${m.fix}` : "buggy"}) seed ${m.seed}, ${m.cpus} cpu${m.cpus === 1 ? "" : "s"}: ${n(m.events)} events, ${end}`;
+}
+
+function eventRow(side: string, e: EventJson | null): string[] {
+  if (e === null) return [side, "", "", "", "(ended)", ""];
+  return [side, String(e.seq), e.cpu < 0 ? "-" : `c${e.cpu}`, e.tid < 0 ? "-" : `t${e.tid}`, e.kind, e.desc];
+}
+
+const show = (v: unknown): string => (v === null || v === undefined ? "-" : Array.isArray(v) ? (v.length ? v.join(",") : "-") : String(v));
+
+function stateRows(diffs: ObjectDiff[]): string[][] {
+  const rows: string[][] = [];
+  for (const d of diffs) {
+    if (d.onlyIn) rows.push([d.label, "", d.onlyIn === "a" ? "exists" : "-", d.onlyIn === "b" ? "exists" : "-"]);
+    else d.changes.forEach((c, i) => rows.push([i === 0 ? d.label : "", c.field, show(c.a), show(c.b)]));
+  }
+  return rows;
+}
+
+function printDiff(r: DiffResult, pathA: string, pathB: string): void {
+  const safe = (s: string) => termSafe(s);
+  println(`${color.bold("A")}  ${safe(pathA)}: ${safe(runLine(r.a, r.after.a))}`);
+  println(`${color.bold("B")}  ${safe(pathB)}: ${safe(runLine(r.b, r.after.b))}`);
+  for (const note of r.notes) println(color.yellow(`note: ${safe(note)}`));
+  println();
+  const d = r.divergence;
+  if (d.seq === null) {
+    println(color.green(safe(d.why)));
+    return;
+  }
+  println(`${color.bold(`first divergence at seq ${d.seq}`)}: ${safe(d.why)}`);
+  const rows = [
+    ...d.common.map((e) => eventRow("=", e)),
+    eventRow("A", d.a),
+    eventRow("B", d.b),
+  ];
+  for (const line of table(["", "seq", "cpu", "tid", "kind", "event"], rows)) println(`  ${safe(line)}`);
+  const same = d.seq === 0 ? "no event before it is shared" : `events 0..${d.seq - 1} are the same in both`;
+  println(color.dim(`  ${same}${d.timeFrom === null ? "" : ` (at other virtual times from seq ${d.timeFrom}: the steps took other times)`}`));
+  println();
+  const at = r.stateAt!;
+  const where = at.a === at.b ? `after seq ${at.a}` : `after seq ${at.a} in A, ${at.b} in B`;
+  const head = r.stateSameUntil !== null ? `state: the same through seq ${r.stateSameUntil} (no kernel object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events` : `state ${where}`;
+  if (r.state.length === 0) println(`${head}: the same`);
+  else {
+    const count = r.state.length + r.stateMore;
+    println(`${head}: ${count} object${count === 1 ? " differs" : "s differ"}`);
+    for (const line of table(["object", "field", "A", "B"], stateRows(r.state))) println(`  ${safe(line)}`);
+    if (r.stateMore > 0) println(color.dim(`  … and ${r.stateMore} more (--json lists the first ${r.state.length})`));
+  }
+  println();
+  println("afterwards:");
+  const { a, b } = r.after;
+  const outcome = (s: RunSummary) => (s.outcome === null ? "unknown (cut short)" : s.outcome.kind === "ok" ? "ok" : `${s.outcome.kind} at ${s.outcome.seq}: ${s.outcome.message}`);
+  const viol = (s: RunSummary) => (s.violation ? `${s.violation.invariant} at ${s.violation.seq}: ${s.violation.message}` : "none");
+  const mark = (x: string, y: string) => (x === y ? "" : " ≠");
+  const rowsAfter: string[][] = [
+    ["outcome", "A", outcome(a)], ["", "B", outcome(b) + mark(outcome(a), outcome(b))],
+    ["first violation", "A", viol(a)], ["", "B", viol(b) + mark(viol(a), viol(b))],
+  ];
+  for (const line of table(["", "", ""], rowsAfter).slice(1)) println(`  ${safe(line)}`);
+  const kinds = [...new Set([...Object.keys(a.byKind), ...Object.keys(b.byKind)])];
+  const differ = kinds.filter((k) => (a.byKind[k] ?? 0) !== (b.byKind[k] ?? 0));
+  println(`  events: ${n(a.events)} in A, ${n(b.events)} in B${differ.length === 0 ? "; the same count of every kind" : "; kinds whose counts differ:"}`);
+  if (differ.length > 0) {
+    for (const line of table(["kind", "A", "B"], differ.map((k) => [k, a.byKind[k] ?? 0, b.byKind[k] ?? 0]))) println(`    ${safe(line)}`);
+  }
+}
+
+export async function run(args: ParsedArgs<"diff">): Promise<number> {
+  const [pathA, pathB] = [args.positionals[0]!, args.positionals[1]!];
+  const a = openSource(pathA);
+  try {
+    const b = openSource(pathB);
+    try {
+      const r = diffRuns(a, b);
+      if (args.flags.json) {
+        printJson({ ...r, files: { a: pathA, b: pathB } });
+      } else {
+        for (const [src, p] of [[a, pathA], [b, pathB]] as const) {
+          const note = recoveryNote(src, p);
+          if (note) eprintln(termSafe(note));
+        }
+        printDiff(r, pathA, pathB);
+      }
+      return r.divergence.seq === null ? 0 : 1;
+    } finally {
+      b.close();
+    }
+  } finally {
+    a.close();
+  }
+}

@@ -1,0 +1,263 @@
+// ktrace diff's engine: where two runs part ways, and how they differ then
+// and afterwards. Reads both runs through the replay layer (ReplaySource,
+// Cursor), so it works on trace files, gzip'd traces and reports alike.
+//
+// - The first divergence: the first seq whose events differ (or where one
+//   run ends), classified as a scheduling difference (another thread or CPU
+//   acts, or a switch picks another thread), a program difference (the same
+//   thread does something else: the code or the kernel rules differ, as
+//   between a buggy and a fixed variant), or the end of one run.
+//   When traces record the scheduler's decisions, the divergence gains a
+//   `decision` field (the first decision that differs) beside `a` and `b`.
+// - The state difference there: the objects (CPUs, processes, threads, locks,
+//   kernel stacks) whose fields differ after the divergent event in each run.
+// - Afterwards: outcome, first invariant violation, event count, events per kind.
+
+import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
+import {
+  Cursor, eventAt, eventJson, firstViolation, forEachEvent, kindName, stateView,
+  type EventJson, type ReplaySource, type StateView,
+} from "../replay/index.ts";
+
+/** What a run is: the fields of its trace header that say what ran. */
+export interface RunMeta {
+  scenario: string;
+  fix: string;
+  seed: number;
+  cpus: number;
+  events: number;
+}
+
+export type DivergenceKind = "schedule" | "program" | "end" | "none";
+
+export interface Divergence {
+  /** First seq whose events differ; the shorter run's length when one is a prefix of the other; null when the runs are identical. */
+  seq: number | null;
+  kind: DivergenceKind;
+  /** One line saying what differs. */
+  why: string;
+  /** The event at seq in each run (null when that run has ended). */
+  a: EventJson | null;
+  b: EventJson | null;
+  /** The last few events both runs share before it (oldest first). */
+  common: EventJson[];
+  /** First seq before it where the same event happens at another virtual time in each run, null when none. */
+  timeFrom: number | null;
+}
+
+/** One object whose fields differ between the runs (or that exists in one only). */
+export interface ObjectDiff {
+  /** cpu | process | thread | lock | kstack */
+  object: string;
+  id: number;
+  /** How the text names it: "tid 3", "lock 5 tcmalloc.SlowTLS". */
+  label: string;
+  /** Set when the object exists in one run only. */
+  onlyIn?: "a" | "b";
+  changes: { field: string; a: unknown; b: unknown }[];
+}
+
+export interface RunSummary {
+  outcome: Outcome | null;
+  violation: { seq: number; invariant: string; message: string } | null;
+  events: number;
+  /** Events per kind name, in kind order. */
+  byKind: Record<string, number>;
+}
+
+export interface DiffResult {
+  a: RunMeta;
+  b: RunMeta;
+  /** Header fields that differ (scenario, fix, seed, cpus), and a note when the scenarios differ. */
+  differs: string[];
+  notes: string[];
+  divergence: Divergence;
+  /**
+   * Where `state` compares the runs: after the divergent event in each (after
+   * its last event for a run that ended), or, when the states are still the
+   * same there, after the first seq within MAX_STATE_SEARCH where they differ
+   * (each run's own event at that seq). Null for identical runs.
+   */
+  stateAt: { a: number; b: number } | null;
+  /** Set when the states were the same after the divergent events: the last seq where they still were. */
+  stateSameUntil: number | null;
+  state: ObjectDiff[];
+  /** Objects left out of `state` past the limit. */
+  stateMore: number;
+  after: { a: RunSummary; b: RunSummary };
+}
+
+/** Most objects listed in the state difference. */
+export const MAX_STATE_DIFFS = 64;
+/** Events after the divergence searched for the first state difference. */
+export const MAX_STATE_SEARCH = 4096;
+/** Shared events shown before the divergence. */
+const COMMON = 3;
+
+function metaOf(src: ReplaySource): RunMeta {
+  return { scenario: src.meta.scenario, fix: src.meta.fix, seed: src.meta.seed, cpus: src.meta.config.cpus, events: src.eventCount };
+}
+
+/** Same event, its virtual time aside (steps take seeded random times: runs often agree on what happens long after they disagree on when). */
+function sameEvent(x: KEvent, y: KEvent): boolean {
+  return x.kind === y.kind && x.cpu === y.cpu && x.tid === y.tid && x.a === y.a && x.b === y.b && x.c === y.c && x.s === y.s;
+}
+
+/**
+ * The first seq where the runs' events differ (-1 when every event of both is
+ * the same), and the first seq before it where only their times differ (-1: none).
+ */
+function firstDifference(a: ReplaySource, b: ReplaySource): { at: number; time: number } {
+  const n = Math.min(a.eventCount, b.eventCount);
+  let at = -1;
+  let time = -1;
+  if (n > 0) {
+    const stop = forEachEvent(a, 0, n - 1, (ev) => {
+      const other = eventAt(b, ev.seq);
+      if (!sameEvent(ev, other)) return true;
+      if (time < 0 && ev.time !== other.time) time = ev.seq;
+      return false;
+    });
+    if (stop >= 0) at = stop;
+  }
+  if (at < 0 && a.eventCount !== b.eventCount) at = n;
+  return { at, time };
+}
+
+function classify(ea: KEvent | null, eb: KEvent | null): { kind: DivergenceKind; why: string } {
+  if (ea === null || eb === null) {
+    const [ended, goes] = ea === null ? ["A", "B"] : ["B", "A"];
+    return { kind: "end", why: `run ${ended} has ended; run ${goes} goes on` };
+  }
+  if (ea.cpu !== eb.cpu || ea.tid !== eb.tid) {
+    const who = (e: KEvent) => `${e.tid < 0 ? "no thread" : `tid ${e.tid}`} on ${e.cpu < 0 ? "no cpu" : `cpu ${e.cpu}`}`;
+    return { kind: "schedule", why: `a scheduling difference: ${who(ea)} acts in A, ${who(eb)} in B` };
+  }
+  if (ea.kind === eb.kind && kindName(ea.kind) === "switch") {
+    return { kind: "schedule", why: `a scheduling difference: cpu ${ea.cpu} switches to another thread` };
+  }
+  return { kind: "program", why: `a program difference: ${ea.tid < 0 ? "the kernel" : `tid ${ea.tid}`} does something else (the code or the kernel rules differ)` };
+}
+
+/**
+ * Objects of one kind matched by key, compared field by field, in the order
+ * of their ids in A (then B's others). Locks are matched by address space and
+ * name, not id: ids follow creation order, which a fix may change.
+ */
+function compare<T extends object>(
+  object: string, as: readonly T[], bs: readonly T[], id: (x: T) => number, label: (x: T) => string, fields: readonly (keyof T & string)[], out: ObjectDiff[],
+  key: (x: T) => string = (x) => String(id(x)),
+): void {
+  const ma = keyed(as, key);
+  const mb = keyed(bs, key);
+  const keys = [...new Set([...ma.keys(), ...mb.keys()])];
+  const idOf = (k: string) => id((ma.get(k) ?? mb.get(k))!);
+  keys.sort((x, y) => (ma.has(x) === ma.has(y) ? idOf(x) - idOf(y) : ma.has(x) ? -1 : 1));
+  for (const k of keys) {
+    const xa = ma.get(k);
+    const xb = mb.get(k);
+    const i = idOf(k);
+    if (!xa || !xb) {
+      out.push({ object, id: i, label: label((xa ?? xb)!), onlyIn: xa ? "a" : "b", changes: [] });
+      continue;
+    }
+    const changes = fields
+      .filter((f) => JSON.stringify(xa[f]) !== JSON.stringify(xb[f]))
+      .map((f) => ({ field: f, a: xa[f] as unknown, b: xb[f] as unknown }));
+    if (changes.length > 0) out.push({ object, id: i, label: label(xa), changes });
+  }
+}
+
+/** Objects by key; a key seen again gets "#2", "#3" (two locks of one name in one space). */
+function keyed<T>(xs: readonly T[], key: (x: T) => string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of xs) {
+    let k = key(x);
+    for (let i = 2; m.has(k); i++) k = `${key(x)}#${i}`;
+    m.set(k, x);
+  }
+  return m;
+}
+
+/** The objects whose fields differ between two states. */
+export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
+  const out: ObjectDiff[] = [];
+  compare("cpu", a.cpus, b.cpus, (c) => c.id, (c) => `cpu ${c.id}`, ["tid", "kstack"], out);
+  compare("process", a.processes, b.processes, (p) => p.pid, (p) => `pid ${p.pid}`, ["name", "ppid", "state", "vmar", "threads", "exitCode"], out);
+  compare("thread", a.threads, b.threads, (t) => t.tid, (t) => `tid ${t.tid}`, ["pid", "state", "ident", "kstack", "waitLock", "waitPid"], out);
+  compare("lock", a.locks, b.locks, (l) => l.id, (l) => `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})`, ["type", "owner", "ident", "level", "ownerAlive", "waiters"], out, (l) => `${l.space}\u0000${l.name}`);
+  compare("kstack", a.kstacks, b.kstacks, (k) => k.id, (k) => `kstack ${k.id}`, ["tid", "state", "runningOn"], out);
+  return out;
+}
+
+function summary(src: ReplaySource): RunSummary {
+  const counts = new Array<number>(EVENT_KINDS.length).fill(0);
+  const other = new Map<number, number>();
+  forEachEvent(src, 0, src.eventCount - 1, (ev) => {
+    if (ev.kind >= 0 && ev.kind < counts.length) counts[ev.kind]!++;
+    else other.set(ev.kind, (other.get(ev.kind) ?? 0) + 1);
+  });
+  const byKind: Record<string, number> = {};
+  counts.forEach((c, k) => {
+    if (c > 0) byKind[kindName(k)] = c;
+  });
+  for (const k of [...other.keys()].sort((x, y) => x - y)) byKind[kindName(k)] = other.get(k)!;
+  const v = firstViolation(src).violation;
+  return {
+    outcome: src.outcome ? { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message } : null,
+    violation: v ? { seq: v.seq, invariant: v.invariant, message: v.message } : null,
+    events: src.eventCount,
+    byKind,
+  };
+}
+
+/** Compares run A with run B. Throws ReplayError (exitCode 2) for a trace that does not replay. */
+export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
+  const ma = metaOf(a);
+  const mb = metaOf(b);
+  const differs = (["scenario", "fix", "seed", "cpus"] as const).filter((k) => ma[k] !== mb[k]);
+  const notes: string[] = [];
+  if (ma.scenario !== mb.scenario) notes.push(`the traces are of different scenarios (${ma.scenario} and ${mb.scenario}): compared event by event all the same`);
+  const { at: d, time } = firstDifference(a, b);
+  const timeFrom = time < 0 ? null : time;
+  const after = { a: summary(a), b: summary(b) };
+  if (d < 0) {
+    return {
+      a: ma, b: mb, differs, notes,
+      divergence: { seq: null, kind: "none", why: `the runs are the same, event for event (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom },
+      stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after,
+    };
+  }
+  const ca = new Cursor(a, { invariants: [] });
+  const cb = new Cursor(b, { invariants: [] });
+  const sa = ca.seek(Math.min(d, a.eventCount - 1));
+  const sb = cb.seek(Math.min(d, b.eventCount - 1));
+  const ea = d < a.eventCount ? eventAt(a, d) : null;
+  const eb = d < b.eventCount ? eventAt(b, d) : null;
+  const common: EventJson[] = [];
+  for (let q = Math.max(0, d - COMMON); q < d; q++) common.push(eventJson(eventAt(a, q)));
+  const { kind, why } = classify(ea, eb);
+  const divergence = { seq: d, kind, why, a: ea ? eventJson(ea, ca.state) : null, b: eb ? eventJson(eb, cb.state) : null, common, timeFrom };
+  let all = stateDiff(stateView(ca.state), stateView(cb.state));
+  // The same state after the divergent events (a step of user code changes no
+  // kernel object): go on in step to where the states first differ.
+  let at = { a: sa, b: sb };
+  let sameUntil: number | null = null;
+  const last = Math.min(a.eventCount, b.eventCount, d + 1 + MAX_STATE_SEARCH) - 1;
+  while (all.length === 0 && ca.seq < last && ca.seq === cb.seq) {
+    sameUntil = ca.seq;
+    ca.step();
+    cb.step();
+    at = { a: ca.seq, b: cb.seq };
+    all = stateDiff(stateView(ca.state), stateView(cb.state));
+  }
+  if (all.length === 0) sameUntil = null;
+  return {
+    a: ma, b: mb, differs, notes, divergence,
+    stateAt: at,
+    stateSameUntil: sameUntil,
+    state: all.slice(0, MAX_STATE_DIFFS),
+    stateMore: Math.max(0, all.length - MAX_STATE_DIFFS),
+    after,
+  };
+}

@@ -1,0 +1,173 @@
+// The report's Mermaid sequence diagram (GitHub renders ```mermaid blocks):
+// the threads, locks and processes in the events that led to a violation, and
+// what passed between them (acquire, wait, release, fork, exec, exit, reap,
+// procfs reads), ending on a note naming the violation.
+//
+// Bounded: the cause events and the window before the violation, at most
+// MAX_MESSAGES messages and MAX_PARTICIPANTS participants (the events nearest
+// the violation are kept). Every text from the trace (lock and process names,
+// messages) goes through mmText, so no trace string can end the block or
+// inject Mermaid syntax: only letters, digits, spaces and a few punctuation
+// marks pass (not `#`, `;`, `<`, `>`, backticks or line breaks, which Mermaid
+// or Markdown would read); everything else becomes a Mermaid entity code (#NNN;).
+
+import type { KState } from "../kernel/index.ts";
+import { eventAt, eventJson, type ReplaySource } from "../replay/index.ts";
+
+/** Events before the violation looked at (besides its causes). */
+export const WINDOW = 32;
+export const MAX_MESSAGES = 40;
+export const MAX_PARTICIPANTS = 12;
+/** Longest label, in characters before escaping. */
+const MAX_LABEL = 160;
+
+/** Text safe inside a Mermaid sequence diagram line (participant alias, message, note). */
+export function mmText(s: string): string {
+  const cut = [...s.replace(/\s+/g, " ")];
+  const short = cut.length > MAX_LABEL ? cut.slice(0, MAX_LABEL - 1).join("") + "…" : cut.join("");
+  let out = "";
+  for (const ch of short) out += /^[A-Za-z0-9 .,:_()[\]/=+\-→≠…']$/.test(ch) ? ch : `#${ch.codePointAt(0)};`;
+  return out;
+}
+
+/** What the diagram shows about one event, or null for an event it leaves out. */
+type Step =
+  | { type: "msg"; from: string; to: string; arrow: "->>" | "-->>" | "-x"; text: string }
+  | { type: "note"; over: string[]; text: string };
+
+interface Names {
+  thread(tid: number): string;
+  lock(id: number): string;
+  proc(pid: number): string;
+}
+
+function stepOf(seq: number, kind: string, tid: number, args: Record<string, number | string>, s: KState, id: Names): Step | null {
+  const T = tid >= 0 ? id.thread(tid) : null;
+  const num = (k: string) => Number(args[k]);
+  const str = (k: string) => String(args[k] ?? "");
+  const at = `${seq}: `;
+  switch (kind) {
+    case "lock-acquire":
+      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "->>", text: `${at}acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}` } : null;
+    case "lock-wait": {
+      const owner = s.locks.get(num("lock"))?.owner ?? -1;
+      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "-->>", text: `${at}${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}` } : null;
+    }
+    case "lock-release":
+      return T ? { type: "msg", from: id.lock(num("lock")), to: T, arrow: "-->>", text: `${at}released${num("level") > 0 ? ` (level ${num("level")} left)` : ""}` } : null;
+    case "unlock-not-owner":
+      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "-x", text: `${at}unlock, owner ident ${num("ident")} ≠ ${num("owner")}` } : null;
+    case "lock-restamp":
+      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "->>", text: `${at}re-stamp owner ident ${num("ident")}` } : null;
+    case "fork":
+    case "spawn":
+      return T ? { type: "msg", from: T, to: id.proc(num("child")), arrow: "->>", text: `${at}${kind === "fork" ? "fork" : "posix_spawn"} → pid ${num("child")} (tid ${num("childTid")})` } : null;
+    case "exec":
+      return { type: "note", over: [id.proc(num("pid"))], text: `${at}exec ${str("program")}` };
+    case "thread-exit":
+      return T ? { type: "note", over: [T], text: `${at}exits (code ${num("code")})` } : null;
+    case "exit-group":
+      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}exit(${num("code")})` } : null;
+    case "proc-exit":
+      return { type: "note", over: [id.proc(num("pid"))], text: `${at}zombie (exit code ${num("code")})` };
+    case "vmar-clear":
+      return { type: "note", over: [id.proc(num("pid"))], text: `${at}root VMAR set to None` };
+    case "reap":
+      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}reap` } : null;
+    case "wait-block":
+      return T ? (num("pid") >= 0 ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-->>", text: `${at}waitpid` } : { type: "note", over: [T], text: `${at}waitpid(any child)` }) : null;
+    case "procfs-read": {
+      const how = num("rss") === 2 ? "unwrap() of its VMAR" : num("rss") === 1 ? "VmRSS from its VMAR" : "VMAR None, RSS left out";
+      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "->>", text: `${at}read /proc/${num("pid")}/status: ${how}` } : null;
+    }
+    case "kstack-free": {
+      const owner = s.kstacks.get(num("kstack"))?.tid ?? -1;
+      return owner >= 0 ? { type: "note", over: [id.thread(owner)], text: `${at}kernel stack ${num("kstack")} freed` } : null;
+    }
+    case "page-fault":
+      return T ? { type: "note", over: [T], text: `${at}page fault on kernel stack ${num("kstack")}` } : null;
+    case "fatal":
+      return { type: "note", over: [T ?? id.proc(num("pid"))], text: `${at}FATAL ${str("message")}` };
+    case "panic":
+    case "hang":
+      return T ? { type: "note", over: [T], text: `${at}${kind.toUpperCase()} ${str("message")}` } : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * The ```mermaid block of the events that led to the violation at `seq`
+ * (`causes`: the seqs that set it up), or [] when no event in the window
+ * involves a thread, lock or process. `state` names things (the state at the
+ * violation).
+ */
+export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly number[], state: KState, violation: { invariant: string; message: string } | null): string[] {
+  const picked = new Set<number>(causes.filter((c) => c >= 0 && c < seq));
+  for (let q = Math.max(0, seq - WINDOW); q <= seq && q < src.eventCount; q++) picked.add(q);
+  // Participants in order of first appearance; ids are ours (T3, L5, P2), labels are escaped.
+  const order: string[] = [];
+  const labels = new Map<string, string>();
+  const use = (key: string, label: () => string) => {
+    if (!labels.has(key)) {
+      labels.set(key, label());
+      order.push(key);
+    }
+    return key;
+  };
+  const names: Names = {
+    thread: (tid) => use(`T${tid}`, () => {
+      const t = state.threads.get(tid);
+      return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+    }),
+    lock: (id) => use(`L${id}`, () => {
+      const l = state.locks.get(id);
+      return l ? `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})` : `lock ${id}`;
+    }),
+    proc: (pid) => use(`P${pid}`, () => {
+      const p = state.procs.get(pid);
+      return `pid ${pid}${p ? ` ${p.name}` : ""}`;
+    }),
+  };
+  // Newest first, so the limits keep what is nearest the violation (and its causes).
+  const seqs = [...picked].sort((x, y) => y - x);
+  const steps: { seq: number; step: Step }[] = [];
+  for (const q of seqs) {
+    if (steps.length >= MAX_MESSAGES) break;
+    const ev = eventAt(src, q);
+    const j = eventJson(ev);
+    const before = order.length;
+    const step = stepOf(q, j.kind, ev.tid, j.args, state, names);
+    if (step === null) continue;
+    if (order.length > MAX_PARTICIPANTS) {
+      // Forget participants this step added: the diagram keeps to the most recent ones.
+      for (const k of order.splice(before)) labels.delete(k);
+      continue;
+    }
+    steps.push({ seq: q, step });
+  }
+  if (steps.length === 0) return [];
+  steps.reverse();
+  const vEv = eventAt(src, seq);
+  const vOver = vEv.tid >= 0 && labels.has(`T${vEv.tid}`) ? `T${vEv.tid}` : steps[steps.length - 1]!.step.type === "msg" ? (steps[steps.length - 1]!.step as { from: string }).from : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
+  // Participants in order of first appearance along the diagram.
+  const seen: string[] = [];
+  const see = (k: string) => {
+    if (!seen.includes(k)) seen.push(k);
+  };
+  for (const { step } of steps) {
+    if (step.type === "msg") {
+      see(step.from);
+      see(step.to);
+    } else step.over.forEach(see);
+  }
+  const L = ["```mermaid", "sequenceDiagram"];
+  for (const k of seen) L.push(`    participant ${k} as ${mmText(labels.get(k)!)}`);
+  for (const { step } of steps) {
+    if (step.type === "msg") L.push(`    ${step.from}${step.arrow}${step.to}: ${mmText(step.text)}`);
+    else L.push(`    Note over ${step.over.join(",")}: ${mmText(step.text)}`);
+  }
+  if (violation) L.push(`    Note over ${vOver}: ${mmText(`${seq}: VIOLATION ${violation.invariant}: ${violation.message}`)}`);
+  L.push("```");
+  return L;
+}
