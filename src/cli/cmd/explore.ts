@@ -9,7 +9,7 @@
 // failed, 0 when all passed. `ktrace merge` prints the same for shards.
 
 import process from "node:process";
-import stringWidth from "string-width";
+import { cellWidth, cut } from "../../util/text-table.ts";
 import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
 import { explore, saveTraces, type Progress } from "../../explore/index.ts";
 import { termSafe } from "../../explore/safe-text.ts";
@@ -65,20 +65,9 @@ export function progressLine(label: string, p: Progress, columns: number, paint:
   const widest = n(p.total);
   const failing = p.failing > 0 ? paint(n(p.failing)) : n(p.failing);
   for (let i = 0; i < 6; i++) {
-    if (stringWidth(layout(i, widest, widest, widest)) <= room) return layout(i, n(p.done), failing, n(p.errors));
+    if (cellWidth(layout(i, widest, widest, widest)) <= room) return layout(i, n(p.done), failing, n(p.errors));
   }
   return cut(layout(5, n(p.done), n(p.failing), n(p.errors)), room);
-}
-
-/** The longest prefix of s at most `cells` wide (ASCII-cut with an ellipsis when it had to cut). */
-function cut(s: string, cells: number): string {
-  if (stringWidth(s) <= cells) return s;
-  let outS = "";
-  for (const ch of s) {
-    if (stringWidth(outS + ch + "…") > cells) break;
-    outS += ch;
-  }
-  return cells >= 1 ? outS + "…" : "";
 }
 
 /** One progress line on stderr (a terminal), redrawn in place at most every 100 ms through the output helpers. */
