@@ -34,6 +34,13 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
   return l;
 }
 
+/** A new id must be an integer not in use (a hostile trace may reuse one). */
+function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
+  if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
+  if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
+  return id;
+}
+
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
   s.locks.set(vmarLock, {
@@ -65,7 +72,12 @@ function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, me
   if (!s.outcome || (kind === "panic" && s.outcome.kind !== "panic")) s.outcome = { kind, seq, message };
 }
 
-/** Folds one event into the state. Events must be applied in seq order. */
+/**
+ * Folds one event into the state. Events must be applied in seq order. An
+ * event that does not fit the state (unknown ids, an id reused, an unknown
+ * kind: a damaged or hostile trace) throws ApplyError and nothing else; the
+ * state is then unusable.
+ */
 export function applyEvent(s: KState, ev: KEvent): void {
   if (ev.seq !== s.seq + 1) throw new ApplyError(ev.seq, `out of order (state is at ${s.seq})`);
   if (s.ended) throw new ApplyError(ev.seq, "event after the end of the run");
@@ -99,14 +111,16 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (ev.kind === KIND.tlbFlush) for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
       break;
     case KIND.procNew:
-      newProc(s, ev.a, ev.b, ev.s, ev.seq);
+      newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
       break;
     case KIND.threadNew:
-      newThread(s, proc(s, ev, ev.b), ev.a, ev.c);
+      newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
       break;
     case KIND.fork: {
       const parent = proc(s, ev, ev.a);
       const forker = thread(s, ev, ev.tid);
+      fresh(ev, s.procs, ev.b, "process");
+      fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
       const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
       newThread(s, child, ev.c, ident);
@@ -132,7 +146,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     }
     case KIND.spawn: {
-      const child = newProc(s, ev.b, ev.a, ev.s, ev.seq);
+      proc(s, ev, ev.a);
+      fresh(ev, s.threads, ev.c, "thread");
+      const child = newProc(s, fresh(ev, s.procs, ev.b, "process"), ev.a, ev.s, ev.seq);
       newThread(s, child, ev.c, ev.c);
       break;
     }
@@ -210,6 +226,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     }
     case KIND.lockNew:
+      fresh(ev, s.locks, ev.a, "lock");
       s.locks.set(ev.a, {
         id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c] ?? "mutex",
         owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
@@ -263,6 +280,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
       s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
       t.kstack = ev.a;
       break;

@@ -29,20 +29,23 @@ export interface KEvent {
 
 /** Describes one event kind: its name and what its slots a, b, c, s mean. */
 export interface EventKindInfo {
-  name: string;
+  readonly name: string;
   /** Names of the integer slots a, b, c in order; shorter when fewer are used. */
-  args: readonly string[];
+  readonly args: readonly string[];
   /** Name of the string slot, or undefined when unused. */
-  str?: string;
+  readonly str?: string;
   /** One line of documentation. */
-  doc: string;
+  readonly doc: string;
 }
 
 /**
  * The event kinds. The code of a kind is its index here: append only, never
- * reorder (the trace format stores codes).
+ * reorder (the trace format stores codes). The field names here are the
+ * events' named fields: events.ts builds events from them (`ev.lockAcquire({
+ * lock, level })`) and reads them back (`fieldsOf`), and the types below are
+ * derived from this table, so a field name used anywhere is checked against it.
  */
-export const EVENT_KINDS: readonly EventKindInfo[] = [
+const KIND_TABLE = [
   { name: "switch", args: ["from", "to"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle)" },
   { name: "user", args: [], str: "label", doc: "thread runs one step of user code" },
   { name: "kwork", args: [], str: "label", doc: "kernel runs one step on the cpu's current kernel stack" },
@@ -78,7 +81,23 @@ export const EVENT_KINDS: readonly EventKindInfo[] = [
   { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
   { name: "end", args: ["outcome"], doc: "the run ends (outcome code: see OUTCOME_KINDS)" },
   { name: "exit-group", args: ["pid", "code"], str: "label", doc: "exit(): every thread of pid is told to exit; the last one out tears the process down" },
-];
+] as const satisfies readonly EventKindInfo[];
+
+export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
+
+/** Name of an event kind, e.g. "lock-acquire". */
+export type KindName = (typeof KIND_TABLE)[number]["name"];
+
+type KindRowOf<N extends KindName> = Extract<(typeof KIND_TABLE)[number], { name: N }>;
+
+/**
+ * The named fields of an event of kind N: each integer slot by its name, and
+ * the string slot by its name when the kind has one. E.g.
+ * `EventFields<"lock-acquire">` is `{ lock: number; level: number }`.
+ */
+export type EventFields<N extends KindName> =
+  & { [F in KindRowOf<N>["args"][number]]: number }
+  & (KindRowOf<N> extends { str: infer S extends string } ? { [F in S]: string } : unknown);
 
 /** Kind codes by name (kept equal to the EVENT_KINDS indices; a test checks). */
 export const KIND = {

@@ -18,6 +18,7 @@ export {
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
+export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
 export { describe, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";

@@ -7,6 +7,7 @@
 // it for those only, so a whole-trace scan never walks every lock on every
 // event.
 
+import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 
 export const INVARIANT_NAMES = [
@@ -154,10 +155,9 @@ export const lockOwnerAlive: Invariant = {
 export function cannotRelease(s: KState, l: Lock, waiter: number): string | null {
   if (l.owner < 0) return null;
   if (l.owner === waiter) return `held by tid ${waiter} itself (${l.type} lock taken twice)`;
-  const o = s.threads.get(l.owner);
-  if (!o) return `held by tid ${l.owner}, which no longer exists`;
-  if (l.space !== 0 && o.pid !== l.space) return `held by tid ${l.owner}, which does not exist in pid ${l.space}${copied(l)}`;
-  if (o.state === "exited") return `held by tid ${l.owner}, which has exited`;
+  const st = ownerStatus(s, l);
+  if (st !== "alive") return `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`;
+  const o = s.threads.get(l.owner)!;
   // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
   const path = [`tid ${o.tid}`];
   let cur = o;

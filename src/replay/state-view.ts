@@ -1,6 +1,7 @@
 // The kernel state as plain JSON (`ktrace state --json`, the TUI) and as
 // aligned text tables.
 
+import { ownerAlive } from "../kernel/locks.ts";
 import type { KState, Outcome } from "../kernel/types.ts";
 
 export interface CpuView {
@@ -112,14 +113,9 @@ export function stateView(s: KState): StateView {
       tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
     })),
     locks: [...s.locks.values()].sort(byKey((l) => l.id)).map((l) => {
-      let alive: boolean | null = null;
-      if (l.owner >= 0) {
-        const o = s.threads.get(l.owner);
-        alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
-      }
       return {
         id: l.id, name: l.name, space: l.space, type: l.type, owner: l.owner, ident: l.ident, level: l.level,
-        ownerSince: l.since, ownerAlive: alive, copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
+        ownerSince: l.since, ownerAlive: ownerAlive(s, l), copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
       };
     }),
     kstacks: [...s.kstacks.values()].sort(byKey((k) => k.id)).map((k) => {

@@ -4,6 +4,7 @@
 // Proc.createdSeq); given the source, each comes back with its event and a
 // one-line explanation.
 
+import { ownerClause } from "../kernel/locks.ts";
 import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import { describe } from "./describe.ts";
 import { eventAt, type ReplaySource } from "./source.ts";
@@ -91,11 +92,7 @@ function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
   }
   if (l.copiedSeq >= 0) {
     let held = "free";
-    if (l.owner >= 0) {
-      const o = s.threads.get(l.owner);
-      const alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
-      held = `held by tid ${l.owner}${alive ? "" : `, which does not exist in ${where}`}`;
-    }
+    if (l.owner >= 0) held = `held by tid ${l.owner}${ownerClause(s, l)}`;
     out.push({ seq: l.copiedSeq, role: "copied", explanation: `fork copied ${l.name} into ${where}, ${held}` });
   }
   return out;

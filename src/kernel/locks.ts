@@ -1,0 +1,139 @@
+// Locks: creation on first use, acquire, release, and the one rule for
+// whether a lock's owner is alive.
+//
+// A lock lives in an address space (0 = the kernel, else a pid). User-space
+// locks are created the first time a process names them and copied by fork
+// with their owner word as it was (locks are memory). Waiting is by blocking
+// (mutex, recursive) or spinning (spin): a spinner stays on its cpu and
+// retries each step; a blocked thread is woken by the release.
+
+import { DONE, KEEP, STALL, SimError, pushKernel, type R, type TCtx } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { COST } from "./params.ts";
+import { abort } from "./proc.ts";
+import type { Simulator } from "./sim.ts";
+import { LOCK_TYPES, type KState, type Lock, type Thread } from "./types.ts";
+
+// ---- the owner rule ---------------------------------------------------------
+
+/**
+ * Where a lock's owner stands. `free`: no owner. `alive`: a live thread of
+ * the lock's address space (any process's for a kernel lock). `gone`: no such
+ * thread any more (reaped or released). `absent`: the thread exists, but in
+ * another process (a lock copied by fork while another thread held it).
+ * `exited`: the thread has exited and will never release it.
+ */
+export type OwnerStatus = "free" | "alive" | "gone" | "absent" | "exited";
+
+/** The one definition of "a lock's owner is alive" (see OwnerStatus). */
+export function ownerStatus(s: KState, l: Lock): OwnerStatus {
+  if (l.owner < 0) return "free";
+  const o = s.threads.get(l.owner);
+  if (o === undefined) return "gone";
+  if (l.space !== 0 && o.pid !== l.space) return "absent";
+  if (o.state === "exited") return "exited";
+  return "alive";
+}
+
+/** True when the owner is a live thread of the lock's space, false when it is not, null when the lock is free. */
+export function ownerAlive(s: KState, l: Lock): boolean | null {
+  const st = ownerStatus(s, l);
+  return st === "free" ? null : st === "alive";
+}
+
+/**
+ * Why the owner can never release the lock, as a clause after "held by tid
+ * N": ", which does not exist in pid 2", ", which has exited"; "" when the
+ * owner is alive or the lock free.
+ */
+export function ownerClause(s: KState, l: Lock): string {
+  switch (ownerStatus(s, l)) {
+    case "gone":
+      return l.space !== 0 ? `, which does not exist in pid ${l.space}` : ", which no longer exists";
+    case "absent":
+      return `, which does not exist in pid ${l.space}`;
+    case "exited":
+      return ", which has exited";
+    default:
+      return "";
+  }
+}
+
+/** What a thread that cannot run waits for, for the hang message. */
+export function describeWait(s: KState, th: Thread): string {
+  const who = `tid ${th.tid} (pid ${th.pid})`;
+  if (th.waitLock >= 0) {
+    const l = s.locks.get(th.waitLock);
+    if (!l) return `${who} waits on a lock that is gone`;
+    const how = th.state === "spinning" ? "spins" : "blocks";
+    if (l.owner < 0) return `${who} ${how} on ${l.name}, which is free`;
+    return `${who} ${how} on ${l.name} held by tid ${l.owner}${ownerClause(s, l)}`;
+  }
+  if (th.waitPid >= -1) return `${who} blocks in waitpid(${th.waitPid})`;
+  return `${who} is ${th.state}`;
+}
+
+// ---- kernel paths -------------------------------------------------------------
+
+/**
+ * The id of t's process's user lock `name`, creating it on first use.
+ * Emits lock-new and returns -1 when it had to create it (the caller retries
+ * next step). The declaration's type applies; an undeclared lock is a mutex
+ * (a tcmalloc.* lock a spinlock).
+ */
+export function lockId(k: Simulator, t: TCtx, c: number, name: string): number {
+  const p = k.procs.get(t.pid)!;
+  const id = p.lockIds.get(name);
+  if (id !== undefined) return id;
+  const decl = k.world.locks[name] ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const nid = k.state.nextLock;
+  k.emit(c, t.tid, ev.lockNew({ lock: nid, space: t.pid, type: LOCK_TYPES.indexOf(decl.type), name }));
+  p.lockIds.set(name, nid);
+  return -1;
+}
+
+/**
+ * Tries to take lock `id` (SimError if it does not exist). Emits lock-acquire and
+ * returns DONE when it is taken (free, or a recursive mutex whose recorded
+ * ident is the caller's); emits lock-wait and returns KEEP when it must wait
+ * (blocked threads are woken by the release; spinners retry); returns STALL
+ * while a spinner finds it still held.
+ */
+export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
+  const l = k.state.locks.get(id);
+  const th = k.state.threads.get(t.tid)!;
+  if (!l) throw new SimError(`lock ${id} is gone`);
+  if (l.owner < 0) {
+    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: 1 }));
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
+    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (th.waitLock === id && th.state === "spinning") return STALL;
+  k.emit(c, t.tid, ev.lockWait({ lock: id, spin: l.type === "spin" ? 1 : 0 }));
+  k.cost(COST.lock, c);
+  return KEEP;
+}
+
+/**
+ * Releases l, held. A recursive mutex checks the caller's ident against the
+ * recorded one: on a mismatch it emits unlock-not-owner and the process
+ * aborts with the declaration's message (CPython's fatal error). Otherwise
+ * emits lock-release (level after; 0 frees it and wakes blocked waiters).
+ */
+export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
+  const th = k.state.threads.get(t.tid)!;
+  if (l.type === "recursive" && l.ident !== th.ident) {
+    k.emit(c, t.tid, ev.unlockNotOwner({ lock: l.id, owner: l.ident, ident: th.ident }));
+    const msg = k.world.locks[l.name]?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
+    pushKernel(t, [(t2, c2) => abort(k, t2, c2, msg)]);
+    return KEEP;
+  }
+  k.emit(c, t.tid, ev.lockRelease({ lock: l.id, level: l.level > 0 ? l.level - 1 : 0 }));
+  k.cost(COST.lock, c);
+  return DONE;
+}
