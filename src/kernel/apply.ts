@@ -5,7 +5,7 @@
 // disagree with the recorded run. applyEvent mutates `s` in place (for speed)
 // and depends on nothing but `s` and `ev`.
 
-import { KIND, LOCK_TYPES, OUTCOME_KINDS, type KEvent, type KState, type Lock, type Proc, type Thread } from "./types.ts";
+import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -62,9 +62,41 @@ function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
   return t;
 }
 
-/** Drops every user-space lock of pid's address space. */
-function dropUserLocks(s: KState, pid: number): void {
-  for (const [id, l] of s.locks) if (l.space === pid) s.locks.delete(id);
+function variable(s: KState, ev: KEvent, id: number): Var {
+  const v = s.vars.get(id);
+  if (!v) throw new ApplyError(ev.seq, `no variable ${id}`);
+  return v;
+}
+
+function object(s: KState, ev: KEvent, id: number): KObj {
+  const o = s.objs.get(id);
+  if (!o) throw new ApplyError(ev.seq, `no object ${id}`);
+  return o;
+}
+
+/** The space of a new variable, lock or object: 0, an existing pid, or minus one. */
+function space(s: KState, ev: KEvent, sp: number): number {
+  if (!Number.isSafeInteger(sp) || (sp !== 0 && !s.procs.has(Math.abs(sp)))) throw new ApplyError(ev.seq, `no address space ${sp}`);
+  return sp;
+}
+
+/** Drops every lock, variable and object of pid's user memory (and, at reap, of its kernel struct). */
+function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
+  const gone = (sp: number) => sp === pid || (kernelToo && sp === -pid);
+  for (const [id, l] of s.locks) if (gone(l.space)) s.locks.delete(id);
+  for (const [id, v] of s.vars) if (gone(v.space)) s.vars.delete(id);
+  for (const [id, o] of s.objs) if (gone(o.space)) s.objs.delete(id);
+}
+
+/** Sets a register of t (its type from the variable or reg-set), creating the register file on first use. */
+function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["type"]): void {
+  (t.regs ??= new Map()).set(reg, value);
+  s.regTypes.set(reg, type);
+}
+
+/** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
+function sees(ev: KEvent, v: Var, value: number): void {
+  if (v.value !== value) throw new ApplyError(ev.seq, `${v.name} holds ${v.value}, the event says ${value}`);
 }
 
 function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, message: string): void {
@@ -143,6 +175,23 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Thread caches live in user memory, reached through the forker's TLS.
       if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
+      // So do the variables and objects: copies under new ids, pointers
+      // between them redirected to the copies.
+      const objIds = new Map<number, number>();
+      const objCopies: KObj[] = [];
+      for (const o of s.objs.values()) if (o.space === parent.pid) objCopies.push({ ...o, space: child.pid });
+      for (const o of objCopies) {
+        objIds.set(o.id, s.nextObj);
+        o.id = s.nextObj++;
+        s.objs.set(o.id, o);
+      }
+      const varCopies: Var[] = [];
+      for (const v of s.vars.values()) if (v.space === parent.pid) varCopies.push({ ...v, space: child.pid, copiedSeq: ev.seq });
+      for (const v of varCopies) {
+        v.id = s.nextVar++;
+        if (v.type === "ptr") v.value = objIds.get(v.value) ?? v.value;
+        s.vars.set(v.id, v);
+      }
       break;
     }
     case KIND.spawn: {
@@ -154,7 +203,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.exec: {
       const p = proc(s, ev, ev.a);
-      dropUserLocks(s, p.pid);
+      dropSpace(s, p.pid, false);
+      const t = s.threads.get(ev.tid);
+      if (t) delete t.regs;
       p.tcaches = [];
       p.name = ev.s;
       p.vmar = s.nextVmar++;
@@ -214,7 +265,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
           t.waitLock = -1;
         }
       }
-      dropUserLocks(s, p.pid);
+      dropSpace(s, p.pid, true);
       s.locks.delete(p.vmarLock);
       s.procs.delete(p.pid);
       break;
@@ -295,6 +346,69 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.pageFault:
     case KIND.procfsRead:
+      break;
+    case KIND.varNew: {
+      const sp = ev.s.indexOf(" ");
+      const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
+      if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
+      const id = fresh(ev, s.vars, ev.a, "variable");
+      s.vars.set(id, {
+        id, name: ev.s.slice(sp + 1), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
+      });
+      if (id >= s.nextVar) s.nextVar = id + 1;
+      break;
+    }
+    case KIND.load:
+    case KIND.atomicLoad: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.store:
+    case KIND.atomicStore:
+    case KIND.cas:
+    case KIND.fetchAdd:
+    case KIND.xchg: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.kind !== KIND.cas || ev.c !== ev.b) {
+        v.value = ev.c;
+        v.since = ev.seq;
+        v.writer = t.tid;
+      }
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.regSet: {
+      const t = thread(s, ev, ev.tid);
+      const type = VAR_TYPES[ev.b];
+      if (type === undefined || !ev.s) throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
+      setReg(s, t, ev.s, ev.a, type);
+      break;
+    }
+    case KIND.objNew: {
+      const id = fresh(ev, s.objs, ev.a, "object");
+      if (id === 0) throw new ApplyError(ev.seq, "object id 0 is None");
+      s.objs.set(id, { id, name: ev.s, space: space(s, ev, ev.b), state: "live", allocSeq: ev.seq, freeSeq: -1 });
+      if (id >= s.nextObj) s.nextObj = id + 1;
+      break;
+    }
+    case KIND.objFree: {
+      const o = object(s, ev, ev.a);
+      if (o.state === "live") {
+        o.state = "freed";
+        o.freeSeq = ev.seq;
+      }
+      break;
+    }
+    case KIND.objUse:
+      object(s, ev, ev.a);
+      break;
+    case KIND.assertFail:
+    case KIND.progress:
       break;
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);

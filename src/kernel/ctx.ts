@@ -3,7 +3,8 @@
 // of a step. None of this is kernel state (that is KState, changed only by
 // applyEvent); it only decides which event comes next.
 
-import type { Op } from "./program.ts";
+import type { LoweredWhile } from "./lower.ts";
+import type { Expr, Op } from "./program.ts";
 
 /** An event was emitted; the interpreter advances past the op. */
 export const DONE = 0;
@@ -17,8 +18,8 @@ export type R = typeof DONE | typeof KEEP | typeof STALL | typeof AGAIN;
 
 /** One step of a kernel path, run as an op of a kernel frame. */
 export type Micro = (t: TCtx, cpu: number) => R;
-/** What a frame holds: program ops, or kernel steps ($). */
-export type XOp = Op | { op: "$"; run: Micro };
+/** What a frame holds: program ops, kernel steps ($), or a while loop's test ($test: leave the frame when cond is false). */
+export type XOp = Op | { op: "$"; run: Micro } | { op: "$test"; cond: Expr } | LoweredWhile;
 
 export interface Frame {
   ops: readonly XOp[];
@@ -48,17 +49,28 @@ export interface PCtx {
   lastChild: number;
   /** User-space lock ids of this address space, by name. */
   lockIds: Map<string, number>;
+  /** Ids of the "proc" locks in this process's kernel struct, by name. */
+  fieldLocks: Map<string, number>;
+  /** User variable ids of this address space, by name. */
+  varIds: Map<string, number>;
+  /** Ids of the "proc" variables (fields of this process's kernel struct), by name. */
+  fieldIds: Map<string, number>;
   /** exit_group's code, for the thread that turns out to be the last. */
   groupCode: number;
 }
 
 export function newPCtx(pid: number): PCtx {
-  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), groupCode: 0 };
+  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0 };
 }
 
 /** A user-mode frame running `ops` once. */
 export function userFrame(ops: readonly XOp[]): Frame {
   return { ops, pc: 0, left: 0, kernel: false };
+}
+
+/** A frame running `ops` once (then `left` more times) in the mode of the frame that pushed it. */
+export function frameIn(f: Frame, ops: readonly XOp[], left = 0): Frame {
+  return { ops, pc: 0, left, kernel: f.kernel };
 }
 
 /** Appended to every process's main program: exit(0). */

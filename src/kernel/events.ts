@@ -59,6 +59,20 @@ export const ev = {
   // event); the table keeps that shape so recorded bytes do not change.
   end: (f: F<"end"> & { message: string }) => mk(KIND.end, f.outcome, 0, 0, f.message),
   exitGroup: (f: F<"exit-group">) => mk(KIND.exitGroup, f.pid, f.code, 0, f.label),
+  varNew: (f: F<"var-new">) => mk(KIND.varNew, f.var, f.space, f.value, f.decl),
+  load: (f: F<"load">) => mk(KIND.load, f.var, f.value, 0, f.reg),
+  store: (f: F<"store">) => mk(KIND.store, f.var, f.old, f.new),
+  atomicLoad: (f: F<"atomic-load">) => mk(KIND.atomicLoad, f.var, f.value, 0, f.reg),
+  atomicStore: (f: F<"atomic-store">) => mk(KIND.atomicStore, f.var, f.old, f.new),
+  cas: (f: F<"cas">) => mk(KIND.cas, f.var, f.old, f.new, f.reg),
+  fetchAdd: (f: F<"fetch-add">) => mk(KIND.fetchAdd, f.var, f.old, f.new, f.reg),
+  xchg: (f: F<"xchg">) => mk(KIND.xchg, f.var, f.old, f.new, f.reg),
+  regSet: (f: F<"reg-set">) => mk(KIND.regSet, f.value, f.type, 0, f.reg),
+  objNew: (f: F<"obj-new">) => mk(KIND.objNew, f.obj, f.space, 0, f.name),
+  objFree: (f: F<"obj-free">) => mk(KIND.objFree, f.obj, f.double),
+  objUse: (f: F<"obj-use">) => mk(KIND.objUse, f.obj, f.freed, 0, f.label),
+  assertFail: (f: F<"assert-fail">) => mk(KIND.assertFail, f.kernel, 0, 0, f.message),
+  progress: (f: F<"progress">) => mk(KIND.progress, 0, 0, 0, f.label),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -8,5 +8,7 @@ export { randomChooser, type Chooser } from "./sched.ts";
 export { ownerStatus, ownerAlive, ownerClause, describeWait, type OwnerStatus } from "./locks.ts";
 export { ev, fieldsOf, fieldsAs } from "./events.ts";
 export * from "./program.ts";
+export { validateWorld, describeExpr, declOf, MAX_DEPTH, MAX_NODES, type WorldParts } from "./validate.ts";
+export { evalExpr } from "./mem.ts";
 export * as params from "./params.ts";
 export { Rng } from "./prng.ts";

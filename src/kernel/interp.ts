@@ -1,15 +1,19 @@
 // The op interpreter: runs a thread until it emits one step's events (or
-// stalls). Control ops (repeat, an empty user) are free; every other op is a
-// step: it emits its event(s) and either completes (DONE: the pc advances),
-// stays to retry or hands over to a frame it pushed (KEEP), pushes a frame to
-// run at once (AGAIN), or finds nothing to do (STALL).
+// stalls). Control ops (repeat, if, while and its test, an empty user, a
+// passing assert) are free; every other op is a step: it emits its event(s)
+// and either completes (DONE: the pc advances), stays to retry or hands over
+// to a frame it pushed (KEEP), pushes a frame or was free and the thread goes
+// on at once (AGAIN), or finds nothing to do (STALL). Frames a frame pushes
+// run in its mode (user, or kernel inside a system call).
 
 import * as alloc from "./alloc.ts";
-import { AGAIN, DONE, KEEP, SimError, STALL, pushKernel, userFrame, type Frame, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, KEEP, SimError, frameIn, pushKernel, type Frame, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { acquire, lockId, release } from "./locks.ts";
+import * as mem from "./mem.ts";
 import { COST } from "./params.ts";
 import * as proc from "./proc.ts";
+import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
@@ -41,10 +45,32 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
     if (op.op === "$") r = op.run(t, c);
     else if (op.op === "repeat") {
       f.pc++;
-      if (op.n > 0 && op.body.length > 0) t.frames.push({ ops: op.body, pc: 0, left: op.n - 1, kernel: false });
+      if (op.n > 0 && op.body.length > 0) t.frames.push(frameIn(f, op.body, op.n - 1));
       continue;
     } else if (op.op === "user" && op.n === 0) {
       f.pc++;
+      continue;
+    } else if (op.op === "if") {
+      const yes = mem.test(k, t, c, f.kernel, op.cond);
+      if (yes === null) return KEEP;
+      f.pc++;
+      const branch = yes ? op.then : op.else;
+      if (branch.length > 0) t.frames.push(frameIn(f, branch));
+      continue;
+    } else if (op.op === "while") {
+      // One frame per loop: the condition's loads, the test, the body; `left` counts the iterations the bound still allows.
+      f.pc++;
+      const w = op as LoweredWhile;
+      t.frames.push(frameIn(f, [...w.pre, { op: "$test", cond: w.cond }, ...w.body], w.max - 1));
+      continue;
+    } else if (op.op === "$test") {
+      const yes = mem.test(k, t, c, f.kernel, op.cond);
+      if (yes === null) return KEEP;
+      if (yes) f.pc++;
+      else {
+        f.pc = f.ops.length;
+        f.left = 0;
+      }
       continue;
     } else r = step(k, t, c, op, f);
     if (r === AGAIN) continue;
@@ -63,7 +89,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       k.cost(COST.user, c);
       if (op.n > 1) {
         f.pc++;
-        t.frames.push({ ops: [{ op: "user", label: op.label, n: 1 }], pc: 0, left: op.n - 2, kernel: false });
+        t.frames.push(frameIn(f, [{ op: "user", label: op.label, n: 1 }], op.n - 2));
         return KEEP;
       }
       return DONE;
@@ -71,15 +97,15 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       k.emit(c, tid, ev.user({ label: op.name }));
       k.cost(COST.user, c);
       f.pc++;
-      if (op.body.length > 0) t.frames.push(userFrame(op.body));
+      if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
       return KEEP;
     case "lock": {
-      const id = lockId(k, t, c, op.lock);
+      const id = lockId(k, t, c, op.lock, op.of);
       return id < 0 ? KEEP : acquire(k, t, c, id);
     }
     case "unlock":
     case "restamp": {
-      const id = lockId(k, t, c, op.lock);
+      const id = lockId(k, t, c, op.lock, op.op === "unlock" ? op.of : undefined);
       if (id < 0) return KEEP;
       const l = k.state.locks.get(id)!;
       if (op.op === "restamp") {
@@ -102,7 +128,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       k.emit(c, tid, ev.user({ label: "pthread_atfork" }));
       return DONE;
     case "fork":
-      return proc.fork(k, t, c, op.child, f);
+      return proc.fork(k, t, c, op.child, f, op.pid);
     case "spawn":
       return proc.spawn(k, t, c, op.program, op.child, f);
     case "exec":
@@ -119,7 +145,41 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       f.pc++;
       pushKernel(t, procfsRead(k, t));
       return AGAIN;
+    case "load":
+    case "store":
+    case "cas":
+    case "fetchAdd":
+    case "xchg":
+      return mem.access(k, t, c, f.kernel, op);
+    case "set":
+      return mem.set(k, t, c, f.kernel, op.reg, op.value);
+    case "assert":
+    case "bugOn": {
+      const r = op.op === "assert" ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message) : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
+      if (r === AGAIN) f.pc++; // it held: no step
+      return r;
+    }
+    case "unwrap":
+      return mem.unwrap(k, t, c, f.kernel, op.reg, op.value, op.at);
+    case "alloc":
+      return mem.allocObj(k, t, c, f.kernel, op.reg, op.name);
+    case "dealloc":
+      return mem.deallocObj(k, t, c, f.kernel, op.value);
+    case "use":
+      return mem.useObj(k, t, c, f.kernel, op.value, op.label);
+    case "syscall":
+      k.emit(c, tid, ev.kwork({ label: op.name }));
+      k.cost(COST.kernel, c);
+      f.pc++;
+      if (op.body.length > 0) t.frames.push({ ops: op.body, pc: 0, left: 0, kernel: true });
+      return KEEP;
+    case "progress":
+      k.emit(c, tid, ev.progress({ label: op.label }));
+      k.cost(COST.user, c);
+      return DONE;
     case "repeat":
-      throw new SimError("repeat is handled by the interpreter loop");
+    case "if":
+    case "while":
+      throw new SimError(`${op.op} is handled by the interpreter loop`);
   }
 }

@@ -10,9 +10,12 @@
 import { DONE, KEEP, STALL, SimError, pushKernel, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { COST } from "./params.ts";
+import { evalExpr, fail } from "./mem.ts";
 import { abort } from "./proc.ts";
+import type { Expr } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { LOCK_TYPES, type KState, type Lock, type Thread } from "./types.ts";
+import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
 
@@ -30,7 +33,7 @@ export function ownerStatus(s: KState, l: Lock): OwnerStatus {
   if (l.owner < 0) return "free";
   const o = s.threads.get(l.owner);
   if (o === undefined) return "gone";
-  if (l.space !== 0 && o.pid !== l.space) return "absent";
+  if (l.space > 0 && o.pid !== l.space) return "absent";
   if (o.state === "exited") return "exited";
   return "alive";
 }
@@ -49,7 +52,7 @@ export function ownerAlive(s: KState, l: Lock): boolean | null {
 export function ownerClause(s: KState, l: Lock): string {
   switch (ownerStatus(s, l)) {
     case "gone":
-      return l.space !== 0 ? `, which does not exist in pid ${l.space}` : ", which no longer exists";
+      return l.space > 0 ? `, which does not exist in pid ${l.space}` : ", which no longer exists";
     case "absent":
       return `, which does not exist in pid ${l.space}`;
     case "exited":
@@ -76,20 +79,38 @@ export function describeWait(s: KState, th: Thread): string {
 // ---- kernel paths -------------------------------------------------------------
 
 /**
- * The id of t's process's user lock `name`, creating it on first use.
- * Emits lock-new and returns -1 when it had to create it (the caller retries
- * next step). The declaration's type applies; an undeclared lock is a mutex
- * (a tcmalloc.* lock a spinlock).
+ * The id of the lock `name` as t sees it, creating it on first use: a "user"
+ * lock in t's address space, a "kernel" lock once, a "proc" lock in the
+ * kernel struct of t's process (or of process `of`). Creating emits lock-new
+ * and returns -1 (the caller retries next step); -2 when `of` names no
+ * process (the step failed). The declaration's type applies; an undeclared
+ * lock is a user mutex (a tcmalloc.* lock a spinlock).
  */
-export function lockId(k: Simulator, t: TCtx, c: number, name: string): number {
-  const p = k.procs.get(t.pid)!;
-  const id = p.lockIds.get(name);
+export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr): number {
+  const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const scope = decl.scope ?? "user";
+  let pid = t.pid;
+  if (of !== undefined) {
+    pid = evalExpr(of, k.state.threads.get(t.tid)!);
+    if (!k.procs.has(pid) || !k.state.procs.has(pid)) {
+      fail(k, t, c, kernelMode(t), `${name} of pid ${pid}: no such process (its struct was freed)`, 11);
+      return -2;
+    }
+  }
+  const p = k.procs.get(pid)!;
+  const ids = scope === "kernel" ? k.kernelLocks : scope === "proc" ? p.fieldLocks : p.lockIds;
+  const id = ids.get(name);
   if (id !== undefined) return id;
-  const decl = k.world.locks[name] ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
   const nid = k.state.nextLock;
-  k.emit(c, t.tid, ev.lockNew({ lock: nid, space: t.pid, type: LOCK_TYPES.indexOf(decl.type), name }));
-  p.lockIds.set(name, nid);
+  const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
+  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type), name }));
+  ids.set(name, nid);
   return -1;
+}
+
+/** Whether t runs in kernel mode (its current frame is a kernel path). */
+export function kernelMode(t: TCtx): boolean {
+  return t.frames[t.frames.length - 1]?.kernel ?? false;
 }
 
 /**
@@ -129,7 +150,7 @@ export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
   const th = k.state.threads.get(t.tid)!;
   if (l.type === "recursive" && l.ident !== th.ident) {
     k.emit(c, t.tid, ev.unlockNotOwner({ lock: l.id, owner: l.ident, ident: th.ident }));
-    const msg = k.world.locks[l.name]?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
+    const msg = declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
     pushKernel(t, [(t2, c2) => abort(k, t2, c2, msg)]);
     return KEEP;
   }

@@ -37,7 +37,7 @@ export function startThread(k: Simulator, t: TCtx, c: number, ntid: number): R {
  * in the parent, which runs the parent handlers. The child's thread starts
  * with the child handlers, then `child`, then exit(0).
  */
-export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame): R {
+export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   const handlers = k.procs.get(t.pid)!.atfork;
   const prepare = handlers.slice().reverse().flatMap((h) => h.prepare);
@@ -50,6 +50,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame): R
       op: "$", run: (t2, c2) => {
         const parent = handlers.flatMap((h) => h.parent);
         k.emit(c2, t2.tid, ev.user({ label: "fork() returns child pid" }));
+        if (pidReg !== undefined) k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
         t2.frames[t2.frames.length - 1]!.pc++;
         if (parent.length > 0) t2.frames.push(userFrame(parent));
         return KEEP;
@@ -77,7 +78,9 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   parent.lastChild = pid;
   const lockIds = new Map<string, number>();
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
-  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds });
+  const varIds = new Map<string, number>();
+  for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
+  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds });
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
@@ -117,6 +120,7 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   const p = k.procs.get(t.pid)!;
   p.atfork = [];
   p.lockIds.clear();
+  p.varIds.clear();
   t.tc = emptyCache();
   t.frames = [userFrame([...body, ...EXIT0])];
   const kills = killOthers(k, t);
@@ -270,11 +274,11 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   return steps;
 }
 
-/** A fatal error: emits fatal (SIGABRT), then the whole process exits with 134. */
-export function abort(k: Simulator, t: TCtx, c: number, msg: string): R {
-  k.emit(c, t.tid, ev.fatal({ pid: t.pid, signal: 6, message: msg }));
+/** A fatal error: emits fatal (SIGABRT unless told), then the whole process exits with 128 + signal. */
+export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6): R {
+  k.emit(c, t.tid, ev.fatal({ pid: t.pid, signal, message: msg }));
   t.frames = [];
-  pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 134)]);
+  pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 128 + signal)]);
   return KEEP;
 }
 

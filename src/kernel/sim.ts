@@ -15,6 +15,8 @@
 //   locks.ts   locks, and the one "owner alive" rule
 //   alloc.ts   the tcmalloc model
 //   vm.ts      kernel stacks, VMARs, procfs
+//   mem.ts     variables, registers, expressions, objects, assert/BUG_ON/unwrap
+//   lower.ts   variable reads in expressions become load steps
 
 import { applyEvent } from "./apply.ts";
 import { emptyCache } from "./alloc.ts";
@@ -24,7 +26,8 @@ import { runThread } from "./interp.ts";
 import { describeWait } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import { exitThread } from "./proc.ts";
-import type { LockDecl, ProcSpec } from "./program.ts";
+import { lower } from "./lower.ts";
+import type { LockDecl, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
 import { initState } from "./state.ts";
 import { KIND, OUTCOME_KINDS, type KConfig, type KEvent, type KState } from "./types.ts";
@@ -35,8 +38,10 @@ export { SimError } from "./ctx.ts";
 /** Everything a run starts from: kernel rules, lock declarations, initial processes. */
 export interface World {
   config: KConfig;
-  /** User-space locks by name; an undeclared lock is a mutex. */
+  /** Locks by name; an undeclared lock is a user mutex. */
   locks: Record<string, LockDecl>;
+  /** Shared variables by name (absent: none). */
+  vars?: Record<string, VarDecl>;
   /** Processes at boot; the first is init (pid 1) and adopts orphans. */
   procs: ProcSpec[];
   /** tid of the first thread (default 1); later tids count up from it. */
@@ -82,6 +87,9 @@ export class Simulator {
   nextKstack = 0;
   /** Freed kernel stack ids, lowest first. */
   freeKstacks: number[] = [];
+  /** Ids of the "kernel" variables and locks, by name. */
+  readonly kernelVars = new Map<string, number>();
+  readonly kernelLocks = new Map<string, number>();
   private lastTime = 0;
   /** What a thread runs after its body: pthread_exit. */
   readonly threadEnd: XOp[] = [{ op: "$", run: (t, c) => exitThread(this, t, c, this.procs.get(t.pid)?.groupCode ?? 0, false) }];
@@ -185,7 +193,7 @@ export class Simulator {
       this.emit(-1, -1, ev.procNew({ pid, ppid: 0, name: spec.name }));
       this.procs.set(pid, newPCtx(pid));
       this.emit(-1, -1, ev.threadNew({ tid, pid, ident: tid }));
-      this.newCtx(tid, pid, [userFrame([...spec.main, ...EXIT0])], emptyCache());
+      this.newCtx(tid, pid, [userFrame([...lower(spec.main), ...EXIT0])], emptyCache());
       allocKstack(this, -1, -1, tid);
       this.rq.push(tid);
     }

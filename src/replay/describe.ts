@@ -5,7 +5,8 @@
 // be any nearby state: lock and pid names never change, and anything missing
 // from the state falls back to its id.
 
-import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState } from "../kernel/types.ts";
+import { fieldsOf } from "../kernel/events.ts";
+import { EVENT_KINDS, KIND, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -27,6 +28,36 @@ function who(tid: number): string {
 }
 
 const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
+
+/** Where a lock, variable or object lives: "the kernel", "pid 2", "pid 2's kernel struct". */
+export function spaceText(space: number): string {
+  return space === 0 ? "the kernel" : space > 0 ? `pid ${space}` : `pid ${-space}'s kernel struct`;
+}
+
+/** A variable's name, with where it lives unless that is a process's user memory. */
+export function varText(s: KState | undefined, id: number): string {
+  const v = s?.vars.get(id);
+  if (!v) return `var ${id}`;
+  return v.space > 0 ? v.name : `${v.name} (${spaceText(v.space)})`;
+}
+
+/** A value of a variable or register: an int, or a pointer shown as None or &name#id. */
+export function valueText(s: KState | undefined, type: VarType | undefined, value: number): string {
+  if (type !== "ptr") return String(value);
+  if (value === 0) return "None";
+  const o = s?.objs.get(value);
+  return o ? `&${o.name}#${value}${o.state === "freed" ? " (freed)" : ""}` : `&#${value}`;
+}
+
+function accessText(s: KState | undefined, ev: KEvent, verb: string): string {
+  const v = s?.vars.get(ev.a);
+  const val = (x: number) => valueText(s, v?.type, x);
+  const reg = ev.s ? `; ${ev.s} = ${val(ev.b)}` : "";
+  if (ev.kind === KIND.cas) {
+    return `tid ${ev.tid} ${verb} ${varText(s, ev.a)}: ${val(ev.b)} → ${val(ev.c)}${ev.c === ev.b ? " (unchanged)" : ""}${reg}`;
+  }
+  return `tid ${ev.tid} ${verb} ${varText(s, ev.a)}: ${val(ev.b)} → ${val(ev.c)}${reg}`;
+}
 
 /** One line describing ev in kernel terms. */
 export function describe(ev: KEvent, state?: KState): string {
@@ -82,7 +113,7 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {
       const type = ["spin", "mutex", "recursive"][ev.c] ?? "mutex";
-      return `lock ${ev.a} ${ev.s} (${type}) created in ${ev.b === 0 ? "the kernel" : `pid ${ev.b}`}`;
+      return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
       return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}`;
@@ -136,6 +167,47 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} calls exit(${ev.b})${ev.s ? ` (${ev.s})` : ""}: every thread of pid ${ev.a} exits`;
     case KIND.end:
       return `end of run: ${OUTCOME_KINDS[ev.a] ?? ev.a}${ev.s ? ` (${ev.s})` : ""}`;
+    case KIND.varNew: {
+      const sp = ev.s.indexOf(" ");
+      const type = ev.s.slice(0, sp) as VarType;
+      return `variable ${ev.s.slice(sp + 1)} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
+    }
+    case KIND.load:
+    case KIND.atomicLoad: {
+      const v = s?.vars.get(ev.a);
+      const how = ev.kind === KIND.load ? "loads" : "atomically loads";
+      return `${t} ${how} ${varText(s, ev.a)} = ${valueText(s, v?.type, ev.b)}${ev.s ? ` into ${ev.s}` : ""}`;
+    }
+    case KIND.store:
+      return accessText(s, ev, "stores");
+    case KIND.atomicStore:
+      return accessText(s, ev, "atomically stores");
+    case KIND.cas:
+      return accessText(s, ev, "compare-and-swaps");
+    case KIND.fetchAdd:
+      return accessText(s, ev, "fetch-adds");
+    case KIND.xchg:
+      return accessText(s, ev, "exchanges");
+    case KIND.regSet:
+      return `${t}: ${ev.s} = ${valueText(s, VAR_TYPES[ev.b], ev.a)}`;
+    case KIND.objNew: {
+      const o = s?.objs.get(ev.a);
+      return `${t} allocates ${ev.s}#${ev.a} in ${spaceText(o ? o.space : ev.b)}`;
+    }
+    case KIND.objFree: {
+      const o = s?.objs.get(ev.a);
+      const name = `${o ? o.name : "object"}#${ev.a}`;
+      return ev.b ? `${t} frees ${name} again: double free (freed at seq ${o?.freeSeq ?? "?"})` : `${t} frees ${name}`;
+    }
+    case KIND.objUse: {
+      const o = s?.objs.get(ev.a);
+      const name = `${o ? o.name : "object"}#${ev.a}`;
+      return `${t} dereferences ${name} (${ev.s})${ev.b ? `: use after free (freed at seq ${o?.freeSeq ?? "?"})` : ""}`;
+    }
+    case KIND.assertFail:
+      return `${t}: ${ev.a ? "kernel check fails" : "check fails"}: ${ev.s}`;
+    case KIND.progress:
+      return `${t} makes progress: ${ev.s}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }
@@ -153,19 +225,7 @@ export interface EventJson {
 }
 
 export function eventJson(ev: KEvent, state?: KState): EventJson {
-  const info = EVENT_KINDS[ev.kind];
-  const args: Record<string, number | string> = {};
-  if (info) {
-    const v = [ev.a, ev.b, ev.c];
-    info.args.forEach((name, i) => (args[name] = v[i]!));
-    if (info.str !== undefined) args[info.str] = ev.s;
-  } else {
-    args.a = ev.a;
-    args.b = ev.b;
-    args.c = ev.c;
-    if (ev.s) args.s = ev.s;
-  }
-  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args, desc: describe(ev, state) };
+  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: fieldsOf(ev), desc: describe(ev, state) };
 }
 
 /** Bad --kind pattern. exitCode 2. */

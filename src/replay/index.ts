@@ -9,20 +9,21 @@ export {
 } from "./source.ts";
 export { Cursor, NoSuchPointError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
 export {
-  parseWatch, watchLock, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
-  WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector,
+  parseWatch, watchLock, watchVar, watchAccess, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
+  WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector, type VarSelector,
 } from "./watch.ts";
 export {
   INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, cannotRelease, InvariantNameError,
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic,
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, useAfterFree, assertions,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";
+export { describe, eventJson, kindMask, kindName, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
 export {
   stateView, stateText, table,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,
+  type VarView, type ObjectView, type RegView,
 } from "./state-view.ts";

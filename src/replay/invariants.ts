@@ -17,6 +17,8 @@ export const INVARIANT_NAMES = [
   "kstack-in-use",
   "vmar-live",
   "no-panic",
+  "use-after-free",
+  "assertions",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -259,8 +261,38 @@ export const noPanic: Invariant = {
   },
 };
 
+// ---- use-after-free -------------------------------------------------------------------------
+
+export const useAfterFree: Invariant = {
+  name: "use-after-free",
+  doc: "A heap object is used only while it is allocated, and freed once: an obj-use of a freed object, or an obj-free of an object already freed (a double free), breaks it.",
+  kinds: [KIND.objUse, KIND.objFree],
+  pre(s, ev) {
+    const o = s.objs.get(ev.a);
+    if (!o || o.state !== "freed") return null;
+    const what = ev.kind === KIND.objFree ? "frees" : `dereferences (${ev.s})`;
+    const t = s.threads.get(ev.tid);
+    return {
+      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,
+      causes: causes({ seq: o.allocSeq, why: `${o.name}#${o.id} allocated` }, { seq: o.freeSeq, why: `${o.name}#${o.id} freed` }),
+    };
+  },
+};
+
+// ---- assertions ----------------------------------------------------------------------------------
+
+export const assertions: Invariant = {
+  name: "assertions",
+  doc: "Every check the scenario's programs make holds: an assert, BUG_ON, unwrap of None, NULL dereference or division by zero (an assert-fail event) breaks it.",
+  kinds: [KIND.assertFail],
+  pre(s, ev) {
+    const t = s.threads.get(ev.tid);
+    return { message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""}${ev.a ? " in kernel mode" : ""}: ${ev.s}`, causes: [] };
+  },
+};
+
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, useAfterFree, assertions];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

@@ -1,6 +1,6 @@
 // The scenario API: what a seed scenario or a user's scenario file exports.
 
-import type { KConfig, LockDecl, ProcSpec } from "../kernel/index.ts";
+import type { KConfig, LockDecl, ProcSpec, VarDecl } from "../kernel/index.ts";
 
 /** Kernel rules a scenario may set; the rest default to Linux-like behaviour. */
 export type Rules = Partial<Omit<KConfig, "cpus">>;
@@ -16,6 +16,8 @@ export const DEFAULT_RULES: Omit<KConfig, "cpus"> = {
 export interface WorldSpec {
   rules?: Rules;
   locks?: Record<string, LockDecl>;
+  /** Shared variables by name. */
+  vars?: Record<string, VarDecl>;
   procs: ProcSpec[];
   firstTid?: number;
 }

@@ -5,7 +5,7 @@ import { relative, resolve } from "node:path";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import * as kernelApi from "../kernel/index.ts";
-import { params, validateProgram, type KConfig, type World } from "../kernel/index.ts";
+import { params, validateWorld, type KConfig, type World } from "../kernel/index.ts";
 import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
 import { suggest } from "../util/suggest.ts";
 import cpython from "./cpython-fork-serenity.ts";
@@ -171,11 +171,11 @@ export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed
   if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
     throw new ScenarioError(`${label(s)}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
   }
-  spec.procs.forEach((p, i) => {
-    if (!p || typeof p.name !== "string") throw new ScenarioError(`${label(s)}: procs[${i}] needs a name`);
-    const bad = validateProgram(p.main, `procs[${i}].main`);
-    if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
-  });
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
-  return { world: { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid }, readsSeed };
+  const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
+  if (spec.vars !== undefined) world.vars = spec.vars;
+  if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;
+  const bad = validateWorld(world);
+  if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
+  return { world, readsSeed };
 }
