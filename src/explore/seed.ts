@@ -7,7 +7,8 @@
 
 import type { Outcome } from "../kernel/index.ts";
 import { prepareWith, reseed, run, type Prepared, type RunRequest } from "../record/index.ts";
-import { Checker, INVARIANTS, type Violation } from "../replay/invariants.ts";
+import type { InvariantDecl } from "../kernel/index.ts";
+import { Checker, INVARIANTS, invariantsFor, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
 
 /** Everything of a run request but the target and the seed. */
@@ -41,8 +42,15 @@ export function runSeed(scenario: Scenario, req: VariantRequest, seed: number, c
   return runPrepared(prepareWith(scenario, { ...req, seed }), checker);
 }
 
-/** As runSeed, for a prepared variant (its seed is the one run). */
-export function runPrepared(p: Prepared, checker: Checker): SeedResult {
+const ownCheckers = new WeakMap<readonly InvariantDecl[], Checker>();
+
+/** As runSeed, for a prepared variant (its seed is the one run). A scenario with its own invariants is checked against those too. */
+export function runPrepared(p: Prepared, builtIn: Checker): SeedResult {
+  let checker = builtIn;
+  if (p.invariants.length > 0) {
+    checker = ownCheckers.get(p.invariants) ?? new Checker(invariantsFor(p.invariants));
+    ownCheckers.set(p.invariants, checker);
+  }
   const seed = p.variant.seed;
   let v: Violation | null = null;
   let events = 0;

@@ -103,3 +103,37 @@ export function fieldsOf(e: KEvent): Record<string, number | string> {
 export function fieldsAs<N extends KindName>(e: KEvent, name: N): EventFields<N> | null {
   return EVENT_KINDS[e.kind]?.name === name ? (fieldsOf(e) as EventFields<N>) : null;
 }
+
+function globToRegExp(glob: string): RegExp {
+  // `lock.*` (regex style) reads as the glob `lock*`.
+  const g = glob.replace(/\.\*/g, "*");
+  const body = g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^(?:${body})$`);
+}
+
+/**
+ * Kind codes matching a pattern: a comma list of kind names or globs
+ * (`lock-*`, `fork,spawn,exec`, `*exit*`; `lock.*` works too). Null when the
+ * pattern is empty or a part of it matches no kind (its text is then in
+ * `unmatched`).
+ */
+export function kindsMatching(pattern: string, unmatched?: { part: string }): number[] | null {
+  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  if (parts.length === 0 || pattern.length > 1000) return null;
+  const out = new Set<number>();
+  for (const part of parts) {
+    const re = globToRegExp(part);
+    let hit = false;
+    EVENT_KINDS.forEach((k, i) => {
+      if (re.test(k.name)) {
+        out.add(i);
+        hit = true;
+      }
+    });
+    if (!hit) {
+      if (unmatched) unmatched.part = part;
+      return null;
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}

@@ -53,8 +53,9 @@ export function evalExpr(e: Expr, th: Thread): number {
       }
       return 0;
     }
-    case "var":
-      throw new SimError(`variable ${e.name} read by an expression that was not lowered`);
+    default:
+      // var was lowered into a load; the state atoms are for invariants (the validator refuses them in programs).
+      throw new SimError(`expression '${e.e}' cannot run in a program`);
   }
 }
 

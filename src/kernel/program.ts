@@ -34,7 +34,44 @@ export type Expr =
   | { e: "bin"; op: BinOp; l: Expr; r: Expr }
   | { e: "not"; x: Expr }
   /** 1 when the pointer is None. */
-  | { e: "isNone"; x: Expr };
+  | { e: "isNone"; x: Expr }
+  // ---- in invariants only (predicates over the kernel state and the event) ----
+  /** x evaluated on the state before the event. */
+  | { e: "before"; x: Expr }
+  /** 1 when the lock is held. */
+  | { e: "held"; lock: string }
+  /** The lock's owner (a tid), -1 when free. */
+  | { e: "owner"; lock: string }
+  /** 1 when the event's kind matches the pattern (kind names or globs, comma-separated: "store,cas", "lock-*"). */
+  | { e: "evIs"; kinds: string }
+  /** The acting thread of the event (-1: none). */
+  | { e: "evTid" }
+  /** A named field of the event (EVENT_KINDS' names: "lock", "var", "new", ...); 0 when the kind has no such field. */
+  | { e: "evField"; name: string };
+
+/**
+ * A scenario's own invariant: a named predicate over the state after an
+ * event (and, through before() and the ev* atoms, the state before it and the
+ * event). Plain data, stored in the trace header and interpreted by the
+ * replay engine: `ktrace check` evaluates it on a trace from anyone without
+ * the scenario file and without running code. Contract: pure (reads state
+ * only), deterministic, cheap (it runs at every event that can change what it
+ * reads; see docs/SCENARIOS.md).
+ */
+export interface InvariantDecl {
+  /** Kebab-case, unique, not a built-in invariant's name. */
+  name: string;
+  /** Must be true (nonzero); a user variable it names is checked in each process that has it. */
+  check: Expr;
+  /** Said when it breaks (the values of the variables it reads are added). */
+  message: string;
+  /**
+   * When it is checked: "change" (default) after every event that can change
+   * what it reads; "every" after every event; "exit" at each process's exit
+   * (proc-exit, with that process's variables); "end" at the end of the run.
+   */
+  on?: "change" | "every" | "exit" | "end";
+}
 
 /** Where a variable or lock lives. */
 export type Scope =
@@ -237,6 +274,24 @@ export const or = bin("||");
 export const not = (e: Expr | number): Expr => site({ e: "not", x: x(e) });
 export const isNone = (e: Expr): Expr => site({ e: "isNone", x: e });
 export const isSome = (e: Expr): Expr => not(isNone(e));
+
+// invariant atoms (see InvariantDecl)
+/** x on the state before the event. */
+export const before = (e: Expr): Expr => site({ e: "before", x: e });
+/** 1 when the lock is held. */
+export const held = (lock: string): Expr => site({ e: "held", lock });
+/** The lock's owner tid, -1 when free. */
+export const owner = (lock: string): Expr => site({ e: "owner", lock });
+/** 1 when the event's kind matches (kind names or globs, comma-separated). */
+export const evIs = (kinds: string): Expr => site({ e: "evIs", kinds });
+/** The event's thread. */
+export const evTid = (): Expr => site({ e: "evTid" });
+/** A named field of the event (0 when its kind has none). */
+export const evField = (name: string): Expr => site({ e: "evField", name });
+
+/** A scenario's own invariant (build() returns them in `invariants`). */
+export const invariant = (name: string, check: Expr, message: string, o: { on?: InvariantDecl["on"] } = {}): InvariantDecl =>
+  site(o.on === undefined ? { name, check, message } : { name, check, message, on: o.on });
 
 // shared state
 /** reg = var; `{ atomic: true }` for an atomic (acquire) load. */

@@ -14,7 +14,11 @@
 
 import { MAX_CPUS } from "./params.ts";
 import { sourceOf, type BinOp, type Expr, type LockDecl, type Op, type ProcSpec, type Scope, type ValType, type VarDecl } from "./program.ts";
-import { LOCK_TYPES, type KConfig } from "./types.ts";
+import { kindsMatching } from "./events.ts";
+import { EVENT_KINDS, LOCK_TYPES, type KConfig } from "./types.ts";
+
+/** Every field name an event kind has (evField's argument). */
+const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
 
 /** Deepest nesting of ops and expressions accepted. */
 export const MAX_DEPTH = 64;
@@ -66,8 +70,25 @@ export function validateWorld(w: WorldParts, prefix = ""): string | null {
   }
 }
 
+/**
+ * Checks a scenario's invariants against its world's declarations (variables
+ * must be declared, types must fit); `reserved` are the built-in invariants'
+ * names. Null when good, else one line as validateWorld's.
+ */
+export function validateInvariants(decls: unknown, w: Pick<WorldParts, "vars">, reserved: readonly string[], prefix = ""): string | null {
+  try {
+    new Checker({ vars: w.vars } as WorldParts, prefix).invariants(decls, reserved);
+    return null;
+  } catch (e) {
+    if (e instanceof Bad) return e.message;
+    throw e;
+  }
+}
+
 class Checker {
   private nodes = 0;
+  /** What is being checked: programs (registers, no state atoms) or invariants (state atoms, no registers). */
+  mode: "program" | "invariant" = "program";
   /** Register types: from the ops that assign them (load, cas, unwrap, alloc, fork's pid, set). */
   private readonly regs = new Map<string, { type: ValType; at: string }>();
   private readonly vars: Record<string, VarDecl>;
@@ -145,7 +166,7 @@ class Checker {
   /** Fails with the op's path and source line. */
   private fail(at: string, o: Record<string, unknown> | null, why: string): never {
     const src = o ? sourceOf(o) : null;
-    const what = o && typeof o.op === "string" ? ` (${o.op})` : "";
+    const what = o && typeof o.op === "string" ? ` (${o.op})` : o && typeof o.name === "string" ? ` (${o.name.slice(0, 60)})` : "";
     throw new Bad(`${at}${what}${src ? ` at ${src}` : ""}: ${why}`);
   }
 
@@ -336,7 +357,8 @@ class Checker {
   private typeOf(e: unknown): ValType | null {
     if (!isObj(e)) return null;
     switch (e.e) {
-      case "int": case "bin": case "not": case "isNone": return "int";
+      case "int": case "bin": case "not": case "isNone": case "held": case "owner": case "evIs": case "evTid": case "evField": return "int";
+      case "before": return this.typeOf(e.x);
       case "none": return "ptr";
       case "var": return declOf(this.vars, e.name as string)?.type ?? null;
       case "reg": return this.regs.get(e.name as string)?.type ?? null;
@@ -363,7 +385,31 @@ class Checker {
         if (!str(e.name)) this.fail(at, o, "a variable needs a name");
         t = this.varType(e, at, o, depth);
         break;
+      case "before":
+        if (this.mode !== "invariant") this.fail(at, o, "before() is for invariants only");
+        t = this.expr(e.x, `${at}.x`, o, want, depth + 1);
+        break;
+      case "held": case "owner":
+        if (this.mode !== "invariant") this.fail(at, o, `${e.e}() is for invariants only (a program takes the lock instead)`);
+        if (!str(e.lock)) this.fail(at, o, `${e.e}() needs a lock name`);
+        t = "int";
+        break;
+      case "evIs":
+        if (this.mode !== "invariant") this.fail(at, o, "evIs() is for invariants only");
+        if (typeof e.kinds !== "string" || kindsMatching(e.kinds) === null) this.fail(at, o, `evIs('${String(e.kinds).slice(0, 40)}') matches no event kind`);
+        t = "int";
+        break;
+      case "evTid":
+        if (this.mode !== "invariant") this.fail(at, o, "evTid() is for invariants only");
+        t = "int";
+        break;
+      case "evField":
+        if (this.mode !== "invariant") this.fail(at, o, "evField() is for invariants only");
+        if (typeof e.name !== "string" || !FIELD_NAMES.has(e.name)) this.fail(at, o, `evField('${String(e.name).slice(0, 40)}'): no event kind has that field`);
+        t = "int";
+        break;
       case "reg": {
+        if (this.mode === "invariant") this.fail(at, o, "an invariant cannot read registers (they are a thread's): read variables, locks or the event");
         if (typeof e.name !== "string" || !NAME.test(e.name)) this.fail(at, o, "a register needs a name (letters, digits, _)");
         const r = this.regs.get(e.name);
         if (!r) {
@@ -416,12 +462,37 @@ class Checker {
     return false;
   }
 
+  /** Checks a scenario's invariants (after the programs: variable types are known). */
+  invariants(decls: unknown, reserved: readonly string[]): void {
+    const p = `${this.prefix}invariants`;
+    if (!Array.isArray(decls)) throw new Bad(`${p} must be a list of invariants (invariant(name, check, message))`);
+    if (decls.length > 1000) throw new Bad(`${p}: more than 1000 invariants`);
+    this.mode = "invariant";
+    this.pass = 1;
+    const seen = new Set<string>();
+    decls.forEach((d: unknown, i: number) => {
+      const at = `${p}[${i}]`;
+      if (!isObj(d)) throw new Bad(`${at} is not an invariant (use invariant(name, check, message))`);
+      const src = sourceOf(d);
+      const bad = (why: string): never => {
+        throw new Bad(`${at}${typeof d.name === "string" ? ` (${d.name.slice(0, 60)})` : ""}${src ? ` at ${src}` : ""}: ${why}`);
+      };
+      if (typeof d.name !== "string" || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(d.name) || d.name.length > 64) bad("needs a kebab-case name (e.g. 'counter-exact')");
+      if (reserved.includes(d.name as string)) bad(`'${d.name}' is a built-in invariant's name`);
+      if (seen.has(d.name as string)) bad(`a second invariant named '${d.name}'`);
+      seen.add(d.name as string);
+      if (!str(d.message)) bad("needs a message");
+      if (d.on !== undefined && !["change", "every", "exit", "end"].includes(d.on as string)) bad("on must be one of change, every, exit, end");
+      this.expr(d.check, `${at}.check`, d, "int", 1);
+    });
+  }
+
   private readsVar(e: unknown): boolean {
     if (!isObj(e)) return false;
     switch (e.e) {
       case "var": return true;
       case "bin": return this.readsVar(e.l) || this.readsVar(e.r);
-      case "not": case "isNone": return this.readsVar(e.x);
+      case "not": case "isNone": case "before": return this.readsVar(e.x);
       default: return false;
     }
   }
@@ -438,6 +509,11 @@ export function describeExpr(e: unknown, depth = 0): string {
     case "bin": return `(${describeExpr(e.l, depth + 1)} ${String(e.op)} ${describeExpr(e.r, depth + 1)})`;
     case "not": return `!${describeExpr(e.x, depth + 1)}`;
     case "isNone": return `${describeExpr(e.x, depth + 1)}.is_none()`;
+    case "before": return `before(${describeExpr(e.x, depth + 1)})`;
+    case "held": case "owner": return `${e.e}(${String(e.lock)})`;
+    case "evIs": return `event is ${String(e.kinds)}`;
+    case "evTid": return "event tid";
+    case "evField": return `event.${String(e.name)}`;
     default: return "?";
   }
 }

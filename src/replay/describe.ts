@@ -5,7 +5,7 @@
 // be any nearby state: lock and pid names never change, and anything missing
 // from the state falls back to its id.
 
-import { fieldsOf } from "../kernel/events.ts";
+import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { EVENT_KINDS, KIND, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
@@ -238,13 +238,6 @@ export class PatternError extends Error {
   }
 }
 
-function globToRegExp(glob: string): RegExp {
-  // `lock.*` (regex style) reads as the glob `lock*`.
-  const g = glob.replace(/\.\*/g, "*");
-  const body = g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^(?:${body})$`);
-}
-
 /**
  * Kind codes matching a pattern: a comma list of kind names or globs
  * (`lock-*`, `fork,spawn,exec`, `*exit*`; `lock.*` works too). Returns a
@@ -254,21 +247,14 @@ export function kindMask(pattern: string): Uint8Array {
   const mask = new Uint8Array(EVENT_KINDS.length);
   const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (parts.length === 0) throw new PatternError(`empty kind pattern`, "e.g. --kind 'lock-*' or --kind fork,exec");
-  for (const part of parts) {
-    const re = globToRegExp(part);
-    let hit = false;
-    EVENT_KINDS.forEach((k, i) => {
-      if (re.test(k.name)) {
-        mask[i] = 1;
-        hit = true;
-      }
-    });
-    if (!hit) {
-      throw new PatternError(
-        `kind pattern '${part}' matches no event kind`,
-        `kinds: ${EVENT_KINDS.map((k) => k.name).join(", ")}`,
-      );
-    }
+  const miss = { part: "" };
+  const codes = kindsMatching(pattern, miss);
+  if (codes === null) {
+    throw new PatternError(
+      `kind pattern '${miss.part}' matches no event kind`,
+      `kinds: ${EVENT_KINDS.map((k) => k.name).join(", ")}`,
+    );
   }
+  for (const c of codes) mask[c] = 1;
   return mask;
 }

@@ -4,7 +4,7 @@
 // (a trace file, or a simulation held in memory).
 
 export {
-  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote,
+  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote, worldMeta,
   type ReplaySource, type SourceMeta, type MemorySourceOptions,
 } from "./source.ts";
 export { Cursor, NoSuchPointError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
@@ -13,10 +13,11 @@ export {
   WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector, type VarSelector,
 } from "./watch.ts";
 export {
-  INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, cannotRelease, InvariantNameError,
+  INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, selectFor, invariantsFor, invariantsOf, cannotRelease, InvariantNameError, InvariantDeclError,
   recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, useAfterFree, assertions,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
+export { compileInvariant } from "./user-invariants.ts";
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";

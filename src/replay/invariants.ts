@@ -8,7 +8,10 @@
 // event.
 
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
+import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import type { ReplaySource } from "./source.ts";
+import { compileInvariant } from "./user-invariants.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -298,19 +301,68 @@ export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerA
 export class InvariantNameError extends Error {
   readonly exitCode = 2;
   readonly hint: string;
-  constructor(name: string) {
+  constructor(name: string, available: readonly Invariant[] = INVARIANTS) {
     super(`unknown invariant '${name}'`);
-    this.hint = `invariants: ${INVARIANT_NAMES.join(", ")}`;
+    this.hint = `invariants: ${available.map((i) => i.name).join(", ")}`;
   }
 }
 
-/** The invariants with these names (all when names is empty or undefined). Throws InvariantNameError. */
-export function selectInvariants(names?: readonly string[]): Invariant[] {
-  if (!names || names.length === 0) return [...INVARIANTS];
+/** A scenario's invariants that do not hold together (from a trace header: damaged or hostile). exitCode 2. */
+export class InvariantDeclError extends Error {
+  readonly exitCode = 2;
+}
+
+const compiled = new WeakMap<readonly InvariantDecl[], Invariant[]>();
+
+/**
+ * The invariant registry of a run: the built-in invariants, then the
+ * scenario's own (declared in build(), or read from a trace header), in
+ * declaration order. Every consumer (check, explore, replay, report) takes
+ * its invariants from here, so a scenario's own go wherever built-in ones go.
+ */
+export function invariantsFor(decls?: readonly InvariantDecl[]): Invariant[] {
+  if (!decls || decls.length === 0) return [...INVARIANTS];
+  let own = compiled.get(decls);
+  if (own === undefined) {
+    own = decls.map(compileInvariant);
+    compiled.set(decls, own);
+  }
+  return [...INVARIANTS, ...own];
+}
+
+/**
+ * The registry for a recorded run: the built-in invariants and the ones its
+ * trace header (or memory source) declares. Throws InvariantDeclError when
+ * the header's invariants do not validate.
+ */
+export function invariantsOf(src: Pick<ReplaySource, "meta">): Invariant[] {
+  const err = src.meta.invariantError;
+  if (err) throw new InvariantDeclError(`the trace's own invariants do not validate (${err}); check with --invariant NAME for the built-in ones`);
+  return invariantsFor(src.meta.invariants);
+}
+
+/**
+ * The invariants `names` selects for a recorded run (all when none): among
+ * the built-in ones alone when every name is built-in (so a trace whose own
+ * invariants are damaged can still be checked with them), else among
+ * invariantsOf(src). Throws InvariantNameError, InvariantDeclError.
+ */
+export function selectFor(src: Pick<ReplaySource, "meta">, names?: readonly string[]): Invariant[] {
+  const builtIn = names !== undefined && names.length > 0 && names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
+  return selectInvariants(names, builtIn ? INVARIANTS : invariantsOf(src));
+}
+
+/**
+ * The invariants with these names among `available` (default: the built-in
+ * ones; all of them when names is empty or undefined). Throws
+ * InvariantNameError naming what is available.
+ */
+export function selectInvariants(names?: readonly string[], available: readonly Invariant[] = INVARIANTS): Invariant[] {
+  if (!names || names.length === 0) return [...available];
   const out: Invariant[] = [];
   for (const n of names) {
-    const inv = INVARIANTS.find((i) => i.name === n);
-    if (!inv) throw new InvariantNameError(n);
+    const inv = available.find((i) => i.name === n);
+    if (!inv) throw new InvariantNameError(n, available);
     if (!out.includes(inv)) out.push(inv);
   }
   return out;

@@ -1,6 +1,6 @@
 // The scenario API: what a seed scenario or a user's scenario file exports.
 
-import type { KConfig, LockDecl, ProcSpec, VarDecl } from "../kernel/index.ts";
+import type { InvariantDecl, KConfig, LockDecl, ProcSpec, VarDecl } from "../kernel/index.ts";
 
 /** Kernel rules a scenario may set; the rest default to Linux-like behaviour. */
 export type Rules = Partial<Omit<KConfig, "cpus">>;
@@ -20,6 +20,8 @@ export interface WorldSpec {
   vars?: Record<string, VarDecl>;
   procs: ProcSpec[];
   firstTid?: number;
+  /** The scenario's own invariants (invariant(name, check, message)). */
+  invariants?: InvariantDecl[];
 }
 
 export interface ScenarioOption {

@@ -5,7 +5,7 @@ import { relative, resolve } from "node:path";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import * as kernelApi from "../kernel/index.ts";
-import { params, validateWorld, type KConfig, type World } from "../kernel/index.ts";
+import { params, validateInvariants, validateWorld, type InvariantDecl, type KConfig, type World } from "../kernel/index.ts";
 import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
 import { suggest } from "../util/suggest.ts";
 import cpython from "./cpython-fork-serenity.ts";
@@ -149,10 +149,12 @@ export function buildWorld(s: Scenario, v: Variant): World {
 }
 
 /**
- * As buildWorld, and says whether build() read ctx.seed: a world that does not
- * depend on the seed serves every seed of an exploration.
+ * As buildWorld, and says whether build() read ctx.seed (a world that does not
+ * depend on the seed serves every seed of an exploration), with the
+ * scenario's own invariants, checked against the world; `reserved` are names
+ * they may not take (the built-in invariants').
  */
-export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed: boolean } {
+export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[] = []): { world: World; readsSeed: boolean; invariants: InvariantDecl[] } {
   let spec;
   let readsSeed = false;
   const ctx = {
@@ -175,7 +177,7 @@ export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed
   const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
   if (spec.vars !== undefined) world.vars = spec.vars;
   if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;
-  const bad = validateWorld(world);
+  const bad = validateWorld(world) ?? (spec.invariants !== undefined ? validateInvariants(spec.invariants, world, reserved) : null);
   if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
-  return { world, readsSeed };
+  return { world, readsSeed, invariants: spec.invariants ?? [] };
 }

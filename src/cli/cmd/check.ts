@@ -1,15 +1,16 @@
 // ktrace check <trace> [--invariant NAME]... [--json]: the first invariant
 // violation in a trace. Exit 1 when one is found, 0 when none.
 
-import { firstViolation, openSource, recoveryNote, selectInvariants, table, violationReport, type ViolationReport } from "../../replay/index.ts";
+import { firstViolation, openSource, recoveryNote, selectFor, table, violationReport, type ViolationReport } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"check">): Promise<number> {
-  const invs = selectInvariants(args.flags.invariant);
   const path = args.positionals[0]!;
   const src = openSource(path);
   try {
+    // Built-in invariants and the trace's own (from its header).
+    const invs = selectFor(src, args.flags.invariant);
     const res = firstViolation(src, invs);
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     if (args.flags.json) {
