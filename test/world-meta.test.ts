@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { initState, simulate, type KEvent } from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { allEvents } from "./helpers/replay-sources.ts";
-import { openSource } from "../src/replay/index.ts";
+import { Cursor, openSource } from "../src/replay/index.ts";
 import { TraceWriter } from "../src/trace/index.ts";
 import { findScenario } from "../src/scenarios/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
@@ -35,6 +35,15 @@ describe("world and invariants in the trace header", () => {
     const only = await runCli(["check", trace, "--invariant", "job-runs-once"], { runtime: "deno" });
     expect(only.code).toBe(1);
     expect(only.stdout).toMatch(/^VIOLATION job-runs-once at seq \d+/);
+    // replay (the cursor the TUI drives: v, the ! marks) and report take them from the same registry.
+    const src = openSource(trace);
+    const c = new Cursor(src);
+    expect(c.firstViolation()?.invariant).toBe("job-runs-once");
+    c.seek(-1);
+    expect(c.continue()).toMatchObject({ reason: "hit", violation: { invariant: "job-runs-once" } });
+    src.close();
+    const rep = await runCli(["report", trace]);
+    expect(rep.stdout).toContain("## First violation: `job-runs-once`");
     const fixed = join(dir, "flag-cas.ktrace");
     expect((await runCli(["record", FLAG, "--fix", "cas", "--seed", "2", "-o", fixed])).code).toBe(0);
     expect((await runCli(["check", fixed, "--invariant", "job-runs-once"])).code).toBe(0);
