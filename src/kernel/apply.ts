@@ -410,6 +410,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.assertFail:
     case KIND.progress:
       break;
+    case KIND.lockMisuse:
+      lock(s, ev, ev.a);
+      break;
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);
       break;

@@ -73,6 +73,7 @@ export const ev = {
   objUse: (f: F<"obj-use">) => mk(KIND.objUse, f.obj, f.freed, 0, f.label),
   assertFail: (f: F<"assert-fail">) => mk(KIND.assertFail, f.kernel, 0, 0, f.message),
   progress: (f: F<"progress">) => mk(KIND.progress, 0, 0, 0, f.label),
+  lockMisuse: (f: F<"lock-misuse">) => mk(KIND.lockMisuse, f.lock, f.what, f.errno),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -9,7 +9,7 @@
 import * as alloc from "./alloc.ts";
 import { AGAIN, DONE, KEEP, SimError, frameIn, pushKernel, type Frame, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
-import { acquire, lockId, release } from "./locks.ts";
+import { lockId, lockOp, unlockOp } from "./locks.ts";
 import * as mem from "./mem.ts";
 import { COST } from "./params.ts";
 import * as proc from "./proc.ts";
@@ -101,7 +101,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return KEEP;
     case "lock": {
       const id = lockId(k, t, c, op.lock, op.of);
-      return id < 0 ? KEEP : acquire(k, t, c, id);
+      return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
     }
     case "unlock":
     case "restamp": {
@@ -116,8 +116,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
         k.emit(c, tid, ev.lockRestamp({ lock: id, ident: k.state.threads.get(tid)!.ident }));
         return DONE;
       }
-      if (l.owner < 0) throw new SimError(`thread ${tid} unlocks ${op.lock}, which is not held`);
-      return release(k, t, c, l);
+      return unlockOp(k, t, c, l, op.ret);
     }
     case "malloc":
       return alloc.malloc(k, t, c, op.size, f);

@@ -14,7 +14,7 @@ import { evalExpr, fail } from "./mem.ts";
 import { abort } from "./proc.ts";
 import type { Expr } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { LOCK_TYPES, type KState, type Lock, type Thread } from "./types.ts";
+import { ERRNO, LOCK_TYPES, MISUSES, type KState, type Lock, type Thread } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
@@ -141,8 +141,8 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
 }
 
 /**
- * Releases l, held. A recursive mutex checks the caller's ident against the
- * recorded one: on a mismatch it emits unlock-not-owner and the process
+ * Releases l, held by t. A recursive mutex checks the caller's ident against
+ * the recorded one: on a mismatch it emits unlock-not-owner and the process
  * aborts with the declaration's message (CPython's fatal error). Otherwise
  * emits lock-release (level after; 0 frees it and wakes blocked waiters).
  */
@@ -150,11 +150,82 @@ export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
   const th = k.state.threads.get(t.tid)!;
   if (l.type === "recursive" && l.ident !== th.ident) {
     k.emit(c, t.tid, ev.unlockNotOwner({ lock: l.id, owner: l.ident, ident: th.ident }));
-    const msg = declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
-    pushKernel(t, [(t2, c2) => abort(k, t2, c2, msg)]);
+    pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
     return KEEP;
   }
   k.emit(c, t.tid, ev.lockRelease({ lock: l.id, level: l.level > 0 ? l.level - 1 : 0 }));
   k.cost(COST.lock, c);
   return DONE;
+}
+
+function badUnlock(k: Simulator, l: Lock): string {
+  return declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
+}
+
+/** Puts an op's return code in its register (reg-set), when it asked for one. */
+function ret(k: Simulator, t: TCtx, c: number, reg: string | undefined, code: number): void {
+  if (reg !== undefined) k.emit(c, t.tid, ev.regSet({ value: code, type: 0, reg }));
+}
+
+/**
+ * A program's lock(): acquire(), except that relocking a non-recursive lock
+ * one holds is misuse: emits lock-misuse (relock), then an errorcheck mutex
+ * returns EDEADLK (DONE), a default mutex or spinlock waits on itself for
+ * ever (lock-wait: the self-deadlock). `ret` gets the return code.
+ */
+export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: string): R {
+  const l = k.state.locks.get(id)!;
+  if (l.owner === t.tid && l.type !== "recursive") {
+    const th = k.state.threads.get(t.tid)!;
+    if (th.waitLock === id) return acquire(k, t, c, id); // already waiting on itself
+    const errno = l.type === "errorcheck" ? ERRNO.EDEADLK : 0;
+    k.emit(c, t.tid, ev.lockMisuse({ lock: id, what: MISUSES.indexOf("relock"), errno }));
+    if (errno !== 0) {
+      ret(k, t, c, reg, errno);
+      k.cost(COST.lock, c);
+      return DONE;
+    }
+    return acquire(k, t, c, id);
+  }
+  const r = acquire(k, t, c, id);
+  if (r === DONE) ret(k, t, c, reg, 0);
+  return r;
+}
+
+/**
+ * A program's unlock() of l. Misuse, by the lock's type:
+ *   not held:     errorcheck returns EPERM; recursive is fatal (CPython: the
+ *                 level would go below zero); a default mutex or spinlock is
+ *                 undefined behaviour, recorded, and nothing changes.
+ *   not the owner: errorcheck returns EPERM; a default mutex or spinlock is
+ *                 undefined behaviour, recorded, and glibc unlocks it anyway
+ *                 (lock-release); recursive is release()'s ident check.
+ * Each emits lock-misuse first. `ret` gets 0 or the errno.
+ */
+export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string): R {
+  const misuse = (what: (typeof MISUSES)[number], errno: number) => k.emit(c, t.tid, ev.lockMisuse({ lock: l.id, what: MISUSES.indexOf(what), errno }));
+  if (l.owner < 0) {
+    if (l.type === "recursive") {
+      misuse("level-underflow", 0);
+      pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
+      return KEEP;
+    }
+    const errno = l.type === "errorcheck" ? ERRNO.EPERM : 0;
+    misuse("unlock-not-held", errno);
+    ret(k, t, c, reg, errno);
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (l.owner !== t.tid && l.type !== "recursive") {
+    if (l.type === "errorcheck") {
+      misuse("unlock-not-owner", ERRNO.EPERM);
+      ret(k, t, c, reg, ERRNO.EPERM);
+      k.cost(COST.lock, c);
+      return DONE;
+    }
+    misuse("unlock-not-owner", 0);
+  }
+  const r = release(k, t, c, l);
+  if (r === DONE) ret(k, t, c, reg, 0);
+  return r;
 }

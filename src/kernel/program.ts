@@ -100,10 +100,18 @@ export interface VarRef {
 export type Op =
   /** `n` steps of user code, each an event labelled `label`. */
   | { op: "user"; label: string; n: number }
-  /** Acquire a lock (created on first use); `of` picks another process's "proc" lock. */
-  | { op: "lock"; lock: string; of?: Expr }
-  /** Release it. A recursive mutex checks the caller's ident against its recorded owner. */
-  | { op: "unlock"; lock: string; of?: Expr }
+  /**
+   * Acquire a lock (created on first use); `of` picks another process's
+   * "proc" lock; `ret` gets the return code (0, or EDEADLK from an
+   * errorcheck mutex the caller already holds).
+   */
+  | { op: "lock"; lock: string; of?: Expr; ret?: string }
+  /**
+   * Release it. A recursive mutex checks the caller's ident against its
+   * recorded owner; misuse (not held, not the owner) is a lock-misuse event
+   * with the declared type's outcome; `ret` gets 0 or EPERM.
+   */
+  | { op: "unlock"; lock: string; of?: Expr; ret?: string }
   /** Rewrite a held recursive mutex's owner ident with the caller's (CPython's _PyImport_ReInitLock). */
   | { op: "restamp"; lock: string }
   /** tcmalloc-style allocation of `size` bytes. */
@@ -217,6 +225,10 @@ export function sourceOf(x: object): string | null {
 export const user = (label: string, n = 1): Op => site({ op: "user", label, n });
 export const lock = (name: string): Op => site({ op: "lock", lock: name });
 export const unlock = (name: string): Op => site({ op: "unlock", lock: name });
+/** lock(), with the return code in register `reg` (0, or EDEADLK = 35 from an errorcheck mutex one already holds). */
+export const lockChecked = (name: string, reg: string): Op => site({ op: "lock", lock: name, ret: reg });
+/** unlock(), with the return code in register `reg` (0, or EPERM = 1 from an errorcheck mutex one does not hold). */
+export const unlockChecked = (name: string, reg: string): Op => site({ op: "unlock", lock: name, ret: reg });
 /** Take process `pid`'s copy of a "proc" lock (a lock in each process's kernel struct). */
 export const lockOf = (name: string, pid: Expr | number): Op => site({ op: "lock", lock: name, of: x(pid) });
 export const unlockOf = (name: string, pid: Expr | number): Op => site({ op: "unlock", lock: name, of: x(pid) });

@@ -61,7 +61,7 @@ const KIND_TABLE = [
   { name: "vmar-clear", args: ["pid"], doc: "the process's root VMAR is set to None" },
   { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
   { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
-  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive" },
+  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck" },
   { name: "lock-acquire", args: ["lock", "level"], doc: "thread acquires the lock (level = recursion depth after)" },
   { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1)" },
   { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
@@ -96,6 +96,7 @@ const KIND_TABLE = [
   { name: "obj-use", args: ["obj", "freed"], str: "label", doc: "the thread dereferences an object; freed 1: a use after free" },
   { name: "assert-fail", args: ["kernel"], str: "message", doc: "an assert, BUG_ON or unwrap in the program fails (kernel 1: in kernel mode); a fatal error or panic follows" },
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
+  { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -123,7 +124,7 @@ export const KIND = {
   kstackAlloc: 24, kstackFree: 25, tlbFlush: 26, pageFault: 27, procfsOpen: 28,
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
-  regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48,
+  regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49,
 } as const;
 
 /**
@@ -169,8 +170,22 @@ export interface Outcome {
   message: string;
 }
 
-export type LockType = "spin" | "mutex" | "recursive";
-export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive"];
+/**
+ * A lock's type, as its memory says. `mutex` is POSIX's default (normal)
+ * mutex: misuse is undefined behaviour (recorded as a lock-misuse event; an
+ * unlock by a non-owner unlocks it, a relock deadlocks). `errorcheck`
+ * (PTHREAD_MUTEX_ERRORCHECK) returns EPERM / EDEADLK instead. `recursive`
+ * records its owner's ident and a level (CPython's _PyRecursiveMutex: a bad
+ * unlock is fatal). `spin` spins; misuse is undefined behaviour.
+ */
+export type LockType = "spin" | "mutex" | "recursive" | "errorcheck";
+export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive", "errorcheck"];
+
+/** What a lock-misuse event's `what` field says, by code. */
+export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-underflow"] as const;
+export type Misuse = (typeof MISUSES)[number];
+/** errno values a lock op may return (Linux). */
+export const ERRNO = { EPERM: 1, EDEADLK: 35 } as const;
 
 export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
 export type ProcState = "running" | "zombie";

@@ -194,6 +194,7 @@ class Checker {
       case "lock": case "unlock": case "restamp":
         if (!str(o.lock)) bad("needs a lock name");
         if (o.of !== undefined) this.scoped(o, at, o.lock as string, declOf(this.w.locks, o.lock as string)?.scope, depth);
+        if (o.ret !== undefined) this.assign(o, at, o.ret, "int");
         break;
       case "malloc": case "free":
         if (!(count(o.size) && (o.size as number) > 0 && Number.isFinite(o.size))) bad("needs a size > 0");

@@ -6,7 +6,7 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { EVENT_KINDS, KIND, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -112,7 +112,7 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.waitBlock:
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {
-      const type = ["spin", "mutex", "recursive"][ev.c] ?? "mutex";
+      const type = LOCK_TYPES[ev.c] ?? "mutex";
       return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
@@ -208,8 +208,27 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t}: ${ev.a ? "kernel check fails" : "check fails"}: ${ev.s}`;
     case KIND.progress:
       return `${t} makes progress: ${ev.s}`;
+    case KIND.lockMisuse:
+      return `${t}: ${misuseText(s, ev)}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 35: "EDEADLK" };
+
+/** What a lock-misuse event says, in kernel terms: "unlocks m, which is not held: undefined behaviour (default mutex)". */
+export function misuseText(s: KState | undefined, ev: KEvent): string {
+  const l = s?.locks.get(ev.a);
+  const name = lockName(s, ev.a);
+  const type = l ? l.type : "";
+  const outcome = ev.c !== 0 ? `returns ${ERRNO_NAMES[ev.c] ?? `errno ${ev.c}`}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
+  switch (ev.b) {
+    case 0: return `unlocks ${name}, which is not held: ${outcome}`;
+    case 1: return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
+    case 2: return `locks ${name}, which it already holds: ${ev.c !== 0 ? outcome : `self-deadlock, ${outcome}`}`;
+    case 3: return `unlocks recursive ${name} below level 0: ${outcome}`;
+    default: return `misuses ${name} (what ${ev.b}): ${outcome}`;
   }
 }
 

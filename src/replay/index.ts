@@ -14,7 +14,7 @@ export {
 } from "./watch.ts";
 export {
   INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, selectFor, invariantsFor, invariantsOf, cannotRelease, InvariantNameError, InvariantDeclError,
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, useAfterFree, assertions,
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
 export { compileInvariant } from "./user-invariants.ts";
@@ -22,7 +22,7 @@ export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResul
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, eventJson, kindMask, kindName, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
+export { describe, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
 export {
   stateView, stateText, table,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,

@@ -11,6 +11,7 @@ import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
+import { misuseText } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
 
 export const INVARIANT_NAMES = [
@@ -20,6 +21,7 @@ export const INVARIANT_NAMES = [
   "kstack-in-use",
   "vmar-live",
   "no-panic",
+  "lock-misuse",
   "use-after-free",
   "assertions",
 ] as const;
@@ -264,6 +266,22 @@ export const noPanic: Invariant = {
   },
 };
 
+// ---- lock-misuse ------------------------------------------------------------------------------
+
+export const lockMisuse: Invariant = {
+  name: "lock-misuse",
+  doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
+  kinds: [KIND.lockMisuse],
+  pre(s, ev) {
+    const l = s.locks.get(ev.a);
+    const t = s.threads.get(ev.tid);
+    return {
+      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${misuseText(s, ev)}`,
+      causes: l ? causes(l.since >= 0 ? { seq: l.since, why: l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released` } : null) : [],
+    };
+  },
+};
+
 // ---- use-after-free -------------------------------------------------------------------------
 
 export const useAfterFree: Invariant = {
@@ -295,7 +313,7 @@ export const assertions: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, useAfterFree, assertions];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {
