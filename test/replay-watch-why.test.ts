@@ -94,7 +94,8 @@ suite("why", () => {
   it("a lock: the acquire that set its owner and the fork that copied it", async () => {
     const src = await memorySource("tcmalloc-fork");
     const c = new Cursor(src);
-    const v = c.seek("violation");
+    c.seek("violation");
+    const v = allEvents(src).find((e) => e.kind === KIND.fork)!.seq;
     const w = c.why("lock:tcmalloc.SlowTLS@2");
     expect(w.map((e) => e.role)).toEqual(["owner", "copied"]);
     expect(w[1]!.seq).toBe(v);

@@ -77,7 +77,9 @@ function ownerCause(l: Lock, what: string): Cause | null {
 }
 
 function copyCause(l: Lock): Cause | null {
-  return l.copiedSeq >= 0 ? { seq: l.copiedSeq, why: `fork copied ${l.name} into pid ${l.space} while it was held` } : null;
+  if (l.copiedSeq < 0) return null;
+  const by = l.owner >= 0 && l.since < l.copiedSeq ? `tid ${l.owner} held it` : "it was held";
+  return { seq: l.copiedSeq, why: `fork copied ${l.name} into pid ${l.space} while ${by}` };
 }
 
 // ---- recursive-mutex-owner ------------------------------------------------------
@@ -111,47 +113,18 @@ export const recursiveMutexOwner: Invariant = {
 
 export const lockOwnerAlive: Invariant = {
   name: "lock-owner-alive",
-  doc: "A held lock's owner is a live thread of the lock's address space: at a fork, every lock copied into the child is free or held by the child's thread; and a thread does not exit (pthread_exit, not a whole-process exit) while holding a user lock of its process that the process's other live threads could still ask for.",
-  kinds: [KIND.fork, KIND.threadExit],
+  doc: "A thread uses (waits on, spins on, or takes by recursion) only a lock whose owner is alive in the lock's address space: a lock-wait, or a lock-acquire of a held lock, on a lock held by a thread that does not exist there, has exited, or is gone, breaks it. A held lock copied into a fork child, or held by a thread that exits, is only a hazard until someone uses it; the explanation names the fork that copied it.",
+  kinds: [KIND.lockWait, KIND.lockAcquire],
   pre(s, ev) {
-    if (ev.kind !== KIND.threadExit) return null;
-    const t = s.threads.get(ev.a);
-    if (!t) return null;
-    const p = s.procs.get(t.pid);
-    // Only other live threads of the process could ever want the lock; when the
-    // whole process is going away (exit_group, its VMAR cleared, or no other
-    // thread left) nobody can.
-    if (!p || p.vmar === null || (p.exitingSeq ?? -1) >= 0) return null;
-    let others = false;
-    for (const tid of p.threads) {
-      const o = s.threads.get(tid);
-      if (o && o.tid !== t.tid && o.state !== "exited") others = true;
-    }
-    if (!others) return null;
-    for (const l of s.locks.values()) {
-      if (l.space !== t.pid || l.owner !== t.tid) continue;
-      return {
-        message: `tid ${t.tid} exits holding ${l.name} in pid ${t.pid}; no thread of pid ${t.pid} can release it`,
-        causes: causes(ownerCause(l, `tid ${t.tid} took ${l.name}`)),
-      };
-    }
-    return null;
-  },
-  post(s, ev) {
-    if (ev.kind !== KIND.fork) return null;
-    const child = s.procs.get(ev.b);
-    if (!child) return null;
-    const bad: Lock[] = [];
-    for (const l of s.locks.values()) {
-      if (l.copiedSeq !== ev.seq || l.space !== child.pid || l.owner < 0) continue;
-      if (!child.threads.includes(l.owner)) bad.push(l);
-    }
-    if (bad.length === 0) return null;
-    const l = bad[0]!;
-    const more = bad.length > 1 ? `; also ${bad.slice(1).map((x) => `${x.name} (tid ${x.owner})`).join(", ")}` : "";
+    const l = s.locks.get(ev.a);
+    if (!l || l.owner < 0 || l.owner === ev.tid) return null;
+    const st = ownerStatus(s, l);
+    if (st === "alive" || st === "free") return null;
+    const t = s.threads.get(ev.tid);
+    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
     return {
-      message: `child pid ${child.pid}: ${l.name} held by tid ${l.owner}, which does not exist in pid ${child.pid} (copied at fork, seq ${ev.seq})${more}`,
-      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name} in pid ${ev.a}`)),
+      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
+      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
     };
   },
 };
