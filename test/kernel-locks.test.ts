@@ -87,3 +87,37 @@ describe("a held lock copied at fork is a hazard, not a bug", async () => {
     expect(copiedHeld).toBeGreaterThan(20);
   });
 });
+
+describe("a procfs read keeps the process it reads referenced", async () => {
+  const { resolveScenario } = await import("../src/scenarios/index.ts");
+  const { prepareWith, run } = await import("../src/record/index.ts");
+  const { initState, applyEvent, toPlain } = await import("../src/kernel/index.ts");
+  it("a sibling reaps the child while a thread reads its status: never a crash over seeds 1..2000, the struct goes with the last reference", async () => {
+    const sc = await resolveScenario("fixtures/scenarios/read-while-reap.ts");
+    let pinnedReaps = 0;
+    for (const reads of ["1", "3", "6"]) {
+      for (let seed = 1; seed <= 2000; seed++) {
+        const p = prepareWith(sc, { seed, opts: [`reads=${reads}`] });
+        const evs: KEvent[] = [];
+        let reapedSeen = false;
+        const st = run(p, (e, s) => {
+          evs.push({ ...e });
+          if (e.kind === k.KIND.reap && s.procs.get(e.a)?.state === "reaped") reapedSeen = true;
+          // A close that drops the last reference to a reaped process frees it.
+          if (e.kind === k.KIND.procfsClose && reapedSeen) expect(s.procs.get(e.a)?.state ?? "freed").not.toBe("reaped");
+        });
+        expect(st.outcome!.kind, `reads=${reads} seed ${seed}`).toBe("ok");
+        if (reapedSeen) {
+          pinnedReaps++;
+          if (pinnedReaps <= 5) {
+            const f = initState(p.world.config);
+            for (const e of evs) applyEvent(f, e);
+            expect(toPlain(f)).toEqual(toPlain(st));
+            expect(st.procs.size).toBe(1);
+          }
+        }
+      }
+    }
+    expect(pinnedReaps).toBeGreaterThan(50);
+  });
+});

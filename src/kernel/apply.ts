@@ -88,6 +88,13 @@ function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
   for (const [id, o] of s.objs) if (gone(o.space)) s.objs.delete(id);
 }
 
+/** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
+function freeProc(s: KState, p: Proc): void {
+  dropSpace(s, p.pid, true);
+  s.locks.delete(p.vmarLock);
+  s.procs.delete(p.pid);
+}
+
 /** Sets a register of t (its type from the variable or reg-set), creating the register file on first use. */
 function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["type"]): void {
   (t.regs ??= new Map()).set(reg, value);
@@ -134,9 +141,24 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       break;
     }
+    case KIND.procfsOpen: {
+      // pin 0 (ESRCH), or a trace before format 1.1: no reference.
+      if (ev.b === 1) {
+        const p = proc(s, ev, ev.a);
+        if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped: it cannot be opened`);
+        p.refs = (p.refs ?? 0) + 1;
+      }
+      break;
+    }
+    case KIND.procfsClose: {
+      const p = proc(s, ev, ev.a);
+      if (!((p.refs ?? 0) > 0)) throw new ApplyError(ev.seq, `process ${ev.a} has no reference to drop`);
+      p.refs = p.refs! - 1;
+      if (p.refs === 0 && p.state === "reaped") freeProc(s, p);
+      break;
+    }
     case KIND.user:
     case KIND.kwork:
-    case KIND.procfsOpen:
     case KIND.malloc:
     case KIND.free:
     case KIND.tlbFlush:
@@ -257,17 +279,27 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.reap: {
       const p = proc(s, ev, ev.a);
+      if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped already`);
       for (const tid of p.threads) s.threads.delete(tid);
-      // Readers blocked on the VMAR lock find the process gone when they run.
+      p.threads = [];
+      if ((p.refs ?? 0) > 0) {
+        // An open procfs file holds it: unhashed (no longer anyone's child, no pid
+        // to look up), its user memory gone; the struct, its VMAR lock and
+        // fields stay until the last reference is dropped.
+        p.state = "reaped";
+        p.ppid = 0;
+        dropSpace(s, p.pid, false);
+        break;
+      }
+      // Readers blocked on the VMAR lock find the process gone when they run
+      // (traces before format 1.1, where reads did not hold a reference).
       for (const t of s.threads.values()) {
         if (t.waitLock === p.vmarLock && t.state === "blocked") {
           t.state = "runnable";
           t.waitLock = -1;
         }
       }
-      dropSpace(s, p.pid, true);
-      s.locks.delete(p.vmarLock);
-      s.procs.delete(p.pid);
+      freeProc(s, p);
       break;
     }
     case KIND.waitBlock: {

@@ -49,7 +49,7 @@ export const ev = {
   kstackFree: (f: F<"kstack-free">) => mk(KIND.kstackFree, f.kstack),
   tlbFlush: () => mk(KIND.tlbFlush),
   pageFault: (f: F<"page-fault">) => mk(KIND.pageFault, f.kstack),
-  procfsOpen: (f: F<"procfs-open">) => mk(KIND.procfsOpen, f.pid, 0, 0, f.path),
+  procfsOpen: (f: F<"procfs-open">) => mk(KIND.procfsOpen, f.pid, f.pin, 0, f.path),
   procfsRead: (f: F<"procfs-read">) => mk(KIND.procfsRead, f.pid, f.rss),
   fatal: (f: F<"fatal">) => mk(KIND.fatal, f.pid, f.signal, 0, f.message),
   panic: (f: F<"panic">) => mk(KIND.panic, 0, 0, 0, f.message),
@@ -74,6 +74,7 @@ export const ev = {
   assertFail: (f: F<"assert-fail">) => mk(KIND.assertFail, f.kernel, 0, 0, f.message),
   progress: (f: F<"progress">) => mk(KIND.progress, 0, 0, 0, f.label),
   lockMisuse: (f: F<"lock-misuse">) => mk(KIND.lockMisuse, f.lock, f.what, f.errno),
+  procfsClose: (f: F<"procfs-close">) => mk(KIND.procfsClose, f.pid),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -74,7 +74,7 @@ const KIND_TABLE = [
   { name: "kstack-free", args: ["kstack"], doc: "a kernel stack is unmapped and its id returned to the allocator" },
   { name: "tlb-flush", args: [], doc: "sfence.vma: stale TLB entries are gone; freed kernel stacks now fault" },
   { name: "page-fault", args: ["kstack"], doc: "the cpu touched an unmapped kernel stack" },
-  { name: "procfs-open", args: ["pid"], str: "path", doc: "thread opens a procfs file of pid" },
+  { name: "procfs-open", args: ["pid", "pin"], str: "path", doc: "thread opens a procfs file of pid; pin 1: the open file holds a reference to the process (dropped by procfs-close), 0: no such process (ESRCH)" },
   { name: "procfs-read", args: ["pid", "rss"], doc: "thread reads /proc/pid/status; rss 1: VmRSS read from the VMAR, 0: VMAR is None, RSS lines left out, 2: unwrap() of the VMAR (dereferences it even if None)" },
   { name: "fatal", args: ["pid", "signal"], str: "message", doc: "a user-space fatal error aborts the process" },
   { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
@@ -97,6 +97,7 @@ const KIND_TABLE = [
   { name: "assert-fail", args: ["kernel"], str: "message", doc: "an assert, BUG_ON or unwrap in the program fails (kernel 1: in kernel mode); a fatal error or panic follows" },
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
   { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
+  { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -124,7 +125,7 @@ export const KIND = {
   kstackAlloc: 24, kstackFree: 25, tlbFlush: 26, pageFault: 27, procfsOpen: 28,
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
-  regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49,
+  regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
 } as const;
 
 /**
@@ -188,7 +189,8 @@ export type Misuse = (typeof MISUSES)[number];
 export const ERRNO = { EPERM: 1, EDEADLK: 35 } as const;
 
 export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
-export type ProcState = "running" | "zombie";
+/** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
+export type ProcState = "running" | "zombie" | "reaped";
 
 /** Kernel rules that differ between the systems the scenarios model. */
 export interface KConfig {
@@ -238,6 +240,8 @@ export interface Proc {
    * (absent in snapshots written before the field existed: read it as -1).
    */
   exitingSeq?: number;
+  /** References open procfs files hold (absent: 0); a reap while held only unhashes the process. */
+  refs?: number;
 }
 
 export interface Thread {

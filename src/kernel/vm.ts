@@ -82,29 +82,30 @@ export function checkStack(k: Simulator, c: number): boolean {
 }
 
 /**
- * open + read /proc/<last child>/status, as kernel steps: open (procfs-open;
- * ESRCH ends it when the process is gone), take the VMAR lock, read
- * (procfs-read: rss 1 from the VMAR, 0 when it is None and the reader checks;
- * under KConfig.procfsVmar unwrap a None VMAR panics with Asterinas's
- * message), release the lock.
+ * open + read + close of /proc/<last child>/status, as kernel steps. open
+ * (procfs-open) takes a reference on the process, as Linux's proc inode pins
+ * the task: a sibling's waitpid may reap it meanwhile, but the struct, its
+ * VMAR and VMAR lock stay until the close; a process already reaped (or never
+ * there) is ESRCH (pin 0) and the read ends there. Then: take the VMAR lock,
+ * read (procfs-read: rss 1 from the VMAR, 0 when it is None and the reader
+ * checks; under KConfig.procfsVmar unwrap, a None VMAR panics with Asterinas's
+ * message), release the lock, close (procfs-close: the reference goes, and
+ * with the last one a reaped process's struct).
  */
 export function procfsRead(k: Simulator, t: TCtx): Micro[] {
   const target = k.procs.get(t.pid)!.lastChild;
-  const alive = () => k.state.procs.get(target);
+  const proc = () => k.state.procs.get(target)!;
   return [
     (t2, c2) => {
-      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, path: `/proc/${target}/status` }));
+      const p = k.state.procs.get(target);
+      const pin = p !== undefined && p.state !== "reaped";
+      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, pin: pin ? 1 : 0, path: `/proc/${target}/status` }));
       k.cost(COST.kernel, c2);
-      return alive() ? DONE : leaveFrame(t2);
+      return pin ? DONE : leaveFrame(t2);
     },
+    (t2, c2) => acquire(k, t2, c2, proc().vmarLock),
     (t2, c2) => {
-      const p = alive();
-      if (p) return acquire(k, t2, c2, p.vmarLock);
-      k.emit(c2, t2.tid, ev.kwork({ label: "procfs: ESRCH" }));
-      return leaveFrame(t2);
-    },
-    (t2, c2) => {
-      const p = alive()!;
+      const p = proc();
       if (p.vmar === null && k.state.config.procfsVmar === "unwrap") {
         const msg = "called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)";
         k.emit(c2, t2.tid, ev.procfsRead({ pid: p.pid, rss: 2 }));
@@ -117,6 +118,10 @@ export function procfsRead(k: Simulator, t: TCtx): Micro[] {
       k.cost(COST.kernel, c2);
       return DONE;
     },
-    (t2, c2) => release(k, t2, c2, k.state.locks.get(alive()!.vmarLock)!),
+    (t2, c2) => release(k, t2, c2, k.state.locks.get(proc().vmarLock)!),
+    (t2, c2) => {
+      k.emit(c2, t2.tid, ev.procfsClose({ pid: target }));
+      return DONE;
+    },
   ];
 }

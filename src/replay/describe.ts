@@ -149,7 +149,11 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.pageFault:
       return `page fault: cpu ${ev.cpu} touched unmapped kernel stack ${ev.a}`;
     case KIND.procfsOpen:
-      return `${t} opens ${ev.s || `/proc/${ev.a}/status`}`;
+      return `${t} opens ${ev.s || `/proc/${ev.a}/status`}${ev.b === 1 ? "" : s?.procs.has(ev.a) && s.procs.get(ev.a)!.state !== "reaped" ? "" : ": ESRCH (no such process)"}`;
+    case KIND.procfsClose: {
+      const p = s?.procs.get(ev.a);
+      return `${t} closes /proc/${ev.a}/status${p ? "" : `; pid ${ev.a} was reaped meanwhile and is freed with this last reference`}`;
+    }
     case KIND.procfsRead: {
       if (ev.b === 1) return `${t} reads /proc/${ev.a}/status: VmRSS from the VMAR`;
       if (ev.b === 0) return `${t} reads /proc/${ev.a}/status: VMAR is None, RSS lines left out`;

@@ -222,7 +222,7 @@ export const vmarLive: Invariant = {
     if (!p || p.vmar !== null) return null;
     const how = ev.b === 2 ? "unwraps" : "reads VmRSS from";
     return {
-      message: `tid ${ev.tid} reads /proc/${p.pid}/status and ${how} pid ${p.pid}'s root VMAR, which exit cleared at seq ${p.vmarClearedSeq} (pid ${p.pid} is a ${p.state === "zombie" ? "zombie, not yet reaped" : "process still exiting"})`,
+      message: `tid ${ev.tid} reads /proc/${p.pid}/status and ${how} pid ${p.pid}'s root VMAR, which exit cleared at seq ${p.vmarClearedSeq} (pid ${p.pid} is ${p.state === "zombie" ? "a zombie, not yet reaped" : p.state === "reaped" ? "reaped, held only by the open procfs file" : "a process still exiting"})`,
       causes: causes({ seq: p.vmarClearedSeq, why: `exit of pid ${p.pid} set its root VMAR to None` }),
     };
   },
