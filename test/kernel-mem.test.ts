@@ -239,3 +239,33 @@ describe("replay of shared state", () => {
     expect(n).toBe(evs.filter((e) => e.kind === k.KIND.store || e.kind === k.KIND.load).length);
   });
 });
+
+describe("livelock", () => {
+  const spin = (setIt: boolean) => world([[
+    k.thread([k.user("producer works", 3), ...(setIt ? [k.store("ready", 1, { atomic: true })] : [k.user("producer forgets")])]),
+    k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.user("backoff")]),
+    k.progress("consumed"),
+  ]], { ready: { type: "int" } });
+  it("a run cut by the budget while its threads only spin, with no progress in the window, ends in livelock and breaks no-livelock", () => {
+    const w = { ...spin(false), progressWindow: 500 };
+    const { evs, st } = runW(w, 1, 3000);
+    expect(st.outcome!.kind).toBe("livelock");
+    expect(st.outcome!.message).toMatch(/^livelock: no progress in the whole run \(\d+ events\); tid 1 \(pid 1\) keeps running$/);
+    expect(evs).toHaveLength(3000);
+    const v = firstViolation(MemorySource.fromEvents(w.config, evs)).violation!;
+    expect(v).toMatchObject({ invariant: "no-livelock", seq: 2999 });
+  });
+  it("the same program that makes progress ends ok; a program without progress marks ends on the budget as before", () => {
+    expect(runW(spin(true), 1, 3000).st.outcome!.kind).toBe("ok");
+    const noMarks = world([[k.repeat(Infinity, [k.user("work")])]]);
+    expect(runW(noMarks, 1, 3000).st.outcome!.kind).toBe("budget");
+    // progress in the window: a long run, not a livelock
+    const busy = world([[k.repeat(Infinity, [k.user("work", 5), k.progress("step")])]]);
+    expect(runW(busy, 1, 3000).st.outcome!.kind).toBe("budget");
+  });
+  it("explore counts a livelock as failing", async () => {
+    const { isFailure } = await import("../src/explore/seed.ts");
+    expect(isFailure({ outcome: { kind: "livelock", seq: 1, message: "" }, violation: null })).toBe(true);
+    expect(isFailure({ outcome: { kind: "budget", seq: 1, message: "" }, violation: null })).toBe(false);
+  });
+});

@@ -171,7 +171,7 @@ export const COMMANDS = [
         metavar: 'NAME',
         repeatable: true,
         description:
-          "Check only this invariant (repeatable; default: all). Built-in: recursive-mutex-owner, lock-owner-alive, no-deadlock, kstack-in-use, vmar-live, no-panic, lock-misuse, use-after-free, assertions; and the scenario's own, stored in the trace header.",
+          "Check only this invariant (repeatable; default: all). Built-in: recursive-mutex-owner, lock-owner-alive, no-deadlock, kstack-in-use, vmar-live, no-panic, lock-misuse, use-after-free, assertions, no-livelock; and the scenario's own, stored in the trace header.",
       },
       json('{violation, scanned}'),
     ],

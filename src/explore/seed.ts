@@ -22,10 +22,10 @@ export interface SeedResult {
   events: number;
 }
 
-/** Outcome kinds that are failures by themselves (budget is not: the run was cut, not wrong). */
+/** Outcome kinds that are failures by themselves (budget is not: the run was cut, not wrong; livelock is). */
 export function isFailure(r: Pick<SeedResult, "outcome" | "violation">): boolean {
   const k = r.outcome.kind;
-  return r.violation !== null || k === "fatal" || k === "panic" || k === "hang";
+  return r.violation !== null || k === "fatal" || k === "panic" || k === "hang" || k === "livelock";
 }
 
 /** A checker over every invariant (one per thread; it holds no state between runs). */

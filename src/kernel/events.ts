@@ -57,7 +57,7 @@ export const ev = {
   // The end event has carried its outcome message in s since format 1.0, but
   // the kind table has no string slot for it (the writer stores it as a "full"
   // event); the table keeps that shape so recorded bytes do not change.
-  end: (f: F<"end"> & { message: string }) => mk(KIND.end, f.outcome, 0, 0, f.message),
+  end: (f: Omit<F<"end">, "progress"> & { progress?: number; message: string }) => mk(KIND.end, f.outcome, f.progress ?? 0, 0, f.message),
   exitGroup: (f: F<"exit-group">) => mk(KIND.exitGroup, f.pid, f.code, 0, f.label),
   varNew: (f: F<"var-new">) => mk(KIND.varNew, f.var, f.space, f.value, f.decl),
   load: (f: F<"load">) => mk(KIND.load, f.var, f.value, 0, f.reg),

@@ -27,3 +27,9 @@ export const COST = {
   spin: 50,
   idle: 100,
 } as const;
+/**
+ * A run that reaches --max-events is a livelock when its scenario marks
+ * progress and no progress event came in the last this-many events (or half
+ * the budget, when that is smaller). A world may set its own (progressWindow).
+ */
+export const PROGRESS_WINDOW = 10_000;

@@ -24,10 +24,10 @@ import { EXIT0, SimError, STALL, newPCtx, userFrame, type Frame, type PCtx, type
 import { ev } from "./events.ts";
 import { runThread } from "./interp.ts";
 import { describeWait } from "./locks.ts";
-import { COST, FIRST_PID } from "./params.ts";
+import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { exitThread } from "./proc.ts";
 import { lower } from "./lower.ts";
-import type { LockDecl, ProcSpec, VarDecl } from "./program.ts";
+import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
 import { initState } from "./state.ts";
 import { KIND, OUTCOME_KINDS, type KConfig, type KEvent, type KState } from "./types.ts";
@@ -46,6 +46,8 @@ export interface World {
   procs: ProcSpec[];
   /** tid of the first thread (default 1); later tids count up from it. */
   firstTid?: number;
+  /** Events without a progress event after which a run cut by the budget is a livelock (default params.PROGRESS_WINDOW). */
+  progressWindow?: number;
 }
 
 export interface SimOptions {
@@ -91,6 +93,10 @@ export class Simulator {
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
   private lastTime = 0;
+  /** Whether the programs mark progress at all (then a budget end may be a livelock). */
+  private readonly marksProgress: boolean;
+  /** seq of the last progress event, -1 before any. */
+  private lastProgress = -1;
   /** What a thread runs after its body: pthread_exit. */
   readonly threadEnd: XOp[] = [{ op: "$", run: (t, c) => exitThread(this, t, c, this.procs.get(t.pid)?.groupCode ?? 0, false) }];
 
@@ -104,6 +110,7 @@ export class Simulator {
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
     this.nextTid = world.firstTid ?? 1;
+    this.marksProgress = marksProgress(world);
   }
 
   // ---- events -------------------------------------------------------------
@@ -125,6 +132,7 @@ export class Simulator {
     if (this.sink) this.sink(e, this.state);
     const kind = e.kind;
     if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) wakeBlocked(this);
+    else if (kind === KIND.progress) this.lastProgress = e.seq;
   }
 
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
@@ -146,7 +154,7 @@ export class Simulator {
     const order = this.clock.map((_, i) => i);
     while (!this.state.ended) {
       if (this.state.seq + 2 >= this.maxEvents) {
-        this.emit(-1, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("budget"), message: `stopped after ${this.maxEvents} events (--max-events)` }));
+        this.budgetEnd();
         break;
       }
       this.byClock(order);
@@ -241,6 +249,30 @@ export class Simulator {
     return true;
   }
 
+  /**
+   * The budget ran out: end with outcome budget, or livelock when the
+   * programs mark progress and none came in the last progress window (every
+   * thread still running only spins or retries).
+   */
+  private budgetEnd(): void {
+    const window = Math.max(1, Math.min(this.world.progressWindow ?? PROGRESS_WINDOW, Math.floor(this.maxEvents / 2)));
+    const quiet = this.state.seq - this.lastProgress;
+    if (!this.marksProgress || quiet < window) {
+      this.emit(-1, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("budget"), message: `stopped after ${this.maxEvents} events (--max-events)` }));
+      return;
+    }
+    const who: string[] = [];
+    for (const th of this.state.threads.values()) {
+      if (th.state === "exited") continue;
+      who.push(th.state === "runnable" || th.state === "running" ? `tid ${th.tid} (pid ${th.pid}) keeps running` : describeWait(this.state, th));
+    }
+    const since = this.lastProgress < 0 ? "no progress in the whole run" : `no progress since seq ${this.lastProgress}`;
+    this.emit(-1, -1, ev.end({
+      outcome: OUTCOME_KINDS.indexOf("livelock"), progress: this.lastProgress,
+      message: `livelock: ${since} (${quiet} events); ${who.join("; ")}`,
+    }));
+  }
+
   /** No cpu can act: the run is over, cleanly (end) or hung (hang, then end). */
   private finish(): void {
     const waits: string[] = [];
@@ -268,6 +300,28 @@ function hasWork(t: TCtx): boolean {
     if (f.pc < f.ops.length || f.left > 0) return true;
     t.frames.pop();
   }
+}
+
+const progressCache = new WeakMap<World, boolean>();
+
+/** Whether any program of the world has a progress op. */
+function marksProgress(world: World): boolean {
+  let v = progressCache.get(world);
+  if (v === undefined) {
+    const seen = (ops: readonly Op[]): boolean => ops.some((o) => {
+      switch (o.op) {
+        case "progress": return true;
+        case "repeat": case "call": case "exec": case "thread": case "syscall": case "while": return seen(o.body);
+        case "fork": case "spawn": return seen(o.child);
+        case "atfork": return seen(o.prepare) || seen(o.parent) || seen(o.child);
+        case "if": return seen(o.then) || seen(o.else);
+        default: return false;
+      }
+    });
+    v = world.procs.some((p) => seen(p.main));
+    progressCache.set(world, v);
+  }
+  return v;
 }
 
 /** Runs a world to its end; every event goes to sink. */

@@ -79,7 +79,7 @@ const KIND_TABLE = [
   { name: "fatal", args: ["pid", "signal"], str: "message", doc: "a user-space fatal error aborts the process" },
   { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
   { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
-  { name: "end", args: ["outcome"], doc: "the run ends (outcome code: see OUTCOME_KINDS)" },
+  { name: "end", args: ["outcome", "progress"], doc: "the run ends (outcome code: see OUTCOME_KINDS); for a livelock, progress is the seq of the last progress event (-1: none)" },
   { name: "exit-group", args: ["pid", "code"], str: "label", doc: "exit(): every thread of pid is told to exit; the last one out tears the process down" },
   // ---- shared state (format 1.1) ----
   { name: "var-new", args: ["var", "space", "value"], str: "decl", doc: "a variable is created with its initial value; decl is \"TYPE NAME\" (int or ptr); space 0 = kernel, p > 0 = pid p's user memory, -p = a field of pid p's kernel struct" },
@@ -160,9 +160,14 @@ export const ACCESS_KINDS = {
   atomic: [KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg],
 } as const;
 
-export type OutcomeKind = "ok" | "fatal" | "panic" | "hang" | "budget";
+/**
+ * How a run ended. `budget`: --max-events cut it short. `livelock`: cut short
+ * too, but the scenario marks progress (progress ops) and none was made in
+ * the last progress window: its threads only spin or retry (a failure).
+ */
+export type OutcomeKind = "ok" | "fatal" | "panic" | "hang" | "budget" | "livelock";
 /** Outcome codes as stored in the `end` event's a slot. */
-export const OUTCOME_KINDS: readonly OutcomeKind[] = ["ok", "fatal", "panic", "hang", "budget"];
+export const OUTCOME_KINDS: readonly OutcomeKind[] = ["ok", "fatal", "panic", "hang", "budget", "livelock"];
 
 export interface Outcome {
   kind: OutcomeKind;

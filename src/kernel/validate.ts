@@ -32,6 +32,7 @@ export interface WorldParts {
   vars?: Record<string, VarDecl>;
   procs: ProcSpec[];
   firstTid?: number;
+  progressWindow?: number;
 }
 
 const OPS: Record<string, true> = Object.assign(Object.create(null), Object.fromEntries([
@@ -111,6 +112,9 @@ class Checker {
     }
     if (w.firstTid !== undefined && !(Number.isInteger(w.firstTid) && (w.firstTid as number) >= 0 && (w.firstTid as number) < 2 ** 30)) {
       throw new Bad(`${p}firstTid must be an integer >= 0`);
+    }
+    if (w.progressWindow !== undefined && !(Number.isInteger(w.progressWindow) && (w.progressWindow as number) >= 1)) {
+      throw new Bad(`${p}progressWindow must be an integer >= 1`);
     }
     if (!Array.isArray(w.procs) || w.procs.length === 0) throw new Bad(`${p}procs must list at least one process`);
     // Pass 0 learns the registers' types (again while it learns more: `set`

@@ -14,7 +14,7 @@ export {
 } from "./watch.ts";
 export {
   INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, selectFor, invariantsFor, invariantsOf, cannotRelease, InvariantNameError, InvariantDeclError,
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions,
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
 export { compileInvariant } from "./user-invariants.ts";

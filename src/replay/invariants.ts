@@ -9,7 +9,7 @@
 
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
 import { misuseText } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
@@ -24,6 +24,7 @@ export const INVARIANT_NAMES = [
   "lock-misuse",
   "use-after-free",
   "assertions",
+  "no-livelock",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -285,8 +286,22 @@ export const assertions: Invariant = {
   },
 };
 
+// ---- no-livelock ----------------------------------------------------------------------------------
+
+const LIVELOCK = OUTCOME_KINDS.indexOf("livelock");
+
+export const noLivelock: Invariant = {
+  name: "no-livelock",
+  doc: "A scenario that marks progress (progress ops) keeps making it: a run cut by the event budget with no progress event in its last progress window (an end event with outcome livelock: its threads only spin or retry) breaks it.",
+  kinds: [KIND.end],
+  pre(_s, ev) {
+    if (ev.a !== LIVELOCK) return null;
+    return { message: ev.s, causes: causes(ev.b >= 0 ? { seq: ev.b, why: "the last progress" } : null) };
+  },
+};
+
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

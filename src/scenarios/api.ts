@@ -20,6 +20,8 @@ export interface WorldSpec {
   vars?: Record<string, VarDecl>;
   procs: ProcSpec[];
   firstTid?: number;
+  /** A run cut by the budget is a livelock when no progress op ran in this many last events (default 10,000, at most half the budget). */
+  progressWindow?: number;
   /** The scenario's own invariants (invariant(name, check, message)). */
   invariants?: InvariantDecl[];
 }

@@ -177,6 +177,7 @@ export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[
   const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
   if (spec.vars !== undefined) world.vars = spec.vars;
   if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;
+  if (spec.progressWindow !== undefined) world.progressWindow = spec.progressWindow;
   const bad = validateWorld(world) ?? (spec.invariants !== undefined ? validateInvariants(spec.invariants, world, reserved) : null);
   if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
   return { world, readsSeed, invariants: spec.invariants ?? [] };
