@@ -167,6 +167,26 @@ describe("invariant rules on hand-made streams", () => {
     expect(firstOf(evs)!.message).toMatch(/wait-for cycle/);
   });
 
+  it("no-deadlock: a three-thread cycle's causes show the whole cycle (every acquire and every wait)", () => {
+    const { evs, add } = stream();
+    add(KIND.threadNew, { a: 3, b: 1, c: 3 });
+    add(KIND.lockNew, { a: 12, b: 1, c: 1, s: "z" });
+    const tx = add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 10, b: 1 });
+    const ty = add(KIND.lockAcquire, { cpu: 1, tid: 2, a: 11, b: 1 });
+    const tz = add(KIND.lockAcquire, { cpu: 1, tid: 3, a: 12, b: 1 });
+    const w1 = add(KIND.lockWait, { cpu: 0, tid: 1, a: 11 });
+    const w2 = add(KIND.lockWait, { cpu: 1, tid: 2, a: 12 });
+    expect(firstOf(evs)).toBeNull();
+    const w3 = add(KIND.lockWait, { cpu: 1, tid: 3, a: 10 });
+    const v = firstOf(evs)!;
+    expect(v).toMatchObject({ invariant: "no-deadlock", seq: w3 });
+    expect(v.message).toBe("tid 3 (pid 1) blocks on x, held by tid 1, in a wait-for cycle: tid 1 waits on y held by tid 2 waits on z held by tid 3: it can never be released");
+    expect(v.causes).toEqual([
+      { seq: tx, why: "tid 1 took x" }, { seq: ty, why: "tid 2 took y" }, { seq: tz, why: "tid 3 took z" },
+      { seq: w1, why: "tid 1 waits on y" }, { seq: w2, why: "tid 2 waits on z" },
+    ]);
+  });
+
   it("a thread that exits holding a lock is a hazard; waiting on that lock breaks lock-owner-alive (and no-deadlock)", () => {
     const { evs, add } = stream();
     const took = add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 10, b: 1 });

@@ -330,6 +330,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
       lock(s, ev, ev.a);
+      if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
       t.state = ev.b ? "spinning" : "blocked";
       break;

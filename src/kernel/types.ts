@@ -259,6 +259,8 @@ export interface Thread {
   kstack: number;
   /** Lock this thread blocks or spins on, -1 when none. */
   waitLock: number;
+  /** seq of the lock-wait that set waitLock (absent: not known, as in snapshots before format 1.1). */
+  waitSince?: number;
   /** Child pid this thread waits for in waitpid (-1 = any), or -2 when not waiting. */
   waitPid: number;
   /** Registers by name (absent until the first is set). */

@@ -134,20 +134,33 @@ export const lockOwnerAlive: Invariant = {
 
 /** Why the owner of l can never release it for `waiter`, or null if it may. */
 export function cannotRelease(s: KState, l: Lock, waiter: number): string | null {
+  return blocked(s, l, waiter)?.why ?? null;
+}
+
+/**
+ * Why the owner of l can never release it for `waiter`, with the events that
+ * made it so: the owner gone or absent (its acquire, and the fork that copied
+ * the lock), or a wait-for cycle back to the waiter: every lock of the cycle's
+ * acquire and every thread of it's lock-wait, so the whole cycle is shown.
+ */
+function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cause[] } | null {
   if (l.owner < 0) return null;
-  if (l.owner === waiter) return `held by tid ${waiter} itself (${l.type} lock taken twice)`;
+  const took = (x: Lock) => ownerCause(x, `tid ${x.owner} took ${x.name}`);
+  if (l.owner === waiter) return { why: `held by tid ${waiter} itself (${l.type} lock taken twice)`, causes: causes(took(l)) };
   const st = ownerStatus(s, l);
-  if (st !== "alive") return `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`;
+  if (st !== "alive") return { why: `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`, causes: causes(took(l), copyCause(l)) };
   const o = s.threads.get(l.owner)!;
   // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
   const path = [`tid ${o.tid}`];
+  const found: (Cause | null)[] = [took(l)];
   let cur = o;
   for (let i = 0; i <= s.threads.size; i++) {
     if (cur.waitLock < 0) return null;
     const l2 = s.locks.get(cur.waitLock);
     if (!l2 || l2.owner < 0) return null;
     path.push(`waits on ${l2.name} held by tid ${l2.owner}`);
-    if (l2.owner === waiter) return `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`;
+    found.push(cur.waitSince !== undefined ? { seq: cur.waitSince, why: `tid ${cur.tid} waits on ${l2.name}` } : null, took(l2));
+    if (l2.owner === waiter) return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
     const next = s.threads.get(l2.owner);
     if (!next || next === cur) return null;
     cur = next;
@@ -157,18 +170,18 @@ export function cannotRelease(s: KState, l: Lock, waiter: number): string | null
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang.",
+  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang. For a cycle, the causes are every lock's acquire and every thread's wait in it.",
   kinds: [KIND.lockWait, KIND.hang],
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
     const l = s.locks.get(ev.a);
     if (!l) return null;
-    const why = cannotRelease(s, l, ev.tid);
-    if (why === null) return null;
+    const b = blocked(s, l, ev.tid);
+    if (b === null) return null;
     const t = s.threads.get(ev.tid);
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${why}: it can never be released`,
-      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}`), copyCause(l)),
+      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
+      causes: b.causes.filter((c) => c.seq !== ev.seq),
     };
   },
 };
