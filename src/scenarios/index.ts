@@ -45,6 +45,8 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
+    const syntax = syntaxError(e, abs);
+    if (syntax) throw new ScenarioError(`scenario file ${nameOrFile} has a syntax error at ${syntax.at}: ${syntax.reason}`);
     throw new ScenarioError(`scenario file ${nameOrFile} failed to load${where(e, abs)}: ${firstLine(e)}`);
   }
   let value = mod.default ?? mod.scenario;
@@ -71,6 +73,31 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
     build: s.build,
     file: abs,
   } as Scenario & { file: string };
+}
+
+/**
+ * Where and why a scenario file does not parse, the same on every runtime:
+ * Bun throws an AggregateError of BuildMessages (each with a position), Deno
+ * and Node a SyntaxError whose text or stack names file:line:column.
+ */
+function syntaxError(e: unknown, abs: string): { at: string; reason: string } | null {
+  const name = abs.split(/[\\/]/).pop()!;
+  const errs = (e as { errors?: unknown })?.errors;
+  if (Array.isArray(errs)) {
+    for (const x of errs as { message?: unknown; position?: { file?: unknown; line?: unknown; column?: unknown } | null }[]) {
+      const pos = x?.position;
+      if (!pos || typeof pos.line !== "number" || typeof x.message !== "string") continue;
+      const file = typeof pos.file === "string" ? pos.file.split(/[\\/]/).pop()! : name;
+      return { at: `${file}:${pos.line}${typeof pos.column === "number" ? `:${pos.column}` : ""}`, reason: x.message.split("\n")[0]! };
+    }
+    return null;
+  }
+  if (!(e instanceof Error)) return null;
+  const text = `${e.message}\n${e.stack ?? ""}`;
+  const m = /SyntaxError: ([^\n]*)/.exec(text);
+  if (!m) return null;
+  const loc = new RegExp(`${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)(?::(\\d+))?`).exec(text);
+  return { at: loc ? `${name}:${loc[1]}${loc[2] ? `:${loc[2]}` : ""}` : name, reason: m[1]! };
 }
 
 function firstLine(e: unknown): string {
