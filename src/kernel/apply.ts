@@ -5,6 +5,7 @@
 // disagree with the recorded run. applyEvent mutates `s` in place (for speed)
 // and depends on nothing but `s` and `ev`.
 
+import { FREED_QUARANTINE } from "./params.ts";
 import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
@@ -86,6 +87,16 @@ function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
   for (const [id, l] of s.locks) if (gone(l.space)) s.locks.delete(id);
   for (const [id, v] of s.vars) if (gone(v.space)) s.vars.delete(id);
   for (const [id, o] of s.objs) if (gone(o.space)) s.objs.delete(id);
+}
+
+/** Forgets the oldest freed objects once more than twice FREED_QUARANTINE are kept (amortized: a scan per free only past that size). */
+function quarantine(s: KState): void {
+  if (s.objs.size <= 2 * FREED_QUARANTINE) return;
+  const freed: KObj[] = [];
+  for (const o of s.objs.values()) if (o.state === "freed") freed.push(o);
+  if (freed.length <= 2 * FREED_QUARANTINE) return;
+  freed.sort((a, b) => a.freeSeq - b.freeSeq);
+  for (let i = 0; i < freed.length - FREED_QUARANTINE; i++) s.objs.delete(freed[i]!.id);
 }
 
 /** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
@@ -434,6 +445,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (o.state === "live") {
         o.state = "freed";
         o.freeSeq = ev.seq;
+        quarantine(s);
       }
       break;
     }

@@ -87,6 +87,11 @@ export function describeWait(s: KState, th: Thread): string {
  * lock is a user mutex (a tcmalloc.* lock a spinlock).
  */
 export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr): number {
+  if (of === undefined) {
+    // The common case: a user lock this process already has.
+    const known = k.procs.get(t.pid)!.lockIds.get(name);
+    if (known !== undefined) return known;
+  }
   const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
   const scope = decl.scope ?? "user";
   let pid = t.pid;

@@ -248,7 +248,7 @@ export function deallocObj(k: Simulator, t: TCtx, c: number, kernel: boolean, e:
     return DONE;
   }
   const o = k.state.objs.get(p);
-  if (!o) return fail(k, t, c, kernel, `free of a pointer to object ${p}, which no longer exists`, 11);
+  if (!o) return fail(k, t, c, kernel, kernel ? `BUG: KASAN: double-free of object ${p} (freed long ago, out of the quarantine)` : `free(): invalid pointer (object ${p} was freed long ago)`);
   const double = o.state === "freed";
   k.emit(c, t.tid, ev.objFree({ obj: p, double: double ? 1 : 0 }));
   k.cost(COST.malloc, c);
@@ -268,7 +268,7 @@ export function useObj(k: Simulator, t: TCtx, c: number, kernel: boolean, e: Exp
     return fail(k, t, c, kernel, kernel ? `BUG: kernel NULL pointer dereference (${label})` : `Segmentation fault: NULL pointer dereference (${label})`, 11);
   }
   const o = k.state.objs.get(p);
-  if (!o) return fail(k, t, c, kernel, `${label}: pointer to object ${p}, which no longer exists`, 11);
+  if (!o) return fail(k, t, c, kernel, `${label}: use after free of object ${p} (freed long ago, out of the quarantine)`, 11);
   k.emit(c, t.tid, ev.objUse({ obj: p, freed: o.state === "freed" ? 1 : 0, label }));
   k.cost(COST.user, c);
   return DONE;

@@ -26,9 +26,10 @@ export interface Chooser {
   /**
    * Which thread the free `cpu` takes: an index into `ready` (tids in
    * run-queue order, every one runnable or spinning on a lock that may be
-   * free). Asked only when there are at least two.
+   * free). Asked only when there are at least two. Absent: first come, first
+   * served (the head of the run queue).
    */
-  next(cpu: number, ready: readonly number[]): number;
+  next?(cpu: number, ready: readonly number[]): number;
   /**
    * Whether the timer preempts `tid`, about to run a user-mode step on `cpu`
    * while the run queue is not empty. A thread spinning on a held lock is
@@ -47,7 +48,6 @@ export interface Chooser {
 export function randomChooser(seed: number): Chooser {
   const rng = new Rng(seed);
   return {
-    next: () => 0,
     preempt: () => rng.u32() < PREEMPT_ODDS,
     jitter: () => 1 + rng.below(4),
   };
@@ -66,6 +66,14 @@ function ready(k: Simulator, tid: number): boolean {
  */
 export function dequeue(k: Simulator, cpu: number): number {
   const rq = k.rq;
+  if (k.chooser.next === undefined) {
+    // First come, first served.
+    while (rq.length > 0) {
+      const tid = rq.shift()!;
+      if (ready(k, tid)) return tid;
+    }
+    return -1;
+  }
   const cands = k.ready;
   cands.length = 0;
   for (const tid of rq) if (ready(k, tid)) cands.push(tid);
