@@ -41,6 +41,8 @@ describe("ktrace record", () => {
       ["tcmalloc-fork", "--seed", "6"],
       ["rcore-kstack", "--opt", "stack=flush"],
       ["stress", "--max-events", "30000", "--seed", "5", "--cpus", "3"],
+      ["stress", "--max-events", "20000", "--opt", "state=vars"],
+      ["fixtures/scenarios/counter.ts", "--seed", "3"], // variables, registers, the scenario's own invariants in the header
     ];
     for (const args of cases) {
       const a = join(dir, "bun.ktrace");

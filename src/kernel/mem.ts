@@ -13,7 +13,7 @@ import { AGAIN, DONE, KEEP, SimError, type PCtx, type R, type TCtx } from "./ctx
 import { ev } from "./events.ts";
 import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
-import type { Expr, Op, VarRef } from "./program.ts";
+import type { BinOp, Expr, Op, VarRef } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { OUTCOME_KINDS, VAR_TYPES, type Thread, type VarType } from "./types.ts";
 import { declOf } from "./validate.ts";
@@ -21,7 +21,30 @@ import { declOf } from "./validate.ts";
 /** Evaluating an expression divided by zero. */
 class DivByZero extends Error {}
 
-/** The value of a lowered expression (registers and literals only) for thread th. Ints wrap at 32 bits. */
+/**
+ * The one definition of the binary operators, on 32-bit ints: + - * wrap, /
+ * and % truncate, comparisons and logic give 1 or 0. Null for a division by
+ * zero (a program's step fails; an invariant reads it as 0).
+ */
+export function binOp(op: BinOp, l: number, r: number): number | null {
+  switch (op) {
+    case "+": return (l + r) | 0;
+    case "-": return (l - r) | 0;
+    case "*": return Math.imul(l, r);
+    case "/": return r === 0 ? null : Math.trunc(l / r) | 0;
+    case "%": return r === 0 ? null : (l % r) | 0;
+    case "==": return l === r ? 1 : 0;
+    case "!=": return l !== r ? 1 : 0;
+    case "<": return l < r ? 1 : 0;
+    case "<=": return l <= r ? 1 : 0;
+    case ">": return l > r ? 1 : 0;
+    case ">=": return l >= r ? 1 : 0;
+    case "&&": return l !== 0 && r !== 0 ? 1 : 0;
+    case "||": return l !== 0 || r !== 0 ? 1 : 0;
+  }
+}
+
+/** The value of a lowered expression (registers and literals only) for thread th. */
 export function evalExpr(e: Expr, th: Thread): number {
   switch (e.e) {
     case "int":
@@ -34,24 +57,9 @@ export function evalExpr(e: Expr, th: Thread): number {
     case "isNone":
       return evalExpr(e.x, th) === 0 ? 1 : 0;
     case "bin": {
-      const l = evalExpr(e.l, th);
-      const r = evalExpr(e.r, th);
-      switch (e.op) {
-        case "+": return (l + r) | 0;
-        case "-": return (l - r) | 0;
-        case "*": return Math.imul(l, r);
-        case "/": if (r === 0) throw new DivByZero(); return Math.trunc(l / r) | 0;
-        case "%": if (r === 0) throw new DivByZero(); return (l % r) | 0;
-        case "==": return l === r ? 1 : 0;
-        case "!=": return l !== r ? 1 : 0;
-        case "<": return l < r ? 1 : 0;
-        case "<=": return l <= r ? 1 : 0;
-        case ">": return l > r ? 1 : 0;
-        case ">=": return l >= r ? 1 : 0;
-        case "&&": return l !== 0 && r !== 0 ? 1 : 0;
-        case "||": return l !== 0 || r !== 0 ? 1 : 0;
-      }
-      return 0;
+      const v = binOp(e.op, evalExpr(e.l, th), evalExpr(e.r, th));
+      if (v === null) throw new DivByZero();
+      return v;
     }
     default:
       // var was lowered into a load; the state atoms are for invariants (the validator refuses them in programs).

@@ -13,9 +13,10 @@
 // limited, so a hostile world cannot exhaust the stack or the clock.
 
 import { MAX_CPUS } from "./params.ts";
-import { sourceOf, type BinOp, type Expr, type LockDecl, type Op, type ProcSpec, type Scope, type ValType, type VarDecl } from "./program.ts";
+import { sourceOf, type BinOp, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
+import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES, type KConfig } from "./types.ts";
+import { EVENT_KINDS, LOCK_TYPES } from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -25,15 +26,8 @@ export const MAX_DEPTH = 64;
 /** Most ops and expression nodes in one world. */
 export const MAX_NODES = 200_000;
 
-/** The parts of a world validate() checks. */
-export interface WorldParts {
-  config: KConfig;
-  locks: Record<string, LockDecl>;
-  vars?: Record<string, VarDecl>;
-  procs: ProcSpec[];
-  firstTid?: number;
-  progressWindow?: number;
-}
+/** What validate() checks: a world (rules, declarations, programs). */
+export type WorldParts = World;
 
 const OPS: Record<string, true> = Object.assign(Object.create(null), Object.fromEntries([
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",

@@ -69,6 +69,12 @@ function causes(...cs: (Cause | null)[]): Cause[] {
   return out;
 }
 
+/** "tid 3 (pid 2)": a thread as the messages name it. */
+function actor(s: KState, tid: number): string {
+  const t = s.threads.get(tid);
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+}
+
 function copied(l: Lock): string {
   return l.copiedSeq >= 0 ? ` (copied at fork, seq ${l.copiedSeq})` : "";
 }
@@ -121,10 +127,9 @@ export const lockOwnerAlive: Invariant = {
     if (!l || l.owner < 0 || l.owner === ev.tid) return null;
     const st = ownerStatus(s, l);
     if (st === "alive" || st === "free") return null;
-    const t = s.threads.get(ev.tid);
     const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
+      message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
       causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
     };
   },
@@ -178,9 +183,8 @@ export const noDeadlock: Invariant = {
     if (!l) return null;
     const b = blocked(s, l, ev.tid);
     if (b === null) return null;
-    const t = s.threads.get(ev.tid);
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
+      message: `${actor(s, ev.tid)} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
       causes: b.causes.filter((c) => c.seq !== ev.seq),
     };
   },
@@ -261,10 +265,9 @@ export const lockMisuse: Invariant = {
   kinds: [KIND.lockMisuse],
   pre(s, ev) {
     const l = s.locks.get(ev.a);
-    const t = s.threads.get(ev.tid);
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${misuseText(s, ev)}`,
-      causes: l ? causes(l.since >= 0 ? { seq: l.since, why: l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released` } : null) : [],
+      message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
+      causes: l ? causes(ownerCause(l, l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released`)) : [],
     };
   },
 };
@@ -279,9 +282,8 @@ export const useAfterFree: Invariant = {
     const o = s.objs.get(ev.a);
     if (!o || o.state !== "freed") return null;
     const what = ev.kind === KIND.objFree ? "frees" : `dereferences (${ev.s})`;
-    const t = s.threads.get(ev.tid);
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,
+      message: `${actor(s, ev.tid)} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,
       causes: causes({ seq: o.allocSeq, why: `${o.name}#${o.id} allocated` }, { seq: o.freeSeq, why: `${o.name}#${o.id} freed` }),
     };
   },
@@ -294,8 +296,7 @@ export const assertions: Invariant = {
   doc: "Every check the scenario's programs make holds: an assert, BUG_ON, unwrap of None, NULL dereference or division by zero (an assert-fail event) breaks it.",
   kinds: [KIND.assertFail],
   pre(s, ev) {
-    const t = s.threads.get(ev.tid);
-    return { message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""}${ev.a ? " in kernel mode" : ""}: ${ev.s}`, causes: [] };
+    return { message: `${actor(s, ev.tid)}${ev.a ? " in kernel mode" : ""}: ${ev.s}`, causes: [] };
   },
 };
 

@@ -11,6 +11,7 @@
 // checks only the exiting process, at its proc-exit.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
+import { binOp } from "../kernel/mem.ts";
 import type { Expr, InvariantDecl } from "../kernel/program.ts";
 import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
 import { spaceText, valueText } from "./describe.ts";
@@ -125,26 +126,8 @@ class Eval {
         return this.beforeVals[i]!;
       }
       case "not": case "isNone": return this.value(e.x) === 0 ? 1 : 0;
-      case "bin": {
-        const l = this.value(e.l);
-        const r = this.value(e.r);
-        switch (e.op) {
-          case "+": return (l + r) | 0;
-          case "-": return (l - r) | 0;
-          case "*": return Math.imul(l, r);
-          case "/": return r === 0 ? 0 : Math.trunc(l / r) | 0;
-          case "%": return r === 0 ? 0 : (l % r) | 0;
-          case "==": return l === r ? 1 : 0;
-          case "!=": return l !== r ? 1 : 0;
-          case "<": return l < r ? 1 : 0;
-          case "<=": return l <= r ? 1 : 0;
-          case ">": return l > r ? 1 : 0;
-          case ">=": return l >= r ? 1 : 0;
-          case "&&": return l !== 0 && r !== 0 ? 1 : 0;
-          case "||": return l !== 0 || r !== 0 ? 1 : 0;
-        }
-        return 0;
-      }
+      case "bin":
+        return binOp(e.op, this.value(e.l), this.value(e.r)) ?? 0;
       default:
         throw MISSING;
     }
