@@ -1,5 +1,6 @@
 // Recording throughput: simulate + encode + write, for the stress scenario.
-// Usage: npx bun bench/record.ts [--events N[,N...]] [--json]
+// Usage: npx bun bench/record.ts [--events N[,N...]] [--opt KEY=VALUE] [--json]
+// (--opt state=vars: the stress variant with shared variables, atomics and objects)
 // Prints events/s and bytes/event per size; docs/BENCHMARKS.md keeps the latest figures.
 
 import { mkdirSync, rmSync } from "node:fs";
@@ -10,11 +11,13 @@ const argv = process.argv.slice(2);
 const json = argv.includes("--json");
 const ei = argv.indexOf("--events");
 const sizes = ei >= 0 ? argv[ei + 1]!.split(",").map(Number) : [1_000_000, 10_000_000];
+const oi = argv.indexOf("--opt");
+const opts = oi >= 0 ? [argv[oi + 1]!] : [];
 mkdirSync("bench/out", { recursive: true });
 
 const rows = [];
 for (const n of sizes) {
-  const p = await prepare({ target: "stress", maxEvents: n });
+  const p = await prepare({ target: "stress", maxEvents: n, opts });
   let t = performance.now();
   run(p, () => {});
   const simS = (performance.now() - t) / 1000;
@@ -37,7 +40,7 @@ const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? `
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
 if (json) console.log(JSON.stringify({ runtime, machine, rows }, null, 2));
 else {
-  console.log(`record benchmark (stress scenario), ${runtime}, ${machine}`);
+  console.log(`record benchmark (stress scenario${opts.length ? ` --opt ${opts.join(" ")}` : ""}), ${runtime}, ${machine}`);
   for (const r of rows) {
     console.log(`${r.events.toLocaleString("en-US").padStart(11)} events: record ${(r.recordEventsPerSec / 1e6).toFixed(2)} M events/s end to end (${r.recordSeconds} s), simulate only ${(r.simulateEventsPerSec / 1e6).toFixed(2)} M/s, ${r.bytesPerEvent} bytes/event, ${r.snapshots} snapshots`);
   }

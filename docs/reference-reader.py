@@ -13,6 +13,7 @@ compares its output with the TypeScript reader's.
 
 import gzip
 import json
+import math
 import struct
 import sys
 import zlib
@@ -53,8 +54,8 @@ def svar(b, p):
 
 
 def ints(v):
-    """Integers above 2^32 may come as float 64: make them ints again."""
-    if isinstance(v, float) and v == int(v):
+    """Integers above 2^32 may come as float 64: make them ints again (infinity, as a loop bound in the header's world, stays a float)."""
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
         return int(v)
     if isinstance(v, list):
         return [ints(x) for x in v]

@@ -41,6 +41,8 @@ describe("ktrace record", () => {
       ["tcmalloc-fork", "--seed", "6"],
       ["rcore-kstack", "--opt", "stack=flush"],
       ["stress", "--max-events", "30000", "--seed", "5", "--cpus", "3"],
+      ["stress", "--max-events", "20000", "--opt", "state=vars"],
+      ["fixtures/scenarios/counter.ts", "--seed", "3"], // variables, registers, the scenario's own invariants in the header
     ];
     for (const args of cases) {
       const a = join(dir, "bun.ktrace");
@@ -68,6 +70,10 @@ describe("ktrace record", () => {
     [["record", "fixtures/scenarios/throws.ts"], /^ktrace: scenario throws \(fixtures\/scenarios\/throws\.ts\): build\(\) threw at throws\.ts:8: TypeError/],
     [["record", "fixtures/scenarios/malformed.ts"], /^ktrace: scenario malformed \(fixtures\/scenarios\/malformed\.ts\): procs\[0\]\.main\[0\]: unknown op 'lokc'/],
     [["record", "fixtures/scenarios/nope.ts"], /^ktrace: scenario file fixtures\/scenarios\/nope\.ts not found/],
+    [["record", "fixtures/scenarios/bad-program.ts"], /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.cond\.l \(if\) at bad-program\.ts:14: unknown variable 'countr' \(declared: counter, head\)\n/],
+    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=type"], /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:15: type mismatch: \(counter \+ 1\) is an int, a ptr is needed\n/],
+    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=unbounded"], /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\] \(while\) at bad-program\.ts:16: a loop needs a bound/],
+    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=register"], /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:17: register 'tmp' is never assigned/],
   ];
   for (const [args, msg] of bad) {
     it(`bad input: ${args.slice(1).join(" ")} → one line, exit 2`, async () => {
@@ -78,6 +84,23 @@ describe("ktrace record", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   }
+
+  it("a syntax error in a scenario file: file, line and reason on Bun as on Deno; nothing written", async () => {
+    const sub = mkdtempSync(join(dir, "syntax-"));
+    const file = join(sub, "broken.ts");
+    writeFileSync(file, 'export default (k) =>\n  k.defineScenario({\n    name: "broken",\n    build: () => ({ procs: [{ name: "p", main: [k.user("a"),, ] }] ),\n  });\n');
+    const out = join(sub, "keep.ktrace");
+    writeFileSync(out, "precious");
+    for (const runtime of ["bun", "deno"] as const) {
+      const r = await runCli(["record", file, "-o", out], { runtime });
+      expect(r.code, runtime).toBe(2);
+      expect(r.stderr.trim().split("\n"), runtime).toHaveLength(1);
+      expect(r.stderr, runtime).toMatch(/^ktrace: scenario file .*broken\.ts has a syntax error at broken\.ts:4:\d+: \S/);
+      expect(r.stderr, runtime).not.toMatch(/AggregateError|TypeError/);
+    }
+    expect(readFileSync(out, "utf8")).toBe("precious");
+    expect(readdirSync(sub).sort()).toEqual(["broken.ts", "keep.ktrace"]);
+  });
 
   it("never replaces an existing trace with a failed recording, and leaves no temporary file", async () => {
     const sub = mkdtempSync(join(dir, "keep-"));

@@ -27,17 +27,19 @@ describe("the seed bugs: the first violation is the root cause, not the crash", 
     expect(v!.seq).toBeLessThan(src.outcome!.seq); // before the fatal error
   });
 
-  it("tcmalloc-fork (seed 1): lock-owner-alive at the fork that copied a held SlowTLS, long before the hang", async () => {
+  it("tcmalloc-fork (seed 1): lock-owner-alive where the child spins on the copied SlowTLS, naming the fork that copied it", async () => {
     const src = await memorySource("tcmalloc-fork");
     const { violation: v } = firstViolation(src);
     const fork = first(src, KIND.fork);
-    expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: fork.seq });
-    expect(v!.message).toBe(`child pid 2: tcmalloc.SlowTLS held by tid 2, which does not exist in pid 2 (copied at fork, seq ${fork.seq})`);
+    const spin = first(src, KIND.lockWait, (e) => e.tid === fork.c);
+    expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: spin.seq });
+    expect(v!.message).toBe(`tid ${fork.c} (pid 2) spins on tcmalloc.SlowTLS held by tid 2, which does not exist in pid 2 (copied at fork, seq ${fork.seq})`);
     expect(src.outcome?.kind).toBe("hang");
     expect(v!.seq).toBeLessThan(src.outcome!.seq);
-    // The owner took it before the fork (the cause).
-    const acq = allEvents(src).find((e) => e.seq === v!.causes[0]!.seq)!;
-    expect(acq).toMatchObject({ kind: KIND.lockAcquire, tid: 2 });
+    // The causes: the owner took it in the parent, then the fork copied it while held.
+    const [acq, copy] = v!.causes;
+    expect(allEvents(src).find((e) => e.seq === acq!.seq)).toMatchObject({ kind: KIND.lockAcquire, tid: 2 });
+    expect(copy).toEqual({ seq: fork.seq, why: "fork copied tcmalloc.SlowTLS into pid 2 while tid 2 held it" });
   });
 
   it("rcore-kstack: kstack-in-use at the free of the stack the CPU still runs on", async () => {
@@ -59,12 +61,15 @@ describe("the seed bugs: the first violation is the root cause, not the crash", 
     expect(src.outcome).toMatchObject({ kind: "panic", seq: read.seq + 1 });
   });
 
-  it("across seeds: every tcmalloc hang is flagged at its fork, every asterinas panic at its read", async () => {
+  it("across seeds: every tcmalloc hang is flagged where the child first uses the copied lock, with its fork as the cause; every asterinas panic at its read", async () => {
     for (let seed = 1; seed <= 60; seed++) {
       const tc = await memorySource("tcmalloc-fork", { seed });
       const v = firstViolation(tc).violation;
-      if (tc.outcome?.kind === "hang") expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: first(tc, KIND.fork).seq });
-      else expect(v).toBeNull();
+      if (tc.outcome?.kind === "hang") {
+        const fork = first(tc, KIND.fork);
+        expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: first(tc, KIND.lockWait, (e) => e.tid === fork.c).seq });
+        expect(v!.causes.map((c) => c.seq)).toContain(fork.seq);
+      } else expect(v).toBeNull();
       const as = await memorySource("asterinas-procfs", { seed });
       const w = firstViolation(as).violation;
       if (as.outcome?.kind === "panic") expect(w).toMatchObject({ invariant: "vmar-live", seq: as.outcome.seq - 1 });
@@ -162,14 +167,36 @@ describe("invariant rules on hand-made streams", () => {
     expect(firstOf(evs)!.message).toMatch(/wait-for cycle/);
   });
 
-  it("no-deadlock: waiting on a lock whose owner exited; lock-owner-alive: that owner's pthread_exit", () => {
+  it("no-deadlock: a three-thread cycle's causes show the whole cycle (every acquire and every wait)", () => {
     const { evs, add } = stream();
-    add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 10, b: 1 });
-    const exit = add(KIND.threadExit, { cpu: 0, tid: 1, a: 1 });
-    add(KIND.lockWait, { cpu: 1, tid: 2, a: 10 });
-    expect(firstOf(evs)).toMatchObject({ invariant: "lock-owner-alive", seq: exit });
+    add(KIND.threadNew, { a: 3, b: 1, c: 3 });
+    add(KIND.lockNew, { a: 12, b: 1, c: 1, s: "z" });
+    const tx = add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 10, b: 1 });
+    const ty = add(KIND.lockAcquire, { cpu: 1, tid: 2, a: 11, b: 1 });
+    const tz = add(KIND.lockAcquire, { cpu: 1, tid: 3, a: 12, b: 1 });
+    const w1 = add(KIND.lockWait, { cpu: 0, tid: 1, a: 11 });
+    const w2 = add(KIND.lockWait, { cpu: 1, tid: 2, a: 12 });
+    expect(firstOf(evs)).toBeNull();
+    const w3 = add(KIND.lockWait, { cpu: 1, tid: 3, a: 10 });
+    const v = firstOf(evs)!;
+    expect(v).toMatchObject({ invariant: "no-deadlock", seq: w3 });
+    expect(v.message).toBe("tid 3 (pid 1) blocks on x, held by tid 1, in a wait-for cycle: tid 1 waits on y held by tid 2 waits on z held by tid 3: it can never be released");
+    expect(v.causes).toEqual([
+      { seq: tx, why: "tid 1 took x" }, { seq: ty, why: "tid 2 took y" }, { seq: tz, why: "tid 3 took z" },
+      { seq: w1, why: "tid 1 waits on y" }, { seq: w2, why: "tid 2 waits on z" },
+    ]);
+  });
+
+  it("a thread that exits holding a lock is a hazard; waiting on that lock breaks lock-owner-alive (and no-deadlock)", () => {
+    const { evs, add } = stream();
+    const took = add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 10, b: 1 });
+    add(KIND.threadExit, { cpu: 0, tid: 1, a: 1 });
+    expect(firstOf(evs)).toBeNull();
+    const wait = add(KIND.lockWait, { cpu: 1, tid: 2, a: 10 });
+    expect(firstOf(evs)).toMatchObject({ invariant: "lock-owner-alive", seq: wait, causes: [{ seq: took }] });
+    expect(firstOf(evs)!.message).toBe("tid 2 (pid 1) blocks on x held by tid 1, which has exited");
     const only = firstViolation(MemorySource.fromEvents(CONFIG, evs), ["no-deadlock"]).violation;
-    expect(only).toMatchObject({ invariant: "no-deadlock", seq: exit + 1 });
+    expect(only).toMatchObject({ invariant: "no-deadlock", seq: wait });
     expect(only!.message).toMatch(/held by tid 1, which has exited/);
   });
 

@@ -94,7 +94,8 @@ suite("why", () => {
   it("a lock: the acquire that set its owner and the fork that copied it", async () => {
     const src = await memorySource("tcmalloc-fork");
     const c = new Cursor(src);
-    const v = c.seek("violation");
+    c.seek("violation");
+    const v = allEvents(src).find((e) => e.kind === KIND.fork)!.seq;
     const w = c.why("lock:tcmalloc.SlowTLS@2");
     expect(w.map((e) => e.role)).toEqual(["owner", "copied"]);
     expect(w[1]!.seq).toBe(v);
@@ -136,14 +137,15 @@ suite("describe", () => {
       await memorySource("tcmalloc-fork"), await memorySource("tcmalloc-fork", { fix: "posix-spawn" }),
       await memorySource("tcmalloc-fork", { fix: "atfork-2.17" }),
       await memorySource("rcore-kstack", { opts: ["stack=flush"] }), await memorySource("asterinas-procfs"),
-      await memorySource("stress", { maxEvents: 30_000 }),
+      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }),
+      await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }), await memorySource("fixtures/scenarios/handoff.ts"),
     ];
     for (const src of runs) {
       const c = new Cursor(src, { invariants: [] });
       for (let ev = c.step(); ev; ev = c.step()) {
         seen.add(ev.kind);
         const d = describe(ev, c.state);
-        expect(d).not.toMatch(/ a=|undefined|NaN|\[object/);
+        expect(d).not.toMatch(/ a=|undefined(?! behaviour)|NaN|\[object/);
       }
     }
     expect(seen.size).toBeGreaterThanOrEqual(EVENT_KINDS.length - 2);
@@ -163,7 +165,7 @@ suite("describe", () => {
 
   it("kind patterns: globs and comma lists", () => {
     const names = (p: string) => EVENT_KINDS.filter((_, i) => kindMask(p)[i]).map((k) => k.name);
-    expect(names("lock-*")).toEqual(["lock-new", "lock-acquire", "lock-wait", "lock-release", "lock-restamp"]);
+    expect(names("lock-*")).toEqual(["lock-new", "lock-acquire", "lock-wait", "lock-release", "lock-restamp", "lock-misuse"]);
     expect(names("lock.*")).toEqual(names("lock-*"));
     expect(names("fork, exec")).toEqual(["fork", "exec"]);
     expect(names("*exit*")).toEqual(["thread-exit", "proc-exit", "exit-group"]);

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TraceError, openTrace } from "../src/trace/index.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
-import { mapsAsArrays, tempDir, writeEvents } from "./support/trace-util.ts";
+import { tempDir, writeEvents } from "./support/trace-util.ts";
 import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
+import { toPlain } from "../src/kernel/state.ts";
 
 /** The first python3 that has msgpack: $KTRACE_PYTHON, python3 on the PATH, or the system one (Debian's python3-msgpack). */
 const PYTHON = [process.env.KTRACE_PYTHON, "python3", "/usr/bin/python3"]
@@ -57,7 +58,10 @@ describe("reference reader (docs/reference-reader.py)", () => {
       expect(lines.map((l) => JSON.parse(l))).toEqual([...r.events()]);
       const at = Math.floor(r.eventCount / 2);
       const snap = JSON.parse(py(path, "--snapshot", String(at)));
-      expect(snap).toEqual(JSON.parse(JSON.stringify(r.loadSnapshot(at).state, mapsAsArrays)));
+      const ts = JSON.parse(JSON.stringify(toPlain(r.loadSnapshot(at).state)));
+      // Fields added in format 1.1 (shared state) are absent from older snapshots; the reader fills them in empty.
+      for (const k of ["vars", "objs", "regTypes", "nextVar", "nextObj"]) if (!(k in snap)) delete ts[k];
+      expect(snap).toEqual(ts);
     });
   }
 

@@ -105,7 +105,7 @@ describe('ktrace replay in a terminal (tmux)', () => {
       expect(s[0]).toBe('ktrace replay tcmalloc.ktrace  tcmalloc-fork  no fix  seed 1  2 cpus');
       const hang = Number(/^✖ HANG at seq (\d+)/.exec(s[2]!)![1]);
       expect(s[1]).toMatch(new RegExp(`^ seq ${hang} / \\d+ +t [0-9.]+ µs +outcome hang at seq ${hang}$`));
-      expect(s[3]).toMatch(/^first violation: lock-owner-alive at seq \d+: child pid 2: tcmalloc\.SlowTLS held/);
+      expect(s[3]).toMatch(/^first violation: lock-owner-alive at seq \d+: tid 3 \(pid 2\) spins on tcmalloc/);
       expect(line(s, new RegExp(`^▶ ${hang} `))).toMatch(/hang +hang: /);
       expect(s).toHaveLength(24);
       expect(s[23]).toMatch(/← back +→ step +c cont +C rev-cont .*\? keys +q quit/);

@@ -8,7 +8,8 @@
 import process from "node:process";
 import type { Outcome } from "../kernel/index.ts";
 import { prepareWith, reseed, run, type Prepared, type RunRequest } from "../record/index.ts";
-import { Checker, INVARIANTS, type Violation } from "../replay/invariants.ts";
+import type { InvariantDecl } from "../kernel/index.ts";
+import { Checker, INVARIANTS, invariantsFor, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
 
 /** Everything of a run request but the target and the seed. */
@@ -22,10 +23,10 @@ export interface SeedResult {
   events: number;
 }
 
-/** Outcome kinds that are failures by themselves (budget is not: the run was cut, not wrong). */
+/** Outcome kinds that are failures by themselves (budget is not: the run was cut, not wrong; livelock is). */
 export function isFailure(r: Pick<SeedResult, "outcome" | "violation">): boolean {
   const k = r.outcome.kind;
-  return r.violation !== null || k === "fatal" || k === "panic" || k === "hang";
+  return r.violation !== null || k === "fatal" || k === "panic" || k === "hang" || k === "livelock";
 }
 
 /** A checker over every invariant (one per thread; it holds no state between runs). */
@@ -42,8 +43,15 @@ export function runSeed(scenario: Scenario, req: VariantRequest, seed: number, c
   return runPrepared(prepareWith(scenario, { ...req, seed }), checker);
 }
 
-/** As runSeed, for a prepared variant (its seed is the one run). */
-export function runPrepared(p: Prepared, checker: Checker): SeedResult {
+const ownCheckers = new WeakMap<readonly InvariantDecl[], Checker>();
+
+/** As runSeed, for a prepared variant (its seed is the one run). A scenario with its own invariants is checked against those too. */
+export function runPrepared(p: Prepared, builtIn: Checker): SeedResult {
+  let checker = builtIn;
+  if (p.invariants.length > 0) {
+    checker = ownCheckers.get(p.invariants) ?? new Checker(invariantsFor(p.invariants));
+    ownCheckers.set(p.invariants, checker);
+  }
   const seed = p.variant.seed;
   let v: Violation | null = null;
   let events = 0;

@@ -5,7 +5,8 @@
 // disagree with the recorded run. applyEvent mutates `s` in place (for speed)
 // and depends on nothing but `s` and `ev`.
 
-import { KIND, LOCK_TYPES, OUTCOME_KINDS, type KEvent, type KState, type Lock, type Proc, type Thread } from "./types.ts";
+import { FREED_QUARANTINE } from "./params.ts";
+import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -34,6 +35,13 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
   return l;
 }
 
+/** A new id must be an integer not in use (a hostile trace may reuse one). */
+function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
+  if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
+  if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
+  return id;
+}
+
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
   s.locks.set(vmarLock, {
@@ -55,9 +63,58 @@ function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
   return t;
 }
 
-/** Drops every user-space lock of pid's address space. */
-function dropUserLocks(s: KState, pid: number): void {
-  for (const [id, l] of s.locks) if (l.space === pid) s.locks.delete(id);
+function variable(s: KState, ev: KEvent, id: number): Var {
+  const v = s.vars.get(id);
+  if (!v) throw new ApplyError(ev.seq, `no variable ${id}`);
+  return v;
+}
+
+function object(s: KState, ev: KEvent, id: number): KObj {
+  const o = s.objs.get(id);
+  if (!o) throw new ApplyError(ev.seq, `no object ${id}`);
+  return o;
+}
+
+/** The space of a new variable, lock or object: 0, an existing pid, or minus one. */
+function space(s: KState, ev: KEvent, sp: number): number {
+  if (!Number.isSafeInteger(sp) || (sp !== 0 && !s.procs.has(Math.abs(sp)))) throw new ApplyError(ev.seq, `no address space ${sp}`);
+  return sp;
+}
+
+/** Drops every lock, variable and object of pid's user memory (and, at reap, of its kernel struct). */
+function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
+  const gone = (sp: number) => sp === pid || (kernelToo && sp === -pid);
+  for (const [id, l] of s.locks) if (gone(l.space)) s.locks.delete(id);
+  for (const [id, v] of s.vars) if (gone(v.space)) s.vars.delete(id);
+  for (const [id, o] of s.objs) if (gone(o.space)) s.objs.delete(id);
+}
+
+/** Forgets the oldest freed objects once more than twice FREED_QUARANTINE are kept (amortized: a scan per free only past that size). */
+function quarantine(s: KState): void {
+  if (s.objs.size <= 2 * FREED_QUARANTINE) return;
+  const freed: KObj[] = [];
+  for (const o of s.objs.values()) if (o.state === "freed") freed.push(o);
+  if (freed.length <= 2 * FREED_QUARANTINE) return;
+  freed.sort((a, b) => a.freeSeq - b.freeSeq);
+  for (let i = 0; i < freed.length - FREED_QUARANTINE; i++) s.objs.delete(freed[i]!.id);
+}
+
+/** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
+function freeProc(s: KState, p: Proc): void {
+  dropSpace(s, p.pid, true);
+  s.locks.delete(p.vmarLock);
+  s.procs.delete(p.pid);
+}
+
+/** Sets a register of t (its type from the variable or reg-set), creating the register file on first use. */
+function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["type"]): void {
+  (t.regs ??= new Map()).set(reg, value);
+  s.regTypes.set(reg, type);
+}
+
+/** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
+function sees(ev: KEvent, v: Var, value: number): void {
+  if (v.value !== value) throw new ApplyError(ev.seq, `${v.name} holds ${v.value}, the event says ${value}`);
 }
 
 function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, message: string): void {
@@ -65,7 +122,12 @@ function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, me
   if (!s.outcome || (kind === "panic" && s.outcome.kind !== "panic")) s.outcome = { kind, seq, message };
 }
 
-/** Folds one event into the state. Events must be applied in seq order. */
+/**
+ * Folds one event into the state. Events must be applied in seq order. An
+ * event that does not fit the state (unknown ids, an id reused, an unknown
+ * kind: a damaged or hostile trace) throws ApplyError and nothing else; the
+ * state is then unusable.
+ */
 export function applyEvent(s: KState, ev: KEvent): void {
   if (ev.seq !== s.seq + 1) throw new ApplyError(ev.seq, `out of order (state is at ${s.seq})`);
   if (s.ended) throw new ApplyError(ev.seq, "event after the end of the run");
@@ -90,23 +152,40 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       break;
     }
+    case KIND.procfsOpen: {
+      // pin 0 (ESRCH), or a trace before format 1.1: no reference.
+      if (ev.b === 1) {
+        const p = proc(s, ev, ev.a);
+        if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped: it cannot be opened`);
+        p.refs = (p.refs ?? 0) + 1;
+      }
+      break;
+    }
+    case KIND.procfsClose: {
+      const p = proc(s, ev, ev.a);
+      if (!((p.refs ?? 0) > 0)) throw new ApplyError(ev.seq, `process ${ev.a} has no reference to drop`);
+      p.refs = p.refs! - 1;
+      if (p.refs === 0 && p.state === "reaped") freeProc(s, p);
+      break;
+    }
     case KIND.user:
     case KIND.kwork:
-    case KIND.procfsOpen:
     case KIND.malloc:
     case KIND.free:
     case KIND.tlbFlush:
       if (ev.kind === KIND.tlbFlush) for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
       break;
     case KIND.procNew:
-      newProc(s, ev.a, ev.b, ev.s, ev.seq);
+      newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
       break;
     case KIND.threadNew:
-      newThread(s, proc(s, ev, ev.b), ev.a, ev.c);
+      newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
       break;
     case KIND.fork: {
       const parent = proc(s, ev, ev.a);
       const forker = thread(s, ev, ev.tid);
+      fresh(ev, s.procs, ev.b, "process");
+      fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
       const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
       newThread(s, child, ev.c, ident);
@@ -129,16 +208,37 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Thread caches live in user memory, reached through the forker's TLS.
       if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
+      // So do the variables and objects: copies under new ids, pointers
+      // between them redirected to the copies.
+      const objIds = new Map<number, number>();
+      const objCopies: KObj[] = [];
+      for (const o of s.objs.values()) if (o.space === parent.pid) objCopies.push({ ...o, space: child.pid });
+      for (const o of objCopies) {
+        objIds.set(o.id, s.nextObj);
+        o.id = s.nextObj++;
+        s.objs.set(o.id, o);
+      }
+      const varCopies: Var[] = [];
+      for (const v of s.vars.values()) if (v.space === parent.pid) varCopies.push({ ...v, space: child.pid, copiedSeq: ev.seq });
+      for (const v of varCopies) {
+        v.id = s.nextVar++;
+        if (v.type === "ptr") v.value = objIds.get(v.value) ?? v.value;
+        s.vars.set(v.id, v);
+      }
       break;
     }
     case KIND.spawn: {
-      const child = newProc(s, ev.b, ev.a, ev.s, ev.seq);
+      proc(s, ev, ev.a);
+      fresh(ev, s.threads, ev.c, "thread");
+      const child = newProc(s, fresh(ev, s.procs, ev.b, "process"), ev.a, ev.s, ev.seq);
       newThread(s, child, ev.c, ev.c);
       break;
     }
     case KIND.exec: {
       const p = proc(s, ev, ev.a);
-      dropUserLocks(s, p.pid);
+      dropSpace(s, p.pid, false);
+      const t = s.threads.get(ev.tid);
+      if (t) delete t.regs;
       p.tcaches = [];
       p.name = ev.s;
       p.vmar = s.nextVmar++;
@@ -190,17 +290,27 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.reap: {
       const p = proc(s, ev, ev.a);
+      if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped already`);
       for (const tid of p.threads) s.threads.delete(tid);
-      // Readers blocked on the VMAR lock find the process gone when they run.
+      p.threads = [];
+      if ((p.refs ?? 0) > 0) {
+        // An open procfs file holds it: unhashed (no longer anyone's child, no pid
+        // to look up), its user memory gone; the struct, its VMAR lock and
+        // fields stay until the last reference is dropped.
+        p.state = "reaped";
+        p.ppid = 0;
+        dropSpace(s, p.pid, false);
+        break;
+      }
+      // Readers blocked on the VMAR lock find the process gone when they run
+      // (traces before format 1.1, where reads did not hold a reference).
       for (const t of s.threads.values()) {
         if (t.waitLock === p.vmarLock && t.state === "blocked") {
           t.state = "runnable";
           t.waitLock = -1;
         }
       }
-      dropUserLocks(s, p.pid);
-      s.locks.delete(p.vmarLock);
-      s.procs.delete(p.pid);
+      freeProc(s, p);
       break;
     }
     case KIND.waitBlock: {
@@ -210,6 +320,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     }
     case KIND.lockNew:
+      fresh(ev, s.locks, ev.a, "lock");
       s.locks.set(ev.a, {
         id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c] ?? "mutex",
         owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
@@ -230,6 +341,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
       lock(s, ev, ev.a);
+      if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
       t.state = ev.b ? "spinning" : "blocked";
       break;
@@ -263,6 +375,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
       s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
       t.kstack = ev.a;
       break;
@@ -277,6 +390,73 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.pageFault:
     case KIND.procfsRead:
+      break;
+    case KIND.varNew: {
+      const sp = ev.s.indexOf(" ");
+      const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
+      if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
+      const id = fresh(ev, s.vars, ev.a, "variable");
+      s.vars.set(id, {
+        id, name: ev.s.slice(sp + 1), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
+      });
+      if (id >= s.nextVar) s.nextVar = id + 1;
+      break;
+    }
+    case KIND.load:
+    case KIND.atomicLoad: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.store:
+    case KIND.atomicStore:
+    case KIND.cas:
+    case KIND.fetchAdd:
+    case KIND.xchg: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.kind !== KIND.cas || ev.c !== ev.b) {
+        v.value = ev.c;
+        v.since = ev.seq;
+        v.writer = t.tid;
+      }
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.regSet: {
+      const t = thread(s, ev, ev.tid);
+      const type = VAR_TYPES[ev.b];
+      if (type === undefined || !ev.s) throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
+      setReg(s, t, ev.s, ev.a, type);
+      break;
+    }
+    case KIND.objNew: {
+      const id = fresh(ev, s.objs, ev.a, "object");
+      if (id === 0) throw new ApplyError(ev.seq, "object id 0 is None");
+      s.objs.set(id, { id, name: ev.s, space: space(s, ev, ev.b), state: "live", allocSeq: ev.seq, freeSeq: -1 });
+      if (id >= s.nextObj) s.nextObj = id + 1;
+      break;
+    }
+    case KIND.objFree: {
+      const o = object(s, ev, ev.a);
+      if (o.state === "live") {
+        o.state = "freed";
+        o.freeSeq = ev.seq;
+        quarantine(s);
+      }
+      break;
+    }
+    case KIND.objUse:
+      object(s, ev, ev.a);
+      break;
+    case KIND.assertFail:
+    case KIND.progress:
+      break;
+    case KIND.lockMisuse:
+      lock(s, ev, ev.a);
       break;
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);

@@ -2,7 +2,14 @@
 export * from "./types.ts";
 export { applyEvent, ApplyError } from "./apply.ts";
 export { initState, cloneState, toPlain, fromPlain, type PlainState } from "./state.ts";
-export { simulate, Simulator, SimError, ALLOC_LOCKS, type World, type SimOptions, type Sink } from "./sim.ts";
+export { simulate, Simulator, SimError, type World, type SimOptions, type Sink } from "./sim.ts";
+export { ALLOC_LOCKS } from "./alloc.ts";
+export { randomChooser, type Chooser } from "./sched.ts";
+export { ownerStatus, ownerAlive, ownerClause, describeWait, type OwnerStatus } from "./locks.ts";
+export { ev, fieldsOf, fieldsAs } from "./events.ts";
 export * from "./program.ts";
+export { validateWorld, validateInvariants, describeExpr, declOf, MAX_DEPTH, MAX_NODES, type WorldParts } from "./validate.ts";
+export { kindsMatching } from "./events.ts";
+export { evalExpr } from "./mem.ts";
 export * as params from "./params.ts";
 export { Rng } from "./prng.ts";

@@ -27,3 +27,16 @@ export const COST = {
   spin: 50,
   idle: 100,
 } as const;
+/**
+ * A run that reaches --max-events is a livelock when its scenario marks
+ * progress and no progress event came in the last this-many events (or half
+ * the budget, when that is smaller). A world may set its own (progressWindow).
+ */
+export const PROGRESS_WINDOW = 10_000;
+/**
+ * Freed heap objects the kernel state remembers (KASAN-style quarantine): a
+ * use or free of one of them is a use after free / double free the invariant
+ * names; older ones are forgotten (oldest freed first), so a program that
+ * allocates in a loop keeps a bounded state.
+ */
+export const FREED_QUARANTINE = 256;

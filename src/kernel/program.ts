@@ -1,17 +1,117 @@
-// Programs: what simulated threads run. A program is a list of ops; the
-// simulator interprets one op per step, and kernel paths (fork, exit,
-// waitpid, procfs reads, malloc's slow path) expand into several steps so
-// that other CPUs can interleave between them.
+// Programs: what simulated threads run. A program is a list of ops, plain
+// data (no closures), so that a world can be stored in a trace, validated
+// when read back, and re-simulated. The simulator interprets one op per step;
+// kernel paths (fork, exit, waitpid, procfs reads, malloc's slow path) expand
+// into several steps so that other CPUs can interleave between them.
+//
+// Shared state: variables (VarDecl) hold 32-bit integers or pointers (an
+// Option<&T>: 0 is None, k > 0 points at object k). Each thread has registers
+// (named, typed by their uses). Expressions (Expr) read registers and
+// variables; each variable an op's expressions read is loaded, in its own
+// step, before the op runs (lower.ts), so `store("x", add(v("x"), 1))` is a
+// load and a store that other threads can interleave between.
+//
+// Validation (validate.ts) refuses a malformed program when the world is built,
+// naming the op's path and, for ops made by these builders, the source line.
 
 import type { LockType } from "./types.ts";
+
+/** A value's type: a 32-bit integer, or a pointer (0 = None / NULL, k > 0 = object k). */
+export type ValType = "int" | "ptr";
+
+export type BinOp = "+" | "-" | "*" | "/" | "%" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "&&" | "||";
+
+/** An expression over registers and variables. Booleans are ints: 0 false, anything else true. */
+export type Expr =
+  /** An integer literal. */
+  | { e: "int"; v: number }
+  /** The empty pointer. */
+  | { e: "none" }
+  /** A variable's value (a plain load, unless the op says otherwise); `of` picks another process's field. */
+  | { e: "var"; name: string; of?: Expr }
+  /** A register of the running thread. */
+  | { e: "reg"; name: string }
+  | { e: "bin"; op: BinOp; l: Expr; r: Expr }
+  | { e: "not"; x: Expr }
+  /** 1 when the pointer is None. */
+  | { e: "isNone"; x: Expr }
+  // ---- in invariants only (predicates over the kernel state and the event) ----
+  /** x evaluated on the state before the event. */
+  | { e: "before"; x: Expr }
+  /** 1 when the lock is held. */
+  | { e: "held"; lock: string }
+  /** The lock's owner (a tid), -1 when free. */
+  | { e: "owner"; lock: string }
+  /** 1 when the event's kind matches the pattern (kind names or globs, comma-separated: "store,cas", "lock-*"). */
+  | { e: "evIs"; kinds: string }
+  /** The acting thread of the event (-1: none). */
+  | { e: "evTid" }
+  /** A named field of the event (EVENT_KINDS' names: "lock", "var", "new", ...); 0 when the kind has no such field. */
+  | { e: "evField"; name: string };
+
+/**
+ * A scenario's own invariant: a named predicate over the state after an
+ * event (and, through before() and the ev* atoms, the state before it and the
+ * event). Plain data, stored in the trace header and interpreted by the
+ * replay engine: `ktrace check` evaluates it on a trace from anyone without
+ * the scenario file and without running code. Contract: pure (reads state
+ * only), deterministic, cheap (it runs at every event that can change what it
+ * reads; see docs/SCENARIOS.md).
+ */
+export interface InvariantDecl {
+  /** Kebab-case, unique, not a built-in invariant's name. */
+  name: string;
+  /** Must be true (nonzero); a user variable it names is checked in each process that has it. */
+  check: Expr;
+  /** Said when it breaks (the values of the variables it reads are added). */
+  message: string;
+  /**
+   * When it is checked: "change" (default) after every event that can change
+   * what it reads; "every" after every event; "exit" at each process's exit
+   * (proc-exit, with that process's variables); "end" at the end of the run.
+   */
+  on?: "change" | "every" | "exit" | "end";
+}
+
+/** Where a variable or lock lives. */
+export type Scope =
+  /** User memory: one copy per address space, copied by fork, dropped by exec. */
+  | "user"
+  /** Kernel memory, one copy. */
+  | "kernel"
+  /** A field of each process's kernel struct: a fresh one per process, not copied by fork, dropped at reap. */
+  | "proc";
+
+/** A shared variable a scenario declares. */
+export interface VarDecl {
+  type: ValType;
+  /** Initial value: an int, 0 (None) for a pointer, or "new" for a pointer to a fresh object named after the variable. */
+  init?: number | "new";
+  /** Default "user". */
+  scope?: Scope;
+}
+
+/** A reference to a variable: by name, in the running process, or in process `of` (a "proc" field). */
+export interface VarRef {
+  name: string;
+  of?: Expr;
+}
 
 export type Op =
   /** `n` steps of user code, each an event labelled `label`. */
   | { op: "user"; label: string; n: number }
-  /** Acquire a user-space lock of this process (created on first use). */
-  | { op: "lock"; lock: string }
-  /** Release it. A recursive mutex checks the caller's ident against its recorded owner. */
-  | { op: "unlock"; lock: string }
+  /**
+   * Acquire a lock (created on first use); `of` picks another process's
+   * "proc" lock; `ret` gets the return code (0, or EDEADLK from an
+   * errorcheck mutex the caller already holds).
+   */
+  | { op: "lock"; lock: string; of?: Expr; ret?: string }
+  /**
+   * Release it. A recursive mutex checks the caller's ident against its
+   * recorded owner; misuse (not held, not the owner) is a lock-misuse event
+   * with the declared type's outcome; `ret` gets 0 or EPERM.
+   */
+  | { op: "unlock"; lock: string; of?: Expr; ret?: string }
   /** Rewrite a held recursive mutex's owner ident with the caller's (CPython's _PyImport_ReInitLock). */
   | { op: "restamp"; lock: string }
   /** tcmalloc-style allocation of `size` bytes. */
@@ -20,8 +120,8 @@ export type Op =
   | { op: "free"; size: number }
   /** pthread_atfork: register handlers run around fork in this process. */
   | { op: "atfork"; prepare: Op[]; parent: Op[]; child: Op[] }
-  /** fork(): the child's only thread runs `child`, then exits the process. */
-  | { op: "fork"; child: Op[] }
+  /** fork(): the child's only thread runs `child`, then exits the process; `pid` gets the child's pid in the parent. */
+  | { op: "fork"; child: Op[]; pid?: string }
   /** posix_spawn(): a child with a fresh address space runs `child`. */
   | { op: "spawn"; program: string; child: Op[] }
   /** execve(): replace this process's address space and run `body`. */
@@ -37,13 +137,52 @@ export type Op =
   /** Run `body` n times (Infinity: forever). */
   | { op: "repeat"; n: number; body: Op[] }
   /** A named function: one user event labelled `name`, then `body`. */
-  | { op: "call"; name: string; body: Op[] };
+  | { op: "call"; name: string; body: Op[] }
+  // ---- shared state ----
+  /** reg = var (a plain or an atomic load). */
+  | { op: "load"; reg: string; var: VarRef; atomic: boolean }
+  /** var = value (a plain or an atomic store). */
+  | { op: "store"; var: VarRef; value: Expr; atomic: boolean }
+  /** Atomic compare-and-swap: if var == expected then var = desired; reg (optional) gets the old value. */
+  | { op: "cas"; reg?: string; var: VarRef; expected: Expr; desired: Expr }
+  /** Atomic fetch-and-add; reg (optional) gets the old value. */
+  | { op: "fetchAdd"; reg?: string; var: VarRef; delta: Expr }
+  /** Atomic exchange; reg (optional) gets the old value. */
+  | { op: "xchg"; reg?: string; var: VarRef; value: Expr }
+  /** reg = value (one step of user code). */
+  | { op: "set"; reg: string; value: Expr }
+  // ---- control flow ----
+  /** Runs `then` when cond is true (nonzero), else `else`. */
+  | { op: "if"; cond: Expr; then: Op[]; else: Op[] }
+  /** Runs body while cond is true, at most `max` times (Infinity: no bound; the run then ends at --max-events). */
+  | { op: "while"; cond: Expr; body: Op[]; max: number }
+  /** Kernel mode: body runs as a system call (not preempted on its cpu; kernel objects it allocates are the kernel's). */
+  | { op: "syscall"; name: string; body: Op[] }
+  // ---- checks ----
+  /** assert(cond): user mode aborts the process (SIGABRT), kernel mode panics (Rust's assert!). */
+  | { op: "assert"; cond: Expr; message: string }
+  /** BUG_ON(cond): "kernel BUG at <where>!" (a panic in kernel mode, an abort in user mode). */
+  | { op: "bugOn"; cond: Expr; where: string }
+  /** reg = value.unwrap(): None panics (kernel) or aborts (user) with Rust's message. */
+  | { op: "unwrap"; reg: string; value: Expr; at?: string }
+  // ---- objects ----
+  /** reg = a new object (kernel heap in kernel mode, else the process's heap). */
+  | { op: "alloc"; reg: string; name: string }
+  /** Frees the object value points at; a second free is a double free. */
+  | { op: "dealloc"; value: Expr }
+  /** Dereferences value (touches the object): NULL faults; a freed object is a use after free. */
+  | { op: "use"; value: Expr; label: string }
+  // ---- liveness ----
+  /** The program made progress (a livelock is a run that stops doing this; see docs/SCENARIOS.md). */
+  | { op: "progress"; label: string };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
   type: LockType;
   /** Fatal error message when a recursive mutex is unlocked by a non-owner. */
   badUnlock?: string;
+  /** Default "user". */
+  scope?: Scope;
 }
 
 /** A process that exists when the run starts. */
@@ -53,100 +192,157 @@ export interface ProcSpec {
   main: Op[];
 }
 
-// Builders: the scenario API. Each returns one op.
-export const user = (label: string, n = 1): Op => ({ op: "user", label, n });
-export const lock = (name: string): Op => ({ op: "lock", lock: name });
-export const unlock = (name: string): Op => ({ op: "unlock", lock: name });
-export const restamp = (name: string): Op => ({ op: "restamp", lock: name });
-export const malloc = (size: number): Op => ({ op: "malloc", size });
-export const free = (size: number): Op => ({ op: "free", size });
-export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op => ({
-  op: "atfork", prepare: h.prepare ?? [], parent: h.parent ?? [], child: h.child ?? [],
-});
-export const fork = (child: Op[]): Op => ({ op: "fork", child });
-export const spawn = (program: string, child: Op[]): Op => ({ op: "spawn", program, child });
-export const exec = (program: string, body: Op[]): Op => ({ op: "exec", program, body });
-export const thread = (body: Op[]): Op => ({ op: "thread", body });
-export const exit = (code = 0): Op => ({ op: "exit", code });
-export const waitpid = (which: "child" | "any" = "child"): Op => ({ op: "waitpid", which });
-export const procfs = (file: "status" = "status"): Op => ({ op: "procfs", file });
-export const repeat = (n: number, body: Op[]): Op => ({ op: "repeat", n, body });
-export const call = (name: string, body: Op[] = []): Op => ({ op: "call", name, body });
+// ---- where ops were built ----------------------------------------------------------
 
-const OP_NAMES = new Set([
-  "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec",
-  "thread", "exit", "waitpid", "procfs", "repeat", "call",
-]);
+/** The Error (for its stack) captured when each builder-made op or expression was made. */
+const SITES = new WeakMap<object, Error>();
+
+function site<T extends object>(x: T): T {
+  SITES.set(x, new Error());
+  return x;
+}
 
 /**
- * Checks a program built by hand (a user scenario file may not use the
- * builders). Returns a message naming the first bad op, or null.
+ * "file.ts:LINE" of the scenario code that built op `x` with a builder, or
+ * null (built by hand, or the stack does not say). The first stack frame
+ * outside src/kernel/ is taken.
  */
-export function validateProgram(ops: unknown, where: string): string | null {
-  // The common case, a good program, builds no strings.
-  return wellFormed(ops) ? null : describeBadOp(ops, where);
-}
-
-function wellFormed(ops: unknown): boolean {
-  if (!Array.isArray(ops)) return false;
-  for (const x of ops) {
-    const o = x as Record<string, unknown> | null;
-    if (!o || typeof o !== "object" || typeof o.op !== "string" || !OP_NAMES.has(o.op)) return false;
-    const str = (k: string) => typeof o[k] === "string" && (o[k] as string).length > 0;
-    const num = (k: string) => typeof o[k] === "number" && (o[k] as number) >= 0 && (Number.isInteger(o[k]) || o[k] === Infinity);
-    let ok: boolean;
-    switch (o.op) {
-      case "user": ok = str("label") && num("n"); break;
-      case "lock": case "unlock": case "restamp": ok = str("lock"); break;
-      case "malloc": case "free": ok = num("size") && (o.size as number) > 0; break;
-      case "exit": ok = num("code") && (o.code as number) < 256; break;
-      case "waitpid": ok = o.which === "child" || o.which === "any"; break;
-      case "procfs": ok = o.file === "status"; break;
-      case "repeat": ok = num("n") && wellFormed(o.body); break;
-      case "call": ok = str("name") && wellFormed(o.body); break;
-      case "fork": ok = wellFormed(o.child); break;
-      case "spawn": ok = str("program") && wellFormed(o.child); break;
-      case "exec": ok = str("program") && wellFormed(o.body); break;
-      case "thread": ok = wellFormed(o.body); break;
-      case "atfork": ok = wellFormed(o.prepare) && wellFormed(o.parent) && wellFormed(o.child); break;
-      default: ok = false;
-    }
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** The message for the first bad op of a program that is not well formed. */
-function describeBadOp(ops: unknown, where: string): string | null {
-  if (!Array.isArray(ops)) return `${where} is not a list of ops`;
-  for (let i = 0; i < ops.length; i++) {
-    const o = ops[i] as Record<string, unknown> | null;
-    const at = `${where}[${i}]`;
-    if (!o || typeof o !== "object" || typeof o.op !== "string") return `${at} is not an op (use the builders: user(), lock(), fork(), ...)`;
-    if (!OP_NAMES.has(o.op)) return `${at}: unknown op '${o.op}'`;
-    const str = (k: string) => typeof o[k] === "string" && (o[k] as string).length > 0;
-    const num = (k: string) => typeof o[k] === "number" && (o[k] as number) >= 0 && (Number.isInteger(o[k]) || o[k] === Infinity);
-    let bad: string | null = null;
-    switch (o.op) {
-      case "user": bad = !str("label") ? "needs a label" : !num("n") ? "needs a count n >= 0" : null; break;
-      case "lock": case "unlock": case "restamp": bad = str("lock") ? null : "needs a lock name"; break;
-      case "malloc": case "free": bad = num("size") && (o.size as number) > 0 ? null : "needs a size > 0"; break;
-      case "exit": bad = num("code") && (o.code as number) < 256 ? null : "needs an exit code 0..255"; break;
-      case "waitpid": bad = o.which === "child" || o.which === "any" ? null : "needs which: 'child' or 'any'"; break;
-      case "procfs": bad = o.file === "status" ? null : "only /proc/<pid>/status is modelled"; break;
-      case "repeat":
-        bad = !num("n") ? "needs a count n >= 0" : describeBadOp(o.body, `${at}.body`);
-        break;
-      case "call": bad = !str("name") ? "needs a name" : describeBadOp(o.body, `${at}.body`); break;
-      case "fork": bad = describeBadOp(o.child, `${at}.child`); break;
-      case "spawn": bad = !str("program") ? "needs a program name" : describeBadOp(o.child, `${at}.child`); break;
-      case "exec": bad = !str("program") ? "needs a program name" : describeBadOp(o.body, `${at}.body`); break;
-      case "thread": bad = describeBadOp(o.body, `${at}.body`); break;
-      case "atfork":
-        bad = describeBadOp(o.prepare, `${at}.prepare`) ?? describeBadOp(o.parent, `${at}.parent`) ?? describeBadOp(o.child, `${at}.child`);
-        break;
-    }
-    if (bad) return bad.startsWith(where) ? bad : `${at} (${o.op}) ${bad}`;
+export function sourceOf(x: object): string | null {
+  const stack = SITES.get(x)?.stack;
+  if (!stack) return null;
+  for (const line of stack.split("\n").slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^()\s]+?):(\d+):\d+\)?\s*$/.exec(line);
+    if (!m) continue;
+    const path = m[1]!.replace(/^file:\/\//, "");
+    if (/[\\/]src[\\/]kernel[\\/]/.test(path) || path.startsWith("node:") || path.includes("node_modules")) continue;
+    return `${path.split(/[\\/]/).pop()}:${m[2]}`;
   }
   return null;
 }
+
+// ---- builders: the scenario API (each returns one op or expression) ---------------------
+
+export const user = (label: string, n = 1): Op => site({ op: "user", label, n });
+export const lock = (name: string): Op => site({ op: "lock", lock: name });
+export const unlock = (name: string): Op => site({ op: "unlock", lock: name });
+/** lock(), with the return code in register `reg` (0, or EDEADLK = 35 from an errorcheck mutex one already holds). */
+export const lockChecked = (name: string, reg: string): Op => site({ op: "lock", lock: name, ret: reg });
+/** unlock(), with the return code in register `reg` (0, or EPERM = 1 from an errorcheck mutex one does not hold). */
+export const unlockChecked = (name: string, reg: string): Op => site({ op: "unlock", lock: name, ret: reg });
+/** Take process `pid`'s copy of a "proc" lock (a lock in each process's kernel struct). */
+export const lockOf = (name: string, pid: Expr | number): Op => site({ op: "lock", lock: name, of: x(pid) });
+export const unlockOf = (name: string, pid: Expr | number): Op => site({ op: "unlock", lock: name, of: x(pid) });
+export const restamp = (name: string): Op => site({ op: "restamp", lock: name });
+export const malloc = (size: number): Op => site({ op: "malloc", size });
+export const free = (size: number): Op => site({ op: "free", size });
+export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op => site({
+  op: "atfork", prepare: h.prepare ?? [], parent: h.parent ?? [], child: h.child ?? [],
+});
+/** fork(); `{ pid: "reg" }` puts the child's pid in a register of the parent. */
+export const fork = (child: Op[], o: { pid?: string } = {}): Op =>
+  site(o.pid === undefined ? { op: "fork", child } : { op: "fork", child, pid: o.pid });
+export const spawn = (program: string, child: Op[]): Op => site({ op: "spawn", program, child });
+export const exec = (program: string, body: Op[]): Op => site({ op: "exec", program, body });
+export const thread = (body: Op[]): Op => site({ op: "thread", body });
+export const exit = (code = 0): Op => site({ op: "exit", code });
+export const waitpid = (which: "child" | "any" = "child"): Op => site({ op: "waitpid", which });
+export const procfs = (file: "status" = "status"): Op => site({ op: "procfs", file });
+export const repeat = (n: number, body: Op[]): Op => site({ op: "repeat", n, body });
+export const call = (name: string, body: Op[] = []): Op => site({ op: "call", name, body });
+
+/** A number becomes an int literal. */
+function x(e: Expr | number): Expr {
+  return typeof e === "number" ? site({ e: "int", v: e }) : e;
+}
+function ref(name: string, of?: Expr | number): VarRef {
+  return of === undefined ? { name } : { name, of: x(of) };
+}
+
+// expressions
+/** A variable's value (in an expression, a plain load). */
+export const v = (name: string): Expr => site({ e: "var", name });
+/** Process `pid`'s copy of a "proc" variable (a field of each process's kernel struct). */
+export const vOf = (name: string, pid: Expr | number): Expr => site({ e: "var", name, of: x(pid) });
+/** A register's value. */
+export const r = (name: string): Expr => site({ e: "reg", name });
+/** An integer literal (plain numbers work too wherever an Expr is taken). */
+export const int = (value: number): Expr => site({ e: "int", v: value });
+/** The empty pointer (None, NULL). */
+export const none: Expr = { e: "none" };
+const bin = (op: BinOp) => (l: Expr | number, rr: Expr | number): Expr => site({ e: "bin", op, l: x(l), r: x(rr) });
+export const add = bin("+");
+export const sub = bin("-");
+export const mul = bin("*");
+export const div = bin("/");
+export const mod = bin("%");
+export const eq = bin("==");
+export const ne = bin("!=");
+export const lt = bin("<");
+export const le = bin("<=");
+export const gt = bin(">");
+export const ge = bin(">=");
+export const and = bin("&&");
+export const or = bin("||");
+export const not = (e: Expr | number): Expr => site({ e: "not", x: x(e) });
+export const isNone = (e: Expr): Expr => site({ e: "isNone", x: e });
+export const isSome = (e: Expr): Expr => not(isNone(e));
+
+// invariant atoms (see InvariantDecl)
+/** x on the state before the event. */
+export const before = (e: Expr): Expr => site({ e: "before", x: e });
+/** 1 when the lock is held. */
+export const held = (lock: string): Expr => site({ e: "held", lock });
+/** The lock's owner tid, -1 when free. */
+export const owner = (lock: string): Expr => site({ e: "owner", lock });
+/** 1 when the event's kind matches (kind names or globs, comma-separated). */
+export const evIs = (kinds: string): Expr => site({ e: "evIs", kinds });
+/** The event's thread. */
+export const evTid = (): Expr => site({ e: "evTid" });
+/** A named field of the event (0 when its kind has none). */
+export const evField = (name: string): Expr => site({ e: "evField", name });
+
+/** A scenario's own invariant (build() returns them in `invariants`). */
+export const invariant = (name: string, check: Expr, message: string, o: { on?: InvariantDecl["on"] } = {}): InvariantDecl =>
+  site(o.on === undefined ? { name, check, message } : { name, check, message, on: o.on });
+
+// shared state
+/** reg = var; `{ atomic: true }` for an atomic (acquire) load. */
+export const load = (reg: string, name: string, o: { of?: Expr | number; atomic?: boolean } = {}): Op =>
+  site({ op: "load", reg, var: ref(name, o.of), atomic: o.atomic ?? false });
+/** var = value; `{ atomic: true }` for an atomic (release) store. */
+export const store = (name: string, value: Expr | number, o: { of?: Expr | number; atomic?: boolean } = {}): Op =>
+  site({ op: "store", var: ref(name, o.of), value: x(value), atomic: o.atomic ?? false });
+/** Atomic compare-and-swap; `{ reg }` gets the old value (it succeeded iff that equals expected). */
+export const cas = (name: string, expected: Expr | number, desired: Expr | number, o: { reg?: string; of?: Expr | number } = {}): Op =>
+  site({ op: "cas", ...(o.reg !== undefined ? { reg: o.reg } : {}), var: ref(name, o.of), expected: x(expected), desired: x(desired) });
+/** Atomic fetch-and-add; `{ reg }` gets the old value. */
+export const fetchAdd = (name: string, delta: Expr | number, o: { reg?: string; of?: Expr | number } = {}): Op =>
+  site({ op: "fetchAdd", ...(o.reg !== undefined ? { reg: o.reg } : {}), var: ref(name, o.of), delta: x(delta) });
+/** Atomic exchange; `{ reg }` gets the old value. */
+export const xchg = (name: string, value: Expr | number, o: { reg?: string; of?: Expr | number } = {}): Op =>
+  site({ op: "xchg", ...(o.reg !== undefined ? { reg: o.reg } : {}), var: ref(name, o.of), value: x(value) });
+/** reg = value. */
+export const set = (reg: string, value: Expr | number): Op => site({ op: "set", reg, value: x(value) });
+
+// control flow
+/** if (cond) then else otherwise. */
+export const when = (cond: Expr, then: Op[], otherwise: Op[] = []): Op => site({ op: "if", cond, then, else: otherwise });
+/** while (cond) body, at most `max` iterations (a bound is required; Infinity is allowed). */
+export const loopWhile = (cond: Expr, o: { max: number }, body: Op[]): Op => site({ op: "while", cond, body, max: o?.max });
+/** A system call: body runs in kernel mode. */
+export const syscall = (name: string, body: Op[]): Op => site({ op: "syscall", name, body });
+
+// checks
+export const assert = (cond: Expr, message: string): Op => site({ op: "assert", cond, message });
+export const bugOn = (cond: Expr, where: string): Op => site({ op: "bugOn", cond, where });
+/** reg = value.unwrap(); `{ at: "file.rs:87" }` is printed in the panic like Rust's location. */
+export const unwrap = (reg: string, value: Expr, o: { at?: string } = {}): Op =>
+  site(o.at === undefined ? { op: "unwrap", reg, value } : { op: "unwrap", reg, value, at: o.at });
+
+// objects
+export const alloc = (reg: string, name: string): Op => site({ op: "alloc", reg, name });
+export const dealloc = (value: Expr): Op => site({ op: "dealloc", value });
+export const use = (value: Expr, label: string): Op => site({ op: "use", value, label });
+
+// liveness
+export const progress = (label = "progress"): Op => site({ op: "progress", label });

@@ -4,7 +4,8 @@
 // the benchmarks all go through here.
 
 import { basename } from "node:path";
-import { ApplyError, initState, params, simulate, SimError, type KState, type Sink, type World } from "../kernel/index.ts";
+import { ApplyError, initState, params, simulate, SimError, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
+import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
 import { TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
 
@@ -29,6 +30,8 @@ export interface Prepared {
   maxEvents: number;
   /** build() read the seed: the world is only good for this seed. */
   readsSeed: boolean;
+  /** The scenario's own invariants (checked like the built-in ones; stored in the trace header). */
+  invariants: InvariantDecl[];
 }
 
 /** A run that broke in the simulator (a bad scenario program, or a kernel bug). exitCode 2. */
@@ -44,10 +47,10 @@ export async function prepare(req: RunRequest): Promise<Prepared> {
 /** As prepare(), for an already loaded scenario (explore prepares once per seed). */
 export function prepareWith(scenario: Scenario, req: Omit<RunRequest, "target">): Prepared {
   const variant = resolveVariant(scenario, req);
-  const { world, readsSeed } = buildWorldOf(scenario, variant);
+  const { world, readsSeed, invariants } = buildWorldOf(scenario, variant, INVARIANT_NAMES);
   const maxEvents = req.maxEvents ?? scenario.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
   if (!Number.isInteger(maxEvents) || maxEvents < 2) throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
-  return { scenario, variant, world, maxEvents, readsSeed };
+  return { scenario, variant, world, maxEvents, readsSeed, invariants };
 }
 
 /** The same variant under another seed; reuses the world when build() did not read the seed. */
@@ -82,6 +85,11 @@ export function metaOf(p: Prepared, snapshotEvery: number): TraceMeta {
     writer: WRITER,
     snapshotEvery,
     maxEvents: p.maxEvents,
+    // The world (programs, declarations, rules) and the scenario's own
+    // invariants, as data: `check` evaluates them and issue 12's whatif /
+    // shrink re-simulate from the trace alone, without the scenario file.
+    world: p.world,
+    invariants: p.invariants,
   };
 }
 

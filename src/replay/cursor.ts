@@ -10,7 +10,7 @@
 import { applyEvent } from "../kernel/apply.ts";
 import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
-import { Checker, INVARIANTS, type Invariant, type Violation } from "./invariants.ts";
+import { Checker, invariantsOf, type Invariant, type Violation } from "./invariants.ts";
 import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
 import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
 import { fillEvent } from "../trace/index.ts";
@@ -30,7 +30,7 @@ export interface CursorOptions {
   checkpointEvery?: number;
   /** Checkpoints kept (LRU); default 512. */
   maxCheckpoints?: number;
-  /** Invariants continue / reverseContinue stop on, and seek("violation") looks for; default all. */
+  /** Invariants continue / reverseContinue stop on, and seek("violation") looks for; default all (built-in and the source's own). */
   invariants?: readonly Invariant[];
 }
 
@@ -68,7 +68,7 @@ export class Cursor {
     this.source = source;
     this.every = Math.max(1, opts.checkpointEvery ?? 256);
     this.maxCps = Math.max(1, opts.maxCheckpoints ?? 512);
-    this.invs = opts.invariants ?? INVARIANTS;
+    this.invs = opts.invariants ?? invariantsOf(source);
     this.checker = new Checker(this.invs);
     this.st = source.loadSnapshot(-1).state;
   }

@@ -5,7 +5,8 @@
 // be any nearby state: lock and pid names never change, and anything missing
 // from the state falls back to its id.
 
-import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState } from "../kernel/types.ts";
+import { fieldsOf, kindsMatching } from "../kernel/events.ts";
+import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -27,6 +28,36 @@ function who(tid: number): string {
 }
 
 const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
+
+/** Where a lock, variable or object lives: "the kernel", "pid 2", "pid 2's kernel struct". */
+export function spaceText(space: number): string {
+  return space === 0 ? "the kernel" : space > 0 ? `pid ${space}` : `pid ${-space}'s kernel struct`;
+}
+
+/** A variable's name, with where it lives unless that is a process's user memory. */
+export function varText(s: KState | undefined, id: number): string {
+  const v = s?.vars.get(id);
+  if (!v) return `var ${id}`;
+  return v.space > 0 ? v.name : `${v.name} (${spaceText(v.space)})`;
+}
+
+/** A value of a variable or register: an int, or a pointer shown as None or &name#id. */
+export function valueText(s: KState | undefined, type: VarType | undefined, value: number): string {
+  if (type !== "ptr") return String(value);
+  if (value === 0) return "None";
+  const o = s?.objs.get(value);
+  return o ? `&${o.name}#${value}${o.state === "freed" ? " (freed)" : ""}` : `&#${value}`;
+}
+
+function accessText(s: KState | undefined, ev: KEvent, verb: string): string {
+  const v = s?.vars.get(ev.a);
+  const val = (x: number) => valueText(s, v?.type, x);
+  const reg = ev.s ? `; ${ev.s} = ${val(ev.b)}` : "";
+  if (ev.kind === KIND.cas) {
+    return `tid ${ev.tid} ${verb} ${varText(s, ev.a)}: ${val(ev.b)} → ${val(ev.c)}${ev.c === ev.b ? " (unchanged)" : ""}${reg}`;
+  }
+  return `tid ${ev.tid} ${verb} ${varText(s, ev.a)}: ${val(ev.b)} → ${val(ev.c)}${reg}`;
+}
 
 /** One line describing ev in kernel terms. */
 export function describe(ev: KEvent, state?: KState): string {
@@ -81,8 +112,8 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.waitBlock:
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {
-      const type = ["spin", "mutex", "recursive"][ev.c] ?? "mutex";
-      return `lock ${ev.a} ${ev.s} (${type}) created in ${ev.b === 0 ? "the kernel" : `pid ${ev.b}`}`;
+      const type = LOCK_TYPES[ev.c] ?? "mutex";
+      return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
       return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}`;
@@ -118,7 +149,11 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.pageFault:
       return `page fault: cpu ${ev.cpu} touched unmapped kernel stack ${ev.a}`;
     case KIND.procfsOpen:
-      return `${t} opens ${ev.s || `/proc/${ev.a}/status`}`;
+      return `${t} opens ${ev.s || `/proc/${ev.a}/status`}${ev.b === 1 ? "" : s?.procs.has(ev.a) && s.procs.get(ev.a)!.state !== "reaped" ? "" : ": ESRCH (no such process)"}`;
+    case KIND.procfsClose: {
+      const p = s?.procs.get(ev.a);
+      return `${t} closes /proc/${ev.a}/status${p ? "" : `; pid ${ev.a} was reaped meanwhile and is freed with this last reference`}`;
+    }
     case KIND.procfsRead: {
       if (ev.b === 1) return `${t} reads /proc/${ev.a}/status: VmRSS from the VMAR`;
       if (ev.b === 0) return `${t} reads /proc/${ev.a}/status: VMAR is None, RSS lines left out`;
@@ -136,8 +171,68 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} calls exit(${ev.b})${ev.s ? ` (${ev.s})` : ""}: every thread of pid ${ev.a} exits`;
     case KIND.end:
       return `end of run: ${OUTCOME_KINDS[ev.a] ?? ev.a}${ev.s ? ` (${ev.s})` : ""}`;
+    case KIND.varNew: {
+      const sp = ev.s.indexOf(" ");
+      const type = ev.s.slice(0, sp) as VarType;
+      return `variable ${ev.s.slice(sp + 1)} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
+    }
+    case KIND.load:
+    case KIND.atomicLoad: {
+      const v = s?.vars.get(ev.a);
+      const how = ev.kind === KIND.load ? "loads" : "atomically loads";
+      return `${t} ${how} ${varText(s, ev.a)} = ${valueText(s, v?.type, ev.b)}${ev.s ? ` into ${ev.s}` : ""}`;
+    }
+    case KIND.store:
+      return accessText(s, ev, "stores");
+    case KIND.atomicStore:
+      return accessText(s, ev, "atomically stores");
+    case KIND.cas:
+      return accessText(s, ev, "compare-and-swaps");
+    case KIND.fetchAdd:
+      return accessText(s, ev, "fetch-adds");
+    case KIND.xchg:
+      return accessText(s, ev, "exchanges");
+    case KIND.regSet:
+      return `${t}: ${ev.s} = ${valueText(s, VAR_TYPES[ev.b], ev.a)}`;
+    case KIND.objNew: {
+      const o = s?.objs.get(ev.a);
+      return `${t} allocates ${ev.s}#${ev.a} in ${spaceText(o ? o.space : ev.b)}`;
+    }
+    case KIND.objFree: {
+      const o = s?.objs.get(ev.a);
+      const name = `${o ? o.name : "object"}#${ev.a}`;
+      return ev.b ? `${t} frees ${name} again: double free (freed at seq ${o?.freeSeq ?? "?"})` : `${t} frees ${name}`;
+    }
+    case KIND.objUse: {
+      const o = s?.objs.get(ev.a);
+      const name = `${o ? o.name : "object"}#${ev.a}`;
+      return `${t} dereferences ${name} (${ev.s})${ev.b ? `: use after free (freed at seq ${o?.freeSeq ?? "?"})` : ""}`;
+    }
+    case KIND.assertFail:
+      return `${t}: ${ev.a ? "kernel check fails" : "check fails"}: ${ev.s}`;
+    case KIND.progress:
+      return `${t} makes progress: ${ev.s}`;
+    case KIND.lockMisuse:
+      return `${t}: ${misuseText(s, ev)}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
+  }
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 35: "EDEADLK" };
+
+/** What a lock-misuse event says, in kernel terms: "unlocks m, which is not held: undefined behaviour (default mutex)". */
+export function misuseText(s: KState | undefined, ev: KEvent): string {
+  const l = s?.locks.get(ev.a);
+  const name = lockName(s, ev.a);
+  const type = l ? l.type : "";
+  const outcome = ev.c !== 0 ? `returns ${ERRNO_NAMES[ev.c] ?? `errno ${ev.c}`}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
+  switch (ev.b) {
+    case 0: return `unlocks ${name}, which is not held: ${outcome}`;
+    case 1: return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
+    case 2: return `locks ${name}, which it already holds: ${ev.c !== 0 ? outcome : `self-deadlock, ${outcome}`}`;
+    case 3: return `unlocks recursive ${name} below level 0: ${outcome}`;
+    default: return `misuses ${name} (what ${ev.b}): ${outcome}`;
   }
 }
 
@@ -152,25 +247,13 @@ export interface EventJson {
   desc: string;
 }
 
-/** An event's slots by name (EVENT_KINDS[kind].args / .str; a, b, c, s for a kind this build does not know): EventJson's `args`. */
+/** An event's fields by name (EventJson's `args`; a, b, c, s for a kind this build does not know). */
 export function eventArgs(ev: KEvent): Record<string, number | string> {
-  const info = EVENT_KINDS[ev.kind];
-  const args: Record<string, number | string> = {};
-  if (info) {
-    const v = [ev.a, ev.b, ev.c];
-    info.args.forEach((name, i) => (args[name] = v[i]!));
-    if (info.str !== undefined) args[info.str] = ev.s;
-  } else {
-    args.a = ev.a;
-    args.b = ev.b;
-    args.c = ev.c;
-    if (ev.s) args.s = ev.s;
-  }
-  return args;
+  return fieldsOf(ev);
 }
 
 export function eventJson(ev: KEvent, state?: KState): EventJson {
-  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: eventArgs(ev), desc: describe(ev, state) };
+  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: fieldsOf(ev), desc: describe(ev, state) };
 }
 
 /** Bad --kind pattern. exitCode 2. */
@@ -183,13 +266,6 @@ export class PatternError extends Error {
   }
 }
 
-function globToRegExp(glob: string): RegExp {
-  // `lock.*` (regex style) reads as the glob `lock*`.
-  const g = glob.replace(/\.\*/g, "*");
-  const body = g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^(?:${body})$`);
-}
-
 /**
  * Kind codes matching a pattern: a comma list of kind names or globs
  * (`lock-*`, `fork,spawn,exec`, `*exit*`; `lock.*` works too). Returns a
@@ -199,21 +275,14 @@ export function kindMask(pattern: string): Uint8Array {
   const mask = new Uint8Array(EVENT_KINDS.length);
   const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (parts.length === 0) throw new PatternError(`empty kind pattern`, "e.g. --kind 'lock-*' or --kind fork,exec");
-  for (const part of parts) {
-    const re = globToRegExp(part);
-    let hit = false;
-    EVENT_KINDS.forEach((k, i) => {
-      if (re.test(k.name)) {
-        mask[i] = 1;
-        hit = true;
-      }
-    });
-    if (!hit) {
-      throw new PatternError(
-        `kind pattern '${part}' matches no event kind`,
-        `kinds: ${EVENT_KINDS.map((k) => k.name).join(", ")}`,
-      );
-    }
+  const miss = { part: "" };
+  const codes = kindsMatching(pattern, miss);
+  if (codes === null) {
+    throw new PatternError(
+      `kind pattern '${miss.part}' matches no event kind`,
+      `kinds: ${EVENT_KINDS.map((k) => k.name).join(", ")}`,
+    );
   }
+  for (const c of codes) mask[c] = 1;
   return mask;
 }

@@ -4,26 +4,29 @@
 // (a trace file, or a simulation held in memory).
 
 export {
-  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote,
+  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote, worldMeta,
   type ReplaySource, type SourceMeta, type MemorySourceOptions,
 } from "./source.ts";
 export { Cursor, NoSuchPointError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
 export {
-  parseWatch, watchLock, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
-  WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector,
+  parseWatch, watchLock, watchVar, watchAccess, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
+  WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector, type VarSelector,
 } from "./watch.ts";
 export {
-  INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, cannotRelease, InvariantNameError,
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic,
+  INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, selectFor, invariantsFor, invariantsOf, cannotRelease, InvariantNameError, InvariantDeclError,
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
 export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownInvariantError } from "./invariant-names.ts";
 export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
+export { compileInvariant } from "./user-invariants.ts";
 export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
+export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, eventArgs, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";
+export { describe, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
 export {
   stateView, stateText, table,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,
+  type VarView, type ObjectView, type RegView,
 } from "./state-view.ts";

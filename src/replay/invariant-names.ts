@@ -3,7 +3,7 @@
 // "did you mean". The built-in invariants, plus the trace's own: scenarios
 // are to declare their own invariants, whose names travel in the trace's
 // header, so the list depends on the trace. invariantNames is the one place
-// that list is made; until traces carry their own, it is the built-ins.
+// that list is made.
 
 import { suggest } from "../util/suggest.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
@@ -12,9 +12,10 @@ import type { ReplaySource } from "./source.ts";
 /** The built-in invariants' names, in their order. */
 export const BUILTIN_INVARIANT_NAMES: readonly string[] = INVARIANT_NAMES;
 
-/** Every invariant name `source` can be checked against: the built-ins, then the trace's own (none yet). */
-export function invariantNames(_source: ReplaySource): string[] {
-  return [...BUILTIN_INVARIANT_NAMES];
+/** Every invariant name `source` can be checked against: the built-ins, then the trace's own (from its header). */
+export function invariantNames(source: Pick<ReplaySource, "meta">): string[] {
+  const own = source.meta.invariantError ? [] : (source.meta.invariants ?? []).map((d) => d.name);
+  return [...BUILTIN_INVARIANT_NAMES, ...own.filter((n) => !BUILTIN_INVARIANT_NAMES.includes(n))];
 }
 
 /** A name given for an invariant the trace has none of. exitCode 2. */
@@ -31,7 +32,7 @@ export class UnknownInvariantError extends Error {
 }
 
 /** Checks each name against invariantNames(source); throws UnknownInvariantError for the first one it does not have. */
-export function checkInvariantNames(names: readonly string[], source: ReplaySource): void {
+export function checkInvariantNames(names: readonly string[], source: Pick<ReplaySource, "meta">): void {
   const known = invariantNames(source);
   for (const n of names) if (!known.includes(n)) throw new UnknownInvariantError(n, known);
 }

@@ -7,7 +7,12 @@
 // it for those only, so a whole-trace scan never walks every lock on every
 // event.
 
-import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import { ownerClause, ownerStatus } from "../kernel/locks.ts";
+import type { InvariantDecl } from "../kernel/program.ts";
+import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import type { ReplaySource } from "./source.ts";
+import { misuseText } from "./describe.ts";
+import { compileInvariant } from "./user-invariants.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -16,6 +21,10 @@ export const INVARIANT_NAMES = [
   "kstack-in-use",
   "vmar-live",
   "no-panic",
+  "lock-misuse",
+  "use-after-free",
+  "assertions",
+  "no-livelock",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -60,6 +69,12 @@ function causes(...cs: (Cause | null)[]): Cause[] {
   return out;
 }
 
+/** "tid 3 (pid 2)": a thread as the messages name it. */
+function actor(s: KState, tid: number): string {
+  const t = s.threads.get(tid);
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+}
+
 function copied(l: Lock): string {
   return l.copiedSeq >= 0 ? ` (copied at fork, seq ${l.copiedSeq})` : "";
 }
@@ -69,7 +84,9 @@ function ownerCause(l: Lock, what: string): Cause | null {
 }
 
 function copyCause(l: Lock): Cause | null {
-  return l.copiedSeq >= 0 ? { seq: l.copiedSeq, why: `fork copied ${l.name} into pid ${l.space} while it was held` } : null;
+  if (l.copiedSeq < 0) return null;
+  const by = l.owner >= 0 && l.since < l.copiedSeq ? `tid ${l.owner} held it` : "it was held";
+  return { seq: l.copiedSeq, why: `fork copied ${l.name} into pid ${l.space} while ${by}` };
 }
 
 // ---- recursive-mutex-owner ------------------------------------------------------
@@ -103,47 +120,17 @@ export const recursiveMutexOwner: Invariant = {
 
 export const lockOwnerAlive: Invariant = {
   name: "lock-owner-alive",
-  doc: "A held lock's owner is a live thread of the lock's address space: at a fork, every lock copied into the child is free or held by the child's thread; and a thread does not exit (pthread_exit, not a whole-process exit) while holding a user lock of its process that the process's other live threads could still ask for.",
-  kinds: [KIND.fork, KIND.threadExit],
+  doc: "A thread uses (waits on, spins on, or takes by recursion) only a lock whose owner is alive in the lock's address space: a lock-wait, or a lock-acquire of a held lock, on a lock held by a thread that does not exist there, has exited, or is gone, breaks it. A held lock copied into a fork child, or held by a thread that exits, is only a hazard until someone uses it; the explanation names the fork that copied it.",
+  kinds: [KIND.lockWait, KIND.lockAcquire],
   pre(s, ev) {
-    if (ev.kind !== KIND.threadExit) return null;
-    const t = s.threads.get(ev.a);
-    if (!t) return null;
-    const p = s.procs.get(t.pid);
-    // Only other live threads of the process could ever want the lock; when the
-    // whole process is going away (exit_group, its VMAR cleared, or no other
-    // thread left) nobody can.
-    if (!p || p.vmar === null || (p.exitingSeq ?? -1) >= 0) return null;
-    let others = false;
-    for (const tid of p.threads) {
-      const o = s.threads.get(tid);
-      if (o && o.tid !== t.tid && o.state !== "exited") others = true;
-    }
-    if (!others) return null;
-    for (const l of s.locks.values()) {
-      if (l.space !== t.pid || l.owner !== t.tid) continue;
-      return {
-        message: `tid ${t.tid} exits holding ${l.name} in pid ${t.pid}; no thread of pid ${t.pid} can release it`,
-        causes: causes(ownerCause(l, `tid ${t.tid} took ${l.name}`)),
-      };
-    }
-    return null;
-  },
-  post(s, ev) {
-    if (ev.kind !== KIND.fork) return null;
-    const child = s.procs.get(ev.b);
-    if (!child) return null;
-    const bad: Lock[] = [];
-    for (const l of s.locks.values()) {
-      if (l.copiedSeq !== ev.seq || l.space !== child.pid || l.owner < 0) continue;
-      if (!child.threads.includes(l.owner)) bad.push(l);
-    }
-    if (bad.length === 0) return null;
-    const l = bad[0]!;
-    const more = bad.length > 1 ? `; also ${bad.slice(1).map((x) => `${x.name} (tid ${x.owner})`).join(", ")}` : "";
+    const l = s.locks.get(ev.a);
+    if (!l || l.owner < 0 || l.owner === ev.tid) return null;
+    const st = ownerStatus(s, l);
+    if (st === "alive" || st === "free") return null;
+    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
     return {
-      message: `child pid ${child.pid}: ${l.name} held by tid ${l.owner}, which does not exist in pid ${child.pid} (copied at fork, seq ${ev.seq})${more}`,
-      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name} in pid ${ev.a}`)),
+      message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
+      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
     };
   },
 };
@@ -152,21 +139,33 @@ export const lockOwnerAlive: Invariant = {
 
 /** Why the owner of l can never release it for `waiter`, or null if it may. */
 export function cannotRelease(s: KState, l: Lock, waiter: number): string | null {
+  return blocked(s, l, waiter)?.why ?? null;
+}
+
+/**
+ * Why the owner of l can never release it for `waiter`, with the events that
+ * made it so: the owner gone or absent (its acquire, and the fork that copied
+ * the lock), or a wait-for cycle back to the waiter: every lock of the cycle's
+ * acquire and every thread of it's lock-wait, so the whole cycle is shown.
+ */
+function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cause[] } | null {
   if (l.owner < 0) return null;
-  if (l.owner === waiter) return `held by tid ${waiter} itself (${l.type} lock taken twice)`;
-  const o = s.threads.get(l.owner);
-  if (!o) return `held by tid ${l.owner}, which no longer exists`;
-  if (l.space !== 0 && o.pid !== l.space) return `held by tid ${l.owner}, which does not exist in pid ${l.space}${copied(l)}`;
-  if (o.state === "exited") return `held by tid ${l.owner}, which has exited`;
+  const took = (x: Lock) => ownerCause(x, `tid ${x.owner} took ${x.name}`);
+  if (l.owner === waiter) return { why: `held by tid ${waiter} itself (${l.type} lock taken twice)`, causes: causes(took(l)) };
+  const st = ownerStatus(s, l);
+  if (st !== "alive") return { why: `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`, causes: causes(took(l), copyCause(l)) };
+  const o = s.threads.get(l.owner)!;
   // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
   const path = [`tid ${o.tid}`];
+  const found: (Cause | null)[] = [took(l)];
   let cur = o;
   for (let i = 0; i <= s.threads.size; i++) {
     if (cur.waitLock < 0) return null;
     const l2 = s.locks.get(cur.waitLock);
     if (!l2 || l2.owner < 0) return null;
     path.push(`waits on ${l2.name} held by tid ${l2.owner}`);
-    if (l2.owner === waiter) return `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`;
+    found.push(cur.waitSince !== undefined ? { seq: cur.waitSince, why: `tid ${cur.tid} waits on ${l2.name}` } : null, took(l2));
+    if (l2.owner === waiter) return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
     const next = s.threads.get(l2.owner);
     if (!next || next === cur) return null;
     cur = next;
@@ -176,18 +175,17 @@ export function cannotRelease(s: KState, l: Lock, waiter: number): string | null
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang.",
+  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang. For a cycle, the causes are every lock's acquire and every thread's wait in it.",
   kinds: [KIND.lockWait, KIND.hang],
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
     const l = s.locks.get(ev.a);
     if (!l) return null;
-    const why = cannotRelease(s, l, ev.tid);
-    if (why === null) return null;
-    const t = s.threads.get(ev.tid);
+    const b = blocked(s, l, ev.tid);
+    if (b === null) return null;
     return {
-      message: `tid ${ev.tid}${t ? ` (pid ${t.pid})` : ""} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${why}: it can never be released`,
-      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}`), copyCause(l)),
+      message: `${actor(s, ev.tid)} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
+      causes: b.causes.filter((c) => c.seq !== ev.seq),
     };
   },
 };
@@ -242,7 +240,7 @@ export const vmarLive: Invariant = {
     if (!p || p.vmar !== null) return null;
     const how = ev.b === 2 ? "unwraps" : "reads VmRSS from";
     return {
-      message: `tid ${ev.tid} reads /proc/${p.pid}/status and ${how} pid ${p.pid}'s root VMAR, which exit cleared at seq ${p.vmarClearedSeq} (pid ${p.pid} is a ${p.state === "zombie" ? "zombie, not yet reaped" : "process still exiting"})`,
+      message: `tid ${ev.tid} reads /proc/${p.pid}/status and ${how} pid ${p.pid}'s root VMAR, which exit cleared at seq ${p.vmarClearedSeq} (pid ${p.pid} is ${p.state === "zombie" ? "a zombie, not yet reaped" : p.state === "reaped" ? "reaped, held only by the open procfs file" : "a process still exiting"})`,
       causes: causes({ seq: p.vmarClearedSeq, why: `exit of pid ${p.pid} set its root VMAR to None` }),
     };
   },
@@ -259,26 +257,132 @@ export const noPanic: Invariant = {
   },
 };
 
+// ---- lock-misuse ------------------------------------------------------------------------------
+
+export const lockMisuse: Invariant = {
+  name: "lock-misuse",
+  doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
+  kinds: [KIND.lockMisuse],
+  pre(s, ev) {
+    const l = s.locks.get(ev.a);
+    return {
+      message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
+      causes: l ? causes(ownerCause(l, l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released`)) : [],
+    };
+  },
+};
+
+// ---- use-after-free -------------------------------------------------------------------------
+
+export const useAfterFree: Invariant = {
+  name: "use-after-free",
+  doc: "A heap object is used only while it is allocated, and freed once: an obj-use of a freed object, or an obj-free of an object already freed (a double free), breaks it.",
+  kinds: [KIND.objUse, KIND.objFree],
+  pre(s, ev) {
+    const o = s.objs.get(ev.a);
+    if (!o || o.state !== "freed") return null;
+    const what = ev.kind === KIND.objFree ? "frees" : `dereferences (${ev.s})`;
+    return {
+      message: `${actor(s, ev.tid)} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,
+      causes: causes({ seq: o.allocSeq, why: `${o.name}#${o.id} allocated` }, { seq: o.freeSeq, why: `${o.name}#${o.id} freed` }),
+    };
+  },
+};
+
+// ---- assertions ----------------------------------------------------------------------------------
+
+export const assertions: Invariant = {
+  name: "assertions",
+  doc: "Every check the scenario's programs make holds: an assert, BUG_ON, unwrap of None, NULL dereference or division by zero (an assert-fail event) breaks it.",
+  kinds: [KIND.assertFail],
+  pre(s, ev) {
+    return { message: `${actor(s, ev.tid)}${ev.a ? " in kernel mode" : ""}: ${ev.s}`, causes: [] };
+  },
+};
+
+// ---- no-livelock ----------------------------------------------------------------------------------
+
+const LIVELOCK = OUTCOME_KINDS.indexOf("livelock");
+
+export const noLivelock: Invariant = {
+  name: "no-livelock",
+  doc: "A scenario that marks progress (progress ops) keeps making it: a run cut by the event budget with no progress event in its last progress window (an end event with outcome livelock: its threads only spin or retry) breaks it.",
+  kinds: [KIND.end],
+  pre(_s, ev) {
+    if (ev.a !== LIVELOCK) return null;
+    return { message: ev.s, causes: causes(ev.b >= 0 ? { seq: ev.b, why: "the last progress" } : null) };
+  },
+};
+
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {
   readonly exitCode = 2;
   readonly hint: string;
-  constructor(name: string) {
+  constructor(name: string, available: readonly Invariant[] = INVARIANTS) {
     super(`unknown invariant '${name}'`);
-    this.hint = `invariants: ${INVARIANT_NAMES.join(", ")}`;
+    this.hint = `invariants: ${available.map((i) => i.name).join(", ")}`;
   }
 }
 
-/** The invariants with these names (all when names is empty or undefined). Throws InvariantNameError. */
-export function selectInvariants(names?: readonly string[]): Invariant[] {
-  if (!names || names.length === 0) return [...INVARIANTS];
+/** A scenario's invariants that do not hold together (from a trace header: damaged or hostile). exitCode 2. */
+export class InvariantDeclError extends Error {
+  readonly exitCode = 2;
+}
+
+const compiled = new WeakMap<readonly InvariantDecl[], Invariant[]>();
+
+/**
+ * The invariant registry of a run: the built-in invariants, then the
+ * scenario's own (declared in build(), or read from a trace header), in
+ * declaration order. Every consumer (check, explore, replay, report) takes
+ * its invariants from here, so a scenario's own go wherever built-in ones go.
+ */
+export function invariantsFor(decls?: readonly InvariantDecl[]): Invariant[] {
+  if (!decls || decls.length === 0) return [...INVARIANTS];
+  let own = compiled.get(decls);
+  if (own === undefined) {
+    own = decls.map(compileInvariant);
+    compiled.set(decls, own);
+  }
+  return [...INVARIANTS, ...own];
+}
+
+/**
+ * The registry for a recorded run: the built-in invariants and the ones its
+ * trace header (or memory source) declares. Throws InvariantDeclError when
+ * the header's invariants do not validate.
+ */
+export function invariantsOf(src: Pick<ReplaySource, "meta">): Invariant[] {
+  const err = src.meta.invariantError;
+  if (err) throw new InvariantDeclError(`the trace's own invariants do not validate (${err}); check with --invariant NAME for the built-in ones`);
+  return invariantsFor(src.meta.invariants);
+}
+
+/**
+ * The invariants `names` selects for a recorded run (all when none): among
+ * the built-in ones alone when every name is built-in (so a trace whose own
+ * invariants are damaged can still be checked with them), else among
+ * invariantsOf(src). Throws InvariantNameError, InvariantDeclError.
+ */
+export function selectFor(src: Pick<ReplaySource, "meta">, names?: readonly string[]): Invariant[] {
+  const builtIn = names !== undefined && names.length > 0 && names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
+  return selectInvariants(names, builtIn ? INVARIANTS : invariantsOf(src));
+}
+
+/**
+ * The invariants with these names among `available` (default: the built-in
+ * ones; all of them when names is empty or undefined). Throws
+ * InvariantNameError naming what is available.
+ */
+export function selectInvariants(names?: readonly string[], available: readonly Invariant[] = INVARIANTS): Invariant[] {
+  if (!names || names.length === 0) return [...available];
   const out: Invariant[] = [];
   for (const n of names) {
-    const inv = INVARIANTS.find((i) => i.name === n);
-    if (!inv) throw new InvariantNameError(n);
+    const inv = available.find((i) => i.name === n);
+    if (!inv) throw new InvariantNameError(n, available);
     if (!out.includes(inv)) out.push(inv);
   }
   return out;

@@ -7,7 +7,7 @@
 
 import { ApplyError, applyEvent } from "../kernel/apply.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
-import { Checker, selectInvariants, type Invariant, type Violation } from "./invariants.ts";
+import { Checker, invariantsOf, selectInvariants, type Invariant, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -76,14 +76,15 @@ export interface ScanResult {
 }
 
 /**
- * The first event that breaks one of the invariants (all of them, or those
- * named; a name that does not exist throws InvariantNameError), folding the
- * whole source from its initial state.
+ * The first event that breaks one of the invariants (all of them: the
+ * built-in ones and the source's own; or those named, where a name that does
+ * not exist throws InvariantNameError), folding the whole source from its
+ * initial state.
  */
 export function firstViolation(src: ReplaySource, invariants?: readonly string[] | readonly Invariant[]): ScanResult {
   const invs = invariants && invariants.length > 0 && typeof invariants[0] !== "string"
     ? (invariants as readonly Invariant[])
-    : selectInvariants(invariants as readonly string[] | undefined);
+    : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
   const ck = new Checker(invs);
   const st = src.loadSnapshot(-1).state;
   let found: Violation | null = null;

@@ -7,6 +7,9 @@
 
 import { applyEvent } from "../kernel/apply.ts";
 import { simulate, type World } from "../kernel/sim.ts";
+import type { InvariantDecl } from "../kernel/program.ts";
+import { validateInvariants, validateWorld } from "../kernel/validate.ts";
+import { INVARIANT_NAMES } from "./invariants.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
 import { fillEvent, openTrace, type EventColumns, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
@@ -20,6 +23,16 @@ export interface SourceMeta {
   config: KConfig;
   /** Events between two snapshots. */
   snapshotEvery: number;
+  /**
+   * The world the run started from (rules, declarations, programs), read from
+   * the trace header and validated; null when the trace has none (written
+   * before format 1.1) or it does not validate (worldError says where).
+   */
+  world?: World | null;
+  worldError?: string | null;
+  /** The scenario's own invariants, validated; invariantError says where they are bad. */
+  invariants?: InvariantDecl[];
+  invariantError?: string | null;
 }
 
 /**
@@ -101,7 +114,7 @@ export class MemorySource implements ReplaySource {
 
   private constructor(config: KConfig, events: readonly KEvent[], snapshots: { seq: number; plain: PlainState }[], outcome: Outcome | null, opts: MemorySourceOptions) {
     this.chunkEvents = opts.chunkEvents ?? 4096;
-    this.meta = { scenario: "", fix: "", seed: 0, config, snapshotEvery: opts.snapshotEvery ?? 4096, ...opts.meta };
+    this.meta = { scenario: "", fix: "", seed: 0, config, snapshotEvery: opts.snapshotEvery ?? 4096, world: null, invariants: [], ...opts.meta };
     this.eventCount = events.length;
     for (let i = 0; i < events.length; i += this.chunkEvents) {
       this.chunkFirstSeqs.push(i);
@@ -173,7 +186,7 @@ export class TraceSource implements ReplaySource {
     this.reader = reader;
     this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
-    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery };
+    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, ...worldMeta(m) };
   }
 
   get eventCount(): number {
@@ -218,6 +231,28 @@ export class TraceSource implements ReplaySource {
   close(): void {
     this.reader.close();
   }
+}
+
+/**
+ * The world and invariants of a trace header, validated (bounded; a bad node
+ * is named by its path). Absent keys (a trace before format 1.1) give a null
+ * world and no invariants.
+ */
+export function worldMeta(m: { world?: unknown; invariants?: unknown }): Pick<SourceMeta, "world" | "worldError" | "invariants" | "invariantError"> {
+  let world: World | null = null;
+  let worldError: string | null = null;
+  if (m.world !== undefined) {
+    const w = m.world as World;
+    worldError = typeof w === "object" && w !== null && !Array.isArray(w) ? validateWorld(w, "world.") : "world is not a map";
+    if (worldError === null) world = w;
+  }
+  let invariants: InvariantDecl[] = [];
+  let invariantError: string | null = null;
+  if (m.invariants !== undefined) {
+    invariantError = validateInvariants(m.invariants, { vars: world?.vars }, INVARIANT_NAMES);
+    if (invariantError === null) invariants = m.invariants as InvariantDecl[];
+  }
+  return { world, worldError, invariants, invariantError };
 }
 
 /** Opens a trace file (or its bytes) as a ReplaySource. Throws TraceError (exitCode 2) for a bad file. */

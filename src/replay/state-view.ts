@@ -1,7 +1,10 @@
 // The kernel state as plain JSON (`ktrace state --json`, the TUI) and as
 // aligned text tables.
 
+import { ownerAlive } from "../kernel/locks.ts";
+import { spaceText, valueText } from "./describe.ts";
 import type { KState, Outcome } from "../kernel/types.ts";
+import { table } from "../util/text-table.ts";
 
 export interface CpuView {
   id: number;
@@ -33,6 +36,40 @@ export interface ThreadView {
   waitLock: number;
   /** Child it waits for in waitpid (-1 any), -2 when not waiting. */
   waitPid: number;
+  /** Registers, by name ($x: the value of variable x an op loaded for its expression). */
+  regs: RegView[];
+}
+
+export interface RegView {
+  name: string;
+  type: string;
+  value: number;
+  /** The value as written in a program: an int, None, or &name#id. */
+  text: string;
+}
+
+export interface VarView {
+  id: number;
+  name: string;
+  type: string;
+  /** 0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct. */
+  space: number;
+  value: number;
+  text: string;
+  /** seq of the last write (why-query), and its writer (-1: the initial value). */
+  since: number;
+  writer: number;
+  /** seq of the fork that copied it here, -1 if not a copy. */
+  copiedSeq: number;
+}
+
+export interface ObjectView {
+  id: number;
+  name: string;
+  space: number;
+  state: string;
+  allocSeq: number;
+  freeSeq: number;
 }
 
 export interface LockView {
@@ -85,6 +122,8 @@ export interface StateView {
   locks: LockView[];
   kstacks: KstackView[];
   vmars: VmarView[];
+  vars: VarView[];
+  objects: ObjectView[];
 }
 
 const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
@@ -110,16 +149,15 @@ export function stateView(s: KState): StateView {
     })),
     threads: [...s.threads.values()].sort(byKey((t) => t.tid)).map((t) => ({
       tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
+      regs: [...(t.regs ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => {
+        const type = s.regTypes.get(name) ?? "int";
+        return { name, type, value, text: valueText(s, type, value) };
+      }),
     })),
     locks: [...s.locks.values()].sort(byKey((l) => l.id)).map((l) => {
-      let alive: boolean | null = null;
-      if (l.owner >= 0) {
-        const o = s.threads.get(l.owner);
-        alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
-      }
       return {
         id: l.id, name: l.name, space: l.space, type: l.type, owner: l.owner, ident: l.ident, level: l.level,
-        ownerSince: l.since, ownerAlive: alive, copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
+        ownerSince: l.since, ownerAlive: ownerAlive(s, l), copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
       };
     }),
     kstacks: [...s.kstacks.values()].sort(byKey((k) => k.id)).map((k) => {
@@ -129,19 +167,18 @@ export function stateView(s: KState): StateView {
     vmars: procs.map((p) => ({
       pid: p.pid, vmar: p.vmar, state: p.vmar === null ? "cleared" as const : "live" as const, clearedSeq: p.vmarClearedSeq, lock: p.vmarLock,
     })),
+    vars: [...s.vars.values()].sort(byKey((v) => v.id)).map((v) => ({
+      id: v.id, name: v.name, type: v.type, space: v.space, value: v.value, text: valueText(s, v.type, v.value),
+      since: v.since, writer: v.writer, copiedSeq: v.copiedSeq,
+    })),
+    objects: [...s.objs.values()].sort(byKey((o) => o.id)).map((o) => ({
+      id: o.id, name: o.name, space: o.space, state: o.state, allocSeq: o.allocSeq, freeSeq: o.freeSeq,
+    })),
   };
 }
 
-/** Aligns rows under headers; columns of numbers (or "-") right-aligned. */
-export function table(headers: string[], rows: (string | number)[][]): string[] {
-  const cells = rows.map((r) => r.map((c) => String(c)));
-  const numeric = /^(-?[0-9]+|-)$/;
-  const right = headers.map((_, i) => cells.length > 0 && cells.every((r) => numeric.test(r[i]!)) && cells.some((r) => r[i] !== "-"));
-  const width = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (right[i] ? c.padStart(width[i]!) : i === r.length - 1 ? c : c.padEnd(width[i]!))).join("  ").trimEnd();
-  return [line(headers), ...cells.map(line)];
-}
+/** The one text-table helper (cell widths, so CJK and emoji names align); re-exported for the CLI. */
+export { table };
 
 const seqText = (n: number) => (n < 0 ? "-" : String(n));
 const tidText = (n: number) => (n < 0 ? "-" : String(n));
@@ -160,16 +197,19 @@ export function stateText(v: StateView): string[] {
     p.pid, p.ppid, p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
     p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar), p.name, p.threads.join(",") || "-",
   ]));
-  section("threads", ["tid", "pid", "state", "ident", "kstack", "waits on"], v.threads.map((t) => {
+  const regs = v.threads.some((t) => t.regs.length > 0);
+  section("threads", ["tid", "pid", "state", "ident", "kstack", "waits on", ...(regs ? ["registers"] : [])], v.threads.map((t) => {
     const lock = v.locks.find((l) => l.id === t.waitLock);
     const wait = t.waitLock >= 0 ? (lock ? `${lock.name} (lock ${lock.id})` : `lock ${t.waitLock}`) : t.waitPid >= -1 ? `waitpid(${t.waitPid})` : "-";
-    return [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+    const row: (string | number)[] = [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+    if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
+    return row;
   }));
   section("locks", ["id", "name", "space", "type", "owner", "level", "since", "copied", "waiters"], v.locks.map((l) => {
     let owner = "-";
     if (l.owner >= 0) owner = `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}${l.ownerAlive ? "" : " DEAD"}`;
     return [
-      l.id, l.name, l.space === 0 ? "kernel" : `pid ${l.space}`, l.type, owner, l.level, seqText(l.ownerSince), seqText(l.copiedSeq),
+      l.id, l.name, l.space === 0 ? "kernel" : spaceText(l.space), l.type, owner, l.level, seqText(l.ownerSince), seqText(l.copiedSeq),
       l.waiters.join(",") || "-",
     ];
   }));
@@ -180,5 +220,15 @@ export function stateText(v: StateView): string[] {
   section("vmars", ["pid", "vmar", "state", "cleared", "lock"], v.vmars.map((m) => [
     m.pid, m.vmar === null ? "None" : String(m.vmar), m.state, seqText(m.clearedSeq), m.lock,
   ]));
+  if (v.vars.length > 0) {
+    section("vars", ["id", "name", "in", "type", "value", "written", "by", "copied"], v.vars.map((x) => [
+      x.id, x.name, spaceText(x.space), x.type, x.text, seqText(x.since), x.writer < 0 ? "init" : `tid ${x.writer}`, seqText(x.copiedSeq),
+    ]));
+  }
+  if (v.objects.length > 0) {
+    section("objects", ["id", "name", "in", "state", "alloc", "freed"], v.objects.map((o) => [
+      o.id, o.name, spaceText(o.space), o.state, seqText(o.allocSeq), seqText(o.freeSeq),
+    ]));
+  }
   return out;
 }

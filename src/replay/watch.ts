@@ -10,12 +10,14 @@
 //   kstack-free | kstack-free:TID         a kernel stack is freed (of thread TID)
 //   thread:TID                            a thread's state changes
 //   vmar:PID                              a process's root VMAR changes (cleared, replaced)
+//   var:NAME | var:NAME@PID | var:ID      a variable's value changes (a write, its creation or copy, its end)
+//   access:NAME | access:NAME@PID | access:ID   every access to a variable, reads included
 //   kind:PATTERN                          any event whose kind matches (glob, comma list)
 // and through the API: watchCondition (a predicate on the state after an
 // event becomes true) and watchValue (any value read from the state changes).
 
-import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
-import { describe, kindMask, kindName } from "./describe.ts";
+import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
+import { describe, kindMask, kindName, spaceText, valueText } from "./describe.ts";
 
 /** A JSON value watched: null means "does not exist". */
 export type WatchValue = null | boolean | number | string | { [k: string]: WatchValue } | WatchValue[];
@@ -48,7 +50,7 @@ export interface Watchpoint {
 }
 
 function mask(kinds: readonly number[]): Uint8Array {
-  const m = new Uint8Array(64);
+  const m = new Uint8Array(Math.max(64, EVENT_KINDS.length));
   for (const k of kinds) m[k] = 1;
   return m;
 }
@@ -123,6 +125,102 @@ export function watchLock(sel: LockSelector, spec?: string): Watchpoint {
         return hit(w, ev, lockLabel(l, id), val(o), val(n), ownerText);
       }
       return null;
+    },
+  };
+  return w;
+}
+
+// ---- variables ------------------------------------------------------------------------------
+
+/** Which variables a var/access watchpoint follows: by id, or by name in any or one space. */
+export interface VarSelector {
+  id?: number;
+  name?: string;
+  /** With name: only the copy in this space (0 = kernel, p = pid p's memory, -p = pid p's kernel struct). */
+  space?: number;
+}
+
+const WRITE_KINDS = [KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg];
+const ACCESS_KINDS = [KIND.load, KIND.atomicLoad, ...WRITE_KINDS];
+const VAR_KINDS = mask([KIND.varNew, ...WRITE_KINDS, KIND.fork, KIND.exec, KIND.reap]);
+const ONE_VAR = mask(WRITE_KINDS);
+
+function varLabel(v: Var | undefined, id: number): string {
+  return v ? `${v.name} (var ${v.id}, ${spaceText(v.space)})` : `var ${id}`;
+}
+
+function matcher(sel: VarSelector): (v: Var) => boolean {
+  return (v) => (sel.id !== undefined ? v.id === sel.id : v.name === sel.name && (sel.space === undefined || v.space === sel.space));
+}
+
+function varSpec(kind: string, sel: VarSelector): string {
+  return sel.id !== undefined ? `${kind}:${sel.id}` : `${kind}:${sel.name}${sel.space !== undefined ? `@${sel.space}` : ""}`;
+}
+
+/**
+ * Watches the value of the variables selected: hits when a write changes it,
+ * and when a copy appears (var-new, fork) or goes (exec, reap). A write that
+ * leaves the value as it was (a failed cas) is not a hit.
+ */
+export function watchVar(sel: VarSelector, spec?: string): Watchpoint {
+  const matches = matcher(sel);
+  type Row = [id: number, value: number];
+  const rows = (s: KState, ev: KEvent): Row[] | typeof SKIP => {
+    if (ONE_VAR[ev.kind]) {
+      const v = s.vars.get(ev.a);
+      return v && matches(v) ? [[v.id, v.value]] : SKIP;
+    }
+    const out: Row[] = [];
+    for (const v of s.vars.values()) if (matches(v)) out.push([v.id, v.value]);
+    return out;
+  };
+  const w: Watchpoint = {
+    spec: spec ?? varSpec("var", sel),
+    kinds: VAR_KINDS,
+    before: rows,
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      const before = new Map((old as Row[]).map((r) => [r[0], r[1]]));
+      const now = rows(s, ev);
+      const after = new Map(now === SKIP ? [] : now.map((r) => [r[0], r[1]]));
+      const ids = [...new Set([...before.keys(), ...after.keys()])].sort((x, y) => x - y);
+      for (const id of ids) {
+        const o = before.get(id);
+        const n = after.get(id);
+        if (o === n) continue;
+        const v = s.vars.get(id);
+        const show = (x: WatchValue) => (x === null ? "(none)" : valueText(s, v?.type, x as number));
+        const h = hit(w, ev, varLabel(v, id), o ?? null, n ?? null, show);
+        if (ev.tid >= 0 && ONE_VAR[ev.kind]) h.message += ` by tid ${ev.tid}`;
+        return h;
+      }
+      return null;
+    },
+  };
+  return w;
+}
+
+/** Hits on every access (load, store, atomic, cas, fetch-add, xchg) to the variables selected, reads included. */
+export function watchAccess(sel: VarSelector, spec?: string): Watchpoint {
+  const matches = matcher(sel);
+  const w: Watchpoint = {
+    spec: spec ?? varSpec("access", sel),
+    kinds: mask(ACCESS_KINDS),
+    before(s, ev) {
+      const v = s.vars.get(ev.a);
+      return v && matches(v) ? v.value : SKIP;
+    },
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      const v = s.vars.get(ev.a);
+      const now = v ? v.value : null;
+      const show = (x: WatchValue) => (x === null ? "(none)" : valueText(s, v?.type, x as number));
+      const read = ev.kind === KIND.load || ev.kind === KIND.atomicLoad;
+      const h = hit(w, ev, varLabel(v, ev.a), old as number, now, show);
+      h.message = read
+        ? `${varLabel(v, ev.a)}: read ${show(old as number)} by tid ${ev.tid} at seq ${ev.seq} (${kindName(ev.kind)})`
+        : `${h.message} by tid ${ev.tid}`;
+      return h;
     },
   };
   return w;
@@ -243,7 +341,7 @@ export function watchValue(label: string, read: (s: KState) => WatchValue): Watc
 /** A watch spec that does not parse. exitCode 2. */
 export class WatchSpecError extends Error {
   readonly exitCode = 2;
-  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, kstack-free[:TID], thread:TID, vmar:PID, kind:PATTERN";
+  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, kstack-free[:TID], thread:TID, vmar:PID, kind:PATTERN";
 }
 
 function int(spec: string, v: string, what: string): number {
@@ -257,7 +355,7 @@ export function parseWatch(spec: string): Watchpoint {
   const head = i < 0 ? spec : spec.slice(0, i);
   const arg = i < 0 ? undefined : spec.slice(i + 1);
   const need = (what: string): string => {
-    if (arg === undefined || arg === "") throw new WatchSpecError(`watchpoint '${spec}' needs ${what}, e.g. ${head}:${what === "a lock" ? "import_lock" : "2"}`);
+    if (arg === undefined || arg === "") throw new WatchSpecError(`watchpoint '${spec}' needs ${what}, e.g. ${head}:${what === "a lock" ? "import_lock" : what === "a variable" ? "counter" : "2"}`);
     return arg;
   };
   switch (head) {
@@ -267,6 +365,15 @@ export function parseWatch(spec: string): Watchpoint {
       const at = /^(.*)@([0-9]+)$/.exec(a);
       if (at) return watchLock({ name: at[1]!, space: Number(at[2]) }, spec);
       return watchLock({ name: a }, spec);
+    }
+    case "var":
+    case "access": {
+      const a = need("a variable");
+      const make = head === "var" ? watchVar : watchAccess;
+      if (/^[0-9]+$/.test(a)) return make({ id: Number(a) }, spec);
+      const at = /^(.*)@(-?[0-9]+)$/.exec(a);
+      if (at) return make({ name: at[1]!, space: Number(at[2]) }, spec);
+      return make({ name: a }, spec);
     }
     case "kstack-free":
       return watchKstackFree(arg === undefined || arg === "" ? undefined : int(spec, arg, "the thread id"), spec);

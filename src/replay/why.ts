@@ -4,13 +4,14 @@
 // Proc.createdSeq); given the source, each comes back with its event and a
 // one-line explanation.
 
-import { KIND, type KEvent, type KState, type Lock } from "../kernel/types.ts";
-import { describe } from "./describe.ts";
+import { ownerClause } from "../kernel/locks.ts";
+import { KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
+import { describe, spaceText, valueText } from "./describe.ts";
 import { eventAt, type ReplaySource } from "./source.ts";
 
-/** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), or cpu. */
+/** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
-  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu";
+  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu" | "var" | "obj";
   readonly id: number;
 }
 
@@ -28,7 +29,7 @@ export interface WhyEntry {
 /** A reference that does not parse or names nothing in the state. exitCode 2. */
 export class RefError extends Error {
   readonly exitCode = 2;
-  readonly hint = "objects: lock:ID|NAME|NAME@PID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
+  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID, obj:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
 }
 
 /**
@@ -59,9 +60,23 @@ export function parseRef(text: string, state: KState): ObjectRef {
       if (!best) throw new RefError(`no lock named '${arg}' at seq ${state.seq}`);
       return { kind: "lock", id: best.id };
     }
+    case "var": {
+      if (/^[0-9]+$/.test(arg)) return { kind: "var", id: Number(arg) };
+      const at = /^(.*)@(-?[0-9]+)$/.exec(arg);
+      const name = at ? at[1]! : arg;
+      const space = at ? Number(at[2]) : undefined;
+      let best: Var | undefined;
+      for (const v of state.vars.values()) {
+        if (v.name !== name || (space !== undefined && v.space !== space)) continue;
+        if (!best || v.id < best.id) best = v;
+      }
+      if (!best) throw new RefError(`no variable named '${arg}' at seq ${state.seq}`);
+      return { kind: "var", id: best.id };
+    }
     case "kstack":
     case "vmar":
     case "cpu":
+    case "obj":
       return { kind: head, id: num() };
     case "proc":
     case "pid":
@@ -76,7 +91,7 @@ export function parseRef(text: string, state: KState): ObjectRef {
 
 function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
   const out: WhyEntry[] = [];
-  const where = l.space === 0 ? "the kernel" : `pid ${l.space}`;
+  const where = spaceText(l.space);
   if (l.since >= 0) {
     const ev = src && l.since < src.eventCount ? eventAt(src, l.since) : undefined;
     if (l.owner >= 0) {
@@ -91,13 +106,35 @@ function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
   }
   if (l.copiedSeq >= 0) {
     let held = "free";
-    if (l.owner >= 0) {
-      const o = s.threads.get(l.owner);
-      const alive = o !== undefined && o.state !== "exited" && (l.space === 0 || o.pid === l.space);
-      held = `held by tid ${l.owner}${alive ? "" : `, which does not exist in ${where}`}`;
-    }
+    if (l.owner >= 0) held = `held by tid ${l.owner}${ownerClause(s, l)}`;
     out.push({ seq: l.copiedSeq, role: "copied", explanation: `fork copied ${l.name} into ${where}, ${held}` });
   }
+  return out;
+}
+
+/** A variable: its creation (or the fork that copied it), and its last write: who wrote what. */
+function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const where = spaceText(v.space);
+  const val = (x: number) => valueText(s, v.type, x);
+  if (v.copiedSeq >= 0) out.push({ seq: v.copiedSeq, role: "copied", explanation: `fork copied ${v.name} into ${where}` });
+  if (v.writer < 0) {
+    if (v.copiedSeq < 0) out.push({ seq: v.since, role: "created", explanation: `${v.name} created in ${where} = ${val(v.value)}; never written since` });
+    return out;
+  }
+  const ev = src && v.since < src.eventCount ? eventAt(src, v.since) : undefined;
+  const how = ev && (ev.kind === KIND.store || ev.kind === KIND.atomicStore || ev.kind === KIND.cas || ev.kind === KIND.fetchAdd || ev.kind === KIND.xchg)
+    ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})` : "";
+  const copied = v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";
+  out.push({ seq: v.since, role: "written", explanation: `tid ${v.writer} last wrote ${v.name}${how}${copied}; it holds ${val(v.value)}` });
+  return out;
+}
+
+function objWhy(s: KState, id: number): WhyEntry[] {
+  const o = s.objs.get(id);
+  if (!o) throw new RefError(`no object ${id} at seq ${s.seq}`);
+  const out: WhyEntry[] = [{ seq: o.allocSeq, role: "allocated", explanation: `${o.name}#${o.id} allocated in ${spaceText(o.space)}` }];
+  if (o.freeSeq >= 0) out.push({ seq: o.freeSeq, role: "freed", explanation: `${o.name}#${o.id} freed; any later use is a use after free` });
   return out;
 }
 
@@ -117,7 +154,9 @@ function kstackWhy(state: KState, id: number): WhyEntry[] {
 
 /**
  * The events that explain an object of `state` (oldest first): a lock's owner
- * (Lock.since) and the fork that copied it (copiedSeq); a kernel stack's
+ * (Lock.since) and the fork that copied it (copiedSeq); a variable's last
+ * write (who wrote what: Var.since, Var.writer) or creation; a heap object's
+ * allocation and free; a kernel stack's
  * allocation and free; a VMAR's clearing; a process's creation and exit; a
  * thread's kernel stack and the lock it waits on. With a source, each entry
  * carries its event and description. Throws RefError for an object absent
@@ -157,6 +196,15 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
       break;
     }
+    case "var": {
+      const v = state.vars.get(r.id);
+      if (!v) throw new RefError(`no variable ${r.id} at seq ${state.seq}`);
+      out = varWhy(state, v, src);
+      break;
+    }
+    case "obj":
+      out = objWhy(state, r.id);
+      break;
     case "cpu": {
       const c = state.cpus[r.id];
       if (!c) throw new RefError(`no cpu ${r.id}`);

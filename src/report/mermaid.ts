@@ -129,8 +129,10 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
       return `pid ${pid}${p ? ` ${p.name}` : ""}`;
     }),
   };
-  // Newest first, so the limits keep what is nearest the violation (and its causes).
-  const seqs = [...picked].sort((x, y) => y - x);
+  // The violation and its causes first (their threads and locks are the story),
+  // then the window newest first, so the limits keep what is nearest the violation.
+  const key = new Set<number>([seq, ...causes.filter((c) => picked.has(c))]);
+  const seqs = [...[...key].sort((x, y) => y - x), ...[...picked].filter((q) => !key.has(q)).sort((x, y) => y - x)];
   const steps: { seq: number; step: Step }[] = [];
   for (const q of seqs) {
     if (steps.length >= MAX_MESSAGES) break;
@@ -147,7 +149,7 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
     steps.push({ seq: q, step });
   }
   if (steps.length === 0) return [];
-  steps.reverse();
+  steps.sort((x, y) => x.seq - y.seq);
   const vEv = eventAt(src, seq);
   const vOver = vEv.tid >= 0 && labels.has(`T${vEv.tid}`) ? `T${vEv.tid}` : steps[steps.length - 1]!.step.type === "msg" ? (steps[steps.length - 1]!.step as { from: string }).from : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
   // Participants in order of first appearance along the diagram.

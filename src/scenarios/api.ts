@@ -1,6 +1,6 @@
 // The scenario API: what a seed scenario or a user's scenario file exports.
 
-import type { KConfig, LockDecl, ProcSpec } from "../kernel/index.ts";
+import type { InvariantDecl, KConfig, LockDecl, ProcSpec, VarDecl } from "../kernel/index.ts";
 
 /** Kernel rules a scenario may set; the rest default to Linux-like behaviour. */
 export type Rules = Partial<Omit<KConfig, "cpus">>;
@@ -16,8 +16,14 @@ export const DEFAULT_RULES: Omit<KConfig, "cpus"> = {
 export interface WorldSpec {
   rules?: Rules;
   locks?: Record<string, LockDecl>;
+  /** Shared variables by name. */
+  vars?: Record<string, VarDecl>;
   procs: ProcSpec[];
   firstTid?: number;
+  /** A run cut by the budget is a livelock when no progress op ran in this many last events (default 10,000, at most half the budget). */
+  progressWindow?: number;
+  /** The scenario's own invariants (invariant(name, check, message)). */
+  invariants?: InvariantDecl[];
 }
 
 export interface ScenarioOption {

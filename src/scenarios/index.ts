@@ -5,7 +5,7 @@ import { relative, resolve } from "node:path";
 import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import * as kernelApi from "../kernel/index.ts";
-import { params, validateProgram, type KConfig, type World } from "../kernel/index.ts";
+import { params, validateInvariants, validateWorld, type InvariantDecl, type KConfig, type World } from "../kernel/index.ts";
 import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
 import { suggest } from "../util/suggest.ts";
 import cpython from "./cpython-fork-serenity.ts";
@@ -45,6 +45,8 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
+    const syntax = syntaxError(e, abs);
+    if (syntax) throw new ScenarioError(`scenario file ${nameOrFile} has a syntax error at ${syntax.at}: ${syntax.reason}`);
     throw new ScenarioError(`scenario file ${nameOrFile} failed to load${where(e, abs)}: ${firstLine(e)}`);
   }
   let value = mod.default ?? mod.scenario;
@@ -71,6 +73,31 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
     build: s.build,
     file: abs,
   } as Scenario & { file: string };
+}
+
+/**
+ * Where and why a scenario file does not parse, the same on every runtime:
+ * Bun throws an AggregateError of BuildMessages (each with a position), Deno
+ * and Node a SyntaxError whose text or stack names file:line:column.
+ */
+function syntaxError(e: unknown, abs: string): { at: string; reason: string } | null {
+  const name = abs.split(/[\\/]/).pop()!;
+  const errs = (e as { errors?: unknown })?.errors;
+  if (Array.isArray(errs)) {
+    for (const x of errs as { message?: unknown; position?: { file?: unknown; line?: unknown; column?: unknown } | null }[]) {
+      const pos = x?.position;
+      if (!pos || typeof pos.line !== "number" || typeof x.message !== "string") continue;
+      const file = typeof pos.file === "string" ? pos.file.split(/[\\/]/).pop()! : name;
+      return { at: `${file}:${pos.line}${typeof pos.column === "number" ? `:${pos.column}` : ""}`, reason: x.message.split("\n")[0]! };
+    }
+    return null;
+  }
+  if (!(e instanceof Error)) return null;
+  const text = `${e.message}\n${e.stack ?? ""}`;
+  const m = /SyntaxError: ([^\n]*)/.exec(text);
+  if (!m) return null;
+  const loc = new RegExp(`${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)(?::(\\d+))?`).exec(text);
+  return { at: loc ? `${name}:${loc[1]}${loc[2] ? `:${loc[2]}` : ""}` : name, reason: m[1]! };
 }
 
 function firstLine(e: unknown): string {
@@ -149,10 +176,12 @@ export function buildWorld(s: Scenario, v: Variant): World {
 }
 
 /**
- * As buildWorld, and says whether build() read ctx.seed: a world that does not
- * depend on the seed serves every seed of an exploration.
+ * As buildWorld, and says whether build() read ctx.seed (a world that does not
+ * depend on the seed serves every seed of an exploration), with the
+ * scenario's own invariants, checked against the world; `reserved` are names
+ * they may not take (the built-in invariants').
  */
-export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed: boolean } {
+export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[] = []): { world: World; readsSeed: boolean; invariants: InvariantDecl[] } {
   let spec;
   let readsSeed = false;
   const ctx = {
@@ -171,11 +200,12 @@ export function buildWorldOf(s: Scenario, v: Variant): { world: World; readsSeed
   if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
     throw new ScenarioError(`${label(s)}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
   }
-  spec.procs.forEach((p, i) => {
-    if (!p || typeof p.name !== "string") throw new ScenarioError(`${label(s)}: procs[${i}] needs a name`);
-    const bad = validateProgram(p.main, `procs[${i}].main`);
-    if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
-  });
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
-  return { world: { config, locks: spec.locks ?? {}, procs: spec.procs, firstTid: spec.firstTid }, readsSeed };
+  const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
+  if (spec.vars !== undefined) world.vars = spec.vars;
+  if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;
+  if (spec.progressWindow !== undefined) world.progressWindow = spec.progressWindow;
+  const bad = validateWorld(world) ?? (spec.invariants !== undefined ? validateInvariants(spec.invariants, world, reserved) : null);
+  if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
+  return { world, readsSeed, invariants: spec.invariants ?? [] };
 }

@@ -51,6 +51,10 @@ export interface TraceMeta {
   snapshotEvery: number;
   /** The recorder's event budget. */
   maxEvents: number;
+  /** The world the run started from (kernel World: rules, declarations, programs), plain data; absent before format 1.1. */
+  world?: unknown;
+  /** The scenario's own invariants (kernel InvariantDecl[]), plain data; absent before format 1.1. */
+  invariants?: unknown;
 }
 
 /** Header contents as stored: the meta plus format details. */
@@ -115,6 +119,8 @@ export function encodeHeader(h: HeaderData): Uint8Array {
     writer: h.writer, scenario: h.scenario, fix: h.fix, seed: h.seed, options: h.options,
     config: h.config, snapshotEvery: h.snapshotEvery, maxEvents: h.maxEvents,
     chunkEvents: h.chunkEvents, kinds: h.kinds,
+    ...(h.world !== undefined ? { world: h.world } : {}),
+    ...(h.invariants !== undefined ? { invariants: h.invariants } : {}),
   });
   const out = new Uint8Array(HEADER_FIXED + meta.length + 4);
   out.set(MAGIC, 0);

@@ -495,6 +495,7 @@ export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
   panic: 'The run ended in a kernel panic: the machine stopped.',
   hang: 'The run hung: no thread could ever run again.',
   budget: 'The run was cut short: the event budget (--max-events) ran out first.',
+  livelock: 'The run livelocked: threads kept running but made no progress (no progress mark in the last window) until the event budget ran out.',
 };
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */

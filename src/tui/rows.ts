@@ -2,24 +2,31 @@
 //
 // The views (state-panes.tsx) draw these rows, and the engine uses the same
 // rows to know which object the selected row of a pane is (for `e` explain),
-// so what you see and what you explain cannot disagree.
+// so what you see and what you explain cannot disagree. Only the engine
+// imports this file (it is the engine's), so it may use the replay layer.
 
 import type { KState } from '../kernel/types.ts';
+import { ownerStatus } from '../replay/index.ts';
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from './frame.ts';
 
 function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
   return [...m.keys()].sort((a, b) => a - b);
 }
 
-/** Why lock `id`'s owner is wrong, or undefined when it is fine or the lock is free. */
+/** Why lock `id`'s owner is wrong (the kernel's one owner rule, ownerStatus), or undefined when it is fine or the lock is free. */
 export function ownerProblem(s: KState, id: number): string | undefined {
   const l = s.locks.get(id);
-  if (l === undefined || l.owner < 0) return undefined;
-  const t = s.threads.get(l.owner);
-  if (t === undefined) return `owner tid ${l.owner} does not exist`;
-  if (t.state === 'exited') return `owner tid ${l.owner} has exited`;
-  if (l.space !== 0 && t.pid !== l.space) return `owner tid ${l.owner} is not in pid ${l.space}`;
-  return undefined;
+  if (l === undefined) return undefined;
+  switch (ownerStatus(s, l)) {
+    case 'gone':
+      return `owner tid ${l.owner} does not exist`;
+    case 'absent':
+      return `owner tid ${l.owner} is not in pid ${l.space}`;
+    case 'exited':
+      return `owner tid ${l.owner} has exited`;
+    default:
+      return undefined;
+  }
 }
 
 /** For a held recursive mutex: how its recorded owner ident differs from its owner's pthread_self(). */

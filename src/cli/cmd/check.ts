@@ -1,7 +1,7 @@
 // ktrace check <trace> [--invariant NAME]... [--json]: the first invariant
 // violation in a trace. Exit 1 when one is found, 0 when none.
 
-import { checkInvariantNames, firstViolation, openSource, recoveryNote, selectInvariants, violationReport, type ViolationReport } from "../../replay/index.ts";
+import { checkInvariantNames, firstViolation, openSource, recoveryNote, selectFor, violationReport, type ViolationReport } from "../../replay/index.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
@@ -10,9 +10,9 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
   const path = args.positionals[0]!;
   const src = openSource(path);
   try {
-    // Names are checked against the trace's invariants (the built-ins and the scenario's own), so after opening it.
+    // Names are checked against the trace's invariants (the built-ins and the scenario's own, from its header), so after opening it.
     checkInvariantNames(args.flags.invariant ?? [], src);
-    const invs = selectInvariants(args.flags.invariant);
+    const invs = selectFor(src, args.flags.invariant);
     const res = firstViolation(src, invs);
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     if (args.flags.json) {

@@ -1,0 +1,91 @@
+// The allocator model: tcmalloc's thread caches, central free lists and page
+// heap, with the locks gperftools takes (spinlocks).
+//
+// malloc takes an object from the thread's cache; an empty cache refills from
+// the size class's central free list under its lock; a size with no class
+// goes to the page heap under the page-heap lock. A thread without a cache
+// (its first malloc in this address space) first creates one under SlowTLS,
+// taking the memory from the system allocator under its lock: the path the
+// tcmalloc-fork scenario's child gets stuck on.
+
+import { AGAIN, DONE, KEEP, userFrame, type Frame, type R, type TCtx } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { COST, SIZE_CLASSES, TCACHE_REFILL } from "./params.ts";
+import type { Simulator } from "./sim.ts";
+
+/** The tcmalloc model's locks: spinlocks, as in gperftools. */
+export const ALLOC_LOCKS = {
+  pageheap: "tcmalloc.pageheap",
+  slowTls: "tcmalloc.SlowTLS",
+  sysalloc: "tcmalloc.sysalloc",
+  central: (size: number) => `tcmalloc.central[${size}]`,
+} as const;
+
+/** Index of the smallest size class holding `size`, -1 for a page-heap allocation. */
+export function sizeClass(size: number): number {
+  for (let i = 0; i < SIZE_CLASSES.length; i++) if (size <= SIZE_CLASSES[i]!) return i;
+  return -1;
+}
+
+/** An empty thread cache. */
+export function emptyCache(): number[] {
+  return SIZE_CLASSES.map(() => 0);
+}
+
+/**
+ * malloc(size) by thread t, whose current frame f holds the op. Emits, on the
+ * fast path, malloc (path 0) and returns DONE. Otherwise pushes the slow path
+ * as a user frame of ops (locks are taken as ordinary lock ops, so the thread
+ * can be preempted or spin between them): without a thread cache, a user
+ * event then SlowTLS → sysalloc → tcache-new → malloc again; with an empty
+ * cache, the central list's (or page heap's) lock → malloc (path 1 or 2).
+ */
+export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame): R {
+  const p = k.state.procs.get(t.pid)!;
+  const tid = t.tid;
+  if (!p.tcaches.includes(tid)) {
+    f.pc++;
+    t.frames.push(userFrame([
+      { op: "lock", lock: ALLOC_LOCKS.slowTls },
+      { op: "lock", lock: ALLOC_LOCKS.sysalloc },
+      { op: "user", label: "SystemAlloc(sizeof(ThreadCache))", n: 1 },
+      { op: "unlock", lock: ALLOC_LOCKS.sysalloc },
+      { op: "$", run: (t2, c2) => { k.emit(c2, t2.tid, ev.tcacheNew({ pid: t2.pid })); return DONE; } },
+      { op: "unlock", lock: ALLOC_LOCKS.slowTls },
+      { op: "malloc", size },
+    ]));
+    k.emit(c, tid, ev.user({ label: "tcmalloc: no thread cache, slow path" }));
+    return KEEP;
+  }
+  const cls = sizeClass(size);
+  if (cls >= 0 && t.tc[cls]! > 0) {
+    t.tc[cls]!--;
+    k.emit(c, tid, ev.malloc({ size, path: 0 }));
+    k.cost(COST.malloc, c);
+    return DONE;
+  }
+  f.pc++;
+  const name = cls >= 0 ? ALLOC_LOCKS.central(SIZE_CLASSES[cls]!) : ALLOC_LOCKS.pageheap;
+  t.frames.push(userFrame([
+    { op: "lock", lock: name },
+    {
+      op: "$", run: (t2, c2) => {
+        if (cls >= 0) t2.tc[cls]! += TCACHE_REFILL - 1;
+        k.emit(c2, t2.tid, ev.malloc({ size, path: cls >= 0 ? 1 : 2 }));
+        k.cost(COST.malloc, c2);
+        return DONE;
+      },
+    },
+    { op: "unlock", lock: name },
+  ]));
+  return AGAIN;
+}
+
+/** free(size): the object goes back to t's cache. Emits free. */
+export function free(k: Simulator, t: TCtx, c: number, size: number): R {
+  const cls = sizeClass(size);
+  if (cls >= 0) t.tc[cls]!++;
+  k.emit(c, t.tid, ev.free({ size }));
+  k.cost(COST.malloc, c);
+  return DONE;
+}

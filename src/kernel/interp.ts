@@ -1,0 +1,184 @@
+// The op interpreter: runs a thread until it emits one step's events (or
+// stalls). Control ops (repeat, if, while and its test, an empty user, a
+// passing assert) are free; every other op is a step: it emits its event(s)
+// and either completes (DONE: the pc advances), stays to retry or hands over
+// to a frame it pushed (KEEP), pushes a frame or was free and the thread goes
+// on at once (AGAIN), or finds nothing to do (STALL). Frames a frame pushes
+// run in its mode (user, or kernel inside a system call).
+
+import * as alloc from "./alloc.ts";
+import { AGAIN, DONE, KEEP, SimError, frameIn, pushKernel, type Frame, type R, type TCtx } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { lockId, lockOp, unlockOp } from "./locks.ts";
+import * as mem from "./mem.ts";
+import { COST } from "./params.ts";
+import * as proc from "./proc.ts";
+import type { LoweredWhile } from "./lower.ts";
+import type { Op } from "./program.ts";
+import type { Simulator } from "./sim.ts";
+import { procfsRead } from "./vm.ts";
+
+/**
+ * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
+ * exits at the first op it reaches in user mode. Returns what the step did;
+ * SimError when the thread runs out of program or loops without a step.
+ */
+export function runThread(k: Simulator, t: TCtx, c: number): R {
+  for (let guard = 0; guard < 100_000; guard++) {
+    const f = t.frames[t.frames.length - 1];
+    if (!f) throw new SimError(`thread ${t.tid} ran out of program`);
+    if (f.pc >= f.ops.length) {
+      if (f.left > 0) {
+        f.left--;
+        f.pc = 0;
+      } else t.frames.pop();
+      continue;
+    }
+    // Killed by exit_group/exec: exit at the first return to user mode.
+    if (t.killed && !f.kernel) {
+      t.killed = false;
+      t.frames = [{ ops: k.threadEnd, pc: 0, left: 0, kernel: true }];
+      continue;
+    }
+    const op = f.ops[f.pc]!;
+    let r: R;
+    if (op.op === "$") r = op.run(t, c);
+    else if (op.op === "repeat") {
+      f.pc++;
+      if (op.n > 0 && op.body.length > 0) t.frames.push(frameIn(f, op.body, op.n - 1));
+      continue;
+    } else if (op.op === "user" && op.n === 0) {
+      f.pc++;
+      continue;
+    } else if (op.op === "if") {
+      const yes = mem.test(k, t, c, f.kernel, op.cond);
+      if (yes === null) return KEEP;
+      f.pc++;
+      const branch = yes ? op.then : op.else;
+      if (branch.length > 0) t.frames.push(frameIn(f, branch));
+      continue;
+    } else if (op.op === "while") {
+      // One frame per loop: the condition's loads, the test, the body; `left` counts the iterations the bound still allows.
+      f.pc++;
+      const w = op as LoweredWhile;
+      t.frames.push(frameIn(f, [...w.pre, { op: "$test", cond: w.cond }, ...w.body], w.max - 1));
+      continue;
+    } else if (op.op === "$test") {
+      const yes = mem.test(k, t, c, f.kernel, op.cond);
+      if (yes === null) return KEEP;
+      if (yes) f.pc++;
+      else {
+        f.pc = f.ops.length;
+        f.left = 0;
+      }
+      continue;
+    } else r = step(k, t, c, op, f);
+    if (r === AGAIN) continue;
+    if (r === DONE) f.pc++;
+    return r;
+  }
+  throw new SimError(`thread ${t.tid} loops without doing anything (an empty repeat?)`);
+}
+
+/** One op of a program (not repeat): what it emits and how the pc moves. */
+function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
+  const tid = t.tid;
+  switch (op.op) {
+    case "user":
+      k.emit(c, tid, ev.user({ label: op.label }));
+      k.cost(COST.user, c);
+      if (op.n > 1) {
+        f.pc++;
+        t.frames.push(frameIn(f, [{ op: "user", label: op.label, n: 1 }], op.n - 2));
+        return KEEP;
+      }
+      return DONE;
+    case "call":
+      k.emit(c, tid, ev.user({ label: op.name }));
+      k.cost(COST.user, c);
+      f.pc++;
+      if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
+      return KEEP;
+    case "lock": {
+      const id = lockId(k, t, c, op.lock, op.of);
+      return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
+    }
+    case "unlock":
+    case "restamp": {
+      const id = lockId(k, t, c, op.lock, op.op === "unlock" ? op.of : undefined);
+      if (id < 0) return KEEP;
+      const l = k.state.locks.get(id)!;
+      if (op.op === "restamp") {
+        if (l.owner < 0) {
+          k.emit(c, tid, ev.user({ label: `restamp: ${op.lock} is not held` }));
+          return DONE;
+        }
+        k.emit(c, tid, ev.lockRestamp({ lock: id, ident: k.state.threads.get(tid)!.ident }));
+        return DONE;
+      }
+      return unlockOp(k, t, c, l, op.ret);
+    }
+    case "malloc":
+      return alloc.malloc(k, t, c, op.size, f);
+    case "free":
+      return alloc.free(k, t, c, op.size);
+    case "atfork":
+      k.procs.get(t.pid)!.atfork.push({ prepare: op.prepare, parent: op.parent, child: op.child });
+      k.emit(c, tid, ev.user({ label: "pthread_atfork" }));
+      return DONE;
+    case "fork":
+      return proc.fork(k, t, c, op.child, f, op.pid);
+    case "spawn":
+      return proc.spawn(k, t, c, op.program, op.child, f);
+    case "exec":
+      return proc.exec(k, t, c, op.program, op.body);
+    case "thread":
+      return proc.thread(k, t, op.body, f);
+    case "exit":
+      f.pc++;
+      pushKernel(t, [(t2, c2) => proc.exitGroup(k, t2, c2, op.code)]);
+      return AGAIN;
+    case "waitpid":
+      return proc.waitpid(k, t, c, op.which);
+    case "procfs":
+      f.pc++;
+      pushKernel(t, procfsRead(k, t));
+      return AGAIN;
+    case "load":
+    case "store":
+    case "cas":
+    case "fetchAdd":
+    case "xchg":
+      return mem.access(k, t, c, f.kernel, op);
+    case "set":
+      return mem.set(k, t, c, f.kernel, op.reg, op.value);
+    case "assert":
+    case "bugOn": {
+      const r = op.op === "assert" ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message) : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
+      if (r === AGAIN) f.pc++; // it held: no step
+      return r;
+    }
+    case "unwrap":
+      return mem.unwrap(k, t, c, f.kernel, op.reg, op.value, op.at);
+    case "alloc":
+      return mem.allocObj(k, t, c, f.kernel, op.reg, op.name);
+    case "dealloc":
+      return mem.deallocObj(k, t, c, f.kernel, op.value);
+    case "use":
+      return mem.useObj(k, t, c, f.kernel, op.value, op.label);
+    case "syscall":
+      k.emit(c, tid, ev.kwork({ label: op.name }));
+      k.cost(COST.kernel, c);
+      f.pc++;
+      if (op.body.length > 0) t.frames.push({ ops: op.body, pc: 0, left: 0, kernel: true });
+      return KEEP;
+    case "progress":
+      k.emit(c, tid, ev.progress({ label: op.label }));
+      k.cost(COST.user, c);
+      return DONE;
+    case "repeat":
+    case "if":
+    case "while":
+      throw new SimError(`${op.op} is handled by the interpreter loop`);
+  }
+}

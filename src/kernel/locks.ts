@@ -1,0 +1,236 @@
+// Locks: creation on first use, acquire, release, and the one rule for
+// whether a lock's owner is alive.
+//
+// A lock lives in an address space (0 = the kernel, else a pid). User-space
+// locks are created the first time a process names them and copied by fork
+// with their owner word as it was (locks are memory). Waiting is by blocking
+// (mutex, recursive) or spinning (spin): a spinner stays on its cpu and
+// retries each step; a blocked thread is woken by the release.
+
+import { DONE, KEEP, STALL, SimError, pushKernel, type R, type TCtx } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { COST } from "./params.ts";
+import { evalExpr, fail } from "./mem.ts";
+import { abort } from "./proc.ts";
+import type { Expr } from "./program.ts";
+import type { Simulator } from "./sim.ts";
+import { ERRNO, LOCK_TYPES, MISUSES, type KState, type Lock, type Thread } from "./types.ts";
+import { declOf } from "./validate.ts";
+
+// ---- the owner rule ---------------------------------------------------------
+
+/**
+ * Where a lock's owner stands. `free`: no owner. `alive`: a live thread of
+ * the lock's address space (any process's for a kernel lock). `gone`: no such
+ * thread any more (reaped or released). `absent`: the thread exists, but in
+ * another process (a lock copied by fork while another thread held it).
+ * `exited`: the thread has exited and will never release it.
+ */
+export type OwnerStatus = "free" | "alive" | "gone" | "absent" | "exited";
+
+/** The one definition of "a lock's owner is alive" (see OwnerStatus). */
+export function ownerStatus(s: KState, l: Lock): OwnerStatus {
+  if (l.owner < 0) return "free";
+  const o = s.threads.get(l.owner);
+  if (o === undefined) return "gone";
+  if (l.space > 0 && o.pid !== l.space) return "absent";
+  if (o.state === "exited") return "exited";
+  return "alive";
+}
+
+/** True when the owner is a live thread of the lock's space, false when it is not, null when the lock is free. */
+export function ownerAlive(s: KState, l: Lock): boolean | null {
+  const st = ownerStatus(s, l);
+  return st === "free" ? null : st === "alive";
+}
+
+/**
+ * Why the owner can never release the lock, as a clause after "held by tid
+ * N": ", which does not exist in pid 2", ", which has exited"; "" when the
+ * owner is alive or the lock free.
+ */
+export function ownerClause(s: KState, l: Lock): string {
+  switch (ownerStatus(s, l)) {
+    case "gone":
+      return l.space > 0 ? `, which does not exist in pid ${l.space}` : ", which no longer exists";
+    case "absent":
+      return `, which does not exist in pid ${l.space}`;
+    case "exited":
+      return ", which has exited";
+    default:
+      return "";
+  }
+}
+
+/** What a thread that cannot run waits for, for the hang message. */
+export function describeWait(s: KState, th: Thread): string {
+  const who = `tid ${th.tid} (pid ${th.pid})`;
+  if (th.waitLock >= 0) {
+    const l = s.locks.get(th.waitLock);
+    if (!l) return `${who} waits on a lock that is gone`;
+    const how = th.state === "spinning" ? "spins" : "blocks";
+    if (l.owner < 0) return `${who} ${how} on ${l.name}, which is free`;
+    return `${who} ${how} on ${l.name} held by tid ${l.owner}${ownerClause(s, l)}`;
+  }
+  if (th.waitPid >= -1) return `${who} blocks in waitpid(${th.waitPid})`;
+  return `${who} is ${th.state}`;
+}
+
+// ---- kernel paths -------------------------------------------------------------
+
+/**
+ * The id of the lock `name` as t sees it, creating it on first use: a "user"
+ * lock in t's address space, a "kernel" lock once, a "proc" lock in the
+ * kernel struct of t's process (or of process `of`). Creating emits lock-new
+ * and returns -1 (the caller retries next step); -2 when `of` names no
+ * process (the step failed). The declaration's type applies; an undeclared
+ * lock is a user mutex (a tcmalloc.* lock a spinlock).
+ */
+export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr): number {
+  if (of === undefined) {
+    // The common case: a user lock this process already has.
+    const known = k.procs.get(t.pid)!.lockIds.get(name);
+    if (known !== undefined) return known;
+  }
+  const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const scope = decl.scope ?? "user";
+  let pid = t.pid;
+  if (of !== undefined) {
+    pid = evalExpr(of, k.state.threads.get(t.tid)!);
+    if (!k.procs.has(pid) || !k.state.procs.has(pid)) {
+      fail(k, t, c, kernelMode(t), `${name} of pid ${pid}: no such process (its struct was freed)`, 11);
+      return -2;
+    }
+  }
+  const p = k.procs.get(pid)!;
+  const ids = scope === "kernel" ? k.kernelLocks : scope === "proc" ? p.fieldLocks : p.lockIds;
+  const id = ids.get(name);
+  if (id !== undefined) return id;
+  const nid = k.state.nextLock;
+  const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
+  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type), name }));
+  ids.set(name, nid);
+  return -1;
+}
+
+/** Whether t runs in kernel mode (its current frame is a kernel path). */
+export function kernelMode(t: TCtx): boolean {
+  return t.frames[t.frames.length - 1]?.kernel ?? false;
+}
+
+/**
+ * Tries to take lock `id` (SimError if it does not exist). Emits lock-acquire and
+ * returns DONE when it is taken (free, or a recursive mutex whose recorded
+ * ident is the caller's); emits lock-wait and returns KEEP when it must wait
+ * (blocked threads are woken by the release; spinners retry); returns STALL
+ * while a spinner finds it still held.
+ */
+export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
+  const l = k.state.locks.get(id);
+  const th = k.state.threads.get(t.tid)!;
+  if (!l) throw new SimError(`lock ${id} is gone`);
+  if (l.owner < 0) {
+    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: 1 }));
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
+    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (th.waitLock === id && th.state === "spinning") return STALL;
+  k.emit(c, t.tid, ev.lockWait({ lock: id, spin: l.type === "spin" ? 1 : 0 }));
+  k.cost(COST.lock, c);
+  return KEEP;
+}
+
+/**
+ * Releases l, held by t. A recursive mutex checks the caller's ident against
+ * the recorded one: on a mismatch it emits unlock-not-owner and the process
+ * aborts with the declaration's message (CPython's fatal error). Otherwise
+ * emits lock-release (level after; 0 frees it and wakes blocked waiters).
+ */
+export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
+  const th = k.state.threads.get(t.tid)!;
+  if (l.type === "recursive" && l.ident !== th.ident) {
+    k.emit(c, t.tid, ev.unlockNotOwner({ lock: l.id, owner: l.ident, ident: th.ident }));
+    pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
+    return KEEP;
+  }
+  k.emit(c, t.tid, ev.lockRelease({ lock: l.id, level: l.level > 0 ? l.level - 1 : 0 }));
+  k.cost(COST.lock, c);
+  return DONE;
+}
+
+function badUnlock(k: Simulator, l: Lock): string {
+  return declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
+}
+
+/** Puts an op's return code in its register (reg-set), when it asked for one. */
+function ret(k: Simulator, t: TCtx, c: number, reg: string | undefined, code: number): void {
+  if (reg !== undefined) k.emit(c, t.tid, ev.regSet({ value: code, type: 0, reg }));
+}
+
+/**
+ * A program's lock(): acquire(), except that relocking a non-recursive lock
+ * one holds is misuse: emits lock-misuse (relock), then an errorcheck mutex
+ * returns EDEADLK (DONE), a default mutex or spinlock waits on itself for
+ * ever (lock-wait: the self-deadlock). `ret` gets the return code.
+ */
+export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: string): R {
+  const l = k.state.locks.get(id)!;
+  if (l.owner === t.tid && l.type !== "recursive") {
+    const th = k.state.threads.get(t.tid)!;
+    if (th.waitLock === id) return acquire(k, t, c, id); // already waiting on itself
+    const errno = l.type === "errorcheck" ? ERRNO.EDEADLK : 0;
+    k.emit(c, t.tid, ev.lockMisuse({ lock: id, what: MISUSES.indexOf("relock"), errno }));
+    if (errno !== 0) {
+      ret(k, t, c, reg, errno);
+      k.cost(COST.lock, c);
+      return DONE;
+    }
+    return acquire(k, t, c, id);
+  }
+  const r = acquire(k, t, c, id);
+  if (r === DONE) ret(k, t, c, reg, 0);
+  return r;
+}
+
+/**
+ * A program's unlock() of l. Misuse, by the lock's type:
+ *   not held:     errorcheck returns EPERM; recursive is fatal (CPython: the
+ *                 level would go below zero); a default mutex or spinlock is
+ *                 undefined behaviour, recorded, and nothing changes.
+ *   not the owner: errorcheck returns EPERM; a default mutex or spinlock is
+ *                 undefined behaviour, recorded, and glibc unlocks it anyway
+ *                 (lock-release); recursive is release()'s ident check.
+ * Each emits lock-misuse first. `ret` gets 0 or the errno.
+ */
+export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string): R {
+  const misuse = (what: (typeof MISUSES)[number], errno: number) => k.emit(c, t.tid, ev.lockMisuse({ lock: l.id, what: MISUSES.indexOf(what), errno }));
+  if (l.owner < 0) {
+    if (l.type === "recursive") {
+      misuse("level-underflow", 0);
+      pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
+      return KEEP;
+    }
+    const errno = l.type === "errorcheck" ? ERRNO.EPERM : 0;
+    misuse("unlock-not-held", errno);
+    ret(k, t, c, reg, errno);
+    k.cost(COST.lock, c);
+    return DONE;
+  }
+  if (l.owner !== t.tid && l.type !== "recursive") {
+    if (l.type === "errorcheck") {
+      misuse("unlock-not-owner", ERRNO.EPERM);
+      ret(k, t, c, reg, ERRNO.EPERM);
+      k.cost(COST.lock, c);
+      return DONE;
+    }
+    misuse("unlock-not-owner", 0);
+  }
+  const r = release(k, t, c, l);
+  if (r === DONE) ret(k, t, c, reg, 0);
+  return r;
+}

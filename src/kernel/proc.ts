@@ -1,0 +1,339 @@
+// Process lifecycle: fork, posix_spawn, execve, pthread_create, exit and
+// exit_group, the last thread's teardown, waitpid and reaping, and abort.
+//
+// Each system call is a kernel path: a kernel frame of steps (Micro) pushed on
+// the calling thread, one event per step, not preempted (other cpus run
+// between its steps). A thread killed by exit_group or exec while in a kernel
+// path exits at its next return to user mode (interp.ts).
+
+import { emptyCache } from "./alloc.ts";
+import { AGAIN, DONE, EXIT0, KEEP, STALL, newPCtx, pushKernel, userFrame, type Frame, type Micro, type R, type TCtx, type XOp } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { acquire, release } from "./locks.ts";
+import { COST, FIRST_PID } from "./params.ts";
+import type { Op } from "./program.ts";
+import type { Simulator } from "./sim.ts";
+import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
+
+/** True while thread tid is some cpu's current thread. */
+export function onCpu(k: Simulator, tid: number): boolean {
+  for (const c of k.state.cpus) if (c.tid === tid) return true;
+  return false;
+}
+
+/** Maps a kernel stack for a thread just created and queues it. Emits kstack-alloc. */
+export function startThread(k: Simulator, t: TCtx, c: number, ntid: number): R {
+  allocKstack(k, c, t.tid, ntid);
+  k.rq.push(ntid);
+  return DONE;
+}
+
+// ---- fork -------------------------------------------------------------------------
+
+/**
+ * fork() by t (op in frame f). Runs the atfork prepare handlers (in reverse
+ * order of registration, user mode), then the kernel path: sys_fork (kwork),
+ * the copy (fork; forkCopy), the child's stack and queueing, and the return
+ * in the parent, which runs the parent handlers. The child's thread starts
+ * with the child handlers, then `child`, then exit(0).
+ */
+export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pidReg?: string): R {
+  f.pc++;
+  const handlers = k.procs.get(t.pid)!.atfork;
+  const prepare = handlers.slice().reverse().flatMap((h) => h.prepare);
+  let ctid = -1;
+  const sys: XOp[] = [
+    { op: "$", run: (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label: "sys_fork" })); k.cost(COST.kernel, c2); return DONE; } },
+    { op: "$", run: (t2, c2) => { ctid = forkCopy(k, t2, c2, child); return DONE; } },
+    { op: "$", run: (t2, c2) => startThread(k, t2, c2, ctid) },
+    {
+      op: "$", run: (t2, c2) => {
+        const parent = handlers.flatMap((h) => h.parent);
+        k.emit(c2, t2.tid, ev.user({ label: "fork() returns child pid" }));
+        if (pidReg !== undefined) k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
+        t2.frames[t2.frames.length - 1]!.pc++;
+        if (parent.length > 0) t2.frames.push(userFrame(parent));
+        return KEEP;
+      },
+    },
+  ];
+  t.frames.push({ ops: sys, pc: 0, left: 0, kernel: true });
+  if (prepare.length > 0) t.frames.push(userFrame(prepare));
+  k.emit(c, t.tid, ev.user({ label: "fork()" }));
+  k.cost(COST.user, c);
+  return KEEP;
+}
+
+/**
+ * The copy: emits fork (applyEvent copies the address space's locks and the
+ * forker's thread cache). The child gets the parent's atfork handlers and
+ * lock names, and the forker's cache contents. Returns the child's tid.
+ */
+function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
+  const pid = k.nextPid++;
+  const ctid = k.nextTid++;
+  k.emit(c, t.tid, ev.fork({ pid: t.pid, child: pid, childTid: ctid }));
+  k.cost(COST.kernel * 4, c);
+  const parent = k.procs.get(t.pid)!;
+  parent.lastChild = pid;
+  const lockIds = new Map<string, number>();
+  for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
+  const varIds = new Map<string, number>();
+  for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
+  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds });
+  const childHandlers = parent.atfork.flatMap((h) => h.child);
+  const frames: Frame[] = [userFrame([...child, ...EXIT0])];
+  if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
+  k.newCtx(ctid, pid, frames, t.tc.slice());
+  return ctid;
+}
+
+// ---- spawn, exec, thread ---------------------------------------------------------------
+
+/** posix_spawn(program): kwork, then spawn (a fresh address space) and the child's stack. */
+export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: Op[], f: Frame): R {
+  f.pc++;
+  k.emit(c, t.tid, ev.kwork({ label: "posix_spawn" }));
+  let ctid = -1;
+  pushKernel(t, [
+    (t2, c2) => {
+      const pid = k.nextPid++;
+      ctid = k.nextTid++;
+      k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
+      k.procs.set(pid, newPCtx(pid));
+      k.procs.get(t2.pid)!.lastChild = pid;
+      k.newCtx(ctid, pid, [userFrame([...child, ...EXIT0])], emptyCache());
+      return DONE;
+    },
+    (t2, c2) => startThread(k, t2, c2, ctid),
+  ]);
+  return KEEP;
+}
+
+/**
+ * execve(program): emits exec (applyEvent drops the user locks, thread
+ * caches, and gives a new VMAR); the atfork handlers go; t runs `body` then
+ * exit(0); every other thread of the process is killed.
+ */
+export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op[]): R {
+  k.emit(c, t.tid, ev.exec({ pid: t.pid, program }));
+  const p = k.procs.get(t.pid)!;
+  p.atfork = [];
+  p.lockIds.clear();
+  p.varIds.clear();
+  t.tc = emptyCache();
+  t.frames = [userFrame([...body, ...EXIT0])];
+  const kills = killOthers(k, t);
+  if (kills.length > 0) pushKernel(t, kills);
+  return KEEP;
+}
+
+/** pthread_create(body): thread-new, then the new thread's stack; it runs body then pthread_exit. */
+export function thread(k: Simulator, t: TCtx, body: Op[], f: Frame): R {
+  f.pc++;
+  let ntid = -1;
+  pushKernel(t, [
+    (t2, c2) => {
+      ntid = k.nextTid++;
+      k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
+      k.newCtx(ntid, t2.pid, [userFrame([...body, ...k.threadEnd])], emptyCache());
+      return DONE;
+    },
+    (t2, c2) => startThread(k, t2, c2, ntid),
+  ]);
+  return AGAIN;
+}
+
+// ---- exit ---------------------------------------------------------------------------
+
+/**
+ * exit_group / exec kill every other thread of t's process. Each victim in
+ * user mode (running, runnable, or waiting on a user lock or in waitpid:
+ * killable waits) exits at once, by the steps returned here; one inside a
+ * kernel path is flagged and exits at its next return to user mode (the
+ * check in runThread). A victim still on a cpu leaves it at that cpu's next
+ * turn, which frees its stack (afterDeath via switchAway); one off the cpus
+ * has its stack freed here.
+ */
+export function killOthers(k: Simulator, t: TCtx): Micro[] {
+  const p = k.state.procs.get(t.pid)!;
+  const steps: Micro[] = [];
+  for (const tid of p.threads) {
+    const o = k.threads.get(tid);
+    const th = k.state.threads.get(tid);
+    if (tid === t.tid || !o || !th || th.state === "exited") continue;
+    o.killed = true;
+    steps.push((t2, c2) => {
+      const v = k.state.threads.get(tid);
+      const vo = k.threads.get(tid);
+      const top = vo?.frames[vo.frames.length - 1];
+      if (!v || !vo || v.state === "exited" || !vo.killed || (top !== undefined && top.kernel)) {
+        k.emit(c2, t2.tid, ev.kwork({ label: `kill tid ${tid}: ${!v || v.state === "exited" ? "already gone" : "exits on return to user mode"}` }));
+        return DONE;
+      }
+      k.emit(c2, t2.tid, ev.threadExit({ tid, code: k.procs.get(t2.pid)?.groupCode ?? 0 }));
+      vo.killed = false;
+      vo.frames = [];
+      k.blocked.delete(tid);
+      k.rq = k.rq.filter((x) => x !== tid);
+      if (!onCpu(k, tid)) afterDeath(k, c2, v);
+      return DONE;
+    });
+  }
+  return steps;
+}
+
+/** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
+export function exitGroup(k: Simulator, t: TCtx, c: number, code: number): R {
+  k.emit(c, t.tid, ev.exitGroup({ pid: t.pid, code, label: k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next" }));
+  k.cost(COST.kernel, c);
+  k.procs.get(t.pid)!.groupCode = code;
+  const kills = killOthers(k, t);
+  t.frames = [];
+  pushKernel(t, [...kills, (t2, c2) => exitThread(k, t2, c2, code, true)]);
+  return KEEP;
+}
+
+/**
+ * The calling thread exits (thread-exit); if it is the last live thread of
+ * its process, it runs the process teardown instead (a pthread_exit of the
+ * last thread first says so with a kwork).
+ */
+export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group: boolean): R {
+  const p = k.state.procs.get(t.pid)!;
+  const others = p.threads.some((x) => x !== t.tid && k.state.threads.get(x)?.state !== "exited");
+  t.frames = [];
+  if (others) {
+    k.emit(c, t.tid, ev.threadExit({ tid: t.tid, code }));
+    return KEEP;
+  }
+  if (!group) {
+    k.emit(c, t.tid, ev.kwork({ label: "last thread exits" }));
+    k.cost(COST.kernel, c);
+  }
+  pushKernel(t, teardown(k, p.pid, code, t.tid));
+  return group ? AGAIN : KEEP;
+}
+
+/**
+ * The last thread's exit path, as kernel steps: take the VMAR lock, clear the
+ * VMAR (vmar-clear), release; hand children to init (reparent); thread-exit;
+ * proc-exit (zombie; waitpid wakes). With rCore's kstackFree rules it then
+ * frees the process's threads' stacks and control blocks in the exit path
+ * itself: `in-exit` every one, including the stack this exit runs on (the
+ * bug); `at-reap` all but the main thread's and the runner's (PR 146).
+ */
+function teardown(k: Simulator, pid: number, code: number, runner: number): Micro[] {
+  const cfg = k.state.config;
+  const vmarLock = k.state.procs.get(pid)!.vmarLock;
+  const kw = (label: string): Micro => (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label })); k.cost(COST.kernel, c2); return DONE; };
+  const steps: Micro[] = [
+    (t2, c2) => acquire(k, t2, c2, vmarLock),
+    (t2, c2) => { k.emit(c2, t2.tid, ev.vmarClear({ pid })); k.cost(COST.kernel, c2); return DONE; },
+    (t2, c2) => release(k, t2, c2, k.state.locks.get(vmarLock)!),
+  ];
+  const hasChildren = () => [...k.state.procs.values()].some((p) => p.ppid === pid);
+  steps.push((t2, c2) => {
+    if (hasChildren() && pid !== FIRST_PID) k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
+    else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
+    return DONE;
+  });
+  steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
+  steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.procExit({ pid, code })); return DONE; });
+  if (cfg.kstackFree !== "deferred") {
+    // rCore: process.tasks.clear() drops the control blocks; in-exit drops the running one too.
+    const p = k.state.procs.get(pid)!;
+    for (const tid of p.threads) {
+      const main = tid === p.threads[0];
+      // PR 146: the main thread's stack, and the stack this exit runs on, go at reap.
+      if ((main || tid === runner) && cfg.kstackFree === "at-reap") continue;
+      // PR 146 on a multiprocessor: a killed thread still leaving another cpu keeps its
+      // stack and control block until reap, like the main thread (waitpid waits for it).
+      const later = (x: number) => cfg.kstackFree === "at-reap" && x !== runner && onCpu(k, x);
+      steps.push((t2, c2) => {
+        const th = k.state.threads.get(tid);
+        const s = th ? k.state.kstacks.get(th.kstack) : undefined;
+        if (later(tid)) k.emit(c2, t2.tid, ev.kwork({ label: `task ${tid} still on a cpu: its stack goes at reap` }));
+        else if (s && s.state === "mapped" && s.tid === tid) freeKstack(k, c2, t2.tid, s.id);
+        else k.emit(c2, t2.tid, ev.kwork({ label: `drop(task ${tid})` }));
+        return DONE;
+      });
+      // The explicit sfence.vma after unmapping (upstream: it made the bug hang).
+      if (cfg.stackCheck === "flush") steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.tlbFlush()); return DONE; });
+      if (!main) {
+        steps.push((t2, c2) => {
+          if (later(tid) || !k.state.threads.has(tid)) k.emit(c2, t2.tid, ev.kwork({ label: `task ${tid} released at reap` }));
+          else k.emit(c2, t2.tid, ev.threadRelease({ tid }));
+          return DONE;
+        });
+      }
+    }
+    steps.push(kw("drop(process)"));
+    steps.push(kw("TaskContext::zero_init() on the kernel stack"));
+  }
+  return steps;
+}
+
+/** A fatal error: emits fatal (SIGABRT unless told), then the whole process exits with 128 + signal. */
+export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6): R {
+  k.emit(c, t.tid, ev.fatal({ pid: t.pid, signal, message: msg }));
+  t.frames = [];
+  pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 128 + signal)]);
+  return KEEP;
+}
+
+// ---- wait ------------------------------------------------------------------------------
+
+/**
+ * waitpid for the last child (`child`) or any child (`any`). No such child:
+ * a user event (ECHILD), DONE. The child not yet a zombie: wait-block, the op
+ * stays (proc-exit wakes the thread and it retries). A zombie: STALL while
+ * its last thread is still leaving a cpu; under rCore's at-reap rule first
+ * free the stacks left (one kstack-free per step); then reap, DONE.
+ */
+export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"): R {
+  const pc = k.procs.get(t.pid)!;
+  let target = -1;
+  let anyChild = false;
+  if (which === "child") {
+    const p = k.state.procs.get(pc.lastChild);
+    if (p && p.ppid === t.pid) {
+      anyChild = true;
+      target = p.pid;
+    }
+  } else {
+    for (const p of k.state.procs.values()) {
+      if (p.ppid !== t.pid) continue;
+      anyChild = true;
+      if (p.state === "zombie") {
+        target = p.pid;
+        break;
+      }
+    }
+  }
+  if (!anyChild) {
+    k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+    return DONE;
+  }
+  const p = target >= 0 ? k.state.procs.get(target)! : undefined;
+  if (!p || p.state !== "zombie") {
+    k.emit(c, t.tid, ev.waitBlock({ pid: which === "child" ? target : -1 }));
+    return KEEP;
+  }
+  // The zombie's last thread may still be finishing its exit on another cpu.
+  for (const tid of p.threads) if (onCpu(k, tid)) return STALL;
+  if (k.state.config.kstackFree === "at-reap") {
+    for (const tid of p.threads) {
+      const th = k.state.threads.get(tid);
+      const s = th ? k.state.kstacks.get(th.kstack) : undefined;
+      if (s && s.state === "mapped" && s.tid === tid) {
+        freeKstack(k, c, t.tid, s.id);
+        return KEEP;
+      }
+    }
+  }
+  k.emit(c, t.tid, ev.reap({ pid: p.pid }));
+  k.threads.delete(p.threads[0]!);
+  k.procs.delete(p.pid);
+  return DONE;
+}

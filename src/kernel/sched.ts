@@ -1,0 +1,141 @@
+// The scheduler: the run queue, context switches, and the one seam through
+// which every nondeterministic choice of the simulator is made (Chooser).
+//
+// Which cpu acts next is not a choice: it is the cpu with the lowest virtual
+// clock that can act (ties to the lowest id), and clocks advance by step
+// costs. What varies between runs is (1) which ready thread a free cpu takes,
+// (2) whether the timer preempts a thread in user mode, and (3) the jitter on
+// each step's cost, which decides how the cpus' clocks, and so the cpus'
+// steps, interleave. All three are asked of a Chooser, in an order that
+// depends only on the answers given so far: a strategy that records its
+// answers and a strategy that replays them give the same run.
+
+import { COST, PREEMPT_ODDS } from "./params.ts";
+import { Rng } from "./prng.ts";
+import { ev } from "./events.ts";
+import type { Simulator } from "./sim.ts";
+import type { Thread } from "./types.ts";
+import { afterDeath } from "./vm.ts";
+
+/**
+ * Every nondeterministic choice of a run. Implementations: randomChooser
+ * (seeded; the default). Issue 12's strategies (PCT, replay of a recorded
+ * decision list, ...) implement this and nothing else.
+ */
+export interface Chooser {
+  /**
+   * Which thread the free `cpu` takes: an index into `ready` (tids in
+   * run-queue order, every one runnable or spinning on a lock that may be
+   * free). Asked only when there are at least two. Absent: first come, first
+   * served (the head of the run queue).
+   */
+  next?(cpu: number, ready: readonly number[]): number;
+  /**
+   * Whether the timer preempts `tid`, about to run a user-mode step on `cpu`
+   * while the run queue is not empty. A thread spinning on a held lock is
+   * always preempted when another could progress (a rule, not asked).
+   */
+  preempt(cpu: number, tid: number): boolean;
+  /** Multiplier (an integer 1..4) on the base cost of the step just run on `cpu`. */
+  jitter(cpu: number): number;
+}
+
+/**
+ * The seeded random strategy: FIFO run queue, preemption with probability
+ * PREEMPT_ODDS / 2^32 per user step, jitter uniform in 1..4. Same seed, same
+ * answers, on every runtime.
+ */
+export function randomChooser(seed: number): Chooser {
+  const rng = new Rng(seed);
+  return {
+    preempt: () => rng.u32() < PREEMPT_ODDS,
+    jitter: () => 1 + rng.below(4),
+  };
+}
+
+/** Ready to be given a cpu: runnable, or spinning (it retries its lock). */
+function ready(k: Simulator, tid: number): boolean {
+  const th = k.state.threads.get(tid);
+  return th !== undefined && (th.state === "runnable" || th.state === "spinning");
+}
+
+/**
+ * Takes the next thread for `cpu` off the run queue (the chooser picks among
+ * the ready ones), or -1 when none is ready. Entries of threads no longer
+ * ready are dropped as they are passed.
+ */
+export function dequeue(k: Simulator, cpu: number): number {
+  const rq = k.rq;
+  if (k.chooser.next === undefined) {
+    // First come, first served.
+    while (rq.length > 0) {
+      const tid = rq.shift()!;
+      if (ready(k, tid)) return tid;
+    }
+    return -1;
+  }
+  const cands = k.ready;
+  cands.length = 0;
+  for (const tid of rq) if (ready(k, tid)) cands.push(tid);
+  if (cands.length === 0) {
+    rq.length = 0;
+    return -1;
+  }
+  const i = cands.length === 1 ? 0 : k.chooser.next(cpu, cands);
+  const tid = cands[i] ?? cands[0]!;
+  const at = rq.indexOf(tid);
+  if (tid === cands[0]) rq.splice(0, at + 1);
+  else rq.splice(at, 1);
+  return tid;
+}
+
+/** True when th spins on a lock that is still held. */
+export function spinning(k: Simulator, th: Thread): boolean {
+  const l = k.state.locks.get(th.waitLock);
+  return l !== undefined && l.owner >= 0;
+}
+
+/** A queued thread that would do something if it ran now. */
+export function canProgress(k: Simulator, tid: number): boolean {
+  const th = k.state.threads.get(tid);
+  if (!th) return false;
+  return th.state === "runnable" || (th.state === "spinning" && !spinning(k, th));
+}
+
+/**
+ * Whether the thread on cpu c is switched out before its next user-mode step:
+ * a spinner whenever another queued thread could progress, anyone else when
+ * the chooser says so. Caller: the thread is in user mode and the queue is
+ * not empty.
+ */
+export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
+  if (th.state === "spinning") return spinning(k, th) && k.rq.some((x) => canProgress(k, x));
+  return k.chooser.preempt(c, th.tid);
+}
+
+/** Threads the last event made runnable go to the back of the run queue. */
+export function wakeBlocked(k: Simulator): void {
+  for (const tid of k.blocked) {
+    const t = k.state.threads.get(tid);
+    if (!t || t.state === "exited") k.blocked.delete(tid);
+    else if (t.state === "runnable") {
+      k.blocked.delete(tid);
+      k.rq.push(tid);
+    }
+  }
+}
+
+/**
+ * Switches cpu c from tid to the next ready thread (or idle). Emits: switch.
+ * A thread still ready goes to the back of the queue, a blocked one waits to
+ * be woken, a dead one leaves its cleanup to the cpu (afterDeath).
+ */
+export function switchAway(k: Simulator, c: number, tid: number): void {
+  const th = k.state.threads.get(tid);
+  const next = dequeue(k, c);
+  k.emit(c, tid, ev.switch({ from: tid, to: next }));
+  k.cost(COST.switch, c);
+  if (th && (th.state === "runnable" || th.state === "spinning")) k.rq.push(tid);
+  else if (th && th.state === "blocked") k.blocked.add(tid);
+  if (th && th.state === "exited") afterDeath(k, c, th);
+}

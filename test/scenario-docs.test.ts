@@ -1,0 +1,51 @@
+// docs/SCENARIOS.md's examples are the files in fixtures/scenarios/, word for
+// word, and they behave as the document says.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { newChecker, runBatch } from "../src/explore/seed.ts";
+import { prepareWith, run } from "../src/record/index.ts";
+import { resolveScenario } from "../src/scenarios/index.ts";
+import { REPO_ROOT } from "./helpers/run-cli.ts";
+
+const doc = readFileSync(join(REPO_ROOT, "docs", "SCENARIOS.md"), "utf8");
+const file = (name: string) => join(REPO_ROOT, "fixtures", "scenarios", name);
+
+describe("docs/SCENARIOS.md examples", () => {
+  it.each(["counter.ts", "flag.ts", "status-field.ts", "refcount.ts", "handoff.ts", "fork-exec.ts", "spin.ts", "bank.ts"])("%s is in the document as it is in the repo", (name) => {
+    const text = readFileSync(file(name), "utf8").trimEnd();
+    if (name === "bank.ts") expect(doc).toContain(text.split("\n").slice(1).join("\n")); // its first line differs (a comment)
+    else expect(doc).toContain(text);
+  });
+
+  const cases: [string, string, number, string, Record<string, number>][] = [
+    // file, invariant its buggy variant breaks, seeds, fix, failing seeds the doc quotes
+    ["counter.ts", "counter-exact", 2000, "atomic", { "counter-exact": 1471 }],
+    ["flag.ts", "job-runs-once", 2000, "cas", { "job-runs-once": 177 }],
+    ["refcount.ts", "use-after-free", 2000, "atomic", { "use-after-free": 85 }],
+  ];
+  it.each(cases)("%s: the buggy variant breaks %s on the seeds the document counts; the fix is clean over 1..500", async (name, inv, seeds, fix, counts) => {
+    const sc = await resolveScenario(file(name));
+    const b = runBatch(sc, {}, 1, seeds, newChecker());
+    expect(b.violations).toEqual(counts);
+    expect(b.failing.every((f) => f.violation?.invariant === inv)).toBe(true);
+    expect(runBatch(sc, { fix }, 1, 500, newChecker()).failing).toEqual([]);
+  });
+
+  it("status-field.ts: seed 3 panics with Asterinas's message, at an assertions violation; --fix check is clean", async () => {
+    const sc = await resolveScenario(file("status-field.ts"));
+    const st = run(prepareWith(sc, { seed: 3 }));
+    expect(st.outcome).toMatchObject({ kind: "panic", message: "called `Option::unwrap()` on a `None` value at process_vm/mod.rs:87" });
+    const b = runBatch(sc, {}, 3, 3, newChecker());
+    expect(b.failing[0]!.violation!.invariant).toBe("assertions");
+    expect(runBatch(sc, { fix: "check" }, 1, 500, newChecker()).failing).toEqual([]);
+  });
+
+  it("handoff.ts and spin.ts end as the document shows", async () => {
+    const ho = runBatch(await resolveScenario(file("handoff.ts")), {}, 1, 1, newChecker());
+    expect(ho.failing[0]!.violation).toMatchObject({ seq: 14, invariant: "lock-misuse", message: "tid 2 (pid 1) unlocks m, held by tid 1: unlock by a non-owner: undefined behaviour (default mutex)" });
+    const sp = await resolveScenario(file("spin.ts"));
+    expect(run(prepareWith(sp, {})).outcome).toMatchObject({ kind: "livelock", seq: 4999, message: "livelock: no progress in the whole run (4999 events); tid 1 (pid 1) keeps running" });
+    expect(run(prepareWith(sp, { fix: "publish" })).outcome!.kind).toBe("ok");
+  });
+});
