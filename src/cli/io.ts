@@ -3,9 +3,15 @@
 // Commands write through these, never console.log, so that:
 // - a closed stdout (`ktrace events t | head`) ends the process quietly (EPIPE);
 // - main.ts can flush stdout/stderr before exiting;
-// - colors are off unless the stream is a terminal and NO_COLOR is unset.
+// - colors are off unless the stream is a terminal and NO_COLOR is unset;
+// - no control character or escape sequence from a trace reaches the terminal:
+//   every write goes through terminalText (src/util/safe-text.ts), which shows
+//   them escaped and lets through only line feeds, tabs and our own colours.
+//   JSON is unaffected (JSON.stringify already escapes C0 controls; the others
+//   become JSON escapes of the same characters).
 
 import process from 'node:process';
+import { terminalText } from '../util/safe-text.ts';
 
 type Stream = NodeJS.WriteStream;
 
@@ -59,9 +65,10 @@ function tracker(stream: Stream) {
   return t;
 }
 
-function write(stream: Stream, text: string): void {
+function write(stream: Stream, raw: string): void {
   if (stream === process.stdout && stdoutClosed) return;
-  if (text === '') return;
+  if (raw === '') return;
+  const text = terminalText(raw);
   const t = tracker(stream);
   t.count++;
   try {
@@ -76,7 +83,7 @@ function write(stream: Stream, text: string): void {
   }
 }
 
-/** Write text to stdout as is. */
+/** Write text to stdout (through the terminal filter, as every write here). */
 export function out(text: string): void {
   write(process.stdout, text);
 }
