@@ -31,7 +31,7 @@ export const EMBED_END = "-----END KTRACE TRACE-----";
 /** Largest gzip'd trace a report embeds. */
 export const EMBED_LIMIT = 64 * 1024;
 /** Text files larger than this are not searched for an embedded trace. */
-const MAX_TEXT = 64 * 1024 * 1024;
+export const EMBED_MAX_TEXT = 16 * 1024 * 1024;
 const LINE = 76;
 
 /** True when bytes start like a gzip stream (1f 8b). */
@@ -167,7 +167,7 @@ export function looksLikeText(head: Uint8Array): boolean {
  * has no embedded trace (naming the command that re-records it).
  */
 export function embeddedTraceIn(all: Uint8Array, where: string): Uint8Array | null {
-  if (all.length > MAX_TEXT || !looksLikeText(all.subarray(0, 4096))) return null;
+  if (all.length > EMBED_MAX_TEXT || !looksLikeText(all.subarray(0, 4096))) return null;
   const text = new TextDecoder("utf-8").decode(all);
   const found = findEmbeddedTrace(text, where);
   if (found) return found.bytes;

@@ -31,18 +31,38 @@ export class TraceError extends Error {
   }
 }
 
-/** A chunk failed its checksum or did not decode. */
+/** Seqs a damaged trace does not hold: events fromSeq..toSeq (inclusive) are missing, and why. */
+export interface Gap {
+  fromSeq: number;
+  toSeq: number;
+  /** What happened to them, e.g. "chunk 5 at byte offset 5291 is damaged (checksum mismatch)". */
+  reason: string;
+}
+
+/**
+ * A chunk failed its checksum or did not decode (chunk -1: no one chunk, e.g.
+ * events the file ends before, or no snapshot to start from). `gap` is set when the damage costs events:
+ * the rest of the trace stays usable, and readers go on past it.
+ */
 export class TraceCorruptError extends TraceError {
   override name = "TraceCorruptError";
   /** Chunk number (0-based, counting every chunk in file order) and its byte offset. */
   readonly chunk: number;
   readonly offset: number;
+  /** The events this damage makes unreadable, when it concerns events. */
+  readonly gap: Gap | undefined;
 
-  constructor(path: string | undefined, chunk: number, offset: number, what: string) {
-    super("corrupt", `${path ?? "trace"}: chunk ${chunk} at byte offset ${offset} is damaged (${what}); ` +
-      `open it again to use the chunks before it (recovery mode)`, path);
+  /**
+   * `what` says what is wrong with the chunk ("checksum mismatch"); with
+   * `sentence`, it is the whole description already ("CRC mismatch in chunk
+   * 5 at byte offset 5291", "the file ends before them").
+   */
+  constructor(path: string | undefined, chunk: number, offset: number, what: string, gap?: { fromSeq: number; toSeq: number }, sentence = false) {
+    const where = sentence ? what : `chunk ${chunk} at byte offset ${offset} is damaged (${what})`;
+    super("corrupt", `${path ?? "trace"}: ${gap ? `events ${gap.fromSeq}..${gap.toSeq} are missing: ${where}` : where}`, path);
     this.chunk = chunk;
     this.offset = offset;
+    this.gap = gap ? { fromSeq: gap.fromSeq, toSeq: gap.toSeq, reason: where } : undefined;
   }
 }
 

@@ -329,6 +329,8 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
   const { nargs, str } = slots;
   const nk = nargs.length;
   const len = raw.length;
+  // Every event takes at least 4 bytes (kind, cpu, tid, time): refuse a count the body cannot hold before allocating for it.
+  if (!(n >= 0 && 4 * n <= len)) throw new BodyError(`a body of ${len} bytes cannot hold ${n} events`);
   const sc = scratch ?? new Scratch();
   sc.grow(n);
   const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
@@ -346,6 +348,7 @@ export function decodeEventBody(raw: Uint8Array, n: number, firstSeq: number, sl
     else {
       v = slowU(raw, p);
       p = at;
+      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = Math.floor(v / 2);
     kind[i] = k;
