@@ -4,10 +4,10 @@
 // (a trace file, or a simulation held in memory).
 
 export {
-  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote,
+  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote, gapsText, displaySafe,
   type ReplaySource, type SourceMeta, type MemorySourceOptions,
 } from "./source.ts";
-export { Cursor, NoSuchPointError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
+export { Cursor, NoSuchPointError, StateUnknownError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
 export {
   parseWatch, watchLock, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
   WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector,
@@ -17,7 +17,7 @@ export {
   recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
-export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
+export { firstViolation, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type Unfolded, type WalkHooks } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
 export { describe, eventJson, kindMask, kindName, PatternError, type EventJson } from "./describe.ts";
