@@ -4,7 +4,7 @@
 // (a trace file, or a simulation held in memory).
 
 export {
-  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote, gapsText, displaySafe,
+  MemorySource, TraceSource, openSource, eventAt, eventOrNull, lastAtOrBefore, recoveryNote, gapsText, displaySafe,
   type ReplaySource, type SourceMeta, type MemorySourceOptions,
 } from "./source.ts";
 export { Cursor, NoSuchPointError, StateUnknownError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";

@@ -15,7 +15,7 @@ import { applyEvent } from "../kernel/apply.ts";
 import { simulate, type World } from "../kernel/sim.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, type EventColumns, type Gap, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, TraceCorruptError, type EventColumns, type Gap, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 
 /** What a source knows about the run it holds. */
@@ -90,6 +90,16 @@ export function eventAt(src: ReplaySource, seq: number): KEvent {
     return fillEvent(src.columns(i), seq - src.chunkFirstSeqs[i]!, { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" });
   }
   return src.readChunk(i)[seq - src.chunkFirstSeqs[i]!]!;
+}
+
+/** The event with this seq, or null when it is in a gap of a damaged trace. */
+export function eventOrNull(src: ReplaySource, seq: number): KEvent | null {
+  try {
+    return eventAt(src, seq);
+  } catch (e) {
+    if (e instanceof TraceCorruptError && e.gap) return null;
+    throw e;
+  }
 }
 
 export interface MemorySourceOptions {

@@ -25,6 +25,7 @@ import { crc32 } from "./crc32.ts";
 import { DeflateStream } from "./deflate.ts";
 import { TraceError } from "./errors.ts";
 import { MAGIC } from "./format.ts";
+import { safeText } from "../util/safe-text.ts";
 
 export const EMBED_BEGIN = "-----BEGIN KTRACE TRACE-----";
 export const EMBED_END = "-----END KTRACE TRACE-----";
@@ -81,7 +82,7 @@ export function gzipTrace(raw: Uint8Array): Uint8Array {
 export function embedTrace(bytes: Uint8Array, name: string): string {
   const gz = gzipTrace(bytes);
   const b64 = Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength).toString("base64");
-  const lines = [EMBED_BEGIN, `name: ${name.replace(/[\r\n]/g, " ")}`, `bytes: ${gz.length}`, `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`];
+  const lines = [EMBED_BEGIN, `name: ${safeText(name)}`, `bytes: ${gz.length}`, `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`];
   for (let i = 0; i < b64.length; i += LINE) lines.push(b64.slice(i, i + LINE));
   lines.push(EMBED_END);
   return lines.join("\n");
@@ -126,7 +127,7 @@ export function findEmbeddedTrace(text: string, where = "input"): Embedded | nul
     }
     const chunk = l.replace(/\s+/g, "");
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(chunk)) {
-      throw new TraceError("bad-header", `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${chunk.slice(0, 20)}…'); copy the block again from the report`, where);
+      throw new TraceError("bad-header", `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${safeText(chunk.slice(0, 20))}…'); copy the block again from the report`, where);
     }
     b64 += chunk;
   }

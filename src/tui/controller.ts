@@ -12,6 +12,7 @@ import {
   Cursor,
   describe,
   EVENT_KINDS,
+  eventOrNull,
   explain,
   kindName,
   parseWatch,
@@ -108,8 +109,8 @@ export function failureOf(cursor: Cursor, info: TraceInfo): { kind: string; seq:
   } catch {
     return null;
   }
-  const ev = cursor.eventAt(seq);
-  return { kind: kindName(ev.kind), seq, message: ev.s };
+  const ev = eventOrNull(cursor.source, seq);
+  return { kind: ev ? kindName(ev.kind) : 'failure', seq, message: ev ? ev.s : '' };
 }
 
 /** One line naming a violation: "lock-owner-alive at seq 41: ...". */
@@ -335,7 +336,11 @@ export class ReplayController implements AppStore {
     const from = Math.max(0, seq - WINDOW);
     const to = Math.min(this.info.total - 1, seq + WINDOW);
     const events: EventRow[] = [];
-    for (let q = from; q <= to; q++) events.push(this.eventRow(c.eventAt(q), st));
+    for (let q = from; q <= to; q++) {
+      const ev = eventOrNull(c.source, q);
+      // An event in a gap of a damaged trace: a row that says so.
+      events.push(ev ? this.eventRow(ev, st) : { seq: q, time: st.time, cpu: -1, tid: -1, kind: -1, kindName: 'missing', text: 'missing: the trace is damaged here' });
+    }
     return {
       seq,
       time: st.time,
@@ -346,6 +351,7 @@ export class ReplayController implements AppStore {
         violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
         violations: this.violationList(),
         failure: this.failureSeq,
+        gaps: c.source.gaps,
       },
     };
   }
@@ -444,8 +450,8 @@ export class ReplayController implements AppStore {
       const st = this.cursor.state;
       const targets: SearchTarget[] = [];
       for (let q = from; q <= to; q++) {
-        const ev = this.cursor.eventAt(q);
-        targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
+        const ev = eventOrNull(this.cursor.source, q);
+        if (ev) targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
       }
       this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: 'label' }) };
     }

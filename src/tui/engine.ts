@@ -5,7 +5,8 @@
 // from outside src/tui besides the kernel types.
 
 import { EVENT_KINDS, KIND, type KEvent, type KState, type OutcomeKind } from '../kernel/types.ts';
-import { Cursor, describe, kindName, openSource, type ObjectRef as WhyRef, type WhyEntry } from '../replay/index.ts';
+import { Cursor, describe, displaySafe, kindName, openSource, type ObjectRef as WhyRef, type WhyEntry } from '../replay/index.ts';
+import { safeText } from '../util/safe-text.ts';
 import type { TraceInfo } from './frame.ts';
 import { ownerProblem, type ObjectRef } from './rows.ts';
 
@@ -13,6 +14,7 @@ export {
   Cursor,
   NoSuchPointError,
   describe,
+  eventOrNull,
   kindName,
   openSource,
   parseWatch,
@@ -29,7 +31,7 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
   const src = cursor.source;
   const r = src.recovery;
   return {
-    file,
+    file: safeText(file),
     scenario: src.meta.scenario,
     fix: src.meta.fix,
     seed: src.meta.seed,
@@ -41,9 +43,13 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
   };
 }
 
-/** Opens a trace file for the UI: the source, a cursor at the start, and its facts. Throws TraceError (exitCode 2). */
+/**
+ * Opens a trace file for the UI: the source, a cursor at the start, and its
+ * facts. Every string the UI shows comes through displaySafe (safe-text.ts).
+ * Throws TraceError (exitCode 2).
+ */
 export function openCursor(path: string): { cursor: Cursor; info: TraceInfo } {
-  const cursor = new Cursor(openSource(path));
+  const cursor = new Cursor(displaySafe(openSource(path)));
   return { cursor, info: traceInfo(cursor, path) };
 }
 

@@ -48,6 +48,8 @@ export interface Marks {
   readonly violations?: readonly number[];
   /** The panic/fatal/hang event, null when the run did not fail. */
   readonly failure: number | null;
+  /** Seq ranges whose events are missing (a damaged trace), as known so far. */
+  readonly gaps?: readonly { readonly fromSeq: number; readonly toSeq: number }[];
 }
 
 export interface Frame {

@@ -1,5 +1,5 @@
 // The timeline: one bar across the terminal for the whole trace, with the
-// cursor, snapshots (┴), watchpoint hits (◆), invariant violations (!) and the panic/fatal/hang point (✖); under it, the start, the cursor's
+// cursor, snapshots (┴), missing events of a damaged trace (░), watchpoint hits (◆), invariant violations (!) and the panic/fatal/hang point (✖); under it, the start, the cursor's
 // seq and the last seq. Costs O(width + snapshots + hits) per frame.
 
 import { Box, Text } from 'ink';
@@ -13,7 +13,7 @@ export interface TimelineProps {
   readonly width: number;
 }
 
-type Style = 'bar' | 'snap' | 'watch' | 'violation' | 'failure';
+type Style = 'bar' | 'snap' | 'gap' | 'watch' | 'violation' | 'failure';
 
 /** One cell of the bar. */
 export interface Cell {
@@ -29,8 +29,8 @@ export function columnOf(pos: number, total: number, width: number): number {
   return Math.max(0, Math.min(width - 1, Math.floor(((pos + 1) * width) / n)));
 }
 
-const RANK: { readonly [S in Style]: number } = { bar: 0, snap: 1, watch: 2, violation: 3, failure: 4 };
-const GLYPH: { readonly [S in Style]: string } = { bar: '─', snap: '┴', watch: '◆', violation: '!', failure: '✖' };
+const RANK: { readonly [S in Style]: number } = { bar: 0, snap: 1, gap: 2, watch: 3, violation: 4, failure: 5 };
+const GLYPH: { readonly [S in Style]: string } = { bar: '─', snap: '┴', gap: '░', watch: '◆', violation: '!', failure: '✖' };
 
 /** The bar as cells (pure; the view only colours them). */
 export function timelineCells(p: Omit<TimelineProps, 'width'> & { width: number }): Cell[] {
@@ -41,6 +41,10 @@ export function timelineCells(p: Omit<TimelineProps, 'width'> & { width: number 
     if (RANK[s] > RANK[styles[c]!]) styles[c] = s;
   };
   for (const s of p.snapshotSeqs) if (s >= 0) put(s, 'snap');
+  for (const g of p.marks.gaps ?? []) {
+    const to = columnOf(g.toSeq, p.total, w);
+    for (let c = columnOf(g.fromSeq, p.total, w); c <= to; c++) if (RANK.gap > RANK[styles[c]!]) styles[c] = 'gap';
+  }
   for (const h of p.marks.watchHits) put(h, 'watch');
   for (const v of p.marks.violations ?? []) put(v, 'violation');
   if (typeof p.marks.violation === 'number') put(p.marks.violation, 'violation');
@@ -77,6 +81,7 @@ function labelLine(seq: number, total: number, width: number): { line: string; a
 const COLOR: { readonly [S in Style]: string | undefined } = {
   bar: undefined,
   snap: undefined,
+  gap: 'yellow',
   watch: 'yellow',
   violation: 'red',
   failure: 'red',

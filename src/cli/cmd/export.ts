@@ -1,9 +1,13 @@
 // ktrace export <trace> --format chrome [-o FILE]
-//   Chrome Trace Event JSON for chrome://tracing and the Perfetto UI.
+//   Chrome Trace Event JSON for chrome://tracing and the Perfetto UI. A
+//   damaged trace is exported around its gaps (marked as global instants),
+//   with a note on stderr saying which events are missing.
 
 import { writeChromeTrace } from "../../export/chrome.ts";
 import { OutFile } from "../../export/out-file.ts";
+import { recoveryNote } from "../../replay/index.ts";
 import { openTrace } from "../../trace/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { VERSION } from "../help.ts";
 import { eprintln, out } from "../io.ts";
@@ -12,7 +16,6 @@ export async function run(args: ParsedArgs<"export">): Promise<number> {
   const f = args.flags;
   const reader = openTrace(args.positionals[0]!);
   try {
-    if (reader.recovery) eprintln(`ktrace: note: ${args.positionals[0]} is incomplete (${reader.recovery.reason}); exporting the ${reader.recovery.events} events recovered`);
     const opts = { version: `ktrace ${VERSION}` };
     if (f.output !== undefined) {
       const file = new OutFile(f.output);
@@ -38,6 +41,9 @@ export async function run(args: ParsedArgs<"export">): Promise<number> {
       }, opts);
       out(buf.join(""));
     }
+    // After the export: a damaged chunk is found when it is read.
+    const note = recoveryNote(reader, safeText(args.positionals[0]!));
+    if (note) eprintln(note);
   } finally {
     reader.close();
   }
