@@ -115,7 +115,7 @@ describe("damaged files", () => {
     bad[f.off + FRAME_HEADER + 10]! ^= 0x40;
     const lazy = openTrace(bad);
     const first = lazy.chunkFirstSeqs[lazy.chunkOf(f.eventsTo - 1)]!;
-    const gap = { fromSeq: first, toSeq: f.eventsTo - 1, reason: `chunk ${i} at byte offset ${f.off} is damaged (checksum mismatch)` };
+    const gap = { fromSeq: first, toSeq: f.eventsTo - 1, reason: `chunk ${i} at byte offset ${f.off} is damaged: checksum mismatch` };
     // Opening reads only the index, so it opens complete; reading the chunk finds the damage.
     expect(lazy.recovery).toBeNull();
     expect(lazy.gaps).toEqual([]);

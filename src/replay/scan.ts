@@ -68,7 +68,9 @@ export interface Unfolded {
 /** One line about an Unfolded, for messages: what is missing and which states are unknown. */
 export function unfoldedText(u: Unfolded): string {
   const miss = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} are missing (${u.missing.reason})` : u.reason;
-  const known = u.knownAfter === null ? "the states after it are unknown" : u.knownAfter > u.fromSeq ? `the states ${u.fromSeq}..${u.knownAfter - 1} are unknown` : "";
+  const known = u.knownAfter === null
+    ? `the states from seq ${u.fromSeq} on are unknown (no usable snapshot after it)`
+    : u.knownAfter > u.fromSeq ? `the states ${u.fromSeq}..${u.knownAfter - 1} are unknown (known again at the snapshot of seq ${u.knownAfter})` : "";
   return known ? `${miss}; ${known}` : miss;
 }
 

@@ -377,7 +377,7 @@ export function recoveryNote(src: ReplaySource, name: string): string | null {
   return `ktrace: note: ${name} is damaged${missing}; the rest of it is usable`;
 }
 
-/** The missing ranges in a few words: "events 1024..1535 are missing (chunk 5 at byte offset 5291 is damaged (checksum mismatch))". */
+/** The missing ranges in a few words: "events 1024..1535 are missing (chunk 5 at byte offset 5291 is damaged: checksum mismatch)". */
 export function gapsText(gaps: readonly Gap[]): string {
   const shown = gaps.slice(0, 3).map((g) => `${g.fromSeq === g.toSeq ? `event ${g.fromSeq} is` : `events ${g.fromSeq}..${g.toSeq} are`} missing (${g.reason})`);
   return shown.join("; ") + (gaps.length > 3 ? `; and ${gaps.length - 3} more gaps` : "");

@@ -124,7 +124,7 @@ interface Frame {
 interface Bad {
   no: number;
   offset: number;
-  /** The whole description, e.g. "chunk 5 at byte offset 5291 is damaged (checksum mismatch)". */
+  /** The whole description, e.g. "chunk 5 at byte offset 5291 is damaged: checksum mismatch". */
   what: string;
   /** What is wrong with the chunk itself ("checksum mismatch"), when it is one chunk. */
   detail: string;
@@ -585,7 +585,7 @@ export class TraceReader {
       return cols;
     } catch (e) {
       if (!isDecodeError(e)) throw e;
-      const b = { no: t.chunkNos[i]!, offset: off, what: `chunk ${t.chunkNos[i]} at byte offset ${off} is damaged (${e.message})`, detail: e.message };
+      const b = { no: t.chunkNos[i]!, offset: off, what: `chunk ${t.chunkNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
       t.chunkBad[i] = b;
       this.version++;
       throw this.gapError(i, b);
@@ -728,7 +728,7 @@ export class TraceReader {
       return [plain, raw.length];
     } catch (e) {
       if (!isDecodeError(e)) throw e;
-      t.snapBad[i] = { no: t.snapNos[i]!, offset: off, what: `chunk ${t.snapNos[i]} at byte offset ${off} is damaged (${e.message})`, detail: e.message };
+      t.snapBad[i] = { no: t.snapNos[i]!, offset: off, what: `chunk ${t.snapNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
       this.version++;
       throw new TraceCorruptError(this.name, t.snapNos[i]!, off, e.message);
     }
@@ -912,7 +912,7 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
       const next = resync(src, off, size, budget);
       const cut = fr.startsWith("cut short");
       const what = fr === "checksum mismatch" ? `CRC mismatch in chunk ${no} at byte offset ${off}` : cut ? `last chunk cut short: chunk ${no} at byte offset ${off}` : `chunk ${no} at byte offset ${off}: ${fr}`;
-      const gapWhat = `chunk ${no} at byte offset ${off} is damaged (${cut ? "its length runs past the end of the file" : fr})`;
+      const gapWhat = `chunk ${no} at byte offset ${off} is damaged: ${cut ? "its length runs past the end of the file" : fr}`;
       if (next < 0) {
         problems.push(what);
         damage.push({ off, end: size, what: cut ? what : gapWhat, no });
@@ -953,7 +953,7 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
       bad = e.message;
     }
     if (bad !== null) {
-      const what = `chunk ${no} at byte offset ${off} is damaged (${bad})`;
+      const what = `chunk ${no} at byte offset ${off} is damaged: ${bad}`;
       problems.push(what);
       damage.push({ off, end: off + fr.length, what, no });
     }

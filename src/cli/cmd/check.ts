@@ -41,7 +41,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       printReport(report, res.scanned, src.eventCount, safeText(path));
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
-    if (!report && res.unchecked.length) eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (listed above); exit 2`);
+    if (!report && res.unchecked.length) eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (listed above)`);
     return code;
   } finally {
     src.close();
