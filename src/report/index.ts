@@ -15,7 +15,7 @@ import {
 import { SCENARIOS } from "../scenarios/index.ts";
 import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
 import type { TraceReader } from "../trace/index.ts";
-import { hasUnsafe, mdCode, mdText } from "../util/safe-text.ts";
+import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
 
 export interface ReportInput {
   /** The trace as the user named it. */
@@ -301,7 +301,7 @@ export function buildReport(x: ReportInput): Report {
   L.push("## Reproduce", "");
   const at = v ? "violation" : outcome && outcome.kind === "panic" ? "panic" : "end";
   L.push("```sh");
-  if (!rec.known) L.push(`# ${m.scenario}.ts: the scenario file this trace was recorded from`);
+  if (!rec.known) L.push(`# ${safeText(m.scenario)}.ts: the scenario file this trace was recorded from`);
   L.push(rec.command);
   L.push(`ktrace check ${sh(rec.file)}`);
   L.push(`ktrace replay ${sh(rec.file)} --at ${at}`);
