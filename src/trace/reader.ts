@@ -776,7 +776,8 @@ function parseIndex(fr: Frame, fileBytes: number, min: number, max: number, chun
   try {
     const r = new ByteReader(fr.payload);
     const rawLen = r.uvar();
-    const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_INDEX_BODY);
+    // An index lists at most one entry per frame in the file: a few bytes each.
+    const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, Math.min(MAX_INDEX_BODY, 4 * fileBytes + 4096));
     ix = unpackBody(raw, indexShape(fileBytes));
   } catch (e) {
     if (!isDecodeError(e)) throw e;

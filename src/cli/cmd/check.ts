@@ -20,6 +20,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
     const res = firstViolation(src, invs);
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
+    const damaged = () => eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`);
     if (args.flags.json) {
       printJson({
         violation: report,
@@ -30,6 +31,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         gaps: src.gaps,
         unchecked: res.unchecked.map((u) => ({ fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: unfoldedText(u) })),
       });
+      if (code === 2) damaged();
       return code;
     }
     const note = recoveryNote(src, safeText(path));
@@ -41,7 +43,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       printReport(report, res.scanned, src.eventCount, safeText(path));
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
-    if (!report && res.unchecked.length) eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (listed above)`);
+    if (code === 2) damaged();
     return code;
   } finally {
     src.close();
