@@ -33,7 +33,7 @@ import { simulate } from "../src/kernel/sim.ts";
 import type { KEvent } from "../src/kernel/types.ts";
 import { prepare } from "../src/record/index.ts";
 import { Checker, Cursor, INVARIANTS, eventJson, firstViolation, openSource, stateView, walk } from "../src/replay/index.ts";
-import { ByteWriter } from "../src/trace/bytes.ts";
+import { ByteWriter, concatBytes } from "../src/trace/bytes.ts";
 import { crc32 } from "../src/trace/crc32.ts";
 import { deflateLz } from "../src/trace/deflate.ts";
 import { embedTrace, gzipTrace } from "../src/trace/embed.ts";
@@ -183,15 +183,7 @@ export interface Input {
 const HUGE = [0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32 + 1, 2 ** 53 - 1, 50_000_000, 65537, 4097];
 const NEG = [-1, -2, -(2 ** 31), -(2 ** 40), -(2 ** 53) + 1];
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const cat = concatBytes;
 
 function frameOf(type: number, flags: number, payload: Uint8Array): Uint8Array {
   return cat(frameHeader(type, flags, payload), payload);

@@ -14,7 +14,7 @@
 
 import { ApplyError, applyEvent } from "../kernel/apply.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
-import { TraceCorruptError, type EventColumns, type Gap } from "../trace/index.ts";
+import { TraceCorruptError, fillEvent, type EventColumns, type Gap } from "../trace/index.ts";
 import { Checker, selectInvariants, type Invariant, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
@@ -140,22 +140,7 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
     const n = cols ? cols.n : evs!.length;
     const stop = Math.min(last, first + n - 1);
     for (let q = seq; q <= stop; q++) {
-      let e: KEvent;
-      if (cols) {
-        const j = q - first;
-        e = ev;
-        ev.seq = q;
-        ev.time = cols.time[j]!;
-        ev.cpu = cols.cpu[j]!;
-        ev.tid = cols.tid[j]!;
-        ev.kind = cols.kind[j]!;
-        ev.a = cols.a[j]!;
-        ev.b = cols.b[j]!;
-        ev.c = cols.c[j]!;
-        ev.s = cols.strings[cols.sIdx[j]!]!;
-      } else {
-        e = evs![q - first]!;
-      }
+      const e = cols ? fillEvent(cols, q - first, ev) : evs![q - first]!;
       if (st !== null) {
         const s: KState = st;
         try {

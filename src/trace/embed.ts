@@ -20,7 +20,7 @@
 // in a reply) and any indentation; both are ignored.
 
 import { Buffer } from "node:buffer";
-import { ByteWriter } from "./bytes.ts";
+import { ByteWriter, concatBytes } from "./bytes.ts";
 import { crc32 } from "./crc32.ts";
 import { DeflateStream } from "./deflate.ts";
 import { TraceError } from "./errors.ts";
@@ -66,13 +66,7 @@ export function gzipTrace(raw: Uint8Array): Uint8Array {
   dv.setUint32(0, crc32(raw), true);
   dv.setUint32(4, raw.length >>> 0, true);
   parts.push(tail);
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**
