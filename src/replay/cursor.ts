@@ -290,7 +290,7 @@ export class Cursor {
     } catch (e) {
       if (!(e instanceof TraceCorruptError)) throw e;
       const next = this.source.loadSnapshotFrom(to);
-      throw new StateUnknownError(to, { fromSeq: -1, knownAfter: next ? next.seq : null, missing: null, reason: e.message.replace(/^[^:]*: /, "") });
+      throw new StateUnknownError(to, { fromSeq: -1, knownAfter: next ? next.seq : null, missing: null, reason: e.detail });
     }
   }
 

@@ -113,7 +113,7 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
       seq = base.seq + 1;
     } catch (e) {
       if (!(e instanceof TraceCorruptError)) throw e;
-      lose(from, null, e.message, from - 1);
+      lose(from, null, e.detail, from - 1);
     }
   }
   while (seq <= last) {

@@ -51,6 +51,8 @@ export class TraceCorruptError extends TraceError {
   readonly offset: number;
   /** The events this damage makes unreadable, when it concerns events. */
   readonly gap: Gap | undefined;
+  /** The message without the file name: what is damaged and how. */
+  readonly detail: string;
 
   /**
    * `what` says what is wrong with the chunk ("checksum mismatch"); with
@@ -63,6 +65,7 @@ export class TraceCorruptError extends TraceError {
     this.chunk = chunk;
     this.offset = offset;
     this.gap = gap ? { fromSeq: gap.fromSeq, toSeq: gap.toSeq, reason: where } : undefined;
+    this.detail = where;
   }
 }
 

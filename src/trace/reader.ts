@@ -448,7 +448,7 @@ export class TraceReader {
           const warnings = missingSnapshots(tables, meta.snapshotEvery);
           return new TraceReader({ ...base, tables, outcome: ix.outcome, endTime: ix.endTime, recovery: null, warnings });
         }
-        footerNote = `the footer points at byte offset ${footer.indexOffset}, where there is no valid index (${ix})`;
+        footerNote = `the footer points at no valid index (${ix})`;
       }
     }
     const scan = scanChunks(src, headerEnd, size, meta.chunkEvents, footer);
@@ -787,7 +787,7 @@ function parseIndex(fr: Frame, fileBytes: number, min: number, max: number, chun
 }
 
 function readIndex(src: Source, off: number, len: number, min: number, max: number, events: number, chunkEvents: number): IndexData | string {
-  if (off < min || off + len > max) return `index offset ${off} outside the file`;
+  if (off < min || off + len > max) return `offset ${off} is outside the file`;
   const fr = readFrame(src, off, off + len);
   if (typeof fr === "string") return fr;
   const ix = parseIndex(fr, src.size, min, off, chunkEvents);
