@@ -171,6 +171,23 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     expect(r.stdout).toContain(gap);
   });
 
+  it("replay (TUI): rows in the gap say they are missing, the timeline marks it, stepping into it says why", async () => {
+    const { ReplayController } = await import("../src/tui/controller.ts");
+    const { openCursor } = await import("../src/tui/engine.ts");
+    const { timelineCells } = await import("../src/tui/timeline.tsx");
+    const { cursor, info } = openCursor(FLIPPED);
+    const c = new ReplayController(cursor, info, { at: 1023 });
+    const f = c.getFrame();
+    expect(f.seq).toBe(1023);
+    expect(f.events.find((e) => e.seq === 1024)).toMatchObject({ kindName: "missing", text: "missing: the trace is damaged here" });
+    expect(f.marks.gaps).toEqual([{ fromSeq: 1024, toSeq: 1535, reason: "chunk 5 at byte offset 5291 is damaged: checksum mismatch" }]);
+    const cells = timelineCells({ seq: f.seq, total: info.total, snapshotSeqs: info.snapshotSeqs, marks: f.marks, width: 30 });
+    expect(cells.filter((x) => x.ch === "░").length).toBeGreaterThan(2);
+    c.dispatch({ type: "command", command: "step" });
+    expect(c.getState().seq).toBe(1023);
+    expect(JSON.stringify(c.getState())).toContain("events 1024..1535 are missing");
+  });
+
   it("replay engine: seeks and steps outside the gap give the undamaged states; inside it, StateUnknownError", () => {
     const bad = new Cursor(openSource(FLIPPED));
     const ok = new Cursor(openSource(GOOD));
