@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { main } from "../src/cli/main.ts";
 import { describeError } from "../src/cli/errors.ts";
-import { COMMANDS, inputOf, judge, loadBases, type Answer } from "./fuzz-lib.ts";
+import { COMMANDS, inputOf, judge, loadBases, prepareBombs, type Answer } from "./fuzz-lib.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -77,9 +77,11 @@ async function runCommand(args: string[]): Promise<{ code: number; out: string; 
 }
 
 const bases = await loadBases(root);
+prepareBombs();
 const dir = mkdtempSync(join(tmpdir(), "ktrace-fuzz-"));
 const file = join(dir, "input.ktrace");
-realWrite(JSON.stringify({ ready: true, baselineKB: hwmKB() }) + "\n");
+resetHwm();
+realWrite(JSON.stringify({ ready: true }) + "\n");
 
 let pending = "";
 const queue: number[] = [];

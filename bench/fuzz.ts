@@ -96,7 +96,6 @@ class Worker {
   current: number | null = null;
   sentAt = 0;
   ready = false;
-  baselineKB = 0;
   private buf = "";
   private dead = false;
   constructor(private readonly onDone: (d: Done) => void, private readonly next: () => number | null) {
@@ -116,10 +115,9 @@ class Worker {
       while ((nl = this.buf.indexOf("\n")) >= 0) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        const m = JSON.parse(line) as Result & { ready?: boolean; baselineKB?: number };
+        const m = JSON.parse(line) as Result & { ready?: boolean };
         if (m.ready) {
           this.ready = true;
-          this.baselineKB = m.baselineKB ?? 0;
           this.feed();
           continue;
         }
@@ -220,7 +218,7 @@ if (SAVE && bad.length) {
 }
 const summary = {
   count: results.length, seed: SEED, runtime: RUNTIME, jobs: JOBS, seconds: Math.round(secs * 10) / 10,
-  classes: byClass, byKind, peakMB: Math.round(peak.kb / 102.4) / 10, peakInput: peak,
+  classes: byClass, byKind, peakMB: Math.round(peak.kb / 102.4) / 10, peakInput: peak,  floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
   msPerInput: { p50: q(0.5), p99: q(0.99), max: ms.length ? ms[ms.length - 1] : 0 },
   bad: bad.slice(0, 20).map((d) => ({ i: d.i, cls: d.cls, note: d.note, base: d.r?.base, what: d.r?.what, codes: d.r?.codes, wrong: d.r?.wrong, internal: d.r?.internal.map((x) => x.split("\n").slice(0, 4).join(" | ")), multiLine: d.r?.multiLine })),
   machine: { cpus: cpus().length, load: loadavg().map((x) => Math.round(x * 100) / 100) },
@@ -231,7 +229,7 @@ if (JSON_OUT) {
   const n = (x: number) => x.toLocaleString("en-US");
   console.log(`fuzz: ${n(results.length)} inputs, seed ${SEED}, ${RUNTIME}, ${JOBS} workers, ${secs.toFixed(1)} s (load ${summary.machine.load.join(" ")})`);
   console.log(`  ${(Object.keys(byClass) as Class[]).map((c) => `${c} ${n(byClass[c])}`).join("  ")}`);
-  console.log(`  peak memory ${summary.peakMB} MB (input ${peak.i}: ${peak.what}); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+  console.log(`  peak memory ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
   for (const [k, v] of Object.entries(byKind).sort()) console.log(`  ${k.padEnd(18)} ${Object.entries(v).map(([c, x]) => `${c} ${x}`).join(", ")}`);
   for (const d of summary.bad) console.log(`  BAD ${d.cls} #${d.i} ${d.base}: ${d.what} ${d.note} codes ${d.codes} ${(d.wrong ?? []).join("; ")} ${(d.internal ?? []).join(" ")} ${(d.multiLine ?? []).join(",")}`);
 }
