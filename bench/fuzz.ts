@@ -13,17 +13,20 @@
 //   refused     some command refused it cleanly: exit 2 with one line
 //   exit3       some command exited 3 (a ktrace bug), or the worker died
 //   hang        no answer within --timeout-ms (default 10 s): the worker is killed
-//   overmem     peak memory (VmHWM of the worker, the runtime included) over
-//               --mem-mb (default 256), or the worker killed at twice that
+//   overmem     peak memory over --mem-mb (default 256): the worker's VmHWM for
+//               the input (the runtime and the harness included), confirmed by
+//               running each command alone in a fresh CLI process (the five
+//               highest inputs are always measured that way too); or the worker
+//               killed at twice the bound
 //   wrong       a silent wrong answer: an event, state, violation or summary the
 //               base trace contradicts, outside what the mutation made
 //               untrustworthy (fuzz-lib.ts, judge)
 //   multiline   exit 2 with more than one error line
 // It exits 0 when there is no exit3, hang, overmem, wrong or multiline.
 
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 
@@ -189,10 +192,46 @@ async function runAll(indices: number[]): Promise<Done[]> {
   });
 }
 
+/**
+ * Peak memory of the CLI itself on one input: each command run alone in a
+ * fresh process (`/usr/bin/time -f %M`), the largest. A worker's peak is an
+ * upper bound (it includes the harness and what earlier inputs left for the
+ * garbage collector); the inputs it ranks highest are measured again this way.
+ * NaN when /usr/bin/time is missing.
+ */
+async function standalonePeakKB(i: number): Promise<number> {
+  if (!existsSync("/usr/bin/time")) return NaN;
+  const { loadBases, inputOf, COMMANDS } = await import("./fuzz-lib.ts");
+  bases ??= await loadBases(ROOT);
+  const file = join(mkdtempSync(join(tmpdir(), "ktrace-fuzz-peak-")), "input.ktrace");
+  writeFileSync(file, inputOf(bases, SEED, i).bytes);
+  const main = join(ROOT, "src", "cli", "main.ts");
+  const cmd = RUNTIME === "deno" ? [join(BIN, "deno"), "run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, main] : [join(BIN, "bun"), main];
+  let peak = 0;
+  for (const c of COMMANDS) {
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, ...c.argv(file)], { encoding: "utf8", maxBuffer: 1 << 28 });
+    peak = Math.max(peak, Number(r.stderr.trimEnd().split("\n").pop()));
+  }
+  return peak;
+}
+let bases: Awaited<ReturnType<typeof import("./fuzz-lib.ts").loadBases>> | undefined;
+
 const indices = ONLY !== undefined ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, k) => k);
 const t0 = performance.now();
 const results = await runAll(indices);
 const secs = (performance.now() - t0) / 1000;
+// The highest worker peaks, and every input over the bound, measured again alone.
+const confirm = results.filter((d) => d.cls === "overmem" || d.r).sort((a, b) => (b.r?.hwmKB ?? Infinity) - (a.r?.hwmKB ?? Infinity)).slice(0, 5);
+for (const d of results) if (d.cls === "overmem" && !confirm.includes(d)) confirm.push(d);
+const standalone: { i: number; workerMB: number; cliMB: number; what: string }[] = [];
+for (const d of confirm) {
+  const kb = await standalonePeakKB(d.i);
+  standalone.push({ i: d.i, workerMB: Math.round((d.r?.hwmKB ?? NaN) / 102.4) / 10, cliMB: Math.round(kb / 102.4) / 10, what: d.r ? `${d.r.base}: ${d.r.what}` : d.note });
+  if (d.cls === "overmem" && kb <= MEM_KB) {
+    d.note = `worker peak over the bound, the CLI alone ${Math.round(kb / 1024)} MB`;
+    d.cls = d.r ? (d.r.codes.includes(2) ? "refused" : "ok") : "ok";
+  }
+}
 if (!JSON_OUT && process.stderr.isTTY) process.stderr.write("\r");
 
 const byClass: Record<Class, number> = { ok: 0, refused: 0, exit3: 0, hang: 0, overmem: 0, wrong: 0, multiline: 0 };
@@ -219,6 +258,7 @@ if (SAVE && bad.length) {
 const summary = {
   count: results.length, seed: SEED, runtime: RUNTIME, jobs: JOBS, seconds: Math.round(secs * 10) / 10,
   classes: byClass, byKind, peakMB: Math.round(peak.kb / 102.4) / 10, peakInput: peak,  floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
+  standalone, cliPeakMB: Math.max(0, ...standalone.map((x) => x.cliMB).filter((x) => !Number.isNaN(x))),
   msPerInput: { p50: q(0.5), p99: q(0.99), max: ms.length ? ms[ms.length - 1] : 0 },
   bad: bad.slice(0, 20).map((d) => ({ i: d.i, cls: d.cls, note: d.note, base: d.r?.base, what: d.r?.what, codes: d.r?.codes, wrong: d.r?.wrong, internal: d.r?.internal.map((x) => x.split("\n").slice(0, 4).join(" | ")), multiLine: d.r?.multiLine })),
   machine: { cpus: cpus().length, load: loadavg().map((x) => Math.round(x * 100) / 100) },
@@ -229,7 +269,8 @@ if (JSON_OUT) {
   const n = (x: number) => x.toLocaleString("en-US");
   console.log(`fuzz: ${n(results.length)} inputs, seed ${SEED}, ${RUNTIME}, ${JOBS} workers, ${secs.toFixed(1)} s (load ${summary.machine.load.join(" ")})`);
   console.log(`  ${(Object.keys(byClass) as Class[]).map((c) => `${c} ${n(byClass[c])}`).join("  ")}`);
-  console.log(`  peak memory ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+  console.log(`  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
+  console.log(`  the ${standalone.length} highest, each command alone in a fresh CLI process: ${standalone.map((x) => `#${x.i} ${x.cliMB} MB (worker ${x.workerMB})`).join(", ")}; the most: ${summary.cliPeakMB} MB`);
   for (const [k, v] of Object.entries(byKind).sort()) console.log(`  ${k.padEnd(18)} ${Object.entries(v).map(([c, x]) => `${c} ${x}`).join(", ")}`);
   for (const d of summary.bad) console.log(`  BAD ${d.cls} #${d.i} ${d.base}: ${d.what} ${d.note} codes ${d.codes} ${(d.wrong ?? []).join("; ")} ${(d.internal ?? []).join(" ")} ${(d.multiLine ?? []).join(",")}`);
 }
