@@ -105,10 +105,12 @@ async function drain(): Promise<void> {
     }
     const ms = performance.now() - t0;
     const wrong = judge(input, answers);
+    // A TypeError or RangeError inside applyEvent, reported as damage by foldEvent (scan.ts): counted, for the kernel's owners.
+    const foldErrors = answers.filter((a) => /does not apply to the state before it \(/.test(a.stdout + a.stderr)).map((a) => a.cmd);
     const multiLine = answers.filter((a) => a.code === 2 && a.stderr.trimEnd().split("\n").filter((l) => l.startsWith("ktrace: ") && !l.startsWith("ktrace: note") && !l.startsWith("ktrace: warning")).length !== 1).map((a) => a.cmd);
     realWrite(JSON.stringify({
       i, base: input.base.name, kind: input.kind, what: input.what, bytes: input.bytes.length,
-      codes: answers.map((a) => a.code), wrong, internal, multiLine, ms: Math.round(ms * 10) / 10, hwmKB: hwmKB(),
+      codes: answers.map((a) => a.code), wrong, internal, multiLine, foldErrors, ms: Math.round(ms * 10) / 10, hwmKB: hwmKB(),
     }) + "\n");
   }
   busy = false;

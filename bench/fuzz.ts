@@ -61,6 +61,8 @@ interface Result {
   wrong: string[];
   internal: string[];
   multiLine: string[];
+  /** Commands whose fold met a TypeError/RangeError in applyEvent (reported as damage, exit 2). */
+  foldErrors: string[];
   ms: number;
   hwmKB: number;
 }
@@ -258,6 +260,8 @@ if (SAVE && bad.length) {
 const summary = {
   count: results.length, seed: SEED, runtime: RUNTIME, jobs: JOBS, seconds: Math.round(secs * 10) / 10,
   classes: byClass, byKind, peakMB: Math.round(peak.kb / 102.4) / 10, peakInput: peak,  floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
+  foldErrors: results.filter((d) => d.r?.foldErrors.length).map((d) => ({ i: d.i, base: d.r!.base, what: d.r!.what })).slice(0, 20),
+  foldErrorCount: results.filter((d) => d.r?.foldErrors.length).length,
   standalone, cliPeakMB: Math.max(0, ...standalone.map((x) => x.cliMB).filter((x) => !Number.isNaN(x))),
   msPerInput: { p50: q(0.5), p99: q(0.99), max: ms.length ? ms[ms.length - 1] : 0 },
   bad: bad.slice(0, 20).map((d) => ({ i: d.i, cls: d.cls, note: d.note, base: d.r?.base, what: d.r?.what, codes: d.r?.codes, wrong: d.r?.wrong, internal: d.r?.internal.map((x) => x.split("\n").slice(0, 4).join(" | ")), multiLine: d.r?.multiLine })),
@@ -271,6 +275,7 @@ if (JSON_OUT) {
   console.log(`  ${(Object.keys(byClass) as Class[]).map((c) => `${c} ${n(byClass[c])}`).join("  ")}`);
   console.log(`  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
   console.log(`  the ${standalone.length} highest, each command alone in a fresh CLI process: ${standalone.map((x) => `#${x.i} ${x.cliMB} MB (worker ${x.workerMB})`).join(", ")}; the most: ${summary.cliPeakMB} MB`);
+  if (summary.foldErrorCount) console.log(`  inputs where applyEvent threw a TypeError/RangeError (reported as damage): ${summary.foldErrorCount}, e.g. ${summary.foldErrors.slice(0, 3).map((x) => `#${x.i} ${x.base}: ${x.what}`).join("; ")}`);
   for (const [k, v] of Object.entries(byKind).sort()) console.log(`  ${k.padEnd(18)} ${Object.entries(v).map(([c, x]) => `${c} ${x}`).join(", ")}`);
   for (const d of summary.bad) console.log(`  BAD ${d.cls} #${d.i} ${d.base}: ${d.what} ${d.note} codes ${d.codes} ${(d.wrong ?? []).join("; ")} ${(d.internal ?? []).join(" ")} ${(d.multiLine ?? []).join(",")}`);
 }
