@@ -277,7 +277,7 @@ describe("write errors say the truth about the partial file", () => {
     });
   };
 
-  it("a write that fails part-way keeps the partial file, says how many events it holds, and info on the missing trace points at it", async () => {
+  it.runIf(process.platform === "linux")("a write that fails part-way keeps the partial file, says how many events it holds, and info on the missing trace points at it", async () => {
     const out = join(dir, "full.ktrace");
     const r = run(["record", "stress", "--max-events", "400000", "-o", out]);
     expect(r.status).toBe(2);

@@ -25,6 +25,9 @@ export function isObj(x: unknown): x is Obj {
 
 const int = (x: unknown): x is number => Number.isSafeInteger(x);
 
+/** A kernel config value: the rules are strings today (KConfig); numbers and booleans are allowed for rules a later kernel adds. */
+const isPrimitive = (x: unknown) => typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x));
+
 function isIntArray(x: unknown, n?: number): x is number[] {
   return Array.isArray(x) && (n === undefined || x.length === n) && x.every(int);
 }
@@ -62,7 +65,7 @@ export function checkMeta(m: unknown): HeaderData | string {
   if (!isObj(m.config)) return "meta field config is missing";
   const cpus = m.config.cpus;
   if (!int(cpus) || cpus < 1 || cpus > MAX_TRACE_CPUS) return `meta field config.cpus is not an integer in 1..${MAX_TRACE_CPUS}`;
-  for (const [k, v] of Object.entries(m.config)) if (k !== "cpus" && typeof v !== "string") return `meta field config.${k} is not a string`;
+  for (const [k, v] of Object.entries(m.config)) if (!isPrimitive(v)) return `meta field config.${k} is not a string, number or boolean`;
   if (!isObj(m.options)) return "meta field options is not a map";
   for (const [k, v] of Object.entries(m.options)) if (typeof v !== "string") return `meta option ${k} is not a string`;
   const kinds = m.kinds;
@@ -189,7 +192,7 @@ export function checkSnapshot(p: unknown, want: SnapshotExpect): PlainState | st
   if (!int(p.nextLock) || !int(p.nextVmar)) return "snapshot nextLock/nextVmar are not integers";
   if (typeof p.ended !== "boolean") return "snapshot ended is not a boolean";
   if (!isObj(p.config) || p.config.cpus !== want.cpus) return `snapshot config does not have the header's ${want.cpus} cpus`;
-  for (const [k, v] of Object.entries(p.config)) if (k !== "cpus" && typeof v !== "string") return `snapshot config.${k} is not a string`;
+  for (const [k, v] of Object.entries(p.config)) if (!isPrimitive(v)) return `snapshot config.${k} is not a string, number or boolean`;
   const bad =
     records("cpus", p.cpus, CPU, "id") ?? records("procs", p.procs, PROC, "pid") ?? records("threads", p.threads, THREAD, "tid") ??
     records("locks", p.locks, LOCK, "id") ?? records("kstacks", p.kstacks, KSTACK, "id");
