@@ -75,8 +75,9 @@ describe("ktrace report", () => {
     expect(bank.stdout).toMatch(/# bank\.ts: the scenario file this trace was recorded from\nktrace record bank\.ts/);
   });
 
-  it("escapes Markdown in cells", () => {
-    expect(mdEscape("a|b <c> `d`\ne")).toBe("a\\|b &lt;c&gt; \\`d\\` e");
+  it("escapes Markdown in cells (the one rule: mdText, src/util/safe-text.ts)", () => {
+    // A line break is shown as \n, not turned into a space: renders as a|b <c> `d`\ne
+    expect(mdEscape("a|b <c> `d`\ne")).toBe("a\\|b &lt;c&gt; \\`d\\`\\\\ne");
   });
 });
 

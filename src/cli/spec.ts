@@ -158,7 +158,7 @@ export const COMMANDS = [
   },
   {
     name: 'info',
-    summary: "Summarize a trace: scenario, seed, events, outcome.",
+    summary: "Summarize a trace: scenario, seed, events, outcome, and whether anything in it is damaged.",
     positionals: [tracePos('info')],
     flags: [json('formatVersion, scenario, fix, seed, cpus, events, snapshots, bytes, outcome')],
     examples: ['ktrace info /tmp/cpython.ktrace', 'ktrace info /tmp/cpython.ktrace --json'],
@@ -166,7 +166,7 @@ export const COMMANDS = [
   },
   {
     name: 'check',
-    summary: 'Scan a trace for the first invariant violation (exit 1 if found).',
+    summary: 'Scan a trace for the first invariant violation (exit 1 if found; 2 if none but a damaged part could not be checked).',
     positionals: [tracePos('check')],
     flags: [
       {
@@ -176,7 +176,7 @@ export const COMMANDS = [
         repeatable: true,
         description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(', ')}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
-      json('{violation, scanned}'),
+      json('{violation, scanned, gaps, unchecked}'),
     ],
     examples: ['ktrace check /tmp/cpython.ktrace', 'ktrace check t.ktrace --invariant kstack-in-use --json'],
     issue: 5,

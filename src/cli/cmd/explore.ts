@@ -16,7 +16,7 @@ import { termSafe } from "../../explore/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, ewrite, isStderrTTY, out, println, stderrColumns } from "../io.ts";
+import { color, eprintln, errColor, eredraw, isStderrTTY, out, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -78,11 +78,11 @@ function progressBar(label: string): { update(p: Progress): void; clear(): void 
     update(p) {
       if (p.elapsedMs - last < 100 && p.done < p.total) return;
       last = p.elapsedMs;
-      ewrite(`\r${progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red)}\x1b[K`);
+      eredraw(progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red));
       shown = true;
     },
     clear() {
-      if (shown) ewrite("\r\x1b[K");
+      if (shown) eredraw("");
     },
   };
 }

@@ -1,11 +1,16 @@
 // ktrace export <trace> --format chrome|msgpack|jsonl [-o FILE]
 //   chrome: Chrome Trace Event JSON for chrome://tracing and the Perfetto UI.
 //   msgpack, jsonl: the events as plain records (src/export/records.ts).
+// A damaged trace is exported around its gaps (chrome marks them as global
+// instants; records simply have no record for a missing event), with a note
+// on stderr saying which events are missing.
 
 import { writeChromeTrace } from "../../export/chrome.ts";
 import { OutFile } from "../../export/out-file.ts";
 import { writeRecords, type RecordFormat } from "../../export/records.ts";
+import { recoveryNote } from "../../replay/index.ts";
 import { openTrace, type TraceReader } from "../../trace/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { VERSION } from "../help.ts";
@@ -18,9 +23,11 @@ export async function run(args: ParsedArgs<"export">): Promise<number> {
   }
   const reader = openTrace(args.positionals[0]!);
   try {
-    if (reader.recovery) eprintln(`ktrace: note: ${args.positionals[0]} is incomplete (${reader.recovery.reason}); exporting the ${reader.recovery.events} events recovered`);
     if (f.format === "chrome") exportChrome(reader, f.output);
     else await exportRecords(reader, f.format, f.output);
+    // After the export: a damaged chunk is found when it is read.
+    const note = recoveryNote(reader, safeText(args.positionals[0]!));
+    if (note) eprintln(note);
   } finally {
     reader.close();
   }
