@@ -189,6 +189,11 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     c.dispatch({ type: "command", command: "step" });
     expect(c.getState().seq).toBe(1023);
     expect(c.getState().status?.text).toContain("events 1024..1535 are missing");
+    // The cursor stayed where the view is: stepping back and explaining work from there.
+    expect(cursor.seq).toBe(1023);
+    c.dispatch({ type: "command", command: "stepBack" });
+    expect(c.getState().seq).toBe(1022);
+    expect(cursor.seq).toBe(1022);
   });
 
   it("replay engine: seeks and steps outside the gap give the undamaged states; inside it, StateUnknownError", () => {
@@ -202,7 +207,12 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     expect(() => bad.seek(1100)).toThrow(StateUnknownError);
     bad.seek(1023);
     expect(() => bad.step()).toThrow(/events 1024\.\.1535 are missing/);
-    expect(bad.seq).toBeLessThan(1024);
+    expect(bad.seq).toBe(1023);
+    // It stays where it was, with the same state as the undamaged trace there.
+    ok.seek(1023);
+    expect(bad.state).toEqual(ok.state);
+    expect(() => bad.seek(1100)).toThrow(StateUnknownError);
+    expect(bad.seq).toBe(1023);
     bad.seek(1600);
     expect(bad.stepBack()).toBe(true);
     expect(bad.seq).toBe(1599);

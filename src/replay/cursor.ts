@@ -309,6 +309,7 @@ export class Cursor {
     const src = this.source;
     const st = this.st;
     const ev = this.scratch;
+    const start = st.seq;
     try {
       while (st.seq < to) {
         const from = st.seq + 1;
@@ -327,9 +328,19 @@ export class Cursor {
     } catch (e) {
       // The fold stopped part-way: go back to a clean state, and say why.
       const failed = this.st.seq + 1;
+      const err = this.unknown(to, failed, e);
       this.st = this.firstState();
       this.cps.clear();
-      throw this.unknown(to, failed, e);
+      // Damage: back to where the move started (the cursor was there, so it is
+      // reachable), as StateUnknownError promises.
+      if (err instanceof StateUnknownError && start >= 0) {
+        try {
+          this.moveTo(start, this.every);
+        } catch {
+          // Stays at the first state.
+        }
+      }
+      throw err;
     }
   }
 
