@@ -44,3 +44,32 @@ describe("msgpackShape", () => {
     expect(msgpackShape(Uint8Array.from([...ok, 0]), LOOSE)).toMatch(/left over/);
   });
 });
+
+describe("a format 2 event chunk body is shape-checked before it is unpacked", () => {
+  it("deep nesting or a flood of empty arrays in the body: BodyError (a damaged chunk), nothing built", async () => {
+    const { BodyError, decodeEventBody, slotTable } = await import("../src/trace/event-codec.ts");
+    const slots = slotTable([["user", 0, 1]]);
+    // [firstSeq, n, scale, [ [[[[...]]]] ], ...]: 100,000 nested arrays where the string table goes.
+    const deep = new Uint8Array(100_000).fill(0x91);
+    deep[deep.length - 1] = 0x90;
+    const nested = Uint8Array.from([0x9c, 0, 1, 1, 0x91, ...deep]);
+    expect(() => decodeEventBody(2, nested, 1, 0, slots)).toThrow(BodyError);
+    // The string table as 60,000 empty arrays (one byte each, a JavaScript array each if unpacked).
+    const flood = Uint8Array.from([0x9c, 0, 1, 1, 0xdc, 0xea, 0x60, ...new Uint8Array(60_000).fill(0x90)]);
+    expect(() => decodeEventBody(2, flood, 1, 0, slots)).toThrow(/not a msgpack document of the expected shape/);
+  });
+
+  it("a firstSeq that is a string from the trace is named escaped and cut in the message", async () => {
+    const { decodeEventBody, slotTable } = await import("../src/trace/event-codec.ts");
+    const body = packr.pack(["\x1b[2J" + "x".repeat(100), 1, 1, [], ...new Array(8).fill(new Uint8Array(1))]);
+    let msg = "";
+    try {
+      decodeEventBody(2, body, 1, 0, slotTable([["user", 0, 1]]));
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain("firstSeq '\\x1b[2Jxxx");
+    expect(msg).not.toContain("\x1b");
+    expect(msg.length).toBeLessThan(200);
+  });
+});

@@ -19,6 +19,7 @@
 import type { KEvent } from "../kernel/types.ts";
 import { ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
+import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
 
 /** Per kind code: how many of a, b, c it uses, and whether it uses s. */
 export interface SlotTable {
@@ -463,14 +464,15 @@ const V2_COL0 = 4;
 function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
   let doc: unknown;
   try {
-    doc = packr.unpack(raw);
+    // Shape-checked first (msgpack-bounds.ts): a few bytes must not make the decoder allocate a lot or recurse deep.
+    doc = unpackBounded(raw, EVENT_BODY_SHAPE);
   } catch {
     // msgpackr's messages may quote the data: say it in our words.
-    throw new BodyError("event chunk body is not a msgpack document");
+    throw new BodyError("event chunk body is not a msgpack document of the expected shape");
   }
   if (!Array.isArray(doc) || doc.length < V2_FIELDS.length) throw new BodyError(`event chunk body is not a msgpack array of at least ${V2_FIELDS.length} elements`);
   if (doc[0] !== firstSeq || doc[1] !== n) {
-    throw new BodyError(`event chunk body says firstSeq ${String(doc[0])} and n ${String(doc[1])}, its frame ${firstSeq} and ${n}`);
+    throw new BodyError(`event chunk body says firstSeq ${shown(doc[0])} and n ${shown(doc[1])}, its frame ${firstSeq} and ${n}`);
   }
   const scale: unknown = doc[2];
   if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");

@@ -16,6 +16,7 @@ import {
   type HeaderData, type IndexData,
 } from "./format.ts";
 import { msgpackShape, type ShapeLimits } from "./msgpack-bounds.ts";
+import { safeText } from "../util/safe-text.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -32,6 +33,13 @@ function isIntArray(x: unknown, n?: number): x is number[] {
   return Array.isArray(x) && (n === undefined || x.length === n) && x.every(int);
 }
 
+/** A value from a trace, for a message: a number as is, a string escaped and cut (safeText), anything else by its type. */
+export function shown(x: unknown): string {
+  if (typeof x === "number" || typeof x === "boolean" || x === null || x === undefined) return String(x);
+  if (typeof x === "string") return `'${safeText(x.length > 40 ? `${x.slice(0, 39)}…` : x)}'`;
+  return Array.isArray(x) ? "an array" : x instanceof Uint8Array ? "bytes" : `a ${typeof x}`;
+}
+
 /** Unpacks msgpack after checking its shape (msgpack-bounds.ts); an explanation when it does not decode. */
 export function unpackBounded(bytes: Uint8Array, limits: ShapeLimits): unknown {
   const bad = msgpackShape(bytes, limits);
@@ -46,6 +54,12 @@ export const META_SHAPE: ShapeLimits = { maxDepth: 6, maxContainers: MAX_KINDS +
 export function snapshotShape(n: number): ShapeLimits {
   return { maxDepth: 8, maxContainers: Math.floor(n / 12) + 64, maxItems: n };
 }
+
+/**
+ * Shape limits for a format 2 event chunk body: an array of the fields and
+ * the string table (a later minor version may append a few more containers).
+ */
+export const EVENT_BODY_SHAPE: ShapeLimits = { maxDepth: 4, maxContainers: 64, maxItems: Number.MAX_SAFE_INTEGER };
 
 /** Shape limits for an index body, in a file of `fileBytes` bytes: one table entry per frame at most. */
 export function indexShape(fileBytes: number): ShapeLimits {
@@ -65,9 +79,9 @@ export function checkMeta(m: unknown): HeaderData | string {
   if (!isObj(m.config)) return "meta field config is missing";
   const cpus = m.config.cpus;
   if (!int(cpus) || cpus < 1 || cpus > MAX_TRACE_CPUS) return `meta field config.cpus is not an integer in 1..${MAX_TRACE_CPUS}`;
-  for (const [k, v] of Object.entries(m.config)) if (!isPrimitive(v)) return `meta field config.${k} is not a string, number or boolean`;
+  for (const [k, v] of Object.entries(m.config)) if (!isPrimitive(v)) return `meta field config.${shown(k)} is not a string, number or boolean`;
   if (!isObj(m.options)) return "meta field options is not a map";
-  for (const [k, v] of Object.entries(m.options)) if (typeof v !== "string") return `meta option ${k} is not a string`;
+  for (const [k, v] of Object.entries(m.options)) if (typeof v !== "string") return `meta option ${shown(k)} is not a string`;
   const kinds = m.kinds;
   if (!Array.isArray(kinds) || kinds.length > MAX_KINDS) return "meta field kinds is not a kind table";
   for (const k of kinds as unknown[]) {
@@ -131,7 +145,7 @@ function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string
   if (o === null || o === undefined) return null;
   if (!isObj(o)) return "outcome is not a map";
   if (typeof o.kind !== "string" || !(OUTCOME_KINDS as readonly string[]).includes(o.kind)) return "outcome has an unknown kind";
-  if (!int(o.seq) || o.seq < -1 || o.seq >= Math.max(events, 0)) return `outcome seq ${String(o.seq)} is outside the trace`;
+  if (!int(o.seq) || o.seq < -1 || o.seq >= Math.max(events, 0)) return `outcome seq ${shown(o.seq)} is outside the trace`;
   if (typeof o.message !== "string") return "outcome message is not a string";
   return o as unknown as IndexData["outcome"];
 }
@@ -187,12 +201,12 @@ export interface SnapshotExpect {
 /** Validates a decoded snapshot against the kernel's state types (PlainState); an explanation when it does not fit. */
 export function checkSnapshot(p: unknown, want: SnapshotExpect): PlainState | string {
   if (!isObj(p)) return "snapshot is not a map";
-  if (p.seq !== want.seq) return `snapshot says seq ${String(p.seq)}, its chunk ${want.seq}`;
+  if (p.seq !== want.seq) return `snapshot says seq ${shown(p.seq)}, its chunk ${want.seq}`;
   if (!int(p.time)) return "snapshot time is not an integer";
   if (!int(p.nextLock) || !int(p.nextVmar)) return "snapshot nextLock/nextVmar are not integers";
   if (typeof p.ended !== "boolean") return "snapshot ended is not a boolean";
   if (!isObj(p.config) || p.config.cpus !== want.cpus) return `snapshot config does not have the header's ${want.cpus} cpus`;
-  for (const [k, v] of Object.entries(p.config)) if (!isPrimitive(v)) return `snapshot config.${k} is not a string, number or boolean`;
+  for (const [k, v] of Object.entries(p.config)) if (!isPrimitive(v)) return `snapshot config.${shown(k)} is not a string, number or boolean`;
   const bad =
     records("cpus", p.cpus, CPU, "id") ?? records("procs", p.procs, PROC, "pid") ?? records("threads", p.threads, THREAD, "tid") ??
     records("locks", p.locks, LOCK, "id") ?? records("kstacks", p.kstacks, KSTACK, "id");
