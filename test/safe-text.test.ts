@@ -1,6 +1,6 @@
 // The one rule for showing untrusted text: src/util/safe-text.ts.
 import { describe, expect, it } from "vitest";
-import { hasUnsafe, mdCode, mdText, safeText, terminalText } from "../src/util/safe-text.ts";
+import { hasUnsafe, jsonText, mdCode, mdText, safeText, terminalText } from "../src/util/safe-text.ts";
 
 const NASTY = "\x1b]0;pwned-title\x07\x1b[2J\x1b[31mred\r\nline2\tx\x7f\u009b1m\u202egnp.exe\u2028\ud800";
 
@@ -52,5 +52,19 @@ describe("Markdown", () => {
     expect(mdCode("`x")).toBe("`` `x ``");
     expect(mdCode("a|b", true)).toBe("`a\\|b`");
     expect(mdCode("\x1b]0;t\x07")).toBe("`\\x1b]0;t\\x07`");
+  });
+});
+
+describe("jsonText", () => {
+  it("is the same JSON, with nothing a terminal would act on (DEL, C1, bidi, separators as \\u escapes)", () => {
+    const value = { s: NASTY, k: [NASTY, 1] };
+    for (const json of [JSON.stringify(value), JSON.stringify(value, null, 2)]) {
+      const t = jsonText(json);
+      expect(JSON.parse(t)).toEqual(JSON.parse(json));
+      expect(t.replace(/[\n]/g, "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
+    }
+    // terminalText would not do here: its \x7f is not a JSON escape.
+    expect(() => JSON.parse(terminalText(JSON.stringify("a\x7fb")))).toThrow();
+    expect(JSON.parse(jsonText(JSON.stringify("a\x7fb")))).toBe("a\x7fb");
   });
 });

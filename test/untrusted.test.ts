@@ -167,6 +167,21 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     expect(r.stderr).toContain(gap);
   });
 
+  it("export --format jsonl|msgpack: a record for every event outside the gap, none inside, the gap noted", async () => {
+    const r = await runCli(["export", FLIPPED, "--format", "jsonl"]);
+    expect(r.code).toBe(0);
+    const seqs = r.stdout.trimEnd().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(seqs).toHaveLength(3000 - 512);
+    expect(seqs.filter((q) => q >= 1024 && q <= 1535)).toEqual([]);
+    expect(seqs.at(-1)).toBe(2999);
+    expect(r.stderr).toContain(gap);
+    const m = join(dir, "flipped.msgpack");
+    const x = await runCli(["export", FLIPPED, "--format", "msgpack", "-o", m]);
+    expect(x.code).toBe(0);
+    expect(x.stderr).toContain("2,488 events");
+    expect(x.stderr).toContain(gap);
+  });
+
   it("report: written, with the damage noted", async () => {
     const r = await runCli(["report", FLIPPED]);
     expect(r.code).toBe(0);
@@ -250,6 +265,20 @@ describe("strings from a trace are shown escaped in every human-readable output"
     const x = await runCli(["export", p, "--format", "chrome"]);
     expect(x.stdout).not.toMatch(RAW);
     expect(JSON.parse(x.stdout).traceEvents.some((e: { name: string }) => e.name.includes(`panic${EVIL}`))).toBe(true);
+    const l = await runCli(["export", p, "--format", "jsonl"]);
+    expect(l.stdout).not.toMatch(RAW);
+    expect(l.stdout.trimEnd().split("\n").map((x) => JSON.parse(x) as { args: Record<string, unknown> }).some((e) => Object.values(e.args).includes(`label${EVIL}`))).toBe(true);
+  });
+
+  it("--json stays valid JSON with a DEL or a C1 control in a string (JSON escapes, not the terminal filter's \\x7f)", async () => {
+    const q = join(dir, "del.ktrace");
+    writeEvilTrace(q, "\x7f\u0085\u2028");
+    const j = await runCli(["info", q, "--json"]);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout).scenario).toBe("evil\x7f\u0085\u2028");
+    expect(j.stdout).not.toMatch(/[\x7f\u0085\u2028]/);
+    for (const line of (await runCli(["events", q, "--json"])).stdout.trimEnd().split("\n")) JSON.parse(line);
+    JSON.parse((await runCli(["export", q, "--format", "chrome"])).stdout);
   });
 
   it("a report block's error line on stderr", async () => {

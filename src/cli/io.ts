@@ -7,11 +7,11 @@
 // - no control character or escape sequence from a trace reaches the terminal:
 //   every write goes through terminalText (src/util/safe-text.ts), which shows
 //   them escaped and lets through only line feeds, tabs and our own colours.
-//   JSON is unaffected (JSON.stringify already escapes C0 controls; the others
-//   become JSON escapes of the same characters).
+//   JSON goes through jsonText instead (printJson, outJson), which escapes the
+//   same characters as JSON \u escapes, so it stays the same JSON.
 
 import process from 'node:process';
-import { terminalText } from '../util/safe-text.ts';
+import { jsonText, terminalText } from '../util/safe-text.ts';
 
 type Stream = NodeJS.WriteStream;
 
@@ -129,12 +129,17 @@ export function eprintln(line = ''): void {
 
 /** Print one JSON document on stdout (for --json). */
 export function printJson(value: unknown): void {
-  write(process.stdout, JSON.stringify(value, null, 2) + '\n');
+  outJson(JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Print one compact JSON value on its own line (for JSON lines output, e.g. events --json). */
 export function printJsonLine(value: unknown): void {
-  write(process.stdout, JSON.stringify(value) + '\n');
+  outJson(JSON.stringify(value) + '\n');
+}
+
+/** Write JSON text to stdout through jsonText (the same JSON, safe on a terminal), not terminalText. */
+export function outJson(json: string): void {
+  write(process.stdout, jsonText(json), true);
 }
 
 export function isStdoutTTY(): boolean {

@@ -85,6 +85,19 @@ export function terminalText(text: string): string {
   return last === 0 ? text : out + text.slice(last);
 }
 
+/**
+ * JSON text (from JSON.stringify) made safe for a terminal and still the same
+ * JSON: JSON.stringify escapes C0 controls and lone surrogates itself; the
+ * other characters UNSAFE names (DEL, C1 controls, bidi marks, line and
+ * paragraph separators, the BOM) become \uXXXX escapes, which decode to the
+ * same strings. Line feeds and tabs between values (indentation) are kept.
+ * (terminalText would write DEL as \x7f, which is not JSON.)
+ */
+export function jsonText(json: string): string {
+  if (!hasUnsafe(json)) return json;
+  return json.replace(UNSAFE, (c) => (c === "\n" || c === "\t" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
 // ---- Markdown ----
 
 /**

@@ -15,8 +15,9 @@ export const EVIL = "\x1b]0;pwned-title\x07\x1b[2J\x1b[31mRED\r\nktrace: forged 
 /** How EVIL must look wherever it is shown to a person. */
 export const EVIL_SHOWN = "\\x1b]0;pwned-title\\x07\\x1b[2J\\x1b[31mRED\\r\\nktrace: forged line\\u202e";
 
-/** Writes the evil trace to path. */
-export function writeEvilTrace(path: string): void {
+/** Writes the evil trace to path (its strings holding `evil`, EVIL by default). */
+export function writeEvilTrace(path: string, evil = EVIL): void {
+  const EVIL = evil;
   const st = initState(SYNTH_CONFIG);
   const w = TraceWriter.create(path, {
     scenario: `evil${EVIL}`, fix: `fix${EVIL}`, seed: 1, options: { [`k${EVIL}`]: `v${EVIL}` }, config: SYNTH_CONFIG,

@@ -16,7 +16,7 @@ import { safeText } from "../../util/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, eredraw, isStderrTTY, out, println, stderrColumns } from "../io.ts";
+import { color, eprintln, errColor, eredraw, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -227,7 +227,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   }
   const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
   const code = exitCodeFor(doc);
-  if (f.json) out(renderDoc(doc));
+  if (f.json) outJson(renderDoc(doc));
   else {
     const extra = [f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : ""].join("");
     const note: RunNote = shard ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard } : { jobs: res.jobs, elapsedMs: res.elapsedMs };

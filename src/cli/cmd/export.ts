@@ -14,7 +14,7 @@ import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { VERSION } from "../help.ts";
-import { eprintln, isStdoutTTY, out, outBytes } from "../io.ts";
+import { eprintln, isStdoutTTY, outBytes, outJson } from "../io.ts";
 
 export async function run(args: ParsedArgs<"export">): Promise<number> {
   const f = args.flags;
@@ -54,12 +54,12 @@ function exportChrome(reader: TraceReader, output: string | undefined): void {
     buf.push(t);
     n += t.length;
     if (n >= 1 << 16) {
-      out(buf.join(""));
+      outJson(buf.join(""));
       buf = [];
       n = 0;
     }
   }, opts);
-  out(buf.join(""));
+  outJson(buf.join(""));
 }
 
 async function exportRecords(reader: TraceReader, format: RecordFormat, output: string | undefined): Promise<void> {
