@@ -14,7 +14,8 @@ import { parseBabeltraceLine } from "./babeltrace.ts";
 import { Clock } from "./clock.ts";
 import { parseFtraceLine, type LineResult } from "./ftrace.ts";
 import { parsePerfLine } from "./perf.ts";
-import { escapeText, IMPORT_FORMATS, ImportError, type ImportFormat } from "./record.ts";
+import { safeText } from "../util/safe-text.ts";
+import { IMPORT_FORMATS, ImportError, type ImportFormat } from "./record.ts";
 
 /** Lines sampled for format detection. */
 export const DETECT_LINES = 200;
@@ -50,16 +51,16 @@ function holdsCtf(dir: string, depth: number): boolean {
 
 /** Checks the path before reading: exists, a regular file, not a CTF directory. Returns its stats. */
 export function checkPath(path: string): Stats {
-  if (!existsSync(path)) throw new ImportError(`${escapeText(path)}: no such file`);
+  if (!existsSync(path)) throw new ImportError(`${safeText(path)}: no such file`);
   const st = statSync(path);
   if (st.isDirectory()) {
     if (holdsCtf(path, 2)) {
       throw new ImportError(
-        `${escapeText(path)} is a CTF trace directory (LTTng), which ktrace import does not decode`,
-        `print it as text first: babeltrace2 ${escapeText(path)} > trace.txt, then ktrace import trace.txt`,
+        `${safeText(path)} is a CTF trace directory (LTTng), which ktrace import does not decode`,
+        `print it as text first: babeltrace2 ${safeText(path)} > trace.txt, then ktrace import trace.txt`,
       );
     }
-    throw new ImportError(`${escapeText(path)} is a directory, not a trace file`);
+    throw new ImportError(`${safeText(path)} is a directory, not a trace file`);
   }
   return st;
 }
@@ -69,7 +70,7 @@ const CTF_STREAM_MAGIC = 0xc1fc1fc1;
 
 /** Refuses binary inputs by their first bytes (after gunzip when the file is gzip'd). */
 export function checkHead(path: string, head: Uint8Array): void {
-  const p = escapeText(path);
+  const p = safeText(path);
   const text = new TextDecoder("latin1").decode(head.subarray(0, 16));
   if (text.startsWith("\x17\x08Dtracing")) {
     throw new ImportError(
@@ -133,8 +134,8 @@ export function detectFormat(path: string, sample: readonly string[]): { format:
     const first = sample.find((l) => l.trim() !== "" && !l.startsWith("#")) ?? "";
     const shown = first.length > 80 ? first.slice(0, 80) + "…" : first;
     throw new ImportError(
-      `${escapeText(path)} is not in a format ktrace import reads (ftrace text, perf script, babeltrace2 text)` +
-        (first === "" ? ": no event lines" : `; its first line: ${escapeText(shown)}`),
+      `${safeText(path)} is not in a format ktrace import reads (ftrace text, perf script, babeltrace2 text)` +
+        (first === "" ? ": no event lines" : `; its first line: ${safeText(shown)}`),
       "give --format ftrace|perf|babeltrace2 to see which lines do not parse",
     );
   }
