@@ -21,9 +21,12 @@ const encoder = new TextEncoder();
 
 /** Strings up to this many bytes are cached. */
 const INTERN_MAX = 48;
-/** Cache slots (a power of two): direct-mapped, a collision replaces the entry. */
-const INTERN_SLOTS = 4096;
-const cache: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+/**
+ * Cache sets (a power of two) of two entries each, the most recently used first: a
+ * string seen once (a runtime, a count) displaces no more than one frequent one.
+ */
+const INTERN_SETS = 4096;
+const cache: (string | undefined)[] = new Array<string | undefined>(2 * INTERN_SETS).fill(undefined);
 
 /** True for '0'..'9'. */
 export const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -42,7 +45,7 @@ function latin1(buf: Bytes, a: number, b: number): string {
 
 /**
  * The text of buf[a, b) (see the contract above), from the cache when it is a short
- * ASCII string seen before. Bounded: INTERN_SLOTS strings of at most INTERN_MAX bytes.
+ * ASCII string seen before. Bounded: 2 * INTERN_SETS strings of at most INTERN_MAX bytes.
  */
 export function text(buf: Bytes, a: number, b: number): string {
   const n = b - a;
@@ -56,11 +59,19 @@ export function text(buf: Bytes, a: number, b: number): string {
     h = Math.imul(h ^ c, 0x01000193);
   }
   if (hi >= 0x80) return utf8.decode(buf.subarray(a, b)); // never cached: see `same`
-  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
-  const s = cache[slot];
-  if (s !== undefined && same(s, buf, a, n)) return s;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  const set = ((h ^ (h >>> 13)) & (INTERN_SETS - 1)) << 1;
+  const first = cache[set];
+  if (first !== undefined && same(first, buf, a, n)) return first;
+  const second = cache[set + 1];
+  if (second !== undefined && same(second, buf, a, n)) {
+    cache[set] = second;
+    cache[set + 1] = first;
+    return second;
+  }
   const t = latin1(buf, a, b);
-  cache[slot] = t;
+  cache[set] = t;
+  cache[set + 1] = first;
   return t;
 }
 

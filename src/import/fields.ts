@@ -361,7 +361,7 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
         p = intEnd(buf, s, b, false);
         if (p < 0 || !startsWithAt(buf, p, b, NS_UNIT)) return null;
         p += NS_UNIT.length;
-        vals[k] = text(buf, s, p);
+        vals[k] = decode(buf, s, p); // a runtime: seldom seen twice, not worth caching
     }
   }
   if (p + tail.length !== b || !startsWithAt(buf, p, b, tail)) return null;
