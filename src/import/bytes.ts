@@ -52,23 +52,24 @@ export function text(buf: Bytes, a: number, b: number): string {
   if (n <= 0) return "";
   if (n > INTERN_MAX) return decode(buf, a, b);
   let h = 0x811c9dc5;
-  let hi = 0;
-  for (let i = a; i < b; i++) {
-    const c = buf[i]!;
-    hi |= c;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  if (hi >= 0x80) return utf8.decode(buf.subarray(a, b)); // never cached: see `same`
+  for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   const set = ((h ^ (h >>> 13)) & (INTERN_SETS - 1)) << 1;
   const first = cache[set];
   if (first !== undefined && same(first, buf, a, n)) return first;
+  return textMiss(buf, a, b, set);
+}
+
+/** text() past the first entry of its set: the second one (which becomes the first), or a new string. */
+function textMiss(buf: Bytes, a: number, b: number, set: number): string {
+  const first = cache[set];
   const second = cache[set + 1];
-  if (second !== undefined && same(second, buf, a, n)) {
+  if (second !== undefined && same(second, buf, a, b - a)) {
     cache[set] = second;
     cache[set + 1] = first;
     return second;
   }
+  for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(a, b)); // never cached: see `same`
   const t = latin1(buf, a, b);
   cache[set] = t;
   cache[set + 1] = first;

@@ -262,6 +262,7 @@ function form(template: string, make: (v: FieldValue[]) => Record<string, FieldV
     holes.push(HOLES[parts[i + 1]!]!);
   }
   const tail = ascii(parts[parts.length - 1]!);
+  if (holes.length > 16) throw new Error(`a form has at most 16 holes: ${template}`);
   holes.forEach((h, k) => {
     const next = k + 1 < holes.length ? lits[k + 1]! : tail;
     if (h === TEXT && next[next.length - 1] !== 61) throw new Error(`{text} must be followed by a literal ending in '=': ${template}`);
@@ -301,14 +302,18 @@ const FORMS = new Map<string, Form>([
 ]);
 
 const NS_UNIT = ascii(" [ns]");
-/** Values of the holes being read (reused: make() copies them into the fields). */
+/** The holes being read: where each starts and ends (reused; values are made once the whole payload matched). */
+const holeStart = new Int32Array(16);
+const holeEnd = new Int32Array(16);
+/** Their values (reused: make() copies them into the fields). */
 const vals: FieldValue[] = [];
 
 /** The fields of payload buf[a, b) in `form`, or null when it does not take it. */
 function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, FieldValue> | null {
   const { lits, holes, tail } = form;
+  const n = holes.length;
   let p = a;
-  for (let k = 0; k < holes.length; k++) {
+  for (let k = 0; k < n; k++) {
     const lit = lits[k]!;
     if (!startsWithAt(buf, p, b, lit)) return null;
     const s = p + lit.length;
@@ -317,54 +322,56 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
         // up to the first '=', which ends the next literal (checked next)
         const eq = indexOfByte(buf, 61, s, b);
         if (eq < 0) return null;
-        p = eq + 1 - (k + 1 < holes.length ? lits[k + 1]! : tail).length;
+        p = eq + 1 - (k + 1 < n ? lits[k + 1]! : tail).length;
         if (p < s || !plain(buf, s, p, false)) return null;
-        vals[k] = text(buf, s, p);
         break;
       }
       case REST:
         if (!plain(buf, s, b, false)) return null;
         p = b;
-        vals[k] = text(buf, s, b);
         break;
       case TOKEN:
         p = tokenEnd(buf, s, b);
-        if (p < 0) return null;
-        vals[k] = text(buf, s, p);
         break;
       case UINT:
+        p = intEnd(buf, s, b, false);
+        break;
       case INT:
-        p = intEnd(buf, s, b, holes[k] === INT);
-        if (p < 0) return null;
-        vals[k] = intAt(buf, s, p);
-        break;
-      case NUM: {
+      case NUM:
         p = intEnd(buf, s, b, true);
-        if (p < 0 || p - s > 15) return null;
-        const neg = buf[s] === 45;
-        const v = digitsAt(buf, neg ? s + 1 : s, p);
-        vals[k] = neg ? -v : v;
         break;
-      }
       case WORD:
         p = s;
         while (p < b && isWordChar(buf[p]!)) p++;
         if (p === s) return null;
-        vals[k] = text(buf, s, p);
         break;
       case NOTPAREN:
         p = s;
         while (p < b && buf[p] !== 41) p++;
-        vals[k] = text(buf, s, p);
         break;
       default: // NS
         p = intEnd(buf, s, b, false);
         if (p < 0 || !startsWithAt(buf, p, b, NS_UNIT)) return null;
         p += NS_UNIT.length;
-        vals[k] = decode(buf, s, p); // a runtime: seldom seen twice, not worth caching
     }
+    if (p < 0) return null;
+    holeStart[k] = s;
+    holeEnd[k] = p;
   }
   if (p + tail.length !== b || !startsWithAt(buf, p, b, tail)) return null;
+  for (let k = 0; k < n; k++) {
+    const h = holes[k]!;
+    const s = holeStart[k]!;
+    const e = holeEnd[k]!;
+    if (h === UINT || h === INT) vals[k] = intAt(buf, s, e);
+    else if (h === NUM) {
+      if (e - s > 15) return null;
+      const neg = buf[s] === 45;
+      const v = digitsAt(buf, neg ? s + 1 : s, e);
+      vals[k] = neg ? -v : v;
+    } else if (h === NS) vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
+    else vals[k] = text(buf, s, e);
+  }
   return form.make(vals);
 }
 
