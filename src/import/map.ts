@@ -96,9 +96,8 @@ export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   lost_events: "lost",
 };
 
-function num(f: Record<string, FieldValue>, a: string, b?: string): number {
-  let v = f[a];
-  if (v === undefined && b !== undefined) v = f[b];
+/** A field as an integer (plain or zero-padded decimal text too), NaN when absent or not one. Fields are read by name at the call site (`f["pid"] ?? f["tid"]`): one property access the JIT can cache there. */
+function num(v: FieldValue | undefined): number {
   if (v === undefined) return NaN;
   return typeof v === "number" ? v : intText(v);
 }
@@ -117,9 +116,8 @@ function intText(t: string): number {
   return t.charCodeAt(0) === 45 ? -v : v;
 }
 
-function str(f: Record<string, FieldValue>, a: string, b?: string): string | undefined {
-  let v = f[a];
-  if (v === undefined && b !== undefined) v = f[b];
+/** A field as text, undefined when absent. */
+function str(v: FieldValue | undefined): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
@@ -193,7 +191,8 @@ export class Mapper {
   private joins = 0;
   private readonly raw: boolean;
   private readonly tasks = new Map<number, TaskInfo>();
-  private readonly cpus = new Map<number, CpuInfo>();
+  /** By CPU number (< MAX_CPUS). */
+  private readonly cpus: (CpuInfo | undefined)[] = [];
   private readonly locks = new Map<string, LockInfo>();
   /** Lock each task waits for (lockdep), to infer its acquire. */
   private readonly waiting = new Map<number, string>();
@@ -213,7 +212,11 @@ export class Mapper {
 
   /** CPUs that records named, sorted. */
   cpuIds(): number[] {
-    return [...this.cpus.keys()].sort((a, b) => a - b);
+    const ids: number[] = [];
+    this.cpus.forEach((c, i) => {
+      if (c !== undefined) ids.push(i);
+    });
+    return ids;
   }
 
   /** Tasks still known (alive or not freed yet). */
@@ -249,10 +252,11 @@ export class Mapper {
   }
 
   private cpu(id: number): CpuInfo {
-    let c = this.cpus.get(id);
+    let c = this.cpus[id];
     if (c === undefined) {
       c = { current: undefined, ctx: [] };
-      this.cpus.set(id, c);
+      while (this.cpus.length < id) this.cpus.push(undefined); // dense: no holes
+      this.cpus[id] = c;
     }
     return c;
   }
@@ -310,7 +314,7 @@ export class Mapper {
     const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
     // The acting task: as printed; else what the CPU runs (formats without a tid column).
     // Before a CPU's first switch, the switch itself names who was running.
-    const prev = r.tid < 0 && r.name === "sched_switch" ? num(r.fields, "prev_pid", "prev_tid") : NaN;
+    const prev = r.tid < 0 && r.name === "sched_switch" ? num(r.fields["prev_pid"] ?? r.fields["prev_tid"]) : NaN;
     this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? (isTid(prev) ? task(prev) : IDLE));
     // A statedump record introduces its task with more than the actor's context says: it goes first.
     const dump = r.name === "lttng_statedump_process_state";
@@ -382,13 +386,13 @@ export class Mapper {
   /** sched_switch */
   private onSwitch(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const prev = num(f, "prev_pid", "prev_tid");
-    const next = num(f, "next_pid", "next_tid");
+    const prev = num(f["prev_pid"] ?? f["prev_tid"]);
+    const next = num(f["next_pid"] ?? f["next_tid"]);
     if (!isTid(prev) || !isTid(next)) return "malformed";
-    this.see(task(prev), str(f, "prev_comm") ?? "");
-    this.see(task(next), str(f, "next_comm") ?? "");
+    this.see(task(prev), str(f["prev_comm"]) ?? "");
+    this.see(task(next), str(f["next_comm"]) ?? "");
     const st = f["prev_state"];
-    this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f, "prev_state.label", "prev_state") ?? "", next: task(next) });
+    this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f["prev_state.label"] ?? f["prev_state"]) ?? "", next: task(next) });
     if (c !== undefined) c.current = task(next);
     return "mapped";
   }
@@ -396,9 +400,9 @@ export class Mapper {
   /** sched_waking, sched_wakeup, sched_wakeup_new */
   private onWake(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "pid", "tid");
+    const t = num(f["pid"] ?? f["tid"]);
     if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f, "comm") ?? "");
+    this.see(t, str(f["comm"]) ?? "");
     const top = c?.ctx[c.ctx.length - 1];
     const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
     const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
@@ -408,8 +412,8 @@ export class Mapper {
       who = this.wakers.get(t) ?? here;
       this.wakers.delete(t);
     }
-    const target = num(f, "target_cpu");
-    const success = f["success"] === undefined ? true : num(f, "success") !== 0;
+    const target = num(f["target_cpu"]);
+    const success = f["success"] === undefined ? true : num(f["success"]) !== 0;
     this.emit({ op: "wake", task: t, stage, by: who.by, ctx: who.ctx, ctxName: who.ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
     return "mapped";
   }
@@ -417,12 +421,12 @@ export class Mapper {
   /** task_newtask */
   private onNewtask(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const child = num(f, "pid", "tid");
-    const flags = parseInt(str(f, "clone_flags") ?? "", 16);
+    const child = num(f["pid"] ?? f["tid"]);
+    const flags = parseInt(str(f["clone_flags"]) ?? "", 16);
     if (!isTid(child) || child === 0 || Number.isNaN(flags)) return "malformed";
     if (this.tasks.has(child)) return "merged";
     const thread = (flags & CLONE_THREAD) !== 0;
-    this.fork(this.actor, child, thread, thread ? this.pidOf(this.actor) : child, str(f, "comm") ?? "", "clone");
+    this.fork(this.actor, child, thread, thread ? this.pidOf(this.actor) : child, str(f["comm"]) ?? "", "clone");
     this.newtasks.add(child);
     return "mapped";
   }
@@ -430,26 +434,26 @@ export class Mapper {
   /** sched_process_fork */
   private onFork(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const parent = num(f, "parent_tid", "pid");
-    const child = num(f, "child_tid", "child_pid");
+    const parent = num(f["parent_tid"] ?? f["pid"]);
+    const child = num(f["child_tid"] ?? f["child_pid"]);
     if (!isTid(parent) || !isTid(child) || child === 0) return "malformed";
     if (this.newtasks.delete(child)) return "merged";
     if (this.tasks.has(child)) return "merged";
-    this.see(task(parent), str(f, "parent_comm", "comm") ?? "");
+    this.see(task(parent), str(f["parent_comm"] ?? f["comm"]) ?? "");
     // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
-    const lttngPid = f["child_tid"] !== undefined ? num(f, "child_pid") : NaN;
-    const parentPid = f["parent_pid"] !== undefined ? num(f, "parent_pid") : this.pidOf(task(parent));
-    if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f, "child_comm") ?? "", "fork");
-    else this.fork(task(parent), child, null, child, str(f, "child_comm") ?? "", "assumed");
+    const lttngPid = f["child_tid"] !== undefined ? num(f["child_pid"]) : NaN;
+    const parentPid = f["parent_pid"] !== undefined ? num(f["parent_pid"]) : this.pidOf(task(parent));
+    if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f["child_comm"]) ?? "", "fork");
+    else this.fork(task(parent), child, null, child, str(f["child_comm"]) ?? "", "assumed");
     return "mapped";
   }
 
   /** sched_process_exec */
   private onExec(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "pid", "tid");
-    const old = num(f, "old_pid", "old_tid");
-    const filename = str(f, "filename") ?? "";
+    const t = num(f["pid"] ?? f["tid"]);
+    const old = num(f["old_pid"] ?? f["old_tid"]);
+    const filename = str(f["filename"]) ?? "";
     if (!isTid(t) || t === 0) return "malformed";
     const oldTid = isTid(old) ? old : t;
     const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
@@ -470,11 +474,11 @@ export class Mapper {
   /** task_rename */
   private onRename(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = f["pid"] !== undefined ? num(f, "pid") : this.actor;
-    const comm = str(f, "newcomm");
+    const t = f["pid"] !== undefined ? num(f["pid"]) : this.actor;
+    const comm = str(f["newcomm"]);
     if (!isTid(t) || t === 0 || comm === undefined) return "malformed";
     const info = this.tasks.get(t);
-    const oldComm = str(f, "oldcomm") ?? info?.comm ?? "";
+    const oldComm = str(f["oldcomm"]) ?? info?.comm ?? "";
     this.see(t, oldComm);
     this.tasks.get(t)!.comm = comm;
     this.emit({ op: "rename", task: t, comm, oldComm });
@@ -484,10 +488,10 @@ export class Mapper {
   /** sched_process_exit */
   private onExit(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "pid", "tid");
+    const t = num(f["pid"] ?? f["tid"]);
     if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f, "comm") ?? "");
-    const gd = str(f, "group_dead");
+    this.see(t, str(f["comm"]) ?? "");
+    const gd = str(f["group_dead"]);
     this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
     return "mapped";
   }
@@ -495,9 +499,9 @@ export class Mapper {
   /** sched_process_free */
   private onFree(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "pid", "tid");
+    const t = num(f["pid"] ?? f["tid"]);
     if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f, "comm") ?? "");
+    this.see(t, str(f["comm"]) ?? "");
     this.emit({ op: "free", task: t });
     this.tasks.delete(t);
     this.wakers.delete(t);
@@ -509,7 +513,7 @@ export class Mapper {
   /** sched_process_wait */
   private onWait(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const p = num(f, "pid", "tid");
+    const p = num(f["pid"] ?? f["tid"]);
     if (!Number.isInteger(p)) return "malformed";
     this.emit({ op: "wait", pid: p });
     return "mapped";
@@ -518,11 +522,11 @@ export class Mapper {
   /** sched_migrate_task */
   private onMigrate(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "pid", "tid");
-    const from = num(f, "orig_cpu");
-    const to = num(f, "dest_cpu");
+    const t = num(f["pid"] ?? f["tid"]);
+    const from = num(f["orig_cpu"]);
+    const to = num(f["dest_cpu"]);
     if (!isTid(t) || t === 0 || !isTid(from) || !isTid(to)) return "malformed";
-    this.see(t, str(f, "comm") ?? "");
+    this.see(t, str(f["comm"]) ?? "");
     this.emit({ op: "migrate", task: t, from, to });
     return "mapped";
   }
@@ -530,9 +534,9 @@ export class Mapper {
   /** irq_handler_entry */
   private onIrqEntry(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const irq = num(f, "irq");
+    const irq = num(f["irq"]);
     if (!Number.isInteger(irq)) return "malformed";
-    const name = str(f, "name") ?? "";
+    const name = str(f["name"]) ?? "";
     c?.ctx.push({ kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` });
     this.emit({ op: "irqEnter", irq, name });
     return "mapped";
@@ -541,10 +545,10 @@ export class Mapper {
   /** irq_handler_exit */
   private onIrqExit(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const irq = num(f, "irq");
+    const irq = num(f["irq"]);
     if (!Number.isInteger(irq)) return "malformed";
     this.popCtx(c, "hardirq");
-    const ret = str(f, "ret") ?? "";
+    const ret = str(f["ret"]) ?? "";
     this.emit({ op: "irqExit", irq, handled: ret === "handled" || ret === "1" });
     return "mapped";
   }
@@ -552,9 +556,9 @@ export class Mapper {
   /** softirq_entry, softirq_exit */
   private onSoftirq(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const vec = num(f, "vec");
+    const vec = num(f["vec"]);
     if (!Number.isInteger(vec)) return "malformed";
-    const action = str(f, "action") ?? SOFTIRQ[vec] ?? String(vec);
+    const action = str(f["action"]) ?? SOFTIRQ[vec] ?? String(vec);
     if (r.name === "softirq_entry") {
       c?.ctx.push({ kind: "softirq", name: `softirq ${action}` });
       this.emit({ op: "softirqEnter", vec, action });
@@ -568,18 +572,18 @@ export class Mapper {
   /** contention_begin */
   private onContentionBegin(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const lock = str(f, "addr");
+    const lock = str(f["addr"]);
     if (lock === undefined) return "malformed";
-    this.emit({ op: "lockWait", lock, name: "", owner: IDLE, source: "contention", flags: str(f, "flags") ?? "" });
+    this.emit({ op: "lockWait", lock, name: "", owner: IDLE, source: "contention", flags: str(f["flags"]) ?? "" });
     return "mapped";
   }
 
   /** contention_end */
   private onContentionEnd(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const lock = str(f, "addr");
+    const lock = str(f["addr"]);
     if (lock === undefined) return "malformed";
-    const ret = num(f, "ret");
+    const ret = num(f["ret"]);
     this.emit({ op: "lockWaitEnd", lock, ret: Number.isNaN(ret) ? 0 : ret });
     return "mapped";
   }
@@ -588,24 +592,24 @@ export class Mapper {
   /** lttng_statedump_process_state */
   private onStatedump(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f, "tid");
-    const pid = num(f, "pid");
+    const t = num(f["tid"]);
+    const pid = num(f["pid"]);
     if (!isTid(t) || !isTid(pid)) return "malformed";
     if (t === 0) return "merged";
     const known = this.tasks.has(t);
-    const status = num(f, "status");
+    const status = num(f["status"]);
     // lttng_process_status: 2 WAIT_CPU, 5 WAIT, 6 RUN, 4 ZOMBIE, 7 DEAD
     const state: TaskState | undefined =
       status === 2 || status === 6 ? "runnable" : status === 5 ? "sleeping" : status === 4 ? "zombie" : status === 7 ? "dead" : undefined;
-    const ppid = num(f, "ppid");
-    this.see(t, str(f, "name") ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f, "type") === 1, ...(state ? { state } : {}) });
+    const ppid = num(f["ppid"]);
+    this.see(t, str(f["name"]) ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f["type"]) === 1, ...(state ? { state } : {}) });
     return known ? "merged" : "mapped";
   }
 
   /** lost_events */
   private onLost(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const n = num(f, "count");
+    const n = num(f["count"]);
     this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
     return "mapped";
   }
@@ -664,15 +668,15 @@ export class Mapper {
    */
   private lockdep(r: TraceRecord): Use {
     const f = r.fields;
-    const name = str(f, "name") ?? "";
-    const lock = str(f, "addr") ?? name;
+    const name = str(f["name"]) ?? "";
+    const lock = str(f["addr"]) ?? name;
     const tid = this.actor;
     if (lock === "" || tid === IDLE) return "malformed";
     const l = this.locks.get(lock);
-    const read = f["read"] !== undefined && num(f, "read") !== 0;
+    const read = f["read"] !== undefined && num(f["read"]) !== 0;
     switch (r.name) {
       case "lock_acquire": {
-        const tryLock = f["try"] !== undefined && num(f, "try") !== 0;
+        const tryLock = f["try"] !== undefined && num(f["try"]) !== 0;
         if (read) {
           this.emit({ op: "lockAcquire", lock, name, read: true, try: tryLock, inferred: false });
           return "mapped";
