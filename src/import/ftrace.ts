@@ -58,7 +58,8 @@ export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock
   if (tsStart < 0) return null;
   // Right to left before the timestamp: [flags], [cpu] or cpuFLAGS, [(tgid)], comm-tid.
   let end = skipSpacesBack(buf, s, tsStart - 1);
-  let flags: string | undefined;
+  let flagsStart = -1; // flags: buf[flagsStart, flagsEnd)
+  let flagsEnd = -1;
   let cpu = NaN;
   if (end === s || buf[end - 1] !== 93) {
     // flags, or the latency form's cpuFLAGS
@@ -67,7 +68,8 @@ export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock
     while (k < end && isDigit(buf[k]!)) k++;
     const len = asciiAt(buf, k, end) ? end - k : decode(buf, k, end).length;
     if (len < 4 || len > 6) return null;
-    flags = text(buf, k, end);
+    flagsStart = k;
+    flagsEnd = end;
     if (k > tokStart) cpu = digitsAt(buf, tokStart, k);
     end = skipSpacesBack(buf, s, tokStart);
   }
@@ -119,6 +121,7 @@ export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock
   const name = text(buf, ns, ne);
   let ps = ne + 1;
   while (ps < e && buf[ps] === 32) ps++;
+  const flags = flagsStart < 0 ? undefined : text(buf, flagsStart, flagsEnd);
   return newRecord(line, ts, cpu, text(buf, cs, dash), tid, pid, name, system, parsePayloadAt(name, buf, ps, e), flags);
 }
 
