@@ -19,14 +19,24 @@ export type Bytes = Buffer;
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** Strings up to this many bytes are cached. */
+/** Strings up to this many bytes are cached (a multiple of 4). */
 const INTERN_MAX = 48;
 /**
  * Cache sets (a power of two) of two entries each, the most recently used first: a
- * string seen once (a runtime, a count) displaces no more than one frequent one.
+ * string seen once (a runtime, a count) displaces no more than one frequent one. Each
+ * entry keeps its string, its length and its bytes (compared 4 at a time).
  */
 const INTERN_SETS = 4096;
-const cache: (string | undefined)[] = new Array<string | undefined>(2 * INTERN_SETS).fill(undefined);
+const strings: (string | undefined)[] = new Array<string | undefined>(2 * INTERN_SETS).fill(undefined);
+const lengths = new Int32Array(2 * INTERN_SETS).fill(-1);
+const words = new Uint32Array((2 * INTERN_SETS * INTERN_MAX) / 4);
+const pool = new Uint8Array(words.buffer);
+/** The platform's byte order, for reading input bytes as `words` reads the pool. */
+const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** A DataView of the last buffer text() read (a reader reads one buffer for a long time). */
+let viewed: Bytes | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /** True for '0'..'9'. */
 export const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -51,35 +61,66 @@ export function text(buf: Bytes, a: number, b: number): string {
   const n = b - a;
   if (n <= 0) return "";
   if (n > INTERN_MAX) return decode(buf, a, b);
-  let h = 0x811c9dc5;
-  for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  if (buf !== viewed) {
+    viewed = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  // hash 4 bytes at a time
+  let h = n;
+  let i = a;
+  for (; i + 4 <= b; i += 4) h = Math.imul(h ^ view.getUint32(i, LITTLE), 0x9e3779b1) ^ (h >>> 15);
+  for (; i < b; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  const set = ((h ^ (h >>> 13)) & (INTERN_SETS - 1)) << 1;
-  const first = cache[set];
-  if (first !== undefined && same(first, buf, a, n)) return first;
-  return textMiss(buf, a, b, set);
+  const e0 = ((h ^ (h >>> 13)) & (INTERN_SETS - 1)) << 1;
+  if (same(e0, buf, a, n)) return strings[e0]!;
+  return textMiss(buf, a, b, e0);
 }
 
 /** text() past the first entry of its set: the second one (which becomes the first), or a new string. */
-function textMiss(buf: Bytes, a: number, b: number, set: number): string {
-  const first = cache[set];
-  const second = cache[set + 1];
-  if (second !== undefined && same(second, buf, a, b - a)) {
-    cache[set] = second;
-    cache[set + 1] = first;
-    return second;
+function textMiss(buf: Bytes, a: number, b: number, e0: number): string {
+  const n = b - a;
+  const e1 = e0 + 1;
+  if (same(e1, buf, a, n)) {
+    swap(e0, e1);
+    return strings[e0]!;
   }
   for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(a, b)); // never cached: see `same`
   const t = latin1(buf, a, b);
-  cache[set] = t;
-  cache[set + 1] = first;
+  swap(e0, e1); // the first entry becomes the second; the second one is replaced
+  strings[e0] = t;
+  lengths[e0] = n;
+  pool.set(buf.subarray(a, b), e0 * INTERN_MAX);
   return t;
 }
 
-/** True when ASCII string s is bytes buf[a, a+n). Only ASCII strings are cached, so equal code units mean equal text. */
-function same(s: string, buf: Bytes, a: number, n: number): boolean {
-  if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== buf[a + i]) return false;
+/** Exchanges cache entries e and f. */
+function swap(e: number, f: number): void {
+  const s = strings[e];
+  strings[e] = strings[f];
+  strings[f] = s;
+  const n = lengths[e]!;
+  lengths[e] = lengths[f]!;
+  lengths[f] = n;
+  const we = (e * INTERN_MAX) / 4;
+  const wf = (f * INTERN_MAX) / 4;
+  for (let k = 0; k < INTERN_MAX / 4; k++) {
+    const w = words[we + k]!;
+    words[we + k] = words[wf + k]!;
+    words[wf + k] = w;
+  }
+}
+
+/**
+ * True when cache entry e holds bytes buf[a, a+n) (`view` is buf's). Only ASCII strings
+ * are cached, so equal bytes mean the entry's string is their text.
+ */
+function same(e: number, buf: Bytes, a: number, n: number): boolean {
+  if (lengths[e] !== n) return false;
+  let w = (e * INTERN_MAX) / 4;
+  let i = 0;
+  for (; i + 4 <= n; i += 4, w++) if (view.getUint32(a + i, LITTLE) !== words[w]) return false;
+  const p = e * INTERN_MAX;
+  for (; i < n; i++) if (buf[a + i] !== pool[p + i]) return false;
   return true;
 }
 

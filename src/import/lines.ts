@@ -178,7 +178,8 @@ export class LineReader {
         }
         if (n <= 0) break;
         const end = carry + n;
-        const region = buf.subarray(0, end);
+        // a plain Uint8Array view: Buffer's own indexOf is a slow JS polyfill on Deno
+        const region = new Uint8Array(buf.buffer, buf.byteOffset, end);
         const first = next;
         const overlong: number[] = [];
         let count = 0;

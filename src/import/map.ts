@@ -118,7 +118,7 @@ function intText(t: string): number {
 
 /** A field as text, undefined when absent. */
 function str(v: FieldValue | undefined): string | undefined {
-  return v === undefined ? undefined : String(v);
+  return typeof v === "number" ? String(v) : v;
 }
 
 const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
