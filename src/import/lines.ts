@@ -56,18 +56,21 @@ export class LineBatch {
     return this.overlong.length > 0 && this.starts[i] === this.ends[i] && this.overlong.includes(this.first + i);
   }
 
-  /** A copy that stays valid when the reader moves on. */
+  /** A copy that stays valid when the reader moves on: the lines' bytes only (not those of overlong lines). */
   copy(): LineBatch {
     const n = this.count;
-    const a = n > 0 ? this.starts[0]! : 0;
-    const b = n > 0 ? this.ends[n - 1]! : 0;
-    const starts = this.starts.slice(0, n);
-    const ends = this.ends.slice(0, n);
+    let size = 0;
+    for (let i = 0; i < n; i++) size += this.ends[i]! - this.starts[i]!;
+    const buf = Buffer.alloc(size);
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    let at = 0;
     for (let i = 0; i < n; i++) {
-      starts[i]! -= a;
-      ends[i]! -= a;
+      starts[i] = at;
+      at += this.buf.copy(buf, at, this.starts[i]!, this.ends[i]!);
+      ends[i] = at;
     }
-    return new LineBatch(this.first, n, Buffer.from(this.buf.subarray(a, b)), starts, ends, [...this.overlong]);
+    return new LineBatch(this.first, n, buf, starts, ends, [...this.overlong]);
   }
 }
 
