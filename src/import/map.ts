@@ -400,9 +400,8 @@ export class Mapper {
   /** sched_waking, sched_wakeup, sched_wakeup_new */
   private onWake(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f["pid"] ?? f["tid"]);
-    if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f["comm"]) ?? "");
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
     const top = c?.ctx[c.ctx.length - 1];
     const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
     const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
@@ -488,9 +487,8 @@ export class Mapper {
   /** sched_process_exit */
   private onExit(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f["pid"] ?? f["tid"]);
-    if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f["comm"]) ?? "");
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
     const gd = str(f["group_dead"]);
     this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
     return "mapped";
@@ -499,9 +497,8 @@ export class Mapper {
   /** sched_process_free */
   private onFree(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
-    const t = num(f["pid"] ?? f["tid"]);
-    if (!isTid(t) || t === 0) return "malformed";
-    this.see(t, str(f["comm"]) ?? "");
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
     this.emit({ op: "free", task: t });
     this.tasks.delete(t);
     this.wakers.delete(t);
@@ -612,6 +609,14 @@ export class Mapper {
     const n = num(f["count"]);
     this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
     return "mapped";
+  }
+
+  /** The task an event is about (its pid/tid field), introduced with its comm; NaN when the event names none. */
+  private subject(f: Record<string, FieldValue>): number {
+    const t = num(f["pid"] ?? f["tid"]);
+    if (!isTid(t) || t === 0) return NaN;
+    this.see(t, str(f["comm"]) ?? "");
+    return t;
   }
 
   private pidOf(tid: number): number {
