@@ -153,7 +153,12 @@ export function indexOfByte(buf: Bytes, c: number, a: number, b: number): number
 /** The ASCII bytes of a literal (for startsWithAt). */
 export const ascii = (lit: string): Uint8Array => encoder.encode(lit);
 
-/** A string as UTF-8 bytes, in a scratch buffer reused by the next call (the string entry points of the byte parsers). */
+/**
+ * A string as UTF-8 bytes, in a scratch buffer reused by the next call (the string
+ * entry points of the byte parsers). A caller must be done reading it before it calls
+ * anything that may encode again (parsePayload's string path does: scanFtrace reads its
+ * payload last, after every other field).
+ */
 let scratch = Buffer.alloc(256);
 export function utf8Bytes(s: string): { buf: Bytes; end: number } {
   if (scratch.length < s.length * 3) scratch = Buffer.alloc(s.length * 3);
