@@ -12,10 +12,11 @@ import { existsSync, readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { parseBabeltraceLine } from "./babeltrace.ts";
 import { Clock } from "./clock.ts";
-import { parseFtraceLine, type LineResult } from "./ftrace.ts";
+import type { Bytes } from "./bytes.ts";
+import { parseFtraceLine, parseFtraceLineRe, scanFtrace, type LineResult } from "./ftrace.ts";
 import { parsePerfLine } from "./perf.ts";
 import { safeText } from "../util/safe-text.ts";
-import { IMPORT_FORMATS, ImportError, type ImportFormat } from "./record.ts";
+import { IMPORT_FORMATS, ImportError, type ImportFormat, type TraceRecord } from "./record.ts";
 
 /** Lines sampled for format detection. */
 export const DETECT_LINES = 200;
@@ -26,6 +27,17 @@ export const PARSERS: Record<ImportFormat, LineParser> = {
   ftrace: parseFtraceLine,
   perf: parsePerfLine,
   babeltrace2: parseBabeltraceLine,
+};
+
+/**
+ * Formats whose common lines a byte scanner reads (the line buf[s, e), without making
+ * its string); a line it does not read goes to `rest` as text. Same records as PARSERS.
+ */
+export const SCANNERS: Partial<Record<ImportFormat, {
+  scan: (buf: Bytes, s: number, e: number, line: number, clock: Clock) => TraceRecord | null;
+  rest: LineParser;
+}>> = {
+  ftrace: { scan: scanFtrace, rest: parseFtraceLineRe },
 };
 
 /** True when dir (or a directory up to two levels below it, LTTng's session layout) holds CTF metadata. */
