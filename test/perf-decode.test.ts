@@ -32,7 +32,7 @@ const event = fc.record({
   s: fc.oneof(fc.constant(""), fc.constant("w"), fc.string({ maxLength: 8 })),
 });
 
-function eventsOf(xs: fc.RecordValue<{ kind: number; cpu: number; tid: number; dt: number; a: number; b: number; c: number; s: string }>[]): KEvent[] {
+function eventsOf(xs: { kind: number; cpu: number; tid: number; dt: number; a: number; b: number; c: number; s: string }[]): KEvent[] {
   let time = 0;
   return xs.map((x, seq) => {
     time += x.dt;
