@@ -28,7 +28,7 @@ import {
   MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
   type HeaderData, type IndexData,
 } from "./format.ts";
-import { InflateError, gunzipBounded, inflateBounded } from "./inflate.ts";
+import { InflateError, Inflater, gunzipBounded, inflateBounded } from "./inflate.ts";
 import {
   META_SHAPE, checkColumns, checkIndex, checkMeta, checkSnapshot, indexShape, snapshotShape, unpackBounded,
 } from "./validate.ts";
@@ -156,14 +156,18 @@ function isDecodeError(e: unknown): e is Error {
   return e instanceof BodyError || e instanceof InflateError || e instanceof ShortRead || e instanceof BadValue;
 }
 
-/** The uncompressed body: as is when flag bit 0 is clear, else inflated to exactly rawLen bytes. */
-function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number): Uint8Array {
+/**
+ * The uncompressed body: as is when flag bit 0 is clear, else inflated to
+ * exactly rawLen bytes (with `inflater`: into its reused buffer, valid until
+ * its next use).
+ */
+function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number, inflater?: Inflater): Uint8Array {
   if (rawLen > limit) throw new BodyError(`body declares ${rawLen} bytes, more than the ${limit} a chunk of this type may hold`);
   if (!(flags & FLAG_DEFLATE)) {
     if (bytes.length !== rawLen) throw new BodyError(`body is ${bytes.length} bytes, expected ${rawLen}`);
     return bytes;
   }
-  return inflateBounded(bytes, rawLen);
+  return inflater ? inflater.inflate(bytes, rawLen) : inflateBounded(bytes, rawLen);
 }
 
 /** msgpack unpacked within bounds; a BodyError when it is not a well-shaped document. */
@@ -306,6 +310,8 @@ export class TraceReader {
   private readonly chunks: Lru<KEvent[]>;
   private readonly snaps = new Lru<PlainState>(4, 8 << 20);
   private readonly scratch = new Scratch();
+  /** Inflates the chunks and snapshots read one at a time (decoded at once): no buffer per body. */
+  private readonly inflater = new Inflater();
   private readonly headerEnd: number;
   private gapsCache: { version: number; gaps: Gap[] } | null = null;
   private version = 0;
@@ -600,7 +606,7 @@ export class TraceReader {
       }
       // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
       if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
-      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY, this.inflater);
       const cols = decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
       const bad = checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
@@ -744,7 +750,7 @@ export class TraceReader {
       const seq = r.svar();
       const rawLen = r.uvar();
       if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
-      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY, this.inflater);
       const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), { seq: want, cpus: this.meta.config.cpus });
       if (typeof plain === "string") throw new BodyError(plain);
       return [plain, raw.length];
