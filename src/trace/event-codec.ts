@@ -71,6 +71,28 @@ function wellFormed(s: string): string {
   return /[\ud800-\udfff]/.test(s) ? fromUtf8(utf8(s)) : s;
 }
 
+/** For varints the fast paths below do not take (values past 2^30): ByteWriter's, so the bytes are the same. */
+const wide = new ByteWriter(16);
+
+/** Unsigned LEB128 of v (a kind code or string index: below 2^31) at buf[p]; returns the new position. */
+function putU(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/** Zigzag LEB128 of a safe integer at buf[p] (as ByteWriter.svar: BadValue otherwise); returns the new position. */
+function putS(buf: Uint8Array, p: number, v: number): number {
+  if (v === (v | 0) && v > -0x40000000 && v < 0x40000000) return putU(buf, p, ((v << 1) ^ (v >> 31)) >>> 0);
+  wide.reset();
+  wide.svar(v);
+  buf.set(wide.buf.subarray(0, wide.pos), p);
+  return p + wide.pos;
+}
+
 /** Buffers the events of one chunk (writer side) and encodes them. */
 export class ChunkBuilder {
   n = 0;
@@ -83,7 +105,8 @@ export class ChunkBuilder {
   readonly b: Float64Array;
   readonly c: Float64Array;
   readonly s: string[];
-  private readonly cols = Array.from({ length: 8 }, () => new ByteWriter(1 << 14));
+  /** The encoded columns (kind, cpu, tid, time, a, b, c, s), reused between chunks. */
+  private readonly colBytes: Uint8Array[] = Array.from({ length: 8 }, () => new Uint8Array(0));
 
   constructor(readonly capacity: number, readonly slots: SlotTable) {
     this.kind = new Int32Array(capacity);
@@ -119,24 +142,34 @@ export class ChunkBuilder {
     const n = this.n;
     const { nargs, str } = this.slots;
     const nk = nargs.length;
-    const [K, CPU, TID, TIME, A, B, C, S] = this.cols as [ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter];
-    for (const w of this.cols) w.reset();
-    const dict = new Map<string, number>();
-    const strs: string[] = [];
+    const { time } = this;
     // Time deltas are stored divided by their greatest common divisor (the
     // simulator's costs are multiples of 10 ns): fewer bytes, better codes.
     let scale = 0;
     let prevTime = 0;
     for (let i = 0; i < n; i++) {
-      let d = Math.abs(this.time[i]! - prevTime);
-      prevTime = this.time[i]!;
+      let d = Math.abs(time[i]! - prevTime);
+      prevTime = time[i]!;
       if (!Number.isSafeInteger(d)) {
-        scale = 1; // not encodable: svar below reports it
+        scale = 1; // not encodable: putS below reports it
         break;
       }
-      while (d !== 0) [scale, d] = [d, scale % d];
+      // gcd(scale, d); most deltas are multiples of the scale already.
+      if (scale !== 0 && d % scale === 0) continue;
+      while (d !== 0) {
+        const r = scale % d;
+        scale = d;
+        d = r;
+      }
     }
     if (!(scale >= 1 && Number.isSafeInteger(scale))) scale = 1;
+    // Each column into its own buffer (10 bytes per varint at most), positions in locals.
+    const room = n * 10 + 16;
+    if (this.colBytes[0]!.length < room) for (let j = 0; j < 8; j++) this.colBytes[j] = new Uint8Array(room);
+    const [K, CPU, TID, TIME, A, B, C, S] = this.colBytes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    let pk = 0, pc = 0, pt = 0, pm = 0, pa = 0, pb = 0, pcc = 0, ps = 0;
+    const dict = new Map<string, number>();
+    const strs: string[] = [];
     prevTime = 0;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
@@ -149,17 +182,17 @@ export class ChunkBuilder {
         full = (na < 1 && a !== 0) || (na < 2 && b !== 0) || (na < 3 && c !== 0) || (!hs && s !== "") ? 1 : 0;
         if (full) { na = 3; hs = 1; }
       }
-      K.uvar(k * 2 + full);
-      CPU.svar(this.cpu[i]!);
-      TID.svar(this.tid[i]!);
-      const t = this.time[i]!;
-      TIME.svar((t - prevTime) / scale);
+      pk = putU(K, pk, k * 2 + full);
+      pc = putS(CPU, pc, this.cpu[i]!);
+      pt = putS(TID, pt, this.tid[i]!);
+      const t = time[i]!;
+      pm = putS(TIME, pm, (t - prevTime) / scale);
       prevTime = t;
-      if (na >= 1) A.svar(a);
-      if (na >= 2) B.svar(b);
-      if (na >= 3) C.svar(c);
+      if (na >= 1) pa = putS(A, pa, a);
+      if (na >= 2) pb = putS(B, pb, b);
+      if (na >= 3) pcc = putS(C, pcc, c);
       if (hs) {
-        if (s === "") S.uvar(0);
+        if (s === "") S[ps++] = 0;
         else {
           let x = dict.get(s);
           if (x === undefined) {
@@ -167,13 +200,12 @@ export class ChunkBuilder {
             dict.set(s, x);
             strs.push(wellFormed(s));
           }
-          S.uvar(x);
+          ps = putU(S, ps, x);
         }
       }
     }
-    const col = (w: ByteWriter) => w.buf.subarray(0, w.pos);
     // In the order of V2_FIELDS.
-    return packr.pack([this.firstSeq, n, scale, strs, col(K), col(CPU), col(TID), col(TIME), col(A), col(B), col(C), col(S)]);
+    return packr.pack([this.firstSeq, n, scale, strs, K.subarray(0, pk), CPU.subarray(0, pc), TID.subarray(0, pt), TIME.subarray(0, pm), A.subarray(0, pa), B.subarray(0, pb), C.subarray(0, pcc), S.subarray(0, ps)]);
   }
 
   reset(): void {
