@@ -1,7 +1,7 @@
 // The .ktrace file format: writer, reader, recovery, typed errors.
 // Byte-level spec: docs/FORMAT.md.
 
-export { TraceWriter, DEFAULT_CHUNK_EVENTS, currentKinds, type WriterOptions, type WriteResult } from "./writer.ts";
+export { TraceWriter, DEFAULT_CHUNK_EVENTS, THREAD_MIN_EVENTS, currentKinds, type WriterOptions, type WriteResult } from "./writer.ts";
 export { TraceReader, openTrace, type OpenOptions, type Recovery, type LostSnapshot } from "./reader.ts";
 export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode, type Gap } from "./errors.ts";
 export { Scratch, columnsToEvents, fillEvent, type EventColumns, type KindRow } from "./event-codec.ts";
