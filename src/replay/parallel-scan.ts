@@ -201,7 +201,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const path = src.reader.path;
   const serial = (why: string): ScanResult => {
     note(`check: one thread (${why})`);
-    return serialFrom(view, invs, -1, 0, []);
+    return serialFrom(view, invs, bounds, 0, 0, []);
   };
   if (jobs < 2) return serial("--jobs 1");
   if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2) return serial(`${src.eventCount} events: too few to split`);
@@ -312,7 +312,7 @@ function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[],
       unchecked.length = before.unchecked;
       gapSeqs.length = before.gaps;
       learnGaps(src, gapSeqs, Infinity);
-      return serialFrom(view, invs, bounds[k - 1]!, before.scanned, unchecked);
+      return serialFrom(view, invs, bounds, k - 1, before.scanned, unchecked);
     }
     before = { scanned, unchecked: unchecked.length, gaps: gapSeqs.length };
     scanned += r.scanned;
@@ -343,12 +343,27 @@ function learnGaps(src: TraceSource, gapSeqs: readonly number[], upTo: number): 
 }
 
 /**
- * The serial scan from seq from+1 on, continuing a merge (`scanned` and
- * `unchecked` so far): from the initial state (from = -1, as firstViolation
- * begins), or from the snapshot at `from` (a segment start known to hold the
- * serial scan's state there).
+ * The serial scan from segment k on, continuing a merge (`scanned` and
+ * `unchecked` so far): from the initial state (k = 0, as firstViolation
+ * begins), or from the snapshot at bounds[k] (a segment start known to hold
+ * the serial scan's state there). One walk, cut at the segment bounds only to
+ * collect() between them: the state it ends a segment with (or null, unknown
+ * there) is where it goes on, as walk() defines.
  */
-function serialFrom(view: ReplaySource, invs: readonly Invariant[], from: number, scanned: number, unchecked: Unfolded[]): ScanResult {
-  const r = checkRange(view, invs, from + 1, view.eventCount - 1, from < 0 ? {} : { state: snapshotAt(view, from) });
-  return { violation: r.violation, scanned: scanned + r.scanned, state: finalState(view, r.last), unchecked: [...unchecked, ...r.unchecked] };
+function serialFrom(view: ReplaySource, invs: readonly Invariant[], bounds: readonly number[], k: number, scanned: number, unchecked: Unfolded[]): ScanResult {
+  const last = view.eventCount - 1;
+  const out = [...unchecked];
+  let state: KState | null | undefined = k === 0 ? undefined : snapshotAt(view, bounds[k]!);
+  let end: KState | null = null;
+  for (let j = k; j < bounds.length; j++) {
+    const hi = j + 1 < bounds.length ? bounds[j + 1]! : last;
+    const r = checkRange(view, invs, bounds[j]! + 1, hi, state === undefined ? {} : { state });
+    scanned += r.scanned;
+    out.push(...r.unchecked);
+    end = r.last;
+    if (r.violation) return { violation: r.violation, scanned, state: finalState(view, r.last), unchecked: out };
+    state = r.end ?? null;
+    collect(r.scanned);
+  }
+  return { violation: null, scanned, state: finalState(view, end), unchecked: out };
 }
