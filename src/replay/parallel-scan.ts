@@ -28,7 +28,7 @@ import { Worker } from "node:worker_threads";
 import { fromPlain, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
 import { TraceCorruptError } from "../trace/index.ts";
-import { packr } from "../trace/format.ts";
+import { packr, sameBytes } from "../trace/format.ts";
 import { selectFor, type Invariant, type Violation } from "./invariants.ts";
 import { checkRange, finalState, type ScanResult, type Unfolded } from "./scan.ts";
 import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
@@ -132,12 +132,6 @@ function packed(s: KState): Uint8Array {
   return packr.pack(toPlain(s));
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Checks segment k (see segmentBounds) of src with the invariants: from the
  * initial state for the first, from the snapshot at its start for the others.
@@ -157,7 +151,11 @@ export function checkSegment(src: ReplaySource, invs: readonly Invariant[], boun
   let endMatches = false;
   if (r.violation === null && k + 1 < bounds.length && r.end) {
     const next = snapshotAt(src, hi);
-    endMatches = next !== null && sameBytes(packed(r.end), packed(next));
+    if (next !== null) {
+      const a = packed(r.end);
+      const b = packed(next);
+      endMatches = a.length === b.length && sameBytes(a, 0, b);
+    }
   }
   const needLast = r.violation !== null || k + 1 === bounds.length;
   return {
