@@ -11,6 +11,7 @@ import { applyEvent } from "../kernel/apply.ts";
 import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { Checker, invariantsOf, type Invariant, type Violation } from "./invariants.ts";
+import { atAnyPosition } from "./history.ts";
 import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
 import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
 import { fillEvent } from "../trace/index.ts";
@@ -69,7 +70,7 @@ export class Cursor {
     this.every = Math.max(1, opts.checkpointEvery ?? 256);
     this.maxCps = Math.max(1, opts.maxCheckpoints ?? 512);
     this.invs = opts.invariants ?? invariantsOf(source);
-    this.checker = new Checker(this.invs);
+    this.checker = new Checker(atAnyPosition(this.invs, source));
     this.st = source.loadSnapshot(-1).state;
   }
 
@@ -106,7 +107,7 @@ export class Cursor {
   }
   set invariants(invs: readonly Invariant[]) {
     this.invs = invs;
-    this.checker = new Checker(invs);
+    this.checker = new Checker(atAnyPosition(invs, this.source));
   }
 
   /** The first violation of the cursor's invariants in the whole trace (computed once). */
