@@ -136,6 +136,11 @@ export class RaceDetector implements Monitor {
   private varsSwept = 0;
   private locksSwept = 0;
 
+  /** Thread slots made so far: the length of the vector clocks (live threads, plus those whose exit no creator has seen). */
+  get slots(): number {
+    return this.slotTid.length;
+  }
+
   pre(s: KState, ev: KEvent): Finding | null {
     switch (ev.kind) {
       case KIND.load:
