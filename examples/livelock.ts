@@ -17,7 +17,7 @@ export default (k) =>
     name: "livelock",
     description: "two threads raise their flags and wait for each other's to drop: both spin for ever",
     fixes: { peterson: "Peterson's algorithm: whoever wrote `turn` last waits, the other enters" },
-    defaults: { seed: 1, maxEvents: 6000 },
+    defaults: { seed: 1, maxEvents: 3000 },
     build: ({ fix }) => {
       const side = (me, other, id) => {
         const blocked = fix === "peterson" ? k.and(k.eq(k.r("o"), 1), k.eq(k.r("t"), 1 - id)) : k.eq(k.r("o"), 1);
@@ -37,7 +37,7 @@ export default (k) =>
       };
       return {
         vars: { want0: { type: "int" }, want1: { type: "int" }, turn: { type: "int" }, inside: { type: "int" } },
-        progressWindow: 1000,
+        progressWindow: 500,
         procs: [{ name: "mutex", main: [k.thread(side("want1", "want0", 1)), ...side("want0", "want1", 0)] }],
         invariants: [k.invariant("mutual-exclusion", k.le(k.v("inside"), 1), "both threads are in the critical section")],
       };
