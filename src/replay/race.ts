@@ -86,10 +86,32 @@ interface Access {
   kind: number;
 }
 
-/** Reads by several threads that no later read ordered: by slot, the latest one's clock and access. */
-interface SharedReads {
+/** Reads by several threads that no later read ordered: by slot, the latest one's clock (0: none), seq, tid and kind. */
+class SharedReads {
   clocks: Int32Array;
-  accesses: (Access | undefined)[];
+  seqs: Float64Array;
+  tids: Int32Array;
+  kinds: Uint8Array;
+  constructor(n: number) {
+    this.clocks = new Int32Array(n);
+    this.seqs = new Float64Array(n);
+    this.tids = new Int32Array(n);
+    this.kinds = new Uint8Array(n);
+  }
+  set(slot: number, clock: number, seq: number, tid: number, kind: number): void {
+    if (slot >= this.clocks.length) {
+      const n = Math.max(slot + 1, 2 * this.clocks.length);
+      const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+      this.clocks = grow(this.clocks, new Int32Array(n));
+      this.seqs = grow(this.seqs, new Float64Array(n));
+      this.tids = grow(this.tids, new Int32Array(n));
+      this.kinds = grow(this.kinds, new Uint8Array(n));
+    }
+    this.clocks[slot] = clock;
+    this.seqs[slot] = seq;
+    this.tids[slot] = tid;
+    this.kinds[slot] = kind;
+  }
 }
 
 /** What the detector remembers of one variable. */
@@ -133,6 +155,9 @@ export class RaceDetector implements Monitor {
   private readonly locks = new Map<number, VC>();
   /** By pid: the join of its exited threads' clocks, for the reap. */
   private readonly exits = new Map<number, VC>();
+  /** The last thread slot() looked up (most events come in runs of one thread's). */
+  private lastTid = -1;
+  private lastSlot = -1;
   private varsSwept = 0;
   private locksSwept = 0;
 
@@ -195,8 +220,12 @@ export class RaceDetector implements Monitor {
 
   /** The slot of tid, giving it one (as a thread nobody created: no clock but its own) on first sight. */
   private slot(tid: number): number {
-    const t = this.slotOf.get(tid);
-    return t !== undefined ? t : this.place(tid, null);
+    if (tid === this.lastTid) return this.lastSlot;
+    let t = this.slotOf.get(tid);
+    if (t === undefined) t = this.place(tid, null);
+    this.lastTid = tid;
+    this.lastSlot = t;
+    return t;
   }
 
   /** Puts tid on a slot (one whose last thread's exit `from` knows, else a new one), starting from `from`'s clock. */
@@ -252,6 +281,7 @@ export class RaceDetector implements Monitor {
     this.exitClock[slot] = vc[slot]!;
     this.slotTid[slot] = -1;
     this.slotOf.delete(tid);
+    if (this.lastTid === tid) this.lastTid = -1;
     this.free.push(slot);
   }
 
@@ -321,8 +351,8 @@ export class RaceDetector implements Monitor {
     } else if (v.rSlot === SHARED) {
       const r = v.shared!;
       for (let i = 0; i < r.clocks.length; i++) {
-        const a = r.accesses[i];
-        if (a !== undefined && r.clocks[i]! > at(c, i) && (p === null || a.seq > p.seq)) p = a;
+        const rc = r.clocks[i]!;
+        if (rc > 0 && rc > at(c, i) && (p === null || r.seqs[i]! > p.seq)) p = { seq: r.seqs[i]!, tid: r.tids[i]!, kind: r.kinds[i]! };
       }
     }
     v.wSlot = t;
@@ -355,21 +385,12 @@ export class RaceDetector implements Monitor {
     }
     if (v.rSlot >= 0) {
       // Concurrent with the remembered one: a read vector holding both.
-      const n = Math.max(this.slotTid.length, v.rSlot + 1, t + 1);
-      const r: SharedReads = { clocks: new Int32Array(n), accesses: new Array<Access | undefined>(n) };
-      r.clocks[v.rSlot] = v.rClock;
-      r.accesses[v.rSlot] = { seq: v.rSeq, tid: v.rTid, kind: v.rKind };
+      const r = new SharedReads(Math.max(this.slotTid.length, v.rSlot + 1, t + 1));
+      r.set(v.rSlot, v.rClock, v.rSeq, v.rTid, v.rKind);
       v.shared = r;
       v.rSlot = SHARED;
     }
-    const r = v.shared!;
-    if (t >= r.clocks.length) {
-      const clocks = new Int32Array(this.slotTid.length);
-      clocks.set(r.clocks);
-      r.clocks = clocks;
-    }
-    r.clocks[t] = now;
-    r.accesses[t] = { seq: ev.seq, tid: ev.tid, kind: ev.kind };
+    v.shared!.set(t, now, ev.seq, ev.tid, ev.kind);
   }
 
   private finding(s: KState, ev: KEvent, p: Access): Finding {
