@@ -249,6 +249,14 @@ describe("examples/", () => {
     }
   });
 
+  it("docs/SCENARIOS.md quotes message-passing.ts word for word, with the finding check prints for seed 1", async () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs", "SCENARIOS.md"), "utf8");
+    expect(doc).toContain(readFileSync(file("message-passing"), "utf8").trimEnd());
+    const r = replay(await load("message-passing"), 1);
+    const e = r.evs[r.v!.seq]!;
+    expect(doc).toContain(`VIOLATION data-race at seq ${e.seq} (${kindOf(e)}, cpu ${e.cpu}, tid ${e.tid}, t=${e.time} ns)\n  ${r.v!.message}\n`);
+  });
+
   it("check-then-act with atomic accesses has no data race, and is still a check-then-act (init-once)", async () => {
     const sc = await load("check-then-act");
     const b = runBatch(sc, { opts: ["access=atomic"] }, 1, 2000, newChecker());
