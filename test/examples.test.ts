@@ -158,6 +158,21 @@ const CASES: Case[] = [
   },
   { name: "message-passing", failing: 2000, violations: { "data-race": 2000 }, outcomes: { ok: 2000 }, root: { "data-race": raceOn("ready") } },
   {
+    name: "aba-stack", failing: 82, violations: { "node-owned-once": 82 }, outcomes: { ok: 2000 },
+    root: {
+      "node-owned-once": (e, r) => {
+        expect(kindOf(e)).toBe("fetch-add");
+        expect(varName(r.evs, r.st, e.a)).toBe("owners2");
+        expect(e.c).toBe(2);
+        // The stale cas: the popper's cas from A (1) to B (2) after the other thread pushed A back.
+        const cases = r.evs.filter((x) => kindOf(x) === "cas" && x.seq < e.seq && x.b !== x.c);
+        const pushBack = cases.find((x) => x.tid !== e.tid && x.c === 1)!;
+        const stale = cases.find((x) => x.tid === e.tid && x.b === 1 && x.c === 2)!;
+        expect(pushBack.seq).toBeLessThan(stale.seq);
+      },
+    },
+  },
+  {
     name: "seqlock", failing: 1317, violations: { assertions: 1317 }, outcomes: { fatal: 1317, ok: 683 },
     root: {
       assertions: (e, r) => {
@@ -184,7 +199,7 @@ describe("examples/", () => {
   it("has the examples this test knows, each with a header saying what it models and what ktrace reports, listed in examples/README.md with its fixes", async () => {
     const names = readdirSync(DIR).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort();
     expect(names).toEqual(CASES.map((c) => c.name).sort());
-    expect(names.length).toBeGreaterThanOrEqual(12);
+    expect(names.length).toBeGreaterThanOrEqual(13);
     const readme = readFileSync(join(DIR, "README.md"), "utf8");
     for (const name of names) {
       const text = readFileSync(file(name), "utf8");
