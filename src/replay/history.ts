@@ -4,16 +4,15 @@
 // A monitor must see every event from the first, in order; the cursor moves
 // in both directions and folds from snapshots, so it cannot feed one. Instead
 // each such invariant gets an index of its findings by seq, made by its own
-// forward scan of the source (the state folded from the initial one, the
-// monitor around it: what `check` does), extended as far as the cursor asks
-// and kept for the source's lifetime. The cursor's Checker then sees a
+// forward walk of the source (the state folded from the initial one, damage
+// stepped over, a Checker around it: what `check` does), extended as far as
+// the cursor asks and kept for the source's lifetime. The cursor's Checker then sees a
 // stateless invariant whose pre-hook looks the event's seq up: the same
 // findings, with the same messages, as check, explore and report give.
 
-import { applyEvent } from "../kernel/apply.ts";
-import type { KEvent, KState } from "../kernel/types.ts";
-import type { Finding, Invariant, Monitor } from "./invariants.ts";
-import { forEachEvent, replayError } from "./scan.ts";
+import type { KState } from "../kernel/types.ts";
+import { Checker, type Finding, type Invariant } from "./invariants.ts";
+import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** Events an index folds at least each time it is extended. */
@@ -21,11 +20,15 @@ const STRIDE = 65_536;
 /** Findings kept with their message; past that, only their seqs (a finding is then found again by a scan from the start). */
 const KEEP = 100_000;
 
-/** One history invariant's findings over one source, by seq, computed forward as far as asked. */
+/**
+ * One history invariant's findings over one source, by seq, computed forward
+ * as far as asked: the walk `check` does (damage stepped over, the monitor
+ * started afresh after it by the Checker's own rule), in stretches.
+ */
 class HistoryIndex {
-  private readonly mask: Uint8Array;
-  private st: KState;
-  private monitor: Monitor;
+  /** The state after the last seq scanned; undefined before the first stretch, null when unknown (damage). */
+  private st: KState | null | undefined = undefined;
+  private readonly ck: Checker;
   /** Last seq scanned (-1: none). */
   private scanned = -1;
   private readonly kept = new Map<number, Finding>();
@@ -33,9 +36,7 @@ class HistoryIndex {
   private readonly more: number[] = [];
 
   constructor(private readonly src: ReplaySource, private readonly inv: Invariant) {
-    this.mask = kindsOf(inv);
-    this.st = src.loadSnapshot(-1).state;
-    this.monitor = inv.monitor!();
+    this.ck = new Checker([inv]);
   }
 
   /** The finding at event seq, or null. */
@@ -44,51 +45,50 @@ class HistoryIndex {
     const f = this.kept.get(seq);
     if (f !== undefined) return f;
     if (this.more.length === 0 || !binaryHas(this.more, seq)) return null;
-    return this.rescan(seq);
+    return findAt(this.src, this.inv, seq);
   }
 
   private extend(to: number): void {
-    const st = this.st;
-    const m = this.monitor;
-    const mask = this.mask;
-    try {
-      forEachEvent(this.src, this.scanned + 1, to, (ev) => {
-        const f = mask[ev.kind] === 1 ? m.pre(st, ev) : null;
-        applyEvent(st, ev);
-        if (f !== null) {
-          if (this.kept.size < KEEP) this.kept.set(ev.seq, f);
-          else this.more.push(ev.seq);
-        }
-      });
-    } catch (e) {
-      throw replayError(e);
-    }
+    scanFindings(this.src, this.ck, this.scanned + 1, to, this.st, (q, f) => {
+      if (this.kept.size < KEEP) this.kept.set(q, f);
+      else this.more.push(q);
+    }, (st) => (this.st = st));
     this.scanned = to;
-  }
-
-  /** The finding at seq, by a fresh scan from the start (for a finding past KEEP). */
-  private rescan(seq: number): Finding | null {
-    const st = this.src.loadSnapshot(-1).state;
-    const m = this.inv.monitor!();
-    let found: Finding | null = null;
-    try {
-      forEachEvent(this.src, 0, seq, (ev: KEvent) => {
-        const f = this.mask[ev.kind] === 1 ? m.pre(st, ev) : null;
-        if (ev.seq === seq) found = f;
-        applyEvent(st, ev);
-      });
-    } catch (e) {
-      throw replayError(e);
-    }
-    return found;
   }
 }
 
-function kindsOf(inv: Invariant): Uint8Array {
-  const m = new Uint8Array(256);
-  if (inv.kinds === null) m.fill(1);
-  else for (const k of inv.kinds) if (k >= 0 && k < m.length) m[k] = 1;
-  return m;
+/**
+ * Walks from..to with ck around each event (from the state `st` at from-1
+ * when given), calling found(seq, finding) for each event ck flags and
+ * last(state) with the state after each event (null: unknown).
+ */
+function scanFindings(
+  src: ReplaySource, ck: Checker, from: number, to: number, st: KState | null | undefined,
+  found: (seq: number, f: Finding) => void, last: (st: KState | null) => void,
+): void {
+  let v: ReturnType<Checker["before"]> = null;
+  walk(src, from, to, {
+    before: (ev, s) => {
+      v = ck.before(s, ev);
+    },
+    event: (ev, s) => {
+      last(s);
+      if (s !== null && v !== null) found(ev.seq, { message: v.message, causes: v.causes });
+      v = null;
+    },
+    unfolded: () => {
+      v = null;
+    },
+  }, st === undefined ? {} : { state: st });
+}
+
+/** The finding at seq, by a fresh scan from the start (for a finding past KEEP). */
+function findAt(src: ReplaySource, inv: Invariant, seq: number): Finding | null {
+  let out: Finding | null = null;
+  scanFindings(src, new Checker([inv]), 0, seq, undefined, (q, f) => {
+    if (q === seq) out = f;
+  }, () => {});
+  return out;
 }
 
 function binaryHas(xs: readonly number[], x: number): boolean {
