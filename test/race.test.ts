@@ -3,7 +3,7 @@
 // simulated runs, and through every consumer of the invariant registry:
 // check, explore, the cursor (continue / reverse-continue, the TUI's v and !
 // marks) and report.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,6 +16,11 @@ import { dataRace, RaceDetector } from "../src/replay/race.ts";
 import { DEFAULT_RULES, resolveScenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { storeFor } from "./helpers/tui.ts";
+import { FRAME_HEADER, HEADER_FIXED, readU32 } from "../src/trace/format.ts";
+import { TraceWriter } from "../src/trace/index.ts";
+import { openSource, type ReplaySource } from "../src/replay/index.ts";
+import { StateUnknownError } from "../src/replay/cursor.ts";
+import { metaFor } from "./support/trace-util.ts";
 
 const CONFIG = { cpus: 2, ...DEFAULT_RULES };
 const example = (name: string) => join(REPO_ROOT, "examples", `${name}.ts`);
@@ -320,12 +325,61 @@ describe("data-race through every consumer of the registry", () => {
     const path = join(dir, "stress.ktrace");
     record(p, path);
     // No race in stress: the cursor scans the whole history (several index stretches) and finds none.
-    const { openSource } = await import("../src/replay/index.ts");
     const src = openSource(path);
     const c = new Cursor(src, { invariants: [dataRace] });
     c.seek(100_000);
     expect(c.continue().reason).toBe("end");
     expect(c.reverseContinue().reason).toBe("start");
     src.close();
+  });
+
+  it("a damaged trace: check, the timeline and the cursor step over the gap alike, start the history afresh after it, and report nothing the whole trace does not", () => {
+    const body = [k.repeat(40, [k.store("g", k.add(k.v("g"), 1)), k.user("work")])];
+    const w: World = { config: CONFIG, locks: {}, vars: { g: { type: "int", scope: "kernel" } }, procs: [{ name: "p", main: [k.thread(body), ...body, k.user("wait", 60)] }] };
+    const path = join(dir, "racy.ktrace");
+    const wr = TraceWriter.create(path, metaFor(0, 16, { config: CONFIG, scenario: "racy" }), initState(CONFIG), { snapshotEvery: 16, chunkEvents: 16 });
+    simulate(w, { seed: 3, maxEvents: 5000 }, (e, st) => wr.append(e, st));
+    wr.finish({ outcome: null });
+    const flagged = (src: ReplaySource) => {
+      const d = new DensityScan(src, { invariants: [dataRace] });
+      d.run();
+      return d.violationSeqs;
+    };
+    const whole = openSource(path);
+    const all = flagged(whole);
+    expect(all.length).toBeGreaterThan(20);
+    // Flip a byte in an event chunk in the middle: its events become a gap.
+    const bytes = new Uint8Array(readFileSync(path));
+    const chunks: number[] = [];
+    for (let off = HEADER_FIXED + readU32(bytes, 12) + 4; off < bytes.length - 32; off += FRAME_HEADER + readU32(bytes, off + 4)) if (bytes[off] === 1) chunks.push(off);
+    const bad = chunks[Math.floor(chunks.length / 2)]!;
+    bytes[bad + FRAME_HEADER + 6]! ^= 0x40;
+    const damaged = join(dir, "racy-damaged.ktrace");
+    writeFileSync(damaged, bytes);
+    const src = openSource(damaged);
+    const got = flagged(src);
+    const gap = src.gaps[0]!;
+    expect(gap).toBeDefined();
+    expect(got.filter((q) => q < gap.fromSeq)).toEqual(all.filter((q) => q < gap.fromSeq));
+    expect(got.some((q) => q >= gap.fromSeq && q <= gap.toSeq)).toBe(false);
+    expect(got.some((q) => q > gap.toSeq)).toBe(true);
+    for (const q of got) expect(all).toContain(q);
+    const check = firstViolation(src, [dataRace]);
+    expect(check.violation?.seq).toBe(got[0]);
+    // The cursor's continue stops at each up to the gap, refuses to cross it (the state there is unknown),
+    // and from the snapshot after it stops at the same ones as the timeline.
+    const c = new Cursor(src, { invariants: [dataRace] });
+    const stops: number[] = [];
+    let crossed: unknown = null;
+    try {
+      for (let st = c.continue(); st.reason === "hit"; st = c.continue()) stops.push(st.seq);
+    } catch (e) {
+      crossed = e;
+    }
+    expect(crossed).toBeInstanceOf(StateUnknownError);
+    const after = (crossed as StateUnknownError).unfolded.knownAfter!;
+    c.seek(after);
+    for (let st = c.continue(); st.reason === "hit"; st = c.continue()) stops.push(st.seq);
+    expect(stops).toEqual(got.filter((q) => q < gap.fromSeq || q > after));
   });
 });
