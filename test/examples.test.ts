@@ -296,12 +296,18 @@ describe("examples/", () => {
     expect(panics(builtin, "8")).toBeGreaterThan(180);
   });
 
-  it("the CLI records every example and explores one over seeds 1..2000 (job processes), agreeing with the in-process engine", async () => {
+  it("the CLI records every example (two on Deno too, byte-identical) and explores one over seeds 1..2000 (job processes), agreeing with the in-process engine", async () => {
     const out = mkdtempSync(join(tmpdir(), "ktrace-examples-"));
     for (const c of CASES) {
       const r = await runCli(["record", file(c.name), "--seed", "1", "-o", join(out, `${c.name}.ktrace`)]);
       expect(r.code, `${c.name}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`recorded ${c.name} (buggy`);
+    }
+    // The same trace, byte for byte, on Deno.
+    for (const name of ["lost-update", "aba-stack"]) {
+      const d = join(out, `${name}-deno.ktrace`);
+      expect((await runCli(["record", file(name), "--seed", "1", "-o", d], { runtime: "deno" })).code).toBe(0);
+      expect(readFileSync(d).equals(readFileSync(join(out, `${name}.ktrace`))), name).toBe(true);
     }
     const x = await runCli(["explore", file("lock-cycle"), "--seeds", "1..2000", "--jobs", "2", "--json"]);
     expect(x.code).toBe(1);
