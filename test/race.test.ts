@@ -12,7 +12,7 @@ import { applyEvent, ev, initState, simulate, type KEvent, type Op, type VarDecl
 import { newChecker, runBatch } from "../src/explore/seed.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { Checker, Cursor, DensityScan, firstViolation, INVARIANTS, MemorySource, type Violation } from "../src/replay/index.ts";
-import { dataRace, RaceDetector } from "../src/replay/race.ts";
+import { dataRace, MAX_SLOTS, RaceDetector } from "../src/replay/race.ts";
 import { DEFAULT_RULES, resolveScenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { storeFor } from "./helpers/tui.ts";
@@ -206,6 +206,22 @@ describe("data-race: the rule and its happens-before edges", () => {
     const writes = r.filter((v) => s.evs[v.seq]!.tid !== 2);
     expect(writes).toHaveLength(2);
     for (const v of writes) expect(s.evs[v.causes[0]!.seq]).toMatchObject({ tid: 2, kind: k.KIND.load });
+  });
+
+  it("past MAX_SLOTS threads (a hostile or huge trace) the clocks stop growing; ordered accesses are still clean and a race on distinct slots is still found", () => {
+    const l = Log.boot().store(1);
+    const n = MAX_SLOTS + 100;
+    for (let i = 0; i < n; i++) l.by(1, ev.threadNew({ tid: 10 + i, pid: 1, ident: 10 + i })).load(10 + i);
+    expect(l.seqs()).toEqual([]);
+    l.store(2); // tid 2 (boot, never synchronized) writes: unordered with tid 1's write and every reader
+    expect(l.seqs()).toEqual([l.last]);
+    const det = new RaceDetector();
+    const st = initState(CONFIG);
+    for (const e of l.evs) {
+      if (dataRace.kinds!.includes(e.kind)) det.pre(st, e);
+      applyEvent(st, e);
+    }
+    expect(det.slots).toBe(MAX_SLOTS);
   });
 
   it("a gap in the seqs, or a new run at seq 0, starts the history over (explore reuses one Checker)", () => {

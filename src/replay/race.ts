@@ -44,7 +44,10 @@
 // epoch, and anyone who learns the new thread's clock happens after all of
 // the old thread's accesses, which is exactly what the comparison then says.
 // Threads whose exit no creator knows keep their slot (a detached thread that
-// is never joined or reaped): the clocks grow by one entry each.
+// is never joined or reaped): the clocks grow by one entry each, up to
+// MAX_SLOTS; past it threads share slots (place()), so that no trace can make
+// an event cost more than one join of MAX_SLOTS entries: the detector may
+// then miss a race between threads of one slot, never report a false one.
 
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
@@ -52,6 +55,11 @@ import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
 /** Free slots looked at for reuse when a thread is created (the most recently freed first). */
 const REUSE_SCAN = 64;
+/**
+ * Thread slots at most: the longest a vector clock gets, so the most work one
+ * event costs, whatever a trace holds. Past it, threads share slots (see place()).
+ */
+export const MAX_SLOTS = 1024;
 
 /** A vector clock: clock by thread slot; entries past its length are 0. */
 type VC = Int32Array;
@@ -146,8 +154,10 @@ export class RaceDetector implements Monitor {
   private readonly slotOf = new Map<number, number>();
   /** By slot: the vector clock of the thread on it (kept for reuse when it is free). */
   private readonly vcs: VC[] = [];
-  /** By slot: the tid on it, -1 when free. */
-  private readonly slotTid: number[] = [];
+  /** By slot: how many live threads are on it (0: free; more than 1 only past MAX_SLOTS). */
+  private readonly live: number[] = [];
+  /** The next slot shared when every slot is taken, past MAX_SLOTS. */
+  private shareNext = 0;
   /** By slot: the slot's clock when its last thread exited. */
   private readonly exitClock: number[] = [];
   private readonly free: number[] = [];
@@ -161,9 +171,9 @@ export class RaceDetector implements Monitor {
   private varsSwept = 0;
   private locksSwept = 0;
 
-  /** Thread slots made so far: the length of the vector clocks (live threads, plus those whose exit no creator has seen). */
+  /** Thread slots made so far: the length of the vector clocks (live threads, plus those whose exit no creator has seen; at most MAX_SLOTS). */
   get slots(): number {
-    return this.slotTid.length;
+    return this.live.length;
   }
 
   pre(s: KState, ev: KEvent): Finding | null {
@@ -228,7 +238,14 @@ export class RaceDetector implements Monitor {
     return t;
   }
 
-  /** Puts tid on a slot (one whose last thread's exit `from` knows, else a new one), starting from `from`'s clock. */
+  /**
+   * Puts tid on a slot, starting from `from`'s clock: a free slot whose last
+   * thread's exit `from` knows, else a new one. Past MAX_SLOTS (a trace with
+   * that many threads alive or never joined): the oldest free slot, whoever
+   * knows its exit, else a live thread's slot, shared. Both make the threads
+   * of a slot look ordered: past the bound the detector can miss a race, but
+   * never reports one that is not there, and its work per event stays bounded.
+   */
   private place(tid: number, from: VC | null): number {
     let slot = -1;
     if (from !== null) {
@@ -241,17 +258,26 @@ export class RaceDetector implements Monitor {
         }
       }
     }
-    if (slot < 0) {
-      slot = this.slotTid.length;
-      this.slotTid.push(-1);
+    if (slot < 0 && this.live.length < MAX_SLOTS) {
+      slot = this.live.length;
+      this.live.push(0);
       this.exitClock.push(0);
       this.vcs.push(new Int32Array(0));
+    } else if (slot < 0 && this.free.length > 0) {
+      slot = this.free.shift()!;
+    } else if (slot < 0) {
+      slot = this.shareNext++ % MAX_SLOTS;
+      if (from !== null) this.acquire(slot, from);
+      this.tick(slot);
+      this.live[slot]!++;
+      this.slotOf.set(tid, slot);
+      return slot;
     }
     let vc = from !== null ? copy(this.vcs[slot], from) : copy(this.vcs[slot], new Int32Array(0));
     if (vc.length <= slot) vc = join(new Int32Array(slot + 1), vc);
     vc[slot] = Math.max(vc[slot]!, this.exitClock[slot]!) + 1;
     this.vcs[slot] = vc;
-    this.slotTid[slot] = tid;
+    this.live[slot] = 1;
     this.slotOf.set(tid, slot);
     return slot;
   }
@@ -278,10 +304,10 @@ export class RaceDetector implements Monitor {
       const e = this.exits.get(pid);
       this.exits.set(pid, e === undefined ? new Int32Array(vc) : join(e, vc));
     }
-    this.exitClock[slot] = vc[slot]!;
-    this.slotTid[slot] = -1;
     this.slotOf.delete(tid);
     if (this.lastTid === tid) this.lastTid = -1;
+    if (--this.live[slot]! > 0) return; // a slot shared past MAX_SLOTS: its other threads go on
+    this.exitClock[slot] = vc[slot]!;
     this.free.push(slot);
   }
 
@@ -385,7 +411,7 @@ export class RaceDetector implements Monitor {
     }
     if (v.rSlot >= 0) {
       // Concurrent with the remembered one: a read vector holding both.
-      const r = new SharedReads(Math.max(this.slotTid.length, v.rSlot + 1, t + 1));
+      const r = new SharedReads(Math.max(v.rSlot, t) + 1);
       r.set(v.rSlot, v.rClock, v.rSeq, v.rTid, v.rKind);
       v.shared = r;
       v.rSlot = SHARED;
