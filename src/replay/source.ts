@@ -329,6 +329,8 @@ function safeColumns(c: EventColumns): EventColumns {
 function safeState<T extends { state: KState }>(x: T): T {
   const s = x.state;
   for (const p of s.procs.values()) p.name = safeText(p.name);
+  for (const t of s.threads.values()) if (t.comm !== undefined) t.comm = safeText(t.comm);
+  for (const c of s.cpus) if (c.ctx) for (const x of c.ctx) x.name = safeText(x.name);
   for (const l of s.locks.values()) l.name = safeText(l.name);
   for (const v of s.vars.values()) v.name = safeText(v.name);
   for (const o of s.objs.values()) o.name = safeText(o.name);
