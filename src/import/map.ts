@@ -12,19 +12,20 @@
 // Field names differ between formats (the kernel's `pid` is LTTng's `tid`); every
 // event reads both (see docs/IMPORT.md for the tables).
 
+import { commOf } from "../kernel/imported.ts";
+import { MAX_TRACE_CPUS } from "../trace/format.ts";
 import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
 import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
 
 const CLONE_THREAD = 0x10000;
-/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked. */
-export const MAX_CPUS = 8192;
+/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked; NR_CPUS is also what a trace may hold. */
+export const MAX_CPUS = MAX_TRACE_CPUS;
 const PID_MAX_LIMIT = 1 << 22;
 /** Event names counted one by one; further names are counted together under OTHER_NAMES. */
 export const MAX_EVENT_NAMES = 4096;
 export const OTHER_NAMES = "(other event names)";
 /** Locks with a known owner at once (lockdep allows 48 per task). */
 export const MAX_HELD_LOCKS = 1 << 16;
-const COMM_LEN = 15; // TASK_COMM_LEN - 1
 
 /** Softirq names by vector (include/linux/interrupt.h), for inputs that print only the number (LTTng). */
 const SOFTIRQ = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"];
@@ -455,7 +456,7 @@ export class Mapper {
     const filename = str(f["filename"]) ?? "";
     if (!isTid(t) || t === 0) return "malformed";
     const oldTid = isTid(old) ? old : t;
-    const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
+    const comm = commOf(filename);
     if (oldTid !== t) {
       const info = this.tasks.get(oldTid);
       if (info !== undefined) {

@@ -11,7 +11,7 @@ import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
-import { misuseText } from "./describe.ts";
+import { misuseText, waitVerb } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
 
 export const INVARIANT_NAMES = [
@@ -127,7 +127,7 @@ export const lockOwnerAlive: Invariant = {
     if (!l || l.owner < 0 || l.owner === ev.tid) return null;
     const st = ownerStatus(s, l);
     if (st === "alive" || st === "free") return null;
-    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
+    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : waitVerb(ev.b);
     return {
       message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
       causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
@@ -184,7 +184,7 @@ export const noDeadlock: Invariant = {
     const b = blocked(s, l, ev.tid);
     if (b === null) return null;
     return {
-      message: `${actor(s, ev.tid)} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
+      message: `${actor(s, ev.tid)} ${waitVerb(ev.b)} ${l.name}, ${b.why}: it can never be released`,
       causes: b.causes.filter((c) => c.seq !== ev.seq),
     };
   },

@@ -7,6 +7,6 @@ export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode, ty
 export { columnsToEvents, fillEvent, type EventColumns, type KindRow } from "./event-codec.ts";
 export {
   FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE,
-  type TraceMeta, type TraceSummary, type HeaderData, type IndexData,
+  type TraceMeta, type TraceSummary, type HeaderData, type IndexData, type ImportedMeta,
 } from "./format.ts";
 export { crc32 } from "./compress.ts";

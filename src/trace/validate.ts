@@ -94,7 +94,26 @@ export function checkMeta(m: unknown): HeaderData | string {
   for (const k of kinds as unknown[]) {
     if (!Array.isArray(k) || typeof k[0] !== "string" || !int(k[1]) || (k[2] !== undefined && !int(k[2]))) return "meta field kinds is not a kind table";
   }
+  if (m.imported !== undefined) {
+    const bad = checkImported(m.imported);
+    if (bad !== null) return `meta field imported ${bad}`;
+  }
   return m as unknown as HeaderData;
+}
+
+/** Longest text the header's imported section may hold in one field (a path). */
+const MAX_IMPORTED_TEXT = 4096;
+
+/** Checks the imported section (format ImportedMeta); an explanation or null. */
+function checkImported(x: unknown): string | null {
+  if (!isObj(x)) return "is not a map";
+  const text = (v: unknown) => typeof v === "string" && v.length <= MAX_IMPORTED_TEXT;
+  if (!text(x.format) || !text(x.file)) return "lacks its format or file";
+  if (typeof x.detected !== "boolean" || typeof x.gzip !== "boolean") return "lacks detected/gzip";
+  const c = x.clock;
+  if (c === null) return null;
+  if (!isObj(c) || !text(c.kind) || !text(c.unit) || !text(c.origin) || !int(c.precision) || c.precision < 0 || c.precision > 64) return "has a bad clock";
+  return null;
 }
 
 // ---- index ----

@@ -1,0 +1,172 @@
+// Writing an import: input → records → ops → ktrace events → a .ktrace, streamed
+// with the trace writer (snapshots, index), in bounded memory.
+//
+// The header is written before the first event and must give the trace's CPU
+// count and clock, which the input declares only sometimes (tracefs `#P:N`,
+// trace-cmd `cpus=N`). So the first PRELUDE_OPS ops are held back: the header
+// takes the largest of the declared count and the CPUs they name, and the
+// clock as read so far. A record on a CPU beyond that later on (a quiet CPU in
+// a perf or babeltrace2 trace) stops the write: the rest of the input is read
+// for its CPUs only, and the import starts again with the count known (the
+// report says it read the input twice).
+
+import { basename } from "node:path";
+import { TraceWriter, type ImportedMeta, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { Converter, importedConfig, importedInitialState, type ConvertStats } from "./convert.ts";
+import { Mapper, type MapStats } from "./map.ts";
+import type { Op } from "./ops.ts";
+import { TraceInput, type ReadOptions, type ReadStats } from "./read.ts";
+import { ImportError } from "./record.ts";
+
+/** Ops held before the header is written, to learn the CPU count (and the clock's precision). */
+export const PRELUDE_OPS = 32_768;
+/** Events between two snapshots of an imported trace (--snapshot-every): its states are larger than a scenario's (every task of the machine). */
+export const IMPORT_SNAPSHOT_EVERY = 16_384;
+
+export interface ImportOptions extends ReadOptions {
+  /** Events between snapshots (default IMPORT_SNAPSHOT_EVERY). */
+  snapshotEvery?: number;
+  /** The program writing the trace (the header's writer). */
+  writer: string;
+  /** CPUs to start with (tests): the prelude is not waited for. */
+  cpus?: number;
+}
+
+export interface ImportResult {
+  read: ReadStats;
+  map: MapStats;
+  convert: ConvertStats;
+  written: WriteResult;
+  /** Ops mapped (those of the pass that wrote the trace). */
+  ops: number;
+  /** CPUs of the trace. */
+  cpus: number;
+  /** 2 when a record on an undeclared CPU made the import start again (see the file comment). */
+  passes: number;
+  /** Time of the first and last record (ts), -1 when none. */
+  firstTs: number;
+  lastTs: number;
+  /** The header's imported section. */
+  imported: ImportedMeta;
+}
+
+/** The default output for an input: its base name without .gz and one more extension, plus .ktrace, in the current directory. */
+export function defaultOutput(input: string): string {
+  let b = basename(input).replace(/\.gz$/i, "");
+  const dot = b.lastIndexOf(".");
+  if (dot > 0) b = b.slice(0, dot);
+  return `${b || "imported"}.ktrace`;
+}
+
+/** Raised inside a pass when a record names a CPU beyond the header's. */
+class CpuOverflow {
+  constructor(readonly cpu: number) {}
+}
+
+/**
+ * Imports `path` into a .ktrace at `out` (written to `<out>.partial` and
+ * renamed at the end; nothing is left behind on failure). Throws ImportError
+ * for a refused input, TraceWriteError when the output cannot be written.
+ */
+export async function importTrace(path: string, out: string, opts: ImportOptions): Promise<ImportResult> {
+  let cpus = opts.cpus ?? 0;
+  for (let pass = 1; ; pass++) {
+    try {
+      const r = await onePass(path, out, opts, cpus);
+      return { ...r, passes: pass };
+    } catch (e) {
+      if (!(e instanceof CpuOverflowFound) || pass > 1) throw e instanceof CpuOverflowFound ? new ImportError(`cpu ${e.cpus - 1} appeared after the import knew ${cpus} cpus`) : e;
+      cpus = e.cpus;
+    }
+  }
+}
+
+/** The CPU count a pass must restart with. */
+class CpuOverflowFound extends Error {
+  constructor(readonly cpus: number) {
+    super(`restart with ${cpus} cpus`);
+  }
+}
+
+async function onePass(path: string, out: string, opts: ImportOptions, knownCpus: number): Promise<Omit<ImportResult, "passes">> {
+  const input = TraceInput.open(path, opts);
+  let mapper: Mapper | undefined;
+  let writer: TraceWriter | undefined;
+  let conv: Converter | undefined;
+  let cpus = knownCpus;
+  let imported: ImportedMeta | undefined;
+  const prelude: Op[] = [];
+  const ops: Op[] = [];
+  let count = 0;
+  let firstTs = -1;
+  let lastTs = -1;
+  let any = false;
+  let overflow = -1;
+
+  const start = () => {
+    let maxCpu = -1;
+    for (const o of prelude) if (o.cpu > maxCpu) maxCpu = o.cpu;
+    cpus = Math.max(cpus, input.stats.declaredCpus, maxCpu + 1, 1);
+    const st = input.stats;
+    imported = { format: st.format, file: path, detected: st.detected, gzip: st.gzip, clock: input.clockNow() };
+    const meta: TraceMeta = {
+      scenario: basename(path), fix: "", seed: 0, options: {}, config: importedConfig(cpus), writer: opts.writer,
+      snapshotEvery: opts.snapshotEvery ?? IMPORT_SNAPSHOT_EVERY, maxEvents: 0, imported,
+    };
+    const w = TraceWriter.create(out, meta, importedInitialState(cpus));
+    writer = w;
+    conv = new Converter(cpus, (ev, s) => w.append(ev, s));
+    for (const o of prelude) feed(o);
+    prelude.length = 0;
+  };
+  const feed = (o: Op) => {
+    if (o.cpu >= cpus) throw new CpuOverflow(o.cpu);
+    conv!.op(o);
+  };
+
+  try {
+    try {
+      for await (const batch of input.records()) {
+        if (overflow >= 0) {
+          // Only the CPUs are wanted now.
+          for (const r of batch) if (r.cpu > overflow) overflow = r.cpu;
+          continue;
+        }
+        mapper ??= new Mapper({ format: input.stats.format });
+        ops.length = 0;
+        for (const r of batch) mapper.map(r, ops);
+        if (!any) firstTs = batch[0]!.ts;
+        any = true;
+        lastTs = batch[batch.length - 1]!.ts;
+        count += ops.length;
+        try {
+          if (writer === undefined && knownCpus === 0) {
+            for (const o of ops) prelude.push(o);
+            if (prelude.length >= PRELUDE_OPS) start();
+          } else {
+            if (writer === undefined) start();
+            for (const o of ops) feed(o);
+          }
+        } catch (e) {
+          if (!(e instanceof CpuOverflow)) throw e;
+          overflow = e.cpu;
+          writer?.abort();
+          writer = undefined;
+        }
+      }
+    } catch (e) {
+      writer?.abort();
+      throw e;
+    }
+    if (overflow >= 0) throw new CpuOverflowFound(overflow + 1);
+    if (writer === undefined) start();
+    const written = writer!.finish({ outcome: null });
+    mapper ??= new Mapper({ format: input.stats.format });
+    return {
+      read: input.stats, map: mapper.stats, convert: conv!.stats, written, ops: count, cpus, firstTs, lastTs, imported: imported!,
+    };
+  } catch (e) {
+    writer?.abort();
+    throw e;
+  }
+}
