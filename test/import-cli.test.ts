@@ -1,4 +1,4 @@
-// ktrace import --dry-run end to end, on Bun and on Deno.
+// ktrace import end to end (writing, and --dry-run), on Bun and on Deno.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(r.stdout).toMatch(/^ {2}sched_stat_runtime +1 {2}generic event/m);
     expect(r.stdout).toMatch(/^ {2}sched_process_fork +1 {2}1 merged/m);
     expect(r.stdout).toMatch(/warning the process of 2 tasks was not in the input/);
-    expect(r.stdout).toMatch(/Not written: .* phase 2/);
+    expect(r.stdout).toMatch(/Not written \(--dry-run\): without it, import writes tracefs\.ktrace/);
   });
 
   it('--dry-run --json: one document; unparsed lines and a cut-short last line are reported', async () => {
@@ -42,12 +42,31 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(j.warnings.join('\n')).toMatch(/last line \(6\) is cut short/);
   });
 
-  it('without --dry-run it says plainly that writing is not built yet (exit 2)', async () => {
-    const r = await run('import', `${FIX}/perf/perf-script.txt`);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^ktrace: import cannot write a \.ktrace yet \(issue 15, phase 2/);
+  it('writes a .ktrace that info, check, events and state read as an imported trace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
+    const out = path.join(dir, 'perf.ktrace');
+    const r = await run('import', `${FIX}/perf/perf-script.txt`, '-o', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/→ .*perf\.ktrace/);
+    expect(r.stdout).toMatch(/^ {2}wrote {4}\d+ events on 2 cpus, 2 snapshots, /m);
+    const info = await run('info', out, '--json');
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ cpus: 2, imported: { format: 'perf', file: `${FIX}/perf/perf-script.txt`, detected: true, gzip: false, clock: { kind: 'seconds', unit: 'ns' } } });
+    const text = await run('info', out);
+    expect(text.stdout).toMatch(/^imported +perf text from /m);
+    expect(text.stdout).toMatch(/^outcome +none: an imported trace/m);
+    const check = await run('check', out);
+    expect(check.code).toBe(0);
+    const state = await run('state', out, '--at', 'end', '--json');
+    expect(state.code).toBe(0);
+    expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
+    const events = await run('events', out, '--kind', 'switch');
+    expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
+    // The default output name, and -o naming the input, refused.
+    const same = await run('import', out, '-o', out);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/is the input/);
   });
 
   it('bad input: one line, exit 2, nothing raw from the input', async () => {
