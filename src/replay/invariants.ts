@@ -13,6 +13,7 @@ import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../ker
 import type { ReplaySource } from "./source.ts";
 import { misuseText, waitVerb } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
+import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -25,6 +26,9 @@ export const INVARIANT_NAMES = [
   "use-after-free",
   "assertions",
   "no-livelock",
+  "one-cpu-at-a-time",
+  "switch-from-current",
+  "no-run-after-exit",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -315,7 +319,10 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock];
+export const INVARIANTS: readonly Invariant[] = [
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock,
+  ...CONSISTENCY_INVARIANTS,
+];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {
