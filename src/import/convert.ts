@@ -39,7 +39,7 @@ const THREAD_STATE: Record<TaskState, ThreadState> = {
   dead: "exited", zombie: "exited", parked: "parked", idle: "idle", unknown: "unknown",
 };
 
-const PLAIN_VALUE = /^[^\s"\\=]+$/;
+const PLAIN_VALUE = /^[^\s"\\=\x00-\x1f\x7f-\x9f]+$/;
 const KIND_NAMES = EVENT_KINDS.map((k) => k.name);
 
 /**
@@ -134,7 +134,7 @@ export class Converter {
         // Until the kernel's wake event (issue 11) lands: who woke it is kept as text, the state change as thread-state.
         const t = s.threads.get(o.task);
         const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
-        const by = o.by === IDLE ? (o.ctx === "task" ? "idle" : o.ctxName) : String(o.by);
+        const by = o.by === IDLE ? "idle" : o.by;
         this.emit(KIND.generic, o.tid, 0, 0, 0, genericText(what, "sched", {
           pid: o.task, by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), ...(o.targetCpu >= 0 ? { target_cpu: o.targetCpu } : {}), ...(o.success ? {} : { success: 0 }),
         }));

@@ -30,6 +30,8 @@ export interface ImportOptions extends ReadOptions {
   writer: string;
   /** CPUs to start with (tests): the prelude is not waited for. */
   cpus?: number;
+  /** Ops held before the header (default PRELUDE_OPS; tests make it small). */
+  prelude?: number;
 }
 
 export interface ImportResult {
@@ -140,12 +142,16 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
         lastTs = batch[batch.length - 1]!.ts;
         count += ops.length;
         try {
-          if (writer === undefined && knownCpus === 0) {
-            for (const o of ops) prelude.push(o);
-            if (prelude.length >= PRELUDE_OPS) start();
-          } else {
-            if (writer === undefined) start();
-            for (const o of ops) feed(o);
+          const hold = knownCpus === 0 ? (opts.prelude ?? PRELUDE_OPS) : 0;
+          for (const o of ops) {
+            if (writer === undefined) {
+              if (prelude.length < hold) {
+                prelude.push(o);
+                continue;
+              }
+              start();
+            }
+            feed(o);
           }
         } catch (e) {
           if (!(e instanceof CpuOverflow)) throw e;

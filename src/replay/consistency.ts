@@ -48,11 +48,15 @@ export const oneCpuAtATime: Invariant = {
 
 export const switchFromCurrent: Invariant = {
   name: "switch-from-current",
-  doc: "A cpu switches away from the task it runs: a switch on cpu c whose `from` is not the task c's last switch put there (idle included) breaks it.",
+  doc: "A cpu switches away from the task it runs: a switch on cpu c whose `from` is not the task c's last switch put there breaks it (in an imported trace, a cpu left idle is not judged: real traces miss switches out of idle).",
   kinds: [KIND.switch],
   pre(s, ev) {
     const c = s.cpus[ev.cpu];
     if (c === undefined || !known(c, ev) || c.tid === ev.a) return null;
+    // A task found running on a cpu its trace left idle is common in real captures (every one in
+    // fixtures/import/real/): the switch out of idle, and the idle balancer's migration, happen in
+    // the idle task's context and are sometimes not traced. Not judged: it would flag every real trace.
+    if (ev.c !== 0 && c.tid < 0) return null;
     return {
       message: `cpu ${ev.cpu} switches away from ${taskText(s, ev.a)}, but it runs ${taskText(s, c.tid)}`,
       causes: switchCause(c, c.tid, s),
