@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { genericText, importTrace, MAX_GENERIC_TEXT, type ImportResult } from '../src/import/index.ts';
 import { cloneState, IMPORTED_KINDS, KIND, type KEvent, type KState } from '../src/kernel/index.ts';
 import {
-  describe as describeEvent, firstViolation, importedApplicability, INVARIANTS, kindName, LockEvidence, openSource, selectFor, walk,
+  Cursor, parseWatch, describe as describeEvent, firstViolation, importedApplicability, INVARIANTS, kindName, LockEvidence, openSource, selectFor, walk,
   type ReplaySource,
 } from '../src/replay/index.ts';
 
@@ -224,6 +224,55 @@ describe('check on imported traces', () => {
       expect(firstViolation(src, names).violation, rel).toBeNull();
       src.close();
     }
+  });
+});
+
+describe('watchpoints and why on an imported trace', () => {
+  it('thread:TID follows a task\'s states; cpu:N what a cpu runs and its interrupts; lock:NAME its owner', async () => {
+    const { src } = await imported(path.join(FIX, 'ftrace/tracefs.txt'));
+    const stops = (spec: string) => {
+      const c = new Cursor(src, { invariants: [] });
+      c.watchpoints.push(parseWatch(spec));
+      const out: string[] = [];
+      for (let s = c.continue(); s.reason === 'hit'; s = c.continue()) out.push(`${s.hits.map((h) => `${h.old ?? '-'}→${h.new ?? '-'}`).join(',')}`);
+      return out;
+    };
+    expect(stops('thread:101')).toEqual(['-→runnable', 'runnable→running', 'running→exited', 'exited→-']);
+    expect(stops('cpu:0')).toEqual([
+      '?→idle', 'idle→idle in hardirq 19 eth0', 'idle in hardirq 19 eth0→idle', 'idle→idle in softirq NET_RX', 'idle in softirq NET_RX→idle',
+      'idle→kworker/0:1-50', 'kworker/0:1-50→idle', 'idle→bash-100',
+    ]);
+    const abba = await imported(path.join(FIX, 'ftrace/lockdep-abba.txt'));
+    const c = new Cursor(abba.src, { invariants: [] });
+    c.watchpoints.push(parseWatch('lock:&dev->lock_a'));
+    const owners: string[] = [];
+    for (let s = c.continue(); s.reason === 'hit'; s = c.continue()) owners.push(s.hits[0]!.message.replace(/ at seq.*/, ''));
+    expect(owners).toEqual([
+      'lock &dev->lock_a (id 1, kernel): (none) → free', 'lock &dev->lock_a (id 1, kernel): free → tid 200', 'lock &dev->lock_a (id 1, kernel): tid 200 → free',
+      'lock &dev->lock_a (id 1, kernel): free → tid 201', 'lock &dev->lock_a (id 1, kernel): tid 201 → free', 'lock &dev->lock_a (id 1, kernel): free → tid 200',
+    ]);
+    // who held this lock: the acquire that made tid 200 its owner.
+    const w = c.why('lock:&dev->lock_a');
+    expect(w.map((e) => [e.role, e.explanation])).toEqual([['owner', 'tid 200 took &dev->lock_a (owner since seq 12)']]);
+    abba.src.close();
+    src.close();
+  });
+
+  it('why thread: when it last ran and left a cpu; why cpu: the switch, the interrupt it is in', async () => {
+    const { src } = await imported(path.join(FIX, 'ftrace/tracefs.txt'));
+    const c = new Cursor(src, { invariants: [] });
+    const irq = fold(src).find(({ ev }) => ev.kind === KIND.cpuCtx && ev.b === 1)!.ev.seq;
+    c.seek(irq);
+    expect(c.why('cpu:0').map((e) => `${e.role}: ${e.explanation}`)).toEqual([
+      expect.stringMatching(/^switched: cpu 0 switched to idle$/), 'entered: cpu 0 entered hardirq 19 (eth0)',
+    ]);
+    expect(c.why('thread:100').map((e) => `${e.role}: ${e.explanation}`)).toEqual([
+      'left: bash-100 last left a cpu; it is sleeping since (as far as the trace says)',
+    ]);
+    c.seek('end');
+    expect(c.why('thread:100').map((e) => e.role)).toEqual(['ran']);
+    expect(c.why('thread:100')[0]!.explanation).toBe('bash-100 last went on a cpu (cpu 0); it runs since');
+    src.close();
   });
 });
 

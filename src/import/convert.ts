@@ -25,7 +25,7 @@ export const MAX_GENERIC_TEXT = 2048;
 
 /** The kernel config of an imported trace: the rules are the simulator's and unused; only cpus matters. */
 export function importedConfig(cpus: number): KConfig {
-  return { cpus, tidAfterFork: "new", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check" };
+  return { cpus, tidAfterFork: "new", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check", imported: true };
 }
 
 /** The state an imported trace starts from: its cpus, what they run unknown until their first switch. */

@@ -251,6 +251,8 @@ export interface KConfig {
   stackCheck: "silent" | "flush" | "reuse";
   /** /proc/<pid>/status on a cleared VMAR: `unwrap` panics (Asterinas before the fix), `check` omits RSS lines. */
   procfsVmar: "unwrap" | "check";
+  /** Set in a trace imported from a real kernel (ktrace import): its cpus run what its switches say, unknown before the first. Absent in simulated runs. */
+  imported?: boolean;
 }
 
 export interface Cpu {

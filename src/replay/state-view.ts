@@ -133,11 +133,9 @@ export interface StateView {
   objects: ObjectView[];
 }
 
-/** A state of an imported trace: its threads have command names, or its cpus switch as real ones do. */
+/** A state of an imported trace (its config says so: KConfig.imported). */
 export function isImportedState(s: KState): boolean {
-  for (const c of s.cpus) if (c.switchSeq !== undefined || c.ctx !== undefined || c.lostSeq !== undefined) return true;
-  for (const t of s.threads.values()) return t.comm !== undefined;
-  return false;
+  return s.config.imported === true;
 }
 
 const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
