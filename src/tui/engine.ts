@@ -147,6 +147,7 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
     outcome: src.outcome === null ? null : { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message },
     snapshotSeqs: src.snapshotSeqs,
     recovery: r === null ? null : `${r.events} events; ${r.reason}`,
+    imported: src.meta.imported ? src.meta.imported.format : null,
   };
 }
 
