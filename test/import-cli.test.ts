@@ -1,6 +1,6 @@
 // ktrace import end to end (writing, and --dry-run), on Bun and on Deno.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,21 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
     const events = await run('events', out, '--kind', 'switch');
     expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
+    // A report and a Chrome export, as of a recorded trace.
+    const md = path.join(dir, 'perf.md');
+    const rep = await run('report', out, '-o', md);
+    expect(rep.code).toBe(0);
+    const text2 = readFileSync(md, 'utf8');
+    expect(text2).toMatch(/^# ktrace report: perf-script\.txt \(imported perf trace\): no violation$/m);
+    expect(text2).toMatch(/^ktrace import .*perf-script\.txt --format perf -o perf\.ktrace$/m);
+    expect(text2).toMatch(/^- `kstack-in-use`: a real trace does not record kernel stacks$/m);
+    const json = path.join(dir, 'perf.json');
+    const exp = await run('export', out, '--format', 'chrome', '-o', json);
+    expect(exp.code).toBe(0);
+    const chrome = JSON.parse(readFileSync(json, 'utf8'));
+    const evs = chrome.traceEvents as { ph: string; name: string; args: { name?: string } }[];
+    expect(evs.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(['tid 50 (kworker/0:1)', 'tid 101 (bash)', 'tid 100 (bash)', 'tid 102 (bash)']);
+    expect(evs.filter((e) => e.name === 'thread_name').map((e) => e.args.name)).toEqual(expect.arrayContaining(['CPU 0', 'CPU 1', 'ls-101', 'bash-100', 'bash-102']));
     // The default output name, and -o naming the input, refused.
     const same = await run('import', out, '-o', out);
     expect(same.code).toBe(2);

@@ -150,17 +150,3 @@ function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
 
-/**
- * A clock in words, for reports (import's, info's): what its times are and its
- * origin. Takes a header's imported clock too, whose fields are strings from a
- * file: the caller escapes the result for a terminal.
- */
-export function clockText(c: { kind: string; unit: string; origin: string; precision: number }): string {
-  const what = {
-    seconds: "seconds since the trace clock's epoch (usually boot)",
-    "time-of-day": "time of day (babeltrace2's default)",
-    date: "date and time (babeltrace2 --clock-date)",
-    counter: "raw counter values (not nanoseconds)",
-  }[c.kind] ?? c.kind;
-  return `${what}; origin ${c.origin}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
-}

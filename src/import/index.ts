@@ -12,4 +12,4 @@ export { IDLE, type CpuContext, type Op, type OpBody, type OpName, type PidSourc
 export { importSummary, type ImportSummary } from "./summary.ts";
 export { Converter, genericText, importedConfig, importedInitialState, MAX_GENERIC_TEXT, MAX_IMPORT_LOCKS, type ConvertStats } from "./convert.ts";
 export { defaultOutput, importTrace, IMPORT_SNAPSHOT_EVERY, PRELUDE_OPS, type ImportOptions, type ImportResult } from "./write.ts";
-export { clockText } from "./clock.ts";
+export { clockText } from "../trace/format.ts";

@@ -100,6 +100,23 @@ export interface ImportedMeta {
   clock: { kind: string; unit: string; origin: string; precision: number } | null;
 }
 
+/**
+ * An imported trace's clock (ImportedMeta.clock, or import's ClockInfo) in words, for
+ * reports (import's, info's, report's): what its times are and its
+ * origin. Takes a header's imported clock too, whose fields are strings from a
+ * file: the caller escapes the result for a terminal.
+ */
+export function clockText(c: { kind: string; unit: string; origin: string; precision: number }): string {
+  const words: Record<string, string> = {
+    seconds: "seconds since the trace clock's epoch (usually boot)",
+    "time-of-day": "time of day (babeltrace2's default)",
+    date: "date and time (babeltrace2 --clock-date)",
+    counter: "raw counter values (not nanoseconds)",
+  };
+  const what = Object.hasOwn(words, c.kind) ? words[c.kind]! : c.kind;
+  return `${what}; origin ${c.origin}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
+}
+
 /** Header contents as stored: the meta plus format details. */
 export interface HeaderData extends TraceMeta {
   /** Most events in one event chunk. */

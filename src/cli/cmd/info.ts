@@ -4,8 +4,7 @@
 // wrong" is only said when nothing is; it does not fold the events (that is
 // `ktrace check`).
 
-import { clockText } from "../../import/index.ts";
-import { openTrace, type TraceReader } from "../../trace/index.ts";
+import { clockText, openTrace, type TraceReader } from "../../trace/index.ts";
 import type { Outcome } from "../../kernel/index.ts";
 import { gapsText, TraceSource, walk } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
