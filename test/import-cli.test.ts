@@ -61,6 +61,9 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     const state = await run('state', out, '--at', 'end', '--json');
     expect(state.code).toBe(0);
     expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
+    const generic = await run('events', out, '--kind', 'generic:sched_stat*,task-exec');
+    expect(generic.stdout.trim().split('\n').map((l) => l.split(/ +/)[5])).toEqual(['task-exec', 'generic']);
+    expect(generic.stdout).toMatch(/generic +sched:sched_stat_runtime comm=bash pid=100 /);
     const events = await run('events', out, '--kind', 'switch');
     expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
     // A report and a Chrome export, as of a recorded trace.

@@ -192,7 +192,7 @@ export const COMMANDS = [
         name: 'kind',
         type: { kind: 'string' },
         metavar: 'PATTERN',
-        description: 'Only events whose kind matches PATTERN (e.g. lock.*).',
+        description: "Only events whose kind matches PATTERN (e.g. lock.*); in an imported trace, generic:GLOB selects its generic events by name (e.g. generic:sched_stat*).",
       },
       json('one JSON object per line (JSON lines)'),
     ],

@@ -135,7 +135,7 @@ export class Converter {
         const t = s.threads.get(o.task);
         const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
         const by = o.by === IDLE ? "idle" : o.by;
-        this.emit(KIND.generic, o.tid, 0, 0, 0, genericText(what, "sched", {
+        this.emit(KIND.generic, o.tid, 0, 0, 0, genericText(what, "", {
           pid: o.task, by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), ...(o.targetCpu >= 0 ? { target_cpu: o.targetCpu } : {}), ...(o.success ? {} : { success: 0 }),
         }));
         if (o.stage !== "waking" && o.success && t !== undefined && t.state !== "running" && t.state !== "runnable" && t.state !== "exited") {
@@ -186,7 +186,7 @@ export class Converter {
       }
       case "wait":
         // The model's waitpid blocks the thread; in a real trace its switches say that.
-        this.emit(KIND.generic, o.tid, 0, 0, 0, genericText("sched_process_wait", "sched", { pid: o.pid }));
+        this.emit(KIND.generic, o.tid, 0, 0, 0, genericText("sched_process_wait", "", { pid: o.pid }));
         return;
       case "migrate":
         if (s.threads.has(o.task)) this.emit(KIND.migrate, o.tid, o.task, o.from, o.to, "");
@@ -205,7 +205,7 @@ export class Converter {
         return;
       }
       case "lockAcquire": {
-        if (o.read) return this.emitGeneric("lock_acquire", "lock", { addr: o.lock, name: o.name, read: 1, ...(o.try ? { try: 1 } : {}) });
+        if (o.read) return this.emitGeneric("lock_acquire", "", { addr: o.lock, name: o.name, read: 1, ...(o.try ? { try: 1 } : {}) });
         const t = s.threads.get(o.tid);
         if (t === undefined) return this.keep("a lock event of the idle task or of a task not known");
         const id = this.lock(o.lock, o.name, false);
@@ -228,7 +228,7 @@ export class Converter {
       case "lockRelease": {
         const id = o.held ? this.locks.get(o.lock) : undefined;
         const l = id === undefined ? undefined : s.locks.get(id);
-        if (l === undefined || l.owner !== o.tid) return this.emitGeneric("lock_release", "lock", { addr: o.lock, name: o.name, held: 0 });
+        if (l === undefined || l.owner !== o.tid) return this.emitGeneric("lock_release", "", { addr: o.lock, name: o.name, held: 0 });
         this.emit(KIND.lockRelease, o.tid, l.id, Math.max(0, l.level - 1), 0, "");
         return;
       }

@@ -325,3 +325,33 @@ export function kindMask(pattern: string): Uint8Array {
   for (const c of codes) mask[c] = 1;
   return mask;
 }
+
+/** The name of a generic event (imported traces), with and without its `system:` prefix. */
+function genericNames(text: string): [string, string] {
+  const sp = text.indexOf(" ");
+  const full = sp < 0 ? text : text.slice(0, sp);
+  const colon = full.indexOf(":");
+  return [full, colon < 0 ? full : full.slice(colon + 1)];
+}
+
+/**
+ * A --kind pattern as a predicate on events: kind names and globs as
+ * kindMask takes them, and `generic:GLOB` for the generic events of an
+ * imported trace whose event name matches (`generic:sched_stat*`,
+ * `generic:irq:*`). Throws PatternError as kindMask does.
+ */
+export function eventMatcher(pattern: string): (ev: KEvent) => boolean {
+  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const named = parts.filter((p) => p.startsWith("generic:")).map((p) => p.slice("generic:".length));
+  const rest = parts.filter((p) => !p.startsWith("generic:"));
+  if (named.some((g) => g === "")) throw new PatternError("empty name after generic:", "e.g. --kind 'generic:sched_stat*'");
+  const mask = rest.length > 0 ? kindMask(rest.join(",")) : null;
+  const res = named.map((g) => new RegExp(`^${g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`));
+  if (mask === null && res.length === 0) kindMask(pattern); // an empty pattern: throws
+  return (ev) => {
+    if (mask !== null && mask[ev.kind] === 1) return true;
+    if (res.length === 0 || ev.kind !== KIND.generic) return false;
+    const [full, bare] = genericNames(ev.s);
+    return res.some((re) => re.test(full) || re.test(bare));
+  };
+}

@@ -28,7 +28,7 @@ export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kerne
 export { firstViolation, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type Unfolded, type WalkHooks } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, taskText, waitVerb, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
+export { describe, taskText, waitVerb, eventMatcher, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
 export {
   stateView, stateText, table, isImportedState,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,
