@@ -62,7 +62,7 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(state.code).toBe(0);
     expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
     const generic = await run('events', out, '--kind', 'generic:sched_stat*,task-exec');
-    expect(generic.stdout.trim().split('\n').map((l) => l.split(/ +/)[5])).toEqual(['task-exec', 'generic']);
+    expect(generic.stdout.trim().split('\n').map((l) => l.trim().split(/ +/)[4])).toEqual(['task-exec', 'generic']);
     expect(generic.stdout).toMatch(/generic +sched:sched_stat_runtime comm=bash pid=100 /);
     const events = await run('events', out, '--kind', 'switch');
     expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
