@@ -339,7 +339,7 @@ export const COMMANDS = [
         description: 'The input format (default: detected from the content).',
       },
       output('Write the trace to FILE (default: the input\'s name with .ktrace, in the current directory).'),
-      { name: 'snapshot-every', type: { kind: 'int' }, metavar: 'K', description: 'Write a state snapshot every K events (default 16384).' },
+      { name: 'snapshot-every', type: { kind: 'int' }, metavar: 'K', description: 'Write a state snapshot every K events (default 65536).' },
       { name: 'dry-run', type: { kind: 'boolean' }, description: 'Read and map the input and report what it holds; write nothing.' },
       json('the report as one JSON document'),
     ],

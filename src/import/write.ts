@@ -21,7 +21,7 @@ import { ImportError } from "./record.ts";
 /** Ops held before the header is written, to learn the CPU count (and the clock's precision). */
 export const PRELUDE_OPS = 32_768;
 /** Events between two snapshots of an imported trace (--snapshot-every): its states are larger than a scenario's (every task of the machine). */
-export const IMPORT_SNAPSHOT_EVERY = 16_384;
+export const IMPORT_SNAPSHOT_EVERY = 65_536;
 
 export interface ImportOptions extends ReadOptions {
   /** Events between snapshots (default IMPORT_SNAPSHOT_EVERY). */
