@@ -36,7 +36,7 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(j).toMatchObject({
       format: 'ftrace', detected: true, records: 3, skipped: 1,
       unparsed: { count: 2, lines: [3, 6] }, lastLine: { newline: false, parsed: false },
-      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'wait' } }, written: null,
+      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'generic (the switches say when it sleeps)' } }, written: null,
     });
     expect(j.warnings.join('\n')).toMatch(/2 lines did not parse as ftrace text \(lines 3, 6\)/);
     expect(j.warnings.join('\n')).toMatch(/last line \(6\) is cut short/);
