@@ -325,6 +325,37 @@ describe('what is kept', () => {
   });
 });
 
+describe('an imported trace read as untrusted input', () => {
+  it('the header\'s imported section and the imported state fields are validated and bounded', async () => {
+    const { checkMeta, checkSnapshot } = await import('../src/trace/validate.ts');
+    const { src, out } = await imported(path.join(FIX, 'ftrace/tracefs.txt'));
+    const meta = { ...(src as unknown as { reader: { meta: Record<string, unknown> } }).reader.meta };
+    expect(typeof checkMeta(meta)).toBe('object');
+    const bad = (imp: unknown) => checkMeta({ ...meta, imported: imp });
+    expect(bad('x')).toBe('meta field imported is not a map');
+    expect(bad({ format: 'ftrace', detected: true, gzip: false, clock: null })).toBe('meta field imported lacks its format or file');
+    expect(bad({ format: 'ftrace', file: 'x'.repeat(5000), detected: true, gzip: false, clock: null })).toBe('meta field imported lacks its format or file');
+    expect(bad({ format: 'ftrace', file: 'f', detected: true, gzip: false, clock: { kind: 's', unit: 'ns', origin: '0', precision: 99 } })).toBe('meta field imported has a bad clock');
+    expect(bad({ format: 'ftrace', file: 'f', detected: 1, gzip: false, clock: null })).toBe('meta field imported lacks detected/gzip');
+    const st = src.loadSnapshot(src.eventCount - 1).state;
+    const { toPlain } = await import('../src/kernel/index.ts');
+    const plain = JSON.parse(JSON.stringify(toPlain(st))) as { seq: number; cpus: Record<string, unknown>[]; threads: Record<string, unknown>[] };
+    const want = { seq: plain.seq, cpus: 2 };
+    expect(typeof checkSnapshot(plain, want)).toBe('object');
+    const deep = structuredClone(plain);
+    deep.cpus[0]!.ctx = Array.from({ length: 17 }, (_, i) => ({ kind: 'softirq', num: i, name: 'x', since: 0 }));
+    expect(checkSnapshot(deep, want)).toBe('snapshot cpus[0].ctx is missing or of the wrong type');
+    const kind = structuredClone(plain);
+    kind.cpus[0]!.ctx = [{ kind: 'nmi', num: 1, name: 'x', since: 0 }];
+    expect(checkSnapshot(kind, want)).toBe('snapshot cpus[0].ctx is missing or of the wrong type');
+    const comm = structuredClone(plain);
+    comm.threads[0]!.comm = 5;
+    expect(checkSnapshot(comm, want)).toBe('snapshot threads[0].comm is missing or of the wrong type');
+    expect(readFileSync(out).length).toBeGreaterThan(0);
+    src.close();
+  });
+});
+
 describe('the import', () => {
   it('is deterministic: the same input gives the same bytes', async () => {
     const a = await imported(path.join(FIX, 'real/trace-cmd-report.txt'));
