@@ -13,9 +13,10 @@
 import { basename } from "node:path";
 import { TraceWriter, type ImportedMeta, type TraceMeta, type WriteResult } from "../trace/index.ts";
 import { Converter, importedConfig, importedInitialState, type ConvertStats } from "./convert.ts";
-import { Mapper, type MapStats } from "./map.ts";
+import type { MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
-import { TraceInput, type ReadOptions, type ReadStats } from "./read.ts";
+import type { ReadOptions, ReadStats } from "./read.ts";
+import { MappedInput } from "./summary.ts";
 import { ImportError } from "./record.ts";
 
 /** Ops held before the header is written, to learn the CPU count (and the clock's precision). */
@@ -91,18 +92,13 @@ class CpuOverflowFound extends Error {
 }
 
 async function onePass(path: string, out: string, opts: ImportOptions, knownCpus: number): Promise<Omit<ImportResult, "passes">> {
-  const input = TraceInput.open(path, opts);
-  let mapper: Mapper | undefined;
+  const run = new MappedInput(path, opts);
+  const input = run.input;
   let writer: TraceWriter | undefined;
   let conv: Converter | undefined;
   let cpus = knownCpus;
   let imported: ImportedMeta | undefined;
   const prelude: Op[] = [];
-  const ops: Op[] = [];
-  let count = 0;
-  let firstTs = -1;
-  let lastTs = -1;
-  let any = false;
   let overflow = -1;
 
   const start = () => {
@@ -127,50 +123,38 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
   };
 
   try {
-    try {
-      for await (const batch of input.records()) {
-        if (overflow >= 0) {
-          // Only the CPUs are wanted now.
-          for (const r of batch) if (r.cpu > overflow) overflow = r.cpu;
-          continue;
-        }
-        mapper ??= new Mapper({ format: input.stats.format });
-        ops.length = 0;
-        for (const r of batch) mapper.map(r, ops);
-        if (!any) firstTs = batch[0]!.ts;
-        any = true;
-        lastTs = batch[batch.length - 1]!.ts;
-        count += ops.length;
-        try {
-          const hold = knownCpus === 0 ? (opts.prelude ?? PRELUDE_OPS) : 0;
-          for (const o of ops) {
-            if (writer === undefined) {
-              if (prelude.length < hold) {
-                prelude.push(o);
-                continue;
-              }
-              start();
-            }
-            feed(o);
-          }
-        } catch (e) {
-          if (!(e instanceof CpuOverflow)) throw e;
-          overflow = e.cpu;
-          writer?.abort();
-          writer = undefined;
-        }
+    const hold = knownCpus === 0 ? (opts.prelude ?? PRELUDE_OPS) : 0;
+    for await (const { records, ops } of run.batches()) {
+      if (overflow >= 0) {
+        // Only the CPUs are wanted now.
+        for (const r of records) if (r.cpu > overflow) overflow = r.cpu;
+        continue;
       }
-    } catch (e) {
-      writer?.abort();
-      throw e;
+      try {
+        for (const o of ops) {
+          if (writer === undefined) {
+            if (prelude.length < hold) {
+              prelude.push(o);
+              continue;
+            }
+            start();
+          }
+          feed(o);
+        }
+      } catch (e) {
+        if (!(e instanceof CpuOverflow)) throw e;
+        overflow = e.cpu;
+        for (const r of records) if (r.cpu > overflow) overflow = r.cpu;
+        run.mapping = false;
+        writer?.abort();
+        writer = undefined;
+      }
     }
     if (overflow >= 0) throw new CpuOverflowFound(overflow + 1);
     if (writer === undefined) start();
     const written = writer!.finish({ outcome: null });
-    mapper ??= new Mapper({ format: input.stats.format });
-    return {
-      read: input.stats, map: mapper.stats, convert: conv!.stats, written, ops: count, cpus, firstTs, lastTs, imported: imported!,
-    };
+    const s = run.summary();
+    return { read: s.read, map: s.map, convert: conv!.stats, written, ops: s.ops, cpus, firstTs: s.firstTs, lastTs: s.lastTs, imported: imported! };
   } catch (e) {
     writer?.abort();
     throw e;

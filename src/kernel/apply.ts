@@ -18,7 +18,7 @@ export class ApplyError extends Error {
   }
 }
 
-function thread(s: KState, ev: KEvent, tid: number): Thread {
+export function thread(s: KState, ev: KEvent, tid: number): Thread {
   const t = s.threads.get(tid);
   if (!t) throw new ApplyError(ev.seq, `no thread ${tid}`);
   return t;
@@ -37,7 +37,7 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
 }
 
 /** A new id must be an integer not in use (a hostile trace may reuse one). */
-function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
+export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
   if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
   if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
   return id;

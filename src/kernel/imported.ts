@@ -13,7 +13,7 @@
 // table's doc of its event (types.ts). Like the rest of the reducer, an event
 // that does not fit the state throws ApplyError and nothing else.
 
-import { ApplyError } from "./apply.ts";
+import { ApplyError, fresh, thread } from "./apply.ts";
 import { CPU_CTX, KIND, MAX_CTX_DEPTH, SWITCH_STATES, type Cpu, type KEvent, type KState, type Proc, type Thread, type ThreadState } from "./types.ts";
 
 /** TASK_COMM_LEN - 1: the kernel cuts command names to this. */
@@ -43,22 +43,11 @@ function cpuOf(s: KState, ev: KEvent): Cpu {
   return c;
 }
 
-function threadOf(s: KState, ev: KEvent, tid: number): Thread {
-  const t = s.threads.get(tid);
-  if (!t) throw new ApplyError(ev.seq, `no thread ${tid}`);
-  return t;
-}
-
-function newId(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
-  if (!Number.isSafeInteger(id) || id <= 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
-  if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
-  return id;
-}
 
 /** A process of an imported trace: no address space modelled (vmar null, never cleared), no VMAR lock. */
 function newProc(s: KState, ev: KEvent, pid: number, ppid: number, name: string): Proc {
   const p: Proc = {
-    pid: newId(ev, s.procs, pid, "process"), ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1, name, state: "running", threads: [],
+    pid: fresh(ev, s.procs, pid, "process"), ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1, name, state: "running", threads: [],
     vmar: null, vmarClearedSeq: -1, vmarLock: -1, exitCode: null, tcaches: [], createdSeq: ev.seq, exitingSeq: -1,
   };
   s.procs.set(pid, p);
@@ -95,7 +84,7 @@ export function importedSwitch(s: KState, ev: KEvent): void {
     }
   }
   if (ev.b >= 0) {
-    const to = threadOf(s, ev, ev.b);
+    const to = thread(s, ev, ev.b);
     to.state = "running";
     to.cpu = cpu.id;
     to.onSeq = ev.seq;
@@ -112,14 +101,14 @@ export function importedSwitch(s: KState, ev: KEvent): void {
 export function applyImported(s: KState, ev: KEvent): void {
   switch (ev.kind) {
     case KIND.taskNew: {
-      const tid = newId(ev, s.threads, ev.a, "thread");
+      const tid = fresh(ev, s.threads, ev.a, "thread");
       const p = s.procs.get(ev.b) ?? newProc(s, ev, ev.b, ev.c, ev.s);
       if (p.ppid < 0 && Number.isSafeInteger(ev.c) && ev.c >= 0) p.ppid = ev.c;
       addThread(s, p, tid, ev.s, "unknown");
       return;
     }
     case KIND.taskFork: {
-      const tid = newId(ev, s.threads, ev.a, "thread");
+      const tid = fresh(ev, s.threads, ev.a, "thread");
       const parent = s.threads.get(ev.tid);
       let p: Proc;
       if (ev.c === 1) {
@@ -131,10 +120,10 @@ export function applyImported(s: KState, ev: KEvent): void {
       return;
     }
     case KIND.threadState:
-      threadOf(s, ev, ev.a).state = stateOf(ev, ev.b);
+      thread(s, ev, ev.a).state = stateOf(ev, ev.b);
       return;
     case KIND.migrate: {
-      const t = threadOf(s, ev, ev.a);
+      const t = thread(s, ev, ev.a);
       if (!Number.isSafeInteger(ev.c) || ev.c < 0) throw new ApplyError(ev.seq, `bad cpu ${ev.c}`);
       t.cpu = ev.c;
       return;
@@ -160,7 +149,7 @@ export function applyImported(s: KState, ev: KEvent): void {
       return;
     }
     case KIND.taskJoin: {
-      const t = threadOf(s, ev, ev.a);
+      const t = thread(s, ev, ev.a);
       if (t.pid === ev.b) return;
       const p = s.procs.get(ev.b) ?? newProc(s, ev, ev.b, -1, t.comm ?? "");
       leave(s, t);
@@ -170,14 +159,14 @@ export function applyImported(s: KState, ev: KEvent): void {
       return;
     }
     case KIND.taskRename: {
-      const t = threadOf(s, ev, ev.a);
+      const t = thread(s, ev, ev.a);
       t.comm = ev.s;
       const p = s.procs.get(t.pid);
       if (p && t.tid === p.pid) p.name = ev.s;
       return;
     }
     case KIND.taskExec: {
-      let t = threadOf(s, ev, ev.b);
+      let t = thread(s, ev, ev.b);
       if (ev.b !== ev.a) {
         // de_thread: the exec'ing thread becomes the leader, under the leader's tid.
         if (!Number.isSafeInteger(ev.a) || ev.a <= 0) throw new ApplyError(ev.seq, `bad thread id ${ev.a}`);
@@ -193,7 +182,7 @@ export function applyImported(s: KState, ev: KEvent): void {
         t.ident = ev.a;
         s.threads.set(t.tid, t);
         for (const c of s.cpus) if (c.tid === ev.b) c.tid = ev.a;
-        t = threadOf(s, ev, ev.a);
+        t = thread(s, ev, ev.a);
       }
       const comm = commOf(ev.s);
       t.comm = comm;
