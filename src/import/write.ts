@@ -152,7 +152,8 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     }
     if (overflow >= 0) throw new CpuOverflowFound(overflow + 1);
     if (writer === undefined) start();
-    const written = writer!.finish({ outcome: null });
+    // No run outcome: the trace ends where the input does (ok, as a recorded run that completed; info, report and the TUI say "none").
+    const written = writer!.finish({ outcome: { kind: "ok", seq: writer!.events - 1, message: "" } });
     const s = run.summary();
     return { read: s.read, map: s.map, convert: conv!.stats, written, ops: s.ops, cpus, firstTs: s.firstTs, lastTs: s.lastTs, imported: imported! };
   } catch (e) {
