@@ -356,6 +356,36 @@ describe('an imported trace read as untrusted input', () => {
   });
 });
 
+describe('bounded state without sched_process_free', () => {
+  it('tasks that left a cpu dead are released, oldest first, once the state holds too many threads', async () => {
+    const { Converter } = await import('../src/import/index.ts');
+    const released: number[] = [];
+    const kinds: string[] = [];
+    const c = new Converter(1, (ev) => void kinds.push(kindName(ev.kind)), { releaseDead: true, keepThreads: 4, onRelease: (t) => void released.push(t) });
+    const base = { line: 1, ts: 1, cpu: 0, tid: -1 };
+    for (let t = 10; t < 20; t++) {
+      c.op({ ...base, op: 'task', task: t, pid: t, ppid: -1, comm: `t${t}`, source: 'tgid' });
+      c.op({ ...base, op: 'switch', prev: -1, prevState: 'runnable', prevStateText: 'R', next: t });
+      c.op({ ...base, tid: t, op: 'switch', prev: t, prevState: 'zombie', prevStateText: 'Z', next: -1 });
+    }
+    expect(released).toEqual([10, 11, 12, 13, 14, 15]);
+    expect([...c.state.threads.keys()]).toEqual([16, 17, 18, 19]);
+    expect(c.state.procs.has(10)).toBe(false);
+    expect(kinds.filter((k) => k === 'thread-release')).toHaveLength(6);
+    expect(kinds.filter((k) => k === 'reap')).toHaveLength(6);
+    // A trace with sched_process_free frees its tasks itself: nothing is released early.
+    const d = new Converter(1, () => {}, { releaseDead: true, keepThreads: 2 });
+    d.op({ ...base, op: 'task', task: 5, pid: 5, ppid: -1, comm: 'x', source: 'tgid' });
+    d.op({ ...base, op: 'free', task: 5 });
+    for (let t = 20; t < 25; t++) {
+      d.op({ ...base, op: 'task', task: t, pid: t, ppid: -1, comm: 'x', source: 'tgid' });
+      d.op({ ...base, op: 'switch', prev: -1, prevState: 'runnable', prevStateText: 'R', next: t });
+      d.op({ ...base, tid: t, op: 'switch', prev: t, prevState: 'dead', prevStateText: 'X', next: -1 });
+    }
+    expect(d.state.threads.size).toBe(5);
+  });
+});
+
 describe('the import', () => {
   it('is deterministic: the same input gives the same bytes', async () => {
     const a = await imported(path.join(FIX, 'real/trace-cmd-report.txt'));

@@ -20,6 +20,12 @@ import type { FieldValue } from "./record.ts";
 
 /** Locks an import tracks at once; events of further locks are kept as generic events (counted). */
 export const MAX_IMPORT_LOCKS = 16_384;
+/**
+ * Threads the state keeps before dead ones are released (inputs without
+ * sched_process_free): about 226 bytes each in a snapshot, so snapshots stay
+ * well under the reader's 4 MiB (MAX_SNAPSHOT_BODY).
+ */
+export const MAX_KEPT_THREADS = 8192;
 /** Longest text of a generic event (the rest is cut, marked with …). */
 export const MAX_GENERIC_TEXT = 2048;
 
@@ -79,9 +85,34 @@ export class Converter {
   private readonly ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
   private o!: Op;
 
+  /**
+   * For inputs without sched_process_free, whose tasks would otherwise stay in the
+   * state (and in every snapshot) forever: tasks that left a cpu dead (X, Z) are
+   * queued, and once the state holds more than MAX_KEPT_THREADS threads the oldest
+   * are released (thread-release, and reap for a process's last thread). Off from
+   * the first `free` op on.
+   */
+  private releaseDead: boolean;
+  private readonly dead: number[] = [];
+  private deadHead = 0;
+
   /** `sink` gets each event with the state after it (both reused: copy what you keep). */
-  constructor(cpus: number, private readonly sink: (ev: KEvent, after: KState) => void) {
+  private readonly onRelease: ((tid: number) => void) | undefined;
+
+  /**
+   * `sink` gets each event with the state after it (both reused: copy what you keep).
+   * `onRelease` hears of each task released at a dead switch (the mapper forgets it).
+   */
+  private readonly keepThreads: number;
+
+  constructor(
+    cpus: number, private readonly sink: (ev: KEvent, after: KState) => void,
+    opts: { releaseDead?: boolean; onRelease?: (tid: number) => void; keepThreads?: number } = {},
+  ) {
     this.state = importedInitialState(cpus);
+    this.releaseDead = opts.releaseDead ?? false;
+    this.onRelease = opts.onRelease;
+    this.keepThreads = opts.keepThreads ?? MAX_KEPT_THREADS;
   }
 
   /** Events made so far. */
@@ -123,6 +154,7 @@ export class Converter {
         const code = stateCode(THREAD_STATE[o.prevState]);
         if (o.cpu >= 0) {
           this.emit(KIND.switch, o.tid, o.prev, o.next, code, "");
+          if (this.releaseDead && THREAD_STATE[o.prevState] === "exited" && s.threads.has(o.prev)) this.evictDead(o.prev);
           return;
         }
         // No cpu column (perf script without it): the states without a cpu.
@@ -176,12 +208,11 @@ export class Converter {
         return;
       }
       case "free": {
-        const t = s.threads.get(o.task);
-        if (t === undefined) return this.keep("a free of a task not known");
-        const pid = t.pid;
-        this.emit(KIND.threadRelease, o.tid, o.task, 0, 0, "");
-        const p = s.procs.get(pid);
-        if (p !== undefined && p.threads.length === 0) this.emit(KIND.reap, o.tid, pid, 0, 0, "");
+        this.releaseDead = false;
+        this.dead.length = 0;
+        this.deadHead = 0;
+        if (!s.threads.has(o.task)) return this.keep("a free of a task not known");
+        this.release(o.task);
         return;
       }
       case "wait":
@@ -239,6 +270,33 @@ export class Converter {
         this.emit(KIND.generic, o.tid, 0, 0, 0, genericText(o.name, o.system, o.fields));
         return;
     }
+  }
+
+  /** Queues a dead thread; releases the oldest dead ones while the state holds too many threads. */
+  private evictDead(tid: number): void {
+    this.dead.push(tid);
+    const s = this.state;
+    while (s.threads.size > this.keepThreads && this.deadHead < this.dead.length) {
+      const t = s.threads.get(this.dead[this.deadHead++]!);
+      if (t === undefined || t.state !== "exited") continue; // gone, or the tid runs again (reused)
+      this.release(t.tid);
+      this.onRelease?.(t.tid);
+    }
+    if (this.dead.length - this.deadHead > 2 * this.keepThreads + 64) {
+      // Only threads still dead in the state can be released: the queue stays as long as they are many.
+      const still = this.dead.slice(this.deadHead).filter((x) => s.threads.get(x)?.state === "exited");
+      this.dead.length = 0;
+      this.dead.push(...new Set(still));
+      this.deadHead = 0;
+    }
+  }
+
+  /** Drops a thread (thread-release), and its process with its last thread (reap). */
+  private release(tid: number): void {
+    const pid = this.state.threads.get(tid)!.pid;
+    this.emit(KIND.threadRelease, this.o.tid, tid, 0, 0, "");
+    const p = this.state.procs.get(pid);
+    if (p !== undefined && p.threads.length === 0) this.emit(KIND.reap, this.o.tid, pid, 0, 0, "");
   }
 
   /** The id of the lock at `key` (an address, or a name), made with lock-new at first sight; -1 past MAX_IMPORT_LOCKS (the op is kept as generic). */

@@ -502,11 +502,16 @@ export class Mapper {
     const t = this.subject(f);
     if (Number.isNaN(t)) return "malformed";
     this.emit({ op: "free", task: t });
-    this.tasks.delete(t);
-    this.wakers.delete(t);
-    this.waiting.delete(t);
-    this.newtasks.delete(t);
+    this.forget(t);
     return "mapped";
+  }
+
+  /** Forgets task `tid` (freed, or released by the writer): a later record naming the tid introduces a new task. */
+  forget(tid: number): void {
+    this.tasks.delete(tid);
+    this.wakers.delete(tid);
+    this.waiting.delete(tid);
+    this.newtasks.delete(tid);
   }
 
   /** sched_process_wait */

@@ -54,6 +54,11 @@ export class MappedInput {
     }
   }
 
+  /** Tells the mapper a task is gone (see Mapper.forget). */
+  forget(tid: number): void {
+    this.mapper?.forget(tid);
+  }
+
   summary(): ImportSummary {
     const m = (this.mapper ??= new Mapper({ format: this.input.stats.format }));
     return { read: this.input.stats, map: m.stats, ops: this.count, firstTs: this.firstTs, lastTs: this.lastTs, cpus: m.cpuIds() };

@@ -19,7 +19,7 @@ import type { ReadOptions, ReadStats } from "./read.ts";
 import { MappedInput } from "./summary.ts";
 import { ImportError } from "./record.ts";
 
-/** Ops held before the header is written, to learn the CPU count (and the clock's precision). */
+/** Ops held before the header is written, to learn the CPU count (and the clock's precision, and whether the input has sched_process_free). */
 export const PRELUDE_OPS = 32_768;
 /** Events between two snapshots of an imported trace (--snapshot-every): its states are larger than a scenario's (every task of the machine). */
 export const IMPORT_SNAPSHOT_EVERY = 65_536;
@@ -29,8 +29,6 @@ export interface ImportOptions extends ReadOptions {
   snapshotEvery?: number;
   /** The program writing the trace (the header's writer). */
   writer: string;
-  /** CPUs to start with (tests): the prelude is not waited for. */
-  cpus?: number;
   /** Ops held before the header (default PRELUDE_OPS; tests make it small). */
   prelude?: number;
 }
@@ -72,7 +70,7 @@ class CpuOverflow {
  * for a refused input, TraceWriteError when the output cannot be written.
  */
 export async function importTrace(path: string, out: string, opts: ImportOptions): Promise<ImportResult> {
-  let cpus = opts.cpus ?? 0;
+  let cpus = 0;
   for (let pass = 1; ; pass++) {
     try {
       const r = await onePass(path, out, opts, cpus);
@@ -113,7 +111,8 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     };
     const w = TraceWriter.create(out, meta, importedInitialState(cpus));
     writer = w;
-    conv = new Converter(cpus, (ev, s) => w.append(ev, s));
+    // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
+    conv = new Converter(cpus, (ev, s) => w.append(ev, s), { releaseDead: !prelude.some((o) => o.op === "free"), onRelease: (tid) => run.forget(tid) });
     for (const o of prelude) feed(o);
     prelude.length = 0;
   };
@@ -123,7 +122,7 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
   };
 
   try {
-    const hold = knownCpus === 0 ? (opts.prelude ?? PRELUDE_OPS) : 0;
+    const hold = opts.prelude ?? PRELUDE_OPS;
     for await (const { records, ops } of run.batches()) {
       if (overflow >= 0) {
         // Only the CPUs are wanted now.
