@@ -92,6 +92,7 @@ export const NOT_IN_REAL_TRACES: Readonly<Record<string, string>> = {
   assertions: "a real trace has no program checks",
   "no-livelock": "a real trace has no progress marks",
   "no-panic": "a panic is not a trace event (the trace ends)",
+  "data-race": "a real trace does not record memory accesses",
 };
 
 /** An invariant left out of a check (or, `partly`, judged on part of the events only), and why. */
