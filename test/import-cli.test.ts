@@ -105,6 +105,16 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
 });
 
 describe('Bun/Deno parity', () => {
+  it('the written .ktrace of each format is byte-identical', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-parity-'));
+    for (const f of ['ftrace/lockdep-abba.txt', 'real/trace-cmd-report.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-context.txt']) {
+      const outs = RUNTIMES.map((rt) => path.join(dir, `${rt}-${path.basename(f)}.ktrace`));
+      const rs = await Promise.all(RUNTIMES.map((runtime, i) => runCli(['import', `${FIX}/${f}`, '-o', outs[i]!], { runtime })));
+      for (const r of rs) expect(r.code, f).toBe(0);
+      expect(Buffer.compare(readFileSync(outs[0]!), readFileSync(outs[1]!)), f).toBe(0);
+    }
+  });
+
   it('the JSON report of each format is byte-identical', async () => {
     for (const f of ['ftrace/lockdep-abba.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-plain.txt']) {
       const [b, d] = await Promise.all(RUNTIMES.map((runtime) => runCli(['import', `${FIX}/${f}`, '--dry-run', '--json'], { runtime })));
