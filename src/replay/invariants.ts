@@ -11,9 +11,10 @@ import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
-import { actorText as actor, misuseText } from "./describe.ts";
+import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
+import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -27,6 +28,9 @@ export const INVARIANT_NAMES = [
   "assertions",
   "no-livelock",
   "data-race",
+  "one-cpu-at-a-time",
+  "switch-from-current",
+  "no-run-after-exit",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -139,7 +143,7 @@ export const lockOwnerAlive: Invariant = {
     if (!l || l.owner < 0 || l.owner === ev.tid) return null;
     const st = ownerStatus(s, l);
     if (st === "alive" || st === "free") return null;
-    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
+    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : waitVerb(ev.b);
     return {
       message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
       causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
@@ -196,7 +200,7 @@ export const noDeadlock: Invariant = {
     const b = blocked(s, l, ev.tid);
     if (b === null) return null;
     return {
-      message: `${actor(s, ev.tid)} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
+      message: `${actor(s, ev.tid)} ${waitVerb(ev.b)} ${l.name}, ${b.why}: it can never be released`,
       causes: b.causes.filter((c) => c.seq !== ev.seq),
     };
   },
@@ -327,7 +331,10 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace];
+export const INVARIANTS: readonly Invariant[] = [
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace,
+  ...CONSISTENCY_INVARIANTS,
+];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

@@ -4,7 +4,8 @@
 // (each such stretch is listed, and checking went on after it).
 
 import {
-  checkInvariantNames, displaySafe, firstViolation, openSource, recoveryNote, selectFor, unfoldedText, violationReport, type ViolationReport,
+  checkInvariantNames, displaySafe, firstViolation, importedApplicability, LockEvidence, openSource, recoveryNote, selectFor, unfoldedText, violationReport,
+  type NotEvaluated, type ViolationReport,
 } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
@@ -19,8 +20,11 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
   try {
     // Names are checked against the trace's invariants (the built-ins and the scenario's own, from its header), so after opening it.
     checkInvariantNames(args.flags.invariant ?? [], src);
-    const invs = selectFor(src, args.flags.invariant);
-    const res = firstViolation(src, invs);
+    // An imported trace: the invariants it has the data for, and a count of the lock events the lock invariants need.
+    const { run: invs, notEvaluated } = importedApplicability(src.meta, selectFor(src, args.flags.invariant));
+    const evidence = src.meta.imported ? new LockEvidence() : null;
+    const res = firstViolation(src, evidence ? [...invs, evidence] : invs);
+    if (evidence) notEvaluated.push(...evidence.notes().filter((n) => invs.some((i) => i.name === n.invariant)));
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
     const damaged = () => eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`);
@@ -30,6 +34,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         scanned: res.scanned,
         events: src.eventCount,
         invariants: invs.map((i) => i.name),
+        notEvaluated,
         recovery: src.recovery,
         gaps: src.gaps,
         unchecked: res.unchecked.map((u) => ({ fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: unfoldedText(u) })),
@@ -46,11 +51,17 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       printReport(report, res.scanned, src.eventCount, safeText(path));
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
+    printNotEvaluated(notEvaluated);
     if (code === 2) damaged();
     return code;
   } finally {
     src.close();
   }
+}
+
+/** What an imported trace could not be checked for, one line each. */
+function printNotEvaluated(list: readonly NotEvaluated[]): void {
+  for (const n of list) println(`${color.yellow(n.partly ? "partly checked" : "not evaluated")}: ${n.invariant}: ${n.reason}`);
 }
 
 function printReport(r: ViolationReport, scanned: number, total: number, path: string): void {
