@@ -26,7 +26,7 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { EVENT_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { EVENT_KINDS, KIND, type KEvent, type KState, type Thread } from "../kernel/types.ts";
 import { walk, type ReplaySource } from "../replay/index.ts";
 
 /**
@@ -151,14 +151,24 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   const threadLabel = (tid: number): string => {
     const t = st.threads.get(tid);
     const p = t ? st.procs.get(t.pid) : undefined;
-    return `tid ${tid}${p ? ` (${p.name})` : ""}`;
+    const name = t?.comm ?? p?.name; // an imported task's own comm
+    return `tid ${tid}${name !== undefined ? ` (${name})` : ""}`;
   };
   const lockPid = (space: number): number => (space === 0 ? KERNEL_PID : space);
+  const noteThread = (t: Thread) => {
+    nameThread(t.pid, t.tid, t.comm !== undefined ? `${t.comm}-${t.tid}` : `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
+  };
   const noteNames = () => {
     for (const p of st.procs.values()) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
-    for (const t of st.threads.values()) {
-      nameThread(t.pid, t.tid, `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
-    }
+    for (const t of st.threads.values()) noteThread(t);
+  };
+  /** An imported trace's task events name one task (and its process): no scan of every thread. */
+  const noteTask = (tid: number) => {
+    const t = st.threads.get(tid);
+    if (t === undefined) return;
+    const p = st.procs.get(t.pid);
+    if (p !== undefined) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
+    noteThread(t);
   };
 
   // CPU run slices.
@@ -264,6 +274,7 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     lastTime = ev.time;
     lastSeq = ev.seq;
     if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
+    else if (ev.kind === KIND.taskNew || ev.kind === KIND.taskFork || ev.kind === KIND.taskExec || ev.kind === KIND.taskRename || ev.kind === KIND.taskJoin) noteTask(ev.a);
     switch (ev.kind) {
       case KIND.switch: {
         closeRun(ev.cpu, ev.time, ev.seq);

@@ -5,6 +5,7 @@
 // disagree with the recorded run. applyEvent mutates `s` in place (for speed)
 // and depends on nothing but `s` and `ev`.
 
+import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
 import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
@@ -17,7 +18,7 @@ export class ApplyError extends Error {
   }
 }
 
-function thread(s: KState, ev: KEvent, tid: number): Thread {
+export function thread(s: KState, ev: KEvent, tid: number): Thread {
   const t = s.threads.get(tid);
   if (!t) throw new ApplyError(ev.seq, `no thread ${tid}`);
   return t;
@@ -36,7 +37,7 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
 }
 
 /** A new id must be an integer not in use (a hostile trace may reuse one). */
-function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
+export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
   if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
   if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
   return id;
@@ -135,6 +136,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
   s.time = ev.time;
   switch (ev.kind) {
     case KIND.switch: {
+      if (ev.c !== 0) {
+        importedSwitch(s, ev);
+        break;
+      }
       const cpu = s.cpus[ev.cpu];
       if (!cpu) throw new ApplyError(ev.seq, `no cpu ${ev.cpu}`);
       if (ev.a >= 0) {
@@ -343,7 +348,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       lock(s, ev, ev.a);
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
-      t.state = ev.b ? "spinning" : "blocked";
+      // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
+      if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
       break;
     }
     case KIND.lockRelease: {
@@ -473,6 +479,19 @@ export function applyEvent(s: KState, ev: KEvent): void {
       s.ended = true;
       break;
     }
+    case KIND.taskNew:
+    case KIND.taskFork:
+    case KIND.threadState:
+    case KIND.migrate:
+    case KIND.cpuCtx:
+    case KIND.taskJoin:
+    case KIND.taskRename:
+    case KIND.taskExec:
+    case KIND.lockWaitEnd:
+    case KIND.lost:
+    case KIND.generic:
+      applyImported(s, ev);
+      break;
     default:
       throw new ApplyError(ev.seq, `unknown event kind ${ev.kind}`);
   }

@@ -21,7 +21,8 @@ type F<N extends KindName> = EventFields<N>;
 
 /** One constructor per event kind, named in camelCase (as KIND). */
 export const ev = {
-  switch: (f: F<"switch">) => mk(KIND.switch, f.from, f.to),
+  // The simulator's switches leave `state` 0 (its rule); imported ones give prev's state.
+  switch: (f: Omit<F<"switch">, "state"> & { state?: number }) => mk(KIND.switch, f.from, f.to, f.state ?? 0),
   user: (f: F<"user">) => mk(KIND.user, 0, 0, 0, f.label),
   kwork: (f: F<"kwork">) => mk(KIND.kwork, 0, 0, 0, f.label),
   procNew: (f: F<"proc-new">) => mk(KIND.procNew, f.pid, f.ppid, 0, f.name),
@@ -37,7 +38,7 @@ export const ev = {
   reap: (f: F<"reap">) => mk(KIND.reap, f.pid),
   waitBlock: (f: F<"wait-block">) => mk(KIND.waitBlock, f.pid),
   lockNew: (f: F<"lock-new">) => mk(KIND.lockNew, f.lock, f.space, f.type, f.name),
-  lockAcquire: (f: F<"lock-acquire">) => mk(KIND.lockAcquire, f.lock, f.level),
+  lockAcquire: (f: Omit<F<"lock-acquire">, "inferred"> & { inferred?: number }) => mk(KIND.lockAcquire, f.lock, f.level, f.inferred ?? 0),
   lockWait: (f: F<"lock-wait">) => mk(KIND.lockWait, f.lock, f.spin),
   lockRelease: (f: F<"lock-release">) => mk(KIND.lockRelease, f.lock, f.level),
   unlockNotOwner: (f: F<"unlock-not-owner">) => mk(KIND.unlockNotOwner, f.lock, f.owner, f.ident),
@@ -75,6 +76,17 @@ export const ev = {
   progress: (f: F<"progress">) => mk(KIND.progress, 0, 0, 0, f.label),
   lockMisuse: (f: F<"lock-misuse">) => mk(KIND.lockMisuse, f.lock, f.what, f.errno),
   procfsClose: (f: F<"procfs-close">) => mk(KIND.procfsClose, f.pid),
+  taskNew: (f: F<"task-new">) => mk(KIND.taskNew, f.tid, f.pid, f.ppid, f.comm),
+  taskFork: (f: F<"task-fork">) => mk(KIND.taskFork, f.tid, f.pid, f.thread, f.comm),
+  threadState: (f: F<"thread-state">) => mk(KIND.threadState, f.tid, f.state),
+  migrate: (f: F<"migrate">) => mk(KIND.migrate, f.tid, f.from, f.to),
+  cpuCtx: (f: F<"cpu-ctx">) => mk(KIND.cpuCtx, f.ctx, f.enter, f.num, f.name),
+  taskJoin: (f: F<"task-join">) => mk(KIND.taskJoin, f.tid, f.pid),
+  taskRename: (f: F<"task-rename">) => mk(KIND.taskRename, f.tid, 0, 0, f.comm),
+  taskExec: (f: F<"task-exec">) => mk(KIND.taskExec, f.tid, f.oldTid, 0, f.filename),
+  lockWaitEnd: (f: F<"lock-wait-end">) => mk(KIND.lockWaitEnd, f.lock, f.ret),
+  lost: (f: F<"lost">) => mk(KIND.lost, f.count),
+  generic: (f: F<"generic">) => mk(KIND.generic, 0, 0, 0, f.text),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

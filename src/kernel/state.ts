@@ -101,7 +101,7 @@ export function fromPlain(p: PlainState): KState {
     seq: p.seq,
     time: p.time,
     config: { ...p.config },
-    cpus: p.cpus.map((c) => ({ ...c })),
+    cpus: p.cpus.map((c) => (c.ctx ? { ...c, ctx: c.ctx.map((x) => ({ ...x })) } : { ...c })),
     procs: new Map(p.procs.map((x) => [x.pid, { ...x, threads: [...x.threads], tcaches: [...x.tcaches] }])),
     threads: new Map(p.threads.map((x) => [x.tid, threadOf(x)])),
     locks: new Map(p.locks.map((x) => [x.id, { ...x }])),

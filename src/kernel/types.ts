@@ -46,7 +46,7 @@ export interface EventKindInfo {
  * derived from this table, so a field name used anywhere is checked against it.
  */
 const KIND_TABLE = [
-  { name: "switch", args: ["from", "to"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle)" },
+  { name: "switch", args: ["from", "to", "state"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle); state: 0 for the simulator's rule (a running `from` becomes runnable), else `from`'s new state as SWITCH_STATES gives it (imported traces: prev_state), and `to` runs" },
   { name: "user", args: [], str: "label", doc: "thread runs one step of user code" },
   { name: "kwork", args: [], str: "label", doc: "kernel runs one step on the cpu's current kernel stack" },
   { name: "proc-new", args: ["pid", "ppid"], str: "name", doc: "a process is created with a fresh address space" },
@@ -62,8 +62,8 @@ const KIND_TABLE = [
   { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
   { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
   { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck" },
-  { name: "lock-acquire", args: ["lock", "level"], doc: "thread acquires the lock (level = recursion depth after)" },
-  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1)" },
+  { name: "lock-acquire", args: ["lock", "level", "inferred"], doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired)" },
+  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1); spin 2: a wait seen in an imported trace, the thread's state left to the trace's switches" },
   { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
   { name: "unlock-not-owner", args: ["lock", "owner", "ident"], doc: "a recursive mutex is unlocked by a thread whose ident is not the recorded owner" },
   { name: "lock-restamp", args: ["lock", "ident"], doc: "a held recursive mutex's owner ident is rewritten (reinit after fork)" },
@@ -98,6 +98,18 @@ const KIND_TABLE = [
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
   { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
   { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
+  // ---- imported traces (issue 15; src/kernel/imported.ts) ----
+  { name: "task-new", args: ["tid", "pid", "ppid"], str: "comm", doc: "a task of a real trace is seen for the first time: thread tid of process pid (created when new, with parent ppid, -1 unknown), named comm; its state is unknown until the trace says" },
+  { name: "task-fork", args: ["tid", "pid", "thread"], str: "comm", doc: "the acting task creates task tid: a thread of its own process (thread 1) or the first thread of a new process pid (thread 0); runnable" },
+  { name: "thread-state", args: ["tid", "state"], doc: "a thread's state becomes SWITCH_STATES[state] (a wakeup, a statedump) without a cpu change" },
+  { name: "migrate", args: ["tid", "from", "to"], doc: "the scheduler moves thread tid from cpu `from` to cpu `to`" },
+  { name: "cpu-ctx", args: ["ctx", "enter", "num"], str: "name", doc: "the cpu enters (enter 1) or leaves (enter 0) interrupt context ctx (CPU_CTX: 1 hardirq, 2 softirq) number num (irq line, softirq vector), named name" },
+  { name: "task-join", args: ["tid", "pid"], doc: "thread tid turns out to belong to process pid (created when new): it leaves its old process, which goes when it has no thread left" },
+  { name: "task-rename", args: ["tid"], str: "comm", doc: "thread tid's command name becomes comm (prctl PR_SET_NAME, a write to /proc/PID/comm)" },
+  { name: "task-exec", args: ["tid", "oldTid"], str: "filename", doc: "thread tid runs a new program (its comm becomes the file's base name); oldTid != tid: a non-leader thread exec'd and takes the leader's tid" },
+  { name: "lock-wait-end", args: ["lock", "ret"], doc: "the thread stops waiting for the lock (lock:contention_end; ret 0: it got it, else the error)" },
+  { name: "lost", args: ["count"], doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch)" },
+  { name: "generic", args: [], str: "text", doc: "an event of a real trace that folds into no state, kept as text: [system:]name and its fields as key=value (values with spaces or quotes as JSON strings)" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -126,7 +138,27 @@ export const KIND = {
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
+  taskNew: 51, taskFork: 52, threadState: 53, migrate: 54, cpuCtx: 55, taskJoin: 56, taskRename: 57, taskExec: 58,
+  lockWaitEnd: 59, lost: 60, generic: 61,
 } as const;
+
+/** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
+export const IMPORTED_KINDS: readonly number[] = [
+  KIND.taskNew, KIND.taskFork, KIND.threadState, KIND.migrate, KIND.cpuCtx, KIND.taskJoin, KIND.taskRename, KIND.taskExec,
+  KIND.lockWaitEnd, KIND.lost, KIND.generic,
+];
+
+/**
+ * Thread states a switch (its `state` field) or a thread-state event sets, by
+ * code; 0 is not a state: in a switch it means the simulator's rule. The
+ * letters of sched_switch's prev_state: R runnable (preempted), S sleeping
+ * (interruptible), D blocked (uninterruptible), T stopped, t traced, X/Z
+ * exited, P parked, I idle (a kernel thread waiting for work).
+ */
+export const SWITCH_STATES = ["", "runnable", "sleeping", "blocked", "stopped", "traced", "exited", "parked", "idle", "unknown", "running"] as const satisfies readonly ("" | ThreadState)[];
+
+/** CPU context codes of a cpu-ctx event: 0 is the task itself. */
+export const CPU_CTX = ["task", "hardirq", "softirq"] as const;
 
 /**
  * Memory accesses and happens-before, for race detectors (the `data-race`
@@ -149,8 +181,10 @@ export const KIND = {
  *   thread-new by T         →  the new thread a
  *   spawn by T              →  the child's thread c
  *   reap of pid a by T      →  T: every event of pid a's threads happened before
- *   an atomic write (atomic-store, cas, fetch-add, xchg) of var v
- *                           →  every later atomic access of v (seq_cst)
+ *   an atomic write (atomic-store, a cas that changed v, fetch-add, xchg) of
+ *   var v                   →  every later atomic read of v (atomic-load, any
+ *                              cas, fetch-add, xchg): release/acquire; a store
+ *                              does not acquire, a failed cas does not release
  *
  * Issue 11's futex waits on these variables (wait while var == value).
  */
@@ -193,7 +227,14 @@ export type Misuse = (typeof MISUSES)[number];
 /** errno values a lock op may return (Linux). */
 export const ERRNO = { EPERM: 1, EDEADLK: 35 } as const;
 
-export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
+/**
+ * `runnable`, `running`, `blocked` (uninterruptible, or on a lock or in
+ * waitpid), `spinning`, `exited`; and, in imported traces only, `sleeping`
+ * (interruptible), `stopped`, `traced`, `parked`, `idle` (a kernel thread
+ * waiting for work) and `unknown` (not said yet: before the task's first
+ * switch, or after events were lost).
+ */
+export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited" | "sleeping" | "stopped" | "traced" | "parked" | "idle" | "unknown";
 /** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
 export type ProcState = "running" | "zombie" | "reaped";
 
@@ -212,6 +253,8 @@ export interface KConfig {
   stackCheck: "silent" | "flush" | "reuse";
   /** /proc/<pid>/status on a cleared VMAR: `unwrap` panics (Asterinas before the fix), `check` omits RSS lines. */
   procfsVmar: "unwrap" | "check";
+  /** Set in a trace imported from a real kernel (ktrace import): its cpus run what its switches say, unknown before the first. Absent in simulated runs. */
+  imported?: boolean;
 }
 
 export interface Cpu {
@@ -220,6 +263,27 @@ export interface Cpu {
   tid: number;
   /** Kernel stack the cpu runs on, -1 when idle. */
   kstack: number;
+  // ---- imported traces (absent in simulated runs) ----
+  /** seq of the last switch of an imported trace on this cpu; absent: what it runs is not known (no switch yet, or events lost since). */
+  switchSeq?: number;
+  /** Interrupt contexts the cpu is in, innermost last (absent: none). */
+  ctx?: CpuCtx[];
+  /** seq of the last lost-events marker on this cpu (absent: none). */
+  lostSeq?: number;
+}
+
+/** Most interrupt contexts a cpu nests (softirq, hardirq, NMI, with room); a deeper push drops the outermost. */
+export const MAX_CTX_DEPTH = 16;
+
+/** An interrupt context a cpu is in (imported traces): a hardirq handler or a softirq. */
+export interface CpuCtx {
+  kind: "hardirq" | "softirq";
+  /** IRQ line or softirq vector. */
+  num: number;
+  /** "eth0", "NET_RX". */
+  name: string;
+  /** seq of the cpu-ctx event that entered it. */
+  since: number;
 }
 
 export interface Proc {
@@ -265,6 +329,14 @@ export interface Thread {
   waitPid: number;
   /** Registers by name (absent until the first is set). */
   regs?: Map<string, number>;
+  // ---- imported traces (absent in simulated runs and older snapshots) ----
+  /** Command name (TASK_COMM_LEN), as the trace names the task. */
+  comm?: string;
+  /** The cpu it last ran on or was moved to. */
+  cpu?: number;
+  /** seq of the switch that last put it on a cpu, and of the one that last took it off. */
+  onSeq?: number;
+  offSeq?: number;
 }
 
 export interface Lock {

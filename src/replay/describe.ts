@@ -6,7 +6,7 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, SWITCH_STATES, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -27,7 +27,25 @@ function who(tid: number): string {
   return tid < 0 ? "idle" : `tid ${tid}`;
 }
 
+/** How a lock-wait's thread waits, by its spin field: blocks (0), spins (1), or waits (2: an imported trace, which does not say). */
+export function waitVerb(spin: number): string {
+  return spin === 2 ? "waits for" : spin ? "spins on" : "blocks on";
+}
+
+/** A task of an imported trace as ftrace prints it, `comm-tid` (`tid N` without a comm, `idle` for -1). */
+export function taskText(s: KState | undefined, tid: number): string {
+  if (tid < 0) return "idle";
+  const comm = s?.threads.get(tid)?.comm;
+  return comm ? `${comm}-${tid}` : `tid ${tid}`;
+}
+
 const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
+
+/** "tid 3 (pid 2)": a thread as the invariants' messages name it (the pid when the thread still exists in s). */
+export function actorText(s: KState | undefined, tid: number): string {
+  const t = s?.threads.get(tid);
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+}
 
 /** Where a lock, variable or object lives: "the kernel", "pid 2", "pid 2's kernel struct". */
 export function spaceText(space: number): string {
@@ -65,6 +83,7 @@ export function describe(ev: KEvent, state?: KState): string {
   const t = `tid ${ev.tid}`;
   switch (ev.kind) {
     case KIND.switch:
+      if (ev.c !== 0) return `cpu ${ev.cpu}: ${taskText(s, ev.a)}${ev.a >= 0 ? ` (${SWITCH_STATES[ev.c] ?? `state ${ev.c}`})` : ""} → ${taskText(s, ev.b)}`;
       return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}`;
     case KIND.user:
       return `${t}: ${ev.s}`;
@@ -116,11 +135,11 @@ export function describe(ev: KEvent, state?: KState): string {
       return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
-      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}`;
+      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}${ev.c ? " (inferred: its first event after the owner released it)" : ""}`;
     case KIND.lockWait: {
       const l = s?.locks.get(ev.a);
-      const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : "";
-      return `${t} ${ev.b ? "spins on" : "blocks on"} ${lockName(s, ev.a)}${owner}`;
+      const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : ev.b === 2 ? ", owner unknown" : "";
+      return `${t} ${waitVerb(ev.b)} ${lockName(s, ev.a)}${owner}`;
     }
     case KIND.lockRelease:
       return `${t} releases ${lockName(s, ev.a)}${ev.b > 0 ? ` (level ${ev.b} left)` : ""}`;
@@ -214,6 +233,32 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} makes progress: ${ev.s}`;
     case KIND.lockMisuse:
       return `${t}: ${misuseText(s, ev)}`;
+    // ---- imported traces ----
+    case KIND.taskNew:
+      return `task ${ev.s ? `${ev.s}-${ev.a}` : `tid ${ev.a}`} seen: ${ev.a === ev.b ? `leader of pid ${ev.b}` : `a thread of pid ${ev.b}`}${ev.c >= 0 ? ` (parent pid ${ev.c})` : ""}`;
+    case KIND.taskFork:
+      return `${taskText(s, ev.tid)} creates ${ev.s ? `${ev.s}-${ev.a}` : `tid ${ev.a}`}: ${ev.c ? `a thread of pid ${ev.b}` : `new process pid ${ev.b}`}`;
+    case KIND.threadState:
+      return `${taskText(s, ev.a)} is ${SWITCH_STATES[ev.b] || `state ${ev.b}`}`;
+    case KIND.migrate:
+      return `${taskText(s, ev.a)} moves from cpu ${ev.b} to cpu ${ev.c}`;
+    case KIND.cpuCtx: {
+      const what = ev.a === 1 ? `hardirq ${ev.c}` : ev.a === 2 ? `softirq ${ev.s || ev.c}` : `context ${ev.a}`;
+      if (ev.b) return `cpu ${ev.cpu} enters ${what}${ev.a === 1 && ev.s ? ` (${ev.s})` : ""}`;
+      return `cpu ${ev.cpu} leaves ${what}${ev.a === 1 && ev.s ? ` (${ev.s})` : ""}`;
+    }
+    case KIND.taskJoin:
+      return `${taskText(s, ev.a)} belongs to pid ${ev.b}`;
+    case KIND.taskRename:
+      return `tid ${ev.a} is renamed ${ev.s}`;
+    case KIND.taskExec:
+      return `${taskText(s, ev.a)} execs ${ev.s}${ev.b !== ev.a ? ` (its thread ${ev.b} takes the leader's tid ${ev.a})` : ""}`;
+    case KIND.lockWaitEnd:
+      return `${t} stops waiting for ${lockName(s, ev.a)}${ev.b === 0 ? "" : ` (error ${ev.b})`}`;
+    case KIND.lost:
+      return `cpu ${ev.cpu}: the tracer lost ${ev.a} events here (what follows may not fit)`;
+    case KIND.generic:
+      return ev.s;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }
@@ -285,4 +330,34 @@ export function kindMask(pattern: string): Uint8Array {
   }
   for (const c of codes) mask[c] = 1;
   return mask;
+}
+
+/** The name of a generic event (imported traces), with and without its `system:` prefix. */
+function genericNames(text: string): [string, string] {
+  const sp = text.indexOf(" ");
+  const full = sp < 0 ? text : text.slice(0, sp);
+  const colon = full.indexOf(":");
+  return [full, colon < 0 ? full : full.slice(colon + 1)];
+}
+
+/**
+ * A --kind pattern as a predicate on events: kind names and globs as
+ * kindMask takes them, and `generic:GLOB` for the generic events of an
+ * imported trace whose event name matches (`generic:sched_stat*`,
+ * `generic:irq:*`). Throws PatternError as kindMask does.
+ */
+export function eventMatcher(pattern: string): (ev: KEvent) => boolean {
+  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const named = parts.filter((p) => p.startsWith("generic:")).map((p) => p.slice("generic:".length));
+  const rest = parts.filter((p) => !p.startsWith("generic:"));
+  if (named.some((g) => g === "")) throw new PatternError("empty name after generic:", "e.g. --kind 'generic:sched_stat*'");
+  const mask = rest.length > 0 ? kindMask(rest.join(",")) : null;
+  const res = named.map((g) => new RegExp(`^${g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`));
+  if (mask === null && res.length === 0) kindMask(pattern); // an empty pattern: throws
+  return (ev) => {
+    if (mask !== null && mask[ev.kind] === 1) return true;
+    if (res.length === 0 || ev.kind !== KIND.generic) return false;
+    const [full, bare] = genericNames(ev.s);
+    return res.some((re) => re.test(full) || re.test(bare));
+  };
 }

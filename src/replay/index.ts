@@ -17,6 +17,10 @@ export {
   recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock,
   type Invariant, type InvariantName, type Violation, type Finding, type Cause,
 } from "./invariants.ts";
+export {
+  CONSISTENCY_INVARIANTS, oneCpuAtATime, switchFromCurrent, noRunAfterExit, importedApplicability, LockEvidence, NOT_IN_REAL_TRACES,
+  type NotEvaluated,
+} from "./consistency.ts";
 export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownInvariantError } from "./invariant-names.ts";
 export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
 export { compileInvariant } from "./user-invariants.ts";
@@ -24,9 +28,9 @@ export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kerne
 export { firstViolation, checkRange, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type RangeCheck, type Unfolded, type WalkHooks } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
+export { describe, taskText, waitVerb, eventMatcher, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
 export {
-  stateView, stateText, table,
+  stateView, stateText, table, isImportedState,
   type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,
   type VarView, type ObjectView, type RegView,
 } from "./state-view.ts";

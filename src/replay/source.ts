@@ -18,7 +18,7 @@ import { validateInvariants, validateWorld } from "../kernel/validate.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, Scratch, TraceCorruptError, type EventColumns, type Gap, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, Scratch, TraceCorruptError, type EventColumns, type Gap, type ImportedMeta, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 
 /** What a source knows about the run it holds. */
@@ -42,6 +42,8 @@ export interface SourceMeta {
   invariantError?: string | null;
   /** The program that wrote the trace (e.g. "ktrace 0.1.0"), when the source is a file. */
   writer?: string;
+  /** Where an imported trace came from (ktrace import); null or absent for a recorded run. */
+  imported?: ImportedMeta | null;
 }
 
 /**
@@ -242,7 +244,10 @@ export class TraceSource implements ReplaySource {
     this.reader = reader;
     this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
-    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m) };
+    this.meta = {
+      scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m),
+      imported: m.imported ?? null,
+    };
   }
 
   get eventCount(): number {
@@ -358,6 +363,8 @@ function safeColumns(c: EventColumns): EventColumns {
 function safeState<T extends { state: KState }>(x: T): T {
   const s = x.state;
   for (const p of s.procs.values()) p.name = safeText(p.name);
+  for (const t of s.threads.values()) if (t.comm !== undefined) t.comm = safeText(t.comm);
+  for (const c of s.cpus) if (c.ctx) for (const x of c.ctx) x.name = safeText(x.name);
   for (const l of s.locks.values()) l.name = safeText(l.name);
   for (const v of s.vars.values()) v.name = safeText(v.name);
   for (const o of s.objs.values()) o.name = safeText(o.name);
@@ -378,6 +385,7 @@ class SafeTextSource implements ReplaySource {
     const m = src.meta;
     this.meta = {
       ...m, scenario: safeText(m.scenario), fix: safeText(m.fix),
+      ...(m.imported ? { imported: { ...m.imported, file: safeText(m.imported.file), clock: m.imported.clock && { ...m.imported.clock, origin: safeText(m.imported.clock.origin) } } } : {}),
       // The scenario's own invariants name themselves and word their messages: user text too.
       invariants: m.invariants?.map((d) => (hasUnsafe(d.name) || hasUnsafe(d.message) ? { ...d, name: safeText(d.name), message: safeText(d.message) } : d)),
     };

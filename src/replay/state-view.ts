@@ -10,6 +10,10 @@ export interface CpuView {
   id: number;
   tid: number;
   kstack: number;
+  /** Imported traces: interrupt contexts the cpu is in, innermost last ("hardirq 19 eth0", "softirq NET_RX"). */
+  ctx?: string[];
+  /** Imported traces: false while what the cpu runs is not known (before its first switch, after lost events). */
+  known?: boolean;
 }
 
 export interface ProcessView {
@@ -38,6 +42,9 @@ export interface ThreadView {
   waitPid: number;
   /** Registers, by name ($x: the value of variable x an op loaded for its expression). */
   regs: RegView[];
+  /** Imported traces: the task's command name, and the cpu it last ran on (absent when not known). */
+  comm?: string;
+  cpu?: number;
 }
 
 export interface RegView {
@@ -126,13 +133,20 @@ export interface StateView {
   objects: ObjectView[];
 }
 
+/** A state of an imported trace (its config says so: KConfig.imported). */
+export function isImportedState(s: KState): boolean {
+  return s.config.imported === true;
+}
+
 const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
 
 /** The state as JSON-ready data, every table sorted by id. */
 export function stateView(s: KState): StateView {
   const waiters = new Map<number, number[]>();
+  const imported = isImportedState(s);
   for (const t of s.threads.values()) {
-    if (t.waitLock < 0 || (t.state !== "blocked" && t.state !== "spinning")) continue;
+    // In an imported trace a wait lasts until the lock is taken or the wait ends, whatever the thread's state.
+    if (t.waitLock < 0 || (!imported && t.state !== "blocked" && t.state !== "spinning")) continue;
     const w = waiters.get(t.waitLock);
     if (w) w.push(t.tid);
     else waiters.set(t.waitLock, [t.tid]);
@@ -142,18 +156,30 @@ export function stateView(s: KState): StateView {
     seq: s.seq,
     time: s.time,
     outcome: s.outcome ? { ...s.outcome } : null,
-    cpus: s.cpus.map((c) => ({ id: c.id, tid: c.tid, kstack: c.kstack })),
+    cpus: s.cpus.map((c) => {
+      const v: CpuView = { id: c.id, tid: c.tid, kstack: c.kstack };
+      if (imported) {
+        v.known = c.switchSeq !== undefined;
+        v.ctx = (c.ctx ?? []).map((x) => `${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` ${x.name}` : ""}` : x.name || x.num}`);
+      }
+      return v;
+    }),
     processes: procs.map((p) => ({
       pid: p.pid, ppid: p.ppid, state: p.state, vmar: p.vmar, name: p.name, threads: [...p.threads],
       vmarClearedSeq: p.vmarClearedSeq, exitCode: p.exitCode, createdSeq: p.createdSeq, exitingSeq: p.exitingSeq ?? -1,
     })),
-    threads: [...s.threads.values()].sort(byKey((t) => t.tid)).map((t) => ({
-      tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
-      regs: [...(t.regs ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => {
-        const type = s.regTypes.get(name) ?? "int";
-        return { name, type, value, text: valueText(s, type, value) };
-      }),
-    })),
+    threads: [...s.threads.values()].sort(byKey((t) => t.tid)).map((t) => {
+      const v: ThreadView = {
+        tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
+        regs: [...(t.regs ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => {
+          const type = s.regTypes.get(name) ?? "int";
+          return { name, type, value, text: valueText(s, type, value) };
+        }),
+      };
+      if (t.comm !== undefined) v.comm = t.comm;
+      if (t.cpu !== undefined) v.cpu = t.cpu;
+      return v;
+    }),
     locks: [...s.locks.values()].sort(byKey((l) => l.id)).map((l) => {
       return {
         id: l.id, name: l.name, space: l.space, type: l.type, owner: l.owner, ident: l.ident, level: l.level,
@@ -164,7 +190,8 @@ export function stateView(s: KState): StateView {
       const cpu = s.cpus.find((c) => c.kstack === k.id);
       return { id: k.id, tid: k.tid, state: k.state, allocSeq: k.allocSeq, freeSeq: k.freeSeq, runningOn: cpu ? cpu.id : null, flushed: k.flushed };
     }),
-    vmars: procs.map((p) => ({
+    // Processes of imported traces have no VMAR modelled (vmarLock -1): none to list.
+    vmars: procs.filter((p) => p.vmarLock >= 0).map((p) => ({
       pid: p.pid, vmar: p.vmar, state: p.vmar === null ? "cleared" as const : "live" as const, clearedSeq: p.vmarClearedSeq, lock: p.vmarLock,
     })),
     vars: [...s.vars.values()].sort(byKey((v) => v.id)).map((v) => ({
@@ -192,16 +219,29 @@ export function stateText(v: StateView): string[] {
     out.push("", `${title} (${rows.length})`);
     if (rows.length > 0) out.push(...table(headers, rows).map((l) => `  ${l}`));
   };
-  section("cpus", ["cpu", "tid", "kstack"], v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]));
-  section("processes", ["pid", "ppid", "state", "vmar", "name", "threads"], v.processes.map((p) => [
-    p.pid, p.ppid, p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
-    p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar), p.name, p.threads.join(",") || "-",
+  const imported = v.cpus.some((c) => c.known !== undefined);
+  if (imported) {
+    // An imported trace: what each cpu runs (comm-tid), "?" until known, and its interrupt contexts.
+    const comm = new Map(v.threads.map((t) => [t.tid, t.comm]));
+    const runs = (c: CpuView) => (c.known === false ? "?" : c.tid < 0 ? "idle" : comm.get(c.tid) ? `${comm.get(c.tid)}-${c.tid}` : String(c.tid));
+    section("cpus", ["cpu", "runs", "in"], v.cpus.map((c) => [c.id, runs(c), c.ctx?.length ? c.ctx.join(" > ") : "-"]));
+  } else {
+    section("cpus", ["cpu", "tid", "kstack"], v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]));
+  }
+  const vmarText = (p: ProcessView) => (p.vmar !== null ? String(p.vmar) : p.vmarClearedSeq >= 0 ? `None (cleared at ${p.vmarClearedSeq})` : "-");
+  section("processes", ["pid", "ppid", "state", ...(imported ? [] : ["vmar"]), "name", "threads"], v.processes.map((p) => [
+    p.pid, tidText(p.ppid), p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
+    ...(imported ? [] : [vmarText(p)]), p.name, p.threads.join(",") || "-",
   ]));
   const regs = v.threads.some((t) => t.regs.length > 0);
-  section("threads", ["tid", "pid", "state", "ident", "kstack", "waits on", ...(regs ? ["registers"] : [])], v.threads.map((t) => {
+  const comms = v.threads.some((t) => t.comm !== undefined);
+  const heads = comms ? ["tid", "comm", "pid", "state", "cpu", "waits on"] : ["tid", "pid", "state", "ident", "kstack", "waits on"];
+  section("threads", [...heads, ...(regs ? ["registers"] : [])], v.threads.map((t) => {
     const lock = v.locks.find((l) => l.id === t.waitLock);
     const wait = t.waitLock >= 0 ? (lock ? `${lock.name} (lock ${lock.id})` : `lock ${t.waitLock}`) : t.waitPid >= -1 ? `waitpid(${t.waitPid})` : "-";
-    const row: (string | number)[] = [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+    const row: (string | number)[] = comms
+      ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait]
+      : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
     if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
     return row;
   }));
@@ -213,11 +253,11 @@ export function stateText(v: StateView): string[] {
       l.waiters.join(",") || "-",
     ];
   }));
-  section("kstacks", ["id", "tid", "state", "alloc", "freed", "cpu"], v.kstacks.map((k) => [
+  if (!imported || v.kstacks.length > 0) section("kstacks", ["id", "tid", "state", "alloc", "freed", "cpu"], v.kstacks.map((k) => [
     k.id, k.tid, k.state + (k.state === "freed" && k.runningOn !== null ? " IN USE" : ""), seqText(k.allocSeq), seqText(k.freeSeq),
     k.runningOn === null ? "-" : String(k.runningOn),
   ]));
-  section("vmars", ["pid", "vmar", "state", "cleared", "lock"], v.vmars.map((m) => [
+  if (!imported || v.vmars.length > 0) section("vmars", ["pid", "vmar", "state", "cleared", "lock"], v.vmars.map((m) => [
     m.pid, m.vmar === null ? "None" : String(m.vmar), m.state, seqText(m.clearedSeq), m.lock,
   ]));
   if (v.vars.length > 0) {

@@ -9,6 +9,7 @@
 //   lock:NAME | lock:NAME@PID | lock:ID   a lock's owner (and owner ident) changes
 //   kstack-free | kstack-free:TID         a kernel stack is freed (of thread TID)
 //   thread:TID                            a thread's state changes
+//   cpu:N                                 what cpu N runs changes (a switch), or its interrupt context (imported traces)
 //   vmar:PID                              a process's root VMAR changes (cleared, replaced)
 //   var:NAME | var:NAME@PID | var:ID      a variable's value changes (a write, its creation or copy, its end)
 //   access:NAME | access:NAME@PID | access:ID   every access to a variable, reads included
@@ -17,7 +18,7 @@
 // event becomes true) and watchValue (any value read from the state changes).
 
 import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
-import { describe, kindMask, kindName, spaceText, valueText } from "./describe.ts";
+import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
 
 /** A JSON value watched: null means "does not exist". */
 export type WatchValue = null | boolean | number | string | { [k: string]: WatchValue } | WatchValue[];
@@ -267,6 +268,35 @@ export function watchThread(tid: number, spec?: string): Watchpoint {
   return w;
 }
 
+// ---- cpus -------------------------------------------------------------------------------------
+
+const CPU_KINDS = mask([KIND.switch, KIND.cpuCtx, KIND.lost, KIND.taskExec]);
+
+/** What a cpu runs and the interrupt contexts it is in, as text: "bash-100", "idle in softirq NET_RX", "?" when unknown. */
+function cpuText(s: KState, id: number): WatchValue {
+  const c = s.cpus[id];
+  if (c === undefined) return null;
+  const runs = s.config.imported && c.switchSeq === undefined ? "?" : taskText(s, c.tid);
+  const ctx = (c.ctx ?? []).map((x) => (x.kind === "hardirq" ? `hardirq ${x.num}${x.name ? ` ${x.name}` : ""}` : `softirq ${x.name || x.num}`));
+  return ctx.length ? `${runs} in ${ctx.join(" > ")}` : runs;
+}
+
+/** Watches what cpu N runs (a switch changes it) and its interrupt contexts (imported traces). */
+export function watchCpu(id: number, spec?: string): Watchpoint {
+  const w: Watchpoint = {
+    spec: spec ?? `cpu:${id}`,
+    kinds: CPU_KINDS,
+    before: (s, ev) => (ev.cpu === id || ev.kind === KIND.taskExec ? cpuText(s, id) : SKIP),
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      const now = cpuText(s, id);
+      if (now === old) return null;
+      return hit(w, ev, `cpu ${id}`, old as WatchValue, now, (v) => (v === null ? "(no such cpu)" : String(v)));
+    },
+  };
+  return w;
+}
+
 const VMAR_KINDS = mask([KIND.vmarClear, KIND.exec, KIND.procNew, KIND.fork, KIND.spawn, KIND.reap]);
 
 /** Watches a process's root VMAR: its id, "cleared" once exit set it to None, null when there is no such process. */
@@ -341,7 +371,7 @@ export function watchValue(label: string, read: (s: KState) => WatchValue): Watc
 /** A watch spec that does not parse. exitCode 2. */
 export class WatchSpecError extends Error {
   readonly exitCode = 2;
-  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, kstack-free[:TID], thread:TID, vmar:PID, kind:PATTERN";
+  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, kstack-free[:TID], thread:TID, cpu:N, vmar:PID, kind:PATTERN";
 }
 
 function int(spec: string, v: string, what: string): number {
@@ -381,6 +411,8 @@ export function parseWatch(spec: string): Watchpoint {
       return watchThread(int(spec, need("a thread id"), "the thread id"), spec);
     case "vmar":
       return watchVmar(int(spec, need("a pid"), "the pid"), spec);
+    case "cpu":
+      return watchCpu(int(spec, need("a cpu number"), "the cpu number"), spec);
     case "kind":
       return watchKind(need("a kind pattern"), spec);
     default:

@@ -6,7 +6,7 @@
 
 import { ownerClause } from "../kernel/locks.ts";
 import { KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
-import { describe, spaceText, valueText } from "./describe.ts";
+import { describe, spaceText, taskText, valueText } from "./describe.ts";
 import { eventAt, type ReplaySource } from "./source.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
@@ -190,6 +190,12 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
     case "thread": {
       const t = state.threads.get(r.id);
       if (!t) throw new RefError(`no thread ${r.id} at seq ${state.seq}`);
+      // Imported traces: when it last ran (the switches that put it on a cpu and took it off).
+      const name = taskText(state, t.tid);
+      if (t.onSeq !== undefined) out.push({ seq: t.onSeq, role: "ran", explanation: `${name} last went on a cpu (cpu ${t.cpu ?? "?"})${t.state === "running" ? "; it runs since" : ""}` });
+      if (t.offSeq !== undefined && (t.onSeq === undefined || t.offSeq > t.onSeq)) {
+        out.push({ seq: t.offSeq, role: "left", explanation: `${name} last left a cpu; it is ${t.state} since (as far as the trace says)` });
+      }
       const k = state.kstacks.get(t.kstack);
       if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
       const l = state.locks.get(t.waitLock);
@@ -209,6 +215,12 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       const c = state.cpus[r.id];
       if (!c) throw new RefError(`no cpu ${r.id}`);
       if (c.kstack >= 0 && state.kstacks.has(c.kstack)) out = kstackWhy(state, c.kstack);
+      // Imported traces: the switch that put its task there, the interrupts it is in, lost events.
+      if (c.switchSeq !== undefined) out.push({ seq: c.switchSeq, role: "switched", explanation: `cpu ${c.id} switched to ${taskText(state, c.tid)}` });
+      if (c.lostSeq !== undefined) out.push({ seq: c.lostSeq, role: "lost", explanation: `the tracer lost events on cpu ${c.id}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}` });
+      for (const x of c.ctx ?? []) {
+        out.push({ seq: x.since, role: "entered", explanation: `cpu ${c.id} entered ${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` (${x.name})` : ""}` : x.name || x.num}` });
+      }
       break;
     }
   }

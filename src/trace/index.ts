@@ -6,7 +6,7 @@ export { TraceReader, openTrace, type OpenOptions, type Recovery, type LostSnaps
 export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode, type Gap } from "./errors.ts";
 export { Scratch, columnsToEvents, fillEvent, type EventColumns, type KindRow } from "./event-codec.ts";
 export {
-  FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE,
-  type TraceMeta, type TraceSummary, type HeaderData, type IndexData,
+  FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE, clockText,
+  type TraceMeta, type TraceSummary, type HeaderData, type IndexData, type ImportedMeta,
 } from "./format.ts";
 export { crc32 } from "./compress.ts";

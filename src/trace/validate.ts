@@ -9,7 +9,7 @@
 // carry fields this build does not know (a later kernel): they are kept.
 
 import type { PlainState } from "../kernel/state.ts";
-import { LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES } from "../kernel/types.ts";
+import { LOCK_TYPES, MAX_CTX_DEPTH, OUTCOME_KINDS, VAR_TYPES } from "../kernel/types.ts";
 import type { EventColumns } from "./event-codec.ts";
 import {
   FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_KINDS, MAX_META, MAX_TRACE_CPUS, META_MAX_DEPTH, packr,
@@ -94,7 +94,26 @@ export function checkMeta(m: unknown): HeaderData | string {
   for (const k of kinds as unknown[]) {
     if (!Array.isArray(k) || typeof k[0] !== "string" || !int(k[1]) || (k[2] !== undefined && !int(k[2]))) return "meta field kinds is not a kind table";
   }
+  if (m.imported !== undefined) {
+    const bad = checkImported(m.imported);
+    if (bad !== null) return `meta field imported ${bad}`;
+  }
   return m as unknown as HeaderData;
+}
+
+/** Longest text the header's imported section may hold in one field (a path). */
+const MAX_IMPORTED_TEXT = 4096;
+
+/** Checks the imported section (format ImportedMeta); an explanation or null. */
+function checkImported(x: unknown): string | null {
+  if (!isObj(x)) return "is not a map";
+  const text = (v: unknown) => typeof v === "string" && v.length <= MAX_IMPORTED_TEXT;
+  if (!text(x.format) || !text(x.file)) return "lacks its format or file";
+  if (typeof x.detected !== "boolean" || typeof x.gzip !== "boolean") return "lacks detected/gzip";
+  const c = x.clock;
+  if (c === null) return null;
+  if (!isObj(c) || !text(c.kind) || !text(c.unit) || !text(c.origin) || !int(c.precision) || c.precision < 0 || c.precision > 64) return "has a bad clock";
+  return null;
 }
 
 // ---- index ----
@@ -159,15 +178,20 @@ function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string
 
 // ---- snapshots ----
 
-type Field = "int" | "int?" | "intOrNull" | "str" | "bool" | "ints" | "locktype" | "vartype" | "regs?";
+type Field = "int" | "int?" | "intOrNull" | "str" | "str?" | "bool" | "ints" | "locktype" | "vartype" | "regs?" | "ctx?";
 
-const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int" };
+// Fields of imported traces (src/kernel/imported.ts) are optional: absent in simulated runs.
+const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int", switchSeq: "int?", lostSeq: "int?", ctx: "ctx?" };
+/** An interrupt context on a cpu's stack (kernel CpuCtx). */
+const CPU_CTX_FIELDS: Record<string, Field> = { kind: "str", num: "int", name: "str", since: "int" };
+
 const PROC: Record<string, Field> = {
   pid: "int", ppid: "int", name: "str", state: "str", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
   vmarLock: "int", exitCode: "intOrNull", tcaches: "ints", createdSeq: "int", exitingSeq: "int?", refs: "int?",
 };
 const THREAD: Record<string, Field> = {
   tid: "int", pid: "int", state: "str", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
+  comm: "str?", cpu: "int?", onSeq: "int?", offSeq: "int?",
 };
 const LOCK: Record<string, Field> = {
   id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int",
@@ -190,11 +214,15 @@ function fieldOk(v: unknown, f: Field): boolean {
     case "int?": return v === undefined || int(v);
     case "intOrNull": return v === null || int(v);
     case "str": return typeof v === "string";
+    case "str?": return v === undefined || typeof v === "string";
     case "bool": return typeof v === "boolean";
     case "ints": return isIntArray(v);
     case "locktype": return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
     case "vartype": return typeof v === "string" && (VAR_TYPES as readonly string[]).includes(v);
     case "regs?": return v === undefined || isPairs(v, int);
+    case "ctx?":
+      return v === undefined || (Array.isArray(v) && v.length <= MAX_CTX_DEPTH && v.every((x) =>
+        isObj(x) && (x.kind === "hardirq" || x.kind === "softirq") && Object.entries(CPU_CTX_FIELDS).every(([k, f]) => fieldOk(x[k], f))));
   }
 }
 

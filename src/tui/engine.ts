@@ -147,6 +147,7 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
     outcome: src.outcome === null ? null : { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message },
     snapshotSeqs: src.snapshotSeqs,
     recovery: r === null ? null : `${r.events} events; ${r.reason}`,
+    imported: src.meta.imported ? src.meta.imported.format : null,
   };
 }
 
@@ -442,10 +443,12 @@ export class ReplayEngine implements Engine {
     }
     for (const tid of ids(st.threads)) {
       const t = st.threads.get(tid)!;
-      out.push({ id: `thread:${tid}`, label: `thread tid ${tid} state`, detail: `pid ${t.pid}, ${t.state}` });
+      out.push({ id: `thread:${tid}`, label: `thread tid ${tid}${t.comm !== undefined ? ` (${t.comm})` : ''} state`, detail: `pid ${t.pid}, ${t.state}` });
     }
+    for (const c of st.cpus) out.push({ id: `cpu:${c.id}`, label: `cpu ${c.id}: what it runs`, detail: c.tid < 0 ? 'idle' : `tid ${c.tid}` });
     for (const pid of ids(st.procs)) {
       const p = st.procs.get(pid)!;
+      if (p.vmarLock < 0) continue; // an imported process: no VMAR modelled
       out.push({ id: `vmar:${pid}`, label: `VMAR of pid ${pid} (${p.name})`, detail: p.vmar === null ? 'None' : `vmar ${p.vmar}` });
     }
     for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: 'kind' });
@@ -552,6 +555,7 @@ function objectTitle(s: KState, ref: ObjectRef): string {
     }
     case 'thread': {
       const t = s.threads.get(ref.id);
+      if (t?.comm !== undefined) return `thread ${t.comm}-${ref.id} (pid ${t.pid}, ${t.state}${t.cpu !== undefined ? `, cpu ${t.cpu}` : ''})`;
       return `thread tid ${ref.id}${t ? ` (pid ${t.pid}, ${t.state}, pthread_self ${t.ident})` : ''}`;
     }
     case 'lock': {
@@ -581,7 +585,22 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.lockRelease:
     case KIND.unlockNotOwner:
     case KIND.lockRestamp:
+    case KIND.lockWaitEnd:
       out.push({ kind: 'lock', id: ev.a });
+      break;
+    // Imported traces: the task an event is about, the cpu whose state it changes.
+    case KIND.taskNew:
+    case KIND.taskFork:
+    case KIND.threadState:
+    case KIND.migrate:
+    case KIND.taskJoin:
+    case KIND.taskRename:
+    case KIND.taskExec:
+      if (ev.a !== ev.tid) out.push({ kind: 'thread', id: ev.a });
+      break;
+    case KIND.cpuCtx:
+    case KIND.lost:
+      if (ev.cpu >= 0) out.push({ kind: 'cpu', id: ev.cpu });
       break;
     case KIND.kstackAlloc:
     case KIND.kstackFree:

@@ -41,6 +41,8 @@ export interface TraceInfo {
   readonly snapshotSeqs: readonly number[];
   /** Set when the trace was cut short: what was recovered. */
   readonly recovery: string | null;
+  /** Set for a trace imported from a real kernel trace: its format ("ftrace", "perf", "babeltrace2"). */
+  readonly imported?: string | null;
 }
 
 /** An object in the kernel state a pane row stands for. */

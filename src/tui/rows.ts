@@ -47,7 +47,28 @@ export function cpusOnFreedStack(s: KState): number[] {
   return out;
 }
 
+/** A task as ftrace names it, comm-tid (tid alone without a comm). */
+function taskName(s: KState, tid: number): string {
+  const comm = s.threads.get(tid)?.comm;
+  return comm ? `${comm}-${tid}` : `${tid}`;
+}
+
+/** An imported trace's cpus: what each runs (? until its first switch or after lost events) and its innermost interrupt. */
+function importedCpuPane(s: KState): Pane {
+  const rows: Row[] = s.cpus.map((c) => {
+    const known = c.switchSeq !== undefined;
+    const top = c.ctx?.[c.ctx.length - 1];
+    return {
+      ref: { kind: 'cpu', id: c.id },
+      cells: [`${c.id}`, !known ? '?' : c.tid < 0 ? 'idle' : taskName(s, c.tid), top ? (top.kind === 'hardirq' ? `irq${top.num}` : top.name || `si${top.num}`) : ''],
+      mark: !known ? 'dim' : c.tid < 0 && !top ? 'dim' : null,
+    };
+  });
+  return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'runs', 'in'], widths: [3, 8, 3], align: ['right', 'left', 'left'], flex: 2, rows };
+}
+
 export function cpuPane(s: KState): Pane {
+  if (s.config.imported) return importedCpuPane(s);
   const rows: Row[] = s.cpus.map((c) => {
     const k = c.kstack >= 0 ? s.kstacks.get(c.kstack) : undefined;
     const freed = k?.state === 'freed';
@@ -62,9 +83,19 @@ export function cpuPane(s: KState): Pane {
 }
 
 export function threadPane(s: KState): Pane {
+  const imported = s.config.imported === true;
   const rows: Row[] = sortedIds(s.threads).map((tid) => {
     const t = s.threads.get(tid)!;
     let state: string = t.state;
+    if (imported) {
+      // A real trace's wait lasts until the lock is taken or the wait ends, whatever the task's state.
+      const wait = t.waitLock >= 0 ? ` wait:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}` : '';
+      return {
+        ref: { kind: 'thread', id: tid },
+        cells: [`${tid}`, `${t.pid}`, t.comm ?? '', `${t.state}${wait}`],
+        mark: t.state === 'exited' ? 'dim' : wait || t.state === 'blocked' ? 'warn' : t.state === 'running' ? null : 'dim',
+      };
+    }
     if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
       state = `${t.state === 'spinning' ? 'spin' : 'wait'}:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}`;
     } else if (t.waitPid >= -1 && t.state === 'blocked') {
@@ -76,13 +107,14 @@ export function threadPane(s: KState): Pane {
       mark: t.state === 'exited' ? 'dim' : t.state === 'spinning' || t.state === 'blocked' ? 'warn' : null,
     };
   });
-  return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'state'], widths: [3, 3, 5, 7], align: ['right', 'right', 'right', 'left'], flex: 3, rows };
+  const columns = imported ? ['tid', 'pid', 'comm', 'state'] : ['tid', 'pid', 'ident', 'state'];
+  return { id: 'threads', title: 'Threads', columns, widths: [3, 3, imported ? 6 : 5, 7], align: ['right', 'right', imported ? 'left' : 'right', 'left'], flex: 3, rows };
 }
 
 export function lockPane(s: KState): Pane {
   const waiters = new Map<number, number>();
   for (const t of s.threads.values()) {
-    if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
+    if (t.waitLock >= 0 && (s.config.imported || t.state === 'blocked' || t.state === 'spinning')) {
       waiters.set(t.waitLock, (waiters.get(t.waitLock) ?? 0) + 1);
     }
   }
@@ -134,7 +166,7 @@ export function procPane(s: KState): Pane {
     const p = s.procs.get(pid)!;
     return {
       ref: { kind: 'proc', id: pid },
-      cells: [`${pid}`, `${p.ppid}`, p.state === 'zombie' ? 'zomb' : 'run', p.vmar === null ? 'None' : `v${p.vmar}`, p.name],
+      cells: [`${pid}`, `${p.ppid}`, p.state === 'zombie' ? 'zomb' : 'run', p.vmarLock < 0 ? '-' : p.vmar === null ? 'None' : `v${p.vmar}`, p.name],
       mark: p.state === 'zombie' ? (p.vmar === null ? 'warn' : 'dim') : null,
     };
   });

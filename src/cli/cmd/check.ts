@@ -4,7 +4,8 @@
 // (each such stretch is listed, and checking went on after it).
 
 import {
-  checkInvariantNames, displaySafe, openSource, recoveryNote, selectFor, unfoldedText, violationReport, type ViolationReport,
+  checkInvariantNames, displaySafe, firstViolation, importedApplicability, LockEvidence, openSource, recoveryNote, selectFor, unfoldedText, violationReport,
+  type NotEvaluated, type ScanResult, type ViolationReport,
 } from "../../replay/index.ts";
 import { firstViolationParallel } from "../../replay/parallel-scan.ts";
 import { safeText } from "../../util/safe-text.ts";
@@ -22,13 +23,23 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
   try {
     // Names are checked against the trace's invariants (the built-ins and the scenario's own, from its header), so after opening it.
     checkInvariantNames(args.flags.invariant ?? [], src);
-    const invs = selectFor(src, args.flags.invariant);
-    // On every core (parallel-scan.ts), with the serial scan's answer; the display-safe view when printing text.
-    const segment = segmentKnob();
-    const res = await firstViolationParallel(raw, {
-      names: args.flags.invariant, display: !args.flags.json, jobs: args.flags.jobs, note: args.verbose ? eprintln : undefined,
-      ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
-    });
+    // An imported trace: the invariants it has the data for, and a count of the lock events the lock invariants need.
+    const { run: invs, notEvaluated } = importedApplicability(src.meta, selectFor(src, args.flags.invariant));
+    const evidence = src.meta.imported ? new LockEvidence() : null;
+    let res: ScanResult;
+    if (evidence) {
+      // The evidence counts over the whole scan: one thread.
+      if (args.verbose) eprintln("check: one thread (an imported trace: the lock evidence is counted over the whole scan)");
+      res = firstViolation(src, [...invs, evidence]);
+      notEvaluated.push(...evidence.notes().filter((n) => invs.some((i) => i.name === n.invariant)));
+    } else {
+      // On every core (parallel-scan.ts), with the serial scan's answer; the display-safe view when printing text.
+      const segment = segmentKnob();
+      res = await firstViolationParallel(raw, {
+        names: args.flags.invariant, display: !args.flags.json, jobs: args.flags.jobs, note: args.verbose ? eprintln : undefined,
+        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
+      });
+    }
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
     const damaged = () => eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`);
@@ -38,6 +49,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         scanned: res.scanned,
         events: src.eventCount,
         invariants: invs.map((i) => i.name),
+        notEvaluated,
         recovery: src.recovery,
         gaps: src.gaps,
         unchecked: res.unchecked.map((u) => ({ fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: unfoldedText(u) })),
@@ -54,6 +66,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       printReport(report, res.scanned, src.eventCount, safeText(path));
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
+    printNotEvaluated(notEvaluated);
     if (code === 2) damaged();
     return code;
   } finally {
@@ -69,6 +82,11 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
 function segmentKnob(): number | undefined {
   const v = Number(process.env.KTRACE_CHECK_SEGMENT);
   return Number.isSafeInteger(v) && v >= 1 ? v : undefined;
+}
+
+/** What an imported trace could not be checked for, one line each. */
+function printNotEvaluated(list: readonly NotEvaluated[]): void {
+  for (const n of list) println(`${color.yellow(n.partly ? "partly checked" : "not evaluated")}: ${n.invariant}: ${n.reason}`);
 }
 
 function printReport(r: ViolationReport, scanned: number, total: number, path: string): void {
