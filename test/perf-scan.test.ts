@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initState, simulate } from "../src/kernel/index.ts";
 import { cloneState } from "../src/kernel/state.ts";
 import { metaOf, prepare, record, type RunRequest } from "../src/record/index.ts";
-import { checkRange, invariantsOf, noPanic, openSource } from "../src/replay/index.ts";
-import { segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
+import { INVARIANTS, checkRange, invariantsOf, noPanic, openSource, type Invariant } from "../src/replay/index.ts";
+import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
+import { KIND } from "../src/kernel/types.ts";
 import { TraceWriter, openTrace } from "../src/trace/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { compareScans, type Compared } from "./support/scan-compare.ts";
@@ -83,9 +84,30 @@ describe("parallel first-violation scan", () => {
     expect(segmentBounds([-1], 100, 10)).toEqual([-1]);
   });
 
-  it("an invariant that keeps a history of the run (a monitor) cannot be split", () => {
-    expect(splittable([noPanic])).toBe(true);
-    expect(splittable([noPanic, { ...noPanic, name: "history", monitor: () => ({ pre: () => null }) } as typeof noPanic])).toBe(false);
+  it("an invariant that keeps a history of the run (a monitor) is left out of the segments up to where it can report", () => {
+    const history = { ...noPanic, name: "history", monitor: () => ({ pre: () => null }) } as Invariant;
+    expect(splittable(noPanic)).toBe(true);
+    expect(splittable(history)).toBe(false);
+    expect(planFor([noPanic])).toEqual({ split: [noPanic], reports: null, serial: null });
+    // One that does not say where it reports: serial.
+    expect(planFor([noPanic, history]).serial).toMatch(/history keeps a history of the run/);
+    // data-race reports only at memory accesses.
+    const p = planFor(INVARIANTS);
+    expect(p.serial).toBeNull();
+    expect(p.split.map((i) => i.name)).not.toContain("data-race");
+    expect([...p.reports!.keys()].filter((k) => p.reports![k] === 1).sort()).toEqual([KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg].sort());
+  });
+
+  it("a trace without memory accesses splits with data-race among the invariants; one with them is scanned serially", async () => {
+    const plain = await compareScans(traces.find((x) => x.endsWith("fixture-good.ktrace"))!, SEG, false);
+    expect(plain.diff).toEqual([]);
+    expect(plain.notes.join("\n")).toMatch(/check: 2 threads/);
+    expect(plain.notes.join("\n")).not.toMatch(/one thread/);
+    for (const t of ["counter.ktrace", "flag.ktrace", "stress-vars.ktrace"]) {
+      const c = await compareScans(traces.find((x) => x.endsWith(t))!, SEG, false);
+      expect(c.diff, t).toEqual([]);
+      expect(c.notes.join("\n"), t).toMatch(/data-race can report from seq \d+ on and needs the run's history: checked on one thread from the start/);
+    }
   });
 
   it("the doctored snapshot changes the answer of a scan that starts there", () => {
@@ -101,8 +123,16 @@ describe("parallel first-violation scan", () => {
     for (const t of traces) for (const display of [false, true]) cs.push(await compareScans(t, SEG, display));
     expectSame(cs);
     const d = cs.find((c) => c.trace === doctored)!;
-    expect(d.notes.join("\n")).toMatch(new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq ${LIE - 511}`));
+    // From the start: data-race, among the invariants, needs the run's history.
+    expect(d.notes.join("\n")).toMatch(new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq 0`));
   }, 120_000);
+
+  it("without an invariant that needs the history, the merge goes on serially from the segment before the bad boundary", async () => {
+    const names = INVARIANTS.filter(splittable).map((i) => i.name);
+    const c = await compareScans(doctored, SEG, false, names);
+    expect(c.diff).toEqual([]);
+    expect(c.notes.join("\n")).toMatch(new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq ${LIE - 511}`));
+  });
 
   it("names invariants as --invariant does", async () => {
     const t = traces.find((x) => x.endsWith("counter.ktrace"))!;

@@ -29,7 +29,7 @@ import { fromPlain, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
 import { TraceCorruptError } from "../trace/index.ts";
 import { packr, sameBytes } from "../trace/format.ts";
-import { selectFor, type Invariant, type Violation } from "./invariants.ts";
+import { Checker, selectFor, type Invariant, type Violation } from "./invariants.ts";
 import { checkRange, finalState, type ScanResult, type Unfolded } from "./scan.ts";
 import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
 
@@ -69,6 +69,8 @@ export interface SegmentResult {
   endMatches: boolean;
   /** First seq of each gap its reads found: the main reader is told of those the serial scan would have met. */
   gapSeqs: number[];
+  /** The first event in it where an invariant left out (one with a history) could report, or -1 (see Plan). */
+  firstReport: number;
 }
 
 /** What the main thread tells a worker. */
@@ -136,17 +138,17 @@ function packed(s: KState): Uint8Array {
  * Checks segment k (see segmentBounds) of src with the invariants: from the
  * initial state for the first, from the snapshot at its start for the others.
  */
-export function checkSegment(src: ReplaySource, invs: readonly Invariant[], bounds: readonly number[], last: number, k: number): SegmentResult {
+export function checkSegment(src: ReplaySource, plan: Plan, bounds: readonly number[], last: number, k: number): SegmentResult {
   const lo = bounds[k]!;
   const hi = k + 1 < bounds.length ? bounds[k + 1]! : last;
-  const none: SegmentResult = { k, clean: false, violation: null, scanned: 0, unchecked: [], last: null, endMatches: false, gapSeqs: [] };
+  const none: SegmentResult = { k, clean: false, violation: null, scanned: 0, unchecked: [], last: null, endMatches: false, gapSeqs: [], firstReport: -1 };
   let start: KState | undefined;
   if (k > 0) {
     const s = snapshotAt(src, lo);
     if (s === null) return none;
     start = s;
   }
-  const r = checkRange(src, invs, lo + 1, hi, start ? { state: start } : {});
+  const r = checkRange(src, plan.split, lo + 1, hi, { ...(start ? { state: start } : {}), ...(plan.reports ? { watch: plan.reports } : {}) });
   collect(r.scanned);
   let endMatches = false;
   if (r.violation === null && k + 1 < bounds.length && r.end) {
@@ -162,6 +164,7 @@ export function checkSegment(src: ReplaySource, invs: readonly Invariant[], boun
     k, clean: true, violation: r.violation, scanned: r.scanned, unchecked: r.unchecked,
     last: needLast && r.last ? toPlain(r.last) : null, endMatches,
     gapSeqs: src.gaps.filter((g) => g.toSeq > lo && g.fromSeq <= hi).map((g) => Math.max(g.fromSeq, lo + 1)),
+    firstReport: r.firstWatched,
   };
 }
 
@@ -176,9 +179,36 @@ function snapshotAt(src: ReplaySource, seq: number): KState | null {
   }
 }
 
-/** The invariants keep no history of their own (each is a predicate over one event and its states): a scan may start at any snapshot. */
-export function splittable(invs: readonly Invariant[]): boolean {
-  return invs.every((i) => (i as { monitor?: unknown }).monitor === undefined);
+/** The invariant keeps no history of its own (a predicate over one event and its states): a scan of it may start at any snapshot. */
+export function splittable(inv: Invariant): boolean {
+  return inv.monitor === undefined;
+}
+
+/**
+ * How the invariants split: those checked in segments, and for those with a
+ * history (a monitor) the kinds of the events they can report at (by kind
+ * code), or null when there are none. Until the first such event an
+ * invariant with a history cannot report, so the segments' answer is the
+ * serial one if it comes first; if not, the whole scan is serial. An
+ * invariant with a history that does not say where it reports cannot be left
+ * out at all: `serial` says so.
+ */
+export interface Plan {
+  split: Invariant[];
+  reports: Uint8Array | null;
+  /** Why the scan must be serial whatever the trace holds, or null. */
+  serial: string | null;
+}
+
+export function planFor(invs: readonly Invariant[]): Plan {
+  const split = invs.filter(splittable);
+  const historic = invs.filter((i) => !splittable(i));
+  if (historic.length === 0) return { split, reports: null, serial: null };
+  const loose = historic.filter((i) => i.reports === undefined);
+  if (loose.length > 0) return { split, reports: null, serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere` };
+  const reports = new Uint8Array(Math.max(0, ...historic.flatMap((i) => i.reports!)) + 1);
+  for (const i of historic) for (const k of i.reports!) reports[k] = 1;
+  return { split, reports, serial: null };
 }
 
 /**
@@ -203,7 +233,8 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   };
   if (jobs < 2) return serial("--jobs 1");
   if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2) return serial(`${src.eventCount} events: too few to split`);
-  if (!splittable(invs)) return serial(`${invs.filter((i) => !splittable([i])).map((i) => i.name).join(", ")} keeps a history of the run: it cannot start at a snapshot`);
+  const plan = planFor(invs);
+  if (plan.serial !== null) return serial(plan.serial);
   if (path === undefined || src.reader.gzipped) return serial(path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again");
 
   const shared = new Int32Array(new SharedArrayBuffer(8));
@@ -244,7 +275,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
       if (m.type === "result") {
         results.set(m.r.k, m.r);
         byWorkers++;
-        if (m.r.violation) stopAfter(shared, m.r.k);
+        if (m.r.violation || m.r.firstReport >= 0) stopAfter(shared, m.r.k);
         arrived();
       } else if (m.type === "error") end(m.message);
       else end(null);
@@ -261,9 +292,9 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (opts.mainTakesPart ?? true) {
       const k = claim(shared, bounds.length);
       if (k < 0) break;
-      const r = checkSegment(mineView, invs, bounds, last, k);
+      const r = checkSegment(mineView, plan, bounds, last, k);
       results.set(k, r);
-      if (r.violation) stopAfter(shared, k);
+      if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       // Let the workers' messages in.
       await new Promise<void>((res) => setImmediate(res));
     }
@@ -277,9 +308,9 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     // Segments a worker claimed but did not finish (it failed): checked here.
     for (let k = 0; k <= Math.min(Atomics.load(shared, 1), bounds.length - 1); k++) {
       if (!results.has(k)) {
-        const r = checkSegment(mineView, invs, bounds, last, k);
+        const r = checkSegment(mineView, plan, bounds, last, k);
         results.set(k, r);
-        if (r.violation) stopAfter(shared, k);
+        if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       }
     }
   } finally {
@@ -287,7 +318,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     await Promise.all(workers.map((w) => w.terminate().catch(() => 0)));
   }
   if (failures.length) note(`check: ${failures.length} of ${workerCount} worker${workerCount > 1 ? "s" : ""} could not start or failed (${failures[0]}); their segments were checked on the main thread`);
-  return merge(src, view, invs, bounds, results, note, `${workerCount + 1} threads (this one and ${workerCount} worker${workerCount > 1 ? "s" : ""}, which checked ${byWorkers} of the segments)`);
+  return merge(src, view, invs, plan, bounds, results, note, `${workerCount + 1} threads (this one and ${workerCount} worker${workerCount > 1 ? "s" : ""}, which checked ${byWorkers} of the segments)`);
 }
 
 /**
@@ -296,7 +327,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
  * with; at the first that is not, the rest is scanned serially from the start
  * of the segment before it.
  */
-function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[], bounds: readonly number[], results: ReadonlyMap<number, SegmentResult>, note: (l: string) => void, threads: string): ScanResult {
+function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[], plan: Plan, bounds: readonly number[], results: ReadonlyMap<number, SegmentResult>, note: (l: string) => void, threads: string): ScanResult {
   let scanned = 0;
   const unchecked: Unfolded[] = [];
   const gapSeqs: number[] = [];
@@ -305,12 +336,20 @@ function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[],
   for (let k = 0; k < bounds.length; k++) {
     const r = results.get(k)!;
     if (prev !== null && !(prev.endMatches && r.clean)) {
-      // Segment k does not start where the serial scan would be: scan serially from the start of segment k-1.
-      note(`check: ${threads}, ${bounds.length} segments; the state at seq ${bounds[k]} is not the snapshot there (${r.clean ? "the fold differs from it or is unknown" : "no usable snapshot"}): checked on one thread from seq ${bounds[k - 1]! + 1}`);
+      // Segment k does not start where the serial scan would be: scan serially from the start of segment k-1
+      // (from the start of the trace when an invariant with a history is left out: it needs the whole run).
+      const from = plan.reports ? 0 : k - 1;
+      note(`check: ${threads}, ${bounds.length} segments; the state at seq ${bounds[k]} is not the snapshot there (${r.clean ? "the fold differs from it or is unknown" : "no usable snapshot"}): checked on one thread from seq ${bounds[from]! + 1}`);
+      if (from === 0) return serialFrom(view, invs, bounds, 0, 0, []);
       unchecked.length = before.unchecked;
       gapSeqs.length = before.gaps;
       learnGaps(src, gapSeqs, Infinity);
-      return serialFrom(view, invs, bounds, k - 1, before.scanned, unchecked);
+      return serialFrom(view, invs, bounds, from, before.scanned, unchecked);
+    }
+    if (r.firstReport >= 0 && !(r.violation && r.violation.seq < r.firstReport)) {
+      // An invariant left out (with a history) could report from here on: the whole scan, serially, with it.
+      note(`check: ${threads}, ${bounds.length} segments; ${plan.split.length < invs.length ? invs.filter((i) => !splittable(i)).map((i) => i.name).join(", ") : "an invariant"} can report from seq ${r.firstReport} on and needs the run's history: checked on one thread from the start`);
+      return serialFrom(view, invs, bounds, 0, 0, []);
     }
     before = { scanned, unchecked: unchecked.length, gaps: gapSeqs.length };
     scanned += r.scanned;
@@ -350,12 +389,14 @@ function learnGaps(src: TraceSource, gapSeqs: readonly number[], upTo: number): 
  */
 function serialFrom(view: ReplaySource, invs: readonly Invariant[], bounds: readonly number[], k: number, scanned: number, unchecked: Unfolded[]): ScanResult {
   const last = view.eventCount - 1;
+  // One checker for the whole walk: an invariant with a history sees one run.
+  const checker = new Checker(invs);
   const out = [...unchecked];
   let state: KState | null | undefined = k === 0 ? undefined : snapshotAt(view, bounds[k]!);
   let end: KState | null = null;
   for (let j = k; j < bounds.length; j++) {
     const hi = j + 1 < bounds.length ? bounds[j + 1]! : last;
-    const r = checkRange(view, invs, bounds[j]! + 1, hi, state === undefined ? {} : { state });
+    const r = checkRange(view, invs, bounds[j]! + 1, hi, state === undefined ? { checker } : { state, checker });
     scanned += r.scanned;
     out.push(...r.unchecked);
     end = r.last;

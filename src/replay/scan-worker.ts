@@ -4,7 +4,7 @@
 // Everything it sends is plain data; it writes nothing.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { checkSegment, claim, stopAfter, type WorkerInput, type WorkerMessage } from "./parallel-scan.ts";
+import { checkSegment, claim, planFor, stopAfter, type WorkerInput, type WorkerMessage } from "./parallel-scan.ts";
 import { selectFor } from "./invariants.ts";
 import { displaySafe, openSource } from "./source.ts";
 
@@ -15,12 +15,12 @@ try {
   const raw = openSource(input.path);
   try {
     const src = input.display ? displaySafe(raw) : raw;
-    const invs = selectFor(src, input.names);
+    const plan = planFor(selectFor(src, input.names));
     for (;;) {
       const k = claim(shared, input.bounds.length);
       if (k < 0) break;
-      const r = checkSegment(src, invs, input.bounds, input.last, k);
-      if (r.violation) stopAfter(shared, k);
+      const r = checkSegment(src, plan, input.bounds, input.last, k);
+      if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       post({ type: "result", r });
     }
   } finally {

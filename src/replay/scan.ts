@@ -237,6 +237,15 @@ export interface RangeCheck {
   unchecked: Unfolded[];
   /** The state after `to` when there was no violation (null: unknown there); undefined after a violation. */
   end?: KState | null;
+  /** With opts.watch: the seq of the first event the walk visited whose kind is in it, or -1. */
+  firstWatched: number;
+}
+
+export interface RangeOptions extends WalkOptions {
+  /** The checker to run (default: a new one of the invariants): a scan cut into ranges passes one, so that invariants with a history see one run. */
+  checker?: Checker;
+  /** Kinds (mask by kind code) whose first occurrence to note in firstWatched. */
+  watch?: ArrayLike<number>;
 }
 
 /**
@@ -244,8 +253,10 @@ export interface RangeCheck {
  * state at from-1) or from the nearest usable snapshot, the invariants around
  * every event, stopping at the first violation.
  */
-export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: number, to: number, opts: WalkOptions = {}): RangeCheck {
-  const ck = new Checker(invs);
+export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: number, to: number, opts: RangeOptions = {}): RangeCheck {
+  const ck = opts.checker ?? new Checker(invs);
+  const watch = opts.watch;
+  let firstWatched = -1;
   let found: Violation | null = null;
   let scanned = 0;
   let lastState: KState | null = null;
@@ -256,6 +267,7 @@ export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: 
       found = ck.before(st, ev);
     },
     event: (ev, st) => {
+      if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
       if (st === null) {
         found = null;
         return false;
@@ -274,7 +286,7 @@ export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: 
       end = st;
     },
   }, opts);
-  return { violation: found as Violation | null, scanned, last: lastState as KState | null, unchecked, end };
+  return { violation: found as Violation | null, scanned, last: lastState as KState | null, unchecked, end, firstWatched };
 }
 
 /** A scan's state: the state after the last event checked, else the last snapshot's, else the first usable one's, else an empty one. */
