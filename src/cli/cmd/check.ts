@@ -1,13 +1,13 @@
-// ktrace check <trace> [--invariant NAME]... [--json]: the first invariant
+// ktrace check <trace> [--invariant NAME]... [--jobs N] [--json]: the first invariant
 // violation in a trace. Exit 1 when one is found, 0 when none; 2 when none
 // was found but the trace is damaged, so part of it could not be checked
-// (each such stretch is listed, and checking went on after it).
+// (each such stretch is listed, and checking went on after it). A long trace is
+// scanned on every core (replay/parallel-scan.ts) with the same answer.
 
 import {
-  checkInvariantNames, displaySafe, firstViolation, importedApplicability, LockEvidence, openSource, recoveryNote, selectFor, unfoldedText, violationReport,
+  checkInvariantNames, displaySafe, firstViolation, firstViolationParallel, importedApplicability, LockEvidence, openSource, recoveryNote, selectFor, unfoldedText, violationReport,
   type NotEvaluated, type ScanResult, type ViolationReport,
 } from "../../replay/index.ts";
-import { firstViolationParallel } from "../../replay/parallel-scan.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
