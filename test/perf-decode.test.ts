@@ -5,9 +5,13 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
+import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
 import { TraceSource } from "../src/replay/index.ts";
 import { Scratch, openTrace, type EventColumns } from "../src/trace/index.ts";
+import { decodeEventBody, lastDecodeSafe, slotTable } from "../src/trace/event-codec.ts";
+import { packr } from "../src/trace/format.ts";
+import { checkColumns } from "../src/trace/validate.ts";
+import { currentKinds } from "../src/trace/writer.ts";
 import { tempDir, writeEvents } from "./support/trace-util.ts";
 
 const dir = tempDir("perf-decode");
@@ -39,6 +43,37 @@ function eventsOf(xs: { kind: number; cpu: number; tid: number; dt: number; a: n
     return { seq, time, cpu: x.cpu, tid: x.tid, kind: x.kind, a: x.a, b: x.b, c: x.c, s: x.s };
   });
 }
+
+describe("safe integers, proved or checked", () => {
+  const slots = slotTable(currentKinds());
+  const col = (...b: number[]) => Uint8Array.from(b);
+  const body = (scale: number, a: Uint8Array, time = col(2, 2)) =>
+    packr.pack([7, 2, scale, ["w"], col(2 * KIND.user + 1, 2 * KIND.user), col(0, 2), col(2, 2), time, a, col(0), col(0), col(1, 0)]);
+
+  it("small values at a small scale are safe by construction: the reader skips checkColumns", () => {
+    const c = decodeEventBody(2, body(10, col(6)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(true);
+    expect([...c.a]).toEqual([3, 0]);
+    expect(checkColumns(c)).toBeNull();
+  });
+
+  it("a value past 2^53 is not, and checkColumns refuses it", () => {
+    // zigzag(2^60) = 2^61: eight 0x80 groups, then 0x20.
+    const c = decodeEventBody(2, body(10, col(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(false);
+    expect(checkColumns(c)).toMatch(/event 7: a field is not a safe integer/);
+  });
+
+  it("a time scale whose sums could pass 2^53 is checked, and refused when they do", () => {
+    const ok = decodeEventBody(2, body(2 ** 40, col(6)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(false);
+    expect(checkColumns(ok)).toBeNull();
+    // Deltas of 2^27 - 1 at scale 2^40: the second time is past 2^53.
+    const big = decodeEventBody(2, body(2 ** 40, col(6), col(0xfe, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0x7f)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(false);
+    expect(checkColumns(big)).toMatch(/not a safe integer/);
+  });
+});
 
 describe("decoding into reused buffers", () => {
   it("gives the fresh decode's columns for every chunk, in any order, whatever the buffers held", () => {

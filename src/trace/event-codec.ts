@@ -233,7 +233,25 @@ function slowU(raw: Uint8Array, p: number): number {
   throw new BodyError("varint longer than 10 bytes");
 }
 
+/** A value column took the slow path (a varint over 28 bits) since the last decode began. */
+let slowSeen = false;
+/** Events and time scale of the last decode. */
+let lastN = 0;
+let lastScale = 1;
+
+/**
+ * Whether every integer the last decodeEventBody produced is a safe integer
+ * by construction: no value column needed more than 28 bits (those decode
+ * exactly as int32), and the time column's running sum of n deltas below
+ * 2^27 times the scale cannot pass 2^53. The reader then skips checkColumns
+ * (validate.ts), whose rule this only proves ahead of time.
+ */
+export function lastDecodeSafe(): boolean {
+  return !slowSeen && lastN * 0x8000000 * lastScale <= Number.MAX_SAFE_INTEGER;
+}
+
 function slowS(raw: Uint8Array, p: number): number {
+  slowSeen = true;
   const start = p;
   const u = slowU(raw, p);
   if (u <= 0x1fffffffffffff) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
@@ -465,6 +483,9 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
   if (!(n >= 0 && 4 * n <= raw.length)) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
   const sc = scratch ?? new Scratch(n);
   sc.grow(n);
+  slowSeen = false;
+  lastN = n;
+  lastScale = Infinity;
   const strings = major === 1 ? decodeV1(raw, n, firstSeq, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
   const { kind, cpu, tid, time, a, b, c, sIdx } = sc;
   if (sc.cap !== n) {
@@ -485,6 +506,7 @@ function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   p = readColumn(raw, p, sc.tid, n);
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
   const scale = slowU(raw, p);
+  lastScale = scale;
   p = at;
   p = readDeltas(raw, p, sc.time, n, scale);
   p = readSlot(raw, p, sc.a, n, sc.ia, ka);
@@ -538,6 +560,7 @@ function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   }
   const scale: unknown = doc[2];
   if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");
+  lastScale = scale;
   const table: unknown = doc[3];
   if (!Array.isArray(table)) throw new BodyError("event chunk body's strings is not an array of strings");
   for (let j = 0; j < table.length; j++) if (typeof table[j] !== "string") throw new BodyError("event chunk body's strings is not an array of strings");
