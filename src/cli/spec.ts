@@ -176,6 +176,7 @@ export const COMMANDS = [
         repeatable: true,
         description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(', ')}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
+      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Scan on N threads (default: the number of cores; 1: one thread). A trace of over 3 million events is split at snapshots; the answer is the same. --verbose says how it ran.' },
       json('{violation, scanned, gaps, unchecked}'),
     ],
     examples: ['ktrace check /tmp/cpython.ktrace', 'ktrace check t.ktrace --invariant kstack-in-use --json'],

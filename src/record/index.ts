@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { ApplyError, initState, params, simulate, SimError, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
-import { TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { THREAD_MIN_EVENTS, TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
 
 export const WRITER = "ktrace 0.1.0";
 
@@ -100,11 +100,53 @@ export interface Recorded extends WriteResult {
 
 /**
  * Runs and writes the trace to `path` (a temporary file renamed into place at
- * the end: an existing file is replaced only by a complete trace).
+ * the end: an existing file is replaced only by a complete trace). On this
+ * thread alone; recordAsync compresses and writes on a second one.
  */
 export function record(p: Prepared, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY): Recorded {
+  return runInto(p, path, open(p, path, snapshotEvery));
+}
+
+export interface RecordOptions {
+  snapshotEvery?: number;
+  /**
+   * Compress and write on a worker thread (TraceWriter.useThread): true,
+   * false, or "auto" (default): when the run may reach THREAD_MIN_EVENTS
+   * events. The trace is the same either way.
+   */
+  thread?: boolean | "auto";
+  /** Hears how the recording ran (the writer thread, or why not): for --verbose. */
+  note?(line: string): void;
+}
+
+/**
+ * record(), with the chunks compressed and written on a worker thread when
+ * the run is long (opts.thread): this thread then only simulates and encodes
+ * (docs/BENCHMARKS.md). Falls back to this thread when no worker can start.
+ */
+export async function recordAsync(p: Prepared, path: string, opts: RecordOptions = {}): Promise<Recorded> {
+  const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY);
+  const want = opts.thread ?? "auto";
+  if (want === true || (want === "auto" && p.maxEvents >= THREAD_MIN_EVENTS)) {
+    let why: string | null;
+    try {
+      why = await writer.useThread();
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+    opts.note?.(why === null ? "record: compressing and writing on a second thread" : `record: no writer thread (${why}); writing on this one`);
+  } else opts.note?.(`record: writing on this thread (${want === false ? "as asked" : `at most ${p.maxEvents} events`})`);
+  return runInto(p, path, writer);
+}
+
+function open(p: Prepared, path: string, snapshotEvery: number): TraceWriter {
   if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
-  const writer = TraceWriter.create(path, metaOf(p, snapshotEvery), initState(p.world.config), { snapshotEvery });
+  return TraceWriter.create(path, metaOf(p, snapshotEvery), initState(p.world.config), { snapshotEvery });
+}
+
+/** Simulates into the writer and finishes the trace (aborting it when the run breaks). */
+function runInto(p: Prepared, path: string, writer: TraceWriter): Recorded {
   let state: KState;
   try {
     state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, (ev, s) => writer.append(ev, s));

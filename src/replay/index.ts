@@ -25,7 +25,8 @@ export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownIn
 export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
 export { compileInvariant } from "./user-invariants.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
-export { firstViolation, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type Unfolded, type WalkHooks } from "./scan.ts";
+export { firstViolation, checkRange, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type RangeCheck, type Unfolded, type WalkHooks } from "./scan.ts";
+export { firstViolationParallel, SEGMENT_EVENTS, PARALLEL_MIN_EVENTS, type ParallelScanOptions } from "./parallel-scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
 export { describe, taskText, waitVerb, eventMatcher, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";

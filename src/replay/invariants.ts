@@ -68,6 +68,13 @@ export interface Invariant {
    * invariant from a forward scan (history.ts).
    */
   monitor?(): Monitor;
+  /**
+   * For an invariant with a monitor: the kinds of the only events it can
+   * report at (absent: any of `kinds`). Before the first such event its
+   * history cannot change an answer, so the scan split at snapshots
+   * (parallel-scan.ts) leaves it out up to there.
+   */
+  readonly reports?: readonly number[];
 }
 
 /** The per-run state of an invariant that needs history: sees the events in order. */

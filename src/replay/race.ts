@@ -49,7 +49,7 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { ACCESS_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -461,4 +461,6 @@ export const dataRace: Invariant = {
   doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. The finding names both accesses.",
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
+  // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.
+  reports: [...ACCESS_KINDS.plainRead, ...ACCESS_KINDS.plainWrite, ...ACCESS_KINDS.atomic],
 };

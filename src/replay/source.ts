@@ -18,7 +18,7 @@ import { validateInvariants, validateWorld } from "../kernel/validate.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, TraceCorruptError, type EventColumns, type Gap, type ImportedMeta, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, Scratch, TraceCorruptError, type EventColumns, type Gap, type ImportedMeta, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 
 /** What a source knows about the run it holds. */
@@ -78,9 +78,19 @@ export interface ReplaySource {
   chunkOf(seq: number): number;
   /** Events of chunk i (shared, cached: do not mutate). */
   readChunk(i: number): readonly KEvent[];
-  /** Decoded columns of chunk i, uncached (bulk scans); absent when the source has only event objects. */
+  /**
+   * Decoded columns of chunk i, uncached, for bulk scans: they may be decoded
+   * into buffers the source reuses, so they are valid until the next
+   * readColumns call (read them, then move on). Absent when the source has
+   * only event objects.
+   */
   readColumns?(i: number): EventColumns;
-  /** Decoded columns of chunk i from a small LRU (shared: do not mutate); the cursor folds from these when present. */
+  /**
+   * Decoded columns of chunk i from a small LRU (shared: do not mutate); the
+   * cursor folds from these when present. Valid while cached: an entry's
+   * buffers are reused once it is evicted, so use them before asking for
+   * many other chunks.
+   */
   columns?(i: number): EventColumns;
   /** Releases files. */
   close(): void;
@@ -212,13 +222,23 @@ function plainCopy(s: KState): PlainState {
   return toPlain(fromPlain(toPlain(s)));
 }
 
-/** The trace reader seen as a ReplaySource, with an LRU of decoded columns for the cursor (bounded in entries and bytes). */
+/**
+ * The trace reader seen as a ReplaySource, with an LRU of decoded columns for
+ * the cursor (bounded in entries and bytes). Decoding allocates no columns:
+ * bulk scans decode into one reused Scratch, and the LRU decodes into the
+ * buffers of the entry it evicts (a seek then makes little garbage, so the
+ * collector rarely interrupts one: docs/BENCHMARKS.md).
+ */
 export class TraceSource implements ReplaySource {
   readonly meta: SourceMeta;
   readonly reader: TraceReader;
-  private readonly cols = new Map<number, { c: EventColumns; w: number }>();
+  private readonly cols = new Map<number, { c: EventColumns; sc: Scratch; w: number }>();
   private colsWeight = 0;
   private readonly maxCols: number;
+  /** Buffers of evicted entries, for the next miss. */
+  private readonly spare: Scratch[] = [];
+  /** readColumns' buffers. */
+  private readonly scan = new Scratch();
 
   constructor(reader: TraceReader, cacheColumns = 16) {
     this.reader = reader;
@@ -265,7 +285,7 @@ export class TraceSource implements ReplaySource {
     return this.reader.readChunk(i);
   }
   readColumns(i: number): EventColumns {
-    return this.reader.readColumns(i);
+    return this.reader.readColumns(i, this.scan);
   }
   columns(i: number): EventColumns {
     const hit = this.cols.get(i);
@@ -274,14 +294,23 @@ export class TraceSource implements ReplaySource {
       this.cols.set(i, hit);
       return hit.c;
     }
-    const c = this.reader.readColumns(i);
-    const w = c.n * 60 + c.strings.reduce((s, x) => s + 2 * x.length, 0);
-    this.cols.set(i, { c, w });
+    const sc = this.spare.pop() ?? new Scratch(this.reader.meta.chunkEvents);
+    let c: EventColumns;
+    try {
+      c = this.reader.readColumns(i, sc);
+    } catch (e) {
+      this.spare.push(sc);
+      throw e;
+    }
+    const w = sc.bytes + c.strings.reduce((s, x) => s + 2 * x.length, 0);
+    this.cols.set(i, { c, sc, w });
     this.colsWeight += w;
     while (this.cols.size > 1 && (this.cols.size > this.maxCols || this.colsWeight > MAX_COLUMNS_BYTES)) {
       const k = this.cols.keys().next().value!;
-      this.colsWeight -= this.cols.get(k)!.w;
+      const old = this.cols.get(k)!;
+      this.colsWeight -= old.w;
       this.cols.delete(k);
+      if (this.spare.length < 2) this.spare.push(old.sc);
     }
     return c;
   }

@@ -1,9 +1,9 @@
 // ktrace record <scenario|file.ts> [--fix NAME] [--seed N] [--cpus N]
 //   [--snapshot-every K] [--max-events N] [--opt KEY=VALUE]... [-o FILE] [--json]
 
-import { defaultTracePath, prepare, record } from "../../record/index.ts";
+import { defaultTracePath, prepare, recordAsync } from "../../record/index.ts";
 import type { ParsedArgs } from "../args.ts";
-import { color, printJson, println } from "../io.ts";
+import { color, eprintln, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"record">): Promise<number> {
   const f = args.flags;
@@ -16,7 +16,10 @@ export async function run(args: ParsedArgs<"record">): Promise<number> {
     maxEvents: f["max-events"],
   });
   const path = f.output ?? defaultTracePath(p);
-  const r = record(p, path, f["snapshot-every"]);
+  // A long run compresses and writes on a second thread (same bytes); KTRACE_WRITER_THREAD=always|never overrides (tests).
+  const knob = process.env.KTRACE_WRITER_THREAD;
+  const thread = knob === "always" ? true : knob === "never" ? false : "auto";
+  const r = await recordAsync(p, path, { snapshotEvery: f["snapshot-every"], thread, note: args.verbose ? eprintln : undefined });
   const o = r.outcome;
   if (f.json) {
     printJson({
