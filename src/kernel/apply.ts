@@ -6,7 +6,7 @@
 // and depends on nothing but `s` and `ev`.
 
 import { FREED_QUARANTINE } from "./params.ts";
-import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -110,6 +110,23 @@ function freeProc(s: KState, p: Proc): void {
 function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["type"]): void {
   (t.regs ??= new Map()).set(reg, value);
   s.regTypes.set(reg, type);
+}
+
+/** Records who woke t (the thread's `woken`, for why-queries). */
+function woke(t: Thread, by: number, seq: number, how: number): void {
+  const w = t.woken;
+  if (w === undefined) t.woken = { by, seq, how };
+  else {
+    w.by = by;
+    w.seq = seq;
+    w.how = how;
+  }
+}
+
+/** t blocks on something other than a lock or a child (a futex, a sleep, a join, a pipe). */
+function block(t: Thread, what: NonNullable<Thread["waitOn"]>["what"], id: number, seq: number, until: number): void {
+  t.state = "blocked";
+  t.waitOn = { what, id, since: seq, until };
 }
 
 /** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
@@ -250,6 +267,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       t.state = "exited";
       t.waitLock = -1;
       t.waitPid = -2;
+      delete t.waitOn;
       break;
     }
     case KIND.exitGroup: {
@@ -275,6 +293,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
           t.state = "runnable";
           t.waitPid = -2;
+          woke(t, ev.tid, ev.seq, HOW.child);
         }
       }
       break;
@@ -354,7 +373,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.ident = 0;
         l.since = ev.seq;
         for (const t of s.threads.values()) {
-          if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
+          if (t.waitLock === l.id && t.state === "blocked") {
+            t.state = "runnable";
+            woke(t, ev.tid, ev.seq, HOW.lock);
+          }
         }
       }
       break;
@@ -457,6 +479,31 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     case KIND.lockMisuse:
       lock(s, ev, ev.a);
+      break;
+    case KIND.wake: {
+      // The woken thread leaves whatever it waited in (a lock waiter retries its lock).
+      const t = thread(s, ev, ev.a);
+      if (t.state === "blocked") t.state = "runnable";
+      delete t.waitOn;
+      if (t.waitPid >= -1) t.waitPid = -2;
+      woke(t, ev.b, ev.seq, ev.c);
+      break;
+    }
+    case KIND.futexWait: {
+      const v = variable(s, ev, ev.a);
+      sees(ev, v, ev.b);
+      block(thread(s, ev, ev.tid), "futex", v.id, ev.seq, ev.c);
+      break;
+    }
+    case KIND.futexWake: {
+      const v = variable(s, ev, ev.a);
+      v.wake = { seq: ev.seq, woken: ev.c, by: ev.tid };
+      break;
+    }
+    case KIND.sleep:
+      block(thread(s, ev, ev.tid), "sleep", 0, ev.seq, ev.a);
+      break;
+    case KIND.errno:
       break;
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);

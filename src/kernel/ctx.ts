@@ -39,6 +39,8 @@ export interface TCtx {
   killed: boolean;
   /** Objects in this thread's tcmalloc cache, per size class. */
   tc: number[];
+  /** seq of the futex-wait (or sleep) it is blocked in or was woken from, -1 when none: the op resumes and reads how it was woken. */
+  blockedAt: number;
 }
 
 export interface PCtx {

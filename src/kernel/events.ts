@@ -75,6 +75,11 @@ export const ev = {
   progress: (f: F<"progress">) => mk(KIND.progress, 0, 0, 0, f.label),
   lockMisuse: (f: F<"lock-misuse">) => mk(KIND.lockMisuse, f.lock, f.what, f.errno),
   procfsClose: (f: F<"procfs-close">) => mk(KIND.procfsClose, f.pid),
+  wake: (f: F<"wake">) => mk(KIND.wake, f.tid, f.by, f.how, f.context),
+  futexWait: (f: F<"futex-wait">) => mk(KIND.futexWait, f.var, f.value, f.until),
+  futexWake: (f: F<"futex-wake">) => mk(KIND.futexWake, f.var, f.n, f.woken),
+  sleep: (f: F<"sleep">) => mk(KIND.sleep, f.until),
+  errno: (f: F<"errno">) => mk(KIND.errno, f.errno, f.obj, 0, f.call),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -17,6 +17,7 @@ import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
+import * as futex from "./futex.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -176,6 +177,12 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       k.emit(c, tid, ev.progress({ label: op.label }));
       k.cost(COST.user, c);
       return DONE;
+    case "futexWait":
+      return futex.futexWaitOp(k, t, c, f.kernel, op, f);
+    case "futexWake":
+      return futex.futexWakeOp(k, t, c, f.kernel, op);
+    case "sleep":
+      return futex.sleepOp(k, t, c, f.kernel, op, f);
     case "repeat":
     case "if":
     case "while":

@@ -145,6 +145,18 @@ function lowerOp(o: Op): Op[] {
     case "assert": case "bugOn":
       op = { ...o, cond: L.take(o.cond) };
       break;
+    case "futexWait": {
+      const value = L.take(o.value);
+      const timeout = o.timeout === undefined ? undefined : L.take(o.timeout);
+      op = { ...o, var: L.ref(o.var), value, ...(timeout === undefined ? {} : { timeout }) };
+      break;
+    }
+    case "futexWake":
+      op = { ...o, var: L.ref(o.var), n: L.take(o.n) };
+      break;
+    case "sleep":
+      op = { ...o, ns: L.take(o.ns) };
+      break;
     default:
       return [o];
   }

@@ -174,7 +174,18 @@ export type Op =
   | { op: "use"; value: Expr; label: string }
   // ---- liveness ----
   /** The program made progress (a livelock is a run that stops doing this; see docs/SCENARIOS.md). */
-  | { op: "progress"; label: string };
+  | { op: "progress"; label: string }
+  // ---- futexes and the clock (futex.ts) ----
+  /**
+   * futex_wait: if var still holds value, block until a futexWake (0), the
+   * timeout in ns of virtual time (ETIMEDOUT) or a signal (EINTR); if it does
+   * not, EAGAIN at once. `ret` gets the result.
+   */
+  | { op: "futexWait"; var: VarRef; value: Expr; timeout?: Expr; ret?: string }
+  /** futex_wake: wake up to n waiters of var, first queued first; `ret` gets how many were woken. */
+  | { op: "futexWake"; var: VarRef; n: Expr; ret?: string }
+  /** nanosleep: block for ns of virtual time; `ret` gets 0, or EINTR when a signal cut it short. */
+  | { op: "sleep"; ns: Expr; ret?: string };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -346,3 +357,23 @@ export const use = (value: Expr, label: string): Op => site({ op: "use", value, 
 
 // liveness
 export const progress = (label = "progress"): Op => site({ op: "progress", label });
+
+/** Keeps the keys of o whose value is defined (optional op fields stay absent, as the validator and the trace header expect). */
+function defined<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  return o;
+}
+
+// futexes and the clock
+/**
+ * futex_wait(var, value): blocks while var holds value, until a futexWake;
+ * `{ timeout: ns }` bounds the wait (ETIMEDOUT), `{ ret }` gets 0, EAGAIN
+ * (var no longer held value), ETIMEDOUT or EINTR.
+ */
+export const futexWait = (name: string, value: Expr | number, o: { timeout?: Expr | number; ret?: string; of?: Expr | number } = {}): Op =>
+  site(defined({ op: "futexWait", var: ref(name, o.of), value: x(value), timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** futex_wake(var, n): wakes up to n waiters (default 1; Infinity or a large n for all); `{ ret }` gets how many. */
+export const futexWake = (name: string, n: Expr | number = 1, o: { ret?: string; of?: Expr | number } = {}): Op =>
+  site(defined({ op: "futexWake", var: ref(name, o.of), n: x(n === Infinity ? 2 ** 31 - 1 : n), ret: o.ret }));
+/** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
+export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

@@ -17,15 +17,17 @@
 //   vm.ts      kernel stacks, VMARs, procfs
 //   mem.ts     variables, registers, expressions, objects, assert/BUG_ON/unwrap
 //   lower.ts   variable reads in expressions become load steps
+//   futex.ts   futexes, sleeps, the virtual clock's timers
 
 import { applyEvent } from "./apply.ts";
 import { emptyCache } from "./alloc.ts";
 import { EXIT0, SimError, STALL, newPCtx, userFrame, type Frame, type PCtx, type TCtx, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { runThread } from "./interp.ts";
-import { describeWait } from "./locks.ts";
+import { describeWait } from "./wait.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { exitThread } from "./proc.ts";
+import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
@@ -92,6 +94,8 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** Timers of timed waits and sleeps, earliest first (futex.ts). */
+  readonly timers: Timer[] = [];
   private lastTime = 0;
   /** Whether the programs mark progress at all (then a budget end may be a livelock). */
   private readonly marksProgress: boolean;
@@ -133,6 +137,12 @@ export class Simulator {
     const kind = e.kind;
     if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) wakeBlocked(this);
     else if (kind === KIND.progress) this.lastProgress = e.seq;
+    else if (kind === KIND.wake && this.blocked.delete(e.a)) this.rq.push(e.a);
+  }
+
+  /** The virtual time of an event emitted now on cpu. */
+  now(cpu: number): number {
+    return Math.max(this.lastTime, this.clock[cpu]!);
   }
 
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
@@ -141,7 +151,7 @@ export class Simulator {
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
-    const t: TCtx = { tid, pid, frames, killed: false, tc };
+    const t: TCtx = { tid, pid, frames, killed: false, tc, blockedAt: -1 };
     this.threads.set(tid, t);
     return t;
   }
@@ -158,6 +168,7 @@ export class Simulator {
         break;
       }
       this.byClock(order);
+      if (this.timers.length > 0 && fireTimer(this, order[0]!)) continue;
       let acted = -1;
       for (const c of order) {
         if (this.stepCpu(c)) {
@@ -166,6 +177,13 @@ export class Simulator {
         }
       }
       if (acted < 0) {
+        // Nothing can run: an idle cpu sleeps until the next timer, if any.
+        const x = nextTimer(this);
+        if (x !== undefined && order.length > 0) {
+          const c = order[0]!;
+          if (this.clock[c]! < x.until) this.clock[c] = x.until;
+          continue;
+        }
         this.finish();
         break;
       }

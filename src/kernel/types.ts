@@ -98,6 +98,12 @@ const KIND_TABLE = [
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
   { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
   { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
+  // ---- waits and wakeups (format 1.2, issue 11) ----
+  { name: "wake", args: ["tid", "by", "how"], str: "context", doc: "thread tid is woken by thread `by` (-1: the kernel, a timer or an interrupt); how: see WAKE_HOW (futex, timer, signal, pipe, join, ...; imported traces: waking, wakeup, wakeup-new); context: where the waker ran (e.g. irq:timer)" },
+  { name: "futex-wait", args: ["var", "value", "until"], doc: "the thread blocks on the futex word var, which still holds value, until woken (or until virtual time `until`, -1 for no timeout)" },
+  { name: "futex-wake", args: ["var", "n", "woken"], doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)" },
+  { name: "sleep", args: ["until"], doc: "the thread sleeps until virtual time `until` (nanosleep)" },
+  { name: "errno", args: ["errno", "obj"], str: "call", doc: "a system call fails with errno (see ERRNO); obj: the fd, variable, thread or pid it was about" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -126,7 +132,24 @@ export const KIND = {
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
+  wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55,
 } as const;
+
+/**
+ * How a thread was woken: the `how` field of a wake event, by code (append
+ * only). The first three are the scheduler's own words in imported traces
+ * (sched_waking, sched_wakeup, sched_wakeup_new); the rest are the simulated
+ * kernel's reasons. `lock` and `child` are recorded by the reducer on the
+ * threads a lock-release or a proc-exit wakes (those events carry the wakeup
+ * themselves, as they did before wake existed); every other wakeup is a wake
+ * event.
+ */
+export const WAKE_HOW = [
+  "waking", "wakeup", "wakeup-new", "futex", "timer", "signal", "pipe", "join", "lock", "child", "kill",
+] as const;
+export type WakeHow = (typeof WAKE_HOW)[number];
+/** WAKE_HOW codes by name. */
+export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { readonly [K in WakeHow]: number };
 
 /**
  * Memory accesses and happens-before, for race detectors (the `data-race`
@@ -190,8 +213,13 @@ export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive", "e
 /** What a lock-misuse event's `what` field says, by code. */
 export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-underflow"] as const;
 export type Misuse = (typeof MISUSES)[number];
-/** errno values a lock op may return (Linux). */
-export const ERRNO = { EPERM: 1, EDEADLK: 35 } as const;
+/** errno values the kernel returns to programs (Linux numbers). */
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EBADF: 9, ECHILD: 10, EAGAIN: 11, EBUSY: 16, EINVAL: 22, EMFILE: 24,
+  EPIPE: 32, EDEADLK: 35, ETIMEDOUT: 110,
+} as const;
+/** errno names by value ("EAGAIN" for 11). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k]));
 
 export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
 /** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
@@ -212,6 +240,8 @@ export interface KConfig {
   stackCheck: "silent" | "flush" | "reuse";
   /** /proc/<pid>/status on a cleared VMAR: `unwrap` panics (Asterinas before the fix), `check` omits RSS lines. */
   procfsVmar: "unwrap" | "check";
+  /** Opt-in: the zombie-leak invariant reports children left unreaped by a live parent at the end of the run (absent: off). */
+  zombieCheck?: boolean;
 }
 
 export interface Cpu {
@@ -247,6 +277,15 @@ export interface Proc {
   exitingSeq?: number;
   /** References open procfs files hold (absent: 0); a reap while held only unhashes the process. */
   refs?: number;
+  // ---- format 1.2 (issue 11); absent in older snapshots: read as empty ----
+  /** Open file descriptors, by fd number. */
+  fds?: Fd[];
+  /** Signal actions other than the default, as [signal, action] (SIG_ACTIONS index). */
+  sigActions?: [number, number][];
+  /** Signals sent to the process (kill) not yet delivered to one of its threads. */
+  sigPending?: PendingSignal[];
+  /** seq of the reparent that handed it to init (-1 or absent: its own parent's). */
+  adoptedSeq?: number;
 }
 
 export interface Thread {
@@ -265,6 +304,100 @@ export interface Thread {
   waitPid: number;
   /** Registers by name (absent until the first is set). */
   regs?: Map<string, number>;
+  // ---- format 1.2 (issue 11); absent in older snapshots: read as the default ----
+  /** What it blocks on besides a lock or waitpid (a futex, a sleep, a join, a pipe); absent when none. */
+  waitOn?: WaitOn;
+  /** The last wakeup: who woke it, when, how (absent: never woken). */
+  woken?: Woken;
+  /** Scheduling priority (absent: 0); higher runs first in the fifo class. */
+  prio?: number;
+  /** Scheduling class (absent: "other"). */
+  policy?: SchedPolicy;
+  /** Effective priority while priority inheritance lends it a waiter's (absent: prio). */
+  boost?: number;
+  /** Blocked signals, a bit per signal number (absent: none). */
+  sigMask?: number;
+  /** Signals sent to this thread (tgkill, SIGPIPE) not yet delivered. */
+  sigPending?: PendingSignal[];
+  /** Signal handlers running on this thread, innermost last. */
+  handling?: Handling[];
+}
+
+/** What a thread blocks on (besides a lock or a child). */
+export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write";
+export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write"];
+
+export interface WaitOn {
+  what: WaitWhat;
+  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep. */
+  id: number;
+  /** seq of the event that began the wait. */
+  since: number;
+  /** Virtual time at which the wait ends by itself (a timeout, the end of a sleep), -1 for none. */
+  until: number;
+}
+
+export interface Woken {
+  /** The waker's tid, -1 for the kernel (a timer, an interrupt). */
+  by: number;
+  /** seq of the event that woke it. */
+  seq: number;
+  /** WAKE_HOW code. */
+  how: number;
+}
+
+/** Scheduling classes: `other` (time-shared, the default) and `fifo` (SCHED_FIFO: strict priority, above every `other` thread). */
+export type SchedPolicy = "other" | "fifo";
+export const SCHED_POLICIES: readonly SchedPolicy[] = ["other", "fifo"];
+
+/** A signal generated and not yet delivered. */
+export interface PendingSignal {
+  sig: number;
+  /** seq of the event that sent it (kill, or the kernel's: SIGCHLD at a child's exit, SIGPIPE). */
+  seq: number;
+  /** Sender tid, -1 for the kernel. */
+  by: number;
+}
+
+/** A signal handler running on a thread. */
+export interface Handling {
+  sig: number;
+  /** seq of the event that sent the signal, and of its delivery. */
+  sent: number;
+  at: number;
+  /** Sender tid, -1 for the kernel. */
+  by: number;
+}
+
+/** What a process does with a signal: the default action, ignore it, or run its handler. */
+export type SigAction = "default" | "ignore" | "handler";
+export const SIG_ACTIONS: readonly SigAction[] = ["default", "ignore", "handler"];
+
+/** One open file descriptor of a process. */
+export interface Fd {
+  fd: number;
+  /** The pipe it refers to, and which end. */
+  pipe: number;
+  write: boolean;
+  cloexec: boolean;
+  /** seq of the event that put it in this process's table (pipe, dup, or the fork/spawn that inherited it). */
+  seq: number;
+}
+
+/** A pipe: a bounded byte buffer with a read end and a write end. */
+export interface Pipe {
+  id: number;
+  /** Capacity and bytes buffered. */
+  cap: number;
+  used: number;
+  /** Open descriptors (in every process) on each end; EOF once writers is 0. */
+  readers: number;
+  writers: number;
+  /** seq of its creation, of the last write and read (-1 none), and of the close of its last write end (-1 while open). */
+  createdSeq: number;
+  writeSeq: number;
+  readSeq: number;
+  wclosedSeq: number;
 }
 
 export interface Lock {
@@ -282,6 +415,8 @@ export interface Lock {
   since: number;
   /** seq of the fork that copied this lock into its space, -1 if not a copy. */
   copiedSeq: number;
+  /** Priority inheritance (PTHREAD_PRIO_INHERIT): its owner runs at the priority of its highest waiter (absent: no). */
+  pi?: boolean;
 }
 
 /** A value's type (program.ts): a 32-bit integer, or a pointer (0 = None, k > 0 = object k). */
@@ -302,7 +437,15 @@ export interface Var {
   writer: number;
   /** seq of the fork that copied it here, -1 if not a copy. */
   copiedSeq: number;
+  /** What the word is used as (absent: a plain variable); the sync objects are built on futexes. */
+  sync?: SyncKind;
+  /** The last futex-wake on it: seq and how many it woke (absent: none). */
+  wake?: { seq: number; woken: number; by: number };
 }
+
+/** What a variable is used as: a futex word, or a word of a condition variable, semaphore or read-write lock. */
+export type SyncKind = "futex" | "condvar" | "semaphore" | "rwlock";
+export const SYNC_KINDS: readonly SyncKind[] = ["futex", "condvar", "semaphore", "rwlock"];
 
 /** An object a pointer can point at (program.ts's alloc). */
 export interface KObj {
@@ -337,12 +480,15 @@ export interface KState {
   kstacks: Map<number, KStack>;
   vars: Map<number, Var>;
   objs: Map<number, KObj>;
+  /** Pipes by id (format 1.2; empty in older snapshots). */
+  pipes: Map<number, Pipe>;
   /** Register types by name (one type per name in a world). */
   regTypes: Map<string, VarType>;
   nextLock: number;
   nextVmar: number;
   nextVar: number;
   nextObj: number;
+  nextPipe: number;
   /** First fatal/panic/hang, or the end outcome. */
   outcome: Outcome | null;
   ended: boolean;

@@ -33,6 +33,7 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
+  "futexWait", "futexWake", "sleep",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -313,7 +314,26 @@ class Checker {
       case "progress":
         if (!str(o.label)) bad("needs a label");
         break;
+      case "futexWait": case "futexWake": {
+        const t = this.varRef(o, at, depth);
+        if (t !== "int") bad(`a futex word is an int variable, '${(o.var as { name: string }).name}' is a ${t}`);
+        if (o.op === "futexWait") {
+          expr("value", "int");
+          if (o.timeout !== undefined) expr("timeout", "int");
+        } else expr("n", "int");
+        this.ret(o, at);
+        break;
+      }
+      case "sleep":
+        expr("ns", "int");
+        this.ret(o, at);
+        break;
     }
+  }
+
+  /** An op's optional `ret` register gets an int (a return code). */
+  private ret(o: Record<string, unknown>, at: string): void {
+    if (o.ret !== undefined) this.assign(o, at, o.ret, "int");
   }
 
   /** Checks a lock op's `of` (only a "proc" lock belongs to another process). */

@@ -6,7 +6,7 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, WAKE_HOW, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -39,6 +39,32 @@ export function varText(s: KState | undefined, id: number): string {
   const v = s?.vars.get(id);
   if (!v) return `var ${id}`;
   return v.space > 0 ? v.name : `${v.name} (${spaceText(v.space)})`;
+}
+
+/** A futex word as its role names it: "condvar cv", "semaphore items", "futex f". */
+export function syncText(s: KState | undefined, id: number): string {
+  const v = s?.vars.get(id);
+  return `${v?.sync ?? "futex"} ${varText(s, id)}`;
+}
+
+/** An errno value by name: "EAGAIN" (errno N when unknown). */
+export function errnoText(n: number): string {
+  return ERRNO_NAMES[n] ?? `errno ${n}`;
+}
+
+/** What each wake `how` means, after "wakes tid N: ". */
+const HOW_TEXT: Record<string, string> = {
+  waking: "sched_waking", wakeup: "sched_wakeup", "wakeup-new": "a new task's first wakeup",
+  futex: "futex_wake", timer: "its timer expired", signal: "a signal interrupts its wait", pipe: "its pipe is ready",
+  join: "the thread it joins has exited", lock: "the lock it waits on was released", child: "a child exited", kill: "it is killed",
+};
+
+/** A virtual time for messages: "1.5 µs", "3 ms". */
+export function timeText(ns: number): string {
+  if (ns < 1000) return `${ns} ns`;
+  if (ns < 1e6) return `${+(ns / 1000).toFixed(2)} µs`;
+  if (ns < 1e9) return `${+(ns / 1e6).toFixed(2)} ms`;
+  return `${+(ns / 1e9).toFixed(3)} s`;
 }
 
 /** A value of a variable or register: an int, or a pointer shown as None or &name#id. */
@@ -214,19 +240,36 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} makes progress: ${ev.s}`;
     case KIND.lockMisuse:
       return `${t}: ${misuseText(s, ev)}`;
+    case KIND.wake: {
+      const how = WAKE_HOW[ev.c];
+      const by = ev.b >= 0 ? `tid ${ev.b}` : ev.cpu >= 0 ? `cpu ${ev.cpu}` : "the kernel";
+      const what = how === undefined ? `how ${ev.c}` : HOW_TEXT[how] ?? how;
+      return `${by} wakes tid ${ev.a}: ${what}${ev.s ? ` (${ev.s})` : ""}`;
+    }
+    case KIND.futexWait: {
+      const until = ev.c >= 0 ? `, timeout at ${timeText(ev.c)}` : "";
+      return `${t} waits on ${syncText(s, ev.a)} (holds ${ev.b})${until}`;
+    }
+    case KIND.futexWake: {
+      const n = ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`;
+      const lost = ev.c === 0 ? ": no thread is waiting, the wakeup is lost" : `: ${ev.c} woken`;
+      return `${t} wakes ${n} on ${syncText(s, ev.a)}${lost}`;
+    }
+    case KIND.sleep:
+      return `${t} sleeps until ${timeText(ev.a)}`;
+    case KIND.errno:
+      return `${t}: ${ev.s || "a system call"} fails: ${errnoText(ev.a)}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }
 }
-
-const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 35: "EDEADLK" };
 
 /** What a lock-misuse event says, in kernel terms: "unlocks m, which is not held: undefined behaviour (default mutex)". */
 export function misuseText(s: KState | undefined, ev: KEvent): string {
   const l = s?.locks.get(ev.a);
   const name = lockName(s, ev.a);
   const type = l ? l.type : "";
-  const outcome = ev.c !== 0 ? `returns ${ERRNO_NAMES[ev.c] ?? `errno ${ev.c}`}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
+  const outcome = ev.c !== 0 ? `returns ${errnoText(ev.c)}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
   switch (ev.b) {
     case 0: return `unlocks ${name}, which is not held: ${outcome}`;
     case 1: return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
