@@ -6,7 +6,7 @@
 // and depends on nothing but `s` and `ev`.
 
 import { FREED_QUARANTINE } from "./params.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -418,9 +418,16 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
       if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const id = fresh(ev, s.vars, ev.a, "variable");
-      s.vars.set(id, {
-        id, name: ev.s.slice(sp + 1), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
-      });
+      // "TYPE NAME" or, for a sync object's word (format 1.2), "TYPE NAME KIND".
+      const rest = ev.s.slice(sp + 1);
+      const sp2 = rest.indexOf(" ");
+      const sync = sp2 < 0 ? undefined : SYNC_KINDS.find((k) => k === rest.slice(sp2 + 1));
+      if (sp2 >= 0 && sync === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
+      const v: Var = {
+        id, name: sp2 < 0 ? rest : rest.slice(0, sp2), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
+      };
+      if (sync !== undefined) v.sync = sync;
+      s.vars.set(id, v);
       if (id >= s.nextVar) s.nextVar = id + 1;
       break;
     }

@@ -18,6 +18,7 @@ import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
 import * as futex from "./futex.ts";
+import * as sync from "./sync.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -183,6 +184,20 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return futex.futexWakeOp(k, t, c, f.kernel, op);
     case "sleep":
       return futex.sleepOp(k, t, c, f.kernel, op, f);
+    case "cvWait":
+      return sync.cvWait(k, t, f, op);
+    case "cvSignal":
+      return sync.cvSignal(k, t, f, op);
+    case "semWait":
+      return sync.semWait(k, t, f, op);
+    case "semPost":
+      return sync.semPost(k, t, f, op);
+    case "rwLock":
+      return sync.rwLock(k, t, f, op);
+    case "rwUnlock":
+      return sync.rwUnlock(k, t, f, op);
+    case "trylock":
+      return sync.trylock(k, t, c, op);
     case "repeat":
     case "if":
     case "while":

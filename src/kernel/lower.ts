@@ -157,6 +157,9 @@ function lowerOp(o: Op): Op[] {
     case "sleep":
       op = { ...o, ns: L.take(o.ns) };
       break;
+    case "cvWait": case "semWait":
+      if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
+      break;
     default:
       return [o];
   }

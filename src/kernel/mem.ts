@@ -137,7 +137,7 @@ export function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: Va
     k.emit(c, t.tid, ev.objNew({ obj: init, space, name: ref.name }));
   }
   const nid = k.state.nextVar;
-  k.emit(c, t.tid, ev.varNew({ var: nid, space, value: init, decl: `${decl.type} ${ref.name}` }));
+  k.emit(c, t.tid, ev.varNew({ var: nid, space, value: init, decl: `${decl.type} ${ref.name}${decl.sync !== undefined ? ` ${decl.sync}` : ""}` }));
   k.cost(COST.user, c);
   ids.set(ref.name, nid);
   return -1;

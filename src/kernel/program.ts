@@ -14,7 +14,7 @@
 // Validation (validate.ts) refuses a malformed program when the world is built,
 // naming the op's path and, for ops made by these builders, the source line.
 
-import type { LockType } from "./types.ts";
+import type { LockType, SyncKind } from "./types.ts";
 
 /** A value's type: a 32-bit integer, or a pointer (0 = None / NULL, k > 0 = object k). */
 export type ValType = "int" | "ptr";
@@ -89,6 +89,8 @@ export interface VarDecl {
   init?: number | "new";
   /** Default "user". */
   scope?: Scope;
+  /** What the word is used as (condvar(), semaphore(n), rwlock(): the sync ops need it; absent: a plain variable or futex word). */
+  sync?: SyncKind;
 }
 
 /** A reference to a variable: by name, in the running process, or in process `of` (a "proc" field). */
@@ -185,7 +187,22 @@ export type Op =
   /** futex_wake: wake up to n waiters of var, first queued first; `ret` gets how many were woken. */
   | { op: "futexWake"; var: VarRef; n: Expr; ret?: string }
   /** nanosleep: block for ns of virtual time; `ret` gets 0, or EINTR when a signal cut it short. */
-  | { op: "sleep"; ns: Expr; ret?: string };
+  | { op: "sleep"; ns: Expr; ret?: string }
+  // ---- synchronization built on futexes (sync.ts) ----
+  /** pthread_cond_wait / timedwait: release mutex, wait for a signal on cv, take mutex again; `ret` gets 0 or ETIMEDOUT. */
+  | { op: "cvWait"; cv: string; mutex: string; timeout?: Expr; ret?: string }
+  /** pthread_cond_signal (all: false) or pthread_cond_broadcast (all: true). */
+  | { op: "cvSignal"; cv: string; all: boolean }
+  /** sem_wait, sem_trywait (try: EAGAIN), sem_timedwait (timeout: ETIMEDOUT); `ret` gets 0 or the error. */
+  | { op: "semWait"; sem: string; try?: boolean; timeout?: Expr; ret?: string }
+  /** sem_post. */
+  | { op: "semPost"; sem: string }
+  /** pthread_rwlock_rdlock / wrlock, or try (EBUSY); `ret` gets 0 or EBUSY. */
+  | { op: "rwLock"; rw: string; write: boolean; try?: boolean; ret?: string }
+  /** pthread_rwlock_unlock; `ret` gets 0 or EPERM (not held). */
+  | { op: "rwUnlock"; rw: string; ret?: string }
+  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY. */
+  | { op: "trylock"; lock: string; ret?: string };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -375,5 +392,35 @@ export const futexWait = (name: string, value: Expr | number, o: { timeout?: Exp
 /** futex_wake(var, n): wakes up to n waiters (default 1; Infinity or a large n for all); `{ ret }` gets how many. */
 export const futexWake = (name: string, n: Expr | number = 1, o: { ret?: string; of?: Expr | number } = {}): Op =>
   site(defined({ op: "futexWake", var: ref(name, o.of), n: x(n === Infinity ? 2 ** 31 - 1 : n), ret: o.ret }));
+// synchronization built on futexes: declare the word, then use the ops
+/** A condition variable's word (a sequence number signals bump): `vars: { cv: condvar() }`. */
+export const condvar = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "condvar", scope: o.scope });
+/** A semaphore's word (its count), starting at n: `vars: { items: semaphore(0) }`. */
+export const semaphore = (n = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init: n, sync: "semaphore", scope: o.scope });
+/** A read-write lock's word (0 free, n readers, -1 a writer): `vars: { rw: rwlock() }`. */
+export const rwlock = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "rwlock", scope: o.scope });
+/** A futex word used by hand-written synchronization (shown as a futex): `vars: { m: futexWord() }`. */
+export const futexWord = (init = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init, sync: "futex", scope: o.scope });
+/** pthread_cond_wait(cv, mutex); `{ timeout: ns, ret }` for pthread_cond_timedwait (ret: 0 or ETIMEDOUT). */
+export const cvWait = (cv: string, mutex: string, o: { timeout?: Expr | number; ret?: string } = {}): Op =>
+  site(defined({ op: "cvWait", cv, mutex, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** pthread_cond_signal(cv): wakes one waiter, if any (a signal nobody waits for is lost). */
+export const cvSignal = (cv: string): Op => site({ op: "cvSignal", cv, all: false });
+/** pthread_cond_broadcast(cv): wakes every waiter. */
+export const cvBroadcast = (cv: string): Op => site({ op: "cvSignal", cv, all: true });
+/** sem_wait(sem); `{ try: true }` sem_trywait (EAGAIN), `{ timeout: ns }` sem_timedwait (ETIMEDOUT); `{ ret }` gets 0 or the error. */
+export const semWait = (sem: string, o: { try?: boolean; timeout?: Expr | number; ret?: string } = {}): Op =>
+  site(defined({ op: "semWait", sem, try: o.try, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** sem_post(sem). */
+export const semPost = (sem: string): Op => site({ op: "semPost", sem });
+/** pthread_rwlock_rdlock(rw); `{ try: true }` tryrdlock (EBUSY); `{ ret }` gets 0 or EBUSY. */
+export const rdlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: false, try: o.try, ret: o.ret }));
+/** pthread_rwlock_wrlock(rw); `{ try: true }` trywrlock (EBUSY). */
+export const wrlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: true, try: o.try, ret: o.ret }));
+/** pthread_rwlock_unlock(rw); `{ ret }` gets 0 or EPERM when it is not held. */
+export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defined({ op: "rwUnlock", rw, ret: o.ret }));
+/** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
+export const trylock = (name: string, o: { ret?: string } = {}): Op => site(defined({ op: "trylock", lock: name, ret: o.ret }));
+
 /** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
 export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

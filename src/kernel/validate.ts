@@ -16,7 +16,7 @@ import { MAX_CPUS } from "./params.ts";
 import { sourceOf, type BinOp, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
 import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES } from "./types.ts";
+import { EVENT_KINDS, LOCK_TYPES, SYNC_KINDS, type SyncKind } from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -33,7 +33,7 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
-  "futexWait", "futexWake", "sleep",
+  "futexWait", "futexWake", "sleep", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -156,6 +156,8 @@ class Checker {
     if (!NAME.test(name)) throw new Bad(`${at}: a variable name is letters, digits, _ and . (not starting with a digit)`);
     if (!isObj(d) || (d.type !== "int" && d.type !== "ptr")) throw new Bad(`${at}: type must be "int" or "ptr"`);
     if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.sync !== undefined && !SYNC_KINDS.includes(d.sync as SyncKind)) throw new Bad(`${at}: sync must be one of ${SYNC_KINDS.join(", ")}`);
+    if (d.sync !== undefined && d.type !== "int") throw new Bad(`${at}: a ${String(d.sync)} word is an int`);
     if (d.init !== undefined) {
       const ok = d.type === "int" ? i32(d.init) : d.init === 0 || d.init === "new";
       if (!ok) throw new Bad(`${at}: init must be ${d.type === "int" ? "a 32-bit integer" : `0 (None) or "new"`}`);
@@ -328,7 +330,42 @@ class Checker {
         expr("ns", "int");
         this.ret(o, at);
         break;
+      case "cvWait":
+        this.sync(o, at, o.cv, "condvar");
+        if (!str(o.mutex)) bad("needs a mutex (the lock the predicate is checked under)");
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
+        break;
+      case "cvSignal":
+        this.sync(o, at, o.cv, "condvar");
+        if (typeof o.all !== "boolean") bad("needs all: true (broadcast) or false (signal)");
+        break;
+      case "semWait": case "semPost":
+        this.sync(o, at, o.sem, "semaphore");
+        if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
+        break;
+      case "rwLock": case "rwUnlock":
+        this.sync(o, at, o.rw, "rwlock");
+        if (o.op === "rwLock" && typeof o.write !== "boolean") bad("needs write: true (wrlock) or false (rdlock)");
+        if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
+        this.ret(o, at);
+        break;
+      case "trylock":
+        if (!str(o.lock)) bad("needs a lock name");
+        this.ret(o, at);
+        break;
     }
+  }
+
+  /** Checks that `name` is a declared variable used as `kind` (a condvar, semaphore, rwlock). */
+  private sync(o: Record<string, unknown>, at: string, name: unknown, kind: SyncKind): void {
+    const make = kind === "condvar" ? "condvar()" : kind === "semaphore" ? "semaphore(N)" : "rwlock()";
+    if (!str(name)) this.fail(at, o, `needs a ${kind} name`);
+    const d = declOf(this.vars, name as string);
+    if (!d) this.fail(at, o, `unknown ${kind} '${(name as string).slice(0, 60)}' (declare it in build()'s vars: { ${(name as string).slice(0, 60)}: ${make} })`);
+    if (d.sync !== kind) this.fail(at, o, `'${name as string}' is ${d.sync ? `a ${d.sync}` : "a plain variable"}, not a ${kind} (declare it as ${make})`);
   }
 
   /** An op's optional `ret` register gets an int (a return code). */

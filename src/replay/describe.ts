@@ -198,9 +198,9 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.end:
       return `end of run: ${OUTCOME_KINDS[ev.a] ?? ev.a}${ev.s ? ` (${ev.s})` : ""}`;
     case KIND.varNew: {
-      const sp = ev.s.indexOf(" ");
-      const type = ev.s.slice(0, sp) as VarType;
-      return `variable ${ev.s.slice(sp + 1)} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
+      const [type, name, sync] = ev.s.split(" ") as [VarType, string | undefined, string | undefined];
+      if (sync !== undefined) return `${sync} ${name} created in ${spaceText(ev.b)} (its word = ${ev.c})`;
+      return `variable ${name ?? ""} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
     }
     case KIND.load:
     case KIND.atomicLoad: {
