@@ -510,7 +510,12 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.sleep:
       block(thread(s, ev, ev.tid), "sleep", 0, ev.seq, ev.a);
       break;
+    case KIND.joinWait:
+      block(thread(s, ev, ev.tid), "join", ev.a, ev.seq, -1);
+      break;
     case KIND.errno:
+    case KIND.join:
+    case KIND.detach:
       break;
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);

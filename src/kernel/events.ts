@@ -80,6 +80,9 @@ export const ev = {
   futexWake: (f: F<"futex-wake">) => mk(KIND.futexWake, f.var, f.n, f.woken),
   sleep: (f: F<"sleep">) => mk(KIND.sleep, f.until),
   errno: (f: F<"errno">) => mk(KIND.errno, f.errno, f.obj, 0, f.call),
+  joinWait: (f: F<"join-wait">) => mk(KIND.joinWait, f.tid),
+  join: (f: F<"join">) => mk(KIND.join, f.tid, f.code),
+  detach: (f: F<"detach">) => mk(KIND.detach, f.tid),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

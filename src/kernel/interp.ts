@@ -131,21 +131,32 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
     case "fork":
       return proc.fork(k, t, c, op.child, f, op.pid);
     case "spawn":
-      return proc.spawn(k, t, c, op.program, op.child, f);
+      return proc.spawn(k, t, c, op.program, op.child, f, op.pid);
     case "exec":
       return proc.exec(k, t, c, op.program, op.body);
     case "thread":
-      return proc.thread(k, t, op.body, f);
+      return proc.thread(k, t, op, f);
+    case "join":
+      return proc.join(k, t, c, op);
+    case "detach":
+      return proc.detach(k, t, c, op);
     case "exit":
       f.pc++;
       pushKernel(t, [(t2, c2) => proc.exitGroup(k, t2, c2, op.code)]);
       return AGAIN;
     case "waitpid":
-      return proc.waitpid(k, t, c, op.which);
-    case "procfs":
+      return proc.waitpid(k, t, c, op);
+    case "procfs": {
+      let pid = k.procs.get(t.pid)!.lastChild;
+      if (op.pid !== undefined) {
+        const v = mem.value(k, t, c, f.kernel, op.pid);
+        if (v === null) return KEEP;
+        pid = v;
+      }
       f.pc++;
-      pushKernel(t, procfsRead(k, t));
+      pushKernel(t, procfsRead(k, pid, op.file));
       return AGAIN;
+    }
     case "load":
     case "store":
     case "cas":

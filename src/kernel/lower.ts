@@ -157,6 +157,12 @@ function lowerOp(o: Op): Op[] {
     case "sleep":
       op = { ...o, ns: L.take(o.ns) };
       break;
+    case "waitpid": case "procfs":
+      if (o.pid !== undefined) op = { ...o, pid: L.take(o.pid) };
+      break;
+    case "join": case "detach":
+      op = { ...o, tid: L.take(o.tid) };
+      break;
     case "cvWait": case "semWait":
       if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
       break;

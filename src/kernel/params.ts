@@ -40,3 +40,5 @@ export const PROGRESS_WINDOW = 10_000;
  * allocates in a loop keeps a bounded state.
  */
 export const FREED_QUARANTINE = 256;
+/** Highest thread priority (sched_get_priority_max(SCHED_FIFO) on Linux); 0 is the lowest. */
+export const MAX_PRIO = 99;

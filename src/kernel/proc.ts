@@ -11,6 +11,8 @@ import { AGAIN, DONE, EXIT0, KEEP, STALL, newPCtx, pushKernel, userFrame, type F
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
+import { setRet, value } from "./mem.ts";
+import { ERRNO, HOW } from "./types.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
@@ -91,13 +93,14 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
 // ---- spawn, exec, thread ---------------------------------------------------------------
 
 /** posix_spawn(program): kwork, then spawn (a fresh address space) and the child's stack. */
-export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: Op[], f: Frame): R {
+export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   k.emit(c, t.tid, ev.kwork({ label: "posix_spawn" }));
   let ctid = -1;
+  let pid = -1;
   pushKernel(t, [
     (t2, c2) => {
-      const pid = k.nextPid++;
+      pid = k.nextPid++;
       ctid = k.nextTid++;
       k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
       k.procs.set(pid, newPCtx(pid));
@@ -105,7 +108,11 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
       k.newCtx(ctid, pid, [userFrame([...child, ...EXIT0])], emptyCache());
       return DONE;
     },
-    (t2, c2) => startThread(k, t2, c2, ctid),
+    (t2, c2) => {
+      const r = startThread(k, t2, c2, ctid);
+      setRet(k, t2, c2, pidReg, pid);
+      return r;
+    },
   ]);
   return KEEP;
 }
@@ -128,20 +135,114 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   return KEEP;
 }
 
-/** pthread_create(body): thread-new, then the new thread's stack; it runs body then pthread_exit. */
-export function thread(k: Simulator, t: TCtx, body: Op[], f: Frame): R {
+/**
+ * pthread_create(body): thread-new, then the new thread's stack (and its
+ * handle in `tid`, detach when asked); it runs body then pthread_exit.
+ */
+export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>, f: Frame): R {
   f.pc++;
   let ntid = -1;
   pushKernel(t, [
     (t2, c2) => {
       ntid = k.nextTid++;
       k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
-      k.newCtx(ntid, t2.pid, [userFrame([...body, ...k.threadEnd])], emptyCache());
+      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
+      k.handles.set(ntid, { pid: t2.pid, detached: op.detached === true, joined: false, exited: false, code: 0 });
       return DONE;
     },
-    (t2, c2) => startThread(k, t2, c2, ntid),
+    (t2, c2) => {
+      const r = startThread(k, t2, c2, ntid);
+      if (op.detached) k.emit(c2, t2.tid, ev.detach({ tid: ntid }));
+      setRet(k, t2, c2, op.tid, ntid);
+      return r;
+    },
   ]);
   return AGAIN;
+}
+
+// ---- join, detach -------------------------------------------------------------------------
+
+/** What a thread handle of a process (from pthread_create) says: the simulator's pthread structs. */
+export interface ThreadHandle {
+  pid: number;
+  detached: boolean;
+  joined: boolean;
+  exited: boolean;
+  code: number;
+}
+
+/** pthread_join / detach's check of a handle: 0 when usable, else the error POSIX gives. */
+function handleError(k: Simulator, t: TCtx, tid: number, join: boolean): number {
+  if (join && tid === t.tid) return ERRNO.EDEADLK;
+  const h = k.handles.get(tid);
+  if (h === undefined || h.pid !== t.pid) return ERRNO.ESRCH;
+  if (h.detached || h.joined) return ERRNO.EINVAL;
+  return 0;
+}
+
+/**
+ * pthread_join(tid): the thread has exited: join (its handle is used up),
+ * `ret` 0 and `status` its code. Still running: join-wait (blocked; its exit
+ * wakes the joiner, which checks again). A bad handle: errno and `ret`.
+ */
+export function join(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "join" }>): R {
+  const tid = value(k, t, c, false, op.tid);
+  if (tid === null) return KEEP;
+  const waiting = k.state.threads.get(t.tid)?.waitOn;
+  const again = waiting?.what === "join" && waiting.id === tid;
+  const bad = again ? 0 : handleError(k, t, tid, true);
+  const h = k.handles.get(tid);
+  // A second thread joining the same one: EINVAL (POSIX leaves it undefined; glibc may hang).
+  const other = !again && h !== undefined && [...k.state.threads.values()].some((x) => x.tid !== t.tid && x.waitOn?.what === "join" && x.waitOn.id === tid);
+  if (bad !== 0 || other) {
+    const code = bad || ERRNO.EINVAL;
+    k.emit(c, t.tid, ev.errno({ errno: code, obj: tid, call: `pthread_join(tid ${tid})` }));
+    k.cost(COST.kernel, c);
+    setRet(k, t, c, op.ret, code);
+    return DONE;
+  }
+  if (!h!.exited) {
+    k.emit(c, t.tid, ev.joinWait({ tid }));
+    k.cost(COST.kernel, c);
+    return KEEP;
+  }
+  h!.joined = true;
+  k.emit(c, t.tid, ev.join({ tid, code: h!.code }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  setRet(k, t, c, op.status, h!.code);
+  return DONE;
+}
+
+/** pthread_detach(tid): detach, or errno (ESRCH, EINVAL). An exited thread's handle is freed. */
+export function detach(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "detach" }>): R {
+  const tid = value(k, t, c, false, op.tid);
+  if (tid === null) return KEEP;
+  const bad = handleError(k, t, tid, false);
+  if (bad !== 0) {
+    k.emit(c, t.tid, ev.errno({ errno: bad, obj: tid, call: `pthread_detach(tid ${tid})` }));
+    setRet(k, t, c, op.ret, bad);
+    return DONE;
+  }
+  k.handles.get(tid)!.detached = true;
+  k.emit(c, t.tid, ev.detach({ tid }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  return DONE;
+}
+
+/** After thread tid's thread-exit: its handle records the code, and a thread blocked joining it wakes (wake, how join). */
+export function exited(k: Simulator, cpu: number, actor: number, tid: number, code: number): void {
+  const h = k.handles.get(tid);
+  if (h === undefined) return;
+  h.exited = true;
+  h.code = code;
+  if (h.detached) k.handles.delete(tid);
+  for (const th of k.state.threads.values()) {
+    if (th.state === "blocked" && th.waitOn?.what === "join" && th.waitOn.id === tid) {
+      k.emit(cpu, actor, ev.wake({ tid: th.tid, by: tid, how: HOW.join, context: "" }));
+    }
+  }
 }
 
 // ---- exit ---------------------------------------------------------------------------
@@ -285,18 +386,28 @@ export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6)
 // ---- wait ------------------------------------------------------------------------------
 
 /**
- * waitpid for the last child (`child`) or any child (`any`). No such child:
- * a user event (ECHILD), DONE. The child not yet a zombie: wait-block, the op
- * stays (proc-exit wakes the thread and it retries). A zombie: STALL while
- * its last thread is still leaving a cpu; under rCore's at-reap rule first
- * free the stacks left (one kstack-free per step); then reap, DONE.
+ * waitpid for the last child (`child`), any child (`any`) or the child with
+ * the pid `op.pid` evaluates to (`pid`). No such child: ECHILD (a user event
+ * for the old forms, as traces before issue 11 have it; errno and -ECHILD in
+ * `ret` for the others), DONE. The child not yet a zombie: with WNOHANG, 0
+ * in `ret`, DONE; else wait-block, the op stays (proc-exit wakes the thread
+ * and it retries). A zombie: STALL while its last thread is still leaving a
+ * cpu; under rCore's at-reap rule first free the stacks left (one kstack-free
+ * per step); then reap, `ret` its pid and `status` its code, DONE.
  */
-export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"): R {
+export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>): R {
+  const which = op.which;
   const pc = k.procs.get(t.pid)!;
   let target = -1;
   let anyChild = false;
-  if (which === "child") {
-    const p = k.state.procs.get(pc.lastChild);
+  let wanted = -1;
+  if (which === "child" || which === "pid") {
+    if (which === "pid") {
+      const v = value(k, t, c, false, op.pid!);
+      if (v === null) return KEEP;
+      wanted = v;
+    } else wanted = pc.lastChild;
+    const p = k.state.procs.get(wanted);
     if (p && p.ppid === t.pid) {
       anyChild = true;
       target = p.pid;
@@ -311,13 +422,24 @@ export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"
       }
     }
   }
+  const old = op.ret === undefined && op.status === undefined && op.nohang === undefined && which !== "pid";
   if (!anyChild) {
-    k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+    if (old) k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+    else {
+      k.emit(c, t.tid, ev.errno({ errno: ERRNO.ECHILD, obj: wanted, call: `waitpid(${which === "any" ? -1 : wanted})` }));
+      setRet(k, t, c, op.ret, -ERRNO.ECHILD);
+    }
     return DONE;
   }
   const p = target >= 0 ? k.state.procs.get(target)! : undefined;
   if (!p || p.state !== "zombie") {
-    k.emit(c, t.tid, ev.waitBlock({ pid: which === "child" ? target : -1 }));
+    if (op.nohang) {
+      k.emit(c, t.tid, ev.kwork({ label: `waitpid(${which === "any" ? -1 : target}, WNOHANG): no child has exited` }));
+      k.cost(COST.kernel, c);
+      setRet(k, t, c, op.ret, 0);
+      return DONE;
+    }
+    k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
     return KEEP;
   }
   // The zombie's last thread may still be finishing its exit on another cpu.
@@ -332,8 +454,18 @@ export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"
       }
     }
   }
-  k.emit(c, t.tid, ev.reap({ pid: p.pid }));
-  k.threads.delete(p.threads[0]!);
-  k.procs.delete(p.pid);
+  const code = p.exitCode ?? 0;
+  reap(k, c, t.tid, p.pid);
+  setRet(k, t, c, op.ret, p.pid);
+  setRet(k, t, c, op.status, code);
   return DONE;
+}
+
+/** Reaps zombie pid on behalf of tid (-1: init, for an orphan): reap; the simulator forgets its threads. */
+export function reap(k: Simulator, c: number, tid: number, pid: number): void {
+  const p = k.state.procs.get(pid)!;
+  const main = p.threads[0];
+  k.emit(c, tid, ev.reap({ pid }));
+  if (main !== undefined) k.threads.delete(main);
+  k.procs.delete(pid);
 }

@@ -14,7 +14,11 @@
 // Validation (validate.ts) refuses a malformed program when the world is built,
 // naming the op's path and, for ops made by these builders, the source line.
 
-import type { LockType, SyncKind } from "./types.ts";
+import type { LockType, SchedPolicy, SyncKind } from "./types.ts";
+
+/** The /proc/<pid>/ files a program can read (each reads the process's memory map). */
+export type ProcFile = "status" | "stat" | "cmdline";
+export const PROC_FILES: readonly ProcFile[] = ["status", "stat", "cmdline"];
 
 /** A value's type: a 32-bit integer, or a pointer (0 = None / NULL, k > 0 = object k). */
 export type ValType = "int" | "ptr";
@@ -124,18 +128,32 @@ export type Op =
   | { op: "atfork"; prepare: Op[]; parent: Op[]; child: Op[] }
   /** fork(): the child's only thread runs `child`, then exits the process; `pid` gets the child's pid in the parent. */
   | { op: "fork"; child: Op[]; pid?: string }
-  /** posix_spawn(): a child with a fresh address space runs `child`. */
-  | { op: "spawn"; program: string; child: Op[] }
+  /** posix_spawn(): a child with a fresh address space runs `child`; `pid` gets the child's pid (its handle). */
+  | { op: "spawn"; program: string; child: Op[]; pid?: string }
   /** execve(): replace this process's address space and run `body`. */
   | { op: "exec"; program: string; body: Op[] }
-  /** pthread_create(): a new thread of this process runs `body`, then exits. */
-  | { op: "thread"; body: Op[] }
+  /**
+   * pthread_create(): a new thread of this process runs `body`, then exits;
+   * `tid` gets its tid (its handle, for join/detach); `detached` creates it
+   * detached; `prio` / `policy` its scheduling (priorities, prio.ts).
+   */
+  | { op: "thread"; body: Op[]; tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy }
   /** exit(code): every thread of the process exits. */
   | { op: "exit"; code: number }
-  /** waitpid() for the last forked/spawned child (`child`) or any child (`any`). */
-  | { op: "waitpid"; which: "child" | "any" }
-  /** open + read /proc/<last child>/status. */
-  | { op: "procfs"; file: "status" }
+  /**
+   * waitpid(): for the last forked/spawned child (`child`), any child (`any`)
+   * or the child whose pid (handle) `pid` evaluates to (`pid`). `nohang`
+   * (WNOHANG) returns 0 at once when none has exited. `ret` gets the reaped
+   * pid, 0, or -ECHILD; `status` the exit code (128 + signal when a signal
+   * killed it).
+   */
+  | { op: "waitpid"; which: "child" | "any" | "pid"; pid?: Expr; nohang?: boolean; ret?: string; status?: string }
+  /** open + read /proc/<pid>/<file> (pid: the last child unless given). */
+  | { op: "procfs"; file: ProcFile; pid?: Expr }
+  /** pthread_join(tid): wait for the thread to exit; `ret` gets 0, ESRCH, EINVAL (detached or joined already) or EDEADLK (itself); `status` its exit code. */
+  | { op: "join"; tid: Expr; ret?: string; status?: string }
+  /** pthread_detach(tid): nobody will join it; `ret` gets 0, ESRCH or EINVAL. */
+  | { op: "detach"; tid: Expr; ret?: string }
   /** Run `body` n times (Infinity: forever). */
   | { op: "repeat"; n: number; body: Op[] }
   /** A named function: one user event labelled `name`, then `body`. */
@@ -269,12 +287,32 @@ export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op =
 /** fork(); `{ pid: "reg" }` puts the child's pid in a register of the parent. */
 export const fork = (child: Op[], o: { pid?: string } = {}): Op =>
   site(o.pid === undefined ? { op: "fork", child } : { op: "fork", child, pid: o.pid });
-export const spawn = (program: string, child: Op[]): Op => site({ op: "spawn", program, child });
+/** posix_spawn(program); `{ pid: "reg" }` puts the child's pid (its handle) in a register. */
+export const spawn = (program: string, child: Op[], o: { pid?: string } = {}): Op => site(defined({ op: "spawn", program, child, pid: o.pid }));
 export const exec = (program: string, body: Op[]): Op => site({ op: "exec", program, body });
-export const thread = (body: Op[]): Op => site({ op: "thread", body });
+/**
+ * pthread_create(body); `{ tid: "reg" }` puts its tid (its handle) in a
+ * register; `{ detached: true }`; `{ prio, policy: "fifo" }` its scheduling.
+ */
+export const thread = (body: Op[], o: { tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy } = {}): Op =>
+  site(defined({ op: "thread", body, tid: o.tid, detached: o.detached, prio: o.prio, policy: o.policy }));
 export const exit = (code = 0): Op => site({ op: "exit", code });
-export const waitpid = (which: "child" | "any" = "child"): Op => site({ op: "waitpid", which });
-export const procfs = (file: "status" = "status"): Op => site({ op: "procfs", file });
+/**
+ * waitpid(): `"child"` (the last child forked or spawned), `"any"`, or a pid
+ * (a handle: `r("child")`); `{ nohang: true }` is WNOHANG; `{ ret }` gets the
+ * reaped pid, 0 (WNOHANG, none yet) or -ECHILD; `{ status }` the exit code.
+ */
+export const waitpid = (which: "child" | "any" | Expr | number = "child", o: { nohang?: boolean; ret?: string; status?: string } = {}): Op =>
+  site(defined(typeof which === "string"
+    ? { op: "waitpid", which, nohang: o.nohang, ret: o.ret, status: o.status }
+    : { op: "waitpid", which: "pid", pid: x(which), nohang: o.nohang, ret: o.ret, status: o.status }));
+/** Read /proc/<pid>/<file>: procfs() the last child's status, procfs(r("child"), "stat") a handle's. */
+export const procfs = (pidOrFile: Expr | number | ProcFile = "status", file: ProcFile = "status"): Op =>
+  site(typeof pidOrFile === "string" ? { op: "procfs", file: pidOrFile } : { op: "procfs", file, pid: x(pidOrFile) });
+/** pthread_join(tid); `{ ret }` gets 0 or the error, `{ status }` the thread's exit code. */
+export const join = (tid: Expr | number, o: { ret?: string; status?: string } = {}): Op => site(defined({ op: "join", tid: x(tid), ret: o.ret, status: o.status }));
+/** pthread_detach(tid); `{ ret }` gets 0 or the error. */
+export const detach = (tid: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "detach", tid: x(tid), ret: o.ret }));
 export const repeat = (n: number, body: Op[]): Op => site({ op: "repeat", n, body });
 export const call = (name: string, body: Op[] = []): Op => site({ op: "call", name, body });
 

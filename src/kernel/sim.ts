@@ -26,7 +26,7 @@ import { ev } from "./events.ts";
 import { runThread } from "./interp.ts";
 import { describeWait } from "./wait.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
-import { exitThread } from "./proc.ts";
+import { exitThread, exited, type ThreadHandle } from "./proc.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
@@ -94,6 +94,8 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** pthread handles of the threads `thread` created, by tid (join, detach). */
+  readonly handles = new Map<number, ThreadHandle>();
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
@@ -138,6 +140,7 @@ export class Simulator {
     if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) wakeBlocked(this);
     else if (kind === KIND.progress) this.lastProgress = e.seq;
     else if (kind === KIND.wake && this.blocked.delete(e.a)) this.rq.push(e.a);
+    else if (kind === KIND.threadExit && this.handles.size > 0) exited(this, cpu, tid, e.a, e.b);
   }
 
   /** The virtual time of an event emitted now on cpu. */

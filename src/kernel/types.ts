@@ -104,6 +104,9 @@ const KIND_TABLE = [
   { name: "futex-wake", args: ["var", "n", "woken"], doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)" },
   { name: "sleep", args: ["until"], doc: "the thread sleeps until virtual time `until` (nanosleep)" },
   { name: "errno", args: ["errno", "obj"], str: "call", doc: "a system call fails with errno (see ERRNO); obj: the fd, variable, thread or pid it was about" },
+  { name: "join-wait", args: ["tid"], doc: "the thread blocks in pthread_join until thread tid exits" },
+  { name: "join", args: ["tid", "code"], doc: "pthread_join returns: thread tid exited with code (its handle is used up)" },
+  { name: "detach", args: ["tid"], doc: "thread tid is detached: nobody will join it" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -132,7 +135,7 @@ export const KIND = {
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
-  wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55,
+  wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55, joinWait: 56, join: 57, detach: 58,
 } as const;
 
 /**

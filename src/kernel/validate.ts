@@ -12,11 +12,11 @@
 // never emit an event is refused. Bounded: nesting depth and node count are
 // limited, so a hostile world cannot exhaust the stack or the clock.
 
-import { MAX_CPUS } from "./params.ts";
-import { sourceOf, type BinOp, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
+import { MAX_CPUS, MAX_PRIO } from "./params.ts";
+import { PROC_FILES, sourceOf, type BinOp, type ProcFile, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
 import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES, SYNC_KINDS, type SyncKind } from "./types.ts";
+import { EVENT_KINDS, LOCK_TYPES, SCHED_POLICIES, SYNC_KINDS, type SchedPolicy, type SyncKind } from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -33,7 +33,7 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
-  "futexWait", "futexWake", "sleep", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
+  "futexWait", "futexWake", "sleep", "join", "detach", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -204,10 +204,21 @@ class Checker {
         if (!(count(o.code) && (o.code as number) < 256)) bad("needs an exit code 0..255");
         break;
       case "waitpid":
-        if (o.which !== "child" && o.which !== "any") bad("needs which: 'child' or 'any'");
+        if (o.which !== "child" && o.which !== "any" && o.which !== "pid") bad("needs which: 'child', 'any' or a pid (a handle)");
+        if (o.which === "pid") expr("pid", "int");
+        else if (o.pid !== undefined) bad("a pid goes with which: 'pid' (waitpid(r(\"child\")))");
+        if (o.nohang !== undefined && typeof o.nohang !== "boolean") bad("nohang must be true or false");
+        this.ret(o, at);
+        if (o.status !== undefined) this.assign(o, at, o.status, "int");
         break;
       case "procfs":
-        if (o.file !== "status") bad("only /proc/<pid>/status is modelled");
+        if (!PROC_FILES.includes(o.file as ProcFile)) bad(`the /proc files modelled are ${PROC_FILES.join(", ")}`);
+        if (o.pid !== undefined) expr("pid", "int");
+        break;
+      case "join": case "detach":
+        expr("tid", "int");
+        this.ret(o, at);
+        if (o.status !== undefined) this.assign(o, at, o.status, "int");
         break;
       case "repeat":
         if (!count(o.n)) bad("needs a count n >= 0");
@@ -225,6 +236,7 @@ class Checker {
       case "spawn":
         if (!str(o.program)) bad("needs a program name");
         sub("child");
+        if (o.pid !== undefined) this.assign(o, at, o.pid, "int");
         break;
       case "exec":
         if (!str(o.program)) bad("needs a program name");
@@ -232,6 +244,10 @@ class Checker {
         break;
       case "thread":
         sub("body");
+        if (o.tid !== undefined) this.assign(o, at, o.tid, "int");
+        if (o.detached !== undefined && typeof o.detached !== "boolean") bad("detached must be true or false");
+        if (o.prio !== undefined && !(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (o.policy !== undefined && !SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
         break;
       case "atfork":
         sub("prepare");

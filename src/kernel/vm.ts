@@ -11,7 +11,8 @@
 // thread's exit sets it to None (proc.ts). procfs's status reader takes that
 // lock and reads RSS from the VMAR.
 
-import { DONE, KEEP, leaveFrame, type Micro, type TCtx } from "./ctx.ts";
+import { DONE, KEEP, leaveFrame, type Micro } from "./ctx.ts";
+import type { ProcFile } from "./program.ts";
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST } from "./params.ts";
@@ -82,7 +83,8 @@ export function checkStack(k: Simulator, c: number): boolean {
 }
 
 /**
- * open + read + close of /proc/<last child>/status, as kernel steps. open
+ * open + read + close of /proc/<target>/<file> (status, stat and cmdline all
+ * read the process's memory map), as kernel steps. open
  * (procfs-open) takes a reference on the process, as Linux's proc inode pins
  * the task: a sibling's waitpid may reap it meanwhile, but the struct, its
  * VMAR and VMAR lock stay until the close; a process already reaped (or never
@@ -92,14 +94,13 @@ export function checkStack(k: Simulator, c: number): boolean {
  * message), release the lock, close (procfs-close: the reference goes, and
  * with the last one a reaped process's struct).
  */
-export function procfsRead(k: Simulator, t: TCtx): Micro[] {
-  const target = k.procs.get(t.pid)!.lastChild;
+export function procfsRead(k: Simulator, target: number, file: ProcFile = "status"): Micro[] {
   const proc = () => k.state.procs.get(target)!;
   return [
     (t2, c2) => {
       const p = k.state.procs.get(target);
       const pin = p !== undefined && p.state !== "reaped";
-      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, pin: pin ? 1 : 0, path: `/proc/${target}/status` }));
+      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, pin: pin ? 1 : 0, path: `/proc/${target}/${file}` }));
       k.cost(COST.kernel, c2);
       return pin ? DONE : leaveFrame(t2);
     },

@@ -259,6 +259,12 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} sleeps until ${timeText(ev.a)}`;
     case KIND.errno:
       return `${t}: ${ev.s || "a system call"} fails: ${errnoText(ev.a)}`;
+    case KIND.joinWait:
+      return `${t} blocks in pthread_join(tid ${ev.a})`;
+    case KIND.join:
+      return `${t} joins tid ${ev.a} (exit code ${ev.b})`;
+    case KIND.detach:
+      return `tid ${ev.a} is detached${ev.tid >= 0 && ev.tid !== ev.a ? ` by ${t}` : ""}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }
