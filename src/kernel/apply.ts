@@ -6,7 +6,8 @@
 // and depends on nothing but `s` and `ev`.
 
 import { FREED_QUARANTINE } from "./params.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
+import { bit, discarded, ignores } from "./signal.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -112,6 +113,22 @@ function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["typ
   s.regTypes.set(reg, type);
 }
 
+/** Drops pending signal sig from a process's or thread's pending set. */
+function dropPending(o: { sigPending?: PendingSignal[] }, sig: number): void {
+  if (!o.sigPending) return;
+  o.sigPending = o.sigPending.filter((x) => x.sig !== sig);
+  if (o.sigPending.length === 0) delete o.sigPending;
+}
+
+/** Takes pending signal sig off o's set, if it is there. */
+function takePending(o: { sigPending?: PendingSignal[] }, sig: number): PendingSignal | undefined {
+  const i = o.sigPending?.findIndex((x) => x.sig === sig) ?? -1;
+  if (i < 0) return undefined;
+  const [x] = o.sigPending!.splice(i, 1);
+  if (o.sigPending!.length === 0) delete o.sigPending;
+  return x;
+}
+
 /** Records who woke t (the thread's `woken`, for why-queries). */
 function woke(t: Thread, by: number, seq: number, how: number): void {
   const w = t.woken;
@@ -195,9 +212,13 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.procNew:
       newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
       break;
-    case KIND.threadNew:
-      newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
+    case KIND.threadNew: {
+      const t = newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
+      // A new thread starts with its creator's signal mask.
+      const mask = s.threads.get(ev.tid)?.sigMask;
+      if (mask !== undefined && ev.tid !== t.tid) t.sigMask = mask;
       break;
+    }
     case KIND.fork: {
       const parent = proc(s, ev, ev.a);
       const forker = thread(s, ev, ev.tid);
@@ -205,7 +226,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
       const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
-      newThread(s, child, ev.c, ident);
+      const ct = newThread(s, child, ev.c, ident);
+      // Signal actions and the forker's mask are inherited; pending signals are not.
+      if (parent.sigActions) child.sigActions = parent.sigActions.map(([a, b]) => [a, b]);
+      if (forker.sigMask !== undefined) ct.sigMask = forker.sigMask;
       // User memory is copied: every lock of the parent's address space, with
       // its owner word as it is now. The forking thread continues as the
       // child's only thread, so its holdings become the child thread's; a lock
@@ -248,15 +272,28 @@ export function applyEvent(s: KState, ev: KEvent): void {
       proc(s, ev, ev.a);
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, fresh(ev, s.procs, ev.b, "process"), ev.a, ev.s, ev.seq);
-      newThread(s, child, ev.c, ev.c);
+      const ct = newThread(s, child, ev.c, ev.c);
+      // posix_spawn: ignored signals stay ignored, handlers reset; the spawner's mask is kept.
+      const spawner = s.threads.get(ev.tid);
+      const parent = s.procs.get(ev.a)!;
+      const ign = parent.sigActions?.filter((x) => x[1] === 1);
+      if (ign && ign.length > 0) child.sigActions = ign.map(([a, b]) => [a, b]);
+      if (spawner?.sigMask !== undefined) ct.sigMask = spawner.sigMask;
       break;
     }
     case KIND.exec: {
       const p = proc(s, ev, ev.a);
       dropSpace(s, p.pid, false);
       const t = s.threads.get(ev.tid);
-      if (t) delete t.regs;
+      if (t) {
+        delete t.regs;
+        delete t.handling;
+      }
       p.tcaches = [];
+      // execve: handlers go back to the default; ignored signals stay ignored.
+      const ign = p.sigActions?.filter((x) => x[1] === 1);
+      if (ign && ign.length > 0) p.sigActions = ign;
+      else delete p.sigActions;
       p.name = ev.s;
       p.vmar = s.nextVmar++;
       p.vmarClearedSeq = -1;
@@ -510,6 +547,59 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.sleep:
       block(thread(s, ev, ev.tid), "sleep", 0, ev.seq, ev.a);
       break;
+    case KIND.signal: {
+      const p = proc(s, ev, ev.a);
+      const th = ev.c >= 0 ? thread(s, ev, ev.c) : undefined;
+      if (th && th.pid !== p.pid) throw new ApplyError(ev.seq, `tid ${ev.c} is not a thread of pid ${ev.a}`);
+      if (!discarded(s, p, th, ev.b)) {
+        const list = th ? (th.sigPending ??= []) : (p.sigPending ??= []);
+        if (!list.some((x) => x.sig === ev.b)) list.push({ sig: ev.b, seq: ev.seq, by: ev.tid });
+      }
+      break;
+    }
+    case KIND.sigaction: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const acts = (p.sigActions ?? []).filter((x) => x[0] !== ev.a);
+      if (ev.b !== 0) acts.push([ev.a, ev.b]);
+      acts.sort((x, y) => x[0] - y[0]);
+      if (acts.length > 0) p.sigActions = acts;
+      else delete p.sigActions;
+      // Ignoring a signal drops it where it is pending (POSIX).
+      if (ignores(p, ev.a)) {
+        dropPending(p, ev.a);
+        for (const tid of p.threads) {
+          const t = s.threads.get(tid);
+          if (t) dropPending(t, ev.a);
+        }
+      }
+      break;
+    }
+    case KIND.sigmask: {
+      const t = thread(s, ev, ev.tid);
+      if (ev.a !== 0) t.sigMask = ev.a;
+      else delete t.sigMask;
+      break;
+    }
+    case KIND.signalDeliver: {
+      const t = thread(s, ev, ev.tid);
+      const p = proc(s, ev, t.pid);
+      const pend = takePending(t, ev.a) ?? takePending(p, ev.a);
+      if (ev.b === 2) {
+        const mask = t.sigMask ?? 0;
+        (t.handling ??= []).push({ sig: ev.a, sent: pend?.seq ?? ev.c, at: ev.seq, by: pend?.by ?? -1, mask });
+        t.sigMask = mask | bit(ev.a);
+      }
+      break;
+    }
+    case KIND.sigreturn: {
+      const t = thread(s, ev, ev.tid);
+      const h = t.handling?.pop();
+      if (!h) throw new ApplyError(ev.seq, `tid ${ev.tid} returns from a handler it does not run`);
+      if (t.handling!.length === 0) delete t.handling;
+      if (h.mask !== 0) t.sigMask = h.mask;
+      else delete t.sigMask;
+      break;
+    }
     case KIND.joinWait:
       block(thread(s, ev, ev.tid), "join", ev.a, ev.seq, -1);
       break;

@@ -59,10 +59,12 @@ export interface PCtx {
   fieldIds: Map<string, number>;
   /** exit_group's code, for the thread that turns out to be the last. */
   groupCode: number;
+  /** Signal handler programs (lowered), by signal number. */
+  handlers: Map<number, Op[]>;
 }
 
 export function newPCtx(pid: number): PCtx {
-  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0 };
+  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0, handlers: new Map() };
 }
 
 /** A user-mode frame running `ops` once. */

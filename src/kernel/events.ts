@@ -83,6 +83,11 @@ export const ev = {
   joinWait: (f: F<"join-wait">) => mk(KIND.joinWait, f.tid),
   join: (f: F<"join">) => mk(KIND.join, f.tid, f.code),
   detach: (f: F<"detach">) => mk(KIND.detach, f.tid),
+  signal: (f: F<"signal">) => mk(KIND.signal, f.pid, f.sig, f.tid),
+  sigaction: (f: F<"sigaction">) => mk(KIND.sigaction, f.sig, f.action, 0, f.handler),
+  sigmask: (f: F<"sigmask">) => mk(KIND.sigmask, f.mask),
+  signalDeliver: (f: F<"signal-deliver">) => mk(KIND.signalDeliver, f.sig, f.action, f.sent),
+  sigreturn: (f: F<"sigreturn">) => mk(KIND.sigreturn, f.sig),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

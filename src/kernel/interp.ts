@@ -19,6 +19,7 @@ import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
 import * as futex from "./futex.ts";
 import * as sync from "./sync.ts";
+import * as signal from "./signal.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -42,6 +43,8 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       t.frames = [{ ops: k.threadEnd, pc: 0, left: 0, kernel: true }];
       continue;
     }
+    // A pending signal it does not block is delivered at its return to user mode.
+    if (k.sigPending > 0 && !f.kernel && signal.deliver(k, t, c)) return KEEP;
     const op = f.ops[f.pc]!;
     let r: R;
     if (op.op === "$") r = op.run(t, c);
@@ -209,6 +212,13 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return sync.rwUnlock(k, t, f, op);
     case "trylock":
       return sync.trylock(k, t, c, op);
+    case "kill":
+    case "tkill":
+      return signal.killOp(k, t, c, op);
+    case "sigaction":
+      return signal.sigactionOp(k, t, c, op);
+    case "sigmask":
+      return signal.sigmaskOp(k, t, c, op);
     case "repeat":
     case "if":
     case "while":

@@ -163,6 +163,18 @@ function lowerOp(o: Op): Op[] {
     case "join": case "detach":
       op = { ...o, tid: L.take(o.tid) };
       break;
+    case "kill":
+      op = { ...o, pid: L.take(o.pid) };
+      break;
+    case "tkill":
+      if (o.tid !== undefined) op = { ...o, tid: L.take(o.tid) };
+      break;
+    case "sigaction":
+      if (o.handler !== undefined) {
+        const handler = lowerList(o.handler);
+        op = handler === o.handler ? o : { ...o, handler };
+      }
+      break;
     case "cvWait": case "semWait":
       if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
       break;

@@ -12,7 +12,8 @@ import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import { setRet, value } from "./mem.ts";
-import { ERRNO, HOW } from "./types.ts";
+import { ERRNO, HOW, SIG } from "./types.ts";
+import { send } from "./signal.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
@@ -82,7 +83,7 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
   for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
-  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds });
+  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds, handlers: new Map(parent.handlers) });
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
@@ -128,6 +129,7 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   p.atfork = [];
   p.lockIds.clear();
   p.varIds.clear();
+  p.handlers.clear();
   t.tc = emptyCache();
   t.frames = [userFrame([...body, ...EXIT0])];
   const kills = killOthers(k, t);
@@ -340,7 +342,13 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     return DONE;
   });
   steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
-  steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.procExit({ pid, code })); return DONE; });
+  steps.push((t2, c2) => {
+    k.emit(c2, t2.tid, ev.procExit({ pid, code }));
+    // SIGCHLD to the parent (dropped without an event when it ignores it, the default).
+    const parent = k.state.procs.get(pid)?.ppid ?? 0;
+    if (parent > 0) send(k, c2, t2.tid, parent, -1, SIG.SIGCHLD, true);
+    return DONE;
+  });
   if (cfg.kstackFree !== "deferred") {
     // rCore: process.tasks.clear() drops the control blocks; in-exit drops the running one too.
     const p = k.state.procs.get(pid)!;
@@ -397,6 +405,17 @@ export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6)
  */
 export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>): R {
   const which = op.which;
+  if (t.blockedAt >= 0) {
+    // Woken: by a child's exit (look again), or by a signal (EINTR, after its handler).
+    const w = k.state.threads.get(t.tid)?.woken;
+    const at = t.blockedAt;
+    t.blockedAt = -1;
+    if (w !== undefined && w.seq > at && w.how === HOW.signal && (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || which === "pid")) {
+      k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINTR, obj: -1, call: "waitpid" }));
+      setRet(k, t, c, op.ret, -ERRNO.EINTR);
+      return DONE;
+    }
+  }
   const pc = k.procs.get(t.pid)!;
   let target = -1;
   let anyChild = false;
@@ -440,6 +459,7 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
       return DONE;
     }
     k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
+    t.blockedAt = k.state.seq;
     return KEEP;
   }
   // The zombie's last thread may still be finishing its exit on another cpu.

@@ -14,7 +14,7 @@
 // Validation (validate.ts) refuses a malformed program when the world is built,
 // naming the op's path and, for ops made by these builders, the source line.
 
-import type { LockType, SchedPolicy, SyncKind } from "./types.ts";
+import { SIG, type LockType, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
 
 /** The /proc/<pid>/ files a program can read (each reads the process's memory map). */
 export type ProcFile = "status" | "stat" | "cmdline";
@@ -220,7 +220,16 @@ export type Op =
   /** pthread_rwlock_unlock; `ret` gets 0 or EPERM (not held). */
   | { op: "rwUnlock"; rw: string; ret?: string }
   /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY. */
-  | { op: "trylock"; lock: string; ret?: string };
+  | { op: "trylock"; lock: string; ret?: string }
+  // ---- signals (signal.ts); sig is a signal number (SIG.SIGUSR1), or the unknown name given to a builder ----
+  /** kill(pid, sig): make sig pending on process pid; `ret` gets 0, ESRCH or EINVAL. */
+  | { op: "kill"; pid: Expr; sig: number | string; ret?: string }
+  /** pthread_kill(tid, sig) (tgkill): on one thread (the caller when tid is absent: raise); `ret` as kill's. */
+  | { op: "tkill"; tid?: Expr; sig: number | string; ret?: string }
+  /** sigaction(sig, ...): the default action, ignore it, or run `handler` (a program; `name` labels it); `ret` gets 0 or EINVAL. */
+  | { op: "sigaction"; sig: number | string; action: SigAction; handler?: Op[]; name?: string; ret?: string }
+  /** pthread_sigmask(how, sigs): block, unblock, or set the calling thread's blocked signals. */
+  | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -459,6 +468,29 @@ export const wrlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op 
 export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defined({ op: "rwUnlock", rw, ret: o.ret }));
 /** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
 export const trylock = (name: string, o: { ret?: string } = {}): Op => site(defined({ op: "trylock", lock: name, ret: o.ret }));
+
+// signals
+/** A signal by name ("SIGUSR1") or number; an unknown name stays a string for the validator to name. */
+function sigOf(sig: number | string): number | string {
+  return typeof sig === "number" ? sig : SIG[sig] ?? sig;
+}
+/** kill(pid, sig) (pid: a handle, e.g. r("child")); `{ ret }` gets 0, ESRCH or EINVAL. */
+export const kill = (pid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "kill", pid: x(pid), sig: sigOf(sig), ret: o.ret }));
+/** pthread_kill(tid, sig): to one thread; `{ ret }` as kill's. */
+export const tkill = (tid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "tkill", tid: x(tid), sig: sigOf(sig), ret: o.ret }));
+/** raise(sig): to the calling thread. */
+export const raise = (sig: number | string): Op => site({ op: "tkill", sig: sigOf(sig) });
+/**
+ * sigaction(sig, action): "default", "ignore", or a handler program (run on
+ * the thread that takes the signal, with the signal blocked meanwhile);
+ * `{ name }` labels the handler, `{ ret }` gets 0 or EINVAL (SIGKILL).
+ */
+export const sigaction = (sig: number | string, action: "default" | "ignore" | Op[], o: { name?: string; ret?: string } = {}): Op =>
+  site(defined(typeof action === "string"
+    ? { op: "sigaction", sig: sigOf(sig), action, ret: o.ret }
+    : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret }));
+/** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */
+export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op => site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
 
 /** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
 export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

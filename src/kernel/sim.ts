@@ -94,6 +94,8 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
+  sigPending = 0;
   /** pthread handles of the threads `thread` created, by tid (join, detach). */
   readonly handles = new Map<number, ThreadHandle>();
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
@@ -335,6 +337,7 @@ function marksProgress(world: World): boolean {
         case "repeat": case "call": case "exec": case "thread": case "syscall": case "while": return seen(o.body);
         case "fork": case "spawn": return seen(o.child);
         case "atfork": return seen(o.prepare) || seen(o.parent) || seen(o.child);
+        case "sigaction": return seen(o.handler ?? []);
         case "if": return seen(o.then) || seen(o.else);
         default: return false;
       }

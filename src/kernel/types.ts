@@ -107,6 +107,11 @@ const KIND_TABLE = [
   { name: "join-wait", args: ["tid"], doc: "the thread blocks in pthread_join until thread tid exits" },
   { name: "join", args: ["tid", "code"], doc: "pthread_join returns: thread tid exited with code (its handle is used up)" },
   { name: "detach", args: ["tid"], doc: "thread tid is detached: nobody will join it" },
+  { name: "signal", args: ["pid", "sig", "tid"], doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel: SIGCHLD, SIGPIPE); it stays pending until delivered, unless its action is to ignore it" },
+  { name: "sigaction", args: ["sig", "action"], str: "handler", doc: "the process sets what sig does: action 0 the default, 1 ignore, 2 run its handler (named in handler)" },
+  { name: "sigmask", args: ["mask"], doc: "the thread's blocked-signal mask becomes mask (a bit per signal number)" },
+  { name: "signal-deliver", args: ["sig", "action", "sent"], doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event" },
+  { name: "sigreturn", args: ["sig"], doc: "the thread's handler for sig returns: the interrupted code goes on, the mask is restored" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -136,6 +141,7 @@ export const KIND = {
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
   wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55, joinWait: 56, join: 57, detach: 58,
+  signal: 59, sigaction: 60, sigmask: 61, signalDeliver: 62, sigreturn: 63,
 } as const;
 
 /**
@@ -370,6 +376,31 @@ export interface Handling {
   at: number;
   /** Sender tid, -1 for the kernel. */
   by: number;
+  /** The thread's mask before the delivery (restored by sigreturn). */
+  mask: number;
+}
+
+/** What a signal does by default: terminate the process (`core`: and dump core, not modelled), or nothing. */
+export type SigDefault = "term" | "core" | "ign";
+
+/**
+ * The signals modelled, by number (Linux x86-64), with their default action.
+ * Job control (SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU) is not modelled.
+ * SIGKILL cannot be caught, ignored or blocked.
+ */
+export const SIGNALS: Readonly<Record<number, { name: string; default: SigDefault }>> = {
+  1: { name: "SIGHUP", default: "term" }, 2: { name: "SIGINT", default: "term" }, 3: { name: "SIGQUIT", default: "core" },
+  4: { name: "SIGILL", default: "core" }, 5: { name: "SIGTRAP", default: "core" }, 6: { name: "SIGABRT", default: "core" },
+  7: { name: "SIGBUS", default: "core" }, 8: { name: "SIGFPE", default: "core" }, 9: { name: "SIGKILL", default: "term" },
+  10: { name: "SIGUSR1", default: "term" }, 11: { name: "SIGSEGV", default: "core" }, 12: { name: "SIGUSR2", default: "term" },
+  13: { name: "SIGPIPE", default: "term" }, 14: { name: "SIGALRM", default: "term" }, 15: { name: "SIGTERM", default: "term" },
+  17: { name: "SIGCHLD", default: "ign" }, 23: { name: "SIGURG", default: "ign" }, 28: { name: "SIGWINCH", default: "ign" },
+};
+/** Signal numbers by name ("SIGUSR1" → 10). */
+export const SIG: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(SIGNALS).map(([n, x]) => [x.name, Number(n)]));
+/** A signal's name ("signal 40" for one not modelled). */
+export function sigName(sig: number): string {
+  return SIGNALS[sig]?.name ?? `signal ${sig}`;
 }
 
 /** What a process does with a signal: the default action, ignore it, or run its handler. */

