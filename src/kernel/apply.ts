@@ -7,7 +7,7 @@
 
 import { FREED_QUARANTINE } from "./params.ts";
 import { bit, discarded, ignores } from "./signal.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Proc, type Thread, type Var } from "./types.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -34,6 +34,42 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
   const l = s.locks.get(id);
   if (!l) throw new ApplyError(ev.seq, `no lock ${id}`);
   return l;
+}
+
+function pipe(s: KState, ev: KEvent, id: number): Pipe {
+  const p = s.pipes.get(id);
+  if (!p) throw new ApplyError(ev.seq, `no pipe ${id}`);
+  return p;
+}
+
+/** Puts f in p's table (kept in fd order) and counts it on its pipe end. */
+function addFd(p: Proc, f: Fd, pp: Pipe): void {
+  const fds = (p.fds ??= []);
+  let i = fds.length;
+  while (i > 0 && fds[i - 1]!.fd > f.fd) i--;
+  fds.splice(i, 0, f);
+  if (f.write) pp.writers++;
+  else pp.readers++;
+}
+
+/** A descriptor goes: its pipe end loses a reference; the last write end closed is EOF (wclosedSeq); a pipe no one holds is gone. */
+function dropFd(s: KState, f: Fd, seq: number): void {
+  const pp = s.pipes.get(f.pipe);
+  if (!pp) return;
+  if (f.write) {
+    pp.writers--;
+    if (pp.writers === 0) pp.wclosedSeq = seq;
+  } else pp.readers--;
+  if (pp.readers <= 0 && pp.writers <= 0) s.pipes.delete(pp.id);
+}
+
+/** The child's copies of p's descriptors (all, or those without close-on-exec), inherited at seq. */
+function inheritFds(s: KState, from: Proc, to: Proc, seq: number, execing: boolean): void {
+  for (const f of from.fds ?? []) {
+    if (execing && f.cloexec) continue;
+    const pp = s.pipes.get(f.pipe);
+    if (pp) addFd(to, { ...f, seq }, pp);
+  }
 }
 
 /** A new id must be an integer not in use (a hostile trace may reuse one). */
@@ -102,6 +138,7 @@ function quarantine(s: KState): void {
 
 /** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
 function freeProc(s: KState, p: Proc): void {
+  for (const f of p.fds ?? []) dropFd(s, f, -1);
   dropSpace(s, p.pid, true);
   s.locks.delete(p.vmarLock);
   s.procs.delete(p.pid);
@@ -214,9 +251,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     case KIND.threadNew: {
       const t = newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
-      // A new thread starts with its creator's signal mask.
-      const mask = s.threads.get(ev.tid)?.sigMask;
-      if (mask !== undefined && ev.tid !== t.tid) t.sigMask = mask;
+      // A new thread starts with its creator's signal mask, and a copy of its
+      // registers (the values its start routine was handed: handles, fds).
+      const creator = ev.tid !== t.tid ? s.threads.get(ev.tid) : undefined;
+      if (creator?.sigMask !== undefined) t.sigMask = creator.sigMask;
+      if (creator?.regs !== undefined && creator.pid === t.pid) t.regs = new Map(creator.regs);
       break;
     }
     case KIND.fork: {
@@ -230,6 +269,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       // Signal actions and the forker's mask are inherited; pending signals are not.
       if (parent.sigActions) child.sigActions = parent.sigActions.map(([a, b]) => [a, b]);
       if (forker.sigMask !== undefined) ct.sigMask = forker.sigMask;
+      // The child's thread is a copy of the forker: its registers too.
+      if (forker.regs !== undefined) ct.regs = new Map(forker.regs);
+      inheritFds(s, parent, child, ev.seq, false);
       // User memory is copied: every lock of the parent's address space, with
       // its owner word as it is now. The forking thread continues as the
       // child's only thread, so its holdings become the child thread's; a lock
@@ -279,6 +321,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const ign = parent.sigActions?.filter((x) => x[1] === 1);
       if (ign && ign.length > 0) child.sigActions = ign.map(([a, b]) => [a, b]);
       if (spawner?.sigMask !== undefined) ct.sigMask = spawner.sigMask;
+      // posix_spawn is fork + exec: the descriptors without close-on-exec pass on.
+      inheritFds(s, parent, child, ev.seq, true);
       break;
     }
     case KIND.exec: {
@@ -600,6 +644,52 @@ export function applyEvent(s: KState, ev: KEvent): void {
       else delete t.sigMask;
       break;
     }
+    case KIND.pause:
+      block(thread(s, ev, ev.tid), "signal", 0, ev.seq, -1);
+      break;
+    case KIND.pipeNew: {
+      const id = fresh(ev, s.pipes, ev.a, "pipe");
+      if (!Number.isSafeInteger(ev.b) || ev.b < 1) throw new ApplyError(ev.seq, `bad pipe capacity ${ev.b}`);
+      s.pipes.set(id, { id, cap: ev.b, used: 0, readers: 0, writers: 0, createdSeq: ev.seq, writeSeq: -1, readSeq: -1, wclosedSeq: -1 });
+      if (id >= s.nextPipe) s.nextPipe = id + 1;
+      break;
+    }
+    case KIND.fdOpen: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const pp = pipe(s, ev, ev.b);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0 || p.fds?.some((f) => f.fd === ev.a)) throw new ApplyError(ev.seq, `fd ${ev.a} of pid ${p.pid} is not free`);
+      addFd(p, { fd: ev.a, pipe: pp.id, write: (ev.c & 1) !== 0, cloexec: (ev.c & 2) !== 0, seq: ev.seq }, pp);
+      break;
+    }
+    case KIND.fdClose: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const i = p.fds?.findIndex((f) => f.fd === ev.a) ?? -1;
+      if (i < 0) throw new ApplyError(ev.seq, `pid ${p.pid} has no fd ${ev.a}`);
+      const [f] = p.fds!.splice(i, 1);
+      if (p.fds!.length === 0) delete p.fds;
+      dropFd(s, f!, ev.seq);
+      break;
+    }
+    case KIND.fdFlags: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const f = p.fds?.find((x) => x.fd === ev.a);
+      if (!f) throw new ApplyError(ev.seq, `pid ${p.pid} has no fd ${ev.a}`);
+      f.cloexec = ev.b !== 0;
+      break;
+    }
+    case KIND.pipeWrite:
+    case KIND.pipeRead: {
+      const pp = pipe(s, ev, ev.a);
+      const w = ev.kind === KIND.pipeWrite;
+      if (ev.c !== pp.used + (w ? ev.b : -ev.b) || ev.c < 0 || ev.c > pp.cap) throw new ApplyError(ev.seq, `pipe ${pp.id} holds ${pp.used} bytes, the event says ${ev.c} after ${w ? "writing" : "reading"} ${ev.b}`);
+      pp.used = ev.c;
+      if (w) pp.writeSeq = ev.seq;
+      else pp.readSeq = ev.seq;
+      break;
+    }
+    case KIND.pipeWait:
+      block(thread(s, ev, ev.tid), ev.b ? "pipe-write" : "pipe-read", pipe(s, ev, ev.a).id, ev.seq, -1);
+      break;
     case KIND.joinWait:
       block(thread(s, ev, ev.tid), "join", ev.a, ev.seq, -1);
       break;

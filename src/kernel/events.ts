@@ -88,6 +88,14 @@ export const ev = {
   sigmask: (f: F<"sigmask">) => mk(KIND.sigmask, f.mask),
   signalDeliver: (f: F<"signal-deliver">) => mk(KIND.signalDeliver, f.sig, f.action, f.sent),
   sigreturn: (f: F<"sigreturn">) => mk(KIND.sigreturn, f.sig),
+  pause: () => mk(KIND.pause),
+  pipeNew: (f: F<"pipe-new">) => mk(KIND.pipeNew, f.pipe, f.cap),
+  fdOpen: (f: F<"fd-open">) => mk(KIND.fdOpen, f.fd, f.pipe, f.flags),
+  fdClose: (f: F<"fd-close">) => mk(KIND.fdClose, f.fd, f.pipe),
+  fdFlags: (f: F<"fd-flags">) => mk(KIND.fdFlags, f.fd, f.cloexec),
+  pipeWrite: (f: F<"pipe-write">) => mk(KIND.pipeWrite, f.pipe, f.n, f.used),
+  pipeRead: (f: F<"pipe-read">) => mk(KIND.pipeRead, f.pipe, f.n, f.used),
+  pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -20,6 +20,7 @@ import { procfsRead } from "./vm.ts";
 import * as futex from "./futex.ts";
 import * as sync from "./sync.ts";
 import * as signal from "./signal.ts";
+import * as fd from "./fd.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -219,6 +220,20 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return signal.sigactionOp(k, t, c, op);
     case "sigmask":
       return signal.sigmaskOp(k, t, c, op);
+    case "pause":
+      return fd.pauseOp(k, t, c, f);
+    case "pipe":
+      return fd.pipeOp(k, t, c, op);
+    case "close":
+      return fd.closeOp(k, t, c, op);
+    case "dup":
+      return fd.dupOp(k, t, c, op);
+    case "fcntl":
+      return fd.fcntlOp(k, t, c, op);
+    case "write":
+      return fd.writeOp(k, t, c, op);
+    case "read":
+      return fd.readOp(k, t, c, op);
     case "repeat":
     case "if":
     case "while":

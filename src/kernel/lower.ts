@@ -166,6 +166,19 @@ function lowerOp(o: Op): Op[] {
     case "kill":
       op = { ...o, pid: L.take(o.pid) };
       break;
+    case "close": case "fcntl":
+      op = { ...o, fd: L.take(o.fd) };
+      break;
+    case "dup": {
+      const fd = L.take(o.fd);
+      op = o.to === undefined ? { ...o, fd } : { ...o, fd, to: L.take(o.to) };
+      break;
+    }
+    case "write": case "read": {
+      const fd = L.take(o.fd);
+      op = { ...o, fd, n: L.take(o.n) };
+      break;
+    }
     case "tkill":
       if (o.tid !== undefined) op = { ...o, tid: L.take(o.tid) };
       break;

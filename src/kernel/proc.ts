@@ -14,6 +14,7 @@ import { COST, FIRST_PID } from "./params.ts";
 import { setRet, value } from "./mem.ts";
 import { ERRNO, HOW, SIG } from "./types.ts";
 import { send } from "./signal.ts";
+import { closeAll } from "./fd.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
@@ -132,8 +133,8 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   p.handlers.clear();
   t.tc = emptyCache();
   t.frames = [userFrame([...body, ...EXIT0])];
-  const kills = killOthers(k, t);
-  if (kills.length > 0) pushKernel(t, kills);
+  const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];
+  if (steps.length > 0) pushKernel(t, steps);
   return KEEP;
 }
 
@@ -335,6 +336,8 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     (t2, c2) => { k.emit(c2, t2.tid, ev.vmarClear({ pid })); k.cost(COST.kernel, c2); return DONE; },
     (t2, c2) => release(k, t2, c2, k.state.locks.get(vmarLock)!),
   ];
+  // The descriptors are closed (waking readers of the pipes it held open).
+  steps.push(...closeAll(k, pid, false));
   const hasChildren = () => [...k.state.procs.values()].some((p) => p.ppid === pid);
   steps.push((t2, c2) => {
     if (hasChildren() && pid !== FIRST_PID) k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));

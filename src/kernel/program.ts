@@ -229,7 +229,22 @@ export type Op =
   /** sigaction(sig, ...): the default action, ignore it, or run `handler` (a program; `name` labels it); `ret` gets 0 or EINVAL. */
   | { op: "sigaction"; sig: number | string; action: SigAction; handler?: Op[]; name?: string; ret?: string }
   /** pthread_sigmask(how, sigs): block, unblock, or set the calling thread's blocked signals. */
-  | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] };
+  | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] }
+  /** pause(): wait for a signal (a handler's return ends it). */
+  | { op: "pause" }
+  // ---- file descriptors and pipes (fd.ts) ----
+  /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
+  | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
+  /** close(fd); `ret` gets 0 or EBADF. */
+  | { op: "close"; fd: Expr; ret?: string }
+  /** dup(fd) into register reg (the lowest free descriptor), or dup2(fd, to); cloexec: F_DUPFD_CLOEXEC. reg gets the descriptor or -EBADF / -EMFILE. */
+  | { op: "dup"; fd: Expr; reg: string; to?: Expr; cloexec?: boolean }
+  /** fcntl(fd, F_SETFD): set or clear close-on-exec; `ret` gets 0 or EBADF. */
+  | { op: "fcntl"; fd: Expr; cloexec: boolean; ret?: string }
+  /** write(fd, n bytes); `ret` gets the bytes written or -EBADF, -EPIPE (after SIGPIPE), -EINTR. */
+  | { op: "write"; fd: Expr; n: Expr; ret?: string }
+  /** read(fd, up to n bytes); `ret` gets the bytes read (0: end of file) or -EBADF, -EINTR. */
+  | { op: "read"; fd: Expr; n: Expr; ret?: string };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -491,6 +506,30 @@ export const sigaction = (sig: number | string, action: "default" | "ignore" | O
     : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret }));
 /** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */
 export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op => site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
+
+/** pause(): wait for a signal. */
+export const pause = (): Op => site({ op: "pause" });
+
+// file descriptors and pipes
+/**
+ * pipe(): `{ read: "r", write: "w" }` name the registers that get the two
+ * descriptors; `{ cloexec: true }` is pipe2(O_CLOEXEC); `{ cap }` the buffer
+ * size in bytes (default params.PIPE_CAPACITY).
+ */
+export const pipe = (o: { read: string; write: string; cloexec?: boolean; cap?: number }): Op =>
+  site(defined({ op: "pipe", read: o.read, write: o.write, cloexec: o.cloexec, cap: o.cap }));
+/** close(fd); `{ ret }` gets 0 or EBADF. */
+export const close = (fd: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "close", fd: x(fd), ret: o.ret }));
+/** dup(fd) into register reg; `{ cloexec: true }` is F_DUPFD_CLOEXEC. */
+export const dup = (fd: Expr | number, reg: string, o: { cloexec?: boolean } = {}): Op => site(defined({ op: "dup", fd: x(fd), reg, cloexec: o.cloexec }));
+/** dup2(fd, to): `to` now refers to what fd does (closed first if open; without close-on-exec); reg gets `to` or -EBADF. */
+export const dup2 = (fd: Expr | number, to: Expr | number, reg: string): Op => site({ op: "dup", fd: x(fd), reg, to: x(to) });
+/** fcntl(fd, F_SETFD, FD_CLOEXEC or 0). */
+export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}): Op => site(defined({ op: "fcntl", fd: x(fd), cloexec: on, ret: o.ret }));
+/** write(fd, n bytes); `{ ret }` gets the count or -errno. */
+export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
+/** read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. */
+export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
 
 /** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
 export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

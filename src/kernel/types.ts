@@ -112,6 +112,15 @@ const KIND_TABLE = [
   { name: "sigmask", args: ["mask"], doc: "the thread's blocked-signal mask becomes mask (a bit per signal number)" },
   { name: "signal-deliver", args: ["sig", "action", "sent"], doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event" },
   { name: "sigreturn", args: ["sig"], doc: "the thread's handler for sig returns: the interrupted code goes on, the mask is restored" },
+  { name: "pause", args: [], doc: "the thread waits for a signal (pause, sigsuspend)" },
+  // ---- file descriptors and pipes ----
+  { name: "pipe-new", args: ["pipe", "cap"], doc: "a pipe is created with a buffer of cap bytes (its two ends follow as fd-open events)" },
+  { name: "fd-open", args: ["fd", "pipe", "flags"], doc: "the process gets descriptor fd on the pipe's read end (flags bit 0 clear) or write end (bit 0 set); bit 1: close-on-exec" },
+  { name: "fd-close", args: ["fd", "pipe"], doc: "the process closes descriptor fd (of pipe); the last write end closed means EOF for readers, the last read end EPIPE for writers" },
+  { name: "fd-flags", args: ["fd", "cloexec"], doc: "fcntl(F_SETFD): descriptor fd's close-on-exec flag becomes cloexec" },
+  { name: "pipe-write", args: ["pipe", "n", "used"], doc: "the thread writes n bytes into the pipe (used: bytes buffered after)" },
+  { name: "pipe-read", args: ["pipe", "n", "used"], doc: "the thread reads n bytes from the pipe (0: end of file, every write end closed; used: bytes left)" },
+  { name: "pipe-wait", args: ["pipe", "write"], doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -141,7 +150,8 @@ export const KIND = {
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
   wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55, joinWait: 56, join: 57, detach: 58,
-  signal: 59, sigaction: 60, sigmask: 61, signalDeliver: 62, sigreturn: 63,
+  signal: 59, sigaction: 60, sigmask: 61, signalDeliver: 62, sigreturn: 63, pause: 64,
+  pipeNew: 65, fdOpen: 66, fdClose: 67, fdFlags: 68, pipeWrite: 69, pipeRead: 70, pipeWait: 71,
 } as const;
 
 /**
@@ -333,12 +343,12 @@ export interface Thread {
 }
 
 /** What a thread blocks on (besides a lock or a child). */
-export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write";
-export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write"];
+export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal";
+export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write", "signal"];
 
 export interface WaitOn {
   what: WaitWhat;
-  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep. */
+  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal). */
   id: number;
   /** seq of the event that began the wait. */
   since: number;

@@ -33,7 +33,8 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
-  "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
+  "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "pause",
+  "pipe", "close", "dup", "fcntl", "write", "read", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -385,6 +386,31 @@ class Checker {
           sub("handler");
           if (o.name !== undefined && !str(o.name)) bad("a handler's name must be a string");
         } else if (o.handler !== undefined) bad("a handler goes with action 'handler' (sigaction(sig, [ops]))");
+        this.ret(o, at);
+        break;
+      case "pause":
+        break;
+      case "pipe":
+        this.assign(o, at, o.read, "int");
+        this.assign(o, at, o.write, "int");
+        if (o.read === o.write) bad("needs two registers (read and write)");
+        if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
+        if (o.cap !== undefined && !(Number.isInteger(o.cap) && (o.cap as number) >= 1 && (o.cap as number) <= 1 << 20)) bad("cap must be 1..1048576 bytes");
+        break;
+      case "close": case "fcntl":
+        expr("fd", "int");
+        if (o.op === "fcntl" && typeof o.cloexec !== "boolean") bad("needs cloexec: true or false");
+        this.ret(o, at);
+        break;
+      case "dup":
+        expr("fd", "int");
+        if (o.to !== undefined) expr("to", "int");
+        this.assign(o, at, o.reg, "int");
+        if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
+        break;
+      case "write": case "read":
+        expr("fd", "int");
+        expr("n", "int");
         this.ret(o, at);
         break;
       case "sigmask":

@@ -11,6 +11,7 @@
 //   pipe read   the threads of every process holding its write end (a write,
 //               or the close of the last one: EOF)
 //   pipe write  the threads of every process holding its read end
+//   pause       any other thread (by sending it a signal)
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
 // the thread can run. A signal could also end some of these waits; this
@@ -82,6 +83,10 @@ export function wakersOf(s: KState, th: Thread): Wakers {
       }
       case "join":
         return live(s, w.id) ? [w.id] : "runs";
+      case "signal":
+        // Any thread can send it a signal.
+        for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        return out;
       case "pipe-read":
       case "pipe-write": {
         const p = s.pipes.get(w.id);
@@ -163,6 +168,8 @@ export function waitText(s: KState, th: Thread): string {
       }
       case "sleep":
         return "sleeps";
+      case "signal":
+        return "waits for a signal (pause)";
       case "join":
         return `blocks in join(tid ${w.id})`;
       case "pipe-read":

@@ -285,6 +285,30 @@ export function describe(ev: KEvent, state?: KState): string {
     }
     case KIND.sigreturn:
       return `${t} returns from its ${sigName(ev.a)} handler`;
+    case KIND.pause:
+      return `${t} waits for a signal (pause)`;
+    case KIND.pipeNew:
+      return `${t} creates pipe ${ev.a} (${ev.b} bytes)`;
+    case KIND.fdOpen: {
+      const pid = s?.threads.get(ev.tid)?.pid;
+      const end = ev.c & 1 ? "write" : "read";
+      return `${t}${pid !== undefined ? ` (pid ${pid})` : ""} gets fd ${ev.a}: pipe ${ev.b}'s ${end} end${ev.c & 2 ? " (close-on-exec)" : ""}`;
+    }
+    case KIND.fdClose: {
+      const p = s?.pipes.get(ev.b);
+      const left = p === undefined ? `; pipe ${ev.b} is gone` : p.wclosedSeq === ev.seq ? `; no write end of pipe ${ev.b} is open any more (readers see EOF)` : "";
+      return `${t} closes fd ${ev.a} (pipe ${ev.b})${left}`;
+    }
+    case KIND.fdFlags:
+      return `${t} ${ev.b ? "sets" : "clears"} close-on-exec on fd ${ev.a}`;
+    case KIND.pipeWrite: {
+      const cap = s?.pipes.get(ev.a)?.cap;
+      return `${t} writes ${ev.b} bytes into pipe ${ev.a} (${ev.c}${cap !== undefined ? `/${cap}` : ""} buffered)`;
+    }
+    case KIND.pipeRead:
+      return ev.b === 0 ? `${t} reads pipe ${ev.a}: end of file` : `${t} reads ${ev.b} bytes from pipe ${ev.a} (${ev.c} left)`;
+    case KIND.pipeWait:
+      return `${t} blocks ${ev.b ? "writing pipe " + ev.a + " (full)" : "reading pipe " + ev.a + " (empty)"}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }

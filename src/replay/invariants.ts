@@ -183,7 +183,7 @@ function notAt(f: Finding, seq: number): Finding {
 }
 
 /** Wait events: the waiter may have just become a thread that can never run again. */
-const WAITS: readonly number[] = [KIND.lockWait, KIND.futexWait, KIND.waitBlock];
+const WAITS: readonly number[] = [KIND.lockWait, KIND.futexWait, KIND.waitBlock, KIND.joinWait, KIND.pipeWait, KIND.pause];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
 let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
 

@@ -10,7 +10,7 @@
 // Every access is ordered (a lock, an atomic, or fork), so it stays race-free.
 
 import {
-  add, alloc, cas, condvar, cvSignal, cvWait, dealloc, eq, exit, fetchAdd, fork, free, ge, gt, join, kill, load, lock, loopWhile, malloc,
+  add, alloc, cas, close, cloexec, condvar, dup, ne, pause, pipe, read, set, write, cvSignal, cvWait, dealloc, eq, exit, fetchAdd, fork, free, ge, gt, join, kill, load, lock, loopWhile, malloc,
   progress, r, rdlock, repeat, rwlock, rwUnlock, semaphore, semPost, semWait, sigaction, sigmask, sleep, store, sub, thread, unlock, use, user, v,
   waitpid, when, wrlock, xchg, type Op, type VarDecl,
 } from "../kernel/index.ts";
@@ -77,6 +77,16 @@ const osThreads = (): Op[] => [
   thread([sigmask("block", ["SIGHUP"]), repeat(Infinity, [wrlock("rw"), fetchAdd("table", 1), rwUnlock("rw"), sleep(2_000)])]),
   // a periodic tick with a timed wait; a signal whose handler only stores a flag
   thread([repeat(Infinity, [lock("t"), cvWait("tick", "t", { timeout: 5_000, ret: "tw" }), fetchAdd("ticks", 1), unlock("t"), kill(2, "SIGHUP")])]),
+  // a child writes into a pipe (close-on-exec) and exits; the parent reads to end of file and reaps it;
+  // a child that pauses until it is sent SIGTERM
+  thread([repeat(Infinity, [
+    pipe({ read: "prd", write: "pwr", cloexec: true }),
+    fork([close(r("prd")), repeat(3, [write(r("pwr"), 16)]), dup(r("pwr"), "pw2"), cloexec(r("pw2"), false), write(r("pw2"), 8)], { pid: "pc" }),
+    close(r("pwr")),
+    set("pn", 1), loopWhile(ne(r("pn"), 0), { max: Infinity }, [read(r("prd"), 32, { ret: "pn" })]),
+    close(r("prd")), waitpid(r("pc")),
+    fork([pause()], { pid: "pp" }), sleep(2_000), kill(r("pp"), "SIGTERM"), waitpid(r("pp")),
+  ])]),
   // short-lived helper threads, joined
   thread([repeat(Infinity, [thread([user("helper", 3)], { tid: "h" }), join(r("h")), thread([user("detached helper")], { detached: true }), sleep(1_000)])]),
 ];
