@@ -7,7 +7,8 @@
 
 import { FREED_QUARANTINE } from "./params.ts";
 import { bit, discarded, ignores } from "./signal.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type Var } from "./types.ts";
+import { reboost } from "./prio.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -345,8 +346,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.threadExit: {
       const t = thread(s, ev, ev.a);
+      const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
       t.state = "exited";
       t.waitLock = -1;
+      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
       t.waitPid = -2;
       delete t.waitOn;
       break;
@@ -419,14 +422,17 @@ export function applyEvent(s: KState, ev: KEvent): void {
       t.waitPid = ev.a;
       break;
     }
-    case KIND.lockNew:
+    case KIND.lockNew: {
       fresh(ev, s.locks, ev.a, "lock");
-      s.locks.set(ev.a, {
-        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c] ?? "mutex",
+      const l: Lock = {
+        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c & 15] ?? "mutex",
         owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
-      });
+      };
+      if ((ev.c & 16) !== 0) l.pi = true;
+      s.locks.set(ev.a, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
       break;
+    }
     case KIND.lockAcquire: {
       const l = lock(s, ev, ev.a);
       const t = thread(s, ev, ev.tid);
@@ -436,6 +442,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       l.level = ev.b;
       t.waitLock = -1;
       if (t.state === "spinning" || t.state === "blocked") t.state = "running";
+      if (l.pi) reboost(s, t.tid);
       break;
     }
     case KIND.lockWait: {
@@ -444,12 +451,15 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
       t.state = ev.b ? "spinning" : "blocked";
+      const l = s.locks.get(ev.a)!;
+      if (l.pi && l.owner >= 0) reboost(s, l.owner);
       break;
     }
     case KIND.lockRelease: {
       const l = lock(s, ev, ev.a);
       l.level = ev.b;
       if (ev.b === 0) {
+        const was = l.owner;
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
@@ -459,6 +469,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
             woke(t, ev.tid, ev.seq, HOW.lock);
           }
         }
+        if (l.pi && was >= 0) reboost(s, was);
       }
       break;
     }
@@ -642,6 +653,16 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (t.handling!.length === 0) delete t.handling;
       if (h.mask !== 0) t.sigMask = h.mask;
       else delete t.sigMask;
+      break;
+    }
+    case KIND.schedSet: {
+      const t = thread(s, ev, ev.a);
+      if (!Number.isSafeInteger(ev.b) || ev.b < 0 || SCHED_POLICIES[ev.c] === undefined) throw new ApplyError(ev.seq, `bad scheduling (priority ${ev.b}, policy ${ev.c})`);
+      if (ev.b !== 0) t.prio = ev.b;
+      else delete t.prio;
+      if (ev.c !== 0) t.policy = SCHED_POLICIES[ev.c];
+      else delete t.policy;
+      reboost(s, t.tid);
       break;
     }
     case KIND.pause:

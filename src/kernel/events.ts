@@ -96,6 +96,7 @@ export const ev = {
   pipeWrite: (f: F<"pipe-write">) => mk(KIND.pipeWrite, f.pipe, f.n, f.used),
   pipeRead: (f: F<"pipe-read">) => mk(KIND.pipeRead, f.pipe, f.n, f.used),
   pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write),
+  schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -14,3 +14,5 @@ export { kindsMatching } from "./events.ts";
 export { evalExpr } from "./mem.ts";
 export * as params from "./params.ts";
 export { Rng } from "./prng.ts";
+export { rank, baseRank, rankText, prioText, inversion, type Inversion } from "./prio.ts";
+export { handlerRelock, actionOf, deliverable } from "./signal.ts";

@@ -17,6 +17,7 @@ import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
+import { SCHED_POLICIES } from "./types.ts";
 import * as futex from "./futex.ts";
 import * as sync from "./sync.ts";
 import * as signal from "./signal.ts";
@@ -234,6 +235,10 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return fd.writeOp(k, t, c, op);
     case "read":
       return fd.readOp(k, t, c, op);
+    case "setPriority":
+      k.emit(c, tid, ev.schedSet({ tid, prio: op.prio, policy: SCHED_POLICIES.indexOf(op.policy) }));
+      k.cost(COST.kernel, c);
+      return DONE;
     case "repeat":
     case "if":
     case "while":

@@ -94,7 +94,8 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   if (id !== undefined) return id;
   const nid = k.state.nextLock;
   const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
-  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type), name }));
+  const pi = "protocol" in decl && decl.protocol === "inherit" ? 16 : 0;
+  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type) + pi, name }));
   ids.set(name, nid);
   return -1;
 }

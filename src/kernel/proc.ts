@@ -12,7 +12,7 @@ import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import { setRet, value } from "./mem.ts";
-import { ERRNO, HOW, SIG } from "./types.ts";
+import { ERRNO, HOW, SCHED_POLICIES, SIG } from "./types.ts";
 import { send } from "./signal.ts";
 import { closeAll } from "./fd.ts";
 import type { Op } from "./program.ts";
@@ -154,6 +154,9 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
       return DONE;
     },
     (t2, c2) => {
+      if (op.prio !== undefined || op.policy !== undefined) {
+        k.emit(c2, t2.tid, ev.schedSet({ tid: ntid, prio: op.prio ?? 0, policy: SCHED_POLICIES.indexOf(op.policy ?? "other") }));
+      }
       const r = startThread(k, t2, c2, ntid);
       if (op.detached) k.emit(c2, t2.tid, ev.detach({ tid: ntid }));
       setRet(k, t2, c2, op.tid, ntid);

@@ -244,7 +244,10 @@ export type Op =
   /** write(fd, n bytes); `ret` gets the bytes written or -EBADF, -EPIPE (after SIGPIPE), -EINTR. */
   | { op: "write"; fd: Expr; n: Expr; ret?: string }
   /** read(fd, up to n bytes); `ret` gets the bytes read (0: end of file) or -EBADF, -EINTR. */
-  | { op: "read"; fd: Expr; n: Expr; ret?: string };
+  | { op: "read"; fd: Expr; n: Expr; ret?: string }
+  // ---- priorities (prio.ts) ----
+  /** sched_setscheduler(0, policy, prio): the calling thread's class and priority. */
+  | { op: "setPriority"; prio: number; policy: SchedPolicy };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -253,6 +256,8 @@ export interface LockDecl {
   badUnlock?: string;
   /** Default "user". */
   scope?: Scope;
+  /** "inherit": priority inheritance (PTHREAD_PRIO_INHERIT; a mutex, errorcheck or recursive lock); default "none". */
+  protocol?: "none" | "inherit";
 }
 
 /** A process that exists when the run starts. */
@@ -530,6 +535,10 @@ export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}):
 export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
 /** read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. */
 export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
+
+// priorities
+/** sched_setscheduler for the calling thread: `setPriority(30, "fifo")`; `setPriority(0)` back to the default class. */
+export const setPriority = (prio: number, policy: SchedPolicy = prio > 0 ? "fifo" : "other"): Op => site({ op: "setPriority", prio, policy });
 
 /** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
 export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

@@ -18,6 +18,11 @@
 //   mem.ts     variables, registers, expressions, objects, assert/BUG_ON/unwrap
 //   lower.ts   variable reads in expressions become load steps
 //   futex.ts   futexes, sleeps, the virtual clock's timers
+//   sync.ts    condition variables, semaphores, rwlocks, trylock (on futexes)
+//   signal.ts  signals: actions, masks, pending sets, delivery
+//   fd.ts      file descriptors and pipes
+//   prio.ts    priorities: the scheduling policy, priority inheritance
+//   wait.ts    who can end a wait; threads that can never run again
 
 import { applyEvent } from "./apply.ts";
 import { emptyCache } from "./alloc.ts";
@@ -28,6 +33,7 @@ import { describeWait } from "./wait.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { exitThread, exited, type ThreadHandle } from "./proc.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
+import { anyRanked } from "./prio.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
@@ -94,6 +100,10 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** Whether some live thread ranks above the default class (prio.ts): the scheduling policy applies. */
+  ranked = false;
+  /** Whether any thread's scheduling was ever set (only then is `ranked` recomputed). */
+  private rankedEver = false;
   /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
   sigPending = 0;
   /** pthread handles of the threads `thread` created, by tid (join, detach). */
@@ -143,6 +153,8 @@ export class Simulator {
     else if (kind === KIND.progress) this.lastProgress = e.seq;
     else if (kind === KIND.wake && this.blocked.delete(e.a)) this.rq.push(e.a);
     else if (kind === KIND.threadExit && this.handles.size > 0) exited(this, cpu, tid, e.a, e.b);
+    if (kind === KIND.schedSet) this.rankedEver = true;
+    if (this.rankedEver && RERANK[kind] === 1) this.ranked = anyRanked(this.state);
   }
 
   /** The virtual time of an event emitted now on cpu. */
@@ -324,6 +336,10 @@ function hasWork(t: TCtx): boolean {
     t.frames.pop();
   }
 }
+
+/** Kinds after which whether any thread ranks above 0 may have changed. */
+const RERANK = new Uint8Array(128);
+for (const k of [KIND.schedSet, KIND.threadExit, KIND.threadRelease, KIND.reap, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) RERANK[k] = 1;
 
 const progressCache = new WeakMap<World, boolean>();
 

@@ -61,7 +61,7 @@ const KIND_TABLE = [
   { name: "vmar-clear", args: ["pid"], doc: "the process's root VMAR is set to None" },
   { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
   { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
-  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck" },
+  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance" },
   { name: "lock-acquire", args: ["lock", "level"], doc: "thread acquires the lock (level = recursion depth after)" },
   { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1)" },
   { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
@@ -121,6 +121,8 @@ const KIND_TABLE = [
   { name: "pipe-write", args: ["pipe", "n", "used"], doc: "the thread writes n bytes into the pipe (used: bytes buffered after)" },
   { name: "pipe-read", args: ["pipe", "n", "used"], doc: "the thread reads n bytes from the pipe (0: end of file, every write end closed; used: bytes left)" },
   { name: "pipe-wait", args: ["pipe", "write"], doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)" },
+  // ---- priorities ----
+  { name: "sched-set", args: ["tid", "prio", "policy"], doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -152,6 +154,7 @@ export const KIND = {
   wake: 51, futexWait: 52, futexWake: 53, sleep: 54, errno: 55, joinWait: 56, join: 57, detach: 58,
   signal: 59, sigaction: 60, sigmask: 61, signalDeliver: 62, sigreturn: 63, pause: 64,
   pipeNew: 65, fdOpen: 66, fdClose: 67, fdFlags: 68, pipeWrite: 69, pipeRead: 70, pipeWait: 71,
+  schedSet: 72,
 } as const;
 
 /**

@@ -34,7 +34,7 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
   "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "pause",
-  "pipe", "close", "dup", "fcntl", "write", "read", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
+  "pipe", "close", "dup", "fcntl", "write", "read", "setPriority", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -150,6 +150,8 @@ class Checker {
     if (!isObj(d) || !LOCK_TYPES.includes(d.type as never)) throw new Bad(`${at}: type must be one of ${LOCK_TYPES.join(", ")}`);
     if (d.badUnlock !== undefined && !str(d.badUnlock)) throw new Bad(`${at}: badUnlock must be a message`);
     if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.protocol !== undefined && d.protocol !== "none" && d.protocol !== "inherit") throw new Bad(`${at}: protocol must be "none" or "inherit"`);
+    if (d.protocol === "inherit" && d.type === "spin") throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
   }
 
   private varDecl(name: string, d: unknown): void {
@@ -389,6 +391,10 @@ class Checker {
         this.ret(o, at);
         break;
       case "pause":
+        break;
+      case "setPriority":
+        if (!(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (!SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
         break;
       case "pipe":
         this.assign(o, at, o.read, "int");

@@ -6,6 +6,7 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
+import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
 import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, SIG_ACTIONS, VAR_TYPES, WAKE_HOW, sigName, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
@@ -90,8 +91,13 @@ export function describe(ev: KEvent, state?: KState): string {
   const s = state;
   const t = `tid ${ev.tid}`;
   switch (ev.kind) {
-    case KIND.switch:
-      return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}`;
+    case KIND.switch: {
+      const to = ev.b >= 0 ? s?.threads.get(ev.b) : undefined;
+      const prio = to && rank(to) > 0 ? ` (${prioText(to)})` : "";
+      const inv = to && s ? inversion(s, to.tid) : undefined;
+      const why = inv ? `; tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion` : "";
+      return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}${prio}${why}`;
+    }
     case KIND.user:
       return `${t}: ${ev.s}`;
     case KIND.kwork: {
@@ -146,7 +152,9 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.lockWait: {
       const l = s?.locks.get(ev.a);
       const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : "";
-      return `${t} ${ev.b ? "spins on" : "blocks on"} ${lockName(s, ev.a)}${owner}`;
+      const o = l?.pi && l.owner >= 0 ? s?.threads.get(l.owner) : undefined;
+      const boost = o?.boost !== undefined ? ` (priority inheritance: tid ${o.tid} now runs at ${rankText(o.boost)})` : "";
+      return `${t} ${ev.b ? "spins on" : "blocks on"} ${lockName(s, ev.a)}${owner}${boost}`;
     }
     case KIND.lockRelease:
       return `${t} releases ${lockName(s, ev.a)}${ev.b > 0 ? ` (level ${ev.b} left)` : ""}`;
@@ -263,6 +271,10 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} blocks in pthread_join(tid ${ev.a})`;
     case KIND.join:
       return `${t} joins tid ${ev.a} (exit code ${ev.b})`;
+    case KIND.schedSet: {
+      const th = s?.threads.get(ev.a);
+      return `${ev.tid === ev.a ? t : `tid ${ev.a}`} runs at ${ev.c === 1 ? `fifo ${ev.b}` : `other${ev.b ? ` (priority ${ev.b})` : ""}`}${th?.boost !== undefined ? ` (boosted to ${rankText(th.boost)})` : ""}`;
+    }
     case KIND.detach:
       return `tid ${ev.a} is detached${ev.tid >= 0 && ev.tid !== ev.a ? ` by ${t}` : ""}`;
     case KIND.signal: {

@@ -15,7 +15,7 @@ import { misuseText } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { otherWaits } from "../kernel/wait.ts";
 import { stuckFinding, stuckSet } from "./waits.ts";
-import { handlerDeadlock, signalSafety } from "./os-invariants.ts";
+import { handlerDeadlock, priorityInversion, signalSafety } from "./os-invariants.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -29,6 +29,7 @@ export const INVARIANT_NAMES = [
   "assertions",
   "no-livelock",
   "signal-safety",
+  "priority-inversion",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -349,7 +350,7 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, signalSafety];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, signalSafety, priorityInversion];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

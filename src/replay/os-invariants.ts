@@ -4,6 +4,7 @@
 // (priority-inversion). Registered in invariants.ts.
 
 import { handlerRelock } from "../kernel/signal.ts";
+import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
 import { KIND, MISUSES, sigName, type KEvent, type KState } from "../kernel/types.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
@@ -41,5 +42,36 @@ export const signalSafety: Invariant = {
   kinds: [KIND.lockMisuse, KIND.lockWait],
   pre(s, ev) {
     return handlerDeadlock(s, ev) ?? null;
+  },
+};
+
+/** The inversion finding for thread tid running on cpu, if it runs in one. */
+function inversionFinding(s: KState, tid: number, cpu: number): Finding | null {
+  const inv = inversion(s, tid);
+  if (!inv) return null;
+  const me = s.threads.get(tid)!;
+  const { high, lock, owner } = inv;
+  const fix = lock.pi ? "" : ` (priority inheritance on ${lock.name} would let tid ${owner.tid} run at ${rankText(rank(high))})`;
+  return {
+    message: `tid ${tid} (pid ${me.pid}, ${prioText(me)}) runs on cpu ${cpu} while tid ${high.tid} (${prioText(high)}) waits on ${lock.name} held by tid ${owner.tid} (${prioText(owner)}), which is ready but cannot run: a priority inversion${fix}`,
+    causes: sorted([
+      { seq: lock.since, why: `tid ${owner.tid} took ${lock.name}` },
+      { seq: high.waitSince ?? -1, why: `tid ${high.tid} waits on ${lock.name}` },
+    ]),
+  };
+}
+
+export const priorityInversion: Invariant = {
+  name: "priority-inversion",
+  doc: "A thread never runs while a higher-priority thread waits on a lock held by a lower-priority thread that is ready but not running (the middle thread takes the cpu the lock's owner needs): a switch to such a thread, or a lock-wait that makes the running one such, breaks it. Priority inheritance on the lock (protocol: \"inherit\") prevents it.",
+  kinds: [KIND.switch, KIND.lockWait],
+  post(s, ev) {
+    if (ev.kind === KIND.switch) return ev.b >= 0 ? inversionFinding(s, ev.b, ev.cpu) : null;
+    for (const c of s.cpus) {
+      if (c.tid < 0) continue;
+      const f = inversionFinding(s, c.tid, c.id);
+      if (f) return f;
+    }
+    return null;
   },
 };

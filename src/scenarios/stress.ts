@@ -53,7 +53,8 @@ const VARS: Record<string, VarDecl> = {
 // way a correct program uses it: a bounded queue under a mutex and two
 // condition variables (wait in a predicate loop), a semaphore pool, a
 // read-write lock, threads created and joined, a periodic timed wait, a
-// signal whose handler only stores a flag (async-signal-safe).
+// signal whose handler only stores a flag (async-signal-safe), a pipe writer
+// child and a pausing child, a real-time thread on a priority-inheriting mutex.
 const OS_VARS: Record<string, VarDecl> = {
   queued: { type: "int" }, notEmpty: condvar(), notFull: condvar(), pool: semaphore(2), inPool: { type: "int" },
   rw: rwlock(), table: { type: "int" }, ticks: { type: "int" }, flag: { type: "int" }, tick: condvar(), hup: { type: "int" },
@@ -87,6 +88,9 @@ const osThreads = (): Op[] => [
     close(r("prd")), waitpid(r("pc")),
     fork([pause()], { pid: "pp" }), sleep(2_000), kill(r("pp"), "SIGTERM"), waitpid(r("pp")),
   ])]),
+  // a periodic real-time thread (fifo) sharing a priority-inheriting mutex with a background one
+  thread([repeat(Infinity, [sleep(3_000), lock("rt"), user("rt work"), unlock("rt")])], { prio: 10, policy: "fifo" }),
+  thread([repeat(Infinity, [lock("rt"), user("background work", 2), unlock("rt"), user("background")])]),
   // short-lived helper threads, joined
   thread([repeat(Infinity, [thread([user("helper", 3)], { tid: "h" }), join(r("h")), thread([user("detached helper")], { detached: true }), sleep(1_000)])]),
 ];
@@ -104,6 +108,7 @@ export default defineScenario({
     const vars = options.state === "vars" || os;
     return {
       ...(vars ? { vars: os ? { ...VARS, ...OS_VARS } : VARS } : {}),
+      ...(os ? { locks: { rt: { type: "mutex" as const, protocol: "inherit" as const } } } : {}),
       procs: [
         {
           name: "init",
