@@ -373,6 +373,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const p = proc(s, ev, ev.a);
       p.state = "zombie";
       p.exitCode = ev.b;
+      p.exitSeq = ev.seq;
       for (const t of s.threads.values()) {
         if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
           t.state = "runnable";
@@ -383,7 +384,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
       break;
     }
     case KIND.reparent:
-      for (const p of s.procs.values()) if (p.ppid === ev.a) p.ppid = ev.b;
+      for (const p of s.procs.values()) {
+        if (p.ppid !== ev.a) continue;
+        p.ppid = ev.b;
+        p.adoptedSeq = ev.seq;
+      }
       break;
     case KIND.vmarClear: {
       const p = proc(s, ev, ev.a);

@@ -12,7 +12,7 @@ import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import { setRet, value } from "./mem.ts";
-import { ERRNO, HOW, SCHED_POLICIES, SIG } from "./types.ts";
+import { ERRNO, HOW, OUTCOME_KINDS, SCHED_POLICIES, SIG, SIG_ACTIONS, type KState, type Proc } from "./types.ts";
 import { send } from "./signal.ts";
 import { closeAll } from "./fd.ts";
 import type { Op } from "./program.ts";
@@ -334,17 +334,23 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   const cfg = k.state.config;
   const vmarLock = k.state.procs.get(pid)!.vmarLock;
   const kw = (label: string): Micro => (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label })); k.cost(COST.kernel, c2); return DONE; };
-  const steps: Micro[] = [
+  const steps: Micro[] = [];
+  // Linux: init may not exit while the machine has other processes.
+  if (pid === FIRST_PID) steps.push((t2, c2) => killInit(k, t2, c2, code));
+  steps.push(
     (t2, c2) => acquire(k, t2, c2, vmarLock),
     (t2, c2) => { k.emit(c2, t2.tid, ev.vmarClear({ pid })); k.cost(COST.kernel, c2); return DONE; },
     (t2, c2) => release(k, t2, c2, k.state.locks.get(vmarLock)!),
-  ];
+  );
   // The descriptors are closed (waking readers of the pipes it held open).
   steps.push(...closeAll(k, pid, false));
   const hasChildren = () => [...k.state.procs.values()].some((p) => p.ppid === pid);
   steps.push((t2, c2) => {
-    if (hasChildren() && pid !== FIRST_PID) k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
-    else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
+    if (hasChildren() && pid !== FIRST_PID) {
+      k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
+      // init reaps the zombies it adopted.
+      reapOrphans(k, c2);
+    } else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
     return DONE;
   });
   steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
@@ -387,6 +393,60 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     steps.push(kw("TaskContext::zero_init() on the kernel stack"));
   }
   return steps;
+}
+
+/**
+ * init (pid 1) exits: when other processes remain, the kernel panics as
+ * Linux does ("Attempted to kill init!", with the exit status as
+ * exitcode: code << 8, or the signal that killed it) and the run ends; when
+ * it is the last process, the machine simply stops (the run's end).
+ */
+function killInit(k: Simulator, t: TCtx, c: number, code: number): R {
+  const others = [...k.state.procs.values()].some((p) => p.pid !== FIRST_PID && p.state !== "reaped");
+  if (!others) {
+    t.frames[t.frames.length - 1]!.pc++;
+    return AGAIN;
+  }
+  const status = code >= 128 ? code - 128 : code << 8;
+  const msg = `Attempted to kill init! exitcode=0x${status.toString(16).padStart(8, "0")}`;
+  k.emit(c, t.tid, ev.panic({ message: msg }));
+  k.emit(c, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("panic"), message: msg }));
+  return KEEP;
+}
+
+/**
+ * Whether zombie p is reaped without its parent's waitpid: an orphan init
+ * adopted (init reaps it), or the child of a parent that explicitly ignores
+ * SIGCHLD (POSIX: its children are not turned into zombies).
+ */
+export function autoReaped(s: KState, p: Proc): boolean {
+  if (p.state !== "zombie") return false;
+  if (p.ppid === FIRST_PID && p.adoptedSeq !== undefined) return true;
+  const parent = s.procs.get(p.ppid);
+  return parent !== undefined && parent.sigActions?.some(([sig, a]) => sig === SIG.SIGCHLD && SIG_ACTIONS[a] === "ignore") === true;
+}
+
+/**
+ * Queues on cpu c the reaping of the zombies reaped without a waitpid
+ * (autoReaped) whose threads have left the cpus: reap events by no thread
+ * (init's wait, or the kernel's own), each after freeing the stacks left
+ * under rCore's at-reap rule.
+ */
+export function reapOrphans(k: Simulator, c: number): void {
+  k.pending[c]!.push(() => {
+    for (const p of [...k.state.procs.values()]) {
+      if (!autoReaped(k.state, p)) continue;
+      if (p.threads.some((tid) => onCpu(k, tid))) continue;
+      if (k.state.config.kstackFree === "at-reap") {
+        for (const tid of p.threads) {
+          const th = k.state.threads.get(tid);
+          const s = th ? k.state.kstacks.get(th.kstack) : undefined;
+          if (s && s.state === "mapped" && s.tid === tid) freeKstack(k, c, -1, s.id);
+        }
+      }
+      reap(k, c, -1, p.pid);
+    }
+  });
 }
 
 /** A fatal error: emits fatal (SIGABRT unless told), then the whole process exits with 128 + signal. */

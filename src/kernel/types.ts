@@ -306,8 +306,10 @@ export interface Proc {
   sigActions?: [number, number][];
   /** Signals sent to the process (kill) not yet delivered to one of its threads. */
   sigPending?: PendingSignal[];
-  /** seq of the reparent that handed it to init (-1 or absent: its own parent's). */
+  /** seq of the reparent that handed it to init (absent: its own parent's). */
   adoptedSeq?: number;
+  /** seq of its proc-exit (absent while it runs, and in snapshots before format 1.2). */
+  exitSeq?: number;
 }
 
 export interface Thread {

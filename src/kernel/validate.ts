@@ -142,6 +142,7 @@ class Checker {
     oneOf("kstackFree", ["deferred", "in-exit", "at-reap"]);
     oneOf("stackCheck", ["silent", "flush", "reuse"]);
     oneOf("procfsVmar", ["unwrap", "check"]);
+    if (c.zombieCheck !== undefined && typeof c.zombieCheck !== "boolean") throw new Bad(`${p}.zombieCheck must be true or false`);
   }
 
   private lockDecl(name: string, d: unknown): void {

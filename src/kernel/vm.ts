@@ -16,6 +16,7 @@ import type { ProcFile } from "./program.ts";
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST } from "./params.ts";
+import { autoReaped, reapOrphans } from "./proc.ts";
 import type { Simulator } from "./sim.ts";
 import { OUTCOME_KINDS, type Thread } from "./types.ts";
 
@@ -41,7 +42,13 @@ export function freeKstack(k: Simulator, cpu: number, tid: number, id: number): 
  */
 export function afterDeath(k: Simulator, c: number, th: Thread): void {
   k.threads.delete(th.tid);
-  if (k.state.config.kstackFree !== "deferred") return;
+  // An orphan's (or a child of a parent ignoring SIGCHLD) last thread is off the cpu: it is reaped (after the cleanup below).
+  const p = k.state.procs.get(th.pid);
+  const orphan = p !== undefined && autoReaped(k.state, p);
+  if (k.state.config.kstackFree !== "deferred") {
+    if (orphan) reapOrphans(k, c);
+    return;
+  }
   const kstack = th.kstack;
   const main = k.state.procs.get(th.pid)?.threads[0] === th.tid;
   k.pending[c]!.push(() => {
@@ -55,6 +62,7 @@ export function afterDeath(k: Simulator, c: number, th: Thread): void {
       else k.emit(c, k.state.cpus[c]!.tid, ev.kwork({ label: "put_task_struct" }));
     });
   }
+  if (orphan) reapOrphans(k, c);
 }
 
 /**

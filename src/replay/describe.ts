@@ -136,11 +136,11 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.procExit:
       return `pid ${ev.a} becomes a zombie (exit code ${ev.b})`;
     case KIND.reparent:
-      return `children of pid ${ev.a} handed to pid ${ev.b}`;
+      return `children of pid ${ev.a} handed to pid ${ev.b}${ev.b === 1 ? " (init adopts the orphans and reaps them)" : ""}`;
     case KIND.vmarClear:
       return `pid ${ev.a}'s root VMAR cleared (set to None)`;
     case KIND.reap:
-      return `pid ${ev.a} reaped by ${t}`;
+      return ev.tid >= 0 ? `pid ${ev.a} reaped by ${t}` : `pid ${ev.a} reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)`;
     case KIND.waitBlock:
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {

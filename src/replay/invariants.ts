@@ -15,7 +15,7 @@ import { misuseText } from "./describe.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { otherWaits } from "../kernel/wait.ts";
 import { stuckFinding, stuckSet } from "./waits.ts";
-import { handlerDeadlock, priorityInversion, signalSafety } from "./os-invariants.ts";
+import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -30,6 +30,7 @@ export const INVARIANT_NAMES = [
   "no-livelock",
   "signal-safety",
   "priority-inversion",
+  "zombie-leak",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -350,7 +351,7 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, signalSafety, priorityInversion];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, signalSafety, priorityInversion, zombieLeak];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

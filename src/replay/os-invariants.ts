@@ -3,9 +3,9 @@
 // parent never reaps (zombie-leak, opt-in), and a priority inversion
 // (priority-inversion). Registered in invariants.ts.
 
-import { handlerRelock } from "../kernel/signal.ts";
+import { actionOf, handlerRelock } from "../kernel/signal.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { KIND, MISUSES, sigName, type KEvent, type KState } from "../kernel/types.ts";
+import { KIND, MISUSES, SIG, sigName, type KEvent, type KState, type Proc } from "../kernel/types.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
 const RELOCK = MISUSES.indexOf("relock");
@@ -71,6 +71,42 @@ export const priorityInversion: Invariant = {
       if (c.tid < 0) continue;
       const f = inversionFinding(s, c.tid, c.id);
       if (f) return f;
+    }
+    return null;
+  },
+};
+
+/** Whether parent pid p is about to reap: SIGCHLD pending for it, a handler for it running, or a thread in waitpid. */
+function reaping(s: KState, p: Proc): boolean {
+  if (p.sigPending?.some((x) => x.sig === SIG.SIGCHLD)) return true;
+  for (const tid of p.threads) {
+    const t = s.threads.get(tid);
+    if (!t || t.state === "exited") continue;
+    if (t.sigPending?.some((x) => x.sig === SIG.SIGCHLD) || t.handling?.some((h) => h.sig === SIG.SIGCHLD)) return true;
+    if (t.state === "blocked" && t.waitPid >= -1) return true;
+  }
+  return false;
+}
+
+export const zombieLeak: Invariant = {
+  name: "zombie-leak",
+  doc: "Opt-in (a scenario sets rules: { zombieCheck: true }): at the end of the run, no child that exited is still a zombie while its parent runs on without reaping it (no waitpid, no SIGCHLD handler that reaps, nothing pending that would). Orphans are init's to reap.",
+  kinds: [KIND.end],
+  pre(s) {
+    if (s.config.zombieCheck !== true) return null;
+    const zs = [...s.procs.values()].filter((p) => p.state === "zombie").sort((a, b) => a.pid - b.pid);
+    for (const z of zs) {
+      const parent = s.procs.get(z.ppid);
+      if (!parent || parent.state !== "running" || reaping(s, parent)) continue;
+      const handler = actionOf(parent, SIG.SIGCHLD) === "handler" ? "its SIGCHLD handler did not reap it" : "it has no SIGCHLD handler and never waited for it";
+      const more = zs.filter((x) => x.ppid === z.ppid && x.pid !== z.pid).length;
+      return {
+        message: `pid ${z.pid} exited${z.exitSeq !== undefined ? ` at seq ${z.exitSeq}` : ""} and is still a zombie at the end of the run: its parent pid ${parent.pid} runs on and never reaped it (${handler})${more > 0 ? `; ${more} more zombie${more === 1 ? "" : "s"} of pid ${parent.pid}` : ""}`,
+        causes: sorted([
+          { seq: z.createdSeq, why: `pid ${parent.pid} created pid ${z.pid}` },
+          { seq: z.exitSeq ?? -1, why: `pid ${z.pid} exited: a zombie until its parent reaps it` },
+        ]),
+      };
     }
     return null;
   },
