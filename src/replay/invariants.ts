@@ -17,6 +17,8 @@ import { otherWaits } from "../kernel/wait.ts";
 import { stuckFinding, stuckSet } from "./waits.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 
+export { priorityInversion, signalSafety, zombieLeak };
+
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
   "lock-owner-alive",

@@ -47,12 +47,14 @@ export interface Layout {
   readonly sideWidth: number;
   readonly cpusHeight: number;
   readonly kstacksHeight: number;
+  /** Lines of the sync pane (futex words, pipes) under the kernel stacks; 0 when the state has none. */
+  readonly syncHeight: number;
   /** Widths of threads, locks, processes. */
   readonly bottomWidths: readonly [number, number, number];
 }
 
 /** Where everything goes on a columns x rows terminal. Pure. */
-export function layout(columns: number, rows: number, bannerLines: number, cpus: number): Layout {
+export function layout(columns: number, rows: number, bannerLines: number, cpus: number, sync = false): Layout {
   const width = columns;
   const banner = Math.min(bannerLines, rows >= 20 ? 2 : 1);
   const middle = Math.max(4, rows - (2 + banner + 2 + 1 + 1));
@@ -61,10 +63,13 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
   const sideWidth = columns >= 120 ? 30 : columns >= 100 ? 24 : 19;
   const eventsWidth = width - sideWidth;
   const cpusHeight = Math.max(3, Math.min(cpus + 2, Math.floor(top / 2)));
-  const kstacksHeight = top - cpusHeight;
+  const side = top - cpusHeight;
+  // The sync pane shares the kernel stacks' place when there is something to show.
+  const syncHeight = sync && side >= 6 ? Math.floor(side / 2) : 0;
+  const kstacksHeight = side - syncHeight;
   const t = Math.floor(width * 0.33);
   const l = Math.floor(width * 0.4);
-  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, width - t - l] };
+  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, syncHeight, bottomWidths: [t, l, width - t - l] };
 }
 
 function paneOf(panes: readonly Pane[], id: PaneId): Pane | undefined {
@@ -120,6 +125,7 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
         <Box flexDirection="column" width={lay.sideWidth}>
           {pane('cpus', lay.sideWidth, lay.cpusHeight)}
           {pane('kstacks', lay.sideWidth, lay.kstacksHeight)}
+          {lay.syncHeight > 0 ? pane('sync', lay.sideWidth, lay.syncHeight) : null}
         </Box>
       </Box>
       <Box flexDirection="row" height={lay.bottom}>
@@ -139,7 +145,7 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   const { exit } = useApp();
   const frame = state.frame;
   const bannerLines = state.banner === null ? [] : state.banner.split('\n');
-  const lay = layout(columns, rows, bannerLines.length, store.info.cpus);
+  const lay = layout(columns, rows, bannerLines.length, store.info.cpus, state.rows.sync > 0);
   const eventRows = lay.top - 1;
 
   useEffect(() => {
