@@ -123,7 +123,9 @@ export function describe(ev: KEvent, state?: KState): string {
       const ident = s?.threads.get(ev.c)?.ident;
       const id = ident !== undefined && ident !== ev.c ? `, pthread_self ${ident}` : "";
       const locks = s ? `, ${copied} lock${copied === 1 ? "" : "s"} copied` : "";
-      return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}`;
+      const fds = (s?.procs.get(ev.b)?.fds ?? []).filter((f) => f.seq === ev.seq).map((f) => `${f.fd} (pipe ${f.pipe} ${f.write ? "write" : "read"})`);
+      const fdText = fds.length ? `; inherits fd ${fds.join(", ")}` : "";
+      return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}${fdText}`;
     }
     case KIND.spawn:
       return `posix_spawn: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}) running ${ev.s}`;

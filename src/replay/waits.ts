@@ -53,6 +53,25 @@ function holdersText(s: KState, th: Thread, causes: Cause[]): string {
 }
 
 /**
+ * For a thread waiting on a futex word: the wake nobody received before it
+ * waited (a lost wakeup), and a change of the word after it queued that no
+ * futex_wake followed (the waiter was never told).
+ */
+function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
+  const w = th.waitOn;
+  if (w?.what !== "futex" || th.state !== "blocked") return;
+  const v = s.vars.get(w.id);
+  if (!v) return;
+  const name = `${v.sync ?? "futex"} ${v.name}`;
+  if (v.wake !== undefined && v.wake.woken === 0 && v.wake.seq < w.since) {
+    causes.push({ seq: v.wake.seq, why: `tid ${v.wake.by} woke ${name} while no thread waited: that wakeup was lost` });
+  }
+  if (v.writer >= 0 && v.since > w.since && (v.wake === undefined || v.wake.seq < v.since)) {
+    causes.push({ seq: v.since, why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told` });
+  }
+}
+
+/**
  * The finding for thread `tid`, which can never run again (`all`: every such
  * thread), in kernel terms: what it waits on, and why nothing can end that
  * wait; the causes are its wait, its wakers' waits, the lost wakeup of its
@@ -87,12 +106,8 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
       }
     }
   }
-  if (w?.what === "futex") {
-    const v = s.vars.get(w.id);
-    if (v?.wake !== undefined && v.wake.woken === 0 && v.wake.seq < w.since) {
-      causes.push({ seq: v.wake.seq, why: `tid ${v.wake.by} woke ${v.sync ?? "futex"} ${v.name} while no thread waited: that wakeup was lost` });
-    }
-  }
+  futexCauses(s, th, causes);
+  if (ws !== "runs") for (const x of ws) if (all.has(x)) futexCauses(s, s.threads.get(x)!, causes);
   const seen = new Set<number>();
   const out = causes.filter((c) => c.seq >= 0 && !seen.has(c.seq) && seen.add(c.seq)).sort((a, b) => a.seq - b.seq);
   return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
