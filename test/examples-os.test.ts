@@ -162,6 +162,18 @@ describe("examples/ (issue 11)", () => {
     const fork = replay(await load("pipe-inherit"), 1).evs.find((e) => e.kind === KIND.fork && e.b === 3)!;
     expect(rep.stdout).toContain(`- event ${fork.seq} (fork): pid 3 inherits pipe 1's write end (fd 4) at its creation (fork/spawn)`);
     expect(rep.stdout).toContain("its write end is still open in pid 3 (fd 4, inherited when it was forked)");
+    // the TUI's sync pane marks the pipe and says who holds its write end; state --json lists the holders
+    const sc = await load("pipe-inherit");
+    const r = replay(sc, 1);
+    const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed: 1 }).world.config, r.evs), { invariants: [] });
+    c.seek(r.v!.seq);
+    const pipeRow = statePanes(c.state).find((p) => p.id === "sync")!.rows.find((x) => x.ref.kind === "pipe")!;
+    expect(pipeRow.cells).toEqual(["pipe:1", "0/64", "1"]);
+    expect(pipeRow.mark).toBe("bad");
+    expect(pipeRow.note).toBe("pipe 1: 0/64 bytes; write end open in pid 3 (fd 4); 2 read ends open; blocked: tid 1 (read)");
+    const st = await runCli(["state", trace, "--at", "violation", "--json"]);
+    const pipes = JSON.parse(st.stdout).pipes;
+    expect(pipes[0]).toMatchObject({ id: 1, used: 0, holders: [{ pid: 1, fds: [3], end: "read" }, { pid: 3, fds: [3], end: "read" }, { pid: 3, fds: [4], end: "write" }], waiting: [{ tid: 1, to: "read" }] });
   });
 
   it("priority-inversion: events and the TUI's threads pane show the medium thread running while the high one waits", async () => {

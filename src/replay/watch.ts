@@ -258,12 +258,12 @@ export function watchFutex(sel: VarSelector, spec?: string): Watchpoint {
         return h ? { ...h, watch: w.spec } : null;
       }
       const v = s.vars.get(ev.a);
-      const what = v ? `${v.sync ?? "futex"} ${v.name} (var ${v.id}, ${spaceText(v.space)})` : `var ${ev.a}`;
+      const what = v ? `${v.sync ?? "futex"} ${v.name} (${spaceText(v.space)})` : `var ${ev.a}`;
       if (ev.kind === KIND.futexWait) {
-        return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: null, message: `${what}: tid ${ev.tid} waits (the word holds ${ev.b}) at seq ${ev.seq}` };
+        return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: null, message: `${what}: tid ${ev.tid} waits (word ${ev.b}) at seq ${ev.seq}` };
       }
-      const lost = ev.c === 0 ? "no thread waits: the wakeup is lost" : `${ev.c} woken`;
-      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: ev.c, message: `${what}: tid ${ev.tid} wakes ${ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`}, ${lost} at seq ${ev.seq}` };
+      const lost = ev.c === 0 ? "nobody waits, lost" : `${ev.c} woken`;
+      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: ev.c, message: `${what}: tid ${ev.tid} wakes ${ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`}: ${lost} at seq ${ev.seq}` };
     },
   };
   return w;

@@ -47,10 +47,8 @@ export interface Layout {
   readonly sideWidth: number;
   readonly cpusHeight: number;
   readonly kstacksHeight: number;
-  /** Lines of the sync pane (futex words, pipes) under the kernel stacks; 0 when the state has none. */
-  readonly syncHeight: number;
-  /** Widths of threads, locks, processes. */
-  readonly bottomWidths: readonly [number, number, number];
+  /** Widths of threads, locks, processes; or threads, locks, sync (futex words and pipes), processes when the state has any. */
+  readonly bottomWidths: readonly number[];
 }
 
 /** Where everything goes on a columns x rows terminal. Pure. */
@@ -63,13 +61,17 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
   const sideWidth = columns >= 120 ? 30 : columns >= 100 ? 24 : 19;
   const eventsWidth = width - sideWidth;
   const cpusHeight = Math.max(3, Math.min(cpus + 2, Math.floor(top / 2)));
-  const side = top - cpusHeight;
-  // The sync pane shares the kernel stacks' place when there is something to show.
-  const syncHeight = sync && side >= 6 ? Math.floor(side / 2) : 0;
-  const kstacksHeight = side - syncHeight;
+  const kstacksHeight = top - cpusHeight;
+  if (sync) {
+    // A fourth pane in the bottom row: the sync objects (futex words, pipes).
+    const t = Math.floor(width * 0.28);
+    const l = Math.floor(width * 0.24);
+    const y = Math.floor(width * 0.24);
+    return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, y, width - t - l - y] };
+  }
   const t = Math.floor(width * 0.33);
   const l = Math.floor(width * 0.4);
-  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, syncHeight, bottomWidths: [t, l, width - t - l] };
+  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, width - t - l] };
 }
 
 function paneOf(panes: readonly Pane[], id: PaneId): Pane | undefined {
@@ -108,7 +110,10 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
       <PaneView pane={p} width={width} height={height} focused={state.focus === id} selected={state.selected[id]} />
     );
   };
-  const [tw, lw, pw] = lay.bottomWidths;
+  const bw = lay.bottomWidths;
+  const sync = bw.length === 4;
+  const [tw, lw] = bw as [number, number];
+  const pw = bw[bw.length - 1]!;
   return (
     <Box flexDirection="column" width={w} height={h}>
       <Box flexDirection="row" height={lay.top}>
@@ -125,12 +130,12 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
         <Box flexDirection="column" width={lay.sideWidth}>
           {pane('cpus', lay.sideWidth, lay.cpusHeight)}
           {pane('kstacks', lay.sideWidth, lay.kstacksHeight)}
-          {lay.syncHeight > 0 ? pane('sync', lay.sideWidth, lay.syncHeight) : null}
         </Box>
       </Box>
       <Box flexDirection="row" height={lay.bottom}>
         {pane('threads', tw, lay.bottom)}
         {pane('locks', lw, lay.bottom)}
+        {sync ? pane('sync', bw[2]!, lay.bottom) : null}
         {pane('procs', pw, lay.bottom)}
       </Box>
     </Box>

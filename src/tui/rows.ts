@@ -144,7 +144,7 @@ export function syncPane(s: KState): Pane {
     if (stuckWaiter) notes.push('a waiter nothing can wake any more');
     rows.push({
       ref: { kind: 'var', id },
-      cells: [`${v.name}`, kind === 'condvar' ? 'cv' : kind === 'semaphore' ? 'sem' : kind === 'rwlock' ? 'rw' : 'fx', syncValue(v.sync, v.value).replace(/^(seq|count) /, ''), waiters.length ? `${waiters.length}` : ''],
+      cells: [`${kind === 'condvar' ? 'cv' : kind === 'semaphore' ? 'sem' : kind === 'rwlock' ? 'rw' : 'fx'}:${v.name}`, syncValue(v.sync, v.value).replace(/^(seq|count) /, '').replace(/ readers?$/, 'r').replace('a writer', 'w').replace('free', '0'), waiters.length ? `${waiters.length}` : ''],
       mark: stuckWaiter ? 'bad' : lost ? 'warn' : waiters.length ? null : 'dim',
       note: notes.join('; '),
     });
@@ -156,12 +156,12 @@ export function syncPane(s: KState): Pane {
     const bad = readers.some((t) => stuckTids.has(t.tid));
     rows.push({
       ref: { kind: 'pipe', id },
-      cells: [`pipe ${id}`, 'pp', `${p.used}/${p.cap}`, readers.length ? `${readers.length}` : ''],
+      cells: [`pipe:${id}`, `${p.used}/${p.cap}`, readers.length ? `${readers.length}` : ''],
       mark: bad ? 'bad' : readers.length ? 'warn' : null,
       note: `pipe ${id}: ${p.used}/${p.cap} bytes; write end open in ${holders.join(', ') || 'no process (EOF)'}; ${p.readers} read end${p.readers === 1 ? '' : 's'} open${readers.length ? `; blocked: ${readers.map((t) => `tid ${t.tid} (${t.waitOn!.what === 'pipe-read' ? 'read' : 'write'})`).join(', ')}` : ''}`,
     });
   }
-  return { id: 'sync', title: 'Sync & pipes', columns: ['name', 'is', 'val', 'w'], widths: [6, 3, 5, 1], align: ['left', 'left', 'right', 'right'], flex: 0, rows };
+  return { id: 'sync', title: 'Sync', columns: ['name', 'val', 'w'], widths: [7, 5, 1], align: ['left', 'right', 'right'], flex: 0, rows };
 }
 
 export function lockPane(s: KState): Pane {
