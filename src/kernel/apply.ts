@@ -73,6 +73,29 @@ function inheritFds(s: KState, from: Proc, to: Proc, seq: number, execing: boole
   }
 }
 
+/**
+ * What else a fork child gets from its parent: signal actions and the
+ * forker's mask (not its pending signals), the forker's registers (the child
+ * thread is its copy), every file descriptor.
+ */
+function forked(s: KState, parent: Proc, child: Proc, forker: Thread, ct: Thread, seq: number): void {
+  if (parent.sigActions) child.sigActions = parent.sigActions.map(([a, b]) => [a, b]);
+  if (forker.sigMask !== undefined) ct.sigMask = forker.sigMask;
+  if (forker.regs !== undefined) ct.regs = new Map(forker.regs);
+  if (parent.fds !== undefined) inheritFds(s, parent, child, seq, false);
+}
+
+/**
+ * What a posix_spawn child gets: ignored signals stay ignored (handlers
+ * reset), the spawner's mask, the descriptors without close-on-exec.
+ */
+function spawned(s: KState, parent: Proc, child: Proc, spawner: Thread | undefined, ct: Thread, seq: number): void {
+  const ign = parent.sigActions?.filter((x) => x[1] === 1);
+  if (ign && ign.length > 0) child.sigActions = ign.map(([a, b]) => [a, b]);
+  if (spawner?.sigMask !== undefined) ct.sigMask = spawner.sigMask;
+  if (parent.fds !== undefined) inheritFds(s, parent, child, seq, true);
+}
+
 /** A new id must be an integer not in use (a hostile trace may reuse one). */
 function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
   if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
@@ -266,13 +289,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
       const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
-      const ct = newThread(s, child, ev.c, ident);
-      // Signal actions and the forker's mask are inherited; pending signals are not.
-      if (parent.sigActions) child.sigActions = parent.sigActions.map(([a, b]) => [a, b]);
-      if (forker.sigMask !== undefined) ct.sigMask = forker.sigMask;
-      // The child's thread is a copy of the forker: its registers too.
-      if (forker.regs !== undefined) ct.regs = new Map(forker.regs);
-      inheritFds(s, parent, child, ev.seq, false);
+      forked(s, parent, child, forker, newThread(s, child, ev.c, ident), ev.seq);
       // User memory is copied: every lock of the parent's address space, with
       // its owner word as it is now. The forking thread continues as the
       // child's only thread, so its holdings become the child thread's; a lock
@@ -315,15 +332,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       proc(s, ev, ev.a);
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, fresh(ev, s.procs, ev.b, "process"), ev.a, ev.s, ev.seq);
-      const ct = newThread(s, child, ev.c, ev.c);
-      // posix_spawn: ignored signals stay ignored, handlers reset; the spawner's mask is kept.
-      const spawner = s.threads.get(ev.tid);
-      const parent = s.procs.get(ev.a)!;
-      const ign = parent.sigActions?.filter((x) => x[1] === 1);
-      if (ign && ign.length > 0) child.sigActions = ign.map(([a, b]) => [a, b]);
-      if (spawner?.sigMask !== undefined) ct.sigMask = spawner.sigMask;
-      // posix_spawn is fork + exec: the descriptors without close-on-exec pass on.
-      inheritFds(s, parent, child, ev.seq, true);
+      spawned(s, s.procs.get(ev.a)!, child, s.threads.get(ev.tid), newThread(s, child, ev.c, ev.c), ev.seq);
       break;
     }
     case KIND.exec: {
@@ -349,9 +358,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
       t.state = "exited";
       t.waitLock = -1;
-      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
       t.waitPid = -2;
-      delete t.waitOn;
+      if (t.waitOn !== undefined) delete t.waitOn;
+      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
       break;
     }
     case KIND.exitGroup: {
@@ -452,11 +461,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
-      lock(s, ev, ev.a);
+      const l = lock(s, ev, ev.a);
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
       t.state = ev.b ? "spinning" : "blocked";
-      const l = s.locks.get(ev.a)!;
       if (l.pi && l.owner >= 0) reboost(s, l.owner);
       break;
     }
@@ -469,10 +477,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.ident = 0;
         l.since = ev.seq;
         for (const t of s.threads.values()) {
-          if (t.waitLock === l.id && t.state === "blocked") {
-            t.state = "runnable";
-            woke(t, ev.tid, ev.seq, HOW.lock);
-          }
+          if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
         }
         if (l.pi && was >= 0) reboost(s, was);
       }
@@ -584,6 +589,34 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.lockMisuse:
       lock(s, ev, ev.a);
       break;
+    case KIND.fatal:
+      setOutcome(s, "fatal", ev.seq, ev.s);
+      break;
+    case KIND.panic:
+      setOutcome(s, "panic", ev.seq, ev.s);
+      break;
+    case KIND.hang:
+      setOutcome(s, "hang", ev.seq, ev.s);
+      break;
+    case KIND.end: {
+      const kind = OUTCOME_KINDS[ev.a] ?? "ok";
+      if (!s.outcome) s.outcome = { kind, seq: ev.seq, message: ev.s };
+      s.ended = true;
+      break;
+    }
+    default:
+      applyOs(s, ev);
+  }
+}
+
+/**
+ * The kinds of issue 11 (waits and wakeups, futexes, signals, pipes and
+ * descriptors, priorities), folded outside applyEvent's switch so that the
+ * switch over the older, hotter kinds stays small (the JIT optimizes it as
+ * it did). Part of applyEvent: called by it only.
+ */
+function applyOs(s: KState, ev: KEvent): void {
+  switch (ev.kind) {
     case KIND.wake: {
       // The woken thread leaves whatever it waited in (a lock waiter retries its lock).
       const t = thread(s, ev, ev.a);
@@ -723,21 +756,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.join:
     case KIND.detach:
       break;
-    case KIND.fatal:
-      setOutcome(s, "fatal", ev.seq, ev.s);
-      break;
-    case KIND.panic:
-      setOutcome(s, "panic", ev.seq, ev.s);
-      break;
-    case KIND.hang:
-      setOutcome(s, "hang", ev.seq, ev.s);
-      break;
-    case KIND.end: {
-      const kind = OUTCOME_KINDS[ev.a] ?? "ok";
-      if (!s.outcome) s.outcome = { kind, seq: ev.seq, message: ev.s };
-      s.ended = true;
-      break;
-    }
     default:
       throw new ApplyError(ev.seq, `unknown event kind ${ev.kind}`);
   }

@@ -150,7 +150,7 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
       ntid = k.nextTid++;
       k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
       k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
-      k.handles.set(ntid, { pid: t2.pid, detached: op.detached === true, joined: false, exited: false, code: 0 });
+      k.handles.set(ntid, { pid: t2.pid, detached: op.detached === true, joined: false, exited: false, code: 0, joiner: -1 });
       return DONE;
     },
     (t2, c2) => {
@@ -175,6 +175,8 @@ export interface ThreadHandle {
   joined: boolean;
   exited: boolean;
   code: number;
+  /** The thread blocked joining it, -1 for none. */
+  joiner: number;
 }
 
 /** pthread_join / detach's check of a handle: 0 when usable, else the error POSIX gives. */
@@ -199,7 +201,8 @@ export function join(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "jo
   const bad = again ? 0 : handleError(k, t, tid, true);
   const h = k.handles.get(tid);
   // A second thread joining the same one: EINVAL (POSIX leaves it undefined; glibc may hang).
-  const other = !again && h !== undefined && [...k.state.threads.values()].some((x) => x.tid !== t.tid && x.waitOn?.what === "join" && x.waitOn.id === tid);
+  const j = h !== undefined && h.joiner >= 0 && h.joiner !== t.tid ? k.state.threads.get(h.joiner) : undefined;
+  const other = !again && j !== undefined && j.state === "blocked" && j.waitOn?.what === "join" && j.waitOn.id === tid;
   if (bad !== 0 || other) {
     const code = bad || ERRNO.EINVAL;
     k.emit(c, t.tid, ev.errno({ errno: code, obj: tid, call: `pthread_join(tid ${tid})` }));
@@ -210,6 +213,7 @@ export function join(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "jo
   if (!h!.exited) {
     k.emit(c, t.tid, ev.joinWait({ tid }));
     k.cost(COST.kernel, c);
+    h!.joiner = t.tid;
     return KEEP;
   }
   h!.joined = true;
@@ -244,11 +248,16 @@ export function exited(k: Simulator, cpu: number, actor: number, tid: number, co
   h.exited = true;
   h.code = code;
   if (h.detached) k.handles.delete(tid);
-  for (const th of k.state.threads.values()) {
-    if (th.state === "blocked" && th.waitOn?.what === "join" && th.waitOn.id === tid) {
-      k.emit(cpu, actor, ev.wake({ tid: th.tid, by: tid, how: HOW.join, context: "" }));
-    }
+  const th = h.joiner >= 0 ? k.state.threads.get(h.joiner) : undefined;
+  if (th !== undefined && th.state === "blocked" && th.waitOn?.what === "join" && th.waitOn.id === tid) {
+    k.emit(cpu, actor, ev.wake({ tid: th.tid, by: tid, how: HOW.join, context: "" }));
   }
+}
+
+/** The handles of pid's threads go with the process (nobody can join them any more). */
+export function dropHandles(k: Simulator, pid: number): void {
+  if (k.handles.size === 0) return;
+  for (const [tid, h] of k.handles) if (h.pid === pid) k.handles.delete(tid);
 }
 
 // ---- exit ---------------------------------------------------------------------------
@@ -356,6 +365,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
   steps.push((t2, c2) => {
     k.emit(c2, t2.tid, ev.procExit({ pid, code }));
+    dropHandles(k, pid);
     // SIGCHLD to the parent (dropped without an event when it ignores it, the default).
     const parent = k.state.procs.get(pid)?.ppid ?? 0;
     if (parent > 0) send(k, c2, t2.tid, parent, -1, SIG.SIGCHLD, true);

@@ -148,13 +148,27 @@ export class Simulator {
     if (this.before) this.before(e, this.state);
     applyEvent(this.state, e);
     if (this.sink) this.sink(e, this.state);
-    const kind = e.kind;
-    if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) wakeBlocked(this);
-    else if (kind === KIND.progress) this.lastProgress = e.seq;
-    else if (kind === KIND.wake && this.blocked.delete(e.a)) this.rq.push(e.a);
-    else if (kind === KIND.threadExit && this.handles.size > 0) exited(this, cpu, tid, e.a, e.b);
-    if (kind === KIND.schedSet) this.rankedEver = true;
-    if (this.rankedEver && RERANK[kind] === 1) this.ranked = anyRanked(this.state);
+    // What the simulator does after some kinds (most do nothing: one table load).
+    const hook = HOOK[e.kind]!;
+    if (hook === 0) return;
+    switch (hook) {
+      case H_WAKE_BLOCKED:
+        wakeBlocked(this);
+        break;
+      case H_PROGRESS:
+        this.lastProgress = e.seq;
+        return;
+      case H_WAKE:
+        if (this.blocked.delete(e.a)) this.rq.push(e.a);
+        return;
+      case H_THREAD_EXIT:
+        if (this.handles.size > 0) exited(this, cpu, tid, e.a, e.b);
+        break;
+      case H_SCHED_SET:
+        this.rankedEver = true;
+        break;
+    }
+    if (this.rankedEver && RERANK[e.kind] === 1) this.ranked = anyRanked(this.state);
   }
 
   /** The virtual time of an event emitted now on cpu. */
@@ -340,6 +354,21 @@ function hasWork(t: TCtx): boolean {
 /** Kinds after which whether any thread ranks above 0 may have changed. */
 const RERANK = new Uint8Array(128);
 for (const k of [KIND.schedSet, KIND.threadExit, KIND.threadRelease, KIND.reap, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) RERANK[k] = 1;
+
+/** emit's work after an event, by kind (0: none). */
+const H_WAKE_BLOCKED = 1;
+const H_PROGRESS = 2;
+const H_WAKE = 3;
+const H_THREAD_EXIT = 4;
+const H_SCHED_SET = 5;
+const H_RERANK = 6;
+const HOOK = new Uint8Array(128);
+for (const k of [KIND.lockWait, KIND.lockAcquire, KIND.threadRelease]) HOOK[k] = H_RERANK;
+for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap]) HOOK[k] = H_WAKE_BLOCKED;
+HOOK[KIND.progress] = H_PROGRESS;
+HOOK[KIND.wake] = H_WAKE;
+HOOK[KIND.threadExit] = H_THREAD_EXIT;
+HOOK[KIND.schedSet] = H_SCHED_SET;
 
 const progressCache = new WeakMap<World, boolean>();
 

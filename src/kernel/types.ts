@@ -161,10 +161,11 @@ export const KIND = {
  * How a thread was woken: the `how` field of a wake event, by code (append
  * only). The first three are the scheduler's own words in imported traces
  * (sched_waking, sched_wakeup, sched_wakeup_new); the rest are the simulated
- * kernel's reasons. `lock` and `child` are recorded by the reducer on the
- * threads a lock-release or a proc-exit wakes (those events carry the wakeup
- * themselves, as they did before wake existed); every other wakeup is a wake
- * event.
+ * kernel's reasons. Two wakeups are not wake events, as before wake existed:
+ * a lock-release wakes its blocked waiters itself (who: the lock's release,
+ * Lock.since; `lock` is the code for an importer that has one), and a
+ * proc-exit wakes the parent in waitpid (recorded on it as woken, how
+ * `child`); every other wakeup is a wake event.
  */
 export const WAKE_HOW = [
   "waking", "wakeup", "wakeup-new", "futex", "timer", "signal", "pipe", "join", "lock", "child", "kill",
