@@ -520,7 +520,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
       if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const id = fresh(ev, s.vars, ev.a, "variable");
-      // "TYPE NAME" or, for a sync object's word (format 1.2), "TYPE NAME KIND".
+      // "TYPE NAME" or, for a sync object's word (issue 11), "TYPE NAME KIND".
       const rest = ev.s.slice(sp + 1);
       const sp2 = rest.indexOf(" ");
       const sync = sp2 < 0 ? undefined : SYNC_KINDS.find((k) => k === rest.slice(sp2 + 1));

@@ -36,7 +36,7 @@ export type PlainThread = Omit<Thread, "regs"> & { regs?: [string, number][] };
  * Plain, msgpack-friendly form of a state: maps become arrays in id order of
  * insertion. vars, objs, regTypes, nextVar and nextObj are absent in
  * snapshots written before format 1.1, pipes and nextPipe (and the issue 11
- * fields of threads, processes, locks and variables) before format 1.2: read
+ * fields of threads, processes, locks and variables) before issue 11: read
  * them as empty.
  */
 export interface PlainState {

@@ -98,7 +98,7 @@ const KIND_TABLE = [
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
   { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
   { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
-  // ---- waits and wakeups (format 1.2, issue 11) ----
+  // ---- waits and wakeups (issue 11) ----
   { name: "wake", args: ["tid", "by", "how"], str: "context", doc: "thread tid is woken by thread `by` (-1: the kernel, a timer or an interrupt); how: see WAKE_HOW (futex, timer, signal, pipe, join, ...; imported traces: waking, wakeup, wakeup-new); context: where the waker ran (e.g. irq:timer)" },
   { name: "futex-wait", args: ["var", "value", "until"], doc: "the thread blocks on the futex word var, which still holds value, until woken (or until virtual time `until`, -1 for no timeout)" },
   { name: "futex-wake", args: ["var", "n", "woken"], doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)" },
@@ -300,7 +300,7 @@ export interface Proc {
   exitingSeq?: number;
   /** References open procfs files hold (absent: 0); a reap while held only unhashes the process. */
   refs?: number;
-  // ---- format 1.2 (issue 11); absent in older snapshots: read as empty ----
+  // ---- issue 11; absent in snapshots written before it: read as empty ----
   /** Open file descriptors, by fd number. */
   fds?: Fd[];
   /** Signal actions other than the default, as [signal, action] (SIG_ACTIONS index). */
@@ -309,7 +309,7 @@ export interface Proc {
   sigPending?: PendingSignal[];
   /** seq of the reparent that handed it to init (absent: its own parent's). */
   adoptedSeq?: number;
-  /** seq of its proc-exit (absent while it runs, and in snapshots before format 1.2). */
+  /** seq of its proc-exit (absent while it runs, and in snapshots written before issue 11). */
   exitSeq?: number;
 }
 
@@ -329,7 +329,7 @@ export interface Thread {
   waitPid: number;
   /** Registers by name (absent until the first is set). */
   regs?: Map<string, number>;
-  // ---- format 1.2 (issue 11); absent in older snapshots: read as the default ----
+  // ---- issue 11; absent in snapshots written before it: read as the default ----
   /** What it blocks on besides a lock or waitpid (a futex, a sleep, a join, a pipe); absent when none. */
   waitOn?: WaitOn;
   /** The last wakeup: who woke it, when, how (absent: never woken). */
@@ -530,7 +530,7 @@ export interface KState {
   kstacks: Map<number, KStack>;
   vars: Map<number, Var>;
   objs: Map<number, KObj>;
-  /** Pipes by id (format 1.2; empty in older snapshots). */
+  /** Pipes by id (issue 11; empty in snapshots written before it). */
   pipes: Map<number, Pipe>;
   /** Register types by name (one type per name in a world). */
   regTypes: Map<string, VarType>;
