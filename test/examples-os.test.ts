@@ -6,18 +6,20 @@
 // names the fork that inherited the write end; the priority-inversion example
 // shows the medium thread running while the high one waits, in `events` and
 // in the TUI's panes.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EVENT_KINDS, KIND, type KEvent, type KState, type OutcomeKind } from "../src/kernel/index.ts";
+import { EVENT_KINDS, fromPlain, KIND, toPlain, type KEvent, type KState, type OutcomeKind } from "../src/kernel/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
 import { prepareWith, run } from "../src/record/index.ts";
 import { Checker, invariantsFor, type Violation } from "../src/replay/invariants.ts";
-import { Cursor, describe as describeEv, MemorySource } from "../src/replay/index.ts";
+import { Cursor, describe as describeEv, MemorySource, stateView } from "../src/replay/index.ts";
 import { resolveScenario, type Scenario } from "../src/scenarios/index.ts";
 import { statePanes } from "../src/tui/rows.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
+import { storeFor } from "./helpers/tui.ts";
+import type { Command } from "../src/tui/keymap.ts";
 
 const DIR = join(REPO_ROOT, "examples");
 const file = (name: string) => join(DIR, `${name}.ts`);
@@ -202,5 +204,64 @@ describe("examples/ (issue 11)", () => {
     c2.seek(fixed.evs.find((e) => e.kind === KIND.lockWait && e.tid === 3)!.seq);
     const t2 = statePanes(c2.state).find((p) => p.id === "threads")!;
     expect(t2.rows.find((x) => x.ref.id === 2)!.cells[3]).toBe("f10↑30");
+  });
+});
+
+describe("the TUI's e (why) on the objects of issue 11", () => {
+  const cmd = (c: Awaited<ReturnType<typeof storeFor>>, command: Command) => c.dispatch({ type: "command", command });
+  const focus = (c: Awaited<ReturnType<typeof storeFor>>, pane: string) => {
+    for (let i = 0; i < 8 && c.getState().focus !== pane; i++) cmd(c, "focusNext");
+    expect(c.getState().focus).toBe(pane);
+  };
+  it("lost-wakeup: the condvar explains its lost wake (Enter goes there); the waiting worker says who could wake it", async () => {
+    const c = await storeFor(file("lost-wakeup"), { seed: 3 });
+    focus(c, "sync");
+    cmd(c, "explain");
+    const d = c.getState().dialog;
+    if (d?.kind !== "explain") throw new Error("no explanation");
+    expect(d.title).toBe("condvar job_ready (seq 1; waiters 2)");
+    const lost = d.lines.find((l) => l.includes("lost-wake"))!;
+    expect(lost).toMatch(/^seq (\d+) {2}lost-wake: tid 1 woke condvar job_ready when no thread waited on it: nobody received that wakeup$/);
+    expect(d.seq).toBe(Number(/^seq (\d+)/.exec(lost)![1]));
+    cmd(c, "accept");
+    expect(c.engine.cursor.eventAt(c.engine.cursor.seq).kind).toBe(KIND.futexWake);
+  });
+  it("signal-malloc: the thread in its handler says who sent the signal", async () => {
+    const c = await storeFor(file("signal-malloc"), { seed: 1 }, "violation");
+    focus(c, "threads");
+    cmd(c, "explain");
+    const d = c.getState().dialog;
+    if (d?.kind !== "explain") throw new Error("no explanation");
+    expect(d.lines.join("\n")).toMatch(/signal-sent: tid 2 sent SIGALRM, whose handler tid 1 runs \(delivered at seq \d+\)/);
+  });
+});
+
+describe("old snapshots and bad input", () => {
+  it("a snapshot without the issue 11 fields reads as empty ones", async () => {
+    const sc = await load("pipe-inherit");
+    const r = replay(sc, 1);
+    const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed: 1 }).world.config, r.evs), { invariants: [] });
+    c.seek(r.v!.seq);
+    const plain = toPlain(c.state) as unknown as Record<string, unknown>;
+    delete plain.pipes;
+    delete plain.nextPipe;
+    for (const t of plain.threads as Record<string, unknown>[]) for (const f of ["waitOn", "woken", "prio", "policy", "boost", "sigMask", "sigPending", "handling"]) delete t[f];
+    for (const p of plain.procs as Record<string, unknown>[]) for (const f of ["fds", "sigActions", "sigPending", "adoptedSeq", "exitSeq"]) delete p[f];
+    const st = fromPlain(plain as never);
+    const v = stateView(st);
+    expect(v.pipes).toEqual([]);
+    expect(v.processes.every((p) => p.fds.length === 0 && p.sigActions.length === 0)).toBe(true);
+    expect(v.threads.every((t) => t.waitOn === undefined && t.sched.policy === "other")).toBe(true);
+    expect(st.nextPipe).toBe(1);
+  });
+  it("a malformed scenario is one line with the op's path, and nothing is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-bad-os-"));
+    const bad = join(dir, "bad-os.ts");
+    writeFileSync(bad, `export default (k) => k.defineScenario({ name: "bad-os", fixes: {}, build: () => ({ procs: [{ name: "p", main: [k.user("x"), k.cvWait("ready", "m")] }] }) });\n`);
+    const out = join(dir, "out.ktrace");
+    const r = await runCli(["record", bad, "-o", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split("\n")).toEqual([`ktrace: scenario bad-os (${relative(REPO_ROOT, bad)}): procs[0].main[1] (cvWait) at bad-os.ts:1: unknown condvar 'ready' (declare it in build()'s vars: { ready: condvar() })`]);
+    expect(existsSync(out)).toBe(false);
   });
 });
