@@ -3,21 +3,14 @@
 // rule for waits nothing can end any more (src/kernel/wait.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KEvent, type KState, type Op, type VarDecl, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
-import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
+import type { Op, VarDecl } from "../src/kernel/index.ts";
+import { describe as describeEv } from "../src/replay/index.ts";
+import { ofKind, regs, runWorld, violationOf } from "./helpers/world.ts";
 
-function run(main: Op[], vars: Record<string, VarDecl> = { f: { type: "int" } }, o: { seed?: number; cpus?: number; max?: number } = {}): { evs: KEvent[]; st: KState; w: World } {
-  const w: World = { config: { cpus: o.cpus ?? 2, ...DEFAULT_RULES }, locks: {}, vars, procs: [{ name: "p", main }] };
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed: o.seed ?? 1, maxEvents: o.max ?? 10_000 }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
-const regs = (evs: KEvent[], reg: string) => evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
-const of = (evs: KEvent[], kind: number) => evs.filter((e) => e.kind === kind);
-const violation = (r: { evs: KEvent[]; w: World }) => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+const run = (main: Op[], vars: Record<string, VarDecl> = { f: { type: "int" } }, o: { seed?: number; cpus?: number; max?: number } = {}) =>
+  runWorld([main], { vars, seed: o.seed, cpus: o.cpus, maxEvents: o.max ?? 10_000 });
+const of = ofKind;
+const violation = violationOf;
 
 describe("futex", () => {
   it("wait blocks while the word holds the value; wake wakes it (0), in one wake event naming the waker", () => {

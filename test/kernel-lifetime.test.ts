@@ -2,20 +2,13 @@
 // is a kernel panic, the opt-in zombie-leak invariant (src/kernel/proc.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KConfig, type KEvent, type KState, type Op, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
-import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
+import type { KConfig, Op } from "../src/kernel/index.ts";
+import { describe as describeEv } from "../src/replay/index.ts";
+import { ofKind, runWorld, violationOf } from "./helpers/world.ts";
 
-function run(procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000): { evs: KEvent[]; st: KState; w: World } {
-  const w: World = { config: { cpus: 2, ...DEFAULT_RULES, ...rules }, locks: {}, vars: {}, procs: procs.map((main, i) => ({ name: `p${i}`, main })) };
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed, maxEvents }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
-const of = (evs: KEvent[], kind: number) => evs.filter((e) => e.kind === kind);
-const violation = (r: { evs: KEvent[]; w: World }) => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+const run = (procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000) => runWorld(procs, { rules, seed, maxEvents });
+const of = ofKind;
+const violation = violationOf;
 
 describe("orphans", () => {
   it("a process whose parent exits first is adopted by init and reaped by it when it exits", () => {

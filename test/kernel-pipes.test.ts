@@ -3,20 +3,12 @@
 // across fork and exec with close-on-exec (src/kernel/fd.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KEvent, type KState, type Op, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
+import type { Op } from "../src/kernel/index.ts";
 import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
+import { ofKind, regs, runWorld } from "./helpers/world.ts";
 
-function run(procs: Op[][], seed = 1): { evs: KEvent[]; st: KState; w: World } {
-  const w: World = { config: { cpus: 2, ...DEFAULT_RULES }, locks: {}, vars: {}, procs: procs.map((main, i) => ({ name: `p${i}`, main })) };
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed, maxEvents: 20_000 }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
-const regs = (evs: KEvent[], reg: string) => evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
-const of = (evs: KEvent[], kind: number) => evs.filter((e) => e.kind === kind);
+const run = (procs: Op[][], seed = 1) => runWorld(procs, { seed });
+const of = ofKind;
 const { r } = k;
 
 describe("pipes", () => {

@@ -2,20 +2,12 @@
 // decided before the Chooser picks, and priority inheritance (src/kernel/prio.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { randomChooser, simulate, validateWorld, type Chooser, type KEvent, type KState, type LockDecl, type Op, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
+import { randomChooser, validateWorld, type Chooser, type KEvent, type LockDecl, type Op, type World } from "../src/kernel/index.ts";
+import { runOf, worldOf } from "./helpers/world.ts";
 import { Cursor, describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
 
-function world(main: Op[], locks: Record<string, LockDecl> = {}, cpus = 1): World {
-  return { config: { cpus, ...DEFAULT_RULES }, locks, vars: { order: { type: "int" } }, procs: [{ name: "p", main }] };
-}
-function run(w: World, seed = 1, chooser?: Chooser): { evs: KEvent[]; st: KState; w: World } {
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed, maxEvents: 20_000, ...(chooser ? { chooser } : {}) }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
+const world = (main: Op[], locks: Record<string, LockDecl> = {}, cpus = 1) => worldOf([main], { locks, vars: { order: { type: "int" } }, cpus });
+const run = (w: World, seed = 1, chooser?: Chooser) => runOf(w, { seed, ...(chooser ? { chooser } : {}) });
 const fifo = (prio: number, tid: string) => ({ prio, policy: "fifo" as const, tid });
 const order = (evs: KEvent[]) => evs.filter((e) => e.kind === k.KIND.fetchAdd).map((e) => e.tid);
 

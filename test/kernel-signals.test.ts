@@ -3,25 +3,16 @@
 // (src/kernel/signal.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KEvent, type KState, type Op, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
-import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
+import { validateWorld, type Op } from "../src/kernel/index.ts";
+import { describe as describeEv } from "../src/replay/index.ts";
+import { ofKind, regs, runWorld, violationOf, worldOf } from "./helpers/world.ts";
 
 const { SIG } = k;
-function world(procs: Op[][]): World {
-  return { config: { cpus: 2, ...DEFAULT_RULES }, locks: {}, vars: { got: { type: "int" }, f: { type: "int" } }, procs: procs.map((main, i) => ({ name: `p${i}`, main })) };
-}
-function run(procs: Op[][], seed = 1): { evs: KEvent[]; st: KState; w: World } {
-  const w = world(procs);
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed, maxEvents: 20_000 }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
-const regs = (evs: KEvent[], reg: string) => evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
-const of = (evs: KEvent[], kind: number) => evs.filter((e) => e.kind === kind);
-const violation = (r: { evs: KEvent[]; w: World }) => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+const VARS = { got: { type: "int" as const }, f: { type: "int" as const } };
+const world = (procs: Op[][]) => worldOf(procs, { vars: VARS });
+const run = (procs: Op[][], seed = 1) => runWorld(procs, { vars: VARS, seed });
+const of = ofKind;
+const violation = violationOf;
 
 describe("sending and delivering", () => {
   it("a handler runs on the thread that takes the signal, at its return to user mode, with the signal blocked; then sigreturn", () => {

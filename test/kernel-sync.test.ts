@@ -2,24 +2,14 @@
 // futexes (src/kernel/sync.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KEvent, type KState, type Op, type VarDecl, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
-import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
+import { simulate, validateWorld, type KEvent, type KState, type Op, type VarDecl } from "../src/kernel/index.ts";
+import { describe as describeEv } from "../src/replay/index.ts";
+import { regs, runWorld, violationOf, worldOf } from "./helpers/world.ts";
 
-function world(main: Op[], vars: Record<string, VarDecl>, cpus = 2): World {
-  return { config: { cpus, ...DEFAULT_RULES }, locks: {}, vars, procs: [{ name: "p", main }] };
-}
-function run(main: Op[], vars: Record<string, VarDecl>, seed = 1, cpus = 2): { evs: KEvent[]; st: KState; w: World } {
-  const w = world(main, vars, cpus);
-  const bad = validateWorld(w);
-  if (bad) throw new Error(bad);
-  const evs: KEvent[] = [];
-  const st = simulate(w, { seed, maxEvents: 20_000 }, (e) => evs.push({ ...e }));
-  return { evs, st, w };
-}
-const regs = (evs: KEvent[], reg: string) => evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
+const world = (main: Op[], vars: Record<string, VarDecl>, cpus = 2) => worldOf([main], { vars, cpus });
+const run = (main: Op[], vars: Record<string, VarDecl>, seed = 1, cpus = 2) => runWorld([main], { vars, seed, cpus });
 const value = (st: KState, name: string) => [...st.vars.values()].find((v) => v.name === name)?.value;
-const violation = (r: { evs: KEvent[]; w: World }) => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+const violation = violationOf;
 
 describe("condition variables", () => {
   const vars = { cv: k.condvar(), ready: { type: "int" as const }, got: { type: "int" as const } };

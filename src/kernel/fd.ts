@@ -25,7 +25,7 @@ import { COST, FIRST_FD, MAX_FDS, PIPE_CAPACITY } from "./params.ts";
 import type { Op } from "./program.ts";
 import { send } from "./signal.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, HOW, SIG, type Fd, type Proc } from "./types.ts";
+import { ERRNO, HOW, SIG, type Fd, type Pipe, type Proc } from "./types.ts";
 
 /** The lowest free descriptor of p, or -1 when its table is full. */
 function lowestFree(p: Proc): number {
@@ -174,16 +174,27 @@ function wait(k: Simulator, t: TCtx, c: number, id: number, write: boolean): R {
   return KEEP;
 }
 
-/** write(fd, n): see the file comment. */
-export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>): R {
+/**
+ * What read and write start with: their arguments, EINTR when the last try
+ * ended in a signal's wakeup, EBADF for a descriptor not open on the right
+ * end. The pipe and the call's text, or the step's result.
+ */
+function pipeCall(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "read" | "write" }>): { p: Pipe; n: number; fd: number; call: string } | R {
   const fd = value(k, t, c, false, op.fd);
   const n = value(k, t, c, false, op.n);
   if (fd === null || n === null) return KEEP;
-  const call = `write(${fd}, ${n})`;
+  const call = `${op.op}(${fd}, ${n})`;
   if (interrupted(k, t)) return fail(k, t, c, ERRNO.EINTR, fd, call, op.ret, true);
   const f = fdOf(k, t, fd);
-  if (!f || !f.write) return fail(k, t, c, ERRNO.EBADF, fd, call, op.ret, true);
-  const p = k.state.pipes.get(f.pipe)!;
+  if (!f || f.write !== (op.op === "write")) return fail(k, t, c, ERRNO.EBADF, fd, call, op.ret, true);
+  return { p: k.state.pipes.get(f.pipe)!, n, fd, call };
+}
+
+/** write(fd, n): see the file comment. */
+export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>): R {
+  const pc = pipeCall(k, t, c, op);
+  if (typeof pc === "number") return pc;
+  const { p, n, fd, call } = pc;
   if (p.readers === 0) {
     // Nobody can ever read it: SIGPIPE to the writer, and EPIPE.
     send(k, c, -1, t.pid, t.tid, SIG.SIGPIPE);
@@ -207,14 +218,9 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
 
 /** read(fd, n): see the file comment. */
 export function readOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "read" }>): R {
-  const fd = value(k, t, c, false, op.fd);
-  const n = value(k, t, c, false, op.n);
-  if (fd === null || n === null) return KEEP;
-  const call = `read(${fd}, ${n})`;
-  if (interrupted(k, t)) return fail(k, t, c, ERRNO.EINTR, fd, call, op.ret, true);
-  const f = fdOf(k, t, fd);
-  if (!f || f.write) return fail(k, t, c, ERRNO.EBADF, fd, call, op.ret, true);
-  const p = k.state.pipes.get(f.pipe)!;
+  const pc = pipeCall(k, t, c, op);
+  if (typeof pc === "number") return pc;
+  const { p, n } = pc;
   if (p.used === 0 && p.writers > 0 && n > 0) return wait(k, t, c, p.id, false);
   const got = Math.max(0, Math.min(n, p.used));
   k.emit(c, t.tid, ev.pipeRead({ pipe: p.id, n: got, used: p.used - got }));

@@ -58,6 +58,13 @@ function loadWord(k: Simulator, t: TCtx, c: number, id: number): number {
   return v.value;
 }
 
+/** An atomic fetch-add of 1 on the word (a condvar's sequence, a semaphore's count). */
+function bumpWord(k: Simulator, t: TCtx, c: number, id: number): void {
+  const v = k.state.vars.get(id)!;
+  k.emit(c, t.tid, ev.fetchAdd({ var: id, old: v.value, new: (v.value + 1) | 0, reg: "" }));
+  k.cost(COST.user, c);
+}
+
 /** cas(word, old, new) into $name; true when it swapped. */
 function casWord(k: Simulator, t: TCtx, c: number, id: number, old: number, nv: number): boolean {
   const v = k.state.vars.get(id)!;
@@ -151,9 +158,7 @@ export function cvSignal(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: 
     if (phase === 0) {
       id = word(k, t2, c2, op.cv);
       if (id < 0) return KEEP;
-      const v = k.state.vars.get(id)!;
-      k.emit(c2, t2.tid, ev.fetchAdd({ var: id, old: v.value, new: (v.value + 1) | 0, reg: "" }));
-      k.cost(COST.user, c2);
+      bumpWord(k, t2, c2, id);
       phase = 1;
       return KEEP;
     }
@@ -226,9 +231,7 @@ export function semPost(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "
     if (phase === 0) {
       id = word(k, t2, c2, op.sem);
       if (id < 0) return KEEP;
-      const v = k.state.vars.get(id)!;
-      k.emit(c2, t2.tid, ev.fetchAdd({ var: id, old: v.value, new: (v.value + 1) | 0, reg: "" }));
-      k.cost(COST.user, c2);
+      bumpWord(k, t2, c2, id);
       if (futexWaiters(k, id).length === 0) return DONE;
       phase = 1;
       return KEEP;
