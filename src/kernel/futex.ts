@@ -63,12 +63,10 @@ export function fireTimer(k: Simulator, cpu: number): boolean {
   const ts = k.timers;
   if (ts.length === 0) return false;
   const x = ts[0]!;
-  if (!live(k, x)) {
-    ts.shift();
-    return true;
-  }
+  // Not due yet: nothing to do (a stale entry waits until it is due to be dropped).
   if (x.until > k.clock[cpu]!) return false;
   ts.shift();
+  if (!live(k, x)) return true;
   k.emit(cpu, -1, ev.wake({ tid: x.tid, by: -1, how: HOW.timer, context: "irq:timer" }));
   return true;
 }

@@ -76,10 +76,10 @@ export function reboost(s: KState, tid: number): void {
   }
 }
 
-/** Whether any live thread ranks above 0 (the policy has something to do). */
-export function anyRanked(s: KState): boolean {
-  for (const t of s.threads.values()) if (t.state !== "exited" && rank(t) > 0) return true;
-  return false;
+/** The live threads that rank above 0 (the policy has something to do while there are any), into out. */
+export function rankedThreads(s: KState, out: number[]): void {
+  out.length = 0;
+  for (const t of s.threads.values()) if (t.state !== "exited" && rank(t) > 0) out.push(t.tid);
 }
 
 /** A priority inversion around a running thread. */
@@ -121,12 +121,13 @@ function ready(s: KState, tid: number): boolean {
 
 /**
  * Narrows `cands` (ready tids, run-queue order) in place to those of the
- * highest rank among them; unchanged when that rank is 0 (the default class:
- * the chooser picks among all).
+ * highest rank among them (`ranked`: the threads ranked above 0); unchanged
+ * when that rank is 0 (the default class: the chooser picks among all).
  */
-export function eligible(s: KState, cands: number[]): void {
+export function eligible(s: KState, cands: number[], ranked: readonly number[]): void {
+  // Only the ranked threads (a few) can be above 0: the best rank among those that are candidates.
   let best = 0;
-  for (const tid of cands) best = Math.max(best, rank(s.threads.get(tid)!));
+  for (const tid of ranked) if (cands.includes(tid)) best = Math.max(best, rank(s.threads.get(tid)!));
   if (best === 0) return;
   let j = 0;
   for (const tid of cands) if (rank(s.threads.get(tid)!) === best) cands[j++] = tid;
@@ -135,12 +136,17 @@ export function eligible(s: KState, cands: number[]): void {
 
 /**
  * For the thread th about to run a user-mode step while threads wait in the
- * run queue: true when a ready one ranks above it (it must yield), false when
- * th is in the fifo class and none does (never time-sliced), null when the
- * chooser decides (the default class against the default class).
+ * run queue (`ranked`: the threads ranked above 0, rankedThreads): true when
+ * a ready one off the cpus ranks above it (it must yield), false when th is
+ * in the fifo class and none does (never time-sliced), null when the chooser
+ * decides (the default class against the default class).
  */
-export function mustYield(s: KState, rq: readonly number[], th: Thread): boolean | null {
+export function mustYield(s: KState, ranked: readonly number[], th: Thread): boolean | null {
   const mine = rank(th);
-  for (const tid of rq) if (ready(s, tid) && rank(s.threads.get(tid)!) > mine) return true;
+  // Only a ranked thread can outrank anyone: look at those (a few), not the whole run queue.
+  for (const tid of ranked) {
+    if (tid === th.tid || !ready(s, tid) || rank(s.threads.get(tid)!) <= mine) continue;
+    if (!s.cpus.some((c) => c.tid === tid)) return true; // ready and not on a cpu: in the run queue
+  }
   return mine > 0 ? false : null;
 }

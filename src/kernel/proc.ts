@@ -168,6 +168,9 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
 
 // ---- join, detach -------------------------------------------------------------------------
 
+/** Joined threads remembered to answer a second pthread_join with EINVAL (the oldest forgotten first: then ESRCH). */
+export const JOINED_KEPT = 256;
+
 /** What a thread handle of a process (from pthread_create) says: the simulator's pthread structs. */
 export interface ThreadHandle {
   pid: number;
@@ -183,6 +186,7 @@ export interface ThreadHandle {
 function handleError(k: Simulator, t: TCtx, tid: number, join: boolean): number {
   if (join && tid === t.tid) return ERRNO.EDEADLK;
   const h = k.handles.get(tid);
+  if (h === undefined && k.joined.has(tid)) return ERRNO.EINVAL;
   if (h === undefined || h.pid !== t.pid) return ERRNO.ESRCH;
   if (h.detached || h.joined) return ERRNO.EINVAL;
   return 0;
@@ -216,7 +220,10 @@ export function join(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "jo
     h!.joiner = t.tid;
     return KEEP;
   }
-  h!.joined = true;
+  // Its pthread struct is gone: remembered only to answer a second join (EINVAL), for the last JOINED_KEPT.
+  k.handles.delete(tid);
+  k.joined.add(tid);
+  if (k.joined.size > JOINED_KEPT) k.joined.delete(k.joined.values().next().value!);
   k.emit(c, t.tid, ev.join({ tid, code: h!.code }));
   k.cost(COST.kernel, c);
   setRet(k, t, c, op.ret, 0);

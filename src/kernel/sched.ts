@@ -89,7 +89,7 @@ export function dequeue(k: Simulator, cpu: number): number {
     return -1;
   }
   // The policy first (priorities: only the highest rank ready may run), then the chooser among those.
-  if (k.ranked) eligible(k.state, cands);
+  if (k.ranked) eligible(k.state, cands, k.rankedTids);
   const i = cands.length === 1 || k.chooser.next === undefined ? 0 : k.chooser.next(cpu, cands);
   const tid = cands[i] ?? cands[0]!;
   const at = rq.indexOf(tid);
@@ -122,7 +122,7 @@ export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
   if (th.state === "spinning") return spinning(k, th) && k.rq.some((x) => canProgress(k, x));
   if (k.ranked) {
     // The policy first: a higher rank ready preempts; a fifo thread is not time-sliced.
-    const y = mustYield(k.state, k.rq, th);
+    const y = mustYield(k.state, k.rankedTids, th);
     if (y !== null) return y;
   }
   return k.chooser.preempt(c, th.tid);

@@ -33,7 +33,7 @@ import { describeWait } from "./wait.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { exitThread, exited, type ThreadHandle } from "./proc.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
-import { anyRanked } from "./prio.ts";
+import { rank, rankedThreads } from "./prio.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
@@ -102,12 +102,16 @@ export class Simulator {
   readonly kernelLocks = new Map<string, number>();
   /** Whether some live thread ranks above the default class (prio.ts): the scheduling policy applies. */
   ranked = false;
+  /** The live threads ranked above the default class (prio.ts's rankedThreads), while `ranked`. */
+  readonly rankedTids: number[] = [];
   /** Whether any thread's scheduling was ever set (only then is `ranked` recomputed). */
   private rankedEver = false;
   /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
   sigPending = 0;
-  /** pthread handles of the threads `thread` created, by tid (join, detach). */
+  /** pthread handles of the threads `thread` created, by tid (join, detach); a joined one goes. */
   readonly handles = new Map<number, ThreadHandle>();
+  /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
+  readonly joined = new Set<number>();
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
@@ -168,7 +172,23 @@ export class Simulator {
         this.rankedEver = true;
         break;
     }
-    if (this.rankedEver && RERANK[e.kind] === 1) this.ranked = anyRanked(this.state);
+    if (this.rankedEver && RERANK[e.kind] === 1) this.rerank(e);
+  }
+
+  /** After an event that may change who ranks above 0: a sched-set, a thread leaving, a wait or hand-over of a priority-inheriting lock. */
+  private rerank(e: KEvent): void {
+    const k = e.kind;
+    if (k === KIND.lockAcquire || k === KIND.lockRelease) {
+      // Taking or releasing a priority-inheriting lock changes the boost of its taker or releaser only.
+      if (this.state.locks.get(e.a)?.pi !== true) return;
+      const th = this.state.threads.get(e.tid);
+      const i = this.rankedTids.indexOf(e.tid);
+      const ranks = th !== undefined && th.state !== "exited" && rank(th) > 0;
+      if (ranks && i < 0) this.rankedTids.push(e.tid);
+      else if (!ranks && i >= 0) this.rankedTids.splice(i, 1);
+    } else if (k === KIND.lockWait && this.state.locks.get(e.a)?.pi !== true) return;
+    else rankedThreads(this.state, this.rankedTids);
+    this.ranked = this.rankedTids.length > 0;
   }
 
   /** The virtual time of an event emitted now on cpu. */
