@@ -33,20 +33,19 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { applyEvent } from "../kernel/apply.ts";
 import { EVENT_KINDS, KIND, WAKE_HOW, sigName, type KEvent, type KState } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
-import { errnoText } from "../replay/describe.ts";
+import { errnoText, walk, type ReplaySource } from "../replay/index.ts";
 
-/** What the exporter reads: a trace reader (or anything shaped like one). */
-export interface ExportSource {
-  readonly meta: { scenario: string; fix: string; seed: number; writer: string; config: { cpus: number } };
-  readonly eventCount: number;
-  readonly outcome: { kind: string; seq: number; message: string } | null;
+/**
+ * What the exporter reads: a trace reader (or any replay source with the
+ * writer's name). A damaged trace is exported around its gaps: what is open
+ * is closed where a gap starts, a global instant marks it, and the export
+ * goes on from the next usable snapshot.
+ */
+export type ExportSource = ReplaySource & {
   readonly formatVersion?: string;
-  loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState };
-  events(from?: number, to?: number): Iterable<KEvent>;
-}
+};
 
 /** Synthetic pids for the CPU and kernel processes (simulated pids are small). */
 export const CPUS_PID = 100000;
@@ -131,7 +130,8 @@ interface Open {
  * time (one event per line), so a long trace never becomes one string.
  */
 export function writeChromeTrace(src: ExportSource, write: (text: string) => void, opts: { version?: string } = {}): void {
-  const st = src.loadSnapshot(-1).state;
+  // The state the walk folds (replaced by a snapshot's after a gap).
+  let st: KState = src.loadSnapshotFrom(-1)?.state ?? src.loadSnapshot(-1).state;
   const meta = src.meta;
   let first = true;
   const emit = (e: ChromeEvent) => {
@@ -139,8 +139,8 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     first = false;
   };
   const otherData = {
-    generator: opts.version ?? meta.writer,
-    writer: meta.writer,
+    generator: opts.version ?? meta.writer ?? "",
+    writer: meta.writer ?? "",
     formatVersion: src.formatVersion ?? "",
     scenario: meta.scenario,
     fix: meta.fix,
@@ -188,6 +188,13 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   const sent = new Map<number, { ts: number; cpu: number; seq: number; name: string }>();
   // Signal handlers running, per thread (innermost last).
   const handlers = new Map<number, Open[]>();
+  /** Closes the signal handlers still running (the end of the trace, or a gap in it). */
+  const closeHandlers = (end: number, seq: number) => {
+    for (const [tid, list] of handlers) {
+      for (const h of list.reverse()) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(end - h.start), pid: pidOf(tid), tid, args: { ...h.args, toSeq: seq } });
+    }
+    handlers.clear();
+  };
   /** A flow arrow from (ts, cpu) to (ts2, cpu2), bound to the run slices there; written whole, so none is left dangling. */
   const flow = (name: string, cat: string, from: { ts: number; cpu: number; seq: number }, ts: number, cpu: number, seq: number, args: Record<string, unknown> = {}) => {
     const id = ++flowId;
@@ -259,10 +266,41 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     for (const tid of waits.keys()) if (!st.threads.has(tid)) closeWait(tid, ev.time, ev.seq);
   };
 
-  for (const ev of src.events()) {
-    const releasedLock = ev.kind === KIND.lockRelease && ev.b === 0 ? st.locks.get(ev.a) : undefined;
-    applyEvent(st, ev);
+  let releasedLock: unknown;
+  let lastSeq = -1;
+  let lost = false;
+  walk(src, 0, src.eventCount - 1, {
+    before: (ev, before) => {
+      releasedLock = ev.kind === KIND.lockRelease && ev.b === 0 ? before.locks.get(ev.a) : undefined;
+    },
+    unfolded: (u) => {
+      // Close what is open where the damage starts, and mark it.
+      for (let c = 0; c < running.length; c++) closeRun(c, lastTime, lastSeq);
+      for (const id of [...holds.keys()]) closeHold(id, lastTime, lastSeq);
+      for (const tid of [...waits.keys()]) closeWait(tid, lastTime, lastSeq);
+      closeHandlers(lastTime, lastSeq);
+      released.clear();
+      woken.clear();
+      sent.clear();
+      const what = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} missing` : `state unknown from seq ${u.fromSeq}`;
+      emit({ name: `${what} (damaged trace)`, cat: "damage", ph: "i", s: "g", ts: us(lastTime), pid: CPUS_PID, tid: CPU_TID_BASE, args: { fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: u.missing?.reason ?? u.reason } });
+      lost = true;
+    },
+    event: (ev, after) => {
+      if (after === null) return;
+      st = after;
+      if (lost) {
+        // Folding resumed from a snapshot: take its names.
+        lost = false;
+        noteNames();
+      }
+      onEvent(ev);
+    },
+  });
+
+  function onEvent(ev: KEvent): void {
     lastTime = ev.time;
+    lastSeq = ev.seq;
     if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
     switch (ev.kind) {
       case KIND.switch: {
@@ -353,9 +391,7 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   for (let c = 0; c < running.length; c++) closeRun(c, lastTime, endSeq);
   for (const id of [...holds.keys()]) closeHold(id, lastTime, endSeq);
   for (const tid of [...waits.keys()]) closeWait(tid, lastTime, endSeq);
-  for (const [tid, list] of handlers) {
-    for (const h of list.reverse()) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(lastTime - h.start), pid: pidOf(tid), tid, args: { ...h.args, toSeq: endSeq } });
-  }
+  closeHandlers(lastTime, endSeq);
 
   // Names.
   procNames.set(KERNEL_PID, "kernel");

@@ -12,11 +12,11 @@ import process from "node:process";
 import { cellWidth, cut } from "../../util/text-table.ts";
 import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
 import { explore, saveTraces, type Progress } from "../../explore/index.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, ewrite, isStderrTTY, out, println, stderrColumns } from "../io.ts";
+import { color, eprintln, errColor, eredraw, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -47,7 +47,7 @@ export function progressLine(label: string, p: Progress, columns: number, paint:
     const full = Math.round(frac * w);
     return `${"█".repeat(full)}${"░".repeat(w - full)}`;
   };
-  const safe = termSafe(label);
+  const safe = safeText(label);
   // Layouts, widest first. The first that fits with the counts at their widest
   // (done = failing = total) wins, so the layout does not change as they grow.
   const layout = (i: number, done: string, failing: string, errors: string): string => {
@@ -78,11 +78,11 @@ function progressBar(label: string): { update(p: Progress): void; clear(): void 
     update(p) {
       if (p.elapsedMs - last < 100 && p.done < p.total) return;
       last = p.elapsedMs;
-      ewrite(`\r${progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red)}\x1b[K`);
+      eredraw(progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red));
       shown = true;
     },
     clear() {
-      if (shown) ewrite("\r\x1b[K");
+      if (shown) eredraw("");
     },
   };
 }
@@ -110,7 +110,7 @@ export interface TextContext {
 export function printText(d: ExploreDoc, ctx: TextContext): void {
   const { target, extra, note } = ctx;
   const fix = d.fix;
-  const variant = fix ? `--fix ${termSafe(fix)}` : "buggy";
+  const variant = fix ? `--fix ${safeText(fix)}` : "buggy";
   const { from, to } = d.seeds;
   type Row = { seed: number; outcome: string; what: string; bad: boolean };
   const rows: Row[] = [
@@ -128,7 +128,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   if (rows.length > 0) {
     const w = Math.max(4, String(to).length);
     println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
-    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(termSafe(r.outcome).padEnd(12))}  ${termSafe(r.what)}`);
+    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(safeText(r.outcome).padEnd(12))}  ${safeText(r.what)}`);
     println();
   }
   const failed = d.failing.length;
@@ -153,9 +153,9 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
     })()
     : `seeds ${from}..${to}`;
-  println(`${head}: ${termSafe(d.scenario)} (${variant}${termSafe(extra)}) ${range}, ${how}`);
-  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
-  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
+  println(`${head}: ${safeText(d.scenario)} (${variant}${safeText(extra)}) ${range}, ${how}`);
+  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
+  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
   if (budget > 0) println(color.yellow(`  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`));
   const internal = d.errors.filter((e) => e.exitCode === 3);
@@ -165,7 +165,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   }
   if (d.saved.length > 0) {
     const more = d.saved.length < failed ? ` (the first ${d.saved.length} of ${n(failed)}; --save-all for all)` : "";
-    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${termSafe(ctx.saveDir ?? "")}${more}`);
+    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(ctx.saveDir ?? "")}${more}`);
   }
   const first = d.failing[0]?.seed ?? d.errors[0]?.seed;
   if (first === undefined) return;
@@ -173,10 +173,10 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${first}`;
   if (failed > 0) {
     const saved = d.saved[0];
-    println(color.dim(termSafe(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
+    println(color.dim(safeText(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
   } else {
     const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
-    println(color.dim(termSafe(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
+    println(color.dim(safeText(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
   }
 }
 
@@ -195,7 +195,7 @@ export function errorLine(d: Pick<ExploreDoc, "errors">): string | null {
   const seeds = list.slice(0, 5).map((e) => e.seed).join(", ") + (list.length > 5 ? ", …" : "");
   const first = list[0]!;
   const what = internal.length > 0 ? "internal error" : "a scenario that cannot run";
-  return termSafe(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
+  return safeText(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
 }
 
 export async function run(args: ParsedArgs<"explore">): Promise<number> {
@@ -227,7 +227,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   }
   const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
   const code = exitCodeFor(doc);
-  if (f.json) out(renderDoc(doc));
+  if (f.json) outJson(renderDoc(doc));
   else {
     const extra = [f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : ""].join("");
     const note: RunNote = shard ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard } : { jobs: res.jobs, elapsedMs: res.elapsedMs };
