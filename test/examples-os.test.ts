@@ -265,3 +265,29 @@ describe("old snapshots and bad input", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("the Chrome export of the issue 11 objects", () => {
+  it("waits are slices, wakeups and signals flow arrows, a lost wakeup an instant, a handler a slice", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-chrome-os-"));
+    const events = async (name: string, seed: number) => {
+      const trace = join(dir, `${name}.ktrace`);
+      expect((await runCli(["record", file(name), "--seed", String(seed), "-o", trace])).code).toBe(0);
+      const out = join(dir, `${name}.json`);
+      expect((await runCli(["export", trace, "--format", "chrome", "-o", out])).code).toBe(0);
+      return (JSON.parse(readFileSync(out, "utf8")) as { traceEvents: { name: string; ph: string; cat?: string; id?: number; dur?: number }[] }).traceEvents;
+    };
+    const lw = await events("lost-wakeup", 3);
+    expect(lw.some((e) => e.ph === "X" && e.cat === "wait" && e.name === "waits on condvar job_ready")).toBe(true);
+    expect(lw.some((e) => e.ph === "X" && e.cat === "wait" && e.name === "blocks in join(tid 2)")).toBe(true);
+    expect(lw.some((e) => e.ph === "i" && e.name === "lost wakeup: condvar job_ready (no waiter)")).toBe(true);
+    const fixed = await events("futex-mutex", 2);
+    const starts = fixed.filter((e) => e.ph === "s" && e.cat === "wake");
+    const ends = new Set(fixed.filter((e) => e.ph === "f" && e.cat === "wake").map((e) => e.id));
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.every((e) => ends.has(e.id))).toBe(true);
+    expect(starts[0]!.name).toMatch(/^wake tid \d+ \(futex: lock\)$/);
+    const sig = await events("signal-malloc", 1);
+    expect(sig.some((e) => e.ph === "s" && e.cat === "signal" && e.name === "SIGALRM → pid 1")).toBe(true);
+    expect(sig.some((e) => e.ph === "X" && e.cat === "signal" && e.name === "SIGALRM handler")).toBe(true);
+  });
+});
