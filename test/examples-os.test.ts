@@ -19,6 +19,7 @@ import { resolveScenario, type Scenario } from "../src/scenarios/index.ts";
 import { statePanes } from "../src/tui/rows.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { storeFor } from "./helpers/tui.ts";
+import { replaySeed } from "./helpers/scenario-run.ts";
 import type { Command } from "../src/tui/keymap.ts";
 
 const DIR = join(REPO_ROOT, "examples");
@@ -27,17 +28,7 @@ const kindOf = (e: KEvent) => EVENT_KINDS[e.kind]!.name;
 const load = (name: string) => resolveScenario(file(name));
 
 /** A seed's run in full: its events, the first violation (every invariant), the final state. */
-function replay(sc: Scenario, seed: number, fix = ""): { evs: KEvent[]; v: Violation | null; st: KState } {
-  const p = prepareWith(sc, { seed, fix });
-  const ck = new Checker(invariantsFor(p.invariants));
-  const evs: KEvent[] = [];
-  let v: Violation | null = null;
-  const st = run(p, (e, after) => {
-    evs.push({ ...e });
-    v ??= ck.after(after, e);
-  }, (e, before) => void (v ??= ck.before(before, e)));
-  return { evs, v: v as Violation | null, st };
-}
+const replay = (sc: Scenario, seed: number, fix = "") => replaySeed(sc, seed, { fix });
 type Run = ReturnType<typeof replay>;
 const causeEvents = (r: Run) => r.v!.causes.map((c) => r.evs[c.seq]!);
 
