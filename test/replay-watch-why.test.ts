@@ -137,7 +137,7 @@ suite("describe", () => {
       await memorySource("tcmalloc-fork"), await memorySource("tcmalloc-fork", { fix: "posix-spawn" }),
       await memorySource("tcmalloc-fork", { fix: "atfork-2.17" }),
       await memorySource("rcore-kstack", { opts: ["stack=flush"] }), await memorySource("asterinas-procfs"),
-      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }),
+      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
       await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }), await memorySource("fixtures/scenarios/handoff.ts"),
     ];
     for (const src of runs) {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, record } from '../src/record/index.ts';
-import { runCli } from './helpers/run-cli.ts';
+import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
 import { has, line, replayCommand, Terminal } from './helpers/tmux.ts';
 
 let dir = '';
@@ -129,6 +129,48 @@ describe('ktrace replay in a terminal (tmux)', () => {
       expect(s[23]).toMatch(/q quit$/);
       t.send('q');
       await t.waitFor(has(/^ktrace exited with 0/));
+    } finally {
+      t.kill();
+    }
+  });
+});
+
+describe('ktrace replay of a lost wakeup (tmux)', () => {
+  let lost = '';
+  beforeAll(async () => {
+    // examples/lost-wakeup.ts, seed 3: the dispatcher signals job_ready before the worker waits.
+    lost = path.join(dir, 'lost-wakeup.ktrace');
+    const r = record(await prepare({ target: path.join(REPO_ROOT, 'examples', 'lost-wakeup.ts'), seed: 3 }), lost);
+    expect(r.outcome?.kind).toBe('hang');
+  });
+
+  it('bun: watches the condition variable and reverse-continues to the signal nobody received', async () => {
+    const t = new Terminal(replayCommand('bun', lost));
+    try {
+      // Opens at the hang: the worker waits on job_ready, the dispatcher in join.
+      let s = await t.waitFor(has(/^✖ HANG at seq \d+/));
+      expect(s[3]).toMatch(/^first violation: no-deadlock at seq \d+: tid 2 \(pid 1\) waits on condvar/);
+      // Watches the condition variable, picked from the fuzzy list.
+      t.send('w');
+      await t.waitFor(has(/^ Add a watchpoint/));
+      t.send({ text: 'condvar job_ready' });
+      s = await t.waitFor(has(/^▶ condvar job_ready \(pid 1\)/));
+      t.send('Enter');
+      s = await t.waitFor(has(/^ watching condvar job_ready/));
+      expect(s[22]).toMatch(/^ watching condvar job_ready \(pid 1\): waits, wakes, value \(\d+ hits? in the trace\)/);
+      // Reverse-continues (past the worker's wait) to the wake that found no waiter.
+      for (let i = 0; i < 10 && !/lost at seq/.test(s[22]!); i++) {
+        const at = s[1];
+        t.send('C');
+        s = await t.waitFor((x) => x[1] !== at);
+      }
+      expect(s[22]).toMatch(/^ condvar job_ready \(pid 1\): tid 1 wakes up to 1: nobody waits, lost at seq \d+$/);
+      const hit = Number(/at seq (\d+)/.exec(s[22]!)![1]);
+      expect(s[1]).toMatch(new RegExp(`^ seq ${hit} /`));
+      expect(line(s, new RegExp(`^▶ ${hit} `))).toMatch(/futex-wake +tid 1 wakes up to 1 on co/);
+      t.send('q');
+      s = await t.waitFor(has(/^ktrace exited with/));
+      expect(line(s, /^ktrace exited with/)).toBe('ktrace exited with 0');
     } finally {
       t.kill();
     }

@@ -15,6 +15,11 @@ import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
+import { otherWaits } from "../kernel/wait.ts";
+import { stuckFinding, stuckSet } from "./waits.ts";
+import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
+
+export { priorityInversion, signalSafety, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -28,6 +33,9 @@ export const INVARIANT_NAMES = [
   "assertions",
   "no-livelock",
   "data-race",
+  "signal-safety",
+  "priority-inversion",
+  "zombie-leak",
   "one-cpu-at-a-time",
   "switch-from-current",
   "no-run-after-exit",
@@ -196,20 +204,49 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
   return null;
 }
 
+/** The finding without the event it is reported at among its causes. */
+function notAt(f: Finding, seq: number): Finding {
+  return { message: f.message, causes: f.causes.filter((c) => c.seq !== seq) };
+}
+
+/** Wait events: the waiter may have just become a thread that can never run again. */
+const WAITS: readonly number[] = [KIND.lockWait, KIND.futexWait, KIND.waitBlock, KIND.joinWait, KIND.pipeWait, KIND.pause];
+/** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
+let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
+
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang. For a cycle, the causes are every lock's acquire and every thread's wait in it.",
-  kinds: [KIND.lockWait, KIND.hang],
+  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, the fork that passed a pipe end on.",
+  kinds: [...WAITS, KIND.hang, KIND.threadExit],
+  pre(s, ev) {
+    if (ev.kind === KIND.threadExit) stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
+    return null;
+  },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
-    const l = s.locks.get(ev.a);
-    if (!l) return null;
-    const b = blocked(s, l, ev.tid);
-    if (b === null) return null;
-    return {
-      message: `${actor(s, ev.tid)} ${waitVerb(ev.b)} ${l.name}, ${b.why}: it can never be released`,
-      causes: b.causes.filter((c) => c.seq !== ev.seq),
-    };
+    if (ev.kind === KIND.threadExit) {
+      const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
+      if (was === null || !otherWaits(s)) return null;
+      const now = stuckSet(s);
+      if (now === null) return null;
+      const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
+      return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
+    }
+    if (ev.kind === KIND.lockWait) {
+      const l = s.locks.get(ev.a);
+      if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
+      const b = blocked(s, l, ev.tid);
+      if (b !== null) {
+        return {
+          message: `${actor(s, ev.tid)} ${waitVerb(ev.b)} ${l.name}, ${b.why}: it can never be released`,
+          causes: b.causes.filter((c) => c.seq !== ev.seq),
+        };
+      }
+      if (!otherWaits(s)) return null;
+    }
+    const now = stuckSet(s);
+    if (now === null || !now.has(ev.tid)) return null;
+    return notAt(stuckFinding(s, ev.tid, now), ev.seq);
   },
 };
 
@@ -287,6 +324,7 @@ export const lockMisuse: Invariant = {
   doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
   kinds: [KIND.lockMisuse],
   pre(s, ev) {
+    if (handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
     const l = s.locks.get(ev.a);
     return {
       message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
@@ -340,6 +378,7 @@ export const noLivelock: Invariant = {
 /** Every invariant, in INVARIANT_NAMES order. */
 export const INVARIANTS: readonly Invariant[] = [
   recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace,
+  signalSafety, priorityInversion, zombieLeak,
   ...CONSISTENCY_INVARIANTS,
 ];
 

@@ -5,13 +5,14 @@
 // one-line explanation.
 
 import { ownerClause } from "../kernel/locks.ts";
-import { KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
+import { KIND, WAKE_HOW, sigName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
+import { waitText } from "../kernel/wait.ts";
 import { describe, spaceText, taskText, valueText } from "./describe.ts";
 import { eventAt, type ReplaySource } from "./source.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
-  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu" | "var" | "obj";
+  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu" | "var" | "obj" | "pipe";
   readonly id: number;
 }
 
@@ -29,7 +30,7 @@ export interface WhyEntry {
 /** A reference that does not parse or names nothing in the state. exitCode 2. */
 export class RefError extends Error {
   readonly exitCode = 2;
-  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID, obj:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
+  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID (futex:, condvar:, semaphore:, rwlock: too), obj:ID, pipe:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
 }
 
 /**
@@ -60,7 +61,11 @@ export function parseRef(text: string, state: KState): ObjectRef {
       if (!best) throw new RefError(`no lock named '${arg}' at seq ${state.seq}`);
       return { kind: "lock", id: best.id };
     }
-    case "var": {
+    case "var":
+    case "futex":
+    case "condvar":
+    case "semaphore":
+    case "rwlock": {
       if (/^[0-9]+$/.test(arg)) return { kind: "var", id: Number(arg) };
       const at = /^(.*)@(-?[0-9]+)$/.exec(arg);
       const name = at ? at[1]! : arg;
@@ -77,6 +82,7 @@ export function parseRef(text: string, state: KState): ObjectRef {
     case "vmar":
     case "cpu":
     case "obj":
+    case "pipe":
       return { kind: head, id: num() };
     case "proc":
     case "pid":
@@ -127,6 +133,73 @@ function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
     ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})` : "";
   const copied = v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";
   out.push({ seq: v.since, role: "written", explanation: `tid ${v.writer} last wrote ${v.name}${how}${copied}; it holds ${val(v.value)}` });
+  return out;
+}
+
+/** A futex word's waits and wakes: who waits on it since when, and its last wake (a lost one says so). */
+function futexWhy(s: KState, v: Var): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const what = `${v.sync ?? "futex"} ${v.name}`;
+  if (v.wake !== undefined) {
+    const lost = v.wake.woken === 0;
+    out.push({
+      seq: v.wake.seq, role: lost ? "lost-wake" : "woke",
+      explanation: lost ? `tid ${v.wake.by} woke ${what} when no thread waited on it: nobody received that wakeup` : `tid ${v.wake.by} woke ${v.wake.woken} waiter${v.wake.woken === 1 ? "" : "s"} of ${what}`,
+    });
+  }
+  for (const t of s.threads.values()) {
+    if (t.state !== "blocked" || t.waitOn?.what !== "futex" || t.waitOn.id !== v.id) continue;
+    out.push({ seq: t.waitOn.since, role: "waiter", explanation: `tid ${t.tid} waits on ${what} (since seq ${t.waitOn.since}${t.waitOn.until >= 0 ? ", timed" : ""})` });
+  }
+  return out;
+}
+
+/** A pipe: its creation, who holds each end (and how the descriptor got there), its last write and read, the close of its last write end. */
+function pipeWhy(s: KState, id: number): WhyEntry[] {
+  const p = s.pipes.get(id);
+  if (!p) throw new RefError(`no pipe ${id} at seq ${s.seq}`);
+  const out: WhyEntry[] = [{ seq: p.createdSeq, role: "created", explanation: `pipe ${id} created (${p.cap} bytes)` }];
+  for (const pr of [...s.procs.values()].sort((a, b) => a.pid - b.pid)) {
+    for (const f of pr.fds ?? []) {
+      if (f.pipe !== id) continue;
+      const end = f.write ? "write" : "read";
+      const how = f.seq === pr.createdSeq ? `, inherited when pid ${pr.pid} was created (fork or spawn)` : "";
+      out.push({ seq: f.seq, role: f.write ? "holds-write" : "holds-read", explanation: `pid ${pr.pid} holds pipe ${id}'s ${end} end as fd ${f.fd}${f.cloexec ? " (close-on-exec)" : ""}${how}` });
+    }
+  }
+  if (p.writeSeq >= 0) out.push({ seq: p.writeSeq, role: "written", explanation: `last write into pipe ${id} (${p.used}/${p.cap} bytes buffered now)` });
+  if (p.readSeq >= 0) out.push({ seq: p.readSeq, role: "read", explanation: `last read from pipe ${id}` });
+  if (p.wclosedSeq >= 0) out.push({ seq: p.wclosedSeq, role: "eof", explanation: `the last write end of pipe ${id} closed: readers see end of file` });
+  return out;
+}
+
+/** A thread's wakeup, what it waits on now, and the signals it handles or has pending. */
+function threadWakeWhy(s: KState, t: Thread): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const w = t.woken;
+  if (w !== undefined) {
+    const how = WAKE_HOW[w.how] ?? `how ${w.how}`;
+    out.push({ seq: w.seq, role: "woken", explanation: `${w.by >= 0 ? `tid ${w.by}` : "the kernel (a timer or interrupt)"} woke tid ${t.tid} (${how}) at seq ${w.seq}` });
+  }
+  const on = t.waitOn;
+  if (on !== undefined && t.state === "blocked") {
+    out.push({ seq: on.since, role: "waits", explanation: `tid ${t.tid} ${waitText(s, t)} since seq ${on.since}` });
+    if (on.what === "futex") {
+      const v = s.vars.get(on.id);
+      if (v) for (const e of futexWhy(s, v)) if (e.role !== "waiter") out.push({ ...e, role: `waits-on-${e.role}` });
+    } else if (on.what === "pipe-read" || on.what === "pipe-write") {
+      if (s.pipes.has(on.id)) {
+        const other = on.what === "pipe-read" ? "holds-write" : "holds-read";
+        for (const e of pipeWhy(s, on.id)) if (e.role === other) out.push({ ...e, role: `waits-on-${e.role}` });
+      }
+    }
+  }
+  for (const h of t.handling ?? []) {
+    out.push({ seq: h.sent, role: "signal-sent", explanation: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})` });
+  }
+  for (const x of [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])]) {
+    out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}` });
+  }
   return out;
 }
 
@@ -182,6 +255,11 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       out.push({ seq: p.createdSeq, role: "created", explanation: `pid ${p.pid} created (its root VMAR with it)` });
       const exiting = p.exitingSeq ?? -1;
       if (r.kind === "proc" && exiting >= 0) out.push({ seq: exiting, role: "exiting", explanation: `exit() of pid ${p.pid} began` });
+      if (r.kind === "proc" && p.exitSeq !== undefined) out.push({ seq: p.exitSeq, role: "exited", explanation: `pid ${p.pid} exited (code ${p.exitCode}); ${p.state === "zombie" ? `a zombie until pid ${p.ppid} reaps it` : "reaped"}` });
+      if (r.kind === "proc" && p.adoptedSeq !== undefined) out.push({ seq: p.adoptedSeq, role: "adopted", explanation: `its parent exited: pid ${p.pid} was handed to init, which reaps it` });
+      if (r.kind === "proc") {
+        for (const x of p.sigPending ?? []) out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)} to pid ${p.pid}; pending` });
+      }
       if (p.vmarClearedSeq >= 0) {
         out.push({ seq: p.vmarClearedSeq, role: "cleared", explanation: `exit of pid ${p.pid} set its root VMAR to None; pid ${p.pid} is ${p.state === "zombie" ? "a zombie until reaped" : "exiting"}` });
       }
@@ -200,12 +278,16 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
       const l = state.locks.get(t.waitLock);
       if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
+      out.push(...threadWakeWhy(state, t));
       break;
     }
+    case "pipe":
+      out = pipeWhy(state, r.id);
+      break;
     case "var": {
       const v = state.vars.get(r.id);
       if (!v) throw new RefError(`no variable ${r.id} at seq ${state.seq}`);
-      out = varWhy(state, v, src);
+      out = [...varWhy(state, v, src), ...futexWhy(state, v)];
       break;
     }
     case "obj":

@@ -9,7 +9,7 @@
 // carry fields this build does not know (a later kernel): they are kept.
 
 import type { PlainState } from "../kernel/state.ts";
-import { LOCK_TYPES, MAX_CTX_DEPTH, OUTCOME_KINDS, VAR_TYPES } from "../kernel/types.ts";
+import { LOCK_TYPES, MAX_CTX_DEPTH, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, WAIT_WHATS } from "../kernel/types.ts";
 import type { EventColumns } from "./event-codec.ts";
 import {
   FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_KINDS, MAX_META, MAX_TRACE_CPUS, META_MAX_DEPTH, packr,
@@ -178,7 +178,12 @@ function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string
 
 // ---- snapshots ----
 
-type Field = "int" | "int?" | "intOrNull" | "str" | "str?" | "bool" | "ints" | "locktype" | "vartype" | "regs?" | "ctx?";
+type Field =
+  | "int" | "int?" | "intOrNull" | "str" | "str?" | "bool" | "bool?" | "ints" | "locktype" | "vartype" | "regs?"
+  // imported traces' (absent in simulated runs)
+  | "ctx?"
+  // issue 11's (absent in older snapshots)
+  | "policy?" | "sync?" | "waitOn?" | "woken?" | "pending?" | "handling?" | "fds?" | "actions?" | "wake?";
 
 // Fields of imported traces (src/kernel/imported.ts) are optional: absent in simulated runs.
 const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int", switchSeq: "int?", lostSeq: "int?", ctx: "ctx?" };
@@ -188,18 +193,30 @@ const CPU_CTX_FIELDS: Record<string, Field> = { kind: "str", num: "int", name: "
 const PROC: Record<string, Field> = {
   pid: "int", ppid: "int", name: "str", state: "str", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
   vmarLock: "int", exitCode: "intOrNull", tcaches: "ints", createdSeq: "int", exitingSeq: "int?", refs: "int?",
+  fds: "fds?", sigActions: "actions?", sigPending: "pending?", adoptedSeq: "int?", exitSeq: "int?",
 };
 const THREAD: Record<string, Field> = {
   tid: "int", pid: "int", state: "str", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
   comm: "str?", cpu: "int?", onSeq: "int?", offSeq: "int?",
+  waitOn: "waitOn?", woken: "woken?", prio: "int?", policy: "policy?", boost: "int?", sigMask: "int?", sigPending: "pending?", handling: "handling?",
 };
 const LOCK: Record<string, Field> = {
-  id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int",
+  id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int", pi: "bool?",
+};
+// Issue 11's parts of threads, processes and variables, and its pipes.
+const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int" };
+const WOKEN: Record<string, Field> = { by: "int", seq: "int", how: "int" };
+const PENDING: Record<string, Field> = { sig: "int", seq: "int", by: "int" };
+const HANDLING: Record<string, Field> = { sig: "int", sent: "int", at: "int", by: "int", mask: "int" };
+const FD: Record<string, Field> = { fd: "int", pipe: "int", write: "bool", cloexec: "bool", seq: "int" };
+const WAKE: Record<string, Field> = { seq: "int", woken: "int", by: "int" };
+const PIPE: Record<string, Field> = {
+  id: "int", cap: "int", used: "int", readers: "int", writers: "int", createdSeq: "int", writeSeq: "int", readSeq: "int", wclosedSeq: "int",
 };
 const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "str", allocSeq: "int", freeSeq: "int", flushed: "bool" };
 // Format 1.1 (shared state): absent in older snapshots, where they read as empty.
 const VAR: Record<string, Field> = {
-  id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int",
+  id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int", sync: "sync?", wake: "wake?",
 };
 const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "str", allocSeq: "int", freeSeq: "int" };
 
@@ -208,8 +225,30 @@ function isPairs(v: unknown, ok: (x: unknown) => boolean): boolean {
   return Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && ok(x[1]));
 }
 
+/** A map with every field of `shape` right (absent is fine when the field is optional). */
+function shaped(v: unknown, shape: Record<string, Field>): boolean {
+  if (!isObj(v)) return false;
+  for (const k in shape) if (!fieldOk(v[k], shape[k]!)) return false;
+  return true;
+}
+
+/** undefined, or an array (of at most `max` entries) of maps of `shape`. */
+function listOf(v: unknown, shape: Record<string, Field>, max = 4096): boolean {
+  return v === undefined || (Array.isArray(v) && v.length <= max && v.every((x) => shaped(x, shape)));
+}
+
 function fieldOk(v: unknown, f: Field): boolean {
   switch (f) {
+    case "bool?": return v === undefined || typeof v === "boolean";
+    case "policy?": return v === undefined || (typeof v === "string" && (SCHED_POLICIES as readonly string[]).includes(v));
+    case "sync?": return v === undefined || (typeof v === "string" && (SYNC_KINDS as readonly string[]).includes(v));
+    case "waitOn?": return v === undefined || (shaped(v, WAIT_ON) && (WAIT_WHATS as readonly string[]).includes((v as { what: string }).what));
+    case "woken?": return v === undefined || shaped(v, WOKEN);
+    case "wake?": return v === undefined || shaped(v, WAKE);
+    case "pending?": return listOf(v, PENDING, 64);
+    case "handling?": return listOf(v, HANDLING, 64);
+    case "fds?": return listOf(v, FD);
+    case "actions?": return v === undefined || (Array.isArray(v) && v.length <= 64 && v.every((x) => Array.isArray(x) && x.length === 2 && int(x[0]) && int(x[1])));
     case "int": return int(v);
     case "int?": return v === undefined || int(v);
     case "intOrNull": return v === null || int(v);
@@ -259,10 +298,12 @@ export function checkSnapshot(p: unknown, want: SnapshotExpect): PlainState | st
   const bad =
     records("cpus", p.cpus, CPU, "id") ?? records("procs", p.procs, PROC, "pid") ?? records("threads", p.threads, THREAD, "tid") ??
     records("locks", p.locks, LOCK, "id") ?? records("kstacks", p.kstacks, KSTACK, "id") ??
-    (p.vars === undefined ? null : records("vars", p.vars, VAR, "id")) ?? (p.objs === undefined ? null : records("objs", p.objs, OBJ, "id"));
+    (p.vars === undefined ? null : records("vars", p.vars, VAR, "id")) ?? (p.objs === undefined ? null : records("objs", p.objs, OBJ, "id")) ??
+    (p.pipes === undefined ? null : records("pipes", p.pipes, PIPE, "id"));
   if (bad !== null) return `snapshot ${bad}`;
   if (p.regTypes !== undefined && !isPairs(p.regTypes, (t) => typeof t === "string" && (VAR_TYPES as readonly string[]).includes(t))) return "snapshot regTypes are not [name, type] pairs";
   if ((p.nextVar !== undefined && !int(p.nextVar)) || (p.nextObj !== undefined && !int(p.nextObj))) return "snapshot nextVar/nextObj are not integers";
+  if (p.nextPipe !== undefined && !int(p.nextPipe)) return "snapshot nextPipe is not an integer";
   const cpus = p.cpus as { id: number }[];
   if (cpus.length !== want.cpus || cpus.some((c, i) => c.id !== i)) return `snapshot cpus are not cpus 0..${want.cpus - 1}`;
   const o = checkOutcome(p.outcome, p.seq + 1);

@@ -18,7 +18,9 @@ import {
   describe,
   displaySafe,
   eventOrNull,
+  futexWaitersOf,
   kindName,
+  syncValue,
   openSource,
   parseWatch,
   type ObjectRef as WhyRef,
@@ -451,6 +453,14 @@ export class ReplayEngine implements Engine {
       if (p.vmarLock < 0) continue; // an imported process: no VMAR modelled
       out.push({ id: `vmar:${pid}`, label: `VMAR of pid ${pid} (${p.name})`, detail: p.vmar === null ? 'None' : `vmar ${p.vmar}` });
     }
+    for (const id of ids(st.vars)) {
+      const v = st.vars.get(id)!;
+      if (v.sync === undefined && futexWaitersOf(st, id).length === 0) continue;
+      const where = v.space === 0 ? 'kernel' : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
+      out.push({ id: `futex:${id}`, label: `${v.sync ?? 'futex'} ${v.name} (${where}): waits, wakes, value`, detail: `futex:${id}` });
+    }
+    for (const id of ids(st.pipes)) out.push({ id: `pipe:${id}`, label: `pipe ${id}: ends, writes, reads, waits`, detail: `pipe:${id}` });
+    for (const pid of ids(st.procs)) out.push({ id: `signal:${pid}`, label: `signals of pid ${pid} (${st.procs.get(pid)!.name})`, detail: `signal:${pid}` });
     for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: 'kind' });
     return out;
   }
@@ -520,7 +530,7 @@ export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
 };
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */
-const JUMP_ROLES = ['owner', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
+const JUMP_ROLES = ['owner', 'lost-wake', 'waits-on-lost-wake', 'woken', 'signal-sent', 'waits-on-holds-write', 'holds-write', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
 
 function entryLines(entries: readonly WhyEntry[]): string[] {
   const out: string[] = [];
@@ -572,6 +582,14 @@ function objectTitle(s: KState, ref: ObjectRef): string {
       const p = s.procs.get(ref.id);
       return `process pid ${ref.id}${p ? ` ${p.name} (${p.state}, VMAR ${p.vmar === null ? 'None' : p.vmar})` : ''}`;
     }
+    case 'var': {
+      const v = s.vars.get(ref.id);
+      return v ? `${v.sync ?? 'futex'} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${futexWaitersOf(s, v.id).join(', ') || 'none'})` : `variable ${ref.id}`;
+    }
+    case 'pipe': {
+      const p = s.pipes.get(ref.id);
+      return `pipe ${ref.id}${p ? ` (${p.used}/${p.cap} bytes; ${p.readers} read end${p.readers === 1 ? '' : 's'}, ${p.writers} write end${p.writers === 1 ? '' : 's'} open)` : ''}`;
+    }
   }
 }
 
@@ -618,6 +636,29 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.procfsOpen:
     case KIND.procfsRead:
       out.push({ kind: 'proc', id: ev.a });
+      break;
+    case KIND.futexWait:
+    case KIND.futexWake:
+      out.push({ kind: 'var', id: ev.a });
+      break;
+    case KIND.wake:
+    case KIND.joinWait:
+    case KIND.join:
+    case KIND.schedSet:
+      out.push({ kind: 'thread', id: ev.a });
+      break;
+    case KIND.pipeNew:
+    case KIND.pipeWrite:
+    case KIND.pipeRead:
+    case KIND.pipeWait:
+      out.push({ kind: 'pipe', id: ev.a });
+      break;
+    case KIND.fdOpen:
+    case KIND.fdClose:
+      out.push({ kind: 'pipe', id: ev.b });
+      break;
+    case KIND.signal:
+      out.push(ev.c >= 0 ? { kind: 'thread', id: ev.c } : { kind: 'proc', id: ev.a });
       break;
   }
   if (ev.tid >= 0) out.push({ kind: 'thread', id: ev.tid });
