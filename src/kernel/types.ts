@@ -285,9 +285,11 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
  * waiting for work) and `unknown` (not said yet: before the task's first
  * switch, or after events were lost).
  */
-export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited" | "sleeping" | "stopped" | "traced" | "parked" | "idle" | "unknown";
+export const THREAD_STATES = ["runnable", "running", "blocked", "spinning", "exited", "sleeping", "stopped", "traced", "parked", "idle", "unknown"] as const;
+export type ThreadState = (typeof THREAD_STATES)[number];
 /** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
-export type ProcState = "running" | "zombie" | "reaped";
+export const PROC_STATES = ["running", "zombie", "reaped"] as const;
+export type ProcState = (typeof PROC_STATES)[number];
 
 /** Kernel rules that differ between the systems the scenarios model. */
 export interface KConfig {
@@ -569,21 +571,27 @@ export interface Var {
 export type SyncKind = "futex" | "condvar" | "semaphore" | "rwlock";
 export const SYNC_KINDS: readonly SyncKind[] = ["futex", "condvar", "semaphore", "rwlock"];
 
+export const OBJ_STATES = ["live", "freed"] as const;
+export type ObjState = (typeof OBJ_STATES)[number];
+
 /** An object a pointer can point at (program.ts's alloc). */
 export interface KObj {
   id: number;
   name: string;
   /** As Var.space: 0 = kernel heap, p > 0 = pid p's heap. */
   space: number;
-  state: "live" | "freed";
+  state: ObjState;
   allocSeq: number;
   freeSeq: number;
 }
 
+export const KSTACK_STATES = ["mapped", "freed"] as const;
+export type KStackState = (typeof KSTACK_STATES)[number];
+
 export interface KStack {
   id: number;
   tid: number;
-  state: "mapped" | "freed";
+  state: KStackState;
   allocSeq: number;
   freeSeq: number;
   /** True once a TLB flush happened after the free (touching it now faults). */

@@ -9,7 +9,7 @@
 // carry fields this build does not know (a later kernel): they are kept.
 
 import type { PlainState } from "../kernel/state.ts";
-import { LOCK_TYPES, MAX_CTX_DEPTH, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, WAIT_WHATS } from "../kernel/types.ts";
+import { KSTACK_STATES, LOCK_TYPES, MAX_CTX_DEPTH, OBJ_STATES, OUTCOME_KINDS, PROC_STATES, SCHED_POLICIES, SYNC_KINDS, THREAD_STATES, VAR_TYPES, WAIT_WHATS } from "../kernel/types.ts";
 import type { EventColumns } from "./event-codec.ts";
 import {
   FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_KINDS, MAX_META, MAX_TRACE_CPUS, META_MAX_DEPTH, packr,
@@ -180,6 +180,8 @@ function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string
 
 type Field =
   | "int" | "int?" | "intOrNull" | "str" | "str?" | "bool" | "bool?" | "ints" | "locktype" | "vartype" | "regs?"
+  // the states of threads, processes, kernel stacks (one of the kernel's names: shown as they are)
+  | "tstate" | "pstate" | "kstate" | "ostate"
   // imported traces' (absent in simulated runs)
   | "ctx?"
   // issue 11's (absent in older snapshots)
@@ -191,12 +193,12 @@ const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int", switc
 const CPU_CTX_FIELDS: Record<string, Field> = { kind: "str", num: "int", name: "str", since: "int" };
 
 const PROC: Record<string, Field> = {
-  pid: "int", ppid: "int", name: "str", state: "str", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
+  pid: "int", ppid: "int", name: "str", state: "pstate", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
   vmarLock: "int", exitCode: "intOrNull", tcaches: "ints", createdSeq: "int", exitingSeq: "int?", refs: "int?",
   fds: "fds?", sigActions: "actions?", sigPending: "pending?", adoptedSeq: "int?", exitSeq: "int?",
 };
 const THREAD: Record<string, Field> = {
-  tid: "int", pid: "int", state: "str", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
+  tid: "int", pid: "int", state: "tstate", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
   comm: "str?", cpu: "int?", onSeq: "int?", offSeq: "int?",
   waitOn: "waitOn?", woken: "woken?", prio: "int?", policy: "policy?", boost: "int?", sigMask: "int?", sigPending: "pending?", handling: "handling?",
 };
@@ -213,12 +215,12 @@ const WAKE: Record<string, Field> = { seq: "int", woken: "int", by: "int" };
 const PIPE: Record<string, Field> = {
   id: "int", cap: "int", used: "int", readers: "int", writers: "int", createdSeq: "int", writeSeq: "int", readSeq: "int", wclosedSeq: "int",
 };
-const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "str", allocSeq: "int", freeSeq: "int", flushed: "bool" };
+const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "kstate", allocSeq: "int", freeSeq: "int", flushed: "bool" };
 // Format 1.1 (shared state): absent in older snapshots, where they read as empty.
 const VAR: Record<string, Field> = {
   id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int", sync: "sync?", wake: "wake?",
 };
-const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "str", allocSeq: "int", freeSeq: "int" };
+const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "ostate", allocSeq: "int", freeSeq: "int" };
 
 /** [name, value] pairs (a Map in plain form) whose values pass `ok`. */
 function isPairs(v: unknown, ok: (x: unknown) => boolean): boolean {
@@ -257,6 +259,10 @@ function fieldOk(v: unknown, f: Field): boolean {
     case "bool": return typeof v === "boolean";
     case "ints": return isIntArray(v);
     case "locktype": return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
+    case "tstate": return typeof v === "string" && (THREAD_STATES as readonly string[]).includes(v);
+    case "pstate": return typeof v === "string" && (PROC_STATES as readonly string[]).includes(v);
+    case "kstate": return typeof v === "string" && (KSTACK_STATES as readonly string[]).includes(v);
+    case "ostate": return typeof v === "string" && (OBJ_STATES as readonly string[]).includes(v);
     case "vartype": return typeof v === "string" && (VAR_TYPES as readonly string[]).includes(v);
     case "regs?": return v === undefined || isPairs(v, int);
     case "ctx?":
