@@ -61,6 +61,14 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     const state = await run('state', out, '--at', 'end', '--json');
     expect(state.code).toBe(0);
     expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
+    // Who woke each task (the wake events): bash by ls (reaped by the end: its tid), the kworker by the NET_RX softirq.
+    const threads = JSON.parse(state.stdout).threads as { tid: number; woken?: { by: number; how: string } }[];
+    expect(threads.find((t) => t.tid === 100)!.woken).toMatchObject({ by: 101, how: 'wakeup' });
+    expect(threads.find((t) => t.tid === 50)!.woken).toMatchObject({ by: -1, how: 'wakeup' });
+    const stateText = (await run('state', out, '--at', 'end')).stdout;
+    expect(stateText).toMatch(/^ +tid +comm +pid +state +cpu +waits on +woken by *$/m);
+    expect(stateText).toMatch(/^ +100 +bash +100 +running +0 +- +tid 101 \(wakeup, seq \d+\) *$/m);
+    expect(stateText).toMatch(/^ +50 +kworker\/0:1 +50 +idle +1 +- +kernel \(wakeup, seq \d+\) *$/m);
     const generic = await run('events', out, '--kind', 'generic:sched_stat*,task-exec');
     expect(generic.stdout.trim().split('\n').map((l) => l.trim().split(/ +/)[4])).toEqual(['task-exec', 'generic']);
     expect(generic.stdout).toMatch(/generic +sched:sched_stat_runtime comm=bash pid=100 /);

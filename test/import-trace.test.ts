@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { threadPane } from '../src/tui/rows.ts';
 import { genericText, importTrace, MAX_GENERIC_TEXT, type ImportResult } from '../src/import/index.ts';
-import { cloneState, IMPORTED_KINDS, KIND, type KEvent, type KState } from '../src/kernel/index.ts';
+import { cloneState, HOW, IMPORTED_KINDS, KIND, THREAD_STATES, wokenState, type KEvent, type KState } from '../src/kernel/index.ts';
 import {
   Cursor, parseWatch, describe as describeEvent, firstViolation, importedApplicability, INVARIANTS, kindName, LockEvidence, openSource, selectFor, walk,
   type ReplaySource,
@@ -88,10 +89,24 @@ describe('the scenario in every ftrace and perf rendering', () => {
     expect(irq.st.cpus[0]!.ctx).toEqual([{ kind: 'hardirq', num: 19, name: 'eth0', since: irq.ev.seq }]);
     const soft = at(seen, (e) => e.kind === KIND.cpuCtx && e.b === 1 && e.a === 2);
     expect(soft.st.cpus[0]!.ctx).toEqual([{ kind: 'softirq', num: 3, name: 'NET_RX', since: soft.ev.seq }]);
-    // The kworker is woken inside the softirq: runnable before it runs.
-    const woken = at(seen, (e) => e.kind === KIND.threadState && e.a === 50);
-    expect(woken.st.threads.get(50)!.state).toBe('runnable');
+    // sched_wakeup_new: bash wakes its new child (already runnable since the fork).
+    const wnew = at(seen, (e) => e.kind === KIND.wake && e.a === 101);
+    expect(wnew.ev).toMatchObject({ tid: 100, b: 100, c: HOW['wakeup-new'], s: '' });
+    expect(wnew.st.threads.get(101)).toMatchObject({ state: 'runnable', woken: { by: 100, seq: wnew.ev.seq, how: HOW['wakeup-new'] } });
+    // The kworker is woken inside the softirq: the waker is the softirq (by -1, named in the context), not
+    // the idle task it interrupted; sched_waking is the request (no state change), sched_wakeup makes it runnable.
+    const waking = at(seen, (e) => e.kind === KIND.wake && e.a === 50 && e.c === HOW.waking);
+    expect(waking.ev).toMatchObject({ b: -1, s: 'softirq:NET_RX' });
+    expect(waking.st.threads.get(50)!.state).not.toBe('runnable');
+    const woken = at(seen, (e) => e.kind === KIND.wake && e.a === 50 && e.c === HOW.wakeup);
+    expect(woken.ev).toMatchObject({ b: -1, s: 'softirq:NET_RX' });
+    expect(woken.st.threads.get(50)).toMatchObject({ state: 'runnable', woken: { by: -1, seq: woken.ev.seq, how: HOW.wakeup } });
     expect(woken.st.cpus[0]!.ctx).toHaveLength(1);
+    // ls wakes bash (in task context: ls is the waker); bash was sleeping in wait().
+    const bashWoken = at(seen, (e) => e.kind === KIND.wake && e.a === 100 && e.c === HOW.wakeup);
+    expect(bashWoken.ev).toMatchObject({ tid: 101, b: 101, s: '' });
+    expect(bashWoken.st.threads.get(100)).toMatchObject({ state: 'runnable', woken: { by: 101, how: HOW.wakeup } });
+    expect(seen.some(({ ev }) => ev.kind === KIND.generic && /wak/.test(ev.s))).toBe(false);
     const left = at(seen, (e) => e.kind === KIND.cpuCtx && e.b === 0 && e.a === 2);
     expect(left.st.cpus[0]!.ctx).toBeUndefined();
     // ls waits for a spinlock whose owner no event names.
@@ -163,7 +178,7 @@ describe('check on imported traces', () => {
     expect(v.event).toMatchObject({ kind: KIND.lockWait, tid: 201, time: 130_000 });
     expect(v.message).toBe('tid 201 (pid 201) waits for &dev->lock_a, held by tid 200, in a wait-for cycle: tid 200 waits on &dev->lock_b held by tid 201: it can never be released');
     expect(v.causes.map((c) => c.why)).toEqual(['tid 200 took &dev->lock_a', 'tid 201 took &dev->lock_b', 'tid 200 waits on &dev->lock_b']);
-    expect(notEvaluated.map((x) => x.invariant)).toEqual(['recursive-mutex-owner', 'kstack-in-use', 'vmar-live', 'no-panic', 'lock-misuse', 'use-after-free', 'assertions', 'no-livelock', 'data-race']);
+    expect(notEvaluated.map((x) => x.invariant)).toEqual(['recursive-mutex-owner', 'kstack-in-use', 'vmar-live', 'no-panic', 'lock-misuse', 'use-after-free', 'assertions', 'no-livelock', 'data-race', 'signal-safety', 'priority-inversion', 'zombie-leak']);
     src.close();
   });
 
@@ -269,10 +284,33 @@ describe('watchpoints and why on an imported trace', () => {
     expect(c.why('thread:100').map((e) => `${e.role}: ${e.explanation}`)).toEqual([
       'left: bash-100 last left a cpu; it is sleeping since (as far as the trace says)',
     ]);
+    // Who woke it: ls (gone by the end: named by tid), in task context.
     c.seek('end');
-    expect(c.why('thread:100').map((e) => e.role)).toEqual(['ran']);
-    expect(c.why('thread:100')[0]!.explanation).toBe('bash-100 last went on a cpu (cpu 0); it runs since');
+    expect(c.why('thread:100').map((e) => e.role)).toEqual(['woken', 'ran']);
+    expect(c.why('thread:100')[0]!.explanation).toMatch(/^tid 101 woke bash-100 \(wakeup\) at seq \d+$/);
+    expect(c.why('thread:100')[1]!.explanation).toBe('bash-100 last went on a cpu (cpu 0); it runs since');
+    // The kworker, woken from the NET_RX softirq: the kernel, in that context.
+    const wake = fold(src).find(({ ev }) => ev.kind === KIND.wake && ev.a === 50 && ev.c === HOW.wakeup)!.ev.seq;
+    c.seek(wake);
+    const w = c.why('thread:50').find((e) => e.role === 'woken')!;
+    expect(w.explanation).toBe(`the kernel (softirq:NET_RX) woke kworker/0:1-50 (wakeup) at seq ${wake}`);
+    expect(w.desc).toBe('cpu 0 wakes kworker/0:1-50: sched_wakeup (softirq:NET_RX)');
+    // The TUI's threads pane says it on the selected row (e explains).
+    const row = threadPane(c.state).rows.find((r) => r.ref.id === 50)!;
+    expect(row.note).toBe(`kworker/0:1-50: woken at seq ${wake} by the kernel (wakeup)`);
     src.close();
+  });
+});
+
+describe('the wake rule (one for simulated and imported traces)', () => {
+  it('a wakeup makes a thread that is off the cpus and not ready runnable; waking (the request) changes nothing', () => {
+    const after = Object.fromEntries(THREAD_STATES.map((st) => [st, wokenState(st, HOW.wakeup)]));
+    expect(after).toEqual({
+      runnable: 'runnable', running: 'running', blocked: 'runnable', spinning: 'spinning', exited: 'exited',
+      sleeping: 'runnable', stopped: 'runnable', traced: 'runnable', parked: 'runnable', idle: 'runnable', unknown: 'runnable',
+    });
+    for (const how of [HOW['wakeup-new'], HOW.futex, HOW.timer, HOW.signal]) for (const st of THREAD_STATES) expect(wokenState(st, how)).toBe(after[st]);
+    for (const st of THREAD_STATES) expect(wokenState(st, HOW.waking)).toBe(st);
   });
 });
 

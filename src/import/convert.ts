@@ -14,8 +14,8 @@
 import { applyEvent } from "../kernel/apply.ts";
 import { stateCode } from "../kernel/imported.ts";
 import { initState } from "../kernel/state.ts";
-import { EVENT_KINDS, KIND, type KConfig, type KEvent, type KState, type ThreadState } from "../kernel/types.ts";
-import { IDLE, type Op, type TaskState } from "./ops.ts";
+import { EVENT_KINDS, HOW, KIND, type KConfig, type KEvent, type KState, type ThreadState } from "../kernel/types.ts";
+import { IDLE, type CpuContext, type Op, type TaskState } from "./ops.ts";
 import type { FieldValue } from "./record.ts";
 
 /** Locks an import tracks at once; events of further locks are kept as generic events (counted). */
@@ -44,6 +44,20 @@ const THREAD_STATE: Record<TaskState, ThreadState> = {
   runnable: "runnable", sleeping: "sleeping", blocked: "blocked", stopped: "stopped", traced: "traced",
   dead: "exited", zombie: "exited", parked: "parked", idle: "idle", unknown: "unknown",
 };
+
+/**
+ * A wake event's context: where the waker ran. "" in a task; "irq:NAME" in a
+ * hardirq handler (its line when it has no name: "irq:19"), "softirq:NAME"
+ * in a softirq (the mapper's context names are "irq 19 eth0", "softirq NET_RX").
+ */
+export function wakeContext(ctx: CpuContext, name: string): string {
+  if (ctx === "task") return "";
+  if (ctx === "hardirq") {
+    const m = /^irq (\S+)(?: (.+))?$/.exec(name);
+    return `irq:${m ? (m[2] ?? m[1]) : name}`;
+  }
+  return `softirq:${name.replace(/^softirq /, "")}`;
+}
 
 const PLAIN_VALUE = /^[^\s"\\=\x00-\x1f\x7f-\x9f]+$/;
 const KIND_NAMES = EVENT_KINDS.map((k) => k.name);
@@ -163,16 +177,18 @@ export class Converter {
         return;
       }
       case "wake": {
-        // Until the kernel's wake event (issue 11) lands: who woke it is kept as text, the state change as thread-state.
         const t = s.threads.get(o.task);
-        const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
-        const by = o.by === IDLE ? "idle" : o.by;
-        this.emit(KIND.generic, o.tid, 0, 0, 0, genericText(what, "", {
-          pid: o.task, by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), ...(o.targetCpu >= 0 ? { target_cpu: o.targetCpu } : {}), ...(o.success ? {} : { success: 0 }),
-        }));
-        if (o.stage !== "waking" && o.success && t !== undefined && t.state !== "running" && t.state !== "runnable" && t.state !== "exited") {
-          this.emit(KIND.threadState, o.tid, o.task, stateCode("runnable"), 0, "");
+        if (t === undefined) return this.keep("a wakeup of a task not known");
+        if (!o.success) {
+          // Old kernels' success=0: the task was awake already, nothing was woken. Kept as text.
+          const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
+          return this.emitGeneric(what, "", { pid: o.task, by: o.by === IDLE ? "idle" : o.by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), success: 0 });
         }
+        // The kernel's wake event; the reducer's rule (wokenState) says what it does to the task's state.
+        // Woken from an interrupt, the waker is the interrupt (by -1, named in the context), not the task it interrupted.
+        const how = o.stage === "waking" ? HOW.waking : o.stage === "wakeup" ? HOW.wakeup : HOW["wakeup-new"];
+        const by = o.ctx !== "task" ? IDLE : o.by;
+        this.emit(KIND.wake, o.tid, o.task, by, how, wakeContext(o.ctx, o.ctxName));
         return;
       }
       case "fork": {

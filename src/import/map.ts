@@ -73,9 +73,9 @@ export function taskState(v: FieldValue | undefined, raw: boolean): TaskState {
  */
 export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   sched_switch: "switch (prev's state from prev_state)",
-  sched_waking: "who woke it, in which CPU context (kept as text until the kernel's wake event)",
-  sched_wakeup: "thread-state runnable, and who woke it (as text)",
-  sched_wakeup_new: "thread-state runnable, and who woke it (as text)",
+  sched_waking: "wake (how waking: who woke it, in which CPU context; no state change)",
+  sched_wakeup: "wake (how wakeup: the task becomes runnable unless running; the waker of its sched_waking)",
+  sched_wakeup_new: "wake (how wakeup-new: the new task becomes runnable)",
   task_newtask: "task-fork (thread or process from clone_flags)",
   sched_process_fork: "task-fork (merged when task_newtask came first)",
   sched_process_exec: "task-exec",

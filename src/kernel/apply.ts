@@ -9,7 +9,7 @@ import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
 import { bit, discarded, ignores } from "./signal.ts";
 import { reboost } from "./prio.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type Var } from "./types.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type ThreadState, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -189,6 +189,21 @@ function takePending(o: { sigPending?: PendingSignal[] }, sig: number): PendingS
   const [x] = o.sigPending!.splice(i, 1);
   if (o.sigPending!.length === 0) delete o.sigPending;
   return x;
+}
+
+/**
+ * The one rule for what a wake event does to its thread's state, in simulated
+ * and imported traces alike. A thread off the cpus that is not ready
+ * (blocked; in imported traces also sleeping, stopped, traced, parked, idle,
+ * unknown) becomes runnable. A running or runnable thread stays so (Linux
+ * traces wakeups of running tasks: try_to_wake_up between set_current_state
+ * and schedule), a spinning one spins on (it waits for a lock, not for a
+ * wakeup), an exited one stays exited. A `waking` (how 0, sched_waking) is
+ * the request, not the wakeup: it changes no state (the wakeup follows).
+ */
+export function wokenState(st: ThreadState, how: number): ThreadState {
+  if (how === HOW.waking) return st;
+  return st === "running" || st === "runnable" || st === "spinning" || st === "exited" ? st : "runnable";
 }
 
 /** Records who woke t (the thread's `woken`, for why-queries). */
@@ -639,10 +654,11 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.wake: {
       // The woken thread leaves whatever it waited in (a lock waiter retries its lock).
       const t = thread(s, ev, ev.a);
-      if (t.state === "blocked") t.state = "runnable";
+      woke(t, ev.b, ev.seq, ev.c);
+      if (ev.c === HOW.waking) break; // the request; its wakeup follows (wokenState)
+      t.state = wokenState(t.state, ev.c);
       delete t.waitOn;
       if (t.waitPid >= -1) t.waitPid = -2;
-      woke(t, ev.b, ev.seq, ev.c);
       break;
     }
     case KIND.futexWait: {

@@ -1,6 +1,6 @@
 // The simulated kernel: state, events, the reducer and the simulator.
 export * from "./types.ts";
-export { applyEvent, ApplyError } from "./apply.ts";
+export { applyEvent, ApplyError, wokenState } from "./apply.ts";
 export { initState, cloneState, toPlain, fromPlain, type PlainState } from "./state.ts";
 export { simulate, Simulator, SimError, type World, type SimOptions, type Sink } from "./sim.ts";
 export { ALLOC_LOCKS } from "./alloc.ts";

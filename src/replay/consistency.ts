@@ -93,6 +93,9 @@ export const NOT_IN_REAL_TRACES: Readonly<Record<string, string>> = {
   "no-livelock": "a real trace has no progress marks",
   "no-panic": "a panic is not a trace event (the trace ends)",
   "data-race": "a real trace does not record memory accesses",
+  "signal-safety": "an import keeps signals as generic events (no handlers, masks or pending sets)",
+  "priority-inversion": "an import drops task priorities (sched_switch's prio fields)",
+  "zombie-leak": "opt-in for simulated runs; a real trace ends mid-run (a zombie at its end may still be reaped)",
 };
 
 /** An invariant left out of a check (or, `partly`, judged on part of the events only), and why. */

@@ -297,9 +297,9 @@ export function describe(ev: KEvent, state?: KState): string {
       return ev.s;
     case KIND.wake: {
       const how = WAKE_HOW[ev.c];
-      const by = ev.b >= 0 ? `tid ${ev.b}` : ev.cpu >= 0 ? `cpu ${ev.cpu}` : "the kernel";
+      const by = ev.b >= 0 ? taskText(s, ev.b) : ev.cpu >= 0 ? `cpu ${ev.cpu}` : "the kernel";
       const what = how === undefined ? `how ${ev.c}` : HOW_TEXT[how] ?? how;
-      return `${by} wakes tid ${ev.a}: ${what}${ev.s ? ` (${ev.s})` : ""}`;
+      return `${by} wakes ${taskText(s, ev.a)}: ${what}${ev.s ? ` (${ev.s})` : ""}`;
     }
     case KIND.futexWait: {
       const until = ev.c >= 0 ? `, timeout at ${timeText(ev.c)}` : "";

@@ -388,12 +388,20 @@ export function stateText(v: StateView): string[] {
   const comms = v.threads.some((t) => t.comm !== undefined);
   const prios = v.threads.some((t) => t.sched.policy !== "other" || t.sched.boosted);
   const sigs = v.threads.some((t) => t.signals !== undefined);
-  const heads = comms ? ["tid", "comm", "pid", "state", "cpu", "waits on"] : ["tid", "pid", "state", "ident", "kstack", "waits on"];
+  // An imported trace's tasks: comm and cpu instead of ident and kstack, and who woke each last (the wake events).
+  const commOf = new Map(v.threads.map((t) => [t.tid, t.comm]));
+  const wokenText = (t: ThreadView) => {
+    const w = t.woken;
+    if (!w) return "-";
+    const c = commOf.get(w.by);
+    return `${w.by < 0 ? "kernel" : c ? `${c}-${w.by}` : `tid ${w.by}`} (${w.how}, seq ${w.seq})`;
+  };
+  const heads = comms ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"] : ["tid", "pid", "state", "ident", "kstack", "waits on"];
   section("threads", [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])], v.threads.map((t) => {
     const lock = v.locks.find((l) => l.id === t.waitLock);
     const wait = t.waitLock >= 0 ? (lock ? `${lock.name} (lock ${lock.id})` : `lock ${t.waitLock}`) : t.waitOn ? t.waitOn.text : t.waitPid >= -1 ? `waitpid(${t.waitPid})` : "-";
     const row: (string | number)[] = comms
-      ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait]
+      ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait, wokenText(t)]
       : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
     if (prios) row.push(t.sched.text);
     if (sigs) row.push(signalsText(t.signals));

@@ -8,7 +8,7 @@ import { ownerClause } from "../kernel/locks.ts";
 import { KIND, WAKE_HOW, sigName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { describe, spaceText, taskText, valueText } from "./describe.ts";
-import { eventAt, type ReplaySource } from "./source.ts";
+import { eventAt, eventOrNull, type ReplaySource } from "./source.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
@@ -173,14 +173,30 @@ function pipeWhy(s: KState, id: number): WhyEntry[] {
   return out;
 }
 
-/** A thread's wakeup, what it waits on now, and the signals it handles or has pending. */
-function threadWakeWhy(s: KState, t: Thread): WhyEntry[] {
-  const out: WhyEntry[] = [];
+/**
+ * Who woke t last (its `woken`): the waker, or for the kernel where it ran
+ * (the wake event's context, read from src when given: "irq:timer",
+ * "softirq:NET_RX" in an imported trace).
+ */
+function wokenWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry | undefined {
   const w = t.woken;
-  if (w !== undefined) {
-    const how = WAKE_HOW[w.how] ?? `how ${w.how}`;
-    out.push({ seq: w.seq, role: "woken", explanation: `${w.by >= 0 ? `tid ${w.by}` : "the kernel (a timer or interrupt)"} woke tid ${t.tid} (${how}) at seq ${w.seq}` });
+  if (w === undefined) return undefined;
+  const how = WAKE_HOW[w.how] ?? `how ${w.how}`;
+  let waker = w.by >= 0 ? taskText(s, w.by) : "the kernel (a timer or interrupt)";
+  if (w.by < 0 && src && w.seq < src.eventCount) {
+    const ev = eventOrNull(src, w.seq);
+    // An imported wakeup's cpu is where sched_wakeup was traced, not always where its waker (sched_waking) ran.
+    const cpu = ev !== null && ev.cpu >= 0 && s.config.imported !== true ? ` on cpu ${ev.cpu}` : "";
+    if (ev?.kind === KIND.wake && ev.s) waker = `the kernel (${ev.s}${cpu})`;
   }
+  return { seq: w.seq, role: "woken", explanation: `${waker} woke ${taskText(s, t.tid)} (${how}) at seq ${w.seq}` };
+}
+
+/** A thread's wakeup, what it waits on now, and the signals it handles or has pending. */
+function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const woken = wokenWhy(s, t, src);
+  if (woken) out.push(woken);
   const on = t.waitOn;
   if (on !== undefined && t.state === "blocked") {
     out.push({ seq: on.since, role: "waits", explanation: `tid ${t.tid} ${waitText(s, t)} since seq ${on.since}` });
@@ -278,7 +294,7 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
       const l = state.locks.get(t.waitLock);
       if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
-      out.push(...threadWakeWhy(state, t));
+      out.push(...threadWakeWhy(state, t, src));
       break;
     }
     case "pipe":

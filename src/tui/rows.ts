@@ -5,8 +5,8 @@
 // so what you see and what you explain cannot disagree. Only the engine
 // imports this file (it is the engine's), so it may use the replay layer.
 
-import { SIG_ACTIONS, sigName, type KState, type Thread } from '../kernel/types.ts';
-import { baseRank, futexWaitersOf, inversion, maskNames, ownerStatus, pipeHolders, prioText, rank, stuck, syncValue } from '../replay/index.ts';
+import { SIG_ACTIONS, WAKE_HOW, sigName, type KState, type Thread } from '../kernel/types.ts';
+import { baseRank, futexWaitersOf, inversion, maskNames, ownerStatus, pipeHolders, prioText, rank, stuck, syncValue, taskText } from '../replay/index.ts';
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from './frame.ts';
 
 function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
@@ -123,10 +123,14 @@ export function threadPane(s: KState): Pane {
     if (imported) {
       // A real trace's wait lasts until the lock is taken or the wait ends, whatever the task's state.
       const wait = t.waitLock >= 0 ? ` wait:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}` : '';
+      // Who woke it last (e explains, with the interrupt it came from).
+      const w = t.woken;
+      const woken = w ? `${taskText(s, tid)}: woken at seq ${w.seq} by ${w.by >= 0 ? taskText(s, w.by) : 'the kernel'} (${WAKE_HOW[w.how] ?? `how ${w.how}`})` : undefined;
       return {
         ref: { kind: 'thread', id: tid },
         cells: [`${tid}`, `${t.pid}`, t.comm ?? '', `${t.state}${wait}`],
         mark: t.state === 'exited' ? 'dim' : wait || t.state === 'blocked' ? 'warn' : t.state === 'running' ? null : 'dim',
+        ...(woken ? { note: woken } : {}),
       };
     }
     const state = waitShort(s, t);
