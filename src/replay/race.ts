@@ -15,6 +15,15 @@
 //   a wake by T (futex, pipe, join, signal: issue 11)  →  the thread it wakes
 //   a write into pipe p, or a close of its write end  →  a later read of p
 //   a signal sent to pid a         →  its delivery to a thread of pid a
+//   (what an exited thread "does": the wake of its joiner, SIGCHLD to its
+//   parent, releases what its process's exited threads released)
+//
+// and none for sleeps, timeouts and other wakes by the kernel (-1), nor for
+// futex_wait itself (it blocks, or fails with EAGAIN, without acquiring: a
+// program re-reads the word with an atomic load, which does). Condition
+// variables, semaphores and read-write locks are atomics on their word plus
+// futex calls (src/kernel/sync.ts), so their edges are the atomics' and the
+// wakes'; a trylock that succeeds is a lock-acquire.
 //   the exit of pid a's threads    →  a pthread_join in pid a (all of them: it
 //                                     may add an order, never miss one)
 //   atomics on v                   →  release / acquire on v: an atomic write
@@ -237,14 +246,16 @@ export class RaceDetector implements Monitor {
       }
       case KIND.wake:
         if (ev.b >= 0 && ev.b !== ev.a && s.threads.has(ev.a)) {
-          const w = this.slot(ev.b);
-          this.acquire(this.slot(ev.a), this.vcs[w]!);
-          this.tick(w);
+          const w = this.releaser(s, ev.b);
+          if (w !== null) {
+            this.acquire(this.slot(ev.a), w.vc);
+            if (w.slot >= 0) this.tick(w.slot);
+          }
         }
         return null;
       case KIND.pipeWrite:
       case KIND.fdClose:
-        if (ev.tid >= 0) this.releaseInto(this.pipes, ev.kind === KIND.pipeWrite ? ev.a : ev.b, ev.tid);
+        if (ev.tid >= 0) this.releaseInto(s, this.pipes, ev.kind === KIND.pipeWrite ? ev.a : ev.b, ev.tid);
         return null;
       case KIND.pipeRead: {
         const c = this.pipes.get(ev.a);
@@ -252,7 +263,7 @@ export class RaceDetector implements Monitor {
         return null;
       }
       case KIND.signal:
-        if (ev.tid >= 0) this.releaseInto(this.signals, ev.a, ev.tid);
+        if (ev.tid >= 0) this.releaseInto(s, this.signals, ev.a, ev.tid);
         return null;
       case KIND.signalDeliver: {
         const c = this.signals.get(s.threads.get(ev.tid)?.pid ?? -1);
@@ -349,13 +360,35 @@ export class RaceDetector implements Monitor {
     this.free.push(slot);
   }
 
+  /**
+   * What `tid` releases at an event it acts in: its clock and slot (whose
+   * epoch the caller ends), or, for a thread that has exited (the kernel acts
+   * on its behalf after its thread-exit: the wake of its joiner, SIGCHLD to
+   * its parent), what its process's exited threads released (slot -1), null
+   * when none did. Never a slot for a dead thread: a tid that is gone would
+   * hold it for ever, and a later thread with that tid would not inherit its
+   * creator's clock.
+   */
+  private releaser(s: KState, tid: number): { vc: VC; slot: number } | null {
+    if (!this.slotOf.has(tid)) {
+      const t = s.threads.get(tid);
+      if (t === undefined || t.state === "exited") {
+        const e = t === undefined ? undefined : this.exits.get(t.pid);
+        return e === undefined ? null : { vc: e, slot: -1 };
+      }
+    }
+    const slot = this.slot(tid);
+    return { vc: this.vcs[slot]!, slot };
+  }
+
   /** tid releases into the clock of an object (a pipe, a process's signals); its next epoch begins. */
-  private releaseInto(m: Map<number, VC>, id: number, tid: number): void {
-    const t = this.slot(tid);
+  private releaseInto(s: KState, m: Map<number, VC>, id: number, tid: number): void {
+    const r = this.releaser(s, tid);
+    if (r === null) return;
     const c = m.get(id);
     if (c === undefined && m.size > 2 * this.slots + 64) m.clear(); // bounded: forgetting an order can hide a race, never invent one
-    m.set(id, c === undefined ? new Int32Array(this.vcs[t]!) : join(c, this.vcs[t]!));
-    this.tick(t);
+    m.set(id, c === undefined ? new Int32Array(r.vc) : join(c, r.vc));
+    if (r.slot >= 0) this.tick(r.slot);
   }
 
   private acquire(t: number, from: VC): void {
