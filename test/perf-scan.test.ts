@@ -1,7 +1,8 @@
 // The first-violation scan split at snapshots over threads (issue 14) gives
-// the serial scan's answer: on the seed scenarios and the fixtures' own
-// scenarios recorded with a snapshot every 4 events (so every few events
-// start a segment), the damaged fixtures, shared state with the scenario's
+// the serial scan's answer: on the seed scenarios, every example (buggy at a
+// failing seed, and its fixes) and the fixtures' own scenarios recorded with a
+// snapshot every 4 events (so every few events start a segment), stress with
+// shared state and with issue 11's objects, the damaged fixtures, shared state with the scenario's
 // own invariants, and a trace whose snapshot was doctored to differ from the
 // fold (the merge must notice and fall back).
 import { spawnSync } from "node:child_process";
@@ -10,8 +11,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initState, simulate } from "../src/kernel/index.ts";
 import { cloneState } from "../src/kernel/state.ts";
-import { metaOf, prepare, record, type RunRequest } from "../src/record/index.ts";
-import { INVARIANTS, checkRange, invariantsOf, noPanic, openSource, type Invariant } from "../src/replay/index.ts";
+import { metaOf, prepare, prepareWith, record, type RunRequest } from "../src/record/index.ts";
+import { runBatch } from "../src/explore/seed.ts";
+import { resolveScenario } from "../src/scenarios/index.ts";
+import { Checker, INVARIANTS, checkRange, invariantsFor, invariantsOf, noPanic, openSource, type Invariant } from "../src/replay/index.ts";
 import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
 import { KIND } from "../src/kernel/types.ts";
 import { TraceWriter, openTrace } from "../src/trace/index.ts";
@@ -42,10 +45,26 @@ beforeAll(async () => {
     record(await prepare(t.req), p, 4);
     traces.push(p);
   }
-  // Shared state: variables, atomics, objects; 20,000 events, a snapshot every 256.
-  const vars = join(dir, "stress-vars.ktrace");
-  record(await prepare({ target: "stress", opts: ["state=vars"], maxEvents: 20_000 }), vars, 256);
-  traces.push(vars);
+  // Every example (examples/): the buggy variant at its first failing seed in 1..200 (seed 1 when none fails
+  // there), every fix at seed 1; a snapshot every 4 events.
+  for (const f of readdirSync(join(REPO_ROOT, "examples")).filter((x) => x.endsWith(".ts")).sort()) {
+    const target = join(REPO_ROOT, "examples", f);
+    const sc = await resolveScenario(target);
+    const first = runBatch(sc, {}, 1, 200, new Checker(invariantsFor(prepareWith(sc, { seed: 1 }).invariants))).failing[0]?.seed ?? 1;
+    const variants: { fix?: string; seed: number }[] = [{ seed: first }, ...Object.keys(sc.fixes).map((fix) => ({ fix, seed: 1 }))];
+    for (const v of variants) {
+      const p = join(dir, `example-${f.replace(/\.ts$/, "")}${v.fix ? `--${v.fix}` : ""}-${v.seed}.ktrace`);
+      record(await prepare({ target, seed: v.seed, ...(v.fix ? { fix: v.fix } : {}) }), p, 4);
+      traces.push(p);
+    }
+  }
+  // Shared state: variables, atomics, objects; 20,000 events, a snapshot every 256. And the operating-system
+  // objects of issue 11 (futexes, condvars, semaphores, rwlocks, joins, signals, pipes, priorities).
+  for (const opt of ["vars", "os"]) {
+    const t = join(dir, `stress-${opt}.ktrace`);
+    record(await prepare({ target: "stress", opts: [`state=${opt}`], maxEvents: 20_000 }), t, 256);
+    traces.push(t);
+  }
   // The damaged and the good fixtures (recovery mode, gaps, a gzip-wrapped one: scanned serially).
   for (const f of ["good.ktrace", "good.ktrace.gz", "cut-in-chunk.ktrace", "cut-in-footer.ktrace", "cut-in-index.ktrace", "flipped-chunk.ktrace", "flipped-chunk-no-footer.ktrace"]) {
     const p = join(dir, `fixture-${f}`);
