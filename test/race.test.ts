@@ -242,6 +242,24 @@ describe("data-race: the rule and its happens-before edges", () => {
   });
 });
 
+/**
+ * The detector over `stress --opt state=STATE` (seed 1): its first finding, the
+ * most thread slots its clocks took, and how many events `count` picked.
+ */
+async function detectOver(state: string, maxEvents: number, count: (e: KEvent) => boolean): Promise<{ found: string | null; maxSlots: number; counted: number }> {
+  const p = await prepare({ target: "stress", maxEvents, opts: [`state=${state}`] });
+  const det = new RaceDetector();
+  const out = { found: null as string | null, maxSlots: 0, counted: 0 };
+  simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
+    if (count(e)) out.counted++;
+    if (!dataRace.kinds!.includes(e.kind)) return;
+    const f = det.pre(before, e);
+    if (f && out.found === null) out.found = f.message;
+    out.maxSlots = Math.max(out.maxSlots, det.slots);
+  } }, () => {});
+  return out;
+}
+
 describe("data-race on simulated runs", () => {
   const world = (procs: Op[][], vars: Record<string, VarDecl>): World => ({ config: CONFIG, locks: {}, vars, procs: procs.map((main, i) => ({ name: `p${i}`, main })) });
   const racesOf = (w: World, seed: number) => {
@@ -259,20 +277,9 @@ describe("data-race on simulated runs", () => {
   });
 
   it("stress --opt state=vars (every access ordered by a lock, an atomic or a fork) has no data race, and its clocks stay as short as its live threads", async () => {
-    const p = await prepare({ target: "stress", maxEvents: 300_000, opts: ["state=vars"] });
-    const det = new RaceDetector();
-    let found: string | null = null;
-    let maxSlots = 0;
-    const forks = { n: 0 };
-    simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
-      if (e.kind === k.KIND.fork) forks.n++;
-      if (!dataRace.kinds!.includes(e.kind)) return;
-      const f = det.pre(before, e);
-      if (f && found === null) found = f.message;
-      maxSlots = Math.max(maxSlots, det.slots);
-    } }, () => {});
+    const { found, maxSlots, counted } = await detectOver("vars", 300_000, (e) => e.kind === k.KIND.fork);
     expect(found).toBeNull();
-    expect(forks.n).toBeGreaterThan(300);
+    expect(counted).toBeGreaterThan(300);
     expect(maxSlots).toBeLessThanOrEqual(16);
   });
 });
@@ -485,20 +492,9 @@ describe("data-race: issue 11's synchronization (a correct handoff is clean, an 
     world([k.sigaction("SIGCHLD", [k.user("on_chld")], { name: "on_chld" }), k.fork([k.store("g", 1)], { pid: "c" }), k.load("x", "g"), k.waitpid(k.r("c"))], g));
 
   it("what a thread does after its exit (its joiner's wake) takes no clock slot: stress --opt state=os has no race and short clocks", async () => {
-    const p = await prepare({ target: "stress", maxEvents: 100_000, opts: ["state=os"] });
-    const det = new RaceDetector();
-    let found: string | null = null;
-    let maxSlots = 0;
-    const seen = { joins: 0 };
-    simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
-      if (e.kind === k.KIND.wake && e.c === k.HOW.join) seen.joins++;
-      if (!dataRace.kinds!.includes(e.kind)) return;
-      const f = det.pre(before, e);
-      if (f && found === null) found = f.message;
-      maxSlots = Math.max(maxSlots, det.slots);
-    } }, () => {});
+    const { found, maxSlots, counted } = await detectOver("os", 100_000, (e) => e.kind === k.KIND.wake && e.c === k.HOW.join);
     expect(found).toBeNull();
-    expect(seen.joins).toBeGreaterThan(50);
+    expect(counted).toBeGreaterThan(50);
     expect(maxSlots).toBeLessThanOrEqual(32); // 165 when each joiner's wake took a slot for the dead thread
   });
 

@@ -33,7 +33,7 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { EVENT_KINDS, KIND, WAKE_HOW, sigName, type KEvent, type KState, type Thread } from "../kernel/types.ts";
+import { EVENT_KINDS, KIND, sigName, wakeHowName, type KEvent, type KState, type Thread } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { errnoText, walk, type ReplaySource } from "../replay/index.ts";
 
@@ -328,7 +328,7 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       }
       case KIND.wake: {
         if (ev.cpu < 0 || !running[ev.cpu]) break;
-        const how = WAKE_HOW[ev.c] ?? `how ${ev.c}`;
+        const how = wakeHowName(ev.c);
         const w = { name: `wake tid ${ev.a} (${how}${ev.s ? `: ${ev.s}` : ""})`, ts: ev.time, cpu: ev.cpu, seq: ev.seq, by: ev.b };
         // Still on its cpu (it had not left it yet): the flow ends there at once; else at its next run.
         const on = st.cpus.findIndex((c) => c.tid === ev.a);

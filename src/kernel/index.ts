@@ -6,7 +6,7 @@ export { simulate, Simulator, SimError, type World, type SimOptions, type Sink }
 export { ALLOC_LOCKS } from "./alloc.ts";
 export { randomChooser, type Chooser } from "./sched.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "./locks.ts";
-export { describeWait, waitText, wakersOf, stuck, otherWaits, pipeHolders, type Wakers } from "./wait.ts";
+export { describeWait, waitText, waitsOnLock, wakersOf, stuck, otherWaits, pipeHolders, type Wakers } from "./wait.ts";
 export { ev, fieldsOf, fieldsAs } from "./events.ts";
 export * from "./program.ts";
 export { validateWorld, validateInvariants, describeExpr, declOf, MAX_DEPTH, MAX_NODES, type WorldParts } from "./validate.ts";

@@ -203,6 +203,10 @@ export const WAKE_HOW = [
   "waking", "wakeup", "wakeup-new", "futex", "timer", "signal", "pipe", "join", "lock", "child", "kill",
 ] as const;
 export type WakeHow = (typeof WAKE_HOW)[number];
+/** A wake's `how` by name ("how 12" for a code this build does not know). */
+export function wakeHowName(how: number): string {
+  return WAKE_HOW[how] ?? `how ${how}`;
+}
 /** WAKE_HOW codes by name. */
 export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { readonly [K in WakeHow]: number };
 
@@ -310,6 +314,11 @@ export interface KConfig {
   imported?: boolean;
   /** Opt-in: the zombie-leak invariant reports children left unreaped by a live parent at the end of the run (absent: off). */
   zombieCheck?: boolean;
+}
+
+/** A state of an imported trace (its config says so: KConfig.imported). One definition: every view asks it. */
+export function isImportedState(s: KState): boolean {
+  return s.config.imported === true;
 }
 
 export interface Cpu {

@@ -23,7 +23,7 @@
 // no-deadlock invariant and the hang message use it.
 
 import { ownerClause, ownerStatus } from "./locks.ts";
-import type { KState, Proc, Thread } from "./types.ts";
+import { isImportedState, type KState, type Proc, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
 export type Wakers = number[] | "runs";
@@ -150,12 +150,22 @@ export function describeWait(s: KState, th: Thread): string {
   return `tid ${th.tid} (pid ${th.pid}) ${waitText(s, th)}`;
 }
 
+/**
+ * Whether th waits for its lock (waitLock) now: blocked or spinning on it in a
+ * simulated run; in an imported trace from its lock-wait until it takes the
+ * lock or stops waiting (lock-wait-end), whatever its state (the trace's
+ * switches say whether it sleeps meanwhile). One rule for every view.
+ */
+export function waitsOnLock(s: KState, th: Thread): boolean {
+  return th.waitLock >= 0 && (isImportedState(s) || th.state === "blocked" || th.state === "spinning");
+}
+
 /** What th waits on, as a phrase after "tid N (pid P) ": "blocks on m held by tid 2", "waits on condvar cv". */
 export function waitText(s: KState, th: Thread): string {
-  if (th.waitLock >= 0 && (th.state === "blocked" || th.state === "spinning")) {
+  if (waitsOnLock(s, th)) {
     const l = s.locks.get(th.waitLock);
     if (!l) return "waits on a lock that is gone";
-    const how = th.state === "spinning" ? "spins" : "blocks";
+    const how = th.state === "spinning" ? "spins" : isImportedState(s) ? "waits" : "blocks";
     if (l.owner < 0) return `${how} on ${l.name}, which is free`;
     return `${how} on ${l.name} held by tid ${l.owner}${ownerClause(s, l)}`;
   }

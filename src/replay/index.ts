@@ -29,7 +29,7 @@ export { compileInvariant } from "./user-invariants.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
 // The kernel's one rule each, for the views: priorities, and who can end a wait.
 export { baseRank, inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-export { pipeHolders, stuck, waitText } from "../kernel/wait.ts";
+export { pipeHolders, stuck, waitText, waitsOnLock } from "../kernel/wait.ts";
 export { firstViolation, checkRange, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type RangeCheck, type Unfolded, type WalkHooks } from "./scan.ts";
 export { firstViolationParallel, SEGMENT_EVENTS, PARALLEL_MIN_EVENTS, type ParallelScanOptions } from "./parallel-scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";

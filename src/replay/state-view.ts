@@ -3,7 +3,7 @@
 
 import { ownerAlive } from "../kernel/locks.ts";
 import { spaceText, valueText } from "./describe.ts";
-import { SIG_ACTIONS, WAKE_HOW, sigName, type KState, type Outcome, type PendingSignal, type Pipe, type Thread } from "../kernel/types.ts";
+import { SIG_ACTIONS, isImportedState, sigName, wakeHowName, type KState, type Outcome, type PendingSignal, type Pipe, type Thread } from "../kernel/types.ts";
 import { baseRank, prioText, rank } from "../kernel/prio.ts";
 import { waitText } from "../kernel/wait.ts";
 import { table } from "../util/text-table.ts";
@@ -202,10 +202,7 @@ export interface StateView {
   pipes: PipeView[];
 }
 
-/** A state of an imported trace (its config says so: KConfig.imported). */
-export function isImportedState(s: KState): boolean {
-  return s.config.imported === true;
-}
+export { isImportedState };
 
 const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
 
@@ -294,7 +291,7 @@ function threadExtras(s: KState, t: Thread): Pick<ThreadView, "comm" | "cpu" | "
   if (t.comm !== undefined) out.comm = t.comm;
   if (t.cpu !== undefined) out.cpu = t.cpu;
   if (t.waitOn !== undefined && t.state === "blocked") out.waitOn = { ...t.waitOn, text: waitText(s, t) };
-  if (t.woken !== undefined) out.woken = { by: t.woken.by, seq: t.woken.seq, how: WAKE_HOW[t.woken.how] ?? `how ${t.woken.how}` };
+  if (t.woken !== undefined) out.woken = { by: t.woken.by, seq: t.woken.seq, how: wakeHowName(t.woken.how) };
   if (t.sigMask !== undefined || t.sigPending !== undefined || t.handling !== undefined) {
     out.signals = {
       blocked: maskNames(t.sigMask ?? 0), pending: pendingView(t.sigPending),

@@ -22,6 +22,7 @@
 
 import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
 import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
+import { isImportedState } from "./state-view.ts";
 
 /** A JSON value watched: null means "does not exist". */
 export type WatchValue = null | boolean | number | string | { [k: string]: WatchValue } | WatchValue[];
@@ -356,7 +357,7 @@ const CPU_KINDS = mask([KIND.switch, KIND.cpuCtx, KIND.lost, KIND.taskExec]);
 function cpuText(s: KState, id: number): WatchValue {
   const c = s.cpus[id];
   if (c === undefined) return null;
-  const runs = s.config.imported && c.switchSeq === undefined ? "?" : taskText(s, c.tid);
+  const runs = isImportedState(s) && c.switchSeq === undefined ? "?" : taskText(s, c.tid);
   const ctx = (c.ctx ?? []).map((x) => (x.kind === "hardirq" ? `hardirq ${x.num}${x.name ? ` ${x.name}` : ""}` : `softirq ${x.name || x.num}`));
   return ctx.length ? `${runs} in ${ctx.join(" > ")}` : runs;
 }

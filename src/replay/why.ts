@@ -5,10 +5,11 @@
 // one-line explanation.
 
 import { ownerClause } from "../kernel/locks.ts";
-import { KIND, WAKE_HOW, sigName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
+import { KIND, sigName, wakeHowName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { describe, spaceText, taskText, valueText } from "./describe.ts";
 import { eventAt, eventOrNull, type ReplaySource } from "./source.ts";
+import { isImportedState } from "./state-view.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
@@ -181,12 +182,12 @@ function pipeWhy(s: KState, id: number): WhyEntry[] {
 function wokenWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry | undefined {
   const w = t.woken;
   if (w === undefined) return undefined;
-  const how = WAKE_HOW[w.how] ?? `how ${w.how}`;
+  const how = wakeHowName(w.how);
   let waker = w.by >= 0 ? taskText(s, w.by) : "the kernel (a timer or interrupt)";
   if (w.by < 0 && src && w.seq < src.eventCount) {
     const ev = eventOrNull(src, w.seq);
     // An imported wakeup's cpu is where sched_wakeup was traced, not always where its waker (sched_waking) ran.
-    const cpu = ev !== null && ev.cpu >= 0 && s.config.imported !== true ? ` on cpu ${ev.cpu}` : "";
+    const cpu = ev !== null && ev.cpu >= 0 && !isImportedState(s) ? ` on cpu ${ev.cpu}` : "";
     if (ev?.kind === KIND.wake && ev.s) waker = `the kernel (${ev.s}${cpu})`;
   }
   return { seq: w.seq, role: "woken", explanation: `${waker} woke ${taskText(s, t.tid)} (${how}) at seq ${w.seq}` };

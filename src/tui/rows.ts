@@ -5,8 +5,8 @@
 // so what you see and what you explain cannot disagree. Only the engine
 // imports this file (it is the engine's), so it may use the replay layer.
 
-import { SIG_ACTIONS, WAKE_HOW, sigName, type KState, type Thread } from '../kernel/types.ts';
-import { baseRank, futexWaitersOf, inversion, maskNames, ownerStatus, pipeHolders, prioText, rank, stuck, syncValue, taskText } from '../replay/index.ts';
+import { SIG_ACTIONS, sigName, wakeHowName, type KState, type Thread } from '../kernel/types.ts';
+import { baseRank, futexWaitersOf, inversion, maskNames, ownerStatus, pipeHolders, prioText, rank, stuck, syncValue, taskText, isImportedState, waitsOnLock } from '../replay/index.ts';
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from './frame.ts';
 
 function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
@@ -68,7 +68,7 @@ function importedCpuPane(s: KState): Pane {
 }
 
 export function cpuPane(s: KState): Pane {
-  if (s.config.imported) return importedCpuPane(s);
+  if (isImportedState(s)) return importedCpuPane(s);
   const rows: Row[] = s.cpus.map((c) => {
     const k = c.kstack >= 0 ? s.kstacks.get(c.kstack) : undefined;
     const freed = k?.state === 'freed';
@@ -84,7 +84,7 @@ export function cpuPane(s: KState): Pane {
 
 /** What a thread waits on, short: "wait:m", "cv:ready", "pipe<1" (reading), "join:3", "sleep", "pause". */
 function waitShort(s: KState, t: Thread): string {
-  if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
+  if (waitsOnLock(s, t)) {
     return `${t.state === 'spinning' ? 'spin' : 'wait'}:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}`;
   }
   const w = t.waitOn;
@@ -116,16 +116,16 @@ function prioShort(t: Thread): string {
 }
 
 export function threadPane(s: KState): Pane {
-  const imported = s.config.imported === true;
+  const imported = isImportedState(s);
   const ranked = !imported && [...s.threads.values()].some((t) => rank(t) > 0);
   const rows: Row[] = sortedIds(s.threads).map((tid) => {
     const t = s.threads.get(tid)!;
     if (imported) {
-      // A real trace's wait lasts until the lock is taken or the wait ends, whatever the task's state.
-      const wait = t.waitLock >= 0 ? ` wait:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}` : '';
+      // Its lock wait (waitsOnLock: whatever the task's state in a real trace).
+      const wait = waitsOnLock(s, t) ? ` wait:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}` : '';
       // Who woke it last (e explains, with the interrupt it came from).
       const w = t.woken;
-      const woken = w ? `${taskText(s, tid)}: woken at seq ${w.seq} by ${w.by >= 0 ? taskText(s, w.by) : 'the kernel'} (${WAKE_HOW[w.how] ?? `how ${w.how}`})` : undefined;
+      const woken = w ? `${taskText(s, tid)}: woken at seq ${w.seq} by ${w.by >= 0 ? taskText(s, w.by) : 'the kernel'} (${wakeHowName(w.how)})` : undefined;
       return {
         ref: { kind: 'thread', id: tid },
         cells: [`${tid}`, `${t.pid}`, t.comm ?? '', `${t.state}${wait}`],
@@ -205,7 +205,7 @@ export function syncPane(s: KState): Pane {
 export function lockPane(s: KState): Pane {
   const waiters = new Map<number, number>();
   for (const t of s.threads.values()) {
-    if (t.waitLock >= 0 && (s.config.imported || t.state === 'blocked' || t.state === 'spinning')) {
+    if (waitsOnLock(s, t)) {
       waiters.set(t.waitLock, (waiters.get(t.waitLock) ?? 0) + 1);
     }
   }
