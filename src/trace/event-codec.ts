@@ -16,7 +16,7 @@
 // by the scale and the string column by the table.
 // The writer compresses the body as a whole (compress.ts).
 
-import type { KEvent } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent } from "../kernel/types.ts";
 import { ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
 import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
@@ -42,6 +42,24 @@ export function slotTable(kinds: readonly KindRow[]): SlotTable {
     use[i] = nargs[i]! | (str[i]! << 2);
   });
   return { nargs, str, use };
+}
+
+/**
+ * The writer's kind codes as this build's, by name, or null when they are
+ * the same (the writer's table is a prefix of this build's, or this build's
+ * of the writer's: kinds are appended only). A table that names a code
+ * otherwise (a trace from a build whose kinds were numbered differently, as a
+ * branch merged later renumbers its own) maps each code to this build's code
+ * of the same name; a name this build does not know maps past this build's
+ * table (an unknown kind, as a newer build's are).
+ */
+export function kindRemap(kinds: readonly KindRow[]): Int32Array | null {
+  const n = Math.min(kinds.length, EVENT_KINDS.length);
+  let same = true;
+  for (let i = 0; i < n && same; i++) same = kinds[i]![0] === EVENT_KINDS[i]!.name;
+  if (same) return null;
+  const ours = new Map(EVENT_KINDS.map((k, i) => [k.name, i]));
+  return Int32Array.from(kinds, (k, i) => ours.get(k[0]) ?? EVENT_KINDS.length + i);
 }
 
 /** Decoded event chunk, as typed columns. Event i has seq firstSeq + i and string strings[sIdx[i]]. */

@@ -17,12 +17,12 @@
 
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { fromPlain, type PlainState } from "../kernel/state.ts";
-import type { KEvent, KState, Outcome } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteReader, ShortRead } from "./bytes.ts";
 import { crc32 } from "./compress.ts";
 import { TraceCorruptError, TraceError, type Gap } from "./errors.ts";
 import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
-import { BodyError, Scratch, columnsToEvents, decodeEventBody, lastDecodeSafe, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
+import { BodyError, Scratch, columnsToEvents, decodeEventBody, kindRemap, lastDecodeSafe, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
   MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
@@ -306,6 +306,8 @@ export class TraceReader {
 
   private readonly src: Source;
   private readonly slots: SlotTable;
+  /** The writer's kind codes as this build's (kindRemap), null when they agree. */
+  private readonly remap: Int32Array | null;
   private readonly t: Tables;
   private readonly chunks: Lru<KEvent[]>;
   private readonly snaps = new Lru<PlainState>(4, 8 << 20);
@@ -331,6 +333,7 @@ export class TraceReader {
     this.meta = init.meta;
     this.headerEnd = init.headerEnd;
     this.slots = slotTable(init.meta.kinds);
+    this.remap = kindRemap(init.meta.kinds);
     this.t = init.tables;
     this.eventCount = init.tables.events;
     this.outcome = init.outcome;
@@ -611,6 +614,8 @@ export class TraceReader {
       // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
       const bad = lastDecodeSafe() ? null : checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
+      const m = this.remap;
+      if (m !== null) for (let j = 0, k = cols.kind; j < cols.n; j++) k[j] = k[j]! < m.length ? m[k[j]!]! : EVENT_KINDS.length + k[j]!;
       return cols;
     } catch (e) {
       if (!isDecodeError(e)) throw e;
