@@ -101,7 +101,7 @@ const KIND_TABLE = [
   // ---- imported traces (issue 15; src/kernel/imported.ts) ----
   { name: "task-new", args: ["tid", "pid", "ppid"], str: "comm", doc: "a task of a real trace is seen for the first time: thread tid of process pid (created when new, with parent ppid, -1 unknown), named comm; its state is unknown until the trace says" },
   { name: "task-fork", args: ["tid", "pid", "thread"], str: "comm", doc: "the acting task creates task tid: a thread of its own process (thread 1) or the first thread of a new process pid (thread 0); runnable" },
-  { name: "thread-state", args: ["tid", "state"], doc: "a thread's state becomes SWITCH_STATES[state] (a wakeup, a statedump) without a cpu change" },
+  { name: "thread-state", args: ["tid", "state"], doc: "a thread's state becomes SWITCH_STATES[state] (a statedump, a switch traced without its cpu) without a cpu change" },
   { name: "migrate", args: ["tid", "from", "to"], doc: "the scheduler moves thread tid from cpu `from` to cpu `to`" },
   { name: "cpu-ctx", args: ["ctx", "enter", "num"], str: "name", doc: "the cpu enters (enter 1) or leaves (enter 0) interrupt context ctx (CPU_CTX: 1 hardirq, 2 softirq) number num (irq line, softirq vector), named name" },
   { name: "task-join", args: ["tid", "pid"], doc: "thread tid turns out to belong to process pid (created when new): it leaves its old process, which goes when it has no thread left" },
