@@ -11,5 +11,5 @@ export { MAPPED_EVENTS, Mapper, taskState, type MapOptions, type MapStats } from
 export { IDLE, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
 export { importSummary, type ImportSummary } from "./summary.ts";
 export { Converter, genericText, importedConfig, importedInitialState, MAX_GENERIC_TEXT, MAX_IMPORT_LOCKS, type ConvertStats } from "./convert.ts";
-export { defaultOutput, importTrace, IMPORT_SNAPSHOT_EVERY, PRELUDE_OPS, type ImportOptions, type ImportResult } from "./write.ts";
+export { defaultOutput, importTrace, IMPORT_SNAPSHOT_EVERY, PRELUDE_OPS, THREAD_AFTER_EVENTS, type ImportOptions, type ImportResult } from "./write.ts";
 export { clockText } from "../trace/format.ts";

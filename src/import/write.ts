@@ -9,6 +9,12 @@
 // a perf or babeltrace2 trace) stops the write: the rest of the input is read
 // for its CPUs only, and the import starts again with the count known (the
 // report says it read the input twice).
+//
+// A long import compresses and writes its chunks on a second thread
+// (TraceWriter.useThread: the same bytes), started once the trace holds
+// THREAD_AFTER_EVENTS events, so that a short import does not pay the
+// thread's start (~50 ms): this thread then parses, maps, converts and
+// encodes while the other deflates and writes.
 
 import { basename } from "node:path";
 import { TraceWriter, type ImportedMeta, type TraceMeta, type WriteResult } from "../trace/index.ts";
@@ -24,6 +30,9 @@ export const PRELUDE_OPS = 32_768;
 /** Events between two snapshots of an imported trace (--snapshot-every): its states are larger than a scenario's (every task of the machine). */
 export const IMPORT_SNAPSHOT_EVERY = 65_536;
 
+/** Events an import writes before it starts a writer thread (thread "auto"): by then the thread's start (~50 ms) costs less than the compression it takes over. */
+export const THREAD_AFTER_EVENTS = 1 << 17;
+
 export interface ImportOptions extends ReadOptions {
   /** Events between snapshots (default IMPORT_SNAPSHOT_EVERY). */
   snapshotEvery?: number;
@@ -31,6 +40,14 @@ export interface ImportOptions extends ReadOptions {
   writer: string;
   /** Ops held before the header (default PRELUDE_OPS; tests make it small). */
   prelude?: number;
+  /**
+   * Compress and write on a worker thread (TraceWriter.useThread): true (from
+   * the start), false, or "auto" (default: from THREAD_AFTER_EVENTS events on).
+   * The trace is the same either way.
+   */
+  thread?: boolean | "auto";
+  /** Hears how the import wrote (the writer thread, or why not): for --verbose. */
+  note?(line: string): void;
 }
 
 export interface ImportResult {
@@ -98,8 +115,18 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
   let imported: ImportedMeta | undefined;
   const prelude: Op[] = [];
   let overflow = -1;
+  const want = opts.thread ?? "auto";
+  /** Whether the writer thread was asked for yet (once per pass). */
+  let asked = want === false;
 
-  const start = () => {
+  /** Starts the writer thread, once; the writer goes on alone when it cannot. */
+  const useThread = async (w: TraceWriter) => {
+    asked = true;
+    const why = await w.useThread();
+    opts.note?.(why === null ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}` : `import: no writer thread (${why}); writing on this one`);
+  };
+
+  const start = async () => {
     let maxCpu = -1;
     for (const o of prelude) if (o.cpu > maxCpu) maxCpu = o.cpu;
     cpus = Math.max(cpus, input.stats.declaredCpus, maxCpu + 1, 1);
@@ -111,6 +138,7 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     };
     const w = TraceWriter.create(out, meta, importedInitialState(cpus));
     writer = w;
+    if (want === true) await useThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
     conv = new Converter(cpus, (ev, s) => w.append(ev, s), { releaseDead: !prelude.some((o) => o.op === "free"), onRelease: (tid) => run.forget(tid) });
     for (const o of prelude) feed(o);
@@ -136,10 +164,11 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
               prelude.push(o);
               continue;
             }
-            start();
+            await start();
           }
           feed(o);
         }
+        if (!asked && writer !== undefined && writer.events >= THREAD_AFTER_EVENTS) await useThread(writer);
       } catch (e) {
         if (!(e instanceof CpuOverflow)) throw e;
         overflow = e.cpu;
@@ -150,7 +179,9 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
       }
     }
     if (overflow >= 0) throw new CpuOverflowFound(overflow + 1);
-    if (writer === undefined) start();
+    if (writer === undefined) await start();
+    if (want === false) opts.note?.("import: writing on this thread (as asked)");
+    else if (!asked) opts.note?.(`import: writing on this thread (${writer!.events} events)`);
     // No run outcome: the trace ends where the input does (ok, as a recorded run that completed; info, report and the TUI say "none").
     const written = writer!.finish({ outcome: { kind: "ok", seq: writer!.events - 1, message: "" } });
     const s = run.summary();

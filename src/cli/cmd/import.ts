@@ -10,7 +10,7 @@ import { WRITER } from "../../record/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, printJson, println } from "../io.ts";
+import { color, eprintln, printJson, println } from "../io.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const plural = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
@@ -30,7 +30,10 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
   if (resolve(out) === resolve(file)) throw new UsageError(`the output ${safeText(out)} is the input`, "give another name with -o");
   const every = args.flags["snapshot-every"];
   if (every !== undefined && every < 1) throw new UsageError("--snapshot-every must be at least 1");
-  const r = await importTrace(file, out, { ...opts, writer: WRITER, ...(every !== undefined ? { snapshotEvery: every } : {}) });
+  // A long import compresses and writes on a second thread (same bytes); KTRACE_WRITER_THREAD=always|never overrides (tests).
+  const knob = process.env.KTRACE_WRITER_THREAD;
+  const thread = knob === "always" ? true : knob === "never" ? false : "auto";
+  const r = await importTrace(file, out, { ...opts, writer: WRITER, thread, note: args.verbose ? eprintln : undefined, ...(every !== undefined ? { snapshotEvery: every } : {}) });
   const s: ImportSummary = { read: r.read, map: r.map, ops: r.ops, firstTs: r.firstTs, lastTs: r.lastTs, cpus: cpuList(r) };
   if (args.flags.json) printJson(toJson(s, r));
   else printReport(s, r);

@@ -1,0 +1,76 @@
+// ktrace import with the trace writer's thread (TraceWriter.useThread) against
+// the import written on one thread: the same bytes for every text fixture and
+// for a generated input long enough that "auto" starts the thread in the
+// middle (THREAD_AFTER_EVENTS). Run in the test process (Node: no worker
+// starts there, so this checks the fallback) by test/import-thread.test.ts,
+// and as a script under Bun and Deno:
+//   bun test/support/import-thread-check.ts DIR   (prints JSON)
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { importTrace, THREAD_AFTER_EVENTS, type ImportOptions } from "../../src/import/index.ts";
+import { writeInput } from "../../bench/import-input.ts";
+
+export interface ImportThreadReport {
+  /** The notes of a run asked to use the thread ("" when every such run used it, else what they said). */
+  started: string;
+  /** Inputs (and the way) whose file differs from the one written on one thread. */
+  differ: string[];
+  /** Imports compared. */
+  runs: number;
+  /** What the long input's "auto" import said. */
+  auto: string;
+}
+
+const FIX = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../fixtures/import");
+
+/** The text fixtures, sorted. */
+function fixtures(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith(".txt")) out.push(p);
+    }
+  };
+  walk(FIX);
+  return out;
+}
+
+export async function checkImportThread(parent: string): Promise<ImportThreadReport> {
+  const dir = mkdtempSync(join(parent, "import-thread-"));
+  const long = join(dir, "long.txt");
+  await writeInput(long, THREAD_AFTER_EVENTS + 40_000, false);
+  const inputs: [string, Partial<ImportOptions>][] = [
+    ...fixtures().map((f) => [f, { prelude: 4, snapshotEvery: 16 }] as [string, Partial<ImportOptions>]),
+    [long, { snapshotEvery: 4096 }],
+  ];
+  const differ: string[] = [];
+  const notes: string[] = [];
+  let auto = "";
+  let runs = 0;
+  for (const [i, [file, o]] of inputs.entries()) {
+    const one = join(dir, `one-${i}.ktrace`);
+    await importTrace(file, one, { writer: "ktrace test", ...o, thread: false });
+    const ref = readFileSync(one);
+    rmSync(one);
+    for (const thread of file === long ? [true, "auto" as const] : [true]) {
+      const out = join(dir, `two-${i}.ktrace`);
+      const said: string[] = [];
+      await importTrace(file, out, { writer: "ktrace test", ...o, thread, note: (l) => said.push(l) });
+      runs++;
+      if (thread === "auto") auto = said.join("; ");
+      else if (!said.some((l) => l.includes("second thread"))) notes.push(said.join("; "));
+      if (!readFileSync(out).equals(ref)) differ.push(`${file} (thread ${thread})`);
+      rmSync(out);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { started: notes[0] ?? "", differ, runs, auto };
+}
+
+const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+if (self.endsWith("import-thread-check.ts")) {
+  console.log(JSON.stringify(await checkImportThread(process.argv[2]!)));
+}
