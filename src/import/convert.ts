@@ -52,12 +52,23 @@ const THREAD_STATE: Record<TaskState, ThreadState> = {
  */
 export function wakeContext(ctx: CpuContext, name: string): string {
   if (ctx === "task") return "";
-  if (ctx === "hardirq") {
-    const m = /^irq (\S+)(?: (.+))?$/.exec(name);
-    return `irq:${m ? (m[2] ?? m[1]) : name}`;
+  // A machine has a few interrupt lines and softirq vectors, woken from thousands of times: each name's text is made once.
+  const memo = ctx === "hardirq" ? HARD_CONTEXTS : SOFT_CONTEXTS;
+  let t = memo.get(name);
+  if (t === undefined) {
+    if (ctx === "hardirq") {
+      const m = /^irq (\S+)(?: (.+))?$/.exec(name);
+      t = `irq:${m ? (m[2] ?? m[1]) : name}`;
+    } else t = `softirq:${name.replace(/^softirq /, "")}`;
+    if (memo.size >= MAX_CONTEXT_NAMES) memo.clear();
+    memo.set(name, t);
   }
-  return `softirq:${name.replace(/^softirq /, "")}`;
+  return t;
 }
+/** wakeContext's texts by context name (bounded: cleared when full). */
+const HARD_CONTEXTS = new Map<string, string>();
+const SOFT_CONTEXTS = new Map<string, string>();
+const MAX_CONTEXT_NAMES = 1024;
 
 const PLAIN_VALUE = /^[^\s"\\=\x00-\x1f\x7f-\x9f]+$/;
 const KIND_NAMES = EVENT_KINDS.map((k) => k.name);
@@ -93,7 +104,8 @@ export class Converter {
   readonly state: KState;
   private seq = 0;
   private readonly locks = new Map<string, number>();
-  private readonly kindCounts: number[] = [];
+  /** Events made, by kind code (every code of the table, so the array has no holes). */
+  private readonly kindCounts: number[] = EVENT_KINDS.map(() => 0);
   private readonly keptWhy = new Map<string, { count: number; firstLine: number }>();
   /** One event record, refilled for every event (the sink copies what it keeps). */
   private readonly ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
@@ -356,7 +368,7 @@ export class Converter {
     e.c = c;
     e.s = str;
     applyEvent(this.state, e);
-    this.kindCounts[kind] = (this.kindCounts[kind] ?? 0) + 1;
+    this.kindCounts[kind]!++;
     this.sink(e, this.state);
   }
 }

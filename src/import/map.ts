@@ -405,17 +405,22 @@ export class Mapper {
     const t = this.subject(f);
     if (Number.isNaN(t)) return "malformed";
     const top = c?.ctx[c.ctx.length - 1];
-    const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
     const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
-    let who = here;
-    if (stage === "waking") this.wakers.set(t, here);
+    // Who woke it: here (a waking; a wakeup without one), or the matching waking's waker.
+    let by = this.actor;
+    let ctx: CpuContext = top?.kind ?? "task";
+    let ctxName = top?.name ?? "";
+    if (stage === "waking") this.wakers.set(t, { by, ctx, ctxName });
     else {
-      who = this.wakers.get(t) ?? here;
-      this.wakers.delete(t);
+      const w = this.wakers.get(t);
+      if (w !== undefined) {
+        ({ by, ctx, ctxName } = w);
+        this.wakers.delete(t);
+      }
     }
     const target = num(f["target_cpu"]);
     const success = f["success"] === undefined ? true : num(f["success"]) !== 0;
-    this.emit({ op: "wake", task: t, stage, by: who.by, ctx: who.ctx, ctxName: who.ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
+    this.emit({ op: "wake", task: t, stage, by, ctx, ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
     return "mapped";
   }
 

@@ -145,10 +145,11 @@ function space(s: KState, ev: KEvent, sp: number): number {
 
 /** Drops every lock, variable and object of pid's user memory (and, at reap, of its kernel struct). */
 function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
-  const gone = (sp: number) => sp === pid || (kernelToo && sp === -pid);
-  for (const [id, l] of s.locks) if (gone(l.space)) s.locks.delete(id);
-  for (const [id, v] of s.vars) if (gone(v.space)) s.vars.delete(id);
-  for (const [id, o] of s.objs) if (gone(o.space)) s.objs.delete(id);
+  // Over values (an entry array per element costs more than the test, at every reap of an imported trace's thousands).
+  const k = kernelToo ? -pid : pid;
+  for (const l of s.locks.values()) if (l.space === pid || l.space === k) s.locks.delete(l.id);
+  for (const v of s.vars.values()) if (v.space === pid || v.space === k) s.vars.delete(v.id);
+  for (const o of s.objs.values()) if (o.space === pid || o.space === k) s.objs.delete(o.id);
 }
 
 /** Forgets the oldest freed objects once more than twice FREED_QUARANTINE are kept (amortized: a scan per free only past that size). */
