@@ -12,6 +12,7 @@ import { AGAIN, DONE, KEEP, userFrame, type Frame, type R, type TCtx } from "./c
 import { ev } from "./events.ts";
 import { COST, SIZE_CLASSES, TCACHE_REFILL } from "./params.ts";
 import type { Simulator } from "./sim.ts";
+import { KIND } from "./types.ts";
 
 /** The tcmalloc model's locks: spinlocks, as in gperftools. */
 export const ALLOC_LOCKS = {
@@ -60,7 +61,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
   const cls = sizeClass(size);
   if (cls >= 0 && t.tc[cls]! > 0) {
     t.tc[cls]!--;
-    k.emit(c, tid, ev.malloc({ size, path: 0 }));
+    k.emitSlots(c, tid, KIND.malloc, size, 0, 0, ""); // size, path 0
     k.cost(COST.malloc, c);
     return DONE;
   }
@@ -85,7 +86,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
 export function free(k: Simulator, t: TCtx, c: number, size: number): R {
   const cls = sizeClass(size);
   if (cls >= 0) t.tc[cls]!++;
-  k.emit(c, t.tid, ev.free({ size }));
+  k.emitSlots(c, t.tid, KIND.free, size, 0, 0, "");
   k.cost(COST.malloc, c);
   return DONE;
 }

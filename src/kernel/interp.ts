@@ -17,7 +17,7 @@ import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
-import { SCHED_POLICIES } from "./types.ts";
+import { KIND, SCHED_POLICIES } from "./types.ts";
 import * as futex from "./futex.ts";
 import * as sync from "./sync.ts";
 import * as signal from "./signal.ts";
@@ -98,7 +98,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
   const tid = t.tid;
   switch (op.op) {
     case "user":
-      k.emit(c, tid, ev.user({ label: op.label }));
+      k.emitSlots(c, tid, KIND.user, 0, 0, 0, op.label);
       k.cost(COST.user, c);
       if (op.n > 1) {
         f.pc++;

@@ -14,7 +14,7 @@ import { evalExpr, fail, setRet } from "./mem.ts";
 import { abort } from "./proc.ts";
 import type { Expr } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, LOCK_TYPES, MISUSES, type KState, type Lock } from "./types.ts";
+import { ERRNO, KIND, LOCK_TYPES, MISUSES, type KState, type Lock } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
@@ -114,13 +114,13 @@ export function kernelMode(t: TCtx): boolean {
  */
 export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
   const l = k.state.locks.get(id);
-  const th = k.state.threads.get(t.tid)!;
   if (!l) throw new SimError(`lock ${id} is gone`);
   if (l.owner < 0) {
-    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: 1 }));
+    k.emitSlots(c, t.tid, KIND.lockAcquire, id, 1, 0, ""); // lock, level
     k.cost(COST.lock, c);
     return DONE;
   }
+  const th = k.state.threads.get(t.tid)!;
   if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
     k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
     k.cost(COST.lock, c);
@@ -139,13 +139,13 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
  * emits lock-release (level after; 0 frees it and wakes blocked waiters).
  */
 export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
-  const th = k.state.threads.get(t.tid)!;
-  if (l.type === "recursive" && l.ident !== th.ident) {
+  if (l.type === "recursive" && l.ident !== k.state.threads.get(t.tid)!.ident) {
+    const th = k.state.threads.get(t.tid)!;
     k.emit(c, t.tid, ev.unlockNotOwner({ lock: l.id, owner: l.ident, ident: th.ident }));
     pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
     return KEEP;
   }
-  k.emit(c, t.tid, ev.lockRelease({ lock: l.id, level: l.level > 0 ? l.level - 1 : 0 }));
+  k.emitSlots(c, t.tid, KIND.lockRelease, l.id, l.level > 0 ? l.level - 1 : 0, 0, ""); // lock, level
   k.cost(COST.lock, c);
   return DONE;
 }
@@ -167,7 +167,7 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
     const th = k.state.threads.get(t.tid)!;
     if (th.waitLock === id) return acquire(k, t, c, id); // already waiting on itself
     const errno = l.type === "errorcheck" ? ERRNO.EDEADLK : 0;
-    k.emit(c, t.tid, ev.lockMisuse({ lock: id, what: MISUSES.indexOf("relock"), errno }));
+    misused(k, t, c, id, "relock", errno);
     if (errno !== 0) {
       setRet(k, t, c, reg, errno);
       k.cost(COST.lock, c);
@@ -178,6 +178,11 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
   const r = acquire(k, t, c, id);
   if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
+}
+
+/** Emits lock-misuse. */
+function misused(k: Simulator, t: TCtx, c: number, lock: number, what: (typeof MISUSES)[number], errno: number): void {
+  k.emit(c, t.tid, ev.lockMisuse({ lock, what: MISUSES.indexOf(what), errno }));
 }
 
 /**
@@ -191,27 +196,26 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
  * Each emits lock-misuse first. `ret` gets 0 or the errno.
  */
 export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string): R {
-  const misuse = (what: (typeof MISUSES)[number], errno: number) => k.emit(c, t.tid, ev.lockMisuse({ lock: l.id, what: MISUSES.indexOf(what), errno }));
   if (l.owner < 0) {
     if (l.type === "recursive") {
-      misuse("level-underflow", 0);
+      misused(k, t, c, l.id, "level-underflow", 0);
       pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
       return KEEP;
     }
     const errno = l.type === "errorcheck" ? ERRNO.EPERM : 0;
-    misuse("unlock-not-held", errno);
+    misused(k, t, c, l.id, "unlock-not-held", errno);
     setRet(k, t, c, reg, errno);
     k.cost(COST.lock, c);
     return DONE;
   }
   if (l.owner !== t.tid && l.type !== "recursive") {
     if (l.type === "errorcheck") {
-      misuse("unlock-not-owner", ERRNO.EPERM);
+      misused(k, t, c, l.id, "unlock-not-owner", ERRNO.EPERM);
       setRet(k, t, c, reg, ERRNO.EPERM);
       k.cost(COST.lock, c);
       return DONE;
     }
-    misuse("unlock-not-owner", 0);
+    misused(k, t, c, l.id, "unlock-not-owner", 0);
   }
   const r = release(k, t, c, l);
   if (r === DONE) setRet(k, t, c, reg, 0);

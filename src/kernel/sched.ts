@@ -12,9 +12,8 @@
 
 import { COST, PREEMPT_ODDS } from "./params.ts";
 import { Rng } from "./prng.ts";
-import { ev } from "./events.ts";
 import type { Simulator } from "./sim.ts";
-import type { Thread } from "./types.ts";
+import { KIND, type Thread } from "./types.ts";
 import { afterDeath } from "./vm.ts";
 import { eligible, mustYield } from "./prio.ts";
 
@@ -148,7 +147,7 @@ export function wakeBlocked(k: Simulator): void {
 export function switchAway(k: Simulator, c: number, tid: number): void {
   const th = k.state.threads.get(tid);
   const next = dequeue(k, c);
-  k.emit(c, tid, ev.switch({ from: tid, to: next }));
+  k.emitSlots(c, tid, KIND.switch, tid, next, 0, ""); // from, to
   k.cost(COST.switch, c);
   if (th && (th.state === "runnable" || th.state === "spinning")) k.rq.push(tid);
   else if (th && th.state === "blocked") k.blocked.add(tid);

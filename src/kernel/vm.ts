@@ -72,11 +72,12 @@ export function afterDeath(k: Simulator, c: number, th: Thread): void {
  * and returns true. Silent (false) otherwise.
  */
 export function checkStack(k: Simulator, c: number): boolean {
+  const mode = k.state.config.stackCheck;
+  if (mode === "silent") return false;
   const cpu = k.state.cpus[c]!;
   if (cpu.kstack < 0) return false;
   const s = k.state.kstacks.get(cpu.kstack);
   if (!s) return false;
-  const mode = k.state.config.stackCheck;
   let msg = "";
   if (s.state === "freed" && s.flushed && mode === "flush") {
     msg = `page fault on cpu ${c}: kernel stack ${s.id} of tid ${cpu.tid} was unmapped (seq ${s.freeSeq}) and the TLB flushed`;

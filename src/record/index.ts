@@ -149,7 +149,8 @@ function open(p: Prepared, path: string, snapshotEvery: number): TraceWriter {
 function runInto(p: Prepared, path: string, writer: TraceWriter): Recorded {
   let state: KState;
   try {
-    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, (ev, s) => writer.append(ev, s));
+    // The writer copies each event into its columns: events may be transient.
+    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, transientEvents: true }, (ev, s) => writer.append(ev, s));
   } catch (e) {
     writer.abort();
     throw runError(p, e);

@@ -6,10 +6,21 @@
 // used because some runtimes (Deno 2.9) deliver a message to a worker only
 // when the sending thread returns to its event loop.
 
-/** Counter slots: bytes written and bytes read, as 32-bit counters that wrap. */
+/**
+ * Counter slots: bytes written and bytes read, as 32-bit counters that wrap;
+ * then whether the reader (writer) is asleep in Atomics.wait, or about to be.
+ * A side notifies only when the other one sleeps: Atomics.notify costs tens
+ * of microseconds on Bun even with nobody waiting, and the writer calls it
+ * per chunk. Each side raises its flag before it reads the other's counter
+ * and waits only on the counter it read (all sequentially consistent), so a
+ * wake-up is never lost: either the sleeper sees the new counter, or the
+ * other side sees the flag.
+ */
 const WRITTEN = 0;
 const READ = 1;
-const HEADER = 8;
+const READER_WAITS = 2;
+const WRITER_WAITS = 3;
+const HEADER = 16;
 
 export class ByteChannel {
   private readonly ctl: Int32Array;
@@ -21,7 +32,7 @@ export class ByteChannel {
    * throw, to give up on a thread that stopped).
    */
   constructor(readonly sab: SharedArrayBuffer, private readonly idle: () => void = () => {}, private readonly idleMs = 1000) {
-    this.ctl = new Int32Array(sab, 0, 2);
+    this.ctl = new Int32Array(sab, 0, 4);
     this.data = new Uint8Array(sab, HEADER);
     this.cap = this.data.length;
   }
@@ -38,17 +49,21 @@ export class ByteChannel {
     let off = 0;
     while (off < b.length) {
       const w = Atomics.load(ctl, WRITTEN) >>> 0;
-      const r = Atomics.load(ctl, READ);
-      const free = cap - ((w - (r >>> 0)) >>> 0);
-      if (free === 0) {
-        if (Atomics.wait(ctl, READ, r, this.idleMs) === "timed-out") this.idle();
+      let r = Atomics.load(ctl, READ);
+      if (cap - ((w - (r >>> 0)) >>> 0) === 0) {
+        Atomics.store(ctl, WRITER_WAITS, 1);
+        r = Atomics.load(ctl, READ);
+        const slept = cap - ((w - (r >>> 0)) >>> 0) === 0 ? Atomics.wait(ctl, READ, r, this.idleMs) : "ok";
+        Atomics.store(ctl, WRITER_WAITS, 0);
+        if (slept === "timed-out") this.idle();
         continue;
       }
+      const free = cap - ((w - (r >>> 0)) >>> 0);
       const at = w & (cap - 1);
       const n = Math.min(free, b.length - off, cap - at);
       data.set(b.subarray(off, off + n), at);
       Atomics.store(ctl, WRITTEN, (w + n) | 0);
-      Atomics.notify(ctl, WRITTEN);
+      if (Atomics.load(ctl, READER_WAITS) !== 0) Atomics.notify(ctl, WRITTEN);
       off += n;
     }
   }
@@ -59,17 +74,21 @@ export class ByteChannel {
     let off = 0;
     while (off < n) {
       const r = Atomics.load(ctl, READ) >>> 0;
-      const w = Atomics.load(ctl, WRITTEN);
-      const avail = ((w >>> 0) - r) >>> 0;
-      if (avail === 0) {
-        if (Atomics.wait(ctl, WRITTEN, w, this.idleMs) === "timed-out") this.idle();
+      let w = Atomics.load(ctl, WRITTEN);
+      if ((((w >>> 0) - r) >>> 0) === 0) {
+        Atomics.store(ctl, READER_WAITS, 1);
+        w = Atomics.load(ctl, WRITTEN);
+        const slept = (((w >>> 0) - r) >>> 0) === 0 ? Atomics.wait(ctl, WRITTEN, w, this.idleMs) : "ok";
+        Atomics.store(ctl, READER_WAITS, 0);
+        if (slept === "timed-out") this.idle();
         continue;
       }
+      const avail = ((w >>> 0) - r) >>> 0;
       const at = r & (cap - 1);
       const k = Math.min(avail, n - off, cap - at);
       out.set(data.subarray(at, at + k), off);
       Atomics.store(ctl, READ, (r + k) | 0);
-      Atomics.notify(ctl, READ);
+      if (Atomics.load(ctl, WRITER_WAITS) !== 0) Atomics.notify(ctl, READ);
       off += k;
     }
   }
