@@ -16,7 +16,7 @@ import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { otherWaits } from "../kernel/wait.ts";
-import { stuckFinding, stuckSet } from "./waits.ts";
+import { stuckFinding, stuckSet, surelyNotStuck } from "./waits.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
@@ -244,6 +244,7 @@ export const noDeadlock: Invariant = {
       }
       if (!otherWaits(s)) return null;
     }
+    if (surelyNotStuck(s, ev.tid)) return null;
     const now = stuckSet(s);
     if (now === null || !now.has(ev.tid)) return null;
     return notAt(stuckFinding(s, ev.tid, now), ev.seq);
