@@ -9,14 +9,14 @@
 
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
+import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { otherWaits } from "../kernel/wait.ts";
-import { stuckFinding, stuckSet } from "./waits.ts";
+import { stuckFinding, stuckSet, surelyNotStuck } from "./waits.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
@@ -244,6 +244,7 @@ export const noDeadlock: Invariant = {
       }
       if (!otherWaits(s)) return null;
     }
+    if (surelyNotStuck(s, ev.tid)) return null;
     const now = stuckSet(s);
     if (now === null || !now.has(ev.tid)) return null;
     return notAt(stuckFinding(s, ev.tid, now), ev.seq);
@@ -467,17 +468,20 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
 /**
  * Runs a set of invariants around applyEvent: call before(s, ev), then
  * applyEvent(s, ev), then after(s, ev), for every event in seq order. Dispatch
- * is by kind code, so events no invariant cares about cost one array lookup.
+ * is by kind code through lists built once (per kind, the hooks that inspect
+ * it, in INVARIANT order), so events no invariant cares about cost one array
+ * lookup, and an event allocates nothing unless something breaks.
  * An invariant with a monitor gets a fresh one at the first event and
  * whenever the seqs jump (a new run starting at seq 0, a gap).
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
-  private readonly preBy: (Invariant[] | undefined)[] = [];
-  private readonly postBy: (Invariant[] | undefined)[] = [];
-  private readonly preAll: Invariant[] = [];
-  private readonly postAll: Invariant[] = [];
-  private readonly rank = new Map<Invariant, number>();
+  /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
+  private readonly preBy: (Invariant[] | null)[] = [];
+  private readonly postBy: (Invariant[] | null)[] = [];
+  /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
+  private readonly preAll: Invariant[] | null;
+  private readonly postAll: Invariant[] | null;
   /** The invariants with a monitor, and their current monitors (same order). */
   private readonly historic: Invariant[] = [];
   private readonly monitors: Monitor[] = [];
@@ -486,24 +490,24 @@ export class Checker {
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
-    invariants.forEach((inv, i) => {
-      let live = inv;
-      if (inv.monitor) {
-        const m = this.historic.push(inv) - 1;
-        this.monitors.push(inv.monitor());
-        live = { name: inv.name, doc: inv.doc, kinds: inv.kinds, pre: (s, ev) => this.monitors[m]!.pre(s, ev) };
-      }
-      this.rank.set(live, i);
-      if (live.kinds === null) {
-        if (live.pre) this.preAll.push(live);
-        if (live.post) this.postAll.push(live);
-        return;
-      }
-      for (const k of live.kinds) {
-        if (live.pre) (this.preBy[k] ??= []).push(live);
-        if (live.post) (this.postBy[k] ??= []).push(live);
-      }
+    const live = invariants.map((inv) => {
+      if (!inv.monitor) return inv;
+      const m = this.historic.push(inv) - 1;
+      this.monitors.push(inv.monitor());
+      return { name: inv.name, doc: inv.doc, kinds: inv.kinds, pre: (s: KState, ev: KEvent) => this.monitors[m]!.pre(s, ev) } satisfies Invariant;
     });
+    let top = EVENT_KINDS.length;
+    for (const inv of live) for (const k of inv.kinds ?? []) if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
+    const list = (k: number, hook: "pre" | "post"): Invariant[] | null => {
+      const out = live.filter((inv) => inv[hook] !== undefined && (inv.kinds === null || inv.kinds.includes(k)));
+      return out.length > 0 ? out : null;
+    };
+    for (let k = 0; k < top; k++) {
+      this.preBy.push(list(k, "pre"));
+      this.postBy.push(list(k, "post"));
+    }
+    this.preAll = list(-1, "pre");
+    this.postAll = list(-1, "post");
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
@@ -512,37 +516,37 @@ export class Checker {
       if (ev.seq !== this.next) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
       this.next = ev.seq + 1;
     }
-    const list = this.preBy[ev.kind];
-    if (list === undefined && this.preAll.length === 0) return null;
-    return this.run(list, this.preAll, s, ev, true);
+    let list = this.preBy[ev.kind];
+    if (list === undefined) list = this.preAll;
+    if (list === null) return null;
+    // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
+    let best: Finding | null = null;
+    let bestInv: Invariant | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const inv = list[i]!;
+      const f = inv.pre!(s, ev);
+      if (f !== null && best === null) {
+        best = f;
+        bestInv = inv;
+      }
+    }
+    return best === null ? null : violation(bestInv!, best, ev);
   }
 
   /** The first invariant ev breaks judged on the state after it, or null. */
   after(s: KState, ev: KEvent): Violation | null {
-    const list = this.postBy[ev.kind];
-    if (list === undefined && this.postAll.length === 0) return null;
-    return this.run(list, this.postAll, s, ev, false);
-  }
-
-  private run(list: Invariant[] | undefined, all: Invariant[], s: KState, ev: KEvent, pre: boolean): Violation | null {
-    let best: Finding | null = null;
-    let bestInv: Invariant | null = null;
-    let bestRank = Infinity;
-    for (let pass = 0; pass < 2; pass++) {
-      const invs = pass === 0 ? list : all;
-      if (invs === undefined) continue;
-      for (const inv of invs) {
-        const f = pre ? inv.pre!(s, ev) : inv.post!(s, ev);
-        if (f === null) continue;
-        const rank = this.rank.get(inv)!;
-        if (rank < bestRank) {
-          bestRank = rank;
-          best = f;
-          bestInv = inv;
-        }
-      }
+    let list = this.postBy[ev.kind];
+    if (list === undefined) list = this.postAll;
+    if (list === null) return null;
+    for (let i = 0; i < list.length; i++) {
+      const inv = list[i]!;
+      const f = inv.post!(s, ev);
+      if (f !== null) return violation(inv, f, ev);
     }
-    if (best === null || bestInv === null) return null;
-    return { seq: ev.seq, invariant: bestInv.name, message: best.message, event: { ...ev }, causes: best.causes };
+    return null;
   }
+}
+
+function violation(inv: Invariant, f: Finding, ev: KEvent): Violation {
+  return { seq: ev.seq, invariant: inv.name, message: f.message, event: { ...ev }, causes: f.causes };
 }

@@ -1,0 +1,121 @@
+// Where the first-violation scan's time goes, per event, in CPU time (a
+// shared machine's wall clock says little): each stage adds one step to the
+// one before, on the same events, and the differences are the steps' costs.
+//   read      inflate + decode every chunk into reused columns (readColumns)
+//   fill      + copy each event into one reused KEvent (fillEvent)
+//   fold      + applyEvent
+//   check     + the Checker around applyEvent, every invariant (before, after)
+//   scan      firstViolation itself (walk, checkRange: the above and their bookkeeping)
+// and, per invariant, fold + a Checker of that invariant alone, less fold.
+// Usage: npx bun bench/scan-profile.ts [--trace FILE] [--events N] [--runs R] [--per-invariant] [--json]
+// (default: bench/out/stress-10000000.ktrace, as bench/seek.ts records it; the
+// per-invariant rows on the first --events events, default 3M).
+
+import { loadavg } from "node:os";
+import { applyEvent } from "../src/kernel/apply.ts";
+import { initState } from "../src/kernel/state.ts";
+import type { KEvent } from "../src/kernel/types.ts";
+import { Checker, firstViolation, invariantsOf, openSource, type Invariant } from "../src/replay/index.ts";
+import { fillEvent } from "../src/trace/index.ts";
+
+const argv = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const path = opt("--trace") ?? "bench/out/stress-10000000.ktrace";
+const runs = Number(opt("--runs") ?? 3);
+const perInvEvents = Number(opt("--events") ?? 3_000_000);
+const json = argv.includes("--json");
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3; // ms
+};
+
+type Stage = "read" | "fill" | "fold" | "check";
+
+/** One pass over the first `limit` events of the trace up to `stage`; returns the events seen. */
+function pass(stage: Stage, limit: number, invs: readonly Invariant[] = []): number {
+  const src = openSource(path);
+  const st = initState(src.meta.config);
+  const ck = stage === "check" ? new Checker(invs) : null;
+  const ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
+  let seen = 0;
+  let sink = 0;
+  for (let ci = 0; ci < src.chunkFirstSeqs.length && seen < limit; ci++) {
+    const cols = src.readColumns(ci);
+    const n = Math.min(cols.n, limit - seen);
+    seen += n;
+    if (stage === "read") {
+      sink += cols.kind[0]!;
+      continue;
+    }
+    for (let i = 0; i < n; i++) {
+      const e = fillEvent(cols, i, ev);
+      if (stage === "fill") {
+        sink += e.kind;
+        continue;
+      }
+      if (ck !== null && ck.before(st, e) !== null) throw new Error(`violation at ${e.seq}`);
+      applyEvent(st, e);
+      if (ck !== null && ck.after(st, e) !== null) throw new Error(`violation at ${e.seq}`);
+    }
+  }
+  src.close();
+  if (sink === -1) console.log("");
+  return seen;
+}
+
+/** Best (least) CPU ms of `runs` runs of f. */
+function best(f: () => unknown): number {
+  let m = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t = cpu();
+    f();
+    m = Math.min(m, cpu() - t);
+  }
+  return m;
+}
+
+const src0 = openSource(path);
+const total = src0.eventCount;
+const all = invariantsOf(src0);
+src0.close();
+const ns = (msv: number, n: number) => +((msv * 1e6) / n).toFixed(1);
+
+pass("check", Math.min(total, 1_000_000), all); // warm-up (JIT)
+const stages: Record<string, number> = {};
+for (const s of ["read", "fill", "fold", "check"] as const) stages[s] = ns(best(() => pass(s, total, all)), total);
+stages.scan = ns(best(() => {
+  const s = openSource(path);
+  const r = firstViolation(s);
+  s.close();
+  if (r.violation) throw new Error("the trace must run clean");
+}), total);
+
+const perInvariant: Record<string, number> = {};
+if (argv.includes("--per-invariant")) {
+  const lim = Math.min(total, perInvEvents);
+  const fold = best(() => pass("fold", lim));
+  for (const inv of all) perInvariant[inv.name] = ns(best(() => pass("check", lim, [inv])) - fold, lim);
+}
+
+const load = loadavg().map((x) => +x.toFixed(2));
+const steps = {
+  "inflate + decode": stages.read!,
+  "fill the event": +(stages.fill! - stages.read!).toFixed(1),
+  applyEvent: +(stages.fold! - stages.fill!).toFixed(1),
+  "Checker (every invariant)": +(stages.check! - stages.fold!).toFixed(1),
+  "walk / checkRange bookkeeping": +(stages.scan! - stages.check!).toFixed(1),
+  "scan (firstViolation) total": stages.scan!,
+};
+if (json) console.log(JSON.stringify({ path, events: total, loadAverage: load, nsPerEvent: steps, perInvariant }, null, 2));
+else {
+  console.log(`scan profile: ${path}, ${total.toLocaleString("en-US")} events, CPU ns/event (best of ${runs}), load average ${load.join(" ")}`);
+  for (const [k, v] of Object.entries(steps)) console.log(`  ${k.padEnd(32)} ${v.toFixed(1).padStart(7)}`);
+  if (Object.keys(perInvariant).length > 0) {
+    console.log(`  per invariant (alone with the fold, first ${Math.min(total, perInvEvents).toLocaleString("en-US")} events):`);
+    for (const [k, v] of Object.entries(perInvariant)) console.log(`    ${k.padEnd(30)} ${v.toFixed(1).padStart(7)}`);
+  }
+}
