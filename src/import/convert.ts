@@ -267,7 +267,7 @@ export class Converter {
         if (o.read) return this.emitGeneric("lock_acquire", "", { addr: o.lock, name: o.name, read: 1, ...(o.try ? { try: 1 } : {}) });
         const t = s.threads.get(o.tid);
         if (t === undefined) return this.keep("a lock event of the idle task or of a task not known");
-        const id = this.lock(o.lock, o.name, false);
+        const id = this.lock(o.lock, o.name, "");
         if (id < 0) return;
         const l = s.locks.get(id)!;
         this.emit(KIND.lockAcquire, o.tid, id, l.owner === o.tid ? l.level + 1 : 1, o.inferred ? 1 : 0, "");
@@ -275,12 +275,12 @@ export class Converter {
       }
       case "lockWait": {
         if (!s.threads.has(o.tid)) return this.keep("a lock event of the idle task or of a task not known");
-        const id = this.lock(o.lock, o.name, /SPIN/.test(o.flags));
+        const id = this.lock(o.lock, o.name, o.flags);
         if (id >= 0) this.emit(KIND.lockWait, o.tid, id, 2, 0, "");
         return;
       }
       case "lockWaitEnd": {
-        const id = this.lock(o.lock, "", false);
+        const id = this.lock(o.lock, "", "");
         if (id >= 0) this.emit(KIND.lockWaitEnd, o.tid, id, o.ret, 0, "");
         return;
       }
@@ -327,8 +327,8 @@ export class Converter {
     if (p !== undefined && p.threads.length === 0) this.emit(KIND.reap, this.o.tid, pid, 0, 0, "");
   }
 
-  /** The id of the lock at `key` (an address, or a name), made with lock-new at first sight; -1 past MAX_IMPORT_LOCKS (the op is kept as generic). */
-  private lock(key: string, name: string, spin: boolean): number {
+  /** The id of the lock at `key` (an address, or a name), made with lock-new at first sight (a spinlock when `flags` says SPIN); -1 past MAX_IMPORT_LOCKS (the op is kept as generic). */
+  private lock(key: string, name: string, flags: string): number {
     const id = this.locks.get(key);
     if (id !== undefined) return id;
     if (this.locks.size >= MAX_IMPORT_LOCKS) {
@@ -337,7 +337,7 @@ export class Converter {
     }
     const nid = this.state.nextLock;
     this.locks.set(key, nid);
-    this.emit(KIND.lockNew, this.o.tid, nid, 0, spin ? 0 : 1, name || key);
+    this.emit(KIND.lockNew, this.o.tid, nid, 0, /SPIN/.test(flags) ? 0 : 1, name || key);
     return nid;
   }
 

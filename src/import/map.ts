@@ -137,7 +137,7 @@ interface CpuInfo {
   /** Task running here, as the last sched_switch said; undefined before one. */
   current: number | undefined;
   /** Interrupt context stack: "irq 19 eth0", "softirq NET_RX". */
-  ctx: { kind: CpuContext; name: string }[];
+  ctx: CtxEntry[];
 }
 
 /** How a record was used: mapped to ops, kept generic, merged into another record's op, or malformed (kept generic). */
@@ -147,6 +147,59 @@ type Use = "mapped" | "merged" | "malformed" | "generic";
 interface NameEntry {
   h: ((m: Mapper, r: TraceRecord, c: CpuInfo | undefined) => Use) | undefined;
   n: [number, number, number, number];
+}
+
+/** Who woke a task (its sched_waking), until its sched_wakeup. */
+interface Waker {
+  by: number;
+  ctx: CpuContext;
+  ctxName: string;
+}
+/** Spare Waker records kept (a machine has a few wakings in flight at once). */
+const MAX_SPARE_WAKERS = 256;
+
+/** A CPU's interrupt context (shared, never changed: one per interrupt line or softirq name). */
+interface CtxEntry {
+  readonly kind: CpuContext;
+  readonly name: string;
+}
+/** Context entries made so far, by hardirq line and name or softirq action (bounded: cleared when full). */
+const HARD_CTX = new Map<number, Map<string, CtxEntry>>();
+const SOFT_CTX = new Map<string, CtxEntry>();
+const MAX_CTX_ENTRIES = 1024;
+let ctxEntries = 0;
+
+/** The context entry of hardirq `irq` named `name` ("irq 19 eth0"), made once. */
+function hardCtx(irq: number, name: string): CtxEntry {
+  let byName = HARD_CTX.get(irq);
+  let e = byName?.get(name);
+  if (e === undefined) {
+    if (++ctxEntries > MAX_CTX_ENTRIES) {
+      HARD_CTX.clear();
+      SOFT_CTX.clear();
+      ctxEntries = 1;
+      byName = undefined;
+    }
+    if (byName === undefined) HARD_CTX.set(irq, (byName = new Map()));
+    e = { kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` };
+    byName.set(name, e);
+  }
+  return e;
+}
+
+/** The context entry of softirq `action` ("softirq NET_RX"), made once. */
+function softCtx(action: string): CtxEntry {
+  let e = SOFT_CTX.get(action);
+  if (e === undefined) {
+    if (++ctxEntries > MAX_CTX_ENTRIES) {
+      HARD_CTX.clear();
+      SOFT_CTX.clear();
+      ctxEntries = 1;
+    }
+    e = { kind: "softirq", name: `softirq ${action}` };
+    SOFT_CTX.set(action, e);
+  }
+  return e;
 }
 
 interface LockInfo {
@@ -199,7 +252,9 @@ export class Mapper {
   /** Lock each task waits for (lockdep), to infer its acquire. */
   private readonly waiting = new Map<number, string>();
   /** sched_waking seen, by woken task: who woke it, in which context. */
-  private readonly wakers = new Map<number, { by: number; ctx: CpuContext; ctxName: string }>();
+  private readonly wakers = new Map<number, Waker>();
+  /** Waker records of wakeups done, for the next wakings (no object per waking). */
+  private readonly spareWakers: Waker[] = [];
   /** Tasks created by task_newtask, whose sched_process_fork is merged. */
   private readonly newtasks = new Set<number>();
 
@@ -410,12 +465,18 @@ export class Mapper {
     let by = this.actor;
     let ctx: CpuContext = top?.kind ?? "task";
     let ctxName = top?.name ?? "";
-    if (stage === "waking") this.wakers.set(t, { by, ctx, ctxName });
-    else {
+    if (stage === "waking") {
+      const w = this.wakers.get(t) ?? this.spareWakers.pop() ?? { by, ctx, ctxName };
+      w.by = by;
+      w.ctx = ctx;
+      w.ctxName = ctxName;
+      this.wakers.set(t, w);
+    } else {
       const w = this.wakers.get(t);
       if (w !== undefined) {
         ({ by, ctx, ctxName } = w);
         this.wakers.delete(t);
+        if (this.spareWakers.length < MAX_SPARE_WAKERS) this.spareWakers.push(w);
       }
     }
     const target = num(f["target_cpu"]);
@@ -546,7 +607,7 @@ export class Mapper {
     const irq = num(f["irq"]);
     if (!Number.isInteger(irq)) return "malformed";
     const name = str(f["name"]) ?? "";
-    c?.ctx.push({ kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` });
+    c?.ctx.push(hardCtx(irq, name));
     this.emit({ op: "irqEnter", irq, name });
     return "mapped";
   }
@@ -569,7 +630,7 @@ export class Mapper {
     if (!Number.isInteger(vec)) return "malformed";
     const action = str(f["action"]) ?? SOFTIRQ[vec] ?? String(vec);
     if (r.name === "softirq_entry") {
-      c?.ctx.push({ kind: "softirq", name: `softirq ${action}` });
+      c?.ctx.push(softCtx(action));
       this.emit({ op: "softirqEnter", vec, action });
     } else {
       this.popCtx(c, "softirq");

@@ -84,7 +84,8 @@ function readHead(path: string): { head: Uint8Array; gzip: boolean } {
 
 /**
  * One input being read. `open` checks it; `records()` yields its records in time
- * order (batches, each non-empty); `stats` is complete once `records()` has ended.
+ * order (batches, each non-empty; a batch's array is reused for the next one: copy
+ * what you keep); `stats` is complete once `records()` has ended.
  * Throws ImportError for a refused input or lines out of order beyond the window.
  */
 export class TraceInput {
@@ -155,8 +156,10 @@ export class TraceInput {
     let lastLine = 0;
     let lastParsed = true;
 
+    // One array for every batch (no array grown per batch: the consumer copies what it keeps).
+    const out: TraceRecord[] = [];
     const run = (b: LineBatch): TraceRecord[] => {
-      const out: TraceRecord[] = [];
+      out.length = 0;
       const { buf, starts, ends } = b;
       for (let i = 0; i < b.count; i++) {
         const n = b.first + i;
