@@ -28,7 +28,7 @@ import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { exitThread } from "./proc.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
-import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
+import { dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
 import { initState } from "./state.ts";
 import { KIND, OUTCOME_KINDS, type KConfig, type KEvent, type KState } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
@@ -111,6 +111,7 @@ export class Simulator {
     this.pending = this.clock.map(() => []);
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
+    this.chooser.attach?.(schedView(this));
   }
 
   // ---- events -------------------------------------------------------------
