@@ -17,7 +17,7 @@ import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from ".
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, encodeFooter, encodeHeader, frameHeader, packr,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, encodeFooter, encodeHeader, frameHeader, packr,
   type IndexData, type TraceMeta, type TraceSummary,
 } from "./format.ts";
 
@@ -149,13 +149,18 @@ export class TraceWriter {
   /**
    * Completes the trace: last chunk, final snapshot, index, footer; fsync;
    * rename onto path (gzip-wrapping first when enabled). `outcome` defaults
-   * to the last state's. The writer is closed afterwards.
+   * to the last state's. `schedule`, the run's decisions (schedule.ts bytes),
+   * goes in a schedule chunk before the index. The writer is closed afterwards.
    */
-  finish(summary: { outcome?: Outcome | null } = {}): WriteResult {
+  finish(summary: { outcome?: Outcome | null; schedule?: Uint8Array } = {}): WriteResult {
     if (this.state !== "open") this.notOpen("finish");
     this.flushChunk();
     if (this.lastSnapshot !== this.next - 1) this.snapshot(this.last);
     const idx = this.index;
+    if (summary.schedule !== undefined) {
+      idx.schedule = this.offset;
+      this.writeChunk(CHUNK_SCHEDULE, () => {}, summary.schedule, SNAPSHOT_LEVEL);
+    }
     idx.events = this.next;
     idx.outcome = summary.outcome !== undefined ? summary.outcome : this.last.outcome;
     idx.endTime = this.next > 0 ? this.last.time : 0;

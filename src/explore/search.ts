@@ -1,0 +1,90 @@
+// The bounded systematic search (strategies/dfs.ts) over a world: every
+// schedule on one cpu with at most k preemptions, each run once and judged
+// as check does. Used by `explore --strategy dfs` (all failing schedules,
+// or the proof that there is none) and by shrink (the fewest preemptions a
+// failure needs, by searching bounds 0, 1, 2, ... in turn).
+
+import { BoundedSearch, calmChooser, ReplayChooser } from "./strategies/index.ts";
+import { BranchError, rerun, type Failure, type RunResult, type WorldRun } from "./branch.ts";
+
+/** Schedules a search runs by default before it stops incomplete. */
+export const DEFAULT_SEARCH_RUNS = 100_000;
+
+export interface SearchResult {
+  bound: number;
+  /** Schedules run. */
+  runs: number;
+  /** Every schedule within the bound was run (the search was not cut by maxRuns or stopped at a match). */
+  complete: boolean;
+  /** The failing schedules kept (the first `keep`, in search order), with their 1-based number in the search. */
+  failing: { n: number; result: RunResult }[];
+  /** All failing schedules found. */
+  failingCount: number;
+  /** Schedules per outcome kind. */
+  outcomes: Record<string, number>;
+  /** Failing schedules per first-violated invariant. */
+  violations: Record<string, number>;
+}
+
+export interface SearchOptions {
+  maxRuns?: number;
+  /** Failing schedules to keep (default 10). */
+  keep?: number;
+  /** Stop at the first failing schedule for which this holds. */
+  stopAt?: (f: Failure) => boolean;
+}
+
+/** Runs every schedule of `w` (a one-cpu world) with at most `bound` preemptions. */
+export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): SearchResult {
+  if (w.world.config.cpus !== 1) throw new BranchError(`the bounded search runs on one cpu; this run has ${w.world.config.cpus} (use --cpus 1)`);
+  const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
+  const keep = opts.keep ?? 10;
+  const s = new BoundedSearch(bound);
+  const out: SearchResult = { bound, runs: 0, complete: false, failing: [], failingCount: 0, outcomes: {}, violations: {} };
+  for (;;) {
+    if (out.runs >= maxRuns) return out;
+    const ch = s.next();
+    if (ch === null) break;
+    out.runs++;
+    const r = rerun(w, ch);
+    out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
+    if (r.failure === null) continue;
+    out.failingCount++;
+    if (r.violation) out.violations[r.violation.invariant] = (out.violations[r.violation.invariant] ?? 0) + 1;
+    if (out.failing.length < keep) out.failing.push({ n: out.runs, result: r });
+    if (opts.stopAt?.(r.failure)) {
+      if (out.failing[out.failing.length - 1]?.result !== r) out.failing.push({ n: out.runs, result: r });
+      return out;
+    }
+  }
+  out.complete = true;
+  return out;
+}
+
+/**
+ * The fewest preemptions with which w fails as `match` says, searching
+ * bounds 0 .. max in turn (each exhaustively, so the first bound with a
+ * match is the minimum, and the bounds below it are proof). Null `found`
+ * when no bound up to max has one; `proven` is the highest bound searched
+ * completely without a match (-1: none).
+ */
+export function fewestPreemptions(w: WorldRun, max: number, match: (f: Failure) => boolean, maxRuns = DEFAULT_SEARCH_RUNS): { found: RunResult | null; proven: number; runs: number; searched: number[] } {
+  let runs = 0;
+  let proven = -1;
+  const searched: number[] = [];
+  for (let b = 0; b <= max; b++) {
+    const r = search(w, b, { maxRuns: maxRuns - runs, keep: 0, stopAt: match });
+    runs += r.runs;
+    searched.push(r.runs);
+    const hit = r.failing.find((x) => x.result.failure !== null && match(x.result.failure));
+    if (hit) return { found: rerun(w, replayOf(hit.result), { annotate: true }), proven, runs, searched };
+    if (!r.complete) break;
+    proven = b;
+  }
+  return { found: null, proven, runs, searched };
+}
+
+/** A chooser that runs r's schedule again. */
+function replayOf(r: RunResult): ReplayChooser {
+  return new ReplayChooser(r.schedule, calmChooser());
+}
