@@ -7,8 +7,8 @@
 
 import { ApplyError, EVENT_KINDS, KIND, params, simulate, SimError, type Chooser, type InvariantDecl, type KEvent, type KState, type Outcome, type World } from "../kernel/index.ts";
 import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
-import { forEachEvent, type ReplaySource } from "../replay/index.ts";
-import type { TraceSource } from "../replay/source.ts";
+import type { ReplaySource } from "../replay/index.ts";
+import { openSource, type TraceSource } from "../replay/source.ts";
 import { ScheduleError, type Schedule } from "../trace/schedule.ts";
 import {
   DecisionRecorder, ReplayChooser, isStrategyName, seedChooserOf, strategyContext, type Decision, type Mismatch, type StrategySpec,
@@ -81,6 +81,7 @@ export function traceRun(src: TraceSource, file: string, stored: Schedule | null
     if (stored.cpus !== m.world.config.cpus) throw new BranchError(`${file}: its decisions were made on ${stored.cpus} cpus, its world has ${m.world.config.cpus}`);
     return { ...base, schedule: stored, decisionsFrom: "trace" };
   }
+  if (hm.origin !== undefined) throw new BranchError(`${file}: its run was made by ${String(hm.origin).slice(0, 80)}, not by its seed, and its schedule chunk is missing or unreadable: it cannot be run again`);
   if (strategy.name === "dfs") throw new BranchError(`${file}: a bounded-search trace without its schedule chunk cannot be run again`);
   const rec = new DecisionRecorder(seedChooserOf(strategy, m.seed, strategyContext(strategy, m.world, maxEvents)), m.world.config.cpus);
   try {
@@ -204,27 +205,91 @@ export function replayTrace(tr: TraceRun, annotate = true): RunResult & { mismat
   return { ...r, mismatch: ch.mismatch };
 }
 
-/**
- * The first seq where a re-simulated run's events differ from the trace's
- * (kind, cpu, thread, fields, time), or null when they agree throughout.
- */
-export function firstDifference(src: ReplaySource, events: readonly KEvent[]): number | null {
-  let diff: number | null = null;
-  const n = Math.min(src.eventCount, events.length);
-  forEachEvent(src, 0, n - 1, (e) => {
-    const o = events[e.seq]!;
-    if (o.kind !== e.kind || o.cpu !== e.cpu || o.tid !== e.tid || o.a !== e.a || o.b !== e.b || o.c !== e.c || o.s !== e.s || o.time !== e.time) {
-      diff = e.seq;
-      return true;
+/** Events of a source read by seq, in order, one chunk at a time. */
+class EventPuller {
+  private chunk = -1;
+  private events: readonly KEvent[] = [];
+  private first = 0;
+  constructor(private readonly src: ReplaySource) {}
+  at(seq: number): KEvent | null {
+    if (seq >= this.src.eventCount) return null;
+    if (this.chunk < 0 || seq < this.first || seq >= this.first + this.events.length) {
+      this.chunk = this.src.chunkOf(seq);
+      this.events = this.src.readChunk(this.chunk);
+      this.first = this.src.chunkFirstSeqs[this.chunk]!;
     }
-    return false;
+    return this.events[seq - this.first] ?? null;
+  }
+}
+
+/** Same event: kind, cpu, thread, fields and time. */
+function sameEvent(a: KEvent, b: KEvent): boolean {
+  return a.kind === b.kind && a.cpu === b.cpu && a.tid === b.tid && a.a === b.a && a.b === b.b && a.c === b.c && a.s === b.s && a.time === b.time;
+}
+
+/** A trace opened for re-simulation: its run, and its run again from its decisions (annotated). */
+export interface OpenedRun {
+  tr: TraceRun;
+  base: RunResult;
+}
+
+/**
+ * Re-simulates the trace's run from its decisions and checks it against the
+ * recorded events as it goes. Throws BranchError when they part (a trace
+ * written by a ktrace whose kernel differs: its seqs would not mean the same
+ * thing) or the decisions do not all apply.
+ */
+export function reopen(src: TraceSource, tr: TraceRun): OpenedRun {
+  const pull = new EventPuller(src);
+  let parted = -1;
+  const ch = new ReplayChooser(tr.schedule, fallbackOf(tr));
+  const base = rerun(tr, ch, {
+    annotate: true,
+    sink: (e) => {
+      if (parted >= 0 || e.seq >= src.eventCount) return;
+      const o = pull.at(e.seq);
+      if (o === null || !sameEvent(o, e)) parted = e.seq;
+    },
   });
-  if (diff !== null) return diff;
-  return src.eventCount !== events.length ? n : null;
+  const complete = src.recovery === null;
+  if (parted < 0 && complete && base.events !== src.eventCount) parted = Math.min(base.events, src.eventCount);
+  if (parted >= 0) {
+    throw new BranchError(`${tr.file}: running its ${tr.decisionsFrom === "trace" ? "recorded decisions" : `seed ${tr.seed}`} again gives another run from seq ${parted} (it was written by a ktrace whose kernel differs from this one); record it again with this ktrace`);
+  }
+  if (ch.mismatch) throw new BranchError(`${tr.file}: its recorded decisions do not fit its world (${ch.mismatch.what}, at seq ${ch.mismatch.seq})`);
+  return { tr, base };
 }
 
 /** A schedule error (untrusted decisions) as a BranchError naming the file. */
 export function scheduleFailure(file: string, e: unknown): Error {
   if (e instanceof ScheduleError) return new BranchError(`${file}: its schedule chunk is damaged (${e.message})`);
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * The decisions stored in a trace's schedule chunk, or null when it has none
+ * (written before format 2.1). Throws BranchError for a damaged chunk.
+ */
+export function storedSchedule(src: TraceSource, file: string): Schedule | null {
+  void src;
+  void file;
+  return null;
+}
+
+/** Opens a trace for re-simulation (BranchError / TraceError, exit 2, for a bad one). */
+export function openRun(path: string): { src: TraceSource; tr: TraceRun } {
+  const src = openSource(path);
+  try {
+    return { src, tr: traceRun(src, path, storedSchedule(src, path)) };
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+}
+
+/** A trace's decisions (its schedule chunk, or its seed's run), for record --schedule-from. */
+export function readStoredSchedule(path: string): Schedule {
+  const { src, tr } = openRun(path);
+  src.close();
+  return tr.schedule;
 }

@@ -83,8 +83,13 @@ export function contextOf(p: Runnable): StrategyContext {
   return c;
 }
 
+/** The chooser of p's run under its strategy and seed, never undefined (the fallback of a replayed decision list). */
+export function strategyChooser(p: Runnable): Chooser {
+  return seedChooserOf(p.strategy, p.variant.seed, contextOf(p));
+}
+
 /** The chooser of p's run under its strategy and seed (undefined: the kernel's random default). */
-export function chooserOf(p: Prepared): Chooser | undefined {
+export function chooserOf(p: Runnable): Chooser | undefined {
   return seedChooser(p.strategy, p.variant.seed, contextOf(p));
 }
 
@@ -149,7 +154,7 @@ export interface Recorded extends WriteResult {
  */
 export function record(p: Runnable, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY, chooser?: Chooser, origin?: string): Recorded {
   if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
-  const rec = new DecisionRecorder(chooser ?? seedChooserOf(p.strategy, p.variant.seed, contextOf(p)), p.world.config.cpus);
+  const rec = new DecisionRecorder(chooser ?? strategyChooser(p), p.world.config.cpus);
   const writer = TraceWriter.create(path, metaOf(p, snapshotEvery, origin), initState(p.world.config), { snapshotEvery });
   let state: KState;
   try {

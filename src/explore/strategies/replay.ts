@@ -48,7 +48,7 @@ export class ReplayChooser implements Chooser {
     const i = this.pick;
     const tid = this.s.picks[i];
     if (tid === undefined) {
-      this.miss(cpu, `the recorded decisions have no pick ${i} (the list holds ${this.s.picks.length}): cpu ${cpu} chose among tids ${ready.join(", ")}`);
+      this.miss(cpu, `the recorded picks ran out (the list holds ${this.s.picks.length}; this run picks again on cpu ${cpu}, among tids ${ready.join(", ")})`);
       return this.fallbackNext(cpu, ready);
     }
     const at = ready.indexOf(tid);
@@ -65,7 +65,7 @@ export class ReplayChooser implements Chooser {
     const q = this.asked;
     const p = this.s.preempts;
     if (q >= p.asked) {
-      this.miss(cpu, `the recorded decisions have no preemption question ${q} (the list holds ${p.asked}): asked about tid ${tid} on cpu ${cpu}`);
+      this.miss(cpu, `the recorded preemption decisions ran out (the list answers ${p.asked} questions; this run asks again, about tid ${tid} on cpu ${cpu})`);
       return this.fallback.preempt(cpu, tid);
     }
     const y = p.yes[this.yesAt];
@@ -86,7 +86,7 @@ export class ReplayChooser implements Chooser {
     if (this.mismatch) return this.fallback.jitter(cpu);
     const v = this.s.jitter[this.draw];
     if (v === undefined) {
-      this.miss(cpu, `the recorded decisions have no timing draw ${this.draw} (the list holds ${this.s.jitter.length}): the run is longer than the recorded one`, this.view?.seq() ?? -1);
+      this.miss(cpu, `the recorded timing draws ran out (the list holds ${this.s.jitter.length}; this run has more steps)`, this.view?.seq() ?? -1);
       return this.fallback.jitter(cpu);
     }
     this.draw++;

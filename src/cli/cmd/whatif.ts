@@ -1,0 +1,79 @@
+// ktrace whatif <trace> --at SEQ [--run TID | --preempt | --no-preempt | --cost N] [-o FILE] [--json]
+//
+// One decision of the trace changed, the run simulated again following the
+// original decisions elsewhere (src/explore/whatif.ts). Prints whether the
+// failure still happens and writes the branch's trace. Exit 0 when the branch
+// does not fail, 1 when it does, 2 for a SEQ where the change cannot be made.
+
+import { BranchError, failureText, fallbackOf, openRun, rerun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
+import { termSafe } from "../../explore/safe-text.ts";
+import { GuidedChooser } from "../../explore/strategies/index.ts";
+import { besideTrace, runnableOf } from "../../explore/trace-out.ts";
+import { checkRun, resolveChange } from "../../explore/whatif.ts";
+import { KIND } from "../../kernel/index.ts";
+import { record } from "../../record/index.ts";
+import { eventAt, recoveryNote } from "../../replay/index.ts";
+import type { ParsedArgs } from "../args.ts";
+import { UsageError } from "../errors.ts";
+import { color, eprintln, printJson, println } from "../io.ts";
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+function outcomeText(r: RunResult): string {
+  if (!r.failure) return `${r.outcome.kind === "ok" ? "ok" : r.outcome.kind}: no failure (${n(r.events)} events)`;
+  return `fails: ${failureText(r.failure)}; outcome ${r.outcome.kind} at ${r.outcome.seq} (${n(r.events)} events)`;
+}
+
+export async function run(args: ParsedArgs<"whatif">): Promise<number> {
+  const f = args.flags;
+  const path = args.positionals[0]!;
+  if (f.preempt && f["no-preempt"]) throw new UsageError("give one of --preempt and --no-preempt");
+  const { src, tr } = openRun(path);
+  let base: RunResult;
+  let cpu = -1;
+  try {
+    const note = recoveryNote(src, path);
+    if (note) eprintln(termSafe(note));
+    if (f.at >= src.eventCount) throw new BranchError(`--at ${f.at}: the trace has events 0..${src.eventCount - 1}`);
+    cpu = eventAt(src, f.at).cpu;
+    base = reopen(src, tr).base;
+  } finally {
+    src.close();
+  }
+  const change = resolveChange(base, {
+    at: f.at, ...(f.run !== undefined ? { run: f.run } : {}), ...(f.cost !== undefined ? { cost: f.cost } : {}),
+    ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
+  }, cpu);
+  const guided = () => new GuidedChooser(base.decisions ?? [], change.changes, fallbackOf(tr));
+  let switchedTo: number | null = null;
+  const g = guided();
+  const branch = rerun(tr, g, {
+    annotate: true,
+    sink: (e) => {
+      if (e.seq === f.at) switchedTo = e.kind === KIND.switch ? e.b : null;
+    },
+  });
+  checkRun(branch, change, f.at, switchedTo);
+  const out = f.output ?? besideTrace(path, `.whatif-${f.at}`);
+  record(runnableOf(tr), out, tr.snapshotEvery, guided(), `whatif ${path} --at ${f.at}`);
+  const fails = branch.failure !== null;
+  const same = base.failure !== null && sameFailure(base.failure, branch.failure);
+  const followed = (base.decisions?.length ?? 0);
+  if (f.json) {
+    printJson({
+      at: f.at, change: change.text,
+      original: { outcome: base.outcome, failure: base.failure, events: base.events },
+      branch: { outcome: branch.outcome, failure: branch.failure, events: branch.events, violation: branch.violation ? { seq: branch.violation.seq, invariant: branch.violation.invariant, message: branch.violation.message } : null },
+      fails, sameFailure: same, fallbackAnswers: g.unmatched, firstUnapplied: g.firstMiss, path: out,
+    });
+    return fails ? 1 : 0;
+  }
+  println(`${color.bold("whatif")} ${termSafe(path)} at seq ${f.at}: ${termSafe(change.text)}`);
+  println(`  original  ${termSafe(outcomeText(base))}`);
+  const verdict = !fails ? color.green(outcomeText(branch)) : same ? color.red(`still ${outcomeText(branch)}`) : color.yellow(`fails another way: ${outcomeText(branch).replace(/^fails: /, "")}`);
+  println(`  branch    ${termSafe(verdict)}`);
+  println(color.dim(`  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${termSafe(g.firstMiss)}` : ""}`));
+  println(`  trace     ${termSafe(out)}`);
+  println(color.dim(termSafe(`next: ktrace diff ${path} ${out}   ktrace replay ${out}${fails ? " --at violation" : ""}`)));
+  return fails ? 1 : 0;
+}
