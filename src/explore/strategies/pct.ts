@@ -2,12 +2,13 @@
 // Nagarakatte, ASPLOS 2010), on the kernel's Chooser seam.
 //
 // Each thread gets a random priority when the scheduler first sees it (all
-// above d). d - 1 change points are drawn among the run's first k steps (a
-// step: a moment the running thread could be preempted); at the i-th, the
-// running thread's priority drops to i, below every initial priority. The
-// scheduler always runs the highest-priority thread that can progress: a
-// free cpu takes the best ready thread, and a running thread is preempted
-// as soon as a queued one that can progress outranks it.
+// above d). d - 1 change points are drawn among the run's k steps (a step:
+// anything a cpu does, counted as the kernel times it); at the i-th, the
+// thread that just ran the step gets priority i, below every initial one.
+// The scheduler always runs the highest-priority thread that can progress:
+// a free cpu takes the best ready thread, and a running thread is preempted
+// before its next user step as soon as a queued one that can progress
+// outranks it.
 //
 // Guarantee (one cpu): a bug of depth d (d ordering constraints between
 // steps suffice to make it happen) is hit by each run with probability at
@@ -15,8 +16,8 @@
 // checks it. On several cpus the n highest priorities hold the cpus and the
 // timing between them stays random, so the bound is not proved there.
 //
-// k is estimated once per scenario variant by a pilot run with the calm
-// chooser (pilotSteps): the same for every seed, so shards agree.
+// k is measured once per scenario variant by a pilot run with the calm
+// chooser (pilotSteps: its steps): the same for every seed, so shards agree.
 
 import { Rng, simulate, type Chooser, type SchedView, type World } from "../../kernel/index.ts";
 import { calmChooser } from "./calm.ts";
@@ -65,20 +66,25 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
       return Math.max(0, best);
     },
     preempt(_cpu, tid) {
-      const c = change.get(step++);
-      if (c !== undefined) prio.set(tid, c);
       if (!view) return false;
       for (const q of view.queued()) if (q !== tid && view.canProgress(q) && above(q, tid)) return true;
       return false;
     },
-    jitter: () => 1 + timing.below(4),
+    jitter(cpu) {
+      const c = change.get(step++);
+      if (c !== undefined && view) {
+        const tid = view.onCpu(cpu);
+        if (tid >= 0) prio.set(tid, c);
+      }
+      return 1 + timing.below(4);
+    },
   };
 }
 
-/** k for PCT: the preemption questions (steps) of the world's calm run, at least 1. */
+/** k for PCT: the steps of the world's calm run, at least 1. */
 export function pilotSteps(world: World, maxEvents: number): number {
   let steps = 0;
   const calm = calmChooser();
-  simulate(world, { seed: 0, maxEvents, chooser: { ...calm, preempt: () => (steps++, false) } });
+  simulate(world, { seed: 0, maxEvents, chooser: { ...calm, jitter: () => (steps++, 1) } });
   return Math.max(1, steps);
 }
