@@ -9,7 +9,7 @@ import { ApplyError, EVENT_KINDS, KIND, params, simulate, SimError, type Chooser
 import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
 import type { ReplaySource } from "../replay/index.ts";
 import { openSource, type TraceSource } from "../replay/source.ts";
-import { ScheduleError, type Schedule } from "../trace/schedule.ts";
+import { decodeSchedule, ScheduleError, type Schedule } from "../trace/schedule.ts";
 import {
   DecisionRecorder, ReplayChooser, isStrategyName, seedChooserOf, strategyContext, type Decision, type Mismatch, type StrategySpec,
 } from "./strategies/index.ts";
@@ -271,9 +271,13 @@ export function scheduleFailure(file: string, e: unknown): Error {
  * (written before format 2.1). Throws BranchError for a damaged chunk.
  */
 export function storedSchedule(src: TraceSource, file: string): Schedule | null {
-  void src;
-  void file;
-  return null;
+  const bytes = src.reader.scheduleBytes();
+  if (bytes === null) return null;
+  try {
+    return decodeSchedule(bytes, params.MAX_CPUS);
+  } catch (e) {
+    throw scheduleFailure(file, e);
+  }
 }
 
 /** Opens a trace for re-simulation (BranchError / TraceError, exit 2, for a bad one). */

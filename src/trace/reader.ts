@@ -17,7 +17,7 @@ import { TraceCorruptError, TraceError } from "./errors.ts";
 import { embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { BodyError, Scratch, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
   MAGIC, MAX_PAYLOAD, frameCrcOk, packr, parseFooter, readU32, type HeaderData, type IndexData,
 } from "./format.ts";
 
@@ -191,6 +191,8 @@ export class TraceReader {
   private readonly slots: SlotTable;
   private readonly chunkOffsets: number[];
   private readonly snapshotOffsets: number[];
+  /** Offset of the schedule chunk (format 2.1), null when the index names none. */
+  private readonly scheduleOffset: number | null;
   private readonly chunks: Lru<KEvent[]>;
   private readonly snaps = new Lru<PlainState>(4);
   private readonly scratch = new Scratch();
@@ -220,6 +222,8 @@ export class TraceReader {
     this.chunkFirstSeqs = ix.chunkFirstSeqs;
     this.chunkCounts = ix.chunkCounts;
     this.chunkOffsets = ix.chunkOffsets;
+    const so = ix.schedule;
+    this.scheduleOffset = typeof so === "number" && Number.isSafeInteger(so) && so >= init.headerEnd && so < init.src.size ? so : null;
     this.chunks = new Lru(Math.max(1, init.cacheChunks));
   }
 
@@ -501,6 +505,28 @@ export class TraceReader {
       const plain = packr.unpack(body(fr.flags, fr.payload.subarray(r.pos), rawLen)) as PlainState;
       if (!isObj(plain) || !Array.isArray(plain.cpus) || !Array.isArray(plain.procs)) throw new BodyError("snapshot is not a kernel state");
       return plain;
+    } catch (e) {
+      if (e instanceof TraceError) throw e;
+      throw where(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * The body of the schedule chunk (the run's decisions: schedule.ts bytes),
+   * or null when the trace has none (written before format 2.1, or recovered
+   * without its index). Throws TraceCorruptError for a damaged chunk.
+   */
+  scheduleBytes(): Uint8Array | null {
+    const off = this.scheduleOffset;
+    if (off === null) return null;
+    const fr = this.frameAt(off);
+    const where = (what: string) => new TraceCorruptError(this.path ?? this.name, this.fileChunkNo(off), off, what);
+    if (fr.type !== CHUNK_SCHEDULE) throw where(`expected the schedule chunk, found type ${fr.type}`);
+    try {
+      const r = new ByteReader(fr.payload);
+      const rawLen = r.uvar();
+      if (rawLen > MAX_PAYLOAD) throw new BodyError(`schedule body of ${rawLen} bytes, more than a chunk holds`);
+      return body(fr.flags, fr.payload.subarray(r.pos), rawLen);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       throw where(e instanceof Error ? e.message : String(e));

@@ -3,7 +3,10 @@
 // differs afterwards (outcome, first violation, events per kind).
 // Exit 0 when the runs are the same event for event, 1 when they differ.
 
+import { BranchError, reopen, storedSchedule, traceRun } from "../../explore/branch.ts";
 import { diffRuns, type DiffResult, type ObjectDiff, type RunMeta, type RunSummary } from "../../explore/diff.ts";
+import type { Decision } from "../../explore/strategies/index.ts";
+import type { TraceSource } from "../../replay/source.ts";
 import { termSafe } from "../../explore/safe-text.ts";
 import { openSource, recoveryNote, table, type EventJson } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -45,6 +48,7 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
     return;
   }
   println(`${color.bold(`first divergence at seq ${d.seq}`)}: ${safe(d.why)}`);
+  if (d.decision) println(`  ${color.bold("first divergent decision")} (after ${n(d.decision.same)} the same): ${safe(d.decision.why)}`);
   const rows = [
     ...d.common.map((e) => eventRow("=", e)),
     eventRow("A", d.a),
@@ -83,13 +87,27 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
   }
 }
 
+/** A run's decisions, re-simulated from its trace; a note instead when it cannot be. */
+function decisionsOf(src: TraceSource, path: string): Decision[] | string {
+  try {
+    const tr = traceRun(src, path, storedSchedule(src, path));
+    return reopen(src, tr).base.decisions ?? [];
+  } catch (e) {
+    if (e instanceof BranchError) return e.message;
+    throw e;
+  }
+}
+
 export async function run(args: ParsedArgs<"diff">): Promise<number> {
   const [pathA, pathB] = [args.positionals[0]!, args.positionals[1]!];
   const a = openSource(pathA);
   try {
     const b = openSource(pathB);
     try {
-      const r = diffRuns(a, b);
+      const da = decisionsOf(a, pathA);
+      const db = decisionsOf(b, pathB);
+      const r = diffRuns(a, b, typeof da !== "string" && typeof db !== "string" ? { a: da, b: db } : undefined);
+      for (const x of [da, db]) if (typeof x === "string") r.notes.push(`scheduling decisions not compared: ${x}`);
       if (args.flags.json) {
         printJson({ ...r, files: { a: pathA, b: pathB } });
       } else {
