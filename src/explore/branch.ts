@@ -138,9 +138,9 @@ export function sameFailure(a: Failure, b: Failure | null): boolean {
   return b !== null && a.invariant === b.invariant && a.kind === b.kind;
 }
 
-/** One line: "lock-owner-alive at a lock-wait (seq 59)", "hang (seq 87)". */
+/** One line: "lock-owner-alive at seq 59 (lock-wait)", "hang at seq 87". */
 export function failureText(f: Failure): string {
-  return f.invariant ? `${f.invariant} at a ${f.kind} (seq ${f.seq})` : `${f.kind} (seq ${f.seq})`;
+  return f.invariant ? `${f.invariant} at seq ${f.seq} (${f.kind})` : `${f.kind} at seq ${f.seq}`;
 }
 
 const checkers = new WeakMap<readonly InvariantDecl[], Checker>();

@@ -108,7 +108,7 @@ export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: num
         decision: pre, text: `tid ${pre.tid} is preempted on cpu ${pre.cpu} at seq ${at} and tid ${tid} runs`, expectRun: tid,
       };
     }
-    notPoint(`is a preemption of tid ${pre!.tid} with only one thread to run next`);
+    throw new BranchError(`tid ${tid} could not run at seq ${at}: only one thread was ready to take cpu ${pre!.cpu} from the preempted tid ${pre!.tid}`);
   }
   if (req.preempt === true) {
     if (!pre || pre.value !== 0) notPoint(pre ? `is already a preemption of tid ${pre.tid}` : "is not a point where a preemption was considered");
