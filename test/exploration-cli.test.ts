@@ -174,3 +174,19 @@ describe("explore --strategy dfs", () => {
     expect(bad.stderr).toMatch(/drop --seeds/);
   }, 60_000);
 });
+
+describe("report", () => {
+  it("a failing trace's report has the decisions that matter and the shrunk schedule, whose command replays it; a passing one has neither", async () => {
+    const t = await recordTo("r104.ktrace", "tcmalloc-fork", "--seed", "104");
+    const r = await runCli(["report", t]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/## Schedule\n\n### Decisions that matter\n/);
+    expect(r.stdout).toMatch(/\| 30 \| the step of tid 1 on cpu 0 took 2× its base cost \| tid 1 \(kernel\): sys_fork \| 1×: passes \|/);
+    expect(r.stdout).toMatch(/`ktrace shrink` finds the same failure with 0 preemptions \(was 3\)/);
+    const cmd = /\n(ktrace record tcmalloc-fork --schedule (ks1\.[A-Za-z0-9_-]+) --cpus 2 -o \S+)\n/.exec(r.stdout)!;
+    const out = await recordTo("r104-small.ktrace", "tcmalloc-fork", "--schedule", cmd[2]!);
+    expect(JSON.parse((await runCli(["check", out, "--json"])).stdout).violation.invariant).toBe("lock-owner-alive");
+    const ok = await runCli(["report", join(REPO_ROOT, "traces", "tcmalloc-fork--atfork-2.17.ktrace")]);
+    expect(ok.stdout).not.toMatch(/## Schedule/);
+  }, 60_000);
+});
