@@ -169,6 +169,9 @@ describe("explore --strategy dfs", () => {
     const first = j.failing[0];
     const t = await recordTo("dfs.ktrace", "tcmalloc-fork", "--cpus", "1", "--schedule", first.decisions);
     expect(JSON.parse((await runCli(["check", t, "--json"])).stdout).violation).toMatchObject(first.violation);
+    const none = await runCli(["explore", "tcmalloc-fork"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("ktrace: explore needs --seeds A..B (see 'ktrace explore --help'), or --strategy dfs\n");
     const bad = await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--seeds", "1..3"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/drop --seeds/);

@@ -209,7 +209,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   if (f["max-schedules"] !== undefined && strategy.name !== "dfs") throw new UsageError("--max-schedules is the bounded search's (--strategy dfs)");
   if (strategy.name === "dfs") return runSearch(args, strategy);
   const whole = f.seeds;
-  if (whole === undefined) throw new UsageError("explore needs --seeds A..B (the seeds to run), e.g. --seeds 1..1000");
+  if (whole === undefined) throw new UsageError("explore needs --seeds A..B (see 'ktrace explore --help'), or --strategy dfs");
   const shard = f.shard !== undefined ? resolveShard(parseShard(f.shard), process.env) : undefined;
   if (shard?.source) eprintln(`ktrace: shard ${shard.index}/${shard.count} (index from ${shard.source})`);
   const req = {
