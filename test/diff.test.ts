@@ -10,7 +10,7 @@ import { diffRuns } from "../src/explore/diff.ts";
 import { runSeed } from "../src/explore/index.ts";
 import { newChecker } from "../src/explore/seed.ts";
 import { prepare, record } from "../src/record/index.ts";
-import { openSource } from "../src/replay/index.ts";
+import { MemorySource, openSource } from "../src/replay/index.ts";
 import { findScenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
@@ -127,7 +127,7 @@ describe("ktrace diff (CLI)", () => {
     const j = await runCli(["diff", a, b, "--json"], { runtime: "deno" });
     expect(j.code).toBe(1);
     const doc = JSON.parse(j.stdout);
-    expect(Object.keys(doc)).toEqual(["a", "b", "differs", "notes", "divergence", "stateAt", "stateSameUntil", "state", "stateMore", "after", "files"]);
+    expect(Object.keys(doc)).toEqual(["a", "b", "differs", "notes", "divergence", "stateAt", "stateSameUntil", "state", "stateMore", "after", "gaps", "files"]);
     expect(doc.divergence.kind).toBe("program");
     const same = await runCli(["diff", a, a]);
     expect(same.code).toBe(0);
@@ -143,7 +143,7 @@ describe("ktrace diff (CLI)", () => {
     expect((await runCli(["record", file, "--seed", "2", "-o", b])).code).toBe(0);
     const r = await runCli(["diff", a, b]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("\\u{1b}[2J");
+    expect(r.stdout).toContain("\\x1b[2J");
     expect(r.stdout).not.toContain("\u001b");
     for (const args of [["diff", a], ["diff", a, join(dir, "missing.ktrace")], ["diff", a, file]]) {
       const x = await runCli(args);
@@ -151,5 +151,52 @@ describe("ktrace diff (CLI)", () => {
       expect(x.stdout).toBe("");
       expect(x.stderr.trim().split("\n")).toHaveLength(1);
     }
+  });
+
+  describe("a damaged trace (fixtures/traces/flipped-chunk.ktrace: events 1024..1535 missing)", () => {
+    const GOOD = join(REPO_ROOT, "fixtures", "traces", "good.ktrace");
+    const FLIPPED = join(REPO_ROOT, "fixtures", "traces", "flipped-chunk.ktrace");
+
+    it("compares the events both runs hold; no difference there exits 2 and says what was not compared", async () => {
+      const r = await runCli(["diff", GOOD, FLIPPED]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toContain("note: B is damaged: events 1024..1535 are missing");
+      expect(r.stdout).toContain("those events are not compared");
+      expect(r.stdout).toContain("the runs are the same, in every event both hold (3000 events)");
+      expect(r.stderr).toMatch(/is damaged; events 1024\.\.1535 are missing/);
+      expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^ktrace: no difference found in the events both runs hold, but .*flipped-chunk\.ktrace is damaged/);
+      const j = await runCli(["diff", GOOD, FLIPPED, "--json"]);
+      expect(j.code).toBe(2);
+      const doc = JSON.parse(j.stdout);
+      expect(doc.divergence.seq).toBe(null);
+      expect(doc.gaps.a).toEqual([]);
+      expect(doc.gaps.b).toEqual([expect.objectContaining({ fromSeq: 1024, toSeq: 1535 })]);
+      // The undamaged trace against itself: exit 0, no note.
+      const same = await runCli(["diff", GOOD, GOOD]);
+      expect(same.code).toBe(0);
+      expect(same.stdout).not.toContain("note:");
+    });
+
+    it("a difference after the gap is found, with a note that the runs may part ways inside it", () => {
+      const g = openSource(GOOD);
+      const events = [];
+      for (let i = 0; i < g.chunkFirstSeqs.length; i++) events.push(...g.readChunk(i).map((e) => ({ ...e })));
+      // Another label on the user step at 1536 (after the gap): a program difference that changes no kernel object.
+      expect(events[1536]!.s).toBe("child main");
+      events[1536]!.s = "other main";
+      const b = MemorySource.fromEvents(g.meta.config, events, { snapshotEvery: 512, chunkEvents: 512, meta: g.meta });
+      g.close();
+      const a = openSource(FLIPPED);
+      try {
+        const r = diffRuns(a, b);
+        expect(r.divergence).toMatchObject({ seq: 1536, kind: "program" });
+        expect(r.divergence.common.map((e) => e.seq)).toEqual([1533, 1534, 1535].filter((q) => q < 1024 || q > 1535));
+        expect(r.notes).toEqual([expect.stringMatching(/^A is damaged: events 1024\.\.1535 are missing .*; those events are not compared; the runs may part ways earlier, inside them$/)]);
+        expect(r.gaps.a).toHaveLength(1);
+        expect(r.stateAt).not.toBe(null);
+      } finally {
+        a.close();
+      }
+    });
   });
 });

@@ -184,7 +184,7 @@ describe("report", () => {
     const r = await runCli(["report", t]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/## Schedule\n\n### Decisions that matter\n/);
-    expect(r.stdout).toMatch(/\| 30 \| the step of tid 1 on cpu 0 took 2× its base cost \| tid 1 \(kernel\): sys_fork \| 1×: passes \|/);
+    expect(r.stdout).toMatch(/\| 30 \| the step of tid 1 on cpu 0 took 2× its base cost \| tid 1 \(kernel\): sys\\?_fork \| 1×: passes \|/);
     expect(r.stdout).toMatch(/`ktrace shrink` finds the same failure with 0 preemptions \(was 3\)/);
     const cmd = /\n(ktrace record tcmalloc-fork --schedule (ks1\.[A-Za-z0-9_-]+) --cpus 2 -o \S+)\n/.exec(r.stdout)!;
     const out = await recordTo("r104-small.ktrace", "tcmalloc-fork", "--schedule", cmd[2]!);

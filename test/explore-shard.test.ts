@@ -221,7 +221,7 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
       [["merge", good, good], /shard 0\/2 is given twice/],
       [["merge", good, other], /is a shard of another run: fix atfork-2\.17, but .*g\.json has \(none\)/],
       [["merge", good, join(dir, "nope.json")], /cannot read .*nope\.json: ENOENT/],
-      [["merge", good, esc], /another run: scenario tcmalloc-fork\\u\{1b\}\[2J/],
+      [["merge", good, esc], /another run: scenario tcmalloc-fork\\x1b\[2J/],
     ] as const) {
       const r = await runCli(args, { env });
       expect(r.code, args.join(" ")).toBe(2);

@@ -187,7 +187,7 @@ describe("ktrace explore (CLI, job processes)", () => {
     // Label text is the user's: wide characters count two cells, controls are escaped.
     const wide = progressLine("explore ./シナリオ.ts\x1b[2J", p, 140);
     expect(wide).not.toContain("\x1b");
-    expect(wide).toContain("\\u{1b}[2J");
+    expect(wide).toContain("\\x1b[2J");
     for (const cols of [1, 2, 10, 40, 79, 80, 81, 120]) {
       expect(stringWidth(progressLine("explore ./シナリオ.ts", p, cols)), `${cols} columns`).toBeLessThan(Math.max(2, cols));
     }

@@ -13,7 +13,7 @@ import { unpackMultiple } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
 import { chromeTraceJson, CPUS_PID } from "../src/export/chrome.ts";
 import { prepare, record } from "../src/record/index.ts";
-import { openTrace } from "../src/trace/index.ts";
+import { openSource } from "../src/replay/index.ts";
 import { eventRecord, writeRecords } from "../src/export/records.ts";
 import { cliCommand, runCli, REPO_ROOT } from "./helpers/run-cli.ts";
 
@@ -169,36 +169,36 @@ describe("chrome export: the format's rules", () => {
   });
 
   it.each(examples)("%s exports to valid Chrome trace JSON", (file) => {
-    const r = openTrace(join(TRACES, file));
+    const r = openSource(join(TRACES, file));
     const text = chromeTraceJson(r);
     const doc = JSON.parse(text);
     expect(chromeProblems(doc)).toEqual([]);
     const evs = doc.traceEvents as Ev[];
     // Timestamps are the events' virtual ns in µs; nothing beyond the end.
-    const end = (r.endTime ?? 0) / 1000;
+    const end = (r.reader.endTime ?? 0) / 1000;
     for (const e of evs) {
       if (e.ph === "M") continue;
       expect(e.ts! + (e.dur ?? 0)).toBeLessThanOrEqual(end + 1e-9);
       const seq = e.args?.seq;
-      if (typeof seq === "number") expect(e.ts! * 1000).toBeCloseTo(r.eventAt(seq).time, 6);
+      if (typeof seq === "number") expect(e.ts! * 1000).toBeCloseTo(r.reader.eventAt(seq).time, 6);
     }
     // A track per CPU, each named.
     const cpuNames = evs.filter((e) => e.ph === "M" && e.name === "thread_name" && e.pid === CPUS_PID).map((e) => e.args!.name);
     expect(cpuNames).toEqual(Array.from({ length: r.meta.config.cpus }, (_, i) => `CPU ${i}`));
     // Every switch to a thread gives a run slice on its CPU track.
     let switches = 0;
-    for (const ev of r.events()) if (ev.kind === 0 && ev.b >= 0) switches++;
+    for (const ev of r.reader.events()) if (ev.kind === 0 && ev.b >= 0) switches++;
     expect(evs.filter((e) => e.ph === "X" && e.cat === "sched").length).toBe(switches);
     // Every simulated process is named.
     const procs = new Set<number>();
-    for (const ev of r.events()) if (ev.kind === 3 || ev.kind === 5 || ev.kind === 6) procs.add(ev.kind === 3 ? ev.a : ev.b);
+    for (const ev of r.reader.events()) if (ev.kind === 3 || ev.kind === 5 || ev.kind === 6) procs.add(ev.kind === 3 ? ev.a : ev.b);
     const named = new Set(evs.filter((e) => e.name === "process_name").map((e) => e.pid));
     for (const p of procs) expect(named.has(p)).toBe(true);
     expect(doc.otherData.scenario).toBe(r.meta.scenario);
   });
 
   it("shows what the tcmalloc hang is made of: the copied SlowTLS held by an absent thread, the child spinning, lock flows", () => {
-    const doc = JSON.parse(chromeTraceJson(openTrace(join(TRACES, "tcmalloc-fork.ktrace"))));
+    const doc = JSON.parse(chromeTraceJson(openSource(join(TRACES, "tcmalloc-fork.ktrace"))));
     const evs = doc.traceEvents as Ev[];
     const held = evs.find((e) => e.ph === "X" && e.cat === "lock" && e.args?.lock === "tcmalloc.SlowTLS" && e.args?.copiedAtFork === true);
     expect(held?.name).toBe("held by tid 2 (not in this process)");
@@ -210,7 +210,7 @@ describe("chrome export: the format's rules", () => {
   });
 
   it("shows kernel-stack frees, VMAR clears and panics as instants", () => {
-    const kinds = (file: string) => (JSON.parse(chromeTraceJson(openTrace(join(TRACES, file)))).traceEvents as Ev[]).filter((e) => e.ph === "i").map((e) => e.name);
+    const kinds = (file: string) => (JSON.parse(chromeTraceJson(openSource(join(TRACES, file)))).traceEvents as Ev[]).filter((e) => e.ph === "i").map((e) => e.name);
     expect(kinds("rcore-kstack.ktrace").some((n) => /^kstack \d+ freed$/.test(n))).toBe(true);
     const ast = kinds("asterinas-procfs.ktrace");
     expect(ast.some((n) => /^VMAR of pid \d+ cleared$/.test(n))).toBe(true);
@@ -222,7 +222,7 @@ describe("chrome export: the format's rules", () => {
     const p = await prepare({ target: "stress", maxEvents: 20000, cpus: 4, seed: 3 });
     const path = join(dir, "stress.ktrace");
     record(p, path, 1000);
-    const doc = JSON.parse(chromeTraceJson(openTrace(path)));
+    const doc = JSON.parse(chromeTraceJson(openSource(path)));
     expect(chromeProblems(doc)).toEqual([]);
     expect((doc.traceEvents as Ev[]).filter((e) => e.ph === "f").length).toBeGreaterThan(10);
   });
@@ -299,7 +299,7 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
   it("streams: pieces of 64 to 128 KB, each awaited before the next, the reader's chunk cache bounded", async () => {
     const path = join(dir, "long.ktrace");
     record(await prepare({ target: "stress", maxEvents: 100_000, seed: 2 }), path, 4096);
-    const r = openTrace(path, { cacheChunks: 3 });
+    const r = openSource(path, { cacheChunks: 3 });
     let inFlight = 0;
     let pieces = 0;
     let bytes = 0;
@@ -317,9 +317,9 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
     expect(n).toBe(100_000);
     expect(pieces).toBeGreaterThan(50);
     expect(bytes / n).toBeGreaterThan(20);
-    expect(r.cachedChunks).toBeLessThanOrEqual(3);
+    expect(r.reader.cachedChunks).toBeLessThanOrEqual(3);
     // The first record of a piece is an event, in order.
-    expect(got[0]).toEqual(eventRecord(r.eventAt(0)));
-    for (const x of got) expect(x).toEqual(eventRecord(r.eventAt((x as { seq: number }).seq)));
+    expect(got[0]).toEqual(eventRecord(r.reader.eventAt(0)));
+    for (const x of got) expect(x).toEqual(eventRecord(r.reader.eventAt((x as { seq: number }).seq)));
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/import/clock.ts';
 import { parseKeyValues, parsePayload } from '../src/import/fields.ts';
 import { parseFtraceLine, parseFtraceLineRe } from '../src/import/ftrace.ts';
-import { ImportError, MAX_LINE_CHARS, TraceInput, escapeText, type ImportFormat, type ReadOptions, type TraceRecord } from '../src/import/index.ts';
+import { ImportError, MAX_LINE_CHARS, TraceInput, type ImportFormat, type ReadOptions, type TraceRecord } from '../src/import/index.ts';
 import { parsePerfLine } from '../src/import/perf.ts';
 import { parseBabeltraceLine } from '../src/import/babeltrace.ts';
 import { textFixtures } from '../scripts/make-import-fixtures.ts';
@@ -251,10 +251,6 @@ describe('bad input', () => {
     expect(e.message).toContain('hello \\x1b[31mworld');
     expect(e.message).not.toContain('\x1b');
     expect((await importError(tmpFile('empty.txt', ''))).message).toMatch(/no event lines/);
-  });
-
-  it('escapeText escapes C0, DEL, C1 and backslashes only', () => {
-    expect(escapeText('a\tb\x7f\x9b\\é')).toBe('a\\x09b\\x7f\\x9b\\\\é');
   });
 
   it('a last line cut short is counted, the rest read', async () => {

@@ -75,8 +75,9 @@ describe("ktrace report", () => {
     expect(bank.stdout).toMatch(/# bank\.ts: the scenario file this trace was recorded from\nktrace record bank\.ts/);
   });
 
-  it("escapes Markdown in cells", () => {
-    expect(mdEscape("a|b <c> `d`\ne")).toBe("a\\|b &lt;c&gt; \\`d\\` e");
+  it("escapes Markdown in cells (the one rule: mdText, src/util/safe-text.ts)", () => {
+    // A line break is shown as \n, not turned into a space: renders as a|b <c> `d`\ne
+    expect(mdEscape("a|b <c> `d`\ne")).toBe("a\\|b &lt;c&gt; \\`d\\`\\\\ne");
   });
 });
 
@@ -268,8 +269,8 @@ describe("ktrace report: Mermaid sequence diagram", () => {
     const r = await runCli(["report", trace]);
     const { participants, lines } = checkDiagram(r.stdout);
     const labels = [...participants.values()].join("\n");
-    // The name holds a line break and an ESC (the scenario's string): a space and #27; here.
-    expect(labels).toContain("a#96;#96;#96; #59;#35;#60;b#62;x#60;/b#62;--#62;#62;T1: end#27;[2J (pid 1)");
+    // The name holds a line break and an ESC (the scenario's string): a space, and the ESC shown as safeText shows it (\x1b, its backslash as #92;).
+    expect(labels).toContain("a#96;#96;#96; #59;#35;#60;b#62;x#60;/b#62;--#62;#62;T1: end#92;x1b[2J (pid 1)");
     expect(labels).toContain("b#37;#37;#123;init#125;#37;#37;");
     for (const line of lines) expect(line.replace(/#\d+;/g, "").replace(/^( {4}[TLP]\d+)-?->>/, "$1")).not.toMatch(/[\u0000-\u001f`;#<>]/);
   });

@@ -41,6 +41,18 @@ describe("trace fixtures", () => {
           expect((x as TraceCorruptError).offset).toBe(e.corrupt.offset);
         }
         expect(openTrace(path, { verify: true }).recovery?.reason).toBe(`CRC mismatch in chunk ${e.corrupt.chunk} at byte offset ${e.corrupt.offset}`);
+      }
+      if (e.gaps) {
+        r.verify();
+        expect(r.gaps).toEqual(e.gaps);
+        // Everything outside the gaps reads.
+        let n = 0;
+        for (let seq = 0; seq < r.eventCount; seq++) {
+          if (e.gaps.some((g) => seq >= g.fromSeq && seq <= g.toSeq)) continue;
+          expect(r.eventAt(seq).seq).toBe(seq);
+          n++;
+        }
+        expect(n).toBe(e.events! - e.gaps.reduce((s, g) => s + g.toSeq - g.fromSeq + 1, 0));
       } else {
         expect(r.verify()).toBeNull();
         let n = 0;

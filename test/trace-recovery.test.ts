@@ -108,34 +108,89 @@ describe("truncated files", () => {
 });
 
 describe("damaged files", () => {
-  it("a flipped byte in a chunk is reported with the chunk number and offset; the chunks before stay usable", () => {
+  it("a flipped byte in a chunk costs that chunk only: its events are a gap, everything before and after reads", () => {
     const i = FRAMES.findIndex((f) => f.type === 1 && f.eventsTo > 2000);
     const f = FRAMES[i]!;
     const bad = good.slice();
     bad[f.off + FRAME_HEADER + 10]! ^= 0x40;
-    // Opening reads only the index, so it opens; reading the chunk fails.
     const lazy = openTrace(bad);
+    const first = lazy.chunkFirstSeqs[lazy.chunkOf(f.eventsTo - 1)]!;
+    const gap = { fromSeq: first, toSeq: f.eventsTo - 1, reason: `chunk ${i} at byte offset ${f.off} is damaged: checksum mismatch` };
+    // Opening reads only the index, so it opens complete; reading the chunk finds the damage.
     expect(lazy.recovery).toBeNull();
-    const seqInBad = f.eventsTo - 1;
+    expect(lazy.gaps).toEqual([]);
     let err: unknown;
     try {
-      lazy.eventAt(seqInBad);
+      lazy.eventAt(f.eventsTo - 1);
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(TraceCorruptError);
     expect((err as TraceCorruptError).chunk).toBe(i);
     expect((err as TraceCorruptError).offset).toBe(f.off);
-    expect((err as Error).message).toContain(`chunk ${i} at byte offset ${f.off}`);
+    expect((err as TraceCorruptError).gap).toEqual(gap);
+    expect((err as Error).message).toContain(`events ${gap.fromSeq}..${gap.toSeq} are missing: chunk ${i} at byte offset ${f.off} is damaged`);
+    expect(lazy.gaps).toEqual([gap]);
     expect(lazy.verify()?.offset).toBe(f.off);
     expect(lazy.eventAt(0)).toEqual(events[0]);
-    // verify: true scans every chunk and opens in recovery mode up to the bad one.
-    const r = openTrace(bad, { verify: true });
-    expect(r.recovery!.reason).toBe(`CRC mismatch in chunk ${i} at byte offset ${f.off}`);
-    expectRecovered(r, f.off);
-    // Without a footer the scan stops there too.
-    const cut = openTrace(bad.slice(0, bad.length - 40));
-    expect(cut.recovery!.reason).toBe(`CRC mismatch in chunk ${i} at byte offset ${f.off}`);
+    expect(lazy.eventAt(f.eventsTo)).toEqual(events[f.eventsTo]);
+    expect(lazy.eventAt(5999)).toEqual(events[5999]);
+    // verify: true scans every chunk: the same gap, known at once, and the rest usable.
+    for (const r of [openTrace(bad, { verify: true }), openTrace(bad.slice(0, bad.length - 40))]) {
+      expect(r.recovery!.reason).toMatch(new RegExp(`^CRC mismatch in chunk ${i} at byte offset ${f.off}`));
+      expect(r.eventCount).toBe(6000);
+      expect(r.gaps).toEqual([gap]);
+      expect(r.recovery!.events).toBe(6000 - (gap.toSeq - gap.fromSeq + 1));
+      const got = [...r.events(0, gap.fromSeq), ...r.events(gap.toSeq + 1)];
+      expect(got).toEqual(events.filter((e) => e.seq < gap.fromSeq || e.seq > gap.toSeq));
+    }
+  });
+
+  it("a damaged length field: the scan finds the next chunk and goes on", () => {
+    const i = FRAMES.findIndex((f) => f.type === 1 && f.eventsTo > 3000);
+    const f = FRAMES[i]!;
+    const bad = good.slice(0, good.length - 40); // no footer: scan
+    bad[f.off + 5]! ^= 0x20; // payload length
+    const r = openTrace(bad);
+    expect(r.gaps).toHaveLength(1);
+    expect(r.gaps[0]!.toSeq).toBe(f.eventsTo - 1);
+    expect(r.eventAt(f.eventsTo)).toEqual(events[f.eventsTo]);
+    expect(r.eventCount).toBe(6000);
+  });
+
+  it("chunks deleted, duplicated or reordered: the seqs they held are gaps, repeats are dropped, order is restored", () => {
+    const ev = FRAMES.filter((f) => f.type === 1);
+    const [a, b] = [ev[3]!, ev[4]!];
+    const noFooter = (x: Uint8Array) => x.slice(0, x.length - 40);
+    const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+    const deleted = noFooter(cat(good.subarray(0, a.off), good.subarray(a.end)));
+    const r1 = openTrace(deleted);
+    expect(r1.gaps.map((g) => [g.fromSeq, g.toSeq])).toEqual([[ev[2]!.eventsTo, a.eventsTo - 1]]);
+    expect(r1.gaps[0]!.reason).toMatch(/no chunk in the file holds them/);
+    const dup = noFooter(cat(good.subarray(0, b.end), good.subarray(a.off, a.end), good.subarray(b.end)));
+    const r2 = openTrace(dup);
+    expect(r2.gaps).toEqual([]);
+    expect(r2.warnings.join(" ")).toMatch(/repeats events/);
+    expect([...r2.events()]).toEqual(events);
+    const swapped = noFooter(cat(good.subarray(0, a.off), good.subarray(b.off, b.end), good.subarray(a.off, a.end), good.subarray(b.end)));
+    const r3 = openTrace(swapped);
+    expect(r3.gaps).toEqual([]);
+    expect([...r3.events()]).toEqual(events);
+  });
+
+  it("a snapshot chunk deleted with the old index left in place is detected and warned about", () => {
+    const snaps = FRAMES.filter((f) => f.type === 2);
+    for (const s of [snaps[2]!, snaps[0]!]) {
+      const cut = Uint8Array.from([...good.subarray(0, s.off), ...good.subarray(s.end)]);
+      const r = openTrace(cut);
+      expect(r.recovery).not.toBeNull();
+      expect(r.warnings.join(" ")).toMatch(/the index lists a snapshot of seq -?\d+ that the file does not hold/);
+      expect(r.eventCount).toBe(6000);
+      if (s === snaps[0]) {
+        expect(r.warnings.join(" ")).toMatch(/the initial snapshot \(seq -1\) is missing/);
+        expect(() => r.loadSnapshot(10)).toThrow(/no usable snapshot at or before seq 10 \(the initial snapshot is missing\)/);
+      }
+    }
   });
 
   it("a flipped byte in the header is refused", () => {

@@ -3,9 +3,15 @@
 // Commands write through these, never console.log, so that:
 // - a closed stdout (`ktrace events t | head`) ends the process quietly (EPIPE);
 // - main.ts can flush stdout/stderr before exiting;
-// - colors are off unless the stream is a terminal and NO_COLOR is unset.
+// - colors are off unless the stream is a terminal and NO_COLOR is unset;
+// - no control character or escape sequence from a trace reaches the terminal:
+//   every write goes through terminalText (src/util/safe-text.ts), which shows
+//   them escaped and lets through only line feeds, tabs and our own colours.
+//   JSON goes through jsonText instead (printJson, outJson), which escapes the
+//   same characters as JSON \u escapes, so it stays the same JSON.
 
 import process from 'node:process';
+import { jsonText, terminalText } from '../util/safe-text.ts';
 
 type Stream = NodeJS.WriteStream;
 
@@ -59,10 +65,15 @@ function tracker(stream: Stream) {
   return t;
 }
 
-/** Writes to a stream; returns false when the stream asks the writer to wait for 'drain'. */
-function write(stream: Stream, data: string | Uint8Array): boolean {
+/**
+ * Writes to a stream; returns false when the stream asks the writer to wait
+ * for 'drain'. Text goes through terminalText unless `filtered` says the
+ * caller has already done so (eredraw); bytes are written as they are.
+ */
+function write(stream: Stream, data: string | Uint8Array, filtered = false): boolean {
   if (stream === process.stdout && stdoutClosed) return true;
   if (data.length === 0) return true;
+  if (typeof data === 'string' && !filtered) data = terminalText(data);
   const t = tracker(stream);
   t.count++;
   try {
@@ -78,7 +89,7 @@ function write(stream: Stream, data: string | Uint8Array): boolean {
   }
 }
 
-/** Write text to stdout as is. */
+/** Write text to stdout (through the terminal filter, as every write here). */
 export function out(text: string): void {
   write(process.stdout, text);
 }
@@ -96,9 +107,13 @@ export function println(line = ''): void {
   write(process.stdout, line + '\n');
 }
 
-/** Write text to stderr as is (a progress line redrawn in place). */
-export function ewrite(text: string): void {
-  write(process.stderr, text);
+/**
+ * Redraw the current stderr line in place (a progress line on a terminal):
+ * carriage return, the line through the terminal filter, clear to the end
+ * of the line. An empty line clears it.
+ */
+export function eredraw(line: string): void {
+  write(process.stderr, `\r${terminalText(line)}\x1b[K`, true);
 }
 
 /** Width of the terminal on stderr, or undefined when stderr is not a terminal or does not say. */
@@ -114,12 +129,17 @@ export function eprintln(line = ''): void {
 
 /** Print one JSON document on stdout (for --json). */
 export function printJson(value: unknown): void {
-  write(process.stdout, JSON.stringify(value, null, 2) + '\n');
+  outJson(JSON.stringify(value, null, 2) + '\n');
 }
 
 /** Print one compact JSON value on its own line (for JSON lines output, e.g. events --json). */
 export function printJsonLine(value: unknown): void {
-  write(process.stdout, JSON.stringify(value) + '\n');
+  outJson(JSON.stringify(value) + '\n');
+}
+
+/** Write JSON text to stdout through jsonText (the same JSON, safe on a terminal), not terminalText. */
+export function outJson(json: string): void {
+  write(process.stdout, jsonText(json), true);
 }
 
 export function isStdoutTTY(): boolean {

@@ -199,7 +199,7 @@ export const COMMANDS = [
   },
   {
     name: 'info',
-    summary: "Summarize a trace: scenario, seed, events, outcome.",
+    summary: "Summarize a trace: scenario, seed, events, outcome, and whether anything in it is damaged.",
     positionals: [tracePos('info')],
     flags: [json('formatVersion, scenario, fix, seed, cpus, events, snapshots, bytes, outcome')],
     examples: ['ktrace info /tmp/cpython.ktrace', 'ktrace info /tmp/cpython.ktrace --json'],
@@ -207,7 +207,7 @@ export const COMMANDS = [
   },
   {
     name: 'check',
-    summary: 'Scan a trace for the first invariant violation (exit 1 if found).',
+    summary: 'Scan a trace for the first invariant violation (exit 1 if found; 2 if none but a damaged part could not be checked).',
     positionals: [tracePos('check')],
     flags: [
       {
@@ -217,7 +217,7 @@ export const COMMANDS = [
         repeatable: true,
         description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(', ')}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
-      json('{violation, scanned}'),
+      json('{violation, scanned, gaps, unchecked}'),
     ],
     examples: ['ktrace check /tmp/cpython.ktrace', 'ktrace check t.ktrace --invariant kstack-in-use --json'],
     issue: 5,
@@ -384,12 +384,12 @@ export const COMMANDS = [
     name: 'diff',
     summary: 'Compare two traces: the first divergence, the state there, what differs afterwards.',
     details:
-      "Finds the first event that differs between the two runs (or where one ends) and says whether another thread ran (a scheduling difference) or the same thread did something else (a program difference, e.g. a fix); lists the CPUs, processes, threads, locks and kernel stacks that differ after it; and compares the outcomes, first invariant violations and events per kind. Traces of different scenarios are compared too, with a note. Exit 0 when the runs are the same event for event, 1 when they differ.",
+      "Finds the first event that differs between the two runs (or where one ends) and says whether another thread ran (a scheduling difference) or the same thread did something else (a program difference, e.g. a fix); lists the CPUs, processes, threads, locks and kernel stacks that differ after it; and compares the outcomes, first invariant violations and events per kind. Traces of different scenarios are compared too, with a note. A damaged trace is compared where both hold the events; a note says which events were not. Exit 0 when the runs are the same event for event, 1 when they differ, 2 when no difference was found but a trace is damaged (its missing events could not be compared).",
     positionals: [
       { name: 'traceA', description: 'A trace (or a report holding one).', missing: 'diff needs two traces' },
       { name: 'traceB', description: 'The trace to compare it with.', missing: 'diff needs a second trace to compare with' },
     ],
-    flags: [json('{a, b, differs, notes, divergence: {seq, kind, why, a, b, common, timeFrom}, stateAt, stateSameUntil, state, stateMore, after: {a, b}, files}')],
+    flags: [json('{a, b, differs, notes, divergence: {seq, kind, why, a, b, common, timeFrom}, stateAt, stateSameUntil, state, stateMore, after: {a, b}, gaps: {a, b}, files}')],
     examples: [
       'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-s2.ktrace',
       'ktrace diff tcmalloc-fork-s1.ktrace tcmalloc-fork-atfork-2.17-s1.ktrace --json',

@@ -9,6 +9,7 @@ import { ApplyError, EVENT_KINDS, KIND, params, simulate, SimError, type Chooser
 import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
 import type { ReplaySource } from "../replay/index.ts";
 import { openSource, type TraceSource } from "../replay/source.ts";
+import { TraceCorruptError } from "../trace/errors.ts";
 import { decodeSchedule, ScheduleError, type Schedule } from "../trace/schedule.ts";
 import {
   DecisionRecorder, ReplayChooser, isStrategyName, seedChooserOf, strategyContext, type Decision, type Mismatch, type StrategySpec,
@@ -211,12 +212,19 @@ class EventPuller {
   private events: readonly KEvent[] = [];
   private first = 0;
   constructor(private readonly src: ReplaySource) {}
+  /** The event at seq; null past the end or where the trace is damaged (a gap: its events are not compared). */
   at(seq: number): KEvent | null {
     if (seq >= this.src.eventCount) return null;
     if (this.chunk < 0 || seq < this.first || seq >= this.first + this.events.length) {
       this.chunk = this.src.chunkOf(seq);
-      this.events = this.src.readChunk(this.chunk);
       this.first = this.src.chunkFirstSeqs[this.chunk]!;
+      try {
+        this.events = this.src.readChunk(this.chunk);
+      } catch (e) {
+        if (!(e instanceof TraceCorruptError && e.gap)) throw e;
+        this.events = [];
+        return null;
+      }
     }
     return this.events[seq - this.first] ?? null;
   }
@@ -248,7 +256,7 @@ export function reopen(src: TraceSource, tr: TraceRun): OpenedRun {
     sink: (e) => {
       if (parted >= 0 || e.seq >= src.eventCount) return;
       const o = pull.at(e.seq);
-      if (o === null || !sameEvent(o, e)) parted = e.seq;
+      if (o !== null && !sameEvent(o, e)) parted = e.seq;
     },
   });
   const complete = src.recovery === null;

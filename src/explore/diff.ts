@@ -13,12 +13,19 @@
 // - The state difference there: the objects (CPUs, processes, threads, locks,
 //   kernel stacks) whose fields differ after the divergent event in each run.
 // - Afterwards: outcome, first invariant violation, event count, events per kind.
+//
+// A damaged trace (gaps: events missing) is compared where both runs hold the
+// events: a seq missing from either is skipped, and a note says which events
+// were not compared (the runs may part ways inside them). A state the replay
+// cannot know (inside or after a gap, before the next usable snapshot) is not
+// compared either, and a note says why.
 
 import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
+import type { Gap } from "../trace/index.ts";
 import { decisionText } from "./pivots.ts";
 import type { Decision, DecisionKind } from "./strategies/index.ts";
 import {
-  Cursor, eventAt, eventJson, firstViolation, forEachEvent, kindName, stateView,
+  Cursor, eventJson, eventOrNull, firstViolation, forEachEvent, gapsText, kindName, StateUnknownError, stateView,
   type EventJson, type ReplaySource, type StateView,
 } from "../replay/index.ts";
 
@@ -143,6 +150,8 @@ export interface DiffResult {
   /** Objects left out of `state` past the limit. */
   stateMore: number;
   after: { a: RunSummary; b: RunSummary };
+  /** Events missing from each run (a damaged trace), which were not compared. */
+  gaps: { a: readonly Gap[]; b: readonly Gap[] };
 }
 
 /** Most objects listed in the state difference. */
@@ -163,7 +172,8 @@ function sameEvent(x: KEvent, y: KEvent): boolean {
 
 /**
  * The first seq where the runs' events differ (-1 when every event of both is
- * the same), and the first seq before it where only their times differ (-1: none).
+ * the same), and the first seq before it where only their times differ (-1:
+ * none). Seqs missing from either run (gaps of a damaged trace) are skipped.
  */
 function firstDifference(a: ReplaySource, b: ReplaySource): { at: number; time: number } {
   const n = Math.min(a.eventCount, b.eventCount);
@@ -171,7 +181,8 @@ function firstDifference(a: ReplaySource, b: ReplaySource): { at: number; time: 
   let time = -1;
   if (n > 0) {
     const stop = forEachEvent(a, 0, n - 1, (ev) => {
-      const other = eventAt(b, ev.seq);
+      const other = eventOrNull(b, ev.seq);
+      if (other === null) return false;
       if (!sameEvent(ev, other)) return true;
       if (time < 0 && ev.time !== other.time) time = ev.seq;
       return false;
@@ -270,6 +281,23 @@ function summary(src: ReplaySource): RunSummary {
 }
 
 /**
+/**
+ * Notes on the events of a damaged run that were not compared (read once
+ * every chunk has been, so all of its gaps are known); `d` is where the runs
+ * were found to part ways (-1: nowhere).
+ */
+function damageNotes(a: ReplaySource, b: ReplaySource, d: number): string[] {
+  const out: string[] = [];
+  for (const [name, src] of [["A", a], ["B", b]] as const) {
+    const gaps = src.gaps;
+    if (gaps.length === 0) continue;
+    const before = d >= 0 && gaps[0]!.fromSeq < d ? `; the runs may part ways earlier, inside them` : "";
+    out.push(`${name} is damaged: ${gapsText(gaps)}; those events are not compared${before}`);
+  }
+  return out;
+}
+
+/**
  * Compares run A with run B. `decisions`, when given, are both runs'
  * decisions (branch.ts re-simulates them): the divergence then names the
  * first that differs. Throws ReplayError (exitCode 2) for a trace that does
@@ -285,38 +313,55 @@ export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: read
   const timeFrom = time < 0 ? null : time;
   const after = { a: summary(a), b: summary(b) };
   if (d < 0) {
+    notes.push(...damageNotes(a, b, d));
     return {
       a: ma, b: mb, differs, notes,
       divergence: {
-        seq: null, kind: "none", why: `the runs are the same, event for event (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom,
+        seq: null, kind: "none", why: `the runs are the same, ${a.gaps.length + b.gaps.length > 0 ? "in every event both hold" : "event for event"} (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom,
         ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
       },
-      stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after,
+      stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after, gaps: { a: a.gaps, b: b.gaps },
     };
   }
+  notes.push(...damageNotes(a, b, d));
   const ca = new Cursor(a, { invariants: [] });
   const cb = new Cursor(b, { invariants: [] });
-  const sa = ca.seek(Math.min(d, a.eventCount - 1));
-  const sb = cb.seek(Math.min(d, b.eventCount - 1));
-  const ea = d < a.eventCount ? eventAt(a, d) : null;
-  const eb = d < b.eventCount ? eventAt(b, d) : null;
+  // The states there, unless damage makes one unknown (then the objects are not compared).
+  const known = (f: () => void): boolean => {
+    try {
+      f();
+      return true;
+    } catch (e) {
+      if (!(e instanceof StateUnknownError)) throw e;
+      notes.push(`the state after seq ${e.target} is not compared: ${e.message}`);
+      return false;
+    }
+  };
+  let sa = -1;
+  let sb = -1;
+  const both = known(() => (sa = ca.seek(Math.min(d, a.eventCount - 1)))) && known(() => (sb = cb.seek(Math.min(d, b.eventCount - 1))));
+  const ea = d < a.eventCount ? eventOrNull(a, d) : null;
+  const eb = d < b.eventCount ? eventOrNull(b, d) : null;
   const common: EventJson[] = [];
-  for (let q = Math.max(0, d - COMMON); q < d; q++) common.push(eventJson(eventAt(a, q)));
+  for (let q = Math.max(0, d - COMMON); q < d; q++) {
+    const e = eventOrNull(a, q);
+    if (e !== null) common.push(eventJson(e));
+  }
   const { kind, why } = classify(ea, eb);
   const divergence: Divergence = {
-    seq: d, kind, why, a: ea ? eventJson(ea, ca.state) : null, b: eb ? eventJson(eb, cb.state) : null, common, timeFrom,
+    seq: d, kind, why, a: ea ? eventJson(ea, both ? ca.state : undefined) : null, b: eb ? eventJson(eb, both ? cb.state : undefined) : null, common, timeFrom,
     ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
   };
-  let all = stateDiff(stateView(ca.state), stateView(cb.state));
+  let all = both ? stateDiff(stateView(ca.state), stateView(cb.state)) : [];
   // The same state after the divergent events (a step of user code changes no
   // kernel object): go on in step to where the states first differ.
-  let at = { a: sa, b: sb };
+  let at: { a: number; b: number } | null = both ? { a: sa, b: sb } : null;
   let sameUntil: number | null = null;
   const last = Math.min(a.eventCount, b.eventCount, d + 1 + MAX_STATE_SEARCH) - 1;
-  while (all.length === 0 && ca.seq < last && ca.seq === cb.seq) {
-    sameUntil = ca.seq;
-    ca.step();
-    cb.step();
+  while (both && all.length === 0 && ca.seq < last && ca.seq === cb.seq) {
+    const until = ca.seq;
+    if (!known(() => ca.step()) || !known(() => cb.step())) break;
+    sameUntil = until;
     at = { a: ca.seq, b: cb.seq };
     all = stateDiff(stateView(ca.state), stateView(cb.state));
   }
@@ -328,5 +373,6 @@ export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: read
     state: all.slice(0, MAX_STATE_DIFFS),
     stateMore: Math.max(0, all.length - MAX_STATE_DIFFS),
     after,
+    gaps: { a: a.gaps, b: b.gaps },
   };
 }

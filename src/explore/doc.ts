@@ -6,7 +6,7 @@
 import type { Outcome } from "../kernel/index.ts";
 import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
-import { termSafe } from "./safe-text.ts";
+import { safeText } from "../util/safe-text.ts";
 import { MAX_SHARDS, shardRange } from "./shard.ts";
 import { strategyLabel } from "./strategies/index.ts";
 
@@ -106,7 +106,7 @@ export class MergeError extends Error {
   readonly exitCode = 2;
   readonly hint?: string;
   constructor(message: string, hint?: string) {
-    super(termSafe(message));
+    super(safeText(message));
     if (hint !== undefined) this.hint = hint;
   }
 }

@@ -26,18 +26,18 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { applyEvent } from "../kernel/apply.ts";
 import { EVENT_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { walk, type ReplaySource } from "../replay/index.ts";
 
-/** What the exporter reads: a trace reader (or anything shaped like one). */
-export interface ExportSource {
-  readonly meta: { scenario: string; fix: string; seed: number; writer: string; config: { cpus: number } };
-  readonly eventCount: number;
-  readonly outcome: { kind: string; seq: number; message: string } | null;
+/**
+ * What the exporter reads: a trace reader (or any replay source with the
+ * writer's name). A damaged trace is exported around its gaps: what is open
+ * is closed where a gap starts, a global instant marks it, and the export
+ * goes on from the next usable snapshot.
+ */
+export type ExportSource = ReplaySource & {
   readonly formatVersion?: string;
-  loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState };
-  events(from?: number, to?: number): Iterable<KEvent>;
-}
+};
 
 /** Synthetic pids for the CPU and kernel processes (simulated pids are small). */
 export const CPUS_PID = 100000;
@@ -119,7 +119,8 @@ interface Open {
  * time (one event per line), so a long trace never becomes one string.
  */
 export function writeChromeTrace(src: ExportSource, write: (text: string) => void, opts: { version?: string } = {}): void {
-  const st = src.loadSnapshot(-1).state;
+  // The state the walk folds (replaced by a snapshot's after a gap).
+  let st: KState = src.loadSnapshotFrom(-1)?.state ?? src.loadSnapshot(-1).state;
   const meta = src.meta;
   let first = true;
   const emit = (e: ChromeEvent) => {
@@ -127,8 +128,8 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     first = false;
   };
   const otherData = {
-    generator: opts.version ?? meta.writer,
-    writer: meta.writer,
+    generator: opts.version ?? meta.writer ?? "",
+    writer: meta.writer ?? "",
     formatVersion: src.formatVersion ?? "",
     scenario: meta.scenario,
     fix: meta.fix,
@@ -230,10 +231,38 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     for (const tid of waits.keys()) if (!st.threads.has(tid)) closeWait(tid, ev.time, ev.seq);
   };
 
-  for (const ev of src.events()) {
-    const releasedLock = ev.kind === KIND.lockRelease && ev.b === 0 ? st.locks.get(ev.a) : undefined;
-    applyEvent(st, ev);
+  let releasedLock: unknown;
+  let lastSeq = -1;
+  let lost = false;
+  walk(src, 0, src.eventCount - 1, {
+    before: (ev, before) => {
+      releasedLock = ev.kind === KIND.lockRelease && ev.b === 0 ? before.locks.get(ev.a) : undefined;
+    },
+    unfolded: (u) => {
+      // Close what is open where the damage starts, and mark it.
+      for (let c = 0; c < running.length; c++) closeRun(c, lastTime, lastSeq);
+      for (const id of [...holds.keys()]) closeHold(id, lastTime, lastSeq);
+      for (const tid of [...waits.keys()]) closeWait(tid, lastTime, lastSeq);
+      released.clear();
+      const what = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} missing` : `state unknown from seq ${u.fromSeq}`;
+      emit({ name: `${what} (damaged trace)`, cat: "damage", ph: "i", s: "g", ts: us(lastTime), pid: CPUS_PID, tid: CPU_TID_BASE, args: { fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: u.missing?.reason ?? u.reason } });
+      lost = true;
+    },
+    event: (ev, after) => {
+      if (after === null) return;
+      st = after;
+      if (lost) {
+        // Folding resumed from a snapshot: take its names.
+        lost = false;
+        noteNames();
+      }
+      onEvent(ev);
+    },
+  });
+
+  function onEvent(ev: KEvent): void {
     lastTime = ev.time;
+    lastSeq = ev.seq;
     if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
     switch (ev.kind) {
       case KIND.switch: {

@@ -10,13 +10,17 @@
 //
 // msgpack: one standard msgpack map per event, back to back (a msgpack
 // stream: msgpackr's unpackMultiple, Python's msgpack.Unpacker). jsonl: one
-// JSON object per line. Memory is bounded: the source's chunk cache and one
-// output piece of 64 to 128 KB, handed to `write` (which may wait).
+// JSON object per line (through jsonText: strings stay exact, and no control
+// character reaches a terminal raw). Memory is bounded: one chunk's records
+// and one output piece of 64 to 128 KB, handed to `write` (which may wait).
+// A damaged trace's missing events (gaps) have no record: the events are
+// read through the replay layer's walk, which steps over them.
 
 import type { KEvent } from "../kernel/types.ts";
-import { eventArgs, kindName, type EventJson } from "../replay/index.ts";
+import { eventArgs, forEachEvent, kindName, type EventJson, type ReplaySource } from "../replay/index.ts";
 import { ByteWriter } from "../trace/bytes.ts";
 import { packr } from "../trace/format.ts";
+import { jsonText } from "../util/safe-text.ts";
 
 export const RECORD_FORMATS = ["msgpack", "jsonl"] as const;
 export type RecordFormat = (typeof RECORD_FORMATS)[number];
@@ -43,7 +47,7 @@ const BATCH = 512;
  * msgpack, in order).
  */
 function encodeBatch(recs: EventRecord[], format: RecordFormat, enc: TextEncoder): Uint8Array {
-  if (format === "jsonl") return enc.encode(recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  if (format === "jsonl") return enc.encode(jsonText(recs.map((r) => JSON.stringify(r)).join("\n") + "\n"));
   const b = packr.pack(recs);
   const t = b[0]!;
   return b.subarray(t >= 0x90 && t <= 0x9f ? 1 : t === 0xdc ? 3 : 5);
@@ -51,10 +55,11 @@ function encodeBatch(recs: EventRecord[], format: RecordFormat, enc: TextEncoder
 
 /**
  * Streams the events of `src` as records to `write`, in pieces of 64 KB
- * and at most one batch more, awaiting each write. Returns the number of events written.
+ * and at most one batch more, awaiting each write. Events missing from a
+ * damaged trace are skipped. Returns the number of events written.
  */
 export async function writeRecords(
-  src: { events(): Iterable<KEvent> },
+  src: ReplaySource,
   format: RecordFormat,
   write: (piece: Uint8Array) => void | Promise<void>,
 ): Promise<number> {
@@ -62,15 +67,22 @@ export async function writeRecords(
   const enc = new TextEncoder();
   let batch: EventRecord[] = [];
   let n = 0;
-  for (const ev of src.events()) {
-    batch.push(eventRecord(ev));
-    n++;
-    if (batch.length < BATCH) continue;
-    w.bytes(encodeBatch(batch, format, enc));
-    batch = [];
-    if (w.pos >= PIECE) {
-      await write(w.toBytes());
-      w.reset();
+  const firsts = src.chunkFirstSeqs;
+  for (let ci = 0; ci < firsts.length; ci++) {
+    // One chunk's records at a time (walk reuses its event object: records are copies).
+    const recs: EventRecord[] = [];
+    const last = Math.min(src.eventCount, firsts[ci + 1] ?? src.eventCount) - 1;
+    forEachEvent(src, firsts[ci]!, last, (ev) => void recs.push(eventRecord(ev)));
+    for (const rec of recs) {
+      batch.push(rec);
+      n++;
+      if (batch.length < BATCH) continue;
+      w.bytes(encodeBatch(batch, format, enc));
+      batch = [];
+      if (w.pos >= PIECE) {
+        await write(w.toBytes());
+        w.reset();
+      }
     }
   }
   if (batch.length > 0) w.bytes(encodeBatch(batch, format, enc));

@@ -12,9 +12,11 @@ import { existsSync, readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { parseBabeltraceLine } from "./babeltrace.ts";
 import { Clock } from "./clock.ts";
-import { parseFtraceLine, type LineResult } from "./ftrace.ts";
+import type { Bytes } from "./bytes.ts";
+import { parseFtraceLine, parseFtraceLineRe, scanFtrace, type LineResult } from "./ftrace.ts";
 import { parsePerfLine } from "./perf.ts";
-import { escapeText, IMPORT_FORMATS, ImportError, type ImportFormat } from "./record.ts";
+import { safeText } from "../util/safe-text.ts";
+import { IMPORT_FORMATS, ImportError, type ImportFormat, type TraceRecord } from "./record.ts";
 
 /** Lines sampled for format detection. */
 export const DETECT_LINES = 200;
@@ -25,6 +27,17 @@ export const PARSERS: Record<ImportFormat, LineParser> = {
   ftrace: parseFtraceLine,
   perf: parsePerfLine,
   babeltrace2: parseBabeltraceLine,
+};
+
+/**
+ * Formats whose common lines a byte scanner reads (the line buf[s, e), without making
+ * its string); a line it does not read goes to `rest` as text. Same records as PARSERS.
+ */
+export const SCANNERS: Partial<Record<ImportFormat, {
+  scan: (buf: Bytes, s: number, e: number, line: number, clock: Clock) => TraceRecord | null;
+  rest: LineParser;
+}>> = {
+  ftrace: { scan: scanFtrace, rest: parseFtraceLineRe },
 };
 
 /** True when dir (or a directory up to two levels below it, LTTng's session layout) holds CTF metadata. */
@@ -50,16 +63,16 @@ function holdsCtf(dir: string, depth: number): boolean {
 
 /** Checks the path before reading: exists, a regular file, not a CTF directory. Returns its stats. */
 export function checkPath(path: string): Stats {
-  if (!existsSync(path)) throw new ImportError(`${escapeText(path)}: no such file`);
+  if (!existsSync(path)) throw new ImportError(`${safeText(path)}: no such file`);
   const st = statSync(path);
   if (st.isDirectory()) {
     if (holdsCtf(path, 2)) {
       throw new ImportError(
-        `${escapeText(path)} is a CTF trace directory (LTTng), which ktrace import does not decode`,
-        `print it as text first: babeltrace2 ${escapeText(path)} > trace.txt, then ktrace import trace.txt`,
+        `${safeText(path)} is a CTF trace directory (LTTng), which ktrace import does not decode`,
+        `print it as text first: babeltrace2 ${safeText(path)} > trace.txt, then ktrace import trace.txt`,
       );
     }
-    throw new ImportError(`${escapeText(path)} is a directory, not a trace file`);
+    throw new ImportError(`${safeText(path)} is a directory, not a trace file`);
   }
   return st;
 }
@@ -69,7 +82,7 @@ const CTF_STREAM_MAGIC = 0xc1fc1fc1;
 
 /** Refuses binary inputs by their first bytes (after gunzip when the file is gzip'd). */
 export function checkHead(path: string, head: Uint8Array): void {
-  const p = escapeText(path);
+  const p = safeText(path);
   const text = new TextDecoder("latin1").decode(head.subarray(0, 16));
   if (text.startsWith("\x17\x08Dtracing")) {
     throw new ImportError(
@@ -133,8 +146,8 @@ export function detectFormat(path: string, sample: readonly string[]): { format:
     const first = sample.find((l) => l.trim() !== "" && !l.startsWith("#")) ?? "";
     const shown = first.length > 80 ? first.slice(0, 80) + "…" : first;
     throw new ImportError(
-      `${escapeText(path)} is not in a format ktrace import reads (ftrace text, perf script, babeltrace2 text)` +
-        (first === "" ? ": no event lines" : `; its first line: ${escapeText(shown)}`),
+      `${safeText(path)} is not in a format ktrace import reads (ftrace text, perf script, babeltrace2 text)` +
+        (first === "" ? ": no event lines" : `; its first line: ${safeText(shown)}`),
       "give --format ftrace|perf|babeltrace2 to see which lines do not parse",
     );
   }

@@ -17,7 +17,15 @@
 //   anything else without `=`                                  → text
 // Values: a plain decimal integer (no leading zero, at most 15 digits) becomes a
 // number; everything else stays text as written (hex addresses, `000`, `R+`).
+//
+// Two entry points: `parsePayload(name, string)` (perf, babeltrace2 and ftrace's regex
+// path) and `parsePayloadAt(name, bytes, a, b)` (the ftrace byte scanner). The general
+// `key=value` scan has one definition, on bytes; the string entry encodes its text.
+// The kernel's own forms of the frequent events have a byte fast path that takes only
+// the payloads on which it gives what the regexes below give (a test checks both on
+// every fixture line); any other payload goes through the string path.
 
+import { ascii, decode, digitsAt, indexOfByte, isDigit, startsWithAt, text, utf8Bytes, type Bytes } from "./bytes.ts";
 import type { FieldValue } from "./record.ts";
 
 /** The value as a field: a number for a plain decimal integer (no leading zero, ≤ 15 digits), else the text. */
@@ -33,6 +41,18 @@ export function fieldValue(text: string): FieldValue {
     if (c < 48 || c > 57) return text;
   }
   return Number(text);
+}
+
+/** fieldValue of the bytes buf[a, b). */
+function fieldValueAt(buf: Bytes, a: number, b: number): FieldValue {
+  const n = b - a;
+  if (n === 0 || n > 16) return text(buf, a, b);
+  const neg = buf[a] === 45;
+  const i = neg ? a + 1 : a;
+  if (i === b || (buf[i] === 48 && b > i + 1) || b - i > 15) return text(buf, a, b);
+  const v = digitsAt(buf, i, b);
+  if (Number.isNaN(v)) return text(buf, a, b);
+  return neg ? -v : v;
 }
 
 /** fieldValue for text a regex already matched as `-?\d+`. */
@@ -54,49 +74,55 @@ const isKeyChar = (c: number) =>
  * digits, `_` and `.` (not starting with a digit or `.`) at the start, after a space,
  * or after a `[` that follows a space (`[action=RCU]`, whose `]` is dropped). A value
  * runs to the space before the next key; a trailing ` ==>` is dropped.
- * Hand-written (not a regex loop): it is the hottest code of an import.
+ * (Lone surrogates, which no decoded input holds, read as U+FFFD.)
  */
 export function parseKeyValues(payload: string): Record<string, FieldValue> | null {
-  const s = payload;
-  const n = s.length;
+  const { buf, end } = utf8Bytes(payload);
+  return parseKeyValuesAt(buf, 0, end);
+}
+
+/** parseKeyValues of the bytes buf[a, b). Hand-written (not a regex loop): it is the hottest code of an import. */
+export function parseKeyValuesAt(buf: Bytes, a: number, b: number): Record<string, FieldValue> | null {
   let fields: Record<string, FieldValue> | null = null;
   // the key being read: its name and where its value starts
   let key = "";
   let bracket = false;
   let vstart = -1;
-  for (let e = s.indexOf("="); e >= 0; e = s.indexOf("=", e + 1)) {
+  for (let e = indexOfByte(buf, 61, a, b); e >= 0; e = indexOfByte(buf, 61, e + 1, b)) {
     let ks = e;
-    while (ks > 0 && isKeyChar(s.charCodeAt(ks - 1))) ks--;
+    while (ks > a && isKeyChar(buf[ks - 1]!)) ks--;
     if (ks === e) continue;
-    const c0 = s.charCodeAt(ks);
+    const c0 = buf[ks]!;
     if ((c0 >= 48 && c0 <= 57) || c0 === 46) continue;
     let br = false;
     let sep = ks; // where the previous value ends
-    if (ks > 0) {
-      const p = s.charCodeAt(ks - 1);
-      if (p === 91 && (ks === 1 || s.charCodeAt(ks - 2) === 32)) {
+    if (ks > a) {
+      const p = buf[ks - 1];
+      if (p === 91 && (ks === a + 1 || buf[ks - 2] === 32)) {
         br = true;
         sep = ks - 1;
       } else if (p !== 32) continue;
     }
-    if (vstart >= 0) (fields ??= {})[key] = value(s, vstart, sep, bracket);
-    key = s.slice(ks, e);
+    if (vstart >= 0) (fields ??= {})[key] = valueAt(buf, vstart, sep, bracket);
+    key = text(buf, ks, e);
     bracket = br;
     vstart = e + 1;
   }
   if (vstart < 0) return null;
-  (fields ??= {})[key] = value(s, vstart, n, bracket);
+  (fields ??= {})[key] = valueAt(buf, vstart, b, bracket);
   return fields;
 }
 
-function value(s: string, start: number, end: number, bracket: boolean): FieldValue {
-  while (end > start && s.charCodeAt(end - 1) === 32) end--;
-  if (bracket && s.charCodeAt(end - 1) === 93) end--;
-  else if (end - start >= 4 && s.startsWith(" ==>", end - 4)) {
+const ARROW = ascii(" ==>");
+
+function valueAt(buf: Bytes, start: number, end: number, bracket: boolean): FieldValue {
+  while (end > start && buf[end - 1] === 32) end--;
+  if (bracket && end > start && buf[end - 1] === 93) end--;
+  else if (end - start >= 4 && startsWithAt(buf, end - 4, end, ARROW)) {
     end -= 4;
-    while (end > start && s.charCodeAt(end - 1) === 32) end--;
+    while (end > start && buf[end - 1] === 32) end--;
   }
-  return fieldValue(s.slice(start, end));
+  return fieldValueAt(buf, start, end);
 }
 
 // trace-cmd's sched plugin forms. A comm may hold ':' and spaces: the last
@@ -186,4 +212,246 @@ export function parsePayload(name: string, payload: string): Record<string, Fiel
       break;
   }
   return parseKeyValues(payload) ?? (payload === "" ? {} : { text: payload });
+}
+
+// --- The byte fast path (the ftrace scanner's) ---
+
+/**
+ * The fields of the payload buf[a, b) of event `name`: what parsePayload gives for its
+ * text. The kernel's forms of the frequent events are read here without regexes
+ * (payloads they would not read as written take the string path); everything else
+ * through the byte key=value scan.
+ */
+export function parsePayloadAt(name: string, buf: Bytes, a: number, b: number): Record<string, FieldValue> {
+  const form = FORMS.get(name);
+  if (form === undefined) return parseKeyValuesAt(buf, a, b) ?? (a === b ? {} : { text: decode(buf, a, b) });
+  const f = form === LOCKDEP ? lockdepAt(name, buf, a, b) : readForm(form, buf, a, b);
+  return f ?? parsePayload(name, decode(buf, a, b));
+}
+
+// The forms are templates read by one small interpreter (readForm), not a function
+// each: the JIT compiles one loop instead of a dozen inlined matchers. A template is
+// the regex above it written as literals and typed holes; it takes a payload only when
+// the regex would read it the same way:
+//   {text}   the regex's `(.*)` followed by a literal ending in '=': the text up to the
+//            first '=' (so the greedy group cannot end elsewhere), without '\r' or
+//            U+2028/U+2029 (which `.` does not match)
+//   {rest}   `(.*)$`, with the same exclusions
+//   {token}  `(\S+)`, in printable ASCII
+//   {uint} {int}  `(\d+)`, `(-?\d+)` read as `int` does; {num} `(-?\d+)` read by Number
+//   {word}   `(\w+)`;  {notparen} `([^)]*)`;  {ns} `(\d+ \[ns\])`
+// Anything else returns null and the payload takes the string path.
+
+const TEXT = 0, REST = 1, TOKEN = 2, UINT = 3, INT = 4, NUM = 5, WORD = 6, NOTPAREN = 7, NS = 8;
+const HOLES: Record<string, number> = { text: TEXT, rest: REST, token: TOKEN, uint: UINT, int: INT, num: NUM, word: WORD, notparen: NOTPAREN, ns: NS };
+
+interface Form {
+  /** lits[k] comes before hole k; tail after the last hole, at the payload's end. */
+  lits: Uint8Array[];
+  holes: number[];
+  tail: Uint8Array;
+  make: (v: FieldValue[]) => Record<string, FieldValue>;
+}
+
+function form(template: string, make: (v: FieldValue[]) => Record<string, FieldValue>): Form {
+  const parts = template.split(/\{(\w+)\}/);
+  const lits: Uint8Array[] = [];
+  const holes: number[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    lits.push(ascii(parts[i]!));
+    holes.push(HOLES[parts[i + 1]!]!);
+  }
+  const tail = ascii(parts[parts.length - 1]!);
+  if (holes.length > 16) throw new Error(`a form has at most 16 holes: ${template}`);
+  holes.forEach((h, k) => {
+    const next = k + 1 < holes.length ? lits[k + 1]! : tail;
+    if (h === TEXT && next[next.length - 1] !== 61) throw new Error(`{text} must be followed by a literal ending in '=': ${template}`);
+  });
+  return { lits, holes, tail, make };
+}
+
+const WAKEUP = form("comm={text} pid={uint} prio={int} target_cpu={uint}", (v) => ({ comm: v[0]!, pid: v[1]!, prio: v[2]!, target_cpu: v[3]! }));
+const SOFTIRQ = form("vec={uint} [action={word}]", (v) => ({ vec: v[0]!, action: v[1]! }));
+/** Lockdep's forms (optional groups) have their own reader, lockdepAt. */
+const LOCKDEP = form("", () => ({}));
+
+const FORMS = new Map<string, Form>([
+  // SWITCH_RE
+  ["sched_switch", form("prev_comm={text} prev_pid={uint} prev_prio={int} prev_state={token} ==> next_comm={text} next_pid={uint} next_prio={int}",
+    (v) => ({ prev_comm: v[0]!, prev_pid: v[1]!, prev_prio: v[2]!, prev_state: v[3]!, next_comm: v[4]!, next_pid: v[5]!, next_prio: v[6]! }))],
+  // WAKEUP_RE
+  ["sched_wakeup", WAKEUP],
+  ["sched_wakeup_new", WAKEUP],
+  ["sched_waking", WAKEUP],
+  // RUNTIME_RE
+  ["sched_stat_runtime", form("comm={text} pid={uint} runtime={ns}", (v) => ({ comm: v[0]!, pid: v[1]!, runtime: v[2]! }))],
+  // IRQ_ENTRY_RE, IRQ_EXIT_RE, SOFTIRQ_RE
+  ["irq_handler_entry", form("irq={uint} name={rest}", (v) => ({ irq: v[0]!, name: v[1]! }))],
+  ["irq_handler_exit", form("irq={uint} ret={token}", (v) => ({ irq: v[0]!, ret: v[1]! }))],
+  ["softirq_entry", SOFTIRQ],
+  ["softirq_exit", SOFTIRQ],
+  ["softirq_raise", SOFTIRQ],
+  // CONTENTION_BEGIN_RE, CONTENTION_END_RE
+  ["contention_begin", form("{token} (flags={notparen})", (v) => ({ addr: v[0]!, flags: v[1]! }))],
+  ["contention_end", form("{token} (ret={num})", (v) => ({ addr: v[0]!, ret: v[1]! }))],
+  // LOCKDEP_ACQUIRE_RE, LOCKDEP_RE
+  ["lock_acquire", LOCKDEP],
+  ["lock_release", LOCKDEP],
+  ["lock_acquired", LOCKDEP],
+  ["lock_contended", LOCKDEP],
+]);
+
+const NS_UNIT = ascii(" [ns]");
+/** The holes being read: where each starts and ends (reused; values are made once the whole payload matched). */
+const holeStart = new Int32Array(16);
+const holeEnd = new Int32Array(16);
+/** Their values (reused: make() copies them into the fields). */
+const vals: FieldValue[] = [];
+
+/** The fields of payload buf[a, b) in `form`, or null when it does not take it. */
+function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, FieldValue> | null {
+  const { lits, holes, tail } = form;
+  const n = holes.length;
+  let p = a;
+  for (let k = 0; k < n; k++) {
+    const lit = lits[k]!;
+    if (!startsWithAt(buf, p, b, lit)) return null;
+    const s = p + lit.length;
+    switch (holes[k]) {
+      case TEXT: {
+        // up to the first '=', which ends the next literal (checked next)
+        const eq = indexOfByte(buf, 61, s, b);
+        if (eq < 0) return null;
+        p = eq + 1 - (k + 1 < n ? lits[k + 1]! : tail).length;
+        if (p < s || !plain(buf, s, p, false)) return null;
+        break;
+      }
+      case REST:
+        if (!plain(buf, s, b, false)) return null;
+        p = b;
+        break;
+      case TOKEN:
+        p = tokenEnd(buf, s, b);
+        break;
+      case UINT:
+        p = intEnd(buf, s, b, false);
+        break;
+      case INT:
+      case NUM:
+        p = intEnd(buf, s, b, true);
+        break;
+      case WORD:
+        p = s;
+        while (p < b && isWordChar(buf[p]!)) p++;
+        if (p === s) return null;
+        break;
+      case NOTPAREN:
+        p = s;
+        while (p < b && buf[p] !== 41) p++;
+        break;
+      default: // NS
+        p = intEnd(buf, s, b, false);
+        if (p < 0 || !startsWithAt(buf, p, b, NS_UNIT)) return null;
+        p += NS_UNIT.length;
+    }
+    if (p < 0) return null;
+    holeStart[k] = s;
+    holeEnd[k] = p;
+  }
+  if (p + tail.length !== b || !startsWithAt(buf, p, b, tail)) return null;
+  for (let k = 0; k < n; k++) {
+    const h = holes[k]!;
+    const s = holeStart[k]!;
+    const e = holeEnd[k]!;
+    if (h === UINT || h === INT) vals[k] = intAt(buf, s, e);
+    else if (h === NUM) {
+      if (e - s > 15) return null;
+      const neg = buf[s] === 45;
+      const v = digitsAt(buf, neg ? s + 1 : s, e);
+      vals[k] = neg ? -v : v;
+    } else if (h === NS) vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
+    else vals[k] = text(buf, s, e);
+  }
+  return form.make(vals);
+}
+
+/** True when buf[a, b) may stand for a regex's `.*`: no '\r', no U+2028/U+2029 (E2 80 A8/A9), and (with noEq) no '='. */
+function plain(buf: Bytes, a: number, b: number, noEq: boolean): boolean {
+  for (let i = a; i < b; i++) {
+    const c = buf[i]!;
+    if (c === 13 || (noEq && c === 61) || (c === 0xe2 && buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9))) return false;
+  }
+  return true;
+}
+
+/** End of a run of printable ASCII (the regexes' \S+) from a, stopping at a space or b; -1 when empty or another byte comes first. */
+function tokenEnd(buf: Bytes, a: number, b: number): number {
+  let i = a;
+  while (i < b) {
+    const c = buf[i]!;
+    if (c === 32) break;
+    if (c < 33 || c > 126) return -1;
+    i++;
+  }
+  return i > a ? i : -1;
+}
+
+/** End of a run of digits from a (with a leading '-' when neg): -1 when there are none. */
+function intEnd(buf: Bytes, a: number, b: number, neg: boolean): number {
+  let i = neg && buf[a] === 45 ? a + 1 : a;
+  const d = i;
+  while (i < b && isDigit(buf[i]!)) i++;
+  return i > d ? i : -1;
+}
+
+/** `int` of buf[a, b), digits with an optional '-' (as matched by intEnd). */
+function intAt(buf: Bytes, a: number, b: number): FieldValue {
+  const n = b - a;
+  const neg = buf[a] === 45;
+  const i = neg ? a + 1 : a;
+  if (n > 15 || (b > i + 1 && buf[i] === 48)) return text(buf, a, b);
+  const v = digitsAt(buf, i, b);
+  return neg ? -v : v;
+}
+
+const isWordChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+const TRY = ascii("try ");
+const READ = ascii("read ");
+
+/** LOCKDEP_ACQUIRE_RE's and LOCKDEP_RE's forms: `[ADDR ][try ][read ]NAME` (try and read for lock_acquire only), no '='. */
+function lockdepAt(name: string, buf: Bytes, a: number, b: number): Record<string, FieldValue> | null {
+  if (!plain(buf, a, b, true)) return null;
+  // ADDR: 0x and hex digits, or 8 to 16 hex digits; then a space.
+  let p = a;
+  let addrEnd = -1;
+  if (buf[a] === 48 && buf[a + 1] === 120) {
+    let i = a + 2;
+    while (i < b && isHex(buf[i]!)) i++;
+    if (i > a + 2 && buf[i] === 32 && i < b) addrEnd = i;
+  } else {
+    let i = a;
+    while (i < b && isHex(buf[i]!)) i++;
+    if (i - a >= 8 && i - a <= 16 && buf[i] === 32 && i < b) addrEnd = i;
+  }
+  if (addrEnd >= 0) p = addrEnd + 1;
+  const f: Record<string, FieldValue> = {};
+  if (addrEnd >= 0) f["addr"] = text(buf, a, addrEnd);
+  let tryLock = false;
+  let read = false;
+  if (name === "lock_acquire") {
+    if (startsWithAt(buf, p, b, TRY)) {
+      tryLock = true;
+      p += TRY.length;
+    }
+    if (startsWithAt(buf, p, b, READ)) {
+      read = true;
+      p += READ.length;
+    }
+  }
+  if (p === b) return null;
+  f["name"] = text(buf, p, b);
+  if (tryLock) f["try"] = 1;
+  if (read) f["read"] = 1;
+  return f;
 }

@@ -13,8 +13,9 @@
 // empty`, `##### CPU 1 buffer started ####`) are skipped; `CPU:1 [LOST 12 EVENTS]`
 // becomes a record named `lost_events` with fields cpu, count.
 
+import { decode, digitsAt, isDigit, text, utf8Bytes, type Bytes } from "./bytes.ts";
 import type { Clock } from "./clock.ts";
-import { parsePayload } from "./fields.ts";
+import { parsePayload, parsePayloadAt } from "./fields.ts";
 import { newRecord, type TraceRecord } from "./record.ts";
 
 // comm is lazy so the last `-digits` before the columns ends it ("memfd:sealed-91-7779").
@@ -26,128 +27,142 @@ const HEADER_RE = /^(?:#|cpus=\d+$|version = |CPU \d+ is empty$|\s*$)/;
 /** What a reader makes of one line. */
 export type LineResult = TraceRecord | "skip" | null;
 
-/** True for '0'..'9'. */
-const digit = (c: number) => c >= 48 && c <= 57;
-
-/** Integer value of text[a, b) when it is all digits (at most 15), else NaN. */
-function digits(text: string, a: number, b: number): number {
-  if (b <= a || b - a > 15) return NaN;
-  let n = 0;
-  for (let i = a; i < b; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return NaN;
-    n = n * 10 + (c - 48);
-  }
-  return n;
-}
-
 /**
- * The common line shapes, read by hand (twice as fast as LINE_RE, the hottest code of
- * an import): `comm-tid [(tgid)] [cpu] [flags] secs.frac: [system:]name: payload` and
- * the latency form `comm-tid cpuFLAGS secs.frac: ...`. Returns null for anything else;
- * parseFtraceLine then tries LINE_RE, which gives the same record for every line this
+ * The common line shapes, read from the line's bytes by hand (no regex, no string for
+ * the line; the hottest code of an import): `comm-tid [(tgid)] [cpu] [flags]
+ * secs.frac: [system:]name: payload` and the latency form `comm-tid cpuFLAGS
+ * secs.frac: ...`, in buf[s, e). Returns null for anything else; the caller then
+ * tries LINE_RE on the line's text, which gives the same record for every line this
  * reads (a test checks both on every fixture line).
  */
-function scan(text: string, line: number, clock: Clock): TraceRecord | null {
+export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock: Clock): TraceRecord | null {
   // The timestamp ends at the first ": " whose preceding token is secs.frac.
-  let colon = text.indexOf(": ");
+  let colon = colonSpace(buf, s, e);
   let tsStart = -1;
   let dot = -1;
-  while (colon > 0) {
+  while (colon > s) {
     let i = colon - 1;
     dot = -1;
-    while (i >= 0) {
-      const c = text.charCodeAt(i);
+    while (i >= s) {
+      const c = buf[i]!;
       if (c === 46 && dot < 0) dot = i;
-      else if (!digit(c)) break;
+      else if (!isDigit(c)) break;
       i--;
     }
-    if (i >= 0 && text.charCodeAt(i) === 32 && dot > i + 1 && dot < colon - 1) {
+    if (i >= s && buf[i] === 32 && dot > i + 1 && dot < colon - 1) {
       tsStart = i + 1;
       break;
     }
-    colon = text.indexOf(": ", colon + 2);
+    colon = colonSpace(buf, colon + 2, e);
   }
   if (tsStart < 0) return null;
   // Right to left before the timestamp: [flags], [cpu] or cpuFLAGS, [(tgid)], comm-tid.
-  let end = tsStart - 1;
-  while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
-  const tokStart = text.lastIndexOf(" ", end - 1) + 1;
-  let flags: string | undefined;
+  let end = skipSpacesBack(buf, s, tsStart - 1);
+  let flagsStart = -1; // flags: buf[flagsStart, flagsEnd)
+  let flagsEnd = -1;
   let cpu = NaN;
-  if (text.charCodeAt(end - 1) !== 93) {
+  if (end === s || buf[end - 1] !== 93) {
     // flags, or the latency form's cpuFLAGS
+    const tokStart = lastIndexOfByte(buf, s, 32, end - 1) + 1;
     let k = tokStart;
-    while (k < end && digit(text.charCodeAt(k))) k++;
-    const len = end - k;
+    while (k < end && isDigit(buf[k]!)) k++;
+    const len = asciiAt(buf, k, end) ? end - k : decode(buf, k, end).length;
     if (len < 4 || len > 6) return null;
-    flags = text.slice(k, end);
-    if (k > tokStart) cpu = digits(text, tokStart, k);
-    end = tokStart;
-    while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+    flagsStart = k;
+    flagsEnd = end;
+    if (k > tokStart) cpu = digitsAt(buf, tokStart, k);
+    end = skipSpacesBack(buf, s, tokStart);
   }
   if (Number.isNaN(cpu)) {
-    if (text.charCodeAt(end - 1) !== 93) return null;
-    const open = text.lastIndexOf("[", end - 1);
-    if (open < 0) return null;
-    cpu = digits(text, open + 1, end - 1);
+    if (end === s || buf[end - 1] !== 93) return null;
+    const open = lastIndexOfByte(buf, s, 91, end - 1);
+    if (open < s) return null;
+    cpu = digitsAt(buf, open + 1, end - 1);
     if (Number.isNaN(cpu)) return null;
-    end = open;
-    while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+    end = skipSpacesBack(buf, s, open);
   }
   let pid: number | undefined;
-  if (text.charCodeAt(end - 1) === 41) {
+  if (end > s && buf[end - 1] === 41) {
     // (tgid) or (-------)
-    const open = text.lastIndexOf("(", end - 1);
-    if (open < 0) return null;
+    const open = lastIndexOfByte(buf, s, 40, end - 1);
+    if (open < s) return null;
     let a = open + 1;
-    while (text.charCodeAt(a) === 32) a++;
-    if (text.charCodeAt(a) !== 45) {
-      pid = digits(text, a, end - 1);
+    while (a < e && buf[a] === 32) a++;
+    if (buf[a] !== 45 || a >= e) {
+      pid = digitsAt(buf, a, end - 1);
       if (Number.isNaN(pid)) return null;
     }
-    end = open;
-    while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+    end = skipSpacesBack(buf, s, open);
   }
   // comm-tid
-  const dash = text.lastIndexOf("-", end - 1);
-  if (dash < 0) return null;
-  const tid = digits(text, dash + 1, end);
+  const dash = lastIndexOfByte(buf, s, 45, end - 1);
+  if (dash < s) return null;
+  const tid = digitsAt(buf, dash + 1, end);
   if (Number.isNaN(tid)) return null;
-  let cs = 0;
-  while (cs < dash && text.charCodeAt(cs) === 32) cs++;
+  let cs = s;
+  while (cs < dash && buf[cs] === 32) cs++;
   if (cs === dash) return null;
   // [system:]name: payload
   let ns = colon + 2;
-  while (text.charCodeAt(ns) === 32) ns++;
+  while (ns < e && buf[ns] === 32) ns++;
   let ne = ns;
   let system: string | undefined;
   for (;;) {
-    while (ne < text.length) {
-      const c = text.charCodeAt(ne);
-      if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || digit(c) || c === 95 || c === 45) ne++;
-      else break;
-    }
-    if (ne === ns || text.charCodeAt(ne) !== 58) return null;
-    const after = text.charCodeAt(ne + 1);
-    if (after === 32 || Number.isNaN(after)) break;
+    while (ne < e && isNameChar(buf[ne]!)) ne++;
+    if (ne === ns || ne >= e || buf[ne] !== 58) return null;
+    if (ne + 1 >= e || buf[ne + 1] === 32) break;
     if (system !== undefined) return null;
-    system = text.slice(ns, ne);
+    system = text(buf, ns, ne);
     ns = ne + 1;
     ne = ns;
   }
-  const ts = clock.secondsIn(text, tsStart, dot, colon);
+  const ts = clock.secondsAt(buf, tsStart, dot, colon);
   if (Number.isNaN(ts)) return null;
-  const name = text.slice(ns, ne);
+  const name = text(buf, ns, ne);
   let ps = ne + 1;
-  while (text.charCodeAt(ps) === 32) ps++;
-  return newRecord(line, ts, cpu, text.slice(cs, dash), tid, pid, name, system, parsePayload(name, text.slice(ps)), flags);
+  while (ps < e && buf[ps] === 32) ps++;
+  const flags = flagsStart < 0 ? undefined : text(buf, flagsStart, flagsEnd);
+  return newRecord(line, ts, cpu, text(buf, cs, dash), tid, pid, name, system, parsePayloadAt(name, buf, ps, e), flags);
+}
+
+/** True when buf[a, b) is all ASCII. */
+function asciiAt(buf: Bytes, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
+const isNameChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || isDigit(c) || c === 95 || c === 45;
+
+/** Index of the first ": " in buf[from, e), or -1. */
+function colonSpace(buf: Bytes, from: number, e: number): number {
+  for (let i = from; i + 1 < e; i++) if (buf[i] === 58 && buf[i + 1] === 32) return i;
+  return -1;
+}
+
+/** Last index of byte c in buf[s, from] (String.lastIndexOf's clamping: from < s reads as s), or s - 1. */
+function lastIndexOfByte(buf: Bytes, s: number, c: number, from: number): number {
+  for (let i = Math.max(from, s); i >= s; i--) if (buf[i] === c) return i;
+  return s - 1;
+}
+
+/** `end` moved left over spaces, not past s. */
+function skipSpacesBack(buf: Bytes, s: number, end: number): number {
+  while (end > s && buf[end - 1] === 32) end--;
+  return end;
 }
 
 /** Parses one ftrace line: a record, "skip" for a header or blank line, null when unparseable. */
 export function parseFtraceLine(text: string, line: number, clock: Clock): LineResult {
-  return scan(text, line, clock) ?? parseFtraceLineRe(text, line, clock);
+  if (!SURROGATE_RE.test(text)) {
+    const { buf, end } = utf8Bytes(text);
+    const r = scanFtrace(buf, 0, end, line, clock);
+    if (r !== null) return r;
+  }
+  return parseFtraceLineRe(text, line, clock);
 }
+
+/** A lone surrogate (no decoded input holds one; its UTF-8 would read as U+FFFD). */
+const SURROGATE_RE = /\p{Cs}/u;
 
 /** The regex reading of a line (every shape this file documents). */
 export function parseFtraceLineRe(text: string, line: number, clock: Clock): LineResult {

@@ -3,7 +3,7 @@
 // Phase 1: everything up to the kernel boundary; turning ops into ktrace events and
 // writing a .ktrace is phase 2 (docs/IMPORT.md).
 
-export { IMPORT_FORMATS, ImportError, escapeText, type ClockInfo, type FieldValue, type ImportFormat, type TraceRecord } from "./record.ts";
+export { IMPORT_FORMATS, ImportError, type ClockInfo, type FieldValue, type ImportFormat, type TraceRecord } from "./record.ts";
 export { TraceInput, MAX_LISTED_LINES, type ReadOptions, type ReadStats } from "./read.ts";
 export { REORDER_WINDOW } from "./reorder.ts";
 export { DETECT_LINES, detectFormat } from "./detect.ts";

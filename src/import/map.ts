@@ -96,9 +96,8 @@ export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   lost_events: "lost",
 };
 
-function num(f: Record<string, FieldValue>, a: string, b?: string): number {
-  let v = f[a];
-  if (v === undefined && b !== undefined) v = f[b];
+/** A field as an integer (plain or zero-padded decimal text too), NaN when absent or not one. Fields are read by name at the call site (`f["pid"] ?? f["tid"]`): one property access the JIT can cache there. */
+function num(v: FieldValue | undefined): number {
   if (v === undefined) return NaN;
   return typeof v === "number" ? v : intText(v);
 }
@@ -117,10 +116,9 @@ function intText(t: string): number {
   return t.charCodeAt(0) === 45 ? -v : v;
 }
 
-function str(f: Record<string, FieldValue>, a: string, b?: string): string | undefined {
-  let v = f[a];
-  if (v === undefined && b !== undefined) v = f[b];
-  return v === undefined ? undefined : String(v);
+/** A field as text, undefined when absent. */
+function str(v: FieldValue | undefined): string | undefined {
+  return typeof v === "number" ? String(v) : v;
 }
 
 const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
@@ -138,6 +136,15 @@ interface CpuInfo {
   current: number | undefined;
   /** Interrupt context stack: "irq 19 eth0", "softirq NET_RX". */
   ctx: { kind: CpuContext; name: string }[];
+}
+
+/** How a record was used: mapped to ops, kept generic, merged into another record's op, or malformed (kept generic). */
+type Use = "mapped" | "merged" | "malformed" | "generic";
+
+/** An event name's handler (undefined: kept generic) and counts [mapped, generic, merged, malformed]. */
+interface NameEntry {
+  h: ((m: Mapper, r: TraceRecord, c: CpuInfo | undefined) => Use) | undefined;
+  n: [number, number, number, number];
 }
 
 interface LockInfo {
@@ -175,8 +182,8 @@ export interface MapOptions {
 
 export class Mapper {
   // Counters for the hot path (one Map lookup per record); `stats` builds the records.
-  /** Per event name: records [mapped, generic, merged, malformed]. */
-  private readonly names = new Map<string, [number, number, number, number]>();
+  /** Per event name: its handler and its records [mapped, generic, merged, malformed]. */
+  private readonly names = new Map<string, NameEntry>();
   private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<OpName, number>;
   private readonly bad = new Map<string, { count: number; firstLine: number }>();
   private taskCount = 0;
@@ -184,7 +191,8 @@ export class Mapper {
   private joins = 0;
   private readonly raw: boolean;
   private readonly tasks = new Map<number, TaskInfo>();
-  private readonly cpus = new Map<number, CpuInfo>();
+  /** By CPU number (< MAX_CPUS). */
+  private readonly cpus: (CpuInfo | undefined)[] = [];
   private readonly locks = new Map<string, LockInfo>();
   /** Lock each task waits for (lockdep), to infer its acquire. */
   private readonly waiting = new Map<number, string>();
@@ -204,7 +212,11 @@ export class Mapper {
 
   /** CPUs that records named, sorted. */
   cpuIds(): number[] {
-    return [...this.cpus.keys()].sort((a, b) => a - b);
+    const ids: number[] = [];
+    this.cpus.forEach((c, i) => {
+      if (c !== undefined) ids.push(i);
+    });
+    return ids;
   }
 
   /** Tasks still known (alive or not freed yet). */
@@ -214,7 +226,7 @@ export class Mapper {
 
   /** What was mapped so far (see MapStats). */
   get stats(): MapStats {
-    const sorted = [...this.names].sort(([a], [b]) => (a < b ? -1 : 1));
+    const sorted = [...this.names].map(([k, e]) => [k, e.n] as const).sort(([a], [b]) => (a < b ? -1 : 1));
     const col = (i: number) => Object.fromEntries(sorted.filter(([, c]) => c[i]! > 0).map(([k, c]) => [k, c[i]!]));
     return {
       records: Object.fromEntries(sorted.map(([k, c]) => [k, c[0] + c[1] + c[2] + c[3]])),
@@ -240,10 +252,11 @@ export class Mapper {
   }
 
   private cpu(id: number): CpuInfo {
-    let c = this.cpus.get(id);
+    let c = this.cpus[id];
     if (c === undefined) {
       c = { current: undefined, ctx: [] };
-      this.cpus.set(id, c);
+      while (this.cpus.length < id) this.cpus.push(undefined); // dense: no holes
+      this.cpus[id] = c;
     }
     return c;
   }
@@ -291,35 +304,46 @@ export class Mapper {
   map(r: TraceRecord, out: Op[]): void {
     this.rec = r;
     this.out = out;
+    const e = this.names.get(r.name) ?? this.nameEntry(r.name);
     if (r.tid > PID_MAX_LIMIT || r.cpu >= MAX_CPUS) {
       // No kernel has such a task or CPU: keep the record, attributed to no one.
       this.actor = IDLE;
-      this.tally(r, "malformed");
+      this.tally(r, e, "malformed");
       return;
     }
     const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
     // The acting task: as printed; else what the CPU runs (formats without a tid column).
     // Before a CPU's first switch, the switch itself names who was running.
-    const prev = r.name === "sched_switch" ? num(r.fields, "prev_pid", "prev_tid") : NaN;
+    const prev = r.tid < 0 && r.name === "sched_switch" ? num(r.fields["prev_pid"] ?? r.fields["prev_tid"]) : NaN;
     this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? (isTid(prev) ? task(prev) : IDLE));
     // A statedump record introduces its task with more than the actor's context says: it goes first.
     const dump = r.name === "lttng_statedump_process_state";
     if (r.tid > 0 && !dump) this.see(r.tid, r.comm, r.pid, "tgid");
     if (this.waiting.size > 0 && this.actor !== IDLE && r.name !== "lock_acquired") this.inferAcquire(this.actor);
-    const ok = this.event(r, c);
+    const ok = e.h === undefined ? "generic" : e.h(this, r, c);
     if (r.tid > 0 && dump) this.see(r.tid, r.comm, r.pid, "tgid");
-    this.tally(r, ok);
+    this.tally(r, e, ok);
+  }
+
+  /** The entry of an event name not seen yet; past MAX_EVENT_NAMES names, they share one count (OTHER_NAMES). */
+  private nameEntry(name: string): NameEntry {
+    const h = Mapper.HANDLERS.get(name);
+    if (this.names.size < MAX_EVENT_NAMES) {
+      const e: NameEntry = { h, n: [0, 0, 0, 0] };
+      this.names.set(name, e);
+      return e;
+    }
+    let other = this.names.get(OTHER_NAMES);
+    if (other === undefined) {
+      other = { h: undefined, n: [0, 0, 0, 0] };
+      this.names.set(OTHER_NAMES, other);
+    }
+    return { h, n: other.n };
   }
 
   /** Counts the record under its name, and keeps it as a generic op unless it mapped or merged. */
-  private tally(r: TraceRecord, ok: "mapped" | "merged" | "malformed" | "generic"): void {
-    let n = this.names.get(r.name);
-    if (n === undefined) {
-      // Distinct names are few in any real trace; past MAX_EVENT_NAMES they share one counter.
-      const key = this.names.size < MAX_EVENT_NAMES ? r.name : OTHER_NAMES;
-      n = this.names.get(key) ?? [0, 0, 0, 0];
-      this.names.set(key, n);
-    }
+  private tally(r: TraceRecord, e: NameEntry, ok: Use): void {
+    const n = e.n;
     if (ok === "mapped") n[0]++;
     else if (ok === "generic") {
       n[1]++;
@@ -331,200 +355,268 @@ export class Mapper {
     }
   }
 
-  /** The mapping of one event; the result says how the record was used. */
-  private event(r: TraceRecord, c: CpuInfo | undefined): "mapped" | "merged" | "malformed" | "generic" {
+  /** What each event name is mapped by (other names are kept as generic events). */
+  private static readonly HANDLERS = new Map<string, (m: Mapper, r: TraceRecord, c: CpuInfo | undefined) => Use>([
+    ["sched_switch", (m, r, c) => m.onSwitch(r, c)],
+    ["sched_waking", (m, r, c) => m.onWake(r, c)],
+    ["sched_wakeup", (m, r, c) => m.onWake(r, c)],
+    ["sched_wakeup_new", (m, r, c) => m.onWake(r, c)],
+    ["task_newtask", (m, r, c) => m.onNewtask(r, c)],
+    ["sched_process_fork", (m, r, c) => m.onFork(r, c)],
+    ["sched_process_exec", (m, r, c) => m.onExec(r, c)],
+    ["task_rename", (m, r, c) => m.onRename(r, c)],
+    ["sched_process_exit", (m, r, c) => m.onExit(r, c)],
+    ["sched_process_free", (m, r, c) => m.onFree(r, c)],
+    ["sched_process_wait", (m, r, c) => m.onWait(r, c)],
+    ["sched_migrate_task", (m, r, c) => m.onMigrate(r, c)],
+    ["irq_handler_entry", (m, r, c) => m.onIrqEntry(r, c)],
+    ["irq_handler_exit", (m, r, c) => m.onIrqExit(r, c)],
+    ["softirq_entry", (m, r, c) => m.onSoftirq(r, c)],
+    ["softirq_exit", (m, r, c) => m.onSoftirq(r, c)],
+    ["contention_begin", (m, r, c) => m.onContentionBegin(r, c)],
+    ["contention_end", (m, r, c) => m.onContentionEnd(r, c)],
+    ["lock_acquire", (m, r) => m.lockdep(r)],
+    ["lock_contended", (m, r) => m.lockdep(r)],
+    ["lock_acquired", (m, r) => m.lockdep(r)],
+    ["lock_release", (m, r) => m.lockdep(r)],
+    ["lttng_statedump_process_state", (m, r, c) => m.onStatedump(r, c)],
+    ["lost_events", (m, r, c) => m.onLost(r, c)],
+  ]);
+
+  /** sched_switch */
+  private onSwitch(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
-    switch (r.name) {
-      case "sched_switch": {
-        const prev = num(f, "prev_pid", "prev_tid");
-        const next = num(f, "next_pid", "next_tid");
-        if (!isTid(prev) || !isTid(next)) return "malformed";
-        this.see(task(prev), str(f, "prev_comm") ?? "");
-        this.see(task(next), str(f, "next_comm") ?? "");
-        const st = f["prev_state"];
-        this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f, "prev_state.label", "prev_state") ?? "", next: task(next) });
-        if (c !== undefined) c.current = task(next);
-        return "mapped";
-      }
-      case "sched_waking":
-      case "sched_wakeup":
-      case "sched_wakeup_new": {
-        const t = num(f, "pid", "tid");
-        if (!isTid(t) || t === 0) return "malformed";
-        this.see(t, str(f, "comm") ?? "");
-        const top = c?.ctx[c.ctx.length - 1];
-        const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
-        const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
-        let who = here;
-        if (stage === "waking") this.wakers.set(t, here);
-        else {
-          who = this.wakers.get(t) ?? here;
-          this.wakers.delete(t);
-        }
-        const target = num(f, "target_cpu");
-        const success = f["success"] === undefined ? true : num(f, "success") !== 0;
-        this.emit({ op: "wake", task: t, stage, by: who.by, ctx: who.ctx, ctxName: who.ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
-        return "mapped";
-      }
-      case "task_newtask": {
-        const child = num(f, "pid", "tid");
-        const flags = parseInt(str(f, "clone_flags") ?? "", 16);
-        if (!isTid(child) || child === 0 || Number.isNaN(flags)) return "malformed";
-        if (this.tasks.has(child)) return "merged";
-        const thread = (flags & CLONE_THREAD) !== 0;
-        this.fork(this.actor, child, thread, thread ? this.pidOf(this.actor) : child, str(f, "comm") ?? "", "clone");
-        this.newtasks.add(child);
-        return "mapped";
-      }
-      case "sched_process_fork": {
-        const parent = num(f, "parent_tid", "pid");
-        const child = num(f, "child_tid", "child_pid");
-        if (!isTid(parent) || !isTid(child) || child === 0) return "malformed";
-        if (this.newtasks.delete(child)) return "merged";
-        if (this.tasks.has(child)) return "merged";
-        this.see(task(parent), str(f, "parent_comm", "comm") ?? "");
-        // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
-        const lttngPid = f["child_tid"] !== undefined ? num(f, "child_pid") : NaN;
-        const parentPid = f["parent_pid"] !== undefined ? num(f, "parent_pid") : this.pidOf(task(parent));
-        if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f, "child_comm") ?? "", "fork");
-        else this.fork(task(parent), child, null, child, str(f, "child_comm") ?? "", "assumed");
-        return "mapped";
-      }
-      case "sched_process_exec": {
-        const t = num(f, "pid", "tid");
-        const old = num(f, "old_pid", "old_tid");
-        const filename = str(f, "filename") ?? "";
-        if (!isTid(t) || t === 0) return "malformed";
-        const oldTid = isTid(old) ? old : t;
-        const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
-        if (oldTid !== t) {
-          const info = this.tasks.get(oldTid);
-          if (info !== undefined) {
-            this.tasks.delete(oldTid);
-            this.tasks.set(t, info);
-          }
-        }
-        this.see(t, comm);
-        const info = this.tasks.get(t);
-        if (info !== undefined) info.comm = comm;
-        this.emit({ op: "exec", task: t, oldTid, filename, comm });
-        return "mapped";
-      }
-      case "task_rename": {
-        const t = f["pid"] !== undefined ? num(f, "pid") : this.actor;
-        const comm = str(f, "newcomm");
-        if (!isTid(t) || t === 0 || comm === undefined) return "malformed";
-        const info = this.tasks.get(t);
-        const oldComm = str(f, "oldcomm") ?? info?.comm ?? "";
-        this.see(t, oldComm);
-        this.tasks.get(t)!.comm = comm;
-        this.emit({ op: "rename", task: t, comm, oldComm });
-        return "mapped";
-      }
-      case "sched_process_exit": {
-        const t = num(f, "pid", "tid");
-        if (!isTid(t) || t === 0) return "malformed";
-        this.see(t, str(f, "comm") ?? "");
-        const gd = str(f, "group_dead");
-        this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
-        return "mapped";
-      }
-      case "sched_process_free": {
-        const t = num(f, "pid", "tid");
-        if (!isTid(t) || t === 0) return "malformed";
-        this.see(t, str(f, "comm") ?? "");
-        this.emit({ op: "free", task: t });
-        this.tasks.delete(t);
-        this.wakers.delete(t);
-        this.waiting.delete(t);
-        this.newtasks.delete(t);
-        return "mapped";
-      }
-      case "sched_process_wait": {
-        const p = num(f, "pid", "tid");
-        if (!Number.isInteger(p)) return "malformed";
-        this.emit({ op: "wait", pid: p });
-        return "mapped";
-      }
-      case "sched_migrate_task": {
-        const t = num(f, "pid", "tid");
-        const from = num(f, "orig_cpu");
-        const to = num(f, "dest_cpu");
-        if (!isTid(t) || t === 0 || !isTid(from) || !isTid(to)) return "malformed";
-        this.see(t, str(f, "comm") ?? "");
-        this.emit({ op: "migrate", task: t, from, to });
-        return "mapped";
-      }
-      case "irq_handler_entry": {
-        const irq = num(f, "irq");
-        if (!Number.isInteger(irq)) return "malformed";
-        const name = str(f, "name") ?? "";
-        c?.ctx.push({ kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` });
-        this.emit({ op: "irqEnter", irq, name });
-        return "mapped";
-      }
-      case "irq_handler_exit": {
-        const irq = num(f, "irq");
-        if (!Number.isInteger(irq)) return "malformed";
-        this.popCtx(c, "hardirq");
-        const ret = str(f, "ret") ?? "";
-        this.emit({ op: "irqExit", irq, handled: ret === "handled" || ret === "1" });
-        return "mapped";
-      }
-      case "softirq_entry":
-      case "softirq_exit": {
-        const vec = num(f, "vec");
-        if (!Number.isInteger(vec)) return "malformed";
-        const action = str(f, "action") ?? SOFTIRQ[vec] ?? String(vec);
-        if (r.name === "softirq_entry") {
-          c?.ctx.push({ kind: "softirq", name: `softirq ${action}` });
-          this.emit({ op: "softirqEnter", vec, action });
-        } else {
-          this.popCtx(c, "softirq");
-          this.emit({ op: "softirqExit", vec, action });
-        }
-        return "mapped";
-      }
-      case "contention_begin": {
-        const lock = str(f, "addr");
-        if (lock === undefined) return "malformed";
-        this.emit({ op: "lockWait", lock, name: "", owner: IDLE, source: "contention", flags: str(f, "flags") ?? "" });
-        return "mapped";
-      }
-      case "contention_end": {
-        const lock = str(f, "addr");
-        if (lock === undefined) return "malformed";
-        const ret = num(f, "ret");
-        this.emit({ op: "lockWaitEnd", lock, ret: Number.isNaN(ret) ? 0 : ret });
-        return "mapped";
-      }
-      case "lock_acquire":
-      case "lock_contended":
-      case "lock_acquired":
-      case "lock_release":
-        return this.lockdep(r);
-      case "lttng_statedump_process_state": {
-        const t = num(f, "tid");
-        const pid = num(f, "pid");
-        if (!isTid(t) || !isTid(pid)) return "malformed";
-        if (t === 0) return "merged";
-        const known = this.tasks.has(t);
-        const status = num(f, "status");
-        // lttng_process_status: 2 WAIT_CPU, 5 WAIT, 6 RUN, 4 ZOMBIE, 7 DEAD
-        const state: TaskState | undefined =
-          status === 2 || status === 6 ? "runnable" : status === 5 ? "sleeping" : status === 4 ? "zombie" : status === 7 ? "dead" : undefined;
-        const ppid = num(f, "ppid");
-        this.see(t, str(f, "name") ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f, "type") === 1, ...(state ? { state } : {}) });
-        return known ? "merged" : "mapped";
-      }
-      case "lost_events": {
-        const n = num(f, "count");
-        this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
-        return "mapped";
-      }
-      default:
-        return "generic";
+    const prev = num(f["prev_pid"] ?? f["prev_tid"]);
+    const next = num(f["next_pid"] ?? f["next_tid"]);
+    if (!isTid(prev) || !isTid(next)) return "malformed";
+    this.see(task(prev), str(f["prev_comm"]) ?? "");
+    this.see(task(next), str(f["next_comm"]) ?? "");
+    const st = f["prev_state"];
+    this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f["prev_state.label"] ?? f["prev_state"]) ?? "", next: task(next) });
+    if (c !== undefined) c.current = task(next);
+    return "mapped";
+  }
+
+  /** sched_waking, sched_wakeup, sched_wakeup_new */
+  private onWake(r: TraceRecord, c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
+    const top = c?.ctx[c.ctx.length - 1];
+    const here = { by: this.actor, ctx: top?.kind ?? ("task" as CpuContext), ctxName: top?.name ?? "" };
+    const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
+    let who = here;
+    if (stage === "waking") this.wakers.set(t, here);
+    else {
+      who = this.wakers.get(t) ?? here;
+      this.wakers.delete(t);
     }
+    const target = num(f["target_cpu"]);
+    const success = f["success"] === undefined ? true : num(f["success"]) !== 0;
+    this.emit({ op: "wake", task: t, stage, by: who.by, ctx: who.ctx, ctxName: who.ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
+    return "mapped";
+  }
+
+  /** task_newtask */
+  private onNewtask(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const child = num(f["pid"] ?? f["tid"]);
+    const flags = parseInt(str(f["clone_flags"]) ?? "", 16);
+    if (!isTid(child) || child === 0 || Number.isNaN(flags)) return "malformed";
+    if (this.tasks.has(child)) return "merged";
+    const thread = (flags & CLONE_THREAD) !== 0;
+    this.fork(this.actor, child, thread, thread ? this.pidOf(this.actor) : child, str(f["comm"]) ?? "", "clone");
+    this.newtasks.add(child);
+    return "mapped";
+  }
+
+  /** sched_process_fork */
+  private onFork(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const parent = num(f["parent_tid"] ?? f["pid"]);
+    const child = num(f["child_tid"] ?? f["child_pid"]);
+    if (!isTid(parent) || !isTid(child) || child === 0) return "malformed";
+    if (this.newtasks.delete(child)) return "merged";
+    if (this.tasks.has(child)) return "merged";
+    this.see(task(parent), str(f["parent_comm"] ?? f["comm"]) ?? "");
+    // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
+    const lttngPid = f["child_tid"] !== undefined ? num(f["child_pid"]) : NaN;
+    const parentPid = f["parent_pid"] !== undefined ? num(f["parent_pid"]) : this.pidOf(task(parent));
+    if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f["child_comm"]) ?? "", "fork");
+    else this.fork(task(parent), child, null, child, str(f["child_comm"]) ?? "", "assumed");
+    return "mapped";
+  }
+
+  /** sched_process_exec */
+  private onExec(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = num(f["pid"] ?? f["tid"]);
+    const old = num(f["old_pid"] ?? f["old_tid"]);
+    const filename = str(f["filename"]) ?? "";
+    if (!isTid(t) || t === 0) return "malformed";
+    const oldTid = isTid(old) ? old : t;
+    const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
+    if (oldTid !== t) {
+      const info = this.tasks.get(oldTid);
+      if (info !== undefined) {
+        this.tasks.delete(oldTid);
+        this.tasks.set(t, info);
+      }
+    }
+    this.see(t, comm);
+    const info = this.tasks.get(t);
+    if (info !== undefined) info.comm = comm;
+    this.emit({ op: "exec", task: t, oldTid, filename, comm });
+    return "mapped";
+  }
+
+  /** task_rename */
+  private onRename(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = f["pid"] !== undefined ? num(f["pid"]) : this.actor;
+    const comm = str(f["newcomm"]);
+    if (!isTid(t) || t === 0 || comm === undefined) return "malformed";
+    const info = this.tasks.get(t);
+    const oldComm = str(f["oldcomm"]) ?? info?.comm ?? "";
+    this.see(t, oldComm);
+    this.tasks.get(t)!.comm = comm;
+    this.emit({ op: "rename", task: t, comm, oldComm });
+    return "mapped";
+  }
+
+  /** sched_process_exit */
+  private onExit(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
+    const gd = str(f["group_dead"]);
+    this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
+    return "mapped";
+  }
+
+  /** sched_process_free */
+  private onFree(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = this.subject(f);
+    if (Number.isNaN(t)) return "malformed";
+    this.emit({ op: "free", task: t });
+    this.tasks.delete(t);
+    this.wakers.delete(t);
+    this.waiting.delete(t);
+    this.newtasks.delete(t);
+    return "mapped";
+  }
+
+  /** sched_process_wait */
+  private onWait(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const p = num(f["pid"] ?? f["tid"]);
+    if (!Number.isInteger(p)) return "malformed";
+    this.emit({ op: "wait", pid: p });
+    return "mapped";
+  }
+
+  /** sched_migrate_task */
+  private onMigrate(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = num(f["pid"] ?? f["tid"]);
+    const from = num(f["orig_cpu"]);
+    const to = num(f["dest_cpu"]);
+    if (!isTid(t) || t === 0 || !isTid(from) || !isTid(to)) return "malformed";
+    this.see(t, str(f["comm"]) ?? "");
+    this.emit({ op: "migrate", task: t, from, to });
+    return "mapped";
+  }
+
+  /** irq_handler_entry */
+  private onIrqEntry(r: TraceRecord, c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const irq = num(f["irq"]);
+    if (!Number.isInteger(irq)) return "malformed";
+    const name = str(f["name"]) ?? "";
+    c?.ctx.push({ kind: "hardirq", name: `irq ${irq}${name ? " " + name : ""}` });
+    this.emit({ op: "irqEnter", irq, name });
+    return "mapped";
+  }
+
+  /** irq_handler_exit */
+  private onIrqExit(r: TraceRecord, c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const irq = num(f["irq"]);
+    if (!Number.isInteger(irq)) return "malformed";
+    this.popCtx(c, "hardirq");
+    const ret = str(f["ret"]) ?? "";
+    this.emit({ op: "irqExit", irq, handled: ret === "handled" || ret === "1" });
+    return "mapped";
+  }
+
+  /** softirq_entry, softirq_exit */
+  private onSoftirq(r: TraceRecord, c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const vec = num(f["vec"]);
+    if (!Number.isInteger(vec)) return "malformed";
+    const action = str(f["action"]) ?? SOFTIRQ[vec] ?? String(vec);
+    if (r.name === "softirq_entry") {
+      c?.ctx.push({ kind: "softirq", name: `softirq ${action}` });
+      this.emit({ op: "softirqEnter", vec, action });
+    } else {
+      this.popCtx(c, "softirq");
+      this.emit({ op: "softirqExit", vec, action });
+    }
+    return "mapped";
+  }
+
+  /** contention_begin */
+  private onContentionBegin(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const lock = str(f["addr"]);
+    if (lock === undefined) return "malformed";
+    this.emit({ op: "lockWait", lock, name: "", owner: IDLE, source: "contention", flags: str(f["flags"]) ?? "" });
+    return "mapped";
+  }
+
+  /** contention_end */
+  private onContentionEnd(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const lock = str(f["addr"]);
+    if (lock === undefined) return "malformed";
+    const ret = num(f["ret"]);
+    this.emit({ op: "lockWaitEnd", lock, ret: Number.isNaN(ret) ? 0 : ret });
+    return "mapped";
+  }
+
+
+  /** lttng_statedump_process_state */
+  private onStatedump(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const t = num(f["tid"]);
+    const pid = num(f["pid"]);
+    if (!isTid(t) || !isTid(pid)) return "malformed";
+    if (t === 0) return "merged";
+    const known = this.tasks.has(t);
+    const status = num(f["status"]);
+    // lttng_process_status: 2 WAIT_CPU, 5 WAIT, 6 RUN, 4 ZOMBIE, 7 DEAD
+    const state: TaskState | undefined =
+      status === 2 || status === 6 ? "runnable" : status === 5 ? "sleeping" : status === 4 ? "zombie" : status === 7 ? "dead" : undefined;
+    const ppid = num(f["ppid"]);
+    this.see(t, str(f["name"]) ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f["type"]) === 1, ...(state ? { state } : {}) });
+    return known ? "merged" : "mapped";
+  }
+
+  /** lost_events */
+  private onLost(r: TraceRecord, _c: CpuInfo | undefined): Use {
+    const f = r.fields;
+    const n = num(f["count"]);
+    this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
+    return "mapped";
+  }
+
+  /** The task an event is about (its pid/tid field), introduced with its comm; NaN when the event names none. */
+  private subject(f: Record<string, FieldValue>): number {
+    const t = num(f["pid"] ?? f["tid"]);
+    if (!isTid(t) || t === 0) return NaN;
+    this.see(t, str(f["comm"]) ?? "");
+    return t;
   }
 
   private pidOf(tid: number): number {
@@ -579,17 +671,17 @@ export class Mapper {
    * it has to wait; lock_acquired when it got the lock after waiting (CONFIG_LOCK_STAT);
    * lock_release. Read (shared) acquisitions have no single owner and never wait here.
    */
-  private lockdep(r: TraceRecord): "mapped" | "merged" | "malformed" {
+  private lockdep(r: TraceRecord): Use {
     const f = r.fields;
-    const name = str(f, "name") ?? "";
-    const lock = str(f, "addr") ?? name;
+    const name = str(f["name"]) ?? "";
+    const lock = str(f["addr"]) ?? name;
     const tid = this.actor;
     if (lock === "" || tid === IDLE) return "malformed";
     const l = this.locks.get(lock);
-    const read = f["read"] !== undefined && num(f, "read") !== 0;
+    const read = f["read"] !== undefined && num(f["read"]) !== 0;
     switch (r.name) {
       case "lock_acquire": {
-        const tryLock = f["try"] !== undefined && num(f, "try") !== 0;
+        const tryLock = f["try"] !== undefined && num(f["try"]) !== 0;
         if (read) {
           this.emit({ op: "lockAcquire", lock, name, read: true, try: tryLock, inferred: false });
           return "mapped";

@@ -6,7 +6,8 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { constants as zc, gunzipSync } from "node:zlib";
 import { Clock } from "./clock.ts";
-import { checkHead, checkPath, DETECT_LINES, detectFormat, PARSERS, type DetectScore } from "./detect.ts";
+import { checkHead, checkPath, DETECT_LINES, detectFormat, PARSERS, SCANNERS, type DetectScore } from "./detect.ts";
+import type { LineResult } from "./ftrace.ts";
 import { isGzip, LineReader, type LineBatch } from "./lines.ts";
 import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { Reorder, REORDER_WINDOW } from "./reorder.ts";
@@ -104,28 +105,38 @@ export class TraceInput {
   }
 
   async *records(): AsyncGenerator<TraceRecord[]> {
-    const st = this.stats;
     const it = this.reader.batches();
-    // Detection: hold the first batches until DETECT_LINES lines (or the end).
+    try {
+      yield* this.run(it);
+    } finally {
+      await it.return(undefined); // closes the file when reading stopped early (an ImportError)
+    }
+  }
+
+  private async *run(it: AsyncGenerator<LineBatch>): AsyncGenerator<TraceRecord[]> {
+    const st = this.stats;
+    // Detection: hold (copies of) the first batches until DETECT_LINES lines (or the end).
     const held: LineBatch[] = [];
     let heldLines = 0;
     let done = false;
     if (st.detected) {
       while (heldLines < DETECT_LINES) {
         const r = await it.next();
-        if (r.done) {
+        if (r.done === true) {
           done = true;
           break;
         }
-        held.push(r.value);
-        heldLines += r.value.lines.length;
+        held.push(r.value.copy());
+        heldLines += r.value.count;
       }
-      const sample = held.flatMap((b) => b.lines).slice(0, DETECT_LINES);
+      const sample: string[] = [];
+      for (const b of held) for (let i = 0; i < b.count && sample.length < DETECT_LINES; i++) sample.push(b.text(i));
       const d = detectFormat(st.path, sample);
       st.format = d.format;
       st.scores = d.scores;
     }
     const parse = PARSERS[st.format];
+    const scanner = SCANNERS[st.format];
     const clock = new Clock();
     const reorder = new Reorder(this.window);
     let lastTs = 0;
@@ -134,11 +145,13 @@ export class TraceInput {
 
     const run = (b: LineBatch): TraceRecord[] => {
       const out: TraceRecord[] = [];
-      const lines = b.lines;
-      for (let i = 0; i < lines.length; i++) {
+      const { buf, starts, ends } = b;
+      for (let i = 0; i < b.count; i++) {
         const n = b.first + i;
-        const text = lines[i]!;
-        const r = text === "" && b.overlong.length > 0 && b.overlong.includes(n) ? null : parse(text, n, clock);
+        let r: LineResult;
+        if (b.isOverlong(i)) r = null;
+        else if (scanner !== undefined) r = scanner.scan(buf, starts[i]!, ends[i]!, n, clock) ?? scanner.rest(b.text(i), n, clock);
+        else r = parse(b.text(i), n, clock);
         lastLine = n;
         if (r === "skip") {
           st.skipped++;
@@ -171,7 +184,7 @@ export class TraceInput {
     if (!done) {
       for (;;) {
         const r = await it.next();
-        if (r.done) break;
+        if (r.done === true) break;
         const out = run(r.value);
         if (out.length > 0) yield out;
       }

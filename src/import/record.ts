@@ -87,21 +87,3 @@ export class ImportError extends Error {
     if (hint !== undefined) this.hint = hint;
   }
 }
-
-/**
- * Escapes control characters (C0, DEL, C1) and lone surrogates as \xNN / \u{NNNN}, so
- * that text from an input never reaches a terminal raw. Backslash is doubled.
- */
-export function escapeText(s: string): string {
-  // Fast path: most text needs nothing.
-  if (!/[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]/.test(s)) return s;
-  let out = "";
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += "\\x" + c.toString(16).padStart(2, "0");
-    else if (c >= 0xd800 && c <= 0xdfff) out += "\\u{" + c.toString(16) + "}";
-    else out += ch;
-  }
-  return out;
-}

@@ -7,13 +7,12 @@
 // `checkpointEvery` events while it folds (an LRU), so stepping backwards
 // folds at most checkpointEvery - 1 events.
 
-import { applyEvent } from "../kernel/apply.ts";
 import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { Checker, invariantsOf, type Invariant, type Violation } from "./invariants.ts";
-import { firstOfKinds, firstViolation, replayError } from "./scan.ts";
+import { firstOfKinds, firstViolation, foldEvent, ReplayError, unfoldedText, type Unfolded } from "./scan.ts";
 import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
-import { fillEvent } from "../trace/index.ts";
+import { fillEvent, TraceCorruptError } from "../trace/index.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
 import { why, type ObjectRef, type WhyEntry } from "./why.ts";
 
@@ -23,6 +22,22 @@ export type SeekTarget = number | "start" | "end" | "panic" | "violation";
 /** A named point the trace does not have (`--at panic` on a clean run). exitCode 2. */
 export class NoSuchPointError extends Error {
   readonly exitCode = 2;
+}
+
+/**
+ * The state asked for cannot be known: the trace is damaged between the
+ * nearest usable snapshot and the target (events missing, or not applying).
+ * exitCode 2. The cursor stays where it was.
+ */
+export class StateUnknownError extends ReplayError {
+  /** The seq whose state was asked for. */
+  readonly target: number;
+  readonly unfolded: Unfolded;
+  constructor(target: number, u: Unfolded) {
+    super(target, `the state at seq ${target} is unknown: ${unfoldedText(u)}`);
+    this.target = target;
+    this.unfolded = u;
+  }
 }
 
 export interface CursorOptions {
@@ -70,7 +85,19 @@ export class Cursor {
     this.maxCps = Math.max(1, opts.maxCheckpoints ?? 512);
     this.invs = opts.invariants ?? invariantsOf(source);
     this.checker = new Checker(this.invs);
-    this.st = source.loadSnapshot(-1).state;
+    this.st = this.firstState();
+  }
+
+  /** The initial state, or when it is lost, the first usable snapshot's. */
+  private firstState(): KState {
+    try {
+      return this.source.loadSnapshot(-1).state;
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError)) throw e;
+      const s = this.source.loadSnapshotFrom(-1);
+      if (s === null) throw e;
+      return s.state;
+    }
   }
 
   /** Current position: the state is the state after this event (-1: the initial state). */
@@ -230,12 +257,20 @@ export class Cursor {
     const cur = this.st.seq <= to ? this.st.seq : -2;
     const snapIdx = lastAtOrBefore(this.source.snapshotSeqs, to);
     const snap = snapIdx >= 0 ? this.source.snapshotSeqs[snapIdx]! : -1;
+    // The latest checkpoint in (cur, to] at or after the snapshot. Walk down from
+    // `to` in steps of checkpointEvery, or over the checkpoints held when they
+    // are fewer (the distance from a snapshot is unbounded in a damaged trace).
     let cp = -2;
-    for (let a = Math.floor((to + 1) / this.every) * this.every - 1; a > cur && a >= snap && a >= 0; a -= this.every) {
-      if (this.cps.has(a)) {
-        cp = a;
-        break;
+    const steps = (to - Math.max(cur, snap)) / this.every;
+    if (steps <= this.cps.size) {
+      for (let a = Math.floor((to + 1) / this.every) * this.every - 1; a > cur && a >= snap && a >= 0; a -= this.every) {
+        if (this.cps.has(a)) {
+          cp = a;
+          break;
+        }
       }
+    } else {
+      for (const a of this.cps.keys()) if (a <= to && a > cur && a >= snap && a > cp) cp = a;
     }
     if (cur >= cp && cur >= snap) return;
     if (cp >= snap) {
@@ -244,7 +279,18 @@ export class Cursor {
       this.cps.set(cp, s);
       this.st = cloneState(s);
     } else {
-      this.st = this.source.loadSnapshot(to).state;
+      this.st = this.snapshotFor(to);
+    }
+  }
+
+  /** The nearest usable snapshot's state at or before `to`; StateUnknownError when there is none. */
+  private snapshotFor(to: number): KState {
+    try {
+      return this.source.loadSnapshot(to).state;
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError)) throw e;
+      const next = this.source.loadSnapshotFrom(to);
+      throw new StateUnknownError(to, { fromSeq: -1, knownAfter: next ? next.seq : null, missing: null, reason: e.detail });
     }
   }
 
@@ -263,6 +309,7 @@ export class Cursor {
     const src = this.source;
     const st = this.st;
     const ev = this.scratch;
+    const start = st.seq;
     try {
       while (st.seq < to) {
         const from = st.seq + 1;
@@ -279,9 +326,35 @@ export class Cursor {
         }
       }
     } catch (e) {
-      this.st = this.source.loadSnapshot(-1).state;
-      throw replayError(e);
+      // The fold stopped part-way: go back to a clean state, and say why.
+      const failed = this.st.seq + 1;
+      const err = this.unknown(to, failed, e);
+      this.st = this.firstState();
+      this.cps.clear();
+      // Damage: back to where the move started (the cursor was there, so it is
+      // reachable), as StateUnknownError promises.
+      if (err instanceof StateUnknownError && start >= 0) {
+        try {
+          this.moveTo(start, this.every);
+        } catch {
+          // Stays at the first state.
+        }
+      }
+      throw err;
     }
+  }
+
+  /** The error for a fold towards `to` that failed at seq `at` with e. */
+  private unknown(to: number, at: number, e: unknown): unknown {
+    if (e instanceof TraceCorruptError && e.gap) {
+      const next = this.source.loadSnapshotFrom(e.gap.toSeq);
+      return new StateUnknownError(to, { fromSeq: e.gap.fromSeq, knownAfter: next ? next.seq : null, missing: e.gap, reason: e.gap.reason });
+    }
+    if (e instanceof ReplayError) {
+      const next = this.source.loadSnapshotFrom(at);
+      return new StateUnknownError(to, { fromSeq: at, knownAfter: next ? next.seq : null, missing: null, reason: e.message.replace(/^the trace does not replay: /, "") });
+    }
+    return e;
   }
 
   /** Folds this.st forward to `to`, saving the checkpoints within `window` events of it. */
@@ -289,7 +362,7 @@ export class Cursor {
     const st = this.st;
     const every = this.every;
     this.each(to, (ev) => {
-      applyEvent(st, ev);
+      foldEvent(st, ev);
       const q = ev.seq;
       if ((q + 1) % every === 0 && to - q < window) this.saveCheckpoint(q);
       return false;
@@ -313,7 +386,7 @@ export class Cursor {
         const w = ws[i]!;
         toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
       }
-      applyEvent(st, ev);
+      foldEvent(st, ev);
       if (v === null) v = ck.after(st, ev);
       let hits: WatchHit[] | null = null;
       for (let i = 0; i < ws.length; i++) {

@@ -10,15 +10,15 @@
 // (`run(stop)`), so a UI does it between frames and draws the buckets scanned
 // so far; `scanned` says how far it got.
 //
-// Counting kinds reads only the decoded kind column. Violations and hits need
-// the kernel state, so with invariants or watchpoints the pass folds every
-// event from the initial state (invariants and watchpoints around applyEvent,
-// as the cursor's continue does), which is several times slower.
+// Violations and hits need the kernel state, so with invariants or watchpoints
+// the pass folds every event from the initial state (invariants and
+// watchpoints around applyEvent, as the cursor's continue does), which is
+// several times slower than counting kinds. Both go through walk() (scan.ts),
+// so a damaged trace's gaps are stepped over as every other scan does.
 
-import { applyEvent } from "../kernel/apply.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
-import { fillEvent } from "../trace/index.ts";
 import { Checker, type Invariant, type Violation } from "./invariants.ts";
+import { walk, type Unfolded, type WalkHooks } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
 
@@ -72,17 +72,24 @@ export class DensityScan {
   readonly hitsPerWatch: number[];
   /** Events looked at so far: seqs 0 .. scanned-1. */
   scanned = 0;
-  /** Why the pass stopped early (a trace that does not replay from some event), or null. */
+  /** Why the pass stopped early (an error it cannot step over), or null. */
   error: string | null = null;
+  /** Stretches of a damaged trace it could not fold (events missing, or not applying), in order; the first `keep`. */
+  readonly unfolded: Unfolded[] = [];
 
   private readonly classOf: ArrayLike<number> | undefined;
   private readonly checker: Checker | null;
   private readonly watches: readonly Watchpoint[];
   private readonly fold: boolean;
   private readonly keep: number;
+  /** The state after the last event looked at; null when it is unknown (damage). */
   private st: KState | null = null;
+  /** Whether a walk has run (the first one folds from the initial snapshot). */
+  private started = false;
   private chunk = 0;
-  private readonly ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
+  /** The invariants' finding before the event being folded, and the watchpoints' tokens. */
+  private v: Violation | null = null;
+  private readonly toks: unknown[];
 
   constructor(source: ReplaySource, opts: DensityOptions = {}) {
     this.source = source;
@@ -101,6 +108,7 @@ export class DensityScan {
     this.checker = invs.length > 0 ? new Checker(invs) : null;
     this.watches = opts.watchpoints ?? [];
     this.hitsPerWatch = this.watches.map(() => 0);
+    this.toks = new Array(this.watches.length);
     this.fold = this.checker !== null || this.watches.length > 0;
     this.keep = opts.keep ?? 10_000;
   }
@@ -123,51 +131,56 @@ export class DensityScan {
   /**
    * Looks at the events of one chunk after another until the trace is done or
    * stop() returns true (asked after each chunk, so a slice costs at most one
-   * chunk more than the caller's budget). Returns done.
+   * chunk more than the caller's budget). Returns done. Damage does not stop
+   * it: the chunks go through walk() (scan.ts), which steps over a damaged
+   * trace's gaps and resumes folding at the next usable snapshot; each such
+   * stretch is listed in `unfolded` (violations and hits there are unknown).
    */
   run(stop: () => boolean = () => false): boolean {
     const src = this.source;
     while (!this.done) {
       const first = src.chunkFirstSeqs[this.chunk]!;
+      const next = this.chunk + 1 < src.chunkFirstSeqs.length ? src.chunkFirstSeqs[this.chunk + 1]! : this.total;
       try {
-        if (src.readColumns !== undefined) {
-          const cols = src.readColumns(this.chunk);
-          if (this.fold) for (let j = 0; j < cols.n; j++) this.visit(fillEvent(cols, j, this.ev));
-          else this.countKinds(first, cols.kind, cols.n);
-        } else {
-          const evs = src.readChunk(this.chunk);
-          for (const e of evs) this.visit(e);
-        }
+        walk(src, first, Math.min(next, this.total) - 1, this.hooks, { fold: this.fold, state: this.started ? this.st : undefined });
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
         return true;
       }
+      this.started = true;
       this.chunk++;
       // A recovered trace may end inside its last chunk's count.
-      this.scanned = Math.min(this.total, this.chunk < src.chunkFirstSeqs.length ? src.chunkFirstSeqs[this.chunk]! : this.total);
+      this.scanned = Math.min(this.total, next);
       if (stop()) break;
     }
     return this.done;
   }
 
-  /** Kind counts from a kind column alone (no fold). */
-  private countKinds(first: number, kind: ArrayLike<number>, n: number): void {
-    const C = this.classes;
-    const cls = this.classOf!;
-    const last = C - 1;
-    let b = this.bucketOf(first);
-    let next = this.bucketStart(b + 1);
-    for (let j = 0; j < n; j++) {
-      const seq = first + j;
-      if (seq >= this.total) break;
-      while (seq >= next) next = this.bucketStart(++b + 1);
-      const k = kind[j]!;
-      this.kinds[b * C + (k < cls.length ? cls[k]! : last)]!++;
-    }
-  }
+  /** What walk() calls: the state before each event (tokens), each event, each stretch it cannot fold. */
+  private readonly hooks: WalkHooks = {
+    before: (ev, st) => {
+      this.v = this.checker?.before(st, ev) ?? null;
+      const ws = this.watches;
+      for (let i = 0; i < ws.length; i++) {
+        const w = ws[i]!;
+        this.toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
+      }
+    },
+    event: (ev, st) => {
+      this.visit(ev, st);
+    },
+    unfolded: (u) => {
+      this.st = null;
+      if (this.unfolded.length < this.keep) this.unfolded.push(u);
+    },
+  };
 
-  /** One event: counted, and folded with the invariants and watchpoints around it. */
-  private visit(ev: KEvent): void {
+  /**
+   * One event: counted by kind and, when its state is known (st, the state
+   * after it; `before` has then run for it), checked with the invariants and
+   * watchpoints.
+   */
+  private visit(ev: KEvent, st: KState | null): void {
     const seq = ev.seq;
     if (seq >= this.total) return;
     const b = this.bucketOf(seq);
@@ -175,16 +188,9 @@ export class DensityScan {
       const k = ev.kind;
       this.kinds[b * this.classes + (k < this.classOf.length ? this.classOf[k]! : this.classes - 1)]!++;
     }
-    if (!this.fold) return;
-    const st = (this.st ??= this.source.loadSnapshot(-1).state);
-    const ws = this.watches;
-    let v = this.checker?.before(st, ev) ?? null;
-    const toks: unknown[] = ws.length === 0 ? [] : new Array(ws.length);
-    for (let i = 0; i < ws.length; i++) {
-      const w = ws[i]!;
-      toks[i] = w.kinds === null || w.kinds[ev.kind] ? w.before(st, ev) : SKIP;
-    }
-    applyEvent(st, ev);
+    this.st = st;
+    if (!this.fold || st === null) return;
+    let v = this.v;
     if (v === null && this.checker !== null) v = this.checker.after(st, ev);
     if (v !== null) {
       this.firstViolation ??= v;
@@ -192,10 +198,11 @@ export class DensityScan {
       mark(this.violationEnds, b, seq);
       if (this.violationSeqs.length < this.keep) this.violationSeqs.push(seq);
     }
+    const ws = this.watches;
     let hit: WatchHit | null = null;
     for (let i = 0; i < ws.length; i++) {
-      if (toks[i] === SKIP) continue;
-      const h = ws[i]!.after(st, ev, toks[i]);
+      if (this.toks[i] === SKIP) continue;
+      const h = ws[i]!.after(st, ev, this.toks[i]);
       if (h !== null) {
         hit = h;
         this.hitsPerWatch[i]!++;

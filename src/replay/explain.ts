@@ -6,7 +6,7 @@ import type { KState } from "../kernel/types.ts";
 import { eventJson, type EventJson } from "./describe.ts";
 import type { Violation } from "./invariants.ts";
 import { forEachEvent } from "./scan.ts";
-import { eventAt, type ReplaySource } from "./source.ts";
+import { eventOrNull, type ReplaySource } from "./source.ts";
 
 export interface CauseReport {
   seq: number;
@@ -41,7 +41,9 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const causes = v.causes
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
     .map((c) => {
-      const j = eventJson(eventAt(src, c.seq), state);
+      const ev = eventOrNull(src, c.seq);
+      if (ev === null) return { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" };
+      const j = eventJson(ev, state);
       return { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
   const context: EventJson[] = [];

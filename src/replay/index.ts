@@ -4,10 +4,10 @@
 // (a trace file, or a simulation held in memory).
 
 export {
-  MemorySource, TraceSource, openSource, eventAt, lastAtOrBefore, recoveryNote, worldMeta,
+  MemorySource, TraceSource, openSource, eventAt, eventOrNull, lastAtOrBefore, recoveryNote, gapsText, displaySafe, worldMeta,
   type ReplaySource, type SourceMeta, type MemorySourceOptions,
 } from "./source.ts";
-export { Cursor, NoSuchPointError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
+export { Cursor, NoSuchPointError, StateUnknownError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
 export {
   parseWatch, watchLock, watchVar, watchAccess, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
   WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector, type VarSelector,
@@ -20,8 +20,8 @@ export {
 export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownInvariantError } from "./invariant-names.ts";
 export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
 export { compileInvariant } from "./user-invariants.ts";
-export { firstViolation, firstOfKinds, forEachEvent, ReplayError, type ScanResult } from "./scan.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
+export { firstViolation, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type Unfolded, type WalkHooks } from "./scan.ts";
 export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
 export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
 export { describe, eventArgs, eventJson, kindMask, kindName, misuseText, spaceText, valueText, varText, PatternError, type EventJson } from "./describe.ts";

@@ -1,12 +1,21 @@
-// Whole-trace scans: the first invariant violation, the first event of some kinds.
+// Whole-trace scans: the first invariant violation, the first event of some
+// kinds, and the walk under both, which steps over damage.
 //
 // A scan folds every event from the initial state, with the invariants' hooks
 // around applyEvent. It reads decoded columns (no event objects) when the
 // source has them and fills one reused event record, so it runs at the speed
 // of the reducer.
+//
+// A damaged trace has gaps (events missing: source.gaps, found as chunks are
+// read) and may have events that do not fold (their content is wrong while
+// their checksum is right). The walk reports each such stretch once, as an
+// Unfolded, and goes on: events after it are still visited, with the state
+// unknown (null) until the next usable snapshot, from which folding resumes.
 
 import { ApplyError, applyEvent } from "../kernel/apply.ts";
+import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
+import { TraceCorruptError, fillEvent, type EventColumns, type Gap } from "../trace/index.ts";
 import { Checker, invariantsOf, selectInvariants, type Invariant, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
@@ -28,78 +37,227 @@ export function replayError(e: unknown): unknown {
 }
 
 /**
- * Calls visit(ev) for every event with from <= seq <= to, in order, from the
- * source's chunks. The event object may be reused between calls (copy it to
- * keep it). Stops early when visit returns true; returns the seq it stopped at,
- * or -1.
+ * Applies ev to st. An event that does not fit the state (ApplyError, or any
+ * other error applyEvent raises on a state built from crafted content) is a
+ * damaged trace: ReplayError naming the seq.
  */
-export function forEachEvent(src: ReplaySource, from: number, to: number, visit: (ev: KEvent) => boolean | void): number {
+export function foldEvent(st: KState, ev: KEvent): void {
+  try {
+    applyEvent(st, ev);
+  } catch (e) {
+    if (e instanceof ApplyError) throw replayError(e);
+    if (e instanceof TypeError || e instanceof RangeError) {
+      throw new ReplayError(ev.seq, `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * A stretch of a trace the walk could not fold: from `fromSeq` on the state is
+ * unknown, until the state after `knownAfter` (a snapshot), or to the end
+ * (null). `missing` is the gap of missing events that caused it, if that was
+ * the cause (otherwise an event did not apply, or no snapshot to start from).
+ */
+export interface Unfolded {
+  fromSeq: number;
+  knownAfter: number | null;
+  missing: Gap | null;
+  reason: string;
+}
+
+/** One line about an Unfolded, for messages: what is missing and which states are unknown. */
+export function unfoldedText(u: Unfolded): string {
+  const miss = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} are missing (${u.missing.reason})` : u.reason;
+  const known = u.knownAfter === null
+    ? `the states from seq ${u.fromSeq} on are unknown (no usable snapshot after it)`
+    : u.knownAfter > u.fromSeq ? `the states ${u.fromSeq}..${u.knownAfter - 1} are unknown (known again at the snapshot of seq ${u.knownAfter})` : "";
+  return known ? `${miss}; ${known}` : miss;
+}
+
+export interface WalkHooks {
+  /** Called before ev is applied, with the state before it (only when that state is known). */
+  before?(ev: KEvent, st: KState): void;
+  /** Called for every event the trace holds from..to, in order: st is the state after it, or null when unknown. Return true to stop. The event object may be reused: copy it to keep it. */
+  event(ev: KEvent, st: KState | null): boolean | void;
+  /** Called once for each stretch that cannot be folded, before the events after it. */
+  unfolded?(u: Unfolded): void;
+}
+
+export interface WalkOptions {
+  /** Fold the events (default true); false: only read them (st is always null; missing events are still reported). */
+  fold?: boolean;
+  /**
+   * The state at from-1, when the caller has it (a scan that goes on from
+   * where its last walk stopped): folded on in place instead of folding from
+   * a snapshot. null: it is unknown there (folding resumes at the first usable
+   * snapshot at or after from-1, without reporting the stretch again).
+   */
+  state?: KState | null;
+}
+
+/**
+ * Visits the events with from <= seq <= to in order, folding them from the
+ * nearest usable snapshot (the fold starts before `from` when needed) or from
+ * opts.state, and stepping over damage (see the file comment). Returns the
+ * seq it stopped at, or -1.
+ */
+export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHooks, opts: WalkOptions = {}): number {
+  const fold = opts.fold ?? true;
   const last = Math.min(to, src.eventCount - 1);
+  from = Math.max(0, from);
   if (from > last) return -1;
   const ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
-  for (let ci = src.chunkOf(Math.max(0, from)); ci < src.chunkFirstSeqs.length; ci++) {
-    const first = src.chunkFirstSeqs[ci]!;
-    if (first > last) break;
-    if (src.readColumns) {
-      const c = src.readColumns(ci);
-      const lo = Math.max(from - first, 0);
-      const hi = Math.min(last - first, c.n - 1);
-      const { kind, cpu, tid, time, a, b, c: cc, sIdx, strings } = c;
-      for (let j = lo; j <= hi; j++) {
-        ev.seq = first + j;
-        ev.time = time[j]!;
-        ev.cpu = cpu[j]!;
-        ev.tid = tid[j]!;
-        ev.kind = kind[j]!;
-        ev.a = a[j]!;
-        ev.b = b[j]!;
-        ev.c = cc[j]!;
-        ev.s = strings[sIdx[j]!]!;
-        if (visit(ev) === true) return ev.seq;
+  let st: KState | null = null;
+  // Where folding resumes: the snapshot after an unfolded stretch.
+  let resume: { seq: number; state: KState } | null = null;
+  let seq = from;
+  const lose = (fromSeq: number, missing: Gap | null, reason: string, after: number) => {
+    st = null;
+    resume = fold ? src.loadSnapshotFrom(after) : null;
+    const u: Unfolded = { fromSeq, knownAfter: resume ? resume.seq : null, missing, reason };
+    hooks.unfolded?.(u);
+  };
+  if (fold && opts.state !== undefined) {
+    st = opts.state;
+    if (st === null) {
+      resume = src.loadSnapshotFrom(from - 1);
+      if (resume !== null && resume.seq === from - 1) {
+        st = resume.state;
+        resume = null;
       }
-    } else {
-      const evs = src.readChunk(ci);
-      const lo = Math.max(from - first, 0);
-      const hi = Math.min(last - first, evs.length - 1);
-      for (let j = lo; j <= hi; j++) if (visit(evs[j]!) === true) return first + j;
     }
+  } else if (fold) {
+    try {
+      const base = src.loadSnapshot(from - 1);
+      st = base.state;
+      seq = base.seq + 1;
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError)) throw e;
+      lose(from, null, e.detail, from - 1);
+    }
+  }
+  while (seq <= last) {
+    const ci = src.chunkOf(seq);
+    const first = src.chunkFirstSeqs[ci]!;
+    let cols: EventColumns | null = null;
+    let evs: readonly KEvent[] | null = null;
+    try {
+      if (src.readColumns) cols = src.readColumns(ci);
+      else evs = src.readChunk(ci);
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError) || !e.gap) throw e;
+      const g = e.gap;
+      const fromSeq = Math.max(g.fromSeq, from);
+      if (g.toSeq >= from || st !== null) lose(fromSeq, g, g.reason, g.toSeq);
+      else st = null;
+      seq = g.toSeq + 1;
+      if (resume !== null && (resume as { seq: number }).seq < seq) {
+        st = (resume as { state: KState }).state;
+        resume = null;
+      }
+      continue;
+    }
+    const n = cols ? cols.n : evs!.length;
+    const stop = Math.min(last, first + n - 1);
+    for (let q = seq; q <= stop; q++) {
+      const e = cols ? fillEvent(cols, q - first, ev) : evs![q - first]!;
+      if (st !== null) {
+        const s: KState = st;
+        try {
+          if (q >= from) hooks.before?.(e, s);
+          foldEvent(s, e);
+        } catch (x) {
+          if (!(x instanceof ReplayError)) throw x;
+          lose(Math.max(q, from), null, x.message.replace(/^the trace does not replay: /, ""), q);
+        }
+      }
+      if (q >= from && hooks.event(e, st) === true) return q;
+      if (st === null && resume !== null && (resume as { seq: number }).seq === q) {
+        st = (resume as { state: KState }).state;
+        resume = null;
+      }
+    }
+    seq = stop + 1;
   }
   return -1;
 }
 
+/**
+ * Calls visit(ev) for every event with from <= seq <= to that the trace
+ * holds, in order (events in gaps are skipped; onGap, when given, hears of
+ * each). The event object may be reused between calls (copy it to keep it).
+ * Stops early when visit returns true; returns the seq it stopped at, or -1.
+ */
+export function forEachEvent(src: ReplaySource, from: number, to: number, visit: (ev: KEvent) => boolean | void, onGap?: (g: Gap) => void): number {
+  return walk(src, from, to, {
+    event: (ev) => visit(ev),
+    unfolded: (u) => { if (u.missing) onGap?.(u.missing); },
+  }, { fold: false });
+}
+
 export interface ScanResult {
   violation: Violation | null;
-  /** Events looked at: up to and including the violation, or all of them. */
+  /** Events checked: up to and including the violation, or all of them, less those in unfolded stretches. */
   scanned: number;
-  /** The state after the last event scanned (after the violating event, if any). */
+  /** The state after the last event scanned (after the violating event, if any); null when it is unknown. */
   state: KState;
+  /** Stretches that could not be checked (damage), in order. */
+  unchecked: Unfolded[];
 }
 
 /**
  * The first event that breaks one of the invariants (all of them: the
  * built-in ones and the source's own; or those named, where a name that does
  * not exist throws InvariantNameError), folding the whole source from its
- * initial state.
+ * initial state. Damage does not stop it: each stretch it cannot fold is
+ * listed in `unchecked`, and checking resumes at the next usable snapshot.
  */
 export function firstViolation(src: ReplaySource, invariants?: readonly string[] | readonly Invariant[]): ScanResult {
   const invs = invariants && invariants.length > 0 && typeof invariants[0] !== "string"
     ? (invariants as readonly Invariant[])
     : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
   const ck = new Checker(invs);
-  const st = src.loadSnapshot(-1).state;
   let found: Violation | null = null;
-  try {
-    forEachEvent(src, 0, src.eventCount - 1, (ev) => {
+  let scanned = 0;
+  let lastState: KState | null = null;
+  const unchecked: Unfolded[] = [];
+  walk(src, 0, src.eventCount - 1, {
+    before: (ev, st) => {
       found = ck.before(st, ev);
-      applyEvent(st, ev);
+    },
+    event: (ev, st) => {
+      if (st === null) {
+        found = null;
+        return false;
+      }
+      scanned++;
+      lastState = st;
       if (found === null) found = ck.after(st, ev);
       return found !== null;
-    });
-  } catch (e) {
-    throw replayError(e);
-  }
+    },
+    unfolded: (u) => {
+      found = null;
+      lastState = null;
+      unchecked.push(u);
+    },
+  });
   const v = found as Violation | null;
-  return { violation: v, scanned: v ? v.seq + 1 : src.eventCount, state: st };
+  let state = lastState as KState | null;
+  if (state === null) {
+    try {
+      state = src.loadSnapshot(src.eventCount - 1).state;
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError)) throw e;
+      state = src.loadSnapshotFrom(-1)?.state ?? null;
+    }
+  }
+  return { violation: v, scanned, state: state ?? emptyState(src), unchecked };
+}
+
+/** A state with nothing in it (idle cpus), for a trace where no state is known at all. */
+function emptyState(src: ReplaySource): KState {
+  return initState(src.meta.config);
 }
 
 /** Seq of the first event whose kind is set in mask (indexed by kind code), or -1. */

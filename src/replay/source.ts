@@ -3,7 +3,13 @@
 // Two implementations: MemorySource (an events array and snapshots taken while
 // a simulation ran; for tests and scratch work) and TraceSource (a thin
 // adapter over the trace reader of src/trace). The cursor, the watchpoints and
-// the first-violation search see only this interface.
+// the first-violation search see only this interface. displaySafe() wraps
+// either so that every string in it is safe to show (src/util/safe-text.ts).
+//
+// A damaged trace has gaps: seq ranges whose events are missing (`gaps`,
+// growing as damaged chunks are found; reading one throws TraceCorruptError
+// with its gap). Replay steps over them: scan.ts's walk() resumes folding at
+// the next usable snapshot (loadSnapshotFrom).
 
 import { applyEvent } from "../kernel/apply.ts";
 import { simulate, type World } from "../kernel/sim.ts";
@@ -12,7 +18,8 @@ import { validateInvariants, validateWorld } from "../kernel/validate.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, type EventColumns, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, TraceCorruptError, type EventColumns, type Gap, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { hasUnsafe, safeText } from "../util/safe-text.ts";
 
 /** What a source knows about the run it holds. */
 export interface SourceMeta {
@@ -33,6 +40,8 @@ export interface SourceMeta {
   /** The scenario's own invariants, validated; invariantError says where they are bad. */
   invariants?: InvariantDecl[];
   invariantError?: string | null;
+  /** The program that wrote the trace (e.g. "ktrace 0.1.0"), when the source is a file. */
+  writer?: string;
 }
 
 /**
@@ -51,8 +60,18 @@ export interface ReplaySource {
   readonly outcome: Outcome | null;
   /** Null for a complete trace; what could be recovered otherwise. */
   readonly recovery: Recovery | null;
-  /** The state at the nearest snapshot with seq <= seqAtOrBefore; a fresh copy the caller owns. */
+  /**
+   * Seq ranges whose events are missing (a damaged trace), increasing: those
+   * known so far (a trace source finds a damaged chunk when it reads it).
+   */
+  readonly gaps: readonly Gap[];
+  /**
+   * The state at the nearest usable snapshot with seq <= seqAtOrBefore; a
+   * fresh copy the caller owns. Throws TraceCorruptError when there is none.
+   */
   loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState };
+  /** The state at the first usable snapshot with seq >= seqAtOrAfter (fresh copy), or null: where folding resumes after a gap. */
+  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null;
   /** Index of the chunk holding seq (0 <= seq < eventCount). */
   chunkOf(seq: number): number;
   /** Events of chunk i (shared, cached: do not mutate). */
@@ -88,6 +107,16 @@ export function eventAt(src: ReplaySource, seq: number): KEvent {
   return src.readChunk(i)[seq - src.chunkFirstSeqs[i]!]!;
 }
 
+/** The event with this seq, or null when it is in a gap of a damaged trace. */
+export function eventOrNull(src: ReplaySource, seq: number): KEvent | null {
+  try {
+    return eventAt(src, seq);
+  } catch (e) {
+    if (e instanceof TraceCorruptError && e.gap) return null;
+    throw e;
+  }
+}
+
 export interface MemorySourceOptions {
   /** Snapshot every K events (a snapshot after each event whose seq+1 is a multiple of K); default 4096. */
   snapshotEvery?: number;
@@ -108,6 +137,7 @@ export class MemorySource implements ReplaySource {
   readonly chunkFirstSeqs: number[] = [];
   readonly outcome: Outcome | null;
   readonly recovery: Recovery | null = null;
+  readonly gaps: readonly Gap[] = [];
   private readonly chunks: KEvent[][] = [];
   private readonly snaps: PlainState[] = [];
   private readonly chunkEvents: number;
@@ -156,6 +186,11 @@ export class MemorySource implements ReplaySource {
     return { seq: this.snapshotSeqs[i]!, state: fromPlain(this.snaps[i]!) };
   }
 
+  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
+    const i = lastAtOrBefore(this.snapshotSeqs, seqAtOrAfter - 1) + 1;
+    return i < this.snaps.length ? { seq: this.snapshotSeqs[i]!, state: fromPlain(this.snaps[i]!) } : null;
+  }
+
   chunkOf(seq: number): number {
     if (!(seq >= 0 && seq < this.eventCount)) throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
     return Math.floor(seq / this.chunkEvents);
@@ -175,18 +210,19 @@ function plainCopy(s: KState): PlainState {
   return toPlain(fromPlain(toPlain(s)));
 }
 
-/** The trace reader seen as a ReplaySource, with an LRU of decoded columns for the cursor. */
+/** The trace reader seen as a ReplaySource, with an LRU of decoded columns for the cursor (bounded in entries and bytes). */
 export class TraceSource implements ReplaySource {
   readonly meta: SourceMeta;
   readonly reader: TraceReader;
-  private readonly cols = new Map<number, EventColumns>();
+  private readonly cols = new Map<number, { c: EventColumns; w: number }>();
+  private colsWeight = 0;
   private readonly maxCols: number;
 
   constructor(reader: TraceReader, cacheColumns = 16) {
     this.reader = reader;
     this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
-    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, ...worldMeta(m) };
+    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m) };
   }
 
   get eventCount(): number {
@@ -201,11 +237,21 @@ export class TraceSource implements ReplaySource {
   get outcome(): Outcome | null {
     return this.reader.outcome;
   }
+  /** The file's format version, "major.minor". */
+  get formatVersion(): string {
+    return this.reader.formatVersion;
+  }
   get recovery(): Recovery | null {
     return this.reader.recovery;
   }
+  get gaps(): readonly Gap[] {
+    return this.reader.gaps;
+  }
   loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState } {
     return this.reader.loadSnapshot(seqAtOrBefore);
+  }
+  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
+    return this.reader.loadSnapshotFrom(seqAtOrAfter);
   }
   chunkOf(seq: number): number {
     return this.reader.chunkOf(seq);
@@ -217,15 +263,21 @@ export class TraceSource implements ReplaySource {
     return this.reader.readColumns(i);
   }
   columns(i: number): EventColumns {
-    let c = this.cols.get(i);
-    if (c !== undefined) {
+    const hit = this.cols.get(i);
+    if (hit !== undefined) {
       this.cols.delete(i);
-      this.cols.set(i, c);
-      return c;
+      this.cols.set(i, hit);
+      return hit.c;
     }
-    c = this.reader.readColumns(i);
-    this.cols.set(i, c);
-    if (this.cols.size > this.maxCols) this.cols.delete(this.cols.keys().next().value!);
+    const c = this.reader.readColumns(i);
+    const w = c.n * 60 + c.strings.reduce((s, x) => s + 2 * x.length, 0);
+    this.cols.set(i, { c, w });
+    this.colsWeight += w;
+    while (this.cols.size > 1 && (this.cols.size > this.maxCols || this.colsWeight > MAX_COLUMNS_BYTES)) {
+      const k = this.cols.keys().next().value!;
+      this.colsWeight -= this.cols.get(k)!.w;
+      this.cols.delete(k);
+    }
     return c;
   }
   close(): void {
@@ -255,14 +307,127 @@ export function worldMeta(m: { world?: unknown; invariants?: unknown }): Pick<So
   return { world, worldError, invariants, invariantError };
 }
 
+/** Most bytes of decoded columns a TraceSource keeps (about 140 chunks of 4096 events; fewer when chunks are large). */
+const MAX_COLUMNS_BYTES = 32 << 20;
+
+/**
+ * The same run with every string safe to show on a terminal or in the TUI
+ * (safeText): the scenario and fix names, the outcome message, the events'
+ * strings and the names in states. For human-readable output only: `--json`
+ * and exports read the source itself, whose strings are exact. Costs nothing
+ * for a trace whose strings are all plain (the same objects are returned).
+ */
+export function displaySafe(src: ReplaySource): ReplaySource {
+  return new SafeTextSource(src);
+}
+
+function safeColumns(c: EventColumns): EventColumns {
+  return c.strings.some(hasUnsafe) ? { ...c, strings: c.strings.map(safeText) } : c;
+}
+
+/** Escapes the names in a state the caller owns, in place. */
+function safeState<T extends { state: KState }>(x: T): T {
+  const s = x.state;
+  for (const p of s.procs.values()) p.name = safeText(p.name);
+  for (const l of s.locks.values()) l.name = safeText(l.name);
+  for (const v of s.vars.values()) v.name = safeText(v.name);
+  for (const o of s.objs.values()) o.name = safeText(o.name);
+  for (const t of s.threads.values()) if (t.regs && [...t.regs.keys()].some(hasUnsafe)) t.regs = new Map([...t.regs].map(([k, v]) => [safeText(k), v]));
+  if ([...s.regTypes.keys()].some(hasUnsafe)) s.regTypes = new Map([...s.regTypes].map(([k, v]) => [safeText(k), v]));
+  if (s.outcome) s.outcome.message = safeText(s.outcome.message);
+  return x;
+}
+
+class SafeTextSource implements ReplaySource {
+  readonly meta: SourceMeta;
+  readonly outcome: Outcome | null;
+  readColumns?: (i: number) => EventColumns;
+  columns?: (i: number) => EventColumns;
+  private readonly chunkCache = new WeakMap<readonly KEvent[], readonly KEvent[]>();
+
+  constructor(private readonly src: ReplaySource) {
+    const m = src.meta;
+    this.meta = {
+      ...m, scenario: safeText(m.scenario), fix: safeText(m.fix),
+      // The scenario's own invariants name themselves and word their messages: user text too.
+      invariants: m.invariants?.map((d) => (hasUnsafe(d.name) || hasUnsafe(d.message) ? { ...d, name: safeText(d.name), message: safeText(d.message) } : d)),
+    };
+    const o = src.outcome;
+    this.outcome = o ? { ...o, message: safeText(o.message) } : null;
+    const cols = src.columns;
+    const read = src.readColumns;
+    const seen = new WeakMap<EventColumns, EventColumns>();
+    if (cols) {
+      this.columns = (i) => {
+        const c = cols.call(src, i);
+        let safe = seen.get(c);
+        if (safe === undefined) seen.set(c, (safe = safeColumns(c)));
+        return safe;
+      };
+    }
+    if (read) this.readColumns = (i) => safeColumns(read.call(src, i));
+  }
+
+  get eventCount(): number {
+    return this.src.eventCount;
+  }
+  get snapshotSeqs(): readonly number[] {
+    return this.src.snapshotSeqs;
+  }
+  get chunkFirstSeqs(): readonly number[] {
+    return this.src.chunkFirstSeqs;
+  }
+  get recovery(): Recovery | null {
+    return this.src.recovery;
+  }
+  get gaps(): readonly Gap[] {
+    return this.src.gaps;
+  }
+  loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState } {
+    return safeState(this.src.loadSnapshot(seqAtOrBefore));
+  }
+  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
+    const x = this.src.loadSnapshotFrom(seqAtOrAfter);
+    return x && safeState(x);
+  }
+  chunkOf(seq: number): number {
+    return this.src.chunkOf(seq);
+  }
+  readChunk(i: number): readonly KEvent[] {
+    const evs = this.src.readChunk(i);
+    let safe = this.chunkCache.get(evs);
+    if (safe === undefined) {
+      safe = evs.some((e) => hasUnsafe(e.s)) ? evs.map((e) => ({ ...e, s: safeText(e.s) })) : evs;
+      this.chunkCache.set(evs, safe);
+    }
+    return safe;
+  }
+  close(): void {
+    this.src.close();
+  }
+}
+
 /** Opens a trace file (or its bytes) as a ReplaySource. Throws TraceError (exitCode 2) for a bad file. */
 export function openSource(input: string | Uint8Array, opts: OpenOptions = {}): TraceSource {
   return new TraceSource(openTrace(input, { cacheChunks: 4, ...opts }));
 }
 
-/** One line about a trace opened in recovery mode (for stderr), or null for a complete trace. */
+/**
+ * One line about a trace opened in recovery mode or found damaged (for
+ * stderr), or null when nothing is known to be wrong: what was recovered,
+ * and which seqs are missing.
+ */
 export function recoveryNote(src: ReplaySource, name: string): string | null {
   const r = src.recovery;
-  if (!r) return null;
-  return `ktrace: note: ${name} is incomplete (${r.reason}); using the ${r.events} events recovered`;
+  const gaps = src.gaps;
+  if (!r && gaps.length === 0) return null;
+  const missing = gaps.length ? `; ${gapsText(gaps)}` : "";
+  if (r) return `ktrace: note: ${name} is incomplete (${r.reason}); using the ${r.events} events recovered${missing}`;
+  return `ktrace: note: ${name} is damaged${missing}; the rest of it is usable`;
+}
+
+/** The missing ranges in a few words: "events 1024..1535 are missing (chunk 5 at byte offset 5366 is damaged: checksum mismatch)". */
+export function gapsText(gaps: readonly Gap[]): string {
+  const shown = gaps.slice(0, 3).map((g) => `${g.fromSeq === g.toSeq ? `event ${g.fromSeq} is` : `events ${g.fromSeq}..${g.toSeq} are`} missing (${g.reason})`);
+  return shown.join("; ") + (gaps.length > 3 ? `; and ${gaps.length - 3} more gaps` : "");
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { EVENT_KINDS, KIND, params, type KEvent, type KState } from "../kernel/index.ts";
 import {
-  eventAt, firstViolation, recoveryNote, stateView, violationReport, describe, kindName,
+  eventOrNull, firstViolation, recoveryNote, stateView, unfoldedText, violationReport, describe, kindName,
   type ReplaySource, type StateView, type ViolationReport,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
@@ -17,6 +17,7 @@ import { sequenceDiagram } from "./mermaid.ts";
 import { scheduleSection, type ScheduleFindings } from "./schedule.ts";
 import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
 import type { TraceReader } from "../trace/index.ts";
+import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
 
 export interface ReportInput {
   /** The trace as the user named it. */
@@ -43,10 +44,8 @@ export interface Report {
 /** Events shown before the violation, besides its causes. */
 const CONTEXT = 8;
 
-/** Escapes text for a Markdown table cell or inline text: pipes, angle brackets, backticks, newlines. */
-export function mdEscape(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/`/g, "\\`").replace(/\r?\n/g, " ");
-}
+/** Text from the trace for Markdown inline text or a table cell: the one rule, mdText (src/util/safe-text.ts). */
+export const mdEscape = mdText;
 
 function mdTable(headers: string[], rows: string[][], right: boolean[] = []): string[] {
   const sep = headers.map((_, i) => (right[i] ? "---:" : "---"));
@@ -65,9 +64,21 @@ function traceBytes(path: string): Uint8Array | null {
   return embeddedTraceIn(all, path);
 }
 
-/** A shell word, quoted when it needs to be. */
+/**
+ * A shell word, quoted when it needs to be. A word holding control characters
+ * (from a crafted trace) is written in ANSI-C quoting ($'\x1b'), so the
+ * command stays exact and prints no control character.
+ */
 function sh(word: string): string {
-  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  if (/^[A-Za-z0-9_./=:@%+-]+$/.test(word)) return word;
+  if (hasUnsafe(word)) {
+    return `$'${Array.from(word, (c) => {
+      const code = c.codePointAt(0)!;
+      if (c === "\\" || c === "'") return `\\${c}`;
+      return hasUnsafe(c) ? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`) : c;
+    }).join("")}'`;
+  }
+  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -135,8 +146,11 @@ interface Involved {
 function involved(src: ReplaySource, v: ViolationReport | null, outcomeSeq: number | null, s: KState): Involved {
   const inv: Involved = { threads: new Set(), procs: new Set(), locks: new Set(), kstacks: new Set() };
   const seqs = v ? [v.seq, ...v.causes.map((c) => c.seq)] : outcomeSeq !== null && outcomeSeq >= 0 ? [outcomeSeq] : [];
-  for (const seq of seqs) if (seq >= 0 && seq < src.eventCount) objectsOf(eventAt(src, seq), inv);
-  const at = seqs.length ? eventAt(src, seqs[0]!) : null;
+  for (const seq of seqs) {
+    const ev = seq >= 0 && seq < src.eventCount ? eventOrNull(src, seq) : null;
+    if (ev) objectsOf(ev, inv);
+  }
+  const at = seqs.length && seqs[0]! >= 0 && seqs[0]! < src.eventCount ? eventOrNull(src, seqs[0]!) : null;
   if (at && (at.kind === KIND.hang || at.kind === KIND.end)) {
     for (const t of s.threads.values()) if (t.state === "blocked" || t.state === "spinning") inv.threads.add(t.tid);
   }
@@ -220,7 +234,11 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
   for (const q of sorted) {
     if (prev >= 0 && q > prev + 1) rows.push(["…", "", "", "", "", "", ""]);
     prev = q;
-    const ev = eventAt(src, q);
+    const ev = eventOrNull(src, q);
+    if (ev === null) {
+      rows.push([String(q), "", "", "", "", "*(missing: the trace is damaged here)*", ""]);
+      continue;
+    }
     const here = q === seq;
     const desc = mdEscape(describe(ev, s));
     const note = here ? "**← here**" : notes.has(q) ? `← ${mdEscape(notes.get(q)!)}` : "";
@@ -246,7 +264,7 @@ export function buildReport(x: ReportInput): Report {
   const v = scan.violation ? violationReport(src, scan.violation, scan.state) : null;
   const outcome = r.outcome ?? (r.recovery ? null : { kind: "ok" as const, seq: r.eventCount - 1, message: "" });
   const rec = recordCommand(r, x.schedule?.replay);
-  const variant = m.fix ? `fix \`${m.fix}\`${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}` : "buggy (no fix)";
+  const variant = m.fix ? `fix ${mdCode(m.fix, true)}${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}` : "buggy (no fix)";
   const opts = Object.entries(m.options).map(([k, val]) => `${k}=${val}`).join(", ");
   const failed = v !== null || (outcome !== null && outcome.kind !== "ok" && outcome.kind !== "budget");
   const headline = v ? `${v.invariant} violated at event ${v.seq}` : outcome ? (outcome.kind === "ok" ? "no violation" : outcome.kind) : "incomplete";
@@ -254,19 +272,24 @@ export function buildReport(x: ReportInput): Report {
   L.push(`# ktrace report: ${mdEscape(m.scenario)}${m.fix ? ` --fix ${mdEscape(m.fix)}` : ""}, seed ${m.seed}: ${headline}${outcome && outcome.kind !== "ok" && v ? `, ${outcome.kind}` : ""}`);
   L.push("");
   L.push(...mdTable(["", ""], [
-    ["scenario", `\`${mdEscape(m.scenario)}\`${sc ? `: ${mdEscape(sc.description)}` : " (a scenario file)"}${sc?.upstream ? ` (upstream: ${mdEscape(sc.upstream)})` : ""}`],
+    ["scenario", `${mdCode(m.scenario, true)}${sc ? `: ${mdEscape(sc.description)}` : " (a scenario file)"}${sc?.upstream ? ` (upstream: ${mdEscape(sc.upstream)})` : ""}`],
     ["variant", variant],
     ...(opts ? [["options", mdEscape(opts)]] : []),
     ["seed", String(m.seed)],
     ["cpus", String(m.config.cpus)],
     ["kernel rules", mdEscape(`tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}`)],
     ["events", `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ns (virtual)` : ""}`],
-    ["trace", `\`${mdEscape(basename(x.path))}\`, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
+    ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
     ["report", `ktrace ${x.version}`],
   ]));
   L.push("");
   const note = recoveryNote(src, basename(x.path));
-  if (note) L.push(`> **Note:** the trace is incomplete (${mdEscape(r.recovery!.reason)}); this report covers the ${r.recovery!.events} events recovered.`, "");
+  if (note && r.recovery) L.push(`> **Note:** the trace is incomplete (${mdEscape(r.recovery.reason)}); this report covers the ${r.recovery.events} events recovered.`, "");
+  if (scan.unchecked.length) {
+    L.push("> **Note:** the trace is damaged; these stretches could not be checked:", ">");
+    for (const u of scan.unchecked) L.push(`> - ${mdEscape(unfoldedText(u))}`);
+    L.push("");
+  }
 
   L.push("## Outcome", "");
   if (outcome === null) L.push("Unknown: the trace was cut short before its end.", "");
@@ -274,7 +297,7 @@ export function buildReport(x: ReportInput): Report {
   else L.push(`**${outcome.kind}** at event ${outcome.seq}: ${mdEscape(outcome.message)}`, "");
 
   if (v) {
-    L.push(`## First violation: \`${v.invariant}\` at event ${v.seq}`, "");
+    L.push(`## First violation: ${mdCode(v.invariant)} at event ${v.seq}`, "");
     L.push(`> ${mdEscape(v.message)}`, "");
     L.push(`Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}.`, "");
     if (v.causes.length) {
@@ -302,7 +325,7 @@ export function buildReport(x: ReportInput): Report {
   L.push("## Reproduce", "");
   const at = v ? "violation" : outcome && outcome.kind === "panic" ? "panic" : "end";
   L.push("```sh");
-  if (!rec.known) L.push(`# ${m.scenario}.ts: the scenario file this trace was recorded from`);
+  if (!rec.known) L.push(`# ${safeText(m.scenario)}.ts: the scenario file this trace was recorded from`);
   L.push(rec.command);
   L.push(`ktrace check ${sh(rec.file)}`);
   L.push(`ktrace replay ${sh(rec.file)} --at ${at}`);

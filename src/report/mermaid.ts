@@ -12,19 +12,26 @@
 // or Markdown would read); everything else becomes a Mermaid entity code (#NNN;).
 
 import type { KState } from "../kernel/index.ts";
-import { eventAt, eventJson, type ReplaySource } from "../replay/index.ts";
+import { eventJson, eventOrNull, type ReplaySource } from "../replay/index.ts";
+import { safeText } from "../util/safe-text.ts";
+import { cut } from "../util/text-table.ts";
 
 /** Events before the violation looked at (besides its causes). */
 export const WINDOW = 32;
 export const MAX_MESSAGES = 40;
 export const MAX_PARTICIPANTS = 12;
-/** Longest label, in characters before escaping. */
+/** Longest label, in terminal cells before escaping. */
 const MAX_LABEL = 160;
 
-/** Text safe inside a Mermaid sequence diagram line (participant alias, message, note). */
+/**
+ * Text safe inside a Mermaid sequence diagram line (participant alias,
+ * message, note): the one rule first (safeText: controls and bidi marks
+ * become visible escapes), cut as every other text is (text-table.ts: never
+ * inside a grapheme; bounded in characters too, for zero-width runs), then a
+ * stricter alphabet (see the file comment).
+ */
 export function mmText(s: string): string {
-  const cut = [...s.replace(/\s+/g, " ")];
-  const short = cut.length > MAX_LABEL ? cut.slice(0, MAX_LABEL - 1).join("") + "…" : cut.join("");
+  const short = cut(safeText(s.slice(0, 4 * MAX_LABEL).replace(/\s+/g, " ")), MAX_LABEL);
   let out = "";
   for (const ch of short) out += /^[A-Za-z0-9 .,:_()[\]/=+\-→≠…']$/.test(ch) ? ch : `#${ch.codePointAt(0)};`;
   return out;
@@ -136,7 +143,9 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
   const steps: { seq: number; step: Step }[] = [];
   for (const q of seqs) {
     if (steps.length >= MAX_MESSAGES) break;
-    const ev = eventAt(src, q);
+    // An event missing from a damaged trace is left out of the diagram.
+    const ev = eventOrNull(src, q);
+    if (ev === null) continue;
     const j = eventJson(ev);
     const before = order.length;
     const step = stepOf(q, j.kind, ev.tid, j.args, state, names);
@@ -150,8 +159,8 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
   }
   if (steps.length === 0) return [];
   steps.sort((x, y) => x.seq - y.seq);
-  const vEv = eventAt(src, seq);
-  const vOver = vEv.tid >= 0 && labels.has(`T${vEv.tid}`) ? `T${vEv.tid}` : steps[steps.length - 1]!.step.type === "msg" ? (steps[steps.length - 1]!.step as { from: string }).from : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
+  const vEv = eventOrNull(src, seq);
+  const vOver = vEv !== null && vEv.tid >= 0 && labels.has(`T${vEv.tid}`) ? `T${vEv.tid}` : steps[steps.length - 1]!.step.type === "msg" ? (steps[steps.length - 1]!.step as { from: string }).from : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
   // Participants in order of first appearance along the diagram.
   const seen: string[] = [];
   const see = (k: string) => {

@@ -3,7 +3,7 @@
 // (ktrace shrink) with the decision list that replays it. The exploration
 // itself runs in src/explore/; the CLI hands its results here as plain data.
 
-import { mdEscape } from "./index.ts";
+import { mdText as mdEscape } from "../util/safe-text.ts";
 
 /** What the exploration found about a failing trace's schedule. */
 export interface ScheduleFindings {

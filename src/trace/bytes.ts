@@ -14,6 +14,17 @@ export function fromUtf8(b: Uint8Array): string {
   return TD.decode(b);
 }
 
+/** The parts one after another, in one new array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Thrown by ByteReader when a read runs past the end: the input is incomplete. */
 export class ShortRead extends Error {
   constructor() {

@@ -12,6 +12,7 @@
 
 import { Gzip, deflateSync } from "fflate";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { concatBytes } from "./bytes.ts";
 
 /** An fflate compression level. */
 export type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -69,13 +70,7 @@ export function gzip(data: Uint8Array): Uint8Array {
     at += n;
     return n;
   }, (b) => parts.push(b));
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**

@@ -23,13 +23,14 @@ import { Buffer } from "node:buffer";
 import { crc32, gzip } from "./compress.ts";
 import { TraceError } from "./errors.ts";
 import { MAGIC } from "./format.ts";
+import { safeText } from "../util/safe-text.ts";
 
 export const EMBED_BEGIN = "-----BEGIN KTRACE TRACE-----";
 export const EMBED_END = "-----END KTRACE TRACE-----";
 /** Largest gzip'd trace a report embeds. */
 export const EMBED_LIMIT = 64 * 1024;
 /** Text files larger than this are not searched for an embedded trace. */
-const MAX_TEXT = 64 * 1024 * 1024;
+export const EMBED_MAX_TEXT = 16 * 1024 * 1024;
 const LINE = 76;
 
 /** True when bytes start like a gzip stream (1f 8b). */
@@ -61,7 +62,7 @@ export function gzipTrace(raw: Uint8Array): Uint8Array {
 export function embedTrace(bytes: Uint8Array, name: string): string {
   const gz = gzipTrace(bytes);
   const b64 = Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength).toString("base64");
-  const lines = [EMBED_BEGIN, `name: ${name.replace(/[\r\n]/g, " ")}`, `bytes: ${gz.length}`, `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`];
+  const lines = [EMBED_BEGIN, `name: ${safeText(name)}`, `bytes: ${gz.length}`, `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`];
   for (let i = 0; i < b64.length; i += LINE) lines.push(b64.slice(i, i + LINE));
   lines.push(EMBED_END);
   return lines.join("\n");
@@ -106,7 +107,7 @@ export function findEmbeddedTrace(text: string, where = "input"): Embedded | nul
     }
     const chunk = l.replace(/\s+/g, "");
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(chunk)) {
-      throw new TraceError("bad-header", `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${chunk.slice(0, 20)}…'); copy the block again from the report`, where);
+      throw new TraceError("bad-header", `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${safeText(chunk.slice(0, 20))}…'); copy the block again from the report`, where);
     }
     b64 += chunk;
   }
@@ -147,7 +148,7 @@ export function looksLikeText(head: Uint8Array): boolean {
  * has no embedded trace (naming the command that re-records it).
  */
 export function embeddedTraceIn(all: Uint8Array, where: string): Uint8Array | null {
-  if (all.length > MAX_TEXT || !looksLikeText(all.subarray(0, 4096))) return null;
+  if (all.length > EMBED_MAX_TEXT || !looksLikeText(all.subarray(0, 4096))) return null;
   const text = new TextDecoder("utf-8").decode(all);
   const found = findEmbeddedTrace(text, where);
   if (found) return found.bytes;

@@ -19,6 +19,7 @@
 import type { KEvent } from "../kernel/types.ts";
 import { ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
+import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
 
 /** Per kind code: how many of a, b, c it uses, and whether it uses s. */
 export interface SlotTable {
@@ -337,11 +338,11 @@ interface SlotCounts {
 }
 
 /**
- * Reads the kind column (n uvars from p) into kind and use (bits 0-1: the
- * integer slots stored, bit 2: a string stored). Returns the new position
- * and fills `counts`.
+ * Reads the kind column (n uvars from p; the events from firstSeq) into kind
+ * and use (bits 0-1: the integer slots stored, bit 2: a string stored).
+ * Returns the new position and fills `counts`.
  */
-function readKinds(raw: Uint8Array, p: number, n: number, slots: SlotTable, kind: Int32Array, use: Uint8Array, counts: SlotCounts): number {
+function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slots: SlotTable, kind: Int32Array, use: Uint8Array, counts: SlotCounts): number {
   const { nargs, str } = slots;
   const nk = nargs.length;
   let nA = 0, nB = 0, nC = 0, nS = 0;
@@ -351,6 +352,7 @@ function readKinds(raw: Uint8Array, p: number, n: number, slots: SlotTable, kind
     else {
       v = slowU(raw, p);
       p = at;
+      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = Math.floor(v / 2);
     kind[i] = k;
@@ -395,8 +397,8 @@ function readStringIndexes(raw: Uint8Array, p: number, n: number, use: Uint8Arra
  * views of its arrays (valid until its next use); otherwise they are fresh.
  */
 export function decodeEventBody(major: number, raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
-  // Every event takes at least one byte: refuse a count the body cannot hold before allocating for it.
-  if (n > raw.length) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
+  // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time): refuse a count the body cannot hold before allocating for it.
+  if (!(n >= 0 && 4 * n <= raw.length)) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
   const sc = scratch ?? new Scratch();
   sc.grow(n);
   if (scratch) {
@@ -405,7 +407,7 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
     sc.c.fill(0, 0, n);
     sc.sIdx.fill(0, 0, n);
   }
-  const strings = major === 1 ? decodeV1(raw, n, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
+  const strings = major === 1 ? decodeV1(raw, n, firstSeq, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
   const { kind, cpu, tid, time, a, b, c, sIdx } = sc;
   if (scratch) {
     return {
@@ -417,11 +419,11 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
 }
 
 /** Format 1: the columns concatenated. Fills sc; returns the string table. */
-function decodeV1(raw: Uint8Array, n: number, slots: SlotTable, sc: Scratch): string[] {
+function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
   const len = raw.length;
   const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
   const cnt: SlotCounts = { nA: 0, nB: 0, nC: 0, nS: 0 };
-  let p = readKinds(raw, 0, n, slots, kind, use, cnt);
+  let p = readKinds(raw, 0, n, firstSeq, slots, kind, use, cnt);
   p = readColumn(raw, p, cpu, n);
   p = readColumn(raw, p, tid, n);
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
@@ -462,14 +464,15 @@ const V2_COL0 = 4;
 function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
   let doc: unknown;
   try {
-    doc = packr.unpack(raw);
+    // Shape-checked first (msgpack-bounds.ts): a few bytes must not make the decoder allocate a lot or recurse deep.
+    doc = unpackBounded(raw, EVENT_BODY_SHAPE);
   } catch {
     // msgpackr's messages may quote the data: say it in our words.
-    throw new BodyError("event chunk body is not a msgpack document");
+    throw new BodyError("event chunk body is not a msgpack document of the expected shape");
   }
   if (!Array.isArray(doc) || doc.length < V2_FIELDS.length) throw new BodyError(`event chunk body is not a msgpack array of at least ${V2_FIELDS.length} elements`);
   if (doc[0] !== firstSeq || doc[1] !== n) {
-    throw new BodyError(`event chunk body says firstSeq ${String(doc[0])} and n ${String(doc[1])}, its frame ${firstSeq} and ${n}`);
+    throw new BodyError(`event chunk body says firstSeq ${shown(doc[0])} and n ${shown(doc[1])}, its frame ${firstSeq} and ${n}`);
   }
   const scale: unknown = doc[2];
   if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");
@@ -484,7 +487,7 @@ function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   const whole = (name: string, col: Uint8Array, p: number) => {
     if (p !== col.length) throw new BodyError(`event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`);
   };
-  whole("kind", K, readKinds(K, 0, n, slots, kind, use, cnt));
+  whole("kind", K, readKinds(K, 0, n, firstSeq, slots, kind, use, cnt));
   whole("cpu", CPU, readColumn(CPU, 0, cpu, n));
   whole("tid", TID, readColumn(TID, 0, tid, n));
   whole("time", TIME, readDeltas(TIME, 0, time, n, scale));

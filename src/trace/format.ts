@@ -37,8 +37,34 @@ export const CHUNK_SCHEDULE = 4;
 /** Frame flag: the payload's body is raw DEFLATE. */
 export const FLAG_DEFLATE = 1;
 
+// ---- Limits on untrusted input (docs/FORMAT.md, "Reading untrusted files") ----
+// Every count and length read from a file is checked against these, and
+// against what the bytes around it can hold, before anything is allocated.
+
+/** Largest header meta (a real one is about 1 KB). */
+export const MAX_META = 1 << 20;
+/** Deepest nesting of msgpack containers in the header meta: the world's programs nest (the kernel's validator allows 64 levels of ops, each an array and a map, with expressions below). */
+export const META_MAX_DEPTH = 256;
+/** Most rows in the header's kind table. */
+export const MAX_KINDS = 4096;
+/** Most CPUs a trace's kernel config may have. */
+export const MAX_TRACE_CPUS = 4096;
+/** Most events in one event chunk; the writer never puts more in one. */
+export const MAX_CHUNK_EVENTS = 1 << 16;
+/** Largest uncompressed event chunk body (4096 events take about 24 KB). */
+export const MAX_EVENT_BODY = 16 << 20;
+/** Largest uncompressed snapshot body (a real one is a few KB). */
+export const MAX_SNAPSHOT_BODY = 4 << 20;
+/** Largest uncompressed index body (10M events take about 30 KB). */
+export const MAX_INDEX_BODY = 64 << 20;
+/** Largest uncompressed schedule body (2 bits per step: about 256M steps); the writer leaves out a larger one. */
+export const MAX_SCHEDULE_BODY = 64 << 20;
 /** Largest payload a reader accepts (guards against a corrupt length). */
-export const MAX_PAYLOAD = 1 << 30;
+export const MAX_PAYLOAD = MAX_INDEX_BODY + 64;
+/** A gzip'd trace may inflate to this multiple of its size (plus 1 MiB): its chunks are compressed already. */
+export const GZIP_MAX_RATIO = 8;
+/** Largest trace decompressed in memory (gzip'd, or embedded in a report). */
+export const MAX_GUNZIP = 512 << 20;
 
 /** What the recorder knew when it started: stored in the header. */
 export interface TraceMeta {

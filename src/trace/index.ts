@@ -2,8 +2,8 @@
 // Byte-level spec: docs/FORMAT.md.
 
 export { TraceWriter, DEFAULT_CHUNK_EVENTS, currentKinds, type WriterOptions, type WriteResult } from "./writer.ts";
-export { TraceReader, openTrace, type OpenOptions, type Recovery } from "./reader.ts";
-export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode } from "./errors.ts";
+export { TraceReader, openTrace, type OpenOptions, type Recovery, type LostSnapshot } from "./reader.ts";
+export { TraceError, TraceCorruptError, TraceWriteError, type TraceErrorCode, type Gap } from "./errors.ts";
 export { columnsToEvents, fillEvent, type EventColumns, type KindRow } from "./event-codec.ts";
 export {
   FORMAT_MAJOR, FORMAT_MINOR, MAGIC, FOOTER_MAGIC, FOOTER_SIZE,

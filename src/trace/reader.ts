@@ -2,45 +2,65 @@
 // and loads event chunks and snapshots on demand through small LRU caches,
 // so memory does not grow with the trace's length.
 //
-// A file without a valid footer or index (cut short by a crash, a kill, a
-// full disk or a partial download) opens in recovery mode: the chunks are
-// scanned forward from the header using their lengths and checksums, and
-// every complete chunk up to the first bad or missing one is usable.
+// Every trace is untrusted (docs/FORMAT.md, "Reading untrusted files"):
+// - every length and count is checked against the limits in format.ts and
+//   against what the surrounding bytes can hold before anything is allocated;
+//   bodies inflate to at most the length they declare (inflate.ts), msgpack is
+//   shape-checked before it is unpacked (msgpack-bounds.ts), and what decodes
+//   is validated against the kernel's types (validate.ts);
+// - damage anywhere costs only the chunks it hits. A file without a valid
+//   footer or index (cut short, or damaged there) opens in recovery mode: the
+//   chunks are scanned from the header on, past damaged ones, and the index,
+//   when one is found, is cross-checked against them. In a complete file a
+//   damaged chunk is found when it is read (or by verify()): it is remembered,
+//   and the events it held become a gap (`gaps`) the replay layer steps over.
 
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { constants as zc, gunzipSync, inflateRawSync } from "node:zlib";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { fromPlain, type PlainState } from "../kernel/state.ts";
 import type { KEvent, KState, Outcome } from "../kernel/types.ts";
-import { ByteReader } from "./bytes.ts";
+import { BadValue, ByteReader, ShortRead } from "./bytes.ts";
 import { crc32 } from "./compress.ts";
-import { TraceCorruptError, TraceError } from "./errors.ts";
-import { embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
+import { TraceCorruptError, TraceError, type Gap } from "./errors.ts";
+import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { BodyError, Scratch, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
-  MAGIC, MAX_PAYLOAD, frameCrcOk, packr, parseFooter, readU32, type HeaderData, type IndexData,
+  MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SCHEDULE_BODY, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
+  type HeaderData, type IndexData,
 } from "./format.ts";
+import { InflateError, gunzipBounded, inflateBounded } from "./inflate.ts";
+import {
+  META_SHAPE, checkColumns, checkIndex, checkMeta, checkSnapshot, indexShape, snapshotShape, unpackBounded,
+} from "./validate.ts";
+
+export type { Gap } from "./errors.ts";
 
 export interface OpenOptions {
   /** Event chunks kept decoded (LRU); default 16. */
   cacheChunks?: number;
   /**
-   * Check every chunk's checksum while opening (reads the whole file). A bad
-   * chunk then opens the trace in recovery mode up to it, instead of failing
-   * later when the chunk is read.
+   * Scan every chunk's frame and checksum while opening (reads the whole
+   * file) instead of trusting the index: damage anywhere is then known at
+   * once (`gaps`, `recovery`). Bodies are decoded by verify().
    */
   verify?: boolean;
 }
 
-/** Set when the trace is incomplete or damaged: what could be used. */
+/** Set when the trace was opened without a usable footer and index: what could be used. */
 export interface Recovery {
-  /** Events recovered: seqs 0 .. events-1. */
+  /** Events recovered (seqs 0 .. lastSeq, less those in gaps). */
   events: number;
   /** Snapshots recovered, including the initial state. */
   snapshots: number;
-  /** Last recovered seq (-1 when none). */
+  /** Last seq the trace holds (-1 when none). */
   lastSeq: number;
   /** What was wrong, e.g. "no footer: the file was cut short". */
+  reason: string;
+}
+
+/** A snapshot that could not be used, and why. */
+export interface LostSnapshot {
+  seq: number;
   reason: string;
 }
 
@@ -100,60 +120,139 @@ interface Frame {
   length: number;
 }
 
+/** A chunk known to be unusable: its number and offset (or those of the damaged bytes in its place), and why. */
+interface Bad {
+  no: number;
+  offset: number;
+  /** The whole description, e.g. "chunk 5 at byte offset 5366 is damaged: checksum mismatch". */
+  what: string;
+  /** What is wrong with the chunk itself ("checksum mismatch"), when it is one chunk. */
+  detail: string;
+}
+
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** Decompresses a body according to the frame flags, checking its length. */
-function body(flags: number, bytes: Uint8Array, rawLen: number): Uint8Array {
+/** Errors that mean "these bytes do not decode": the chunk is damaged. Anything else is a bug and propagates. */
+function isDecodeError(e: unknown): e is Error {
+  return e instanceof BodyError || e instanceof InflateError || e instanceof ShortRead || e instanceof BadValue;
+}
+
+/** The uncompressed body: as is when flag bit 0 is clear, else inflated to exactly rawLen bytes. */
+function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number): Uint8Array {
+  if (rawLen > limit) throw new BodyError(`body declares ${rawLen} bytes, more than the ${limit} a chunk of this type may hold`);
   if (!(flags & FLAG_DEFLATE)) {
     if (bytes.length !== rawLen) throw new BodyError(`body is ${bytes.length} bytes, expected ${rawLen}`);
     return bytes;
   }
-  let out: Uint8Array;
+  return inflateBounded(bytes, rawLen);
+}
+
+/** msgpack unpacked within bounds; a BodyError when it is not a well-shaped document. */
+function unpackBody(raw: Uint8Array, limits: Parameters<typeof unpackBounded>[1]): unknown {
   try {
-    out = inflateRawSync(bytes);
+    return unpackBounded(raw, limits);
   } catch (e) {
-    throw new BodyError(`body does not inflate (${e instanceof Error ? e.message : String(e)})`);
+    throw new BodyError(e instanceof Error ? e.message : String(e));
   }
-  if (out.length !== rawLen) throw new BodyError(`body inflates to ${out.length} bytes, expected ${rawLen}`);
-  return out;
 }
 
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isIntArray(x: unknown, n?: number): x is number[] {
-  return Array.isArray(x) && (n === undefined || x.length === n) && x.every((v) => Number.isSafeInteger(v));
-}
-
+/** An LRU bounded by entries and by total weight (always keeping the newest entry). */
 class Lru<V> {
-  private readonly m = new Map<number, V>();
-  constructor(readonly capacity: number) {}
+  private readonly m = new Map<number, { v: V; w: number }>();
+  private weight = 0;
+  constructor(readonly capacity: number, readonly maxWeight = Infinity) {}
   get(k: number): V | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) {
+    const e = this.m.get(k);
+    if (e !== undefined) {
       this.m.delete(k);
-      this.m.set(k, v);
+      this.m.set(k, e);
     }
-    return v;
+    return e?.v;
   }
-  set(k: number, v: V): void {
+  set(k: number, v: V, w = 0): void {
+    const old = this.m.get(k);
+    if (old) this.weight -= old.w;
     this.m.delete(k);
-    this.m.set(k, v);
-    while (this.m.size > this.capacity) this.m.delete(this.m.keys().next().value!);
+    this.m.set(k, { v, w });
+    this.weight += w;
+    while (this.m.size > 1 && (this.m.size > this.capacity || this.weight > this.maxWeight)) {
+      const first = this.m.keys().next().value!;
+      this.weight -= this.m.get(first)!.w;
+      this.m.delete(first);
+    }
   }
   get size(): number {
     return this.m.size;
   }
 }
 
+/** The tables a reader works from: from the index, or from a scan of the chunks. Phantom event chunks (offset -1) stand for missing seqs. */
+interface Tables {
+  events: number;
+  chunkOffsets: number[];
+  chunkFirstSeqs: number[];
+  chunkCounts: number[];
+  /** File chunk number of each event chunk (of the damage in its place for a phantom). */
+  chunkNos: number[];
+  chunkBad: (Bad | null)[];
+  snapshotSeqs: number[];
+  snapshotOffsets: number[];
+  snapNos: number[];
+  snapBad: (Bad | null)[];
+  /** Offset of the schedule chunk (format 2.1), -1 when there is none. */
+  schedule: number;
+}
+
+function emptyTables(): Tables {
+  return {
+    events: 0, chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], chunkNos: [], chunkBad: [],
+    snapshotSeqs: [], snapshotOffsets: [], snapNos: [], snapBad: [], schedule: -1,
+  };
+}
+
+/** Tables of a complete file, from its index; chunk numbers from the merged offsets. */
+function tablesOfIndex(ix: IndexData): Tables {
+  const t = emptyTables();
+  t.events = ix.events;
+  t.chunkOffsets = ix.chunkOffsets;
+  t.chunkFirstSeqs = ix.chunkFirstSeqs;
+  t.chunkCounts = ix.chunkCounts;
+  t.snapshotSeqs = ix.snapshotSeqs;
+  t.snapshotOffsets = ix.snapshotOffsets;
+  t.schedule = ix.schedule ?? -1;
+  t.chunkBad = new Array(ix.chunkOffsets.length).fill(null);
+  t.snapBad = new Array(ix.snapshotSeqs.length).fill(null);
+  // Chunk numbers: rank of each offset among all of them. Snapshot offsets are not sorted by the index's checks; sort a copy.
+  const all = [...ix.chunkOffsets, ...ix.snapshotOffsets].sort((a, b) => a - b);
+  const rank = (off: number) => {
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid]! < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  t.chunkNos = ix.chunkOffsets.map(rank);
+  t.snapNos = ix.snapshotOffsets.map(rank);
+  return t;
+}
+
+/** Most notes of one kind listed in a reason; the rest are counted. */
+const LIST = 3;
+
+function listed(xs: string[]): string {
+  return xs.length <= LIST ? xs.join("; ") : `${xs.slice(0, LIST).join("; ")}; and ${xs.length - LIST} more`;
+}
+
 /**
  * Opens a trace from a path or from its bytes (gzip-wrapped files, magic
- * 1f 8b, are decompressed in memory). Throws TraceError (exitCode 2) for a
- * missing file, a directory, an empty file, a file that is not a trace, a
- * newer major format, or a header cut short or damaged.
+ * 1f 8b, are decompressed in memory, within gunzipLimit). Throws TraceError
+ * (exitCode 2) for a missing file, a directory, an empty file, a file that is
+ * not a trace, a newer major format, or a header cut short or damaged.
  */
 export function openTrace(input: string | Uint8Array, opts: OpenOptions = {}): TraceReader {
   return TraceReader.open(input, opts);
@@ -172,35 +271,35 @@ export class TraceReader {
   readonly fileBytes: number;
   /** The file was gzip-wrapped. */
   readonly gzipped: boolean;
-  /** Null for a complete trace; otherwise what recovery mode could use. */
+  /** Null when the footer and index were usable; otherwise what recovery mode could use. */
   readonly recovery: Recovery | null;
-  /** Number of events (recovered events in recovery mode). */
+  /** Number of events: seqs 0 .. eventCount-1 (some may be in gaps). */
   readonly eventCount: number;
   /** How the run ended; null when unknown (recovery mode without an index). */
   readonly outcome: Outcome | null;
   /** Virtual time of the last event, or null when unknown. */
   readonly endTime: number | null;
-  /** Seqs of the snapshots, increasing; -1 is the initial state. */
-  readonly snapshotSeqs: readonly number[];
-  /** First seq of each event chunk, increasing. */
-  readonly chunkFirstSeqs: readonly number[];
-  /** Event count of each event chunk. */
-  readonly chunkCounts: readonly number[];
+  /**
+   * Things found wrong that cost no events: the index disagreeing with the
+   * chunks (a chunk removed with the old index left in place), chunks
+   * repeated, snapshots missing where the writer puts one.
+   */
+  readonly warnings: readonly string[];
 
   private readonly src: Source;
   private readonly slots: SlotTable;
-  private readonly chunkOffsets: number[];
-  private readonly snapshotOffsets: number[];
-  /** Offset of the schedule chunk (format 2.1), null when the index names none. */
-  private readonly scheduleOffset: number | null;
+  private readonly t: Tables;
   private readonly chunks: Lru<KEvent[]>;
-  private readonly snaps = new Lru<PlainState>(4);
+  private readonly snaps = new Lru<PlainState>(4, 8 << 20);
   private readonly scratch = new Scratch();
   private readonly headerEnd: number;
+  private gapsCache: { version: number; gaps: Gap[] } | null = null;
+  private version = 0;
 
   private constructor(init: {
     path: string | undefined; src: Source; fileBytes: number; gzipped: boolean; major: number; minor: number;
-    meta: HeaderData; headerEnd: number; index: IndexData; recovery: Recovery | null; cacheChunks: number; endTime: number | null;
+    meta: HeaderData; headerEnd: number; tables: Tables; outcome: Outcome | null; endTime: number | null;
+    recovery: string | null; warnings: string[]; cacheChunks: number;
   }) {
     this.path = init.path;
     this.name = init.path ?? "<buffer>";
@@ -212,19 +311,23 @@ export class TraceReader {
     this.meta = init.meta;
     this.headerEnd = init.headerEnd;
     this.slots = slotTable(init.meta.kinds);
-    const ix = init.index;
-    this.recovery = init.recovery;
-    this.eventCount = ix.events;
-    this.outcome = ix.outcome;
+    this.t = init.tables;
+    this.eventCount = init.tables.events;
+    this.outcome = init.outcome;
     this.endTime = init.endTime;
-    this.snapshotSeqs = ix.snapshotSeqs;
-    this.snapshotOffsets = ix.snapshotOffsets;
-    this.chunkFirstSeqs = ix.chunkFirstSeqs;
-    this.chunkCounts = ix.chunkCounts;
-    this.chunkOffsets = ix.chunkOffsets;
-    const so = ix.schedule;
-    this.scheduleOffset = typeof so === "number" && Number.isSafeInteger(so) && so >= init.headerEnd && so < init.src.size ? so : null;
-    this.chunks = new Lru(Math.max(1, init.cacheChunks));
+    this.warnings = init.warnings;
+    this.chunks = new Lru(Math.max(1, init.cacheChunks), 64 << 20);
+    if (init.recovery === null) {
+      this.recovery = null;
+    } else {
+      const missing = this.gaps.reduce((s, g) => s + g.toSeq - g.fromSeq + 1, 0);
+      this.recovery = {
+        events: this.eventCount - missing,
+        snapshots: this.t.snapshotSeqs.length - this.t.snapBad.filter((b) => b !== null).length,
+        lastSeq: this.eventCount - 1,
+        reason: init.recovery,
+      };
+    }
   }
 
   /** See openTrace. */
@@ -243,7 +346,7 @@ export class TraceReader {
       } catch (e) {
         if (e instanceof TraceError) throw e;
         const code = typeof e === "object" && e !== null && "code" in e ? (e as { code: unknown }).code : undefined;
-        if (code === "ENOENT" || code === "ENOTDIR") throw new TraceError("missing", `${input}: no such file; check the path, or record a trace with: ktrace record <scenario> -o ${input}`, input);
+        if (code === "ENOENT" || code === "ENOTDIR") throw missingError(input);
         if (code === "EISDIR") throw new TraceError("directory", `${input}: is a directory, not a trace; pass the path of a .ktrace file`, input);
         throw new TraceError("read", `${input}: cannot open (${e instanceof Error ? e.message : String(e)}); check its permissions`, input);
       }
@@ -256,51 +359,41 @@ export class TraceReader {
       return TraceReader.openSource(src, path, name, opts);
     } catch (e) {
       src.close();
-      if (e instanceof TraceError) throw e;
-      // Anything else is a bug or a damaged header we did not anticipate.
-      throw new TraceError("bad-header", `${name}: cannot read the trace header (${e instanceof Error ? e.message : String(e)}); the file is damaged: re-record it`, path);
+      throw e;
     }
   }
 
   private static openSource(src: Source, path: string | undefined, name: string, opts: OpenOptions): TraceReader {
     const fileBytes = src.size;
     if (fileBytes === 0) throw new TraceError("empty", `${name}: empty file (0 bytes), not a trace; re-record it`, path);
-    let gzipped = false;
     const head = src.read(0, Math.min(fileBytes, HEADER_FIXED));
     if (head[0] === 0x1f && (head.length < 2 || head[1] === 0x8b)) {
-      gzipped = true;
-      const all = src.read(head.length, fileBytes - head.length);
       const whole = new Uint8Array(fileBytes);
       whole.set(head, 0);
-      whole.set(all, head.length);
+      if (fileBytes > head.length) whole.set(src.read(head.length, fileBytes - head.length), head.length);
       const counted = src.bytesRead;
       src.close();
       let raw: Uint8Array;
       try {
-        raw = gunzipSync(whole);
-      } catch {
-        // Cut short: take what inflates, recovery mode handles the rest.
-        try {
-          raw = gunzipSync(whole, { finishFlush: zc.Z_SYNC_FLUSH });
-        } catch (e) {
-          throw new TraceError("bad-header", `${name}: gzip-wrapped but does not decompress (${e instanceof Error ? e.message : String(e)}); the file is damaged: re-record it`, path);
-        }
+        raw = gunzipBounded(whole);
+      } catch (e) {
+        if (!(e instanceof InflateError)) throw e;
+        throw new TraceError("bad-header", `${name}: gzip-wrapped, but it ${e.message}; the file is damaged or not a trace`, path);
       }
       if (raw.length === 0) throw new TraceError("bad-header", `${name}: gzip-wrapped file holds no data (cut short?); re-record it`, path);
-      src = new MemSource(raw);
-      src.bytesRead = counted;
-      const r = TraceReader.parse(src, path, name, fileBytes, true, opts);
-      return r;
+      const mem = new MemSource(raw);
+      mem.bytesRead = counted;
+      return TraceReader.parse(mem, path, name, fileBytes, true, opts);
     }
     // Text, such as a ktrace report or text pasted from one, holding an embedded trace (embed.ts).
     if (!isKtrace(head) && looksLikeText(head)) {
-      const inner = embeddedTraceIn(src.read(0, fileBytes), name);
+      const inner = fileBytes <= EMBED_MAX_TEXT ? embeddedTraceIn(src.read(0, fileBytes), name) : null;
       if (inner) {
         src.close();
         return TraceReader.openSource(new MemSource(inner), path, name, opts);
       }
     }
-    return TraceReader.parse(src, path, name, fileBytes, gzipped, opts);
+    return TraceReader.parse(src, path, name, fileBytes, false, opts);
   }
 
   private static parse(src: Source, path: string | undefined, name: string, fileBytes: number, gzipped: boolean, opts: OpenOptions): TraceReader {
@@ -326,35 +419,51 @@ export class TraceReader {
     }
     const metaLen = readU32(head, 12);
     const headerEnd = HEADER_FIXED + metaLen + 4;
-    if (metaLen > MAX_PAYLOAD || headerEnd > size) {
+    if (headerEnd > size) {
       throw new TraceError("bad-header", `${name}: truncated header (file is ${size} bytes${gzNote}, the header needs ${headerEnd}); the trace is unusable: re-record it`, path);
     }
-    const rest = src.read(HEADER_FIXED, metaLen + 4);
-    const whole = new Uint8Array(HEADER_FIXED + metaLen + 4);
-    whole.set(head, 0);
-    whole.set(rest, HEADER_FIXED);
+    if (metaLen > MAX_META) {
+      throw new TraceError("bad-header", `${name}: damaged header (its meta claims ${metaLen} bytes, more than the ${MAX_META} a header may have); the trace is unusable: re-record it`, path);
+    }
+    const whole = src.read(0, headerEnd);
     // The header CRC covers everything before it.
     if (crc32(whole, 0, HEADER_FIXED + metaLen) !== readU32(whole, HEADER_FIXED + metaLen)) throw new TraceError("bad-header", `${name}: damaged header (checksum mismatch); the trace is unusable: re-record it`, path);
-    const meta = parseMeta(whole.subarray(HEADER_FIXED, HEADER_FIXED + metaLen));
+    let metaRaw: unknown;
+    try {
+      metaRaw = unpackBounded(whole.subarray(HEADER_FIXED, HEADER_FIXED + metaLen), META_SHAPE);
+    } catch (e) {
+      throw new TraceError("bad-header", `${name}: bad header (meta does not decode: ${e instanceof Error ? e.message : String(e)}); the trace is unusable: re-record it`, path);
+    }
+    const meta = checkMeta(metaRaw);
     if (typeof meta === "string") throw new TraceError("bad-header", `${name}: bad header (${meta}); the trace is unusable: re-record it`, path);
 
     const cacheChunks = opts.cacheChunks ?? 16;
     const base = { path, src, fileBytes, gzipped, major, minor, meta, headerEnd, cacheChunks };
-    if (!opts.verify && size >= headerEnd + FOOTER_SIZE) {
-      const footer = parseFooter(src.read(size - FOOTER_SIZE, FOOTER_SIZE));
-      if (footer) {
-        const ix = readIndex(src, footer.indexOffset, footer.indexLength, headerEnd, size - FOOTER_SIZE, footer.events);
-        if (typeof ix !== "string") return new TraceReader({ ...base, index: ix, recovery: null, endTime: ix.endTime });
+    let footerNote = size < headerEnd + FOOTER_SIZE ? "no footer: the file was cut short" : "";
+    let footer = null;
+    if (size >= headerEnd + FOOTER_SIZE) {
+      footer = parseFooter(src.read(size - FOOTER_SIZE, FOOTER_SIZE));
+      if (!footer) footerNote = "no valid footer";
+      else if (!opts.verify) {
+        const ix = readIndex(src, footer.indexOffset, footer.indexLength, headerEnd, size - FOOTER_SIZE, footer.events, meta.chunkEvents);
+        if (typeof ix !== "string") {
+          const tables = tablesOfIndex(ix);
+          const warnings = missingSnapshots(tables, meta.snapshotEvery);
+          return new TraceReader({ ...base, tables, outcome: ix.outcome, endTime: ix.endTime, recovery: null, warnings });
+        }
+        footerNote = `the footer points at no valid index (${ix})`;
       }
     }
-    const scan = scanChunks(src, headerEnd, size);
-    if (scan.complete) {
-      return new TraceReader({ ...base, index: scan.index, recovery: null, endTime: scan.index.endTime });
+    const scan = scanChunks(src, headerEnd, size, meta.chunkEvents, footer);
+    const warnings = [...scan.warnings, ...missingSnapshots(scan.tables, meta.snapshotEvery)];
+    if (opts.verify && scan.complete) {
+      return new TraceReader({ ...base, tables: scan.tables, outcome: scan.index!.outcome, endTime: scan.index!.endTime, recovery: null, warnings });
     }
-    const ix = scan.index;
+    // Why recovery: what the scan found, or else why the footer and index were not used.
+    const why = scan.problems.length ? listed(scan.problems) : footerNote || "the index does not match the chunks";
     return new TraceReader({
-      ...base, index: ix, endTime: scan.sawIndex ? ix.endTime : null,
-      recovery: { events: ix.events, snapshots: ix.snapshotSeqs.length, lastSeq: ix.events - 1, reason: scan.why },
+      ...base, tables: scan.tables, outcome: scan.index?.outcome ?? null, endTime: scan.index ? scan.index.endTime : null,
+      recovery: why, warnings,
     });
   }
 
@@ -368,9 +477,24 @@ export class TraceReader {
     return `${this.formatMajor}.${this.formatMinor}`;
   }
 
+  /** Seqs of the snapshots, increasing; -1 is the initial state. Some may turn out damaged (lostSnapshots). */
+  get snapshotSeqs(): readonly number[] {
+    return this.t.snapshotSeqs;
+  }
+
+  /** First seq of each event chunk, increasing and dense from 0 (a missing range is one chunk of its own). */
+  get chunkFirstSeqs(): readonly number[] {
+    return this.t.chunkFirstSeqs;
+  }
+
+  /** Event count of each event chunk. */
+  get chunkCounts(): readonly number[] {
+    return this.t.chunkCounts;
+  }
+
   /** Number of event chunks. */
   get chunkCount(): number {
-    return this.chunkOffsets.length;
+    return this.t.chunkOffsets.length;
   }
 
   /** Event chunks currently held decoded (at most cacheChunks). */
@@ -378,10 +502,46 @@ export class TraceReader {
     return this.chunks.size;
   }
 
+  /**
+   * The missing seq ranges known so far, increasing and merged: those recovery
+   * found when opening, and each chunk found damaged since (reading it, or
+   * verify(), which reads them all).
+   */
+  get gaps(): readonly Gap[] {
+    if (this.gapsCache?.version === this.version) return this.gapsCache.gaps;
+    const gaps: Gap[] = [];
+    const t = this.t;
+    for (let i = 0; i < t.chunkBad.length; i++) {
+      const b = t.chunkBad[i];
+      if (!b) continue;
+      const from = t.chunkFirstSeqs[i]!;
+      const to = from + t.chunkCounts[i]! - 1;
+      const last = gaps[gaps.length - 1];
+      if (last && last.toSeq === from - 1 && last.reason === b.what) last.toSeq = to;
+      else gaps.push({ fromSeq: from, toSeq: to, reason: b.what });
+    }
+    this.gapsCache = { version: this.version, gaps };
+    return gaps;
+  }
+
+  /** Snapshots found damaged so far (readers fall back to an earlier one). */
+  get lostSnapshots(): readonly LostSnapshot[] {
+    const out: LostSnapshot[] = [];
+    this.t.snapBad.forEach((b, i) => {
+      if (b) out.push({ seq: this.t.snapshotSeqs[i]!, reason: b.what });
+    });
+    return out;
+  }
+
+  /** Something is known to be wrong: opened in recovery mode, gaps, lost snapshots or warnings. */
+  get damaged(): boolean {
+    return this.recovery !== null || this.gaps.length > 0 || this.lostSnapshots.length > 0 || this.warnings.length > 0;
+  }
+
   /** Index of the event chunk holding seq. Throws RangeError outside 0..eventCount-1. */
   chunkOf(seq: number): number {
     if (!(seq >= 0 && seq < this.eventCount)) throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
-    const f = this.chunkFirstSeqs;
+    const f = this.t.chunkFirstSeqs;
     let lo = 0;
     let hi = f.length - 1;
     while (lo < hi) {
@@ -392,30 +552,47 @@ export class TraceReader {
     return lo;
   }
 
-  /** Decoded columns of event chunk i (fresh arrays, not cached; for bulk scans). */
+  /** Decoded columns of event chunk i (fresh arrays, not cached; for bulk scans). Throws TraceCorruptError (with its gap) for a damaged chunk. */
   readColumns(i: number): EventColumns {
     return this.decodeChunk(i, undefined);
   }
 
+  private gapError(i: number, b: Bad): TraceCorruptError {
+    const from = this.t.chunkFirstSeqs[i]!;
+    const gap = { fromSeq: from, toSeq: from + this.t.chunkCounts[i]! - 1 };
+    return new TraceCorruptError(this.name, b.no, b.offset, b.what, gap, true);
+  }
+
   private decodeChunk(i: number, scratch: Scratch | undefined): EventColumns {
-    if (!(i >= 0 && i < this.chunkOffsets.length)) throw new RangeError(`chunk ${i} outside 0..${this.chunkOffsets.length - 1}`);
-    const off = this.chunkOffsets[i]!;
-    const fr = this.frameAt(off);
-    const where = (what: string) => new TraceCorruptError(this.path ?? this.name, this.fileChunkNo(off), off, what);
-    if (fr.type !== CHUNK_EVENTS) throw where(`expected an event chunk, found type ${fr.type}`);
+    const t = this.t;
+    if (!(i >= 0 && i < t.chunkOffsets.length)) throw new RangeError(`chunk ${i} outside 0..${t.chunkOffsets.length - 1}`);
+    const known = t.chunkBad[i];
+    if (known) throw this.gapError(i, known);
+    const off = t.chunkOffsets[i]!;
     try {
+      const fr = readFrame(this.src, off, this.src.size);
+      if (typeof fr === "string") throw new BodyError(fr);
+      if (fr.type !== CHUNK_EVENTS) throw new BodyError(`expected an event chunk, found type ${fr.type}`);
       const r = new ByteReader(fr.payload);
       const first = r.uvar();
       const n = r.uvar();
       const rawLen = r.uvar();
-      if (first !== this.chunkFirstSeqs[i] || n !== this.chunkCounts[i]) {
-        throw new BodyError(`holds events ${first}..${first + n - 1}, the index says ${this.chunkFirstSeqs[i]}..${this.chunkFirstSeqs[i]! + this.chunkCounts[i]! - 1}`);
+      if (first !== t.chunkFirstSeqs[i] || n !== t.chunkCounts[i]) {
+        throw new BodyError(`holds events ${first}..${first + n - 1}, the index says ${t.chunkFirstSeqs[i]}..${t.chunkFirstSeqs[i]! + t.chunkCounts[i]! - 1}`);
       }
-      const raw = body(fr.flags, fr.payload.subarray(r.pos), rawLen);
-      return decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
+      // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
+      if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY);
+      const cols = decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
+      const bad = checkColumns(cols);
+      if (bad !== null) throw new BodyError(bad);
+      return cols;
     } catch (e) {
-      if (e instanceof TraceError) throw e;
-      throw where(e instanceof Error ? e.message : String(e));
+      if (!isDecodeError(e)) throw e;
+      const b = { no: t.chunkNos[i]!, offset: off, what: `chunk ${t.chunkNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
+      t.chunkBad[i] = b;
+      this.version++;
+      throw this.gapError(i, b);
     }
   }
 
@@ -423,68 +600,110 @@ export class TraceReader {
   readChunk(i: number): KEvent[] {
     let evs = this.chunks.get(i);
     if (evs === undefined) {
-      evs = columnsToEvents(this.decodeChunk(i, this.scratch));
-      this.chunks.set(i, evs);
+      const cols = this.decodeChunk(i, this.scratch);
+      evs = columnsToEvents(cols);
+      this.chunks.set(i, evs, cols.n * 96 + cols.strings.reduce((s, x) => s + 2 * x.length, 0));
     }
     return evs;
   }
 
-  /** The event with this seq (shared object: do not mutate). */
+  /** The event with this seq (shared object: do not mutate). Throws TraceCorruptError when it is in a gap. */
   eventAt(seq: number): KEvent {
     const i = this.chunkOf(seq);
-    return this.readChunk(i)[seq - this.chunkFirstSeqs[i]!]!;
+    return this.readChunk(i)[seq - this.t.chunkFirstSeqs[i]!]!;
   }
 
-  /** Events with from <= seq < to, in order (clamped to the trace). */
+  /** Events with from <= seq < to, in order (clamped to the trace). Throws TraceCorruptError at a gap. */
   *events(from = 0, to = this.eventCount): IterableIterator<KEvent> {
     const end = Math.min(to, this.eventCount);
     let seq = Math.max(0, from);
     while (seq < end) {
       const i = this.chunkOf(seq);
       const evs = this.readChunk(i);
-      const first = this.chunkFirstSeqs[i]!;
+      const first = this.t.chunkFirstSeqs[i]!;
       const stop = Math.min(end, first + evs.length);
       for (; seq < stop; seq++) yield evs[seq - first]!;
     }
   }
 
   /**
-   * The state at the nearest snapshot with seq <= `seqAtOrBefore` (the
-   * initial state, seq -1, for anything before the first). The state is a
-   * fresh copy the caller may mutate.
+   * The state at the nearest usable snapshot with seq <= `seqAtOrBefore`
+   * (the initial state for anything below -1; a damaged one is remembered in lostSnapshots and the one before it
+   * used). The state is a fresh copy the caller may mutate. Throws
+   * TraceCorruptError when there is none (the initial snapshot is missing or
+   * damaged, and so is every one up to seqAtOrBefore).
    */
   loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState } {
-    const s = this.snapshotSeqs;
-    if (s.length === 0) throw new TraceCorruptError(this.path ?? this.name, 0, this.headerEnd, "the trace holds no snapshot, not even the initial state");
-    let lo = 0;
-    let hi = s.length - 1;
-    if (!(seqAtOrBefore >= s[0]!)) hi = 0;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (s[mid]! <= seqAtOrBefore) lo = mid;
-      else hi = mid - 1;
+    const s = this.t.snapshotSeqs;
+    seqAtOrBefore = Math.max(-1, seqAtOrBefore);
+    let i = lastAtOrBefore(s, seqAtOrBefore);
+    for (; i >= 0; i--) {
+      const plain = this.snapshotAt(i);
+      if (plain !== null) return { seq: s[i]!, state: fromPlain(plain) };
     }
-    let plain = this.snaps.get(lo);
-    if (plain === undefined) {
-      plain = this.readSnapshot(lo);
-      this.snaps.set(lo, plain);
-    }
-    return { seq: s[lo]!, state: fromPlain(plain) };
+    const first = s.length > 0 ? s[0]! : null;
+    const why = first === null || first > seqAtOrBefore
+      ? (first === -1 ? "" : "the initial snapshot is missing")
+      : `the snapshots up to seq ${seqAtOrBefore} are damaged`;
+    throw new TraceCorruptError(this.name, -1, this.headerEnd, `no usable snapshot at or before seq ${seqAtOrBefore}${why ? ` (${why})` : ""}`, undefined, true);
   }
 
   /**
-   * Reads every chunk and checks its checksum and contents. Returns null when
-   * all are good, else the first problem (also thrown later by the reads).
+   * The state at the first usable snapshot with seq >= `seqAtOrAfter`, or
+   * null when there is none: where folding can start again after a gap.
    */
-  verify(): TraceCorruptError | null {
-    try {
-      for (let i = 0; i < this.snapshotSeqs.length; i++) this.readSnapshot(i);
-      for (let i = 0; i < this.chunkOffsets.length; i++) this.readColumns(i);
-    } catch (e) {
-      if (e instanceof TraceCorruptError) return e;
-      throw e;
+  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
+    const s = this.t.snapshotSeqs;
+    for (let i = lastAtOrBefore(s, seqAtOrAfter - 1) + 1; i < s.length; i++) {
+      const plain = this.snapshotAt(i);
+      if (plain !== null) return { seq: s[i]!, state: fromPlain(plain) };
     }
     return null;
+  }
+
+  /** Snapshot i from the cache or the file; null when it is damaged (remembered). */
+  private snapshotAt(i: number): PlainState | null {
+    if (this.t.snapBad[i]) return null;
+    let plain = this.snaps.get(i);
+    if (plain === undefined) {
+      try {
+        const [p, w] = this.readSnapshot(i);
+        plain = p;
+        this.snaps.set(i, plain, w);
+      } catch (e) {
+        if (!(e instanceof TraceCorruptError)) throw e;
+        return null;
+      }
+    }
+    return plain;
+  }
+
+  /**
+   * Reads every chunk and checks its checksum and contents, remembering what
+   * is damaged (gaps, lostSnapshots). Returns the first problem found, or
+   * null when all are good.
+   */
+  verify(): TraceCorruptError | null {
+    let first: TraceCorruptError | null = null;
+    const t = this.t;
+    for (let i = 0; i < t.snapshotSeqs.length; i++) {
+      if (t.snapBad[i]) continue;
+      try {
+        this.readSnapshot(i);
+      } catch (e) {
+        if (!(e instanceof TraceCorruptError)) throw e;
+        first ??= e;
+      }
+    }
+    for (let i = 0; i < t.chunkOffsets.length; i++) {
+      try {
+        this.decodeChunk(i, this.scratch);
+      } catch (e) {
+        if (!(e instanceof TraceCorruptError)) throw e;
+        first ??= e;
+      }
+    }
+    return first;
   }
 
   /** Releases the file. */
@@ -492,193 +711,246 @@ export class TraceReader {
     this.src.close();
   }
 
-  private readSnapshot(i: number): PlainState {
-    const off = this.snapshotOffsets[i]!;
-    const fr = this.frameAt(off);
-    const where = (what: string) => new TraceCorruptError(this.path ?? this.name, this.fileChunkNo(off), off, what);
-    if (fr.type !== CHUNK_SNAPSHOT) throw where(`expected a snapshot chunk, found type ${fr.type}`);
+  /**
+   * The body of the schedule chunk (the run's decisions: schedule.ts bytes,
+   * not yet decoded), or null when the trace has none (written before format
+   * 2.1, or its chunk was not found). Bounded as every body. Throws
+   * TraceCorruptError for a damaged chunk.
+   */
+  scheduleBytes(): Uint8Array | null {
+    const off = this.t.schedule;
+    if (off < 0) return null;
     try {
+      const fr = readFrame(this.src, off, this.src.size);
+      if (typeof fr === "string") throw new BodyError(fr);
+      if (fr.type !== CHUNK_SCHEDULE) throw new BodyError(`expected the schedule chunk, found type ${fr.type}`);
+      const r = new ByteReader(fr.payload);
+      const rawLen = r.uvar();
+      return bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SCHEDULE_BODY);
+    } catch (e) {
+      if (!isDecodeError(e)) throw e;
+      throw new TraceCorruptError(this.name, -1, off, `the schedule chunk at byte offset ${off} is damaged: ${e.message}`, undefined, true);
+    }
+  }
+
+  /** Reads, checks and validates snapshot i: its plain state and its body size. Remembers a damaged one. */
+  private readSnapshot(i: number): [PlainState, number] {
+    const t = this.t;
+    const known = t.snapBad[i];
+    const off = t.snapshotOffsets[i]!;
+    const want = t.snapshotSeqs[i]!;
+    if (known) throw new TraceCorruptError(this.name, known.no, known.offset, known.detail);
+    try {
+      const fr = readFrame(this.src, off, this.src.size);
+      if (typeof fr === "string") throw new BodyError(fr);
+      if (fr.type !== CHUNK_SNAPSHOT) throw new BodyError(`expected a snapshot chunk, found type ${fr.type}`);
       const r = new ByteReader(fr.payload);
       const seq = r.svar();
       const rawLen = r.uvar();
-      if (seq !== this.snapshotSeqs[i]) throw new BodyError(`snapshot of seq ${seq}, the index says ${this.snapshotSeqs[i]}`);
-      const plain = packr.unpack(body(fr.flags, fr.payload.subarray(r.pos), rawLen)) as PlainState;
-      if (!isObj(plain) || !Array.isArray(plain.cpus) || !Array.isArray(plain.procs)) throw new BodyError("snapshot is not a kernel state");
-      return plain;
+      if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY);
+      const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), { seq: want, cpus: this.meta.config.cpus });
+      if (typeof plain === "string") throw new BodyError(plain);
+      return [plain, raw.length];
     } catch (e) {
-      if (e instanceof TraceError) throw e;
-      throw where(e instanceof Error ? e.message : String(e));
+      if (!isDecodeError(e)) throw e;
+      t.snapBad[i] = { no: t.snapNos[i]!, offset: off, what: `chunk ${t.snapNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
+      this.version++;
+      throw new TraceCorruptError(this.name, t.snapNos[i]!, off, e.message);
     }
-  }
-
-  /**
-   * The body of the schedule chunk (the run's decisions: schedule.ts bytes),
-   * or null when the trace has none (written before format 2.1, or recovered
-   * without its index). Throws TraceCorruptError for a damaged chunk.
-   */
-  scheduleBytes(): Uint8Array | null {
-    const off = this.scheduleOffset;
-    if (off === null) return null;
-    const fr = this.frameAt(off);
-    const where = (what: string) => new TraceCorruptError(this.path ?? this.name, this.fileChunkNo(off), off, what);
-    if (fr.type !== CHUNK_SCHEDULE) throw where(`expected the schedule chunk, found type ${fr.type}`);
-    try {
-      const r = new ByteReader(fr.payload);
-      const rawLen = r.uvar();
-      if (rawLen > MAX_PAYLOAD) throw new BodyError(`schedule body of ${rawLen} bytes, more than a chunk holds`);
-      return body(fr.flags, fr.payload.subarray(r.pos), rawLen);
-    } catch (e) {
-      if (e instanceof TraceError) throw e;
-      throw where(e instanceof Error ? e.message : String(e));
-    }
-  }
-
-  /** Reads and checks the frame at offset. */
-  private frameAt(off: number): Frame {
-    const fr = readFrame(this.src, off, this.src.size);
-    if (typeof fr === "string") throw new TraceCorruptError(this.path ?? this.name, this.fileChunkNo(off), off, fr);
-    return fr;
-  }
-
-  /** Number of the chunk at offset, counting event and snapshot chunks in file order from 0. */
-  private fileChunkNo(off: number): number {
-    const below = (a: readonly number[]) => {
-      let lo = 0;
-      let hi = a.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (a[mid]! < off) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
-    };
-    return below(this.chunkOffsets) + below(this.snapshotOffsets);
   }
 }
 
+/** Index of the last element <= x in an increasing array, -1 if none. */
+function lastAtOrBefore(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  if (hi < 0 || !(xs[0]! <= x)) return -1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (xs[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
-/** Validates the header meta; returns an explanation when it is not usable. */
-function parseMeta(bytes: Uint8Array): HeaderData | string {
-  let m: unknown;
-  try {
-    m = packr.unpack(bytes);
-  } catch (e) {
-    return `meta does not decode: ${e instanceof Error ? e.message : String(e)}`;
+/** The error for a path with no file: points at `<path>.partial` when a recording left one. */
+function missingError(path: string): TraceError {
+  const partial = `${path}.partial`;
+  if (existsSync(partial)) {
+    return new TraceError("missing", `${path}: no such file, but ${partial} exists (a recording that did not finish: crash, kill or full disk); open it with: ktrace info ${partial}`, path);
   }
-  if (!isObj(m)) return "meta is not a map";
-  for (const k of ["scenario", "fix", "writer"]) if (typeof m[k] !== "string") return `meta field ${k} is missing or not a string`;
-  for (const k of ["seed", "snapshotEvery", "maxEvents", "chunkEvents"]) if (typeof m[k] !== "number") return `meta field ${k} is missing or not a number`;
-  if (!isObj(m.config) || typeof m.config.cpus !== "number") return "meta field config is missing or has no cpus";
-  if (!isObj(m.options)) return "meta field options is not a map";
-  if (!Array.isArray(m.kinds) || !m.kinds.every((k) => Array.isArray(k) && typeof k[0] === "string" && typeof k[1] === "number")) {
-    return "meta field kinds is not a kind table";
-  }
-  return m as unknown as HeaderData;
+  return new TraceError("missing", `${path}: no such file; check the path, or record a trace with: ktrace record <scenario> -o ${path}`, path);
 }
 
 /** Reads the frame at off, checking bounds and CRC. Returns an explanation when it is not a good frame. */
 function readFrame(src: Source, off: number, end: number): Frame | string {
-  if (off + FRAME_HEADER > end) return `cut short inside the chunk header (${end - off} of ${FRAME_HEADER} bytes)`;
+  if (off < 0 || off + FRAME_HEADER > end) return `cut short inside the chunk header (${Math.max(0, end - off)} of ${FRAME_HEADER} bytes)`;
   const h = src.read(off, FRAME_HEADER);
   const len = readU32(h, 4);
   if (len > MAX_PAYLOAD) return `implausible chunk length ${len}`;
   if (off + FRAME_HEADER + len > end) return `cut short inside the chunk (${end - off - FRAME_HEADER} of ${len} payload bytes)`;
-  const payload = src.read(off + FRAME_HEADER, len);
-  const frame = new Uint8Array(FRAME_HEADER + len);
-  frame.set(h, 0);
-  frame.set(payload, FRAME_HEADER);
+  const frame = src.read(off, FRAME_HEADER + len);
   if (!frameCrcOk(frame, len)) return "checksum mismatch";
-  return { type: h[0]!, flags: h[1]!, payload: frame.subarray(FRAME_HEADER), offset: off, length: FRAME_HEADER + len };
+  return { type: frame[0]!, flags: frame[1]!, payload: frame.subarray(FRAME_HEADER), offset: off, length: FRAME_HEADER + len };
 }
 
-/** Parses an index chunk's payload into IndexData; an explanation when it is not valid. */
-function parseIndex(fr: Frame): IndexData | string {
+/** Parses and validates an index chunk's payload; an explanation when it is not valid. */
+function parseIndex(fr: Frame, fileBytes: number, min: number, max: number, chunkEvents: number): IndexData | string {
   if (fr.type !== CHUNK_INDEX) return `expected the index chunk, found type ${fr.type}`;
   let ix: unknown;
   try {
     const r = new ByteReader(fr.payload);
     const rawLen = r.uvar();
-    ix = packr.unpack(body(fr.flags, fr.payload.subarray(r.pos), rawLen));
+    // An index lists at most one entry per frame in the file: a few bytes each.
+    const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, Math.min(MAX_INDEX_BODY, 4 * fileBytes + 4096));
+    ix = unpackBody(raw, indexShape(fileBytes));
   } catch (e) {
-    return `index does not decode: ${e instanceof Error ? e.message : String(e)}`;
+    if (!isDecodeError(e)) throw e;
+    return `index does not decode: ${e.message}`;
   }
-  if (!isObj(ix) || typeof ix.events !== "number") return "index is not a map with events";
-  const n = Array.isArray(ix.chunkOffsets) ? ix.chunkOffsets.length : -1;
-  if (!isIntArray(ix.chunkOffsets) || !isIntArray(ix.chunkFirstSeqs, n) || !isIntArray(ix.chunkCounts, n)) return "bad chunk tables";
-  const m = Array.isArray(ix.snapshotSeqs) ? ix.snapshotSeqs.length : -1;
-  if (!isIntArray(ix.snapshotSeqs) || !isIntArray(ix.snapshotOffsets, m)) return "bad snapshot tables";
-  return ix as unknown as IndexData;
+  return checkIndex(ix, { min, max, chunkEvents });
 }
 
-function readIndex(src: Source, off: number, len: number, min: number, max: number, events: number): IndexData | string {
-  if (off < min || off + len > max) return `index offset ${off} outside the file`;
+function readIndex(src: Source, off: number, len: number, min: number, max: number, events: number, chunkEvents: number): IndexData | string {
+  if (off < min || off + len > max) return `offset ${off} is outside the file`;
   const fr = readFrame(src, off, off + len);
   if (typeof fr === "string") return fr;
-  const ix = parseIndex(fr);
+  const ix = parseIndex(fr, src.size, min, off, chunkEvents);
   if (typeof ix === "string") return ix;
   if (ix.events !== events) return `index has ${ix.events} events, the footer ${events}`;
-  const bad = checkTables(ix, min, off);
-  return bad ?? ix;
-}
-
-/** Consistency of the tables: dense chunks from seq 0, offsets in range and increasing, snapshots sorted. */
-function checkTables(ix: IndexData, min: number, max: number): string | null {
-  let seq = 0;
-  let prev = min - 1;
-  for (let i = 0; i < ix.chunkOffsets.length; i++) {
-    if (ix.chunkFirstSeqs[i] !== seq || ix.chunkCounts[i]! < 1) return `event chunk ${i} does not continue at seq ${seq}`;
-    seq += ix.chunkCounts[i]!;
-    if (ix.chunkOffsets[i]! <= prev || ix.chunkOffsets[i]! >= max) return `event chunk ${i} offset out of range`;
-    prev = ix.chunkOffsets[i]!;
-  }
-  if (seq !== ix.events) return `event chunks hold ${seq} events, the index says ${ix.events}`;
-  prev = -2;
-  for (let i = 0; i < ix.snapshotSeqs.length; i++) {
-    const s = ix.snapshotSeqs[i]!;
-    if (s <= prev || s >= ix.events || ix.snapshotOffsets[i]! < min || ix.snapshotOffsets[i]! >= max) return `snapshot ${i} out of order or range`;
-    prev = s;
-  }
-  return null;
-}
-
-interface Scan {
-  index: IndexData;
-  /** The whole file is good: every chunk, the index and the footer. */
-  complete: boolean;
-  sawIndex: boolean;
-  /** Why the scan stopped short of a complete file. */
-  why: string;
+  return ix;
 }
 
 /**
- * Walks the chunks from the header on, checking each, and collects the
- * tables of every good chunk up to the first bad or missing one.
+ * Snapshots missing where the writer always puts one: the initial state
+ * (seq -1), and after every snapshotEvery-th event (up to the last snapshot
+ * present). A missing one costs no events (the state is folded from an
+ * earlier one) but means chunks were removed; the initial one missing means
+ * the states before the first snapshot are unknown.
  */
-function scanChunks(src: Source, start: number, size: number): Scan {
-  const ix: IndexData = {
-    events: 0, outcome: null, endTime: 0,
-    chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], snapshotSeqs: [], snapshotOffsets: [],
+function missingSnapshots(t: Tables, every: number): string[] {
+  const s = t.snapshotSeqs;
+  if (s.length === 0) return t.events > 0 || t.chunkOffsets.length > 0 ? ["the trace holds no snapshot, not even the initial state"] : [];
+  const out: string[] = [];
+  if (s[0] !== -1) out.push(`the initial snapshot (seq -1) is missing: the states before seq ${s[0]} are unknown`);
+  const last = s[s.length - 1]!;
+  let j = 0;
+  const missing: number[] = [];
+  for (let q = every - 1; q < last && missing.length <= LIST; q += every) {
+    while (j < s.length && s[j]! < q) j++;
+    if (s[j] !== q) missing.push(q);
+  }
+  if (missing.length) out.push(`no snapshot of seq ${missing.slice(0, LIST).join(", ")}${missing.length > LIST ? " and more" : ""}, where the writer puts one (every ${every} events): a chunk was removed`);
+  return out;
+}
+
+interface Found {
+  off: number;
+  no: number;
+  /** Event chunk: first seq and count. Snapshot: seq in `first`, n = 0. */
+  first: number;
+  n: number;
+}
+
+interface Scan {
+  tables: Tables;
+  /** The index chunk found, validated (its offsets may not match the chunks: see warnings). */
+  index: IndexData | null;
+  /** Everything good, and the index and a footer pointing at it match the chunks. */
+  complete: boolean;
+  /** What cost events or ended the scan early, in file order. */
+  problems: string[];
+  warnings: string[];
+}
+
+/** Bytes per frame at least: a frame header and a 3-byte prefix. */
+const MIN_FRAME = FRAME_HEADER + 3;
+
+/**
+ * Looks for the next good frame after a damaged one at `off`: first where its
+ * length says the next one starts, then at every byte (cheap tests first;
+ * CRCs only for plausible frame headers, within `budget` bytes checksummed).
+ * Returns the offset, or -1.
+ */
+function resync(src: Source, off: number, size: number, budget: { bytes: number }): number {
+  const h = off + FRAME_HEADER <= size ? src.read(off, FRAME_HEADER) : null;
+  const tryAt = (q: number): boolean => {
+    if (q + FRAME_HEADER > size) return false;
+    const len = readU32(src.read(q, FRAME_HEADER), 4);
+    if (len > MAX_PAYLOAD || q + FRAME_HEADER + len > size) return false;
+    if (budget.bytes < FRAME_HEADER + len) return false;
+    budget.bytes -= FRAME_HEADER + len;
+    return typeof readFrame(src, q, size) !== "string";
   };
+  if (h) {
+    const next = off + FRAME_HEADER + readU32(h, 4);
+    if (next > off && next <= size - FRAME_HEADER && tryAt(next)) return next;
+  }
+  const WINDOW = 1 << 20;
+  for (let pos = off + 1; pos + FRAME_HEADER <= size && budget.bytes > 0; pos += WINDOW) {
+    const w = src.read(pos, Math.min(WINDOW + FRAME_HEADER - 1, size - pos));
+    for (let k = 0; k + FRAME_HEADER <= w.length && k < WINDOW; k++) {
+      const t = w[k]!;
+      if (t < CHUNK_EVENTS || t > CHUNK_INDEX || w[k + 1]! > 1 || w[k + 2] !== 0 || w[k + 3] !== 0) continue;
+      if (tryAt(pos + k)) return pos + k;
+      if (budget.bytes <= 0) return -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Walks the chunks from the header on, checking each frame, skipping damaged
+ * ones (resync), and builds the tables from every good chunk: event chunks
+ * by seq (a repeated one is dropped, a missing range becomes a phantom chunk
+ * with the reason), snapshots by seq. When it meets the index chunk it
+ * cross-checks it against the chunks found, and takes the outcome from it.
+ */
+function scanChunks(src: Source, start: number, size: number, chunkEvents: number, footer: ReturnType<typeof parseFooter>): Scan {
+  const evs: Found[] = [];
+  const snaps: Found[] = [];
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  /** Damaged regions, in file order: [offset, end), chunk number, what. */
+  const damage: { off: number; end: number; what: string; no: number }[] = [];
+  let index: IndexData | null = null;
+  let indexOff = -1;
+  let scheduleOff = -1;
+  let footerOk = false;
   let off = start;
   let no = 0;
-  let why = "";
-  let sawIndex = false;
-  let complete = false;
+  const budget = { bytes: 2 * size + (1 << 20) };
+  // Events a file of this size can hold at most: the cap on any seq a chunk claims.
+  const maxEvents = Math.floor((size - start) / MIN_FRAME) * chunkEvents;
   for (;;) {
-    if (off === size) {
-      why = sawIndex ? "no footer: the file was cut short after the index" : "no footer: the file was cut short";
+    if (off >= size) {
+      if (!index) problems.push("no footer: the file was cut short");
+      else problems.push("no footer: the file was cut short after the index");
       break;
     }
-    if (sawIndex) {
-      if (size - off === FOOTER_SIZE && parseFooter(src.read(off, FOOTER_SIZE))) complete = true;
-      else why = size - off < FOOTER_SIZE ? "footer cut short" : "damaged footer";
+    if (index) {
+      // The index is the last chunk; the footer follows it.
+      if (size - off === FOOTER_SIZE && parseFooter(src.read(off, FOOTER_SIZE))) footerOk = true;
+      else problems.push(size - off < FOOTER_SIZE ? "footer cut short" : "damaged footer");
       break;
     }
     const fr = readFrame(src, off, size);
     if (typeof fr === "string") {
-      why = fr.startsWith("cut short") ? `last chunk cut short: chunk ${no} at byte offset ${off}` : `chunk ${no} at byte offset ${off}: ${fr}`;
-      if (fr === "checksum mismatch") why = `CRC mismatch in chunk ${no} at byte offset ${off}`;
-      break;
+      const next = resync(src, off, size, budget);
+      const cut = fr.startsWith("cut short");
+      const what = fr === "checksum mismatch" ? `CRC mismatch in chunk ${no} at byte offset ${off}` : cut ? `last chunk cut short: chunk ${no} at byte offset ${off}` : `chunk ${no} at byte offset ${off}: ${fr}`;
+      const gapWhat = `chunk ${no} at byte offset ${off} is damaged: ${cut ? "its length runs past the end of the file" : fr}`;
+      if (next < 0) {
+        problems.push(what);
+        damage.push({ off, end: size, what: cut ? what : gapWhat, no });
+        break;
+      }
+      problems.push(cut ? gapWhat : what);
+      damage.push({ off, end: next, what: gapWhat, no });
+      off = next;
+      no++;
+      continue;
     }
     let bad: string | null = null;
     try {
@@ -686,40 +958,129 @@ function scanChunks(src: Source, start: number, size: number): Scan {
       if (fr.type === CHUNK_EVENTS) {
         const first = r.uvar();
         const n = r.uvar();
-        if (first !== ix.events || n < 1) bad = `holds events from ${first}, expected ${ix.events}`;
-        else {
-          ix.chunkOffsets.push(off);
-          ix.chunkFirstSeqs.push(first);
-          ix.chunkCounts.push(n);
-          ix.events += n;
-        }
+        const rawLen = r.uvar();
+        if (n < 1 || n > chunkEvents) bad = `claims ${n} events, outside the 1..${chunkEvents} a chunk of this trace holds`;
+        else if (first + n > maxEvents) bad = `claims events from seq ${first}, more than a file of ${size} bytes can hold`;
+        else if (rawLen < 4 * n || rawLen > MAX_EVENT_BODY) bad = `its body length ${rawLen} does not fit ${n} events`;
+        else evs.push({ off, no, first, n });
       } else if (fr.type === CHUNK_SNAPSHOT) {
         const seq = r.svar();
-        const last = ix.snapshotSeqs.length ? ix.snapshotSeqs[ix.snapshotSeqs.length - 1]! : -2;
-        if (seq <= last || seq >= ix.events) bad = `snapshot of seq ${seq} out of order`;
-        else {
-          ix.snapshotSeqs.push(seq);
-          ix.snapshotOffsets.push(off);
-        }
+        if (seq < -1 || seq >= maxEvents) bad = `snapshot of seq ${seq}, outside what the file can hold`;
+        else snaps.push({ off, no, first: seq, n: 0 });
       } else if (fr.type === CHUNK_INDEX) {
-        const got = parseIndex(fr);
+        const got = parseIndex(fr, size, start, off, chunkEvents);
         if (typeof got === "string") bad = got;
         else {
-          sawIndex = true;
-          ix.outcome = got.outcome;
-          ix.endTime = got.endTime;
+          index = got;
+          indexOff = off;
         }
+      } else if (fr.type === CHUNK_SCHEDULE) {
+        scheduleOff = off;
       }
       // Unknown chunk types (from a newer minor version) are skipped.
     } catch (e) {
-      bad = e instanceof Error ? e.message : String(e);
+      if (!isDecodeError(e)) throw e;
+      bad = e.message;
     }
     if (bad !== null) {
-      why = `chunk ${no} at byte offset ${off} is damaged: ${bad}`;
-      break;
+      const what = `chunk ${no} at byte offset ${off} is damaged: ${bad}`;
+      problems.push(what);
+      damage.push({ off, end: off + fr.length, what, no });
     }
     off += fr.length;
     no++;
   }
-  return { index: ix, complete, sawIndex, why };
+
+  // Event chunks by seq: a repeated range is dropped, a missing one becomes a phantom.
+  const t = emptyTables();
+  const dup: string[] = [];
+  evs.sort((a, b) => a.first - b.first || a.off - b.off);
+  let prevOff = start;
+  const reasonBetween = (lo: number, hi: number): { what: string; no: number; off: number } => {
+    const d = damage.filter((x) => x.end > lo && x.off < hi);
+    if (d.length > 0) return { what: d.length === 1 ? d[0]!.what : `${d[0]!.what}, and ${d.length - 1} more damaged chunk${d.length > 2 ? "s" : ""}`, no: d[0]!.no, off: d[0]!.off };
+    return { what: `no chunk in the file holds them (between byte offsets ${lo} and ${hi}: chunks removed?)`, no: -1, off: lo };
+  };
+  const phantom = (from: number, to: number, lo: number, hi: number) => {
+    const why = reasonBetween(lo, hi);
+    t.chunkOffsets.push(-1);
+    t.chunkFirstSeqs.push(from);
+    t.chunkCounts.push(to - from + 1);
+    t.chunkNos.push(why.no);
+    t.chunkBad.push({ no: why.no, offset: why.off, what: why.what, detail: why.what });
+  };
+  for (const c of evs) {
+    if (c.first < t.events) {
+      dup.push(`chunk ${c.no} at byte offset ${c.off} repeats events ${c.first}..${c.first + c.n - 1}`);
+      continue;
+    }
+    if (c.first > t.events) phantom(t.events, c.first - 1, Math.min(prevOff, c.off), Math.max(prevOff, c.off));
+    t.chunkOffsets.push(c.off);
+    t.chunkFirstSeqs.push(c.first);
+    t.chunkCounts.push(c.n);
+    t.chunkNos.push(c.no);
+    t.chunkBad.push(null);
+    t.events = c.first + c.n;
+    prevOff = c.off;
+  }
+  // Snapshots by seq; one past the events recovered means the events before it existed.
+  snaps.sort((a, b) => a.first - b.first || a.off - b.off);
+  let lastSnap = -2;
+  for (const s of snaps) {
+    if (s.first === lastSnap) {
+      dup.push(`chunk ${s.no} at byte offset ${s.off} repeats the snapshot of seq ${s.first}`);
+      continue;
+    }
+    lastSnap = s.first;
+    t.snapshotSeqs.push(s.first);
+    t.snapshotOffsets.push(s.off);
+    t.snapNos.push(s.no);
+    t.snapBad.push(null);
+  }
+  const lastEnd = index && index.events > t.events ? index.events : Math.max(t.events, lastSnap + 1);
+  if (lastEnd > t.events) {
+    // The index (or a snapshot) says there were more events than the chunks found hold.
+    const hole = reasonBetween(prevOff, size);
+    const trailing = damage.some((d) => d.end > prevOff) ? hole : { what: "the file ends before them", no: -1, off: size };
+    t.chunkOffsets.push(-1);
+    t.chunkFirstSeqs.push(t.events);
+    t.chunkCounts.push(lastEnd - t.events);
+    t.chunkNos.push(trailing.no);
+    t.chunkBad.push({ no: trailing.no, offset: trailing.off, what: trailing.what, detail: trailing.what });
+    t.events = lastEnd;
+  }
+  if (dup.length) warnings.push(listed(dup));
+
+  // The index against the chunks found.
+  let matches = false;
+  if (index) {
+    const found = new Map<number, number>();
+    evs.forEach((c) => found.set(c.first, c.off));
+    const snapAt = new Map<number, number>();
+    snaps.forEach((s) => snapAt.set(s.first, s.off));
+    const lostSnaps = index.snapshotSeqs.filter((s) => !snapAt.has(s));
+    // Event chunks the index lists but the file lacks; those inside a gap are reported by the gap.
+    const inGap = (seq: number) => {
+      const i = lastAtOrBefore(t.chunkFirstSeqs, seq);
+      return i >= 0 && t.chunkBad[i] !== null && seq < t.chunkFirstSeqs[i]! + t.chunkCounts[i]!;
+    };
+    const lostChunks = index.chunkFirstSeqs.filter((f) => !found.has(f) && !inGap(f));
+    let moved = 0;
+    index.chunkFirstSeqs.forEach((f, i) => { if (found.has(f) && found.get(f) !== index!.chunkOffsets[i]) moved++; });
+    index.snapshotSeqs.forEach((s, i) => { if (snapAt.has(s) && snapAt.get(s) !== index!.snapshotOffsets[i]) moved++; });
+    if (lostSnaps.length) {
+      warnings.push(`the index lists ${lostSnaps.length === 1 ? "a snapshot" : `${lostSnaps.length} snapshots`} of seq ${lostSnaps.slice(0, LIST).join(", ")}${lostSnaps.length > LIST ? " and more" : ""} that the file does not hold`);
+    }
+    if (lostChunks.length) {
+      warnings.push(`the index lists ${lostChunks.length} event chunk${lostChunks.length === 1 ? "" : "s"} the file does not hold (from seq ${lostChunks[0]})`);
+    }
+    if (moved) warnings.push(`the index's byte offsets do not match ${moved} of the chunks (bytes were removed or inserted)`);
+    const extra = evs.length + snaps.length - dup.length - index.chunkOffsets.length - index.snapshotSeqs.length;
+    if (extra > 0) warnings.push(`the file holds ${extra} chunk${extra === 1 ? "" : "s"} the index does not list`);
+    matches = lostSnaps.length === 0 && lostChunks.length === 0 && !t.chunkBad.some((b) => b !== null) && moved === 0 && extra <= 0 && index.events === t.events;
+  }
+  const complete = matches && footerOk && damage.length === 0 && dup.length === 0 &&
+    footer !== null && footer.indexOffset === indexOff && footer.events === t.events;
+  t.schedule = scheduleOff;
+  return { tables: t, index, complete, problems, warnings };
 }

@@ -17,7 +17,7 @@ import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from ".
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, encodeFooter, encodeHeader, frameHeader, packr,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_SCHEDULE_BODY, encodeFooter, encodeHeader, frameHeader, packr,
   type IndexData, type TraceMeta, type TraceSummary,
 } from "./format.ts";
 
@@ -75,6 +75,10 @@ export class TraceWriter {
   private lastSnapshot = -1;
   private state: "open" | "finished" | "failed" | "aborted" = "open";
   private readonly chunk: ChunkBuilder;
+  /** The header and the initial snapshot are on disk: a partial file now opens (recovery mode). */
+  private usable = false;
+  /** A write error kept the partial file and said so: abort() leaves it. */
+  private kept = false;
   private readonly out = new ByteWriter(1 << 16);
   private readonly index: IndexData = {
     events: 0, outcome: null, endTime: 0,
@@ -104,7 +108,7 @@ export class TraceWriter {
       throw new TraceError("usage", `snapshot interval must be a positive integer, got ${snapshotEvery}`);
     }
     const want = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
-    if (!Number.isInteger(want) || want < 1) throw new TraceError("usage", `chunk size must be a positive integer, got ${want}`);
+    if (!Number.isInteger(want) || want < 1 || want > MAX_CHUNK_EVENTS) throw new TraceError("usage", `chunk size must be an integer in 1..${MAX_CHUNK_EVENTS}, got ${want}`);
     // Split each snapshot interval into equal chunks of at most `want` events.
     const chunkEvents = Math.ceil(snapshotEvery / Math.ceil(snapshotEvery / want));
     const kinds = currentKinds();
@@ -113,11 +117,12 @@ export class TraceWriter {
     try {
       fd = openSync(partial, "w");
     } catch (e) {
-      throw new TraceWriteError(partial, sysCode(e), describe(e));
+      throw new TraceWriteError(partial, sysCode(e), `${describe(e)} (the file could not be created)`);
     }
     const w = new TraceWriter(path, fd, initial, snapshotEvery, chunkEvents, opts.gzip ?? path.endsWith(".gz"), kinds);
     w.write(encodeHeader({ ...meta, snapshotEvery, chunkEvents, kinds }));
     w.snapshot(initial);
+    w.usable = true;
     return w;
   }
 
@@ -157,7 +162,8 @@ export class TraceWriter {
     this.flushChunk();
     if (this.lastSnapshot !== this.next - 1) this.snapshot(this.last);
     const idx = this.index;
-    if (summary.schedule !== undefined) {
+    // A schedule too large for a reader to accept is left out (the run is then run again from its seed).
+    if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY) {
       idx.schedule = this.offset;
       this.writeChunk(CHUNK_SCHEDULE, () => {}, summary.schedule, SNAPSHOT_LEVEL);
     }
@@ -178,16 +184,22 @@ export class TraceWriter {
       syncDir(this.path);
     } catch (e) {
       this.fail();
-      throw new TraceWriteError(this.partialPath, sysCode(e), describe(e));
+      try { unlinkSync(`${this.partialPath}.gz`); } catch { /* not there */ }
+      throw this.writeError(e);
     }
     this.state = "finished";
     return { path: this.path, bytes, events: idx.events, outcome: idx.outcome, endTime: idx.endTime, snapshots: idx.snapshotSeqs.length };
   }
 
-  /** Stops writing and removes the partial file. Safe to call in any state. */
+  /**
+   * Stops writing and removes the partial file. Safe to call in any state.
+   * After a write error that kept the partial file (TraceWriteError.kept), the
+   * file stays: the error told the user it holds the chunks written so far.
+   */
   abort(): void {
     if (this.state === "finished" || this.state === "aborted") return;
     this.state = "aborted";
+    if (this.kept) return;
     if (this.fd >= 0) {
       try { closeSync(this.fd); } catch { /* already gone */ }
       this.fd = -1;
@@ -216,9 +228,24 @@ export class TraceWriter {
       while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);
     } catch (e) {
       this.fail();
-      throw new TraceWriteError(this.partialPath, sysCode(e), describe(e));
+      throw this.writeError(e);
     }
     this.offset += b.length;
+  }
+
+  /**
+   * The error for a failed write (the writer has failed): the partial file is
+   * kept when it holds the header and the initial state, else removed; the
+   * message says which.
+   */
+  private writeError(e: unknown): TraceWriteError {
+    if (!this.usable) {
+      try { unlinkSync(this.partialPath); } catch { /* not there */ }
+      return new TraceWriteError(this.partialPath, sysCode(e), describe(e), null);
+    }
+    this.kept = true;
+    const events = this.index.chunkCounts.reduce((a, b) => a + b, 0);
+    return new TraceWriteError(this.partialPath, sysCode(e), describe(e), events);
   }
 
   /**

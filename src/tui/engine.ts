@@ -16,6 +16,8 @@ import { DensityScan } from '../replay/density.ts';
 import {
   Cursor,
   describe,
+  displaySafe,
+  eventOrNull,
   kindName,
   openSource,
   parseWatch,
@@ -26,9 +28,10 @@ import {
   type WhyEntry,
 } from '../replay/index.ts';
 import type { Density, EventRow, Explanation, Frame, ListItem, Marks, ObjectRef, Overview, Pane, PaneId, Status, Tone, TraceInfo, WatchView } from './frame.ts';
-import { isFailure } from './frame.ts';
+import { isFailure, MISSING_KIND } from './frame.ts';
 import { CLASS_OF, KIND_CLASSES } from './kinds.ts';
 import { ownerProblem, refAt, statePanes } from './rows.ts';
+import { safeText } from '../util/safe-text.ts';
 
 export type { Explanation, ListItem, Status, Tone, WatchView } from './frame.ts';
 
@@ -135,7 +138,7 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
   const src = cursor.source;
   const r = src.recovery;
   return {
-    file,
+    file: safeText(file),
     scenario: src.meta.scenario,
     fix: src.meta.fix,
     seed: src.meta.seed,
@@ -147,9 +150,13 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
   };
 }
 
-/** Opens a trace file for the UI: a cursor at the start, and its facts. Throws TraceError (exitCode 2). */
+/**
+ * Opens a trace file for the UI: a cursor at the start, and its facts. Every
+ * string the UI shows comes through displaySafe (safe-text.ts). Throws
+ * TraceError (exitCode 2).
+ */
 export function openCursor(path: string): { cursor: Cursor; info: TraceInfo } {
-  const cursor = new Cursor(openSource(path));
+  const cursor = new Cursor(displaySafe(openSource(path)));
   return { cursor, info: traceInfo(cursor, path) };
 }
 
@@ -165,8 +172,8 @@ export function failureOf(cursor: Cursor, info: TraceInfo): Failure | null {
   } catch {
     return null;
   }
-  const ev = cursor.eventAt(seq);
-  return { kind: kindName(ev.kind), seq, message: ev.s };
+  const ev = eventOrNull(cursor.source, seq);
+  return { kind: ev ? kindName(ev.kind) : 'failure', seq, message: ev ? ev.s : '' };
 }
 
 /** Whether two panes show the same rows. */
@@ -182,6 +189,11 @@ function samePane(a: Pane, b: Pane): boolean {
 }
 
 const tone = (text: string, t: Tone): Status => ({ text, tone: t });
+
+/** The event list's row for an event missing from a damaged trace (at the time of the state before it). */
+function missingRow(seq: number, time: number): EventRow {
+  return { seq, time, cpu: -1, tid: -1, kind: MISSING_KIND, kindName: 'missing', text: 'missing: the trace is damaged here' };
+}
 
 const byNumber = (a: number, b: number) => a - b;
 
@@ -305,7 +317,8 @@ export class ReplayEngine implements Engine {
   overview(): Overview {
     const b = this.base;
     const h = this.hitScan;
-    const key = `${b.scanned}/${b.error}/${this.hitScans}:${h?.scanned ?? '-'}/${this.seenHits.size}/${this.seenViolations.size}/${this.violation === undefined ? 'u' : (this.violation?.seq ?? 'n')}`;
+    const gaps = this.cursor.source.gaps;
+    const key = `${b.scanned}/${b.error}/${this.hitScans}:${h?.scanned ?? '-'}/${this.seenHits.size}/${this.seenViolations.size}/${this.violation === undefined ? 'u' : (this.violation?.seq ?? 'n')}/${gaps.length}`;
     if (this.lastOverview?.key === key) return this.lastOverview.value;
     const density: Density = {
       total: b.total,
@@ -327,6 +340,7 @@ export class ReplayEngine implements Engine {
       violation: this.violation === undefined ? undefined : (this.violation?.seq ?? null),
       violations: [...violations].sort(byNumber),
       failure: this.failure?.seq ?? null,
+      gaps,
     };
     this.lastOverview = { key, value: { density, marks } };
     return this.lastOverview.value;
@@ -341,7 +355,11 @@ export class ReplayEngine implements Engine {
     const from = Math.max(0, seq - WINDOW);
     const to = Math.min(this.info.total - 1, seq + WINDOW);
     const events: EventRow[] = [];
-    for (let q = from; q <= to; q++) events.push(this.eventRow(c.eventAt(q), st));
+    for (let q = from; q <= to; q++) {
+      const ev = eventOrNull(c.source, q);
+      // An event in a gap of a damaged trace: a row that says so.
+      events.push(ev ? this.eventRow(ev, st) : missingRow(q, st.time));
+    }
     return { seq, time: st.time, events, panes: this.samePanes(statePanes(st)) };
   }
 
@@ -379,8 +397,8 @@ export class ReplayEngine implements Engine {
       const st = this.cursor.state;
       const targets: SearchTarget[] = [];
       for (let q = from; q <= to; q++) {
-        const ev = this.cursor.eventAt(q);
-        targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
+        const ev = eventOrNull(this.cursor.source, q);
+        if (ev) targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
       }
       this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: 'label' }) };
     }
@@ -600,7 +618,10 @@ function explainEnd(cursor: Cursor, ev: KEvent): Explanation {
   const lines = [kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : OUTCOME_WORDS[kind]];
   if (ev.s !== '') lines.push('', ev.s);
   const decided = o !== null && o.kind === kind && o.seq !== ev.seq ? o.seq : null;
-  if (decided !== null) lines.push('', `It was decided at seq ${decided} (${kindName(cursor.eventAt(decided).kind)}); Enter goes there.`);
+  if (decided !== null) {
+    const d = eventOrNull(cursor.source, decided);
+    lines.push('', `It was decided at seq ${decided} (${d ? kindName(d.kind) : 'an event missing from the damaged trace'}); Enter goes there.`);
+  }
   if (kind !== undefined && isFailure(kind)) lines.push('', 'v goes to the first invariant violation, which is usually where it went wrong.');
   return { title: `event ${ev.seq}: end of the run`, lines, seq: decided };
 }

@@ -82,11 +82,15 @@ export interface EventRow {
   readonly time: number;
   readonly cpu: number;
   readonly tid: number;
+  /** The event's kind; MISSING_KIND for an event missing from a damaged trace. */
   readonly kind: number;
   readonly kindName: string;
   /** describe(ev, state): one readable line. */
   readonly text: string;
 }
+
+/** EventRow.kind of an event in a gap of a damaged trace (its row says it is missing). */
+export const MISSING_KIND = -1;
 
 /** What depends on the cursor's position. */
 export interface Frame {
@@ -110,6 +114,8 @@ export interface Marks {
   readonly violations?: readonly number[];
   /** The panic/fatal/hang event, null when the run did not fail. */
   readonly failure: number | null;
+  /** Seq ranges whose events are missing (a damaged trace), as known so far, increasing. */
+  readonly gaps?: readonly { readonly fromSeq: number; readonly toSeq: number; readonly reason: string }[];
 }
 
 /**

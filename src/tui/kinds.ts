@@ -5,6 +5,7 @@
 // table; a kind the table does not name (a newer kernel's) is `other`.
 
 import { EVENT_KINDS, KIND } from '../kernel/types.ts';
+import { MISSING_KIND } from './frame.ts';
 
 export interface KindClass {
   readonly name: string;
@@ -63,9 +64,9 @@ export function kindClass(kind: number): KindClass {
   return KIND_CLASSES[CLASS_OF[kind] ?? OTHER_CLASS]!;
 }
 
-/** The colour of an event kind in the event list (Ink colour names). */
+/** The colour of an event kind in the event list (Ink colour names); a missing event's row (a damaged trace) is yellow, as its gap on the timeline. */
 export function kindColor(kind: number): string | undefined {
-  return kindClass(kind).color;
+  return kind === MISSING_KIND ? 'yellow' : kindClass(kind).color;
 }
 
 /** Kinds drawn dim (routine work that would drown the interesting events). */

@@ -4,6 +4,7 @@
 // Each cell of the bar stands for the events between two positions. What it
 // shows, strongest first (LEGEND, which `?` lists):
 //   ✖ the panic, fatal error or hang   ! an event that breaks an invariant   ◆ a watchpoint hit
+//   ░ events missing: a damaged trace's gap (Marks.gaps)
 //   ▁▂▃▄▅▆▇█ activity: the share of the cell's events that are not routine work
 //            (▁ up to 1/8, █ over 7/8), coloured by the kind class most of them
 //            are (faults win whenever there is one; colours as in the event list)
@@ -27,7 +28,7 @@ export interface TimelineProps {
 }
 
 /** What a cell shows, weakest first. A new kind of mark (a gap, a decision) is a row here and in GLYPH/RANK. */
-export type Style = 'unscanned' | 'quiet' | 'activity' | 'watch' | 'violation' | 'failure';
+export type Style = 'unscanned' | 'quiet' | 'activity' | 'gap' | 'watch' | 'violation' | 'failure';
 
 /** One cell of the bar. */
 export interface Cell {
@@ -38,12 +39,13 @@ export interface Cell {
   readonly cursor: boolean;
 }
 
-const RANK: { readonly [S in Style]: number } = { unscanned: 0, quiet: 1, activity: 2, watch: 3, violation: 4, failure: 5 };
-const GLYPH: { readonly [S in Exclude<Style, 'activity'>]: string } = { unscanned: '·', quiet: '─', watch: '◆', violation: '!', failure: '✖' };
+const RANK: { readonly [S in Style]: number } = { unscanned: 0, quiet: 1, activity: 2, gap: 3, watch: 4, violation: 5, failure: 6 };
+const GLYPH: { readonly [S in Exclude<Style, 'activity'>]: string } = { unscanned: '·', quiet: '─', gap: '░', watch: '◆', violation: '!', failure: '✖' };
 const MARK_COLOR: { readonly [S in Style]: string | undefined } = {
   unscanned: undefined,
   quiet: undefined,
   activity: undefined,
+  gap: 'yellow',
   watch: 'yellow',
   violation: 'red',
   failure: 'red',
@@ -56,6 +58,7 @@ export const LEGEND: readonly { readonly glyph: string; readonly text: string }[
   { glyph: '✖', text: 'the panic, fatal error or hang' },
   { glyph: '!', text: 'an event that breaks an invariant' },
   { glyph: '◆', text: 'a watchpoint hit' },
+  { glyph: '░', text: 'events missing: the trace is damaged there' },
   { glyph: '▁…█', text: 'activity: share of events not routine (▁ <1/8, █ >7/8)' },
   ...wrap(
     `coloured by the kind most of them are (faults win): ${KIND_CLASSES.filter((c) => !c.routine && c.color !== undefined)
@@ -97,6 +100,17 @@ export function barCells(total: number, overview: Overview, width: number): Omit
     for (let i = 0; i < d.violationEnds.length; i++) put(d.violationEnds[i]!, 'violation');
   }
   const m = overview.marks;
+  for (const g of m.gaps ?? []) {
+    const from = Math.max(0, g.fromSeq);
+    const to = Math.min(total - 1, g.toSeq);
+    for (let c = columnOf(from, total, w), last = columnOf(to, total, w); from <= to && c <= last; c++) {
+      if (RANK.gap >= RANK[styles[c]!]) {
+        styles[c] = 'gap';
+        chars[c] = GLYPH.gap;
+        colors[c] = MARK_COLOR.gap;
+      }
+    }
+  }
   for (const h of m.watchHits) put(h, 'watch');
   for (const v of m.violations ?? []) put(v, 'violation');
   if (typeof m.violation === 'number') put(m.violation, 'violation');

@@ -1,20 +1,29 @@
 // ktrace check <trace> [--invariant NAME]... [--json]: the first invariant
-// violation in a trace. Exit 1 when one is found, 0 when none.
+// violation in a trace. Exit 1 when one is found, 0 when none; 2 when none
+// was found but the trace is damaged, so part of it could not be checked
+// (each such stretch is listed, and checking went on after it).
 
-import { checkInvariantNames, firstViolation, openSource, recoveryNote, selectFor, violationReport, type ViolationReport } from "../../replay/index.ts";
+import {
+  checkInvariantNames, displaySafe, firstViolation, openSource, recoveryNote, selectFor, unfoldedText, violationReport, type ViolationReport,
+} from "../../replay/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"check">): Promise<number> {
   const path = args.positionals[0]!;
-  const src = openSource(path);
+  const raw = openSource(path);
+  // Text names things from the trace: through displaySafe, every string is safe to print.
+  const src = args.flags.json ? raw : displaySafe(raw);
   try {
     // Names are checked against the trace's invariants (the built-ins and the scenario's own, from its header), so after opening it.
     checkInvariantNames(args.flags.invariant ?? [], src);
     const invs = selectFor(src, args.flags.invariant);
     const res = firstViolation(src, invs);
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
+    const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
+    const damaged = () => eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`);
     if (args.flags.json) {
       printJson({
         violation: report,
@@ -22,17 +31,23 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         events: src.eventCount,
         invariants: invs.map((i) => i.name),
         recovery: src.recovery,
+        gaps: src.gaps,
+        unchecked: res.unchecked.map((u) => ({ fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: unfoldedText(u) })),
       });
-      return report ? 1 : 0;
+      if (code === 2) damaged();
+      return code;
     }
-    const note = recoveryNote(src, path);
+    const note = recoveryNote(src, safeText(path));
     if (note) eprintln(note);
     if (!report) {
-      println(`no invariant violation in ${src.eventCount} events (checked: ${invs.map((i) => i.name).join(", ")})`);
-      return 0;
+      const of = res.unchecked.length ? `the ${res.scanned} of ${src.eventCount} events checked` : `${src.eventCount} events`;
+      println(`no invariant violation in ${of} (checked: ${invs.map((i) => i.name).join(", ")})`);
+    } else {
+      printReport(report, res.scanned, src.eventCount, safeText(path));
     }
-    printReport(report, res.scanned, src.eventCount, path);
-    return 1;
+    for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
+    if (code === 2) damaged();
+    return code;
   } finally {
     src.close();
   }

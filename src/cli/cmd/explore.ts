@@ -12,13 +12,13 @@ import process from "node:process";
 import { cellWidth, cut } from "../../util/text-table.ts";
 import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
 import { explore, saveTraces, type Progress } from "../../explore/index.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
 import { searchDoc, exploreSearch, type SearchDoc } from "../../explore/search.ts";
 import { strategySpec, type StrategySpec } from "../../explore/strategies/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, ewrite, isStderrTTY, out, println, stderrColumns } from "../io.ts";
+import { color, eprintln, errColor, eredraw, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -49,7 +49,7 @@ export function progressLine(label: string, p: Progress, columns: number, paint:
     const full = Math.round(frac * w);
     return `${"█".repeat(full)}${"░".repeat(w - full)}`;
   };
-  const safe = termSafe(label);
+  const safe = safeText(label);
   // Layouts, widest first. The first that fits with the counts at their widest
   // (done = failing = total) wins, so the layout does not change as they grow.
   const layout = (i: number, done: string, failing: string, errors: string): string => {
@@ -80,11 +80,11 @@ function progressBar(label: string): { update(p: Progress): void; clear(): void 
     update(p) {
       if (p.elapsedMs - last < 100 && p.done < p.total) return;
       last = p.elapsedMs;
-      ewrite(`\r${progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red)}\x1b[K`);
+      eredraw(progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red));
       shown = true;
     },
     clear() {
-      if (shown) ewrite("\r\x1b[K");
+      if (shown) eredraw("");
     },
   };
 }
@@ -112,7 +112,7 @@ export interface TextContext {
 export function printText(d: ExploreDoc, ctx: TextContext): void {
   const { target, extra, note } = ctx;
   const fix = d.fix;
-  const variant = fix ? `--fix ${termSafe(fix)}` : "buggy";
+  const variant = fix ? `--fix ${safeText(fix)}` : "buggy";
   const { from, to } = d.seeds;
   type Row = { seed: number; outcome: string; what: string; bad: boolean };
   const rows: Row[] = [
@@ -130,7 +130,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   if (rows.length > 0) {
     const w = Math.max(4, String(to).length);
     println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
-    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(termSafe(r.outcome).padEnd(12))}  ${termSafe(r.what)}`);
+    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(safeText(r.outcome).padEnd(12))}  ${safeText(r.what)}`);
     println();
   }
   const failed = d.failing.length;
@@ -155,9 +155,9 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
     })()
     : `seeds ${from}..${to}`;
-  println(`${head}: ${termSafe(d.scenario)} (${variant}${termSafe(extra)}) ${range}, ${how}`);
-  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
-  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${termSafe(k)} ${n(c)}`).join(", ");
+  println(`${head}: ${safeText(d.scenario)} (${variant}${safeText(extra)}) ${range}, ${how}`);
+  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
+  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
   if (budget > 0) println(color.yellow(`  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`));
   const internal = d.errors.filter((e) => e.exitCode === 3);
@@ -167,7 +167,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   }
   if (d.saved.length > 0) {
     const more = d.saved.length < failed ? ` (the first ${d.saved.length} of ${n(failed)}; --save-all for all)` : "";
-    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${termSafe(ctx.saveDir ?? "")}${more}`);
+    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(ctx.saveDir ?? "")}${more}`);
   }
   const first = d.failing[0]?.seed ?? d.errors[0]?.seed;
   if (first === undefined) return;
@@ -175,10 +175,10 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${first}`;
   if (failed > 0) {
     const saved = d.saved[0];
-    println(color.dim(termSafe(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
+    println(color.dim(safeText(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
   } else {
     const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
-    println(color.dim(termSafe(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
+    println(color.dim(safeText(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
   }
 }
 
@@ -197,7 +197,7 @@ export function errorLine(d: Pick<ExploreDoc, "errors">): string | null {
   const seeds = list.slice(0, 5).map((e) => e.seed).join(", ") + (list.length > 5 ? ", …" : "");
   const first = list[0]!;
   const what = internal.length > 0 ? "internal error" : "a scenario that cannot run";
-  return termSafe(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
+  return safeText(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
 }
 
 export async function run(args: ParsedArgs<"explore">): Promise<number> {
@@ -234,7 +234,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   }
   const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
   const code = exitCodeFor(doc);
-  if (f.json) out(renderDoc(doc));
+  if (f.json) outJson(renderDoc(doc));
   else {
     const extra = [
       f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : "",
@@ -263,7 +263,7 @@ async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): P
   });
   const doc = searchDoc(res);
   if (f.json) {
-    out(JSON.stringify(doc, null, 2) + "\n");
+    outJson(JSON.stringify(doc, null, 2) + "\n");
     return doc.failing.length > 0 ? 1 : 0;
   }
   printSearch(doc, target, f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`).join(""), performance.now() - t0, f.save ?? null);
@@ -271,7 +271,7 @@ async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): P
 }
 
 function printSearch(d: SearchDoc, target: string, extra: string, ms: number, saveDir: string | null): void {
-  const variant = d.fix ? `--fix ${termSafe(d.fix)}` : "buggy";
+  const variant = d.fix ? `--fix ${safeText(d.fix)}` : "buggy";
   const k = d.preemptions;
   const within = `every schedule with at most ${k} preemption${k === 1 ? "" : "s"}`;
   if (d.failing.length > 0) {
@@ -279,11 +279,11 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     for (const r of d.failing) {
       const o = r.outcome;
       const what = r.violation ? `${r.violation.invariant} at ${r.violation.seq}: ${r.violation.message}` : o.message;
-      println(`${String(r.schedule).padEnd(9)}  ${String(r.preemptions).padEnd(7)}  ${color.red(`${o.kind} at ${o.seq}`.padEnd(12))}  ${termSafe(what)}`);
+      println(`${String(r.schedule).padEnd(9)}  ${String(r.preemptions).padEnd(7)}  ${color.red(`${o.kind} at ${o.seq}`.padEnd(12))}  ${safeText(what)}`);
     }
     println();
   }
-  const scope = `${termSafe(d.scenario)} (${variant}${termSafe(extra)}) on 1 cpu, ${within}`;
+  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on 1 cpu, ${within}`;
   const how = `${duration(ms)}${d.complete ? ", exhaustive" : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
   if (d.failingCount === 0) {
     const head = d.complete ? `no failure in any of the ${n(d.scanned)} schedules` : `no failure in the first ${n(d.scanned)} schedules`;
@@ -292,13 +292,13 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     println(`${color.red(`${n(d.failingCount)} of ${n(d.scanned)} schedules failed`)}: ${scope} (${how})`);
   }
   const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${x} ${n(c)}`).join(", ");
-  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${termSafe(x)} ${n(c)}`).join(", ");
+  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${safeText(x)} ${n(c)}`).join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
   if (d.failingCount > d.failing.length) println(color.dim(`  listed: the first ${d.failing.length} failing schedules`));
-  if (d.saved.length > 0) println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${termSafe(saveDir ?? "")}`);
+  if (d.saved.length > 0) println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(saveDir ?? "")}`);
   const first = d.failing[0];
   if (first) {
     println(`  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? " (exact: every schedule within the bound ran)" : ""}`);
-    println(color.dim(termSafe(`next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`)));
+    println(color.dim(safeText(`next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`)));
   }
 }

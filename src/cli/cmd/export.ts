@@ -1,33 +1,39 @@
 // ktrace export <trace> --format chrome|msgpack|jsonl [-o FILE]
 //   chrome: Chrome Trace Event JSON for chrome://tracing and the Perfetto UI.
 //   msgpack, jsonl: the events as plain records (src/export/records.ts).
+// A damaged trace is exported around its gaps (chrome marks them as global
+// instants; records simply have no record for a missing event), with a note
+// on stderr saying which events are missing.
 
 import { writeChromeTrace } from "../../export/chrome.ts";
 import { OutFile } from "../../export/out-file.ts";
 import { writeRecords, type RecordFormat } from "../../export/records.ts";
-import { openTrace, type TraceReader } from "../../trace/index.ts";
+import { openSource, recoveryNote, type TraceSource } from "../../replay/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { VERSION } from "../help.ts";
-import { eprintln, isStdoutTTY, out, outBytes } from "../io.ts";
+import { eprintln, isStdoutTTY, outBytes, outJson } from "../io.ts";
 
 export async function run(args: ParsedArgs<"export">): Promise<number> {
   const f = args.flags;
   if (f.format === "msgpack" && f.output === undefined && isStdoutTTY()) {
     throw new UsageError("--format msgpack writes binary data, not for a terminal", "write it to a file with -o FILE, or pipe it to a program");
   }
-  const reader = openTrace(args.positionals[0]!);
+  const reader = openSource(args.positionals[0]!);
   try {
-    if (reader.recovery) eprintln(`ktrace: note: ${args.positionals[0]} is incomplete (${reader.recovery.reason}); exporting the ${reader.recovery.events} events recovered`);
     if (f.format === "chrome") exportChrome(reader, f.output);
     else await exportRecords(reader, f.format, f.output);
+    // After the export: a damaged chunk is found when it is read.
+    const note = recoveryNote(reader, safeText(args.positionals[0]!));
+    if (note) eprintln(note);
   } finally {
-    reader.close();
+    reader.reader.close();
   }
   return 0;
 }
 
-function exportChrome(reader: TraceReader, output: string | undefined): void {
+function exportChrome(reader: TraceSource, output: string | undefined): void {
   const opts = { version: `ktrace ${VERSION}` };
   if (output !== undefined) {
     const file = new OutFile(output);
@@ -47,15 +53,15 @@ function exportChrome(reader: TraceReader, output: string | undefined): void {
     buf.push(t);
     n += t.length;
     if (n >= 1 << 16) {
-      out(buf.join(""));
+      outJson(buf.join(""));
       buf = [];
       n = 0;
     }
   }, opts);
-  out(buf.join(""));
+  outJson(buf.join(""));
 }
 
-async function exportRecords(reader: TraceReader, format: RecordFormat, output: string | undefined): Promise<void> {
+async function exportRecords(reader: TraceSource, format: RecordFormat, output: string | undefined): Promise<void> {
   if (output === undefined) {
     await writeRecords(reader, format, outBytes);
     return;

@@ -3,7 +3,8 @@
 // without --dry-run the command says so and exits 2.
 
 import { basename } from "node:path";
-import { escapeText, importSummary, MAPPED_EVENTS, type ClockInfo, type ImportSummary } from "../../import/index.ts";
+import { importSummary, MAPPED_EVENTS, type ClockInfo, type ImportSummary } from "../../import/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { KtraceError } from "../errors.ts";
 import { color, printJson, println } from "../io.ts";
@@ -17,7 +18,7 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
   if (!args.flags["dry-run"]) {
     throw new KtraceError(
       `import cannot write a .ktrace yet (issue 15, phase 2: kernel event kinds for real traces)`,
-      { hint: `run 'ktrace import ${escapeText(file)} --dry-run' to see how the file reads and maps` },
+      { hint: `run 'ktrace import ${safeText(file)} --dry-run' to see how the file reads and maps` },
     );
   }
   const opts = args.flags.format === undefined ? {} : { format: args.flags.format };
@@ -46,7 +47,7 @@ function clockText(c: ClockInfo): string {
     date: "date and time (babeltrace2 --clock-date)",
     counter: "raw counter values (not nanoseconds)",
   }[c.kind];
-  return `${what}; origin ${escapeText(c.origin)}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
+  return `${what}; origin ${safeText(c.origin)}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
 }
 
 function warnings(s: ImportSummary): string[] {
@@ -61,11 +62,11 @@ function warnings(s: ImportSummary): string[] {
       ? `the last line (${r.lines}) has no newline: it may have been cut short, although it parsed`
       : `the last line (${r.lines}) is cut short: it has no newline and does not parse`);
   }
-  if (r.gzipError !== undefined) w.push(`the gzip stream ends early (${escapeText(r.gzipError)}): read what it holds`);
+  if (r.gzipError !== undefined) w.push(`the gzip stream ends early (${safeText(r.gzipError)}): read what it holds`);
   if (r.lostEvents > 0 || r.lostMarkers > 0) w.push(`the tracer lost ${n(r.lostEvents)} events (${plural(r.lostMarkers, "marker")}): state after them may be wrong`);
   if (r.reordered > 0) w.push(`${plural(r.reordered, "event")} came out of time order and were sorted into place`);
   for (const [name, m] of Object.entries(s.map.malformed)) {
-    w.push(`${plural(m.count, `${escapeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`);
+    w.push(`${plural(m.count, `${safeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`);
   }
   const assumed = s.map.pidSources.assumed;
   if (assumed > 0) {
@@ -78,7 +79,7 @@ function warnings(s: ImportSummary): string[] {
 function printReport(s: ImportSummary): void {
   const r = s.read;
   const m = s.map;
-  println(`${color.bold("ktrace import")} ${escapeText(r.path)} ${color.dim("(dry run: nothing written)")}`);
+  println(`${color.bold("ktrace import")} ${safeText(r.path)} ${color.dim("(dry run: nothing written)")}`);
   println(`  format   ${FORMAT_NAMES[r.format]}${r.detected ? " (detected)" : " (--format)"}${r.gzip ? ", gzip" : ""}`);
   println(`  read     ${plural(r.lines, "line")}, ${n(r.bytes)} bytes: ${plural(r.records, "event")}, ${n(r.skipped)} header/blank, ${n(r.unparsed)} unparsed`);
   if (r.clock) println(`  clock    ${clockText(r.clock)}`);
@@ -100,7 +101,7 @@ function printReport(s: ImportSummary): void {
     if (m.merged[name]) parts.push(`${n(m.merged[name]!)} merged into another event's op`);
     if (m.generic[name]) parts.push("generic event (name and fields kept)");
     if (m.malformed[name]) parts.push(`${n(m.malformed[name]!.count)} malformed, kept as generic`);
-    const shown = escapeText(name.length > width ? name.slice(0, width - 1) + "…" : name);
+    const shown = safeText(name.length > width ? name.slice(0, width - 1) + "…" : name);
     println(`  ${shown.padEnd(width)} ${n(count).padStart(9)}  ${parts.join("; ")}`);
   }
   const w = warnings(s);

@@ -14,7 +14,7 @@ import { OUTCOME_KINDS } from "../../kernel/index.ts";
 import { INVARIANT_NAMES } from "../../replay/invariants.ts";
 import { MAX_SHARD_BYTES, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc } from "../../explore/doc.ts";
 import type { ParsedArgs } from "../args.ts";
-import { eprintln, out } from "../io.ts";
+import { eprintln, outJson } from "../io.ts";
 import { errorLine, exitCodeFor, printText } from "./explore.ts";
 
 function readShard(file: string): string {
@@ -40,7 +40,7 @@ export async function run(args: ParsedArgs<"merge">): Promise<number> {
   const files = args.positionals;
   const docs = files.map((file) => ({ file, doc: parseShardDoc(readShard(file), file) }));
   const merged = mergeDocs(docs, { outcomes: outcomeOrder(OUTCOME_KINDS), violations: INVARIANT_NAMES });
-  if (args.flags.json) out(renderDoc(merged));
+  if (args.flags.json) outJson(renderDoc(merged));
   else {
     const sh = docs[0]!.doc.shard;
     const extra = [` --cpus ${merged.cpus}`, ...Object.entries(merged.options).map(([k, v]) => ` --opt ${k}=${v}`), ` --max-events ${merged.maxEvents}`].join("");

@@ -7,7 +7,7 @@
 import { BranchError, failureText, openRun, reopen } from "../../explore/branch.ts";
 import { alternativeText, decisionText, DEFAULT_PIVOT_LIMIT, flipText, type PivotsResult } from "../../explore/pivots.ts";
 import { runPivots } from "../../explore/pivots-jobs.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { describe, eventAt, recoveryNote } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -37,7 +37,7 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
   const events = new Map<number, string>();
   try {
     const note = recoveryNote(src, path);
-    if (note) eprintln(termSafe(note));
+    if (note) eprintln(safeText(note));
     const base = reopen(src, tr).base;
     if (!base.failure) throw new BranchError(`${path}: the run does not fail (outcome ${base.outcome.kind}, no invariant broken): no decision to blame`);
     r = await runPivots(path, tr, base, limit, f.jobs);
@@ -50,7 +50,7 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
     return 0;
   }
   const ms = performance.now() - t0;
-  println(`${color.bold("pivots")} ${termSafe(path)}: ${termSafe(failureText(r.failure))}`);
+  println(`${color.bold("pivots")} ${safeText(path)}: ${safeText(failureText(r.failure))}`);
   const scope = r.considered < r.before ? `the latest ${n(r.considered)} of the ${n(r.before)} decisions before it (--limit)` : `all ${n(r.before)} decisions before it`;
   if (r.pivots.length === 0) {
     println(`  no single decision avoids it: flipped ${scope} (${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s); it does not depend on any one of them`);
@@ -60,11 +60,11 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
   for (const p of r.pivots) {
     const alts = p.avoid.map((a) => `${alternativeText(p.decision, a.value)}: ${flipText(a)}`).join("; ");
     const ev = events.get(p.decision.seq);
-    println(`  ${termSafe(decisionText(p.decision))}${ev ? color.dim(termSafe(`   [${ev}]`)) : ""}`);
-    println(color.dim(`      ${termSafe(alts)}`));
+    println(`  ${safeText(decisionText(p.decision))}${ev ? color.dim(safeText(`   [${ev}]`)) : ""}`);
+    println(color.dim(`      ${safeText(alts)}`));
   }
   const first = r.pivots[0]!.decision;
   const flag = first.kind === "timing" ? ` --cost ${r.pivots[0]!.avoid[0]!.value}` : first.kind === "pick" ? ` --run ${r.pivots[0]!.avoid[0]!.value}` : first.value === 1 ? " --no-preempt" : " --preempt";
-  println(color.dim(termSafe(`next: ktrace whatif ${path} --at ${first.seq}${flag}`)));
+  println(color.dim(safeText(`next: ktrace whatif ${path} --at ${first.seq}${flag}`)));
   return 0;
 }

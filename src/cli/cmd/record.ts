@@ -4,7 +4,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { defaultTracePath, prepare, record, strategyChooser } from "../../record/index.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { readStoredSchedule } from "../../explore/branch.ts";
 import { ReplayChooser, strategySpec, type Mismatch } from "../../explore/strategies/index.ts";
 import { params } from "../../kernel/index.ts";
@@ -19,7 +19,7 @@ const MAX_SCHEDULE_FILE = 64 * 1024 * 1024;
 /** The decision list of --schedule: the compact string itself, or a file holding one. */
 function readScheduleArg(arg: string): Schedule {
   const fail = (e: unknown): never => {
-    if (e instanceof ScheduleError) throw new UsageError(`--schedule ${termSafe(arg.length > 60 ? `${arg.slice(0, 57)}...` : arg)}: not a decision list (${e.message})`, "give the compact string 'ktrace shrink' prints (ks1.…), or a file holding one; --schedule-from TRACE takes a trace's decisions");
+    if (e instanceof ScheduleError) throw new UsageError(`--schedule ${safeText(arg.length > 60 ? `${arg.slice(0, 57)}...` : arg)}: not a decision list (${e.message})`, "give the compact string 'ktrace shrink' prints (ks1.…), or a file holding one; --schedule-from TRACE takes a trace's decisions");
     throw e;
   };
   if (arg.startsWith(SCHEDULE_PREFIX)) {
@@ -32,12 +32,12 @@ function readScheduleArg(arg: string): Schedule {
   let text: string;
   try {
     const st = statSync(arg);
-    if (!st.isFile()) throw new UsageError(`--schedule ${termSafe(arg)}: not a file`);
-    if (st.size > MAX_SCHEDULE_FILE) throw new UsageError(`--schedule ${termSafe(arg)}: ${st.size} bytes, more than a decision list file may hold (${MAX_SCHEDULE_FILE})`);
+    if (!st.isFile()) throw new UsageError(`--schedule ${safeText(arg)}: not a file`);
+    if (st.size > MAX_SCHEDULE_FILE) throw new UsageError(`--schedule ${safeText(arg)}: ${st.size} bytes, more than a decision list file may hold (${MAX_SCHEDULE_FILE})`);
     text = readFileSync(arg, "utf8");
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`--schedule ${termSafe(arg)}: no such file, and not a decision list (those start with ${SCHEDULE_PREFIX})`);
+    throw new UsageError(`--schedule ${safeText(arg)}: no such file, and not a decision list (those start with ${SCHEDULE_PREFIX})`);
   }
   try {
     return parseScheduleText(text, params.MAX_CPUS);
@@ -57,7 +57,7 @@ export async function run(args: ParsedArgs<"record">): Promise<number> {
     from = "the decision list";
   } else if (f["schedule-from"] !== undefined) {
     schedule = readStoredSchedule(f["schedule-from"]);
-    from = termSafe(f["schedule-from"]);
+    from = safeText(f["schedule-from"]);
   }
   const p = await prepare({
     target: args.positionals[0]!,
@@ -76,7 +76,7 @@ export async function run(args: ParsedArgs<"record">): Promise<number> {
   const r = record(p, path, f["snapshot-every"], replay ?? undefined, replay ? `record --schedule${f["schedule-from"] !== undefined ? "-from" : ""}` : undefined);
   const mismatch: Mismatch | null = replay?.mismatch ?? null;
   const o = r.outcome;
-  if (mismatch) eprintln(termSafe(`ktrace: note: ${from}: ${mismatch.what} (seq ${mismatch.seq}); from there on the ${strategy.name} strategy (seed ${p.variant.seed}) decided`));
+  if (mismatch) eprintln(safeText(`ktrace: note: ${from}: ${mismatch.what} (seq ${mismatch.seq}); from there on the ${strategy.name} strategy (seed ${p.variant.seed}) decided`));
   const unused = replay && !mismatch && !replay.exhausted;
   if (f.json) {
     printJson({

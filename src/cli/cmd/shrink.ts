@@ -6,7 +6,7 @@
 
 import { failureText, openRun, reopen, BranchError, type RunResult } from "../../explore/branch.ts";
 import { shrink, DEFAULT_SHRINK_RUNS } from "../../explore/shrink.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { besideTrace, runnableOf } from "../../explore/trace-out.ts";
 import { calmChooser, ReplayChooser } from "../../explore/strategies/index.ts";
 import { record } from "../../record/index.ts";
@@ -32,7 +32,7 @@ export async function run(args: ParsedArgs<"shrink">): Promise<number> {
   if (maxRuns < 1) throw new UsageError(`--max-runs must be at least 1, got ${maxRuns}`);
   const { src, tr } = openRun(path);
   const note = recoveryNote(src, path);
-  if (note) eprintln(termSafe(note));
+  if (note) eprintln(safeText(note));
   let opened;
   try {
     opened = reopen(src, tr);
@@ -62,7 +62,7 @@ export async function run(args: ParsedArgs<"shrink">): Promise<number> {
     });
     return 0;
   }
-  println(`${color.bold("shrink")} ${termSafe(path)}: ${termSafe(failureText(res.failure))}`);
+  println(`${color.bold("shrink")} ${safeText(path)}: ${safeText(failureText(res.failure))}`);
   const row = (label: string, r: RunResult) => `  ${label.padEnd(7)}${String(r.preemptions).padStart(4)} preemption${r.preemptions === 1 ? " " : "s"}  ${String(r.switches).padStart(4)} context switches  ${n(r.events).padStart(7)} events`;
   println(row("before", base));
   println(row("after", after));
@@ -75,8 +75,8 @@ export async function run(args: ParsedArgs<"shrink">): Promise<number> {
   if (improved) {
     println(`  ${n(res.runs)} candidates tried${res.budgetHit ? ` (stopped at --max-runs ${n(maxRuns)})` : ""}`);
     println(`  schedule ${text.length <= PRINT_SCHEDULE ? text : `${text.slice(0, 60)}… (${n(text.length)} characters; in the trace)`}`);
-    println(`  trace    ${termSafe(written!)}`);
-    println(color.dim(termSafe(`next: ktrace check ${written}   ktrace replay ${written} --at violation`)));
+    println(`  trace    ${safeText(written!)}`);
+    println(color.dim(safeText(`next: ktrace check ${written}   ktrace replay ${written} --at violation`)));
   }
   return 0;
 }

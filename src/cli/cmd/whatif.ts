@@ -6,7 +6,7 @@
 // does not fail, 1 when it does, 2 for a SEQ where the change cannot be made.
 
 import { BranchError, failureText, fallbackOf, openRun, rerun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
-import { termSafe } from "../../explore/safe-text.ts";
+import { safeText } from "../../util/safe-text.ts";
 import { GuidedChooser } from "../../explore/strategies/index.ts";
 import { besideTrace, runnableOf } from "../../explore/trace-out.ts";
 import { checkRun, resolveChange } from "../../explore/whatif.ts";
@@ -33,7 +33,7 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   let cpu = -1;
   try {
     const note = recoveryNote(src, path);
-    if (note) eprintln(termSafe(note));
+    if (note) eprintln(safeText(note));
     if (f.at >= src.eventCount) throw new BranchError(`--at ${f.at}: the trace has events 0..${src.eventCount - 1}`);
     cpu = eventAt(src, f.at).cpu;
     base = reopen(src, tr).base;
@@ -68,12 +68,12 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
     });
     return fails ? 1 : 0;
   }
-  println(`${color.bold("whatif")} ${termSafe(path)} at seq ${f.at}: ${termSafe(change.text)}`);
-  println(`  original  ${termSafe(outcomeText(base))}`);
+  println(`${color.bold("whatif")} ${safeText(path)} at seq ${f.at}: ${safeText(change.text)}`);
+  println(`  original  ${safeText(outcomeText(base))}`);
   const verdict = !fails ? color.green(outcomeText(branch)) : same ? color.red(`still ${outcomeText(branch)}`) : color.yellow(`fails another way: ${outcomeText(branch).replace(/^fails: /, "")}`);
-  println(`  branch    ${termSafe(verdict)}`);
-  println(color.dim(`  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${termSafe(g.firstMiss)}` : ""}`));
-  println(`  trace     ${termSafe(out)}`);
-  println(color.dim(termSafe(`next: ktrace diff ${path} ${out}   ktrace replay ${out}${fails ? " --at violation" : ""}`)));
+  println(`  branch    ${safeText(verdict)}`);
+  println(color.dim(`  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${safeText(g.firstMiss)}` : ""}`));
+  println(`  trace     ${safeText(out)}`);
+  println(color.dim(safeText(`next: ktrace diff ${path} ${out}   ktrace replay ${out}${fails ? " --at violation" : ""}`)));
   return fails ? 1 : 0;
 }

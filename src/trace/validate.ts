@@ -1,0 +1,258 @@
+// Structural validation of what a trace's bytes decode to: the header meta,
+// the index, each snapshot and each event chunk, checked against the kernel's
+// types (src/kernel/types.ts) before anything uses them. A file whose
+// checksums are right but whose contents are not (crafted, or written by a
+// broken writer) is then refused as damaged data, with a reason, instead of
+// failing later with a TypeError deep inside the kernel (exit 3).
+//
+// Each check returns the value (typed) or a one-line explanation. Records may
+// carry fields this build does not know (a later kernel): they are kept.
+
+import type { PlainState } from "../kernel/state.ts";
+import { LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES } from "../kernel/types.ts";
+import type { EventColumns } from "./event-codec.ts";
+import {
+  FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_KINDS, MAX_META, MAX_TRACE_CPUS, META_MAX_DEPTH, packr,
+  type HeaderData, type IndexData,
+} from "./format.ts";
+import { msgpackShape, type ShapeLimits } from "./msgpack-bounds.ts";
+import { safeText } from "../util/safe-text.ts";
+
+type Obj = Record<string, unknown>;
+
+export function isObj(x: unknown): x is Obj {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+}
+
+const int = (x: unknown): x is number => Number.isSafeInteger(x);
+
+/** A kernel config value: the rules are strings today (KConfig); numbers and booleans are allowed for rules a later kernel adds. */
+const isPrimitive = (x: unknown) => typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x));
+
+function isIntArray(x: unknown, n?: number): x is number[] {
+  return Array.isArray(x) && (n === undefined || x.length === n) && x.every(int);
+}
+
+/** A value from a trace, for a message: a number as is, a string escaped and cut (safeText), anything else by its type. */
+export function shown(x: unknown): string {
+  if (typeof x === "number" || typeof x === "boolean" || x === null || x === undefined) return String(x);
+  if (typeof x === "string") return `'${safeText(x.length > 40 ? `${x.slice(0, 39)}…` : x)}'`;
+  return Array.isArray(x) ? "an array" : x instanceof Uint8Array ? "bytes" : `a ${typeof x}`;
+}
+
+/** Unpacks msgpack after checking its shape (msgpack-bounds.ts); an explanation when it does not decode. */
+export function unpackBounded(bytes: Uint8Array, limits: ShapeLimits): unknown {
+  const bad = msgpackShape(bytes, limits);
+  if (bad !== null) throw new Error(`msgpack ${bad}`);
+  return packr.unpack(bytes);
+}
+
+/**
+ * Shape limits for the header meta. Its `world` holds the scenario's programs
+ * (ops nest: an op is a map inside an array, up to the kernel's MAX_DEPTH
+ * levels of src/kernel/validate.ts, with expressions below), so it may nest deep; a container or item
+ * takes at least one byte, so the meta's own length (at most MAX_META) bounds
+ * their counts. The world's structure is validated after decoding
+ * (validateWorld, with its own depth and size bounds).
+ */
+export const META_SHAPE: ShapeLimits = { maxDepth: META_MAX_DEPTH, maxContainers: MAX_META, maxItems: MAX_META };
+
+/** Shape limits for a snapshot body of n bytes: a real kernel record takes well over 12 bytes of msgpack. */
+export function snapshotShape(n: number): ShapeLimits {
+  return { maxDepth: 8, maxContainers: Math.floor(n / 12) + 64, maxItems: n };
+}
+
+/**
+ * Shape limits for a format 2 event chunk body: an array of the fields and
+ * the string table (a later minor version may append a few more containers).
+ */
+export const EVENT_BODY_SHAPE: ShapeLimits = { maxDepth: 4, maxContainers: 64, maxItems: Number.MAX_SAFE_INTEGER };
+
+/** Shape limits for an index body, in a file of `fileBytes` bytes: one table entry per frame at most. */
+export function indexShape(fileBytes: number): ShapeLimits {
+  return { maxDepth: 4, maxContainers: 32, maxItems: 5 * Math.floor(fileBytes / FRAME_HEADER) + 64 };
+}
+
+// ---- header ----
+
+/** Validates the header meta; an explanation when it is not usable. */
+export function checkMeta(m: unknown): HeaderData | string {
+  if (!isObj(m)) return "meta is not a map";
+  for (const k of ["scenario", "fix", "writer"]) if (typeof m[k] !== "string") return `meta field ${k} is missing or not a string`;
+  for (const k of ["seed", "snapshotEvery", "maxEvents", "chunkEvents"]) if (!int(m[k])) return `meta field ${k} is missing or not an integer`;
+  if ((m.snapshotEvery as number) < 1) return "meta field snapshotEvery is not positive";
+  const ce = m.chunkEvents as number;
+  if (ce < 1 || ce > MAX_CHUNK_EVENTS) return `meta field chunkEvents is ${ce}, outside 1..${MAX_CHUNK_EVENTS}`;
+  if (!isObj(m.config)) return "meta field config is missing";
+  const cpus = m.config.cpus;
+  if (!int(cpus) || cpus < 1 || cpus > MAX_TRACE_CPUS) return `meta field config.cpus is not an integer in 1..${MAX_TRACE_CPUS}`;
+  for (const [k, v] of Object.entries(m.config)) if (!isPrimitive(v)) return `meta field config.${shown(k)} is not a string, number or boolean`;
+  if (!isObj(m.options)) return "meta field options is not a map";
+  for (const [k, v] of Object.entries(m.options)) if (typeof v !== "string") return `meta option ${shown(k)} is not a string`;
+  const kinds = m.kinds;
+  if (!Array.isArray(kinds) || kinds.length > MAX_KINDS) return "meta field kinds is not a kind table";
+  for (const k of kinds as unknown[]) {
+    if (!Array.isArray(k) || typeof k[0] !== "string" || !int(k[1]) || (k[2] !== undefined && !int(k[2]))) return "meta field kinds is not a kind table";
+  }
+  return m as unknown as HeaderData;
+}
+
+// ---- index ----
+
+/** Where an index may point: event and snapshot frames lie in [min, max). */
+export interface IndexBounds {
+  min: number;
+  max: number;
+  /** Most events in one chunk (the header's chunkEvents). */
+  chunkEvents: number;
+}
+
+/**
+ * Validates an index's fields and tables: event chunks dense from seq 0, each
+ * of 1..chunkEvents events, offsets increasing inside [min, max); snapshots
+ * increasing within -1..events-1; no more entries than frames fit; the outcome
+ * a known kind at a seq of the trace.
+ */
+export function checkIndex(x: unknown, b: IndexBounds): IndexData | string {
+  if (!isObj(x) || !int(x.events) || x.events < 0) return "index is not a map with events";
+  const ix = x;
+  const n = Array.isArray(ix.chunkOffsets) ? ix.chunkOffsets.length : -1;
+  if (!isIntArray(ix.chunkOffsets) || !isIntArray(ix.chunkFirstSeqs, n) || !isIntArray(ix.chunkCounts, n)) return "bad chunk tables";
+  const m = Array.isArray(ix.snapshotSeqs) ? ix.snapshotSeqs.length : -1;
+  if (!isIntArray(ix.snapshotSeqs) || !isIntArray(ix.snapshotOffsets, m)) return "bad snapshot tables";
+  if (ix.endTime !== undefined && (!int(ix.endTime) || ix.endTime < 0)) return "bad endTime";
+  const frames = Math.floor((b.max - b.min) / FRAME_HEADER);
+  if (n + m > frames) return `the index lists ${n + m} chunks, more than ${b.max - b.min} bytes can hold`;
+  const events = ix.events as number;
+  const o = checkOutcome(ix.outcome, events);
+  if (typeof o === "string") return `index ${o}`;
+  const idx = ix as unknown as IndexData;
+  let seq = 0;
+  let prev = b.min - 1;
+  for (let i = 0; i < n; i++) {
+    const c = idx.chunkCounts[i]!;
+    if (idx.chunkFirstSeqs[i] !== seq || c < 1 || c > b.chunkEvents) return `event chunk ${i} does not continue at seq ${seq} with 1..${b.chunkEvents} events`;
+    seq += c;
+    if (idx.chunkOffsets[i]! <= prev || idx.chunkOffsets[i]! >= b.max) return `event chunk ${i} offset out of range`;
+    prev = idx.chunkOffsets[i]!;
+  }
+  if (seq !== events) return `event chunks hold ${seq} events, the index says ${events}`;
+  if (ix.schedule !== undefined && (!int(ix.schedule) || ix.schedule < b.min || ix.schedule >= b.max)) return "schedule chunk offset out of range";
+  prev = -2;
+  for (let i = 0; i < m; i++) {
+    const s = idx.snapshotSeqs[i]!;
+    const off = idx.snapshotOffsets[i]!;
+    if (s <= prev || s >= Math.max(events, 0) || off < b.min || off >= b.max) return `snapshot ${i} out of order or range`;
+    prev = s;
+  }
+  return { ...idx, endTime: (ix.endTime as number | undefined) ?? 0, outcome: o };
+}
+
+/** null, or {kind, seq, message} with a known kind and -1 <= seq < events. */
+function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string {
+  if (o === null || o === undefined) return null;
+  if (!isObj(o)) return "outcome is not a map";
+  if (typeof o.kind !== "string" || !(OUTCOME_KINDS as readonly string[]).includes(o.kind)) return "outcome has an unknown kind";
+  if (!int(o.seq) || o.seq < -1 || o.seq >= Math.max(events, 0)) return `outcome seq ${shown(o.seq)} is outside the trace`;
+  if (typeof o.message !== "string") return "outcome message is not a string";
+  return o as unknown as IndexData["outcome"];
+}
+
+// ---- snapshots ----
+
+type Field = "int" | "int?" | "intOrNull" | "str" | "bool" | "ints" | "locktype" | "vartype" | "regs?";
+
+const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int" };
+const PROC: Record<string, Field> = {
+  pid: "int", ppid: "int", name: "str", state: "str", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
+  vmarLock: "int", exitCode: "intOrNull", tcaches: "ints", createdSeq: "int", exitingSeq: "int?", refs: "int?",
+};
+const THREAD: Record<string, Field> = {
+  tid: "int", pid: "int", state: "str", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
+};
+const LOCK: Record<string, Field> = {
+  id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int",
+};
+const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "str", allocSeq: "int", freeSeq: "int", flushed: "bool" };
+// Format 1.1 (shared state): absent in older snapshots, where they read as empty.
+const VAR: Record<string, Field> = {
+  id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int",
+};
+const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "str", allocSeq: "int", freeSeq: "int" };
+
+/** [name, value] pairs (a Map in plain form) whose values pass `ok`. */
+function isPairs(v: unknown, ok: (x: unknown) => boolean): boolean {
+  return Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && ok(x[1]));
+}
+
+function fieldOk(v: unknown, f: Field): boolean {
+  switch (f) {
+    case "int": return int(v);
+    case "int?": return v === undefined || int(v);
+    case "intOrNull": return v === null || int(v);
+    case "str": return typeof v === "string";
+    case "bool": return typeof v === "boolean";
+    case "ints": return isIntArray(v);
+    case "locktype": return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
+    case "vartype": return typeof v === "string" && (VAR_TYPES as readonly string[]).includes(v);
+    case "regs?": return v === undefined || isPairs(v, int);
+  }
+}
+
+/** Checks an array of records of one shape, with unique `key` values; an explanation or null. */
+function records(what: string, xs: unknown, shape: Record<string, Field>, key: string): string | null {
+  if (!Array.isArray(xs)) return `${what} is not an array`;
+  const seen = new Set<number>();
+  for (let i = 0; i < xs.length; i++) {
+    const r = xs[i];
+    if (!isObj(r)) return `${what}[${i}] is not a map`;
+    for (const k in shape) if (!fieldOk(r[k], shape[k]!)) return `${what}[${i}].${k} is missing or of the wrong type`;
+    const id = r[key] as number;
+    if (seen.has(id)) return `${what}[${i}] repeats ${key} ${id}`;
+    seen.add(id);
+  }
+  return null;
+}
+
+/** What a snapshot must agree with: the seq its chunk and the index give, and the header's cpus. */
+export interface SnapshotExpect {
+  seq: number;
+  cpus: number;
+}
+
+/** Validates a decoded snapshot against the kernel's state types (PlainState); an explanation when it does not fit. */
+export function checkSnapshot(p: unknown, want: SnapshotExpect): PlainState | string {
+  if (!isObj(p)) return "snapshot is not a map";
+  if (p.seq !== want.seq) return `snapshot says seq ${shown(p.seq)}, its chunk ${want.seq}`;
+  if (!int(p.time)) return "snapshot time is not an integer";
+  if (!int(p.nextLock) || !int(p.nextVmar)) return "snapshot nextLock/nextVmar are not integers";
+  if (typeof p.ended !== "boolean") return "snapshot ended is not a boolean";
+  if (!isObj(p.config) || p.config.cpus !== want.cpus) return `snapshot config does not have the header's ${want.cpus} cpus`;
+  for (const [k, v] of Object.entries(p.config)) if (!isPrimitive(v)) return `snapshot config.${shown(k)} is not a string, number or boolean`;
+  const bad =
+    records("cpus", p.cpus, CPU, "id") ?? records("procs", p.procs, PROC, "pid") ?? records("threads", p.threads, THREAD, "tid") ??
+    records("locks", p.locks, LOCK, "id") ?? records("kstacks", p.kstacks, KSTACK, "id") ??
+    (p.vars === undefined ? null : records("vars", p.vars, VAR, "id")) ?? (p.objs === undefined ? null : records("objs", p.objs, OBJ, "id"));
+  if (bad !== null) return `snapshot ${bad}`;
+  if (p.regTypes !== undefined && !isPairs(p.regTypes, (t) => typeof t === "string" && (VAR_TYPES as readonly string[]).includes(t))) return "snapshot regTypes are not [name, type] pairs";
+  if ((p.nextVar !== undefined && !int(p.nextVar)) || (p.nextObj !== undefined && !int(p.nextObj))) return "snapshot nextVar/nextObj are not integers";
+  const cpus = p.cpus as { id: number }[];
+  if (cpus.length !== want.cpus || cpus.some((c, i) => c.id !== i)) return `snapshot cpus are not cpus 0..${want.cpus - 1}`;
+  const o = checkOutcome(p.outcome, p.seq + 1);
+  if (typeof o === "string") return `snapshot ${o}`;
+  return p as unknown as PlainState;
+}
+
+// ---- events ----
+
+/**
+ * Validates decoded event columns: every integer field a safe integer (the
+ * format stores nothing else; a varint above 2^53 decodes inexactly).
+ */
+export function checkColumns(c: EventColumns): string | null {
+  const { n, time, cpu, tid, a, b, c: cc } = c;
+  for (let i = 0; i < n; i++) {
+    if (!int(time[i]) || !int(cpu[i]) || !int(tid[i]) || !int(a[i]) || !int(b[i]) || !int(cc[i])) return `event ${c.firstSeq + i}: a field is not a safe integer`;
+  }
+  return null;
+}
