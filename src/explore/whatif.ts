@@ -8,8 +8,11 @@
 // or preempts, or does not. `cost` changes the timing of the step at an
 // event instead (on several cpus, timing decides which cpu acts first).
 
-import { changeOf, keyOf, type Change, type Decision } from "./strategies/index.ts";
-import { BranchError, type RunResult } from "./branch.ts";
+import { KIND } from "../kernel/index.ts";
+import { record } from "../record/index.ts";
+import { changeOf, GuidedChooser, keyOf, type Change, type Decision } from "./strategies/index.ts";
+import { BranchError, fallbackOf, rerun, type RunResult, type TraceRun } from "./branch.ts";
+import { runnableOf } from "./trace-out.ts";
 
 /** What to change at `at`. With none of run / preempt / cost, the natural flip of the scheduling point. */
 export interface WhatIfRequest {
@@ -135,4 +138,26 @@ export function checkRun(branch: RunResult, c: ResolvedChange, at: number, switc
   const pick = (branch.decisions ?? []).find((d) => d.kind === "pick" && d.seq === at);
   if (pick) throw new BranchError(`tid ${c.expectRun} was not ready at seq ${at}: cpu ${pick.cpu} could take tids ${(pick.options ?? []).join(", ")}`);
   throw new BranchError(`tid ${c.expectRun} was not ready at seq ${at}: ${switchedTo !== null && switchedTo >= 0 ? `only tid ${switchedTo} could run there` : "no other thread could run there"}`);
+}
+
+/**
+ * Runs the branch of tr (whose run again is `base`) with `change` made at
+ * `at`, checks that a preempt-and-run took effect, and writes the branch's
+ * trace to `out` (its header's origin says how it was made). Returns the
+ * branch's run and the chooser that made it (what it followed, what the
+ * strategy answered).
+ */
+export function branchAt(tr: TraceRun, base: RunResult, change: ResolvedChange, at: number, out: string, origin: string): { branch: RunResult; guided: GuidedChooser } {
+  const make = () => new GuidedChooser(base.decisions ?? [], change.changes, fallbackOf(tr));
+  const guided = make();
+  let to: number | null = null;
+  const branch = rerun(tr, guided, {
+    annotate: true,
+    sink: (e) => {
+      if (e.seq === at) to = e.kind === KIND.switch ? e.b : null;
+    },
+  });
+  checkRun(branch, change, at, to);
+  record(runnableOf(tr), out, tr.snapshotEvery, make(), origin);
+  return { branch, guided };
 }

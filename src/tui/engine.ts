@@ -107,6 +107,29 @@ export interface Engine {
   slow(work: SlowWork): string | undefined;
   /** Runs background work (the timeline's scan) for about budgetMs; returns whether any remains. */
   scan(budgetMs: number): boolean;
+  /** What-if (absent without an explorer): branches at seq and makes the branch the run shown, or says why not. */
+  branch?(seq: number): BranchView | { readonly error: string };
+  /** Switches between the original run and the branch: which one is shown now; null when there is no branch. */
+  switchRun?(): 'original' | 'branch' | null;
+}
+
+/** A what-if branch: where, what changed, how it went, where its trace is. */
+export interface BranchView {
+  readonly at: number;
+  readonly change: string;
+  readonly outcome: string;
+  readonly path: string;
+}
+
+/**
+ * What the exploration commands do for the replay UI: src/explore/, wired in
+ * by the CLI (cmd/replay.ts), since the UI itself only reads traces.
+ */
+export interface Explorer {
+  /** Seqs of the decisions the failure hinges on (ktrace pivots), or null when not known (a passing run, a trace too large). */
+  pivots(): readonly number[] | null;
+  /** The what-if branch at seq (ktrace whatif --at seq: the natural flip there), written to a trace file; or one line saying why not. */
+  branch(seq: number): { readonly path: string; readonly change: string; readonly outcome: string } | { readonly error: string };
 }
 
 export interface EngineOptions {
@@ -114,6 +137,8 @@ export interface EngineOptions {
   readonly at?: OpenAt;
   /** Traces with more events than this are scanned in the background and get busy messages; default FULL_SCAN_EVENTS. */
   readonly slowAbove?: number;
+  /** Decisions the failure hinges on, marked on the timeline. */
+  readonly pivots?: readonly number[];
 }
 
 interface ActiveWatch {
@@ -219,9 +244,12 @@ export class ReplayEngine implements Engine {
   private lastOverview: { key: string; value: Overview } | null = null;
   private searchCache: { from: number; to: number; snap: SnapshotKey<SearchTarget> } | null = null;
 
+  private readonly pivots: readonly number[];
+
   constructor(cursor: Cursor, info: TraceInfo, opts: EngineOptions = {}) {
     this.cursor = cursor;
     this.info = info;
+    this.pivots = opts.pivots ?? [];
     this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
     this.failure = failureOf(cursor, info);
     this.base = new DensityScan(cursor.source, { classOf: CLASS_OF, classes: KIND_CLASSES.length, invariants: cursor.invariants });
@@ -341,6 +369,7 @@ export class ReplayEngine implements Engine {
       violations: [...violations].sort(byNumber),
       failure: this.failure?.seq ?? null,
       gaps,
+      pivots: this.pivots,
     };
     this.lastOverview = { key, value: { density, marks } };
     return this.lastOverview.value;
@@ -666,4 +695,98 @@ function explainObject(cursor: Cursor, ref: ObjectRef): Explanation {
   lines.push(...entryLines(entries));
   if (entries.length === 0) lines.push('no event has changed it yet (as created in the initial state)');
   return { title, lines, seq: jumpOf(entries) };
+}
+
+/**
+ * The engine with a what-if branch: the original run's engine and, once a
+ * branch is taken (x), the branch's, over its own trace; every question goes
+ * to the run shown, and X switches. Each run keeps its own cursor,
+ * watchpoints and scan. Built by openExploring (store.ts) when the CLI gives
+ * an explorer.
+ */
+export class BranchingEngine implements Engine {
+  private readonly original: ReplayEngine;
+  private other: ReplayEngine | null = null;
+  private showing: 'original' | 'branch' = 'original';
+  /** The branch taken, or null. */
+  branchView: BranchView | null = null;
+
+  constructor(cursor: Cursor, info: TraceInfo, private readonly explorer: Explorer, private readonly opts: EngineOptions = {}) {
+    const pivots = explorer.pivots();
+    this.original = new ReplayEngine(cursor, info, { ...opts, ...(pivots ? { pivots } : {}) });
+  }
+
+  private get run(): ReplayEngine {
+    return this.showing === 'branch' && this.other !== null ? this.other : this.original;
+  }
+  get cursor(): Cursor {
+    return this.run.cursor;
+  }
+  get info(): TraceInfo {
+    return this.run.info;
+  }
+  get failure(): Failure | null {
+    return this.run.failure;
+  }
+  frame(): Frame {
+    return this.run.frame();
+  }
+  seek(seq: number, via?: 'step' | 'stepBack'): Frame {
+    return this.run.seek(seq, via);
+  }
+  continue(dir: 1 | -1): { frame: Frame; status: Status } {
+    return this.run.continue(dir);
+  }
+  knownViolation(): ViolationView | null | undefined {
+    return this.run.knownViolation();
+  }
+  findViolation(): ViolationView | null {
+    return this.run.findViolation();
+  }
+  search(text: string): SearchResult {
+    return this.run.search(text);
+  }
+  watchables(text: string): readonly ListItem[] {
+    return this.run.watchables(text);
+  }
+  addWatch(spec: string): { watches: readonly WatchView[]; status: Status } {
+    return this.run.addWatch(spec);
+  }
+  removeWatch(id: number): { watches: readonly WatchView[]; status: Status } | null {
+    return this.run.removeWatch(id);
+  }
+  explain(pane: PaneId, row: number): Explanation | null {
+    return this.run.explain(pane, row);
+  }
+  overview(): Overview {
+    return this.run.overview();
+  }
+  slow(work: SlowWork): string | undefined {
+    return this.run.slow(work);
+  }
+  scan(budgetMs: number): boolean {
+    return this.run.scan(budgetMs);
+  }
+
+  branch(seq: number): BranchView | { readonly error: string } {
+    const r = this.explorer.branch(seq);
+    if ('error' in r) return r;
+    const { cursor, info } = openCursor(r.path);
+    this.other?.cursor.source.close();
+    this.other = new ReplayEngine(cursor, info, { ...this.opts, at: Math.max(-1, Math.min(seq, info.total - 1)) });
+    this.showing = 'branch';
+    this.branchView = { at: seq, change: r.change, outcome: r.outcome, path: r.path };
+    return this.branchView;
+  }
+
+  switchRun(): 'original' | 'branch' | null {
+    if (this.other === null) return null;
+    this.showing = this.showing === 'original' ? 'branch' : 'original';
+    return this.showing;
+  }
+
+  /** Closes the branch's trace (the original's belongs to the caller). */
+  close(): void {
+    this.other?.cursor.source.close();
+  }
 }

@@ -5,13 +5,10 @@
 // failure still happens and writes the branch's trace. Exit 0 when the branch
 // does not fail, 1 when it does, 2 for a SEQ where the change cannot be made.
 
-import { BranchError, failureText, fallbackOf, openRun, rerun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
+import { BranchError, failureText, openRun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
 import { safeText } from "../../util/safe-text.ts";
-import { GuidedChooser } from "../../explore/strategies/index.ts";
-import { besideTrace, runnableOf } from "../../explore/trace-out.ts";
-import { checkRun, resolveChange } from "../../explore/whatif.ts";
-import { KIND } from "../../kernel/index.ts";
-import { record } from "../../record/index.ts";
+import { besideTrace } from "../../explore/trace-out.ts";
+import { branchAt, resolveChange } from "../../explore/whatif.ts";
 import { eventAt, recoveryNote } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -44,18 +41,8 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
     at: f.at, ...(f.run !== undefined ? { run: f.run } : {}), ...(f.cost !== undefined ? { cost: f.cost } : {}),
     ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
   }, cpu);
-  const guided = () => new GuidedChooser(base.decisions ?? [], change.changes, fallbackOf(tr));
-  let switchedTo: number | null = null;
-  const g = guided();
-  const branch = rerun(tr, g, {
-    annotate: true,
-    sink: (e) => {
-      if (e.seq === f.at) switchedTo = e.kind === KIND.switch ? e.b : null;
-    },
-  });
-  checkRun(branch, change, f.at, switchedTo);
   const out = f.output ?? besideTrace(path, `.whatif-${f.at}`);
-  record(runnableOf(tr), out, tr.snapshotEvery, guided(), `whatif ${path} --at ${f.at}`);
+  const { branch, guided: g } = branchAt(tr, base, change, f.at, out, `whatif ${path} --at ${f.at}`);
   const fails = branch.failure !== null;
   const same = base.failure !== null && sameFailure(base.failure, branch.failure);
   const followed = (base.decisions?.length ?? 0);
