@@ -87,11 +87,20 @@ describe("whatif and pivots", () => {
     const out = join(dir, "branch.ktrace");
     const w = await runCli(["whatif", SEED1, "--at", "29", "--cost", "1", "-o", out]);
     expect(w.code, w.stderr).toBe(0);
-    expect(w.stdout).toMatch(/branch\s+ok: no failure/);
+    expect(w.stdout).toMatch(/branch\s+passes \(ok, 117 events\)/);
     expect((await runCli(["check", out])).code).toBe(0);
     // The branch and the original part at that decision.
     const d = await runCli(["diff", SEED1, out, "--json"]);
     expect(JSON.parse(d.stdout).divergence.decision).toMatchObject({ a: { kind: "timing", seq: 29, value: 4 }, b: { kind: "timing", seq: 29, value: 1 } });
+  }, 60_000);
+
+  it("pivots over job processes answer exactly as in one process", async () => {
+    const t = await recordTo("j104.ktrace", "tcmalloc-fork", "--seed", "104");
+    const one = await runCli(["pivots", t, "--json", "--jobs", "1"]);
+    const two = await runCli(["pivots", t, "--json", "--jobs", "2"]);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
+    expect(JSON.parse(one.stdout).pivots.length).toBeGreaterThan(0);
   }, 60_000);
 
   it("whatif at a preemption: not preempting there, the run is followed elsewhere", async () => {

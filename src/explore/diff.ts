@@ -23,7 +23,7 @@
 import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
 import type { Gap } from "../trace/index.ts";
 import { decisionText } from "./pivots.ts";
-import type { Decision, DecisionKind } from "./strategies/index.ts";
+import { decisionJson, type Decision, type DecisionJson } from "./strategies/index.ts";
 import {
   Cursor, eventJson, eventOrNull, firstViolation, forEachEvent, gapsText, kindName, StateUnknownError, stateView,
   type EventJson, type ReplaySource, type StateView,
@@ -61,18 +61,7 @@ export interface Divergence {
   decision?: DecisionDivergence | null;
 }
 
-/** A decision as diff shows it. */
-export interface DecisionJson {
-  kind: DecisionKind;
-  /** Its place among its kind's decisions (the schedule's list). */
-  index: number;
-  seq: number;
-  cpu: number;
-  tid: number;
-  value: number;
-  options?: number[];
-}
-
+/** A decision as diff (and pivots --json) shows it: where it was made and its answer (DecisionJson). */
 /** The first decision that differs between two runs, in the order they were made. */
 export interface DecisionDivergence {
   /** How many decisions the runs made the same way before it. */
@@ -82,10 +71,6 @@ export interface DecisionDivergence {
   b: DecisionJson | null;
   /** One line. */
   why: string;
-}
-
-function decisionJson(d: Decision): DecisionJson {
-  return { kind: d.kind, index: d.index, seq: d.seq, cpu: d.cpu, tid: d.tid, value: d.value, ...(d.options ? { options: d.options } : {}) };
 }
 
 function sameDecision(x: Decision, y: Decision): boolean {

@@ -7,22 +7,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventOrNull } from "../replay/index.ts";
-import { BranchError, failureText, openRun, reopen, sameFailure, type RunResult, type TraceRun } from "./branch.ts";
+import { BranchError, openRun, reopen, type RunResult, type TraceRun } from "./branch.ts";
 import { pivots, DEFAULT_PIVOT_LIMIT } from "./pivots.ts";
-import { branchAt, resolveChange, type ResolvedChange } from "./whatif.ts";
+import { branchAt, outcomeWords, resolveChange, type ResolvedChange } from "./whatif.ts";
 
 /** Events above which pivots are not computed when the UI opens (each flip re-runs the whole trace). */
 export const UI_PIVOT_EVENTS = 200_000;
 
 /** The branch as the UI shows it, or why there is none. */
 export type BranchAnswer = { path: string; change: string; outcome: string } | { error: string };
-
-/** How a run went, in a few words, against the original's failure. */
-export function outcomeWords(base: RunResult, r: RunResult): string {
-  if (!r.failure) return `passes (${r.outcome.kind}, ${r.events} events)`;
-  const same = base.failure !== null && sameFailure(base.failure, r.failure);
-  return `${same ? "still fails" : "fails another way"}: ${failureText(r.failure)}`;
-}
 
 /** The explorer of the trace at `path`: opened (and run again from its decisions) on first use. */
 export function traceExplorer(path: string): { pivots(): readonly number[] | null; branch(seq: number): BranchAnswer } {

@@ -10,7 +10,7 @@ import { OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
 import { prepare, record, type Prepared } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { scheduleText } from "../trace/schedule.ts";
-import { ordered } from "./doc.ts";
+import { ordered, type ExploreDoc } from "./doc.ts";
 import { BoundedSearch, calmChooser, ReplayChooser, strategyLabel } from "./strategies/index.ts";
 import { BranchError, rerun, type Failure, type RunResult, type WorldRun } from "./branch.ts";
 
@@ -141,13 +141,7 @@ export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResu
 }
 
 /** explore --strategy dfs --json. */
-export interface SearchDoc {
-  scenario: string;
-  fix: string;
-  options: Record<string, string>;
-  cpus: number;
-  maxEvents: number;
-  strategy: string;
+export interface SearchDoc extends Pick<ExploreDoc, "scenario" | "fix" | "options" | "cpus" | "maxEvents" | "strategy"> {
   preemptions: number;
   /** Every schedule within the bound ran. */
   complete: boolean;

@@ -11,7 +11,7 @@
 import { KIND } from "../kernel/index.ts";
 import { record } from "../record/index.ts";
 import { changeOf, GuidedChooser, keyOf, type Change, type Decision } from "./strategies/index.ts";
-import { BranchError, fallbackOf, rerun, type RunResult, type TraceRun } from "./branch.ts";
+import { BranchError, failureText, fallbackOf, rerun, sameFailure, type RunResult, type TraceRun } from "./branch.ts";
 import { runnableOf } from "./trace-out.ts";
 
 /** What to change at `at`. With none of run / preempt / cost, the natural flip of the scheduling point. */
@@ -160,4 +160,11 @@ export function branchAt(tr: TraceRun, base: RunResult, change: ResolvedChange, 
   checkRun(branch, change, at, to);
   record(runnableOf(tr), out, tr.snapshotEvery, make(), origin);
   return { branch, guided };
+}
+
+/** How a branch went, in a few words, against the original's failure: "passes (ok, 117 events)", "still fails: …", "fails another way: …". */
+export function outcomeWords(base: RunResult, r: RunResult): string {
+  if (!r.failure) return `passes (${r.outcome.kind}, ${r.events} events)`;
+  const same = base.failure !== null && sameFailure(base.failure, r.failure);
+  return `${same ? "still fails" : "fails another way"}: ${failureText(r.failure)}`;
 }

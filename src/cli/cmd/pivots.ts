@@ -7,6 +7,7 @@
 import { BranchError, failureText, openRun, reopen } from "../../explore/branch.ts";
 import { alternativeText, decisionText, DEFAULT_PIVOT_LIMIT, flipText, type PivotsResult } from "../../explore/pivots.ts";
 import { runPivots } from "../../explore/pivots-jobs.ts";
+import { decisionJson } from "../../explore/strategies/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { describe, eventAt, recoveryNote } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -19,7 +20,7 @@ export function pivotsJson(r: PivotsResult) {
   return {
     failure: r.failure, before: r.before, considered: r.considered, runs: r.runs,
     pivots: r.pivots.map((p) => ({
-      decision: { kind: p.decision.kind, seq: p.decision.seq, cpu: p.decision.cpu, tid: p.decision.tid, value: p.decision.value, ...(p.decision.options ? { options: p.decision.options } : {}) },
+      decision: decisionJson(p.decision),
       avoid: p.avoid.map((a) => ({ value: a.value, result: a.result, failure: a.failure })),
     })),
   };

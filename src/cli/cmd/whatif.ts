@@ -8,7 +8,7 @@
 import { BranchError, failureText, openRun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { besideTrace } from "../../explore/trace-out.ts";
-import { branchAt, resolveChange } from "../../explore/whatif.ts";
+import { branchAt, outcomeWords, resolveChange } from "../../explore/whatif.ts";
 import { eventAt, recoveryNote } from "../../replay/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -16,9 +16,9 @@ import { color, eprintln, printJson, println } from "../io.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
-function outcomeText(r: RunResult): string {
-  if (!r.failure) return `${r.outcome.kind === "ok" ? "ok" : r.outcome.kind}: no failure (${n(r.events)} events)`;
-  return `fails: ${failureText(r.failure)}; outcome ${r.outcome.kind} at ${r.outcome.seq} (${n(r.events)} events)`;
+/** The original's outcome line. */
+function originalText(r: RunResult): string {
+  return r.failure ? `fails: ${failureText(r.failure)}; outcome ${r.outcome.kind} at ${r.outcome.seq} (${n(r.events)} events)` : `passes (${r.outcome.kind}, ${n(r.events)} events)`;
 }
 
 export async function run(args: ParsedArgs<"whatif">): Promise<number> {
@@ -56,8 +56,9 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
     return fails ? 1 : 0;
   }
   println(`${color.bold("whatif")} ${safeText(path)} at seq ${f.at}: ${safeText(change.text)}`);
-  println(`  original  ${safeText(outcomeText(base))}`);
-  const verdict = !fails ? color.green(outcomeText(branch)) : same ? color.red(`still ${outcomeText(branch)}`) : color.yellow(`fails another way: ${outcomeText(branch).replace(/^fails: /, "")}`);
+  println(`  original  ${safeText(originalText(base))}`);
+  const words = outcomeWords(base, branch);
+  const verdict = !fails ? color.green(words) : same ? color.red(words) : color.yellow(words);
   println(`  branch    ${safeText(verdict)}`);
   println(color.dim(`  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${safeText(g.firstMiss)}` : ""}`));
   println(`  trace     ${safeText(out)}`);

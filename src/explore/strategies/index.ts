@@ -17,7 +17,7 @@ export { calmChooser } from "./calm.ts";
 export { BoundedSearch } from "./dfs.ts";
 export { pctChooser, pilotSteps } from "./pct.ts";
 export { randomChooser } from "./random.ts";
-export { DecisionRecorder, keyOf, type Decision, type DecisionKind } from "./recorder.ts";
+export { DecisionRecorder, decisionJson, keyOf, type Decision, type DecisionJson, type DecisionKind } from "./recorder.ts";
 export { ReplayChooser, type Mismatch } from "./replay.ts";
 export { GuidedChooser, changeOf, type Change } from "./guided.ts";
 

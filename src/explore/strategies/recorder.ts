@@ -31,6 +31,13 @@ export interface Decision {
   nth: number;
 }
 
+/** A decision as JSON shows it (diff, pivots): all but its rank per key. */
+export type DecisionJson = Omit<Decision, "nth">;
+
+export function decisionJson(d: Decision): DecisionJson {
+  return { kind: d.kind, index: d.index, seq: d.seq, cpu: d.cpu, tid: d.tid, value: d.value, ...(d.options ? { options: d.options } : {}) };
+}
+
 /** The key a decision is matched by when a changed run follows an original one (guided.ts). */
 export function keyOf(kind: DecisionKind, cpu: number, tid: number): number {
   // Picks by cpu; preemptions by thread; timing by the thread on the cpu, or the idle cpu (-1 - cpu).
