@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventOrNull } from "../replay/index.ts";
 import { BranchError, openRun, reopen, type RunResult, type TraceRun } from "./branch.ts";
-import { pivots, DEFAULT_PIVOT_LIMIT } from "./pivots.ts";
+import { pivotLimit, pivots } from "./pivots.ts";
 import { branchAt, outcomeWords, resolveChange, type ResolvedChange } from "./whatif.ts";
 
-/** Events above which pivots are not computed when the UI opens (each flip re-runs the whole trace). */
-export const UI_PIVOT_EVENTS = 200_000;
+/** Events re-simulated at most for the timeline's pivots (about half a second): on a long trace only the latest decisions are flipped. */
+export const UI_PIVOT_BUDGET = 1_000_000;
 
 /** The branch as the UI shows it, or why there is none. */
 export type BranchAnswer = { path: string; change: string; outcome: string } | { error: string };
@@ -62,8 +62,8 @@ export function traceExplorer(path: string): { pivots(): readonly number[] | nul
   return {
     pivots() {
       const o = open();
-      if (typeof o === "string" || o.base.failure === null || o.base.events > UI_PIVOT_EVENTS) return null;
-      const ps = pivots(o.tr, o.base, DEFAULT_PIVOT_LIMIT).pivots;
+      if (typeof o === "string" || o.base.failure === null) return null;
+      const ps = pivots(o.tr, o.base, pivotLimit(o.base.events, UI_PIVOT_BUDGET)).pivots;
       for (const p of ps) if (p.decision.kind === "timing") avoid.set(p.decision.seq, p.avoid[0]!.value);
       return ps.map((p) => p.decision.seq);
     },

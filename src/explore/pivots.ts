@@ -16,6 +16,16 @@ import { fallbackOf, failureText, rerun, sameFailure, type Failure, type RunResu
 /** Decisions looked at by default. */
 export const DEFAULT_PIVOT_LIMIT = 4096;
 
+/**
+ * How many decisions to flip so that the re-simulations stay within about
+ * `budget` events in all (each flip runs the whole trace again, three times
+ * for a timing draw): for callers that must stay quick (the replay UI, the
+ * report). At least 1, at most `max`.
+ */
+export function pivotLimit(events: number, budget: number, max = DEFAULT_PIVOT_LIMIT): number {
+  return Math.max(1, Math.min(max, Math.floor(budget / (3 * Math.max(1, events)))));
+}
+
 /** One alternative answer to a decision, and how the run then went. */
 export interface Flip {
   /** The new answer: pick: a tid; preempt: 0 or 1; timing: 1..4. */

@@ -244,7 +244,7 @@ export class ReplayEngine implements Engine {
   private lastOverview: { key: string; value: Overview } | null = null;
   private searchCache: { from: number; to: number; snap: SnapshotKey<SearchTarget> } | null = null;
 
-  private readonly pivots: readonly number[];
+  private pivots: readonly number[];
 
   constructor(cursor: Cursor, info: TraceInfo, opts: EngineOptions = {}) {
     this.cursor = cursor;
@@ -263,6 +263,12 @@ export class ReplayEngine implements Engine {
 
   private get small(): boolean {
     return this.info.total <= this.slowAbove;
+  }
+
+  /** Marks the decisions the failure hinges on (found by the explorer, in the background). */
+  markPivots(seqs: readonly number[]): void {
+    this.pivots = seqs;
+    this.lastOverview = null;
   }
 
   // ---- moving ----
@@ -711,9 +717,11 @@ export class BranchingEngine implements Engine {
   /** The branch taken, or null. */
   branchView: BranchView | null = null;
 
+  /** Whether the explorer has been asked for the pivots (in the background, after the timeline's scan). */
+  private pivotsAsked = false;
+
   constructor(cursor: Cursor, info: TraceInfo, private readonly explorer: Explorer, private readonly opts: EngineOptions = {}) {
-    const pivots = explorer.pivots();
-    this.original = new ReplayEngine(cursor, info, { ...opts, ...(pivots ? { pivots } : {}) });
+    this.original = new ReplayEngine(cursor, info, opts);
   }
 
   private get run(): ReplayEngine {
@@ -764,8 +772,14 @@ export class BranchingEngine implements Engine {
   slow(work: SlowWork): string | undefined {
     return this.run.slow(work);
   }
+  /** The run shown's scan; then, once, the original's pivots (one piece of work, bounded by the explorer). */
   scan(budgetMs: number): boolean {
-    return this.run.scan(budgetMs);
+    if (this.run.scan(budgetMs)) return true;
+    if (this.pivotsAsked) return false;
+    this.pivotsAsked = true;
+    const p = this.explorer.pivots();
+    if (p !== null) this.original.markPivots(p);
+    return false;
   }
 
   branch(seq: number): BranchView | { readonly error: string } {

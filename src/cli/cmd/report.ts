@@ -4,7 +4,7 @@
 // shrinking finds one (src/explore/).
 
 import { BranchError, reopen, storedSchedule, traceRun, type RunResult } from "../../explore/branch.ts";
-import { alternativeText, decisionText, flipText, pivots } from "../../explore/pivots.ts";
+import { alternativeText, decisionText, flipText, pivotLimit, pivots } from "../../explore/pivots.ts";
 import { shrink } from "../../explore/shrink.ts";
 import { writeTextFile } from "../../export/out-file.ts";
 import { describe, eventAt, openSource } from "../../replay/index.ts";
@@ -18,7 +18,8 @@ import { eprintln, out } from "../io.ts";
 
 /** Events above which the report does not explore the schedule (each flip and candidate re-runs the whole trace). */
 const EXPLORE_EVENTS = 200_000;
-/** Decisions flipped and shrink candidates run at most, for a report. */
+/** Events re-simulated at most for the pivots, and for the shrink (a few seconds at most), and their caps. */
+const EXPLORE_BUDGET = 5_000_000;
 const PIVOT_LIMIT = 512;
 const SHRINK_RUNS = 4000;
 
@@ -37,8 +38,8 @@ export function findings(src: TraceSource, path: string): ScheduleFindings | und
     throw e;
   }
   if (!base.failure) return undefined;
-  const pv = pivots(tr, base, PIVOT_LIMIT);
-  const sh = shrink(tr, base, SHRINK_RUNS);
+  const pv = pivots(tr, base, pivotLimit(base.events, EXPLORE_BUDGET, PIVOT_LIMIT));
+  const sh = shrink(tr, base, Math.max(1, Math.min(SHRINK_RUNS, Math.floor(EXPLORE_BUDGET / Math.max(1, base.events)))));
   const a = sh.after;
   const proven = a.preemptions > 0 && sh.provenBelow !== null && sh.provenBelow >= a.preemptions - 1;
   const schedule = scheduleText(a.schedule);
