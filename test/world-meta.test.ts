@@ -19,34 +19,43 @@ import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-world-"));
 const FLAG = join(REPO_ROOT, "fixtures", "scenarios", "flag.ts");
+const CTA = join(REPO_ROOT, "examples", "check-then-act.ts");
 
 describe("world and invariants in the trace header", () => {
   it("check evaluates the scenario's own invariants without the scenario file", async () => {
-    const file = join(dir, "flag-copy.ts");
-    copyFileSync(FLAG, file);
-    const trace = join(dir, "flag.ktrace");
-    expect((await runCli(["record", file, "--seed", "2", "-o", trace])).code).toBe(0);
+    // check-then-act with atomic accesses: race-free, so the scenario's own invariant is the first violation.
+    const file = join(dir, "cta-copy.ts");
+    copyFileSync(CTA, file);
+    const trace = join(dir, "cta.ktrace");
+    expect((await runCli(["record", file, "--opt", "access=atomic", "--seed", "1", "-o", trace])).code).toBe(0);
     rmSync(file);
     const r = await runCli(["check", trace, "--json"]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
-    expect(doc.invariants).toContain("job-runs-once");
-    expect(doc.violation).toMatchObject({ invariant: "job-runs-once", message: "the one-shot job ran more than once (runs = 2 in pid 1)" });
-    const only = await runCli(["check", trace, "--invariant", "job-runs-once"], { runtime: "deno" });
+    expect(doc.invariants).toContain("init-once");
+    expect(doc.violation).toMatchObject({ invariant: "init-once", message: "the device was initialized more than once (inits = 2 in pid 1)" });
+    const only = await runCli(["check", trace, "--invariant", "init-once"], { runtime: "deno" });
     expect(only.code).toBe(1);
-    expect(only.stdout).toMatch(/^VIOLATION job-runs-once at seq \d+/);
+    expect(only.stdout).toMatch(/^VIOLATION init-once at seq \d+/);
     // replay (the cursor the TUI drives: v, the ! marks) and report take them from the same registry.
     const src = openSource(trace);
     const c = new Cursor(src);
-    expect(c.firstViolation()?.invariant).toBe("job-runs-once");
+    expect(c.firstViolation()?.invariant).toBe("init-once");
     c.seek(-1);
-    expect(c.continue()).toMatchObject({ reason: "hit", violation: { invariant: "job-runs-once" } });
+    expect(c.continue()).toMatchObject({ reason: "hit", violation: { invariant: "init-once" } });
     src.close();
     const rep = await runCli(["report", trace]);
-    expect(rep.stdout).toContain("## First violation: `job-runs-once`");
-    const fixed = join(dir, "flag-cas.ktrace");
-    expect((await runCli(["record", FLAG, "--fix", "cas", "--seed", "2", "-o", fixed])).code).toBe(0);
-    expect((await runCli(["check", fixed, "--invariant", "job-runs-once"])).code).toBe(0);
+    expect(rep.stdout).toContain("## First violation: `init-once`");
+    const fixed = join(dir, "cta-mutex.ktrace");
+    expect((await runCli(["record", CTA, "--fix", "mutex", "--seed", "1", "-o", fixed])).code).toBe(0);
+    expect((await runCli(["check", fixed, "--invariant", "init-once"])).code).toBe(0);
+    // The same scenario with plain accesses: the data race comes first; --invariant selects the own one.
+    const plain = join(dir, "flag.ktrace");
+    expect((await runCli(["record", FLAG, "--seed", "2", "-o", plain])).code).toBe(0);
+    expect(JSON.parse((await runCli(["check", plain, "--json"])).stdout).violation).toMatchObject({ invariant: "data-race" });
+    expect(JSON.parse((await runCli(["check", plain, "--json", "--invariant", "job-runs-once"])).stdout).violation).toMatchObject({
+      invariant: "job-runs-once", message: "the one-shot job ran more than once (runs = 2 in pid 1)",
+    });
   });
 
   it("the stored world re-simulates to the recorded events, byte for byte (issue 12's seam)", async () => {
@@ -65,11 +74,11 @@ describe("world and invariants in the trace header", () => {
   });
 
   it("explore counts the scenario's own invariants like built-in ones", async () => {
-    const sc = await resolveScenario(FLAG);
-    const b = runBatch(sc, {}, 1, 100, newChecker());
-    expect(b.violations["job-runs-once"]).toBeGreaterThan(0);
-    expect(runBatch(sc, { fix: "cas" }, 1, 100, newChecker()).failing).toHaveLength(0);
-    expect(runBatch(findScenario("tcmalloc-fork"), {}, 1, 20, newChecker()).violations["job-runs-once"]).toBeUndefined();
+    const sc = await resolveScenario(CTA);
+    const b = runBatch(sc, { opts: ["access=atomic"] }, 1, 100, newChecker());
+    expect(b.violations["init-once"]).toBeGreaterThan(0);
+    expect(runBatch(sc, { fix: "once" }, 1, 100, newChecker()).failing).toHaveLength(0);
+    expect(runBatch(findScenario("tcmalloc-fork"), {}, 1, 20, newChecker()).violations["init-once"]).toBeUndefined();
   });
 
   const hostile = async (meta: { world?: unknown; invariants?: unknown }) => {

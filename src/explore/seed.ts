@@ -29,7 +29,7 @@ export function isFailure(r: Pick<SeedResult, "outcome" | "violation">): boolean
   return r.violation !== null || k === "fatal" || k === "panic" || k === "hang" || k === "livelock";
 }
 
-/** A checker over every invariant (one per thread; it holds no state between runs). */
+/** A checker over every invariant (one per thread; what its monitors remember of a run is dropped when the next run starts at seq 0). */
 export function newChecker(): Checker {
   return new Checker(INVARIANTS);
 }
@@ -133,7 +133,7 @@ export class InjectedFault extends Error {}
 /**
  * Runs seeds from..to (inclusive). A seed whose run throws is recorded in
  * `errors` (with the exception's exit code) and the batch goes on (the
- * checker holds no state between runs, so the next run starts clean).
+ * checker's monitors start afresh at the next run's seq 0, so it starts clean).
  */
 export function runBatch(scenario: Scenario, req: VariantRequest, from: number, to: number, checker: Checker): BatchResult {
   const out: BatchResult = { from, to, failing: [], errors: [], outcomes: {}, violations: {}, events: 0 };

@@ -149,8 +149,10 @@ export const KIND = {
  *   thread-new by T         →  the new thread a
  *   spawn by T              →  the child's thread c
  *   reap of pid a by T      →  T: every event of pid a's threads happened before
- *   an atomic write (atomic-store, cas, fetch-add, xchg) of var v
- *                           →  every later atomic access of v (seq_cst)
+ *   an atomic write (atomic-store, a cas that changed v, fetch-add, xchg) of
+ *   var v                   →  every later atomic read of v (atomic-load, any
+ *                              cas, fetch-add, xchg): release/acquire; a store
+ *                              does not acquire, a failed cas does not release
  *
  * Issue 11's futex waits on these variables (wait while var == value).
  */

@@ -10,6 +10,7 @@
 import { cloneState } from "../kernel/state.ts";
 import { KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { Checker, invariantsOf, type Invariant, type Violation } from "./invariants.ts";
+import { atAnyPosition } from "./history.ts";
 import { firstOfKinds, firstViolation, foldEvent, ReplayError, unfoldedText, type Unfolded } from "./scan.ts";
 import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
 import { fillEvent, TraceCorruptError } from "../trace/index.ts";
@@ -84,7 +85,7 @@ export class Cursor {
     this.every = Math.max(1, opts.checkpointEvery ?? 256);
     this.maxCps = Math.max(1, opts.maxCheckpoints ?? 512);
     this.invs = opts.invariants ?? invariantsOf(source);
-    this.checker = new Checker(this.invs);
+    this.checker = new Checker(atAnyPosition(this.invs, source));
     this.st = this.firstState();
   }
 
@@ -133,7 +134,7 @@ export class Cursor {
   }
   set invariants(invs: readonly Invariant[]) {
     this.invs = invs;
-    this.checker = new Checker(invs);
+    this.checker = new Checker(atAnyPosition(invs, this.source));
   }
 
   /** The first violation of the cursor's invariants in the whole trace (computed once). */

@@ -29,6 +29,12 @@ function who(tid: number): string {
 
 const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
 
+/** "tid 3 (pid 2)": a thread as the invariants' messages name it (the pid when the thread still exists in s). */
+export function actorText(s: KState | undefined, tid: number): string {
+  const t = s?.threads.get(tid);
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+}
+
 /** Where a lock, variable or object lives: "the kernel", "pid 2", "pid 2's kernel struct". */
 export function spaceText(space: number): string {
   return space === 0 ? "the kernel" : space > 0 ? `pid ${space}` : `pid ${-space}'s kernel struct`;

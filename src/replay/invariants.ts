@@ -11,7 +11,8 @@ import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
-import { misuseText } from "./describe.ts";
+import { actorText as actor, misuseText } from "./describe.ts";
+import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
 
 export const INVARIANT_NAMES = [
@@ -25,6 +26,7 @@ export const INVARIANT_NAMES = [
   "use-after-free",
   "assertions",
   "no-livelock",
+  "data-race",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -52,6 +54,22 @@ export interface Invariant {
   pre?(before: KState, ev: KEvent): Finding | null;
   /** Inspects `after` (the state after ev is applied). */
   post?(after: KState, ev: KEvent): Finding | null;
+  /**
+   * For an invariant that needs the run's history (data-race): makes the
+   * state of one run. A Checker makes one and feeds it every event of `kinds`
+   * in seq order, with the state before it; `pre` and `post` are unused. A
+   * run starts at seq 0; a gap in the seqs (a recovered trace) starts a fresh
+   * one, which may miss what the gap hid but reports nothing that did not
+   * happen. The cursor, which moves in both directions, answers such an
+   * invariant from a forward scan (history.ts).
+   */
+  monitor?(): Monitor;
+}
+
+/** The per-run state of an invariant that needs history: sees the events in order. */
+export interface Monitor {
+  /** ev breaks the invariant, judged on the history so far and the state before ev. */
+  pre(before: KState, ev: KEvent): Finding | null;
 }
 
 /** A broken invariant at one event. */
@@ -67,12 +85,6 @@ function causes(...cs: (Cause | null)[]): Cause[] {
   const out = cs.filter((c): c is Cause => c !== null && c.seq >= 0);
   out.sort((x, y) => x.seq - y.seq);
   return out;
-}
-
-/** "tid 3 (pid 2)": a thread as the messages name it. */
-function actor(s: KState, tid: number): string {
-  const t = s.threads.get(tid);
-  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
 }
 
 function copied(l: Lock): string {
@@ -315,7 +327,7 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock];
+export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {
@@ -391,7 +403,8 @@ export function selectInvariants(names?: readonly string[], available: readonly 
 /**
  * The invariant as a pure predicate over (before, ev, after): the finding of
  * its pre-hook on `before`, else of its post-hook on `after`. `after` must be
- * `before` with ev applied (two distinct states).
+ * `before` with ev applied (two distinct states). An invariant that needs
+ * history (a monitor) is no such predicate: null.
  */
 export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KState): Finding | null {
   if (inv.kinds !== null && !inv.kinds.includes(ev.kind)) return null;
@@ -400,8 +413,10 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
 
 /**
  * Runs a set of invariants around applyEvent: call before(s, ev), then
- * applyEvent(s, ev), then after(s, ev). Dispatch is by kind code, so events
- * no invariant cares about cost one array lookup.
+ * applyEvent(s, ev), then after(s, ev), for every event in seq order. Dispatch
+ * is by kind code, so events no invariant cares about cost one array lookup.
+ * An invariant with a monitor gets a fresh one at the first event and
+ * whenever the seqs jump (a new run starting at seq 0, a gap).
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
@@ -409,24 +424,41 @@ export class Checker {
   private readonly postBy: (Invariant[] | undefined)[] = [];
   private readonly preAll: Invariant[] = [];
   private readonly postAll: Invariant[] = [];
+  private readonly rank = new Map<Invariant, number>();
+  /** The invariants with a monitor, and their current monitors (same order). */
+  private readonly historic: Invariant[] = [];
+  private readonly monitors: Monitor[] = [];
+  /** The seq the monitors expect next. */
+  private next = -1;
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
-    for (const inv of invariants) {
-      if (inv.kinds === null) {
-        if (inv.pre) this.preAll.push(inv);
-        if (inv.post) this.postAll.push(inv);
-        continue;
+    invariants.forEach((inv, i) => {
+      let live = inv;
+      if (inv.monitor) {
+        const m = this.historic.push(inv) - 1;
+        this.monitors.push(inv.monitor());
+        live = { name: inv.name, doc: inv.doc, kinds: inv.kinds, pre: (s, ev) => this.monitors[m]!.pre(s, ev) };
       }
-      for (const k of inv.kinds) {
-        if (inv.pre) (this.preBy[k] ??= []).push(inv);
-        if (inv.post) (this.postBy[k] ??= []).push(inv);
+      this.rank.set(live, i);
+      if (live.kinds === null) {
+        if (live.pre) this.preAll.push(live);
+        if (live.post) this.postAll.push(live);
+        return;
       }
-    }
+      for (const k of live.kinds) {
+        if (live.pre) (this.preBy[k] ??= []).push(live);
+        if (live.post) (this.postBy[k] ??= []).push(live);
+      }
+    });
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
   before(s: KState, ev: KEvent): Violation | null {
+    if (this.historic.length > 0) {
+      if (ev.seq !== this.next) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
+      this.next = ev.seq + 1;
+    }
     const list = this.preBy[ev.kind];
     if (list === undefined && this.preAll.length === 0) return null;
     return this.run(list, this.preAll, s, ev, true);
@@ -449,7 +481,7 @@ export class Checker {
       for (const inv of invs) {
         const f = pre ? inv.pre!(s, ev) : inv.post!(s, ev);
         if (f === null) continue;
-        const rank = this.invariants.indexOf(inv);
+        const rank = this.rank.get(inv)!;
         if (rank < bestRank) {
           bestRank = rank;
           best = f;
