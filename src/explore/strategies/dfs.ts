@@ -10,6 +10,10 @@
 // `bound` preemptions were made). A thread that blocks, exits or spins on a
 // held lock gives up the cpu by the kernel's rules: that switch is free.
 //
+// A thread busy-waiting for another would spin until the event budget in
+// every schedule that does not preempt it: after FAIR_STEPS questions in a row
+// it is switched out (fair.ts), not counted as a preemption and not a choice.
+//
 // The search is stateless (it re-runs the world from the start for each
 // schedule, replaying the choices of the path so far, as CHESS does) and
 // exact: when it ends, every schedule within the bound has run, so "no
@@ -17,6 +21,7 @@
 // search cut by it says so.
 
 import type { Chooser, SchedView } from "../../kernel/index.ts";
+import { Fairness } from "./fair.ts";
 
 interface Point {
   choice: number;
@@ -64,6 +69,7 @@ export class BoundedSearch {
     let depth = 0;
     let used = 0;
     let view: SchedView | null = null;
+    const fair = new Fairness();
     const at = (options: number, preempt: boolean): number => {
       let p = stack[depth];
       if (p === undefined) {
@@ -85,8 +91,8 @@ export class BoundedSearch {
         if (ok.length <= 1) return ok[0] ?? 0;
         return ok[at(ok.length, false)]!;
       },
-      preempt(_cpu, tid) {
-        if (used >= bound || !view) return false;
+      preempt(cpu, tid) {
+        if (!view) return false;
         let other = false;
         for (const q of view.queued()) {
           if (q !== tid && view.canProgress(q)) {
@@ -95,8 +101,13 @@ export class BoundedSearch {
           }
         }
         if (!other) return false;
+        if (fair.starving(cpu, tid)) return true;
+        if (used >= bound) return false;
         const yes = at(2, true) === 1;
-        if (yes) used++;
+        if (yes) {
+          used++;
+          fair.reset(cpu);
+        }
         return yes;
       },
       jitter: () => 1,

@@ -18,9 +18,12 @@
 //
 // k is measured once per scenario variant by a pilot run with the calm
 // chooser (pilotSteps: its steps): the same for every seed, so shards agree.
+// A thread that busy-waits for a lower-priority one would starve it: after
+// FAIR_STEPS steps in a row it drops below every priority (fair.ts).
 
 import { Rng, simulate, type Chooser, type SchedView, type World } from "../../kernel/index.ts";
 import { calmChooser } from "./calm.ts";
+import { Fairness } from "./fair.ts";
 
 /** A run's PCT chooser: seed, depth d >= 1, steps k >= 1. */
 export function pctChooser(seed: number, depth: number, steps: number): Chooser {
@@ -50,6 +53,9 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
   };
   let view: SchedView | null = null;
   let step = 0;
+  const fair = new Fairness();
+  /** Priorities below every other, for threads switched out for fairness (fair.ts), lowest last. */
+  let starved = 0;
   return {
     attach(v) {
       view = v;
@@ -65,9 +71,21 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
       for (let i = 1; i < ready.length; i++) if (above(ready[i]!, ready[best < 0 ? 0 : best]!)) best = i;
       return Math.max(0, best);
     },
-    preempt(_cpu, tid) {
+    preempt(cpu, tid) {
       if (!view) return false;
-      for (const q of view.queued()) if (q !== tid && view.canProgress(q) && above(q, tid)) return true;
+      let other = false;
+      for (const q of view.queued()) {
+        if (q === tid || !view.canProgress(q)) continue;
+        other = true;
+        if (above(q, tid)) {
+          fair.reset(cpu);
+          return true;
+        }
+      }
+      if (other && fair.starving(cpu, tid)) {
+        prio.set(tid, -++starved);
+        return true;
+      }
       return false;
     },
     jitter(cpu) {
