@@ -1,5 +1,5 @@
-// Import speed and memory: parse + map of a large generated ftrace text.
-// Usage: npx bun bench/import.ts [--events N] [--gzip] [--stage lines|records|ops] [--runs R] [--json]
+// Import speed and memory: a large generated ftrace text imported into a .ktrace.
+// Usage: npx bun bench/import.ts [--events N] [--gzip] [--stage lines|records|ops|convert|write] [--runs R] [--json]
 //
 // Generates N events (default 1,000,000) of tracefs text in bench/out/ (kept between
 // runs of the same size): 4 CPUs, 400 tasks, the mix of a busy machine (switches,
@@ -7,17 +7,20 @@
 // contention, lockdep acquire/release), then reads and maps it with importSummary and
 // prints lines/s, events/s, MB/s, CPU time (the process's, and its main thread's where
 // Linux says: the rest is the JIT compilers and the collector), ops and peak RSS.
-// --stage stops earlier (lines: the line reader alone; records: lines parsed into
-// records), to see where the time goes; --runs repeats the pass in the same process
-// (the first is cold: the JIT compiles while it runs; the later ones show the steady
-// state). Phase 1: the encode into a .ktrace (bytes/event) is phase 2's part of the figure.
+// The default stage, write, is the whole import (parse + map + events + encode, with
+// snapshots and the index) into bench/out/import-N.ktrace, and adds the trace's bytes
+// per event. --stage stops earlier (lines: the line reader alone; records: lines parsed
+// into records; ops: parsed and mapped; convert: mapped ops folded into ktrace events
+// and the kernel state, not encoded), to see where the time goes; --runs repeats the
+// pass in the same process (the first is cold: the JIT compiles while it runs; the
+// later ones show the steady state).
 
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { createGzip } from "node:zlib";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { importSummary, TraceInput } from "../src/import/index.ts";
+import { Converter, importSummary, importTrace, TraceInput } from "../src/import/index.ts";
 import { LineReader } from "../src/import/lines.ts";
 import { Rng } from "../src/kernel/index.ts";
 
@@ -29,9 +32,12 @@ const opt = (name: string) => {
 const N = Number(opt("--events") ?? 1_000_000);
 const gzip = argv.includes("--gzip");
 const json = argv.includes("--json");
-const STAGES = { lines: "read lines only", records: "read and parse records", ops: "parse + map" } as const;
-const stage = (opt("--stage") ?? "ops") as keyof typeof STAGES;
-if (!(stage in STAGES)) throw new Error(`--stage ${stage}: lines, records or ops`);
+const STAGES = {
+  lines: "read lines only", records: "read and parse records", ops: "parse + map", convert: "parse + map + ktrace events (no encoding)",
+  write: "the whole import: parse + map + events + encode into a .ktrace",
+} as const;
+const stage = (opt("--stage") ?? "write") as keyof typeof STAGES;
+if (!(stage in STAGES)) throw new Error(`--stage ${stage}: lines, records, ops, convert or write`);
 const runs = Math.max(1, Number(opt("--runs") ?? 1));
 mkdirSync("bench/out", { recursive: true });
 const file = `bench/out/import-${N}.txt${gzip ? ".gz" : ""}`;
@@ -149,8 +155,10 @@ function peakRss(): number {
   return sampledPeak;
 }
 
-/** One pass over the input, as far as `stage`: the counts it reaches. */
-async function pass(): Promise<{ lines: number; events: number; ops: number; unparsed: number }> {
+const outFile = `bench/out/import-${N}.ktrace`;
+
+/** One pass over the input, as far as `stage`: the counts it reaches (and for write, the trace's events and bytes). */
+async function pass(): Promise<{ lines: number; events: number; ops: number; unparsed: number; written?: { events: number; bytes: number; snapshots: number } }> {
   let batches = 0;
   const sample = () => {
     if ((++batches & 63) === 0) sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
@@ -169,8 +177,22 @@ async function pass(): Promise<{ lines: number; events: number; ops: number; unp
     for await (const _batch of input.records()) sample();
     return { lines: input.stats.lines, events: input.stats.records, ops: 0, unparsed: input.stats.unparsed };
   }
-  const s = await importSummary(file, {}, sample);
-  return { lines: s.read.lines, events: s.read.records, ops: s.ops, unparsed: s.read.unparsed };
+  if (stage === "write") {
+    const w = await importTrace(file, outFile, { writer: "ktrace bench" });
+    return {
+      lines: w.read.lines, events: w.read.records, ops: w.ops, unparsed: w.read.unparsed,
+      written: { events: w.written.events, bytes: w.written.bytes, snapshots: w.written.snapshots },
+    };
+  }
+  let conv: Converter | undefined;
+  let made = 0;
+  const s = await importSummary(file, {}, (ops) => {
+    sample();
+    if (stage !== "convert") return;
+    conv ??= new Converter(4, () => void made++);
+    for (const o of ops) conv.op(o);
+  });
+  return { lines: s.read.lines, events: s.read.records, ops: s.ops, unparsed: s.read.unparsed, ...(conv ? { written: { events: made, bytes: 0, snapshots: 0 } } : {}) };
 }
 
 const results = [];
@@ -223,6 +245,9 @@ else {
     const main = r.mainCpuSeconds === null ? "" : ` (main thread ${r.mainCpuSeconds} s, JIT and GC threads ${(r.cpuSeconds - r.mainCpuSeconds).toFixed(2)} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
   });
-  if (stage === "ops") console.log(`  ops      ${n(first.ops)}`);
+  if (stage !== "lines" && stage !== "records") console.log(`  ops      ${n(first.ops)}`);
+  const wr = first.written;
+  if (wr && stage === "write") console.log(`  trace    ${outFile}: ${n(wr.events)} ktrace events, ${n(wr.snapshots)} snapshots, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, first.events)).toFixed(2)} bytes per input event, ${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} per ktrace event)`);
+  else if (wr) console.log(`  events   ${n(wr.events)} ktrace events`);
   console.log(`  memory   peak RSS ${result.peakRssMB} MB, heap used at end ${result.heapUsedMB} MB`);
 }

@@ -1,6 +1,6 @@
-// ktrace import --dry-run end to end, on Bun and on Deno.
+// ktrace import end to end (writing, and --dry-run), on Bun and on Deno.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(r.stdout).toMatch(/^ {2}sched_stat_runtime +1 {2}generic event/m);
     expect(r.stdout).toMatch(/^ {2}sched_process_fork +1 {2}1 merged/m);
     expect(r.stdout).toMatch(/warning the process of 2 tasks was not in the input/);
-    expect(r.stdout).toMatch(/Not written: .* phase 2/);
+    expect(r.stdout).toMatch(/Not written \(--dry-run\): without it, import writes tracefs\.ktrace/);
   });
 
   it('--dry-run --json: one document; unparsed lines and a cut-short last line are reported', async () => {
@@ -36,18 +36,63 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(j).toMatchObject({
       format: 'ftrace', detected: true, records: 3, skipped: 1,
       unparsed: { count: 2, lines: [3, 6] }, lastLine: { newline: false, parsed: false },
-      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'wait' } }, written: null,
+      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'generic (the switches say when it sleeps)' } }, written: null,
     });
     expect(j.warnings.join('\n')).toMatch(/2 lines did not parse as ftrace text \(lines 3, 6\)/);
     expect(j.warnings.join('\n')).toMatch(/last line \(6\) is cut short/);
   });
 
-  it('without --dry-run it says plainly that writing is not built yet (exit 2)', async () => {
-    const r = await run('import', `${FIX}/perf/perf-script.txt`);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^ktrace: import cannot write a \.ktrace yet \(issue 15, phase 2/);
+  it('writes a .ktrace that info, check, events and state read as an imported trace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
+    const out = path.join(dir, 'perf.ktrace');
+    const r = await run('import', `${FIX}/perf/perf-script.txt`, '-o', out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/→ .*perf\.ktrace/);
+    expect(r.stdout).toMatch(/^ {2}wrote {4}\d+ events on 2 cpus, 2 snapshots, /m);
+    const info = await run('info', out, '--json');
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ cpus: 2, imported: { format: 'perf', file: `${FIX}/perf/perf-script.txt`, detected: true, gzip: false, clock: { kind: 'seconds', unit: 'ns' } } });
+    const text = await run('info', out);
+    expect(text.stdout).toMatch(/^imported +perf text from /m);
+    expect(text.stdout).toMatch(/^outcome +none: an imported trace/m);
+    const check = await run('check', out);
+    expect(check.code).toBe(0);
+    const state = await run('state', out, '--at', 'end', '--json');
+    expect(state.code).toBe(0);
+    expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
+    // Who woke each task (the wake events): bash by ls (reaped by the end: its tid), the kworker by the NET_RX softirq.
+    const threads = JSON.parse(state.stdout).threads as { tid: number; woken?: { by: number; how: string } }[];
+    expect(threads.find((t) => t.tid === 100)!.woken).toMatchObject({ by: 101, how: 'wakeup' });
+    expect(threads.find((t) => t.tid === 50)!.woken).toMatchObject({ by: -1, how: 'wakeup' });
+    const stateText = (await run('state', out, '--at', 'end')).stdout;
+    expect(stateText).toMatch(/^ +tid +comm +pid +state +cpu +waits on +woken by *$/m);
+    expect(stateText).toMatch(/^ +100 +bash +100 +running +0 +- +tid 101 \(wakeup, seq \d+\) *$/m);
+    expect(stateText).toMatch(/^ +50 +kworker\/0:1 +50 +idle +1 +- +kernel \(wakeup, seq \d+\) *$/m);
+    const generic = await run('events', out, '--kind', 'generic:sched_stat*,task-exec');
+    expect(generic.stdout.trim().split('\n').map((l) => l.trim().split(/ +/)[4])).toEqual(['task-exec', 'generic']);
+    expect(generic.stdout).toMatch(/generic +sched:sched_stat_runtime comm=bash pid=100 /);
+    const events = await run('events', out, '--kind', 'switch');
+    expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
+    // A report and a Chrome export, as of a recorded trace.
+    const md = path.join(dir, 'perf.md');
+    const rep = await run('report', out, '-o', md);
+    expect(rep.code).toBe(0);
+    const text2 = readFileSync(md, 'utf8');
+    expect(text2).toMatch(/^# ktrace report: perf-script\.txt \(imported perf trace\): no violation$/m);
+    expect(text2).toMatch(/^ktrace import .*perf-script\.txt --format perf -o perf\.ktrace$/m);
+    expect(text2).toMatch(/^- `kstack-in-use`: a real trace does not record kernel stacks$/m);
+    const json = path.join(dir, 'perf.json');
+    const exp = await run('export', out, '--format', 'chrome', '-o', json);
+    expect(exp.code).toBe(0);
+    const chrome = JSON.parse(readFileSync(json, 'utf8'));
+    const evs = chrome.traceEvents as { ph: string; name: string; args: { name?: string } }[];
+    expect(evs.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(['tid 50 (kworker/0:1)', 'tid 101 (bash)', 'tid 100 (bash)', 'tid 102 (bash)']);
+    expect(evs.filter((e) => e.name === 'thread_name').map((e) => e.args.name)).toEqual(expect.arrayContaining(['CPU 0', 'CPU 1', 'ls-101', 'bash-100', 'bash-102']));
+    // The default output name, and -o naming the input, refused.
+    const same = await run('import', out, '-o', out);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/is the input/);
   });
 
   it('bad input: one line, exit 2, nothing raw from the input', async () => {
@@ -68,6 +113,16 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
 });
 
 describe('Bun/Deno parity', () => {
+  it('the written .ktrace of each format is byte-identical', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-parity-'));
+    for (const f of ['ftrace/lockdep-abba.txt', 'real/trace-cmd-report.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-context.txt']) {
+      const outs = RUNTIMES.map((rt) => path.join(dir, `${rt}-${path.basename(f)}.ktrace`));
+      const rs = await Promise.all(RUNTIMES.map((runtime, i) => runCli(['import', `${FIX}/${f}`, '-o', outs[i]!], { runtime })));
+      for (const r of rs) expect(r.code, f).toBe(0);
+      expect(Buffer.compare(readFileSync(outs[0]!), readFileSync(outs[1]!)), f).toBe(0);
+    }
+  });
+
   it('the JSON report of each format is byte-identical', async () => {
     for (const f of ['ftrace/lockdep-abba.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-plain.txt']) {
       const [b, d] = await Promise.all(RUNTIMES.map((runtime) => runCli(['import', `${FIX}/${f}`, '--dry-run', '--json'], { runtime })));

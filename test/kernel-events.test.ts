@@ -29,7 +29,7 @@ describe("event constructors", () => {
   });
   it("fieldsAs is typed by kind and null for another kind", () => {
     const e = ev.lockAcquire({ lock: 7, level: 2 });
-    expect(fieldsAs(e, "lock-acquire")).toEqual({ lock: 7, level: 2 });
+    expect(fieldsAs(e, "lock-acquire")).toEqual({ lock: 7, level: 2, inferred: 0 });
     expect(fieldsAs(e, "lock-release")).toBeNull();
     expect(fieldsOf({ ...e, kind: 9999 })).toEqual({ a: 7, b: 2, c: 0 });
   });

@@ -242,6 +242,24 @@ describe("data-race: the rule and its happens-before edges", () => {
   });
 });
 
+/**
+ * The detector over `stress --opt state=STATE` (seed 1): its first finding, the
+ * most thread slots its clocks took, and how many events `count` picked.
+ */
+async function detectOver(state: string, maxEvents: number, count: (e: KEvent) => boolean): Promise<{ found: string | null; maxSlots: number; counted: number }> {
+  const p = await prepare({ target: "stress", maxEvents, opts: [`state=${state}`] });
+  const det = new RaceDetector();
+  const out = { found: null as string | null, maxSlots: 0, counted: 0 };
+  simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
+    if (count(e)) out.counted++;
+    if (!dataRace.kinds!.includes(e.kind)) return;
+    const f = det.pre(before, e);
+    if (f && out.found === null) out.found = f.message;
+    out.maxSlots = Math.max(out.maxSlots, det.slots);
+  } }, () => {});
+  return out;
+}
+
 describe("data-race on simulated runs", () => {
   const world = (procs: Op[][], vars: Record<string, VarDecl>): World => ({ config: CONFIG, locks: {}, vars, procs: procs.map((main, i) => ({ name: `p${i}`, main })) });
   const racesOf = (w: World, seed: number) => {
@@ -259,20 +277,9 @@ describe("data-race on simulated runs", () => {
   });
 
   it("stress --opt state=vars (every access ordered by a lock, an atomic or a fork) has no data race, and its clocks stay as short as its live threads", async () => {
-    const p = await prepare({ target: "stress", maxEvents: 300_000, opts: ["state=vars"] });
-    const det = new RaceDetector();
-    let found: string | null = null;
-    let maxSlots = 0;
-    const forks = { n: 0 };
-    simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
-      if (e.kind === k.KIND.fork) forks.n++;
-      if (!dataRace.kinds!.includes(e.kind)) return;
-      const f = det.pre(before, e);
-      if (f && found === null) found = f.message;
-      maxSlots = Math.max(maxSlots, det.slots);
-    } }, () => {});
+    const { found, maxSlots, counted } = await detectOver("vars", 300_000, (e) => e.kind === k.KIND.fork);
     expect(found).toBeNull();
-    expect(forks.n).toBeGreaterThan(300);
+    expect(counted).toBeGreaterThan(300);
     expect(maxSlots).toBeLessThanOrEqual(16);
   });
 });
@@ -397,5 +404,120 @@ describe("data-race through every consumer of the registry", () => {
     c.seek(after);
     for (let st = c.continue(); st.reason === "hit"; st = c.continue()) stops.push(st.seq);
     expect(stops).toEqual(got.filter((q) => q < gap.fromSeq || q > after));
+  });
+});
+
+// Issue 11's primitives. Each handoff is run over seeds 1..SEEDS: done right, no
+// seed reports a race (some may hang: a lost wake is not a race); done wrong, the
+// same accesses race on some seed. The edges themselves, one event at a time,
+// are the hand-made logs after these.
+describe("data-race: issue 11's synchronization (a correct handoff is clean, an unsynchronized one races)", () => {
+  const SEEDS = 30;
+  const world = (main: Op[], vars: Record<string, VarDecl>): World => ({ config: CONFIG, locks: {}, vars, procs: [{ name: "p", main }] });
+  /** The seeds in 1..SEEDS whose run has a data race. */
+  const racing = (w: World): number[] => {
+    const out: number[] = [];
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const v = firstViolation(MemorySource.record(w, { seed, maxEvents: 20_000 }, {}), [dataRace]).violation;
+      if (v) out.push(seed);
+    }
+    return out;
+  };
+  /** Two threads a and b of main's process, joined; `d` is the data handed over. */
+  const pair = (a: Op[], b: Op[], vars: Record<string, VarDecl> = {}, before: Op[] = []): World =>
+    world([...before, k.thread(a, { tid: "a" }), k.thread(b, { tid: "b" }), k.join(k.r("a")), k.join(k.r("b"))], { d: { type: "int" }, ...vars });
+  const handoff = (name: string, good: World, bad: World) => {
+    it(`${name}: handed over, clean on every seed; unsynchronized, a race`, () => {
+      expect(racing(good)).toEqual([]);
+      expect(racing(bad).length).toBeGreaterThan(0);
+    });
+  };
+
+  // futex_wake → the waiter it wakes (the wake event); a wake that comes first is lost and the waiter hangs, no race.
+  handoff("futex wake",
+    pair([k.store("d", 1), k.futexWake("w", 1)], [k.futexWait("w", 0), k.load("x", "d")], { w: k.futexWord(0) }),
+    pair([k.store("d", 1), k.futexWake("w", 1)], [k.load("x", "d")], { w: k.futexWord(0) }));
+  // pthread_cond_signal → the waiter's return (the mutex it re-takes, the wake); the predicate in a loop.
+  const cvWaiter = [k.lock("m"), k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]), k.unlock("m"), k.load("x", "d")];
+  handoff("condvar signal",
+    pair([k.store("d", 1), k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m")], cvWaiter, { cv: k.condvar(), ready: { type: "int" } }),
+    // The data written after the signal, outside the mutex.
+    pair([k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m"), k.store("d", 1)], cvWaiter, { cv: k.condvar(), ready: { type: "int" } }));
+  // sem_post → the sem_wait that takes its count (fetch-add releases, the wait's cas acquires; or the wake).
+  handoff("semaphore post",
+    pair([k.store("d", 1), k.semPost("s")], [k.semWait("s"), k.load("x", "d")], { s: k.semaphore(0) }),
+    // Posted before the data is written.
+    pair([k.semPost("s"), k.store("d", 1)], [k.semWait("s"), k.load("x", "d")], { s: k.semaphore(0) }));
+  // rwlock unlock → the next lock (its cas); two readers never race.
+  handoff("rwlock",
+    pair([k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")], [k.rdlock("rw"), k.load("x", "d"), k.rwUnlock("rw")], { rw: k.rwlock() }, [k.thread([k.rdlock("rw"), k.load("y", "d"), k.rwUnlock("rw")])]),
+    pair([k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")], [k.load("x", "d")], { rw: k.rwlock() }));
+  // A trylock that succeeds is an acquire (lock-acquire); one that fails takes nothing.
+  const retry = (body: Op[]) => [k.set("r", 1), k.loopWhile(k.ne(k.r("r"), 0), { max: Infinity }, [k.trylock("m", { ret: "r" })]), ...body, k.unlock("m")];
+  handoff("trylock",
+    pair(retry([k.store("d", 1)]), retry([k.store("d", 2)])),
+    // Goes on whether it got the lock or not.
+    pair([k.trylock("m", { ret: "r" }), k.store("d", 1), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])], [k.trylock("m", { ret: "r" }), k.store("d", 2), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])]));
+  // waitpid(handle), blocking or WNOHANG in a loop → everything the child did (the reap); g is kernel memory, shared.
+  const g = { g: { type: "int", scope: "kernel" } } as Record<string, VarDecl>;
+  const child = k.fork([k.store("g", 1), k.user("child", 2)], { pid: "c" });
+  handoff("waitpid by handle",
+    world([child, k.waitpid(k.r("c")), k.load("x", "g")], g),
+    world([child, k.load("x", "g"), k.waitpid(k.r("c"))], g));
+  handoff("waitpid WNOHANG",
+    world([child, k.set("got", 0), k.loopWhile(k.ne(k.r("got"), k.r("c")), { max: Infinity }, [k.waitpid(k.r("c"), { nohang: true, ret: "got" })]), k.load("x", "g")], g),
+    world([child, k.waitpid(k.r("c"), { nohang: true, ret: "got" }), k.load("x", "g"), k.waitpid(k.r("c"))], g));
+  // kill → the handler it runs (signal → signal-deliver); the handler is inherited over fork.
+  const withHandler = (parent: Op[]) => world([k.sigaction("SIGUSR1", [k.load("x", "g")], { name: "on_usr1" }), k.fork([k.user("child", 6)], { pid: "c" }), ...parent, k.waitpid(k.r("c"))], g);
+  handoff("kill → handler",
+    withHandler([k.store("g", 1), k.kill(k.r("c"), "SIGUSR1")]),
+    withHandler([k.kill(k.r("c"), "SIGUSR1"), k.store("g", 1)]));
+  // pthread_join → everything the joined thread did.
+  handoff("join",
+    world([k.thread([k.store("d", 1)], { tid: "a" }), k.join(k.r("a")), k.load("x", "d")], { d: { type: "int" } }),
+    world([k.thread([k.store("d", 1)], { tid: "a" }), k.load("x", "d"), k.join(k.r("a"))], { d: { type: "int" } }));
+  // A pipe's write → the read that gets its bytes; the close of the last write end → the read that sees EOF.
+  const piped = (a: Op[], b: Op[]) => pair(a, b, {}, [k.pipe({ read: "rd", write: "wr" })]);
+  handoff("pipe write → read",
+    piped([k.store("d", 1), k.write(k.r("wr"), 1)], [k.read(k.r("rd"), 1), k.load("x", "d")]),
+    piped([k.store("d", 1), k.write(k.r("wr"), 1)], [k.load("x", "d"), k.read(k.r("rd"), 1)]));
+  handoff("pipe close → EOF",
+    piped([k.store("d", 1), k.close(k.r("wr"))], [k.read(k.r("rd"), 1, { ret: "n" }), k.load("x", "d")]),
+    piped([k.close(k.r("wr")), k.store("d", 1)], [k.read(k.r("rd"), 1, { ret: "n" }), k.load("x", "d")]));
+
+  // SIGCHLD, which the kernel sends for the exiting child → the parent's handler: the child's past is before it.
+  const onChld = (child: Op[]) => world([k.sigaction("SIGCHLD", [k.load("x", "g")], { name: "on_chld" }), k.fork(child, { pid: "c" }), k.user("parent", 8), k.waitpid(k.r("c"))], g);
+  handoff("SIGCHLD → handler",
+    onChld([k.store("g", 1)]),
+    world([k.sigaction("SIGCHLD", [k.user("on_chld")], { name: "on_chld" }), k.fork([k.store("g", 1)], { pid: "c" }), k.load("x", "g"), k.waitpid(k.r("c"))], g));
+
+  it("what a thread does after its exit (its joiner's wake) takes no clock slot: stress --opt state=os has no race and short clocks", async () => {
+    const { found, maxSlots, counted } = await detectOver("os", 100_000, (e) => e.kind === k.KIND.wake && e.c === k.HOW.join);
+    expect(found).toBeNull();
+    expect(counted).toBeGreaterThan(50);
+    expect(maxSlots).toBeLessThanOrEqual(32); // 165 when each joiner's wake took a slot for the dead thread
+  });
+
+  it("sleep and timed waits order nothing: a read after a long sleep, or after a wait that timed out, still races", () => {
+    expect(racing(pair([k.store("d", 1)], [k.sleep(50_000), k.load("x", "d")])).length).toBe(SEEDS);
+    expect(racing(pair([k.store("d", 1)], [k.futexWait("w", 0, { timeout: 50_000 }), k.load("x", "d")], { w: k.futexWord(0) })).length).toBe(SEEDS);
+  });
+});
+
+describe("data-race: issue 11's edges on hand-made logs", () => {
+  /** Boot (threads 1 and 2 not created by each other), then tid 1 stores x and `edge` runs; tid 2 loads x last. */
+  const racesWith = (edge: (l: Log) => Log) => edge(Log.boot().store(1)).load(2).seqs();
+
+  it("a wake by a thread orders the waker's past before the woken thread; a wake by the kernel (a timer, an interrupt) orders nothing", () => {
+    expect(racesWith((l) => l.by(1, ev.futexWake({ var: 0, n: 1, woken: 1 })).by(1, ev.wake({ tid: 2, by: 1, how: k.HOW.futex, context: "x" })))).toEqual([]);
+    expect(racesWith((l) => l.by(-1, ev.wake({ tid: 2, by: -1, how: k.HOW.timer, context: "irq:timer" })))).toHaveLength(1);
+    // Imported wakeups (waking, wakeup) by a task order the same way.
+    expect(racesWith((l) => l.by(1, ev.wake({ tid: 2, by: 1, how: k.HOW.waking, context: "" })))).toEqual([]);
+  });
+
+  it("a signal sent by a thread orders its past before the delivery; one the kernel sends on nobody's behalf (tid -1) orders nothing", () => {
+    const usr1 = k.SIG.SIGUSR1!;
+    expect(racesWith((l) => l.by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" })).by(1, ev.signal({ pid: 1, sig: usr1, tid: 2 })).by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })))).toEqual([]);
+    expect(racesWith((l) => l.by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" })).by(-1, ev.signal({ pid: 1, sig: usr1, tid: 2 })).by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })))).toHaveLength(1);
   });
 });

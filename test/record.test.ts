@@ -43,6 +43,7 @@ describe("ktrace record", () => {
       ["stress", "--max-events", "30000", "--seed", "5", "--cpus", "3"],
       ["stress", "--max-events", "20000", "--opt", "state=vars"],
       ["fixtures/scenarios/counter.ts", "--seed", "3"], // variables, registers, the scenario's own invariants in the header
+      ["stress", "--max-events", "20000", "--opt", "state=os"], // futexes, condvars, signals, pipes, priorities, timers
     ];
     for (const args of cases) {
       const a = join(dir, "bun.ktrace");

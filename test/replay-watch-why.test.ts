@@ -1,7 +1,7 @@
 // Watchpoints (string syntax, old/new values), why-queries, event
 // descriptions and the state view.
 import { describe as suite, expect, it } from "vitest";
-import { EVENT_KINDS, KIND } from "../src/kernel/index.ts";
+import { EVENT_KINDS, IMPORTED_KINDS, KIND } from "../src/kernel/index.ts";
 import {
   Cursor, describe, eventJson, kindMask, parseRef, parseWatch, PatternError, RefError, stateText, stateView, why, WatchSpecError,
 } from "../src/replay/index.ts";
@@ -137,7 +137,7 @@ suite("describe", () => {
       await memorySource("tcmalloc-fork"), await memorySource("tcmalloc-fork", { fix: "posix-spawn" }),
       await memorySource("tcmalloc-fork", { fix: "atfork-2.17" }),
       await memorySource("rcore-kstack", { opts: ["stack=flush"] }), await memorySource("asterinas-procfs"),
-      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }),
+      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
       await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }), await memorySource("fixtures/scenarios/handoff.ts"),
     ];
     for (const src of runs) {
@@ -148,7 +148,8 @@ suite("describe", () => {
         expect(d).not.toMatch(/ a=|undefined(?! behaviour)|NaN|\[object/);
       }
     }
-    expect(seen.size).toBeGreaterThanOrEqual(EVENT_KINDS.length - 2);
+    // Kinds only imported traces have are described in test/import-trace.test.ts.
+    expect(seen.size).toBeGreaterThanOrEqual(EVENT_KINDS.length - 2 - IMPORTED_KINDS.length);
   });
 
   it("examples", async () => {
@@ -165,7 +166,7 @@ suite("describe", () => {
 
   it("kind patterns: globs and comma lists", () => {
     const names = (p: string) => EVENT_KINDS.filter((_, i) => kindMask(p)[i]).map((k) => k.name);
-    expect(names("lock-*")).toEqual(["lock-new", "lock-acquire", "lock-wait", "lock-release", "lock-restamp", "lock-misuse"]);
+    expect(names("lock-*")).toEqual(["lock-new", "lock-acquire", "lock-wait", "lock-release", "lock-restamp", "lock-misuse", "lock-wait-end"]);
     expect(names("lock.*")).toEqual(names("lock-*"));
     expect(names("fork, exec")).toEqual(["fork", "exec"]);
     expect(names("*exit*")).toEqual(["thread-exit", "proc-exit", "exit-group"]);

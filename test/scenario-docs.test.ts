@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { KIND } from "../src/kernel/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
 import { prepareWith, reseed, run, type Prepared } from "../src/record/index.ts";
 import { Checker, invariantsFor, type Invariant, type Violation } from "../src/replay/invariants.ts";
@@ -58,6 +59,21 @@ describe("docs/SCENARIOS.md examples", () => {
     const b = runBatch(sc, {}, 3, 3, newChecker());
     expect(b.failing[0]!.violation!.invariant).toBe("assertions");
     expect(runBatch(sc, { fix: "check" }, 1, 500, newChecker()).failing).toEqual([]);
+  });
+
+  it.each(["examples/futex-mutex.ts", "examples/lost-wakeup.ts", "examples/signal-malloc.ts", "examples/pipe-inherit.ts", "examples/priority-inversion.ts", "examples/zombie-leak.ts", "fixtures/scenarios/handles.ts", "fixtures/scenarios/rwcache.ts"])("%s (issue 11) is in the document as it is in the repo", (path) => {
+    expect(doc).toContain(readFileSync(join(REPO_ROOT, path), "utf8").trimEnd());
+  });
+
+  it("handles.ts and rwcache.ts behave as the document says", async () => {
+    const sc = await resolveScenario(file("handles.ts"));
+    const regs = new Map<string, number>();
+    run(prepareWith(sc, { seed: 1 }), (e) => {
+      if (e.kind === KIND.regSet && e.tid === 1) regs.set(e.s, e.a);
+    });
+    expect(Object.fromEntries(["early", "joined", "h", "hs", "w", "ws", "none"].map((r) => [r, regs.get(r)]))).toEqual({ early: 0, joined: 0, h: 3, hs: 143, w: 2, ws: 3, none: -10 });
+    expect(runBatch(sc, {}, 1, 500, newChecker()).failing).toEqual([]);
+    expect(runBatch(await resolveScenario(file("rwcache.ts")), {}, 1, 500, newChecker()).failing).toEqual([]);
   });
 
   it("handoff.ts and spin.ts end as the document shows", async () => {

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { inflateRawSync, gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
+import { EVENT_KINDS, KIND, type EventKindInfo, type KEvent } from "../src/kernel/types.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
 import { deflate, gzip } from "../src/trace/compress.ts";
 import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
 import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
 import { unpack } from "msgpackr";
-import { BodyError, decodeEventBody, slotTable } from "../src/trace/event-codec.ts";
+import { BodyError, decodeEventBody, kindRemap, slotTable } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
@@ -109,6 +109,33 @@ describe("round trip", () => {
       expect(r.formatVersion).toBe(`${FORMAT_MAJOR}.${FORMAT_MINOR}`);
       r.close();
     }
+  });
+
+  it("a trace whose kind table numbers the kinds otherwise (a build before a merge renumbered them) is read by name", () => {
+    // k11's branch numbered wake .. sched-set 51..72, before main's imported kinds (task-new .. generic), which it now follows.
+    const rows = EVENT_KINDS as EventKindInfo[];
+    const ours = rows.slice();
+    const first = KIND.taskNew, os = KIND.wake;
+    const theirs = [...ours.slice(0, first), ...ours.slice(os, os + 22), ...ours.slice(first, os), ...ours.slice(os + 22)];
+    expect(theirs.map((k) => k.name).sort()).toEqual(ours.map((k) => k.name).sort());
+    const evs = everyKind().filter((e) => e.kind < ours.length).map((e, seq) => ({ ...e, seq }));
+    const theirCode = (kind: number) => theirs.findIndex((k) => k.name === ours[kind]!.name);
+    const p = join(dir, "renumbered.ktrace");
+    rows.splice(0, rows.length, ...theirs);
+    try {
+      writeEvents(p, evs.map((e) => ({ ...e, kind: theirCode(e.kind) })), { snapshotEvery: 10, chunkEvents: 7 });
+    } finally {
+      rows.splice(0, rows.length, ...ours);
+    }
+    const r = openTrace(p);
+    expect(r.meta.kinds[KIND.taskNew]![0]).toBe("wake");
+    expect([...r.events()]).toEqual(evs);
+    r.close();
+    // A table this build's is a prefix of, or the other way round (kinds are appended only), needs no remapping.
+    expect(kindRemap(currentKinds().slice(0, 40))).toBeNull();
+    expect(kindRemap([...currentKinds(), ["a-later-kind", 1, 0]])).toBeNull();
+    // A name this build does not know reads as an unknown kind (past this build's table), not as the kind its code names here.
+    expect(kindRemap([["not-a-kind", 0, 0], ...currentKinds().slice(1)])![0]).toBe(EVENT_KINDS.length);
   });
 
   it("any event sequence round-trips (property)", () => {

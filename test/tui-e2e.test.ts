@@ -9,20 +9,13 @@
 // limits: screens are awaited by polling capture-pane up to a generous number
 // of times.
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepare, record } from '../src/record/index.ts';
-import { cliCommand, REPO_ROOT, runCli, type Runtime } from './helpers/run-cli.ts';
-
-const tmuxVersion = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
-const TMUX_MISSING =
-  tmuxVersion.error !== undefined || tmuxVersion.status !== 0
-    ? `tmux not found (${tmuxVersion.error?.message ?? tmuxVersion.stderr.trim()}): install it (apt-get install -y tmux; .ci/run does) to run the terminal tests`
-    : null;
+import { REPO_ROOT, runCli } from './helpers/run-cli.ts';
+import { has, line, replayCommand, Terminal } from './helpers/tmux.ts';
 
 let dir = '';
 let trace = '';
@@ -36,65 +29,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
-
-function sh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A tmux server of our own (its own socket), one 80x24 window running a command. */
-class Terminal {
-  readonly socket = `ktrace-e2e-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
-
-  constructor(command: string, columns = 80, rows = 24) {
-    if (TMUX_MISSING !== null) throw new Error(TMUX_MISSING);
-    // After the program ends, print its exit code and keep the pane for inspection.
-    const script = `${command}; echo "ktrace exited with $?"; exec sleep 100000`;
-    this.tmux('new-session', '-d', '-s', 'e2e', '-x', String(columns), '-y', String(rows), '-c', REPO_ROOT, 'sh', '-c', script);
-  }
-
-  tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '', FORCE_COLOR: '' },
-    });
-    if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  screen(): string[] {
-    return this.tmux('capture-pane', '-p', '-t', 'e2e').replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
-  }
-
-  /** Keys by tmux name (Left, Enter, Escape, C-c) or literal text with {text}. */
-  send(...keys: (string | { text: string })[]): void {
-    for (const k of keys) {
-      if (typeof k === 'string') this.tmux('send-keys', '-t', 'e2e', k);
-      else this.tmux('send-keys', '-t', 'e2e', '-l', k.text);
-    }
-  }
-
-  /** Polls the screen until ok(screen); returns the last screen (the caller asserts). */
-  async waitFor(ok: (screen: string[]) => boolean, polls = 1500): Promise<string[]> {
-    let s = this.screen();
-    for (let i = 0; i < polls && !ok(s); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      s = this.screen();
-    }
-    return s;
-  }
-
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
-  }
-}
-
-function replayCommand(runtime: Runtime, file: string, extra = ''): string {
-  const [cmd, pre] = cliCommand(runtime);
-  return [cmd, ...pre, 'replay', file].map(sh).join(' ') + extra;
-}
-
-const has = (re: RegExp) => (s: string[]) => s.some((l) => re.test(l));
-const line = (s: string[], re: RegExp) => s.find((l) => re.test(l));
 
 describe('ktrace replay in a terminal (tmux)', () => {
   it('bun: post-mortem banner, step back, watch a lock, reverse-continue to it, search, quit', async () => {
@@ -195,6 +129,48 @@ describe('ktrace replay in a terminal (tmux)', () => {
       expect(s[23]).toMatch(/q quit$/);
       t.send('q');
       await t.waitFor(has(/^ktrace exited with 0/));
+    } finally {
+      t.kill();
+    }
+  });
+});
+
+describe('ktrace replay of a lost wakeup (tmux)', () => {
+  let lost = '';
+  beforeAll(async () => {
+    // examples/lost-wakeup.ts, seed 3: the dispatcher signals job_ready before the worker waits.
+    lost = path.join(dir, 'lost-wakeup.ktrace');
+    const r = record(await prepare({ target: path.join(REPO_ROOT, 'examples', 'lost-wakeup.ts'), seed: 3 }), lost);
+    expect(r.outcome?.kind).toBe('hang');
+  });
+
+  it('bun: watches the condition variable and reverse-continues to the signal nobody received', async () => {
+    const t = new Terminal(replayCommand('bun', lost));
+    try {
+      // Opens at the hang: the worker waits on job_ready, the dispatcher in join.
+      let s = await t.waitFor(has(/^✖ HANG at seq \d+/));
+      expect(s[3]).toMatch(/^first violation: no-deadlock at seq \d+: tid 2 \(pid 1\) waits on condvar/);
+      // Watches the condition variable, picked from the fuzzy list.
+      t.send('w');
+      await t.waitFor(has(/^ Add a watchpoint/));
+      t.send({ text: 'condvar job_ready' });
+      s = await t.waitFor(has(/^▶ condvar job_ready \(pid 1\)/));
+      t.send('Enter');
+      s = await t.waitFor(has(/^ watching condvar job_ready/));
+      expect(s[22]).toMatch(/^ watching condvar job_ready \(pid 1\): waits, wakes, value \(\d+ hits? in the trace\)/);
+      // Reverse-continues (past the worker's wait) to the wake that found no waiter.
+      for (let i = 0; i < 10 && !/lost at seq/.test(s[22]!); i++) {
+        const at = s[1];
+        t.send('C');
+        s = await t.waitFor((x) => x[1] !== at);
+      }
+      expect(s[22]).toMatch(/^ condvar job_ready \(pid 1\): tid 1 wakes up to 1: nobody waits, lost at seq \d+$/);
+      const hit = Number(/at seq (\d+)/.exec(s[22]!)![1]);
+      expect(s[1]).toMatch(new RegExp(`^ seq ${hit} /`));
+      expect(line(s, new RegExp(`^▶ ${hit} `))).toMatch(/futex-wake +tid 1 wakes up to 1 on co/);
+      t.send('q');
+      s = await t.waitFor(has(/^ktrace exited with/));
+      expect(line(s, /^ktrace exited with/)).toBe('ktrace exited with 0');
     } finally {
       t.kill();
     }

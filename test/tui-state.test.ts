@@ -6,7 +6,7 @@ import type { Command } from '../src/tui/keymap.ts';
 import { initialViewState, reduce, type Intent, type PerPane, type ViewState } from '../src/tui/use-replay-state.ts';
 import { fakeEngine, type Call, type FakeEngine } from './helpers/tui.ts';
 
-const ROWS: PerPane = { events: 100, cpus: 2, threads: 3, locks: 5, kstacks: 2, procs: 2 };
+const ROWS: PerPane = { events: 100, cpus: 2, threads: 3, locks: 5, kstacks: 2, sync: 0, procs: 2 };
 
 function s0(over: Partial<ViewState> = {}): ViewState {
   return { ...initialViewState({ seq: 10, total: 100, rows: ROWS, failureSeq: 90, violationSeq: 40 }), ...over };

@@ -3,7 +3,7 @@
 // records are malformed is refused with a message, never folded.
 import { describe, expect, it } from "vitest";
 import { prepare, run } from "../src/record/index.ts";
-import { toPlain } from "../src/kernel/index.ts";
+import { THREAD_STATES, toPlain } from "../src/kernel/index.ts";
 import { checkSnapshot } from "../src/trace/validate.ts";
 
 async function plainOf(target: string) {
@@ -26,9 +26,20 @@ describe("checkSnapshot and format 1.1 state records", () => {
     ["regTypes", (p: Record<string, unknown>) => (p.regTypes = [["r", "float"]]), /regTypes/],
     ["regs", (p: Record<string, unknown>) => ((p.threads as Record<string, unknown>[])[0]!.regs = [["r"]]), /threads\[0\]\.regs/],
     ["nextVar", (p: Record<string, unknown>) => (p.nextVar = "1"), /nextVar/],
+    // States are the kernel's names (shown as they are): anything else is refused, escape sequences included.
+    ["thread state", (p: Record<string, unknown>) => ((p.threads as Record<string, unknown>[])[0]!.state = "\x1b[2Jrunning"), /threads\[0\]\.state/],
+    ["process state", (p: Record<string, unknown>) => ((p.procs as Record<string, unknown>[])[0]!.state = "asleep"), /procs\[0\]\.state/],
   ])("refuses malformed %s", async (_, mutate, msg) => {
     const p = await plainOf("fixtures/scenarios/refcount.ts");
     mutate(p);
     expect(checkSnapshot(p, { seq: p.seq as number, cpus: (p.cpus as unknown[]).length })).toMatch(msg);
+  });
+
+  it("accepts every thread state of both kernels' sides (simulated and imported)", async () => {
+    const p = await plainOf("fixtures/scenarios/refcount.ts");
+    for (const st of THREAD_STATES) {
+      (p.threads as Record<string, unknown>[])[0]!.state = st;
+      expect(typeof checkSnapshot(p, { seq: p.seq as number, cpus: (p.cpus as unknown[]).length })).toBe("object");
+    }
   });
 });

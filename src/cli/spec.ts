@@ -217,6 +217,7 @@ export const COMMANDS = [
         repeatable: true,
         description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(', ')}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
+      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Scan on N threads (default: the number of cores; 1: one thread). A trace of over 3 million events is split at snapshots; the answer is the same. --verbose says how it ran.' },
       json('{violation, scanned, gaps, unchecked}'),
     ],
     examples: ['ktrace check /tmp/cpython.ktrace', 'ktrace check t.ktrace --invariant kstack-in-use --json'],
@@ -233,7 +234,7 @@ export const COMMANDS = [
         name: 'kind',
         type: { kind: 'string' },
         metavar: 'PATTERN',
-        description: 'Only events whose kind matches PATTERN (e.g. lock.*).',
+        description: "Only events whose kind matches PATTERN (e.g. lock.*); in an imported trace, generic:GLOB selects its generic events by name (e.g. generic:sched_stat*).",
       },
       json('one JSON object per line (JSON lines)'),
     ],
@@ -428,11 +429,14 @@ export const COMMANDS = [
   },
   {
     name: 'import',
-    summary: 'Read a real kernel trace (ftrace, perf script, babeltrace2 text); --dry-run only for now.',
+    summary: 'Turn a real kernel trace (ftrace, perf script, babeltrace2 text) into a .ktrace to replay, check and explore.',
     details:
-      'Not built yet: writing the .ktrace (issue 15, phase 2). Today --dry-run reads FILE (plain or gzip),\n' +
-      'detects its format, maps its events to kernel operations and reports what it found: events per\n' +
-      'kind and what each becomes, unparsed lines with their numbers, the clock, tasks and processes.',
+      'Reads FILE (plain or gzip), detects its format, maps its events to the kernel model (tasks, processes,\n' +
+      'CPUs, interrupt contexts, locks; every other event kept as a generic event) and writes a .ktrace with\n' +
+      'snapshots and an index, in bounded memory. It reports what it read and what each event became:\n' +
+      'unparsed lines with their numbers, the clock, tasks whose process the input did not give.\n' +
+      'An imported trace has no world: it replays and checks, but cannot be re-simulated (whatif, shrink).\n' +
+      'See docs/IMPORT.md for the mapping and what is lost.',
     positionals: [{ name: 'file', description: 'A kernel trace as text: trace-cmd report or tracefs trace, perf script, babeltrace2 output (gzip too).', missing: 'import needs a trace file' }],
     flags: [
       {
@@ -441,10 +445,16 @@ export const COMMANDS = [
         metavar: 'ftrace|perf|babeltrace2',
         description: 'The input format (default: detected from the content).',
       },
-      { name: 'dry-run', type: { kind: 'boolean' }, description: 'Read and map the input and report what it holds; write nothing (the only mode built so far).' },
+      output('Write the trace to FILE (default: the input\'s name with .ktrace, in the current directory).'),
+      { name: 'snapshot-every', type: { kind: 'int' }, metavar: 'K', description: 'Write a state snapshot every K events (default 65536).' },
+      { name: 'dry-run', type: { kind: 'boolean' }, description: 'Read and map the input and report what it holds; write nothing.' },
       json('the report as one JSON document'),
     ],
-    examples: ['ktrace import trace.txt --dry-run', 'trace-cmd report > t.txt && ktrace import t.txt --dry-run --json', 'ktrace import perf.txt.gz --format perf --dry-run'],
+    examples: [
+      'trace-cmd report > t.txt && ktrace import t.txt -o t.ktrace && ktrace check t.ktrace',
+      'ktrace import perf.txt.gz --format perf -o perf.ktrace',
+      'ktrace import trace.txt --dry-run --json',
+    ],
     issue: 15,
   },
 ] as const satisfies readonly CommandSpec[];

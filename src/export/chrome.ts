@@ -15,6 +15,13 @@
 //     held by that (absent) thread from the fork on;
 //   - flow arrows (cat "lock") from a lock's release to its next acquire,
 //     bound to the run slices on the CPU tracks where they happened;
+//   - waits on futexes (condvars, semaphores), sleeps, joins, pipes and
+//     pause as slices on the waiting thread's track (cat "wait"), like lock
+//     waits; a signal handler as a slice from its delivery to its sigreturn;
+//   - flow arrows (cat "wake") from each wake event (who woke whom: futex,
+//     timer, pipe, join, signal) on the waker's CPU track to the woken
+//     thread's next run slice, and (cat "signal") from a signal's sending to
+//     its delivery; a futex wake nobody received is an instant ("lost");
 //   - panic and hang as global instants; names as metadata (M) events.
 //
 // Event times in traces are virtual ns; Chrome timestamps are microseconds
@@ -26,8 +33,9 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { EVENT_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
-import { walk, type ReplaySource } from "../replay/index.ts";
+import { EVENT_KINDS, KIND, sigName, wakeHowName, type KEvent, type KState, type Thread } from "../kernel/types.ts";
+import { waitText } from "../kernel/wait.ts";
+import { errnoText, walk, type ReplaySource } from "../replay/index.ts";
 
 /**
  * What the exporter reads: a trace reader (or any replay source with the
@@ -70,13 +78,14 @@ export function us(ns: number): number {
 /** Kinds shown as instants on the acting thread's track (or the CPU's when no thread acts). */
 const INSTANT_KINDS = new Set<number>([
   KIND.fork, KIND.spawn, KIND.exec, KIND.threadExit, KIND.procExit, KIND.reap, KIND.kstackFree,
-  KIND.vmarClear, KIND.pageFault, KIND.fatal, KIND.unlockNotOwner, KIND.tlbFlush,
+  KIND.vmarClear, KIND.pageFault, KIND.fatal, KIND.unlockNotOwner, KIND.tlbFlush, KIND.signal, KIND.errno,
 ]);
 
 /** Kinds after which lock holders or thread waits may have changed. */
 const RECONCILE_KINDS = new Set<number>([
   KIND.lockAcquire, KIND.lockRelease, KIND.lockWait, KIND.fork, KIND.exec, KIND.reap, KIND.procExit,
   KIND.threadExit, KIND.threadRelease, KIND.waitBlock, KIND.switch, KIND.hang, KIND.panic, KIND.end, KIND.lockNew,
+  KIND.wake, KIND.futexWait, KIND.sleep, KIND.joinWait, KIND.pipeWait, KIND.pause,
 ]);
 
 function instantName(ev: KEvent): string {
@@ -93,6 +102,8 @@ function instantName(ev: KEvent): string {
     case KIND.fatal: return `fatal: ${ev.s}`;
     case KIND.unlockNotOwner: return `unlock by non-owner`;
     case KIND.tlbFlush: return `TLB flush`;
+    case KIND.signal: return `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}`;
+    case KIND.errno: return `${ev.s}: ${errnoText(ev.a)}`;
     default: return EVENT_KINDS[ev.kind]?.name ?? `kind#${ev.kind}`;
   }
 }
@@ -151,14 +162,24 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   const threadLabel = (tid: number): string => {
     const t = st.threads.get(tid);
     const p = t ? st.procs.get(t.pid) : undefined;
-    return `tid ${tid}${p ? ` (${p.name})` : ""}`;
+    const name = t?.comm ?? p?.name; // an imported task's own comm
+    return `tid ${tid}${name !== undefined ? ` (${name})` : ""}`;
   };
   const lockPid = (space: number): number => (space === 0 ? KERNEL_PID : space);
+  const noteThread = (t: Thread) => {
+    nameThread(t.pid, t.tid, t.comm !== undefined ? `${t.comm}-${t.tid}` : `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
+  };
   const noteNames = () => {
     for (const p of st.procs.values()) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
-    for (const t of st.threads.values()) {
-      nameThread(t.pid, t.tid, `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
-    }
+    for (const t of st.threads.values()) noteThread(t);
+  };
+  /** An imported trace's task events name one task (and its process): no scan of every thread. */
+  const noteTask = (tid: number) => {
+    const t = st.threads.get(tid);
+    if (t === undefined) return;
+    const p = st.procs.get(t.pid);
+    if (p !== undefined) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
+    noteThread(t);
   };
 
   // CPU run slices.
@@ -171,6 +192,25 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   const released = new Map<number, { ts: number; cpu: number; tid: number; seq: number }>();
   let flowId = 0;
   let lastTime = 0;
+  // Wakeups whose woken thread has not run since: the flow's end goes on its next run slice.
+  const woken = new Map<number, { name: string; ts: number; cpu: number; seq: number; by: number }>();
+  // Signals sent, by the seq of their signal event: the flow's start, ended at the delivery.
+  const sent = new Map<number, { ts: number; cpu: number; seq: number; name: string }>();
+  // Signal handlers running, per thread (innermost last).
+  const handlers = new Map<number, Open[]>();
+  /** Closes the signal handlers still running (the end of the trace, or a gap in it). */
+  const closeHandlers = (end: number, seq: number) => {
+    for (const [tid, list] of handlers) {
+      for (const h of list.reverse()) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(end - h.start), pid: pidOf(tid), tid, args: { ...h.args, toSeq: seq } });
+    }
+    handlers.clear();
+  };
+  /** A flow arrow from (ts, cpu) to (ts2, cpu2), bound to the run slices there; written whole, so none is left dangling. */
+  const flow = (name: string, cat: string, from: { ts: number; cpu: number; seq: number }, ts: number, cpu: number, seq: number, args: Record<string, unknown> = {}) => {
+    const id = ++flowId;
+    emit({ name, cat, ph: "s", id, ts: us(from.ts), pid: CPUS_PID, tid: CPU_TID_BASE + from.cpu, args: { seq: from.seq, ...args } });
+    emit({ name, cat, ph: "f", bp: "e", id, ts: us(ts), pid: CPUS_PID, tid: CPU_TID_BASE + cpu, args: { seq } });
+  };
 
   const closeRun = (cpu: number, end: number, seq: number) => {
     const r = running[cpu];
@@ -219,6 +259,11 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
         name = `${t.state === "spinning" ? "spins on" : "blocks on"} ${l?.name ?? `lock ${t.waitLock}`}`;
         args.lock = l?.name ?? t.waitLock;
         if (l) args.owner = l.owner;
+      } else if (t.state === "blocked" && t.waitOn !== undefined) {
+        key = `${t.waitOn.what}/${t.waitOn.id}/${t.waitOn.since}`;
+        name = waitText(st, t);
+        args.waitsOn = t.waitOn.what;
+        if (t.waitOn.until >= 0) args.until = t.waitOn.until;
       } else if (t.state === "blocked" && t.waitPid >= -1) {
         key = `wait/${t.waitPid}`;
         name = `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})`;
@@ -243,7 +288,10 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       for (let c = 0; c < running.length; c++) closeRun(c, lastTime, lastSeq);
       for (const id of [...holds.keys()]) closeHold(id, lastTime, lastSeq);
       for (const tid of [...waits.keys()]) closeWait(tid, lastTime, lastSeq);
+      closeHandlers(lastTime, lastSeq);
       released.clear();
+      woken.clear();
+      sent.clear();
       const what = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} missing` : `state unknown from seq ${u.fromSeq}`;
       emit({ name: `${what} (damaged trace)`, cat: "damage", ph: "i", s: "g", ts: us(lastTime), pid: CPUS_PID, tid: CPU_TID_BASE, args: { fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: u.missing?.reason ?? u.reason } });
       lost = true;
@@ -264,12 +312,51 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
     lastTime = ev.time;
     lastSeq = ev.seq;
     if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
+    else if (ev.kind === KIND.taskNew || ev.kind === KIND.taskFork || ev.kind === KIND.taskExec || ev.kind === KIND.taskRename || ev.kind === KIND.taskJoin) noteTask(ev.a);
     switch (ev.kind) {
       case KIND.switch: {
         closeRun(ev.cpu, ev.time, ev.seq);
         if (ev.b >= 0) {
           running[ev.cpu] = { name: threadLabel(ev.b), start: ev.time, seq: ev.seq, tid: ev.b, args: { tid: ev.b, pid: pidOf(ev.b), fromSeq: ev.seq } };
+          const w = woken.get(ev.b);
+          if (w) {
+            flow(w.name, "wake", w, ev.time, ev.cpu, ev.seq, { by: w.by });
+            woken.delete(ev.b);
+          }
         }
+        break;
+      }
+      case KIND.wake: {
+        if (ev.cpu < 0 || !running[ev.cpu]) break;
+        const how = wakeHowName(ev.c);
+        const w = { name: `wake tid ${ev.a} (${how}${ev.s ? `: ${ev.s}` : ""})`, ts: ev.time, cpu: ev.cpu, seq: ev.seq, by: ev.b };
+        // Still on its cpu (it had not left it yet): the flow ends there at once; else at its next run.
+        const on = st.cpus.findIndex((c) => c.tid === ev.a);
+        if (on >= 0 && running[on]) flow(w.name, "wake", w, ev.time, on, ev.seq, { by: ev.b });
+        else woken.set(ev.a, w);
+        break;
+      }
+      case KIND.futexWake:
+        if (ev.c === 0 && ev.tid >= 0) {
+          const v = st.vars.get(ev.a);
+          emit({ name: `lost wakeup: ${v?.sync ?? "futex"} ${v?.name ?? ev.a} (no waiter)`, cat: "wake", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+        }
+        break;
+      case KIND.signalDeliver: {
+        const from = sent.get(ev.c);
+        const name = `${sigName(ev.a)}: ${ev.b === 2 ? "handler" : ev.b === 0 ? "kills the process" : "ignored"}`;
+        if (from && ev.cpu >= 0 && running[ev.cpu]) flow(from.name, "signal", from, ev.time, ev.cpu, ev.seq);
+        sent.delete(ev.c);
+        if (ev.b === 2) {
+          const list = handlers.get(ev.tid) ?? [];
+          list.push({ name: `${sigName(ev.a)} handler`, start: ev.time, seq: ev.seq, args: { sig: sigName(ev.a), sentSeq: ev.c, fromSeq: ev.seq } });
+          handlers.set(ev.tid, list);
+        } else emit({ name, cat: "signal", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+        break;
+      }
+      case KIND.sigreturn: {
+        const h = handlers.get(ev.tid)?.pop();
+        if (h) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(ev.time - h.start), pid: pidOf(ev.tid), tid: ev.tid, args: { ...h.args, toSeq: ev.seq } });
         break;
       }
       case KIND.lockRelease:
@@ -294,6 +381,7 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
         emit({ name: `${EVENT_KINDS[ev.kind]!.name}: ${ev.s}`, cat: "outcome", ph: "i", s: "g", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE, args: eventArgs(ev) });
         break;
       default:
+        if (ev.kind === KIND.signal && ev.cpu >= 0 && running[ev.cpu]) sent.set(ev.seq, { ts: ev.time, cpu: ev.cpu, seq: ev.seq, name: `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}` });
         if (INSTANT_KINDS.has(ev.kind)) {
           const name = instantName(ev);
           if (ev.tid >= 0) {
@@ -314,6 +402,7 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   for (let c = 0; c < running.length; c++) closeRun(c, lastTime, endSeq);
   for (const id of [...holds.keys()]) closeHold(id, lastTime, endSeq);
   for (const tid of [...waits.keys()]) closeWait(tid, lastTime, endSeq);
+  closeHandlers(lastTime, endSeq);
 
   // Names.
   procNames.set(KERNEL_PID, "kernel");

@@ -149,3 +149,4 @@ function digitText(buf: Uint8Array, a: number, b: number): string {
 function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
+

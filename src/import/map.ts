@@ -12,19 +12,20 @@
 // Field names differ between formats (the kernel's `pid` is LTTng's `tid`); every
 // event reads both (see docs/IMPORT.md for the tables).
 
+import { commOf } from "../kernel/imported.ts";
+import { MAX_TRACE_CPUS } from "../trace/format.ts";
 import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
 import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
 
 const CLONE_THREAD = 0x10000;
-/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked. */
-export const MAX_CPUS = 8192;
+/** CPUs and tasks beyond the kernel's limits (NR_CPUS, PID_MAX_LIMIT) are not tracked; NR_CPUS is also what a trace may hold. */
+export const MAX_CPUS = MAX_TRACE_CPUS;
 const PID_MAX_LIMIT = 1 << 22;
 /** Event names counted one by one; further names are counted together under OTHER_NAMES. */
 export const MAX_EVENT_NAMES = 4096;
 export const OTHER_NAMES = "(other event names)";
 /** Locks with a known owner at once (lockdep allows 48 per task). */
 export const MAX_HELD_LOCKS = 1 << 16;
-const COMM_LEN = 15; // TASK_COMM_LEN - 1
 
 /** Softirq names by vector (include/linux/interrupt.h), for inputs that print only the number (LTTng). */
 const SOFTIRQ = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"];
@@ -65,34 +66,35 @@ export function taskState(v: FieldValue | undefined, raw: boolean): TaskState {
 }
 
 /**
- * What each event the mapper knows becomes (the ops it produces), for reports and
- * docs. Every other event is kept as a `generic` op. One definition: the dry-run
- * report and docs/IMPORT.md's table follow it (a test checks the doc).
+ * What each event the mapper knows becomes in the .ktrace (the kernel events its
+ * ops are written as, src/import/convert.ts), for reports and docs. Every other
+ * event is kept as a generic event. One definition: the import report follows it,
+ * and docs/IMPORT.md's tables name every event (a test checks the doc).
  */
 export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   sched_switch: "switch (prev's state from prev_state)",
-  sched_waking: "wake (waking: who woke it, in which CPU context)",
-  sched_wakeup: "wake (wakeup: runnable)",
-  sched_wakeup_new: "wake (new)",
-  task_newtask: "fork (thread or process from clone_flags)",
-  sched_process_fork: "fork (merged when task_newtask came first)",
-  sched_process_exec: "exec",
-  task_rename: "rename",
-  sched_process_exit: "exit",
-  sched_process_free: "free",
-  sched_process_wait: "wait",
+  sched_waking: "wake (how waking: who woke it, in which CPU context; no state change)",
+  sched_wakeup: "wake (how wakeup: the task becomes runnable unless running; the waker of its sched_waking)",
+  sched_wakeup_new: "wake (how wakeup-new: the new task becomes runnable)",
+  task_newtask: "task-fork (thread or process from clone_flags)",
+  sched_process_fork: "task-fork (merged when task_newtask came first)",
+  sched_process_exec: "task-exec",
+  task_rename: "task-rename",
+  sched_process_exit: "thread-exit (and proc-exit for a process's last thread)",
+  sched_process_free: "thread-release (and reap for a process's last thread)",
+  sched_process_wait: "generic (the switches say when it sleeps)",
   sched_migrate_task: "migrate",
-  irq_handler_entry: "irqEnter (CPU context)",
-  irq_handler_exit: "irqExit",
-  softirq_entry: "softirqEnter (CPU context)",
-  softirq_exit: "softirqExit",
-  contention_begin: "lockWait (owner unknown)",
-  contention_end: "lockWaitEnd",
-  lock_acquire: "lockAcquire, or lockWait when another task holds it",
-  lock_contended: "lockWait (merged after lock_acquire's)",
-  lock_acquired: "lockAcquire (after a wait)",
-  lock_release: "lockRelease",
-  lttng_statedump_process_state: "task (with process, parent and state)",
+  irq_handler_entry: "cpu-ctx: enters hardirq",
+  irq_handler_exit: "cpu-ctx: leaves hardirq",
+  softirq_entry: "cpu-ctx: enters softirq",
+  softirq_exit: "cpu-ctx: leaves softirq",
+  contention_begin: "lock-wait (owner unknown)",
+  contention_end: "lock-wait-end",
+  lock_acquire: "lock-acquire, or lock-wait when another task holds it (a read lock: generic)",
+  lock_contended: "lock-wait (merged after lock_acquire's)",
+  lock_acquired: "lock-acquire (after a wait)",
+  lock_release: "lock-release (generic when the import never saw it taken)",
+  lttng_statedump_process_state: "task-new (with process, parent and state)",
   lost_events: "lost",
 };
 
@@ -455,7 +457,7 @@ export class Mapper {
     const filename = str(f["filename"]) ?? "";
     if (!isTid(t) || t === 0) return "malformed";
     const oldTid = isTid(old) ? old : t;
-    const comm = (filename.slice(filename.lastIndexOf("/") + 1) || filename).slice(0, COMM_LEN);
+    const comm = commOf(filename);
     if (oldTid !== t) {
       const info = this.tasks.get(oldTid);
       if (info !== undefined) {
@@ -500,11 +502,16 @@ export class Mapper {
     const t = this.subject(f);
     if (Number.isNaN(t)) return "malformed";
     this.emit({ op: "free", task: t });
-    this.tasks.delete(t);
-    this.wakers.delete(t);
-    this.waiting.delete(t);
-    this.newtasks.delete(t);
+    this.forget(t);
     return "mapped";
+  }
+
+  /** Forgets task `tid` (freed, or released by the writer): a later record naming the tid introduces a new task. */
+  forget(tid: number): void {
+    this.tasks.delete(tid);
+    this.wakers.delete(tid);
+    this.waiting.delete(tid);
+    this.newtasks.delete(tid);
   }
 
   /** sched_process_wait */

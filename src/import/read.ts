@@ -55,7 +55,12 @@ export interface ReadStats {
   lostEvents: number;
   lostMarkers: number;
   clock: ClockInfo | null;
+  /** CPUs the input's header declares (tracefs `#P:N`, trace-cmd `cpus=N`), 0 when it does not. */
+  declaredCpus: number;
 }
+
+/** Header lines that declare the number of CPUs: tracefs's `# entries-in-buffer/entries-written: 24/24   #P:2`, trace-cmd's `cpus=2`. */
+const CPUS_DECL = /^(?:cpus=(\d{1,5})\s*$|#.*#P:(\d{1,5})\b)/;
 
 /** Reads the first bytes of a file, gunzipping what they hold when the file is gzip'd. */
 function readHead(path: string): { head: Uint8Array; gzip: boolean } {
@@ -86,6 +91,7 @@ export class TraceInput {
   readonly stats: ReadStats;
   private readonly reader: LineReader;
   private readonly window: number;
+  private clock: Clock | null = null;
 
   private constructor(path: string, gzip: boolean, format: ImportFormat | undefined, window: number) {
     this.reader = new LineReader(path, gzip);
@@ -93,7 +99,7 @@ export class TraceInput {
     this.stats = {
       path, format: format ?? "ftrace", detected: format === undefined, scores: [], gzip, bytes: 0, lines: 0,
       records: 0, skipped: 0, unparsed: 0, unparsedLines: [], overlongCount: 0, overlong: [], reordered: 0,
-      noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, clock: null,
+      noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, clock: null, declaredCpus: 0,
     };
   }
 
@@ -102,6 +108,11 @@ export class TraceInput {
     const { head, gzip } = readHead(path);
     checkHead(path, head);
     return new TraceInput(path, gzip, opts.format, opts.window ?? REORDER_WINDOW);
+  }
+
+  /** The clock as far as read (stats.clock is set at the end): what a writer that starts before the end records. */
+  clockNow(): ClockInfo | null {
+    return this.clock?.info() ?? null;
   }
 
   async *records(): AsyncGenerator<TraceRecord[]> {
@@ -138,6 +149,7 @@ export class TraceInput {
     const parse = PARSERS[st.format];
     const scanner = SCANNERS[st.format];
     const clock = new Clock();
+    this.clock = clock;
     const reorder = new Reorder(this.window);
     let lastTs = 0;
     let lastLine = 0;
@@ -155,6 +167,10 @@ export class TraceInput {
         lastLine = n;
         if (r === "skip") {
           st.skipped++;
+          if (n <= 64 && st.declaredCpus === 0) {
+            const m = CPUS_DECL.exec(b.text(i));
+            if (m) st.declaredCpus = Number(m[1] ?? m[2]);
+          }
           lastParsed = true;
           continue;
         }

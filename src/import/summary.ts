@@ -3,6 +3,7 @@
 
 import { Mapper, type MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
+import type { TraceRecord } from "./record.ts";
 import { TraceInput, type ReadOptions, type ReadStats } from "./read.ts";
 
 export interface ImportSummary {
@@ -18,27 +19,58 @@ export interface ImportSummary {
 }
 
 /**
+ * An input being read and mapped: `batches()` yields each batch of records with the
+ * ops they mapped to (the ops array is reused: copy what you keep), counting as it
+ * goes; `summary()` is complete once it has ended. Setting `mapping` false stops
+ * mapping: later batches come with no ops (a pass that only wants the records).
+ */
+export class MappedInput {
+  readonly input: TraceInput;
+  mapping = true;
+  private mapper: Mapper | undefined;
+  private count = 0;
+  private firstTs = -1;
+  private lastTs = -1;
+  private any = false;
+
+  /** Throws ImportError for a refused input. */
+  constructor(path: string, opts: ReadOptions = {}) {
+    this.input = TraceInput.open(path, opts);
+  }
+
+  async *batches(): AsyncGenerator<{ records: readonly TraceRecord[]; ops: Op[] }> {
+    const ops: Op[] = [];
+    for await (const batch of this.input.records()) {
+      ops.length = 0;
+      if (this.mapping) {
+        const m = (this.mapper ??= new Mapper({ format: this.input.stats.format }));
+        for (const r of batch) m.map(r, ops);
+        if (!this.any) this.firstTs = batch[0]!.ts;
+        this.any = true;
+        this.lastTs = batch[batch.length - 1]!.ts;
+        this.count += ops.length;
+      }
+      yield { records: batch, ops };
+    }
+  }
+
+  /** Tells the mapper a task is gone (see Mapper.forget). */
+  forget(tid: number): void {
+    this.mapper?.forget(tid);
+  }
+
+  summary(): ImportSummary {
+    const m = (this.mapper ??= new Mapper({ format: this.input.stats.format }));
+    return { read: this.input.stats, map: m.stats, ops: this.count, firstTs: this.firstTs, lastTs: this.lastTs, cpus: m.cpuIds() };
+  }
+}
+
+/**
  * Reads `path` and maps every record; `onOps` (optional) gets each batch of ops in
  * order (the array is reused: copy what you keep). Throws ImportError for a refused input.
  */
 export async function importSummary(path: string, opts: ReadOptions = {}, onOps?: (ops: Op[]) => void): Promise<ImportSummary> {
-  const input = TraceInput.open(path, opts);
-  let mapper: Mapper | undefined;
-  const ops: Op[] = [];
-  let count = 0;
-  let firstTs = -1;
-  let any = false;
-  let lastTs = -1;
-  for await (const batch of input.records()) {
-    mapper ??= new Mapper({ format: input.stats.format });
-    ops.length = 0;
-    for (const r of batch) mapper.map(r, ops);
-    if (!any) firstTs = batch[0]!.ts;
-    any = true;
-    lastTs = batch[batch.length - 1]!.ts;
-    count += ops.length;
-    onOps?.(ops);
-  }
-  mapper ??= new Mapper({ format: input.stats.format });
-  return { read: input.stats, map: mapper.stats, ops: count, firstTs, lastTs, cpus: mapper.cpuIds() };
+  const run = new MappedInput(path, opts);
+  for await (const { ops } of run.batches()) onOps?.(ops);
+  return run.summary();
 }

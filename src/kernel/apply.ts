@@ -5,8 +5,11 @@
 // disagree with the recorded run. applyEvent mutates `s` in place (for speed)
 // and depends on nothing but `s` and `ev`.
 
+import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
-import { KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KObj, type KState, type Lock, type Proc, type Thread, type Var } from "./types.ts";
+import { bit, discarded, ignores } from "./signal.ts";
+import { reboost } from "./prio.ts";
+import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type ThreadState, type Var } from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -17,7 +20,7 @@ export class ApplyError extends Error {
   }
 }
 
-function thread(s: KState, ev: KEvent, tid: number): Thread {
+export function thread(s: KState, ev: KEvent, tid: number): Thread {
   const t = s.threads.get(tid);
   if (!t) throw new ApplyError(ev.seq, `no thread ${tid}`);
   return t;
@@ -35,8 +38,67 @@ function lock(s: KState, ev: KEvent, id: number): Lock {
   return l;
 }
 
+function pipe(s: KState, ev: KEvent, id: number): Pipe {
+  const p = s.pipes.get(id);
+  if (!p) throw new ApplyError(ev.seq, `no pipe ${id}`);
+  return p;
+}
+
+/** Puts f in p's table (kept in fd order) and counts it on its pipe end. */
+function addFd(p: Proc, f: Fd, pp: Pipe): void {
+  const fds = (p.fds ??= []);
+  let i = fds.length;
+  while (i > 0 && fds[i - 1]!.fd > f.fd) i--;
+  fds.splice(i, 0, f);
+  if (f.write) pp.writers++;
+  else pp.readers++;
+}
+
+/** A descriptor goes: its pipe end loses a reference; the last write end closed is EOF (wclosedSeq); a pipe no one holds is gone. */
+function dropFd(s: KState, f: Fd, seq: number): void {
+  const pp = s.pipes.get(f.pipe);
+  if (!pp) return;
+  if (f.write) {
+    pp.writers--;
+    if (pp.writers === 0) pp.wclosedSeq = seq;
+  } else pp.readers--;
+  if (pp.readers <= 0 && pp.writers <= 0) s.pipes.delete(pp.id);
+}
+
+/** The child's copies of p's descriptors (all, or those without close-on-exec), inherited at seq. */
+function inheritFds(s: KState, from: Proc, to: Proc, seq: number, execing: boolean): void {
+  for (const f of from.fds ?? []) {
+    if (execing && f.cloexec) continue;
+    const pp = s.pipes.get(f.pipe);
+    if (pp) addFd(to, { ...f, seq }, pp);
+  }
+}
+
+/**
+ * What else a fork child gets from its parent: signal actions and the
+ * forker's mask (not its pending signals), the forker's registers (the child
+ * thread is its copy), every file descriptor.
+ */
+function forked(s: KState, parent: Proc, child: Proc, forker: Thread, ct: Thread, seq: number): void {
+  if (parent.sigActions) child.sigActions = parent.sigActions.map(([a, b]) => [a, b]);
+  if (forker.sigMask !== undefined) ct.sigMask = forker.sigMask;
+  if (forker.regs !== undefined) ct.regs = new Map(forker.regs);
+  if (parent.fds !== undefined) inheritFds(s, parent, child, seq, false);
+}
+
+/**
+ * What a posix_spawn child gets: ignored signals stay ignored (handlers
+ * reset), the spawner's mask, the descriptors without close-on-exec.
+ */
+function spawned(s: KState, parent: Proc, child: Proc, spawner: Thread | undefined, ct: Thread, seq: number): void {
+  const ign = parent.sigActions?.filter((x) => x[1] === 1);
+  if (ign && ign.length > 0) child.sigActions = ign.map(([a, b]) => [a, b]);
+  if (spawner?.sigMask !== undefined) ct.sigMask = spawner.sigMask;
+  if (parent.fds !== undefined) inheritFds(s, parent, child, seq, true);
+}
+
 /** A new id must be an integer not in use (a hostile trace may reuse one). */
-function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
+export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: string): number {
   if (!Number.isSafeInteger(id) || id < 0) throw new ApplyError(ev.seq, `bad ${what} id ${id}`);
   if (m.has(id)) throw new ApplyError(ev.seq, `${what} ${id} already exists`);
   return id;
@@ -101,6 +163,7 @@ function quarantine(s: KState): void {
 
 /** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
 function freeProc(s: KState, p: Proc): void {
+  for (const f of p.fds ?? []) dropFd(s, f, -1);
   dropSpace(s, p.pid, true);
   s.locks.delete(p.vmarLock);
   s.procs.delete(p.pid);
@@ -110,6 +173,54 @@ function freeProc(s: KState, p: Proc): void {
 function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["type"]): void {
   (t.regs ??= new Map()).set(reg, value);
   s.regTypes.set(reg, type);
+}
+
+/** Drops pending signal sig from a process's or thread's pending set. */
+function dropPending(o: { sigPending?: PendingSignal[] }, sig: number): void {
+  if (!o.sigPending) return;
+  o.sigPending = o.sigPending.filter((x) => x.sig !== sig);
+  if (o.sigPending.length === 0) delete o.sigPending;
+}
+
+/** Takes pending signal sig off o's set, if it is there. */
+function takePending(o: { sigPending?: PendingSignal[] }, sig: number): PendingSignal | undefined {
+  const i = o.sigPending?.findIndex((x) => x.sig === sig) ?? -1;
+  if (i < 0) return undefined;
+  const [x] = o.sigPending!.splice(i, 1);
+  if (o.sigPending!.length === 0) delete o.sigPending;
+  return x;
+}
+
+/**
+ * The one rule for what a wake event does to its thread's state, in simulated
+ * and imported traces alike. A thread off the cpus that is not ready
+ * (blocked; in imported traces also sleeping, stopped, traced, parked, idle,
+ * unknown) becomes runnable. A running or runnable thread stays so (Linux
+ * traces wakeups of running tasks: try_to_wake_up between set_current_state
+ * and schedule), a spinning one spins on (it waits for a lock, not for a
+ * wakeup), an exited one stays exited. A `waking` (how 0, sched_waking) is
+ * the request, not the wakeup: it changes no state (the wakeup follows).
+ */
+export function wokenState(st: ThreadState, how: number): ThreadState {
+  if (how === HOW.waking) return st;
+  return st === "running" || st === "runnable" || st === "spinning" || st === "exited" ? st : "runnable";
+}
+
+/** Records who woke t (the thread's `woken`, for why-queries). */
+function woke(t: Thread, by: number, seq: number, how: number): void {
+  const w = t.woken;
+  if (w === undefined) t.woken = { by, seq, how };
+  else {
+    w.by = by;
+    w.seq = seq;
+    w.how = how;
+  }
+}
+
+/** t blocks on something other than a lock or a child (a futex, a sleep, a join, a pipe). */
+function block(t: Thread, what: NonNullable<Thread["waitOn"]>["what"], id: number, seq: number, until: number): void {
+  t.state = "blocked";
+  t.waitOn = { what, id, since: seq, until };
 }
 
 /** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
@@ -135,6 +246,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
   s.time = ev.time;
   switch (ev.kind) {
     case KIND.switch: {
+      if (ev.c !== 0) {
+        importedSwitch(s, ev);
+        break;
+      }
       const cpu = s.cpus[ev.cpu];
       if (!cpu) throw new ApplyError(ev.seq, `no cpu ${ev.cpu}`);
       if (ev.a >= 0) {
@@ -178,9 +293,15 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.procNew:
       newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
       break;
-    case KIND.threadNew:
-      newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
+    case KIND.threadNew: {
+      const t = newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
+      // A new thread starts with its creator's signal mask, and a copy of its
+      // registers (the values its start routine was handed: handles, fds).
+      const creator = ev.tid !== t.tid ? s.threads.get(ev.tid) : undefined;
+      if (creator?.sigMask !== undefined) t.sigMask = creator.sigMask;
+      if (creator?.regs !== undefined && creator.pid === t.pid) t.regs = new Map(creator.regs);
       break;
+    }
     case KIND.fork: {
       const parent = proc(s, ev, ev.a);
       const forker = thread(s, ev, ev.tid);
@@ -188,7 +309,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, ev.b, parent.pid, parent.name, ev.seq);
       const ident = s.config.tidAfterFork === "inherit" ? forker.ident : ev.c;
-      newThread(s, child, ev.c, ident);
+      forked(s, parent, child, forker, newThread(s, child, ev.c, ident), ev.seq);
       // User memory is copied: every lock of the parent's address space, with
       // its owner word as it is now. The forking thread continues as the
       // child's only thread, so its holdings become the child thread's; a lock
@@ -231,15 +352,22 @@ export function applyEvent(s: KState, ev: KEvent): void {
       proc(s, ev, ev.a);
       fresh(ev, s.threads, ev.c, "thread");
       const child = newProc(s, fresh(ev, s.procs, ev.b, "process"), ev.a, ev.s, ev.seq);
-      newThread(s, child, ev.c, ev.c);
+      spawned(s, s.procs.get(ev.a)!, child, s.threads.get(ev.tid), newThread(s, child, ev.c, ev.c), ev.seq);
       break;
     }
     case KIND.exec: {
       const p = proc(s, ev, ev.a);
       dropSpace(s, p.pid, false);
       const t = s.threads.get(ev.tid);
-      if (t) delete t.regs;
+      if (t) {
+        delete t.regs;
+        delete t.handling;
+      }
       p.tcaches = [];
+      // execve: handlers go back to the default; ignored signals stay ignored.
+      const ign = p.sigActions?.filter((x) => x[1] === 1);
+      if (ign && ign.length > 0) p.sigActions = ign;
+      else delete p.sigActions;
       p.name = ev.s;
       p.vmar = s.nextVmar++;
       p.vmarClearedSeq = -1;
@@ -247,9 +375,12 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.threadExit: {
       const t = thread(s, ev, ev.a);
+      const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
       t.state = "exited";
       t.waitLock = -1;
       t.waitPid = -2;
+      if (t.waitOn !== undefined) delete t.waitOn;
+      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
       break;
     }
     case KIND.exitGroup: {
@@ -271,16 +402,22 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const p = proc(s, ev, ev.a);
       p.state = "zombie";
       p.exitCode = ev.b;
+      p.exitSeq = ev.seq;
       for (const t of s.threads.values()) {
         if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
           t.state = "runnable";
           t.waitPid = -2;
+          woke(t, ev.tid, ev.seq, HOW.child);
         }
       }
       break;
     }
     case KIND.reparent:
-      for (const p of s.procs.values()) if (p.ppid === ev.a) p.ppid = ev.b;
+      for (const p of s.procs.values()) {
+        if (p.ppid !== ev.a) continue;
+        p.ppid = ev.b;
+        p.adoptedSeq = ev.seq;
+      }
       break;
     case KIND.vmarClear: {
       const p = proc(s, ev, ev.a);
@@ -319,14 +456,17 @@ export function applyEvent(s: KState, ev: KEvent): void {
       t.waitPid = ev.a;
       break;
     }
-    case KIND.lockNew:
+    case KIND.lockNew: {
       fresh(ev, s.locks, ev.a, "lock");
-      s.locks.set(ev.a, {
-        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c] ?? "mutex",
+      const l: Lock = {
+        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c & 15] ?? "mutex",
         owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
-      });
+      };
+      if ((ev.c & 16) !== 0) l.pi = true;
+      s.locks.set(ev.a, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
       break;
+    }
     case KIND.lockAcquire: {
       const l = lock(s, ev, ev.a);
       const t = thread(s, ev, ev.tid);
@@ -336,26 +476,31 @@ export function applyEvent(s: KState, ev: KEvent): void {
       l.level = ev.b;
       t.waitLock = -1;
       if (t.state === "spinning" || t.state === "blocked") t.state = "running";
+      if (l.pi) reboost(s, t.tid);
       break;
     }
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
-      lock(s, ev, ev.a);
+      const l = lock(s, ev, ev.a);
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
-      t.state = ev.b ? "spinning" : "blocked";
+      // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
+      if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
+      if (l.pi && l.owner >= 0) reboost(s, l.owner);
       break;
     }
     case KIND.lockRelease: {
       const l = lock(s, ev, ev.a);
       l.level = ev.b;
       if (ev.b === 0) {
+        const was = l.owner;
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
         for (const t of s.threads.values()) {
           if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
         }
+        if (l.pi && was >= 0) reboost(s, was);
       }
       break;
     }
@@ -396,9 +541,16 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
       if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const id = fresh(ev, s.vars, ev.a, "variable");
-      s.vars.set(id, {
-        id, name: ev.s.slice(sp + 1), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
-      });
+      // "TYPE NAME" or, for a sync object's word (issue 11), "TYPE NAME KIND".
+      const rest = ev.s.slice(sp + 1);
+      const sp2 = rest.indexOf(" ");
+      const sync = sp2 < 0 ? undefined : SYNC_KINDS.find((k) => k === rest.slice(sp2 + 1));
+      if (sp2 >= 0 && sync === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
+      const v: Var = {
+        id, name: sp2 < 0 ? rest : rest.slice(0, sp2), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
+      };
+      if (sync !== undefined) v.sync = sync;
+      s.vars.set(id, v);
       if (id >= s.nextVar) s.nextVar = id + 1;
       break;
     }
@@ -473,6 +625,172 @@ export function applyEvent(s: KState, ev: KEvent): void {
       s.ended = true;
       break;
     }
+    case KIND.taskNew:
+    case KIND.taskFork:
+    case KIND.threadState:
+    case KIND.migrate:
+    case KIND.cpuCtx:
+    case KIND.taskJoin:
+    case KIND.taskRename:
+    case KIND.taskExec:
+    case KIND.lockWaitEnd:
+    case KIND.lost:
+    case KIND.generic:
+      applyImported(s, ev);
+      break;
+    default:
+      applyOs(s, ev);
+  }
+}
+
+/**
+ * The kinds of issue 11 (waits and wakeups, futexes, signals, pipes and
+ * descriptors, priorities), folded outside applyEvent's switch so that the
+ * switch over the older, hotter kinds stays small (the JIT optimizes it as
+ * it did). Part of applyEvent: called by it only.
+ */
+function applyOs(s: KState, ev: KEvent): void {
+  switch (ev.kind) {
+    case KIND.wake: {
+      // The woken thread leaves whatever it waited in (a lock waiter retries its lock).
+      const t = thread(s, ev, ev.a);
+      woke(t, ev.b, ev.seq, ev.c);
+      if (ev.c === HOW.waking) break; // the request; its wakeup follows (wokenState)
+      t.state = wokenState(t.state, ev.c);
+      delete t.waitOn;
+      if (t.waitPid >= -1) t.waitPid = -2;
+      break;
+    }
+    case KIND.futexWait: {
+      const v = variable(s, ev, ev.a);
+      sees(ev, v, ev.b);
+      block(thread(s, ev, ev.tid), "futex", v.id, ev.seq, ev.c);
+      break;
+    }
+    case KIND.futexWake: {
+      const v = variable(s, ev, ev.a);
+      v.wake = { seq: ev.seq, woken: ev.c, by: ev.tid };
+      break;
+    }
+    case KIND.sleep:
+      block(thread(s, ev, ev.tid), "sleep", 0, ev.seq, ev.a);
+      break;
+    case KIND.signal: {
+      const p = proc(s, ev, ev.a);
+      const th = ev.c >= 0 ? thread(s, ev, ev.c) : undefined;
+      if (th && th.pid !== p.pid) throw new ApplyError(ev.seq, `tid ${ev.c} is not a thread of pid ${ev.a}`);
+      if (!discarded(s, p, th, ev.b)) {
+        const list = th ? (th.sigPending ??= []) : (p.sigPending ??= []);
+        if (!list.some((x) => x.sig === ev.b)) list.push({ sig: ev.b, seq: ev.seq, by: ev.tid });
+      }
+      break;
+    }
+    case KIND.sigaction: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const acts = (p.sigActions ?? []).filter((x) => x[0] !== ev.a);
+      if (ev.b !== 0) acts.push([ev.a, ev.b]);
+      acts.sort((x, y) => x[0] - y[0]);
+      if (acts.length > 0) p.sigActions = acts;
+      else delete p.sigActions;
+      // Ignoring a signal drops it where it is pending (POSIX).
+      if (ignores(p, ev.a)) {
+        dropPending(p, ev.a);
+        for (const tid of p.threads) {
+          const t = s.threads.get(tid);
+          if (t) dropPending(t, ev.a);
+        }
+      }
+      break;
+    }
+    case KIND.sigmask: {
+      const t = thread(s, ev, ev.tid);
+      if (ev.a !== 0) t.sigMask = ev.a;
+      else delete t.sigMask;
+      break;
+    }
+    case KIND.signalDeliver: {
+      const t = thread(s, ev, ev.tid);
+      const p = proc(s, ev, t.pid);
+      const pend = takePending(t, ev.a) ?? takePending(p, ev.a);
+      if (ev.b === 2) {
+        const mask = t.sigMask ?? 0;
+        (t.handling ??= []).push({ sig: ev.a, sent: pend?.seq ?? ev.c, at: ev.seq, by: pend?.by ?? -1, mask });
+        t.sigMask = mask | bit(ev.a);
+      }
+      break;
+    }
+    case KIND.sigreturn: {
+      const t = thread(s, ev, ev.tid);
+      const h = t.handling?.pop();
+      if (!h) throw new ApplyError(ev.seq, `tid ${ev.tid} returns from a handler it does not run`);
+      if (t.handling!.length === 0) delete t.handling;
+      if (h.mask !== 0) t.sigMask = h.mask;
+      else delete t.sigMask;
+      break;
+    }
+    case KIND.schedSet: {
+      const t = thread(s, ev, ev.a);
+      if (!Number.isSafeInteger(ev.b) || ev.b < 0 || SCHED_POLICIES[ev.c] === undefined) throw new ApplyError(ev.seq, `bad scheduling (priority ${ev.b}, policy ${ev.c})`);
+      if (ev.b !== 0) t.prio = ev.b;
+      else delete t.prio;
+      if (ev.c !== 0) t.policy = SCHED_POLICIES[ev.c];
+      else delete t.policy;
+      reboost(s, t.tid);
+      break;
+    }
+    case KIND.pause:
+      block(thread(s, ev, ev.tid), "signal", 0, ev.seq, -1);
+      break;
+    case KIND.pipeNew: {
+      const id = fresh(ev, s.pipes, ev.a, "pipe");
+      if (!Number.isSafeInteger(ev.b) || ev.b < 1) throw new ApplyError(ev.seq, `bad pipe capacity ${ev.b}`);
+      s.pipes.set(id, { id, cap: ev.b, used: 0, readers: 0, writers: 0, createdSeq: ev.seq, writeSeq: -1, readSeq: -1, wclosedSeq: -1 });
+      if (id >= s.nextPipe) s.nextPipe = id + 1;
+      break;
+    }
+    case KIND.fdOpen: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const pp = pipe(s, ev, ev.b);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0 || p.fds?.some((f) => f.fd === ev.a)) throw new ApplyError(ev.seq, `fd ${ev.a} of pid ${p.pid} is not free`);
+      addFd(p, { fd: ev.a, pipe: pp.id, write: (ev.c & 1) !== 0, cloexec: (ev.c & 2) !== 0, seq: ev.seq }, pp);
+      break;
+    }
+    case KIND.fdClose: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const i = p.fds?.findIndex((f) => f.fd === ev.a) ?? -1;
+      if (i < 0) throw new ApplyError(ev.seq, `pid ${p.pid} has no fd ${ev.a}`);
+      const [f] = p.fds!.splice(i, 1);
+      if (p.fds!.length === 0) delete p.fds;
+      dropFd(s, f!, ev.seq);
+      break;
+    }
+    case KIND.fdFlags: {
+      const p = proc(s, ev, thread(s, ev, ev.tid).pid);
+      const f = p.fds?.find((x) => x.fd === ev.a);
+      if (!f) throw new ApplyError(ev.seq, `pid ${p.pid} has no fd ${ev.a}`);
+      f.cloexec = ev.b !== 0;
+      break;
+    }
+    case KIND.pipeWrite:
+    case KIND.pipeRead: {
+      const pp = pipe(s, ev, ev.a);
+      const w = ev.kind === KIND.pipeWrite;
+      if (ev.c !== pp.used + (w ? ev.b : -ev.b) || ev.c < 0 || ev.c > pp.cap) throw new ApplyError(ev.seq, `pipe ${pp.id} holds ${pp.used} bytes, the event says ${ev.c} after ${w ? "writing" : "reading"} ${ev.b}`);
+      pp.used = ev.c;
+      if (w) pp.writeSeq = ev.seq;
+      else pp.readSeq = ev.seq;
+      break;
+    }
+    case KIND.pipeWait:
+      block(thread(s, ev, ev.tid), ev.b ? "pipe-write" : "pipe-read", pipe(s, ev, ev.a).id, ev.seq, -1);
+      break;
+    case KIND.joinWait:
+      block(thread(s, ev, ev.tid), "join", ev.a, ev.seq, -1);
+      break;
+    case KIND.errno:
+    case KIND.join:
+    case KIND.detach:
+      break;
     default:
       throw new ApplyError(ev.seq, `unknown event kind ${ev.kind}`);
   }

@@ -39,6 +39,8 @@ export interface TCtx {
   killed: boolean;
   /** Objects in this thread's tcmalloc cache, per size class. */
   tc: number[];
+  /** seq of the futex-wait (or sleep) it is blocked in or was woken from, -1 when none: the op resumes and reads how it was woken. */
+  blockedAt: number;
 }
 
 export interface PCtx {
@@ -57,10 +59,12 @@ export interface PCtx {
   fieldIds: Map<string, number>;
   /** exit_group's code, for the thread that turns out to be the last. */
   groupCode: number;
+  /** Signal handler programs (lowered), by signal number. */
+  handlers: Map<number, Op[]>;
 }
 
 export function newPCtx(pid: number): PCtx {
-  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0 };
+  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0, handlers: new Map() };
 }
 
 /** A user-mode frame running `ops` once. */

@@ -17,6 +17,11 @@ import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { procfsRead } from "./vm.ts";
+import { SCHED_POLICIES } from "./types.ts";
+import * as futex from "./futex.ts";
+import * as sync from "./sync.ts";
+import * as signal from "./signal.ts";
+import * as fd from "./fd.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -40,6 +45,8 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       t.frames = [{ ops: k.threadEnd, pc: 0, left: 0, kernel: true }];
       continue;
     }
+    // A pending signal it does not block is delivered at its return to user mode.
+    if (k.sigPending > 0 && !f.kernel && signal.deliver(k, t, c)) return KEEP;
     const op = f.ops[f.pc]!;
     let r: R;
     if (op.op === "$") r = op.run(t, c);
@@ -79,6 +86,12 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
   }
   throw new SimError(`thread ${t.tid} loops without doing anything (an empty repeat?)`);
 }
+
+/** The ops step's own switch takes (the others go to stepOs). */
+type OldOp =
+  | "user" | "call" | "lock" | "unlock" | "restamp" | "malloc" | "free" | "atfork" | "fork" | "spawn" | "exec" | "thread" | "exit"
+  | "waitpid" | "procfs" | "load" | "store" | "cas" | "fetchAdd" | "xchg" | "set" | "assert" | "bugOn" | "unwrap" | "alloc"
+  | "dealloc" | "use" | "syscall" | "progress" | "repeat" | "if" | "while";
 
 /** One op of a program (not repeat): what it emits and how the pc moves. */
 function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
@@ -129,21 +142,28 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
     case "fork":
       return proc.fork(k, t, c, op.child, f, op.pid);
     case "spawn":
-      return proc.spawn(k, t, c, op.program, op.child, f);
+      return proc.spawn(k, t, c, op.program, op.child, f, op.pid);
     case "exec":
       return proc.exec(k, t, c, op.program, op.body);
     case "thread":
-      return proc.thread(k, t, op.body, f);
+      return proc.thread(k, t, op, f);
     case "exit":
       f.pc++;
       pushKernel(t, [(t2, c2) => proc.exitGroup(k, t2, c2, op.code)]);
       return AGAIN;
     case "waitpid":
-      return proc.waitpid(k, t, c, op.which);
-    case "procfs":
+      return proc.waitpid(k, t, c, op);
+    case "procfs": {
+      let pid = k.procs.get(t.pid)!.lastChild;
+      if (op.pid !== undefined) {
+        const v = mem.value(k, t, c, f.kernel, op.pid);
+        if (v === null) return KEEP;
+        pid = v;
+      }
       f.pc++;
-      pushKernel(t, procfsRead(k, t));
+      pushKernel(t, procfsRead(k, pid, op.file));
       return AGAIN;
+    }
     case "load":
     case "store":
     case "cas":
@@ -180,5 +200,67 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
     case "if":
     case "while":
       throw new SimError(`${op.op} is handled by the interpreter loop`);
+    default:
+      return stepOs(k, t, c, op, f);
+  }
+}
+
+/**
+ * The ops of issue 11 (futexes and what is built on them, handles, signals,
+ * descriptors, priorities), dispatched outside step's switch so that the
+ * switch over the older, hotter ops stays as small as it was.
+ */
+function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: OldOp }>, f: Frame): R {
+  const tid = t.tid;
+  switch (op.op) {
+    case "join":
+      return proc.join(k, t, c, op);
+    case "detach":
+      return proc.detach(k, t, c, op);
+    case "futexWait":
+      return futex.futexWaitOp(k, t, c, f.kernel, op, f);
+    case "futexWake":
+      return futex.futexWakeOp(k, t, c, f.kernel, op);
+    case "sleep":
+      return futex.sleepOp(k, t, c, f.kernel, op, f);
+    case "cvWait":
+      return sync.cvWait(k, t, f, op);
+    case "cvSignal":
+      return sync.cvSignal(k, t, f, op);
+    case "semWait":
+      return sync.semWait(k, t, f, op);
+    case "semPost":
+      return sync.semPost(k, t, f, op);
+    case "rwLock":
+      return sync.rwLock(k, t, f, op);
+    case "rwUnlock":
+      return sync.rwUnlock(k, t, f, op);
+    case "trylock":
+      return sync.trylock(k, t, c, op);
+    case "kill":
+    case "tkill":
+      return signal.killOp(k, t, c, op);
+    case "sigaction":
+      return signal.sigactionOp(k, t, c, op);
+    case "sigmask":
+      return signal.sigmaskOp(k, t, c, op);
+    case "pause":
+      return fd.pauseOp(k, t, c, f);
+    case "pipe":
+      return fd.pipeOp(k, t, c, op);
+    case "close":
+      return fd.closeOp(k, t, c, op);
+    case "dup":
+      return fd.dupOp(k, t, c, op);
+    case "fcntl":
+      return fd.fcntlOp(k, t, c, op);
+    case "write":
+      return fd.writeOp(k, t, c, op);
+    case "read":
+      return fd.readOp(k, t, c, op);
+    case "setPriority":
+      k.emit(c, tid, ev.schedSet({ tid, prio: op.prio, policy: SCHED_POLICIES.indexOf(op.policy) }));
+      k.cost(COST.kernel, c);
+      return DONE;
   }
 }

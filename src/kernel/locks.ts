@@ -10,11 +10,11 @@
 import { DONE, KEEP, STALL, SimError, pushKernel, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { COST } from "./params.ts";
-import { evalExpr, fail } from "./mem.ts";
+import { evalExpr, fail, setRet } from "./mem.ts";
 import { abort } from "./proc.ts";
 import type { Expr } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, LOCK_TYPES, MISUSES, type KState, type Lock, type Thread } from "./types.ts";
+import { ERRNO, LOCK_TYPES, MISUSES, type KState, type Lock } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
@@ -62,20 +62,6 @@ export function ownerClause(s: KState, l: Lock): string {
   }
 }
 
-/** What a thread that cannot run waits for, for the hang message. */
-export function describeWait(s: KState, th: Thread): string {
-  const who = `tid ${th.tid} (pid ${th.pid})`;
-  if (th.waitLock >= 0) {
-    const l = s.locks.get(th.waitLock);
-    if (!l) return `${who} waits on a lock that is gone`;
-    const how = th.state === "spinning" ? "spins" : "blocks";
-    if (l.owner < 0) return `${who} ${how} on ${l.name}, which is free`;
-    return `${who} ${how} on ${l.name} held by tid ${l.owner}${ownerClause(s, l)}`;
-  }
-  if (th.waitPid >= -1) return `${who} blocks in waitpid(${th.waitPid})`;
-  return `${who} is ${th.state}`;
-}
-
 // ---- kernel paths -------------------------------------------------------------
 
 /**
@@ -108,7 +94,8 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   if (id !== undefined) return id;
   const nid = k.state.nextLock;
   const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
-  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type), name }));
+  const pi = "protocol" in decl && decl.protocol === "inherit" ? 16 : 0;
+  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type) + pi, name }));
   ids.set(name, nid);
   return -1;
 }
@@ -167,10 +154,6 @@ function badUnlock(k: Simulator, l: Lock): string {
   return declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
 }
 
-/** Puts an op's return code in its register (reg-set), when it asked for one. */
-function ret(k: Simulator, t: TCtx, c: number, reg: string | undefined, code: number): void {
-  if (reg !== undefined) k.emit(c, t.tid, ev.regSet({ value: code, type: 0, reg }));
-}
 
 /**
  * A program's lock(): acquire(), except that relocking a non-recursive lock
@@ -186,14 +169,14 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
     const errno = l.type === "errorcheck" ? ERRNO.EDEADLK : 0;
     k.emit(c, t.tid, ev.lockMisuse({ lock: id, what: MISUSES.indexOf("relock"), errno }));
     if (errno !== 0) {
-      ret(k, t, c, reg, errno);
+      setRet(k, t, c, reg, errno);
       k.cost(COST.lock, c);
       return DONE;
     }
     return acquire(k, t, c, id);
   }
   const r = acquire(k, t, c, id);
-  if (r === DONE) ret(k, t, c, reg, 0);
+  if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
 }
 
@@ -217,20 +200,20 @@ export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string
     }
     const errno = l.type === "errorcheck" ? ERRNO.EPERM : 0;
     misuse("unlock-not-held", errno);
-    ret(k, t, c, reg, errno);
+    setRet(k, t, c, reg, errno);
     k.cost(COST.lock, c);
     return DONE;
   }
   if (l.owner !== t.tid && l.type !== "recursive") {
     if (l.type === "errorcheck") {
       misuse("unlock-not-owner", ERRNO.EPERM);
-      ret(k, t, c, reg, ERRNO.EPERM);
+      setRet(k, t, c, reg, ERRNO.EPERM);
       k.cost(COST.lock, c);
       return DONE;
     }
     misuse("unlock-not-owner", 0);
   }
   const r = release(k, t, c, l);
-  if (r === DONE) ret(k, t, c, reg, 0);
+  if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
 }

@@ -145,6 +145,52 @@ function lowerOp(o: Op): Op[] {
     case "assert": case "bugOn":
       op = { ...o, cond: L.take(o.cond) };
       break;
+    case "futexWait": {
+      const value = L.take(o.value);
+      const timeout = o.timeout === undefined ? undefined : L.take(o.timeout);
+      op = { ...o, var: L.ref(o.var), value, ...(timeout === undefined ? {} : { timeout }) };
+      break;
+    }
+    case "futexWake":
+      op = { ...o, var: L.ref(o.var), n: L.take(o.n) };
+      break;
+    case "sleep":
+      op = { ...o, ns: L.take(o.ns) };
+      break;
+    case "waitpid": case "procfs":
+      if (o.pid !== undefined) op = { ...o, pid: L.take(o.pid) };
+      break;
+    case "join": case "detach":
+      op = { ...o, tid: L.take(o.tid) };
+      break;
+    case "kill":
+      op = { ...o, pid: L.take(o.pid) };
+      break;
+    case "close": case "fcntl":
+      op = { ...o, fd: L.take(o.fd) };
+      break;
+    case "dup": {
+      const fd = L.take(o.fd);
+      op = o.to === undefined ? { ...o, fd } : { ...o, fd, to: L.take(o.to) };
+      break;
+    }
+    case "write": case "read": {
+      const fd = L.take(o.fd);
+      op = { ...o, fd, n: L.take(o.n) };
+      break;
+    }
+    case "tkill":
+      if (o.tid !== undefined) op = { ...o, tid: L.take(o.tid) };
+      break;
+    case "sigaction":
+      if (o.handler !== undefined) {
+        const handler = lowerList(o.handler);
+        op = handler === o.handler ? o : { ...o, handler };
+      }
+      break;
+    case "cvWait": case "semWait":
+      if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
+      break;
     default:
       return [o];
   }

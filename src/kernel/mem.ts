@@ -89,7 +89,7 @@ export function fail(k: Simulator, t: TCtx, c: number, kernel: boolean, message:
 }
 
 /** Evaluates e for t; on a division by zero the step fails (returns null after emitting). */
-function value(k: Simulator, t: TCtx, c: number, kernel: boolean, e: Expr): number | null {
+export function value(k: Simulator, t: TCtx, c: number, kernel: boolean, e: Expr): number | null {
   try {
     return evalExpr(e, k.state.threads.get(t.tid)!);
   } catch (err) {
@@ -112,7 +112,7 @@ function table(k: Simulator, scope: string, pc: PCtx): Map<string, number> {
  * the op runs at the next step. A ref to another process (`of`) that does not
  * exist fails the step (-2).
  */
-function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: VarRef): number {
+export function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: VarRef): number {
   const decl = declOf(k.world.vars, ref.name);
   if (!decl) throw new SimError(`unknown variable ${ref.name}`);
   const scope = decl.scope ?? "user";
@@ -137,7 +137,7 @@ function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: VarRef): 
     k.emit(c, t.tid, ev.objNew({ obj: init, space, name: ref.name }));
   }
   const nid = k.state.nextVar;
-  k.emit(c, t.tid, ev.varNew({ var: nid, space, value: init, decl: `${decl.type} ${ref.name}` }));
+  k.emit(c, t.tid, ev.varNew({ var: nid, space, value: init, decl: `${decl.type} ${ref.name}${decl.sync !== undefined ? ` ${decl.sync}` : ""}` }));
   k.cost(COST.user, c);
   ids.set(ref.name, nid);
   return -1;
@@ -188,6 +188,11 @@ export function access(k: Simulator, t: TCtx, c: number, kernel: boolean, op: Ex
   }
   k.cost(COST.user, c);
   return DONE;
+}
+
+/** Puts an op's return code (an int) in its register (reg-set), when it asked for one. */
+export function setRet(k: Simulator, t: TCtx, c: number, reg: string | undefined, code: number): void {
+  if (reg !== undefined) k.emit(c, t.tid, ev.regSet({ value: code, type: 0, reg }));
 }
 
 /** reg = value: reg-set. */

@@ -40,3 +40,11 @@ export const PROGRESS_WINDOW = 10_000;
  * allocates in a loop keeps a bounded state.
  */
 export const FREED_QUARANTINE = 256;
+/** Highest thread priority (sched_get_priority_max(SCHED_FIFO) on Linux); 0 is the lowest. */
+export const MAX_PRIO = 99;
+/** The first descriptor a pipe or dup gets (0, 1 and 2, the standard streams, are not modelled). */
+export const FIRST_FD = 3;
+/** Descriptors a process may have open (RLIMIT_NOFILE): EMFILE beyond. */
+export const MAX_FDS = 64;
+/** A pipe's buffer in bytes when pipe() does not say (small, so that writers block in a short run; Linux has 65536). */
+export const PIPE_CAPACITY = 64;

@@ -11,6 +11,10 @@ import { AGAIN, DONE, EXIT0, KEEP, STALL, newPCtx, pushKernel, userFrame, type F
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST, FIRST_PID } from "./params.ts";
+import { setRet, value } from "./mem.ts";
+import { ERRNO, HOW, OUTCOME_KINDS, SCHED_POLICIES, SIG, SIG_ACTIONS, type KState, type Proc } from "./types.ts";
+import { send } from "./signal.ts";
+import { closeAll } from "./fd.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
@@ -80,7 +84,7 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
   for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
-  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds });
+  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds, handlers: new Map(parent.handlers) });
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
@@ -91,13 +95,14 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
 // ---- spawn, exec, thread ---------------------------------------------------------------
 
 /** posix_spawn(program): kwork, then spawn (a fresh address space) and the child's stack. */
-export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: Op[], f: Frame): R {
+export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   k.emit(c, t.tid, ev.kwork({ label: "posix_spawn" }));
   let ctid = -1;
+  let pid = -1;
   pushKernel(t, [
     (t2, c2) => {
-      const pid = k.nextPid++;
+      pid = k.nextPid++;
       ctid = k.nextTid++;
       k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
       k.procs.set(pid, newPCtx(pid));
@@ -105,7 +110,11 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
       k.newCtx(ctid, pid, [userFrame([...child, ...EXIT0])], emptyCache());
       return DONE;
     },
-    (t2, c2) => startThread(k, t2, c2, ctid),
+    (t2, c2) => {
+      const r = startThread(k, t2, c2, ctid);
+      setRet(k, t2, c2, pidReg, pid);
+      return r;
+    },
   ]);
   return KEEP;
 }
@@ -121,27 +130,141 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   p.atfork = [];
   p.lockIds.clear();
   p.varIds.clear();
+  p.handlers.clear();
   t.tc = emptyCache();
   t.frames = [userFrame([...body, ...EXIT0])];
-  const kills = killOthers(k, t);
-  if (kills.length > 0) pushKernel(t, kills);
+  const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];
+  if (steps.length > 0) pushKernel(t, steps);
   return KEEP;
 }
 
-/** pthread_create(body): thread-new, then the new thread's stack; it runs body then pthread_exit. */
-export function thread(k: Simulator, t: TCtx, body: Op[], f: Frame): R {
+/**
+ * pthread_create(body): thread-new, then the new thread's stack (and its
+ * handle in `tid`, detach when asked); it runs body then pthread_exit.
+ */
+export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>, f: Frame): R {
   f.pc++;
   let ntid = -1;
   pushKernel(t, [
     (t2, c2) => {
       ntid = k.nextTid++;
       k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
-      k.newCtx(ntid, t2.pid, [userFrame([...body, ...k.threadEnd])], emptyCache());
+      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
+      k.handles.set(ntid, { pid: t2.pid, detached: op.detached === true, joined: false, exited: false, code: 0, joiner: -1 });
       return DONE;
     },
-    (t2, c2) => startThread(k, t2, c2, ntid),
+    (t2, c2) => {
+      if (op.prio !== undefined || op.policy !== undefined) {
+        k.emit(c2, t2.tid, ev.schedSet({ tid: ntid, prio: op.prio ?? 0, policy: SCHED_POLICIES.indexOf(op.policy ?? "other") }));
+      }
+      const r = startThread(k, t2, c2, ntid);
+      if (op.detached) k.emit(c2, t2.tid, ev.detach({ tid: ntid }));
+      setRet(k, t2, c2, op.tid, ntid);
+      return r;
+    },
   ]);
   return AGAIN;
+}
+
+// ---- join, detach -------------------------------------------------------------------------
+
+/** Joined threads remembered to answer a second pthread_join with EINVAL (the oldest forgotten first: then ESRCH). */
+export const JOINED_KEPT = 256;
+
+/** What a thread handle of a process (from pthread_create) says: the simulator's pthread structs. */
+export interface ThreadHandle {
+  pid: number;
+  detached: boolean;
+  joined: boolean;
+  exited: boolean;
+  code: number;
+  /** The thread blocked joining it, -1 for none. */
+  joiner: number;
+}
+
+/** pthread_join / detach's check of a handle: 0 when usable, else the error POSIX gives. */
+function handleError(k: Simulator, t: TCtx, tid: number, join: boolean): number {
+  if (join && tid === t.tid) return ERRNO.EDEADLK;
+  const h = k.handles.get(tid);
+  if (h === undefined && k.joined.has(tid)) return ERRNO.EINVAL;
+  if (h === undefined || h.pid !== t.pid) return ERRNO.ESRCH;
+  if (h.detached || h.joined) return ERRNO.EINVAL;
+  return 0;
+}
+
+/**
+ * pthread_join(tid): the thread has exited: join (its handle is used up),
+ * `ret` 0 and `status` its code. Still running: join-wait (blocked; its exit
+ * wakes the joiner, which checks again). A bad handle: errno and `ret`.
+ */
+export function join(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "join" }>): R {
+  const tid = value(k, t, c, false, op.tid);
+  if (tid === null) return KEEP;
+  const waiting = k.state.threads.get(t.tid)?.waitOn;
+  const again = waiting?.what === "join" && waiting.id === tid;
+  const bad = again ? 0 : handleError(k, t, tid, true);
+  const h = k.handles.get(tid);
+  // A second thread joining the same one: EINVAL (POSIX leaves it undefined; glibc may hang).
+  const j = h !== undefined && h.joiner >= 0 && h.joiner !== t.tid ? k.state.threads.get(h.joiner) : undefined;
+  const other = !again && j !== undefined && j.state === "blocked" && j.waitOn?.what === "join" && j.waitOn.id === tid;
+  if (bad !== 0 || other) {
+    const code = bad || ERRNO.EINVAL;
+    k.emit(c, t.tid, ev.errno({ errno: code, obj: tid, call: `pthread_join(tid ${tid})` }));
+    k.cost(COST.kernel, c);
+    setRet(k, t, c, op.ret, code);
+    return DONE;
+  }
+  if (!h!.exited) {
+    k.emit(c, t.tid, ev.joinWait({ tid }));
+    k.cost(COST.kernel, c);
+    h!.joiner = t.tid;
+    return KEEP;
+  }
+  // Its pthread struct is gone: remembered only to answer a second join (EINVAL), for the last JOINED_KEPT.
+  k.handles.delete(tid);
+  k.joined.add(tid);
+  if (k.joined.size > JOINED_KEPT) k.joined.delete(k.joined.values().next().value!);
+  k.emit(c, t.tid, ev.join({ tid, code: h!.code }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  setRet(k, t, c, op.status, h!.code);
+  return DONE;
+}
+
+/** pthread_detach(tid): detach, or errno (ESRCH, EINVAL). An exited thread's handle is freed. */
+export function detach(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "detach" }>): R {
+  const tid = value(k, t, c, false, op.tid);
+  if (tid === null) return KEEP;
+  const bad = handleError(k, t, tid, false);
+  if (bad !== 0) {
+    k.emit(c, t.tid, ev.errno({ errno: bad, obj: tid, call: `pthread_detach(tid ${tid})` }));
+    setRet(k, t, c, op.ret, bad);
+    return DONE;
+  }
+  k.handles.get(tid)!.detached = true;
+  k.emit(c, t.tid, ev.detach({ tid }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  return DONE;
+}
+
+/** After thread tid's thread-exit: its handle records the code, and a thread blocked joining it wakes (wake, how join). */
+export function exited(k: Simulator, cpu: number, actor: number, tid: number, code: number): void {
+  const h = k.handles.get(tid);
+  if (h === undefined) return;
+  h.exited = true;
+  h.code = code;
+  if (h.detached) k.handles.delete(tid);
+  const th = h.joiner >= 0 ? k.state.threads.get(h.joiner) : undefined;
+  if (th !== undefined && th.state === "blocked" && th.waitOn?.what === "join" && th.waitOn.id === tid) {
+    k.emit(cpu, actor, ev.wake({ tid: th.tid, by: tid, how: HOW.join, context: "" }));
+  }
+}
+
+/** The handles of pid's threads go with the process (nobody can join them any more). */
+export function dropHandles(k: Simulator, pid: number): void {
+  if (k.handles.size === 0) return;
+  for (const [tid, h] of k.handles) if (h.pid === pid) k.handles.delete(tid);
 }
 
 // ---- exit ---------------------------------------------------------------------------
@@ -227,19 +350,34 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   const cfg = k.state.config;
   const vmarLock = k.state.procs.get(pid)!.vmarLock;
   const kw = (label: string): Micro => (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label })); k.cost(COST.kernel, c2); return DONE; };
-  const steps: Micro[] = [
+  const steps: Micro[] = [];
+  // Linux: init may not exit while the machine has other processes.
+  if (pid === FIRST_PID) steps.push((t2, c2) => killInit(k, t2, c2, code));
+  steps.push(
     (t2, c2) => acquire(k, t2, c2, vmarLock),
     (t2, c2) => { k.emit(c2, t2.tid, ev.vmarClear({ pid })); k.cost(COST.kernel, c2); return DONE; },
     (t2, c2) => release(k, t2, c2, k.state.locks.get(vmarLock)!),
-  ];
+  );
+  // The descriptors are closed (waking readers of the pipes it held open).
+  steps.push(...closeAll(k, pid, false));
   const hasChildren = () => [...k.state.procs.values()].some((p) => p.ppid === pid);
   steps.push((t2, c2) => {
-    if (hasChildren() && pid !== FIRST_PID) k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
-    else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
+    if (hasChildren() && pid !== FIRST_PID) {
+      k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
+      // init reaps the zombies it adopted.
+      reapOrphans(k, c2);
+    } else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
     return DONE;
   });
   steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
-  steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.procExit({ pid, code })); return DONE; });
+  steps.push((t2, c2) => {
+    k.emit(c2, t2.tid, ev.procExit({ pid, code }));
+    dropHandles(k, pid);
+    // SIGCHLD to the parent (dropped without an event when it ignores it, the default).
+    const parent = k.state.procs.get(pid)?.ppid ?? 0;
+    if (parent > 0) send(k, c2, t2.tid, parent, -1, SIG.SIGCHLD, true);
+    return DONE;
+  });
   if (cfg.kstackFree !== "deferred") {
     // rCore: process.tasks.clear() drops the control blocks; in-exit drops the running one too.
     const p = k.state.procs.get(pid)!;
@@ -274,6 +412,60 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   return steps;
 }
 
+/**
+ * init (pid 1) exits: when other processes remain, the kernel panics as
+ * Linux does ("Attempted to kill init!", with the exit status as
+ * exitcode: code << 8, or the signal that killed it) and the run ends; when
+ * it is the last process, the machine simply stops (the run's end).
+ */
+function killInit(k: Simulator, t: TCtx, c: number, code: number): R {
+  const others = [...k.state.procs.values()].some((p) => p.pid !== FIRST_PID && p.state !== "reaped");
+  if (!others) {
+    t.frames[t.frames.length - 1]!.pc++;
+    return AGAIN;
+  }
+  const status = code >= 128 ? code - 128 : code << 8;
+  const msg = `Attempted to kill init! exitcode=0x${status.toString(16).padStart(8, "0")}`;
+  k.emit(c, t.tid, ev.panic({ message: msg }));
+  k.emit(c, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("panic"), message: msg }));
+  return KEEP;
+}
+
+/**
+ * Whether zombie p is reaped without its parent's waitpid: an orphan init
+ * adopted (init reaps it), or the child of a parent that explicitly ignores
+ * SIGCHLD (POSIX: its children are not turned into zombies).
+ */
+export function autoReaped(s: KState, p: Proc): boolean {
+  if (p.state !== "zombie") return false;
+  if (p.ppid === FIRST_PID && p.adoptedSeq !== undefined) return true;
+  const parent = s.procs.get(p.ppid);
+  return parent !== undefined && parent.sigActions?.some(([sig, a]) => sig === SIG.SIGCHLD && SIG_ACTIONS[a] === "ignore") === true;
+}
+
+/**
+ * Queues on cpu c the reaping of the zombies reaped without a waitpid
+ * (autoReaped) whose threads have left the cpus: reap events by no thread
+ * (init's wait, or the kernel's own), each after freeing the stacks left
+ * under rCore's at-reap rule.
+ */
+export function reapOrphans(k: Simulator, c: number): void {
+  k.pending[c]!.push(() => {
+    for (const p of [...k.state.procs.values()]) {
+      if (!autoReaped(k.state, p)) continue;
+      if (p.threads.some((tid) => onCpu(k, tid))) continue;
+      if (k.state.config.kstackFree === "at-reap") {
+        for (const tid of p.threads) {
+          const th = k.state.threads.get(tid);
+          const s = th ? k.state.kstacks.get(th.kstack) : undefined;
+          if (s && s.state === "mapped" && s.tid === tid) freeKstack(k, c, -1, s.id);
+        }
+      }
+      reap(k, c, -1, p.pid);
+    }
+  });
+}
+
 /** A fatal error: emits fatal (SIGABRT unless told), then the whole process exits with 128 + signal. */
 export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6): R {
   k.emit(c, t.tid, ev.fatal({ pid: t.pid, signal, message: msg }));
@@ -285,18 +477,39 @@ export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6)
 // ---- wait ------------------------------------------------------------------------------
 
 /**
- * waitpid for the last child (`child`) or any child (`any`). No such child:
- * a user event (ECHILD), DONE. The child not yet a zombie: wait-block, the op
- * stays (proc-exit wakes the thread and it retries). A zombie: STALL while
- * its last thread is still leaving a cpu; under rCore's at-reap rule first
- * free the stacks left (one kstack-free per step); then reap, DONE.
+ * waitpid for the last child (`child`), any child (`any`) or the child with
+ * the pid `op.pid` evaluates to (`pid`). No such child: ECHILD (a user event
+ * for the old forms, as traces before issue 11 have it; errno and -ECHILD in
+ * `ret` for the others), DONE. The child not yet a zombie: with WNOHANG, 0
+ * in `ret`, DONE; else wait-block, the op stays (proc-exit wakes the thread
+ * and it retries). A zombie: STALL while its last thread is still leaving a
+ * cpu; under rCore's at-reap rule first free the stacks left (one kstack-free
+ * per step); then reap, `ret` its pid and `status` its code, DONE.
  */
-export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"): R {
+export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>): R {
+  const which = op.which;
+  if (t.blockedAt >= 0) {
+    // Woken: by a child's exit (look again), or by a signal (EINTR, after its handler).
+    const w = k.state.threads.get(t.tid)?.woken;
+    const at = t.blockedAt;
+    t.blockedAt = -1;
+    if (w !== undefined && w.seq > at && w.how === HOW.signal && (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || which === "pid")) {
+      k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINTR, obj: -1, call: "waitpid" }));
+      setRet(k, t, c, op.ret, -ERRNO.EINTR);
+      return DONE;
+    }
+  }
   const pc = k.procs.get(t.pid)!;
   let target = -1;
   let anyChild = false;
-  if (which === "child") {
-    const p = k.state.procs.get(pc.lastChild);
+  let wanted = -1;
+  if (which === "child" || which === "pid") {
+    if (which === "pid") {
+      const v = value(k, t, c, false, op.pid!);
+      if (v === null) return KEEP;
+      wanted = v;
+    } else wanted = pc.lastChild;
+    const p = k.state.procs.get(wanted);
     if (p && p.ppid === t.pid) {
       anyChild = true;
       target = p.pid;
@@ -311,13 +524,25 @@ export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"
       }
     }
   }
+  const old = op.ret === undefined && op.status === undefined && op.nohang === undefined && which !== "pid";
   if (!anyChild) {
-    k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+    if (old) k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+    else {
+      k.emit(c, t.tid, ev.errno({ errno: ERRNO.ECHILD, obj: wanted, call: `waitpid(${which === "any" ? -1 : wanted})` }));
+      setRet(k, t, c, op.ret, -ERRNO.ECHILD);
+    }
     return DONE;
   }
   const p = target >= 0 ? k.state.procs.get(target)! : undefined;
   if (!p || p.state !== "zombie") {
-    k.emit(c, t.tid, ev.waitBlock({ pid: which === "child" ? target : -1 }));
+    if (op.nohang) {
+      k.emit(c, t.tid, ev.kwork({ label: `waitpid(${which === "any" ? -1 : target}, WNOHANG): no child has exited` }));
+      k.cost(COST.kernel, c);
+      setRet(k, t, c, op.ret, 0);
+      return DONE;
+    }
+    k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
+    t.blockedAt = k.state.seq;
     return KEEP;
   }
   // The zombie's last thread may still be finishing its exit on another cpu.
@@ -332,8 +557,18 @@ export function waitpid(k: Simulator, t: TCtx, c: number, which: "child" | "any"
       }
     }
   }
-  k.emit(c, t.tid, ev.reap({ pid: p.pid }));
-  k.threads.delete(p.threads[0]!);
-  k.procs.delete(p.pid);
+  const code = p.exitCode ?? 0;
+  reap(k, c, t.tid, p.pid);
+  setRet(k, t, c, op.ret, p.pid);
+  setRet(k, t, c, op.status, code);
   return DONE;
+}
+
+/** Reaps zombie pid on behalf of tid (-1: init, for an orphan): reap; the simulator forgets its threads. */
+export function reap(k: Simulator, c: number, tid: number, pid: number): void {
+  const p = k.state.procs.get(pid)!;
+  const main = p.threads[0];
+  k.emit(c, tid, ev.reap({ pid }));
+  if (main !== undefined) k.threads.delete(main);
+  k.procs.delete(pid);
 }

@@ -14,7 +14,11 @@
 // Validation (validate.ts) refuses a malformed program when the world is built,
 // naming the op's path and, for ops made by these builders, the source line.
 
-import type { LockType } from "./types.ts";
+import { SIG, type LockType, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
+
+/** The /proc/<pid>/ files a program can read (each reads the process's memory map). */
+export type ProcFile = "status" | "stat" | "cmdline";
+export const PROC_FILES: readonly ProcFile[] = ["status", "stat", "cmdline"];
 
 /** A value's type: a 32-bit integer, or a pointer (0 = None / NULL, k > 0 = object k). */
 export type ValType = "int" | "ptr";
@@ -89,6 +93,8 @@ export interface VarDecl {
   init?: number | "new";
   /** Default "user". */
   scope?: Scope;
+  /** What the word is used as (condvar(), semaphore(n), rwlock(): the sync ops need it; absent: a plain variable or futex word). */
+  sync?: SyncKind;
 }
 
 /** A reference to a variable: by name, in the running process, or in process `of` (a "proc" field). */
@@ -122,18 +128,32 @@ export type Op =
   | { op: "atfork"; prepare: Op[]; parent: Op[]; child: Op[] }
   /** fork(): the child's only thread runs `child`, then exits the process; `pid` gets the child's pid in the parent. */
   | { op: "fork"; child: Op[]; pid?: string }
-  /** posix_spawn(): a child with a fresh address space runs `child`. */
-  | { op: "spawn"; program: string; child: Op[] }
+  /** posix_spawn(): a child with a fresh address space runs `child`; `pid` gets the child's pid (its handle). */
+  | { op: "spawn"; program: string; child: Op[]; pid?: string }
   /** execve(): replace this process's address space and run `body`. */
   | { op: "exec"; program: string; body: Op[] }
-  /** pthread_create(): a new thread of this process runs `body`, then exits. */
-  | { op: "thread"; body: Op[] }
+  /**
+   * pthread_create(): a new thread of this process runs `body`, then exits;
+   * `tid` gets its tid (its handle, for join/detach); `detached` creates it
+   * detached; `prio` / `policy` its scheduling (priorities, prio.ts).
+   */
+  | { op: "thread"; body: Op[]; tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy }
   /** exit(code): every thread of the process exits. */
   | { op: "exit"; code: number }
-  /** waitpid() for the last forked/spawned child (`child`) or any child (`any`). */
-  | { op: "waitpid"; which: "child" | "any" }
-  /** open + read /proc/<last child>/status. */
-  | { op: "procfs"; file: "status" }
+  /**
+   * waitpid(): for the last forked/spawned child (`child`), any child (`any`)
+   * or the child whose pid (handle) `pid` evaluates to (`pid`). `nohang`
+   * (WNOHANG) returns 0 at once when none has exited. `ret` gets the reaped
+   * pid, 0, or -ECHILD; `status` the exit code (128 + signal when a signal
+   * killed it).
+   */
+  | { op: "waitpid"; which: "child" | "any" | "pid"; pid?: Expr; nohang?: boolean; ret?: string; status?: string }
+  /** open + read /proc/<pid>/<file> (pid: the last child unless given). */
+  | { op: "procfs"; file: ProcFile; pid?: Expr }
+  /** pthread_join(tid): wait for the thread to exit; `ret` gets 0, ESRCH, EINVAL (detached or joined already) or EDEADLK (itself); `status` its exit code. */
+  | { op: "join"; tid: Expr; ret?: string; status?: string }
+  /** pthread_detach(tid): nobody will join it; `ret` gets 0, ESRCH or EINVAL. */
+  | { op: "detach"; tid: Expr; ret?: string }
   /** Run `body` n times (Infinity: forever). */
   | { op: "repeat"; n: number; body: Op[] }
   /** A named function: one user event labelled `name`, then `body`. */
@@ -174,7 +194,60 @@ export type Op =
   | { op: "use"; value: Expr; label: string }
   // ---- liveness ----
   /** The program made progress (a livelock is a run that stops doing this; see docs/SCENARIOS.md). */
-  | { op: "progress"; label: string };
+  | { op: "progress"; label: string }
+  // ---- futexes and the clock (futex.ts) ----
+  /**
+   * futex_wait: if var still holds value, block until a futexWake (0), the
+   * timeout in ns of virtual time (ETIMEDOUT) or a signal (EINTR); if it does
+   * not, EAGAIN at once. `ret` gets the result.
+   */
+  | { op: "futexWait"; var: VarRef; value: Expr; timeout?: Expr; ret?: string }
+  /** futex_wake: wake up to n waiters of var, first queued first; `ret` gets how many were woken. */
+  | { op: "futexWake"; var: VarRef; n: Expr; ret?: string }
+  /** nanosleep: block for ns of virtual time; `ret` gets 0, or EINTR when a signal cut it short. */
+  | { op: "sleep"; ns: Expr; ret?: string }
+  // ---- synchronization built on futexes (sync.ts) ----
+  /** pthread_cond_wait / timedwait: release mutex, wait for a signal on cv, take mutex again; `ret` gets 0 or ETIMEDOUT. */
+  | { op: "cvWait"; cv: string; mutex: string; timeout?: Expr; ret?: string }
+  /** pthread_cond_signal (all: false) or pthread_cond_broadcast (all: true). */
+  | { op: "cvSignal"; cv: string; all: boolean }
+  /** sem_wait, sem_trywait (try: EAGAIN), sem_timedwait (timeout: ETIMEDOUT); `ret` gets 0 or the error. */
+  | { op: "semWait"; sem: string; try?: boolean; timeout?: Expr; ret?: string }
+  /** sem_post. */
+  | { op: "semPost"; sem: string }
+  /** pthread_rwlock_rdlock / wrlock, or try (EBUSY); `ret` gets 0 or EBUSY. */
+  | { op: "rwLock"; rw: string; write: boolean; try?: boolean; ret?: string }
+  /** pthread_rwlock_unlock; `ret` gets 0 or EPERM (not held). */
+  | { op: "rwUnlock"; rw: string; ret?: string }
+  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY. */
+  | { op: "trylock"; lock: string; ret?: string }
+  // ---- signals (signal.ts); sig is a signal number (SIG.SIGUSR1), or the unknown name given to a builder ----
+  /** kill(pid, sig): make sig pending on process pid; `ret` gets 0, ESRCH or EINVAL. */
+  | { op: "kill"; pid: Expr; sig: number | string; ret?: string }
+  /** pthread_kill(tid, sig) (tgkill): on one thread (the caller when tid is absent: raise); `ret` as kill's. */
+  | { op: "tkill"; tid?: Expr; sig: number | string; ret?: string }
+  /** sigaction(sig, ...): the default action, ignore it, or run `handler` (a program; `name` labels it); `ret` gets 0 or EINVAL. */
+  | { op: "sigaction"; sig: number | string; action: SigAction; handler?: Op[]; name?: string; ret?: string }
+  /** pthread_sigmask(how, sigs): block, unblock, or set the calling thread's blocked signals. */
+  | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] }
+  /** pause(): wait for a signal (a handler's return ends it). */
+  | { op: "pause" }
+  // ---- file descriptors and pipes (fd.ts) ----
+  /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
+  | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
+  /** close(fd); `ret` gets 0 or EBADF. */
+  | { op: "close"; fd: Expr; ret?: string }
+  /** dup(fd) into register reg (the lowest free descriptor), or dup2(fd, to); cloexec: F_DUPFD_CLOEXEC. reg gets the descriptor or -EBADF / -EMFILE. */
+  | { op: "dup"; fd: Expr; reg: string; to?: Expr; cloexec?: boolean }
+  /** fcntl(fd, F_SETFD): set or clear close-on-exec; `ret` gets 0 or EBADF. */
+  | { op: "fcntl"; fd: Expr; cloexec: boolean; ret?: string }
+  /** write(fd, n bytes); `ret` gets the bytes written or -EBADF, -EPIPE (after SIGPIPE), -EINTR. */
+  | { op: "write"; fd: Expr; n: Expr; ret?: string }
+  /** read(fd, up to n bytes); `ret` gets the bytes read (0: end of file) or -EBADF, -EINTR. */
+  | { op: "read"; fd: Expr; n: Expr; ret?: string }
+  // ---- priorities (prio.ts) ----
+  /** sched_setscheduler(0, policy, prio): the calling thread's class and priority. */
+  | { op: "setPriority"; prio: number; policy: SchedPolicy };
 
 /** A lock a scenario declares, with the type its memory has. */
 export interface LockDecl {
@@ -183,6 +256,8 @@ export interface LockDecl {
   badUnlock?: string;
   /** Default "user". */
   scope?: Scope;
+  /** "inherit": priority inheritance (PTHREAD_PRIO_INHERIT; a mutex, errorcheck or recursive lock); default "none". */
+  protocol?: "none" | "inherit";
 }
 
 /** A process that exists when the run starts. */
@@ -241,12 +316,32 @@ export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op =
 /** fork(); `{ pid: "reg" }` puts the child's pid in a register of the parent. */
 export const fork = (child: Op[], o: { pid?: string } = {}): Op =>
   site(o.pid === undefined ? { op: "fork", child } : { op: "fork", child, pid: o.pid });
-export const spawn = (program: string, child: Op[]): Op => site({ op: "spawn", program, child });
+/** posix_spawn(program); `{ pid: "reg" }` puts the child's pid (its handle) in a register. */
+export const spawn = (program: string, child: Op[], o: { pid?: string } = {}): Op => site(defined({ op: "spawn", program, child, pid: o.pid }));
 export const exec = (program: string, body: Op[]): Op => site({ op: "exec", program, body });
-export const thread = (body: Op[]): Op => site({ op: "thread", body });
+/**
+ * pthread_create(body); `{ tid: "reg" }` puts its tid (its handle) in a
+ * register; `{ detached: true }`; `{ prio, policy: "fifo" }` its scheduling.
+ */
+export const thread = (body: Op[], o: { tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy } = {}): Op =>
+  site(defined({ op: "thread", body, tid: o.tid, detached: o.detached, prio: o.prio, policy: o.policy }));
 export const exit = (code = 0): Op => site({ op: "exit", code });
-export const waitpid = (which: "child" | "any" = "child"): Op => site({ op: "waitpid", which });
-export const procfs = (file: "status" = "status"): Op => site({ op: "procfs", file });
+/**
+ * waitpid(): `"child"` (the last child forked or spawned), `"any"`, or a pid
+ * (a handle: `r("child")`); `{ nohang: true }` is WNOHANG; `{ ret }` gets the
+ * reaped pid, 0 (WNOHANG, none yet) or -ECHILD; `{ status }` the exit code.
+ */
+export const waitpid = (which: "child" | "any" | Expr | number = "child", o: { nohang?: boolean; ret?: string; status?: string } = {}): Op =>
+  site(defined(typeof which === "string"
+    ? { op: "waitpid", which, nohang: o.nohang, ret: o.ret, status: o.status }
+    : { op: "waitpid", which: "pid", pid: x(which), nohang: o.nohang, ret: o.ret, status: o.status }));
+/** Read /proc/<pid>/<file>: procfs() the last child's status, procfs(r("child"), "stat") a handle's. */
+export const procfs = (pidOrFile: Expr | number | ProcFile = "status", file: ProcFile = "status"): Op =>
+  site(typeof pidOrFile === "string" ? { op: "procfs", file: pidOrFile } : { op: "procfs", file, pid: x(pidOrFile) });
+/** pthread_join(tid); `{ ret }` gets 0 or the error, `{ status }` the thread's exit code. */
+export const join = (tid: Expr | number, o: { ret?: string; status?: string } = {}): Op => site(defined({ op: "join", tid: x(tid), ret: o.ret, status: o.status }));
+/** pthread_detach(tid); `{ ret }` gets 0 or the error. */
+export const detach = (tid: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "detach", tid: x(tid), ret: o.ret }));
 export const repeat = (n: number, body: Op[]): Op => site({ op: "repeat", n, body });
 export const call = (name: string, body: Op[] = []): Op => site({ op: "call", name, body });
 
@@ -346,3 +441,104 @@ export const use = (value: Expr, label: string): Op => site({ op: "use", value, 
 
 // liveness
 export const progress = (label = "progress"): Op => site({ op: "progress", label });
+
+/** Keeps the keys of o whose value is defined (optional op fields stay absent, as the validator and the trace header expect). */
+function defined<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  return o;
+}
+
+// futexes and the clock
+/**
+ * futex_wait(var, value): blocks while var holds value, until a futexWake;
+ * `{ timeout: ns }` bounds the wait (ETIMEDOUT), `{ ret }` gets 0, EAGAIN
+ * (var no longer held value), ETIMEDOUT or EINTR.
+ */
+export const futexWait = (name: string, value: Expr | number, o: { timeout?: Expr | number; ret?: string; of?: Expr | number } = {}): Op =>
+  site(defined({ op: "futexWait", var: ref(name, o.of), value: x(value), timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** futex_wake(var, n): wakes up to n waiters (default 1; Infinity or a large n for all); `{ ret }` gets how many. */
+export const futexWake = (name: string, n: Expr | number = 1, o: { ret?: string; of?: Expr | number } = {}): Op =>
+  site(defined({ op: "futexWake", var: ref(name, o.of), n: x(n === Infinity ? 2 ** 31 - 1 : n), ret: o.ret }));
+// synchronization built on futexes: declare the word, then use the ops
+/** A condition variable's word (a sequence number signals bump): `vars: { cv: condvar() }`. */
+export const condvar = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "condvar", scope: o.scope });
+/** A semaphore's word (its count), starting at n: `vars: { items: semaphore(0) }`. */
+export const semaphore = (n = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init: n, sync: "semaphore", scope: o.scope });
+/** A read-write lock's word (0 free, n readers, -1 a writer): `vars: { rw: rwlock() }`. */
+export const rwlock = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "rwlock", scope: o.scope });
+/** A futex word used by hand-written synchronization (shown as a futex): `vars: { m: futexWord() }`. */
+export const futexWord = (init = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init, sync: "futex", scope: o.scope });
+/** pthread_cond_wait(cv, mutex); `{ timeout: ns, ret }` for pthread_cond_timedwait (ret: 0 or ETIMEDOUT). */
+export const cvWait = (cv: string, mutex: string, o: { timeout?: Expr | number; ret?: string } = {}): Op =>
+  site(defined({ op: "cvWait", cv, mutex, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** pthread_cond_signal(cv): wakes one waiter, if any (a signal nobody waits for is lost). */
+export const cvSignal = (cv: string): Op => site({ op: "cvSignal", cv, all: false });
+/** pthread_cond_broadcast(cv): wakes every waiter. */
+export const cvBroadcast = (cv: string): Op => site({ op: "cvSignal", cv, all: true });
+/** sem_wait(sem); `{ try: true }` sem_trywait (EAGAIN), `{ timeout: ns }` sem_timedwait (ETIMEDOUT); `{ ret }` gets 0 or the error. */
+export const semWait = (sem: string, o: { try?: boolean; timeout?: Expr | number; ret?: string } = {}): Op =>
+  site(defined({ op: "semWait", sem, try: o.try, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+/** sem_post(sem). */
+export const semPost = (sem: string): Op => site({ op: "semPost", sem });
+/** pthread_rwlock_rdlock(rw); `{ try: true }` tryrdlock (EBUSY); `{ ret }` gets 0 or EBUSY. */
+export const rdlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: false, try: o.try, ret: o.ret }));
+/** pthread_rwlock_wrlock(rw); `{ try: true }` trywrlock (EBUSY). */
+export const wrlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: true, try: o.try, ret: o.ret }));
+/** pthread_rwlock_unlock(rw); `{ ret }` gets 0 or EPERM when it is not held. */
+export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defined({ op: "rwUnlock", rw, ret: o.ret }));
+/** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
+export const trylock = (name: string, o: { ret?: string } = {}): Op => site(defined({ op: "trylock", lock: name, ret: o.ret }));
+
+// signals
+/** A signal by name ("SIGUSR1") or number; an unknown name stays a string for the validator to name. */
+function sigOf(sig: number | string): number | string {
+  return typeof sig === "number" ? sig : SIG[sig] ?? sig;
+}
+/** kill(pid, sig) (pid: a handle, e.g. r("child")); `{ ret }` gets 0, ESRCH or EINVAL. */
+export const kill = (pid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "kill", pid: x(pid), sig: sigOf(sig), ret: o.ret }));
+/** pthread_kill(tid, sig): to one thread; `{ ret }` as kill's. */
+export const tkill = (tid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "tkill", tid: x(tid), sig: sigOf(sig), ret: o.ret }));
+/** raise(sig): to the calling thread. */
+export const raise = (sig: number | string): Op => site({ op: "tkill", sig: sigOf(sig) });
+/**
+ * sigaction(sig, action): "default", "ignore", or a handler program (run on
+ * the thread that takes the signal, with the signal blocked meanwhile);
+ * `{ name }` labels the handler, `{ ret }` gets 0 or EINVAL (SIGKILL).
+ */
+export const sigaction = (sig: number | string, action: "default" | "ignore" | Op[], o: { name?: string; ret?: string } = {}): Op =>
+  site(defined(typeof action === "string"
+    ? { op: "sigaction", sig: sigOf(sig), action, ret: o.ret }
+    : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret }));
+/** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */
+export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op => site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
+
+/** pause(): wait for a signal. */
+export const pause = (): Op => site({ op: "pause" });
+
+// file descriptors and pipes
+/**
+ * pipe(): `{ read: "r", write: "w" }` name the registers that get the two
+ * descriptors; `{ cloexec: true }` is pipe2(O_CLOEXEC); `{ cap }` the buffer
+ * size in bytes (default params.PIPE_CAPACITY).
+ */
+export const pipe = (o: { read: string; write: string; cloexec?: boolean; cap?: number }): Op =>
+  site(defined({ op: "pipe", read: o.read, write: o.write, cloexec: o.cloexec, cap: o.cap }));
+/** close(fd); `{ ret }` gets 0 or EBADF. */
+export const close = (fd: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "close", fd: x(fd), ret: o.ret }));
+/** dup(fd) into register reg; `{ cloexec: true }` is F_DUPFD_CLOEXEC. */
+export const dup = (fd: Expr | number, reg: string, o: { cloexec?: boolean } = {}): Op => site(defined({ op: "dup", fd: x(fd), reg, cloexec: o.cloexec }));
+/** dup2(fd, to): `to` now refers to what fd does (closed first if open; without close-on-exec); reg gets `to` or -EBADF. */
+export const dup2 = (fd: Expr | number, to: Expr | number, reg: string): Op => site({ op: "dup", fd: x(fd), reg, to: x(to) });
+/** fcntl(fd, F_SETFD, FD_CLOEXEC or 0). */
+export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}): Op => site(defined({ op: "fcntl", fd: x(fd), cloexec: on, ret: o.ret }));
+/** write(fd, n bytes); `{ ret }` gets the count or -errno. */
+export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
+/** read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. */
+export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
+
+// priorities
+/** sched_setscheduler for the calling thread: `setPriority(30, "fifo")`; `setPriority(0)` back to the default class. */
+export const setPriority = (prio: number, policy: SchedPolicy = prio > 0 ? "fifo" : "other"): Op => site({ op: "setPriority", prio, policy });
+
+/** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
+export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

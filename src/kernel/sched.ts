@@ -16,6 +16,7 @@ import { ev } from "./events.ts";
 import type { Simulator } from "./sim.ts";
 import type { Thread } from "./types.ts";
 import { afterDeath } from "./vm.ts";
+import { eligible, mustYield } from "./prio.ts";
 
 /**
  * What a strategy may look at besides a question's arguments, read only
@@ -94,7 +95,7 @@ function ready(k: Simulator, tid: number): boolean {
  */
 export function dequeue(k: Simulator, cpu: number): number {
   const rq = k.rq;
-  if (k.chooser.next === undefined) {
+  if (k.chooser.next === undefined && !k.ranked) {
     // First come, first served.
     while (rq.length > 0) {
       const tid = rq.shift()!;
@@ -104,15 +105,24 @@ export function dequeue(k: Simulator, cpu: number): number {
   }
   const cands = k.ready;
   cands.length = 0;
+  if (k.ranked) {
+    // The policy may pass over ready threads: drop only the entries no longer ready.
+    let j = 0;
+    for (const tid of rq) if (ready(k, tid)) rq[j++] = tid;
+    rq.length = j;
+  }
   for (const tid of rq) if (ready(k, tid)) cands.push(tid);
   if (cands.length === 0) {
     rq.length = 0;
     return -1;
   }
-  const i = cands.length === 1 ? 0 : k.chooser.next(cpu, cands);
+  // The policy first (priorities: only the highest rank ready may run), then the chooser among those.
+  if (k.ranked) eligible(k.state, cands, k.rankedTids);
+  const i = cands.length === 1 || k.chooser.next === undefined ? 0 : k.chooser.next(cpu, cands);
   const tid = cands[i] ?? cands[0]!;
   const at = rq.indexOf(tid);
-  if (tid === cands[0]) rq.splice(0, at + 1);
+  // Entries before the first candidate are threads no longer ready, unless the policy passed over ready ones.
+  if (tid === cands[0] && !k.ranked) rq.splice(0, at + 1);
   else rq.splice(at, 1);
   return tid;
 }
@@ -138,6 +148,11 @@ export function canProgress(k: Simulator, tid: number): boolean {
  */
 export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
   if (th.state === "spinning") return spinning(k, th) && k.rq.some((x) => canProgress(k, x));
+  if (k.ranked) {
+    // The policy first: a higher rank ready preempts; a fifo thread is not time-sliced.
+    const y = mustYield(k.state, k.rankedTids, th);
+    if (y !== null) return y;
+  }
   return k.chooser.preempt(c, th.tid);
 }
 

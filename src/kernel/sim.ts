@@ -17,15 +17,23 @@
 //   vm.ts      kernel stacks, VMARs, procfs
 //   mem.ts     variables, registers, expressions, objects, assert/BUG_ON/unwrap
 //   lower.ts   variable reads in expressions become load steps
+//   futex.ts   futexes, sleeps, the virtual clock's timers
+//   sync.ts    condition variables, semaphores, rwlocks, trylock (on futexes)
+//   signal.ts  signals: actions, masks, pending sets, delivery
+//   fd.ts      file descriptors and pipes
+//   prio.ts    priorities: the scheduling policy, priority inheritance
+//   wait.ts    who can end a wait; threads that can never run again
 
 import { applyEvent } from "./apply.ts";
 import { emptyCache } from "./alloc.ts";
 import { EXIT0, SimError, STALL, newPCtx, userFrame, type Frame, type PCtx, type TCtx, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { runThread } from "./interp.ts";
-import { describeWait } from "./locks.ts";
+import { describeWait } from "./wait.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
-import { exitThread } from "./proc.ts";
+import { exitThread, exited, type ThreadHandle } from "./proc.ts";
+import { fireTimer, nextTimer, type Timer } from "./futex.ts";
+import { rank, rankedThreads } from "./prio.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
 import { dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
@@ -92,6 +100,20 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** Whether some live thread ranks above the default class (prio.ts): the scheduling policy applies. */
+  ranked = false;
+  /** The live threads ranked above the default class (prio.ts's rankedThreads), while `ranked`. */
+  readonly rankedTids: number[] = [];
+  /** Whether any thread's scheduling was ever set (only then is `ranked` recomputed). */
+  private rankedEver = false;
+  /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
+  sigPending = 0;
+  /** pthread handles of the threads `thread` created, by tid (join, detach); a joined one goes. */
+  readonly handles = new Map<number, ThreadHandle>();
+  /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
+  readonly joined = new Set<number>();
+  /** Timers of timed waits and sleeps, earliest first (futex.ts). */
+  readonly timers: Timer[] = [];
   private lastTime = 0;
   /** Whether the programs mark progress at all (then a budget end may be a livelock). */
   private readonly marksProgress: boolean;
@@ -131,9 +153,48 @@ export class Simulator {
     if (this.before) this.before(e, this.state);
     applyEvent(this.state, e);
     if (this.sink) this.sink(e, this.state);
-    const kind = e.kind;
-    if (kind === KIND.lockRelease || kind === KIND.procExit || kind === KIND.reap) wakeBlocked(this);
-    else if (kind === KIND.progress) this.lastProgress = e.seq;
+    // What the simulator does after some kinds (most do nothing: one table load).
+    const hook = HOOK[e.kind]!;
+    if (hook === 0) return;
+    switch (hook) {
+      case H_WAKE_BLOCKED:
+        wakeBlocked(this);
+        break;
+      case H_PROGRESS:
+        this.lastProgress = e.seq;
+        return;
+      case H_WAKE:
+        if (this.blocked.delete(e.a)) this.rq.push(e.a);
+        return;
+      case H_THREAD_EXIT:
+        if (this.handles.size > 0) exited(this, cpu, tid, e.a, e.b);
+        break;
+      case H_SCHED_SET:
+        this.rankedEver = true;
+        break;
+    }
+    if (this.rankedEver && RERANK[e.kind] === 1) this.rerank(e);
+  }
+
+  /** After an event that may change who ranks above 0: a sched-set, a thread leaving, a wait or hand-over of a priority-inheriting lock. */
+  private rerank(e: KEvent): void {
+    const k = e.kind;
+    if (k === KIND.lockAcquire || k === KIND.lockRelease) {
+      // Taking or releasing a priority-inheriting lock changes the boost of its taker or releaser only.
+      if (this.state.locks.get(e.a)?.pi !== true) return;
+      const th = this.state.threads.get(e.tid);
+      const i = this.rankedTids.indexOf(e.tid);
+      const ranks = th !== undefined && th.state !== "exited" && rank(th) > 0;
+      if (ranks && i < 0) this.rankedTids.push(e.tid);
+      else if (!ranks && i >= 0) this.rankedTids.splice(i, 1);
+    } else if (k === KIND.lockWait && this.state.locks.get(e.a)?.pi !== true) return;
+    else rankedThreads(this.state, this.rankedTids);
+    this.ranked = this.rankedTids.length > 0;
+  }
+
+  /** The virtual time of an event emitted now on cpu. */
+  now(cpu: number): number {
+    return Math.max(this.lastTime, this.clock[cpu]!);
   }
 
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
@@ -142,7 +203,7 @@ export class Simulator {
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
-    const t: TCtx = { tid, pid, frames, killed: false, tc };
+    const t: TCtx = { tid, pid, frames, killed: false, tc, blockedAt: -1 };
     this.threads.set(tid, t);
     return t;
   }
@@ -159,6 +220,7 @@ export class Simulator {
         break;
       }
       this.byClock(order);
+      if (this.timers.length > 0 && fireTimer(this, order[0]!)) continue;
       let acted = -1;
       for (const c of order) {
         if (this.stepCpu(c)) {
@@ -167,6 +229,13 @@ export class Simulator {
         }
       }
       if (acted < 0) {
+        // Nothing can run: an idle cpu sleeps until the next timer, if any.
+        const x = nextTimer(this);
+        if (x !== undefined && order.length > 0) {
+          const c = order[0]!;
+          if (this.clock[c]! < x.until) this.clock[c] = x.until;
+          continue;
+        }
         this.finish();
         break;
       }
@@ -303,6 +372,25 @@ function hasWork(t: TCtx): boolean {
   }
 }
 
+/** Kinds after which whether any thread ranks above 0 may have changed. */
+const RERANK = new Uint8Array(128);
+for (const k of [KIND.schedSet, KIND.threadExit, KIND.threadRelease, KIND.reap, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) RERANK[k] = 1;
+
+/** emit's work after an event, by kind (0: none). */
+const H_WAKE_BLOCKED = 1;
+const H_PROGRESS = 2;
+const H_WAKE = 3;
+const H_THREAD_EXIT = 4;
+const H_SCHED_SET = 5;
+const H_RERANK = 6;
+const HOOK = new Uint8Array(128);
+for (const k of [KIND.lockWait, KIND.lockAcquire, KIND.threadRelease]) HOOK[k] = H_RERANK;
+for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap]) HOOK[k] = H_WAKE_BLOCKED;
+HOOK[KIND.progress] = H_PROGRESS;
+HOOK[KIND.wake] = H_WAKE;
+HOOK[KIND.threadExit] = H_THREAD_EXIT;
+HOOK[KIND.schedSet] = H_SCHED_SET;
+
 const progressCache = new WeakMap<World, boolean>();
 
 /** Whether any program of the world has a progress op. */
@@ -315,6 +403,7 @@ function marksProgress(world: World): boolean {
         case "repeat": case "call": case "exec": case "thread": case "syscall": case "while": return seen(o.body);
         case "fork": case "spawn": return seen(o.child);
         case "atfork": return seen(o.prepare) || seen(o.parent) || seen(o.child);
+        case "sigaction": return seen(o.handler ?? []);
         case "if": return seen(o.then) || seen(o.else);
         default: return false;
       }

@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import type { Cpu, KConfig, KObj, KState, KStack, Lock, Proc, Thread, Var, VarType } from "./types.ts";
+import type { Cpu, KConfig, KObj, KState, KStack, Lock, Pipe, Proc, Thread, Var, VarType } from "./types.ts";
 
 /** The state before the first event: idle cpus, nothing else. */
 export function initState(config: KConfig): KState {
@@ -17,11 +17,13 @@ export function initState(config: KConfig): KState {
     kstacks: new Map(),
     vars: new Map(),
     objs: new Map(),
+    pipes: new Map(),
     regTypes: new Map(),
     nextLock: 1,
     nextVmar: 1,
     nextVar: 1,
     nextObj: 1,
+    nextPipe: 1,
     outcome: null,
     ended: false,
   };
@@ -33,7 +35,9 @@ export type PlainThread = Omit<Thread, "regs"> & { regs?: [string, number][] };
 /**
  * Plain, msgpack-friendly form of a state: maps become arrays in id order of
  * insertion. vars, objs, regTypes, nextVar and nextObj are absent in
- * snapshots written before format 1.1 (read them as empty).
+ * snapshots written before format 1.1, pipes and nextPipe (and the issue 11
+ * fields of threads, processes, locks and variables) before issue 11: read
+ * them as empty.
  */
 export interface PlainState {
   seq: number;
@@ -46,11 +50,13 @@ export interface PlainState {
   kstacks: KStack[];
   vars?: Var[];
   objs?: KObj[];
+  pipes?: Pipe[];
   regTypes?: [string, VarType][];
   nextLock: number;
   nextVmar: number;
   nextVar?: number;
   nextObj?: number;
+  nextPipe?: number;
   outcome: KState["outcome"];
   ended: boolean;
 }
@@ -73,21 +79,52 @@ export function toPlain(s: KState): PlainState {
     kstacks: [...s.kstacks.values()],
     vars: [...s.vars.values()],
     objs: [...s.objs.values()],
+    ...(s.pipes.size > 0 ? { pipes: [...s.pipes.values()] } : {}),
     regTypes: [...s.regTypes],
     nextLock: s.nextLock,
     nextVmar: s.nextVmar,
     nextVar: s.nextVar,
     nextObj: s.nextObj,
+    ...(s.nextPipe > 1 ? { nextPipe: s.nextPipe } : {}),
     outcome: s.outcome,
     ended: s.ended,
   };
+}
+
+/** A copy of a list of plain objects (nested issue 11 fields: fds, pending signals, handlers). */
+function objs<T extends object>(x: T[] | undefined): T[] | undefined {
+  return Array.isArray(x) ? x.filter((o) => typeof o === "object" && o !== null).map((o) => ({ ...o })) : undefined;
+}
+
+/** Sets o[k] to v, or deletes o[k] when v is undefined (absent fields stay absent: snapshots stay as they were). */
+function put<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
+  if (v === undefined) delete o[k];
+  else o[k] = v;
 }
 
 function threadOf(x: PlainThread): Thread {
   const { regs, ...rest } = x;
   const t: Thread = { ...rest };
   if (Array.isArray(regs)) t.regs = new Map(regs.filter((x) => Array.isArray(x)).map(([k, v]) => [k, v]));
+  put(t, "waitOn", x.waitOn && typeof x.waitOn === "object" ? { ...x.waitOn } : undefined);
+  put(t, "woken", x.woken && typeof x.woken === "object" ? { ...x.woken } : undefined);
+  put(t, "sigPending", objs(x.sigPending));
+  put(t, "handling", objs(x.handling));
   return t;
+}
+
+function procOf(x: Proc): Proc {
+  const p: Proc = { ...x, threads: [...x.threads], tcaches: [...x.tcaches] };
+  put(p, "fds", objs(x.fds));
+  put(p, "sigActions", Array.isArray(x.sigActions) ? x.sigActions.filter((a) => Array.isArray(a)).map(([a, b]) => [a, b] as [number, number]) : undefined);
+  put(p, "sigPending", objs(x.sigPending));
+  return p;
+}
+
+function varOf(x: Var): Var {
+  const v: Var = { ...x };
+  put(v, "wake", x.wake && typeof x.wake === "object" ? { ...x.wake } : undefined);
+  return v;
 }
 
 /** The fields added in format 1.1 are read leniently: anything but a list is an empty one. */
@@ -101,18 +138,20 @@ export function fromPlain(p: PlainState): KState {
     seq: p.seq,
     time: p.time,
     config: { ...p.config },
-    cpus: p.cpus.map((c) => ({ ...c })),
-    procs: new Map(p.procs.map((x) => [x.pid, { ...x, threads: [...x.threads], tcaches: [...x.tcaches] }])),
+    cpus: p.cpus.map((c) => (c.ctx ? { ...c, ctx: c.ctx.map((x) => ({ ...x })) } : { ...c })),
+    procs: new Map(p.procs.map((x) => [x.pid, procOf(x)])),
     threads: new Map(p.threads.map((x) => [x.tid, threadOf(x)])),
     locks: new Map(p.locks.map((x) => [x.id, { ...x }])),
     kstacks: new Map(p.kstacks.map((x) => [x.id, { ...x }])),
-    vars: new Map(list(p.vars).map((x) => [x.id, { ...x }])),
+    vars: new Map(list(p.vars).map((x) => [x.id, varOf(x)])),
     objs: new Map(list(p.objs).map((x) => [x.id, { ...x }])),
+    pipes: new Map(list(p.pipes).map((x) => [x.id, { ...x }])),
     regTypes: new Map(list(p.regTypes).filter((x) => Array.isArray(x)).map(([k, v]) => [k, v])),
     nextLock: p.nextLock,
     nextVmar: p.nextVmar,
     nextVar: p.nextVar ?? 1,
     nextObj: p.nextObj ?? 1,
+    nextPipe: p.nextPipe ?? 1,
     outcome: p.outcome ? { ...p.outcome } : null,
     ended: p.ended,
   };

@@ -46,7 +46,7 @@ export interface EventKindInfo {
  * derived from this table, so a field name used anywhere is checked against it.
  */
 const KIND_TABLE = [
-  { name: "switch", args: ["from", "to"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle)" },
+  { name: "switch", args: ["from", "to", "state"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle); state: 0 for the simulator's rule (a running `from` becomes runnable), else `from`'s new state as SWITCH_STATES gives it (imported traces: prev_state), and `to` runs" },
   { name: "user", args: [], str: "label", doc: "thread runs one step of user code" },
   { name: "kwork", args: [], str: "label", doc: "kernel runs one step on the cpu's current kernel stack" },
   { name: "proc-new", args: ["pid", "ppid"], str: "name", doc: "a process is created with a fresh address space" },
@@ -61,9 +61,9 @@ const KIND_TABLE = [
   { name: "vmar-clear", args: ["pid"], doc: "the process's root VMAR is set to None" },
   { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
   { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
-  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck" },
-  { name: "lock-acquire", args: ["lock", "level"], doc: "thread acquires the lock (level = recursion depth after)" },
-  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1)" },
+  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance" },
+  { name: "lock-acquire", args: ["lock", "level", "inferred"], doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired)" },
+  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1); spin 2: a wait seen in an imported trace, the thread's state left to the trace's switches" },
   { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
   { name: "unlock-not-owner", args: ["lock", "owner", "ident"], doc: "a recursive mutex is unlocked by a thread whose ident is not the recorded owner" },
   { name: "lock-restamp", args: ["lock", "ident"], doc: "a held recursive mutex's owner ident is rewritten (reinit after fork)" },
@@ -98,6 +98,43 @@ const KIND_TABLE = [
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
   { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
   { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
+  // ---- imported traces (issue 15; src/kernel/imported.ts) ----
+  { name: "task-new", args: ["tid", "pid", "ppid"], str: "comm", doc: "a task of a real trace is seen for the first time: thread tid of process pid (created when new, with parent ppid, -1 unknown), named comm; its state is unknown until the trace says" },
+  { name: "task-fork", args: ["tid", "pid", "thread"], str: "comm", doc: "the acting task creates task tid: a thread of its own process (thread 1) or the first thread of a new process pid (thread 0); runnable" },
+  { name: "thread-state", args: ["tid", "state"], doc: "a thread's state becomes SWITCH_STATES[state] (a statedump, a switch traced without its cpu) without a cpu change" },
+  { name: "migrate", args: ["tid", "from", "to"], doc: "the scheduler moves thread tid from cpu `from` to cpu `to`" },
+  { name: "cpu-ctx", args: ["ctx", "enter", "num"], str: "name", doc: "the cpu enters (enter 1) or leaves (enter 0) interrupt context ctx (CPU_CTX: 1 hardirq, 2 softirq) number num (irq line, softirq vector), named name" },
+  { name: "task-join", args: ["tid", "pid"], doc: "thread tid turns out to belong to process pid (created when new): it leaves its old process, which goes when it has no thread left" },
+  { name: "task-rename", args: ["tid"], str: "comm", doc: "thread tid's command name becomes comm (prctl PR_SET_NAME, a write to /proc/PID/comm)" },
+  { name: "task-exec", args: ["tid", "oldTid"], str: "filename", doc: "thread tid runs a new program (its comm becomes the file's base name); oldTid != tid: a non-leader thread exec'd and takes the leader's tid" },
+  { name: "lock-wait-end", args: ["lock", "ret"], doc: "the thread stops waiting for the lock (lock:contention_end; ret 0: it got it, else the error)" },
+  { name: "lost", args: ["count"], doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch)" },
+  { name: "generic", args: [], str: "text", doc: "an event of a real trace that folds into no state, kept as text: [system:]name and its fields as key=value (values with spaces or quotes as JSON strings)" },
+  // ---- waits and wakeups (issue 11) ----
+  { name: "wake", args: ["tid", "by", "how"], str: "context", doc: "thread tid is woken by thread `by` (-1: the kernel, a timer or an interrupt); how: see WAKE_HOW (futex, timer, signal, pipe, join, ...; imported traces: waking, wakeup, wakeup-new); context: where the waker ran (e.g. irq:timer)" },
+  { name: "futex-wait", args: ["var", "value", "until"], doc: "the thread blocks on the futex word var, which still holds value, until woken (or until virtual time `until`, -1 for no timeout)" },
+  { name: "futex-wake", args: ["var", "n", "woken"], doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)" },
+  { name: "sleep", args: ["until"], doc: "the thread sleeps until virtual time `until` (nanosleep)" },
+  { name: "errno", args: ["errno", "obj"], str: "call", doc: "a system call fails with errno (see ERRNO); obj: the fd, variable, thread or pid it was about" },
+  { name: "join-wait", args: ["tid"], doc: "the thread blocks in pthread_join until thread tid exits" },
+  { name: "join", args: ["tid", "code"], doc: "pthread_join returns: thread tid exited with code (its handle is used up)" },
+  { name: "detach", args: ["tid"], doc: "thread tid is detached: nobody will join it" },
+  { name: "signal", args: ["pid", "sig", "tid"], doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel: SIGCHLD, SIGPIPE); it stays pending until delivered, unless its action is to ignore it" },
+  { name: "sigaction", args: ["sig", "action"], str: "handler", doc: "the process sets what sig does: action 0 the default, 1 ignore, 2 run its handler (named in handler)" },
+  { name: "sigmask", args: ["mask"], doc: "the thread's blocked-signal mask becomes mask (a bit per signal number)" },
+  { name: "signal-deliver", args: ["sig", "action", "sent"], doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event" },
+  { name: "sigreturn", args: ["sig"], doc: "the thread's handler for sig returns: the interrupted code goes on, the mask is restored" },
+  { name: "pause", args: [], doc: "the thread waits for a signal (pause, sigsuspend)" },
+  // ---- file descriptors and pipes ----
+  { name: "pipe-new", args: ["pipe", "cap"], doc: "a pipe is created with a buffer of cap bytes (its two ends follow as fd-open events)" },
+  { name: "fd-open", args: ["fd", "pipe", "flags"], doc: "the process gets descriptor fd on the pipe's read end (flags bit 0 clear) or write end (bit 0 set); bit 1: close-on-exec" },
+  { name: "fd-close", args: ["fd", "pipe"], doc: "the process closes descriptor fd (of pipe); the last write end closed means EOF for readers, the last read end EPIPE for writers" },
+  { name: "fd-flags", args: ["fd", "cloexec"], doc: "fcntl(F_SETFD): descriptor fd's close-on-exec flag becomes cloexec" },
+  { name: "pipe-write", args: ["pipe", "n", "used"], doc: "the thread writes n bytes into the pipe (used: bytes buffered after)" },
+  { name: "pipe-read", args: ["pipe", "n", "used"], doc: "the thread reads n bytes from the pipe (0: end of file, every write end closed; used: bytes left)" },
+  { name: "pipe-wait", args: ["pipe", "write"], doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)" },
+  // ---- priorities ----
+  { name: "sched-set", args: ["tid", "prio", "policy"], doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)" },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -126,7 +163,52 @@ export const KIND = {
   procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
   varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
   regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
+  taskNew: 51, taskFork: 52, threadState: 53, migrate: 54, cpuCtx: 55, taskJoin: 56, taskRename: 57, taskExec: 58,
+  lockWaitEnd: 59, lost: 60, generic: 61,
+  wake: 62, futexWait: 63, futexWake: 64, sleep: 65, errno: 66, joinWait: 67, join: 68, detach: 69,
+  signal: 70, sigaction: 71, sigmask: 72, signalDeliver: 73, sigreturn: 74, pause: 75,
+  pipeNew: 76, fdOpen: 77, fdClose: 78, fdFlags: 79, pipeWrite: 80, pipeRead: 81, pipeWait: 82,
+  schedSet: 83,
 } as const;
+
+/** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
+export const IMPORTED_KINDS: readonly number[] = [
+  KIND.taskNew, KIND.taskFork, KIND.threadState, KIND.migrate, KIND.cpuCtx, KIND.taskJoin, KIND.taskRename, KIND.taskExec,
+  KIND.lockWaitEnd, KIND.lost, KIND.generic,
+];
+
+/**
+ * Thread states a switch (its `state` field) or a thread-state event sets, by
+ * code; 0 is not a state: in a switch it means the simulator's rule. The
+ * letters of sched_switch's prev_state: R runnable (preempted), S sleeping
+ * (interruptible), D blocked (uninterruptible), T stopped, t traced, X/Z
+ * exited, P parked, I idle (a kernel thread waiting for work).
+ */
+export const SWITCH_STATES = ["", "runnable", "sleeping", "blocked", "stopped", "traced", "exited", "parked", "idle", "unknown", "running"] as const satisfies readonly ("" | ThreadState)[];
+
+/** CPU context codes of a cpu-ctx event: 0 is the task itself. */
+export const CPU_CTX = ["task", "hardirq", "softirq"] as const;
+
+/**
+ * How a thread was woken: the `how` field of a wake event, by code (append
+ * only). The first three are the scheduler's own words in imported traces
+ * (sched_waking, sched_wakeup, sched_wakeup_new); the rest are the simulated
+ * kernel's reasons. Two wakeups are not wake events, as before wake existed:
+ * a lock-release wakes its blocked waiters itself (who: the lock's release,
+ * Lock.since; `lock` is the code for an importer that has one), and a
+ * proc-exit wakes the parent in waitpid (recorded on it as woken, how
+ * `child`); every other wakeup is a wake event.
+ */
+export const WAKE_HOW = [
+  "waking", "wakeup", "wakeup-new", "futex", "timer", "signal", "pipe", "join", "lock", "child", "kill",
+] as const;
+export type WakeHow = (typeof WAKE_HOW)[number];
+/** A wake's `how` by name ("how 12" for a code this build does not know). */
+export function wakeHowName(how: number): string {
+  return WAKE_HOW[how] ?? `how ${how}`;
+}
+/** WAKE_HOW codes by name. */
+export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { readonly [K in WakeHow]: number };
 
 /**
  * Memory accesses and happens-before, for race detectors (the `data-race`
@@ -192,12 +274,26 @@ export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive", "e
 /** What a lock-misuse event's `what` field says, by code. */
 export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-underflow"] as const;
 export type Misuse = (typeof MISUSES)[number];
-/** errno values a lock op may return (Linux). */
-export const ERRNO = { EPERM: 1, EDEADLK: 35 } as const;
+/** errno values the kernel returns to programs (Linux numbers). */
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EBADF: 9, ECHILD: 10, EAGAIN: 11, EBUSY: 16, EINVAL: 22, EMFILE: 24,
+  EPIPE: 32, EDEADLK: 35, ETIMEDOUT: 110,
+} as const;
+/** errno names by value ("EAGAIN" for 11). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k]));
 
-export type ThreadState = "runnable" | "running" | "blocked" | "spinning" | "exited";
+/**
+ * `runnable`, `running`, `blocked` (uninterruptible, or on a lock or in
+ * waitpid), `spinning`, `exited`; and, in imported traces only, `sleeping`
+ * (interruptible), `stopped`, `traced`, `parked`, `idle` (a kernel thread
+ * waiting for work) and `unknown` (not said yet: before the task's first
+ * switch, or after events were lost).
+ */
+export const THREAD_STATES = ["runnable", "running", "blocked", "spinning", "exited", "sleeping", "stopped", "traced", "parked", "idle", "unknown"] as const;
+export type ThreadState = (typeof THREAD_STATES)[number];
 /** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
-export type ProcState = "running" | "zombie" | "reaped";
+export const PROC_STATES = ["running", "zombie", "reaped"] as const;
+export type ProcState = (typeof PROC_STATES)[number];
 
 /** Kernel rules that differ between the systems the scenarios model. */
 export interface KConfig {
@@ -214,6 +310,15 @@ export interface KConfig {
   stackCheck: "silent" | "flush" | "reuse";
   /** /proc/<pid>/status on a cleared VMAR: `unwrap` panics (Asterinas before the fix), `check` omits RSS lines. */
   procfsVmar: "unwrap" | "check";
+  /** Set in a trace imported from a real kernel (ktrace import): its cpus run what its switches say, unknown before the first. Absent in simulated runs. */
+  imported?: boolean;
+  /** Opt-in: the zombie-leak invariant reports children left unreaped by a live parent at the end of the run (absent: off). */
+  zombieCheck?: boolean;
+}
+
+/** A state of an imported trace (its config says so: KConfig.imported). One definition: every view asks it. */
+export function isImportedState(s: KState): boolean {
+  return s.config.imported === true;
 }
 
 export interface Cpu {
@@ -222,6 +327,27 @@ export interface Cpu {
   tid: number;
   /** Kernel stack the cpu runs on, -1 when idle. */
   kstack: number;
+  // ---- imported traces (absent in simulated runs) ----
+  /** seq of the last switch of an imported trace on this cpu; absent: what it runs is not known (no switch yet, or events lost since). */
+  switchSeq?: number;
+  /** Interrupt contexts the cpu is in, innermost last (absent: none). */
+  ctx?: CpuCtx[];
+  /** seq of the last lost-events marker on this cpu (absent: none). */
+  lostSeq?: number;
+}
+
+/** Most interrupt contexts a cpu nests (softirq, hardirq, NMI, with room); a deeper push drops the outermost. */
+export const MAX_CTX_DEPTH = 16;
+
+/** An interrupt context a cpu is in (imported traces): a hardirq handler or a softirq. */
+export interface CpuCtx {
+  kind: "hardirq" | "softirq";
+  /** IRQ line or softirq vector. */
+  num: number;
+  /** "eth0", "NET_RX". */
+  name: string;
+  /** seq of the cpu-ctx event that entered it. */
+  since: number;
 }
 
 export interface Proc {
@@ -249,6 +375,17 @@ export interface Proc {
   exitingSeq?: number;
   /** References open procfs files hold (absent: 0); a reap while held only unhashes the process. */
   refs?: number;
+  // ---- issue 11; absent in snapshots written before it: read as empty ----
+  /** Open file descriptors, by fd number. */
+  fds?: Fd[];
+  /** Signal actions other than the default, as [signal, action] (SIG_ACTIONS index). */
+  sigActions?: [number, number][];
+  /** Signals sent to the process (kill) not yet delivered to one of its threads. */
+  sigPending?: PendingSignal[];
+  /** seq of the reparent that handed it to init (absent: its own parent's). */
+  adoptedSeq?: number;
+  /** seq of its proc-exit (absent while it runs, and in snapshots written before issue 11). */
+  exitSeq?: number;
 }
 
 export interface Thread {
@@ -267,6 +404,133 @@ export interface Thread {
   waitPid: number;
   /** Registers by name (absent until the first is set). */
   regs?: Map<string, number>;
+  // ---- imported traces (absent in simulated runs and older snapshots) ----
+  /** Command name (TASK_COMM_LEN), as the trace names the task. */
+  comm?: string;
+  /** The cpu it last ran on or was moved to. */
+  cpu?: number;
+  /** seq of the switch that last put it on a cpu, and of the one that last took it off. */
+  onSeq?: number;
+  offSeq?: number;
+  // ---- issue 11; absent in snapshots written before it: read as the default ----
+  /** What it blocks on besides a lock or waitpid (a futex, a sleep, a join, a pipe); absent when none. */
+  waitOn?: WaitOn;
+  /** The last wakeup: who woke it, when, how (absent: never woken). */
+  woken?: Woken;
+  /** Scheduling priority (absent: 0); higher runs first in the fifo class. */
+  prio?: number;
+  /** Scheduling class (absent: "other"). */
+  policy?: SchedPolicy;
+  /** Effective priority while priority inheritance lends it a waiter's (absent: prio). */
+  boost?: number;
+  /** Blocked signals, a bit per signal number (absent: none). */
+  sigMask?: number;
+  /** Signals sent to this thread (tgkill, SIGPIPE) not yet delivered. */
+  sigPending?: PendingSignal[];
+  /** Signal handlers running on this thread, innermost last. */
+  handling?: Handling[];
+}
+
+/** What a thread blocks on (besides a lock or a child). */
+export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal";
+export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write", "signal"];
+
+export interface WaitOn {
+  what: WaitWhat;
+  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal). */
+  id: number;
+  /** seq of the event that began the wait. */
+  since: number;
+  /** Virtual time at which the wait ends by itself (a timeout, the end of a sleep), -1 for none. */
+  until: number;
+}
+
+export interface Woken {
+  /** The waker's tid, -1 for the kernel (a timer, an interrupt). */
+  by: number;
+  /** seq of the event that woke it. */
+  seq: number;
+  /** WAKE_HOW code. */
+  how: number;
+}
+
+/** Scheduling classes: `other` (time-shared, the default) and `fifo` (SCHED_FIFO: strict priority, above every `other` thread). */
+export type SchedPolicy = "other" | "fifo";
+export const SCHED_POLICIES: readonly SchedPolicy[] = ["other", "fifo"];
+
+/** A signal generated and not yet delivered. */
+export interface PendingSignal {
+  sig: number;
+  /** seq of the event that sent it (kill, or the kernel's: SIGCHLD at a child's exit, SIGPIPE). */
+  seq: number;
+  /** Sender tid, -1 for the kernel. */
+  by: number;
+}
+
+/** A signal handler running on a thread. */
+export interface Handling {
+  sig: number;
+  /** seq of the event that sent the signal, and of its delivery. */
+  sent: number;
+  at: number;
+  /** Sender tid, -1 for the kernel. */
+  by: number;
+  /** The thread's mask before the delivery (restored by sigreturn). */
+  mask: number;
+}
+
+/** What a signal does by default: terminate the process (`core`: and dump core, not modelled), or nothing. */
+export type SigDefault = "term" | "core" | "ign";
+
+/**
+ * The signals modelled, by number (Linux x86-64), with their default action.
+ * Job control (SIGSTOP, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU) is not modelled.
+ * SIGKILL cannot be caught, ignored or blocked.
+ */
+export const SIGNALS: Readonly<Record<number, { name: string; default: SigDefault }>> = {
+  1: { name: "SIGHUP", default: "term" }, 2: { name: "SIGINT", default: "term" }, 3: { name: "SIGQUIT", default: "core" },
+  4: { name: "SIGILL", default: "core" }, 5: { name: "SIGTRAP", default: "core" }, 6: { name: "SIGABRT", default: "core" },
+  7: { name: "SIGBUS", default: "core" }, 8: { name: "SIGFPE", default: "core" }, 9: { name: "SIGKILL", default: "term" },
+  10: { name: "SIGUSR1", default: "term" }, 11: { name: "SIGSEGV", default: "core" }, 12: { name: "SIGUSR2", default: "term" },
+  13: { name: "SIGPIPE", default: "term" }, 14: { name: "SIGALRM", default: "term" }, 15: { name: "SIGTERM", default: "term" },
+  17: { name: "SIGCHLD", default: "ign" }, 23: { name: "SIGURG", default: "ign" }, 28: { name: "SIGWINCH", default: "ign" },
+};
+/** Signal numbers by name ("SIGUSR1" → 10). */
+export const SIG: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(SIGNALS).map(([n, x]) => [x.name, Number(n)]));
+/** A signal's name ("signal 40" for one not modelled). */
+export function sigName(sig: number): string {
+  return SIGNALS[sig]?.name ?? `signal ${sig}`;
+}
+
+/** What a process does with a signal: the default action, ignore it, or run its handler. */
+export type SigAction = "default" | "ignore" | "handler";
+export const SIG_ACTIONS: readonly SigAction[] = ["default", "ignore", "handler"];
+
+/** One open file descriptor of a process. */
+export interface Fd {
+  fd: number;
+  /** The pipe it refers to, and which end. */
+  pipe: number;
+  write: boolean;
+  cloexec: boolean;
+  /** seq of the event that put it in this process's table (pipe, dup, or the fork/spawn that inherited it). */
+  seq: number;
+}
+
+/** A pipe: a bounded byte buffer with a read end and a write end. */
+export interface Pipe {
+  id: number;
+  /** Capacity and bytes buffered. */
+  cap: number;
+  used: number;
+  /** Open descriptors (in every process) on each end; EOF once writers is 0. */
+  readers: number;
+  writers: number;
+  /** seq of its creation, of the last write and read (-1 none), and of the close of its last write end (-1 while open). */
+  createdSeq: number;
+  writeSeq: number;
+  readSeq: number;
+  wclosedSeq: number;
 }
 
 export interface Lock {
@@ -284,6 +548,8 @@ export interface Lock {
   since: number;
   /** seq of the fork that copied this lock into its space, -1 if not a copy. */
   copiedSeq: number;
+  /** Priority inheritance (PTHREAD_PRIO_INHERIT): its owner runs at the priority of its highest waiter (absent: no). */
+  pi?: boolean;
 }
 
 /** A value's type (program.ts): a 32-bit integer, or a pointer (0 = None, k > 0 = object k). */
@@ -304,7 +570,18 @@ export interface Var {
   writer: number;
   /** seq of the fork that copied it here, -1 if not a copy. */
   copiedSeq: number;
+  /** What the word is used as (absent: a plain variable); the sync objects are built on futexes. */
+  sync?: SyncKind;
+  /** The last futex-wake on it: seq and how many it woke (absent: none). */
+  wake?: { seq: number; woken: number; by: number };
 }
+
+/** What a variable is used as: a futex word, or a word of a condition variable, semaphore or read-write lock. */
+export type SyncKind = "futex" | "condvar" | "semaphore" | "rwlock";
+export const SYNC_KINDS: readonly SyncKind[] = ["futex", "condvar", "semaphore", "rwlock"];
+
+export const OBJ_STATES = ["live", "freed"] as const;
+export type ObjState = (typeof OBJ_STATES)[number];
 
 /** An object a pointer can point at (program.ts's alloc). */
 export interface KObj {
@@ -312,15 +589,18 @@ export interface KObj {
   name: string;
   /** As Var.space: 0 = kernel heap, p > 0 = pid p's heap. */
   space: number;
-  state: "live" | "freed";
+  state: ObjState;
   allocSeq: number;
   freeSeq: number;
 }
 
+export const KSTACK_STATES = ["mapped", "freed"] as const;
+export type KStackState = (typeof KSTACK_STATES)[number];
+
 export interface KStack {
   id: number;
   tid: number;
-  state: "mapped" | "freed";
+  state: KStackState;
   allocSeq: number;
   freeSeq: number;
   /** True once a TLB flush happened after the free (touching it now faults). */
@@ -339,12 +619,15 @@ export interface KState {
   kstacks: Map<number, KStack>;
   vars: Map<number, Var>;
   objs: Map<number, KObj>;
+  /** Pipes by id (issue 11; empty in snapshots written before it). */
+  pipes: Map<number, Pipe>;
   /** Register types by name (one type per name in a world). */
   regTypes: Map<string, VarType>;
   nextLock: number;
   nextVmar: number;
   nextVar: number;
   nextObj: number;
+  nextPipe: number;
   /** First fatal/panic/hang, or the end outcome. */
   outcome: Outcome | null;
   ended: boolean;

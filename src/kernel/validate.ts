@@ -12,11 +12,11 @@
 // never emit an event is refused. Bounded: nesting depth and node count are
 // limited, so a hostile world cannot exhaust the stack or the clock.
 
-import { MAX_CPUS } from "./params.ts";
-import { sourceOf, type BinOp, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
+import { MAX_CPUS, MAX_PRIO } from "./params.ts";
+import { PROC_FILES, sourceOf, type BinOp, type ProcFile, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
 import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES } from "./types.ts";
+import { EVENT_KINDS, LOCK_TYPES, SCHED_POLICIES, SIGNALS, SIG_ACTIONS, SYNC_KINDS, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -33,6 +33,8 @@ const OPS: Record<string, true> = Object.assign(Object.create(null), Object.from
   "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
   "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
   "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
+  "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "pause",
+  "pipe", "close", "dup", "fcntl", "write", "read", "setPriority", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
 ].map((k) => [k, true])));
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
@@ -140,6 +142,7 @@ class Checker {
     oneOf("kstackFree", ["deferred", "in-exit", "at-reap"]);
     oneOf("stackCheck", ["silent", "flush", "reuse"]);
     oneOf("procfsVmar", ["unwrap", "check"]);
+    if (c.zombieCheck !== undefined && typeof c.zombieCheck !== "boolean") throw new Bad(`${p}.zombieCheck must be true or false`);
   }
 
   private lockDecl(name: string, d: unknown): void {
@@ -148,6 +151,8 @@ class Checker {
     if (!isObj(d) || !LOCK_TYPES.includes(d.type as never)) throw new Bad(`${at}: type must be one of ${LOCK_TYPES.join(", ")}`);
     if (d.badUnlock !== undefined && !str(d.badUnlock)) throw new Bad(`${at}: badUnlock must be a message`);
     if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.protocol !== undefined && d.protocol !== "none" && d.protocol !== "inherit") throw new Bad(`${at}: protocol must be "none" or "inherit"`);
+    if (d.protocol === "inherit" && d.type === "spin") throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
   }
 
   private varDecl(name: string, d: unknown): void {
@@ -155,6 +160,8 @@ class Checker {
     if (!NAME.test(name)) throw new Bad(`${at}: a variable name is letters, digits, _ and . (not starting with a digit)`);
     if (!isObj(d) || (d.type !== "int" && d.type !== "ptr")) throw new Bad(`${at}: type must be "int" or "ptr"`);
     if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.sync !== undefined && !SYNC_KINDS.includes(d.sync as SyncKind)) throw new Bad(`${at}: sync must be one of ${SYNC_KINDS.join(", ")}`);
+    if (d.sync !== undefined && d.type !== "int") throw new Bad(`${at}: a ${String(d.sync)} word is an int`);
     if (d.init !== undefined) {
       const ok = d.type === "int" ? i32(d.init) : d.init === 0 || d.init === "new";
       if (!ok) throw new Bad(`${at}: init must be ${d.type === "int" ? "a 32-bit integer" : `0 (None) or "new"`}`);
@@ -201,10 +208,21 @@ class Checker {
         if (!(count(o.code) && (o.code as number) < 256)) bad("needs an exit code 0..255");
         break;
       case "waitpid":
-        if (o.which !== "child" && o.which !== "any") bad("needs which: 'child' or 'any'");
+        if (o.which !== "child" && o.which !== "any" && o.which !== "pid") bad("needs which: 'child', 'any' or a pid (a handle)");
+        if (o.which === "pid") expr("pid", "int");
+        else if (o.pid !== undefined) bad("a pid goes with which: 'pid' (waitpid(r(\"child\")))");
+        if (o.nohang !== undefined && typeof o.nohang !== "boolean") bad("nohang must be true or false");
+        this.ret(o, at);
+        if (o.status !== undefined) this.assign(o, at, o.status, "int");
         break;
       case "procfs":
-        if (o.file !== "status") bad("only /proc/<pid>/status is modelled");
+        if (!PROC_FILES.includes(o.file as ProcFile)) bad(`the /proc files modelled are ${PROC_FILES.join(", ")}`);
+        if (o.pid !== undefined) expr("pid", "int");
+        break;
+      case "join": case "detach":
+        expr("tid", "int");
+        this.ret(o, at);
+        if (o.status !== undefined) this.assign(o, at, o.status, "int");
         break;
       case "repeat":
         if (!count(o.n)) bad("needs a count n >= 0");
@@ -222,6 +240,7 @@ class Checker {
       case "spawn":
         if (!str(o.program)) bad("needs a program name");
         sub("child");
+        if (o.pid !== undefined) this.assign(o, at, o.pid, "int");
         break;
       case "exec":
         if (!str(o.program)) bad("needs a program name");
@@ -229,6 +248,10 @@ class Checker {
         break;
       case "thread":
         sub("body");
+        if (o.tid !== undefined) this.assign(o, at, o.tid, "int");
+        if (o.detached !== undefined && typeof o.detached !== "boolean") bad("detached must be true or false");
+        if (o.prio !== undefined && !(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (o.policy !== undefined && !SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
         break;
       case "atfork":
         sub("prepare");
@@ -313,7 +336,121 @@ class Checker {
       case "progress":
         if (!str(o.label)) bad("needs a label");
         break;
+      case "futexWait": case "futexWake": {
+        const t = this.varRef(o, at, depth);
+        if (t !== "int") bad(`a futex word is an int variable, '${(o.var as { name: string }).name}' is a ${t}`);
+        if (o.op === "futexWait") {
+          expr("value", "int");
+          if (o.timeout !== undefined) expr("timeout", "int");
+        } else expr("n", "int");
+        this.ret(o, at);
+        break;
+      }
+      case "sleep":
+        expr("ns", "int");
+        this.ret(o, at);
+        break;
+      case "cvWait":
+        this.sync(o, at, o.cv, "condvar");
+        if (!str(o.mutex)) bad("needs a mutex (the lock the predicate is checked under)");
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
+        break;
+      case "cvSignal":
+        this.sync(o, at, o.cv, "condvar");
+        if (typeof o.all !== "boolean") bad("needs all: true (broadcast) or false (signal)");
+        break;
+      case "semWait": case "semPost":
+        this.sync(o, at, o.sem, "semaphore");
+        if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
+        break;
+      case "rwLock": case "rwUnlock":
+        this.sync(o, at, o.rw, "rwlock");
+        if (o.op === "rwLock" && typeof o.write !== "boolean") bad("needs write: true (wrlock) or false (rdlock)");
+        if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
+        this.ret(o, at);
+        break;
+      case "trylock":
+        if (!str(o.lock)) bad("needs a lock name");
+        this.ret(o, at);
+        break;
+      case "kill": case "tkill":
+        if (o.op === "kill") expr("pid", "int");
+        else if (o.tid !== undefined) expr("tid", "int");
+        this.signal(o, at, o.sig);
+        this.ret(o, at);
+        break;
+      case "sigaction":
+        this.signal(o, at, o.sig);
+        if (!SIG_ACTIONS.includes(o.action as SigAction)) bad(`action must be one of ${SIG_ACTIONS.join(", ")}`);
+        if (o.action === "handler") {
+          sub("handler");
+          if (o.name !== undefined && !str(o.name)) bad("a handler's name must be a string");
+        } else if (o.handler !== undefined) bad("a handler goes with action 'handler' (sigaction(sig, [ops]))");
+        this.ret(o, at);
+        break;
+      case "pause":
+        break;
+      case "setPriority":
+        if (!(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (!SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
+        break;
+      case "pipe":
+        this.assign(o, at, o.read, "int");
+        this.assign(o, at, o.write, "int");
+        if (o.read === o.write) bad("needs two registers (read and write)");
+        if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
+        if (o.cap !== undefined && !(Number.isInteger(o.cap) && (o.cap as number) >= 1 && (o.cap as number) <= 1 << 20)) bad("cap must be 1..1048576 bytes");
+        break;
+      case "close": case "fcntl":
+        expr("fd", "int");
+        if (o.op === "fcntl" && typeof o.cloexec !== "boolean") bad("needs cloexec: true or false");
+        this.ret(o, at);
+        break;
+      case "dup":
+        expr("fd", "int");
+        if (o.to !== undefined) expr("to", "int");
+        this.assign(o, at, o.reg, "int");
+        if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
+        break;
+      case "write": case "read":
+        expr("fd", "int");
+        expr("n", "int");
+        this.ret(o, at);
+        break;
+      case "sigmask":
+        if (o.how !== "block" && o.how !== "unblock" && o.how !== "set") bad("how must be block, unblock or set");
+        if (!Array.isArray(o.sigs) || o.sigs.length > 64) bad("needs a list of signals");
+        for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
+        break;
     }
+  }
+
+  /** A signal in an op: a number (any: kill answers EINVAL for one not modelled), or a name, which must be known. */
+  private signal(o: Record<string, unknown>, at: string, sig: unknown): void {
+    if (typeof sig === "number" && Number.isInteger(sig) && sig >= 0 && sig < 65) return;
+    const names = Object.values(SIGNALS).map((x) => x.name);
+    if (typeof sig === "string") {
+      const job = ["SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU"].includes(sig);
+      this.fail(at, o, job ? `${sig}: job control signals are not modelled` : `unknown signal '${sig.slice(0, 20)}' (signals: ${names.join(", ")})`);
+    }
+    this.fail(at, o, "needs a signal (a name such as 'SIGUSR1', or a number 0..64)");
+  }
+
+  /** Checks that `name` is a declared variable used as `kind` (a condvar, semaphore, rwlock). */
+  private sync(o: Record<string, unknown>, at: string, name: unknown, kind: SyncKind): void {
+    const make = kind === "condvar" ? "condvar()" : kind === "semaphore" ? "semaphore(N)" : "rwlock()";
+    if (!str(name)) this.fail(at, o, `needs a ${kind} name`);
+    const d = declOf(this.vars, name as string);
+    if (!d) this.fail(at, o, `unknown ${kind} '${(name as string).slice(0, 60)}' (declare it in build()'s vars: { ${(name as string).slice(0, 60)}: ${make} })`);
+    if (d.sync !== kind) this.fail(at, o, `'${name as string}' is ${d.sync ? `a ${d.sync}` : "a plain variable"}, not a ${kind} (declare it as ${make})`);
+  }
+
+  /** An op's optional `ret` register gets an int (a return code). */
+  private ret(o: Record<string, unknown>, at: string): void {
+    if (o.ret !== undefined) this.assign(o, at, o.ret, "int");
   }
 
   /** Checks a lock op's `of` (only a "proc" lock belongs to another process). */

@@ -11,10 +11,12 @@
 // thread's exit sets it to None (proc.ts). procfs's status reader takes that
 // lock and reads RSS from the VMAR.
 
-import { DONE, KEEP, leaveFrame, type Micro, type TCtx } from "./ctx.ts";
+import { DONE, KEEP, leaveFrame, type Micro } from "./ctx.ts";
+import type { ProcFile } from "./program.ts";
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST } from "./params.ts";
+import { autoReaped, reapOrphans } from "./proc.ts";
 import type { Simulator } from "./sim.ts";
 import { OUTCOME_KINDS, type Thread } from "./types.ts";
 
@@ -40,7 +42,13 @@ export function freeKstack(k: Simulator, cpu: number, tid: number, id: number): 
  */
 export function afterDeath(k: Simulator, c: number, th: Thread): void {
   k.threads.delete(th.tid);
-  if (k.state.config.kstackFree !== "deferred") return;
+  // An orphan's (or a child of a parent ignoring SIGCHLD) last thread is off the cpu: it is reaped (after the cleanup below).
+  const p = k.state.procs.get(th.pid);
+  const orphan = p !== undefined && autoReaped(k.state, p);
+  if (k.state.config.kstackFree !== "deferred") {
+    if (orphan) reapOrphans(k, c);
+    return;
+  }
   const kstack = th.kstack;
   const main = k.state.procs.get(th.pid)?.threads[0] === th.tid;
   k.pending[c]!.push(() => {
@@ -54,6 +62,7 @@ export function afterDeath(k: Simulator, c: number, th: Thread): void {
       else k.emit(c, k.state.cpus[c]!.tid, ev.kwork({ label: "put_task_struct" }));
     });
   }
+  if (orphan) reapOrphans(k, c);
 }
 
 /**
@@ -82,7 +91,8 @@ export function checkStack(k: Simulator, c: number): boolean {
 }
 
 /**
- * open + read + close of /proc/<last child>/status, as kernel steps. open
+ * open + read + close of /proc/<target>/<file> (status, stat and cmdline all
+ * read the process's memory map), as kernel steps. open
  * (procfs-open) takes a reference on the process, as Linux's proc inode pins
  * the task: a sibling's waitpid may reap it meanwhile, but the struct, its
  * VMAR and VMAR lock stay until the close; a process already reaped (or never
@@ -92,14 +102,13 @@ export function checkStack(k: Simulator, c: number): boolean {
  * message), release the lock, close (procfs-close: the reference goes, and
  * with the last one a reaped process's struct).
  */
-export function procfsRead(k: Simulator, t: TCtx): Micro[] {
-  const target = k.procs.get(t.pid)!.lastChild;
+export function procfsRead(k: Simulator, target: number, file: ProcFile = "status"): Micro[] {
   const proc = () => k.state.procs.get(target)!;
   return [
     (t2, c2) => {
       const p = k.state.procs.get(target);
       const pin = p !== undefined && p.state !== "reaped";
-      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, pin: pin ? 1 : 0, path: `/proc/${target}/status` }));
+      k.emit(c2, t2.tid, ev.procfsOpen({ pid: target, pin: pin ? 1 : 0, path: `/proc/${target}/${file}` }));
       k.cost(COST.kernel, c2);
       return pin ? DONE : leaveFrame(t2);
     },

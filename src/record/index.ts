@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { ApplyError, initState, params, simulate, SimError, type Chooser, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
-import { TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { THREAD_MIN_EVENTS, TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
 import { encodeSchedule, type Schedule } from "../trace/schedule.ts";
 import {
   DecisionRecorder, seedChooser, seedChooserOf, strategyContext, type StrategyContext, type StrategySpec,
@@ -150,12 +150,63 @@ export interface Recorded extends WriteResult {
  * the end: an existing file is replaced only by a complete trace), with the
  * run's decisions in its schedule chunk. `chooser` replaces the strategy's
  * (a replayed decision list, a what-if branch); `origin` then says how the
- * run was made (a header key).
+ * run was made (a header key). On this thread alone; recordAsync compresses
+ * and writes on a second one.
  */
 export function record(p: Runnable, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY, chooser?: Chooser, origin?: string): Recorded {
+  return runInto(p, path, open(p, path, snapshotEvery, origin), chooser);
+}
+
+export interface RecordOptions {
+  snapshotEvery?: number;
+  /**
+   * Compress and write on a worker thread (TraceWriter.useThread): true,
+   * false, or "auto" (default): when the run may reach THREAD_MIN_EVENTS
+   * events. The trace is the same either way.
+   */
+  thread?: boolean | "auto";
+  /** Hears how the recording ran (the writer thread, or why not): for --verbose. */
+  note?(line: string): void;
+  /** Replaces the strategy's chooser (a replayed decision list); `origin` then says how the run was made. */
+  chooser?: Chooser;
+  origin?: string;
+}
+
+/**
+ * record(), with the chunks compressed and written on a worker thread when
+ * the run is long (opts.thread): this thread then only simulates and encodes
+ * (docs/BENCHMARKS.md). Falls back to this thread when no worker can start.
+ */
+export async function recordAsync(p: Runnable, path: string, opts: RecordOptions = {}): Promise<Recorded> {
+  const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY, opts.origin);
+  const want = opts.thread ?? "auto";
+  if (want === true || (want === "auto" && p.maxEvents >= THREAD_MIN_EVENTS)) {
+    let why: string | null;
+    try {
+      why = await writer.useThread();
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+    opts.note?.(why === null ? "record: compressing and writing on a second thread" : `record: no writer thread (${why}); writing on this one`);
+  } else opts.note?.(`record: writing on this thread (${want === false ? "as asked" : `at most ${p.maxEvents} events`})`);
+  return runInto(p, path, writer, opts.chooser);
+}
+
+function open(p: Runnable, path: string, snapshotEvery: number, origin: string | undefined): TraceWriter {
   if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
-  const rec = new DecisionRecorder(chooser ?? strategyChooser(p), p.world.config.cpus);
-  const writer = TraceWriter.create(path, metaOf(p, snapshotEvery, origin), initState(p.world.config), { snapshotEvery });
+  return TraceWriter.create(path, metaOf(p, snapshotEvery, origin), initState(p.world.config), { snapshotEvery });
+}
+
+/** Simulates into the writer, recording the run's decisions, and finishes the trace (aborting it when the run breaks). */
+function runInto(p: Runnable, path: string, writer: TraceWriter, chooser: Chooser | undefined): Recorded {
+  let rec: DecisionRecorder;
+  try {
+    rec = new DecisionRecorder(chooser ?? strategyChooser(p), p.world.config.cpus);
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
   let state: KState;
   try {
     state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, chooser: rec }, (ev, s) => writer.append(ev, s));

@@ -6,7 +6,8 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
+import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, SIG_ACTIONS, SWITCH_STATES, VAR_TYPES, WAKE_HOW, sigName, type KEvent, type KState, type VarType } from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -27,6 +28,18 @@ function who(tid: number): string {
   return tid < 0 ? "idle" : `tid ${tid}`;
 }
 
+/** How a lock-wait's thread waits, by its spin field: blocks (0), spins (1), or waits (2: an imported trace, which does not say). */
+export function waitVerb(spin: number): string {
+  return spin === 2 ? "waits for" : spin ? "spins on" : "blocks on";
+}
+
+/** A task of an imported trace as ftrace prints it, `comm-tid` (`tid N` without a comm, `idle` for -1). */
+export function taskText(s: KState | undefined, tid: number): string {
+  if (tid < 0) return "idle";
+  const comm = s?.threads.get(tid)?.comm;
+  return comm ? `${comm}-${tid}` : `tid ${tid}`;
+}
+
 const MALLOC_PATH = ["from the thread cache", "from the central free list", "from the page heap"];
 
 /** "tid 3 (pid 2)": a thread as the invariants' messages name it (the pid when the thread still exists in s). */
@@ -45,6 +58,32 @@ export function varText(s: KState | undefined, id: number): string {
   const v = s?.vars.get(id);
   if (!v) return `var ${id}`;
   return v.space > 0 ? v.name : `${v.name} (${spaceText(v.space)})`;
+}
+
+/** A futex word as its role names it: "condvar cv", "semaphore items", "futex f". */
+export function syncText(s: KState | undefined, id: number): string {
+  const v = s?.vars.get(id);
+  return `${v?.sync ?? "futex"} ${varText(s, id)}`;
+}
+
+/** An errno value by name: "EAGAIN" (errno N when unknown). */
+export function errnoText(n: number): string {
+  return ERRNO_NAMES[n] ?? `errno ${n}`;
+}
+
+/** What each wake `how` means, after "wakes tid N: ". */
+const HOW_TEXT: Record<string, string> = {
+  waking: "sched_waking", wakeup: "sched_wakeup", "wakeup-new": "a new task's first wakeup",
+  futex: "futex_wake", timer: "its timer expired", signal: "a signal interrupts its wait", pipe: "its pipe is ready",
+  join: "the thread it joins has exited", lock: "the lock it waits on was released", child: "a child exited", kill: "it is killed",
+};
+
+/** A virtual time for messages: "1.5 µs", "3 ms". */
+export function timeText(ns: number): string {
+  if (ns < 1000) return `${ns} ns`;
+  if (ns < 1e6) return `${+(ns / 1000).toFixed(2)} µs`;
+  if (ns < 1e9) return `${+(ns / 1e6).toFixed(2)} ms`;
+  return `${+(ns / 1e9).toFixed(3)} s`;
 }
 
 /** A value of a variable or register: an int, or a pointer shown as None or &name#id. */
@@ -70,8 +109,14 @@ export function describe(ev: KEvent, state?: KState): string {
   const s = state;
   const t = `tid ${ev.tid}`;
   switch (ev.kind) {
-    case KIND.switch:
-      return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}`;
+    case KIND.switch: {
+      if (ev.c !== 0) return `cpu ${ev.cpu}: ${taskText(s, ev.a)}${ev.a >= 0 ? ` (${SWITCH_STATES[ev.c] ?? `state ${ev.c}`})` : ""} → ${taskText(s, ev.b)}`;
+      const to = ev.b >= 0 ? s?.threads.get(ev.b) : undefined;
+      const prio = to && rank(to) > 0 ? ` (${prioText(to)})` : "";
+      const inv = to && s ? inversion(s, to.tid) : undefined;
+      const why = inv ? `; tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion` : "";
+      return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}${prio}${why}`;
+    }
     case KIND.user:
       return `${t}: ${ev.s}`;
     case KIND.kwork: {
@@ -97,7 +142,9 @@ export function describe(ev: KEvent, state?: KState): string {
       const ident = s?.threads.get(ev.c)?.ident;
       const id = ident !== undefined && ident !== ev.c ? `, pthread_self ${ident}` : "";
       const locks = s ? `, ${copied} lock${copied === 1 ? "" : "s"} copied` : "";
-      return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}`;
+      const fds = (s?.procs.get(ev.b)?.fds ?? []).filter((f) => f.seq === ev.seq).map((f) => `${f.fd} (pipe ${f.pipe} ${f.write ? "write" : "read"})`);
+      const fdText = fds.length ? `; inherits fd ${fds.join(", ")}` : "";
+      return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}${fdText}`;
     }
     case KIND.spawn:
       return `posix_spawn: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}) running ${ev.s}`;
@@ -110,11 +157,11 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.procExit:
       return `pid ${ev.a} becomes a zombie (exit code ${ev.b})`;
     case KIND.reparent:
-      return `children of pid ${ev.a} handed to pid ${ev.b}`;
+      return `children of pid ${ev.a} handed to pid ${ev.b}${ev.b === 1 ? " (init adopts the orphans and reaps them)" : ""}`;
     case KIND.vmarClear:
       return `pid ${ev.a}'s root VMAR cleared (set to None)`;
     case KIND.reap:
-      return `pid ${ev.a} reaped by ${t}`;
+      return ev.tid >= 0 ? `pid ${ev.a} reaped by ${t}` : `pid ${ev.a} reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)`;
     case KIND.waitBlock:
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {
@@ -122,11 +169,13 @@ export function describe(ev: KEvent, state?: KState): string {
       return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
-      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}`;
+      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}${ev.c ? " (inferred: its first event after the owner released it)" : ""}`;
     case KIND.lockWait: {
       const l = s?.locks.get(ev.a);
-      const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : "";
-      return `${t} ${ev.b ? "spins on" : "blocks on"} ${lockName(s, ev.a)}${owner}`;
+      const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : ev.b === 2 ? ", owner unknown" : "";
+      const o = l?.pi && l.owner >= 0 ? s?.threads.get(l.owner) : undefined;
+      const boost = o?.boost !== undefined ? ` (priority inheritance: tid ${o.tid} now runs at ${rankText(o.boost)})` : "";
+      return `${t} ${waitVerb(ev.b)} ${lockName(s, ev.a)}${owner}${boost}`;
     }
     case KIND.lockRelease:
       return `${t} releases ${lockName(s, ev.a)}${ev.b > 0 ? ` (level ${ev.b} left)` : ""}`;
@@ -178,9 +227,9 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.end:
       return `end of run: ${OUTCOME_KINDS[ev.a] ?? ev.a}${ev.s ? ` (${ev.s})` : ""}`;
     case KIND.varNew: {
-      const sp = ev.s.indexOf(" ");
-      const type = ev.s.slice(0, sp) as VarType;
-      return `variable ${ev.s.slice(sp + 1)} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
+      const [type, name, sync] = ev.s.split(" ") as [VarType, string | undefined, string | undefined];
+      if (sync !== undefined) return `${sync} ${name} created in ${spaceText(ev.b)} (its word = ${ev.c})`;
+      return `variable ${name ?? ""} (${type}) created in ${spaceText(ev.b)} = ${valueText(s, type, ev.c)}`;
     }
     case KIND.load:
     case KIND.atomicLoad: {
@@ -220,19 +269,116 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} makes progress: ${ev.s}`;
     case KIND.lockMisuse:
       return `${t}: ${misuseText(s, ev)}`;
+    // ---- imported traces ----
+    case KIND.taskNew:
+      return `task ${ev.s ? `${ev.s}-${ev.a}` : `tid ${ev.a}`} seen: ${ev.a === ev.b ? `leader of pid ${ev.b}` : `a thread of pid ${ev.b}`}${ev.c >= 0 ? ` (parent pid ${ev.c})` : ""}`;
+    case KIND.taskFork:
+      return `${taskText(s, ev.tid)} creates ${ev.s ? `${ev.s}-${ev.a}` : `tid ${ev.a}`}: ${ev.c ? `a thread of pid ${ev.b}` : `new process pid ${ev.b}`}`;
+    case KIND.threadState:
+      return `${taskText(s, ev.a)} is ${SWITCH_STATES[ev.b] || `state ${ev.b}`}`;
+    case KIND.migrate:
+      return `${taskText(s, ev.a)} moves from cpu ${ev.b} to cpu ${ev.c}`;
+    case KIND.cpuCtx: {
+      const what = ev.a === 1 ? `hardirq ${ev.c}` : ev.a === 2 ? `softirq ${ev.s || ev.c}` : `context ${ev.a}`;
+      if (ev.b) return `cpu ${ev.cpu} enters ${what}${ev.a === 1 && ev.s ? ` (${ev.s})` : ""}`;
+      return `cpu ${ev.cpu} leaves ${what}${ev.a === 1 && ev.s ? ` (${ev.s})` : ""}`;
+    }
+    case KIND.taskJoin:
+      return `${taskText(s, ev.a)} belongs to pid ${ev.b}`;
+    case KIND.taskRename:
+      return `tid ${ev.a} is renamed ${ev.s}`;
+    case KIND.taskExec:
+      return `${taskText(s, ev.a)} execs ${ev.s}${ev.b !== ev.a ? ` (its thread ${ev.b} takes the leader's tid ${ev.a})` : ""}`;
+    case KIND.lockWaitEnd:
+      return `${t} stops waiting for ${lockName(s, ev.a)}${ev.b === 0 ? "" : ` (error ${ev.b})`}`;
+    case KIND.lost:
+      return `cpu ${ev.cpu}: the tracer lost ${ev.a} events here (what follows may not fit)`;
+    case KIND.generic:
+      return ev.s;
+    case KIND.wake: {
+      const how = WAKE_HOW[ev.c];
+      const by = ev.b >= 0 ? taskText(s, ev.b) : ev.cpu >= 0 ? `cpu ${ev.cpu}` : "the kernel";
+      const what = how === undefined ? `how ${ev.c}` : HOW_TEXT[how] ?? how;
+      return `${by} wakes ${taskText(s, ev.a)}: ${what}${ev.s ? ` (${ev.s})` : ""}`;
+    }
+    case KIND.futexWait: {
+      const until = ev.c >= 0 ? `, timeout at ${timeText(ev.c)}` : "";
+      return `${t} waits on ${syncText(s, ev.a)} (holds ${ev.b})${until}`;
+    }
+    case KIND.futexWake: {
+      const n = ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`;
+      const lost = ev.c === 0 ? ": no thread is waiting, the wakeup is lost" : `: ${ev.c} woken`;
+      return `${t} wakes ${n} on ${syncText(s, ev.a)}${lost}`;
+    }
+    case KIND.sleep:
+      return `${t} sleeps until ${timeText(ev.a)}`;
+    case KIND.errno:
+      return `${t}: ${ev.s || "a system call"} fails: ${errnoText(ev.a)}`;
+    case KIND.joinWait:
+      return `${t} blocks in pthread_join(tid ${ev.a})`;
+    case KIND.join:
+      return `${t} joins tid ${ev.a} (exit code ${ev.b})`;
+    case KIND.schedSet: {
+      const th = s?.threads.get(ev.a);
+      return `${ev.tid === ev.a ? t : `tid ${ev.a}`} runs at ${ev.c === 1 ? `fifo ${ev.b}` : `other${ev.b ? ` (priority ${ev.b})` : ""}`}${th?.boost !== undefined ? ` (boosted to ${rankText(th.boost)})` : ""}`;
+    }
+    case KIND.detach:
+      return `tid ${ev.a} is detached${ev.tid >= 0 && ev.tid !== ev.a ? ` by ${t}` : ""}`;
+    case KIND.signal: {
+      const by = ev.tid >= 0 ? t : "the kernel";
+      const to = ev.c >= 0 ? `tid ${ev.c} (pid ${ev.a})` : `pid ${ev.a}`;
+      return `${by} sends ${sigName(ev.b)} to ${to}`;
+    }
+    case KIND.sigaction: {
+      const act = SIG_ACTIONS[ev.b] ?? `action ${ev.b}`;
+      return `${t} sets ${sigName(ev.a)} to ${act === "handler" ? `run ${ev.s || "its handler"}` : act === "ignore" ? "be ignored" : "its default action"}`;
+    }
+    case KIND.sigmask: {
+      const names: string[] = [];
+      for (let sig = 1; sig <= 31; sig++) if (ev.a & (1 << (sig - 1))) names.push(sigName(sig));
+      return `${t} blocks ${names.length ? names.join(", ") : "no signal"}`;
+    }
+    case KIND.signalDeliver: {
+      const what = ev.b === 2 ? "its handler runs" : ev.b === 0 ? "the default action kills the process" : "ignored";
+      return `${t} takes ${sigName(ev.a)} (sent at seq ${ev.c}): ${what}`;
+    }
+    case KIND.sigreturn:
+      return `${t} returns from its ${sigName(ev.a)} handler`;
+    case KIND.pause:
+      return `${t} waits for a signal (pause)`;
+    case KIND.pipeNew:
+      return `${t} creates pipe ${ev.a} (${ev.b} bytes)`;
+    case KIND.fdOpen: {
+      const pid = s?.threads.get(ev.tid)?.pid;
+      const end = ev.c & 1 ? "write" : "read";
+      return `${t}${pid !== undefined ? ` (pid ${pid})` : ""} gets fd ${ev.a}: pipe ${ev.b}'s ${end} end${ev.c & 2 ? " (close-on-exec)" : ""}`;
+    }
+    case KIND.fdClose: {
+      const p = s?.pipes.get(ev.b);
+      const left = p === undefined ? `; pipe ${ev.b} is gone` : p.wclosedSeq === ev.seq ? `; no write end of pipe ${ev.b} is open any more (readers see EOF)` : "";
+      return `${t} closes fd ${ev.a} (pipe ${ev.b})${left}`;
+    }
+    case KIND.fdFlags:
+      return `${t} ${ev.b ? "sets" : "clears"} close-on-exec on fd ${ev.a}`;
+    case KIND.pipeWrite: {
+      const cap = s?.pipes.get(ev.a)?.cap;
+      return `${t} writes ${ev.b} bytes into pipe ${ev.a} (${ev.c}${cap !== undefined ? `/${cap}` : ""} buffered)`;
+    }
+    case KIND.pipeRead:
+      return ev.b === 0 ? `${t} reads pipe ${ev.a}: end of file` : `${t} reads ${ev.b} bytes from pipe ${ev.a} (${ev.c} left)`;
+    case KIND.pipeWait:
+      return `${t} blocks ${ev.b ? "writing pipe " + ev.a + " (full)" : "reading pipe " + ev.a + " (empty)"}`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }
 }
-
-const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 35: "EDEADLK" };
 
 /** What a lock-misuse event says, in kernel terms: "unlocks m, which is not held: undefined behaviour (default mutex)". */
 export function misuseText(s: KState | undefined, ev: KEvent): string {
   const l = s?.locks.get(ev.a);
   const name = lockName(s, ev.a);
   const type = l ? l.type : "";
-  const outcome = ev.c !== 0 ? `returns ${ERRNO_NAMES[ev.c] ?? `errno ${ev.c}`}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
+  const outcome = ev.c !== 0 ? `returns ${errnoText(ev.c)}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
   switch (ev.b) {
     case 0: return `unlocks ${name}, which is not held: ${outcome}`;
     case 1: return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
@@ -291,4 +437,34 @@ export function kindMask(pattern: string): Uint8Array {
   }
   for (const c of codes) mask[c] = 1;
   return mask;
+}
+
+/** The name of a generic event (imported traces), with and without its `system:` prefix. */
+function genericNames(text: string): [string, string] {
+  const sp = text.indexOf(" ");
+  const full = sp < 0 ? text : text.slice(0, sp);
+  const colon = full.indexOf(":");
+  return [full, colon < 0 ? full : full.slice(colon + 1)];
+}
+
+/**
+ * A --kind pattern as a predicate on events: kind names and globs as
+ * kindMask takes them, and `generic:GLOB` for the generic events of an
+ * imported trace whose event name matches (`generic:sched_stat*`,
+ * `generic:irq:*`). Throws PatternError as kindMask does.
+ */
+export function eventMatcher(pattern: string): (ev: KEvent) => boolean {
+  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const named = parts.filter((p) => p.startsWith("generic:")).map((p) => p.slice("generic:".length));
+  const rest = parts.filter((p) => !p.startsWith("generic:"));
+  if (named.some((g) => g === "")) throw new PatternError("empty name after generic:", "e.g. --kind 'generic:sched_stat*'");
+  const mask = rest.length > 0 ? kindMask(rest.join(",")) : null;
+  const res = named.map((g) => new RegExp(`^${g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`));
+  if (mask === null && res.length === 0) kindMask(pattern); // an empty pattern: throws
+  return (ev) => {
+    if (mask !== null && mask[ev.kind] === 1) return true;
+    if (res.length === 0 || ev.kind !== KIND.generic) return false;
+    const [full, bare] = genericNames(ev.s);
+    return res.some((re) => re.test(full) || re.test(bare));
+  };
 }

@@ -11,9 +11,15 @@ import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
 import type { ReplaySource } from "./source.ts";
-import { actorText as actor, misuseText } from "./describe.ts";
+import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { dataRace } from "./race.ts";
 import { compileInvariant } from "./user-invariants.ts";
+import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
+import { otherWaits } from "../kernel/wait.ts";
+import { stuckFinding, stuckSet } from "./waits.ts";
+import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
+
+export { priorityInversion, signalSafety, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -27,6 +33,12 @@ export const INVARIANT_NAMES = [
   "assertions",
   "no-livelock",
   "data-race",
+  "signal-safety",
+  "priority-inversion",
+  "zombie-leak",
+  "one-cpu-at-a-time",
+  "switch-from-current",
+  "no-run-after-exit",
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -64,6 +76,13 @@ export interface Invariant {
    * invariant from a forward scan (history.ts).
    */
   monitor?(): Monitor;
+  /**
+   * For an invariant with a monitor: the kinds of the only events it can
+   * report at (absent: any of `kinds`). Before the first such event its
+   * history cannot change an answer, so the scan split at snapshots
+   * (parallel-scan.ts) leaves it out up to there.
+   */
+  readonly reports?: readonly number[];
 }
 
 /** The per-run state of an invariant that needs history: sees the events in order. */
@@ -139,7 +158,7 @@ export const lockOwnerAlive: Invariant = {
     if (!l || l.owner < 0 || l.owner === ev.tid) return null;
     const st = ownerStatus(s, l);
     if (st === "alive" || st === "free") return null;
-    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : ev.b ? "spins on" : "blocks on";
+    const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : waitVerb(ev.b);
     return {
       message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
       causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
@@ -185,20 +204,49 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
   return null;
 }
 
+/** The finding without the event it is reported at among its causes. */
+function notAt(f: Finding, seq: number): Finding {
+  return { message: f.message, causes: f.causes.filter((c) => c.seq !== seq) };
+}
+
+/** Wait events: the waiter may have just become a thread that can never run again. */
+const WAITS: readonly number[] = [KIND.lockWait, KIND.futexWait, KIND.waitBlock, KIND.joinWait, KIND.pipeWait, KIND.pause];
+/** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
+let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
+
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only on a lock that can still be released: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it, and so does a hang. For a cycle, the causes are every lock's acquire and every thread's wait in it.",
-  kinds: [KIND.lockWait, KIND.hang],
+  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, the fork that passed a pipe end on.",
+  kinds: [...WAITS, KIND.hang, KIND.threadExit],
+  pre(s, ev) {
+    if (ev.kind === KIND.threadExit) stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
+    return null;
+  },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
-    const l = s.locks.get(ev.a);
-    if (!l) return null;
-    const b = blocked(s, l, ev.tid);
-    if (b === null) return null;
-    return {
-      message: `${actor(s, ev.tid)} ${ev.b ? "spins on" : "blocks on"} ${l.name}, ${b.why}: it can never be released`,
-      causes: b.causes.filter((c) => c.seq !== ev.seq),
-    };
+    if (ev.kind === KIND.threadExit) {
+      const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
+      if (was === null || !otherWaits(s)) return null;
+      const now = stuckSet(s);
+      if (now === null) return null;
+      const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
+      return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
+    }
+    if (ev.kind === KIND.lockWait) {
+      const l = s.locks.get(ev.a);
+      if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
+      const b = blocked(s, l, ev.tid);
+      if (b !== null) {
+        return {
+          message: `${actor(s, ev.tid)} ${waitVerb(ev.b)} ${l.name}, ${b.why}: it can never be released`,
+          causes: b.causes.filter((c) => c.seq !== ev.seq),
+        };
+      }
+      if (!otherWaits(s)) return null;
+    }
+    const now = stuckSet(s);
+    if (now === null || !now.has(ev.tid)) return null;
+    return notAt(stuckFinding(s, ev.tid, now), ev.seq);
   },
 };
 
@@ -276,6 +324,7 @@ export const lockMisuse: Invariant = {
   doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
   kinds: [KIND.lockMisuse],
   pre(s, ev) {
+    if (handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
     const l = s.locks.get(ev.a);
     return {
       message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
@@ -327,7 +376,11 @@ export const noLivelock: Invariant = {
 };
 
 /** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace];
+export const INVARIANTS: readonly Invariant[] = [
+  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace,
+  signalSafety, priorityInversion, zombieLeak,
+  ...CONSISTENCY_INVARIANTS,
+];
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {

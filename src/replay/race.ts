@@ -12,6 +12,20 @@
 //   lock-release(l) by T1          →  the next lock-acquire(l)
 //   fork / spawn / thread-new by T →  the new thread (it starts with T's clock)
 //   the exit of pid a's threads    →  the thread that reaps pid a
+//   a wake by T (futex, pipe, join, signal: issue 11)  →  the thread it wakes
+//   a write into pipe p, or a close of its write end  →  a later read of p
+//   a signal sent to pid a         →  its delivery to a thread of pid a
+//   (what an exited thread "does": the wake of its joiner, SIGCHLD to its
+//   parent, releases what its process's exited threads released)
+//
+// and none for sleeps, timeouts and other wakes by the kernel (-1), nor for
+// futex_wait itself (it blocks, or fails with EAGAIN, without acquiring: a
+// program re-reads the word with an atomic load, which does). Condition
+// variables, semaphores and read-write locks are atomics on their word plus
+// futex calls (src/kernel/sync.ts), so their edges are the atomics' and the
+// wakes'; a trylock that succeeds is a lock-acquire.
+//   the exit of pid a's threads    →  a pthread_join in pid a (all of them: it
+//                                     may add an order, never miss one)
 //   atomics on v                   →  release / acquire on v: an atomic write
 //                                     (atomic-store, a cas that changed v,
 //                                     fetch-add, xchg) releases, an atomic read
@@ -49,7 +63,7 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { ACCESS_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -163,8 +177,11 @@ export class RaceDetector implements Monitor {
   private readonly free: number[] = [];
   private readonly vars = new Map<number, VarState>();
   private readonly locks = new Map<number, VC>();
-  /** By pid: the join of its exited threads' clocks, for the reap. */
+  /** By pid: the join of its exited threads' clocks, for the reap (and a join in it). */
   private readonly exits = new Map<number, VC>();
+  /** By pipe: what its writes (and the closes of its write end) released; by pid: what signals sent to it released. */
+  private readonly pipes = new Map<number, VC>();
+  private readonly signals = new Map<number, VC>();
   /** The last thread slot() looked up (most events come in runs of one thread's). */
   private lastTid = -1;
   private lastSlot = -1;
@@ -218,7 +235,39 @@ export class RaceDetector implements Monitor {
       case KIND.reap: {
         const e = this.exits.get(ev.a);
         this.exits.delete(ev.a);
+        this.signals.delete(ev.a);
         if (e !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), e);
+        return null;
+      }
+      case KIND.join: {
+        const e = this.exits.get(s.threads.get(ev.tid)?.pid ?? -1);
+        if (e !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), e);
+        return null;
+      }
+      case KIND.wake:
+        if (ev.b >= 0 && ev.b !== ev.a && s.threads.has(ev.a)) {
+          const w = this.releaser(s, ev.b);
+          if (w !== null) {
+            this.acquire(this.slot(ev.a), w.vc);
+            if (w.slot >= 0) this.tick(w.slot);
+          }
+        }
+        return null;
+      case KIND.pipeWrite:
+      case KIND.fdClose:
+        if (ev.tid >= 0) this.releaseInto(s, this.pipes, ev.kind === KIND.pipeWrite ? ev.a : ev.b, ev.tid);
+        return null;
+      case KIND.pipeRead: {
+        const c = this.pipes.get(ev.a);
+        if (c !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), c);
+        return null;
+      }
+      case KIND.signal:
+        if (ev.tid >= 0) this.releaseInto(s, this.signals, ev.a, ev.tid);
+        return null;
+      case KIND.signalDeliver: {
+        const c = this.signals.get(s.threads.get(ev.tid)?.pid ?? -1);
+        if (c !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), c);
         return null;
       }
       default:
@@ -309,6 +358,37 @@ export class RaceDetector implements Monitor {
     if (--this.live[slot]! > 0) return; // a slot shared past MAX_SLOTS: its other threads go on
     this.exitClock[slot] = vc[slot]!;
     this.free.push(slot);
+  }
+
+  /**
+   * What `tid` releases at an event it acts in: its clock and slot (whose
+   * epoch the caller ends), or, for a thread that has exited (the kernel acts
+   * on its behalf after its thread-exit: the wake of its joiner, SIGCHLD to
+   * its parent), what its process's exited threads released (slot -1), null
+   * when none did. Never a slot for a dead thread: a tid that is gone would
+   * hold it for ever, and a later thread with that tid would not inherit its
+   * creator's clock.
+   */
+  private releaser(s: KState, tid: number): { vc: VC; slot: number } | null {
+    if (!this.slotOf.has(tid)) {
+      const t = s.threads.get(tid);
+      if (t === undefined || t.state === "exited") {
+        const e = t === undefined ? undefined : this.exits.get(t.pid);
+        return e === undefined ? null : { vc: e, slot: -1 };
+      }
+    }
+    const slot = this.slot(tid);
+    return { vc: this.vcs[slot]!, slot };
+  }
+
+  /** tid releases into the clock of an object (a pipe, a process's signals); its next epoch begins. */
+  private releaseInto(s: KState, m: Map<number, VC>, id: number, tid: number): void {
+    const r = this.releaser(s, tid);
+    if (r === null) return;
+    const c = m.get(id);
+    if (c === undefined && m.size > 2 * this.slots + 64) m.clear(); // bounded: forgetting an order can hide a race, never invent one
+    m.set(id, c === undefined ? new Int32Array(r.vc) : join(c, r.vc));
+    if (r.slot >= 0) this.tick(r.slot);
   }
 
   private acquire(t: number, from: VC): void {
@@ -454,11 +534,14 @@ function accessText(kind: number): string {
 export const DATA_RACE_KINDS: readonly number[] = [
   KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg,
   KIND.lockAcquire, KIND.lockRelease, KIND.fork, KIND.spawn, KIND.threadNew, KIND.threadExit, KIND.reap,
+  KIND.join, KIND.wake, KIND.pipeWrite, KIND.pipeRead, KIND.fdClose, KIND.signal, KIND.signalDeliver,
 ];
 
 export const dataRace: Invariant = {
   name: "data-race",
-  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. The finding names both accesses.",
+  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. The finding names both accesses.",
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
+  // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.
+  reports: [...ACCESS_KINDS.plainRead, ...ACCESS_KINDS.plainWrite, ...ACCESS_KINDS.atomic],
 };

@@ -82,6 +82,8 @@ export interface WalkHooks {
   event(ev: KEvent, st: KState | null): boolean | void;
   /** Called once for each stretch that cannot be folded, before the events after it. */
   unfolded?(u: Unfolded): void;
+  /** Called once when the walk reaches `to` without being stopped by event(): the state after `to`, or null when it is unknown there. */
+  end?(st: KState | null): void;
 }
 
 export interface WalkOptions {
@@ -180,6 +182,7 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
     }
     seq = stop + 1;
   }
+  hooks.end?.(st);
   return -1;
 }
 
@@ -212,21 +215,59 @@ export interface ScanResult {
  * not exist throws InvariantNameError), folding the whole source from its
  * initial state. Damage does not stop it: each stretch it cannot fold is
  * listed in `unchecked`, and checking resumes at the next usable snapshot.
+ * (`ktrace check` splits this scan over threads: parallel-scan.ts.)
  */
 export function firstViolation(src: ReplaySource, invariants?: readonly string[] | readonly Invariant[]): ScanResult {
   const invs = invariants && invariants.length > 0 && typeof invariants[0] !== "string"
     ? (invariants as readonly Invariant[])
     : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
-  const ck = new Checker(invs);
+  const r = checkRange(src, invs, 0, src.eventCount - 1);
+  return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
+}
+
+/** What checking events from..to found: a ScanResult's parts, and the state at the end. */
+export interface RangeCheck {
+  /** The first violation (the walk stopped there), or null. */
+  violation: Violation | null;
+  /** Events checked (up to and including the violation). */
+  scanned: number;
+  /** The state after the last event checked (the violating one, if any); null when a stretch that could not be folded came after it, or none was checked. */
+  last: KState | null;
+  /** Stretches that could not be checked, in order. */
+  unchecked: Unfolded[];
+  /** The state after `to` when there was no violation (null: unknown there); undefined after a violation. */
+  end?: KState | null;
+  /** With opts.watch: the seq of the first event the walk visited whose kind is in it, or -1. */
+  firstWatched: number;
+}
+
+export interface RangeOptions extends WalkOptions {
+  /** The checker to run (default: a new one of the invariants): a scan cut into ranges passes one, so that invariants with a history see one run. */
+  checker?: Checker;
+  /** Kinds (mask by kind code) whose first occurrence to note in firstWatched. */
+  watch?: ArrayLike<number>;
+}
+
+/**
+ * firstViolation over the events from..to: the walk from opts.state (the
+ * state at from-1) or from the nearest usable snapshot, the invariants around
+ * every event, stopping at the first violation.
+ */
+export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: number, to: number, opts: RangeOptions = {}): RangeCheck {
+  const ck = opts.checker ?? new Checker(invs);
+  const watch = opts.watch;
+  let firstWatched = -1;
   let found: Violation | null = null;
   let scanned = 0;
   let lastState: KState | null = null;
+  let end: KState | null | undefined;
   const unchecked: Unfolded[] = [];
-  walk(src, 0, src.eventCount - 1, {
+  walk(src, from, to, {
     before: (ev, st) => {
       found = ck.before(st, ev);
     },
     event: (ev, st) => {
+      if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
       if (st === null) {
         found = null;
         return false;
@@ -241,9 +282,16 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
       lastState = null;
       unchecked.push(u);
     },
-  });
-  const v = found as Violation | null;
-  let state = lastState as KState | null;
+    end: (st) => {
+      end = st;
+    },
+  }, opts);
+  return { violation: found as Violation | null, scanned, last: lastState as KState | null, unchecked, end, firstWatched };
+}
+
+/** A scan's state: the state after the last event checked, else the last snapshot's, else the first usable one's, else an empty one. */
+export function finalState(src: ReplaySource, last: KState | null): KState {
+  let state = last;
   if (state === null) {
     try {
       state = src.loadSnapshot(src.eventCount - 1).state;
@@ -252,7 +300,7 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
       state = src.loadSnapshotFrom(-1)?.state ?? null;
     }
   }
-  return { violation: v, scanned, state: state ?? emptyState(src), unchecked };
+  return state ?? emptyState(src);
 }
 
 /** A state with nothing in it (idle cpus), for a trace where no state is known at all. */

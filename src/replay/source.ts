@@ -18,7 +18,7 @@ import { validateInvariants, validateWorld } from "../kernel/validate.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
 import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, TraceCorruptError, type EventColumns, type Gap, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { fillEvent, openTrace, Scratch, TraceCorruptError, type EventColumns, type Gap, type ImportedMeta, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 
 /** What a source knows about the run it holds. */
@@ -42,6 +42,8 @@ export interface SourceMeta {
   invariantError?: string | null;
   /** The program that wrote the trace (e.g. "ktrace 0.1.0"), when the source is a file. */
   writer?: string;
+  /** Where an imported trace came from (ktrace import); null or absent for a recorded run. */
+  imported?: ImportedMeta | null;
 }
 
 /**
@@ -76,9 +78,19 @@ export interface ReplaySource {
   chunkOf(seq: number): number;
   /** Events of chunk i (shared, cached: do not mutate). */
   readChunk(i: number): readonly KEvent[];
-  /** Decoded columns of chunk i, uncached (bulk scans); absent when the source has only event objects. */
+  /**
+   * Decoded columns of chunk i, uncached, for bulk scans: they may be decoded
+   * into buffers the source reuses, so they are valid until the next
+   * readColumns call (read them, then move on). Absent when the source has
+   * only event objects.
+   */
   readColumns?(i: number): EventColumns;
-  /** Decoded columns of chunk i from a small LRU (shared: do not mutate); the cursor folds from these when present. */
+  /**
+   * Decoded columns of chunk i from a small LRU (shared: do not mutate); the
+   * cursor folds from these when present. Valid while cached: an entry's
+   * buffers are reused once it is evicted, so use them before asking for
+   * many other chunks.
+   */
   columns?(i: number): EventColumns;
   /** Releases files. */
   close(): void;
@@ -210,19 +222,32 @@ function plainCopy(s: KState): PlainState {
   return toPlain(fromPlain(toPlain(s)));
 }
 
-/** The trace reader seen as a ReplaySource, with an LRU of decoded columns for the cursor (bounded in entries and bytes). */
+/**
+ * The trace reader seen as a ReplaySource, with an LRU of decoded columns for
+ * the cursor (bounded in entries and bytes). Decoding allocates no columns:
+ * bulk scans decode into one reused Scratch, and the LRU decodes into the
+ * buffers of the entry it evicts (a seek then makes little garbage, so the
+ * collector rarely interrupts one: docs/BENCHMARKS.md).
+ */
 export class TraceSource implements ReplaySource {
   readonly meta: SourceMeta;
   readonly reader: TraceReader;
-  private readonly cols = new Map<number, { c: EventColumns; w: number }>();
+  private readonly cols = new Map<number, { c: EventColumns; sc: Scratch; w: number }>();
   private colsWeight = 0;
   private readonly maxCols: number;
+  /** Buffers of evicted entries, for the next miss. */
+  private readonly spare: Scratch[] = [];
+  /** readColumns' buffers. */
+  private readonly scan = new Scratch();
 
   constructor(reader: TraceReader, cacheColumns = 16) {
     this.reader = reader;
     this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
-    this.meta = { scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m) };
+    this.meta = {
+      scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m),
+      imported: m.imported ?? null,
+    };
   }
 
   get eventCount(): number {
@@ -260,7 +285,7 @@ export class TraceSource implements ReplaySource {
     return this.reader.readChunk(i);
   }
   readColumns(i: number): EventColumns {
-    return this.reader.readColumns(i);
+    return this.reader.readColumns(i, this.scan);
   }
   columns(i: number): EventColumns {
     const hit = this.cols.get(i);
@@ -269,14 +294,23 @@ export class TraceSource implements ReplaySource {
       this.cols.set(i, hit);
       return hit.c;
     }
-    const c = this.reader.readColumns(i);
-    const w = c.n * 60 + c.strings.reduce((s, x) => s + 2 * x.length, 0);
-    this.cols.set(i, { c, w });
+    const sc = this.spare.pop() ?? new Scratch(this.reader.meta.chunkEvents);
+    let c: EventColumns;
+    try {
+      c = this.reader.readColumns(i, sc);
+    } catch (e) {
+      this.spare.push(sc);
+      throw e;
+    }
+    const w = sc.bytes + c.strings.reduce((s, x) => s + 2 * x.length, 0);
+    this.cols.set(i, { c, sc, w });
     this.colsWeight += w;
     while (this.cols.size > 1 && (this.cols.size > this.maxCols || this.colsWeight > MAX_COLUMNS_BYTES)) {
       const k = this.cols.keys().next().value!;
-      this.colsWeight -= this.cols.get(k)!.w;
+      const old = this.cols.get(k)!;
+      this.colsWeight -= old.w;
       this.cols.delete(k);
+      if (this.spare.length < 2) this.spare.push(old.sc);
     }
     return c;
   }
@@ -329,6 +363,8 @@ function safeColumns(c: EventColumns): EventColumns {
 function safeState<T extends { state: KState }>(x: T): T {
   const s = x.state;
   for (const p of s.procs.values()) p.name = safeText(p.name);
+  for (const t of s.threads.values()) if (t.comm !== undefined) t.comm = safeText(t.comm);
+  for (const c of s.cpus) if (c.ctx) for (const x of c.ctx) x.name = safeText(x.name);
   for (const l of s.locks.values()) l.name = safeText(l.name);
   for (const v of s.vars.values()) v.name = safeText(v.name);
   for (const o of s.objs.values()) o.name = safeText(o.name);
@@ -349,6 +385,7 @@ class SafeTextSource implements ReplaySource {
     const m = src.meta;
     this.meta = {
       ...m, scenario: safeText(m.scenario), fix: safeText(m.fix),
+      ...(m.imported ? { imported: { ...m.imported, file: safeText(m.imported.file), clock: m.imported.clock && { ...m.imported.clock, origin: safeText(m.imported.clock.origin) } } } : {}),
       // The scenario's own invariants name themselves and word their messages: user text too.
       invariants: m.invariants?.map((d) => (hasUnsafe(d.name) || hasUnsafe(d.message) ? { ...d, name: safeText(d.name), message: safeText(d.message) } : d)),
     };

@@ -9,15 +9,20 @@
 //   lock:NAME | lock:NAME@PID | lock:ID   a lock's owner (and owner ident) changes
 //   kstack-free | kstack-free:TID         a kernel stack is freed (of thread TID)
 //   thread:TID                            a thread's state changes
+//   cpu:N                                 what cpu N runs changes (a switch), or its interrupt context (imported traces)
 //   vmar:PID                              a process's root VMAR changes (cleared, replaced)
 //   var:NAME | var:NAME@PID | var:ID      a variable's value changes (a write, its creation or copy, its end)
 //   access:NAME | access:NAME@PID | access:ID   every access to a variable, reads included
+//   futex:NAME | futex:NAME@PID | futex:ID   a futex word (condvar, semaphore, rwlock): every wait, wake, and change of its value
+//   pipe:ID                               a pipe: every end opened or closed, write, read, blocked wait
+//   signal:PID                            the signals of a process: sent to it, delivered, handlers returning
 //   kind:PATTERN                          any event whose kind matches (glob, comma list)
 // and through the API: watchCondition (a predicate on the state after an
 // event becomes true) and watchValue (any value read from the state changes).
 
 import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
-import { describe, kindMask, kindName, spaceText, valueText } from "./describe.ts";
+import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
+import { isImportedState } from "./state-view.ts";
 
 /** A JSON value watched: null means "does not exist". */
 export type WatchValue = null | boolean | number | string | { [k: string]: WatchValue } | WatchValue[];
@@ -226,6 +231,83 @@ export function watchAccess(sel: VarSelector, spec?: string): Watchpoint {
   return w;
 }
 
+// ---- futex words (condvars, semaphores, rwlocks), pipes, signals ------------------------------
+
+const FUTEX_KINDS = mask([KIND.futexWait, KIND.futexWake, ...WRITE_KINDS, KIND.varNew, KIND.fork, KIND.exec, KIND.reap]);
+
+/**
+ * Watches a futex word and what is built on it: hits at every futex-wait
+ * and futex-wake on it (a wake nobody receives says so) and at every change
+ * of its value (a signal's sequence number, a semaphore's count).
+ */
+export function watchFutex(sel: VarSelector, spec?: string): Watchpoint {
+  const matches = matcher(sel);
+  const values = watchVar(sel);
+  const w: Watchpoint = {
+    spec: spec ?? varSpec("futex", sel),
+    kinds: FUTEX_KINDS,
+    before(s, ev) {
+      if (ev.kind === KIND.futexWait || ev.kind === KIND.futexWake) {
+        const v = s.vars.get(ev.a);
+        return v && matches(v) ? "futex" : SKIP;
+      }
+      return values.before(s, ev);
+    },
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      if (old !== "futex") {
+        const h = values.after(s, ev, old);
+        return h ? { ...h, watch: w.spec } : null;
+      }
+      const v = s.vars.get(ev.a);
+      const what = v ? `${v.sync ?? "futex"} ${v.name} (${spaceText(v.space)})` : `var ${ev.a}`;
+      if (ev.kind === KIND.futexWait) {
+        return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: null, message: `${what}: tid ${ev.tid} waits (word ${ev.b}) at seq ${ev.seq}` };
+      }
+      const lost = ev.c === 0 ? "nobody waits, lost" : `${ev.c} woken`;
+      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: ev.c, message: `${what}: tid ${ev.tid} wakes ${ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`}: ${lost} at seq ${ev.seq}` };
+    },
+  };
+  return w;
+}
+
+const PIPE_KINDS = mask([KIND.pipeNew, KIND.fdOpen, KIND.fdClose, KIND.pipeWrite, KIND.pipeRead, KIND.pipeWait]);
+
+/** Watches a pipe: its creation, every end opened or closed, every write, read and blocked wait. */
+export function watchPipe(id: number, spec?: string): Watchpoint {
+  const pipeOf = (ev: KEvent) => (ev.kind === KIND.fdOpen || ev.kind === KIND.fdClose ? ev.b : ev.a);
+  const w: Watchpoint = {
+    spec: spec ?? `pipe:${id}`,
+    kinds: PIPE_KINDS,
+    before: (s, ev) => (pipeOf(ev) === id ? s.pipes.get(id)?.used ?? null : SKIP),
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      const p = s.pipes.get(id);
+      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what: `pipe ${id}`, old: old as WatchValue, new: p ? p.used : null, message: `pipe ${id}: ${describe(ev, s)} at seq ${ev.seq}` };
+    },
+  };
+  return w;
+}
+
+const SIGNAL_KINDS = mask([KIND.signal, KIND.signalDeliver, KIND.sigreturn]);
+
+/** Watches the signals of process pid: each one sent to it (or one of its threads), each delivery and handler return in it. */
+export function watchSignals(pid: number, spec?: string): Watchpoint {
+  const w: Watchpoint = {
+    spec: spec ?? `signal:${pid}`,
+    kinds: SIGNAL_KINDS,
+    before(s, ev) {
+      if (ev.kind === KIND.signal) return ev.a === pid ? true : SKIP;
+      return s.threads.get(ev.tid)?.pid === pid ? true : SKIP;
+    },
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what: `signals of pid ${pid}`, old: null, new: null, message: `${describe(ev, s)} at seq ${ev.seq}` };
+    },
+  };
+  return w;
+}
+
 // ---- kernel stacks ----------------------------------------------------------------------
 
 /** Watches kernel stacks being freed (of one thread, when tid is given). */
@@ -262,6 +344,35 @@ export function watchThread(tid: number, spec?: string): Watchpoint {
       const now = s.threads.get(tid)?.state ?? null;
       if (now === old) return null;
       return hit(w, ev, `thread tid ${tid}`, old as WatchValue, now, (v) => (v === null ? "(none)" : String(v)));
+    },
+  };
+  return w;
+}
+
+// ---- cpus -------------------------------------------------------------------------------------
+
+const CPU_KINDS = mask([KIND.switch, KIND.cpuCtx, KIND.lost, KIND.taskExec]);
+
+/** What a cpu runs and the interrupt contexts it is in, as text: "bash-100", "idle in softirq NET_RX", "?" when unknown. */
+function cpuText(s: KState, id: number): WatchValue {
+  const c = s.cpus[id];
+  if (c === undefined) return null;
+  const runs = isImportedState(s) && c.switchSeq === undefined ? "?" : taskText(s, c.tid);
+  const ctx = (c.ctx ?? []).map((x) => (x.kind === "hardirq" ? `hardirq ${x.num}${x.name ? ` ${x.name}` : ""}` : `softirq ${x.name || x.num}`));
+  return ctx.length ? `${runs} in ${ctx.join(" > ")}` : runs;
+}
+
+/** Watches what cpu N runs (a switch changes it) and its interrupt contexts (imported traces). */
+export function watchCpu(id: number, spec?: string): Watchpoint {
+  const w: Watchpoint = {
+    spec: spec ?? `cpu:${id}`,
+    kinds: CPU_KINDS,
+    before: (s, ev) => (ev.cpu === id || ev.kind === KIND.taskExec ? cpuText(s, id) : SKIP),
+    after(s, ev, old) {
+      if (old === SKIP) return null;
+      const now = cpuText(s, id);
+      if (now === old) return null;
+      return hit(w, ev, `cpu ${id}`, old as WatchValue, now, (v) => (v === null ? "(no such cpu)" : String(v)));
     },
   };
   return w;
@@ -341,7 +452,7 @@ export function watchValue(label: string, read: (s: KState) => WatchValue): Watc
 /** A watch spec that does not parse. exitCode 2. */
 export class WatchSpecError extends Error {
   readonly exitCode = 2;
-  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, kstack-free[:TID], thread:TID, vmar:PID, kind:PATTERN";
+  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, futex:NAME|NAME@PID|ID (condvars, semaphores, rwlocks), pipe:ID, signal:PID, kstack-free[:TID], thread:TID, cpu:N, vmar:PID, kind:PATTERN";
 }
 
 function int(spec: string, v: string, what: string): number {
@@ -367,9 +478,10 @@ export function parseWatch(spec: string): Watchpoint {
       return watchLock({ name: a }, spec);
     }
     case "var":
-    case "access": {
+    case "access":
+    case "futex": {
       const a = need("a variable");
-      const make = head === "var" ? watchVar : watchAccess;
+      const make = head === "var" ? watchVar : head === "futex" ? watchFutex : watchAccess;
       if (/^[0-9]+$/.test(a)) return make({ id: Number(a) }, spec);
       const at = /^(.*)@(-?[0-9]+)$/.exec(a);
       if (at) return make({ name: at[1]!, space: Number(at[2]) }, spec);
@@ -381,6 +493,12 @@ export function parseWatch(spec: string): Watchpoint {
       return watchThread(int(spec, need("a thread id"), "the thread id"), spec);
     case "vmar":
       return watchVmar(int(spec, need("a pid"), "the pid"), spec);
+    case "cpu":
+      return watchCpu(int(spec, need("a cpu number"), "the cpu number"), spec);
+    case "pipe":
+      return watchPipe(int(spec, need("a pipe id"), "the pipe id"), spec);
+    case "signal":
+      return watchSignals(int(spec, need("a pid"), "the pid"), spec);
     case "kind":
       return watchKind(need("a kind pattern"), spec);
     default:

@@ -5,13 +5,15 @@
 // one-line explanation.
 
 import { ownerClause } from "../kernel/locks.ts";
-import { KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
-import { describe, spaceText, valueText } from "./describe.ts";
-import { eventAt, type ReplaySource } from "./source.ts";
+import { KIND, sigName, wakeHowName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
+import { waitText } from "../kernel/wait.ts";
+import { describe, spaceText, taskText, valueText } from "./describe.ts";
+import { eventAt, eventOrNull, type ReplaySource } from "./source.ts";
+import { isImportedState } from "./state-view.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
-  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu" | "var" | "obj";
+  readonly kind: "lock" | "kstack" | "thread" | "proc" | "vmar" | "cpu" | "var" | "obj" | "pipe";
   readonly id: number;
 }
 
@@ -29,7 +31,7 @@ export interface WhyEntry {
 /** A reference that does not parse or names nothing in the state. exitCode 2. */
 export class RefError extends Error {
   readonly exitCode = 2;
-  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID, obj:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
+  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID (futex:, condvar:, semaphore:, rwlock: too), obj:ID, pipe:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
 }
 
 /**
@@ -60,7 +62,11 @@ export function parseRef(text: string, state: KState): ObjectRef {
       if (!best) throw new RefError(`no lock named '${arg}' at seq ${state.seq}`);
       return { kind: "lock", id: best.id };
     }
-    case "var": {
+    case "var":
+    case "futex":
+    case "condvar":
+    case "semaphore":
+    case "rwlock": {
       if (/^[0-9]+$/.test(arg)) return { kind: "var", id: Number(arg) };
       const at = /^(.*)@(-?[0-9]+)$/.exec(arg);
       const name = at ? at[1]! : arg;
@@ -77,6 +83,7 @@ export function parseRef(text: string, state: KState): ObjectRef {
     case "vmar":
     case "cpu":
     case "obj":
+    case "pipe":
       return { kind: head, id: num() };
     case "proc":
     case "pid":
@@ -127,6 +134,89 @@ function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
     ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})` : "";
   const copied = v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";
   out.push({ seq: v.since, role: "written", explanation: `tid ${v.writer} last wrote ${v.name}${how}${copied}; it holds ${val(v.value)}` });
+  return out;
+}
+
+/** A futex word's waits and wakes: who waits on it since when, and its last wake (a lost one says so). */
+function futexWhy(s: KState, v: Var): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const what = `${v.sync ?? "futex"} ${v.name}`;
+  if (v.wake !== undefined) {
+    const lost = v.wake.woken === 0;
+    out.push({
+      seq: v.wake.seq, role: lost ? "lost-wake" : "woke",
+      explanation: lost ? `tid ${v.wake.by} woke ${what} when no thread waited on it: nobody received that wakeup` : `tid ${v.wake.by} woke ${v.wake.woken} waiter${v.wake.woken === 1 ? "" : "s"} of ${what}`,
+    });
+  }
+  for (const t of s.threads.values()) {
+    if (t.state !== "blocked" || t.waitOn?.what !== "futex" || t.waitOn.id !== v.id) continue;
+    out.push({ seq: t.waitOn.since, role: "waiter", explanation: `tid ${t.tid} waits on ${what} (since seq ${t.waitOn.since}${t.waitOn.until >= 0 ? ", timed" : ""})` });
+  }
+  return out;
+}
+
+/** A pipe: its creation, who holds each end (and how the descriptor got there), its last write and read, the close of its last write end. */
+function pipeWhy(s: KState, id: number): WhyEntry[] {
+  const p = s.pipes.get(id);
+  if (!p) throw new RefError(`no pipe ${id} at seq ${s.seq}`);
+  const out: WhyEntry[] = [{ seq: p.createdSeq, role: "created", explanation: `pipe ${id} created (${p.cap} bytes)` }];
+  for (const pr of [...s.procs.values()].sort((a, b) => a.pid - b.pid)) {
+    for (const f of pr.fds ?? []) {
+      if (f.pipe !== id) continue;
+      const end = f.write ? "write" : "read";
+      const how = f.seq === pr.createdSeq ? `, inherited when pid ${pr.pid} was created (fork or spawn)` : "";
+      out.push({ seq: f.seq, role: f.write ? "holds-write" : "holds-read", explanation: `pid ${pr.pid} holds pipe ${id}'s ${end} end as fd ${f.fd}${f.cloexec ? " (close-on-exec)" : ""}${how}` });
+    }
+  }
+  if (p.writeSeq >= 0) out.push({ seq: p.writeSeq, role: "written", explanation: `last write into pipe ${id} (${p.used}/${p.cap} bytes buffered now)` });
+  if (p.readSeq >= 0) out.push({ seq: p.readSeq, role: "read", explanation: `last read from pipe ${id}` });
+  if (p.wclosedSeq >= 0) out.push({ seq: p.wclosedSeq, role: "eof", explanation: `the last write end of pipe ${id} closed: readers see end of file` });
+  return out;
+}
+
+/**
+ * Who woke t last (its `woken`): the waker, or for the kernel where it ran
+ * (the wake event's context, read from src when given: "irq:timer",
+ * "softirq:NET_RX" in an imported trace).
+ */
+function wokenWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry | undefined {
+  const w = t.woken;
+  if (w === undefined) return undefined;
+  const how = wakeHowName(w.how);
+  let waker = w.by >= 0 ? taskText(s, w.by) : "the kernel (a timer or interrupt)";
+  if (w.by < 0 && src && w.seq < src.eventCount) {
+    const ev = eventOrNull(src, w.seq);
+    // An imported wakeup's cpu is where sched_wakeup was traced, not always where its waker (sched_waking) ran.
+    const cpu = ev !== null && ev.cpu >= 0 && !isImportedState(s) ? ` on cpu ${ev.cpu}` : "";
+    if (ev?.kind === KIND.wake && ev.s) waker = `the kernel (${ev.s}${cpu})`;
+  }
+  return { seq: w.seq, role: "woken", explanation: `${waker} woke ${taskText(s, t.tid)} (${how}) at seq ${w.seq}` };
+}
+
+/** A thread's wakeup, what it waits on now, and the signals it handles or has pending. */
+function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry[] {
+  const out: WhyEntry[] = [];
+  const woken = wokenWhy(s, t, src);
+  if (woken) out.push(woken);
+  const on = t.waitOn;
+  if (on !== undefined && t.state === "blocked") {
+    out.push({ seq: on.since, role: "waits", explanation: `tid ${t.tid} ${waitText(s, t)} since seq ${on.since}` });
+    if (on.what === "futex") {
+      const v = s.vars.get(on.id);
+      if (v) for (const e of futexWhy(s, v)) if (e.role !== "waiter") out.push({ ...e, role: `waits-on-${e.role}` });
+    } else if (on.what === "pipe-read" || on.what === "pipe-write") {
+      if (s.pipes.has(on.id)) {
+        const other = on.what === "pipe-read" ? "holds-write" : "holds-read";
+        for (const e of pipeWhy(s, on.id)) if (e.role === other) out.push({ ...e, role: `waits-on-${e.role}` });
+      }
+    }
+  }
+  for (const h of t.handling ?? []) {
+    out.push({ seq: h.sent, role: "signal-sent", explanation: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})` });
+  }
+  for (const x of [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])]) {
+    out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}` });
+  }
   return out;
 }
 
@@ -182,6 +272,11 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       out.push({ seq: p.createdSeq, role: "created", explanation: `pid ${p.pid} created (its root VMAR with it)` });
       const exiting = p.exitingSeq ?? -1;
       if (r.kind === "proc" && exiting >= 0) out.push({ seq: exiting, role: "exiting", explanation: `exit() of pid ${p.pid} began` });
+      if (r.kind === "proc" && p.exitSeq !== undefined) out.push({ seq: p.exitSeq, role: "exited", explanation: `pid ${p.pid} exited (code ${p.exitCode}); ${p.state === "zombie" ? `a zombie until pid ${p.ppid} reaps it` : "reaped"}` });
+      if (r.kind === "proc" && p.adoptedSeq !== undefined) out.push({ seq: p.adoptedSeq, role: "adopted", explanation: `its parent exited: pid ${p.pid} was handed to init, which reaps it` });
+      if (r.kind === "proc") {
+        for (const x of p.sigPending ?? []) out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)} to pid ${p.pid}; pending` });
+      }
       if (p.vmarClearedSeq >= 0) {
         out.push({ seq: p.vmarClearedSeq, role: "cleared", explanation: `exit of pid ${p.pid} set its root VMAR to None; pid ${p.pid} is ${p.state === "zombie" ? "a zombie until reaped" : "exiting"}` });
       }
@@ -190,16 +285,26 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
     case "thread": {
       const t = state.threads.get(r.id);
       if (!t) throw new RefError(`no thread ${r.id} at seq ${state.seq}`);
+      // Imported traces: when it last ran (the switches that put it on a cpu and took it off).
+      const name = taskText(state, t.tid);
+      if (t.onSeq !== undefined) out.push({ seq: t.onSeq, role: "ran", explanation: `${name} last went on a cpu (cpu ${t.cpu ?? "?"})${t.state === "running" ? "; it runs since" : ""}` });
+      if (t.offSeq !== undefined && (t.onSeq === undefined || t.offSeq > t.onSeq)) {
+        out.push({ seq: t.offSeq, role: "left", explanation: `${name} last left a cpu; it is ${t.state} since (as far as the trace says)` });
+      }
       const k = state.kstacks.get(t.kstack);
       if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
       const l = state.locks.get(t.waitLock);
       if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
+      out.push(...threadWakeWhy(state, t, src));
       break;
     }
+    case "pipe":
+      out = pipeWhy(state, r.id);
+      break;
     case "var": {
       const v = state.vars.get(r.id);
       if (!v) throw new RefError(`no variable ${r.id} at seq ${state.seq}`);
-      out = varWhy(state, v, src);
+      out = [...varWhy(state, v, src), ...futexWhy(state, v)];
       break;
     }
     case "obj":
@@ -209,6 +314,12 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       const c = state.cpus[r.id];
       if (!c) throw new RefError(`no cpu ${r.id}`);
       if (c.kstack >= 0 && state.kstacks.has(c.kstack)) out = kstackWhy(state, c.kstack);
+      // Imported traces: the switch that put its task there, the interrupts it is in, lost events.
+      if (c.switchSeq !== undefined) out.push({ seq: c.switchSeq, role: "switched", explanation: `cpu ${c.id} switched to ${taskText(state, c.tid)}` });
+      if (c.lostSeq !== undefined) out.push({ seq: c.lostSeq, role: "lost", explanation: `the tracer lost events on cpu ${c.id}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}` });
+      for (const x of c.ctx ?? []) {
+        out.push({ seq: x.since, role: "entered", explanation: `cpu ${c.id} entered ${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` (${x.name})` : ""}` : x.name || x.num}` });
+      }
       break;
     }
   }

@@ -9,14 +9,14 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { EVENT_KINDS, KIND, params, type KEvent, type KState } from "../kernel/index.ts";
 import {
-  eventOrNull, firstViolation, recoveryNote, stateView, unfoldedText, violationReport, describe, kindName,
+  eventOrNull, firstViolation, importedApplicability, recoveryNote, selectFor, stateView, unfoldedText, violationReport, describe, kindName,
   type ReplaySource, type StateView, type ViolationReport,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
 import { sequenceDiagram } from "./mermaid.ts";
 import { scheduleSection, type ScheduleFindings } from "./schedule.ts";
 import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
-import type { TraceReader } from "../trace/index.ts";
+import { clockText, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
 
 export interface ReportInput {
@@ -260,7 +260,10 @@ export function buildReport(x: ReportInput): Report {
   const src = x.source;
   const m = r.meta;
   const sc = SCENARIOS.find((s) => s.name === m.scenario);
-  const scan = firstViolation(src);
+  // An imported trace is checked against the invariants it has the data for (src/replay/consistency.ts).
+  const { run: invs, notEvaluated } = importedApplicability(src.meta, selectFor(src));
+  const scan = firstViolation(src, invs);
+  const imp = m.imported;
   const v = scan.violation ? violationReport(src, scan.violation, scan.state) : null;
   const outcome = r.outcome ?? (r.recovery ? null : { kind: "ok" as const, seq: r.eventCount - 1, message: "" });
   const rec = recordCommand(r, x.schedule?.replay);
@@ -269,6 +272,18 @@ export function buildReport(x: ReportInput): Report {
   const failed = v !== null || (outcome !== null && outcome.kind !== "ok" && outcome.kind !== "budget");
   const headline = v ? `${v.invariant} violated at event ${v.seq}` : outcome ? (outcome.kind === "ok" ? "no violation" : outcome.kind) : "incomplete";
   const L: string[] = [];
+  if (imp) {
+    L.push(`# ktrace report: ${mdEscape(m.scenario)} (imported ${mdEscape(imp.format)} trace): ${headline}`);
+    L.push("");
+    L.push(...mdTable(["", ""], [
+      ["imported", `${mdEscape(imp.format)} text from ${mdCode(imp.file, true)}${imp.gzip ? " (gzip)" : ""}`],
+      ...(imp.clock ? [["clock", mdEscape(clockText(imp.clock))]] : []),
+      ["cpus", String(m.config.cpus)],
+      ["events", `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ${imp.clock?.unit === "count" ? "counts" : "ns"}` : ""}`],
+      ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
+      ["report", `ktrace ${x.version}`],
+    ]));
+  } else {
   L.push(`# ktrace report: ${mdEscape(m.scenario)}${m.fix ? ` --fix ${mdEscape(m.fix)}` : ""}, seed ${m.seed}: ${headline}${outcome && outcome.kind !== "ok" && v ? `, ${outcome.kind}` : ""}`);
   L.push("");
   L.push(...mdTable(["", ""], [
@@ -282,6 +297,7 @@ export function buildReport(x: ReportInput): Report {
     ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
     ["report", `ktrace ${x.version}`],
   ]));
+  }
   L.push("");
   const note = recoveryNote(src, basename(x.path));
   if (note && r.recovery) L.push(`> **Note:** the trace is incomplete (${mdEscape(r.recovery.reason)}); this report covers the ${r.recovery.events} events recovered.`, "");
@@ -293,6 +309,7 @@ export function buildReport(x: ReportInput): Report {
 
   L.push("## Outcome", "");
   if (outcome === null) L.push("Unknown: the trace was cut short before its end.", "");
+  else if (outcome.kind === "ok" && imp) L.push(`None: an imported trace has no run outcome (${r.eventCount} events).`, "");
   else if (outcome.kind === "ok") L.push(`**ok**: the run completed (${r.eventCount} events).`, "");
   else L.push(`**${outcome.kind}** at event ${outcome.seq}: ${mdEscape(outcome.message)}`, "");
 
@@ -318,17 +335,29 @@ export function buildReport(x: ReportInput): Report {
     L.push("");
     L.push(...diagramSection(src, outcome.seq, [], st, null));
   } else {
-    L.push("## No invariant violation", "", `Checked every invariant over all ${r.eventCount} events: none broke.`, "");
+    L.push("## No invariant violation", "", `Checked ${imp ? `${invs.map((i) => mdCode(i.name)).join(", ")}` : "every invariant"} over all ${r.eventCount} events: none broke.`, "");
+  }
+  if (notEvaluated.length) {
+    L.push("Not evaluated on an imported trace (no such data in a real trace):", "");
+    for (const ne of notEvaluated) L.push(`- ${mdCode(ne.invariant)}: ${mdEscape(ne.reason)}`);
+    L.push("");
   }
 
   L.push(...scheduleSection(x.schedule, (list) => recordCommand(r, list).command));
   L.push("## Reproduce", "");
   const at = v ? "violation" : outcome && outcome.kind === "panic" ? "panic" : "end";
   L.push("```sh");
-  if (!rec.known) L.push(`# ${safeText(m.scenario)}.ts: the scenario file this trace was recorded from`);
-  L.push(rec.command);
-  L.push(`ktrace check ${sh(rec.file)}`);
-  L.push(`ktrace replay ${sh(rec.file)} --at ${at}`);
+  if (imp) {
+    const file = basename(x.path);
+    L.push(`ktrace import ${sh(imp.file)} --format ${sh(imp.format)} -o ${sh(file)}`);
+    L.push(`ktrace check ${sh(file)}`);
+    L.push(`ktrace replay ${sh(file)} --at ${at}`);
+  } else {
+    if (!rec.known) L.push(`# ${safeText(m.scenario)}.ts: the scenario file this trace was recorded from`);
+    L.push(rec.command);
+    L.push(`ktrace check ${sh(rec.file)}`);
+    L.push(`ktrace replay ${sh(rec.file)} --at ${at}`);
+  }
   L.push("```", "");
 
   const gz = traceBytes(x.path);

@@ -16,7 +16,7 @@
 // by the scale and the string column by the table.
 // The writer compresses the body as a whole (compress.ts).
 
-import type { KEvent } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent } from "../kernel/types.ts";
 import { ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
 import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
@@ -25,6 +25,8 @@ import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
 export interface SlotTable {
   nargs: Uint8Array;
   str: Uint8Array;
+  /** Both in one byte, as the decoder reads them: nargs | str << 2. */
+  use: Uint8Array;
 }
 
 /** Kind table as stored in the header: [name, number of integer args, 1 if it has a string]. */
@@ -33,11 +35,31 @@ export type KindRow = [string, number, number];
 export function slotTable(kinds: readonly KindRow[]): SlotTable {
   const nargs = new Uint8Array(kinds.length);
   const str = new Uint8Array(kinds.length);
+  const use = new Uint8Array(kinds.length);
   kinds.forEach((k, i) => {
     nargs[i] = Math.min(3, Math.max(0, k[1] | 0));
     str[i] = k[2] ? 1 : 0;
+    use[i] = nargs[i]! | (str[i]! << 2);
   });
-  return { nargs, str };
+  return { nargs, str, use };
+}
+
+/**
+ * The writer's kind codes as this build's, by name, or null when they are
+ * the same (the writer's table is a prefix of this build's, or this build's
+ * of the writer's: kinds are appended only). A table that names a code
+ * otherwise (a trace from a build whose kinds were numbered differently, as a
+ * branch merged later renumbers its own) maps each code to this build's code
+ * of the same name; a name this build does not know maps past this build's
+ * table (an unknown kind, as a newer build's are).
+ */
+export function kindRemap(kinds: readonly KindRow[]): Int32Array | null {
+  const n = Math.min(kinds.length, EVENT_KINDS.length);
+  let same = true;
+  for (let i = 0; i < n && same; i++) same = kinds[i]![0] === EVENT_KINDS[i]!.name;
+  if (same) return null;
+  const ours = new Map(EVENT_KINDS.map((k, i) => [k.name, i]));
+  return Int32Array.from(kinds, (k, i) => ours.get(k[0]) ?? EVENT_KINDS.length + i);
 }
 
 /** Decoded event chunk, as typed columns. Event i has seq firstSeq + i and string strings[sIdx[i]]. */
@@ -67,6 +89,28 @@ function wellFormed(s: string): string {
   return /[\ud800-\udfff]/.test(s) ? fromUtf8(utf8(s)) : s;
 }
 
+/** For varints the fast paths below do not take (values past 2^30): ByteWriter's, so the bytes are the same. */
+const wide = new ByteWriter(16);
+
+/** Unsigned LEB128 of v (a kind code or string index: below 2^31) at buf[p]; returns the new position. */
+function putU(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/** Zigzag LEB128 of a safe integer at buf[p] (as ByteWriter.svar: BadValue otherwise); returns the new position. */
+function putS(buf: Uint8Array, p: number, v: number): number {
+  if (v === (v | 0) && v > -0x40000000 && v < 0x40000000) return putU(buf, p, ((v << 1) ^ (v >> 31)) >>> 0);
+  wide.reset();
+  wide.svar(v);
+  buf.set(wide.buf.subarray(0, wide.pos), p);
+  return p + wide.pos;
+}
+
 /** Buffers the events of one chunk (writer side) and encodes them. */
 export class ChunkBuilder {
   n = 0;
@@ -79,7 +123,8 @@ export class ChunkBuilder {
   readonly b: Float64Array;
   readonly c: Float64Array;
   readonly s: string[];
-  private readonly cols = Array.from({ length: 8 }, () => new ByteWriter(1 << 14));
+  /** The encoded columns (kind, cpu, tid, time, a, b, c, s), reused between chunks. */
+  private readonly colBytes: Uint8Array[] = Array.from({ length: 8 }, () => new Uint8Array(0));
 
   constructor(readonly capacity: number, readonly slots: SlotTable) {
     this.kind = new Int32Array(capacity);
@@ -115,24 +160,34 @@ export class ChunkBuilder {
     const n = this.n;
     const { nargs, str } = this.slots;
     const nk = nargs.length;
-    const [K, CPU, TID, TIME, A, B, C, S] = this.cols as [ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter, ByteWriter];
-    for (const w of this.cols) w.reset();
-    const dict = new Map<string, number>();
-    const strs: string[] = [];
+    const { time } = this;
     // Time deltas are stored divided by their greatest common divisor (the
     // simulator's costs are multiples of 10 ns): fewer bytes, better codes.
     let scale = 0;
     let prevTime = 0;
     for (let i = 0; i < n; i++) {
-      let d = Math.abs(this.time[i]! - prevTime);
-      prevTime = this.time[i]!;
+      let d = Math.abs(time[i]! - prevTime);
+      prevTime = time[i]!;
       if (!Number.isSafeInteger(d)) {
-        scale = 1; // not encodable: svar below reports it
+        scale = 1; // not encodable: putS below reports it
         break;
       }
-      while (d !== 0) [scale, d] = [d, scale % d];
+      // gcd(scale, d); most deltas are multiples of the scale already.
+      if (scale !== 0 && d % scale === 0) continue;
+      while (d !== 0) {
+        const r = scale % d;
+        scale = d;
+        d = r;
+      }
     }
     if (!(scale >= 1 && Number.isSafeInteger(scale))) scale = 1;
+    // Each column into its own buffer (10 bytes per varint at most), positions in locals.
+    const room = n * 10 + 16;
+    if (this.colBytes[0]!.length < room) for (let j = 0; j < 8; j++) this.colBytes[j] = new Uint8Array(room);
+    const [K, CPU, TID, TIME, A, B, C, S] = this.colBytes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    let pk = 0, pc = 0, pt = 0, pm = 0, pa = 0, pb = 0, pcc = 0, ps = 0;
+    const dict = new Map<string, number>();
+    const strs: string[] = [];
     prevTime = 0;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
@@ -145,17 +200,17 @@ export class ChunkBuilder {
         full = (na < 1 && a !== 0) || (na < 2 && b !== 0) || (na < 3 && c !== 0) || (!hs && s !== "") ? 1 : 0;
         if (full) { na = 3; hs = 1; }
       }
-      K.uvar(k * 2 + full);
-      CPU.svar(this.cpu[i]!);
-      TID.svar(this.tid[i]!);
-      const t = this.time[i]!;
-      TIME.svar((t - prevTime) / scale);
+      pk = putU(K, pk, k * 2 + full);
+      pc = putS(CPU, pc, this.cpu[i]!);
+      pt = putS(TID, pt, this.tid[i]!);
+      const t = time[i]!;
+      pm = putS(TIME, pm, (t - prevTime) / scale);
       prevTime = t;
-      if (na >= 1) A.svar(a);
-      if (na >= 2) B.svar(b);
-      if (na >= 3) C.svar(c);
+      if (na >= 1) pa = putS(A, pa, a);
+      if (na >= 2) pb = putS(B, pb, b);
+      if (na >= 3) pcc = putS(C, pcc, c);
       if (hs) {
-        if (s === "") S.uvar(0);
+        if (s === "") S[ps++] = 0;
         else {
           let x = dict.get(s);
           if (x === undefined) {
@@ -163,13 +218,12 @@ export class ChunkBuilder {
             dict.set(s, x);
             strs.push(wellFormed(s));
           }
-          S.uvar(x);
+          ps = putU(S, ps, x);
         }
       }
     }
-    const col = (w: ByteWriter) => w.buf.subarray(0, w.pos);
     // In the order of V2_FIELDS.
-    return packr.pack([this.firstSeq, n, scale, strs, col(K), col(CPU), col(TID), col(TIME), col(A), col(B), col(C), col(S)]);
+    return packr.pack([this.firstSeq, n, scale, strs, K.subarray(0, pk), CPU.subarray(0, pc), TID.subarray(0, pt), TIME.subarray(0, pm), A.subarray(0, pa), B.subarray(0, pb), C.subarray(0, pcc), S.subarray(0, ps)]);
   }
 
   reset(): void {
@@ -197,7 +251,25 @@ function slowU(raw: Uint8Array, p: number): number {
   throw new BodyError("varint longer than 10 bytes");
 }
 
+/** A value column took the slow path (a varint over 28 bits) since the last decode began. */
+let slowSeen = false;
+/** Events and time scale of the last decode. */
+let lastN = 0;
+let lastScale = 1;
+
+/**
+ * Whether every integer the last decodeEventBody produced is a safe integer
+ * by construction: no value column needed more than 28 bits (those decode
+ * exactly as int32), and the time column's running sum of n deltas below
+ * 2^27 times the scale cannot pass 2^53. The reader then skips checkColumns
+ * (validate.ts), whose rule this only proves ahead of time.
+ */
+export function lastDecodeSafe(): boolean {
+  return !slowSeen && lastN * 0x8000000 * lastScale <= Number.MAX_SAFE_INTEGER;
+}
+
 function slowS(raw: Uint8Array, p: number): number {
+  slowSeen = true;
   const start = p;
   const u = slowU(raw, p);
   if (u <= 0x1fffffffffffff) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
@@ -244,10 +316,10 @@ function readColumn(raw: Uint8Array, p: number, out: Float64Array, n: number): n
   return p;
 }
 
-/** Like readColumn, only for events whose slot count (use & 3) is at least min. */
-function readSlot(raw: Uint8Array, p: number, out: Float64Array, n: number, use: Uint8Array, min: number): number {
-  for (let i = 0; i < n; i++) {
-    if ((use[i]! & 3) < min) continue;
+/** Like readColumn, for the m events listed in idx (those that store the slot): out[idx[j]] for j < m. */
+function readListed(raw: Uint8Array, p: number, out: Float64Array, idx: Int32Array, m: number): number {
+  for (let j = 0; j < m; j++) {
+    const i = idx[j]!;
     let u = raw[p++]!;
     if (u >= 0x80) {
       let y = raw[p++]!;
@@ -269,6 +341,13 @@ function readSlot(raw: Uint8Array, p: number, out: Float64Array, n: number, use:
     out[i] = (u >>> 1) ^ -(u & 1);
   }
   return p;
+}
+
+/** A slot column: every event's when all n store it, else those listed (the others are 0). */
+function readSlot(raw: Uint8Array, p: number, out: Float64Array, n: number, idx: Int32Array, m: number): number {
+  if (m === n) return readColumn(raw, p, out, n);
+  out.fill(0, 0, n);
+  return readListed(raw, p, out, idx, m);
 }
 
 /** Reads n zigzag deltas, multiplies them by scale and stores their running sums. */
@@ -300,11 +379,14 @@ function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number, sc
   return p;
 }
 
-/** Reusable decode buffers, so that scans do not allocate columns per chunk. */
+/**
+ * Decode buffers for up to `cap` events. Decoding into one (decodeEventBody's
+ * `scratch`) allocates no columns: scans reuse one, and the reader's column
+ * cache recycles those it evicts, so neither makes garbage per chunk.
+ */
 export class Scratch {
   cap = 0;
   kind = new Int32Array(0);
-  use = new Uint8Array(0);
   cpu = new Float64Array(0);
   tid = new Float64Array(0);
   time = new Float64Array(0);
@@ -312,13 +394,21 @@ export class Scratch {
   b = new Float64Array(0);
   c = new Float64Array(0);
   sIdx = new Uint32Array(0);
+  /** Indexes of the events that store slot a, b, c and s, in order (decoding's own lists). */
+  ia = new Int32Array(0);
+  ib = new Int32Array(0);
+  ic = new Int32Array(0);
+  is = new Int32Array(0);
+
+  constructor(cap = 0) {
+    this.grow(cap);
+  }
 
   /** Makes room for n events; the arrays' contents are then undefined. */
   grow(n: number): void {
     if (n <= this.cap) return;
     this.cap = n;
     this.kind = new Int32Array(n);
-    this.use = new Uint8Array(n);
     this.cpu = new Float64Array(n);
     this.tid = new Float64Array(n);
     this.time = new Float64Array(n);
@@ -326,26 +416,31 @@ export class Scratch {
     this.b = new Float64Array(n);
     this.c = new Float64Array(n);
     this.sIdx = new Uint32Array(n);
+    this.ia = new Int32Array(n);
+    this.ib = new Int32Array(n);
+    this.ic = new Int32Array(n);
+    this.is = new Int32Array(n);
+  }
+
+  /** Bytes held (for caches that bound their memory). */
+  get bytes(): number {
+    return this.cap * (4 + 6 * 8 + 4 + 4 * 4);
   }
 }
 
-/** Counts of events storing each slot, from the kind column. */
-interface SlotCounts {
-  nA: number;
-  nB: number;
-  nC: number;
-  nS: number;
-}
+/** How many events store each slot (set by readKinds; module state, like `at`). */
+let nA = 0, nB = 0, nC = 0, nS = 0;
 
 /**
- * Reads the kind column (n uvars from p; the events from firstSeq) into kind
- * and use (bits 0-1: the integer slots stored, bit 2: a string stored).
- * Returns the new position and fills `counts`.
+ * Reads the kind column (n uvars from p; the events from firstSeq) into
+ * sc.kind, and lists the events that store each slot (sc.ia .. sc.is; the
+ * counts in nA .. nS). Returns the new position.
  */
-function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slots: SlotTable, kind: Int32Array, use: Uint8Array, counts: SlotCounts): number {
-  const { nargs, str } = slots;
-  const nk = nargs.length;
-  let nA = 0, nB = 0, nC = 0, nS = 0;
+function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): number {
+  const use = slots.use;
+  const nk = use.length;
+  const { kind, ia, ib, ic, is } = sc;
+  let ca = 0, cb = 0, cc = 0, cs = 0;
   for (let i = 0; i < n; i++) {
     let v = raw[p]!;
     if (v < 0x80) p++;
@@ -354,27 +449,32 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
       p = at;
       if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
-    const k = Math.floor(v / 2);
+    const k = v >>> 1;
     kind[i] = k;
-    const u = (v & 1) === 0 && k < nk ? nargs[k]! | (str[k]! << 2) : 7;
-    use[i] = u;
+    // Bits 0-1: integer slots stored, bit 2: a string stored; all of them when the full bit is set or the kind is unknown.
+    const u = (v & 1) === 0 && k < nk ? use[k]! : 7;
     const na = u & 3;
-    if (na >= 1) nA++;
-    if (na >= 2) nB++;
-    if (na >= 3) nC++;
-    if (u & 4) nS++;
+    // Branch-free: write the index, count it only when the slot is stored.
+    ia[ca] = i;
+    ca += (na + 3) >> 2;
+    ib[cb] = i;
+    cb += (na + 2) >> 2;
+    ic[cc] = i;
+    cc += (na + 1) >> 2;
+    is[cs] = i;
+    cs += u >> 2;
   }
-  counts.nA = nA;
-  counts.nB = nB;
-  counts.nC = nC;
-  counts.nS = nS;
+  nA = ca;
+  nB = cb;
+  nC = cc;
+  nS = cs;
   return p;
 }
 
-/** Reads one string index (a uvar below m + 1) for each event that stores a string. Returns the new position. */
-function readStringIndexes(raw: Uint8Array, p: number, n: number, use: Uint8Array, sIdx: Uint32Array, m: number): number {
-  for (let i = 0; i < n; i++) {
-    if (!(use[i]! & 4)) continue;
+/** Reads one string index (a uvar below m + 1) for each of the k events listed in idx. Returns the new position. */
+function readStringIndexes(raw: Uint8Array, p: number, n: number, idx: Int32Array, k: number, sIdx: Uint32Array, m: number): number {
+  sIdx.fill(0, 0, n);
+  for (let j = 0; j < k; j++) {
     const x = raw[p]!;
     let v: number;
     if (x < 0x80) {
@@ -385,7 +485,7 @@ function readStringIndexes(raw: Uint8Array, p: number, n: number, use: Uint8Arra
       p = at;
     }
     if (v > m) throw new BodyError(`string index ${v} out of range`);
-    sIdx[i] = v;
+    sIdx[idx[j]!] = v;
   }
   return p;
 }
@@ -399,17 +499,14 @@ function readStringIndexes(raw: Uint8Array, p: number, n: number, use: Uint8Arra
 export function decodeEventBody(major: number, raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
   // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time): refuse a count the body cannot hold before allocating for it.
   if (!(n >= 0 && 4 * n <= raw.length)) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
-  const sc = scratch ?? new Scratch();
+  const sc = scratch ?? new Scratch(n);
   sc.grow(n);
-  if (scratch) {
-    sc.a.fill(0, 0, n);
-    sc.b.fill(0, 0, n);
-    sc.c.fill(0, 0, n);
-    sc.sIdx.fill(0, 0, n);
-  }
+  slowSeen = false;
+  lastN = n;
+  lastScale = Infinity;
   const strings = major === 1 ? decodeV1(raw, n, firstSeq, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
   const { kind, cpu, tid, time, a, b, c, sIdx } = sc;
-  if (scratch) {
+  if (sc.cap !== n) {
     return {
       firstSeq, n, kind: kind.subarray(0, n), cpu: cpu.subarray(0, n), tid: tid.subarray(0, n), time: time.subarray(0, n),
       a: a.subarray(0, n), b: b.subarray(0, n), c: c.subarray(0, n), sIdx: sIdx.subarray(0, n), strings,
@@ -421,18 +518,18 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
 /** Format 1: the columns concatenated. Fills sc; returns the string table. */
 function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
   const len = raw.length;
-  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
-  const cnt: SlotCounts = { nA: 0, nB: 0, nC: 0, nS: 0 };
-  let p = readKinds(raw, 0, n, firstSeq, slots, kind, use, cnt);
-  p = readColumn(raw, p, cpu, n);
-  p = readColumn(raw, p, tid, n);
+  let p = readKinds(raw, 0, n, firstSeq, slots, sc);
+  const ka = nA, kb = nB, kc = nC, ks = nS;
+  p = readColumn(raw, p, sc.cpu, n);
+  p = readColumn(raw, p, sc.tid, n);
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
   const scale = slowU(raw, p);
+  lastScale = scale;
   p = at;
-  p = readDeltas(raw, p, time, n, scale);
-  p = cnt.nA === n ? readColumn(raw, p, a, n) : readSlot(raw, p, a, n, use, 1);
-  p = cnt.nB === n ? readColumn(raw, p, b, n) : readSlot(raw, p, b, n, use, 2);
-  p = cnt.nC === n ? readColumn(raw, p, c, n) : readSlot(raw, p, c, n, use, 3);
+  p = readDeltas(raw, p, sc.time, n, scale);
+  p = readSlot(raw, p, sc.a, n, sc.ia, ka);
+  p = readSlot(raw, p, sc.b, n, sc.ib, kb);
+  p = readSlot(raw, p, sc.c, n, sc.ic, kc);
   if (p >= len) throw new BodyError("event chunk body ends before its string table");
   const m = slowU(raw, p);
   p = at;
@@ -446,7 +543,7 @@ function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
     strings[j] = fromUtf8(raw.subarray(p, p + bl));
     p += bl;
   }
-  if (cnt.nS > 0) p = readStringIndexes(raw, p, n, use, sIdx, m);
+  p = readStringIndexes(raw, p, n, sc.is, ks, sc.sIdx, m);
   if (p !== len) throw new BodyError(`event chunk body does not match its event count (${len - p} bytes left over)`);
   return strings;
 }
@@ -459,6 +556,11 @@ function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
 export const V2_FIELDS = ["firstSeq", "n", "timeScale", "strings", "kind", "cpu", "tid", "time", "a", "b", "c", "s"] as const;
 /** Position of the first column (kind) in V2_FIELDS. */
 const V2_COL0 = 4;
+
+/** A column must end exactly where its bytes do. */
+function whole(name: string, col: Uint8Array, p: number): void {
+  if (p !== col.length) throw new BodyError(`event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`);
+}
 
 /** Format 2: a msgpack array. Fills sc; returns the string table. */
 function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
@@ -476,26 +578,28 @@ function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   }
   const scale: unknown = doc[2];
   if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");
+  lastScale = scale;
   const table: unknown = doc[3];
-  if (!Array.isArray(table) || !table.every((x) => typeof x === "string")) throw new BodyError("event chunk body's strings is not an array of strings");
+  if (!Array.isArray(table)) throw new BodyError("event chunk body's strings is not an array of strings");
+  for (let j = 0; j < table.length; j++) if (typeof table[j] !== "string") throw new BodyError("event chunk body's strings is not an array of strings");
   for (let i = V2_COL0; i < V2_FIELDS.length; i++) {
     if (!(doc[i] instanceof Uint8Array)) throw new BodyError(`event chunk body's column ${V2_FIELDS[i]} is not bin`);
   }
-  const [K, CPU, TID, TIME, A, B, C, S] = doc.slice(V2_COL0) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-  const { kind, use, cpu, tid, time, a, b, c, sIdx } = sc;
-  const cnt: SlotCounts = { nA: 0, nB: 0, nC: 0, nS: 0 };
-  const whole = (name: string, col: Uint8Array, p: number) => {
-    if (p !== col.length) throw new BodyError(`event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`);
-  };
-  whole("kind", K, readKinds(K, 0, n, firstSeq, slots, kind, use, cnt));
-  whole("cpu", CPU, readColumn(CPU, 0, cpu, n));
-  whole("tid", TID, readColumn(TID, 0, tid, n));
-  whole("time", TIME, readDeltas(TIME, 0, time, n, scale));
-  whole("a", A, cnt.nA === n ? readColumn(A, 0, a, n) : readSlot(A, 0, a, n, use, 1));
-  whole("b", B, cnt.nB === n ? readColumn(B, 0, b, n) : readSlot(B, 0, b, n, use, 2));
-  whole("c", C, cnt.nC === n ? readColumn(C, 0, c, n) : readSlot(C, 0, c, n, use, 3));
-  whole("s", S, cnt.nS > 0 ? readStringIndexes(S, 0, n, use, sIdx, table.length) : 0);
-  return ["", ...(table as string[])];
+  const K = doc[4] as Uint8Array, CPU = doc[5] as Uint8Array, TID = doc[6] as Uint8Array, TIME = doc[7] as Uint8Array;
+  const A = doc[8] as Uint8Array, B = doc[9] as Uint8Array, C = doc[10] as Uint8Array, S = doc[11] as Uint8Array;
+  whole("kind", K, readKinds(K, 0, n, firstSeq, slots, sc));
+  const ka = nA, kb = nB, kc = nC, ks = nS;
+  whole("cpu", CPU, readColumn(CPU, 0, sc.cpu, n));
+  whole("tid", TID, readColumn(TID, 0, sc.tid, n));
+  whole("time", TIME, readDeltas(TIME, 0, sc.time, n, scale));
+  whole("a", A, readSlot(A, 0, sc.a, n, sc.ia, ka));
+  whole("b", B, readSlot(B, 0, sc.b, n, sc.ib, kb));
+  whole("c", C, readSlot(C, 0, sc.c, n, sc.ic, kc));
+  whole("s", S, readStringIndexes(S, 0, n, sc.is, ks, sc.sIdx, table.length));
+  const strings: string[] = new Array(table.length + 1);
+  strings[0] = "";
+  for (let j = 0; j < table.length; j++) strings[j + 1] = table[j] as string;
+  return strings;
 }
 
 /** Materializes KEvent objects from decoded columns. */

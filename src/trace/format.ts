@@ -47,8 +47,8 @@ export const MAX_META = 1 << 20;
 export const META_MAX_DEPTH = 256;
 /** Most rows in the header's kind table. */
 export const MAX_KINDS = 4096;
-/** Most CPUs a trace's kernel config may have. */
-export const MAX_TRACE_CPUS = 4096;
+/** Most CPUs a trace's kernel config may have (Linux's largest NR_CPUS: imported traces of big machines). */
+export const MAX_TRACE_CPUS = 8192;
 /** Most events in one event chunk; the writer never puts more in one. */
 export const MAX_CHUNK_EVENTS = 1 << 16;
 /** Largest uncompressed event chunk body (4096 events take about 24 KB). */
@@ -88,6 +88,42 @@ export interface TraceMeta {
   strategy?: unknown;
   /** How a run that is not its seed's was made (shrink, whatif): its schedule chunk is then the only way to run it again (format 2.1). */
   origin?: string;
+  /** Set when the trace was imported from a real kernel trace (ktrace import): where from. Absent in recorded traces. */
+  imported?: ImportedMeta;
+}
+
+/** Where an imported trace came from (the header's `imported` key; docs/FORMAT.md). */
+export interface ImportedMeta {
+  /** The input's format: ftrace, perf, babeltrace2. */
+  format: string;
+  /** The input file as given to ktrace import. */
+  file: string;
+  /** The format was detected from the content (not given with --format). */
+  detected: boolean;
+  gzip: boolean;
+  /**
+   * The input's clock: `kind` seconds | time-of-day | date | counter, `unit` of event
+   * times (ns, or count for raw counter values), `origin` the input time that time 0
+   * stands for (as the input wrote it), `precision` digits after the second seen.
+   */
+  clock: { kind: string; unit: string; origin: string; precision: number } | null;
+}
+
+/**
+ * An imported trace's clock (ImportedMeta.clock, or import's ClockInfo) in words, for
+ * reports (import's, info's, report's): what its times are and its
+ * origin. Takes a header's imported clock too, whose fields are strings from a
+ * file: the caller escapes the result for a terminal.
+ */
+export function clockText(c: { kind: string; unit: string; origin: string; precision: number }): string {
+  const words: Record<string, string> = {
+    seconds: "seconds since the trace clock's epoch (usually boot)",
+    "time-of-day": "time of day (babeltrace2's default)",
+    date: "date and time (babeltrace2 --clock-date)",
+    counter: "raw counter values (not nanoseconds)",
+  };
+  const what = Object.hasOwn(words, c.kind) ? words[c.kind]! : c.kind;
+  return `${what}; origin ${c.origin}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
 }
 
 /** Header contents as stored: the meta plus format details. */
@@ -158,6 +194,7 @@ export function encodeHeader(h: HeaderData): Uint8Array {
     ...(h.invariants !== undefined ? { invariants: h.invariants } : {}),
     ...(h.strategy !== undefined ? { strategy: h.strategy } : {}),
     ...(h.origin !== undefined ? { origin: h.origin } : {}),
+    ...(h.imported !== undefined ? { imported: h.imported } : {}),
   });
   const out = new Uint8Array(HEADER_FIXED + meta.length + 4);
   out.set(MAGIC, 0);

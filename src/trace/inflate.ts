@@ -8,7 +8,7 @@
 // Node 20, Bun 1.4 and Deno 2.9: the bomb is not inflated first), so memory
 // stays at the bound.
 
-import { constants as zc, gunzipSync, inflateRawSync } from "node:zlib";
+import { constants as zc, createInflateRaw, gunzipSync, inflateRawSync } from "node:zlib";
 import { GZIP_MAX_RATIO, MAX_GUNZIP } from "./format.ts";
 
 /** The deflate stream inflates to more (or less) than it should; the message says how. */
@@ -39,13 +39,91 @@ export function inflateBounded(bytes: Uint8Array, declared: number): Uint8Array 
   }
   let out: Uint8Array;
   try {
-    out = inflateRawSync(bytes, { maxOutputLength: Math.max(1, declared + 1) });
+    // One output chunk of the declared size (up to 1 MiB): zlib's default of 16 KiB chunks joined at the end makes twice the garbage per chunk body.
+    out = inflateRawSync(bytes, { maxOutputLength: Math.max(1, declared + 1), chunkSize: Math.min(Math.max(64, declared + 1), 1 << 20) });
   } catch (e) {
     if (isTooLarge(e)) throw new InflateError(`body inflates to more than the ${declared} bytes it declares`);
     throw new InflateError(`body does not inflate (${why(e)})`);
   }
   if (out.length !== declared) throw new InflateError(`body inflates to ${out.length} bytes, expected ${declared}`);
   return out;
+}
+
+/** node:zlib's stream handle, as Node, Bun and Deno implement it (not a documented API: feature-tested before use). */
+interface ZlibHandle {
+  reset(): void;
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  onerror: ((message: string, errno: number) => void) | undefined;
+}
+
+/**
+ * inflateBounded into a buffer it reuses: one zlib stream reset for each
+ * body instead of a new one (zlib state and window) and a fresh output
+ * buffer per call, so reading chunk after chunk makes almost no garbage
+ * (seeks then rarely meet a collection; a scan's heap stays small). The
+ * result is valid until the next call. The same bounds as inflateBounded: at
+ * most declared + 1 bytes are ever produced. Where the runtime's zlib has no
+ * usable stream handle (it is not a documented API), or it does not pass a
+ * self-test, it falls back to inflateBounded.
+ */
+export class Inflater {
+  private h: ZlibHandle | null = null;
+  private state: Uint32Array | null = null;
+  private err: string | null = null;
+  private out = new Uint8Array(1 << 15);
+
+  constructor() {
+    try {
+      const z = createInflateRaw() as unknown as { _handle?: ZlibHandle; _writeState?: unknown };
+      const h = z._handle;
+      if (h && typeof h.writeSync === "function" && typeof h.reset === "function" && z._writeState instanceof Uint32Array) {
+        this.h = h;
+        this.state = z._writeState;
+        h.onerror = (message) => {
+          this.err = message;
+        };
+        // A stored block holding "ok", then a truncated stream: the handle must give the one and refuse the other.
+        const good = this.run(Uint8Array.of(1, 2, 0, 0xfd, 0xff, 0x6f, 0x6b), 2);
+        if (!(good instanceof Uint8Array) || good[0] !== 0x6f || good[1] !== 0x6b || typeof this.run(Uint8Array.of(0, 2, 0, 0xfd, 0xff, 0x6f), 2) === "object") {
+          this.h = null;
+        }
+      }
+    } catch {
+      this.h = null;
+    }
+  }
+
+  /** Whether the reusable stream is in use (false: inflateBounded, fresh buffers). */
+  get reusing(): boolean {
+    return this.h !== null;
+  }
+
+  /** As inflateBounded(bytes, declared); the bytes are valid until the next call. */
+  inflate(bytes: Uint8Array, declared: number): Uint8Array {
+    if (this.h === null) return inflateBounded(bytes, declared);
+    if (declared > deflateCeiling(bytes.length)) {
+      throw new InflateError(`body declares ${declared} bytes, more than ${bytes.length} compressed bytes can hold`);
+    }
+    const r = this.run(bytes, declared);
+    if (typeof r === "string") throw new InflateError(r);
+    return r;
+  }
+
+  /** The body, or why not. */
+  private run(bytes: Uint8Array, declared: number): Uint8Array | string {
+    const h = this.h!;
+    const room = declared + 1;
+    if (this.out.length < room) this.out = new Uint8Array(Math.max(room, 2 * this.out.length));
+    this.err = null;
+    h.reset();
+    h.writeSync(zc.Z_FINISH, bytes, 0, bytes.length, this.out, 0, room);
+    if (this.err !== null) return `body does not inflate (${this.err})`;
+    const made = room - this.state![0]!;
+    // Room left means the stream ended (Z_FINISH); none means it had more to give.
+    if (made > declared) return `body inflates to more than the ${declared} bytes it declares`;
+    if (made !== declared) return `body inflates to ${made} bytes, expected ${declared}`;
+    return this.out.subarray(0, declared);
+  }
 }
 
 /** The most a gzip'd trace of n bytes may inflate to: GZIP_MAX_RATIO times its size (plus 1 MiB), at most MAX_GUNZIP. */

@@ -17,18 +17,18 @@
 
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { fromPlain, type PlainState } from "../kernel/state.ts";
-import type { KEvent, KState, Outcome } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteReader, ShortRead } from "./bytes.ts";
 import { crc32 } from "./compress.ts";
 import { TraceCorruptError, TraceError, type Gap } from "./errors.ts";
 import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
-import { BodyError, Scratch, columnsToEvents, decodeEventBody, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
+import { BodyError, Scratch, columnsToEvents, decodeEventBody, kindRemap, lastDecodeSafe, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
   MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SCHEDULE_BODY, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
   type HeaderData, type IndexData,
 } from "./format.ts";
-import { InflateError, gunzipBounded, inflateBounded } from "./inflate.ts";
+import { InflateError, Inflater, gunzipBounded, inflateBounded } from "./inflate.ts";
 import {
   META_SHAPE, checkColumns, checkIndex, checkMeta, checkSnapshot, indexShape, snapshotShape, unpackBounded,
 } from "./validate.ts";
@@ -70,6 +70,12 @@ interface Source {
   bytesRead: number;
   /** Exactly len bytes at pos; the caller has checked pos + len <= size. */
   read(pos: number, len: number): Uint8Array;
+  /**
+   * As read, but the bytes may live in a buffer the source reuses: valid
+   * until its next readTemp. For a chunk that is decoded at once (seeks and
+   * scans then read no fresh buffer per chunk).
+   */
+  readTemp(pos: number, len: number): Uint8Array;
   close(): void;
 }
 
@@ -83,14 +89,25 @@ class MemSource implements Source {
     this.bytesRead += len;
     return this.buf.subarray(pos, pos + len);
   }
+  readTemp(pos: number, len: number): Uint8Array {
+    return this.read(pos, len);
+  }
   close(): void {}
 }
 
 class FileSource implements Source {
   bytesRead = 0;
+  /** readTemp's buffer: grows to the largest frame read through it. */
+  private temp = new Uint8Array(1 << 16);
   constructor(private fd: number, readonly size: number, private readonly path: string) {}
   read(pos: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
+    return this.readInto(new Uint8Array(len), pos, len);
+  }
+  readTemp(pos: number, len: number): Uint8Array {
+    if (len > this.temp.length) this.temp = new Uint8Array(Math.max(len, 2 * this.temp.length));
+    return this.readInto(this.temp, pos, len).subarray(0, len);
+  }
+  private readInto(out: Uint8Array, pos: number, len: number): Uint8Array {
     let done = 0;
     try {
       while (done < len) {
@@ -139,14 +156,18 @@ function isDecodeError(e: unknown): e is Error {
   return e instanceof BodyError || e instanceof InflateError || e instanceof ShortRead || e instanceof BadValue;
 }
 
-/** The uncompressed body: as is when flag bit 0 is clear, else inflated to exactly rawLen bytes. */
-function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number): Uint8Array {
+/**
+ * The uncompressed body: as is when flag bit 0 is clear, else inflated to
+ * exactly rawLen bytes (with `inflater`: into its reused buffer, valid until
+ * its next use).
+ */
+function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number, inflater?: Inflater): Uint8Array {
   if (rawLen > limit) throw new BodyError(`body declares ${rawLen} bytes, more than the ${limit} a chunk of this type may hold`);
   if (!(flags & FLAG_DEFLATE)) {
     if (bytes.length !== rawLen) throw new BodyError(`body is ${bytes.length} bytes, expected ${rawLen}`);
     return bytes;
   }
-  return inflateBounded(bytes, rawLen);
+  return inflater ? inflater.inflate(bytes, rawLen) : inflateBounded(bytes, rawLen);
 }
 
 /** msgpack unpacked within bounds; a BodyError when it is not a well-shaped document. */
@@ -288,10 +309,14 @@ export class TraceReader {
 
   private readonly src: Source;
   private readonly slots: SlotTable;
+  /** The writer's kind codes as this build's (kindRemap), null when they agree. */
+  private readonly remap: Int32Array | null;
   private readonly t: Tables;
   private readonly chunks: Lru<KEvent[]>;
   private readonly snaps = new Lru<PlainState>(4, 8 << 20);
   private readonly scratch = new Scratch();
+  /** Inflates the chunks and snapshots read one at a time (decoded at once): no buffer per body. */
+  private readonly inflater = new Inflater();
   private readonly headerEnd: number;
   private gapsCache: { version: number; gaps: Gap[] } | null = null;
   private version = 0;
@@ -311,6 +336,7 @@ export class TraceReader {
     this.meta = init.meta;
     this.headerEnd = init.headerEnd;
     this.slots = slotTable(init.meta.kinds);
+    this.remap = kindRemap(init.meta.kinds);
     this.t = init.tables;
     this.eventCount = init.tables.events;
     this.outcome = init.outcome;
@@ -552,9 +578,13 @@ export class TraceReader {
     return lo;
   }
 
-  /** Decoded columns of event chunk i (fresh arrays, not cached; for bulk scans). Throws TraceCorruptError (with its gap) for a damaged chunk. */
-  readColumns(i: number): EventColumns {
-    return this.decodeChunk(i, undefined);
+  /**
+   * Decoded columns of event chunk i, not cached: in fresh arrays, or with
+   * `scratch` in its arrays (no allocation per chunk; valid until its next
+   * use). Throws TraceCorruptError (with its gap) for a damaged chunk.
+   */
+  readColumns(i: number, scratch?: Scratch): EventColumns {
+    return this.decodeChunk(i, scratch);
   }
 
   private gapError(i: number, b: Bad): TraceCorruptError {
@@ -570,7 +600,7 @@ export class TraceReader {
     if (known) throw this.gapError(i, known);
     const off = t.chunkOffsets[i]!;
     try {
-      const fr = readFrame(this.src, off, this.src.size);
+      const fr = readFrame(this.src, off, this.src.size, true);
       if (typeof fr === "string") throw new BodyError(fr);
       if (fr.type !== CHUNK_EVENTS) throw new BodyError(`expected an event chunk, found type ${fr.type}`);
       const r = new ByteReader(fr.payload);
@@ -582,10 +612,13 @@ export class TraceReader {
       }
       // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
       if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
-      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY, this.inflater);
       const cols = decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
-      const bad = checkColumns(cols);
+      // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
+      const bad = lastDecodeSafe() ? null : checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
+      const m = this.remap;
+      if (m !== null) for (let j = 0, k = cols.kind; j < cols.n; j++) k[j] = k[j]! < m.length ? m[k[j]!]! : EVENT_KINDS.length + k[j]!;
       return cols;
     } catch (e) {
       if (!isDecodeError(e)) throw e;
@@ -741,14 +774,14 @@ export class TraceReader {
     const want = t.snapshotSeqs[i]!;
     if (known) throw new TraceCorruptError(this.name, known.no, known.offset, known.detail);
     try {
-      const fr = readFrame(this.src, off, this.src.size);
+      const fr = readFrame(this.src, off, this.src.size, true);
       if (typeof fr === "string") throw new BodyError(fr);
       if (fr.type !== CHUNK_SNAPSHOT) throw new BodyError(`expected a snapshot chunk, found type ${fr.type}`);
       const r = new ByteReader(fr.payload);
       const seq = r.svar();
       const rawLen = r.uvar();
       if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
-      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY);
+      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY, this.inflater);
       const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), { seq: want, cpus: this.meta.config.cpus });
       if (typeof plain === "string") throw new BodyError(plain);
       return [plain, raw.length];
@@ -783,14 +816,17 @@ function missingError(path: string): TraceError {
   return new TraceError("missing", `${path}: no such file; check the path, or record a trace with: ktrace record <scenario> -o ${path}`, path);
 }
 
-/** Reads the frame at off, checking bounds and CRC. Returns an explanation when it is not a good frame. */
-function readFrame(src: Source, off: number, end: number): Frame | string {
+/**
+ * Reads the frame at off, checking bounds and CRC. Returns an explanation when
+ * it is not a good frame. `temp`: the payload may be in the source's reused
+ * buffer (valid until the next temp read): for a chunk decoded at once.
+ */
+function readFrame(src: Source, off: number, end: number, temp = false): Frame | string {
   if (off < 0 || off + FRAME_HEADER > end) return `cut short inside the chunk header (${Math.max(0, end - off)} of ${FRAME_HEADER} bytes)`;
-  const h = src.read(off, FRAME_HEADER);
-  const len = readU32(h, 4);
+  const len = readU32(src.readTemp(off, FRAME_HEADER), 4);
   if (len > MAX_PAYLOAD) return `implausible chunk length ${len}`;
   if (off + FRAME_HEADER + len > end) return `cut short inside the chunk (${end - off - FRAME_HEADER} of ${len} payload bytes)`;
-  const frame = src.read(off, FRAME_HEADER + len);
+  const frame = temp ? src.readTemp(off, FRAME_HEADER + len) : src.read(off, FRAME_HEADER + len);
   if (!frameCrcOk(frame, len)) return "checksum mismatch";
   return { type: frame[0]!, flags: frame[1]!, payload: frame.subarray(FRAME_HEADER), offset: off, length: FRAME_HEADER + len };
 }

@@ -9,7 +9,7 @@
 // carry fields this build does not know (a later kernel): they are kept.
 
 import type { PlainState } from "../kernel/state.ts";
-import { LOCK_TYPES, OUTCOME_KINDS, VAR_TYPES } from "../kernel/types.ts";
+import { KSTACK_STATES, LOCK_TYPES, MAX_CTX_DEPTH, OBJ_STATES, OUTCOME_KINDS, PROC_STATES, SCHED_POLICIES, SYNC_KINDS, THREAD_STATES, VAR_TYPES, WAIT_WHATS } from "../kernel/types.ts";
 import type { EventColumns } from "./event-codec.ts";
 import {
   FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_KINDS, MAX_META, MAX_TRACE_CPUS, META_MAX_DEPTH, packr,
@@ -94,7 +94,26 @@ export function checkMeta(m: unknown): HeaderData | string {
   for (const k of kinds as unknown[]) {
     if (!Array.isArray(k) || typeof k[0] !== "string" || !int(k[1]) || (k[2] !== undefined && !int(k[2]))) return "meta field kinds is not a kind table";
   }
+  if (m.imported !== undefined) {
+    const bad = checkImported(m.imported);
+    if (bad !== null) return `meta field imported ${bad}`;
+  }
   return m as unknown as HeaderData;
+}
+
+/** Longest text the header's imported section may hold in one field (a path). */
+const MAX_IMPORTED_TEXT = 4096;
+
+/** Checks the imported section (format ImportedMeta); an explanation or null. */
+function checkImported(x: unknown): string | null {
+  if (!isObj(x)) return "is not a map";
+  const text = (v: unknown) => typeof v === "string" && v.length <= MAX_IMPORTED_TEXT;
+  if (!text(x.format) || !text(x.file)) return "lacks its format or file";
+  if (typeof x.detected !== "boolean" || typeof x.gzip !== "boolean") return "lacks detected/gzip";
+  const c = x.clock;
+  if (c === null) return null;
+  if (!isObj(c) || !text(c.kind) || !text(c.unit) || !text(c.origin) || !int(c.precision) || c.precision < 0 || c.precision > 64) return "has a bad clock";
+  return null;
 }
 
 // ---- index ----
@@ -160,42 +179,96 @@ function checkOutcome(o: unknown, events: number): IndexData["outcome"] | string
 
 // ---- snapshots ----
 
-type Field = "int" | "int?" | "intOrNull" | "str" | "bool" | "ints" | "locktype" | "vartype" | "regs?";
+type Field =
+  | "int" | "int?" | "intOrNull" | "str" | "str?" | "bool" | "bool?" | "ints" | "locktype" | "vartype" | "regs?"
+  // the states of threads, processes, kernel stacks (one of the kernel's names: shown as they are)
+  | "tstate" | "pstate" | "kstate" | "ostate"
+  // imported traces' (absent in simulated runs)
+  | "ctx?"
+  // issue 11's (absent in older snapshots)
+  | "policy?" | "sync?" | "waitOn?" | "woken?" | "pending?" | "handling?" | "fds?" | "actions?" | "wake?";
 
-const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int" };
+// Fields of imported traces (src/kernel/imported.ts) are optional: absent in simulated runs.
+const CPU: Record<string, Field> = { id: "int", tid: "int", kstack: "int", switchSeq: "int?", lostSeq: "int?", ctx: "ctx?" };
+/** An interrupt context on a cpu's stack (kernel CpuCtx). */
+const CPU_CTX_FIELDS: Record<string, Field> = { kind: "str", num: "int", name: "str", since: "int" };
+
 const PROC: Record<string, Field> = {
-  pid: "int", ppid: "int", name: "str", state: "str", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
+  pid: "int", ppid: "int", name: "str", state: "pstate", threads: "ints", vmar: "intOrNull", vmarClearedSeq: "int",
   vmarLock: "int", exitCode: "intOrNull", tcaches: "ints", createdSeq: "int", exitingSeq: "int?", refs: "int?",
+  fds: "fds?", sigActions: "actions?", sigPending: "pending?", adoptedSeq: "int?", exitSeq: "int?",
 };
 const THREAD: Record<string, Field> = {
-  tid: "int", pid: "int", state: "str", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
+  tid: "int", pid: "int", state: "tstate", ident: "int", kstack: "int", waitLock: "int", waitPid: "int", waitSince: "int?", regs: "regs?",
+  comm: "str?", cpu: "int?", onSeq: "int?", offSeq: "int?",
+  waitOn: "waitOn?", woken: "woken?", prio: "int?", policy: "policy?", boost: "int?", sigMask: "int?", sigPending: "pending?", handling: "handling?",
 };
 const LOCK: Record<string, Field> = {
-  id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int",
+  id: "int", name: "str", space: "int", type: "locktype", owner: "int", ident: "int", level: "int", since: "int", copiedSeq: "int", pi: "bool?",
 };
-const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "str", allocSeq: "int", freeSeq: "int", flushed: "bool" };
+// Issue 11's parts of threads, processes and variables, and its pipes.
+const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int" };
+const WOKEN: Record<string, Field> = { by: "int", seq: "int", how: "int" };
+const PENDING: Record<string, Field> = { sig: "int", seq: "int", by: "int" };
+const HANDLING: Record<string, Field> = { sig: "int", sent: "int", at: "int", by: "int", mask: "int" };
+const FD: Record<string, Field> = { fd: "int", pipe: "int", write: "bool", cloexec: "bool", seq: "int" };
+const WAKE: Record<string, Field> = { seq: "int", woken: "int", by: "int" };
+const PIPE: Record<string, Field> = {
+  id: "int", cap: "int", used: "int", readers: "int", writers: "int", createdSeq: "int", writeSeq: "int", readSeq: "int", wclosedSeq: "int",
+};
+const KSTACK: Record<string, Field> = { id: "int", tid: "int", state: "kstate", allocSeq: "int", freeSeq: "int", flushed: "bool" };
 // Format 1.1 (shared state): absent in older snapshots, where they read as empty.
 const VAR: Record<string, Field> = {
-  id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int",
+  id: "int", name: "str", type: "vartype", space: "int", value: "int", since: "int", writer: "int", copiedSeq: "int", sync: "sync?", wake: "wake?",
 };
-const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "str", allocSeq: "int", freeSeq: "int" };
+const OBJ: Record<string, Field> = { id: "int", name: "str", space: "int", state: "ostate", allocSeq: "int", freeSeq: "int" };
 
 /** [name, value] pairs (a Map in plain form) whose values pass `ok`. */
 function isPairs(v: unknown, ok: (x: unknown) => boolean): boolean {
   return Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && ok(x[1]));
 }
 
+/** A map with every field of `shape` right (absent is fine when the field is optional). */
+function shaped(v: unknown, shape: Record<string, Field>): boolean {
+  if (!isObj(v)) return false;
+  for (const k in shape) if (!fieldOk(v[k], shape[k]!)) return false;
+  return true;
+}
+
+/** undefined, or an array (of at most `max` entries) of maps of `shape`. */
+function listOf(v: unknown, shape: Record<string, Field>, max = 4096): boolean {
+  return v === undefined || (Array.isArray(v) && v.length <= max && v.every((x) => shaped(x, shape)));
+}
+
 function fieldOk(v: unknown, f: Field): boolean {
   switch (f) {
+    case "bool?": return v === undefined || typeof v === "boolean";
+    case "policy?": return v === undefined || (typeof v === "string" && (SCHED_POLICIES as readonly string[]).includes(v));
+    case "sync?": return v === undefined || (typeof v === "string" && (SYNC_KINDS as readonly string[]).includes(v));
+    case "waitOn?": return v === undefined || (shaped(v, WAIT_ON) && (WAIT_WHATS as readonly string[]).includes((v as { what: string }).what));
+    case "woken?": return v === undefined || shaped(v, WOKEN);
+    case "wake?": return v === undefined || shaped(v, WAKE);
+    case "pending?": return listOf(v, PENDING, 64);
+    case "handling?": return listOf(v, HANDLING, 64);
+    case "fds?": return listOf(v, FD);
+    case "actions?": return v === undefined || (Array.isArray(v) && v.length <= 64 && v.every((x) => Array.isArray(x) && x.length === 2 && int(x[0]) && int(x[1])));
     case "int": return int(v);
     case "int?": return v === undefined || int(v);
     case "intOrNull": return v === null || int(v);
     case "str": return typeof v === "string";
+    case "str?": return v === undefined || typeof v === "string";
     case "bool": return typeof v === "boolean";
     case "ints": return isIntArray(v);
     case "locktype": return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
+    case "tstate": return typeof v === "string" && (THREAD_STATES as readonly string[]).includes(v);
+    case "pstate": return typeof v === "string" && (PROC_STATES as readonly string[]).includes(v);
+    case "kstate": return typeof v === "string" && (KSTACK_STATES as readonly string[]).includes(v);
+    case "ostate": return typeof v === "string" && (OBJ_STATES as readonly string[]).includes(v);
     case "vartype": return typeof v === "string" && (VAR_TYPES as readonly string[]).includes(v);
     case "regs?": return v === undefined || isPairs(v, int);
+    case "ctx?":
+      return v === undefined || (Array.isArray(v) && v.length <= MAX_CTX_DEPTH && v.every((x) =>
+        isObj(x) && (x.kind === "hardirq" || x.kind === "softirq") && Object.entries(CPU_CTX_FIELDS).every(([k, f]) => fieldOk(x[k], f))));
   }
 }
 
@@ -232,10 +305,12 @@ export function checkSnapshot(p: unknown, want: SnapshotExpect): PlainState | st
   const bad =
     records("cpus", p.cpus, CPU, "id") ?? records("procs", p.procs, PROC, "pid") ?? records("threads", p.threads, THREAD, "tid") ??
     records("locks", p.locks, LOCK, "id") ?? records("kstacks", p.kstacks, KSTACK, "id") ??
-    (p.vars === undefined ? null : records("vars", p.vars, VAR, "id")) ?? (p.objs === undefined ? null : records("objs", p.objs, OBJ, "id"));
+    (p.vars === undefined ? null : records("vars", p.vars, VAR, "id")) ?? (p.objs === undefined ? null : records("objs", p.objs, OBJ, "id")) ??
+    (p.pipes === undefined ? null : records("pipes", p.pipes, PIPE, "id"));
   if (bad !== null) return `snapshot ${bad}`;
   if (p.regTypes !== undefined && !isPairs(p.regTypes, (t) => typeof t === "string" && (VAR_TYPES as readonly string[]).includes(t))) return "snapshot regTypes are not [name, type] pairs";
   if ((p.nextVar !== undefined && !int(p.nextVar)) || (p.nextObj !== undefined && !int(p.nextObj))) return "snapshot nextVar/nextObj are not integers";
+  if (p.nextPipe !== undefined && !int(p.nextPipe)) return "snapshot nextPipe is not an integer";
   const cpus = p.cpus as { id: number }[];
   if (cpus.length !== want.cpus || cpus.some((c, i) => c.id !== i)) return `snapshot cpus are not cpus 0..${want.cpus - 1}`;
   const o = checkOutcome(p.outcome, p.seq + 1);

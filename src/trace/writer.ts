@@ -1,18 +1,26 @@
 // TraceWriter: streams a trace to `<path>.partial`, chunk by chunk, and
 // renames it onto `<path>` when finished.
 //
-// Memory is bounded: one event chunk of columns plus one encoded chunk. Each
-// chunk goes to the file descriptor (one write call) as soon as it is
-// complete, so a crash, a kill or a full disk leaves a partial file whose
-// complete chunks all open in recovery mode. Nothing is written at `<path>`
-// until finish() has everything on disk (write, fsync, rename), so an
-// existing trace there is never replaced by a half-written one.
+// Memory is bounded: one event chunk of columns plus one encoded chunk (and,
+// with a writer thread, at most CHANNEL_BYTES of bodies on their way to it).
+// Each chunk goes to the file (one write call) as soon as it is complete, so
+// a crash, a kill or a full disk leaves a partial file whose complete chunks
+// all open in recovery mode. Nothing is written at `<path>` until finish()
+// has everything on disk (write, fsync, rename), so an existing trace there
+// is never replaced by a half-written one.
+//
+// Chunks are framed and written by ChunkFile: on this thread, or, after
+// useThread(), on a worker thread (writer-worker.ts) that deflates and writes
+// them while this one goes on simulating and encoding. Either way the bytes
+// are the same (fflate and the framing are the same code; the order is kept).
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { dirname } from "node:path";
 import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
-import { BadValue, ByteWriter } from "./bytes.ts";
+import { BadValue, ByteWriter, fromUtf8 } from "./bytes.ts";
+import { ByteChannel } from "./byte-channel.ts";
 import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
@@ -59,6 +67,124 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Appends framed chunks to a file and keeps the index: each chunk's payload is
+ * its prefix (varints), the body's length, and the body as raw DEFLATE at the
+ * level for its type; one write call per chunk. One definition, used by the
+ * writer on its own thread and by its worker (writer-worker.ts). A failed
+ * write throws the system error.
+ */
+export class ChunkFile {
+  readonly index: IndexData;
+  private readonly out = new ByteWriter(1 << 16);
+
+  /** `fd` open for writing at `offset` (everything before it written), `index` what it holds so far. */
+  constructor(readonly fd: number, public offset: number, index?: IndexData) {
+    this.index = index ?? {
+      events: 0, outcome: null, endTime: 0,
+      chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], snapshotSeqs: [], snapshotOffsets: [],
+    };
+  }
+
+  /** Writes bytes at the end (at `offset`: a worker writes through its own descriptor of the same file). */
+  write(b: Uint8Array): void {
+    let done = 0;
+    while (done < b.length) done += writeSync(this.fd, b, done, b.length - done, this.offset + done);
+    this.offset += b.length;
+  }
+
+  /** Events in the chunks written. */
+  get eventsWritten(): number {
+    return this.index.chunkCounts.reduce((a, b) => a + b, 0);
+  }
+
+  /** An event chunk of events firstSeq .. firstSeq+n-1 (body: ChunkBuilder.encode's). */
+  eventChunk(firstSeq: number, n: number, body: Uint8Array): void {
+    const offset = this.offset;
+    this.chunk(CHUNK_EVENTS, (w) => {
+      w.uvar(firstSeq);
+      w.uvar(n);
+    }, body, EVENTS_LEVEL);
+    this.index.chunkOffsets.push(offset);
+    this.index.chunkFirstSeqs.push(firstSeq);
+    this.index.chunkCounts.push(n);
+  }
+
+  /** The snapshot of the state after event seq (body: the packed plain state). */
+  snapshot(seq: number, body: Uint8Array): void {
+    const offset = this.offset;
+    this.chunk(CHUNK_SNAPSHOT, (w) => w.svar(seq), body, SNAPSHOT_LEVEL);
+    this.index.snapshotSeqs.push(seq);
+    this.index.snapshotOffsets.push(offset);
+  }
+
+  /** The schedule chunk (body: schedule.ts bytes), before the index, whose `schedule` key gets its offset. */
+  schedule(body: Uint8Array): void {
+    const offset = this.offset;
+    this.chunk(CHUNK_SCHEDULE, () => {}, body, SNAPSHOT_LEVEL);
+    this.index.schedule = offset;
+  }
+
+  /** The index chunk and the footer, for a run of `events` events. Returns the file's size and snapshot count. */
+  finish(events: number, outcome: Outcome | null, endTime: number): Finished {
+    const idx = this.index;
+    idx.events = events;
+    idx.outcome = outcome;
+    idx.endTime = endTime;
+    const indexOffset = this.offset;
+    const indexLength = this.chunk(CHUNK_INDEX, () => {}, packr.pack(idx), SNAPSHOT_LEVEL);
+    this.write(encodeFooter(indexOffset, events, indexLength));
+    return { bytes: this.offset, snapshots: idx.snapshotSeqs.length };
+  }
+
+  /** Frames and writes one chunk; returns its length. */
+  private chunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level): number {
+    const z = deflate(body, level);
+    const w = this.out;
+    w.reset();
+    w.ensure(FRAME_HEADER);
+    w.pos = FRAME_HEADER;
+    prefix(w);
+    w.uvar(body.length);
+    w.bytes(z);
+    const b = w.buf;
+    b.set(frameHeader(type, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
+    this.write(b.subarray(0, w.pos));
+    return w.pos;
+  }
+}
+
+/** A write that failed, as the writer reports it: the system error's code and words, and the events on disk. */
+export interface WriteFailure {
+  code: string | undefined;
+  what: string;
+  events: number;
+}
+
+/** The failure of a write that threw e. */
+export function writeFailure(e: unknown, events: number): WriteFailure {
+  return { code: sysCode(e), what: describe(e), events };
+}
+
+/** A finished file: its size, and the snapshots it holds. */
+export interface Finished {
+  bytes: number;
+  snapshots: number;
+}
+
+/** Where the writer's chunks go: this thread (ChunkFile), or a worker thread (WriterThread). Both throw what failed. */
+interface Sink {
+  eventChunk(firstSeq: number, n: number, body: Uint8Array): void;
+  snapshot(seq: number, body: Uint8Array): void;
+  /** The schedule chunk (at most one, after the last snapshot). */
+  schedule(body: Uint8Array): void;
+  /** Index and footer; then everything is written (and synced by the writer thread, if any). */
+  finish(events: number, outcome: Outcome | null, endTime: number): Finished;
+}
+
+/** Events past which a recording is worth a writer thread (its start costs ~0.1 s). */
+export const THREAD_MIN_EVENTS = 1 << 20;
+
 export class TraceWriter {
   /** Final path of the trace. */
   readonly path: string;
@@ -69,7 +195,6 @@ export class TraceWriter {
   readonly gzip: boolean;
 
   private fd: number;
-  private offset = 0;
   private next = 0;
   private last: KState;
   private lastSnapshot = -1;
@@ -79,11 +204,10 @@ export class TraceWriter {
   private usable = false;
   /** A write error kept the partial file and said so: abort() leaves it. */
   private kept = false;
-  private readonly out = new ByteWriter(1 << 16);
-  private readonly index: IndexData = {
-    events: 0, outcome: null, endTime: 0,
-    chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], snapshotSeqs: [], snapshotOffsets: [],
-  };
+  private readonly file: ChunkFile;
+  /** Where chunks go: `file`, or the writer thread once useThread() started one. */
+  private sink: Sink;
+  private thread: WriterThread | null = null;
 
   private constructor(path: string, fd: number, initial: KState, snapshotEvery: number, chunkEvents: number, gzip: boolean, kinds: KindRow[]) {
     this.path = path;
@@ -94,6 +218,8 @@ export class TraceWriter {
     this.chunkEvents = chunkEvents;
     this.gzip = gzip;
     this.chunk = new ChunkBuilder(chunkEvents, slotTable(kinds));
+    this.file = new ChunkFile(fd, 0);
+    this.sink = this.file;
   }
 
   /**
@@ -120,15 +246,37 @@ export class TraceWriter {
       throw new TraceWriteError(partial, sysCode(e), `${describe(e)} (the file could not be created)`);
     }
     const w = new TraceWriter(path, fd, initial, snapshotEvery, chunkEvents, opts.gzip ?? path.endsWith(".gz"), kinds);
-    w.write(encodeHeader({ ...meta, snapshotEvery, chunkEvents, kinds }));
+    w.guard(() => w.file.write(encodeHeader({ ...meta, snapshotEvery, chunkEvents, kinds })));
     w.snapshot(initial);
     w.usable = true;
     return w;
   }
 
+  /**
+   * Compresses and writes the chunks on a worker thread from now on
+   * (writer-worker.ts): this thread then only simulates and encodes, and the
+   * file's bytes are the same. Resolves to null once the worker runs, or to
+   * why it could not start (the writer goes on writing on this thread). A
+   * write error on the worker is reported by the next append or finish.
+   */
+  async useThread(): Promise<string | null> {
+    if (this.state !== "open") this.notOpen("start a writer thread for");
+    if (this.thread) return null;
+    const t = await WriterThread.start(this.file, this.partialPath);
+    if (typeof t === "string") return t;
+    this.thread = t;
+    this.sink = t;
+    return null;
+  }
+
   /** Events appended so far. */
   get events(): number {
     return this.next;
+  }
+
+  /** Whether a worker thread compresses and writes the chunks (useThread). */
+  get threaded(): boolean {
+    return this.thread !== null;
   }
 
   /**
@@ -161,20 +309,17 @@ export class TraceWriter {
     if (this.state !== "open") this.notOpen("finish");
     this.flushChunk();
     if (this.lastSnapshot !== this.next - 1) this.snapshot(this.last);
-    const idx = this.index;
-    // A schedule too large for a reader to accept is left out (the run is then run again from its seed).
-    if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY) {
-      idx.schedule = this.offset;
-      this.writeChunk(CHUNK_SCHEDULE, () => {}, summary.schedule, SNAPSHOT_LEVEL);
-    }
-    idx.events = this.next;
-    idx.outcome = summary.outcome !== undefined ? summary.outcome : this.last.outcome;
-    idx.endTime = this.next > 0 ? this.last.time : 0;
-    const body = packr.pack(idx);
-    const indexOffset = this.offset;
-    const indexLength = this.writeChunk(CHUNK_INDEX, () => {}, body, SNAPSHOT_LEVEL);
-    this.write(encodeFooter(indexOffset, this.next, indexLength));
-    let bytes = this.offset;
+    const outcome = summary.outcome !== undefined ? summary.outcome : this.last.outcome;
+    const endTime = this.next > 0 ? this.last.time : 0;
+    let done: Finished = { bytes: 0, snapshots: 0 };
+    this.guard(() => {
+      // A schedule too large for a reader to accept is left out (the run is then run again from its seed).
+      if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY) this.sink.schedule(summary.schedule);
+      done = this.sink.finish(this.next, outcome, endTime);
+    });
+    this.stopThread();
+    let bytes = done.bytes;
+    const snapshots = done.snapshots;
     try {
       fsyncSync(this.fd);
       closeSync(this.fd);
@@ -185,10 +330,10 @@ export class TraceWriter {
     } catch (e) {
       this.fail();
       try { unlinkSync(`${this.partialPath}.gz`); } catch { /* not there */ }
-      throw this.writeError(e);
+      throw this.writeError(writeFailure(e, this.next));
     }
     this.state = "finished";
-    return { path: this.path, bytes, events: idx.events, outcome: idx.outcome, endTime: idx.endTime, snapshots: idx.snapshotSeqs.length };
+    return { path: this.path, bytes, events: this.next, outcome, endTime, snapshots };
   }
 
   /**
@@ -199,6 +344,7 @@ export class TraceWriter {
   abort(): void {
     if (this.state === "finished" || this.state === "aborted") return;
     this.state = "aborted";
+    this.stopThread();
     if (this.kept) return;
     if (this.fd >= 0) {
       try { closeSync(this.fd); } catch { /* already gone */ }
@@ -213,24 +359,32 @@ export class TraceWriter {
     throw new TraceError("usage", `cannot ${what}: the trace writer for ${this.path} is ${this.state}`, this.path);
   }
 
+  /** Ends the writer thread, if any, once it has written everything it was sent (or failed). */
+  private stopThread(): void {
+    const t = this.thread;
+    this.thread = null;
+    if (t) t.stop();
+  }
+
   private fail(): void {
     this.state = "failed";
+    this.stopThread();
     if (this.fd >= 0) {
       try { closeSync(this.fd); } catch { /* ignore */ }
       this.fd = -1;
     }
   }
 
-  /** Writes bytes at the end of the partial file. */
-  private write(b: Uint8Array): void {
+  /** Runs a write through the sink; a failure (here or reported by the writer thread) fails the writer with TraceWriteError. */
+  private guard(f: () => void): void {
     try {
-      let done = 0;
-      while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);
+      f();
     } catch (e) {
+      if (e instanceof TraceError && !(e instanceof TraceWriteError)) throw e;
+      const why = e instanceof WriterThreadError ? e.failure : writeFailure(e, this.file.eventsWritten);
       this.fail();
-      throw this.writeError(e);
+      throw this.writeError(why);
     }
-    this.offset += b.length;
   }
 
   /**
@@ -238,41 +392,19 @@ export class TraceWriter {
    * kept when it holds the header and the initial state, else removed; the
    * message says which.
    */
-  private writeError(e: unknown): TraceWriteError {
+  private writeError(f: WriteFailure): TraceWriteError {
     if (!this.usable) {
       try { unlinkSync(this.partialPath); } catch { /* not there */ }
-      return new TraceWriteError(this.partialPath, sysCode(e), describe(e), null);
+      return new TraceWriteError(this.partialPath, f.code, f.what, null);
     }
     this.kept = true;
-    const events = this.index.chunkCounts.reduce((a, b) => a + b, 0);
-    return new TraceWriteError(this.partialPath, sysCode(e), describe(e), events);
-  }
-
-  /**
-   * Frames and writes one chunk whose payload is `prefix` (varints), the
-   * uncompressed body length, and the body as raw DEFLATE at `level`.
-   * Returns the frame's total length.
-   */
-  private writeChunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level): number {
-    const z = deflate(body, level);
-    const w = this.out;
-    w.reset();
-    w.ensure(FRAME_HEADER);
-    w.pos = FRAME_HEADER;
-    prefix(w);
-    w.uvar(body.length);
-    w.bytes(z);
-    const b = w.buf;
-    b.set(frameHeader(type, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
-    this.write(b.subarray(0, w.pos));
-    return w.pos;
+    return new TraceWriteError(this.partialPath, f.code, f.what, f.events);
   }
 
   private flushChunk(): void {
     const c = this.chunk;
     const n = c.n;
     if (n === 0) return;
-    const offset = this.offset;
     let body: Uint8Array;
     try {
       body = c.encode();
@@ -283,22 +415,13 @@ export class TraceWriter {
       }
       throw e;
     }
-    this.writeChunk(CHUNK_EVENTS, (w) => {
-      w.uvar(c.firstSeq);
-      w.uvar(n);
-    }, body, EVENTS_LEVEL);
-    this.index.chunkOffsets.push(offset);
-    this.index.chunkFirstSeqs.push(c.firstSeq);
-    this.index.chunkCounts.push(n);
+    this.guard(() => this.sink.eventChunk(c.firstSeq, n, body));
     c.reset();
   }
 
   private snapshot(s: KState): void {
-    const offset = this.offset;
     const body = packr.pack(toPlain(s));
-    this.writeChunk(CHUNK_SNAPSHOT, (w) => w.svar(s.seq), body, SNAPSHOT_LEVEL);
-    this.index.snapshotSeqs.push(s.seq);
-    this.index.snapshotOffsets.push(offset);
+    this.guard(() => this.sink.snapshot(s.seq, body));
     this.lastSnapshot = s.seq;
   }
 
@@ -331,6 +454,192 @@ export class TraceWriter {
     }
     renameSync(gzPath, this.partialPath);
     return size;
+  }
+}
+
+/** A write the writer thread could not do, as it reported it. */
+class WriterThreadError extends Error {
+  constructor(readonly failure: WriteFailure) {
+    super(failure.what);
+  }
+}
+
+/**
+ * The writer's control block shared with its thread: Int32 slots (SLOT), two
+ * numbers the thread answers finish with, and room for its failure report.
+ */
+export const SLOT = {
+  /** Records the thread has handled. */
+  done: 0,
+  /** 1 once a write failed (the thread then writes nothing more; the report is in the text area). */
+  failed: 1,
+  /** 1 once the writer stops: the thread writes nothing more. */
+  stop: 2,
+  /** Counted up by the thread at least ten times a second: it is alive. */
+  beat: 3,
+  /** 1 once the thread runs. */
+  ready: 4,
+  /** Bytes of the failure report. */
+  textLength: 5,
+} as const;
+const CTL_INTS = 8;
+const CTL_NUMS = 2;
+const CTL_TEXT = 4096;
+
+/** The views of a control block. */
+export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: Float64Array; text: Uint8Array } {
+  return { ints: new Int32Array(sab, 0, CTL_INTS), nums: new Float64Array(sab, 4 * CTL_INTS, CTL_NUMS), text: new Uint8Array(sab, 4 * CTL_INTS + 8 * CTL_NUMS, CTL_TEXT) };
+}
+
+/** Record types on the channel to the thread. A record is a 24-byte head (type, body length, two numbers) and its body. */
+export const RECORD = { events: 1, snapshot: 2, finish: 3, stop: 4, schedule: 5 } as const;
+export const RECORD_HEAD = 24;
+
+/** What the thread starts from. */
+export interface ThreadInput {
+  /** The partial file, which the thread opens itself (a descriptor does not cross threads on every runtime). */
+  path: string;
+  /** Bytes already written (the header, the initial snapshot). */
+  offset: number;
+  index: IndexData;
+  control: SharedArrayBuffer;
+  channel: SharedArrayBuffer;
+}
+
+/** Bytes of chunk bodies the writer may be ahead of its thread (~40 chunks of 4096 stress events). */
+const CHANNEL_BYTES = 1 << 20;
+/** Seconds without a sign of life from the thread (while it has work) before the writer gives up on it. */
+const STALL_SECONDS = 60;
+
+/**
+ * The writer's side of its worker thread (writer-worker.ts): chunk bodies go
+ * to the thread through a ByteChannel (shared memory: no message needs this
+ * thread's event loop); the thread deflates, frames and writes them in order
+ * with ChunkFile, so the file is the one the writer writes alone. This thread
+ * waits only when the channel is full, and at finish.
+ */
+class WriterThread implements Sink {
+  private sent = 0;
+  private readonly head = new Uint8Array(RECORD_HEAD);
+  private readonly hv = new DataView(this.head.buffer);
+  private readonly ints: Int32Array;
+  private readonly nums: Float64Array;
+  private readonly text: Uint8Array;
+  private readonly ch: ByteChannel;
+  private quiet = 0;
+  private beat = 0;
+
+  private constructor(private readonly w: Worker, control: SharedArrayBuffer, channel: SharedArrayBuffer) {
+    ({ ints: this.ints, nums: this.nums, text: this.text } = controlViews(control));
+    this.ch = new ByteChannel(channel, () => this.stalled());
+  }
+
+  /** Starts the thread; it, or why it could not start. */
+  static async start(file: ChunkFile, path: string): Promise<WriterThread | string> {
+    const control = new SharedArrayBuffer(4 * CTL_INTS + 8 * CTL_NUMS + CTL_TEXT);
+    const channel = ByteChannel.alloc(CHANNEL_BYTES);
+    const input: ThreadInput = { path, offset: file.offset, index: file.index, control, channel };
+    let w: Worker;
+    try {
+      w = new Worker(new URL("./writer-worker.ts", import.meta.url), { workerData: input });
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+    const { ints } = controlViews(control);
+    // The thread raises `ready` (it may never return to its event loop to post a message).
+    const why = await new Promise<string | null>((res) => {
+      let settled = false;
+      const settle = (x: string | null) => {
+        if (!settled) {
+          settled = true;
+          res(x);
+        }
+      };
+      w.once("error", (e: unknown) => settle(e instanceof Error ? e.message : String(e)));
+      w.once("exit", (code: number) => settle(`it exited with code ${code}`));
+      const poll = () => (settled ? undefined : Atomics.load(ints, SLOT.ready) ? settle(null) : setTimeout(poll, 2));
+      poll();
+    });
+    if (why !== null) {
+      void w.terminate().catch(() => 0);
+      return why;
+    }
+    w.removeAllListeners("error");
+    w.removeAllListeners("exit");
+    w.unref();
+    return new WriterThread(w, control, channel);
+  }
+
+  eventChunk(firstSeq: number, n: number, body: Uint8Array): void {
+    this.record(RECORD.events, firstSeq, n, body);
+  }
+
+  snapshot(seq: number, body: Uint8Array): void {
+    this.record(RECORD.snapshot, seq, 0, body);
+  }
+
+  schedule(body: Uint8Array): void {
+    this.record(RECORD.schedule, 0, 0, body);
+  }
+
+  finish(events: number, outcome: Outcome | null, endTime: number): Finished {
+    this.record(RECORD.finish, events, endTime, packr.pack(outcome));
+    this.waitFor(this.sent);
+    this.check();
+    return { bytes: this.nums[0]!, snapshots: this.nums[1]! };
+  }
+
+  /** Stops the thread once it has read what it was sent (it drops what it had not started: the writer is closing the file). */
+  stop(): void {
+    Atomics.store(this.ints, SLOT.stop, 1);
+    try {
+      this.record(RECORD.stop, 0, 0, new Uint8Array(0), false);
+      this.waitFor(this.sent);
+    } catch {
+      // It failed or stalled: the writer reports that already.
+    }
+    void this.w.terminate().catch(() => 0);
+  }
+
+  private record(type: number, a: number, b: number, body: Uint8Array, check = true): void {
+    if (check) this.check();
+    this.head[0] = type;
+    this.hv.setUint32(4, body.length, true);
+    this.hv.setFloat64(8, a, true);
+    this.hv.setFloat64(16, b, true);
+    this.ch.write(this.head);
+    this.ch.write(body);
+    this.sent++;
+  }
+
+  /** Throws what the thread reported, if it failed. */
+  private check(): void {
+    if (Atomics.load(this.ints, SLOT.failed) === 0) return;
+    let f: WriteFailure = { code: undefined, what: "the writer thread failed", events: 0 };
+    try {
+      f = JSON.parse(fromUtf8(this.text.slice(0, Atomics.load(this.ints, SLOT.textLength)))) as WriteFailure;
+    } catch {
+      // Keep the generic words.
+    }
+    throw new WriterThreadError(f);
+  }
+
+  /** Called after each second of waiting on the thread: gives up when it has shown no life for STALL_SECONDS. */
+  private stalled(): void {
+    this.check();
+    const b = Atomics.load(this.ints, SLOT.beat);
+    this.quiet = b === this.beat ? this.quiet + 1 : 0;
+    this.beat = b;
+    if (this.quiet >= STALL_SECONDS) throw new Error(`the trace writer's thread stopped responding (nothing for ${STALL_SECONDS} s)`);
+  }
+
+  /** Waits until the thread has handled `k` records (or failed). */
+  private waitFor(k: number): void {
+    for (;;) {
+      const done = Atomics.load(this.ints, SLOT.done);
+      if (done >= k) return;
+      if (Atomics.wait(this.ints, SLOT.done, done, 1000) === "timed-out") this.stalled();
+    }
   }
 }
 

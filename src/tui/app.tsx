@@ -47,12 +47,12 @@ export interface Layout {
   readonly sideWidth: number;
   readonly cpusHeight: number;
   readonly kstacksHeight: number;
-  /** Widths of threads, locks, processes. */
-  readonly bottomWidths: readonly [number, number, number];
+  /** Widths of threads, locks, processes; or threads, locks, sync (futex words and pipes), processes when the state has any. */
+  readonly bottomWidths: readonly number[];
 }
 
 /** Where everything goes on a columns x rows terminal. Pure. */
-export function layout(columns: number, rows: number, bannerLines: number, cpus: number): Layout {
+export function layout(columns: number, rows: number, bannerLines: number, cpus: number, sync = false): Layout {
   const width = columns;
   const banner = Math.min(bannerLines, rows >= 20 ? 2 : 1);
   const middle = Math.max(4, rows - (2 + banner + 2 + 1 + 1));
@@ -62,6 +62,13 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
   const eventsWidth = width - sideWidth;
   const cpusHeight = Math.max(3, Math.min(cpus + 2, Math.floor(top / 2)));
   const kstacksHeight = top - cpusHeight;
+  if (sync) {
+    // A fourth pane in the bottom row: the sync objects (futex words, pipes).
+    const t = Math.floor(width * 0.28);
+    const l = Math.floor(width * 0.24);
+    const y = Math.floor(width * 0.24);
+    return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, y, width - t - l - y] };
+  }
   const t = Math.floor(width * 0.33);
   const l = Math.floor(width * 0.4);
   return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, width - t - l] };
@@ -103,7 +110,10 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
       <PaneView pane={p} width={width} height={height} focused={state.focus === id} selected={state.selected[id]} />
     );
   };
-  const [tw, lw, pw] = lay.bottomWidths;
+  const bw = lay.bottomWidths;
+  const sync = bw.length === 4;
+  const [tw, lw] = bw as [number, number];
+  const pw = bw[bw.length - 1]!;
   return (
     <Box flexDirection="column" width={w} height={h}>
       <Box flexDirection="row" height={lay.top}>
@@ -125,6 +135,7 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
       <Box flexDirection="row" height={lay.bottom}>
         {pane('threads', tw, lay.bottom)}
         {pane('locks', lw, lay.bottom)}
+        {sync ? pane('sync', bw[2]!, lay.bottom) : null}
         {pane('procs', pw, lay.bottom)}
       </Box>
     </Box>
@@ -139,7 +150,7 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   const { exit } = useApp();
   const frame = state.frame;
   const bannerLines = state.banner === null ? [] : state.banner.split('\n');
-  const lay = layout(columns, rows, bannerLines.length, store.info.cpus);
+  const lay = layout(columns, rows, bannerLines.length, store.info.cpus, state.rows.sync > 0);
   const eventRows = lay.top - 1;
 
   useEffect(() => {

@@ -18,7 +18,9 @@ import {
   describe,
   displaySafe,
   eventOrNull,
+  futexWaitersOf,
   kindName,
+  syncValue,
   openSource,
   parseWatch,
   type ObjectRef as WhyRef,
@@ -172,6 +174,7 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
     outcome: src.outcome === null ? null : { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message },
     snapshotSeqs: src.snapshotSeqs,
     recovery: r === null ? null : `${r.events} events; ${r.reason}`,
+    imported: src.meta.imported ? src.meta.imported.format : null,
   };
 }
 
@@ -477,12 +480,22 @@ export class ReplayEngine implements Engine {
     }
     for (const tid of ids(st.threads)) {
       const t = st.threads.get(tid)!;
-      out.push({ id: `thread:${tid}`, label: `thread tid ${tid} state`, detail: `pid ${t.pid}, ${t.state}` });
+      out.push({ id: `thread:${tid}`, label: `thread tid ${tid}${t.comm !== undefined ? ` (${t.comm})` : ''} state`, detail: `pid ${t.pid}, ${t.state}` });
     }
+    for (const c of st.cpus) out.push({ id: `cpu:${c.id}`, label: `cpu ${c.id}: what it runs`, detail: c.tid < 0 ? 'idle' : `tid ${c.tid}` });
     for (const pid of ids(st.procs)) {
       const p = st.procs.get(pid)!;
+      if (p.vmarLock < 0) continue; // an imported process: no VMAR modelled
       out.push({ id: `vmar:${pid}`, label: `VMAR of pid ${pid} (${p.name})`, detail: p.vmar === null ? 'None' : `vmar ${p.vmar}` });
     }
+    for (const id of ids(st.vars)) {
+      const v = st.vars.get(id)!;
+      if (v.sync === undefined && futexWaitersOf(st, id).length === 0) continue;
+      const where = v.space === 0 ? 'kernel' : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
+      out.push({ id: `futex:${id}`, label: `${v.sync ?? 'futex'} ${v.name} (${where}): waits, wakes, value`, detail: `futex:${id}` });
+    }
+    for (const id of ids(st.pipes)) out.push({ id: `pipe:${id}`, label: `pipe ${id}: ends, writes, reads, waits`, detail: `pipe:${id}` });
+    for (const pid of ids(st.procs)) out.push({ id: `signal:${pid}`, label: `signals of pid ${pid} (${st.procs.get(pid)!.name})`, detail: `signal:${pid}` });
     for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: 'kind' });
     return out;
   }
@@ -552,7 +565,7 @@ export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
 };
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */
-const JUMP_ROLES = ['owner', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
+const JUMP_ROLES = ['owner', 'lost-wake', 'waits-on-lost-wake', 'woken', 'signal-sent', 'waits-on-holds-write', 'holds-write', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
 
 function entryLines(entries: readonly WhyEntry[]): string[] {
   const out: string[] = [];
@@ -587,6 +600,7 @@ function objectTitle(s: KState, ref: ObjectRef): string {
     }
     case 'thread': {
       const t = s.threads.get(ref.id);
+      if (t?.comm !== undefined) return `thread ${t.comm}-${ref.id} (pid ${t.pid}, ${t.state}${t.cpu !== undefined ? `, cpu ${t.cpu}` : ''})`;
       return `thread tid ${ref.id}${t ? ` (pid ${t.pid}, ${t.state}, pthread_self ${t.ident})` : ''}`;
     }
     case 'lock': {
@@ -603,6 +617,14 @@ function objectTitle(s: KState, ref: ObjectRef): string {
       const p = s.procs.get(ref.id);
       return `process pid ${ref.id}${p ? ` ${p.name} (${p.state}, VMAR ${p.vmar === null ? 'None' : p.vmar})` : ''}`;
     }
+    case 'var': {
+      const v = s.vars.get(ref.id);
+      return v ? `${v.sync ?? 'futex'} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${futexWaitersOf(s, v.id).join(', ') || 'none'})` : `variable ${ref.id}`;
+    }
+    case 'pipe': {
+      const p = s.pipes.get(ref.id);
+      return `pipe ${ref.id}${p ? ` (${p.used}/${p.cap} bytes; ${p.readers} read end${p.readers === 1 ? '' : 's'}, ${p.writers} write end${p.writers === 1 ? '' : 's'} open)` : ''}`;
+    }
   }
 }
 
@@ -616,7 +638,22 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.lockRelease:
     case KIND.unlockNotOwner:
     case KIND.lockRestamp:
+    case KIND.lockWaitEnd:
       out.push({ kind: 'lock', id: ev.a });
+      break;
+    // Imported traces: the task an event is about, the cpu whose state it changes.
+    case KIND.taskNew:
+    case KIND.taskFork:
+    case KIND.threadState:
+    case KIND.migrate:
+    case KIND.taskJoin:
+    case KIND.taskRename:
+    case KIND.taskExec:
+      if (ev.a !== ev.tid) out.push({ kind: 'thread', id: ev.a });
+      break;
+    case KIND.cpuCtx:
+    case KIND.lost:
+      if (ev.cpu >= 0) out.push({ kind: 'cpu', id: ev.cpu });
       break;
     case KIND.kstackAlloc:
     case KIND.kstackFree:
@@ -634,6 +671,29 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.procfsOpen:
     case KIND.procfsRead:
       out.push({ kind: 'proc', id: ev.a });
+      break;
+    case KIND.futexWait:
+    case KIND.futexWake:
+      out.push({ kind: 'var', id: ev.a });
+      break;
+    case KIND.wake:
+    case KIND.joinWait:
+    case KIND.join:
+    case KIND.schedSet:
+      out.push({ kind: 'thread', id: ev.a });
+      break;
+    case KIND.pipeNew:
+    case KIND.pipeWrite:
+    case KIND.pipeRead:
+    case KIND.pipeWait:
+      out.push({ kind: 'pipe', id: ev.a });
+      break;
+    case KIND.fdOpen:
+    case KIND.fdClose:
+      out.push({ kind: 'pipe', id: ev.b });
+      break;
+    case KIND.signal:
+      out.push(ev.c >= 0 ? { kind: 'thread', id: ev.c } : { kind: 'proc', id: ev.a });
       break;
   }
   if (ev.tid >= 0) out.push({ kind: 'thread', id: ev.tid });

@@ -14,7 +14,7 @@ import type { Align } from '../util/text-table.ts';
 export { bucketStart } from '../replay/density.ts';
 
 /** The panes Tab cycles through, in order. */
-export const PANES = ['events', 'cpus', 'threads', 'locks', 'kstacks', 'procs'] as const;
+export const PANES = ['events', 'cpus', 'threads', 'locks', 'kstacks', 'sync', 'procs'] as const;
 export type PaneId = (typeof PANES)[number];
 /** The panes that show kernel state (all but the event list). */
 export type StatePaneId = Exclude<PaneId, 'events'>;
@@ -22,7 +22,7 @@ export type StatePaneId = Exclude<PaneId, 'events'>;
 /** Row counts (or selections) per pane. */
 export type PerPane = { readonly [P in PaneId]: number };
 
-export const ZERO_ROWS: PerPane = { events: 0, cpus: 0, threads: 0, locks: 0, kstacks: 0, procs: 0 };
+export const ZERO_ROWS: PerPane = { events: 0, cpus: 0, threads: 0, locks: 0, kstacks: 0, sync: 0, procs: 0 };
 
 /** Facts about the trace that do not change while replaying. */
 export interface TraceInfo {
@@ -41,6 +41,8 @@ export interface TraceInfo {
   readonly snapshotSeqs: readonly number[];
   /** Set when the trace was cut short: what was recovered. */
   readonly recovery: string | null;
+  /** Set for a trace imported from a real kernel trace: its format ("ftrace", "perf", "babeltrace2"). */
+  readonly imported?: string | null;
 }
 
 /** An object in the kernel state a pane row stands for. */
@@ -49,7 +51,10 @@ export type ObjectRef =
   | { readonly kind: 'thread'; readonly id: number }
   | { readonly kind: 'lock'; readonly id: number }
   | { readonly kind: 'kstack'; readonly id: number }
-  | { readonly kind: 'proc'; readonly id: number };
+  | { readonly kind: 'proc'; readonly id: number }
+  /** A futex word (a condvar, semaphore, rwlock) by variable id. */
+  | { readonly kind: 'var'; readonly id: number }
+  | { readonly kind: 'pipe'; readonly id: number };
 
 /** How a row is marked: `bad` is a broken invariant you should look at. */
 export type RowMark = 'bad' | 'warn' | 'dim' | null;
@@ -100,7 +105,7 @@ export interface Frame {
   readonly time: number;
   /** Events around the cursor, consecutive and increasing. */
   readonly events: readonly EventRow[];
-  /** The state panes at the cursor, in display order: cpus, threads, locks, kstacks, procs. */
+  /** The state panes at the cursor, in display order: cpus, threads, locks, kstacks, sync, procs. */
   readonly panes: readonly Pane[];
 }
 

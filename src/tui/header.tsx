@@ -15,6 +15,7 @@ export interface HeaderProps {
 /** "hang at seq 87", "ok", "unknown (recovered trace)". */
 export function outcomeText(info: TraceInfo): string {
   const o = info.outcome;
+  if (info.imported && (o === null || o.kind === 'ok')) return 'none (imported)';
   if (o === null) return 'unknown';
   return o.kind === 'ok' ? 'ok' : `${o.kind} at seq ${o.seq}`;
 }
@@ -27,7 +28,9 @@ export function positionText(seq: number, total: number): string {
 export function Header({ info, frame, width }: HeaderProps) {
   // As `ktrace info` says it: "no fix" for the buggy original.
   const variant = info.fix === '' ? 'no fix' : `fix ${info.fix}`;
-  const title = ` ${basename(info.file)}  ${info.scenario}  ${variant}  seed ${info.seed}  ${info.cpus} cpus`;
+  const title = info.imported
+    ? ` ${basename(info.file)}  imported ${info.imported} trace ${info.scenario}  ${info.cpus} cpus`
+    : ` ${basename(info.file)}  ${info.scenario}  ${variant}  seed ${info.seed}  ${info.cpus} cpus`;
   const rec = info.recovery === null ? '' : `  [recovered: ${info.recovery}]`;
   const pos = `seq ${positionText(frame.seq, info.total)}`;
   const time = `t ${formatTime(frame.time)}`;

@@ -21,28 +21,46 @@ export interface KindClass {
 }
 
 export const KIND_CLASSES: readonly KindClass[] = [
-  { name: 'routine', short: 'routine work', label: 'routine work: user steps, kernel work, malloc, free', color: undefined, routine: true, kinds: [KIND.user, KIND.kwork, KIND.malloc, KIND.free] },
-  { name: 'sched', short: 'switches', label: 'context switches', color: 'blue', routine: false, kinds: [KIND.switch] },
+  {
+    name: 'routine', short: 'routine work', label: 'routine work: user steps, kernel work, malloc, free; events of a real trace kept as text',
+    color: undefined, routine: true, kinds: [KIND.user, KIND.kwork, KIND.malloc, KIND.free, KIND.generic],
+  },
+  {
+    name: 'sched', short: 'switches', label: 'scheduling: context switches, wakeups, priorities; in real traces also task states, migrations, interrupts',
+    color: 'blue', routine: false, kinds: [KIND.switch, KIND.wake, KIND.schedSet, KIND.threadState, KIND.migrate, KIND.cpuCtx],
+  },
   {
     name: 'proc',
     short: 'processes',
     label: 'processes and threads: create, exit, wait, reap',
     color: 'cyan',
     routine: false,
-    kinds: [KIND.procNew, KIND.threadNew, KIND.threadExit, KIND.threadRelease, KIND.procExit, KIND.reparent, KIND.reap, KIND.waitBlock, KIND.exitGroup],
+    kinds: [KIND.procNew, KIND.threadNew, KIND.threadExit, KIND.threadRelease, KIND.procExit, KIND.reparent, KIND.reap, KIND.waitBlock, KIND.exitGroup, KIND.taskNew, KIND.taskJoin, KIND.taskRename],
   },
-  { name: 'fork', short: 'fork/exec', label: 'fork, spawn, exec', color: 'magenta', routine: false, kinds: [KIND.fork, KIND.spawn, KIND.exec] },
-  { name: 'lock', short: 'locks', label: 'locks: create, acquire, wait, release', color: 'yellow', routine: false, kinds: [KIND.lockNew, KIND.lockAcquire, KIND.lockWait, KIND.lockRelease, KIND.lockRestamp] },
+  { name: 'fork', short: 'fork/exec', label: 'fork, spawn, exec', color: 'magenta', routine: false, kinds: [KIND.fork, KIND.spawn, KIND.exec, KIND.taskFork, KIND.taskExec] },
+  {
+    name: 'lock',
+    short: 'locks/waits',
+    label: 'locks and waits: locks, futexes (condvars, semaphores), sleeps, joins, pause',
+    color: 'yellow',
+    routine: false,
+    kinds: [
+      KIND.lockNew, KIND.lockAcquire, KIND.lockWait, KIND.lockRelease, KIND.lockRestamp, KIND.lockWaitEnd,
+      KIND.futexWait, KIND.futexWake, KIND.sleep, KIND.joinWait, KIND.join, KIND.detach, KIND.pause,
+    ],
+  },
   { name: 'memory', short: 'kstacks/VMARs/procfs', label: 'kernel stacks, VMARs, procfs', color: 'green', routine: false, kinds: [KIND.kstackAlloc, KIND.kstackFree, KIND.vmarClear, KIND.procfsOpen, KIND.procfsRead] },
   {
     name: 'fault',
     short: 'faults',
-    label: 'faults and failures: bad unlock, TLB flush, page fault, fatal, panic, hang',
+    label: 'faults and failures: bad unlock, TLB flush, page fault, fatal, panic, hang; events a tracer lost',
     color: 'red',
     routine: false,
-    kinds: [KIND.unlockNotOwner, KIND.tlbFlush, KIND.pageFault, KIND.fatal, KIND.panic, KIND.hang],
+    kinds: [KIND.unlockNotOwner, KIND.tlbFlush, KIND.pageFault, KIND.fatal, KIND.panic, KIND.hang, KIND.lost],
   },
-  { name: 'other', short: 'other', label: 'anything else (thread caches, the end of the run)', color: undefined, routine: false, kinds: [] },
+  { name: 'signal', short: 'signals', label: 'signals: sent, delivered, handlers, actions, masks', color: 'magentaBright', routine: false, kinds: [KIND.signal, KIND.sigaction, KIND.sigmask, KIND.signalDeliver, KIND.sigreturn] },
+  { name: 'fd', short: 'pipes/fds', label: 'file descriptors and pipes: open, close, write, read, wait', color: 'greenBright', routine: false, kinds: [KIND.pipeNew, KIND.fdOpen, KIND.fdClose, KIND.fdFlags, KIND.pipeWrite, KIND.pipeRead, KIND.pipeWait] },
+  { name: 'other', short: 'other', label: 'anything else (thread caches, errno returns, the end of the run)', color: undefined, routine: false, kinds: [] },
 ];
 
 /** Index of the `other` class (the last): kinds no class names. */

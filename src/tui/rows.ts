@@ -5,8 +5,8 @@
 // so what you see and what you explain cannot disagree. Only the engine
 // imports this file (it is the engine's), so it may use the replay layer.
 
-import type { KState } from '../kernel/types.ts';
-import { ownerStatus } from '../replay/index.ts';
+import { SIG_ACTIONS, sigName, wakeHowName, type KState, type Thread } from '../kernel/types.ts';
+import { baseRank, futexWaitersOf, inversion, maskNames, ownerStatus, pipeHolders, prioText, rank, stuck, syncValue, taskText, isImportedState, waitsOnLock } from '../replay/index.ts';
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from './frame.ts';
 
 function sortedIds<T>(m: ReadonlyMap<number, T>): number[] {
@@ -47,7 +47,28 @@ export function cpusOnFreedStack(s: KState): number[] {
   return out;
 }
 
+/** A task as ftrace names it, comm-tid (tid alone without a comm). */
+function taskName(s: KState, tid: number): string {
+  const comm = s.threads.get(tid)?.comm;
+  return comm ? `${comm}-${tid}` : `${tid}`;
+}
+
+/** An imported trace's cpus: what each runs (? until its first switch or after lost events) and its innermost interrupt. */
+function importedCpuPane(s: KState): Pane {
+  const rows: Row[] = s.cpus.map((c) => {
+    const known = c.switchSeq !== undefined;
+    const top = c.ctx?.[c.ctx.length - 1];
+    return {
+      ref: { kind: 'cpu', id: c.id },
+      cells: [`${c.id}`, !known ? '?' : c.tid < 0 ? 'idle' : taskName(s, c.tid), top ? (top.kind === 'hardirq' ? `irq${top.num}` : top.name || `si${top.num}`) : ''],
+      mark: !known ? 'dim' : c.tid < 0 && !top ? 'dim' : null,
+    };
+  });
+  return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'runs', 'in'], widths: [3, 8, 3], align: ['right', 'left', 'left'], flex: 2, rows };
+}
+
 export function cpuPane(s: KState): Pane {
+  if (isImportedState(s)) return importedCpuPane(s);
   const rows: Row[] = s.cpus.map((c) => {
     const k = c.kstack >= 0 ? s.kstacks.get(c.kstack) : undefined;
     const freed = k?.state === 'freed';
@@ -61,28 +82,130 @@ export function cpuPane(s: KState): Pane {
   return { id: 'cpus', title: 'CPUs', columns: ['cpu', 'tid', 'kstk'], widths: [3, 4, 5], align: ['right', 'right', 'left'], flex: 2, rows };
 }
 
+/** What a thread waits on, short: "wait:m", "cv:ready", "pipe<1" (reading), "join:3", "sleep", "pause". */
+function waitShort(s: KState, t: Thread): string {
+  if (waitsOnLock(s, t)) {
+    return `${t.state === 'spinning' ? 'spin' : 'wait'}:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}`;
+  }
+  const w = t.waitOn;
+  if (w !== undefined && t.state === 'blocked') {
+    switch (w.what) {
+      case 'futex': {
+        const v = s.vars.get(w.id);
+        const kind = v?.sync === 'condvar' ? 'cv' : v?.sync === 'semaphore' ? 'sem' : v?.sync === 'rwlock' ? 'rw' : 'futex';
+        return `${kind}:${v?.name ?? w.id}${w.until >= 0 ? '⏱' : ''}`;
+      }
+      case 'sleep': return 'sleep';
+      case 'join': return `join:${w.id}`;
+      case 'pipe-read': return `pipe<${w.id}`;
+      case 'pipe-write': return `pipe>${w.id}`;
+      case 'signal': return 'pause';
+    }
+  }
+  if (t.waitPid >= -1 && t.state === 'blocked') return `waitpid(${t.waitPid < 0 ? 'any' : t.waitPid})`;
+  return t.state;
+}
+
+/** A thread's priority, short: "" (the default class), "f30", "f10↑30" (boosted by inheritance). */
+function prioShort(t: Thread): string {
+  const base = baseRank(t);
+  const r = rank(t);
+  if (r === 0 && base === 0) return '';
+  const b = base > 0 ? `f${base - 1}` : 'o';
+  return r !== base ? `${b}↑${r - 1}` : b;
+}
+
 export function threadPane(s: KState): Pane {
+  const imported = isImportedState(s);
+  const ranked = !imported && [...s.threads.values()].some((t) => rank(t) > 0);
   const rows: Row[] = sortedIds(s.threads).map((tid) => {
     const t = s.threads.get(tid)!;
-    let state: string = t.state;
-    if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
-      state = `${t.state === 'spinning' ? 'spin' : 'wait'}:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}`;
-    } else if (t.waitPid >= -1 && t.state === 'blocked') {
-      state = `waitpid(${t.waitPid < 0 ? 'any' : t.waitPid})`;
+    if (imported) {
+      // Its lock wait (waitsOnLock: whatever the task's state in a real trace).
+      const wait = waitsOnLock(s, t) ? ` wait:${s.locks.get(t.waitLock)?.name ?? `lock ${t.waitLock}`}` : '';
+      // Who woke it last (e explains, with the interrupt it came from).
+      const w = t.woken;
+      const woken = w ? `${taskText(s, tid)}: woken at seq ${w.seq} by ${w.by >= 0 ? taskText(s, w.by) : 'the kernel'} (${wakeHowName(w.how)})` : undefined;
+      return {
+        ref: { kind: 'thread', id: tid },
+        cells: [`${tid}`, `${t.pid}`, t.comm ?? '', `${t.state}${wait}`],
+        mark: t.state === 'exited' ? 'dim' : wait || t.state === 'blocked' ? 'warn' : t.state === 'running' ? null : 'dim',
+        ...(woken ? { note: woken } : {}),
+      };
     }
+    const state = waitShort(s, t);
+    const inv = t.state === 'running' ? inversion(s, tid) : undefined;
+    const notes: string[] = [];
+    if (inv) notes.push(`tid ${tid} (${prioText(t)}) runs while tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion`);
+    if (t.handling?.length) notes.push(`in its ${t.handling.map((h) => sigName(h.sig)).join(' > ')} handler`);
+    const pend = [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])];
+    if (pend.length) notes.push(`pending ${pend.map((x) => sigName(x.sig)).join(', ')}`);
+    if (t.sigMask) notes.push(`blocks ${maskNames(t.sigMask).join(', ')}`);
+    const cells = [`${tid}`, `${t.pid}`, `${t.ident}`, ...(ranked ? [prioShort(t)] : []), state];
     return {
       ref: { kind: 'thread', id: tid },
-      cells: [`${tid}`, `${t.pid}`, `${t.ident}`, state],
-      mark: t.state === 'exited' ? 'dim' : t.state === 'spinning' || t.state === 'blocked' ? 'warn' : null,
+      cells,
+      mark: inv ? 'bad' : t.state === 'exited' ? 'dim' : t.state === 'spinning' || t.state === 'blocked' ? 'warn' : null,
+      ...(notes.length ? { note: `tid ${tid}: ${notes.join('; ')}` } : {}),
     };
   });
+  if (imported) {
+    return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'comm', 'state'], widths: [3, 3, 6, 7], align: ['right', 'right', 'left', 'left'], flex: 3, rows };
+  }
+  if (ranked) {
+    return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'pri', 'state'], widths: [3, 3, 5, 6, 7], align: ['right', 'right', 'right', 'left', 'left'], flex: 4, rows };
+  }
   return { id: 'threads', title: 'Threads', columns: ['tid', 'pid', 'ident', 'state'], widths: [3, 3, 5, 7], align: ['right', 'right', 'right', 'left'], flex: 3, rows };
+}
+
+/**
+ * The sync pane: futex words (condition variables, semaphores, rwlocks,
+ * plain words with waiters) and pipes. A word's value as its object reads
+ * it, and its waiters; a pipe's buffer, and who holds its ends. A condvar
+ * whose last wake reached nobody is marked (a lost wakeup); so is a pipe
+ * with a reader blocked while the write end is open only in processes whose
+ * threads can never write (the kernel's stuck rule).
+ */
+export function syncPane(s: KState): Pane {
+  const rows: Row[] = [];
+  const stuckTids = stuck(s);
+  for (const id of sortedIds(s.vars)) {
+    const v = s.vars.get(id)!;
+    const waiters = futexWaitersOf(s, id);
+    if (v.sync === undefined && waiters.length === 0) continue;
+    const lost = v.wake !== undefined && v.wake.woken === 0;
+    const stuckWaiter = waiters.some((t) => stuckTids.has(t));
+    const kind = v.sync ?? 'futex';
+    const notes = [`${kind} ${v.name} in ${v.space > 0 ? `pid ${v.space}` : v.space === 0 ? 'the kernel' : `pid ${-v.space}'s kernel struct`}: ${syncValue(v.sync, v.value)}`];
+    if (waiters.length) notes.push(`waiters ${waiters.map((t) => `tid ${t}`).join(', ')}`);
+    if (lost) notes.push(`its last wake (seq ${v.wake!.seq}, tid ${v.wake!.by}) found no waiter: lost`);
+    if (stuckWaiter) notes.push('a waiter nothing can wake any more');
+    rows.push({
+      ref: { kind: 'var', id },
+      cells: [`${kind === 'condvar' ? 'cv' : kind === 'semaphore' ? 'sem' : kind === 'rwlock' ? 'rw' : 'fx'}:${v.name}`, syncValue(v.sync, v.value).replace(/^(seq|count) /, '').replace(/ readers?$/, 'r').replace('a writer', 'w').replace('free', '0'), waiters.length ? `${waiters.length}` : ''],
+      mark: stuckWaiter ? 'bad' : lost ? 'warn' : waiters.length ? null : 'dim',
+      note: notes.join('; '),
+    });
+  }
+  for (const id of sortedIds(s.pipes)) {
+    const p = s.pipes.get(id)!;
+    const readers = [...s.threads.values()].filter((t) => t.state === 'blocked' && (t.waitOn?.what === 'pipe-read' || t.waitOn?.what === 'pipe-write') && t.waitOn.id === id);
+    const holders = pipeHolders(s, id, true).map((pr) => `pid ${pr.pid} (fd ${pr.fds!.filter((f) => f.pipe === id && f.write).map((f) => f.fd).join(',')})`);
+    const bad = readers.some((t) => stuckTids.has(t.tid));
+    rows.push({
+      ref: { kind: 'pipe', id },
+      cells: [`pipe:${id}`, `${p.used}/${p.cap}`, readers.length ? `${readers.length}` : ''],
+      mark: bad ? 'bad' : readers.length ? 'warn' : null,
+      note: `pipe ${id}: ${p.used}/${p.cap} bytes; write end open in ${holders.join(', ') || 'no process (EOF)'}; ${p.readers} read end${p.readers === 1 ? '' : 's'} open${readers.length ? `; blocked: ${readers.map((t) => `tid ${t.tid} (${t.waitOn!.what === 'pipe-read' ? 'read' : 'write'})`).join(', ')}` : ''}`,
+    });
+  }
+  return { id: 'sync', title: 'Sync', columns: ['name', 'val', 'w'], widths: [7, 5, 1], align: ['left', 'right', 'right'], flex: 0, rows };
 }
 
 export function lockPane(s: KState): Pane {
   const waiters = new Map<number, number>();
   for (const t of s.threads.values()) {
-    if (t.waitLock >= 0 && (t.state === 'blocked' || t.state === 'spinning')) {
+    if (waitsOnLock(s, t)) {
       waiters.set(t.waitLock, (waiters.get(t.waitLock) ?? 0) + 1);
     }
   }
@@ -132,10 +255,16 @@ export function kstackPane(s: KState): Pane {
 export function procPane(s: KState): Pane {
   const rows: Row[] = sortedIds(s.procs).map((pid) => {
     const p = s.procs.get(pid)!;
+    const notes: string[] = [];
+    if (p.fds?.length) notes.push(`fds ${p.fds.map((f) => `${f.fd}=pipe ${f.pipe} ${f.write ? 'w' : 'r'}${f.cloexec ? ' cloexec' : ''}`).join(', ')}`);
+    if (p.sigActions?.length) notes.push(p.sigActions.map(([sig, a]) => `${sigName(sig)}: ${SIG_ACTIONS[a] ?? a}`).join(', '));
+    if (p.sigPending?.length) notes.push(`pending ${p.sigPending.map((x) => sigName(x.sig)).join(', ')}`);
+    if (p.adoptedSeq !== undefined) notes.push(`adopted by init at seq ${p.adoptedSeq}`);
     return {
       ref: { kind: 'proc', id: pid },
-      cells: [`${pid}`, `${p.ppid}`, p.state === 'zombie' ? 'zomb' : 'run', p.vmar === null ? 'None' : `v${p.vmar}`, p.name],
+      cells: [`${pid}`, `${p.ppid}`, p.state === 'zombie' ? 'zomb' : 'run', p.vmarLock < 0 ? '-' : p.vmar === null ? 'None' : `v${p.vmar}`, p.name],
       mark: p.state === 'zombie' ? (p.vmar === null ? 'warn' : 'dim') : null,
+      ...(notes.length ? { note: `pid ${pid}: ${notes.join('; ')}` } : {}),
     };
   });
   return { id: 'procs', title: 'Processes', columns: ['pid', 'ppid', 'st', 'vmar', 'name'], widths: [3, 4, 4, 4, 4], align: ['right', 'right', 'left', 'left', 'left'], flex: 4, rows };
@@ -143,7 +272,7 @@ export function procPane(s: KState): Pane {
 
 /** All state panes for a state, in display order. */
 export function statePanes(s: KState): Pane[] {
-  return [cpuPane(s), threadPane(s), lockPane(s), kstackPane(s), procPane(s)];
+  return [cpuPane(s), threadPane(s), lockPane(s), kstackPane(s), syncPane(s), procPane(s)];
 }
 
 /** Row counts per pane (the event list's count is the trace length). */
@@ -154,12 +283,13 @@ export function rowCounts(s: KState, total: number): PerPane {
     threads: s.threads.size,
     locks: s.locks.size,
     kstacks: s.kstacks.size,
+    sync: syncPane(s).rows.length,
     procs: s.procs.size,
   };
 }
 
 /** The object in row `row` of `pane`, if any. */
 export function refAt(s: KState, pane: StatePaneId, row: number): ObjectRef | undefined {
-  const p = { cpus: cpuPane, threads: threadPane, locks: lockPane, kstacks: kstackPane, procs: procPane }[pane](s);
+  const p = { cpus: cpuPane, threads: threadPane, locks: lockPane, kstacks: kstackPane, sync: syncPane, procs: procPane }[pane](s);
   return p.rows[row]?.ref;
 }

@@ -395,10 +395,13 @@ function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
     }
     case 'focusNext':
     case 'focusPrev': {
-      const i = PANES.indexOf(s.focus);
       const d = c === 'focusNext' ? 1 : PANES.length - 1;
+      // The sync pane is shown (and focused) only when the state has futex words or pipes.
+      let i = PANES.indexOf(s.focus);
+      do i = (i + d) % PANES.length;
+      while (PANES[i] === 'sync' && s.rows.sync === 0);
       // The status line then shows what is marked about the selected row.
-      return { ...s, focus: PANES[(i + d) % PANES.length]!, status: null };
+      return { ...s, focus: PANES[i]!, status: null };
     }
     case 'selectUp':
       return moveSelection(s, e, -1);

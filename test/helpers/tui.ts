@@ -55,7 +55,7 @@ export function fakeFrame(seq: number, rows: PerPane): Frame {
     flex: 0,
     rows: Array.from({ length: rows[id] }, (_, i) => ({ ref: { kind: 'cpu', id: i } as ObjectRef, cells: [`${i}`], mark: null })),
   });
-  return { seq, time: 0, events: [], panes: (['cpus', 'threads', 'locks', 'kstacks', 'procs'] as const).map(pane) };
+  return { seq, time: 0, events: [], panes: (['cpus', 'threads', 'locks', 'kstacks', 'sync', 'procs'] as const).map(pane) };
 }
 
 export interface FakeEngine extends Engine {

@@ -1,11 +1,13 @@
 // ktrace events <trace> [--from N] [--to N] [--kind PATTERN] [--json]: the
+// (PATTERN: kind names and globs; generic:GLOB for an imported trace's generic
+// events by their name)
 // events of a trace, one per line, described in kernel terms (folded from the
 // nearest snapshot, so descriptions name locks and processes). In a damaged
 // trace, a line marks each missing range and the events go on after it
 // (described by ids only until the next snapshot, where the state is known
 // again); with --json that line is {"missing": {fromSeq, toSeq, reason}}.
 
-import { describe, displaySafe, eventJson, eventOrNull, kindMask, kindName, openSource, recoveryNote, walk, type ReplaySource } from "../../replay/index.ts";
+import { describe, displaySafe, eventJson, eventMatcher, eventOrNull, kindName, openSource, recoveryNote, walk, type ReplaySource } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -29,7 +31,7 @@ function timeWidth(src: ReplaySource, from: number, last: number): number {
 export async function run(args: ParsedArgs<"events">): Promise<number> {
   const { from = 0, to, kind, json } = args.flags;
   if (to !== undefined && from > to) throw new UsageError(`--from ${from} is after --to ${to}`, "give --from <= --to");
-  const mask = kind !== undefined ? kindMask(kind) : null;
+  const match = kind !== undefined ? eventMatcher(kind) : null;
   const path = args.positionals[0]!;
   const raw = openSource(path);
   const src = json ? raw : displaySafe(raw);
@@ -46,7 +48,7 @@ export async function run(args: ParsedArgs<"events">): Promise<number> {
     ];
     walk(src, from, last, {
       event: (ev, st) => {
-        if (mask !== null && mask[ev.kind] !== 1) return isStdoutClosed();
+        if (match !== null && !match(ev)) return isStdoutClosed();
         if (json) printJsonLine(eventJson(ev, st ?? undefined));
         else println(row([String(ev.seq), String(ev.time), id(ev.cpu), id(ev.tid), kindName(ev.kind), describe(ev, st ?? undefined)], columns));
         return isStdoutClosed();

@@ -1,12 +1,15 @@
-// ktrace import <file> [--format F] --dry-run [--json]: read a real kernel trace and
-// report what it holds and how it maps. Writing the .ktrace is issue 15's phase 2:
-// without --dry-run the command says so and exits 2.
+// ktrace import <file> [--format F] [-o OUT] [--snapshot-every K] [--dry-run] [--json]:
+// read a real kernel trace, map its events to the kernel model and write them as a
+// .ktrace (src/import/write.ts), or with --dry-run only report what it holds and how
+// it maps. The report is the same either way: what was read, what each event became,
+// what was lost or assumed.
 
-import { basename } from "node:path";
-import { importSummary, MAPPED_EVENTS, type ClockInfo, type ImportSummary } from "../../import/index.ts";
+import { resolve } from "node:path";
+import { clockText, defaultOutput, importSummary, importTrace, MAPPED_EVENTS, PRELUDE_OPS, type ClockInfo, type ImportResult, type ImportSummary } from "../../import/index.ts";
+import { WRITER } from "../../record/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
-import { KtraceError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { color, printJson, println } from "../io.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -15,17 +18,28 @@ const FORMAT_NAMES = { ftrace: "ftrace text", perf: "perf script", babeltrace2: 
 
 export async function run(args: ParsedArgs<"import">): Promise<number> {
   const file = args.positionals[0]!;
-  if (!args.flags["dry-run"]) {
-    throw new KtraceError(
-      `import cannot write a .ktrace yet (issue 15, phase 2: kernel event kinds for real traces)`,
-      { hint: `run 'ktrace import ${safeText(file)} --dry-run' to see how the file reads and maps` },
-    );
-  }
   const opts = args.flags.format === undefined ? {} : { format: args.flags.format };
-  const s = await importSummary(file, opts);
-  if (args.flags.json) printJson(toJson(s));
-  else printReport(s);
+  if (args.flags["dry-run"]) {
+    if (args.flags.output !== undefined) throw new UsageError("--dry-run writes nothing: drop -o", "import without --dry-run to write the trace");
+    const s = await importSummary(file, opts);
+    if (args.flags.json) printJson(toJson(s, null));
+    else printReport(s, null);
+    return 0;
+  }
+  const out = args.flags.output ?? defaultOutput(file);
+  if (resolve(out) === resolve(file)) throw new UsageError(`the output ${safeText(out)} is the input`, "give another name with -o");
+  const every = args.flags["snapshot-every"];
+  if (every !== undefined && every < 1) throw new UsageError("--snapshot-every must be at least 1");
+  const r = await importTrace(file, out, { ...opts, writer: WRITER, ...(every !== undefined ? { snapshotEvery: every } : {}) });
+  const s: ImportSummary = { read: r.read, map: r.map, ops: r.ops, firstTs: r.firstTs, lastTs: r.lastTs, cpus: cpuList(r) };
+  if (args.flags.json) printJson(toJson(s, r));
+  else printReport(s, r);
   return 0;
+}
+
+/** The CPUs of a written import (0..cpus-1). */
+function cpuList(r: ImportResult): number[] {
+  return Array.from({ length: r.cpus }, (_, i) => i);
 }
 
 /** Time in the clock's unit as text: seconds for ns clocks. */
@@ -40,17 +54,8 @@ function timeText(ts: number, clock: ClockInfo | null): string {
   return `${neg ? "-" : "+"}${sec}.${frac} s`;
 }
 
-function clockText(c: ClockInfo): string {
-  const what = {
-    seconds: "seconds since the trace clock's epoch (usually boot)",
-    "time-of-day": "time of day (babeltrace2's default)",
-    date: "date and time (babeltrace2 --clock-date)",
-    counter: "raw counter values (not nanoseconds)",
-  }[c.kind];
-  return `${what}; origin ${safeText(c.origin)}${c.unit === "ns" ? `, ${c.precision} digits after the second` : ""}`;
-}
 
-function warnings(s: ImportSummary): string[] {
+function warnings(s: ImportSummary, written?: ImportResult | null): string[] {
   const r = s.read;
   const w: string[] = [];
   if (r.unparsed > 0) {
@@ -73,16 +78,20 @@ function warnings(s: ImportSummary): string[] {
     const how = r.format === "ftrace" ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record" : r.format === "perf" ? "perf script -F +pid" : "lttng add-context -k -t pid";
     w.push(`the process of ${plural(assumed, "task")} was not in the input when first seen: each was taken as its own process${s.map.joins > 0 ? ` (${s.map.joins} joined theirs later)` : ""}; to record it: ${how}`);
   }
+  for (const [why, k] of Object.entries(written?.convert.kept ?? {})) {
+    w.push(`${plural(k.count, "event")} did not fit the state and were kept as generic events: ${why} (first at line ${k.firstLine})`);
+  }
+  if (written && written.passes > 1) w.push(`the input was read twice: a cpu that the first ${n(PRELUDE_OPS)} events did not name showed up later (the trace has ${written.cpus} cpus)`);
   return w;
 }
 
-function printReport(s: ImportSummary): void {
+function printReport(s: ImportSummary, written: ImportResult | null): void {
   const r = s.read;
   const m = s.map;
-  println(`${color.bold("ktrace import")} ${safeText(r.path)} ${color.dim("(dry run: nothing written)")}`);
+  println(`${color.bold("ktrace import")} ${safeText(r.path)} ${written ? `→ ${safeText(written.written.path)}` : color.dim("(dry run: nothing written)")}`);
   println(`  format   ${FORMAT_NAMES[r.format]}${r.detected ? " (detected)" : " (--format)"}${r.gzip ? ", gzip" : ""}`);
   println(`  read     ${plural(r.lines, "line")}, ${n(r.bytes)} bytes: ${plural(r.records, "event")}, ${n(r.skipped)} header/blank, ${n(r.unparsed)} unparsed`);
-  if (r.clock) println(`  clock    ${clockText(r.clock)}`);
+  if (r.clock) println(`  clock    ${safeText(clockText(r.clock))}`);
   if (r.records > 0) {
     const cpus = s.cpus.length === 0 ? "not given" : s.cpus.length > 8 ? `${s.cpus.length} (${s.cpus[0]}..${s.cpus[s.cpus.length - 1]})` : s.cpus.join(", ");
     println(`  time     ${timeText(s.firstTs, r.clock)} .. ${timeText(s.lastTs, r.clock)} from the origin; cpus ${cpus}`);
@@ -90,6 +99,11 @@ function printReport(s: ImportSummary): void {
   const src = Object.entries(m.pidSources).filter(([, c]) => c > 0).map(([k, c]) => `${k} ${n(c)}`).join(", ");
   println(`  tasks    ${n(m.tasks)}${src ? ` (process from: ${src})` : ""}`);
   println(`  ops      ${n(s.ops)}: ${Object.entries(m.ops).map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+  if (written) {
+    const wr = written.written;
+    println(`  wrote    ${plural(wr.events, "event")} on ${plural(written.cpus, "cpu")}, ${plural(wr.snapshots, "snapshot")}, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} bytes/event)`);
+    println(`  kinds    ${Object.entries(written.convert.kinds).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+  }
   println("");
   const rows = Object.entries(m.records).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   const width = Math.min(32, Math.max(5, ...rows.map(([k]) => k.length)));
@@ -104,16 +118,21 @@ function printReport(s: ImportSummary): void {
     const shown = safeText(name.length > width ? name.slice(0, width - 1) + "…" : name);
     println(`  ${shown.padEnd(width)} ${n(count).padStart(9)}  ${parts.join("; ")}`);
   }
-  const w = warnings(s);
+  const w = warnings(s, written);
   if (w.length > 0) {
     println("");
     for (const line of w) println(`  ${color.yellow("warning")} ${line}`);
   }
   println("");
-  println(color.dim(`Not written: turning these operations into a .ktrace is issue 15's phase 2 (${basename(r.path)} is unchanged).`));
+  if (written) {
+    const out = safeText(written.written.path);
+    println(color.dim(`Next: ktrace info ${out}; ktrace check ${out}; ktrace replay ${out}`));
+  } else {
+    println(color.dim(`Not written (--dry-run): without it, import writes ${safeText(defaultOutput(r.path))}.`));
+  }
 }
 
-function toJson(s: ImportSummary) {
+function toJson(s: ImportSummary, written: ImportResult | null) {
   const r = s.read;
   return {
     file: r.path,
@@ -145,7 +164,10 @@ function toJson(s: ImportSummary) {
       becomes: (s.map.mapped[name] ?? 0) > 0 ? (MAPPED_EVENTS[name] ?? null) : s.map.generic[name] ? "generic" : null,
     }])),
     ops: s.map.ops,
-    warnings: warnings(s),
-    written: null,
+    warnings: warnings(s, written),
+    written: written === null ? null : {
+      path: written.written.path, events: written.written.events, bytes: written.written.bytes, snapshots: written.written.snapshots,
+      cpus: written.cpus, passes: written.passes, kinds: written.convert.kinds, locks: written.convert.locks, kept: written.convert.kept,
+    },
   };
 }

@@ -4,7 +4,7 @@
 // wrong" is only said when nothing is; it does not fold the events (that is
 // `ktrace check`).
 
-import { openTrace, type TraceReader } from "../../trace/index.ts";
+import { clockText, openTrace, type TraceReader } from "../../trace/index.ts";
 import type { Outcome } from "../../kernel/index.ts";
 import { gapsText, TraceSource, walk } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
@@ -76,6 +76,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
         bytes: r.fileBytes,
         gzip: r.gzipped,
         outcome: o ? { kind: o.kind, seq: o.seq, message: o.message } : null,
+        imported: m.imported ?? null,
         ...(recovered ? { outcomeFrom: "recovered events" } : {}),
         ...(rec ? { recovered: { events: rec.events, snapshots: rec.snapshots, lastSeq: rec.lastSeq, reason: rec.reason } } : {}),
         damaged: r.damaged,
@@ -88,10 +89,15 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
     const opts = Object.entries(m.options).map(([k, v]) => `${safeText(k)}=${safeText(v)}`).join(" ");
     const rows: [string, string][] = [
       ["trace", `${name}  ${color.dim(`${n(r.fileBytes)} bytes${r.gzipped ? ", gzip" : ""}, format ${r.formatVersion}, ${safeText(m.writer)}`)}`],
-      ["scenario", `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${opts ? `  ${opts}` : ""}`],
+      m.imported
+        ? ["imported", `${color.bold(safeText(m.imported.format))} text from ${safeText(m.imported.file)}${m.imported.gzip ? " (gzip)" : ""}  ${m.config.cpus} cpus`]
+        : ["scenario", `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${opts ? `  ${opts}` : ""}`],
       ["events", `${n(r.eventCount)}${r.endTime !== null && r.eventCount > 0 ? ` over ${n(r.endTime)} ns` : ""}  ${color.dim(`(${count(r.chunkCount, "chunk")}, ${count(r.snapshotSeqs.length, "snapshot")} every ${n(m.snapshotEvery)} events, ${(r.fileBytes / Math.max(1, r.eventCount)).toFixed(2)} bytes/event)`)}`],
     ];
-    if (o) {
+    if (m.imported?.clock) rows.push(["clock", safeText(clockText(m.imported.clock))]);
+    if (o && m.imported && o.kind === "ok") {
+      rows.push(["outcome", `none: an imported trace (it ends at seq ${o.seq})`]);
+    } else if (o) {
       const paint = o.kind === "ok" ? color.green : o.kind === "budget" ? color.yellow : color.red;
       const from = recovered ? color.dim(" (read from the recovered events)") : "";
       rows.push(["outcome", `${paint(o.kind)} at seq ${o.seq}${o.message ? `: ${safeText(o.message)}` : ""}${from}`]);

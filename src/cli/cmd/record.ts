@@ -3,7 +3,7 @@
 //   [--schedule FILE|ks1.… | --schedule-from TRACE] [-o FILE] [--json]
 
 import { readFileSync, statSync } from "node:fs";
-import { defaultTracePath, prepare, record, strategyChooser } from "../../record/index.ts";
+import { defaultTracePath, prepare, recordAsync, strategyChooser } from "../../record/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { readStoredSchedule } from "../../explore/branch.ts";
 import { ReplayChooser, strategySpec, type Mismatch } from "../../explore/strategies/index.ts";
@@ -73,7 +73,13 @@ export async function run(args: ParsedArgs<"record">): Promise<number> {
   }
   const path = f.output ?? defaultTracePath(p);
   const replay = schedule !== null ? new ReplayChooser(schedule, strategyChooser(p)) : null;
-  const r = record(p, path, f["snapshot-every"], replay ?? undefined, replay ? `record --schedule${f["schedule-from"] !== undefined ? "-from" : ""}` : undefined);
+  // A long run compresses and writes on a second thread (same bytes); KTRACE_WRITER_THREAD=always|never overrides (tests).
+  const knob = process.env.KTRACE_WRITER_THREAD;
+  const thread = knob === "always" ? true : knob === "never" ? false : "auto";
+  const r = await recordAsync(p, path, {
+    snapshotEvery: f["snapshot-every"], thread, note: args.verbose ? eprintln : undefined,
+    ...(replay ? { chooser: replay, origin: `record --schedule${f["schedule-from"] !== undefined ? "-from" : ""}` } : {}),
+  });
   const mismatch: Mismatch | null = replay?.mismatch ?? null;
   const o = r.outcome;
   if (mismatch) eprintln(safeText(`ktrace: note: ${from}: ${mismatch.what} (seq ${mismatch.seq}); from there on the ${strategy.name} strategy (seed ${p.variant.seed}) decided`));

@@ -1,0 +1,162 @@
+// Writing an import: input → records → ops → ktrace events → a .ktrace, streamed
+// with the trace writer (snapshots, index), in bounded memory.
+//
+// The header is written before the first event and must give the trace's CPU
+// count and clock, which the input declares only sometimes (tracefs `#P:N`,
+// trace-cmd `cpus=N`). So the first PRELUDE_OPS ops are held back: the header
+// takes the largest of the declared count and the CPUs they name, and the
+// clock as read so far. A record on a CPU beyond that later on (a quiet CPU in
+// a perf or babeltrace2 trace) stops the write: the rest of the input is read
+// for its CPUs only, and the import starts again with the count known (the
+// report says it read the input twice).
+
+import { basename } from "node:path";
+import { TraceWriter, type ImportedMeta, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { Converter, importedConfig, importedInitialState, type ConvertStats } from "./convert.ts";
+import type { MapStats } from "./map.ts";
+import type { Op } from "./ops.ts";
+import type { ReadOptions, ReadStats } from "./read.ts";
+import { MappedInput } from "./summary.ts";
+import { ImportError } from "./record.ts";
+
+/** Ops held before the header is written, to learn the CPU count (and the clock's precision, and whether the input has sched_process_free). */
+export const PRELUDE_OPS = 32_768;
+/** Events between two snapshots of an imported trace (--snapshot-every): its states are larger than a scenario's (every task of the machine). */
+export const IMPORT_SNAPSHOT_EVERY = 65_536;
+
+export interface ImportOptions extends ReadOptions {
+  /** Events between snapshots (default IMPORT_SNAPSHOT_EVERY). */
+  snapshotEvery?: number;
+  /** The program writing the trace (the header's writer). */
+  writer: string;
+  /** Ops held before the header (default PRELUDE_OPS; tests make it small). */
+  prelude?: number;
+}
+
+export interface ImportResult {
+  read: ReadStats;
+  map: MapStats;
+  convert: ConvertStats;
+  written: WriteResult;
+  /** Ops mapped (those of the pass that wrote the trace). */
+  ops: number;
+  /** CPUs of the trace. */
+  cpus: number;
+  /** 2 when a record on an undeclared CPU made the import start again (see the file comment). */
+  passes: number;
+  /** Time of the first and last record (ts), -1 when none. */
+  firstTs: number;
+  lastTs: number;
+  /** The header's imported section. */
+  imported: ImportedMeta;
+}
+
+/** The default output for an input: its base name without .gz and one more extension, plus .ktrace, in the current directory. */
+export function defaultOutput(input: string): string {
+  let b = basename(input).replace(/\.gz$/i, "");
+  const dot = b.lastIndexOf(".");
+  if (dot > 0) b = b.slice(0, dot);
+  return `${b || "imported"}.ktrace`;
+}
+
+/** Raised inside a pass when a record names a CPU beyond the header's. */
+class CpuOverflow {
+  constructor(readonly cpu: number) {}
+}
+
+/**
+ * Imports `path` into a .ktrace at `out` (written to `<out>.partial` and
+ * renamed at the end; nothing is left behind on failure). Throws ImportError
+ * for a refused input, TraceWriteError when the output cannot be written.
+ */
+export async function importTrace(path: string, out: string, opts: ImportOptions): Promise<ImportResult> {
+  let cpus = 0;
+  for (let pass = 1; ; pass++) {
+    try {
+      const r = await onePass(path, out, opts, cpus);
+      return { ...r, passes: pass };
+    } catch (e) {
+      if (!(e instanceof CpuOverflowFound) || pass > 1) throw e instanceof CpuOverflowFound ? new ImportError(`cpu ${e.cpus - 1} appeared after the import knew ${cpus} cpus`) : e;
+      cpus = e.cpus;
+    }
+  }
+}
+
+/** The CPU count a pass must restart with. */
+class CpuOverflowFound extends Error {
+  constructor(readonly cpus: number) {
+    super(`restart with ${cpus} cpus`);
+  }
+}
+
+async function onePass(path: string, out: string, opts: ImportOptions, knownCpus: number): Promise<Omit<ImportResult, "passes">> {
+  const run = new MappedInput(path, opts);
+  const input = run.input;
+  let writer: TraceWriter | undefined;
+  let conv: Converter | undefined;
+  let cpus = knownCpus;
+  let imported: ImportedMeta | undefined;
+  const prelude: Op[] = [];
+  let overflow = -1;
+
+  const start = () => {
+    let maxCpu = -1;
+    for (const o of prelude) if (o.cpu > maxCpu) maxCpu = o.cpu;
+    cpus = Math.max(cpus, input.stats.declaredCpus, maxCpu + 1, 1);
+    const st = input.stats;
+    imported = { format: st.format, file: path, detected: st.detected, gzip: st.gzip, clock: input.clockNow() };
+    const meta: TraceMeta = {
+      scenario: basename(path), fix: "", seed: 0, options: {}, config: importedConfig(cpus), writer: opts.writer,
+      snapshotEvery: opts.snapshotEvery ?? IMPORT_SNAPSHOT_EVERY, maxEvents: 0, imported,
+    };
+    const w = TraceWriter.create(out, meta, importedInitialState(cpus));
+    writer = w;
+    // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
+    conv = new Converter(cpus, (ev, s) => w.append(ev, s), { releaseDead: !prelude.some((o) => o.op === "free"), onRelease: (tid) => run.forget(tid) });
+    for (const o of prelude) feed(o);
+    prelude.length = 0;
+  };
+  const feed = (o: Op) => {
+    if (o.cpu >= cpus) throw new CpuOverflow(o.cpu);
+    conv!.op(o);
+  };
+
+  try {
+    const hold = opts.prelude ?? PRELUDE_OPS;
+    for await (const { records, ops } of run.batches()) {
+      if (overflow >= 0) {
+        // Only the CPUs are wanted now.
+        for (const r of records) if (r.cpu > overflow) overflow = r.cpu;
+        continue;
+      }
+      try {
+        for (const o of ops) {
+          if (writer === undefined) {
+            if (prelude.length < hold) {
+              prelude.push(o);
+              continue;
+            }
+            start();
+          }
+          feed(o);
+        }
+      } catch (e) {
+        if (!(e instanceof CpuOverflow)) throw e;
+        overflow = e.cpu;
+        for (const r of records) if (r.cpu > overflow) overflow = r.cpu;
+        run.mapping = false;
+        writer?.abort();
+        writer = undefined;
+      }
+    }
+    if (overflow >= 0) throw new CpuOverflowFound(overflow + 1);
+    if (writer === undefined) start();
+    // No run outcome: the trace ends where the input does (ok, as a recorded run that completed; info, report and the TUI say "none").
+    const written = writer!.finish({ outcome: { kind: "ok", seq: writer!.events - 1, message: "" } });
+    const s = run.summary();
+    return { read: s.read, map: s.map, convert: conv!.stats, written, ops: s.ops, cpus, firstTs: s.firstTs, lastTs: s.lastTs, imported: imported! };
+  } catch (e) {
+    writer?.abort();
+    throw e;
+  }
+}

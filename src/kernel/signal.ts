@@ -1,0 +1,222 @@
+// Signals: per-process actions (default, ignore, a handler program), per-
+// thread masks, pending sets, delivery at return to user mode.
+//
+// kill(pid, sig) makes a signal pending on the process, pthread_kill on one
+// thread (a signal event; the kernel sends SIGCHLD at a child's exit and
+// SIGPIPE at a write to a pipe nobody reads). A signal whose action is to
+// ignore it (explicitly, or by default as SIGCHLD's) is dropped when sent,
+// unless the target blocks it (Linux's sig_ignored). A pending signal is
+// delivered to a thread that does not block it the next time that thread is
+// about to run a user-mode step (the interpreter's check, runThread): the
+// thread's own pending signals first, then the process's. A thread asleep in
+// an interruptible wait (a futex, a sleep, a pipe, waitpid) is woken for it
+// (wake, how signal) and its call returns EINTR after the handler; lock waits
+// and joins are not interrupted.
+//
+// Delivery (signal-deliver) runs the action: the default kills the process
+// (exit code 128 + sig) or does nothing; a handler is a program pushed as a
+// user frame on the interrupted thread, with the signal blocked while it
+// runs, followed by sigreturn. So a handler runs on the interrupted thread's
+// stack with whatever that thread holds: a handler that calls malloc while
+// the code it interrupted is inside the allocator waits for a lock its own
+// thread holds, for ever (the signal-safety invariant).
+//
+// The rules both the simulator and the reducer apply are the first functions
+// below (bit, actionOf, discarded).
+
+import { DONE, KEEP, pushKernel, userFrame, type R, type TCtx } from "./ctx.ts";
+import { ev } from "./events.ts";
+import { setRet, value } from "./mem.ts";
+import { COST } from "./params.ts";
+import { exitGroup } from "./proc.ts";
+import type { Op } from "./program.ts";
+import type { Simulator } from "./sim.ts";
+import { ERRNO, HOW, SIG, SIGNALS, SIG_ACTIONS, sigName, type KState, type PendingSignal, type Proc, type SigAction, type Thread } from "./types.ts";
+
+// ---- the rules ------------------------------------------------------------------------
+
+/** A signal's bit in a mask. */
+export function bit(sig: number): number {
+  return sig >= 1 && sig <= 31 ? 1 << (sig - 1) : 0;
+}
+
+/** What process p does with sig now. */
+export function actionOf(p: Proc, sig: number): SigAction {
+  const a = p.sigActions?.find((x) => x[0] === sig);
+  return a === undefined ? "default" : SIG_ACTIONS[a[1]] ?? "default";
+}
+
+/** Whether sig's action in p ignores it (explicitly, or a default of "ign"). */
+export function ignores(p: Proc, sig: number): boolean {
+  const a = actionOf(p, sig);
+  return a === "ignore" || (a === "default" && SIGNALS[sig]?.default === "ign");
+}
+
+/**
+ * Whether a signal sent to p (to its thread th, or to the process) is
+ * dropped at once: the process is not running, or the action ignores it and
+ * the target does not block it (the main thread for a process-directed one).
+ */
+export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: number): boolean {
+  if (p.state !== "running" || SIGNALS[sig] === undefined) return true;
+  if (!ignores(p, sig)) return false;
+  const target = th ?? s.threads.get(p.threads[0] ?? -1);
+  return !(target && ((target.sigMask ?? 0) & bit(sig)) !== 0);
+}
+
+/** The pending signal thread th would take now (its own first, then its process's), or undefined. */
+export function deliverable(s: KState, th: Thread): PendingSignal | undefined {
+  const mask = th.sigMask ?? 0;
+  const mine = th.sigPending?.find((x) => (mask & bit(x.sig)) === 0 || x.sig === SIG.SIGKILL);
+  if (mine) return mine;
+  return s.procs.get(th.pid)?.sigPending?.find((x) => (mask & bit(x.sig)) === 0 || x.sig === SIG.SIGKILL);
+}
+
+/** Signals pending anywhere (the interpreter checks for delivery only when some are). */
+export function countPending(s: KState): number {
+  let n = 0;
+  for (const p of s.procs.values()) n += p.sigPending?.length ?? 0;
+  for (const t of s.threads.values()) n += t.sigPending?.length ?? 0;
+  return n;
+}
+
+/** The handler currently running on `tid` that began after it took lock `lockId`, when it holds it: a handler about to wait for its own thread. */
+export function handlerRelock(s: KState, tid: number, lockId: number) {
+  const t = s.threads.get(tid);
+  const l = s.locks.get(lockId);
+  if (!t?.handling?.length || !l || l.owner !== tid) return undefined;
+  const h = t.handling[t.handling.length - 1]!;
+  return l.since < h.at ? h : undefined;
+}
+
+// ---- sending -------------------------------------------------------------------------
+
+/** Waits a signal ends (EINTR): a futex, a sleep, a pipe, waitpid. Lock waits and joins go on. */
+function interruptible(th: Thread): boolean {
+  if (th.state !== "blocked") return false;
+  if (th.waitOn !== undefined) return th.waitOn.what !== "join";
+  return th.waitPid >= -1 && th.waitLock < 0;
+}
+
+/**
+ * Sends sig to process pid (thread tid, or -1 for the process) on behalf of
+ * `actor` (-1: the kernel): a signal event, and a wake (how signal) of the
+ * thread that will take it when it sleeps interruptibly. `quiet`: a signal
+ * the kernel sends (SIGCHLD) is not even an event when it would be dropped.
+ */
+export function send(k: Simulator, c: number, actor: number, pid: number, tid: number, sig: number, quiet = false): void {
+  const s = k.state;
+  const p = s.procs.get(pid);
+  if (!p) return;
+  const th = tid >= 0 ? s.threads.get(tid) : undefined;
+  const drop = discarded(s, p, th, sig);
+  if (drop && quiet) return;
+  k.emit(c, actor, ev.signal({ pid, sig, tid }));
+  if (drop) return;
+  k.sigPending = countPending(s);
+  const target = th ?? p.threads.map((x) => s.threads.get(x)).find((x) => x !== undefined && x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0);
+  if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(target)) {
+    k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
+  }
+}
+
+/** kill(pid, sig) or pthread_kill(tid, sig) (tkill: tid; the caller itself when absent). `ret` gets 0, ESRCH or EINVAL. */
+export function killOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "kill" | "tkill" }>): R {
+  const n = op.op === "kill" ? value(k, t, c, false, op.pid) : op.tid === undefined ? t.tid : value(k, t, c, false, op.tid);
+  if (n === null) return KEEP;
+  const sig = op.sig as number;
+  const call = `${op.op === "kill" ? "kill" : "pthread_kill"}(${n}, ${sigName(sig)})`;
+  const fail = (errno: number): R => {
+    k.emit(c, t.tid, ev.errno({ errno, obj: n, call }));
+    k.cost(COST.kernel, c);
+    setRet(k, t, c, op.ret, errno);
+    return DONE;
+  };
+  if (SIGNALS[sig] === undefined) return fail(ERRNO.EINVAL);
+  let pid = n;
+  let tid = -1;
+  if (op.op === "tkill") {
+    const th = k.state.threads.get(n);
+    if (!th || th.state === "exited") return fail(ERRNO.ESRCH);
+    pid = th.pid;
+    tid = n;
+  }
+  const p = k.state.procs.get(pid);
+  if (!p || p.state === "reaped") return fail(ERRNO.ESRCH);
+  send(k, c, t.tid, pid, tid, sig);
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  return DONE;
+}
+
+/** sigaction(sig, action): sigaction event; the handler program is kept for deliveries. SIGKILL, or a signal not modelled: EINVAL. */
+export function sigactionOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "sigaction" }>): R {
+  const sig = op.sig as number;
+  if (SIGNALS[sig] === undefined || sig === SIG.SIGKILL) {
+    k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINVAL, obj: sig, call: `sigaction(${sigName(sig)})` }));
+    setRet(k, t, c, op.ret, ERRNO.EINVAL);
+    return DONE;
+  }
+  const pc = k.procs.get(t.pid)!;
+  if (op.action === "handler") pc.handlers.set(sig, op.handler ?? []); // lowered with the program
+  else pc.handlers.delete(sig);
+  k.emit(c, t.tid, ev.sigaction({ sig, action: SIG_ACTIONS.indexOf(op.action), handler: op.action === "handler" ? op.name ?? `${sigName(sig).toLowerCase()}_handler` : "" }));
+  k.cost(COST.kernel, c);
+  k.sigPending = countPending(k.state);
+  setRet(k, t, c, op.ret, 0);
+  return DONE;
+}
+
+/** sigprocmask / pthread_sigmask(how, sigs): sigmask with the new mask (SIGKILL cannot be blocked). */
+export function sigmaskOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "sigmask" }>): R {
+  const th = k.state.threads.get(t.tid)!;
+  let set = 0;
+  for (const sig of op.sigs) set |= bit(sig as number);
+  set &= ~bit(SIG.SIGKILL);
+  const old = th.sigMask ?? 0;
+  const mask = op.how === "block" ? old | set : op.how === "unblock" ? old & ~set : set;
+  k.emit(c, t.tid, ev.sigmask({ mask }));
+  k.cost(COST.kernel, c);
+  return DONE;
+}
+
+// ---- delivery --------------------------------------------------------------------------
+
+/**
+ * At t's return to user mode: delivers one pending signal it does not block,
+ * if any (signal-deliver), and runs its action; true when it did (the step
+ * is taken). A handler runs as a user frame, then sigreturn; the interrupted
+ * op resumes after it (a wait it was woken from returns EINTR).
+ */
+export function deliver(k: Simulator, t: TCtx, c: number): boolean {
+  const s = k.state;
+  const th = s.threads.get(t.tid);
+  if (!th) return false;
+  const pend = deliverable(s, th);
+  if (pend === undefined) return false;
+  const p = s.procs.get(th.pid)!;
+  const sig = pend.sig;
+  const act = actionOf(p, sig);
+  const handler = act === "handler" && sig !== SIG.SIGKILL ? k.procs.get(th.pid)?.handlers.get(sig) : undefined;
+  const kills = handler === undefined && !ignores(p, sig);
+  k.emit(c, t.tid, ev.signalDeliver({ sig, action: handler !== undefined ? 2 : kills ? 0 : 1, sent: pend.seq }));
+  k.cost(COST.kernel, c);
+  k.sigPending = countPending(s);
+  if (handler !== undefined) {
+    const saved = t.blockedAt;
+    t.blockedAt = -1;
+    t.frames.push(userFrame([...handler, {
+      op: "$",
+      run: (t2, c2) => {
+        k.emit(c2, t2.tid, ev.sigreturn({ sig }));
+        k.cost(COST.kernel, c2);
+        t2.blockedAt = saved;
+        return DONE;
+      },
+    }]));
+  } else if (kills) {
+    t.frames = [];
+    pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 128 + sig)]);
+  }
+  return true;
+}

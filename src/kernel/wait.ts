@@ -1,0 +1,193 @@
+// Waits: what a thread that cannot run waits for, who could end that wait,
+// and the one rule for "this thread can never run again".
+//
+// A thread waits on a lock (waitLock), a child (waitPid), or something in
+// waitOn: a futex word, a sleep, a join, a pipe. Who can end each wait:
+//   lock        its owner, if the owner is alive in the lock's space (locks.ts)
+//   futex       any other thread that can write the word: the threads of the
+//               word's process (user memory), any thread (kernel memory)
+//   join        the joined thread (by exiting)
+//   waitpid     the threads of the child waited for (of any child for -1)
+//   pipe read   the threads of every process holding its write end (a write,
+//               or the close of the last one: EOF)
+//   pipe write  the threads of every process holding its read end
+//   pause       any other thread (by sending it a signal)
+// A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
+// free, a pipe with data or with no writer left, a child already a zombie:
+// the thread can run. A signal could also end some of these waits; this
+// rule does not count on one (a wait only a signal could end is stuck).
+//
+// stuck(s) is the complement of a least fixpoint: start from the threads
+// that can run, add every waiting thread one of whose wakers is in the set,
+// until nothing changes; the threads left out can never run again. The
+// no-deadlock invariant and the hang message use it.
+
+import { ownerClause, ownerStatus } from "./locks.ts";
+import { isImportedState, type KState, type Proc, type Thread } from "./types.ts";
+
+/** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
+export type Wakers = number[] | "runs";
+
+function live(s: KState, tid: number): boolean {
+  const t = s.threads.get(tid);
+  return t !== undefined && t.state !== "exited";
+}
+
+/**
+ * Adds the live threads of pid other than `but` to out. False when pid has
+ * none left but is still running: its exit is under way and will end the
+ * wait (a proc-exit, the close of its descriptors).
+ */
+function threadsOf(s: KState, pid: number, but: number, out: number[]): boolean {
+  const p = s.procs.get(pid);
+  if (!p) return true;
+  let any = false;
+  for (const tid of p.threads) {
+    if (!live(s, tid)) continue;
+    any = true;
+    if (tid !== but) out.push(tid);
+  }
+  return any || p.state !== "running";
+}
+
+/** Processes holding an fd on pipe `id`'s write (or read) end, in pid order. */
+export function pipeHolders(s: KState, id: number, write: boolean): Proc[] {
+  const out: Proc[] = [];
+  for (const p of s.procs.values()) if (p.fds?.some((f) => f.pipe === id && f.write === write)) out.push(p);
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** Who can end th's wait (see the file comment). */
+export function wakersOf(s: KState, th: Thread): Wakers {
+  if (th.state === "exited") return [];
+  // exit_group is taking its process down: the wait ends with the thread.
+  if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return "runs";
+  if (th.waitLock >= 0 && (th.state === "blocked" || th.state === "spinning")) {
+    const l = s.locks.get(th.waitLock);
+    if (!l || l.owner < 0) return "runs";
+    if (l.owner === th.tid || ownerStatus(s, l) !== "alive") return [];
+    return [l.owner];
+  }
+  if (th.state !== "blocked") return "runs";
+  const w = th.waitOn;
+  if (w !== undefined) {
+    if (w.until >= 0) return "runs";
+    const out: number[] = [];
+    switch (w.what) {
+      case "futex": {
+        const v = s.vars.get(w.id);
+        if (!v) return "runs";
+        if (v.space > 0) threadsOf(s, v.space, th.tid, out);
+        else for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        return out;
+      }
+      case "join":
+        return live(s, w.id) ? [w.id] : "runs";
+      case "signal":
+        // Any thread can send it a signal.
+        for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        return out;
+      case "pipe-read":
+      case "pipe-write": {
+        const p = s.pipes.get(w.id);
+        if (!p) return "runs";
+        const reading = w.what === "pipe-read";
+        if (reading ? p.used > 0 || p.writers === 0 : p.used < p.cap || p.readers === 0) return "runs";
+        for (const h of pipeHolders(s, p.id, reading)) if (!threadsOf(s, h.pid, th.tid, out)) return "runs";
+        return out;
+      }
+      default:
+        return "runs";
+    }
+  }
+  if (th.waitPid >= -1) {
+    const out: number[] = [];
+    for (const p of s.procs.values()) {
+      if (th.waitPid >= 0 ? p.pid !== th.waitPid : p.ppid !== th.pid) continue;
+      if (p.state !== "running" || !threadsOf(s, p.pid, th.tid, out)) return "runs";
+    }
+    return out;
+  }
+  return "runs";
+}
+
+/** Whether any thread waits in something other than a lock (where the lock cycle rule is not enough). */
+export function otherWaits(s: KState): boolean {
+  for (const t of s.threads.values()) if (t.state === "blocked" && (t.waitOn !== undefined || t.waitPid >= -1)) return true;
+  return false;
+}
+
+/**
+ * The threads that can never run again: live threads outside the least
+ * fixpoint of "can run, or can be woken by one that can".
+ */
+export function stuck(s: KState): Set<number> {
+  const can = new Set<number>();
+  const waiting: [number, number[]][] = [];
+  for (const t of s.threads.values()) {
+    if (t.state === "exited") continue;
+    const w = wakersOf(s, t);
+    if (w === "runs") can.add(t.tid);
+    else waiting.push([t.tid, w]);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [tid, ws] of waiting) {
+      if (can.has(tid)) continue;
+      if (ws.some((x) => can.has(x))) {
+        can.add(tid);
+        changed = true;
+      }
+    }
+  }
+  const out = new Set<number>();
+  for (const [tid] of waiting) if (!can.has(tid)) out.add(tid);
+  return out;
+}
+
+/** What a thread that cannot run waits for, for the hang message: "tid 2 (pid 1) waits on condvar cv". */
+export function describeWait(s: KState, th: Thread): string {
+  return `tid ${th.tid} (pid ${th.pid}) ${waitText(s, th)}`;
+}
+
+/**
+ * Whether th waits for its lock (waitLock) now: blocked or spinning on it in a
+ * simulated run; in an imported trace from its lock-wait until it takes the
+ * lock or stops waiting (lock-wait-end), whatever its state (the trace's
+ * switches say whether it sleeps meanwhile). One rule for every view.
+ */
+export function waitsOnLock(s: KState, th: Thread): boolean {
+  return th.waitLock >= 0 && (isImportedState(s) || th.state === "blocked" || th.state === "spinning");
+}
+
+/** What th waits on, as a phrase after "tid N (pid P) ": "blocks on m held by tid 2", "waits on condvar cv". */
+export function waitText(s: KState, th: Thread): string {
+  if (waitsOnLock(s, th)) {
+    const l = s.locks.get(th.waitLock);
+    if (!l) return "waits on a lock that is gone";
+    const how = th.state === "spinning" ? "spins" : isImportedState(s) ? "waits" : "blocks";
+    if (l.owner < 0) return `${how} on ${l.name}, which is free`;
+    return `${how} on ${l.name} held by tid ${l.owner}${ownerClause(s, l)}`;
+  }
+  const w = th.waitOn;
+  if (th.state === "blocked" && w !== undefined) {
+    switch (w.what) {
+      case "futex": {
+        const v = s.vars.get(w.id);
+        return `waits on ${v?.sync ?? "futex"} ${v ? v.name : `var ${w.id}`}${w.until >= 0 ? " (timed)" : ""}`;
+      }
+      case "sleep":
+        return "sleeps";
+      case "signal":
+        return "waits for a signal (pause)";
+      case "join":
+        return `blocks in join(tid ${w.id})`;
+      case "pipe-read":
+        return `blocks reading pipe ${w.id} (empty)`;
+      case "pipe-write":
+        return `blocks writing pipe ${w.id} (full)`;
+    }
+  }
+  if (th.state === "blocked" && th.waitPid >= -1) return `blocks in waitpid(${th.waitPid})`;
+  return `is ${th.state}`;
+}

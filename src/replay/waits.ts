@@ -1,0 +1,120 @@
+// Findings about waits that can never end (the no-deadlock invariant beyond
+// lock cycles): a thread blocked on a futex or condition variable nothing can
+// wake any more, in a join or waitpid whose target can never exit, reading a
+// pipe whose write end only stuck threads hold. The rule is the kernel's one
+// (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
+// events that set it up.
+
+import { pipeHolders, stuck, waitText, wakersOf } from "../kernel/wait.ts";
+import type { KState, Thread } from "../kernel/types.ts";
+import type { Cause, Finding } from "./invariants.ts";
+
+/** "tid 3 (pid 2)". */
+function who(s: KState, tid: number): string {
+  const t = s.threads.get(tid);
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+}
+
+/** The seq that began th's wait (its lock-wait or waitOn event), -1 when unknown. */
+function waitSeq(th: Thread): number {
+  if (th.waitOn !== undefined && th.state === "blocked") return th.waitOn.since;
+  if (th.waitLock >= 0) return th.waitSince ?? -1;
+  return -1;
+}
+
+/** Why nothing that could wake th is left, when nothing is. */
+function nobody(s: KState, th: Thread): string {
+  const w = th.waitOn;
+  if (w?.what === "futex") {
+    const v = s.vars.get(w.id);
+    return v && v.space > 0 ? `no other thread of pid ${v.space} is left to wake it` : "no other thread is left to wake it";
+  }
+  if (w?.what === "pipe-read" || w?.what === "pipe-write") return `no process holding its ${w.what === "pipe-read" ? "write" : "read"} end has a thread left`;
+  if (th.waitPid >= -1) return "the child it waits for has no thread left to exit";
+  return "nothing is left to wake it";
+}
+
+/** For a pipe wait: which processes hold the other end (and since when). */
+function holdersText(s: KState, th: Thread, causes: Cause[]): string {
+  const w = th.waitOn!;
+  const reading = w.what === "pipe-read";
+  const end = reading ? "write" : "read";
+  const parts: string[] = [];
+  for (const p of pipeHolders(s, w.id, reading)) {
+    const fds = p.fds!.filter((f) => f.pipe === w.id && f.write === reading);
+    for (const f of fds) {
+      const inherited = f.seq === p.createdSeq && p.createdSeq >= 0;
+      causes.push({ seq: f.seq, why: inherited ? `pid ${p.pid} inherits pipe ${w.id}'s ${end} end (fd ${f.fd}) at its creation (fork/spawn)` : `pid ${p.pid} gets pipe ${w.id}'s ${end} end as fd ${f.fd}` });
+    }
+    const how = fds.some((f) => f.seq === p.createdSeq) ? ", inherited when it was forked" : "";
+    parts.push(`pid ${p.pid} (fd ${fds.map((f) => f.fd).join(", ")}${how})`);
+  }
+  return `its ${end} end is still open in ${parts.join(", ")}`;
+}
+
+/**
+ * For a thread waiting on a futex word: the wake nobody received before it
+ * waited (a lost wakeup), and a change of the word after it queued that no
+ * futex_wake followed (the waiter was never told).
+ */
+function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
+  const w = th.waitOn;
+  if (w?.what !== "futex" || th.state !== "blocked") return;
+  const v = s.vars.get(w.id);
+  if (!v) return;
+  const name = `${v.sync ?? "futex"} ${v.name}`;
+  if (v.wake !== undefined && v.wake.woken === 0 && v.wake.seq < w.since) {
+    causes.push({ seq: v.wake.seq, why: `tid ${v.wake.by} woke ${name} while no thread waited: that wakeup was lost` });
+  }
+  if (v.writer >= 0 && v.since > w.since && (v.wake === undefined || v.wake.seq < v.since)) {
+    causes.push({ seq: v.since, why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told` });
+  }
+}
+
+/**
+ * The finding for thread `tid`, which can never run again (`all`: every such
+ * thread), in kernel terms: what it waits on, and why nothing can end that
+ * wait; the causes are its wait, its wakers' waits, the lost wakeup of its
+ * futex word, the fds that keep a pipe open.
+ */
+export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): Finding {
+  const th = s.threads.get(tid)!;
+  const causes: Cause[] = [];
+  const own = waitSeq(th);
+  if (own >= 0) causes.push({ seq: own, why: `tid ${tid} ${waitText(s, th)}` });
+  const ws = wakersOf(s, th);
+  let why: string;
+  const w = th.waitOn;
+  if (w !== undefined && (w.what === "pipe-read" || w.what === "pipe-write") && th.state === "blocked") {
+    why = holdersText(s, th, causes);
+    const others = ws === "runs" ? [] : ws;
+    why += others.length === 0 ? `, and ${nobody(s, th)}` : `, whose threads cannot run: ${others.map((x) => `${who(s, x)} ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
+  } else if (th.waitLock >= 0 && (ws === "runs" || ws.length === 0)) {
+    return { message: `${who(s, tid)} ${waitText(s, th)}: it can never be released`, causes: causes.sort((a, b) => a.seq - b.seq) };
+  } else if (ws === "runs" || ws.length === 0) {
+    why = nobody(s, th);
+  } else {
+    const one = ws.length === 1;
+    why = `the only ${one ? "thread" : "threads"} that could wake it ${one ? "is" : "are"} ${ws.map((x) => `${who(s, x)}, which ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
+  }
+  if (ws !== "runs") {
+    for (const x of ws) {
+      const o = s.threads.get(x);
+      if (o && all.has(x)) {
+        const q = waitSeq(o);
+        if (q >= 0) causes.push({ seq: q, why: `tid ${x} ${waitText(s, o)}` });
+      }
+    }
+  }
+  futexCauses(s, th, causes);
+  if (ws !== "runs") for (const x of ws) if (all.has(x)) futexCauses(s, s.threads.get(x)!, causes);
+  const seen = new Set<number>();
+  const out = causes.filter((c) => c.seq >= 0 && !seen.has(c.seq) && seen.add(c.seq)).sort((a, b) => a.seq - b.seq);
+  return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
+}
+
+/** The threads that can never run again (the kernel's rule), or null when there are none. */
+export function stuckSet(s: KState): Set<number> | null {
+  const set = stuck(s);
+  return set.size === 0 ? null : set;
+}

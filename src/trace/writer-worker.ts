@@ -1,0 +1,77 @@
+// The trace writer's worker thread (writer.ts, TraceWriter.useThread): reads
+// encoded chunk bodies in order from a ByteChannel, and deflates, frames and
+// writes them with ChunkFile, exactly as the writer does on its own thread;
+// at the end the index and the footer, then an fsync. It opens the partial
+// file itself and writes at explicit offsets. It never returns to its event
+// loop: readiness, progress, liveness, the answer to finish and a failure's
+// report all go through the shared control block (SLOT).
+
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import { workerData } from "node:worker_threads";
+import { utf8 } from "./bytes.ts";
+import { ByteChannel } from "./byte-channel.ts";
+import { packr } from "./format.ts";
+import { ChunkFile, RECORD, RECORD_HEAD, SLOT, controlViews, writeFailure, type ThreadInput } from "./writer.ts";
+import type { Outcome } from "../kernel/types.ts";
+
+const input = workerData as ThreadInput;
+const { ints, nums, text } = controlViews(input.control);
+const alive = () => Atomics.add(ints, SLOT.beat, 1);
+const ch = new ByteChannel(input.channel, alive, 100);
+let fd = -1;
+let file: ChunkFile | null = null;
+let failed = false;
+
+function fail(e: unknown): void {
+  failed = true;
+  const report = utf8(JSON.stringify(writeFailure(e, file?.eventsWritten ?? 0))).subarray(0, text.length);
+  text.set(report);
+  Atomics.store(ints, SLOT.textLength, report.length);
+  Atomics.store(ints, SLOT.failed, 1);
+}
+
+try {
+  fd = openSync(input.path, "r+");
+  file = new ChunkFile(fd, input.offset, input.index);
+} catch (e) {
+  fail(e);
+}
+Atomics.store(ints, SLOT.ready, 1);
+
+const head = new Uint8Array(RECORD_HEAD);
+const hv = new DataView(head.buffer);
+let body = new Uint8Array(1 << 16);
+for (;;) {
+  ch.read(head, RECORD_HEAD);
+  const type = head[0]!;
+  const len = hv.getUint32(4, true);
+  const a = hv.getFloat64(8, true);
+  const b = hv.getFloat64(16, true);
+  if (body.length < len) body = new Uint8Array(Math.max(len, 2 * body.length));
+  ch.read(body, len);
+  if (type === RECORD.stop) {
+    if (fd >= 0) try { closeSync(fd); } catch { /* already gone */ }
+    Atomics.add(ints, SLOT.done, 1);
+    Atomics.notify(ints, SLOT.done);
+    break;
+  }
+  if (!failed && file !== null && Atomics.load(ints, SLOT.stop) === 0) {
+    try {
+      const x = body.subarray(0, len);
+      if (type === RECORD.events) file.eventChunk(a, b, x);
+      else if (type === RECORD.snapshot) file.snapshot(a, x);
+      else if (type === RECORD.schedule) file.schedule(x);
+      else if (type === RECORD.finish) {
+        const done = file.finish(a, packr.unpack(x) as Outcome | null, b);
+        fsyncSync(fd);
+        nums[0] = done.bytes;
+        nums[1] = done.snapshots;
+      }
+    } catch (e) {
+      fail(e);
+    }
+  }
+  alive();
+  Atomics.add(ints, SLOT.done, 1);
+  Atomics.notify(ints, SLOT.done);
+}

@@ -1,0 +1,57 @@
+// The parallel first-violation scan against the serial one, trace by trace:
+// the violation, the count, the unchecked stretches, the final state and the
+// damage the reader knows afterwards must all be the same, as JSON (and in
+// the display-safe view, as text output scans it). Used in the test process
+// (Node: no worker can start there, so the main thread checks every segment)
+// by test/perf-scan.test.ts, and as a script under Bun and Deno, where a
+// worker thread does take segments:
+//   bun test/support/scan-compare.ts SEGMENT_EVENTS TRACE...   (prints JSON)
+// (each trace in both views, the main thread taking part and not)
+
+import { toPlain } from "../../src/kernel/state.ts";
+import { firstViolationParallel } from "../../src/replay/parallel-scan.ts";
+import { displaySafe, firstViolation, openSource, selectFor, type ScanResult } from "../../src/replay/index.ts";
+
+export interface Compared {
+  trace: string;
+  display: boolean;
+  same: boolean;
+  /** What differs, field by field. */
+  diff: string[];
+  /** The scan's own account (check --verbose). */
+  notes: string[];
+}
+
+function summary(r: ScanResult, gaps: unknown): Record<string, string> {
+  return {
+    violation: JSON.stringify(r.violation),
+    scanned: String(r.scanned),
+    unchecked: JSON.stringify(r.unchecked),
+    state: JSON.stringify(toPlain(r.state)),
+    gaps: JSON.stringify(gaps),
+  };
+}
+
+/** Serial and parallel scans of one trace (fresh readers for each), compared. */
+export async function compareScans(path: string, segmentEvents: number, display: boolean, names: string[] = [], mainTakesPart = true): Promise<Compared> {
+  const a = openSource(path);
+  const av = display ? displaySafe(a) : a;
+  const serial = summary(firstViolation(av, selectFor(av, names)), a.gaps);
+  a.close();
+  const b = openSource(path);
+  const notes: string[] = [];
+  const par = await firstViolationParallel(b, { names, display, jobs: 2, segmentEvents, minEvents: 0, mainTakesPart, note: (l) => notes.push(l) });
+  const parallel = summary(par, b.gaps);
+  b.close();
+  const diff = Object.keys(serial).filter((k) => serial[k] !== parallel[k]).map((k) => `${k}: serial ${serial[k]!.slice(0, 300)} / parallel ${parallel[k]!.slice(0, 300)}`);
+  return { trace: path, display, same: diff.length === 0, diff, notes };
+}
+
+const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+if (self.endsWith("scan-compare.ts")) {
+  const [seg, ...traces] = process.argv.slice(2);
+  const out: Compared[] = [];
+  // Each trace in both views, with this thread taking part and with the worker alone checking segments.
+  for (const t of traces) for (const display of [false, true]) for (const main of [true, false]) out.push(await compareScans(t, Number(seg), display, [], main));
+  console.log(JSON.stringify(out));
+}
