@@ -185,6 +185,24 @@ describe("explore --strategy dfs", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/drop --seeds/);
   }, 60_000);
+
+  it("under priorities (k11's policy) it says its exhaustiveness holds at base step costs when threads sleep: priority-inversion needs other timings", async () => {
+    const r = await runCli(["explore", join(REPO_ROOT, "examples", "priority-inversion.ts"), "--strategy", "dfs", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ complete: true, timed: true, failingCount: 0 });
+    const t = await runCli(["explore", join(REPO_ROOT, "examples", "priority-inversion.ts"), "--strategy", "dfs"]);
+    expect(t.stdout).toMatch(/exhaustive at base step costs/);
+    expect(t.stdout).toMatch(/timing: threads here sleep or wait with a timeout/);
+    // Random timing finds it; a policy switch is not a decision whatif can flip.
+    const pi = await recordTo("pi.ktrace", join(REPO_ROOT, "examples", "priority-inversion.ts"));
+    expect(JSON.parse((await runCli(["check", pi, "--json"])).stdout).violation.invariant).toBe("priority-inversion");
+    const w = await runCli(["whatif", pi, "--at", "69"]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/seq 69 is not a scheduling point \(a switch the kernel's rules made, not a decision: .*higher priority was ready/);
+    expect(w.stderr.trim().split("\n")).toHaveLength(1);
+    // Without timers the search is exact as before.
+    expect(JSON.parse((await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--preemptions", "1", "--json"])).stdout).timed).toBe(false);
+  }, 60_000);
 });
 
 describe("report", () => {

@@ -124,6 +124,17 @@ export interface RunResult {
   preemptions: number;
   /** Switch events that took a thread off a cpu. */
   switches: number;
+  /**
+   * A thread slept or waited with a timeout (a timer was armed): then step
+   * timing decides when it wakes, so it can change which threads are ready
+   * even on one cpu (isTimed).
+   */
+  timed: boolean;
+}
+
+/** Whether e arms a timer: a sleep, or a futex wait with a timeout (every timed wait is one). */
+export function isTimed(e: KEvent): boolean {
+  return e.kind === KIND.sleep || (e.kind === KIND.futexWait && e.c >= 0);
 }
 
 const FAILING_OUTCOMES = new Set(["fatal", "panic", "hang", "livelock"]);
@@ -163,6 +174,7 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
   let v: Violation | null = null;
   let events = 0;
   let switches = 0;
+  let timed = false;
   let final;
   try {
     final = simulate(tr.world, {
@@ -173,6 +185,7 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
     }, (e, s) => {
       events++;
       if (e.kind === KIND.switch && e.a >= 0) switches++;
+      else if (!timed && isTimed(e)) timed = true;
       if (v === null) v = ck.after(s, e);
       opts.sink?.(e, s);
     });
@@ -186,7 +199,7 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
   const schedule = rec.schedule();
   return {
     outcome, violation: found, failure: failureOf(outcome, found), events, schedule, decisions: rec.decisions,
-    preemptions: schedule.preempts.yes.length, switches,
+    preemptions: schedule.preempts.yes.length, switches, timed,
   };
 }
 

@@ -33,6 +33,12 @@ export interface SearchResult {
   violations: Record<string, number>;
   /** Fewest preemptions of a failing schedule (-1: none failed). */
   fewest: number;
+  /**
+   * Some run armed a timer (a sleep, a timed wait): the search runs every
+   * step at its base cost, and other costs could wake a sleeper at another
+   * point, so "every schedule" means every schedule at base step costs.
+   */
+  timed: boolean;
 }
 
 export interface SearchOptions {
@@ -49,7 +55,7 @@ export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): Se
   const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
   const keep = opts.keep ?? 10;
   const s = new BoundedSearch(bound);
-  const out: SearchResult = { bound, runs: 0, complete: false, failing: [], failingCount: 0, outcomes: {}, violations: {}, fewest: -1 };
+  const out: SearchResult = { bound, runs: 0, complete: false, failing: [], failingCount: 0, outcomes: {}, violations: {}, fewest: -1, timed: false };
   for (;;) {
     if (out.runs >= maxRuns) return out;
     const ch = s.next();
@@ -57,6 +63,7 @@ export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): Se
     out.runs++;
     const r = rerun(w, ch);
     out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
+    if (r.timed) out.timed = true;
     if (r.failure === null) continue;
     out.failingCount++;
     if (out.fewest < 0 || r.preemptions < out.fewest) out.fewest = r.preemptions;
@@ -78,20 +85,22 @@ export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): Se
  * when no bound up to max has one; `proven` is the highest bound searched
  * completely without a match (-1: none).
  */
-export function fewestPreemptions(w: WorldRun, max: number, match: (f: Failure) => boolean, maxRuns = DEFAULT_SEARCH_RUNS): { found: RunResult | null; proven: number; runs: number; searched: number[] } {
+export function fewestPreemptions(w: WorldRun, max: number, match: (f: Failure) => boolean, maxRuns = DEFAULT_SEARCH_RUNS): { found: RunResult | null; proven: number; runs: number; searched: number[]; timed: boolean } {
   let runs = 0;
+  let timed = false;
   let proven = -1;
   const searched: number[] = [];
   for (let b = 0; b <= max; b++) {
     const r = search(w, b, { maxRuns: maxRuns - runs, keep: 0, stopAt: match });
     runs += r.runs;
     searched.push(r.runs);
+    timed ||= r.timed;
     const hit = r.failing.find((x) => x.result.failure !== null && match(x.result.failure));
-    if (hit) return { found: rerun(w, replayOf(hit.result), { annotate: true }), proven, runs, searched };
+    if (hit) return { found: rerun(w, replayOf(hit.result), { annotate: true }), proven, runs, searched, timed };
     if (!r.complete) break;
     proven = b;
   }
-  return { found: null, proven, runs, searched };
+  return { found: null, proven, runs, searched, timed };
 }
 
 /** A chooser that runs r's schedule again. */
@@ -145,6 +154,8 @@ export interface SearchDoc extends Pick<ExploreDoc, "scenario" | "fix" | "option
   preemptions: number;
   /** Every schedule within the bound ran. */
   complete: boolean;
+  /** Some schedule armed a timer: `complete` covers the schedules at base step costs only (SearchResult.timed). */
+  timed: boolean;
   scanned: number;
   /** The first failing schedules: their number in the search, preemptions, outcome, first violation, and the decision list that replays them. */
   failing: { schedule: number; preemptions: number; outcome: Outcome; violation: { seq: number; invariant: string; message: string } | null; decisions: string }[];
@@ -160,7 +171,7 @@ export function searchDoc(r: ExploreSearchResult): SearchDoc {
   const p = r.prepared;
   return {
     scenario: p.scenario.name, fix: p.variant.fix, options: p.variant.options, cpus: 1, maxEvents: p.maxEvents,
-    strategy: strategyLabel(p.strategy), preemptions: r.bound, complete: r.complete, scanned: r.runs,
+    strategy: strategyLabel(p.strategy), preemptions: r.bound, complete: r.complete, timed: r.timed, scanned: r.runs,
     failing: r.failing.map((f) => ({
       schedule: f.n, preemptions: f.result.preemptions, outcome: f.result.outcome,
       violation: f.result.violation ? { seq: f.result.violation.seq, invariant: f.result.violation.invariant, message: f.result.violation.message } : null,

@@ -32,9 +32,12 @@ export interface ShrinkResult {
   /**
    * On one cpu: the highest preemption bound searched exhaustively without
    * finding this failure (so `after`'s preemptions are the fewest it needs
-   * when this is after.preemptions - 1); null when not searched (several cpus).
+   * when this is after.preemptions - 1); null when not searched (several
+   * cpus), or when the world sleeps or waits with a timeout (`timed`).
    */
   provenBelow: number | null;
+  /** The bounded search met a timer: it runs steps at base cost, so its bounds prove nothing about other timings. */
+  timed: boolean;
 }
 
 /** a is smaller than b: fewer preemptions, then fewer events. */
@@ -89,14 +92,16 @@ export function shrink(tr: TraceRun, base: RunResult, maxRuns = DEFAULT_SHRINK_R
   // the same failure; the first bound with one is the fewest the failure
   // needs, and the bounds searched before it are the proof.
   let provenBelow: number | null = null;
+  let timed = false;
   if (tr.world.config.cpus === 1 && cur.preemptions > 0 && !budgetHit) {
     const s = fewestPreemptions(tr, cur.preemptions - 1, (x) => sameFailure(f, x), maxRuns - runs);
     runs += s.runs;
-    provenBelow = s.proven;
+    timed = s.timed;
+    provenBelow = s.timed ? null : s.proven;
     if (s.found && smaller(s.found, cur)) {
       cur = s.found;
       passes();
     } else if (!s.found && s.proven < cur.preemptions - 1) budgetHit = true;
   }
-  return { failure: f, before: base, after: cur, runs, budgetHit, provenBelow };
+  return { failure: f, before: base, after: cur, runs, budgetHit, provenBelow, timed };
 }

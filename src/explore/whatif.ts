@@ -67,11 +67,12 @@ function timingOf(ds: readonly Decision[], seq: number, cpu: number): Decision |
 
 /**
  * Resolves a what-if request against the original run's decisions.
- * `eventCpu` is the cpu of the event at `at` (for --cost). Throws
+ * `eventCpu` is the cpu of the event at `at` (for --cost), `eventKind` its
+ * kind when known (a switch that was no choice is named as such). Throws
  * BranchError (exit 2) when `at` is not a point where the change can be
  * made, naming nearby scheduling points.
  */
-export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: number): ResolvedChange {
+export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: number, eventKind?: number): ResolvedChange {
   const ds = base.decisions ?? [];
   const at = req.at;
   const notPoint = (why: string): never => {
@@ -88,6 +89,9 @@ export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: num
   const here = pointsAt(ds, at);
   const pre = here.find((d) => d.kind === "preempt");
   const pick = here.find((d) => d.kind === "pick");
+  if (here.length === 0 && eventKind === KIND.switch) {
+    notPoint("is not a scheduling point (a switch the kernel's rules made, not a decision: only one thread could run, the thread blocked, exited or spun on a held lock, or a thread of a higher priority was ready: the scheduling policy, which no strategy overrides)");
+  }
   if (here.length === 0) notPoint("is not a scheduling point (no thread was picked among others and no preemption was considered there)");
   if (req.preempt === false) {
     if (!pre || pre.value !== 1) notPoint(`is not a preemption (${pre ? `tid ${pre.tid} was not preempted there` : "no preemption was considered there"})`);

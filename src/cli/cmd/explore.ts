@@ -284,7 +284,7 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     println();
   }
   const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on 1 cpu, ${within}`;
-  const how = `${duration(ms)}${d.complete ? ", exhaustive" : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
+  const how = `${duration(ms)}${d.complete ? (d.timed ? ", exhaustive at base step costs" : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
   if (d.failingCount === 0) {
     const head = d.complete ? `no failure in any of the ${n(d.scanned)} schedules` : `no failure in the first ${n(d.scanned)} schedules`;
     println(`${color.green(head)}: ${scope} (${how})`);
@@ -294,11 +294,12 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${x} ${n(c)}`).join(", ");
   const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${safeText(x)} ${n(c)}`).join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
+  if (d.timed) println(color.yellow(`  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`));
   if (d.failingCount > d.failing.length) println(color.dim(`  listed: the first ${d.failing.length} failing schedules`));
   if (d.saved.length > 0) println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(saveDir ?? "")}`);
   const first = d.failing[0];
   if (first) {
-    println(`  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? " (exact: every schedule within the bound ran)" : ""}`);
+    println(`  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? " (exact at base step costs)" : " (exact: every schedule within the bound ran)") : ""}`);
     println(color.dim(safeText(`next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`)));
   }
 }

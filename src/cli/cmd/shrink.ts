@@ -70,6 +70,7 @@ export async function run(args: ParsedArgs<"shrink">): Promise<number> {
     println(color.green(`  already minimal: no smaller schedule fails this way (${n(res.runs)} candidates tried${res.budgetHit ? `; stopped at --max-runs ${n(maxRuns)}` : ""})`));
   }
   if (proven && after.preemptions > 0) println(`  ${after.preemptions} preemption${after.preemptions === 1 ? " is" : "s are"} the fewest this failure needs: the bounded search ran every schedule with at most ${after.preemptions - 1} on ${cpus} cpu and none fails this way`);
+  else if (after.preemptions > 0 && res.timed) println(color.dim(`  fewer preemptions cannot be ruled out: the run sleeps or waits with a timeout, so step timing decides when a thread wakes (the bounded search runs steps at their base cost)`));
   else if (after.preemptions > 0 && cpus > 1) println(color.dim(`  on ${cpus} cpus fewer preemptions cannot be ruled out (timing also decides there); record with --cpus 1 for a proof`));
   else if (after.preemptions > 0 && !proven) println(color.yellow(`  the bounded search stopped before it could rule out fewer preemptions (--max-runs)`));
   if (improved) {

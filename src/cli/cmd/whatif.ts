@@ -28,11 +28,12 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   const { src, tr } = openRun(path);
   let base: RunResult;
   let cpu = -1;
+  let kind = -1;
   try {
     const note = recoveryNote(src, path);
     if (note) eprintln(safeText(note));
     if (f.at >= src.eventCount) throw new BranchError(`--at ${f.at}: the trace has events 0..${src.eventCount - 1}`);
-    cpu = eventAt(src, f.at).cpu;
+    ({ cpu, kind } = eventAt(src, f.at));
     base = reopen(src, tr).base;
   } finally {
     src.close();
@@ -40,7 +41,7 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   const change = resolveChange(base, {
     at: f.at, ...(f.run !== undefined ? { run: f.run } : {}), ...(f.cost !== undefined ? { cost: f.cost } : {}),
     ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
-  }, cpu);
+  }, cpu, kind);
   const out = f.output ?? besideTrace(path, `.whatif-${f.at}`);
   const { branch, guided: g } = branchAt(tr, base, change, f.at, out, `whatif ${path} --at ${f.at}`);
   const fails = branch.failure !== null;
