@@ -30,7 +30,7 @@ describe.each(RUNTIMES)('ktrace CLI on %s', (runtime) => {
     const r = await run('--help');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(COMMANDS).toHaveLength(13);
+    expect(COMMANDS).toHaveLength(16);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +\\S`, 'm'));
   });
 
@@ -245,7 +245,8 @@ describe('parseArgs', () => {
     expect(usage(['record', 'x', '--seed', '-1'])).toBe("ktrace: --seed expects a non-negative integer, got '-1'");
     expect(usage(['record', 'x', '--seed', '1', '--seed', '2'])).toBe('ktrace: --seed given more than once (give it once)');
     expect(usage(['info', 't', '--json=yes'])).toBe("ktrace: --json takes no value, got '--json=yes'");
-    expect(usage(['explore', 'x'])).toBe("ktrace: explore needs --seeds A..B (see 'ktrace explore --help')");
+    // --seeds is optional to the parser (explore --strategy dfs runs no seeds); the command asks for it.
+    expect(runArgs(['explore', 'x']).flags).not.toHaveProperty('seeds');
     expect(usage(['explore', 'x', '--seeds', '1-2'])).toMatch(/^ktrace: --seeds expects A\.\.B with A <= B, got '1-2'/);
     expect(usage(['state', 't', '--at', 'x'])).toBe("ktrace: --at expects an event number or one of start, end, panic, violation, got 'x'");
     expect(usage(['record', 'x', '--opt', 'novalue'])).toMatch(/^ktrace: --opt expects KEY=VALUE, got 'novalue'/);

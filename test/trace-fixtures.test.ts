@@ -70,7 +70,7 @@ describe("ktrace info", () => {
     expect(res.stderr).toBe("");
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({
-      formatVersion: "2.0", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
+      formatVersion: "2.1", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
       bytes: readFileSync(join(DIR, "good.ktrace")).length, snapshotEvery: 512, writer: "ktrace 0.1.0", options: {},
       outcome: { kind: "budget", seq: 2999 },
     });
@@ -90,7 +90,7 @@ describe("ktrace info", () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split("\n");
     expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(["trace", "scenario", "events", "outcome"]);
-    expect(lines[0]).toMatch(/gzip, format 2\.0, ktrace 0\.1\.0/);
+    expect(lines[0]).toMatch(/gzip, format 2\.1, ktrace 0\.1\.0/);
     expect(lines[2]).toMatch(/^events +3,000 /);
     expect(lines[3]).toMatch(/^outcome +budget at seq 2999: /);
   });

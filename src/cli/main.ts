@@ -37,6 +37,9 @@ const COMMAND_MODULES: CommandLoaders = {
   events: () => import('./cmd/events.ts'),
   replay: () => import('./cmd/replay.ts'),
   import: () => import('./cmd/import.ts'),
+  shrink: () => import('./cmd/shrink.ts'),
+  whatif: () => import('./cmd/whatif.ts'),
+  pivots: () => import('./cmd/pivots.ts'),
 };
 
 export function isBuilt(name: CommandName): boolean {

@@ -120,6 +120,30 @@ const scenarioPos = (cmd: string) =>
     missing: `${cmd} needs a scenario name or a .ts file`,
   }) as const;
 
+const strategy = (values: readonly string[]) =>
+  ({
+    name: 'strategy',
+    type: { kind: 'enum', values },
+    metavar: values.join('|'),
+    description:
+      values.includes('dfs')
+        ? 'Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k). See docs/EXPLORE.md.'
+        : 'Scheduling strategy: random (default) or pct (PCT: random priorities, --depth d). See docs/EXPLORE.md.',
+  }) as const;
+const depth = {
+  name: 'depth',
+  type: { kind: 'int' },
+  metavar: 'd',
+  description: "PCT's bug depth: d - 1 priority change points (default 3).",
+} as const;
+const seqAt = {
+  name: 'at',
+  type: { kind: 'int' },
+  metavar: 'SEQ',
+  required: true,
+  description: 'The event (a scheduling point, or with --cost a step) where the decision changes.',
+} as const;
+
 export const COMMANDS = [
   {
     name: 'scenarios',
@@ -145,12 +169,29 @@ export const COMMANDS = [
       },
       maxEvents,
       opt,
+      strategy(['random', 'pct']),
+      depth,
+      {
+        name: 'schedule',
+        type: { kind: 'string' },
+        metavar: 'FILE|ks1.…',
+        description:
+          "Replay a decision list (the compact string 'ktrace shrink' prints, or a file holding one) instead of drawing decisions; where a decision no longer applies, say so and go on with the strategy.",
+      },
+      {
+        name: 'schedule-from',
+        type: { kind: 'string' },
+        metavar: 'TRACE',
+        description: "Replay the decisions stored in TRACE (e.g. a failing buggy run, on a --fix variant); as --schedule.",
+      },
       output('Write the trace to FILE (default: <scenario>-<seed>.ktrace).'),
       json('a summary of the recording as one JSON document'),
     ],
     examples: [
       'ktrace record cpython-fork-serenity -o /tmp/cpython.ktrace',
       'ktrace record tcmalloc-fork --seed 7 --cpus 4',
+      'ktrace record tcmalloc-fork --strategy pct --depth 2 --seed 3',
+      'ktrace record tcmalloc-fork --fix atfork-2.17 --schedule-from tcmalloc-fork-s1.ktrace',
       'ktrace record rcore-kstack --fix pr146 -o fixed.ktrace',
       'ktrace record fixtures/scenarios/bank.ts --opt rounds=10',
     ],
@@ -228,8 +269,21 @@ export const COMMANDS = [
         name: 'seeds',
         type: { kind: 'range' },
         metavar: 'A..B',
-        required: true,
-        description: 'Seeds to try, A through B inclusive.',
+        description: 'Seeds to try, A through B inclusive (required, except with --strategy dfs).',
+      },
+      strategy(['random', 'pct', 'dfs']),
+      depth,
+      {
+        name: 'preemptions',
+        type: { kind: 'int' },
+        metavar: 'k',
+        description: 'With --strategy dfs: the preemption bound (default 2).',
+      },
+      {
+        name: 'max-schedules',
+        type: { kind: 'int' },
+        metavar: 'N',
+        description: 'With --strategy dfs: stop after N schedules (default 100000); the report then says the search is incomplete.',
       },
       { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Run seeds in N job processes in parallel (default: the number of cores).' },
       {
@@ -255,8 +309,60 @@ export const COMMANDS = [
       'ktrace explore tcmalloc-fork --seeds 0..999',
       'ktrace explore asterinas-procfs --seeds 0..99 --jobs 4 --save out/',
       'ktrace explore tcmalloc-fork --seeds 0..999999 --shard 3/8 --json > shard-3.json',
+      'ktrace explore tcmalloc-fork --seeds 1..10000 --strategy pct --depth 2',
+      'ktrace explore tcmalloc-fork --strategy dfs --preemptions 2',
     ],
     issue: 7,
+  },
+  {
+    name: 'shrink',
+    summary: 'Shrink a failing trace: the same failure with the fewest preemptions, then the fewest events.',
+    details:
+      "Runs the trace's world again (from its header: no scenario file needed) under changed decisions, keeping each change that fails the same way (the same invariant at the same kind of event, or the same outcome) and is smaller: fewer preemptions first, then fewer events. On one cpu it then searches every schedule with fewer preemptions, so it can say the result needs no fewer. Prints before and after and the shrunk decision list, and writes the shrunk trace. Deterministic. Exit 0; 2 for a trace that does not fail or cannot be run again.",
+    positionals: [tracePos('shrink')],
+    flags: [
+      output('Write the shrunk trace to FILE (default: <trace>.shrunk.ktrace).'),
+      { name: 'max-runs', type: { kind: 'int' }, metavar: 'N', description: 'Re-simulations to try at most (default 20000).' },
+      json('{failure, before, after, minimal, proof, runs, schedule, path}'),
+    ],
+    examples: ['ktrace shrink tcmalloc-fork-s104.ktrace', 'ktrace shrink t.ktrace -o small.ktrace --json'],
+    issue: 12,
+  },
+  {
+    name: 'whatif',
+    summary: 'Change one scheduling decision of a trace and run it again: does it still fail?',
+    details:
+      "Re-simulates the trace with one decision changed at SEQ, following the original decisions everywhere else (each thread keeps its own preemption points and step timings; where the original has no answer, the trace's strategy answers). At a scheduling point: --run TID runs another thread there, --no-preempt keeps a preempted thread running, --preempt preempts a thread that went on; with none of them, the natural flip (undo a preemption, else take the next other thread, else preempt). --cost N makes the step at SEQ take N times its base cost instead (timing: on several cpus it decides which cpu acts first). Writes the branch's trace. Exit 0 when the branch does not fail, 1 when it fails (the same way or another), 2 when SEQ is not such a point (the nearby ones are named).",
+    positionals: [tracePos('whatif')],
+    flags: [
+      seqAt,
+      { name: 'run', type: { kind: 'int' }, metavar: 'TID', description: 'Run this thread at the scheduling point.' },
+      { name: 'preempt', type: { kind: 'boolean' }, description: 'Preempt the running thread at SEQ.' },
+      { name: 'no-preempt', type: { kind: 'boolean' }, description: 'Do not preempt the thread preempted at SEQ.' },
+      { name: 'cost', type: { kind: 'int' }, metavar: 'N', description: 'The step at SEQ takes N (1..4) times its base cost.' },
+      output("Write the branch's trace to FILE (default: <trace>.whatif-<SEQ>.ktrace)."),
+      json('{change, original, branch, fails, sameFailure, followed, path}'),
+    ],
+    examples: [
+      'ktrace whatif tcmalloc-fork-s1.ktrace --at 29 --cost 1',
+      'ktrace whatif t.ktrace --at 45 --no-preempt',
+      'ktrace whatif t.ktrace --at 52 --run 3 -o branch.ktrace',
+    ],
+    issue: 12,
+  },
+  {
+    name: 'pivots',
+    summary: 'The decisions a failure depends on: flip each one before it, list those that avoid it.',
+    details:
+      "Flips, one at a time, every scheduling decision made before the trace's failure (a pick to each other ready thread, a preemption to the other answer, a step's timing to each other multiplier), re-simulating the rest as recorded, and lists the decisions whose change avoids the failure: the moments where the bug becomes inevitable. Bounded by --limit (the latest decisions before the failure). Exit 0; 2 for a trace that does not fail or cannot be run again.",
+    positionals: [tracePos('pivots')],
+    flags: [
+      { name: 'limit', type: { kind: 'int' }, metavar: 'N', description: 'Flip at most the N latest decisions before the failure (default 4096).' },
+      { name: 'jobs', type: { kind: 'int' }, metavar: 'N', description: 'Flip in N job processes in parallel (default: the number of cores, when there is enough work).' },
+      json('{failure, before, considered, runs, pivots: [{decision, avoid: [{value, result, failure}]}]}'),
+    ],
+    examples: ['ktrace pivots tcmalloc-fork-s1.ktrace', 'ktrace pivots t.ktrace --json'],
+    issue: 12,
   },
   {
     name: 'merge',

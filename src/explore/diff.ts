@@ -7,8 +7,9 @@
 //   acts, or a switch picks another thread), a program difference (the same
 //   thread does something else: the code or the kernel rules differ, as
 //   between a buggy and a fixed variant), or the end of one run.
-//   When traces record the scheduler's decisions, the divergence gains a
-//   `decision` field (the first decision that differs) beside `a` and `b`.
+//   When both runs can be re-simulated from their decisions (branch.ts), the
+//   divergence also names the first scheduling decision that differs
+//   (`decision`): often well before the first event that differs.
 // - The state difference there: the objects (CPUs, processes, threads, locks,
 //   kernel stacks) whose fields differ after the divergent event in each run.
 // - Afterwards: outcome, first invariant violation, event count, events per kind.
@@ -21,6 +22,8 @@
 
 import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
 import type { Gap } from "../trace/index.ts";
+import { decisionText } from "./pivots.ts";
+import { decisionJson, type Decision, type DecisionJson } from "./strategies/index.ts";
 import {
   Cursor, eventJson, eventOrNull, firstViolation, forEachEvent, gapsText, kindName, StateUnknownError, stateView,
   type EventJson, type ReplaySource, type StateView,
@@ -50,6 +53,46 @@ export interface Divergence {
   common: EventJson[];
   /** First seq before it where the same event happens at another virtual time in each run, null when none. */
   timeFrom: number | null;
+  /**
+   * The first scheduling decision that differs (both traces re-simulated from
+   * their decisions), null when every decision is the same; absent when the
+   * decisions could not be compared (a trace with no world: see notes).
+   */
+  decision?: DecisionDivergence | null;
+}
+
+/** A decision as diff (and pivots --json) shows it: where it was made and its answer (DecisionJson). */
+/** The first decision that differs between two runs, in the order they were made. */
+export interface DecisionDivergence {
+  /** How many decisions the runs made the same way before it. */
+  same: number;
+  /** The decision in each run (null: that run made no more). */
+  a: DecisionJson | null;
+  b: DecisionJson | null;
+  /** One line. */
+  why: string;
+}
+
+function sameDecision(x: Decision, y: Decision): boolean {
+  return x.kind === y.kind && x.cpu === y.cpu && x.tid === y.tid && x.value === y.value && x.seq === y.seq && (x.options ?? []).join() === (y.options ?? []).join();
+}
+
+/** The first decision that differs between two runs' decision lists (in the order made), null when none does. */
+export function firstDecisionDiff(a: readonly Decision[], b: readonly Decision[]): DecisionDivergence | null {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && sameDecision(a[i]!, b[i]!)) i++;
+  if (i === n && a.length === b.length) return null;
+  const da = a[i] ?? null;
+  const db = b[i] ?? null;
+  let why: string;
+  if (da === null || db === null) why = `run ${da === null ? "A" : "B"} made no more decisions; run ${da === null ? "B" : "A"}: ${decisionText((da ?? db)!)}`;
+  else if (da.kind === db.kind && da.seq === db.seq && da.cpu === db.cpu && da.tid === db.tid) {
+    why = da.kind === "timing" ? `the step at seq ${da.seq} took ${da.value}× its base cost in A, ${db.value}× in B`
+      : da.kind === "pick" ? `at seq ${da.seq} cpu ${da.cpu} took tid ${da.value} in A, tid ${db.value} in B`
+      : `at seq ${da.seq} tid ${da.tid} was ${da.value === 1 ? "preempted" : "not preempted"} in A, ${db.value === 1 ? "preempted" : "not preempted"} in B`;
+  } else why = `A: ${decisionText(da)}; B: ${decisionText(db)}`;
+  return { same: i, a: da ? decisionJson(da) : null, b: db ? decisionJson(db) : null, why };
 }
 
 /** One object whose fields differ between the runs (or that exists in one only). */
@@ -223,6 +266,7 @@ function summary(src: ReplaySource): RunSummary {
 }
 
 /**
+/**
  * Notes on the events of a damaged run that were not compared (read once
  * every chunk has been, so all of its gaps are known); `d` is where the runs
  * were found to part ways (-1: nowhere).
@@ -238,8 +282,13 @@ function damageNotes(a: ReplaySource, b: ReplaySource, d: number): string[] {
   return out;
 }
 
-/** Compares run A with run B. Throws ReplayError (exitCode 2) for a trace that does not replay. */
-export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
+/**
+ * Compares run A with run B. `decisions`, when given, are both runs'
+ * decisions (branch.ts re-simulates them): the divergence then names the
+ * first that differs. Throws ReplayError (exitCode 2) for a trace that does
+ * not replay.
+ */
+export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: readonly Decision[]; b: readonly Decision[] }): DiffResult {
   const ma = metaOf(a);
   const mb = metaOf(b);
   const differs = (["scenario", "fix", "seed", "cpus"] as const).filter((k) => ma[k] !== mb[k]);
@@ -252,7 +301,10 @@ export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
     notes.push(...damageNotes(a, b, d));
     return {
       a: ma, b: mb, differs, notes,
-      divergence: { seq: null, kind: "none", why: `the runs are the same, ${a.gaps.length + b.gaps.length > 0 ? "in every event both hold" : "event for event"} (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom },
+      divergence: {
+        seq: null, kind: "none", why: `the runs are the same, ${a.gaps.length + b.gaps.length > 0 ? "in every event both hold" : "event for event"} (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom,
+        ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
+      },
       stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after, gaps: { a: a.gaps, b: b.gaps },
     };
   }
@@ -281,7 +333,10 @@ export function diffRuns(a: ReplaySource, b: ReplaySource): DiffResult {
     if (e !== null) common.push(eventJson(e));
   }
   const { kind, why } = classify(ea, eb);
-  const divergence = { seq: d, kind, why, a: ea ? eventJson(ea, both ? ca.state : undefined) : null, b: eb ? eventJson(eb, both ? cb.state : undefined) : null, common, timeFrom };
+  const divergence: Divergence = {
+    seq: d, kind, why, a: ea ? eventJson(ea, both ? ca.state : undefined) : null, b: eb ? eventJson(eb, both ? cb.state : undefined) : null, common, timeFrom,
+    ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
+  };
   let all = both ? stateDiff(stateView(ca.state), stateView(cb.state)) : [];
   // The same state after the divergent events (a step of user code changes no
   // kernel object): go on in step to where the states first differ.

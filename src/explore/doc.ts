@@ -8,8 +8,9 @@ import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
 import { safeText } from "../util/safe-text.ts";
 import { MAX_SHARDS, shardRange } from "./shard.ts";
+import { strategyLabel } from "./strategies/index.ts";
 
-/** The only strategy today (--strategy comes with the scheduler seam). */
+/** The strategy of a run without --strategy. */
 export const DEFAULT_STRATEGY = "random";
 
 /** One failing seed as the document lists it. */
@@ -35,6 +36,7 @@ export interface ExploreDoc {
   options: Record<string, string>;
   cpus: number;
   maxEvents: number;
+  /** The strategy as text: "random", "pct depth 3" (strategyLabel). */
   strategy: string;
   /** The whole range asked for (a shard ran a slice of it: see `shard`). */
   seeds: { from: number; to: number };
@@ -60,7 +62,7 @@ export interface ExploreDoc {
 export function exploreDoc(res: ExploreResult, seeds: { from: number; to: number }, saved: string[], shard?: ShardJson): ExploreDoc {
   return {
     scenario: res.scenario.name, fix: res.variant.fix, options: res.variant.options, cpus: res.variant.cpus,
-    maxEvents: res.maxEvents, strategy: DEFAULT_STRATEGY, seeds: { from: seeds.from, to: seeds.to },
+    maxEvents: res.maxEvents, strategy: strategyLabel(res.strategy), seeds: { from: seeds.from, to: seeds.to },
     ...(shard ? { shard } : {}),
     scanned: res.scanned,
     failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),

@@ -14,7 +14,8 @@ import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { defaultTracePath, prepareWith, record } from "../record/index.ts";
+import { contextOf, defaultTracePath, prepareWith, record } from "../record/index.ts";
+import type { StrategySpec } from "./strategies/index.ts";
 import { OUTCOME_KINDS } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
@@ -54,6 +55,8 @@ export interface ExploreResult extends BatchResult {
   /** The variant as resolved (defaults filled in). */
   variant: { fix: string; cpus: number; options: Record<string, string> };
   maxEvents: number;
+  /** The scheduling strategy. */
+  strategy: StrategySpec;
   /** Jobs actually used. */
   jobs: number;
   elapsedMs: number;
@@ -69,16 +72,17 @@ export function defaultJobs(): number {
 }
 
 /**
- * The command line that starts a job process on this runtime, or null where
- * the runtime cannot run our .ts files itself (Node: jobs then run in-process).
+ * The command line that starts a job process (`script`, relative to this
+ * folder, started with `flag`) on this runtime, or null where the runtime
+ * cannot run our .ts files itself (Node: jobs then run in-process).
  */
-export function workerCommand(): [string, string[]] | null {
+export function workerCommand(script = "./worker.ts", flag = "--ktrace-explore-worker"): [string, string[]] | null {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  const script = fileURLToPath(new URL("./worker.ts", import.meta.url));
-  if (g.Bun !== undefined) return [process.execPath, [script, "--ktrace-explore-worker"]];
+  const file = fileURLToPath(new URL(script, import.meta.url));
+  if (g.Bun !== undefined) return [process.execPath, [file, flag]];
   if (g.Deno !== undefined) {
     const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
-    return [process.execPath, ["run", "--quiet", "--allow-all", `--config=${config}`, script, "--ktrace-explore-worker"]];
+    return [process.execPath, ["run", "--quiet", "--allow-all", `--config=${config}`, file, flag]];
   }
   return null;
 }
@@ -135,8 +139,9 @@ function batchSize(total: number, jobs: number): number {
 export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   const t0 = performance.now();
   const scenario = await resolveScenario(x.target);
-  // Fail fast, in this thread, on a bad fix, option, cpu count or budget.
+  // Fail fast, in this thread, on a bad fix, option, cpu count, budget or strategy.
   const p = prepareWith(scenario, { ...x.req, seed: x.from });
+  contextOf(p);
   const total = Math.max(0, x.to - x.from + 1);
   const wanted = Math.max(1, x.jobs ?? defaultJobs());
   const size = x.batch ?? batchSize(total, wanted);
@@ -156,7 +161,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   acc.errors.sort((a, b) => a.seed - b.seed);
   return {
     scenario, from: x.from, to: x.to, scanned: total,
-    variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options }, maxEvents: p.maxEvents,
+    variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options }, maxEvents: p.maxEvents, strategy: p.strategy,
     failing: acc.failing,
     errors: acc.errors,
     outcomes: ordered(acc.outcomes, outcomeOrder(OUTCOME_KINDS)),

@@ -4,7 +4,7 @@ export { applyEvent, ApplyError, wokenState } from "./apply.ts";
 export { initState, cloneState, toPlain, fromPlain, type PlainState } from "./state.ts";
 export { simulate, Simulator, SimError, type World, type SimOptions, type Sink } from "./sim.ts";
 export { ALLOC_LOCKS } from "./alloc.ts";
-export { randomChooser, type Chooser } from "./sched.ts";
+export { randomChooser, type Chooser, type SchedView } from "./sched.ts";
 export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "./locks.ts";
 export { describeWait, waitText, waitsOnLock, wakersOf, stuck, otherWaits, pipeHolders, type Wakers } from "./wait.ts";
 export { ev, fieldsOf, fieldsAs } from "./events.ts";

@@ -18,11 +18,29 @@ import { afterDeath } from "./vm.ts";
 import { eligible, mustYield } from "./prio.ts";
 
 /**
+ * What a strategy may look at besides a question's arguments, read only
+ * (given once through Chooser.attach, before the run starts).
+ */
+export interface SchedView {
+  /** Seq of the last event (-1 before the first). */
+  seq(): number;
+  /** The thread on `cpu`, -1 when it is idle. */
+  onCpu(cpu: number): number;
+  /** Whether queued `tid` would do something if it ran now (runnable, or spinning on a lock that is free). */
+  canProgress(tid: number): boolean;
+  /** The run queue: tids in queue order (it may still hold threads that are no longer ready). */
+  queued(): readonly number[];
+}
+
+/**
  * Every nondeterministic choice of a run. Implementations: randomChooser
- * (seeded; the default). Issue 12's strategies (PCT, replay of a recorded
- * decision list, ...) implement this and nothing else.
+ * (seeded; the default) and issue 12's strategies (src/explore/strategies/:
+ * PCT, bounded search, replay of a recorded decision list), which implement
+ * this and nothing else.
  */
 export interface Chooser {
+  /** Called once with a view of the scheduler before the run starts (optional: random needs none). */
+  attach?(view: SchedView): void;
   /**
    * Which thread the free `cpu` takes: an index into `ready` (tids in
    * run-queue order, every one runnable or spinning on a lock that may be
@@ -50,6 +68,16 @@ export function randomChooser(seed: number): Chooser {
   return {
     preempt: () => rng.u32() < PREEMPT_ODDS,
     jitter: () => 1 + rng.below(4),
+  };
+}
+
+/** The read-only view of k's scheduler a Chooser is given. */
+export function schedView(k: Simulator): SchedView {
+  return {
+    seq: () => k.state.seq,
+    onCpu: (cpu) => k.state.cpus[cpu]?.tid ?? -1,
+    canProgress: (tid) => canProgress(k, tid),
+    queued: () => k.rq,
   };
 }
 

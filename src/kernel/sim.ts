@@ -36,7 +36,7 @@ import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { rank, rankedThreads } from "./prio.ts";
 import { lower } from "./lower.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
-import { dequeue, randomChooser, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
+import { dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
 import { initState } from "./state.ts";
 import { KIND, OUTCOME_KINDS, type KConfig, type KEvent, type KState } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
@@ -144,6 +144,7 @@ export class Simulator {
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
     this.spare = opts.transientEvents === true || (sink === undefined && opts.before === undefined) ? { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" } : null;
+    this.chooser.attach?.(schedView(this));
   }
 
   // ---- events -------------------------------------------------------------

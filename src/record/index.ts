@@ -4,10 +4,14 @@
 // the benchmarks all go through here.
 
 import { basename } from "node:path";
-import { ApplyError, initState, params, simulate, SimError, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
+import { ApplyError, initState, params, simulate, SimError, type Chooser, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
 import { THREAD_MIN_EVENTS, TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { encodeSchedule, type Schedule } from "../trace/schedule.ts";
+import {
+  DecisionRecorder, seedChooser, seedChooserOf, strategyContext, type StrategyContext, type StrategySpec,
+} from "../explore/strategies/index.ts";
 
 export const WRITER = "ktrace 0.1.0";
 
@@ -20,6 +24,8 @@ export interface RunRequest {
   /** KEY=VALUE scenario options. */
   opts?: string[];
   maxEvents?: number;
+  /** The scheduling strategy (default random). */
+  strategy?: StrategySpec;
 }
 
 /** A request resolved against its scenario: ready to run any number of times. */
@@ -32,7 +38,15 @@ export interface Prepared {
   readsSeed: boolean;
   /** The scenario's own invariants (checked like the built-in ones; stored in the trace header). */
   invariants: InvariantDecl[];
+  /** The scheduling strategy of its runs. */
+  strategy: StrategySpec;
 }
+
+/** What a recording needs of a run: a Prepared, or a trace's run (shrink, whatif) that has no scenario file behind it. */
+export type Runnable = Pick<Prepared, "world" | "maxEvents" | "invariants" | "strategy"> & {
+  scenario: Pick<Scenario, "name">;
+  variant: Pick<Variant, "fix" | "seed" | "options">;
+};
 
 /** A run that broke in the simulator (a bad scenario program, or a kernel bug). exitCode 2. */
 export class RunError extends Error {
@@ -50,32 +64,61 @@ export function prepareWith(scenario: Scenario, req: Omit<RunRequest, "target">)
   const { world, readsSeed, invariants } = buildWorldOf(scenario, variant, INVARIANT_NAMES);
   const maxEvents = req.maxEvents ?? scenario.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
   if (!Number.isInteger(maxEvents) || maxEvents < 2) throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
-  return { scenario, variant, world, maxEvents, readsSeed, invariants };
+  return { scenario, variant, world, maxEvents, readsSeed, invariants, strategy: req.strategy ?? { name: "random" } };
+}
+
+const contexts = new WeakMap<World, StrategyContext>();
+
+/** What the strategy needs of p's world (PCT's step count: one pilot run per world, cached). */
+export function contextOf(p: Runnable): StrategyContext {
+  let c = contexts.get(p.world);
+  if (c === undefined) {
+    try {
+      c = strategyContext(p.strategy, p.world, p.maxEvents);
+    } catch (e) {
+      throw runError(p, e);
+    }
+    contexts.set(p.world, c);
+  }
+  return c;
+}
+
+/** The chooser of p's run under its strategy and seed, never undefined (the fallback of a replayed decision list). */
+export function strategyChooser(p: Runnable): Chooser {
+  return seedChooserOf(p.strategy, p.variant.seed, contextOf(p));
+}
+
+/** The chooser of p's run under its strategy and seed (undefined: the kernel's random default). */
+export function chooserOf(p: Runnable): Chooser | undefined {
+  return seedChooser(p.strategy, p.variant.seed, contextOf(p));
 }
 
 /** The same variant under another seed; reuses the world when build() did not read the seed. */
 export function reseed(p: Prepared, seed: number): Prepared {
-  if (p.readsSeed) return prepareWith(p.scenario, { fix: p.variant.fix, seed, cpus: p.variant.cpus, opts: Object.entries(p.variant.options).map(([k, v]) => `${k}=${v}`), maxEvents: p.maxEvents });
+  if (p.readsSeed) return prepareWith(p.scenario, { fix: p.variant.fix, seed, cpus: p.variant.cpus, opts: Object.entries(p.variant.options).map(([k, v]) => `${k}=${v}`), maxEvents: p.maxEvents, strategy: p.strategy });
   return { ...p, variant: { ...p.variant, seed } };
 }
 
-/** Runs without writing anything; `before` sees each event with the state before it, `sink` with the state after. */
-export function run(p: Prepared, sink?: Sink, before?: Sink): KState {
+/**
+ * Runs without writing anything; `before` sees each event with the state
+ * before it, `sink` with the state after. `chooser` replaces the strategy's.
+ */
+export function run(p: Prepared, sink?: Sink, before?: Sink, chooser?: Chooser): KState {
   try {
-    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, before }, sink);
+    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, before, chooser: chooser ?? chooserOf(p) }, sink);
   } catch (e) {
     throw runError(p, e);
   }
 }
 
-function runError(p: Prepared, e: unknown): Error {
+function runError(p: Runnable, e: unknown): Error {
   if (e instanceof SimError || e instanceof ApplyError) {
     return new RunError(`scenario ${p.scenario.name} (seed ${p.variant.seed}) cannot run: ${e.message}`);
   }
   return e instanceof Error ? e : new Error(String(e));
 }
 
-export function metaOf(p: Prepared, snapshotEvery: number): TraceMeta {
+export function metaOf(p: Runnable, snapshotEvery: number, origin?: string): TraceMeta {
   return {
     scenario: p.scenario.name,
     fix: p.variant.fix,
@@ -90,21 +133,28 @@ export function metaOf(p: Prepared, snapshotEvery: number): TraceMeta {
     // shrink re-simulate from the trace alone, without the scenario file.
     world: p.world,
     invariants: p.invariants,
+    ...(p.strategy.name !== "random" ? { strategy: { ...p.strategy } } : {}),
+    ...(origin !== undefined ? { origin } : {}),
   };
 }
 
 export interface Recorded extends WriteResult {
   path: string;
   state: KState;
+  /** The run's decisions, as stored in the trace's schedule chunk. */
+  schedule: Schedule;
 }
 
 /**
  * Runs and writes the trace to `path` (a temporary file renamed into place at
- * the end: an existing file is replaced only by a complete trace). On this
- * thread alone; recordAsync compresses and writes on a second one.
+ * the end: an existing file is replaced only by a complete trace), with the
+ * run's decisions in its schedule chunk. `chooser` replaces the strategy's
+ * (a replayed decision list, a what-if branch); `origin` then says how the
+ * run was made (a header key). On this thread alone; recordAsync compresses
+ * and writes on a second one.
  */
-export function record(p: Prepared, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY): Recorded {
-  return runInto(p, path, open(p, path, snapshotEvery));
+export function record(p: Runnable, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY, chooser?: Chooser, origin?: string): Recorded {
+  return runInto(p, path, open(p, path, snapshotEvery, origin), chooser);
 }
 
 export interface RecordOptions {
@@ -117,6 +167,9 @@ export interface RecordOptions {
   thread?: boolean | "auto";
   /** Hears how the recording ran (the writer thread, or why not): for --verbose. */
   note?(line: string): void;
+  /** Replaces the strategy's chooser (a replayed decision list); `origin` then says how the run was made. */
+  chooser?: Chooser;
+  origin?: string;
 }
 
 /**
@@ -124,8 +177,8 @@ export interface RecordOptions {
  * the run is long (opts.thread): this thread then only simulates and encodes
  * (docs/BENCHMARKS.md). Falls back to this thread when no worker can start.
  */
-export async function recordAsync(p: Prepared, path: string, opts: RecordOptions = {}): Promise<Recorded> {
-  const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY);
+export async function recordAsync(p: Runnable, path: string, opts: RecordOptions = {}): Promise<Recorded> {
+  const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY, opts.origin);
   const want = opts.thread ?? "auto";
   if (want === true || (want === "auto" && p.maxEvents >= THREAD_MIN_EVENTS)) {
     let why: string | null;
@@ -137,26 +190,34 @@ export async function recordAsync(p: Prepared, path: string, opts: RecordOptions
     }
     opts.note?.(why === null ? "record: compressing and writing on a second thread" : `record: no writer thread (${why}); writing on this one`);
   } else opts.note?.(`record: writing on this thread (${want === false ? "as asked" : `at most ${p.maxEvents} events`})`);
-  return runInto(p, path, writer);
+  return runInto(p, path, writer, opts.chooser);
 }
 
-function open(p: Prepared, path: string, snapshotEvery: number): TraceWriter {
+function open(p: Runnable, path: string, snapshotEvery: number, origin: string | undefined): TraceWriter {
   if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
-  return TraceWriter.create(path, metaOf(p, snapshotEvery), initState(p.world.config), { snapshotEvery });
+  return TraceWriter.create(path, metaOf(p, snapshotEvery, origin), initState(p.world.config), { snapshotEvery });
 }
 
-/** Simulates into the writer and finishes the trace (aborting it when the run breaks). */
-function runInto(p: Prepared, path: string, writer: TraceWriter): Recorded {
+/** Simulates into the writer, recording the run's decisions, and finishes the trace (aborting it when the run breaks). */
+function runInto(p: Runnable, path: string, writer: TraceWriter, chooser: Chooser | undefined): Recorded {
+  let rec: DecisionRecorder;
+  try {
+    rec = new DecisionRecorder(chooser ?? strategyChooser(p), p.world.config.cpus);
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
   let state: KState;
   try {
     // The writer copies each event into its columns: events may be transient.
-    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, transientEvents: true }, (ev, s) => writer.append(ev, s));
+    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, transientEvents: true, chooser: rec }, (ev, s) => writer.append(ev, s));
   } catch (e) {
     writer.abort();
     throw runError(p, e);
   }
-  const res = writer.finish({ outcome: state.outcome });
-  return { ...res, path, state };
+  const schedule = rec.schedule();
+  const res = writer.finish({ outcome: state.outcome, schedule: encodeSchedule(schedule) });
+  return { ...res, path, state, schedule };
 }
 
 /** Default trace name: <scenario>[-<fix>]-s<seed>.ktrace in the current directory. */

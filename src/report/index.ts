@@ -14,6 +14,7 @@ import {
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
 import { sequenceDiagram } from "./mermaid.ts";
+import { scheduleSection, type ScheduleFindings } from "./schedule.ts";
 import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
 import { clockText, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
@@ -27,6 +28,8 @@ export interface ReportInput {
   version: string;
   /** Where the report goes (-o), for the replay-from-the-report command; undefined for stdout. */
   output?: string;
+  /** The decisions that matter and the shrunk schedule of a failing trace (the CLI explores them: src/explore/). */
+  schedule?: ScheduleFindings;
 }
 
 export interface Report {
@@ -78,8 +81,12 @@ function sh(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The `ktrace record` command that re-creates the trace, and the file it writes. */
-export function recordCommand(r: TraceReader): { command: string; file: string; known: boolean } {
+/**
+ * The `ktrace record` command that re-creates the trace, and the file it
+ * writes. `schedule` replaces the seed with a decision list (a run that is
+ * not its seed's: a shrunk or what-if trace, or the shrunk schedule).
+ */
+export function recordCommand(r: TraceReader, schedule?: string): { command: string; file: string; known: boolean } {
   const m = r.meta;
   const sc = SCENARIOS.find((s) => s.name === m.scenario);
   const target = sc ? m.scenario : `${m.scenario}.ts`;
@@ -90,11 +97,17 @@ export function recordCommand(r: TraceReader): { command: string; file: string; 
     if (sc && dflt === v) continue;
     words.push("--opt", `${k}=${v}`);
   }
-  words.push("--seed", String(m.seed), "--cpus", String(m.config.cpus));
+  const st = m.strategy as { name?: unknown; depth?: unknown } | undefined;
+  if (schedule !== undefined) words.push("--schedule", schedule);
+  else {
+    words.push("--seed", String(m.seed));
+    if (st?.name === "pct" && typeof st.depth === "number") words.push("--strategy", "pct", "--depth", String(st.depth));
+  }
+  words.push("--cpus", String(m.config.cpus));
   const maxDefault = sc?.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
   if (m.maxEvents !== maxDefault) words.push("--max-events", String(m.maxEvents));
   if (m.snapshotEvery !== params.DEFAULT_SNAPSHOT_EVERY) words.push("--snapshot-every", String(m.snapshotEvery));
-  const file = `${m.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${m.fix ? `-${m.fix}` : ""}-s${m.seed}.ktrace`;
+  const file = `${m.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${m.fix ? `-${m.fix}` : ""}-s${m.seed}${schedule !== undefined ? "-schedule" : ""}.ktrace`;
   words.push("-o", file);
   return { command: words.map(sh).join(" "), file, known: sc !== undefined };
 }
@@ -253,7 +266,7 @@ export function buildReport(x: ReportInput): Report {
   const imp = m.imported;
   const v = scan.violation ? violationReport(src, scan.violation, scan.state) : null;
   const outcome = r.outcome ?? (r.recovery ? null : { kind: "ok" as const, seq: r.eventCount - 1, message: "" });
-  const rec = recordCommand(r);
+  const rec = recordCommand(r, x.schedule?.replay);
   const variant = m.fix ? `fix ${mdCode(m.fix, true)}${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}` : "buggy (no fix)";
   const opts = Object.entries(m.options).map(([k, val]) => `${k}=${val}`).join(", ");
   const failed = v !== null || (outcome !== null && outcome.kind !== "ok" && outcome.kind !== "budget");
@@ -330,6 +343,7 @@ export function buildReport(x: ReportInput): Report {
     L.push("");
   }
 
+  L.push(...scheduleSection(x.schedule, (list) => recordCommand(r, list).command));
   L.push("## Reproduce", "");
   const at = v ? "violation" : outcome && outcome.kind === "panic" ? "panic" : "end";
   L.push("```sh");

@@ -21,7 +21,8 @@ export const FOOTER_MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x46, 0x0d, 0x0a, 0x
 export const FORMAT_MAJOR = 2;
 /** The oldest major format read. */
 export const FORMAT_MAJOR_MIN = 1;
-export const FORMAT_MINOR = 0;
+/** Minor 1 added the schedule chunk (type 4) and the index's `schedule` key. */
+export const FORMAT_MINOR = 1;
 
 /** Fixed part of the header before the meta: magic, major, minor, meta length. */
 export const HEADER_FIXED = 16;
@@ -31,6 +32,8 @@ export const FOOTER_SIZE = 32;
 export const CHUNK_EVENTS = 1;
 export const CHUNK_SNAPSHOT = 2;
 export const CHUNK_INDEX = 3;
+/** The run's scheduling decisions (schedule.ts), before the index (format 2.1). */
+export const CHUNK_SCHEDULE = 4;
 /** Frame flag: the payload's body is raw DEFLATE. */
 export const FLAG_DEFLATE = 1;
 
@@ -54,6 +57,8 @@ export const MAX_EVENT_BODY = 16 << 20;
 export const MAX_SNAPSHOT_BODY = 4 << 20;
 /** Largest uncompressed index body (10M events take about 30 KB). */
 export const MAX_INDEX_BODY = 64 << 20;
+/** Largest uncompressed schedule body (2 bits per step: about 256M steps); the writer leaves out a larger one. */
+export const MAX_SCHEDULE_BODY = 64 << 20;
 /** Largest payload a reader accepts (guards against a corrupt length). */
 export const MAX_PAYLOAD = MAX_INDEX_BODY + 64;
 /** A gzip'd trace may inflate to this multiple of its size (plus 1 MiB): its chunks are compressed already. */
@@ -79,6 +84,10 @@ export interface TraceMeta {
   world?: unknown;
   /** The scenario's own invariants (kernel InvariantDecl[]), plain data; absent before format 1.1. */
   invariants?: unknown;
+  /** The scheduling strategy when not random: {name, depth?, preemptions?} (format 2.1). */
+  strategy?: unknown;
+  /** How a run that is not its seed's was made (shrink, whatif): its schedule chunk is then the only way to run it again (format 2.1). */
+  origin?: string;
   /** Set when the trace was imported from a real kernel trace (ktrace import): where from. Absent in recorded traces. */
   imported?: ImportedMeta;
 }
@@ -142,6 +151,8 @@ export interface IndexData extends TraceSummary {
   /** Per snapshot chunk, by increasing seq: its seq (-1 = initial state) and frame offset. */
   snapshotSeqs: number[];
   snapshotOffsets: number[];
+  /** Byte offset of the schedule chunk's frame (format 2.1; absent when the trace has none). */
+  schedule?: number;
 }
 
 /** Standard msgpack only (no msgpackr extensions), so other languages can read it. */
@@ -181,6 +192,8 @@ export function encodeHeader(h: HeaderData): Uint8Array {
     chunkEvents: h.chunkEvents, kinds: h.kinds,
     ...(h.world !== undefined ? { world: h.world } : {}),
     ...(h.invariants !== undefined ? { invariants: h.invariants } : {}),
+    ...(h.strategy !== undefined ? { strategy: h.strategy } : {}),
+    ...(h.origin !== undefined ? { origin: h.origin } : {}),
     ...(h.imported !== undefined ? { imported: h.imported } : {}),
   });
   const out = new Uint8Array(HEADER_FIXED + meta.length + 4);

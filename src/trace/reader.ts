@@ -24,8 +24,8 @@ import { TraceCorruptError, TraceError, type Gap } from "./errors.ts";
 import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { BodyError, Scratch, columnsToEvents, decodeEventBody, kindRemap, lastDecodeSafe, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
-  MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
+  MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SCHEDULE_BODY, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
   type HeaderData, type IndexData,
 } from "./format.ts";
 import { InflateError, Inflater, gunzipBounded, inflateBounded } from "./inflate.ts";
@@ -222,12 +222,14 @@ interface Tables {
   snapshotOffsets: number[];
   snapNos: number[];
   snapBad: (Bad | null)[];
+  /** Offset of the schedule chunk (format 2.1), -1 when there is none. */
+  schedule: number;
 }
 
 function emptyTables(): Tables {
   return {
     events: 0, chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], chunkNos: [], chunkBad: [],
-    snapshotSeqs: [], snapshotOffsets: [], snapNos: [], snapBad: [],
+    snapshotSeqs: [], snapshotOffsets: [], snapNos: [], snapBad: [], schedule: -1,
   };
 }
 
@@ -240,6 +242,7 @@ function tablesOfIndex(ix: IndexData): Tables {
   t.chunkCounts = ix.chunkCounts;
   t.snapshotSeqs = ix.snapshotSeqs;
   t.snapshotOffsets = ix.snapshotOffsets;
+  t.schedule = ix.schedule ?? -1;
   t.chunkBad = new Array(ix.chunkOffsets.length).fill(null);
   t.snapBad = new Array(ix.snapshotSeqs.length).fill(null);
   // Chunk numbers: rank of each offset among all of them. Snapshot offsets are not sorted by the index's checks; sort a copy.
@@ -741,6 +744,28 @@ export class TraceReader {
     this.src.close();
   }
 
+  /**
+   * The body of the schedule chunk (the run's decisions: schedule.ts bytes,
+   * not yet decoded), or null when the trace has none (written before format
+   * 2.1, or its chunk was not found). Bounded as every body. Throws
+   * TraceCorruptError for a damaged chunk.
+   */
+  scheduleBytes(): Uint8Array | null {
+    const off = this.t.schedule;
+    if (off < 0) return null;
+    try {
+      const fr = readFrame(this.src, off, this.src.size);
+      if (typeof fr === "string") throw new BodyError(fr);
+      if (fr.type !== CHUNK_SCHEDULE) throw new BodyError(`expected the schedule chunk, found type ${fr.type}`);
+      const r = new ByteReader(fr.payload);
+      const rawLen = r.uvar();
+      return bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SCHEDULE_BODY);
+    } catch (e) {
+      if (!isDecodeError(e)) throw e;
+      throw new TraceCorruptError(this.name, -1, off, `the schedule chunk at byte offset ${off} is damaged: ${e.message}`, undefined, true);
+    }
+  }
+
   /** Reads, checks and validates snapshot i: its plain state and its body size. Remembers a damaged one. */
   private readSnapshot(i: number): [PlainState, number] {
     const t = this.t;
@@ -927,6 +952,7 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
   const damage: { off: number; end: number; what: string; no: number }[] = [];
   let index: IndexData | null = null;
   let indexOff = -1;
+  let scheduleOff = -1;
   let footerOk = false;
   let off = start;
   let no = 0;
@@ -984,6 +1010,8 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
           index = got;
           indexOff = off;
         }
+      } else if (fr.type === CHUNK_SCHEDULE) {
+        scheduleOff = off;
       }
       // Unknown chunk types (from a newer minor version) are skipped.
     } catch (e) {
@@ -1089,5 +1117,6 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
   }
   const complete = matches && footerOk && damage.length === 0 && dup.length === 0 &&
     footer !== null && footer.indexOffset === indexOff && footer.events === t.events;
+  t.schedule = scheduleOff;
   return { tables: t, index, complete, problems, warnings };
 }

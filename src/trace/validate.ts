@@ -156,6 +156,7 @@ export function checkIndex(x: unknown, b: IndexBounds): IndexData | string {
     prev = idx.chunkOffsets[i]!;
   }
   if (seq !== events) return `event chunks hold ${seq} events, the index says ${events}`;
+  if (ix.schedule !== undefined && (!int(ix.schedule) || ix.schedule < b.min || ix.schedule >= b.max)) return "schedule chunk offset out of range";
   prev = -2;
   for (let i = 0; i < m; i++) {
     const s = idx.snapshotSeqs[i]!;

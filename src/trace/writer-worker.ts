@@ -60,6 +60,7 @@ for (;;) {
       const x = body.subarray(0, len);
       if (type === RECORD.events) file.eventChunk(a, b, x);
       else if (type === RECORD.snapshot) file.snapshot(a, x);
+      else if (type === RECORD.schedule) file.schedule(x);
       else if (type === RECORD.finish) {
         const done = file.finish(a, packr.unpack(x) as Outcome | null, b);
         fsyncSync(fd);

@@ -25,7 +25,7 @@ import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from ".
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, MAX_CHUNK_EVENTS, encodeFooter, encodeHeader, frameHeader, packr,
+  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_SCHEDULE_BODY, encodeFooter, encodeHeader, frameHeader, packr,
   type IndexData, type TraceMeta, type TraceSummary,
 } from "./format.ts";
 
@@ -118,6 +118,13 @@ export class ChunkFile {
     this.index.snapshotOffsets.push(offset);
   }
 
+  /** The schedule chunk (body: schedule.ts bytes), before the index, whose `schedule` key gets its offset. */
+  schedule(body: Uint8Array): void {
+    const offset = this.offset;
+    this.chunk(CHUNK_SCHEDULE, () => {}, body, SNAPSHOT_LEVEL);
+    this.index.schedule = offset;
+  }
+
   /** The index chunk and the footer, for a run of `events` events. Returns the file's size and snapshot count. */
   finish(events: number, outcome: Outcome | null, endTime: number): Finished {
     const idx = this.index;
@@ -169,6 +176,8 @@ export interface Finished {
 interface Sink {
   eventChunk(firstSeq: number, n: number, body: Uint8Array): void;
   snapshot(seq: number, body: Uint8Array): void;
+  /** The schedule chunk (at most one, after the last snapshot). */
+  schedule(body: Uint8Array): void;
   /** Index and footer; then everything is written (and synced by the writer thread, if any). */
   finish(events: number, outcome: Outcome | null, endTime: number): Finished;
 }
@@ -293,9 +302,10 @@ export class TraceWriter {
   /**
    * Completes the trace: last chunk, final snapshot, index, footer; fsync;
    * rename onto path (gzip-wrapping first when enabled). `outcome` defaults
-   * to the last state's. The writer is closed afterwards.
+   * to the last state's. `schedule`, the run's decisions (schedule.ts bytes),
+   * goes in a schedule chunk before the index. The writer is closed afterwards.
    */
-  finish(summary: { outcome?: Outcome | null } = {}): WriteResult {
+  finish(summary: { outcome?: Outcome | null; schedule?: Uint8Array } = {}): WriteResult {
     if (this.state !== "open") this.notOpen("finish");
     this.flushChunk();
     if (this.lastSnapshot !== this.next - 1) this.snapshot(this.last);
@@ -303,6 +313,8 @@ export class TraceWriter {
     const endTime = this.next > 0 ? this.last.time : 0;
     let done: Finished = { bytes: 0, snapshots: 0 };
     this.guard(() => {
+      // A schedule too large for a reader to accept is left out (the run is then run again from its seed).
+      if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY) this.sink.schedule(summary.schedule);
       done = this.sink.finish(this.next, outcome, endTime);
     });
     this.stopThread();
@@ -480,7 +492,7 @@ export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: 
 }
 
 /** Record types on the channel to the thread. A record is a 24-byte head (type, body length, two numbers) and its body. */
-export const RECORD = { events: 1, snapshot: 2, finish: 3, stop: 4 } as const;
+export const RECORD = { events: 1, snapshot: 2, finish: 3, stop: 4, schedule: 5 } as const;
 export const RECORD_HEAD = 24;
 
 /** What the thread starts from. */
@@ -564,6 +576,10 @@ class WriterThread implements Sink {
 
   snapshot(seq: number, body: Uint8Array): void {
     this.record(RECORD.snapshot, seq, 0, body);
+  }
+
+  schedule(body: Uint8Array): void {
+    this.record(RECORD.schedule, 0, 0, body);
   }
 
   finish(events: number, outcome: Outcome | null, endTime: number): Finished {

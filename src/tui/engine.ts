@@ -109,6 +109,29 @@ export interface Engine {
   slow(work: SlowWork): string | undefined;
   /** Runs background work (the timeline's scan) for about budgetMs; returns whether any remains. */
   scan(budgetMs: number): boolean;
+  /** What-if (absent without an explorer): branches at seq and makes the branch the run shown, or says why not. */
+  branch?(seq: number): BranchView | { readonly error: string };
+  /** Switches between the original run and the branch: which one is shown now; null when there is no branch. */
+  switchRun?(): 'original' | 'branch' | null;
+}
+
+/** A what-if branch: where, what changed, how it went, where its trace is. */
+export interface BranchView {
+  readonly at: number;
+  readonly change: string;
+  readonly outcome: string;
+  readonly path: string;
+}
+
+/**
+ * What the exploration commands do for the replay UI: src/explore/, wired in
+ * by the CLI (cmd/replay.ts), since the UI itself only reads traces.
+ */
+export interface Explorer {
+  /** Seqs of the decisions the failure hinges on (ktrace pivots), or null when not known (a passing run, a trace too large). */
+  pivots(): readonly number[] | null;
+  /** The what-if branch at seq (ktrace whatif --at seq: the natural flip there), written to a trace file; or one line saying why not. */
+  branch(seq: number): { readonly path: string; readonly change: string; readonly outcome: string } | { readonly error: string };
 }
 
 export interface EngineOptions {
@@ -116,6 +139,8 @@ export interface EngineOptions {
   readonly at?: OpenAt;
   /** Traces with more events than this are scanned in the background and get busy messages; default FULL_SCAN_EVENTS. */
   readonly slowAbove?: number;
+  /** Decisions the failure hinges on, marked on the timeline. */
+  readonly pivots?: readonly number[];
 }
 
 interface ActiveWatch {
@@ -222,9 +247,12 @@ export class ReplayEngine implements Engine {
   private lastOverview: { key: string; value: Overview } | null = null;
   private searchCache: { from: number; to: number; snap: SnapshotKey<SearchTarget> } | null = null;
 
+  private pivots: readonly number[];
+
   constructor(cursor: Cursor, info: TraceInfo, opts: EngineOptions = {}) {
     this.cursor = cursor;
     this.info = info;
+    this.pivots = opts.pivots ?? [];
     this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
     this.failure = failureOf(cursor, info);
     this.base = new DensityScan(cursor.source, { classOf: CLASS_OF, classes: KIND_CLASSES.length, invariants: cursor.invariants });
@@ -238,6 +266,12 @@ export class ReplayEngine implements Engine {
 
   private get small(): boolean {
     return this.info.total <= this.slowAbove;
+  }
+
+  /** Marks the decisions the failure hinges on (found by the explorer, in the background). */
+  markPivots(seqs: readonly number[]): void {
+    this.pivots = seqs;
+    this.lastOverview = null;
   }
 
   // ---- moving ----
@@ -344,6 +378,7 @@ export class ReplayEngine implements Engine {
       violations: [...violations].sort(byNumber),
       failure: this.failure?.seq ?? null,
       gaps,
+      pivots: this.pivots,
     };
     this.lastOverview = { key, value: { density, marks } };
     return this.lastOverview.value;
@@ -726,4 +761,106 @@ function explainObject(cursor: Cursor, ref: ObjectRef): Explanation {
   lines.push(...entryLines(entries));
   if (entries.length === 0) lines.push('no event has changed it yet (as created in the initial state)');
   return { title, lines, seq: jumpOf(entries) };
+}
+
+/**
+ * The engine with a what-if branch: the original run's engine and, once a
+ * branch is taken (x), the branch's, over its own trace; every question goes
+ * to the run shown, and X switches. Each run keeps its own cursor,
+ * watchpoints and scan. Built by openExploring (store.ts) when the CLI gives
+ * an explorer.
+ */
+export class BranchingEngine implements Engine {
+  private readonly original: ReplayEngine;
+  private other: ReplayEngine | null = null;
+  private showing: 'original' | 'branch' = 'original';
+  /** The branch taken, or null. */
+  branchView: BranchView | null = null;
+
+  /** Whether the explorer has been asked for the pivots (in the background, after the timeline's scan). */
+  private pivotsAsked = false;
+
+  constructor(cursor: Cursor, info: TraceInfo, private readonly explorer: Explorer, private readonly opts: EngineOptions = {}) {
+    this.original = new ReplayEngine(cursor, info, opts);
+  }
+
+  private get run(): ReplayEngine {
+    return this.showing === 'branch' && this.other !== null ? this.other : this.original;
+  }
+  get cursor(): Cursor {
+    return this.run.cursor;
+  }
+  get info(): TraceInfo {
+    return this.run.info;
+  }
+  get failure(): Failure | null {
+    return this.run.failure;
+  }
+  frame(): Frame {
+    return this.run.frame();
+  }
+  seek(seq: number, via?: 'step' | 'stepBack'): Frame {
+    return this.run.seek(seq, via);
+  }
+  continue(dir: 1 | -1): { frame: Frame; status: Status } {
+    return this.run.continue(dir);
+  }
+  knownViolation(): ViolationView | null | undefined {
+    return this.run.knownViolation();
+  }
+  findViolation(): ViolationView | null {
+    return this.run.findViolation();
+  }
+  search(text: string): SearchResult {
+    return this.run.search(text);
+  }
+  watchables(text: string): readonly ListItem[] {
+    return this.run.watchables(text);
+  }
+  addWatch(spec: string): { watches: readonly WatchView[]; status: Status } {
+    return this.run.addWatch(spec);
+  }
+  removeWatch(id: number): { watches: readonly WatchView[]; status: Status } | null {
+    return this.run.removeWatch(id);
+  }
+  explain(pane: PaneId, row: number): Explanation | null {
+    return this.run.explain(pane, row);
+  }
+  overview(): Overview {
+    return this.run.overview();
+  }
+  slow(work: SlowWork): string | undefined {
+    return this.run.slow(work);
+  }
+  /** The run shown's scan; then, once, the original's pivots (one piece of work, bounded by the explorer). */
+  scan(budgetMs: number): boolean {
+    if (this.run.scan(budgetMs)) return true;
+    if (this.pivotsAsked) return false;
+    this.pivotsAsked = true;
+    const p = this.explorer.pivots();
+    if (p !== null) this.original.markPivots(p);
+    return false;
+  }
+
+  branch(seq: number): BranchView | { readonly error: string } {
+    const r = this.explorer.branch(seq);
+    if ('error' in r) return r;
+    const { cursor, info } = openCursor(r.path);
+    this.other?.cursor.source.close();
+    this.other = new ReplayEngine(cursor, info, { ...this.opts, at: Math.max(-1, Math.min(seq, info.total - 1)) });
+    this.showing = 'branch';
+    this.branchView = { at: seq, change: r.change, outcome: r.outcome, path: r.path };
+    return this.branchView;
+  }
+
+  switchRun(): 'original' | 'branch' | null {
+    if (this.other === null) return null;
+    this.showing = this.showing === 'original' ? 'branch' : 'original';
+    return this.showing;
+  }
+
+  /** Closes the branch's trace (the original's belongs to the caller). */
+  close(): void {
+    this.other?.cursor.source.close();
+  }
 }

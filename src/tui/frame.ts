@@ -121,6 +121,8 @@ export interface Marks {
   readonly failure: number | null;
   /** Seq ranges whose events are missing (a damaged trace), as known so far, increasing. */
   readonly gaps?: readonly { readonly fromSeq: number; readonly toSeq: number; readonly reason: string }[];
+  /** Scheduling decisions the failure hinges on (ktrace pivots: flipping one avoids it), increasing. */
+  readonly pivots?: readonly number[];
 }
 
 /**

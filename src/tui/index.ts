@@ -13,7 +13,7 @@
 
 export { runReplay, type RunReplayOptions } from './run.tsx';
 export { App, layout, type AppProps, type Layout } from './app.tsx';
-export { openReplay, Store, type ReplayStore, type StoreOptions } from './store.ts';
+export { openExploring, openReplay, Store, type ReplayStore, type StoreOptions } from './store.ts';
 export {
   DEFAULT_KEYMAP,
   COMMANDS,
@@ -38,5 +38,5 @@ export {
   type Dialog,
 } from './use-replay-state.ts';
 export { useReplay, intentFor } from './use-replay.ts';
-export { ReplayEngine, openCursor, traceInfo, violationLine, type Engine, type EngineOptions, type OpenAt } from './engine.ts';
+export { BranchingEngine, ReplayEngine, openCursor, traceInfo, violationLine, type Engine, type EngineOptions, type Explorer, type OpenAt } from './engine.ts';
 export { PANES, type Frame, type Overview, type TraceInfo, type EventRow, type Marks, type PaneId } from './frame.ts';

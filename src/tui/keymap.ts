@@ -70,6 +70,8 @@ export const COMMANDS = [
   'prevMatch',
   'watch',
   'watchList',
+  'branch',
+  'switchRun',
   'explain',
   'focusNext',
   'focusPrev',
@@ -188,6 +190,19 @@ export const DEFAULT_KEYMAP: KeyMap = {
     bindings: [{ char: 'N' }],
     description: 'Previous search match',
     short: 'prev',
+  },
+  branch: {
+    context: 'main',
+    group: 'Find',
+    bindings: [{ char: 'x' }],
+    description: 'What if: flip the scheduling decision at the cursor and run again (a branch)',
+    short: 'what-if',
+  },
+  switchRun: {
+    context: 'main',
+    group: 'Find',
+    bindings: [{ char: 'X' }],
+    description: 'Switch between the original run and the what-if branch',
   },
   watch: {
     context: 'main',

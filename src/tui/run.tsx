@@ -6,13 +6,15 @@
 import process from 'node:process';
 import { render } from 'ink';
 import { App } from './app.tsx';
-import { openCursor, type OpenAt } from './engine.ts';
+import { openCursor, type Explorer, type OpenAt } from './engine.ts';
 import type { KeyMap } from './keymap.ts';
-import { openReplay } from './store.ts';
+import { openExploring, openReplay } from './store.ts';
 
 export interface RunReplayOptions {
   readonly at?: OpenAt;
   readonly keymap?: KeyMap;
+  /** What-if branches (x, X) and the decisions that matter on the timeline (the CLI wires src/explore/). */
+  readonly explorer?: Explorer;
   readonly stdin?: NodeJS.ReadStream;
   readonly stdout?: NodeJS.WriteStream;
   readonly stderr?: NodeJS.WriteStream;
@@ -22,13 +24,14 @@ export interface RunReplayOptions {
 export async function runReplay(file: string, opts: RunReplayOptions = {}): Promise<number> {
   const { cursor, info } = openCursor(file);
   try {
-    const store = openReplay(cursor, info, {
+    const storeOpts = {
       ...(opts.at === undefined ? {} : { at: opts.at }),
       // Slow work waits a frame (at Ink's 30 fps) so the screen first says what is happening.
-      defer: (work) => void setTimeout(work, 40),
+      defer: (work: () => void) => void setTimeout(work, 40),
       // The timeline's scan runs between frames.
-      schedule: (work, ms) => void setTimeout(work, ms),
-    });
+      schedule: (work: () => void, ms: number) => void setTimeout(work, ms),
+    };
+    const store = opts.explorer ? openExploring(cursor, info, opts.explorer, storeOpts) : openReplay(cursor, info, storeOpts);
     const instance = render(<App store={store} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
       stdin: opts.stdin ?? process.stdin,
       stdout: opts.stdout ?? process.stdout,

@@ -10,7 +10,7 @@
 // No rules live here: every decision is in use-replay-state.ts.
 
 import type { Cursor } from '../replay/index.ts';
-import { ReplayEngine, type Engine, type EngineOptions } from './engine.ts';
+import { BranchingEngine, ReplayEngine, type Engine, type EngineOptions, type Explorer } from './engine.ts';
 import type { TraceInfo } from './frame.ts';
 import { openingState, reduce, type Intent, type ViewState } from './use-replay-state.ts';
 
@@ -152,5 +152,11 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
  */
 export function openReplay(cursor: Cursor, info: TraceInfo, opts: EngineOptions & StoreOptions = {}): Store<ReplayEngine> {
   const engine = new ReplayEngine(cursor, info, opts);
+  return new Store(engine, openingState(engine, opts.at === undefined), opts);
+}
+
+/** As openReplay, with what-if branches and the decisions that matter (the CLI's explorer). */
+export function openExploring(cursor: Cursor, info: TraceInfo, explorer: Explorer, opts: EngineOptions & StoreOptions = {}): Store<BranchingEngine> {
+  const engine = new BranchingEngine(cursor, info, explorer, opts);
   return new Store(engine, openingState(engine, opts.at === undefined), opts);
 }

@@ -4,6 +4,7 @@
 // Each cell of the bar stands for the events between two positions. What it
 // shows, strongest first (LEGEND, which `?` lists):
 //   ✖ the panic, fatal error or hang   ! an event that breaks an invariant   ◆ a watchpoint hit
+//   ◇ a decision the failure hinges on (Marks.pivots: ktrace pivots)
 //   ░ events missing: a damaged trace's gap (Marks.gaps)
 //   ▁▂▃▄▅▆▇█ activity: the share of the cell's events that are not routine work
 //            (▁ up to 1/8, █ over 7/8), coloured by the kind class most of them
@@ -28,7 +29,7 @@ export interface TimelineProps {
 }
 
 /** What a cell shows, weakest first. A new kind of mark (a gap, a decision) is a row here and in GLYPH/RANK. */
-export type Style = 'unscanned' | 'quiet' | 'activity' | 'gap' | 'watch' | 'violation' | 'failure';
+export type Style = 'unscanned' | 'quiet' | 'activity' | 'gap' | 'pivot' | 'watch' | 'violation' | 'failure';
 
 /** One cell of the bar. */
 export interface Cell {
@@ -39,13 +40,14 @@ export interface Cell {
   readonly cursor: boolean;
 }
 
-const RANK: { readonly [S in Style]: number } = { unscanned: 0, quiet: 1, activity: 2, gap: 3, watch: 4, violation: 5, failure: 6 };
-const GLYPH: { readonly [S in Exclude<Style, 'activity'>]: string } = { unscanned: '·', quiet: '─', gap: '░', watch: '◆', violation: '!', failure: '✖' };
+const RANK: { readonly [S in Style]: number } = { unscanned: 0, quiet: 1, activity: 2, gap: 3, pivot: 4, watch: 5, violation: 6, failure: 7 };
+const GLYPH: { readonly [S in Exclude<Style, 'activity'>]: string } = { unscanned: '·', quiet: '─', gap: '░', pivot: '◇', watch: '◆', violation: '!', failure: '✖' };
 const MARK_COLOR: { readonly [S in Style]: string | undefined } = {
   unscanned: undefined,
   quiet: undefined,
   activity: undefined,
   gap: 'yellow',
+  pivot: 'magenta',
   watch: 'yellow',
   violation: 'red',
   failure: 'red',
@@ -58,6 +60,7 @@ export const LEGEND: readonly { readonly glyph: string; readonly text: string }[
   { glyph: '✖', text: 'the panic, fatal error or hang' },
   { glyph: '!', text: 'an event that breaks an invariant' },
   { glyph: '◆', text: 'a watchpoint hit' },
+  { glyph: '◇', text: 'a decision the failure hinges on (x: what if)' },
   { glyph: '░', text: 'events missing: the trace is damaged there' },
   { glyph: '▁…█', text: 'activity: share of events not routine (▁ <1/8, █ >7/8)' },
   ...wrap(
@@ -111,6 +114,7 @@ export function barCells(total: number, overview: Overview, width: number): Omit
       }
     }
   }
+  for (const p of m.pivots ?? []) put(p, 'pivot');
   for (const h of m.watchHits) put(h, 'watch');
   for (const v of m.violations ?? []) put(v, 'violation');
   if (typeof m.violation === 'number') put(m.violation, 'violation');

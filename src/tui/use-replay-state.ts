@@ -72,6 +72,8 @@ export interface ViewState {
   readonly failureSeq: number | null;
   /** seq of the first invariant violation; null: none; undefined: not known yet. */
   readonly violationSeq: number | null | undefined;
+  /** The what-if branch (x), once taken: where, what it changed and how it went, and which run is shown (X switches). */
+  readonly branch: { readonly at: number; readonly text: string; readonly showing: 'original' | 'branch' } | null;
   /** Slow work whose message is on screen; the store sends `resume` to run it. */
   readonly busy: SlowWork | null;
   /** Set by quit: the app unmounts. */
@@ -123,6 +125,7 @@ export function initialViewState(o: InitOptions): ViewState {
     banner: o.banner ?? null,
     failureSeq: o.failureSeq ?? null,
     violationSeq: o.violationSeq,
+    branch: null,
     busy: null,
     quit: false,
   };
@@ -273,6 +276,43 @@ function scanned(s: ViewState, e: Engine): ViewState {
   return { ...s, overview, violationSeq: v?.seq ?? null, banner };
 }
 
+/**
+ * The engine now shows another run (a branch just taken, or X): the view
+ * state of that run at its cursor. Dialog, search and selections belong to
+ * the run left behind; focus and page stay.
+ */
+function runShown(s: ViewState, e: Engine, branch: ViewState['branch'], status: Status): ViewState {
+  const f = e.failure;
+  const v = e.knownViolation();
+  const frame = e.frame();
+  const failure = f === null ? null : bannerText(f, v);
+  const where = branch === null ? null : branch.showing === 'branch' ? `WHAT-IF branch at seq ${branch.at}: ${branch.text} (X: the original)` : `the original run (X: the what-if branch at seq ${branch.at})`;
+  return {
+    ...initialViewState({
+      seq: frame.seq, total: e.info.total, frame, overview: e.overview(), failureSeq: f?.seq ?? null,
+      violationSeq: v === undefined ? undefined : (v?.seq ?? null),
+      banner: where === null ? failure : failure === null ? where : `${where}\n${failure}`, status, page: s.page,
+    }),
+    focus: s.focus, branch,
+  };
+}
+
+function whatIf(s: ViewState, e: Engine): ViewState {
+  if (e.branch === undefined) return { ...s, status: info('what-if needs the trace\'s world: this replay has no explorer') };
+  if (s.seq < 0) return { ...s, status: info('no event yet: step to a scheduling point first') };
+  const r = e.branch(s.seq);
+  if ('error' in r) return { ...s, status: warn(r.error) };
+  const branch = { at: r.at, text: `${r.change}: ${r.outcome}`, showing: 'branch' as const };
+  return runShown(s, e, branch, info(`what-if at seq ${r.at}: ${r.outcome}; trace ${r.path}; X switches runs`));
+}
+
+function switchRun(s: ViewState, e: Engine): ViewState {
+  const now = e.switchRun?.() ?? null;
+  if (now === null || s.branch === null) return { ...s, status: info('no what-if branch yet: x branches at a scheduling point') };
+  const branch = { ...s.branch, showing: now };
+  return runShown(s, e, branch, info(now === 'branch' ? `the what-if branch (at seq ${branch.at})` : 'the original run'));
+}
+
 // ---- the reducer ----
 
 /**
@@ -342,6 +382,10 @@ function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
       return openDialog(s, { kind: 'watch-pick', text: '', index: 0, items: e.watchables('') });
     case 'watchList':
       return openDialog(s, { kind: 'watch-list', index: 0 });
+    case 'branch':
+      return whatIf(s, e);
+    case 'switchRun':
+      return switchRun(s, e);
     case 'explain': {
       if (s.focus !== 'events' && s.rows[s.focus] === 0) return { ...s, status: info(`nothing to explain: the ${s.focus} pane is empty`) };
       if (s.focus === 'events' && s.seq < 0) return { ...s, status: info('no event yet: step forward first') };

@@ -5,8 +5,11 @@
 // when no difference was found but a trace is damaged, so some events could
 // not be compared (as `check` does).
 
+import { BranchError, reopen, storedSchedule, traceRun } from "../../explore/branch.ts";
 import { diffRuns, type DiffResult, type ObjectDiff, type RunMeta, type RunSummary } from "../../explore/diff.ts";
+import type { Decision } from "../../explore/strategies/index.ts";
 import { openSource, recoveryNote, type EventJson } from "../../replay/index.ts";
+import type { TraceSource } from "../../replay/source.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -53,6 +56,7 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
     return;
   }
   println(`${color.bold(`first divergence at seq ${d.seq}`)}: ${safe(d.why)}`);
+  if (d.decision) println(`  ${color.bold("first divergent decision")} (after ${n(d.decision.same)} the same): ${safe(d.decision.why)}`);
   const rows = [
     ...d.common.map((e) => eventRow("=", e, false)),
     eventRow("A", d.a, d.seq >= r.a.events),
@@ -104,13 +108,27 @@ function printAfter(r: DiffResult): void {
   }
 }
 
+/** A run's decisions, re-simulated from its trace; a note instead when it cannot be. */
+function decisionsOf(src: TraceSource, path: string): Decision[] | string {
+  try {
+    const tr = traceRun(src, path, storedSchedule(src, path));
+    return reopen(src, tr).base.decisions ?? [];
+  } catch (e) {
+    if (e instanceof BranchError) return e.message;
+    throw e;
+  }
+}
+
 export async function run(args: ParsedArgs<"diff">): Promise<number> {
   const [pathA, pathB] = [args.positionals[0]!, args.positionals[1]!];
   const a = openSource(pathA);
   try {
     const b = openSource(pathB);
     try {
-      const r = diffRuns(a, b);
+      const da = decisionsOf(a, pathA);
+      const db = decisionsOf(b, pathB);
+      const r = diffRuns(a, b, typeof da !== "string" && typeof db !== "string" ? { a: da, b: db } : undefined);
+      for (const x of [da, db]) if (typeof x === "string") r.notes.push(`scheduling decisions not compared: ${x}`);
       if (args.flags.json) {
         printJson({ ...r, files: { a: pathA, b: pathB } });
       } else {

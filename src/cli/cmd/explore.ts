@@ -14,6 +14,8 @@ import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
 import { explore, saveTraces, type Progress } from "../../explore/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
+import { searchDoc, exploreSearch, type SearchDoc } from "../../explore/search.ts";
+import { strategySpec, type StrategySpec } from "../../explore/strategies/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, errColor, eredraw, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
@@ -203,6 +205,11 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   const target = args.positionals[0]!;
   if (f.jobs !== undefined && f.jobs < 1) throw new UsageError(`--jobs must be at least 1, got ${f.jobs}`);
   if (f["save-all"] && f.save === undefined) throw new UsageError("--save-all needs --save DIR (where to write the traces)");
+  const strategy = strategySpec(f.strategy, f.depth, f.preemptions);
+  if (f["max-schedules"] !== undefined && strategy.name !== "dfs") throw new UsageError("--max-schedules is the bounded search's (--strategy dfs)");
+  if (strategy.name === "dfs") return runSearch(args, strategy);
+  const whole = f.seeds;
+  if (whole === undefined) throw new UsageError("explore needs --seeds A..B (see 'ktrace explore --help'), or --strategy dfs");
   const shard = f.shard !== undefined ? resolveShard(parseShard(f.shard), process.env) : undefined;
   if (shard?.source) eprintln(`ktrace: shard ${shard.index}/${shard.count} (index from ${shard.source})`);
   const req = {
@@ -210,8 +217,8 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
     cpus: f.cpus,
     opts: f.opt.map((kv) => `${kv.key}=${kv.value}`),
     maxEvents: f["max-events"],
+    strategy,
   };
-  const whole = f.seeds;
   const { from, to } = shard ? shardRange(whole.from, whole.to, shard.index, shard.count) : whole;
   const bar = isStderrTTY() ? progressBar(`explore ${target}`) : null;
   let res;
@@ -229,7 +236,10 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   const code = exitCodeFor(doc);
   if (f.json) outJson(renderDoc(doc));
   else {
-    const extra = [f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : ""].join("");
+    const extra = [
+      f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : "",
+      strategy.name === "pct" ? ` --strategy pct --depth ${strategy.depth}` : "",
+    ].join("");
     const note: RunNote = shard ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard } : { jobs: res.jobs, elapsedMs: res.elapsedMs };
     printText(doc, { target, extra, saveDir: f.save ?? null, note });
     if (res.failing.length === 0 && f.save !== undefined) eprintln(`ktrace: nothing to save: no seed failed`);
@@ -237,4 +247,59 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   const line = errorLine(doc);
   if (line !== null) eprintln(line);
   return code;
+}
+
+/** explore --strategy dfs: every schedule on one cpu within the preemption bound. */
+async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): Promise<number> {
+  const f = args.flags;
+  const target = args.positionals[0]!;
+  if (f.seeds !== undefined) throw new UsageError("--strategy dfs runs every schedule within its bound, not seeds: drop --seeds");
+  if (f.shard !== undefined) throw new UsageError("--strategy dfs does not run in shards (its schedules are found as it goes): drop --shard");
+  if (f.cpus !== undefined && f.cpus !== 1) throw new UsageError(`--strategy dfs runs on one cpu (on more, timing also decides the interleaving, and it does not enumerate timing); drop --cpus ${f.cpus}`);
+  const t0 = performance.now();
+  const res = await exploreSearch({
+    target, fix: f.fix, opts: f.opt.map((kv) => `${kv.key}=${kv.value}`), maxEvents: f["max-events"],
+    bound: strategy.preemptions!, maxSchedules: f["max-schedules"], save: f.save, saveAll: f["save-all"],
+  });
+  const doc = searchDoc(res);
+  if (f.json) {
+    outJson(JSON.stringify(doc, null, 2) + "\n");
+    return doc.failing.length > 0 ? 1 : 0;
+  }
+  printSearch(doc, target, f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`).join(""), performance.now() - t0, f.save ?? null);
+  return doc.failing.length > 0 ? 1 : 0;
+}
+
+function printSearch(d: SearchDoc, target: string, extra: string, ms: number, saveDir: string | null): void {
+  const variant = d.fix ? `--fix ${safeText(d.fix)}` : "buggy";
+  const k = d.preemptions;
+  const within = `every schedule with at most ${k} preemption${k === 1 ? "" : "s"}`;
+  if (d.failing.length > 0) {
+    println(color.bold(`${"schedule".padEnd(9)}  ${"preempt".padEnd(7)}  ${"outcome".padEnd(12)}  first violation`));
+    for (const r of d.failing) {
+      const o = r.outcome;
+      const what = r.violation ? `${r.violation.invariant} at ${r.violation.seq}: ${r.violation.message}` : o.message;
+      println(`${String(r.schedule).padEnd(9)}  ${String(r.preemptions).padEnd(7)}  ${color.red(`${o.kind} at ${o.seq}`.padEnd(12))}  ${safeText(what)}`);
+    }
+    println();
+  }
+  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on 1 cpu, ${within}`;
+  const how = `${duration(ms)}${d.complete ? (d.timed ? ", exhaustive at base step costs" : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
+  if (d.failingCount === 0) {
+    const head = d.complete ? `no failure in any of the ${n(d.scanned)} schedules` : `no failure in the first ${n(d.scanned)} schedules`;
+    println(`${color.green(head)}: ${scope} (${how})`);
+  } else {
+    println(`${color.red(`${n(d.failingCount)} of ${n(d.scanned)} schedules failed`)}: ${scope} (${how})`);
+  }
+  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${x} ${n(c)}`).join(", ");
+  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${safeText(x)} ${n(c)}`).join(", ");
+  println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
+  if (d.timed) println(color.yellow(`  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`));
+  if (d.failingCount > d.failing.length) println(color.dim(`  listed: the first ${d.failing.length} failing schedules`));
+  if (d.saved.length > 0) println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(saveDir ?? "")}`);
+  const first = d.failing[0];
+  if (first) {
+    println(`  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? " (exact at base step costs)" : " (exact: every schedule within the bound ran)") : ""}`);
+    println(color.dim(safeText(`next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`)));
+  }
 }

@@ -15,6 +15,8 @@ export async function run(args: ParsedArgs<'replay'>): Promise<number> {
     });
   }
   const { runReplay } = await import('../../tui/index.ts');
+  const { traceExplorer } = await import('../../explore/explorer.ts');
   const at = args.flags.at;
-  return await runReplay(file, at === undefined ? {} : { at });
+  // What-if branches (x, X) and the decisions that matter on the timeline: src/explore/.
+  return await runReplay(file, { ...(at === undefined ? {} : { at }), explorer: traceExplorer(file) });
 }

@@ -1,0 +1,140 @@
+// The decision recorder: wraps any Chooser and keeps its answers as a
+// Schedule (src/trace/schedule.ts), so the run can be re-simulated from its
+// decisions alone. Optionally it also notes where each decision was made
+// (the event it shaped, the cpu, the thread, the choices there): what
+// whatif, pivots, shrink and diff show and key their changes by.
+
+import type { Chooser, SchedView } from "../../kernel/index.ts";
+import type { PreemptYes, Schedule } from "../../trace/schedule.ts";
+
+export type DecisionKind = "pick" | "preempt" | "timing";
+
+/** One decision of a run, where it was made. */
+export interface Decision {
+  kind: DecisionKind;
+  /** Its place in the schedule's list of its kind (picks, preemption questions, timing draws). */
+  index: number;
+  /**
+   * The event it shaped: for a pick or a preemption question, the event that
+   * came next (a switch when a thread was taken or preempted); for a timing
+   * draw, the last event of the step it timed.
+   */
+  seq: number;
+  cpu: number;
+  /** pick: the thread taken; preempt: the thread the question was about; timing: the thread on the cpu (-1: idle). */
+  tid: number;
+  /** pick: the thread taken; preempt: 1 (preempted) or 0; timing: the multiplier 1..4. */
+  value: number;
+  /** pick: the ready threads it chose among (tids, run-queue order). */
+  options?: number[];
+  /** Which decision of its kind this is for its key (pick: the cpu; preempt: the thread; timing: the thread on the cpu): 0, 1, ... */
+  nth: number;
+}
+
+/** A decision as JSON shows it (diff, pivots): all but its rank per key. */
+export type DecisionJson = Omit<Decision, "nth">;
+
+export function decisionJson(d: Decision): DecisionJson {
+  return { kind: d.kind, index: d.index, seq: d.seq, cpu: d.cpu, tid: d.tid, value: d.value, ...(d.options ? { options: d.options } : {}) };
+}
+
+/** The key a decision is matched by when a changed run follows an original one (guided.ts). */
+export function keyOf(kind: DecisionKind, cpu: number, tid: number): number {
+  // Picks by cpu; preemptions by thread; timing by the thread on the cpu, or the idle cpu (-1 - cpu).
+  if (kind === "pick") return cpu;
+  if (kind === "timing" && tid < 0) return -1 - cpu;
+  return tid;
+}
+
+/** Per-key counters: which n-th decision of a kind a key is at. */
+export class NthCounter {
+  private readonly m = new Map<number, number>();
+  next(key: number): number {
+    const n = this.m.get(key) ?? 0;
+    this.m.set(key, n + 1);
+    return n;
+  }
+}
+
+/** A growable byte list (timing draws). */
+class Bytes {
+  buf = new Uint8Array(256);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const nb = new Uint8Array(this.buf.length * 2);
+      nb.set(this.buf);
+      this.buf = nb;
+    }
+    this.buf[this.length++] = v;
+  }
+  toArray(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/**
+ * Records every answer `inner` gives. A chooser without next() (first come,
+ * first served) is asked as if it answered 0, the head of the queue: the same
+ * run. With `annotate`, each decision's place is kept in `decisions` (in the
+ * order made).
+ */
+export class DecisionRecorder implements Chooser {
+  private readonly picks: number[] = [];
+  private asked = 0;
+  private readonly yes: PreemptYes[] = [];
+  private readonly draws = new Bytes();
+  private view: SchedView | null = null;
+  readonly decisions: Decision[] | null;
+  private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
+
+  constructor(private readonly inner: Chooser, private readonly cpus: number, annotate = false) {
+    this.decisions = annotate ? [] : null;
+  }
+
+  attach(view: SchedView): void {
+    this.view = view;
+    this.inner.attach?.(view);
+  }
+
+  next(cpu: number, ready: readonly number[]): number {
+    const asked = this.inner.next ? this.inner.next(cpu, ready) : 0;
+    const i = Number.isInteger(asked) && asked >= 0 && asked < ready.length ? asked : 0;
+    const tid = ready[i]!;
+    if (this.decisions) {
+      this.decisions.push({ kind: "pick", index: this.picks.length, seq: this.seq() + 1, cpu, tid, value: tid, options: [...ready], nth: this.nth.pick.next(keyOf("pick", cpu, tid)) });
+    }
+    this.picks.push(tid);
+    return i;
+  }
+
+  preempt(cpu: number, tid: number): boolean {
+    const y = this.inner.preempt(cpu, tid);
+    if (this.decisions) {
+      this.decisions.push({ kind: "preempt", index: this.asked, seq: this.seq() + 1, cpu, tid, value: y ? 1 : 0, nth: this.nth.preempt.next(keyOf("preempt", cpu, tid)) });
+    }
+    if (y) this.yes.push({ at: this.asked, tid });
+    this.asked++;
+    return y;
+  }
+
+  jitter(cpu: number): number {
+    const j = this.inner.jitter(cpu);
+    const v = Number.isInteger(j) && j >= 1 && j <= 4 ? j : 1;
+    if (this.decisions) {
+      const tid = this.view ? this.view.onCpu(cpu) : -1;
+      this.decisions.push({ kind: "timing", index: this.draws.length, seq: this.seq(), cpu, tid, value: v, nth: this.nth.timing.next(keyOf("timing", cpu, tid)) });
+    }
+    this.draws.push(v);
+    return v;
+  }
+
+  private seq(): number {
+    return this.view ? this.view.seq() : -1;
+  }
+
+  /** The answers so far. */
+  schedule(): Schedule {
+    return { cpus: this.cpus, picks: [...this.picks], preempts: { asked: this.asked, yes: [...this.yes] }, jitter: this.draws.toArray() };
+  }
+}
