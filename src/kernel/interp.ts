@@ -87,13 +87,19 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
   throw new SimError(`thread ${t.tid} loops without doing anything (an empty repeat?)`);
 }
 
-/** The ops step's own switch takes (the others go to stepOs). */
-type OldOp =
-  | "user" | "call" | "lock" | "unlock" | "restamp" | "malloc" | "free" | "atfork" | "fork" | "spawn" | "exec" | "thread" | "exit"
-  | "waitpid" | "procfs" | "load" | "store" | "cas" | "fetchAdd" | "xchg" | "set" | "assert" | "bugOn" | "unwrap" | "alloc"
-  | "dealloc" | "use" | "syscall" | "progress" | "repeat" | "if" | "while";
+/** The ops step's own switch takes: the ones a loop body runs (the others go to stepProc, then stepOs). */
+type HotOp =
+  | "user" | "lock" | "unlock" | "malloc" | "free" | "load" | "store" | "cas" | "fetchAdd" | "xchg" | "set" | "assert" | "bugOn"
+  | "unwrap" | "alloc" | "dealloc" | "use" | "progress" | "repeat" | "if" | "while";
+/** The older ops stepProc's switch takes (process life, calls, procfs): run a few times per process. */
+type ProcOp = "call" | "restamp" | "atfork" | "fork" | "spawn" | "exec" | "thread" | "exit" | "waitpid" | "procfs" | "syscall";
 
-/** One op of a program (not repeat): what it emits and how the pc moves. */
+/**
+ * One op of a program (not repeat): what it emits and how the pc moves.
+ * Kept to the ops a loop body runs: this function is compiled (and, as new
+ * cases get taken, recompiled) by the optimizing JIT early in every run, and
+ * its size is what each compile costs; the rarer ops are in stepProc and stepOs.
+ */
 function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
   const tid = t.tid;
   switch (op.op) {
@@ -106,35 +112,74 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
         return KEEP;
       }
       return DONE;
+    case "lock": {
+      const id = lockId(k, t, c, op.lock, op.of);
+      return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
+    }
+    case "unlock": {
+      const id = lockId(k, t, c, op.lock, op.of);
+      if (id < 0) return KEEP;
+      return unlockOp(k, t, c, k.state.locks.get(id)!, op.ret);
+    }
+    case "malloc":
+      return alloc.malloc(k, t, c, op.size, f);
+    case "free":
+      return alloc.free(k, t, c, op.size);
+    case "load":
+    case "store":
+    case "cas":
+    case "fetchAdd":
+    case "xchg":
+      return mem.access(k, t, c, f.kernel, op);
+    case "set":
+      return mem.set(k, t, c, f.kernel, op.reg, op.value);
+    case "assert":
+    case "bugOn": {
+      const r = op.op === "assert" ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message) : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
+      if (r === AGAIN) f.pc++; // it held: no step
+      return r;
+    }
+    case "unwrap":
+      return mem.unwrap(k, t, c, f.kernel, op.reg, op.value, op.at);
+    case "alloc":
+      return mem.allocObj(k, t, c, f.kernel, op.reg, op.name);
+    case "dealloc":
+      return mem.deallocObj(k, t, c, f.kernel, op.value);
+    case "use":
+      return mem.useObj(k, t, c, f.kernel, op.value, op.label);
+    case "progress":
+      k.emit(c, tid, ev.progress({ label: op.label }));
+      k.cost(COST.user, c);
+      return DONE;
+    case "repeat":
+    case "if":
+    case "while":
+      throw new SimError(`${op.op} is handled by the interpreter loop`);
+    default:
+      return stepProc(k, t, c, op, f);
+  }
+}
+
+/** The ops of ProcOp: process life (fork, spawn, exec, thread, exit, waitpid), calls, restamp, procfs. */
+function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp }>, f: Frame): R {
+  const tid = t.tid;
+  switch (op.op) {
     case "call":
       k.emit(c, tid, ev.user({ label: op.name }));
       k.cost(COST.user, c);
       f.pc++;
       if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
       return KEEP;
-    case "lock": {
-      const id = lockId(k, t, c, op.lock, op.of);
-      return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
-    }
-    case "unlock":
     case "restamp": {
-      const id = lockId(k, t, c, op.lock, op.op === "unlock" ? op.of : undefined);
+      const id = lockId(k, t, c, op.lock, undefined);
       if (id < 0) return KEEP;
-      const l = k.state.locks.get(id)!;
-      if (op.op === "restamp") {
-        if (l.owner < 0) {
-          k.emit(c, tid, ev.user({ label: `restamp: ${op.lock} is not held` }));
-          return DONE;
-        }
-        k.emit(c, tid, ev.lockRestamp({ lock: id, ident: k.state.threads.get(tid)!.ident }));
+      if (k.state.locks.get(id)!.owner < 0) {
+        k.emit(c, tid, ev.user({ label: `restamp: ${op.lock} is not held` }));
         return DONE;
       }
-      return unlockOp(k, t, c, l, op.ret);
+      k.emit(c, tid, ev.lockRestamp({ lock: id, ident: k.state.threads.get(tid)!.ident }));
+      return DONE;
     }
-    case "malloc":
-      return alloc.malloc(k, t, c, op.size, f);
-    case "free":
-      return alloc.free(k, t, c, op.size);
     case "atfork":
       k.procs.get(t.pid)!.atfork.push({ prepare: op.prepare, parent: op.parent, child: op.child });
       k.emit(c, tid, ev.user({ label: "pthread_atfork" }));
@@ -164,42 +209,12 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       pushKernel(t, procfsRead(k, pid, op.file));
       return AGAIN;
     }
-    case "load":
-    case "store":
-    case "cas":
-    case "fetchAdd":
-    case "xchg":
-      return mem.access(k, t, c, f.kernel, op);
-    case "set":
-      return mem.set(k, t, c, f.kernel, op.reg, op.value);
-    case "assert":
-    case "bugOn": {
-      const r = op.op === "assert" ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message) : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
-      if (r === AGAIN) f.pc++; // it held: no step
-      return r;
-    }
-    case "unwrap":
-      return mem.unwrap(k, t, c, f.kernel, op.reg, op.value, op.at);
-    case "alloc":
-      return mem.allocObj(k, t, c, f.kernel, op.reg, op.name);
-    case "dealloc":
-      return mem.deallocObj(k, t, c, f.kernel, op.value);
-    case "use":
-      return mem.useObj(k, t, c, f.kernel, op.value, op.label);
     case "syscall":
       k.emit(c, tid, ev.kwork({ label: op.name }));
       k.cost(COST.kernel, c);
       f.pc++;
       if (op.body.length > 0) t.frames.push({ ops: op.body, pc: 0, left: 0, kernel: true });
       return KEEP;
-    case "progress":
-      k.emit(c, tid, ev.progress({ label: op.label }));
-      k.cost(COST.user, c);
-      return DONE;
-    case "repeat":
-    case "if":
-    case "while":
-      throw new SimError(`${op.op} is handled by the interpreter loop`);
     default:
       return stepOs(k, t, c, op, f);
   }
@@ -210,7 +225,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
  * descriptors, priorities), dispatched outside step's switch so that the
  * switch over the older, hotter ops stays as small as it was.
  */
-function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: OldOp }>, f: Frame): R {
+function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | ProcOp }>, f: Frame): R {
   const tid = t.tid;
   switch (op.op) {
     case "join":

@@ -488,17 +488,7 @@ export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6)
  */
 export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>): R {
   const which = op.which;
-  if (t.blockedAt >= 0) {
-    // Woken: by a child's exit (look again), or by a signal (EINTR, after its handler).
-    const w = k.state.threads.get(t.tid)?.woken;
-    const at = t.blockedAt;
-    t.blockedAt = -1;
-    if (w !== undefined && w.seq > at && w.how === HOW.signal && (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || which === "pid")) {
-      k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINTR, obj: -1, call: "waitpid" }));
-      setRet(k, t, c, op.ret, -ERRNO.EINTR);
-      return DONE;
-    }
-  }
+  if (t.blockedAt >= 0 && interrupted(k, t, c, op)) return DONE;
   const pc = k.procs.get(t.pid)!;
   let target = -1;
   let anyChild = false;
@@ -524,23 +514,10 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
       }
     }
   }
-  const old = op.ret === undefined && op.status === undefined && op.nohang === undefined && which !== "pid";
-  if (!anyChild) {
-    if (old) k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
-    else {
-      k.emit(c, t.tid, ev.errno({ errno: ERRNO.ECHILD, obj: wanted, call: `waitpid(${which === "any" ? -1 : wanted})` }));
-      setRet(k, t, c, op.ret, -ERRNO.ECHILD);
-    }
-    return DONE;
-  }
+  if (!anyChild) return noChild(k, t, c, op, wanted);
   const p = target >= 0 ? k.state.procs.get(target)! : undefined;
   if (!p || p.state !== "zombie") {
-    if (op.nohang) {
-      k.emit(c, t.tid, ev.kwork({ label: `waitpid(${which === "any" ? -1 : target}, WNOHANG): no child has exited` }));
-      k.cost(COST.kernel, c);
-      setRet(k, t, c, op.ret, 0);
-      return DONE;
-    }
+    if (op.nohang) return noZombie(k, t, c, op, target);
     k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
     t.blockedAt = k.state.seq;
     return KEEP;
@@ -561,6 +538,42 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   reap(k, c, t.tid, p.pid);
   setRet(k, t, c, op.ret, p.pid);
   setRet(k, t, c, op.status, code);
+  return DONE;
+}
+
+// waitpid's rarer outcomes, out of its body (the optimizing JIT compiles waitpid once per run; these keep that compile small).
+
+/** After a wait-block: true (EINTR, ret set) when a signal woke t and this form of waitpid reports it; clears blockedAt. */
+function interrupted(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>): boolean {
+  // Woken: by a child's exit (look again), or by a signal (EINTR, after its handler).
+  const w = k.state.threads.get(t.tid)?.woken;
+  const at = t.blockedAt;
+  t.blockedAt = -1;
+  if (w !== undefined && w.seq > at && w.how === HOW.signal && (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || op.which === "pid")) {
+    k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINTR, obj: -1, call: "waitpid" }));
+    setRet(k, t, c, op.ret, -ERRNO.EINTR);
+    return true;
+  }
+  return false;
+}
+
+/** No such child: ECHILD (a user event for the old forms, errno and -ECHILD in ret for the others). */
+function noChild(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>, wanted: number): R {
+  const which = op.which;
+  const old = op.ret === undefined && op.status === undefined && op.nohang === undefined && which !== "pid";
+  if (old) k.emit(c, t.tid, ev.user({ label: "waitpid: ECHILD" }));
+  else {
+    k.emit(c, t.tid, ev.errno({ errno: ERRNO.ECHILD, obj: wanted, call: `waitpid(${which === "any" ? -1 : wanted})` }));
+    setRet(k, t, c, op.ret, -ERRNO.ECHILD);
+  }
+  return DONE;
+}
+
+/** WNOHANG and no zombie yet: 0 in ret. */
+function noZombie(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitpid" }>, target: number): R {
+  k.emit(c, t.tid, ev.kwork({ label: `waitpid(${op.which === "any" ? -1 : target}, WNOHANG): no child has exited` }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
   return DONE;
 }
 

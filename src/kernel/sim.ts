@@ -200,7 +200,15 @@ export class Simulator {
     if (this.sink) this.sink(e, this.state);
     // What the simulator does after some kinds (most do nothing: one table load).
     const hook = HOOK[e.kind]!;
-    if (hook === 0) return;
+    if (hook !== 0) this.after(e, hook, cpu, tid);
+  }
+
+  /**
+   * post's work after an event whose kind has a hook. Out of post's body:
+   * post is inlined into every emitting path by the optimizing JIT, and this
+   * switch would be compiled again in each.
+   */
+  private after(e: KEvent, hook: number, cpu: number, tid: number): void {
     switch (hook) {
       case H_WAKE_BLOCKED:
         wakeBlocked(this);
