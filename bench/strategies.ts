@@ -99,7 +99,7 @@ if (all[0]) for (const strategy of [{ name: "random" }, { name: "pct", depth: 3 
 for (const t of all) {
   for (const strategy of [{ name: "random" }, ...DEPTHS.map((depth) => ({ name: "pct", depth }))] as StrategySpec[]) {
     const req = { opts: t.opts, strategy };
-    let p;
+    let p: ReturnType<typeof prepareWith>;
     try {
       p = prepareWith(t.scenario, { ...req, seed: 1 });
     } catch (e) {

@@ -103,7 +103,7 @@ describe("ktrace state", () => {
     const t = await runCli(["state", file, "--at", "5"]);
     expect(t.code).toBe(0);
     expect(t.stdout.split("\n")[0]).toMatch(/^at event 5 \(/);
-    expect(t.stdout).toMatch(/\nlocks \(\d+\)\n  id  name/);
+    expect(t.stdout).toMatch(/\nlocks \(\d+\)\n {2}id {2}name/);
     const s = await runCli(["state", file, "--at", "start"]);
     expect(s.stdout.split("\n")[0]).toBe("at the start (before event 0)");
     const e = await runCli(["state", file, "--at", "end", "--json"]);

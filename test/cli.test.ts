@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { editDistance, parseArgs, type ParsedArgs } from '../src/cli/args.ts';
 import { describeError, KtraceError, UsageError } from '../src/cli/errors.ts';
 import { isBuilt } from '../src/cli/main.ts';
-import { COMMANDS, COMMAND_NAMES, type CommandName } from '../src/cli/spec.ts';
+import { COMMANDS, COMMAND_NAMES, } from '../src/cli/spec.ts';
 import { cliCommand, REPO_ROOT, runCli, type Runtime, type RunResult } from './helpers/run-cli.ts';
 
 const RUNTIMES: Runtime[] = ['bun', 'deno'];

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { EVENT_KINDS, type KEvent, type KState, type OutcomeKind } from "../src/kernel/index.ts";
 import { newChecker, runBatch, runSeed } from "../src/explore/seed.ts";
 import { prepareWith, run } from "../src/record/index.ts";
-import { Checker, invariantsFor, type Violation } from "../src/replay/invariants.ts";
+import { Checker, invariantsFor, } from "../src/replay/invariants.ts";
 import { findScenario, resolveScenario, type Scenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { replaySeed } from "./helpers/scenario-run.ts";

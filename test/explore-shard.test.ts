@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { OUTCOME_KINDS } from "../src/kernel/index.ts";
 import { INVARIANT_NAMES } from "../src/replay/invariants.ts";
 import { explore } from "../src/explore/index.ts";
-import { exploreDoc, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc, type ExploreDoc, type ShardJson } from "../src/explore/doc.ts";
+import { exploreDoc, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc, type ExploreDoc, } from "../src/explore/doc.ts";
 import { parseShard, resolveShard, shardRange } from "../src/explore/shard.ts";
 import { runCli } from "./helpers/run-cli.ts";
 

@@ -26,7 +26,7 @@ const META_NAMES = new Set(["process_name", "process_labels", "process_sort_inde
  * Checks a Chrome trace document against the format's rules. Returns the
  * problems found (empty when valid).
  */
-export function chromeProblems(doc: unknown): string[] {
+function chromeProblems(doc: unknown): string[] {
   const bad: string[] = [];
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return ["top level is not a JSON object"];
   const d = doc as Record<string, unknown>;
@@ -42,10 +42,16 @@ export function chromeProblems(doc: unknown): string[] {
   const async = new Map<string, number>();
   const flows = new Map<string, { s?: Ev; f?: Ev; t: number }>();
   const slices = new Map<string, { ts: number; end: number; name: string }[]>();
-  evs.forEach((e, i) => {
+  for (const [i, e] of evs.entries()) {
     const at = `event ${i} (${JSON.stringify(e).slice(0, 80)})`;
-    if (typeof e !== "object" || e === null) return void bad.push(`${at}: not an object`);
-    if (typeof e.ph !== "string" || !PHASES.has(e.ph)) return void bad.push(`${at}: bad ph`);
+    if (typeof e !== "object" || e === null) {
+      bad.push(`${at}: not an object`);
+      continue;
+    }
+    if (typeof e.ph !== "string" || !PHASES.has(e.ph)) {
+      bad.push(`${at}: bad ph`);
+      continue;
+    }
     if (typeof e.name !== "string") bad.push(`${at}: name is not a string`);
     if (!isInt(e.pid) || !isInt(e.tid)) bad.push(`${at}: pid/tid not integers`);
     const track = `${e.pid}/${e.tid}`;
@@ -55,9 +61,12 @@ export function chromeProblems(doc: unknown): string[] {
       if (e.name.endsWith("_sort_index") && !isInt(e.args?.sort_index)) bad.push(`${at}: ${e.name} without integer args.sort_index`);
       if (e.name === "thread_name") named.add(track);
       if (e.name === "process_name") namedProcs.add(e.pid);
-      return;
+      continue;
     }
-    if (!isTs(e.ts)) return void bad.push(`${at}: ts missing or negative`);
+    if (!isTs(e.ts)) {
+      bad.push(`${at}: ts missing or negative`);
+      continue;
+    }
     // Microseconds converted from integer ns: at most 3 decimals.
     if (Math.abs(e.ts! * 1000 - Math.round(e.ts! * 1000)) > 1e-6) bad.push(`${at}: ts ${e.ts} is not a whole number of ns in µs`);
     used.add(track);
@@ -112,7 +121,7 @@ export function chromeProblems(doc: unknown): string[] {
         break;
       }
     }
-  });
+  }
   for (const [track, st] of stacksB) if (st.length) bad.push(`track ${track}: ${st.length} B without E`);
   for (const [k, n] of async) if (n !== 0) bad.push(`async ${k}: ${n} begins without end`);
   // Complete slices on one track nest: none starts inside another and ends after it.

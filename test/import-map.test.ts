@@ -57,7 +57,9 @@ describe('mapping the scenario', () => {
   it.each(['ftrace/tracefs.txt', 'ftrace/trace-cmd-report.txt', 'perf/perf-script.txt'])('%s gives the scenario ops', async (rel) => {
     const { ops, summary } = await opsOf(rel);
     expect(ops).toHaveLength(SCENARIO_OPS.length);
-    ops.forEach((o, i) => expect(o, `op ${i}`).toMatchObject(SCENARIO_OPS[i]!));
+    ops.forEach((o, i) => {
+      expect(o, `op ${i}`).toMatchObject(SCENARIO_OPS[i]!);
+    });
     expect(summary.map.merged).toEqual({ sched_process_fork: 1 });
     expect(summary.map.malformed).toEqual({});
     expect(summary.map.generic).toEqual({ sched_stat_runtime: 1 });

@@ -21,7 +21,7 @@ describe("ktrace info on an incomplete trace", () => {
     let withPanic: Buffer | null = null;
     let beforePanic: Buffer | null = null;
     for (let cut = bytes.length - 1; cut > 0 && (!withPanic || !beforePanic); cut--) {
-      let r;
+      let r: ReturnType<typeof openTrace>;
       try {
         r = openTrace(new Uint8Array(bytes.subarray(0, cut)));
       } catch {

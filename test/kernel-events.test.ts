@@ -13,7 +13,9 @@ describe("event constructors", () => {
     EVENT_KINDS.forEach((info, code) => {
       const make = (ev as unknown as Record<string, (f: Record<string, unknown>) => KEvent>)[camel(info.name)]!;
       const fields: Record<string, number | string> = {};
-      info.args.forEach((a, i) => (fields[a] = 101 + i));
+      info.args.forEach((a, i) => {
+        fields[a] = 101 + i;
+      });
       if (info.str !== undefined) fields[info.str] = `str-${info.name}`;
       if (info.name === "end") fields.message = "msg";
       const e = make(fields);

@@ -44,7 +44,10 @@ describe("the scheduling policy", () => {
   it("the chooser is offered only the threads the policy lets run", () => {
     const offered: number[][] = [];
     const base = randomChooser(3);
-    const spy: Chooser = { next: (_c, ready) => (offered.push([...ready]), ready.length - 1), preempt: base.preempt, jitter: base.jitter };
+    const spy: Chooser = { next: (_c, ready) => {
+        offered.push([...ready]);
+        return ready.length - 1;
+      }, preempt: base.preempt, jitter: base.jitter };
     const r = run(world([
       k.setPriority(50),
       k.thread([k.user("x", 5), k.fetchAdd("order", 1)], fifo(20, "a")),

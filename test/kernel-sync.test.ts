@@ -39,7 +39,7 @@ describe("condition variables", () => {
     expect(v.causes.map((c) => c.seq)).toContain(lost.seq);
   });
   it("the waiter releases the mutex while it waits and holds it again when it returns; broadcast wakes all", () => {
-    const w = (id: number): Op[] => [k.lock("m"), k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]), k.fetchAdd("got", 1), k.unlock("m")];
+    const w = (_id: number): Op[] => [k.lock("m"), k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]), k.fetchAdd("got", 1), k.unlock("m")];
     const r = run([k.thread(w(1)), k.thread(w(2)), k.thread(w(3)), k.sleep(20_000), k.lock("m"), k.store("ready", 1), k.cvBroadcast("cv"), k.unlock("m"), k.sleep(100_000)], vars);
     expect(value(r.st, "got")).toBe(3);
     const fw = r.evs.filter((e) => e.kind === k.KIND.futexWake);

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyEvent, initState, type KEvent } from "../src/kernel/index.ts";
 import {
-  Cursor, MemorySource, NoSuchPointError, openSource, parseWatch, SKIP, watchCondition, watchValue,
+  Cursor, type MemorySource, NoSuchPointError, openSource, parseWatch, SKIP, watchCondition, watchValue,
   type ReplaySource, type Watchpoint,
 } from "../src/replay/index.ts";
 import { allEvents, canon, foldTo, memorySource, traceFile } from "./helpers/replay-sources.ts";

@@ -38,7 +38,7 @@ describe("reference reader (docs/reference-reader.py)", () => {
     it(file, () => {
       const path = join(REPO_ROOT, file);
       const summary = JSON.parse(py(path));
-      let r;
+      let r: ReturnType<typeof openTrace>;
       try {
         r = openTrace(path);
       } catch (e) {

@@ -168,7 +168,7 @@ describe('event list', () => {
   it('shows the initial state as the first row at the start', () => {
     const l = eventLines({ events: EVENTS, seq: -1, total: 30, marks: NO_MARKS, width: 60, rows: 3 });
     expect(l.map((x) => x.pos)).toEqual([-1, 0, 1]);
-    expect(l[0]!.text).toMatch(/^ -1  start: the initial state, before event 0 *$/);
+    expect(l[0]!.text).toMatch(/^ -1 {2}start: the initial state, before event 0 *$/);
     expect(l[0]!.cursor).toBe(true);
   });
 });

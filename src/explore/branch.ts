@@ -175,7 +175,7 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
   let events = 0;
   let switches = 0;
   let timed = false;
-  let final;
+  let final: ReturnType<typeof simulate>;
   try {
     final = simulate(tr.world, {
       seed: tr.seed, maxEvents: tr.maxEvents, chooser: rec,

@@ -294,7 +294,9 @@ export function mergeDocs(docs: readonly { file: string; doc: ExploreDoc & { sha
     scanned += doc.scanned;
     for (const f of doc.failing) failing.push(f);
     for (const e of doc.errors) errors.push(e);
-    doc.saved.forEach((p, i) => savedBySeed.set(doc.failing[i]!.seed, p));
+    doc.saved.forEach((p, i) => {
+      savedBySeed.set(doc.failing[i]!.seed, p);
+    });
     for (const [k, n] of Object.entries(doc.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n;
     for (const [k, n] of Object.entries(doc.violations)) violations[k] = (violations[k] ?? 0) + n;
   }

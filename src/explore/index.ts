@@ -188,7 +188,7 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
   let next = 0;
   let pending = batches.length;
   let ready = 0;
-  let failure: unknown = undefined;
+  let failure: unknown ;
   let wake: (() => void) | null = null;
   const poke = () => {
     const w = wake;

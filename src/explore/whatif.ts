@@ -94,7 +94,7 @@ export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: num
   }
   if (here.length === 0) notPoint("is not a scheduling point (no thread was picked among others and no preemption was considered there)");
   if (req.preempt === false) {
-    if (!pre || pre.value !== 1) notPoint(`is not a preemption (${pre ? `tid ${pre.tid} was not preempted there` : "no preemption was considered there"})`);
+    if (pre?.value !== 1) notPoint(`is not a preemption (${pre ? `tid ${pre.tid} was not preempted there` : "no preemption was considered there"})`);
     if (req.run !== undefined) throw new BranchError("--no-preempt keeps the running thread: give --run only at a pick or a preemption");
     return { changes: [changeOf(pre!, 0)], decision: pre!, text: `tid ${pre!.tid} is not preempted at seq ${at} (it was)` };
   }
@@ -118,7 +118,7 @@ export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: num
     throw new BranchError(`tid ${tid} could not run at seq ${at}: only one thread was ready to take cpu ${pre!.cpu} from the preempted tid ${pre!.tid}`);
   }
   if (req.preempt === true) {
-    if (!pre || pre.value !== 0) notPoint(pre ? `is already a preemption of tid ${pre.tid}` : "is not a point where a preemption was considered");
+    if (pre?.value !== 0) notPoint(pre ? `is already a preemption of tid ${pre.tid}` : "is not a point where a preemption was considered");
     return { changes: [changeOf(pre!, 1)], decision: pre!, text: `tid ${pre!.tid} is preempted on cpu ${pre!.cpu} at seq ${at} (it was not)` };
   }
   // The natural flip: undo a preemption, else take the next other thread, else preempt.

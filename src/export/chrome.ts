@@ -113,7 +113,9 @@ function eventArgs(ev: KEvent): Record<string, unknown> {
   const args: Record<string, unknown> = { seq: ev.seq };
   if (!info) return { ...args, a: ev.a, b: ev.b, c: ev.c, s: ev.s };
   const v = [ev.a, ev.b, ev.c];
-  info.args.forEach((n, i) => (args[n] = v[i]));
+  info.args.forEach((n, i) => {
+    args[n] = v[i];
+  });
   if (info.str !== undefined) args[info.str] = ev.s;
   return args;
 }

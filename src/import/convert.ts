@@ -176,7 +176,10 @@ export class Converter {
         else this.keep("a join of a task not known");
         return;
       case "switch": {
-        if (o.next !== IDLE && !s.threads.has(o.next)) return this.keep("a switch to a task not known");
+        if (o.next !== IDLE && !s.threads.has(o.next)) {
+          this.keep("a switch to a task not known");
+          return;
+        }
         const code = stateCode(THREAD_STATE[o.prevState]);
         if (o.cpu >= 0) {
           this.emit(KIND.switch, o.tid, o.prev, o.next, code, "");
@@ -190,11 +193,15 @@ export class Converter {
       }
       case "wake": {
         const t = s.threads.get(o.task);
-        if (t === undefined) return this.keep("a wakeup of a task not known");
+        if (t === undefined) {
+          this.keep("a wakeup of a task not known");
+          return;
+        }
         if (!o.success) {
           // Old kernels' success=0: the task was awake already, nothing was woken. Kept as text.
           const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
-          return this.emitGeneric(what, "", { pid: o.task, by: o.by === IDLE ? "idle" : o.by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), success: 0 });
+          this.emitGeneric(what, "", { pid: o.task, by: o.by === IDLE ? "idle" : o.by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), success: 0 });
+          return;
         }
         // The kernel's wake event; the reducer's rule (wokenState) says what it does to the task's state.
         // Woken from an interrupt, the waker is the interrupt (by -1, named in the context), not the task it interrupted.
@@ -211,12 +218,18 @@ export class Converter {
         }
         const thread = o.thread === true && s.procs.has(o.childPid) && o.childPid !== o.child;
         const pid = thread ? o.childPid : o.child;
-        if (!thread && s.procs.has(pid)) return this.keep("a fork of a process whose pid is in use");
+        if (!thread && s.procs.has(pid)) {
+          this.keep("a fork of a process whose pid is in use");
+          return;
+        }
         this.emit(KIND.taskFork, o.parent, o.child, pid, thread ? 1 : 0, o.comm);
         return;
       }
       case "exec": {
-        if (!s.threads.has(o.task)) return this.keep("an exec of a task not known");
+        if (!s.threads.has(o.task)) {
+          this.keep("an exec of a task not known");
+          return;
+        }
         const old = o.oldTid !== o.task && s.threads.has(o.oldTid) ? o.oldTid : o.task;
         this.emit(KIND.taskExec, o.tid, o.task, old, 0, o.filename);
         return;
@@ -227,7 +240,10 @@ export class Converter {
         return;
       case "exit": {
         const t = s.threads.get(o.task);
-        if (t === undefined) return this.keep("an exit of a task not known");
+        if (t === undefined) {
+          this.keep("an exit of a task not known");
+          return;
+        }
         this.emit(KIND.threadExit, o.tid, o.task, 0, 0, "");
         const p = s.procs.get(t.pid);
         if (p === undefined || p.state !== "running") return;
@@ -239,7 +255,10 @@ export class Converter {
         this.releaseDead = false;
         this.dead.length = 0;
         this.deadHead = 0;
-        if (!s.threads.has(o.task)) return this.keep("a free of a task not known");
+        if (!s.threads.has(o.task)) {
+          this.keep("a free of a task not known");
+          return;
+        }
         this.release(o.task);
         return;
       }
@@ -255,7 +274,10 @@ export class Converter {
       case "irqExit":
       case "softirqEnter":
       case "softirqExit": {
-        if (o.cpu < 0) return this.keep("an interrupt without a cpu");
+        if (o.cpu < 0) {
+          this.keep("an interrupt without a cpu");
+          return;
+        }
         const hard = o.op === "irqEnter" || o.op === "irqExit";
         const enter = o.op === "irqEnter" || o.op === "softirqEnter" ? 1 : 0;
         const num = hard ? (o as { irq: number }).irq : (o as { vec: number }).vec;
@@ -264,9 +286,15 @@ export class Converter {
         return;
       }
       case "lockAcquire": {
-        if (o.read) return this.emitGeneric("lock_acquire", "", { addr: o.lock, name: o.name, read: 1, ...(o.try ? { try: 1 } : {}) });
+        if (o.read) {
+          this.emitGeneric("lock_acquire", "", { addr: o.lock, name: o.name, read: 1, ...(o.try ? { try: 1 } : {}) });
+          return;
+        }
         const t = s.threads.get(o.tid);
-        if (t === undefined) return this.keep("a lock event of the idle task or of a task not known");
+        if (t === undefined) {
+          this.keep("a lock event of the idle task or of a task not known");
+          return;
+        }
         const id = this.lock(o.lock, o.name, "");
         if (id < 0) return;
         const l = s.locks.get(id)!;
@@ -274,7 +302,10 @@ export class Converter {
         return;
       }
       case "lockWait": {
-        if (!s.threads.has(o.tid)) return this.keep("a lock event of the idle task or of a task not known");
+        if (!s.threads.has(o.tid)) {
+          this.keep("a lock event of the idle task or of a task not known");
+          return;
+        }
         const id = this.lock(o.lock, o.name, o.flags);
         if (id >= 0) this.emit(KIND.lockWait, o.tid, id, 2, 0, "");
         return;
@@ -287,7 +318,10 @@ export class Converter {
       case "lockRelease": {
         const id = o.held ? this.locks.get(o.lock) : undefined;
         const l = id === undefined ? undefined : s.locks.get(id);
-        if (l === undefined || l.owner !== o.tid) return this.emitGeneric("lock_release", "", { addr: o.lock, name: o.name, held: 0 });
+        if (l === undefined || l.owner !== o.tid) {
+          this.emitGeneric("lock_release", "", { addr: o.lock, name: o.name, held: 0 });
+          return;
+        }
         this.emit(KIND.lockRelease, o.tid, l.id, Math.max(0, l.level - 1), 0, "");
         return;
       }
@@ -359,6 +393,7 @@ export class Converter {
     const e = this.ev;
     const o = this.o;
     e.seq = this.seq++;
+    // biome-ignore lint/complexity/useMathMinMax: a NaN time becomes 0 here, as Math.max would not
     e.time = o.ts > 0 ? o.ts : 0;
     e.cpu = o.cpu;
     e.tid = tid;

@@ -120,7 +120,7 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
   let asked = want === false;
 
   /** Starts the writer thread, once; the writer goes on alone when it cannot. */
-  const useThread = async (w: TraceWriter) => {
+  const startThread = async (w: TraceWriter) => {
     asked = true;
     const why = await w.useThread();
     opts.note?.(why === null ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}` : `import: no writer thread (${why}); writing on this one`);
@@ -138,7 +138,7 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     };
     const w = TraceWriter.create(out, meta, importedInitialState(cpus));
     writer = w;
-    if (want === true) await useThread(w);
+    if (want === true) await startThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
     conv = new Converter(cpus, (ev, s) => w.append(ev, s), { releaseDead: !prelude.some((o) => o.op === "free"), onRelease: (tid) => run.forget(tid) });
     for (const o of prelude) feed(o);
@@ -168,7 +168,7 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
           }
           feed(o);
         }
-        if (!asked && writer !== undefined && writer.events >= THREAD_AFTER_EVENTS) await useThread(writer);
+        if (!asked && writer !== undefined && writer.events >= THREAD_AFTER_EVENTS) await startThread(writer);
       } catch (e) {
         if (!(e instanceof CpuOverflow)) throw e;
         overflow = e.cpu;

@@ -134,6 +134,7 @@ function lowerOp(o: Op): Op[] {
       break;
     case "if": {
       const cond = L.take(o.cond);
+      // biome-ignore lint/suspicious/noThenProperty: the scenario language's if-op has then/else branches (plain data, never awaited)
       op = { ...o, cond, then: lowerList(o.then), else: lowerList(o.else) };
       break;
     }

@@ -290,7 +290,7 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
       const v = k.state.threads.get(tid);
       const vo = k.threads.get(tid);
       const top = vo?.frames[vo.frames.length - 1];
-      if (!v || !vo || v.state === "exited" || !vo.killed || (top !== undefined && top.kernel)) {
+      if (!v || !vo || v.state === "exited" || !vo.killed || top?.kernel) {
         k.emit(c2, t2.tid, ev.kwork({ label: `kill tid ${tid}: ${!v || v.state === "exited" ? "already gone" : "exits on return to user mode"}` }));
         return DONE;
       }
@@ -516,7 +516,7 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   }
   if (!anyChild) return noChild(k, t, c, op, wanted);
   const p = target >= 0 ? k.state.procs.get(target)! : undefined;
-  if (!p || p.state !== "zombie") {
+  if (p?.state !== "zombie") {
     if (op.nohang) return noZombie(k, t, c, op, target);
     k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
     t.blockedAt = k.state.seq;

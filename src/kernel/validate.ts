@@ -42,7 +42,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 class Bad extends Error {}
 
-const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const own = (o: object, k: string) => Object.hasOwn(o, k);
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 const str = (x: unknown) => typeof x === "string" && x.length > 0 && x.length <= 4096;
 const count = (x: unknown) => typeof x === "number" && x >= 0 && (Number.isInteger(x) || x === Infinity);
@@ -178,7 +178,9 @@ class Checker {
   private ops(ops: unknown, at: string, depth: number): void {
     if (!Array.isArray(ops)) this.fail(at, null, "is not a list of ops");
     if (depth > MAX_DEPTH) this.fail(at, null, `ops nested deeper than ${MAX_DEPTH}`);
-    ops.forEach((o, i) => this.op(o, `${at}[${i}]`, depth));
+    ops.forEach((o, i) => {
+      this.op(o, `${at}[${i}]`, depth);
+    });
   }
 
   private op(x: unknown, at: string, depth: number): void {

@@ -140,7 +140,7 @@ export const recursiveMutexOwner: Invariant = {
   pre(s, ev) {
     if (ev.kind === KIND.unlockNotOwner) return recursiveRelease(s, ev, ev.a, ev.b, ev.c);
     const l = s.locks.get(ev.a);
-    if (!l || l.type !== "recursive") return null;
+    if (l?.type !== "recursive") return null;
     const t = s.threads.get(ev.tid);
     if (!t || l.ident === t.ident) return null;
     return recursiveRelease(s, ev, l.id, l.ident, t.ident);
@@ -342,7 +342,7 @@ export const useAfterFree: Invariant = {
   kinds: [KIND.objUse, KIND.objFree],
   pre(s, ev) {
     const o = s.objs.get(ev.a);
-    if (!o || o.state !== "freed") return null;
+    if (o?.state !== "freed") return null;
     const what = ev.kind === KIND.objFree ? "frees" : `dereferences (${ev.s})`;
     return {
       message: `${actor(s, ev.tid)} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,

@@ -97,7 +97,7 @@ export const zombieLeak: Invariant = {
     const zs = [...s.procs.values()].filter((p) => p.state === "zombie").sort((a, b) => a.pid - b.pid);
     for (const z of zs) {
       const parent = s.procs.get(z.ppid);
-      if (!parent || parent.state !== "running" || reaping(s, parent)) continue;
+      if (parent?.state !== "running" || reaping(s, parent)) continue;
       const handler = actionOf(parent, SIG.SIGCHLD) === "handler" ? "its SIGCHLD handler did not reap it" : "it has no SIGCHLD handler and never waited for it";
       const more = zs.filter((x) => x.ppid === z.ppid && x.pid !== z.pid).length;
       return {

@@ -123,7 +123,10 @@ class SharedReads {
   set(slot: number, clock: number, seq: number, tid: number, kind: number): void {
     if (slot >= this.clocks.length) {
       const n = Math.max(slot + 1, 2 * this.clocks.length);
-      const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+      const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, b: T): T => {
+        b.set(a);
+        return b;
+      };
       this.clocks = grow(this.clocks, new Int32Array(n));
       this.seqs = grow(this.seqs, new Float64Array(n));
       this.tids = grow(this.tids, new Int32Array(n));

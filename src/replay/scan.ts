@@ -79,7 +79,7 @@ export interface WalkHooks {
   /** Called before ev is applied, with the state before it (only when that state is known). */
   before?(ev: KEvent, st: KState): void;
   /** Called for every event the trace holds from..to, in order: st is the state after it, or null when unknown. Return true to stop. The event object may be reused: copy it to keep it. */
-  event(ev: KEvent, st: KState | null): boolean | void;
+  event(ev: KEvent, st: KState | null): boolean | undefined;
   /** Called once for each stretch that cannot be folded, before the events after it. */
   unfolded?(u: Unfolded): void;
   /** Called once when the walk reaches `to` without being stopped by event(): the state after `to`, or null when it is unknown there. */
@@ -192,7 +192,7 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
  * each). The event object may be reused between calls (copy it to keep it).
  * Stops early when visit returns true; returns the seq it stopped at, or -1.
  */
-export function forEachEvent(src: ReplaySource, from: number, to: number, visit: (ev: KEvent) => boolean | void, onGap?: (g: Gap) => void): number {
+export function forEachEvent(src: ReplaySource, from: number, to: number, visit: (ev: KEvent) => boolean | undefined, onGap?: (g: Gap) => void): number {
   return walk(src, from, to, {
     event: (ev) => visit(ev),
     unfolded: (u) => { if (u.missing) onGap?.(u.missing); },

@@ -182,7 +182,7 @@ export function buildWorld(s: Scenario, v: Variant): World {
  * they may not take (the built-in invariants').
  */
 export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[] = []): { world: World; readsSeed: boolean; invariants: InvariantDecl[] } {
-  let spec;
+  let spec: ReturnType<typeof s.build> | undefined;
   let readsSeed = false;
   const ctx = {
     fix: v.fix, options: { ...v.options }, cpus: v.cpus,

@@ -1091,9 +1091,9 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
   let matches = false;
   if (index) {
     const found = new Map<number, number>();
-    evs.forEach((c) => found.set(c.first, c.off));
+    for (const c of evs) found.set(c.first, c.off);
     const snapAt = new Map<number, number>();
-    snaps.forEach((s) => snapAt.set(s.first, s.off));
+    for (const s of snaps) snapAt.set(s.first, s.off);
     const lostSnaps = index.snapshotSeqs.filter((s) => !snapAt.has(s));
     // Event chunks the index lists but the file lacks; those inside a gap are reported by the gap.
     const inGap = (seq: number) => {

@@ -2,7 +2,7 @@
 // kernel stacks, threads, VMARs, event kinds at the cursor); `W` lists the
 // watchpoints and removes them.
 
-import { Box, Text } from 'ink';
+import { Box, } from 'ink';
 import { fit } from '../util/text-table.ts';
 import { PickList, Prompt, Title } from './search.tsx';
 import type { ListItem, WatchView } from './frame.ts';

@@ -39,7 +39,9 @@ function stateRows(diffs: ObjectDiff[]): string[][] {
   const rows: string[][] = [];
   for (const d of diffs) {
     if (d.onlyIn) rows.push([d.label, "", d.onlyIn === "a" ? "exists" : "-", d.onlyIn === "b" ? "exists" : "-"]);
-    else d.changes.forEach((c, i) => rows.push([i === 0 ? d.label : "", c.field, show(c.a), show(c.b)]));
+    else d.changes.forEach((c, i) => {
+      rows.push([i === 0 ? d.label : "", c.field, show(c.a), show(c.b)]);
+    });
   }
   return rows;
 }

@@ -221,7 +221,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
   };
   const { from, to } = shard ? shardRange(whole.from, whole.to, shard.index, shard.count) : whole;
   const bar = isStderrTTY() ? progressBar(`explore ${target}`) : null;
-  let res;
+  let res: Awaited<ReturnType<typeof explore>>;
   try {
     res = await explore({ target, req, from, to, jobs: f.jobs, onProgress: bar ? (p) => bar.update(p) : undefined });
   } finally {

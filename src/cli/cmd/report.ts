@@ -29,7 +29,8 @@ const counts = (r: RunResult) => ({ preemptions: r.preemptions, switches: r.swit
 export function findings(src: TraceSource, path: string): ScheduleFindings | undefined {
   const empty = { pivots: [], before: 0, considered: 0, shrunk: null };
   if (src.eventCount > EXPLORE_EVENTS) return { ...empty, skipped: `the trace has ${src.eventCount} events, more than the report re-runs (${EXPLORE_EVENTS}); run ktrace pivots and ktrace shrink on it` };
-  let tr, base;
+  let tr: ReturnType<typeof traceRun>;
+  let base: ReturnType<typeof reopen>["base"] | undefined;
   try {
     tr = traceRun(src, path, storedSchedule(src, path));
     base = reopen(src, tr).base;
@@ -37,7 +38,7 @@ export function findings(src: TraceSource, path: string): ScheduleFindings | und
     if (e instanceof BranchError) return base === undefined && src.outcome?.kind === "ok" ? undefined : { ...empty, skipped: e.message };
     throw e;
   }
-  if (!base.failure) return undefined;
+  if (!base?.failure) return undefined;
   const pv = pivots(tr, base, pivotLimit(base.events, EXPLORE_BUDGET, PIVOT_LIMIT));
   const sh = shrink(tr, base, Math.max(1, Math.min(SHRINK_RUNS, Math.floor(EXPLORE_BUDGET / Math.max(1, base.events)))));
   const a = sh.after;

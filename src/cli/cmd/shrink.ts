@@ -33,7 +33,7 @@ export async function run(args: ParsedArgs<"shrink">): Promise<number> {
   const { src, tr } = openRun(path);
   const note = recoveryNote(src, path);
   if (note) eprintln(safeText(note));
-  let opened;
+  let opened: ReturnType<typeof reopen>;
   try {
     opened = reopen(src, tr);
   } finally {

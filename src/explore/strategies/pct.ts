@@ -68,7 +68,7 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
         if (best < 0 || above(t, ready[best]!)) best = i;
       }
       if (best >= 0) return best;
-      for (let i = 1; i < ready.length; i++) if (above(ready[i]!, ready[best < 0 ? 0 : best]!)) best = i;
+      for (let i = 1; i < ready.length; i++) if (above(ready[i]!, ready[Math.max(best, 0)]!)) best = i;
       return Math.max(0, best);
     },
     preempt(cpu, tid) {
@@ -103,6 +103,9 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
 export function pilotSteps(world: World, maxEvents: number): number {
   let steps = 0;
   const calm = calmChooser();
-  simulate(world, { seed: 0, maxEvents, chooser: { ...calm, jitter: () => (steps++, 1) } });
+  simulate(world, { seed: 0, maxEvents, chooser: { ...calm, jitter: () => {
+        steps++;
+        return 1;
+      } } });
   return Math.max(1, steps);
 }
