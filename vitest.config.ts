@@ -1,11 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig } from "vitest/config";
 
 // vitest 5 targets Node 22; its failure reporter calls Map.groupBy / Object.groupBy,
 // which Node 20 (this machine's Node) lacks. Without these, a failing test crashes
 // the reporter instead of being shown.
 type GroupBy = <K, T>(items: Iterable<T>, key: (item: T, i: number) => K) => Map<K, T[]>;
 const M = Map as unknown as { groupBy?: GroupBy };
-if (typeof M.groupBy !== 'function') {
+if (typeof M.groupBy !== "function") {
   M.groupBy = (items, key) => {
     const m = new Map();
     let i = 0;
@@ -18,16 +18,18 @@ if (typeof M.groupBy !== 'function') {
     return m;
   };
 }
-const O = Object as unknown as { groupBy?: <T>(items: Iterable<T>, key: (item: T, i: number) => PropertyKey) => Record<PropertyKey, T[]> };
-if (typeof O.groupBy !== 'function') {
+const O = Object as unknown as {
+  groupBy?: <T>(items: Iterable<T>, key: (item: T, i: number) => PropertyKey) => Record<PropertyKey, T[]>;
+};
+if (typeof O.groupBy !== "function") {
   O.groupBy = (items, key) => Object.fromEntries(M.groupBy!(items, key));
 }
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.{ts,tsx}', 'src/**/*.test.{ts,tsx}'],
+    include: ["test/**/*.test.{ts,tsx}", "src/**/*.test.{ts,tsx}"],
     // A per-run TMPDIR, removed at the end (test/global-setup.ts).
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ["test/global-setup.ts"],
     // Not a performance limit: spawning Bun and Deno (cold caches, CI machines) is slow.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -9,17 +9,17 @@
 // random generator in test/support/synth.ts, which compresses worse).
 
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { Packr } from "msgpackr";
-import { ByteWriter, ByteReader } from "../src/trace/bytes.ts";
-import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
-import { toPlain } from "../src/kernel/state.ts";
-import { prepare, run } from "../src/record/index.ts";
-import { ChunkBuilder, decodeEventBody, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
-import { EVENTS_LEVEL, deflate, type Level } from "../src/trace/compress.ts";
 import { inflateSync } from "fflate";
-import { format1Body } from "./format1-layout.ts";
+import { Packr } from "msgpackr";
+import { toPlain } from "../src/kernel/state.ts";
+import { EVENT_KINDS, type KEvent } from "../src/kernel/types.ts";
+import { prepare, run } from "../src/record/index.ts";
+import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
+import { deflate, EVENTS_LEVEL, type Level } from "../src/trace/compress.ts";
+import { ChunkBuilder, columnsToEvents, decodeEventBody, slotTable } from "../src/trace/event-codec.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { synth } from "../test/support/synth.ts";
+import { format1Body } from "./format1-layout.ts";
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -48,7 +48,11 @@ if (source === "synthetic") {
 const chunks: KEvent[][] = [];
 for (let i = 0; i < events.length; i += CHUNK) chunks.push(events.slice(i, i + CHUNK));
 
-type Codec = { name: string; enc: (evs: KEvent[]) => Uint8Array; dec: (b: Uint8Array, first: number, n: number) => KEvent[] };
+type Codec = {
+  name: string;
+  enc: (evs: KEvent[]) => Uint8Array;
+  dec: (b: Uint8Array, first: number, n: number) => KEvent[];
+};
 
 const STR_OF = EVENT_KINDS.map((k) => k.str !== undefined);
 const NARGS = EVENT_KINDS.map((k) => k.args.length);
@@ -63,14 +67,19 @@ function columnar(kindAware: boolean): Codec {
       const full = (e: KEvent) => {
         const na = NARGS[e.kind];
         if (!kindAware || na === undefined) return true;
-        return (na < 1 && e.a !== 0) || (na < 2 && e.b !== 0) || (na < 3 && e.c !== 0) || (!STR_OF[e.kind] && e.s !== "");
+        return (
+          (na < 1 && e.a !== 0) || (na < 2 && e.b !== 0) || (na < 3 && e.c !== 0) || (!STR_OF[e.kind] && e.s !== "")
+        );
       };
       const fl = evs.map(full);
       for (let i = 0; i < n; i++) w.uvar((evs[i]!.kind << 1) | (fl[i] ? 1 : 0));
       for (let i = 0; i < n; i++) w.svar(evs[i]!.cpu);
       for (let i = 0; i < n; i++) w.svar(evs[i]!.tid);
       let t = 0;
-      for (let i = 0; i < n; i++) { w.svar(evs[i]!.time - t); t = evs[i]!.time; }
+      for (let i = 0; i < n; i++) {
+        w.svar(evs[i]!.time - t);
+        t = evs[i]!.time;
+      }
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[evs[i]!.kind]! >= 1) w.svar(evs[i]!.a);
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[evs[i]!.kind]! >= 2) w.svar(evs[i]!.b);
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[evs[i]!.kind]! >= 3) w.svar(evs[i]!.c);
@@ -79,26 +88,48 @@ function columnar(kindAware: boolean): Codec {
       for (let i = 0; i < n; i++) {
         const e = evs[i]!;
         if (!(fl[i] || STR_OF[e.kind])) continue;
-        if (e.s === "") { idx.push(0); continue; }
+        if (e.s === "") {
+          idx.push(0);
+          continue;
+        }
         let k = dict.get(e.s);
-        if (k === undefined) { k = dict.size + 1; dict.set(e.s, k); }
+        if (k === undefined) {
+          k = dict.size + 1;
+          dict.set(e.s, k);
+        }
         idx.push(k);
       }
       w.uvar(dict.size);
-      for (const s of dict.keys()) { const b = new TextEncoder().encode(s); w.uvar(b.length); w.bytes(b); }
+      for (const s of dict.keys()) {
+        const b = new TextEncoder().encode(s);
+        w.uvar(b.length);
+        w.bytes(b);
+      }
       for (const k of idx) w.uvar(k);
       return w.toBytes();
     },
     dec(b, first, n) {
       const r = new ByteReader(b);
-      const kind = new Int32Array(n), fl = new Uint8Array(n);
-      for (let i = 0; i < n; i++) { const x = r.uvar(); kind[i] = x >>> 1; fl[i] = x & 1; }
-      const cpu = new Float64Array(n), tid = new Float64Array(n), time = new Float64Array(n);
-      const a = new Float64Array(n), bb = new Float64Array(n), c = new Float64Array(n);
+      const kind = new Int32Array(n),
+        fl = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = r.uvar();
+        kind[i] = x >>> 1;
+        fl[i] = x & 1;
+      }
+      const cpu = new Float64Array(n),
+        tid = new Float64Array(n),
+        time = new Float64Array(n);
+      const a = new Float64Array(n),
+        bb = new Float64Array(n),
+        c = new Float64Array(n);
       for (let i = 0; i < n; i++) cpu[i] = r.svar();
       for (let i = 0; i < n; i++) tid[i] = r.svar();
       let t = 0;
-      for (let i = 0; i < n; i++) { t += r.svar(); time[i] = t; }
+      for (let i = 0; i < n; i++) {
+        t += r.svar();
+        time[i] = t;
+      }
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[kind[i]!]! >= 1) a[i] = r.svar();
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[kind[i]!]! >= 2) bb[i] = r.svar();
       for (let i = 0; i < n; i++) if (fl[i] || NARGS[kind[i]!]! >= 3) c[i] = r.svar();
@@ -109,7 +140,17 @@ function columnar(kindAware: boolean): Codec {
       for (let i = 0; i < n; i++) {
         const k = kind[i]!;
         const s = fl[i] || STR_OF[k] ? strs[r.uvar()]! : "";
-        out[i] = { seq: first + i, time: time[i]!, cpu: cpu[i]!, tid: tid[i]!, kind: k, a: a[i]!, b: bb[i]!, c: c[i]!, s };
+        out[i] = {
+          seq: first + i,
+          time: time[i]!,
+          cpu: cpu[i]!,
+          tid: tid[i]!,
+          kind: k,
+          a: a[i]!,
+          b: bb[i]!,
+          c: c[i]!,
+          s,
+        };
       }
       return out;
     },
@@ -136,7 +177,12 @@ function format(major: 1 | 2, level: Level): Codec {
 /** Framing cost of format 2: raw and compressed bytes per chunk over the format 1 layout of the same columns. */
 function framing(): string {
   const b = new ChunkBuilder(1 << 16, slotTable(currentKinds()));
-  let raw1 = 0, raw2 = 0, z1 = 0, z2 = 0, z1n = 0, z2n = 0;
+  let raw1 = 0,
+    raw2 = 0,
+    z1 = 0,
+    z2 = 0,
+    z1n = 0,
+    z2n = 0;
   for (const ch of chunks) {
     b.reset();
     for (const e of ch) b.push(e);
@@ -151,9 +197,11 @@ function framing(): string {
   }
   const c = chunks.length;
   const per = (x: number) => (x / c).toFixed(1);
-  return `msgpack framing of format 2, per ${CHUNK}-event chunk: ${per(raw2 - raw1)} B raw (${(((raw2 - raw1) / raw1) * 100).toFixed(2)}% of the body), ` +
+  return (
+    `msgpack framing of format 2, per ${CHUNK}-event chunk: ${per(raw2 - raw1)} B raw (${(((raw2 - raw1) / raw1) * 100).toFixed(2)}% of the body), ` +
     `${per(z2 - z1)} B after fflate ${EVENTS_LEVEL} (${(((z2 - z1) / z1) * 100).toFixed(2)}%: ${(z1 / N).toFixed(4)} -> ${(z2 / N).toFixed(4)} B/event), ` +
-    `${per(z2n - z1n)} B after zlib 6 (${(((z2n - z1n) / z1n) * 100).toFixed(2)}%)`;
+    `${per(z2n - z1n)} B after zlib 6 (${(((z2n - z1n) / z1n) * 100).toFixed(2)}%)`
+  );
 }
 
 function records(): Codec {
@@ -191,7 +239,7 @@ function speed<T>(items: T[], f: (x: T) => unknown): string {
     for (const x of items) f(x);
     ms = Math.min(ms, performance.now() - t0);
   }
-  return `${((N / ms) * 1000 / 1e6).toFixed(1)}M events/s`;
+  return `${(((N / ms) * 1000) / 1e6).toFixed(1)}M events/s`;
 }
 
 /** Compressing: fflate's levels on format 2 event chunk bodies (size and speed); reading: native raw inflate against fflate's. */
@@ -202,17 +250,33 @@ function compressSpeeds(): string {
     return `  fflate level ${level}: ${(size / N).toFixed(3)} B/event, compress ${speed(raw, (r) => deflate(r, level))}${level === EVENTS_LEVEL ? " (written)" : ""}`;
   });
   const zs = raw.map((r) => deflate(r, EVENTS_LEVEL));
-  lines.push(`  inflate: native (node:zlib inflateRawSync) ${speed(zs, (z) => inflateRawSync(z))}, fflate inflateSync ${speed(zs, (z) => inflateSync(z))}`);
+  lines.push(
+    `  inflate: native (node:zlib inflateRawSync) ${speed(zs, (z) => inflateRawSync(z))}, fflate inflateSync ${speed(zs, (z) => inflateSync(z))}`,
+  );
   return `event chunk bodies (format 2), compression only, best of 3:\n${lines.join("\n")}`;
 }
 
 const codecs: Codec[] = [
-  records(), deflated(records()), columnar(false), deflated(columnar(false)), columnar(true), deflated(columnar(true)), deflated(columnar(true), 1),
-  format(1, EVENTS_LEVEL), format(1, 6), format(2, 1), format(2, 2), format(2, 3), format(2, 4), format(2, 6),
+  records(),
+  deflated(records()),
+  columnar(false),
+  deflated(columnar(false)),
+  columnar(true),
+  deflated(columnar(true)),
+  deflated(columnar(true), 1),
+  format(1, EVENTS_LEVEL),
+  format(1, 6),
+  format(2, 1),
+  format(2, 2),
+  format(2, 3),
+  format(2, 4),
+  format(2, 6),
 ];
 const snapBytes = snaps.reduce((s, b) => s + b.length, 0);
 const snapZ = snaps.reduce((s, b) => s + deflateRawSync(b).length, 0);
-console.log(`${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`);
+console.log(
+  `${N} ${source} events, ${chunks.length} chunks of ${CHUNK}; ${snaps.length} snapshots every ${K}: ${(snapBytes / snaps.length).toFixed(0)} B each msgpack, ${(snapZ / snaps.length).toFixed(0)} B deflated (${(snapZ / N).toFixed(3)} B/event)`,
+);
 console.log(`JSON lines: ${(events.reduce((s, e) => s + JSON.stringify(e).length + 1, 0) / N).toFixed(1)} B/event`);
 console.log(framing());
 console.log(compressSpeeds());
@@ -234,5 +298,7 @@ for (const c of codecs) {
     best = Math.min(best, performance.now() - t0);
     if (sink !== N) throw new Error("count");
   }
-  console.log(`| ${c.name} | ${(bytes / N).toFixed(2)} | ${((N / tEnc) * 1000 / 1e6).toFixed(1)}M | ${((N / best) * 1000 / 1e6).toFixed(1)}M |`);
+  console.log(
+    `| ${c.name} | ${(bytes / N).toFixed(2)} | ${(((N / tEnc) * 1000) / 1e6).toFixed(1)}M | ${(((N / best) * 1000) / 1e6).toFixed(1)}M |`,
+  );
 }

@@ -37,9 +37,13 @@ const runs = Number(opt("--runs", "1"));
 const BIN = join(ROOT, "node_modules", ".bin");
 const compare = argv.includes("--compare") ? opt("--compare", "") : null;
 /** The command line that runs the ktrace CLI of checkout `root`. */
-const cliOf = (root: string) => runtime === "deno"
-  ? [join(BIN, "deno"), ["run", "--quiet", "--allow-all", `--config=${join(root, "deno.json")}`, join(root, "src/cli/main.ts")]] as const
-  : [join(BIN, "bun"), [join(root, "src/cli/main.ts")]] as const;
+const cliOf = (root: string) =>
+  runtime === "deno"
+    ? ([
+        join(BIN, "deno"),
+        ["run", "--quiet", "--allow-all", `--config=${join(root, "deno.json")}`, join(root, "src/cli/main.ts")],
+      ] as const)
+    : ([join(BIN, "bun"), [join(root, "src/cli/main.ts")]] as const);
 
 /** CPU seconds (user+sys) used so far by this process's finished children. */
 function childCpu(): number {
@@ -56,21 +60,39 @@ function once(scenario: string, jobs: number, root = ROOT): { ms: number; cpu: n
   const cli = cliOf(root);
   const c0 = childCpu();
   const t0 = performance.now();
-  const r = spawnSync(cli[0], [...cli[1], "explore", scenario, "--seeds", seeds, "--jobs", String(jobs), "--json"], { encoding: "utf8", maxBuffer: 1 << 30 });
+  const r = spawnSync(cli[0], [...cli[1], "explore", scenario, "--seeds", seeds, "--jobs", String(jobs), "--json"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
   const ms = performance.now() - t0;
   if (r.status !== 0 && r.status !== 1) throw new Error(`explore failed (${r.status}): ${r.stderr}`);
   return { ms, cpu: childCpu() - c0, failing: JSON.parse(r.stdout).failing.length };
 }
 
 const rows = [];
-const comparisons: { scenario: string; jobs: number; seedsPerSec: number; baseSeedsPerSec: number; ratio: number; cpuSeconds: number; baseCpuSeconds: number; cpuRatio: number }[] = [];
+const comparisons: {
+  scenario: string;
+  jobs: number;
+  seedsPerSec: number;
+  baseSeedsPerSec: number;
+  ratio: number;
+  cpuSeconds: number;
+  baseCpuSeconds: number;
+  cpuRatio: number;
+}[] = [];
 for (const scenario of scenarios) {
   const best = new Map<number, { ms: number; cpu: number; failing: number }>();
   const bestBase = new Map<number, { ms: number; cpu: number; failing: number }>();
   const cpuRuns = new Map<string, number[]>();
   for (let i = 0; i < runs; i++) {
     for (const jobs of i % 2 === 0 ? jobsList : [...jobsList].reverse()) {
-      const pair: [string, Map<number, { ms: number; cpu: number; failing: number }>][] = compare === null ? [[ROOT, best]] : [[ROOT, best], [compare, bestBase]];
+      const pair: [string, Map<number, { ms: number; cpu: number; failing: number }>][] =
+        compare === null
+          ? [[ROOT, best]]
+          : [
+              [ROOT, best],
+              [compare, bestBase],
+            ];
       for (const [root, into] of i % 2 === 0 ? pair : [...pair].reverse()) {
         const m = once(scenario, jobs, root);
         const k = `${root}/${jobs}`;
@@ -88,8 +110,14 @@ for (const scenario of scenarios) {
     const cpu = Math.min(...cpuRuns.get(`${ROOT}/${jobs}`)!);
     const baseCpu = Math.min(...cpuRuns.get(`${compare}/${jobs}`)!);
     comparisons.push({
-      scenario, jobs, seedsPerSec: mine, baseSeedsPerSec: base, ratio: +(mine / base).toFixed(3),
-      cpuSeconds: +cpu.toFixed(2), baseCpuSeconds: +baseCpu.toFixed(2), cpuRatio: +(baseCpu / cpu).toFixed(3),
+      scenario,
+      jobs,
+      seedsPerSec: mine,
+      baseSeedsPerSec: base,
+      ratio: +(mine / base).toFixed(3),
+      cpuSeconds: +cpu.toFixed(2),
+      baseCpuSeconds: +baseCpu.toFixed(2),
+      cpuRatio: +(baseCpu / cpu).toFixed(3),
     });
   }
   const base = best.get(jobsList[0]!)!;
@@ -97,21 +125,45 @@ for (const scenario of scenarios) {
     const b = best.get(jobs)!;
     const n = to - from + 1;
     rows.push({
-      scenario, seeds: n, jobs, seconds: +(b.ms / 1000).toFixed(2), seedsPerSec: Math.round((n * 1000) / b.ms),
-      speedup: +(base.ms / b.ms).toFixed(2), cpuPerWall: +(b.cpu / (b.ms / 1000)).toFixed(2), failing: b.failing,
+      scenario,
+      seeds: n,
+      jobs,
+      seconds: +(b.ms / 1000).toFixed(2),
+      seedsPerSec: Math.round((n * 1000) / b.ms),
+      speedup: +(base.ms / b.ms).toFixed(2),
+      cpuPerWall: +(b.cpu / (b.ms / 1000)).toFixed(2),
+      failing: b.failing,
     });
   }
 }
 
 const g = globalThis as { Bun?: { version: string } };
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
-if (json) console.log(JSON.stringify({ runtime, machine, runs, rows, ...(compare === null ? {} : { compare, comparisons }), driver: g.Bun ? `bun ${g.Bun.version}` : process.version }, null, 2));
+if (json)
+  console.log(
+    JSON.stringify(
+      {
+        runtime,
+        machine,
+        runs,
+        rows,
+        ...(compare === null ? {} : { compare, comparisons }),
+        driver: g.Bun ? `bun ${g.Bun.version}` : process.version,
+      },
+      null,
+      2,
+    ),
+  );
 else {
   console.log(`explore benchmark: ktrace explore on ${runtime}, ${machine}, best of ${runs}, fresh process per run`);
   for (const r of rows) {
-    console.log(`${r.scenario.padEnd(18)} ${r.seeds} seeds, ${r.jobs} job${r.jobs === 1 ? " " : "s"}: ${r.seedsPerSec.toLocaleString("en-US").padStart(7)} seeds/s (${r.seconds} s)  ×${r.speedup}  cpu/wall ${r.cpuPerWall}  ${r.failing} failing`);
+    console.log(
+      `${r.scenario.padEnd(18)} ${r.seeds} seeds, ${r.jobs} job${r.jobs === 1 ? " " : "s"}: ${r.seedsPerSec.toLocaleString("en-US").padStart(7)} seeds/s (${r.seconds} s)  ×${r.speedup}  cpu/wall ${r.cpuPerWall}  ${r.failing} failing`,
+    );
   }
   for (const c of comparisons) {
-    console.log(`${c.scenario.padEnd(18)} ${c.jobs} job${c.jobs === 1 ? " " : "s"}: this ${c.seedsPerSec.toLocaleString("en-US")} seeds/s, ${compare} ${c.baseSeedsPerSec.toLocaleString("en-US")} seeds/s: ×${c.ratio} wall; cpu ${c.cpuSeconds} s vs ${c.baseCpuSeconds} s: ×${c.cpuRatio}`);
+    console.log(
+      `${c.scenario.padEnd(18)} ${c.jobs} job${c.jobs === 1 ? " " : "s"}: this ${c.seedsPerSec.toLocaleString("en-US")} seeds/s, ${compare} ${c.baseSeedsPerSec.toLocaleString("en-US")} seeds/s: ×${c.ratio} wall; cpu ${c.cpuSeconds} s vs ${c.baseCpuSeconds} s: ×${c.cpuRatio}`,
+    );
   }
 }

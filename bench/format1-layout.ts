@@ -11,7 +11,8 @@ export function format1Body(v2: Uint8Array): Uint8Array {
   const w = new ByteWriter();
   cols.slice(0, 8).forEach((col, i) => {
     if (i === 3) w.uvar(scale); // time
-    if (i === 7) { // s: the string table first
+    if (i === 7) {
+      // s: the string table first
       w.uvar(strs.length);
       for (const s of strs) {
         const b = utf8(s);

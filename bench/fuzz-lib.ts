@@ -22,25 +22,44 @@
 // the judge skips what it touched (the chunk's events, the states up to the
 // next snapshot, check's findings after it).
 
-import { deflateRawSync, gzipSync, inflateRawSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateRawSync, gzipSync, inflateRawSync } from "node:zlib";
 import { Rng } from "../src/kernel/prng.ts";
-import { initState } from "../src/kernel/state.ts";
 import { simulate } from "../src/kernel/sim.ts";
+import { initState } from "../src/kernel/state.ts";
 import type { KEvent } from "../src/kernel/types.ts";
 import { prepare } from "../src/record/index.ts";
-import { Checker, Cursor, INVARIANTS, eventJson, firstViolation, openSource, stateView, walk } from "../src/replay/index.ts";
+import {
+  Checker,
+  Cursor,
+  eventJson,
+  firstViolation,
+  INVARIANTS,
+  openSource,
+  stateView,
+  walk,
+} from "../src/replay/index.ts";
 import { ByteWriter, concatBytes } from "../src/trace/bytes.ts";
 import { crc32, deflate as deflateAt, SNAPSHOT_LEVEL } from "../src/trace/compress.ts";
 import { embedTrace, gzipTrace } from "../src/trace/embed.ts";
 import { ChunkBuilder, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FRAME_HEADER, HEADER_FIXED, encodeFooter, frameHeader, packr, readU32,
+  CHUNK_EVENTS,
+  CHUNK_INDEX,
+  CHUNK_SNAPSHOT,
+  encodeFooter,
+  FLAG_DEFLATE,
+  FOOTER_SIZE,
+  FRAME_HEADER,
+  frameHeader,
+  HEADER_FIXED,
+  packr,
+  readU32,
 } from "../src/trace/format.ts";
-import { TraceWriter, openTrace } from "../src/trace/index.ts";
+import { openTrace, TraceWriter } from "../src/trace/index.ts";
 
 // ---- bases and their ground truth ----
 
@@ -71,7 +90,14 @@ export interface Base {
 }
 
 /** eventJson without its description (which depends on how much state is known). */
-export function eventKey(j: { seq: number; time: number; cpu: number; tid: number; kind: string; args: unknown }): string {
+export function eventKey(j: {
+  seq: number;
+  time: number;
+  cpu: number;
+  tid: number;
+  kind: string;
+  args: unknown;
+}): string {
   return JSON.stringify([j.seq, j.time, j.cpu, j.tid, j.kind, j.args]);
 }
 
@@ -80,7 +106,7 @@ function framesOf(b: Uint8Array, headerEnd: number): Frame[] {
   const out: Frame[] = [];
   let ev = 0;
   let sn = 0;
-  for (let off = headerEnd; off < b.length - FOOTER_SIZE;) {
+  for (let off = headerEnd; off < b.length - FOOTER_SIZE; ) {
     const end = off + FRAME_HEADER + readU32(b, off + 4);
     const type = b[off]!;
     if (type === CHUNK_EVENTS) {
@@ -117,8 +143,16 @@ export function makeBase(name: string, bytes: Uint8Array): Base {
   const cursor = new Cursor(src);
   const states = new Map<number, string>();
   return {
-    name, bytes, headerEnd, frames: framesOf(bytes, headerEnd), events: src.eventCount, snapshotSeqs: [...src.snapshotSeqs],
-    eventText, outcome: src.outcome, violations, firstViolation: first,
+    name,
+    bytes,
+    headerEnd,
+    frames: framesOf(bytes, headerEnd),
+    events: src.eventCount,
+    snapshotSeqs: [...src.snapshotSeqs],
+    eventText,
+    outcome: src.outcome,
+    violations,
+    firstViolation: first,
     stateAt(seq: number): string {
       let s = states.get(seq);
       if (s === undefined) {
@@ -142,9 +176,21 @@ export async function loadBases(root: string): Promise<Base[]> {
   ];
   const p = await prepare({ target: "stress", seed: 3, maxEvents: 1500 });
   const path = join(mkdtempSync(join(tmpdir(), "ktrace-fuzz-base-")), "chunks.ktrace");
-  const w = TraceWriter.create(path, {
-    scenario: "stress", fix: "", seed: 3, options: {}, config: p.world.config, writer: "ktrace fuzz", snapshotEvery: 600, maxEvents: 1500,
-  }, initState(p.world.config), { snapshotEvery: 600, chunkEvents: 250 });
+  const w = TraceWriter.create(
+    path,
+    {
+      scenario: "stress",
+      fix: "",
+      seed: 3,
+      options: {},
+      config: p.world.config,
+      writer: "ktrace fuzz",
+      snapshotEvery: 600,
+      maxEvents: 1500,
+    },
+    initState(p.world.config),
+    { snapshotEvery: 600, chunkEvents: 250 },
+  );
   const st = simulate(p.world, { seed: 3, maxEvents: 1500 }, (ev, s) => w.append(ev, s));
   w.finish({ outcome: st.outcome });
   bases.push(makeBase("chunks", new Uint8Array(readFileSync(path))));
@@ -266,16 +312,26 @@ function replaceFrame(b: Uint8Array, f: Frame, frame: Uint8Array): Uint8Array {
 function oddValue(r: Rng): unknown {
   const pick = r.below(10);
   switch (pick) {
-    case 0: return null;
-    case 1: return "\x1b]0;x\x07";
-    case 2: return HUGE[r.below(HUGE.length)];
-    case 3: return NEG[r.below(NEG.length)];
-    case 4: return [];
-    case 5: return {};
-    case 6: return 1.5;
-    case 7: return true;
-    case 8: return new Array(r.below(2000)).fill(0);
-    default: return "x".repeat(r.below(100));
+    case 0:
+      return null;
+    case 1:
+      return "\x1b]0;x\x07";
+    case 2:
+      return HUGE[r.below(HUGE.length)];
+    case 3:
+      return NEG[r.below(NEG.length)];
+    case 4:
+      return [];
+    case 5:
+      return {};
+    case 6:
+      return 1.5;
+    case 7:
+      return true;
+    case 8:
+      return new Array(r.below(2000)).fill(0);
+    default:
+      return "x".repeat(r.below(100));
   }
 }
 
@@ -333,7 +389,10 @@ export function prepareBombs(): void {
 
 let bombs: { eventBody: Uint8Array; gzipZeros: Uint8Array } | null = null;
 function bomb() {
-  bombs ??= { eventBody: deflateRawSync(new Uint8Array(48 << 20)), gzipZeros: gzipSync(new Uint8Array(96 << 20), { level: 9 }) };
+  bombs ??= {
+    eventBody: deflateRawSync(new Uint8Array(48 << 20)),
+    gzipZeros: gzipSync(new Uint8Array(96 << 20), { level: 9 }),
+  };
   return bombs;
 }
 
@@ -382,10 +441,18 @@ export const MUTATORS: Record<string, Mutator> = {
     // The length changed and the checksum recomputed over what it now covers.
     const f = pickFrame(base, r)!;
     const len = f.end - f.off - FRAME_HEADER;
-    const nl = Math.max(0, Math.min(base.bytes.length - f.off - FRAME_HEADER, [len - 1, len - 7, len + 5, 3, 0][r.below(5)]!));
+    const nl = Math.max(
+      0,
+      Math.min(base.bytes.length - f.off - FRAME_HEADER, [len - 1, len - 7, len + 5, 3, 0][r.below(5)]!),
+    );
     const payload = base.bytes.subarray(f.off + FRAME_HEADER, f.off + FRAME_HEADER + nl);
-    const b = cat(base.bytes.subarray(0, f.off), frameHeader(f.type, base.bytes[f.off + 1]!, payload), base.bytes.subarray(f.off + FRAME_HEADER));
-    const t: Trust = f.type === CHUNK_EVENTS ? chunkTrust(base, f) : f.type === CHUNK_SNAPSHOT ? snapTrust(base, f) : { index: true };
+    const b = cat(
+      base.bytes.subarray(0, f.off),
+      frameHeader(f.type, base.bytes[f.off + 1]!, payload),
+      base.bytes.subarray(f.off + FRAME_HEADER),
+    );
+    const t: Trust =
+      f.type === CHUNK_EVENTS ? chunkTrust(base, f) : f.type === CHUNK_SNAPSHOT ? snapTrust(base, f) : { index: true };
     return { bytes: b, what: `frame length ${len}->${nl} with crc @${f.off}`, trust: t };
   },
   "event-prefix"(base, r) {
@@ -393,7 +460,11 @@ export const MUTATORS: Record<string, Mutator> = {
     if (!f) return null;
     const s = splitEvent(base.bytes, f);
     const field = r.below(3);
-    const v = r.below(3) ? HUGE[r.below(HUGE.length)]! : field === 0 ? s.first + [1, -1, base.events, -s.first][r.below(4)]! : 0;
+    const v = r.below(3)
+      ? HUGE[r.below(HUGE.length)]!
+      : field === 0
+        ? s.first + [1, -1, base.events, -s.first][r.below(4)]!
+        : 0;
     const first = field === 0 ? Math.max(0, v) : s.first;
     const n = field === 1 ? v : s.n;
     const rawLen = field === 2 ? v : s.rawLen;
@@ -409,27 +480,47 @@ export const MUTATORS: Record<string, Mutator> = {
   "snapshot-seq"(base, r) {
     const f = pickFrame(base, r, CHUNK_SNAPSHOT)!;
     const s = splitSnap(base.bytes, f);
-    const seq = r.below(2) ? NEG[r.below(NEG.length)]! : [HUGE[r.below(HUGE.length)]!, s.seq + 1, s.seq - 1, base.events][r.below(4)]!;
+    const seq = r.below(2)
+      ? NEG[r.below(NEG.length)]!
+      : [HUGE[r.below(HUGE.length)]!, s.seq + 1, s.seq - 1, base.events][r.below(4)]!;
     const payload = cat(varints(["s", seq], ["u", s.rawLen]), s.body);
     const b = replaceFrame(base.bytes, f, frameOf(CHUNK_SNAPSHOT, s.flags, payload));
-    return { bytes: b, what: `snapshot seq ${s.seq}->${seq} with crc @${f.off}`, trust: { states: [[-1, Number.MAX_SAFE_INTEGER]], checkFrom: -1, moreEvents: true } };
+    return {
+      bytes: b,
+      what: `snapshot seq ${s.seq}->${seq} with crc @${f.off}`,
+      trust: { states: [[-1, Number.MAX_SAFE_INTEGER]], checkFrom: -1, moreEvents: true },
+    };
   },
   "chunk-delete"(base, r) {
     const f = pickFrame(base, r)!;
-    return { bytes: cat(base.bytes.subarray(0, f.off), base.bytes.subarray(f.end)), what: `delete chunk type ${f.type} @${f.off}`, trust: EXACT };
+    return {
+      bytes: cat(base.bytes.subarray(0, f.off), base.bytes.subarray(f.end)),
+      what: `delete chunk type ${f.type} @${f.off}`,
+      trust: EXACT,
+    };
   },
   "chunk-duplicate"(base, r) {
     const f = pickFrame(base, r)!;
     const g = pickFrame(base, r)!;
     const frame = base.bytes.subarray(f.off, f.end);
-    return { bytes: cat(base.bytes.subarray(0, g.end), frame, base.bytes.subarray(g.end)), what: `duplicate chunk @${f.off} after @${g.off}`, trust: EXACT };
+    return {
+      bytes: cat(base.bytes.subarray(0, g.end), frame, base.bytes.subarray(g.end)),
+      what: `duplicate chunk @${f.off} after @${g.off}`,
+      trust: EXACT,
+    };
   },
   "chunk-swap"(base, r) {
     const a = pickFrame(base, r)!;
     const c = pickFrame(base, r)!;
     if (a === c) return null;
     const [x, y] = a.off < c.off ? [a, c] : [c, a];
-    const b = cat(base.bytes.subarray(0, x.off), base.bytes.subarray(y.off, y.end), base.bytes.subarray(x.end, y.off), base.bytes.subarray(x.off, x.end), base.bytes.subarray(y.end));
+    const b = cat(
+      base.bytes.subarray(0, x.off),
+      base.bytes.subarray(y.off, y.end),
+      base.bytes.subarray(x.end, y.off),
+      base.bytes.subarray(x.off, x.end),
+      base.bytes.subarray(y.end),
+    );
     return { bytes: b, what: `swap chunks @${x.off} @${y.off}`, trust: EXACT };
   },
   footer(base, r) {
@@ -458,9 +549,14 @@ export const MUTATORS: Record<string, Mutator> = {
     const payload = cat(varints(["u", body.length]), deflate(body));
     const frame = frameOf(CHUNK_INDEX, FLAG_DEFLATE, payload);
     const head = base.bytes.subarray(0, f.off);
-    const events = typeof ix.events === "number" && Number.isSafeInteger(ix.events) && ix.events >= 0 ? ix.events : base.events;
+    const events =
+      typeof ix.events === "number" && Number.isSafeInteger(ix.events) && ix.events >= 0 ? ix.events : base.events;
     const b = cat(head, frame, encodeFooter(f.off, events, frame.length));
-    return { bytes: b, what: `index ${path} with crc`, trust: { index: true, moreEvents: true, states: [[-1, Number.MAX_SAFE_INTEGER]], checkFrom: -1 } };
+    return {
+      bytes: b,
+      what: `index ${path} with crc`,
+      trust: { index: true, moreEvents: true, states: [[-1, Number.MAX_SAFE_INTEGER]], checkFrom: -1 },
+    };
   },
   "snapshot-content"(base, r) {
     const f = pickFrame(base, r, CHUNK_SNAPSHOT)!;
@@ -469,7 +565,11 @@ export const MUTATORS: Record<string, Mutator> = {
     const path = poke(plain, r);
     const body = packr.pack(plain);
     const payload = cat(varints(["s", s.seq], ["u", body.length]), deflate(body));
-    return { bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_SNAPSHOT, FLAG_DEFLATE, payload)), what: `snapshot ${s.seq} ${path} with crc`, trust: snapTrust(base, f) };
+    return {
+      bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_SNAPSHOT, FLAG_DEFLATE, payload)),
+      what: `snapshot ${s.seq} ${path} with crc`,
+      trust: snapTrust(base, f),
+    };
   },
   "event-content"(base, r) {
     const f = pickFrame(base, r, CHUNK_EVENTS);
@@ -491,11 +591,18 @@ export const MUTATORS: Record<string, Mutator> = {
       return null;
     }
     const payload = cat(varints(["u", f.first], ["u", f.n], ["u", body.length]), deflate(body));
-    return { bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, FLAG_DEFLATE, payload)), what: `event ${e.seq} ${field}=${String(e[field]).slice(0, 20)} with crc`, trust: chunkTrust(base, f) };
+    return {
+      bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, FLAG_DEFLATE, payload)),
+      what: `event ${e.seq} ${field}=${String(e[field]).slice(0, 20)} with crc`,
+      trust: chunkTrust(base, f),
+    };
   },
   "header-meta"(base, r) {
     const metaLen = readU32(base.bytes, 12);
-    const meta = packr.unpack(Buffer.from(base.bytes.subarray(HEADER_FIXED, HEADER_FIXED + metaLen))) as Record<string, unknown>;
+    const meta = packr.unpack(Buffer.from(base.bytes.subarray(HEADER_FIXED, HEADER_FIXED + metaLen))) as Record<
+      string,
+      unknown
+    >;
     const pick = ["chunkEvents", "snapshotEvery", "config", "kinds", "scenario", "options", "seed"][r.below(7)]!;
     let what: string;
     if (pick === "config" && r.below(2)) {
@@ -525,7 +632,11 @@ export const MUTATORS: Record<string, Mutator> = {
     if (!f) return null;
     const declared = [4 * f.n, 16 << 20, (16 << 20) + 1, 2 ** 31, 48 << 20][r.below(5)]!;
     const payload = cat(varints(["u", f.first], ["u", f.n], ["u", declared]), bomb().eventBody);
-    return { bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, FLAG_DEFLATE, payload)), what: `event body bomb (48 MiB, declares ${declared}) @${f.off}`, trust: chunkTrust(base, f) };
+    return {
+      bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, FLAG_DEFLATE, payload)),
+      what: `event body bomb (48 MiB, declares ${declared}) @${f.off}`,
+      trust: chunkTrust(base, f),
+    };
   },
   "bomb-msgpack"(base, r) {
     // A snapshot or index body of msgpack that would allocate far more than its bytes: empty arrays, deep nesting, long arrays.
@@ -535,15 +646,29 @@ export const MUTATORS: Record<string, Mutator> = {
     const body = { length: bodyLength };
     const snap = r.below(2) === 0;
     const f = snap ? pickFrame(base, r, CHUNK_SNAPSHOT)! : base.frames.find((x) => x.type === CHUNK_INDEX)!;
-    const payload = snap ? cat(varints(["s", f.first], ["u", body.length]), compressed) : cat(varints(["u", body.length]), compressed);
+    const payload = snap
+      ? cat(varints(["s", f.first], ["u", body.length]), compressed)
+      : cat(varints(["u", body.length]), compressed);
     const frame = frameOf(f.type, FLAG_DEFLATE, payload);
-    const b = snap ? replaceFrame(base.bytes, f, frame) : cat(base.bytes.subarray(0, f.off), frame, encodeFooter(f.off, base.events, frame.length));
-    return { bytes: b, what: `msgpack bomb ${["empty arrays", "nesting", "ints"][kind]} ${n} in ${snap ? "snapshot" : "index"}`, trust: snap ? snapTrust(base, f) : { index: true } };
+    const b = snap
+      ? replaceFrame(base.bytes, f, frame)
+      : cat(base.bytes.subarray(0, f.off), frame, encodeFooter(f.off, base.events, frame.length));
+    return {
+      bytes: b,
+      what: `msgpack bomb ${["empty arrays", "nesting", "ints"][kind]} ${n} in ${snap ? "snapshot" : "index"}`,
+      trust: snap ? snapTrust(base, f) : { index: true },
+    };
   },
   "bomb-gzip"(base, r) {
     // The trace gzip'd, followed by a gzip member of zeros: it inflates to ~100 MiB.
     const gz = cat(gzipTrace(base.bytes), bomb().gzipZeros);
-    return r.below(2) ? { bytes: gz, what: "gzip bomb", trust: EXACT } : { bytes: new TextEncoder().encode(`report\n${embedTrace(gz, "x.ktrace.gz")}\n`), what: "report with gzip bomb", trust: EXACT };
+    return r.below(2)
+      ? { bytes: gz, what: "gzip bomb", trust: EXACT }
+      : {
+          bytes: new TextEncoder().encode(`report\n${embedTrace(gz, "x.ktrace.gz")}\n`),
+          what: "report with gzip bomb",
+          trust: EXACT,
+        };
   },
 };
 
@@ -560,18 +685,45 @@ function wrap(x: Omit<Input, "base" | "kind">, r: Rng): Omit<Input, "base" | "ki
     // Cut short: the snapshot after changed content may be lost, and the states after it folded through the change.
     const gz = gzipTrace(x.bytes);
     const states = x.trust.states?.map(([a]): [number, number] => [a, Number.MAX_SAFE_INTEGER]);
-    return { ...x, bytes: gz.slice(0, Math.max(12, r.below(gz.length))), what: `${x.what} +gzip cut`, trust: states ? { ...x.trust, states } : x.trust };
+    return {
+      ...x,
+      bytes: gz.slice(0, Math.max(12, r.below(gz.length))),
+      what: `${x.what} +gzip cut`,
+      trust: states ? { ...x.trust, states } : x.trust,
+    };
   }
-  if (w === 2) return { ...x, bytes: new TextEncoder().encode(`# ktrace report\n\n> ${embedTrace(x.bytes, "t.ktrace").replace(/\n/g, "\n> ")}\n`), what: `${x.what} +report` };
+  if (w === 2)
+    return {
+      ...x,
+      bytes: new TextEncoder().encode(
+        `# ktrace report\n\n> ${embedTrace(x.bytes, "t.ktrace").replace(/\n/g, "\n> ")}\n`,
+      ),
+      what: `${x.what} +report`,
+    };
   return x;
 }
 
 const NAMES = Object.keys(MUTATORS);
 /** Relative weights: the cheap raw mutations most, bombs least. */
 const WEIGHT: Record<string, number> = {
-  bitflip: 20, overwrite: 10, truncate: 6, "frame-length": 5, "frame-length-crc": 4, "event-prefix": 8, "snapshot-seq": 4,
-  "chunk-delete": 5, "chunk-duplicate": 4, "chunk-swap": 4, footer: 4, "index-content": 6, "snapshot-content": 8,
-  "event-content": 8, "header-meta": 4, "bomb-event": 1, "bomb-msgpack": 1, "bomb-gzip": 1,
+  bitflip: 20,
+  overwrite: 10,
+  truncate: 6,
+  "frame-length": 5,
+  "frame-length-crc": 4,
+  "event-prefix": 8,
+  "snapshot-seq": 4,
+  "chunk-delete": 5,
+  "chunk-duplicate": 4,
+  "chunk-swap": 4,
+  footer: 4,
+  "index-content": 6,
+  "snapshot-content": 8,
+  "event-content": 8,
+  "header-meta": 4,
+  "bomb-event": 1,
+  "bomb-msgpack": 1,
+  "bomb-gzip": 1,
 };
 
 /** Input number i of a run with this seed. */
@@ -666,10 +818,13 @@ export function judge(x: Input, answers: Answer[]): string[] {
   if (ck) {
     const checkFrom = t.checkFrom ?? Number.MAX_SAFE_INTEGER;
     const v = ck.violation as { seq: number; invariant: string } | null;
-    if (v && v.seq < checkFrom && !b.violations.has(`${v.seq} ${v.invariant}`)) bad.push(`check: reports ${v.invariant} at ${v.seq}, which the trace does not have`);
+    if (v && v.seq < checkFrom && !b.violations.has(`${v.seq} ${v.invariant}`))
+      bad.push(`check: reports ${v.invariant} at ${v.seq}, which the trace does not have`);
     const f = b.firstViolation;
     if (!v && f !== null && f < checkFrom && f < (ck.events as number)) {
-      const covered = ((ck.unchecked as { fromSeq: number; knownAfter: number | null }[]) ?? []).some((u) => f >= u.fromSeq && (u.knownAfter === null || f <= u.knownAfter));
+      const covered = ((ck.unchecked as { fromSeq: number; knownAfter: number | null }[]) ?? []).some(
+        (u) => f >= u.fromSeq && (u.knownAfter === null || f <= u.knownAfter),
+      );
       if (!covered) bad.push(`check: misses the violation at ${f}`);
     }
   }
@@ -677,8 +832,13 @@ export function judge(x: Input, answers: Answer[]): string[] {
   const info = parse(get("info --json"));
   if (info && !t.index) {
     if (info.damaged === false && info.recovered === undefined) {
-      if (info.events !== b.events && !t.moreEvents) bad.push(`info: says sound with ${info.events} events, the trace has ${b.events}`);
-      if (JSON.stringify(info.outcome) !== JSON.stringify(b.outcome ?? { kind: "ok", seq: b.events - 1, message: "" }) && !t.moreEvents && (t.states ?? []).length === 0) {
+      if (info.events !== b.events && !t.moreEvents)
+        bad.push(`info: says sound with ${info.events} events, the trace has ${b.events}`);
+      if (
+        JSON.stringify(info.outcome) !== JSON.stringify(b.outcome ?? { kind: "ok", seq: b.events - 1, message: "" }) &&
+        !t.moreEvents &&
+        (t.states ?? []).length === 0
+      ) {
         bad.push(`info: outcome ${JSON.stringify(info.outcome)} differs`);
       }
     } else if (typeof info.events === "number" && info.events > b.events && !t.moreEvents) {

@@ -7,13 +7,13 @@
 //
 //   bun bench/fuzz-worker.ts --seed S
 
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { main } from "../src/cli/main.ts";
 import { describeError } from "../src/cli/errors.ts";
-import { COMMANDS, inputOf, judge, loadBases, prepareBombs, type Answer } from "./fuzz-lib.ts";
+import { main } from "../src/cli/main.ts";
+import { type Answer, COMMANDS, inputOf, judge, loadBases, prepareBombs } from "./fuzz-lib.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -51,7 +51,9 @@ function resetHwm(): void {
   }
 }
 
-async function runCommand(args: string[]): Promise<{ code: number; out: string; err: string; internal: string | null }> {
+async function runCommand(
+  args: string[],
+): Promise<{ code: number; out: string; err: string; internal: string | null }> {
   const out: string[] = [];
   const err: string[] = [];
   captured = out;
@@ -106,12 +108,37 @@ async function drain(): Promise<void> {
     const ms = performance.now() - t0;
     const wrong = judge(input, answers);
     // A TypeError or RangeError inside applyEvent, reported as damage by foldEvent (scan.ts): counted, for the kernel's owners.
-    const foldErrors = answers.filter((a) => /does not apply to the state before it \(/.test(a.stdout + a.stderr)).map((a) => a.cmd);
-    const multiLine = answers.filter((a) => a.code === 2 && a.stderr.trimEnd().split("\n").filter((l) => l.startsWith("ktrace: ") && !l.startsWith("ktrace: note") && !l.startsWith("ktrace: warning")).length !== 1).map((a) => a.cmd);
-    realWrite(JSON.stringify({
-      i, base: input.base.name, kind: input.kind, what: input.what, bytes: input.bytes.length,
-      codes: answers.map((a) => a.code), wrong, internal, multiLine, foldErrors, ms: Math.round(ms * 10) / 10, hwmKB: hwmKB(),
-    }) + "\n");
+    const foldErrors = answers
+      .filter((a) => /does not apply to the state before it \(/.test(a.stdout + a.stderr))
+      .map((a) => a.cmd);
+    const multiLine = answers
+      .filter(
+        (a) =>
+          a.code === 2 &&
+          a.stderr
+            .trimEnd()
+            .split("\n")
+            .filter(
+              (l) => l.startsWith("ktrace: ") && !l.startsWith("ktrace: note") && !l.startsWith("ktrace: warning"),
+            ).length !== 1,
+      )
+      .map((a) => a.cmd);
+    realWrite(
+      JSON.stringify({
+        i,
+        base: input.base.name,
+        kind: input.kind,
+        what: input.what,
+        bytes: input.bytes.length,
+        codes: answers.map((a) => a.code),
+        wrong,
+        internal,
+        multiLine,
+        foldErrors,
+        ms: Math.round(ms * 10) / 10,
+        hwmKB: hwmKB(),
+      }) + "\n",
+    );
   }
   busy = false;
 }

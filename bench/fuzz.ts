@@ -24,7 +24,7 @@
 //   multiline   exit 2 with more than one error line
 // It exits 0 when there is no exit3, hang, overmem, wrong or multiline.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,7 +84,20 @@ function classify(r: Result): Class {
 
 function workerCommand(): [string, string[]] {
   const script = join(ROOT, "bench", "fuzz-worker.ts");
-  if (RUNTIME === "deno") return [join(BIN, "deno"), ["run", "--quiet", "--allow-all", "--v8-flags=--expose-gc", `--config=${join(ROOT, "deno.json")}`, script, "--seed", String(SEED)]];
+  if (RUNTIME === "deno")
+    return [
+      join(BIN, "deno"),
+      [
+        "run",
+        "--quiet",
+        "--allow-all",
+        "--v8-flags=--expose-gc",
+        `--config=${join(ROOT, "deno.json")}`,
+        script,
+        "--seed",
+        String(SEED),
+      ],
+    ];
   return [join(BIN, "bun"), [script, "--seed", String(SEED)]];
 }
 
@@ -103,7 +116,10 @@ class Worker {
   ready = false;
   private buf = "";
   private dead = false;
-  constructor(private readonly onDone: (d: Done) => void, private readonly next: () => number | null) {
+  constructor(
+    private readonly onDone: (d: Done) => void,
+    private readonly next: () => number | null,
+  ) {
     this.start();
   }
   start(): void {
@@ -208,10 +224,16 @@ async function standalonePeakKB(i: number): Promise<number> {
   const file = join(mkdtempSync(join(tmpdir(), "ktrace-fuzz-peak-")), "input.ktrace");
   writeFileSync(file, inputOf(bases, SEED, i).bytes);
   const main = join(ROOT, "src", "cli", "main.ts");
-  const cmd = RUNTIME === "deno" ? [join(BIN, "deno"), "run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, main] : [join(BIN, "bun"), main];
+  const cmd =
+    RUNTIME === "deno"
+      ? [join(BIN, "deno"), "run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, main]
+      : [join(BIN, "bun"), main];
   let peak = 0;
   for (const c of COMMANDS) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, ...c.argv(file)], { encoding: "utf8", maxBuffer: 1 << 28 });
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, ...c.argv(file)], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+    });
     peak = Math.max(peak, Number(r.stderr.trimEnd().split("\n").pop()));
   }
   return peak;
@@ -223,12 +245,20 @@ const t0 = performance.now();
 const results = await runAll(indices);
 const secs = (performance.now() - t0) / 1000;
 // The highest worker peaks, and every input over the bound, measured again alone.
-const confirm = results.filter((d) => d.cls === "overmem" || d.r).sort((a, b) => (b.r?.hwmKB ?? Infinity) - (a.r?.hwmKB ?? Infinity)).slice(0, 5);
+const confirm = results
+  .filter((d) => d.cls === "overmem" || d.r)
+  .sort((a, b) => (b.r?.hwmKB ?? Infinity) - (a.r?.hwmKB ?? Infinity))
+  .slice(0, 5);
 for (const d of results) if (d.cls === "overmem" && !confirm.includes(d)) confirm.push(d);
 const standalone: { i: number; workerMB: number; cliMB: number; what: string }[] = [];
 for (const d of confirm) {
   const kb = await standalonePeakKB(d.i);
-  standalone.push({ i: d.i, workerMB: Math.round((d.r?.hwmKB ?? NaN) / 102.4) / 10, cliMB: Math.round(kb / 102.4) / 10, what: d.r ? `${d.r.base}: ${d.r.what}` : d.note });
+  standalone.push({
+    i: d.i,
+    workerMB: Math.round((d.r?.hwmKB ?? NaN) / 102.4) / 10,
+    cliMB: Math.round(kb / 102.4) / 10,
+    what: d.r ? `${d.r.base}: ${d.r.what}` : d.note,
+  });
   if (d.cls === "overmem" && kb <= MEM_KB) {
     d.note = `worker peak over the bound, the CLI alone ${Math.round(kb / 1024)} MB`;
     d.cls = d.r ? (d.r.codes.includes(2) ? "refused" : "ok") : "ok";
@@ -251,32 +281,74 @@ for (const d of results) {
   }
 }
 ms.sort((a, b) => a - b);
-const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]! : 0;
+const q = (p: number) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]! : 0);
 const bad = results.filter((d) => BAD.includes(d.cls));
 if (SAVE && bad.length) {
   mkdirSync(SAVE, { recursive: true });
   writeFileSync(join(SAVE, `bad-seed${SEED}.json`), JSON.stringify(bad, null, 2));
 }
 const summary = {
-  count: results.length, seed: SEED, runtime: RUNTIME, jobs: JOBS, seconds: Math.round(secs * 10) / 10,
-  classes: byClass, byKind, peakMB: Math.round(peak.kb / 102.4) / 10, peakInput: peak,  floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
-  foldErrors: results.filter((d) => d.r?.foldErrors.length).map((d) => ({ i: d.i, base: d.r!.base, what: d.r!.what })).slice(0, 20),
+  count: results.length,
+  seed: SEED,
+  runtime: RUNTIME,
+  jobs: JOBS,
+  seconds: Math.round(secs * 10) / 10,
+  classes: byClass,
+  byKind,
+  peakMB: Math.round(peak.kb / 102.4) / 10,
+  peakInput: peak,
+  floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
+  foldErrors: results
+    .filter((d) => d.r?.foldErrors.length)
+    .map((d) => ({ i: d.i, base: d.r!.base, what: d.r!.what }))
+    .slice(0, 20),
   foldErrorCount: results.filter((d) => d.r?.foldErrors.length).length,
-  standalone, cliPeakMB: Math.max(0, ...standalone.map((x) => x.cliMB).filter((x) => !Number.isNaN(x))),
+  standalone,
+  cliPeakMB: Math.max(0, ...standalone.map((x) => x.cliMB).filter((x) => !Number.isNaN(x))),
   msPerInput: { p50: q(0.5), p99: q(0.99), max: ms.length ? ms[ms.length - 1] : 0 },
-  bad: bad.slice(0, 20).map((d) => ({ i: d.i, cls: d.cls, note: d.note, base: d.r?.base, what: d.r?.what, codes: d.r?.codes, wrong: d.r?.wrong, internal: d.r?.internal.map((x) => x.split("\n").slice(0, 4).join(" | ")), multiLine: d.r?.multiLine })),
+  bad: bad.slice(0, 20).map((d) => ({
+    i: d.i,
+    cls: d.cls,
+    note: d.note,
+    base: d.r?.base,
+    what: d.r?.what,
+    codes: d.r?.codes,
+    wrong: d.r?.wrong,
+    internal: d.r?.internal.map((x) => x.split("\n").slice(0, 4).join(" | ")),
+    multiLine: d.r?.multiLine,
+  })),
   machine: { cpus: cpus().length, load: loadavg().map((x) => Math.round(x * 100) / 100) },
 };
 if (JSON_OUT) {
   process.stdout.write(JSON.stringify(summary) + "\n");
 } else {
   const n = (x: number) => x.toLocaleString("en-US");
-  console.log(`fuzz: ${n(results.length)} inputs, seed ${SEED}, ${RUNTIME}, ${JOBS} workers, ${secs.toFixed(1)} s (load ${summary.machine.load.join(" ")})`);
+  console.log(
+    `fuzz: ${n(results.length)} inputs, seed ${SEED}, ${RUNTIME}, ${JOBS} workers, ${secs.toFixed(1)} s (load ${summary.machine.load.join(" ")})`,
+  );
   console.log(`  ${(Object.keys(byClass) as Class[]).map((c) => `${c} ${n(byClass[c])}`).join("  ")}`);
-  console.log(`  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
-  console.log(`  the ${standalone.length} highest, each command alone in a fresh CLI process: ${standalone.map((x) => `#${x.i} ${x.cliMB} MB (worker ${x.workerMB})`).join(", ")}; the most: ${summary.cliPeakMB} MB`);
-  if (summary.foldErrorCount) console.log(`  inputs where applyEvent threw a TypeError/RangeError (reported as damage): ${summary.foldErrorCount}, e.g. ${summary.foldErrors.slice(0, 3).map((x) => `#${x.i} ${x.base}: ${x.what}`).join("; ")}`);
-  for (const [k, v] of Object.entries(byKind).sort()) console.log(`  ${k.padEnd(18)} ${Object.entries(v).map(([c, x]) => `${c} ${x}`).join(", ")}`);
-  for (const d of summary.bad) console.log(`  BAD ${d.cls} #${d.i} ${d.base}: ${d.what} ${d.note} codes ${d.codes} ${(d.wrong ?? []).join("; ")} ${(d.internal ?? []).join(" ")} ${(d.multiLine ?? []).join(",")}`);
+  console.log(
+    `  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
+  );
+  console.log(
+    `  the ${standalone.length} highest, each command alone in a fresh CLI process: ${standalone.map((x) => `#${x.i} ${x.cliMB} MB (worker ${x.workerMB})`).join(", ")}; the most: ${summary.cliPeakMB} MB`,
+  );
+  if (summary.foldErrorCount)
+    console.log(
+      `  inputs where applyEvent threw a TypeError/RangeError (reported as damage): ${summary.foldErrorCount}, e.g. ${summary.foldErrors
+        .slice(0, 3)
+        .map((x) => `#${x.i} ${x.base}: ${x.what}`)
+        .join("; ")}`,
+    );
+  for (const [k, v] of Object.entries(byKind).sort())
+    console.log(
+      `  ${k.padEnd(18)} ${Object.entries(v)
+        .map(([c, x]) => `${c} ${x}`)
+        .join(", ")}`,
+    );
+  for (const d of summary.bad)
+    console.log(
+      `  BAD ${d.cls} #${d.i} ${d.base}: ${d.what} ${d.note} codes ${d.codes} ${(d.wrong ?? []).join("; ")} ${(d.internal ?? []).join(" ")} ${(d.multiLine ?? []).join(",")}`,
+    );
 }
 process.exit(bad.length ? 1 : 0);

@@ -3,9 +3,9 @@
 // check a long import (test/import-thread.test.ts).
 
 import { createWriteStream, existsSync, renameSync } from "node:fs";
-import { createGzip } from "node:zlib";
-import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { Rng } from "../src/kernel/index.ts";
 
 /**
@@ -42,7 +42,11 @@ export function* generate(n: number): Generator<string> {
     if (k < 30) {
       const to = r(5) === 0 ? 0 : alive[r(alive.length)]!;
       const st = t === 0 ? "R" : ["S", "D", "R+", "S", "I"][r(5)]!;
-      out += line(cpu, "d..2.", `sched_switch: prev_comm=${t === 0 ? `swapper/${cpu}` : comm(t)} prev_pid=${t} prev_prio=120 prev_state=${st} ==> next_comm=${to === 0 ? `swapper/${cpu}` : comm(to)} next_pid=${to} next_prio=120`);
+      out += line(
+        cpu,
+        "d..2.",
+        `sched_switch: prev_comm=${t === 0 ? `swapper/${cpu}` : comm(t)} prev_pid=${t} prev_prio=120 prev_state=${st} ==> next_comm=${to === 0 ? `swapper/${cpu}` : comm(to)} next_pid=${to} next_prio=120`,
+      );
       cur[cpu] = to;
     } else if (k < 55) {
       const w = alive[r(alive.length)]!;

@@ -34,7 +34,10 @@ const N = Number(opt("--events") ?? 1_000_000);
 const gzip = argv.includes("--gzip");
 const json = argv.includes("--json");
 const STAGES = {
-  lines: "read lines only", records: "read and parse records", ops: "parse + map", convert: "parse + map + ktrace events (no encoding)",
+  lines: "read lines only",
+  records: "read and parse records",
+  ops: "parse + map",
+  convert: "parse + map + ktrace events (no encoding)",
   write: "the whole import: parse + map + events + encode into a .ktrace",
 } as const;
 const stage = (opt("--stage") ?? "write") as keyof typeof STAGES;
@@ -48,7 +51,12 @@ const file = `bench/out/import-${N}.txt${gzip ? ".gz" : ""}`;
 
 await writeInput(file, N, gzip);
 const bytes = statSync(file).size;
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : "node";
+const runtime =
+  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+    ? "bun"
+    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+      ? "deno"
+      : "node";
 
 /** The process's peak RSS in bytes: the kernel's high-water mark where Linux says, else the largest sample. */
 let sampledPeak = 0;
@@ -66,7 +74,13 @@ function peakRss(): number {
 const outFile = `bench/out/import-${N}.ktrace`;
 
 /** One pass over the input, as far as `stage`: the counts it reaches (and for write, the trace's events and bytes). */
-async function pass(): Promise<{ lines: number; events: number; ops: number; unparsed: number; written?: { events: number; bytes: number; snapshots: number } }> {
+async function pass(): Promise<{
+  lines: number;
+  events: number;
+  ops: number;
+  unparsed: number;
+  written?: { events: number; bytes: number; snapshots: number };
+}> {
   let batches = 0;
   const sample = () => {
     if ((++batches & 63) === 0) sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
@@ -88,7 +102,10 @@ async function pass(): Promise<{ lines: number; events: number; ops: number; unp
   if (stage === "write") {
     const w = await importTrace(file, outFile, { writer: "ktrace bench", thread });
     return {
-      lines: w.read.lines, events: w.read.records, ops: w.ops, unparsed: w.read.unparsed,
+      lines: w.read.lines,
+      events: w.read.records,
+      ops: w.ops,
+      unparsed: w.read.unparsed,
       written: { events: w.written.events, bytes: w.written.bytes, snapshots: w.written.snapshots },
     };
   }
@@ -100,7 +117,13 @@ async function pass(): Promise<{ lines: number; events: number; ops: number; unp
     conv ??= new Converter(4, () => void made++);
     for (const o of ops) conv.op(o);
   });
-  return { lines: s.read.lines, events: s.read.records, ops: s.ops, unparsed: s.read.unparsed, ...(conv ? { written: { events: made, bytes: 0, snapshots: 0 } } : {}) };
+  return {
+    lines: s.read.lines,
+    events: s.read.records,
+    ops: s.ops,
+    unparsed: s.read.unparsed,
+    ...(conv ? { written: { events: made, bytes: 0, snapshots: 0 } } : {}),
+  };
 }
 
 const results = [];
@@ -120,7 +143,14 @@ for (let run = 0; run < runs; run++) {
     /** CPU time of the process (all its threads: JIT compilers and GC included): less sensitive to a loaded machine than wall time. */
     cpuSeconds: Number(cpuSecs.toFixed(3)),
     /** CPU seconds per thread (Linux): the main thread, the trace writer's, and the others (the JIT's and the collector's). */
-    threadCpuSeconds: threads === null ? null : { main: Number(threads.main.toFixed(2)), writer: Number(threads.writer.toFixed(2)), other: Number(threads.other.toFixed(2)) },
+    threadCpuSeconds:
+      threads === null
+        ? null
+        : {
+            main: Number(threads.main.toFixed(2)),
+            writer: Number(threads.writer.toFixed(2)),
+            other: Number(threads.other.toFixed(2)),
+          },
     eventsPerCpuSec: Math.round(per / cpuSecs),
     linesPerSec: Math.round(r.lines / secs),
     eventsPerSec: Math.round(per / secs),
@@ -138,25 +168,35 @@ const result = {
   peakRssMB: Number((peakRss() / 1e6).toFixed(1)),
   heapUsedMB: Number((process.memoryUsage().heapUsed / 1e6).toFixed(1)),
   load: loadavg()[0]!.toFixed(2) + ` on ${cpus().length} cores`,
-  ...(runs > 1 ? { runs: results, bestEventsPerCpuSec: best.eventsPerCpuSec, bestEventsPerSec: best.eventsPerSec } : {}),
+  ...(runs > 1
+    ? { runs: results, bestEventsPerCpuSec: best.eventsPerCpuSec, bestEventsPerSec: best.eventsPerSec }
+    : {}),
 };
 if (json) console.log(JSON.stringify(result));
 else {
   const n = (x: number) => x.toLocaleString("en-US");
   const what = stage === "lines" ? "lines" : "events";
   console.log(`import bench (${runtime}, ${STAGES[stage]}; load ${result.load})`);
-  console.log(`  input    ${file}: ${n(bytes)} bytes, ${n(first.lines)} lines, ${n(first.events)} events (${first.unparsed} unparsed)`);
+  console.log(
+    `  input    ${file}: ${n(bytes)} bytes, ${n(first.lines)} lines, ${n(first.events)} events (${first.unparsed} unparsed)`,
+  );
   results.forEach((r, i) => {
     const label = runs > 1 ? `  run ${i + 1}${i === 0 ? " (cold: the JIT compiles as it goes)" : ""}` : "";
     if (label !== "") console.log(label);
-    console.log(`  time     ${r.seconds} s: ${n(r.linesPerSec)} lines/s, ${n(r.eventsPerSec)} ${what}/s, ${r.mbPerSec} MB/s`);
+    console.log(
+      `  time     ${r.seconds} s: ${n(r.linesPerSec)} lines/s, ${n(r.eventsPerSec)} ${what}/s, ${r.mbPerSec} MB/s`,
+    );
     const t = r.threadCpuSeconds;
-    const main = t === null ? "" : ` (main thread ${t.main} s, writer thread ${t.writer} s, JIT and GC threads ${t.other} s)`;
+    const main =
+      t === null ? "" : ` (main thread ${t.main} s, writer thread ${t.writer} s, JIT and GC threads ${t.other} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
   });
   if (stage !== "lines" && stage !== "records") console.log(`  ops      ${n(first.ops)}`);
   const wr = first.written;
-  if (wr && stage === "write") console.log(`  trace    ${outFile}: ${n(wr.events)} ktrace events, ${n(wr.snapshots)} snapshots, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, first.events)).toFixed(2)} bytes per input event, ${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} per ktrace event)`);
+  if (wr && stage === "write")
+    console.log(
+      `  trace    ${outFile}: ${n(wr.events)} ktrace events, ${n(wr.snapshots)} snapshots, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, first.events)).toFixed(2)} bytes per input event, ${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} per ktrace event)`,
+    );
   else if (wr) console.log(`  events   ${n(wr.events)} ktrace events`);
   console.log(`  memory   peak RSS ${result.peakRssMB} MB, heap used at end ${result.heapUsedMB} MB`);
 }

@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { prepare, record } from "../src/record/index.ts";
-import { firstViolation, INVARIANTS, openSource, type Invariant } from "../src/replay/index.ts";
+import { firstViolation, INVARIANTS, type Invariant, openSource } from "../src/replay/index.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -21,7 +21,11 @@ mkdirSync("bench/out", { recursive: true });
 
 const without = INVARIANTS.filter((i) => i.name !== "data-race");
 const only = INVARIANTS.filter((i) => i.name === "data-race");
-const sets: [string, readonly Invariant[]][] = [["without data-race", without], ["all (with data-race)", INVARIANTS], ["data-race alone", only]];
+const sets: [string, readonly Invariant[]][] = [
+  ["without data-race", without],
+  ["all (with data-race)", INVARIANTS],
+  ["data-race alone", only],
+];
 
 const rows = [];
 for (const n of sizes) {
@@ -52,6 +56,8 @@ if (json) console.log(JSON.stringify({ runtime, machine, opts, rows }, null, 2))
 else {
   console.log(`scan benchmark (stress --opt ${opts.join(" ")}), ${runtime}, ${machine}`);
   for (const r of rows) {
-    console.log(`${r.events.toLocaleString("en-US").padStart(11)} events, ${r.invariants.padEnd(21)}: ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s (${r.seconds} s), load average ${r.load}; ${r.violation ?? "no violation"}`);
+    console.log(
+      `${r.events.toLocaleString("en-US").padStart(11)} events, ${r.invariants.padEnd(21)}: ${(r.eventsPerSec / 1e6).toFixed(2)} M events/s (${r.seconds} s), load average ${r.load}; ${r.violation ?? "no violation"}`,
+    );
   }
 }

@@ -10,7 +10,7 @@
 // thread, so that one core keeps up with 3M/s);
 // docs/BENCHMARKS.md keeps the latest figures.
 
-import { readFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { prepare, recordAsync, run } from "../src/record/index.ts";
 
@@ -78,15 +78,25 @@ for (const n of sizes) {
   });
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : `node ${process.version}`;
+const runtime =
+  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+      ? "deno"
+      : `node ${process.version}`;
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
 const big = rows[rows.length - 1]!;
-const targets: Record<string, boolean> = { "record >= 3M events/s end to end (largest)": big.recordEventsPerSec >= 3e6 };
-if (Number.isFinite(big.recordThreadNsPerEvent)) targets["simulating thread <= 330 ns/event while recording (largest)"] = big.recordThreadNsPerEvent <= 330;
+const targets: Record<string, boolean> = {
+  "record >= 3M events/s end to end (largest)": big.recordEventsPerSec >= 3e6,
+};
+if (Number.isFinite(big.recordThreadNsPerEvent))
+  targets["simulating thread <= 330 ns/event while recording (largest)"] = big.recordThreadNsPerEvent <= 330;
 const load = loadavg().map((x) => +x.toFixed(2));
 if (json) console.log(JSON.stringify({ runtime, machine, loadAverage: load, rows, targets }, null, 2));
 else {
-  console.log(`record benchmark (stress scenario${opts.length ? ` --opt ${opts.join(" ")}` : ""}), ${runtime}, ${machine}, load average ${load.join(" ")}`);
+  console.log(
+    `record benchmark (stress scenario${opts.length ? ` --opt ${opts.join(" ")}` : ""}), ${runtime}, ${machine}, load average ${load.join(" ")}`,
+  );
   for (const r of rows) {
     console.log(
       `${r.events.toLocaleString("en-US").padStart(11)} events: record ${(r.recordEventsPerSec / 1e6).toFixed(2)} M events/s end to end (${r.recordSeconds} s; ` +

@@ -15,7 +15,7 @@ import { loadavg } from "node:os";
 import { applyEvent } from "../src/kernel/apply.ts";
 import { initState } from "../src/kernel/state.ts";
 import type { KEvent } from "../src/kernel/types.ts";
-import { Checker, firstViolation, invariantsOf, openSource, type Invariant } from "../src/replay/index.ts";
+import { Checker, firstViolation, type Invariant, invariantsOf, openSource } from "../src/replay/index.ts";
 import { fillEvent } from "../src/trace/index.ts";
 
 const argv = process.argv.slice(2);
@@ -86,13 +86,20 @@ const ns = (msv: number, n: number) => +((msv * 1e6) / n).toFixed(1);
 
 pass("check", Math.min(total, 1_000_000), all); // warm-up (JIT)
 const stages: Record<string, number> = {};
-for (const s of ["read", "fill", "fold", "check"] as const) stages[s] = ns(best(() => pass(s, total, all)), total);
-stages.scan = ns(best(() => {
-  const s = openSource(path);
-  const r = firstViolation(s);
-  s.close();
-  if (r.violation) throw new Error("the trace must run clean");
-}), total);
+for (const s of ["read", "fill", "fold", "check"] as const)
+  stages[s] = ns(
+    best(() => pass(s, total, all)),
+    total,
+  );
+stages.scan = ns(
+  best(() => {
+    const s = openSource(path);
+    const r = firstViolation(s);
+    s.close();
+    if (r.violation) throw new Error("the trace must run clean");
+  }),
+  total,
+);
 
 const perInvariant: Record<string, number> = {};
 if (argv.includes("--per-invariant")) {
@@ -110,12 +117,17 @@ const steps = {
   "walk / checkRange bookkeeping": +(stages.scan! - stages.check!).toFixed(1),
   "scan (firstViolation) total": stages.scan!,
 };
-if (json) console.log(JSON.stringify({ path, events: total, loadAverage: load, nsPerEvent: steps, perInvariant }, null, 2));
+if (json)
+  console.log(JSON.stringify({ path, events: total, loadAverage: load, nsPerEvent: steps, perInvariant }, null, 2));
 else {
-  console.log(`scan profile: ${path}, ${total.toLocaleString("en-US")} events, CPU ns/event (best of ${runs}), load average ${load.join(" ")}`);
+  console.log(
+    `scan profile: ${path}, ${total.toLocaleString("en-US")} events, CPU ns/event (best of ${runs}), load average ${load.join(" ")}`,
+  );
   for (const [k, v] of Object.entries(steps)) console.log(`  ${k.padEnd(32)} ${v.toFixed(1).padStart(7)}`);
   if (Object.keys(perInvariant).length > 0) {
-    console.log(`  per invariant (alone with the fold, first ${Math.min(total, perInvEvents).toLocaleString("en-US")} events):`);
+    console.log(
+      `  per invariant (alone with the fold, first ${Math.min(total, perInvEvents).toLocaleString("en-US")} events):`,
+    );
     for (const [k, v] of Object.entries(perInvariant)) console.log(`    ${k.padEnd(30)} ${v.toFixed(1).padStart(7)}`);
   }
 }

@@ -44,12 +44,21 @@ function pct(xs: number[], p: number): number {
 
 /** Median over rounds of each round's p-th percentile. */
 function roundPct(rounds: number[][], p: number): number {
-  return pct(rounds.map((r) => pct(r, p)), 50);
+  return pct(
+    rounds.map((r) => pct(r, p)),
+    50,
+  );
 }
 
 function latency(rounds: number[][]) {
   const all = rounds.flat();
-  return { p50: ms(roundPct(rounds, 50)), p99: ms(roundPct(rounds, 99)), p99AllRounds: ms(pct(all, 99)), max: ms(Math.max(...all)), samples: all.length };
+  return {
+    p50: ms(roundPct(rounds, 50)),
+    p99: ms(roundPct(rounds, 99)),
+    p99AllRounds: ms(pct(all, 99)),
+    max: ms(Math.max(...all)),
+    samples: all.length,
+  };
 }
 
 const ms = (x: number) => +x.toFixed(3);
@@ -77,7 +86,11 @@ function checkPeakMb(path: string, jobs?: number): { peakMb: number | null; seco
   let last = { peakMb: null as number | null, seconds: 0, exit: null as number | null };
   for (let attempt = 0; attempt < 3 && last.peakMb === null; attempt++) {
     const t = performance.now();
-    const r = spawnSync("/usr/bin/time", ["-v", "-o", out, bun, "src/cli/main.ts", "check", path, "--json", ...(jobs ? ["--jobs", String(jobs)] : [])], { stdio: "ignore" });
+    const r = spawnSync(
+      "/usr/bin/time",
+      ["-v", "-o", out, bun, "src/cli/main.ts", "check", path, "--json", ...(jobs ? ["--jobs", String(jobs)] : [])],
+      { stdio: "ignore" },
+    );
     const seconds = (performance.now() - t) / 1000;
     const m = existsSync(out) ? /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(out, "utf8")) : null;
     last = { peakMb: m ? +(Number(m[1]) / 1024).toFixed(1) : null, seconds: +seconds.toFixed(2), exit: r.status };
@@ -168,8 +181,16 @@ for (const n of sizes) {
       scanSrc.close();
     }
     if (!res) throw new Error("no scan");
-    if (res.violation) throw new Error(`stress must run clean, but: ${res.violation.invariant} at seq ${res.violation.seq}: ${res.violation.message}`);
-    scans.push({ eventsPerSec: Math.round(res.scanned / scanS), seconds: +scanS.toFixed(3), cpuSeconds: +scanCpu.toFixed(3), how });
+    if (res.violation)
+      throw new Error(
+        `stress must run clean, but: ${res.violation.invariant} at seq ${res.violation.seq}: ${res.violation.message}`,
+      );
+    scans.push({
+      eventsPerSec: Math.round(res.scanned / scanS),
+      seconds: +scanS.toFixed(3),
+      cpuSeconds: +scanCpu.toFixed(3),
+      how,
+    });
   }
 
   const mem = checkPeakMb(path);
@@ -187,9 +208,12 @@ for (const n of sizes) {
   });
 }
 
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-  : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : `node ${process.version}`;
+const runtime =
+  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+      ? "deno"
+      : `node ${process.version}`;
 const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
 const big = rows[rows.length - 1]!;
 const small = rows[0]!;

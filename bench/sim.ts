@@ -37,7 +37,13 @@ const processCpu = () => {
 const gc = () => (globalThis as { Bun?: { gc(full: boolean): void } }).Bun?.gc(true);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
-interface Case { root: string; scenario: string; run: () => number; thread: number[]; proc: number[] }
+interface Case {
+  root: string;
+  scenario: string;
+  run: () => number;
+  thread: number[];
+  proc: number[];
+}
 const cases: Case[] = [];
 for (const root of roots) {
   const rec = (await import(`${root}/src/record/index.ts`)) as typeof import("../src/record/index.ts");
@@ -76,7 +82,9 @@ const rows = cases.map((c) => ({
 const load = loadavg().map((x) => +x.toFixed(2));
 if (argv.includes("--json")) console.log(JSON.stringify({ events, rounds, loadAverage: load, rows }, null, 2));
 else {
-  console.log(`simulator benchmark: ${events.toLocaleString("en-US")} events a run, median of ${rounds} runs after 3 warm-up ones, load average ${load.join(" ")}`);
+  console.log(
+    `simulator benchmark: ${events.toLocaleString("en-US")} events a run, median of ${rounds} runs after 3 warm-up ones, load average ${load.join(" ")}`,
+  );
   for (const r of rows) {
     console.log(
       `  ${r.scenario.padEnd(16)} ${r.threadNsPerEvent.toFixed(0).padStart(4)} ns/event on the simulating thread (${r.threadMEventsPerCpuSec.toFixed(2)} M/CPU-s), ` +

@@ -19,7 +19,7 @@ import { inflateRawSync } from "node:zlib";
 import { applyEvent } from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { ByteReader } from "../src/trace/bytes.ts";
-import { EVENTS_LEVEL, deflate } from "../src/trace/compress.ts";
+import { deflate, EVENTS_LEVEL } from "../src/trace/compress.ts";
 import { HEADER_FIXED, readU32 } from "../src/trace/format.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { format1Body } from "./format1-layout.ts";
@@ -39,7 +39,7 @@ const mps = (n: number, ms: number) => `${fmt(n / ms / 1000, 1)} M/s`;
 /** Deterministic PRNG for the seek targets. */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function pct(xs: number[], p: number): number {
@@ -53,12 +53,16 @@ function exportRun(path: string, format: string, n: number): string {
   const cli = ["src/cli/main.ts", "export", path, "--format", format, "-o", out];
   const timed = existsSync("/usr/bin/time");
   const t0 = performance.now();
-  const r = timed ? spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...cli], { encoding: "utf8" }) : spawnSync(process.execPath, cli, { encoding: "utf8" });
+  const r = timed
+    ? spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...cli], { encoding: "utf8" })
+    : spawnSync(process.execPath, cli, { encoding: "utf8" });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`export failed: ${r.stderr}`);
   const size = statSync(out).size;
   rmSync(out, { force: true });
-  const rss = timed ? `, peak RSS ${fmt(Number(r.stderr.trim().split("\n").pop()) / 1024, 0)} MB` : " (no /usr/bin/time: peak RSS not measured)";
+  const rss = timed
+    ? `, peak RSS ${fmt(Number(r.stderr.trim().split("\n").pop()) / 1024, 0)} MB`
+    : " (no /usr/bin/time: peak RSS not measured)";
   return `--format ${format.padEnd(7)} ${mps(n, ms)} (whole process), ${fmt(size / n, 1)} B/event${rss}`;
 }
 
@@ -139,19 +143,38 @@ for (const n of sizes) {
   }
 
   console.log(`stress, ${fmt(n, 0)} events, snapshot every ${snapshotEvery}:`);
-  console.log(`  .ktrace      ${fmt(rec.bytes, 0)} bytes = ${fmt(rec.bytes / n, 3)} bytes/event (recorded in ${fmt(recordMs / 1000)} s)`);
-  console.log(`    events     ${fmt(by[1]! / n, 3)} B/event in ${count[1]} chunks (${fmt(by[1]! / count[1]!, 0)} B/chunk)`);
-  console.log(`    snapshots  ${fmt(by[2]! / n, 3)} B/event in ${count[2]} snapshots (${fmt(by[2]! / count[2]!, 0)} B each)`);
+  console.log(
+    `  .ktrace      ${fmt(rec.bytes, 0)} bytes = ${fmt(rec.bytes / n, 3)} bytes/event (recorded in ${fmt(recordMs / 1000)} s)`,
+  );
+  console.log(
+    `    events     ${fmt(by[1]! / n, 3)} B/event in ${count[1]} chunks (${fmt(by[1]! / count[1]!, 0)} B/chunk)`,
+  );
+  console.log(
+    `    snapshots  ${fmt(by[2]! / n, 3)} B/event in ${count[2]} snapshots (${fmt(by[2]! / count[2]!, 0)} B each)`,
+  );
   console.log(`    index      ${fmt(by[3]!, 0)} B, header ${header} B, footer 32 B`);
-  console.log(`    framing    format 2's msgpack framing: ${fmt(framing / count[1]!, 1)} B per event chunk, ${fmt(framing / n, 4)} B/event, ${fmt((framing / rec.bytes) * 100, 2)}% of the file (same chunks laid out as format 1: ${fmt((rec.bytes - framing) / n, 3)} bytes/event)`);
-  console.log(`  JSON lines   ${fmt(jsonBytes, 0)} bytes = ${fmt(jsonBytes / n, 1)} bytes/event (${fmt(jsonBytes / rec.bytes, 0)}x larger)`);
-  console.log(`  open (info)  median ${fmt(pct(opens, 50), 2)} ms, ${fmt(bytesRead, 0)} bytes read of ${fmt(rec.bytes, 0)}`);
-  console.log(`  full scan    columns ${mps(n, colsMs)}, KEvent objects ${mps(n, objMs)}, objects + applyEvent ${mps(n, foldMs)}`);
-  console.log(`  random seek  (snapshot + fold, cold chunk cache, 300 seeks after 20 warm-up) p50 ${fmt(pct(seeks, 50))} ms, p99 ${fmt(pct(seeks, 99))} ms, max ${fmt(Math.max(...seeks))} ms`);
+  console.log(
+    `    framing    format 2's msgpack framing: ${fmt(framing / count[1]!, 1)} B per event chunk, ${fmt(framing / n, 4)} B/event, ${fmt((framing / rec.bytes) * 100, 2)}% of the file (same chunks laid out as format 1: ${fmt((rec.bytes - framing) / n, 3)} bytes/event)`,
+  );
+  console.log(
+    `  JSON lines   ${fmt(jsonBytes, 0)} bytes = ${fmt(jsonBytes / n, 1)} bytes/event (${fmt(jsonBytes / rec.bytes, 0)}x larger)`,
+  );
+  console.log(
+    `  open (info)  median ${fmt(pct(opens, 50), 2)} ms, ${fmt(bytesRead, 0)} bytes read of ${fmt(rec.bytes, 0)}`,
+  );
+  console.log(
+    `  full scan    columns ${mps(n, colsMs)}, KEvent objects ${mps(n, objMs)}, objects + applyEvent ${mps(n, foldMs)}`,
+  );
+  console.log(
+    `  random seek  (snapshot + fold, cold chunk cache, 300 seeks after 20 warm-up) p50 ${fmt(pct(seeks, 50))} ms, p99 ${fmt(pct(seeks, 99))} ms, max ${fmt(Math.max(...seeks))} ms`,
+  );
   for (const format of ["msgpack", "jsonl"]) console.log(`  export      ${exportRun(path, format, n)}`);
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
-const runtime = typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"
-  ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-  : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : `node ${process.version}`;
+const runtime =
+  typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"
+    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+      ? "deno"
+      : `node ${process.version}`;
 console.log(`(${runtime}, ${cpus().length} cores, ${cpus()[0]?.model ?? "?"})`);

@@ -17,12 +17,12 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { newChecker, runBatch } from "../src/explore/seed.ts";
 import { search } from "../src/explore/search.ts";
+import { newChecker, runBatch } from "../src/explore/seed.ts";
+import type { StrategySpec } from "../src/explore/strategies/index.ts";
 import { prepareWith } from "../src/record/index.ts";
 import { resolveScenario, SCENARIOS, type Scenario } from "../src/scenarios/index.ts";
 import { table } from "../src/util/text-table.ts";
-import type { StrategySpec } from "../src/explore/strategies/index.ts";
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const argv = process.argv.slice(2);
@@ -45,7 +45,9 @@ async function targets(): Promise<{ name: string; scenario: Scenario; opts: stri
   for (const s of SCENARIOS) if (s.upstream) out.push({ name: s.name, scenario: s, opts: [] });
   let files: string[] = [];
   try {
-    files = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".ts")).sort();
+    files = readdirSync(join(ROOT, "examples"))
+      .filter((f) => f.endsWith(".ts"))
+      .sort();
   } catch {
     /* no examples yet */
   }
@@ -57,7 +59,10 @@ async function targets(): Promise<{ name: string; scenario: Scenario; opts: stri
     }
   }
   const pct = await resolveScenario(join(ROOT, "fixtures", "scenarios", "pct-depth.ts"));
-  out.push({ name: "pct-depth (depth 2)", scenario: pct, opts: ["depth=2"] }, { name: "pct-depth (depth 3)", scenario: pct, opts: ["depth=3"] });
+  out.push(
+    { name: "pct-depth (depth 2)", scenario: pct, opts: ["depth=2"] },
+    { name: "pct-depth (depth 3)", scenario: pct, opts: ["depth=3"] },
+  );
   return only ? out.filter((t) => only.some((o) => t.name.includes(o))) : out;
 }
 
@@ -95,7 +100,9 @@ interface Row {
 const rows: Row[] = [];
 const all = await targets();
 // Warm the JIT up on the first target, so the first row's µs/run is not its compile time.
-if (all[0]) for (const strategy of [{ name: "random" }, { name: "pct", depth: 3 }] as StrategySpec[]) runBatch(all[0].scenario, { opts: all[0].opts, strategy }, 1, 300, newChecker());
+if (all[0])
+  for (const strategy of [{ name: "random" }, { name: "pct", depth: 3 }] as StrategySpec[])
+    runBatch(all[0].scenario, { opts: all[0].opts, strategy }, 1, 300, newChecker());
 for (const t of all) {
   for (const strategy of [{ name: "random" }, ...DEPTHS.map((depth) => ({ name: "pct", depth }))] as StrategySpec[]) {
     const req = { opts: t.opts, strategy };
@@ -111,8 +118,14 @@ for (const t of all) {
     const ms = performance.now() - t0;
     const w = waits(new Set(b.failing.map((f) => f.seed)), N);
     rows.push({
-      target: t.name, strategy: strategy.name === "pct" ? `pct d=${strategy.depth}` : "random", cpus: p.variant.cpus,
-      median: pctl(w, 0.5), p90: pctl(w, 0.9), failing: b.failing.length, runs: N, usPerRun: (ms * 1000) / N,
+      target: t.name,
+      strategy: strategy.name === "pct" ? `pct d=${strategy.depth}` : "random",
+      cpus: p.variant.cpus,
+      median: pctl(w, 0.5),
+      p90: pctl(w, 0.9),
+      failing: b.failing.length,
+      runs: N,
+      usPerRun: (ms * 1000) / N,
       note: b.errors.length ? `${b.errors.length} errors` : "",
     });
   }
@@ -125,8 +138,15 @@ for (const t of all) {
     const ms = performance.now() - t0;
     const first = r.failing[0]?.n ?? null;
     rows.push({
-      target: t.name, strategy: `dfs k=${BOUND}`, cpus: 1, median: first, p90: null, failing: r.failingCount, runs: r.runs,
-      usPerRun: (ms * 1000) / Math.max(1, r.runs), note: r.complete ? "exhaustive" : `stopped at ${MAX_SCHEDULES.toLocaleString("en-US")} schedules`,
+      target: t.name,
+      strategy: `dfs k=${BOUND}`,
+      cpus: 1,
+      median: first,
+      p90: null,
+      failing: r.failingCount,
+      runs: r.runs,
+      usPerRun: (ms * 1000) / Math.max(1, r.runs),
+      note: r.complete ? "exhaustive" : `stopped at ${MAX_SCHEDULES.toLocaleString("en-US")} schedules`,
     });
   } catch (e) {
     console.error(`dfs on ${t.name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -136,13 +156,21 @@ for (const t of all) {
 if (json) {
   console.log(JSON.stringify({ seeds: N, depths: DEPTHS, preemptions: BOUND, rows }, null, 2));
 } else {
-  console.log(`schedules to the first failure: random and pct over seeds 1..${N} (from ${STARTS} starting seeds); dfs in search order`);
+  console.log(
+    `schedules to the first failure: random and pct over seeds 1..${N} (from ${STARTS} starting seeds); dfs in search order`,
+  );
   for (const line of table(
     ["scenario", "strategy", "cpus", "to first failure: median", "p90", "failing", "µs/run", ""],
     rows.map((r) => [
-      r.target, r.strategy, r.cpus, r.median === null ? "-" : fmt(r.median), r.p90 === null ? "" : fmt(r.p90),
+      r.target,
+      r.strategy,
+      r.cpus,
+      r.median === null ? "-" : fmt(r.median),
+      r.p90 === null ? "" : fmt(r.p90),
       `${r.failing.toLocaleString("en-US")}/${r.runs.toLocaleString("en-US")} (${((100 * r.failing) / Math.max(1, r.runs)).toFixed(r.failing * 1000 < r.runs ? 2 : 1)}%)`,
-      r.usPerRun.toFixed(0), r.note,
+      r.usPerRun.toFixed(0),
+      r.note,
     ]),
-  )) console.log(line);
+  ))
+    console.log(line);
 }

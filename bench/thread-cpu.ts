@@ -81,4 +81,5 @@ export class ThreadCpu {
   }
 }
 
-if (!isMainThread && parentPort !== null && (await import("node:worker_threads")).workerData === "thread-cpu") sampler();
+if (!isMainThread && parentPort !== null && (await import("node:worker_threads")).workerData === "thread-cpu")
+  sampler();

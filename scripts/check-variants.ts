@@ -53,14 +53,20 @@ for (const v of VARIANTS) {
     tally[key] = (tally[key] ?? 0) + 1;
     const failed = outcome !== "ok" && outcome !== "budget";
     if (v.expect === null && f) problems.push(`seed ${seed}: ${f.invariant} at seq ${f.seq}: ${f.message}`);
-    if (v.expect !== null && failed && f?.invariant !== v.expect) problems.push(`seed ${seed}: ${outcome} but first violation is ${f ? f.invariant : "none"}`);
-    if (v.expect !== null && f && f.invariant !== v.expect) problems.push(`seed ${seed}: ${f.invariant} instead of ${v.expect}`);
+    if (v.expect !== null && failed && f?.invariant !== v.expect)
+      problems.push(`seed ${seed}: ${outcome} but first violation is ${f ? f.invariant : "none"}`);
+    if (v.expect !== null && f && f.invariant !== v.expect)
+      problems.push(`seed ${seed}: ${f.invariant} instead of ${v.expect}`);
   }
   bad += problems.length;
   const name = `${v.scenario}${v.fix ? ` --fix ${v.fix}` : ""}${v.opts ? ` --opt ${v.opts.join(" ")}` : ""}`;
   rows.push({ variant: name, seeds: `${lo}..${hi}`, tally, problems: problems.slice(0, 5) });
   if (!json) {
-    console.log(`${problems.length ? "FAIL" : "ok  "} ${name}: ${Object.entries(tally).map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    console.log(
+      `${problems.length ? "FAIL" : "ok  "} ${name}: ${Object.entries(tally)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(", ")}`,
+    );
     for (const p of problems.slice(0, 5)) console.log(`       ${p}`);
   }
 }

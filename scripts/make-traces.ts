@@ -9,9 +9,9 @@
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { writeTextFile } from "../src/export/out-file.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { SCENARIOS } from "../src/scenarios/index.ts";
-import { writeTextFile } from "../src/export/out-file.ts";
 
 /** One example: a scenario variant. */
 export interface Example {
@@ -23,9 +23,7 @@ export interface Example {
 }
 
 /** Extra variants worth a trace besides buggy and each fix (an option that changes the failure). */
-const EXTRA: { scenario: string; opts: string[] }[] = [
-  { scenario: "rcore-kstack", opts: ["stack=flush"] },
-];
+const EXTRA: { scenario: string; opts: string[] }[] = [{ scenario: "rcore-kstack", opts: ["stack=flush"] }];
 
 /** The seed scenarios (those reproducing an upstream bug), in registry order. */
 export function examples(): Example[] {
@@ -34,8 +32,10 @@ export function examples(): Example[] {
     `${scenario}${fix ? `--${fix}` : ""}${opts.map((o) => `--${o.replace(/=/g, "-")}`).join("")}.ktrace`;
   for (const s of SCENARIOS) {
     if (!s.upstream) continue;
-    for (const fix of ["", ...Object.keys(s.fixes)]) out.push({ scenario: s.name, fix, opts: [], file: file(s.name, fix, []) });
-    for (const x of EXTRA) if (x.scenario === s.name) out.push({ scenario: s.name, fix: "", opts: x.opts, file: file(s.name, "", x.opts) });
+    for (const fix of ["", ...Object.keys(s.fixes)])
+      out.push({ scenario: s.name, fix, opts: [], file: file(s.name, fix, []) });
+    for (const x of EXTRA)
+      if (x.scenario === s.name) out.push({ scenario: s.name, fix: "", opts: x.opts, file: file(s.name, "", x.opts) });
   }
   return out;
 }
@@ -46,7 +46,9 @@ export function commandFor(ex: Example, path: string): string {
 }
 
 /** Records every example into dir and writes dir/README.md; removes stale .ktrace files there. */
-export async function makeTraces(dir: string): Promise<{ file: string; bytes: number; events: number; outcome: string }[]> {
+export async function makeTraces(
+  dir: string,
+): Promise<{ file: string; bytes: number; events: number; outcome: string }[]> {
   mkdirSync(dir, { recursive: true });
   const list = examples();
   const keep = new Set(list.map((e) => e.file));
@@ -56,7 +58,14 @@ export async function makeTraces(dir: string): Promise<{ file: string; bytes: nu
     const p = await prepare({ target: ex.scenario, fix: ex.fix || undefined, opts: ex.opts });
     const r = record(p, join(dir, ex.file));
     const o = r.outcome;
-    rows.push({ ex, seed: p.variant.seed, file: ex.file, bytes: r.bytes, events: r.events, outcome: o ? `${o.kind}${o.kind === "ok" ? "" : ` at ${o.seq}`}` : "ok" });
+    rows.push({
+      ex,
+      seed: p.variant.seed,
+      file: ex.file,
+      bytes: r.bytes,
+      events: r.events,
+      outcome: o ? `${o.kind}${o.kind === "ok" ? "" : ` at ${o.seq}`}` : "ok",
+    });
   }
   const lines = [
     "# Example traces",
@@ -68,7 +77,10 @@ export async function makeTraces(dir: string): Promise<{ file: string; bytes: nu
     "",
     "| file | scenario | variant | seed | events | bytes | outcome |",
     "|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| \`${r.file}\` | ${r.ex.scenario} | ${r.ex.fix ? `--fix ${r.ex.fix}` : "buggy"}${r.ex.opts.map((o) => ` --opt ${o}`).join("")} | ${r.seed} | ${r.events} | ${r.bytes} | ${r.outcome} |`),
+    ...rows.map(
+      (r) =>
+        `| \`${r.file}\` | ${r.ex.scenario} | ${r.ex.fix ? `--fix ${r.ex.fix}` : "buggy"}${r.ex.opts.map((o) => ` --opt ${o}`).join("")} | ${r.seed} | ${r.events} | ${r.bytes} | ${r.outcome} |`,
+    ),
     "",
     "Reproduce one: `" + commandFor(list[0]!, `traces/${list[0]!.file}`) + "`; look at one:",
     "`ktrace info traces/" + list[0]!.file + "`, `ktrace replay traces/" + list[0]!.file + " --at violation`.",
@@ -86,6 +98,9 @@ export function bytesOf(path: string): Uint8Array {
 if ((import.meta as { main?: boolean }).main) {
   const dir = process.argv[2] ?? "traces";
   const rows = await makeTraces(dir);
-  for (const r of rows) console.log(`${r.file.padEnd(48)} ${String(r.events).padStart(4)} events ${String(r.bytes).padStart(6)} bytes  ${r.outcome}`);
+  for (const r of rows)
+    console.log(
+      `${r.file.padEnd(48)} ${String(r.events).padStart(4)} events ${String(r.bytes).padStart(6)} bytes  ${r.outcome}`,
+    );
   console.log(`${rows.length} traces in ${dir}/`);
 }

@@ -2,12 +2,20 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_KINDS, KIND } from "../src/kernel/index.ts";
 import { INVARIANT_NAMES, openSource } from "../src/replay/index.ts";
-import { runCli } from "./helpers/run-cli.ts";
 import { allEvents, traceFile } from "./helpers/replay-sources.ts";
+import { runCli } from "./helpers/run-cli.ts";
 
 const BUGGY: [string, string, RegExp][] = [
-  ["cpython-fork-serenity", "recursive-mutex-owner", /^tid 45 in pid 2 unlocks import_lock \(recursive\), owned by ident 44, but its own ident is 45/],
-  ["tcmalloc-fork", "lock-owner-alive", /^tid 3 \(pid 2\) spins on tcmalloc\.SlowTLS held by tid 2, which does not exist in pid 2 \(copied at fork, seq \d+\)$/],
+  [
+    "cpython-fork-serenity",
+    "recursive-mutex-owner",
+    /^tid 45 in pid 2 unlocks import_lock \(recursive\), owned by ident 44, but its own ident is 45/,
+  ],
+  [
+    "tcmalloc-fork",
+    "lock-owner-alive",
+    /^tid 3 \(pid 2\) spins on tcmalloc\.SlowTLS held by tid 2, which does not exist in pid 2 \(copied at fork, seq \d+\)$/,
+  ],
   ["rcore-kstack", "kstack-in-use", /^kernel stack 1 of tid 1 freed while cpu 0 still runs on it/],
   ["asterinas-procfs", "vmar-live", /^tid 1 reads \/proc\/2\/status and unwraps pid 2's root VMAR/],
 ];
@@ -27,7 +35,12 @@ describe("ktrace check", () => {
       expect(r.stderr).toBe("");
       const doc = JSON.parse(r.stdout);
       const src = openSource(file);
-      const root = allEvents(src).find((e) => e.kind === ROOT_KIND[scenario] && (e.kind !== KIND.procfsRead || e.b === 2) && (e.kind !== KIND.lockWait || e.tid === 3))!;
+      const root = allEvents(src).find(
+        (e) =>
+          e.kind === ROOT_KIND[scenario] &&
+          (e.kind !== KIND.procfsRead || e.b === 2) &&
+          (e.kind !== KIND.lockWait || e.tid === 3),
+      )!;
       if (scenario === "tcmalloc-fork") {
         const fork = allEvents(src).find((e) => e.kind === KIND.fork)!;
         expect(doc.violation.causes.map((c: { seq: number }) => c.seq)).toContain(fork.seq);
@@ -40,14 +53,20 @@ describe("ktrace check", () => {
       expect(doc.violation.context.length).toBeGreaterThan(0);
       const text = await runCli(["check", file]);
       expect(text.code).toBe(1);
-      expect(text.stdout.split("\n")[0]).toBe(`VIOLATION ${invariant} at seq ${root.seq} (${doc.violation.kind}, cpu ${doc.violation.cpu}, tid ${doc.violation.tid}, t=${doc.violation.time} ns)`);
+      expect(text.stdout.split("\n")[0]).toBe(
+        `VIOLATION ${invariant} at seq ${root.seq} (${doc.violation.kind}, cpu ${doc.violation.cpu}, tid ${doc.violation.tid}, t=${doc.violation.time} ns)`,
+      );
       expect(text.stdout).toContain("events that led to it:");
     });
   }
 
   const FIXED: [string, string][] = [
-    ["cpython-fork-serenity", "reinit-lock"], ["cpython-fork-serenity", "linux"], ["tcmalloc-fork", "atfork-2.17"],
-    ["tcmalloc-fork", "posix-spawn"], ["rcore-kstack", "pr146"], ["asterinas-procfs", "none-check"],
+    ["cpython-fork-serenity", "reinit-lock"],
+    ["cpython-fork-serenity", "linux"],
+    ["tcmalloc-fork", "atfork-2.17"],
+    ["tcmalloc-fork", "posix-spawn"],
+    ["rcore-kstack", "pr146"],
+    ["asterinas-procfs", "none-check"],
   ];
   it("every fixed variant: no violation, exit 0", async () => {
     for (const [scenario, fix] of FIXED) {
@@ -59,7 +78,9 @@ describe("ktrace check", () => {
       expect(doc.scanned).toBe(doc.events);
     }
     const t = await runCli(["check", await traceFile("rcore-kstack", { fix: "pr146" })]);
-    expect(t.stdout).toBe(`no invariant violation in ${t.stdout.match(/in (\d+) events/)![1]} events (checked: ${INVARIANT_NAMES.join(", ")})\n`);
+    expect(t.stdout).toBe(
+      `no invariant violation in ${t.stdout.match(/in (\d+) events/)![1]} events (checked: ${INVARIANT_NAMES.join(", ")})\n`,
+    );
   });
 
   it("--invariant selects; a bad name or file exits 2 with one line", async () => {
@@ -70,7 +91,9 @@ describe("ktrace check", () => {
     const bad = await runCli(["check", file, "--invariant", "kstack-in-us"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-    expect(bad.stderr).toMatch(/^ktrace: unknown invariant 'kstack-in-us' \(did you mean 'kstack-in-use'\?\); invariants of this trace: recursive-mutex-owner, /);
+    expect(bad.stderr).toMatch(
+      /^ktrace: unknown invariant 'kstack-in-us' \(did you mean 'kstack-in-use'\?\); invariants of this trace: recursive-mutex-owner, /,
+    );
     const missing = await runCli(["check", "/nonexistent/x.ktrace"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
@@ -89,8 +112,10 @@ describe("ktrace state", () => {
     expect(slow).toMatchObject({ owner: 2, level: 1, ownerAlive: false, waiters: [3] });
     expect(slow.copiedSeq).toBeLessThan(doc.seq);
     expect(slow.ownerSince).toBeLessThan(slow.copiedSeq);
-    for (const t of doc.threads) expect(Object.keys(t)).toEqual(expect.arrayContaining(["tid", "pid", "state", "ident"]));
-    for (const p of doc.processes) expect(Object.keys(p)).toEqual(expect.arrayContaining(["pid", "ppid", "state", "vmar"]));
+    for (const t of doc.threads)
+      expect(Object.keys(t)).toEqual(expect.arrayContaining(["tid", "pid", "state", "ident"]));
+    for (const p of doc.processes)
+      expect(Object.keys(p)).toEqual(expect.arrayContaining(["pid", "ppid", "state", "vmar"]));
     for (const k of doc.kstacks) expect(Object.keys(k)).toEqual(expect.arrayContaining(["id", "tid", "state"]));
   });
 
@@ -118,7 +143,9 @@ describe("ktrace state", () => {
       expect(r.stdout).toBe("");
       expect(r.stderr.trim().split("\n"), at).toHaveLength(1);
     }
-    expect((await runCli(["state", file, "--at", "panic"])).stderr).toBe("ktrace: the trace has no panic, fatal error or hang (outcome: ok)\n");
+    expect((await runCli(["state", file, "--at", "panic"])).stderr).toBe(
+      "ktrace: the trace has no panic, fatal error or hang (outcome: ok)\n",
+    );
   });
 });
 
@@ -138,7 +165,10 @@ describe("ktrace events", () => {
     const file = await traceFile("tcmalloc-fork");
     const r = await runCli(["events", file, "--kind", "lock-wait,fork", "--json"]);
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(new Set(rows.map((x) => x.kind))).toEqual(new Set(["lock-wait", "fork"]));
     const fork = rows.find((x) => x.kind === "fork");
     expect(fork).toMatchObject({ args: { pid: 1, child: 2, childTid: 3 }, cpu: 0, tid: 1 });
@@ -146,7 +176,12 @@ describe("ktrace events", () => {
     const spin = rows.find((x) => x.kind === "lock-wait" && x.tid === 3);
     expect(spin.desc).toBe("tid 3 spins on tcmalloc.SlowTLS, held by tid 2");
     const glob = await runCli(["events", file, "--kind", "lock-*"]);
-    expect(glob.stdout.trimEnd().split("\n").every((l) => / lock-(new|acquire|wait|release|restamp) /.test(l))).toBe(true);
+    expect(
+      glob.stdout
+        .trimEnd()
+        .split("\n")
+        .every((l) => / lock-(new|acquire|wait|release|restamp) /.test(l)),
+    ).toBe(true);
   });
 
   it("bad --kind or range: exit 2; an empty range prints nothing", async () => {
@@ -163,7 +198,11 @@ describe("ktrace events", () => {
 
   it("the same output under Deno", async () => {
     const file = await traceFile("rcore-kstack");
-    for (const args of [["events", file, "--json"], ["check", file, "--json"], ["state", file, "--at", "violation", "--json"]]) {
+    for (const args of [
+      ["events", file, "--json"],
+      ["check", file, "--json"],
+      ["state", file, "--at", "violation", "--json"],
+    ]) {
       const [b, d] = await Promise.all([runCli(args, { runtime: "bun" }), runCli(args, { runtime: "deno" })]);
       expect(d.code).toBe(b.code);
       expect(d.stdout).toBe(b.stdout);

@@ -17,7 +17,12 @@ import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 const dir = mkdtempSync(join(tmpdir(), "ktrace-diff-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function rec(target: string, seed: number, fix?: string, name = `${target.replace(/\W/g, "_")}-${fix ?? ""}-${seed}.ktrace`): Promise<string> {
+async function rec(
+  target: string,
+  seed: number,
+  fix?: string,
+  name = `${target.replace(/\W/g, "_")}-${fix ?? ""}-${seed}.ktrace`,
+): Promise<string> {
   const path = join(dir, name);
   record(await prepare({ target, seed, fix }), path);
   return path;
@@ -76,13 +81,18 @@ describe("diff engine", () => {
   });
 
   it("the buggy and the fixed tcmalloc variant: a program divergence where the fix's atfork handler differs, locks matched by name", () => {
-    const r = diff(join(REPO_ROOT, "traces/tcmalloc-fork.ktrace"), join(REPO_ROOT, "traces/tcmalloc-fork--atfork-2.17.ktrace"));
+    const r = diff(
+      join(REPO_ROOT, "traces/tcmalloc-fork.ktrace"),
+      join(REPO_ROOT, "traces/tcmalloc-fork--atfork-2.17.ktrace"),
+    );
     expect(r.differs).toEqual(["fix"]);
     expect(r.divergence.kind).toBe("program");
     expect(r.divergence.a!.tid).toBe(r.divergence.b!.tid);
     expect(r.divergence.b!.desc).toContain("tcmalloc.SlowTLS");
     // The fix creates SlowTLS earlier: at the divergence it exists in B only (matched by name, not by id).
-    expect(r.state).toContainEqual(expect.objectContaining({ object: "lock", label: "tcmalloc.SlowTLS (pid 1)", onlyIn: "b" }));
+    expect(r.state).toContainEqual(
+      expect.objectContaining({ object: "lock", label: "tcmalloc.SlowTLS (pid 1)", onlyIn: "b" }),
+    );
     expect(r.after.a.outcome?.kind).toBe("hang");
     expect(r.after.b.outcome?.kind).toBe("ok");
   });
@@ -118,7 +128,9 @@ describe("ktrace diff (CLI)", () => {
     const t = await runCli(["diff", a, b]);
     expect(t.code).toBe(1);
     expect(t.stderr).toBe("");
-    expect(t.stdout).toMatch(/^A {2}.*tcmalloc-fork\.ktrace: tcmalloc-fork \(buggy\) seed 1, 2 cpus: \d+ events, hang at \d+$/m);
+    expect(t.stdout).toMatch(
+      /^A {2}.*tcmalloc-fork\.ktrace: tcmalloc-fork \(buggy\) seed 1, 2 cpus: \d+ events, hang at \d+$/m,
+    );
     expect(t.stdout).toMatch(/^B {2}.*: tcmalloc-fork \(--fix atfork-2\.17\) seed 1, 2 cpus: \d+ events, ok$/m);
     expect(t.stdout).toMatch(/^first divergence at seq \d+: a program difference: tid 1 does something else/m);
     expect(t.stdout).toMatch(/^ {2}A +\d+ +c\d +t1 +lock-new +.*$/m);
@@ -127,7 +139,20 @@ describe("ktrace diff (CLI)", () => {
     const j = await runCli(["diff", a, b, "--json"], { runtime: "deno" });
     expect(j.code).toBe(1);
     const doc = JSON.parse(j.stdout);
-    expect(Object.keys(doc)).toEqual(["a", "b", "differs", "notes", "divergence", "stateAt", "stateSameUntil", "state", "stateMore", "after", "gaps", "files"]);
+    expect(Object.keys(doc)).toEqual([
+      "a",
+      "b",
+      "differs",
+      "notes",
+      "divergence",
+      "stateAt",
+      "stateSameUntil",
+      "state",
+      "stateMore",
+      "after",
+      "gaps",
+      "files",
+    ]);
     expect(doc.divergence.kind).toBe("program");
     const same = await runCli(["diff", a, a]);
     expect(same.code).toBe(0);
@@ -136,8 +161,11 @@ describe("ktrace diff (CLI)", () => {
 
   it("escapes control characters from a trace; bad input exits 2 with one line", async () => {
     const file = join(dir, "esc.ts");
-    writeFileSync(file, `export default (k) => k.defineScenario({ name: "esc", description: "labels with escapes",
-      build: ({ seed }) => ({ procs: [{ name: "p", main: [k.user("a"), k.user(seed === 1 ? "\\u001b[2J\\u001b[31mred" : "plain")] }] }) });\n`);
+    writeFileSync(
+      file,
+      `export default (k) => k.defineScenario({ name: "esc", description: "labels with escapes",
+      build: ({ seed }) => ({ procs: [{ name: "p", main: [k.user("a"), k.user(seed === 1 ? "\\u001b[2J\\u001b[31mred" : "plain")] }] }) });\n`,
+    );
     const [a, b] = [join(dir, "esc1.ktrace"), join(dir, "esc2.ktrace")];
     expect((await runCli(["record", file, "--seed", "1", "-o", a])).code).toBe(0);
     expect((await runCli(["record", file, "--seed", "2", "-o", b])).code).toBe(0);
@@ -145,7 +173,11 @@ describe("ktrace diff (CLI)", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("\\x1b[2J");
     expect(r.stdout).not.toContain("\u001b");
-    for (const args of [["diff", a], ["diff", a, join(dir, "missing.ktrace")], ["diff", a, file]]) {
+    for (const args of [
+      ["diff", a],
+      ["diff", a, join(dir, "missing.ktrace")],
+      ["diff", a, file],
+    ]) {
       const x = await runCli(args);
       expect(x.code, args.join(" ")).toBe(2);
       expect(x.stdout).toBe("");
@@ -164,7 +196,9 @@ describe("ktrace diff (CLI)", () => {
       expect(r.stdout).toContain("those events are not compared");
       expect(r.stdout).toContain("the runs are the same, in every event both hold (3000 events)");
       expect(r.stderr).toMatch(/is damaged; events 1024\.\.1535 are missing/);
-      expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^ktrace: no difference found in the events both runs hold, but .*flipped-chunk\.ktrace is damaged/);
+      expect(r.stderr.trim().split("\n").at(-1)).toMatch(
+        /^ktrace: no difference found in the events both runs hold, but .*flipped-chunk\.ktrace is damaged/,
+      );
       const j = await runCli(["diff", GOOD, FLIPPED, "--json"]);
       expect(j.code).toBe(2);
       const doc = JSON.parse(j.stdout);
@@ -191,7 +225,11 @@ describe("ktrace diff (CLI)", () => {
         const r = diffRuns(a, b);
         expect(r.divergence).toMatchObject({ seq: 1536, kind: "program" });
         expect(r.divergence.common.map((e) => e.seq)).toEqual([1533, 1534, 1535].filter((q) => q < 1024 || q > 1535));
-        expect(r.notes).toEqual([expect.stringMatching(/^A is damaged: events 1024\.\.1535 are missing .*; those events are not compared; the runs may part ways earlier, inside them$/)]);
+        expect(r.notes).toEqual([
+          expect.stringMatching(
+            /^A is damaged: events 1024\.\.1535 are missing .*; those events are not compared; the runs may part ways earlier, inside them$/,
+          ),
+        ]);
         expect(r.gaps.a).toHaveLength(1);
         expect(r.stateAt).not.toBe(null);
       } finally {

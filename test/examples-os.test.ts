@@ -10,16 +10,16 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EVENT_KINDS, fromPlain, KIND, toPlain, type KEvent, type OutcomeKind } from "../src/kernel/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
-import { prepareWith, } from "../src/record/index.ts";
+import { EVENT_KINDS, fromPlain, type KEvent, KIND, type OutcomeKind, toPlain } from "../src/kernel/index.ts";
+import { prepareWith } from "../src/record/index.ts";
 import { Cursor, describe as describeEv, MemorySource, stateView } from "../src/replay/index.ts";
 import { resolveScenario, type Scenario } from "../src/scenarios/index.ts";
+import type { Command } from "../src/tui/keymap.ts";
 import { statePanes } from "../src/tui/rows.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { storeFor } from "./helpers/tui.ts";
 import { replaySeed } from "./helpers/scenario-run.ts";
-import type { Command } from "../src/tui/keymap.ts";
+import { storeFor } from "./helpers/tui.ts";
 
 const DIR = join(REPO_ROOT, "examples");
 const file = (name: string) => join(DIR, `${name}.ts`);
@@ -44,18 +44,28 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: "lost-wakeup", seeds: 2000, failing: 1048, violations: { "no-deadlock": 1048 }, outcomes: { hang: 1048, ok: 952 },
+    name: "lost-wakeup",
+    seeds: 2000,
+    failing: 1048,
+    violations: { "no-deadlock": 1048 },
+    outcomes: { hang: 1048, ok: 952 },
     root: (e, r) => {
       expect(["futex-wait", "join-wait"]).toContain(kindOf(e));
       expect(r.v!.message).toMatch(/(waits on condvar job_ready|blocks in join\(tid 2\)), which can never return/);
       // the signal nobody received is among the causes
       const lost = causeEvents(r).find((c) => kindOf(c) === "futex-wake")!;
       expect([lost.c, lost.tid]).toEqual([0, 1]);
-      expect(describeEv(lost, r.st)).toBe("tid 1 wakes up to 1 on condvar job_ready: no thread is waiting, the wakeup is lost");
+      expect(describeEv(lost, r.st)).toBe(
+        "tid 1 wakes up to 1 on condvar job_ready: no thread is waiting, the wakeup is lost",
+      );
     },
   },
   {
-    name: "sem-miscount", seeds: 2000, failing: 284, violations: { "pool-limit": 284 }, outcomes: { ok: 2000 },
+    name: "sem-miscount",
+    seeds: 2000,
+    failing: 284,
+    violations: { "pool-limit": 284 },
+    outcomes: { ok: 2000 },
     root: (e, r) => {
       expect(kindOf(e)).toBe("fetch-add");
       expect([e.b, e.c]).toEqual([2, 3]);
@@ -65,40 +75,68 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "pipe-inherit", seeds: 200, failing: 200, violations: { "no-deadlock": 200 }, outcomes: { hang: 200 },
+    name: "pipe-inherit",
+    seeds: 200,
+    failing: 200,
+    violations: { "no-deadlock": 200 },
+    outcomes: { hang: 200 },
     root: (e, r) => {
       expect(["pipe-wait", "thread-exit"]).toContain(kindOf(e));
-      expect(r.v!.message).toMatch(/^tid 1 \(pid 1\) blocks reading pipe 1 \(empty\), which can never return: its write end is still open in pid 3 \(fd 4, inherited when it was forked\)/);
+      expect(r.v!.message).toMatch(
+        /^tid 1 \(pid 1\) blocks reading pipe 1 \(empty\), which can never return: its write end is still open in pid 3 \(fd 4, inherited when it was forked\)/,
+      );
       const fork = causeEvents(r).find((c) => kindOf(c) === "fork")!;
       expect([fork.a, fork.b]).toEqual([1, 3]);
     },
   },
   {
-    name: "signal-malloc", seeds: 2000, failing: 680, violations: { "signal-safety": 680 }, outcomes: { hang: 680, ok: 1320 },
+    name: "signal-malloc",
+    seeds: 2000,
+    failing: 680,
+    violations: { "signal-safety": 680 },
+    outcomes: { hang: 680, ok: 1320 },
     root: (e, r) => {
       expect(kindOf(e)).toBe("lock-misuse");
-      expect(r.v!.message).toMatch(/^tid 1 \(pid 1\) in its SIGALRM handler waits for tcmalloc\.(central\[64\]|SlowTLS), which the code the signal interrupted holds on the same thread/);
+      expect(r.v!.message).toMatch(
+        /^tid 1 \(pid 1\) in its SIGALRM handler waits for tcmalloc\.(central\[64\]|SlowTLS), which the code the signal interrupted holds on the same thread/,
+      );
       expect(causeEvents(r).map(kindOf)).toEqual(["lock-acquire", "signal", "signal-deliver"]);
     },
   },
   {
-    name: "priority-inversion", seeds: 200, failing: 200, violations: { "priority-inversion": 200 }, outcomes: { ok: 200 },
+    name: "priority-inversion",
+    seeds: 200,
+    failing: 200,
+    violations: { "priority-inversion": 200 },
+    outcomes: { ok: 200 },
     root: (e, r) => {
       expect(kindOf(e)).toBe("switch");
       expect(e.b).toBe(4);
-      expect(r.v!.message).toBe("tid 4 (pid 1, fifo 20) runs on cpu 0 while tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10), which is ready but cannot run: a priority inversion (priority inheritance on bus would let tid 2 run at fifo 30)");
+      expect(r.v!.message).toBe(
+        "tid 4 (pid 1, fifo 20) runs on cpu 0 while tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10), which is ready but cannot run: a priority inversion (priority inheritance on bus would let tid 2 run at fifo 30)",
+      );
     },
   },
   {
-    name: "zombie-leak", seeds: 200, failing: 200, violations: { "zombie-leak": 200 }, outcomes: { budget: 200 },
+    name: "zombie-leak",
+    seeds: 200,
+    failing: 200,
+    violations: { "zombie-leak": 200 },
+    outcomes: { budget: 200 },
     root: (e, r) => {
       expect(kindOf(e)).toBe("end");
-      expect(r.v!.message).toMatch(/^pid 2 exited at seq \d+ and is still a zombie at the end of the run: its parent pid 1 runs on and never reaped it \(it has no SIGCHLD handler and never waited for it\); \d+ more zombies of pid 1$/);
+      expect(r.v!.message).toMatch(
+        /^pid 2 exited at seq \d+ and is still a zombie at the end of the run: its parent pid 1 runs on and never reaped it \(it has no SIGCHLD handler and never waited for it\); \d+ more zombies of pid 1$/,
+      );
       expect(causeEvents(r).map(kindOf)).toEqual(["fork", "proc-exit"]);
     },
   },
   {
-    name: "futex-mutex", seeds: 2000, failing: 840, violations: { "no-deadlock": 840 }, outcomes: { hang: 840, ok: 1160 },
+    name: "futex-mutex",
+    seeds: 2000,
+    failing: 840,
+    violations: { "no-deadlock": 840 },
+    outcomes: { hang: 840, ok: 1160 },
     root: (e, r) => {
       expect(["futex-wait", "join-wait", "thread-exit"]).toContain(kindOf(e));
       // the unlock that freed the word after the sleeper queued, with no wake after it
@@ -124,27 +162,36 @@ describe("examples/ (issue 11)", () => {
       expect(row, `README row for ${c.name}`).toBeDefined();
       for (const fix of Object.keys(sc.fixes)) expect(row, `${c.name} fix ${fix}`).toContain(`\`${fix}\``);
       for (const inv of Object.keys(c.violations)) expect(row, `${c.name} invariant ${inv}`).toContain(`\`${inv}\``);
-      expect(row, `${c.name} count`).toContain(`${c.failing.toLocaleString("en-US")} of ${c.seeds.toLocaleString("en-US")}`);
+      expect(row, `${c.name} count`).toContain(
+        `${c.failing.toLocaleString("en-US")} of ${c.seeds.toLocaleString("en-US")}`,
+      );
     }
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))("%s: the buggy variant fails as documented, at its root-cause event; every fix is clean over seeds 1..500", async (name, c) => {
-    const sc = await load(name);
-    const b = runBatch(sc, {}, 1, c.seeds, newChecker());
-    expect(b.errors).toEqual([]);
-    expect(b.failing).toHaveLength(c.failing);
-    expect(b.violations).toEqual(c.violations);
-    expect(b.outcomes).toEqual(c.outcomes);
-    const f = b.failing[0]!;
-    const r = replay(sc, f.seed);
-    expect(r.v).toMatchObject({ seq: f.violation!.seq, invariant: f.violation!.invariant, message: f.violation!.message });
-    c.root(r.evs[r.v!.seq]!, r);
-    for (const fix of Object.keys(sc.fixes)) {
-      const fb = runBatch(sc, { fix }, 1, 500, newChecker());
-      expect(fb.errors, fix).toEqual([]);
-      expect(fb.failing, fix).toEqual([]);
-    }
-  });
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    "%s: the buggy variant fails as documented, at its root-cause event; every fix is clean over seeds 1..500",
+    async (name, c) => {
+      const sc = await load(name);
+      const b = runBatch(sc, {}, 1, c.seeds, newChecker());
+      expect(b.errors).toEqual([]);
+      expect(b.failing).toHaveLength(c.failing);
+      expect(b.violations).toEqual(c.violations);
+      expect(b.outcomes).toEqual(c.outcomes);
+      const f = b.failing[0]!;
+      const r = replay(sc, f.seed);
+      expect(r.v).toMatchObject({
+        seq: f.violation!.seq,
+        invariant: f.violation!.invariant,
+        message: f.violation!.message,
+      });
+      c.root(r.evs[r.v!.seq]!, r);
+      for (const fix of Object.keys(sc.fixes)) {
+        const fb = runBatch(sc, { fix }, 1, 500, newChecker());
+        expect(fb.errors, fix).toEqual([]);
+        expect(fb.failing, fix).toEqual([]);
+      }
+    },
+  );
 
   it("pipe-inherit: the report names the fork that inherited the write end", async () => {
     const trace = join(mkdtempSync(join(tmpdir(), "ktrace-examples-os-")), "pipe-inherit.ktrace");
@@ -152,20 +199,35 @@ describe("examples/ (issue 11)", () => {
     const rep = await runCli(["report", trace]);
     expect(rep.code).toBe(0);
     const fork = replay(await load("pipe-inherit"), 1).evs.find((e) => e.kind === KIND.fork && e.b === 3)!;
-    expect(rep.stdout).toContain(`- event ${fork.seq} (fork): pid 3 inherits pipe 1's write end (fd 4) at its creation (fork/spawn)`);
+    expect(rep.stdout).toContain(
+      `- event ${fork.seq} (fork): pid 3 inherits pipe 1's write end (fd 4) at its creation (fork/spawn)`,
+    );
     expect(rep.stdout).toContain("its write end is still open in pid 3 (fd 4, inherited when it was forked)");
     // the TUI's sync pane marks the pipe and says who holds its write end; state --json lists the holders
     const sc = await load("pipe-inherit");
     const r = replay(sc, 1);
     const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed: 1 }).world.config, r.evs), { invariants: [] });
     c.seek(r.v!.seq);
-    const pipeRow = statePanes(c.state).find((p) => p.id === "sync")!.rows.find((x) => x.ref.kind === "pipe")!;
+    const pipeRow = statePanes(c.state)
+      .find((p) => p.id === "sync")!
+      .rows.find((x) => x.ref.kind === "pipe")!;
     expect(pipeRow.cells).toEqual(["pipe:1", "0/64", "1"]);
     expect(pipeRow.mark).toBe("bad");
-    expect(pipeRow.note).toBe("pipe 1: 0/64 bytes; write end open in pid 3 (fd 4); 2 read ends open; blocked: tid 1 (read)");
+    expect(pipeRow.note).toBe(
+      "pipe 1: 0/64 bytes; write end open in pid 3 (fd 4); 2 read ends open; blocked: tid 1 (read)",
+    );
     const st = await runCli(["state", trace, "--at", "violation", "--json"]);
     const pipes = JSON.parse(st.stdout).pipes;
-    expect(pipes[0]).toMatchObject({ id: 1, used: 0, holders: [{ pid: 1, fds: [3], end: "read" }, { pid: 3, fds: [3], end: "read" }, { pid: 3, fds: [4], end: "write" }], waiting: [{ tid: 1, to: "read" }] });
+    expect(pipes[0]).toMatchObject({
+      id: 1,
+      used: 0,
+      holders: [
+        { pid: 1, fds: [3], end: "read" },
+        { pid: 3, fds: [3], end: "read" },
+        { pid: 3, fds: [4], end: "write" },
+      ],
+      waiting: [{ tid: 1, to: "read" }],
+    });
   });
 
   it("priority-inversion: events and the TUI's threads pane show the medium thread running while the high one waits", async () => {
@@ -173,7 +235,9 @@ describe("examples/ (issue 11)", () => {
     const r = replay(sc, 1);
     const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed: 1 }).world.config, r.evs), { invariants: [] });
     c.seek(r.v!.seq);
-    expect(describeEv(r.evs[r.v!.seq]!, c.state)).toBe("cpu 0: tid 2 → tid 4 (fifo 20); tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10): priority inversion");
+    expect(describeEv(r.evs[r.v!.seq]!, c.state)).toBe(
+      "cpu 0: tid 2 → tid 4 (fifo 20); tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10): priority inversion",
+    );
     // the medium thread's steps, while the high one is blocked on bus
     c.step();
     const medium = r.evs.filter((e) => e.kind === KIND.user && e.s === "medium: communications");
@@ -185,12 +249,17 @@ describe("examples/ (issue 11)", () => {
     const rows = Object.fromEntries(threads.rows.map((x) => [x.ref.id, x]));
     expect(rows[4]!.cells).toEqual(["4", "1", "4", "f20", "running"]);
     expect(rows[4]!.mark).toBe("bad");
-    expect(rows[4]!.note).toBe("tid 4: tid 4 (fifo 20) runs while tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10): priority inversion");
+    expect(rows[4]!.note).toBe(
+      "tid 4: tid 4 (fifo 20) runs while tid 3 (fifo 30) waits on bus held by tid 2 (fifo 10): priority inversion",
+    );
     expect(rows[3]!.cells).toEqual(["3", "1", "3", "f30", "wait:bus"]);
     expect(rows[2]!.cells).toEqual(["2", "1", "2", "f10", "runnable"]);
     // with inheritance, the low thread shows its boost while the high one waits
     const fixed = replay(sc, 1, "inherit");
-    const c2 = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed: 1, fix: "inherit" }).world.config, fixed.evs), { invariants: [] });
+    const c2 = new Cursor(
+      MemorySource.fromEvents(prepareWith(sc, { seed: 1, fix: "inherit" }).world.config, fixed.evs),
+      { invariants: [] },
+    );
     c2.seek(fixed.evs.find((e) => e.kind === KIND.lockWait && e.tid === 3)!.seq);
     const t2 = statePanes(c2.state).find((p) => p.id === "threads")!;
     expect(t2.rows.find((x) => x.ref.id === 2)!.cells[3]).toBe("f10↑30");
@@ -211,7 +280,9 @@ describe("the TUI's e (why) on the objects of issue 11", () => {
     if (d?.kind !== "explain") throw new Error("no explanation");
     expect(d.title).toBe("condvar job_ready (seq 1; waiters 2)");
     const lost = d.lines.find((l) => l.includes("lost-wake"))!;
-    expect(lost).toMatch(/^seq (\d+) {2}lost-wake: tid 1 woke condvar job_ready when no thread waited on it: nobody received that wakeup$/);
+    expect(lost).toMatch(
+      /^seq (\d+) {2}lost-wake: tid 1 woke condvar job_ready when no thread waited on it: nobody received that wakeup$/,
+    );
     expect(d.seq).toBe(Number(/^seq (\d+)/.exec(lost)![1]));
     cmd(c, "accept");
     expect(c.engine.cursor.eventAt(c.engine.cursor.seq).kind).toBe(KIND.futexWake);
@@ -222,7 +293,9 @@ describe("the TUI's e (why) on the objects of issue 11", () => {
     cmd(c, "explain");
     const d = c.getState().dialog;
     if (d?.kind !== "explain") throw new Error("no explanation");
-    expect(d.lines.join("\n")).toMatch(/signal-sent: tid 2 sent SIGALRM, whose handler tid 1 runs \(delivered at seq \d+\)/);
+    expect(d.lines.join("\n")).toMatch(
+      /signal-sent: tid 2 sent SIGALRM, whose handler tid 1 runs \(delivered at seq \d+\)/,
+    );
   });
 });
 
@@ -235,8 +308,10 @@ describe("old snapshots and bad input", () => {
     const plain = toPlain(c.state) as unknown as Record<string, unknown>;
     delete plain.pipes;
     delete plain.nextPipe;
-    for (const t of plain.threads as Record<string, unknown>[]) for (const f of ["waitOn", "woken", "prio", "policy", "boost", "sigMask", "sigPending", "handling"]) delete t[f];
-    for (const p of plain.procs as Record<string, unknown>[]) for (const f of ["fds", "sigActions", "sigPending", "adoptedSeq", "exitSeq"]) delete p[f];
+    for (const t of plain.threads as Record<string, unknown>[])
+      for (const f of ["waitOn", "woken", "prio", "policy", "boost", "sigMask", "sigPending", "handling"]) delete t[f];
+    for (const p of plain.procs as Record<string, unknown>[])
+      for (const f of ["fds", "sigActions", "sigPending", "adoptedSeq", "exitSeq"]) delete p[f];
     const st = fromPlain(plain as never);
     const v = stateView(st);
     expect(v.pipes).toEqual([]);
@@ -247,11 +322,16 @@ describe("old snapshots and bad input", () => {
   it("a malformed scenario is one line with the op's path, and nothing is written", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ktrace-bad-os-"));
     const bad = join(dir, "bad-os.ts");
-    writeFileSync(bad, `export default (k) => k.defineScenario({ name: "bad-os", fixes: {}, build: () => ({ procs: [{ name: "p", main: [k.user("x"), k.cvWait("ready", "m")] }] }) });\n`);
+    writeFileSync(
+      bad,
+      `export default (k) => k.defineScenario({ name: "bad-os", fixes: {}, build: () => ({ procs: [{ name: "p", main: [k.user("x"), k.cvWait("ready", "m")] }] }) });\n`,
+    );
     const out = join(dir, "out.ktrace");
     const r = await runCli(["record", bad, "-o", out]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trimEnd().split("\n")).toEqual([`ktrace: scenario bad-os (${relative(REPO_ROOT, bad)}): procs[0].main[1] (cvWait) at bad-os.ts:1: unknown condvar 'ready' (declare it in build()'s vars: { ready: condvar() })`]);
+    expect(r.stderr.trimEnd().split("\n")).toEqual([
+      `ktrace: scenario bad-os (${relative(REPO_ROOT, bad)}): procs[0].main[1] (cvWait) at bad-os.ts:1: unknown condvar 'ready' (declare it in build()'s vars: { ready: condvar() })`,
+    ]);
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -264,7 +344,11 @@ describe("the Chrome export of the issue 11 objects", () => {
       expect((await runCli(["record", file(name), "--seed", String(seed), "-o", trace])).code).toBe(0);
       const out = join(dir, `${name}.json`);
       expect((await runCli(["export", trace, "--format", "chrome", "-o", out])).code).toBe(0);
-      return (JSON.parse(readFileSync(out, "utf8")) as { traceEvents: { name: string; ph: string; cat?: string; id?: number; dur?: number }[] }).traceEvents;
+      return (
+        JSON.parse(readFileSync(out, "utf8")) as {
+          traceEvents: { name: string; ph: string; cat?: string; id?: number; dur?: number }[];
+        }
+      ).traceEvents;
     };
     const lw = await events("lost-wakeup", 3);
     expect(lw.some((e) => e.ph === "X" && e.cat === "wait" && e.name === "waits on condvar job_ready")).toBe(true);

@@ -9,10 +9,10 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EVENT_KINDS, type KEvent, type KState, type OutcomeKind } from "../src/kernel/index.ts";
 import { newChecker, runBatch, runSeed } from "../src/explore/seed.ts";
+import { EVENT_KINDS, type KEvent, type KState, type OutcomeKind } from "../src/kernel/index.ts";
 import { prepareWith, run } from "../src/record/index.ts";
-import { Checker, invariantsFor, } from "../src/replay/invariants.ts";
+import { Checker, invariantsFor } from "../src/replay/invariants.ts";
 import { findScenario, resolveScenario, type Scenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { replaySeed } from "./helpers/scenario-run.ts";
@@ -43,27 +43,34 @@ interface Case {
 }
 
 /** A data race on `name` between two different threads' accesses, the earlier one the cause. */
-const raceOn = (name: string, kinds = ["load", "store"]) => (e: KEvent, r: ReturnType<typeof replay>) => {
-  expect(kinds).toContain(kindOf(e));
-  expect(varName(r.evs, r.st, e.a)).toBe(name);
-  const prior = r.evs[r.v!.causes[0]!.seq]!;
-  expect(prior.a).toBe(e.a);
-  expect(prior.tid).not.toBe(e.tid);
-  expect([kindOf(e), kindOf(prior)]).toContain("store");
-  expect(r.v!.message).toContain(`at seq ${prior.seq}`);
-};
+const raceOn =
+  (name: string, kinds = ["load", "store"]) =>
+  (e: KEvent, r: ReturnType<typeof replay>) => {
+    expect(kinds).toContain(kindOf(e));
+    expect(varName(r.evs, r.st, e.a)).toBe(name);
+    const prior = r.evs[r.v!.causes[0]!.seq]!;
+    expect(prior.a).toBe(e.a);
+    expect(prior.tid).not.toBe(e.tid);
+    expect([kindOf(e), kindOf(prior)]).toContain("store");
+    expect(r.v!.message).toContain(`at seq ${prior.seq}`);
+  };
 
 /** A use-after-free at an obj-use labelled `label` (one of), with the free among the causes. */
-const useAfterFree = (...labels: string[]) => (e: KEvent, r: ReturnType<typeof replay>) => {
-  expect(kindOf(e)).toBe("obj-use");
-  expect(labels).toContain(e.s);
-  const free = r.v!.causes.map((c) => r.evs[c.seq]!).find((c) => kindOf(c) === "obj-free");
-  expect(free?.a).toBe(e.a);
-};
+const useAfterFree =
+  (...labels: string[]) =>
+  (e: KEvent, r: ReturnType<typeof replay>) => {
+    expect(kindOf(e)).toBe("obj-use");
+    expect(labels).toContain(e.s);
+    const free = r.v!.causes.map((c) => r.evs[c.seq]!).find((c) => kindOf(c) === "obj-free");
+    expect(free?.a).toBe(e.a);
+  };
 
 const CASES: Case[] = [
   {
-    name: "check-then-act", failing: 2000, violations: { "init-once": 952, "data-race": 1048 }, outcomes: { ok: 2000 },
+    name: "check-then-act",
+    failing: 2000,
+    violations: { "init-once": 952, "data-race": 1048 },
+    outcomes: { ok: 2000 },
     root: {
       "data-race": raceOn("initialized"),
       "init-once": (e, r) => {
@@ -73,41 +80,73 @@ const CASES: Case[] = [
       },
     },
   },
-  { name: "lost-update", failing: 2000, violations: { "data-race": 2000 }, outcomes: { ok: 2000 }, root: { "data-race": raceOn("nr_requests") } },
-  { name: "double-checked-locking", failing: 2000, violations: { "data-race": 2000 }, outcomes: { ok: 2000 }, root: { "data-race": raceOn("instance") } },
   {
-    name: "refcount-put", failing: 1262, violations: { "use-after-free": 1262 }, outcomes: { ok: 2000 },
+    name: "lost-update",
+    failing: 2000,
+    violations: { "data-race": 2000 },
+    outcomes: { ok: 2000 },
+    root: { "data-race": raceOn("nr_requests") },
+  },
+  {
+    name: "double-checked-locking",
+    failing: 2000,
+    violations: { "data-race": 2000 },
+    outcomes: { ok: 2000 },
+    root: { "data-race": raceOn("instance") },
+  },
+  {
+    name: "refcount-put",
+    failing: 1262,
+    violations: { "use-after-free": 1262 },
+    outcomes: { ok: 2000 },
     root: { "use-after-free": useAfterFree("conn->buf", "conn->refs") },
   },
   {
-    name: "toctou-link", failing: 1666, violations: { "use-after-free": 1666 }, outcomes: { ok: 2000 },
+    name: "toctou-link",
+    failing: 1666,
+    violations: { "use-after-free": 1666 },
+    outcomes: { ok: 2000 },
     root: {
       "use-after-free": (e, r) => {
         useAfterFree("ihold(inode)")(e, r);
         // The free was the unlink thread's, between sys_link's check and its use.
         const free = r.evs.find((x) => kindOf(x) === "obj-free")!;
         expect(free.tid).not.toBe(e.tid);
-        const check = r.evs.filter((x) => x.seq < e.seq && x.tid === e.tid && kindOf(x) === "load" && varName(r.evs, r.st, x.a) === "nlink").at(-1)!;
+        const check = r.evs
+          .filter(
+            (x) => x.seq < e.seq && x.tid === e.tid && kindOf(x) === "load" && varName(r.evs, r.st, x.a) === "nlink",
+          )
+          .at(-1)!;
         expect(check.seq).toBeLessThan(free.seq);
       },
     },
   },
   {
-    name: "stdio-fork", failing: 781, violations: { "lock-owner-alive": 781 }, outcomes: { ok: 1219, hang: 781 },
+    name: "stdio-fork",
+    failing: 781,
+    violations: { "lock-owner-alive": 781 },
+    outcomes: { ok: 1219, hang: 781 },
     root: {
       "lock-owner-alive": (e, r) => {
         expect(kindOf(e)).toBe("lock-wait");
-        expect(r.v!.message).toMatch(/^tid \d+ \(pid 2\) blocks on stdout_lock held by tid \d+, which does not exist in pid 2 \(copied at fork, seq \d+\)$/);
+        expect(r.v!.message).toMatch(
+          /^tid \d+ \(pid 2\) blocks on stdout_lock held by tid \d+, which does not exist in pid 2 \(copied at fork, seq \d+\)$/,
+        );
         expect(r.v!.causes.map((c) => kindOf(r.evs[c.seq]!))).toEqual(["lock-acquire", "fork"]);
       },
     },
   },
   {
-    name: "lock-cycle", failing: 639, violations: { "no-deadlock": 639 }, outcomes: { ok: 1361, hang: 639 },
+    name: "lock-cycle",
+    failing: 639,
+    violations: { "no-deadlock": 639 },
+    outcomes: { ok: 1361, hang: 639 },
     root: {
       "no-deadlock": (e, r) => {
         expect(kindOf(e)).toBe("lock-wait");
-        expect(r.v!.message).toMatch(/in a wait-for cycle: tid \d+ waits on queue_\w held by tid \d+ waits on queue_\w held by tid \d+: it can never be released$/);
+        expect(r.v!.message).toMatch(
+          /in a wait-for cycle: tid \d+ waits on queue_\w held by tid \d+ waits on queue_\w held by tid \d+: it can never be released$/,
+        );
         // The whole cycle: three acquires and the two other threads' waits.
         const kinds = r.v!.causes.map((c) => kindOf(r.evs[c.seq]!)).sort();
         expect(kinds).toEqual(["lock-acquire", "lock-acquire", "lock-acquire", "lock-wait", "lock-wait"]);
@@ -115,27 +154,40 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "errorcheck-unlock", failing: 2000, violations: { "lock-misuse": 2000 }, outcomes: { hang: 2000 },
+    name: "errorcheck-unlock",
+    failing: 2000,
+    violations: { "lock-misuse": 2000 },
+    outcomes: { hang: 2000 },
     root: {
       "lock-misuse": (e, r) => {
         expect(kindOf(e)).toBe("lock-misuse");
-        expect(r.v!.message).toMatch(/^tid \d+ \(pid 1\) unlocks job_lock, held by tid \d+: unlock by a non-owner: returns EPERM$/);
+        expect(r.v!.message).toMatch(
+          /^tid \d+ \(pid 1\) unlocks job_lock, held by tid \d+: unlock by a non-owner: returns EPERM$/,
+        );
         expect(kindOf(r.evs[r.v!.causes[0]!.seq]!)).toBe("lock-acquire");
       },
     },
   },
   {
-    name: "livelock", failing: 2000, violations: { "no-livelock": 2000 }, outcomes: { livelock: 2000 },
+    name: "livelock",
+    failing: 2000,
+    violations: { "no-livelock": 2000 },
+    outcomes: { livelock: 2000 },
     root: {
       "no-livelock": (e, r) => {
         expect(kindOf(e)).toBe("end");
-        expect(r.v!.message).toMatch(/^livelock: no progress since seq \d+ \(\d+ events\); tid 1 \(pid 1\) keeps running; tid 2 \(pid 1\) keeps running$/);
+        expect(r.v!.message).toMatch(
+          /^livelock: no progress since seq \d+ \(\d+ events\); tid 1 \(pid 1\) keeps running; tid 2 \(pid 1\) keeps running$/,
+        );
         expect(kindOf(r.evs[r.v!.causes[0]!.seq]!)).toBe("progress");
       },
     },
   },
   {
-    name: "procfs-vmar", failing: 1243, violations: { assertions: 1243 }, outcomes: { ok: 757, panic: 1243 },
+    name: "procfs-vmar",
+    failing: 1243,
+    violations: { assertions: 1243 },
+    outcomes: { ok: 757, panic: 1243 },
     root: {
       assertions: (e, r) => {
         expect(kindOf(e)).toBe("assert-fail");
@@ -147,9 +199,18 @@ const CASES: Case[] = [
       },
     },
   },
-  { name: "message-passing", failing: 2000, violations: { "data-race": 2000 }, outcomes: { ok: 2000 }, root: { "data-race": raceOn("ready") } },
   {
-    name: "aba-stack", failing: 82, violations: { "node-owned-once": 82 }, outcomes: { ok: 2000 },
+    name: "message-passing",
+    failing: 2000,
+    violations: { "data-race": 2000 },
+    outcomes: { ok: 2000 },
+    root: { "data-race": raceOn("ready") },
+  },
+  {
+    name: "aba-stack",
+    failing: 82,
+    violations: { "node-owned-once": 82 },
+    outcomes: { ok: 2000 },
     root: {
       "node-owned-once": (e, r) => {
         expect(kindOf(e)).toBe("fetch-add");
@@ -164,13 +225,18 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "seqlock", failing: 1317, violations: { assertions: 1317 }, outcomes: { fatal: 1317, ok: 683 },
+    name: "seqlock",
+    failing: 1317,
+    violations: { assertions: 1317 },
+    outcomes: { fatal: 1317, ok: 683 },
     root: {
       assertions: (e, r) => {
         expect(kindOf(e)).toBe("assert-fail");
         expect(e.s).toBe("Assertion `x == y (a consistent snapshot)' failed.");
         // The reader's last two sequence loads agreed on an odd count: a write was in progress throughout.
-        const seqLoads = r.evs.filter((x) => x.seq < e.seq && x.tid === e.tid && kindOf(x) === "atomic-load" && varName(r.evs, r.st, x.a) === "seq");
+        const seqLoads = r.evs.filter(
+          (x) => x.seq < e.seq && x.tid === e.tid && kindOf(x) === "atomic-load" && varName(r.evs, r.st, x.a) === "seq",
+        );
         const [s1, s2] = seqLoads.slice(-2);
         expect(s1!.b).toBe(s2!.b);
         expect(s1!.b % 2).toBe(1);
@@ -189,8 +255,20 @@ const load = (name: string) => {
 describe("examples/", () => {
   it("has the examples this test knows, each with a header saying what it models and what ktrace reports, listed in examples/README.md with its fixes", async () => {
     // The issue 11 examples (operating-system objects) are test/examples-os.test.ts's.
-    const OS = ["lost-wakeup", "sem-miscount", "pipe-inherit", "signal-malloc", "priority-inversion", "zombie-leak", "futex-mutex"];
-    const names = readdirSync(DIR).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).filter((n) => !OS.includes(n)).sort();
+    const OS = [
+      "lost-wakeup",
+      "sem-miscount",
+      "pipe-inherit",
+      "signal-malloc",
+      "priority-inversion",
+      "zombie-leak",
+      "futex-mutex",
+    ];
+    const names = readdirSync(DIR)
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => f.slice(0, -3))
+      .filter((n) => !OS.includes(n))
+      .sort();
     expect(names).toEqual(CASES.map((c) => c.name).sort());
     expect(names.length).toBeGreaterThanOrEqual(13);
     const readme = readFileSync(join(DIR, "README.md"), "utf8");
@@ -211,33 +289,41 @@ describe("examples/", () => {
     }
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))("%s: the buggy variant fails as documented, at its root-cause event; every fix is clean over seeds 1..500", async (name, c) => {
-    const sc = await load(name);
-    const b = runBatch(sc, {}, 1, 2000, newChecker());
-    expect(b.errors).toEqual([]);
-    expect(b.failing).toHaveLength(c.failing);
-    expect(b.violations).toEqual(c.violations);
-    expect(b.outcomes).toEqual(c.outcomes);
-    // The first failing seed of each documented invariant, replayed: the event it breaks at is the root cause.
-    for (const inv of Object.keys(c.violations)) {
-      const f = b.failing.find((x) => x.violation?.invariant === inv)!;
-      const r = replay(sc, f.seed);
-      expect(r.v).toMatchObject({ seq: f.violation!.seq, invariant: inv, message: f.violation!.message });
-      c.root[inv]!(r.evs[r.v!.seq]!, r);
-    }
-    for (const fix of Object.keys(sc.fixes)) {
-      const fb = runBatch(sc, { fix }, 1, 500, newChecker());
-      expect(fb.errors, fix).toEqual([]);
-      expect(fb.failing, fix).toEqual([]);
-    }
-  });
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    "%s: the buggy variant fails as documented, at its root-cause event; every fix is clean over seeds 1..500",
+    async (name, c) => {
+      const sc = await load(name);
+      const b = runBatch(sc, {}, 1, 2000, newChecker());
+      expect(b.errors).toEqual([]);
+      expect(b.failing).toHaveLength(c.failing);
+      expect(b.violations).toEqual(c.violations);
+      expect(b.outcomes).toEqual(c.outcomes);
+      // The first failing seed of each documented invariant, replayed: the event it breaks at is the root cause.
+      for (const inv of Object.keys(c.violations)) {
+        const f = b.failing.find((x) => x.violation?.invariant === inv)!;
+        const r = replay(sc, f.seed);
+        expect(r.v).toMatchObject({ seq: f.violation!.seq, invariant: inv, message: f.violation!.message });
+        c.root[inv]!(r.evs[r.v!.seq]!, r);
+      }
+      for (const fix of Object.keys(sc.fixes)) {
+        const fb = runBatch(sc, { fix }, 1, 500, newChecker());
+        expect(fb.errors, fix).toEqual([]);
+        expect(fb.failing, fix).toEqual([]);
+      }
+    },
+  );
 
   it("data-race finds the race in check-then-act and lost-update on seeds where the values came out right", async () => {
     const finalOf = (r: ReturnType<typeof replay>, name: string) => {
-      const w = r.evs.filter((e) => ["store", "fetch-add"].includes(kindOf(e)) && varName(r.evs, r.st, e.a) === name).at(-1)!;
+      const w = r.evs
+        .filter((e) => ["store", "fetch-add"].includes(kindOf(e)) && varName(r.evs, r.st, e.a) === name)
+        .at(-1)!;
       return w.c;
     };
-    for (const [name, variable, right, own] of [["check-then-act", "inits", 1, "init-once"], ["lost-update", "nr_requests", 12, "count-exact"]] as const) {
+    for (const [name, variable, right, own] of [
+      ["check-then-act", "inits", 1, "init-once"],
+      ["lost-update", "nr_requests", 12, "count-exact"],
+    ] as const) {
       const sc = await load(name);
       let found = 0;
       for (let seed = 1; seed <= 200; seed++) {
@@ -246,7 +332,11 @@ describe("examples/", () => {
         // The values came out right: the scenario's own invariant holds over the whole run ...
         const ownOnly = new Checker(invariantsFor(prepareWith(sc, { seed }).invariants).filter((i) => i.name === own));
         let broke = false;
-        run(prepareWith(sc, { seed }), (e, after) => void (broke ||= ownOnly.after(after, e) !== null), (e, before) => void (broke ||= ownOnly.before(before, e) !== null));
+        run(
+          prepareWith(sc, { seed }),
+          (e, after) => void (broke ||= ownOnly.after(after, e) !== null),
+          (e, before) => void (broke ||= ownOnly.before(before, e) !== null),
+        );
         expect(broke, `${name} seed ${seed}`).toBe(false);
         // ... and the run still fails, at the data race.
         expect(r.v?.invariant, `${name} seed ${seed}`).toBe("data-race");
@@ -262,7 +352,9 @@ describe("examples/", () => {
     expect(doc).toContain(readFileSync(file("message-passing"), "utf8").trimEnd());
     const r = replay(await load("message-passing"), 1);
     const e = r.evs[r.v!.seq]!;
-    expect(doc).toContain(`VIOLATION data-race at seq ${e.seq} (${kindOf(e)}, cpu ${e.cpu}, tid ${e.tid}, t=${e.time} ns)\n  ${r.v!.message}\n`);
+    expect(doc).toContain(
+      `VIOLATION data-race at seq ${e.seq} (${kindOf(e)}, cpu ${e.cpu}, tid ${e.tid}, t=${e.time} ns)\n  ${r.v!.message}\n`,
+    );
   });
 
   it("check-then-act with atomic accesses has no data race, and is still a check-then-act (init-once)", async () => {
@@ -275,15 +367,22 @@ describe("examples/", () => {
   it("procfs-vmar panics as the built-in asterinas-procfs does: same outcome kind, same message", async () => {
     const builtin = findScenario("asterinas-procfs");
     const mine = await load("procfs-vmar");
-    const bo = runBatch(builtin, {}, 1, 200, newChecker()).failing.map((f) => f.outcome).filter((o) => o.kind === "panic");
-    const mo = runBatch(mine, {}, 1, 200, newChecker()).failing.map((f) => f.outcome).filter((o) => o.kind === "panic");
+    const bo = runBatch(builtin, {}, 1, 200, newChecker())
+      .failing.map((f) => f.outcome)
+      .filter((o) => o.kind === "panic");
+    const mo = runBatch(mine, {}, 1, 200, newChecker())
+      .failing.map((f) => f.outcome)
+      .filter((o) => o.kind === "panic");
     expect(bo.length).toBeGreaterThan(0);
     expect(mo.length).toBeGreaterThan(0);
     expect(new Set(mo.map((o) => o.message))).toEqual(new Set(bo.map((o) => o.message)));
-    expect(mo[0]!.message).toBe("called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)");
+    expect(mo[0]!.message).toBe(
+      "called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)",
+    );
     // Both have a `reads` option: one read before waitpid never panics in either (the child has not exited yet);
     // eight almost always do, in both.
-    const panics = (sc: Scenario, reads: string) => runBatch(sc, { opts: [`reads=${reads}`] }, 1, 200, newChecker()).outcomes.panic ?? 0;
+    const panics = (sc: Scenario, reads: string) =>
+      runBatch(sc, { opts: [`reads=${reads}`] }, 1, 200, newChecker()).outcomes.panic ?? 0;
     expect([panics(mine, "1"), panics(builtin, "1")]).toEqual([0, 0]);
     expect(panics(mine, "8")).toBeGreaterThan(180);
     expect(panics(builtin, "8")).toBeGreaterThan(180);
@@ -306,6 +405,8 @@ describe("examples/", () => {
     expect(x.code).toBe(1);
     const doc = JSON.parse(x.stdout);
     expect(doc.failing).toHaveLength(639);
-    expect(doc.failing.every((f: { violation: { invariant: string } }) => f.violation.invariant === "no-deadlock")).toBe(true);
+    expect(
+      doc.failing.every((f: { violation: { invariant: string } }) => f.violation.invariant === "no-deadlock"),
+    ).toBe(true);
   });
 });

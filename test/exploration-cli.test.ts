@@ -62,7 +62,10 @@ describe("shrink", () => {
     const j = JSON.parse(r.stdout);
     expect(j.before.preemptions).toBe(4);
     expect(j.after.preemptions).toBe(2);
-    expect(j.minimal).toEqual({ preemptions: true, proof: "bounded search: no schedule with at most 1 preemption fails this way" });
+    expect(j.minimal).toEqual({
+      preemptions: true,
+      proof: "bounded search: no schedule with at most 1 preemption fails this way",
+    });
   }, 60_000);
 
   it("a trace that does not fail: one line, exit 2", async () => {
@@ -83,7 +86,9 @@ describe("whatif and pivots", () => {
     expect(at29.avoid).toEqual([{ value: 1, result: "passes", failure: null }]);
     // The text names the event.
     const pt = await runCli(["pivots", SEED1]);
-    expect(pt.stdout).toMatch(/seq 29: the step of tid 1 on cpu 0 took 4× its base cost\s+\[tid 1 \(kernel\): sys_fork\]/);
+    expect(pt.stdout).toMatch(
+      /seq 29: the step of tid 1 on cpu 0 took 4× its base cost\s+\[tid 1 \(kernel\): sys_fork\]/,
+    );
     const out = join(dir, "branch.ktrace");
     const w = await runCli(["whatif", SEED1, "--at", "29", "--cost", "1", "-o", out]);
     expect(w.code, w.stderr).toBe(0);
@@ -91,7 +96,10 @@ describe("whatif and pivots", () => {
     expect((await runCli(["check", out])).code).toBe(0);
     // The branch and the original part at that decision.
     const d = await runCli(["diff", SEED1, out, "--json"]);
-    expect(JSON.parse(d.stdout).divergence.decision).toMatchObject({ a: { kind: "timing", seq: 29, value: 4 }, b: { kind: "timing", seq: 29, value: 1 } });
+    expect(JSON.parse(d.stdout).divergence.decision).toMatchObject({
+      a: { kind: "timing", seq: 29, value: 4 },
+      b: { kind: "timing", seq: 29, value: 1 },
+    });
   }, 60_000);
 
   it("pivots over job processes answer exactly as in one process", async () => {
@@ -117,7 +125,10 @@ describe("whatif and pivots", () => {
     const t = await recordTo("c7.ktrace", "tcmalloc-fork", "--cpus", "1", "--seed", "7");
     const ev = JSON.parse((await runCli(["shrink", t, "--json"])).stdout);
     expect(ev.before.preemptions).toBeGreaterThan(0);
-    const picks = (await runCli(["events", t, "--kind", "switch", "--json"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const picks = (await runCli(["events", t, "--kind", "switch", "--json"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const pre = picks.find((e: { args: { from: number; to: number } }) => e.args.from >= 0 && e.args.to >= 0);
     const r = await runCli(["whatif", t, "--at", String(pre.seq), "--run", "99"]);
     expect(r.code).toBe(2);
@@ -133,7 +144,9 @@ describe("record --schedule and --strategy", () => {
     const fixed = join(dir, "fixed.ktrace");
     const r = await runCli(["record", "tcmalloc-fork", "--fix", "atfork-2.17", "--schedule-from", SEED1, "-o", fixed]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^ktrace: note: .*tcmalloc-fork\.ktrace: the recorded .* \(seq \d+\); from there on the random strategy \(seed 1\) decided\n$/);
+    expect(r.stderr).toMatch(
+      /^ktrace: note: .*tcmalloc-fork\.ktrace: the recorded .* \(seq \d+\); from there on the random strategy \(seed 1\) decided\n$/,
+    );
     expect(r.stdout).toMatch(/outcome\s+ok/);
   }, 60_000);
 
@@ -153,12 +166,33 @@ describe("record --schedule and --strategy", () => {
   }, 60_000);
 
   it("a PCT recording is the run explore judged for that seed, and its header says so", async () => {
-    const x = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..300", "--strategy", "pct", "--depth", "2", "--jobs", "1", "--json"]);
+    const x = await runCli([
+      "explore",
+      "tcmalloc-fork",
+      "--seeds",
+      "1..300",
+      "--strategy",
+      "pct",
+      "--depth",
+      "2",
+      "--jobs",
+      "1",
+      "--json",
+    ]);
     expect(x.code).toBe(1);
     const doc = JSON.parse(x.stdout);
     expect(doc.strategy).toBe("pct depth 2");
     const seed = doc.failing[0].seed;
-    const t = await recordTo("pct.ktrace", "tcmalloc-fork", "--strategy", "pct", "--depth", "2", "--seed", String(seed));
+    const t = await recordTo(
+      "pct.ktrace",
+      "tcmalloc-fork",
+      "--strategy",
+      "pct",
+      "--depth",
+      "2",
+      "--seed",
+      String(seed),
+    );
     const c = JSON.parse((await runCli(["check", t, "--json"])).stdout);
     expect(c.violation).toMatchObject(doc.failing[0].violation);
     // Shrink and whatif run it again from the trace alone.
@@ -170,11 +204,21 @@ describe("explore --strategy dfs", () => {
   it("reports exactly: none with at most 1 preemption, 168 of 8,352 with at most 2, each with a decision list that replays it", async () => {
     const one = await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--preemptions", "1"]);
     expect(one.code).toBe(0);
-    expect(one.stdout).toMatch(/no failure in any of the 207 schedules: tcmalloc-fork \(buggy\) on 1 cpu, every schedule with at most 1 preemption \(.*exhaustive\)/);
+    expect(one.stdout).toMatch(
+      /no failure in any of the 207 schedules: tcmalloc-fork \(buggy\) on 1 cpu, every schedule with at most 1 preemption \(.*exhaustive\)/,
+    );
     const two = await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--json"]);
     expect(two.code).toBe(1);
     const j = JSON.parse(two.stdout);
-    expect(j).toMatchObject({ strategy: "dfs preemptions 2", preemptions: 2, complete: true, scanned: 8352, failingCount: 168, fewest: 2, cpus: 1 });
+    expect(j).toMatchObject({
+      strategy: "dfs preemptions 2",
+      preemptions: 2,
+      complete: true,
+      scanned: 8352,
+      failingCount: 168,
+      fewest: 2,
+      cpus: 1,
+    });
     const first = j.failing[0];
     const t = await recordTo("dfs.ktrace", "tcmalloc-fork", "--cpus", "1", "--schedule", first.decisions);
     expect(JSON.parse((await runCli(["check", t, "--json"])).stdout).violation).toMatchObject(first.violation);
@@ -187,7 +231,13 @@ describe("explore --strategy dfs", () => {
   }, 60_000);
 
   it("under priorities (k11's policy) it says its exhaustiveness holds at base step costs when threads sleep: priority-inversion needs other timings", async () => {
-    const r = await runCli(["explore", join(REPO_ROOT, "examples", "priority-inversion.ts"), "--strategy", "dfs", "--json"]);
+    const r = await runCli([
+      "explore",
+      join(REPO_ROOT, "examples", "priority-inversion.ts"),
+      "--strategy",
+      "dfs",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ complete: true, timed: true, failingCount: 0 });
     const t = await runCli(["explore", join(REPO_ROOT, "examples", "priority-inversion.ts"), "--strategy", "dfs"]);
@@ -198,10 +248,16 @@ describe("explore --strategy dfs", () => {
     expect(JSON.parse((await runCli(["check", pi, "--json"])).stdout).violation.invariant).toBe("priority-inversion");
     const w = await runCli(["whatif", pi, "--at", "69"]);
     expect(w.code).toBe(2);
-    expect(w.stderr).toMatch(/seq 69 is not a scheduling point \(a switch the kernel's rules made, not a decision: .*higher priority was ready/);
+    expect(w.stderr).toMatch(
+      /seq 69 is not a scheduling point \(a switch the kernel's rules made, not a decision: .*higher priority was ready/,
+    );
     expect(w.stderr.trim().split("\n")).toHaveLength(1);
     // Without timers the search is exact as before.
-    expect(JSON.parse((await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--preemptions", "1", "--json"])).stdout).timed).toBe(false);
+    expect(
+      JSON.parse(
+        (await runCli(["explore", "tcmalloc-fork", "--strategy", "dfs", "--preemptions", "1", "--json"])).stdout,
+      ).timed,
+    ).toBe(false);
   }, 60_000);
 });
 
@@ -211,7 +267,9 @@ describe("report", () => {
     const r = await runCli(["report", t]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/## Schedule\n\n### Decisions that matter\n/);
-    expect(r.stdout).toMatch(/\| 30 \| the step of tid 1 on cpu 0 took 2× its base cost \| tid 1 \(kernel\): sys\\?_fork \| 1×: passes \|/);
+    expect(r.stdout).toMatch(
+      /\| 30 \| the step of tid 1 on cpu 0 took 2× its base cost \| tid 1 \(kernel\): sys\\?_fork \| 1×: passes \|/,
+    );
     expect(r.stdout).toMatch(/`ktrace shrink` finds the same failure with 0 preemptions \(was 3\)/);
     const cmd = /\n(ktrace record tcmalloc-fork --schedule (ks1\.[A-Za-z0-9_-]+) --cpus 2 -o \S+)\n/.exec(r.stdout)!;
     const out = await recordTo("r104-small.ktrace", "tcmalloc-fork", "--schedule", cmd[2]!);

@@ -22,10 +22,19 @@ function yamlDocs(path: string): any[] {
   return docs.map((d) => d.toJS());
 }
 
-const envOf = (c: { env: { name: string; value: string }[] }) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+const envOf = (c: { env: { name: string; value: string }[] }) =>
+  Object.fromEntries(c.env.map((e) => [e.name, e.value]));
 
-function sh(script: string, env: Record<string, string>, cwd = dir): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync("/bin/sh", ["-c", script], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, encoding: "utf8" });
+function sh(
+  script: string,
+  env: Record<string, string>,
+  cwd = dir,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync("/bin/sh", ["-c", script], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    encoding: "utf8",
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,7 +42,11 @@ describe("deploy/kubernetes/explore.yaml", () => {
   const [pvc, job, merge] = yamlDocs("deploy/kubernetes/explore.yaml");
 
   it("is an Indexed Job whose pods each run one shard, and a merge Job over the shared volume", () => {
-    expect(pvc).toMatchObject({ apiVersion: "v1", kind: "PersistentVolumeClaim", spec: { accessModes: ["ReadWriteMany"] } });
+    expect(pvc).toMatchObject({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      spec: { accessModes: ["ReadWriteMany"] },
+    });
     expect(job).toMatchObject({ apiVersion: "batch/v1", kind: "Job", spec: { completionMode: "Indexed" } });
     const spec = job.spec;
     expect(Number.isInteger(spec.completions) && spec.completions > 1).toBe(true);
@@ -46,7 +59,10 @@ describe("deploy/kubernetes/explore.yaml", () => {
     expect(Number(env.SHARDS)).toBe(spec.completions);
     expect(c.args[0]).toContain('--shard "auto/$SHARDS"');
     expect(c.args[0]).toContain("$JOB_COMPLETION_INDEX");
-    expect(spec.podFailurePolicy.rules).toContainEqual({ action: "FailJob", onExitCodes: { containerName: c.name, operator: "In", values: [2] } });
+    expect(spec.podFailurePolicy.rules).toContainEqual({
+      action: "FailJob",
+      onExitCodes: { containerName: c.name, operator: "In", values: [2] },
+    });
     const claim = (p: any) => p.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
     expect(claim(spec.template.spec)).toBe(pvc.metadata.name);
     // The merge Job waits for every shard, on the same volume.
@@ -60,15 +76,27 @@ describe("deploy/kubernetes/explore.yaml", () => {
   it("its shard and merge scripts, run with JOB_COMPLETION_INDEX as Kubernetes sets it, reproduce the unsharded run", async () => {
     const results = join(dir, "k8s");
     mkdirSync(results);
-    const env: Record<string, string> = { ...envOf(job.spec.template.spec.containers[0]), SEEDS: "1..300", RESULTS: results, KTRACE };
+    const env: Record<string, string> = {
+      ...envOf(job.spec.template.spec.containers[0]),
+      SEEDS: "1..300",
+      RESULTS: results,
+      KTRACE,
+    };
     for (let i = 0; i < job.spec.completions; i++) {
       const r = sh(job.spec.template.spec.containers[0].args[0], { ...env, JOB_COMPLETION_INDEX: String(i) });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toBe(`ktrace: shard ${i}/${job.spec.completions} (index from JOB_COMPLETION_INDEX=${i})\n`);
     }
-    const wait = sh(merge.spec.template.spec.initContainers[0].args[0], { ...envOf(merge.spec.template.spec.initContainers[0]), RESULTS: results });
+    const wait = sh(merge.spec.template.spec.initContainers[0].args[0], {
+      ...envOf(merge.spec.template.spec.initContainers[0]),
+      RESULTS: results,
+    });
     expect(wait.status).toBe(0);
-    const m = sh(merge.spec.template.spec.containers[0].args[0], { ...envOf(merge.spec.template.spec.containers[0]), RESULTS: results, KTRACE });
+    const m = sh(merge.spec.template.spec.containers[0].args[0], {
+      ...envOf(merge.spec.template.spec.containers[0]),
+      RESULTS: results,
+      KTRACE,
+    });
     expect(m.status).toBe(1);
     expect(m.stdout).toMatch(/ of 300 seeds failed .* seeds 1\.\.300, merged from 8 shards/);
     const whole = await runCli(["explore", env.SCENARIO!, "--seeds", "1..300", "--json"]);
@@ -89,14 +117,20 @@ describe("deploy/github-actions/explore.yml", () => {
     const run = ex.steps.find((s: any) => typeof s.run === "string" && s.run.includes("explore"));
     expect(run.run).toContain('--shard "$SHARD/$SHARDS"');
     const up = ex.steps.find((s: any) => String(s.uses).startsWith("actions/upload-artifact@"));
-    expect(up.with).toMatchObject({ name: "explore-shard-${{ matrix.shard }}", path: "shard-${{ matrix.shard }}.json" });
+    expect(up.with).toMatchObject({
+      name: "explore-shard-${{ matrix.shard }}",
+      path: "shard-${{ matrix.shard }}.json",
+    });
     const mg = wf.jobs.merge;
     expect(mg.needs).toBe("explore");
     const down = mg.steps.find((s: any) => String(s.uses).startsWith("actions/download-artifact@"));
     expect(down.with).toMatchObject({ pattern: "explore-shard-*", "merge-multiple": true, path: "shards" });
-    expect(mg.steps.some((s: any) => typeof s.run === "string" && s.run.includes("merge shards/shard-*.json --json"))).toBe(true);
+    expect(
+      mg.steps.some((s: any) => typeof s.run === "string" && s.run.includes("merge shards/shard-*.json --json")),
+    ).toBe(true);
     // Inputs reach the scripts through env, never pasted into the script text.
-    for (const job of [ex, mg]) for (const s of job.steps) if (typeof s.run === "string") expect(s.run).not.toContain("${{");
+    for (const job of [ex, mg])
+      for (const s of job.steps) if (typeof s.run === "string") expect(s.run).not.toContain("${{");
   });
 
   it("its steps, run as the matrix runs them, reproduce the unsharded run", async () => {
@@ -107,17 +141,33 @@ describe("deploy/github-actions/explore.yml", () => {
     const total = ex.strategy.matrix.shard.length;
     for (const shard of ex.strategy.matrix.shard) {
       const r = spawnSync("/bin/bash", ["-c", shardScript], {
-        cwd: join(work, "shards"), encoding: "utf8",
-        env: { ...process.env, NO_COLOR: "1", SCENARIO: "asterinas-procfs", FIX: "", SEEDS: "10..210", SHARD: String(shard), SHARDS: String(total), KTRACE },
+        cwd: join(work, "shards"),
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          NO_COLOR: "1",
+          SCENARIO: "asterinas-procfs",
+          FIX: "",
+          SEEDS: "10..210",
+          SHARD: String(shard),
+          SHARDS: String(total),
+          KTRACE,
+        },
       });
       expect(r.status, r.stderr).toBe(0);
     }
     const mergeScript = wf.jobs.merge.steps.find((s: any) => typeof s.run === "string" && s.run.includes("merge")).run;
     const summary = join(work, "summary.md");
-    const m = spawnSync("/bin/bash", ["-c", mergeScript], { cwd: work, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", KTRACE, GITHUB_STEP_SUMMARY: summary } });
+    const m = spawnSync("/bin/bash", ["-c", mergeScript], {
+      cwd: work,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", KTRACE, GITHUB_STEP_SUMMARY: summary },
+    });
     expect(m.status).toBe(1);
     const whole = await runCli(["explore", "asterinas-procfs", "--seeds", "10..210", "--json"]);
     expect(readFileSync(join(work, "explore.json"), "utf8")).toBe(whole.stdout);
-    expect(readFileSync(summary, "utf8")).toMatch(/^```text\n[\s\S]* of 201 seeds failed [\s\S]*merged from 8 shards[\s\S]*```\n$/);
+    expect(readFileSync(summary, "utf8")).toMatch(
+      /^```text\n[\s\S]* of 201 seeds failed [\s\S]*merged from 8 shards[\s\S]*```\n$/,
+    );
   });
 });

@@ -5,11 +5,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import {
+  type ExploreDoc,
+  exploreDoc,
+  MergeError,
+  mergeDocs,
+  outcomeOrder,
+  parseShardDoc,
+  renderDoc,
+} from "../src/explore/doc.ts";
+import { explore } from "../src/explore/index.ts";
+import { parseShard, resolveShard, shardRange } from "../src/explore/shard.ts";
 import { OUTCOME_KINDS } from "../src/kernel/index.ts";
 import { INVARIANT_NAMES } from "../src/replay/invariants.ts";
-import { explore } from "../src/explore/index.ts";
-import { exploreDoc, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc, type ExploreDoc, } from "../src/explore/doc.ts";
-import { parseShard, resolveShard, shardRange } from "../src/explore/shard.ts";
 import { runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-shard-"));
@@ -18,7 +26,13 @@ const ORDER = { outcomes: outcomeOrder(OUTCOME_KINDS), violations: INVARIANT_NAM
 
 describe("shard slices", () => {
   it("cover the range exactly once, in order, balanced within one seed (ranges not divisible by N, N > range)", () => {
-    for (const [from, to] of [[1, 100], [5, 5], [0, 6], [17, 1016], [3, 9]] as const) {
+    for (const [from, to] of [
+      [1, 100],
+      [5, 5],
+      [0, 6],
+      [17, 1016],
+      [3, 9],
+    ] as const) {
       for (const count of [1, 2, 3, 7, 8, 100, 1000]) {
         const total = to - from + 1;
         let next = from;
@@ -50,18 +64,39 @@ describe("shard slices", () => {
 
   it("auto/N takes the first set of JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN), AWS_BATCH_JOB_ARRAY_INDEX and says which", () => {
     const auto = parseShard("auto/4");
-    expect(resolveShard(auto, { JOB_COMPLETION_INDEX: "3", SLURM_ARRAY_TASK_ID: "1" })).toEqual({ index: 3, count: 4, source: "JOB_COMPLETION_INDEX=3" });
-    expect(resolveShard(auto, { SLURM_ARRAY_TASK_ID: "2" })).toEqual({ index: 2, count: 4, source: "SLURM_ARRAY_TASK_ID=2" });
-    expect(resolveShard(auto, { SLURM_ARRAY_TASK_ID: "4", SLURM_ARRAY_TASK_MIN: "1" })).toEqual({ index: 3, count: 4, source: "SLURM_ARRAY_TASK_ID=4 - SLURM_ARRAY_TASK_MIN=1" });
+    expect(resolveShard(auto, { JOB_COMPLETION_INDEX: "3", SLURM_ARRAY_TASK_ID: "1" })).toEqual({
+      index: 3,
+      count: 4,
+      source: "JOB_COMPLETION_INDEX=3",
+    });
+    expect(resolveShard(auto, { SLURM_ARRAY_TASK_ID: "2" })).toEqual({
+      index: 2,
+      count: 4,
+      source: "SLURM_ARRAY_TASK_ID=2",
+    });
+    expect(resolveShard(auto, { SLURM_ARRAY_TASK_ID: "4", SLURM_ARRAY_TASK_MIN: "1" })).toEqual({
+      index: 3,
+      count: 4,
+      source: "SLURM_ARRAY_TASK_ID=4 - SLURM_ARRAY_TASK_MIN=1",
+    });
     expect(resolveShard(auto, { AWS_BATCH_JOB_ARRAY_INDEX: "0" }).index).toBe(0);
-    expect(() => resolveShard(auto, {})).toThrow(/none of JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX is set/);
-    expect(() => resolveShard(auto, { JOB_COMPLETION_INDEX: "4" })).toThrow(/JOB_COMPLETION_INDEX=4 gives index 4, out of range for 4 shards/);
+    expect(() => resolveShard(auto, {})).toThrow(
+      /none of JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX is set/,
+    );
+    expect(() => resolveShard(auto, { JOB_COMPLETION_INDEX: "4" })).toThrow(
+      /JOB_COMPLETION_INDEX=4 gives index 4, out of range for 4 shards/,
+    );
     expect(() => resolveShard(auto, { JOB_COMPLETION_INDEX: "two" })).toThrow(/is not a shard index/);
   });
 });
 
 /** The documents of an unsharded run and of its N shards, run in process. */
-async function docs(target: string, from: number, to: number, count: number): Promise<{ whole: ExploreDoc; shards: ExploreDoc[] }> {
+async function docs(
+  target: string,
+  from: number,
+  to: number,
+  count: number,
+): Promise<{ whole: ExploreDoc; shards: ExploreDoc[] }> {
   const whole = exploreDoc(await explore({ target, req: {}, from, to, jobs: 1 }), { from, to }, []);
   const shards: ExploreDoc[] = [];
   for (let i = 0; i < count; i++) {
@@ -72,7 +107,8 @@ async function docs(target: string, from: number, to: number, count: number): Pr
   return { whole, shards };
 }
 
-const parsed = (shards: ExploreDoc[]) => shards.map((d, i) => ({ file: `s${i}.json`, doc: parseShardDoc(renderDoc(d), `s${i}.json`) }));
+const parsed = (shards: ExploreDoc[]) =>
+  shards.map((d, i) => ({ file: `s${i}.json`, doc: parseShardDoc(renderDoc(d), `s${i}.json`) }));
 
 describe("merge (in process)", () => {
   it("N shards merged print the unsharded document byte for byte, for several N, in any order", async () => {
@@ -93,17 +129,27 @@ describe("merge (in process)", () => {
       return { file: "other.json", doc: parseShardDoc(renderDoc(d), "other.json") };
     };
     const cases: [string, ReturnType<typeof parsed>, RegExp][] = [
-      ["scenario", [ok[0]!, other((d) => (d.scenario = "rcore-kstack")), ok[2]!], /other\.json is a shard of another run: scenario rcore-kstack, but s0\.json has tcmalloc-fork/],
+      [
+        "scenario",
+        [ok[0]!, other((d) => (d.scenario = "rcore-kstack")), ok[2]!],
+        /other\.json is a shard of another run: scenario rcore-kstack, but s0\.json has tcmalloc-fork/,
+      ],
       ["fix", [ok[0]!, other((d) => (d.fix = "atfork-2.17")), ok[2]!], /another run: fix atfork-2\.17/],
       ["strategy", [ok[0]!, other((d) => (d.strategy = "pct")), ok[2]!], /another run: strategy pct/],
       ["cpus", [ok[0]!, other((d) => (d.cpus = 4)), ok[2]!], /another run: cpus 4/],
       ["options", [ok[0]!, other((d) => (d.options = { x: "1" })), ok[2]!], /another run: options x=1/],
-      ["twice", [ok[0]!, ok[1]!, { ...ok[1]!, file: "again.json" }, ok[2]!], /shard 1\/3 is given twice \(s1\.json and again\.json\)/],
+      [
+        "twice",
+        [ok[0]!, ok[1]!, { ...ok[1]!, file: "again.json" }, ok[2]!],
+        /shard 1\/3 is given twice \(s1\.json and again\.json\)/,
+      ],
       ["missing", [ok[0]!, ok[2]!], /1 of 3 shards missing: 1/],
     ];
     for (const [name, files, msg] of cases) expect(() => mergeDocs(files, ORDER), name).toThrow(msg);
     // A different range changes the slices: the shard's own seeds no longer fit, or the run key differs.
-    expect(() => parseShardDoc(renderDoc({ ...shards[1]!, seeds: { from: 1, to: 60 } }), "r.json")).toThrow(/scanned is 10, but shard 1\/3 of 1\.\.60 has 20 seeds/);
+    expect(() => parseShardDoc(renderDoc({ ...shards[1]!, seeds: { from: 1, to: 60 } }), "r.json")).toThrow(
+      /scanned is 10, but shard 1\/3 of 1\.\.60 has 20 seeds/,
+    );
     expect(() => mergeDocs([], ORDER)).toThrow(MergeError);
   });
 
@@ -121,11 +167,15 @@ describe("merge (in process)", () => {
     expect(bad((d) => (d.extra = 1))).toThrow(/unknown field 'extra'/);
     expect(bad((d) => delete d.errors)).toThrow(/has no 'errors'/);
     expect(bad((d) => (d.shard.index = 3))).toThrow(/shard\.index 3 is out of range for 3 shards/);
-    expect(bad((d) => d.failing.push({ seed: 1, outcome: { kind: "hang", seq: 1, message: "" }, violation: null }))).toThrow(/seed 1 is outside shard 1\/3 \(11\.\.20\)/);
+    expect(
+      bad((d) => d.failing.push({ seed: 1, outcome: { kind: "hang", seq: 1, message: "" }, violation: null })),
+    ).toThrow(/seed 1 is outside shard 1\/3 \(11\.\.20\)/);
     expect(bad((d) => d.failing.unshift(d.failing[0]))).toThrow(/not in increasing seed order/);
     expect(bad((d) => (d.outcomes.ok += 1))).toThrow(/outcomes count 11 seeds, but scanned is 10/);
     expect(bad((d) => (d.failing[0].outcome.message = "x".repeat(70_000)))).toThrow(/longer than 65536/);
-    expect(bad((d) => (d.saved = ["a.ktrace"]))).toThrow(/saved lists 1 traces, but the shard's --save settings give 0/);
+    expect(bad((d) => (d.saved = ["a.ktrace"]))).toThrow(
+      /saved lists 1 traces, but the shard's --save settings give 0/,
+    );
     expect(bad((d) => (d.seeds.from = -1))).toThrow(/seeds\.from must be an integer >= 0/);
   });
 });
@@ -156,7 +206,11 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
     const rows = (s: string) => s.split("\n").filter((l) => /^\d+\s+(panic|hang|fatal|ok|budget|error)\b/.test(l));
     expect(rows(text.stdout)).toEqual(rows(plain.stdout));
     expect(rows(text.stdout)).toHaveLength(doc.failing.length);
-    expect(text.stdout).toMatch(new RegExp(`${doc.failing.length} of 400 seeds failed .*: asterinas-procfs \\(buggy --cpus 2 --opt reads=3 --max-events \\d+\\) seeds 3\\.\\.402, merged from 4 shards`));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `${doc.failing.length} of 400 seeds failed .*: asterinas-procfs \\(buggy --cpus 2 --opt reads=3 --max-events \\d+\\) seeds 3\\.\\.402, merged from 4 shards`,
+      ),
+    );
   });
 
   it("a seed's internal error is named in a shard and in the merge, which exit 3 after reporting every other seed", async () => {
@@ -170,7 +224,9 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
       { seed: 17, message: "injected fault at seed 17 (KTRACE_TEST_FAULT_SEEDS)", exitCode: 3 },
     ]);
     expect(doc.outcomes.error).toBe(2);
-    expect(whole.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ktrace: internal error at 2 seeds \(4, 17\); first, seed 4: injected fault/)]);
+    expect(whole.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^ktrace: internal error at 2 seeds \(4, 17\); first, seed 4: injected fault/),
+    ]);
     const files = [0, 1].map((i) => join(dir, `e-${i}.json`));
     for (let i = 0; i < 2; i++) {
       const r = await runCli([...args, "--shard", `${i}/2`], { env });
@@ -184,16 +240,22 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
     const text = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..30"], { env });
     expect(text.code).toBe(3);
     expect(text.stdout).toMatch(/^4\s+error\s+internal error: injected fault at seed 4/m);
-    expect(text.stdout).toMatch(/2 seeds hit an internal error in ktrace \(outcome 'error'\); every other seed was run and judged/);
+    expect(text.stdout).toMatch(
+      /2 seeds hit an internal error in ktrace \(outcome 'error'\); every other seed was run and judged/,
+    );
     expect(text.stdout).toMatch(/outcomes: ok \d+, hang \d+, error 2/);
   });
 
   it("--shard auto/N reads the index from the environment and says which variable it used", async () => {
     const fixed = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..50", "--shard", "2/3", "--json"]);
-    const auto = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..50", "--shard", "auto/3", "--json"], { env: { JOB_COMPLETION_INDEX: "2" } });
+    const auto = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..50", "--shard", "auto/3", "--json"], {
+      env: { JOB_COMPLETION_INDEX: "2" },
+    });
     expect(auto.stdout).toBe(fixed.stdout);
     expect(auto.stderr).toBe("ktrace: shard 2/3 (index from JOB_COMPLETION_INDEX=2)\n");
-    const slurm = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..50", "--shard", "auto/3"], { env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_MIN: "1" } });
+    const slurm = await runCli(["explore", "tcmalloc-fork", "--seeds", "1..50", "--shard", "auto/3"], {
+      env: { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_MIN: "1" },
+    });
     expect(slurm.stdout).toMatch(/shard 2\/3 of seeds 1\.\.50: seeds 34\.\.50/);
   });
 
@@ -207,11 +269,32 @@ describe("ktrace explore --shard / ktrace merge (CLI)", () => {
   it("bad shards and bad merges: one line, exit 2", async () => {
     const env = { JOB_COMPLETION_INDEX: "", SLURM_ARRAY_TASK_ID: "", AWS_BATCH_JOB_ARRAY_INDEX: "" };
     const good = join(dir, "g.json");
-    writeFileSync(good, (await runCli(["explore", "tcmalloc-fork", "--seeds", "1..9", "--shard", "0/2", "--json"])).stdout);
+    writeFileSync(
+      good,
+      (await runCli(["explore", "tcmalloc-fork", "--seeds", "1..9", "--shard", "0/2", "--json"])).stdout,
+    );
     const other = join(dir, "o.json");
-    writeFileSync(other, (await runCli(["explore", "tcmalloc-fork", "--fix", "atfork-2.17", "--seeds", "1..9", "--shard", "1/2", "--json"])).stdout);
+    writeFileSync(
+      other,
+      (
+        await runCli([
+          "explore",
+          "tcmalloc-fork",
+          "--fix",
+          "atfork-2.17",
+          "--seeds",
+          "1..9",
+          "--shard",
+          "1/2",
+          "--json",
+        ])
+      ).stdout,
+    );
     const esc = join(dir, "esc.json");
-    writeFileSync(esc, readFileSync(good, "utf8").replace('"scenario": "tcmalloc-fork"', '"scenario": "tcmalloc-fork\\u001b[2J"'));
+    writeFileSync(
+      esc,
+      readFileSync(good, "utf8").replace('"scenario": "tcmalloc-fork"', '"scenario": "tcmalloc-fork\\u001b[2J"'),
+    );
     for (const [args, msg] of [
       [["explore", "tcmalloc-fork", "--seeds", "1..10", "--shard", "2/2"], /index 2 is out of range for 2 shards/],
       [["explore", "tcmalloc-fork", "--seeds", "1..10", "--shard", "one/2"], /shard index must be a number/],

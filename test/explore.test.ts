@@ -5,13 +5,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
+import { progressLine } from "../src/cli/cmd/explore.ts";
 import { explore, isFailure, runSeed } from "../src/explore/index.ts";
 import { newChecker } from "../src/explore/seed.ts";
 import { findScenario } from "../src/scenarios/index.ts";
 import { openTrace } from "../src/trace/index.ts";
-import stringWidth from "string-width";
-import { progressLine } from "../src/cli/cmd/explore.ts";
 import { cliCommand, REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-explore-"));
@@ -34,7 +34,14 @@ describe("explore engine", () => {
   });
 
   it("finds nothing for the fixed variants", async () => {
-    for (const [target, fix] of [["tcmalloc-fork", "atfork-2.17"], ["tcmalloc-fork", "posix-spawn"], ["asterinas-procfs", "none-check"], ["cpython-fork-serenity", "reinit-lock"], ["cpython-fork-serenity", "linux"], ["rcore-kstack", "pr146"]] as const) {
+    for (const [target, fix] of [
+      ["tcmalloc-fork", "atfork-2.17"],
+      ["tcmalloc-fork", "posix-spawn"],
+      ["asterinas-procfs", "none-check"],
+      ["cpython-fork-serenity", "reinit-lock"],
+      ["cpython-fork-serenity", "linux"],
+      ["rcore-kstack", "pr146"],
+    ] as const) {
       const res = await explore({ target, req: { fix }, from: 1, to: 200, jobs: 1 });
       expect(res.failing, `${target} --fix ${fix}`).toEqual([]);
     }
@@ -58,21 +65,38 @@ describe("explore engine", () => {
   });
 
   it("lists a seed whose run throws as an error with its exit code, and runs every other seed", async () => {
-    const res = await explore({ target: "fixtures/scenarios/seed-throws.ts", req: {}, from: 1, to: 30, jobs: 1, batch: 4 });
+    const res = await explore({
+      target: "fixtures/scenarios/seed-throws.ts",
+      req: {},
+      from: 1,
+      to: 30,
+      jobs: 1,
+      batch: 4,
+    });
     expect(res.errors.map((e) => e.seed)).toEqual([3, 10, 17, 24]);
-    expect(res.errors[0]).toEqual({ seed: 3, exitCode: 2, message: expect.stringMatching(/build\(\) threw at seed-throws\.ts:\d+: no program for seed 3$/) });
+    expect(res.errors[0]).toEqual({
+      seed: 3,
+      exitCode: 2,
+      message: expect.stringMatching(/build\(\) threw at seed-throws\.ts:\d+: no program for seed 3$/),
+    });
     expect(res.outcomes).toEqual({ ok: 26, error: 4 });
     expect(res.scanned).toBe(30);
     const cli = await runCli(["explore", "fixtures/scenarios/seed-throws.ts", "--seeds", "1..30"]);
     expect(cli.code).toBe(2);
     expect(cli.stdout).toMatch(/^10\s+error\s+cannot run: .*no program for seed 10$/m);
     expect(cli.stdout).toMatch(/26 of 30 seeds passed: seed-throws/);
-    expect(cli.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ktrace: a scenario that cannot run at 4 seeds \(3, 10, 17, 24\); first, seed 3: /)]);
+    expect(cli.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^ktrace: a scenario that cannot run at 4 seeds \(3, 10, 17, 24\); first, seed 3: /),
+    ]);
   });
 
   it("refuses a bad fix or option before running anything", async () => {
-    await expect(explore({ target: "tcmalloc-fork", req: { fix: "nope" }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });
-    await expect(explore({ target: "rcore-kstack", req: { opts: ["stack=loud"] }, from: 1, to: 5, jobs: 1 })).rejects.toMatchObject({ exitCode: 2 });
+    await expect(
+      explore({ target: "tcmalloc-fork", req: { fix: "nope" }, from: 1, to: 5, jobs: 1 }),
+    ).rejects.toMatchObject({ exitCode: 2 });
+    await expect(
+      explore({ target: "rcore-kstack", req: { opts: ["stack=loud"] }, from: 1, to: 5, jobs: 1 }),
+    ).rejects.toMatchObject({ exitCode: 2 });
   });
 });
 
@@ -100,14 +124,18 @@ describe("ktrace explore (CLI, job processes)", () => {
     const a = await runCli(["explore", "tcmalloc-fork", "--fix", "atfork-2.17", "--seeds", "1..2000"]);
     expect(a.code).toBe(0);
     expect(a.stdout).toMatch(/all 2,000 seeds passed/);
-    const b = await runCli(["explore", "asterinas-procfs", "--fix", "none-check", "--seeds", "1..2000"], { runtime: "deno" });
+    const b = await runCli(["explore", "asterinas-procfs", "--fix", "none-check", "--seeds", "1..2000"], {
+      runtime: "deno",
+    });
     expect(b.code).toBe(0);
   });
 
   it("asterinas-procfs 1..2000 finds panics; --json is the same for 1 and 2 jobs, on Bun and on Deno", async () => {
     const one = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "1", "--json"]);
     const two = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "2", "--json"]);
-    const deno = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "2", "--json"], { runtime: "deno" });
+    const deno = await runCli(["explore", "asterinas-procfs", "--seeds", "1..2000", "--jobs", "2", "--json"], {
+      runtime: "deno",
+    });
     expect([one.code, two.code, deno.code]).toEqual([1, 1, 1]);
     expect(two.stdout).toBe(one.stdout);
     expect(deno.stdout).toBe(one.stdout);
@@ -128,12 +156,19 @@ describe("ktrace explore (CLI, job processes)", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.failing.length).toBeGreaterThan(10);
     expect(doc.saved).toHaveLength(10);
-    expect(readdirSync(few).sort()).toEqual(doc.failing.slice(0, 10).map((f: { seed: number }) => `asterinas-procfs-s${f.seed}.ktrace`).sort());
+    expect(readdirSync(few).sort()).toEqual(
+      doc.failing
+        .slice(0, 10)
+        .map((f: { seed: number }) => `asterinas-procfs-s${f.seed}.ktrace`)
+        .sort(),
+    );
     const t = openTrace(doc.saved[0]);
     expect(t.meta.seed).toBe(doc.failing[0].seed);
     expect(t.outcome?.kind).toBe("panic");
     const all = join(dir, "all");
-    const r2 = await runCli(["explore", "asterinas-procfs", "--seeds", "1..40", "--save", all, "--save-all"], { runtime: "deno" });
+    const r2 = await runCli(["explore", "asterinas-procfs", "--seeds", "1..40", "--save", all, "--save-all"], {
+      runtime: "deno",
+    });
     expect(r2.code).toBe(1);
     expect(readdirSync(all)).toHaveLength(doc.failing.length);
     expect(r2.stdout).toMatch(new RegExp(`saved ${doc.failing.length} traces to`));
@@ -145,7 +180,16 @@ describe("ktrace explore (CLI, job processes)", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.failing.length).toBeGreaterThan(0);
     expect(doc.failing[0].outcome.kind).toBe("hang");
-    const fixed = await runCli(["explore", "fixtures/scenarios/bank.ts", "--fix", "ordered", "--seeds", "1..200", "--jobs", "2"]);
+    const fixed = await runCli([
+      "explore",
+      "fixtures/scenarios/bank.ts",
+      "--fix",
+      "ordered",
+      "--seeds",
+      "1..200",
+      "--jobs",
+      "2",
+    ]);
     expect(fixed.code).toBe(0);
   });
 
@@ -154,42 +198,62 @@ describe("ktrace explore (CLI, job processes)", () => {
     expect(quiet.stderr).toBe("");
   });
 
-  it.skipIf(!existsSync("/usr/bin/script"))("draws the progress line in place in an 80-column terminal, never as wide as the terminal, and clears it", () => {
-    const [cmd, pre] = cliCommand("bun");
-    const out = join(dir, "tty.json");
-    const line = [cmd, ...pre, "explore", "tcmalloc-fork", "--seeds", "1..30000", "--json"].map((w) => `'${w}'`).join(" ");
-    const r = spawnSync("/usr/bin/script", ["-qec", `stty cols 80 rows 24; ${line} > '${out}'`, "/dev/null"], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, encoding: "utf8" });
-    expect(r.status).toBe(1);
-    expect(r.stdout.endsWith("\r\x1b[K")).toBe(true);
-    // Every frame starts at column 0 and erases the rest of the row: no stale text, and no row wraps.
-    const frames = r.stdout.split("\r").filter((f) => f !== "");
-    expect(frames.length).toBeGreaterThan(1);
-    for (const f of frames.slice(0, -1)) {
-      // One layout for the whole run (chosen for the counts at their widest): the bar, counts, time left.
-      expect(f).toMatch(/^[█░]{12} [\d,]+\/30,000 seeds {2}[\d,]+ failing {2}[\d.]+ s left\x1b\[K$/);
-      expect([...f.replace("\x1b[K", "")].length).toBeLessThan(80);
-    }
-    expect(r.stdout).not.toContain("\n");
-    expect(JSON.parse(readFileSync(out, "utf8")).scanned).toBe(30000);
-  });
+  it.skipIf(!existsSync("/usr/bin/script"))(
+    "draws the progress line in place in an 80-column terminal, never as wide as the terminal, and clears it",
+    () => {
+      const [cmd, pre] = cliCommand("bun");
+      const out = join(dir, "tty.json");
+      const line = [cmd, ...pre, "explore", "tcmalloc-fork", "--seeds", "1..30000", "--json"]
+        .map((w) => `'${w}'`)
+        .join(" ");
+      const r = spawnSync("/usr/bin/script", ["-qec", `stty cols 80 rows 24; ${line} > '${out}'`, "/dev/null"], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NO_COLOR: "1" },
+        encoding: "utf8",
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout.endsWith("\r\x1b[K")).toBe(true);
+      // Every frame starts at column 0 and erases the rest of the row: no stale text, and no row wraps.
+      const frames = r.stdout.split("\r").filter((f) => f !== "");
+      expect(frames.length).toBeGreaterThan(1);
+      for (const f of frames.slice(0, -1)) {
+        // One layout for the whole run (chosen for the counts at their widest): the bar, counts, time left.
+        expect(f).toMatch(/^[█░]{12} [\d,]+\/30,000 seeds {2}[\d,]+ failing {2}[\d.]+ s left\x1b\[K$/);
+        expect([...f.replace("\x1b[K", "")].length).toBeLessThan(80);
+      }
+      expect(r.stdout).not.toContain("\n");
+      expect(JSON.parse(readFileSync(out, "utf8")).scanned).toBe(30000);
+    },
+  );
 
   it("fits the progress line to the terminal, dropping the rate, the bar, then the label", () => {
     const p = { done: 1_234_567, total: 10_000_000, failing: 98_765, errors: 0, elapsedMs: 20_000 };
     const full = progressLine("explore tcmalloc-fork", p, 200);
-    expect(full).toBe("explore tcmalloc-fork ███░░░░░░░░░░░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  61,728 seeds/s  2 min 22 s left");
-    expect(progressLine("explore tcmalloc-fork", p, 100)).toBe("explore tcmalloc-fork █░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left");
-    expect(progressLine("explore tcmalloc-fork", p, 80)).toBe("█░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left");
-    expect(progressLine("explore tcmalloc-fork", { ...p, done: 1000, total: 3000, failing: 150, elapsedMs: 200 }, 80))
-      .toBe("explore tcmalloc-fork ████░░░░░░░░ 1,000/3,000 seeds  150 failing  0.4 s left");
+    expect(full).toBe(
+      "explore tcmalloc-fork ███░░░░░░░░░░░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  61,728 seeds/s  2 min 22 s left",
+    );
+    expect(progressLine("explore tcmalloc-fork", p, 100)).toBe(
+      "explore tcmalloc-fork █░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left",
+    );
+    expect(progressLine("explore tcmalloc-fork", p, 80)).toBe(
+      "█░░░░░░░░░░░ 1,234,567/10,000,000 seeds  98,765 failing  2 min 22 s left",
+    );
+    expect(
+      progressLine("explore tcmalloc-fork", { ...p, done: 1000, total: 3000, failing: 150, elapsedMs: 200 }, 80),
+    ).toBe("explore tcmalloc-fork ████░░░░░░░░ 1,000/3,000 seeds  150 failing  0.4 s left");
     expect(progressLine("explore tcmalloc-fork", p, 60)).toBe("1,234,567/10,000,000 seeds  98,765 failing");
     expect(progressLine("explore tcmalloc-fork", p, 30)).toBe("1,234,567/10,000,000 seeds  …");
-    expect(progressLine("explore tcmalloc-fork", { ...p, errors: 2 }, 200)).toContain("98,765 failing  2 errors  61,728 seeds/s");
+    expect(progressLine("explore tcmalloc-fork", { ...p, errors: 2 }, 200)).toContain(
+      "98,765 failing  2 errors  61,728 seeds/s",
+    );
     // Label text is the user's: wide characters count two cells, controls are escaped.
     const wide = progressLine("explore ./シナリオ.ts\x1b[2J", p, 140);
     expect(wide).not.toContain("\x1b");
     expect(wide).toContain("\\x1b[2J");
     for (const cols of [1, 2, 10, 40, 79, 80, 81, 120]) {
-      expect(stringWidth(progressLine("explore ./シナリオ.ts", p, cols)), `${cols} columns`).toBeLessThan(Math.max(2, cols));
+      expect(stringWidth(progressLine("explore ./シナリオ.ts", p, cols)), `${cols} columns`).toBeLessThan(
+        Math.max(2, cols),
+      );
     }
   });
 

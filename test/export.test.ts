@@ -11,16 +11,55 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unpackMultiple } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
-import { chromeTraceJson, CPUS_PID } from "../src/export/chrome.ts";
+import { CPUS_PID, chromeTraceJson } from "../src/export/chrome.ts";
+import { eventRecord, writeRecords } from "../src/export/records.ts";
 import { prepare, record } from "../src/record/index.ts";
 import { openSource } from "../src/replay/index.ts";
-import { eventRecord, writeRecords } from "../src/export/records.ts";
-import { cliCommand, runCli, REPO_ROOT } from "./helpers/run-cli.ts";
+import { cliCommand, REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
-type Ev = Record<string, unknown> & { name: string; ph: string; pid: number; tid: number; ts?: number; dur?: number; id?: number | string; cat?: string; s?: string; bp?: string; args?: Record<string, unknown> };
+type Ev = Record<string, unknown> & {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts?: number;
+  dur?: number;
+  id?: number | string;
+  cat?: string;
+  s?: string;
+  bp?: string;
+  args?: Record<string, unknown>;
+};
 
-const PHASES = new Set(["B", "E", "X", "i", "I", "C", "b", "n", "e", "s", "t", "f", "M", "P", "O", "N", "D", "R", "(", ")"]);
-const META_NAMES = new Set(["process_name", "process_labels", "process_sort_index", "thread_name", "thread_sort_index"]);
+const PHASES = new Set([
+  "B",
+  "E",
+  "X",
+  "i",
+  "I",
+  "C",
+  "b",
+  "n",
+  "e",
+  "s",
+  "t",
+  "f",
+  "M",
+  "P",
+  "O",
+  "N",
+  "D",
+  "R",
+  "(",
+  ")",
+]);
+const META_NAMES = new Set([
+  "process_name",
+  "process_labels",
+  "process_sort_index",
+  "thread_name",
+  "thread_sort_index",
+]);
 
 /**
  * Checks a Chrome trace document against the format's rules. Returns the
@@ -31,7 +70,8 @@ function chromeProblems(doc: unknown): string[] {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return ["top level is not a JSON object"];
   const d = doc as Record<string, unknown>;
   if (!Array.isArray(d.traceEvents)) return ["no traceEvents array"];
-  if (d.displayTimeUnit !== undefined && d.displayTimeUnit !== "ms" && d.displayTimeUnit !== "ns") bad.push(`displayTimeUnit ${String(d.displayTimeUnit)}`);
+  if (d.displayTimeUnit !== undefined && d.displayTimeUnit !== "ms" && d.displayTimeUnit !== "ns")
+    bad.push(`displayTimeUnit ${String(d.displayTimeUnit)}`);
   const evs = d.traceEvents as Ev[];
   const isInt = (x: unknown) => Number.isInteger(x);
   const isTs = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x >= 0;
@@ -58,7 +98,8 @@ function chromeProblems(doc: unknown): string[] {
     if (e.ph === "M") {
       if (!META_NAMES.has(e.name)) bad.push(`${at}: unknown metadata name`);
       if (e.name.endsWith("_name") && typeof e.args?.name !== "string") bad.push(`${at}: ${e.name} without args.name`);
-      if (e.name.endsWith("_sort_index") && !isInt(e.args?.sort_index)) bad.push(`${at}: ${e.name} without integer args.sort_index`);
+      if (e.name.endsWith("_sort_index") && !isInt(e.args?.sort_index))
+        bad.push(`${at}: ${e.name} without integer args.sort_index`);
       if (e.name === "thread_name") named.add(track);
       if (e.name === "process_name") namedProcs.add(e.pid);
       continue;
@@ -68,7 +109,8 @@ function chromeProblems(doc: unknown): string[] {
       continue;
     }
     // Microseconds converted from integer ns: at most 3 decimals.
-    if (Math.abs(e.ts! * 1000 - Math.round(e.ts! * 1000)) > 1e-6) bad.push(`${at}: ts ${e.ts} is not a whole number of ns in µs`);
+    if (Math.abs(e.ts! * 1000 - Math.round(e.ts! * 1000)) > 1e-6)
+      bad.push(`${at}: ts ${e.ts} is not a whole number of ns in µs`);
     used.add(track);
     switch (e.ph) {
       case "X": {
@@ -131,7 +173,10 @@ function chromeProblems(doc: unknown): string[] {
     for (const s of l) {
       while (stack.length && stack[stack.length - 1]!.end <= s.ts) stack.pop();
       const top = stack[stack.length - 1];
-      if (top && s.end > top.end) bad.push(`track ${track}: slice '${s.name}' [${s.ts}, ${s.end}] overlaps '${top.name}' [${top.ts}, ${top.end}]`);
+      if (top && s.end > top.end)
+        bad.push(
+          `track ${track}: slice '${s.name}' [${s.ts}, ${s.end}] overlaps '${top.name}' [${top.ts}, ${top.end}]`,
+        );
       stack.push(s);
     }
   }
@@ -146,23 +191,28 @@ function chromeProblems(doc: unknown): string[] {
     }
   }
   for (const track of used) if (!named.has(track)) bad.push(`track ${track} has no thread_name`);
-  for (const track of used) if (!namedProcs.has(Number(track.split("/")[0]))) bad.push(`process of ${track} has no process_name`);
+  for (const track of used)
+    if (!namedProcs.has(Number(track.split("/")[0]))) bad.push(`process of ${track} has no process_name`);
   return bad;
 }
 
 const TRACES = join(REPO_ROOT, "traces");
-const examples = readdirSync(TRACES).filter((f) => f.endsWith(".ktrace")).sort();
+const examples = readdirSync(TRACES)
+  .filter((f) => f.endsWith(".ktrace"))
+  .sort();
 
 describe("chrome export: the format's rules", () => {
   it("the validator catches what it should", () => {
-    const ok = { traceEvents: [
-      { name: "thread_name", ph: "M", pid: 1, tid: 1, args: { name: "t" } },
-      { name: "process_name", ph: "M", pid: 1, tid: 0, args: { name: "p" } },
-      { name: "a", ph: "X", ts: 0, dur: 2, pid: 1, tid: 1 },
-      { name: "b", ph: "X", ts: 0.5, dur: 1, pid: 1, tid: 1 },
-      { name: "c", ph: "B", ts: 3, pid: 1, tid: 1 },
-      { name: "c", ph: "E", ts: 4, pid: 1, tid: 1 },
-    ] };
+    const ok = {
+      traceEvents: [
+        { name: "thread_name", ph: "M", pid: 1, tid: 1, args: { name: "t" } },
+        { name: "process_name", ph: "M", pid: 1, tid: 0, args: { name: "p" } },
+        { name: "a", ph: "X", ts: 0, dur: 2, pid: 1, tid: 1 },
+        { name: "b", ph: "X", ts: 0.5, dur: 1, pid: 1, tid: 1 },
+        { name: "c", ph: "B", ts: 3, pid: 1, tid: 1 },
+        { name: "c", ph: "E", ts: 4, pid: 1, tid: 1 },
+      ],
+    };
     expect(chromeProblems(ok)).toEqual([]);
     const broken = structuredClone(ok);
     broken.traceEvents[3]!.dur = 5; // b now ends after a
@@ -192,7 +242,9 @@ describe("chrome export: the format's rules", () => {
       if (typeof seq === "number") expect(e.ts! * 1000).toBeCloseTo(r.reader.eventAt(seq).time, 6);
     }
     // A track per CPU, each named.
-    const cpuNames = evs.filter((e) => e.ph === "M" && e.name === "thread_name" && e.pid === CPUS_PID).map((e) => e.args!.name);
+    const cpuNames = evs
+      .filter((e) => e.ph === "M" && e.name === "thread_name" && e.pid === CPUS_PID)
+      .map((e) => e.args!.name);
     expect(cpuNames).toEqual(Array.from({ length: r.meta.config.cpus }, (_, i) => `CPU ${i}`));
     // Every switch to a thread gives a run slice on its CPU track.
     let switches = 0;
@@ -200,7 +252,8 @@ describe("chrome export: the format's rules", () => {
     expect(evs.filter((e) => e.ph === "X" && e.cat === "sched").length).toBe(switches);
     // Every simulated process is named.
     const procs = new Set<number>();
-    for (const ev of r.reader.events()) if (ev.kind === 3 || ev.kind === 5 || ev.kind === 6) procs.add(ev.kind === 3 ? ev.a : ev.b);
+    for (const ev of r.reader.events())
+      if (ev.kind === 3 || ev.kind === 5 || ev.kind === 6) procs.add(ev.kind === 3 ? ev.a : ev.b);
     const named = new Set(evs.filter((e) => e.name === "process_name").map((e) => e.pid));
     for (const p of procs) expect(named.has(p)).toBe(true);
     expect(doc.otherData.scenario).toBe(r.meta.scenario);
@@ -209,7 +262,9 @@ describe("chrome export: the format's rules", () => {
   it("shows what the tcmalloc hang is made of: the copied SlowTLS held by an absent thread, the child spinning, lock flows", () => {
     const doc = JSON.parse(chromeTraceJson(openSource(join(TRACES, "tcmalloc-fork.ktrace"))));
     const evs = doc.traceEvents as Ev[];
-    const held = evs.find((e) => e.ph === "X" && e.cat === "lock" && e.args?.lock === "tcmalloc.SlowTLS" && e.args?.copiedAtFork === true);
+    const held = evs.find(
+      (e) => e.ph === "X" && e.cat === "lock" && e.args?.lock === "tcmalloc.SlowTLS" && e.args?.copiedAtFork === true,
+    );
     expect(held?.name).toBe("held by tid 2 (not in this process)");
     expect(evs.some((e) => e.ph === "X" && e.cat === "wait" && e.name === "spins on tcmalloc.SlowTLS")).toBe(true);
     expect(evs.some((e) => e.ph === "i" && e.name.startsWith("fork"))).toBe(true);
@@ -219,7 +274,10 @@ describe("chrome export: the format's rules", () => {
   });
 
   it("shows kernel-stack frees, VMAR clears and panics as instants", () => {
-    const kinds = (file: string) => (JSON.parse(chromeTraceJson(openSource(join(TRACES, file)))).traceEvents as Ev[]).filter((e) => e.ph === "i").map((e) => e.name);
+    const kinds = (file: string) =>
+      (JSON.parse(chromeTraceJson(openSource(join(TRACES, file)))).traceEvents as Ev[])
+        .filter((e) => e.ph === "i")
+        .map((e) => e.name);
     expect(kinds("rcore-kstack.ktrace").some((n) => /^kstack \d+ freed$/.test(n))).toBe(true);
     const ast = kinds("asterinas-procfs.ktrace");
     expect(ast.some((n) => /^VMAR of pid \d+ cleared$/.test(n))).toBe(true);
@@ -241,7 +299,9 @@ describe("ktrace export (CLI)", () => {
   const dir = mkdtempSync(join(tmpdir(), "ktrace-export-cli-"));
   it("writes -o FILE on Bun and stdout on Deno, the same bytes", async () => {
     const out = join(dir, "t.json");
-    const a = await runCli(["export", "traces/asterinas-procfs.ktrace", "--format", "chrome", "-o", out], { runtime: "bun" });
+    const a = await runCli(["export", "traces/asterinas-procfs.ktrace", "--format", "chrome", "-o", out], {
+      runtime: "bun",
+    });
     expect(a.code).toBe(0);
     expect(a.stdout).toBe("");
     expect(a.stderr).toContain(out);
@@ -267,15 +327,22 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
   const eventsJson = async (path: string) => {
     const r = await runCli(["events", path, "--json"]);
     expect(r.code).toBe(0);
-    return r.stdout.trimEnd().split("\n").map((l) => {
-      const { desc: _, ...rest } = JSON.parse(l) as Record<string, unknown>;
-      return rest;
-    });
+    return r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => {
+        const { desc: _, ...rest } = JSON.parse(l) as Record<string, unknown>;
+        return rest;
+      });
   };
   /** The CLI's stdout as bytes (runCli decodes it as text). */
   const rawStdout = (runtime: "bun" | "deno", args: string[]) => {
     const [cmd, pre] = cliCommand(runtime);
-    const r = spawnSync(cmd, [...pre, ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 1 << 28 });
+    const r = spawnSync(cmd, [...pre, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      maxBuffer: 1 << 28,
+    });
     expect(r.status, r.stderr.toString()).toBe(0);
     return r.stdout;
   };
@@ -283,7 +350,12 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
   it("round-trip against `ktrace events --json` with a plain msgpack decoder and JSON.parse, on every example trace and a stress trace of many chunks", async () => {
     const stress = join(dir, "stress.ktrace");
     record(await prepare({ target: "stress", maxEvents: 20000, cpus: 4, seed: 5 }), stress, 1000);
-    const files = [...readdirSync(TRACES).filter((f) => f.endsWith(".ktrace")).map((f) => join(TRACES, f)), stress];
+    const files = [
+      ...readdirSync(TRACES)
+        .filter((f) => f.endsWith(".ktrace"))
+        .map((f) => join(TRACES, f)),
+      stress,
+    ];
     for (const path of files) {
       const want = await eventsJson(path);
       const mp = join(dir, "x.msgpack");
@@ -293,7 +365,13 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
       expect(unpackMultiple(readFileSync(mp)), path).toEqual(want);
       const b = await runCli(["export", path, "--format", "jsonl"], { runtime: "deno" });
       expect(b.code, b.stderr).toBe(0);
-      expect(b.stdout.trimEnd().split("\n").map((l) => JSON.parse(l)), path).toEqual(want);
+      expect(
+        b.stdout
+          .trimEnd()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+        path,
+      ).toEqual(want);
     }
   });
 
@@ -301,7 +379,13 @@ describe("ktrace export --format msgpack|jsonl: events as plain records", () => 
     const file = join(dir, "t.msgpack");
     expect((await runCli(["export", "traces/tcmalloc-fork.ktrace", "--format", "msgpack", "-o", file])).code).toBe(0);
     for (const rt of ["bun", "deno"] as const) {
-      expect(Buffer.compare(rawStdout(rt, ["export", "traces/tcmalloc-fork.ktrace", "--format", "msgpack"]), readFileSync(file)), rt).toBe(0);
+      expect(
+        Buffer.compare(
+          rawStdout(rt, ["export", "traces/tcmalloc-fork.ktrace", "--format", "msgpack"]),
+          readFileSync(file),
+        ),
+        rt,
+      ).toBe(0);
     }
   });
 

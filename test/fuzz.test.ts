@@ -9,16 +9,33 @@ import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
 function fuzz(runtime: "bun" | "deno", count: number, seed: number) {
-  const r = spawnSync(join(REPO_ROOT, "node_modules", ".bin", "bun"), [
-    join(REPO_ROOT, "bench", "fuzz.ts"), "--count", String(count), "--seed", String(seed), "--runtime", runtime, "--jobs", "2",
-    "--timeout-ms", "60000", "--json",
-  ], { encoding: "utf8", cwd: REPO_ROOT, maxBuffer: 1 << 26 });
+  const r = spawnSync(
+    join(REPO_ROOT, "node_modules", ".bin", "bun"),
+    [
+      join(REPO_ROOT, "bench", "fuzz.ts"),
+      "--count",
+      String(count),
+      "--seed",
+      String(seed),
+      "--runtime",
+      runtime,
+      "--jobs",
+      "2",
+      "--timeout-ms",
+      "60000",
+      "--json",
+    ],
+    { encoding: "utf8", cwd: REPO_ROOT, maxBuffer: 1 << 26 },
+  );
   expect(r.stderr).toBe("");
   return JSON.parse(r.stdout) as { count: number; classes: Record<string, number>; peakMB: number; bad: unknown[] };
 }
 
 describe("fuzzing the reader through the CLI's commands (bounded sample)", () => {
-  for (const [runtime, count, seed] of [["bun", 2000, 101], ["deno", 300, 202]] as const) {
+  for (const [runtime, count, seed] of [
+    ["bun", 2000, 101],
+    ["deno", 300, 202],
+  ] as const) {
     it(`${count} mutated traces on ${runtime}: no exit 3, no hang, no silent wrong answer, none over 256 MB`, () => {
       const s = fuzz(runtime, count, seed);
       expect(s.count).toBe(count);

@@ -1,23 +1,23 @@
 // ktrace import end to end (writing, and --dry-run), on Bun and on Deno.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli, type Runtime } from './helpers/run-cli.ts';
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { type Runtime, runCli } from "./helpers/run-cli.ts";
 
-const FIX = 'fixtures/import';
-const RUNTIMES: Runtime[] = ['bun', 'deno'];
+const FIX = "fixtures/import";
+const RUNTIMES: Runtime[] = ["bun", "deno"];
 
-describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
+describe.each(RUNTIMES)("ktrace import on %s", (runtime) => {
   const run = (...args: string[]) => runCli(args, { runtime });
 
-  it('--dry-run reports format, counts, what each event becomes, and the missing processes', async () => {
-    const r = await run('import', `${FIX}/ftrace/tracefs.txt`, '--dry-run');
-    expect(r.stderr).toBe('');
+  it("--dry-run reports format, counts, what each event becomes, and the missing processes", async () => {
+    const r = await run("import", `${FIX}/ftrace/tracefs.txt`, "--dry-run");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('format   ftrace text (detected)');
-    expect(r.stdout).toContain('read     41 lines, 3,803 bytes: 29 events, 12 header/blank, 0 unparsed');
+    expect(r.stdout).toContain("format   ftrace text (detected)");
+    expect(r.stdout).toContain("read     41 lines, 3,803 bytes: 29 events, 12 header/blank, 0 unparsed");
     expect(r.stdout).toMatch(/^ {2}sched_switch +7 {2}switch \(prev's state from prev_state\)$/m);
     expect(r.stdout).toMatch(/^ {2}sched_stat_runtime +1 {2}generic event/m);
     expect(r.stdout).toMatch(/^ {2}sched_process_fork +1 {2}1 merged/m);
@@ -25,107 +25,144 @@ describe.each(RUNTIMES)('ktrace import on %s', (runtime) => {
     expect(r.stdout).toMatch(/Not written \(--dry-run\): without it, import writes tracefs\.ktrace/);
   });
 
-  it('--dry-run --json: one document; unparsed lines and a cut-short last line are reported', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
-    const file = path.join(dir, 'noisy.txt');
-    const ok = '  bash-1 [000] ..... 5.000001: sched_process_wait: comm=bash pid=0 prio=120\n';
+  it("--dry-run --json: one document; unparsed lines and a cut-short last line are reported", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    const file = path.join(dir, "noisy.txt");
+    const ok = "  bash-1 [000] ..... 5.000001: sched_process_wait: comm=bash pid=0 prio=120\n";
     writeFileSync(file, `# tracer: nop\n${ok}not a trace line\n${ok}${ok}  bash-1 [000] ..... 5.0000`);
-    const r = await run('import', file, '--dry-run', '--json');
+    const r = await run("import", file, "--dry-run", "--json");
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({
-      format: 'ftrace', detected: true, records: 3, skipped: 1,
-      unparsed: { count: 2, lines: [3, 6] }, lastLine: { newline: false, parsed: false },
-      events: { sched_process_wait: { count: 3, mapped: 3, becomes: 'generic (the switches say when it sleeps)' } }, written: null,
+      format: "ftrace",
+      detected: true,
+      records: 3,
+      skipped: 1,
+      unparsed: { count: 2, lines: [3, 6] },
+      lastLine: { newline: false, parsed: false },
+      events: { sched_process_wait: { count: 3, mapped: 3, becomes: "generic (the switches say when it sleeps)" } },
+      written: null,
     });
-    expect(j.warnings.join('\n')).toMatch(/2 lines did not parse as ftrace text \(lines 3, 6\)/);
-    expect(j.warnings.join('\n')).toMatch(/last line \(6\) is cut short/);
+    expect(j.warnings.join("\n")).toMatch(/2 lines did not parse as ftrace text \(lines 3, 6\)/);
+    expect(j.warnings.join("\n")).toMatch(/last line \(6\) is cut short/);
   });
 
-  it('writes a .ktrace that info, check, events and state read as an imported trace', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
-    const out = path.join(dir, 'perf.ktrace');
-    const r = await run('import', `${FIX}/perf/perf-script.txt`, '-o', out);
-    expect(r.stderr).toBe('');
+  it("writes a .ktrace that info, check, events and state read as an imported trace", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    const out = path.join(dir, "perf.ktrace");
+    const r = await run("import", `${FIX}/perf/perf-script.txt`, "-o", out);
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/→ .*perf\.ktrace/);
     expect(r.stdout).toMatch(/^ {2}wrote {4}\d+ events on 2 cpus, 2 snapshots, /m);
-    const info = await run('info', out, '--json');
+    const info = await run("info", out, "--json");
     expect(info.code).toBe(0);
-    expect(JSON.parse(info.stdout)).toMatchObject({ cpus: 2, imported: { format: 'perf', file: `${FIX}/perf/perf-script.txt`, detected: true, gzip: false, clock: { kind: 'seconds', unit: 'ns' } } });
-    const text = await run('info', out);
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      cpus: 2,
+      imported: {
+        format: "perf",
+        file: `${FIX}/perf/perf-script.txt`,
+        detected: true,
+        gzip: false,
+        clock: { kind: "seconds", unit: "ns" },
+      },
+    });
+    const text = await run("info", out);
     expect(text.stdout).toMatch(/^imported +perf text from /m);
     expect(text.stdout).toMatch(/^outcome +none: an imported trace/m);
-    const check = await run('check', out);
+    const check = await run("check", out);
     expect(check.code).toBe(0);
-    const state = await run('state', out, '--at', 'end', '--json');
+    const state = await run("state", out, "--at", "end", "--json");
     expect(state.code).toBe(0);
-    expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain('bash');
+    expect(JSON.parse(state.stdout).threads.map((t: { comm: string }) => t.comm)).toContain("bash");
     // Who woke each task (the wake events): bash by ls (reaped by the end: its tid), the kworker by the NET_RX softirq.
     const threads = JSON.parse(state.stdout).threads as { tid: number; woken?: { by: number; how: string } }[];
-    expect(threads.find((t) => t.tid === 100)!.woken).toMatchObject({ by: 101, how: 'wakeup' });
-    expect(threads.find((t) => t.tid === 50)!.woken).toMatchObject({ by: -1, how: 'wakeup' });
-    const stateText = (await run('state', out, '--at', 'end')).stdout;
+    expect(threads.find((t) => t.tid === 100)!.woken).toMatchObject({ by: 101, how: "wakeup" });
+    expect(threads.find((t) => t.tid === 50)!.woken).toMatchObject({ by: -1, how: "wakeup" });
+    const stateText = (await run("state", out, "--at", "end")).stdout;
     expect(stateText).toMatch(/^ +tid +comm +pid +state +cpu +waits on +woken by *$/m);
     expect(stateText).toMatch(/^ +100 +bash +100 +running +0 +- +tid 101 \(wakeup, seq \d+\) *$/m);
     expect(stateText).toMatch(/^ +50 +kworker\/0:1 +50 +idle +1 +- +kernel \(wakeup, seq \d+\) *$/m);
-    const generic = await run('events', out, '--kind', 'generic:sched_stat*,task-exec');
-    expect(generic.stdout.trim().split('\n').map((l) => l.trim().split(/ +/)[4])).toEqual(['task-exec', 'generic']);
+    const generic = await run("events", out, "--kind", "generic:sched_stat*,task-exec");
+    expect(
+      generic.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/ +/)[4]),
+    ).toEqual(["task-exec", "generic"]);
     expect(generic.stdout).toMatch(/generic +sched:sched_stat_runtime comm=bash pid=100 /);
-    const events = await run('events', out, '--kind', 'switch');
+    const events = await run("events", out, "--kind", "switch");
     expect(events.stdout).toMatch(/switch +cpu \d: bash-100 \(\w+\) → /);
     // A report and a Chrome export, as of a recorded trace.
-    const md = path.join(dir, 'perf.md');
-    const rep = await run('report', out, '-o', md);
+    const md = path.join(dir, "perf.md");
+    const rep = await run("report", out, "-o", md);
     expect(rep.code).toBe(0);
-    const text2 = readFileSync(md, 'utf8');
+    const text2 = readFileSync(md, "utf8");
     expect(text2).toMatch(/^# ktrace report: perf-script\.txt \(imported perf trace\): no violation$/m);
     expect(text2).toMatch(/^ktrace import .*perf-script\.txt --format perf -o perf\.ktrace$/m);
     expect(text2).toMatch(/^- `kstack-in-use`: a real trace does not record kernel stacks$/m);
-    const json = path.join(dir, 'perf.json');
-    const exp = await run('export', out, '--format', 'chrome', '-o', json);
+    const json = path.join(dir, "perf.json");
+    const exp = await run("export", out, "--format", "chrome", "-o", json);
     expect(exp.code).toBe(0);
-    const chrome = JSON.parse(readFileSync(json, 'utf8'));
+    const chrome = JSON.parse(readFileSync(json, "utf8"));
     const evs = chrome.traceEvents as { ph: string; name: string; args: { name?: string } }[];
-    expect(evs.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(['tid 50 (kworker/0:1)', 'tid 101 (bash)', 'tid 100 (bash)', 'tid 102 (bash)']);
-    expect(evs.filter((e) => e.name === 'thread_name').map((e) => e.args.name)).toEqual(expect.arrayContaining(['CPU 0', 'CPU 1', 'ls-101', 'bash-100', 'bash-102']));
+    expect(evs.filter((e) => e.ph === "X").map((e) => e.name)).toEqual([
+      "tid 50 (kworker/0:1)",
+      "tid 101 (bash)",
+      "tid 100 (bash)",
+      "tid 102 (bash)",
+    ]);
+    expect(evs.filter((e) => e.name === "thread_name").map((e) => e.args.name)).toEqual(
+      expect.arrayContaining(["CPU 0", "CPU 1", "ls-101", "bash-100", "bash-102"]),
+    );
     // The default output name, and -o naming the input, refused.
-    const same = await run('import', out, '-o', out);
+    const same = await run("import", out, "-o", out);
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/is the input/);
   });
 
-  it('bad input: one line, exit 2, nothing raw from the input', async () => {
-    const dat = await run('import', `${FIX}/real/trace-dat-head.bin`, '--dry-run');
+  it("bad input: one line, exit 2, nothing raw from the input", async () => {
+    const dat = await run("import", `${FIX}/real/trace-dat-head.bin`, "--dry-run");
     expect(dat.code).toBe(2);
-    expect(dat.stderr).toMatch(/^ktrace: .* is a trace-cmd binary file \(trace\.dat\).*\(print it as text first: trace-cmd report -i /);
-    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-cli-'));
-    const file = path.join(dir, 'evil.txt');
-    writeFileSync(file, '\x1b]0;pwned\x07 not a trace\n');
-    const evil = await run('import', file, '--dry-run');
+    expect(dat.stderr).toMatch(
+      /^ktrace: .* is a trace-cmd binary file \(trace\.dat\).*\(print it as text first: trace-cmd report -i /,
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    const file = path.join(dir, "evil.txt");
+    writeFileSync(file, "\x1b]0;pwned\x07 not a trace\n");
+    const evil = await run("import", file, "--dry-run");
     expect(evil.code).toBe(2);
     expect(evil.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
-    expect(evil.stderr).toContain('\\x1b]0;pwned\\x07');
-    const fmt = await run('import', file, '--format', 'ctf', '--dry-run');
+    expect(evil.stderr).toContain("\\x1b]0;pwned\\x07");
+    const fmt = await run("import", file, "--format", "ctf", "--dry-run");
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
   });
 });
 
-describe('Bun/Deno parity', () => {
-  it('the written .ktrace of each format is byte-identical', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ktrace-import-parity-'));
-    for (const f of ['ftrace/lockdep-abba.txt', 'real/trace-cmd-report.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-context.txt']) {
+describe("Bun/Deno parity", () => {
+  it("the written .ktrace of each format is byte-identical", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-parity-"));
+    for (const f of [
+      "ftrace/lockdep-abba.txt",
+      "real/trace-cmd-report.txt",
+      "perf/perf-script-pid.txt",
+      "babeltrace2/babeltrace2-context.txt",
+    ]) {
       const outs = RUNTIMES.map((rt) => path.join(dir, `${rt}-${path.basename(f)}.ktrace`));
-      const rs = await Promise.all(RUNTIMES.map((runtime, i) => runCli(['import', `${FIX}/${f}`, '-o', outs[i]!], { runtime })));
+      const rs = await Promise.all(
+        RUNTIMES.map((runtime, i) => runCli(["import", `${FIX}/${f}`, "-o", outs[i]!], { runtime })),
+      );
       for (const r of rs) expect(r.code, f).toBe(0);
       expect(Buffer.compare(readFileSync(outs[0]!), readFileSync(outs[1]!)), f).toBe(0);
     }
   });
 
-  it('the JSON report of each format is byte-identical', async () => {
-    for (const f of ['ftrace/lockdep-abba.txt', 'perf/perf-script-pid.txt', 'babeltrace2/babeltrace2-plain.txt']) {
-      const [b, d] = await Promise.all(RUNTIMES.map((runtime) => runCli(['import', `${FIX}/${f}`, '--dry-run', '--json'], { runtime })));
+  it("the JSON report of each format is byte-identical", async () => {
+    for (const f of ["ftrace/lockdep-abba.txt", "perf/perf-script-pid.txt", "babeltrace2/babeltrace2-plain.txt"]) {
+      const [b, d] = await Promise.all(
+        RUNTIMES.map((runtime) => runCli(["import", `${FIX}/${f}`, "--dry-run", "--json"], { runtime })),
+      );
       expect(b!.code, f).toBe(0);
       expect(d!.stdout, f).toBe(b!.stdout);
     }

@@ -3,10 +3,10 @@
 // last `window` records, by (ts, line); a record leaves when `window` newer
 // ones arrived; a record earlier than one that left is refused. Random inputs,
 // nearly sorted and shuffled, over several windows, including 0.
-import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/kernel/index.ts';
-import { newRecord, type TraceRecord } from '../src/import/record.ts';
-import { Reorder } from '../src/import/reorder.ts';
+import { describe, expect, it } from "vitest";
+import { newRecord, type TraceRecord } from "../src/import/record.ts";
+import { Reorder } from "../src/import/reorder.ts";
+import { Rng } from "../src/kernel/index.ts";
 
 const before = (a: TraceRecord, b: TraceRecord) => a.ts < b.ts || (a.ts === b.ts && a.line < b.line);
 
@@ -45,8 +45,8 @@ function run(recs: TraceRecord[], window: number): { out: number[]; refused: num
   return { out: out.map((r) => r.line), refused: -1, late: ro.late };
 }
 
-describe('import reorder window', () => {
-  it('gives the plain sorted window\'s records, refusals and late count on random inputs', () => {
+describe("import reorder window", () => {
+  it("gives the plain sorted window's records, refusals and late count on random inputs", () => {
     const rng = new Rng(42);
     let refusals = 0;
     let lateSeen = 0;
@@ -59,7 +59,7 @@ describe('import reorder window', () => {
       for (let i = 0; i < len; i++) {
         t += rng.u32() % 3; // equal times too: the line orders them
         const jump = rng.u32() % 4 === 0 ? rng.u32() % spread : 0;
-        recs.push(newRecord(i + 1, t - jump, 0, '', 1, undefined, 'x', undefined, {}, undefined));
+        recs.push(newRecord(i + 1, t - jump, 0, "", 1, undefined, "x", undefined, {}, undefined));
       }
       const want = model(recs, window);
       expect(run(recs, window), `case ${k}, window ${window}`).toEqual(want);
@@ -71,8 +71,10 @@ describe('import reorder window', () => {
     expect(lateSeen).toBeGreaterThan(100);
   });
 
-  it('a sorted input passes through in order, wrapping the ring many times', () => {
-    const recs = Array.from({ length: 10_000 }, (_, i) => newRecord(i + 1, i >> 1, 0, '', 1, undefined, 'x', undefined, {}, undefined));
+  it("a sorted input passes through in order, wrapping the ring many times", () => {
+    const recs = Array.from({ length: 10_000 }, (_, i) =>
+      newRecord(i + 1, i >> 1, 0, "", 1, undefined, "x", undefined, {}, undefined),
+    );
     const r = run(recs, 5);
     expect(r.refused).toBe(-1);
     expect(r.late).toBe(0);

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { THREAD_AFTER_EVENTS } from "../src/import/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { tempDir } from "./support/trace-util.ts";
 import { checkImportThread, type ImportThreadReport } from "./support/import-thread-check.ts";
+import { tempDir } from "./support/trace-util.ts";
 
 const dir = tempDir("import-thread");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,8 +1,21 @@
 // Named event fields (ev.* constructors, fieldsOf) against the one kind table,
 // and applyEvent on hostile input: only ApplyError, never a TypeError.
-import { describe, expect, it } from "vitest";
+
 import fc from "fast-check";
-import { ApplyError, applyEvent, cloneState, ev, EVENT_KINDS, fieldsAs, fieldsOf, initState, KIND, type KEvent, type KState } from "../src/kernel/index.ts";
+import { describe, expect, it } from "vitest";
+import {
+  ApplyError,
+  applyEvent,
+  cloneState,
+  EVENT_KINDS,
+  ev,
+  fieldsAs,
+  fieldsOf,
+  initState,
+  type KEvent,
+  KIND,
+  type KState,
+} from "../src/kernel/index.ts";
 import { prepare, run } from "../src/record/index.ts";
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -21,12 +34,16 @@ describe("event constructors", () => {
       const e = make(fields);
       expect(e.kind, info.name).toBe(code);
       expect([e.a, e.b, e.c].slice(0, info.args.length), info.name).toEqual(info.args.map((_, i) => 101 + i));
-      expect([e.a, e.b, e.c].slice(info.args.length).every((x) => x === 0), info.name).toBe(true);
+      expect(
+        [e.a, e.b, e.c].slice(info.args.length).every((x) => x === 0),
+        info.name,
+      ).toBe(true);
       expect(e.s, info.name).toBe(info.str !== undefined ? `str-${info.name}` : info.name === "end" ? "msg" : "");
       expect({ seq: e.seq, time: e.time, cpu: e.cpu, tid: e.tid }).toEqual({ seq: 0, time: 0, cpu: -1, tid: -1 });
       // fieldsOf reads back what the constructor put in.
       const back = fieldsOf(e);
-      for (const [k, v] of Object.entries(fields)) if (k !== "message" || info.name !== "end") expect(back[k], `${info.name}.${k}`).toBe(v);
+      for (const [k, v] of Object.entries(fields))
+        if (k !== "message" || info.name !== "end") expect(back[k], `${info.name}.${k}`).toBe(v);
     });
   });
   it("fieldsAs is typed by kind and null for another kind", () => {
@@ -69,24 +86,47 @@ describe("applyEvent on hostile events", async () => {
   });
   it("throws ApplyError or nothing, for any event against any state", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: states.length - 1 }), fc.array(event, { minLength: 1, maxLength: 12 }), (si, evs) => {
-        const s = cloneState(states[si]!);
-        for (const e of evs) {
-          const k: KEvent = { seq: s.seq + e.dseq, time: e.time, cpu: e.cpu, tid: e.tid, kind: e.kind, a: e.a, b: e.b, c: e.c, s: e.s };
-          try {
-            applyEvent(s, k);
-          } catch (err) {
-            if (!(err instanceof ApplyError)) throw new Error(`${(err as Error).name} for ${JSON.stringify(k)}: ${(err as Error).message}`);
-            return;
+      fc.property(
+        fc.integer({ min: 0, max: states.length - 1 }),
+        fc.array(event, { minLength: 1, maxLength: 12 }),
+        (si, evs) => {
+          const s = cloneState(states[si]!);
+          for (const e of evs) {
+            const k: KEvent = {
+              seq: s.seq + e.dseq,
+              time: e.time,
+              cpu: e.cpu,
+              tid: e.tid,
+              kind: e.kind,
+              a: e.a,
+              b: e.b,
+              c: e.c,
+              s: e.s,
+            };
+            try {
+              applyEvent(s, k);
+            } catch (err) {
+              if (!(err instanceof ApplyError))
+                throw new Error(`${(err as Error).name} for ${JSON.stringify(k)}: ${(err as Error).message}`);
+              return;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 3000 },
     );
   });
   it("refuses ids reused by a new object", () => {
-    const s = initState({ cpus: 1, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check" });
+    const s = initState({
+      cpus: 1,
+      tidAfterFork: "inherit",
+      kstackFree: "deferred",
+      stackCheck: "silent",
+      procfsVmar: "check",
+    });
     applyEvent(s, { ...ev.procNew({ pid: 1, ppid: 0, name: "init" }), seq: 0 });
-    expect(() => applyEvent(s, { ...ev.procNew({ pid: 1, ppid: 0, name: "again" }), seq: 1 })).toThrow(/process 1 already exists/);
+    expect(() => applyEvent(s, { ...ev.procNew({ pid: 1, ppid: 0, name: "again" }), seq: 1 })).toThrow(
+      /process 1 already exists/,
+    );
   });
 });

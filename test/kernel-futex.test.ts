@@ -2,13 +2,16 @@
 // variables and the virtual clock (src/kernel/futex.ts), and the no-deadlock
 // rule for waits nothing can end any more (src/kernel/wait.ts).
 import { describe, expect, it } from "vitest";
-import * as k from "../src/kernel/index.ts";
 import type { Op, VarDecl } from "../src/kernel/index.ts";
+import * as k from "../src/kernel/index.ts";
 import { describe as describeEv } from "../src/replay/index.ts";
 import { ofKind, regs, runWorld, violationOf } from "./helpers/world.ts";
 
-const run = (main: Op[], vars: Record<string, VarDecl> = { f: { type: "int" } }, o: { seed?: number; cpus?: number; max?: number } = {}) =>
-  runWorld([main], { vars, seed: o.seed, cpus: o.cpus, maxEvents: o.max ?? 10_000 });
+const run = (
+  main: Op[],
+  vars: Record<string, VarDecl> = { f: { type: "int" } },
+  o: { seed?: number; cpus?: number; max?: number } = {},
+) => runWorld([main], { vars, seed: o.seed, cpus: o.cpus, maxEvents: o.max ?? 10_000 });
 const of = ofKind;
 const violation = violationOf;
 
@@ -17,7 +20,8 @@ describe("futex", () => {
     const r = run([
       k.thread([k.futexWait("f", 0, { ret: "r" })]),
       k.sleep(10_000),
-      k.store("f", 1), k.futexWake("f", 1, { ret: "n" }),
+      k.store("f", 1),
+      k.futexWake("f", 1, { ret: "n" }),
       k.sleep(10_000),
     ]);
     expect(r.st.outcome!.kind).toBe("ok");
@@ -30,7 +34,11 @@ describe("futex", () => {
     expect(w.seq).toBe(wake.seq + 1);
   });
   it("a word that no longer holds the value is EAGAIN at once, a timeout ETIMEDOUT, both as events", () => {
-    const r = run([k.store("f", 5), k.futexWait("f", 0, { ret: "a" }), k.futexWait("f", 5, { timeout: 2_000, ret: "t" })]);
+    const r = run([
+      k.store("f", 5),
+      k.futexWait("f", 0, { ret: "a" }),
+      k.futexWait("f", 5, { timeout: 2_000, ret: "t" }),
+    ]);
     expect(regs(r.evs, "a")).toEqual([k.ERRNO.EAGAIN]);
     expect(regs(r.evs, "t")).toEqual([k.ERRNO.ETIMEDOUT]);
     const e = of(r.evs, k.KIND.errno)[0]!;
@@ -41,24 +49,33 @@ describe("futex", () => {
     expect(timer.time).toBeGreaterThanOrEqual(fw.c); // fired at its deadline
   });
   it("wake takes the waiters in the order they queued, and up to n", () => {
-    const r = run([
-      k.thread([k.futexWait("f", 0), k.fetchAdd("order", 1, { reg: "me" })]),
-      k.sleep(1_000),
-      k.thread([k.futexWait("f", 0)]),
-      k.sleep(1_000),
-      k.thread([k.futexWait("f", 0)]),
-      k.sleep(1_000),
-      k.futexWake("f", 2, { ret: "n" }),
-      k.sleep(5_000),
-      k.futexWake("f", Infinity, { ret: "m" }),
-    ], { f: { type: "int" }, order: { type: "int" } });
+    const r = run(
+      [
+        k.thread([k.futexWait("f", 0), k.fetchAdd("order", 1, { reg: "me" })]),
+        k.sleep(1_000),
+        k.thread([k.futexWait("f", 0)]),
+        k.sleep(1_000),
+        k.thread([k.futexWait("f", 0)]),
+        k.sleep(1_000),
+        k.futexWake("f", 2, { ret: "n" }),
+        k.sleep(5_000),
+        k.futexWake("f", Infinity, { ret: "m" }),
+      ],
+      { f: { type: "int" }, order: { type: "int" } },
+    );
     expect([regs(r.evs, "n"), regs(r.evs, "m")]).toEqual([[2], [1]]);
-    expect(of(r.evs, k.KIND.wake).filter((e) => e.c === k.HOW.futex).map((e) => e.a)).toEqual([2, 3, 4]);
+    expect(
+      of(r.evs, k.KIND.wake)
+        .filter((e) => e.c === k.HOW.futex)
+        .map((e) => e.a),
+    ).toEqual([2, 3, 4]);
     expect(r.st.outcome!.kind).toBe("ok");
   });
   it("a wake with no waiter is lost: describe says so", () => {
     const r = run([k.futexWake("f", 1)]);
-    expect(describeEv(of(r.evs, k.KIND.futexWake)[0]!, r.st)).toBe("tid 1 wakes up to 1 on futex f: no thread is waiting, the wakeup is lost");
+    expect(describeEv(of(r.evs, k.KIND.futexWake)[0]!, r.st)).toBe(
+      "tid 1 wakes up to 1 on futex f: no thread is waiting, the wakeup is lost",
+    );
   });
 });
 
@@ -72,17 +89,26 @@ describe("sleep and the virtual clock", () => {
     expect(of(r.evs, k.KIND.sleep)[0]!.a).toBeLessThanOrEqual(awake.time);
   });
   it("sleeping threads take turns by their deadlines on one cpu", () => {
-    const r = run([
-      k.thread([k.sleep(30_000), k.fetchAdd("order", 1, { reg: "a" })]),
-      k.thread([k.sleep(10_000), k.fetchAdd("order", 1, { reg: "b" })]),
-      k.sleep(50_000),
-    ], { order: { type: "int" } }, { cpus: 1 });
-    expect(of(r.evs, k.KIND.fetchAdd).map((e) => [e.tid, e.b])).toEqual([[3, 0], [2, 1]]);
+    const r = run(
+      [
+        k.thread([k.sleep(30_000), k.fetchAdd("order", 1, { reg: "a" })]),
+        k.thread([k.sleep(10_000), k.fetchAdd("order", 1, { reg: "b" })]),
+        k.sleep(50_000),
+      ],
+      { order: { type: "int" } },
+      { cpus: 1 },
+    );
+    expect(of(r.evs, k.KIND.fetchAdd).map((e) => [e.tid, e.b])).toEqual([
+      [3, 0],
+      [2, 1],
+    ]);
     expect(r.st.outcome!.kind).toBe("ok");
   });
   it("the same seed gives the same run", () => {
     const prog = [k.thread([k.sleep(3_000), k.futexWake("f", 1)]), k.futexWait("f", 0, { timeout: 5_000, ret: "r" })];
-    expect(JSON.stringify(run(prog, undefined, { seed: 7 }).evs)).toBe(JSON.stringify(run(prog, undefined, { seed: 7 }).evs));
+    expect(JSON.stringify(run(prog, undefined, { seed: 7 }).evs)).toBe(
+      JSON.stringify(run(prog, undefined, { seed: 7 }).evs),
+    );
   });
 });
 
@@ -94,9 +120,13 @@ describe("no-deadlock: a futex wait nothing can end any more", () => {
     const v = violation(r)!;
     expect(v.invariant).toBe("no-deadlock");
     expect(v.event.kind).toBe(k.KIND.futexWait);
-    expect(v.message).toBe("tid 1 (pid 1) waits on futex f, which can never return: no other thread of pid 1 is left to wake it");
+    expect(v.message).toBe(
+      "tid 1 (pid 1) waits on futex f, which can never return: no other thread of pid 1 is left to wake it",
+    );
     const lost = of(r.evs, k.KIND.futexWake)[0]!;
-    expect(v.causes).toEqual([{ seq: lost.seq, why: "tid 2 woke futex f while no thread waited: that wakeup was lost" }]);
+    expect(v.causes).toEqual([
+      { seq: lost.seq, why: "tid 2 woke futex f while no thread waited: that wakeup was lost" },
+    ]);
   });
   it("is found at the exit of the last thread that could have woken it", () => {
     const r = run([k.thread([k.sleep(20_000)]), k.futexWait("f", 0)]);

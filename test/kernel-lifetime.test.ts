@@ -1,32 +1,43 @@
 // Process lifetime rules: orphans adopted and reaped by init, init exiting
 // is a kernel panic, the opt-in zombie-leak invariant (src/kernel/proc.ts).
 import { describe, expect, it } from "vitest";
-import * as k from "../src/kernel/index.ts";
 import type { KConfig, Op } from "../src/kernel/index.ts";
+import * as k from "../src/kernel/index.ts";
 import { describe as describeEv } from "../src/replay/index.ts";
 import { ofKind, runWorld, violationOf } from "./helpers/world.ts";
 
-const run = (procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000) => runWorld(procs, { rules, seed, maxEvents });
+const run = (procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000) =>
+  runWorld(procs, { rules, seed, maxEvents });
 const of = ofKind;
 const violation = violationOf;
 
 describe("orphans", () => {
   it("a process whose parent exits first is adopted by init and reaped by it when it exits", () => {
-    const r = run([[
-      k.fork([k.fork([k.sleep(20_000)]), k.user("middle exits")], { pid: "mid" }),
-      k.waitpid(k.r("mid")), k.sleep(100_000),
-    ]]);
+    const r = run([
+      [
+        k.fork([k.fork([k.sleep(20_000)]), k.user("middle exits")], { pid: "mid" }),
+        k.waitpid(k.r("mid")),
+        k.sleep(100_000),
+      ],
+    ]);
     expect(r.st.outcome!.kind).toBe("ok");
     const re = of(r.evs, k.KIND.reparent)[0]!;
     expect([re.a, re.b]).toEqual([2, 1]);
     const orphanReap = of(r.evs, k.KIND.reap).find((e) => e.a === 3)!;
     expect(orphanReap.tid).toBe(-1);
-    expect(describeEv(orphanReap)).toBe("pid 3 reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)");
+    expect(describeEv(orphanReap)).toBe(
+      "pid 3 reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)",
+    );
     expect(r.st.procs.size).toBe(1);
   });
   it("a zombie already there when its parent exits is reaped at the adoption", () => {
-    const r = run([[k.fork([k.fork([k.user("quick")]), k.sleep(20_000)], { pid: "mid" }), k.waitpid(k.r("mid")), k.sleep(100_000)]]);
-    expect(of(r.evs, k.KIND.reap).map((e) => [e.a, e.tid])).toEqual([[3, -1], [2, 1]]); // the orphan at the adoption, then its parent by init's waitpid
+    const r = run([
+      [k.fork([k.fork([k.user("quick")]), k.sleep(20_000)], { pid: "mid" }), k.waitpid(k.r("mid")), k.sleep(100_000)],
+    ]);
+    expect(of(r.evs, k.KIND.reap).map((e) => [e.a, e.tid])).toEqual([
+      [3, -1],
+      [2, 1],
+    ]); // the orphan at the adoption, then its parent by init's waitpid
   });
   it("a parent that ignores SIGCHLD leaves no zombie", () => {
     const r = run([[k.sigaction("SIGCHLD", "ignore"), k.fork([k.user("child")]), k.sleep(100_000)]]);
@@ -49,7 +60,15 @@ describe("init", () => {
 
 describe("zombie-leak (opt-in)", () => {
   const server = (reap: "none" | "handler"): Op[] => [
-    ...(reap === "handler" ? [k.sigaction("SIGCHLD", [k.loopWhile(k.gt(k.r("got"), 0), { max: Infinity }, [k.waitpid("any", { nohang: true, ret: "got" })])], { name: "reap_children" })] : []),
+    ...(reap === "handler"
+      ? [
+          k.sigaction(
+            "SIGCHLD",
+            [k.loopWhile(k.gt(k.r("got"), 0), { max: Infinity }, [k.waitpid("any", { nohang: true, ret: "got" })])],
+            { name: "reap_children" },
+          ),
+        ]
+      : []),
     k.repeat(Infinity, [k.fork([k.user("serve a request", 3)]), k.sleep(2_000), k.set("got", 1)]),
   ];
   it("a server that never reaps its children leaves zombies: found at the end, naming the first one's exit", () => {
@@ -57,13 +76,19 @@ describe("zombie-leak (opt-in)", () => {
     expect(r.st.outcome!.kind).toBe("budget");
     const v = violation(r)!;
     expect(v.invariant).toBe("zombie-leak");
-    expect(v.message).toMatch(/^pid 2 exited at seq \d+ and is still a zombie at the end of the run: its parent pid 1 runs on and never reaped it \(it has no SIGCHLD handler and never waited for it\); \d+ more zombies of pid 1$/);
-    expect(v.causes.map((c) => c.why)).toEqual(["pid 1 created pid 2", "pid 2 exited: a zombie until its parent reaps it"]);
+    expect(v.message).toMatch(
+      /^pid 2 exited at seq \d+ and is still a zombie at the end of the run: its parent pid 1 runs on and never reaped it \(it has no SIGCHLD handler and never waited for it\); \d+ more zombies of pid 1$/,
+    );
+    expect(v.causes.map((c) => c.why)).toEqual([
+      "pid 1 created pid 2",
+      "pid 2 exited: a zombie until its parent reaps it",
+    ]);
   });
   it("off unless the scenario opts in", () => {
     expect(violation(run([server("none")], {}, 1, 3_000))).toBeNull();
   });
   it("a SIGCHLD handler that reaps with WNOHANG leaves none (seeds 1..40)", () => {
-    for (let seed = 1; seed <= 40; seed++) expect(violation(run([server("handler")], { zombieCheck: true }, seed, 3_000))).toBeNull();
+    for (let seed = 1; seed <= 40; seed++)
+      expect(violation(run([server("handler")], { zombieCheck: true }, seed, 3_000))).toBeNull();
   });
 });

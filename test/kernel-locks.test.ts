@@ -3,12 +3,25 @@
 // invariant names it.
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { simulate, validateWorld, type KEvent, type KState, type LockDecl, type Op, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
+import {
+  type KEvent,
+  type KState,
+  type LockDecl,
+  type Op,
+  simulate,
+  validateWorld,
+  type World,
+} from "../src/kernel/index.ts";
 import { firstViolation, MemorySource } from "../src/replay/index.ts";
+import { DEFAULT_RULES } from "../src/scenarios/index.ts";
 
 function runW(main: Op[][], locks: Record<string, LockDecl>, seed = 1): { evs: KEvent[]; st: KState; w: World } {
-  const w: World = { config: { cpus: 2, ...DEFAULT_RULES }, locks, vars: { flag: { type: "int" } }, procs: main.map((m, i) => ({ name: `p${i}`, main: m })) };
+  const w: World = {
+    config: { cpus: 2, ...DEFAULT_RULES },
+    locks,
+    vars: { flag: { type: "int" } },
+    procs: main.map((m, i) => ({ name: `p${i}`, main: m })),
+  };
   const bad = validateWorld(w);
   if (bad) throw new Error(bad);
   const evs: KEvent[] = [];
@@ -16,16 +29,24 @@ function runW(main: Op[][], locks: Record<string, LockDecl>, seed = 1): { evs: K
   return { evs, st, w };
 }
 const misuses = (evs: KEvent[]) => evs.filter((e) => e.kind === k.KIND.lockMisuse).map((e) => [k.MISUSES[e.b], e.c]);
-const violation = (r: { evs: KEvent[]; w: World }) => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
-const regSets = (evs: KEvent[], reg: string) => evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
+const violation = (r: { evs: KEvent[]; w: World }) =>
+  firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+const regSets = (evs: KEvent[], reg: string) =>
+  evs.filter((e) => e.kind === k.KIND.regSet && e.s === reg).map((e) => e.a);
 
 describe("lock misuse", () => {
   it("errorcheck: a non-owner's unlock returns EPERM, which the program branches on; the lock stays with its owner", () => {
-    const r = runW([[
-      k.lock("m"),
-      k.thread([k.unlockChecked("m", "err"), k.when(k.eq(k.r("err"), k.ERRNO.EPERM), [k.store("flag", 1)])]),
-      k.user("owner works", 30), k.unlock("m"),
-    ]], { m: { type: "errorcheck" } });
+    const r = runW(
+      [
+        [
+          k.lock("m"),
+          k.thread([k.unlockChecked("m", "err"), k.when(k.eq(k.r("err"), k.ERRNO.EPERM), [k.store("flag", 1)])]),
+          k.user("owner works", 30),
+          k.unlock("m"),
+        ],
+      ],
+      { m: { type: "errorcheck" } },
+    );
     expect(r.st.outcome!.kind).toBe("ok");
     expect(misuses(r.evs)).toEqual([["unlock-not-owner", 1]]);
     expect(regSets(r.evs, "err")).toEqual([1]);
@@ -36,15 +57,28 @@ describe("lock misuse", () => {
     expect(v.causes[0]!.why).toBe("tid 1 took m");
   });
   it("errorcheck: unlocking a free lock returns EPERM, relocking returns EDEADLK (no hang)", () => {
-    const r = runW([[k.unlockChecked("m", "a"), k.lock("m"), k.lockChecked("m", "b"), k.unlock("m")]], { m: { type: "errorcheck" } });
+    const r = runW([[k.unlockChecked("m", "a"), k.lock("m"), k.lockChecked("m", "b"), k.unlock("m")]], {
+      m: { type: "errorcheck" },
+    });
     expect(r.st.outcome!.kind).toBe("ok");
-    expect(misuses(r.evs)).toEqual([["unlock-not-held", 1], ["relock", 35]]);
+    expect(misuses(r.evs)).toEqual([
+      ["unlock-not-held", 1],
+      ["relock", 35],
+    ]);
     expect([regSets(r.evs, "a"), regSets(r.evs, "b")]).toEqual([[1], [35]]);
   });
   it("a default mutex: the misuse is undefined behaviour, recorded; a non-owner's unlock unlocks it (glibc), a relock deadlocks", () => {
-    const stolen = runW([[
-      k.lock("m"), k.thread([k.unlock("m"), k.lock("m"), k.unlock("m")]), k.user("owner works", 30), k.unlockChecked("m", "e"),
-    ]], {});
+    const stolen = runW(
+      [
+        [
+          k.lock("m"),
+          k.thread([k.unlock("m"), k.lock("m"), k.unlock("m")]),
+          k.user("owner works", 30),
+          k.unlockChecked("m", "e"),
+        ],
+      ],
+      {},
+    );
     expect(misuses(stolen.evs)[0]).toEqual(["unlock-not-owner", 0]);
     const rel = stolen.evs.find((e) => e.kind === k.KIND.lockRelease)!;
     expect(rel.tid).toBe(2); // the non-owner's unlock released it
@@ -60,8 +94,11 @@ describe("lock misuse", () => {
     expect(misuses(free.evs)).toEqual([["unlock-not-held", 0]]);
   });
   it("a recursive mutex going below level 0 is fatal, as in CPython", () => {
-    const msg = "Fatal Python error: _PyRecursiveMutex_Unlock: unlocking a recursive mutex that is not owned by the current thread";
-    const r = runW([[k.lock("rl"), k.unlock("rl"), k.unlock("rl"), k.user("never")]], { rl: { type: "recursive", badUnlock: msg } });
+    const msg =
+      "Fatal Python error: _PyRecursiveMutex_Unlock: unlocking a recursive mutex that is not owned by the current thread";
+    const r = runW([[k.lock("rl"), k.unlock("rl"), k.unlock("rl"), k.user("never")]], {
+      rl: { type: "recursive", badUnlock: msg },
+    });
     expect(r.st.outcome).toMatchObject({ kind: "fatal", message: msg });
     expect(misuses(r.evs)).toEqual([["level-underflow", 0]]);
     expect(violation(r)!.invariant).toBe("lock-misuse");
@@ -81,7 +118,8 @@ describe("a held lock copied at fork is a hazard, not a bug", async () => {
     for (let seed = 1; seed <= 200; seed++) {
       const { prepareWith, run } = await import("../src/record/index.ts");
       run(prepareWith(sc, { seed }), (e, s) => {
-        if (e.kind === k.KIND.fork) for (const l of s.locks.values()) if (l.copiedSeq === e.seq && l.owner >= 0 && l.owner !== e.c) copiedHeld++;
+        if (e.kind === k.KIND.fork)
+          for (const l of s.locks.values()) if (l.copiedSeq === e.seq && l.owner >= 0 && l.owner !== e.c) copiedHeld++;
       });
     }
     expect(copiedHeld).toBeGreaterThan(20);
@@ -104,7 +142,8 @@ describe("a procfs read keeps the process it reads referenced", async () => {
           evs.push({ ...e });
           if (e.kind === k.KIND.reap && s.procs.get(e.a)?.state === "reaped") reapedSeen = true;
           // A close that drops the last reference to a reaped process frees it.
-          if (e.kind === k.KIND.procfsClose && reapedSeen) expect(s.procs.get(e.a)?.state ?? "freed").not.toBe("reaped");
+          if (e.kind === k.KIND.procfsClose && reapedSeen)
+            expect(s.procs.get(e.a)?.state ?? "freed").not.toBe("reaped");
         });
         expect(st.outcome!.kind, `reads=${reads} seed ${seed}`).toBe("ok");
         if (reapedSeen) {

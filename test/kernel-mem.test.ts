@@ -2,12 +2,28 @@
 // branches and loops, checks, objects; their validation; their replay.
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { applyEvent, initState, simulate, toPlain, validateWorld, type KEvent, type KState, type Op, type VarDecl, type World } from "../src/kernel/index.ts";
-import { DEFAULT_RULES } from "../src/scenarios/index.ts";
+import {
+  applyEvent,
+  initState,
+  type KEvent,
+  type KState,
+  type Op,
+  simulate,
+  toPlain,
+  type VarDecl,
+  validateWorld,
+  type World,
+} from "../src/kernel/index.ts";
 import { Cursor, firstViolation, MemorySource, parseWatch, why } from "../src/replay/index.ts";
+import { DEFAULT_RULES } from "../src/scenarios/index.ts";
 
 function world(procs: Op[][], vars: Record<string, VarDecl> = {}, locks: World["locks"] = {}): World {
-  return { config: { cpus: 2, ...DEFAULT_RULES }, locks, vars, procs: procs.map((main, i) => ({ name: `p${i}`, main })) };
+  return {
+    config: { cpus: 2, ...DEFAULT_RULES },
+    locks,
+    vars,
+    procs: procs.map((main, i) => ({ name: `p${i}`, main })),
+  };
 }
 
 function runW(w: World, seed = 1, maxEvents = 20_000): { evs: KEvent[]; st: KState } {
@@ -25,7 +41,18 @@ describe("variables and atomics", () => {
   const counter = { counter: { type: "int" } } as const;
   const twoThreads = (inc: Op[]) => {
     const body = [k.repeat(3, inc)];
-    return world([[k.thread(body), ...body, k.user("wait", 40), k.load("c", "counter"), k.assert(k.eq(k.r("c"), 6), "counter == 6")]], counter);
+    return world(
+      [
+        [
+          k.thread(body),
+          ...body,
+          k.user("wait", 40),
+          k.load("c", "counter"),
+          k.assert(k.eq(k.r("c"), 6), "counter == 6"),
+        ],
+      ],
+      counter,
+    );
   };
 
   it("a plain read-modify-write is a load and a store another thread can come between: some seeds lose an update", () => {
@@ -55,30 +82,53 @@ describe("variables and atomics", () => {
     expect(kind(evs, "assert-fail")[0]!.s).toBe("Assertion `counter == 6' failed.");
   });
   it("fetch-add, or the store under a mutex, never loses one (seeds 1..200)", () => {
-    for (const inc of [[k.fetchAdd("counter", 1)], [k.lock("m"), k.store("counter", k.add(k.v("counter"), 1)), k.unlock("m")]]) {
+    for (const inc of [
+      [k.fetchAdd("counter", 1)],
+      [k.lock("m"), k.store("counter", k.add(k.v("counter"), 1)), k.unlock("m")],
+    ]) {
       const w = twoThreads(inc);
       for (let seed = 1; seed <= 200; seed++) expect(runW(w, seed).st.outcome!.kind, `seed ${seed}`).toBe("ok");
     }
   });
   it("cas puts the old value in its register; a failed cas leaves the variable as it was", () => {
-    const w = world([[
-      k.cas("x", 0, 5, { reg: "a" }), k.cas("x", 0, 7, { reg: "b" }), k.xchg("x", 9, { reg: "c" }),
-      k.load("d", "x", { atomic: true }), k.store("x", k.r("d"), { atomic: true }),
-    ]], { x: { type: "int" } });
+    const w = world(
+      [
+        [
+          k.cas("x", 0, 5, { reg: "a" }),
+          k.cas("x", 0, 7, { reg: "b" }),
+          k.xchg("x", 9, { reg: "c" }),
+          k.load("d", "x", { atomic: true }),
+          k.store("x", k.r("d"), { atomic: true }),
+        ],
+      ],
+      { x: { type: "int" } },
+    );
     const { evs, st } = runW(w);
     const cas = kind(evs, "cas");
-    expect(cas.map((e) => [e.b, e.c, e.s])).toEqual([[0, 5, "a"], [5, 5, "b"]]);
+    expect(cas.map((e) => [e.b, e.c, e.s])).toEqual([
+      [0, 5, "a"],
+      [5, 5, "b"],
+    ]);
     expect(kind(evs, "xchg").map((e) => [e.b, e.c])).toEqual([[5, 9]]);
     expect(kind(evs, "atomic-load").map((e) => [e.b, e.s])).toEqual([[9, "d"]]);
     expect(kind(evs, "atomic-store").map((e) => [e.b, e.c])).toEqual([[9, 9]]);
     expect(varValue(st, "x")).toBe(9);
   });
   it("user variables are copied at fork (the child writes its own copy); kernel variables have one copy", () => {
-    const w = world([[
-      k.store("u", 1), k.store("g", 1),
-      k.fork([k.store("u", 2), k.fetchAdd("g", 10)]),
-      k.waitpid(), k.load("a", "u"), k.load("b", "g"), k.assert(k.and(k.eq(k.r("a"), 1), k.eq(k.r("b"), 11)), "u == 1 && g == 11"),
-    ]], { u: { type: "int" }, g: { type: "int", scope: "kernel" } });
+    const w = world(
+      [
+        [
+          k.store("u", 1),
+          k.store("g", 1),
+          k.fork([k.store("u", 2), k.fetchAdd("g", 10)]),
+          k.waitpid(),
+          k.load("a", "u"),
+          k.load("b", "g"),
+          k.assert(k.and(k.eq(k.r("a"), 1), k.eq(k.r("b"), 11)), "u == 1 && g == 11"),
+        ],
+      ],
+      { u: { type: "int" }, g: { type: "int", scope: "kernel" } },
+    );
     const { evs, st } = runW(w);
     expect(st.outcome!.kind).toBe("ok");
     const fork = kind(evs, "fork")[0]!;
@@ -86,12 +136,17 @@ describe("variables and atomics", () => {
     expect(copies.map((v) => [v.name, v.space, v.value])).toEqual([["u", 2, 1]]);
   });
   it("a 'proc' variable is a field of each process's kernel struct, readable in another process by pid (vOf)", () => {
-    const w = world([[
-      k.fork([k.syscall("exit_mm", [k.store("mm", k.none)])], { pid: "child" }),
-      k.user("parent works", 20),
-      k.syscall("status", [k.unwrap("m", k.vOf("mm", k.r("child")), { at: "process_vm/mod.rs:87" })]),
-      k.waitpid(),
-    ]], { mm: { type: "ptr", init: "new", scope: "proc" } });
+    const w = world(
+      [
+        [
+          k.fork([k.syscall("exit_mm", [k.store("mm", k.none)])], { pid: "child" }),
+          k.user("parent works", 20),
+          k.syscall("status", [k.unwrap("m", k.vOf("mm", k.r("child")), { at: "process_vm/mod.rs:87" })]),
+          k.waitpid(),
+        ],
+      ],
+      { mm: { type: "ptr", init: "new", scope: "proc" } },
+    );
     let panicked = 0;
     for (let seed = 1; seed <= 30; seed++) {
       const { st } = runW(w, seed);
@@ -115,24 +170,34 @@ function foldTo(w: World, evs: KEvent[], seq: number): KState {
 
 describe("control flow", () => {
   it("if takes a branch on registers and variables; while runs at most max times", () => {
-    const w = world([[
-      k.store("n", 3),
-      k.loopWhile(k.gt(k.v("n"), 0), { max: 10 }, [k.fetchAdd("n", -1), k.fetchAdd("iters", 1)]),
-      k.loopWhile(k.eq(k.v("n"), 0), { max: 4 }, [k.fetchAdd("capped", 1)]),
-      k.when(k.eq(k.v("capped"), 4), [k.store("flag", 1)], [k.store("flag", 2)]),
-      k.set("r1", k.mul(k.v("iters"), 7)),
-    ]], { n: { type: "int" }, iters: { type: "int" }, capped: { type: "int" }, flag: { type: "int" } });
+    const w = world(
+      [
+        [
+          k.store("n", 3),
+          k.loopWhile(k.gt(k.v("n"), 0), { max: 10 }, [k.fetchAdd("n", -1), k.fetchAdd("iters", 1)]),
+          k.loopWhile(k.eq(k.v("n"), 0), { max: 4 }, [k.fetchAdd("capped", 1)]),
+          k.when(k.eq(k.v("capped"), 4), [k.store("flag", 1)], [k.store("flag", 2)]),
+          k.set("r1", k.mul(k.v("iters"), 7)),
+        ],
+      ],
+      { n: { type: "int" }, iters: { type: "int" }, capped: { type: "int" }, flag: { type: "int" } },
+    );
     const { evs, st } = runW(w);
     expect(st.outcome!.kind).toBe("ok");
     expect([varValue(st, "iters"), varValue(st, "capped"), varValue(st, "flag")]).toEqual([3, 4, 1]);
     expect(kind(evs, "reg-set").at(-1)).toMatchObject({ a: 21, s: "r1" });
   });
   it("a while loop re-reads its condition's variables each time (a spin-wait sees another thread's store)", () => {
-    const w = world([[
-      k.thread([k.user("producer works", 5), k.store("ready", 1, { atomic: true })]),
-      k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, []),
-      k.progress("saw ready"),
-    ]], { ready: { type: "int" } });
+    const w = world(
+      [
+        [
+          k.thread([k.user("producer works", 5), k.store("ready", 1, { atomic: true })]),
+          k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, []),
+          k.progress("saw ready"),
+        ],
+      ],
+      { ready: { type: "int" } },
+    );
     for (let seed = 1; seed <= 20; seed++) {
       const { evs, st } = runW(w, seed);
       expect(st.outcome!.kind).toBe("ok");
@@ -181,34 +246,52 @@ describe("validation: a malformed program is refused with the op's path and sour
   });
   const refuse = (main: Op[], vars: Record<string, VarDecl> = {}) => validateWorld(world([main], vars));
   it("unknown variable, type mismatch, unbounded loop, unassigned register, register of two types", () => {
-    expect(refuse([k.user("a"), k.when(k.eq(k.v("cnt"), 1), [k.store("counter", 1)])], { counter: { type: "int" } }))
-      .toMatch(/^procs\[0\]\.main\[1\]\.cond\.l \(if\) at kernel-mem\.test\.ts:\d+: unknown variable 'cnt' \(declared: counter\)$/);
-    expect(refuse([k.store("p", 1)], { p: { type: "ptr" } }))
-      .toMatch(/^procs\[0\]\.main\[0\]\.value \(store\) at kernel-mem\.test\.ts:\d+: type mismatch: 1 is an int, a ptr is needed$/);
-    expect(refuse([{ op: "while", cond: k.eq(k.v("x"), 0), body: [] } as unknown as Op], { x: { type: "int" } }))
-      .toBe("procs[0].main[0] (while): a loop needs a bound: loopWhile(cond, { max: N }, body) (Infinity for none)");
+    expect(
+      refuse([k.user("a"), k.when(k.eq(k.v("cnt"), 1), [k.store("counter", 1)])], { counter: { type: "int" } }),
+    ).toMatch(
+      /^procs\[0\]\.main\[1\]\.cond\.l \(if\) at kernel-mem\.test\.ts:\d+: unknown variable 'cnt' \(declared: counter\)$/,
+    );
+    expect(refuse([k.store("p", 1)], { p: { type: "ptr" } })).toMatch(
+      /^procs\[0\]\.main\[0\]\.value \(store\) at kernel-mem\.test\.ts:\d+: type mismatch: 1 is an int, a ptr is needed$/,
+    );
+    expect(refuse([{ op: "while", cond: k.eq(k.v("x"), 0), body: [] } as unknown as Op], { x: { type: "int" } })).toBe(
+      "procs[0].main[0] (while): a loop needs a bound: loopWhile(cond, { max: N }, body) (Infinity for none)",
+    );
     expect(refuse([k.set("a", k.r("b"))])).toMatch(/register 'b' is never assigned/);
-    expect(refuse([k.set("a", 1), k.unwrap("a", k.none)])).toMatch(/^procs\[0\]\.main\[1\] \(unwrap\) at .*: register 'a' gets a ptr here but a int at procs\[0\]\.main\[0\]$/);
+    expect(refuse([k.set("a", 1), k.unwrap("a", k.none)])).toMatch(
+      /^procs\[0\]\.main\[1\] \(unwrap\) at .*: register 'a' gets a ptr here but a int at procs\[0\]\.main\[0\]$/,
+    );
     expect(refuse([k.loopWhile(k.eq(k.r("a"), 0), { max: Infinity }, [])])).toMatch(/loops without a step/);
     expect(refuse([k.fetchAdd("p", 1)], { p: { type: "ptr" } })).toMatch(/fetch-add needs an int variable/);
     expect(refuse([k.load("a", "x", { of: 2 })], { x: { type: "int" } })).toMatch(/'x' is not a "proc" variable/);
   });
   it("bad declarations and hostile shapes are refused, bounded", () => {
-    expect(validateWorld({ ...world([[k.user("a")]]), vars: { "9x": { type: "int" } } })).toMatch(/vars\.9x: a variable name/);
-    expect(validateWorld({ ...world([[k.user("a")]]), vars: { x: { type: "float" as "int" } } })).toMatch(/type must be "int" or "ptr"/);
+    expect(validateWorld({ ...world([[k.user("a")]]), vars: { "9x": { type: "int" } } })).toMatch(
+      /vars\.9x: a variable name/,
+    );
+    expect(validateWorld({ ...world([[k.user("a")]]), vars: { x: { type: "float" as "int" } } })).toMatch(
+      /type must be "int" or "ptr"/,
+    );
     let deep: Op = k.user("leaf");
     for (let i = 0; i < 100; i++) deep = k.call("f", [deep]);
     expect(validateWorld(world([[deep]]))).toMatch(/nested deeper than 64/);
-    expect(validateWorld({ ...world([[k.user("a")]]), config: { ...world([]).config, cpus: 0 } })).toMatch(/config\.cpus must be/);
+    expect(validateWorld({ ...world([[k.user("a")]]), config: { ...world([]).config, cpus: 0 } })).toMatch(
+      /config\.cpus must be/,
+    );
   });
 });
 
 describe("replay of shared state", () => {
-  const w = world([[
-    k.thread([k.repeat(2, [k.store("x", k.add(k.v("x"), 1))])]),
-    k.repeat(2, [k.store("x", k.add(k.v("x"), 10))]),
-    k.user("wait", 30),
-  ]], { x: { type: "int" } });
+  const w = world(
+    [
+      [
+        k.thread([k.repeat(2, [k.store("x", k.add(k.v("x"), 1))])]),
+        k.repeat(2, [k.store("x", k.add(k.v("x"), 10))]),
+        k.user("wait", 30),
+      ],
+    ],
+    { x: { type: "int" } },
+  );
   it("folding the events reproduces the simulator's state, registers included", () => {
     const { evs, st } = runW(w, 3);
     expect(toPlain(foldTo(w, evs, Infinity))).toEqual(toPlain(st));
@@ -230,7 +313,9 @@ describe("replay of shared state", () => {
     const last = evs.filter((e) => e.kind === k.KIND.store).at(-1)!;
     const w1 = why(c.state, "var:x", src);
     expect(w1.at(-1)).toMatchObject({ seq: last.seq, role: "written" });
-    expect(w1.at(-1)!.explanation).toMatch(new RegExp(`^tid ${last.tid} last wrote x \\(${last.b} → ${last.c}, a plain store\\); it holds ${last.c}$`));
+    expect(w1.at(-1)!.explanation).toMatch(
+      new RegExp(`^tid ${last.tid} last wrote x \\(${last.b} → ${last.c}, a plain store\\); it holds ${last.c}$`),
+    );
     // access: reads too
     c.seek(-1);
     c.watchpoints.length = 0;
@@ -242,16 +327,27 @@ describe("replay of shared state", () => {
 });
 
 describe("livelock", () => {
-  const spin = (setIt: boolean) => world([[
-    k.thread([k.user("producer works", 3), ...(setIt ? [k.store("ready", 1, { atomic: true })] : [k.user("producer forgets")])]),
-    k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.user("backoff")]),
-    k.progress("consumed"),
-  ]], { ready: { type: "int" } });
+  const spin = (setIt: boolean) =>
+    world(
+      [
+        [
+          k.thread([
+            k.user("producer works", 3),
+            ...(setIt ? [k.store("ready", 1, { atomic: true })] : [k.user("producer forgets")]),
+          ]),
+          k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.user("backoff")]),
+          k.progress("consumed"),
+        ],
+      ],
+      { ready: { type: "int" } },
+    );
   it("a run cut by the budget while its threads only spin, with no progress in the window, ends in livelock and breaks no-livelock", () => {
     const w = { ...spin(false), progressWindow: 500 };
     const { evs, st } = runW(w, 1, 3000);
     expect(st.outcome!.kind).toBe("livelock");
-    expect(st.outcome!.message).toMatch(/^livelock: no progress in the whole run \(\d+ events\); tid 1 \(pid 1\) keeps running$/);
+    expect(st.outcome!.message).toMatch(
+      /^livelock: no progress in the whole run \(\d+ events\); tid 1 \(pid 1\) keeps running$/,
+    );
     expect(evs).toHaveLength(3000);
     const v = firstViolation(MemorySource.fromEvents(w.config, evs)).violation!;
     expect(v).toMatchObject({ invariant: "no-livelock", seq: 2999 });

@@ -2,8 +2,8 @@
 // EOF when every write end is closed, SIGPIPE/EPIPE, close, dup, inheritance
 // across fork and exec with close-on-exec (src/kernel/fd.ts).
 import { describe, expect, it } from "vitest";
-import * as k from "../src/kernel/index.ts";
 import type { Op } from "../src/kernel/index.ts";
+import * as k from "../src/kernel/index.ts";
 import { describe as describeEv, firstViolation, MemorySource } from "../src/replay/index.ts";
 import { ofKind, regs, runWorld } from "./helpers/world.ts";
 
@@ -13,13 +13,17 @@ const { r } = k;
 
 describe("pipes", () => {
   it("a reader gets what the writer wrote, blocks while it is empty, and sees EOF once every write end is closed", () => {
-    const res = run([[
-      k.pipe({ read: "rd", write: "wr" }),
-      k.fork([k.close(r("rd")), k.sleep(5_000), k.write(r("wr"), 8), k.sleep(5_000), k.write(r("wr"), 4)]),
-      k.close(r("wr")),
-      k.read(r("rd"), 100, { ret: "a" }), k.read(r("rd"), 100, { ret: "b" }), k.read(r("rd"), 100, { ret: "c" }),
-      k.waitpid(),
-    ]]);
+    const res = run([
+      [
+        k.pipe({ read: "rd", write: "wr" }),
+        k.fork([k.close(r("rd")), k.sleep(5_000), k.write(r("wr"), 8), k.sleep(5_000), k.write(r("wr"), 4)]),
+        k.close(r("wr")),
+        k.read(r("rd"), 100, { ret: "a" }),
+        k.read(r("rd"), 100, { ret: "b" }),
+        k.read(r("rd"), 100, { ret: "c" }),
+        k.waitpid(),
+      ],
+    ]);
     expect(res.st.outcome!.kind).toBe("ok");
     expect([regs(res.evs, "rd"), regs(res.evs, "wr")]).toEqual([[3], [4]]);
     expect([regs(res.evs, "a"), regs(res.evs, "b"), regs(res.evs, "c")]).toEqual([[8], [4], [0]]);
@@ -28,12 +32,22 @@ describe("pipes", () => {
     expect(describeEv(of(res.evs, k.KIND.pipeRead).at(-1)!)).toBe("tid 1 reads pipe 1: end of file");
   });
   it("a writer blocks on a full pipe until the reader drains it (a write up to the capacity is atomic)", () => {
-    const res = run([[
-      k.pipe({ read: "rd", write: "wr", cap: 8 }),
-      k.thread([k.write(r("wr"), 6, { ret: "w1" }), k.write(r("wr"), 6, { ret: "w2" })]),
-      k.sleep(20_000), k.read(r("rd"), 4, { ret: "a" }), k.sleep(20_000), k.read(r("rd"), 100, { ret: "b" }),
-    ]]);
-    expect([regs(res.evs, "w1"), regs(res.evs, "w2"), regs(res.evs, "a"), regs(res.evs, "b")]).toEqual([[6], [6], [4], [8]]);
+    const res = run([
+      [
+        k.pipe({ read: "rd", write: "wr", cap: 8 }),
+        k.thread([k.write(r("wr"), 6, { ret: "w1" }), k.write(r("wr"), 6, { ret: "w2" })]),
+        k.sleep(20_000),
+        k.read(r("rd"), 4, { ret: "a" }),
+        k.sleep(20_000),
+        k.read(r("rd"), 100, { ret: "b" }),
+      ],
+    ]);
+    expect([regs(res.evs, "w1"), regs(res.evs, "w2"), regs(res.evs, "a"), regs(res.evs, "b")]).toEqual([
+      [6],
+      [6],
+      [4],
+      [8],
+    ]);
     expect(of(res.evs, k.KIND.pipeWait).map((e) => e.b)).toEqual([1]);
   });
   it("writing with no read end left: SIGPIPE kills the writer by default; with SIGPIPE ignored, -EPIPE", () => {
@@ -41,17 +55,43 @@ describe("pipes", () => {
     expect(killed.st.procs.get(1)?.exitCode ?? 128 + k.SIG.SIGPIPE).toBe(128 + k.SIG.SIGPIPE);
     expect(killed.evs.some((e) => e.kind === k.KIND.user && e.s === "never")).toBe(false);
     expect(of(killed.evs, k.KIND.signal)[0]).toMatchObject({ tid: -1, a: 1, b: k.SIG.SIGPIPE, c: 1 });
-    const ign = run([[k.sigaction("SIGPIPE", "ignore"), k.pipe({ read: "rd", write: "wr" }), k.close(r("rd")), k.write(r("wr"), 1, { ret: "e" })]]);
+    const ign = run([
+      [
+        k.sigaction("SIGPIPE", "ignore"),
+        k.pipe({ read: "rd", write: "wr" }),
+        k.close(r("rd")),
+        k.write(r("wr"), 1, { ret: "e" }),
+      ],
+    ]);
     expect(regs(ign.evs, "e")).toEqual([-k.ERRNO.EPIPE]);
   });
   it("closed and wrong-end descriptors are EBADF; dup shares the end, dup2 replaces, fcntl sets close-on-exec", () => {
-    const res = run([[
-      k.pipe({ read: "rd", write: "wr" }),
-      k.close(99, { ret: "a" }), k.write(r("rd"), 1, { ret: "b" }), k.read(r("wr"), 1, { ret: "c" }),
-      k.dup(r("wr"), "w2"), k.close(r("wr")), k.write(r("w2"), 3, { ret: "d" }), k.read(r("rd"), 10, { ret: "e" }),
-      k.dup2(r("rd"), 10, "ten"), k.cloexec(10), k.close(r("w2")), k.read(10, 10, { ret: "f" }),
-    ]]);
-    expect(["a", "b", "c", "w2", "d", "e", "ten", "f"].map((x) => regs(res.evs, x)[0])).toEqual([k.ERRNO.EBADF, -k.ERRNO.EBADF, -k.ERRNO.EBADF, 5, 3, 3, 10, 0]);
+    const res = run([
+      [
+        k.pipe({ read: "rd", write: "wr" }),
+        k.close(99, { ret: "a" }),
+        k.write(r("rd"), 1, { ret: "b" }),
+        k.read(r("wr"), 1, { ret: "c" }),
+        k.dup(r("wr"), "w2"),
+        k.close(r("wr")),
+        k.write(r("w2"), 3, { ret: "d" }),
+        k.read(r("rd"), 10, { ret: "e" }),
+        k.dup2(r("rd"), 10, "ten"),
+        k.cloexec(10),
+        k.close(r("w2")),
+        k.read(10, 10, { ret: "f" }),
+      ],
+    ]);
+    expect(["a", "b", "c", "w2", "d", "e", "ten", "f"].map((x) => regs(res.evs, x)[0])).toEqual([
+      k.ERRNO.EBADF,
+      -k.ERRNO.EBADF,
+      -k.ERRNO.EBADF,
+      5,
+      3,
+      3,
+      10,
+      0,
+    ]);
     expect(of(res.evs, k.KIND.fdFlags)[0]).toMatchObject({ a: 10, b: 1 });
   });
 });
@@ -65,16 +105,23 @@ describe("inheritance and close-on-exec", () => {
     k.fork([k.exec("/usr/sbin/logd", [k.pause()])], { pid: "daemon" }),
     k.close(r("wr")),
     k.loopWhile(k.ne(r("n"), 0), { max: 100 }, [k.read(r("rd"), 64, { ret: "n" })]),
-    k.kill(r("daemon"), "SIGTERM"), k.waitpid(r("daemon")), k.waitpid(r("producer")),
+    k.kill(r("daemon"), "SIGTERM"),
+    k.waitpid(r("daemon")),
+    k.waitpid(r("producer")),
   ];
   it("without close-on-exec the exec'd daemon still holds the write end: the read can never return (no-deadlock names the fork)", () => {
     const res = run([[k.set("n", 1), ...shell(false)]]);
     expect(res.st.outcome!.kind).toBe("hang");
     const v = firstViolation(MemorySource.fromEvents(res.w.config, res.evs)).violation!;
     expect(v.invariant).toBe("no-deadlock");
-    expect(v.message).toMatch(/^tid 1 \(pid 1\) blocks reading pipe 1 \(empty\), which can never return: its write end is still open in pid 3 \(fd 4, inherited when it was forked\), whose threads cannot run: tid 3 \(pid 3\) waits for a signal \(pause\)$/);
+    expect(v.message).toMatch(
+      /^tid 1 \(pid 1\) blocks reading pipe 1 \(empty\), which can never return: its write end is still open in pid 3 \(fd 4, inherited when it was forked\), whose threads cannot run: tid 3 \(pid 3\) waits for a signal \(pause\)$/,
+    );
     const daemonFork = of(res.evs, k.KIND.fork).find((e) => e.b === 3)!;
-    expect(v.causes).toContainEqual({ seq: daemonFork.seq, why: "pid 3 inherits pipe 1's write end (fd 4) at its creation (fork/spawn)" });
+    expect(v.causes).toContainEqual({
+      seq: daemonFork.seq,
+      why: "pid 3 inherits pipe 1's write end (fd 4) at its creation (fork/spawn)",
+    });
   });
   it("with close-on-exec the exec closes it: EOF, the shell goes on", () => {
     for (let seed = 1; seed <= 30; seed++) {

@@ -3,7 +3,7 @@
 // (src/kernel/signal.ts).
 import { describe, expect, it } from "vitest";
 import * as k from "../src/kernel/index.ts";
-import { validateWorld, type Op } from "../src/kernel/index.ts";
+import { type Op, validateWorld } from "../src/kernel/index.ts";
 import { describe as describeEv } from "../src/replay/index.ts";
 import { ofKind, regs, runWorld, violationOf, worldOf } from "./helpers/world.ts";
 
@@ -16,11 +16,14 @@ const violation = violationOf;
 
 describe("sending and delivering", () => {
   it("a handler runs on the thread that takes the signal, at its return to user mode, with the signal blocked; then sigreturn", () => {
-    const r = run([[
-      k.sigaction("SIGUSR1", [k.store("got", 1), k.user("in handler")], { name: "on_usr1" }),
-      k.fork([k.kill(1, "SIGUSR1", { ret: "r" })]),
-      k.sleep(50_000), k.waitpid(),
-    ]]);
+    const r = run([
+      [
+        k.sigaction("SIGUSR1", [k.store("got", 1), k.user("in handler")], { name: "on_usr1" }),
+        k.fork([k.kill(1, "SIGUSR1", { ret: "r" })]),
+        k.sleep(50_000),
+        k.waitpid(),
+      ],
+    ]);
     expect(r.st.outcome!.kind).toBe("ok");
     const sig = of(r.evs, k.KIND.signal)[0]!;
     expect([sig.tid, sig.a, sig.b, sig.c]).toEqual([2, 1, SIG.SIGUSR1, -1]);
@@ -36,31 +39,46 @@ describe("sending and delivering", () => {
     expect(regs(r.evs, "r")).toEqual([0]);
   });
   it("the default action of SIGTERM kills the process (status 128 + 15); an ignored signal is dropped", () => {
-    const r = run([[
-      k.fork([k.sigaction("SIGUSR2", "ignore"), k.sleep(100_000), k.user("never")], { pid: "c" }),
-      k.sleep(10_000), k.kill(k.r("c"), "SIGUSR2"), k.sleep(10_000), k.kill(k.r("c"), "SIGTERM"),
-      k.waitpid(k.r("c"), { status: "st" }),
-    ]]);
+    const r = run([
+      [
+        k.fork([k.sigaction("SIGUSR2", "ignore"), k.sleep(100_000), k.user("never")], { pid: "c" }),
+        k.sleep(10_000),
+        k.kill(k.r("c"), "SIGUSR2"),
+        k.sleep(10_000),
+        k.kill(k.r("c"), "SIGTERM"),
+        k.waitpid(k.r("c"), { status: "st" }),
+      ],
+    ]);
     expect(regs(r.evs, "st")).toEqual([128 + SIG.SIGTERM]);
     expect(r.evs.some((e) => e.kind === k.KIND.user && e.s === "never")).toBe(false);
     expect(of(r.evs, k.KIND.signalDeliver).map((e) => [e.a, e.b])).toEqual([[SIG.SIGTERM, 0]]);
   });
   it("a blocked signal stays pending until unblocked; a process signal goes to a thread that does not block it", () => {
-    const r = run([[
-      k.sigaction("SIGUSR1", [k.fetchAdd("got", 1)]),
-      k.sigmask("block", ["SIGUSR1"]),
-      k.thread([k.sigmask("block", ["SIGUSR1"]), k.sleep(5_000), k.user("t2 goes on")]),
-      k.raise("SIGUSR1"), k.user("still blocked", 3),
-      k.sigmask("unblock", ["SIGUSR1"]),
-      k.user("after"), k.sleep(20_000),
-    ]]);
+    const r = run([
+      [
+        k.sigaction("SIGUSR1", [k.fetchAdd("got", 1)]),
+        k.sigmask("block", ["SIGUSR1"]),
+        k.thread([k.sigmask("block", ["SIGUSR1"]), k.sleep(5_000), k.user("t2 goes on")]),
+        k.raise("SIGUSR1"),
+        k.user("still blocked", 3),
+        k.sigmask("unblock", ["SIGUSR1"]),
+        k.user("after"),
+        k.sleep(20_000),
+      ],
+    ]);
     const del = of(r.evs, k.KIND.signalDeliver)[0]!;
     const unblock = of(r.evs, k.KIND.sigmask).filter((e) => e.tid === 1)[1]!;
     expect(del.tid).toBe(1);
     expect(del.seq).toBeGreaterThan(unblock.seq);
   });
   it("SIGCHLD reaches a parent with a handler at each child's exit; with the default action it is no event at all", () => {
-    const withHandler = run([[k.sigaction("SIGCHLD", [k.waitpid("any", { nohang: true, ret: "reaped" })]), k.fork([k.exit(0)]), k.sleep(50_000)]]);
+    const withHandler = run([
+      [
+        k.sigaction("SIGCHLD", [k.waitpid("any", { nohang: true, ret: "reaped" })]),
+        k.fork([k.exit(0)]),
+        k.sleep(50_000),
+      ],
+    ]);
     const chld = of(withHandler.evs, k.KIND.signal)[0]!;
     expect([chld.tid, chld.a, chld.b]).toEqual([2, 1, SIG.SIGCHLD]);
     expect(regs(withHandler.evs, "reaped")).toEqual([2]);
@@ -68,27 +86,66 @@ describe("sending and delivering", () => {
     expect(of(plain.evs, k.KIND.signal)).toEqual([]);
   });
   it("a wait cut short by a signal returns EINTR after the handler (futex, sleep, waitpid)", () => {
-    const r = run([[
-      k.sigaction("SIGUSR1", [k.user("h")]),
-      k.thread([k.sleep(5_000), k.kill(1, "SIGUSR1"), k.sleep(5_000), k.kill(1, "SIGUSR1"), k.sleep(5_000), k.kill(1, "SIGUSR1")]),
-      k.futexWait("f", 0, { ret: "a" }), k.sleep(1_000_000, { ret: "b" }),
-      k.fork([k.sleep(1_000_000)], { pid: "c" }), k.waitpid(k.r("c"), { ret: "w" }), k.kill(k.r("c"), "SIGKILL"), k.waitpid(k.r("c")),
-    ]]);
-    expect([regs(r.evs, "a"), regs(r.evs, "b"), regs(r.evs, "w")]).toEqual([[k.ERRNO.EINTR], [k.ERRNO.EINTR], [-k.ERRNO.EINTR]]);
+    const r = run([
+      [
+        k.sigaction("SIGUSR1", [k.user("h")]),
+        k.thread([
+          k.sleep(5_000),
+          k.kill(1, "SIGUSR1"),
+          k.sleep(5_000),
+          k.kill(1, "SIGUSR1"),
+          k.sleep(5_000),
+          k.kill(1, "SIGUSR1"),
+        ]),
+        k.futexWait("f", 0, { ret: "a" }),
+        k.sleep(1_000_000, { ret: "b" }),
+        k.fork([k.sleep(1_000_000)], { pid: "c" }),
+        k.waitpid(k.r("c"), { ret: "w" }),
+        k.kill(k.r("c"), "SIGKILL"),
+        k.waitpid(k.r("c")),
+      ],
+    ]);
+    expect([regs(r.evs, "a"), regs(r.evs, "b"), regs(r.evs, "w")]).toEqual([
+      [k.ERRNO.EINTR],
+      [k.ERRNO.EINTR],
+      [-k.ERRNO.EINTR],
+    ]);
   });
 });
 
 describe("signal-safety", () => {
   it("a handler taking a lock its interrupted thread holds is found at the relock, with the lock's acquire and the delivery as causes", () => {
-    const r = run([[k.sigaction("SIGUSR1", [k.lock("m"), k.unlock("m")]), k.lock("m"), k.raise("SIGUSR1"), k.user("critical"), k.unlock("m")]]);
+    const r = run([
+      [
+        k.sigaction("SIGUSR1", [k.lock("m"), k.unlock("m")]),
+        k.lock("m"),
+        k.raise("SIGUSR1"),
+        k.user("critical"),
+        k.unlock("m"),
+      ],
+    ]);
     expect(r.st.outcome!.kind).toBe("hang");
     const v = violation(r)!;
     expect(v.invariant).toBe("signal-safety");
-    expect(v.message).toBe("tid 1 (pid 1) in its SIGUSR1 handler waits for m, which the code the signal interrupted holds on the same thread: it can never be released (a handler may only make async-signal-safe calls)");
-    expect(v.causes.map((c) => c.why)).toEqual(["tid 1 took m", "tid 1 sent SIGUSR1", "SIGUSR1 interrupted tid 1 while it held m; its handler runs"]);
+    expect(v.message).toBe(
+      "tid 1 (pid 1) in its SIGUSR1 handler waits for m, which the code the signal interrupted holds on the same thread: it can never be released (a handler may only make async-signal-safe calls)",
+    );
+    expect(v.causes.map((c) => c.why)).toEqual([
+      "tid 1 took m",
+      "tid 1 sent SIGUSR1",
+      "SIGUSR1 interrupted tid 1 while it held m; its handler runs",
+    ]);
   });
   it("the same lock taken by the handler when the thread does not hold it is fine", () => {
-    const r = run([[k.sigaction("SIGUSR1", [k.lock("m"), k.unlock("m")]), k.raise("SIGUSR1"), k.user("after"), k.lock("m"), k.unlock("m")]]);
+    const r = run([
+      [
+        k.sigaction("SIGUSR1", [k.lock("m"), k.unlock("m")]),
+        k.raise("SIGUSR1"),
+        k.user("after"),
+        k.lock("m"),
+        k.unlock("m"),
+      ],
+    ]);
     expect(r.st.outcome!.kind).toBe("ok");
     expect(violation(r)).toBeNull();
   });
@@ -96,11 +153,25 @@ describe("signal-safety", () => {
 
 describe("bad input", () => {
   it("kill of no such process is ESRCH; a signal not modelled EINVAL; SIGKILL cannot be caught (EINVAL)", () => {
-    const r = run([[k.kill(42, "SIGTERM", { ret: "a" }), k.kill(1, 40, { ret: "b" }), k.sigaction("SIGKILL", "ignore", { ret: "c" })]]);
-    expect([regs(r.evs, "a"), regs(r.evs, "b"), regs(r.evs, "c")]).toEqual([[k.ERRNO.ESRCH], [k.ERRNO.EINVAL], [k.ERRNO.EINVAL]]);
+    const r = run([
+      [
+        k.kill(42, "SIGTERM", { ret: "a" }),
+        k.kill(1, 40, { ret: "b" }),
+        k.sigaction("SIGKILL", "ignore", { ret: "c" }),
+      ],
+    ]);
+    expect([regs(r.evs, "a"), regs(r.evs, "b"), regs(r.evs, "c")]).toEqual([
+      [k.ERRNO.ESRCH],
+      [k.ERRNO.EINVAL],
+      [k.ERRNO.EINVAL],
+    ]);
   });
   it("an unknown signal name is one line with the op's path", () => {
-    expect(validateWorld(world([[k.user("x"), k.kill(1, "SIGFOO")]]))).toMatch(/^procs\[0\]\.main\[1\] \(kill\) at kernel-signals\.test\.ts:\d+: unknown signal 'SIGFOO' \(signals: SIGHUP, /);
-    expect(validateWorld(world([[k.sigmask("block", ["SIGSTOP"])]]))).toMatch(/SIGSTOP: job control signals are not modelled$/);
+    expect(validateWorld(world([[k.user("x"), k.kill(1, "SIGFOO")]]))).toMatch(
+      /^procs\[0\]\.main\[1\] \(kill\) at kernel-signals\.test\.ts:\d+: unknown signal 'SIGFOO' \(signals: SIGHUP, /,
+    );
+    expect(validateWorld(world([[k.sigmask("block", ["SIGSTOP"])]]))).toMatch(
+      /SIGSTOP: job control signals are not modelled$/,
+    );
   });
 });

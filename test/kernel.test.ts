@@ -1,8 +1,9 @@
 // The simulated kernel and the seed scenarios: outcomes come from kernel rules.
-import { describe, expect, it } from "vitest";
+
 import fc from "fast-check";
-import { applyEvent, EVENT_KINDS, initState, KIND, toPlain, type KEvent, type KState } from "../src/kernel/index.ts";
-import { prepare, run, type Prepared } from "../src/record/index.ts";
+import { describe, expect, it } from "vitest";
+import { applyEvent, EVENT_KINDS, initState, type KEvent, KIND, type KState, toPlain } from "../src/kernel/index.ts";
+import { type Prepared, prepare, run } from "../src/record/index.ts";
 
 async function events(target: string, req: { fix?: string; seed?: number; opts?: string[]; maxEvents?: number } = {}) {
   const p = await prepare({ target, ...req });
@@ -145,7 +146,9 @@ describe("asterinas-procfs", () => {
     const p = await prepare({ target: "asterinas-procfs", fix: "none-check" });
     let omitted = 0;
     for (let seed = 1; seed <= 500; seed++) {
-      const st = run({ ...p, variant: { ...p.variant, seed } }, (ev) => { if (ev.kind === KIND.procfsRead && ev.b === 0) omitted++; });
+      const st = run({ ...p, variant: { ...p.variant, seed } }, (ev) => {
+        if (ev.kind === KIND.procfsRead && ev.b === 0) omitted++;
+      });
       expect(st.outcome!.kind, `seed ${seed}`).toBe("ok");
     }
     expect(omitted).toBeGreaterThan(0);
@@ -153,10 +156,15 @@ describe("asterinas-procfs", () => {
 });
 
 describe("all fixed variants run clean for seeds 1..500", () => {
-  for (const [target, fix] of [["cpython-fork-serenity", "reinit-lock"], ["cpython-fork-serenity", "linux"], ["rcore-kstack", "pr146"]] as const) {
+  for (const [target, fix] of [
+    ["cpython-fork-serenity", "reinit-lock"],
+    ["cpython-fork-serenity", "linux"],
+    ["rcore-kstack", "pr146"],
+  ] as const) {
     it(`${target} --fix ${fix}`, async () => {
       const p = await prepare({ target, fix });
-      for (let seed = 1; seed <= 500; seed++) expect(run({ ...p, variant: { ...p.variant, seed } }).outcome!.kind).toBe("ok");
+      for (let seed = 1; seed <= 500; seed++)
+        expect(run({ ...p, variant: { ...p.variant, seed } }).outcome!.kind).toBe("ok");
     });
   }
 });
@@ -178,14 +186,24 @@ describe("determinism and the reducer", () => {
   it("property: folding the recorded stress events from the start reproduces the simulator's final state", async () => {
     const base = await prepare({ target: "stress" });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 50, max: 20_000 }), fc.integer({ min: 1, max: 4 }), (seed, maxEvents, cpus) => {
-        const p: Prepared = { ...base, maxEvents, variant: { ...base.variant, seed, cpus }, world: { ...base.world, config: { ...base.world.config, cpus } } };
-        const evs: KEvent[] = [];
-        const final = run(p, (ev) => evs.push(ev));
-        expect(evs).toHaveLength(maxEvents);
-        expect(toPlain(fold(evs, p))).toEqual(toPlain(final));
-        for (let i = 1; i < evs.length; i++) expect(evs[i]!.time).toBeGreaterThanOrEqual(evs[i - 1]!.time);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.integer({ min: 50, max: 20_000 }),
+        fc.integer({ min: 1, max: 4 }),
+        (seed, maxEvents, cpus) => {
+          const p: Prepared = {
+            ...base,
+            maxEvents,
+            variant: { ...base.variant, seed, cpus },
+            world: { ...base.world, config: { ...base.world.config, cpus } },
+          };
+          const evs: KEvent[] = [];
+          const final = run(p, (ev) => evs.push(ev));
+          expect(evs).toHaveLength(maxEvents);
+          expect(toPlain(fold(evs, p))).toEqual(toPlain(final));
+          for (let i = 1; i < evs.length; i++) expect(evs[i]!.time).toBeGreaterThanOrEqual(evs[i - 1]!.time);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -207,10 +225,16 @@ describe("exit_group", () => {
         {
           config: { cpus: 2, ...DEFAULT_RULES },
           locks: {},
-          procs: [{
-            name: "init",
-            main: [fork([lock("m"), thread([lock("m"), user("never")]), user("main works", 30), exit(0)]), waitpid("child"), user("reaped")],
-          }],
+          procs: [
+            {
+              name: "init",
+              main: [
+                fork([lock("m"), thread([lock("m"), user("never")]), user("main works", 30), exit(0)]),
+                waitpid("child"),
+                user("reaped"),
+              ],
+            },
+          ],
         },
         { seed, maxEvents: 10_000 },
         (ev) => evs.push(ev),
@@ -219,7 +243,10 @@ describe("exit_group", () => {
       expect(byName(evs, "reap")).toHaveLength(1);
       // The blocked thread's exit is done for it by the exiting thread.
       const exits = byName(evs, "thread-exit");
-      expect(exits.some((e) => e.a !== e.tid), `seed ${seed}`).toBe(true);
+      expect(
+        exits.some((e) => e.a !== e.tid),
+        `seed ${seed}`,
+      ).toBe(true);
     }
   });
 });

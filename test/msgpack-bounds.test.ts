@@ -7,7 +7,15 @@ const LOOSE: ShapeLimits = { maxDepth: 8, maxContainers: 1000, maxItems: 10000 }
 
 describe("msgpackShape", () => {
   it("accepts what the writer packs: maps with string keys, arrays, ints, floats, strings, nil, bools", () => {
-    const doc = { seq: 5, time: 2 ** 40, f: 1.5, neg: -70000, s: "x".repeat(300), arr: [1, [2, [3]], { a: null, b: true, c: false }], big: 2 ** 33 };
+    const doc = {
+      seq: 5,
+      time: 2 ** 40,
+      f: 1.5,
+      neg: -70000,
+      s: "x".repeat(300),
+      arr: [1, [2, [3]], { a: null, b: true, c: false }],
+      big: 2 ** 33,
+    };
     expect(msgpackShape(packr.pack(doc), LOOSE)).toBeNull();
     expect(msgpackShape(packr.pack([]), LOOSE)).toBeNull();
     expect(msgpackShape(packr.pack(7), LOOSE)).toBeNull();
@@ -40,7 +48,8 @@ describe("msgpackShape", () => {
     expect(msgpackShape(Uint8Array.of(0xc1), LOOSE)).toMatch(/c1/);
     expect(msgpackShape(Uint8Array.of(0x81, 0x01, 0x02), LOOSE)).toMatch(/not a string/);
     const ok = packr.pack({ a: [1, 2, 3] });
-    for (let cut = 0; cut < ok.length; cut++) expect(msgpackShape(ok.subarray(0, cut), LOOSE), `cut ${cut}`).not.toBeNull();
+    for (let cut = 0; cut < ok.length; cut++)
+      expect(msgpackShape(ok.subarray(0, cut), LOOSE), `cut ${cut}`).not.toBeNull();
     expect(msgpackShape(Uint8Array.from([...ok, 0]), LOOSE)).toMatch(/left over/);
   });
 });

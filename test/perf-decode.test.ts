@@ -5,11 +5,11 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { EVENT_KINDS, KIND, type KEvent } from "../src/kernel/types.ts";
+import { EVENT_KINDS, type KEvent, KIND } from "../src/kernel/types.ts";
 import { TraceSource } from "../src/replay/index.ts";
-import { Scratch, openTrace, type EventColumns } from "../src/trace/index.ts";
 import { decodeEventBody, lastDecodeSafe, slotTable } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
+import { type EventColumns, openTrace, Scratch } from "../src/trace/index.ts";
 import { checkColumns } from "../src/trace/validate.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { tempDir, writeEvents } from "./support/trace-util.ts";
@@ -20,23 +20,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The columns as plain arrays (typed arrays and views compare by content). */
 function plain(c: EventColumns) {
   return {
-    firstSeq: c.firstSeq, n: c.n, kind: [...c.kind], cpu: [...c.cpu], tid: [...c.tid], time: [...c.time],
-    a: [...c.a], b: [...c.b], c: [...c.c], s: [...c.sIdx].map((i) => c.strings[i]),
+    firstSeq: c.firstSeq,
+    n: c.n,
+    kind: [...c.kind],
+    cpu: [...c.cpu],
+    tid: [...c.tid],
+    time: [...c.time],
+    a: [...c.a],
+    b: [...c.b],
+    c: [...c.c],
+    s: [...c.sIdx].map((i) => c.strings[i]),
   };
 }
 
 /** Events of every kind (and codes past the table), with values of every varint length, negative ones and strings. */
-const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 }), fc.integer({ min: -(2 ** 52), max: 2 ** 52 }));
+const value = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
+  fc.integer({ min: -(2 ** 52), max: 2 ** 52 }),
+);
 const event = fc.record({
   kind: fc.integer({ min: 0, max: EVENT_KINDS.length + 3 }),
   cpu: fc.integer({ min: -1, max: 3 }),
   tid: fc.integer({ min: -1, max: 200 }),
   dt: fc.oneof(fc.constant(10), fc.integer({ min: 0, max: 2 ** 40 })),
-  a: value, b: value, c: value,
+  a: value,
+  b: value,
+  c: value,
   s: fc.oneof(fc.constant(""), fc.constant("w"), fc.string({ maxLength: 8 })),
 });
 
-function eventsOf(xs: { kind: number; cpu: number; tid: number; dt: number; a: number; b: number; c: number; s: string }[]): KEvent[] {
+function eventsOf(
+  xs: { kind: number; cpu: number; tid: number; dt: number; a: number; b: number; c: number; s: string }[],
+): KEvent[] {
   let time = 0;
   return xs.map((x, seq) => {
     time += x.dt;
@@ -48,7 +64,20 @@ describe("safe integers, proved or checked", () => {
   const slots = slotTable(currentKinds());
   const col = (...b: number[]) => Uint8Array.from(b);
   const body = (scale: number, a: Uint8Array, time = col(2, 2)) =>
-    packr.pack([7, 2, scale, ["w"], col(2 * KIND.user + 1, 2 * KIND.user), col(0, 2), col(2, 2), time, a, col(0), col(0), col(1, 0)]);
+    packr.pack([
+      7,
+      2,
+      scale,
+      ["w"],
+      col(2 * KIND.user + 1, 2 * KIND.user),
+      col(0, 2),
+      col(2, 2),
+      time,
+      a,
+      col(0),
+      col(0),
+      col(1, 0),
+    ]);
 
   it("small values at a small scale are safe by construction: the reader skips checkColumns", () => {
     const c = decodeEventBody(2, body(10, col(6)), 2, 7, slots);
@@ -69,7 +98,13 @@ describe("safe integers, proved or checked", () => {
     expect(lastDecodeSafe()).toBe(false);
     expect(checkColumns(ok)).toBeNull();
     // Deltas of 2^27 - 1 at scale 2^40: the second time is past 2^53.
-    const big = decodeEventBody(2, body(2 ** 40, col(6), col(0xfe, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0x7f)), 2, 7, slots);
+    const big = decodeEventBody(
+      2,
+      body(2 ** 40, col(6), col(0xfe, 0xff, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0x7f)),
+      2,
+      7,
+      slots,
+    );
     expect(lastDecodeSafe()).toBe(false);
     expect(checkColumns(big)).toMatch(/not a safe integer/);
   });
@@ -78,33 +113,52 @@ describe("safe integers, proved or checked", () => {
 describe("decoding into reused buffers", () => {
   it("gives the fresh decode's columns for every chunk, in any order, whatever the buffers held", () => {
     let run = 0;
-    fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 64 }), fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), (xs, every, order) => {
-      const evs = eventsOf(xs);
-      const p = join(dir, `prop-${run++}.ktrace`);
-      writeEvents(p, evs, { snapshotEvery: every, chunkEvents: Math.max(1, every >> 1) });
-      const r = openTrace(p);
-      // One scratch for all chunks, and one that starts too small for them.
-      const shared = new Scratch();
-      const small = new Scratch(1);
-      for (const k of order) {
-        const i = k % r.chunkCount;
-        const fresh = plain(r.readColumns(i));
-        expect(plain(r.readColumns(i, shared))).toEqual(fresh);
-        expect(plain(r.readColumns(i, small))).toEqual(fresh);
-        const first = r.chunkFirstSeqs[i]!;
-        const want = evs.slice(first, first + r.chunkCounts[i]!);
-        expect(fresh.kind).toEqual(want.map((e) => e.kind));
-        expect(fresh.time).toEqual(want.map((e) => e.time));
-        expect(fresh.a).toEqual(want.map((e) => e.a));
-        expect(fresh.c).toEqual(want.map((e) => e.c));
-      }
-      r.close();
-      rmSync(p);
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 40 }),
+        (xs, every, order) => {
+          const evs = eventsOf(xs);
+          const p = join(dir, `prop-${run++}.ktrace`);
+          writeEvents(p, evs, { snapshotEvery: every, chunkEvents: Math.max(1, every >> 1) });
+          const r = openTrace(p);
+          // One scratch for all chunks, and one that starts too small for them.
+          const shared = new Scratch();
+          const small = new Scratch(1);
+          for (const k of order) {
+            const i = k % r.chunkCount;
+            const fresh = plain(r.readColumns(i));
+            expect(plain(r.readColumns(i, shared))).toEqual(fresh);
+            expect(plain(r.readColumns(i, small))).toEqual(fresh);
+            const first = r.chunkFirstSeqs[i]!;
+            const want = evs.slice(first, first + r.chunkCounts[i]!);
+            expect(fresh.kind).toEqual(want.map((e) => e.kind));
+            expect(fresh.time).toEqual(want.map((e) => e.time));
+            expect(fresh.a).toEqual(want.map((e) => e.a));
+            expect(fresh.c).toEqual(want.map((e) => e.c));
+          }
+          r.close();
+          rmSync(p);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("the source's column cache recycles evicted buffers and never returns stale columns", () => {
-    const evs = eventsOf(Array.from({ length: 3000 }, (_, i) => ({ kind: i % (EVENT_KINDS.length + 2), cpu: i % 3 - 1, tid: i % 17, dt: 10 * (i % 5), a: i * 7919 - 5000, b: -i, c: i % 2 ? 2 ** 40 + i : 0, s: i % 11 ? "" : `s${i % 7}` })));
+    const evs = eventsOf(
+      Array.from({ length: 3000 }, (_, i) => ({
+        kind: i % (EVENT_KINDS.length + 2),
+        cpu: (i % 3) - 1,
+        tid: i % 17,
+        dt: 10 * (i % 5),
+        a: i * 7919 - 5000,
+        b: -i,
+        c: i % 2 ? 2 ** 40 + i : 0,
+        s: i % 11 ? "" : `s${i % 7}`,
+      })),
+    );
     const p = join(dir, "lru.ktrace");
     writeEvents(p, evs, { snapshotEvery: 256, chunkEvents: 100 });
     const src = new TraceSource(openTrace(p), 2);
@@ -116,7 +170,10 @@ describe("decoding into reused buffers", () => {
       const i = (k % 3 === 2 ? k - 2 : k * 7 + (k >> 3)) % ref.chunkCount;
       expect(plain(lru(i))).toEqual(plain(ref.readColumns(i)));
       // A bulk scan in between uses its own buffers.
-      if (k % 5 === 0) expect(plain(src.readColumns((i + 3) % ref.chunkCount))).toEqual(plain(ref.readColumns((i + 3) % ref.chunkCount)));
+      if (k % 5 === 0)
+        expect(plain(src.readColumns((i + 3) % ref.chunkCount))).toEqual(
+          plain(ref.readColumns((i + 3) % ref.chunkCount)),
+        );
     }
     src.close();
     ref.close();

@@ -9,17 +9,26 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBatch } from "../src/explore/seed.ts";
 import { initState, simulate } from "../src/kernel/index.ts";
 import { cloneState } from "../src/kernel/state.ts";
-import { metaOf, prepare, prepareWith, record, type RunRequest } from "../src/record/index.ts";
-import { runBatch } from "../src/explore/seed.ts";
-import { resolveScenario } from "../src/scenarios/index.ts";
-import { Checker, INVARIANTS, checkRange, invariantsFor, invariantsOf, noPanic, openSource, type Invariant } from "../src/replay/index.ts";
-import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
 import { KIND } from "../src/kernel/types.ts";
-import { TraceWriter, openTrace } from "../src/trace/index.ts";
+import { metaOf, prepare, prepareWith, type RunRequest, record } from "../src/record/index.ts";
+import {
+  Checker,
+  checkRange,
+  INVARIANTS,
+  type Invariant,
+  invariantsFor,
+  invariantsOf,
+  noPanic,
+  openSource,
+} from "../src/replay/index.ts";
+import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
+import { resolveScenario } from "../src/scenarios/index.ts";
+import { openTrace, TraceWriter } from "../src/trace/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { compareScans, type Compared } from "./support/scan-compare.ts";
+import { type Compared, compareScans } from "./support/scan-compare.ts";
 import { tempDir } from "./support/trace-util.ts";
 
 const dir = tempDir("perf-scan");
@@ -35,11 +44,22 @@ const LIE = 4095;
 
 beforeAll(async () => {
   // The seed scenarios (every variant in traces/) and the fixtures' scenarios with their own invariants, a snapshot every 4 events.
-  const targets: { req: RunRequest; name: string }[] = readdirSync(join(REPO_ROOT, "traces")).filter((f) => f.endsWith(".ktrace")).map((f) => {
-    const m = openTrace(join(REPO_ROOT, "traces", f)).meta;
-    return { req: { target: m.scenario, fix: m.fix || undefined, seed: m.seed, opts: Object.entries(m.options).map(([k, v]) => `${k}=${v}`) }, name: f };
-  });
-  for (const f of ["counter", "handoff", "flag", "spin"]) targets.push({ req: { target: join(REPO_ROOT, "fixtures", "scenarios", `${f}.ts`) }, name: `${f}.ktrace` });
+  const targets: { req: RunRequest; name: string }[] = readdirSync(join(REPO_ROOT, "traces"))
+    .filter((f) => f.endsWith(".ktrace"))
+    .map((f) => {
+      const m = openTrace(join(REPO_ROOT, "traces", f)).meta;
+      return {
+        req: {
+          target: m.scenario,
+          fix: m.fix || undefined,
+          seed: m.seed,
+          opts: Object.entries(m.options).map(([k, v]) => `${k}=${v}`),
+        },
+        name: f,
+      };
+    });
+  for (const f of ["counter", "handoff", "flag", "spin"])
+    targets.push({ req: { target: join(REPO_ROOT, "fixtures", "scenarios", `${f}.ts`) }, name: `${f}.ktrace` });
   for (const t of targets) {
     const p = join(dir, t.name);
     record(await prepare(t.req), p, 4);
@@ -47,11 +67,18 @@ beforeAll(async () => {
   }
   // Every example (examples/): the buggy variant at its first failing seed in 1..200 (seed 1 when none fails
   // there), every fix at seed 1; a snapshot every 4 events.
-  for (const f of readdirSync(join(REPO_ROOT, "examples")).filter((x) => x.endsWith(".ts")).sort()) {
+  for (const f of readdirSync(join(REPO_ROOT, "examples"))
+    .filter((x) => x.endsWith(".ts"))
+    .sort()) {
     const target = join(REPO_ROOT, "examples", f);
     const sc = await resolveScenario(target);
-    const first = runBatch(sc, {}, 1, 200, new Checker(invariantsFor(prepareWith(sc, { seed: 1 }).invariants))).failing[0]?.seed ?? 1;
-    const variants: { fix?: string; seed: number }[] = [{ seed: first }, ...Object.keys(sc.fixes).map((fix) => ({ fix, seed: 1 }))];
+    const first =
+      runBatch(sc, {}, 1, 200, new Checker(invariantsFor(prepareWith(sc, { seed: 1 }).invariants))).failing[0]?.seed ??
+      1;
+    const variants: { fix?: string; seed: number }[] = [
+      { seed: first },
+      ...Object.keys(sc.fixes).map((fix) => ({ fix, seed: 1 })),
+    ];
     for (const v of variants) {
       const p = join(dir, `example-${f.replace(/\.ts$/, "")}${v.fix ? `--${v.fix}` : ""}-${v.seed}.ktrace`);
       record(await prepare({ target, seed: v.seed, ...(v.fix ? { fix: v.fix } : {}) }), p, 4);
@@ -66,7 +93,15 @@ beforeAll(async () => {
     traces.push(t);
   }
   // The damaged and the good fixtures (recovery mode, gaps, a gzip-wrapped one: scanned serially).
-  for (const f of ["good.ktrace", "good.ktrace.gz", "cut-in-chunk.ktrace", "cut-in-footer.ktrace", "cut-in-index.ktrace", "flipped-chunk.ktrace", "flipped-chunk-no-footer.ktrace"]) {
+  for (const f of [
+    "good.ktrace",
+    "good.ktrace.gz",
+    "cut-in-chunk.ktrace",
+    "cut-in-footer.ktrace",
+    "cut-in-index.ktrace",
+    "flipped-chunk.ktrace",
+    "flipped-chunk-no-footer.ktrace",
+  ]) {
     const p = join(dir, `fixture-${f}`);
     copyFileSync(join(REPO_ROOT, "fixtures", "traces", f), p);
     traces.push(p);
@@ -114,7 +149,9 @@ describe("parallel first-violation scan", () => {
     const p = planFor(INVARIANTS);
     expect(p.serial).toBeNull();
     expect(p.split.map((i) => i.name)).not.toContain("data-race");
-    expect([...p.reports!.keys()].filter((k) => p.reports![k] === 1).sort()).toEqual([KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg].sort());
+    expect([...p.reports!.keys()].filter((k) => p.reports![k] === 1).sort()).toEqual(
+      [KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg].sort(),
+    );
   });
 
   it("a trace without memory accesses splits with data-race among the invariants; one with them is scanned serially", async () => {
@@ -125,7 +162,9 @@ describe("parallel first-violation scan", () => {
     for (const t of ["counter.ktrace", "flag.ktrace", "stress-vars.ktrace"]) {
       const c = await compareScans(traces.find((x) => x.endsWith(t))!, SEG, false);
       expect(c.diff, t).toEqual([]);
-      expect(c.notes.join("\n"), t).toMatch(/data-race can report from seq \d+ on and needs the run's history: checked on one thread from the start/);
+      expect(c.notes.join("\n"), t).toMatch(
+        /data-race can report from seq \d+ on and needs the run's history: checked on one thread from the start/,
+      );
     }
   });
 
@@ -133,7 +172,9 @@ describe("parallel first-violation scan", () => {
     const src = openSource(doctored);
     const from = src.loadSnapshot(LIE);
     expect(from.seq).toBe(LIE);
-    expect(checkRange(src, invariantsOf(src), LIE + 1, src.eventCount - 1, { state: from.state }).violation?.invariant).toBe("kstack-in-use");
+    expect(
+      checkRange(src, invariantsOf(src), LIE + 1, src.eventCount - 1, { state: from.state }).violation?.invariant,
+    ).toBe("kstack-in-use");
     src.close();
   });
 
@@ -143,14 +184,18 @@ describe("parallel first-violation scan", () => {
     expectSame(cs);
     const d = cs.find((c) => c.trace === doctored)!;
     // From the start: data-race, among the invariants, needs the run's history.
-    expect(d.notes.join("\n")).toMatch(new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq 0`));
+    expect(d.notes.join("\n")).toMatch(
+      new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq 0`),
+    );
   }, 120_000);
 
   it("without an invariant that needs the history, the merge goes on serially from the segment before the bad boundary", async () => {
     const names = INVARIANTS.filter(splittable).map((i) => i.name);
     const c = await compareScans(doctored, SEG, false, names);
     expect(c.diff).toEqual([]);
-    expect(c.notes.join("\n")).toMatch(new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq ${LIE - 511}`));
+    expect(c.notes.join("\n")).toMatch(
+      new RegExp(`state at seq ${LIE} is not the snapshot there.*checked on one thread from seq ${LIE - 511}`),
+    );
   });
 
   it("names invariants as --invariant does", async () => {
@@ -163,8 +208,15 @@ describe("parallel first-violation scan", () => {
 
   for (const runtime of ["bun", "deno"] as const) {
     it(`gives the serial answer under ${runtime}, with a worker thread checking segments`, () => {
-      const [cmd, pre] = runtime === "bun" ? [join(BIN, "bun"), []] : [join(BIN, "deno"), ["run", "--quiet", "--allow-all", `--config=${join(REPO_ROOT, "deno.json")}`]];
-      const p = spawnSync(cmd, [...pre, SCRIPT, String(SEG), ...traces], { cwd: REPO_ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
+      const [cmd, pre] =
+        runtime === "bun"
+          ? [join(BIN, "bun"), []]
+          : [join(BIN, "deno"), ["run", "--quiet", "--allow-all", `--config=${join(REPO_ROOT, "deno.json")}`]];
+      const p = spawnSync(cmd, [...pre, SCRIPT, String(SEG), ...traces], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      });
       expect(p.status, p.stderr).toBe(0);
       const cs = JSON.parse(p.stdout) as Compared[];
       expect(cs.length).toBe(traces.length * 4);
@@ -181,13 +233,23 @@ describe("parallel first-violation scan", () => {
 
   it("ktrace check --jobs 2 prints what --jobs 1 prints (JSON and text, exit codes), and --verbose says how it ran", async () => {
     const env = { KTRACE_CHECK_SEGMENT: String(SEG) };
-    for (const t of [doctored, traces.find((x) => x.endsWith("handoff.ktrace"))!, traces.find((x) => x.endsWith("fixture-flipped-chunk.ktrace"))!]) {
+    for (const t of [
+      doctored,
+      traces.find((x) => x.endsWith("handoff.ktrace"))!,
+      traces.find((x) => x.endsWith("fixture-flipped-chunk.ktrace"))!,
+    ]) {
       for (const json of [["--json"], []]) {
         const one = await runCli(["check", t, "--jobs", "1", ...json], { env });
         const two = await runCli(["check", t, "--jobs", "2", "--verbose", ...json], { env });
         expect(two.code, t).toBe(one.code);
         expect(two.stdout, t).toBe(one.stdout);
-        expect(two.stderr.split("\n").filter((l) => !l.startsWith("check: ")).join("\n"), t).toBe(one.stderr);
+        expect(
+          two.stderr
+            .split("\n")
+            .filter((l) => !l.startsWith("check: "))
+            .join("\n"),
+          t,
+        ).toBe(one.stderr);
         expect(two.stderr).toMatch(/^check: 2 threads/m);
       }
     }

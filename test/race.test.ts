@@ -7,19 +7,37 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import * as k from "../src/kernel/index.ts";
-import { applyEvent, ev, initState, simulate, type KEvent, type Op, type VarDecl, type World } from "../src/kernel/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
+import * as k from "../src/kernel/index.ts";
+import {
+  applyEvent,
+  ev,
+  initState,
+  type KEvent,
+  type Op,
+  simulate,
+  type VarDecl,
+  type World,
+} from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
-import { Checker, Cursor, DensityScan, firstViolation, INVARIANTS, MemorySource, type Violation } from "../src/replay/index.ts";
+import { StateUnknownError } from "../src/replay/cursor.ts";
+import {
+  Checker,
+  Cursor,
+  DensityScan,
+  firstViolation,
+  INVARIANTS,
+  MemorySource,
+  openSource,
+  type ReplaySource,
+  type Violation,
+} from "../src/replay/index.ts";
 import { dataRace, MAX_SLOTS, RaceDetector } from "../src/replay/race.ts";
 import { DEFAULT_RULES, resolveScenario } from "../src/scenarios/index.ts";
-import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { storeFor } from "./helpers/tui.ts";
 import { FRAME_HEADER, HEADER_FIXED, readU32 } from "../src/trace/format.ts";
 import { TraceWriter } from "../src/trace/index.ts";
-import { openSource, type ReplaySource } from "../src/replay/index.ts";
-import { StateUnknownError } from "../src/replay/cursor.ts";
+import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
+import { storeFor } from "./helpers/tui.ts";
 import { metaFor } from "./support/trace-util.ts";
 
 const CONFIG = { cpus: 2, ...DEFAULT_RULES };
@@ -101,8 +119,12 @@ describe("data-race: the rule and its happens-before edges", () => {
     expect(rest).toEqual([]);
     expect(v).toMatchObject({ seq: 7, invariant: "data-race" });
     expect(l.evs[7]).toMatchObject({ kind: k.KIND.store, tid: 2 });
-    expect(v!.message).toBe("data race on x (the kernel): store (plain write) by tid 2 (pid 1) at seq 7 and store (plain write) by tid 1 (pid 1) at seq 6; no lock, atomic, fork, thread start or reap orders them");
-    expect(v!.causes).toEqual([{ seq: 6, why: "tid 1 (pid 1): store (plain write) of x (the kernel), unordered with the store at seq 7" }]);
+    expect(v!.message).toBe(
+      "data race on x (the kernel): store (plain write) by tid 2 (pid 1) at seq 7 and store (plain write) by tid 1 (pid 1) at seq 6; no lock, atomic, fork, thread start or reap orders them",
+    );
+    expect(v!.causes).toEqual([
+      { seq: 6, why: "tid 1 (pid 1): store (plain write) of x (the kernel), unordered with the store at seq 7" },
+    ]);
   });
 
   it("the same thread never races with itself; two reads never race; a read after an unordered write does, and a write after an unordered read", () => {
@@ -123,7 +145,10 @@ describe("data-race: the rule and its happens-before edges", () => {
   it("thread creation orders what the creator did before it, not after", () => {
     // tid 2 was created (seq 2) before tid 1's store: that store is not ordered before tid 2's read.
     expect(Log.boot(true).store(1).load(2).seqs()).toEqual([7]);
-    const l = Log.boot().store(1).by(1, ev.threadNew({ tid: 3, pid: 1, ident: 3 })).load(3);
+    const l = Log.boot()
+      .store(1)
+      .by(1, ev.threadNew({ tid: 3, pid: 1, ident: 3 }))
+      .load(3);
     expect(l.seqs()).toEqual([]);
     l.store(1); // after the creation: unordered with tid 3's read
     expect(l.seqs()).toEqual([l.last]);
@@ -132,7 +157,10 @@ describe("data-race: the rule and its happens-before edges", () => {
 
   it("atomics are release/acquire on their variable: a plain write published by an atomic write is ordered before a reader that then reads it atomically", () => {
     const flag = 2;
-    const pub = () => Log.boot().by(1, ev.varNew({ var: flag, space: 1, value: 0, decl: "int flag" })).store(1);
+    const pub = () =>
+      Log.boot()
+        .by(1, ev.varNew({ var: flag, space: 1, value: 0, decl: "int flag" }))
+        .store(1);
     expect(pub().astore(1, flag).aload(2, flag).load(2).seqs()).toEqual([]);
     // The acquire came before the release: it acquired nothing.
     const early = pub().aload(2, flag).astore(1, flag).load(2);
@@ -140,7 +168,8 @@ describe("data-race: the rule and its happens-before edges", () => {
     // A cas that failed (left the value) releases nothing; one that succeeded does, as do fetch-add and xchg; each reads (acquires).
     const failed = pub().rmw(1, flag, "failed-cas").aload(2, flag).load(2);
     expect(failed.seqs()).toEqual([failed.last]);
-    for (const how of ["cas", "fetch-add", "xchg"] as const) expect(pub().rmw(1, flag, how).rmw(2, flag, "failed-cas").load(2).seqs(), how).toEqual([]);
+    for (const how of ["cas", "fetch-add", "xchg"] as const)
+      expect(pub().rmw(1, flag, how).rmw(2, flag, "failed-cas").load(2).seqs(), how).toEqual([]);
     // An atomic store releases but does not acquire.
     const st = pub().astore(1, flag).astore(2, flag).load(2);
     expect(st.seqs()).toEqual([st.last]);
@@ -151,12 +180,17 @@ describe("data-race: the rule and its happens-before edges", () => {
     expect(Log.boot().astore(1).load(2).seqs()).toEqual([]);
     expect(Log.boot().store(1).aload(2).seqs()).toEqual([7]);
     expect(Log.boot().aload(1).store(2).seqs()).toEqual([7]);
-    expect(Log.boot().astore(1).store(2).races()[0]!.message).toMatch(/store \(plain write\) by tid 2 .* and atomic-store \(atomic\) by tid 1/);
+    expect(Log.boot().astore(1).store(2).races()[0]!.message).toMatch(
+      /store \(plain write\) by tid 2 .* and atomic-store \(atomic\) by tid 1/,
+    );
   });
 
   it("concurrent reads share a read vector: a write ordered after one reader but not the other races with the other", () => {
     // tid 2 and tid 3 read x; tid 2 then releases m, tid 1 acquires it and writes: ordered after tid 2's read only.
-    const l = Log.boot().by(1, ev.threadNew({ tid: 3, pid: 1, ident: 3 })).load(2).load(3);
+    const l = Log.boot()
+      .by(1, ev.threadNew({ tid: 3, pid: 1, ident: 3 }))
+      .load(2)
+      .load(3);
     const read3 = l.last;
     l.acquire(2).release(2).acquire(1).store(1);
     const [v, ...more] = l.races();
@@ -167,7 +201,11 @@ describe("data-race: the rule and its happens-before edges", () => {
   });
 
   it("fork: the child starts after everything its parent did; the parent's later writes race with the child; a copied user variable is the child's own", () => {
-    const base = () => Log.boot().store(1).store(1, 1).by(1, ev.fork({ pid: 1, child: 2, childTid: 3 }));
+    const base = () =>
+      Log.boot()
+        .store(1)
+        .store(1, 1)
+        .by(1, ev.fork({ pid: 1, child: 2, childTid: 3 }));
     // The child's copy of u has a new id (2); x (0) is the kernel's, one copy.
     expect(base().load(3).store(3, 2).seqs()).toEqual([]);
     const after = base().store(1).load(3);
@@ -176,16 +214,29 @@ describe("data-race: the rule and its happens-before edges", () => {
   });
 
   it("reap: every event of the reaped process's threads happened before the reaper's next one", () => {
-    const child = () => Log.boot().by(1, ev.fork({ pid: 1, child: 2, childTid: 3 })).store(3)
-      .by(3, ev.threadExit({ tid: 3, code: 0 })).by(3, ev.procExit({ pid: 2, code: 0 }));
+    const child = () =>
+      Log.boot()
+        .by(1, ev.fork({ pid: 1, child: 2, childTid: 3 }))
+        .store(3)
+        .by(3, ev.threadExit({ tid: 3, code: 0 }))
+        .by(3, ev.procExit({ pid: 2, code: 0 }));
     const early = child().load(1);
     expect(early.seqs()).toEqual([early.last]);
-    expect(child().by(1, ev.reap({ pid: 2 })).load(1).store(1).seqs()).toEqual([]);
+    expect(
+      child()
+        .by(1, ev.reap({ pid: 2 }))
+        .load(1)
+        .store(1)
+        .seqs(),
+    ).toEqual([]);
   });
 
   it("a thread slot is reused only by a thread whose creator knows its last thread's exit: an unreaped child's accesses still race with the next child's", () => {
     const gen = (l: Log, pid: number, tid: number, reap: boolean) => {
-      l.by(1, ev.fork({ pid: 1, child: pid, childTid: tid })).store(tid).by(tid, ev.threadExit({ tid, code: 0 })).by(tid, ev.procExit({ pid, code: 0 }));
+      l.by(1, ev.fork({ pid: 1, child: pid, childTid: tid }))
+        .store(tid)
+        .by(tid, ev.threadExit({ tid, code: 0 }))
+        .by(tid, ev.procExit({ pid, code: 0 }));
       return reap ? l.by(1, ev.reap({ pid })) : l;
     };
     let l = Log.boot();
@@ -246,30 +297,69 @@ describe("data-race: the rule and its happens-before edges", () => {
  * The detector over `stress --opt state=STATE` (seed 1): its first finding, the
  * most thread slots its clocks took, and how many events `count` picked.
  */
-async function detectOver(state: string, maxEvents: number, count: (e: KEvent) => boolean): Promise<{ found: string | null; maxSlots: number; counted: number }> {
+async function detectOver(
+  state: string,
+  maxEvents: number,
+  count: (e: KEvent) => boolean,
+): Promise<{ found: string | null; maxSlots: number; counted: number }> {
   const p = await prepare({ target: "stress", maxEvents, opts: [`state=${state}`] });
   const det = new RaceDetector();
   const out = { found: null as string | null, maxSlots: 0, counted: 0 };
-  simulate(p.world, { seed: 1, maxEvents: p.maxEvents, before: (e, before) => {
-    if (count(e)) out.counted++;
-    if (!dataRace.kinds!.includes(e.kind)) return;
-    const f = det.pre(before, e);
-    if (f && out.found === null) out.found = f.message;
-    out.maxSlots = Math.max(out.maxSlots, det.slots);
-  } }, () => {});
+  simulate(
+    p.world,
+    {
+      seed: 1,
+      maxEvents: p.maxEvents,
+      before: (e, before) => {
+        if (count(e)) out.counted++;
+        if (!dataRace.kinds!.includes(e.kind)) return;
+        const f = det.pre(before, e);
+        if (f && out.found === null) out.found = f.message;
+        out.maxSlots = Math.max(out.maxSlots, det.slots);
+      },
+    },
+    () => {},
+  );
   return out;
 }
 
 describe("data-race on simulated runs", () => {
-  const world = (procs: Op[][], vars: Record<string, VarDecl>): World => ({ config: CONFIG, locks: {}, vars, procs: procs.map((main, i) => ({ name: `p${i}`, main })) });
+  const world = (procs: Op[][], vars: Record<string, VarDecl>): World => ({
+    config: CONFIG,
+    locks: {},
+    vars,
+    procs: procs.map((main, i) => ({ name: `p${i}`, main })),
+  });
   const racesOf = (w: World, seed: number) => {
     const src = MemorySource.record(w, { seed, maxEvents: 50_000 }, {});
     return firstViolation(src, [dataRace]).violation;
   };
 
   it("parent and child writing their own copies of a user variable do not race; a kernel variable does", () => {
-    const user = world([[k.store("u", 1), k.fork([k.store("u", 2), k.user("child", 3)]), k.store("u", 3), k.user("parent", 3), k.waitpid("child")]], { u: { type: "int" } });
-    const kernel = world([[k.store("g", 1), k.fork([k.store("g", 2), k.user("child", 3)]), k.store("g", 3), k.user("parent", 3), k.waitpid("child")]], { g: { type: "int", scope: "kernel" } });
+    const user = world(
+      [
+        [
+          k.store("u", 1),
+          k.fork([k.store("u", 2), k.user("child", 3)]),
+          k.store("u", 3),
+          k.user("parent", 3),
+          k.waitpid("child"),
+        ],
+      ],
+      { u: { type: "int" } },
+    );
+    const kernel = world(
+      [
+        [
+          k.store("g", 1),
+          k.fork([k.store("g", 2), k.user("child", 3)]),
+          k.store("g", 3),
+          k.user("parent", 3),
+          k.waitpid("child"),
+        ],
+      ],
+      { g: { type: "int", scope: "kernel" } },
+    );
     for (let seed = 1; seed <= 30; seed++) {
       expect(racesOf(user, seed), `seed ${seed}`).toBeNull();
       expect(racesOf(kernel, seed)?.message, `seed ${seed}`).toMatch(/^data race on g \(the kernel\)/);
@@ -295,7 +385,9 @@ describe("data-race through every consumer of the registry", () => {
     const v = JSON.parse(chk.stdout).violation;
     expect(v).toMatchObject({ invariant: "data-race" });
     expect(v.message).toMatch(/^data race on ready: /);
-    expect((await runCli(["check", trace, "--invariant", "data-race"])).stdout).toMatch(new RegExp(`^VIOLATION data-race at seq ${v.seq} `));
+    expect((await runCli(["check", trace, "--invariant", "data-race"])).stdout).toMatch(
+      new RegExp(`^VIOLATION data-race at seq ${v.seq} `),
+    );
     const rep = await runCli(["report", trace]);
     expect(rep.stdout).toContain("## First violation: `data-race`");
     expect(rep.stdout).toContain(v.message);
@@ -358,9 +450,17 @@ describe("data-race through every consumer of the registry", () => {
 
   it("a damaged trace: check, the timeline and the cursor step over the gap alike, start the history afresh after it, and report nothing the whole trace does not", () => {
     const body = [k.repeat(40, [k.store("g", k.add(k.v("g"), 1)), k.user("work")])];
-    const w: World = { config: CONFIG, locks: {}, vars: { g: { type: "int", scope: "kernel" } }, procs: [{ name: "p", main: [k.thread(body), ...body, k.user("wait", 60)] }] };
+    const w: World = {
+      config: CONFIG,
+      locks: {},
+      vars: { g: { type: "int", scope: "kernel" } },
+      procs: [{ name: "p", main: [k.thread(body), ...body, k.user("wait", 60)] }],
+    };
     const path = join(dir, "racy.ktrace");
-    const wr = TraceWriter.create(path, metaFor(0, 16, { config: CONFIG, scenario: "racy" }), initState(CONFIG), { snapshotEvery: 16, chunkEvents: 16 });
+    const wr = TraceWriter.create(path, metaFor(0, 16, { config: CONFIG, scenario: "racy" }), initState(CONFIG), {
+      snapshotEvery: 16,
+      chunkEvents: 16,
+    });
     simulate(w, { seed: 3, maxEvents: 5000 }, (e, st) => wr.append(e, st));
     wr.finish({ outcome: null });
     const flagged = (src: ReplaySource) => {
@@ -374,7 +474,12 @@ describe("data-race through every consumer of the registry", () => {
     // Flip a byte in an event chunk in the middle: its events become a gap.
     const bytes = new Uint8Array(readFileSync(path));
     const chunks: number[] = [];
-    for (let off = HEADER_FIXED + readU32(bytes, 12) + 4; off < bytes.length - 32; off += FRAME_HEADER + readU32(bytes, off + 4)) if (bytes[off] === 1) chunks.push(off);
+    for (
+      let off = HEADER_FIXED + readU32(bytes, 12) + 4;
+      off < bytes.length - 32;
+      off += FRAME_HEADER + readU32(bytes, off + 4)
+    )
+      if (bytes[off] === 1) chunks.push(off);
     const bad = chunks[Math.floor(chunks.length / 2)]!;
     bytes[bad + FRAME_HEADER + 6]! ^= 0x40;
     const damaged = join(dir, "racy-damaged.ktrace");
@@ -413,7 +518,12 @@ describe("data-race through every consumer of the registry", () => {
 // are the hand-made logs after these.
 describe("data-race: issue 11's synchronization (a correct handoff is clean, an unsynchronized one races)", () => {
   const SEEDS = 30;
-  const world = (main: Op[], vars: Record<string, VarDecl>): World => ({ config: CONFIG, locks: {}, vars, procs: [{ name: "p", main }] });
+  const world = (main: Op[], vars: Record<string, VarDecl>): World => ({
+    config: CONFIG,
+    locks: {},
+    vars,
+    procs: [{ name: "p", main }],
+  });
   /** The seeds in 1..SEEDS whose run has a data race. */
   const racing = (w: World): number[] => {
     const out: number[] = [];
@@ -425,7 +535,10 @@ describe("data-race: issue 11's synchronization (a correct handoff is clean, an 
   };
   /** Two threads a and b of main's process, joined; `d` is the data handed over. */
   const pair = (a: Op[], b: Op[], vars: Record<string, VarDecl> = {}, before: Op[] = []): World =>
-    world([...before, k.thread(a, { tid: "a" }), k.thread(b, { tid: "b" }), k.join(k.r("a")), k.join(k.r("b"))], { d: { type: "int" }, ...vars });
+    world([...before, k.thread(a, { tid: "a" }), k.thread(b, { tid: "b" }), k.join(k.r("a")), k.join(k.r("b"))], {
+      d: { type: "int" },
+      ...vars,
+    });
   const handoff = (name: string, good: World, bad: World) => {
     it(`${name}: handed over, clean on every seed; unsynchronized, a race`, () => {
       expect(racing(good)).toEqual([]);
@@ -434,65 +547,151 @@ describe("data-race: issue 11's synchronization (a correct handoff is clean, an 
   };
 
   // futex_wake → the waiter it wakes (the wake event); a wake that comes first is lost and the waiter hangs, no race.
-  handoff("futex wake",
+  handoff(
+    "futex wake",
     pair([k.store("d", 1), k.futexWake("w", 1)], [k.futexWait("w", 0), k.load("x", "d")], { w: k.futexWord(0) }),
-    pair([k.store("d", 1), k.futexWake("w", 1)], [k.load("x", "d")], { w: k.futexWord(0) }));
+    pair([k.store("d", 1), k.futexWake("w", 1)], [k.load("x", "d")], { w: k.futexWord(0) }),
+  );
   // pthread_cond_signal → the waiter's return (the mutex it re-takes, the wake); the predicate in a loop.
-  const cvWaiter = [k.lock("m"), k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]), k.unlock("m"), k.load("x", "d")];
-  handoff("condvar signal",
-    pair([k.store("d", 1), k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m")], cvWaiter, { cv: k.condvar(), ready: { type: "int" } }),
+  const cvWaiter = [
+    k.lock("m"),
+    k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]),
+    k.unlock("m"),
+    k.load("x", "d"),
+  ];
+  handoff(
+    "condvar signal",
+    pair([k.store("d", 1), k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m")], cvWaiter, {
+      cv: k.condvar(),
+      ready: { type: "int" },
+    }),
     // The data written after the signal, outside the mutex.
-    pair([k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m"), k.store("d", 1)], cvWaiter, { cv: k.condvar(), ready: { type: "int" } }));
+    pair([k.lock("m"), k.store("ready", 1), k.cvSignal("cv"), k.unlock("m"), k.store("d", 1)], cvWaiter, {
+      cv: k.condvar(),
+      ready: { type: "int" },
+    }),
+  );
   // sem_post → the sem_wait that takes its count (fetch-add releases, the wait's cas acquires; or the wake).
-  handoff("semaphore post",
+  handoff(
+    "semaphore post",
     pair([k.store("d", 1), k.semPost("s")], [k.semWait("s"), k.load("x", "d")], { s: k.semaphore(0) }),
     // Posted before the data is written.
-    pair([k.semPost("s"), k.store("d", 1)], [k.semWait("s"), k.load("x", "d")], { s: k.semaphore(0) }));
+    pair([k.semPost("s"), k.store("d", 1)], [k.semWait("s"), k.load("x", "d")], { s: k.semaphore(0) }),
+  );
   // rwlock unlock → the next lock (its cas); two readers never race.
-  handoff("rwlock",
-    pair([k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")], [k.rdlock("rw"), k.load("x", "d"), k.rwUnlock("rw")], { rw: k.rwlock() }, [k.thread([k.rdlock("rw"), k.load("y", "d"), k.rwUnlock("rw")])]),
-    pair([k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")], [k.load("x", "d")], { rw: k.rwlock() }));
+  handoff(
+    "rwlock",
+    pair(
+      [k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")],
+      [k.rdlock("rw"), k.load("x", "d"), k.rwUnlock("rw")],
+      { rw: k.rwlock() },
+      [k.thread([k.rdlock("rw"), k.load("y", "d"), k.rwUnlock("rw")])],
+    ),
+    pair([k.wrlock("rw"), k.store("d", 1), k.rwUnlock("rw")], [k.load("x", "d")], { rw: k.rwlock() }),
+  );
   // A trylock that succeeds is an acquire (lock-acquire); one that fails takes nothing.
-  const retry = (body: Op[]) => [k.set("r", 1), k.loopWhile(k.ne(k.r("r"), 0), { max: Infinity }, [k.trylock("m", { ret: "r" })]), ...body, k.unlock("m")];
-  handoff("trylock",
+  const retry = (body: Op[]) => [
+    k.set("r", 1),
+    k.loopWhile(k.ne(k.r("r"), 0), { max: Infinity }, [k.trylock("m", { ret: "r" })]),
+    ...body,
+    k.unlock("m"),
+  ];
+  handoff(
+    "trylock",
     pair(retry([k.store("d", 1)]), retry([k.store("d", 2)])),
     // Goes on whether it got the lock or not.
-    pair([k.trylock("m", { ret: "r" }), k.store("d", 1), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])], [k.trylock("m", { ret: "r" }), k.store("d", 2), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])]));
+    pair(
+      [k.trylock("m", { ret: "r" }), k.store("d", 1), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])],
+      [k.trylock("m", { ret: "r" }), k.store("d", 2), k.when(k.eq(k.r("r"), 0), [k.unlock("m")])],
+    ),
+  );
   // waitpid(handle), blocking or WNOHANG in a loop → everything the child did (the reap); g is kernel memory, shared.
   const g = { g: { type: "int", scope: "kernel" } } as Record<string, VarDecl>;
   const child = k.fork([k.store("g", 1), k.user("child", 2)], { pid: "c" });
-  handoff("waitpid by handle",
+  handoff(
+    "waitpid by handle",
     world([child, k.waitpid(k.r("c")), k.load("x", "g")], g),
-    world([child, k.load("x", "g"), k.waitpid(k.r("c"))], g));
-  handoff("waitpid WNOHANG",
-    world([child, k.set("got", 0), k.loopWhile(k.ne(k.r("got"), k.r("c")), { max: Infinity }, [k.waitpid(k.r("c"), { nohang: true, ret: "got" })]), k.load("x", "g")], g),
-    world([child, k.waitpid(k.r("c"), { nohang: true, ret: "got" }), k.load("x", "g"), k.waitpid(k.r("c"))], g));
+    world([child, k.load("x", "g"), k.waitpid(k.r("c"))], g),
+  );
+  handoff(
+    "waitpid WNOHANG",
+    world(
+      [
+        child,
+        k.set("got", 0),
+        k.loopWhile(k.ne(k.r("got"), k.r("c")), { max: Infinity }, [k.waitpid(k.r("c"), { nohang: true, ret: "got" })]),
+        k.load("x", "g"),
+      ],
+      g,
+    ),
+    world([child, k.waitpid(k.r("c"), { nohang: true, ret: "got" }), k.load("x", "g"), k.waitpid(k.r("c"))], g),
+  );
   // kill → the handler it runs (signal → signal-deliver); the handler is inherited over fork.
-  const withHandler = (parent: Op[]) => world([k.sigaction("SIGUSR1", [k.load("x", "g")], { name: "on_usr1" }), k.fork([k.user("child", 6)], { pid: "c" }), ...parent, k.waitpid(k.r("c"))], g);
-  handoff("kill → handler",
+  const withHandler = (parent: Op[]) =>
+    world(
+      [
+        k.sigaction("SIGUSR1", [k.load("x", "g")], { name: "on_usr1" }),
+        k.fork([k.user("child", 6)], { pid: "c" }),
+        ...parent,
+        k.waitpid(k.r("c")),
+      ],
+      g,
+    );
+  handoff(
+    "kill → handler",
     withHandler([k.store("g", 1), k.kill(k.r("c"), "SIGUSR1")]),
-    withHandler([k.kill(k.r("c"), "SIGUSR1"), k.store("g", 1)]));
+    withHandler([k.kill(k.r("c"), "SIGUSR1"), k.store("g", 1)]),
+  );
   // pthread_join → everything the joined thread did.
-  handoff("join",
+  handoff(
+    "join",
     world([k.thread([k.store("d", 1)], { tid: "a" }), k.join(k.r("a")), k.load("x", "d")], { d: { type: "int" } }),
-    world([k.thread([k.store("d", 1)], { tid: "a" }), k.load("x", "d"), k.join(k.r("a"))], { d: { type: "int" } }));
+    world([k.thread([k.store("d", 1)], { tid: "a" }), k.load("x", "d"), k.join(k.r("a"))], { d: { type: "int" } }),
+  );
   // A pipe's write → the read that gets its bytes; the close of the last write end → the read that sees EOF.
   const piped = (a: Op[], b: Op[]) => pair(a, b, {}, [k.pipe({ read: "rd", write: "wr" })]);
-  handoff("pipe write → read",
+  handoff(
+    "pipe write → read",
     piped([k.store("d", 1), k.write(k.r("wr"), 1)], [k.read(k.r("rd"), 1), k.load("x", "d")]),
-    piped([k.store("d", 1), k.write(k.r("wr"), 1)], [k.load("x", "d"), k.read(k.r("rd"), 1)]));
-  handoff("pipe close → EOF",
+    piped([k.store("d", 1), k.write(k.r("wr"), 1)], [k.load("x", "d"), k.read(k.r("rd"), 1)]),
+  );
+  handoff(
+    "pipe close → EOF",
     piped([k.store("d", 1), k.close(k.r("wr"))], [k.read(k.r("rd"), 1, { ret: "n" }), k.load("x", "d")]),
-    piped([k.close(k.r("wr")), k.store("d", 1)], [k.read(k.r("rd"), 1, { ret: "n" }), k.load("x", "d")]));
+    piped([k.close(k.r("wr")), k.store("d", 1)], [k.read(k.r("rd"), 1, { ret: "n" }), k.load("x", "d")]),
+  );
 
   // SIGCHLD, which the kernel sends for the exiting child → the parent's handler: the child's past is before it.
-  const onChld = (child: Op[]) => world([k.sigaction("SIGCHLD", [k.load("x", "g")], { name: "on_chld" }), k.fork(child, { pid: "c" }), k.user("parent", 8), k.waitpid(k.r("c"))], g);
-  handoff("SIGCHLD → handler",
+  const onChld = (child: Op[]) =>
+    world(
+      [
+        k.sigaction("SIGCHLD", [k.load("x", "g")], { name: "on_chld" }),
+        k.fork(child, { pid: "c" }),
+        k.user("parent", 8),
+        k.waitpid(k.r("c")),
+      ],
+      g,
+    );
+  handoff(
+    "SIGCHLD → handler",
     onChld([k.store("g", 1)]),
-    world([k.sigaction("SIGCHLD", [k.user("on_chld")], { name: "on_chld" }), k.fork([k.store("g", 1)], { pid: "c" }), k.load("x", "g"), k.waitpid(k.r("c"))], g));
+    world(
+      [
+        k.sigaction("SIGCHLD", [k.user("on_chld")], { name: "on_chld" }),
+        k.fork([k.store("g", 1)], { pid: "c" }),
+        k.load("x", "g"),
+        k.waitpid(k.r("c")),
+      ],
+      g,
+    ),
+  );
 
   it("what a thread does after its exit (its joiner's wake) takes no clock slot: stress --opt state=os has no race and short clocks", async () => {
-    const { found, maxSlots, counted } = await detectOver("os", 100_000, (e) => e.kind === k.KIND.wake && e.c === k.HOW.join);
+    const { found, maxSlots, counted } = await detectOver(
+      "os",
+      100_000,
+      (e) => e.kind === k.KIND.wake && e.c === k.HOW.join,
+    );
     expect(found).toBeNull();
     expect(counted).toBeGreaterThan(50);
     expect(maxSlots).toBeLessThanOrEqual(32); // 165 when each joiner's wake took a slot for the dead thread
@@ -500,7 +699,11 @@ describe("data-race: issue 11's synchronization (a correct handoff is clean, an 
 
   it("sleep and timed waits order nothing: a read after a long sleep, or after a wait that timed out, still races", () => {
     expect(racing(pair([k.store("d", 1)], [k.sleep(50_000), k.load("x", "d")])).length).toBe(SEEDS);
-    expect(racing(pair([k.store("d", 1)], [k.futexWait("w", 0, { timeout: 50_000 }), k.load("x", "d")], { w: k.futexWord(0) })).length).toBe(SEEDS);
+    expect(
+      racing(
+        pair([k.store("d", 1)], [k.futexWait("w", 0, { timeout: 50_000 }), k.load("x", "d")], { w: k.futexWord(0) }),
+      ).length,
+    ).toBe(SEEDS);
   });
 });
 
@@ -509,15 +712,37 @@ describe("data-race: issue 11's edges on hand-made logs", () => {
   const racesWith = (edge: (l: Log) => Log) => edge(Log.boot().store(1)).load(2).seqs();
 
   it("a wake by a thread orders the waker's past before the woken thread; a wake by the kernel (a timer, an interrupt) orders nothing", () => {
-    expect(racesWith((l) => l.by(1, ev.futexWake({ var: 0, n: 1, woken: 1 })).by(1, ev.wake({ tid: 2, by: 1, how: k.HOW.futex, context: "x" })))).toEqual([]);
-    expect(racesWith((l) => l.by(-1, ev.wake({ tid: 2, by: -1, how: k.HOW.timer, context: "irq:timer" })))).toHaveLength(1);
+    expect(
+      racesWith((l) =>
+        l
+          .by(1, ev.futexWake({ var: 0, n: 1, woken: 1 }))
+          .by(1, ev.wake({ tid: 2, by: 1, how: k.HOW.futex, context: "x" })),
+      ),
+    ).toEqual([]);
+    expect(
+      racesWith((l) => l.by(-1, ev.wake({ tid: 2, by: -1, how: k.HOW.timer, context: "irq:timer" }))),
+    ).toHaveLength(1);
     // Imported wakeups (waking, wakeup) by a task order the same way.
     expect(racesWith((l) => l.by(1, ev.wake({ tid: 2, by: 1, how: k.HOW.waking, context: "" })))).toEqual([]);
   });
 
   it("a signal sent by a thread orders its past before the delivery; one the kernel sends on nobody's behalf (tid -1) orders nothing", () => {
     const usr1 = k.SIG.SIGUSR1!;
-    expect(racesWith((l) => l.by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" })).by(1, ev.signal({ pid: 1, sig: usr1, tid: 2 })).by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })))).toEqual([]);
-    expect(racesWith((l) => l.by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" })).by(-1, ev.signal({ pid: 1, sig: usr1, tid: 2 })).by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })))).toHaveLength(1);
+    expect(
+      racesWith((l) =>
+        l
+          .by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" }))
+          .by(1, ev.signal({ pid: 1, sig: usr1, tid: 2 }))
+          .by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })),
+      ),
+    ).toEqual([]);
+    expect(
+      racesWith((l) =>
+        l
+          .by(1, ev.sigaction({ sig: usr1, action: 2, handler: "h" }))
+          .by(-1, ev.signal({ pid: 1, sig: usr1, tid: 2 }))
+          .by(2, ev.signalDeliver({ sig: usr1, action: 2, sent: l.last + 1 })),
+      ),
+    ).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 // ktrace record and ktrace scenarios, end to end under Bun and Deno.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,23 +58,55 @@ describe("ktrace record", () => {
     const r = await runCli(["record", "fixtures/scenarios/bank.ts", "--seed", "1", "-o", join(dir, "bank.ktrace")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/outcome\s+hang at seq \d+: .*blocks on accounts\.[ab] held by tid/);
-    const fixed = await runCli(["record", "fixtures/scenarios/bank.ts", "--fix", "ordered", "-o", join(dir, "bank.ktrace"), "--json"]);
+    const fixed = await runCli([
+      "record",
+      "fixtures/scenarios/bank.ts",
+      "--fix",
+      "ordered",
+      "-o",
+      join(dir, "bank.ktrace"),
+      "--json",
+    ]);
     expect(JSON.parse(fixed.stdout).outcome.kind).toBe("ok");
   });
 
   const bad: [string[], RegExp][] = [
     [["record", "tcmaloc-fork"], /^ktrace: unknown scenario 'tcmaloc-fork' \(did you mean 'tcmalloc-fork'\?\)/],
-    [["record", "tcmalloc-fork", "--fix", "atfork"], /^ktrace: unknown fix 'atfork' for tcmalloc-fork \(did you mean 'atfork-2\.17'\?\); fixes: atfork-2\.17, posix-spawn/],
-    [["record", "rcore-kstack", "--opt", "stack=loud"], /^ktrace: --opt stack expects one of silent, flush, reuse, got 'loud'/],
+    [
+      ["record", "tcmalloc-fork", "--fix", "atfork"],
+      /^ktrace: unknown fix 'atfork' for tcmalloc-fork \(did you mean 'atfork-2\.17'\?\); fixes: atfork-2\.17, posix-spawn/,
+    ],
+    [
+      ["record", "rcore-kstack", "--opt", "stack=loud"],
+      /^ktrace: --opt stack expects one of silent, flush, reuse, got 'loud'/,
+    ],
     [["record", "rcore-kstack", "--opt", "colour=red"], /^ktrace: unknown option 'colour' for rcore-kstack/],
     [["record", "stress", "--cpus", "0"], /^ktrace: --cpus must be between 1 and 64/],
-    [["record", "fixtures/scenarios/throws.ts"], /^ktrace: scenario throws \(fixtures\/scenarios\/throws\.ts\): build\(\) threw at throws\.ts:8: TypeError/],
-    [["record", "fixtures/scenarios/malformed.ts"], /^ktrace: scenario malformed \(fixtures\/scenarios\/malformed\.ts\): procs\[0\]\.main\[0\]: unknown op 'lokc'/],
+    [
+      ["record", "fixtures/scenarios/throws.ts"],
+      /^ktrace: scenario throws \(fixtures\/scenarios\/throws\.ts\): build\(\) threw at throws\.ts:8: TypeError/,
+    ],
+    [
+      ["record", "fixtures/scenarios/malformed.ts"],
+      /^ktrace: scenario malformed \(fixtures\/scenarios\/malformed\.ts\): procs\[0\]\.main\[0\]: unknown op 'lokc'/,
+    ],
     [["record", "fixtures/scenarios/nope.ts"], /^ktrace: scenario file fixtures\/scenarios\/nope\.ts not found/],
-    [["record", "fixtures/scenarios/bad-program.ts"], /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.cond\.l \(if\) at bad-program\.ts:14: unknown variable 'countr' \(declared: counter, head\)\n/],
-    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=type"], /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:15: type mismatch: \(counter \+ 1\) is an int, a ptr is needed\n/],
-    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=unbounded"], /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\] \(while\) at bad-program\.ts:16: a loop needs a bound/],
-    [["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=register"], /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:17: register 'tmp' is never assigned/],
+    [
+      ["record", "fixtures/scenarios/bad-program.ts"],
+      /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.cond\.l \(if\) at bad-program\.ts:14: unknown variable 'countr' \(declared: counter, head\)\n/,
+    ],
+    [
+      ["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=type"],
+      /^ktrace: scenario bad-program \(fixtures\/scenarios\/bad-program\.ts\): procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:15: type mismatch: \(counter \+ 1\) is an int, a ptr is needed\n/,
+    ],
+    [
+      ["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=unbounded"],
+      /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\] \(while\) at bad-program\.ts:16: a loop needs a bound/,
+    ],
+    [
+      ["record", "fixtures/scenarios/bad-program.ts", "--opt", "mistake=register"],
+      /^ktrace: scenario bad-program .*: procs\[0\]\.main\[1\]\.value \(store\) at bad-program\.ts:17: register 'tmp' is never assigned/,
+    ],
   ];
   for (const [args, msg] of bad) {
     it(`bad input: ${args.slice(1).join(" ")} → one line, exit 2`, async () => {
@@ -89,14 +121,19 @@ describe("ktrace record", () => {
   it("a syntax error in a scenario file: file, line and reason on Bun as on Deno; nothing written", async () => {
     const sub = mkdtempSync(join(dir, "syntax-"));
     const file = join(sub, "broken.ts");
-    writeFileSync(file, 'export default (k) =>\n  k.defineScenario({\n    name: "broken",\n    build: () => ({ procs: [{ name: "p", main: [k.user("a"),, ] }] ),\n  });\n');
+    writeFileSync(
+      file,
+      'export default (k) =>\n  k.defineScenario({\n    name: "broken",\n    build: () => ({ procs: [{ name: "p", main: [k.user("a"),, ] }] ),\n  });\n',
+    );
     const out = join(sub, "keep.ktrace");
     writeFileSync(out, "precious");
     for (const runtime of ["bun", "deno"] as const) {
       const r = await runCli(["record", file, "-o", out], { runtime });
       expect(r.code, runtime).toBe(2);
       expect(r.stderr.trim().split("\n"), runtime).toHaveLength(1);
-      expect(r.stderr, runtime).toMatch(/^ktrace: scenario file .*broken\.ts has a syntax error at broken\.ts:4:\d+: \S/);
+      expect(r.stderr, runtime).toMatch(
+        /^ktrace: scenario file .*broken\.ts has a syntax error at broken\.ts:4:\d+: \S/,
+      );
       expect(r.stderr, runtime).not.toMatch(/AggregateError|TypeError/);
     }
     expect(readFileSync(out, "utf8")).toBe("precious");

@@ -5,8 +5,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyEvent, initState, type KEvent } from "../src/kernel/index.ts";
 import {
-  Cursor, type MemorySource, NoSuchPointError, openSource, parseWatch, SKIP, watchCondition, watchValue,
-  type ReplaySource, type Watchpoint,
+  Cursor,
+  type MemorySource,
+  NoSuchPointError,
+  openSource,
+  parseWatch,
+  type ReplaySource,
+  SKIP,
+  type Watchpoint,
+  watchCondition,
+  watchValue,
 } from "../src/replay/index.ts";
 import { allEvents, canon, foldTo, memorySource, traceFile } from "./helpers/replay-sources.ts";
 
@@ -47,7 +55,18 @@ function forwardHits(src: ReplaySource, events: KEvent[], w: Watchpoint, lo: num
   return out;
 }
 
-const WATCHES = ["lock:a", "lock:m", "lock:b", "kstack-free", "thread:3", "thread:5", "vmar:2", "kind:fork,reap", "kind:lock-wait", "lock:1"];
+const WATCHES = [
+  "lock:a",
+  "lock:m",
+  "lock:b",
+  "kstack-free",
+  "thread:3",
+  "thread:5",
+  "vmar:2",
+  "kind:fork,reap",
+  "kind:lock-wait",
+  "lock:1",
+];
 
 describe("cursor on stress runs (property)", () => {
   it("seek(n) from any starting point equals folding from 0 to n", async () => {
@@ -73,65 +92,75 @@ describe("cursor on stress runs (property)", () => {
 
   it("step then stepBack is the identity, and stepBack then step", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: -1, max: 1499 }), fc.array(fc.boolean(), { maxLength: 40 }), async (seed, at, moves) => {
-        const { src, prefix } = await stress(seed);
-        const c = new Cursor(src, { checkpointEvery: 16, maxCheckpoints: 4 });
-        c.seek(Math.min(at, c.end));
-        for (const fwd of moves) {
-          const here = c.seq;
-          const before = canon(c.state);
-          if (fwd) {
-            if (c.step() === null) expect(c.seq).toBe(c.end);
-            else {
-              expect(c.seq).toBe(here + 1);
-              expect(c.event?.seq).toBe(here + 1);
-              expect(c.stepBack()).toBe(true);
-            }
-          } else if (c.stepBack()) {
-            expect(c.seq).toBe(here - 1);
-            expect(canon(c.state)).toBe(prefix[here]);
-            c.step();
-          } else expect(here).toBe(-1);
-          expect(c.seq).toBe(here);
-          expect(canon(c.state)).toBe(before);
-        }
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: -1, max: 1499 }),
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        async (seed, at, moves) => {
+          const { src, prefix } = await stress(seed);
+          const c = new Cursor(src, { checkpointEvery: 16, maxCheckpoints: 4 });
+          c.seek(Math.min(at, c.end));
+          for (const fwd of moves) {
+            const here = c.seq;
+            const before = canon(c.state);
+            if (fwd) {
+              if (c.step() === null) expect(c.seq).toBe(c.end);
+              else {
+                expect(c.seq).toBe(here + 1);
+                expect(c.event?.seq).toBe(here + 1);
+                expect(c.stepBack()).toBe(true);
+              }
+            } else if (c.stepBack()) {
+              expect(c.seq).toBe(here - 1);
+              expect(canon(c.state)).toBe(prefix[here]);
+              c.step();
+            } else expect(here).toBe(-1);
+            expect(c.seq).toBe(here);
+            expect(canon(c.state)).toBe(before);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it("reverse-continue lands on the last hit a forward scan finds before the start point; continue on the next one", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1499 }), fc.constantFrom(...WATCHES), async (seed, at, spec) => {
-        const { src, events, prefix } = await stress(seed);
-        const start = Math.min(at, src.eventCount - 1);
-        const all = forwardHits(src, events, parseWatch(spec), 0, src.eventCount - 1);
-        const c = new Cursor(src, { invariants: [], checkpointEvery: 32 });
-        c.watchpoints.push(parseWatch(spec));
-        c.seek(start);
-        const before = all.filter((q) => q < start);
-        const back = c.reverseContinue();
-        if (before.length === 0) {
-          expect(back.reason).toBe("start");
-          expect(c.seq).toBe(-1);
-        } else {
-          expect(back.reason).toBe("hit");
-          expect(back.seq).toBe(before[before.length - 1]);
-          expect(c.seq).toBe(back.seq);
-          expect(canon(c.state)).toBe(prefix[back.seq + 1]);
-          expect(back.hits[0]!.seq).toBe(back.seq);
-          expect(back.hits[0]!.watch).toBe(spec);
-        }
-        // Forward from the landing point: the next hit after it.
-        const landed = c.seq;
-        const fwd = c.continue();
-        const next = all.find((q) => q > landed);
-        if (next === undefined) expect(fwd.reason).toBe("end");
-        else {
-          expect(fwd.seq).toBe(next);
-          expect(canon(c.state)).toBe(prefix[next + 1]);
-        }
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 1499 }),
+        fc.constantFrom(...WATCHES),
+        async (seed, at, spec) => {
+          const { src, events, prefix } = await stress(seed);
+          const start = Math.min(at, src.eventCount - 1);
+          const all = forwardHits(src, events, parseWatch(spec), 0, src.eventCount - 1);
+          const c = new Cursor(src, { invariants: [], checkpointEvery: 32 });
+          c.watchpoints.push(parseWatch(spec));
+          c.seek(start);
+          const before = all.filter((q) => q < start);
+          const back = c.reverseContinue();
+          if (before.length === 0) {
+            expect(back.reason).toBe("start");
+            expect(c.seq).toBe(-1);
+          } else {
+            expect(back.reason).toBe("hit");
+            expect(back.seq).toBe(before[before.length - 1]);
+            expect(c.seq).toBe(back.seq);
+            expect(canon(c.state)).toBe(prefix[back.seq + 1]);
+            expect(back.hits[0]!.seq).toBe(back.seq);
+            expect(back.hits[0]!.watch).toBe(spec);
+          }
+          // Forward from the landing point: the next hit after it.
+          const landed = c.seq;
+          const fwd = c.continue();
+          const next = all.find((q) => q > landed);
+          if (next === undefined) expect(fwd.reason).toBe("end");
+          else {
+            expect(fwd.seq).toBe(next);
+            expect(canon(c.state)).toBe(prefix[next + 1]);
+          }
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -213,7 +242,11 @@ describe("cursor basics", () => {
   });
 
   it("a trace file replays exactly as the simulation held in memory", async () => {
-    const mem = await memorySource("stress", { seed: 3, maxEvents: 20_000 }, { snapshotEvery: 1000, chunkEvents: 1000 });
+    const mem = await memorySource(
+      "stress",
+      { seed: 3, maxEvents: 20_000 },
+      { snapshotEvery: 1000, chunkEvents: 1000 },
+    );
     const file = await traceFile("stress", { seed: 3, maxEvents: 20_000 }, 1000);
     const src = openSource(file);
     try {

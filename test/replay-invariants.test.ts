@@ -1,10 +1,17 @@
 // Invariants: each catches the earliest wrong event of its seed bug, none fires
 // on a fixed variant or on stress, and each rule on hand-made event streams.
 import { describe, expect, it } from "vitest";
-import { applyEvent, cloneState, initState, KIND, type KConfig, type KEvent } from "../src/kernel/index.ts";
+import { applyEvent, cloneState, initState, type KConfig, type KEvent, KIND } from "../src/kernel/index.ts";
 import {
-  checkEvent, Checker, firstViolation, INVARIANT_NAMES, INVARIANTS, InvariantNameError, MemorySource, selectInvariants,
+  Checker,
+  checkEvent,
+  firstViolation,
+  INVARIANT_NAMES,
+  INVARIANTS,
+  InvariantNameError,
+  MemorySource,
   type ReplaySource,
+  selectInvariants,
 } from "../src/replay/index.ts";
 import { allEvents, memorySource } from "./helpers/replay-sources.ts";
 
@@ -22,7 +29,9 @@ describe("the seed bugs: the first violation is the root cause, not the crash", 
     const fork = first(src, KIND.fork);
     expect(v).toMatchObject({ invariant: "recursive-mutex-owner", seq: bad.seq });
     expect(scanned).toBe(bad.seq + 1);
-    expect(v!.message).toBe(`tid 45 in pid 2 unlocks import_lock (recursive), owned by ident 44, but its own ident is 45 (copied at fork, seq ${fork.seq})`);
+    expect(v!.message).toBe(
+      `tid 45 in pid 2 unlocks import_lock (recursive), owned by ident 44, but its own ident is 45 (copied at fork, seq ${fork.seq})`,
+    );
     expect(v!.causes.map((c) => c.seq)).toContain(fork.seq);
     expect(v!.seq).toBeLessThan(src.outcome!.seq); // before the fatal error
   });
@@ -33,7 +42,9 @@ describe("the seed bugs: the first violation is the root cause, not the crash", 
     const fork = first(src, KIND.fork);
     const spin = first(src, KIND.lockWait, (e) => e.tid === fork.c);
     expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: spin.seq });
-    expect(v!.message).toBe(`tid ${fork.c} (pid 2) spins on tcmalloc.SlowTLS held by tid 2, which does not exist in pid 2 (copied at fork, seq ${fork.seq})`);
+    expect(v!.message).toBe(
+      `tid ${fork.c} (pid 2) spins on tcmalloc.SlowTLS held by tid 2, which does not exist in pid 2 (copied at fork, seq ${fork.seq})`,
+    );
     expect(src.outcome?.kind).toBe("hang");
     expect(v!.seq).toBeLessThan(src.outcome!.seq);
     // The causes: the owner took it in the parent, then the fork copied it while held.
@@ -67,7 +78,10 @@ describe("the seed bugs: the first violation is the root cause, not the crash", 
       const v = firstViolation(tc).violation;
       if (tc.outcome?.kind === "hang") {
         const fork = first(tc, KIND.fork);
-        expect(v).toMatchObject({ invariant: "lock-owner-alive", seq: first(tc, KIND.lockWait, (e) => e.tid === fork.c).seq });
+        expect(v).toMatchObject({
+          invariant: "lock-owner-alive",
+          seq: first(tc, KIND.lockWait, (e) => e.tid === fork.c).seq,
+        });
         expect(v!.causes.map((c) => c.seq)).toContain(fork.seq);
       } else expect(v).toBeNull();
       const as = await memorySource("asterinas-procfs", { seed });
@@ -100,7 +114,9 @@ describe("fixed variants and stress run clean", () => {
   it("rcore-kstack --fix pr146 with stack=flush|reuse: no violation", async () => {
     for (const opt of ["stack=flush", "stack=reuse"]) {
       for (let seed = 1; seed <= 20; seed++) {
-        expect(firstViolation(await memorySource("rcore-kstack", { fix: "pr146", seed, opts: [opt] })).violation).toBeNull();
+        expect(
+          firstViolation(await memorySource("rcore-kstack", { fix: "pr146", seed, opts: [opt] })).violation,
+        ).toBeNull();
       }
     }
   });
@@ -115,7 +131,10 @@ describe("fixed variants and stress run clean", () => {
 describe("selecting invariants", () => {
   it("by name; unknown names are refused with the list (exit code 2)", async () => {
     expect(INVARIANTS.map((i) => i.name)).toEqual([...INVARIANT_NAMES]);
-    expect(selectInvariants(["no-panic", "vmar-live", "no-panic"]).map((i) => i.name)).toEqual(["no-panic", "vmar-live"]);
+    expect(selectInvariants(["no-panic", "vmar-live", "no-panic"]).map((i) => i.name)).toEqual([
+      "no-panic",
+      "vmar-live",
+    ]);
     expect(() => selectInvariants(["no-panik"])).toThrow(InvariantNameError);
     const src = await memorySource("rcore-kstack");
     expect(firstViolation(src, ["no-panic", "vmar-live"]).violation).toBeNull();
@@ -128,7 +147,13 @@ describe("selecting invariants", () => {
 
 // ---- hand-made event streams ----------------------------------------------------------
 
-const CONFIG: KConfig = { cpus: 2, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check" };
+const CONFIG: KConfig = {
+  cpus: 2,
+  tidAfterFork: "inherit",
+  kstackFree: "deferred",
+  stackCheck: "silent",
+  procfsVmar: "check",
+};
 
 /** Builds events with dense seqs. */
 function stream() {
@@ -180,10 +205,15 @@ describe("invariant rules on hand-made streams", () => {
     const w3 = add(KIND.lockWait, { cpu: 1, tid: 3, a: 10 });
     const v = firstOf(evs)!;
     expect(v).toMatchObject({ invariant: "no-deadlock", seq: w3 });
-    expect(v.message).toBe("tid 3 (pid 1) blocks on x, held by tid 1, in a wait-for cycle: tid 1 waits on y held by tid 2 waits on z held by tid 3: it can never be released");
+    expect(v.message).toBe(
+      "tid 3 (pid 1) blocks on x, held by tid 1, in a wait-for cycle: tid 1 waits on y held by tid 2 waits on z held by tid 3: it can never be released",
+    );
     expect(v.causes).toEqual([
-      { seq: tx, why: "tid 1 took x" }, { seq: ty, why: "tid 2 took y" }, { seq: tz, why: "tid 3 took z" },
-      { seq: w1, why: "tid 1 waits on y" }, { seq: w2, why: "tid 2 waits on z" },
+      { seq: tx, why: "tid 1 took x" },
+      { seq: ty, why: "tid 2 took y" },
+      { seq: tz, why: "tid 3 took z" },
+      { seq: w1, why: "tid 1 waits on y" },
+      { seq: w2, why: "tid 2 waits on z" },
     ]);
   });
 
@@ -214,7 +244,9 @@ describe("invariant rules on hand-made streams", () => {
     add(KIND.lockAcquire, { cpu: 0, tid: 1, a: 12, b: 1 });
     const bad = add(KIND.lockRelease, { cpu: 1, tid: 2, a: 12, b: 0 });
     expect(firstOf(evs)).toMatchObject({ invariant: "recursive-mutex-owner", seq: bad });
-    expect(firstOf(evs)!.message).toBe("tid 2 in pid 1 unlocks r (recursive), owned by ident 1, but its own ident is 2");
+    expect(firstOf(evs)!.message).toBe(
+      "tid 2 in pid 1 unlocks r (recursive), owned by ident 1, but its own ident is 2",
+    );
   });
 
   it("kstack-in-use: running on a stack freed elsewhere is a use after free", () => {
@@ -237,7 +269,10 @@ describe("invariant rules on hand-made streams", () => {
     const bad = add(KIND.procfsRead, { cpu: 0, tid: 1, a: 1, b: 1 });
     expect(firstOf(evs)).toMatchObject({ invariant: "vmar-live", seq: bad });
     const p = add(KIND.panic, { s: "boom" });
-    expect(firstViolation(MemorySource.fromEvents(CONFIG, evs), ["no-panic"]).violation).toMatchObject({ seq: p, message: "kernel panic: boom" });
+    expect(firstViolation(MemorySource.fromEvents(CONFIG, evs), ["no-panic"]).violation).toMatchObject({
+      seq: p,
+      message: "kernel panic: boom",
+    });
   });
 
   it("checkEvent: each invariant as a pure predicate over (before, event, after)", () => {

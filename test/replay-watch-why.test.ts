@@ -1,9 +1,20 @@
 // Watchpoints (string syntax, old/new values), why-queries, event
 // descriptions and the state view.
-import { describe as suite, expect, it } from "vitest";
+import { expect, it, describe as suite } from "vitest";
 import { EVENT_KINDS, IMPORTED_KINDS, KIND } from "../src/kernel/index.ts";
 import {
-  Cursor, describe, eventJson, kindMask, parseRef, parseWatch, PatternError, RefError, stateText, stateView, why, WatchSpecError,
+  Cursor,
+  describe,
+  eventJson,
+  kindMask,
+  PatternError,
+  parseRef,
+  parseWatch,
+  RefError,
+  stateText,
+  stateView,
+  WatchSpecError,
+  why,
 } from "../src/replay/index.ts";
 import { allEvents, memorySource } from "./helpers/replay-sources.ts";
 
@@ -43,7 +54,11 @@ suite("watchpoint hits report the event and the old and new value", () => {
     c.seek("end");
     const s = c.reverseContinue();
     expect(s.seq).toBe(fork.seq);
-    expect(s.hits[0]).toMatchObject({ watch: "lock:tcmalloc.SlowTLS@2", old: null, new: { owner: 2, ident: 2, type: "spin" } });
+    expect(s.hits[0]).toMatchObject({
+      watch: "lock:tcmalloc.SlowTLS@2",
+      old: null,
+      new: { owner: 2, ident: 2, type: "spin" },
+    });
     expect(s.hits[0]!.message).toBe(`lock tcmalloc.SlowTLS (id 13, pid 2): (none) → tid 2 at seq ${fork.seq} (fork)`);
     expect(c.reverseContinue().reason).toBe("start");
   });
@@ -53,7 +68,8 @@ suite("watchpoint hits report the event and the old and new value", () => {
     const c = new Cursor(src, { invariants: [] });
     c.watchpoints.push(parseWatch("lock:import_lock@2"));
     const hits: string[] = [];
-    for (let s = c.continue(); s.reason === "hit"; s = c.continue()) hits.push(`${EVENT_KINDS[s.hits[0]!.event.kind]!.name}: ${s.hits[0]!.message.split(": ")[1]}`);
+    for (let s = c.continue(); s.reason === "hit"; s = c.continue())
+      hits.push(`${EVENT_KINDS[s.hits[0]!.event.kind]!.name}: ${s.hits[0]!.message.split(": ")[1]}`);
     expect(hits).toEqual([
       expect.stringMatching(/^fork: \(none\) → tid 45 \(ident 44\) at seq \d+/),
       expect.stringMatching(/^lock-restamp: tid 45 \(ident 44\) → tid 45 \(ident 45\)/),
@@ -100,8 +116,15 @@ suite("why", () => {
     expect(w.map((e) => e.role)).toEqual(["owner", "copied"]);
     expect(w[1]!.seq).toBe(v);
     expect(w[0]!.event?.kind).toBe(KIND.lockAcquire);
-    expect(w[1]!.explanation).toBe("fork copied tcmalloc.SlowTLS into pid 2, held by tid 2, which does not exist in pid 2");
-    expect(stateView(c.state).locks.find((l) => l.id === 13)).toMatchObject({ owner: 2, ownerSince: w[0]!.seq, ownerAlive: false, copiedSeq: v });
+    expect(w[1]!.explanation).toBe(
+      "fork copied tcmalloc.SlowTLS into pid 2, held by tid 2, which does not exist in pid 2",
+    );
+    expect(stateView(c.state).locks.find((l) => l.id === 13)).toMatchObject({
+      owner: 2,
+      ownerSince: w[0]!.seq,
+      ownerAlive: false,
+      copiedSeq: v,
+    });
   });
 
   it("a kernel stack: allocated and freed; a VMAR: cleared; by ObjectRef too", async () => {
@@ -109,7 +132,10 @@ suite("why", () => {
     const c = new Cursor(rc);
     c.seek("violation");
     const k = why(c.state, { kind: "kstack", id: 1 }, rc);
-    expect(k.map((e) => [e.role, e.event?.kind])).toEqual([["allocated", KIND.kstackAlloc], ["freed", KIND.kstackFree]]);
+    expect(k.map((e) => [e.role, e.event?.kind])).toEqual([
+      ["allocated", KIND.kstackAlloc],
+      ["freed", KIND.kstackFree],
+    ]);
     expect(k[1]!.explanation).toMatch(/cpu 0 still runs on it/);
     expect(why(c.state, { kind: "cpu", id: 0 }).map((e) => e.role)).toEqual(["allocated", "freed"]);
     const as = await memorySource("asterinas-procfs");
@@ -133,12 +159,18 @@ suite("describe", () => {
   it("every kind the scenarios produce gets a description in kernel terms", async () => {
     const seen = new Set<number>();
     const runs = [
-      await memorySource("cpython-fork-serenity"), await memorySource("cpython-fork-serenity", { fix: "reinit-lock" }),
-      await memorySource("tcmalloc-fork"), await memorySource("tcmalloc-fork", { fix: "posix-spawn" }),
+      await memorySource("cpython-fork-serenity"),
+      await memorySource("cpython-fork-serenity", { fix: "reinit-lock" }),
+      await memorySource("tcmalloc-fork"),
+      await memorySource("tcmalloc-fork", { fix: "posix-spawn" }),
       await memorySource("tcmalloc-fork", { fix: "atfork-2.17" }),
-      await memorySource("rcore-kstack", { opts: ["stack=flush"] }), await memorySource("asterinas-procfs"),
-      await memorySource("stress", { maxEvents: 30_000 }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }), await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
-      await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }), await memorySource("fixtures/scenarios/handoff.ts"),
+      await memorySource("rcore-kstack", { opts: ["stack=flush"] }),
+      await memorySource("asterinas-procfs"),
+      await memorySource("stress", { maxEvents: 30_000 }),
+      await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars"] }),
+      await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
+      await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }),
+      await memorySource("fixtures/scenarios/handoff.ts"),
     ];
     for (const src of runs) {
       const c = new Cursor(src, { invariants: [] });
@@ -166,7 +198,15 @@ suite("describe", () => {
 
   it("kind patterns: globs and comma lists", () => {
     const names = (p: string) => EVENT_KINDS.filter((_, i) => kindMask(p)[i]).map((k) => k.name);
-    expect(names("lock-*")).toEqual(["lock-new", "lock-acquire", "lock-wait", "lock-release", "lock-restamp", "lock-misuse", "lock-wait-end"]);
+    expect(names("lock-*")).toEqual([
+      "lock-new",
+      "lock-acquire",
+      "lock-wait",
+      "lock-release",
+      "lock-restamp",
+      "lock-misuse",
+      "lock-wait-end",
+    ]);
     expect(names("lock.*")).toEqual(names("lock-*"));
     expect(names("fork, exec")).toEqual(["fork", "exec"]);
     expect(names("*exit*")).toEqual(["thread-exit", "proc-exit", "exit-group"]);
@@ -181,7 +221,9 @@ suite("state view", () => {
     const c = new Cursor(src);
     c.seek("violation");
     const v = stateView(c.state);
-    expect(Object.keys(v)).toEqual(expect.arrayContaining(["seq", "cpus", "processes", "threads", "locks", "kstacks", "vmars"]));
+    expect(Object.keys(v)).toEqual(
+      expect.arrayContaining(["seq", "cpus", "processes", "threads", "locks", "kstacks", "vmars"]),
+    );
     expect(v.kstacks.find((k) => k.id === 1)).toMatchObject({ tid: 1, state: "freed", runningOn: 0, freeSeq: v.seq });
     expect(v.processes.find((p) => p.pid === 2)).toMatchObject({ ppid: 1, state: "zombie", vmar: null });
     expect(v.threads[0]).toEqual(expect.objectContaining({ tid: 0, pid: 1, state: expect.any(String), ident: 0 }));

@@ -4,13 +4,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepare, record } from "../src/record/index.ts";
 import { mdEscape } from "../src/report/index.ts";
-import { embedTrace, EMBED_BEGIN, EMBED_END, findEmbeddedTrace, gzipTrace } from "../src/trace/embed.ts";
+import { EMBED_BEGIN, EMBED_END, embedTrace, findEmbeddedTrace, gzipTrace } from "../src/trace/embed.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { runCli } from "./helpers/run-cli.ts";
-import { gunzipSync } from "node:zlib";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-report-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,11 +42,15 @@ describe("ktrace report", () => {
     expect(md).toMatch(/### Events leading to it\n\n\| seq \| time \(ns\) \| cpu \| tid \| kind \| event \|/);
     expect(md).toMatch(/\| vmar-clear \| pid 2's root VMAR cleared.*\| ← exit of pid 2 set its root VMAR to None \|/);
     expect(md).toMatch(/\*\*← here\*\*/);
-    expect(md).toMatch(/### State of the objects involved[\s\S]*\*\*Processes\*\*[\s\S]*\| 2 \| 1 \| reproducer \| zombie \| 2 \| None \(cleared at \d+\) \|/);
+    expect(md).toMatch(
+      /### State of the objects involved[\s\S]*\*\*Processes\*\*[\s\S]*\| 2 \| 1 \| reproducer \| zombie \| 2 \| None \(cleared at \d+\) \|/,
+    );
     expect(md).toContain("ktrace record asterinas-procfs --seed 1 --cpus 2 -o asterinas-procfs-s1.ktrace\n");
     expect(md).toContain("ktrace replay asterinas-procfs-s1.ktrace --at violation\n");
     expect(md).toContain("ktrace replay ast.md --at violation\n");
-    expect(md).toMatch(/<details>\n<summary>Trace asterinas-procfs\.ktrace \([\d,]+ bytes gzip'd, base64\)<\/summary>\n\n```text\n-----BEGIN KTRACE TRACE-----\n/);
+    expect(md).toMatch(
+      /<details>\n<summary>Trace asterinas-procfs\.ktrace \([\d,]+ bytes gzip'd, base64\)<\/summary>\n\n```text\n-----BEGIN KTRACE TRACE-----\n/,
+    );
     expect(md).toMatch(/-----END KTRACE TRACE-----\n```\n\n<\/details>/);
     // The table rows are well formed: as many cells as the header.
     const table = md.split("### Events leading to it")[1]!.split("\n\n")[1]!.split("\n");
@@ -68,7 +72,9 @@ describe("ktrace report", () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/seed 1: no violation/);
     expect(ok.stdout).toMatch(/\*\*ok\*\*: the run completed/);
-    expect(ok.stdout).toContain("ktrace record tcmalloc-fork --fix atfork-2.17 --seed 1 --cpus 2 -o tcmalloc-fork-atfork-2.17-s1.ktrace");
+    expect(ok.stdout).toContain(
+      "ktrace record tcmalloc-fork --fix atfork-2.17 --seed 1 --cpus 2 -o tcmalloc-fork-atfork-2.17-s1.ktrace",
+    );
     const t = join(dir, "bank.ktrace");
     expect((await runCli(["record", "fixtures/scenarios/bank.ts", "--seed", "1", "-o", t])).code).toBe(0);
     const bank = await runCli(["report", t]);
@@ -89,19 +95,31 @@ describe("a trace through an issue comment and back", () => {
     const pasted = join(dir, "from-the-issue.md");
     writeFileSync(pasted, `Seen on CI, report below.\n\n${readFileSync(md, "utf8")}\n\nthanks!\n`);
     for (const runtime of ["bun", "deno"] as const) {
-      const [i1, i2] = await Promise.all([runCli(["info", AST, "--json"], { runtime }), runCli(["info", pasted, "--json"], { runtime })]);
+      const [i1, i2] = await Promise.all([
+        runCli(["info", AST, "--json"], { runtime }),
+        runCli(["info", pasted, "--json"], { runtime }),
+      ]);
       expect(i2.code).toBe(0);
       expect(infoAnswers(i2.stdout)).toEqual(infoAnswers(i1.stdout));
-      const [c1, c2] = await Promise.all([runCli(["check", AST, "--json"], { runtime }), runCli(["check", pasted, "--json"], { runtime })]);
+      const [c1, c2] = await Promise.all([
+        runCli(["check", AST, "--json"], { runtime }),
+        runCli(["check", pasted, "--json"], { runtime }),
+      ]);
       expect(c1.code).toBe(1);
       expect(c2.code).toBe(1);
       expect(c2.stdout).toBe(c1.stdout);
     }
     const [e1, e2] = await Promise.all([runCli(["events", AST, "--json"]), runCli(["events", pasted, "--json"])]);
     expect(e2.stdout).toBe(e1.stdout);
-    const [s1, s2] = await Promise.all([runCli(["state", AST, "--at", "violation", "--json"]), runCli(["state", pasted, "--at", "violation", "--json"])]);
+    const [s1, s2] = await Promise.all([
+      runCli(["state", AST, "--at", "violation", "--json"]),
+      runCli(["state", pasted, "--at", "violation", "--json"]),
+    ]);
     expect(s2.stdout).toBe(s1.stdout);
-    const [x1, x2] = await Promise.all([runCli(["export", AST, "--format", "chrome"]), runCli(["export", pasted, "--format", "chrome"])]);
+    const [x1, x2] = await Promise.all([
+      runCli(["export", AST, "--format", "chrome"]),
+      runCli(["export", pasted, "--format", "chrome"]),
+    ]);
     expect(x2.stdout).toBe(x1.stdout);
     // A report of the report embeds the same trace.
     const again = await runCli(["report", pasted]);
@@ -127,7 +145,9 @@ describe("a trace through an issue comment and back", () => {
     writeFileSync(cut, md.slice(0, md.indexOf(EMBED_END) - 200));
     const r = await runCli(["info", cut]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^ktrace: .*cut\.md: the embedded trace is cut short \(no '-----END KTRACE TRACE-----' line\)/);
+    expect(r.stderr).toMatch(
+      /^ktrace: .*cut\.md: the embedded trace is cut short \(no '-----END KTRACE TRACE-----' line\)/,
+    );
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     const changed = join(dir, "changed.md");
     const i = md.indexOf("\n", md.indexOf("crc32:")) + 10;
@@ -156,7 +176,9 @@ describe("a trace through an issue comment and back", () => {
     expect(text).toMatch(/larger than 64 KB, so it is not embedded/);
     const back = await runCli(["info", md]);
     expect(back.code).toBe(2);
-    expect(back.stderr).toMatch(/a ktrace report without an embedded trace .* re-record it with: ktrace record stress --seed 2 --cpus 2 --max-events 300000 -o stress-s2\.ktrace/);
+    expect(back.stderr).toMatch(
+      /a ktrace report without an embedded trace .* re-record it with: ktrace record stress --seed 2 --cpus 2 --max-events 300000 -o stress-s2\.ktrace/,
+    );
   });
 });
 
@@ -170,8 +192,16 @@ describe("gzip-wrapped traces", () => {
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
     expect(Buffer.compare(gunzipSync(bytes), readFileSync(plain))).toBe(0);
     expect(openTrace(gz).gzipped).toBe(true);
-    for (const cmd of [["info", "--json"], ["check", "--json"], ["events", "--json"], ["export", "--format", "chrome"]]) {
-      const [a, b] = await Promise.all([runCli([cmd[0]!, gz, ...cmd.slice(1)]), runCli([cmd[0]!, plain, ...cmd.slice(1)])]);
+    for (const cmd of [
+      ["info", "--json"],
+      ["check", "--json"],
+      ["events", "--json"],
+      ["export", "--format", "chrome"],
+    ]) {
+      const [a, b] = await Promise.all([
+        runCli([cmd[0]!, gz, ...cmd.slice(1)]),
+        runCli([cmd[0]!, plain, ...cmd.slice(1)]),
+      ]);
       expect(a.code, cmd[0]).toBe(b.code);
       if (cmd[0] === "info") expect(infoAnswers(a.stdout)).toEqual(infoAnswers(b.stdout));
       else expect(a.stdout, cmd[0]).toBe(b.stdout);
@@ -241,7 +271,9 @@ describe("ktrace report: Mermaid sequence diagram", () => {
     const slow = [...participants].find(([, label]) => label === "tcmalloc.SlowTLS (pid 1)")![0];
     expect(lines.some((l) => new RegExp(`^ {4}T2->>${slow}: \\d+: acquire$`).test(l))).toBe(true);
     expect(lines.some((l) => /^ {4}T1->>P2: \d+: fork → pid 2 \(tid 3\)$/.test(l))).toBe(true);
-    expect(lines[lines.length - 1]).toMatch(/^ {4}Note over T\d+: \d+: VIOLATION lock-owner-alive: .*tcmalloc\.SlowTLS/);
+    expect(lines[lines.length - 1]).toMatch(
+      /^ {4}Note over T\d+: \d+: VIOLATION lock-owner-alive: .*tcmalloc\.SlowTLS/,
+    );
   });
 
   it("is well formed for every example trace that fails", async () => {
@@ -257,12 +289,17 @@ describe("ktrace report: Mermaid sequence diagram", () => {
   it("escapes trace strings: a lock named to break out of the block stays inside it, as entity codes", async () => {
     const file = join(dir, "evil.ts");
     const evil = "a```\\n;#<b>x</b>-->>T1: end\\u001b[2J";
-    writeFileSync(file, `export default (k) => k.defineScenario({ name: "evil", description: "AB-BA with odd lock names",
+    writeFileSync(
+      file,
+      `export default (k) => k.defineScenario({ name: "evil", description: "AB-BA with odd lock names",
       build: () => { const A = "${evil}"; const B = "b%%{init}%%";
         const t = (x, y) => [k.lock(x), k.user("w"), k.lock(y), k.unlock(y), k.unlock(x)];
-        return { procs: [{ name: "p", main: [k.thread(t(A, B)), ...t(B, A)] }] }; } });\n`);
+        return { procs: [{ name: "p", main: [k.thread(t(A, B)), ...t(B, A)] }] }; } });\n`,
+    );
     const ex = JSON.parse((await runCli(["explore", file, "--seeds", "1..200", "--jobs", "1", "--json"])).stdout);
-    const seed = ex.failing.find((f: { violation: { invariant: string } | null }) => f.violation?.invariant === "no-deadlock")?.seed;
+    const seed = ex.failing.find(
+      (f: { violation: { invariant: string } | null }) => f.violation?.invariant === "no-deadlock",
+    )?.seed;
     expect(seed, "some seed deadlocks").toBeDefined();
     const trace = join(dir, "evil.ktrace");
     expect((await runCli(["record", file, "--seed", String(seed), "-o", trace])).code).toBe(0);
@@ -272,6 +309,7 @@ describe("ktrace report: Mermaid sequence diagram", () => {
     // The name holds a line break and an ESC (the scenario's string): a space, and the ESC shown as safeText shows it (\x1b, its backslash as #92;).
     expect(labels).toContain("a#96;#96;#96; #59;#35;#60;b#62;x#60;/b#62;--#62;#62;T1: end#92;x1b[2J (pid 1)");
     expect(labels).toContain("b#37;#37;#123;init#125;#37;#37;");
-    for (const line of lines) expect(line.replace(/#\d+;/g, "").replace(/^( {4}[TLP]\d+)-?->>/, "$1")).not.toMatch(/[\u0000-\u001f`;#<>]/);
+    for (const line of lines)
+      expect(line.replace(/#\d+;/g, "").replace(/^( {4}[TLP]\d+)-?->>/, "$1")).not.toMatch(/[\u0000-\u001f`;#<>]/);
   });
 });

@@ -7,10 +7,13 @@ const NASTY = "\x1b]0;pwned-title\x07\x1b[2J\x1b[31mred\r\nline2\tx\x7f\u009b1m\
 describe("safeText", () => {
   it("shows every control character, escape sequence, bidi override and lone surrogate escaped", () => {
     const s = safeText(NASTY);
-    expect(s).toBe("\\x1b]0;pwned-title\\x07\\x1b[2J\\x1b[31mred\\r\\nline2\\tx\\x7f\\u009b1m\\u202egnp.exe\\u2028\\ud800");
+    expect(s).toBe(
+      "\\x1b]0;pwned-title\\x07\\x1b[2J\\x1b[31mred\\r\\nline2\\tx\\x7f\\u009b1m\\u202egnp.exe\\u2028\\ud800",
+    );
     expect(hasUnsafe(s)).toBe(false);
     // Nothing below U+0020, no DEL, no C1.
-    for (const ch of s) expect(ch.codePointAt(0)! >= 0x20 && ch !== "\x7f" && !(ch >= "\u0080" && ch <= "\u009f")).toBe(true);
+    for (const ch of s)
+      expect(ch.codePointAt(0)! >= 0x20 && ch !== "\x7f" && !(ch >= "\u0080" && ch <= "\u009f")).toBe(true);
   });
 
   it("keeps ordinary text, Unicode and backslashes as they are (the same string object)", () => {
@@ -26,7 +29,9 @@ describe("terminalText (the CLI's output filter)", () => {
   it("keeps line feeds, tabs and ktrace's own colours; escapes everything else", () => {
     const own = "\x1b[31m\x1b[1mVIOLATION\x1b[22m\x1b[39m x\ty\n";
     expect(terminalText(own)).toBe(own);
-    expect(terminalText(`a${NASTY}b\n`)).toBe(`a\\x1b]0;pwned-title\\x07\\x1b[2J\x1b[31mred\\r\nline2\tx\\x7f\\u009b1m\\u202egnp.exe\\u2028\\ud800b\n`);
+    expect(terminalText(`a${NASTY}b\n`)).toBe(
+      `a\\x1b]0;pwned-title\\x07\\x1b[2J\x1b[31mred\\r\nline2\tx\\x7f\\u009b1m\\u202egnp.exe\\u2028\\ud800b\n`,
+    );
     // Other SGR (hidden text, blink, 256 colours) and other CSI are escaped.
     expect(terminalText("\x1b[8mhidden\x1b[5m\x1b[38;5;1m\x1b[2K")).toBe("\\x1b[8mhidden\\x1b[5m\\x1b[38;5;1m\\x1b[2K");
   });

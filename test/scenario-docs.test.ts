@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { KIND } from "../src/kernel/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
-import { prepareWith, reseed, run, type Prepared } from "../src/record/index.ts";
-import { Checker, invariantsFor, type Invariant, type Violation } from "../src/replay/invariants.ts";
+import { KIND } from "../src/kernel/index.ts";
+import { type Prepared, prepareWith, reseed, run } from "../src/record/index.ts";
+import { Checker, type Invariant, invariantsFor, type Violation } from "../src/replay/invariants.ts";
 import type { Scenario } from "../src/scenarios/index.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
@@ -22,7 +22,11 @@ function firstViolations(sc: Scenario, seeds: number, keep: (i: Invariant) => bo
     const p: Prepared = base === null ? (base = prepareWith(sc, { seed })) : reseed(base, seed);
     const ck = new Checker(invariantsFor(p.invariants).filter(keep));
     let v: Violation | null = null;
-    run(p, (ev, after) => void (v ??= ck.after(after, ev)), (ev, before) => void (v ??= ck.before(before, ev)));
+    run(
+      p,
+      (ev, after) => void (v ??= ck.after(after, ev)),
+      (ev, before) => void (v ??= ck.before(before, ev)),
+    );
     const found = v as Violation | null;
     if (found) out[found.invariant] = (out[found.invariant] ?? 0) + 1;
   }
@@ -30,9 +34,19 @@ function firstViolations(sc: Scenario, seeds: number, keep: (i: Invariant) => bo
 }
 
 describe("docs/SCENARIOS.md examples", () => {
-  it.each(["counter.ts", "flag.ts", "status-field.ts", "refcount.ts", "handoff.ts", "fork-exec.ts", "spin.ts", "bank.ts"])("%s is in the document as it is in the repo", (name) => {
+  it.each([
+    "counter.ts",
+    "flag.ts",
+    "status-field.ts",
+    "refcount.ts",
+    "handoff.ts",
+    "fork-exec.ts",
+    "spin.ts",
+    "bank.ts",
+  ])("%s is in the document as it is in the repo", (name) => {
     const text = readFileSync(file(name), "utf8").trimEnd();
-    if (name === "bank.ts") expect(doc).toContain(text.split("\n").slice(1).join("\n")); // its first line differs (a comment)
+    if (name === "bank.ts")
+      expect(doc).toContain(text.split("\n").slice(1).join("\n")); // its first line differs (a comment)
     else expect(doc).toContain(text);
   });
 
@@ -43,25 +57,40 @@ describe("docs/SCENARIOS.md examples", () => {
     ["flag.ts", "job-runs-once", 2000, "cas", { "data-race": 1173 }, { "job-runs-once": 177 }],
     ["refcount.ts", "use-after-free", 2000, "atomic", { "data-race": 1793 }, { "use-after-free": 85 }],
   ];
-  it.each(cases)("%s: the buggy variant breaks %s on the seeds the document counts (data-race first); the fix is clean over 1..500", async (name, inv, seeds, fix, all, others) => {
-    const sc = await resolveScenario(file(name));
-    const b = runBatch(sc, {}, 1, seeds, newChecker());
-    expect(b.violations).toEqual(all);
-    expect(firstViolations(sc, seeds, (i) => i.name !== "data-race")).toEqual(others);
-    expect(Object.keys(others)).toEqual([inv]);
-    expect(runBatch(sc, { fix }, 1, 500, newChecker()).failing).toEqual([]);
-  });
+  it.each(cases)(
+    "%s: the buggy variant breaks %s on the seeds the document counts (data-race first); the fix is clean over 1..500",
+    async (name, inv, seeds, fix, all, others) => {
+      const sc = await resolveScenario(file(name));
+      const b = runBatch(sc, {}, 1, seeds, newChecker());
+      expect(b.violations).toEqual(all);
+      expect(firstViolations(sc, seeds, (i) => i.name !== "data-race")).toEqual(others);
+      expect(Object.keys(others)).toEqual([inv]);
+      expect(runBatch(sc, { fix }, 1, 500, newChecker()).failing).toEqual([]);
+    },
+  );
 
   it("status-field.ts: seed 3 panics with Asterinas's message, at an assertions violation; --fix check is clean", async () => {
     const sc = await resolveScenario(file("status-field.ts"));
     const st = run(prepareWith(sc, { seed: 3 }));
-    expect(st.outcome).toMatchObject({ kind: "panic", message: "called `Option::unwrap()` on a `None` value at process_vm/mod.rs:87" });
+    expect(st.outcome).toMatchObject({
+      kind: "panic",
+      message: "called `Option::unwrap()` on a `None` value at process_vm/mod.rs:87",
+    });
     const b = runBatch(sc, {}, 3, 3, newChecker());
     expect(b.failing[0]!.violation!.invariant).toBe("assertions");
     expect(runBatch(sc, { fix: "check" }, 1, 500, newChecker()).failing).toEqual([]);
   });
 
-  it.each(["examples/futex-mutex.ts", "examples/lost-wakeup.ts", "examples/signal-malloc.ts", "examples/pipe-inherit.ts", "examples/priority-inversion.ts", "examples/zombie-leak.ts", "fixtures/scenarios/handles.ts", "fixtures/scenarios/rwcache.ts"])("%s (issue 11) is in the document as it is in the repo", (path) => {
+  it.each([
+    "examples/futex-mutex.ts",
+    "examples/lost-wakeup.ts",
+    "examples/signal-malloc.ts",
+    "examples/pipe-inherit.ts",
+    "examples/priority-inversion.ts",
+    "examples/zombie-leak.ts",
+    "fixtures/scenarios/handles.ts",
+    "fixtures/scenarios/rwcache.ts",
+  ])("%s (issue 11) is in the document as it is in the repo", (path) => {
     expect(doc).toContain(readFileSync(join(REPO_ROOT, path), "utf8").trimEnd());
   });
 
@@ -71,16 +100,32 @@ describe("docs/SCENARIOS.md examples", () => {
     run(prepareWith(sc, { seed: 1 }), (e) => {
       if (e.kind === KIND.regSet && e.tid === 1) regs.set(e.s, e.a);
     });
-    expect(Object.fromEntries(["early", "joined", "h", "hs", "w", "ws", "none"].map((r) => [r, regs.get(r)]))).toEqual({ early: 0, joined: 0, h: 3, hs: 143, w: 2, ws: 3, none: -10 });
+    expect(Object.fromEntries(["early", "joined", "h", "hs", "w", "ws", "none"].map((r) => [r, regs.get(r)]))).toEqual({
+      early: 0,
+      joined: 0,
+      h: 3,
+      hs: 143,
+      w: 2,
+      ws: 3,
+      none: -10,
+    });
     expect(runBatch(sc, {}, 1, 500, newChecker()).failing).toEqual([]);
     expect(runBatch(await resolveScenario(file("rwcache.ts")), {}, 1, 500, newChecker()).failing).toEqual([]);
   });
 
   it("handoff.ts and spin.ts end as the document shows", async () => {
     const ho = runBatch(await resolveScenario(file("handoff.ts")), {}, 1, 1, newChecker());
-    expect(ho.failing[0]!.violation).toMatchObject({ seq: 14, invariant: "lock-misuse", message: "tid 2 (pid 1) unlocks m, held by tid 1: unlock by a non-owner: undefined behaviour (default mutex)" });
+    expect(ho.failing[0]!.violation).toMatchObject({
+      seq: 14,
+      invariant: "lock-misuse",
+      message: "tid 2 (pid 1) unlocks m, held by tid 1: unlock by a non-owner: undefined behaviour (default mutex)",
+    });
     const sp = await resolveScenario(file("spin.ts"));
-    expect(run(prepareWith(sp, {})).outcome).toMatchObject({ kind: "livelock", seq: 4999, message: "livelock: no progress in the whole run (4999 events); tid 1 (pid 1) keeps running" });
+    expect(run(prepareWith(sp, {})).outcome).toMatchObject({
+      kind: "livelock",
+      seq: 4999,
+      message: "livelock: no progress in the whole run (4999 events); tid 1 (pid 1) keeps running",
+    });
     expect(run(prepareWith(sp, { fix: "publish" })).outcome!.kind).toBe("ok");
   });
 });

@@ -2,19 +2,29 @@
 // layout (round trip, untrusted bytes), exact replay, PCT's worth against
 // random on a bug of depth 2 and 3, the bounded search's exact counts.
 
-import { describe, expect, it } from "vitest";
-import fc from "fast-check";
 import { join } from "node:path";
-import { simulate } from "../src/kernel/index.ts";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { search } from "../src/explore/search.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
+import {
+  calmChooser,
+  DecisionRecorder,
+  ReplayChooser,
+  randomChooser,
+  StrategyError,
+  strategySpec,
+} from "../src/explore/strategies/index.ts";
+import { simulate } from "../src/kernel/index.ts";
 import { contextOf, prepare, prepareWith } from "../src/record/index.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import {
-  calmChooser, DecisionRecorder, randomChooser, ReplayChooser, strategySpec, StrategyError,
-} from "../src/explore/strategies/index.ts";
-import { search } from "../src/explore/search.ts";
-import {
-  decodeSchedule, encodeSchedule, parseScheduleText, ScheduleError, scheduleText, type Schedule,
+  decodeSchedule,
+  encodeSchedule,
+  parseScheduleText,
+  type Schedule,
+  ScheduleError,
+  scheduleText,
 } from "../src/trace/schedule.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
@@ -31,7 +41,8 @@ const schedules: fc.Arbitrary<Schedule> = fc
   .map(({ cpus, picks, asked, yes, jitter }) => {
     const at = [...new Set(yes.map(([a]) => a % Math.max(1, asked)))].sort((a, b) => a - b).filter(() => asked > 0);
     return {
-      cpus, picks,
+      cpus,
+      picks,
       preempts: { asked, yes: at.map((a, i) => ({ at: a, tid: yes[i]![1] })) },
       jitter: Uint8Array.from(jitter),
     };
@@ -39,19 +50,35 @@ const schedules: fc.Arbitrary<Schedule> = fc
 
 describe("the schedule as data", () => {
   it("bytes and the compact string round-trip any decision list (property)", () => {
-    fc.assert(fc.property(schedules, (s) => {
-      expect(decodeSchedule(encodeSchedule(s), 64)).toEqual(s);
-      expect(parseScheduleText(scheduleText(s), 64)).toEqual(s);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(schedules, (s) => {
+        expect(decodeSchedule(encodeSchedule(s), 64)).toEqual(s);
+        expect(parseScheduleText(scheduleText(s), 64)).toEqual(s);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("refuses every truncated prefix and any byte appended, with a reason, allocating no more than the bytes hold", () => {
-    const s: Schedule = { cpus: 2, picks: [3, 1, 2], preempts: { asked: 40, yes: [{ at: 3, tid: 2 }, { at: 39, tid: 1 }] }, jitter: Uint8Array.from([1, 2, 3, 4, 4, 3]) };
+    const s: Schedule = {
+      cpus: 2,
+      picks: [3, 1, 2],
+      preempts: {
+        asked: 40,
+        yes: [
+          { at: 3, tid: 2 },
+          { at: 39, tid: 1 },
+        ],
+      },
+      jitter: Uint8Array.from([1, 2, 3, 4, 4, 3]),
+    };
     const b = encodeSchedule(s);
     for (let n = 0; n < b.length; n++) expect(() => decodeSchedule(b.subarray(0, n), 64)).toThrow(ScheduleError);
     expect(() => decodeSchedule(Uint8Array.from([...b, 0]), 64)).toThrow(/left over/);
     // A count of 2^40 entries in a handful of bytes is refused before any allocation.
-    expect(() => decodeSchedule(Uint8Array.from([1, 2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]), 64)).toThrow(/more than the 0 bytes left/);
+    expect(() => decodeSchedule(Uint8Array.from([1, 2, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]), 64)).toThrow(
+      /more than the 0 bytes left/,
+    );
     expect(() => decodeSchedule(Uint8Array.from([1, 99]), 64)).toThrow(/99 cpus, outside 1..64/);
     expect(() => parseScheduleText("ks1.@@@", 64)).toThrow(/not base64url/);
     expect(() => parseScheduleText("hello", 64)).toThrow(/does not start with 'ks1.'/);
@@ -62,7 +89,11 @@ describe("the schedule as data", () => {
       const p = await prepare({ target, seed: 5, maxEvents: 20_000 });
       const events = (ch: import("../src/kernel/index.ts").Chooser) => {
         const out: string[] = [];
-        simulate(p.world, { seed: 5, maxEvents: p.maxEvents, chooser: ch }, (e) => void out.push(`${e.seq} ${e.time} ${e.cpu} ${e.tid} ${e.kind} ${e.a} ${e.b} ${e.c} ${e.s}`));
+        simulate(
+          p.world,
+          { seed: 5, maxEvents: p.maxEvents, chooser: ch },
+          (e) => void out.push(`${e.seq} ${e.time} ${e.cpu} ${e.tid} ${e.kind} ${e.a} ${e.b} ${e.c} ${e.s}`),
+        );
         return out;
       };
       const rec = new DecisionRecorder(randomChooser(5), p.world.config.cpus);
@@ -78,7 +109,12 @@ describe("the schedule as data", () => {
 
   it("a decision that no longer applies is named with where, and the fallback takes over", async () => {
     const p = await prepare({ target: "tcmalloc-fork", seed: 1 });
-    const s: Schedule = { cpus: 2, picks: [], preempts: { asked: 1, yes: [{ at: 0, tid: 99 }] }, jitter: new Uint8Array(0) };
+    const s: Schedule = {
+      cpus: 2,
+      picks: [],
+      preempts: { asked: 1, yes: [{ at: 0, tid: 99 }] },
+      jitter: new Uint8Array(0),
+    };
     const ch = new ReplayChooser(s, randomChooser(1));
     simulate(p.world, { seed: 1, maxEvents: p.maxEvents, chooser: ch });
     expect(ch.mismatch?.what).toMatch(/ran out|does not apply/);
@@ -86,7 +122,9 @@ describe("the schedule as data", () => {
   });
 
   it("strategy flags are checked with one clear line", () => {
-    expect(() => strategySpec("fifo", undefined, undefined)).toThrow(/unknown strategy 'fifo': one of random, pct, dfs/);
+    expect(() => strategySpec("fifo", undefined, undefined)).toThrow(
+      /unknown strategy 'fifo': one of random, pct, dfs/,
+    );
     expect(() => strategySpec("random", 3, undefined)).toThrow(StrategyError);
     expect(() => strategySpec("pct", 0, undefined)).toThrow(/--depth must be 1..16/);
     expect(strategySpec("pct", undefined, undefined)).toEqual({ name: "pct", depth: 3 });
@@ -137,6 +175,8 @@ describe("the bounded search (dfs)", () => {
 
   it("refuses a world on more than one cpu", async () => {
     const p = await prepare({ target: "tcmalloc-fork", seed: 0 });
-    expect(() => search({ file: "x", world: p.world, invariants: p.invariants, maxEvents: p.maxEvents, seed: 0 }, 1)).toThrow(/one cpu; this run has 2/);
+    expect(() =>
+      search({ file: "x", world: p.world, invariants: p.invariants, maxEvents: p.maxEvents, seed: 0 }, 1),
+    ).toThrow(/one cpu; this run has 2/);
   });
 });

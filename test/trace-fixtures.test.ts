@@ -3,11 +3,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TraceCorruptError, TraceError, openTrace } from "../src/trace/index.ts";
-import { runCli } from "./helpers/run-cli.ts";
 // Type only: erased, so the generator script does not run.
 import type { Expect } from "../fixtures/make-fixtures.ts";
-
+import { openTrace, TraceCorruptError, TraceError } from "../src/trace/index.ts";
+import { runCli } from "./helpers/run-cli.ts";
 
 const DIR = join(import.meta.dirname, "..", "fixtures", "traces");
 const MANIFEST: Expect[] = JSON.parse(readFileSync(join(DIR, "MANIFEST.json"), "utf8"));
@@ -40,7 +39,9 @@ describe("trace fixtures", () => {
           expect((x as TraceCorruptError).chunk).toBe(e.corrupt.chunk);
           expect((x as TraceCorruptError).offset).toBe(e.corrupt.offset);
         }
-        expect(openTrace(path, { verify: true }).recovery?.reason).toBe(`CRC mismatch in chunk ${e.corrupt.chunk} at byte offset ${e.corrupt.offset}`);
+        expect(openTrace(path, { verify: true }).recovery?.reason).toBe(
+          `CRC mismatch in chunk ${e.corrupt.chunk} at byte offset ${e.corrupt.offset}`,
+        );
       }
       if (e.gaps) {
         r.verify();
@@ -70,8 +71,17 @@ describe("ktrace info", () => {
     expect(res.stderr).toBe("");
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({
-      formatVersion: "2.1", scenario: "stress", fix: "", seed: 1, cpus: 2, events: 3000, snapshots: 7,
-      bytes: readFileSync(join(DIR, "good.ktrace")).length, snapshotEvery: 512, writer: "ktrace 0.1.0", options: {},
+      formatVersion: "2.1",
+      scenario: "stress",
+      fix: "",
+      seed: 1,
+      cpus: 2,
+      events: 3000,
+      snapshots: 7,
+      bytes: readFileSync(join(DIR, "good.ktrace")).length,
+      snapshotEvery: 512,
+      writer: "ktrace 0.1.0",
+      options: {},
       outcome: { kind: "budget", seq: 2999 },
     });
     expect(typeof doc.outcome.message).toBe("string");
@@ -104,12 +114,20 @@ describe("ktrace info", () => {
     );
     const doc = JSON.parse(res.stdout);
     expect(doc.outcome).toBeNull();
-    expect(doc.recovered).toEqual({ events: m.events, snapshots: m.snapshots, lastSeq: m.events! - 1, reason: m.recovery });
+    expect(doc.recovered).toEqual({
+      events: m.events,
+      snapshots: m.snapshots,
+      lastSeq: m.events! - 1,
+      reason: m.recovery,
+    });
   });
 
   it("refuses what is not a usable trace with one line and exit 2", async () => {
     for (const [file, msg] of [
-      ["future-version.ktrace", "written by a newer ktrace (format 3.x); this ktrace reads formats 1.x to 2.x: upgrade ktrace"],
+      [
+        "future-version.ktrace",
+        "written by a newer ktrace (format 3.x); this ktrace reads formats 1.x to 2.x: upgrade ktrace",
+      ],
       ["bad-magic.ktrace", "not a ktrace file"],
       ["empty.ktrace", "empty file"],
       ["cut-in-header.ktrace", "truncated header"],

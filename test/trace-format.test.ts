@@ -1,27 +1,31 @@
 // .ktrace: encoding building blocks and exact round trips.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inflateRawSync, gunzipSync } from "node:zlib";
+import { gunzipSync, inflateRawSync } from "node:zlib";
 import fc from "fast-check";
+import { unpack } from "msgpackr";
 import { afterAll, describe, expect, it } from "vitest";
-import { EVENT_KINDS, KIND, type EventKindInfo, type KEvent } from "../src/kernel/types.ts";
+import { EVENT_KINDS, type EventKindInfo, type KEvent, KIND } from "../src/kernel/types.ts";
+import { prepare, record } from "../src/record/index.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
 import { deflate, gzip } from "../src/trace/compress.ts";
-import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
-import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
-import { unpack } from "msgpackr";
 import { BodyError, decodeEventBody, kindRemap, slotTable } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
+import { crc32, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, openTrace } from "../src/trace/index.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
-import { prepare, record } from "../src/record/index.ts";
-import { traceDigest, type TraceDigest } from "./support/trace-digest.ts";
+import { type TraceDigest, traceDigest } from "./support/trace-digest.ts";
+import { mapsAsArrays, tempDir, writeEvents, writeSynth } from "./support/trace-util.ts";
 
 const dir = tempDir("format");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Bytes with repeats at short and long distances, like msgpack snapshots. */
-const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.nat(300)), { maxLength: 400 }), fc.integer({ min: 1, max: 256 }))
+const repetitive = fc
+  .tuple(
+    fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.nat(300)), { maxLength: 400 }),
+    fc.integer({ min: 1, max: 256 }),
+  )
   .map(([ops, alpha]) => {
     const out: number[] = [];
     for (const [b, back, len] of ops) {
@@ -35,9 +39,13 @@ const repetitive = fc.tuple(fc.array(fc.tuple(fc.nat(255), fc.nat(40_000), fc.na
 
 describe("building blocks", () => {
   it("deflate (fflate) is read by zlib's inflate, at both levels used", () => {
-    fc.assert(fc.property(repetitive, (data) => {
-      for (const level of [4, 6] as const) expect(Buffer.from(inflateRawSync(deflate(data, level))).equals(Buffer.from(data))).toBe(true);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(repetitive, (data) => {
+        for (const level of [4, 6] as const)
+          expect(Buffer.from(inflateRawSync(deflate(data, level))).equals(Buffer.from(data))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("gzip is read by zlib and has no time stamp or file name (the writer's .gz is the same helper: see below)", () => {
@@ -58,8 +66,29 @@ describe("building blocks", () => {
   });
 
   it("varints round-trip every magnitude up to 2^53", () => {
-    const vals = [0, 1, -1, 63, 64, -64, -65, 127, 128, 2 ** 28 - 1, 2 ** 28, 2 ** 30, -(2 ** 30), 2 ** 31, -(2 ** 31), 2 ** 32 + 5,
-      2 ** 49, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 139887613313024];
+    const vals = [
+      0,
+      1,
+      -1,
+      63,
+      64,
+      -64,
+      -65,
+      127,
+      128,
+      2 ** 28 - 1,
+      2 ** 28,
+      2 ** 30,
+      -(2 ** 30),
+      2 ** 31,
+      -(2 ** 31),
+      2 ** 32 + 5,
+      2 ** 49,
+      2 ** 52 + 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      139887613313024,
+    ];
     const w = new ByteWriter(4);
     for (const v of vals) w.svar(v);
     for (const v of vals) if (v >= 0) w.uvar(v);
@@ -70,7 +99,6 @@ describe("building blocks", () => {
     expect(() => new ByteWriter().svar(1.5)).toThrow();
     expect(() => new ByteWriter().svar(2 ** 60)).toThrow();
   });
-
 });
 
 /** One event of every kind, with strings, negative ints and large values. */
@@ -81,8 +109,14 @@ function everyKind(): KEvent[] {
     const [a, b, c] = [kind * 3 - 40, -kind - 1, 2 ** 40 + kind];
     time += kind * 1_000_003;
     evs.push({
-      seq: evs.length, time, cpu: kind % 5 - 1, tid: kind === 0 ? -1 : 1000 + kind, kind,
-      a: k.args.length >= 1 ? a : 0, b: k.args.length >= 2 ? b : 0, c: k.args.length >= 3 ? c : 0,
+      seq: evs.length,
+      time,
+      cpu: (kind % 5) - 1,
+      tid: kind === 0 ? -1 : 1000 + kind,
+      kind,
+      a: k.args.length >= 1 ? a : 0,
+      b: k.args.length >= 2 ? b : 0,
+      c: k.args.length >= 3 ? c : 0,
       s: k.str !== undefined ? `${k.name} «${kind}» ✓` : "",
     });
   });
@@ -90,7 +124,17 @@ function everyKind(): KEvent[] {
   evs.push({ seq: evs.length, time, cpu: 0, tid: 1, kind: KIND.user, a: 5, b: -6, c: 7, s: "x" });
   evs.push({ seq: evs.length, time, cpu: 0, tid: 1, kind: KIND.tlbFlush, a: 0, b: 0, c: 0, s: "not a label slot" });
   // A kind code this build does not know yet, and a huge time.
-  evs.push({ seq: evs.length, time: 2 ** 52 + 17, cpu: 63, tid: 2 ** 31, kind: 200, a: Number.MIN_SAFE_INTEGER, b: Number.MAX_SAFE_INTEGER, c: -1, s: "" });
+  evs.push({
+    seq: evs.length,
+    time: 2 ** 52 + 17,
+    cpu: 63,
+    tid: 2 ** 31,
+    kind: 200,
+    a: Number.MIN_SAFE_INTEGER,
+    b: Number.MAX_SAFE_INTEGER,
+    c: -1,
+    s: "",
+  });
   // Time going backwards is stored as is.
   evs.push({ seq: evs.length, time: 5, cpu: -1, tid: -1, kind: KIND.end, a: 0, b: 0, c: 0, s: "" });
   return evs;
@@ -115,15 +159,27 @@ describe("round trip", () => {
     // k11's branch numbered wake .. sched-set 51..72, before main's imported kinds (task-new .. generic), which it now follows.
     const rows = EVENT_KINDS as EventKindInfo[];
     const ours = rows.slice();
-    const first = KIND.taskNew, os = KIND.wake;
-    const theirs = [...ours.slice(0, first), ...ours.slice(os, os + 22), ...ours.slice(first, os), ...ours.slice(os + 22)];
+    const first = KIND.taskNew,
+      os = KIND.wake;
+    const theirs = [
+      ...ours.slice(0, first),
+      ...ours.slice(os, os + 22),
+      ...ours.slice(first, os),
+      ...ours.slice(os + 22),
+    ];
     expect(theirs.map((k) => k.name).sort()).toEqual(ours.map((k) => k.name).sort());
-    const evs = everyKind().filter((e) => e.kind < ours.length).map((e, seq) => ({ ...e, seq }));
+    const evs = everyKind()
+      .filter((e) => e.kind < ours.length)
+      .map((e, seq) => ({ ...e, seq }));
     const theirCode = (kind: number) => theirs.findIndex((k) => k.name === ours[kind]!.name);
     const p = join(dir, "renumbered.ktrace");
     rows.splice(0, rows.length, ...theirs);
     try {
-      writeEvents(p, evs.map((e) => ({ ...e, kind: theirCode(e.kind) })), { snapshotEvery: 10, chunkEvents: 7 });
+      writeEvents(
+        p,
+        evs.map((e) => ({ ...e, kind: theirCode(e.kind) })),
+        { snapshotEvery: 10, chunkEvents: 7 },
+      );
     } finally {
       rows.splice(0, rows.length, ...ours);
     }
@@ -149,29 +205,43 @@ describe("round trip", () => {
       cpu: fc.integer({ min: -1, max: 70 }),
       tid: int,
       kind: fc.oneof(fc.nat(EVENT_KINDS.length - 1), fc.nat(300)),
-      a: int, b: int, c: int,
-      s: fc.oneof(fc.constant(""), fc.constantFrom("work", "m0", "/proc/2/status"), fc.string({ unit: "grapheme", maxLength: 12 })),
+      a: int,
+      b: int,
+      c: int,
+      s: fc.oneof(
+        fc.constant(""),
+        fc.constantFrom("work", "m0", "/proc/2/status"),
+        fc.string({ unit: "grapheme", maxLength: 12 }),
+      ),
     });
     let run = 0;
-    fc.assert(fc.property(fc.array(ev, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 50 }), (raw, snapshotEvery, chunkEvents) => {
-      let time = 0;
-      const evs: KEvent[] = raw.map((e, seq) => {
-        time += e.dt;
-        return { seq, time, cpu: e.cpu, tid: e.tid, kind: e.kind, a: e.a, b: e.b, c: e.c, s: e.s };
-      });
-      const p = join(dir, `prop-${run++ % 4}.ktrace`);
-      writeEvents(p, evs, { snapshotEvery, chunkEvents });
-      const r = openTrace(p, { cacheChunks: 2 });
-      expect(r.eventCount).toBe(evs.length);
-      expect([...r.events()]).toEqual(evs);
-      if (evs.length) {
-        const k = Math.floor(evs.length / 2);
-        expect(r.eventAt(k)).toEqual(evs[k]);
-        expect([...r.events(k, k + 5)]).toEqual(evs.slice(k, k + 5));
-      }
-      expect(r.cachedChunks).toBeLessThanOrEqual(2);
-      r.close();
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(
+        fc.array(ev, { maxLength: 300 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 50 }),
+        (raw, snapshotEvery, chunkEvents) => {
+          let time = 0;
+          const evs: KEvent[] = raw.map((e, seq) => {
+            time += e.dt;
+            return { seq, time, cpu: e.cpu, tid: e.tid, kind: e.kind, a: e.a, b: e.b, c: e.c, s: e.s };
+          });
+          const p = join(dir, `prop-${run++ % 4}.ktrace`);
+          writeEvents(p, evs, { snapshotEvery, chunkEvents });
+          const r = openTrace(p, { cacheChunks: 2 });
+          expect(r.eventCount).toBe(evs.length);
+          expect([...r.events()]).toEqual(evs);
+          if (evs.length) {
+            const k = Math.floor(evs.length / 2);
+            expect(r.eventAt(k)).toEqual(evs[k]);
+            expect([...r.events(k, k + 5)]).toEqual(evs.slice(k, k + 5));
+          }
+          expect(r.cachedChunks).toBeLessThanOrEqual(2);
+          r.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it("snapshots hold the state at their seq, every snapshotEvery events, and the last", () => {
@@ -326,7 +396,17 @@ describe("format 2 event chunk bodies", () => {
   });
 
   it("strings go in the table as msgpack strings; lone surrogates are stored as U+FFFD, as format 1 did", () => {
-    const evs: KEvent[] = ["plain", "ünïcödé ✓ 🧵", "bad \ud800 half", "x".repeat(200) + "\udc00"].map((s, seq) => ({ seq, time: seq * 10, cpu: 0, tid: 1, kind: KIND.user, a: 0, b: 0, c: 0, s }));
+    const evs: KEvent[] = ["plain", "ünïcödé ✓ 🧵", "bad \ud800 half", "x".repeat(200) + "\udc00"].map((s, seq) => ({
+      seq,
+      time: seq * 10,
+      cpu: 0,
+      tid: 1,
+      kind: KIND.user,
+      a: 0,
+      b: 0,
+      c: 0,
+      s,
+    }));
     const p = join(dir, "strings.ktrace");
     writeEvents(p, evs, { snapshotEvery: 100 });
     const [chunk] = eventChunkBodies(new Uint8Array(readFileSync(p)));
@@ -340,7 +420,20 @@ describe("format 2 event chunk bodies", () => {
     const slots = slotTable(currentKinds());
     const col = (...b: number[]) => Uint8Array.from(b);
     // [firstSeq, n, timeScale, strings, kind, cpu, tid, time, a, b, c, s]
-    const good = [7, 2, 10, ["w"], col(2 * KIND.user, 2 * KIND.user), col(0, 2), col(2, 2), col(2, 2), col(), col(), col(), col(1, 0)];
+    const good = [
+      7,
+      2,
+      10,
+      ["w"],
+      col(2 * KIND.user, 2 * KIND.user),
+      col(0, 2),
+      col(2, 2),
+      col(2, 2),
+      col(),
+      col(),
+      col(),
+      col(1, 0),
+    ];
     const ok = decodeEventBody(2, packr.pack(good), 2, 7, slots);
     expect([...ok.time]).toEqual([10, 20]);
     expect([...ok.cpu]).toEqual([0, 1]);
@@ -360,7 +453,8 @@ describe("format 2 event chunk bodies", () => {
       [with_(7, col(2)), /column time .*ends early/],
       [with_(11, col(2, 0)), /string index 2 out of range/],
     ];
-    for (const [doc, why] of bad) expect(() => decodeEventBody(2, packr.pack(doc), 2, 7, slots), JSON.stringify(doc)).toThrow(why);
+    for (const [doc, why] of bad)
+      expect(() => decodeEventBody(2, packr.pack(doc), 2, 7, slots), JSON.stringify(doc)).toThrow(why);
     expect(() => decodeEventBody(2, Uint8Array.of(0xc1, 0xc1), 2, 7, slots)).toThrow(BodyError);
     expect(() => decodeEventBody(2, Uint8Array.of(0x90), 5, 7, slots)).toThrow(/cannot hold 5 events/);
   });

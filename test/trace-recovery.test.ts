@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FRAME_HEADER, HEADER_FIXED, readU32 } from "../src/trace/format.ts";
-import { TraceCorruptError, TraceError, openTrace, type TraceReader } from "../src/trace/index.ts";
+import { openTrace, TraceCorruptError, TraceError, type TraceReader } from "../src/trace/index.ts";
 import { gzipTrace } from "./support/gzip.ts";
 import { tempDir, writeSynth } from "./support/trace-util.ts";
 
@@ -25,7 +25,9 @@ function frames(): { off: number; end: number; type: number; eventsTo: number; s
     if (type === 1) {
       // payload starts with uvar firstSeq, uvar count
       const r = openTrace(good);
-      evs = r.chunkFirstSeqs[out.filter((f) => f.type === 1).length]! + r.chunkCounts[out.filter((f) => f.type === 1).length]!;
+      evs =
+        r.chunkFirstSeqs[out.filter((f) => f.type === 1).length]! +
+        r.chunkCounts[out.filter((f) => f.type === 1).length]!;
     }
     if (type === 2) snaps++;
     out.push({ off, end, type, eventsTo: evs, snapSeq: snaps });
@@ -120,7 +122,12 @@ describe("damaged files", () => {
     const b = a.reopen()!;
     expect(b.chunkFirstSeqs).toEqual(a.chunkFirstSeqs);
     expect(b.snapshotSeqs).toEqual(a.snapshotSeqs);
-    expect([b.eventCount, b.outcome, b.recovery, b.formatVersion]).toEqual([a.eventCount, a.outcome, a.recovery, a.formatVersion]);
+    expect([b.eventCount, b.outcome, b.recovery, b.formatVersion]).toEqual([
+      a.eventCount,
+      a.outcome,
+      a.recovery,
+      a.formatVersion,
+    ]);
     // What b finds is b's: a has not read the chunk.
     expect(() => b.eventAt(f.eventsTo - 1)).toThrow(TraceCorruptError);
     expect(b.gaps).toHaveLength(1);
@@ -141,7 +148,11 @@ describe("damaged files", () => {
     bad[f.off + FRAME_HEADER + 10]! ^= 0x40;
     const lazy = openTrace(bad);
     const first = lazy.chunkFirstSeqs[lazy.chunkOf(f.eventsTo - 1)]!;
-    const gap = { fromSeq: first, toSeq: f.eventsTo - 1, reason: `chunk ${i} at byte offset ${f.off} is damaged: checksum mismatch` };
+    const gap = {
+      fromSeq: first,
+      toSeq: f.eventsTo - 1,
+      reason: `chunk ${i} at byte offset ${f.off} is damaged: checksum mismatch`,
+    };
     // Opening reads only the index, so it opens complete; reading the chunk finds the damage.
     expect(lazy.recovery).toBeNull();
     expect(lazy.gaps).toEqual([]);
@@ -155,7 +166,9 @@ describe("damaged files", () => {
     expect((err as TraceCorruptError).chunk).toBe(i);
     expect((err as TraceCorruptError).offset).toBe(f.off);
     expect((err as TraceCorruptError).gap).toEqual(gap);
-    expect((err as Error).message).toContain(`events ${gap.fromSeq}..${gap.toSeq} are missing: chunk ${i} at byte offset ${f.off} is damaged`);
+    expect((err as Error).message).toContain(
+      `events ${gap.fromSeq}..${gap.toSeq} are missing: chunk ${i} at byte offset ${f.off} is damaged`,
+    );
     expect(lazy.gaps).toEqual([gap]);
     expect(lazy.verify()?.offset).toBe(f.off);
     expect(lazy.eventAt(0)).toEqual(events[0]);
@@ -198,7 +211,9 @@ describe("damaged files", () => {
     expect(r2.gaps).toEqual([]);
     expect(r2.warnings.join(" ")).toMatch(/repeats events/);
     expect([...r2.events()]).toEqual(events);
-    const swapped = noFooter(cat(good.subarray(0, a.off), good.subarray(b.off, b.end), good.subarray(a.off, a.end), good.subarray(b.end)));
+    const swapped = noFooter(
+      cat(good.subarray(0, a.off), good.subarray(b.off, b.end), good.subarray(a.off, a.end), good.subarray(b.end)),
+    );
     const r3 = openTrace(swapped);
     expect(r3.gaps).toEqual([]);
     expect([...r3.events()]).toEqual(events);
@@ -214,7 +229,9 @@ describe("damaged files", () => {
       expect(r.eventCount).toBe(6000);
       if (s === snaps[0]) {
         expect(r.warnings.join(" ")).toMatch(/the initial snapshot \(seq -1\) is missing/);
-        expect(() => r.loadSnapshot(10)).toThrow(/no usable snapshot at or before seq 10 \(the initial snapshot is missing\)/);
+        expect(() => r.loadSnapshot(10)).toThrow(
+          /no usable snapshot at or before seq 10 \(the initial snapshot is missing\)/,
+        );
       }
     }
   });
@@ -254,7 +271,11 @@ describe("refusals", () => {
     ["empty", emptyPath, /empty file \(0 bytes\), not a trace/],
     ["bad-magic", zipPath, /not a ktrace file \(starts with 50 4b 03 04 14 00 00 00\)/],
     ["bad-magic", new TextEncoder().encode("hello, world\n"), /not a ktrace file/],
-    ["newer-version", newer, /written by a newer ktrace \(format 3\.x\); this ktrace reads formats 1\.x to 2\.x: upgrade ktrace/],
+    [
+      "newer-version",
+      newer,
+      /written by a newer ktrace \(format 3\.x\); this ktrace reads formats 1\.x to 2\.x: upgrade ktrace/,
+    ],
     ["newer-version", older, /format 0\.[0-9]+, which this ktrace \(formats 1\.x to 2\.x\) does not read/],
     ["bad-header", good.slice(0, 12), /truncated header/],
     ["bad-header", good.slice(0, headerEnd - 1), /truncated header/],

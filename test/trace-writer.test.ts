@@ -3,8 +3,8 @@ import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { initState } from "../src/kernel/state.ts";
-import { KIND, type KEvent } from "../src/kernel/types.ts";
-import { TraceError, TraceWriteError, TraceWriter, openTrace } from "../src/trace/index.ts";
+import { type KEvent, KIND } from "../src/kernel/types.ts";
+import { openTrace, TraceError, TraceWriteError, TraceWriter } from "../src/trace/index.ts";
 import { SYNTH_CONFIG, synth } from "./support/synth.ts";
 import { metaFor, tempDir } from "./support/trace-util.ts";
 
@@ -30,7 +30,9 @@ describe("TraceWriter", () => {
     expect(res.events).toBe(50_000);
     expect(res.snapshots).toBe(51); // initial + 50 intervals (the last one is also the final state)
     expect(openTrace(p).eventCount).toBe(50_000);
-    expect(() => w.append({ seq: 50_000, time: 0, cpu: 0, tid: 0, kind: 1, a: 0, b: 0, c: 0, s: "" }, initState(SYNTH_CONFIG))).toThrow(/finished/);
+    expect(() =>
+      w.append({ seq: 50_000, time: 0, cpu: 0, tid: 0, kind: 1, a: 0, b: 0, c: 0, s: "" }, initState(SYNTH_CONFIG)),
+    ).toThrow(/finished/);
   });
 
   it("abort removes the partial file and leaves the target alone", () => {
@@ -107,7 +109,18 @@ describe("TraceWriter", () => {
 
   it("refuses events out of order, and fields that are not safe integers", () => {
     const st = initState(SYNTH_CONFIG);
-    const ev = (seq: number, extra: Partial<KEvent> = {}): KEvent => ({ seq, time: seq, cpu: 0, tid: 1, kind: KIND.user, a: 0, b: 0, c: 0, s: "", ...extra });
+    const ev = (seq: number, extra: Partial<KEvent> = {}): KEvent => ({
+      seq,
+      time: seq,
+      cpu: 0,
+      tid: 1,
+      kind: KIND.user,
+      a: 0,
+      b: 0,
+      c: 0,
+      s: "",
+      ...extra,
+    });
     const w1 = TraceWriter.create(join(dir, "order.ktrace"), metaFor(10, 10), st);
     w1.append(ev(0), st);
     expect(() => w1.append(ev(2), st)).toThrow(/seq 2 out of order: expected 1/);

@@ -12,7 +12,8 @@ import { openTrace } from "../src/trace/index.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
 const TRACES = join(REPO_ROOT, "traces");
-const HINT = "traces/ is out of date with the code: run `npm run traces` and commit the result (if the change was meant)";
+const HINT =
+  "traces/ is out of date with the code: run `npm run traces` and commit the result (if the change was meant)";
 
 describe("traces/ (example traces)", async () => {
   const fresh = mkdtempSync(join(tmpdir(), "ktrace-traces-"));
@@ -26,7 +27,11 @@ describe("traces/ (example traces)", async () => {
     expect([...names].sort()).toEqual(["asterinas-procfs", "cpython-fork-serenity", "rcore-kstack", "tcmalloc-fork"]);
   });
 
-  it.each(examples().map((e) => e.file).concat("README.md"))("%s is byte-identical to a fresh recording", (file) => {
+  it.each(
+    examples()
+      .map((e) => e.file)
+      .concat("README.md"),
+  )("%s is byte-identical to a fresh recording", (file) => {
     const a = readFileSync(join(TRACES, file));
     const b = readFileSync(join(fresh, file));
     expect(Buffer.compare(a, b), `${file}: ${HINT}`).toBe(0);

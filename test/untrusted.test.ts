@@ -7,12 +7,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync, deflateRawSync } from "node:zlib";
+import { deflateRawSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Cursor, MemorySource, openSource, StateUnknownError } from "../src/replay/index.ts";
-import { CHUNK_EVENTS, FRAME_HEADER, HEADER_FIXED, frameHeader, readU32 } from "../src/trace/format.ts";
 import { ByteWriter } from "../src/trace/bytes.ts";
-import { TraceError, openTrace } from "../src/trace/index.ts";
+import { CHUNK_EVENTS, FRAME_HEADER, frameHeader, HEADER_FIXED, readU32 } from "../src/trace/format.ts";
+import { openTrace, TraceError } from "../src/trace/index.ts";
 import { cliCommand, REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { EVIL, EVIL_SHOWN, writeEvilTrace } from "./support/evil-trace.ts";
 import { tempDir } from "./support/trace-util.ts";
@@ -22,14 +22,18 @@ const GOOD = join(REPO_ROOT, "fixtures", "traces", "good.ktrace");
 const FLIPPED = join(REPO_ROOT, "fixtures", "traces", "flipped-chunk.ktrace");
 const good = new Uint8Array(readFileSync(GOOD));
 /** The reason of flipped-chunk.ktrace's one gap (its offset is the fixture's: MANIFEST.json). */
-const GAP_REASON = (JSON.parse(readFileSync(join(REPO_ROOT, "fixtures", "traces", "MANIFEST.json"), "utf8")) as { file: string; gaps?: { reason: string }[] }[])
-  .find((f) => f.file === "flipped-chunk.ktrace")!.gaps![0]!.reason;
+const GAP_REASON = (
+  JSON.parse(readFileSync(join(REPO_ROOT, "fixtures", "traces", "MANIFEST.json"), "utf8")) as {
+    file: string;
+    gaps?: { reason: string }[];
+  }[]
+).find((f) => f.file === "flipped-chunk.ktrace")!.gaps![0]!.reason;
 const headerEnd = HEADER_FIXED + readU32(good, 12) + 4;
 
 /** Frames of good.ktrace in file order. */
 function frames(b: Uint8Array): { off: number; end: number; type: number }[] {
   const out = [];
-  for (let off = headerEnd; off < b.length - 32;) {
+  for (let off = headerEnd; off < b.length - 32; ) {
     const end = off + FRAME_HEADER + readU32(b, off + 4);
     out.push({ off, end, type: b[off]! });
     off = end;
@@ -66,7 +70,9 @@ describe("bombs and absurd counts are refused at once", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(TraceError);
-    expect((err as Error).message).toMatch(/inflates to more than \d+ bytes, 8 times its size; a trace does not compress that well/);
+    expect((err as Error).message).toMatch(
+      /inflates to more than \d+ bytes, 8 times its size; a trace does not compress that well/,
+    );
     const r = await runCli(["info", p]);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
@@ -76,7 +82,10 @@ describe("bombs and absurd counts are refused at once", () => {
     const bomb = gzipSync(new Uint8Array(64 << 20), { level: 9 });
     const b64 = Buffer.from(bomb).toString("base64").replace(/.{76}/g, "$&\n");
     const p = join(dir, "bomb.md");
-    writeFileSync(p, `# ktrace report\n\n-----BEGIN KTRACE TRACE-----\nname: x.ktrace.gz\nbytes: ${bomb.length}\n${b64}\n-----END KTRACE TRACE-----\n`);
+    writeFileSync(
+      p,
+      `# ktrace report\n\n-----BEGIN KTRACE TRACE-----\nname: x.ktrace.gz\nbytes: ${bomb.length}\n${b64}\n-----END KTRACE TRACE-----\n`,
+    );
     const r = await runCli(["check", p]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/inflates to more than/);
@@ -91,7 +100,11 @@ describe("bombs and absurd counts are refused at once", () => {
   });
 
   it("a chunk claiming 2^53-1 events, or 50 million, or a huge first seq: refused when opening, no hang", async () => {
-    for (const [first, n] of [[0, 2 ** 53 - 1], [0, 50_000_000], [2 ** 52, 10]]) {
+    for (const [first, n] of [
+      [0, 2 ** 53 - 1],
+      [0, 50_000_000],
+      [2 ** 52, 10],
+    ]) {
       const bad = withFirstEventChunk(eventPayload(first!, n!, Math.min(4 * n!, 1 << 20), new Uint8Array(8)));
       const r = openTrace(bad);
       expect(r.eventCount).toBeLessThan(10_000_000);
@@ -113,7 +126,9 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     const r = await runCli(["check", FLIPPED]);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/no invariant violation in the 2488 of 3000 events checked/);
-    expect(r.stdout).toContain(`not checked: ${gap} (${GAP_REASON}); the states 1024..1534 are unknown (known again at the snapshot of seq 1535)`);
+    expect(r.stdout).toContain(
+      `not checked: ${gap} (${GAP_REASON}); the states 1024..1534 are unknown (known again at the snapshot of seq 1535)`,
+    );
     const j = JSON.parse((await runCli(["check", FLIPPED, "--json"])).stdout);
     expect(j.gaps).toEqual([{ fromSeq: 1024, toSeq: 1535, reason: GAP_REASON }]);
     expect(j.unchecked).toHaveLength(1);
@@ -126,14 +141,20 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     const marker = badLines.filter((l) => l.startsWith("--"));
     expect(marker).toEqual([`-- ${gap}: ${GAP_REASON} --`]);
     const seqOf = (l: string) => Number(l.trim().split(/\s+/)[0]);
-    const want = ok.stdout.trimEnd().split("\n").filter((l) => seqOf(l) < 1024 || seqOf(l) > 1535);
+    const want = ok.stdout
+      .trimEnd()
+      .split("\n")
+      .filter((l) => seqOf(l) < 1024 || seqOf(l) > 1535);
     expect(badLines.filter((l) => !l.startsWith("--"))).toEqual(want);
     expect(bad.stderr).toContain(gap);
   });
 
   it("state: known outside the gap (the same as undamaged), refused with the reason inside it", async () => {
     for (const at of ["end", "1600", "1000"]) {
-      const [bad, ok] = await Promise.all([runCli(["state", FLIPPED, "--at", at, "--json"]), runCli(["state", GOOD, "--at", at, "--json"])]);
+      const [bad, ok] = await Promise.all([
+        runCli(["state", FLIPPED, "--at", at, "--json"]),
+        runCli(["state", GOOD, "--at", at, "--json"]),
+      ]);
       expect(bad.code).toBe(0);
       expect(JSON.parse(bad.stdout)).toEqual(JSON.parse(ok.stdout));
     }
@@ -161,7 +182,9 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     const marks = doc.traceEvents.filter((e: { cat?: string }) => e.cat === "damage");
     expect(marks).toHaveLength(1);
     expect(marks[0].name).toContain("events 1024..1535 missing");
-    const seqs = doc.traceEvents.flatMap((e: { args?: { seq?: number } }) => (typeof e.args?.seq === "number" ? [e.args.seq] : []));
+    const seqs = doc.traceEvents.flatMap((e: { args?: { seq?: number } }) =>
+      typeof e.args?.seq === "number" ? [e.args.seq] : [],
+    );
     expect(seqs.some((s: number) => s > 1535)).toBe(true);
     expect(seqs.some((s: number) => s >= 1024 && s <= 1534)).toBe(false);
     expect(r.stderr).toContain(gap);
@@ -170,7 +193,10 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
   it("export --format jsonl|msgpack: a record for every event outside the gap, none inside, the gap noted", async () => {
     const r = await runCli(["export", FLIPPED, "--format", "jsonl"]);
     expect(r.code).toBe(0);
-    const seqs = r.stdout.trimEnd().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq);
+    const seqs = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
     expect(seqs).toHaveLength(3000 - 512);
     expect(seqs.filter((q) => q >= 1024 && q <= 1535)).toEqual([]);
     expect(seqs.at(-1)).toBe(2999);
@@ -197,7 +223,10 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     const c = openReplay(cursor, info, { at: 1023 });
     const s = c.getState();
     expect(s.seq).toBe(1023);
-    expect(s.frame.events.find((e) => e.seq === 1024)).toMatchObject({ kindName: "missing", text: "missing: the trace is damaged here" });
+    expect(s.frame.events.find((e) => e.seq === 1024)).toMatchObject({
+      kindName: "missing",
+      text: "missing: the trace is damaged here",
+    });
     expect(s.overview.marks.gaps).toEqual([{ fromSeq: 1024, toSeq: 1535, reason: GAP_REASON }]);
     const cells = timelineCells({ seq: s.seq, total: info.total, overview: s.overview, width: 30 });
     expect(cells.filter((x) => x.ch === "░").length).toBeGreaterThan(2);
@@ -241,7 +270,8 @@ describe("strings from a trace are shown escaped in every human-readable output"
   /** Output less ktrace's own colour sequences (FORCE_COLOR=1). */
   const own = (s: string) => s.replace(/\x1b\[\d+m/g, "");
   /** Markdown outside fenced code blocks and code spans (where HTML is interpreted). */
-  const outsideCode = (md: string) => md.replace(/^```[a-z]*\n[\s\S]*?^```$/gm, "").replace(/(`+)([\s\S]*?[^`])\1(?!`)/g, "");
+  const outsideCode = (md: string) =>
+    md.replace(/^```[a-z]*\n[\s\S]*?^```$/gm, "").replace(/(`+)([\s\S]*?[^`])\1(?!`)/g, "");
 
   for (const args of [["info"], ["events"], ["state", "--at", "end"], ["check"], ["report"]]) {
     it(`ktrace ${args[0]}`, async () => {
@@ -260,14 +290,23 @@ describe("strings from a trace are shown escaped in every human-readable output"
   it("--json and export keep the strings exact (JSON escapes them)", async () => {
     const j = JSON.parse((await runCli(["info", p, "--json"])).stdout);
     expect(j.scenario).toBe(`evil${EVIL}`);
-    const ev = (await runCli(["events", p, "--json"])).stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const ev = (await runCli(["events", p, "--json"])).stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(ev[4].s ?? ev[4].args?.label ?? JSON.stringify(ev[4])).toContain(EVIL);
     const x = await runCli(["export", p, "--format", "chrome"]);
     expect(x.stdout).not.toMatch(RAW);
     expect(JSON.parse(x.stdout).traceEvents.some((e: { name: string }) => e.name.includes(`panic${EVIL}`))).toBe(true);
     const l = await runCli(["export", p, "--format", "jsonl"]);
     expect(l.stdout).not.toMatch(RAW);
-    expect(l.stdout.trimEnd().split("\n").map((x) => JSON.parse(x) as { args: Record<string, unknown> }).some((e) => Object.values(e.args).includes(`label${EVIL}`))).toBe(true);
+    expect(
+      l.stdout
+        .trimEnd()
+        .split("\n")
+        .map((x) => JSON.parse(x) as { args: Record<string, unknown> })
+        .some((e) => Object.values(e.args).includes(`label${EVIL}`)),
+    ).toBe(true);
   });
 
   it("--json stays valid JSON with a DEL or a C1 control in a string (JSON escapes, not the terminal filter's \\x7f)", async () => {
@@ -315,31 +354,43 @@ describe("write errors say the truth about the partial file", () => {
   const run = (args: string[]) => {
     const [cmd, pre] = cliCommand("bun");
     return spawnSync("bash", ["-c", `ulimit -f 64; trap '' XFSZ; exec "$0" "$@"`, cmd, ...pre, ...args], {
-      encoding: "utf8", cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" },
+      encoding: "utf8",
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
     });
   };
 
-  it.runIf(process.platform === "linux")("a write that fails part-way keeps the partial file, says how many events it holds, and info on the missing trace points at it", async () => {
-    const out = join(dir, "full.ktrace");
-    const r = run(["record", "stress", "--max-events", "400000", "-o", out]);
-    expect(r.status).toBe(2);
-    const m = /the complete chunks written so far \((\d+) events\) are kept in (\S+): open it with ktrace info \S+/.exec(r.stderr);
-    expect(m, r.stderr).not.toBeNull();
-    expect(m![2]).toBe(`${out}.partial`);
-    expect(existsSync(`${out}.partial`)).toBe(true);
-    expect(existsSync(out)).toBe(false);
-    const info = await runCli(["info", out]);
-    expect(info.code).toBe(2);
-    expect(info.stderr).toContain(`no such file, but ${out}.partial exists`);
-    const partial = openTrace(`${out}.partial`);
-    expect(partial.recovery).not.toBeNull();
-    expect(partial.eventCount).toBe(Number(m![1]));
-  });
+  it.runIf(process.platform === "linux")(
+    "a write that fails part-way keeps the partial file, says how many events it holds, and info on the missing trace points at it",
+    async () => {
+      const out = join(dir, "full.ktrace");
+      const r = run(["record", "stress", "--max-events", "400000", "-o", out]);
+      expect(r.status).toBe(2);
+      const m =
+        /the complete chunks written so far \((\d+) events\) are kept in (\S+): open it with ktrace info \S+/.exec(
+          r.stderr,
+        );
+      expect(m, r.stderr).not.toBeNull();
+      expect(m![2]).toBe(`${out}.partial`);
+      expect(existsSync(`${out}.partial`)).toBe(true);
+      expect(existsSync(out)).toBe(false);
+      const info = await runCli(["info", out]);
+      expect(info.code).toBe(2);
+      expect(info.stderr).toContain(`no such file, but ${out}.partial exists`);
+      const partial = openTrace(`${out}.partial`);
+      expect(partial.recovery).not.toBeNull();
+      expect(partial.eventCount).toBe(Number(m![1]));
+    },
+  );
 });
 
 describe("a memory source has no gaps", () => {
   it("loadSnapshotFrom gives the first snapshot at or after a seq", () => {
-    const src = MemorySource.fromEvents({ cpus: 1, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check" }, [], { snapshotEvery: 4 });
+    const src = MemorySource.fromEvents(
+      { cpus: 1, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check" },
+      [],
+      { snapshotEvery: 4 },
+    );
     expect(src.gaps).toEqual([]);
     expect(src.loadSnapshotFrom(-1)?.seq).toBe(-1);
     expect(src.loadSnapshotFrom(0)).toBeNull();

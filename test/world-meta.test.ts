@@ -7,14 +7,13 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { initState, simulate, type KEvent } from "../src/kernel/index.ts";
-import { prepare, record } from "../src/record/index.ts";
-import { allEvents } from "./helpers/replay-sources.ts";
-import { Cursor, openSource } from "../src/replay/index.ts";
-import { TraceWriter } from "../src/trace/index.ts";
-import { findScenario } from "../src/scenarios/index.ts";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
-import { resolveScenario } from "../src/scenarios/index.ts";
+import { initState, type KEvent, simulate } from "../src/kernel/index.ts";
+import { prepare, record } from "../src/record/index.ts";
+import { Cursor, openSource } from "../src/replay/index.ts";
+import { findScenario, resolveScenario } from "../src/scenarios/index.ts";
+import { TraceWriter } from "../src/trace/index.ts";
+import { allEvents } from "./helpers/replay-sources.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ktrace-world-"));
@@ -33,7 +32,10 @@ describe("world and invariants in the trace header", () => {
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.invariants).toContain("init-once");
-    expect(doc.violation).toMatchObject({ invariant: "init-once", message: "the device was initialized more than once (inits = 2 in pid 1)" });
+    expect(doc.violation).toMatchObject({
+      invariant: "init-once",
+      message: "the device was initialized more than once (inits = 2 in pid 1)",
+    });
     const only = await runCli(["check", trace, "--invariant", "init-once"], { runtime: "deno" });
     expect(only.code).toBe(1);
     expect(only.stdout).toMatch(/^VIOLATION init-once at seq \d+/);
@@ -52,9 +54,14 @@ describe("world and invariants in the trace header", () => {
     // The same scenario with plain accesses: the data race comes first; --invariant selects the own one.
     const plain = join(dir, "flag.ktrace");
     expect((await runCli(["record", FLAG, "--seed", "2", "-o", plain])).code).toBe(0);
-    expect(JSON.parse((await runCli(["check", plain, "--json"])).stdout).violation).toMatchObject({ invariant: "data-race" });
-    expect(JSON.parse((await runCli(["check", plain, "--json", "--invariant", "job-runs-once"])).stdout).violation).toMatchObject({
-      invariant: "job-runs-once", message: "the one-shot job ran more than once (runs = 2 in pid 1)",
+    expect(JSON.parse((await runCli(["check", plain, "--json"])).stdout).violation).toMatchObject({
+      invariant: "data-race",
+    });
+    expect(
+      JSON.parse((await runCli(["check", plain, "--json", "--invariant", "job-runs-once"])).stdout).violation,
+    ).toMatchObject({
+      invariant: "job-runs-once",
+      message: "the one-shot job ran more than once (runs = 2 in pid 1)",
     });
   });
 
@@ -84,7 +91,22 @@ describe("world and invariants in the trace header", () => {
   const hostile = async (meta: { world?: unknown; invariants?: unknown }) => {
     const p = await prepare({ target: "tcmalloc-fork" });
     const path = join(dir, `hostile-${Math.random().toString(36).slice(2)}.ktrace`);
-    const w = TraceWriter.create(path, { scenario: "x", fix: "", seed: 1, options: {}, config: p.world.config, writer: "test", snapshotEvery: 64, maxEvents: 100, ...meta }, initState(p.world.config), {});
+    const w = TraceWriter.create(
+      path,
+      {
+        scenario: "x",
+        fix: "",
+        seed: 1,
+        options: {},
+        config: p.world.config,
+        writer: "test",
+        snapshotEvery: 64,
+        maxEvents: 100,
+        ...meta,
+      },
+      initState(p.world.config),
+      {},
+    );
     w.finish({ outcome: null });
     return path;
   };
@@ -93,8 +115,14 @@ describe("world and invariants in the trace header", () => {
     let e: Record<string, unknown> = deep;
     for (let i = 0; i < 200; i++) e = { e: "not", x: e };
     const cases: [unknown, RegExp][] = [
-      [[{ name: "x-y", check: { e: "reg", name: "r" }, message: "m" }], /invariants\[0\]\.check \(x-y\): an invariant cannot read registers/],
-      [[{ name: "x-y", check: e, message: "m" }], /invariants\[0\]\.check(\.x)+ \(x-y\): expression nested deeper than 64/],
+      [
+        [{ name: "x-y", check: { e: "reg", name: "r" }, message: "m" }],
+        /invariants\[0\]\.check \(x-y\): an invariant cannot read registers/,
+      ],
+      [
+        [{ name: "x-y", check: e, message: "m" }],
+        /invariants\[0\]\.check(\.x)+ \(x-y\): expression nested deeper than 64/,
+      ],
       [[{ name: "no-panic", check: { e: "int", v: 1 }, message: "m" }], /'no-panic' is a built-in invariant's name/],
       [{ not: "a list" }, /invariants must be a list/],
       [[{ name: "ok-name", check: { e: "var", name: "__proto__" }, message: "m" }], /unknown variable '__proto__'/],
@@ -106,9 +134,15 @@ describe("world and invariants in the trace header", () => {
       expect(r.stderr, String(want)).toMatch(want);
     }
     // The built-in invariants still check a trace whose own ones are damaged.
-    expect((await runCli(["check", await hostile({ invariants: [{ name: "x" }] }), "--invariant", "no-panic"])).code).toBe(0);
+    expect(
+      (await runCli(["check", await hostile({ invariants: [{ name: "x" }] }), "--invariant", "no-panic"])).code,
+    ).toBe(0);
     // A bad world does not stop reading the events; it is reported where it is needed.
-    const src = openSource(await hostile({ world: { config: { cpus: 2 }, locks: {}, procs: [{ name: "p", main: [{ op: "fork", child: "x" }] }] } }));
+    const src = openSource(
+      await hostile({
+        world: { config: { cpus: 2 }, locks: {}, procs: [{ name: "p", main: [{ op: "fork", child: "x" }] }] },
+      }),
+    );
     expect(src.meta.world).toBeNull();
     expect(src.meta.worldError).toMatch(/^world\.config\.tidAfterFork must be one of/);
     src.close();

@@ -20,7 +20,7 @@ export const EXIT = {
 } as const;
 
 export class KtraceError extends Error {
-  override name = 'KtraceError';
+  override name = "KtraceError";
   readonly exitCode: number;
   /** What to do about it; printed after the message in parentheses. */
   readonly hint?: string;
@@ -34,7 +34,7 @@ export class KtraceError extends Error {
 
 /** Bad command line: unknown command or flag, bad value, missing argument. Exit 2. */
 export class UsageError extends KtraceError {
-  override name = 'UsageError';
+  override name = "UsageError";
   constructor(message: string, hint?: string) {
     super(message, hint === undefined ? { exitCode: EXIT.USAGE } : { exitCode: EXIT.USAGE, hint });
   }
@@ -49,22 +49,22 @@ export interface UserFacingError {
 
 export function isUserFacingError(e: unknown): e is UserFacingError {
   return (
-    typeof e === 'object' &&
+    typeof e === "object" &&
     e !== null &&
-    typeof (e as { exitCode?: unknown }).exitCode === 'number' &&
+    typeof (e as { exitCode?: unknown }).exitCode === "number" &&
     Number.isInteger((e as { exitCode: number }).exitCode)
   );
 }
 
 /** Squash whitespace runs containing newlines so an error is always one line. */
 export function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').trim();
+  return s.replace(/\s*\n\s*/g, " ").trim();
 }
 
 /** The one stderr line for an error (without trailing newline), and its exit code. */
 export function describeError(e: unknown): { line: string; exitCode: number } {
   if (isUserFacingError(e)) {
-    const hint = typeof e.hint === 'string' && e.hint !== '' ? ` (${oneLine(e.hint)})` : '';
+    const hint = typeof e.hint === "string" && e.hint !== "" ? ` (${oneLine(e.hint)})` : "";
     return { line: `ktrace: ${oneLine(String(e.message))}${hint}`, exitCode: e.exitCode };
   }
   const msg = e instanceof Error ? e.message : String(e);

@@ -10,8 +10,8 @@
 //   JSON goes through jsonText instead (printJson, outJson), which escapes the
 //   same characters as JSON \u escapes, so it stays the same JSON.
 
-import process from 'node:process';
-import { jsonText, terminalText } from '../util/safe-text.ts';
+import process from "node:process";
+import { jsonText, terminalText } from "../util/safe-text.ts";
 
 type Stream = NodeJS.WriteStream;
 
@@ -23,16 +23,16 @@ export function isStdoutClosed(): boolean {
 }
 
 function isEpipe(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
+  if (typeof e !== "object" || e === null) return false;
   const code = (e as { code?: unknown }).code;
   const name = (e as { name?: unknown }).name;
-  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || name === 'BrokenPipe';
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || name === "BrokenPipe";
 }
 
 /** Called when stdout's reader has gone away: stop quietly, with the code so far. */
 function onBrokenPipe(): void {
   stdoutClosed = true;
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
   process.exit(code);
 }
 
@@ -41,11 +41,11 @@ let installed = false;
 export function installPipeHandlers(): void {
   if (installed) return;
   installed = true;
-  process.stdout.on('error', (e: unknown) => {
+  process.stdout.on("error", (e: unknown) => {
     if (isEpipe(e)) onBrokenPipe();
     else throw e;
   });
-  process.stderr.on('error', () => {
+  process.stderr.on("error", () => {
     // Nowhere left to report to.
   });
 }
@@ -73,7 +73,7 @@ function tracker(stream: Stream) {
 function write(stream: Stream, data: string | Uint8Array, filtered = false): boolean {
   if (stream === process.stdout && stdoutClosed) return true;
   if (data.length === 0) return true;
-  if (typeof data === 'string' && !filtered) data = terminalText(data);
+  if (typeof data === "string" && !filtered) data = terminalText(data);
   const t = tracker(stream);
   t.count++;
   try {
@@ -99,12 +99,12 @@ export function out(text: string): void {
  * when stdout can take more, so a long output streams in bounded memory.
  */
 export async function outBytes(b: Uint8Array): Promise<void> {
-  if (!write(process.stdout, b)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+  if (!write(process.stdout, b)) await new Promise<void>((resolve) => process.stdout.once("drain", () => resolve()));
 }
 
 /** Write one line to stdout. */
-export function println(line = ''): void {
-  write(process.stdout, line + '\n');
+export function println(line = ""): void {
+  write(process.stdout, line + "\n");
 }
 
 /**
@@ -119,22 +119,22 @@ export function eredraw(line: string): void {
 /** Width of the terminal on stderr, or undefined when stderr is not a terminal or does not say. */
 export function stderrColumns(): number | undefined {
   const c = process.stderr.columns;
-  return process.stderr.isTTY === true && typeof c === 'number' && c > 0 ? c : undefined;
+  return process.stderr.isTTY === true && typeof c === "number" && c > 0 ? c : undefined;
 }
 
 /** Write one line to stderr. */
-export function eprintln(line = ''): void {
-  write(process.stderr, line + '\n');
+export function eprintln(line = ""): void {
+  write(process.stderr, line + "\n");
 }
 
 /** Print one JSON document on stdout (for --json). */
 export function printJson(value: unknown): void {
-  outJson(JSON.stringify(value, null, 2) + '\n');
+  outJson(JSON.stringify(value, null, 2) + "\n");
 }
 
 /** Print one compact JSON value on its own line (for JSON lines output, e.g. events --json). */
 export function printJsonLine(value: unknown): void {
-  outJson(JSON.stringify(value) + '\n');
+  outJson(JSON.stringify(value) + "\n");
 }
 
 /** Write JSON text to stdout through jsonText (the same JSON, safe on a terminal), not terminalText. */
@@ -171,9 +171,9 @@ export async function flushAll(): Promise<void> {
 /** NO_COLOR (https://no-color.org): any non-empty value disables color. FORCE_COLOR=1 (or any non-"0") forces it. */
 export function colorEnabled(stream: Stream): boolean {
   const env = process.env;
-  if (env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '') return false;
-  const force = env['FORCE_COLOR'];
-  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  if (env["NO_COLOR"] !== undefined && env["NO_COLOR"] !== "") return false;
+  const force = env["FORCE_COLOR"];
+  if (force !== undefined && force !== "") return force !== "0" && force !== "false";
   return stream.isTTY === true;
 }
 

@@ -5,12 +5,12 @@
 //   export async function run(args: ParsedArgs<'<name>'>): Promise<number>
 // (returns the exit code) and add one line to COMMAND_MODULES below.
 
-import process from 'node:process';
-import { parseArgs, wantsVerbose, type ParsedArgs } from './args.ts';
-import { describeError, UsageError } from './errors.ts';
-import { commandHelp, overviewHelp, VERSION } from './help.ts';
-import { eprintln, flushAll, installPipeHandlers, out, println } from './io.ts';
-import { commandSpec, type CommandName } from './spec.ts';
+import process from "node:process";
+import { type ParsedArgs, parseArgs, wantsVerbose } from "./args.ts";
+import { describeError, UsageError } from "./errors.ts";
+import { commandHelp, overviewHelp, VERSION } from "./help.ts";
+import { eprintln, flushAll, installPipeHandlers, out, println } from "./io.ts";
+import { type CommandName, commandSpec } from "./spec.ts";
 
 /** What a command module exports. */
 export interface CommandModule<C extends CommandName> {
@@ -24,22 +24,22 @@ type CommandLoaders = { [C in CommandName]?: () => Promise<CommandModule<C>> };
  * with a message naming its issue; its --help still works.
  */
 const COMMAND_MODULES: CommandLoaders = {
-  scenarios: () => import('./cmd/scenarios.ts'),
-  record: () => import('./cmd/record.ts'),
-  info: () => import('./cmd/info.ts'),
-  explore: () => import('./cmd/explore.ts'),
-  merge: () => import('./cmd/merge.ts'),
-  diff: () => import('./cmd/diff.ts'),
-  report: () => import('./cmd/report.ts'),
-  export: () => import('./cmd/export.ts'),
-  check: () => import('./cmd/check.ts'),
-  state: () => import('./cmd/state.ts'),
-  events: () => import('./cmd/events.ts'),
-  replay: () => import('./cmd/replay.ts'),
-  import: () => import('./cmd/import.ts'),
-  shrink: () => import('./cmd/shrink.ts'),
-  whatif: () => import('./cmd/whatif.ts'),
-  pivots: () => import('./cmd/pivots.ts'),
+  scenarios: () => import("./cmd/scenarios.ts"),
+  record: () => import("./cmd/record.ts"),
+  info: () => import("./cmd/info.ts"),
+  explore: () => import("./cmd/explore.ts"),
+  merge: () => import("./cmd/merge.ts"),
+  diff: () => import("./cmd/diff.ts"),
+  report: () => import("./cmd/report.ts"),
+  export: () => import("./cmd/export.ts"),
+  check: () => import("./cmd/check.ts"),
+  state: () => import("./cmd/state.ts"),
+  events: () => import("./cmd/events.ts"),
+  replay: () => import("./cmd/replay.ts"),
+  import: () => import("./cmd/import.ts"),
+  shrink: () => import("./cmd/shrink.ts"),
+  whatif: () => import("./cmd/whatif.ts"),
+  pivots: () => import("./cmd/pivots.ts"),
 };
 
 export function isBuilt(name: CommandName): boolean {
@@ -50,13 +50,13 @@ export function isBuilt(name: CommandName): boolean {
 export async function main(argv: readonly string[]): Promise<number> {
   const inv = parseArgs(argv);
   switch (inv.kind) {
-    case 'version':
+    case "version":
       println(`ktrace ${VERSION}`);
       return 0;
-    case 'help':
+    case "help":
       out(inv.command === undefined ? overviewHelp(isBuilt) : commandHelp(inv.command, isBuilt));
       return 0;
-    case 'run': {
+    case "run": {
       const name = inv.args.command;
       const load = COMMAND_MODULES[name] as (() => Promise<CommandModule<CommandName>>) | undefined;
       if (load === undefined) {

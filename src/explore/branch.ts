@@ -5,14 +5,34 @@
 // the trace's world again under a chooser that follows, changes or replays
 // the recorded decisions, and judge each run as `ktrace check` would.
 
-import { ApplyError, EVENT_KINDS, KIND, params, simulate, SimError, type Chooser, type InvariantDecl, type KEvent, type KState, type Outcome, type World } from "../kernel/index.ts";
-import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
+import {
+  ApplyError,
+  type Chooser,
+  EVENT_KINDS,
+  type InvariantDecl,
+  type KEvent,
+  KIND,
+  type KState,
+  type Outcome,
+  params,
+  SimError,
+  simulate,
+  type World,
+} from "../kernel/index.ts";
 import type { ReplaySource } from "../replay/index.ts";
+import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
 import { openSource, type TraceSource } from "../replay/source.ts";
 import { TraceCorruptError } from "../trace/errors.ts";
-import { decodeSchedule, ScheduleError, type Schedule } from "../trace/schedule.ts";
+import { decodeSchedule, type Schedule, ScheduleError } from "../trace/schedule.ts";
 import {
-  DecisionRecorder, ReplayChooser, isStrategyName, seedChooserOf, strategyContext, type Decision, type Mismatch, type StrategySpec,
+  type Decision,
+  DecisionRecorder,
+  isStrategyName,
+  type Mismatch,
+  ReplayChooser,
+  type StrategySpec,
+  seedChooserOf,
+  strategyContext,
 } from "./strategies/index.ts";
 
 /** A trace that cannot be re-simulated (no world in its header, a bad strategy or schedule): one line, exit 2. */
@@ -51,8 +71,12 @@ export function strategyOfMeta(x: unknown): StrategySpec {
   if (typeof x !== "object" || Array.isArray(x)) throw new BranchError("the trace header's strategy is not a map");
   const o = x as Record<string, unknown>;
   const name = o["name"];
-  if (typeof name !== "string" || !isStrategyName(name)) throw new BranchError(`the trace header names an unknown strategy (${typeof name === "string" ? name.slice(0, 40) : typeof name})`);
-  const int = (v: unknown, lo: number, hi: number) => (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? v : undefined);
+  if (typeof name !== "string" || !isStrategyName(name))
+    throw new BranchError(
+      `the trace header names an unknown strategy (${typeof name === "string" ? name.slice(0, 40) : typeof name})`,
+    );
+  const int = (v: unknown, lo: number, hi: number) =>
+    typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? v : undefined;
   if (name === "pct") return { name, depth: int(o["depth"], 1, 16) ?? 3 };
   if (name === "dfs") return { name, preemptions: int(o["preemptions"], 0, 8) ?? 2 };
   return { name };
@@ -67,24 +91,46 @@ export function traceRun(src: TraceSource, file: string, stored: Schedule | null
   const m = src.meta;
   const hm = src.reader.meta;
   if (!m.world) {
-    throw new BranchError(m.worldError
-      ? `${file}: its world does not validate (${m.worldError}); it cannot be run again`
-      : `${file}: the trace holds no world (written before format 1.1); record it again with this ktrace`);
+    throw new BranchError(
+      m.worldError
+        ? `${file}: its world does not validate (${m.worldError}); it cannot be run again`
+        : `${file}: the trace holds no world (written before format 1.1); record it again with this ktrace`,
+    );
   }
   if (m.invariantError) throw new BranchError(`${file}: its own invariants do not validate (${m.invariantError})`);
   const strategy = strategyOfMeta(hm.strategy);
   const maxEvents = Number.isSafeInteger(hm.maxEvents) && hm.maxEvents >= 2 ? hm.maxEvents : params.DEFAULT_MAX_EVENTS;
   const base = {
-    file, scenario: m.scenario, fix: m.fix, seed: m.seed, options: hm.options ?? {}, world: m.world, invariants: m.invariants ?? [],
-    maxEvents, snapshotEvery: m.snapshotEvery, strategy, events: src.eventCount, outcome: src.outcome,
+    file,
+    scenario: m.scenario,
+    fix: m.fix,
+    seed: m.seed,
+    options: hm.options ?? {},
+    world: m.world,
+    invariants: m.invariants ?? [],
+    maxEvents,
+    snapshotEvery: m.snapshotEvery,
+    strategy,
+    events: src.eventCount,
+    outcome: src.outcome,
   };
   if (stored) {
-    if (stored.cpus !== m.world.config.cpus) throw new BranchError(`${file}: its decisions were made on ${stored.cpus} cpus, its world has ${m.world.config.cpus}`);
+    if (stored.cpus !== m.world.config.cpus)
+      throw new BranchError(
+        `${file}: its decisions were made on ${stored.cpus} cpus, its world has ${m.world.config.cpus}`,
+      );
     return { ...base, schedule: stored, decisionsFrom: "trace" };
   }
-  if (hm.origin !== undefined) throw new BranchError(`${file}: its run was made by ${String(hm.origin).slice(0, 80)}, not by its seed, and its schedule chunk is missing or unreadable: it cannot be run again`);
-  if (strategy.name === "dfs") throw new BranchError(`${file}: a bounded-search trace without its schedule chunk cannot be run again`);
-  const rec = new DecisionRecorder(seedChooserOf(strategy, m.seed, strategyContext(strategy, m.world, maxEvents)), m.world.config.cpus);
+  if (hm.origin !== undefined)
+    throw new BranchError(
+      `${file}: its run was made by ${String(hm.origin).slice(0, 80)}, not by its seed, and its schedule chunk is missing or unreadable: it cannot be run again`,
+    );
+  if (strategy.name === "dfs")
+    throw new BranchError(`${file}: a bounded-search trace without its schedule chunk cannot be run again`);
+  const rec = new DecisionRecorder(
+    seedChooserOf(strategy, m.seed, strategyContext(strategy, m.world, maxEvents)),
+    m.world.config.cpus,
+  );
   try {
     simulate(m.world, { seed: m.seed, maxEvents, chooser: rec });
   } catch (e) {
@@ -94,7 +140,8 @@ export function traceRun(src: TraceSource, file: string, stored: Schedule | null
 }
 
 function simFailure(file: string, e: unknown): Error {
-  if (e instanceof SimError || e instanceof ApplyError) return new BranchError(`${file}: its world cannot run in this ktrace: ${e.message}`);
+  if (e instanceof SimError || e instanceof ApplyError)
+    return new BranchError(`${file}: its world cannot run in this ktrace: ${e.message}`);
   return e instanceof Error ? e : new Error(String(e));
 }
 
@@ -140,8 +187,15 @@ export function isTimed(e: KEvent): boolean {
 const FAILING_OUTCOMES = new Set(["fatal", "panic", "hang", "livelock"]);
 
 export function failureOf(outcome: Outcome, v: Violation | null): Failure | null {
-  if (v) return { invariant: v.invariant, kind: EVENT_KINDS[v.event.kind]?.name ?? `kind#${v.event.kind}`, seq: v.seq, message: v.message };
-  if (FAILING_OUTCOMES.has(outcome.kind)) return { invariant: null, kind: outcome.kind, seq: outcome.seq, message: outcome.message };
+  if (v)
+    return {
+      invariant: v.invariant,
+      kind: EVENT_KINDS[v.event.kind]?.name ?? `kind#${v.event.kind}`,
+      seq: v.seq,
+      message: v.message,
+    };
+  if (FAILING_OUTCOMES.has(outcome.kind))
+    return { invariant: null, kind: outcome.kind, seq: outcome.seq, message: outcome.message };
   return null;
 }
 
@@ -168,7 +222,11 @@ function checkerFor(decls: readonly InvariantDecl[]): Checker {
  * own decisions), judging every event as check does. `sink` sees each event
  * with the state after it (a trace writer).
  */
-export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean; sink?: (e: KEvent, s: KState) => void } = {}): RunResult {
+export function rerun(
+  tr: WorldRun,
+  chooser: Chooser,
+  opts: { annotate?: boolean; sink?: (e: KEvent, s: KState) => void } = {},
+): RunResult {
   const rec = new DecisionRecorder(chooser, tr.world.config.cpus, opts.annotate ?? false);
   const ck = checkerFor(tr.invariants);
   let v: Violation | null = null;
@@ -177,18 +235,24 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
   let timed = false;
   let final: ReturnType<typeof simulate>;
   try {
-    final = simulate(tr.world, {
-      seed: tr.seed, maxEvents: tr.maxEvents, chooser: rec,
-      before: (e, s) => {
-        if (v === null) v = ck.before(s, e);
+    final = simulate(
+      tr.world,
+      {
+        seed: tr.seed,
+        maxEvents: tr.maxEvents,
+        chooser: rec,
+        before: (e, s) => {
+          if (v === null) v = ck.before(s, e);
+        },
       },
-    }, (e, s) => {
-      events++;
-      if (e.kind === KIND.switch && e.a >= 0) switches++;
-      else if (!timed && isTimed(e)) timed = true;
-      if (v === null) v = ck.after(s, e);
-      opts.sink?.(e, s);
-    });
+      (e, s) => {
+        events++;
+        if (e.kind === KIND.switch && e.a >= 0) switches++;
+        else if (!timed && isTimed(e)) timed = true;
+        if (v === null) v = ck.after(s, e);
+        opts.sink?.(e, s);
+      },
+    );
   } catch (e) {
     throw simFailure(tr.file, e);
   }
@@ -198,8 +262,15 @@ export function rerun(tr: WorldRun, chooser: Chooser, opts: { annotate?: boolean
     : { kind: "ok", seq: events - 1, message: "" };
   const schedule = rec.schedule();
   return {
-    outcome, violation: found, failure: failureOf(outcome, found), events, schedule, decisions: rec.decisions,
-    preemptions: schedule.preempts.yes.length, switches, timed,
+    outcome,
+    violation: found,
+    failure: failureOf(outcome, found),
+    events,
+    schedule,
+    decisions: rec.decisions,
+    preemptions: schedule.preempts.yes.length,
+    switches,
+    timed,
   };
 }
 
@@ -245,7 +316,16 @@ class EventPuller {
 
 /** Same event: kind, cpu, thread, fields and time. */
 function sameEvent(a: KEvent, b: KEvent): boolean {
-  return a.kind === b.kind && a.cpu === b.cpu && a.tid === b.tid && a.a === b.a && a.b === b.b && a.c === b.c && a.s === b.s && a.time === b.time;
+  return (
+    a.kind === b.kind &&
+    a.cpu === b.cpu &&
+    a.tid === b.tid &&
+    a.a === b.a &&
+    a.b === b.b &&
+    a.c === b.c &&
+    a.s === b.s &&
+    a.time === b.time
+  );
 }
 
 /** A trace opened for re-simulation: its run, and its run again from its decisions (annotated). */
@@ -275,9 +355,14 @@ export function reopen(src: TraceSource, tr: TraceRun): OpenedRun {
   const complete = src.recovery === null;
   if (parted < 0 && complete && base.events !== src.eventCount) parted = Math.min(base.events, src.eventCount);
   if (parted >= 0) {
-    throw new BranchError(`${tr.file}: running its ${tr.decisionsFrom === "trace" ? "recorded decisions" : `seed ${tr.seed}`} again gives another run from seq ${parted} (it was written by a ktrace whose kernel differs from this one); record it again with this ktrace`);
+    throw new BranchError(
+      `${tr.file}: running its ${tr.decisionsFrom === "trace" ? "recorded decisions" : `seed ${tr.seed}`} again gives another run from seq ${parted} (it was written by a ktrace whose kernel differs from this one); record it again with this ktrace`,
+    );
   }
-  if (ch.mismatch) throw new BranchError(`${tr.file}: its recorded decisions do not fit its world (${ch.mismatch.what}, at seq ${ch.mismatch.seq})`);
+  if (ch.mismatch)
+    throw new BranchError(
+      `${tr.file}: its recorded decisions do not fit its world (${ch.mismatch.what}, at seq ${ch.mismatch.seq})`,
+    );
   return { tr, base };
 }
 

@@ -21,13 +21,23 @@
 // compared either, and a note says why.
 
 import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
+import {
+  Cursor,
+  type EventJson,
+  eventJson,
+  eventOrNull,
+  firstViolation,
+  forEachEvent,
+  gapsText,
+  kindName,
+  type ReplaySource,
+  StateUnknownError,
+  type StateView,
+  stateView,
+} from "../replay/index.ts";
 import type { Gap } from "../trace/index.ts";
 import { decisionText } from "./pivots.ts";
-import { decisionJson, type Decision, type DecisionJson } from "./strategies/index.ts";
-import {
-  Cursor, eventJson, eventOrNull, firstViolation, forEachEvent, gapsText, kindName, StateUnknownError, stateView,
-  type EventJson, type ReplaySource, type StateView,
-} from "../replay/index.ts";
+import { type Decision, type DecisionJson, decisionJson } from "./strategies/index.ts";
 
 /** What a run is: the fields of its trace header that say what ran. */
 export interface RunMeta {
@@ -74,7 +84,14 @@ export interface DecisionDivergence {
 }
 
 function sameDecision(x: Decision, y: Decision): boolean {
-  return x.kind === y.kind && x.cpu === y.cpu && x.tid === y.tid && x.value === y.value && x.seq === y.seq && (x.options ?? []).join() === (y.options ?? []).join();
+  return (
+    x.kind === y.kind &&
+    x.cpu === y.cpu &&
+    x.tid === y.tid &&
+    x.value === y.value &&
+    x.seq === y.seq &&
+    (x.options ?? []).join() === (y.options ?? []).join()
+  );
 }
 
 /** The first decision that differs between two runs' decision lists (in the order made), null when none does. */
@@ -86,11 +103,15 @@ export function firstDecisionDiff(a: readonly Decision[], b: readonly Decision[]
   const da = a[i] ?? null;
   const db = b[i] ?? null;
   let why: string;
-  if (da === null || db === null) why = `run ${da === null ? "A" : "B"} made no more decisions; run ${da === null ? "B" : "A"}: ${decisionText((da ?? db)!)}`;
+  if (da === null || db === null)
+    why = `run ${da === null ? "A" : "B"} made no more decisions; run ${da === null ? "B" : "A"}: ${decisionText((da ?? db)!)}`;
   else if (da.kind === db.kind && da.seq === db.seq && da.cpu === db.cpu && da.tid === db.tid) {
-    why = da.kind === "timing" ? `the step at seq ${da.seq} took ${da.value}× its base cost in A, ${db.value}× in B`
-      : da.kind === "pick" ? `at seq ${da.seq} cpu ${da.cpu} took tid ${da.value} in A, tid ${db.value} in B`
-      : `at seq ${da.seq} tid ${da.tid} was ${da.value === 1 ? "preempted" : "not preempted"} in A, ${db.value === 1 ? "preempted" : "not preempted"} in B`;
+    why =
+      da.kind === "timing"
+        ? `the step at seq ${da.seq} took ${da.value}× its base cost in A, ${db.value}× in B`
+        : da.kind === "pick"
+          ? `at seq ${da.seq} cpu ${da.cpu} took tid ${da.value} in A, tid ${db.value} in B`
+          : `at seq ${da.seq} tid ${da.tid} was ${da.value === 1 ? "preempted" : "not preempted"} in A, ${db.value === 1 ? "preempted" : "not preempted"} in B`;
   } else why = `A: ${decisionText(da)}; B: ${decisionText(db)}`;
   return { same: i, a: da ? decisionJson(da) : null, b: db ? decisionJson(db) : null, why };
 }
@@ -147,12 +168,20 @@ export const MAX_STATE_SEARCH = 4096;
 const COMMON = 3;
 
 function metaOf(src: ReplaySource): RunMeta {
-  return { scenario: src.meta.scenario, fix: src.meta.fix, seed: src.meta.seed, cpus: src.meta.config.cpus, events: src.eventCount };
+  return {
+    scenario: src.meta.scenario,
+    fix: src.meta.fix,
+    seed: src.meta.seed,
+    cpus: src.meta.config.cpus,
+    events: src.eventCount,
+  };
 }
 
 /** Same event, its virtual time aside (steps take seeded random times: runs often agree on what happens long after they disagree on when). */
 function sameEvent(x: KEvent, y: KEvent): boolean {
-  return x.kind === y.kind && x.cpu === y.cpu && x.tid === y.tid && x.a === y.a && x.b === y.b && x.c === y.c && x.s === y.s;
+  return (
+    x.kind === y.kind && x.cpu === y.cpu && x.tid === y.tid && x.a === y.a && x.b === y.b && x.c === y.c && x.s === y.s
+  );
 }
 
 /**
@@ -184,13 +213,17 @@ function classify(ea: KEvent | null, eb: KEvent | null): { kind: DivergenceKind;
     return { kind: "end", why: `run ${ended} has ended; run ${goes} goes on` };
   }
   if (ea.cpu !== eb.cpu || ea.tid !== eb.tid) {
-    const who = (e: KEvent) => `${e.tid < 0 ? "no thread" : `tid ${e.tid}`} on ${e.cpu < 0 ? "no cpu" : `cpu ${e.cpu}`}`;
+    const who = (e: KEvent) =>
+      `${e.tid < 0 ? "no thread" : `tid ${e.tid}`} on ${e.cpu < 0 ? "no cpu" : `cpu ${e.cpu}`}`;
     return { kind: "schedule", why: `a scheduling difference: ${who(ea)} acts in A, ${who(eb)} in B` };
   }
   if (ea.kind === eb.kind && kindName(ea.kind) === "switch") {
     return { kind: "schedule", why: `a scheduling difference: cpu ${ea.cpu} switches to another thread` };
   }
-  return { kind: "program", why: `a program difference: ${ea.tid < 0 ? "the kernel" : `tid ${ea.tid}`} does something else (the code or the kernel rules differ)` };
+  return {
+    kind: "program",
+    why: `a program difference: ${ea.tid < 0 ? "the kernel" : `tid ${ea.tid}`} does something else (the code or the kernel rules differ)`,
+  };
 }
 
 /**
@@ -199,7 +232,13 @@ function classify(ea: KEvent | null, eb: KEvent | null): { kind: DivergenceKind;
  * name, not id: ids follow creation order, which a fix may change.
  */
 function compare<T extends object>(
-  object: string, as: readonly T[], bs: readonly T[], id: (x: T) => number, label: (x: T) => string, fields: readonly (keyof T & string)[], out: ObjectDiff[],
+  object: string,
+  as: readonly T[],
+  bs: readonly T[],
+  id: (x: T) => number,
+  label: (x: T) => string,
+  fields: readonly (keyof T & string)[],
+  out: ObjectDiff[],
   key: (x: T) => string = (x) => String(id(x)),
 ): void {
   const ma = keyed(as, key);
@@ -236,11 +275,52 @@ function keyed<T>(xs: readonly T[], key: (x: T) => string): Map<string, T> {
 /** The objects whose fields differ between two states. */
 export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
   const out: ObjectDiff[] = [];
-  compare("cpu", a.cpus, b.cpus, (c) => c.id, (c) => `cpu ${c.id}`, ["tid", "kstack"], out);
-  compare("process", a.processes, b.processes, (p) => p.pid, (p) => `pid ${p.pid}`, ["name", "ppid", "state", "vmar", "threads", "exitCode"], out);
-  compare("thread", a.threads, b.threads, (t) => t.tid, (t) => `tid ${t.tid}`, ["pid", "state", "ident", "kstack", "waitLock", "waitPid"], out);
-  compare("lock", a.locks, b.locks, (l) => l.id, (l) => `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})`, ["type", "owner", "ident", "level", "ownerAlive", "waiters"], out, (l) => `${l.space}\u0000${l.name}`);
-  compare("kstack", a.kstacks, b.kstacks, (k) => k.id, (k) => `kstack ${k.id}`, ["tid", "state", "runningOn"], out);
+  compare(
+    "cpu",
+    a.cpus,
+    b.cpus,
+    (c) => c.id,
+    (c) => `cpu ${c.id}`,
+    ["tid", "kstack"],
+    out,
+  );
+  compare(
+    "process",
+    a.processes,
+    b.processes,
+    (p) => p.pid,
+    (p) => `pid ${p.pid}`,
+    ["name", "ppid", "state", "vmar", "threads", "exitCode"],
+    out,
+  );
+  compare(
+    "thread",
+    a.threads,
+    b.threads,
+    (t) => t.tid,
+    (t) => `tid ${t.tid}`,
+    ["pid", "state", "ident", "kstack", "waitLock", "waitPid"],
+    out,
+  );
+  compare(
+    "lock",
+    a.locks,
+    b.locks,
+    (l) => l.id,
+    (l) => `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})`,
+    ["type", "owner", "ident", "level", "ownerAlive", "waiters"],
+    out,
+    (l) => `${l.space}\u0000${l.name}`,
+  );
+  compare(
+    "kstack",
+    a.kstacks,
+    b.kstacks,
+    (k) => k.id,
+    (k) => `kstack ${k.id}`,
+    ["tid", "state", "runningOn"],
+    out,
+  );
   return out;
 }
 
@@ -273,7 +353,10 @@ function summary(src: ReplaySource): RunSummary {
  */
 function damageNotes(a: ReplaySource, b: ReplaySource, d: number): string[] {
   const out: string[] = [];
-  for (const [name, src] of [["A", a], ["B", b]] as const) {
+  for (const [name, src] of [
+    ["A", a],
+    ["B", b],
+  ] as const) {
     const gaps = src.gaps;
     if (gaps.length === 0) continue;
     const before = d >= 0 && gaps[0]!.fromSeq < d ? `; the runs may part ways earlier, inside them` : "";
@@ -288,24 +371,45 @@ function damageNotes(a: ReplaySource, b: ReplaySource, d: number): string[] {
  * first that differs. Throws ReplayError (exitCode 2) for a trace that does
  * not replay.
  */
-export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: readonly Decision[]; b: readonly Decision[] }): DiffResult {
+export function diffRuns(
+  a: ReplaySource,
+  b: ReplaySource,
+  decisions?: { a: readonly Decision[]; b: readonly Decision[] },
+): DiffResult {
   const ma = metaOf(a);
   const mb = metaOf(b);
   const differs = (["scenario", "fix", "seed", "cpus"] as const).filter((k) => ma[k] !== mb[k]);
   const notes: string[] = [];
-  if (ma.scenario !== mb.scenario) notes.push(`the traces are of different scenarios (${ma.scenario} and ${mb.scenario}): compared event by event all the same`);
+  if (ma.scenario !== mb.scenario)
+    notes.push(
+      `the traces are of different scenarios (${ma.scenario} and ${mb.scenario}): compared event by event all the same`,
+    );
   const { at: d, time } = firstDifference(a, b);
   const timeFrom = time < 0 ? null : time;
   const after = { a: summary(a), b: summary(b) };
   if (d < 0) {
     notes.push(...damageNotes(a, b, d));
     return {
-      a: ma, b: mb, differs, notes,
+      a: ma,
+      b: mb,
+      differs,
+      notes,
       divergence: {
-        seq: null, kind: "none", why: `the runs are the same, ${a.gaps.length + b.gaps.length > 0 ? "in every event both hold" : "event for event"} (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`, a: null, b: null, common: [], timeFrom,
+        seq: null,
+        kind: "none",
+        why: `the runs are the same, ${a.gaps.length + b.gaps.length > 0 ? "in every event both hold" : "event for event"} (${ma.events} events)${timeFrom === null ? "" : `, at other times from seq ${timeFrom}`}`,
+        a: null,
+        b: null,
+        common: [],
+        timeFrom,
         ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
       },
-      stateAt: null, stateSameUntil: null, state: [], stateMore: 0, after, gaps: { a: a.gaps, b: b.gaps },
+      stateAt: null,
+      stateSameUntil: null,
+      state: [],
+      stateMore: 0,
+      after,
+      gaps: { a: a.gaps, b: b.gaps },
     };
   }
   notes.push(...damageNotes(a, b, d));
@@ -324,7 +428,9 @@ export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: read
   };
   let sa = -1;
   let sb = -1;
-  const both = known(() => (sa = ca.seek(Math.min(d, a.eventCount - 1)))) && known(() => (sb = cb.seek(Math.min(d, b.eventCount - 1))));
+  const both =
+    known(() => (sa = ca.seek(Math.min(d, a.eventCount - 1)))) &&
+    known(() => (sb = cb.seek(Math.min(d, b.eventCount - 1))));
   const ea = d < a.eventCount ? eventOrNull(a, d) : null;
   const eb = d < b.eventCount ? eventOrNull(b, d) : null;
   const common: EventJson[] = [];
@@ -334,7 +440,13 @@ export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: read
   }
   const { kind, why } = classify(ea, eb);
   const divergence: Divergence = {
-    seq: d, kind, why, a: ea ? eventJson(ea, both ? ca.state : undefined) : null, b: eb ? eventJson(eb, both ? cb.state : undefined) : null, common, timeFrom,
+    seq: d,
+    kind,
+    why,
+    a: ea ? eventJson(ea, both ? ca.state : undefined) : null,
+    b: eb ? eventJson(eb, both ? cb.state : undefined) : null,
+    common,
+    timeFrom,
     ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
   };
   let all = both ? stateDiff(stateView(ca.state), stateView(cb.state)) : [];
@@ -352,7 +464,11 @@ export function diffRuns(a: ReplaySource, b: ReplaySource, decisions?: { a: read
   }
   if (all.length === 0) sameUntil = null;
   return {
-    a: ma, b: mb, differs, notes, divergence,
+    a: ma,
+    b: mb,
+    differs,
+    notes,
+    divergence,
     stateAt: at,
     stateSameUntil: sameUntil,
     state: all.slice(0, MAX_STATE_DIFFS),

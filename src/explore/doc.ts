@@ -4,9 +4,9 @@
 // prints exactly what one unsharded run prints).
 
 import type { Outcome } from "../kernel/index.ts";
+import { safeText } from "../util/safe-text.ts";
 import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
-import { safeText } from "../util/safe-text.ts";
 import { MAX_SHARDS, shardRange } from "./shard.ts";
 import { strategyLabel } from "./strategies/index.ts";
 
@@ -59,14 +59,27 @@ export interface ExploreDoc {
  * The document of a run: `res` over the whole range `seeds`, or over shard
  * `shard` of it; `saved` the traces --save wrote.
  */
-export function exploreDoc(res: ExploreResult, seeds: { from: number; to: number }, saved: string[], shard?: ShardJson): ExploreDoc {
+export function exploreDoc(
+  res: ExploreResult,
+  seeds: { from: number; to: number },
+  saved: string[],
+  shard?: ShardJson,
+): ExploreDoc {
   return {
-    scenario: res.scenario.name, fix: res.variant.fix, options: res.variant.options, cpus: res.variant.cpus,
-    maxEvents: res.maxEvents, strategy: strategyLabel(res.strategy), seeds: { from: seeds.from, to: seeds.to },
+    scenario: res.scenario.name,
+    fix: res.variant.fix,
+    options: res.variant.options,
+    cpus: res.variant.cpus,
+    maxEvents: res.maxEvents,
+    strategy: strategyLabel(res.strategy),
+    seeds: { from: seeds.from, to: seeds.to },
     ...(shard ? { shard } : {}),
     scanned: res.scanned,
     failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),
-    errors: res.errors, outcomes: res.outcomes, violations: res.violations, saved,
+    errors: res.errors,
+    outcomes: res.outcomes,
+    violations: res.violations,
+    saved,
   };
 }
 
@@ -75,15 +88,34 @@ export function renderDoc(d: ExploreDoc): string {
   const F = "\u0000failing\u0000";
   const E = "\u0000errors\u0000";
   const head: Record<string, unknown> = {
-    scenario: d.scenario, fix: d.fix, options: d.options, cpus: d.cpus, maxEvents: d.maxEvents, strategy: d.strategy,
+    scenario: d.scenario,
+    fix: d.fix,
+    options: d.options,
+    cpus: d.cpus,
+    maxEvents: d.maxEvents,
+    strategy: d.strategy,
     seeds: { from: d.seeds.from, to: d.seeds.to },
   };
-  if (d.shard) head["shard"] = { index: d.shard.index, count: d.shard.count, save: d.shard.save, saveAll: d.shard.saveAll };
-  Object.assign(head, { scanned: d.scanned, failing: F, errors: E, outcomes: d.outcomes, violations: d.violations, saved: d.saved });
+  if (d.shard)
+    head["shard"] = { index: d.shard.index, count: d.shard.count, save: d.shard.save, saveAll: d.shard.saveAll };
+  Object.assign(head, {
+    scanned: d.scanned,
+    failing: F,
+    errors: E,
+    outcomes: d.outcomes,
+    violations: d.violations,
+    saved: d.saved,
+  });
   const rows = (xs: string[]) => (xs.length === 0 ? "[]" : `[\n${xs.map((x) => `    ${x}`).join(",\n")}\n  ]`);
-  return JSON.stringify(head, null, 2)
-    .replace(JSON.stringify(F), () => rows(d.failing.map((r) => JSON.stringify({ seed: r.seed, outcome: r.outcome, violation: r.violation }))))
-    .replace(JSON.stringify(E), () => rows(d.errors.map((e) => JSON.stringify({ seed: e.seed, message: e.message, exitCode: e.exitCode })))) + "\n";
+  return (
+    JSON.stringify(head, null, 2)
+      .replace(JSON.stringify(F), () =>
+        rows(d.failing.map((r) => JSON.stringify({ seed: r.seed, outcome: r.outcome, violation: r.violation }))),
+      )
+      .replace(JSON.stringify(E), () =>
+        rows(d.errors.map((e) => JSON.stringify({ seed: e.seed, message: e.message, exitCode: e.exitCode }))),
+      ) + "\n"
+  );
 }
 
 /** Counts keyed in a fixed order (so the result does not depend on which seed came first). */
@@ -123,7 +155,10 @@ type Json = unknown;
 class Reader {
   constructor(readonly file: string) {}
   fail(field: string, what: string): never {
-    throw new MergeError(`${this.file}: ${field} ${what}`, "merge reads the --json output of 'ktrace explore … --shard I/N'");
+    throw new MergeError(
+      `${this.file}: ${field} ${what}`,
+      "merge reads the --json output of 'ktrace explore … --shard I/N'",
+    );
   }
   obj(v: Json, field: string): Record<string, Json> {
     if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(field, "must be an object");
@@ -149,17 +184,34 @@ class Reader {
   /** Exactly these keys (a typo or a field from another tool is refused). */
   keys(o: Record<string, Json>, field: string, want: readonly string[], optional: readonly string[] = []): void {
     for (const k of want) if (!(k in o)) this.fail(field, `has no '${k}'`);
-    for (const k of Object.keys(o)) if (!want.includes(k) && !optional.includes(k)) this.fail(field, `has an unknown field '${k.slice(0, 40)}'`);
+    for (const k of Object.keys(o))
+      if (!want.includes(k) && !optional.includes(k)) this.fail(field, `has an unknown field '${k.slice(0, 40)}'`);
   }
   counts(v: Json, field: string): Record<string, number> {
     const o = this.obj(v, field);
     const out: Record<string, number> = {};
-    for (const [k, n] of Object.entries(o)) out[this.str(k, `${field} key`)] = this.int(n, `${field}.${k.slice(0, 40)}`);
+    for (const [k, n] of Object.entries(o))
+      out[this.str(k, `${field} key`)] = this.int(n, `${field}.${k.slice(0, 40)}`);
     return out;
   }
 }
 
-const DOC_KEYS = ["scenario", "fix", "options", "cpus", "maxEvents", "strategy", "seeds", "shard", "scanned", "failing", "errors", "outcomes", "violations", "saved"] as const;
+const DOC_KEYS = [
+  "scenario",
+  "fix",
+  "options",
+  "cpus",
+  "maxEvents",
+  "strategy",
+  "seeds",
+  "shard",
+  "scanned",
+  "failing",
+  "errors",
+  "outcomes",
+  "violations",
+  "saved",
+] as const;
 
 /** Parses and checks one shard's document (untrusted). Throws MergeError. */
 export function parseShardDoc(text: string, file: string): ExploreDoc & { shard: ShardJson } {
@@ -168,11 +220,17 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new MergeError(`${file}: not JSON (${e instanceof Error ? e.message.slice(0, 200) : "parse error"})`, "merge reads the --json output of 'ktrace explore … --shard I/N'");
+    throw new MergeError(
+      `${file}: not JSON (${e instanceof Error ? e.message.slice(0, 200) : "parse error"})`,
+      "merge reads the --json output of 'ktrace explore … --shard I/N'",
+    );
   }
   const o = r.obj(v, "the document");
   if (!("shard" in o) && "scanned" in o && "failing" in o) {
-    throw new MergeError(`${file}: an explore result without --shard (nothing to merge it with)`, "run each slice with 'ktrace explore … --shard I/N --json'");
+    throw new MergeError(
+      `${file}: an explore result without --shard (nothing to merge it with)`,
+      "run each slice with 'ktrace explore … --shard I/N --json'",
+    );
   }
   r.keys(o, "the document", DOC_KEYS);
   const seeds = r.obj(o["seeds"], "seeds");
@@ -190,21 +248,28 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
   const saveAll = r.bool(sh["saveAll"], "shard.saveAll");
   const opts = r.obj(o["options"], "options");
   const options: Record<string, string> = {};
-  for (const [k, val] of Object.entries(opts)) options[r.str(k, "options key")] = r.str(val, `options.${k.slice(0, 40)}`);
+  for (const [k, val] of Object.entries(opts))
+    options[r.str(k, "options key")] = r.str(val, `options.${k.slice(0, 40)}`);
 
   const slice = shardRange(from, to, index, count);
   const scanned = r.int(o["scanned"], "scanned");
   const size = Math.max(0, slice.to - slice.from + 1);
-  if (scanned !== size) r.fail("scanned", `is ${scanned}, but shard ${index}/${count} of ${from}..${to} has ${size} seeds`);
+  if (scanned !== size)
+    r.fail("scanned", `is ${scanned}, but shard ${index}/${count} of ${from}..${to} has ${size} seeds`);
   /** The entries of a per-seed list: objects with exactly `keys`, seeds inside the slice and increasing. */
-  const seedList = <T>(name: string, keys: readonly string[], read: (e: Record<string, Json>, f: string, seed: number) => T): T[] => {
+  const seedList = <T>(
+    name: string,
+    keys: readonly string[],
+    read: (e: Record<string, Json>, f: string, seed: number) => T,
+  ): T[] => {
     let prev = -1;
     return r.arr(o[name], name).map((x, i) => {
       const f = `${name}[${i}]`;
       const e = r.obj(x, f);
       r.keys(e, f, keys);
       const seed = r.int(e["seed"], `${f}.seed`);
-      if (seed < slice.from || seed > slice.to) r.fail(`${f}.seed`, `seed ${seed} is outside shard ${index}/${count} (${slice.from}..${slice.to})`);
+      if (seed < slice.from || seed > slice.to)
+        r.fail(`${f}.seed`, `seed ${seed} is outside shard ${index}/${count} (${slice.from}..${slice.to})`);
       if (seed <= prev) r.fail(`${f}.seed`, "is not in increasing seed order");
       prev = seed;
       return read(e, f, seed);
@@ -213,31 +278,58 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
   const failing = seedList("failing", ["seed", "outcome", "violation"], (e, f, seed): FailingJson => {
     const oc = r.obj(e["outcome"], `${f}.outcome`);
     r.keys(oc, `${f}.outcome`, ["kind", "seq", "message"]);
-    const outcome = { kind: r.str(oc["kind"], `${f}.outcome.kind`), seq: r.int(oc["seq"], `${f}.outcome.seq`, -1), message: r.str(oc["message"], `${f}.outcome.message`) } as Outcome;
+    const outcome = {
+      kind: r.str(oc["kind"], `${f}.outcome.kind`),
+      seq: r.int(oc["seq"], `${f}.outcome.seq`, -1),
+      message: r.str(oc["message"], `${f}.outcome.message`),
+    } as Outcome;
     let violation: FailingJson["violation"] = null;
     if (e["violation"] !== null) {
       const vi = r.obj(e["violation"], `${f}.violation`);
       r.keys(vi, `${f}.violation`, ["seq", "invariant", "message"]);
-      violation = { seq: r.int(vi["seq"], `${f}.violation.seq`), invariant: r.str(vi["invariant"], `${f}.violation.invariant`), message: r.str(vi["message"], `${f}.violation.message`) };
+      violation = {
+        seq: r.int(vi["seq"], `${f}.violation.seq`),
+        invariant: r.str(vi["invariant"], `${f}.violation.invariant`),
+        message: r.str(vi["message"], `${f}.violation.message`),
+      };
     }
     return { seed, outcome, violation };
   });
-  const errors = seedList("errors", ["seed", "message", "exitCode"], (e, f, seed): SeedError => (
-    { seed, message: r.str(e["message"], `${f}.message`), exitCode: r.int(e["exitCode"], `${f}.exitCode`, 1) }
-  ));
+  const errors = seedList(
+    "errors",
+    ["seed", "message", "exitCode"],
+    (e, f, seed): SeedError => ({
+      seed,
+      message: r.str(e["message"], `${f}.message`),
+      exitCode: r.int(e["exitCode"], `${f}.exitCode`, 1),
+    }),
+  );
   const outcomes = r.counts(o["outcomes"], "outcomes");
   const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
   if (total !== scanned) r.fail("outcomes", `count ${total} seeds, but scanned is ${scanned}`);
-  if ((outcomes[ERROR_OUTCOME] ?? 0) !== errors.length) r.fail("outcomes.error", `is ${outcomes[ERROR_OUTCOME] ?? 0}, but errors lists ${errors.length}`);
+  if ((outcomes[ERROR_OUTCOME] ?? 0) !== errors.length)
+    r.fail("outcomes.error", `is ${outcomes[ERROR_OUTCOME] ?? 0}, but errors lists ${errors.length}`);
   if (failing.length + errors.length > scanned) r.fail("failing", "lists more seeds than the shard scanned");
   const violations = r.counts(o["violations"], "violations");
   const saved = r.arr(o["saved"], "saved").map((x, i) => r.str(x, `saved[${i}]`));
   const wantSaved = save === null ? 0 : saveAll ? failing.length : Math.min(SAVE_FIRST_DEFAULT, failing.length);
-  if (saved.length !== wantSaved) r.fail("saved", `lists ${saved.length} traces, but the shard's --save settings give ${wantSaved}`);
+  if (saved.length !== wantSaved)
+    r.fail("saved", `lists ${saved.length} traces, but the shard's --save settings give ${wantSaved}`);
   return {
-    scenario: r.str(o["scenario"], "scenario"), fix: r.str(o["fix"], "fix"), options,
-    cpus: r.int(o["cpus"], "cpus", 1), maxEvents: r.int(o["maxEvents"], "maxEvents"), strategy: r.str(o["strategy"], "strategy"),
-    seeds: { from, to }, shard: { index, count, save, saveAll }, scanned, failing, errors, outcomes, violations, saved,
+    scenario: r.str(o["scenario"], "scenario"),
+    fix: r.str(o["fix"], "fix"),
+    options,
+    cpus: r.int(o["cpus"], "cpus", 1),
+    maxEvents: r.int(o["maxEvents"], "maxEvents"),
+    strategy: r.str(o["strategy"], "strategy"),
+    seeds: { from, to },
+    shard: { index, count, save, saveAll },
+    scanned,
+    failing,
+    errors,
+    outcomes,
+    violations,
+    saved,
   };
 }
 
@@ -246,7 +338,12 @@ function runKey(d: ExploreDoc & { shard: ShardJson }): [string, string][] {
   return [
     ["scenario", d.scenario],
     ["fix", d.fix === "" ? "(none)" : d.fix],
-    ["options", Object.entries(d.options).map(([k, v]) => `${k}=${v}`).join(",") || "(none)"],
+    [
+      "options",
+      Object.entries(d.options)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "(none)",
+    ],
     ["cpus", String(d.cpus)],
     ["max events", String(d.maxEvents)],
     ["strategy", d.strategy],
@@ -262,7 +359,10 @@ function runKey(d: ExploreDoc & { shard: ShardJson }): [string, string][] {
  * Refuses shards of different runs, a shard given twice, and missing shards.
  * `order` gives the key order of outcomes and violations.
  */
-export function mergeDocs(docs: readonly { file: string; doc: ExploreDoc & { shard: ShardJson } }[], order: { outcomes: readonly string[]; violations: readonly string[] }): ExploreDoc {
+export function mergeDocs(
+  docs: readonly { file: string; doc: ExploreDoc & { shard: ShardJson } }[],
+  order: { outcomes: readonly string[]; violations: readonly string[] },
+): ExploreDoc {
   if (docs.length === 0) throw new MergeError("merge needs the shards' JSON files", "e.g. ktrace merge shard-*.json");
   const first = docs[0]!;
   const key0 = runKey(first.doc);
@@ -270,10 +370,14 @@ export function mergeDocs(docs: readonly { file: string; doc: ExploreDoc & { sha
   for (const { file, doc } of docs) {
     const key = runKey(doc);
     key.forEach(([name, val], i) => {
-      if (val !== key0[i]![1]) throw new MergeError(`${file} is a shard of another run: ${name} ${val.slice(0, 200)}, but ${first.file} has ${key0[i]![1].slice(0, 200)}`);
+      if (val !== key0[i]![1])
+        throw new MergeError(
+          `${file} is a shard of another run: ${name} ${val.slice(0, 200)}, but ${first.file} has ${key0[i]![1].slice(0, 200)}`,
+        );
     });
     const seen = byIndex.get(doc.shard.index);
-    if (seen !== undefined) throw new MergeError(`shard ${doc.shard.index}/${doc.shard.count} is given twice (${seen} and ${file})`);
+    if (seen !== undefined)
+      throw new MergeError(`shard ${doc.shard.index}/${doc.shard.count} is given twice (${seen} and ${file})`);
     byIndex.set(doc.shard.index, file);
   }
   const count = first.doc.shard.count;
@@ -281,7 +385,10 @@ export function mergeDocs(docs: readonly { file: string; doc: ExploreDoc & { sha
   for (let i = 0; i < count && missing.length < 10; i++) if (!byIndex.has(i)) missing.push(i);
   if (missing.length > 0) {
     const n = count - byIndex.size;
-    throw new MergeError(`${n} of ${count} shards missing: ${missing.join(", ")}${n > missing.length ? ", …" : ""}`, "merge needs every shard's output");
+    throw new MergeError(
+      `${n} of ${count} shards missing: ${missing.join(", ")}${n > missing.length ? ", …" : ""}`,
+      "merge needs every shard's output",
+    );
   }
   const sorted = [...docs].sort((a, b) => a.doc.shard.index - b.doc.shard.index);
   const outcomes: Record<string, number> = {};
@@ -301,11 +408,21 @@ export function mergeDocs(docs: readonly { file: string; doc: ExploreDoc & { sha
     for (const [k, n] of Object.entries(doc.violations)) violations[k] = (violations[k] ?? 0) + n;
   }
   const d0 = first.doc;
-  const keep = d0.shard.save === null ? 0 : d0.shard.saveAll ? failing.length : Math.min(SAVE_FIRST_DEFAULT, failing.length);
+  const keep =
+    d0.shard.save === null ? 0 : d0.shard.saveAll ? failing.length : Math.min(SAVE_FIRST_DEFAULT, failing.length);
   return {
-    scenario: d0.scenario, fix: d0.fix, options: d0.options, cpus: d0.cpus, maxEvents: d0.maxEvents, strategy: d0.strategy,
-    seeds: d0.seeds, scanned, failing, errors,
-    outcomes: ordered(outcomes, order.outcomes), violations: ordered(violations, order.violations),
+    scenario: d0.scenario,
+    fix: d0.fix,
+    options: d0.options,
+    cpus: d0.cpus,
+    maxEvents: d0.maxEvents,
+    strategy: d0.strategy,
+    seeds: d0.seeds,
+    scanned,
+    failing,
+    errors,
+    outcomes: ordered(outcomes, order.outcomes),
+    violations: ordered(violations, order.violations),
     saved: failing.slice(0, keep).map((f) => savedBySeed.get(f.seed)!),
   };
 }

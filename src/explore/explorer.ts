@@ -7,9 +7,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventOrNull } from "../replay/index.ts";
-import { BranchError, openRun, reopen, type RunResult, type TraceRun } from "./branch.ts";
+import { BranchError, openRun, type RunResult, reopen, type TraceRun } from "./branch.ts";
 import { pivotLimit, pivots } from "./pivots.ts";
-import { branchAt, outcomeWords, resolveChange, type ResolvedChange } from "./whatif.ts";
+import { branchAt, outcomeWords, type ResolvedChange, resolveChange } from "./whatif.ts";
 
 /** Events re-simulated at most for the timeline's pivots (about half a second): on a long trace only the latest decisions are flipped. */
 export const UI_PIVOT_BUDGET = 1_000_000;

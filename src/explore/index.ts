@@ -7,20 +7,27 @@
 // results are put back in seed order, so the answer does not depend on the
 // number of jobs, the runtime, or the timing.
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { contextOf, defaultTracePath, prepareWith, record } from "../record/index.ts";
-import type { StrategySpec } from "./strategies/index.ts";
 import { OUTCOME_KINDS } from "../kernel/index.ts";
+import { contextOf, defaultTracePath, prepareWith, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
 import { ordered, outcomeOrder } from "./doc.ts";
-import { newChecker, runBatch, type BatchResult, type SeedError, type SeedResult, type VariantRequest } from "./seed.ts";
+import {
+  type BatchResult,
+  newChecker,
+  runBatch,
+  type SeedError,
+  type SeedResult,
+  type VariantRequest,
+} from "./seed.ts";
+import type { StrategySpec } from "./strategies/index.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker.ts";
 
 export { ERROR_OUTCOME, isFailure, runSeed, type SeedError, type SeedResult, type VariantRequest } from "./seed.ts";
@@ -92,7 +99,12 @@ class Job {
   private readonly child: ChildProcess;
   /** Batches posted and not yet answered, oldest first (a job answers in order). */
   readonly inFlight: [number, number][] = [];
-  constructor(cmd: [string, string[]], init: WorkerInit, onMessage: (m: FromWorker) => void, onExit: (code: number | string | null, err?: Error) => void) {
+  constructor(
+    cmd: [string, string[]],
+    init: WorkerInit,
+    onMessage: (m: FromWorker) => void,
+    onExit: (code: number | string | null, err?: Error) => void,
+  ) {
     this.child = spawn(cmd[0], cmd[1], { stdio: ["pipe", "pipe", "inherit"] });
     this.child.on("error", (e) => onExit(null, e));
     this.child.on("exit", (code, signal) => onExit(code === null && signal !== null ? signal : code));
@@ -148,31 +160,53 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   const batches: [number, number][] = [];
   for (let s = x.from; s <= x.to; s += size) batches.push([s, Math.min(x.to, s + size - 1)]);
   const jobs = workerCommand() !== null ? Math.max(1, Math.min(wanted, batches.length)) : 1;
-  const acc = { failing: [] as SeedResult[], errors: [] as SeedError[], outcomes: {} as Record<string, number>, violations: {} as Record<string, number>, events: 0 };
+  const acc = {
+    failing: [] as SeedResult[],
+    errors: [] as SeedError[],
+    outcomes: {} as Record<string, number>,
+    violations: {} as Record<string, number>,
+    events: 0,
+  };
   let done = 0;
   const progress = (b: BatchResult) => {
     merge(acc, b);
     done += b.to - b.from + 1;
-    x.onProgress?.({ done, total, failing: acc.failing.length, errors: acc.errors.length, elapsedMs: performance.now() - t0 });
+    x.onProgress?.({
+      done,
+      total,
+      failing: acc.failing.length,
+      errors: acc.errors.length,
+      elapsedMs: performance.now() - t0,
+    });
   };
 
   await runParallel(scenario, x, batches, jobs, progress);
   acc.failing.sort((a, b) => a.seed - b.seed);
   acc.errors.sort((a, b) => a.seed - b.seed);
   return {
-    scenario, from: x.from, to: x.to, scanned: total,
-    variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options }, maxEvents: p.maxEvents, strategy: p.strategy,
+    scenario,
+    from: x.from,
+    to: x.to,
+    scanned: total,
+    variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options },
+    maxEvents: p.maxEvents,
+    strategy: p.strategy,
     failing: acc.failing,
     errors: acc.errors,
     outcomes: ordered(acc.outcomes, outcomeOrder(OUTCOME_KINDS)),
     violations: ordered(acc.violations, INVARIANT_NAMES),
-    events: acc.events, jobs, elapsedMs: performance.now() - t0,
+    events: acc.events,
+    jobs,
+    elapsedMs: performance.now() - t0,
   };
 }
 
 /** An error a worker reported: keeps its exit code (2 for bad input, 3 for a bug). */
 class WorkerError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -184,11 +218,17 @@ class WorkerError extends Error {
  * worker is ready; once every worker is ready it only hands out batches and
  * collects results. With one job there is no worker: this thread runs all.
  */
-async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [number, number][], jobs: number, onBatch: (b: BatchResult) => void): Promise<void> {
+async function runParallel(
+  scenario: Scenario,
+  x: ExploreRequest,
+  batches: [number, number][],
+  jobs: number,
+  onBatch: (b: BatchResult) => void,
+): Promise<void> {
   let next = 0;
   let pending = batches.length;
   let ready = 0;
-  let failure: unknown ;
+  let failure: unknown;
   let wake: (() => void) | null = null;
   const poke = () => {
     const w = wake;
@@ -210,27 +250,38 @@ async function runParallel(scenario: Scenario, x: ExploreRequest, batches: [numb
   const init: WorkerInit = { target: x.target, req: x.req };
   const cmd = jobs > 1 ? workerCommand() : null;
   for (let i = 0; cmd !== null && i < jobs; i++) {
-    const w: Job = new Job(cmd, init, (m) => {
-      if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
-      if (failure !== undefined) return;
-      if (m.type === "ready") {
-        ready++;
-        feed(w);
+    const w: Job = new Job(
+      cmd,
+      init,
+      (m) => {
+        if (m.type === "error") return fail(new WorkerError(m.message, m.exitCode));
+        if (failure !== undefined) return;
+        if (m.type === "ready") {
+          ready++;
+          feed(w);
+          feed(w);
+          poke();
+          return;
+        }
+        w.inFlight.shift();
+        onBatch(m.result);
+        pending--;
         feed(w);
         poke();
-        return;
-      }
-      w.inFlight.shift();
-      onBatch(m.result);
-      pending--;
-      feed(w);
-      poke();
-    }, (code, err) => {
-      if (closing || pending === 0) return;
-      const seeds = w.inFlight.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(", ");
-      const where = seeds ? ` while running seeds ${seeds} (run them with --jobs 1 to name the seed)` : "";
-      fail(err ?? new WorkerError(`explore job stopped unexpectedly (${typeof code === "string" ? `killed by ${code}` : `exit code ${code}`})${where}`, 3));
-    });
+      },
+      (code, err) => {
+        if (closing || pending === 0) return;
+        const seeds = w.inFlight.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(", ");
+        const where = seeds ? ` while running seeds ${seeds} (run them with --jobs 1 to name the seed)` : "";
+        fail(
+          err ??
+            new WorkerError(
+              `explore job stopped unexpectedly (${typeof code === "string" ? `killed by ${code}` : `exit code ${code}`})${where}`,
+              3,
+            ),
+        );
+      },
+    );
     workers.push(w);
   }
   const checker = newChecker();

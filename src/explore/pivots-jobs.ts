@@ -7,9 +7,9 @@
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { defaultJobs, workerCommand } from "./index.ts";
 import type { RunResult, TraceRun } from "./branch.ts";
-import { decisionsBefore, flipOne, toConsider, type Pivot, type PivotsResult } from "./pivots.ts";
+import { defaultJobs, workerCommand } from "./index.ts";
+import { decisionsBefore, flipOne, type Pivot, type PivotsResult, toConsider } from "./pivots.ts";
 import type { Decision } from "./strategies/index.ts";
 
 /** Re-simulations below which the flips run in this process. */
@@ -23,7 +23,13 @@ export type FromPivotWorker =
   | { type: "error"; message: string; exitCode: number };
 
 /** Flips decisions [from, to) of the considered list. */
-export function flipRange(tr: TraceRun, base: RunResult, considered: readonly Decision[], from: number, to: number): { pivots: Pivot[]; runs: number } {
+export function flipRange(
+  tr: TraceRun,
+  base: RunResult,
+  considered: readonly Decision[],
+  from: number,
+  to: number,
+): { pivots: Pivot[]; runs: number } {
   const out: Pivot[] = [];
   let runs = 0;
   for (let i = from; i < to; i++) {
@@ -35,7 +41,10 @@ export function flipRange(tr: TraceRun, base: RunResult, considered: readonly De
 }
 
 class JobError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -45,11 +54,20 @@ class JobError extends Error {
  * latest `limit` decisions before the failure on `jobs` processes (default:
  * the cores, when there are at least PIVOT_JOBS_FROM flips).
  */
-export async function runPivots(path: string, tr: TraceRun, base: RunResult, limit: number, jobs?: number): Promise<PivotsResult> {
+export async function runPivots(
+  path: string,
+  tr: TraceRun,
+  base: RunResult,
+  limit: number,
+  jobs?: number,
+): Promise<PivotsResult> {
   const f = base.failure!;
   const before = decisionsBefore(base, f);
   const considered = toConsider(before, limit);
-  const flips = considered.reduce((a, d) => a + (d.kind === "pick" ? Math.max(0, (d.options?.length ?? 1) - 1) : d.kind === "preempt" ? 1 : 3), 0);
+  const flips = considered.reduce(
+    (a, d) => a + (d.kind === "pick" ? Math.max(0, (d.options?.length ?? 1) - 1) : d.kind === "preempt" ? 1 : 3),
+    0,
+  );
   const want = jobs ?? (flips >= PIVOT_JOBS_FROM ? defaultJobs() : 1);
   const cmd = want > 1 ? workerCommand("./pivots-worker.ts", "--ktrace-pivots-worker") : null;
   if (cmd === null || considered.length < 2) {

@@ -2,11 +2,11 @@
 // again from its decisions, then flips the batches of decisions it is sent.
 // Protocol: JSON lines (ToPivotWorker in, FromPivotWorker out).
 
-import { createInterface } from "node:readline";
 import process from "node:process";
-import { openRun, reopen, type RunResult, type TraceRun } from "./branch.ts";
+import { createInterface } from "node:readline";
+import { openRun, type RunResult, reopen, type TraceRun } from "./branch.ts";
 import { decisionsBefore, toConsider } from "./pivots.ts";
-import { flipRange, type FromPivotWorker, type ToPivotWorker } from "./pivots-jobs.ts";
+import { type FromPivotWorker, flipRange, type ToPivotWorker } from "./pivots-jobs.ts";
 import { exitCodeOf, messageOf } from "./seed.ts";
 import type { Decision } from "./strategies/index.ts";
 

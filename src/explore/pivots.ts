@@ -10,8 +10,8 @@
 // re-simulation of the trace's world, independent of the others: the work
 // splits over job processes (pivots-worker.ts) when there is enough of it.
 
-import { changeOf, GuidedChooser, type Decision } from "./strategies/index.ts";
-import { fallbackOf, failureText, rerun, sameFailure, type Failure, type RunResult, type TraceRun } from "./branch.ts";
+import { type Failure, failureText, fallbackOf, type RunResult, rerun, sameFailure, type TraceRun } from "./branch.ts";
+import { changeOf, type Decision, GuidedChooser } from "./strategies/index.ts";
 
 /** Decisions looked at by default. */
 export const DEFAULT_PIVOT_LIMIT = 4096;
@@ -111,8 +111,12 @@ export function pivots(tr: TraceRun, base: RunResult, limit = DEFAULT_PIVOT_LIMI
 
 /** One line describing a decision as it was made: "seq 29: the step of tid 1 on cpu 0 took 4× its base cost". */
 export function decisionText(d: Decision): string {
-  if (d.kind === "pick") return `seq ${d.seq}: cpu ${d.cpu} took tid ${d.value} (ready: ${(d.options ?? []).join(", ")})`;
-  if (d.kind === "preempt") return d.value === 1 ? `seq ${d.seq}: tid ${d.tid} preempted on cpu ${d.cpu}` : `seq ${d.seq}: tid ${d.tid} not preempted on cpu ${d.cpu}`;
+  if (d.kind === "pick")
+    return `seq ${d.seq}: cpu ${d.cpu} took tid ${d.value} (ready: ${(d.options ?? []).join(", ")})`;
+  if (d.kind === "preempt")
+    return d.value === 1
+      ? `seq ${d.seq}: tid ${d.tid} preempted on cpu ${d.cpu}`
+      : `seq ${d.seq}: tid ${d.tid} not preempted on cpu ${d.cpu}`;
   return `seq ${d.seq}: the step of ${d.tid >= 0 ? `tid ${d.tid}` : "the idle cpu"} on cpu ${d.cpu} took ${d.value}× its base cost`;
 }
 

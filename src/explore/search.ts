@@ -7,12 +7,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
-import { prepare, record, type Prepared } from "../record/index.ts";
+import { type Prepared, prepare, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { scheduleText } from "../trace/schedule.ts";
-import { ordered, type ExploreDoc } from "./doc.ts";
+import { BranchError, type Failure, type RunResult, rerun, type WorldRun } from "./branch.ts";
+import { type ExploreDoc, ordered } from "./doc.ts";
 import { BoundedSearch, calmChooser, ReplayChooser, strategyLabel } from "./strategies/index.ts";
-import { BranchError, rerun, type Failure, type RunResult, type WorldRun } from "./branch.ts";
 
 /** Schedules a search runs by default before it stops incomplete. */
 export const DEFAULT_SEARCH_RUNS = 100_000;
@@ -51,11 +51,22 @@ export interface SearchOptions {
 
 /** Runs every schedule of `w` (a one-cpu world) with at most `bound` preemptions. */
 export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): SearchResult {
-  if (w.world.config.cpus !== 1) throw new BranchError(`the bounded search runs on one cpu; this run has ${w.world.config.cpus} (use --cpus 1)`);
+  if (w.world.config.cpus !== 1)
+    throw new BranchError(`the bounded search runs on one cpu; this run has ${w.world.config.cpus} (use --cpus 1)`);
   const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
   const keep = opts.keep ?? 10;
   const s = new BoundedSearch(bound);
-  const out: SearchResult = { bound, runs: 0, complete: false, failing: [], failingCount: 0, outcomes: {}, violations: {}, fewest: -1, timed: false };
+  const out: SearchResult = {
+    bound,
+    runs: 0,
+    complete: false,
+    failing: [],
+    failingCount: 0,
+    outcomes: {},
+    violations: {},
+    fewest: -1,
+    timed: false,
+  };
   for (;;) {
     if (out.runs >= maxRuns) return out;
     const ch = s.next();
@@ -85,7 +96,12 @@ export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): Se
  * when no bound up to max has one; `proven` is the highest bound searched
  * completely without a match (-1: none).
  */
-export function fewestPreemptions(w: WorldRun, max: number, match: (f: Failure) => boolean, maxRuns = DEFAULT_SEARCH_RUNS): { found: RunResult | null; proven: number; runs: number; searched: number[]; timed: boolean } {
+export function fewestPreemptions(
+  w: WorldRun,
+  max: number,
+  match: (f: Failure) => boolean,
+  maxRuns = DEFAULT_SEARCH_RUNS,
+): { found: RunResult | null; proven: number; runs: number; searched: number[]; timed: boolean } {
   let runs = 0;
   let timed = false;
   let proven = -1;
@@ -132,17 +148,40 @@ export const SEARCH_LIST = 10;
 
 /** Runs the bounded search over a scenario variant on one cpu. */
 export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResult> {
-  const p = await prepare({ target: x.target, fix: x.fix, opts: x.opts, maxEvents: x.maxEvents, cpus: 1, seed: 0, strategy: { name: "dfs", preemptions: x.bound } });
-  const w: WorldRun = { file: p.scenario.name, world: p.world, invariants: p.invariants, maxEvents: p.maxEvents, seed: 0 };
+  const p = await prepare({
+    target: x.target,
+    fix: x.fix,
+    opts: x.opts,
+    maxEvents: x.maxEvents,
+    cpus: 1,
+    seed: 0,
+    strategy: { name: "dfs", preemptions: x.bound },
+  });
+  const w: WorldRun = {
+    file: p.scenario.name,
+    world: p.world,
+    invariants: p.invariants,
+    maxEvents: p.maxEvents,
+    seed: 0,
+  };
   const all = x.save !== undefined && x.saveAll === true;
-  const res = search(w, x.bound, { maxRuns: x.maxSchedules ?? DEFAULT_SEARCH_RUNS, keep: all ? Number.MAX_SAFE_INTEGER : SEARCH_LIST });
+  const res = search(w, x.bound, {
+    maxRuns: x.maxSchedules ?? DEFAULT_SEARCH_RUNS,
+    keep: all ? Number.MAX_SAFE_INTEGER : SEARCH_LIST,
+  });
   const saved: string[] = [];
   if (x.save !== undefined && res.failing.length > 0) {
     mkdirSync(x.save, { recursive: true });
     const base = p.scenario.name.replace(/[^A-Za-z0-9_.-]/g, "_");
     for (const f of all ? res.failing : res.failing.slice(0, SEARCH_LIST)) {
       const path = join(x.save, `${base}${p.variant.fix ? `-${p.variant.fix}` : ""}-dfs-${f.n}.ktrace`);
-      record(p, path, undefined, replayOf(f.result), `explore --strategy dfs --preemptions ${x.bound}, schedule ${f.n}`);
+      record(
+        p,
+        path,
+        undefined,
+        replayOf(f.result),
+        `explore --strategy dfs --preemptions ${x.bound}, schedule ${f.n}`,
+      );
       saved.push(path);
     }
   }
@@ -150,7 +189,8 @@ export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResu
 }
 
 /** explore --strategy dfs --json. */
-export interface SearchDoc extends Pick<ExploreDoc, "scenario" | "fix" | "options" | "cpus" | "maxEvents" | "strategy"> {
+export interface SearchDoc
+  extends Pick<ExploreDoc, "scenario" | "fix" | "options" | "cpus" | "maxEvents" | "strategy"> {
   preemptions: number;
   /** Every schedule within the bound ran. */
   complete: boolean;
@@ -158,7 +198,13 @@ export interface SearchDoc extends Pick<ExploreDoc, "scenario" | "fix" | "option
   timed: boolean;
   scanned: number;
   /** The first failing schedules: their number in the search, preemptions, outcome, first violation, and the decision list that replays them. */
-  failing: { schedule: number; preemptions: number; outcome: Outcome; violation: { seq: number; invariant: string; message: string } | null; decisions: string }[];
+  failing: {
+    schedule: number;
+    preemptions: number;
+    outcome: Outcome;
+    violation: { seq: number; invariant: string; message: string } | null;
+    decisions: string;
+  }[];
   failingCount: number;
   /** Fewest preemptions of a failing schedule, -1 when none failed. */
   fewest: number;
@@ -170,14 +216,29 @@ export interface SearchDoc extends Pick<ExploreDoc, "scenario" | "fix" | "option
 export function searchDoc(r: ExploreSearchResult): SearchDoc {
   const p = r.prepared;
   return {
-    scenario: p.scenario.name, fix: p.variant.fix, options: p.variant.options, cpus: 1, maxEvents: p.maxEvents,
-    strategy: strategyLabel(p.strategy), preemptions: r.bound, complete: r.complete, timed: r.timed, scanned: r.runs,
+    scenario: p.scenario.name,
+    fix: p.variant.fix,
+    options: p.variant.options,
+    cpus: 1,
+    maxEvents: p.maxEvents,
+    strategy: strategyLabel(p.strategy),
+    preemptions: r.bound,
+    complete: r.complete,
+    timed: r.timed,
+    scanned: r.runs,
     failing: r.failing.map((f) => ({
-      schedule: f.n, preemptions: f.result.preemptions, outcome: f.result.outcome,
-      violation: f.result.violation ? { seq: f.result.violation.seq, invariant: f.result.violation.invariant, message: f.result.violation.message } : null,
+      schedule: f.n,
+      preemptions: f.result.preemptions,
+      outcome: f.result.outcome,
+      violation: f.result.violation
+        ? { seq: f.result.violation.seq, invariant: f.result.violation.invariant, message: f.result.violation.message }
+        : null,
       decisions: scheduleText(f.result.schedule),
     })),
-    failingCount: r.failingCount, fewest: r.fewest,
-    outcomes: ordered(r.outcomes, OUTCOME_KINDS), violations: ordered(r.violations, INVARIANT_NAMES), saved: r.saved,
+    failingCount: r.failingCount,
+    fewest: r.fewest,
+    outcomes: ordered(r.outcomes, OUTCOME_KINDS),
+    violations: ordered(r.violations, INVARIANT_NAMES),
+    saved: r.saved,
   };
 }

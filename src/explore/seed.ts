@@ -6,9 +6,8 @@
 // same hooks `ktrace check` uses on a trace, so explore and check agree).
 
 import process from "node:process";
-import type { Outcome } from "../kernel/index.ts";
-import { prepareWith, reseed, run, type Prepared, type RunRequest } from "../record/index.ts";
-import type { InvariantDecl } from "../kernel/index.ts";
+import type { InvariantDecl, Outcome } from "../kernel/index.ts";
+import { type Prepared, prepareWith, type RunRequest, reseed, run } from "../record/index.ts";
 import { Checker, INVARIANTS, invariantsFor, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
 
@@ -124,7 +123,10 @@ export function messageOf(e: unknown): string {
  * processes too. Read once; unset in normal use.
  */
 const FAULT_SEEDS: ReadonlySet<number> = new Set(
-  (process.env["KTRACE_TEST_FAULT_SEEDS"] ?? "").split(",").filter((w) => /^[0-9]+$/.test(w)).map(Number),
+  (process.env["KTRACE_TEST_FAULT_SEEDS"] ?? "")
+    .split(",")
+    .filter((w) => /^[0-9]+$/.test(w))
+    .map(Number),
 );
 
 /** The error KTRACE_TEST_FAULT_SEEDS injects. */
@@ -135,13 +137,20 @@ export class InjectedFault extends Error {}
  * `errors` (with the exception's exit code) and the batch goes on (the
  * checker's monitors start afresh at the next run's seq 0, so it starts clean).
  */
-export function runBatch(scenario: Scenario, req: VariantRequest, from: number, to: number, checker: Checker): BatchResult {
+export function runBatch(
+  scenario: Scenario,
+  req: VariantRequest,
+  from: number,
+  to: number,
+  checker: Checker,
+): BatchResult {
   const out: BatchResult = { from, to, failing: [], errors: [], outcomes: {}, violations: {}, events: 0 };
   let base: Prepared | null = null;
   for (let seed = from; seed <= to; seed++) {
     let r: SeedResult;
     try {
-      if (FAULT_SEEDS.size > 0 && FAULT_SEEDS.has(seed)) throw new InjectedFault(`injected fault at seed ${seed} (KTRACE_TEST_FAULT_SEEDS)`);
+      if (FAULT_SEEDS.size > 0 && FAULT_SEEDS.has(seed))
+        throw new InjectedFault(`injected fault at seed ${seed} (KTRACE_TEST_FAULT_SEEDS)`);
       const p: Prepared = base === null ? (base = prepareWith(scenario, { ...req, seed })) : reseed(base, seed);
       r = runPrepared(p, checker);
     } catch (e) {

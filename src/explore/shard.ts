@@ -56,13 +56,20 @@ export function parseShard(raw: string): ShardSpec {
   if (!m) throw new ShardError(`--shard expects I/N or auto/N, got '${raw}'`, eg);
   const [, i, n] = m as unknown as [string, string, string];
   if (!INT.test(n) || Number(n) < 1 || Number(n) > MAX_SHARDS) {
-    throw new ShardError(`--shard ${raw}: the shard count N must be between 1 and ${MAX_SHARDS.toLocaleString("en-US")}`, eg);
+    throw new ShardError(
+      `--shard ${raw}: the shard count N must be between 1 and ${MAX_SHARDS.toLocaleString("en-US")}`,
+      eg,
+    );
   }
   const count = Number(n);
   if (i === "auto") return { index: "auto", count };
-  if (!INT.test(i)) throw new ShardError(`--shard ${raw}: the shard index must be a number from 0 to ${count - 1}, or auto`, eg);
+  if (!INT.test(i))
+    throw new ShardError(`--shard ${raw}: the shard index must be a number from 0 to ${count - 1}, or auto`, eg);
   const index = Number(i);
-  if (index >= count) throw new ShardError(`--shard ${raw}: index ${index} is out of range for ${count} shard${count === 1 ? "" : "s"} (0..${count - 1}; indexes start at 0)`);
+  if (index >= count)
+    throw new ShardError(
+      `--shard ${raw}: index ${index} is out of range for ${count} shard${count === 1 ? "" : "s"} (0..${count - 1}; indexes start at 0)`,
+    );
   return { index, count };
 }
 
@@ -77,12 +84,14 @@ export function resolveShard(spec: ShardSpec, env: Record<string, string | undef
     );
   }
   const raw = env[found.name]!;
-  if (!INT.test(raw)) throw new ShardError(`--shard auto/${spec.count}: ${found.name}='${raw}' is not a shard index (a number from 0)`);
+  if (!INT.test(raw))
+    throw new ShardError(`--shard auto/${spec.count}: ${found.name}='${raw}' is not a shard index (a number from 0)`);
   let index = Number(raw);
   let source = `${found.name}=${raw}`;
   const baseRaw = found.base !== undefined ? env[found.base] : undefined;
   if (found.base !== undefined && baseRaw !== undefined && baseRaw !== "") {
-    if (!INT.test(baseRaw) || Number(baseRaw) > index) throw new ShardError(`--shard auto/${spec.count}: ${found.base}='${baseRaw}' does not fit ${found.name}=${raw}`);
+    if (!INT.test(baseRaw) || Number(baseRaw) > index)
+      throw new ShardError(`--shard auto/${spec.count}: ${found.base}='${baseRaw}' does not fit ${found.name}=${raw}`);
     index -= Number(baseRaw);
     if (Number(baseRaw) !== 0) source += ` - ${found.base}=${baseRaw}`;
   }

@@ -14,9 +14,9 @@
 //   3. each timing draw before the failure lowered to 1.
 // Deterministic: the candidates and their order depend only on the trace.
 
-import { calmChooser, changeOf, GuidedChooser, type Change, type Decision } from "./strategies/index.ts";
-import { rerun, sameFailure, type Failure, type RunResult, type TraceRun } from "./branch.ts";
+import { type Failure, type RunResult, rerun, sameFailure, type TraceRun } from "./branch.ts";
 import { fewestPreemptions } from "./search.ts";
+import { type Change, calmChooser, changeOf, type Decision, GuidedChooser } from "./strategies/index.ts";
 
 /** Re-simulations a shrink may run by default. */
 export const DEFAULT_SHRINK_RUNS = 20_000;
@@ -82,7 +82,9 @@ export function shrink(tr: TraceRun, base: RunResult, maxRuns = DEFAULT_SHRINK_R
       const draws = (cur.decisions ?? []).filter((d) => d.kind === "timing" && d.value > 1 && d.seq < cur.failure!.seq);
       for (let i = draws.length - 1; i >= 0 && !budgetHit; i--) {
         const d = draws[i]!;
-        const now = (cur.decisions ?? []).find((x) => x.kind === "timing" && x.cpu === d.cpu && x.tid === d.tid && x.nth === d.nth);
+        const now = (cur.decisions ?? []).find(
+          (x) => x.kind === "timing" && x.cpu === d.cpu && x.tid === d.tid && x.nth === d.nth,
+        );
         if (now && now.value > 1 && attempt([changeOf(now, 1)])) progress = true;
       }
     }

@@ -16,6 +16,9 @@ export function runnableOf(tr: TraceRun): Runnable {
   return {
     scenario: { name: tr.scenario },
     variant: { fix: tr.fix, seed: tr.seed, options: tr.options },
-    world: tr.world, maxEvents: tr.maxEvents, invariants: tr.invariants, strategy: tr.strategy,
+    world: tr.world,
+    maxEvents: tr.maxEvents,
+    invariants: tr.invariants,
+    strategy: tr.strategy,
   };
 }

@@ -10,8 +10,8 @@
 
 import { KIND } from "../kernel/index.ts";
 import { record } from "../record/index.ts";
-import { changeOf, GuidedChooser, keyOf, type Change, type Decision } from "./strategies/index.ts";
-import { BranchError, failureText, fallbackOf, rerun, sameFailure, type RunResult, type TraceRun } from "./branch.ts";
+import { BranchError, failureText, fallbackOf, type RunResult, rerun, sameFailure, type TraceRun } from "./branch.ts";
+import { type Change, changeOf, type Decision, GuidedChooser, keyOf } from "./strategies/index.ts";
 import { runnableOf } from "./trace-out.ts";
 
 /** What to change at `at`. With none of run / preempt / cost, the natural flip of the scheduling point. */
@@ -57,7 +57,9 @@ export function nearbyPoints(ds: readonly Decision[], seq: number, n = 3): strin
     return `${s} (${parts.join("; ")})`;
   };
   const list = [...before, ...after].map(label);
-  return list.length > 0 ? list.join(", ") : "none (no thread was ever picked among others or considered for preemption)";
+  return list.length > 0
+    ? list.join(", ")
+    : "none (no thread was ever picked among others or considered for preemption)";
 }
 
 /** The timing draw of the step that emitted event `seq` (on `cpu`). */
@@ -72,63 +74,125 @@ function timingOf(ds: readonly Decision[], seq: number, cpu: number): Decision |
  * BranchError (exit 2) when `at` is not a point where the change can be
  * made, naming nearby scheduling points.
  */
-export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: number, eventKind?: number): ResolvedChange {
+export function resolveChange(
+  base: RunResult,
+  req: WhatIfRequest,
+  eventCpu: number,
+  eventKind?: number,
+): ResolvedChange {
   const ds = base.decisions ?? [];
   const at = req.at;
   const notPoint = (why: string): never => {
-    throw new BranchError(`seq ${at} ${why}; nearby scheduling points: ${nearbyPoints(ds, at)}${req.cost === undefined ? `; or change the timing of the step at ${at} with --cost 1..4` : ""}`);
+    throw new BranchError(
+      `seq ${at} ${why}; nearby scheduling points: ${nearbyPoints(ds, at)}${req.cost === undefined ? `; or change the timing of the step at ${at} with --cost 1..4` : ""}`,
+    );
   };
   if (req.cost !== undefined) {
-    if (req.run !== undefined || req.preempt !== undefined) throw new BranchError("--cost changes timing: give it alone, not with --run, --preempt or --no-preempt");
-    if (!Number.isInteger(req.cost) || req.cost < 1 || req.cost > 4) throw new BranchError(`--cost must be 1..4 (times the step's base cost), got ${req.cost}`);
+    if (req.run !== undefined || req.preempt !== undefined)
+      throw new BranchError("--cost changes timing: give it alone, not with --run, --preempt or --no-preempt");
+    if (!Number.isInteger(req.cost) || req.cost < 1 || req.cost > 4)
+      throw new BranchError(`--cost must be 1..4 (times the step's base cost), got ${req.cost}`);
     const t = eventCpu >= 0 ? timingOf(ds, at, eventCpu) : undefined;
     if (!t) notPoint("is not a step of a cpu (no timing draw follows it)");
-    if (t!.value === req.cost) throw new BranchError(`the step at seq ${at} already took ${req.cost}× its base cost (seq ${t!.seq}); nothing to change`);
-    return { changes: [changeOf(t!, req.cost)], decision: t!, text: `the step of ${t!.tid >= 0 ? `tid ${t!.tid}` : "the idle cpu"} on cpu ${t!.cpu} at seq ${at} takes ${req.cost}× its base cost (it took ${t!.value}×)` };
+    if (t!.value === req.cost)
+      throw new BranchError(
+        `the step at seq ${at} already took ${req.cost}× its base cost (seq ${t!.seq}); nothing to change`,
+      );
+    return {
+      changes: [changeOf(t!, req.cost)],
+      decision: t!,
+      text: `the step of ${t!.tid >= 0 ? `tid ${t!.tid}` : "the idle cpu"} on cpu ${t!.cpu} at seq ${at} takes ${req.cost}× its base cost (it took ${t!.value}×)`,
+    };
   }
   const here = pointsAt(ds, at);
   const pre = here.find((d) => d.kind === "preempt");
   const pick = here.find((d) => d.kind === "pick");
   if (here.length === 0 && eventKind === KIND.switch) {
-    notPoint("is not a scheduling point (a switch the kernel's rules made, not a decision: only one thread could run, the thread blocked, exited or spun on a held lock, or a thread of a higher priority was ready: the scheduling policy, which no strategy overrides)");
+    notPoint(
+      "is not a scheduling point (a switch the kernel's rules made, not a decision: only one thread could run, the thread blocked, exited or spun on a held lock, or a thread of a higher priority was ready: the scheduling policy, which no strategy overrides)",
+    );
   }
-  if (here.length === 0) notPoint("is not a scheduling point (no thread was picked among others and no preemption was considered there)");
+  if (here.length === 0)
+    notPoint("is not a scheduling point (no thread was picked among others and no preemption was considered there)");
   if (req.preempt === false) {
-    if (pre?.value !== 1) notPoint(`is not a preemption (${pre ? `tid ${pre.tid} was not preempted there` : "no preemption was considered there"})`);
-    if (req.run !== undefined) throw new BranchError("--no-preempt keeps the running thread: give --run only at a pick or a preemption");
-    return { changes: [changeOf(pre!, 0)], decision: pre!, text: `tid ${pre!.tid} is not preempted at seq ${at} (it was)` };
+    if (pre?.value !== 1)
+      notPoint(
+        `is not a preemption (${pre ? `tid ${pre.tid} was not preempted there` : "no preemption was considered there"})`,
+      );
+    if (req.run !== undefined)
+      throw new BranchError("--no-preempt keeps the running thread: give --run only at a pick or a preemption");
+    return {
+      changes: [changeOf(pre!, 0)],
+      decision: pre!,
+      text: `tid ${pre!.tid} is not preempted at seq ${at} (it was)`,
+    };
   }
   if (req.run !== undefined) {
     const tid = req.run;
     if (pick) {
       const opts = pick.options ?? [];
-      if (tid === pick.value) throw new BranchError(`tid ${tid} is the thread cpu ${pick.cpu} took at seq ${at} already; pick another of ${opts.join(", ")}`);
-      if (!opts.includes(tid)) throw new BranchError(`tid ${tid} was not ready at seq ${at}: cpu ${pick.cpu} chose among tids ${opts.join(", ")}`);
-      return { changes: [changeOf(pick, tid)], decision: pick, text: `cpu ${pick.cpu} takes tid ${tid} at seq ${at} (it took tid ${pick.value})` };
+      if (tid === pick.value)
+        throw new BranchError(
+          `tid ${tid} is the thread cpu ${pick.cpu} took at seq ${at} already; pick another of ${opts.join(", ")}`,
+        );
+      if (!opts.includes(tid))
+        throw new BranchError(
+          `tid ${tid} was not ready at seq ${at}: cpu ${pick.cpu} chose among tids ${opts.join(", ")}`,
+        );
+      return {
+        changes: [changeOf(pick, tid)],
+        decision: pick,
+        text: `cpu ${pick.cpu} takes tid ${tid} at seq ${at} (it took tid ${pick.value})`,
+      };
     }
     if (pre && pre.value === 0) {
-      if (tid === pre.tid) throw new BranchError(`tid ${tid} is the thread running on cpu ${pre.cpu} at seq ${at}; name another thread to run there`);
+      if (tid === pre.tid)
+        throw new BranchError(
+          `tid ${tid} is the thread running on cpu ${pre.cpu} at seq ${at}; name another thread to run there`,
+        );
       // Preempt, and have the pick that follows take tid: the next pick on this cpu.
       const nth = ds.filter((d) => d.kind === "pick" && d.cpu === pre.cpu && d.seq < at).length;
       return {
         changes: [changeOf(pre, 1), { kind: "pick", key: keyOf("pick", pre.cpu, -1), nth, value: tid }],
-        decision: pre, text: `tid ${pre.tid} is preempted on cpu ${pre.cpu} at seq ${at} and tid ${tid} runs`, expectRun: tid,
+        decision: pre,
+        text: `tid ${pre.tid} is preempted on cpu ${pre.cpu} at seq ${at} and tid ${tid} runs`,
+        expectRun: tid,
       };
     }
-    throw new BranchError(`tid ${tid} could not run at seq ${at}: only one thread was ready to take cpu ${pre!.cpu} from the preempted tid ${pre!.tid}`);
+    throw new BranchError(
+      `tid ${tid} could not run at seq ${at}: only one thread was ready to take cpu ${pre!.cpu} from the preempted tid ${pre!.tid}`,
+    );
   }
   if (req.preempt === true) {
-    if (pre?.value !== 0) notPoint(pre ? `is already a preemption of tid ${pre.tid}` : "is not a point where a preemption was considered");
-    return { changes: [changeOf(pre!, 1)], decision: pre!, text: `tid ${pre!.tid} is preempted on cpu ${pre!.cpu} at seq ${at} (it was not)` };
+    if (pre?.value !== 0)
+      notPoint(pre ? `is already a preemption of tid ${pre.tid}` : "is not a point where a preemption was considered");
+    return {
+      changes: [changeOf(pre!, 1)],
+      decision: pre!,
+      text: `tid ${pre!.tid} is preempted on cpu ${pre!.cpu} at seq ${at} (it was not)`,
+    };
   }
   // The natural flip: undo a preemption, else take the next other thread, else preempt.
-  if (pre && pre.value === 1) return { changes: [changeOf(pre, 0)], decision: pre, text: `tid ${pre.tid} is not preempted at seq ${at} (it was)` };
+  if (pre && pre.value === 1)
+    return {
+      changes: [changeOf(pre, 0)],
+      decision: pre,
+      text: `tid ${pre.tid} is not preempted at seq ${at} (it was)`,
+    };
   if (pick) {
     const opts = pick.options ?? [];
     const other = opts.find((t) => t !== pick.value)!;
-    return { changes: [changeOf(pick, other)], decision: pick, text: `cpu ${pick.cpu} takes tid ${other} at seq ${at} (it took tid ${pick.value})` };
+    return {
+      changes: [changeOf(pick, other)],
+      decision: pick,
+      text: `cpu ${pick.cpu} takes tid ${other} at seq ${at} (it took tid ${pick.value})`,
+    };
   }
-  return { changes: [changeOf(pre!, 1)], decision: pre!, text: `tid ${pre!.tid} is preempted on cpu ${pre!.cpu} at seq ${at} (it was not)` };
+  return {
+    changes: [changeOf(pre!, 1)],
+    decision: pre!,
+    text: `tid ${pre!.tid} is preempted on cpu ${pre!.cpu} at seq ${at} (it was not)`,
+  };
 }
 
 /**
@@ -140,8 +204,13 @@ export function resolveChange(base: RunResult, req: WhatIfRequest, eventCpu: num
 export function checkRun(branch: RunResult, c: ResolvedChange, at: number, switchedTo: number | null): void {
   if (c.expectRun === undefined || switchedTo === c.expectRun) return;
   const pick = (branch.decisions ?? []).find((d) => d.kind === "pick" && d.seq === at);
-  if (pick) throw new BranchError(`tid ${c.expectRun} was not ready at seq ${at}: cpu ${pick.cpu} could take tids ${(pick.options ?? []).join(", ")}`);
-  throw new BranchError(`tid ${c.expectRun} was not ready at seq ${at}: ${switchedTo !== null && switchedTo >= 0 ? `only tid ${switchedTo} could run there` : "no other thread could run there"}`);
+  if (pick)
+    throw new BranchError(
+      `tid ${c.expectRun} was not ready at seq ${at}: cpu ${pick.cpu} could take tids ${(pick.options ?? []).join(", ")}`,
+    );
+  throw new BranchError(
+    `tid ${c.expectRun} was not ready at seq ${at}: ${switchedTo !== null && switchedTo >= 0 ? `only tid ${switchedTo} could run there` : "no other thread could run there"}`,
+  );
 }
 
 /**
@@ -151,7 +220,14 @@ export function checkRun(branch: RunResult, c: ResolvedChange, at: number, switc
  * branch's run and the chooser that made it (what it followed, what the
  * strategy answered).
  */
-export function branchAt(tr: TraceRun, base: RunResult, change: ResolvedChange, at: number, out: string, origin: string): { branch: RunResult; guided: GuidedChooser } {
+export function branchAt(
+  tr: TraceRun,
+  base: RunResult,
+  change: ResolvedChange,
+  at: number,
+  out: string,
+  origin: string,
+): { branch: RunResult; guided: GuidedChooser } {
   const make = () => new GuidedChooser(base.decisions ?? [], change.changes, fallbackOf(tr));
   const guided = make();
   let to: number | null = null;

@@ -9,10 +9,10 @@
 // Protocol: JSON lines. In: first line WorkerInit, then {type: "batch", from, to}.
 // Out: {type: "ready"} | {type: "batch", result: BatchResult} | {type: "error", message, exitCode}.
 
-import { createInterface } from "node:readline";
 import process from "node:process";
+import { createInterface } from "node:readline";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
-import { exitCodeOf, messageOf, newChecker, runBatch, type BatchResult, type VariantRequest } from "./seed.ts";
+import { type BatchResult, exitCodeOf, messageOf, newChecker, runBatch, type VariantRequest } from "./seed.ts";
 
 export interface WorkerInit {
   target: string;

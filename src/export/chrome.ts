@@ -33,9 +33,9 @@
 // (a CPU runs one thread at a time, a lock has one holder, a thread waits on
 // one thing at a time).
 
-import { EVENT_KINDS, KIND, sigName, wakeHowName, type KEvent, type KState, type Thread } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent, KIND, type KState, sigName, type Thread, wakeHowName } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
-import { errnoText, walk, type ReplaySource } from "../replay/index.ts";
+import { errnoText, type ReplaySource, walk } from "../replay/index.ts";
 
 /**
  * What the exporter reads: a trace reader (or any replay source with the
@@ -77,34 +77,79 @@ export function us(ns: number): number {
 
 /** Kinds shown as instants on the acting thread's track (or the CPU's when no thread acts). */
 const INSTANT_KINDS = new Set<number>([
-  KIND.fork, KIND.spawn, KIND.exec, KIND.threadExit, KIND.procExit, KIND.reap, KIND.kstackFree,
-  KIND.vmarClear, KIND.pageFault, KIND.fatal, KIND.unlockNotOwner, KIND.tlbFlush, KIND.signal, KIND.errno,
+  KIND.fork,
+  KIND.spawn,
+  KIND.exec,
+  KIND.threadExit,
+  KIND.procExit,
+  KIND.reap,
+  KIND.kstackFree,
+  KIND.vmarClear,
+  KIND.pageFault,
+  KIND.fatal,
+  KIND.unlockNotOwner,
+  KIND.tlbFlush,
+  KIND.signal,
+  KIND.errno,
 ]);
 
 /** Kinds after which lock holders or thread waits may have changed. */
 const RECONCILE_KINDS = new Set<number>([
-  KIND.lockAcquire, KIND.lockRelease, KIND.lockWait, KIND.fork, KIND.exec, KIND.reap, KIND.procExit,
-  KIND.threadExit, KIND.threadRelease, KIND.waitBlock, KIND.switch, KIND.hang, KIND.panic, KIND.end, KIND.lockNew,
-  KIND.wake, KIND.futexWait, KIND.sleep, KIND.joinWait, KIND.pipeWait, KIND.pause,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+  KIND.lockWait,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+  KIND.procExit,
+  KIND.threadExit,
+  KIND.threadRelease,
+  KIND.waitBlock,
+  KIND.switch,
+  KIND.hang,
+  KIND.panic,
+  KIND.end,
+  KIND.lockNew,
+  KIND.wake,
+  KIND.futexWait,
+  KIND.sleep,
+  KIND.joinWait,
+  KIND.pipeWait,
+  KIND.pause,
 ]);
 
 function instantName(ev: KEvent): string {
   switch (ev.kind) {
-    case KIND.fork: return `fork → pid ${ev.b}`;
-    case KIND.spawn: return `posix_spawn → pid ${ev.b}`;
-    case KIND.exec: return `exec ${ev.s}`;
-    case KIND.threadExit: return `exit tid ${ev.a}`;
-    case KIND.procExit: return `pid ${ev.a} exits (zombie)`;
-    case KIND.reap: return `reap pid ${ev.a}`;
-    case KIND.kstackFree: return `kstack ${ev.a} freed`;
-    case KIND.vmarClear: return `VMAR of pid ${ev.a} cleared`;
-    case KIND.pageFault: return `page fault on kstack ${ev.a}`;
-    case KIND.fatal: return `fatal: ${ev.s}`;
-    case KIND.unlockNotOwner: return `unlock by non-owner`;
-    case KIND.tlbFlush: return `TLB flush`;
-    case KIND.signal: return `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}`;
-    case KIND.errno: return `${ev.s}: ${errnoText(ev.a)}`;
-    default: return EVENT_KINDS[ev.kind]?.name ?? `kind#${ev.kind}`;
+    case KIND.fork:
+      return `fork → pid ${ev.b}`;
+    case KIND.spawn:
+      return `posix_spawn → pid ${ev.b}`;
+    case KIND.exec:
+      return `exec ${ev.s}`;
+    case KIND.threadExit:
+      return `exit tid ${ev.a}`;
+    case KIND.procExit:
+      return `pid ${ev.a} exits (zombie)`;
+    case KIND.reap:
+      return `reap pid ${ev.a}`;
+    case KIND.kstackFree:
+      return `kstack ${ev.a} freed`;
+    case KIND.vmarClear:
+      return `VMAR of pid ${ev.a} cleared`;
+    case KIND.pageFault:
+      return `page fault on kstack ${ev.a}`;
+    case KIND.fatal:
+      return `fatal: ${ev.s}`;
+    case KIND.unlockNotOwner:
+      return `unlock by non-owner`;
+    case KIND.tlbFlush:
+      return `TLB flush`;
+    case KIND.signal:
+      return `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}`;
+    case KIND.errno:
+      return `${ev.s}: ${errnoText(ev.a)}`;
+    default:
+      return EVENT_KINDS[ev.kind]?.name ?? `kind#${ev.kind}`;
   }
 }
 
@@ -131,7 +176,11 @@ interface Open {
  * Writes the trace as Chrome Trace Event JSON through `write`, a piece at a
  * time (one event per line), so a long trace never becomes one string.
  */
-export function writeChromeTrace(src: ExportSource, write: (text: string) => void, opts: { version?: string } = {}): void {
+export function writeChromeTrace(
+  src: ExportSource,
+  write: (text: string) => void,
+  opts: { version?: string } = {},
+): void {
   // The state the walk folds (replaced by a snapshot's after a gap).
   let st: KState = src.loadSnapshotFrom(-1)?.state ?? src.loadSnapshot(-1).state;
   const meta = src.meta;
@@ -156,7 +205,8 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   // Process and thread names (updated as the trace goes; written at the end).
   const procNames = new Map<number, string>();
   const threadNames = new Map<string, { pid: number; tid: number; name: string; sort: number }>();
-  const nameThread = (pid: number, tid: number, name: string, sort: number) => threadNames.set(`${pid}/${tid}`, { pid, tid, name, sort });
+  const nameThread = (pid: number, tid: number, name: string, sort: number) =>
+    threadNames.set(`${pid}/${tid}`, { pid, tid, name, sort });
   procNames.set(CPUS_PID, "CPUs");
   for (let c = 0; c < meta.config.cpus; c++) nameThread(CPUS_PID, CPU_TID_BASE + c, `CPU ${c}`, c);
 
@@ -169,7 +219,14 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   };
   const lockPid = (space: number): number => (space === 0 ? KERNEL_PID : space);
   const noteThread = (t: Thread) => {
-    nameThread(t.pid, t.tid, t.comm !== undefined ? `${t.comm}-${t.tid}` : `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`, t.tid);
+    nameThread(
+      t.pid,
+      t.tid,
+      t.comm !== undefined
+        ? `${t.comm}-${t.tid}`
+        : `tid ${t.tid}${t.ident !== t.tid ? ` (pthread_self ${t.ident})` : ""}`,
+      t.tid,
+    );
   };
   const noteNames = () => {
     for (const p of st.procs.values()) procNames.set(p.pid, `${p.name} (pid ${p.pid})`);
@@ -203,33 +260,87 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   /** Closes the signal handlers still running (the end of the trace, or a gap in it). */
   const closeHandlers = (end: number, seq: number) => {
     for (const [tid, list] of handlers) {
-      for (const h of list.reverse()) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(end - h.start), pid: pidOf(tid), tid, args: { ...h.args, toSeq: seq } });
+      for (const h of list.reverse())
+        emit({
+          name: h.name,
+          cat: "signal",
+          ph: "X",
+          ts: us(h.start),
+          dur: us(end - h.start),
+          pid: pidOf(tid),
+          tid,
+          args: { ...h.args, toSeq: seq },
+        });
     }
     handlers.clear();
   };
   /** A flow arrow from (ts, cpu) to (ts2, cpu2), bound to the run slices there; written whole, so none is left dangling. */
-  const flow = (name: string, cat: string, from: { ts: number; cpu: number; seq: number }, ts: number, cpu: number, seq: number, args: Record<string, unknown> = {}) => {
+  const flow = (
+    name: string,
+    cat: string,
+    from: { ts: number; cpu: number; seq: number },
+    ts: number,
+    cpu: number,
+    seq: number,
+    args: Record<string, unknown> = {},
+  ) => {
     const id = ++flowId;
-    emit({ name, cat, ph: "s", id, ts: us(from.ts), pid: CPUS_PID, tid: CPU_TID_BASE + from.cpu, args: { seq: from.seq, ...args } });
+    emit({
+      name,
+      cat,
+      ph: "s",
+      id,
+      ts: us(from.ts),
+      pid: CPUS_PID,
+      tid: CPU_TID_BASE + from.cpu,
+      args: { seq: from.seq, ...args },
+    });
     emit({ name, cat, ph: "f", bp: "e", id, ts: us(ts), pid: CPUS_PID, tid: CPU_TID_BASE + cpu, args: { seq } });
   };
 
   const closeRun = (cpu: number, end: number, seq: number) => {
     const r = running[cpu];
     if (!r) return;
-    emit({ name: r.name, cat: "sched", ph: "X", ts: us(r.start), dur: us(end - r.start), pid: CPUS_PID, tid: CPU_TID_BASE + cpu, args: { ...r.args, toSeq: seq } });
+    emit({
+      name: r.name,
+      cat: "sched",
+      ph: "X",
+      ts: us(r.start),
+      dur: us(end - r.start),
+      pid: CPUS_PID,
+      tid: CPU_TID_BASE + cpu,
+      args: { ...r.args, toSeq: seq },
+    });
     running[cpu] = undefined;
   };
   const closeHold = (id: number, end: number, seq: number) => {
     const h = holds.get(id);
     if (!h) return;
-    emit({ name: h.name, cat: "lock", ph: "X", ts: us(h.start), dur: us(end - h.start), pid: h.pid, tid: LOCK_TID_BASE + id, args: { ...h.args, toSeq: seq } });
+    emit({
+      name: h.name,
+      cat: "lock",
+      ph: "X",
+      ts: us(h.start),
+      dur: us(end - h.start),
+      pid: h.pid,
+      tid: LOCK_TID_BASE + id,
+      args: { ...h.args, toSeq: seq },
+    });
     holds.delete(id);
   };
   const closeWait = (tid: number, end: number, seq: number) => {
     const w = waits.get(tid);
     if (!w) return;
-    emit({ name: w.name, cat: "wait", ph: "X", ts: us(w.start), dur: us(end - w.start), pid: w.pid, tid, args: { ...w.args, toSeq: seq } });
+    emit({
+      name: w.name,
+      cat: "wait",
+      ph: "X",
+      ts: us(w.start),
+      dur: us(end - w.start),
+      pid: w.pid,
+      tid,
+      args: { ...w.args, toSeq: seq },
+    });
     waits.delete(tid);
   };
 
@@ -247,8 +358,18 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       nameThread(pid, LOCK_TID_BASE + l.id, `lock ${l.name}`, LOCK_TID_BASE + l.id);
       holds.set(l.id, {
         name: `held by tid ${l.owner}${absent ? " (not in this process)" : ""}`,
-        start: ev.time, seq: ev.seq, tid: l.owner, pid,
-        args: { lock: l.name, lockId: l.id, owner: l.owner, ...(l.type === "recursive" ? { ownerIdent: l.ident } : {}), fromSeq: ev.seq, ...(copied ? { copiedAtFork: true } : {}) },
+        start: ev.time,
+        seq: ev.seq,
+        tid: l.owner,
+        pid,
+        args: {
+          lock: l.name,
+          lockId: l.id,
+          owner: l.owner,
+          ...(l.type === "recursive" ? { ownerIdent: l.ident } : {}),
+          fromSeq: ev.seq,
+          ...(copied ? { copiedAtFork: true } : {}),
+        },
       });
     }
     for (const t of st.threads.values()) {
@@ -294,8 +415,19 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       released.clear();
       woken.clear();
       sent.clear();
-      const what = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} missing` : `state unknown from seq ${u.fromSeq}`;
-      emit({ name: `${what} (damaged trace)`, cat: "damage", ph: "i", s: "g", ts: us(lastTime), pid: CPUS_PID, tid: CPU_TID_BASE, args: { fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: u.missing?.reason ?? u.reason } });
+      const what = u.missing
+        ? `events ${u.missing.fromSeq}..${u.missing.toSeq} missing`
+        : `state unknown from seq ${u.fromSeq}`;
+      emit({
+        name: `${what} (damaged trace)`,
+        cat: "damage",
+        ph: "i",
+        s: "g",
+        ts: us(lastTime),
+        pid: CPUS_PID,
+        tid: CPU_TID_BASE,
+        args: { fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: u.missing?.reason ?? u.reason },
+      });
       lost = true;
     },
     event: (ev, after) => {
@@ -313,13 +445,33 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   function onEvent(ev: KEvent): void {
     lastTime = ev.time;
     lastSeq = ev.seq;
-    if (ev.kind === KIND.procNew || ev.kind === KIND.threadNew || ev.kind === KIND.fork || ev.kind === KIND.spawn || ev.kind === KIND.exec) noteNames();
-    else if (ev.kind === KIND.taskNew || ev.kind === KIND.taskFork || ev.kind === KIND.taskExec || ev.kind === KIND.taskRename || ev.kind === KIND.taskJoin) noteTask(ev.a);
+    if (
+      ev.kind === KIND.procNew ||
+      ev.kind === KIND.threadNew ||
+      ev.kind === KIND.fork ||
+      ev.kind === KIND.spawn ||
+      ev.kind === KIND.exec
+    )
+      noteNames();
+    else if (
+      ev.kind === KIND.taskNew ||
+      ev.kind === KIND.taskFork ||
+      ev.kind === KIND.taskExec ||
+      ev.kind === KIND.taskRename ||
+      ev.kind === KIND.taskJoin
+    )
+      noteTask(ev.a);
     switch (ev.kind) {
       case KIND.switch: {
         closeRun(ev.cpu, ev.time, ev.seq);
         if (ev.b >= 0) {
-          running[ev.cpu] = { name: threadLabel(ev.b), start: ev.time, seq: ev.seq, tid: ev.b, args: { tid: ev.b, pid: pidOf(ev.b), fromSeq: ev.seq } };
+          running[ev.cpu] = {
+            name: threadLabel(ev.b),
+            start: ev.time,
+            seq: ev.seq,
+            tid: ev.b,
+            args: { tid: ev.b, pid: pidOf(ev.b), fromSeq: ev.seq },
+          };
           const w = woken.get(ev.b);
           if (w) {
             flow(w.name, "wake", w, ev.time, ev.cpu, ev.seq, { by: w.by });
@@ -331,7 +483,13 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       case KIND.wake: {
         if (ev.cpu < 0 || !running[ev.cpu]) break;
         const how = wakeHowName(ev.c);
-        const w = { name: `wake tid ${ev.a} (${how}${ev.s ? `: ${ev.s}` : ""})`, ts: ev.time, cpu: ev.cpu, seq: ev.seq, by: ev.b };
+        const w = {
+          name: `wake tid ${ev.a} (${how}${ev.s ? `: ${ev.s}` : ""})`,
+          ts: ev.time,
+          cpu: ev.cpu,
+          seq: ev.seq,
+          by: ev.b,
+        };
         // Still on its cpu (it had not left it yet): the flow ends there at once; else at its next run.
         const on = st.cpus.findIndex((c) => c.tid === ev.a);
         if (on >= 0 && running[on]) flow(w.name, "wake", w, ev.time, on, ev.seq, { by: ev.b });
@@ -341,7 +499,16 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
       case KIND.futexWake:
         if (ev.c === 0 && ev.tid >= 0) {
           const v = st.vars.get(ev.a);
-          emit({ name: `lost wakeup: ${v?.sync ?? "futex"} ${v?.name ?? ev.a} (no waiter)`, cat: "wake", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+          emit({
+            name: `lost wakeup: ${v?.sync ?? "futex"} ${v?.name ?? ev.a} (no waiter)`,
+            cat: "wake",
+            ph: "i",
+            s: "t",
+            ts: us(ev.time),
+            pid: pidOf(ev.tid),
+            tid: ev.tid,
+            args: eventArgs(ev),
+          });
         }
         break;
       case KIND.signalDeliver: {
@@ -351,14 +518,39 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
         sent.delete(ev.c);
         if (ev.b === 2) {
           const list = handlers.get(ev.tid) ?? [];
-          list.push({ name: `${sigName(ev.a)} handler`, start: ev.time, seq: ev.seq, args: { sig: sigName(ev.a), sentSeq: ev.c, fromSeq: ev.seq } });
+          list.push({
+            name: `${sigName(ev.a)} handler`,
+            start: ev.time,
+            seq: ev.seq,
+            args: { sig: sigName(ev.a), sentSeq: ev.c, fromSeq: ev.seq },
+          });
           handlers.set(ev.tid, list);
-        } else emit({ name, cat: "signal", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+        } else
+          emit({
+            name,
+            cat: "signal",
+            ph: "i",
+            s: "t",
+            ts: us(ev.time),
+            pid: pidOf(ev.tid),
+            tid: ev.tid,
+            args: eventArgs(ev),
+          });
         break;
       }
       case KIND.sigreturn: {
         const h = handlers.get(ev.tid)?.pop();
-        if (h) emit({ name: h.name, cat: "signal", ph: "X", ts: us(h.start), dur: us(ev.time - h.start), pid: pidOf(ev.tid), tid: ev.tid, args: { ...h.args, toSeq: ev.seq } });
+        if (h)
+          emit({
+            name: h.name,
+            cat: "signal",
+            ph: "X",
+            ts: us(h.start),
+            dur: us(ev.time - h.start),
+            pid: pidOf(ev.tid),
+            tid: ev.tid,
+            args: { ...h.args, toSeq: ev.seq },
+          });
         break;
       }
       case KIND.lockRelease:
@@ -372,26 +564,87 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
           const l = st.locks.get(ev.a);
           const name = `${l?.name ?? `lock ${ev.a}`}: tid ${r.tid} → tid ${ev.tid}`;
           const id = ++flowId;
-          emit({ name, cat: "lock", ph: "s", id, ts: us(r.ts), pid: CPUS_PID, tid: CPU_TID_BASE + r.cpu, args: { seq: r.seq } });
-          emit({ name, cat: "lock", ph: "f", bp: "e", id, ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE + ev.cpu, args: { seq: ev.seq } });
+          emit({
+            name,
+            cat: "lock",
+            ph: "s",
+            id,
+            ts: us(r.ts),
+            pid: CPUS_PID,
+            tid: CPU_TID_BASE + r.cpu,
+            args: { seq: r.seq },
+          });
+          emit({
+            name,
+            cat: "lock",
+            ph: "f",
+            bp: "e",
+            id,
+            ts: us(ev.time),
+            pid: CPUS_PID,
+            tid: CPU_TID_BASE + ev.cpu,
+            args: { seq: ev.seq },
+          });
         }
         released.delete(ev.a);
         break;
       }
       case KIND.panic:
       case KIND.hang:
-        emit({ name: `${EVENT_KINDS[ev.kind]!.name}: ${ev.s}`, cat: "outcome", ph: "i", s: "g", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE, args: eventArgs(ev) });
+        emit({
+          name: `${EVENT_KINDS[ev.kind]!.name}: ${ev.s}`,
+          cat: "outcome",
+          ph: "i",
+          s: "g",
+          ts: us(ev.time),
+          pid: CPUS_PID,
+          tid: CPU_TID_BASE,
+          args: eventArgs(ev),
+        });
         break;
       default:
-        if (ev.kind === KIND.signal && ev.cpu >= 0 && running[ev.cpu]) sent.set(ev.seq, { ts: ev.time, cpu: ev.cpu, seq: ev.seq, name: `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}` });
+        if (ev.kind === KIND.signal && ev.cpu >= 0 && running[ev.cpu])
+          sent.set(ev.seq, {
+            ts: ev.time,
+            cpu: ev.cpu,
+            seq: ev.seq,
+            name: `${sigName(ev.b)} → ${ev.c >= 0 ? `tid ${ev.c}` : `pid ${ev.a}`}`,
+          });
         if (INSTANT_KINDS.has(ev.kind)) {
           const name = instantName(ev);
           if (ev.tid >= 0) {
-            emit({ name, cat: "kernel", ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
+            emit({
+              name,
+              cat: "kernel",
+              ph: "i",
+              s: "t",
+              ts: us(ev.time),
+              pid: pidOf(ev.tid),
+              tid: ev.tid,
+              args: eventArgs(ev),
+            });
           } else if (ev.cpu >= 0) {
-            emit({ name, cat: "kernel", ph: "i", s: "t", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE + ev.cpu, args: eventArgs(ev) });
+            emit({
+              name,
+              cat: "kernel",
+              ph: "i",
+              s: "t",
+              ts: us(ev.time),
+              pid: CPUS_PID,
+              tid: CPU_TID_BASE + ev.cpu,
+              args: eventArgs(ev),
+            });
           } else {
-            emit({ name, cat: "kernel", ph: "i", s: "p", ts: us(ev.time), pid: CPUS_PID, tid: CPU_TID_BASE, args: eventArgs(ev) });
+            emit({
+              name,
+              cat: "kernel",
+              ph: "i",
+              s: "p",
+              ts: us(ev.time),
+              pid: CPUS_PID,
+              tid: CPU_TID_BASE,
+              args: eventArgs(ev),
+            });
           }
         }
     }
@@ -411,7 +664,14 @@ export function writeChromeTrace(src: ExportSource, write: (text: string) => voi
   const sortedProcs = [...procNames.entries()].sort((a, b) => a[0] - b[0]);
   for (const [pid, name] of sortedProcs) {
     emit({ name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name } });
-    emit({ name: "process_sort_index", ph: "M", ts: 0, pid, tid: 0, args: { sort_index: pid === CPUS_PID ? -2 : pid === KERNEL_PID ? -1 : pid } });
+    emit({
+      name: "process_sort_index",
+      ph: "M",
+      ts: 0,
+      pid,
+      tid: 0,
+      args: { sort_index: pid === CPUS_PID ? -2 : pid === KERNEL_PID ? -1 : pid },
+    });
   }
   const sortedThreads = [...threadNames.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
   for (const t of sortedThreads) {

@@ -81,10 +81,18 @@ export class OutFile {
   /** Closes and removes the partial file. */
   abort(): void {
     if (this.fd >= 0) {
-      try { closeSync(this.fd); } catch { /* gone */ }
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* gone */
+      }
       this.fd = -1;
     }
-    try { unlinkSync(this.partial); } catch { /* not there */ }
+    try {
+      unlinkSync(this.partial);
+    } catch {
+      /* not there */
+    }
   }
 }
 

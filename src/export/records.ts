@@ -17,7 +17,7 @@
 // read through the replay layer's walk, which steps over them.
 
 import type { KEvent } from "../kernel/types.ts";
-import { eventArgs, forEachEvent, kindName, type EventJson, type ReplaySource } from "../replay/index.ts";
+import { type EventJson, eventArgs, forEachEvent, kindName, type ReplaySource } from "../replay/index.ts";
 import { ByteWriter } from "../trace/bytes.ts";
 import { packr } from "../trace/format.ts";
 import { jsonText } from "../util/safe-text.ts";

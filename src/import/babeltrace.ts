@@ -21,7 +21,7 @@
 import type { Clock } from "./clock.ts";
 import { fieldValue } from "./fields.ts";
 import type { LineResult } from "./ftrace.ts";
-import { newRecord, type FieldValue, type TraceRecord } from "./record.ts";
+import { type FieldValue, newRecord, type TraceRecord } from "./record.ts";
 
 const LINE_RE = /^\[([^\]]+)\](?: \(([^)]*)\))? (?:(.*?) )?([\w.:-]+): (\{.*)$/;
 const TOD_RE = /^(\d\d):(\d\d):(\d\d)\.(\d+)$/;
@@ -97,7 +97,8 @@ class Cursor {
       return { t: "array", text: this.s.slice(start, this.i) };
     }
     const start = this.i;
-    while (this.i < this.s.length && this.s[this.i] !== "," && this.s[this.i] !== "}" && this.s[this.i] !== " ") this.i++;
+    while (this.i < this.s.length && this.s[this.i] !== "," && this.s[this.i] !== "}" && this.s[this.i] !== " ")
+      this.i++;
     if (this.i === start) throw new BadValue(`expected a value at ${start}`);
     return { t: "scalar", v: fieldValue(this.s.slice(start, this.i)) };
   }
@@ -152,10 +153,19 @@ function flatten(items: [string, Value][], prefix: string, out: Record<string, F
   for (const [k, v] of items) {
     const key = prefix + k;
     switch (v.t) {
-      case "scalar": out[key] = v.v; break;
-      case "enum": out[key] = v.v; out[key + ".label"] = v.labels; break;
-      case "array": out[key] = v.text; break;
-      case "struct": flatten(v.items, key + ".", out); break;
+      case "scalar":
+        out[key] = v.v;
+        break;
+      case "enum":
+        out[key] = v.v;
+        out[key + ".label"] = v.labels;
+        break;
+      case "array":
+        out[key] = v.text;
+        break;
+      case "struct":
+        flatten(v.items, key + ".", out);
+        break;
     }
   }
 }

@@ -62,7 +62,8 @@ export class Clock {
    * caller checked), without making strings: the ftrace scanner's hot path.
    */
   secondsAt(buf: Uint8Array, start: number, dot: number, end: number): number {
-    if (this.kind !== "seconds" || dot - start > 15) return this.seconds(digitText(buf, start, dot), digitText(buf, dot + 1, end));
+    if (this.kind !== "seconds" || dot - start > 15)
+      return this.seconds(digitText(buf, start, dot), digitText(buf, dot + 1, end));
     let s = 0;
     for (let i = start; i < dot; i++) s = s * 10 + (buf[i]! - 48);
     let f = 0;
@@ -149,4 +150,3 @@ function digitText(buf: Uint8Array, a: number, b: number): string {
 function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
-

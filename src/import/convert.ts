@@ -14,8 +14,8 @@
 import { applyEvent } from "../kernel/apply.ts";
 import { stateCode } from "../kernel/imported.ts";
 import { initState } from "../kernel/state.ts";
-import { EVENT_KINDS, HOW, KIND, type KConfig, type KEvent, type KState, type ThreadState } from "../kernel/types.ts";
-import { IDLE, type CpuContext, type Op, type TaskState } from "./ops.ts";
+import { EVENT_KINDS, HOW, type KConfig, type KEvent, KIND, type KState, type ThreadState } from "../kernel/types.ts";
+import { type CpuContext, IDLE, type Op, type TaskState } from "./ops.ts";
 import type { FieldValue } from "./record.ts";
 
 /** Locks an import tracks at once; events of further locks are kept as generic events (counted). */
@@ -31,7 +31,14 @@ export const MAX_GENERIC_TEXT = 2048;
 
 /** The kernel config of an imported trace: the rules are the simulator's and unused; only cpus matters. */
 export function importedConfig(cpus: number): KConfig {
-  return { cpus, tidAfterFork: "new", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check", imported: true };
+  return {
+    cpus,
+    tidAfterFork: "new",
+    kstackFree: "deferred",
+    stackCheck: "silent",
+    procfsVmar: "check",
+    imported: true,
+  };
 }
 
 /** The state an imported trace starts from: its cpus, what they run unknown until their first switch. */
@@ -41,8 +48,16 @@ export function importedInitialState(cpus: number): KState {
 
 /** An op's task state as a kernel thread state: a task that is dead or a zombie has exited. */
 const THREAD_STATE: Record<TaskState, ThreadState> = {
-  runnable: "runnable", sleeping: "sleeping", blocked: "blocked", stopped: "stopped", traced: "traced",
-  dead: "exited", zombie: "exited", parked: "parked", idle: "idle", unknown: "unknown",
+  runnable: "runnable",
+  sleeping: "sleeping",
+  blocked: "blocked",
+  stopped: "stopped",
+  traced: "traced",
+  dead: "exited",
+  zombie: "exited",
+  parked: "parked",
+  idle: "idle",
+  unknown: "unknown",
 };
 
 /**
@@ -132,7 +147,8 @@ export class Converter {
   private readonly keepThreads: number;
 
   constructor(
-    cpus: number, private readonly sink: (ev: KEvent, after: KState) => void,
+    cpus: number,
+    private readonly sink: (ev: KEvent, after: KState) => void,
     opts: { releaseDead?: boolean; onRelease?: (tid: number) => void; keepThreads?: number } = {},
   ) {
     this.state = importedInitialState(cpus);
@@ -151,7 +167,11 @@ export class Converter {
     this.kindCounts.forEach((n, k) => {
       if (n > 0) kinds[KIND_NAMES[k] ?? `kind#${k}`] = n;
     });
-    return { kinds, kept: Object.fromEntries([...this.keptWhy].map(([k, v]) => [k, { ...v }])), locks: this.locks.size };
+    return {
+      kinds,
+      kept: Object.fromEntries([...this.keptWhy].map(([k, v]) => [k, { ...v }])),
+      locks: this.locks.size,
+    };
   }
 
   /** Converts one op (see the file comment). */
@@ -163,7 +183,8 @@ export class Converter {
         const t = s.threads.get(o.task);
         if (t === undefined) {
           this.emit(KIND.taskNew, o.tid, o.task, o.pid, o.ppid, o.comm);
-          if (o.state !== undefined) this.emit(KIND.threadState, o.tid, o.task, stateCode(THREAD_STATE[o.state]), 0, "");
+          if (o.state !== undefined)
+            this.emit(KIND.threadState, o.tid, o.task, stateCode(THREAD_STATE[o.state]), 0, "");
         } else {
           // Known already (the mapper forgot it, the kernel did not): take what the op says.
           if (t.pid !== o.pid) this.emit(KIND.taskJoin, o.tid, o.task, o.pid, 0, "");
@@ -183,7 +204,8 @@ export class Converter {
         const code = stateCode(THREAD_STATE[o.prevState]);
         if (o.cpu >= 0) {
           this.emit(KIND.switch, o.tid, o.prev, o.next, code, "");
-          if (this.releaseDead && THREAD_STATE[o.prevState] === "exited" && s.threads.has(o.prev)) this.evictDead(o.prev);
+          if (this.releaseDead && THREAD_STATE[o.prevState] === "exited" && s.threads.has(o.prev))
+            this.evictDead(o.prev);
           return;
         }
         // No cpu column (perf script without it): the states without a cpu.
@@ -199,8 +221,14 @@ export class Converter {
         }
         if (!o.success) {
           // Old kernels' success=0: the task was awake already, nothing was woken. Kept as text.
-          const what = o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
-          this.emitGeneric(what, "", { pid: o.task, by: o.by === IDLE ? "idle" : o.by, ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}), success: 0 });
+          const what =
+            o.stage === "waking" ? "sched_waking" : o.stage === "wakeup" ? "sched_wakeup" : "sched_wakeup_new";
+          this.emitGeneric(what, "", {
+            pid: o.task,
+            by: o.by === IDLE ? "idle" : o.by,
+            ...(o.ctx !== "task" ? { ctx: o.ctxName } : {}),
+            success: 0,
+          });
           return;
         }
         // The kernel's wake event; the reducer's rule (wokenState) says what it does to the task's state.
@@ -281,7 +309,14 @@ export class Converter {
         const hard = o.op === "irqEnter" || o.op === "irqExit";
         const enter = o.op === "irqEnter" || o.op === "softirqEnter" ? 1 : 0;
         const num = hard ? (o as { irq: number }).irq : (o as { vec: number }).vec;
-        const name = o.op === "irqEnter" ? o.name : o.op === "irqExit" ? (o.handled ? "handled" : "unhandled") : (o as { action: string }).action;
+        const name =
+          o.op === "irqEnter"
+            ? o.name
+            : o.op === "irqExit"
+              ? o.handled
+                ? "handled"
+                : "unhandled"
+              : (o as { action: string }).action;
         this.emit(KIND.cpuCtx, o.tid, hard ? 1 : 2, enter, num, name);
         return;
       }
@@ -381,7 +416,14 @@ export class Converter {
     if (k === undefined) this.keptWhy.set(why, { count: 1, firstLine: this.o.line });
     else k.count++;
     const { line: _l, ts: _t, cpu: _c, tid: _d, op, ...rest } = this.o as Op & Record<string, unknown>;
-    this.emit(KIND.generic, this.o.tid, 0, 0, 0, genericText(`${op} (not applied: ${why})`, "", rest as Record<string, FieldValue>));
+    this.emit(
+      KIND.generic,
+      this.o.tid,
+      0,
+      0,
+      0,
+      genericText(`${op} (not applied: ${why})`, "", rest as Record<string, FieldValue>),
+    );
   }
 
   private emitGeneric(name: string, system: string, fields: Record<string, FieldValue>): void {

@@ -8,14 +8,14 @@
 // headers; the one that parses the most wins (ties in IMPORT_FORMATS order); at least
 // half of those lines must parse.
 
-import { existsSync, readdirSync, statSync, type Stats } from "node:fs";
+import { existsSync, readdirSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseBabeltraceLine } from "./babeltrace.ts";
-import { Clock } from "./clock.ts";
-import type { Bytes } from "./bytes.ts";
-import { parseFtraceLine, parseFtraceLineRe, scanFtrace, type LineResult } from "./ftrace.ts";
-import { parsePerfLine } from "./perf.ts";
 import { safeText } from "../util/safe-text.ts";
+import { parseBabeltraceLine } from "./babeltrace.ts";
+import type { Bytes } from "./bytes.ts";
+import { Clock } from "./clock.ts";
+import { type LineResult, parseFtraceLine, parseFtraceLineRe, scanFtrace } from "./ftrace.ts";
+import { parsePerfLine } from "./perf.ts";
 import { IMPORT_FORMATS, ImportError, type ImportFormat, type TraceRecord } from "./record.ts";
 
 /** Lines sampled for format detection. */
@@ -33,10 +33,15 @@ export const PARSERS: Record<ImportFormat, LineParser> = {
  * Formats whose common lines a byte scanner reads (the line buf[s, e), without making
  * its string); a line it does not read goes to `rest` as text. Same records as PARSERS.
  */
-export const SCANNERS: Partial<Record<ImportFormat, {
-  scan: (buf: Bytes, s: number, e: number, line: number, clock: Clock) => TraceRecord | null;
-  rest: LineParser;
-}>> = {
+export const SCANNERS: Partial<
+  Record<
+    ImportFormat,
+    {
+      scan: (buf: Bytes, s: number, e: number, line: number, clock: Clock) => TraceRecord | null;
+      rest: LineParser;
+    }
+  >
+> = {
   ftrace: { scan: scanFtrace, rest: parseFtraceLineRe },
 };
 

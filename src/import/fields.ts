@@ -25,7 +25,7 @@
 // the payloads on which it gives what the regexes below give (a test checks both on
 // every fixture line); any other payload goes through the string path.
 
-import { ascii, decode, digitsAt, indexOfByte, isDigit, startsWithAt, text, utf8Bytes, type Bytes } from "./bytes.ts";
+import { ascii, type Bytes, decode, digitsAt, indexOfByte, isDigit, startsWithAt, text, utf8Bytes } from "./bytes.ts";
 import type { FieldValue } from "./record.ts";
 
 /** The value as a field: a number for a plain decimal integer (no leading zero, ≤ 15 digits), else the text. */
@@ -139,7 +139,8 @@ const LOCKDEP_RE = /^(?:(0x[0-9a-fA-F]+|[0-9a-fA-F]{8,16}) )?(.*)$/;
 // The kernel's own formats of the most frequent events, read with one regex into an
 // object literal (3x faster than the general key=value scan, which builds objects key
 // by key); anything else falls through to it, with the same result.
-const SWITCH_RE = /^prev_comm=(.*) prev_pid=(\d+) prev_prio=(-?\d+) prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+) next_prio=(-?\d+)$/;
+const SWITCH_RE =
+  /^prev_comm=(.*) prev_pid=(\d+) prev_prio=(-?\d+) prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+) next_prio=(-?\d+)$/;
 const WAKEUP_RE = /^comm=(.*) pid=(\d+) prio=(-?\d+) target_cpu=(\d+)$/;
 const RUNTIME_RE = /^comm=(.*) pid=(\d+) runtime=(\d+ \[ns\])$/;
 const IRQ_ENTRY_RE = /^irq=(\d+) name=(.*)$/;
@@ -153,19 +154,33 @@ export function parsePayload(name: string, payload: string): Record<string, Fiel
   switch (name) {
     case "sched_switch":
       if ((m = SWITCH_RE.exec(payload)) !== null) {
-        return { prev_comm: m[1]!, prev_pid: v(m[2]!), prev_prio: v(m[3]!), prev_state: m[4]!, next_comm: m[5]!, next_pid: v(m[6]!), next_prio: v(m[7]!) };
+        return {
+          prev_comm: m[1]!,
+          prev_pid: v(m[2]!),
+          prev_prio: v(m[3]!),
+          prev_state: m[4]!,
+          next_comm: m[5]!,
+          next_pid: v(m[6]!),
+          next_prio: v(m[7]!),
+        };
       }
       if (!payload.includes("prev_comm=") && (m = PLUGIN_SWITCH_RE.exec(payload)) !== null) {
         return {
-          prev_comm: m[1]!, prev_pid: Number(m[2]), prev_prio: Number(m[3]), prev_state: m[4]!,
-          next_comm: m[5]!, next_pid: Number(m[6]), next_prio: Number(m[7]),
+          prev_comm: m[1]!,
+          prev_pid: Number(m[2]),
+          prev_prio: Number(m[3]),
+          prev_state: m[4]!,
+          next_comm: m[5]!,
+          next_pid: Number(m[6]),
+          next_prio: Number(m[7]),
         };
       }
       break;
     case "sched_wakeup":
     case "sched_wakeup_new":
     case "sched_waking":
-      if ((m = WAKEUP_RE.exec(payload)) !== null) return { comm: m[1]!, pid: v(m[2]!), prio: v(m[3]!), target_cpu: v(m[4]!) };
+      if ((m = WAKEUP_RE.exec(payload)) !== null)
+        return { comm: m[1]!, pid: v(m[2]!), prio: v(m[3]!), target_cpu: v(m[4]!) };
       if (!payload.includes("comm=") && (m = PLUGIN_WAKEUP_RE.exec(payload)) !== null) {
         const f: Record<string, FieldValue> = { comm: m[1]!, pid: Number(m[2]), prio: Number(m[3]) };
         if (m[4] !== undefined) f["success"] = Number(m[4]);
@@ -242,8 +257,26 @@ export function parsePayloadAt(name: string, buf: Bytes, a: number, b: number): 
 //   {word}   `(\w+)`;  {notparen} `([^)]*)`;  {ns} `(\d+ \[ns\])`
 // Anything else returns null and the payload takes the string path.
 
-const TEXT = 0, REST = 1, TOKEN = 2, UINT = 3, INT = 4, NUM = 5, WORD = 6, NOTPAREN = 7, NS = 8;
-const HOLES: Record<string, number> = { text: TEXT, rest: REST, token: TOKEN, uint: UINT, int: INT, num: NUM, word: WORD, notparen: NOTPAREN, ns: NS };
+const TEXT = 0,
+  REST = 1,
+  TOKEN = 2,
+  UINT = 3,
+  INT = 4,
+  NUM = 5,
+  WORD = 6,
+  NOTPAREN = 7,
+  NS = 8;
+const HOLES: Record<string, number> = {
+  text: TEXT,
+  rest: REST,
+  token: TOKEN,
+  uint: UINT,
+  int: INT,
+  num: NUM,
+  word: WORD,
+  notparen: NOTPAREN,
+  ns: NS,
+};
 
 interface Form {
   /** lits[k] comes before hole k; tail after the last hole, at the payload's end. */
@@ -265,26 +298,48 @@ function form(template: string, make: (v: FieldValue[]) => Record<string, FieldV
   if (holes.length > 16) throw new Error(`a form has at most 16 holes: ${template}`);
   holes.forEach((h, k) => {
     const next = k + 1 < holes.length ? lits[k + 1]! : tail;
-    if (h === TEXT && next[next.length - 1] !== 61) throw new Error(`{text} must be followed by a literal ending in '=': ${template}`);
+    if (h === TEXT && next[next.length - 1] !== 61)
+      throw new Error(`{text} must be followed by a literal ending in '=': ${template}`);
   });
   return { lits, holes, tail, make };
 }
 
-const WAKEUP = form("comm={text} pid={uint} prio={int} target_cpu={uint}", (v) => ({ comm: v[0]!, pid: v[1]!, prio: v[2]!, target_cpu: v[3]! }));
+const WAKEUP = form("comm={text} pid={uint} prio={int} target_cpu={uint}", (v) => ({
+  comm: v[0]!,
+  pid: v[1]!,
+  prio: v[2]!,
+  target_cpu: v[3]!,
+}));
 const SOFTIRQ = form("vec={uint} [action={word}]", (v) => ({ vec: v[0]!, action: v[1]! }));
 /** Lockdep's forms (optional groups) have their own reader, lockdepAt. */
 const LOCKDEP = form("", () => ({}));
 
 const FORMS = new Map<string, Form>([
   // SWITCH_RE
-  ["sched_switch", form("prev_comm={text} prev_pid={uint} prev_prio={int} prev_state={token} ==> next_comm={text} next_pid={uint} next_prio={int}",
-    (v) => ({ prev_comm: v[0]!, prev_pid: v[1]!, prev_prio: v[2]!, prev_state: v[3]!, next_comm: v[4]!, next_pid: v[5]!, next_prio: v[6]! }))],
+  [
+    "sched_switch",
+    form(
+      "prev_comm={text} prev_pid={uint} prev_prio={int} prev_state={token} ==> next_comm={text} next_pid={uint} next_prio={int}",
+      (v) => ({
+        prev_comm: v[0]!,
+        prev_pid: v[1]!,
+        prev_prio: v[2]!,
+        prev_state: v[3]!,
+        next_comm: v[4]!,
+        next_pid: v[5]!,
+        next_prio: v[6]!,
+      }),
+    ),
+  ],
   // WAKEUP_RE
   ["sched_wakeup", WAKEUP],
   ["sched_wakeup_new", WAKEUP],
   ["sched_waking", WAKEUP],
   // RUNTIME_RE
-  ["sched_stat_runtime", form("comm={text} pid={uint} runtime={ns}", (v) => ({ comm: v[0]!, pid: v[1]!, runtime: v[2]! }))],
+  [
+    "sched_stat_runtime",
+    form("comm={text} pid={uint} runtime={ns}", (v) => ({ comm: v[0]!, pid: v[1]!, runtime: v[2]! })),
+  ],
   // IRQ_ENTRY_RE, IRQ_EXIT_RE, SOFTIRQ_RE
   ["irq_handler_entry", form("irq={uint} name={rest}", (v) => ({ irq: v[0]!, name: v[1]! }))],
   ["irq_handler_exit", form("irq={uint} ret={token}", (v) => ({ irq: v[0]!, ret: v[1]! }))],
@@ -369,7 +424,8 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
       const neg = buf[s] === 45;
       const v = digitsAt(buf, neg ? s + 1 : s, e);
       vals[k] = neg ? -v : v;
-    } else if (h === NS) vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
+    } else if (h === NS)
+      vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
     else vals[k] = text(buf, s, e);
   }
   return form.make(vals);
@@ -379,7 +435,12 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
 function plain(buf: Bytes, a: number, b: number, noEq: boolean): boolean {
   for (let i = a; i < b; i++) {
     const c = buf[i]!;
-    if (c === 13 || (noEq && c === 61) || (c === 0xe2 && buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9))) return false;
+    if (
+      c === 13 ||
+      (noEq && c === 61) ||
+      (c === 0xe2 && buf[i + 1] === 0x80 && (buf[i + 2] === 0xa8 || buf[i + 2] === 0xa9))
+    )
+      return false;
   }
   return true;
 }

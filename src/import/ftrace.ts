@@ -13,7 +13,7 @@
 // empty`, `##### CPU 1 buffer started ####`) are skipped; `CPU:1 [LOST 12 EVENTS]`
 // becomes a record named `lost_events` with fields cpu, count.
 
-import { decode, digitsAt, isDigit, text, utf8Bytes, type Bytes } from "./bytes.ts";
+import { type Bytes, decode, digitsAt, isDigit, text, utf8Bytes } from "./bytes.ts";
 import type { Clock } from "./clock.ts";
 import { parsePayload, parsePayloadAt } from "./fields.ts";
 import { newRecord, type TraceRecord } from "./record.ts";
@@ -172,7 +172,18 @@ export function parseFtraceLineRe(text: string, line: number, clock: Clock): Lin
     const lost = LOST_RE.exec(text);
     if (lost !== null) {
       const cpu = Number(lost[1]);
-      return newRecord(line, NaN, cpu, "", -1, undefined, "lost_events", undefined, { cpu, count: Number(lost[2]) }, undefined);
+      return newRecord(
+        line,
+        NaN,
+        cpu,
+        "",
+        -1,
+        undefined,
+        "lost_events",
+        undefined,
+        { cpu, count: Number(lost[2]) },
+        undefined,
+      );
     }
     return null;
   }
@@ -180,6 +191,16 @@ export function parseFtraceLineRe(text: string, line: number, clock: Clock): Lin
   if (Number.isNaN(ts)) return null;
   const name = m[11]!;
   const tgid = m[3];
-  return newRecord(line, ts, Number(m[4] ?? m[6]), m[1]!, Number(m[2]), tgid !== undefined && tgid[0] !== "-" ? Number(tgid) : undefined,
-    name, m[10], parsePayload(name, m[12]!), m[5] ?? m[7]);
+  return newRecord(
+    line,
+    ts,
+    Number(m[4] ?? m[6]),
+    m[1]!,
+    Number(m[2]),
+    tgid !== undefined && tgid[0] !== "-" ? Number(tgid) : undefined,
+    name,
+    m[10],
+    parsePayload(name, m[12]!),
+    m[5] ?? m[7],
+  );
 }

@@ -2,14 +2,37 @@
 // into neutral records (read.ts) and mapped to abstract kernel operations (map.ts).
 // Ops become ktrace events (convert.ts) written as a .ktrace (write.ts); docs/IMPORT.md.
 
-export { IMPORT_FORMATS, ImportError, type ClockInfo, type FieldValue, type ImportFormat, type TraceRecord } from "./record.ts";
-export { TraceInput, MAX_LISTED_LINES, type ReadOptions, type ReadStats } from "./read.ts";
-export { REORDER_WINDOW } from "./reorder.ts";
+export { clockText } from "../trace/format.ts";
+export {
+  Converter,
+  type ConvertStats,
+  genericText,
+  importedConfig,
+  importedInitialState,
+  MAX_GENERIC_TEXT,
+  MAX_IMPORT_LOCKS,
+} from "./convert.ts";
 export { DETECT_LINES, detectFormat } from "./detect.ts";
 export { MAX_LINE_CHARS } from "./lines.ts";
-export { MAPPED_EVENTS, Mapper, taskState, type MapOptions, type MapStats } from "./map.ts";
-export { IDLE, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
-export { importSummary, type ImportSummary } from "./summary.ts";
-export { Converter, genericText, importedConfig, importedInitialState, MAX_GENERIC_TEXT, MAX_IMPORT_LOCKS, type ConvertStats } from "./convert.ts";
-export { defaultOutput, importTrace, IMPORT_SNAPSHOT_EVERY, PRELUDE_OPS, THREAD_AFTER_EVENTS, type ImportOptions, type ImportResult } from "./write.ts";
-export { clockText } from "../trace/format.ts";
+export { MAPPED_EVENTS, type MapOptions, Mapper, type MapStats, taskState } from "./map.ts";
+export { type CpuContext, IDLE, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
+export { MAX_LISTED_LINES, type ReadOptions, type ReadStats, TraceInput } from "./read.ts";
+export {
+  type ClockInfo,
+  type FieldValue,
+  IMPORT_FORMATS,
+  ImportError,
+  type ImportFormat,
+  type TraceRecord,
+} from "./record.ts";
+export { REORDER_WINDOW } from "./reorder.ts";
+export { type ImportSummary, importSummary } from "./summary.ts";
+export {
+  defaultOutput,
+  IMPORT_SNAPSHOT_EVERY,
+  type ImportOptions,
+  type ImportResult,
+  importTrace,
+  PRELUDE_OPS,
+  THREAD_AFTER_EVENTS,
+} from "./write.ts";

@@ -15,11 +15,11 @@
 // `endState()` says whether the input ended without a newline (a last line that may
 // have been cut short) and whether a gzip stream ended early.
 
-import { closeSync, createReadStream, openSync, readSync } from "node:fs";
-import { createGunzip } from "node:zlib";
 import { Buffer } from "node:buffer";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { decode, type Bytes } from "./bytes.ts";
+import { createGunzip } from "node:zlib";
+import { type Bytes, decode } from "./bytes.ts";
 
 /** Lines longer than this (in UTF-16 units, as decoded) are dropped and reported: no trace line is near it. */
 export const MAX_LINE_CHARS = 65536;

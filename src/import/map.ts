@@ -14,7 +14,16 @@
 
 import { commOf } from "../kernel/imported.ts";
 import { MAX_TRACE_CPUS } from "../trace/format.ts";
-import { IDLE, OP_NAMES, type CpuContext, type Op, type OpBody, type OpName, type PidSource, type TaskState } from "./ops.ts";
+import {
+  type CpuContext,
+  IDLE,
+  OP_NAMES,
+  type Op,
+  type OpBody,
+  type OpName,
+  type PidSource,
+  type TaskState,
+} from "./ops.ts";
 import type { FieldValue, ImportFormat, TraceRecord } from "./record.ts";
 
 const CLONE_THREAD = 0x10000;
@@ -32,8 +41,19 @@ const SOFTIRQ = ["HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLE
 
 /** prev_state letters (fs/proc/array.c task_state_array; x K W N of v4.13 and before). */
 const STATE_LETTER: Record<string, TaskState> = {
-  R: "runnable", S: "sleeping", D: "blocked", T: "stopped", t: "traced", X: "dead", x: "dead", Z: "zombie",
-  P: "parked", I: "idle", W: "runnable", K: "blocked", N: "blocked",
+  R: "runnable",
+  S: "sleeping",
+  D: "blocked",
+  T: "stopped",
+  t: "traced",
+  X: "dead",
+  x: "dead",
+  Z: "zombie",
+  P: "parked",
+  I: "idle",
+  W: "runnable",
+  K: "blocked",
+  N: "blocked",
 };
 
 /**
@@ -239,7 +259,10 @@ export class Mapper {
   // Counters for the hot path (one Map lookup per record); `stats` builds the records.
   /** Per event name: its handler and its records [mapped, generic, merged, malformed]. */
   private readonly names = new Map<string, NameEntry>();
-  private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<OpName, number>;
+  private readonly opCounts: Record<OpName, number> = Object.fromEntries(OP_NAMES.map((n) => [n, 0])) as Record<
+    OpName,
+    number
+  >;
   private readonly bad = new Map<string, { count: number; firstLine: number }>();
   private taskCount = 0;
   private readonly sources: Record<PidSource, number> = { tgid: 0, clone: 0, fork: 0, statedump: 0, assumed: 0 };
@@ -287,7 +310,9 @@ export class Mapper {
     const col = (i: number) => Object.fromEntries(sorted.filter(([, c]) => c[i]! > 0).map(([k, c]) => [k, c[i]!]));
     return {
       records: Object.fromEntries(sorted.map(([k, c]) => [k, c[0] + c[1] + c[2] + c[3]])),
-      mapped: col(0), generic: col(1), merged: col(2),
+      mapped: col(0),
+      generic: col(1),
+      merged: col(2),
       malformed: Object.fromEntries([...this.bad].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, { ...v }])),
       tasks: this.taskCount,
       pidSources: { ...this.sources },
@@ -319,7 +344,13 @@ export class Mapper {
   }
 
   /** Introduces task `tid` if unknown (idle needs none); with `pid` when the input gives it. */
-  private see(tid: number, comm: string, pid?: number, source: PidSource = "tgid", extra?: { ppid?: number; kthread?: boolean; state?: TaskState }): void {
+  private see(
+    tid: number,
+    comm: string,
+    pid?: number,
+    source: PidSource = "tgid",
+    extra?: { ppid?: number; kthread?: boolean; state?: TaskState },
+  ): void {
     if (tid === IDLE) return;
     const t = this.tasks.get(tid);
     if (t === undefined) {
@@ -328,7 +359,14 @@ export class Mapper {
       this.tasks.set(tid, info);
       this.taskCount++;
       this.sources[info.source]++;
-      const body: OpBody = { op: "task", task: tid, pid: info.pid, ppid: extra?.ppid ?? -1, comm: info.comm, source: info.source };
+      const body: OpBody = {
+        op: "task",
+        task: tid,
+        pid: info.pid,
+        ppid: extra?.ppid ?? -1,
+        comm: info.comm,
+        source: info.source,
+      };
       if (extra?.kthread !== undefined) body.kthread = extra.kthread;
       if (extra?.state !== undefined) body.state = extra.state;
       this.emit(body);
@@ -449,7 +487,13 @@ export class Mapper {
     this.see(task(prev), str(f["prev_comm"]) ?? "");
     this.see(task(next), str(f["next_comm"]) ?? "");
     const st = f["prev_state"];
-    this.emit({ op: "switch", prev: task(prev), prevState: taskState(st, this.raw), prevStateText: str(f["prev_state.label"] ?? f["prev_state"]) ?? "", next: task(next) });
+    this.emit({
+      op: "switch",
+      prev: task(prev),
+      prevState: taskState(st, this.raw),
+      prevStateText: str(f["prev_state.label"] ?? f["prev_state"]) ?? "",
+      next: task(next),
+    });
     if (c !== undefined) c.current = task(next);
     return "mapped";
   }
@@ -510,7 +554,8 @@ export class Mapper {
     // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
     const lttngPid = f["child_tid"] !== undefined ? num(f["child_pid"]) : NaN;
     const parentPid = f["parent_pid"] !== undefined ? num(f["parent_pid"]) : this.pidOf(task(parent));
-    if (isTid(lttngPid)) this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f["child_comm"]) ?? "", "fork");
+    if (isTid(lttngPid))
+      this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f["child_comm"]) ?? "", "fork");
     else this.fork(task(parent), child, null, child, str(f["child_comm"]) ?? "", "assumed");
     return "mapped";
   }
@@ -658,7 +703,6 @@ export class Mapper {
     return "mapped";
   }
 
-
   /** lttng_statedump_process_state */
   private onStatedump(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
@@ -670,9 +714,21 @@ export class Mapper {
     const status = num(f["status"]);
     // lttng_process_status: 2 WAIT_CPU, 5 WAIT, 6 RUN, 4 ZOMBIE, 7 DEAD
     const state: TaskState | undefined =
-      status === 2 || status === 6 ? "runnable" : status === 5 ? "sleeping" : status === 4 ? "zombie" : status === 7 ? "dead" : undefined;
+      status === 2 || status === 6
+        ? "runnable"
+        : status === 5
+          ? "sleeping"
+          : status === 4
+            ? "zombie"
+            : status === 7
+              ? "dead"
+              : undefined;
     const ppid = num(f["ppid"]);
-    this.see(t, str(f["name"]) ?? "", pid, "statedump", { ppid: isTid(ppid) ? ppid : -1, kthread: num(f["type"]) === 1, ...(state ? { state } : {}) });
+    this.see(t, str(f["name"]) ?? "", pid, "statedump", {
+      ppid: isTid(ppid) ? ppid : -1,
+      kthread: num(f["type"]) === 1,
+      ...(state ? { state } : {}),
+    });
     return known ? "merged" : "mapped";
   }
 
@@ -696,7 +752,14 @@ export class Mapper {
     return this.tasks.get(tid)?.pid ?? tid;
   }
 
-  private fork(parent: number, child: number, thread: boolean | null, childPid: number, comm: string, source: PidSource): void {
+  private fork(
+    parent: number,
+    child: number,
+    thread: boolean | null,
+    childPid: number,
+    comm: string,
+    source: PidSource,
+  ): void {
     this.emit({ op: "fork", parent, child, childPid, thread, comm });
     // The fork op introduces the child: no `task` op for it.
     this.tasks.set(child, { pid: childPid, comm, source });
@@ -730,8 +793,7 @@ export class Mapper {
     if (l === undefined) {
       // More locks held at once than any kernel holds: stop tracking owners of new ones.
       if (this.locks.size < MAX_HELD_LOCKS) this.locks.set(lock, { owner: tid, name, level: 1 });
-    }
-    else if (l.owner === tid) l.level++;
+    } else if (l.owner === tid) l.level++;
     else {
       l.owner = tid;
       l.level = 1;

@@ -19,7 +19,16 @@ export const IDLE = -1;
  * `dead`/`zombie`: X and x / Z (exiting); `unknown`: a value no kernel version uses.
  */
 export type TaskState =
-  | "runnable" | "sleeping" | "blocked" | "stopped" | "traced" | "dead" | "zombie" | "parked" | "idle" | "unknown";
+  | "runnable"
+  | "sleeping"
+  | "blocked"
+  | "stopped"
+  | "traced"
+  | "dead"
+  | "zombie"
+  | "parked"
+  | "idle"
+  | "unknown";
 
 /**
  * How a task's process (its tgid) was learned:
@@ -48,7 +57,16 @@ export interface OpBase {
 
 export type OpBody =
   /** First sight of a task (before any op that names it). `state` when the input says (statedump). */
-  | { op: "task"; task: number; pid: number; ppid: number; comm: string; source: PidSource; kthread?: boolean; state?: TaskState }
+  | {
+      op: "task";
+      task: number;
+      pid: number;
+      ppid: number;
+      comm: string;
+      source: PidSource;
+      kthread?: boolean;
+      state?: TaskState;
+    }
   /** A task's process learned after its first sight (or changed): move it to process pid. */
   | { op: "join"; task: number; pid: number; source: PidSource }
   /** The CPU stops running `prev` (now in prevState) and runs `next`; IDLE for the idle task. */
@@ -60,7 +78,16 @@ export type OpBody =
    * was one), `ctx` the CPU context it happened in (a hardirq or softirq, not `by`, did
    * it when not `task`). `success` false (old kernels) means the task was already awake.
    */
-  | { op: "wake"; task: number; stage: "waking" | "wakeup" | "new"; by: number; ctx: CpuContext; ctxName: string; targetCpu: number; success: boolean }
+  | {
+      op: "wake";
+      task: number;
+      stage: "waking" | "wakeup" | "new";
+      by: number;
+      ctx: CpuContext;
+      ctxName: string;
+      targetCpu: number;
+      success: boolean;
+    }
   /** `parent` creates `child`: a thread of the parent's process (`thread` true), a new process (false), or unknown (null). childPid is its process. */
   | { op: "fork"; parent: number; child: number; childPid: number; thread: boolean | null; comm: string }
   /** `task` runs a new program; oldTid differs when a non-leader thread exec'd and took the leader's tid. */
@@ -103,8 +130,27 @@ export type OpName = OpBody["op"];
 
 /** Every op name, in the order of OpBody (the mapper counts ops by these). */
 export const OP_NAMES = [
-  "task", "join", "switch", "wake", "fork", "exec", "rename", "exit", "free", "wait", "migrate", "irqEnter", "irqExit",
-  "softirqEnter", "softirqExit", "lockAcquire", "lockWait", "lockWaitEnd", "lockRelease", "lost", "generic",
+  "task",
+  "join",
+  "switch",
+  "wake",
+  "fork",
+  "exec",
+  "rename",
+  "exit",
+  "free",
+  "wait",
+  "migrate",
+  "irqEnter",
+  "irqExit",
+  "softirqEnter",
+  "softirqExit",
+  "lockAcquire",
+  "lockWait",
+  "lockWaitEnd",
+  "lockRelease",
+  "lost",
+  "generic",
 ] as const satisfies readonly OpName[];
 // Every OpName is listed (a compile error here names the missing one).
 const _allListed: Exclude<OpName, (typeof OP_NAMES)[number]> extends never ? true : never = true;

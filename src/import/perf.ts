@@ -24,6 +24,16 @@ export function parsePerfLine(text: string, line: number, clock: Clock): LineRes
   const ts = clock.seconds(m[5]!, m[6]!);
   if (Number.isNaN(ts)) return null;
   const name = m[8]!;
-  return newRecord(line, ts, m[4] === undefined ? -1 : Number(m[4]), m[1] ?? "", Number(m[3] ?? m[2]),
-    m[3] !== undefined ? Number(m[2]) : undefined, name, m[7], parsePayload(name, m[9]!), undefined);
+  return newRecord(
+    line,
+    ts,
+    m[4] === undefined ? -1 : Number(m[4]),
+    m[1] ?? "",
+    Number(m[3] ?? m[2]),
+    m[3] !== undefined ? Number(m[2]) : undefined,
+    name,
+    m[7],
+    parsePayload(name, m[9]!),
+    undefined,
+  );
 }

@@ -4,13 +4,13 @@
 // reorder window, whatever the input's length.
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { constants as zc, gunzipSync } from "node:zlib";
+import { gunzipSync, constants as zc } from "node:zlib";
 import { Clock } from "./clock.ts";
-import { checkHead, checkPath, DETECT_LINES, detectFormat, PARSERS, SCANNERS, type DetectScore } from "./detect.ts";
+import { checkHead, checkPath, DETECT_LINES, type DetectScore, detectFormat, PARSERS, SCANNERS } from "./detect.ts";
 import type { LineResult } from "./ftrace.ts";
-import { isGzip, LineReader, type LineBatch } from "./lines.ts";
+import { isGzip, type LineBatch, LineReader } from "./lines.ts";
 import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
-import { Reorder, REORDER_WINDOW } from "./reorder.ts";
+import { REORDER_WINDOW, Reorder } from "./reorder.ts";
 
 /** Line numbers kept for each kind of problem (the counts are exact). */
 export const MAX_LISTED_LINES = 10;
@@ -98,9 +98,26 @@ export class TraceInput {
     this.reader = new LineReader(path, gzip);
     this.window = window;
     this.stats = {
-      path, format: format ?? "ftrace", detected: format === undefined, scores: [], gzip, bytes: 0, lines: 0,
-      records: 0, skipped: 0, unparsed: 0, unparsedLines: [], overlongCount: 0, overlong: [], reordered: 0,
-      noFinalNewline: false, lastLineParsed: true, lostEvents: 0, lostMarkers: 0, clock: null, declaredCpus: 0,
+      path,
+      format: format ?? "ftrace",
+      detected: format === undefined,
+      scores: [],
+      gzip,
+      bytes: 0,
+      lines: 0,
+      records: 0,
+      skipped: 0,
+      unparsed: 0,
+      unparsedLines: [],
+      overlongCount: 0,
+      overlong: [],
+      reordered: 0,
+      noFinalNewline: false,
+      lastLineParsed: true,
+      lostEvents: 0,
+      lostMarkers: 0,
+      clock: null,
+      declaredCpus: 0,
     };
   }
 
@@ -165,7 +182,8 @@ export class TraceInput {
         const n = b.first + i;
         let r: LineResult;
         if (b.isOverlong(i)) r = null;
-        else if (scanner !== undefined) r = scanner.scan(buf, starts[i]!, ends[i]!, n, clock) ?? scanner.rest(b.text(i), n, clock);
+        else if (scanner !== undefined)
+          r = scanner.scan(buf, starts[i]!, ends[i]!, n, clock) ?? scanner.rest(b.text(i), n, clock);
         else r = parse(b.text(i), n, clock);
         lastLine = n;
         if (r === "skip") {
@@ -184,7 +202,8 @@ export class TraceInput {
           continue;
         }
         lastParsed = true;
-        if (Number.isNaN(r.ts)) r.ts = lastTs; // a marker without a time (lost events)
+        if (Number.isNaN(r.ts))
+          r.ts = lastTs; // a marker without a time (lost events)
         else lastTs = r.ts;
         if (r.name === "lost_events") {
           st.lostMarkers++;

@@ -49,8 +49,16 @@ export interface TraceRecord {
  * Every reader builds its records here.
  */
 export function newRecord(
-  line: number, ts: number, cpu: number, comm: string, tid: number, pid: number | undefined,
-  name: string, system: string | undefined, fields: Record<string, FieldValue>, flags: string | undefined,
+  line: number,
+  ts: number,
+  cpu: number,
+  comm: string,
+  tid: number,
+  pid: number | undefined,
+  name: string,
+  system: string | undefined,
+  fields: Record<string, FieldValue>,
+  flags: string | undefined,
 ): TraceRecord {
   return { line, ts, cpu, comm, tid, pid, name, system, fields, flags };
 }

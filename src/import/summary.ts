@@ -3,8 +3,8 @@
 
 import { Mapper, type MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
+import { type ReadOptions, type ReadStats, TraceInput } from "./read.ts";
 import type { TraceRecord } from "./record.ts";
-import { TraceInput, type ReadOptions, type ReadStats } from "./read.ts";
 
 export interface ImportSummary {
   read: ReadStats;
@@ -61,7 +61,14 @@ export class MappedInput {
 
   summary(): ImportSummary {
     const m = (this.mapper ??= new Mapper({ format: this.input.stats.format }));
-    return { read: this.input.stats, map: m.stats, ops: this.count, firstTs: this.firstTs, lastTs: this.lastTs, cpus: m.cpuIds() };
+    return {
+      read: this.input.stats,
+      map: m.stats,
+      ops: this.count,
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+      cpus: m.cpuIds(),
+    };
   }
 }
 
@@ -69,7 +76,11 @@ export class MappedInput {
  * Reads `path` and maps every record; `onOps` (optional) gets each batch of ops in
  * order (the array is reused: copy what you keep). Throws ImportError for a refused input.
  */
-export async function importSummary(path: string, opts: ReadOptions = {}, onOps?: (ops: Op[]) => void): Promise<ImportSummary> {
+export async function importSummary(
+  path: string,
+  opts: ReadOptions = {},
+  onOps?: (ops: Op[]) => void,
+): Promise<ImportSummary> {
   const run = new MappedInput(path, opts);
   for await (const { ops } of run.batches()) onOps?.(ops);
   return run.summary();

@@ -17,13 +17,13 @@
 // encodes while the other deflates and writes.
 
 import { basename } from "node:path";
-import { TraceWriter, type ImportedMeta, type TraceMeta, type WriteResult } from "../trace/index.ts";
-import { Converter, importedConfig, importedInitialState, type ConvertStats } from "./convert.ts";
+import { type ImportedMeta, type TraceMeta, TraceWriter, type WriteResult } from "../trace/index.ts";
+import { Converter, type ConvertStats, importedConfig, importedInitialState } from "./convert.ts";
 import type { MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
 import type { ReadOptions, ReadStats } from "./read.ts";
-import { MappedInput } from "./summary.ts";
 import { ImportError } from "./record.ts";
+import { MappedInput } from "./summary.ts";
 
 /** Ops held before the header is written, to learn the CPU count (and the clock's precision, and whether the input has sched_process_free). */
 export const PRELUDE_OPS = 32_768;
@@ -93,7 +93,10 @@ export async function importTrace(path: string, out: string, opts: ImportOptions
       const r = await onePass(path, out, opts, cpus);
       return { ...r, passes: pass };
     } catch (e) {
-      if (!(e instanceof CpuOverflowFound) || pass > 1) throw e instanceof CpuOverflowFound ? new ImportError(`cpu ${e.cpus - 1} appeared after the import knew ${cpus} cpus`) : e;
+      if (!(e instanceof CpuOverflowFound) || pass > 1)
+        throw e instanceof CpuOverflowFound
+          ? new ImportError(`cpu ${e.cpus - 1} appeared after the import knew ${cpus} cpus`)
+          : e;
       cpus = e.cpus;
     }
   }
@@ -106,7 +109,12 @@ class CpuOverflowFound extends Error {
   }
 }
 
-async function onePass(path: string, out: string, opts: ImportOptions, knownCpus: number): Promise<Omit<ImportResult, "passes">> {
+async function onePass(
+  path: string,
+  out: string,
+  opts: ImportOptions,
+  knownCpus: number,
+): Promise<Omit<ImportResult, "passes">> {
   const run = new MappedInput(path, opts);
   const input = run.input;
   let writer: TraceWriter | undefined;
@@ -123,7 +131,11 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
   const startThread = async (w: TraceWriter) => {
     asked = true;
     const why = await w.useThread();
-    opts.note?.(why === null ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}` : `import: no writer thread (${why}); writing on this one`);
+    opts.note?.(
+      why === null
+        ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}`
+        : `import: no writer thread (${why}); writing on this one`,
+    );
   };
 
   const start = async () => {
@@ -133,14 +145,24 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     const st = input.stats;
     imported = { format: st.format, file: path, detected: st.detected, gzip: st.gzip, clock: input.clockNow() };
     const meta: TraceMeta = {
-      scenario: basename(path), fix: "", seed: 0, options: {}, config: importedConfig(cpus), writer: opts.writer,
-      snapshotEvery: opts.snapshotEvery ?? IMPORT_SNAPSHOT_EVERY, maxEvents: 0, imported,
+      scenario: basename(path),
+      fix: "",
+      seed: 0,
+      options: {},
+      config: importedConfig(cpus),
+      writer: opts.writer,
+      snapshotEvery: opts.snapshotEvery ?? IMPORT_SNAPSHOT_EVERY,
+      maxEvents: 0,
+      imported,
     };
     const w = TraceWriter.create(out, meta, importedInitialState(cpus));
     writer = w;
     if (want === true) await startThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
-    conv = new Converter(cpus, (ev, s) => w.append(ev, s), { releaseDead: !prelude.some((o) => o.op === "free"), onRelease: (tid) => run.forget(tid) });
+    conv = new Converter(cpus, (ev, s) => w.append(ev, s), {
+      releaseDead: !prelude.some((o) => o.op === "free"),
+      onRelease: (tid) => run.forget(tid),
+    });
     for (const o of prelude) feed(o);
     prelude.length = 0;
   };
@@ -185,7 +207,17 @@ async function onePass(path: string, out: string, opts: ImportOptions, knownCpus
     // No run outcome: the trace ends where the input does (ok, as a recorded run that completed; info, report and the TUI say "none").
     const written = writer!.finish({ outcome: { kind: "ok", seq: writer!.events - 1, message: "" } });
     const s = run.summary();
-    return { read: s.read, map: s.map, convert: conv!.stats, written, ops: s.ops, cpus, firstTs: s.firstTs, lastTs: s.lastTs, imported: imported! };
+    return {
+      read: s.read,
+      map: s.map,
+      convert: conv!.stats,
+      written,
+      ops: s.ops,
+      cpus,
+      firstTs: s.firstTs,
+      lastTs: s.lastTs,
+      imported: imported!,
+    };
   } catch (e) {
     writer?.abort();
     throw e;

@@ -8,7 +8,7 @@
 // taking the memory from the system allocator under its lock: the path the
 // tcmalloc-fork scenario's child gets stuck on.
 
-import { AGAIN, DONE, KEEP, userFrame, type Frame, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, KEEP, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { COST, SIZE_CLASSES, TCACHE_REFILL } from "./params.ts";
 import type { Simulator } from "./sim.ts";
@@ -46,15 +46,23 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
   const tid = t.tid;
   if (!p.tcaches.includes(tid)) {
     f.pc++;
-    t.frames.push(userFrame([
-      { op: "lock", lock: ALLOC_LOCKS.slowTls },
-      { op: "lock", lock: ALLOC_LOCKS.sysalloc },
-      { op: "user", label: "SystemAlloc(sizeof(ThreadCache))", n: 1 },
-      { op: "unlock", lock: ALLOC_LOCKS.sysalloc },
-      { op: "$", run: (t2, c2) => { k.emit(c2, t2.tid, ev.tcacheNew({ pid: t2.pid })); return DONE; } },
-      { op: "unlock", lock: ALLOC_LOCKS.slowTls },
-      { op: "malloc", size },
-    ]));
+    t.frames.push(
+      userFrame([
+        { op: "lock", lock: ALLOC_LOCKS.slowTls },
+        { op: "lock", lock: ALLOC_LOCKS.sysalloc },
+        { op: "user", label: "SystemAlloc(sizeof(ThreadCache))", n: 1 },
+        { op: "unlock", lock: ALLOC_LOCKS.sysalloc },
+        {
+          op: "$",
+          run: (t2, c2) => {
+            k.emit(c2, t2.tid, ev.tcacheNew({ pid: t2.pid }));
+            return DONE;
+          },
+        },
+        { op: "unlock", lock: ALLOC_LOCKS.slowTls },
+        { op: "malloc", size },
+      ]),
+    );
     k.emit(c, tid, ev.user({ label: "tcmalloc: no thread cache, slow path" }));
     return KEEP;
   }
@@ -67,18 +75,21 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
   }
   f.pc++;
   const name = cls >= 0 ? ALLOC_LOCKS.central(SIZE_CLASSES[cls]!) : ALLOC_LOCKS.pageheap;
-  t.frames.push(userFrame([
-    { op: "lock", lock: name },
-    {
-      op: "$", run: (t2, c2) => {
-        if (cls >= 0) t2.tc[cls]! += TCACHE_REFILL - 1;
-        k.emit(c2, t2.tid, ev.malloc({ size, path: cls >= 0 ? 1 : 2 }));
-        k.cost(COST.malloc, c2);
-        return DONE;
+  t.frames.push(
+    userFrame([
+      { op: "lock", lock: name },
+      {
+        op: "$",
+        run: (t2, c2) => {
+          if (cls >= 0) t2.tc[cls]! += TCACHE_REFILL - 1;
+          k.emit(c2, t2.tid, ev.malloc({ size, path: cls >= 0 ? 1 : 2 }));
+          k.cost(COST.malloc, c2);
+          return DONE;
+        },
       },
-    },
-    { op: "unlock", lock: name },
-  ]));
+      { op: "unlock", lock: name },
+    ]),
+  );
   return AGAIN;
 }
 

@@ -7,9 +7,28 @@
 
 import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
-import { bit, discarded, ignores } from "./signal.ts";
 import { reboost } from "./prio.ts";
-import { HOW, KIND, LOCK_TYPES, OUTCOME_KINDS, SCHED_POLICIES, SYNC_KINDS, VAR_TYPES, type Fd, type KEvent, type KObj, type KState, type Lock, type PendingSignal, type Pipe, type Proc, type Thread, type ThreadState, type Var } from "./types.ts";
+import { bit, discarded, ignores } from "./signal.ts";
+import {
+  type Fd,
+  HOW,
+  type KEvent,
+  KIND,
+  type KObj,
+  type KState,
+  LOCK_TYPES,
+  type Lock,
+  OUTCOME_KINDS,
+  type PendingSignal,
+  type Pipe,
+  type Proc,
+  SCHED_POLICIES,
+  SYNC_KINDS,
+  type Thread,
+  type ThreadState,
+  VAR_TYPES,
+  type Var,
+} from "./types.ts";
 
 /** Raised when an event does not fit the state it is applied to (a corrupt or foreign trace). */
 export class ApplyError extends Error {
@@ -107,12 +126,29 @@ export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: str
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
   s.locks.set(vmarLock, {
-    id: vmarLock, name: `vmar(${pid})`, space: 0, type: "mutex",
-    owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
+    id: vmarLock,
+    name: `vmar(${pid})`,
+    space: 0,
+    type: "mutex",
+    owner: -1,
+    ident: 0,
+    level: 0,
+    since: -1,
+    copiedSeq: -1,
   });
   const p: Proc = {
-    pid, ppid, name, state: "running", threads: [], vmar: s.nextVmar++, vmarClearedSeq: -1,
-    vmarLock, exitCode: null, tcaches: [], createdSeq: seq, exitingSeq: -1,
+    pid,
+    ppid,
+    name,
+    state: "running",
+    threads: [],
+    vmar: s.nextVmar++,
+    vmarClearedSeq: -1,
+    vmarLock,
+    exitCode: null,
+    tcaches: [],
+    createdSeq: seq,
+    exitingSeq: -1,
   };
   s.procs.set(pid, p);
   return p;
@@ -139,7 +175,8 @@ function object(s: KState, ev: KEvent, id: number): KObj {
 
 /** The space of a new variable, lock or object: 0, an existing pid, or minus one. */
 function space(s: KState, ev: KEvent, sp: number): number {
-  if (!Number.isSafeInteger(sp) || (sp !== 0 && !s.procs.has(Math.abs(sp)))) throw new ApplyError(ev.seq, `no address space ${sp}`);
+  if (!Number.isSafeInteger(sp) || (sp !== 0 && !s.procs.has(Math.abs(sp))))
+    throw new ApplyError(ev.seq, `no address space ${sp}`);
   return sp;
 }
 
@@ -319,7 +356,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       for (const l of s.locks.values()) {
         if (l.space !== parent.pid) continue;
         copies.push({
-          ...l, id: 0, space: child.pid,
+          ...l,
+          id: 0,
+          space: child.pid,
           owner: l.owner === forker.tid ? ev.c : l.owner,
           copiedSeq: ev.seq,
         });
@@ -341,7 +380,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
         s.objs.set(o.id, o);
       }
       const varCopies: Var[] = [];
-      for (const v of s.vars.values()) if (v.space === parent.pid) varCopies.push({ ...v, space: child.pid, copiedSeq: ev.seq });
+      for (const v of s.vars.values())
+        if (v.space === parent.pid) varCopies.push({ ...v, space: child.pid, copiedSeq: ev.seq });
       for (const v of varCopies) {
         v.id = s.nextVar++;
         if (v.type === "ptr") v.value = objIds.get(v.value) ?? v.value;
@@ -405,7 +445,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
       p.exitCode = ev.b;
       p.exitSeq = ev.seq;
       for (const t of s.threads.values()) {
-        if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
+        if (
+          t.state === "blocked" &&
+          t.waitLock < 0 &&
+          (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))
+        ) {
           t.state = "runnable";
           t.waitPid = -2;
           woke(t, ev.tid, ev.seq, HOW.child);
@@ -460,8 +504,15 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.lockNew: {
       fresh(ev, s.locks, ev.a, "lock");
       const l: Lock = {
-        id: ev.a, name: ev.s, space: ev.b, type: LOCK_TYPES[ev.c & 15] ?? "mutex",
-        owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1,
+        id: ev.a,
+        name: ev.s,
+        space: ev.b,
+        type: LOCK_TYPES[ev.c & 15] ?? "mutex",
+        owner: -1,
+        ident: 0,
+        level: 0,
+        since: -1,
+        copiedSeq: -1,
       };
       if ((ev.c & 16) !== 0) l.pi = true;
       s.locks.set(ev.a, l);
@@ -546,9 +597,17 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const rest = ev.s.slice(sp + 1);
       const sp2 = rest.indexOf(" ");
       const sync = sp2 < 0 ? undefined : SYNC_KINDS.find((k) => k === rest.slice(sp2 + 1));
-      if (sp2 >= 0 && sync === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
+      if (sp2 >= 0 && sync === undefined)
+        throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const v: Var = {
-        id, name: sp2 < 0 ? rest : rest.slice(0, sp2), type, space: space(s, ev, ev.b), value: ev.c, since: ev.seq, writer: -1, copiedSeq: -1,
+        id,
+        name: sp2 < 0 ? rest : rest.slice(0, sp2),
+        type,
+        space: space(s, ev, ev.b),
+        value: ev.c,
+        since: ev.seq,
+        writer: -1,
+        copiedSeq: -1,
       };
       if (sync !== undefined) v.sync = sync;
       s.vars.set(id, v);
@@ -582,7 +641,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.regSet: {
       const t = thread(s, ev, ev.tid);
       const type = VAR_TYPES[ev.b];
-      if (type === undefined || !ev.s) throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
+      if (type === undefined || !ev.s)
+        throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
       setReg(s, t, ev.s, ev.a, type);
       break;
     }
@@ -731,7 +791,8 @@ function applyOs(s: KState, ev: KEvent): void {
     }
     case KIND.schedSet: {
       const t = thread(s, ev, ev.a);
-      if (!Number.isSafeInteger(ev.b) || ev.b < 0 || SCHED_POLICIES[ev.c] === undefined) throw new ApplyError(ev.seq, `bad scheduling (priority ${ev.b}, policy ${ev.c})`);
+      if (!Number.isSafeInteger(ev.b) || ev.b < 0 || SCHED_POLICIES[ev.c] === undefined)
+        throw new ApplyError(ev.seq, `bad scheduling (priority ${ev.b}, policy ${ev.c})`);
       if (ev.b !== 0) t.prio = ev.b;
       else delete t.prio;
       if (ev.c !== 0) t.policy = SCHED_POLICIES[ev.c];
@@ -745,14 +806,25 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.pipeNew: {
       const id = fresh(ev, s.pipes, ev.a, "pipe");
       if (!Number.isSafeInteger(ev.b) || ev.b < 1) throw new ApplyError(ev.seq, `bad pipe capacity ${ev.b}`);
-      s.pipes.set(id, { id, cap: ev.b, used: 0, readers: 0, writers: 0, createdSeq: ev.seq, writeSeq: -1, readSeq: -1, wclosedSeq: -1 });
+      s.pipes.set(id, {
+        id,
+        cap: ev.b,
+        used: 0,
+        readers: 0,
+        writers: 0,
+        createdSeq: ev.seq,
+        writeSeq: -1,
+        readSeq: -1,
+        wclosedSeq: -1,
+      });
       if (id >= s.nextPipe) s.nextPipe = id + 1;
       break;
     }
     case KIND.fdOpen: {
       const p = proc(s, ev, thread(s, ev, ev.tid).pid);
       const pp = pipe(s, ev, ev.b);
-      if (!Number.isSafeInteger(ev.a) || ev.a < 0 || p.fds?.some((f) => f.fd === ev.a)) throw new ApplyError(ev.seq, `fd ${ev.a} of pid ${p.pid} is not free`);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0 || p.fds?.some((f) => f.fd === ev.a))
+        throw new ApplyError(ev.seq, `fd ${ev.a} of pid ${p.pid} is not free`);
       addFd(p, { fd: ev.a, pipe: pp.id, write: (ev.c & 1) !== 0, cloexec: (ev.c & 2) !== 0, seq: ev.seq }, pp);
       break;
     }
@@ -776,7 +848,11 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.pipeRead: {
       const pp = pipe(s, ev, ev.a);
       const w = ev.kind === KIND.pipeWrite;
-      if (ev.c !== pp.used + (w ? ev.b : -ev.b) || ev.c < 0 || ev.c > pp.cap) throw new ApplyError(ev.seq, `pipe ${pp.id} holds ${pp.used} bytes, the event says ${ev.c} after ${w ? "writing" : "reading"} ${ev.b}`);
+      if (ev.c !== pp.used + (w ? ev.b : -ev.b) || ev.c < 0 || ev.c > pp.cap)
+        throw new ApplyError(
+          ev.seq,
+          `pipe ${pp.id} holds ${pp.used} bytes, the event says ${ev.c} after ${w ? "writing" : "reading"} ${ev.b}`,
+        );
       pp.used = ev.c;
       if (w) pp.writeSeq = ev.seq;
       else pp.readSeq = ev.seq;

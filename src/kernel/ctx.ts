@@ -64,7 +64,17 @@ export interface PCtx {
 }
 
 export function newPCtx(pid: number): PCtx {
-  return { pid, atfork: [], lastChild: -1, lockIds: new Map(), fieldLocks: new Map(), varIds: new Map(), fieldIds: new Map(), groupCode: 0, handlers: new Map() };
+  return {
+    pid,
+    atfork: [],
+    lastChild: -1,
+    lockIds: new Map(),
+    fieldLocks: new Map(),
+    varIds: new Map(),
+    fieldIds: new Map(),
+    groupCode: 0,
+    handlers: new Map(),
+  };
 }
 
 /** A user-mode frame running `ops` once. */

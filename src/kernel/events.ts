@@ -11,7 +11,7 @@
 // A constructed event has seq 0, time 0, cpu -1 and tid -1: the simulator's
 // emit() fills those in.
 
-import { EVENT_KINDS, KIND, type EventFields, type KEvent, type KindName } from "./types.ts";
+import { EVENT_KINDS, type EventFields, type KEvent, KIND, type KindName } from "./types.ts";
 
 function mk(kind: number, a = 0, b = 0, c = 0, s = ""): KEvent {
   return { seq: 0, time: 0, cpu: -1, tid: -1, kind, a, b, c, s };
@@ -38,7 +38,8 @@ export const ev = {
   reap: (f: F<"reap">) => mk(KIND.reap, f.pid),
   waitBlock: (f: F<"wait-block">) => mk(KIND.waitBlock, f.pid),
   lockNew: (f: F<"lock-new">) => mk(KIND.lockNew, f.lock, f.space, f.type, f.name),
-  lockAcquire: (f: Omit<F<"lock-acquire">, "inferred"> & { inferred?: number }) => mk(KIND.lockAcquire, f.lock, f.level, f.inferred ?? 0),
+  lockAcquire: (f: Omit<F<"lock-acquire">, "inferred"> & { inferred?: number }) =>
+    mk(KIND.lockAcquire, f.lock, f.level, f.inferred ?? 0),
   lockWait: (f: F<"lock-wait">) => mk(KIND.lockWait, f.lock, f.spin),
   lockRelease: (f: F<"lock-release">) => mk(KIND.lockRelease, f.lock, f.level),
   unlockNotOwner: (f: F<"unlock-not-owner">) => mk(KIND.unlockNotOwner, f.lock, f.owner, f.ident),
@@ -58,7 +59,8 @@ export const ev = {
   // The end event has carried its outcome message in s since format 1.0, but
   // the kind table has no string slot for it (the writer stores it as a "full"
   // event); the table keeps that shape so recorded bytes do not change.
-  end: (f: Omit<F<"end">, "progress"> & { progress?: number; message: string }) => mk(KIND.end, f.outcome, f.progress ?? 0, 0, f.message),
+  end: (f: Omit<F<"end">, "progress"> & { progress?: number; message: string }) =>
+    mk(KIND.end, f.outcome, f.progress ?? 0, 0, f.message),
   exitGroup: (f: F<"exit-group">) => mk(KIND.exitGroup, f.pid, f.code, 0, f.label),
   varNew: (f: F<"var-new">) => mk(KIND.varNew, f.var, f.space, f.value, f.decl),
   load: (f: F<"load">) => mk(KIND.load, f.var, f.value, 0, f.reg),
@@ -143,7 +145,10 @@ export function fieldsAs<N extends KindName>(e: KEvent, name: N): EventFields<N>
 function globToRegExp(glob: string): RegExp {
   // `lock.*` (regex style) reads as the glob `lock*`.
   const g = glob.replace(/\.\*/g, "*");
-  const body = g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = g
+    .replace(/[\\^$+.()|{}[\]]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^(?:${body})$`);
 }
 
@@ -154,7 +159,10 @@ function globToRegExp(glob: string): RegExp {
  * `unmatched`).
  */
 export function kindsMatching(pattern: string, unmatched?: { part: string }): number[] | null {
-  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const parts = pattern
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   if (parts.length === 0 || pattern.length > 1000) return null;
   const out = new Set<number>();
   for (const part of parts) {

@@ -18,14 +18,14 @@
 // -errno (EBADF, EPIPE, EINTR); pipe, dup give a descriptor or -errno (EMFILE,
 // EBADF); close and fcntl 0 or the errno.
 
-import { AGAIN, DONE, KEEP, type Frame, type Micro, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, KEEP, type Micro, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value } from "./mem.ts";
 import { COST, FIRST_FD, MAX_FDS, PIPE_CAPACITY } from "./params.ts";
 import type { Op } from "./program.ts";
 import { send } from "./signal.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, HOW, SIG, type Fd, type Pipe, type Proc } from "./types.ts";
+import { ERRNO, type Fd, HOW, type Pipe, type Proc, SIG } from "./types.ts";
 
 /** The lowest free descriptor of p, or -1 when its table is full. */
 function lowestFree(p: Proc): number {
@@ -42,7 +42,16 @@ function fdOf(k: Simulator, t: TCtx, fd: number): Fd | undefined {
 }
 
 /** An errno event for `call` and the op's return value (-errno when the call returns a count or a descriptor). */
-function fail(k: Simulator, t: TCtx, c: number, errno: number, obj: number, call: string, reg: string | undefined, negative: boolean): R {
+function fail(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  errno: number,
+  obj: number,
+  call: string,
+  reg: string | undefined,
+  negative: boolean,
+): R {
   k.emit(c, t.tid, ev.errno({ errno, obj, call }));
   k.cost(COST.kernel, c);
   setRet(k, t, c, reg, negative ? -errno : errno);
@@ -74,13 +83,15 @@ export function closeFd(k: Simulator, c: number, actor: number, f: Fd): void {
  */
 export function closeAll(k: Simulator, pid: number, cloexecOnly: boolean): Micro[] {
   const fds = k.state.procs.get(pid)?.fds ?? [];
-  return fds.filter((f) => !cloexecOnly || f.cloexec).map((f) => (t2: TCtx, c2: number) => {
-    const still = k.state.procs.get(pid)?.fds?.find((x) => x.fd === f.fd && x.pipe === f.pipe);
-    if (still) closeFd(k, c2, t2.tid, still);
-    else k.emit(c2, t2.tid, ev.kwork({ label: `fd ${f.fd} already closed` }));
-    k.cost(COST.kernel, c2);
-    return DONE;
-  });
+  return fds
+    .filter((f) => !cloexecOnly || f.cloexec)
+    .map((f) => (t2: TCtx, c2: number) => {
+      const still = k.state.procs.get(pid)?.fds?.find((x) => x.fd === f.fd && x.pipe === f.pipe);
+      if (still) closeFd(k, c2, t2.tid, still);
+      else k.emit(c2, t2.tid, ev.kwork({ label: `fd ${f.fd} already closed` }));
+      k.cost(COST.kernel, c2);
+      return DONE;
+    });
 }
 
 /** pipe(): pipe-new, then its read and write ends as the two lowest free descriptors (fd-open each) in the op's registers. */
@@ -179,7 +190,12 @@ function wait(k: Simulator, t: TCtx, c: number, id: number, write: boolean): R {
  * ended in a signal's wakeup, EBADF for a descriptor not open on the right
  * end. The pipe and the call's text, or the step's result.
  */
-function pipeCall(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "read" | "write" }>): { p: Pipe; n: number; fd: number; call: string } | R {
+function pipeCall(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  op: Extract<Op, { op: "read" | "write" }>,
+): { p: Pipe; n: number; fd: number; call: string } | R {
   const fd = value(k, t, c, false, op.fd);
   const n = value(k, t, c, false, op.n);
   if (fd === null || n === null) return KEEP;

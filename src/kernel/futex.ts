@@ -18,7 +18,7 @@
 // woken thread resumes (TCtx.blockedAt) and returns how it was woken: 0 for a
 // futex_wake, ETIMEDOUT for its timer, EINTR for a signal.
 
-import { AGAIN, DONE, KEEP, type Frame, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, KEEP, type R, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value, varId } from "./mem.ts";
 import { COST } from "./params.ts";
@@ -87,7 +87,14 @@ export function futexWaiters(k: Simulator, id: number): number[] {
  * the op and calls futexResume when t runs again. Otherwise emits errno
  * EAGAIN and returns EAGAIN.
  */
-export function futexBlock(k: Simulator, t: TCtx, c: number, id: number, expected: number, ns: number | undefined): number {
+export function futexBlock(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  id: number,
+  expected: number,
+  ns: number | undefined,
+): number {
   const v = k.state.vars.get(id)!;
   if (v.value !== expected) {
     k.emit(c, t.tid, ev.errno({ errno: ERRNO.EAGAIN, obj: id, call: `futex_wait(${v.name} == ${expected})` }));
@@ -133,7 +140,14 @@ function next(f: Frame): R {
  * futexBlock: EAGAIN into `ret` (DONE), or blocked (KEEP). Run again after
  * the wakeup: the result into `ret`.
  */
-export function futexWaitOp(k: Simulator, t: TCtx, c: number, kernel: boolean, op: Extract<Op, { op: "futexWait" }>, f: Frame): R {
+export function futexWaitOp(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  kernel: boolean,
+  op: Extract<Op, { op: "futexWait" }>,
+  f: Frame,
+): R {
   if (t.blockedAt >= 0) {
     const r = futexResume(k, t);
     if (op.ret === undefined) return next(f);
@@ -152,7 +166,13 @@ export function futexWaitOp(k: Simulator, t: TCtx, c: number, kernel: boolean, o
 }
 
 /** The futexWake op: futexWakeN; `ret` gets how many were woken. */
-export function futexWakeOp(k: Simulator, t: TCtx, c: number, kernel: boolean, op: Extract<Op, { op: "futexWake" }>): R {
+export function futexWakeOp(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  kernel: boolean,
+  op: Extract<Op, { op: "futexWake" }>,
+): R {
   const id = varId(k, t, c, kernel, op.var);
   if (id < 0) return KEEP;
   const n = value(k, t, c, kernel, op.n);
@@ -166,7 +186,14 @@ export function futexWakeOp(k: Simulator, t: TCtx, c: number, kernel: boolean, o
  * sleep(ns): sleep (blocked, a timer at now + ns); when it runs again, the
  * sleep is over (`ret`: 0, or EINTR when a signal cut it short).
  */
-export function sleepOp(k: Simulator, t: TCtx, c: number, kernel: boolean, op: Extract<Op, { op: "sleep" }>, f: Frame): R {
+export function sleepOp(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  kernel: boolean,
+  op: Extract<Op, { op: "sleep" }>,
+  f: Frame,
+): R {
   if (t.blockedAt >= 0) {
     const r = futexResume(k, t);
     if (op.ret === undefined) return next(f);

@@ -14,7 +14,18 @@
 // that does not fit the state throws ApplyError and nothing else.
 
 import { ApplyError, fresh, thread } from "./apply.ts";
-import { CPU_CTX, KIND, MAX_CTX_DEPTH, SWITCH_STATES, type Cpu, type KEvent, type KState, type Proc, type Thread, type ThreadState } from "./types.ts";
+import {
+  CPU_CTX,
+  type Cpu,
+  type KEvent,
+  KIND,
+  type KState,
+  MAX_CTX_DEPTH,
+  type Proc,
+  SWITCH_STATES,
+  type Thread,
+  type ThreadState,
+} from "./types.ts";
 
 /** TASK_COMM_LEN - 1: the kernel cuts command names to this. */
 export const COMM_LEN = 15;
@@ -43,12 +54,21 @@ function cpuOf(s: KState, ev: KEvent): Cpu {
   return c;
 }
 
-
 /** A process of an imported trace: no address space modelled (vmar null, never cleared), no VMAR lock. */
 function newProc(s: KState, ev: KEvent, pid: number, ppid: number, name: string): Proc {
   const p: Proc = {
-    pid: fresh(ev, s.procs, pid, "process"), ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1, name, state: "running", threads: [],
-    vmar: null, vmarClearedSeq: -1, vmarLock: -1, exitCode: null, tcaches: [], createdSeq: ev.seq, exitingSeq: -1,
+    pid: fresh(ev, s.procs, pid, "process"),
+    ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1,
+    name,
+    state: "running",
+    threads: [],
+    vmar: null,
+    vmarClearedSeq: -1,
+    vmarLock: -1,
+    exitCode: null,
+    tcaches: [],
+    createdSeq: ev.seq,
+    exitingSeq: -1,
   };
   s.procs.set(pid, p);
   return p;
@@ -112,7 +132,11 @@ export function applyImported(s: KState, ev: KEvent): void {
       const parent = s.threads.get(ev.tid);
       let p: Proc;
       if (ev.c === 1) {
-        p = s.procs.get(ev.b) ?? (() => { throw new ApplyError(ev.seq, `no process ${ev.b}`); })();
+        p =
+          s.procs.get(ev.b) ??
+          (() => {
+            throw new ApplyError(ev.seq, `no process ${ev.b}`);
+          })();
       } else {
         p = newProc(s, ev, ev.b, parent ? parent.pid : -1, ev.s);
       }

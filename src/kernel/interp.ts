@@ -7,21 +7,21 @@
 // run in its mode (user, or kernel inside a system call).
 
 import * as alloc from "./alloc.ts";
-import { AGAIN, DONE, KEEP, SimError, frameIn, pushKernel, type Frame, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, frameIn, KEEP, pushKernel, type R, SimError, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
+import * as fd from "./fd.ts";
+import * as futex from "./futex.ts";
 import { lockId, lockOp, unlockOp } from "./locks.ts";
+import type { LoweredWhile } from "./lower.ts";
 import * as mem from "./mem.ts";
 import { COST } from "./params.ts";
 import * as proc from "./proc.ts";
-import type { LoweredWhile } from "./lower.ts";
 import type { Op } from "./program.ts";
-import type { Simulator } from "./sim.ts";
-import { procfsRead } from "./vm.ts";
-import { KIND, SCHED_POLICIES } from "./types.ts";
-import * as futex from "./futex.ts";
-import * as sync from "./sync.ts";
 import * as signal from "./signal.ts";
-import * as fd from "./fd.ts";
+import type { Simulator } from "./sim.ts";
+import * as sync from "./sync.ts";
+import { KIND, SCHED_POLICIES } from "./types.ts";
+import { procfsRead } from "./vm.ts";
 
 /**
  * Runs thread t on cpu c for one step. A killed thread (exit_group, exec)
@@ -89,10 +89,40 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
 
 /** The ops step's own switch takes: the ones a loop body runs (the others go to stepProc, then stepOs). */
 type HotOp =
-  | "user" | "lock" | "unlock" | "malloc" | "free" | "load" | "store" | "cas" | "fetchAdd" | "xchg" | "set" | "assert" | "bugOn"
-  | "unwrap" | "alloc" | "dealloc" | "use" | "progress" | "repeat" | "if" | "while";
+  | "user"
+  | "lock"
+  | "unlock"
+  | "malloc"
+  | "free"
+  | "load"
+  | "store"
+  | "cas"
+  | "fetchAdd"
+  | "xchg"
+  | "set"
+  | "assert"
+  | "bugOn"
+  | "unwrap"
+  | "alloc"
+  | "dealloc"
+  | "use"
+  | "progress"
+  | "repeat"
+  | "if"
+  | "while";
 /** The older ops stepProc's switch takes (process life, calls, procfs): run a few times per process. */
-type ProcOp = "call" | "restamp" | "atfork" | "fork" | "spawn" | "exec" | "thread" | "exit" | "waitpid" | "procfs" | "syscall";
+type ProcOp =
+  | "call"
+  | "restamp"
+  | "atfork"
+  | "fork"
+  | "spawn"
+  | "exec"
+  | "thread"
+  | "exit"
+  | "waitpid"
+  | "procfs"
+  | "syscall";
 
 /**
  * One op of a program (not repeat): what it emits and how the pc moves.
@@ -135,7 +165,10 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
       return mem.set(k, t, c, f.kernel, op.reg, op.value);
     case "assert":
     case "bugOn": {
-      const r = op.op === "assert" ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message) : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
+      const r =
+        op.op === "assert"
+          ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message)
+          : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
       if (r === AGAIN) f.pc++; // it held: no step
       return r;
     }

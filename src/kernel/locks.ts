@@ -7,14 +7,14 @@
 // (mutex, recursive) or spinning (spin): a spinner stays on its cpu and
 // retries each step; a blocked thread is woken by the release.
 
-import { DONE, KEEP, STALL, SimError, pushKernel, type R, type TCtx } from "./ctx.ts";
+import { DONE, KEEP, pushKernel, type R, SimError, STALL, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
-import { COST } from "./params.ts";
 import { evalExpr, fail, setRet } from "./mem.ts";
+import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { Expr } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, KIND, LOCK_TYPES, MISUSES, type KState, type Lock } from "./types.ts";
+import { ERRNO, KIND, type KState, LOCK_TYPES, type Lock, MISUSES } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
@@ -78,7 +78,9 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
     const known = k.procs.get(t.pid)!.lockIds.get(name);
     if (known !== undefined) return known;
   }
-  const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const decl =
+    declOf(k.world.locks, name) ??
+    (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
   const scope = decl.scope ?? "user";
   let pid = t.pid;
   if (of !== undefined) {
@@ -151,9 +153,11 @@ export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
 }
 
 function badUnlock(k: Simulator, l: Lock): string {
-  return declOf(k.world.locks, l.name)?.badUnlock ?? `unlocking recursive mutex ${l.name} that is not owned by the current thread`;
+  return (
+    declOf(k.world.locks, l.name)?.badUnlock ??
+    `unlocking recursive mutex ${l.name} that is not owned by the current thread`
+  );
 }
-
 
 /**
  * A program's lock(): acquire(), except that relocking a non-recursive lock

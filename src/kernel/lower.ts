@@ -94,12 +94,17 @@ function lowerOp(o: Op): Op[] {
   const L = new Loads();
   let op: Op = o;
   switch (o.op) {
-    case "repeat": case "call": case "exec": case "thread": case "syscall": {
+    case "repeat":
+    case "call":
+    case "exec":
+    case "thread":
+    case "syscall": {
       const body = lowerList(o.body);
       op = body === o.body ? o : { ...o, body };
       break;
     }
-    case "fork": case "spawn": {
+    case "fork":
+    case "spawn": {
       const child = lowerList(o.child);
       op = child === o.child ? o : { ...o, child };
       break;
@@ -109,13 +114,15 @@ function lowerOp(o: Op): Op[] {
       op = prepare === o.prepare && parent === o.parent && child === o.child ? o : { ...o, prepare, parent, child };
       break;
     }
-    case "lock": case "unlock":
+    case "lock":
+    case "unlock":
       if (o.of !== undefined) op = { ...o, of: L.take(o.of) };
       break;
     case "load":
       op = { ...o, var: L.ref(o.var) };
       break;
-    case "store": case "xchg": {
+    case "store":
+    case "xchg": {
       const value = L.take(o.value);
       op = { ...o, var: L.ref(o.var), value };
       break;
@@ -129,7 +136,10 @@ function lowerOp(o: Op): Op[] {
     case "fetchAdd":
       op = { ...o, delta: L.take(o.delta), var: L.ref(o.var) };
       break;
-    case "set": case "unwrap": case "dealloc": case "use":
+    case "set":
+    case "unwrap":
+    case "dealloc":
+    case "use":
       op = { ...o, value: L.take(o.value) };
       break;
     case "if": {
@@ -143,7 +153,8 @@ function lowerOp(o: Op): Op[] {
       const w: LoweredWhile = { op: "while", pre: L.ops.splice(0), cond, body: lowerList(o.body), max: o.max };
       return [w as unknown as Op];
     }
-    case "assert": case "bugOn":
+    case "assert":
+    case "bugOn":
       op = { ...o, cond: L.take(o.cond) };
       break;
     case "futexWait": {
@@ -158,16 +169,19 @@ function lowerOp(o: Op): Op[] {
     case "sleep":
       op = { ...o, ns: L.take(o.ns) };
       break;
-    case "waitpid": case "procfs":
+    case "waitpid":
+    case "procfs":
       if (o.pid !== undefined) op = { ...o, pid: L.take(o.pid) };
       break;
-    case "join": case "detach":
+    case "join":
+    case "detach":
       op = { ...o, tid: L.take(o.tid) };
       break;
     case "kill":
       op = { ...o, pid: L.take(o.pid) };
       break;
-    case "close": case "fcntl":
+    case "close":
+    case "fcntl":
       op = { ...o, fd: L.take(o.fd) };
       break;
     case "dup": {
@@ -175,7 +189,8 @@ function lowerOp(o: Op): Op[] {
       op = o.to === undefined ? { ...o, fd } : { ...o, fd, to: L.take(o.to) };
       break;
     }
-    case "write": case "read": {
+    case "write":
+    case "read": {
       const fd = L.take(o.fd);
       op = { ...o, fd, n: L.take(o.n) };
       break;
@@ -189,7 +204,8 @@ function lowerOp(o: Op): Op[] {
         op = handler === o.handler ? o : { ...o, handler };
       }
       break;
-    case "cvWait": case "semWait":
+    case "cvWait":
+    case "semWait":
       if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
       break;
     default:

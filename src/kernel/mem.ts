@@ -9,13 +9,13 @@
 // replay, watchpoints and race detection see every access. Expressions read
 // registers only: lower.ts turned variable reads into loads before the op.
 
-import { AGAIN, DONE, KEEP, SimError, type PCtx, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, KEEP, type PCtx, type R, SimError, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { BinOp, Expr, Op, VarRef } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { OUTCOME_KINDS, VAR_TYPES, type Thread, type VarType } from "./types.ts";
+import { OUTCOME_KINDS, type Thread, VAR_TYPES, type VarType } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 /** Evaluating an expression divided by zero. */
@@ -28,19 +28,32 @@ class DivByZero extends Error {}
  */
 export function binOp(op: BinOp, l: number, r: number): number | null {
   switch (op) {
-    case "+": return (l + r) | 0;
-    case "-": return (l - r) | 0;
-    case "*": return Math.imul(l, r);
-    case "/": return r === 0 ? null : Math.trunc(l / r) | 0;
-    case "%": return r === 0 ? null : (l % r) | 0;
-    case "==": return l === r ? 1 : 0;
-    case "!=": return l !== r ? 1 : 0;
-    case "<": return l < r ? 1 : 0;
-    case "<=": return l <= r ? 1 : 0;
-    case ">": return l > r ? 1 : 0;
-    case ">=": return l >= r ? 1 : 0;
-    case "&&": return l !== 0 && r !== 0 ? 1 : 0;
-    case "||": return l !== 0 || r !== 0 ? 1 : 0;
+    case "+":
+      return (l + r) | 0;
+    case "-":
+      return (l - r) | 0;
+    case "*":
+      return Math.imul(l, r);
+    case "/":
+      return r === 0 ? null : Math.trunc(l / r) | 0;
+    case "%":
+      return r === 0 ? null : (l % r) | 0;
+    case "==":
+      return l === r ? 1 : 0;
+    case "!=":
+      return l !== r ? 1 : 0;
+    case "<":
+      return l < r ? 1 : 0;
+    case "<=":
+      return l <= r ? 1 : 0;
+    case ">":
+      return l > r ? 1 : 0;
+    case ">=":
+      return l >= r ? 1 : 0;
+    case "&&":
+      return l !== 0 && r !== 0 ? 1 : 0;
+    case "||":
+      return l !== 0 || r !== 0 ? 1 : 0;
   }
 }
 
@@ -137,7 +150,16 @@ export function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: Va
     k.emit(c, t.tid, ev.objNew({ obj: init, space, name: ref.name }));
   }
   const nid = k.state.nextVar;
-  k.emit(c, t.tid, ev.varNew({ var: nid, space, value: init, decl: `${decl.type} ${ref.name}${decl.sync !== undefined ? ` ${decl.sync}` : ""}` }));
+  k.emit(
+    c,
+    t.tid,
+    ev.varNew({
+      var: nid,
+      space,
+      value: init,
+      decl: `${decl.type} ${ref.name}${decl.sync !== undefined ? ` ${decl.sync}` : ""}`,
+    }),
+  );
   k.cost(COST.user, c);
   ids.set(ref.name, nid);
   return -1;
@@ -149,7 +171,13 @@ export function varId(k: Simulator, t: TCtx, c: number, kernel: boolean, ref: Va
  * (the old value for a read-modify-write). DONE, or KEEP after creating the
  * variable (the access happens next step).
  */
-export function access(k: Simulator, t: TCtx, c: number, kernel: boolean, op: Extract<Op, { op: "load" | "store" | "cas" | "fetchAdd" | "xchg" }>): R {
+export function access(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  kernel: boolean,
+  op: Extract<Op, { op: "load" | "store" | "cas" | "fetchAdd" | "xchg" }>,
+): R {
   const id = varId(k, t, c, kernel, op.var);
   if (id < 0) return KEEP;
   const v = k.state.vars.get(id)!;
@@ -261,11 +289,29 @@ export function deallocObj(k: Simulator, t: TCtx, c: number, kernel: boolean, e:
     return DONE;
   }
   const o = k.state.objs.get(p);
-  if (!o) return fail(k, t, c, kernel, kernel ? `BUG: KASAN: double-free of object ${p} (freed long ago, out of the quarantine)` : `free(): invalid pointer (object ${p} was freed long ago)`);
+  if (!o)
+    return fail(
+      k,
+      t,
+      c,
+      kernel,
+      kernel
+        ? `BUG: KASAN: double-free of object ${p} (freed long ago, out of the quarantine)`
+        : `free(): invalid pointer (object ${p} was freed long ago)`,
+    );
   const double = o.state === "freed";
   k.emit(c, t.tid, ev.objFree({ obj: p, double: double ? 1 : 0 }));
   k.cost(COST.malloc, c);
-  if (double) return fail(k, t, c, kernel, kernel ? `BUG: KASAN: double-free in ${o.name} (freed at seq ${o.freeSeq})` : "free(): double free detected in tcache 2");
+  if (double)
+    return fail(
+      k,
+      t,
+      c,
+      kernel,
+      kernel
+        ? `BUG: KASAN: double-free in ${o.name} (freed at seq ${o.freeSeq})`
+        : "free(): double free detected in tcache 2",
+    );
   return DONE;
 }
 
@@ -278,10 +324,20 @@ export function useObj(k: Simulator, t: TCtx, c: number, kernel: boolean, e: Exp
   const p = value(k, t, c, kernel, e);
   if (p === null) return KEEP;
   if (p === 0) {
-    return fail(k, t, c, kernel, kernel ? `BUG: kernel NULL pointer dereference (${label})` : `Segmentation fault: NULL pointer dereference (${label})`, 11);
+    return fail(
+      k,
+      t,
+      c,
+      kernel,
+      kernel
+        ? `BUG: kernel NULL pointer dereference (${label})`
+        : `Segmentation fault: NULL pointer dereference (${label})`,
+      11,
+    );
   }
   const o = k.state.objs.get(p);
-  if (!o) return fail(k, t, c, kernel, `${label}: use after free of object ${p} (freed long ago, out of the quarantine)`, 11);
+  if (!o)
+    return fail(k, t, c, kernel, `${label}: use after free of object ${p} (freed long ago, out of the quarantine)`, 11);
   k.emit(c, t.tid, ev.objUse({ obj: p, freed: o.state === "freed" ? 1 : 0, label }));
   k.cost(COST.user, c);
   return DONE;

@@ -49,7 +49,8 @@ export function prioText(th: Thread): string {
 /** Threads waiting on lock l (blocked or spinning on it). */
 function waitersOf(s: KState, l: Lock): Thread[] {
   const out: Thread[] = [];
-  for (const t of s.threads.values()) if (t.waitLock === l.id && (t.state === "blocked" || t.state === "spinning")) out.push(t);
+  for (const t of s.threads.values())
+    if (t.waitLock === l.id && (t.state === "blocked" || t.state === "spinning")) out.push(t);
   return out;
 }
 

@@ -7,16 +7,30 @@
 // path exits at its next return to user mode (interp.ts).
 
 import { emptyCache } from "./alloc.ts";
-import { AGAIN, DONE, EXIT0, KEEP, STALL, newPCtx, pushKernel, userFrame, type Frame, type Micro, type R, type TCtx, type XOp } from "./ctx.ts";
+import {
+  AGAIN,
+  DONE,
+  EXIT0,
+  type Frame,
+  KEEP,
+  type Micro,
+  newPCtx,
+  pushKernel,
+  type R,
+  STALL,
+  type TCtx,
+  userFrame,
+  type XOp,
+} from "./ctx.ts";
 import { ev } from "./events.ts";
-import { acquire, release } from "./locks.ts";
-import { COST, FIRST_PID } from "./params.ts";
-import { setRet, value } from "./mem.ts";
-import { ERRNO, HOW, OUTCOME_KINDS, SCHED_POLICIES, SIG, SIG_ACTIONS, type KState, type Proc } from "./types.ts";
-import { send } from "./signal.ts";
 import { closeAll } from "./fd.ts";
+import { acquire, release } from "./locks.ts";
+import { setRet, value } from "./mem.ts";
+import { COST, FIRST_PID } from "./params.ts";
 import type { Op } from "./program.ts";
+import { send } from "./signal.ts";
 import type { Simulator } from "./sim.ts";
+import { ERRNO, HOW, type KState, OUTCOME_KINDS, type Proc, SCHED_POLICIES, SIG, SIG_ACTIONS } from "./types.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
 
 /** True while thread tid is some cpu's current thread. */
@@ -44,17 +58,35 @@ export function startThread(k: Simulator, t: TCtx, c: number, ntid: number): R {
 export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   const handlers = k.procs.get(t.pid)!.atfork;
-  const prepare = handlers.slice().reverse().flatMap((h) => h.prepare);
+  const prepare = handlers
+    .slice()
+    .reverse()
+    .flatMap((h) => h.prepare);
   let ctid = -1;
   const sys: XOp[] = [
-    { op: "$", run: (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label: "sys_fork" })); k.cost(COST.kernel, c2); return DONE; } },
-    { op: "$", run: (t2, c2) => { ctid = forkCopy(k, t2, c2, child); return DONE; } },
+    {
+      op: "$",
+      run: (t2, c2) => {
+        k.emit(c2, t2.tid, ev.kwork({ label: "sys_fork" }));
+        k.cost(COST.kernel, c2);
+        return DONE;
+      },
+    },
+    {
+      op: "$",
+      run: (t2, c2) => {
+        ctid = forkCopy(k, t2, c2, child);
+        return DONE;
+      },
+    },
     { op: "$", run: (t2, c2) => startThread(k, t2, c2, ctid) },
     {
-      op: "$", run: (t2, c2) => {
+      op: "$",
+      run: (t2, c2) => {
         const parent = handlers.flatMap((h) => h.parent);
         k.emit(c2, t2.tid, ev.user({ label: "fork() returns child pid" }));
-        if (pidReg !== undefined) k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
+        if (pidReg !== undefined)
+          k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
         t2.frames[t2.frames.length - 1]!.pc++;
         if (parent.length > 0) t2.frames.push(userFrame(parent));
         return KEEP;
@@ -84,7 +116,13 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
   for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
-  k.procs.set(pid, { ...newPCtx(pid), atfork: parent.atfork.slice(), lockIds, varIds, handlers: new Map(parent.handlers) });
+  k.procs.set(pid, {
+    ...newPCtx(pid),
+    atfork: parent.atfork.slice(),
+    lockIds,
+    varIds,
+    handlers: new Map(parent.handlers),
+  });
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
@@ -150,12 +188,23 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
       ntid = k.nextTid++;
       k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
       k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
-      k.handles.set(ntid, { pid: t2.pid, detached: op.detached === true, joined: false, exited: false, code: 0, joiner: -1 });
+      k.handles.set(ntid, {
+        pid: t2.pid,
+        detached: op.detached === true,
+        joined: false,
+        exited: false,
+        code: 0,
+        joiner: -1,
+      });
       return DONE;
     },
     (t2, c2) => {
       if (op.prio !== undefined || op.policy !== undefined) {
-        k.emit(c2, t2.tid, ev.schedSet({ tid: ntid, prio: op.prio ?? 0, policy: SCHED_POLICIES.indexOf(op.policy ?? "other") }));
+        k.emit(
+          c2,
+          t2.tid,
+          ev.schedSet({ tid: ntid, prio: op.prio ?? 0, policy: SCHED_POLICIES.indexOf(op.policy ?? "other") }),
+        );
       }
       const r = startThread(k, t2, c2, ntid);
       if (op.detached) k.emit(c2, t2.tid, ev.detach({ tid: ntid }));
@@ -291,7 +340,13 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
       const vo = k.threads.get(tid);
       const top = vo?.frames[vo.frames.length - 1];
       if (!v || !vo || v.state === "exited" || !vo.killed || top?.kernel) {
-        k.emit(c2, t2.tid, ev.kwork({ label: `kill tid ${tid}: ${!v || v.state === "exited" ? "already gone" : "exits on return to user mode"}` }));
+        k.emit(
+          c2,
+          t2.tid,
+          ev.kwork({
+            label: `kill tid ${tid}: ${!v || v.state === "exited" ? "already gone" : "exits on return to user mode"}`,
+          }),
+        );
         return DONE;
       }
       k.emit(c2, t2.tid, ev.threadExit({ tid, code: k.procs.get(t2.pid)?.groupCode ?? 0 }));
@@ -308,7 +363,15 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
 
 /** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
 export function exitGroup(k: Simulator, t: TCtx, c: number, code: number): R {
-  k.emit(c, t.tid, ev.exitGroup({ pid: t.pid, code, label: k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next" }));
+  k.emit(
+    c,
+    t.tid,
+    ev.exitGroup({
+      pid: t.pid,
+      code,
+      label: k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next",
+    }),
+  );
   k.cost(COST.kernel, c);
   k.procs.get(t.pid)!.groupCode = code;
   const kills = killOthers(k, t);
@@ -349,13 +412,23 @@ export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group
 function teardown(k: Simulator, pid: number, code: number, runner: number): Micro[] {
   const cfg = k.state.config;
   const vmarLock = k.state.procs.get(pid)!.vmarLock;
-  const kw = (label: string): Micro => (t2, c2) => { k.emit(c2, t2.tid, ev.kwork({ label })); k.cost(COST.kernel, c2); return DONE; };
+  const kw =
+    (label: string): Micro =>
+    (t2, c2) => {
+      k.emit(c2, t2.tid, ev.kwork({ label }));
+      k.cost(COST.kernel, c2);
+      return DONE;
+    };
   const steps: Micro[] = [];
   // Linux: init may not exit while the machine has other processes.
   if (pid === FIRST_PID) steps.push((t2, c2) => killInit(k, t2, c2, code));
   steps.push(
     (t2, c2) => acquire(k, t2, c2, vmarLock),
-    (t2, c2) => { k.emit(c2, t2.tid, ev.vmarClear({ pid })); k.cost(COST.kernel, c2); return DONE; },
+    (t2, c2) => {
+      k.emit(c2, t2.tid, ev.vmarClear({ pid }));
+      k.cost(COST.kernel, c2);
+      return DONE;
+    },
     (t2, c2) => release(k, t2, c2, k.state.locks.get(vmarLock)!),
   );
   // The descriptors are closed (waking readers of the pipes it held open).
@@ -369,7 +442,10 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     } else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
     return DONE;
   });
-  steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code })); return DONE; });
+  steps.push((t2, c2) => {
+    k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code }));
+    return DONE;
+  });
   steps.push((t2, c2) => {
     k.emit(c2, t2.tid, ev.procExit({ pid, code }));
     dropHandles(k, pid);
@@ -397,10 +473,15 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
         return DONE;
       });
       // The explicit sfence.vma after unmapping (upstream: it made the bug hang).
-      if (cfg.stackCheck === "flush") steps.push((t2, c2) => { k.emit(c2, t2.tid, ev.tlbFlush()); return DONE; });
+      if (cfg.stackCheck === "flush")
+        steps.push((t2, c2) => {
+          k.emit(c2, t2.tid, ev.tlbFlush());
+          return DONE;
+        });
       if (!main) {
         steps.push((t2, c2) => {
-          if (later(tid) || !k.state.threads.has(tid)) k.emit(c2, t2.tid, ev.kwork({ label: `task ${tid} released at reap` }));
+          if (later(tid) || !k.state.threads.has(tid))
+            k.emit(c2, t2.tid, ev.kwork({ label: `task ${tid} released at reap` }));
           else k.emit(c2, t2.tid, ev.threadRelease({ tid }));
           return DONE;
         });
@@ -440,7 +521,10 @@ export function autoReaped(s: KState, p: Proc): boolean {
   if (p.state !== "zombie") return false;
   if (p.ppid === FIRST_PID && p.adoptedSeq !== undefined) return true;
   const parent = s.procs.get(p.ppid);
-  return parent !== undefined && parent.sigActions?.some(([sig, a]) => sig === SIG.SIGCHLD && SIG_ACTIONS[a] === "ignore") === true;
+  return (
+    parent !== undefined &&
+    parent.sigActions?.some(([sig, a]) => sig === SIG.SIGCHLD && SIG_ACTIONS[a] === "ignore") === true
+  );
 }
 
 /**
@@ -549,7 +633,12 @@ function interrupted(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "wa
   const w = k.state.threads.get(t.tid)?.woken;
   const at = t.blockedAt;
   t.blockedAt = -1;
-  if (w !== undefined && w.seq > at && w.how === HOW.signal && (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || op.which === "pid")) {
+  if (
+    w !== undefined &&
+    w.seq > at &&
+    w.how === HOW.signal &&
+    (op.ret !== undefined || op.status !== undefined || op.nohang !== undefined || op.which === "pid")
+  ) {
     k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINTR, obj: -1, call: "waitpid" }));
     setRet(k, t, c, op.ret, -ERRNO.EINTR);
     return true;

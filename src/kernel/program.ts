@@ -14,7 +14,7 @@
 // Validation (validate.ts) refuses a malformed program when the world is built,
 // naming the op's path and, for ops made by these builders, the source line.
 
-import { SIG, type LockType, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
+import { type LockType, type SchedPolicy, SIG, type SigAction, type SyncKind } from "./types.ts";
 
 /** The /proc/<pid>/ files a program can read (each reads the process's memory map). */
 export type ProcFile = "status" | "stat" | "cmdline";
@@ -310,38 +310,54 @@ export const unlockOf = (name: string, pid: Expr | number): Op => site({ op: "un
 export const restamp = (name: string): Op => site({ op: "restamp", lock: name });
 export const malloc = (size: number): Op => site({ op: "malloc", size });
 export const free = (size: number): Op => site({ op: "free", size });
-export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op => site({
-  op: "atfork", prepare: h.prepare ?? [], parent: h.parent ?? [], child: h.child ?? [],
-});
+export const atfork = (h: { prepare?: Op[]; parent?: Op[]; child?: Op[] }): Op =>
+  site({
+    op: "atfork",
+    prepare: h.prepare ?? [],
+    parent: h.parent ?? [],
+    child: h.child ?? [],
+  });
 /** fork(); `{ pid: "reg" }` puts the child's pid in a register of the parent. */
 export const fork = (child: Op[], o: { pid?: string } = {}): Op =>
   site(o.pid === undefined ? { op: "fork", child } : { op: "fork", child, pid: o.pid });
 /** posix_spawn(program); `{ pid: "reg" }` puts the child's pid (its handle) in a register. */
-export const spawn = (program: string, child: Op[], o: { pid?: string } = {}): Op => site(defined({ op: "spawn", program, child, pid: o.pid }));
+export const spawn = (program: string, child: Op[], o: { pid?: string } = {}): Op =>
+  site(defined({ op: "spawn", program, child, pid: o.pid }));
 export const exec = (program: string, body: Op[]): Op => site({ op: "exec", program, body });
 /**
  * pthread_create(body); `{ tid: "reg" }` puts its tid (its handle) in a
  * register; `{ detached: true }`; `{ prio, policy: "fifo" }` its scheduling.
  */
-export const thread = (body: Op[], o: { tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy } = {}): Op =>
-  site(defined({ op: "thread", body, tid: o.tid, detached: o.detached, prio: o.prio, policy: o.policy }));
+export const thread = (
+  body: Op[],
+  o: { tid?: string; detached?: boolean; prio?: number; policy?: SchedPolicy } = {},
+): Op => site(defined({ op: "thread", body, tid: o.tid, detached: o.detached, prio: o.prio, policy: o.policy }));
 export const exit = (code = 0): Op => site({ op: "exit", code });
 /**
  * waitpid(): `"child"` (the last child forked or spawned), `"any"`, or a pid
  * (a handle: `r("child")`); `{ nohang: true }` is WNOHANG; `{ ret }` gets the
  * reaped pid, 0 (WNOHANG, none yet) or -ECHILD; `{ status }` the exit code.
  */
-export const waitpid = (which: "child" | "any" | Expr | number = "child", o: { nohang?: boolean; ret?: string; status?: string } = {}): Op =>
-  site(defined(typeof which === "string"
-    ? { op: "waitpid", which, nohang: o.nohang, ret: o.ret, status: o.status }
-    : { op: "waitpid", which: "pid", pid: x(which), nohang: o.nohang, ret: o.ret, status: o.status }));
+export const waitpid = (
+  which: "child" | "any" | Expr | number = "child",
+  o: { nohang?: boolean; ret?: string; status?: string } = {},
+): Op =>
+  site(
+    defined(
+      typeof which === "string"
+        ? { op: "waitpid", which, nohang: o.nohang, ret: o.ret, status: o.status }
+        : { op: "waitpid", which: "pid", pid: x(which), nohang: o.nohang, ret: o.ret, status: o.status },
+    ),
+  );
 /** Read /proc/<pid>/<file>: procfs() the last child's status, procfs(r("child"), "stat") a handle's. */
 export const procfs = (pidOrFile: Expr | number | ProcFile = "status", file: ProcFile = "status"): Op =>
   site(typeof pidOrFile === "string" ? { op: "procfs", file: pidOrFile } : { op: "procfs", file, pid: x(pidOrFile) });
 /** pthread_join(tid); `{ ret }` gets 0 or the error, `{ status }` the thread's exit code. */
-export const join = (tid: Expr | number, o: { ret?: string; status?: string } = {}): Op => site(defined({ op: "join", tid: x(tid), ret: o.ret, status: o.status }));
+export const join = (tid: Expr | number, o: { ret?: string; status?: string } = {}): Op =>
+  site(defined({ op: "join", tid: x(tid), ret: o.ret, status: o.status }));
 /** pthread_detach(tid); `{ ret }` gets 0 or the error. */
-export const detach = (tid: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "detach", tid: x(tid), ret: o.ret }));
+export const detach = (tid: Expr | number, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "detach", tid: x(tid), ret: o.ret }));
 export const repeat = (n: number, body: Op[]): Op => site({ op: "repeat", n, body });
 export const call = (name: string, body: Op[] = []): Op => site({ op: "call", name, body });
 
@@ -364,7 +380,10 @@ export const r = (name: string): Expr => site({ e: "reg", name });
 export const int = (value: number): Expr => site({ e: "int", v: value });
 /** The empty pointer (None, NULL). */
 export const none: Expr = { e: "none" };
-const bin = (op: BinOp) => (l: Expr | number, rr: Expr | number): Expr => site({ e: "bin", op, l: x(l), r: x(rr) });
+const bin =
+  (op: BinOp) =>
+  (l: Expr | number, rr: Expr | number): Expr =>
+    site({ e: "bin", op, l: x(l), r: x(rr) });
 export const add = bin("+");
 export const sub = bin("-");
 export const mul = bin("*");
@@ -397,8 +416,12 @@ export const evTid = (): Expr => site({ e: "evTid" });
 export const evField = (name: string): Expr => site({ e: "evField", name });
 
 /** A scenario's own invariant (build() returns them in `invariants`). */
-export const invariant = (name: string, check: Expr, message: string, o: { on?: InvariantDecl["on"] } = {}): InvariantDecl =>
-  site(o.on === undefined ? { name, check, message } : { name, check, message, on: o.on });
+export const invariant = (
+  name: string,
+  check: Expr,
+  message: string,
+  o: { on?: InvariantDecl["on"] } = {},
+): InvariantDecl => site(o.on === undefined ? { name, check, message } : { name, check, message, on: o.on });
 
 // shared state
 /** reg = var; `{ atomic: true }` for an atomic (acquire) load. */
@@ -408,8 +431,19 @@ export const load = (reg: string, name: string, o: { of?: Expr | number; atomic?
 export const store = (name: string, value: Expr | number, o: { of?: Expr | number; atomic?: boolean } = {}): Op =>
   site({ op: "store", var: ref(name, o.of), value: x(value), atomic: o.atomic ?? false });
 /** Atomic compare-and-swap; `{ reg }` gets the old value (it succeeded iff that equals expected). */
-export const cas = (name: string, expected: Expr | number, desired: Expr | number, o: { reg?: string; of?: Expr | number } = {}): Op =>
-  site({ op: "cas", ...(o.reg !== undefined ? { reg: o.reg } : {}), var: ref(name, o.of), expected: x(expected), desired: x(desired) });
+export const cas = (
+  name: string,
+  expected: Expr | number,
+  desired: Expr | number,
+  o: { reg?: string; of?: Expr | number } = {},
+): Op =>
+  site({
+    op: "cas",
+    ...(o.reg !== undefined ? { reg: o.reg } : {}),
+    var: ref(name, o.of),
+    expected: x(expected),
+    desired: x(desired),
+  });
 /** Atomic fetch-and-add; `{ reg }` gets the old value. */
 export const fetchAdd = (name: string, delta: Expr | number, o: { reg?: string; of?: Expr | number } = {}): Op =>
   site({ op: "fetchAdd", ...(o.reg !== undefined ? { reg: o.reg } : {}), var: ref(name, o.of), delta: x(delta) });
@@ -421,9 +455,11 @@ export const set = (reg: string, value: Expr | number): Op => site({ op: "set", 
 
 // control flow
 /** if (cond) then else otherwise. */
-export const when = (cond: Expr, then: Op[], otherwise: Op[] = []): Op => site({ op: "if", cond, then, else: otherwise });
+export const when = (cond: Expr, then: Op[], otherwise: Op[] = []): Op =>
+  site({ op: "if", cond, then, else: otherwise });
 /** while (cond) body, at most `max` iterations (a bound is required; Infinity is allowed). */
-export const loopWhile = (cond: Expr, o: { max: number }, body: Op[]): Op => site({ op: "while", cond, body, max: o?.max });
+export const loopWhile = (cond: Expr, o: { max: number }, body: Op[]): Op =>
+  site({ op: "while", cond, body, max: o?.max });
 /** A system call: body runs in kernel mode. */
 export const syscall = (name: string, body: Op[]): Op => site({ op: "syscall", name, body });
 
@@ -454,20 +490,35 @@ function defined<T extends object>(o: T): T {
  * `{ timeout: ns }` bounds the wait (ETIMEDOUT), `{ ret }` gets 0, EAGAIN
  * (var no longer held value), ETIMEDOUT or EINTR.
  */
-export const futexWait = (name: string, value: Expr | number, o: { timeout?: Expr | number; ret?: string; of?: Expr | number } = {}): Op =>
-  site(defined({ op: "futexWait", var: ref(name, o.of), value: x(value), timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+export const futexWait = (
+  name: string,
+  value: Expr | number,
+  o: { timeout?: Expr | number; ret?: string; of?: Expr | number } = {},
+): Op =>
+  site(
+    defined({
+      op: "futexWait",
+      var: ref(name, o.of),
+      value: x(value),
+      timeout: o.timeout === undefined ? undefined : x(o.timeout),
+      ret: o.ret,
+    }),
+  );
 /** futex_wake(var, n): wakes up to n waiters (default 1; Infinity or a large n for all); `{ ret }` gets how many. */
 export const futexWake = (name: string, n: Expr | number = 1, o: { ret?: string; of?: Expr | number } = {}): Op =>
   site(defined({ op: "futexWake", var: ref(name, o.of), n: x(n === Infinity ? 2 ** 31 - 1 : n), ret: o.ret }));
 // synchronization built on futexes: declare the word, then use the ops
 /** A condition variable's word (a sequence number signals bump): `vars: { cv: condvar() }`. */
-export const condvar = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "condvar", scope: o.scope });
+export const condvar = (o: { scope?: Scope } = {}): VarDecl =>
+  defined({ type: "int", sync: "condvar", scope: o.scope });
 /** A semaphore's word (its count), starting at n: `vars: { items: semaphore(0) }`. */
-export const semaphore = (n = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init: n, sync: "semaphore", scope: o.scope });
+export const semaphore = (n = 0, o: { scope?: Scope } = {}): VarDecl =>
+  defined({ type: "int", init: n, sync: "semaphore", scope: o.scope });
 /** A read-write lock's word (0 free, n readers, -1 a writer): `vars: { rw: rwlock() }`. */
 export const rwlock = (o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", sync: "rwlock", scope: o.scope });
 /** A futex word used by hand-written synchronization (shown as a futex): `vars: { m: futexWord() }`. */
-export const futexWord = (init = 0, o: { scope?: Scope } = {}): VarDecl => defined({ type: "int", init, sync: "futex", scope: o.scope });
+export const futexWord = (init = 0, o: { scope?: Scope } = {}): VarDecl =>
+  defined({ type: "int", init, sync: "futex", scope: o.scope });
 /** pthread_cond_wait(cv, mutex); `{ timeout: ns, ret }` for pthread_cond_timedwait (ret: 0 or ETIMEDOUT). */
 export const cvWait = (cv: string, mutex: string, o: { timeout?: Expr | number; ret?: string } = {}): Op =>
   site(defined({ op: "cvWait", cv, mutex, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
@@ -477,27 +528,40 @@ export const cvSignal = (cv: string): Op => site({ op: "cvSignal", cv, all: fals
 export const cvBroadcast = (cv: string): Op => site({ op: "cvSignal", cv, all: true });
 /** sem_wait(sem); `{ try: true }` sem_trywait (EAGAIN), `{ timeout: ns }` sem_timedwait (ETIMEDOUT); `{ ret }` gets 0 or the error. */
 export const semWait = (sem: string, o: { try?: boolean; timeout?: Expr | number; ret?: string } = {}): Op =>
-  site(defined({ op: "semWait", sem, try: o.try, timeout: o.timeout === undefined ? undefined : x(o.timeout), ret: o.ret }));
+  site(
+    defined({
+      op: "semWait",
+      sem,
+      try: o.try,
+      timeout: o.timeout === undefined ? undefined : x(o.timeout),
+      ret: o.ret,
+    }),
+  );
 /** sem_post(sem). */
 export const semPost = (sem: string): Op => site({ op: "semPost", sem });
 /** pthread_rwlock_rdlock(rw); `{ try: true }` tryrdlock (EBUSY); `{ ret }` gets 0 or EBUSY. */
-export const rdlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: false, try: o.try, ret: o.ret }));
+export const rdlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op =>
+  site(defined({ op: "rwLock", rw, write: false, try: o.try, ret: o.ret }));
 /** pthread_rwlock_wrlock(rw); `{ try: true }` trywrlock (EBUSY). */
-export const wrlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op => site(defined({ op: "rwLock", rw, write: true, try: o.try, ret: o.ret }));
+export const wrlock = (rw: string, o: { try?: boolean; ret?: string } = {}): Op =>
+  site(defined({ op: "rwLock", rw, write: true, try: o.try, ret: o.ret }));
 /** pthread_rwlock_unlock(rw); `{ ret }` gets 0 or EPERM when it is not held. */
 export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defined({ op: "rwUnlock", rw, ret: o.ret }));
 /** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
-export const trylock = (name: string, o: { ret?: string } = {}): Op => site(defined({ op: "trylock", lock: name, ret: o.ret }));
+export const trylock = (name: string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "trylock", lock: name, ret: o.ret }));
 
 // signals
 /** A signal by name ("SIGUSR1") or number; an unknown name stays a string for the validator to name. */
 function sigOf(sig: number | string): number | string {
-  return typeof sig === "number" ? sig : SIG[sig] ?? sig;
+  return typeof sig === "number" ? sig : (SIG[sig] ?? sig);
 }
 /** kill(pid, sig) (pid: a handle, e.g. r("child")); `{ ret }` gets 0, ESRCH or EINVAL. */
-export const kill = (pid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "kill", pid: x(pid), sig: sigOf(sig), ret: o.ret }));
+export const kill = (pid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "kill", pid: x(pid), sig: sigOf(sig), ret: o.ret }));
 /** pthread_kill(tid, sig): to one thread; `{ ret }` as kill's. */
-export const tkill = (tid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op => site(defined({ op: "tkill", tid: x(tid), sig: sigOf(sig), ret: o.ret }));
+export const tkill = (tid: Expr | number, sig: number | string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "tkill", tid: x(tid), sig: sigOf(sig), ret: o.ret }));
 /** raise(sig): to the calling thread. */
 export const raise = (sig: number | string): Op => site({ op: "tkill", sig: sigOf(sig) });
 /**
@@ -505,12 +569,21 @@ export const raise = (sig: number | string): Op => site({ op: "tkill", sig: sigO
  * the thread that takes the signal, with the signal blocked meanwhile);
  * `{ name }` labels the handler, `{ ret }` gets 0 or EINVAL (SIGKILL).
  */
-export const sigaction = (sig: number | string, action: "default" | "ignore" | Op[], o: { name?: string; ret?: string } = {}): Op =>
-  site(defined(typeof action === "string"
-    ? { op: "sigaction", sig: sigOf(sig), action, ret: o.ret }
-    : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret }));
+export const sigaction = (
+  sig: number | string,
+  action: "default" | "ignore" | Op[],
+  o: { name?: string; ret?: string } = {},
+): Op =>
+  site(
+    defined(
+      typeof action === "string"
+        ? { op: "sigaction", sig: sigOf(sig), action, ret: o.ret }
+        : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret },
+    ),
+  );
 /** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */
-export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op => site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
+export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op =>
+  site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
 
 /** pause(): wait for a signal. */
 export const pause = (): Op => site({ op: "pause" });
@@ -524,21 +597,29 @@ export const pause = (): Op => site({ op: "pause" });
 export const pipe = (o: { read: string; write: string; cloexec?: boolean; cap?: number }): Op =>
   site(defined({ op: "pipe", read: o.read, write: o.write, cloexec: o.cloexec, cap: o.cap }));
 /** close(fd); `{ ret }` gets 0 or EBADF. */
-export const close = (fd: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "close", fd: x(fd), ret: o.ret }));
+export const close = (fd: Expr | number, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "close", fd: x(fd), ret: o.ret }));
 /** dup(fd) into register reg; `{ cloexec: true }` is F_DUPFD_CLOEXEC. */
-export const dup = (fd: Expr | number, reg: string, o: { cloexec?: boolean } = {}): Op => site(defined({ op: "dup", fd: x(fd), reg, cloexec: o.cloexec }));
+export const dup = (fd: Expr | number, reg: string, o: { cloexec?: boolean } = {}): Op =>
+  site(defined({ op: "dup", fd: x(fd), reg, cloexec: o.cloexec }));
 /** dup2(fd, to): `to` now refers to what fd does (closed first if open; without close-on-exec); reg gets `to` or -EBADF. */
-export const dup2 = (fd: Expr | number, to: Expr | number, reg: string): Op => site({ op: "dup", fd: x(fd), reg, to: x(to) });
+export const dup2 = (fd: Expr | number, to: Expr | number, reg: string): Op =>
+  site({ op: "dup", fd: x(fd), reg, to: x(to) });
 /** fcntl(fd, F_SETFD, FD_CLOEXEC or 0). */
-export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}): Op => site(defined({ op: "fcntl", fd: x(fd), cloexec: on, ret: o.ret }));
+export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "fcntl", fd: x(fd), cloexec: on, ret: o.ret }));
 /** write(fd, n bytes); `{ ret }` gets the count or -errno. */
-export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
+export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
 /** read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. */
-export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
+export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
 
 // priorities
 /** sched_setscheduler for the calling thread: `setPriority(30, "fifo")`; `setPriority(0)` back to the default class. */
-export const setPriority = (prio: number, policy: SchedPolicy = prio > 0 ? "fifo" : "other"): Op => site({ op: "setPriority", prio, policy });
+export const setPriority = (prio: number, policy: SchedPolicy = prio > 0 ? "fifo" : "other"): Op =>
+  site({ op: "setPriority", prio, policy });
 
 /** nanosleep(ns) of virtual time; `{ ret }` gets 0 or EINTR. */
-export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op => site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));
+export const sleep = (ns: Expr | number, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "sleep", ns: x(ns), ret: o.ret }));

@@ -11,11 +11,11 @@
 // answers and a strategy that replays them give the same run.
 
 import { COST, PREEMPT_ODDS } from "./params.ts";
+import { eligible, mustYield } from "./prio.ts";
 import { Rng } from "./prng.ts";
 import type { Simulator } from "./sim.ts";
 import { KIND, type Thread } from "./types.ts";
 import { afterDeath } from "./vm.ts";
-import { eligible, mustYield } from "./prio.ts";
 
 /**
  * What a strategy may look at besides a question's arguments, read only

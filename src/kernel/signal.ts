@@ -24,14 +24,26 @@
 // The rules both the simulator and the reducer apply are the first functions
 // below (bit, actionOf, discarded).
 
-import { DONE, KEEP, pushKernel, userFrame, type R, type TCtx } from "./ctx.ts";
+import { DONE, KEEP, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value } from "./mem.ts";
 import { COST } from "./params.ts";
 import { exitGroup } from "./proc.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, HOW, SIG, SIGNALS, SIG_ACTIONS, sigName, type KState, type PendingSignal, type Proc, type SigAction, type Thread } from "./types.ts";
+import {
+  ERRNO,
+  HOW,
+  type KState,
+  type PendingSignal,
+  type Proc,
+  SIG,
+  SIG_ACTIONS,
+  SIGNALS,
+  type SigAction,
+  sigName,
+  type Thread,
+} from "./types.ts";
 
 // ---- the rules ------------------------------------------------------------------------
 
@@ -43,7 +55,7 @@ export function bit(sig: number): number {
 /** What process p does with sig now. */
 export function actionOf(p: Proc, sig: number): SigAction {
   const a = p.sigActions?.find((x) => x[0] === sig);
-  return a === undefined ? "default" : SIG_ACTIONS[a[1]] ?? "default";
+  return a === undefined ? "default" : (SIG_ACTIONS[a[1]] ?? "default");
 }
 
 /** Whether sig's action in p ignores it (explicitly, or a default of "ign"). */
@@ -104,7 +116,15 @@ function interruptible(th: Thread): boolean {
  * thread that will take it when it sleeps interruptibly. `quiet`: a signal
  * the kernel sends (SIGCHLD) is not even an event when it would be dropped.
  */
-export function send(k: Simulator, c: number, actor: number, pid: number, tid: number, sig: number, quiet = false): void {
+export function send(
+  k: Simulator,
+  c: number,
+  actor: number,
+  pid: number,
+  tid: number,
+  sig: number,
+  quiet = false,
+): void {
   const s = k.state;
   const p = s.procs.get(pid);
   if (!p) return;
@@ -114,7 +134,11 @@ export function send(k: Simulator, c: number, actor: number, pid: number, tid: n
   k.emit(c, actor, ev.signal({ pid, sig, tid }));
   if (drop) return;
   k.sigPending = countPending(s);
-  const target = th ?? p.threads.map((x) => s.threads.get(x)).find((x) => x !== undefined && x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0);
+  const target =
+    th ??
+    p.threads
+      .map((x) => s.threads.get(x))
+      .find((x) => x !== undefined && x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0);
   if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(target)) {
     k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
   }
@@ -122,7 +146,8 @@ export function send(k: Simulator, c: number, actor: number, pid: number, tid: n
 
 /** kill(pid, sig) or pthread_kill(tid, sig) (tkill: tid; the caller itself when absent). `ret` gets 0, ESRCH or EINVAL. */
 export function killOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "kill" | "tkill" }>): R {
-  const n = op.op === "kill" ? value(k, t, c, false, op.pid) : op.tid === undefined ? t.tid : value(k, t, c, false, op.tid);
+  const n =
+    op.op === "kill" ? value(k, t, c, false, op.pid) : op.tid === undefined ? t.tid : value(k, t, c, false, op.tid);
   if (n === null) return KEEP;
   const sig = op.sig as number;
   const call = `${op.op === "kill" ? "kill" : "pthread_kill"}(${n}, ${sigName(sig)})`;
@@ -158,9 +183,18 @@ export function sigactionOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { 
     return DONE;
   }
   const pc = k.procs.get(t.pid)!;
-  if (op.action === "handler") pc.handlers.set(sig, op.handler ?? []); // lowered with the program
+  if (op.action === "handler")
+    pc.handlers.set(sig, op.handler ?? []); // lowered with the program
   else pc.handlers.delete(sig);
-  k.emit(c, t.tid, ev.sigaction({ sig, action: SIG_ACTIONS.indexOf(op.action), handler: op.action === "handler" ? op.name ?? `${sigName(sig).toLowerCase()}_handler` : "" }));
+  k.emit(
+    c,
+    t.tid,
+    ev.sigaction({
+      sig,
+      action: SIG_ACTIONS.indexOf(op.action),
+      handler: op.action === "handler" ? (op.name ?? `${sigName(sig).toLowerCase()}_handler`) : "",
+    }),
+  );
   k.cost(COST.kernel, c);
   k.sigPending = countPending(k.state);
   setRet(k, t, c, op.ret, 0);
@@ -205,15 +239,20 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
   if (handler !== undefined) {
     const saved = t.blockedAt;
     t.blockedAt = -1;
-    t.frames.push(userFrame([...handler, {
-      op: "$",
-      run: (t2, c2) => {
-        k.emit(c2, t2.tid, ev.sigreturn({ sig }));
-        k.cost(COST.kernel, c2);
-        t2.blockedAt = saved;
-        return DONE;
-      },
-    }]));
+    t.frames.push(
+      userFrame([
+        ...handler,
+        {
+          op: "$",
+          run: (t2, c2) => {
+            k.emit(c2, t2.tid, ev.sigreturn({ sig }));
+            k.cost(COST.kernel, c2);
+            t2.blockedAt = saved;
+            return DONE;
+          },
+        },
+      ]),
+    );
   } else if (kills) {
     t.frames = [];
     pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 128 + sig)]);

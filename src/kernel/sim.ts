@@ -24,22 +24,22 @@
 //   prio.ts    priorities: the scheduling policy, priority inheritance
 //   wait.ts    who can end a wait; threads that can never run again
 
-import { applyEvent } from "./apply.ts";
 import { emptyCache } from "./alloc.ts";
-import { EXIT0, SimError, STALL, newPCtx, userFrame, type Frame, type PCtx, type TCtx, type XOp } from "./ctx.ts";
+import { applyEvent } from "./apply.ts";
+import { EXIT0, type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
-import { runThread } from "./interp.ts";
-import { describeWait } from "./wait.ts";
-import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
-import { exitThread, exited, type ThreadHandle } from "./proc.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
-import { rank, rankedThreads } from "./prio.ts";
+import { runThread } from "./interp.ts";
 import { lower } from "./lower.ts";
+import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
+import { rank, rankedThreads } from "./prio.ts";
+import { exited, exitThread, type ThreadHandle } from "./proc.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
-import { dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked, type Chooser } from "./sched.ts";
+import { type Chooser, dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked } from "./sched.ts";
 import { initState } from "./state.ts";
-import { KIND, OUTCOME_KINDS, type KConfig, type KEvent, type KState } from "./types.ts";
+import { type KConfig, type KEvent, KIND, type KState, OUTCOME_KINDS } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
+import { describeWait } from "./wait.ts";
 
 export { SimError } from "./ctx.ts";
 
@@ -130,7 +130,9 @@ export class Simulator {
   /** seq of the last progress event, -1 before any. */
   private lastProgress = -1;
   /** What a thread runs after its body: pthread_exit. */
-  readonly threadEnd: XOp[] = [{ op: "$", run: (t, c) => exitThread(this, t, c, this.procs.get(t.pid)?.groupCode ?? 0, false) }];
+  readonly threadEnd: XOp[] = [
+    { op: "$", run: (t, c) => exitThread(this, t, c, this.procs.get(t.pid)?.groupCode ?? 0, false) },
+  ];
 
   constructor(world: World, opts: SimOptions, sink?: Sink) {
     this.world = world;
@@ -143,7 +145,10 @@ export class Simulator {
     this.pending = this.clock.map(() => []);
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
-    this.spare = opts.transientEvents === true || (sink === undefined && opts.before === undefined) ? { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" } : null;
+    this.spare =
+      opts.transientEvents === true || (sink === undefined && opts.before === undefined)
+        ? { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" }
+        : null;
     this.chooser.attach?.(schedView(this));
   }
 
@@ -386,19 +391,35 @@ export class Simulator {
     const window = Math.max(1, Math.min(this.world.progressWindow ?? PROGRESS_WINDOW, Math.floor(this.maxEvents / 2)));
     const quiet = this.state.seq - this.lastProgress;
     if (!this.marksProgress || quiet < window) {
-      this.emit(-1, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("budget"), message: `stopped after ${this.maxEvents} events (--max-events)` }));
+      this.emit(
+        -1,
+        -1,
+        ev.end({
+          outcome: OUTCOME_KINDS.indexOf("budget"),
+          message: `stopped after ${this.maxEvents} events (--max-events)`,
+        }),
+      );
       return;
     }
     const who: string[] = [];
     for (const th of this.state.threads.values()) {
       if (th.state === "exited") continue;
-      who.push(th.state === "runnable" || th.state === "running" ? `tid ${th.tid} (pid ${th.pid}) keeps running` : describeWait(this.state, th));
+      who.push(
+        th.state === "runnable" || th.state === "running"
+          ? `tid ${th.tid} (pid ${th.pid}) keeps running`
+          : describeWait(this.state, th),
+      );
     }
     const since = this.lastProgress < 0 ? "no progress in the whole run" : `no progress since seq ${this.lastProgress}`;
-    this.emit(-1, -1, ev.end({
-      outcome: OUTCOME_KINDS.indexOf("livelock"), progress: this.lastProgress,
-      message: `livelock: ${since} (${quiet} events); ${who.join("; ")}`,
-    }));
+    this.emit(
+      -1,
+      -1,
+      ev.end({
+        outcome: OUTCOME_KINDS.indexOf("livelock"),
+        progress: this.lastProgress,
+        message: `livelock: ${since} (${quiet} events); ${who.join("; ")}`,
+      }),
+    );
   }
 
   /** No cpu can act: the run is over, cleanly (end) or hung (hang, then end). */
@@ -410,7 +431,11 @@ export class Simulator {
     }
     if (waits.length === 0) {
       const o = this.state.outcome;
-      this.emit(-1, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf(o ? o.kind : "ok"), message: o ? o.message : "all threads exited" }));
+      this.emit(
+        -1,
+        -1,
+        ev.end({ outcome: OUTCOME_KINDS.indexOf(o ? o.kind : "ok"), message: o ? o.message : "all threads exited" }),
+      );
       return;
     }
     const msg = waits.join("; ");
@@ -432,7 +457,16 @@ function hasWork(t: TCtx): boolean {
 
 /** Kinds after which whether any thread ranks above 0 may have changed. */
 const RERANK = new Uint8Array(128);
-for (const k of [KIND.schedSet, KIND.threadExit, KIND.threadRelease, KIND.reap, KIND.lockWait, KIND.lockAcquire, KIND.lockRelease]) RERANK[k] = 1;
+for (const k of [
+  KIND.schedSet,
+  KIND.threadExit,
+  KIND.threadRelease,
+  KIND.reap,
+  KIND.lockWait,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+])
+  RERANK[k] = 1;
 
 /** emit's work after an event, by kind (0: none). */
 const H_WAKE_BLOCKED = 1;
@@ -455,17 +489,31 @@ const progressCache = new WeakMap<World, boolean>();
 function marksProgress(world: World): boolean {
   let v = progressCache.get(world);
   if (v === undefined) {
-    const seen = (ops: readonly Op[]): boolean => ops.some((o) => {
-      switch (o.op) {
-        case "progress": return true;
-        case "repeat": case "call": case "exec": case "thread": case "syscall": case "while": return seen(o.body);
-        case "fork": case "spawn": return seen(o.child);
-        case "atfork": return seen(o.prepare) || seen(o.parent) || seen(o.child);
-        case "sigaction": return seen(o.handler ?? []);
-        case "if": return seen(o.then) || seen(o.else);
-        default: return false;
-      }
-    });
+    const seen = (ops: readonly Op[]): boolean =>
+      ops.some((o) => {
+        switch (o.op) {
+          case "progress":
+            return true;
+          case "repeat":
+          case "call":
+          case "exec":
+          case "thread":
+          case "syscall":
+          case "while":
+            return seen(o.body);
+          case "fork":
+          case "spawn":
+            return seen(o.child);
+          case "atfork":
+            return seen(o.prepare) || seen(o.parent) || seen(o.child);
+          case "sigaction":
+            return seen(o.handler ?? []);
+          case "if":
+            return seen(o.then) || seen(o.else);
+          default:
+            return false;
+        }
+      });
     v = world.procs.some((p) => seen(p.main));
     progressCache.set(world, v);
   }

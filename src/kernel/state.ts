@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import type { Cpu, KConfig, KObj, KState, KStack, Lock, Pipe, Proc, Thread, Var, VarType } from "./types.ts";
+import type { Cpu, KConfig, KObj, KStack, KState, Lock, Pipe, Proc, Thread, Var, VarType } from "./types.ts";
 
 /** The state before the first event: idle cpus, nothing else. */
 export function initState(config: KConfig): KState {
@@ -116,7 +116,13 @@ function threadOf(x: PlainThread): Thread {
 function procOf(x: Proc): Proc {
   const p: Proc = { ...x, threads: [...x.threads], tcaches: [...x.tcaches] };
   put(p, "fds", objs(x.fds));
-  put(p, "sigActions", Array.isArray(x.sigActions) ? x.sigActions.filter((a) => Array.isArray(a)).map(([a, b]) => [a, b] as [number, number]) : undefined);
+  put(
+    p,
+    "sigActions",
+    Array.isArray(x.sigActions)
+      ? x.sigActions.filter((a) => Array.isArray(a)).map(([a, b]) => [a, b] as [number, number])
+      : undefined,
+  );
   put(p, "sigPending", objs(x.sigPending));
   return p;
 }
@@ -146,7 +152,11 @@ export function fromPlain(p: PlainState): KState {
     vars: new Map(list(p.vars).map((x) => [x.id, varOf(x)])),
     objs: new Map(list(p.objs).map((x) => [x.id, { ...x }])),
     pipes: new Map(list(p.pipes).map((x) => [x.id, { ...x }])),
-    regTypes: new Map(list(p.regTypes).filter((x) => Array.isArray(x)).map(([k, v]) => [k, v])),
+    regTypes: new Map(
+      list(p.regTypes)
+        .filter((x) => Array.isArray(x))
+        .map(([k, v]) => [k, v]),
+    ),
     nextLock: p.nextLock,
     nextVmar: p.nextVmar,
     nextVar: p.nextVar ?? 1,

@@ -20,7 +20,7 @@
 //              when v >= 0; wrlock: cas(0, -1); otherwise futex_wait(word, v)
 //              and retry. unlock: cas back; futex_wake all when a thread waits.
 
-import { AGAIN, DONE, KEEP, STALL, userFrame, type Frame, type R, type TCtx } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, KEEP, type R, STALL, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { futexBlock, futexResume, futexWaiters, futexWakeN } from "./futex.ts";
 import { acquire, lockId, lockOp, unlockOp } from "./locks.ts";
@@ -177,7 +177,16 @@ export function semWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "
   let until: number | undefined | null;
   let started = false;
   const finish = (t2: TCtx, c2: number, code: number): R => {
-    if (code !== 0) k.emit(c2, t2.tid, ev.errno({ errno: code, obj: id, call: `sem_${op.try ? "trywait" : op.timeout !== undefined ? "timedwait" : "wait"}(${op.sem})` }));
+    if (code !== 0)
+      k.emit(
+        c2,
+        t2.tid,
+        ev.errno({
+          errno: code,
+          obj: id,
+          call: `sem_${op.try ? "trywait" : op.timeout !== undefined ? "timedwait" : "wait"}(${op.sem})`,
+        }),
+      );
     setRet(k, t2, c2, op.ret, code);
     return DONE;
   };
@@ -274,7 +283,15 @@ export function rwLock(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "r
           if (futexBlock(k, t2, c2, id, seen, undefined) >= 0) phase = 0;
           return KEEP;
         default:
-          k.emit(c2, t2.tid, ev.errno({ errno: ERRNO.EBUSY, obj: id, call: `pthread_rwlock_try${op.write ? "wr" : "rd"}lock(${op.rw})` }));
+          k.emit(
+            c2,
+            t2.tid,
+            ev.errno({
+              errno: ERRNO.EBUSY,
+              obj: id,
+              call: `pthread_rwlock_try${op.write ? "wr" : "rd"}lock(${op.rw})`,
+            }),
+          );
           setRet(k, t2, c2, op.ret, ERRNO.EBUSY);
           return DONE;
       }
@@ -297,7 +314,11 @@ export function rwUnlock(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: 
         return KEEP;
       case 1: {
         if (seen === 0) {
-          k.emit(c2, t2.tid, ev.errno({ errno: ERRNO.EPERM, obj: id, call: `pthread_rwlock_unlock(${op.rw}): not held` }));
+          k.emit(
+            c2,
+            t2.tid,
+            ev.errno({ errno: ERRNO.EPERM, obj: id, call: `pthread_rwlock_unlock(${op.rw}): not held` }),
+          );
           setRet(k, t2, c2, op.ret, ERRNO.EPERM);
           return DONE;
         }
@@ -334,7 +355,11 @@ export function trylock(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
     if (r === DONE) setRet(k, t, c, op.ret, 0);
     return r === STALL ? KEEP : r;
   }
-  k.emit(c, t.tid, ev.errno({ errno: ERRNO.EBUSY, obj: id, call: `pthread_mutex_trylock(${l.name}): held by tid ${l.owner}` }));
+  k.emit(
+    c,
+    t.tid,
+    ev.errno({ errno: ERRNO.EBUSY, obj: id, call: `pthread_mutex_trylock(${l.name}): held by tid ${l.owner}` }),
+  );
   k.cost(COST.lock, c);
   setRet(k, t, c, op.ret, ERRNO.EBUSY);
   return DONE;

@@ -46,13 +46,30 @@ export interface EventKindInfo {
  * derived from this table, so a field name used anywhere is checked against it.
  */
 const KIND_TABLE = [
-  { name: "switch", args: ["from", "to", "state"], doc: "cpu switches from thread `from` to thread `to` (-1 = idle); state: 0 for the simulator's rule (a running `from` becomes runnable), else `from`'s new state as SWITCH_STATES gives it (imported traces: prev_state), and `to` runs" },
+  {
+    name: "switch",
+    args: ["from", "to", "state"],
+    doc: "cpu switches from thread `from` to thread `to` (-1 = idle); state: 0 for the simulator's rule (a running `from` becomes runnable), else `from`'s new state as SWITCH_STATES gives it (imported traces: prev_state), and `to` runs",
+  },
   { name: "user", args: [], str: "label", doc: "thread runs one step of user code" },
   { name: "kwork", args: [], str: "label", doc: "kernel runs one step on the cpu's current kernel stack" },
   { name: "proc-new", args: ["pid", "ppid"], str: "name", doc: "a process is created with a fresh address space" },
-  { name: "thread-new", args: ["tid", "pid", "ident"], doc: "a thread is created; ident is what pthread_self() returns in it" },
-  { name: "fork", args: ["pid", "child", "childTid"], doc: "pid forks: the child gets a copy of user memory (locks included) and one thread" },
-  { name: "spawn", args: ["pid", "child", "childTid"], str: "program", doc: "posix_spawn: a child with a fresh address space running a new program" },
+  {
+    name: "thread-new",
+    args: ["tid", "pid", "ident"],
+    doc: "a thread is created; ident is what pthread_self() returns in it",
+  },
+  {
+    name: "fork",
+    args: ["pid", "child", "childTid"],
+    doc: "pid forks: the child gets a copy of user memory (locks included) and one thread",
+  },
+  {
+    name: "spawn",
+    args: ["pid", "child", "childTid"],
+    str: "program",
+    doc: "posix_spawn: a child with a fresh address space running a new program",
+  },
   { name: "exec", args: ["pid"], str: "program", doc: "the process replaces its address space with a new program" },
   { name: "thread-exit", args: ["tid", "code"], doc: "a thread exits" },
   { name: "thread-release", args: ["tid"], doc: "an exited thread's control block is dropped" },
@@ -61,12 +78,37 @@ const KIND_TABLE = [
   { name: "vmar-clear", args: ["pid"], doc: "the process's root VMAR is set to None" },
   { name: "reap", args: ["pid"], doc: "the parent reaps a zombie: the process is gone" },
   { name: "wait-block", args: ["pid"], doc: "thread blocks in waitpid until child pid (-1 = any) exits" },
-  { name: "lock-new", args: ["lock", "space", "type"], str: "name", doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance" },
-  { name: "lock-acquire", args: ["lock", "level", "inferred"], doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired)" },
-  { name: "lock-wait", args: ["lock", "spin"], doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1); spin 2: a wait seen in an imported trace, the thread's state left to the trace's switches" },
-  { name: "lock-release", args: ["lock", "level"], doc: "thread releases the lock (level after; 0 = free); blocked waiters wake" },
-  { name: "unlock-not-owner", args: ["lock", "owner", "ident"], doc: "a recursive mutex is unlocked by a thread whose ident is not the recorded owner" },
-  { name: "lock-restamp", args: ["lock", "ident"], doc: "a held recursive mutex's owner ident is rewritten (reinit after fork)" },
+  {
+    name: "lock-new",
+    args: ["lock", "space", "type"],
+    str: "name",
+    doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance",
+  },
+  {
+    name: "lock-acquire",
+    args: ["lock", "level", "inferred"],
+    doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired)",
+  },
+  {
+    name: "lock-wait",
+    args: ["lock", "spin"],
+    doc: "thread finds the lock held and blocks (spin 0) or spins (spin 1); spin 2: a wait seen in an imported trace, the thread's state left to the trace's switches",
+  },
+  {
+    name: "lock-release",
+    args: ["lock", "level"],
+    doc: "thread releases the lock (level after; 0 = free); blocked waiters wake",
+  },
+  {
+    name: "unlock-not-owner",
+    args: ["lock", "owner", "ident"],
+    doc: "a recursive mutex is unlocked by a thread whose ident is not the recorded owner",
+  },
+  {
+    name: "lock-restamp",
+    args: ["lock", "ident"],
+    doc: "a held recursive mutex's owner ident is rewritten (reinit after fork)",
+  },
   { name: "malloc", args: ["size", "path"], doc: "allocation; path 0 thread cache, 1 central free list, 2 page heap" },
   { name: "free", args: ["size"], doc: "deallocation into the thread cache" },
   { name: "tcache-new", args: ["pid"], doc: "the thread gets a tcmalloc thread cache in process pid" },
@@ -74,67 +116,244 @@ const KIND_TABLE = [
   { name: "kstack-free", args: ["kstack"], doc: "a kernel stack is unmapped and its id returned to the allocator" },
   { name: "tlb-flush", args: [], doc: "sfence.vma: stale TLB entries are gone; freed kernel stacks now fault" },
   { name: "page-fault", args: ["kstack"], doc: "the cpu touched an unmapped kernel stack" },
-  { name: "procfs-open", args: ["pid", "pin"], str: "path", doc: "thread opens a procfs file of pid; pin 1: the open file holds a reference to the process (dropped by procfs-close), 0: no such process (ESRCH)" },
-  { name: "procfs-read", args: ["pid", "rss"], doc: "thread reads /proc/pid/status; rss 1: VmRSS read from the VMAR, 0: VMAR is None, RSS lines left out, 2: unwrap() of the VMAR (dereferences it even if None)" },
+  {
+    name: "procfs-open",
+    args: ["pid", "pin"],
+    str: "path",
+    doc: "thread opens a procfs file of pid; pin 1: the open file holds a reference to the process (dropped by procfs-close), 0: no such process (ESRCH)",
+  },
+  {
+    name: "procfs-read",
+    args: ["pid", "rss"],
+    doc: "thread reads /proc/pid/status; rss 1: VmRSS read from the VMAR, 0: VMAR is None, RSS lines left out, 2: unwrap() of the VMAR (dereferences it even if None)",
+  },
   { name: "fatal", args: ["pid", "signal"], str: "message", doc: "a user-space fatal error aborts the process" },
   { name: "panic", args: [], str: "message", doc: "kernel panic: the machine stops" },
   { name: "hang", args: [], str: "message", doc: "no thread can ever run again" },
-  { name: "end", args: ["outcome", "progress"], doc: "the run ends (outcome code: see OUTCOME_KINDS); for a livelock, progress is the seq of the last progress event (-1: none)" },
-  { name: "exit-group", args: ["pid", "code"], str: "label", doc: "exit(): every thread of pid is told to exit; the last one out tears the process down" },
+  {
+    name: "end",
+    args: ["outcome", "progress"],
+    doc: "the run ends (outcome code: see OUTCOME_KINDS); for a livelock, progress is the seq of the last progress event (-1: none)",
+  },
+  {
+    name: "exit-group",
+    args: ["pid", "code"],
+    str: "label",
+    doc: "exit(): every thread of pid is told to exit; the last one out tears the process down",
+  },
   // ---- shared state (format 1.1) ----
-  { name: "var-new", args: ["var", "space", "value"], str: "decl", doc: "a variable is created with its initial value; decl is \"TYPE NAME\" (int or ptr); space 0 = kernel, p > 0 = pid p's user memory, -p = a field of pid p's kernel struct" },
+  {
+    name: "var-new",
+    args: ["var", "space", "value"],
+    str: "decl",
+    doc: "a variable is created with its initial value; decl is \"TYPE NAME\" (int or ptr); space 0 = kernel, p > 0 = pid p's user memory, -p = a field of pid p's kernel struct",
+  },
   { name: "load", args: ["var", "value"], str: "reg", doc: "plain read: the thread loads var into register reg" },
   { name: "store", args: ["var", "old", "new"], doc: "plain write: the thread stores new into var (old was there)" },
   { name: "atomic-load", args: ["var", "value"], str: "reg", doc: "atomic (acquire) read of var into register reg" },
   { name: "atomic-store", args: ["var", "old", "new"], doc: "atomic (release) write of new into var" },
-  { name: "cas", args: ["var", "old", "new"], str: "reg", doc: "atomic compare-and-swap on var: new = old when it failed; reg gets old" },
+  {
+    name: "cas",
+    args: ["var", "old", "new"],
+    str: "reg",
+    doc: "atomic compare-and-swap on var: new = old when it failed; reg gets old",
+  },
   { name: "fetch-add", args: ["var", "old", "new"], str: "reg", doc: "atomic fetch-and-add on var; reg gets old" },
   { name: "xchg", args: ["var", "old", "new"], str: "reg", doc: "atomic exchange on var; reg gets old" },
-  { name: "reg-set", args: ["value", "type"], str: "reg", doc: "the thread sets register reg to value (type 0 int, 1 ptr)" },
-  { name: "obj-new", args: ["obj", "space"], str: "name", doc: "an object is allocated (space as var-new's; 0 = kernel heap)" },
-  { name: "obj-free", args: ["obj", "double"], doc: "the thread frees an object; double 1: it was already freed (a double free)" },
-  { name: "obj-use", args: ["obj", "freed"], str: "label", doc: "the thread dereferences an object; freed 1: a use after free" },
-  { name: "assert-fail", args: ["kernel"], str: "message", doc: "an assert, BUG_ON or unwrap in the program fails (kernel 1: in kernel mode); a fatal error or panic follows" },
+  {
+    name: "reg-set",
+    args: ["value", "type"],
+    str: "reg",
+    doc: "the thread sets register reg to value (type 0 int, 1 ptr)",
+  },
+  {
+    name: "obj-new",
+    args: ["obj", "space"],
+    str: "name",
+    doc: "an object is allocated (space as var-new's; 0 = kernel heap)",
+  },
+  {
+    name: "obj-free",
+    args: ["obj", "double"],
+    doc: "the thread frees an object; double 1: it was already freed (a double free)",
+  },
+  {
+    name: "obj-use",
+    args: ["obj", "freed"],
+    str: "label",
+    doc: "the thread dereferences an object; freed 1: a use after free",
+  },
+  {
+    name: "assert-fail",
+    args: ["kernel"],
+    str: "message",
+    doc: "an assert, BUG_ON or unwrap in the program fails (kernel 1: in kernel mode); a fatal error or panic follows",
+  },
   { name: "progress", args: [], str: "label", doc: "the program marks progress (livelock detection)" },
-  { name: "lock-misuse", args: ["lock", "what", "errno"], doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error" },
-  { name: "procfs-close", args: ["pid"], doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one" },
+  {
+    name: "lock-misuse",
+    args: ["lock", "what", "errno"],
+    doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error",
+  },
+  {
+    name: "procfs-close",
+    args: ["pid"],
+    doc: "thread closes a procfs file of pid: its reference goes; a process reaped meanwhile is freed with the last one",
+  },
   // ---- imported traces (issue 15; src/kernel/imported.ts) ----
-  { name: "task-new", args: ["tid", "pid", "ppid"], str: "comm", doc: "a task of a real trace is seen for the first time: thread tid of process pid (created when new, with parent ppid, -1 unknown), named comm; its state is unknown until the trace says" },
-  { name: "task-fork", args: ["tid", "pid", "thread"], str: "comm", doc: "the acting task creates task tid: a thread of its own process (thread 1) or the first thread of a new process pid (thread 0); runnable" },
-  { name: "thread-state", args: ["tid", "state"], doc: "a thread's state becomes SWITCH_STATES[state] (a statedump, a switch traced without its cpu) without a cpu change" },
+  {
+    name: "task-new",
+    args: ["tid", "pid", "ppid"],
+    str: "comm",
+    doc: "a task of a real trace is seen for the first time: thread tid of process pid (created when new, with parent ppid, -1 unknown), named comm; its state is unknown until the trace says",
+  },
+  {
+    name: "task-fork",
+    args: ["tid", "pid", "thread"],
+    str: "comm",
+    doc: "the acting task creates task tid: a thread of its own process (thread 1) or the first thread of a new process pid (thread 0); runnable",
+  },
+  {
+    name: "thread-state",
+    args: ["tid", "state"],
+    doc: "a thread's state becomes SWITCH_STATES[state] (a statedump, a switch traced without its cpu) without a cpu change",
+  },
   { name: "migrate", args: ["tid", "from", "to"], doc: "the scheduler moves thread tid from cpu `from` to cpu `to`" },
-  { name: "cpu-ctx", args: ["ctx", "enter", "num"], str: "name", doc: "the cpu enters (enter 1) or leaves (enter 0) interrupt context ctx (CPU_CTX: 1 hardirq, 2 softirq) number num (irq line, softirq vector), named name" },
-  { name: "task-join", args: ["tid", "pid"], doc: "thread tid turns out to belong to process pid (created when new): it leaves its old process, which goes when it has no thread left" },
-  { name: "task-rename", args: ["tid"], str: "comm", doc: "thread tid's command name becomes comm (prctl PR_SET_NAME, a write to /proc/PID/comm)" },
-  { name: "task-exec", args: ["tid", "oldTid"], str: "filename", doc: "thread tid runs a new program (its comm becomes the file's base name); oldTid != tid: a non-leader thread exec'd and takes the leader's tid" },
-  { name: "lock-wait-end", args: ["lock", "ret"], doc: "the thread stops waiting for the lock (lock:contention_end; ret 0: it got it, else the error)" },
-  { name: "lost", args: ["count"], doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch)" },
-  { name: "generic", args: [], str: "text", doc: "an event of a real trace that folds into no state, kept as text: [system:]name and its fields as key=value (values with spaces or quotes as JSON strings)" },
+  {
+    name: "cpu-ctx",
+    args: ["ctx", "enter", "num"],
+    str: "name",
+    doc: "the cpu enters (enter 1) or leaves (enter 0) interrupt context ctx (CPU_CTX: 1 hardirq, 2 softirq) number num (irq line, softirq vector), named name",
+  },
+  {
+    name: "task-join",
+    args: ["tid", "pid"],
+    doc: "thread tid turns out to belong to process pid (created when new): it leaves its old process, which goes when it has no thread left",
+  },
+  {
+    name: "task-rename",
+    args: ["tid"],
+    str: "comm",
+    doc: "thread tid's command name becomes comm (prctl PR_SET_NAME, a write to /proc/PID/comm)",
+  },
+  {
+    name: "task-exec",
+    args: ["tid", "oldTid"],
+    str: "filename",
+    doc: "thread tid runs a new program (its comm becomes the file's base name); oldTid != tid: a non-leader thread exec'd and takes the leader's tid",
+  },
+  {
+    name: "lock-wait-end",
+    args: ["lock", "ret"],
+    doc: "the thread stops waiting for the lock (lock:contention_end; ret 0: it got it, else the error)",
+  },
+  {
+    name: "lost",
+    args: ["count"],
+    doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch)",
+  },
+  {
+    name: "generic",
+    args: [],
+    str: "text",
+    doc: "an event of a real trace that folds into no state, kept as text: [system:]name and its fields as key=value (values with spaces or quotes as JSON strings)",
+  },
   // ---- waits and wakeups (issue 11) ----
-  { name: "wake", args: ["tid", "by", "how"], str: "context", doc: "thread tid is woken by thread `by` (-1: the kernel, a timer or an interrupt); how: see WAKE_HOW (futex, timer, signal, pipe, join, ...; imported traces: waking, wakeup, wakeup-new); context: where the waker ran (e.g. irq:timer)" },
-  { name: "futex-wait", args: ["var", "value", "until"], doc: "the thread blocks on the futex word var, which still holds value, until woken (or until virtual time `until`, -1 for no timeout)" },
-  { name: "futex-wake", args: ["var", "n", "woken"], doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)" },
+  {
+    name: "wake",
+    args: ["tid", "by", "how"],
+    str: "context",
+    doc: "thread tid is woken by thread `by` (-1: the kernel, a timer or an interrupt); how: see WAKE_HOW (futex, timer, signal, pipe, join, ...; imported traces: waking, wakeup, wakeup-new); context: where the waker ran (e.g. irq:timer)",
+  },
+  {
+    name: "futex-wait",
+    args: ["var", "value", "until"],
+    doc: "the thread blocks on the futex word var, which still holds value, until woken (or until virtual time `until`, -1 for no timeout)",
+  },
+  {
+    name: "futex-wake",
+    args: ["var", "n", "woken"],
+    doc: "the thread wakes up to n waiters of the futex word var; woken of them were waiting (a wake event follows for each; 0: the wakeup is lost)",
+  },
   { name: "sleep", args: ["until"], doc: "the thread sleeps until virtual time `until` (nanosleep)" },
-  { name: "errno", args: ["errno", "obj"], str: "call", doc: "a system call fails with errno (see ERRNO); obj: the fd, variable, thread or pid it was about" },
+  {
+    name: "errno",
+    args: ["errno", "obj"],
+    str: "call",
+    doc: "a system call fails with errno (see ERRNO); obj: the fd, variable, thread or pid it was about",
+  },
   { name: "join-wait", args: ["tid"], doc: "the thread blocks in pthread_join until thread tid exits" },
-  { name: "join", args: ["tid", "code"], doc: "pthread_join returns: thread tid exited with code (its handle is used up)" },
+  {
+    name: "join",
+    args: ["tid", "code"],
+    doc: "pthread_join returns: thread tid exited with code (its handle is used up)",
+  },
   { name: "detach", args: ["tid"], doc: "thread tid is detached: nobody will join it" },
-  { name: "signal", args: ["pid", "sig", "tid"], doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel: SIGCHLD, SIGPIPE); it stays pending until delivered, unless its action is to ignore it" },
-  { name: "sigaction", args: ["sig", "action"], str: "handler", doc: "the process sets what sig does: action 0 the default, 1 ignore, 2 run its handler (named in handler)" },
+  {
+    name: "signal",
+    args: ["pid", "sig", "tid"],
+    doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel: SIGCHLD, SIGPIPE); it stays pending until delivered, unless its action is to ignore it",
+  },
+  {
+    name: "sigaction",
+    args: ["sig", "action"],
+    str: "handler",
+    doc: "the process sets what sig does: action 0 the default, 1 ignore, 2 run its handler (named in handler)",
+  },
   { name: "sigmask", args: ["mask"], doc: "the thread's blocked-signal mask becomes mask (a bit per signal number)" },
-  { name: "signal-deliver", args: ["sig", "action", "sent"], doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event" },
-  { name: "sigreturn", args: ["sig"], doc: "the thread's handler for sig returns: the interrupted code goes on, the mask is restored" },
+  {
+    name: "signal-deliver",
+    args: ["sig", "action", "sent"],
+    doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event",
+  },
+  {
+    name: "sigreturn",
+    args: ["sig"],
+    doc: "the thread's handler for sig returns: the interrupted code goes on, the mask is restored",
+  },
   { name: "pause", args: [], doc: "the thread waits for a signal (pause, sigsuspend)" },
   // ---- file descriptors and pipes ----
-  { name: "pipe-new", args: ["pipe", "cap"], doc: "a pipe is created with a buffer of cap bytes (its two ends follow as fd-open events)" },
-  { name: "fd-open", args: ["fd", "pipe", "flags"], doc: "the process gets descriptor fd on the pipe's read end (flags bit 0 clear) or write end (bit 0 set); bit 1: close-on-exec" },
-  { name: "fd-close", args: ["fd", "pipe"], doc: "the process closes descriptor fd (of pipe); the last write end closed means EOF for readers, the last read end EPIPE for writers" },
-  { name: "fd-flags", args: ["fd", "cloexec"], doc: "fcntl(F_SETFD): descriptor fd's close-on-exec flag becomes cloexec" },
-  { name: "pipe-write", args: ["pipe", "n", "used"], doc: "the thread writes n bytes into the pipe (used: bytes buffered after)" },
-  { name: "pipe-read", args: ["pipe", "n", "used"], doc: "the thread reads n bytes from the pipe (0: end of file, every write end closed; used: bytes left)" },
-  { name: "pipe-wait", args: ["pipe", "write"], doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)" },
+  {
+    name: "pipe-new",
+    args: ["pipe", "cap"],
+    doc: "a pipe is created with a buffer of cap bytes (its two ends follow as fd-open events)",
+  },
+  {
+    name: "fd-open",
+    args: ["fd", "pipe", "flags"],
+    doc: "the process gets descriptor fd on the pipe's read end (flags bit 0 clear) or write end (bit 0 set); bit 1: close-on-exec",
+  },
+  {
+    name: "fd-close",
+    args: ["fd", "pipe"],
+    doc: "the process closes descriptor fd (of pipe); the last write end closed means EOF for readers, the last read end EPIPE for writers",
+  },
+  {
+    name: "fd-flags",
+    args: ["fd", "cloexec"],
+    doc: "fcntl(F_SETFD): descriptor fd's close-on-exec flag becomes cloexec",
+  },
+  {
+    name: "pipe-write",
+    args: ["pipe", "n", "used"],
+    doc: "the thread writes n bytes into the pipe (used: bytes buffered after)",
+  },
+  {
+    name: "pipe-read",
+    args: ["pipe", "n", "used"],
+    doc: "the thread reads n bytes from the pipe (0: end of file, every write end closed; used: bytes left)",
+  },
+  {
+    name: "pipe-wait",
+    args: ["pipe", "write"],
+    doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)",
+  },
   // ---- priorities ----
-  { name: "sched-set", args: ["tid", "prio", "policy"], doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)" },
+  {
+    name: "sched-set",
+    args: ["tid", "prio", "policy"],
+    doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)",
+  },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -149,32 +368,113 @@ type KindRowOf<N extends KindName> = Extract<(typeof KIND_TABLE)[number], { name
  * the string slot by its name when the kind has one. E.g.
  * `EventFields<"lock-acquire">` is `{ lock: number; level: number }`.
  */
-export type EventFields<N extends KindName> =
-  & { [F in KindRowOf<N>["args"][number]]: number }
-  & (KindRowOf<N> extends { str: infer S extends string } ? { [F in S]: string } : unknown);
+export type EventFields<N extends KindName> = { [F in KindRowOf<N>["args"][number]]: number } & (KindRowOf<N> extends {
+  str: infer S extends string;
+}
+  ? { [F in S]: string }
+  : unknown);
 
 /** Kind codes by name (kept equal to the EVENT_KINDS indices; a test checks). */
 export const KIND = {
-  switch: 0, user: 1, kwork: 2, procNew: 3, threadNew: 4, fork: 5, spawn: 6, exec: 7,
-  threadExit: 8, threadRelease: 9, procExit: 10, reparent: 11, vmarClear: 12, reap: 13,
-  waitBlock: 14, lockNew: 15, lockAcquire: 16, lockWait: 17, lockRelease: 18,
-  unlockNotOwner: 19, lockRestamp: 20, malloc: 21, free: 22, tcacheNew: 23,
-  kstackAlloc: 24, kstackFree: 25, tlbFlush: 26, pageFault: 27, procfsOpen: 28,
-  procfsRead: 29, fatal: 30, panic: 31, hang: 32, end: 33, exitGroup: 34,
-  varNew: 35, load: 36, store: 37, atomicLoad: 38, atomicStore: 39, cas: 40, fetchAdd: 41, xchg: 42,
-  regSet: 43, objNew: 44, objFree: 45, objUse: 46, assertFail: 47, progress: 48, lockMisuse: 49, procfsClose: 50,
-  taskNew: 51, taskFork: 52, threadState: 53, migrate: 54, cpuCtx: 55, taskJoin: 56, taskRename: 57, taskExec: 58,
-  lockWaitEnd: 59, lost: 60, generic: 61,
-  wake: 62, futexWait: 63, futexWake: 64, sleep: 65, errno: 66, joinWait: 67, join: 68, detach: 69,
-  signal: 70, sigaction: 71, sigmask: 72, signalDeliver: 73, sigreturn: 74, pause: 75,
-  pipeNew: 76, fdOpen: 77, fdClose: 78, fdFlags: 79, pipeWrite: 80, pipeRead: 81, pipeWait: 82,
+  switch: 0,
+  user: 1,
+  kwork: 2,
+  procNew: 3,
+  threadNew: 4,
+  fork: 5,
+  spawn: 6,
+  exec: 7,
+  threadExit: 8,
+  threadRelease: 9,
+  procExit: 10,
+  reparent: 11,
+  vmarClear: 12,
+  reap: 13,
+  waitBlock: 14,
+  lockNew: 15,
+  lockAcquire: 16,
+  lockWait: 17,
+  lockRelease: 18,
+  unlockNotOwner: 19,
+  lockRestamp: 20,
+  malloc: 21,
+  free: 22,
+  tcacheNew: 23,
+  kstackAlloc: 24,
+  kstackFree: 25,
+  tlbFlush: 26,
+  pageFault: 27,
+  procfsOpen: 28,
+  procfsRead: 29,
+  fatal: 30,
+  panic: 31,
+  hang: 32,
+  end: 33,
+  exitGroup: 34,
+  varNew: 35,
+  load: 36,
+  store: 37,
+  atomicLoad: 38,
+  atomicStore: 39,
+  cas: 40,
+  fetchAdd: 41,
+  xchg: 42,
+  regSet: 43,
+  objNew: 44,
+  objFree: 45,
+  objUse: 46,
+  assertFail: 47,
+  progress: 48,
+  lockMisuse: 49,
+  procfsClose: 50,
+  taskNew: 51,
+  taskFork: 52,
+  threadState: 53,
+  migrate: 54,
+  cpuCtx: 55,
+  taskJoin: 56,
+  taskRename: 57,
+  taskExec: 58,
+  lockWaitEnd: 59,
+  lost: 60,
+  generic: 61,
+  wake: 62,
+  futexWait: 63,
+  futexWake: 64,
+  sleep: 65,
+  errno: 66,
+  joinWait: 67,
+  join: 68,
+  detach: 69,
+  signal: 70,
+  sigaction: 71,
+  sigmask: 72,
+  signalDeliver: 73,
+  sigreturn: 74,
+  pause: 75,
+  pipeNew: 76,
+  fdOpen: 77,
+  fdClose: 78,
+  fdFlags: 79,
+  pipeWrite: 80,
+  pipeRead: 81,
+  pipeWait: 82,
   schedSet: 83,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
 export const IMPORTED_KINDS: readonly number[] = [
-  KIND.taskNew, KIND.taskFork, KIND.threadState, KIND.migrate, KIND.cpuCtx, KIND.taskJoin, KIND.taskRename, KIND.taskExec,
-  KIND.lockWaitEnd, KIND.lost, KIND.generic,
+  KIND.taskNew,
+  KIND.taskFork,
+  KIND.threadState,
+  KIND.migrate,
+  KIND.cpuCtx,
+  KIND.taskJoin,
+  KIND.taskRename,
+  KIND.taskExec,
+  KIND.lockWaitEnd,
+  KIND.lost,
+  KIND.generic,
 ];
 
 /**
@@ -184,7 +484,19 @@ export const IMPORTED_KINDS: readonly number[] = [
  * (interruptible), D blocked (uninterruptible), T stopped, t traced, X/Z
  * exited, P parked, I idle (a kernel thread waiting for work).
  */
-export const SWITCH_STATES = ["", "runnable", "sleeping", "blocked", "stopped", "traced", "exited", "parked", "idle", "unknown", "running"] as const satisfies readonly ("" | ThreadState)[];
+export const SWITCH_STATES = [
+  "",
+  "runnable",
+  "sleeping",
+  "blocked",
+  "stopped",
+  "traced",
+  "exited",
+  "parked",
+  "idle",
+  "unknown",
+  "running",
+] as const satisfies readonly ("" | ThreadState)[];
 
 /** CPU context codes of a cpu-ctx event: 0 is the task itself. */
 export const CPU_CTX = ["task", "hardirq", "softirq"] as const;
@@ -200,7 +512,17 @@ export const CPU_CTX = ["task", "hardirq", "softirq"] as const;
  * `child`); every other wakeup is a wake event.
  */
 export const WAKE_HOW = [
-  "waking", "wakeup", "wakeup-new", "futex", "timer", "signal", "pipe", "join", "lock", "child", "kill",
+  "waking",
+  "wakeup",
+  "wakeup-new",
+  "futex",
+  "timer",
+  "signal",
+  "pipe",
+  "join",
+  "lock",
+  "child",
+  "kill",
 ] as const;
 export type WakeHow = (typeof WAKE_HOW)[number];
 /** A wake's `how` by name ("how 12" for a code this build does not know). */
@@ -276,11 +598,24 @@ export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-
 export type Misuse = (typeof MISUSES)[number];
 /** errno values the kernel returns to programs (Linux numbers). */
 export const ERRNO = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EBADF: 9, ECHILD: 10, EAGAIN: 11, EBUSY: 16, EINVAL: 22, EMFILE: 24,
-  EPIPE: 32, EDEADLK: 35, ETIMEDOUT: 110,
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EBADF: 9,
+  ECHILD: 10,
+  EAGAIN: 11,
+  EBUSY: 16,
+  EINVAL: 22,
+  EMFILE: 24,
+  EPIPE: 32,
+  EDEADLK: 35,
+  ETIMEDOUT: 110,
 } as const;
 /** errno names by value ("EAGAIN" for 11). */
-export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k]));
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ERRNO).map(([k, v]) => [v, k]),
+);
 
 /**
  * `runnable`, `running`, `blocked` (uninterruptible, or on a lock or in
@@ -289,7 +624,19 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
  * waiting for work) and `unknown` (not said yet: before the task's first
  * switch, or after events were lost).
  */
-export const THREAD_STATES = ["runnable", "running", "blocked", "spinning", "exited", "sleeping", "stopped", "traced", "parked", "idle", "unknown"] as const;
+export const THREAD_STATES = [
+  "runnable",
+  "running",
+  "blocked",
+  "spinning",
+  "exited",
+  "sleeping",
+  "stopped",
+  "traced",
+  "parked",
+  "idle",
+  "unknown",
+] as const;
 export type ThreadState = (typeof THREAD_STATES)[number];
 /** `reaped`: waitpid reaped it while a procfs file still held a reference: unhashed (no pid, no parent), freed with the last reference. */
 export const PROC_STATES = ["running", "zombie", "reaped"] as const;
@@ -488,15 +835,29 @@ export type SigDefault = "term" | "core" | "ign";
  * SIGKILL cannot be caught, ignored or blocked.
  */
 export const SIGNALS: Readonly<Record<number, { name: string; default: SigDefault }>> = {
-  1: { name: "SIGHUP", default: "term" }, 2: { name: "SIGINT", default: "term" }, 3: { name: "SIGQUIT", default: "core" },
-  4: { name: "SIGILL", default: "core" }, 5: { name: "SIGTRAP", default: "core" }, 6: { name: "SIGABRT", default: "core" },
-  7: { name: "SIGBUS", default: "core" }, 8: { name: "SIGFPE", default: "core" }, 9: { name: "SIGKILL", default: "term" },
-  10: { name: "SIGUSR1", default: "term" }, 11: { name: "SIGSEGV", default: "core" }, 12: { name: "SIGUSR2", default: "term" },
-  13: { name: "SIGPIPE", default: "term" }, 14: { name: "SIGALRM", default: "term" }, 15: { name: "SIGTERM", default: "term" },
-  17: { name: "SIGCHLD", default: "ign" }, 23: { name: "SIGURG", default: "ign" }, 28: { name: "SIGWINCH", default: "ign" },
+  1: { name: "SIGHUP", default: "term" },
+  2: { name: "SIGINT", default: "term" },
+  3: { name: "SIGQUIT", default: "core" },
+  4: { name: "SIGILL", default: "core" },
+  5: { name: "SIGTRAP", default: "core" },
+  6: { name: "SIGABRT", default: "core" },
+  7: { name: "SIGBUS", default: "core" },
+  8: { name: "SIGFPE", default: "core" },
+  9: { name: "SIGKILL", default: "term" },
+  10: { name: "SIGUSR1", default: "term" },
+  11: { name: "SIGSEGV", default: "core" },
+  12: { name: "SIGUSR2", default: "term" },
+  13: { name: "SIGPIPE", default: "term" },
+  14: { name: "SIGALRM", default: "term" },
+  15: { name: "SIGTERM", default: "term" },
+  17: { name: "SIGCHLD", default: "ign" },
+  23: { name: "SIGURG", default: "ign" },
+  28: { name: "SIGWINCH", default: "ign" },
 };
 /** Signal numbers by name ("SIGUSR1" → 10). */
-export const SIG: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(SIGNALS).map(([n, x]) => [x.name, Number(n)]));
+export const SIG: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(SIGNALS).map(([n, x]) => [x.name, Number(n)]),
+);
 /** A signal's name ("signal 40" for one not modelled). */
 export function sigName(sig: number): string {
   return SIGNALS[sig]?.name ?? `signal ${sig}`;

@@ -12,11 +12,31 @@
 // never emit an event is refused. Bounded: nesting depth and node count are
 // limited, so a hostile world cannot exhaust the stack or the clock.
 
-import { MAX_CPUS, MAX_PRIO } from "./params.ts";
-import { PROC_FILES, sourceOf, type BinOp, type ProcFile, type Expr, type Op, type Scope, type ValType, type VarDecl } from "./program.ts";
-import type { World } from "./sim.ts";
 import { kindsMatching } from "./events.ts";
-import { EVENT_KINDS, LOCK_TYPES, SCHED_POLICIES, SIGNALS, SIG_ACTIONS, SYNC_KINDS, type SchedPolicy, type SigAction, type SyncKind } from "./types.ts";
+import { MAX_CPUS, MAX_PRIO } from "./params.ts";
+import {
+  type BinOp,
+  type Expr,
+  type Op,
+  PROC_FILES,
+  type ProcFile,
+  type Scope,
+  sourceOf,
+  type ValType,
+  type VarDecl,
+} from "./program.ts";
+import type { World } from "./sim.ts";
+import {
+  EVENT_KINDS,
+  LOCK_TYPES,
+  SCHED_POLICIES,
+  type SchedPolicy,
+  SIG_ACTIONS,
+  SIGNALS,
+  type SigAction,
+  SYNC_KINDS,
+  type SyncKind,
+} from "./types.ts";
 
 /** Every field name an event kind has (evField's argument). */
 const FIELD_NAMES = new Set(EVENT_KINDS.flatMap((k) => [...k.args]));
@@ -29,13 +49,69 @@ export const MAX_NODES = 200_000;
 /** What validate() checks: a world (rules, declarations, programs). */
 export type WorldParts = World;
 
-const OPS: Record<string, true> = Object.assign(Object.create(null), Object.fromEntries([
-  "user", "lock", "unlock", "restamp", "malloc", "free", "atfork", "fork", "spawn", "exec", "thread", "exit", "waitpid",
-  "procfs", "repeat", "call", "load", "store", "cas", "fetchAdd", "xchg", "set", "if", "while", "syscall", "assert",
-  "bugOn", "unwrap", "alloc", "dealloc", "use", "progress",
-  "futexWait", "futexWake", "sleep", "join", "detach", "kill", "tkill", "sigaction", "sigmask", "pause",
-  "pipe", "close", "dup", "fcntl", "write", "read", "setPriority", "cvWait", "cvSignal", "semWait", "semPost", "rwLock", "rwUnlock", "trylock",
-].map((k) => [k, true])));
+const OPS: Record<string, true> = Object.assign(
+  Object.create(null),
+  Object.fromEntries(
+    [
+      "user",
+      "lock",
+      "unlock",
+      "restamp",
+      "malloc",
+      "free",
+      "atfork",
+      "fork",
+      "spawn",
+      "exec",
+      "thread",
+      "exit",
+      "waitpid",
+      "procfs",
+      "repeat",
+      "call",
+      "load",
+      "store",
+      "cas",
+      "fetchAdd",
+      "xchg",
+      "set",
+      "if",
+      "while",
+      "syscall",
+      "assert",
+      "bugOn",
+      "unwrap",
+      "alloc",
+      "dealloc",
+      "use",
+      "progress",
+      "futexWait",
+      "futexWake",
+      "sleep",
+      "join",
+      "detach",
+      "kill",
+      "tkill",
+      "sigaction",
+      "sigmask",
+      "pause",
+      "pipe",
+      "close",
+      "dup",
+      "fcntl",
+      "write",
+      "read",
+      "setPriority",
+      "cvWait",
+      "cvSignal",
+      "semWait",
+      "semPost",
+      "rwLock",
+      "rwUnlock",
+      "trylock",
+    ].map((k) => [k, true]),
+  ),
+);
 const INT_OPS = new Set<string>(["+", "-", "*", "/", "%", "<", "<=", ">", ">=", "&&", "||"]);
 const SCOPES: readonly Scope[] = ["user", "kernel", "proc"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -72,7 +148,12 @@ export function validateWorld(w: WorldParts, prefix = ""): string | null {
  * must be declared, types must fit); `reserved` are the built-in invariants'
  * names. Null when good, else one line as validateWorld's.
  */
-export function validateInvariants(decls: unknown, w: Pick<WorldParts, "vars">, reserved: readonly string[], prefix = ""): string | null {
+export function validateInvariants(
+  decls: unknown,
+  w: Pick<WorldParts, "vars">,
+  reserved: readonly string[],
+  prefix = "",
+): string | null {
   try {
     new Checker({ vars: w.vars } as WorldParts, prefix).invariants(decls, reserved);
     return null;
@@ -91,7 +172,10 @@ class Checker {
   private readonly vars: Record<string, VarDecl>;
   private pass = 0;
 
-  constructor(private readonly w: WorldParts, private readonly prefix: string) {
+  constructor(
+    private readonly w: WorldParts,
+    private readonly prefix: string,
+  ) {
     this.vars = isObj(w.vars) ? (w.vars as Record<string, VarDecl>) : {};
   }
 
@@ -106,7 +190,10 @@ class Checker {
       if (!isObj(w.vars)) throw new Bad(`${p}vars must be a map of variable declarations`);
       for (const [name, d] of Object.entries(w.vars)) this.varDecl(name, d);
     }
-    if (w.firstTid !== undefined && !(Number.isInteger(w.firstTid) && (w.firstTid as number) >= 0 && (w.firstTid as number) < 2 ** 30)) {
+    if (
+      w.firstTid !== undefined &&
+      !(Number.isInteger(w.firstTid) && (w.firstTid as number) >= 0 && (w.firstTid as number) < 2 ** 30)
+    ) {
       throw new Bad(`${p}firstTid must be an integer >= 0`);
     }
     if (w.progressWindow !== undefined && !(Number.isInteger(w.progressWindow) && (w.progressWindow as number) >= 1)) {
@@ -134,7 +221,8 @@ class Checker {
 
   private config(c: Record<string, unknown>): void {
     const p = `${this.prefix}config`;
-    if (!(Number.isInteger(c.cpus) && (c.cpus as number) >= 1 && (c.cpus as number) <= MAX_CPUS)) throw new Bad(`${p}.cpus must be 1..${MAX_CPUS}`);
+    if (!(Number.isInteger(c.cpus) && (c.cpus as number) >= 1 && (c.cpus as number) <= MAX_CPUS))
+      throw new Bad(`${p}.cpus must be 1..${MAX_CPUS}`);
     const oneOf = (k: string, vs: string[]) => {
       if (!vs.includes(c[k] as string)) throw new Bad(`${p}.${k} must be one of ${vs.join(", ")}`);
     };
@@ -142,25 +230,33 @@ class Checker {
     oneOf("kstackFree", ["deferred", "in-exit", "at-reap"]);
     oneOf("stackCheck", ["silent", "flush", "reuse"]);
     oneOf("procfsVmar", ["unwrap", "check"]);
-    if (c.zombieCheck !== undefined && typeof c.zombieCheck !== "boolean") throw new Bad(`${p}.zombieCheck must be true or false`);
+    if (c.zombieCheck !== undefined && typeof c.zombieCheck !== "boolean")
+      throw new Bad(`${p}.zombieCheck must be true or false`);
   }
 
   private lockDecl(name: string, d: unknown): void {
     const at = `${this.prefix}locks.${name}`;
     if (!str(name)) throw new Bad(`${this.prefix}locks: a lock needs a name`);
-    if (!isObj(d) || !LOCK_TYPES.includes(d.type as never)) throw new Bad(`${at}: type must be one of ${LOCK_TYPES.join(", ")}`);
+    if (!isObj(d) || !LOCK_TYPES.includes(d.type as never))
+      throw new Bad(`${at}: type must be one of ${LOCK_TYPES.join(", ")}`);
     if (d.badUnlock !== undefined && !str(d.badUnlock)) throw new Bad(`${at}: badUnlock must be a message`);
-    if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
-    if (d.protocol !== undefined && d.protocol !== "none" && d.protocol !== "inherit") throw new Bad(`${at}: protocol must be "none" or "inherit"`);
-    if (d.protocol === "inherit" && d.type === "spin") throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
+    if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope))
+      throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.protocol !== undefined && d.protocol !== "none" && d.protocol !== "inherit")
+      throw new Bad(`${at}: protocol must be "none" or "inherit"`);
+    if (d.protocol === "inherit" && d.type === "spin")
+      throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
   }
 
   private varDecl(name: string, d: unknown): void {
     const at = `${this.prefix}vars.${name}`;
-    if (!NAME.test(name)) throw new Bad(`${at}: a variable name is letters, digits, _ and . (not starting with a digit)`);
+    if (!NAME.test(name))
+      throw new Bad(`${at}: a variable name is letters, digits, _ and . (not starting with a digit)`);
     if (!isObj(d) || (d.type !== "int" && d.type !== "ptr")) throw new Bad(`${at}: type must be "int" or "ptr"`);
-    if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope)) throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
-    if (d.sync !== undefined && !SYNC_KINDS.includes(d.sync as SyncKind)) throw new Bad(`${at}: sync must be one of ${SYNC_KINDS.join(", ")}`);
+    if (d.scope !== undefined && !SCOPES.includes(d.scope as Scope))
+      throw new Bad(`${at}: scope must be one of ${SCOPES.join(", ")}`);
+    if (d.sync !== undefined && !SYNC_KINDS.includes(d.sync as SyncKind))
+      throw new Bad(`${at}: sync must be one of ${SYNC_KINDS.join(", ")}`);
     if (d.sync !== undefined && d.type !== "int") throw new Bad(`${at}: a ${String(d.sync)} word is an int`);
     if (d.init !== undefined) {
       const ok = d.type === "int" ? i32(d.init) : d.init === 0 || d.init === "new";
@@ -171,7 +267,8 @@ class Checker {
   /** Fails with the op's path and source line. */
   private fail(at: string, o: Record<string, unknown> | null, why: string): never {
     const src = o ? sourceOf(o) : null;
-    const what = o && typeof o.op === "string" ? ` (${o.op})` : o && typeof o.name === "string" ? ` (${o.name.slice(0, 60)})` : "";
+    const what =
+      o && typeof o.op === "string" ? ` (${o.op})` : o && typeof o.name === "string" ? ` (${o.name.slice(0, 60)})` : "";
     throw new Bad(`${at}${what}${src ? ` at ${src}` : ""}: ${why}`);
   }
 
@@ -198,19 +295,24 @@ class Checker {
         if (!str(o.label)) bad("needs a label");
         if (!count(o.n)) bad("needs a count n >= 0");
         break;
-      case "lock": case "unlock": case "restamp":
+      case "lock":
+      case "unlock":
+      case "restamp":
         if (!str(o.lock)) bad("needs a lock name");
-        if (o.of !== undefined) this.scoped(o, at, o.lock as string, declOf(this.w.locks, o.lock as string)?.scope, depth);
+        if (o.of !== undefined)
+          this.scoped(o, at, o.lock as string, declOf(this.w.locks, o.lock as string)?.scope, depth);
         if (o.ret !== undefined) this.assign(o, at, o.ret, "int");
         break;
-      case "malloc": case "free":
+      case "malloc":
+      case "free":
         if (!(count(o.size) && (o.size as number) > 0 && Number.isFinite(o.size))) bad("needs a size > 0");
         break;
       case "exit":
         if (!(count(o.code) && (o.code as number) < 256)) bad("needs an exit code 0..255");
         break;
       case "waitpid":
-        if (o.which !== "child" && o.which !== "any" && o.which !== "pid") bad("needs which: 'child', 'any' or a pid (a handle)");
+        if (o.which !== "child" && o.which !== "any" && o.which !== "pid")
+          bad("needs which: 'child', 'any' or a pid (a handle)");
         if (o.which === "pid") expr("pid", "int");
         else if (o.pid !== undefined) bad("a pid goes with which: 'pid' (waitpid(r(\"child\")))");
         if (o.nohang !== undefined && typeof o.nohang !== "boolean") bad("nohang must be true or false");
@@ -221,7 +323,8 @@ class Checker {
         if (!PROC_FILES.includes(o.file as ProcFile)) bad(`the /proc files modelled are ${PROC_FILES.join(", ")}`);
         if (o.pid !== undefined) expr("pid", "int");
         break;
-      case "join": case "detach":
+      case "join":
+      case "detach":
         expr("tid", "int");
         this.ret(o, at);
         if (o.status !== undefined) this.assign(o, at, o.status, "int");
@@ -229,7 +332,8 @@ class Checker {
       case "repeat":
         if (!count(o.n)) bad("needs a count n >= 0");
         sub("body");
-        if (o.n === Infinity && (o.body as Op[]).length > 0 && !this.emits(o.body as Op[])) bad("loops for ever without a step");
+        if (o.n === Infinity && (o.body as Op[]).length > 0 && !this.emits(o.body as Op[]))
+          bad("loops for ever without a step");
         break;
       case "call":
         if (!str(o.name)) bad("needs a name");
@@ -252,8 +356,13 @@ class Checker {
         sub("body");
         if (o.tid !== undefined) this.assign(o, at, o.tid, "int");
         if (o.detached !== undefined && typeof o.detached !== "boolean") bad("detached must be true or false");
-        if (o.prio !== undefined && !(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
-        if (o.policy !== undefined && !SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
+        if (
+          o.prio !== undefined &&
+          !(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)
+        )
+          bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (o.policy !== undefined && !SCHED_POLICIES.includes(o.policy as SchedPolicy))
+          bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
         break;
       case "atfork":
         sub("prepare");
@@ -305,7 +414,8 @@ class Checker {
         if (!(count(o.max) && (o.max as number) >= 1)) bad("max must be a count >= 1 (or Infinity)");
         expr("cond", "int");
         sub("body");
-        if (!this.emits(o.body as Op[]) && !this.readsVar(o.cond)) bad("loops without a step: its condition reads no variable and its body is empty");
+        if (!this.emits(o.body as Op[]) && !this.readsVar(o.cond))
+          bad("loops without a step: its condition reads no variable and its body is empty");
         break;
       case "syscall":
         if (!str(o.name)) bad("needs a name");
@@ -338,7 +448,8 @@ class Checker {
       case "progress":
         if (!str(o.label)) bad("needs a label");
         break;
-      case "futexWait": case "futexWake": {
+      case "futexWait":
+      case "futexWake": {
         const t = this.varRef(o, at, depth);
         if (t !== "int") bad(`a futex word is an int variable, '${(o.var as { name: string }).name}' is a ${t}`);
         if (o.op === "futexWait") {
@@ -362,13 +473,15 @@ class Checker {
         this.sync(o, at, o.cv, "condvar");
         if (typeof o.all !== "boolean") bad("needs all: true (broadcast) or false (signal)");
         break;
-      case "semWait": case "semPost":
+      case "semWait":
+      case "semPost":
         this.sync(o, at, o.sem, "semaphore");
         if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
         if (o.timeout !== undefined) expr("timeout", "int");
         this.ret(o, at);
         break;
-      case "rwLock": case "rwUnlock":
+      case "rwLock":
+      case "rwUnlock":
         this.sync(o, at, o.rw, "rwlock");
         if (o.op === "rwLock" && typeof o.write !== "boolean") bad("needs write: true (wrlock) or false (rdlock)");
         if (o.try !== undefined && typeof o.try !== "boolean") bad("try must be true or false");
@@ -378,7 +491,8 @@ class Checker {
         if (!str(o.lock)) bad("needs a lock name");
         this.ret(o, at);
         break;
-      case "kill": case "tkill":
+      case "kill":
+      case "tkill":
         if (o.op === "kill") expr("pid", "int");
         else if (o.tid !== undefined) expr("tid", "int");
         this.signal(o, at, o.sig);
@@ -396,17 +510,21 @@ class Checker {
       case "pause":
         break;
       case "setPriority":
-        if (!(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO)) bad(`prio must be an integer 0..${MAX_PRIO}`);
-        if (!SCHED_POLICIES.includes(o.policy as SchedPolicy)) bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
+        if (!(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO))
+          bad(`prio must be an integer 0..${MAX_PRIO}`);
+        if (!SCHED_POLICIES.includes(o.policy as SchedPolicy))
+          bad(`policy must be one of ${SCHED_POLICIES.join(", ")}`);
         break;
       case "pipe":
         this.assign(o, at, o.read, "int");
         this.assign(o, at, o.write, "int");
         if (o.read === o.write) bad("needs two registers (read and write)");
         if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
-        if (o.cap !== undefined && !(Number.isInteger(o.cap) && (o.cap as number) >= 1 && (o.cap as number) <= 1 << 20)) bad("cap must be 1..1048576 bytes");
+        if (o.cap !== undefined && !(Number.isInteger(o.cap) && (o.cap as number) >= 1 && (o.cap as number) <= 1 << 20))
+          bad("cap must be 1..1048576 bytes");
         break;
-      case "close": case "fcntl":
+      case "close":
+      case "fcntl":
         expr("fd", "int");
         if (o.op === "fcntl" && typeof o.cloexec !== "boolean") bad("needs cloexec: true or false");
         this.ret(o, at);
@@ -417,7 +535,8 @@ class Checker {
         this.assign(o, at, o.reg, "int");
         if (o.cloexec !== undefined && typeof o.cloexec !== "boolean") bad("cloexec must be true or false");
         break;
-      case "write": case "read":
+      case "write":
+      case "read":
         expr("fd", "int");
         expr("n", "int");
         this.ret(o, at);
@@ -436,7 +555,13 @@ class Checker {
     const names = Object.values(SIGNALS).map((x) => x.name);
     if (typeof sig === "string") {
       const job = ["SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU"].includes(sig);
-      this.fail(at, o, job ? `${sig}: job control signals are not modelled` : `unknown signal '${sig.slice(0, 20)}' (signals: ${names.join(", ")})`);
+      this.fail(
+        at,
+        o,
+        job
+          ? `${sig}: job control signals are not modelled`
+          : `unknown signal '${sig.slice(0, 20)}' (signals: ${names.join(", ")})`,
+      );
     }
     this.fail(at, o, "needs a signal (a name such as 'SIGUSR1', or a number 0..64)");
   }
@@ -446,8 +571,18 @@ class Checker {
     const make = kind === "condvar" ? "condvar()" : kind === "semaphore" ? "semaphore(N)" : "rwlock()";
     if (!str(name)) this.fail(at, o, `needs a ${kind} name`);
     const d = declOf(this.vars, name as string);
-    if (!d) this.fail(at, o, `unknown ${kind} '${(name as string).slice(0, 60)}' (declare it in build()'s vars: { ${(name as string).slice(0, 60)}: ${make} })`);
-    if (d.sync !== kind) this.fail(at, o, `'${name as string}' is ${d.sync ? `a ${d.sync}` : "a plain variable"}, not a ${kind} (declare it as ${make})`);
+    if (!d)
+      this.fail(
+        at,
+        o,
+        `unknown ${kind} '${(name as string).slice(0, 60)}' (declare it in build()'s vars: { ${(name as string).slice(0, 60)}: ${make} })`,
+      );
+    if (d.sync !== kind)
+      this.fail(
+        at,
+        o,
+        `'${name as string}' is ${d.sync ? `a ${d.sync}` : "a plain variable"}, not a ${kind} (declare it as ${make})`,
+      );
   }
 
   /** An op's optional `ret` register gets an int (a return code). */
@@ -457,7 +592,12 @@ class Checker {
 
   /** Checks a lock op's `of` (only a "proc" lock belongs to another process). */
   private scoped(o: Record<string, unknown>, at: string, name: string, scope: Scope | undefined, depth: number): void {
-    if (scope !== "proc") this.fail(at, o, `'${name}' is not a "proc" lock: only a per-process kernel lock can be named in another process (of)`);
+    if (scope !== "proc")
+      this.fail(
+        at,
+        o,
+        `'${name}' is not a "proc" lock: only a per-process kernel lock can be named in another process (of)`,
+      );
     this.expr(o.of, `${at}.of`, o, "int", depth + 1);
   }
 
@@ -473,10 +613,19 @@ class Checker {
     const d = declOf(this.vars, name);
     if (!d) {
       const names = Object.keys(this.vars);
-      this.fail(at, o, `unknown variable '${name.slice(0, 60)}' (${names.length ? `declared: ${names.slice(0, 12).join(", ")}` : "declare it in build()'s vars"})`);
+      this.fail(
+        at,
+        o,
+        `unknown variable '${name.slice(0, 60)}' (${names.length ? `declared: ${names.slice(0, 12).join(", ")}` : "declare it in build()'s vars"})`,
+      );
     }
     if (ref.of !== undefined) {
-      if (d.scope !== "proc") this.fail(at, o, `'${name}' is not a "proc" variable: only a per-process kernel field can be read in another process (of)`);
+      if (d.scope !== "proc")
+        this.fail(
+          at,
+          o,
+          `'${name}' is not a "proc" variable: only a per-process kernel field can be read in another process (of)`,
+        );
       this.expr(ref.of, `${at}.of`, o, "int", depth + 1);
     }
     return d.type;
@@ -495,12 +644,26 @@ class Checker {
   private typeOf(e: unknown): ValType | null {
     if (!isObj(e)) return null;
     switch (e.e) {
-      case "int": case "bin": case "not": case "isNone": case "held": case "owner": case "evIs": case "evTid": case "evField": return "int";
-      case "before": return this.typeOf(e.x);
-      case "none": return "ptr";
-      case "var": return declOf(this.vars, e.name as string)?.type ?? null;
-      case "reg": return this.regs.get(e.name as string)?.type ?? null;
-      default: return null;
+      case "int":
+      case "bin":
+      case "not":
+      case "isNone":
+      case "held":
+      case "owner":
+      case "evIs":
+      case "evTid":
+      case "evField":
+        return "int";
+      case "before":
+        return this.typeOf(e.x);
+      case "none":
+        return "ptr";
+      case "var":
+        return declOf(this.vars, e.name as string)?.type ?? null;
+      case "reg":
+        return this.regs.get(e.name as string)?.type ?? null;
+      default:
+        return null;
     }
   }
 
@@ -509,7 +672,12 @@ class Checker {
     if (++this.nodes > MAX_NODES) this.fail(at, o, `the programs have more than ${MAX_NODES} ops and expressions`);
     if (depth > MAX_DEPTH) this.fail(at, o, `expression nested deeper than ${MAX_DEPTH}`);
     if (!isObj(e) || typeof e.e !== "string") this.fail(at, o, "is not an expression (use v(), r(), add(), eq(), ...)");
-    const mismatch = (got: ValType): never => this.fail(at, o, `type mismatch: ${describeExpr(e)} is a${got === "int" ? "n int" : " ptr"}, ${want === "int" ? "an int" : "a ptr"} is needed`);
+    const mismatch = (got: ValType): never =>
+      this.fail(
+        at,
+        o,
+        `type mismatch: ${describeExpr(e)} is a${got === "int" ? "n int" : " ptr"}, ${want === "int" ? "an int" : "a ptr"} is needed`,
+      );
     let t: ValType;
     switch (e.e) {
       case "int":
@@ -527,14 +695,17 @@ class Checker {
         if (this.mode !== "invariant") this.fail(at, o, "before() is for invariants only");
         t = this.expr(e.x, `${at}.x`, o, want, depth + 1);
         break;
-      case "held": case "owner":
-        if (this.mode !== "invariant") this.fail(at, o, `${e.e}() is for invariants only (a program takes the lock instead)`);
+      case "held":
+      case "owner":
+        if (this.mode !== "invariant")
+          this.fail(at, o, `${e.e}() is for invariants only (a program takes the lock instead)`);
         if (!str(e.lock)) this.fail(at, o, `${e.e}() needs a lock name`);
         t = "int";
         break;
       case "evIs":
         if (this.mode !== "invariant") this.fail(at, o, "evIs() is for invariants only");
-        if (typeof e.kinds !== "string" || kindsMatching(e.kinds) === null) this.fail(at, o, `evIs('${String(e.kinds).slice(0, 40)}') matches no event kind`);
+        if (typeof e.kinds !== "string" || kindsMatching(e.kinds) === null)
+          this.fail(at, o, `evIs('${String(e.kinds).slice(0, 40)}') matches no event kind`);
         t = "int";
         break;
       case "evTid":
@@ -543,12 +714,19 @@ class Checker {
         break;
       case "evField":
         if (this.mode !== "invariant") this.fail(at, o, "evField() is for invariants only");
-        if (typeof e.name !== "string" || !FIELD_NAMES.has(e.name)) this.fail(at, o, `evField('${String(e.name).slice(0, 40)}'): no event kind has that field`);
+        if (typeof e.name !== "string" || !FIELD_NAMES.has(e.name))
+          this.fail(at, o, `evField('${String(e.name).slice(0, 40)}'): no event kind has that field`);
         t = "int";
         break;
       case "reg": {
-        if (this.mode === "invariant") this.fail(at, o, "an invariant cannot read registers (they are a thread's): read variables, locks or the event");
-        if (typeof e.name !== "string" || !NAME.test(e.name)) this.fail(at, o, "a register needs a name (letters, digits, _)");
+        if (this.mode === "invariant")
+          this.fail(
+            at,
+            o,
+            "an invariant cannot read registers (they are a thread's): read variables, locks or the event",
+          );
+        if (typeof e.name !== "string" || !NAME.test(e.name))
+          this.fail(at, o, "a register needs a name (letters, digits, _)");
         const r = this.regs.get(e.name);
         if (!r) {
           if (this.pass === 0) return want ?? "int";
@@ -559,7 +737,8 @@ class Checker {
       }
       case "bin": {
         const op = e.op as BinOp;
-        if (op !== "==" && op !== "!=" && !INT_OPS.has(op)) this.fail(at, o, `unknown operator '${String(op).slice(0, 8)}'`);
+        if (op !== "==" && op !== "!=" && !INT_OPS.has(op))
+          this.fail(at, o, `unknown operator '${String(op).slice(0, 8)}'`);
         if (op === "==" || op === "!=") {
           const lt = this.expr(e.l, `${at}.l`, o, null, depth + 1);
           this.expr(e.r, `${at}.r`, o, lt, depth + 1);
@@ -589,12 +768,24 @@ class Checker {
   private emits(ops: Op[]): boolean {
     for (const o of ops) {
       switch (o.op) {
-        case "repeat": if (o.n > 0 && this.emits(o.body)) return true; break;
-        case "user": if (o.n > 0) return true; break;
-        case "if": if (this.readsVar(o.cond) || (this.emits(o.then) && this.emits(o.else))) return true; break;
-        case "while": if (this.readsVar(o.cond) || this.emits(o.body)) return true; break;
-        case "assert": case "bugOn": if (this.readsVar(o.cond)) return true; break;
-        default: return true;
+        case "repeat":
+          if (o.n > 0 && this.emits(o.body)) return true;
+          break;
+        case "user":
+          if (o.n > 0) return true;
+          break;
+        case "if":
+          if (this.readsVar(o.cond) || (this.emits(o.then) && this.emits(o.else))) return true;
+          break;
+        case "while":
+          if (this.readsVar(o.cond) || this.emits(o.body)) return true;
+          break;
+        case "assert":
+        case "bugOn":
+          if (this.readsVar(o.cond)) return true;
+          break;
+        default:
+          return true;
       }
     }
     return false;
@@ -613,14 +804,18 @@ class Checker {
       if (!isObj(d)) throw new Bad(`${at} is not an invariant (use invariant(name, check, message))`);
       const src = sourceOf(d);
       const bad = (why: string): never => {
-        throw new Bad(`${at}${typeof d.name === "string" ? ` (${d.name.slice(0, 60)})` : ""}${src ? ` at ${src}` : ""}: ${why}`);
+        throw new Bad(
+          `${at}${typeof d.name === "string" ? ` (${d.name.slice(0, 60)})` : ""}${src ? ` at ${src}` : ""}: ${why}`,
+        );
       };
-      if (typeof d.name !== "string" || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(d.name) || d.name.length > 64) bad("needs a kebab-case name (e.g. 'counter-exact')");
+      if (typeof d.name !== "string" || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(d.name) || d.name.length > 64)
+        bad("needs a kebab-case name (e.g. 'counter-exact')");
       if (reserved.includes(d.name as string)) bad(`'${d.name}' is a built-in invariant's name`);
       if (seen.has(d.name as string)) bad(`a second invariant named '${d.name}'`);
       seen.add(d.name as string);
       if (!str(d.message)) bad("needs a message");
-      if (d.on !== undefined && !["change", "every", "exit", "end"].includes(d.on as string)) bad("on must be one of change, every, exit, end");
+      if (d.on !== undefined && !["change", "every", "exit", "end"].includes(d.on as string))
+        bad("on must be one of change, every, exit, end");
       this.expr(d.check, `${at}.check`, d, "int", 1);
     });
   }
@@ -628,10 +823,16 @@ class Checker {
   private readsVar(e: unknown): boolean {
     if (!isObj(e)) return false;
     switch (e.e) {
-      case "var": return true;
-      case "bin": return this.readsVar(e.l) || this.readsVar(e.r);
-      case "not": case "isNone": case "before": return this.readsVar(e.x);
-      default: return false;
+      case "var":
+        return true;
+      case "bin":
+        return this.readsVar(e.l) || this.readsVar(e.r);
+      case "not":
+      case "isNone":
+      case "before":
+        return this.readsVar(e.x);
+      default:
+        return false;
     }
   }
 }
@@ -640,19 +841,33 @@ class Checker {
 export function describeExpr(e: unknown, depth = 0): string {
   if (!isObj(e) || depth > 6) return "…";
   switch (e.e) {
-    case "int": return String(e.v);
-    case "none": return "None";
-    case "var": return e.of !== undefined ? `${String(e.name)}[pid ${describeExpr(e.of, depth + 1)}]` : String(e.name);
-    case "reg": return `r.${String(e.name)}`;
-    case "bin": return `(${describeExpr(e.l, depth + 1)} ${String(e.op)} ${describeExpr(e.r, depth + 1)})`;
-    case "not": return `!${describeExpr(e.x, depth + 1)}`;
-    case "isNone": return `${describeExpr(e.x, depth + 1)}.is_none()`;
-    case "before": return `before(${describeExpr(e.x, depth + 1)})`;
-    case "held": case "owner": return `${e.e}(${String(e.lock)})`;
-    case "evIs": return `event is ${String(e.kinds)}`;
-    case "evTid": return "event tid";
-    case "evField": return `event.${String(e.name)}`;
-    default: return "?";
+    case "int":
+      return String(e.v);
+    case "none":
+      return "None";
+    case "var":
+      return e.of !== undefined ? `${String(e.name)}[pid ${describeExpr(e.of, depth + 1)}]` : String(e.name);
+    case "reg":
+      return `r.${String(e.name)}`;
+    case "bin":
+      return `(${describeExpr(e.l, depth + 1)} ${String(e.op)} ${describeExpr(e.r, depth + 1)})`;
+    case "not":
+      return `!${describeExpr(e.x, depth + 1)}`;
+    case "isNone":
+      return `${describeExpr(e.x, depth + 1)}.is_none()`;
+    case "before":
+      return `before(${describeExpr(e.x, depth + 1)})`;
+    case "held":
+    case "owner":
+      return `${e.e}(${String(e.lock)})`;
+    case "evIs":
+      return `event is ${String(e.kinds)}`;
+    case "evTid":
+      return "event tid";
+    case "evField":
+      return `event.${String(e.name)}`;
+    default:
+      return "?";
   }
 }
 

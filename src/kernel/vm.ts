@@ -12,11 +12,11 @@
 // lock and reads RSS from the VMAR.
 
 import { DONE, KEEP, leaveFrame, type Micro } from "./ctx.ts";
-import type { ProcFile } from "./program.ts";
 import { ev } from "./events.ts";
 import { acquire, release } from "./locks.ts";
 import { COST } from "./params.ts";
 import { autoReaped, reapOrphans } from "./proc.ts";
+import type { ProcFile } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { OUTCOME_KINDS, type Thread } from "./types.ts";
 
@@ -117,7 +117,8 @@ export function procfsRead(k: Simulator, target: number, file: ProcFile = "statu
     (t2, c2) => {
       const p = proc();
       if (p.vmar === null && k.state.config.procfsVmar === "unwrap") {
-        const msg = "called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)";
+        const msg =
+          "called `Option::unwrap()` on a `None` value at kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)";
         k.emit(c2, t2.tid, ev.procfsRead({ pid: p.pid, rss: 2 }));
         k.emit(c2, t2.tid, ev.panic({ message: msg }));
         k.emit(c2, -1, ev.end({ outcome: OUTCOME_KINDS.indexOf("panic"), message: msg }));

@@ -113,7 +113,8 @@ export function wakersOf(s: KState, th: Thread): Wakers {
 
 /** Whether any thread waits in something other than a lock (where the lock cycle rule is not enough). */
 export function otherWaits(s: KState): boolean {
-  for (const t of s.threads.values()) if (t.state === "blocked" && (t.waitOn !== undefined || t.waitPid >= -1)) return true;
+  for (const t of s.threads.values())
+    if (t.state === "blocked" && (t.waitOn !== undefined || t.waitPid >= -1)) return true;
   return false;
 }
 
@@ -130,7 +131,7 @@ export function stuck(s: KState): Set<number> {
     if (w === "runs") can.add(t.tid);
     else waiting.push([t.tid, w]);
   }
-  for (let changed = true; changed;) {
+  for (let changed = true; changed; ) {
     changed = false;
     for (const [tid, ws] of waiting) {
       if (can.has(tid)) continue;

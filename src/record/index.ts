@@ -4,14 +4,30 @@
 // the benchmarks all go through here.
 
 import { basename } from "node:path";
-import { ApplyError, initState, params, simulate, SimError, type Chooser, type InvariantDecl, type KState, type Sink, type World } from "../kernel/index.ts";
+import {
+  DecisionRecorder,
+  type StrategyContext,
+  type StrategySpec,
+  seedChooser,
+  seedChooserOf,
+  strategyContext,
+} from "../explore/strategies/index.ts";
+import {
+  ApplyError,
+  type Chooser,
+  type InvariantDecl,
+  initState,
+  type KState,
+  params,
+  SimError,
+  type Sink,
+  simulate,
+  type World,
+} from "../kernel/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { buildWorldOf, resolveScenario, resolveVariant, type Scenario, type Variant } from "../scenarios/index.ts";
-import { THREAD_MIN_EVENTS, TraceWriter, type TraceMeta, type WriteResult } from "../trace/index.ts";
+import { THREAD_MIN_EVENTS, type TraceMeta, TraceWriter, type WriteResult } from "../trace/index.ts";
 import { encodeSchedule, type Schedule } from "../trace/schedule.ts";
-import {
-  DecisionRecorder, seedChooser, seedChooserOf, strategyContext, type StrategyContext, type StrategySpec,
-} from "../explore/strategies/index.ts";
 
 export const WRITER = "ktrace 0.1.0";
 
@@ -63,7 +79,8 @@ export function prepareWith(scenario: Scenario, req: Omit<RunRequest, "target">)
   const variant = resolveVariant(scenario, req);
   const { world, readsSeed, invariants } = buildWorldOf(scenario, variant, INVARIANT_NAMES);
   const maxEvents = req.maxEvents ?? scenario.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
-  if (!Number.isInteger(maxEvents) || maxEvents < 2) throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
+  if (!Number.isInteger(maxEvents) || maxEvents < 2)
+    throw new RunError(`--max-events must be at least 2, got ${maxEvents}`);
   return { scenario, variant, world, maxEvents, readsSeed, invariants, strategy: req.strategy ?? { name: "random" } };
 }
 
@@ -95,7 +112,15 @@ export function chooserOf(p: Runnable): Chooser | undefined {
 
 /** The same variant under another seed; reuses the world when build() did not read the seed. */
 export function reseed(p: Prepared, seed: number): Prepared {
-  if (p.readsSeed) return prepareWith(p.scenario, { fix: p.variant.fix, seed, cpus: p.variant.cpus, opts: Object.entries(p.variant.options).map(([k, v]) => `${k}=${v}`), maxEvents: p.maxEvents, strategy: p.strategy });
+  if (p.readsSeed)
+    return prepareWith(p.scenario, {
+      fix: p.variant.fix,
+      seed,
+      cpus: p.variant.cpus,
+      opts: Object.entries(p.variant.options).map(([k, v]) => `${k}=${v}`),
+      maxEvents: p.maxEvents,
+      strategy: p.strategy,
+    });
   return { ...p, variant: { ...p.variant, seed } };
 }
 
@@ -105,7 +130,11 @@ export function reseed(p: Prepared, seed: number): Prepared {
  */
 export function run(p: Prepared, sink?: Sink, before?: Sink, chooser?: Chooser): KState {
   try {
-    return simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, before, chooser: chooser ?? chooserOf(p) }, sink);
+    return simulate(
+      p.world,
+      { seed: p.variant.seed, maxEvents: p.maxEvents, before, chooser: chooser ?? chooserOf(p) },
+      sink,
+    );
   } catch (e) {
     throw runError(p, e);
   }
@@ -153,7 +182,13 @@ export interface Recorded extends WriteResult {
  * run was made (a header key). On this thread alone; recordAsync compresses
  * and writes on a second one.
  */
-export function record(p: Runnable, path: string, snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY, chooser?: Chooser, origin?: string): Recorded {
+export function record(
+  p: Runnable,
+  path: string,
+  snapshotEvery = params.DEFAULT_SNAPSHOT_EVERY,
+  chooser?: Chooser,
+  origin?: string,
+): Recorded {
   return runInto(p, path, open(p, path, snapshotEvery, origin), chooser);
 }
 
@@ -188,13 +223,19 @@ export async function recordAsync(p: Runnable, path: string, opts: RecordOptions
       writer.abort();
       throw e;
     }
-    opts.note?.(why === null ? "record: compressing and writing on a second thread" : `record: no writer thread (${why}); writing on this one`);
-  } else opts.note?.(`record: writing on this thread (${want === false ? "as asked" : `at most ${p.maxEvents} events`})`);
+    opts.note?.(
+      why === null
+        ? "record: compressing and writing on a second thread"
+        : `record: no writer thread (${why}); writing on this one`,
+    );
+  } else
+    opts.note?.(`record: writing on this thread (${want === false ? "as asked" : `at most ${p.maxEvents} events`})`);
   return runInto(p, path, writer, opts.chooser);
 }
 
 function open(p: Runnable, path: string, snapshotEvery: number, origin: string | undefined): TraceWriter {
-  if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
+  if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1)
+    throw new RunError(`--snapshot-every must be at least 1, got ${snapshotEvery}`);
   return TraceWriter.create(path, metaOf(p, snapshotEvery, origin), initState(p.world.config), { snapshotEvery });
 }
 
@@ -210,7 +251,11 @@ function runInto(p: Runnable, path: string, writer: TraceWriter, chooser: Choose
   let state: KState;
   try {
     // The writer copies each event into its columns: events may be transient.
-    state = simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents, transientEvents: true, chooser: rec }, (ev, s) => writer.append(ev, s));
+    state = simulate(
+      p.world,
+      { seed: p.variant.seed, maxEvents: p.maxEvents, transientEvents: true, chooser: rec },
+      (ev, s) => writer.append(ev, s),
+    );
   } catch (e) {
     writer.abort();
     throw runError(p, e);

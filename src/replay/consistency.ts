@@ -15,7 +15,7 @@
 // address spaces, heap objects, program checks or progress marks; lock owners
 // only from lockdep's events.
 
-import { KIND, type Cpu, type KEvent, type KState } from "../kernel/types.ts";
+import { type Cpu, type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { taskText } from "./describe.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 import type { SourceMeta } from "./source.ts";
@@ -87,7 +87,8 @@ export const NOT_IN_REAL_TRACES: Readonly<Record<string, string>> = {
   "recursive-mutex-owner": "a real trace does not record the owner ident a recursive mutex stores",
   "kstack-in-use": "a real trace does not record kernel stacks",
   "vmar-live": "a real trace does not record address spaces (VMARs)",
-  "lock-misuse": "a real trace does not say when a lock is misused (lockdep reports it in the kernel log, not as trace events)",
+  "lock-misuse":
+    "a real trace does not say when a lock is misused (lockdep reports it in the kernel log, not as trace events)",
   "use-after-free": "a real trace does not record heap objects",
   assertions: "a real trace has no program checks",
   "no-livelock": "a real trace has no progress marks",
@@ -110,7 +111,10 @@ export interface NotEvaluated {
  * checked against, and those it cannot (with the reason). A recorded trace
  * keeps them all.
  */
-export function importedApplicability(meta: Pick<SourceMeta, "imported">, invs: readonly Invariant[]): { run: Invariant[]; notEvaluated: NotEvaluated[] } {
+export function importedApplicability(
+  meta: Pick<SourceMeta, "imported">,
+  invs: readonly Invariant[],
+): { run: Invariant[]; notEvaluated: NotEvaluated[] } {
   if (!meta.imported) return { run: [...invs], notEvaluated: [] };
   const run: Invariant[] = [];
   const notEvaluated: NotEvaluated[] = [];
@@ -148,14 +152,17 @@ export class LockEvidence implements Invariant {
   /** What the lock invariants could not judge, for the check's report (empty when they judged every wait). */
   notes(): NotEvaluated[] {
     if (this.waits === 0 && this.acquires === 0) {
-      return ["no-deadlock", "lock-owner-alive"].map((invariant) => ({ invariant, reason: "the trace has no lock events (lockdep's lock_acquire/lock_release, or lock:contention_*)" }));
+      return ["no-deadlock", "lock-owner-alive"].map((invariant) => ({
+        invariant,
+        reason: "the trace has no lock events (lockdep's lock_acquire/lock_release, or lock:contention_*)",
+      }));
     }
     if (this.unknownOwner === 0) return [];
     const of = `${this.unknownOwner} of ${this.waits} lock waits`;
-    const why = this.acquires === 0
-      ? `no event names a lock's owner (lock:contention_begin does not; lockdep's lock_acquire does): ${of} could not be judged`
-      : `${of} are on locks whose owner no event named (taken before the trace began, or seen only through lock:contention_begin) and could not be judged`;
+    const why =
+      this.acquires === 0
+        ? `no event names a lock's owner (lock:contention_begin does not; lockdep's lock_acquire does): ${of} could not be judged`
+        : `${of} are on locks whose owner no event named (taken before the trace began, or seen only through lock:contention_begin) and could not be judged`;
     return [{ invariant: "no-deadlock", reason: why, partly: this.unknownOwner < this.waits }];
   }
 }
-

@@ -8,14 +8,14 @@
 // folds at most checkpointEvery - 1 events.
 
 import { cloneState } from "../kernel/state.ts";
-import { KIND, type KEvent, type KState } from "../kernel/types.ts";
-import { Checker, invariantsOf, type Invariant, type Violation } from "./invariants.ts";
-import { atAnyPosition } from "./history.ts";
-import { firstOfKinds, firstViolation, foldEvent, ReplayError, unfoldedText, type Unfolded } from "./scan.ts";
-import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
+import { type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { fillEvent, TraceCorruptError } from "../trace/index.ts";
+import { atAnyPosition } from "./history.ts";
+import { Checker, type Invariant, invariantsOf, type Violation } from "./invariants.ts";
+import { firstOfKinds, firstViolation, foldEvent, ReplayError, type Unfolded, unfoldedText } from "./scan.ts";
+import { eventAt, lastAtOrBefore, type ReplaySource } from "./source.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
-import { why, type ObjectRef, type WhyEntry } from "./why.ts";
+import { type ObjectRef, type WhyEntry, why } from "./why.ts";
 
 /** Where to go: an event number, or a named point. */
 export type SeekTarget = number | "start" | "end" | "panic" | "violation";
@@ -140,7 +140,10 @@ export class Cursor {
   /** The first violation of the cursor's invariants in the whole trace (computed once). */
   firstViolation(): Violation | null {
     if (this.violationCache?.invs !== this.invs) {
-      this.violationCache = { invs: this.invs, v: this.invs.length ? firstViolation(this.source, this.invs).violation : null };
+      this.violationCache = {
+        invs: this.invs,
+        v: this.invs.length ? firstViolation(this.source, this.invs).violation : null,
+      };
     }
     return this.violationCache.v;
   }
@@ -159,7 +162,8 @@ export class Cursor {
         return this.end;
       case "panic": {
         const o = this.source.outcome;
-        if (o && (o.kind === "panic" || o.kind === "fatal" || o.kind === "hang") && o.seq < this.source.eventCount) return o.seq;
+        if (o && (o.kind === "panic" || o.kind === "fatal" || o.kind === "hang") && o.seq < this.source.eventCount)
+          return o.seq;
         if (!o || this.source.recovery) {
           const m = new Uint8Array(64);
           m[KIND.panic] = m[KIND.fatal] = m[KIND.hang] = 1;
@@ -170,12 +174,17 @@ export class Cursor {
       }
       case "violation": {
         const v = this.firstViolation();
-        if (!v) throw new NoSuchPointError(`the trace has no invariant violation (checked: ${this.invs.map((i) => i.name).join(", ") || "none"})`);
+        if (!v)
+          throw new NoSuchPointError(
+            `the trace has no invariant violation (checked: ${this.invs.map((i) => i.name).join(", ") || "none"})`,
+          );
         return v.seq;
       }
       default:
         if (!Number.isInteger(target) || target < -1 || target > this.end) {
-          throw new NoSuchPointError(`event ${target} is outside the trace (0..${this.end}; -1 or start is the initial state)`);
+          throw new NoSuchPointError(
+            `event ${target} is outside the trace (0..${this.end}; -1 or start is the initial state)`,
+          );
         }
         return target;
     }
@@ -264,7 +273,11 @@ export class Cursor {
     let cp = -2;
     const steps = (to - Math.max(cur, snap)) / this.every;
     if (steps <= this.cps.size) {
-      for (let a = Math.floor((to + 1) / this.every) * this.every - 1; a > cur && a >= snap && a >= 0; a -= this.every) {
+      for (
+        let a = Math.floor((to + 1) / this.every) * this.every - 1;
+        a > cur && a >= snap && a >= 0;
+        a -= this.every
+      ) {
         if (this.cps.has(a)) {
           cp = a;
           break;
@@ -291,7 +304,12 @@ export class Cursor {
     } catch (e) {
       if (!(e instanceof TraceCorruptError)) throw e;
       const next = this.source.loadSnapshotFrom(to);
-      throw new StateUnknownError(to, { fromSeq: -1, knownAfter: next ? next.seq : null, missing: null, reason: e.detail });
+      throw new StateUnknownError(to, {
+        fromSeq: -1,
+        knownAfter: next ? next.seq : null,
+        missing: null,
+        reason: e.detail,
+      });
     }
   }
 
@@ -349,11 +367,21 @@ export class Cursor {
   private unknown(to: number, at: number, e: unknown): unknown {
     if (e instanceof TraceCorruptError && e.gap) {
       const next = this.source.loadSnapshotFrom(e.gap.toSeq);
-      return new StateUnknownError(to, { fromSeq: e.gap.fromSeq, knownAfter: next ? next.seq : null, missing: e.gap, reason: e.gap.reason });
+      return new StateUnknownError(to, {
+        fromSeq: e.gap.fromSeq,
+        knownAfter: next ? next.seq : null,
+        missing: e.gap,
+        reason: e.gap.reason,
+      });
     }
     if (e instanceof ReplayError) {
       const next = this.source.loadSnapshotFrom(at);
-      return new StateUnknownError(to, { fromSeq: at, knownAfter: next ? next.seq : null, missing: null, reason: e.message.replace(/^the trace does not replay: /, "") });
+      return new StateUnknownError(to, {
+        fromSeq: at,
+        knownAfter: next ? next.seq : null,
+        missing: null,
+        reason: e.message.replace(/^the trace does not replay: /, ""),
+      });
     }
     return e;
   }

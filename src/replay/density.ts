@@ -18,7 +18,7 @@
 
 import type { KEvent, KState } from "../kernel/types.ts";
 import { Checker, type Invariant, type Violation } from "./invariants.ts";
-import { walk, type Unfolded, type WalkHooks } from "./scan.ts";
+import { type Unfolded, type WalkHooks, walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
 import { SKIP, type WatchHit, type Watchpoint } from "./watch.ts";
 
@@ -97,7 +97,8 @@ export class DensityScan {
     this.buckets = Math.max(1, Math.min(opts.buckets ?? DENSITY_BUCKETS, Math.max(1, this.total)));
     this.classOf = opts.classOf;
     let classes = opts.classes ?? 0;
-    if (opts.classOf !== undefined && opts.classes === undefined) for (let i = 0; i < opts.classOf.length; i++) classes = Math.max(classes, opts.classOf[i]! + 1);
+    if (opts.classOf !== undefined && opts.classes === undefined)
+      for (let i = 0; i < opts.classOf.length; i++) classes = Math.max(classes, opts.classOf[i]! + 1);
     this.classes = opts.classOf === undefined ? 0 : Math.max(1, classes);
     this.kinds = new Uint32Array(this.buckets * this.classes);
     this.violations = new Uint32Array(this.buckets);
@@ -142,7 +143,10 @@ export class DensityScan {
       const first = src.chunkFirstSeqs[this.chunk]!;
       const next = this.chunk + 1 < src.chunkFirstSeqs.length ? src.chunkFirstSeqs[this.chunk + 1]! : this.total;
       try {
-        walk(src, first, Math.min(next, this.total) - 1, this.hooks, { fold: this.fold, state: this.started ? this.st : undefined });
+        walk(src, first, Math.min(next, this.total) - 1, this.hooks, {
+          fold: this.fold,
+          state: this.started ? this.st : undefined,
+        });
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
         return true;

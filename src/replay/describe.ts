@@ -7,7 +7,21 @@
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { ERRNO_NAMES, EVENT_KINDS, KIND, LOCK_TYPES, OUTCOME_KINDS, SIG_ACTIONS, SWITCH_STATES, VAR_TYPES, WAKE_HOW, sigName, type KEvent, type KState, type VarType } from "../kernel/types.ts";
+import {
+  ERRNO_NAMES,
+  EVENT_KINDS,
+  type KEvent,
+  KIND,
+  type KState,
+  LOCK_TYPES,
+  OUTCOME_KINDS,
+  SIG_ACTIONS,
+  SWITCH_STATES,
+  sigName,
+  VAR_TYPES,
+  type VarType,
+  WAKE_HOW,
+} from "../kernel/types.ts";
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -73,9 +87,17 @@ export function errnoText(n: number): string {
 
 /** What each wake `how` means, after "wakes tid N: ". */
 const HOW_TEXT: Record<string, string> = {
-  waking: "sched_waking", wakeup: "sched_wakeup", "wakeup-new": "a new task's first wakeup",
-  futex: "futex_wake", timer: "its timer expired", signal: "a signal interrupts its wait", pipe: "its pipe is ready",
-  join: "the thread it joins has exited", lock: "the lock it waits on was released", child: "a child exited", kill: "it is killed",
+  waking: "sched_waking",
+  wakeup: "sched_wakeup",
+  "wakeup-new": "a new task's first wakeup",
+  futex: "futex_wake",
+  timer: "its timer expired",
+  signal: "a signal interrupts its wait",
+  pipe: "its pipe is ready",
+  join: "the thread it joins has exited",
+  lock: "the lock it waits on was released",
+  child: "a child exited",
+  kill: "it is killed",
 };
 
 /** A virtual time for messages: "1.5 µs", "3 ms". */
@@ -110,17 +132,20 @@ export function describe(ev: KEvent, state?: KState): string {
   const t = `tid ${ev.tid}`;
   switch (ev.kind) {
     case KIND.switch: {
-      if (ev.c !== 0) return `cpu ${ev.cpu}: ${taskText(s, ev.a)}${ev.a >= 0 ? ` (${SWITCH_STATES[ev.c] ?? `state ${ev.c}`})` : ""} → ${taskText(s, ev.b)}`;
+      if (ev.c !== 0)
+        return `cpu ${ev.cpu}: ${taskText(s, ev.a)}${ev.a >= 0 ? ` (${SWITCH_STATES[ev.c] ?? `state ${ev.c}`})` : ""} → ${taskText(s, ev.b)}`;
       const to = ev.b >= 0 ? s?.threads.get(ev.b) : undefined;
       const prio = to && rank(to) > 0 ? ` (${prioText(to)})` : "";
       const inv = to && s ? inversion(s, to.tid) : undefined;
-      const why = inv ? `; tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion` : "";
+      const why = inv
+        ? `; tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion`
+        : "";
       return `cpu ${ev.cpu}: ${who(ev.a)} → ${who(ev.b)}${prio}${why}`;
     }
     case KIND.user:
       return `${t}: ${ev.s}`;
     case KIND.kwork: {
-      const k = ev.cpu >= 0 ? s?.cpus[ev.cpu]?.kstack ?? -1 : -1;
+      const k = ev.cpu >= 0 ? (s?.cpus[ev.cpu]?.kstack ?? -1) : -1;
       return `${ev.tid >= 0 ? t : "kernel"} (kernel${k >= 0 ? `, stack ${k}` : ""}): ${ev.s}`;
     }
     case KIND.procNew:
@@ -142,7 +167,9 @@ export function describe(ev: KEvent, state?: KState): string {
       const ident = s?.threads.get(ev.c)?.ident;
       const id = ident !== undefined && ident !== ev.c ? `, pthread_self ${ident}` : "";
       const locks = s ? `, ${copied} lock${copied === 1 ? "" : "s"} copied` : "";
-      const fds = (s?.procs.get(ev.b)?.fds ?? []).filter((f) => f.seq === ev.seq).map((f) => `${f.fd} (pipe ${f.pipe} ${f.write ? "write" : "read"})`);
+      const fds = (s?.procs.get(ev.b)?.fds ?? [])
+        .filter((f) => f.seq === ev.seq)
+        .map((f) => `${f.fd} (pipe ${f.pipe} ${f.write ? "write" : "read"})`);
       const fdText = fds.length ? `; inherits fd ${fds.join(", ")}` : "";
       return `fork: pid ${ev.a} → child pid ${ev.b} (tid ${ev.c}${id})${locks}${held.length ? `; ${held.join(", ")}` : ""}${fdText}`;
     }
@@ -161,7 +188,9 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.vmarClear:
       return `pid ${ev.a}'s root VMAR cleared (set to None)`;
     case KIND.reap:
-      return ev.tid >= 0 ? `pid ${ev.a} reaped by ${t}` : `pid ${ev.a} reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)`;
+      return ev.tid >= 0
+        ? `pid ${ev.a} reaped by ${t}`
+        : `pid ${ev.a} reaped without a waitpid (an orphan init adopted, or its parent ignores SIGCHLD)`;
     case KIND.waitBlock:
       return `${t} blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.lockNew: {
@@ -174,7 +203,8 @@ export function describe(ev: KEvent, state?: KState): string {
       const l = s?.locks.get(ev.a);
       const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : ev.b === 2 ? ", owner unknown" : "";
       const o = l?.pi && l.owner >= 0 ? s?.threads.get(l.owner) : undefined;
-      const boost = o?.boost !== undefined ? ` (priority inheritance: tid ${o.tid} now runs at ${rankText(o.boost)})` : "";
+      const boost =
+        o?.boost !== undefined ? ` (priority inheritance: tid ${o.tid} now runs at ${rankText(o.boost)})` : "";
       return `${t} ${waitVerb(ev.b)} ${lockName(s, ev.a)}${owner}${boost}`;
     }
     case KIND.lockRelease:
@@ -298,7 +328,7 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.wake: {
       const how = WAKE_HOW[ev.c];
       const by = ev.b >= 0 ? taskText(s, ev.b) : ev.cpu >= 0 ? `cpu ${ev.cpu}` : "the kernel";
-      const what = how === undefined ? `how ${ev.c}` : HOW_TEXT[how] ?? how;
+      const what = how === undefined ? `how ${ev.c}` : (HOW_TEXT[how] ?? how);
       return `${by} wakes ${taskText(s, ev.a)}: ${what}${ev.s ? ` (${ev.s})` : ""}`;
     }
     case KIND.futexWait: {
@@ -355,7 +385,12 @@ export function describe(ev: KEvent, state?: KState): string {
     }
     case KIND.fdClose: {
       const p = s?.pipes.get(ev.b);
-      const left = p === undefined ? `; pipe ${ev.b} is gone` : p.wclosedSeq === ev.seq ? `; no write end of pipe ${ev.b} is open any more (readers see EOF)` : "";
+      const left =
+        p === undefined
+          ? `; pipe ${ev.b} is gone`
+          : p.wclosedSeq === ev.seq
+            ? `; no write end of pipe ${ev.b} is open any more (readers see EOF)`
+            : "";
       return `${t} closes fd ${ev.a} (pipe ${ev.b})${left}`;
     }
     case KIND.fdFlags:
@@ -365,7 +400,9 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} writes ${ev.b} bytes into pipe ${ev.a} (${ev.c}${cap !== undefined ? `/${cap}` : ""} buffered)`;
     }
     case KIND.pipeRead:
-      return ev.b === 0 ? `${t} reads pipe ${ev.a}: end of file` : `${t} reads ${ev.b} bytes from pipe ${ev.a} (${ev.c} left)`;
+      return ev.b === 0
+        ? `${t} reads pipe ${ev.a}: end of file`
+        : `${t} reads ${ev.b} bytes from pipe ${ev.a} (${ev.c} left)`;
     case KIND.pipeWait:
       return `${t} blocks ${ev.b ? "writing pipe " + ev.a + " (full)" : "reading pipe " + ev.a + " (empty)"}`;
     default:
@@ -378,13 +415,23 @@ export function misuseText(s: KState | undefined, ev: KEvent): string {
   const l = s?.locks.get(ev.a);
   const name = lockName(s, ev.a);
   const type = l ? l.type : "";
-  const outcome = ev.c !== 0 ? `returns ${errnoText(ev.c)}` : type === "recursive" ? "fatal" : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
+  const outcome =
+    ev.c !== 0
+      ? `returns ${errnoText(ev.c)}`
+      : type === "recursive"
+        ? "fatal"
+        : `undefined behaviour${type ? ` (${type === "mutex" ? "default mutex" : type})` : ""}`;
   switch (ev.b) {
-    case 0: return `unlocks ${name}, which is not held: ${outcome}`;
-    case 1: return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
-    case 2: return `locks ${name}, which it already holds: ${ev.c !== 0 ? outcome : `self-deadlock, ${outcome}`}`;
-    case 3: return `unlocks recursive ${name} below level 0: ${outcome}`;
-    default: return `misuses ${name} (what ${ev.b}): ${outcome}`;
+    case 0:
+      return `unlocks ${name}, which is not held: ${outcome}`;
+    case 1:
+      return `unlocks ${name}, held by tid ${l && l.owner >= 0 ? l.owner : "?"}: unlock by a non-owner: ${outcome}`;
+    case 2:
+      return `locks ${name}, which it already holds: ${ev.c !== 0 ? outcome : `self-deadlock, ${outcome}`}`;
+    case 3:
+      return `unlocks recursive ${name} below level 0: ${outcome}`;
+    default:
+      return `misuses ${name} (what ${ev.b}): ${outcome}`;
   }
 }
 
@@ -405,7 +452,15 @@ export function eventArgs(ev: KEvent): Record<string, number | string> {
 }
 
 export function eventJson(ev: KEvent, state?: KState): EventJson {
-  return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: kindName(ev.kind), args: fieldsOf(ev), desc: describe(ev, state) };
+  return {
+    seq: ev.seq,
+    time: ev.time,
+    cpu: ev.cpu,
+    tid: ev.tid,
+    kind: kindName(ev.kind),
+    args: fieldsOf(ev),
+    desc: describe(ev, state),
+  };
 }
 
 /** Bad --kind pattern. exitCode 2. */
@@ -425,7 +480,10 @@ export class PatternError extends Error {
  */
 export function kindMask(pattern: string): Uint8Array {
   const mask = new Uint8Array(EVENT_KINDS.length);
-  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const parts = pattern
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   if (parts.length === 0) throw new PatternError(`empty kind pattern`, "e.g. --kind 'lock-*' or --kind fork,exec");
   const miss = { part: "" };
   const codes = kindsMatching(pattern, miss);
@@ -454,12 +512,24 @@ function genericNames(text: string): [string, string] {
  * `generic:irq:*`). Throws PatternError as kindMask does.
  */
 export function eventMatcher(pattern: string): (ev: KEvent) => boolean {
-  const parts = pattern.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const parts = pattern
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   const named = parts.filter((p) => p.startsWith("generic:")).map((p) => p.slice("generic:".length));
   const rest = parts.filter((p) => !p.startsWith("generic:"));
-  if (named.some((g) => g === "")) throw new PatternError("empty name after generic:", "e.g. --kind 'generic:sched_stat*'");
+  if (named.some((g) => g === ""))
+    throw new PatternError("empty name after generic:", "e.g. --kind 'generic:sched_stat*'");
   const mask = rest.length > 0 ? kindMask(rest.join(",")) : null;
-  const res = named.map((g) => new RegExp(`^${g.replace(/[\\^$+.()|{}[\]]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`));
+  const res = named.map(
+    (g) =>
+      new RegExp(
+        `^${g
+          .replace(/[\\^$+.()|{}[\]]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".")}$`,
+      ),
+  );
   if (mask === null && res.length === 0) kindMask(pattern); // an empty pattern: throws
   return (ev) => {
     if (mask !== null && mask[ev.kind] === 1) return true;

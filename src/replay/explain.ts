@@ -3,7 +3,7 @@
 // (context). Used by `ktrace check`, the report and the TUI.
 
 import type { KState } from "../kernel/types.ts";
-import { eventJson, type EventJson } from "./describe.ts";
+import { type EventJson, eventJson } from "./describe.ts";
 import type { Violation } from "./invariants.ts";
 import { forEachEvent } from "./scan.ts";
 import { eventOrNull, type ReplaySource } from "./source.ts";
@@ -42,7 +42,8 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
     .map((c) => {
       const ev = eventOrNull(src, c.seq);
-      if (ev === null) return { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" };
+      if (ev === null)
+        return { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" };
       const j = eventJson(ev, state);
       return { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
@@ -56,7 +57,15 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
     }
   });
   return {
-    seq: v.seq, invariant: v.invariant, message: v.message, time: ev.time, cpu: ev.cpu, tid: ev.tid,
-    kind: evj.kind, desc: evj.desc, causes, context,
+    seq: v.seq,
+    invariant: v.invariant,
+    message: v.message,
+    time: ev.time,
+    cpu: ev.cpu,
+    tid: ev.tid,
+    kind: evj.kind,
+    desc: evj.desc,
+    causes,
+    context,
   };
 }

@@ -35,7 +35,10 @@ class HistoryIndex {
   /** Seqs of the findings past KEEP, increasing. */
   private readonly more: number[] = [];
 
-  constructor(private readonly src: ReplaySource, private readonly inv: Invariant) {
+  constructor(
+    private readonly src: ReplaySource,
+    private readonly inv: Invariant,
+  ) {
     this.ck = new Checker([inv]);
   }
 
@@ -49,10 +52,18 @@ class HistoryIndex {
   }
 
   private extend(to: number): void {
-    scanFindings(this.src, this.ck, this.scanned + 1, to, this.st, (q, f) => {
-      if (this.kept.size < KEEP) this.kept.set(q, f);
-      else this.more.push(q);
-    }, (st) => (this.st = st));
+    scanFindings(
+      this.src,
+      this.ck,
+      this.scanned + 1,
+      to,
+      this.st,
+      (q, f) => {
+        if (this.kept.size < KEEP) this.kept.set(q, f);
+        else this.more.push(q);
+      },
+      (st) => (this.st = st),
+    );
     this.scanned = to;
   }
 }
@@ -63,31 +74,50 @@ class HistoryIndex {
  * last(state) with the state after each event (null: unknown).
  */
 function scanFindings(
-  src: ReplaySource, ck: Checker, from: number, to: number, st: KState | null | undefined,
-  found: (seq: number, f: Finding) => void, last: (st: KState | null) => void,
+  src: ReplaySource,
+  ck: Checker,
+  from: number,
+  to: number,
+  st: KState | null | undefined,
+  found: (seq: number, f: Finding) => void,
+  last: (st: KState | null) => void,
 ): void {
   let v: ReturnType<Checker["before"]> = null;
-  walk(src, from, to, {
-    before: (ev, s) => {
-      v = ck.before(s, ev);
+  walk(
+    src,
+    from,
+    to,
+    {
+      before: (ev, s) => {
+        v = ck.before(s, ev);
+      },
+      event: (ev, s) => {
+        last(s);
+        if (s !== null && v !== null) found(ev.seq, { message: v.message, causes: v.causes });
+        v = null;
+      },
+      unfolded: () => {
+        v = null;
+      },
     },
-    event: (ev, s) => {
-      last(s);
-      if (s !== null && v !== null) found(ev.seq, { message: v.message, causes: v.causes });
-      v = null;
-    },
-    unfolded: () => {
-      v = null;
-    },
-  }, st === undefined ? {} : { state: st });
+    st === undefined ? {} : { state: st },
+  );
 }
 
 /** The finding at seq, by a fresh scan from the start (for a finding past KEEP). */
 function findAt(src: ReplaySource, inv: Invariant, seq: number): Finding | null {
   let out: Finding | null = null;
-  scanFindings(src, new Checker([inv]), 0, seq, undefined, (q, f) => {
-    if (q === seq) out = f;
-  }, () => {});
+  scanFindings(
+    src,
+    new Checker([inv]),
+    0,
+    seq,
+    undefined,
+    (q, f) => {
+      if (q === seq) out = f;
+    },
+    () => {},
+  );
   return out;
 }
 
@@ -121,7 +151,12 @@ export function atAnyPosition(invs: readonly Invariant[], src: ReplaySource): In
     let w = m.get(inv);
     if (w === undefined) {
       let idx: HistoryIndex | null = null;
-      w = { name: inv.name, doc: inv.doc, kinds: inv.kinds, pre: (_s, ev) => (idx ??= new HistoryIndex(src, inv)).at(ev.seq) };
+      w = {
+        name: inv.name,
+        doc: inv.doc,
+        kinds: inv.kinds,
+        pre: (_s, ev) => (idx ??= new HistoryIndex(src, inv)).at(ev.seq),
+      };
       m.set(inv, w);
     }
     return w;

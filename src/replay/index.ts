@@ -3,40 +3,165 @@
 // why-queries and event descriptions. Reads runs through ReplaySource
 // (a trace file, or a simulation held in memory).
 
-export {
-  MemorySource, TraceSource, openSource, eventAt, eventOrNull, lastAtOrBefore, recoveryNote, gapsText, displaySafe, worldMeta,
-  type ReplaySource, type SourceMeta, type MemorySourceOptions,
-} from "./source.ts";
-export { Cursor, NoSuchPointError, StateUnknownError, type CursorOptions, type SeekTarget, type Stop } from "./cursor.ts";
-export {
-  parseWatch, watchLock, watchVar, watchAccess, watchKstackFree, watchThread, watchVmar, watchKind, watchCondition, watchValue,
-  watchFutex, watchPipe, watchSignals,
-  WatchSpecError, SKIP, type Watchpoint, type WatchHit, type WatchValue, type LockSelector, type VarSelector,
-} from "./watch.ts";
-export {
-  INVARIANTS, INVARIANT_NAMES, Checker, checkEvent, selectInvariants, selectFor, invariantsFor, invariantsOf, cannotRelease, InvariantNameError, InvariantDeclError,
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock,
-  signalSafety, priorityInversion, zombieLeak,
-  type Invariant, type InvariantName, type Violation, type Finding, type Cause,
-} from "./invariants.ts";
-export {
-  CONSISTENCY_INVARIANTS, oneCpuAtATime, switchFromCurrent, noRunAfterExit, importedApplicability, LockEvidence, NOT_IN_REAL_TRACES,
-  type NotEvaluated,
-} from "./consistency.ts";
-export { BUILTIN_INVARIANT_NAMES, invariantNames, checkInvariantNames, UnknownInvariantError } from "./invariant-names.ts";
-export { DensityScan, bucketStart, DENSITY_BUCKETS, type DensityOptions } from "./density.ts";
-export { compileInvariant } from "./user-invariants.ts";
-export { ownerStatus, ownerAlive, ownerClause, type OwnerStatus } from "../kernel/locks.ts";
+export { type OwnerStatus, ownerAlive, ownerClause, ownerStatus } from "../kernel/locks.ts";
 // The kernel's one rule each, for the views: priorities, and who can end a wait.
 export { baseRank, inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-export { pipeHolders, stuck, waitText, waitsOnLock } from "../kernel/wait.ts";
-export { firstViolation, checkRange, firstOfKinds, forEachEvent, walk, foldEvent, unfoldedText, ReplayError, type ScanResult, type RangeCheck, type Unfolded, type WalkHooks } from "./scan.ts";
-export { firstViolationParallel, SEGMENT_EVENTS, PARALLEL_MIN_EVENTS, type ParallelScanOptions } from "./parallel-scan.ts";
-export { violationReport, type ViolationReport, type CauseReport } from "./explain.ts";
-export { why, parseRef, RefError, type ObjectRef, type WhyEntry } from "./why.ts";
-export { describe, taskText, waitVerb, eventMatcher, eventArgs, eventJson, errnoText, kindMask, kindName, misuseText, spaceText, syncText, timeText, valueText, varText, PatternError, type EventJson } from "./describe.ts";
+export { pipeHolders, stuck, waitsOnLock, waitText } from "../kernel/wait.ts";
 export {
-  stateView, stateText, table, isImportedState, futexWaitersOf, maskNames, syncValue,
-  type StateView, type CpuView, type ProcessView, type ThreadView, type LockView, type KstackView, type VmarView,
-  type VarView, type ObjectView, type RegView, type SyncView, type PipeView, type FdView, type PendingView,
+  CONSISTENCY_INVARIANTS,
+  importedApplicability,
+  LockEvidence,
+  NOT_IN_REAL_TRACES,
+  type NotEvaluated,
+  noRunAfterExit,
+  oneCpuAtATime,
+  switchFromCurrent,
+} from "./consistency.ts";
+export {
+  Cursor,
+  type CursorOptions,
+  NoSuchPointError,
+  type SeekTarget,
+  StateUnknownError,
+  type Stop,
+} from "./cursor.ts";
+export { bucketStart, DENSITY_BUCKETS, type DensityOptions, DensityScan } from "./density.ts";
+export {
+  describe,
+  type EventJson,
+  errnoText,
+  eventArgs,
+  eventJson,
+  eventMatcher,
+  kindMask,
+  kindName,
+  misuseText,
+  PatternError,
+  spaceText,
+  syncText,
+  taskText,
+  timeText,
+  valueText,
+  varText,
+  waitVerb,
+} from "./describe.ts";
+export { type CauseReport, type ViolationReport, violationReport } from "./explain.ts";
+export {
+  BUILTIN_INVARIANT_NAMES,
+  checkInvariantNames,
+  invariantNames,
+  UnknownInvariantError,
+} from "./invariant-names.ts";
+export {
+  assertions,
+  type Cause,
+  Checker,
+  cannotRelease,
+  checkEvent,
+  type Finding,
+  INVARIANT_NAMES,
+  INVARIANTS,
+  type Invariant,
+  InvariantDeclError,
+  type InvariantName,
+  InvariantNameError,
+  invariantsFor,
+  invariantsOf,
+  kstackInUse,
+  lockMisuse,
+  lockOwnerAlive,
+  noDeadlock,
+  noLivelock,
+  noPanic,
+  priorityInversion,
+  recursiveMutexOwner,
+  selectFor,
+  selectInvariants,
+  signalSafety,
+  useAfterFree,
+  type Violation,
+  vmarLive,
+  zombieLeak,
+} from "./invariants.ts";
+export {
+  firstViolationParallel,
+  PARALLEL_MIN_EVENTS,
+  type ParallelScanOptions,
+  SEGMENT_EVENTS,
+} from "./parallel-scan.ts";
+export {
+  checkRange,
+  firstOfKinds,
+  firstViolation,
+  foldEvent,
+  forEachEvent,
+  type RangeCheck,
+  ReplayError,
+  type ScanResult,
+  type Unfolded,
+  unfoldedText,
+  type WalkHooks,
+  walk,
+} from "./scan.ts";
+export {
+  displaySafe,
+  eventAt,
+  eventOrNull,
+  gapsText,
+  lastAtOrBefore,
+  MemorySource,
+  type MemorySourceOptions,
+  openSource,
+  type ReplaySource,
+  recoveryNote,
+  type SourceMeta,
+  TraceSource,
+  worldMeta,
+} from "./source.ts";
+export {
+  type CpuView,
+  type FdView,
+  futexWaitersOf,
+  isImportedState,
+  type KstackView,
+  type LockView,
+  maskNames,
+  type ObjectView,
+  type PendingView,
+  type PipeView,
+  type ProcessView,
+  type RegView,
+  type StateView,
+  type SyncView,
+  stateText,
+  stateView,
+  syncValue,
+  type ThreadView,
+  table,
+  type VarView,
+  type VmarView,
 } from "./state-view.ts";
+export { compileInvariant } from "./user-invariants.ts";
+export {
+  type LockSelector,
+  parseWatch,
+  SKIP,
+  type VarSelector,
+  type WatchHit,
+  type Watchpoint,
+  WatchSpecError,
+  type WatchValue,
+  watchAccess,
+  watchCondition,
+  watchFutex,
+  watchKind,
+  watchKstackFree,
+  watchLock,
+  watchPipe,
+  watchSignals,
+  watchThread,
+  watchValue,
+  watchVar,
+  watchVmar,
+} from "./watch.ts";
+export { type ObjectRef, parseRef, RefError, type WhyEntry, why } from "./why.ts";

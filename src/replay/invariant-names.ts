@@ -26,7 +26,9 @@ export class UnknownInvariantError extends Error {
   readonly near: string | undefined;
   constructor(given: string, known: readonly string[]) {
     const near = suggest(given, known);
-    super(`unknown invariant '${given}'${near ? ` (did you mean '${near}'?)` : ""}; invariants of this trace: ${known.join(", ")}`);
+    super(
+      `unknown invariant '${given}'${near ? ` (did you mean '${near}'?)` : ""}; invariants of this trace: ${known.join(", ")}`,
+    );
     this.near = near;
   }
 }

@@ -9,15 +9,15 @@
 
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState, type Lock } from "../kernel/types.ts";
-import type { ReplaySource } from "./source.ts";
-import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
-import { dataRace } from "./race.ts";
-import { compileInvariant } from "./user-invariants.ts";
-import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
+import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS } from "../kernel/types.ts";
 import { otherWaits } from "../kernel/wait.ts";
-import { stuckFinding, stuckSet, surelyNotStuck } from "./waits.ts";
+import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
+import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
+import { dataRace } from "./race.ts";
+import type { ReplaySource } from "./source.ts";
+import { compileInvariant } from "./user-invariants.ts";
+import { stuckFinding, stuckSet, surelyNotStuck } from "./waits.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
 
@@ -161,7 +161,13 @@ export const lockOwnerAlive: Invariant = {
     const how = ev.kind === KIND.lockAcquire ? "takes (recursively)" : waitVerb(ev.b);
     return {
       message: `${actor(s, ev.tid)} ${how} ${l.name} held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
-      causes: causes(ownerCause(l, `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`), copyCause(l)),
+      causes: causes(
+        ownerCause(
+          l,
+          `tid ${l.owner} took ${l.name}${l.copiedSeq >= 0 && l.since < l.copiedSeq && l.space > 0 ? " in the parent" : ""}`,
+        ),
+        copyCause(l),
+      ),
     };
   },
 };
@@ -182,9 +188,14 @@ export function cannotRelease(s: KState, l: Lock, waiter: number): string | null
 function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cause[] } | null {
   if (l.owner < 0) return null;
   const took = (x: Lock) => ownerCause(x, `tid ${x.owner} took ${x.name}`);
-  if (l.owner === waiter) return { why: `held by tid ${waiter} itself (${l.type} lock taken twice)`, causes: causes(took(l)) };
+  if (l.owner === waiter)
+    return { why: `held by tid ${waiter} itself (${l.type} lock taken twice)`, causes: causes(took(l)) };
   const st = ownerStatus(s, l);
-  if (st !== "alive") return { why: `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`, causes: causes(took(l), copyCause(l)) };
+  if (st !== "alive")
+    return {
+      why: `held by tid ${l.owner}${ownerClause(s, l)}${st === "exited" ? "" : copied(l)}`,
+      causes: causes(took(l), copyCause(l)),
+    };
   const o = s.threads.get(l.owner)!;
   // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
   const path = [`tid ${o.tid}`];
@@ -195,8 +206,12 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
     const l2 = s.locks.get(cur.waitLock);
     if (!l2 || l2.owner < 0) return null;
     path.push(`waits on ${l2.name} held by tid ${l2.owner}`);
-    found.push(cur.waitSince !== undefined ? { seq: cur.waitSince, why: `tid ${cur.tid} waits on ${l2.name}` } : null, took(l2));
-    if (l2.owner === waiter) return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
+    found.push(
+      cur.waitSince !== undefined ? { seq: cur.waitSince, why: `tid ${cur.tid} waits on ${l2.name}` } : null,
+      took(l2),
+    );
+    if (l2.owner === waiter)
+      return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
     const next = s.threads.get(l2.owner);
     if (!next || next === cur) return null;
     cur = next;
@@ -210,7 +225,14 @@ function notAt(f: Finding, seq: number): Finding {
 }
 
 /** Wait events: the waiter may have just become a thread that can never run again. */
-const WAITS: readonly number[] = [KIND.lockWait, KIND.futexWait, KIND.waitBlock, KIND.joinWait, KIND.pipeWait, KIND.pause];
+const WAITS: readonly number[] = [
+  KIND.lockWait,
+  KIND.futexWait,
+  KIND.waitBlock,
+  KIND.joinWait,
+  KIND.pipeWait,
+  KIND.pause,
+];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
 let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
 
@@ -219,7 +241,8 @@ export const noDeadlock: Invariant = {
   doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, the fork that passed a pipe end on.",
   kinds: [...WAITS, KIND.hang, KIND.threadExit],
   pre(s, ev) {
-    if (ev.kind === KIND.threadExit) stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
+    if (ev.kind === KIND.threadExit)
+      stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
     return null;
   },
   post(s, ev) {
@@ -276,7 +299,10 @@ export const kstackInUse: Invariant = {
     if (k.state === "freed") {
       return {
         message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, freed at seq ${k.freeSeq}`,
-        causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} allocated` }, { seq: k.freeSeq, why: `kernel stack ${k.id} freed` }),
+        causes: causes(
+          { seq: k.allocSeq, why: `kernel stack ${k.id} allocated` },
+          { seq: k.freeSeq, why: `kernel stack ${k.id} freed` },
+        ),
       };
     }
     if (k.tid !== c.tid) {
@@ -346,7 +372,10 @@ export const useAfterFree: Invariant = {
     const what = ev.kind === KIND.objFree ? "frees" : `dereferences (${ev.s})`;
     return {
       message: `${actor(s, ev.tid)} ${what} ${o.name}#${o.id}, freed at seq ${o.freeSeq}${ev.kind === KIND.objFree ? ": a double free" : ": a use after free"}`,
-      causes: causes({ seq: o.allocSeq, why: `${o.name}#${o.id} allocated` }, { seq: o.freeSeq, why: `${o.name}#${o.id} freed` }),
+      causes: causes(
+        { seq: o.allocSeq, why: `${o.name}#${o.id} allocated` },
+        { seq: o.freeSeq, why: `${o.name}#${o.id} freed` },
+      ),
     };
   },
 };
@@ -378,8 +407,20 @@ export const noLivelock: Invariant = {
 
 /** Every invariant, in INVARIANT_NAMES order. */
 export const INVARIANTS: readonly Invariant[] = [
-  recursiveMutexOwner, lockOwnerAlive, noDeadlock, kstackInUse, vmarLive, noPanic, lockMisuse, useAfterFree, assertions, noLivelock, dataRace,
-  signalSafety, priorityInversion, zombieLeak,
+  recursiveMutexOwner,
+  lockOwnerAlive,
+  noDeadlock,
+  kstackInUse,
+  vmarLive,
+  noPanic,
+  lockMisuse,
+  useAfterFree,
+  assertions,
+  noLivelock,
+  dataRace,
+  signalSafety,
+  priorityInversion,
+  zombieLeak,
   ...CONSISTENCY_INVARIANTS,
 ];
 
@@ -423,7 +464,10 @@ export function invariantsFor(decls?: readonly InvariantDecl[]): Invariant[] {
  */
 export function invariantsOf(src: Pick<ReplaySource, "meta">): Invariant[] {
   const err = src.meta.invariantError;
-  if (err) throw new InvariantDeclError(`the trace's own invariants do not validate (${err}); check with --invariant NAME for the built-in ones`);
+  if (err)
+    throw new InvariantDeclError(
+      `the trace's own invariants do not validate (${err}); check with --invariant NAME for the built-in ones`,
+    );
   return invariantsFor(src.meta.invariants);
 }
 
@@ -434,7 +478,8 @@ export function invariantsOf(src: Pick<ReplaySource, "meta">): Invariant[] {
  * invariantsOf(src). Throws InvariantNameError, InvariantDeclError.
  */
 export function selectFor(src: Pick<ReplaySource, "meta">, names?: readonly string[]): Invariant[] {
-  const builtIn = names !== undefined && names.length > 0 && names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
+  const builtIn =
+    names !== undefined && names.length > 0 && names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
   return selectInvariants(names, builtIn ? INVARIANTS : invariantsOf(src));
 }
 
@@ -494,10 +539,16 @@ export class Checker {
       if (!inv.monitor) return inv;
       const m = this.historic.push(inv) - 1;
       this.monitors.push(inv.monitor());
-      return { name: inv.name, doc: inv.doc, kinds: inv.kinds, pre: (s: KState, ev: KEvent) => this.monitors[m]!.pre(s, ev) } satisfies Invariant;
+      return {
+        name: inv.name,
+        doc: inv.doc,
+        kinds: inv.kinds,
+        pre: (s: KState, ev: KEvent) => this.monitors[m]!.pre(s, ev),
+      } satisfies Invariant;
     });
     let top = EVENT_KINDS.length;
-    for (const inv of live) for (const k of inv.kinds ?? []) if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
+    for (const inv of live)
+      for (const k of inv.kinds ?? []) if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
     const list = (k: number, hook: "pre" | "post"): Invariant[] | null => {
       const out = live.filter((inv) => inv[hook] !== undefined && (inv.kinds === null || inv.kinds.includes(k)));
       return out.length > 0 ? out : null;
@@ -513,7 +564,8 @@ export class Checker {
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
   before(s: KState, ev: KEvent): Violation | null {
     if (this.historic.length > 0) {
-      if (ev.seq !== this.next) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
+      if (ev.seq !== this.next)
+        for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
       this.next = ev.seq + 1;
     }
     let list = this.preBy[ev.kind];

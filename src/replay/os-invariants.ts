@@ -3,9 +3,9 @@
 // parent never reaps (zombie-leak, opt-in), and a priority inversion
 // (priority-inversion). Registered in invariants.ts.
 
-import { actionOf, handlerRelock } from "../kernel/signal.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { KIND, MISUSES, SIG, sigName, type KEvent, type KState, type Proc } from "../kernel/types.ts";
+import { actionOf, handlerRelock } from "../kernel/signal.ts";
+import { type KEvent, KIND, type KState, MISUSES, type Proc, SIG, sigName } from "../kernel/types.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
 const RELOCK = MISUSES.indexOf("relock");
@@ -51,7 +51,9 @@ function inversionFinding(s: KState, tid: number, cpu: number): Finding | null {
   if (!inv) return null;
   const me = s.threads.get(tid)!;
   const { high, lock, owner } = inv;
-  const fix = lock.pi ? "" : ` (priority inheritance on ${lock.name} would let tid ${owner.tid} run at ${rankText(rank(high))})`;
+  const fix = lock.pi
+    ? ""
+    : ` (priority inheritance on ${lock.name} would let tid ${owner.tid} run at ${rankText(rank(high))})`;
   return {
     message: `tid ${tid} (pid ${me.pid}, ${prioText(me)}) runs on cpu ${cpu} while tid ${high.tid} (${prioText(high)}) waits on ${lock.name} held by tid ${owner.tid} (${prioText(owner)}), which is ready but cannot run: a priority inversion${fix}`,
     causes: sorted([
@@ -63,7 +65,7 @@ function inversionFinding(s: KState, tid: number, cpu: number): Finding | null {
 
 export const priorityInversion: Invariant = {
   name: "priority-inversion",
-  doc: "A thread never runs while a higher-priority thread waits on a lock held by a lower-priority thread that is ready but not running (the middle thread takes the cpu the lock's owner needs): a switch to such a thread, or a lock-wait that makes the running one such, breaks it. Priority inheritance on the lock (protocol: \"inherit\") prevents it.",
+  doc: 'A thread never runs while a higher-priority thread waits on a lock held by a lower-priority thread that is ready but not running (the middle thread takes the cpu the lock\'s owner needs): a switch to such a thread, or a lock-wait that makes the running one such, breaks it. Priority inheritance on the lock (protocol: "inherit") prevents it.',
   kinds: [KIND.switch, KIND.lockWait],
   post(s, ev) {
     if (ev.kind === KIND.switch) return ev.b >= 0 ? inversionFinding(s, ev.b, ev.cpu) : null;
@@ -98,7 +100,10 @@ export const zombieLeak: Invariant = {
     for (const z of zs) {
       const parent = s.procs.get(z.ppid);
       if (parent?.state !== "running" || reaping(s, parent)) continue;
-      const handler = actionOf(parent, SIG.SIGCHLD) === "handler" ? "its SIGCHLD handler did not reap it" : "it has no SIGCHLD handler and never waited for it";
+      const handler =
+        actionOf(parent, SIG.SIGCHLD) === "handler"
+          ? "its SIGCHLD handler did not reap it"
+          : "it has no SIGCHLD handler and never waited for it";
       const more = zs.filter((x) => x.ppid === z.ppid && x.pid !== z.pid).length;
       return {
         message: `pid ${z.pid} exited${z.exitSeq !== undefined ? ` at seq ${z.exitSeq}` : ""} and is still a zombie at the end of the run: its parent pid ${parent.pid} runs on and never reaped it (${handler})${more > 0 ? `; ${more} more zombie${more === 1 ? "" : "s"} of pid ${parent.pid}` : ""}`,

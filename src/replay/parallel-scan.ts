@@ -25,13 +25,13 @@
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { fromPlain, toPlain, type PlainState } from "../kernel/state.ts";
+import { fromPlain, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
-import { TraceCorruptError } from "../trace/index.ts";
 import { packr, sameBytes } from "../trace/format.ts";
-import { Checker, selectFor, type Invariant, type Violation } from "./invariants.ts";
+import { TraceCorruptError } from "../trace/index.ts";
+import { Checker, type Invariant, selectFor, type Violation } from "./invariants.ts";
 import { checkRange, finalState, type ScanResult, type Unfolded } from "./scan.ts";
-import { displaySafe, reopenSource, type ReplaySource, type TraceSource } from "./source.ts";
+import { displaySafe, type ReplaySource, reopenSource, type TraceSource } from "./source.ts";
 
 /** Events per segment, about (segments end at snapshots): enough that a segment's start costs nothing, few enough to share the work evenly. */
 export const SEGMENT_EVENTS = 1 << 20;
@@ -85,7 +85,10 @@ export interface WorkerInput {
 }
 
 /** What a worker posts. */
-export type WorkerMessage = { type: "result"; r: SegmentResult } | { type: "error"; message: string } | { type: "done" };
+export type WorkerMessage =
+  | { type: "result"; r: SegmentResult }
+  | { type: "error"; message: string }
+  | { type: "done" };
 
 /**
  * Segment boundaries: seqs of snapshots, the first -1; segment k is the
@@ -138,17 +141,36 @@ function packed(s: KState): Uint8Array {
  * Checks segment k (see segmentBounds) of src with the invariants: from the
  * initial state for the first, from the snapshot at its start for the others.
  */
-export function checkSegment(src: ReplaySource, plan: Plan, bounds: readonly number[], last: number, k: number): SegmentResult {
+export function checkSegment(
+  src: ReplaySource,
+  plan: Plan,
+  bounds: readonly number[],
+  last: number,
+  k: number,
+): SegmentResult {
   const lo = bounds[k]!;
   const hi = k + 1 < bounds.length ? bounds[k + 1]! : last;
-  const none: SegmentResult = { k, clean: false, violation: null, scanned: 0, unchecked: [], last: null, endMatches: false, gapSeqs: [], firstReport: -1 };
+  const none: SegmentResult = {
+    k,
+    clean: false,
+    violation: null,
+    scanned: 0,
+    unchecked: [],
+    last: null,
+    endMatches: false,
+    gapSeqs: [],
+    firstReport: -1,
+  };
   let start: KState | undefined;
   if (k > 0) {
     const s = snapshotAt(src, lo);
     if (s === null) return none;
     start = s;
   }
-  const r = checkRange(src, plan.split, lo + 1, hi, { ...(start ? { state: start } : {}), ...(plan.reports ? { watch: plan.reports } : {}) });
+  const r = checkRange(src, plan.split, lo + 1, hi, {
+    ...(start ? { state: start } : {}),
+    ...(plan.reports ? { watch: plan.reports } : {}),
+  });
   collect(r.scanned);
   let endMatches = false;
   if (r.violation === null && k + 1 < bounds.length && r.end) {
@@ -161,8 +183,13 @@ export function checkSegment(src: ReplaySource, plan: Plan, bounds: readonly num
   }
   const needLast = r.violation !== null || k + 1 === bounds.length;
   return {
-    k, clean: true, violation: r.violation, scanned: r.scanned, unchecked: r.unchecked,
-    last: needLast && r.last ? toPlain(r.last) : null, endMatches,
+    k,
+    clean: true,
+    violation: r.violation,
+    scanned: r.scanned,
+    unchecked: r.unchecked,
+    last: needLast && r.last ? toPlain(r.last) : null,
+    endMatches,
     gapSeqs: src.gaps.filter((g) => g.toSeq > lo && g.fromSeq <= hi).map((g) => Math.max(g.fromSeq, lo + 1)),
     firstReport: r.firstWatched,
   };
@@ -205,7 +232,12 @@ export function planFor(invs: readonly Invariant[]): Plan {
   const historic = invs.filter((i) => !splittable(i));
   if (historic.length === 0) return { split, reports: null, serial: null };
   const loose = historic.filter((i) => i.reports === undefined);
-  if (loose.length > 0) return { split, reports: null, serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere` };
+  if (loose.length > 0)
+    return {
+      split,
+      reports: null,
+      serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere`,
+    };
   const reports = new Uint8Array(Math.max(0, ...historic.flatMap((i) => i.reports!)) + 1);
   for (const i of historic) for (const k of i.reports!) reports[k] = 1;
   return { split, reports, serial: null };
@@ -232,10 +264,14 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     return serialFrom(view, invs, bounds, 0, 0, []);
   };
   if (jobs < 2) return serial("--jobs 1");
-  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2) return serial(`${src.eventCount} events: too few to split`);
+  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2)
+    return serial(`${src.eventCount} events: too few to split`);
   const plan = planFor(invs);
   if (plan.serial !== null) return serial(plan.serial);
-  if (path === undefined || src.reader.gzipped) return serial(path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again");
+  if (path === undefined || src.reader.gzipped)
+    return serial(
+      path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again",
+    );
 
   const shared = new Int32Array(new SharedArrayBuffer(8));
   shared[1] = bounds.length;
@@ -250,13 +286,23 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const workers: Worker[] = [];
   let live = 0;
   const failures: string[] = [];
-  const input: WorkerInput = { path, names, display: opts.display ?? false, bounds, last, shared: shared.buffer as SharedArrayBuffer };
+  const input: WorkerInput = {
+    path,
+    names,
+    display: opts.display ?? false,
+    bounds,
+    last,
+    shared: shared.buffer as SharedArrayBuffer,
+  };
   const workerCount = Math.min(jobs - 1, bounds.length - 1);
   for (let i = 0; i < workerCount; i++) {
     let w: Worker;
     try {
       // smol: Bun's smaller heap for the worker (other runtimes ignore it).
-      w = new Worker(new URL("./scan-worker.ts", import.meta.url), { workerData: input, smol: true } as ConstructorParameters<typeof Worker>[1]);
+      w = new Worker(new URL("./scan-worker.ts", import.meta.url), {
+        workerData: input,
+        smol: true,
+      } as ConstructorParameters<typeof Worker>[1]);
     } catch (e) {
       failures.push(e instanceof Error ? e.message : String(e));
       break;
@@ -318,8 +364,20 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     mine.close();
     await Promise.all(workers.map((w) => w.terminate().catch(() => 0)));
   }
-  if (failures.length) note(`check: ${failures.length} of ${workerCount} worker${workerCount > 1 ? "s" : ""} could not start or failed (${failures[0]}); their segments were checked on the main thread`);
-  return merge(src, view, invs, plan, bounds, results, note, `${workerCount + 1} threads (this one and ${workerCount} worker${workerCount > 1 ? "s" : ""}, which checked ${byWorkers} of the segments)`);
+  if (failures.length)
+    note(
+      `check: ${failures.length} of ${workerCount} worker${workerCount > 1 ? "s" : ""} could not start or failed (${failures[0]}); their segments were checked on the main thread`,
+    );
+  return merge(
+    src,
+    view,
+    invs,
+    plan,
+    bounds,
+    results,
+    note,
+    `${workerCount + 1} threads (this one and ${workerCount} worker${workerCount > 1 ? "s" : ""}, which checked ${byWorkers} of the segments)`,
+  );
 }
 
 /**
@@ -328,7 +386,16 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
  * with; at the first that is not, the rest is scanned serially from the start
  * of the segment before it.
  */
-function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[], plan: Plan, bounds: readonly number[], results: ReadonlyMap<number, SegmentResult>, note: (l: string) => void, threads: string): ScanResult {
+function merge(
+  src: TraceSource,
+  view: ReplaySource,
+  invs: readonly Invariant[],
+  plan: Plan,
+  bounds: readonly number[],
+  results: ReadonlyMap<number, SegmentResult>,
+  note: (l: string) => void,
+  threads: string,
+): ScanResult {
   let scanned = 0;
   const unchecked: Unfolded[] = [];
   const gapSeqs: number[] = [];
@@ -340,7 +407,9 @@ function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[],
       // Segment k does not start where the serial scan would be: scan serially from the start of segment k-1
       // (from the start of the trace when an invariant with a history is left out: it needs the whole run).
       const from = plan.reports ? 0 : k - 1;
-      note(`check: ${threads}, ${bounds.length} segments; the state at seq ${bounds[k]} is not the snapshot there (${r.clean ? "the fold differs from it or is unknown" : "no usable snapshot"}): checked on one thread from seq ${bounds[from]! + 1}`);
+      note(
+        `check: ${threads}, ${bounds.length} segments; the state at seq ${bounds[k]} is not the snapshot there (${r.clean ? "the fold differs from it or is unknown" : "no usable snapshot"}): checked on one thread from seq ${bounds[from]! + 1}`,
+      );
       if (from === 0) return serialFrom(view, invs, bounds, 0, 0, []);
       unchecked.length = before.unchecked;
       gapSeqs.length = before.gaps;
@@ -349,7 +418,16 @@ function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[],
     }
     if (r.firstReport >= 0 && !(r.violation && r.violation.seq < r.firstReport)) {
       // An invariant left out (with a history) could report from here on: the whole scan, serially, with it.
-      note(`check: ${threads}, ${bounds.length} segments; ${plan.split.length < invs.length ? invs.filter((i) => !splittable(i)).map((i) => i.name).join(", ") : "an invariant"} can report from seq ${r.firstReport} on and needs the run's history: checked on one thread from the start`);
+      note(
+        `check: ${threads}, ${bounds.length} segments; ${
+          plan.split.length < invs.length
+            ? invs
+                .filter((i) => !splittable(i))
+                .map((i) => i.name)
+                .join(", ")
+            : "an invariant"
+        } can report from seq ${r.firstReport} on and needs the run's history: checked on one thread from the start`,
+      );
       return serialFrom(view, invs, bounds, 0, 0, []);
     }
     before = { scanned, unchecked: unchecked.length, gaps: gapSeqs.length };
@@ -358,7 +436,9 @@ function merge(src: TraceSource, view: ReplaySource, invs: readonly Invariant[],
     gapSeqs.push(...r.gapSeqs);
     if (r.violation) {
       learnGaps(src, gapSeqs, r.violation.seq);
-      note(`check: ${threads}, ${bounds.length} segments; the first violation is in segment ${k} (events ${bounds[k]! + 1}..)`);
+      note(
+        `check: ${threads}, ${bounds.length} segments; the first violation is in segment ${k} (events ${bounds[k]! + 1}..)`,
+      );
       return { violation: r.violation, scanned, state: fromPlain(r.last!), unchecked };
     }
     prev = r;
@@ -388,7 +468,14 @@ function learnGaps(src: TraceSource, gapSeqs: readonly number[], upTo: number): 
  * collect() between them: the state it ends a segment with (or null, unknown
  * there) is where it goes on, as walk() defines.
  */
-function serialFrom(view: ReplaySource, invs: readonly Invariant[], bounds: readonly number[], k: number, scanned: number, unchecked: Unfolded[]): ScanResult {
+function serialFrom(
+  view: ReplaySource,
+  invs: readonly Invariant[],
+  bounds: readonly number[],
+  k: number,
+  scanned: number,
+  unchecked: Unfolded[],
+): ScanResult {
   const last = view.eventCount - 1;
   // One checker for the whole walk: an invariant with a history sees one run.
   const checker = new Checker(invs);

@@ -63,7 +63,7 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { ACCESS_KINDS, KIND, type KEvent, type KState } from "../kernel/types.ts";
+import { ACCESS_KINDS, type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -461,7 +461,8 @@ export class RaceDetector implements Monitor {
       const r = v.shared!;
       for (let i = 0; i < r.clocks.length; i++) {
         const rc = r.clocks[i]!;
-        if (rc > 0 && rc > at(c, i) && (p === null || r.seqs[i]! > p.seq)) p = { seq: r.seqs[i]!, tid: r.tids[i]!, kind: r.kinds[i]! };
+        if (rc > 0 && rc > at(c, i) && (p === null || r.seqs[i]! > p.seq))
+          p = { seq: r.seqs[i]!, tid: r.tids[i]!, kind: r.kinds[i]! };
       }
     }
     v.wSlot = t;
@@ -506,7 +507,15 @@ export class RaceDetector implements Monitor {
     const name = varText(s, ev.a);
     return {
       message: `data race on ${name}: ${accessText(ev.kind)} by ${actorText(s, ev.tid)} at seq ${ev.seq} and ${accessText(p.kind)} by ${actorText(s, p.tid)} at seq ${p.seq}; no lock, atomic, fork, thread start or reap orders them`,
-      causes: p.seq >= 0 ? [{ seq: p.seq, why: `${actorText(s, p.tid)}: ${accessText(p.kind)} of ${name}, unordered with the ${kindName(ev.kind)} at seq ${ev.seq}` }] : [],
+      causes:
+        p.seq >= 0
+          ? [
+              {
+                seq: p.seq,
+                why: `${actorText(s, p.tid)}: ${accessText(p.kind)} of ${name}, unordered with the ${kindName(ev.kind)} at seq ${ev.seq}`,
+              },
+            ]
+          : [],
     };
   }
 
@@ -535,9 +544,27 @@ function accessText(kind: number): string {
 
 /** The event kinds the detector reads: the accesses and the happens-before edges. */
 export const DATA_RACE_KINDS: readonly number[] = [
-  KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg,
-  KIND.lockAcquire, KIND.lockRelease, KIND.fork, KIND.spawn, KIND.threadNew, KIND.threadExit, KIND.reap,
-  KIND.join, KIND.wake, KIND.pipeWrite, KIND.pipeRead, KIND.fdClose, KIND.signal, KIND.signalDeliver,
+  KIND.load,
+  KIND.store,
+  KIND.atomicLoad,
+  KIND.atomicStore,
+  KIND.cas,
+  KIND.fetchAdd,
+  KIND.xchg,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+  KIND.fork,
+  KIND.spawn,
+  KIND.threadNew,
+  KIND.threadExit,
+  KIND.reap,
+  KIND.join,
+  KIND.wake,
+  KIND.pipeWrite,
+  KIND.pipeRead,
+  KIND.fdClose,
+  KIND.signal,
+  KIND.signalDeliver,
 ];
 
 export const dataRace: Invariant = {

@@ -4,8 +4,8 @@
 // Everything it sends is plain data; it writes nothing.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { checkSegment, claim, planFor, stopAfter, type WorkerInput, type WorkerMessage } from "./parallel-scan.ts";
 import { selectFor } from "./invariants.ts";
+import { checkSegment, claim, planFor, stopAfter, type WorkerInput, type WorkerMessage } from "./parallel-scan.ts";
 import { displaySafe, openSource } from "./source.ts";
 
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);

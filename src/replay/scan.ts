@@ -15,8 +15,8 @@
 import { ApplyError, applyEvent } from "../kernel/apply.ts";
 import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
-import { TraceCorruptError, fillEvent, type EventColumns, type Gap } from "../trace/index.ts";
-import { Checker, invariantsOf, selectInvariants, type Invariant, type Violation } from "./invariants.ts";
+import { type EventColumns, fillEvent, type Gap, TraceCorruptError } from "../trace/index.ts";
+import { Checker, type Invariant, invariantsOf, selectInvariants, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -31,7 +31,10 @@ export class ReplayError extends Error {
 
 export function replayError(e: unknown): unknown {
   if (e instanceof ApplyError) {
-    return new ReplayError(e.seq, `the trace does not replay: ${e.message} (the file is damaged or was written by an incompatible ktrace)`);
+    return new ReplayError(
+      e.seq,
+      `the trace does not replay: ${e.message} (the file is damaged or was written by an incompatible ktrace)`,
+    );
   }
   return e;
 }
@@ -47,7 +50,10 @@ export function foldEvent(st: KState, ev: KEvent): void {
   } catch (e) {
     if (e instanceof ApplyError) throw replayError(e);
     if (e instanceof TypeError || e instanceof RangeError) {
-      throw new ReplayError(ev.seq, `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`);
+      throw new ReplayError(
+        ev.seq,
+        `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`,
+      );
     }
     throw e;
   }
@@ -68,10 +74,15 @@ export interface Unfolded {
 
 /** One line about an Unfolded, for messages: what is missing and which states are unknown. */
 export function unfoldedText(u: Unfolded): string {
-  const miss = u.missing ? `events ${u.missing.fromSeq}..${u.missing.toSeq} are missing (${u.missing.reason})` : u.reason;
-  const known = u.knownAfter === null
-    ? `the states from seq ${u.fromSeq} on are unknown (no usable snapshot after it)`
-    : u.knownAfter > u.fromSeq ? `the states ${u.fromSeq}..${u.knownAfter - 1} are unknown (known again at the snapshot of seq ${u.knownAfter})` : "";
+  const miss = u.missing
+    ? `events ${u.missing.fromSeq}..${u.missing.toSeq} are missing (${u.missing.reason})`
+    : u.reason;
+  const known =
+    u.knownAfter === null
+      ? `the states from seq ${u.fromSeq} on are unknown (no usable snapshot after it)`
+      : u.knownAfter > u.fromSeq
+        ? `the states ${u.fromSeq}..${u.knownAfter - 1} are unknown (known again at the snapshot of seq ${u.knownAfter})`
+        : "";
   return known ? `${miss}; ${known}` : miss;
 }
 
@@ -192,11 +203,25 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
  * each). The event object may be reused between calls (copy it to keep it).
  * Stops early when visit returns true; returns the seq it stopped at, or -1.
  */
-export function forEachEvent(src: ReplaySource, from: number, to: number, visit: (ev: KEvent) => boolean | undefined, onGap?: (g: Gap) => void): number {
-  return walk(src, from, to, {
-    event: (ev) => visit(ev),
-    unfolded: (u) => { if (u.missing) onGap?.(u.missing); },
-  }, { fold: false });
+export function forEachEvent(
+  src: ReplaySource,
+  from: number,
+  to: number,
+  visit: (ev: KEvent) => boolean | undefined,
+  onGap?: (g: Gap) => void,
+): number {
+  return walk(
+    src,
+    from,
+    to,
+    {
+      event: (ev) => visit(ev),
+      unfolded: (u) => {
+        if (u.missing) onGap?.(u.missing);
+      },
+    },
+    { fold: false },
+  );
 }
 
 export interface ScanResult {
@@ -218,9 +243,10 @@ export interface ScanResult {
  * (`ktrace check` splits this scan over threads: parallel-scan.ts.)
  */
 export function firstViolation(src: ReplaySource, invariants?: readonly string[] | readonly Invariant[]): ScanResult {
-  const invs = invariants && invariants.length > 0 && typeof invariants[0] !== "string"
-    ? (invariants as readonly Invariant[])
-    : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
+  const invs =
+    invariants && invariants.length > 0 && typeof invariants[0] !== "string"
+      ? (invariants as readonly Invariant[])
+      : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
   const r = checkRange(src, invs, 0, src.eventCount - 1);
   return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
 }
@@ -253,7 +279,13 @@ export interface RangeOptions extends WalkOptions {
  * state at from-1) or from the nearest usable snapshot, the invariants around
  * every event, stopping at the first violation.
  */
-export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: number, to: number, opts: RangeOptions = {}): RangeCheck {
+export function checkRange(
+  src: ReplaySource,
+  invs: readonly Invariant[],
+  from: number,
+  to: number,
+  opts: RangeOptions = {},
+): RangeCheck {
   const ck = opts.checker ?? new Checker(invs);
   const watch = opts.watch;
   let firstWatched = -1;
@@ -262,31 +294,44 @@ export function checkRange(src: ReplaySource, invs: readonly Invariant[], from: 
   let lastState: KState | null = null;
   let end: KState | null | undefined;
   const unchecked: Unfolded[] = [];
-  walk(src, from, to, {
-    before: (ev, st) => {
-      found = ck.before(st, ev);
-    },
-    event: (ev, st) => {
-      if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
-      if (st === null) {
+  walk(
+    src,
+    from,
+    to,
+    {
+      before: (ev, st) => {
+        found = ck.before(st, ev);
+      },
+      event: (ev, st) => {
+        if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
+        if (st === null) {
+          found = null;
+          return false;
+        }
+        scanned++;
+        lastState = st;
+        if (found === null) found = ck.after(st, ev);
+        return found !== null;
+      },
+      unfolded: (u) => {
         found = null;
-        return false;
-      }
-      scanned++;
-      lastState = st;
-      if (found === null) found = ck.after(st, ev);
-      return found !== null;
+        lastState = null;
+        unchecked.push(u);
+      },
+      end: (st) => {
+        end = st;
+      },
     },
-    unfolded: (u) => {
-      found = null;
-      lastState = null;
-      unchecked.push(u);
-    },
-    end: (st) => {
-      end = st;
-    },
-  }, opts);
-  return { violation: found as Violation | null, scanned, last: lastState as KState | null, unchecked, end, firstWatched };
+    opts,
+  );
+  return {
+    violation: found as Violation | null,
+    scanned,
+    last: lastState as KState | null,
+    unchecked,
+    end,
+    firstWatched,
+  };
 }
 
 /** A scan's state: the state after the last event checked, else the last snapshot's, else the first usable one's, else an empty one. */

@@ -12,14 +12,25 @@
 // the next usable snapshot (loadSnapshotFrom).
 
 import { applyEvent } from "../kernel/apply.ts";
-import { simulate, type World } from "../kernel/sim.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { validateInvariants, validateWorld } from "../kernel/validate.ts";
-import { INVARIANT_NAMES } from "./invariants.ts";
-import { fromPlain, initState, toPlain, type PlainState } from "../kernel/state.ts";
+import { simulate, type World } from "../kernel/sim.ts";
+import { fromPlain, initState, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
-import { fillEvent, openTrace, Scratch, TraceCorruptError, type EventColumns, type Gap, type ImportedMeta, type OpenOptions, type Recovery, type TraceReader } from "../trace/index.ts";
+import { validateInvariants, validateWorld } from "../kernel/validate.ts";
+import {
+  type EventColumns,
+  fillEvent,
+  type Gap,
+  type ImportedMeta,
+  type OpenOptions,
+  openTrace,
+  type Recovery,
+  Scratch,
+  TraceCorruptError,
+  type TraceReader,
+} from "../trace/index.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
+import { INVARIANT_NAMES } from "./invariants.ts";
 
 /** What a source knows about the run it holds. */
 export interface SourceMeta {
@@ -111,10 +122,21 @@ export function lastAtOrBefore(xs: readonly number[], x: number): number {
 
 /** The event with this seq (a fresh object, or a shared one from an object source). Throws RangeError outside the source. */
 export function eventAt(src: ReplaySource, seq: number): KEvent {
-  if (!(seq >= 0 && seq < src.eventCount)) throw new RangeError(`event ${seq} outside the trace (0..${src.eventCount - 1})`);
+  if (!(seq >= 0 && seq < src.eventCount))
+    throw new RangeError(`event ${seq} outside the trace (0..${src.eventCount - 1})`);
   const i = src.chunkOf(seq);
   if (src.columns) {
-    return fillEvent(src.columns(i), seq - src.chunkFirstSeqs[i]!, { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" });
+    return fillEvent(src.columns(i), seq - src.chunkFirstSeqs[i]!, {
+      seq: 0,
+      time: 0,
+      cpu: 0,
+      tid: 0,
+      kind: 0,
+      a: 0,
+      b: 0,
+      c: 0,
+      s: "",
+    });
   }
   return src.readChunk(i)[seq - src.chunkFirstSeqs[i]!]!;
 }
@@ -154,9 +176,24 @@ export class MemorySource implements ReplaySource {
   private readonly snaps: PlainState[] = [];
   private readonly chunkEvents: number;
 
-  private constructor(config: KConfig, events: readonly KEvent[], snapshots: { seq: number; plain: PlainState }[], outcome: Outcome | null, opts: MemorySourceOptions) {
+  private constructor(
+    config: KConfig,
+    events: readonly KEvent[],
+    snapshots: { seq: number; plain: PlainState }[],
+    outcome: Outcome | null,
+    opts: MemorySourceOptions,
+  ) {
     this.chunkEvents = opts.chunkEvents ?? 4096;
-    this.meta = { scenario: "", fix: "", seed: 0, config, snapshotEvery: opts.snapshotEvery ?? 4096, world: null, invariants: [], ...opts.meta };
+    this.meta = {
+      scenario: "",
+      fix: "",
+      seed: 0,
+      config,
+      snapshotEvery: opts.snapshotEvery ?? 4096,
+      world: null,
+      invariants: [],
+      ...opts.meta,
+    };
     this.eventCount = events.length;
     for (let i = 0; i < events.length; i += this.chunkEvents) {
       this.chunkFirstSeqs.push(i);
@@ -204,7 +241,8 @@ export class MemorySource implements ReplaySource {
   }
 
   chunkOf(seq: number): number {
-    if (!(seq >= 0 && seq < this.eventCount)) throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
+    if (!(seq >= 0 && seq < this.eventCount))
+      throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
     return Math.floor(seq / this.chunkEvents);
   }
 
@@ -245,7 +283,13 @@ export class TraceSource implements ReplaySource {
     this.maxCols = Math.max(1, cacheColumns);
     const m = reader.meta;
     this.meta = {
-      scenario: m.scenario, fix: m.fix, seed: m.seed, config: m.config, snapshotEvery: m.snapshotEvery, writer: m.writer, ...worldMeta(m),
+      scenario: m.scenario,
+      fix: m.fix,
+      seed: m.seed,
+      config: m.config,
+      snapshotEvery: m.snapshotEvery,
+      writer: m.writer,
+      ...worldMeta(m),
       imported: m.imported ?? null,
     };
   }
@@ -324,12 +368,16 @@ export class TraceSource implements ReplaySource {
  * is named by its path). Absent keys (a trace before format 1.1) give a null
  * world and no invariants.
  */
-export function worldMeta(m: { world?: unknown; invariants?: unknown }): Pick<SourceMeta, "world" | "worldError" | "invariants" | "invariantError"> {
+export function worldMeta(m: {
+  world?: unknown;
+  invariants?: unknown;
+}): Pick<SourceMeta, "world" | "worldError" | "invariants" | "invariantError"> {
   let world: World | null = null;
   let worldError: string | null = null;
   if (m.world !== undefined) {
     const w = m.world as World;
-    worldError = typeof w === "object" && w !== null && !Array.isArray(w) ? validateWorld(w, "world.") : "world is not a map";
+    worldError =
+      typeof w === "object" && w !== null && !Array.isArray(w) ? validateWorld(w, "world.") : "world is not a map";
     if (worldError === null) world = w;
   }
   let invariants: InvariantDecl[] = [];
@@ -368,7 +416,8 @@ function safeState<T extends { state: KState }>(x: T): T {
   for (const l of s.locks.values()) l.name = safeText(l.name);
   for (const v of s.vars.values()) v.name = safeText(v.name);
   for (const o of s.objs.values()) o.name = safeText(o.name);
-  for (const t of s.threads.values()) if (t.regs && [...t.regs.keys()].some(hasUnsafe)) t.regs = new Map([...t.regs].map(([k, v]) => [safeText(k), v]));
+  for (const t of s.threads.values())
+    if (t.regs && [...t.regs.keys()].some(hasUnsafe)) t.regs = new Map([...t.regs].map(([k, v]) => [safeText(k), v]));
   if ([...s.regTypes.keys()].some(hasUnsafe)) s.regTypes = new Map([...s.regTypes].map(([k, v]) => [safeText(k), v]));
   if (s.outcome) s.outcome.message = safeText(s.outcome.message);
   return x;
@@ -384,10 +433,22 @@ class SafeTextSource implements ReplaySource {
   constructor(private readonly src: ReplaySource) {
     const m = src.meta;
     this.meta = {
-      ...m, scenario: safeText(m.scenario), fix: safeText(m.fix),
-      ...(m.imported ? { imported: { ...m.imported, file: safeText(m.imported.file), clock: m.imported.clock && { ...m.imported.clock, origin: safeText(m.imported.clock.origin) } } } : {}),
+      ...m,
+      scenario: safeText(m.scenario),
+      fix: safeText(m.fix),
+      ...(m.imported
+        ? {
+            imported: {
+              ...m.imported,
+              file: safeText(m.imported.file),
+              clock: m.imported.clock && { ...m.imported.clock, origin: safeText(m.imported.clock.origin) },
+            },
+          }
+        : {}),
       // The scenario's own invariants name themselves and word their messages: user text too.
-      invariants: m.invariants?.map((d) => (hasUnsafe(d.name) || hasUnsafe(d.message) ? { ...d, name: safeText(d.name), message: safeText(d.message) } : d)),
+      invariants: m.invariants?.map((d) =>
+        hasUnsafe(d.name) || hasUnsafe(d.message) ? { ...d, name: safeText(d.name), message: safeText(d.message) } : d,
+      ),
     };
     const o = src.outcome;
     this.outcome = o ? { ...o, message: safeText(o.message) } : null;
@@ -477,6 +538,11 @@ export function recoveryNote(src: ReplaySource, name: string): string | null {
 
 /** The missing ranges in a few words: "events 1024..1535 are missing (chunk 5 at byte offset 5366 is damaged: checksum mismatch)". */
 export function gapsText(gaps: readonly Gap[]): string {
-  const shown = gaps.slice(0, 3).map((g) => `${g.fromSeq === g.toSeq ? `event ${g.fromSeq} is` : `events ${g.fromSeq}..${g.toSeq} are`} missing (${g.reason})`);
+  const shown = gaps
+    .slice(0, 3)
+    .map(
+      (g) =>
+        `${g.fromSeq === g.toSeq ? `event ${g.fromSeq} is` : `events ${g.fromSeq}..${g.toSeq} are`} missing (${g.reason})`,
+    );
   return shown.join("; ") + (gaps.length > 3 ? `; and ${gaps.length - 3} more gaps` : "");
 }

@@ -2,11 +2,21 @@
 // aligned text tables.
 
 import { ownerAlive } from "../kernel/locks.ts";
-import { spaceText, valueText } from "./describe.ts";
-import { SIG_ACTIONS, isImportedState, sigName, wakeHowName, type KState, type Outcome, type PendingSignal, type Pipe, type Thread } from "../kernel/types.ts";
 import { baseRank, prioText, rank } from "../kernel/prio.ts";
+import {
+  isImportedState,
+  type KState,
+  type Outcome,
+  type PendingSignal,
+  type Pipe,
+  SIG_ACTIONS,
+  sigName,
+  type Thread,
+  wakeHowName,
+} from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { table } from "../util/text-table.ts";
+import { spaceText, valueText } from "./describe.ts";
 
 export interface CpuView {
   id: number;
@@ -61,7 +71,11 @@ export interface ThreadView {
   /** Scheduling: class, base priority, and the priority it runs at (boosted by inheritance, when so). */
   sched: { policy: string; prio: number; text: string; boosted: boolean };
   /** Signals it blocks, signals pending for it, handlers running on it (innermost last). */
-  signals?: { blocked: string[]; pending: PendingView[]; handling: { sig: string; sent: number; at: number; by: number }[] };
+  signals?: {
+    blocked: string[];
+    pending: PendingView[];
+    handling: { sig: string; sent: number; at: number; by: number }[];
+  };
 }
 
 export interface PendingView {
@@ -204,7 +218,10 @@ export interface StateView {
 
 export { isImportedState };
 
-const byKey = <T>(key: (x: T) => number) => (a: T, b: T) => key(a) - key(b);
+const byKey =
+  <T>(key: (x: T) => number) =>
+  (a: T, b: T) =>
+    key(a) - key(b);
 
 /** The state as JSON-ready data, every table sorted by id. */
 export function stateView(s: KState): StateView {
@@ -226,45 +243,109 @@ export function stateView(s: KState): StateView {
       const v: CpuView = { id: c.id, tid: c.tid, kstack: c.kstack };
       if (imported) {
         v.known = c.switchSeq !== undefined;
-        v.ctx = (c.ctx ?? []).map((x) => `${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` ${x.name}` : ""}` : x.name || x.num}`);
+        v.ctx = (c.ctx ?? []).map(
+          (x) => `${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` ${x.name}` : ""}` : x.name || x.num}`,
+        );
       }
       return v;
     }),
     processes: procs.map((p) => ({
-      pid: p.pid, ppid: p.ppid, state: p.state, vmar: p.vmar, name: p.name, threads: [...p.threads],
-      vmarClearedSeq: p.vmarClearedSeq, exitCode: p.exitCode, createdSeq: p.createdSeq, exitingSeq: p.exitingSeq ?? -1,
-      fds: (p.fds ?? []).map((f) => ({ fd: f.fd, pipe: f.pipe, end: f.write ? "write" as const : "read" as const, cloexec: f.cloexec, seq: f.seq })),
-      sigActions: (p.sigActions ?? []).map(([sig, a]) => ({ sig: sigName(sig), action: SIG_ACTIONS[a] ?? `action ${a}` })),
-      sigPending: pendingView(p.sigPending), adoptedSeq: p.adoptedSeq ?? -1,
+      pid: p.pid,
+      ppid: p.ppid,
+      state: p.state,
+      vmar: p.vmar,
+      name: p.name,
+      threads: [...p.threads],
+      vmarClearedSeq: p.vmarClearedSeq,
+      exitCode: p.exitCode,
+      createdSeq: p.createdSeq,
+      exitingSeq: p.exitingSeq ?? -1,
+      fds: (p.fds ?? []).map((f) => ({
+        fd: f.fd,
+        pipe: f.pipe,
+        end: f.write ? ("write" as const) : ("read" as const),
+        cloexec: f.cloexec,
+        seq: f.seq,
+      })),
+      sigActions: (p.sigActions ?? []).map(([sig, a]) => ({
+        sig: sigName(sig),
+        action: SIG_ACTIONS[a] ?? `action ${a}`,
+      })),
+      sigPending: pendingView(p.sigPending),
+      adoptedSeq: p.adoptedSeq ?? -1,
     })),
     threads: [...s.threads.values()].sort(byKey((t) => t.tid)).map((t) => ({
-      tid: t.tid, pid: t.pid, state: t.state, ident: t.ident, kstack: t.kstack, waitLock: t.waitLock, waitPid: t.waitPid,
-      regs: [...(t.regs ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => {
-        const type = s.regTypes.get(name) ?? "int";
-        return { name, type, value, text: valueText(s, type, value) };
-      }),
+      tid: t.tid,
+      pid: t.pid,
+      state: t.state,
+      ident: t.ident,
+      kstack: t.kstack,
+      waitLock: t.waitLock,
+      waitPid: t.waitPid,
+      regs: [...(t.regs ?? [])]
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .map(([name, value]) => {
+          const type = s.regTypes.get(name) ?? "int";
+          return { name, type, value, text: valueText(s, type, value) };
+        }),
       ...threadExtras(s, t),
     })),
     locks: [...s.locks.values()].sort(byKey((l) => l.id)).map((l) => {
       return {
-        id: l.id, name: l.name, space: l.space, type: l.type, owner: l.owner, ident: l.ident, level: l.level,
-        ownerSince: l.since, ownerAlive: ownerAlive(s, l), copiedSeq: l.copiedSeq, waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
+        id: l.id,
+        name: l.name,
+        space: l.space,
+        type: l.type,
+        owner: l.owner,
+        ident: l.ident,
+        level: l.level,
+        ownerSince: l.since,
+        ownerAlive: ownerAlive(s, l),
+        copiedSeq: l.copiedSeq,
+        waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
       };
     }),
     kstacks: [...s.kstacks.values()].sort(byKey((k) => k.id)).map((k) => {
       const cpu = s.cpus.find((c) => c.kstack === k.id);
-      return { id: k.id, tid: k.tid, state: k.state, allocSeq: k.allocSeq, freeSeq: k.freeSeq, runningOn: cpu ? cpu.id : null, flushed: k.flushed };
+      return {
+        id: k.id,
+        tid: k.tid,
+        state: k.state,
+        allocSeq: k.allocSeq,
+        freeSeq: k.freeSeq,
+        runningOn: cpu ? cpu.id : null,
+        flushed: k.flushed,
+      };
     }),
     // Processes of imported traces have no VMAR modelled (vmarLock -1): none to list.
-    vmars: procs.filter((p) => p.vmarLock >= 0).map((p) => ({
-      pid: p.pid, vmar: p.vmar, state: p.vmar === null ? "cleared" as const : "live" as const, clearedSeq: p.vmarClearedSeq, lock: p.vmarLock,
-    })),
+    vmars: procs
+      .filter((p) => p.vmarLock >= 0)
+      .map((p) => ({
+        pid: p.pid,
+        vmar: p.vmar,
+        state: p.vmar === null ? ("cleared" as const) : ("live" as const),
+        clearedSeq: p.vmarClearedSeq,
+        lock: p.vmarLock,
+      })),
     vars: [...s.vars.values()].sort(byKey((v) => v.id)).map((v) => ({
-      id: v.id, name: v.name, type: v.type, space: v.space, value: v.value, text: valueText(s, v.type, v.value),
-      since: v.since, writer: v.writer, copiedSeq: v.copiedSeq, ...(v.sync !== undefined ? { sync: v.sync } : {}),
+      id: v.id,
+      name: v.name,
+      type: v.type,
+      space: v.space,
+      value: v.value,
+      text: valueText(s, v.type, v.value),
+      since: v.since,
+      writer: v.writer,
+      copiedSeq: v.copiedSeq,
+      ...(v.sync !== undefined ? { sync: v.sync } : {}),
     })),
     objects: [...s.objs.values()].sort(byKey((o) => o.id)).map((o) => ({
-      id: o.id, name: o.name, space: o.space, state: o.state, allocSeq: o.allocSeq, freeSeq: o.freeSeq,
+      id: o.id,
+      name: o.name,
+      space: o.space,
+      state: o.state,
+      allocSeq: o.allocSeq,
+      freeSeq: o.freeSeq,
     })),
     sync: syncViews(s),
     pipes: [...s.pipes.values()].sort(byKey((p) => p.id)).map((p) => pipeView(s, p)),
@@ -283,7 +364,10 @@ export function maskNames(mask: number): string[] {
 }
 
 /** A thread's issue 11 fields: its wait, last wakeup, scheduling, signals. */
-function threadExtras(s: KState, t: Thread): Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals"> {
+function threadExtras(
+  s: KState,
+  t: Thread,
+): Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals"> {
   const r = rank(t);
   const out: Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals"> = {
     sched: { policy: t.policy ?? "other", prio: t.prio ?? 0, text: prioText(t), boosted: r !== baseRank(t) },
@@ -294,7 +378,8 @@ function threadExtras(s: KState, t: Thread): Pick<ThreadView, "comm" | "cpu" | "
   if (t.woken !== undefined) out.woken = { by: t.woken.by, seq: t.woken.seq, how: wakeHowName(t.woken.how) };
   if (t.sigMask !== undefined || t.sigPending !== undefined || t.handling !== undefined) {
     out.signals = {
-      blocked: maskNames(t.sigMask ?? 0), pending: pendingView(t.sigPending),
+      blocked: maskNames(t.sigMask ?? 0),
+      pending: pendingView(t.sigPending),
       handling: (t.handling ?? []).map((h) => ({ sig: sigName(h.sig), sent: h.sent, at: h.at, by: h.by })),
     };
   }
@@ -304,17 +389,23 @@ function threadExtras(s: KState, t: Thread): Pick<ThreadView, "comm" | "cpu" | "
 /** What a sync word's value means: "seq 3", "count 2", "2 readers". */
 export function syncValue(kind: string | undefined, value: number): string {
   switch (kind) {
-    case "condvar": return `seq ${value}`;
-    case "semaphore": return `count ${value}`;
-    case "rwlock": return value === 0 ? "free" : value < 0 ? "a writer" : `${value} reader${value === 1 ? "" : "s"}`;
-    default: return String(value);
+    case "condvar":
+      return `seq ${value}`;
+    case "semaphore":
+      return `count ${value}`;
+    case "rwlock":
+      return value === 0 ? "free" : value < 0 ? "a writer" : `${value} reader${value === 1 ? "" : "s"}`;
+    default:
+      return String(value);
   }
 }
 
 /** Waiters of futex word id, in the order they queued. */
 export function futexWaitersOf(s: KState, id: number): number[] {
-  return [...s.threads.values()].filter((t) => t.state === "blocked" && t.waitOn?.what === "futex" && t.waitOn.id === id)
-    .sort((a, b) => a.waitOn!.since - b.waitOn!.since).map((t) => t.tid);
+  return [...s.threads.values()]
+    .filter((t) => t.state === "blocked" && t.waitOn?.what === "futex" && t.waitOn.id === id)
+    .sort((a, b) => a.waitOn!.since - b.waitOn!.since)
+    .map((t) => t.tid);
 }
 
 function syncViews(s: KState): SyncView[] {
@@ -322,7 +413,15 @@ function syncViews(s: KState): SyncView[] {
   for (const v of [...s.vars.values()].sort(byKey((x) => x.id))) {
     const waiters = futexWaitersOf(s, v.id);
     if (v.sync === undefined && waiters.length === 0 && v.wake === undefined) continue;
-    const sv: SyncView = { var: v.id, name: v.name, kind: v.sync ?? "futex", space: v.space, value: v.value, text: syncValue(v.sync, v.value), waiters };
+    const sv: SyncView = {
+      var: v.id,
+      name: v.name,
+      kind: v.sync ?? "futex",
+      space: v.space,
+      value: v.value,
+      text: syncValue(v.sync, v.value),
+      waiters,
+    };
     if (v.wake !== undefined) sv.lastWake = { ...v.wake };
     out.push(sv);
   }
@@ -337,9 +436,26 @@ function pipeView(s: KState, p: Pipe): PipeView {
       if (fds.length > 0) holders.push({ pid: pr.pid, fds, end });
     }
   }
-  const waiting = [...s.threads.values()].filter((t) => t.state === "blocked" && (t.waitOn?.what === "pipe-read" || t.waitOn?.what === "pipe-write") && t.waitOn.id === p.id)
-    .sort(byKey((t) => t.tid)).map((t) => ({ tid: t.tid, to: t.waitOn!.what === "pipe-read" ? "read" as const : "write" as const }));
-  return { id: p.id, cap: p.cap, used: p.used, readers: p.readers, writers: p.writers, holders, waiting, createdSeq: p.createdSeq, wclosedSeq: p.wclosedSeq };
+  const waiting = [...s.threads.values()]
+    .filter(
+      (t) =>
+        t.state === "blocked" &&
+        (t.waitOn?.what === "pipe-read" || t.waitOn?.what === "pipe-write") &&
+        t.waitOn.id === p.id,
+    )
+    .sort(byKey((t) => t.tid))
+    .map((t) => ({ tid: t.tid, to: t.waitOn!.what === "pipe-read" ? ("read" as const) : ("write" as const) }));
+  return {
+    id: p.id,
+    cap: p.cap,
+    used: p.used,
+    readers: p.readers,
+    writers: p.writers,
+    holders,
+    waiting,
+    createdSeq: p.createdSeq,
+    wclosedSeq: p.wclosedSeq,
+  };
 }
 
 /** The one text-table helper (cell widths, so CJK and emoji names align); re-exported for the CLI. */
@@ -371,16 +487,34 @@ export function stateText(v: StateView): string[] {
   if (imported) {
     // An imported trace: what each cpu runs (comm-tid), "?" until known, and its interrupt contexts.
     const comm = new Map(v.threads.map((t) => [t.tid, t.comm]));
-    const runs = (c: CpuView) => (c.known === false ? "?" : c.tid < 0 ? "idle" : comm.get(c.tid) ? `${comm.get(c.tid)}-${c.tid}` : String(c.tid));
-    section("cpus", ["cpu", "runs", "in"], v.cpus.map((c) => [c.id, runs(c), c.ctx?.length ? c.ctx.join(" > ") : "-"]));
+    const runs = (c: CpuView) =>
+      c.known === false ? "?" : c.tid < 0 ? "idle" : comm.get(c.tid) ? `${comm.get(c.tid)}-${c.tid}` : String(c.tid);
+    section(
+      "cpus",
+      ["cpu", "runs", "in"],
+      v.cpus.map((c) => [c.id, runs(c), c.ctx?.length ? c.ctx.join(" > ") : "-"]),
+    );
   } else {
-    section("cpus", ["cpu", "tid", "kstack"], v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]));
+    section(
+      "cpus",
+      ["cpu", "tid", "kstack"],
+      v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]),
+    );
   }
-  const vmarText = (p: ProcessView) => (p.vmar !== null ? String(p.vmar) : p.vmarClearedSeq >= 0 ? `None (cleared at ${p.vmarClearedSeq})` : "-");
-  section("processes", ["pid", "ppid", "state", ...(imported ? [] : ["vmar"]), "name", "threads"], v.processes.map((p) => [
-    p.pid, tidText(p.ppid), p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
-    ...(imported ? [] : [vmarText(p)]), p.name, p.threads.join(",") || "-",
-  ]));
+  const vmarText = (p: ProcessView) =>
+    p.vmar !== null ? String(p.vmar) : p.vmarClearedSeq >= 0 ? `None (cleared at ${p.vmarClearedSeq})` : "-";
+  section(
+    "processes",
+    ["pid", "ppid", "state", ...(imported ? [] : ["vmar"]), "name", "threads"],
+    v.processes.map((p) => [
+      p.pid,
+      tidText(p.ppid),
+      p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
+      ...(imported ? [] : [vmarText(p)]),
+      p.name,
+      p.threads.join(",") || "-",
+    ]),
+  );
   const regs = v.threads.some((t) => t.regs.length > 0);
   const comms = v.threads.some((t) => t.comm !== undefined);
   const prios = v.threads.some((t) => t.sched.policy !== "other" || t.sched.boosted);
@@ -393,64 +527,144 @@ export function stateText(v: StateView): string[] {
     const c = commOf.get(w.by);
     return `${w.by < 0 ? "kernel" : c ? `${c}-${w.by}` : `tid ${w.by}`} (${w.how}, seq ${w.seq})`;
   };
-  const heads = comms ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"] : ["tid", "pid", "state", "ident", "kstack", "waits on"];
-  section("threads", [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])], v.threads.map((t) => {
-    const lock = v.locks.find((l) => l.id === t.waitLock);
-    const wait = t.waitLock >= 0 ? (lock ? `${lock.name} (lock ${lock.id})` : `lock ${t.waitLock}`) : t.waitOn ? t.waitOn.text : t.waitPid >= -1 ? `waitpid(${t.waitPid})` : "-";
-    const row: (string | number)[] = comms
-      ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait, wokenText(t)]
-      : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
-    if (prios) row.push(t.sched.text);
-    if (sigs) row.push(signalsText(t.signals));
-    if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
-    return row;
-  }));
-  section("locks", ["id", "name", "space", "type", "owner", "level", "since", "copied", "waiters"], v.locks.map((l) => {
-    let owner = "-";
-    if (l.owner >= 0) owner = `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}${l.ownerAlive ? "" : " DEAD"}`;
-    return [
-      l.id, l.name, l.space === 0 ? "kernel" : spaceText(l.space), l.type, owner, l.level, seqText(l.ownerSince), seqText(l.copiedSeq),
-      l.waiters.join(",") || "-",
-    ];
-  }));
-  if (!imported || v.kstacks.length > 0) section("kstacks", ["id", "tid", "state", "alloc", "freed", "cpu"], v.kstacks.map((k) => [
-    k.id, k.tid, k.state + (k.state === "freed" && k.runningOn !== null ? " IN USE" : ""), seqText(k.allocSeq), seqText(k.freeSeq),
-    k.runningOn === null ? "-" : String(k.runningOn),
-  ]));
-  if (!imported || v.vmars.length > 0) section("vmars", ["pid", "vmar", "state", "cleared", "lock"], v.vmars.map((m) => [
-    m.pid, m.vmar === null ? "None" : String(m.vmar), m.state, seqText(m.clearedSeq), m.lock,
-  ]));
+  const heads = comms
+    ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"]
+    : ["tid", "pid", "state", "ident", "kstack", "waits on"];
+  section(
+    "threads",
+    [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])],
+    v.threads.map((t) => {
+      const lock = v.locks.find((l) => l.id === t.waitLock);
+      const wait =
+        t.waitLock >= 0
+          ? lock
+            ? `${lock.name} (lock ${lock.id})`
+            : `lock ${t.waitLock}`
+          : t.waitOn
+            ? t.waitOn.text
+            : t.waitPid >= -1
+              ? `waitpid(${t.waitPid})`
+              : "-";
+      const row: (string | number)[] = comms
+        ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait, wokenText(t)]
+        : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+      if (prios) row.push(t.sched.text);
+      if (sigs) row.push(signalsText(t.signals));
+      if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
+      return row;
+    }),
+  );
+  section(
+    "locks",
+    ["id", "name", "space", "type", "owner", "level", "since", "copied", "waiters"],
+    v.locks.map((l) => {
+      let owner = "-";
+      if (l.owner >= 0)
+        owner = `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}${l.ownerAlive ? "" : " DEAD"}`;
+      return [
+        l.id,
+        l.name,
+        l.space === 0 ? "kernel" : spaceText(l.space),
+        l.type,
+        owner,
+        l.level,
+        seqText(l.ownerSince),
+        seqText(l.copiedSeq),
+        l.waiters.join(",") || "-",
+      ];
+    }),
+  );
+  if (!imported || v.kstacks.length > 0)
+    section(
+      "kstacks",
+      ["id", "tid", "state", "alloc", "freed", "cpu"],
+      v.kstacks.map((k) => [
+        k.id,
+        k.tid,
+        k.state + (k.state === "freed" && k.runningOn !== null ? " IN USE" : ""),
+        seqText(k.allocSeq),
+        seqText(k.freeSeq),
+        k.runningOn === null ? "-" : String(k.runningOn),
+      ]),
+    );
+  if (!imported || v.vmars.length > 0)
+    section(
+      "vmars",
+      ["pid", "vmar", "state", "cleared", "lock"],
+      v.vmars.map((m) => [m.pid, m.vmar === null ? "None" : String(m.vmar), m.state, seqText(m.clearedSeq), m.lock]),
+    );
   if (v.vars.length > 0) {
-    section("vars", ["id", "name", "in", "type", "value", "written", "by", "copied"], v.vars.map((x) => [
-      x.id, x.name, spaceText(x.space), x.type, x.text, seqText(x.since), x.writer < 0 ? "init" : `tid ${x.writer}`, seqText(x.copiedSeq),
-    ]));
+    section(
+      "vars",
+      ["id", "name", "in", "type", "value", "written", "by", "copied"],
+      v.vars.map((x) => [
+        x.id,
+        x.name,
+        spaceText(x.space),
+        x.type,
+        x.text,
+        seqText(x.since),
+        x.writer < 0 ? "init" : `tid ${x.writer}`,
+        seqText(x.copiedSeq),
+      ]),
+    );
   }
   if (v.sync.length > 0) {
-    section("sync (futex words)", ["var", "name", "kind", "in", "value", "waiters", "last wake"], v.sync.map((x) => [
-      x.var, x.name, x.kind, spaceText(x.space), x.text, x.waiters.join(",") || "-",
-      x.lastWake ? `seq ${x.lastWake.seq} by tid ${x.lastWake.by}: ${x.lastWake.woken === 0 ? "nobody waited (lost)" : `${x.lastWake.woken} woken`}` : "-",
-    ]));
+    section(
+      "sync (futex words)",
+      ["var", "name", "kind", "in", "value", "waiters", "last wake"],
+      v.sync.map((x) => [
+        x.var,
+        x.name,
+        x.kind,
+        spaceText(x.space),
+        x.text,
+        x.waiters.join(",") || "-",
+        x.lastWake
+          ? `seq ${x.lastWake.seq} by tid ${x.lastWake.by}: ${x.lastWake.woken === 0 ? "nobody waited (lost)" : `${x.lastWake.woken} woken`}`
+          : "-",
+      ]),
+    );
   }
   if (v.pipes.length > 0) {
-    section("pipes", ["pipe", "buffer", "read end in", "write end in", "blocked", "eof since"], v.pipes.map((p) => [
-      p.id, `${p.used}/${p.cap}`,
-      p.holders.filter((h) => h.end === "read").map((h) => `pid ${h.pid} (fd ${h.fds.join(",")})`).join(", ") || "-",
-      p.holders.filter((h) => h.end === "write").map((h) => `pid ${h.pid} (fd ${h.fds.join(",")})`).join(", ") || "-",
-      p.waiting.map((w) => `tid ${w.tid} (${w.to})`).join(", ") || "-", seqText(p.wclosedSeq),
-    ]));
+    section(
+      "pipes",
+      ["pipe", "buffer", "read end in", "write end in", "blocked", "eof since"],
+      v.pipes.map((p) => [
+        p.id,
+        `${p.used}/${p.cap}`,
+        p.holders
+          .filter((h) => h.end === "read")
+          .map((h) => `pid ${h.pid} (fd ${h.fds.join(",")})`)
+          .join(", ") || "-",
+        p.holders
+          .filter((h) => h.end === "write")
+          .map((h) => `pid ${h.pid} (fd ${h.fds.join(",")})`)
+          .join(", ") || "-",
+        p.waiting.map((w) => `tid ${w.tid} (${w.to})`).join(", ") || "-",
+        seqText(p.wclosedSeq),
+      ]),
+    );
   }
   const procSigs = v.processes.filter((p) => p.fds.length > 0 || p.sigActions.length > 0 || p.sigPending.length > 0);
   if (procSigs.length > 0) {
-    section("descriptors and signals", ["pid", "fds", "signal actions", "pending"], procSigs.map((p) => [
-      p.pid, p.fds.map((f) => `${f.fd}:pipe ${f.pipe} ${f.end}${f.cloexec ? " cloexec" : ""}`).join(", ") || "-",
-      p.sigActions.map((a) => `${a.sig} ${a.action}`).join(", ") || "-",
-      p.sigPending.map((x) => `${x.sig} (seq ${x.seq})`).join(", ") || "-",
-    ]));
+    section(
+      "descriptors and signals",
+      ["pid", "fds", "signal actions", "pending"],
+      procSigs.map((p) => [
+        p.pid,
+        p.fds.map((f) => `${f.fd}:pipe ${f.pipe} ${f.end}${f.cloexec ? " cloexec" : ""}`).join(", ") || "-",
+        p.sigActions.map((a) => `${a.sig} ${a.action}`).join(", ") || "-",
+        p.sigPending.map((x) => `${x.sig} (seq ${x.seq})`).join(", ") || "-",
+      ]),
+    );
   }
   if (v.objects.length > 0) {
-    section("objects", ["id", "name", "in", "state", "alloc", "freed"], v.objects.map((o) => [
-      o.id, o.name, spaceText(o.space), o.state, seqText(o.allocSeq), seqText(o.freeSeq),
-    ]));
+    section(
+      "objects",
+      ["id", "name", "in", "state", "alloc", "freed"],
+      v.objects.map((o) => [o.id, o.name, spaceText(o.space), o.state, seqText(o.allocSeq), seqText(o.freeSeq)]),
+    );
   }
   return out;
 }

@@ -13,7 +13,7 @@
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { binOp } from "../kernel/mem.ts";
 import type { Expr, InvariantDecl } from "../kernel/program.ts";
-import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, type Var } from "../kernel/types.ts";
 import { spaceText, valueText } from "./describe.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
@@ -31,17 +31,21 @@ function reads(e: Expr, r: Reads, inBefore: boolean): void {
       r.vars.add(e.name);
       if (e.of) reads(e.of, r, inBefore);
       break;
-    case "held": case "owner":
+    case "held":
+    case "owner":
       r.locks.add(e.lock);
       break;
-    case "evIs": case "evTid": case "evField":
+    case "evIs":
+    case "evTid":
+    case "evField":
       r.event = true;
       break;
     case "bin":
       reads(e.l, r, inBefore);
       reads(e.r, r, inBefore);
       break;
-    case "not": case "isNone":
+    case "not":
+    case "isNone":
       reads(e.x, r, inBefore);
       break;
     case "before":
@@ -53,8 +57,26 @@ function reads(e: Expr, r: Reads, inBefore: boolean): void {
   }
 }
 
-const VAR_CHANGES = [KIND.varNew, KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg, KIND.fork, KIND.exec, KIND.reap];
-const LOCK_CHANGES = [KIND.lockNew, KIND.lockAcquire, KIND.lockRelease, KIND.lockRestamp, KIND.fork, KIND.exec, KIND.reap];
+const VAR_CHANGES = [
+  KIND.varNew,
+  KIND.store,
+  KIND.atomicStore,
+  KIND.cas,
+  KIND.fetchAdd,
+  KIND.xchg,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+];
+const LOCK_CHANGES = [
+  KIND.lockNew,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+  KIND.lockRestamp,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+];
 const VAR_WRITES = new Set<number>([KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg]);
 
 /** A binding: the process whose memory names resolve in (0: the kernel only). */
@@ -88,16 +110,25 @@ const MISSING = Symbol("missing");
 class Eval {
   /** Values of the before() subexpressions, by index, when checking the post state. */
   beforeVals: number[] | null = null;
-  constructor(readonly s: KState, readonly ev: KEvent, readonly pid: Pid, readonly masks: Map<string, Uint8Array>, readonly befores: Expr[]) {}
+  constructor(
+    readonly s: KState,
+    readonly ev: KEvent,
+    readonly pid: Pid,
+    readonly masks: Map<string, Uint8Array>,
+    readonly befores: Expr[],
+  ) {}
 
   value(e: Expr): number {
     switch (e.e) {
-      case "int": return e.v;
-      case "none": return 0;
+      case "int":
+        return e.v;
+      case "none":
+        return 0;
       case "var": {
         if (e.of !== undefined) {
           const p = this.value(e.of);
-          for (const v of this.s.vars.values()) if (v.name === e.name && (v.space === -p || v.space === p)) return v.value;
+          for (const v of this.s.vars.values())
+            if (v.name === e.name && (v.space === -p || v.space === p)) return v.value;
           throw MISSING;
         }
         const v = findVar(this.s, e.name, this.pid);
@@ -114,8 +145,10 @@ class Eval {
         if (!l) throw MISSING;
         return l.owner;
       }
-      case "evIs": return this.masks.get(e.kinds)![this.ev.kind] ? 1 : 0;
-      case "evTid": return this.ev.tid;
+      case "evIs":
+        return this.masks.get(e.kinds)![this.ev.kind] ? 1 : 0;
+      case "evTid":
+        return this.ev.tid;
       case "evField": {
         const f = fieldsOf(this.ev)[e.name];
         return typeof f === "number" ? f : 0;
@@ -125,7 +158,9 @@ class Eval {
         if (this.beforeVals === null || i < 0) return this.value(e.x);
         return this.beforeVals[i]!;
       }
-      case "not": case "isNone": return this.value(e.x) === 0 ? 1 : 0;
+      case "not":
+      case "isNone":
+        return this.value(e.x) === 0 ? 1 : 0;
       case "bin":
         return binOp(e.op, this.value(e.l), this.value(e.r)) ?? 0;
       default:
@@ -148,7 +183,10 @@ export function compileInvariant(d: InvariantDecl): Invariant {
       for (const c of kindsMatching(e.kinds) ?? []) m[c] = 1;
       masks.set(e.kinds, m);
     }
-    if (e.e === "bin") { collect(e.l); collect(e.r); }
+    if (e.e === "bin") {
+      collect(e.l);
+      collect(e.r);
+    }
     if (e.e === "not" || e.e === "isNone" || e.e === "before") collect(e.x);
     if (e.e === "var" && e.of) collect(e.of);
   };
@@ -187,7 +225,10 @@ export function compileInvariant(d: InvariantDecl): Invariant {
       for (const pid of bindings(s, ev)) {
         const e = new Eval(s, ev, pid, masks, r.before);
         try {
-          stash.set(pid, r.before.map((x) => e.value(x)));
+          stash.set(
+            pid,
+            r.before.map((x) => e.value(x)),
+          );
         } catch (err) {
           if (err !== MISSING) throw err;
         }
@@ -229,13 +270,15 @@ function finding(s: KState, d: InvariantDecl, r: Reads, pid: Pid, seq: number): 
     const v = findVar(s, name, pid);
     if (!v) continue;
     vals.push(`${name} = ${valueText(s, v.type, v.value)}`);
-    if (v.writer >= 0 && v.since >= 0 && v.since < seq) causes.push({ seq: v.since, why: `tid ${v.writer} wrote ${name} = ${valueText(s, v.type, v.value)}` });
+    if (v.writer >= 0 && v.since >= 0 && v.since < seq)
+      causes.push({ seq: v.since, why: `tid ${v.writer} wrote ${name} = ${valueText(s, v.type, v.value)}` });
   }
   for (const name of r.locks) {
     const l = findLock(s, name, pid);
     if (!l) continue;
     vals.push(`${name} ${l.owner >= 0 ? `held by tid ${l.owner}` : "free"}`);
-    if (l.since >= 0 && l.since < seq) causes.push({ seq: l.since, why: l.owner >= 0 ? `tid ${l.owner} took ${name}` : `${name} released` });
+    if (l.since >= 0 && l.since < seq)
+      causes.push({ seq: l.since, why: l.owner >= 0 ? `tid ${l.owner} took ${name}` : `${name} released` });
   }
   const where = pid > 0 ? ` in ${spaceText(pid)}` : "";
   causes.sort((a, b) => a.seq - b.seq);

@@ -5,8 +5,8 @@
 // (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
 // events that set it up.
 
-import { pipeHolders, stuck, waitText, wakersOf } from "../kernel/wait.ts";
 import type { KState, Thread } from "../kernel/types.ts";
+import { pipeHolders, stuck, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 
 /** "tid 3 (pid 2)". */
@@ -27,9 +27,12 @@ function nobody(s: KState, th: Thread): string {
   const w = th.waitOn;
   if (w?.what === "futex") {
     const v = s.vars.get(w.id);
-    return v && v.space > 0 ? `no other thread of pid ${v.space} is left to wake it` : "no other thread is left to wake it";
+    return v && v.space > 0
+      ? `no other thread of pid ${v.space} is left to wake it`
+      : "no other thread is left to wake it";
   }
-  if (w?.what === "pipe-read" || w?.what === "pipe-write") return `no process holding its ${w.what === "pipe-read" ? "write" : "read"} end has a thread left`;
+  if (w?.what === "pipe-read" || w?.what === "pipe-write")
+    return `no process holding its ${w.what === "pipe-read" ? "write" : "read"} end has a thread left`;
   if (th.waitPid >= -1) return "the child it waits for has no thread left to exit";
   return "nothing is left to wake it";
 }
@@ -44,7 +47,12 @@ function holdersText(s: KState, th: Thread, causes: Cause[]): string {
     const fds = p.fds!.filter((f) => f.pipe === w.id && f.write === reading);
     for (const f of fds) {
       const inherited = f.seq === p.createdSeq && p.createdSeq >= 0;
-      causes.push({ seq: f.seq, why: inherited ? `pid ${p.pid} inherits pipe ${w.id}'s ${end} end (fd ${f.fd}) at its creation (fork/spawn)` : `pid ${p.pid} gets pipe ${w.id}'s ${end} end as fd ${f.fd}` });
+      causes.push({
+        seq: f.seq,
+        why: inherited
+          ? `pid ${p.pid} inherits pipe ${w.id}'s ${end} end (fd ${f.fd}) at its creation (fork/spawn)`
+          : `pid ${p.pid} gets pipe ${w.id}'s ${end} end as fd ${f.fd}`,
+      });
     }
     const how = fds.some((f) => f.seq === p.createdSeq) ? ", inherited when it was forked" : "";
     parts.push(`pid ${p.pid} (fd ${fds.map((f) => f.fd).join(", ")}${how})`);
@@ -67,7 +75,10 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
     causes.push({ seq: v.wake.seq, why: `tid ${v.wake.by} woke ${name} while no thread waited: that wakeup was lost` });
   }
   if (v.writer >= 0 && v.since > w.since && (v.wake === undefined || v.wake.seq < v.since)) {
-    causes.push({ seq: v.since, why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told` });
+    causes.push({
+      seq: v.since,
+      why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told`,
+    });
   }
 }
 
@@ -88,9 +99,15 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
   if (w !== undefined && (w.what === "pipe-read" || w.what === "pipe-write") && th.state === "blocked") {
     why = holdersText(s, th, causes);
     const others = ws === "runs" ? [] : ws;
-    why += others.length === 0 ? `, and ${nobody(s, th)}` : `, whose threads cannot run: ${others.map((x) => `${who(s, x)} ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
+    why +=
+      others.length === 0
+        ? `, and ${nobody(s, th)}`
+        : `, whose threads cannot run: ${others.map((x) => `${who(s, x)} ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
   } else if (th.waitLock >= 0 && (ws === "runs" || ws.length === 0)) {
-    return { message: `${who(s, tid)} ${waitText(s, th)}: it can never be released`, causes: causes.sort((a, b) => a.seq - b.seq) };
+    return {
+      message: `${who(s, tid)} ${waitText(s, th)}: it can never be released`,
+      causes: causes.sort((a, b) => a.seq - b.seq),
+    };
   } else if (ws === "runs" || ws.length === 0) {
     why = nobody(s, th);
   } else {

@@ -20,7 +20,7 @@
 // and through the API: watchCondition (a predicate on the state after an
 // event becomes true) and watchValue (any value read from the state changes).
 
-import { EVENT_KINDS, KIND, type KEvent, type KState, type Lock, type Var } from "../kernel/types.ts";
+import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, type Var } from "../kernel/types.ts";
 import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
 import { isImportedState } from "./state-view.ts";
 
@@ -60,9 +60,21 @@ function mask(kinds: readonly number[]): Uint8Array {
   return m;
 }
 
-function hit(w: Watchpoint, ev: KEvent, what: string, old: WatchValue, now: WatchValue, show: (v: WatchValue) => string): WatchHit {
+function hit(
+  w: Watchpoint,
+  ev: KEvent,
+  what: string,
+  old: WatchValue,
+  now: WatchValue,
+  show: (v: WatchValue) => string,
+): WatchHit {
   return {
-    watch: w.spec, seq: ev.seq, event: { ...ev }, what, old, new: now,
+    watch: w.spec,
+    seq: ev.seq,
+    event: { ...ev },
+    what,
+    old,
+    new: now,
     message: `${what}: ${show(old)} → ${show(now)} at seq ${ev.seq} (${kindName(ev.kind)})`,
   };
 }
@@ -71,7 +83,15 @@ function hit(w: Watchpoint, ev: KEvent, what: string, old: WatchValue, now: Watc
 
 type LockRow = [id: number, owner: number, ident: number];
 
-const LOCK_KINDS = mask([KIND.lockNew, KIND.lockAcquire, KIND.lockRelease, KIND.lockRestamp, KIND.fork, KIND.exec, KIND.reap]);
+const LOCK_KINDS = mask([
+  KIND.lockNew,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+  KIND.lockRestamp,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+]);
 const ONE_LOCK = mask([KIND.lockAcquire, KIND.lockRelease, KIND.lockRestamp]);
 
 export interface LockSelector {
@@ -111,7 +131,9 @@ export function watchLock(sel: LockSelector, spec?: string): Watchpoint {
     return out;
   };
   const w: Watchpoint = {
-    spec: spec ?? (sel.id !== undefined ? `lock:${sel.id}` : `lock:${sel.name}${sel.space !== undefined ? `@${sel.space}` : ""}`),
+    spec:
+      spec ??
+      (sel.id !== undefined ? `lock:${sel.id}` : `lock:${sel.name}${sel.space !== undefined ? `@${sel.space}` : ""}`),
     kinds: LOCK_KINDS,
     before: rows,
     after(s, ev, old) {
@@ -155,11 +177,14 @@ function varLabel(v: Var | undefined, id: number): string {
 }
 
 function matcher(sel: VarSelector): (v: Var) => boolean {
-  return (v) => (sel.id !== undefined ? v.id === sel.id : v.name === sel.name && (sel.space === undefined || v.space === sel.space));
+  return (v) =>
+    sel.id !== undefined ? v.id === sel.id : v.name === sel.name && (sel.space === undefined || v.space === sel.space);
 }
 
 function varSpec(kind: string, sel: VarSelector): string {
-  return sel.id !== undefined ? `${kind}:${sel.id}` : `${kind}:${sel.name}${sel.space !== undefined ? `@${sel.space}` : ""}`;
+  return sel.id !== undefined
+    ? `${kind}:${sel.id}`
+    : `${kind}:${sel.name}${sel.space !== undefined ? `@${sel.space}` : ""}`;
 }
 
 /**
@@ -233,7 +258,15 @@ export function watchAccess(sel: VarSelector, spec?: string): Watchpoint {
 
 // ---- futex words (condvars, semaphores, rwlocks), pipes, signals ------------------------------
 
-const FUTEX_KINDS = mask([KIND.futexWait, KIND.futexWake, ...WRITE_KINDS, KIND.varNew, KIND.fork, KIND.exec, KIND.reap]);
+const FUTEX_KINDS = mask([
+  KIND.futexWait,
+  KIND.futexWake,
+  ...WRITE_KINDS,
+  KIND.varNew,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+]);
 
 /**
  * Watches a futex word and what is built on it: hits at every futex-wait
@@ -262,10 +295,26 @@ export function watchFutex(sel: VarSelector, spec?: string): Watchpoint {
       const v = s.vars.get(ev.a);
       const what = v ? `${v.sync ?? "futex"} ${v.name} (${spaceText(v.space)})` : `var ${ev.a}`;
       if (ev.kind === KIND.futexWait) {
-        return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: null, message: `${what}: tid ${ev.tid} waits (word ${ev.b}) at seq ${ev.seq}` };
+        return {
+          watch: w.spec,
+          seq: ev.seq,
+          event: { ...ev },
+          what,
+          old: null,
+          new: null,
+          message: `${what}: tid ${ev.tid} waits (word ${ev.b}) at seq ${ev.seq}`,
+        };
       }
       const lost = ev.c === 0 ? "nobody waits, lost" : `${ev.c} woken`;
-      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what, old: null, new: ev.c, message: `${what}: tid ${ev.tid} wakes ${ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`}: ${lost} at seq ${ev.seq}` };
+      return {
+        watch: w.spec,
+        seq: ev.seq,
+        event: { ...ev },
+        what,
+        old: null,
+        new: ev.c,
+        message: `${what}: tid ${ev.tid} wakes ${ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`}: ${lost} at seq ${ev.seq}`,
+      };
     },
   };
   return w;
@@ -279,11 +328,19 @@ export function watchPipe(id: number, spec?: string): Watchpoint {
   const w: Watchpoint = {
     spec: spec ?? `pipe:${id}`,
     kinds: PIPE_KINDS,
-    before: (s, ev) => (pipeOf(ev) === id ? s.pipes.get(id)?.used ?? null : SKIP),
+    before: (s, ev) => (pipeOf(ev) === id ? (s.pipes.get(id)?.used ?? null) : SKIP),
     after(s, ev, old) {
       if (old === SKIP) return null;
       const p = s.pipes.get(id);
-      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what: `pipe ${id}`, old: old as WatchValue, new: p ? p.used : null, message: `pipe ${id}: ${describe(ev, s)} at seq ${ev.seq}` };
+      return {
+        watch: w.spec,
+        seq: ev.seq,
+        event: { ...ev },
+        what: `pipe ${id}`,
+        old: old as WatchValue,
+        new: p ? p.used : null,
+        message: `pipe ${id}: ${describe(ev, s)} at seq ${ev.seq}`,
+      };
     },
   };
   return w;
@@ -302,7 +359,15 @@ export function watchSignals(pid: number, spec?: string): Watchpoint {
     },
     after(s, ev, old) {
       if (old === SKIP) return null;
-      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what: `signals of pid ${pid}`, old: null, new: null, message: `${describe(ev, s)} at seq ${ev.seq}` };
+      return {
+        watch: w.spec,
+        seq: ev.seq,
+        event: { ...ev },
+        what: `signals of pid ${pid}`,
+        old: null,
+        new: null,
+        message: `${describe(ev, s)} at seq ${ev.seq}`,
+      };
     },
   };
   return w;
@@ -324,7 +389,14 @@ export function watchKstackFree(tid?: number, spec?: string): Watchpoint {
       if (old === SKIP) return null;
       const k = s.kstacks.get(ev.a);
       const running = s.cpus.filter((c) => c.kstack === ev.a).map((c) => `cpu ${c.id}`);
-      const h = hit(w, ev, `kernel stack ${ev.a}${k ? ` of tid ${k.tid}` : ""}`, old as string, k ? k.state : null, (v) => String(v ?? "(none)"));
+      const h = hit(
+        w,
+        ev,
+        `kernel stack ${ev.a}${k ? ` of tid ${k.tid}` : ""}`,
+        old as string,
+        k ? k.state : null,
+        (v) => String(v ?? "(none)"),
+      );
       if (running.length) h.message += `; ${running.join(", ")} still runs on it`;
       return h;
     },
@@ -358,7 +430,9 @@ function cpuText(s: KState, id: number): WatchValue {
   const c = s.cpus[id];
   if (c === undefined) return null;
   const runs = isImportedState(s) && c.switchSeq === undefined ? "?" : taskText(s, c.tid);
-  const ctx = (c.ctx ?? []).map((x) => (x.kind === "hardirq" ? `hardirq ${x.num}${x.name ? ` ${x.name}` : ""}` : `softirq ${x.name || x.num}`));
+  const ctx = (c.ctx ?? []).map((x) =>
+    x.kind === "hardirq" ? `hardirq ${x.num}${x.name ? ` ${x.name}` : ""}` : `softirq ${x.name || x.num}`,
+  );
   return ctx.length ? `${runs} in ${ctx.join(" > ")}` : runs;
 }
 
@@ -407,7 +481,15 @@ export function watchKind(pattern: string, spec?: string): Watchpoint {
     kinds: kindMask(pattern),
     before: () => true,
     after(s, ev) {
-      return { watch: w.spec, seq: ev.seq, event: { ...ev }, what: kindName(ev.kind), old: null, new: null, message: describe(ev, s) };
+      return {
+        watch: w.spec,
+        seq: ev.seq,
+        event: { ...ev },
+        what: kindName(ev.kind),
+        old: null,
+        new: null,
+        message: describe(ev, s),
+      };
     },
   };
   return w;
@@ -452,7 +534,8 @@ export function watchValue(label: string, read: (s: KState) => WatchValue): Watc
 /** A watch spec that does not parse. exitCode 2. */
 export class WatchSpecError extends Error {
   readonly exitCode = 2;
-  readonly hint = "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, futex:NAME|NAME@PID|ID (condvars, semaphores, rwlocks), pipe:ID, signal:PID, kstack-free[:TID], thread:TID, cpu:N, vmar:PID, kind:PATTERN";
+  readonly hint =
+    "watchpoints: lock:NAME|NAME@PID|ID, var:NAME|NAME@PID|ID, access:NAME|NAME@PID|ID, futex:NAME|NAME@PID|ID (condvars, semaphores, rwlocks), pipe:ID, signal:PID, kstack-free[:TID], thread:TID, cpu:N, vmar:PID, kind:PATTERN";
 }
 
 function int(spec: string, v: string, what: string): number {
@@ -466,7 +549,10 @@ export function parseWatch(spec: string): Watchpoint {
   const head = i < 0 ? spec : spec.slice(0, i);
   const arg = i < 0 ? undefined : spec.slice(i + 1);
   const need = (what: string): string => {
-    if (arg === undefined || arg === "") throw new WatchSpecError(`watchpoint '${spec}' needs ${what}, e.g. ${head}:${what === "a lock" ? "import_lock" : what === "a variable" ? "counter" : "2"}`);
+    if (arg === undefined || arg === "")
+      throw new WatchSpecError(
+        `watchpoint '${spec}' needs ${what}, e.g. ${head}:${what === "a lock" ? "import_lock" : what === "a variable" ? "counter" : "2"}`,
+      );
     return arg;
   };
   switch (head) {

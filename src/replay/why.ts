@@ -5,7 +5,16 @@
 // one-line explanation.
 
 import { ownerClause } from "../kernel/locks.ts";
-import { KIND, sigName, wakeHowName, type KEvent, type KState, type Lock, type Thread, type Var } from "../kernel/types.ts";
+import {
+  type KEvent,
+  KIND,
+  type KState,
+  type Lock,
+  sigName,
+  type Thread,
+  type Var,
+  wakeHowName,
+} from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { describe, spaceText, taskText, valueText } from "./describe.ts";
 import { eventAt, eventOrNull, type ReplaySource } from "./source.ts";
@@ -31,7 +40,8 @@ export interface WhyEntry {
 /** A reference that does not parse or names nothing in the state. exitCode 2. */
 export class RefError extends Error {
   readonly exitCode = 2;
-  readonly hint = "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID (futex:, condvar:, semaphore:, rwlock: too), obj:ID, pipe:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
+  readonly hint =
+    "objects: lock:ID|NAME|NAME@PID, var:ID|NAME|NAME@PID (futex:, condvar:, semaphore:, rwlock: too), obj:ID, pipe:ID, kstack:ID, vmar:PID, proc:PID, thread:TID, cpu:N";
 }
 
 /**
@@ -104,8 +114,12 @@ function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
     if (l.owner >= 0) {
       let how = `tid ${l.owner} took ${l.name}`;
       if (ev?.kind === KIND.lockRestamp) how = `tid ${ev.tid} re-stamped ${l.name}'s owner ident to ${ev.b}`;
-      else if (ev && ev.kind === KIND.lockAcquire && ev.tid !== l.owner) how = `tid ${ev.tid} took ${l.name} (the fork child's thread tid ${l.owner} inherited it)`;
-      const before = l.copiedSeq >= 0 && l.since < l.copiedSeq ? `, in the parent before the fork at seq ${l.copiedSeq} copied it` : "";
+      else if (ev && ev.kind === KIND.lockAcquire && ev.tid !== l.owner)
+        how = `tid ${ev.tid} took ${l.name} (the fork child's thread tid ${l.owner} inherited it)`;
+      const before =
+        l.copiedSeq >= 0 && l.since < l.copiedSeq
+          ? `, in the parent before the fork at seq ${l.copiedSeq} copied it`
+          : "";
       out.push({ seq: l.since, role: "owner", explanation: `${how}${before} (owner since seq ${l.since})` });
     } else {
       out.push({ seq: l.since, role: "released", explanation: `${l.name} released; free since seq ${l.since}` });
@@ -124,16 +138,34 @@ function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
   const out: WhyEntry[] = [];
   const where = spaceText(v.space);
   const val = (x: number) => valueText(s, v.type, x);
-  if (v.copiedSeq >= 0) out.push({ seq: v.copiedSeq, role: "copied", explanation: `fork copied ${v.name} into ${where}` });
+  if (v.copiedSeq >= 0)
+    out.push({ seq: v.copiedSeq, role: "copied", explanation: `fork copied ${v.name} into ${where}` });
   if (v.writer < 0) {
-    if (v.copiedSeq < 0) out.push({ seq: v.since, role: "created", explanation: `${v.name} created in ${where} = ${val(v.value)}; never written since` });
+    if (v.copiedSeq < 0)
+      out.push({
+        seq: v.since,
+        role: "created",
+        explanation: `${v.name} created in ${where} = ${val(v.value)}; never written since`,
+      });
     return out;
   }
   const ev = src && v.since < src.eventCount ? eventAt(src, v.since) : undefined;
-  const how = ev && (ev.kind === KIND.store || ev.kind === KIND.atomicStore || ev.kind === KIND.cas || ev.kind === KIND.fetchAdd || ev.kind === KIND.xchg)
-    ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})` : "";
-  const copied = v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";
-  out.push({ seq: v.since, role: "written", explanation: `tid ${v.writer} last wrote ${v.name}${how}${copied}; it holds ${val(v.value)}` });
+  const how =
+    ev &&
+    (ev.kind === KIND.store ||
+      ev.kind === KIND.atomicStore ||
+      ev.kind === KIND.cas ||
+      ev.kind === KIND.fetchAdd ||
+      ev.kind === KIND.xchg)
+      ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})`
+      : "";
+  const copied =
+    v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";
+  out.push({
+    seq: v.since,
+    role: "written",
+    explanation: `tid ${v.writer} last wrote ${v.name}${how}${copied}; it holds ${val(v.value)}`,
+  });
   return out;
 }
 
@@ -144,13 +176,20 @@ function futexWhy(s: KState, v: Var): WhyEntry[] {
   if (v.wake !== undefined) {
     const lost = v.wake.woken === 0;
     out.push({
-      seq: v.wake.seq, role: lost ? "lost-wake" : "woke",
-      explanation: lost ? `tid ${v.wake.by} woke ${what} when no thread waited on it: nobody received that wakeup` : `tid ${v.wake.by} woke ${v.wake.woken} waiter${v.wake.woken === 1 ? "" : "s"} of ${what}`,
+      seq: v.wake.seq,
+      role: lost ? "lost-wake" : "woke",
+      explanation: lost
+        ? `tid ${v.wake.by} woke ${what} when no thread waited on it: nobody received that wakeup`
+        : `tid ${v.wake.by} woke ${v.wake.woken} waiter${v.wake.woken === 1 ? "" : "s"} of ${what}`,
     });
   }
   for (const t of s.threads.values()) {
     if (t.state !== "blocked" || t.waitOn?.what !== "futex" || t.waitOn.id !== v.id) continue;
-    out.push({ seq: t.waitOn.since, role: "waiter", explanation: `tid ${t.tid} waits on ${what} (since seq ${t.waitOn.since}${t.waitOn.until >= 0 ? ", timed" : ""})` });
+    out.push({
+      seq: t.waitOn.since,
+      role: "waiter",
+      explanation: `tid ${t.tid} waits on ${what} (since seq ${t.waitOn.since}${t.waitOn.until >= 0 ? ", timed" : ""})`,
+    });
   }
   return out;
 }
@@ -165,12 +204,26 @@ function pipeWhy(s: KState, id: number): WhyEntry[] {
       if (f.pipe !== id) continue;
       const end = f.write ? "write" : "read";
       const how = f.seq === pr.createdSeq ? `, inherited when pid ${pr.pid} was created (fork or spawn)` : "";
-      out.push({ seq: f.seq, role: f.write ? "holds-write" : "holds-read", explanation: `pid ${pr.pid} holds pipe ${id}'s ${end} end as fd ${f.fd}${f.cloexec ? " (close-on-exec)" : ""}${how}` });
+      out.push({
+        seq: f.seq,
+        role: f.write ? "holds-write" : "holds-read",
+        explanation: `pid ${pr.pid} holds pipe ${id}'s ${end} end as fd ${f.fd}${f.cloexec ? " (close-on-exec)" : ""}${how}`,
+      });
     }
   }
-  if (p.writeSeq >= 0) out.push({ seq: p.writeSeq, role: "written", explanation: `last write into pipe ${id} (${p.used}/${p.cap} bytes buffered now)` });
+  if (p.writeSeq >= 0)
+    out.push({
+      seq: p.writeSeq,
+      role: "written",
+      explanation: `last write into pipe ${id} (${p.used}/${p.cap} bytes buffered now)`,
+    });
   if (p.readSeq >= 0) out.push({ seq: p.readSeq, role: "read", explanation: `last read from pipe ${id}` });
-  if (p.wclosedSeq >= 0) out.push({ seq: p.wclosedSeq, role: "eof", explanation: `the last write end of pipe ${id} closed: readers see end of file` });
+  if (p.wclosedSeq >= 0)
+    out.push({
+      seq: p.wclosedSeq,
+      role: "eof",
+      explanation: `the last write end of pipe ${id} closed: readers see end of file`,
+    });
   return out;
 }
 
@@ -212,10 +265,18 @@ function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): Why
     }
   }
   for (const h of t.handling ?? []) {
-    out.push({ seq: h.sent, role: "signal-sent", explanation: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})` });
+    out.push({
+      seq: h.sent,
+      role: "signal-sent",
+      explanation: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})`,
+    });
   }
   for (const x of [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])]) {
-    out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}` });
+    out.push({
+      seq: x.seq,
+      role: "signal-pending",
+      explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}`,
+    });
   }
   return out;
 }
@@ -223,19 +284,29 @@ function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): Why
 function objWhy(s: KState, id: number): WhyEntry[] {
   const o = s.objs.get(id);
   if (!o) throw new RefError(`no object ${id} at seq ${s.seq}`);
-  const out: WhyEntry[] = [{ seq: o.allocSeq, role: "allocated", explanation: `${o.name}#${o.id} allocated in ${spaceText(o.space)}` }];
-  if (o.freeSeq >= 0) out.push({ seq: o.freeSeq, role: "freed", explanation: `${o.name}#${o.id} freed; any later use is a use after free` });
+  const out: WhyEntry[] = [
+    { seq: o.allocSeq, role: "allocated", explanation: `${o.name}#${o.id} allocated in ${spaceText(o.space)}` },
+  ];
+  if (o.freeSeq >= 0)
+    out.push({
+      seq: o.freeSeq,
+      role: "freed",
+      explanation: `${o.name}#${o.id} freed; any later use is a use after free`,
+    });
   return out;
 }
 
 function kstackWhy(state: KState, id: number): WhyEntry[] {
   const k = state.kstacks.get(id);
   if (!k) throw new RefError(`no kernel stack ${id} at seq ${state.seq}`);
-  const out: WhyEntry[] = [{ seq: k.allocSeq, role: "allocated", explanation: `kernel stack ${k.id} allocated and mapped for tid ${k.tid}` }];
+  const out: WhyEntry[] = [
+    { seq: k.allocSeq, role: "allocated", explanation: `kernel stack ${k.id} allocated and mapped for tid ${k.tid}` },
+  ];
   if (k.freeSeq >= 0) {
     const on = state.cpus.filter((c) => c.kstack === k.id).map((c) => `cpu ${c.id}`);
     out.push({
-      seq: k.freeSeq, role: "freed",
+      seq: k.freeSeq,
+      role: "freed",
       explanation: `kernel stack ${k.id} unmapped and freed${on.length ? `; ${on.join(", ")} still runs on it` : ""}${k.flushed ? " (TLB flushed since: touching it faults)" : ""}`,
     });
   }
@@ -271,14 +342,34 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (!p) throw new RefError(`no process ${r.id} at seq ${state.seq}`);
       out.push({ seq: p.createdSeq, role: "created", explanation: `pid ${p.pid} created (its root VMAR with it)` });
       const exiting = p.exitingSeq ?? -1;
-      if (r.kind === "proc" && exiting >= 0) out.push({ seq: exiting, role: "exiting", explanation: `exit() of pid ${p.pid} began` });
-      if (r.kind === "proc" && p.exitSeq !== undefined) out.push({ seq: p.exitSeq, role: "exited", explanation: `pid ${p.pid} exited (code ${p.exitCode}); ${p.state === "zombie" ? `a zombie until pid ${p.ppid} reaps it` : "reaped"}` });
-      if (r.kind === "proc" && p.adoptedSeq !== undefined) out.push({ seq: p.adoptedSeq, role: "adopted", explanation: `its parent exited: pid ${p.pid} was handed to init, which reaps it` });
+      if (r.kind === "proc" && exiting >= 0)
+        out.push({ seq: exiting, role: "exiting", explanation: `exit() of pid ${p.pid} began` });
+      if (r.kind === "proc" && p.exitSeq !== undefined)
+        out.push({
+          seq: p.exitSeq,
+          role: "exited",
+          explanation: `pid ${p.pid} exited (code ${p.exitCode}); ${p.state === "zombie" ? `a zombie until pid ${p.ppid} reaps it` : "reaped"}`,
+        });
+      if (r.kind === "proc" && p.adoptedSeq !== undefined)
+        out.push({
+          seq: p.adoptedSeq,
+          role: "adopted",
+          explanation: `its parent exited: pid ${p.pid} was handed to init, which reaps it`,
+        });
       if (r.kind === "proc") {
-        for (const x of p.sigPending ?? []) out.push({ seq: x.seq, role: "signal-pending", explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)} to pid ${p.pid}; pending` });
+        for (const x of p.sigPending ?? [])
+          out.push({
+            seq: x.seq,
+            role: "signal-pending",
+            explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)} to pid ${p.pid}; pending`,
+          });
       }
       if (p.vmarClearedSeq >= 0) {
-        out.push({ seq: p.vmarClearedSeq, role: "cleared", explanation: `exit of pid ${p.pid} set its root VMAR to None; pid ${p.pid} is ${p.state === "zombie" ? "a zombie until reaped" : "exiting"}` });
+        out.push({
+          seq: p.vmarClearedSeq,
+          role: "cleared",
+          explanation: `exit of pid ${p.pid} set its root VMAR to None; pid ${p.pid} is ${p.state === "zombie" ? "a zombie until reaped" : "exiting"}`,
+        });
       }
       break;
     }
@@ -287,14 +378,29 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (!t) throw new RefError(`no thread ${r.id} at seq ${state.seq}`);
       // Imported traces: when it last ran (the switches that put it on a cpu and took it off).
       const name = taskText(state, t.tid);
-      if (t.onSeq !== undefined) out.push({ seq: t.onSeq, role: "ran", explanation: `${name} last went on a cpu (cpu ${t.cpu ?? "?"})${t.state === "running" ? "; it runs since" : ""}` });
+      if (t.onSeq !== undefined)
+        out.push({
+          seq: t.onSeq,
+          role: "ran",
+          explanation: `${name} last went on a cpu (cpu ${t.cpu ?? "?"})${t.state === "running" ? "; it runs since" : ""}`,
+        });
       if (t.offSeq !== undefined && (t.onSeq === undefined || t.offSeq > t.onSeq)) {
-        out.push({ seq: t.offSeq, role: "left", explanation: `${name} last left a cpu; it is ${t.state} since (as far as the trace says)` });
+        out.push({
+          seq: t.offSeq,
+          role: "left",
+          explanation: `${name} last left a cpu; it is ${t.state} since (as far as the trace says)`,
+        });
       }
       const k = state.kstacks.get(t.kstack);
       if (k && k.tid === t.tid) out.push(...kstackWhy(state, k.id));
       const l = state.locks.get(t.waitLock);
-      if (l) for (const e of lockWhy(state, l, src)) out.push({ ...e, role: `waits-on-${e.role}`, explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}` });
+      if (l)
+        for (const e of lockWhy(state, l, src))
+          out.push({
+            ...e,
+            role: `waits-on-${e.role}`,
+            explanation: `tid ${t.tid} waits on ${l.name}: ${e.explanation}`,
+          });
       out.push(...threadWakeWhy(state, t, src));
       break;
     }
@@ -315,10 +421,24 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
       if (!c) throw new RefError(`no cpu ${r.id}`);
       if (c.kstack >= 0 && state.kstacks.has(c.kstack)) out = kstackWhy(state, c.kstack);
       // Imported traces: the switch that put its task there, the interrupts it is in, lost events.
-      if (c.switchSeq !== undefined) out.push({ seq: c.switchSeq, role: "switched", explanation: `cpu ${c.id} switched to ${taskText(state, c.tid)}` });
-      if (c.lostSeq !== undefined) out.push({ seq: c.lostSeq, role: "lost", explanation: `the tracer lost events on cpu ${c.id}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}` });
+      if (c.switchSeq !== undefined)
+        out.push({
+          seq: c.switchSeq,
+          role: "switched",
+          explanation: `cpu ${c.id} switched to ${taskText(state, c.tid)}`,
+        });
+      if (c.lostSeq !== undefined)
+        out.push({
+          seq: c.lostSeq,
+          role: "lost",
+          explanation: `the tracer lost events on cpu ${c.id}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}`,
+        });
       for (const x of c.ctx ?? []) {
-        out.push({ seq: x.since, role: "entered", explanation: `cpu ${c.id} entered ${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` (${x.name})` : ""}` : x.name || x.num}` });
+        out.push({
+          seq: x.since,
+          role: "entered",
+          explanation: `cpu ${c.id} entered ${x.kind} ${x.kind === "hardirq" ? `${x.num}${x.name ? ` (${x.name})` : ""}` : x.name || x.num}`,
+        });
       }
       break;
     }

@@ -7,17 +7,28 @@
 
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { EVENT_KINDS, KIND, params, type KEvent, type KState } from "../kernel/index.ts";
+import { EVENT_KINDS, type KEvent, KIND, type KState, params } from "../kernel/index.ts";
 import {
-  eventOrNull, firstViolation, importedApplicability, recoveryNote, selectFor, stateView, unfoldedText, violationReport, describe, kindName,
-  type ReplaySource, type StateView, type ViolationReport,
+  describe,
+  eventOrNull,
+  firstViolation,
+  importedApplicability,
+  kindName,
+  type ReplaySource,
+  recoveryNote,
+  type StateView,
+  selectFor,
+  stateView,
+  unfoldedText,
+  type ViolationReport,
+  violationReport,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
-import { sequenceDiagram } from "./mermaid.ts";
-import { scheduleSection, type ScheduleFindings } from "./schedule.ts";
-import { embeddedTraceIn, embedTrace, EMBED_LIMIT, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
+import { EMBED_LIMIT, embeddedTraceIn, embedTrace, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
 import { clockText, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
+import { sequenceDiagram } from "./mermaid.ts";
+import { type ScheduleFindings, scheduleSection } from "./schedule.ts";
 
 export interface ReportInput {
   /** The trace as the user named it. */
@@ -75,7 +86,11 @@ function sh(word: string): string {
     return `$'${Array.from(word, (c) => {
       const code = c.codePointAt(0)!;
       if (c === "\\" || c === "'") return `\\${c}`;
-      return hasUnsafe(c) ? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`) : c;
+      return hasUnsafe(c)
+        ? code < 0x100
+          ? `\\x${code.toString(16).padStart(2, "0")}`
+          : `\\u${code.toString(16).padStart(4, "0")}`
+        : c;
     }).join("")}'`;
   }
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -101,7 +116,8 @@ export function recordCommand(r: TraceReader, schedule?: string): { command: str
   if (schedule !== undefined) words.push("--schedule", schedule);
   else {
     words.push("--seed", String(m.seed));
-    if (st?.name === "pct" && typeof st.depth === "number") words.push("--strategy", "pct", "--depth", String(st.depth));
+    if (st?.name === "pct" && typeof st.depth === "number")
+      words.push("--strategy", "pct", "--depth", String(st.depth));
   }
   words.push("--cpus", String(m.config.cpus));
   const maxDefault = sc?.defaults?.maxEvents ?? params.DEFAULT_MAX_EVENTS;
@@ -183,40 +199,89 @@ function stateTables(view: StateView, inv: Involved): string[] {
   if (th.length || absent.length) {
     out.push("**Threads**", "");
     const lockName = (id: number) => view.locks.find((l) => l.id === id)?.name ?? `lock ${id}`;
-    out.push(...mdTable(["tid", "pid", "state", "pthread_self", "kstack", "waits on"], [
-      ...th.map((t) => [String(t.tid), String(t.pid), t.state, String(t.ident), dash(t.kstack),
-        t.waitLock >= 0 ? mdEscape(lockName(t.waitLock)) : t.waitPid >= -1 ? `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})` : ""]),
-      ...absent.map((tid) => [String(tid), "", "gone", "", "", ""]),
-    ], [true, true, false, true, true, false]));
+    out.push(
+      ...mdTable(
+        ["tid", "pid", "state", "pthread_self", "kstack", "waits on"],
+        [
+          ...th.map((t) => [
+            String(t.tid),
+            String(t.pid),
+            t.state,
+            String(t.ident),
+            dash(t.kstack),
+            t.waitLock >= 0
+              ? mdEscape(lockName(t.waitLock))
+              : t.waitPid >= -1
+                ? `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})`
+                : "",
+          ]),
+          ...absent.map((tid) => [String(tid), "", "gone", "", "", ""]),
+        ],
+        [true, true, false, true, true, false],
+      ),
+    );
     out.push("");
   }
   const ps = view.processes.filter((p) => inv.procs.has(p.pid));
   if (ps.length) {
     out.push("**Processes**", "");
-    out.push(...mdTable(["pid", "ppid", "name", "state", "threads", "root VMAR"], ps.map((p) => [
-      String(p.pid), String(p.ppid), mdEscape(p.name), p.state, p.threads.join(", "),
-      p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar),
-    ]), [true, true]));
+    out.push(
+      ...mdTable(
+        ["pid", "ppid", "name", "state", "threads", "root VMAR"],
+        ps.map((p) => [
+          String(p.pid),
+          String(p.ppid),
+          mdEscape(p.name),
+          p.state,
+          p.threads.join(", "),
+          p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar),
+        ]),
+        [true, true],
+      ),
+    );
     out.push("");
   }
   const ls = view.locks.filter((l) => inv.locks.has(l.id));
   if (ls.length) {
     out.push("**Locks**", "");
-    out.push(...mdTable(["id", "name", "in", "type", "owner", "owner alive", "level", "owner since", "copied at fork", "waiters"], ls.map((l) => [
-      String(l.id), mdEscape(l.name), l.space === 0 ? "kernel" : `pid ${l.space}`, l.type,
-      l.owner < 0 ? "free" : `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}`,
-      l.ownerAlive === null ? "" : l.ownerAlive ? "yes" : "**no**", String(l.level), dash(l.ownerSince), dash(l.copiedSeq),
-      l.waiters.map((w) => `tid ${w}`).join(", "),
-    ]), [true]));
+    out.push(
+      ...mdTable(
+        ["id", "name", "in", "type", "owner", "owner alive", "level", "owner since", "copied at fork", "waiters"],
+        ls.map((l) => [
+          String(l.id),
+          mdEscape(l.name),
+          l.space === 0 ? "kernel" : `pid ${l.space}`,
+          l.type,
+          l.owner < 0 ? "free" : `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}`,
+          l.ownerAlive === null ? "" : l.ownerAlive ? "yes" : "**no**",
+          String(l.level),
+          dash(l.ownerSince),
+          dash(l.copiedSeq),
+          l.waiters.map((w) => `tid ${w}`).join(", "),
+        ]),
+        [true],
+      ),
+    );
     out.push("");
   }
   const ks = view.kstacks.filter((k) => inv.kstacks.has(k.id));
   if (ks.length) {
     out.push("**Kernel stacks**", "");
-    out.push(...mdTable(["id", "tid", "state", "allocated at", "freed at", "cpu on it", "TLB flushed"], ks.map((k) => [
-      String(k.id), String(k.tid), k.state === "freed" ? "**freed**" : k.state, dash(k.allocSeq), dash(k.freeSeq),
-      k.runningOn === null ? "" : `cpu ${k.runningOn}`, k.flushed ? "yes" : "",
-    ]), [true, true]));
+    out.push(
+      ...mdTable(
+        ["id", "tid", "state", "allocated at", "freed at", "cpu on it", "TLB flushed"],
+        ks.map((k) => [
+          String(k.id),
+          String(k.tid),
+          k.state === "freed" ? "**freed**" : k.state,
+          dash(k.allocSeq),
+          dash(k.freeSeq),
+          k.runningOn === null ? "" : `cpu ${k.runningOn}`,
+          k.flushed ? "yes" : "",
+        ]),
+        [true, true],
+      ),
+    );
     out.push("");
   }
   return out;
@@ -242,13 +307,27 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
     const here = q === seq;
     const desc = mdEscape(describe(ev, s));
     const note = here ? "**← here**" : notes.has(q) ? `← ${mdEscape(notes.get(q)!)}` : "";
-    rows.push([here ? `**${q}**` : String(q), String(ev.time), ev.cpu < 0 ? "–" : String(ev.cpu), ev.tid < 0 ? "–" : String(ev.tid), kindName(ev.kind), here ? `**${desc}**` : desc, note]);
+    rows.push([
+      here ? `**${q}**` : String(q),
+      String(ev.time),
+      ev.cpu < 0 ? "–" : String(ev.cpu),
+      ev.tid < 0 ? "–" : String(ev.tid),
+      kindName(ev.kind),
+      here ? `**${desc}**` : desc,
+      note,
+    ]);
   }
   return rows;
 }
 
 /** The Mermaid sequence diagram of the threads, locks and processes that led to seq, under its heading (nothing when none). */
-function diagramSection(src: ReplaySource, seq: number, causes: number[], s: KState, v: { invariant: string; message: string } | null): string[] {
+function diagramSection(
+  src: ReplaySource,
+  seq: number,
+  causes: number[],
+  s: KState,
+  v: { invariant: string; message: string } | null,
+): string[] {
   if (seq < 0 || seq >= src.eventCount) return [];
   const d = sequenceDiagram(src, seq, causes, s, v);
   return d.length === 0 ? [] : ["### Sequence diagram", "", ...d, ""];
@@ -267,40 +346,80 @@ export function buildReport(x: ReportInput): Report {
   const v = scan.violation ? violationReport(src, scan.violation, scan.state) : null;
   const outcome = r.outcome ?? (r.recovery ? null : { kind: "ok" as const, seq: r.eventCount - 1, message: "" });
   const rec = recordCommand(r, x.schedule?.replay);
-  const variant = m.fix ? `fix ${mdCode(m.fix, true)}${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}` : "buggy (no fix)";
-  const opts = Object.entries(m.options).map(([k, val]) => `${k}=${val}`).join(", ");
+  const variant = m.fix
+    ? `fix ${mdCode(m.fix, true)}${sc?.fixes[m.fix] ? `: ${mdEscape(sc.fixes[m.fix]!)}` : ""}`
+    : "buggy (no fix)";
+  const opts = Object.entries(m.options)
+    .map(([k, val]) => `${k}=${val}`)
+    .join(", ");
   const failed = v !== null || (outcome !== null && outcome.kind !== "ok" && outcome.kind !== "budget");
-  const headline = v ? `${v.invariant} violated at event ${v.seq}` : outcome ? (outcome.kind === "ok" ? "no violation" : outcome.kind) : "incomplete";
+  const headline = v
+    ? `${v.invariant} violated at event ${v.seq}`
+    : outcome
+      ? outcome.kind === "ok"
+        ? "no violation"
+        : outcome.kind
+      : "incomplete";
   const L: string[] = [];
   if (imp) {
     L.push(`# ktrace report: ${mdEscape(m.scenario)} (imported ${mdEscape(imp.format)} trace): ${headline}`);
     L.push("");
-    L.push(...mdTable(["", ""], [
-      ["imported", `${mdEscape(imp.format)} text from ${mdCode(imp.file, true)}${imp.gzip ? " (gzip)" : ""}`],
-      ...(imp.clock ? [["clock", mdEscape(clockText(imp.clock))]] : []),
-      ["cpus", String(m.config.cpus)],
-      ["events", `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ${imp.clock?.unit === "count" ? "counts" : "ns"}` : ""}`],
-      ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
-      ["report", `ktrace ${x.version}`],
-    ]));
+    L.push(
+      ...mdTable(
+        ["", ""],
+        [
+          ["imported", `${mdEscape(imp.format)} text from ${mdCode(imp.file, true)}${imp.gzip ? " (gzip)" : ""}`],
+          ...(imp.clock ? [["clock", mdEscape(clockText(imp.clock))]] : []),
+          ["cpus", String(m.config.cpus)],
+          [
+            "events",
+            `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ${imp.clock?.unit === "count" ? "counts" : "ns"}` : ""}`,
+          ],
+          ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
+          ["report", `ktrace ${x.version}`],
+        ],
+      ),
+    );
   } else {
-  L.push(`# ktrace report: ${mdEscape(m.scenario)}${m.fix ? ` --fix ${mdEscape(m.fix)}` : ""}, seed ${m.seed}: ${headline}${outcome && outcome.kind !== "ok" && v ? `, ${outcome.kind}` : ""}`);
-  L.push("");
-  L.push(...mdTable(["", ""], [
-    ["scenario", `${mdCode(m.scenario, true)}${sc ? `: ${mdEscape(sc.description)}` : " (a scenario file)"}${sc?.upstream ? ` (upstream: ${mdEscape(sc.upstream)})` : ""}`],
-    ["variant", variant],
-    ...(opts ? [["options", mdEscape(opts)]] : []),
-    ["seed", String(m.seed)],
-    ["cpus", String(m.config.cpus)],
-    ["kernel rules", mdEscape(`tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}`)],
-    ["events", `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ns (virtual)` : ""}`],
-    ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
-    ["report", `ktrace ${x.version}`],
-  ]));
+    L.push(
+      `# ktrace report: ${mdEscape(m.scenario)}${m.fix ? ` --fix ${mdEscape(m.fix)}` : ""}, seed ${m.seed}: ${headline}${outcome && outcome.kind !== "ok" && v ? `, ${outcome.kind}` : ""}`,
+    );
+    L.push("");
+    L.push(
+      ...mdTable(
+        ["", ""],
+        [
+          [
+            "scenario",
+            `${mdCode(m.scenario, true)}${sc ? `: ${mdEscape(sc.description)}` : " (a scenario file)"}${sc?.upstream ? ` (upstream: ${mdEscape(sc.upstream)})` : ""}`,
+          ],
+          ["variant", variant],
+          ...(opts ? [["options", mdEscape(opts)]] : []),
+          ["seed", String(m.seed)],
+          ["cpus", String(m.config.cpus)],
+          [
+            "kernel rules",
+            mdEscape(
+              `tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}`,
+            ),
+          ],
+          [
+            "events",
+            `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ns (virtual)` : ""}`,
+          ],
+          ["trace", `${mdCode(basename(x.path), true)}, format ${r.formatVersion}, written by ${mdEscape(m.writer)}`],
+          ["report", `ktrace ${x.version}`],
+        ],
+      ),
+    );
   }
   L.push("");
   const note = recoveryNote(src, basename(x.path));
-  if (note && r.recovery) L.push(`> **Note:** the trace is incomplete (${mdEscape(r.recovery.reason)}); this report covers the ${r.recovery.events} events recovered.`, "");
+  if (note && r.recovery)
+    L.push(
+      `> **Note:** the trace is incomplete (${mdEscape(r.recovery.reason)}); this report covers the ${r.recovery.events} events recovered.`,
+      "",
+    );
   if (scan.unchecked.length) {
     L.push("> **Note:** the trace is damaged; these stretches could not be checked:", ">");
     for (const u of scan.unchecked) L.push(`> - ${mdEscape(unfoldedText(u))}`);
@@ -309,33 +428,63 @@ export function buildReport(x: ReportInput): Report {
 
   L.push("## Outcome", "");
   if (outcome === null) L.push("Unknown: the trace was cut short before its end.", "");
-  else if (outcome.kind === "ok" && imp) L.push(`None: an imported trace has no run outcome (${r.eventCount} events).`, "");
+  else if (outcome.kind === "ok" && imp)
+    L.push(`None: an imported trace has no run outcome (${r.eventCount} events).`, "");
   else if (outcome.kind === "ok") L.push(`**ok**: the run completed (${r.eventCount} events).`, "");
   else L.push(`**${outcome.kind}** at event ${outcome.seq}: ${mdEscape(outcome.message)}`, "");
 
   if (v) {
     L.push(`## First violation: ${mdCode(v.invariant)} at event ${v.seq}`, "");
     L.push(`> ${mdEscape(v.message)}`, "");
-    L.push(`Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}.`, "");
+    L.push(
+      `Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}.`,
+      "",
+    );
     if (v.causes.length) {
       L.push("Set up by:", "");
       for (const c of v.causes) L.push(`- event ${c.seq} (${c.kind}): ${mdEscape(c.why)}`);
       L.push("");
     }
     L.push("### Events leading to it", "");
-    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, v.seq, scan.violation!.causes, scan.state), [true, true, true, true]));
+    L.push(
+      ...mdTable(
+        ["seq", "time (ns)", "cpu", "tid", "kind", "event", ""],
+        eventRows(src, v.seq, scan.violation!.causes, scan.state),
+        [true, true, true, true],
+      ),
+    );
     L.push("");
-    L.push(...diagramSection(src, v.seq, v.causes.map((c) => c.seq), scan.state, v));
+    L.push(
+      ...diagramSection(
+        src,
+        v.seq,
+        v.causes.map((c) => c.seq),
+        scan.state,
+        v,
+      ),
+    );
     L.push(`### State of the objects involved, after event ${v.seq}`, "");
     L.push(...stateTables(stateView(scan.state), involved(src, v, null, scan.state)));
   } else if (failed && outcome) {
     L.push("## No invariant violation", "", `No invariant broke before the ${outcome.kind}; the events before it:`, "");
     const st = scan.state;
-    L.push(...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, outcome.seq, [], st), [true, true, true, true]));
+    L.push(
+      ...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, outcome.seq, [], st), [
+        true,
+        true,
+        true,
+        true,
+      ]),
+    );
     L.push("");
     L.push(...diagramSection(src, outcome.seq, [], st, null));
   } else {
-    L.push("## No invariant violation", "", `Checked ${imp ? `${invs.map((i) => mdCode(i.name)).join(", ")}` : "every invariant"} over all ${r.eventCount} events: none broke.`, "");
+    L.push(
+      "## No invariant violation",
+      "",
+      `Checked ${imp ? `${invs.map((i) => mdCode(i.name)).join(", ")}` : "every invariant"} over all ${r.eventCount} events: none broke.`,
+      "",
+    );
   }
   if (notEvaluated.length) {
     L.push("Not evaluated on an imported trace (no such data in a real trace):", "");
@@ -365,19 +514,28 @@ export function buildReport(x: ReportInput): Report {
   const embedded = gz !== null && gz.length <= EMBED_LIMIT;
   if (embedded) {
     const reportName = x.output ? basename(x.output) : "report.md";
-    L.push(`The trace is embedded below: every ktrace command that takes a trace reads it from this report${x.output ? "" : " saved as a file"} (or from the block pasted into any file):`, "");
+    L.push(
+      `The trace is embedded below: every ktrace command that takes a trace reads it from this report${x.output ? "" : " saved as a file"} (or from the block pasted into any file):`,
+      "",
+    );
     L.push("```sh");
     L.push(`ktrace info ${sh(reportName)}`);
     L.push(`ktrace replay ${sh(reportName)} --at ${at}`);
     L.push("```", "");
     L.push("<details>");
-    L.push(`<summary>Trace ${mdEscape(basename(x.path))} (${gz!.length.toLocaleString("en-US")} bytes gzip'd, base64)</summary>`, "");
+    L.push(
+      `<summary>Trace ${mdEscape(basename(x.path))} (${gz!.length.toLocaleString("en-US")} bytes gzip'd, base64)</summary>`,
+      "",
+    );
     L.push("```text");
     L.push(embedTrace(gz!, basename(x.path).replace(/\.(md|markdown|txt)$/i, ".ktrace.gz")));
     L.push("```", "");
     L.push("</details>", "");
   } else if (gz) {
-    L.push(`The trace (${gz.length.toLocaleString("en-US")} bytes gzip'd) is larger than ${EMBED_LIMIT / 1024} KB, so it is not embedded: record it with the command above, or attach the file.`, "");
+    L.push(
+      `The trace (${gz.length.toLocaleString("en-US")} bytes gzip'd) is larger than ${EMBED_LIMIT / 1024} KB, so it is not embedded: record it with the command above, or attach the file.`,
+      "",
+    );
   }
   L.push(`<sub>Written by \`ktrace report\` (ktrace ${x.version}).</sub>`, "");
   return { markdown: L.join("\n"), embedded, gzipBytes: gzBytes, violation: v };

@@ -48,33 +48,90 @@ interface Names {
   proc(pid: number): string;
 }
 
-function stepOf(seq: number, kind: string, tid: number, args: Record<string, number | string>, s: KState, id: Names): Step | null {
+function stepOf(
+  seq: number,
+  kind: string,
+  tid: number,
+  args: Record<string, number | string>,
+  s: KState,
+  id: Names,
+): Step | null {
   const T = tid >= 0 ? id.thread(tid) : null;
   const num = (k: string) => Number(args[k]);
   const str = (k: string) => String(args[k] ?? "");
   const at = `${seq}: `;
   switch (kind) {
     case "lock-acquire":
-      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "->>", text: `${at}acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.lock(num("lock")),
+            arrow: "->>",
+            text: `${at}acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}`,
+          }
+        : null;
     case "lock-wait": {
       const owner = s.locks.get(num("lock"))?.owner ?? -1;
-      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "-->>", text: `${at}${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.lock(num("lock")),
+            arrow: "-->>",
+            text: `${at}${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}`,
+          }
+        : null;
     }
     case "lock-release":
-      return T ? { type: "msg", from: id.lock(num("lock")), to: T, arrow: "-->>", text: `${at}released${num("level") > 0 ? ` (level ${num("level")} left)` : ""}` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: id.lock(num("lock")),
+            to: T,
+            arrow: "-->>",
+            text: `${at}released${num("level") > 0 ? ` (level ${num("level")} left)` : ""}`,
+          }
+        : null;
     case "unlock-not-owner":
-      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "-x", text: `${at}unlock, owner ident ${num("ident")} ≠ ${num("owner")}` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.lock(num("lock")),
+            arrow: "-x",
+            text: `${at}unlock, owner ident ${num("ident")} ≠ ${num("owner")}`,
+          }
+        : null;
     case "lock-restamp":
-      return T ? { type: "msg", from: T, to: id.lock(num("lock")), arrow: "->>", text: `${at}re-stamp owner ident ${num("ident")}` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.lock(num("lock")),
+            arrow: "->>",
+            text: `${at}re-stamp owner ident ${num("ident")}`,
+          }
+        : null;
     case "fork":
     case "spawn":
-      return T ? { type: "msg", from: T, to: id.proc(num("child")), arrow: "->>", text: `${at}${kind === "fork" ? "fork" : "posix_spawn"} → pid ${num("child")} (tid ${num("childTid")})` } : null;
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.proc(num("child")),
+            arrow: "->>",
+            text: `${at}${kind === "fork" ? "fork" : "posix_spawn"} → pid ${num("child")} (tid ${num("childTid")})`,
+          }
+        : null;
     case "exec":
       return { type: "note", over: [id.proc(num("pid"))], text: `${at}exec ${str("program")}` };
     case "thread-exit":
       return T ? { type: "note", over: [T], text: `${at}exits (code ${num("code")})` } : null;
     case "exit-group":
-      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}exit(${num("code")})` } : null;
+      return T
+        ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}exit(${num("code")})` }
+        : null;
     case "proc-exit":
       return { type: "note", over: [id.proc(num("pid"))], text: `${at}zombie (exit code ${num("code")})` };
     case "vmar-clear":
@@ -82,14 +139,33 @@ function stepOf(seq: number, kind: string, tid: number, args: Record<string, num
     case "reap":
       return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}reap` } : null;
     case "wait-block":
-      return T ? (num("pid") >= 0 ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-->>", text: `${at}waitpid` } : { type: "note", over: [T], text: `${at}waitpid(any child)` }) : null;
+      return T
+        ? num("pid") >= 0
+          ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-->>", text: `${at}waitpid` }
+          : { type: "note", over: [T], text: `${at}waitpid(any child)` }
+        : null;
     case "procfs-read": {
-      const how = num("rss") === 2 ? "unwrap() of its VMAR" : num("rss") === 1 ? "VmRSS from its VMAR" : "VMAR None, RSS left out";
-      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "->>", text: `${at}read /proc/${num("pid")}/status: ${how}` } : null;
+      const how =
+        num("rss") === 2
+          ? "unwrap() of its VMAR"
+          : num("rss") === 1
+            ? "VmRSS from its VMAR"
+            : "VMAR None, RSS left out";
+      return T
+        ? {
+            type: "msg",
+            from: T,
+            to: id.proc(num("pid")),
+            arrow: "->>",
+            text: `${at}read /proc/${num("pid")}/status: ${how}`,
+          }
+        : null;
     }
     case "kstack-free": {
       const owner = s.kstacks.get(num("kstack"))?.tid ?? -1;
-      return owner >= 0 ? { type: "note", over: [id.thread(owner)], text: `${at}kernel stack ${num("kstack")} freed` } : null;
+      return owner >= 0
+        ? { type: "note", over: [id.thread(owner)], text: `${at}kernel stack ${num("kstack")} freed` }
+        : null;
     }
     case "page-fault":
       return T ? { type: "note", over: [T], text: `${at}page fault on kernel stack ${num("kstack")}` } : null;
@@ -109,7 +185,13 @@ function stepOf(seq: number, kind: string, tid: number, args: Record<string, num
  * involves a thread, lock or process. `state` names things (the state at the
  * violation).
  */
-export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly number[], state: KState, violation: { invariant: string; message: string } | null): string[] {
+export function sequenceDiagram(
+  src: ReplaySource,
+  seq: number,
+  causes: readonly number[],
+  state: KState,
+  violation: { invariant: string; message: string } | null,
+): string[] {
   const picked = new Set<number>(causes.filter((c) => c >= 0 && c < seq));
   for (let q = Math.max(0, seq - WINDOW); q <= seq && q < src.eventCount; q++) picked.add(q);
   // Participants in order of first appearance; ids are ours (T3, L5, P2), labels are escaped.
@@ -123,18 +205,21 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
     return key;
   };
   const names: Names = {
-    thread: (tid) => use(`T${tid}`, () => {
-      const t = state.threads.get(tid);
-      return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
-    }),
-    lock: (id) => use(`L${id}`, () => {
-      const l = state.locks.get(id);
-      return l ? `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})` : `lock ${id}`;
-    }),
-    proc: (pid) => use(`P${pid}`, () => {
-      const p = state.procs.get(pid);
-      return `pid ${pid}${p ? ` ${p.name}` : ""}`;
-    }),
+    thread: (tid) =>
+      use(`T${tid}`, () => {
+        const t = state.threads.get(tid);
+        return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+      }),
+    lock: (id) =>
+      use(`L${id}`, () => {
+        const l = state.locks.get(id);
+        return l ? `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})` : `lock ${id}`;
+      }),
+    proc: (pid) =>
+      use(`P${pid}`, () => {
+        const p = state.procs.get(pid);
+        return `pid ${pid}${p ? ` ${p.name}` : ""}`;
+      }),
   };
   // The violation and its causes first (their threads and locks are the story),
   // then the window newest first, so the limits keep what is nearest the violation.
@@ -160,7 +245,12 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
   if (steps.length === 0) return [];
   steps.sort((x, y) => x.seq - y.seq);
   const vEv = eventOrNull(src, seq);
-  const vOver = vEv !== null && vEv.tid >= 0 && labels.has(`T${vEv.tid}`) ? `T${vEv.tid}` : steps[steps.length - 1]!.step.type === "msg" ? (steps[steps.length - 1]!.step as { from: string }).from : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
+  const vOver =
+    vEv !== null && vEv.tid >= 0 && labels.has(`T${vEv.tid}`)
+      ? `T${vEv.tid}`
+      : steps[steps.length - 1]!.step.type === "msg"
+        ? (steps[steps.length - 1]!.step as { from: string }).from
+        : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
   // Participants in order of first appearance along the diagram.
   const seen: string[] = [];
   const see = (k: string) => {
@@ -178,7 +268,8 @@ export function sequenceDiagram(src: ReplaySource, seq: number, causes: readonly
     if (step.type === "msg") L.push(`    ${step.from}${step.arrow}${step.to}: ${mmText(step.text)}`);
     else L.push(`    Note over ${step.over.join(",")}: ${mmText(step.text)}`);
   }
-  if (violation) L.push(`    Note over ${vOver}: ${mmText(`${seq}: VIOLATION ${violation.invariant}: ${violation.message}`)}`);
+  if (violation)
+    L.push(`    Note over ${vOver}: ${mmText(`${seq}: VIOLATION ${violation.invariant}: ${violation.message}`)}`);
   L.push("```");
   return L;
 }

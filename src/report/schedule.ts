@@ -39,24 +39,41 @@ export function scheduleSection(f: ScheduleFindings | undefined, record: (list: 
     return L;
   }
   L.push("### Decisions that matter", "");
-  const scope = f.considered < f.before ? `the latest ${f.considered} of the ${f.before} scheduling decisions before the failure` : `each of the ${f.before} scheduling decisions before the failure`;
+  const scope =
+    f.considered < f.before
+      ? `the latest ${f.considered} of the ${f.before} scheduling decisions before the failure`
+      : `each of the ${f.before} scheduling decisions before the failure`;
   if (f.pivots.length === 0) {
-    L.push(`Flipping ${scope}, one at a time, never avoids it: the failure does not hinge on any one decision (\`ktrace pivots\`).`, "");
+    L.push(
+      `Flipping ${scope}, one at a time, never avoids it: the failure does not hinge on any one decision (\`ktrace pivots\`).`,
+      "",
+    );
   } else {
-    L.push(`Flipping one of these decisions, and following the rest of the run as recorded, avoids the failure (\`ktrace pivots\`, which flipped ${scope}):`, "");
+    L.push(
+      `Flipping one of these decisions, and following the rest of the run as recorded, avoids the failure (\`ktrace pivots\`, which flipped ${scope}):`,
+      "",
+    );
     L.push("| seq | decision | event | instead |", "|---:|---|---|---|");
-    for (const p of f.pivots) L.push(`| ${p.seq} | ${mdEscape(p.decision)} | ${mdEscape(p.event)} | ${mdEscape(p.instead)} |`);
+    for (const p of f.pivots)
+      L.push(`| ${p.seq} | ${mdEscape(p.decision)} | ${mdEscape(p.event)} | ${mdEscape(p.instead)} |`);
     L.push("");
   }
   if (f.shrunk) {
     const s = f.shrunk;
-    const cmp = (k: "preemptions" | "switches" | "events", name: string) => `${s.after[k]} ${name}${s.after[k] === s.before[k] ? "" : ` (was ${s.before[k]})`}`;
+    const cmp = (k: "preemptions" | "switches" | "events", name: string) =>
+      `${s.after[k]} ${name}${s.after[k] === s.before[k] ? "" : ` (was ${s.before[k]})`}`;
     L.push("### A smaller failing schedule", "");
-    L.push(`\`ktrace shrink\` finds the same failure with ${cmp("preemptions", "preemptions")}, ${cmp("switches", "context switches")} and ${cmp("events", "events")}.${s.minimal ? ` ${mdEscape(s.minimal)}.` : ""}`, "");
+    L.push(
+      `\`ktrace shrink\` finds the same failure with ${cmp("preemptions", "preemptions")}, ${cmp("switches", "context switches")} and ${cmp("events", "events")}.${s.minimal ? ` ${mdEscape(s.minimal)}.` : ""}`,
+      "",
+    );
     if (s.schedule.length <= SHOW_SCHEDULE) {
       L.push("Replay it:", "", "```sh", record(s.schedule), "```", "");
     } else {
-      L.push(`Its decision list is ${s.schedule.length} characters long: \`ktrace shrink\` writes the shrunk trace.`, "");
+      L.push(
+        `Its decision list is ${s.schedule.length} characters long: \`ktrace shrink\` writes the shrunk trace.`,
+        "",
+      );
     }
   }
   return L;

@@ -1,18 +1,25 @@
 // The scenario registry, user scenario files, and building a World from a scenario.
 
-import { pathToFileURL } from "node:url";
+import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import process from "node:process";
-import { existsSync, statSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import * as kernelApi from "../kernel/index.ts";
-import { params, validateInvariants, validateWorld, type InvariantDecl, type KConfig, type World } from "../kernel/index.ts";
-import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
+import {
+  type InvariantDecl,
+  type KConfig,
+  params,
+  validateInvariants,
+  validateWorld,
+  type World,
+} from "../kernel/index.ts";
 import { suggest } from "../util/suggest.ts";
-import cpython from "./cpython-fork-serenity.ts";
-import tcmalloc from "./tcmalloc-fork.ts";
-import rcore from "./rcore-kstack.ts";
+import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
 import asterinas from "./asterinas-procfs.ts";
+import cpython from "./cpython-fork-serenity.ts";
+import rcore from "./rcore-kstack.ts";
 import stress from "./stress.ts";
+import tcmalloc from "./tcmalloc-fork.ts";
 
 export * from "./api.ts";
 
@@ -26,7 +33,10 @@ export class ScenarioError extends Error {
 export function findScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
   if (s) return s;
-  const near = suggest(name, SCENARIOS.map((x) => x.name));
+  const near = suggest(
+    name,
+    SCENARIOS.map((x) => x.name),
+  );
   throw new ScenarioError(
     `unknown scenario '${name}'${near ? ` (did you mean '${near}'?)` : ""}; see 'ktrace scenarios', or pass a scenario file ending in .ts`,
   );
@@ -46,7 +56,8 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
     const syntax = syntaxError(e, abs);
-    if (syntax) throw new ScenarioError(`scenario file ${nameOrFile} has a syntax error at ${syntax.at}: ${syntax.reason}`);
+    if (syntax)
+      throw new ScenarioError(`scenario file ${nameOrFile} has a syntax error at ${syntax.at}: ${syntax.reason}`);
     throw new ScenarioError(`scenario file ${nameOrFile} failed to load${where(e, abs)}: ${firstLine(e)}`);
   }
   let value = mod.default ?? mod.scenario;
@@ -59,10 +70,16 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
   }
   const s = value as Partial<Scenario> | undefined;
   if (!s || typeof s !== "object") {
-    throw new ScenarioError(`scenario file ${nameOrFile} must export default defineScenario({...}) or a function (api) => scenario`);
+    throw new ScenarioError(
+      `scenario file ${nameOrFile} must export default defineScenario({...}) or a function (api) => scenario`,
+    );
   }
-  if (typeof s.build !== "function") throw new ScenarioError(`scenario file ${nameOrFile}: the scenario has no build() function`);
-  const base = abs.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, "");
+  if (typeof s.build !== "function")
+    throw new ScenarioError(`scenario file ${nameOrFile}: the scenario has no build() function`);
+  const base = abs
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\.[^.]+$/, "");
   return {
     name: typeof s.name === "string" && s.name ? s.name : base,
     description: typeof s.description === "string" ? s.description : `scenario file ${nameOrFile}`,
@@ -84,11 +101,17 @@ function syntaxError(e: unknown, abs: string): { at: string; reason: string } | 
   const name = abs.split(/[\\/]/).pop()!;
   const errs = (e as { errors?: unknown })?.errors;
   if (Array.isArray(errs)) {
-    for (const x of errs as { message?: unknown; position?: { file?: unknown; line?: unknown; column?: unknown } | null }[]) {
+    for (const x of errs as {
+      message?: unknown;
+      position?: { file?: unknown; line?: unknown; column?: unknown } | null;
+    }[]) {
       const pos = x?.position;
       if (!pos || typeof pos.line !== "number" || typeof x.message !== "string") continue;
       const file = typeof pos.file === "string" ? pos.file.split(/[\\/]/).pop()! : name;
-      return { at: `${file}:${pos.line}${typeof pos.column === "number" ? `:${pos.column}` : ""}`, reason: x.message.split("\n")[0]! };
+      return {
+        at: `${file}:${pos.line}${typeof pos.column === "number" ? `:${pos.column}` : ""}`,
+        reason: x.message.split("\n")[0]!,
+      };
     }
     return null;
   }
@@ -107,7 +130,7 @@ function firstLine(e: unknown): string {
 
 /** " at file.ts:LINE" from an error's stack, when the stack names the file. */
 function where(e: unknown, abs: string): string {
-  const stack = e instanceof Error ? e.stack ?? "" : "";
+  const stack = e instanceof Error ? (e.stack ?? "") : "";
   const name = abs.split(/[\\/]/).pop()!;
   for (const line of stack.split("\n")) {
     const i = line.indexOf(name);
@@ -151,7 +174,9 @@ export function resolveVariant(
     if (!o) {
       const names = Object.keys(decl);
       throw new ScenarioError(
-        names.length === 0 ? `scenario ${s.name} takes no --opt` : `unknown option '${k}' for ${s.name}; options: ${names.map((n) => `${n}=${decl[n]!.values.join("|")}`).join(", ")}`,
+        names.length === 0
+          ? `scenario ${s.name} takes no --opt`
+          : `unknown option '${k}' for ${s.name}; options: ${names.map((n) => `${n}=${decl[n]!.values.join("|")}`).join(", ")}`,
       );
     }
     if (!o.values.includes(v)) throw new ScenarioError(`--opt ${k} expects one of ${o.values.join(", ")}, got '${v}'`);
@@ -181,11 +206,17 @@ export function buildWorld(s: Scenario, v: Variant): World {
  * scenario's own invariants, checked against the world; `reserved` are names
  * they may not take (the built-in invariants').
  */
-export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[] = []): { world: World; readsSeed: boolean; invariants: InvariantDecl[] } {
+export function buildWorldOf(
+  s: Scenario,
+  v: Variant,
+  reserved: readonly string[] = [],
+): { world: World; readsSeed: boolean; invariants: InvariantDecl[] } {
   let spec: ReturnType<typeof s.build> | undefined;
   let readsSeed = false;
   const ctx = {
-    fix: v.fix, options: { ...v.options }, cpus: v.cpus,
+    fix: v.fix,
+    options: { ...v.options },
+    cpus: v.cpus,
     get seed() {
       readsSeed = true;
       return v.seed;
@@ -198,14 +229,18 @@ export function buildWorldOf(s: Scenario, v: Variant, reserved: readonly string[
     throw new ScenarioError(`${label(s)}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
   }
   if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
-    throw new ScenarioError(`${label(s)}: build() must return { procs: [{ name, main: [...] }] } with at least one process`);
+    throw new ScenarioError(
+      `${label(s)}: build() must return { procs: [{ name, main: [...] }] } with at least one process`,
+    );
   }
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
   const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
   if (spec.vars !== undefined) world.vars = spec.vars;
   if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;
   if (spec.progressWindow !== undefined) world.progressWindow = spec.progressWindow;
-  const bad = validateWorld(world) ?? (spec.invariants !== undefined ? validateInvariants(spec.invariants, world, reserved) : null);
+  const bad =
+    validateWorld(world) ??
+    (spec.invariants !== undefined ? validateInvariants(spec.invariants, world, reserved) : null);
   if (bad) throw new ScenarioError(`${label(s)}: ${bad}`);
   return { world, readsSeed, invariants: spec.invariants ?? [] };
 }

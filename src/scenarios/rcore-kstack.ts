@@ -11,7 +11,8 @@ export default defineScenario({
   description: "rCore: the exiting main thread's kernel stack is unmapped and freed while the CPU still runs on it",
   upstream: "rCore-Tutorial-v3 issue 144 / PR 146",
   fixes: {
-    "pr146": "PR 146: keep the main thread's control block in tasks; its kernel stack is freed when the parent reaps the zombie in waitpid",
+    pr146:
+      "PR 146: keep the main thread's control block in tasks; its kernel stack is freed when the parent reaps the zombie in waitpid",
   },
   options: {
     stack: {
@@ -22,25 +23,26 @@ export default defineScenario({
   },
   defaults: { seed: 1 },
   build: ({ fix, options }) => {
-    const stress = options.stack === "reuse"
-      ? [fork([repeat(12, [thread([user("spinner: work")]), user("spawner: work")])])]
-      : [];
+    const stress =
+      options.stack === "reuse" ? [fork([repeat(12, [thread([user("spinner: work")]), user("spawner: work")])])] : [];
     return {
       rules: {
         kstackFree: fix === "pr146" ? "at-reap" : "in-exit",
         stackCheck: options.stack as "silent" | "flush" | "reuse",
       },
       firstTid: 0,
-      procs: [{
-        name: "initproc",
-        main: [
-          user("initproc: fork user_shell"),
-          ...stress,
-          fork([user("usertest: main", 4), exit(0)]),
-          repeat(stress.length + 1, [waitpid("any")]),
-          user("initproc: all children reaped"),
-        ],
-      }],
+      procs: [
+        {
+          name: "initproc",
+          main: [
+            user("initproc: fork user_shell"),
+            ...stress,
+            fork([user("usertest: main", 4), exit(0)]),
+            repeat(stress.length + 1, [waitpid("any")]),
+            user("initproc: all children reaped"),
+          ],
+        },
+      ],
     };
   },
 });

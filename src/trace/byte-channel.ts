@@ -31,7 +31,11 @@ export class ByteChannel {
    * `idle` is called each time a wait gave no progress for `idleMs` (it may
    * throw, to give up on a thread that stopped).
    */
-  constructor(readonly sab: SharedArrayBuffer, private readonly idle: () => void = () => {}, private readonly idleMs = 1000) {
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    private readonly idle: () => void = () => {},
+    private readonly idleMs = 1000,
+  ) {
     this.ctl = new Int32Array(sab, 0, 4);
     this.data = new Uint8Array(sab, HEADER);
     this.cap = this.data.length;
@@ -39,7 +43,8 @@ export class ByteChannel {
 
   /** A channel's memory: `capacity` bytes of ring (a power of two, at most 2^30). */
   static alloc(capacity: number): SharedArrayBuffer {
-    if (!(capacity >= 16 && capacity <= 1 << 30 && (capacity & (capacity - 1)) === 0)) throw new RangeError(`channel capacity ${capacity} is not a power of two in 16..2^30`);
+    if (!(capacity >= 16 && capacity <= 1 << 30 && (capacity & (capacity - 1)) === 0))
+      throw new RangeError(`channel capacity ${capacity} is not a power of two in 16..2^30`);
     return new SharedArrayBuffer(HEADER + capacity);
   }
 
@@ -75,10 +80,10 @@ export class ByteChannel {
     while (off < n) {
       const r = Atomics.load(ctl, READ) >>> 0;
       let w = Atomics.load(ctl, WRITTEN);
-      if ((((w >>> 0) - r) >>> 0) === 0) {
+      if (((w >>> 0) - r) >>> 0 === 0) {
         Atomics.store(ctl, READER_WAITS, 1);
         w = Atomics.load(ctl, WRITTEN);
-        const slept = (((w >>> 0) - r) >>> 0) === 0 ? Atomics.wait(ctl, WRITTEN, w, this.idleMs) : "ok";
+        const slept = ((w >>> 0) - r) >>> 0 === 0 ? Atomics.wait(ctl, WRITTEN, w, this.idleMs) : "ok";
         Atomics.store(ctl, READER_WAITS, 0);
         if (slept === "timed-out") this.idle();
         continue;

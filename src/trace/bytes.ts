@@ -162,14 +162,16 @@ export class ByteReader {
 
   u16(): number {
     if (this.pos + 2 > this.end) throw new ShortRead();
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos += 2;
     return b[p]! | (b[p + 1]! << 8);
   }
 
   u32(): number {
     if (this.pos + 4 > this.end) throw new ShortRead();
-    const b = this.buf, p = this.pos;
+    const b = this.buf,
+      p = this.pos;
     this.pos += 4;
     return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
   }

@@ -10,8 +10,8 @@
 //   same bytes back.
 // - CRC-32: node:zlib's crc32 (Node >= 20.15, Bun, Deno; same values).
 
-import { Gzip, deflateSync } from "fflate";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { deflateSync, Gzip } from "fflate";
 import { concatBytes } from "./bytes.ts";
 
 /** An fflate compression level. */
@@ -64,12 +64,15 @@ export function gzipStream(read: (buf: Uint8Array) => number, write: (b: Uint8Ar
 export function gzip(data: Uint8Array): Uint8Array {
   let at = 0;
   const parts: Uint8Array[] = [];
-  gzipStream((buf) => {
-    const n = Math.min(buf.length, data.length - at);
-    buf.set(data.subarray(at, at + n));
-    at += n;
-    return n;
-  }, (b) => parts.push(b));
+  gzipStream(
+    (buf) => {
+      const n = Math.min(buf.length, data.length - at);
+      buf.set(data.subarray(at, at + n));
+      at += n;
+      return n;
+    },
+    (b) => parts.push(b),
+  );
   return concatBytes(...parts);
 }
 

@@ -20,10 +20,10 @@
 // in a reply) and any indentation; both are ignored.
 
 import { Buffer } from "node:buffer";
+import { safeText } from "../util/safe-text.ts";
 import { crc32, gzip } from "./compress.ts";
 import { TraceError } from "./errors.ts";
 import { MAGIC } from "./format.ts";
-import { safeText } from "../util/safe-text.ts";
 
 export const EMBED_BEGIN = "-----BEGIN KTRACE TRACE-----";
 export const EMBED_END = "-----END KTRACE TRACE-----";
@@ -62,7 +62,12 @@ export function gzipTrace(raw: Uint8Array): Uint8Array {
 export function embedTrace(bytes: Uint8Array, name: string): string {
   const gz = gzipTrace(bytes);
   const b64 = Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength).toString("base64");
-  const lines = [EMBED_BEGIN, `name: ${safeText(name)}`, `bytes: ${gz.length}`, `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`];
+  const lines = [
+    EMBED_BEGIN,
+    `name: ${safeText(name)}`,
+    `bytes: ${gz.length}`,
+    `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`,
+  ];
   for (let i = 0; i < b64.length; i += LINE) lines.push(b64.slice(i, i + LINE));
   lines.push(EMBED_END);
   return lines.join("\n");
@@ -107,24 +112,45 @@ export function findEmbeddedTrace(text: string, where = "input"): Embedded | nul
     }
     const chunk = l.replace(/\s+/g, "");
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(chunk)) {
-      throw new TraceError("bad-header", `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${safeText(chunk.slice(0, 20))}…'); copy the block again from the report`, where);
+      throw new TraceError(
+        "bad-header",
+        `${where}: the embedded trace has a bad line ${i + 1} (not base64: '${safeText(chunk.slice(0, 20))}…'); copy the block again from the report`,
+        where,
+      );
     }
     b64 += chunk;
   }
   const name = fields["name"] ?? "";
   if (!ended) {
-    throw new TraceError("bad-header", `${where}: the embedded trace is cut short (no '${EMBED_END}' line); copy the whole block from the report, up to and including that line`, where);
+    throw new TraceError(
+      "bad-header",
+      `${where}: the embedded trace is cut short (no '${EMBED_END}' line); copy the whole block from the report, up to and including that line`,
+      where,
+    );
   }
   const bytes = new Uint8Array(Buffer.from(b64, "base64"));
   const want = fields["bytes"] !== undefined ? Number(fields["bytes"]) : undefined;
   if (want !== undefined && Number.isInteger(want) && bytes.length !== want) {
-    throw new TraceError("bad-header", `${where}: the embedded trace decodes to ${bytes.length} bytes, its header says ${want}; lines were lost or changed when it was copied: copy the block again`, where);
+    throw new TraceError(
+      "bad-header",
+      `${where}: the embedded trace decodes to ${bytes.length} bytes, its header says ${want}; lines were lost or changed when it was copied: copy the block again`,
+      where,
+    );
   }
   const sum = fields["crc32"];
   if (sum !== undefined && /^[0-9a-f]{1,8}$/i.test(sum) && crc32(bytes) !== parseInt(sum, 16)) {
-    throw new TraceError("bad-header", `${where}: the embedded trace fails its checksum (crc32 ${crc32(bytes).toString(16).padStart(8, "0")}, expected ${sum.toLowerCase()}); it was changed when copied: copy the block again`, where);
+    throw new TraceError(
+      "bad-header",
+      `${where}: the embedded trace fails its checksum (crc32 ${crc32(bytes).toString(16).padStart(8, "0")}, expected ${sum.toLowerCase()}); it was changed when copied: copy the block again`,
+      where,
+    );
   }
-  if (bytes.length === 0) throw new TraceError("bad-header", `${where}: the embedded trace is empty; copy the block again from the report`, where);
+  if (bytes.length === 0)
+    throw new TraceError(
+      "bad-header",
+      `${where}: the embedded trace is empty; copy the block again from the report`,
+      where,
+    );
   return { bytes, name };
 }
 

@@ -59,9 +59,20 @@ export class TraceCorruptError extends TraceError {
    * `sentence`, it is the whole description already ("CRC mismatch in chunk
    * 5 at byte offset 5366", "the file ends before them").
    */
-  constructor(path: string | undefined, chunk: number, offset: number, what: string, gap?: { fromSeq: number; toSeq: number }, sentence = false) {
+  constructor(
+    path: string | undefined,
+    chunk: number,
+    offset: number,
+    what: string,
+    gap?: { fromSeq: number; toSeq: number },
+    sentence = false,
+  ) {
     const where = sentence ? what : `chunk ${chunk} at byte offset ${offset} is damaged: ${what}`;
-    super("corrupt", `${path ?? "trace"}: ${gap ? `events ${gap.fromSeq}..${gap.toSeq} are missing: ${where}` : where}`, path);
+    super(
+      "corrupt",
+      `${path ?? "trace"}: ${gap ? `events ${gap.fromSeq}..${gap.toSeq} are missing: ${where}` : where}`,
+      path,
+    );
     this.chunk = chunk;
     this.offset = offset;
     this.gap = gap ? { fromSeq: gap.fromSeq, toSeq: gap.toSeq, reason: where } : undefined;
@@ -85,9 +96,10 @@ export class TraceWriteError extends TraceError {
   readonly kept: number | null;
 
   constructor(partialPath: string, sysCode: string | undefined, what: string, kept: number | null = null) {
-    const after = kept === null
-      ? `nothing usable was written, and ${partialPath} was removed`
-      : `the complete chunks written so far (${kept} event${kept === 1 ? "" : "s"}) are kept in ${partialPath}: open it with ktrace info ${partialPath}`;
+    const after =
+      kept === null
+        ? `nothing usable was written, and ${partialPath} was removed`
+        : `the complete chunks written so far (${kept} event${kept === 1 ? "" : "s"}) are kept in ${partialPath}: open it with ktrace info ${partialPath}`;
     super("write", `cannot write trace ${partialPath}: ${what}; ${after}`, partialPath);
     this.partialPath = partialPath;
     this.sysCode = sysCode;

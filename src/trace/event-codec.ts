@@ -126,7 +126,10 @@ export class ChunkBuilder {
   /** The encoded columns (kind, cpu, tid, time, a, b, c, s), reused between chunks. */
   private readonly colBytes: Uint8Array[] = Array.from({ length: 8 }, () => new Uint8Array(0));
 
-  constructor(readonly capacity: number, readonly slots: SlotTable) {
+  constructor(
+    readonly capacity: number,
+    readonly slots: SlotTable,
+  ) {
     this.kind = new Int32Array(capacity);
     this.cpu = new Float64Array(capacity);
     this.tid = new Float64Array(capacity);
@@ -184,21 +187,46 @@ export class ChunkBuilder {
     // Each column into its own buffer (10 bytes per varint at most), positions in locals.
     const room = n * 10 + 16;
     if (this.colBytes[0]!.length < room) for (let j = 0; j < 8; j++) this.colBytes[j] = new Uint8Array(room);
-    const [K, CPU, TID, TIME, A, B, C, S] = this.colBytes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
-    let pk = 0, pc = 0, pt = 0, pm = 0, pa = 0, pb = 0, pcc = 0, ps = 0;
+    const [K, CPU, TID, TIME, A, B, C, S] = this.colBytes as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    let pk = 0,
+      pc = 0,
+      pt = 0,
+      pm = 0,
+      pa = 0,
+      pb = 0,
+      pcc = 0,
+      ps = 0;
     const dict = new Map<string, number>();
     const strs: string[] = [];
     prevTime = 0;
     for (let i = 0; i < n; i++) {
       const k = this.kind[i]!;
-      if (!Number.isInteger(k) || k < 0 || k > 0x3fffffff) throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
-      const a = this.a[i]!, b = this.b[i]!, c = this.c[i]!, s = this.s[i]!;
-      let na = 3, hs = 1, full = 1;
+      if (!Number.isInteger(k) || k < 0 || k > 0x3fffffff)
+        throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
+      const a = this.a[i]!,
+        b = this.b[i]!,
+        c = this.c[i]!,
+        s = this.s[i]!;
+      let na = 3,
+        hs = 1,
+        full = 1;
       if (k < nk) {
         na = nargs[k]!;
         hs = str[k]!;
         full = (na < 1 && a !== 0) || (na < 2 && b !== 0) || (na < 3 && c !== 0) || (!hs && s !== "") ? 1 : 0;
-        if (full) { na = 3; hs = 1; }
+        if (full) {
+          na = 3;
+          hs = 1;
+        }
       }
       pk = putU(K, pk, k * 2 + full);
       pc = putS(CPU, pc, this.cpu[i]!);
@@ -223,7 +251,20 @@ export class ChunkBuilder {
       }
     }
     // In the order of V2_FIELDS.
-    return packr.pack([this.firstSeq, n, scale, strs, K.subarray(0, pk), CPU.subarray(0, pc), TID.subarray(0, pt), TIME.subarray(0, pm), A.subarray(0, pa), B.subarray(0, pb), C.subarray(0, pcc), S.subarray(0, ps)]);
+    return packr.pack([
+      this.firstSeq,
+      n,
+      scale,
+      strs,
+      K.subarray(0, pk),
+      CPU.subarray(0, pc),
+      TID.subarray(0, pt),
+      TIME.subarray(0, pm),
+      A.subarray(0, pa),
+      B.subarray(0, pb),
+      C.subarray(0, pcc),
+      S.subarray(0, ps),
+    ]);
   }
 
   reset(): void {
@@ -429,7 +470,10 @@ export class Scratch {
 }
 
 /** How many events store each slot (set by readKinds; module state, like `at`). */
-let nA = 0, nB = 0, nC = 0, nS = 0;
+let nA = 0,
+  nB = 0,
+  nC = 0,
+  nS = 0;
 
 /**
  * Reads the kind column (n uvars from p; the events from firstSeq) into
@@ -440,7 +484,10 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
   const use = slots.use;
   const nk = use.length;
   const { kind, ia, ib, ic, is } = sc;
-  let ca = 0, cb = 0, cc = 0, cs = 0;
+  let ca = 0,
+    cb = 0,
+    cc = 0,
+    cs = 0;
   for (let i = 0; i < n; i++) {
     let v = raw[p]!;
     if (v < 0x80) p++;
@@ -472,7 +519,15 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
 }
 
 /** Reads one string index (a uvar below m + 1) for each of the k events listed in idx. Returns the new position. */
-function readStringIndexes(raw: Uint8Array, p: number, n: number, idx: Int32Array, k: number, sIdx: Uint32Array, m: number): number {
+function readStringIndexes(
+  raw: Uint8Array,
+  p: number,
+  n: number,
+  idx: Int32Array,
+  k: number,
+  sIdx: Uint32Array,
+  m: number,
+): number {
   sIdx.fill(0, 0, n);
   for (let j = 0; j < k; j++) {
     const x = raw[p]!;
@@ -496,9 +551,17 @@ function readStringIndexes(raw: Uint8Array, p: number, n: number, idx: Int32Arra
  * BodyError when it does not fit. With `scratch`, the returned columns are
  * views of its arrays (valid until its next use); otherwise they are fresh.
  */
-export function decodeEventBody(major: number, raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, scratch?: Scratch): EventColumns {
+export function decodeEventBody(
+  major: number,
+  raw: Uint8Array,
+  n: number,
+  firstSeq: number,
+  slots: SlotTable,
+  scratch?: Scratch,
+): EventColumns {
   // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time): refuse a count the body cannot hold before allocating for it.
-  if (!(n >= 0 && 4 * n <= raw.length)) throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
+  if (!(n >= 0 && 4 * n <= raw.length))
+    throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
   const sc = scratch ?? new Scratch(n);
   sc.grow(n);
   slowSeen = false;
@@ -508,8 +571,17 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
   const { kind, cpu, tid, time, a, b, c, sIdx } = sc;
   if (sc.cap !== n) {
     return {
-      firstSeq, n, kind: kind.subarray(0, n), cpu: cpu.subarray(0, n), tid: tid.subarray(0, n), time: time.subarray(0, n),
-      a: a.subarray(0, n), b: b.subarray(0, n), c: c.subarray(0, n), sIdx: sIdx.subarray(0, n), strings,
+      firstSeq,
+      n,
+      kind: kind.subarray(0, n),
+      cpu: cpu.subarray(0, n),
+      tid: tid.subarray(0, n),
+      time: time.subarray(0, n),
+      a: a.subarray(0, n),
+      b: b.subarray(0, n),
+      c: c.subarray(0, n),
+      sIdx: sIdx.subarray(0, n),
+      strings,
     };
   }
   return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings };
@@ -519,7 +591,10 @@ export function decodeEventBody(major: number, raw: Uint8Array, n: number, first
 function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): string[] {
   const len = raw.length;
   let p = readKinds(raw, 0, n, firstSeq, slots, sc);
-  const ka = nA, kb = nB, kc = nC, ks = nS;
+  const ka = nA,
+    kb = nB,
+    kc = nC,
+    ks = nS;
   p = readColumn(raw, p, sc.cpu, n);
   p = readColumn(raw, p, sc.tid, n);
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
@@ -553,13 +628,29 @@ function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
  * table (an array of strings), then the columns (bin). Later minor versions
  * may append elements; readers ignore them.
  */
-export const V2_FIELDS = ["firstSeq", "n", "timeScale", "strings", "kind", "cpu", "tid", "time", "a", "b", "c", "s"] as const;
+export const V2_FIELDS = [
+  "firstSeq",
+  "n",
+  "timeScale",
+  "strings",
+  "kind",
+  "cpu",
+  "tid",
+  "time",
+  "a",
+  "b",
+  "c",
+  "s",
+] as const;
 /** Position of the first column (kind) in V2_FIELDS. */
 const V2_COL0 = 4;
 
 /** A column must end exactly where its bytes do. */
 function whole(name: string, col: Uint8Array, p: number): void {
-  if (p !== col.length) throw new BodyError(`event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`);
+  if (p !== col.length)
+    throw new BodyError(
+      `event chunk column ${name} does not match the event count (${p < col.length ? `${col.length - p} bytes left over` : "ends early"})`,
+    );
 }
 
 /** Format 2: a msgpack array. Fills sc; returns the string table. */
@@ -572,23 +663,37 @@ function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
     // msgpackr's messages may quote the data: say it in our words.
     throw new BodyError("event chunk body is not a msgpack document of the expected shape");
   }
-  if (!Array.isArray(doc) || doc.length < V2_FIELDS.length) throw new BodyError(`event chunk body is not a msgpack array of at least ${V2_FIELDS.length} elements`);
+  if (!Array.isArray(doc) || doc.length < V2_FIELDS.length)
+    throw new BodyError(`event chunk body is not a msgpack array of at least ${V2_FIELDS.length} elements`);
   if (doc[0] !== firstSeq || doc[1] !== n) {
-    throw new BodyError(`event chunk body says firstSeq ${shown(doc[0])} and n ${shown(doc[1])}, its frame ${firstSeq} and ${n}`);
+    throw new BodyError(
+      `event chunk body says firstSeq ${shown(doc[0])} and n ${shown(doc[1])}, its frame ${firstSeq} and ${n}`,
+    );
   }
   const scale: unknown = doc[2];
-  if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1) throw new BodyError("event chunk body has no valid timeScale");
+  if (typeof scale !== "number" || !Number.isSafeInteger(scale) || scale < 1)
+    throw new BodyError("event chunk body has no valid timeScale");
   lastScale = scale;
   const table: unknown = doc[3];
   if (!Array.isArray(table)) throw new BodyError("event chunk body's strings is not an array of strings");
-  for (let j = 0; j < table.length; j++) if (typeof table[j] !== "string") throw new BodyError("event chunk body's strings is not an array of strings");
+  for (let j = 0; j < table.length; j++)
+    if (typeof table[j] !== "string") throw new BodyError("event chunk body's strings is not an array of strings");
   for (let i = V2_COL0; i < V2_FIELDS.length; i++) {
     if (!(doc[i] instanceof Uint8Array)) throw new BodyError(`event chunk body's column ${V2_FIELDS[i]} is not bin`);
   }
-  const K = doc[4] as Uint8Array, CPU = doc[5] as Uint8Array, TID = doc[6] as Uint8Array, TIME = doc[7] as Uint8Array;
-  const A = doc[8] as Uint8Array, B = doc[9] as Uint8Array, C = doc[10] as Uint8Array, S = doc[11] as Uint8Array;
+  const K = doc[4] as Uint8Array,
+    CPU = doc[5] as Uint8Array,
+    TID = doc[6] as Uint8Array,
+    TIME = doc[7] as Uint8Array;
+  const A = doc[8] as Uint8Array,
+    B = doc[9] as Uint8Array,
+    C = doc[10] as Uint8Array,
+    S = doc[11] as Uint8Array;
   whole("kind", K, readKinds(K, 0, n, firstSeq, slots, sc));
-  const ka = nA, kb = nB, kc = nC, ks = nS;
+  const ka = nA,
+    kb = nB,
+    kc = nC,
+    ks = nS;
   whole("cpu", CPU, readColumn(CPU, 0, sc.cpu, n));
   whole("tid", TID, readColumn(TID, 0, sc.tid, n));
   whole("time", TIME, readDeltas(TIME, 0, sc.time, n, scale));
@@ -607,7 +712,17 @@ export function columnsToEvents(cols: EventColumns): KEvent[] {
   const { n, firstSeq, kind, cpu, tid, time, a, b, c, sIdx, strings } = cols;
   const out: KEvent[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    out[i] = { seq: firstSeq + i, time: time[i]!, cpu: cpu[i]!, tid: tid[i]!, kind: kind[i]!, a: a[i]!, b: b[i]!, c: c[i]!, s: strings[sIdx[i]!]! };
+    out[i] = {
+      seq: firstSeq + i,
+      time: time[i]!,
+      cpu: cpu[i]!,
+      tid: tid[i]!,
+      kind: kind[i]!,
+      a: a[i]!,
+      b: b[i]!,
+      c: c[i]!,
+      s: strings[sIdx[i]!]!,
+    };
   }
   return out;
 }

@@ -187,9 +187,16 @@ export function sameBytes(a: Uint8Array, off: number, magic: Uint8Array): boolea
 /** Encodes the complete header. */
 export function encodeHeader(h: HeaderData): Uint8Array {
   const meta = packr.pack({
-    writer: h.writer, scenario: h.scenario, fix: h.fix, seed: h.seed, options: h.options,
-    config: h.config, snapshotEvery: h.snapshotEvery, maxEvents: h.maxEvents,
-    chunkEvents: h.chunkEvents, kinds: h.kinds,
+    writer: h.writer,
+    scenario: h.scenario,
+    fix: h.fix,
+    seed: h.seed,
+    options: h.options,
+    config: h.config,
+    snapshotEvery: h.snapshotEvery,
+    maxEvents: h.maxEvents,
+    chunkEvents: h.chunkEvents,
+    kinds: h.kinds,
     ...(h.world !== undefined ? { world: h.world } : {}),
     ...(h.invariants !== undefined ? { invariants: h.invariants } : {}),
     ...(h.strategy !== undefined ? { strategy: h.strategy } : {}),
@@ -209,7 +216,13 @@ export function encodeHeader(h: HeaderData): Uint8Array {
 }
 
 /** Frames a payload: type, flags, length, CRC32 (over the first 8 frame bytes and the payload). */
-export function frameHeader(type: number, flags: number, payload: Uint8Array, start = 0, end = payload.length): Uint8Array {
+export function frameHeader(
+  type: number,
+  flags: number,
+  payload: Uint8Array,
+  start = 0,
+  end = payload.length,
+): Uint8Array {
   const h = new Uint8Array(FRAME_HEADER);
   h[0] = type;
   h[1] = flags;

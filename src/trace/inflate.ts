@@ -8,7 +8,7 @@
 // Node 20, Bun 1.4 and Deno 2.9: the bomb is not inflated first), so memory
 // stays at the bound.
 
-import { constants as zc, createInflateRaw, gunzipSync, inflateRawSync } from "node:zlib";
+import { createInflateRaw, gunzipSync, inflateRawSync, constants as zc } from "node:zlib";
 import { GZIP_MAX_RATIO, MAX_GUNZIP } from "./format.ts";
 
 /** The deflate stream inflates to more (or less) than it should; the message says how. */
@@ -40,7 +40,10 @@ export function inflateBounded(bytes: Uint8Array, declared: number): Uint8Array 
   let out: Uint8Array;
   try {
     // One output chunk of the declared size (up to 1 MiB): zlib's default of 16 KiB chunks joined at the end makes twice the garbage per chunk body.
-    out = inflateRawSync(bytes, { maxOutputLength: Math.max(1, declared + 1), chunkSize: Math.min(Math.max(64, declared + 1), 1 << 20) });
+    out = inflateRawSync(bytes, {
+      maxOutputLength: Math.max(1, declared + 1),
+      chunkSize: Math.min(Math.max(64, declared + 1), 1 << 20),
+    });
   } catch (e) {
     if (isTooLarge(e)) throw new InflateError(`body inflates to more than the ${declared} bytes it declares`);
     throw new InflateError(`body does not inflate (${why(e)})`);
@@ -52,7 +55,15 @@ export function inflateBounded(bytes: Uint8Array, declared: number): Uint8Array 
 /** node:zlib's stream handle, as Node, Bun and Deno implement it (not a documented API: feature-tested before use). */
 interface ZlibHandle {
   reset(): void;
-  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
   onerror: ((message: string, errno: number) => void) | undefined;
 }
 
@@ -76,7 +87,12 @@ export class Inflater {
     try {
       const z = createInflateRaw() as unknown as { _handle?: ZlibHandle; _writeState?: unknown };
       const h = z._handle;
-      if (h && typeof h.writeSync === "function" && typeof h.reset === "function" && z._writeState instanceof Uint32Array) {
+      if (
+        h &&
+        typeof h.writeSync === "function" &&
+        typeof h.reset === "function" &&
+        z._writeState instanceof Uint32Array
+      ) {
         this.h = h;
         this.state = z._writeState;
         h.onerror = (message) => {
@@ -84,7 +100,12 @@ export class Inflater {
         };
         // A stored block holding "ok", then a truncated stream: the handle must give the one and refuse the other.
         const good = this.run(Uint8Array.of(1, 2, 0, 0xfd, 0xff, 0x6f, 0x6b), 2);
-        if (!(good instanceof Uint8Array) || good[0] !== 0x6f || good[1] !== 0x6b || typeof this.run(Uint8Array.of(0, 2, 0, 0xfd, 0xff, 0x6f), 2) === "object") {
+        if (
+          !(good instanceof Uint8Array) ||
+          good[0] !== 0x6f ||
+          good[1] !== 0x6b ||
+          typeof this.run(Uint8Array.of(0, 2, 0, 0xfd, 0xff, 0x6f), 2) === "object"
+        ) {
           this.h = null;
         }
       }
@@ -140,9 +161,11 @@ export function gunzipLimit(n: number): number {
 export function gunzipBounded(bytes: Uint8Array): Uint8Array {
   const limit = gunzipLimit(bytes.length);
   const tooLarge = () =>
-    new InflateError(limit === MAX_GUNZIP
-      ? `inflates to more than ${MAX_GUNZIP} bytes, more than ktrace decompresses in memory; gunzip it and open the .ktrace`
-      : `inflates to more than ${limit} bytes, ${GZIP_MAX_RATIO} times its size; a trace does not compress that well (a decompression bomb?)`);
+    new InflateError(
+      limit === MAX_GUNZIP
+        ? `inflates to more than ${MAX_GUNZIP} bytes, more than ktrace decompresses in memory; gunzip it and open the .ktrace`
+        : `inflates to more than ${limit} bytes, ${GZIP_MAX_RATIO} times its size; a trace does not compress that well (a decompression bomb?)`,
+    );
   try {
     return gunzipSync(bytes, { maxOutputLength: limit });
   } catch (e) {

@@ -50,22 +50,72 @@ export function msgpackShape(b: Uint8Array, lim: ShapeLimits): string | null {
       open = t & 0x0f;
     } else {
       switch (t) {
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xca: case 0xce: case 0xd2: skip = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-        case 0xc4: case 0xd9: if (!need(1)) return "ends inside a length"; skip = b[p]!; p += 1; break;
-        case 0xc5: case 0xda: if (!need(2)) return "ends inside a length"; skip = u16(); p += 2; break;
-        case 0xc6: case 0xdb: if (!need(4)) return "ends inside a length"; skip = u32(); p += 4; break;
-        case 0xdc: if (!need(2)) return "ends inside a length"; open = u16(); p += 2; break;
-        case 0xdd: if (!need(4)) return "ends inside a length"; open = u32(); p += 4; break;
-        case 0xde: if (!need(2)) return "ends inside a length"; open = u16(); p += 2; map = true; break;
-        case 0xdf: if (!need(4)) return "ends inside a length"; open = u32(); p += 4; map = true; break;
+        case 0xcc:
+        case 0xd0:
+          skip = 1;
+          break;
+        case 0xcd:
+        case 0xd1:
+          skip = 2;
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          skip = 4;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          skip = 8;
+          break;
+        case 0xc4:
+        case 0xd9:
+          if (!need(1)) return "ends inside a length";
+          skip = b[p]!;
+          p += 1;
+          break;
+        case 0xc5:
+        case 0xda:
+          if (!need(2)) return "ends inside a length";
+          skip = u16();
+          p += 2;
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (!need(4)) return "ends inside a length";
+          skip = u32();
+          p += 4;
+          break;
+        case 0xdc:
+          if (!need(2)) return "ends inside a length";
+          open = u16();
+          p += 2;
+          break;
+        case 0xdd:
+          if (!need(4)) return "ends inside a length";
+          open = u32();
+          p += 4;
+          break;
+        case 0xde:
+          if (!need(2)) return "ends inside a length";
+          open = u16();
+          p += 2;
+          map = true;
+          break;
+        case 0xdf:
+          if (!need(4)) return "ends inside a length";
+          open = u32();
+          p += 4;
+          map = true;
+          break;
         default:
-          return t === 0xc1 ? "holds the unused type byte c1" : `holds an extension type (byte ${t.toString(16)} at ${p - 1})`;
+          return t === 0xc1
+            ? "holds the unused type byte c1"
+            : `holds an extension type (byte ${t.toString(16)} at ${p - 1})`;
       }
     }
-    if (wantKey && !((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb)) return `has a map key that is not a string (at byte ${p - 1})`;
+    if (wantKey && !((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb))
+      return `has a map key that is not a string (at byte ${p - 1})`;
     if (skip > 0) {
       if (!need(skip)) return `a value of ${skip} bytes runs past the end (at byte ${p})`;
       p += skip;

@@ -20,17 +20,53 @@ import { fromPlain, type PlainState } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteReader, ShortRead } from "./bytes.ts";
 import { crc32 } from "./compress.ts";
-import { TraceCorruptError, TraceError, type Gap } from "./errors.ts";
 import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
-import { BodyError, Scratch, columnsToEvents, decodeEventBody, kindRemap, lastDecodeSafe, slotTable, type EventColumns, type SlotTable } from "./event-codec.ts";
+import { type Gap, TraceCorruptError, TraceError } from "./errors.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FOOTER_SIZE, FORMAT_MAJOR, FORMAT_MAJOR_MIN, FRAME_HEADER, HEADER_FIXED,
-  MAGIC, MAX_EVENT_BODY, MAX_INDEX_BODY, MAX_META, MAX_PAYLOAD, MAX_SCHEDULE_BODY, MAX_SNAPSHOT_BODY, frameCrcOk, parseFooter, readU32,
-  type HeaderData, type IndexData,
+  BodyError,
+  columnsToEvents,
+  decodeEventBody,
+  type EventColumns,
+  kindRemap,
+  lastDecodeSafe,
+  Scratch,
+  type SlotTable,
+  slotTable,
+} from "./event-codec.ts";
+import {
+  CHUNK_EVENTS,
+  CHUNK_INDEX,
+  CHUNK_SCHEDULE,
+  CHUNK_SNAPSHOT,
+  FLAG_DEFLATE,
+  FOOTER_SIZE,
+  FORMAT_MAJOR,
+  FORMAT_MAJOR_MIN,
+  FRAME_HEADER,
+  frameCrcOk,
+  HEADER_FIXED,
+  type HeaderData,
+  type IndexData,
+  MAGIC,
+  MAX_EVENT_BODY,
+  MAX_INDEX_BODY,
+  MAX_META,
+  MAX_PAYLOAD,
+  MAX_SCHEDULE_BODY,
+  MAX_SNAPSHOT_BODY,
+  parseFooter,
+  readU32,
 } from "./format.ts";
-import { InflateError, Inflater, gunzipBounded, inflateBounded } from "./inflate.ts";
+import { gunzipBounded, InflateError, Inflater, inflateBounded } from "./inflate.ts";
 import {
-  META_SHAPE, checkColumns, checkIndex, checkMeta, checkSnapshot, indexShape, snapshotShape, unpackBounded,
+  checkColumns,
+  checkIndex,
+  checkMeta,
+  checkSnapshot,
+  indexShape,
+  META_SHAPE,
+  snapshotShape,
+  unpackBounded,
 } from "./validate.ts";
 
 export type { Gap } from "./errors.ts";
@@ -99,7 +135,11 @@ class FileSource implements Source {
   bytesRead = 0;
   /** readTemp's buffer: grows to the largest frame read through it. */
   private temp = new Uint8Array(1 << 16);
-  constructor(private fd: number, readonly size: number, private readonly path: string) {}
+  constructor(
+    private fd: number,
+    readonly size: number,
+    private readonly path: string,
+  ) {}
   read(pos: number, len: number): Uint8Array {
     return this.readInto(new Uint8Array(len), pos, len);
   }
@@ -116,10 +156,19 @@ class FileSource implements Source {
         done += n;
       }
     } catch (e) {
-      throw new TraceError("read", `${this.path}: cannot read: ${e instanceof Error ? e.message : String(e)}`, this.path);
+      throw new TraceError(
+        "read",
+        `${this.path}: cannot read: ${e instanceof Error ? e.message : String(e)}`,
+        this.path,
+      );
     }
     this.bytesRead += done;
-    if (done < len) throw new TraceError("read", `${this.path}: file shrank while reading (expected ${len} bytes at offset ${pos}); do not modify a trace while reading it`, this.path);
+    if (done < len)
+      throw new TraceError(
+        "read",
+        `${this.path}: file shrank while reading (expected ${len} bytes at offset ${pos}); do not modify a trace while reading it`,
+        this.path,
+      );
     return out;
   }
   close(): void {
@@ -162,7 +211,8 @@ function isDecodeError(e: unknown): e is Error {
  * its next use).
  */
 function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number, inflater?: Inflater): Uint8Array {
-  if (rawLen > limit) throw new BodyError(`body declares ${rawLen} bytes, more than the ${limit} a chunk of this type may hold`);
+  if (rawLen > limit)
+    throw new BodyError(`body declares ${rawLen} bytes, more than the ${limit} a chunk of this type may hold`);
   if (!(flags & FLAG_DEFLATE)) {
     if (bytes.length !== rawLen) throw new BodyError(`body is ${bytes.length} bytes, expected ${rawLen}`);
     return bytes;
@@ -183,7 +233,10 @@ function unpackBody(raw: Uint8Array, limits: Parameters<typeof unpackBounded>[1]
 class Lru<V> {
   private readonly m = new Map<number, { v: V; w: number }>();
   private weight = 0;
-  constructor(readonly capacity: number, readonly maxWeight = Infinity) {}
+  constructor(
+    readonly capacity: number,
+    readonly maxWeight = Infinity,
+  ) {}
   get(k: number): V | undefined {
     const e = this.m.get(k);
     if (e !== undefined) {
@@ -228,8 +281,17 @@ interface Tables {
 
 function emptyTables(): Tables {
   return {
-    events: 0, chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], chunkNos: [], chunkBad: [],
-    snapshotSeqs: [], snapshotOffsets: [], snapNos: [], snapBad: [], schedule: -1,
+    events: 0,
+    chunkOffsets: [],
+    chunkFirstSeqs: [],
+    chunkCounts: [],
+    chunkNos: [],
+    chunkBad: [],
+    snapshotSeqs: [],
+    snapshotOffsets: [],
+    snapNos: [],
+    snapBad: [],
+    schedule: -1,
   };
 }
 
@@ -322,9 +384,20 @@ export class TraceReader {
   private version = 0;
 
   private constructor(init: {
-    path: string | undefined; src: Source; fileBytes: number; gzipped: boolean; major: number; minor: number;
-    meta: HeaderData; headerEnd: number; tables: Tables; outcome: Outcome | null; endTime: number | null;
-    recovery: string | Recovery | null; warnings: string[]; cacheChunks: number;
+    path: string | undefined;
+    src: Source;
+    fileBytes: number;
+    gzipped: boolean;
+    major: number;
+    minor: number;
+    meta: HeaderData;
+    headerEnd: number;
+    tables: Tables;
+    outcome: Outcome | null;
+    endTime: number | null;
+    recovery: string | Recovery | null;
+    warnings: string[];
+    cacheChunks: number;
   }) {
     this.path = init.path;
     this.name = init.path ?? "<buffer>";
@@ -385,9 +458,20 @@ export class TraceReader {
     }
     const tables: Tables = { ...this.t, chunkBad: [...this.t.chunkBad], snapBad: [...this.t.snapBad] };
     return new TraceReader({
-      path: this.path, src: new FileSource(fd, size, this.path), fileBytes: this.fileBytes, gzipped: false, major: this.formatMajor, minor: this.formatMinor,
-      meta: this.meta, headerEnd: this.headerEnd, tables, outcome: this.outcome, endTime: this.endTime, recovery: this.recovery,
-      warnings: [...this.warnings], cacheChunks,
+      path: this.path,
+      src: new FileSource(fd, size, this.path),
+      fileBytes: this.fileBytes,
+      gzipped: false,
+      major: this.formatMajor,
+      minor: this.formatMinor,
+      meta: this.meta,
+      headerEnd: this.headerEnd,
+      tables,
+      outcome: this.outcome,
+      endTime: this.endTime,
+      recovery: this.recovery,
+      warnings: [...this.warnings],
+      cacheChunks,
     });
   }
 
@@ -402,14 +486,28 @@ export class TraceReader {
       let fd: number;
       try {
         const st = statSync(input);
-        if (st.isDirectory()) throw new TraceError("directory", `${input}: is a directory, not a trace; pass the path of a .ktrace file`, input);
+        if (st.isDirectory())
+          throw new TraceError(
+            "directory",
+            `${input}: is a directory, not a trace; pass the path of a .ktrace file`,
+            input,
+          );
         fd = openSync(input, "r");
       } catch (e) {
         if (e instanceof TraceError) throw e;
         const code = typeof e === "object" && e !== null && "code" in e ? (e as { code: unknown }).code : undefined;
         if (code === "ENOENT" || code === "ENOTDIR") throw missingError(input);
-        if (code === "EISDIR") throw new TraceError("directory", `${input}: is a directory, not a trace; pass the path of a .ktrace file`, input);
-        throw new TraceError("read", `${input}: cannot open (${e instanceof Error ? e.message : String(e)}); check its permissions`, input);
+        if (code === "EISDIR")
+          throw new TraceError(
+            "directory",
+            `${input}: is a directory, not a trace; pass the path of a .ktrace file`,
+            input,
+          );
+        throw new TraceError(
+          "read",
+          `${input}: cannot open (${e instanceof Error ? e.message : String(e)}); check its permissions`,
+          input,
+        );
       }
       const size = fstatSync(fd).size;
       src = new FileSource(fd, size, input);
@@ -426,7 +524,8 @@ export class TraceReader {
 
   private static openSource(src: Source, path: string | undefined, name: string, opts: OpenOptions): TraceReader {
     const fileBytes = src.size;
-    if (fileBytes === 0) throw new TraceError("empty", `${name}: empty file (0 bytes), not a trace; re-record it`, path);
+    if (fileBytes === 0)
+      throw new TraceError("empty", `${name}: empty file (0 bytes), not a trace; re-record it`, path);
     const head = src.read(0, Math.min(fileBytes, HEADER_FIXED));
     if (head[0] === 0x1f && (head.length < 2 || head[1] === 0x8b)) {
       const whole = new Uint8Array(fileBytes);
@@ -439,9 +538,14 @@ export class TraceReader {
         raw = gunzipBounded(whole);
       } catch (e) {
         if (!(e instanceof InflateError)) throw e;
-        throw new TraceError("bad-header", `${name}: gzip-wrapped, but it ${e.message}; the file is damaged or not a trace`, path);
+        throw new TraceError(
+          "bad-header",
+          `${name}: gzip-wrapped, but it ${e.message}; the file is damaged or not a trace`,
+          path,
+        );
       }
-      if (raw.length === 0) throw new TraceError("bad-header", `${name}: gzip-wrapped file holds no data (cut short?); re-record it`, path);
+      if (raw.length === 0)
+        throw new TraceError("bad-header", `${name}: gzip-wrapped file holds no data (cut short?); re-record it`, path);
       const mem = new MemSource(raw);
       mem.bytesRead = counted;
       return TraceReader.parse(mem, path, name, fileBytes, true, opts);
@@ -457,46 +561,87 @@ export class TraceReader {
     return TraceReader.parse(src, path, name, fileBytes, false, opts);
   }
 
-  private static parse(src: Source, path: string | undefined, name: string, fileBytes: number, gzipped: boolean, opts: OpenOptions): TraceReader {
+  private static parse(
+    src: Source,
+    path: string | undefined,
+    name: string,
+    fileBytes: number,
+    gzipped: boolean,
+    opts: OpenOptions,
+  ): TraceReader {
     const size = src.size;
     const gzNote = gzipped ? " (after gunzip)" : "";
     const head = src.read(0, Math.min(size, HEADER_FIXED));
     const nMagic = Math.min(head.length, MAGIC.length);
     for (let i = 0; i < nMagic; i++) {
       if (head[i] !== MAGIC[i]) {
-        throw new TraceError("bad-magic", `${name}: not a ktrace file (starts with ${hex(head.subarray(0, Math.min(8, head.length)))}${gzNote}); pass a trace written by ktrace record`, path);
+        throw new TraceError(
+          "bad-magic",
+          `${name}: not a ktrace file (starts with ${hex(head.subarray(0, Math.min(8, head.length)))}${gzNote}); pass a trace written by ktrace record`,
+          path,
+        );
       }
     }
     if (head.length < HEADER_FIXED) {
-      throw new TraceError("bad-header", `${name}: truncated header (file is ${size} bytes${gzNote}, the header alone needs more); the trace is unusable: re-record it`, path);
+      throw new TraceError(
+        "bad-header",
+        `${name}: truncated header (file is ${size} bytes${gzNote}, the header alone needs more); the trace is unusable: re-record it`,
+        path,
+      );
     }
     const major = head[8]! | (head[9]! << 8);
     const minor = head[10]! | (head[11]! << 8);
     if (major > FORMAT_MAJOR) {
-      throw new TraceError("newer-version", `${name}: written by a newer ktrace (format ${major}.x); this ktrace reads formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x: upgrade ktrace`, path);
+      throw new TraceError(
+        "newer-version",
+        `${name}: written by a newer ktrace (format ${major}.x); this ktrace reads formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x: upgrade ktrace`,
+        path,
+      );
     }
     if (major < FORMAT_MAJOR_MIN) {
-      throw new TraceError("newer-version", `${name}: written in format ${major}.${minor}, which this ktrace (formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x) does not read; re-record it`, path);
+      throw new TraceError(
+        "newer-version",
+        `${name}: written in format ${major}.${minor}, which this ktrace (formats ${FORMAT_MAJOR_MIN}.x to ${FORMAT_MAJOR}.x) does not read; re-record it`,
+        path,
+      );
     }
     const metaLen = readU32(head, 12);
     const headerEnd = HEADER_FIXED + metaLen + 4;
     if (headerEnd > size) {
-      throw new TraceError("bad-header", `${name}: truncated header (file is ${size} bytes${gzNote}, the header needs ${headerEnd}); the trace is unusable: re-record it`, path);
+      throw new TraceError(
+        "bad-header",
+        `${name}: truncated header (file is ${size} bytes${gzNote}, the header needs ${headerEnd}); the trace is unusable: re-record it`,
+        path,
+      );
     }
     if (metaLen > MAX_META) {
-      throw new TraceError("bad-header", `${name}: damaged header (its meta claims ${metaLen} bytes, more than the ${MAX_META} a header may have); the trace is unusable: re-record it`, path);
+      throw new TraceError(
+        "bad-header",
+        `${name}: damaged header (its meta claims ${metaLen} bytes, more than the ${MAX_META} a header may have); the trace is unusable: re-record it`,
+        path,
+      );
     }
     const whole = src.read(0, headerEnd);
     // The header CRC covers everything before it.
-    if (crc32(whole, 0, HEADER_FIXED + metaLen) !== readU32(whole, HEADER_FIXED + metaLen)) throw new TraceError("bad-header", `${name}: damaged header (checksum mismatch); the trace is unusable: re-record it`, path);
+    if (crc32(whole, 0, HEADER_FIXED + metaLen) !== readU32(whole, HEADER_FIXED + metaLen))
+      throw new TraceError(
+        "bad-header",
+        `${name}: damaged header (checksum mismatch); the trace is unusable: re-record it`,
+        path,
+      );
     let metaRaw: unknown;
     try {
       metaRaw = unpackBounded(whole.subarray(HEADER_FIXED, HEADER_FIXED + metaLen), META_SHAPE);
     } catch (e) {
-      throw new TraceError("bad-header", `${name}: bad header (meta does not decode: ${e instanceof Error ? e.message : String(e)}); the trace is unusable: re-record it`, path);
+      throw new TraceError(
+        "bad-header",
+        `${name}: bad header (meta does not decode: ${e instanceof Error ? e.message : String(e)}); the trace is unusable: re-record it`,
+        path,
+      );
     }
     const meta = checkMeta(metaRaw);
-    if (typeof meta === "string") throw new TraceError("bad-header", `${name}: bad header (${meta}); the trace is unusable: re-record it`, path);
+    if (typeof meta === "string")
+      throw new TraceError("bad-header", `${name}: bad header (${meta}); the trace is unusable: re-record it`, path);
 
     const cacheChunks = opts.cacheChunks ?? 16;
     const base = { path, src, fileBytes, gzipped, major, minor, meta, headerEnd, cacheChunks };
@@ -506,11 +651,26 @@ export class TraceReader {
       footer = parseFooter(src.read(size - FOOTER_SIZE, FOOTER_SIZE));
       if (!footer) footerNote = "no valid footer";
       else if (!opts.verify) {
-        const ix = readIndex(src, footer.indexOffset, footer.indexLength, headerEnd, size - FOOTER_SIZE, footer.events, meta.chunkEvents);
+        const ix = readIndex(
+          src,
+          footer.indexOffset,
+          footer.indexLength,
+          headerEnd,
+          size - FOOTER_SIZE,
+          footer.events,
+          meta.chunkEvents,
+        );
         if (typeof ix !== "string") {
           const tables = tablesOfIndex(ix);
           const warnings = missingSnapshots(tables, meta.snapshotEvery);
-          return new TraceReader({ ...base, tables, outcome: ix.outcome, endTime: ix.endTime, recovery: null, warnings });
+          return new TraceReader({
+            ...base,
+            tables,
+            outcome: ix.outcome,
+            endTime: ix.endTime,
+            recovery: null,
+            warnings,
+          });
         }
         footerNote = `the footer points at no valid index (${ix})`;
       }
@@ -518,13 +678,24 @@ export class TraceReader {
     const scan = scanChunks(src, headerEnd, size, meta.chunkEvents, footer);
     const warnings = [...scan.warnings, ...missingSnapshots(scan.tables, meta.snapshotEvery)];
     if (opts.verify && scan.complete) {
-      return new TraceReader({ ...base, tables: scan.tables, outcome: scan.index!.outcome, endTime: scan.index!.endTime, recovery: null, warnings });
+      return new TraceReader({
+        ...base,
+        tables: scan.tables,
+        outcome: scan.index!.outcome,
+        endTime: scan.index!.endTime,
+        recovery: null,
+        warnings,
+      });
     }
     // Why recovery: what the scan found, or else why the footer and index were not used.
     const why = scan.problems.length ? listed(scan.problems) : footerNote || "the index does not match the chunks";
     return new TraceReader({
-      ...base, tables: scan.tables, outcome: scan.index?.outcome ?? null, endTime: scan.index ? scan.index.endTime : null,
-      recovery: why, warnings,
+      ...base,
+      tables: scan.tables,
+      outcome: scan.index?.outcome ?? null,
+      endTime: scan.index ? scan.index.endTime : null,
+      recovery: why,
+      warnings,
     });
   }
 
@@ -601,7 +772,8 @@ export class TraceReader {
 
   /** Index of the event chunk holding seq. Throws RangeError outside 0..eventCount-1. */
   chunkOf(seq: number): number {
-    if (!(seq >= 0 && seq < this.eventCount)) throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
+    if (!(seq >= 0 && seq < this.eventCount))
+      throw new RangeError(`seq ${seq} outside the trace (0..${this.eventCount - 1})`);
     const f = this.t.chunkFirstSeqs;
     let lo = 0;
     let hi = f.length - 1;
@@ -630,7 +802,8 @@ export class TraceReader {
 
   private decodeChunk(i: number, scratch: Scratch | undefined): EventColumns {
     const t = this.t;
-    if (!(i >= 0 && i < t.chunkOffsets.length)) throw new RangeError(`chunk ${i} outside 0..${t.chunkOffsets.length - 1}`);
+    if (!(i >= 0 && i < t.chunkOffsets.length))
+      throw new RangeError(`chunk ${i} outside 0..${t.chunkOffsets.length - 1}`);
     const known = t.chunkBad[i];
     if (known) throw this.gapError(i, known);
     const off = t.chunkOffsets[i]!;
@@ -643,7 +816,9 @@ export class TraceReader {
       const n = r.uvar();
       const rawLen = r.uvar();
       if (first !== t.chunkFirstSeqs[i] || n !== t.chunkCounts[i]) {
-        throw new BodyError(`holds events ${first}..${first + n - 1}, the index says ${t.chunkFirstSeqs[i]}..${t.chunkFirstSeqs[i]! + t.chunkCounts[i]! - 1}`);
+        throw new BodyError(
+          `holds events ${first}..${first + n - 1}, the index says ${t.chunkFirstSeqs[i]}..${t.chunkFirstSeqs[i]! + t.chunkCounts[i]! - 1}`,
+        );
       }
       // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
       if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
@@ -653,11 +828,18 @@ export class TraceReader {
       const bad = lastDecodeSafe() ? null : checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
       const m = this.remap;
-      if (m !== null) for (let j = 0, k = cols.kind; j < cols.n; j++) k[j] = k[j]! < m.length ? m[k[j]!]! : EVENT_KINDS.length + k[j]!;
+      if (m !== null)
+        for (let j = 0, k = cols.kind; j < cols.n; j++)
+          k[j] = k[j]! < m.length ? m[k[j]!]! : EVENT_KINDS.length + k[j]!;
       return cols;
     } catch (e) {
       if (!isDecodeError(e)) throw e;
-      const b = { no: t.chunkNos[i]!, offset: off, what: `chunk ${t.chunkNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
+      const b = {
+        no: t.chunkNos[i]!,
+        offset: off,
+        what: `chunk ${t.chunkNos[i]} at byte offset ${off} is damaged: ${e.message}`,
+        detail: e.message,
+      };
       t.chunkBad[i] = b;
       this.version++;
       throw this.gapError(i, b);
@@ -710,10 +892,20 @@ export class TraceReader {
       if (plain !== null) return { seq: s[i]!, state: fromPlain(plain) };
     }
     const first = s.length > 0 ? s[0]! : null;
-    const why = first === null || first > seqAtOrBefore
-      ? (first === -1 ? "" : "the initial snapshot is missing")
-      : `the snapshots up to seq ${seqAtOrBefore} are damaged`;
-    throw new TraceCorruptError(this.name, -1, this.headerEnd, `no usable snapshot at or before seq ${seqAtOrBefore}${why ? ` (${why})` : ""}`, undefined, true);
+    const why =
+      first === null || first > seqAtOrBefore
+        ? first === -1
+          ? ""
+          : "the initial snapshot is missing"
+        : `the snapshots up to seq ${seqAtOrBefore} are damaged`;
+    throw new TraceCorruptError(
+      this.name,
+      -1,
+      this.headerEnd,
+      `no usable snapshot at or before seq ${seqAtOrBefore}${why ? ` (${why})` : ""}`,
+      undefined,
+      true,
+    );
   }
 
   /**
@@ -797,7 +989,14 @@ export class TraceReader {
       return bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SCHEDULE_BODY);
     } catch (e) {
       if (!isDecodeError(e)) throw e;
-      throw new TraceCorruptError(this.name, -1, off, `the schedule chunk at byte offset ${off} is damaged: ${e.message}`, undefined, true);
+      throw new TraceCorruptError(
+        this.name,
+        -1,
+        off,
+        `the schedule chunk at byte offset ${off} is damaged: ${e.message}`,
+        undefined,
+        true,
+      );
     }
   }
 
@@ -817,12 +1016,20 @@ export class TraceReader {
       const rawLen = r.uvar();
       if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
       const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY, this.inflater);
-      const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), { seq: want, cpus: this.meta.config.cpus });
+      const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), {
+        seq: want,
+        cpus: this.meta.config.cpus,
+      });
       if (typeof plain === "string") throw new BodyError(plain);
       return [plain, raw.length];
     } catch (e) {
       if (!isDecodeError(e)) throw e;
-      t.snapBad[i] = { no: t.snapNos[i]!, offset: off, what: `chunk ${t.snapNos[i]} at byte offset ${off} is damaged: ${e.message}`, detail: e.message };
+      t.snapBad[i] = {
+        no: t.snapNos[i]!,
+        offset: off,
+        what: `chunk ${t.snapNos[i]} at byte offset ${off} is damaged: ${e.message}`,
+        detail: e.message,
+      };
       this.version++;
       throw new TraceCorruptError(this.name, t.snapNos[i]!, off, e.message);
     }
@@ -846,9 +1053,17 @@ function lastAtOrBefore(xs: readonly number[], x: number): number {
 function missingError(path: string): TraceError {
   const partial = `${path}.partial`;
   if (existsSync(partial)) {
-    return new TraceError("missing", `${path}: no such file, but ${partial} exists (a recording that did not finish: crash, kill or full disk); open it with: ktrace info ${partial}`, path);
+    return new TraceError(
+      "missing",
+      `${path}: no such file, but ${partial} exists (a recording that did not finish: crash, kill or full disk); open it with: ktrace info ${partial}`,
+      path,
+    );
   }
-  return new TraceError("missing", `${path}: no such file; check the path, or record a trace with: ktrace record <scenario> -o ${path}`, path);
+  return new TraceError(
+    "missing",
+    `${path}: no such file; check the path, or record a trace with: ktrace record <scenario> -o ${path}`,
+    path,
+  );
 }
 
 /**
@@ -857,13 +1072,21 @@ function missingError(path: string): TraceError {
  * buffer (valid until the next temp read): for a chunk decoded at once.
  */
 function readFrame(src: Source, off: number, end: number, temp = false): Frame | string {
-  if (off < 0 || off + FRAME_HEADER > end) return `cut short inside the chunk header (${Math.max(0, end - off)} of ${FRAME_HEADER} bytes)`;
+  if (off < 0 || off + FRAME_HEADER > end)
+    return `cut short inside the chunk header (${Math.max(0, end - off)} of ${FRAME_HEADER} bytes)`;
   const len = readU32(src.readTemp(off, FRAME_HEADER), 4);
   if (len > MAX_PAYLOAD) return `implausible chunk length ${len}`;
-  if (off + FRAME_HEADER + len > end) return `cut short inside the chunk (${end - off - FRAME_HEADER} of ${len} payload bytes)`;
+  if (off + FRAME_HEADER + len > end)
+    return `cut short inside the chunk (${end - off - FRAME_HEADER} of ${len} payload bytes)`;
   const frame = temp ? src.readTemp(off, FRAME_HEADER + len) : src.read(off, FRAME_HEADER + len);
   if (!frameCrcOk(frame, len)) return "checksum mismatch";
-  return { type: frame[0]!, flags: frame[1]!, payload: frame.subarray(FRAME_HEADER), offset: off, length: FRAME_HEADER + len };
+  return {
+    type: frame[0]!,
+    flags: frame[1]!,
+    payload: frame.subarray(FRAME_HEADER),
+    offset: off,
+    length: FRAME_HEADER + len,
+  };
 }
 
 /** Parses and validates an index chunk's payload; an explanation when it is not valid. */
@@ -883,7 +1106,15 @@ function parseIndex(fr: Frame, fileBytes: number, min: number, max: number, chun
   return checkIndex(ix, { min, max, chunkEvents });
 }
 
-function readIndex(src: Source, off: number, len: number, min: number, max: number, events: number, chunkEvents: number): IndexData | string {
+function readIndex(
+  src: Source,
+  off: number,
+  len: number,
+  min: number,
+  max: number,
+  events: number,
+  chunkEvents: number,
+): IndexData | string {
   if (off < min || off + len > max) return `offset ${off} is outside the file`;
   const fr = readFrame(src, off, off + len);
   if (typeof fr === "string") return fr;
@@ -902,7 +1133,8 @@ function readIndex(src: Source, off: number, len: number, min: number, max: numb
  */
 function missingSnapshots(t: Tables, every: number): string[] {
   const s = t.snapshotSeqs;
-  if (s.length === 0) return t.events > 0 || t.chunkOffsets.length > 0 ? ["the trace holds no snapshot, not even the initial state"] : [];
+  if (s.length === 0)
+    return t.events > 0 || t.chunkOffsets.length > 0 ? ["the trace holds no snapshot, not even the initial state"] : [];
   const out: string[] = [];
   if (s[0] !== -1) out.push(`the initial snapshot (seq -1) is missing: the states before seq ${s[0]} are unknown`);
   const last = s[s.length - 1]!;
@@ -912,7 +1144,10 @@ function missingSnapshots(t: Tables, every: number): string[] {
     while (j < s.length && s[j]! < q) j++;
     if (s[j] !== q) missing.push(q);
   }
-  if (missing.length) out.push(`no snapshot of seq ${missing.slice(0, LIST).join(", ")}${missing.length > LIST ? " and more" : ""}, where the writer puts one (every ${every} events): a chunk was removed`);
+  if (missing.length)
+    out.push(
+      `no snapshot of seq ${missing.slice(0, LIST).join(", ")}${missing.length > LIST ? " and more" : ""}, where the writer puts one (every ${every} events): a chunk was removed`,
+    );
   return out;
 }
 
@@ -978,7 +1213,13 @@ function resync(src: Source, off: number, size: number, budget: { bytes: number 
  * with the reason), snapshots by seq. When it meets the index chunk it
  * cross-checks it against the chunks found, and takes the outcome from it.
  */
-function scanChunks(src: Source, start: number, size: number, chunkEvents: number, footer: ReturnType<typeof parseFooter>): Scan {
+function scanChunks(
+  src: Source,
+  start: number,
+  size: number,
+  chunkEvents: number,
+  footer: ReturnType<typeof parseFooter>,
+): Scan {
   const evs: Found[] = [];
   const snaps: Found[] = [];
   const problems: string[] = [];
@@ -1010,7 +1251,12 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
     if (typeof fr === "string") {
       const next = resync(src, off, size, budget);
       const cut = fr.startsWith("cut short");
-      const what = fr === "checksum mismatch" ? `CRC mismatch in chunk ${no} at byte offset ${off}` : cut ? `last chunk cut short: chunk ${no} at byte offset ${off}` : `chunk ${no} at byte offset ${off}: ${fr}`;
+      const what =
+        fr === "checksum mismatch"
+          ? `CRC mismatch in chunk ${no} at byte offset ${off}`
+          : cut
+            ? `last chunk cut short: chunk ${no} at byte offset ${off}`
+            : `chunk ${no} at byte offset ${off}: ${fr}`;
       const gapWhat = `chunk ${no} at byte offset ${off} is damaged: ${cut ? "its length runs past the end of the file" : fr}`;
       if (next < 0) {
         problems.push(what);
@@ -1030,8 +1276,10 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
         const first = r.uvar();
         const n = r.uvar();
         const rawLen = r.uvar();
-        if (n < 1 || n > chunkEvents) bad = `claims ${n} events, outside the 1..${chunkEvents} a chunk of this trace holds`;
-        else if (first + n > maxEvents) bad = `claims events from seq ${first}, more than a file of ${size} bytes can hold`;
+        if (n < 1 || n > chunkEvents)
+          bad = `claims ${n} events, outside the 1..${chunkEvents} a chunk of this trace holds`;
+        else if (first + n > maxEvents)
+          bad = `claims events from seq ${first}, more than a file of ${size} bytes can hold`;
         else if (rawLen < 4 * n || rawLen > MAX_EVENT_BODY) bad = `its body length ${rawLen} does not fit ${n} events`;
         else evs.push({ off, no, first, n });
       } else if (fr.type === CHUNK_SNAPSHOT) {
@@ -1069,8 +1317,20 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
   let prevOff = start;
   const reasonBetween = (lo: number, hi: number): { what: string; no: number; off: number } => {
     const d = damage.filter((x) => x.end > lo && x.off < hi);
-    if (d.length > 0) return { what: d.length === 1 ? d[0]!.what : `${d[0]!.what}, and ${d.length - 1} more damaged chunk${d.length > 2 ? "s" : ""}`, no: d[0]!.no, off: d[0]!.off };
-    return { what: `no chunk in the file holds them (between byte offsets ${lo} and ${hi}: chunks removed?)`, no: -1, off: lo };
+    if (d.length > 0)
+      return {
+        what:
+          d.length === 1
+            ? d[0]!.what
+            : `${d[0]!.what}, and ${d.length - 1} more damaged chunk${d.length > 2 ? "s" : ""}`,
+        no: d[0]!.no,
+        off: d[0]!.off,
+      };
+    return {
+      what: `no chunk in the file holds them (between byte offsets ${lo} and ${hi}: chunks removed?)`,
+      no: -1,
+      off: lo,
+    };
   };
   const phantom = (from: number, to: number, lo: number, hi: number) => {
     const why = reasonBetween(lo, hi);
@@ -1112,7 +1372,9 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
   if (lastEnd > t.events) {
     // The index (or a snapshot) says there were more events than the chunks found hold.
     const hole = reasonBetween(prevOff, size);
-    const trailing = damage.some((d) => d.end > prevOff) ? hole : { what: "the file ends before them", no: -1, off: size };
+    const trailing = damage.some((d) => d.end > prevOff)
+      ? hole
+      : { what: "the file ends before them", no: -1, off: size };
     t.chunkOffsets.push(-1);
     t.chunkFirstSeqs.push(t.events);
     t.chunkCounts.push(lastEnd - t.events);
@@ -1137,21 +1399,42 @@ function scanChunks(src: Source, start: number, size: number, chunkEvents: numbe
     };
     const lostChunks = index.chunkFirstSeqs.filter((f) => !found.has(f) && !inGap(f));
     let moved = 0;
-    index.chunkFirstSeqs.forEach((f, i) => { if (found.has(f) && found.get(f) !== index!.chunkOffsets[i]) moved++; });
-    index.snapshotSeqs.forEach((s, i) => { if (snapAt.has(s) && snapAt.get(s) !== index!.snapshotOffsets[i]) moved++; });
+    index.chunkFirstSeqs.forEach((f, i) => {
+      if (found.has(f) && found.get(f) !== index!.chunkOffsets[i]) moved++;
+    });
+    index.snapshotSeqs.forEach((s, i) => {
+      if (snapAt.has(s) && snapAt.get(s) !== index!.snapshotOffsets[i]) moved++;
+    });
     if (lostSnaps.length) {
-      warnings.push(`the index lists ${lostSnaps.length === 1 ? "a snapshot" : `${lostSnaps.length} snapshots`} of seq ${lostSnaps.slice(0, LIST).join(", ")}${lostSnaps.length > LIST ? " and more" : ""} that the file does not hold`);
+      warnings.push(
+        `the index lists ${lostSnaps.length === 1 ? "a snapshot" : `${lostSnaps.length} snapshots`} of seq ${lostSnaps.slice(0, LIST).join(", ")}${lostSnaps.length > LIST ? " and more" : ""} that the file does not hold`,
+      );
     }
     if (lostChunks.length) {
-      warnings.push(`the index lists ${lostChunks.length} event chunk${lostChunks.length === 1 ? "" : "s"} the file does not hold (from seq ${lostChunks[0]})`);
+      warnings.push(
+        `the index lists ${lostChunks.length} event chunk${lostChunks.length === 1 ? "" : "s"} the file does not hold (from seq ${lostChunks[0]})`,
+      );
     }
-    if (moved) warnings.push(`the index's byte offsets do not match ${moved} of the chunks (bytes were removed or inserted)`);
+    if (moved)
+      warnings.push(`the index's byte offsets do not match ${moved} of the chunks (bytes were removed or inserted)`);
     const extra = evs.length + snaps.length - dup.length - index.chunkOffsets.length - index.snapshotSeqs.length;
     if (extra > 0) warnings.push(`the file holds ${extra} chunk${extra === 1 ? "" : "s"} the index does not list`);
-    matches = lostSnaps.length === 0 && lostChunks.length === 0 && !t.chunkBad.some((b) => b !== null) && moved === 0 && extra <= 0 && index.events === t.events;
+    matches =
+      lostSnaps.length === 0 &&
+      lostChunks.length === 0 &&
+      !t.chunkBad.some((b) => b !== null) &&
+      moved === 0 &&
+      extra <= 0 &&
+      index.events === t.events;
   }
-  const complete = matches && footerOk && damage.length === 0 && dup.length === 0 &&
-    footer !== null && footer.indexOffset === indexOff && footer.events === t.events;
+  const complete =
+    matches &&
+    footerOk &&
+    damage.length === 0 &&
+    dup.length === 0 &&
+    footer !== null &&
+    footer.indexOffset === indexOff &&
+    footer.events === t.events;
   t.schedule = scheduleOff;
   return { tables: t, index, complete, problems, warnings };
 }

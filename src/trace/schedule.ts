@@ -90,12 +90,14 @@ export function decodeSchedule(bytes: Uint8Array, maxCpus: number): Schedule {
   const r = new ByteReader(bytes);
   const count = (what: string, per: number): number => {
     const n = r.uvar();
-    if (n > MAX_COUNT || n * per > r.left) throw new ScheduleError(`${what}: ${n} entries, more than the ${r.left} bytes left can hold`);
+    if (n > MAX_COUNT || n * per > r.left)
+      throw new ScheduleError(`${what}: ${n} entries, more than the ${r.left} bytes left can hold`);
     return n;
   };
   try {
     const version = r.uvar();
-    if (version !== SCHEDULE_VERSION) throw new ScheduleError(`version ${version}; this ktrace reads version ${SCHEDULE_VERSION}`);
+    if (version !== SCHEDULE_VERSION)
+      throw new ScheduleError(`version ${version}; this ktrace reads version ${SCHEDULE_VERSION}`);
     const cpus = r.uvar();
     if (cpus < 1 || cpus > maxCpus) throw new ScheduleError(`${cpus} cpus, outside 1..${maxCpus}`);
     const np = count("picks", 1);
@@ -114,7 +116,8 @@ export function decodeSchedule(bytes: Uint8Array, maxCpus: number): Schedule {
       prev = at;
     }
     const nj = r.uvar();
-    if (nj > MAX_COUNT || (nj + 3) >> 2 > r.left) throw new ScheduleError(`${nj} timing draws, more than the ${r.left} bytes left can hold`);
+    if (nj > MAX_COUNT || (nj + 3) >> 2 > r.left)
+      throw new ScheduleError(`${nj} timing draws, more than the ${r.left} bytes left can hold`);
     const jitter = new Uint8Array(nj);
     const packed = r.bytes((nj + 3) >> 2);
     for (let i = 0; i < nj; i++) jitter[i] = ((packed[i >> 2]! >> (2 * (i & 3))) & 3) + 1;
@@ -156,7 +159,8 @@ export function scheduleText(s: Schedule): string {
 export function parseScheduleText(text: string, maxCpus: number): Schedule {
   const t = text.trim();
   if (t.length > MAX_SCHEDULE_TEXT) throw new ScheduleError(`longer than ${MAX_SCHEDULE_TEXT} characters`);
-  if (!t.startsWith(SCHEDULE_PREFIX)) throw new ScheduleError(`does not start with '${SCHEDULE_PREFIX}' (a decision list as 'ktrace shrink' prints it)`);
+  if (!t.startsWith(SCHEDULE_PREFIX))
+    throw new ScheduleError(`does not start with '${SCHEDULE_PREFIX}' (a decision list as 'ktrace shrink' prints it)`);
   const body = t.slice(SCHEDULE_PREFIX.length);
   if (body.length % 4 === 1) throw new ScheduleError("its base64 text has a stray character at the end");
   const out = new Uint8Array(Math.floor((body.length * 6) / 8));

@@ -8,11 +8,11 @@
 
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { workerData } from "node:worker_threads";
-import { utf8 } from "./bytes.ts";
-import { ByteChannel } from "./byte-channel.ts";
-import { packr } from "./format.ts";
-import { ChunkFile, RECORD, RECORD_HEAD, SLOT, controlViews, writeFailure, type ThreadInput } from "./writer.ts";
 import type { Outcome } from "../kernel/types.ts";
+import { ByteChannel } from "./byte-channel.ts";
+import { utf8 } from "./bytes.ts";
+import { packr } from "./format.ts";
+import { ChunkFile, controlViews, RECORD, RECORD_HEAD, SLOT, type ThreadInput, writeFailure } from "./writer.ts";
 
 const input = workerData as ThreadInput;
 const { ints, nums, text } = controlViews(input.control);
@@ -50,7 +50,12 @@ for (;;) {
   if (body.length < len) body = new Uint8Array(Math.max(len, 2 * body.length));
   ch.read(body, len);
   if (type === RECORD.stop) {
-    if (fd >= 0) try { closeSync(fd); } catch { /* already gone */ }
+    if (fd >= 0)
+      try {
+        closeSync(fd);
+      } catch {
+        /* already gone */
+      }
     Atomics.add(ints, SLOT.done, 1);
     Atomics.notify(ints, SLOT.done);
     break;

@@ -15,18 +15,31 @@
 // are the same (fflate and the framing are the same code; the order is kept).
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { Worker } from "node:worker_threads";
 import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
 import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
-import { BadValue, ByteWriter, fromUtf8 } from "./bytes.ts";
 import { ByteChannel } from "./byte-channel.ts";
-import { EVENTS_LEVEL, SNAPSHOT_LEVEL, deflate, gzipStream, type Level } from "./compress.ts";
+import { BadValue, ByteWriter, fromUtf8 } from "./bytes.ts";
+import { deflate, EVENTS_LEVEL, gzipStream, type Level, SNAPSHOT_LEVEL } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
-import { ChunkBuilder, slotTable, type KindRow } from "./event-codec.ts";
+import { ChunkBuilder, type KindRow, slotTable } from "./event-codec.ts";
 import {
-  CHUNK_EVENTS, CHUNK_INDEX, CHUNK_SCHEDULE, CHUNK_SNAPSHOT, FLAG_DEFLATE, FRAME_HEADER, MAX_CHUNK_EVENTS, MAX_SCHEDULE_BODY, encodeFooter, encodeHeader, frameHeader, packr,
-  type IndexData, type TraceMeta, type TraceSummary,
+  CHUNK_EVENTS,
+  CHUNK_INDEX,
+  CHUNK_SCHEDULE,
+  CHUNK_SNAPSHOT,
+  encodeFooter,
+  encodeHeader,
+  FLAG_DEFLATE,
+  FRAME_HEADER,
+  frameHeader,
+  type IndexData,
+  MAX_CHUNK_EVENTS,
+  MAX_SCHEDULE_BODY,
+  packr,
+  type TraceMeta,
+  type TraceSummary,
 } from "./format.ts";
 
 /** Default most events per event chunk (see docs/FORMAT.md, "Measurements"). */
@@ -79,10 +92,20 @@ export class ChunkFile {
   private readonly out = new ByteWriter(1 << 16);
 
   /** `fd` open for writing at `offset` (everything before it written), `index` what it holds so far. */
-  constructor(readonly fd: number, public offset: number, index?: IndexData) {
+  constructor(
+    readonly fd: number,
+    public offset: number,
+    index?: IndexData,
+  ) {
     this.index = index ?? {
-      events: 0, outcome: null, endTime: 0,
-      chunkOffsets: [], chunkFirstSeqs: [], chunkCounts: [], snapshotSeqs: [], snapshotOffsets: [],
+      events: 0,
+      outcome: null,
+      endTime: 0,
+      chunkOffsets: [],
+      chunkFirstSeqs: [],
+      chunkCounts: [],
+      snapshotSeqs: [],
+      snapshotOffsets: [],
     };
   }
 
@@ -101,10 +124,15 @@ export class ChunkFile {
   /** An event chunk of events firstSeq .. firstSeq+n-1 (body: ChunkBuilder.encode's). */
   eventChunk(firstSeq: number, n: number, body: Uint8Array): void {
     const offset = this.offset;
-    this.chunk(CHUNK_EVENTS, (w) => {
-      w.uvar(firstSeq);
-      w.uvar(n);
-    }, body, EVENTS_LEVEL);
+    this.chunk(
+      CHUNK_EVENTS,
+      (w) => {
+        w.uvar(firstSeq);
+        w.uvar(n);
+      },
+      body,
+      EVENTS_LEVEL,
+    );
     this.index.chunkOffsets.push(offset);
     this.index.chunkFirstSeqs.push(firstSeq);
     this.index.chunkCounts.push(n);
@@ -209,7 +237,15 @@ export class TraceWriter {
   private sink: Sink;
   private thread: WriterThread | null = null;
 
-  private constructor(path: string, fd: number, initial: KState, snapshotEvery: number, chunkEvents: number, gzip: boolean, kinds: KindRow[]) {
+  private constructor(
+    path: string,
+    fd: number,
+    initial: KState,
+    snapshotEvery: number,
+    chunkEvents: number,
+    gzip: boolean,
+    kinds: KindRow[],
+  ) {
     this.path = path;
     this.partialPath = `${path}.partial`;
     this.fd = fd;
@@ -234,7 +270,8 @@ export class TraceWriter {
       throw new TraceError("usage", `snapshot interval must be a positive integer, got ${snapshotEvery}`);
     }
     const want = opts.chunkEvents ?? DEFAULT_CHUNK_EVENTS;
-    if (!Number.isInteger(want) || want < 1 || want > MAX_CHUNK_EVENTS) throw new TraceError("usage", `chunk size must be an integer in 1..${MAX_CHUNK_EVENTS}, got ${want}`);
+    if (!Number.isInteger(want) || want < 1 || want > MAX_CHUNK_EVENTS)
+      throw new TraceError("usage", `chunk size must be an integer in 1..${MAX_CHUNK_EVENTS}, got ${want}`);
     // Split each snapshot interval into equal chunks of at most `want` events.
     const chunkEvents = Math.ceil(snapshotEvery / Math.ceil(snapshotEvery / want));
     const kinds = currentKinds();
@@ -314,7 +351,8 @@ export class TraceWriter {
     let done: Finished = { bytes: 0, snapshots: 0 };
     this.guard(() => {
       // A schedule too large for a reader to accept is left out (the run is then run again from its seed).
-      if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY) this.sink.schedule(summary.schedule);
+      if (summary.schedule !== undefined && summary.schedule.length <= MAX_SCHEDULE_BODY)
+        this.sink.schedule(summary.schedule);
       done = this.sink.finish(this.next, outcome, endTime);
     });
     this.stopThread();
@@ -329,7 +367,11 @@ export class TraceWriter {
       syncDir(this.path);
     } catch (e) {
       this.fail();
-      try { unlinkSync(`${this.partialPath}.gz`); } catch { /* not there */ }
+      try {
+        unlinkSync(`${this.partialPath}.gz`);
+      } catch {
+        /* not there */
+      }
       throw this.writeError(writeFailure(e, this.next));
     }
     this.state = "finished";
@@ -347,11 +389,19 @@ export class TraceWriter {
     this.stopThread();
     if (this.kept) return;
     if (this.fd >= 0) {
-      try { closeSync(this.fd); } catch { /* already gone */ }
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already gone */
+      }
       this.fd = -1;
     }
     for (const p of [this.partialPath, `${this.partialPath}.gz`]) {
-      try { unlinkSync(p); } catch { /* not there */ }
+      try {
+        unlinkSync(p);
+      } catch {
+        /* not there */
+      }
     }
   }
 
@@ -370,7 +420,11 @@ export class TraceWriter {
     this.state = "failed";
     this.stopThread();
     if (this.fd >= 0) {
-      try { closeSync(this.fd); } catch { /* ignore */ }
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* ignore */
+      }
       this.fd = -1;
     }
   }
@@ -394,7 +448,11 @@ export class TraceWriter {
    */
   private writeError(f: WriteFailure): TraceWriteError {
     if (!this.usable) {
-      try { unlinkSync(this.partialPath); } catch { /* not there */ }
+      try {
+        unlinkSync(this.partialPath);
+      } catch {
+        /* not there */
+      }
       return new TraceWriteError(this.partialPath, f.code, f.what, null);
     }
     this.kept = true;
@@ -411,7 +469,11 @@ export class TraceWriter {
     } catch (e) {
       if (e instanceof BadValue || e instanceof RangeError) {
         this.fail();
-        throw new TraceError("bad-event", `events ${c.firstSeq}..${c.firstSeq + n - 1}: ${e.message} (event fields must be safe integers)`, this.partialPath);
+        throw new TraceError(
+          "bad-event",
+          `events ${c.firstSeq}..${c.firstSeq + n - 1}: ${e.message} (event fields must be safe integers)`,
+          this.partialPath,
+        );
       }
       throw e;
     }
@@ -433,20 +495,23 @@ export class TraceWriter {
     let size = 0;
     let readAt = 0;
     try {
-      gzipStream((buf) => {
-        let got = 0;
-        while (got < buf.length) {
-          const k = readSync(src, buf, got, buf.length - got, readAt + got);
-          if (k === 0) break;
-          got += k;
-        }
-        readAt += got;
-        return got;
-      }, (b) => {
-        let done = 0;
-        while (done < b.length) done += writeSync(dst, b, done, b.length - done);
-        size += b.length;
-      });
+      gzipStream(
+        (buf) => {
+          let got = 0;
+          while (got < buf.length) {
+            const k = readSync(src, buf, got, buf.length - got, readAt + got);
+            if (k === 0) break;
+            got += k;
+          }
+          readAt += got;
+          return got;
+        },
+        (b) => {
+          let done = 0;
+          while (done < b.length) done += writeSync(dst, b, done, b.length - done);
+          size += b.length;
+        },
+      );
       fsyncSync(dst);
     } finally {
       closeSync(dst);
@@ -488,7 +553,11 @@ const CTL_TEXT = 4096;
 
 /** The views of a control block. */
 export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: Float64Array; text: Uint8Array } {
-  return { ints: new Int32Array(sab, 0, CTL_INTS), nums: new Float64Array(sab, 4 * CTL_INTS, CTL_NUMS), text: new Uint8Array(sab, 4 * CTL_INTS + 8 * CTL_NUMS, CTL_TEXT) };
+  return {
+    ints: new Int32Array(sab, 0, CTL_INTS),
+    nums: new Float64Array(sab, 4 * CTL_INTS, CTL_NUMS),
+    text: new Uint8Array(sab, 4 * CTL_INTS + 8 * CTL_NUMS, CTL_TEXT),
+  };
 }
 
 /** Record types on the channel to the thread. A record is a 24-byte head (type, body length, two numbers) and its body. */
@@ -529,7 +598,11 @@ class WriterThread implements Sink {
   private quiet = 0;
   private beat = 0;
 
-  private constructor(private readonly w: Worker, control: SharedArrayBuffer, channel: SharedArrayBuffer) {
+  private constructor(
+    private readonly w: Worker,
+    control: SharedArrayBuffer,
+    channel: SharedArrayBuffer,
+  ) {
     ({ ints: this.ints, nums: this.nums, text: this.text } = controlViews(control));
     this.ch = new ByteChannel(channel, () => this.stalled());
   }
@@ -630,7 +703,8 @@ class WriterThread implements Sink {
     const b = Atomics.load(this.ints, SLOT.beat);
     this.quiet = b === this.beat ? this.quiet + 1 : 0;
     this.beat = b;
-    if (this.quiet >= STALL_SECONDS) throw new Error(`the trace writer's thread stopped responding (nothing for ${STALL_SECONDS} s)`);
+    if (this.quiet >= STALL_SECONDS)
+      throw new Error(`the trace writer's thread stopped responding (nothing for ${STALL_SECONDS} s)`);
   }
 
   /** Waits until the thread has handled `k` records (or failed). */
@@ -652,6 +726,11 @@ function syncDir(path: string): void {
   } catch {
     /* not supported here */
   } finally {
-    if (fd >= 0) try { closeSync(fd); } catch { /* ignore */ }
+    if (fd >= 0)
+      try {
+        closeSync(fd);
+      } catch {
+        /* ignore */
+      }
   }
 }

@@ -5,23 +5,23 @@
 // Draws only what the state holds (state.frame, state.overview); keys go to
 // the store through useReplay.
 
-import { useEffect } from 'react';
-import { Box, Text, useApp, useWindowSize } from 'ink';
-import { cut } from '../util/text-table.ts';
-import { EventList } from './event-list.tsx';
-import { Explain } from './explain.tsx';
-import type { Frame, Pane, PaneId, StatePaneId } from './frame.ts';
-import { Footer, StatusLine } from './footer.tsx';
-import { Header } from './header.tsx';
-import { Help } from './help.tsx';
-import { DEFAULT_KEYMAP, type KeyMap } from './keymap.ts';
-import { Prompt, Search } from './search.tsx';
-import { PaneView } from './state-panes.tsx';
-import type { ReplayStore } from './store.ts';
-import { Timeline } from './timeline.tsx';
-import { useReplay } from './use-replay.ts';
-import type { ViewState } from './use-replay-state.ts';
-import { WatchList, WatchPicker } from './watch-picker.tsx';
+import { Box, Text, useApp, useWindowSize } from "ink";
+import { useEffect } from "react";
+import { cut } from "../util/text-table.ts";
+import { EventList } from "./event-list.tsx";
+import { Explain } from "./explain.tsx";
+import { Footer, StatusLine } from "./footer.tsx";
+import type { Frame, Pane, PaneId, StatePaneId } from "./frame.ts";
+import { Header } from "./header.tsx";
+import { Help } from "./help.tsx";
+import { DEFAULT_KEYMAP, type KeyMap } from "./keymap.ts";
+import { Prompt, Search } from "./search.tsx";
+import { PaneView } from "./state-panes.tsx";
+import type { ReplayStore } from "./store.ts";
+import { Timeline } from "./timeline.tsx";
+import { useReplay } from "./use-replay.ts";
+import type { ViewState } from "./use-replay-state.ts";
+import { WatchList, WatchPicker } from "./watch-picker.tsx";
 
 export interface AppProps {
   readonly store: ReplayStore;
@@ -67,11 +67,33 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
     const t = Math.floor(width * 0.28);
     const l = Math.floor(width * 0.24);
     const y = Math.floor(width * 0.24);
-    return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, y, width - t - l - y] };
+    return {
+      width,
+      banner,
+      middle,
+      top,
+      bottom,
+      eventsWidth,
+      sideWidth,
+      cpusHeight,
+      kstacksHeight,
+      bottomWidths: [t, l, y, width - t - l - y],
+    };
   }
   const t = Math.floor(width * 0.33);
   const l = Math.floor(width * 0.4);
-  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths: [t, l, width - t - l] };
+  return {
+    width,
+    banner,
+    middle,
+    top,
+    bottom,
+    eventsWidth,
+    sideWidth,
+    cpusHeight,
+    kstacksHeight,
+    bottomWidths: [t, l, width - t - l],
+  };
 }
 
 function paneOf(panes: readonly Pane[], id: PaneId): Pane | undefined {
@@ -80,9 +102,9 @@ function paneOf(panes: readonly Pane[], id: PaneId): Pane | undefined {
 
 /** The hint under the panes when there is no message: why the selected row is marked. */
 export function selectionHint(state: ViewState, frame: Frame): string | undefined {
-  if (state.focus === 'events') return undefined;
+  if (state.focus === "events") return undefined;
   const row = paneOf(frame.panes, state.focus)?.rows[state.selected[state.focus]];
-  return row?.note ?? (row !== undefined ? 'e: explain the selected row' : undefined);
+  return row?.note ?? (row !== undefined ? "e: explain the selected row" : undefined);
 }
 
 function Middle({ state, store, keymap, lay }: { state: ViewState; store: ReplayStore; keymap: KeyMap; lay: Layout }) {
@@ -90,17 +112,19 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
   const d = state.dialog;
   const w = lay.width;
   const h = lay.middle;
-  if (d !== null && d.kind !== 'goto') {
+  if (d !== null && d.kind !== "goto") {
     switch (d.kind) {
-      case 'help':
+      case "help":
         return <Help keymap={keymap} scroll={d.scroll} width={w} height={h} />;
-      case 'search':
-        return <Search text={d.text} items={d.items} all={d.all} index={d.index} scope={d.scope} width={w} height={h} />;
-      case 'watch-pick':
+      case "search":
+        return (
+          <Search text={d.text} items={d.items} all={d.all} index={d.index} scope={d.scope} width={w} height={h} />
+        );
+      case "watch-pick":
         return <WatchPicker text={d.text} items={d.items} index={d.index} width={w} height={h} />;
-      case 'watch-list':
+      case "watch-list":
         return <WatchList watches={state.watches} index={d.index} width={w} height={h} />;
-      case 'explain':
+      case "explain":
         return <Explain title={d.title} lines={d.lines} seq={d.seq} scroll={d.scroll} width={w} height={h} />;
     }
   }
@@ -124,19 +148,19 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
           marks={state.overview.marks}
           height={lay.top}
           width={lay.eventsWidth - 1}
-          focused={state.focus === 'events'}
+          focused={state.focus === "events"}
         />
         <Box width={1} />
         <Box flexDirection="column" width={lay.sideWidth}>
-          {pane('cpus', lay.sideWidth, lay.cpusHeight)}
-          {pane('kstacks', lay.sideWidth, lay.kstacksHeight)}
+          {pane("cpus", lay.sideWidth, lay.cpusHeight)}
+          {pane("kstacks", lay.sideWidth, lay.kstacksHeight)}
         </Box>
       </Box>
       <Box flexDirection="row" height={lay.bottom}>
-        {pane('threads', tw, lay.bottom)}
-        {pane('locks', lw, lay.bottom)}
-        {sync ? pane('sync', bw[2]!, lay.bottom) : null}
-        {pane('procs', pw, lay.bottom)}
+        {pane("threads", tw, lay.bottom)}
+        {pane("locks", lw, lay.bottom)}
+        {sync ? pane("sync", bw[2]!, lay.bottom) : null}
+        {pane("procs", pw, lay.bottom)}
       </Box>
     </Box>
   );
@@ -149,7 +173,7 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   const state = useReplay(store, { isActive, keymap });
   const { exit } = useApp();
   const frame = state.frame;
-  const bannerLines = state.banner === null ? [] : state.banner.split('\n');
+  const bannerLines = state.banner === null ? [] : state.banner.split("\n");
   const lay = layout(columns, rows, bannerLines.length, store.info.cpus, state.rows.sync > 0);
   const eventRows = lay.top - 1;
 
@@ -157,13 +181,16 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
     if (state.quit) exit();
   }, [state.quit, exit]);
   useEffect(() => {
-    store.dispatch({ type: 'page', rows: eventRows });
+    store.dispatch({ type: "page", rows: eventRows });
   }, [store, eventRows]);
 
   if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
     return (
       <Box flexDirection="column">
-        <Text color="yellow" wrap="wrap">{`ktrace replay: the terminal is ${columns}x${rows}; make it at least ${MIN_COLUMNS}x${MIN_ROWS}.`}</Text>
+        <Text
+          color="yellow"
+          wrap="wrap"
+        >{`ktrace replay: the terminal is ${columns}x${rows}; make it at least ${MIN_COLUMNS}x${MIN_ROWS}.`}</Text>
         <Text dimColor>q quits</Text>
       </Box>
     );
@@ -174,14 +201,19 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
     <Box flexDirection="column" width={columns} height={rows}>
       <Header info={store.info} frame={frame} width={columns} />
       {bannerLines.slice(0, lay.banner).map((l, i) => (
-        <Text key={i} color={i === 0 ? 'red' : 'yellow'} bold wrap="truncate">
+        <Text key={i} color={i === 0 ? "red" : "yellow"} bold wrap="truncate">
           {cut(l, columns)}
         </Text>
       ))}
       <Timeline seq={state.seq} total={store.info.total} overview={state.overview} width={columns} />
       <Middle state={state} store={store} keymap={keymap} lay={lay} />
-      {d?.kind === 'goto' ? (
-        <Prompt label="go to seq: " text={d.text} width={columns} note={d.error ?? `0..${Math.max(0, store.info.total - 1)}, Enter goes, Esc cancels`} />
+      {d?.kind === "goto" ? (
+        <Prompt
+          label="go to seq: "
+          text={d.text}
+          width={columns}
+          note={d.error ?? `0..${Math.max(0, store.info.total - 1)}, Enter goes, Esc cancels`}
+        />
       ) : (
         <StatusLine status={state.status} hint={selectionHint(state, frame)} width={columns} />
       )}

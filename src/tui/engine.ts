@@ -10,9 +10,9 @@
 // 2*WINDOW events described, and the state panes' rows. Whole-trace work (the
 // timeline's scan) runs in slices through scan(), never inside a key.
 
-import fuzzysort, { type SnapshotKey } from 'fuzzysort';
-import { EVENT_KINDS, KIND, OUTCOME_KINDS, type KEvent, type KState, type OutcomeKind } from '../kernel/types.ts';
-import { DensityScan } from '../replay/density.ts';
+import fuzzysort, { type SnapshotKey } from "fuzzysort";
+import { EVENT_KINDS, type KEvent, KIND, type KState, OUTCOME_KINDS, type OutcomeKind } from "../kernel/types.ts";
+import { DensityScan } from "../replay/density.ts";
 import {
   Cursor,
   describe,
@@ -20,22 +20,37 @@ import {
   eventOrNull,
   futexWaitersOf,
   kindName,
-  syncValue,
   openSource,
   parseWatch,
-  type ObjectRef as WhyRef,
   type Stop,
+  syncValue,
   type Violation,
   type Watchpoint,
   type WhyEntry,
-} from '../replay/index.ts';
-import type { Density, EventRow, Explanation, Frame, ListItem, Marks, ObjectRef, Overview, Pane, PaneId, Status, Tone, TraceInfo, WatchView } from './frame.ts';
-import { isFailure, MISSING_KIND } from './frame.ts';
-import { CLASS_OF, KIND_CLASSES } from './kinds.ts';
-import { ownerProblem, refAt, statePanes } from './rows.ts';
-import { safeText } from '../util/safe-text.ts';
+  type ObjectRef as WhyRef,
+} from "../replay/index.ts";
+import { safeText } from "../util/safe-text.ts";
+import type {
+  Density,
+  EventRow,
+  Explanation,
+  Frame,
+  ListItem,
+  Marks,
+  ObjectRef,
+  Overview,
+  Pane,
+  PaneId,
+  Status,
+  Tone,
+  TraceInfo,
+  WatchView,
+} from "./frame.ts";
+import { isFailure, MISSING_KIND } from "./frame.ts";
+import { CLASS_OF, KIND_CLASSES } from "./kinds.ts";
+import { ownerProblem, refAt, statePanes } from "./rows.ts";
 
-export type { Explanation, ListItem, Status, Tone, WatchView } from './frame.ts';
+export type { Explanation, ListItem, Status, Tone, WatchView } from "./frame.ts";
 
 /** Events described on each side of the cursor (the event list shows a slice of them). */
 export const WINDOW = 40;
@@ -49,7 +64,7 @@ export const LIST_LIMIT = 100;
 export const SEARCH_THRESHOLD = 0.3;
 
 /** Where the replay opens: an event number or a named point (the CLI's --at). */
-export type OpenAt = number | 'start' | 'end' | 'panic' | 'violation';
+export type OpenAt = number | "start" | "end" | "panic" | "violation";
 
 /** A violation as the UI names it. */
 export interface ViolationView {
@@ -75,7 +90,7 @@ export interface SearchResult {
 }
 
 /** Whole-trace work a key may start; see Engine.slow. */
-export type SlowWork = 'continue' | 'reverseContinue' | 'violation';
+export type SlowWork = "continue" | "reverseContinue" | "violation";
 
 /**
  * What the reducer asks of the replay engine. ReplayEngine is the real one;
@@ -88,7 +103,7 @@ export interface Engine {
   /** The frame at the cursor. */
   frame(): Frame;
   /** Moves the cursor to seq (-1..total-1); `via` says it is a single step. Returns the frame there. */
-  seek(seq: number, via?: 'step' | 'stepBack'): Frame;
+  seek(seq: number, via?: "step" | "stepBack"): Frame;
   /** Runs forward (1) or back (-1) to the next watchpoint hit or invariant break, or the end. */
   continue(dir: 1 | -1): { frame: Frame; status: Status };
   /** The first violation if known without searching; undefined when not known yet. */
@@ -112,7 +127,7 @@ export interface Engine {
   /** What-if (absent without an explorer): branches at seq and makes the branch the run shown, or says why not. */
   branch?(seq: number): BranchView | { readonly error: string };
   /** Switches between the original run and the branch: which one is shown now; null when there is no branch. */
-  switchRun?(): 'original' | 'branch' | null;
+  switchRun?(): "original" | "branch" | null;
 }
 
 /** A what-if branch: where, what changed, how it went, where its trace is. */
@@ -131,7 +146,9 @@ export interface Explorer {
   /** Seqs of the decisions the failure hinges on (ktrace pivots), or null when not known (a passing run, a trace too large). */
   pivots(): readonly number[] | null;
   /** The what-if branch at seq (ktrace whatif --at seq: the natural flip there), written to a trace file; or one line saying why not. */
-  branch(seq: number): { readonly path: string; readonly change: string; readonly outcome: string } | { readonly error: string };
+  branch(
+    seq: number,
+  ): { readonly path: string; readonly change: string; readonly outcome: string } | { readonly error: string };
 }
 
 export interface EngineOptions {
@@ -156,7 +173,7 @@ interface SearchTarget {
 }
 
 /** One line naming a violation: "lock-owner-alive at seq 41: ...". */
-export function violationLine(v: Pick<Violation, 'invariant' | 'seq' | 'message'>): string {
+export function violationLine(v: Pick<Violation, "invariant" | "seq" | "message">): string {
   return `${v.invariant} at seq ${v.seq}: ${v.message}`;
 }
 
@@ -171,7 +188,8 @@ export function traceInfo(cursor: Cursor, file: string): TraceInfo {
     seed: src.meta.seed,
     cpus: src.meta.config.cpus,
     total: src.eventCount,
-    outcome: src.outcome === null ? null : { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message },
+    outcome:
+      src.outcome === null ? null : { kind: src.outcome.kind, seq: src.outcome.seq, message: src.outcome.message },
     snapshotSeqs: src.snapshotSeqs,
     recovery: r === null ? null : `${r.events} events; ${r.reason}`,
     imported: src.meta.imported ? src.meta.imported.format : null,
@@ -196,12 +214,12 @@ export function failureOf(cursor: Cursor, info: TraceInfo): Failure | null {
   if (info.outcome !== null) return isFailure(info.outcome.kind) ? info.outcome : null;
   let seq: number;
   try {
-    seq = cursor.resolve('panic');
+    seq = cursor.resolve("panic");
   } catch {
     return null;
   }
   const ev = eventOrNull(cursor.source, seq);
-  return { kind: ev ? kindName(ev.kind) : 'failure', seq, message: ev ? ev.s : '' };
+  return { kind: ev ? kindName(ev.kind) : "failure", seq, message: ev ? ev.s : "" };
 }
 
 /** Whether two panes show the same rows. */
@@ -210,7 +228,8 @@ function samePane(a: Pane, b: Pane): boolean {
   for (let i = 0; i < a.rows.length; i++) {
     const x = a.rows[i]!;
     const y = b.rows[i]!;
-    if (x.mark !== y.mark || x.note !== y.note || x.ref.id !== y.ref.id || x.cells.length !== y.cells.length) return false;
+    if (x.mark !== y.mark || x.note !== y.note || x.ref.id !== y.ref.id || x.cells.length !== y.cells.length)
+      return false;
     for (let j = 0; j < x.cells.length; j++) if (x.cells[j] !== y.cells[j]) return false;
   }
   return true;
@@ -220,7 +239,15 @@ const tone = (text: string, t: Tone): Status => ({ text, tone: t });
 
 /** The event list's row for an event missing from a damaged trace (at the time of the state before it). */
 function missingRow(seq: number, time: number): EventRow {
-  return { seq, time, cpu: -1, tid: -1, kind: MISSING_KIND, kindName: 'missing', text: 'missing: the trace is damaged here' };
+  return {
+    seq,
+    time,
+    cpu: -1,
+    tid: -1,
+    kind: MISSING_KIND,
+    kindName: "missing",
+    text: "missing: the trace is damaged here",
+  };
 }
 
 const byNumber = (a: number, b: number) => a - b;
@@ -255,11 +282,15 @@ export class ReplayEngine implements Engine {
     this.pivots = opts.pivots ?? [];
     this.slowAbove = opts.slowAbove ?? FULL_SCAN_EVENTS;
     this.failure = failureOf(cursor, info);
-    this.base = new DensityScan(cursor.source, { classOf: CLASS_OF, classes: KIND_CLASSES.length, invariants: cursor.invariants });
+    this.base = new DensityScan(cursor.source, {
+      classOf: CLASS_OF,
+      classes: KIND_CLASSES.length,
+      invariants: cursor.invariants,
+    });
     // Small traces: scanned whole now, so every violation is marked and `v` needs no search.
     if (this.small) this.scanBase(() => false);
-    const at = opts.at ?? (this.failure !== null ? 'panic' : 'start');
-    const v = at === 'violation' ? this.findViolation() : null;
+    const at = opts.at ?? (this.failure !== null ? "panic" : "start");
+    const v = at === "violation" ? this.findViolation() : null;
     // (With no violation, the cursor's own seek says so: NoSuchPointError.)
     cursor.seek(v !== null ? v.seq : at);
   }
@@ -280,10 +311,10 @@ export class ReplayEngine implements Engine {
     return (this.lastFrame ??= this.buildFrame());
   }
 
-  seek(seq: number, via?: 'step' | 'stepBack'): Frame {
+  seek(seq: number, via?: "step" | "stepBack"): Frame {
     const c = this.cursor;
-    if (via === 'step' && seq === c.seq + 1) c.step();
-    else if (via === 'stepBack' && seq === c.seq - 1) c.stepBack();
+    if (via === "step" && seq === c.seq + 1) c.step();
+    else if (via === "stepBack" && seq === c.seq - 1) c.stepBack();
     else c.seek(seq);
     return this.moved();
   }
@@ -300,15 +331,16 @@ export class ReplayEngine implements Engine {
   }
 
   private stopStatus(stop: Stop, dir: 1 | -1): Status {
-    if (stop.reason === 'hit') {
+    if (stop.reason === "hit") {
       for (const h of stop.hits) this.seenHits.add(h.seq);
       if (stop.violation !== null) this.seenViolations.add(stop.violation.seq);
       const parts = stop.hits.map((h) => h.message);
       if (stop.violation !== null) parts.push(`violation: ${violationLine(stop.violation)}`);
-      return tone(parts.join('; '), stop.violation !== null && stop.hits.length === 0 ? 'error' : 'hit');
+      return tone(parts.join("; "), stop.violation !== null && stop.hits.length === 0 ? "error" : "hit");
     }
-    const none = this.watches.length === 0 ? 'no watchpoints (w adds one) and no violation' : 'no watchpoint hit or violation';
-    return tone(dir === 1 ? `${none} after here: at the end` : `${none} before here: at the start`, 'info');
+    const none =
+      this.watches.length === 0 ? "no watchpoints (w adds one) and no violation" : "no watchpoint hit or violation";
+    return tone(dir === 1 ? `${none} after here: at the end` : `${none} before here: at the start`, "info");
   }
 
   // ---- violations ----
@@ -318,7 +350,11 @@ export class ReplayEngine implements Engine {
       if (this.base.firstViolation !== null) this.violation = this.base.firstViolation;
       else if (this.base.done && this.base.error === null) this.violation = null;
     }
-    return this.violation === undefined ? undefined : this.violation === null ? null : { seq: this.violation.seq, line: violationLine(this.violation) };
+    return this.violation === undefined
+      ? undefined
+      : this.violation === null
+        ? null
+        : { seq: this.violation.seq, line: violationLine(this.violation) };
   }
 
   findViolation(): ViolationView | null {
@@ -330,9 +366,10 @@ export class ReplayEngine implements Engine {
 
   slow(work: SlowWork): string | undefined {
     if (this.small) return undefined;
-    const events = `${this.info.total.toLocaleString('en-US')} events`;
-    if (work === 'violation') return this.knownViolation() === undefined ? `searching ${events} for the first invariant violation…` : undefined;
-    return `${work === 'continue' ? 'continuing' : 'reverse-continuing'}: checking watchpoints and invariants (up to ${events})…`;
+    const events = `${this.info.total.toLocaleString("en-US")} events`;
+    if (work === "violation")
+      return this.knownViolation() === undefined ? `searching ${events} for the first invariant violation…` : undefined;
+    return `${work === "continue" ? "continuing" : "reverse-continuing"}: checking watchpoints and invariants (up to ${events})…`;
   }
 
   // ---- the timeline ----
@@ -355,7 +392,7 @@ export class ReplayEngine implements Engine {
     const b = this.base;
     const h = this.hitScan;
     const gaps = this.cursor.source.gaps;
-    const key = `${b.scanned}/${b.error}/${this.hitScans}:${h?.scanned ?? '-'}/${this.seenHits.size}/${this.seenViolations.size}/${this.violation === undefined ? 'u' : (this.violation?.seq ?? 'n')}/${gaps.length}`;
+    const key = `${b.scanned}/${b.error}/${this.hitScans}:${h?.scanned ?? "-"}/${this.seenHits.size}/${this.seenViolations.size}/${this.violation === undefined ? "u" : (this.violation?.seq ?? "n")}/${gaps.length}`;
     if (this.lastOverview?.key === key) return this.lastOverview.value;
     const density: Density = {
       total: b.total,
@@ -412,7 +449,15 @@ export class ReplayEngine implements Engine {
   }
 
   private eventRow(ev: KEvent, st: KState): EventRow {
-    return { seq: ev.seq, time: ev.time, cpu: ev.cpu, tid: ev.tid, kind: ev.kind, kindName: kindName(ev.kind), text: describe(ev, st) };
+    return {
+      seq: ev.seq,
+      time: ev.time,
+      cpu: ev.cpu,
+      tid: ev.tid,
+      kind: ev.kind,
+      kindName: kindName(ev.kind),
+      text: describe(ev, st),
+    };
   }
 
   // ---- search ----
@@ -430,7 +475,9 @@ export class ReplayEngine implements Engine {
     const cached = this.searchCache;
     const reuse =
       cached !== null &&
-      (total <= SEARCH_SPAN || (seq - cached.from >= SEARCH_SPAN / 8 && cached.to - seq >= SEARCH_SPAN / 8) || (cached.from === from && cached.to === to));
+      (total <= SEARCH_SPAN ||
+        (seq - cached.from >= SEARCH_SPAN / 8 && cached.to - seq >= SEARCH_SPAN / 8) ||
+        (cached.from === from && cached.to === to));
     if (!reuse) {
       const st = this.cursor.state;
       const targets: SearchTarget[] = [];
@@ -438,7 +485,7 @@ export class ReplayEngine implements Engine {
         const ev = eventOrNull(this.cursor.source, q);
         if (ev) targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
       }
-      this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: 'label' }) };
+      this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: "label" }) };
     }
     const sc = this.searchCache!;
     const scope = total <= SEARCH_SPAN ? `all ${total} events` : `events ${sc.from}..${sc.to} of ${total}`;
@@ -447,14 +494,15 @@ export class ReplayEngine implements Engine {
 
   search(text: string): SearchResult {
     const { snap, scope } = this.searchScope();
-    if (text.trim() === '') return { items: [], all: [], scope };
+    if (text.trim() === "") return { items: [], all: [], scope };
     const res = fuzzysort.go(text, snap, { limit: 0, threshold: SEARCH_THRESHOLD });
     const items: ListItem[] = [];
     const all: number[] = [];
     for (const r of res) {
       const t = r.obj;
       all.push(t.seq);
-      if (items.length < LIST_LIMIT) items.push({ id: `ev:${t.seq}`, label: t.label, seq: t.seq, hit: r.indexes, detail: `seq ${t.seq}` });
+      if (items.length < LIST_LIMIT)
+        items.push({ id: `ev:${t.seq}`, label: t.label, seq: t.seq, hit: r.indexes, detail: `seq ${t.seq}` });
     }
     all.sort(byNumber);
     return { items, all, scope };
@@ -469,41 +517,60 @@ export class ReplayEngine implements Engine {
     const ids = <T>(m: ReadonlyMap<number, T>) => [...m.keys()].sort(byNumber);
     for (const id of ids(st.locks)) {
       const l = st.locks.get(id)!;
-      const where = l.space === 0 ? 'kernel' : `pid ${l.space}`;
+      const where = l.space === 0 ? "kernel" : `pid ${l.space}`;
       out.push({ id: `lock:${id}`, label: `lock ${l.name} (${where})`, detail: `${l.type}, id ${id}` });
     }
     const stackTids = new Set<number>();
     for (const id of ids(st.kstacks)) stackTids.add(st.kstacks.get(id)!.tid);
-    out.push({ id: 'kstack-free', label: 'kernel stack freed (any)', detail: 'kstack-free' });
+    out.push({ id: "kstack-free", label: "kernel stack freed (any)", detail: "kstack-free" });
     for (const tid of [...stackTids].sort(byNumber)) {
       out.push({ id: `kstack-free:${tid}`, label: `kernel stack of tid ${tid} freed`, detail: `kstack-free:${tid}` });
     }
     for (const tid of ids(st.threads)) {
       const t = st.threads.get(tid)!;
-      out.push({ id: `thread:${tid}`, label: `thread tid ${tid}${t.comm !== undefined ? ` (${t.comm})` : ''} state`, detail: `pid ${t.pid}, ${t.state}` });
+      out.push({
+        id: `thread:${tid}`,
+        label: `thread tid ${tid}${t.comm !== undefined ? ` (${t.comm})` : ""} state`,
+        detail: `pid ${t.pid}, ${t.state}`,
+      });
     }
-    for (const c of st.cpus) out.push({ id: `cpu:${c.id}`, label: `cpu ${c.id}: what it runs`, detail: c.tid < 0 ? 'idle' : `tid ${c.tid}` });
+    for (const c of st.cpus)
+      out.push({ id: `cpu:${c.id}`, label: `cpu ${c.id}: what it runs`, detail: c.tid < 0 ? "idle" : `tid ${c.tid}` });
     for (const pid of ids(st.procs)) {
       const p = st.procs.get(pid)!;
       if (p.vmarLock < 0) continue; // an imported process: no VMAR modelled
-      out.push({ id: `vmar:${pid}`, label: `VMAR of pid ${pid} (${p.name})`, detail: p.vmar === null ? 'None' : `vmar ${p.vmar}` });
+      out.push({
+        id: `vmar:${pid}`,
+        label: `VMAR of pid ${pid} (${p.name})`,
+        detail: p.vmar === null ? "None" : `vmar ${p.vmar}`,
+      });
     }
     for (const id of ids(st.vars)) {
       const v = st.vars.get(id)!;
       if (v.sync === undefined && futexWaitersOf(st, id).length === 0) continue;
-      const where = v.space === 0 ? 'kernel' : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
-      out.push({ id: `futex:${id}`, label: `${v.sync ?? 'futex'} ${v.name} (${where}): waits, wakes, value`, detail: `futex:${id}` });
+      const where = v.space === 0 ? "kernel" : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
+      out.push({
+        id: `futex:${id}`,
+        label: `${v.sync ?? "futex"} ${v.name} (${where}): waits, wakes, value`,
+        detail: `futex:${id}`,
+      });
     }
-    for (const id of ids(st.pipes)) out.push({ id: `pipe:${id}`, label: `pipe ${id}: ends, writes, reads, waits`, detail: `pipe:${id}` });
-    for (const pid of ids(st.procs)) out.push({ id: `signal:${pid}`, label: `signals of pid ${pid} (${st.procs.get(pid)!.name})`, detail: `signal:${pid}` });
-    for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: 'kind' });
+    for (const id of ids(st.pipes))
+      out.push({ id: `pipe:${id}`, label: `pipe ${id}: ends, writes, reads, waits`, detail: `pipe:${id}` });
+    for (const pid of ids(st.procs))
+      out.push({
+        id: `signal:${pid}`,
+        label: `signals of pid ${pid} (${st.procs.get(pid)!.name})`,
+        detail: `signal:${pid}`,
+      });
+    for (const k of EVENT_KINDS) out.push({ id: `kind:${k.name}`, label: `event kind ${k.name}`, detail: "kind" });
     return out;
   }
 
   watchables(text: string): readonly ListItem[] {
     const all = this.allWatchables();
-    if (text.trim() === '') return all.slice(0, LIST_LIMIT);
-    const res = fuzzysort.go(text, all, { keys: ['label', 'id'], limit: LIST_LIMIT, threshold: 0.2 });
+    if (text.trim() === "") return all.slice(0, LIST_LIMIT);
+    const res = fuzzysort.go(text, all, { keys: ["label", "id"], limit: LIST_LIMIT, threshold: 0.2 });
     return res.map((r) => ({ ...r.obj, hit: r[0]?.indexes ?? [] }));
   }
 
@@ -512,18 +579,22 @@ export class ReplayEngine implements Engine {
   }
 
   addWatch(spec: string): { watches: readonly WatchView[]; status: Status } {
-    if (this.watches.some((w) => w.spec === spec)) return { watches: this.watchViews(), status: tone(`already watching ${spec}`, 'info') };
+    if (this.watches.some((w) => w.spec === spec))
+      return { watches: this.watchViews(), status: tone(`already watching ${spec}`, "info") };
     const wp = parseWatch(spec);
     const label = this.allWatchables().find((w) => w.id === spec)?.label ?? spec;
     this.watches.push({ id: this.nextWatchId++, spec, label, wp });
     this.cursor.watchpoints.push(wp);
     this.restartHitScan();
-    let n = '';
+    let n = "";
     if (this.small) {
       const count = this.hitScan!.hitsPerWatch.at(-1)!;
-      n = ` (${count} hit${count === 1 ? '' : 's'} in the trace)`;
+      n = ` (${count} hit${count === 1 ? "" : "s"} in the trace)`;
     }
-    return { watches: this.watchViews(), status: tone(`watching ${label}${n}: c / C run to its next / previous change`, 'info') };
+    return {
+      watches: this.watchViews(),
+      status: tone(`watching ${label}${n}: c / C run to its next / previous change`, "info"),
+    };
   }
 
   removeWatch(id: number): { watches: readonly WatchView[]; status: Status } | null {
@@ -533,20 +604,23 @@ export class ReplayEngine implements Engine {
     const i = this.cursor.watchpoints.indexOf(w.wp);
     if (i >= 0) this.cursor.watchpoints.splice(i, 1);
     this.restartHitScan();
-    return { watches: this.watchViews(), status: tone(`removed watchpoint ${w.label}`, 'info') };
+    return { watches: this.watchViews(), status: tone(`removed watchpoint ${w.label}`, "info") };
   }
 
   /** A new scan for the hits of the watchpoints of now (whole at once on a small trace). */
   private restartHitScan(): void {
     this.hitScans++;
-    this.hitScan = this.watches.length === 0 ? null : new DensityScan(this.cursor.source, { watchpoints: this.watches.map((w) => w.wp) });
+    this.hitScan =
+      this.watches.length === 0
+        ? null
+        : new DensityScan(this.cursor.source, { watchpoints: this.watches.map((w) => w.wp) });
     if (this.small) this.hitScan?.run();
   }
 
   // ---- explain ----
 
   explain(pane: PaneId, row: number): Explanation | null {
-    if (pane === 'events') return explainEvent(this.cursor, row);
+    if (pane === "events") return explainEvent(this.cursor, row);
     const ref = refAt(this.cursor.state, pane, row);
     return ref === undefined ? null : explainObject(this.cursor, ref);
   }
@@ -556,16 +630,33 @@ export class ReplayEngine implements Engine {
 
 /** What an outcome means, in words (`e` on the `end` event). */
 export const OUTCOME_WORDS: { readonly [K in OutcomeKind]: string } = {
-  ok: 'The run finished: every thread ran to its end.',
-  fatal: 'The run ended in a fatal error: a user-space check aborted a process.',
-  panic: 'The run ended in a kernel panic: the machine stopped.',
-  hang: 'The run hung: no thread could ever run again.',
-  budget: 'The run was cut short: the event budget (--max-events) ran out first.',
-  livelock: 'The run livelocked: threads kept running but made no progress (no progress mark in the last window) until the event budget ran out.',
+  ok: "The run finished: every thread ran to its end.",
+  fatal: "The run ended in a fatal error: a user-space check aborted a process.",
+  panic: "The run ended in a kernel panic: the machine stopped.",
+  hang: "The run hung: no thread could ever run again.",
+  budget: "The run was cut short: the event budget (--max-events) ran out first.",
+  livelock:
+    "The run livelocked: threads kept running but made no progress (no progress mark in the last window) until the event budget ran out.",
 };
 
 /** Roles of why() entries, most telling first: the one Enter jumps to. */
-const JUMP_ROLES = ['owner', 'lost-wake', 'waits-on-lost-wake', 'woken', 'signal-sent', 'waits-on-holds-write', 'holds-write', 'freed', 'cleared', 'waits-on-owner', 'copied', 'released', 'exiting', 'allocated', 'created'];
+const JUMP_ROLES = [
+  "owner",
+  "lost-wake",
+  "waits-on-lost-wake",
+  "woken",
+  "signal-sent",
+  "waits-on-holds-write",
+  "holds-write",
+  "freed",
+  "cleared",
+  "waits-on-owner",
+  "copied",
+  "released",
+  "exiting",
+  "allocated",
+  "created",
+];
 
 function entryLines(entries: readonly WhyEntry[]): string[] {
   const out: string[] = [];
@@ -594,36 +685,39 @@ function whyOf(cursor: Cursor, ref: WhyRef): WhyEntry[] {
 
 function objectTitle(s: KState, ref: ObjectRef): string {
   switch (ref.kind) {
-    case 'cpu': {
+    case "cpu": {
       const c = s.cpus[ref.id];
-      return `cpu ${ref.id}${c && c.tid >= 0 ? ` running tid ${c.tid}` : ' (idle)'}`;
+      return `cpu ${ref.id}${c && c.tid >= 0 ? ` running tid ${c.tid}` : " (idle)"}`;
     }
-    case 'thread': {
+    case "thread": {
       const t = s.threads.get(ref.id);
-      if (t?.comm !== undefined) return `thread ${t.comm}-${ref.id} (pid ${t.pid}, ${t.state}${t.cpu !== undefined ? `, cpu ${t.cpu}` : ''})`;
-      return `thread tid ${ref.id}${t ? ` (pid ${t.pid}, ${t.state}, pthread_self ${t.ident})` : ''}`;
+      if (t?.comm !== undefined)
+        return `thread ${t.comm}-${ref.id} (pid ${t.pid}, ${t.state}${t.cpu !== undefined ? `, cpu ${t.cpu}` : ""})`;
+      return `thread tid ${ref.id}${t ? ` (pid ${t.pid}, ${t.state}, pthread_self ${t.ident})` : ""}`;
     }
-    case 'lock': {
+    case "lock": {
       const l = s.locks.get(ref.id);
       if (!l) return `lock ${ref.id}`;
-      const owner = l.owner < 0 ? 'free' : `owner tid ${l.owner}, level ${l.level}`;
-      return `lock ${l.name} (${l.type}, ${l.space === 0 ? 'kernel' : `pid ${l.space}`}; ${owner})`;
+      const owner = l.owner < 0 ? "free" : `owner tid ${l.owner}, level ${l.level}`;
+      return `lock ${l.name} (${l.type}, ${l.space === 0 ? "kernel" : `pid ${l.space}`}; ${owner})`;
     }
-    case 'kstack': {
+    case "kstack": {
       const k = s.kstacks.get(ref.id);
-      return `kernel stack ${ref.id}${k ? ` (tid ${k.tid}, ${k.state})` : ''}`;
+      return `kernel stack ${ref.id}${k ? ` (tid ${k.tid}, ${k.state})` : ""}`;
     }
-    case 'proc': {
+    case "proc": {
       const p = s.procs.get(ref.id);
-      return `process pid ${ref.id}${p ? ` ${p.name} (${p.state}, VMAR ${p.vmar === null ? 'None' : p.vmar})` : ''}`;
+      return `process pid ${ref.id}${p ? ` ${p.name} (${p.state}, VMAR ${p.vmar === null ? "None" : p.vmar})` : ""}`;
     }
-    case 'var': {
+    case "var": {
       const v = s.vars.get(ref.id);
-      return v ? `${v.sync ?? 'futex'} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${futexWaitersOf(s, v.id).join(', ') || 'none'})` : `variable ${ref.id}`;
+      return v
+        ? `${v.sync ?? "futex"} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${futexWaitersOf(s, v.id).join(", ") || "none"})`
+        : `variable ${ref.id}`;
     }
-    case 'pipe': {
+    case "pipe": {
       const p = s.pipes.get(ref.id);
-      return `pipe ${ref.id}${p ? ` (${p.used}/${p.cap} bytes; ${p.readers} read end${p.readers === 1 ? '' : 's'}, ${p.writers} write end${p.writers === 1 ? '' : 's'} open)` : ''}`;
+      return `pipe ${ref.id}${p ? ` (${p.used}/${p.cap} bytes; ${p.readers} read end${p.readers === 1 ? "" : "s"}, ${p.writers} write end${p.writers === 1 ? "" : "s"} open)` : ""}`;
     }
   }
 }
@@ -639,7 +733,7 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.unlockNotOwner:
     case KIND.lockRestamp:
     case KIND.lockWaitEnd:
-      out.push({ kind: 'lock', id: ev.a });
+      out.push({ kind: "lock", id: ev.a });
       break;
     // Imported traces: the task an event is about, the cpu whose state it changes.
     case KIND.taskNew:
@@ -649,20 +743,20 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.taskJoin:
     case KIND.taskRename:
     case KIND.taskExec:
-      if (ev.a !== ev.tid) out.push({ kind: 'thread', id: ev.a });
+      if (ev.a !== ev.tid) out.push({ kind: "thread", id: ev.a });
       break;
     case KIND.cpuCtx:
     case KIND.lost:
-      if (ev.cpu >= 0) out.push({ kind: 'cpu', id: ev.cpu });
+      if (ev.cpu >= 0) out.push({ kind: "cpu", id: ev.cpu });
       break;
     case KIND.kstackAlloc:
     case KIND.kstackFree:
     case KIND.pageFault:
-      out.push({ kind: 'kstack', id: ev.a });
+      out.push({ kind: "kstack", id: ev.a });
       break;
     case KIND.fork:
     case KIND.spawn:
-      out.push({ kind: 'proc', id: ev.b });
+      out.push({ kind: "proc", id: ev.b });
       break;
     case KIND.exec:
     case KIND.procExit:
@@ -670,54 +764,62 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.reap:
     case KIND.procfsOpen:
     case KIND.procfsRead:
-      out.push({ kind: 'proc', id: ev.a });
+      out.push({ kind: "proc", id: ev.a });
       break;
     case KIND.futexWait:
     case KIND.futexWake:
-      out.push({ kind: 'var', id: ev.a });
+      out.push({ kind: "var", id: ev.a });
       break;
     case KIND.wake:
     case KIND.joinWait:
     case KIND.join:
     case KIND.schedSet:
-      out.push({ kind: 'thread', id: ev.a });
+      out.push({ kind: "thread", id: ev.a });
       break;
     case KIND.pipeNew:
     case KIND.pipeWrite:
     case KIND.pipeRead:
     case KIND.pipeWait:
-      out.push({ kind: 'pipe', id: ev.a });
+      out.push({ kind: "pipe", id: ev.a });
       break;
     case KIND.fdOpen:
     case KIND.fdClose:
-      out.push({ kind: 'pipe', id: ev.b });
+      out.push({ kind: "pipe", id: ev.b });
       break;
     case KIND.signal:
-      out.push(ev.c >= 0 ? { kind: 'thread', id: ev.c } : { kind: 'proc', id: ev.a });
+      out.push(ev.c >= 0 ? { kind: "thread", id: ev.c } : { kind: "proc", id: ev.a });
       break;
   }
-  if (ev.tid >= 0) out.push({ kind: 'thread', id: ev.tid });
+  if (ev.tid >= 0) out.push({ kind: "thread", id: ev.tid });
   return out;
 }
 
 /** "fork by tid 3 on cpu 1", "hang" (no cpu or thread: the kernel as a whole). */
 function eventHeadline(ev: KEvent): string {
-  const who = [ev.tid >= 0 ? `by tid ${ev.tid}` : '', ev.cpu >= 0 ? `on cpu ${ev.cpu}` : ''].filter((x) => x !== '').join(' ');
-  return who === '' ? kindName(ev.kind) : `${kindName(ev.kind)} ${who}`;
+  const who = [ev.tid >= 0 ? `by tid ${ev.tid}` : "", ev.cpu >= 0 ? `on cpu ${ev.cpu}` : ""]
+    .filter((x) => x !== "")
+    .join(" ");
+  return who === "" ? kindName(ev.kind) : `${kindName(ev.kind)} ${who}`;
 }
 
 /** The `end` event: how the run ended, in words, and where it was decided. */
 function explainEnd(cursor: Cursor, ev: KEvent): Explanation {
   const kind = OUTCOME_KINDS[ev.a];
   const o = cursor.source.outcome;
-  const lines = [kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : OUTCOME_WORDS[kind]];
-  if (ev.s !== '') lines.push('', ev.s);
+  const lines = [
+    kind === undefined ? `The run ended (outcome code ${ev.a}, unknown to this ktrace).` : OUTCOME_WORDS[kind],
+  ];
+  if (ev.s !== "") lines.push("", ev.s);
   const decided = o !== null && o.kind === kind && o.seq !== ev.seq ? o.seq : null;
   if (decided !== null) {
     const d = eventOrNull(cursor.source, decided);
-    lines.push('', `It was decided at seq ${decided} (${d ? kindName(d.kind) : 'an event missing from the damaged trace'}); Enter goes there.`);
+    lines.push(
+      "",
+      `It was decided at seq ${decided} (${d ? kindName(d.kind) : "an event missing from the damaged trace"}); Enter goes there.`,
+    );
   }
-  if (kind !== undefined && isFailure(kind)) lines.push('', 'v goes to the first invariant violation, which is usually where it went wrong.');
+  if (kind !== undefined && isFailure(kind))
+    lines.push("", "v goes to the first invariant violation, which is usually where it went wrong.");
   return { title: `event ${ev.seq}: end of the run`, lines, seq: decided };
 }
 
@@ -728,17 +830,18 @@ function explainEvent(cursor: Cursor, seq: number): Explanation {
   const s = cursor.state;
   const desc = describe(ev, s);
   // A description that starts with the kind ("hang: ...") is not prefixed with it again.
-  const head = desc.startsWith(`${kindName(ev.kind)}:`) && ev.tid < 0 && ev.cpu < 0 ? desc : `${eventHeadline(ev)}: ${desc}`;
-  const lines = [head, `  (${EVENT_KINDS[ev.kind]?.doc ?? 'an event kind this ktrace does not know'})`];
+  const head =
+    desc.startsWith(`${kindName(ev.kind)}:`) && ev.tid < 0 && ev.cpu < 0 ? desc : `${eventHeadline(ev)}: ${desc}`;
+  const lines = [head, `  (${EVENT_KINDS[ev.kind]?.doc ?? "an event kind this ktrace does not know"})`];
   const all: WhyEntry[] = [];
   for (const r of eventRefs(ev)) {
     const entries = whyOf(cursor, r).filter((e) => e.seq !== ev.seq);
     if (entries.length === 0) continue;
-    lines.push('', `${objectTitle(s, r)}:`);
+    lines.push("", `${objectTitle(s, r)}:`);
     lines.push(...entryLines(entries).map((l) => `  ${l}`));
     all.push(...entries);
   }
-  if (all.length === 0) lines.push('', 'no earlier event set up the objects it acts on');
+  if (all.length === 0) lines.push("", "no earlier event set up the objects it acts on");
   return { title: `event ${ev.seq}`, lines, seq: jumpOf(all) };
 }
 
@@ -747,19 +850,19 @@ function explainObject(cursor: Cursor, ref: ObjectRef): Explanation {
   const s = cursor.state;
   const title = objectTitle(s, ref);
   const lines: string[] = [];
-  if (ref.kind === 'lock') {
+  if (ref.kind === "lock") {
     const p = ownerProblem(s, ref.id);
     if (p !== undefined) lines.push(`✗ ${p}`);
   }
-  if (ref.kind === 'cpu') {
+  if (ref.kind === "cpu") {
     const c = s.cpus[ref.id];
-    if (c !== undefined && c.kstack >= 0 && s.kstacks.get(c.kstack)?.state === 'freed') {
+    if (c !== undefined && c.kstack >= 0 && s.kstacks.get(c.kstack)?.state === "freed") {
       lines.push(`✗ cpu ${ref.id} runs on kernel stack ${c.kstack}, which is freed`);
     }
   }
   const entries = whyOf(cursor, ref);
   lines.push(...entryLines(entries));
-  if (entries.length === 0) lines.push('no event has changed it yet (as created in the initial state)');
+  if (entries.length === 0) lines.push("no event has changed it yet (as created in the initial state)");
   return { title, lines, seq: jumpOf(entries) };
 }
 
@@ -773,19 +876,24 @@ function explainObject(cursor: Cursor, ref: ObjectRef): Explanation {
 export class BranchingEngine implements Engine {
   private readonly original: ReplayEngine;
   private other: ReplayEngine | null = null;
-  private showing: 'original' | 'branch' = 'original';
+  private showing: "original" | "branch" = "original";
   /** The branch taken, or null. */
   branchView: BranchView | null = null;
 
   /** Whether the explorer has been asked for the pivots (in the background, after the timeline's scan). */
   private pivotsAsked = false;
 
-  constructor(cursor: Cursor, info: TraceInfo, private readonly explorer: Explorer, private readonly opts: EngineOptions = {}) {
+  constructor(
+    cursor: Cursor,
+    info: TraceInfo,
+    private readonly explorer: Explorer,
+    private readonly opts: EngineOptions = {},
+  ) {
     this.original = new ReplayEngine(cursor, info, opts);
   }
 
   private get run(): ReplayEngine {
-    return this.showing === 'branch' && this.other !== null ? this.other : this.original;
+    return this.showing === "branch" && this.other !== null ? this.other : this.original;
   }
   get cursor(): Cursor {
     return this.run.cursor;
@@ -799,7 +907,7 @@ export class BranchingEngine implements Engine {
   frame(): Frame {
     return this.run.frame();
   }
-  seek(seq: number, via?: 'step' | 'stepBack'): Frame {
+  seek(seq: number, via?: "step" | "stepBack"): Frame {
     return this.run.seek(seq, via);
   }
   continue(dir: 1 | -1): { frame: Frame; status: Status } {
@@ -844,18 +952,18 @@ export class BranchingEngine implements Engine {
 
   branch(seq: number): BranchView | { readonly error: string } {
     const r = this.explorer.branch(seq);
-    if ('error' in r) return r;
+    if ("error" in r) return r;
     const { cursor, info } = openCursor(r.path);
     this.other?.cursor.source.close();
     this.other = new ReplayEngine(cursor, info, { ...this.opts, at: Math.max(-1, Math.min(seq, info.total - 1)) });
-    this.showing = 'branch';
+    this.showing = "branch";
     this.branchView = { at: seq, change: r.change, outcome: r.outcome, path: r.path };
     return this.branchView;
   }
 
-  switchRun(): 'original' | 'branch' | null {
+  switchRun(): "original" | "branch" | null {
     if (this.other === null) return null;
-    this.showing = this.showing === 'original' ? 'branch' : 'original';
+    this.showing = this.showing === "original" ? "branch" : "original";
     return this.showing;
   }
 

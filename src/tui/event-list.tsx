@@ -2,11 +2,11 @@
 // kind, a readable description), coloured by kind; the cursor's line is
 // highlighted. Reads only the Frame's window of events, never the trace.
 
-import { Box, Text } from 'ink';
-import { fit } from '../util/text-table.ts';
-import { formatCount, type EventRow, type Marks } from './frame.ts';
-import { kindColor, kindDim } from './kinds.ts';
-import { PaneTitle } from './state-panes.tsx';
+import { Box, Text } from "ink";
+import { fit } from "../util/text-table.ts";
+import { type EventRow, formatCount, type Marks } from "./frame.ts";
+import { kindColor, kindDim } from "./kinds.ts";
+import { PaneTitle } from "./state-panes.tsx";
 
 export interface EventListProps {
   /** Events around the cursor (Frame.events). */
@@ -39,7 +39,7 @@ export interface EventLine {
 }
 
 /** The event lines (without the title), pure. */
-export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { rows: number }): EventLine[] {
+export function eventLines(p: Omit<EventListProps, "height" | "focused"> & { rows: number }): EventLine[] {
   const rows = Math.max(0, p.rows);
   const first = firstShown(p.seq, p.total, rows);
   const byPos = new Map<number, EventRow>();
@@ -47,7 +47,7 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
   const sw = Math.max(3, String(Math.max(0, p.total - 1)).length);
   const hits = new Set(p.marks.watchHits);
   const broken = new Set(p.marks.violations ?? []);
-  if (typeof p.marks.violation === 'number') broken.add(p.marks.violation);
+  if (typeof p.marks.violation === "number") broken.add(p.marks.violation);
   const out: EventLine[] = [];
   // marker(1) seq(sw) ' ' cpu(3) ' ' tid(4) ' ' kind(12) ' ' text(rest)
   const kw = p.width >= 56 ? 12 : 9;
@@ -58,25 +58,38 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
     const cursor = pos === p.seq;
     if (pos < 0) {
       out.push({
-        pos, cursor, color: undefined, dim: !cursor, mark: cursor ? '▶' : ' ', markColor: 'cyan',
-        text: fit(`${fit('-1', sw, 'right')}  start: the initial state, before event 0`, p.width - 1),
+        pos,
+        cursor,
+        color: undefined,
+        dim: !cursor,
+        mark: cursor ? "▶" : " ",
+        markColor: "cyan",
+        text: fit(`${fit("-1", sw, "right")}  start: the initial state, before event 0`, p.width - 1),
       });
       continue;
     }
     const e = byPos.get(pos);
     if (e === undefined) {
-      out.push({ pos, cursor, color: undefined, dim: true, mark: ' ', markColor: undefined, text: fit(`${fit(String(pos), sw, 'right')} …`, p.width - 1) });
+      out.push({
+        pos,
+        cursor,
+        color: undefined,
+        dim: true,
+        mark: " ",
+        markColor: undefined,
+        text: fit(`${fit(String(pos), sw, "right")} …`, p.width - 1),
+      });
       continue;
     }
-    let mark = ' ';
+    let mark = " ";
     let markColor: string | undefined;
-    if (pos === p.marks.failure) [mark, markColor] = ['✖', 'red'];
-    else if (broken.has(pos)) [mark, markColor] = ['!', 'red'];
-    else if (hits.has(pos)) [mark, markColor] = ['◆', 'yellow'];
-    if (cursor) [mark, markColor] = ['▶', 'cyan'];
-    const cpu = e.cpu < 0 ? '-' : `c${e.cpu}`;
-    const tid = e.tid < 0 ? '-' : `t${e.tid}`;
-    const text = `${fit(String(pos), sw, 'right')} ${fit(cpu, 3)} ${fit(tid, 4)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
+    if (pos === p.marks.failure) [mark, markColor] = ["✖", "red"];
+    else if (broken.has(pos)) [mark, markColor] = ["!", "red"];
+    else if (hits.has(pos)) [mark, markColor] = ["◆", "yellow"];
+    if (cursor) [mark, markColor] = ["▶", "cyan"];
+    const cpu = e.cpu < 0 ? "-" : `c${e.cpu}`;
+    const tid = e.tid < 0 ? "-" : `t${e.tid}`;
+    const text = `${fit(String(pos), sw, "right")} ${fit(cpu, 3)} ${fit(tid, 4)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
     out.push({ pos, cursor, color: kindColor(e.kind), dim: kindDim(e.kind) && !cursor, mark, markColor, text });
   }
   return out;
@@ -84,7 +97,7 @@ export function eventLines(p: Omit<EventListProps, 'height' | 'focused'> & { row
 
 export function EventList(p: EventListProps) {
   const lines = eventLines({ ...p, rows: p.height - 1 });
-  const where = p.seq < 0 ? 'at the start' : `seq ${formatCount(p.seq)} of ${formatCount(p.total)}`;
+  const where = p.seq < 0 ? "at the start" : `seq ${formatCount(p.seq)} of ${formatCount(p.total)}`;
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>
       <PaneTitle title="Events" detail={where} width={p.width} focused={p.focused} />

@@ -3,9 +3,9 @@
 // event it points at; Enter jumps there. Long lines wrap to the width (by
 // terminal cells), continuing under their own indentation; ↑/↓ scroll.
 
-import { Box, Text } from 'ink';
-import { cut, wrap } from '../util/text-table.ts';
-import { Title } from './search.tsx';
+import { Box, Text } from "ink";
+import { cut, wrap } from "../util/text-table.ts";
+import { Title } from "./search.tsx";
 
 /** The dialog's lines wrapped to `width` cells: continuations indented two more than their line. */
 export function explainLines(lines: readonly string[], width: number): string[] {
@@ -25,8 +25,9 @@ export function Explain({ title, lines, seq, scroll, width, height }: ExplainPro
   const rows = Math.max(1, height - 1);
   const wrapped = explainLines(lines, width);
   const top = Math.min(scroll, Math.max(0, wrapped.length - rows));
-  const more = wrapped.length > rows ? `  ${top + 1}-${Math.min(wrapped.length, top + rows)} of ${wrapped.length} lines, ↑/↓` : '';
-  const jump = seq === null ? '' : `  Enter: go to seq ${seq}`;
+  const more =
+    wrapped.length > rows ? `  ${top + 1}-${Math.min(wrapped.length, top + rows)} of ${wrapped.length} lines, ↑/↓` : "";
+  const jump = seq === null ? "" : `  Enter: go to seq ${seq}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Title text={` Why: ${cut(title, Math.max(1, width - 30))} `} hint={`${jump}${more}`} />

@@ -7,17 +7,17 @@
 //   growing while the background scan runs.
 // Types and formatting only; imports no other file of src/tui.
 
-import type { OutcomeKind } from '../kernel/types.ts';
-import type { Align } from '../util/text-table.ts';
+import type { OutcomeKind } from "../kernel/types.ts";
+import type { Align } from "../util/text-table.ts";
 
 /** The density's bucket arithmetic, for the views (one definition, in src/replay/density.ts). */
-export { bucketStart } from '../replay/density.ts';
+export { bucketStart } from "../replay/density.ts";
 
 /** The panes Tab cycles through, in order. */
-export const PANES = ['events', 'cpus', 'threads', 'locks', 'kstacks', 'sync', 'procs'] as const;
+export const PANES = ["events", "cpus", "threads", "locks", "kstacks", "sync", "procs"] as const;
 export type PaneId = (typeof PANES)[number];
 /** The panes that show kernel state (all but the event list). */
-export type StatePaneId = Exclude<PaneId, 'events'>;
+export type StatePaneId = Exclude<PaneId, "events">;
 
 /** Row counts (or selections) per pane. */
 export type PerPane = { readonly [P in PaneId]: number };
@@ -47,17 +47,17 @@ export interface TraceInfo {
 
 /** An object in the kernel state a pane row stands for. */
 export type ObjectRef =
-  | { readonly kind: 'cpu'; readonly id: number }
-  | { readonly kind: 'thread'; readonly id: number }
-  | { readonly kind: 'lock'; readonly id: number }
-  | { readonly kind: 'kstack'; readonly id: number }
-  | { readonly kind: 'proc'; readonly id: number }
+  | { readonly kind: "cpu"; readonly id: number }
+  | { readonly kind: "thread"; readonly id: number }
+  | { readonly kind: "lock"; readonly id: number }
+  | { readonly kind: "kstack"; readonly id: number }
+  | { readonly kind: "proc"; readonly id: number }
   /** A futex word (a condvar, semaphore, rwlock) by variable id. */
-  | { readonly kind: 'var'; readonly id: number }
-  | { readonly kind: 'pipe'; readonly id: number };
+  | { readonly kind: "var"; readonly id: number }
+  | { readonly kind: "pipe"; readonly id: number };
 
 /** How a row is marked: `bad` is a broken invariant you should look at. */
-export type RowMark = 'bad' | 'warn' | 'dim' | null;
+export type RowMark = "bad" | "warn" | "dim" | null;
 
 export interface Row {
   readonly ref: ObjectRef;
@@ -156,7 +156,7 @@ export interface Overview {
 
 // ---- messages, lists, explanations ----
 
-export type Tone = 'info' | 'hit' | 'warn' | 'error';
+export type Tone = "info" | "hit" | "warn" | "error";
 
 /** A one-line message for the status line. */
 export interface Status {
@@ -203,10 +203,10 @@ export function formatTime(ns: number): string {
 
 /** 10000000 -> "10,000,000". */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  return n.toLocaleString("en-US");
 }
 
 /** Outcome kinds that make a trace open post-mortem. */
 export function isFailure(kind: OutcomeKind | undefined): boolean {
-  return kind === 'panic' || kind === 'fatal' || kind === 'hang';
+  return kind === "panic" || kind === "fatal" || kind === "hang";
 }

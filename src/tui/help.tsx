@@ -2,11 +2,11 @@
 // the timeline's legend (timeline.tsx's LEGEND). Scrolls with ↑/↓ when the
 // terminal is too short; two columns when wide.
 
-import { Box, Text } from 'ink';
-import { Title } from './search.tsx';
-import { fit } from '../util/text-table.ts';
-import { helpSections, type Command, type KeyMap } from './keymap.ts';
-import { LEGEND } from './timeline.tsx';
+import { Box, Text } from "ink";
+import { fit } from "../util/text-table.ts";
+import { type Command, helpSections, type KeyMap } from "./keymap.ts";
+import { Title } from "./search.tsx";
+import { LEGEND } from "./timeline.tsx";
 
 export interface HelpLine {
   readonly group?: string;
@@ -24,7 +24,7 @@ export function helpLines(map: KeyMap): HelpLine[] {
     out.push({ group: sec.group });
     for (const e of sec.entries) out.push({ command: e.command, keys: e.keys, description: e.description });
   }
-  out.push({ group: 'Timeline' });
+  out.push({ group: "Timeline" });
   for (const l of LEGEND) out.push({ keys: l.glyph, description: l.text });
   return out;
 }
@@ -49,8 +49,8 @@ function Line({ l, width }: { l: HelpLine; width: number }) {
   }
   return (
     <Text wrap="truncate">
-      <Text bold>{fit(`  ${l.keys ?? ''}`, KEYS_W - 1) + ' '}</Text>
-      <Text>{fit(l.description ?? '', Math.max(0, width - KEYS_W))}</Text>
+      <Text bold>{fit(`  ${l.keys ?? ""}`, KEYS_W - 1) + " "}</Text>
+      <Text>{fit(l.description ?? "", Math.max(0, width - KEYS_W))}</Text>
     </Text>
   );
 }
@@ -65,10 +65,10 @@ export function Help({ keymap, scroll, width, height }: HelpProps) {
   const top = Math.min(scroll, maxScroll);
   const columns: HelpLine[][] = [];
   for (let c = 0; c < cols; c++) columns.push(lines.slice(c * perCol, (c + 1) * perCol).slice(top, top + rows));
-  const more = maxScroll > 0 ? `  (${top + 1}-${Math.min(perCol, top + rows)} of ${perCol}, ↑/↓ scroll)` : '';
+  const more = maxScroll > 0 ? `  (${top + 1}-${Math.min(perCol, top + rows)} of ${perCol}, ↑/↓ scroll)` : "";
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Title text={' Keys '} hint={`  from the key map (src/tui/keymap.ts)${more}`} />
+      <Title text={" Keys "} hint={`  from the key map (src/tui/keymap.ts)${more}`} />
       <Box flexDirection="row">
         {columns.map((col, c) => (
           <Box key={c} flexDirection="column" width={colW}>

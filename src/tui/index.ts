@@ -11,32 +11,42 @@
 //   store.ts, use-replay.ts           the state's holder, the hook
 //   *.tsx views                       frame.ts, kinds.ts, keymap.ts, the reducer's types
 
-export { runReplay, type RunReplayOptions } from './run.tsx';
-export { App, layout, type AppProps, type Layout } from './app.tsx';
-export { openExploring, openReplay, Store, type ReplayStore, type StoreOptions } from './store.ts';
+export { App, type AppProps, type Layout, layout } from "./app.tsx";
 export {
-  DEFAULT_KEYMAP,
+  BranchingEngine,
+  type Engine,
+  type EngineOptions,
+  type Explorer,
+  type OpenAt,
+  openCursor,
+  ReplayEngine,
+  traceInfo,
+  violationLine,
+} from "./engine.ts";
+export { type EventRow, type Frame, type Marks, type Overview, PANES, type PaneId, type TraceInfo } from "./frame.ts";
+export {
   COMMANDS,
+  type Command,
+  type CommandBinding,
   commandFor,
+  DEFAULT_KEYMAP,
   formatBinding,
   formatKeys,
   helpSections,
-  keyClashes,
-  type Command,
-  type CommandBinding,
   type KeyBinding,
   type KeyContext,
   type KeyMap,
-} from './keymap.ts';
+  keyClashes,
+} from "./keymap.ts";
+export { type RunReplayOptions, runReplay } from "./run.tsx";
+export { openExploring, openReplay, type ReplayStore, Store, type StoreOptions } from "./store.ts";
+export { intentFor, useReplay } from "./use-replay.ts";
 export {
-  reduce,
-  initialViewState,
-  openingState,
-  MODE_CONTEXTS,
-  type ViewState,
-  type Intent,
   type Dialog,
-} from './use-replay-state.ts';
-export { useReplay, intentFor } from './use-replay.ts';
-export { BranchingEngine, ReplayEngine, openCursor, traceInfo, violationLine, type Engine, type EngineOptions, type Explorer, type OpenAt } from './engine.ts';
-export { PANES, type Frame, type Overview, type TraceInfo, type EventRow, type Marks, type PaneId } from './frame.ts';
+  type Intent,
+  initialViewState,
+  MODE_CONTEXTS,
+  openingState,
+  reduce,
+  type ViewState,
+} from "./use-replay-state.ts";

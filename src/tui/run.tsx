@@ -3,12 +3,12 @@
 // timeline), renders the App on the alternate screen, and waits for q /
 // Ctrl-C. The terminal is restored on quit, on Ctrl-C and on errors.
 
-import process from 'node:process';
-import { render } from 'ink';
-import { App } from './app.tsx';
-import { openCursor, type Explorer, type OpenAt } from './engine.ts';
-import type { KeyMap } from './keymap.ts';
-import { openExploring, openReplay } from './store.ts';
+import process from "node:process";
+import { render } from "ink";
+import { App } from "./app.tsx";
+import { type Explorer, type OpenAt, openCursor } from "./engine.ts";
+import type { KeyMap } from "./keymap.ts";
+import { openExploring, openReplay } from "./store.ts";
 
 export interface RunReplayOptions {
   readonly at?: OpenAt;
@@ -31,7 +31,9 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
       // The timeline's scan runs between frames.
       schedule: (work: () => void, ms: number) => void setTimeout(work, ms),
     };
-    const store = opts.explorer ? openExploring(cursor, info, opts.explorer, storeOpts) : openReplay(cursor, info, storeOpts);
+    const store = opts.explorer
+      ? openExploring(cursor, info, opts.explorer, storeOpts)
+      : openReplay(cursor, info, storeOpts);
     const instance = render(<App store={store} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
       stdin: opts.stdin ?? process.stdin,
       stdout: opts.stdout ?? process.stdout,
@@ -45,22 +47,22 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
       incrementalRendering: true,
     });
     const onSignal = () => instance.unmount();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGHUP', onSignal);
+    process.once("SIGTERM", onSignal);
+    process.once("SIGHUP", onSignal);
     // A bug that escapes React (an exception in a timer or a stream handler):
     // leave the alternate screen first, then report it like any other error.
     let onCrash: (e: unknown) => void = () => {};
     const crashed = new Promise<never>((_, reject) => {
       onCrash = (e: unknown) => reject(e);
     });
-    process.on('uncaughtException', onCrash);
+    process.on("uncaughtException", onCrash);
     try {
       await Promise.race([instance.waitUntilExit(), crashed]);
     } finally {
       store.stop();
-      process.off('uncaughtException', onCrash);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGHUP', onSignal);
+      process.off("uncaughtException", onCrash);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGHUP", onSignal);
       instance.unmount();
       instance.cleanup();
     }

@@ -2,9 +2,9 @@
 // the descriptions of the events in scope), best first; Enter jumps to the
 // chosen event. Also the list component the watch picker shares.
 
-import { Box, Text } from 'ink';
-import { cellWidth, cut, fit } from '../util/text-table.ts';
-import type { ListItem } from './frame.ts';
+import { Box, Text } from "ink";
+import { cellWidth, cut, fit } from "../util/text-table.ts";
+import type { ListItem } from "./frame.ts";
 
 export interface PickListProps {
   readonly items: readonly ListItem[];
@@ -52,15 +52,15 @@ export function PickList({ items, index, width, rows, empty }: PickListProps) {
     <Box flexDirection="column">
       {shown.map((it, i) => {
         const sel = start + i === index;
-        const detail = it.detail === undefined ? '' : `  ${it.detail}`;
+        const detail = it.detail === undefined ? "" : `  ${it.detail}`;
         const labelW = Math.max(0, width - 2 - cellWidth(detail));
         const label = cut(it.label, labelW);
-        const pad = ' '.repeat(Math.max(0, labelW - cellWidth(label)));
+        const pad = " ".repeat(Math.max(0, labelW - cellWidth(label)));
         return (
           <Text key={it.id} wrap="truncate" inverse={sel}>
-            <Text color="cyan">{sel ? '▶ ' : '  '}</Text>
+            <Text color="cyan">{sel ? "▶ " : "  "}</Text>
             {highlightRuns(label, it.hit).map((r, j) => (
-              <Text key={j} bold={r.hit} color={r.hit ? 'yellow' : undefined}>
+              <Text key={j} bold={r.hit} color={r.hit ? "yellow" : undefined}>
                 {r.text}
               </Text>
             ))}
@@ -84,10 +84,14 @@ export interface PromptProps {
 export function Prompt({ label, text, width, note }: PromptProps) {
   return (
     <Text wrap="truncate">
-      <Text bold color="cyan">{label}</Text>
+      <Text bold color="cyan">
+        {label}
+      </Text>
       <Text>{text}</Text>
       <Text inverse> </Text>
-      <Text dimColor>{note === undefined ? '' : cut(`  ${note}`, Math.max(0, width - cellWidth(label) - cellWidth(text) - 1))}</Text>
+      <Text dimColor>
+        {note === undefined ? "" : cut(`  ${note}`, Math.max(0, width - cellWidth(label) - cellWidth(text) - 1))}
+      </Text>
     </Text>
   );
 }
@@ -104,17 +108,21 @@ export interface SearchProps {
 }
 
 export function Search({ text, items, all, index, scope, width, height }: SearchProps) {
-  const count = text === '' ? scope : `${all.length} match${all.length === 1 ? '' : 'es'} in ${scope}`;
+  const count = text === "" ? scope : `${all.length} match${all.length === 1 ? "" : "es"} in ${scope}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Title text={' Search events '} hint={'  fuzzy, best first; Enter jumps, then n/N walk the matches in order'} />
+      <Title text={" Search events "} hint={"  fuzzy, best first; Enter jumps, then n/N walk the matches in order"} />
       <Prompt label="/ " text={text} width={width} note={count} />
       <PickList
         items={items}
         index={index}
         width={width}
         rows={Math.max(1, height - 2)}
-        empty={text === '' ? 'type to search: a kind, a lock name, a tid ("t3 lock", "fork", "SlowTLS")' : `no event matches '${text}'`}
+        empty={
+          text === ""
+            ? 'type to search: a kind, a lock name, a tid ("t3 lock", "fork", "SlowTLS")'
+            : `no event matches '${text}'`
+        }
       />
     </Box>
   );

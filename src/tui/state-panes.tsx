@@ -5,10 +5,10 @@
 // its whole title line in inverse cyan, starting with ▶, and its selected row
 // inverted; the others have a plain title.
 
-import { memo } from 'react';
-import { Box, Text } from 'ink';
-import { cellWidth, fit, row, type Column } from '../util/text-table.ts';
-import type { Pane, Row } from './frame.ts';
+import { Box, Text } from "ink";
+import { memo } from "react";
+import { type Column, cellWidth, fit, row } from "../util/text-table.ts";
+import type { Pane, Row } from "./frame.ts";
 
 export interface PaneViewProps {
   readonly pane: Pane;
@@ -27,7 +27,7 @@ export function columnWidths(pane: Pane, width: number): number[] {
 
 /** One table line of a pane: each cell cut or padded to its column, by cell width; the line fitted to `width`. */
 export function tableLine(cells: readonly string[], pane: Pane, widths: readonly number[], width: number): string {
-  const columns: Column[] = widths.map((w, i) => ({ width: w, align: pane.align[i] ?? 'left' }));
+  const columns: Column[] = widths.map((w, i) => ({ width: w, align: pane.align[i] ?? "left" }));
   return fit(row(cells, columns, { cut: true }), width);
 }
 
@@ -42,25 +42,35 @@ export interface PaneTitleProps {
 }
 
 /** A pane's title line: plain, or for the focused pane ▶ and the whole line in inverse cyan. */
-export function PaneTitle({ title, detail, alert = '', width, focused }: PaneTitleProps) {
-  const head = `${focused ? '▶' : ' '}${title} `;
+export function PaneTitle({ title, detail, alert = "", width, focused }: PaneTitleProps) {
+  const head = `${focused ? "▶" : " "}${title} `;
   const rest = ` ${detail}`;
   if (!focused) {
     return (
       <Text wrap="truncate">
         <Text bold>{head}</Text>
         <Text dimColor>{rest}</Text>
-        {alert !== '' ? <Text color="red" bold>{alert}</Text> : null}
+        {alert !== "" ? (
+          <Text color="red" bold>
+            {alert}
+          </Text>
+        ) : null}
       </Text>
     );
   }
   const fill = Math.max(0, width - cellWidth(head + rest + alert));
   return (
     <Text wrap="truncate" inverse>
-      <Text bold color="cyan">{head}</Text>
+      <Text bold color="cyan">
+        {head}
+      </Text>
       <Text color="cyan">{rest}</Text>
-      {alert !== '' ? <Text color="red" bold>{alert}</Text> : null}
-      <Text color="cyan">{' '.repeat(fill)}</Text>
+      {alert !== "" ? (
+        <Text color="red" bold>
+          {alert}
+        </Text>
+      ) : null}
+      <Text color="cyan">{" ".repeat(fill)}</Text>
     </Text>
   );
 }
@@ -73,7 +83,7 @@ export function firstRow(selected: number, count: number, visible: number): numb
 }
 
 function rowColor(r: Row): string | undefined {
-  return r.mark === 'bad' ? 'red' : r.mark === 'warn' ? 'yellow' : undefined;
+  return r.mark === "bad" ? "red" : r.mark === "warn" ? "yellow" : undefined;
 }
 
 function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps) {
@@ -82,18 +92,25 @@ function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps)
   const visible = Math.max(0, height - 2);
   const start = firstRow(selected, pane.rows.length, visible);
   const shown = pane.rows.slice(start, start + visible);
-  const bad = pane.rows.filter((r) => r.mark === 'bad').length;
-  const more = pane.rows.length > visible ? `${start + 1}-${start + shown.length}/${pane.rows.length}` : `${pane.rows.length}`;
+  const bad = pane.rows.filter((r) => r.mark === "bad").length;
+  const more =
+    pane.rows.length > visible ? `${start + 1}-${start + shown.length}/${pane.rows.length}` : `${pane.rows.length}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <PaneTitle title={pane.title} detail={more} alert={bad > 0 ? ` ✗${bad}` : ''} width={inner} focused={focused} />
+      <PaneTitle title={pane.title} detail={more} alert={bad > 0 ? ` ✗${bad}` : ""} width={inner} focused={focused} />
       <Text dimColor wrap="truncate">
         {tableLine(pane.columns, pane, widths, inner)}
       </Text>
       {shown.map((r, i) => {
         const isSel = focused && start + i === selected;
         return (
-          <Text key={`${r.ref.kind}:${r.ref.id}`} wrap="truncate" color={rowColor(r)} dimColor={r.mark === 'dim' && !isSel} inverse={isSel}>
+          <Text
+            key={`${r.ref.kind}:${r.ref.id}`}
+            wrap="truncate"
+            color={rowColor(r)}
+            dimColor={r.mark === "dim" && !isSel}
+            inverse={isSel}
+          >
             {tableLine(r.cells, pane, widths, inner)}
           </Text>
         );

@@ -9,10 +9,10 @@
 //   never waits for it.
 // No rules live here: every decision is in use-replay-state.ts.
 
-import type { Cursor } from '../replay/index.ts';
-import { BranchingEngine, ReplayEngine, type Engine, type EngineOptions, type Explorer } from './engine.ts';
-import type { TraceInfo } from './frame.ts';
-import { openingState, reduce, type Intent, type ViewState } from './use-replay-state.ts';
+import type { Cursor } from "../replay/index.ts";
+import { BranchingEngine, type Engine, type EngineOptions, type Explorer, ReplayEngine } from "./engine.ts";
+import type { TraceInfo } from "./frame.ts";
+import { type Intent, openingState, reduce, type ViewState } from "./use-replay-state.ts";
 
 /** Background work per slice, ms (a key pressed during a slice waits at most about this). */
 export const SCAN_SLICE_MS = 8;
@@ -47,8 +47,8 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
   private readonly listeners = new Set<() => void>();
   private readonly queue: Intent[] = [];
   private busy = false;
-  private readonly defer: StoreOptions['defer'];
-  private readonly schedule: StoreOptions['schedule'];
+  private readonly defer: StoreOptions["defer"];
+  private readonly schedule: StoreOptions["schedule"];
   private readonly now: () => number;
   private lastKey = -Infinity;
   private lastRedraw = -Infinity;
@@ -88,19 +88,19 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
       this.queue.push(intent);
       return;
     }
-    if (intent.type === 'command' || intent.type === 'type') this.lastKey = this.now();
+    if (intent.type === "command" || intent.type === "type") this.lastKey = this.now();
     const before = this.state;
     this.state = reduce(this.state, intent, this.engine);
     if (this.state.busy !== null) {
       if (this.defer === undefined) {
-        this.state = reduce(this.state, { type: 'resume' }, this.engine);
+        this.state = reduce(this.state, { type: "resume" }, this.engine);
       } else {
         this.busy = true;
         this.notify();
         this.defer(() => {
           this.busy = false;
           const at = this.state;
-          this.state = reduce(this.state, { type: 'resume' }, this.engine);
+          this.state = reduce(this.state, { type: "resume" }, this.engine);
           if (this.state !== at) this.notify();
           for (const q of this.queue.splice(0)) this.dispatch(q);
           this.startScan();
@@ -110,7 +110,7 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
     }
     if (this.state !== before) this.notify();
     // Work a key added (a watchpoint's hits) starts the scan again.
-    if (intent.type === 'command') this.startScan();
+    if (intent.type === "command") this.startScan();
   }
 
   /** Stops the background scan (the app is closing). */
@@ -139,7 +139,7 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
     const more = this.engine.scan(SCAN_SLICE_MS);
     if (!more || this.now() - this.lastRedraw >= SCAN_REDRAW_MS) {
       this.lastRedraw = this.now();
-      this.dispatch({ type: 'scanned' });
+      this.dispatch({ type: "scanned" });
     }
     if (more) this.schedule!(this.slice, 0);
     else this.scanning = false;
@@ -150,13 +150,22 @@ export class Store<E extends Engine = Engine> implements ReplayStore {
  * The store `ktrace replay` runs: an engine over the cursor, at --at or (for a
  * failed run) post-mortem at the failure, and the view state there.
  */
-export function openReplay(cursor: Cursor, info: TraceInfo, opts: EngineOptions & StoreOptions = {}): Store<ReplayEngine> {
+export function openReplay(
+  cursor: Cursor,
+  info: TraceInfo,
+  opts: EngineOptions & StoreOptions = {},
+): Store<ReplayEngine> {
   const engine = new ReplayEngine(cursor, info, opts);
   return new Store(engine, openingState(engine, opts.at === undefined), opts);
 }
 
 /** As openReplay, with what-if branches and the decisions that matter (the CLI's explorer). */
-export function openExploring(cursor: Cursor, info: TraceInfo, explorer: Explorer, opts: EngineOptions & StoreOptions = {}): Store<BranchingEngine> {
+export function openExploring(
+  cursor: Cursor,
+  info: TraceInfo,
+  explorer: Explorer,
+  opts: EngineOptions & StoreOptions = {},
+): Store<BranchingEngine> {
   const engine = new BranchingEngine(cursor, info, explorer, opts);
   return new Store(engine, openingState(engine, opts.at === undefined), opts);
 }

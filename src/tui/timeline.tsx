@@ -15,11 +15,11 @@
 // cells. Costs O(buckets x classes + width) when the overview changes, O(width)
 // per move.
 
-import { memo, useMemo } from 'react';
-import { Box, Text } from 'ink';
-import { wrap } from '../util/text-table.ts';
-import { bucketStart, formatCount, type Density, type Overview } from './frame.ts';
-import { FAULT_CLASS, KIND_CLASSES } from './kinds.ts';
+import { Box, Text } from "ink";
+import { memo, useMemo } from "react";
+import { wrap } from "../util/text-table.ts";
+import { bucketStart, type Density, formatCount, type Overview } from "./frame.ts";
+import { FAULT_CLASS, KIND_CLASSES } from "./kinds.ts";
 
 export interface TimelineProps {
   readonly seq: number;
@@ -29,7 +29,7 @@ export interface TimelineProps {
 }
 
 /** What a cell shows, weakest first. A new kind of mark (a gap, a decision) is a row here and in GLYPH/RANK. */
-export type Style = 'unscanned' | 'quiet' | 'activity' | 'gap' | 'pivot' | 'watch' | 'violation' | 'failure';
+export type Style = "unscanned" | "quiet" | "activity" | "gap" | "pivot" | "watch" | "violation" | "failure";
 
 /** One cell of the bar. */
 export interface Cell {
@@ -40,38 +40,57 @@ export interface Cell {
   readonly cursor: boolean;
 }
 
-const RANK: { readonly [S in Style]: number } = { unscanned: 0, quiet: 1, activity: 2, gap: 3, pivot: 4, watch: 5, violation: 6, failure: 7 };
-const GLYPH: { readonly [S in Exclude<Style, 'activity'>]: string } = { unscanned: '·', quiet: '─', gap: '░', pivot: '◇', watch: '◆', violation: '!', failure: '✖' };
+const RANK: { readonly [S in Style]: number } = {
+  unscanned: 0,
+  quiet: 1,
+  activity: 2,
+  gap: 3,
+  pivot: 4,
+  watch: 5,
+  violation: 6,
+  failure: 7,
+};
+const GLYPH: { readonly [S in Exclude<Style, "activity">]: string } = {
+  unscanned: "·",
+  quiet: "─",
+  gap: "░",
+  pivot: "◇",
+  watch: "◆",
+  violation: "!",
+  failure: "✖",
+};
 const MARK_COLOR: { readonly [S in Style]: string | undefined } = {
   unscanned: undefined,
   quiet: undefined,
   activity: undefined,
-  gap: 'yellow',
-  pivot: 'magenta',
-  watch: 'yellow',
-  violation: 'red',
-  failure: 'red',
+  gap: "yellow",
+  pivot: "magenta",
+  watch: "yellow",
+  violation: "red",
+  failure: "red",
 };
 /** Activity levels 1..8. */
-const BLOCKS = '▁▂▃▄▅▆▇█';
+const BLOCKS = "▁▂▃▄▅▆▇█";
 
 /** The timeline's legend, as `?` shows it (lines of at most 58 cells). */
 export const LEGEND: readonly { readonly glyph: string; readonly text: string }[] = [
-  { glyph: '✖', text: 'the panic, fatal error or hang' },
-  { glyph: '!', text: 'an event that breaks an invariant' },
-  { glyph: '◆', text: 'a watchpoint hit' },
-  { glyph: '◇', text: 'a decision the failure hinges on (x: what if)' },
-  { glyph: '░', text: 'events missing: the trace is damaged there' },
-  { glyph: '▁…█', text: 'activity: share of events not routine (▁ <1/8, █ >7/8)' },
+  { glyph: "✖", text: "the panic, fatal error or hang" },
+  { glyph: "!", text: "an event that breaks an invariant" },
+  { glyph: "◆", text: "a watchpoint hit" },
+  { glyph: "◇", text: "a decision the failure hinges on (x: what if)" },
+  { glyph: "░", text: "events missing: the trace is damaged there" },
+  { glyph: "▁…█", text: "activity: share of events not routine (▁ <1/8, █ >7/8)" },
   ...wrap(
-    `coloured by the kind most of them are (faults win): ${KIND_CLASSES.filter((c) => !c.routine && c.color !== undefined)
+    `coloured by the kind most of them are (faults win): ${KIND_CLASSES.filter(
+      (c) => !c.routine && c.color !== undefined,
+    )
       .map((c) => `${c.color} ${c.short}`)
-      .join(', ')}`,
+      .join(", ")}`,
     58,
-    '  ',
-  ).map((text) => ({ glyph: '', text })),
-  { glyph: '─', text: 'only routine work: user steps, kernel work, malloc, free' },
-  { glyph: '·', text: 'not scanned yet (the line below says scanning n%)' },
+    "  ",
+  ).map((text) => ({ glyph: "", text })),
+  { glyph: "─", text: "only routine work: user steps, kernel work, malloc, free" },
+  { glyph: "·", text: "not scanned yet (the line below says scanning n%)" },
 ];
 
 /** Column of a position (-1..total-1) on a bar `width` cells wide. */
@@ -82,14 +101,14 @@ export function columnOf(pos: number, total: number, width: number): number {
 }
 
 /** The cells without the cursor: density and marks (pure; recomputed only when the overview or the width change). */
-export function barCells(total: number, overview: Overview, width: number): Omit<Cell, 'cursor'>[] {
+export function barCells(total: number, overview: Overview, width: number): Omit<Cell, "cursor">[] {
   const w = Math.max(1, width);
-  const styles: Style[] = new Array<Style>(w).fill('quiet');
+  const styles: Style[] = new Array<Style>(w).fill("quiet");
   const colors: (string | undefined)[] = new Array<string | undefined>(w).fill(undefined);
   const chars: string[] = new Array<string>(w).fill(GLYPH.quiet);
   const d = overview.density;
   if (d !== null && d.total === total) density(d, w, styles, colors, chars);
-  const put = (pos: number, s: Exclude<Style, 'activity'>) => {
+  const put = (pos: number, s: Exclude<Style, "activity">) => {
     if (pos < 0 || pos >= total) return;
     const c = columnOf(pos, total, w);
     if (RANK[s] >= RANK[styles[c]!]) {
@@ -99,8 +118,8 @@ export function barCells(total: number, overview: Overview, width: number): Omit
     }
   };
   if (d !== null && d.total === total) {
-    for (let i = 0; i < d.hitEnds.length; i++) put(d.hitEnds[i]!, 'watch');
-    for (let i = 0; i < d.violationEnds.length; i++) put(d.violationEnds[i]!, 'violation');
+    for (let i = 0; i < d.hitEnds.length; i++) put(d.hitEnds[i]!, "watch");
+    for (let i = 0; i < d.violationEnds.length; i++) put(d.violationEnds[i]!, "violation");
   }
   const m = overview.marks;
   for (const g of m.gaps ?? []) {
@@ -108,17 +127,17 @@ export function barCells(total: number, overview: Overview, width: number): Omit
     const to = Math.min(total - 1, g.toSeq);
     for (let c = columnOf(from, total, w), last = columnOf(to, total, w); from <= to && c <= last; c++) {
       if (RANK.gap >= RANK[styles[c]!]) {
-        styles[c] = 'gap';
+        styles[c] = "gap";
         chars[c] = GLYPH.gap;
         colors[c] = MARK_COLOR.gap;
       }
     }
   }
-  for (const p of m.pivots ?? []) put(p, 'pivot');
-  for (const h of m.watchHits) put(h, 'watch');
-  for (const v of m.violations ?? []) put(v, 'violation');
-  if (typeof m.violation === 'number') put(m.violation, 'violation');
-  if (m.failure !== null) put(m.failure, 'failure');
+  for (const p of m.pivots ?? []) put(p, "pivot");
+  for (const h of m.watchHits) put(h, "watch");
+  for (const v of m.violations ?? []) put(v, "violation");
+  if (typeof m.violation === "number") put(m.violation, "violation");
+  if (m.failure !== null) put(m.failure, "failure");
   return styles.map((s, i) => ({ ch: chars[i]!, style: s, color: colors[i] }));
 }
 
@@ -165,13 +184,13 @@ function density(d: Density, w: number, styles: Style[], colors: (string | undef
   }
   for (let c = 0; c < w; c++) {
     if (unscanned[c] === 1) {
-      styles[c] = 'unscanned';
+      styles[c] = "unscanned";
       chars[c] = GLYPH.unscanned;
       continue;
     }
     if (top[c]! < 0) continue;
     const level = Math.max(1, Math.min(8, Math.ceil(8 * share[c]!)));
-    styles[c] = 'activity';
+    styles[c] = "activity";
     chars[c] = BLOCKS[level - 1]!;
     colors[c] = KIND_CLASSES[top[c]!]?.color;
   }
@@ -182,44 +201,44 @@ export function timelineCells(p: TimelineProps): Cell[] {
   return withCursor(barCells(p.total, p.overview, p.width), p.seq, p.total);
 }
 
-function withCursor(bar: readonly Omit<Cell, 'cursor'>[], seq: number, total: number): Cell[] {
+function withCursor(bar: readonly Omit<Cell, "cursor">[], seq: number, total: number): Cell[] {
   const cur = columnOf(seq, total, bar.length);
   return bar.map((c, i) => ({ ...c, cursor: i === cur }));
 }
 
 /** The scan's progress for the label line: "scanning 42%", "hits 10%", or "" when done. */
 export function scanText(d: Density | null): string {
-  if (d === null || d.total === 0) return '';
+  if (d === null || d.total === 0) return "";
   if (d.error !== null) return `scan stopped at seq ${d.scanned}`;
   const pct = (n: number) => `${Math.min(99, Math.floor((100 * n) / d.total))}%`;
   if (d.scanned < d.total) return `scanning ${pct(d.scanned)}`;
   if (d.hitsScanned !== null && d.hitsScanned < d.total) return `hits ${pct(d.hitsScanned)}`;
-  return '';
+  return "";
 }
 
 /** The label line: start at the left, the cursor's seq under it, the scan's progress, the last seq at the right. */
-export function timelineLabels(seq: number, total: number, width: number, scan = ''): string {
+export function timelineLabels(seq: number, total: number, width: number, scan = ""): string {
   return labelLine(seq, total, width, scan).line;
 }
 
 /** The label line and where the cursor's label is in it. */
 function labelLine(seq: number, total: number, width: number, scan: string): { line: string; at: number; len: number } {
   const w = Math.max(1, width);
-  const line = new Array<string>(w).fill(' ');
+  const line = new Array<string>(w).fill(" ");
   const write = (at: number, s: string) => {
     for (let i = 0; i < s.length && at + i < w; i++) if (at + i >= 0) line[at + i] = s[i]!;
   };
-  const left = '0';
-  const last = total > 0 ? formatCount(total - 1) : '';
+  const left = "0";
+  const last = total > 0 ? formatCount(total - 1) : "";
   const cur = columnOf(seq, total, w);
-  const label = `▲ ${seq < 0 ? 'start' : formatCount(seq)}`;
+  const label = `▲ ${seq < 0 ? "start" : formatCount(seq)}`;
   // The cursor label starts under the cursor, or ends there when it would run off the right.
   const at = cur + label.length <= w ? cur : Math.max(0, cur - label.length + 1);
   const curEnd = at + label.length;
   const lastAt = total > 0 && curEnd < w - last.length ? w - last.length : w;
   if (at > left.length) write(0, left);
   if (lastAt < w) write(lastAt, last);
-  if (scan !== '') {
+  if (scan !== "") {
     // Right, before the last seq; else left, after the 0; else not at all.
     const right = lastAt - 2 - scan.length;
     const leftAt = left.length + 2;
@@ -227,7 +246,7 @@ function labelLine(seq: number, total: number, width: number, scan: string): { l
     else if (leftAt + scan.length + 1 < at) write(leftAt, scan);
   }
   write(at, label);
-  return { line: line.join(''), at, len: label.length };
+  return { line: line.join(""), at, len: label.length };
 }
 
 function LabelLine({ seq, total, width, scan }: { seq: number; total: number; width: number; scan: string }) {
@@ -250,7 +269,8 @@ function TimelineImpl({ seq, total, overview, width }: TimelineProps) {
   const runs: { text: string; style: Style; color: string | undefined; cursor: boolean }[] = [];
   for (const c of cells) {
     const last = runs[runs.length - 1];
-    if (last !== undefined && last.style === c.style && last.color === c.color && last.cursor === c.cursor) last.text += c.ch;
+    if (last !== undefined && last.style === c.style && last.color === c.color && last.cursor === c.cursor)
+      last.text += c.ch;
     else runs.push({ text: c.ch, style: c.style, color: c.color, cursor: c.cursor });
   }
   return (
@@ -262,7 +282,12 @@ function TimelineImpl({ seq, total, overview, width }: TimelineProps) {
               {r.text}
             </Text>
           ) : (
-            <Text key={i} color={r.color} bold={r.style === 'failure' || r.style === 'violation'} dimColor={r.style === 'quiet' || r.style === 'unscanned'}>
+            <Text
+              key={i}
+              color={r.color}
+              bold={r.style === "failure" || r.style === "violation"}
+              dimColor={r.style === "quiet" || r.style === "unscanned"}
+            >
               {r.text}
             </Text>
           ),

@@ -12,18 +12,28 @@
 // Every rule (what `n` does after a search, where `←` stops, what Esc closes) is
 // unit-tested with a fake engine that records what it was asked.
 
-import type { Command } from './keymap.ts';
-import type { Engine, Failure, SlowWork, ViolationView } from './engine.ts';
-import { PANES, ZERO_ROWS, type Frame, type ListItem, type Overview, type PaneId, type PerPane, type Status, type WatchView } from './frame.ts';
+import type { Engine, Failure, SlowWork, ViolationView } from "./engine.ts";
+import {
+  type Frame,
+  type ListItem,
+  type Overview,
+  PANES,
+  type PaneId,
+  type PerPane,
+  type Status,
+  type WatchView,
+  ZERO_ROWS,
+} from "./frame.ts";
+import type { Command } from "./keymap.ts";
 
-export { PANES, type PaneId, type PerPane, type ListItem, type Status, type Tone, type WatchView } from './frame.ts';
+export { type ListItem, PANES, type PaneId, type PerPane, type Status, type Tone, type WatchView } from "./frame.ts";
 
 /** The dialog on top of the replay screen, if any. */
 export type Dialog =
-  | { readonly kind: 'help'; readonly scroll: number }
-  | { readonly kind: 'goto'; readonly text: string; readonly error: string | null }
+  | { readonly kind: "help"; readonly scroll: number }
+  | { readonly kind: "goto"; readonly text: string; readonly error: string | null }
   | {
-      readonly kind: 'search';
+      readonly kind: "search";
       readonly text: string;
       readonly index: number;
       readonly items: readonly ListItem[];
@@ -32,10 +42,10 @@ export type Dialog =
       /** What was searched, e.g. "all 89 events" or "events 0..19999 of 10,000,000". */
       readonly scope: string;
     }
-  | { readonly kind: 'watch-pick'; readonly text: string; readonly index: number; readonly items: readonly ListItem[] }
-  | { readonly kind: 'watch-list'; readonly index: number }
+  | { readonly kind: "watch-pick"; readonly text: string; readonly index: number; readonly items: readonly ListItem[] }
+  | { readonly kind: "watch-list"; readonly index: number }
   | {
-      readonly kind: 'explain';
+      readonly kind: "explain";
       readonly title: string;
       readonly lines: readonly string[];
       /** The event the explanation points at (Enter jumps there), or null. */
@@ -43,7 +53,7 @@ export type Dialog =
       readonly scroll: number;
     };
 
-export type DialogKind = Dialog['kind'];
+export type DialogKind = Dialog["kind"];
 
 export interface ViewState {
   /** Cursor position: -1 is the initial state, else the state after event `seq`. */
@@ -73,7 +83,7 @@ export interface ViewState {
   /** seq of the first invariant violation; null: none; undefined: not known yet. */
   readonly violationSeq: number | null | undefined;
   /** The what-if branch (x), once taken: where, what it changed and how it went, and which run is shown (X switches). */
-  readonly branch: { readonly at: number; readonly text: string; readonly showing: 'original' | 'branch' } | null;
+  readonly branch: { readonly at: number; readonly text: string; readonly showing: "original" | "branch" } | null;
   /** Slow work whose message is on screen; the store sends `resume` to run it. */
   readonly busy: SlowWork | null;
   /** Set by quit: the app unmounts. */
@@ -82,18 +92,21 @@ export interface ViewState {
 
 export type Intent =
   /** A key-map command (use-replay.ts resolves keys to these). */
-  | { readonly type: 'command'; readonly command: Command }
+  | { readonly type: "command"; readonly command: Command }
   /** Printable text typed into the open prompt. */
-  | { readonly type: 'type'; readonly text: string }
+  | { readonly type: "type"; readonly text: string }
   /** The event list's height changed. */
-  | { readonly type: 'page'; readonly rows: number }
+  | { readonly type: "page"; readonly rows: number }
   /** From the store: the message of the slow work in `busy` is on screen; run it now. */
-  | { readonly type: 'resume' }
+  | { readonly type: "resume" }
   /** From the store: the background scan went on; take the engine's overview. */
-  | { readonly type: 'scanned' };
+  | { readonly type: "scanned" };
 
 export const EMPTY_FRAME: Frame = { seq: -1, time: 0, events: [], panes: [] };
-export const EMPTY_OVERVIEW: Overview = { density: null, marks: { watchHits: [], violation: undefined, violations: [], failure: null } };
+export const EMPTY_OVERVIEW: Overview = {
+  density: null,
+  marks: { watchHits: [], violation: undefined, violations: [], failure: null },
+};
 
 export interface InitOptions {
   seq: number;
@@ -115,7 +128,7 @@ export function initialViewState(o: InitOptions): ViewState {
     frame: o.frame ?? EMPTY_FRAME,
     overview: o.overview ?? EMPTY_OVERVIEW,
     dialog: null,
-    focus: 'events',
+    focus: "events",
     selected: ZERO_ROWS,
     rows: o.rows ?? (o.frame !== undefined ? rowsOf(o.frame, o.total) : ZERO_ROWS),
     page: o.page ?? 10,
@@ -134,7 +147,11 @@ export function initialViewState(o: InitOptions): ViewState {
 /** The post-mortem banner: the failure, then the first violation (or that it is not known yet). */
 export function bannerText(f: Failure, v: ViolationView | null | undefined): string {
   const second =
-    v === undefined ? 'first violation: not known yet (the timeline scan is looking; v searches now)' : v === null ? 'no invariant violation before it' : `first violation: ${v.line}`;
+    v === undefined
+      ? "first violation: not known yet (the timeline scan is looking; v searches now)"
+      : v === null
+        ? "no invariant violation before it"
+        : `first violation: ${v.line}`;
   return `✖ ${f.kind.toUpperCase()} at seq ${f.seq}: ${f.message}\n${second}`;
 }
 
@@ -155,31 +172,34 @@ export function openingState(engine: Engine, postMortem: boolean): ViewState {
     failureSeq: f?.seq ?? null,
     violationSeq: v === undefined ? undefined : (v?.seq ?? null),
     banner: f === null ? null : bannerText(f, v),
-    status: f !== null && postMortem ? info(`post-mortem: at the ${f.kind} (p); v: first violation; ←: step back; ?: keys`) : null,
+    status:
+      f !== null && postMortem
+        ? info(`post-mortem: at the ${f.kind} (p); v: first violation; ←: step back; ?: keys`)
+        : null,
   });
 }
 
 /** The key-map contexts searched, in order, on each screen (see keymap.ts KeyContext). */
 export const MODE_CONTEXTS = {
-  main: ['main'],
-  help: ['dialog', 'viewer', 'list'],
-  goto: ['dialog', 'prompt'],
-  search: ['dialog', 'list', 'prompt'],
-  'watch-pick': ['dialog', 'list', 'prompt'],
-  'watch-list': ['dialog', 'watch-list', 'viewer', 'list'],
-  explain: ['dialog', 'viewer', 'list'],
+  main: ["main"],
+  help: ["dialog", "viewer", "list"],
+  goto: ["dialog", "prompt"],
+  search: ["dialog", "list", "prompt"],
+  "watch-pick": ["dialog", "list", "prompt"],
+  "watch-list": ["dialog", "watch-list", "viewer", "list"],
+  explain: ["dialog", "viewer", "list"],
 } as const;
 
 export type Screen = keyof typeof MODE_CONTEXTS;
 
 export function screenOf(s: ViewState): Screen {
-  return s.dialog === null ? 'main' : s.dialog.kind;
+  return s.dialog === null ? "main" : s.dialog.kind;
 }
 
 /** Whether the open dialog takes typed text. */
 export function isPrompt(s: ViewState): boolean {
   const k = s.dialog?.kind;
-  return k === 'goto' || k === 'search' || k === 'watch-pick';
+  return k === "goto" || k === "search" || k === "watch-pick";
 }
 
 /** Row counts per pane in a frame (the event list's count is the trace length). */
@@ -194,10 +214,10 @@ export function rowsOf(frame: Frame, total: number): PerPane {
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
 
 function info(text: string): Status {
-  return { text, tone: 'info' };
+  return { text, tone: "info" };
 }
 function warn(text: string): Status {
-  return { text, tone: 'warn' };
+  return { text, tone: "warn" };
 }
 
 function clampSelections(sel: PerPane, rows: PerPane): PerPane {
@@ -209,38 +229,52 @@ function clampSelections(sel: PerPane, rows: PerPane): PerPane {
 /** The state once the engine's cursor is at `frame` (and the overview may have grown). */
 function moved(s: ViewState, e: Engine, frame: Frame, status: Status | null = null): ViewState {
   const rows = rowsOf(frame, s.total);
-  return { ...s, seq: frame.seq, frame, rows, selected: clampSelections(s.selected, rows), overview: e.overview(), status };
+  return {
+    ...s,
+    seq: frame.seq,
+    frame,
+    rows,
+    selected: clampSelections(s.selected, rows),
+    overview: e.overview(),
+    status,
+  };
 }
 
 /** Moves the cursor to target (clamped to the trace); a message instead when it would not move. */
 function seekTo(s: ViewState, e: Engine, target: number, edge: string, note?: Status): ViewState {
   const seq = clamp(target, -1, s.total - 1);
   if (seq === s.seq) return { ...s, status: info(edge) };
-  const via = seq === s.seq + 1 ? 'step' : seq === s.seq - 1 ? 'stepBack' : undefined;
+  const via = seq === s.seq + 1 ? "step" : seq === s.seq - 1 ? "stepBack" : undefined;
   return moved(s, e, e.seek(seq, via), note ?? null);
 }
 
 function atEnd(s: ViewState): string {
-  return s.total === 0 ? 'the trace has no events' : `at the last event (seq ${s.total - 1})`;
+  return s.total === 0 ? "the trace has no events" : `at the last event (seq ${s.total - 1})`;
 }
-const AT_START = 'at the start (before event 0)';
+const AT_START = "at the start (before event 0)";
 
 /** Next (dir 1) or previous (dir -1) match of the committed search, relative to the cursor. */
 function nextMatch(s: ViewState, e: Engine, dir: 1 | -1): ViewState {
   const sr = s.search;
-  if (sr === null) return { ...s, status: info('no search yet: press / to search') };
+  if (sr === null) return { ...s, status: info("no search yet: press / to search") };
   const m = sr.matches;
   if (m.length === 0) return { ...s, status: warn(`no match for '${sr.query}'`) };
   let target: number | undefined;
   if (dir === 1) target = m.find((x) => x > s.seq);
-  else for (let i = m.length - 1; i >= 0; i--) if (m[i]! < s.seq) { target = m[i]; break; }
-  if (target === undefined) return { ...s, status: info(`no ${dir === 1 ? 'later' : 'earlier'} match for '${sr.query}' (${m.length} in all)`) };
+  else
+    for (let i = m.length - 1; i >= 0; i--)
+      if (m[i]! < s.seq) {
+        target = m[i];
+        break;
+      }
+  if (target === undefined)
+    return { ...s, status: info(`no ${dir === 1 ? "later" : "earlier"} match for '${sr.query}' (${m.length} in all)`) };
   const n = m.indexOf(target) + 1;
-  return seekTo(s, e, target, '', info(`match ${n}/${m.length} for '${sr.query}'`));
+  return seekTo(s, e, target, "", info(`match ${n}/${m.length} for '${sr.query}'`));
 }
 
 function moveSelection(s: ViewState, e: Engine, delta: number): ViewState {
-  if (s.focus === 'events') return seekTo(s, e, s.seq + delta, delta < 0 ? AT_START : atEnd(s));
+  if (s.focus === "events") return seekTo(s, e, s.seq + delta, delta < 0 ? AT_START : atEnd(s));
   const n = s.rows[s.focus];
   const next = clamp(s.selected[s.focus] + delta, 0, Math.max(0, n - 1));
   return { ...s, selected: { ...s.selected, [s.focus]: next }, status: null };
@@ -257,12 +291,18 @@ function slow(s: ViewState, e: Engine, work: SlowWork): ViewState {
 }
 
 function doSlow(s: ViewState, e: Engine, work: SlowWork): ViewState {
-  if (work === 'violation') {
+  if (work === "violation") {
     const v = e.findViolation();
-    if (v === null) return { ...s, violationSeq: null, overview: e.overview(), status: info('no invariant is violated in this trace') };
-    return moved({ ...s, violationSeq: v.seq }, e, e.seek(v.seq), { text: v.line, tone: 'error' });
+    if (v === null)
+      return {
+        ...s,
+        violationSeq: null,
+        overview: e.overview(),
+        status: info("no invariant is violated in this trace"),
+      };
+    return moved({ ...s, violationSeq: v.seq }, e, e.seek(v.seq), { text: v.line, tone: "error" });
   }
-  const r = e.continue(work === 'continue' ? 1 : -1);
+  const r = e.continue(work === "continue" ? 1 : -1);
   return moved(s, e, r.frame, r.status);
 }
 
@@ -281,36 +321,55 @@ function scanned(s: ViewState, e: Engine): ViewState {
  * state of that run at its cursor. Dialog, search and selections belong to
  * the run left behind; focus and page stay.
  */
-function runShown(s: ViewState, e: Engine, branch: ViewState['branch'], status: Status): ViewState {
+function runShown(s: ViewState, e: Engine, branch: ViewState["branch"], status: Status): ViewState {
   const f = e.failure;
   const v = e.knownViolation();
   const frame = e.frame();
   const failure = f === null ? null : bannerText(f, v);
-  const where = branch === null ? null : branch.showing === 'branch' ? `WHAT-IF branch at seq ${branch.at}: ${branch.text} (X: the original)` : `the original run (X: the what-if branch at seq ${branch.at})`;
+  const where =
+    branch === null
+      ? null
+      : branch.showing === "branch"
+        ? `WHAT-IF branch at seq ${branch.at}: ${branch.text} (X: the original)`
+        : `the original run (X: the what-if branch at seq ${branch.at})`;
   return {
     ...initialViewState({
-      seq: frame.seq, total: e.info.total, frame, overview: e.overview(), failureSeq: f?.seq ?? null,
+      seq: frame.seq,
+      total: e.info.total,
+      frame,
+      overview: e.overview(),
+      failureSeq: f?.seq ?? null,
       violationSeq: v === undefined ? undefined : (v?.seq ?? null),
-      banner: where === null ? failure : failure === null ? where : `${where}\n${failure}`, status, page: s.page,
+      banner: where === null ? failure : failure === null ? where : `${where}\n${failure}`,
+      status,
+      page: s.page,
     }),
-    focus: s.focus, branch,
+    focus: s.focus,
+    branch,
   };
 }
 
 function whatIf(s: ViewState, e: Engine): ViewState {
-  if (e.branch === undefined) return { ...s, status: info('what-if needs the trace\'s world: this replay has no explorer') };
-  if (s.seq < 0) return { ...s, status: info('no event yet: step to a scheduling point first') };
+  if (e.branch === undefined)
+    return { ...s, status: info("what-if needs the trace's world: this replay has no explorer") };
+  if (s.seq < 0) return { ...s, status: info("no event yet: step to a scheduling point first") };
   const r = e.branch(s.seq);
-  if ('error' in r) return { ...s, status: warn(r.error) };
-  const branch = { at: r.at, text: `${r.change}: ${r.outcome}`, showing: 'branch' as const };
+  if ("error" in r) return { ...s, status: warn(r.error) };
+  const branch = { at: r.at, text: `${r.change}: ${r.outcome}`, showing: "branch" as const };
   return runShown(s, e, branch, info(`what-if at seq ${r.at}: ${r.outcome}; trace ${r.path}; X switches runs`));
 }
 
 function switchRun(s: ViewState, e: Engine): ViewState {
   const now = e.switchRun?.() ?? null;
-  if (now === null || s.branch === null) return { ...s, status: info('no what-if branch yet: x branches at a scheduling point') };
+  if (now === null || s.branch === null)
+    return { ...s, status: info("no what-if branch yet: x branches at a scheduling point") };
   const branch = { ...s.branch, showing: now };
-  return runShown(s, e, branch, info(now === 'branch' ? `the what-if branch (at seq ${branch.at})` : 'the original run'));
+  return runShown(
+    s,
+    e,
+    branch,
+    info(now === "branch" ? `the what-if branch (at seq ${branch.at})` : "the original run"),
+  );
 }
 
 // ---- the reducer ----
@@ -324,97 +383,98 @@ export function reduce(s: ViewState, intent: Intent, e: Engine): ViewState {
   try {
     return reduceOrThrow(s, intent, e);
   } catch (err) {
-    return { ...s, busy: null, status: { text: err instanceof Error ? err.message : String(err), tone: 'error' } };
+    return { ...s, busy: null, status: { text: err instanceof Error ? err.message : String(err), tone: "error" } };
   }
 }
 
 function reduceOrThrow(s: ViewState, intent: Intent, e: Engine): ViewState {
   switch (intent.type) {
-    case 'command':
+    case "command":
       return s.dialog === null ? mainCommand(s, e, intent.command) : dialogCommand(s, e, s.dialog, intent.command);
-    case 'type':
+    case "type":
       return typed(s, e, intent.text);
-    case 'page':
+    case "page":
       return { ...s, page: Math.max(1, intent.rows) };
-    case 'resume':
+    case "resume":
       return s.busy === null ? s : doSlow({ ...s, busy: null }, e, s.busy);
-    case 'scanned':
+    case "scanned":
       return scanned(s, e);
   }
 }
 
 function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
   switch (c) {
-    case 'step':
+    case "step":
       return seekTo(s, e, s.seq + 1, atEnd(s));
-    case 'stepBack':
+    case "stepBack":
       return seekTo(s, e, s.seq - 1, AT_START);
-    case 'pageDown':
+    case "pageDown":
       return seekTo(s, e, s.seq + s.page, atEnd(s));
-    case 'pageUp':
+    case "pageUp":
       return seekTo(s, e, s.seq - s.page, AT_START);
-    case 'start':
+    case "start":
       return seekTo(s, e, -1, AT_START);
-    case 'end':
+    case "end":
       return seekTo(s, e, s.total - 1, atEnd(s));
-    case 'continue':
-      return slow(s, e, 'continue');
-    case 'reverseContinue':
-      return slow(s, e, 'reverseContinue');
-    case 'goTo':
-      return openDialog(s, { kind: 'goto', text: '', error: null });
-    case 'failure':
-      if (s.failureSeq === null) return { ...s, status: info('this run did not fail: no panic, fatal error or hang') };
+    case "continue":
+      return slow(s, e, "continue");
+    case "reverseContinue":
+      return slow(s, e, "reverseContinue");
+    case "goTo":
+      return openDialog(s, { kind: "goto", text: "", error: null });
+    case "failure":
+      if (s.failureSeq === null) return { ...s, status: info("this run did not fail: no panic, fatal error or hang") };
       return seekTo(s, e, s.failureSeq, `at the failure (seq ${s.failureSeq})`);
-    case 'violation':
-      if (s.violationSeq === undefined) return slow(s, e, 'violation');
-      if (s.violationSeq === null) return { ...s, status: info('no invariant is violated in this trace') };
+    case "violation":
+      if (s.violationSeq === undefined) return slow(s, e, "violation");
+      if (s.violationSeq === null) return { ...s, status: info("no invariant is violated in this trace") };
       return seekTo(s, e, s.violationSeq, `at the first violation (seq ${s.violationSeq})`);
-    case 'search': {
-      const r = e.search('');
-      return openDialog(s, { kind: 'search', text: '', index: 0, items: r.items, all: r.all, scope: r.scope });
+    case "search": {
+      const r = e.search("");
+      return openDialog(s, { kind: "search", text: "", index: 0, items: r.items, all: r.all, scope: r.scope });
     }
-    case 'nextMatch':
+    case "nextMatch":
       return nextMatch(s, e, 1);
-    case 'prevMatch':
+    case "prevMatch":
       return nextMatch(s, e, -1);
-    case 'watch':
-      return openDialog(s, { kind: 'watch-pick', text: '', index: 0, items: e.watchables('') });
-    case 'watchList':
-      return openDialog(s, { kind: 'watch-list', index: 0 });
-    case 'branch':
+    case "watch":
+      return openDialog(s, { kind: "watch-pick", text: "", index: 0, items: e.watchables("") });
+    case "watchList":
+      return openDialog(s, { kind: "watch-list", index: 0 });
+    case "branch":
       return whatIf(s, e);
-    case 'switchRun':
+    case "switchRun":
       return switchRun(s, e);
-    case 'explain': {
-      if (s.focus !== 'events' && s.rows[s.focus] === 0) return { ...s, status: info(`nothing to explain: the ${s.focus} pane is empty`) };
-      if (s.focus === 'events' && s.seq < 0) return { ...s, status: info('no event yet: step forward first') };
-      const x = e.explain(s.focus, s.focus === 'events' ? s.seq : s.selected[s.focus]);
-      if (x === null) return { ...s, status: info('nothing selected') };
-      return { ...s, dialog: { kind: 'explain', title: x.title, lines: x.lines, seq: x.seq, scroll: 0 } };
+    case "explain": {
+      if (s.focus !== "events" && s.rows[s.focus] === 0)
+        return { ...s, status: info(`nothing to explain: the ${s.focus} pane is empty`) };
+      if (s.focus === "events" && s.seq < 0) return { ...s, status: info("no event yet: step forward first") };
+      const x = e.explain(s.focus, s.focus === "events" ? s.seq : s.selected[s.focus]);
+      if (x === null) return { ...s, status: info("nothing selected") };
+      return { ...s, dialog: { kind: "explain", title: x.title, lines: x.lines, seq: x.seq, scroll: 0 } };
     }
-    case 'focusNext':
-    case 'focusPrev': {
-      const d = c === 'focusNext' ? 1 : PANES.length - 1;
+    case "focusNext":
+    case "focusPrev": {
+      const d = c === "focusNext" ? 1 : PANES.length - 1;
       // The sync pane is shown (and focused) only when the state has futex words or pipes.
       let i = PANES.indexOf(s.focus);
       do i = (i + d) % PANES.length;
-      while (PANES[i] === 'sync' && s.rows.sync === 0);
+      while (PANES[i] === "sync" && s.rows.sync === 0);
       // The status line then shows what is marked about the selected row.
       return { ...s, focus: PANES[i]!, status: null };
     }
-    case 'selectUp':
+    case "selectUp":
       return moveSelection(s, e, -1);
-    case 'selectDown':
+    case "selectDown":
       return moveSelection(s, e, 1);
-    case 'help':
-      return openDialog(s, { kind: 'help', scroll: 0 });
-    case 'dismiss':
+    case "help":
+      return openDialog(s, { kind: "help", scroll: 0 });
+    case "dismiss":
       // Esc on the main screen: clear the message, then the banner.
       if (s.status !== null) return { ...s, status: null };
       return { ...s, banner: null };
-    case 'quit':
-    case 'interrupt':
+    case "quit":
+    case "interrupt":
       return { ...s, quit: true };
     default:
       return s;
@@ -422,75 +482,83 @@ function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
 }
 
 function dialogCommand(s: ViewState, e: Engine, d: Dialog, c: Command): ViewState {
-  if (c === 'interrupt') return { ...s, quit: true };
-  if (c === 'cancel' || c === 'close') return { ...s, dialog: null };
+  if (c === "interrupt") return { ...s, quit: true };
+  if (c === "cancel" || c === "close") return { ...s, dialog: null };
   switch (d.kind) {
-    case 'help':
-    case 'explain': {
-      if (c === 'listUp' || c === 'listDown') return { ...s, dialog: { ...d, scroll: Math.max(0, d.scroll + (c === 'listUp' ? -1 : 1)) } };
-      if (c === 'accept') {
-        if (d.kind === 'explain' && d.seq !== null) return seekTo({ ...s, dialog: null }, e, d.seq, `at seq ${d.seq}`);
+    case "help":
+    case "explain": {
+      if (c === "listUp" || c === "listDown")
+        return { ...s, dialog: { ...d, scroll: Math.max(0, d.scroll + (c === "listUp" ? -1 : 1)) } };
+      if (c === "accept") {
+        if (d.kind === "explain" && d.seq !== null) return seekTo({ ...s, dialog: null }, e, d.seq, `at seq ${d.seq}`);
         return { ...s, dialog: null };
       }
       return s;
     }
-    case 'goto': {
-      if (c === 'deleteChar') return { ...s, dialog: { ...d, text: d.text.slice(0, -1), error: null } };
-      if (c !== 'accept') return s;
+    case "goto": {
+      if (c === "deleteChar") return { ...s, dialog: { ...d, text: d.text.slice(0, -1), error: null } };
+      if (c !== "accept") return s;
       const t = d.text.trim();
-      if (t === '') return { ...s, dialog: { ...d, error: 'type an event number' } };
+      if (t === "") return { ...s, dialog: { ...d, error: "type an event number" } };
       const n = Number(t);
       if (!(s.total > 0 && n >= 0 && n <= s.total - 1)) {
-        const range = s.total === 0 ? 'the trace has no events' : `events are 0..${s.total - 1}`;
+        const range = s.total === 0 ? "the trace has no events" : `events are 0..${s.total - 1}`;
         return { ...s, dialog: { ...d, error: `no event ${t}: ${range}` } };
       }
       return seekTo({ ...s, dialog: null }, e, n, `at seq ${n}`);
     }
-    case 'search':
-    case 'watch-pick': {
-      if (c === 'deleteChar') return typedText(s, e, d, d.text.slice(0, -1));
-      if (c === 'listUp' || c === 'listDown') {
+    case "search":
+    case "watch-pick": {
+      if (c === "deleteChar") return typedText(s, e, d, d.text.slice(0, -1));
+      if (c === "listUp" || c === "listDown") {
         const n = d.items.length;
         if (n === 0) return s;
-        return { ...s, dialog: { ...d, index: (d.index + (c === 'listUp' ? n - 1 : 1)) % n } };
+        return { ...s, dialog: { ...d, index: (d.index + (c === "listUp" ? n - 1 : 1)) % n } };
       }
-      if (c !== 'accept') return s;
+      if (c !== "accept") return s;
       const item = d.items[d.index];
-      if (d.kind === 'watch-pick') {
+      if (d.kind === "watch-pick") {
         if (item === undefined) return { ...s, status: warn(`nothing to watch matches '${d.text}'`) };
         const r = e.addWatch(item.id);
         return { ...s, dialog: null, watches: r.watches, status: r.status, overview: e.overview() };
       }
       if (item === undefined || item.seq === undefined) {
-        return { ...s, status: warn(d.text === '' ? 'type what to search for' : `no event matches '${d.text}'`) };
+        return { ...s, status: warn(d.text === "" ? "type what to search for" : `no event matches '${d.text}'`) };
       }
       const search = { query: d.text, matches: d.all };
       const n = d.all.indexOf(item.seq) + 1;
-      const note = info(n > 0 ? `match ${n}/${d.all.length} for '${d.text}' (n/N: next/previous)` : `match for '${d.text}'`);
+      const note = info(
+        n > 0 ? `match ${n}/${d.all.length} for '${d.text}' (n/N: next/previous)` : `match for '${d.text}'`,
+      );
       return seekTo({ ...s, dialog: null, search }, e, item.seq, `at seq ${item.seq}`, note);
     }
-    case 'watch-list': {
+    case "watch-list": {
       const n = s.watches.length;
-      if (c === 'listUp' || c === 'listDown') {
+      if (c === "listUp" || c === "listDown") {
         if (n === 0) return s;
-        return { ...s, dialog: { ...d, index: clamp(d.index + (c === 'listUp' ? -1 : 1), 0, n - 1) } };
+        return { ...s, dialog: { ...d, index: clamp(d.index + (c === "listUp" ? -1 : 1), 0, n - 1) } };
       }
-      if (c === 'removeWatch') {
+      if (c === "removeWatch") {
         const w = s.watches[d.index];
         const r = w === undefined ? null : e.removeWatch(w.id);
         if (r === null) return s;
         const index = clamp(d.index, 0, Math.max(0, r.watches.length - 1));
         return { ...s, watches: r.watches, status: r.status, dialog: { ...d, index }, overview: e.overview() };
       }
-      if (c === 'accept') return { ...s, dialog: null };
+      if (c === "accept") return { ...s, dialog: null };
       return s;
     }
   }
 }
 
 /** The prompt of a search or the watch picker now holds `text`: its results, first one chosen. */
-function typedText(s: ViewState, e: Engine, d: Extract<Dialog, { kind: 'search' | 'watch-pick' }>, text: string): ViewState {
-  if (d.kind === 'watch-pick') return { ...s, dialog: { ...d, text, items: e.watchables(text), index: 0 } };
+function typedText(
+  s: ViewState,
+  e: Engine,
+  d: Extract<Dialog, { kind: "search" | "watch-pick" }>,
+  text: string,
+): ViewState {
+  if (d.kind === "watch-pick") return { ...s, dialog: { ...d, text, items: e.watchables(text), index: 0 } };
   const r = e.search(text);
   return { ...s, dialog: { ...d, text, items: r.items, all: r.all, scope: r.scope, index: 0 } };
 }
@@ -498,16 +566,16 @@ function typedText(s: ViewState, e: Engine, d: Extract<Dialog, { kind: 'search' 
 function typed(s: ViewState, e: Engine, text: string): ViewState {
   const d = s.dialog;
   // Control characters never reach a prompt.
-  const clean = text.replace(/\p{Cc}/gu, '');
-  if (d === null || clean === '') return s;
+  const clean = text.replace(/\p{Cc}/gu, "");
+  if (d === null || clean === "") return s;
   switch (d.kind) {
-    case 'goto': {
-      const digits = clean.replace(/[^0-9]/g, '');
-      if (digits === '') return { ...s, dialog: { ...d, error: 'digits only: an event number' } };
+    case "goto": {
+      const digits = clean.replace(/[^0-9]/g, "");
+      if (digits === "") return { ...s, dialog: { ...d, error: "digits only: an event number" } };
       return { ...s, dialog: { ...d, text: (d.text + digits).slice(0, 15), error: null } };
     }
-    case 'search':
-    case 'watch-pick':
+    case "search":
+    case "watch-pick":
       return typedText(s, e, d, d.text + clean);
     default:
       return s;

@@ -3,11 +3,11 @@
 // screen; printable keys in a prompt are typed text; everything else is
 // ignored. What a command does is decided in use-replay-state.ts.
 
-import { useSyncExternalStore } from 'react';
-import { useInput, type Key } from 'ink';
-import { commandFor, DEFAULT_KEYMAP, type KeyMap } from './keymap.ts';
-import type { ReplayStore } from './store.ts';
-import { isPrompt, MODE_CONTEXTS, screenOf, type Intent, type ViewState } from './use-replay-state.ts';
+import { type Key, useInput } from "ink";
+import { useSyncExternalStore } from "react";
+import { commandFor, DEFAULT_KEYMAP, type KeyMap } from "./keymap.ts";
+import type { ReplayStore } from "./store.ts";
+import { type Intent, isPrompt, MODE_CONTEXTS, screenOf, type ViewState } from "./use-replay-state.ts";
 
 export interface UseReplayOptions {
   /** Listen to keys only while true (Ink's convention for every input hook). Default true. */
@@ -16,10 +16,15 @@ export interface UseReplayOptions {
 }
 
 /** The intent a keypress means on the screen of `state`, or undefined when it means nothing. */
-export function intentFor(state: ViewState, input: string, key: Key, keymap: KeyMap = DEFAULT_KEYMAP): Intent | undefined {
+export function intentFor(
+  state: ViewState,
+  input: string,
+  key: Key,
+  keymap: KeyMap = DEFAULT_KEYMAP,
+): Intent | undefined {
   const command = commandFor(keymap, MODE_CONTEXTS[screenOf(state)], input, key);
-  if (command !== undefined) return { type: 'command', command };
-  if (isPrompt(state) && input !== '' && !key.ctrl && !key.meta) return { type: 'type', text: input };
+  if (command !== undefined) return { type: "command", command };
+  if (isPrompt(state) && input !== "" && !key.ctrl && !key.meta) return { type: "type", text: input };
   return undefined;
 }
 
@@ -34,7 +39,7 @@ export function splitKeys(input: string, key: Key): [string, Key][] {
   const chars = [...input];
   if (chars.length <= 1 || key.ctrl || key.meta) return [[input, key]];
   const plain: Key = { ...key, tab: false, return: false, shift: false };
-  return chars.map((ch) => [ch, { ...plain, tab: ch === '\t', return: ch === '\r' }]);
+  return chars.map((ch) => [ch, { ...plain, tab: ch === "\t", return: ch === "\r" }]);
 }
 
 /** Subscribes to the store's view state and feeds it the keys pressed. */

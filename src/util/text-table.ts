@@ -166,7 +166,11 @@ export interface TableOptions {
  * widest cell, numeric columns right-aligned, the last column not padded, no
  * trailing spaces. Cells may carry ANSI colours (they take no width).
  */
-export function table(headers: readonly string[] | null, rows: readonly (readonly (string | number)[])[], opts: TableOptions = {}): string[] {
+export function table(
+  headers: readonly string[] | null,
+  rows: readonly (readonly (string | number)[])[],
+  opts: TableOptions = {},
+): string[] {
   const cells = rows.map((r) => r.map((c) => String(c)));
   const n = Math.max(headers?.length ?? 0, ...cells.map((r) => r.length));
   const columns: Column[] = [];

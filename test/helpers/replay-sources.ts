@@ -4,7 +4,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyEvent, initState, toPlain, type KEvent, type KState } from "../../src/kernel/index.ts";
+import { applyEvent, initState, type KEvent, type KState, toPlain } from "../../src/kernel/index.ts";
 import { prepare, record } from "../../src/record/index.ts";
 import { MemorySource, type MemorySourceOptions } from "../../src/replay/index.ts";
 
@@ -16,12 +16,20 @@ export interface Req {
 }
 
 /** A scenario variant simulated into a MemorySource. */
-export async function memorySource(target: string, req: Req = {}, opts: MemorySourceOptions = {}): Promise<MemorySource> {
+export async function memorySource(
+  target: string,
+  req: Req = {},
+  opts: MemorySourceOptions = {},
+): Promise<MemorySource> {
   const p = await prepare({ target, ...req });
-  return MemorySource.record(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, {
-    ...opts,
-    meta: { scenario: p.scenario.name, fix: p.variant.fix, seed: p.variant.seed },
-  });
+  return MemorySource.record(
+    p.world,
+    { seed: p.variant.seed, maxEvents: p.maxEvents },
+    {
+      ...opts,
+      meta: { scenario: p.scenario.name, fix: p.variant.fix, seed: p.variant.seed },
+    },
+  );
 }
 
 let dir: string | undefined;
@@ -30,13 +38,21 @@ let dir: string | undefined;
 export async function traceFile(target: string, req: Req = {}, snapshotEvery?: number, name?: string): Promise<string> {
   dir ??= mkdtempSync(join(tmpdir(), "ktrace-replay-"));
   const p = await prepare({ target, ...req });
-  const file = join(dir, name ?? `${target}-${req.fix ?? "bug"}-${req.seed ?? "d"}-${req.maxEvents ?? "d"}-${snapshotEvery ?? "d"}.ktrace`);
+  const file = join(
+    dir,
+    name ?? `${target}-${req.fix ?? "bug"}-${req.seed ?? "d"}-${req.maxEvents ?? "d"}-${snapshotEvery ?? "d"}.ktrace`,
+  );
   record(p, file, snapshotEvery);
   return file;
 }
 
 /** Every event of a source, as fresh objects. */
-export function allEvents(src: { eventCount: number; chunkOf(seq: number): number; readChunk(i: number): readonly KEvent[]; chunkFirstSeqs: readonly number[] }): KEvent[] {
+export function allEvents(src: {
+  eventCount: number;
+  chunkOf(seq: number): number;
+  readChunk(i: number): readonly KEvent[];
+  chunkFirstSeqs: readonly number[];
+}): KEvent[] {
   const out: KEvent[] = [];
   for (let i = 0; i < src.chunkFirstSeqs.length; i++) for (const e of src.readChunk(i)) out.push({ ...e });
   return out;

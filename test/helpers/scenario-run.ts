@@ -2,10 +2,10 @@
 // the first violation of every invariant (the built-in ones and the
 // scenario's own), the final state.
 
-import type { KEvent, KState } from '../../src/kernel/index.ts';
-import { prepareWith, run } from '../../src/record/index.ts';
-import { Checker, invariantsFor, type Violation } from '../../src/replay/invariants.ts';
-import type { Scenario } from '../../src/scenarios/index.ts';
+import type { KEvent, KState } from "../../src/kernel/index.ts";
+import { prepareWith, run } from "../../src/record/index.ts";
+import { Checker, invariantsFor, type Violation } from "../../src/replay/invariants.ts";
+import type { Scenario } from "../../src/scenarios/index.ts";
 
 export interface SeedRun {
   evs: KEvent[];
@@ -18,9 +18,13 @@ export function replaySeed(sc: Scenario, seed: number, req: { opts?: string[]; f
   const ck = new Checker(invariantsFor(p.invariants));
   const evs: KEvent[] = [];
   let v: Violation | null = null;
-  const st = run(p, (e, after) => {
-    evs.push({ ...e });
-    v ??= ck.after(after, e);
-  }, (e, before) => void (v ??= ck.before(before, e)));
+  const st = run(
+    p,
+    (e, after) => {
+      evs.push({ ...e });
+      v ??= ck.after(after, e);
+    },
+    (e, before) => void (v ??= ck.before(before, e)),
+  );
   return { evs, v: v as Violation | null, st };
 }

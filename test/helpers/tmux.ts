@@ -3,11 +3,11 @@
 // tests that use it fail, saying how to install it (.ci/run installs it). No time
 // limits: screens are awaited by polling capture-pane up to a generous number of times.
 
-import { spawnSync } from 'node:child_process';
-import process from 'node:process';
-import { cliCommand, REPO_ROOT, type Runtime } from './run-cli.ts';
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { cliCommand, REPO_ROOT, type Runtime } from "./run-cli.ts";
 
-const tmuxVersion = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
+const tmuxVersion = spawnSync("tmux", ["-V"], { encoding: "utf8" });
 export const TMUX_MISSING =
   tmuxVersion.error !== undefined || tmuxVersion.status !== 0
     ? `tmux not found (${tmuxVersion.error?.message ?? tmuxVersion.stderr.trim()}): install it (apt-get install -y tmux; .ci/run does) to run the terminal tests`
@@ -26,27 +26,44 @@ export class Terminal {
     if (TMUX_MISSING !== null) throw new Error(TMUX_MISSING);
     // After the program ends, print its exit code and keep the pane for inspection.
     const script = `${command}; echo "ktrace exited with $?"; exec sleep 100000`;
-    this.tmux('new-session', '-d', '-s', 'e2e', '-x', String(columns), '-y', String(rows), '-c', REPO_ROOT, 'sh', '-c', script);
+    this.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "e2e",
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+      "-c",
+      REPO_ROOT,
+      "sh",
+      "-c",
+      script,
+    );
   }
 
   tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '', FORCE_COLOR: '' },
+    const r = spawnSync("tmux", ["-L", this.socket, "-f", "/dev/null", ...args], {
+      encoding: "utf8",
+      env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "", FORCE_COLOR: "" },
     });
     if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
     return r.stdout;
   }
 
   screen(): string[] {
-    return this.tmux('capture-pane', '-p', '-t', 'e2e').replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+    return this.tmux("capture-pane", "-p", "-t", "e2e")
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((l) => l.replace(/\s+$/, ""));
   }
 
   /** Keys by tmux name (Left, Enter, Escape, C-c) or literal text with {text}. */
   send(...keys: (string | { text: string })[]): void {
     for (const k of keys) {
-      if (typeof k === 'string') this.tmux('send-keys', '-t', 'e2e', k);
-      else this.tmux('send-keys', '-t', 'e2e', '-l', k.text);
+      if (typeof k === "string") this.tmux("send-keys", "-t", "e2e", k);
+      else this.tmux("send-keys", "-t", "e2e", "-l", k.text);
     }
   }
 
@@ -61,14 +78,14 @@ export class Terminal {
   }
 
   kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    spawnSync("tmux", ["-L", this.socket, "kill-server"]);
   }
 }
 
 /** The shell command that runs `ktrace replay FILE` under a runtime. */
-export function replayCommand(runtime: Runtime, file: string, extra = ''): string {
+export function replayCommand(runtime: Runtime, file: string, extra = ""): string {
   const [cmd, pre] = cliCommand(runtime);
-  return [cmd, ...pre, 'replay', file].map(sh).join(' ') + extra;
+  return [cmd, ...pre, "replay", file].map(sh).join(" ") + extra;
 }
 
 export const has = (re: RegExp) => (s: string[]) => s.some((l) => re.test(l));

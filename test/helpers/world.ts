@@ -1,9 +1,21 @@
 // A world of processes run in memory for the kernel tests: its events, final
 // state, and the first violation; and small readers of the event list.
 
-import { KIND, simulate, validateWorld, type Chooser, type KConfig, type KEvent, type KState, type LockDecl, type Op, type VarDecl, type World } from '../../src/kernel/index.ts';
-import { firstViolation, MemorySource, type Violation } from '../../src/replay/index.ts';
-import { DEFAULT_RULES } from '../../src/scenarios/index.ts';
+import {
+  type Chooser,
+  type KConfig,
+  type KEvent,
+  KIND,
+  type KState,
+  type LockDecl,
+  type Op,
+  simulate,
+  type VarDecl,
+  validateWorld,
+  type World,
+} from "../../src/kernel/index.ts";
+import { firstViolation, MemorySource, type Violation } from "../../src/replay/index.ts";
+import { DEFAULT_RULES } from "../../src/scenarios/index.ts";
 
 export interface WorldRun {
   evs: KEvent[];
@@ -23,7 +35,12 @@ export interface WorldOptions {
 
 /** A world of one process per program (p0, p1, ...), validated (a bad one throws its one line). */
 export function worldOf(procs: Op[][], o: WorldOptions = {}): World {
-  return { config: { cpus: o.cpus ?? 2, ...DEFAULT_RULES, ...(o.rules ?? {}) }, locks: o.locks ?? {}, vars: o.vars ?? {}, procs: procs.map((main, i) => ({ name: `p${i}`, main })) };
+  return {
+    config: { cpus: o.cpus ?? 2, ...DEFAULT_RULES, ...(o.rules ?? {}) },
+    locks: o.locks ?? {},
+    vars: o.vars ?? {},
+    procs: procs.map((main, i) => ({ name: `p${i}`, main })),
+  };
 }
 
 /** Runs the world of these programs; every event is kept. */
@@ -36,13 +53,19 @@ export function runOf(w: World, o: WorldOptions = {}): WorldRun {
   const bad = validateWorld(w);
   if (bad) throw new Error(bad);
   const evs: KEvent[] = [];
-  const st = simulate(w, { seed: o.seed ?? 1, maxEvents: o.maxEvents ?? 20_000, ...(o.chooser ? { chooser: o.chooser } : {}) }, (e) => evs.push({ ...e }));
+  const st = simulate(
+    w,
+    { seed: o.seed ?? 1, maxEvents: o.maxEvents ?? 20_000, ...(o.chooser ? { chooser: o.chooser } : {}) },
+    (e) => evs.push({ ...e }),
+  );
   return { evs, st, w };
 }
 
 /** The values reg-set events gave register `reg`, in order. */
-export const regs = (evs: KEvent[], reg: string): number[] => evs.filter((e) => e.kind === KIND.regSet && e.s === reg).map((e) => e.a);
+export const regs = (evs: KEvent[], reg: string): number[] =>
+  evs.filter((e) => e.kind === KIND.regSet && e.s === reg).map((e) => e.a);
 /** The events of one kind. */
 export const ofKind = (evs: KEvent[], kind: number): KEvent[] => evs.filter((e) => e.kind === kind);
 /** The run's first violation, every built-in invariant. */
-export const violationOf = (r: Pick<WorldRun, 'evs' | 'w'>): Violation | null => firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+export const violationOf = (r: Pick<WorldRun, "evs" | "w">): Violation | null =>
+  firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;

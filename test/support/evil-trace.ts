@@ -6,7 +6,7 @@
 
 import { applyEvent } from "../../src/kernel/apply.ts";
 import { initState } from "../../src/kernel/state.ts";
-import { KIND, type KEvent } from "../../src/kernel/types.ts";
+import { type KEvent, KIND } from "../../src/kernel/types.ts";
 import { TraceWriter } from "../../src/trace/index.ts";
 import { SYNTH_CONFIG } from "./synth.ts";
 
@@ -19,10 +19,20 @@ export const EVIL_SHOWN = "\\x1b]0;pwned-title\\x07\\x1b[2J\\x1b[31mRED\\r\\nktr
 export function writeEvilTrace(path: string, evil = EVIL): void {
   const EVIL = evil;
   const st = initState(SYNTH_CONFIG);
-  const w = TraceWriter.create(path, {
-    scenario: `evil${EVIL}`, fix: `fix${EVIL}`, seed: 1, options: { [`k${EVIL}`]: `v${EVIL}` }, config: SYNTH_CONFIG,
-    writer: `ktrace 0.1.0${EVIL}`, snapshotEvery: 4, maxEvents: 100,
-  }, initState(SYNTH_CONFIG));
+  const w = TraceWriter.create(
+    path,
+    {
+      scenario: `evil${EVIL}`,
+      fix: `fix${EVIL}`,
+      seed: 1,
+      options: { [`k${EVIL}`]: `v${EVIL}` },
+      config: SYNTH_CONFIG,
+      writer: `ktrace 0.1.0${EVIL}`,
+      snapshotEvery: 4,
+      maxEvents: 100,
+    },
+    initState(SYNTH_CONFIG),
+  );
   const evs: Omit<KEvent, "seq" | "time">[] = [
     { cpu: -1, tid: -1, kind: KIND.procNew, a: 1, b: 0, c: 0, s: `proc${EVIL}` },
     { cpu: -1, tid: -1, kind: KIND.threadNew, a: 1, b: 1, c: 1, s: "" },

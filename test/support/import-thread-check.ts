@@ -8,8 +8,8 @@
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { importTrace, THREAD_AFTER_EVENTS, type ImportOptions } from "../../src/import/index.ts";
 import { writeInput } from "../../bench/import-input.ts";
+import { type ImportOptions, importTrace, THREAD_AFTER_EVENTS } from "../../src/import/index.ts";
 
 export interface ImportThreadReport {
   /** The notes of a run asked to use the thread ("" when every such run used it, else what they said). */
@@ -70,7 +70,7 @@ export async function checkImportThread(parent: string): Promise<ImportThreadRep
   return { started: notes[0] ?? "", differ, runs, auto };
 }
 
-const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
 if (self.endsWith("import-thread-check.ts")) {
   console.log(JSON.stringify(await checkImportThread(process.argv[2]!)));
 }

@@ -29,7 +29,10 @@ function outcome(f: () => Uint8Array): string {
 }
 
 /** Mismatches between the two over `cases` random streams and damaged variants (empty: none). */
-export function compareInflaters(seed: number, cases: number): { reusing: boolean; checked: number; mismatches: string[] } {
+export function compareInflaters(
+  seed: number,
+  cases: number,
+): { reusing: boolean; checked: number; mismatches: string[] } {
   const r = rng(seed);
   const inf = new Inflater();
   const mismatches: string[] = [];
@@ -38,11 +41,16 @@ export function compareInflaters(seed: number, cases: number): { reusing: boolea
     const n = Math.floor(r() * 40_000);
     const data = new Uint8Array(n);
     const alpha = 1 + Math.floor(r() * 255);
-    for (let i = 0; i < n; i++) data[i] = r() < 0.7 && i > 8 ? data[i - 1 - Math.floor(r() * 8)]! : Math.floor(r() * alpha);
+    for (let i = 0; i < n; i++)
+      data[i] = r() < 0.7 && i > 8 ? data[i - 1 - Math.floor(r() * 8)]! : Math.floor(r() * alpha);
     const z = deflateSync(data, { level: (1 + Math.floor(r() * 6)) as 1 });
     const variants: [string, Uint8Array, number][] = [
-      ["whole", z, n], ["declared-1", z, Math.max(0, n - 1)], ["declared+1", z, n + 1], ["declared 0", z, 0],
-      ["cut", z.subarray(0, Math.floor(r() * z.length)), n], ["trailing", Uint8Array.from([...z, 1, 2, 3]), n],
+      ["whole", z, n],
+      ["declared-1", z, Math.max(0, n - 1)],
+      ["declared+1", z, n + 1],
+      ["declared 0", z, 0],
+      ["cut", z.subarray(0, Math.floor(r() * z.length)), n],
+      ["trailing", Uint8Array.from([...z, 1, 2, 3]), n],
     ];
     const flipped = z.slice();
     if (flipped.length) flipped[Math.floor(r() * flipped.length)]! ^= 1 << Math.floor(r() * 8);
@@ -57,6 +65,11 @@ export function compareInflaters(seed: number, cases: number): { reusing: boolea
   return { reusing: inf.reusing, checked, mismatches };
 }
 
-if (import.meta.main || (typeof process !== "undefined" && process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!))) {
+if (
+  import.meta.main ||
+  (typeof process !== "undefined" &&
+    process.argv[1] !== undefined &&
+    import.meta.url.endsWith(process.argv[1].split("/").pop()!))
+) {
   console.log(JSON.stringify(compareInflaters(Number(process.argv[2] ?? 1), Number(process.argv[3] ?? 200))));
 }

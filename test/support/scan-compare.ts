@@ -9,8 +9,8 @@
 // (each trace in both views, the main thread taking part and not)
 
 import { toPlain } from "../../src/kernel/state.ts";
+import { displaySafe, firstViolation, openSource, type ScanResult, selectFor } from "../../src/replay/index.ts";
 import { firstViolationParallel } from "../../src/replay/parallel-scan.ts";
-import { displaySafe, firstViolation, openSource, selectFor, type ScanResult } from "../../src/replay/index.ts";
 
 export interface Compared {
   trace: string;
@@ -33,25 +33,43 @@ function summary(r: ScanResult, gaps: unknown): Record<string, string> {
 }
 
 /** Serial and parallel scans of one trace (fresh readers for each), compared. */
-export async function compareScans(path: string, segmentEvents: number, display: boolean, names: string[] = [], mainTakesPart = true): Promise<Compared> {
+export async function compareScans(
+  path: string,
+  segmentEvents: number,
+  display: boolean,
+  names: string[] = [],
+  mainTakesPart = true,
+): Promise<Compared> {
   const a = openSource(path);
   const av = display ? displaySafe(a) : a;
   const serial = summary(firstViolation(av, selectFor(av, names)), a.gaps);
   a.close();
   const b = openSource(path);
   const notes: string[] = [];
-  const par = await firstViolationParallel(b, { names, display, jobs: 2, segmentEvents, minEvents: 0, mainTakesPart, note: (l) => notes.push(l) });
+  const par = await firstViolationParallel(b, {
+    names,
+    display,
+    jobs: 2,
+    segmentEvents,
+    minEvents: 0,
+    mainTakesPart,
+    note: (l) => notes.push(l),
+  });
   const parallel = summary(par, b.gaps);
   b.close();
-  const diff = Object.keys(serial).filter((k) => serial[k] !== parallel[k]).map((k) => `${k}: serial ${serial[k]!.slice(0, 300)} / parallel ${parallel[k]!.slice(0, 300)}`);
+  const diff = Object.keys(serial)
+    .filter((k) => serial[k] !== parallel[k])
+    .map((k) => `${k}: serial ${serial[k]!.slice(0, 300)} / parallel ${parallel[k]!.slice(0, 300)}`);
   return { trace: path, display, same: diff.length === 0, diff, notes };
 }
 
-const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
 if (self.endsWith("scan-compare.ts")) {
   const [seg, ...traces] = process.argv.slice(2);
   const out: Compared[] = [];
   // Each trace in both views, with this thread taking part and with the worker alone checking segments.
-  for (const t of traces) for (const display of [false, true]) for (const main of [true, false]) out.push(await compareScans(t, Number(seg), display, [], main));
+  for (const t of traces)
+    for (const display of [false, true])
+      for (const main of [true, false]) out.push(await compareScans(t, Number(seg), display, [], main));
   console.log(JSON.stringify(out));
 }

@@ -7,10 +7,14 @@
 
 import { Rng } from "../../src/kernel/prng.ts";
 import { initState } from "../../src/kernel/state.ts";
-import { KIND, type KConfig, type KEvent, type KState } from "../../src/kernel/types.ts";
+import { type KConfig, type KEvent, KIND, type KState } from "../../src/kernel/types.ts";
 
 export const SYNTH_CONFIG: KConfig = {
-  cpus: 4, tidAfterFork: "inherit", kstackFree: "deferred", stackCheck: "silent", procfsVmar: "check",
+  cpus: 4,
+  tidAfterFork: "inherit",
+  kstackFree: "deferred",
+  stackCheck: "silent",
+  procfsVmar: "check",
 };
 
 /** Uniform numbers in [0, 1) from the kernel's seeded PRNG: deterministic, seedable. */
@@ -51,8 +55,30 @@ export function* synth(n: number, seed = 1, opts: SynthOptions = {}): Generator<
   const done = () => seq >= n || (opts.end === true && seq >= n - 1);
 
   // Setup: one process, its threads with kernel stacks, some user locks.
-  s.locks.set(s.nextLock, { id: s.nextLock, name: "vmar(1)", space: 0, type: "mutex", owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1 });
-  s.procs.set(1, { pid: 1, ppid: 0, name: "stress", state: "running", threads: [], vmar: s.nextVmar++, vmarClearedSeq: -1, vmarLock: s.nextLock++, exitCode: null, tcaches: [], createdSeq: 0 });
+  s.locks.set(s.nextLock, {
+    id: s.nextLock,
+    name: "vmar(1)",
+    space: 0,
+    type: "mutex",
+    owner: -1,
+    ident: 0,
+    level: 0,
+    since: -1,
+    copiedSeq: -1,
+  });
+  s.procs.set(1, {
+    pid: 1,
+    ppid: 0,
+    name: "stress",
+    state: "running",
+    threads: [],
+    vmar: s.nextVmar++,
+    vmarClearedSeq: -1,
+    vmarLock: s.nextLock++,
+    exitCode: null,
+    tcaches: [],
+    createdSeq: 0,
+  });
   if (!done()) yield [mk(-1, -1, KIND.procNew, 1, 0, 0, "stress"), s];
   for (let i = 0; i < nThreads && !done(); i++) {
     const tid = 100 + i;
@@ -69,7 +95,17 @@ export function* synth(n: number, seed = 1, opts: SynthOptions = {}): Generator<
   for (let i = 0; i < nLocks && !done(); i++) {
     const id = s.nextLock++;
     lockIds.push(id);
-    s.locks.set(id, { id, name: `m${i}`, space: 1, type: i % 3 === 2 ? "recursive" : "mutex", owner: -1, ident: 0, level: 0, since: -1, copiedSeq: -1 });
+    s.locks.set(id, {
+      id,
+      name: `m${i}`,
+      space: 1,
+      type: i % 3 === 2 ? "recursive" : "mutex",
+      owner: -1,
+      ident: 0,
+      level: 0,
+      since: -1,
+      copiedSeq: -1,
+    });
     yield [mk(-1, 100, KIND.lockNew, id, 1, i % 3 === 2 ? 2 : 1, `m${i}`), s];
   }
 
@@ -83,7 +119,14 @@ export function* synth(n: number, seed = 1, opts: SynthOptions = {}): Generator<
       const to = cands.length ? cands[Math.floor(rnd() * cands.length)]! : undefined;
       const from = cpu.tid;
       if (from >= 0) s.threads.get(from)!.state = "runnable";
-      if (to) { to.state = "running"; cpu.tid = to.tid; cpu.kstack = to.kstack; } else { cpu.tid = -1; cpu.kstack = -1; }
+      if (to) {
+        to.state = "running";
+        cpu.tid = to.tid;
+        cpu.kstack = to.kstack;
+      } else {
+        cpu.tid = -1;
+        cpu.kstack = -1;
+      }
       yield [mk(cpuId, from, KIND.switch, from, to ? to.tid : -1), s];
       continue;
     }
@@ -92,20 +135,32 @@ export function* synth(n: number, seed = 1, opts: SynthOptions = {}): Generator<
     const mine = held.get(t.tid);
     if (mine !== undefined && r < 0.3) {
       const l = s.locks.get(mine)!;
-      l.owner = -1; l.ident = 0; l.level = 0; l.since = seq;
+      l.owner = -1;
+      l.ident = 0;
+      l.level = 0;
+      l.since = seq;
       held.delete(t.tid);
-      for (const w of s.threads.values()) if (w.waitLock === mine && w.state === "blocked") { w.state = "runnable"; w.waitLock = -1; }
+      for (const w of s.threads.values())
+        if (w.waitLock === mine && w.state === "blocked") {
+          w.state = "runnable";
+          w.waitLock = -1;
+        }
       yield [mk(cpuId, t.tid, KIND.lockRelease, mine, 0), s];
     } else if (mine === undefined && r < 0.2) {
       const id = lockIds[Math.floor(rnd() * lockIds.length)]!;
       const l = s.locks.get(id)!;
       if (l.owner < 0) {
-        l.owner = t.tid; l.ident = t.ident; l.level = 1; l.since = seq;
+        l.owner = t.tid;
+        l.ident = t.ident;
+        l.level = 1;
+        l.since = seq;
         held.set(t.tid, id);
         yield [mk(cpuId, t.tid, KIND.lockAcquire, id, 1), s];
       } else {
-        t.state = "blocked"; t.waitLock = id;
-        cpu.tid = -1; cpu.kstack = -1;
+        t.state = "blocked";
+        t.waitLock = id;
+        cpu.tid = -1;
+        cpu.kstack = -1;
         yield [mk(cpuId, t.tid, KIND.lockWait, id, 0), s];
       }
     } else if (r < 0.5) {

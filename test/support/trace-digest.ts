@@ -23,7 +23,20 @@ export interface TraceDigest {
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** The state's fields in format 1.0; later kernels add fields, which a 1.0 snapshot reads as empty. */
-const STATE_1_0 = ["seq", "time", "config", "cpus", "procs", "threads", "locks", "kstacks", "nextLock", "nextVmar", "outcome", "ended"];
+const STATE_1_0 = [
+  "seq",
+  "time",
+  "config",
+  "cpus",
+  "procs",
+  "threads",
+  "locks",
+  "kstacks",
+  "nextLock",
+  "nextVmar",
+  "outcome",
+  "ended",
+];
 /** The fields format 1.1 added, and what a 1.0 snapshot must read them as. */
 const ADDED_1_1: Record<string, unknown> = { vars: [], objs: [], regTypes: [], nextVar: 1, nextObj: 1 };
 
@@ -34,7 +47,8 @@ const ADDED_1_1: Record<string, unknown> = { vars: [], objs: [], regTypes: [], n
 function as1_0(state: unknown): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(state, mapsAsArrays)) as Record<string, unknown>;
   for (const [k, empty] of Object.entries(ADDED_1_1)) {
-    if (k in plain && JSON.stringify(plain[k]) !== JSON.stringify(empty)) throw new Error(`state field ${k} added in 1.1 is not empty: ${JSON.stringify(plain[k])}`);
+    if (k in plain && JSON.stringify(plain[k]) !== JSON.stringify(empty))
+      throw new Error(`state field ${k} added in 1.1 is not empty: ${JSON.stringify(plain[k])}`);
   }
   return Object.fromEntries(STATE_1_0.filter((k) => k in plain).map((k) => [k, plain[k]]));
 }
@@ -47,8 +61,12 @@ export function traceDigest(path: string): TraceDigest {
     const statesSha: Record<string, string> = {};
     for (const seq of r.snapshotSeqs) statesSha[String(seq)] = sha(JSON.stringify(as1_0(r.loadSnapshot(seq).state)));
     return {
-      events: r.eventCount, snapshots: [...r.snapshotSeqs], recovered: r.recovery?.events ?? null, outcome: r.outcome,
-      eventsSha: sha(lines.join("\n")), statesSha,
+      events: r.eventCount,
+      snapshots: [...r.snapshotSeqs],
+      recovered: r.recovery?.events ?? null,
+      outcome: r.outcome,
+      eventsSha: sha(lines.join("\n")),
+      statesSha,
     };
   } finally {
     r.close();

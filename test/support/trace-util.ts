@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initState } from "../../src/kernel/state.ts";
 import type { KEvent, KState } from "../../src/kernel/types.ts";
-import { TraceWriter, type TraceMeta, type WriteResult, type WriterOptions } from "../../src/trace/index.ts";
-import { SYNTH_CONFIG, synth, type SynthOptions } from "./synth.ts";
+import { type TraceMeta, TraceWriter, type WriteResult, type WriterOptions } from "../../src/trace/index.ts";
+import { SYNTH_CONFIG, type SynthOptions, synth } from "./synth.ts";
 
 export function tempDir(tag = "trace"): string {
   return mkdtempSync(join(tmpdir(), `ktrace-${tag}-`));
@@ -15,8 +15,15 @@ export function tempDir(tag = "trace"): string {
 
 export function metaFor(n: number, snapshotEvery: number, extra: Partial<TraceMeta> = {}): TraceMeta {
   return {
-    scenario: "synth", fix: "", seed: 7, options: { threads: "12" }, config: SYNTH_CONFIG,
-    writer: "ktrace 0.1.0", snapshotEvery, maxEvents: n, ...extra,
+    scenario: "synth",
+    fix: "",
+    seed: 7,
+    options: { threads: "12" },
+    config: SYNTH_CONFIG,
+    writer: "ktrace 0.1.0",
+    snapshotEvery,
+    maxEvents: n,
+    ...extra,
   };
 }
 
@@ -24,7 +31,11 @@ export function metaFor(n: number, snapshotEvery: number, extra: Partial<TraceMe
  * Writes arbitrary events (they need not make sense to the kernel): the
  * snapshot states are the initial state with seq and time advanced.
  */
-export function writeEvents(path: string, events: readonly KEvent[], opts: WriterOptions & { snapshotEvery: number }): WriteResult {
+export function writeEvents(
+  path: string,
+  events: readonly KEvent[],
+  opts: WriterOptions & { snapshotEvery: number },
+): WriteResult {
   const st: KState = initState(SYNTH_CONFIG);
   const w = TraceWriter.create(path, metaFor(events.length, opts.snapshotEvery), initState(SYNTH_CONFIG), opts);
   for (const ev of events) {
@@ -36,7 +47,11 @@ export function writeEvents(path: string, events: readonly KEvent[], opts: Write
 }
 
 /** Writes n synthetic events; returns the result, the events and the plain states at each snapshot. */
-export function writeSynth(path: string, n: number, opts: WriterOptions & { snapshotEvery: number; seed?: number } & SynthOptions) {
+export function writeSynth(
+  path: string,
+  n: number,
+  opts: WriterOptions & { snapshotEvery: number; seed?: number } & SynthOptions,
+) {
   const w = TraceWriter.create(path, metaFor(n, opts.snapshotEvery), initState(SYNTH_CONFIG), opts);
   const events: KEvent[] = [];
   const states = new Map<number, string>();

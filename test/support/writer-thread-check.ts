@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { initState, simulate } from "../../src/kernel/index.ts";
-import { metaOf, prepare, record, recordAsync, type RunRequest } from "../../src/record/index.ts";
+import { metaOf, prepare, type RunRequest, record, recordAsync } from "../../src/record/index.ts";
 import { TraceWriteError, TraceWriter } from "../../src/trace/index.ts";
 
 export interface WriterThreadReport {
@@ -100,7 +100,7 @@ async function abort(dir: string): Promise<string> {
   return existsSync(w.partialPath) || existsSync(path) ? "left files" : "removed";
 }
 
-const self = typeof process !== "undefined" ? process.argv[1] ?? "" : "";
+const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
 if (self.endsWith("writer-thread-check.ts")) {
   console.log(JSON.stringify(await checkWriterThread(process.argv[2]!)));
   // The writer threads are unref'd; nothing else keeps the process.

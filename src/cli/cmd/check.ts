@@ -5,8 +5,20 @@
 // scanned on every core (replay/parallel-scan.ts) with the same answer.
 
 import {
-  checkInvariantNames, displaySafe, firstViolation, firstViolationParallel, importedApplicability, LockEvidence, openSource, recoveryNote, selectFor, unfoldedText, violationReport,
-  type NotEvaluated, type ScanResult, type ViolationReport,
+  checkInvariantNames,
+  displaySafe,
+  firstViolation,
+  firstViolationParallel,
+  importedApplicability,
+  LockEvidence,
+  type NotEvaluated,
+  openSource,
+  recoveryNote,
+  type ScanResult,
+  selectFor,
+  unfoldedText,
+  type ViolationReport,
+  violationReport,
 } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
@@ -16,7 +28,8 @@ import { color, eprintln, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"check">): Promise<number> {
   const path = args.positionals[0]!;
-  if (args.flags.jobs !== undefined && args.flags.jobs < 1) throw new UsageError(`--jobs must be at least 1, got ${args.flags.jobs}`);
+  if (args.flags.jobs !== undefined && args.flags.jobs < 1)
+    throw new UsageError(`--jobs must be at least 1, got ${args.flags.jobs}`);
   const raw = openSource(path);
   // Text names things from the trace: through displaySafe, every string is safe to print.
   const src = args.flags.json ? raw : displaySafe(raw);
@@ -29,20 +42,27 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
     let res: ScanResult;
     if (evidence) {
       // The evidence counts over the whole scan: one thread.
-      if (args.verbose) eprintln("check: one thread (an imported trace: the lock evidence is counted over the whole scan)");
+      if (args.verbose)
+        eprintln("check: one thread (an imported trace: the lock evidence is counted over the whole scan)");
       res = firstViolation(src, [...invs, evidence]);
       notEvaluated.push(...evidence.notes().filter((n) => invs.some((i) => i.name === n.invariant)));
     } else {
       // On every core (parallel-scan.ts), with the serial scan's answer; the display-safe view when printing text.
       const segment = segmentKnob();
       res = await firstViolationParallel(raw, {
-        names: args.flags.invariant, display: !args.flags.json, jobs: args.flags.jobs, note: args.verbose ? eprintln : undefined,
+        names: args.flags.invariant,
+        display: !args.flags.json,
+        jobs: args.flags.jobs,
+        note: args.verbose ? eprintln : undefined,
         ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
       });
     }
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
-    const damaged = () => eprintln(`ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`);
+    const damaged = () =>
+      eprintln(
+        `ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`,
+      );
     if (args.flags.json) {
       printJson({
         violation: report,
@@ -52,7 +72,11 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         notEvaluated,
         recovery: src.recovery,
         gaps: src.gaps,
-        unchecked: res.unchecked.map((u) => ({ fromSeq: u.fromSeq, knownAfter: u.knownAfter, reason: unfoldedText(u) })),
+        unchecked: res.unchecked.map((u) => ({
+          fromSeq: u.fromSeq,
+          knownAfter: u.knownAfter,
+          reason: unfoldedText(u),
+        })),
       });
       if (code === 2) damaged();
       return code;
@@ -60,7 +84,9 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
     const note = recoveryNote(src, safeText(path));
     if (note) eprintln(note);
     if (!report) {
-      const of = res.unchecked.length ? `the ${res.scanned} of ${src.eventCount} events checked` : `${src.eventCount} events`;
+      const of = res.unchecked.length
+        ? `the ${res.scanned} of ${src.eventCount} events checked`
+        : `${src.eventCount} events`;
       println(`no invariant violation in ${of} (checked: ${invs.map((i) => i.name).join(", ")})`);
     } else {
       printReport(report, res.scanned, src.eventCount, safeText(path));
@@ -86,11 +112,14 @@ function segmentKnob(): number | undefined {
 
 /** What an imported trace could not be checked for, one line each. */
 function printNotEvaluated(list: readonly NotEvaluated[]): void {
-  for (const n of list) println(`${color.yellow(n.partly ? "partly checked" : "not evaluated")}: ${n.invariant}: ${n.reason}`);
+  for (const n of list)
+    println(`${color.yellow(n.partly ? "partly checked" : "not evaluated")}: ${n.invariant}: ${n.reason}`);
 }
 
 function printReport(r: ViolationReport, scanned: number, total: number, path: string): void {
-  println(`${color.red(color.bold("VIOLATION"))} ${color.bold(r.invariant)} at seq ${r.seq} (${r.kind}, cpu ${r.cpu}, tid ${r.tid}, t=${r.time} ns)`);
+  println(
+    `${color.red(color.bold("VIOLATION"))} ${color.bold(r.invariant)} at seq ${r.seq} (${r.kind}, cpu ${r.cpu}, tid ${r.tid}, t=${r.time} ns)`,
+  );
   println(`  ${r.message}`);
   const rows: string[][] = [];
   const seen = new Set<number>();

@@ -6,9 +6,9 @@
 // not be compared (as `check` does).
 
 import { BranchError, reopen, storedSchedule, traceRun } from "../../explore/branch.ts";
-import { diffRuns, type DiffResult, type ObjectDiff, type RunMeta, type RunSummary } from "../../explore/diff.ts";
+import { type DiffResult, diffRuns, type ObjectDiff, type RunMeta, type RunSummary } from "../../explore/diff.ts";
 import type { Decision } from "../../explore/strategies/index.ts";
-import { openSource, recoveryNote, type EventJson } from "../../replay/index.ts";
+import { type EventJson, openSource, recoveryNote } from "../../replay/index.ts";
 import type { TraceSource } from "../../replay/source.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
@@ -30,18 +30,23 @@ function eventRow(side: string, e: EventJson | null, ended: boolean): string[] {
 
 /** A table whose cells come from the traces: each cell through safeText before it is measured. */
 function safeTable(head: string[], rows: (string | number)[][]): string[] {
-  return table(head, rows.map((r) => r.map((c) => safeText(String(c)))));
+  return table(
+    head,
+    rows.map((r) => r.map((c) => safeText(String(c)))),
+  );
 }
 
-const show = (v: unknown): string => (v === null || v === undefined ? "-" : Array.isArray(v) ? (v.length ? v.join(",") : "-") : String(v));
+const show = (v: unknown): string =>
+  v === null || v === undefined ? "-" : Array.isArray(v) ? (v.length ? v.join(",") : "-") : String(v);
 
 function stateRows(diffs: ObjectDiff[]): string[][] {
   const rows: string[][] = [];
   for (const d of diffs) {
     if (d.onlyIn) rows.push([d.label, "", d.onlyIn === "a" ? "exists" : "-", d.onlyIn === "b" ? "exists" : "-"]);
-    else d.changes.forEach((c, i) => {
-      rows.push([i === 0 ? d.label : "", c.field, show(c.a), show(c.b)]);
-    });
+    else
+      d.changes.forEach((c, i) => {
+        rows.push([i === 0 ? d.label : "", c.field, show(c.a), show(c.b)]);
+      });
   }
   return rows;
 }
@@ -58,16 +63,25 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
     return;
   }
   println(`${color.bold(`first divergence at seq ${d.seq}`)}: ${safe(d.why)}`);
-  if (d.decision) println(`  ${color.bold("first divergent decision")} (after ${n(d.decision.same)} the same): ${safe(d.decision.why)}`);
+  if (d.decision)
+    println(
+      `  ${color.bold("first divergent decision")} (after ${n(d.decision.same)} the same): ${safe(d.decision.why)}`,
+    );
   const rows = [
     ...d.common.map((e) => eventRow("=", e, false)),
     eventRow("A", d.a, d.seq >= r.a.events),
     eventRow("B", d.b, d.seq >= r.b.events),
   ];
   for (const line of safeTable(["", "seq", "cpu", "tid", "kind", "event"], rows)) println(`  ${line}`);
-  const holes = [...r.gaps.a, ...r.gaps.b].some((g) => g.fromSeq < d.seq!) ? " (where both hold them: see the note above)" : "";
+  const holes = [...r.gaps.a, ...r.gaps.b].some((g) => g.fromSeq < d.seq!)
+    ? " (where both hold them: see the note above)"
+    : "";
   const same = d.seq === 0 ? "no event before it is shared" : `events 0..${d.seq - 1} are the same in both${holes}`;
-  println(color.dim(`  ${same}${d.timeFrom === null ? "" : ` (at other virtual times from seq ${d.timeFrom}: the steps took other times)`}`));
+  println(
+    color.dim(
+      `  ${same}${d.timeFrom === null ? "" : ` (at other virtual times from seq ${d.timeFrom}: the steps took other times)`}`,
+    ),
+  );
   println();
   const at = r.stateAt;
   if (at === null) {
@@ -80,7 +94,10 @@ function printDiff(r: DiffResult, pathA: string, pathB: string): void {
 
 function printState(r: DiffResult, at: { a: number; b: number }): void {
   const where = at.a === at.b ? `after seq ${at.a}` : `after seq ${at.a} in A, ${at.b} in B`;
-  const head = r.stateSameUntil !== null ? `state: the same through seq ${r.stateSameUntil} (no kernel object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events` : `state ${where}`;
+  const head =
+    r.stateSameUntil !== null
+      ? `state: the same through seq ${r.stateSameUntil} (no kernel object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events`
+      : `state ${where}`;
   if (r.state.length === 0) println(`${head}: the same`);
   else {
     const count = r.state.length + r.stateMore;
@@ -94,19 +111,33 @@ function printAfter(r: DiffResult): void {
   println();
   println("afterwards:");
   const { a, b } = r.after;
-  const outcome = (s: RunSummary) => (s.outcome === null ? "unknown (cut short)" : s.outcome.kind === "ok" ? "ok" : `${s.outcome.kind} at ${s.outcome.seq}: ${s.outcome.message}`);
-  const viol = (s: RunSummary) => (s.violation ? `${s.violation.invariant} at ${s.violation.seq}: ${s.violation.message}` : "none");
+  const outcome = (s: RunSummary) =>
+    s.outcome === null
+      ? "unknown (cut short)"
+      : s.outcome.kind === "ok"
+        ? "ok"
+        : `${s.outcome.kind} at ${s.outcome.seq}: ${s.outcome.message}`;
+  const viol = (s: RunSummary) =>
+    s.violation ? `${s.violation.invariant} at ${s.violation.seq}: ${s.violation.message}` : "none";
   const mark = (x: string, y: string) => (x === y ? "" : " ≠");
   const rowsAfter: string[][] = [
-    ["outcome", "A", outcome(a)], ["", "B", outcome(b) + mark(outcome(a), outcome(b))],
-    ["first violation", "A", viol(a)], ["", "B", viol(b) + mark(viol(a), viol(b))],
+    ["outcome", "A", outcome(a)],
+    ["", "B", outcome(b) + mark(outcome(a), outcome(b))],
+    ["first violation", "A", viol(a)],
+    ["", "B", viol(b) + mark(viol(a), viol(b))],
   ];
   for (const line of safeTable(["", "", ""], rowsAfter).slice(1)) println(`  ${line}`);
   const kinds = [...new Set([...Object.keys(a.byKind), ...Object.keys(b.byKind)])];
   const differ = kinds.filter((k) => (a.byKind[k] ?? 0) !== (b.byKind[k] ?? 0));
-  println(`  events: ${n(a.events)} in A, ${n(b.events)} in B${differ.length === 0 ? "; the same count of every kind" : "; kinds whose counts differ:"}`);
+  println(
+    `  events: ${n(a.events)} in A, ${n(b.events)} in B${differ.length === 0 ? "; the same count of every kind" : "; kinds whose counts differ:"}`,
+  );
   if (differ.length > 0) {
-    for (const line of safeTable(["kind", "A", "B"], differ.map((k) => [k, a.byKind[k] ?? 0, b.byKind[k] ?? 0]))) println(`    ${line}`);
+    for (const line of safeTable(
+      ["kind", "A", "B"],
+      differ.map((k) => [k, a.byKind[k] ?? 0, b.byKind[k] ?? 0]),
+    ))
+      println(`    ${line}`);
   }
 }
 
@@ -134,7 +165,10 @@ export async function run(args: ParsedArgs<"diff">): Promise<number> {
       if (args.flags.json) {
         printJson({ ...r, files: { a: pathA, b: pathB } });
       } else {
-        for (const [src, p] of [[a, pathA], [b, pathB]] as const) {
+        for (const [src, p] of [
+          [a, pathA],
+          [b, pathB],
+        ] as const) {
           const note = recoveryNote(src, safeText(p));
           if (note) eprintln(note);
         }
@@ -142,7 +176,9 @@ export async function run(args: ParsedArgs<"diff">): Promise<number> {
       }
       if (r.divergence.seq !== null) return 1;
       if (r.gaps.a.length + r.gaps.b.length === 0) return 0;
-      eprintln(`ktrace: no difference found in the events both runs hold, but ${r.gaps.a.length > 0 ? safeText(pathA) : safeText(pathB)} is damaged: its missing events could not be compared`);
+      eprintln(
+        `ktrace: no difference found in the events both runs hold, but ${r.gaps.a.length > 0 ? safeText(pathA) : safeText(pathB)} is damaged: its missing events could not be compared`,
+      );
       return 2;
     } finally {
       b.close();

@@ -7,12 +7,23 @@
 // (described by ids only until the next snapshot, where the state is known
 // again); with --json that line is {"missing": {fromSeq, toSeq, reason}}.
 
-import { describe, displaySafe, eventJson, eventMatcher, eventOrNull, kindName, openSource, recoveryNote, walk, type ReplaySource } from "../../replay/index.ts";
+import {
+  describe,
+  displaySafe,
+  eventJson,
+  eventMatcher,
+  eventOrNull,
+  kindName,
+  openSource,
+  type ReplaySource,
+  recoveryNote,
+  walk,
+} from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
+import { type Column, row } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, isStdoutClosed, printJsonLine, println } from "../io.ts";
-import { row, type Column } from "../../util/text-table.ts";
 
 /** A cpu or tid, "-" for none. */
 const id = (n: number) => (n < 0 ? "-" : String(n));
@@ -50,7 +61,20 @@ export async function run(args: ParsedArgs<"events">): Promise<number> {
       event: (ev, st) => {
         if (match !== null && !match(ev)) return isStdoutClosed();
         if (json) printJsonLine(eventJson(ev, st ?? undefined));
-        else println(row([String(ev.seq), String(ev.time), id(ev.cpu), id(ev.tid), kindName(ev.kind), describe(ev, st ?? undefined)], columns));
+        else
+          println(
+            row(
+              [
+                String(ev.seq),
+                String(ev.time),
+                id(ev.cpu),
+                id(ev.tid),
+                kindName(ev.kind),
+                describe(ev, st ?? undefined),
+              ],
+              columns,
+            ),
+          );
         return isStdoutClosed();
       },
       unfolded: (u) => {
@@ -60,9 +84,16 @@ export async function run(args: ParsedArgs<"events">): Promise<number> {
           const hi = Math.min(g.toSeq, last);
           if (lo > hi) return;
           if (json) printJsonLine({ missing: { fromSeq: lo, toSeq: hi, reason: g.reason } });
-          else println(color.yellow(`-- ${lo === hi ? `event ${lo} is` : `events ${lo}..${hi} are`} missing: ${g.reason} --`));
+          else
+            println(
+              color.yellow(`-- ${lo === hi ? `event ${lo} is` : `events ${lo}..${hi} are`} missing: ${g.reason} --`),
+            );
         } else if (!json) {
-          println(color.yellow(`-- the state from seq ${u.fromSeq} on is unknown (${u.reason}); events are described by ids --`));
+          println(
+            color.yellow(
+              `-- the state from seq ${u.fromSeq} on is unknown (${u.reason}); events are described by ids --`,
+            ),
+          );
         }
       },
     });

@@ -9,16 +9,16 @@
 // failed, 0 when all passed. `ktrace merge` prints the same for shards.
 
 import process from "node:process";
-import { cellWidth, cut } from "../../util/text-table.ts";
-import { exploreDoc, renderDoc, type ExploreDoc } from "../../explore/doc.ts";
-import { explore, saveTraces, type Progress } from "../../explore/index.ts";
+import { type ExploreDoc, exploreDoc, renderDoc } from "../../explore/doc.ts";
+import { explore, type Progress, saveTraces } from "../../explore/index.ts";
+import { exploreSearch, type SearchDoc, searchDoc } from "../../explore/search.ts";
+import { parseShard, resolveShard, type Shard, shardRange } from "../../explore/shard.ts";
+import { type StrategySpec, strategySpec } from "../../explore/strategies/index.ts";
 import { safeText } from "../../util/safe-text.ts";
-import { parseShard, resolveShard, shardRange, type Shard } from "../../explore/shard.ts";
-import { searchDoc, exploreSearch, type SearchDoc } from "../../explore/search.ts";
-import { strategySpec, type StrategySpec } from "../../explore/strategies/index.ts";
+import { cellWidth, cut } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, errColor, eredraw, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
+import { color, eprintln, eredraw, errColor, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -40,7 +40,12 @@ const FALLBACK_COLUMNS = 80;
  * order of use as room runs out (the rate, the time left, the bar, the
  * label) and cutting what is left. `paint` colours the failing count.
  */
-export function progressLine(label: string, p: Progress, columns: number, paint: (s: string) => string = (s) => s): string {
+export function progressLine(
+  label: string,
+  p: Progress,
+  columns: number,
+  paint: (s: string) => string = (s) => s,
+): string {
   const room = Math.max(1, columns - 1);
   const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
   const left = rate > 0 ? duration(((p.total - p.done) / rate) * 1000) : "?";
@@ -56,12 +61,18 @@ export function progressLine(label: string, p: Progress, columns: number, paint:
     const count = `${done}/${n(p.total)} seeds`;
     const fail = `${failing} failing${p.errors > 0 ? `  ${errors} error${p.errors === 1 ? "" : "s"}` : ""}`;
     switch (i) {
-      case 0: return `${safe} ${bar(24)} ${count}  ${fail}  ${n(Math.round(rate))} seeds/s  ${left} left`;
-      case 1: return `${safe} ${bar(24)} ${count}  ${fail}  ${left} left`;
-      case 2: return `${safe} ${bar(12)} ${count}  ${fail}  ${left} left`;
-      case 3: return `${bar(12)} ${count}  ${fail}  ${left} left`;
-      case 4: return `${count}  ${fail}  ${left} left`;
-      default: return `${count}  ${fail}`;
+      case 0:
+        return `${safe} ${bar(24)} ${count}  ${fail}  ${n(Math.round(rate))} seeds/s  ${left} left`;
+      case 1:
+        return `${safe} ${bar(24)} ${count}  ${fail}  ${left} left`;
+      case 2:
+        return `${safe} ${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 3:
+        return `${bar(12)} ${count}  ${fail}  ${left} left`;
+      case 4:
+        return `${count}  ${fail}  ${left} left`;
+      default:
+        return `${count}  ${fail}`;
     }
   };
   const widest = n(p.total);
@@ -120,17 +131,24 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       const o = r.outcome;
       const v = r.violation;
       return {
-        seed: r.seed, bad: true,
+        seed: r.seed,
+        bad: true,
         outcome: o.kind === "ok" || o.kind === "budget" ? o.kind : `${o.kind} at ${o.seq}`,
         what: v ? `${v.invariant} at ${v.seq}: ${v.message}` : o.message,
       };
     }),
-    ...d.errors.map((e) => ({ seed: e.seed, bad: true, outcome: "error", what: `${e.exitCode === 3 ? "internal error" : "cannot run"}: ${e.message}` })),
+    ...d.errors.map((e) => ({
+      seed: e.seed,
+      bad: true,
+      outcome: "error",
+      what: `${e.exitCode === 3 ? "internal error" : "cannot run"}: ${e.message}`,
+    })),
   ].sort((a, b) => a.seed - b.seed);
   if (rows.length > 0) {
     const w = Math.max(4, String(to).length);
     println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
-    for (const r of rows) println(`${String(r.seed).padEnd(w)}  ${color.red(safeText(r.outcome).padEnd(12))}  ${safeText(r.what)}`);
+    for (const r of rows)
+      println(`${String(r.seed).padEnd(w)}  ${color.red(safeText(r.outcome).padEnd(12))}  ${safeText(r.what)}`);
     println();
   }
   const failed = d.failing.length;
@@ -138,36 +156,58 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const budget = (d.outcomes["budget"] ?? 0) - d.failing.filter((r) => r.outcome.kind === "budget").length;
   const passed = d.scanned - failed - d.errors.length;
   const pct = d.scanned > 0 ? ((100 * failed) / d.scanned).toFixed(failed * 1000 < d.scanned ? 2 : 1) : "0";
-  const head = failed > 0
-    ? color.red(`${n(failed)} of ${n(d.scanned)} seeds failed (${pct}%)`)
-    : d.errors.length > 0 ? `${n(passed)} of ${n(d.scanned)} seeds passed`
-    : d.scanned === 0 ? "no seeds to run" : color.green(d.scanned === 1 ? "the 1 seed passed" : `all ${n(d.scanned)} seeds passed`);
+  const head =
+    failed > 0
+      ? color.red(`${n(failed)} of ${n(d.scanned)} seeds failed (${pct}%)`)
+      : d.errors.length > 0
+        ? `${n(passed)} of ${n(d.scanned)} seeds passed`
+        : d.scanned === 0
+          ? "no seeds to run"
+          : color.green(d.scanned === 1 ? "the 1 seed passed" : `all ${n(d.scanned)} seeds passed`);
   let how: string;
   if ("mergedFrom" in note) how = `merged from ${n(note.mergedFrom)} shard${note.mergedFrom === 1 ? "" : "s"}`;
   else {
     const rate = note.elapsedMs > 0 ? Math.round((d.scanned * 1000) / note.elapsedMs) : 0;
     how = `${note.jobs} job${note.jobs === 1 ? "" : "s"}, ${duration(note.elapsedMs)} (${n(rate)} seeds/s)`;
   }
-  const range = "shard" in note && note.shard
-    ? (() => {
-      const s = shardRange(from, to, note.shard.index, note.shard.count);
-      const slice = s.to < s.from ? "no seeds" : s.to === s.from ? `seed ${s.from}` : `seeds ${s.from}..${s.to}`;
-      return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
-    })()
-    : `seeds ${from}..${to}`;
+  const range =
+    "shard" in note && note.shard
+      ? (() => {
+          const s = shardRange(from, to, note.shard.index, note.shard.count);
+          const slice = s.to < s.from ? "no seeds" : s.to === s.from ? `seed ${s.from}` : `seeds ${s.from}..${s.to}`;
+          return `shard ${note.shard.index}/${note.shard.count} of seeds ${from}..${to}: ${slice}`;
+        })()
+      : `seeds ${from}..${to}`;
   println(`${head}: ${safeText(d.scenario)} (${variant}${safeText(extra)}) ${range}, ${how}`);
-  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
-  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([k, c]) => `${safeText(k)} ${n(c)}`).join(", ");
+  const kinds = Object.entries(d.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, c]) => `${safeText(k)} ${n(c)}`)
+    .join(", ");
+  const invs = Object.entries(d.violations)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, c]) => `${safeText(k)} ${n(c)}`)
+    .join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
-  if (budget > 0) println(color.yellow(`  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`));
+  if (budget > 0)
+    println(
+      color.yellow(
+        `  ${n(budget)} seed${budget === 1 ? "" : "s"} stopped at the event budget (--max-events) without failing`,
+      ),
+    );
   const internal = d.errors.filter((e) => e.exitCode === 3);
   if (d.errors.length > 0) {
     const what = internal.length > 0 ? "hit an internal error in ktrace" : "could not run";
-    println(color.red(`  ${n(d.errors.length)} seed${d.errors.length === 1 ? "" : "s"} ${what} (outcome 'error'); every other seed was run and judged`));
+    println(
+      color.red(
+        `  ${n(d.errors.length)} seed${d.errors.length === 1 ? "" : "s"} ${what} (outcome 'error'); every other seed was run and judged`,
+      ),
+    );
   }
   if (d.saved.length > 0) {
     const more = d.saved.length < failed ? ` (the first ${d.saved.length} of ${n(failed)}; --save-all for all)` : "";
-    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(ctx.saveDir ?? "")}${more}`);
+    println(
+      `  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(ctx.saveDir ?? "")}${more}`,
+    );
   }
   const first = d.failing[0]?.seed ?? d.errors[0]?.seed;
   if (first === undefined) return;
@@ -175,10 +215,18 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${first}`;
   if (failed > 0) {
     const saved = d.saved[0];
-    println(color.dim(safeText(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)));
+    println(
+      color.dim(safeText(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)),
+    );
   } else {
     const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
-    println(color.dim(safeText(`next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`)));
+    println(
+      color.dim(
+        safeText(
+          `next: ${rec} -o ${file}${verbose}   (reproduces seed ${first}'s error${verbose ? ", with its stack" : ""})`,
+        ),
+      ),
+    );
   }
 }
 
@@ -194,22 +242,31 @@ export function errorLine(d: Pick<ExploreDoc, "errors">): string | null {
   if (d.errors.length === 0) return null;
   const internal = d.errors.filter((e) => e.exitCode === 3);
   const list = internal.length > 0 ? internal : d.errors;
-  const seeds = list.slice(0, 5).map((e) => e.seed).join(", ") + (list.length > 5 ? ", …" : "");
+  const seeds =
+    list
+      .slice(0, 5)
+      .map((e) => e.seed)
+      .join(", ") + (list.length > 5 ? ", …" : "");
   const first = list[0]!;
   const what = internal.length > 0 ? "internal error" : "a scenario that cannot run";
-  return safeText(`ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`);
+  return safeText(
+    `ktrace: ${what} at ${list.length} seed${list.length === 1 ? "" : "s"} (${seeds}); first, seed ${first.seed}: ${first.message.slice(0, 300)} (the other seeds were run and reported${internal.length > 0 ? "; please report this bug" : ""})`,
+  );
 }
 
 export async function run(args: ParsedArgs<"explore">): Promise<number> {
   const f = args.flags;
   const target = args.positionals[0]!;
   if (f.jobs !== undefined && f.jobs < 1) throw new UsageError(`--jobs must be at least 1, got ${f.jobs}`);
-  if (f["save-all"] && f.save === undefined) throw new UsageError("--save-all needs --save DIR (where to write the traces)");
+  if (f["save-all"] && f.save === undefined)
+    throw new UsageError("--save-all needs --save DIR (where to write the traces)");
   const strategy = strategySpec(f.strategy, f.depth, f.preemptions);
-  if (f["max-schedules"] !== undefined && strategy.name !== "dfs") throw new UsageError("--max-schedules is the bounded search's (--strategy dfs)");
+  if (f["max-schedules"] !== undefined && strategy.name !== "dfs")
+    throw new UsageError("--max-schedules is the bounded search's (--strategy dfs)");
   if (strategy.name === "dfs") return runSearch(args, strategy);
   const whole = f.seeds;
-  if (whole === undefined) throw new UsageError("explore needs --seeds A..B (see 'ktrace explore --help'), or --strategy dfs");
+  if (whole === undefined)
+    throw new UsageError("explore needs --seeds A..B (see 'ktrace explore --help'), or --strategy dfs");
   const shard = f.shard !== undefined ? resolveShard(parseShard(f.shard), process.env) : undefined;
   if (shard?.source) eprintln(`ktrace: shard ${shard.index}/${shard.count} (index from ${shard.source})`);
   const req = {
@@ -232,15 +289,24 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
     const seeds = res.failing.map((r) => r.seed);
     saved = saveTraces(res.scenario, req, f["save-all"] ? seeds : seeds.slice(0, SAVE_FIRST), f.save);
   }
-  const doc = exploreDoc(res, whole, saved, shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined);
+  const doc = exploreDoc(
+    res,
+    whole,
+    saved,
+    shard ? { index: shard.index, count: shard.count, save: f.save ?? null, saveAll: f["save-all"] } : undefined,
+  );
   const code = exitCodeFor(doc);
   if (f.json) outJson(renderDoc(doc));
   else {
     const extra = [
-      f.cpus !== undefined ? ` --cpus ${f.cpus}` : "", ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`), f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : "",
+      f.cpus !== undefined ? ` --cpus ${f.cpus}` : "",
+      ...f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`),
+      f["max-events"] !== undefined ? ` --max-events ${f["max-events"]}` : "",
       strategy.name === "pct" ? ` --strategy pct --depth ${strategy.depth}` : "",
     ].join("");
-    const note: RunNote = shard ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard } : { jobs: res.jobs, elapsedMs: res.elapsedMs };
+    const note: RunNote = shard
+      ? { jobs: res.jobs, elapsedMs: res.elapsedMs, shard }
+      : { jobs: res.jobs, elapsedMs: res.elapsedMs };
     printText(doc, { target, extra, saveDir: f.save ?? null, note });
     if (res.failing.length === 0 && f.save !== undefined) eprintln(`ktrace: nothing to save: no seed failed`);
   }
@@ -253,20 +319,37 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
 async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): Promise<number> {
   const f = args.flags;
   const target = args.positionals[0]!;
-  if (f.seeds !== undefined) throw new UsageError("--strategy dfs runs every schedule within its bound, not seeds: drop --seeds");
-  if (f.shard !== undefined) throw new UsageError("--strategy dfs does not run in shards (its schedules are found as it goes): drop --shard");
-  if (f.cpus !== undefined && f.cpus !== 1) throw new UsageError(`--strategy dfs runs on one cpu (on more, timing also decides the interleaving, and it does not enumerate timing); drop --cpus ${f.cpus}`);
+  if (f.seeds !== undefined)
+    throw new UsageError("--strategy dfs runs every schedule within its bound, not seeds: drop --seeds");
+  if (f.shard !== undefined)
+    throw new UsageError("--strategy dfs does not run in shards (its schedules are found as it goes): drop --shard");
+  if (f.cpus !== undefined && f.cpus !== 1)
+    throw new UsageError(
+      `--strategy dfs runs on one cpu (on more, timing also decides the interleaving, and it does not enumerate timing); drop --cpus ${f.cpus}`,
+    );
   const t0 = performance.now();
   const res = await exploreSearch({
-    target, fix: f.fix, opts: f.opt.map((kv) => `${kv.key}=${kv.value}`), maxEvents: f["max-events"],
-    bound: strategy.preemptions!, maxSchedules: f["max-schedules"], save: f.save, saveAll: f["save-all"],
+    target,
+    fix: f.fix,
+    opts: f.opt.map((kv) => `${kv.key}=${kv.value}`),
+    maxEvents: f["max-events"],
+    bound: strategy.preemptions!,
+    maxSchedules: f["max-schedules"],
+    save: f.save,
+    saveAll: f["save-all"],
   });
   const doc = searchDoc(res);
   if (f.json) {
     outJson(JSON.stringify(doc, null, 2) + "\n");
     return doc.failing.length > 0 ? 1 : 0;
   }
-  printSearch(doc, target, f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`).join(""), performance.now() - t0, f.save ?? null);
+  printSearch(
+    doc,
+    target,
+    f.opt.map((kv) => ` --opt ${kv.key}=${kv.value}`).join(""),
+    performance.now() - t0,
+    f.save ?? null,
+  );
   return doc.failing.length > 0 ? 1 : 0;
 }
 
@@ -279,27 +362,52 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     for (const r of d.failing) {
       const o = r.outcome;
       const what = r.violation ? `${r.violation.invariant} at ${r.violation.seq}: ${r.violation.message}` : o.message;
-      println(`${String(r.schedule).padEnd(9)}  ${String(r.preemptions).padEnd(7)}  ${color.red(`${o.kind} at ${o.seq}`.padEnd(12))}  ${safeText(what)}`);
+      println(
+        `${String(r.schedule).padEnd(9)}  ${String(r.preemptions).padEnd(7)}  ${color.red(`${o.kind} at ${o.seq}`.padEnd(12))}  ${safeText(what)}`,
+      );
     }
     println();
   }
   const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on 1 cpu, ${within}`;
   const how = `${duration(ms)}${d.complete ? (d.timed ? ", exhaustive at base step costs" : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
   if (d.failingCount === 0) {
-    const head = d.complete ? `no failure in any of the ${n(d.scanned)} schedules` : `no failure in the first ${n(d.scanned)} schedules`;
+    const head = d.complete
+      ? `no failure in any of the ${n(d.scanned)} schedules`
+      : `no failure in the first ${n(d.scanned)} schedules`;
     println(`${color.green(head)}: ${scope} (${how})`);
   } else {
     println(`${color.red(`${n(d.failingCount)} of ${n(d.scanned)} schedules failed`)}: ${scope} (${how})`);
   }
-  const kinds = Object.entries(d.outcomes).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${x} ${n(c)}`).join(", ");
-  const invs = Object.entries(d.violations).sort((a, b) => b[1] - a[1]).map(([x, c]) => `${safeText(x)} ${n(c)}`).join(", ");
+  const kinds = Object.entries(d.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([x, c]) => `${x} ${n(c)}`)
+    .join(", ");
+  const invs = Object.entries(d.violations)
+    .sort((a, b) => b[1] - a[1])
+    .map(([x, c]) => `${safeText(x)} ${n(c)}`)
+    .join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
-  if (d.timed) println(color.yellow(`  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`));
-  if (d.failingCount > d.failing.length) println(color.dim(`  listed: the first ${d.failing.length} failing schedules`));
-  if (d.saved.length > 0) println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(saveDir ?? "")}`);
+  if (d.timed)
+    println(
+      color.yellow(
+        `  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`,
+      ),
+    );
+  if (d.failingCount > d.failing.length)
+    println(color.dim(`  listed: the first ${d.failing.length} failing schedules`));
+  if (d.saved.length > 0)
+    println(`  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(saveDir ?? "")}`);
   const first = d.failing[0];
   if (first) {
-    println(`  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? " (exact at base step costs)" : " (exact: every schedule within the bound ran)") : ""}`);
-    println(color.dim(safeText(`next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`)));
+    println(
+      `  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? " (exact at base step costs)" : " (exact: every schedule within the bound ran)") : ""}`,
+    );
+    println(
+      color.dim(
+        safeText(
+          `next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`,
+        ),
+      ),
+    );
   }
 }

@@ -7,7 +7,7 @@
 
 import { writeChromeTrace } from "../../export/chrome.ts";
 import { OutFile } from "../../export/out-file.ts";
-import { writeRecords, type RecordFormat } from "../../export/records.ts";
+import { type RecordFormat, writeRecords } from "../../export/records.ts";
 import { openSource, recoveryNote, type TraceSource } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -18,7 +18,10 @@ import { eprintln, isStdoutTTY, outBytes, outJson } from "../io.ts";
 export async function run(args: ParsedArgs<"export">): Promise<number> {
   const f = args.flags;
   if (f.format === "msgpack" && f.output === undefined && isStdoutTTY()) {
-    throw new UsageError("--format msgpack writes binary data, not for a terminal", "write it to a file with -o FILE, or pipe it to a program");
+    throw new UsageError(
+      "--format msgpack writes binary data, not for a terminal",
+      "write it to a file with -o FILE, or pipe it to a program",
+    );
   }
   const reader = openSource(args.positionals[0]!);
   try {
@@ -49,15 +52,19 @@ function exportChrome(reader: TraceSource, output: string | undefined): void {
   }
   let buf: string[] = [];
   let n = 0;
-  writeChromeTrace(reader, (t) => {
-    buf.push(t);
-    n += t.length;
-    if (n >= 1 << 16) {
-      outJson(buf.join(""));
-      buf = [];
-      n = 0;
-    }
-  }, opts);
+  writeChromeTrace(
+    reader,
+    (t) => {
+      buf.push(t);
+      n += t.length;
+      if (n >= 1 << 16) {
+        outJson(buf.join(""));
+        buf = [];
+        n = 0;
+      }
+    },
+    opts,
+  );
   outJson(buf.join(""));
 }
 
@@ -76,5 +83,7 @@ async function exportRecords(reader: TraceSource, format: RecordFormat, output: 
   }
   file.finish();
   const what = format === "msgpack" ? "msgpack maps, one per event, back to back" : "JSON lines, one per event";
-  eprintln(`wrote ${output}: ${n.toLocaleString("en-US")} events as ${what} (schema: docs/FORMAT.md, "Exported records")`);
+  eprintln(
+    `wrote ${output}: ${n.toLocaleString("en-US")} events as ${what} (schema: docs/FORMAT.md, "Exported records")`,
+  );
 }

@@ -5,7 +5,17 @@
 // what was lost or assumed.
 
 import { resolve } from "node:path";
-import { clockText, defaultOutput, importSummary, importTrace, MAPPED_EVENTS, PRELUDE_OPS, type ClockInfo, type ImportResult, type ImportSummary } from "../../import/index.ts";
+import {
+  type ClockInfo,
+  clockText,
+  defaultOutput,
+  type ImportResult,
+  type ImportSummary,
+  importSummary,
+  importTrace,
+  MAPPED_EVENTS,
+  PRELUDE_OPS,
+} from "../../import/index.ts";
 import { WRITER } from "../../record/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -20,21 +30,36 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
   const file = args.positionals[0]!;
   const opts = args.flags.format === undefined ? {} : { format: args.flags.format };
   if (args.flags["dry-run"]) {
-    if (args.flags.output !== undefined) throw new UsageError("--dry-run writes nothing: drop -o", "import without --dry-run to write the trace");
+    if (args.flags.output !== undefined)
+      throw new UsageError("--dry-run writes nothing: drop -o", "import without --dry-run to write the trace");
     const s = await importSummary(file, opts);
     if (args.flags.json) printJson(toJson(s, null));
     else printReport(s, null);
     return 0;
   }
   const out = args.flags.output ?? defaultOutput(file);
-  if (resolve(out) === resolve(file)) throw new UsageError(`the output ${safeText(out)} is the input`, "give another name with -o");
+  if (resolve(out) === resolve(file))
+    throw new UsageError(`the output ${safeText(out)} is the input`, "give another name with -o");
   const every = args.flags["snapshot-every"];
   if (every !== undefined && every < 1) throw new UsageError("--snapshot-every must be at least 1");
   // A long import compresses and writes on a second thread (same bytes); KTRACE_WRITER_THREAD=always|never overrides (tests).
   const knob = process.env.KTRACE_WRITER_THREAD;
   const thread = knob === "always" ? true : knob === "never" ? false : "auto";
-  const r = await importTrace(file, out, { ...opts, writer: WRITER, thread, note: args.verbose ? eprintln : undefined, ...(every !== undefined ? { snapshotEvery: every } : {}) });
-  const s: ImportSummary = { read: r.read, map: r.map, ops: r.ops, firstTs: r.firstTs, lastTs: r.lastTs, cpus: cpuList(r) };
+  const r = await importTrace(file, out, {
+    ...opts,
+    writer: WRITER,
+    thread,
+    note: args.verbose ? eprintln : undefined,
+    ...(every !== undefined ? { snapshotEvery: every } : {}),
+  });
+  const s: ImportSummary = {
+    read: r.read,
+    map: r.map,
+    ops: r.ops,
+    firstTs: r.firstTs,
+    lastTs: r.lastTs,
+    cpus: cpuList(r),
+  };
   if (args.flags.json) printJson(toJson(s, r));
   else printReport(s, r);
   return 0;
@@ -53,59 +78,109 @@ function timeText(ts: number, clock: ClockInfo | null): string {
   const neg = ts < 0;
   const a = Math.abs(ts);
   const sec = Math.floor(a / 1e9);
-  const frac = String(a % 1e9).padStart(9, "0").slice(0, digits);
+  const frac = String(a % 1e9)
+    .padStart(9, "0")
+    .slice(0, digits);
   return `${neg ? "-" : "+"}${sec}.${frac} s`;
 }
-
 
 function warnings(s: ImportSummary, written?: ImportResult | null): string[] {
   const r = s.read;
   const w: string[] = [];
   if (r.unparsed > 0) {
-    w.push(`${plural(r.unparsed, "line")} did not parse as ${FORMAT_NAMES[r.format]} (line${r.unparsedLines.length === 1 ? "" : "s"} ${r.unparsedLines.join(", ")}${r.unparsed > r.unparsedLines.length ? ", ..." : ""})`);
+    w.push(
+      `${plural(r.unparsed, "line")} did not parse as ${FORMAT_NAMES[r.format]} (line${r.unparsedLines.length === 1 ? "" : "s"} ${r.unparsedLines.join(", ")}${r.unparsed > r.unparsedLines.length ? ", ..." : ""})`,
+    );
   }
-  if (r.overlongCount > 0) w.push(`${plural(r.overlongCount, "line")} longer than 64 Ki characters skipped (line ${r.overlong.join(", ")}${r.overlongCount > r.overlong.length ? ", ..." : ""})`);
+  if (r.overlongCount > 0)
+    w.push(
+      `${plural(r.overlongCount, "line")} longer than 64 Ki characters skipped (line ${r.overlong.join(", ")}${r.overlongCount > r.overlong.length ? ", ..." : ""})`,
+    );
   if (r.noFinalNewline) {
-    w.push(r.lastLineParsed
-      ? `the last line (${r.lines}) has no newline: it may have been cut short, although it parsed`
-      : `the last line (${r.lines}) is cut short: it has no newline and does not parse`);
+    w.push(
+      r.lastLineParsed
+        ? `the last line (${r.lines}) has no newline: it may have been cut short, although it parsed`
+        : `the last line (${r.lines}) is cut short: it has no newline and does not parse`,
+    );
   }
   if (r.gzipError !== undefined) w.push(`the gzip stream ends early (${safeText(r.gzipError)}): read what it holds`);
-  if (r.lostEvents > 0 || r.lostMarkers > 0) w.push(`the tracer lost ${n(r.lostEvents)} events (${plural(r.lostMarkers, "marker")}): state after them may be wrong`);
+  if (r.lostEvents > 0 || r.lostMarkers > 0)
+    w.push(
+      `the tracer lost ${n(r.lostEvents)} events (${plural(r.lostMarkers, "marker")}): state after them may be wrong`,
+    );
   if (r.reordered > 0) w.push(`${plural(r.reordered, "event")} came out of time order and were sorted into place`);
   for (const [name, m] of Object.entries(s.map.malformed)) {
-    w.push(`${plural(m.count, `${safeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`);
+    w.push(
+      `${plural(m.count, `${safeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`,
+    );
   }
   const assumed = s.map.pidSources.assumed;
   if (assumed > 0) {
-    const how = r.format === "ftrace" ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record" : r.format === "perf" ? "perf script -F +pid" : "lttng add-context -k -t pid";
-    w.push(`the process of ${plural(assumed, "task")} was not in the input when first seen: each was taken as its own process${s.map.joins > 0 ? ` (${s.map.joins} joined theirs later)` : ""}; to record it: ${how}`);
+    const how =
+      r.format === "ftrace"
+        ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record"
+        : r.format === "perf"
+          ? "perf script -F +pid"
+          : "lttng add-context -k -t pid";
+    w.push(
+      `the process of ${plural(assumed, "task")} was not in the input when first seen: each was taken as its own process${s.map.joins > 0 ? ` (${s.map.joins} joined theirs later)` : ""}; to record it: ${how}`,
+    );
   }
   for (const [why, k] of Object.entries(written?.convert.kept ?? {})) {
-    w.push(`${plural(k.count, "event")} did not fit the state and were kept as generic events: ${why} (first at line ${k.firstLine})`);
+    w.push(
+      `${plural(k.count, "event")} did not fit the state and were kept as generic events: ${why} (first at line ${k.firstLine})`,
+    );
   }
-  if (written && written.passes > 1) w.push(`the input was read twice: a cpu that the first ${n(PRELUDE_OPS)} events did not name showed up later (the trace has ${written.cpus} cpus)`);
+  if (written && written.passes > 1)
+    w.push(
+      `the input was read twice: a cpu that the first ${n(PRELUDE_OPS)} events did not name showed up later (the trace has ${written.cpus} cpus)`,
+    );
   return w;
 }
 
 function printReport(s: ImportSummary, written: ImportResult | null): void {
   const r = s.read;
   const m = s.map;
-  println(`${color.bold("ktrace import")} ${safeText(r.path)} ${written ? `→ ${safeText(written.written.path)}` : color.dim("(dry run: nothing written)")}`);
+  println(
+    `${color.bold("ktrace import")} ${safeText(r.path)} ${written ? `→ ${safeText(written.written.path)}` : color.dim("(dry run: nothing written)")}`,
+  );
   println(`  format   ${FORMAT_NAMES[r.format]}${r.detected ? " (detected)" : " (--format)"}${r.gzip ? ", gzip" : ""}`);
-  println(`  read     ${plural(r.lines, "line")}, ${n(r.bytes)} bytes: ${plural(r.records, "event")}, ${n(r.skipped)} header/blank, ${n(r.unparsed)} unparsed`);
+  println(
+    `  read     ${plural(r.lines, "line")}, ${n(r.bytes)} bytes: ${plural(r.records, "event")}, ${n(r.skipped)} header/blank, ${n(r.unparsed)} unparsed`,
+  );
   if (r.clock) println(`  clock    ${safeText(clockText(r.clock))}`);
   if (r.records > 0) {
-    const cpus = s.cpus.length === 0 ? "not given" : s.cpus.length > 8 ? `${s.cpus.length} (${s.cpus[0]}..${s.cpus[s.cpus.length - 1]})` : s.cpus.join(", ");
-    println(`  time     ${timeText(s.firstTs, r.clock)} .. ${timeText(s.lastTs, r.clock)} from the origin; cpus ${cpus}`);
+    const cpus =
+      s.cpus.length === 0
+        ? "not given"
+        : s.cpus.length > 8
+          ? `${s.cpus.length} (${s.cpus[0]}..${s.cpus[s.cpus.length - 1]})`
+          : s.cpus.join(", ");
+    println(
+      `  time     ${timeText(s.firstTs, r.clock)} .. ${timeText(s.lastTs, r.clock)} from the origin; cpus ${cpus}`,
+    );
   }
-  const src = Object.entries(m.pidSources).filter(([, c]) => c > 0).map(([k, c]) => `${k} ${n(c)}`).join(", ");
+  const src = Object.entries(m.pidSources)
+    .filter(([, c]) => c > 0)
+    .map(([k, c]) => `${k} ${n(c)}`)
+    .join(", ");
   println(`  tasks    ${n(m.tasks)}${src ? ` (process from: ${src})` : ""}`);
-  println(`  ops      ${n(s.ops)}: ${Object.entries(m.ops).map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+  println(
+    `  ops      ${n(s.ops)}: ${Object.entries(m.ops)
+      .map(([k, c]) => `${k} ${n(c)}`)
+      .join(", ")}`,
+  );
   if (written) {
     const wr = written.written;
-    println(`  wrote    ${plural(wr.events, "event")} on ${plural(written.cpus, "cpu")}, ${plural(wr.snapshots, "snapshot")}, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} bytes/event)`);
-    println(`  kinds    ${Object.entries(written.convert.kinds).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+    println(
+      `  wrote    ${plural(wr.events, "event")} on ${plural(written.cpus, "cpu")}, ${plural(wr.snapshots, "snapshot")}, ${n(wr.bytes)} bytes (${(wr.bytes / Math.max(1, wr.events)).toFixed(2)} bytes/event)`,
+    );
+    println(
+      `  kinds    ${Object.entries(written.convert.kinds)
+        .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+        .map(([k, c]) => `${k} ${n(c)}`)
+        .join(", ")}`,
+    );
   }
   println("");
   const rows = Object.entries(m.records).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
@@ -158,19 +233,35 @@ function toJson(s: ImportSummary, written: ImportResult | null) {
     tasks: s.map.tasks,
     pidSources: s.map.pidSources,
     joins: s.map.joins,
-    events: Object.fromEntries(Object.entries(s.map.records).map(([name, count]) => [name, {
-      count,
-      mapped: s.map.mapped[name] ?? 0,
-      generic: s.map.generic[name] ?? 0,
-      merged: s.map.merged[name] ?? 0,
-      malformed: s.map.malformed[name]?.count ?? 0,
-      becomes: (s.map.mapped[name] ?? 0) > 0 ? (MAPPED_EVENTS[name] ?? null) : s.map.generic[name] ? "generic" : null,
-    }])),
+    events: Object.fromEntries(
+      Object.entries(s.map.records).map(([name, count]) => [
+        name,
+        {
+          count,
+          mapped: s.map.mapped[name] ?? 0,
+          generic: s.map.generic[name] ?? 0,
+          merged: s.map.merged[name] ?? 0,
+          malformed: s.map.malformed[name]?.count ?? 0,
+          becomes:
+            (s.map.mapped[name] ?? 0) > 0 ? (MAPPED_EVENTS[name] ?? null) : s.map.generic[name] ? "generic" : null,
+        },
+      ]),
+    ),
     ops: s.map.ops,
     warnings: warnings(s, written),
-    written: written === null ? null : {
-      path: written.written.path, events: written.written.events, bytes: written.written.bytes, snapshots: written.written.snapshots,
-      cpus: written.cpus, passes: written.passes, kinds: written.convert.kinds, locks: written.convert.locks, kept: written.convert.kept,
-    },
+    written:
+      written === null
+        ? null
+        : {
+            path: written.written.path,
+            events: written.written.events,
+            bytes: written.written.bytes,
+            snapshots: written.written.snapshots,
+            cpus: written.cpus,
+            passes: written.passes,
+            kinds: written.convert.kinds,
+            locks: written.convert.locks,
+            kept: written.convert.kept,
+          },
   };
 }

@@ -4,13 +4,13 @@
 // wrong" is only said when nothing is; it does not fold the events (that is
 // `ktrace check`).
 
-import { clockText, openTrace, type TraceReader } from "../../trace/index.ts";
 import type { Outcome } from "../../kernel/index.ts";
 import { gapsText, TraceSource, walk } from "../../replay/index.ts";
+import { clockText, openTrace, type TraceReader } from "../../trace/index.ts";
 import { safeText } from "../../util/safe-text.ts";
+import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
-import { table } from "../../util/text-table.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
@@ -36,7 +36,13 @@ function problems(r: TraceReader): string[] {
   const out: string[] = [];
   if (r.gaps.length) out.push(gapsText(r.gaps));
   const lost = r.lostSnapshots;
-  if (lost.length) out.push(`${count(lost.length, "snapshot")} damaged (seq ${lost.slice(0, 3).map((s) => s.seq).join(", ")}${lost.length > 3 ? ", …" : ""}: ${lost[0]!.reason})`);
+  if (lost.length)
+    out.push(
+      `${count(lost.length, "snapshot")} damaged (seq ${lost
+        .slice(0, 3)
+        .map((s) => s.seq)
+        .join(", ")}${lost.length > 3 ? ", …" : ""}: ${lost[0]!.reason})`,
+    );
   out.push(...r.warnings);
   return out;
 }
@@ -52,7 +58,9 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
     const rec = r.recovery;
     const bad = problems(r);
     if (rec) {
-      eprintln(`ktrace: warning: ${name} is incomplete (${rec.reason}); recovered ${rec.events} events and ${rec.snapshots} snapshots up to seq ${rec.lastSeq}`);
+      eprintln(
+        `ktrace: warning: ${name} is incomplete (${rec.reason}); recovered ${rec.events} events and ${rec.snapshots} snapshots up to seq ${rec.lastSeq}`,
+      );
     }
     if (bad.length) eprintln(`ktrace: warning: ${name} is damaged: ${bad.join("; ")}`);
     const { outcome: o, recovered } = outcomeOf(r);
@@ -78,7 +86,9 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
         outcome: o ? { kind: o.kind, seq: o.seq, message: o.message } : null,
         imported: m.imported ?? null,
         ...(recovered ? { outcomeFrom: "recovered events" } : {}),
-        ...(rec ? { recovered: { events: rec.events, snapshots: rec.snapshots, lastSeq: rec.lastSeq, reason: rec.reason } } : {}),
+        ...(rec
+          ? { recovered: { events: rec.events, snapshots: rec.snapshots, lastSeq: rec.lastSeq, reason: rec.reason } }
+          : {}),
         damaged: r.damaged,
         ...(r.damaged ? { gaps: r.gaps, lostSnapshots: r.lostSnapshots, warnings: r.warnings } : {}),
         bytesRead: opened,
@@ -86,13 +96,27 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
       });
       return 0;
     }
-    const opts = Object.entries(m.options).map(([k, v]) => `${safeText(k)}=${safeText(v)}`).join(" ");
+    const opts = Object.entries(m.options)
+      .map(([k, v]) => `${safeText(k)}=${safeText(v)}`)
+      .join(" ");
     const rows: [string, string][] = [
-      ["trace", `${name}  ${color.dim(`${n(r.fileBytes)} bytes${r.gzipped ? ", gzip" : ""}, format ${r.formatVersion}, ${safeText(m.writer)}`)}`],
+      [
+        "trace",
+        `${name}  ${color.dim(`${n(r.fileBytes)} bytes${r.gzipped ? ", gzip" : ""}, format ${r.formatVersion}, ${safeText(m.writer)}`)}`,
+      ],
       m.imported
-        ? ["imported", `${color.bold(safeText(m.imported.format))} text from ${safeText(m.imported.file)}${m.imported.gzip ? " (gzip)" : ""}  ${m.config.cpus} cpus`]
-        : ["scenario", `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${opts ? `  ${opts}` : ""}`],
-      ["events", `${n(r.eventCount)}${r.endTime !== null && r.eventCount > 0 ? ` over ${n(r.endTime)} ns` : ""}  ${color.dim(`(${count(r.chunkCount, "chunk")}, ${count(r.snapshotSeqs.length, "snapshot")} every ${n(m.snapshotEvery)} events, ${(r.fileBytes / Math.max(1, r.eventCount)).toFixed(2)} bytes/event)`)}`],
+        ? [
+            "imported",
+            `${color.bold(safeText(m.imported.format))} text from ${safeText(m.imported.file)}${m.imported.gzip ? " (gzip)" : ""}  ${m.config.cpus} cpus`,
+          ]
+        : [
+            "scenario",
+            `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${opts ? `  ${opts}` : ""}`,
+          ],
+      [
+        "events",
+        `${n(r.eventCount)}${r.endTime !== null && r.eventCount > 0 ? ` over ${n(r.endTime)} ns` : ""}  ${color.dim(`(${count(r.chunkCount, "chunk")}, ${count(r.snapshotSeqs.length, "snapshot")} every ${n(m.snapshotEvery)} events, ${(r.fileBytes / Math.max(1, r.eventCount)).toFixed(2)} bytes/event)`)}`,
+      ],
     ];
     if (m.imported?.clock) rows.push(["clock", safeText(clockText(m.imported.clock))]);
     if (o && m.imported && o.kind === "ok") {
@@ -102,9 +126,18 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
       const from = recovered ? color.dim(" (read from the recovered events)") : "";
       rows.push(["outcome", `${paint(o.kind)} at seq ${o.seq}${o.message ? `: ${safeText(o.message)}` : ""}${from}`]);
     } else {
-      rows.push(["outcome", color.yellow(`unknown: nothing failed in the ${n(r.recovery?.events ?? 0)} recovered events (the trace is incomplete)`)]);
+      rows.push([
+        "outcome",
+        color.yellow(
+          `unknown: nothing failed in the ${n(r.recovery?.events ?? 0)} recovered events (the trace is incomplete)`,
+        ),
+      ]);
     }
-    if (rec) rows.push(["recovered", `${count(rec.events, "event")}, ${count(rec.snapshots, "snapshot")}, up to seq ${rec.lastSeq}`]);
+    if (rec)
+      rows.push([
+        "recovered",
+        `${count(rec.events, "event")}, ${count(rec.snapshots, "snapshot")}, up to seq ${rec.lastSeq}`,
+      ]);
     for (const b of bad) rows.push(["damaged", color.yellow(b)]);
     for (const line of table(null, rows, { align: ["left", "left"] })) println(line);
     return 0;

@@ -10,9 +10,9 @@
 // runs nothing, so each has only the arguments it uses and its own help.
 
 import { readFileSync, statSync } from "node:fs";
+import { MAX_SHARD_BYTES, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc } from "../../explore/doc.ts";
 import { OUTCOME_KINDS } from "../../kernel/index.ts";
 import { INVARIANT_NAMES } from "../../replay/invariants.ts";
-import { MAX_SHARD_BYTES, MergeError, mergeDocs, outcomeOrder, parseShardDoc, renderDoc } from "../../explore/doc.ts";
 import type { ParsedArgs } from "../args.ts";
 import { eprintln, outJson } from "../io.ts";
 import { errorLine, exitCodeFor, printText } from "./explore.ts";
@@ -27,7 +27,10 @@ function readShard(file: string): string {
     if (e instanceof MergeError) throw e;
     throw new MergeError(`cannot read ${file}: ${(e as { code?: string }).code ?? "error"}`, "check the path");
   }
-  if (size > MAX_SHARD_BYTES) throw new MergeError(`${file} is ${size.toLocaleString("en-US")} bytes, more than a shard's output can be (${MAX_SHARD_BYTES / 1024 / 1024} MB)`);
+  if (size > MAX_SHARD_BYTES)
+    throw new MergeError(
+      `${file} is ${size.toLocaleString("en-US")} bytes, more than a shard's output can be (${MAX_SHARD_BYTES / 1024 / 1024} MB)`,
+    );
   const bytes = readFileSync(file);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -43,7 +46,11 @@ export async function run(args: ParsedArgs<"merge">): Promise<number> {
   if (args.flags.json) outJson(renderDoc(merged));
   else {
     const sh = docs[0]!.doc.shard;
-    const extra = [` --cpus ${merged.cpus}`, ...Object.entries(merged.options).map(([k, v]) => ` --opt ${k}=${v}`), ` --max-events ${merged.maxEvents}`].join("");
+    const extra = [
+      ` --cpus ${merged.cpus}`,
+      ...Object.entries(merged.options).map(([k, v]) => ` --opt ${k}=${v}`),
+      ` --max-events ${merged.maxEvents}`,
+    ].join("");
     printText(merged, { target: merged.scenario, extra, saveDir: sh.save, note: { mergedFrom: sh.count } });
   }
   const line = errorLine(merged);

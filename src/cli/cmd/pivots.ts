@@ -5,11 +5,17 @@
 // avoids the failure are listed (src/explore/pivots.ts).
 
 import { BranchError, failureText, openRun, reopen } from "../../explore/branch.ts";
-import { alternativeText, decisionText, DEFAULT_PIVOT_LIMIT, flipText, type PivotsResult } from "../../explore/pivots.ts";
+import {
+  alternativeText,
+  DEFAULT_PIVOT_LIMIT,
+  decisionText,
+  flipText,
+  type PivotsResult,
+} from "../../explore/pivots.ts";
 import { runPivots } from "../../explore/pivots-jobs.ts";
 import { decisionJson } from "../../explore/strategies/index.ts";
-import { safeText } from "../../util/safe-text.ts";
 import { describe, eventAt, recoveryNote } from "../../replay/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
@@ -18,7 +24,10 @@ const n = (x: number) => x.toLocaleString("en-US");
 
 export function pivotsJson(r: PivotsResult) {
   return {
-    failure: r.failure, before: r.before, considered: r.considered, runs: r.runs,
+    failure: r.failure,
+    before: r.before,
+    considered: r.considered,
+    runs: r.runs,
     pivots: r.pivots.map((p) => ({
       decision: decisionJson(p.decision),
       avoid: p.avoid.map((a) => ({ value: a.value, result: a.result, failure: a.failure })),
@@ -40,9 +49,14 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
     const note = recoveryNote(src, path);
     if (note) eprintln(safeText(note));
     const base = reopen(src, tr).base;
-    if (!base.failure) throw new BranchError(`${path}: the run does not fail (outcome ${base.outcome.kind}, no invariant broken): no decision to blame`);
+    if (!base.failure)
+      throw new BranchError(
+        `${path}: the run does not fail (outcome ${base.outcome.kind}, no invariant broken): no decision to blame`,
+      );
     r = await runPivots(path, tr, base, limit, f.jobs);
-    for (const p of r.pivots) if (p.decision.seq >= 0 && p.decision.seq < src.eventCount) events.set(p.decision.seq, describe(eventAt(src, p.decision.seq)));
+    for (const p of r.pivots)
+      if (p.decision.seq >= 0 && p.decision.seq < src.eventCount)
+        events.set(p.decision.seq, describe(eventAt(src, p.decision.seq)));
   } finally {
     src.close();
   }
@@ -52,12 +66,19 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
   }
   const ms = performance.now() - t0;
   println(`${color.bold("pivots")} ${safeText(path)}: ${safeText(failureText(r.failure))}`);
-  const scope = r.considered < r.before ? `the latest ${n(r.considered)} of the ${n(r.before)} decisions before it (--limit)` : `all ${n(r.before)} decisions before it`;
+  const scope =
+    r.considered < r.before
+      ? `the latest ${n(r.considered)} of the ${n(r.before)} decisions before it (--limit)`
+      : `all ${n(r.before)} decisions before it`;
   if (r.pivots.length === 0) {
-    println(`  no single decision avoids it: flipped ${scope} (${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s); it does not depend on any one of them`);
+    println(
+      `  no single decision avoids it: flipped ${scope} (${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s); it does not depend on any one of them`,
+    );
     return 0;
   }
-  println(`  ${color.red(`${r.pivots.length} decision${r.pivots.length === 1 ? "" : "s"} matter`)}: flipping one of them avoids the failure (flipped ${scope}; ${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s)`);
+  println(
+    `  ${color.red(`${r.pivots.length} decision${r.pivots.length === 1 ? "" : "s"} matter`)}: flipping one of them avoids the failure (flipped ${scope}; ${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s)`,
+  );
   for (const p of r.pivots) {
     const alts = p.avoid.map((a) => `${alternativeText(p.decision, a.value)}: ${flipText(a)}`).join("; ");
     const ev = events.get(p.decision.seq);
@@ -65,7 +86,14 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
     println(color.dim(`      ${safeText(alts)}`));
   }
   const first = r.pivots[0]!.decision;
-  const flag = first.kind === "timing" ? ` --cost ${r.pivots[0]!.avoid[0]!.value}` : first.kind === "pick" ? ` --run ${r.pivots[0]!.avoid[0]!.value}` : first.value === 1 ? " --no-preempt" : " --preempt";
+  const flag =
+    first.kind === "timing"
+      ? ` --cost ${r.pivots[0]!.avoid[0]!.value}`
+      : first.kind === "pick"
+        ? ` --run ${r.pivots[0]!.avoid[0]!.value}`
+        : first.value === 1
+          ? " --no-preempt"
+          : " --preempt";
   println(color.dim(safeText(`next: ktrace whatif ${path} --at ${first.seq}${flag}`)));
   return 0;
 }

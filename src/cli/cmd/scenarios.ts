@@ -12,8 +12,17 @@ export async function run(args: ParsedArgs<"scenarios">): Promise<number> {
         description: s.description,
         upstream: s.upstream ?? null,
         fixes: Object.entries(s.fixes).map(([name, description]) => ({ name, description })),
-        options: Object.entries(s.options ?? {}).map(([name, o]) => ({ name, values: o.values, default: o.default, description: o.doc })),
-        defaults: { seed: s.defaults?.seed ?? 1, cpus: s.defaults?.cpus ?? 2, maxEvents: s.defaults?.maxEvents ?? null },
+        options: Object.entries(s.options ?? {}).map(([name, o]) => ({
+          name,
+          values: o.values,
+          default: o.default,
+          description: o.doc,
+        })),
+        defaults: {
+          seed: s.defaults?.seed ?? 1,
+          cpus: s.defaults?.cpus ?? 2,
+          maxEvents: s.defaults?.maxEvents ?? null,
+        },
       })),
     });
     return 0;
@@ -22,7 +31,8 @@ export async function run(args: ParsedArgs<"scenarios">): Promise<number> {
     println(`${color.bold(s.name)}  ${s.description}`);
     if (s.upstream) println(color.dim(`    upstream: ${s.upstream}`));
     for (const [name, d] of Object.entries(s.fixes)) println(`    --fix ${name}: ${d}`);
-    for (const [name, o] of Object.entries(s.options ?? {})) println(`    --opt ${name}=${o.values.join("|")} (default ${o.default}): ${o.doc}`);
+    for (const [name, o] of Object.entries(s.options ?? {}))
+      println(`    --opt ${name}=${o.values.join("|")} (default ${o.default}): ${o.doc}`);
     println();
   }
   println(color.dim("record one: ktrace record <name> [--fix NAME] [--seed N]; or write your own: docs/SCENARIOS.md"));

@@ -4,7 +4,18 @@
 // N) is refused with one line saying which events are missing and where the
 // state is known again (exit 2).
 
-import { Cursor, describe, displaySafe, eventJson, eventOrNull, openSource, recoveryNote, StateUnknownError, stateText, stateView } from "../../replay/index.ts";
+import {
+  Cursor,
+  describe,
+  displaySafe,
+  eventJson,
+  eventOrNull,
+  openSource,
+  recoveryNote,
+  StateUnknownError,
+  stateText,
+  stateView,
+} from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { KtraceError, UsageError } from "../errors.ts";
@@ -12,7 +23,8 @@ import { eprintln, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"state">): Promise<number> {
   const at = args.flags.at;
-  if (at === undefined) throw new UsageError("state needs --at N|start|end|panic|violation", "e.g. ktrace state t.ktrace --at violation");
+  if (at === undefined)
+    throw new UsageError("state needs --at N|start|end|panic|violation", "e.g. ktrace state t.ktrace --at violation");
   const path = args.positionals[0]!;
   const raw = openSource(path);
   const src = args.flags.json ? raw : displaySafe(raw);
@@ -33,7 +45,13 @@ export async function run(args: ParsedArgs<"state">): Promise<number> {
     }
     const note = recoveryNote(src, safeText(path));
     if (note) eprintln(note);
-    println(ev ? `at event ${seq} (${describe(ev, cursor.state)})` : seq >= 0 ? `at event ${seq} (the event itself is missing; the state is from the snapshot there)` : "at the start (before event 0)");
+    println(
+      ev
+        ? `at event ${seq} (${describe(ev, cursor.state)})`
+        : seq >= 0
+          ? `at event ${seq} (the event itself is missing; the state is from the snapshot there)`
+          : "at the start (before event 0)",
+    );
     for (const line of stateText(stateView(cursor.state))) println(line);
     return 0;
   } finally {

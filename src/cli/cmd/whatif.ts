@@ -5,11 +5,11 @@
 // failure still happens and writes the branch's trace. Exit 0 when the branch
 // does not fail, 1 when it does, 2 for a SEQ where the change cannot be made.
 
-import { BranchError, failureText, openRun, reopen, sameFailure, type RunResult } from "../../explore/branch.ts";
-import { safeText } from "../../util/safe-text.ts";
+import { BranchError, failureText, openRun, type RunResult, reopen, sameFailure } from "../../explore/branch.ts";
 import { besideTrace } from "../../explore/trace-out.ts";
 import { branchAt, outcomeWords, resolveChange } from "../../explore/whatif.ts";
 import { eventAt, recoveryNote } from "../../replay/index.ts";
+import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
@@ -18,7 +18,9 @@ const n = (x: number) => x.toLocaleString("en-US");
 
 /** The original's outcome line. */
 function originalText(r: RunResult): string {
-  return r.failure ? `fails: ${failureText(r.failure)}; outcome ${r.outcome.kind} at ${r.outcome.seq} (${n(r.events)} events)` : `passes (${r.outcome.kind}, ${n(r.events)} events)`;
+  return r.failure
+    ? `fails: ${failureText(r.failure)}; outcome ${r.outcome.kind} at ${r.outcome.seq} (${n(r.events)} events)`
+    : `passes (${r.outcome.kind}, ${n(r.events)} events)`;
 }
 
 export async function run(args: ParsedArgs<"whatif">): Promise<number> {
@@ -38,21 +40,40 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   } finally {
     src.close();
   }
-  const change = resolveChange(base, {
-    at: f.at, ...(f.run !== undefined ? { run: f.run } : {}), ...(f.cost !== undefined ? { cost: f.cost } : {}),
-    ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
-  }, cpu, kind);
+  const change = resolveChange(
+    base,
+    {
+      at: f.at,
+      ...(f.run !== undefined ? { run: f.run } : {}),
+      ...(f.cost !== undefined ? { cost: f.cost } : {}),
+      ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
+    },
+    cpu,
+    kind,
+  );
   const out = f.output ?? besideTrace(path, `.whatif-${f.at}`);
   const { branch, guided: g } = branchAt(tr, base, change, f.at, out, `whatif ${path} --at ${f.at}`);
   const fails = branch.failure !== null;
   const same = base.failure !== null && sameFailure(base.failure, branch.failure);
-  const followed = (base.decisions?.length ?? 0);
+  const followed = base.decisions?.length ?? 0;
   if (f.json) {
     printJson({
-      at: f.at, change: change.text,
+      at: f.at,
+      change: change.text,
       original: { outcome: base.outcome, failure: base.failure, events: base.events },
-      branch: { outcome: branch.outcome, failure: branch.failure, events: branch.events, violation: branch.violation ? { seq: branch.violation.seq, invariant: branch.violation.invariant, message: branch.violation.message } : null },
-      fails, sameFailure: same, fallbackAnswers: g.unmatched, firstUnapplied: g.firstMiss, path: out,
+      branch: {
+        outcome: branch.outcome,
+        failure: branch.failure,
+        events: branch.events,
+        violation: branch.violation
+          ? { seq: branch.violation.seq, invariant: branch.violation.invariant, message: branch.violation.message }
+          : null,
+      },
+      fails,
+      sameFailure: same,
+      fallbackAnswers: g.unmatched,
+      firstUnapplied: g.firstMiss,
+      path: out,
     });
     return fails ? 1 : 0;
   }
@@ -61,8 +82,14 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   const words = outcomeWords(base, branch);
   const verdict = !fails ? color.green(words) : same ? color.red(words) : color.yellow(words);
   println(`  branch    ${safeText(verdict)}`);
-  println(color.dim(`  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${safeText(g.firstMiss)}` : ""}`));
+  println(
+    color.dim(
+      `  the branch followed the original's ${n(followed)} decisions where they applied; ${n(g.unmatched)} question${g.unmatched === 1 ? "" : "s"} answered by the ${tr.strategy.name} strategy (seed ${tr.seed})${g.firstMiss ? `; first not applied: ${safeText(g.firstMiss)}` : ""}`,
+    ),
+  );
   println(`  trace     ${safeText(out)}`);
-  println(color.dim(safeText(`next: ktrace diff ${path} ${out}   ktrace replay ${out}${fails ? " --at violation" : ""}`)));
+  println(
+    color.dim(safeText(`next: ktrace diff ${path} ${out}   ktrace replay ${out}${fails ? " --at violation" : ""}`)),
+  );
   return fails ? 1 : 0;
 }

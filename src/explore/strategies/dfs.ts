@@ -76,7 +76,9 @@ export class BoundedSearch {
         p = { choice: 0, options, preempt };
         stack.push(p);
       } else if (p.options !== options || p.preempt !== preempt) {
-        throw new Error(`bounded search: the run is not deterministic (choice point ${depth} had ${p.options} options, now ${options})`);
+        throw new Error(
+          `bounded search: the run is not deterministic (choice point ${depth} had ${p.options} options, now ${options})`,
+        );
       }
       depth++;
       return p.choice;

@@ -9,7 +9,7 @@
 // strategy.
 
 import type { Chooser, SchedView } from "../../kernel/index.ts";
-import { keyOf, NthCounter, type Decision, type DecisionKind } from "./recorder.ts";
+import { type Decision, type DecisionKind, keyOf, NthCounter } from "./recorder.ts";
 
 /** One decision changed: the kind, key and rank it is matched by, and the new answer (pick: a tid; preempt: 0 or 1; timing: 1..4). */
 export interface Change {
@@ -47,7 +47,11 @@ export class GuidedChooser implements Chooser {
   /** The first recorded pick that did not apply (its thread not ready), as one line. */
   firstMiss: string | null = null;
 
-  constructor(original: readonly Decision[], changes: readonly Change[], private readonly fallback: Chooser) {
+  constructor(
+    original: readonly Decision[],
+    changes: readonly Change[],
+    private readonly fallback: Chooser,
+  ) {
     this.t = tables(original);
     for (const c of changes) this.changed.set(`${c.kind}:${c.key}:${c.nth}`, c.value);
   }

@@ -10,16 +10,23 @@
 // docs/EXPLORE.md states each strategy's guarantee.
 
 import type { Chooser, World } from "../../kernel/index.ts";
-import { randomChooser } from "./random.ts";
 import { pctChooser, pilotSteps } from "./pct.ts";
+import { randomChooser } from "./random.ts";
 
 export { calmChooser } from "./calm.ts";
 export { BoundedSearch } from "./dfs.ts";
+export { type Change, changeOf, GuidedChooser } from "./guided.ts";
 export { pctChooser, pilotSteps } from "./pct.ts";
 export { randomChooser } from "./random.ts";
-export { DecisionRecorder, decisionJson, keyOf, type Decision, type DecisionJson, type DecisionKind } from "./recorder.ts";
-export { ReplayChooser, type Mismatch } from "./replay.ts";
-export { GuidedChooser, changeOf, type Change } from "./guided.ts";
+export {
+  type Decision,
+  type DecisionJson,
+  type DecisionKind,
+  DecisionRecorder,
+  decisionJson,
+  keyOf,
+} from "./recorder.ts";
+export { type Mismatch, ReplayChooser } from "./replay.ts";
 
 export const STRATEGY_NAMES = ["random", "pct", "dfs"] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
@@ -52,11 +59,16 @@ export function isStrategyName(s: string): s is StrategyName {
 }
 
 /** The spec for --strategy NAME [--depth d] [--preemptions k], checked; defaults filled in. */
-export function strategySpec(name: string | undefined, depth: number | undefined, preemptions: number | undefined): StrategySpec {
+export function strategySpec(
+  name: string | undefined,
+  depth: number | undefined,
+  preemptions: number | undefined,
+): StrategySpec {
   const n = name ?? "random";
   if (!isStrategyName(n)) throw new StrategyError(`unknown strategy '${n}': one of ${STRATEGY_NAMES.join(", ")}`);
   if (depth !== undefined && n !== "pct") throw new StrategyError(`--depth is PCT's (--strategy pct), not ${n}'s`);
-  if (preemptions !== undefined && n !== "dfs") throw new StrategyError(`--preemptions is the bounded search's (--strategy dfs), not ${n}'s`);
+  if (preemptions !== undefined && n !== "dfs")
+    throw new StrategyError(`--preemptions is the bounded search's (--strategy dfs), not ${n}'s`);
   if (n === "pct") {
     const d = depth ?? DEFAULT_DEPTH;
     if (d < 1 || d > MAX_DEPTH) throw new StrategyError(`--depth must be 1..${MAX_DEPTH}, got ${d}`);
@@ -93,7 +105,8 @@ export function strategyContext(s: StrategySpec, world: World, maxEvents: number
  */
 export function seedChooser(s: StrategySpec, seed: number, ctx: StrategyContext): Chooser | undefined {
   if (s.name === "pct") return pctChooser(seed, s.depth ?? DEFAULT_DEPTH, ctx.steps);
-  if (s.name === "dfs") throw new StrategyError("the bounded search (dfs) does not run seeds: use ktrace explore --strategy dfs");
+  if (s.name === "dfs")
+    throw new StrategyError("the bounded search (dfs) does not run seeds: use ktrace explore --strategy dfs");
   return undefined;
 }
 

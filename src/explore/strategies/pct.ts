@@ -21,7 +21,7 @@
 // A thread that busy-waits for a lower-priority one would starve it: after
 // FAIR_STEPS steps in a row it drops below every priority (fair.ts).
 
-import { Rng, simulate, type Chooser, type SchedView, type World } from "../../kernel/index.ts";
+import { type Chooser, Rng, type SchedView, simulate, type World } from "../../kernel/index.ts";
 import { calmChooser } from "./calm.ts";
 import { Fairness } from "./fair.ts";
 
@@ -48,7 +48,8 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
   };
   /** a outranks b: higher priority, ties to the lower tid. */
   const above = (a: number, b: number) => {
-    const pa = priority(a), pb = priority(b);
+    const pa = priority(a),
+      pb = priority(b);
     return pa > pb || (pa === pb && a < b);
   };
   let view: SchedView | null = null;
@@ -103,9 +104,16 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
 export function pilotSteps(world: World, maxEvents: number): number {
   let steps = 0;
   const calm = calmChooser();
-  simulate(world, { seed: 0, maxEvents, chooser: { ...calm, jitter: () => {
+  simulate(world, {
+    seed: 0,
+    maxEvents,
+    chooser: {
+      ...calm,
+      jitter: () => {
         steps++;
         return 1;
-      } } });
+      },
+    },
+  });
   return Math.max(1, steps);
 }

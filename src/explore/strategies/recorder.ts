@@ -35,7 +35,15 @@ export interface Decision {
 export type DecisionJson = Omit<Decision, "nth">;
 
 export function decisionJson(d: Decision): DecisionJson {
-  return { kind: d.kind, index: d.index, seq: d.seq, cpu: d.cpu, tid: d.tid, value: d.value, ...(d.options ? { options: d.options } : {}) };
+  return {
+    kind: d.kind,
+    index: d.index,
+    seq: d.seq,
+    cpu: d.cpu,
+    tid: d.tid,
+    value: d.value,
+    ...(d.options ? { options: d.options } : {}),
+  };
 }
 
 /** The key a decision is matched by when a changed run follows an original one (guided.ts). */
@@ -88,7 +96,11 @@ export class DecisionRecorder implements Chooser {
   readonly decisions: Decision[] | null;
   private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
 
-  constructor(private readonly inner: Chooser, private readonly cpus: number, annotate = false) {
+  constructor(
+    private readonly inner: Chooser,
+    private readonly cpus: number,
+    annotate = false,
+  ) {
     this.decisions = annotate ? [] : null;
   }
 
@@ -102,7 +114,16 @@ export class DecisionRecorder implements Chooser {
     const i = Number.isInteger(asked) && asked >= 0 && asked < ready.length ? asked : 0;
     const tid = ready[i]!;
     if (this.decisions) {
-      this.decisions.push({ kind: "pick", index: this.picks.length, seq: this.seq() + 1, cpu, tid, value: tid, options: [...ready], nth: this.nth.pick.next(keyOf("pick", cpu, tid)) });
+      this.decisions.push({
+        kind: "pick",
+        index: this.picks.length,
+        seq: this.seq() + 1,
+        cpu,
+        tid,
+        value: tid,
+        options: [...ready],
+        nth: this.nth.pick.next(keyOf("pick", cpu, tid)),
+      });
     }
     this.picks.push(tid);
     return i;
@@ -111,7 +132,15 @@ export class DecisionRecorder implements Chooser {
   preempt(cpu: number, tid: number): boolean {
     const y = this.inner.preempt(cpu, tid);
     if (this.decisions) {
-      this.decisions.push({ kind: "preempt", index: this.asked, seq: this.seq() + 1, cpu, tid, value: y ? 1 : 0, nth: this.nth.preempt.next(keyOf("preempt", cpu, tid)) });
+      this.decisions.push({
+        kind: "preempt",
+        index: this.asked,
+        seq: this.seq() + 1,
+        cpu,
+        tid,
+        value: y ? 1 : 0,
+        nth: this.nth.preempt.next(keyOf("preempt", cpu, tid)),
+      });
     }
     if (y) this.yes.push({ at: this.asked, tid });
     this.asked++;
@@ -123,7 +152,15 @@ export class DecisionRecorder implements Chooser {
     const v = Number.isInteger(j) && j >= 1 && j <= 4 ? j : 1;
     if (this.decisions) {
       const tid = this.view ? this.view.onCpu(cpu) : -1;
-      this.decisions.push({ kind: "timing", index: this.draws.length, seq: this.seq(), cpu, tid, value: v, nth: this.nth.timing.next(keyOf("timing", cpu, tid)) });
+      this.decisions.push({
+        kind: "timing",
+        index: this.draws.length,
+        seq: this.seq(),
+        cpu,
+        tid,
+        value: v,
+        nth: this.nth.timing.next(keyOf("timing", cpu, tid)),
+      });
     }
     this.draws.push(v);
     return v;
@@ -135,6 +172,11 @@ export class DecisionRecorder implements Chooser {
 
   /** The answers so far. */
   schedule(): Schedule {
-    return { cpus: this.cpus, picks: [...this.picks], preempts: { asked: this.asked, yes: [...this.yes] }, jitter: this.draws.toArray() };
+    return {
+      cpus: this.cpus,
+      picks: [...this.picks],
+      preempts: { asked: this.asked, yes: [...this.yes] },
+      jitter: this.draws.toArray(),
+    };
   }
 }

@@ -28,7 +28,10 @@ export class ReplayChooser implements Chooser {
   /** Set at the first decision that did not apply; the fallback answers from then on. */
   mismatch: Mismatch | null = null;
 
-  constructor(private readonly s: Schedule, private readonly fallback: Chooser) {}
+  constructor(
+    private readonly s: Schedule,
+    private readonly fallback: Chooser,
+  ) {}
 
   attach(view: SchedView): void {
     this.view = view;
@@ -48,12 +51,18 @@ export class ReplayChooser implements Chooser {
     const i = this.pick;
     const tid = this.s.picks[i];
     if (tid === undefined) {
-      this.miss(cpu, `the recorded picks ran out (the list holds ${this.s.picks.length}; this run picks again on cpu ${cpu}, among tids ${ready.join(", ")})`);
+      this.miss(
+        cpu,
+        `the recorded picks ran out (the list holds ${this.s.picks.length}; this run picks again on cpu ${cpu}, among tids ${ready.join(", ")})`,
+      );
       return this.fallbackNext(cpu, ready);
     }
     const at = ready.indexOf(tid);
     if (at < 0) {
-      this.miss(cpu, `pick ${i} (run tid ${tid} on cpu ${cpu}) does not apply: tid ${tid} is not ready (ready: ${ready.join(", ")})`);
+      this.miss(
+        cpu,
+        `pick ${i} (run tid ${tid} on cpu ${cpu}) does not apply: tid ${tid} is not ready (ready: ${ready.join(", ")})`,
+      );
       return this.fallbackNext(cpu, ready);
     }
     this.pick++;
@@ -65,7 +74,10 @@ export class ReplayChooser implements Chooser {
     const q = this.asked;
     const p = this.s.preempts;
     if (q >= p.asked) {
-      this.miss(cpu, `the recorded preemption decisions ran out (the list answers ${p.asked} questions; this run asks again, about tid ${tid} on cpu ${cpu})`);
+      this.miss(
+        cpu,
+        `the recorded preemption decisions ran out (the list answers ${p.asked} questions; this run asks again, about tid ${tid} on cpu ${cpu})`,
+      );
       return this.fallback.preempt(cpu, tid);
     }
     const y = p.yes[this.yesAt];
@@ -74,7 +86,10 @@ export class ReplayChooser implements Chooser {
       return false;
     }
     if (y.tid !== tid) {
-      this.miss(cpu, `preemption ${this.yesAt} (preempt tid ${y.tid} at question ${q}) does not apply: the question is about tid ${tid} on cpu ${cpu}`);
+      this.miss(
+        cpu,
+        `preemption ${this.yesAt} (preempt tid ${y.tid} at question ${q}) does not apply: the question is about tid ${tid} on cpu ${cpu}`,
+      );
       return this.fallback.preempt(cpu, tid);
     }
     this.asked++;
@@ -86,7 +101,11 @@ export class ReplayChooser implements Chooser {
     if (this.mismatch) return this.fallback.jitter(cpu);
     const v = this.s.jitter[this.draw];
     if (v === undefined) {
-      this.miss(cpu, `the recorded timing draws ran out (the list holds ${this.s.jitter.length}; this run has more steps)`, this.view?.seq() ?? -1);
+      this.miss(
+        cpu,
+        `the recorded timing draws ran out (the list holds ${this.s.jitter.length}; this run has more steps)`,
+        this.view?.seq() ?? -1,
+      );
       return this.fallback.jitter(cpu);
     }
     this.draw++;
@@ -95,7 +114,12 @@ export class ReplayChooser implements Chooser {
 
   /** True when every recorded decision was used and none failed to apply. */
   get exhausted(): boolean {
-    return this.mismatch === null && this.pick === this.s.picks.length && this.asked === this.s.preempts.asked && this.draw === this.s.jitter.length;
+    return (
+      this.mismatch === null &&
+      this.pick === this.s.picks.length &&
+      this.asked === this.s.preempts.asked &&
+      this.draw === this.s.jitter.length
+    );
   }
 
   /** How much of the list the run used. */
