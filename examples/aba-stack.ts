@@ -32,72 +32,44 @@ export default (k) =>
       const withTag = (node, h) => (tagged ? k.add(node, k.mul(k.add(k.div(k.r(h), 4), 1), 4)) : node);
       const byNode = (idx, ops) => [k.when(k.eq(idx, 1), ops(1), [k.when(k.eq(idx, 2), ops(2), ops(3))])];
       const pop = (window) => [
-        k.set("popped", 0),
-        k.set("got", 0),
+        k.set("popped", 0), k.set("got", 0),
         k.loopWhile(k.eq(k.r("popped"), 0), { max: Infinity }, [
           k.load("h", "head", at),
-          k.when(
-            k.eq(idxOf("h"), 0),
-            [k.set("popped", 1)],
-            [
-              ...byNode(idxOf("h"), (n) => [k.load("nx", `next${n}`, at)]),
-              ...(window ? [k.user("interrupted: an IRQ handler runs on this cpu", window)] : []),
-              k.cas("head", k.r("h"), withTag(k.r("nx"), "h"), { reg: "seen" }),
-              k.when(k.eq(k.r("seen"), k.r("h")), [k.set("popped", 1), k.set("got", idxOf("h"))]),
-            ],
-          ),
+          k.when(k.eq(idxOf("h"), 0), [k.set("popped", 1)], [
+            ...byNode(idxOf("h"), (n) => [k.load("nx", `next${n}`, at)]),
+            ...(window ? [k.user("interrupted: an IRQ handler runs on this cpu", window)] : []),
+            k.cas("head", k.r("h"), withTag(k.r("nx"), "h"), { reg: "seen" }),
+            k.when(k.eq(k.r("seen"), k.r("h")), [k.set("popped", 1), k.set("got", idxOf("h"))]),
+          ]),
         ]),
-        k.when(
-          k.ne(k.r("got"), 0),
-          byNode(k.r("got"), (n) => [k.fetchAdd(`owners${n}`, 1)]),
-        ),
+        k.when(k.ne(k.r("got"), 0), byNode(k.r("got"), (n) => [k.fetchAdd(`owners${n}`, 1)])),
       ];
       const push = (node) => [
         k.set("pushed", 0),
         k.loopWhile(k.eq(k.r("pushed"), 0), { max: Infinity }, [
           k.load("h", "head", at),
-          k.fetchAdd(`owners${node}`, -1),
-          k.store(`next${node}`, idxOf("h"), at),
+          k.fetchAdd(`owners${node}`, -1), k.store(`next${node}`, idxOf("h"), at),
           k.cas("head", k.r("h"), withTag(node, "h"), { reg: "seen" }),
           k.when(k.eq(k.r("seen"), k.r("h")), [k.set("pushed", 1)], [k.fetchAdd(`owners${node}`, 1)]),
         ]),
       ];
       const slow = [...pop(16), k.user("use the node"), ...pop(0), k.store("done", 1, at)];
       const other = [...pop(0), ...pop(0), k.user("keep B"), ...push(1)];
-      const join = [
-        k.load("d", "done", at),
-        k.loopWhile(k.eq(k.r("d"), 0), { max: Infinity }, [k.load("d", "done", at)]),
-      ];
+      const join = [k.load("d", "done", at), k.loopWhile(k.eq(k.r("d"), 0), { max: Infinity }, [k.load("d", "done", at)])];
       const vars = { head: { type: "int" }, done: { type: "int" } };
-      for (const n of [1, 2, 3])
-        Object.assign(vars, { [`next${n}`]: { type: "int" }, [`owners${n}`]: { type: "int" } });
+      for (const n of [1, 2, 3]) Object.assign(vars, { [`next${n}`]: { type: "int" }, [`owners${n}`]: { type: "int" } });
       const once = (n) => k.le(k.v(`owners${n}`), 1);
       return {
         vars,
-        procs: [
-          {
-            name: "stack",
-            main: [
-              k.store("next1", 2, at),
-              k.store("next2", 3, at),
-              k.store("next3", 0, at),
-              k.store("head", 1, at),
-              k.store("owners1", 0, at),
-              k.store("owners2", 0, at),
-              k.store("owners3", 0, at),
-              k.thread(other),
-              ...slow,
-              ...join,
-            ],
-          },
-        ],
-        invariants: [
-          k.invariant(
-            "node-owned-once",
-            k.and(once(1), k.and(once(2), once(3))),
-            "a node was popped while another thread still owned it",
-          ),
-        ],
+        procs: [{
+          name: "stack",
+          main: [
+            k.store("next1", 2, at), k.store("next2", 3, at), k.store("next3", 0, at), k.store("head", 1, at),
+            k.store("owners1", 0, at), k.store("owners2", 0, at), k.store("owners3", 0, at),
+            k.thread(other), ...slow, ...join,
+          ],
+        }],
+        invariants: [k.invariant("node-owned-once", k.and(once(1), k.and(once(2), once(3))), "a node was popped while another thread still owned it")],
       };
     },
   });

@@ -26,11 +26,7 @@ export default (k) =>
       once: "pthread_once: claim the initialization with a compare-and-swap, others wait for `ready`",
     },
     options: {
-      access: {
-        values: ["plain", "atomic"],
-        default: "plain",
-        doc: "atomic: the flag is read and set with atomic load/store (race-free, still check-then-act)",
-      },
+      access: { values: ["plain", "atomic"], default: "plain", doc: "atomic: the flag is read and set with atomic load/store (race-free, still check-then-act)" },
     },
     defaults: { seed: 1 },
     build: ({ fix, options }) => {
@@ -38,36 +34,22 @@ export default (k) =>
       const init = [k.fetchAdd("inits", 1), k.user("init: map the device registers", 2)];
       const open =
         fix === "mutex"
-          ? [
-              k.lock("init_lock"),
-              k.when(k.eq(k.v("initialized"), 0), [...init, k.store("initialized", 1)]),
-              k.unlock("init_lock"),
-            ]
+          ? [k.lock("init_lock"), k.when(k.eq(k.v("initialized"), 0), [...init, k.store("initialized", 1)]), k.unlock("init_lock")]
           : fix === "once"
             ? [
-                k.cas("initialized", 0, 1, { reg: "old" }),
-                k.when(
-                  k.eq(k.r("old"), 0),
-                  [...init, k.store("ready", 1, { atomic: true })],
-                  [
-                    k.load("rdy", "ready", { atomic: true }),
-                    k.loopWhile(k.eq(k.r("rdy"), 0), { max: Infinity }, [
-                      k.user("wait for init"),
-                      k.load("rdy", "ready", { atomic: true }),
-                    ]),
-                  ],
-                ),
-              ]
+              k.cas("initialized", 0, 1, { reg: "old" }),
+              k.when(k.eq(k.r("old"), 0), [...init, k.store("ready", 1, { atomic: true })], [
+                k.load("rdy", "ready", { atomic: true }),
+                k.loopWhile(k.eq(k.r("rdy"), 0), { max: Infinity }, [k.user("wait for init"), k.load("rdy", "ready", { atomic: true })]),
+              ]),
+            ]
             : [
-                k.load("seen", "initialized", { atomic }),
-                k.when(k.eq(k.r("seen"), 0), [...init, k.store("initialized", 1, { atomic })]),
-              ];
+              k.load("seen", "initialized", { atomic }),
+              k.when(k.eq(k.r("seen"), 0), [...init, k.store("initialized", 1, { atomic })]),
+            ];
       const body = [...open, k.user("use the device")];
       // The main thread waits for the worker (an atomic flag) before it exits.
-      const join = [
-        k.load("done", "done", { atomic: true }),
-        k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })]),
-      ];
+      const join = [k.load("done", "done", { atomic: true }), k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })])];
       return {
         vars: { initialized: { type: "int" }, ready: { type: "int" }, inits: { type: "int" }, done: { type: "int" } },
         procs: [{ name: "app", main: [k.thread([...body, k.store("done", 1, { atomic: true })]), ...body, ...join] }],

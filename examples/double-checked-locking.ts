@@ -29,42 +29,16 @@ export default (k) =>
     build: ({ fix }) => {
       const atomic = fix === "acquire-release";
       const build = [
-        k.alloc("obj", "config"),
-        k.user("parse the config file", 2),
-        k.store("size", 4096),
+        k.alloc("obj", "config"), k.user("parse the config file", 2), k.store("size", 4096),
         k.store("instance", k.r("obj"), { atomic }),
       ];
-      const slow = [
-        k.lock("init_lock"),
-        k.load("p", "instance"),
-        k.when(k.isNone(k.r("p")), [...build, k.load("p", "instance")]),
-        k.unlock("init_lock"),
-      ];
-      const get =
-        fix === "always-lock" ? slow : [k.load("p", "instance", { atomic }), k.when(k.isNone(k.r("p")), slow)];
-      const caller = [
-        ...get,
-        k.use(k.r("p"), "config->size"),
-        k.load("sz", "size"),
-        k.assert(k.gt(k.r("sz"), 0), "config->size > 0"),
-      ];
-      const join = [
-        k.load("done", "done", { atomic: true }),
-        k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })]),
-      ];
+      const slow = [k.lock("init_lock"), k.load("p", "instance"), k.when(k.isNone(k.r("p")), [...build, k.load("p", "instance")]), k.unlock("init_lock")];
+      const get = fix === "always-lock" ? slow : [k.load("p", "instance", { atomic }), k.when(k.isNone(k.r("p")), slow)];
+      const caller = [...get, k.use(k.r("p"), "config->size"), k.load("sz", "size"), k.assert(k.gt(k.r("sz"), 0), "config->size > 0")];
+      const join = [k.load("done", "done", { atomic: true }), k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })])];
       return {
         vars: { instance: { type: "ptr" }, size: { type: "int" }, done: { type: "int" } },
-        procs: [
-          {
-            name: "app",
-            main: [
-              k.thread([...caller, k.store("done", 1, { atomic: true })]),
-              k.user("main: start"),
-              ...caller,
-              ...join,
-            ],
-          },
-        ],
+        procs: [{ name: "app", main: [k.thread([...caller, k.store("done", 1, { atomic: true })]), k.user("main: start"), ...caller, ...join] }],
       };
     },
   });

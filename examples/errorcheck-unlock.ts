@@ -22,16 +22,9 @@ export default (k) =>
     fixes: { "owner-unlocks": "the worker unlocks the mutex itself before handing the cleanup off" },
     defaults: { seed: 1 },
     build: ({ fix }) => {
-      const wait = (flag) => [
-        k.load("f", flag, { atomic: true }),
-        k.loopWhile(k.eq(k.r("f"), 0), { max: Infinity }, [
-          k.user(`wait for ${flag}`),
-          k.load("f", flag, { atomic: true }),
-        ]),
-      ];
+      const wait = (flag) => [k.load("f", flag, { atomic: true }), k.loopWhile(k.eq(k.r("f"), 0), { max: Infinity }, [k.user(`wait for ${flag}`), k.load("f", flag, { atomic: true })])];
       const worker = [
-        k.lock("job_lock"),
-        k.user("worker: run the job", 2),
+        k.lock("job_lock"), k.user("worker: run the job", 2),
         ...(fix === "owner-unlocks" ? [k.unlock("job_lock")] : []),
         k.store("job_done", 1, { atomic: true }),
         ...wait("cleaned"),
@@ -45,20 +38,14 @@ export default (k) =>
       return {
         locks: { job_lock: { type: "errorcheck" } },
         vars: { job_done: { type: "int" }, cleaned: { type: "int" } },
-        procs: [
-          {
-            name: "jobs",
-            main: [
-              k.thread(worker),
-              k.thread(cleaner),
-              ...wait("cleaned"),
-              k.user("main: next job"),
-              k.lock("job_lock"),
-              k.user("main: run the next job"),
-              k.unlock("job_lock"),
-            ],
-          },
-        ],
+        procs: [{
+          name: "jobs",
+          main: [
+            k.thread(worker), k.thread(cleaner),
+            ...wait("cleaned"), k.user("main: next job"),
+            k.lock("job_lock"), k.user("main: run the next job"), k.unlock("job_lock"),
+          ],
+        }],
       };
     },
   });

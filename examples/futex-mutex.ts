@@ -30,61 +30,38 @@ export default (k) =>
       const three = fix === "three-state";
       const lock = three
         ? [
-            k.cas("lock", 0, 1, { reg: "c" }),
-            k.when(k.ne(k.r("c"), 0), [
-              k.when(k.ne(k.r("c"), 2), [k.xchg("lock", 2, { reg: "c" })]),
-              k.loopWhile(k.ne(k.r("c"), 0), { max: Infinity }, [
-                k.futexWait("lock", 2),
-                k.xchg("lock", 2, { reg: "c" }),
-              ]),
-            ]),
-          ]
+          k.cas("lock", 0, 1, { reg: "c" }),
+          k.when(k.ne(k.r("c"), 0), [
+            k.when(k.ne(k.r("c"), 2), [k.xchg("lock", 2, { reg: "c" })]),
+            k.loopWhile(k.ne(k.r("c"), 0), { max: Infinity }, [k.futexWait("lock", 2), k.xchg("lock", 2, { reg: "c" })]),
+          ]),
+        ]
         : [
+          k.cas("lock", 0, 1, { reg: "c" }),
+          k.loopWhile(k.ne(k.r("c"), 0), { max: Infinity }, [
+            k.store("waiters", 1, { atomic: true }),
+            k.futexWait("lock", 1),
             k.cas("lock", 0, 1, { reg: "c" }),
-            k.loopWhile(k.ne(k.r("c"), 0), { max: Infinity }, [
-              k.store("waiters", 1, { atomic: true }),
-              k.futexWait("lock", 1),
-              k.cas("lock", 0, 1, { reg: "c" }),
-            ]),
-          ];
+          ]),
+        ];
       const unlock = three
-        ? [
-            k.fetchAdd("lock", -1, { reg: "was" }),
-            k.when(k.ne(k.r("was"), 1), [k.store("lock", 0, { atomic: true }), k.futexWake("lock", 1)]),
-          ]
+        ? [k.fetchAdd("lock", -1, { reg: "was" }), k.when(k.ne(k.r("was"), 1), [k.store("lock", 0, { atomic: true }), k.futexWake("lock", 1)])]
         : [
-            k.store("lock", 0, { atomic: true }),
-            k.load("w", "waiters", { atomic: true }),
-            k.when(k.ne(k.r("w"), 0), [k.store("waiters", 0, { atomic: true }), k.futexWake("lock", 1)]),
-          ];
-      const worker = [
-        k.repeat(4, [
-          ...lock,
-          k.fetchAdd("inside", 1),
-          k.user("critical section", 2),
-          k.fetchAdd("inside", -1),
-          ...unlock,
-          k.user("outside"),
-        ]),
-      ];
+          k.store("lock", 0, { atomic: true }),
+          k.load("w", "waiters", { atomic: true }),
+          k.when(k.ne(k.r("w"), 0), [k.store("waiters", 0, { atomic: true }), k.futexWake("lock", 1)]),
+        ];
+      const worker = [k.repeat(4, [...lock, k.fetchAdd("inside", 1), k.user("critical section", 2), k.fetchAdd("inside", -1), ...unlock, k.user("outside")])];
       return {
         vars: { lock: k.futexWord(0), waiters: { type: "int" }, inside: { type: "int" } },
-        procs: [
-          {
-            name: "app",
-            main: [
-              k.thread(worker, { tid: "t1" }),
-              k.thread(worker, { tid: "t2" }),
-              k.thread(worker, { tid: "t3" }),
-              k.join(k.r("t1")),
-              k.join(k.r("t2")),
-              k.join(k.r("t3")),
-            ],
-          },
-        ],
-        invariants: [
-          k.invariant("mutual-exclusion", k.le(k.v("inside"), 1), "two threads are inside the critical section"),
-        ],
+        procs: [{
+          name: "app",
+          main: [
+            k.thread(worker, { tid: "t1" }), k.thread(worker, { tid: "t2" }), k.thread(worker, { tid: "t3" }),
+            k.join(k.r("t1")), k.join(k.r("t2")), k.join(k.r("t3")),
+          ],
+        }],
+        invariants: [k.invariant("mutual-exclusion", k.le(k.v("inside"), 1), "two threads are inside the critical section")],
       };
     },
   });

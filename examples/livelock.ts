@@ -21,19 +21,14 @@ export default (k) =>
     build: ({ fix }) => {
       const side = (me, other, id) => {
         const blocked = fix === "peterson" ? k.and(k.eq(k.r("o"), 1), k.eq(k.r("t"), 1 - id)) : k.eq(k.r("o"), 1);
-        const look = [
-          k.load("o", other, { atomic: true }),
-          ...(fix === "peterson" ? [k.load("t", "turn", { atomic: true })] : []),
-        ];
+        const look = [k.load("o", other, { atomic: true }), ...(fix === "peterson" ? [k.load("t", "turn", { atomic: true })] : [])];
         return [
           k.repeat(Infinity, [
             k.store(me, 1, { atomic: true }),
             ...(fix === "peterson" ? [k.store("turn", 1 - id, { atomic: true })] : []),
             ...look,
             k.loopWhile(blocked, { max: Infinity }, [k.user("spin"), ...look]),
-            k.fetchAdd("inside", 1),
-            k.user("critical section"),
-            k.fetchAdd("inside", -1),
+            k.fetchAdd("inside", 1), k.user("critical section"), k.fetchAdd("inside", -1),
             k.progress("entered"),
             k.store(me, 0, { atomic: true }),
             k.user("other work", 2),
@@ -44,9 +39,7 @@ export default (k) =>
         vars: { want0: { type: "int" }, want1: { type: "int" }, turn: { type: "int" }, inside: { type: "int" } },
         progressWindow: 500,
         procs: [{ name: "mutex", main: [k.thread(side("want1", "want0", 1)), ...side("want0", "want1", 0)] }],
-        invariants: [
-          k.invariant("mutual-exclusion", k.le(k.v("inside"), 1), "both threads are in the critical section"),
-        ],
+        invariants: [k.invariant("mutual-exclusion", k.le(k.v("inside"), 1), "both threads are in the critical section")],
       };
     },
   });

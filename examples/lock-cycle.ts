@@ -20,27 +20,21 @@ export default (k) =>
     build: ({ fix }) => {
       const move = (first, second) => [
         k.repeat(2, [
-          k.lock(first),
-          k.user(`dequeue from ${first}`),
-          k.lock(second),
-          k.user(`enqueue on ${second}`),
-          k.unlock(second),
-          k.unlock(first),
-          k.user("account the move"),
+          k.lock(first), k.user(`dequeue from ${first}`),
+          k.lock(second), k.user(`enqueue on ${second}`),
+          k.unlock(second), k.unlock(first), k.user("account the move"),
         ]),
       ];
       return {
-        procs: [
-          {
-            name: "mover",
-            main: [
-              k.thread(move("queue_a", "queue_b")),
-              k.thread(move("queue_b", "queue_c")),
-              ...(fix === "ordered" ? move("queue_a", "queue_c") : move("queue_c", "queue_a")),
-              k.user("main: done", 30),
-            ],
-          },
-        ],
+        procs: [{
+          name: "mover",
+          main: [
+            k.thread(move("queue_a", "queue_b")),
+            k.thread(move("queue_b", "queue_c")),
+            ...(fix === "ordered" ? move("queue_a", "queue_c") : move("queue_c", "queue_a")),
+            k.user("main: done", 30),
+          ],
+        }],
       };
     },
   });

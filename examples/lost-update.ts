@@ -23,11 +23,9 @@ export default (k) =>
     defaults: { seed: 1 },
     build: ({ fix }) => {
       const inc =
-        fix === "atomic"
-          ? [k.fetchAdd("nr_requests", 1)]
-          : fix === "mutex"
-            ? [k.lock("stats_lock"), k.store("nr_requests", k.add(k.v("nr_requests"), 1)), k.unlock("stats_lock")]
-            : [k.store("nr_requests", k.add(k.v("nr_requests"), 1))];
+        fix === "atomic" ? [k.fetchAdd("nr_requests", 1)]
+        : fix === "mutex" ? [k.lock("stats_lock"), k.store("nr_requests", k.add(k.v("nr_requests"), 1)), k.unlock("stats_lock")]
+        : [k.store("nr_requests", k.add(k.v("nr_requests"), 1))];
       const work = [k.repeat(ROUNDS, [k.user("handle request"), ...inc])];
       const worker = k.thread([...work, k.fetchAdd("finished", 1)]);
       const join = [
@@ -38,12 +36,7 @@ export default (k) =>
         vars: { nr_requests: { type: "int" }, finished: { type: "int" } },
         procs: [{ name: "server", main: [worker, worker, ...work, ...join] }],
         invariants: [
-          k.invariant(
-            "count-exact",
-            k.eq(k.v("nr_requests"), THREADS * ROUNDS),
-            `an update was lost: nr_requests should end at ${THREADS * ROUNDS}`,
-            { on: "exit" },
-          ),
+          k.invariant("count-exact", k.eq(k.v("nr_requests"), THREADS * ROUNDS), `an update was lost: nr_requests should end at ${THREADS * ROUNDS}`, { on: "exit" }),
         ],
       };
     },

@@ -20,41 +20,28 @@
 export default (k) =>
   k.defineScenario({
     name: "lost-wakeup",
-    description:
-      "a condition variable signalled before the worker waits, and a wait without a predicate loop: the worker sleeps for ever",
+    description: "a condition variable signalled before the worker waits, and a wait without a predicate loop: the worker sleeps for ever",
     fixes: { "predicate-loop": "the worker waits in a loop on the predicate (has_job), checked under the mutex" },
     defaults: { seed: 1, cpus: 2 },
     build: ({ fix }) => {
-      const wait =
-        fix === "predicate-loop"
-          ? [k.loopWhile(k.eq(k.v("has_job"), 0), { max: Infinity }, [k.cvWait("job_ready", "jobs")])]
-          : [k.cvWait("job_ready", "jobs")];
+      const wait = fix === "predicate-loop"
+        ? [k.loopWhile(k.eq(k.v("has_job"), 0), { max: Infinity }, [k.cvWait("job_ready", "jobs")])]
+        : [k.cvWait("job_ready", "jobs")];
       return {
         vars: { job_ready: k.condvar(), has_job: { type: "int" }, done: { type: "int" } },
-        procs: [
-          {
-            name: "dispatcher",
-            main: [
-              k.thread(
-                [
-                  k.user("worker: set up"),
-                  k.lock("jobs"),
-                  ...wait,
-                  k.store("done", 1),
-                  k.unlock("jobs"),
-                  k.user("worker: run the job", 2),
-                ],
-                { tid: "worker" },
-              ),
-              k.user("dispatcher: prepare the job", 6),
-              k.lock("jobs"),
-              k.store("has_job", 1),
-              k.cvSignal("job_ready"),
-              k.unlock("jobs"),
-              k.join(k.r("worker")),
-            ],
-          },
-        ],
+        procs: [{
+          name: "dispatcher",
+          main: [
+            k.thread([
+              k.user("worker: set up"),
+              k.lock("jobs"), ...wait, k.store("done", 1), k.unlock("jobs"),
+              k.user("worker: run the job", 2),
+            ], { tid: "worker" }),
+            k.user("dispatcher: prepare the job", 6),
+            k.lock("jobs"), k.store("has_job", 1), k.cvSignal("job_ready"), k.unlock("jobs"),
+            k.join(k.r("worker")),
+          ],
+        }],
       };
     },
   });

@@ -29,40 +29,23 @@ export default (k) =>
     },
     defaults: { seed: 1, cpus: 2 },
     build: ({ fix }) => ({
-      procs: [
-        {
-          name: "shell",
-          main: [
-            k.pipe({ read: "out_r", write: "out_w", cloexec: fix === "cloexec" }),
-            // the producer: writes its output and exits (fork without exec: it keeps the write end it needs)
-            k.fork(
-              [
-                k.close(k.r("out_r")),
-                k.user("producer: compute", 3),
-                k.write(k.r("out_w"), 24),
-                k.user("producer: done"),
-              ],
-              { pid: "producer" },
-            ),
-            // the log daemon: fork + exec; it waits for signals until it is told to stop
-            k.fork(
-              [
-                ...(fix === "close-in-child" ? [k.close(k.r("out_r")), k.close(k.r("out_w"))] : []),
-                k.exec("/usr/sbin/logd", [k.loopWhile(k.int(1), { max: Infinity }, [k.pause()])]),
-              ],
-              { pid: "logd" },
-            ),
-            k.close(k.r("out_w")),
-            k.set("n", 1),
-            k.loopWhile(k.gt(k.r("n"), 0), { max: Infinity }, [
-              k.read(k.r("out_r"), 16, { ret: "n" }),
-              k.user("shell: consume output"),
-            ]),
-            k.kill(k.r("logd"), "SIGTERM"),
-            k.waitpid(k.r("logd")),
-            k.waitpid(k.r("producer")),
-          ],
-        },
-      ],
+      procs: [{
+        name: "shell",
+        main: [
+          k.pipe({ read: "out_r", write: "out_w", cloexec: fix === "cloexec" }),
+          // the producer: writes its output and exits (fork without exec: it keeps the write end it needs)
+          k.fork([k.close(k.r("out_r")), k.user("producer: compute", 3), k.write(k.r("out_w"), 24), k.user("producer: done")], { pid: "producer" }),
+          // the log daemon: fork + exec; it waits for signals until it is told to stop
+          k.fork([
+            ...(fix === "close-in-child" ? [k.close(k.r("out_r")), k.close(k.r("out_w"))] : []),
+            k.exec("/usr/sbin/logd", [k.loopWhile(k.int(1), { max: Infinity }, [k.pause()])]),
+          ], { pid: "logd" }),
+          k.close(k.r("out_w")),
+          k.set("n", 1),
+          k.loopWhile(k.gt(k.r("n"), 0), { max: Infinity }, [k.read(k.r("out_r"), 16, { ret: "n" }), k.user("shell: consume output")]),
+          k.kill(k.r("logd"), "SIGTERM"),
+          k.waitpid(k.r("logd")), k.waitpid(k.r("producer")),
+        ],
+      }],
     }),
   });

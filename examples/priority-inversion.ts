@@ -25,37 +25,19 @@ export default (k) =>
   k.defineScenario({
     name: "priority-inversion",
     description: "a medium-priority thread runs while a high-priority one waits on a mutex a low-priority one holds",
-    fixes: {
-      inherit: "the mutex inherits priority (PTHREAD_PRIO_INHERIT): its owner runs at its highest waiter's priority",
-    },
+    fixes: { inherit: "the mutex inherits priority (PTHREAD_PRIO_INHERIT): its owner runs at its highest waiter's priority" },
     defaults: { seed: 1, cpus: 1 },
     build: ({ fix }) => ({
       locks: { bus: fix === "inherit" ? { type: "mutex", protocol: "inherit" } : { type: "mutex" } },
-      procs: [
-        {
-          name: "lander",
-          main: [
-            k.setPriority(50),
-            k.thread([k.lock("bus"), k.user("low: long bus transfer", 80), k.unlock("bus")], {
-              tid: "low",
-              prio: 10,
-              policy: "fifo",
-            }),
-            k.thread([k.sleep(6_000), k.lock("bus"), k.user("high: bus management"), k.unlock("bus")], {
-              tid: "high",
-              prio: 30,
-              policy: "fifo",
-            }),
-            k.thread([k.sleep(8_000), k.user("medium: communications", 40)], {
-              tid: "medium",
-              prio: 20,
-              policy: "fifo",
-            }),
-            k.join(k.r("low")),
-            k.join(k.r("high")),
-            k.join(k.r("medium")),
-          ],
-        },
-      ],
+      procs: [{
+        name: "lander",
+        main: [
+          k.setPriority(50),
+          k.thread([k.lock("bus"), k.user("low: long bus transfer", 80), k.unlock("bus")], { tid: "low", prio: 10, policy: "fifo" }),
+          k.thread([k.sleep(6_000), k.lock("bus"), k.user("high: bus management"), k.unlock("bus")], { tid: "high", prio: 30, policy: "fifo" }),
+          k.thread([k.sleep(8_000), k.user("medium: communications", 40)], { tid: "medium", prio: 20, policy: "fifo" }),
+          k.join(k.r("low")), k.join(k.r("high")), k.join(k.r("medium")),
+        ],
+      }],
     }),
   });

@@ -34,45 +34,26 @@ export default (k) =>
     description: "Asterinas: a status read unwrap()s the VMAR field the child's exit set to None: kernel panic",
     fixes: { "none-check": "the status read checks for None and leaves the VmRSS lines out" },
     options: {
-      reads: {
-        values: ["1", "2", "3", "4", "6", "8"],
-        default: "3",
-        doc: "how many times the parent reads /proc/<child>/status before waitpid",
-      },
+      reads: { values: ["1", "2", "3", "4", "6", "8"], default: "3", doc: "how many times the parent reads /proc/<child>/status before waitpid" },
     },
     defaults: { seed: 1 },
     build: ({ fix, options }) => {
       const exitMm = k.syscall("exit_mm", [k.lock("vmar_lock"), k.store("vmar", k.none), k.unlock("vmar_lock")]);
-      const rss =
-        fix === "none-check"
-          ? [
-              k.load("m", "vmar", { of: k.r("child") }),
-              k.when(k.isSome(k.r("m")), [k.use(k.r("m"), "vmar.rss()")], [k.user("status: no VmRSS lines")]),
-            ]
-          : [
-              k.unwrap("m", k.vOf("vmar", k.r("child")), {
-                at: "kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)",
-              }),
-              k.use(k.r("m"), "vmar.rss()"),
-            ];
-      const status = k.syscall("status_read", [
-        k.lockOf("vmar_lock", k.r("child")),
-        ...rss,
-        k.unlockOf("vmar_lock", k.r("child")),
-      ]);
+      const rss = fix === "none-check"
+        ? [k.load("m", "vmar", { of: k.r("child") }), k.when(k.isSome(k.r("m")), [k.use(k.r("m"), "vmar.rss()")], [k.user("status: no VmRSS lines")])]
+        : [k.unwrap("m", k.vOf("vmar", k.r("child")), { at: "kernel/src/process/process_vm/mod.rs:87 (ProcessVmarGuard::unwrap)" }), k.use(k.r("m"), "vmar.rss()")];
+      const status = k.syscall("status_read", [k.lockOf("vmar_lock", k.r("child")), ...rss, k.unlockOf("vmar_lock", k.r("child"))]);
       return {
         locks: { vmar_lock: { type: "mutex", scope: "proc" } },
         vars: { vmar: { type: "ptr", init: "new", scope: "proc" } },
-        procs: [
-          {
-            name: "reproducer",
-            main: [
-              k.fork([exitMm, k.exit(0)], { pid: "child" }),
-              k.repeat(Number(options.reads), [status, k.user("parse status")]),
-              k.waitpid("child"),
-            ],
-          },
-        ],
+        procs: [{
+          name: "reproducer",
+          main: [
+            k.fork([exitMm, k.exit(0)], { pid: "child" }),
+            k.repeat(Number(options.reads), [status, k.user("parse status")]),
+            k.waitpid("child"),
+          ],
+        }],
       };
     },
   });

@@ -25,34 +25,23 @@ export default (k) =>
     defaults: { seed: 1 },
     build: ({ fix }) => {
       const put = [
-        k.load("c", "conn"),
-        k.use(k.r("c"), "conn->refs"),
+        k.load("c", "conn"), k.use(k.r("c"), "conn->refs"),
         k.fetchAdd("refs", -1, { reg: "old" }),
         k.when(k.eq(k.r("old"), 1), [k.dealloc(k.r("c"))]),
       ];
       const reader = [
-        k.load("c", "conn"),
-        k.use(k.r("c"), "conn->buf"),
-        k.user("read a message", 2),
-        k.use(k.r("c"), "conn->buf"),
-        k.user("parse it"),
-        ...put,
+        k.load("c", "conn"), k.use(k.r("c"), "conn->buf"), k.user("read a message", 2),
+        k.use(k.r("c"), "conn->buf"), k.user("parse it"), ...put,
       ];
       const handler = [
-        k.user("handle: bad header"),
-        ...put, // error path: drop our reference and bail out ...
+        k.user("handle: bad header"), ...put, // error path: drop our reference and bail out ...
         ...(fix === "single-put" ? [] : put), // ... to the common exit, which drops it again
         k.user("handler done"),
       ];
-      const join = [
-        k.load("done", "done", { atomic: true }),
-        k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })]),
-      ];
+      const join = [k.load("done", "done", { atomic: true }), k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })])];
       return {
         vars: { conn: { type: "ptr", init: "new" }, refs: { type: "int", init: 2 }, done: { type: "int" } },
-        procs: [
-          { name: "server", main: [k.thread([...handler, k.store("done", 1, { atomic: true })]), ...reader, ...join] },
-        ],
+        procs: [{ name: "server", main: [k.thread([...handler, k.store("done", 1, { atomic: true })]), ...reader, ...join] }],
       };
     },
   });

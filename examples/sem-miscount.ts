@@ -33,22 +33,16 @@ export default (k) =>
       const worker = (fails) => [k.repeat(3, query(fails))];
       return {
         vars: { pool: k.semaphore(2), in_use: { type: "int" } },
-        procs: [
-          {
-            name: "server",
-            main: [
-              k.thread(worker(true), { tid: "w1" }),
-              k.thread(worker(false), { tid: "w2" }),
-              k.thread(worker(false), { tid: "w3" }),
-              k.join(k.r("w1")),
-              k.join(k.r("w2")),
-              k.join(k.r("w3")),
-            ],
-          },
-        ],
-        invariants: [
-          k.invariant("pool-limit", k.le(k.v("in_use"), 2), "more connections in use than the pool has (2)"),
-        ],
+        procs: [{
+          name: "server",
+          main: [
+            k.thread(worker(true), { tid: "w1" }),
+            k.thread(worker(false), { tid: "w2" }),
+            k.thread(worker(false), { tid: "w3" }),
+            k.join(k.r("w1")), k.join(k.r("w2")), k.join(k.r("w3")),
+          ],
+        }],
+        invariants: [k.invariant("pool-limit", k.le(k.v("in_use"), 2), "more connections in use than the pool has (2)")],
       };
     },
   });

@@ -24,37 +24,22 @@ export default (k) =>
     defaults: { seed: 1 },
     build: ({ fix }) => {
       const at = { atomic: true };
-      const writer = [
-        k.repeat(6, [
-          k.fetchAdd("seq", 1),
-          k.user("writer: begin update"),
-          k.fetchAdd("x", 1),
-          k.user("writer: compute"),
-          k.fetchAdd("y", 1),
-          k.fetchAdd("seq", 1),
-          k.user("writer: idle"),
-        ]),
-      ];
-      const retry =
-        fix === "even-check"
-          ? k.or(k.ne(k.r("s1"), k.r("s2")), k.eq(k.mod(k.r("s1"), 2), 1))
-          : k.ne(k.r("s1"), k.r("s2"));
+      const writer = [k.repeat(6, [
+        k.fetchAdd("seq", 1), k.user("writer: begin update"),
+        k.fetchAdd("x", 1), k.user("writer: compute"), k.fetchAdd("y", 1),
+        k.fetchAdd("seq", 1), k.user("writer: idle"),
+      ])];
+      const retry = fix === "even-check" ? k.or(k.ne(k.r("s1"), k.r("s2")), k.eq(k.mod(k.r("s1"), 2), 1)) : k.ne(k.r("s1"), k.r("s2"));
       const read = [
         k.set("again", 1),
         k.loopWhile(k.eq(k.r("again"), 1), { max: Infinity }, [
-          k.load("s1", "seq", at),
-          k.load("a", "x", at),
-          k.load("b", "y", at),
-          k.load("s2", "seq", at),
+          k.load("s1", "seq", at), k.load("a", "x", at), k.load("b", "y", at), k.load("s2", "seq", at),
           k.set("again", retry),
         ]),
         k.assert(k.eq(k.r("a"), k.r("b")), "x == y (a consistent snapshot)"),
         k.user("reader: use the snapshot"),
       ];
-      const join = [
-        k.load("done", "done", at),
-        k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", at)]),
-      ];
+      const join = [k.load("done", "done", at), k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", at)])];
       return {
         vars: { seq: { type: "int" }, x: { type: "int" }, y: { type: "int" }, done: { type: "int" } },
         procs: [{ name: "stats", main: [k.thread([...writer, k.store("done", 1, at)]), k.repeat(6, read), ...join] }],

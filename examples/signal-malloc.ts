@@ -29,28 +29,21 @@ export default (k) =>
       const log = [k.malloc(64), k.user("format the log line"), k.free(64)];
       return {
         vars: { alarm: { type: "int" } },
-        procs: [
-          {
-            name: "daemon",
-            main: [
-              k.sigaction("SIGALRM", flagOnly ? [k.store("alarm", 1, { atomic: true })] : log, { name: "on_alarm" }),
-              k.thread([k.sigmask("block", ["SIGALRM"]), k.repeat(12, [k.sleep(1_500), k.kill(1, "SIGALRM")])], {
-                tid: "timer",
-              }),
-              k.repeat(120, [
-                k.malloc(64),
-                k.user("work"),
-                ...(flagOnly
-                  ? [
-                      k.load("a", "alarm", { atomic: true }),
-                      k.when(k.ne(k.r("a"), 0), [k.store("alarm", 0, { atomic: true }), ...log]),
-                    ]
-                  : []),
-              ]),
-              k.join(k.r("timer")),
-            ],
-          },
-        ],
+        procs: [{
+          name: "daemon",
+          main: [
+            k.sigaction("SIGALRM", flagOnly ? [k.store("alarm", 1, { atomic: true })] : log, { name: "on_alarm" }),
+            k.thread([
+              k.sigmask("block", ["SIGALRM"]),
+              k.repeat(12, [k.sleep(1_500), k.kill(1, "SIGALRM")]),
+            ], { tid: "timer" }),
+            k.repeat(120, [
+              k.malloc(64), k.user("work"),
+              ...(flagOnly ? [k.load("a", "alarm", { atomic: true }), k.when(k.ne(k.r("a"), 0), [k.store("alarm", 0, { atomic: true }), ...log])] : []),
+            ]),
+            k.join(k.r("timer")),
+          ],
+        }],
       };
     },
   });

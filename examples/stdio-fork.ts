@@ -26,36 +26,20 @@ export default (k) =>
     },
     defaults: { seed: 1 },
     build: ({ fix }) => {
-      const printf = (what) => [
-        k.lock("stdout_lock"),
-        k.user(`printf: format ${what}`),
-        k.user("printf: fwrite to the buffer"),
-        k.unlock("stdout_lock"),
-      ];
-      const childLog =
-        fix === "write" ? [k.syscall("write", [k.user("write(2, msg)")])] : printf("child: starting helper");
+      const printf = (what) => [k.lock("stdout_lock"), k.user(`printf: format ${what}`), k.user("printf: fwrite to the buffer"), k.unlock("stdout_lock")];
+      const childLog = fix === "write" ? [k.syscall("write", [k.user("write(2, msg)")])] : printf("child: starting helper");
       return {
         locks: { stdout_lock: { type: "mutex" } },
-        procs: [
-          {
-            name: "daemon",
-            main: [
-              ...(fix === "atfork"
-                ? [
-                    k.atfork({
-                      prepare: [k.lock("stdout_lock")],
-                      parent: [k.unlock("stdout_lock")],
-                      child: [k.unlock("stdout_lock")],
-                    }),
-                  ]
-                : []),
-              k.thread([k.repeat(6, [...printf("log line"), k.user("logger: wait for the next event")])]),
-              k.user("main: accept a request", 3),
-              k.fork([...childLog, k.exec("/usr/bin/helper", [k.user("helper: main")])]),
-              k.waitpid("child"),
-            ],
-          },
-        ],
+        procs: [{
+          name: "daemon",
+          main: [
+            ...(fix === "atfork" ? [k.atfork({ prepare: [k.lock("stdout_lock")], parent: [k.unlock("stdout_lock")], child: [k.unlock("stdout_lock")] })] : []),
+            k.thread([k.repeat(6, [...printf("log line"), k.user("logger: wait for the next event")])]),
+            k.user("main: accept a request", 3),
+            k.fork([...childLog, k.exec("/usr/bin/helper", [k.user("helper: main")])]),
+            k.waitpid("child"),
+          ],
+        }],
       };
     },
   });

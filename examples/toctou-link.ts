@@ -26,10 +26,7 @@ export default (k) =>
     build: ({ fix }) => {
       const grab = [k.use(k.r("ip"), "ihold(inode)"), k.store("nlink", k.add(k.v("nlink"), 1))];
       const link = k.syscall("sys_link", [
-        k.lock("i_lock"),
-        k.load("ip", "inode"),
-        k.load("n", "nlink"),
-        k.unlock("i_lock"), // the lookup keeps the pointer
+        k.lock("i_lock"), k.load("ip", "inode"), k.load("n", "nlink"), k.unlock("i_lock"), // the lookup keeps the pointer
         k.when(k.gt(k.r("n"), 0), [
           k.user("d_alloc: allocate the new dentry (may sleep)", 3),
           k.lock("i_lock"),
@@ -43,10 +40,7 @@ export default (k) =>
         k.when(k.eq(k.v("nlink"), 0), [k.load("p", "inode"), k.store("inode", k.none), k.dealloc(k.r("p"))]),
         k.unlock("i_lock"),
       ]);
-      const join = [
-        k.load("done", "done", { atomic: true }),
-        k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })]),
-      ];
+      const join = [k.load("done", "done", { atomic: true }), k.loopWhile(k.eq(k.r("done"), 0), { max: Infinity }, [k.load("done", "done", { atomic: true })])];
       return {
         locks: { i_lock: { type: "spin", scope: "kernel" } },
         vars: {
@@ -54,17 +48,7 @@ export default (k) =>
           nlink: { type: "int", init: 1, scope: "kernel" },
           done: { type: "int" },
         },
-        procs: [
-          {
-            name: "fs",
-            main: [
-              k.thread([k.user("rm: stat"), unlink, k.store("done", 1, { atomic: true })]),
-              k.user("ln: parse args"),
-              link,
-              ...join,
-            ],
-          },
-        ],
+        procs: [{ name: "fs", main: [k.thread([k.user("rm: stat"), unlink, k.store("done", 1, { atomic: true })]), k.user("ln: parse args"), link, ...join] }],
       };
     },
   });

@@ -25,31 +25,21 @@ export default (k) =>
     defaults: { seed: 1, cpus: 2, maxEvents: 2_000 },
     build: ({ fix }) => ({
       rules: { zombieCheck: true },
-      procs: [
-        {
-          name: "server",
-          main: [
-            ...(fix === "sigchld-reaper"
-              ? [
-                  k.sigaction(
-                    "SIGCHLD",
-                    [
-                      k.set("reaped", 1),
-                      k.loopWhile(k.gt(k.r("reaped"), 0), { max: Infinity }, [
-                        k.waitpid("any", { nohang: true, ret: "reaped" }),
-                      ]),
-                    ],
-                    { name: "reap_children" },
-                  ),
-                ]
-              : []),
-            k.repeat(Infinity, [
-              k.user("accept a request"),
-              k.fork([k.user("worker: serve the request", 3)]),
-              k.sleep(1_500),
-            ]),
-          ],
-        },
-      ],
+      procs: [{
+        name: "server",
+        main: [
+          ...(fix === "sigchld-reaper"
+            ? [k.sigaction("SIGCHLD", [
+              k.set("reaped", 1),
+              k.loopWhile(k.gt(k.r("reaped"), 0), { max: Infinity }, [k.waitpid("any", { nohang: true, ret: "reaped" })]),
+            ], { name: "reap_children" })]
+            : []),
+          k.repeat(Infinity, [
+            k.user("accept a request"),
+            k.fork([k.user("worker: serve the request", 3)]),
+            k.sleep(1_500),
+          ]),
+        ],
+      }],
     }),
   });

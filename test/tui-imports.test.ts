@@ -12,7 +12,7 @@ const FILES = readdirSync(DIR).filter((f) => /\.tsx?$/.test(f));
 /** The modules a file imports or re-exports from (type-only ones too), as written. */
 function importsOf(file: string): string[] {
   const src = readFileSync(path.join(DIR, file), "utf8");
-  return [...src.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
+  return [...src.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+["']([^'"]+)["']/gm)].map((m) => m[1]!);
 }
 
 /** The graph of src/tui files (index.ts, the barrel, left out). */
@@ -61,10 +61,10 @@ describe("src/tui imports", () => {
     // rows.ts is the engine's own (only engine.ts imports it) and uses the kernel's one owner rule.
     expect(FILES.filter((f) => importsOf(f).includes("./rows.ts"))).toEqual(["engine.ts"]);
     expect(readFileSync(path.join(DIR, "frame.ts"), "utf8")).toMatch(
-      /export \{ bucketStart \} from '\.\.\/replay\/density\.ts'/,
+      /export \{ bucketStart \} from "\.\.\/replay\/density\.ts"/,
     );
     expect(readFileSync(path.join(DIR, "store.ts"), "utf8")).toMatch(
-      /import type \{ Cursor \} from '\.\.\/replay\/index\.ts'/,
+      /import type \{ Cursor \} from "\.\.\/replay\/index\.ts"/,
     );
   });
 
@@ -73,7 +73,7 @@ describe("src/tui imports", () => {
       const runtime = importsOf(f).filter((m) => m === "./engine.ts" || m === "./store.ts");
       const src = readFileSync(path.join(DIR, f), "utf8");
       for (const m of runtime)
-        expect(src, `${f} imports ${m}`).toMatch(new RegExp(`import type [^;]*'${m.replace(".", "\\.")}'`));
+        expect(src, `${f} imports ${m}`).toMatch(new RegExp(`import type [^;]*"${m.replace(".", "\\.")}"`));
     }
   });
 });
