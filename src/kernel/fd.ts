@@ -82,7 +82,8 @@ export function closeFd(k: Simulator, c: number, actor: number, f: Fd): void {
  * exec), one per step, decided when they run; none when it has none.
  */
 export function closeAll(k: Simulator, pid: number, cloexecOnly: boolean): Micro[] {
-  const fds = k.state.procs.get(pid)?.fds ?? [];
+  const fds = k.state.procs.get(pid)?.fds;
+  if (fds === undefined || fds.length === 0) return [];
   return fds
     .filter((f) => !cloexecOnly || f.cloexec)
     .map((f) => (t2: TCtx, c2: number) => {

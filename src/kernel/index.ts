@@ -4,7 +4,7 @@ export { ALLOC_LOCKS } from "./alloc.ts";
 export { ApplyError, applyEvent, wokenState } from "./apply.ts";
 export { ev, fieldsAs, fieldsOf, kindsMatching } from "./events.ts";
 export { type OwnerStatus, ownerAlive, ownerClause, ownerStatus } from "./locks.ts";
-export { evalExpr } from "./mem.ts";
+export { evalExpr, mayAccess } from "./mem.ts";
 export * as params from "./params.ts";
 export { baseRank, type Inversion, inversion, prioText, rank, rankText } from "./prio.ts";
 export { Rng } from "./prng.ts";

@@ -14,7 +14,7 @@ import { ev } from "./events.ts";
 import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { BinOp, Expr, Op, VarRef } from "./program.ts";
-import type { Simulator } from "./sim.ts";
+import type { Simulator, World } from "./sim.ts";
 import { OUTCOME_KINDS, type Thread, VAR_TYPES, type VarType } from "./types.ts";
 import { declOf } from "./validate.ts";
 
@@ -117,6 +117,19 @@ export function value(k: Simulator, t: TCtx, c: number, kernel: boolean, e: Expr
 /** The table that maps names to ids for a variable of `scope` seen from process pc (or the kernel's). */
 function table(k: Simulator, scope: string, pc: PCtx): Map<string, number> {
   return scope === "kernel" ? k.kernelVars : scope === "proc" ? pc.fieldIds : pc.varIds;
+}
+
+/**
+ * Whether a run of `world` can emit an access event (load, store, atomic-load,
+ * atomic-store, cas, fetch-add, xchg): every one is of a variable, and varId
+ * below knows only the declared ones (a condvar's or semaphore's word too).
+ * explore leaves out the invariants that report only at accesses when not.
+ */
+export function mayAccess(world: Pick<World, "vars">): boolean {
+  const v = world.vars;
+  if (v === undefined) return false;
+  for (const name in v) if (declOf(v, name) !== undefined) return true;
+  return false;
 }
 
 /**

@@ -166,9 +166,10 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   k.emit(c, t.tid, ev.exec({ pid: t.pid, program }));
   const p = k.procs.get(t.pid)!;
   p.atfork = [];
-  p.lockIds.clear();
-  p.varIds.clear();
-  p.handlers.clear();
+  // Most are empty (a child execs before it takes a lock): clear() of an empty Map still costs.
+  if (p.lockIds.size > 0) p.lockIds.clear();
+  if (p.varIds.size > 0) p.varIds.clear();
+  if (p.handlers.size > 0) p.handlers.clear();
   t.tc = emptyCache();
   t.frames = [userFrame([...body, ...EXIT0])];
   const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];

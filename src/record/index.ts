@@ -127,12 +127,13 @@ export function reseed(p: Prepared, seed: number): Prepared {
 /**
  * Runs without writing anything; `before` sees each event with the state
  * before it, `sink` with the state after. `chooser` replaces the strategy's.
+ * `transientEvents`: the sinks keep no event past their call (SimOptions).
  */
-export function run(p: Prepared, sink?: Sink, before?: Sink, chooser?: Chooser): KState {
+export function run(p: Prepared, sink?: Sink, before?: Sink, chooser?: Chooser, transientEvents = false): KState {
   try {
     return simulate(
       p.world,
-      { seed: p.variant.seed, maxEvents: p.maxEvents, before, chooser: chooser ?? chooserOf(p) },
+      { seed: p.variant.seed, maxEvents: p.maxEvents, before, chooser: chooser ?? chooserOf(p), transientEvents },
       sink,
     );
   } catch (e) {

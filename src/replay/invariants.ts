@@ -458,6 +458,17 @@ export function invariantsFor(decls?: readonly InvariantDecl[]): Invariant[] {
 }
 
 /**
+ * The invariants of `invs` that can report in a run that emits none of the
+ * kinds `absent`: an invariant whose `reports` are all absent finds nothing
+ * there, and is left out (a checker without it gives the same answers, with
+ * less work per event: explore's per-scenario setup).
+ */
+export function reportingIn(invs: readonly Invariant[], absent: readonly number[]): readonly Invariant[] {
+  const kept = invs.filter((inv) => inv.reports === undefined || inv.reports.some((k) => !absent.includes(k)));
+  return kept.length === invs.length ? invs : kept;
+}
+
+/**
  * The registry for a recorded run: the built-in invariants and the ones its
  * trace header (or memory source) declares. Throws InvariantDeclError when
  * the header's invariants do not validate.
