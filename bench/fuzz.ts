@@ -25,7 +25,7 @@
 // It exits 0 when there is no exit3, hang, overmem, wrong or multiline.
 
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -47,6 +47,12 @@ const SAVE = opt("--save");
 const JSON_OUT = argv.includes("--json");
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
+// Every temporary file of the run (the workers' inputs and bases, the standalone
+// measurements) goes under one directory, removed when the harness exits: workers
+// are killed with SIGKILL and cannot clean up after themselves.
+const RUN_TMP = mkdtempSync(join(tmpdir(), "ktrace-fuzz-run-"));
+process.env.TMPDIR = RUN_TMP;
+process.on("exit", () => rmSync(RUN_TMP, { recursive: true, force: true }));
 
 type Class = "ok" | "refused" | "exit3" | "hang" | "overmem" | "wrong" | "multiline";
 const BAD: Class[] = ["exit3", "hang", "overmem", "wrong", "multiline"];
@@ -221,7 +227,8 @@ async function standalonePeakKB(i: number): Promise<number> {
   if (!existsSync("/usr/bin/time")) return NaN;
   const { loadBases, inputOf, COMMANDS } = await import("./fuzz-lib.ts");
   bases ??= await loadBases(ROOT);
-  const file = join(mkdtempSync(join(tmpdir(), "ktrace-fuzz-peak-")), "input.ktrace");
+  const dir = mkdtempSync(join(tmpdir(), "ktrace-fuzz-peak-"));
+  const file = join(dir, "input.ktrace");
   writeFileSync(file, inputOf(bases, SEED, i).bytes);
   const main = join(ROOT, "src", "cli", "main.ts");
   const cmd =
@@ -229,12 +236,16 @@ async function standalonePeakKB(i: number): Promise<number> {
       ? [join(BIN, "deno"), "run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, main]
       : [join(BIN, "bun"), main];
   let peak = 0;
-  for (const c of COMMANDS) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, ...c.argv(file)], {
-      encoding: "utf8",
-      maxBuffer: 1 << 28,
-    });
-    peak = Math.max(peak, Number(r.stderr.trimEnd().split("\n").pop()));
+  try {
+    for (const c of COMMANDS) {
+      const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, ...c.argv(file)], {
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+      });
+      peak = Math.max(peak, Number(r.stderr.trimEnd().split("\n").pop()));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   return peak;
 }
