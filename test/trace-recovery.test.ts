@@ -110,37 +110,6 @@ describe("truncated files", () => {
 });
 
 describe("damaged files", () => {
-  it("reopen: a second reader of the file shares the tables, not the damage found after it", () => {
-    const i = FRAMES.findIndex((f) => f.type === 1 && f.eventsTo > 2000);
-    const f = FRAMES[i]!;
-    const bad = good.slice();
-    bad[f.off + FRAME_HEADER + 10]! ^= 0x40;
-    const file = join(dir, "reopen.ktrace");
-    writeFileSync(file, bad);
-    const a = openTrace(file);
-    expect(openTrace(bad).reopen()).toBeNull();
-    const b = a.reopen()!;
-    expect(b.chunkFirstSeqs).toEqual(a.chunkFirstSeqs);
-    expect(b.snapshotSeqs).toEqual(a.snapshotSeqs);
-    expect([b.eventCount, b.outcome, b.recovery, b.formatVersion]).toEqual([
-      a.eventCount,
-      a.outcome,
-      a.recovery,
-      a.formatVersion,
-    ]);
-    // What b finds is b's: a has not read the chunk.
-    expect(() => b.eventAt(f.eventsTo - 1)).toThrow(TraceCorruptError);
-    expect(b.gaps).toHaveLength(1);
-    expect(a.gaps).toEqual([]);
-    // What a knew before is copied; b reads on its own handle after a is closed.
-    const c = b.reopen()!;
-    expect(c.gaps).toEqual(b.gaps);
-    a.close();
-    b.close();
-    expect(c.eventAt(5999)).toEqual(events[5999]);
-    c.close();
-  });
-
   it("a flipped byte in a chunk costs that chunk only: its events are a gap, everything before and after reads", () => {
     const i = FRAMES.findIndex((f) => f.type === 1 && f.eventsTo > 2000);
     const f = FRAMES[i]!;

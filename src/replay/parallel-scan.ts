@@ -31,7 +31,7 @@ import { packr, sameBytes } from "../trace/format.ts";
 import { TraceCorruptError } from "../trace/index.ts";
 import { Checker, type Invariant, selectFor, type Violation } from "./invariants.ts";
 import { checkRange, finalState, type ScanResult, type Unfolded } from "./scan.ts";
-import { displaySafe, type ReplaySource, reopenSource, type TraceSource } from "./source.ts";
+import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
 
 /** Events per segment, about (segments end at snapshots): enough that a segment's start costs nothing, few enough to share the work evenly. */
 export const SEGMENT_EVENTS = 1 << 20;
@@ -332,8 +332,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
 
   // This thread claims segments too, on its own reader: what it reads beyond
   // where the serial scan would stop must not show up as damage in `src`.
-  // It shares src's parsed index (reopenSource): one copy less of the tables.
-  const mine = reopenSource(src);
+  const mine = openSource(path);
   const mineView = opts.display ? displaySafe(mine) : mine;
   try {
     while (opts.mainTakesPart ?? true) {

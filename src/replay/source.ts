@@ -511,18 +511,6 @@ export function openSource(input: string | Uint8Array, opts: OpenOptions = {}): 
 }
 
 /**
- * Another source over the same trace file as src, with its own reader (file
- * handle, caches, damage found from now on), sharing src's parsed header and
- * index (TraceReader.reopen); opened anew when they cannot be shared.
- */
-export function reopenSource(src: TraceSource): TraceSource {
-  const r = src.reader.reopen();
-  if (r !== null) return new TraceSource(r);
-  if (src.reader.path === undefined) throw new Error("reopenSource: the trace is not a file");
-  return openSource(src.reader.path);
-}
-
-/**
  * One line about a trace opened in recovery mode or found damaged (for
  * stderr), or null when nothing is known to be wrong: what was recovered,
  * and which seqs are missing.

@@ -395,7 +395,7 @@ export class TraceReader {
     tables: Tables;
     outcome: Outcome | null;
     endTime: number | null;
-    recovery: string | Recovery | null;
+    recovery: string | null;
     warnings: string[];
     cacheChunks: number;
   }) {
@@ -416,8 +416,8 @@ export class TraceReader {
     this.endTime = init.endTime;
     this.warnings = init.warnings;
     this.chunks = new Lru(Math.max(1, init.cacheChunks), 64 << 20);
-    if (init.recovery === null || typeof init.recovery === "object") {
-      this.recovery = init.recovery;
+    if (init.recovery === null) {
+      this.recovery = null;
     } else {
       const missing = this.gaps.reduce((s, g) => s + g.toSeq - g.fromSeq + 1, 0);
       this.recovery = {
@@ -427,52 +427,6 @@ export class TraceReader {
         reason: init.recovery,
       };
     }
-  }
-
-  /**
-   * Another reader of the same file: its own file handle, caches and damage
-   * found from now on (what this one knows so far is copied), sharing this
-   * one's header and tables, which are never changed (no second parse of
-   * the index: at 100M events the tables are ~1.5 MB and parsing them makes
-   * several MB of garbage). Null when this reader is not over a file as
-   * stored (bytes, a gzip-wrapped or embedded trace) or the file's size
-   * changed: open it anew then.
-   */
-  reopen(cacheChunks = 4): TraceReader | null {
-    if (this.path === undefined || this.gzipped || !(this.src instanceof FileSource)) return null;
-    let fd: number;
-    try {
-      fd = openSync(this.path, "r");
-    } catch {
-      return null;
-    }
-    let size = -1;
-    try {
-      size = fstatSync(fd).size;
-    } catch {
-      // size stays -1: not the same file
-    }
-    if (size !== this.src.size) {
-      closeSync(fd);
-      return null;
-    }
-    const tables: Tables = { ...this.t, chunkBad: [...this.t.chunkBad], snapBad: [...this.t.snapBad] };
-    return new TraceReader({
-      path: this.path,
-      src: new FileSource(fd, size, this.path),
-      fileBytes: this.fileBytes,
-      gzipped: false,
-      major: this.formatMajor,
-      minor: this.formatMinor,
-      meta: this.meta,
-      headerEnd: this.headerEnd,
-      tables,
-      outcome: this.outcome,
-      endTime: this.endTime,
-      recovery: this.recovery,
-      warnings: [...this.warnings],
-      cacheChunks,
-    });
   }
 
   /** See openTrace. */
