@@ -119,6 +119,24 @@ export function otherWaits(s: KState): boolean {
 }
 
 /**
+ * Whether tid is outside stuck(s) by the first two steps of its fixpoint: it
+ * is gone or exited, it can run, or one of its wakers can. False: it may be
+ * stuck (ask stuck). Most waits have a running waker, so this spares
+ * building the whole set (the no-deadlock invariant asks it at every wait).
+ */
+export function surelyNotStuck(s: KState, tid: number): boolean {
+  const th = s.threads.get(tid);
+  if (th === undefined || th.state === "exited") return true;
+  const ws = wakersOf(s, th);
+  if (ws === "runs") return true;
+  for (const x of ws) {
+    const o = s.threads.get(x);
+    if (o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs") return true;
+  }
+  return false;
+}
+
+/**
  * The threads that can never run again: live threads outside the least
  * fixpoint of "can run, or can be woken by one that can".
  */

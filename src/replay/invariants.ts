@@ -10,14 +10,14 @@
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS } from "../kernel/types.ts";
-import { otherWaits } from "../kernel/wait.ts";
+import { otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 import { dataRace } from "./race.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
-import { stuckFinding, stuckSet, surelyNotStuck } from "./waits.ts";
+import { stuckFinding, stuckSet } from "./waits.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
 

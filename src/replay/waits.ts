@@ -130,24 +130,6 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
   return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
 }
 
-/**
- * Whether tid is outside stuck(s) by the first two steps of its fixpoint: it
- * is gone or exited, it can run, or one of its wakers can. False: it may be
- * stuck (ask stuckSet). Most waits have a running waker, so this spares
- * building the whole set.
- */
-export function surelyNotStuck(s: KState, tid: number): boolean {
-  const th = s.threads.get(tid);
-  if (th === undefined || th.state === "exited") return true;
-  const ws = wakersOf(s, th);
-  if (ws === "runs") return true;
-  for (const x of ws) {
-    const o = s.threads.get(x);
-    if (o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs") return true;
-  }
-  return false;
-}
-
 /** The threads that can never run again (the kernel's rule), or null when there are none. */
 export function stuckSet(s: KState): Set<number> | null {
   const set = stuck(s);
