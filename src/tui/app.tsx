@@ -62,38 +62,19 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
   const eventsWidth = width - sideWidth;
   const cpusHeight = Math.max(3, Math.min(cpus + 2, Math.floor(top / 2)));
   const kstacksHeight = top - cpusHeight;
+  // With sync objects (futex words, pipes) the bottom row has a fourth pane.
+  let bottomWidths: number[];
   if (sync) {
-    // A fourth pane in the bottom row: the sync objects (futex words, pipes).
     const t = Math.floor(width * 0.28);
     const l = Math.floor(width * 0.24);
     const y = Math.floor(width * 0.24);
-    return {
-      width,
-      banner,
-      middle,
-      top,
-      bottom,
-      eventsWidth,
-      sideWidth,
-      cpusHeight,
-      kstacksHeight,
-      bottomWidths: [t, l, y, width - t - l - y],
-    };
+    bottomWidths = [t, l, y, width - t - l - y];
+  } else {
+    const t = Math.floor(width * 0.33);
+    const l = Math.floor(width * 0.4);
+    bottomWidths = [t, l, width - t - l];
   }
-  const t = Math.floor(width * 0.33);
-  const l = Math.floor(width * 0.4);
-  return {
-    width,
-    banner,
-    middle,
-    top,
-    bottom,
-    eventsWidth,
-    sideWidth,
-    cpusHeight,
-    kstacksHeight,
-    bottomWidths: [t, l, width - t - l],
-  };
+  return { width, banner, middle, top, bottom, eventsWidth, sideWidth, cpusHeight, kstacksHeight, bottomWidths };
 }
 
 function paneOf(panes: readonly Pane[], id: PaneId): Pane | undefined {
