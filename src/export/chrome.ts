@@ -211,6 +211,9 @@ export function writeChromeTrace(
   for (let c = 0; c < meta.config.cpus; c++) nameThread(CPUS_PID, CPU_TID_BASE + c, `CPU ${c}`, c);
 
   const pidOf = (tid: number): number => st.threads.get(tid)?.pid ?? KERNEL_PID;
+  /** An instant event on ev's thread's track, with ev's fields as its args. */
+  const instantOnThread = (name: string, cat: string, ev: KEvent) =>
+    emit({ name, cat, ph: "i", s: "t", ts: us(ev.time), pid: pidOf(ev.tid), tid: ev.tid, args: eventArgs(ev) });
   const threadLabel = (tid: number): string => {
     const t = st.threads.get(tid);
     const p = t ? st.procs.get(t.pid) : undefined;
@@ -499,16 +502,7 @@ export function writeChromeTrace(
       case KIND.futexWake:
         if (ev.c === 0 && ev.tid >= 0) {
           const v = st.vars.get(ev.a);
-          emit({
-            name: `lost wakeup: ${v?.sync ?? "futex"} ${v?.name ?? ev.a} (no waiter)`,
-            cat: "wake",
-            ph: "i",
-            s: "t",
-            ts: us(ev.time),
-            pid: pidOf(ev.tid),
-            tid: ev.tid,
-            args: eventArgs(ev),
-          });
+          instantOnThread(`lost wakeup: ${v?.sync ?? "futex"} ${v?.name ?? ev.a} (no waiter)`, "wake", ev);
         }
         break;
       case KIND.signalDeliver: {
@@ -525,17 +519,7 @@ export function writeChromeTrace(
             args: { sig: sigName(ev.a), sentSeq: ev.c, fromSeq: ev.seq },
           });
           handlers.set(ev.tid, list);
-        } else
-          emit({
-            name,
-            cat: "signal",
-            ph: "i",
-            s: "t",
-            ts: us(ev.time),
-            pid: pidOf(ev.tid),
-            tid: ev.tid,
-            args: eventArgs(ev),
-          });
+        } else instantOnThread(name, "signal", ev);
         break;
       }
       case KIND.sigreturn: {
@@ -613,16 +597,7 @@ export function writeChromeTrace(
         if (INSTANT_KINDS.has(ev.kind)) {
           const name = instantName(ev);
           if (ev.tid >= 0) {
-            emit({
-              name,
-              cat: "kernel",
-              ph: "i",
-              s: "t",
-              ts: us(ev.time),
-              pid: pidOf(ev.tid),
-              tid: ev.tid,
-              args: eventArgs(ev),
-            });
+            instantOnThread(name, "kernel", ev);
           } else if (ev.cpu >= 0) {
             emit({
               name,
