@@ -290,6 +290,7 @@ interface Tables {
   chunkCounts: number[];
   /** File chunk number of each event chunk (of the damage in its place for a phantom); from an index, filled by numbered() when first needed. */
   chunkNos: number[];
+  /** What is wrong with each event chunk, null or absent (a hole) when nothing is known to be. */
   chunkBad: (Bad | null)[];
   snapshotSeqs: number[];
   snapshotOffsets: number[];
@@ -325,8 +326,7 @@ function tablesOfIndex(ix: IndexData): Tables {
   t.snapshotSeqs = ix.snapshotSeqs;
   t.snapshotOffsets = ix.snapshotOffsets;
   t.schedule = ix.schedule ?? -1;
-  t.chunkBad = new Array(ix.chunkOffsets.length).fill(null);
-  t.snapBad = new Array(ix.snapshotSeqs.length).fill(null);
+  // chunkBad and snapBad stay empty (read as undefined: nothing known bad) until a chunk is found damaged.
   // chunkNos and snapNos stay empty until a message needs one (numbered()).
   return t;
 }
