@@ -244,8 +244,8 @@ else {
   console.log(`replay benchmark (stress traces), ${runtime}, ${machine}, load average ${load.join(" ")}`);
   for (const r of rows) {
     console.log(
-      `${r.events.toLocaleString("en-US").padStart(11)} events: seek p50 ${r.seekMs.p50} ms p99 ${r.seekMs.p99} ms; ` +
-        `cold seek p50 ${r.coldSeekMs.p50} ms p99 ${r.coldSeekMs.p99} ms; ` +
+      `${r.events.toLocaleString("en-US").padStart(11)} events: seek p50 ${r.seekMs.p50} ms p99 ${r.seekMs.p99} ms max ${r.seekMs.max} ms; ` +
+        `cold seek p50 ${r.coldSeekMs.p50} ms p99 ${r.coldSeekMs.p99} ms max ${r.coldSeekMs.max} ms; ` +
         `reverse step p50 ${r.reverseStepMs.p50} ms p99 ${r.reverseStepMs.p99} ms;\n${" ".repeat(19)}` +
         `seek's own cost (least of ${r.seekOwnCostMs.passes} passes over ${r.seekOwnCostMs.targets} targets) p50 ${r.seekOwnCostMs.p50} ms p99 ${r.seekOwnCostMs.p99} ms max ${r.seekOwnCostMs.max} ms ` +
         `(file read through in ${r.readThroughSeconds} s first);\n${" ".repeat(19)}` +
