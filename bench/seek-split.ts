@@ -95,7 +95,7 @@ function report(name: string, rows: Row[]): void {
   );
   const mean = (rs: Row[], k: Part | "fold") => f(rs.reduce((a, r) => a + r.parts[k], 0) / rs.length);
   const split = (rs: Row[]) => [...PARTS, "fold" as const].map((k) => `${k} ${mean(rs, k)}`).join(", ");
-  console.log(`  median seek's parts (mean over all): ${split(rows)}`);
+  console.log(`  parts, mean over all seeks: ${split(rows)}`);
   const slow = [...rows].sort((a, b) => b.wall - a.wall).slice(0, Math.max(1, Math.ceil(rows.length / 100)));
   console.log(
     `  slowest 1% (${slow.length}, mean ${f(slow.reduce((a, r) => a + r.wall, 0) / slow.length)} ms, ${slow.filter((r) => r.gc).length} with a collection): ${split(slow)}`,
