@@ -108,6 +108,22 @@ describe("safe integers, proved or checked", () => {
     expect(lastDecodeSafe()).toBe(false);
     expect(checkColumns(big)).toMatch(/not a safe integer/);
   });
+
+  it("a first time over 28 bits (a chunk late in a long run) is still safe by construction", () => {
+    // zigzag(2^32) = 2^33: 0x80 x4, then 0x20; then a delta of 1.
+    const c = decodeEventBody(2, body(10, col(6), col(0x80, 0x80, 0x80, 0x80, 0x20, 2)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(true);
+    expect([...c.time]).toEqual([2 ** 32 * 10, 2 ** 32 * 10 + 10]);
+    expect(checkColumns(c)).toBeNull();
+  });
+
+  it("slow deltas whose sum could pass 2^53 are checked, and refused when they do", () => {
+    // Two deltas of 2^48 (zigzag 2^49: 0x80 x7, then 0x01) at scale 16: the second time is 2^53, past the safe integers.
+    const d = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+    const big = decodeEventBody(2, body(16, col(6), col(...d, ...d)), 2, 7, slots);
+    expect(lastDecodeSafe()).toBe(false);
+    expect(checkColumns(big)).toMatch(/not a safe integer/);
+  });
 });
 
 describe("decoding into reused buffers", () => {

@@ -281,6 +281,10 @@ export class TraceSource implements ReplaySource {
   constructor(reader: TraceReader, cacheColumns = 16) {
     this.reader = reader;
     this.maxCols = Math.max(1, cacheColumns);
+    // The first entry's buffers (~300 KB for 4,096-event chunks) are made now, as the
+    // reader makes its read and inflate buffers when it opens: the first seek then
+    // allocates little, and a collection is rarely due in it (docs/BENCHMARKS.md).
+    this.spare.push(new Scratch(Math.min(reader.meta.chunkEvents, reader.eventCount)));
     const m = reader.meta;
     this.meta = {
       scenario: m.scenario,

@@ -1,0 +1,46 @@
+// Shared by bench/seek.ts and bench/seek-split.ts: a seek's own cost, and
+// reading a trace through once so that its seeks are timed from the page cache.
+
+import { closeSync, openSync, readSync } from "node:fs";
+import { Cursor, type ReplaySource } from "../src/replay/index.ts";
+
+const ms = (x: number) => +x.toFixed(3);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Reads the file through once (into the page cache); the seconds it took. */
+export function readThrough(path: string): number {
+  const t = performance.now();
+  const fd = openSync(path, "r");
+  const buf = new Uint8Array(1 << 20);
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0) {}
+  } finally {
+    closeSync(fd);
+  }
+  return +((performance.now() - t) / 1000).toFixed(2);
+}
+
+/**
+ * The seek's own cost: `targets` random targets, each sought `passes` times
+ * (a fresh cursor per pass and the targets in the same order, so neither the
+ * cursor's checkpoints nor the source's caches hold them), keeping the least
+ * time per target. Noise only ever adds time, so this is what a quiet machine
+ * shows, less collections and disk reads.
+ */
+export function ownCost(src: ReplaySource, rnd: () => number, targets = 400, passes = 5) {
+  const tos = Array.from({ length: targets }, () => Math.floor(rnd() * src.eventCount));
+  const best = tos.map(() => Number.POSITIVE_INFINITY);
+  for (let p = 0; p < passes; p++) {
+    const c = new Cursor(src);
+    for (let i = 0; i < tos.length; i++) {
+      const t = performance.now();
+      c.seek(tos[i]!);
+      best[i] = Math.min(best[i]!, performance.now() - t);
+    }
+  }
+  return { p50: ms(pct(best, 50)), p99: ms(pct(best, 99)), max: ms(Math.max(...best)), targets, passes };
+}
