@@ -45,10 +45,14 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
   // A long import compresses and writes on a second thread (same bytes); KTRACE_WRITER_THREAD=always|never overrides (tests).
   const knob = process.env.KTRACE_WRITER_THREAD;
   const thread = knob === "always" ? true : knob === "never" ? false : "auto";
+  // A long input is read and parsed on another thread (same records); KTRACE_PARSE_THREAD=always|never overrides (tests).
+  const pknob = process.env.KTRACE_PARSE_THREAD;
+  const parseThread = pknob === "always" ? true : pknob === "never" ? false : "auto";
   const r = await importTrace(file, out, {
     ...opts,
     writer: WRITER,
     thread,
+    parseThread,
     note: args.verbose ? eprintln : undefined,
     ...(every !== undefined ? { snapshotEvery: every } : {}),
   });
