@@ -208,9 +208,12 @@ const isNameChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) 
 
 /** Index of the first ": " in buf[from, e), or -1. */
 function colonSpace(buf: Bytes, from: number, e: number): number {
-  for (let i = from; i + 1 < e; i++) if (buf[i] === 58 && buf[i + 1] === 32) return i;
+  // The runtime's native search for ':' (Uint8Array's own: Buffer's is a slow polyfill on Deno).
+  for (let i = u8IndexOf.call(buf, 58, from); i >= 0 && i + 1 < e; i = u8IndexOf.call(buf, 58, i + 1))
+    if (buf[i + 1] === 32) return i;
   return -1;
 }
+const u8IndexOf = Uint8Array.prototype.indexOf;
 
 /** Last index of byte c in buf[s, from] (String.lastIndexOf's clamping: from < s reads as s), or s - 1. */
 function lastIndexOfByte(buf: Bytes, s: number, c: number, from: number): number {

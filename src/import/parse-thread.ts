@@ -17,8 +17,8 @@ import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { ImportError } from "./record.ts";
 import { RecordDecoder } from "./record-codec.ts";
 
-/** Bytes of encoded records the parse thread may be ahead (about 40 batches of 2,500 ftrace lines). */
-export const CHANNEL_BYTES = 1 << 23;
+/** Bytes of encoded records the parse thread may be ahead (about 10 batches of 2,500 ftrace lines). */
+export const CHANNEL_BYTES = 1 << 21;
 /** Seconds without a sign of life from the parse thread before the import gives up on it. */
 const STALL_SECONDS = 60;
 

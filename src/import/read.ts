@@ -14,6 +14,9 @@ import { ParseThread } from "./parse-thread.ts";
 import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { REORDER_WINDOW, Reorder } from "./reorder.ts";
 
+/** A reader of ftrace line buf[s, e) that takes it without a record (TraceInput.parseAll): the record's time, or NaN to leave the line. */
+export type FastLine = (buf: LineBatch["buf"], s: number, e: number, line: number, clock: Clock) => number;
+
 /** Line numbers kept for each kind of problem (the counts are exact). */
 export const MAX_LISTED_LINES = 10;
 
@@ -266,10 +269,10 @@ export class TraceInput {
    * lines, sent without a record): it returns the record's time, or NaN to leave
    * the line to the reader (it must then leave the clock as the reader finds it).
    */
-  async *parseLines(
+  private async *parseLines(
     it: AsyncGenerator<LineBatch>,
     emit: (r: TraceRecord) => void,
-    fast: ((buf: LineBatch["buf"], s: number, e: number, line: number, clock: Clock) => number) | null,
+    fast: FastLine | null,
   ): AsyncGenerator<void> {
     const st = this.stats;
     // Detection: hold (copies of) the first batches until DETECT_LINES lines (or the end).
