@@ -35,15 +35,22 @@ export interface ReadOptions {
   note?(line: string): void;
 }
 
-/** Bytes of input (compressed: a quarter of it) from which `parseThread: "auto"` parses on a second thread: below, the thread's start (~50 ms) is a large part of the import. */
-export const PARSE_THREAD_BYTES = 8 << 20;
 /**
- * Cores from which `parseThread: "auto"` parses on a second thread. With the
- * trace writer's thread that is three busy threads, and the split costs CPU
- * (records cross as bytes, a second heap): on two cores it made the import
- * slower (docs/IMPORT.md, Speed).
+ * Input bytes (of text: a gzip'd file counts 4 times its size) from which
+ * `parseThread: "auto"` parses on a second thread: with 3 cores or more,
+ * PARSE_THREAD_BYTES (below it the thread's start, ~50 ms, and its cold JIT are
+ * a large part of the import); on 2 cores, where the parser shares a core with
+ * the trace writer's thread, PARSE_THREAD_BYTES_2 (the split costs CPU, records
+ * crossing as bytes and a second heap, which a long import earns back:
+ * docs/IMPORT.md, Speed); never on one core.
  */
-export const PARSE_THREAD_CORES = 3;
+export const PARSE_THREAD_BYTES = 8 << 20;
+export const PARSE_THREAD_BYTES_2 = 384 << 20;
+
+/** Whether `parseThread: "auto"` starts the parse thread for `bytes` of text, on this machine. */
+export function parseThreadPays(bytes: number, cores = availableParallelism()): boolean {
+  return cores >= 3 ? bytes >= PARSE_THREAD_BYTES : cores === 2 && bytes >= PARSE_THREAD_BYTES_2;
+}
 
 /** What reading an input found. */
 export interface ReadStats {
@@ -165,8 +172,7 @@ export class TraceInput {
 
   async *records(): AsyncGenerator<TraceRecord[]> {
     const want = this.opts.parseThread ?? false;
-    const big = this.fileBytes * (this.stats.gzip ? 4 : 1) >= PARSE_THREAD_BYTES;
-    if (want === true || (want === "auto" && big && availableParallelism() >= PARSE_THREAD_CORES)) {
+    if (want === true || (want === "auto" && parseThreadPays(this.fileBytes * (this.stats.gzip ? 4 : 1)))) {
       const t = await ParseThread.start<ReadStats>(this.stats.path, { format: this.opts.format, window: this.window });
       if (typeof t !== "string") {
         this.opts.note?.("import: reading and parsing on a second thread");
