@@ -11,8 +11,9 @@
 // bounded however long the input. A message is a head (type, JSON length, body
 // length: u32 each), a JSON part and a body.
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { ByteChannel } from "../trace/byte-channel.ts";
+import { startWorker } from "../trace/worker-start.ts";
 import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { ImportError } from "./record.ts";
 import { RecordDecoder } from "./record-codec.ts";
@@ -82,34 +83,14 @@ export class ParseThread<S> {
     const control = new SharedArrayBuffer(16);
     const channel = ByteChannel.alloc(CHANNEL_BYTES);
     const input: ParseThreadInput = { path, opts, control, channel };
-    let w: Worker;
-    try {
-      w = new Worker(new URL("./parse-worker.ts", import.meta.url), { workerData: input });
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
     const ints = new Int32Array(control);
-    const why = await new Promise<string | null>((res) => {
-      let settled = false;
-      const settle = (x: string | null) => {
-        if (!settled) {
-          settled = true;
-          res(x);
-        }
-      };
-      w.once("error", (e: unknown) => settle(e instanceof Error ? e.message : String(e)));
-      w.once("exit", (code: number) => settle(`it exited with code ${code}`));
-      const poll = () => (settled ? undefined : Atomics.load(ints, CTL.ready) ? settle(null) : setTimeout(poll, 2));
-      poll();
-    });
-    if (why !== null) {
-      void w.terminate().catch(() => 0);
-      return why;
-    }
-    w.removeAllListeners("error");
-    w.removeAllListeners("exit");
+    const w = await startWorker(
+      new URL("./parse-worker.ts", import.meta.url),
+      { workerData: input },
+      () => Atomics.load(ints, CTL.ready) !== 0,
+    );
+    if (typeof w === "string") return w;
     w.on("error", () => 0); // a late failure is reported through the channel, or as a stall
-    w.unref();
     return new ParseThread<S>(w, control, channel);
   }
 
