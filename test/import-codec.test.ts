@@ -11,6 +11,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Clock } from "../src/import/clock.ts";
 import { scanFtrace } from "../src/import/ftrace.ts";
+import { PARSE_THREAD_BYTES, PARSE_THREAD_BYTES_2, parseThreadPays } from "../src/import/read.ts";
 import { newRecord, type TraceRecord } from "../src/import/record.ts";
 import { RecordCodecError, RecordDecoder, RecordEncoder, TABLE_SIZE } from "../src/import/record-codec.ts";
 
@@ -141,5 +142,13 @@ describe("record codec", () => {
       expect(cb.info()).toEqual(ca.info());
     }
     expect(sent).toBeGreaterThan(200);
+  });
+
+  it("'auto' parses on a second thread for a long input only, and never on one core", () => {
+    expect(parseThreadPays(PARSE_THREAD_BYTES - 1, 4)).toBe(false);
+    expect(parseThreadPays(PARSE_THREAD_BYTES, 4)).toBe(true);
+    expect(parseThreadPays(PARSE_THREAD_BYTES, 2)).toBe(false);
+    expect(parseThreadPays(PARSE_THREAD_BYTES_2, 2)).toBe(true);
+    expect(parseThreadPays(2 ** 40, 1)).toBe(false);
   });
 });

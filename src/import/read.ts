@@ -27,8 +27,8 @@ export interface ReadOptions {
   window?: number;
   /**
    * Read and parse on a second thread (parse-thread.ts): true, false (default),
-   * or "auto" (when the file holds at least PARSE_THREAD_BYTES). The records are
-   * the same either way.
+   * or "auto" (when parseThreadPays for the input's size on this machine). The
+   * records are the same either way.
    */
   parseThread?: boolean | "auto";
   /** Hears how the import ran (the threads it started, or why not): for --verbose. */
@@ -226,7 +226,7 @@ export class TraceInput {
    * What the parse thread runs: parseLines over the whole input, then the counts
    * known at the end (but the reorder window's: the reading thread sorts).
    */
-  async *parseAll(emit: (r: TraceRecord) => void, fast: Parameters<TraceInput["parseLines"]>[2]): AsyncGenerator<void> {
+  async *parseAll(emit: (r: TraceRecord) => void, fast: FastLine | null): AsyncGenerator<void> {
     const it = this.reader.batches();
     try {
       yield* this.parseLines(it, emit, fast);
