@@ -1,6 +1,6 @@
 // Import speed and memory: a large generated ftrace text imported into a .ktrace.
 // Usage: npx bun bench/import.ts [--events N] [--gzip] [--stage lines|records|ops|convert|write]
-//        [--thread auto|always|never] [--runs R] [--json]
+//        [--thread auto|always|never] [--parse auto|always|never] [--runs R] [--json]
 //
 // Generates N events (default 1,000,000) of tracefs text in bench/out/ (kept between
 // runs of the same size; bench/import-input.ts): 4 CPUs, 400 tasks, the mix of a busy
@@ -11,7 +11,8 @@
 // compilers and the collector), ops and peak RSS. The default stage, write, is the
 // whole import (parse + map + events + encode, with snapshots and the index, and the
 // compression and writing on a second thread from THREAD_AFTER_EVENTS events on:
-// --thread never keeps them on the main thread, always starts the thread at once)
+// --thread never keeps them on the main thread, always starts the thread at once;
+// --parse is the parse thread, ReadOptions.parseThread: auto parses on it with 3 cores or more)
 // into bench/out/import-N.ktrace, and adds the trace's bytes per event. --stage stops earlier (lines: the line reader alone; records: lines parsed
 // into records; ops: parsed and mapped; convert: mapped ops folded into ktrace events
 // and the kernel state, not encoded), to see where the time goes; --runs repeats the
@@ -46,6 +47,9 @@ const runs = Math.max(1, Number(opt("--runs") ?? 1));
 const threadOpt = opt("--thread") ?? "auto";
 if (!["auto", "always", "never"].includes(threadOpt)) throw new Error(`--thread ${threadOpt}: auto, always or never`);
 const thread = threadOpt === "always" ? true : threadOpt === "never" ? false : "auto";
+const parseOpt = opt("--parse") ?? "auto";
+if (!["auto", "always", "never"].includes(parseOpt)) throw new Error(`--parse ${parseOpt}: auto, always or never`);
+const parseThread = parseOpt === "always" ? true : parseOpt === "never" ? false : "auto";
 mkdirSync("bench/out", { recursive: true });
 const file = `bench/out/import-${N}.txt${gzip ? ".gz" : ""}`;
 
@@ -95,12 +99,12 @@ async function pass(): Promise<{
     return { lines, events: 0, ops: 0, unparsed: 0 };
   }
   if (stage === "records") {
-    const input = TraceInput.open(file);
+    const input = TraceInput.open(file, { parseThread });
     for await (const _batch of input.records()) sample();
     return { lines: input.stats.lines, events: input.stats.records, ops: 0, unparsed: input.stats.unparsed };
   }
   if (stage === "write") {
-    const w = await importTrace(file, outFile, { writer: "ktrace bench", thread });
+    const w = await importTrace(file, outFile, { writer: "ktrace bench", thread, parseThread });
     return {
       lines: w.read.lines,
       events: w.read.records,
@@ -111,7 +115,7 @@ async function pass(): Promise<{
   }
   let conv: Converter | undefined;
   let made = 0;
-  const s = await importSummary(file, {}, (ops) => {
+  const s = await importSummary(file, { parseThread }, (ops) => {
     sample();
     if (stage !== "convert") return;
     conv ??= new Converter(4, () => void made++);
@@ -188,7 +192,9 @@ else {
     );
     const t = r.threadCpuSeconds;
     const main =
-      t === null ? "" : ` (main thread ${t.main} s, writer thread ${t.writer} s, JIT and GC threads ${t.other} s)`;
+      t === null
+        ? ""
+        : ` (main thread ${t.main} s, worker threads (writer, parser) ${t.writer} s, JIT and GC threads ${t.other} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
   });
   if (stage !== "lines" && stage !== "records") console.log(`  ops      ${n(first.ops)}`);

@@ -356,6 +356,34 @@ const FORMS = new Map<string, Form>([
   ["lock_contended", LOCKDEP],
 ]);
 
+/**
+ * The field layouts of the payload forms: an event name's fields in the order its
+ * form makes them, and the maker, which builds the same object from the values in
+ * that order (record-codec.ts sends such a record's values without their names).
+ */
+export interface FieldShape {
+  keys: readonly string[];
+  make: (v: FieldValue[]) => Record<string, FieldValue>;
+}
+const SHAPED = [...new Set(FORMS.values())].filter((f) => f !== LOCKDEP);
+export const FIELD_SHAPES: readonly FieldShape[] = SHAPED.map((f) => {
+  // make() puts value k in the k-th field (the codec relies on it)
+  const keys = Object.keys(f.make(f.holes.map((_, k) => k)));
+  const got = Object.values(f.make(f.holes.map((_, k) => k)));
+  if (keys.length !== f.holes.length || got.some((v, k) => v !== k))
+    throw new Error(`a form's make is out of order: ${keys}`);
+  return { keys, make: f.make };
+});
+const SHAPE_OF_FORM = new Map(SHAPED.map((f, k) => [f, k]));
+const SHAPE_HOLES = SHAPED.map((f) => f.holes);
+/** The shape of each name's form, by index in FIELD_SHAPES. */
+export const SHAPE_OF_NAME: ReadonlyMap<string, number> = new Map(
+  [...FORMS].flatMap(([name, f]) => {
+    const k = SHAPE_OF_FORM.get(f);
+    return k === undefined ? [] : [[name, k] as const];
+  }),
+);
+
 const NS_UNIT = ascii(" [ns]");
 /** The holes being read: where each starts and ends (reused; values are made once the whole payload matched). */
 const holeStart = new Int32Array(16);
@@ -365,24 +393,41 @@ const vals: FieldValue[] = [];
 
 /** The fields of payload buf[a, b) in `form`, or null when it does not take it. */
 function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, FieldValue> | null {
+  if (!matchForm(form, buf, a, b)) return null;
+  const holes = form.holes;
+  for (let k = 0; k < holes.length; k++) {
+    const h = holes[k]!;
+    const s = holeStart[k]!;
+    const e = holeEnd[k]!;
+    const v = holeNumber(h, buf, s, e);
+    if (!Number.isNaN(v)) vals[k] = v;
+    else if (h === NS)
+      vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
+    else vals[k] = text(buf, s, e);
+  }
+  return form.make(vals);
+}
+
+/** Whether payload buf[a, b) takes `form`: then holeStart/holeEnd hold its holes. */
+function matchForm(form: Form, buf: Bytes, a: number, b: number): boolean {
   const { lits, holes, tail } = form;
   const n = holes.length;
   let p = a;
   for (let k = 0; k < n; k++) {
     const lit = lits[k]!;
-    if (!startsWithAt(buf, p, b, lit)) return null;
+    if (!startsWithAt(buf, p, b, lit)) return false;
     const s = p + lit.length;
     switch (holes[k]) {
       case TEXT: {
         // up to the first '=', which ends the next literal (checked next)
         const eq = indexOfByte(buf, 61, s, b);
-        if (eq < 0) return null;
+        if (eq < 0) return false;
         p = eq + 1 - (k + 1 < n ? lits[k + 1]! : tail).length;
-        if (p < s || !plain(buf, s, p, false)) return null;
+        if (p < s || !plain(buf, s, p, false)) return false;
         break;
       }
       case REST:
-        if (!plain(buf, s, b, false)) return null;
+        if (!plain(buf, s, b, false)) return false;
         p = b;
         break;
       case TOKEN:
@@ -392,13 +437,16 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
         p = intEnd(buf, s, b, false);
         break;
       case INT:
+        p = intEnd(buf, s, b, true);
+        break;
       case NUM:
         p = intEnd(buf, s, b, true);
+        if (p - s > 15) return false; // Number() of more digits is not exact: the string path says
         break;
       case WORD:
         p = s;
         while (p < b && isWordChar(buf[p]!)) p++;
-        if (p === s) return null;
+        if (p === s) return false;
         break;
       case NOTPAREN:
         p = s;
@@ -406,30 +454,53 @@ function readForm(form: Form, buf: Bytes, a: number, b: number): Record<string, 
         break;
       default: // NS
         p = intEnd(buf, s, b, false);
-        if (p < 0 || !startsWithAt(buf, p, b, NS_UNIT)) return null;
+        if (p < 0 || !startsWithAt(buf, p, b, NS_UNIT)) return false;
         p += NS_UNIT.length;
     }
-    if (p < 0) return null;
+    if (p < 0) return false;
     holeStart[k] = s;
     holeEnd[k] = p;
   }
-  if (p + tail.length !== b || !startsWithAt(buf, p, b, tail)) return null;
-  for (let k = 0; k < n; k++) {
-    const h = holes[k]!;
-    const s = holeStart[k]!;
-    const e = holeEnd[k]!;
-    if (h === UINT || h === INT) vals[k] = intAt(buf, s, e);
-    else if (h === NUM) {
-      if (e - s > 15) return null;
-      const neg = buf[s] === 45;
-      const v = digitsAt(buf, neg ? s + 1 : s, e);
-      vals[k] = neg ? -v : v;
-    } else if (h === NS)
-      vals[k] = decode(buf, s, e); // a runtime: seldom seen twice, not worth caching
-    else vals[k] = text(buf, s, e);
-  }
-  return form.make(vals);
+  return p + tail.length === b && startsWithAt(buf, p, b, tail);
 }
+
+/** A matched hole's value when it is a number, NaN when it is text (what readForm makes of it). */
+function holeNumber(h: number, buf: Bytes, s: number, e: number): number {
+  if (h === UINT || h === INT) {
+    const neg = buf[s] === 45;
+    const i = neg ? s + 1 : s;
+    if (e - s > 15 || (e > i + 1 && buf[i] === 48)) return NaN; // intAt's text
+    const v = digitsAt(buf, i, e);
+    return neg ? -v : v;
+  }
+  if (h === NUM) {
+    const neg = buf[s] === 45;
+    const v = digitsAt(buf, neg ? s + 1 : s, e);
+    return neg ? -v : v;
+  }
+  return NaN;
+}
+
+/**
+ * For the parse thread (record-codec.ts), which sends a form's values without
+ * making the fields: the FIELD_SHAPES number of `name`'s payload form when payload
+ * buf[a, b) takes it (its holes are then in formHoles), else -1 (parsePayloadAt
+ * makes those fields).
+ */
+export function matchPayloadForm(name: string, buf: Bytes, a: number, b: number): number {
+  const form = FORMS.get(name);
+  if (form === undefined || form === LOCKDEP || !matchForm(form, buf, a, b)) return -1;
+  return SHAPE_OF_FORM.get(form)!;
+}
+
+/** Hole k of the form matchPayloadForm matched: [start, end) and its value as a number, NaN when it is text (`decoded`: text not worth caching). */
+export const formHoles = {
+  start: (k: number) => holeStart[k]!,
+  end: (k: number) => holeEnd[k]!,
+  number: (shape: number, k: number, buf: Bytes) =>
+    holeNumber(SHAPE_HOLES[shape]![k]!, buf, holeStart[k]!, holeEnd[k]!),
+  decoded: (shape: number, k: number) => SHAPE_HOLES[shape]![k] === NS,
+};
 
 /** True when buf[a, b) may stand for a regex's `.*`: no '\r', no U+2028/U+2029 (E2 80 A8/A9), and (with noEq) no '='. */
 function plain(buf: Bytes, a: number, b: number, noEq: boolean): boolean {
@@ -463,16 +534,6 @@ function intEnd(buf: Bytes, a: number, b: number, neg: boolean): number {
   const d = i;
   while (i < b && isDigit(buf[i]!)) i++;
   return i > d ? i : -1;
-}
-
-/** `int` of buf[a, b), digits with an optional '-' (as matched by intEnd). */
-function intAt(buf: Bytes, a: number, b: number): FieldValue {
-  const n = b - a;
-  const neg = buf[a] === 45;
-  const i = neg ? a + 1 : a;
-  if (n > 15 || (b > i + 1 && buf[i] === 48)) return text(buf, a, b);
-  const v = digitsAt(buf, i, b);
-  return neg ? -v : v;
 }
 
 const isWordChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;

@@ -28,14 +28,57 @@ const HEADER_RE = /^(?:#|cpus=\d+$|version = |CPU \d+ is empty$|\s*$)/;
 export type LineResult = TraceRecord | "skip" | null;
 
 /**
+ * Where scanFtraceHead found a line's parts: byte ranges of the line's buffer
+ * ([start, end); start -1 for a part the line does not have) and the numbers.
+ */
+export interface FtraceHead {
+  ts: number;
+  cpu: number;
+  tid: number;
+  /** The tgid column, NaN when absent or `(-------)`. */
+  pid: number;
+  commStart: number;
+  commEnd: number;
+  nameStart: number;
+  nameEnd: number;
+  systemStart: number;
+  systemEnd: number;
+  flagsStart: number;
+  flagsEnd: number;
+  /** Where the payload starts (it ends with the line). */
+  payload: number;
+}
+
+/** A FtraceHead to fill. */
+export function ftraceHead(): FtraceHead {
+  return {
+    ts: 0,
+    cpu: 0,
+    tid: 0,
+    pid: NaN,
+    commStart: -1,
+    commEnd: -1,
+    nameStart: -1,
+    nameEnd: -1,
+    systemStart: -1,
+    systemEnd: -1,
+    flagsStart: -1,
+    flagsEnd: -1,
+    payload: -1,
+  };
+}
+
+/**
  * The common line shapes, read from the line's bytes by hand (no regex, no string for
  * the line; the hottest code of an import): `comm-tid [(tgid)] [cpu] [flags]
  * secs.frac: [system:]name: payload` and the latency form `comm-tid cpuFLAGS
- * secs.frac: ...`, in buf[s, e). Returns null for anything else; the caller then
- * tries LINE_RE on the line's text, which gives the same record for every line this
- * reads (a test checks both on every fixture line).
+ * secs.frac: ...`, in buf[s, e). Fills `h` and returns true (the line's time read
+ * into the clock, last), or returns false for anything else; the caller then tries
+ * LINE_RE on the line's text, which gives the same record for every line this reads
+ * (a test checks both on every fixture line). scanFtrace makes the record;
+ * the parse thread (record-codec.ts) sends the parts without making one.
  */
-export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock: Clock): TraceRecord | null {
+export function scanFtraceHead(buf: Bytes, s: number, e: number, clock: Clock, h: FtraceHead): boolean {
   // The timestamp ends at the first ": " whose preceding token is secs.frac.
   let colon = colonSpace(buf, s, e);
   let tsStart = -1;
@@ -55,7 +98,7 @@ export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock
     }
     colon = colonSpace(buf, colon + 2, e);
   }
-  if (tsStart < 0) return null;
+  if (tsStart < 0) return false;
   // Right to left before the timestamp: [flags], [cpu] or cpuFLAGS, [(tgid)], comm-tid.
   let end = skipSpacesBack(buf, s, tsStart - 1);
   let flagsStart = -1; // flags: buf[flagsStart, flagsEnd)
@@ -67,62 +110,92 @@ export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock
     let k = tokStart;
     while (k < end && isDigit(buf[k]!)) k++;
     const len = asciiAt(buf, k, end) ? end - k : decode(buf, k, end).length;
-    if (len < 4 || len > 6) return null;
+    if (len < 4 || len > 6) return false;
     flagsStart = k;
     flagsEnd = end;
     if (k > tokStart) cpu = digitsAt(buf, tokStart, k);
     end = skipSpacesBack(buf, s, tokStart);
   }
   if (Number.isNaN(cpu)) {
-    if (end === s || buf[end - 1] !== 93) return null;
+    if (end === s || buf[end - 1] !== 93) return false;
     const open = lastIndexOfByte(buf, s, 91, end - 1);
-    if (open < s) return null;
+    if (open < s) return false;
     cpu = digitsAt(buf, open + 1, end - 1);
-    if (Number.isNaN(cpu)) return null;
+    if (Number.isNaN(cpu)) return false;
     end = skipSpacesBack(buf, s, open);
   }
-  let pid: number | undefined;
+  let pid = NaN;
   if (end > s && buf[end - 1] === 41) {
     // (tgid) or (-------)
     const open = lastIndexOfByte(buf, s, 40, end - 1);
-    if (open < s) return null;
+    if (open < s) return false;
     let a = open + 1;
     while (a < e && buf[a] === 32) a++;
     if (buf[a] !== 45 || a >= e) {
       pid = digitsAt(buf, a, end - 1);
-      if (Number.isNaN(pid)) return null;
+      if (Number.isNaN(pid)) return false;
     }
     end = skipSpacesBack(buf, s, open);
   }
   // comm-tid
   const dash = lastIndexOfByte(buf, s, 45, end - 1);
-  if (dash < s) return null;
+  if (dash < s) return false;
   const tid = digitsAt(buf, dash + 1, end);
-  if (Number.isNaN(tid)) return null;
+  if (Number.isNaN(tid)) return false;
   let cs = s;
   while (cs < dash && buf[cs] === 32) cs++;
-  if (cs === dash) return null;
+  if (cs === dash) return false;
   // [system:]name: payload
   let ns = colon + 2;
   while (ns < e && buf[ns] === 32) ns++;
   let ne = ns;
-  let system: string | undefined;
+  let systemStart = -1;
+  let systemEnd = -1;
   for (;;) {
     while (ne < e && isNameChar(buf[ne]!)) ne++;
-    if (ne === ns || ne >= e || buf[ne] !== 58) return null;
+    if (ne === ns || ne >= e || buf[ne] !== 58) return false;
     if (ne + 1 >= e || buf[ne + 1] === 32) break;
-    if (system !== undefined) return null;
-    system = text(buf, ns, ne);
+    if (systemStart >= 0) return false;
+    systemStart = ns;
+    systemEnd = ne;
     ns = ne + 1;
     ne = ns;
   }
   const ts = clock.secondsAt(buf, tsStart, dot, colon);
-  if (Number.isNaN(ts)) return null;
-  const name = text(buf, ns, ne);
+  if (Number.isNaN(ts)) return false;
   let ps = ne + 1;
   while (ps < e && buf[ps] === 32) ps++;
-  const flags = flagsStart < 0 ? undefined : text(buf, flagsStart, flagsEnd);
-  return newRecord(line, ts, cpu, text(buf, cs, dash), tid, pid, name, system, parsePayloadAt(name, buf, ps, e), flags);
+  h.ts = ts;
+  h.cpu = cpu;
+  h.tid = tid;
+  h.pid = pid;
+  h.commStart = cs;
+  h.commEnd = dash;
+  h.nameStart = ns;
+  h.nameEnd = ne;
+  h.systemStart = systemStart;
+  h.systemEnd = systemEnd;
+  h.flagsStart = flagsStart;
+  h.flagsEnd = flagsEnd;
+  h.payload = ps;
+  return true;
+}
+
+const HEAD = ftraceHead();
+
+/** scanFtraceHead's line as a record, or null. */
+export function scanFtrace(buf: Bytes, s: number, e: number, line: number, clock: Clock): TraceRecord | null {
+  return scanFtraceHead(buf, s, e, clock, HEAD) ? ftraceRecord(buf, e, line, HEAD) : null;
+}
+
+/** The record of the line scanFtraceHead read into `h` (the line ends at e). */
+export function ftraceRecord(buf: Bytes, e: number, line: number, h: FtraceHead): TraceRecord {
+  const system = h.systemStart < 0 ? undefined : text(buf, h.systemStart, h.systemEnd);
+  const name = text(buf, h.nameStart, h.nameEnd);
+  const flags = h.flagsStart < 0 ? undefined : text(buf, h.flagsStart, h.flagsEnd);
+  const pid = Number.isNaN(h.pid) ? undefined : h.pid;
+  const comm = text(buf, h.commStart, h.commEnd);
+  return newRecord(line, h.ts, h.cpu, comm, h.tid, pid, name, system, parsePayloadAt(name, buf, h.payload, e), flags);
 }
 
 /** True when buf[a, b) is all ASCII. */
@@ -135,9 +208,12 @@ const isNameChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) 
 
 /** Index of the first ": " in buf[from, e), or -1. */
 function colonSpace(buf: Bytes, from: number, e: number): number {
-  for (let i = from; i + 1 < e; i++) if (buf[i] === 58 && buf[i + 1] === 32) return i;
+  // The runtime's native search for ':' (Uint8Array's own: Buffer's is a slow polyfill on Deno).
+  for (let i = u8IndexOf.call(buf, 58, from); i >= 0 && i + 1 < e; i = u8IndexOf.call(buf, 58, i + 1))
+    if (buf[i + 1] === 32) return i;
   return -1;
 }
+const u8IndexOf = Uint8Array.prototype.indexOf;
 
 /** Last index of byte c in buf[s, from] (String.lastIndexOf's clamping: from < s reads as s), or s - 1. */
 function lastIndexOfByte(buf: Bytes, s: number, c: number, from: number): number {

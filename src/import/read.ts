@@ -3,14 +3,19 @@
 // in batches; memory is bounded by the read chunk, the detection sample and the
 // reorder window, whatever the input's length.
 
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { gunzipSync, constants as zc } from "node:zlib";
 import { Clock } from "./clock.ts";
 import { checkHead, checkPath, DETECT_LINES, type DetectScore, detectFormat, PARSERS, SCANNERS } from "./detect.ts";
 import type { LineResult } from "./ftrace.ts";
 import { isGzip, type LineBatch, LineReader } from "./lines.ts";
+import { ParseThread } from "./parse-thread.ts";
 import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { REORDER_WINDOW, Reorder } from "./reorder.ts";
+
+/** A reader of ftrace line buf[s, e) that takes it without a record (TraceInput.parseAll): the record's time, or NaN to leave the line. */
+export type FastLine = (buf: LineBatch["buf"], s: number, e: number, line: number, clock: Clock) => number;
 
 /** Line numbers kept for each kind of problem (the counts are exact). */
 export const MAX_LISTED_LINES = 10;
@@ -20,6 +25,31 @@ export interface ReadOptions {
   format?: ImportFormat;
   /** Reorder window in records (default REORDER_WINDOW). */
   window?: number;
+  /**
+   * Read and parse on a second thread (parse-thread.ts): true, false (default),
+   * or "auto" (when parseThreadPays for the input's size on this machine). The
+   * records are the same either way.
+   */
+  parseThread?: boolean | "auto";
+  /** Hears how the import ran (the threads it started, or why not): for --verbose. */
+  note?(line: string): void;
+}
+
+/**
+ * Input bytes (of text: a gzip'd file counts 4 times its size) from which
+ * `parseThread: "auto"` parses on a second thread: with 3 cores or more,
+ * PARSE_THREAD_BYTES (below it the thread's start, ~50 ms, and its cold JIT are
+ * a large part of the import); on 2 cores, where the parser shares a core with
+ * the trace writer's thread, PARSE_THREAD_BYTES_2 (the split costs CPU, records
+ * crossing as bytes and a second heap, which a long import earns back:
+ * docs/IMPORT.md, Speed); never on one core.
+ */
+export const PARSE_THREAD_BYTES = 8 << 20;
+export const PARSE_THREAD_BYTES_2 = 384 << 20;
+
+/** Whether `parseThread: "auto"` starts the parse thread for `bytes` of text, on this machine. */
+export function parseThreadPays(bytes: number, cores = availableParallelism()): boolean {
+  return cores >= 3 ? bytes >= PARSE_THREAD_BYTES : cores === 2 && bytes >= PARSE_THREAD_BYTES_2;
 }
 
 /** What reading an input found. */
@@ -93,10 +123,17 @@ export class TraceInput {
   private readonly reader: LineReader;
   private readonly window: number;
   private clock: Clock | null = null;
+  /** The clock as the parse thread last reported it (when one parses). */
+  private threadClock: ClockInfo | null = null;
+  private readonly opts: ReadOptions;
+  private readonly fileBytes: number;
 
-  private constructor(path: string, gzip: boolean, format: ImportFormat | undefined, window: number) {
+  private constructor(path: string, gzip: boolean, opts: ReadOptions, fileBytes: number) {
+    const format = opts.format;
     this.reader = new LineReader(path, gzip);
-    this.window = window;
+    this.window = opts.window ?? REORDER_WINDOW;
+    this.opts = opts;
+    this.fileBytes = fileBytes;
     this.stats = {
       path,
       format: format ?? "ftrace",
@@ -125,15 +162,25 @@ export class TraceInput {
     checkPath(path);
     const { head, gzip } = readHead(path);
     checkHead(path, head);
-    return new TraceInput(path, gzip, opts.format, opts.window ?? REORDER_WINDOW);
+    return new TraceInput(path, gzip, opts, statSync(path).size);
   }
 
   /** The clock as far as read (stats.clock is set at the end): what a writer that starts before the end records. */
   clockNow(): ClockInfo | null {
-    return this.clock?.info() ?? null;
+    return this.clock?.info() ?? this.threadClock;
   }
 
   async *records(): AsyncGenerator<TraceRecord[]> {
+    const want = this.opts.parseThread ?? false;
+    if (want === true || (want === "auto" && parseThreadPays(this.fileBytes * (this.stats.gzip ? 4 : 1)))) {
+      const t = await ParseThread.start<ReadStats>(this.stats.path, { format: this.opts.format, window: this.window });
+      if (typeof t !== "string") {
+        this.opts.note?.("import: reading and parsing on a second thread");
+        yield* this.fromThread(t);
+        return;
+      }
+      this.opts.note?.(`import: no parse thread (${t}); parsing on this one`);
+    }
     const it = this.reader.batches();
     try {
       yield* this.run(it);
@@ -142,7 +189,97 @@ export class TraceInput {
     }
   }
 
+  /**
+   * The records as the parse thread reads them (parse-thread.ts), put in time
+   * order here: the same batches, with the same counts and clock after each, as
+   * run() yields.
+   */
+  private async *fromThread(t: ParseThread<ReadStats>): AsyncGenerator<TraceRecord[]> {
+    const reorder = new Reorder(this.window);
+    const out: TraceRecord[] = [];
+    const got: TraceRecord[] = [];
+    try {
+      for (;;) {
+        got.length = 0;
+        const { progress, end } = t.next(got);
+        if (end) {
+          const tail: TraceRecord[] = [];
+          reorder.flush(tail);
+          if (tail.length > 0) yield tail;
+          Object.assign(this.stats, progress.stats);
+          this.stats.reordered = reorder.late;
+          this.threadClock = progress.clock;
+          return;
+        }
+        out.length = 0;
+        for (const r of got) reorder.push(r, out);
+        Object.assign(this.stats, progress.stats);
+        this.threadClock = progress.clock;
+        if (out.length > 0) yield out;
+      }
+    } finally {
+      t.close();
+    }
+  }
+
+  /**
+   * What the parse thread runs: parseLines over the whole input, then the counts
+   * known at the end (but the reorder window's: the reading thread sorts).
+   */
+  async *parseAll(emit: (r: TraceRecord) => void, fast: FastLine | null): AsyncGenerator<void> {
+    const it = this.reader.batches();
+    try {
+      yield* this.parseLines(it, emit, fast);
+    } finally {
+      await it.return(undefined);
+    }
+    this.endStats(null);
+  }
+
   private async *run(it: AsyncGenerator<LineBatch>): AsyncGenerator<TraceRecord[]> {
+    const reorder = new Reorder(this.window);
+    // One array for every batch (no array grown per batch: the consumer copies what it keeps).
+    const out: TraceRecord[] = [];
+    for await (const _ of this.parseLines(it, (r) => reorder.push(r, out), null)) {
+      if (out.length > 0) yield out;
+      out.length = 0;
+    }
+    const tail: TraceRecord[] = [];
+    reorder.flush(tail);
+    if (tail.length > 0) yield tail;
+    this.endStats(reorder);
+  }
+
+  /** The counts known once the input is read: the line reader's, the reorder window's, the clock. */
+  private endStats(reorder: Reorder | null): void {
+    const st = this.stats;
+    const end = this.reader.endState();
+    st.lines = end.lines;
+    st.bytes = end.bytes;
+    st.overlongCount = end.overlongCount;
+    st.overlong = end.overlong;
+    st.noFinalNewline = end.noFinalNewline;
+    st.lastLineParsed = !end.noFinalNewline || (this.lastLine === end.lines && this.lastParsed);
+    if (end.gzipError !== undefined) st.gzipError = end.gzipError;
+    if (reorder !== null) st.reordered = reorder.late;
+    st.clock = this.clock!.info();
+  }
+
+  private lastLine = 0;
+  private lastParsed = true;
+
+  /**
+   * Detection, then every line of `it` read by the format's reader: each record goes
+   * to `emit` in input order (not yet reordered), counted; yields after each batch
+   * of lines. `fast`, when given, may take a line first (the parse thread's ftrace
+   * lines, sent without a record): it returns the record's time, or NaN to leave
+   * the line to the reader (it must then leave the clock as the reader finds it).
+   */
+  private async *parseLines(
+    it: AsyncGenerator<LineBatch>,
+    emit: (r: TraceRecord) => void,
+    fast: FastLine | null,
+  ): AsyncGenerator<void> {
     const st = this.stats;
     // Detection: hold (copies of) the first batches until DETECT_LINES lines (or the end).
     const held: LineBatch[] = [];
@@ -166,42 +303,47 @@ export class TraceInput {
     }
     const parse = PARSERS[st.format];
     const scanner = SCANNERS[st.format];
+    const take = st.format === "ftrace" ? fast : null;
     const clock = new Clock();
     this.clock = clock;
-    const reorder = new Reorder(this.window);
     let lastTs = 0;
-    let lastLine = 0;
-    let lastParsed = true;
 
-    // One array for every batch (no array grown per batch: the consumer copies what it keeps).
-    const out: TraceRecord[] = [];
-    const run = (b: LineBatch): TraceRecord[] => {
-      out.length = 0;
+    const run = (b: LineBatch): void => {
       const { buf, starts, ends } = b;
       for (let i = 0; i < b.count; i++) {
         const n = b.first + i;
+        this.lastLine = n;
+        const overlong = b.isOverlong(i);
+        if (take !== null && !overlong) {
+          const ts = take(buf, starts[i]!, ends[i]!, n, clock);
+          if (!Number.isNaN(ts)) {
+            this.lastParsed = true;
+            lastTs = ts;
+            st.records++;
+            continue;
+          }
+        }
         let r: LineResult;
-        if (b.isOverlong(i)) r = null;
+        if (overlong) r = null;
         else if (scanner !== undefined)
           r = scanner.scan(buf, starts[i]!, ends[i]!, n, clock) ?? scanner.rest(b.text(i), n, clock);
         else r = parse(b.text(i), n, clock);
-        lastLine = n;
         if (r === "skip") {
           st.skipped++;
           if (n <= 64 && st.declaredCpus === 0) {
             const m = CPUS_DECL.exec(b.text(i));
             if (m) st.declaredCpus = Number(m[1] ?? m[2]);
           }
-          lastParsed = true;
+          this.lastParsed = true;
           continue;
         }
         if (r === null) {
           st.unparsed++;
           if (st.unparsedLines.length < MAX_LISTED_LINES) st.unparsedLines.push(n);
-          lastParsed = false;
+          this.lastParsed = false;
           continue;
         }
-        lastParsed = true;
+        this.lastParsed = true;
         if (Number.isNaN(r.ts))
           r.ts = lastTs; // a marker without a time (lost events)
         else lastTs = r.ts;
@@ -210,36 +352,21 @@ export class TraceInput {
           st.lostEvents += typeof r.fields["count"] === "number" ? r.fields["count"] : 0;
         }
         st.records++;
-        reorder.push(r, out);
+        emit(r);
       }
-      return out;
     };
 
     for (const b of held) {
-      const out = run(b);
-      if (out.length > 0) yield out;
+      run(b);
+      yield;
     }
     if (!done) {
       for (;;) {
         const r = await it.next();
         if (r.done === true) break;
-        const out = run(r.value);
-        if (out.length > 0) yield out;
+        run(r.value);
+        yield;
       }
     }
-    const tail: TraceRecord[] = [];
-    reorder.flush(tail);
-    if (tail.length > 0) yield tail;
-
-    const end = this.reader.endState();
-    st.lines = end.lines;
-    st.bytes = end.bytes;
-    st.overlongCount = end.overlongCount;
-    st.overlong = end.overlong;
-    st.noFinalNewline = end.noFinalNewline;
-    st.lastLineParsed = !end.noFinalNewline || (lastLine === end.lines && lastParsed);
-    if (end.gzipError !== undefined) st.gzipError = end.gzipError;
-    st.reordered = reorder.late;
-    st.clock = clock.info();
   }
 }

@@ -46,8 +46,7 @@ export interface ImportOptions extends ReadOptions {
    * The trace is the same either way.
    */
   thread?: boolean | "auto";
-  /** Hears how the import wrote (the writer thread, or why not): for --verbose. */
-  note?(line: string): void;
+  // note (ReadOptions) also hears how the import wrote (the writer thread, or why not).
 }
 
 export interface ImportResult {

@@ -16,7 +16,7 @@
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { ByteChannel } from "./byte-channel.ts";
@@ -41,6 +41,7 @@ import {
   type TraceMeta,
   type TraceSummary,
 } from "./format.ts";
+import { startWorker } from "./worker-start.ts";
 
 /** Default most events per event chunk (see docs/FORMAT.md, "Measurements"). */
 export const DEFAULT_CHUNK_EVENTS = 4096;
@@ -612,34 +613,14 @@ class WriterThread implements Sink {
     const control = new SharedArrayBuffer(4 * CTL_INTS + 8 * CTL_NUMS + CTL_TEXT);
     const channel = ByteChannel.alloc(CHANNEL_BYTES);
     const input: ThreadInput = { path, offset: file.offset, index: file.index, control, channel };
-    let w: Worker;
-    try {
-      w = new Worker(new URL("./writer-worker.ts", import.meta.url), { workerData: input });
-    } catch (e) {
-      return e instanceof Error ? e.message : String(e);
-    }
     const { ints } = controlViews(control);
     // The thread raises `ready` (it may never return to its event loop to post a message).
-    const why = await new Promise<string | null>((res) => {
-      let settled = false;
-      const settle = (x: string | null) => {
-        if (!settled) {
-          settled = true;
-          res(x);
-        }
-      };
-      w.once("error", (e: unknown) => settle(e instanceof Error ? e.message : String(e)));
-      w.once("exit", (code: number) => settle(`it exited with code ${code}`));
-      const poll = () => (settled ? undefined : Atomics.load(ints, SLOT.ready) ? settle(null) : setTimeout(poll, 2));
-      poll();
-    });
-    if (why !== null) {
-      void w.terminate().catch(() => 0);
-      return why;
-    }
-    w.removeAllListeners("error");
-    w.removeAllListeners("exit");
-    w.unref();
+    const w = await startWorker(
+      new URL("./writer-worker.ts", import.meta.url),
+      { workerData: input },
+      () => Atomics.load(ints, SLOT.ready) !== 0,
+    );
+    if (typeof w === "string") return w;
     return new WriterThread(w, control, channel);
   }
 

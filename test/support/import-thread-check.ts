@@ -1,7 +1,7 @@
-// ktrace import with the trace writer's thread (TraceWriter.useThread) against
-// the import written on one thread: the same bytes for every text fixture and
-// for a generated input long enough that "auto" starts the thread in the
-// middle (THREAD_AFTER_EVENTS). Run in the test process (Node: no worker
+// ktrace import with the trace writer's thread (TraceWriter.useThread) and with
+// the parse thread (ReadOptions.parseThread) against the import written on one
+// thread: the same bytes for every text fixture and for a generated input long
+// enough that "auto" starts the writer's thread in the middle (THREAD_AFTER_EVENTS). Run in the test process (Node: no worker
 // starts there, so this checks the fallback) by test/import-thread.test.ts,
 // and as a script under Bun and Deno:
 //   bun test/support/import-thread-check.ts DIR   (prints JSON)
@@ -55,14 +55,25 @@ export async function checkImportThread(parent: string): Promise<ImportThreadRep
     await importTrace(file, one, { writer: "ktrace test", ...o, thread: false });
     const ref = readFileSync(one);
     rmSync(one);
-    for (const thread of file === long ? [true, "auto" as const] : [true]) {
+    // The writer's thread, and the parse thread (with the writer's, and alone).
+    const ways: [boolean | "auto", boolean][] = [
+      [true, false],
+      [true, true],
+      [false, true],
+    ];
+    if (file === long) ways.push(["auto", false]);
+    for (const [thread, parseThread] of ways) {
       const out = join(dir, `two-${i}.ktrace`);
       const said: string[] = [];
-      await importTrace(file, out, { writer: "ktrace test", ...o, thread, note: (l) => said.push(l) });
+      await importTrace(file, out, { writer: "ktrace test", ...o, thread, parseThread, note: (l) => said.push(l) });
       runs++;
       if (thread === "auto") auto = said.join("; ");
-      else if (!said.some((l) => l.includes("second thread"))) notes.push(said.join("; "));
-      if (!readFileSync(out).equals(ref)) differ.push(`${file} (thread ${thread})`);
+      else {
+        if (thread && !said.some((l) => l.includes("compressing and writing on a second thread")))
+          notes.push(said.join("; "));
+        if (parseThread && !said.some((l) => l.includes("parsing on a second thread"))) notes.push(said.join("; "));
+      }
+      if (!readFileSync(out).equals(ref)) differ.push(`${file} (thread ${thread}, parse thread ${parseThread})`);
       rmSync(out);
     }
   }

@@ -28,7 +28,14 @@ const FORMAT_NAMES = { ftrace: "ftrace text", perf: "perf script", babeltrace2: 
 
 export async function run(args: ParsedArgs<"import">): Promise<number> {
   const file = args.positionals[0]!;
-  const opts = args.flags.format === undefined ? {} : { format: args.flags.format };
+  // A long input is read and parsed on another thread (same records); KTRACE_PARSE_THREAD=always|never overrides (tests).
+  const pknob = process.env.KTRACE_PARSE_THREAD;
+  const parseThread = pknob === "always" ? true : pknob === "never" ? false : ("auto" as const);
+  const opts = {
+    ...(args.flags.format === undefined ? {} : { format: args.flags.format }),
+    parseThread,
+    note: args.verbose ? eprintln : undefined,
+  };
   if (args.flags["dry-run"]) {
     if (args.flags.output !== undefined)
       throw new UsageError("--dry-run writes nothing: drop -o", "import without --dry-run to write the trace");
@@ -49,7 +56,6 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
     ...opts,
     writer: WRITER,
     thread,
-    note: args.verbose ? eprintln : undefined,
     ...(every !== undefined ? { snapshotEvery: every } : {}),
   });
   const s: ImportSummary = {
