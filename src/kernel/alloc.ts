@@ -55,7 +55,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
         {
           op: "$",
           run: (t2, c2) => {
-            k.emit(c2, t2.tid, ev.tcacheNew({ pid: t2.pid }));
+            k.emitSlots(c2, t2.tid, KIND.tcacheNew, t2.pid, 0, 0, ""); // pid
             return DONE;
           },
         },

@@ -92,7 +92,9 @@ export const EXIT0: Op[] = [{ op: "exit", code: 0 }];
 
 /** Pushes a kernel path: its steps run in order, without preemption. */
 export function pushKernel(t: TCtx, steps: Micro[]): void {
-  t.frames.push({ ops: steps.map((run) => ({ op: "$" as const, run })), pc: 0, left: 0, kernel: true });
+  const ops: XOp[] = new Array(steps.length);
+  for (let i = 0; i < steps.length; i++) ops[i] = { op: "$", run: steps[i]! };
+  t.frames.push({ ops, pc: 0, left: 0, kernel: true });
 }
 
 /** Skips the rest of the current kernel frame (an early return from a kernel path). */

@@ -129,7 +129,7 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
     return DONE;
   }
   if (th.waitLock === id && th.state === "spinning") return STALL;
-  k.emit(c, t.tid, ev.lockWait({ lock: id, spin: l.type === "spin" ? 1 : 0 }));
+  k.emitSlots(c, t.tid, KIND.lockWait, id, l.type === "spin" ? 1 : 0, 0, ""); // lock, spin
   k.cost(COST.lock, c);
   return KEEP;
 }

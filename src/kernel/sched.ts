@@ -64,11 +64,22 @@ export interface Chooser {
  * answers, on every runtime.
  */
 export function randomChooser(seed: number): Chooser {
-  const rng = new Rng(seed);
-  return {
-    preempt: () => rng.u32() < PREEMPT_ODDS,
-    jitter: () => 1 + rng.below(4),
-  };
+  return new RandomChooser(seed);
+}
+
+/**
+ * randomChooser's strategy as a class: the simulator recognises it and asks
+ * its Rng directly (Simulator.rng), the same draws in the same order, without
+ * a call through the Chooser interface on every step.
+ */
+export class RandomChooser implements Chooser {
+  readonly rng: Rng;
+  constructor(seed: number) {
+    this.rng = new Rng(seed);
+  }
+  // Fields, not methods: a strategy may hand them on unbound (as a fallback's).
+  readonly preempt = (): boolean => this.rng.u32() < PREEMPT_ODDS;
+  readonly jitter = (): number => 1 + this.rng.below(4);
 }
 
 /** The read-only view of k's scheduler a Chooser is given. */
@@ -146,17 +157,23 @@ export function canProgress(k: Simulator, tid: number): boolean {
  * not empty.
  */
 export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
-  if (th.state === "spinning") return spinning(k, th) && k.rq.some((x) => canProgress(k, x));
+  if (th.state === "spinning") {
+    if (!spinning(k, th)) return false;
+    for (const x of k.rq) if (canProgress(k, x)) return true;
+    return false;
+  }
   if (k.ranked) {
     // The policy first: a higher rank ready preempts; a fifo thread is not time-sliced.
     const y = mustYield(k.state, k.rankedTids, th);
     if (y !== null) return y;
   }
-  return k.chooser.preempt(c, th.tid);
+  const rng = k.rng;
+  return rng !== null ? rng.u32() < PREEMPT_ODDS : k.chooser.preempt(c, th.tid);
 }
 
 /** Threads the last event made runnable go to the back of the run queue. */
 export function wakeBlocked(k: Simulator): void {
+  if (k.blocked.size === 0) return;
   for (const tid of k.blocked) {
     const t = k.state.threads.get(tid);
     if (!t || t.state === "exited") k.blocked.delete(tid);
