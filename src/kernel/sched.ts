@@ -78,8 +78,18 @@ export class RandomChooser implements Chooser {
     this.rng = new Rng(seed);
   }
   // Fields, not methods: a strategy may hand them on unbound (as a fallback's).
-  readonly preempt = (): boolean => this.rng.u32() < PREEMPT_ODDS;
-  readonly jitter = (): number => 1 + this.rng.below(4);
+  readonly preempt = (): boolean => randomPreempt(this.rng);
+  readonly jitter = (): number => randomJitter(this.rng);
+}
+
+/** The random strategy's preemption answer, drawn from rng (one definition: RandomChooser and the direct paths). */
+export function randomPreempt(rng: Rng): boolean {
+  return rng.u32() < PREEMPT_ODDS;
+}
+
+/** The random strategy's timing draw (1..4), from rng. */
+export function randomJitter(rng: Rng): number {
+  return 1 + rng.below(4);
 }
 
 /** The read-only view of k's scheduler a Chooser is given. */
@@ -168,7 +178,7 @@ export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
     if (y !== null) return y;
   }
   const rng = k.rng;
-  return rng !== null ? rng.u32() < PREEMPT_ODDS : k.chooser.preempt(c, th.tid);
+  return rng !== null ? randomPreempt(rng) : k.chooser.preempt(c, th.tid);
 }
 
 /** Threads the last event made runnable go to the back of the run queue. */

@@ -41,6 +41,7 @@ import {
   dequeue,
   RandomChooser,
   randomChooser,
+  randomJitter,
   schedView,
   shouldPreempt,
   switchAway,
@@ -277,7 +278,7 @@ export class Simulator {
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
   cost(base: number, cpu: number): void {
     const rng = this.rng;
-    this.clock[cpu]! += base * (rng !== null ? 1 + rng.below(4) : this.chooser.jitter(cpu));
+    this.clock[cpu]! += base * (rng !== null ? randomJitter(rng) : this.chooser.jitter(cpu));
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {

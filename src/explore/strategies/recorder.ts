@@ -4,7 +4,14 @@
 // (the event it shaped, the cpu, the thread, the choices there): what
 // whatif, pivots, shrink and diff show and key their changes by.
 
-import type { Chooser, SchedView } from "../../kernel/index.ts";
+import {
+  type Chooser,
+  RandomChooser,
+  type Rng,
+  randomJitter,
+  randomPreempt,
+  type SchedView,
+} from "../../kernel/index.ts";
 import type { PreemptYes, Schedule } from "../../trace/schedule.ts";
 
 export type DecisionKind = "pick" | "preempt" | "timing";
@@ -95,6 +102,12 @@ export class DecisionRecorder implements Chooser {
   private view: SchedView | null = null;
   readonly decisions: Decision[] | null;
   private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
+  /**
+   * The inner chooser's generator when it is the random one and decisions are
+   * not annotated (a plain recording): its answers are drawn here directly,
+   * the same draws in the same order, without a second call per step.
+   */
+  private readonly rng: Rng | null;
 
   constructor(
     private readonly inner: Chooser,
@@ -102,6 +115,7 @@ export class DecisionRecorder implements Chooser {
     annotate = false,
   ) {
     this.decisions = annotate ? [] : null;
+    this.rng = !annotate && inner instanceof RandomChooser ? inner.rng : null;
   }
 
   attach(view: SchedView): void {
@@ -130,6 +144,13 @@ export class DecisionRecorder implements Chooser {
   }
 
   preempt(cpu: number, tid: number): boolean {
+    const rng = this.rng;
+    if (rng !== null) {
+      const y = randomPreempt(rng);
+      if (y) this.yes.push({ at: this.asked, tid });
+      this.asked++;
+      return y;
+    }
     const y = this.inner.preempt(cpu, tid);
     if (this.decisions) {
       this.decisions.push({
@@ -148,6 +169,12 @@ export class DecisionRecorder implements Chooser {
   }
 
   jitter(cpu: number): number {
+    const rng = this.rng;
+    if (rng !== null) {
+      const v = randomJitter(rng); // 1..4 already
+      this.draws.push(v);
+      return v;
+    }
     const j = this.inner.jitter(cpu);
     const v = Number.isInteger(j) && j >= 1 && j <= 4 ? j : 1;
     if (this.decisions) {
