@@ -49,6 +49,14 @@ export interface Chooser {
    */
   next?(cpu: number, ready: readonly number[]): number;
   /**
+   * Told, by a chooser without next(), which thread the free `cpu` took first
+   * come, first served, each time next() would have been asked (at least two
+   * ready; its answer would have been 0): a recorder of decisions needs the
+   * pick, not the question, and the queue is then not scanned for a list of
+   * the ready ones.
+   */
+  took?(cpu: number, tid: number): void;
+  /**
    * Whether the timer preempts `tid`, about to run a user-mode step on `cpu`
    * while the run queue is not empty. A thread spinning on a held lock is
    * always preempted when another could progress (a rule, not asked).
@@ -119,7 +127,9 @@ export function dequeue(k: Simulator, cpu: number): number {
     // First come, first served.
     while (rq.length > 0) {
       const tid = rq.shift()!;
-      if (ready(k, tid)) return tid;
+      if (!ready(k, tid)) continue;
+      if (k.chooser.took !== undefined && anyReady(k, rq)) k.chooser.took(cpu, tid);
+      return tid;
     }
     return -1;
   }
@@ -145,6 +155,12 @@ export function dequeue(k: Simulator, cpu: number): number {
   if (tid === cands[0] && !k.ranked) rq.splice(0, at + 1);
   else rq.splice(at, 1);
   return tid;
+}
+
+/** Whether some thread of `tids` is ready. */
+function anyReady(k: Simulator, tids: readonly number[]): boolean {
+  for (const tid of tids) if (ready(k, tid)) return true;
+  return false;
 }
 
 /** True when th spins on a lock that is still held. */

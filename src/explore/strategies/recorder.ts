@@ -90,9 +90,10 @@ class Bytes {
 
 /**
  * Records every answer `inner` gives. A chooser without next() (first come,
- * first served) is asked as if it answered 0, the head of the queue: the same
- * run. With `annotate`, each decision's place is kept in `decisions` (in the
- * order made).
+ * first served) is recorded as if it answered 0, the head of the queue: the
+ * same run (the kernel tells took() the pick; with `annotate`, next() is
+ * asked, to see the options). With `annotate`, each decision's place is kept
+ * in `decisions` (in the order made).
  */
 export class DecisionRecorder implements Chooser {
   private readonly picks: number[] = [];
@@ -109,12 +110,19 @@ export class DecisionRecorder implements Chooser {
    */
   private readonly rng: Rng | null;
 
+  /** Present when the inner chooser picks, or picks are annotated (their options): the kernel then asks, else tells took(). */
+  readonly next?: (cpu: number, ready: readonly number[]) => number;
+  /** Present otherwise: the head of the queue was taken among two or more ready. */
+  readonly took?: (cpu: number, tid: number) => void;
+
   constructor(
     private readonly inner: Chooser,
     private readonly cpus: number,
     annotate = false,
   ) {
     this.decisions = annotate ? [] : null;
+    if (annotate || inner.next !== undefined) this.next = (cpu, ready) => this.pick(cpu, ready);
+    else this.took = (_cpu, tid) => void this.picks.push(tid);
     this.rng = !annotate && inner instanceof RandomChooser ? inner.rng : null;
   }
 
@@ -123,7 +131,7 @@ export class DecisionRecorder implements Chooser {
     this.inner.attach?.(view);
   }
 
-  next(cpu: number, ready: readonly number[]): number {
+  private pick(cpu: number, ready: readonly number[]): number {
     const asked = this.inner.next ? this.inner.next(cpu, ready) : 0;
     const i = Number.isInteger(asked) && asked >= 0 && asked < ready.length ? asked : 0;
     const tid = ready[i]!;
@@ -172,7 +180,9 @@ export class DecisionRecorder implements Chooser {
     const rng = this.rng;
     if (rng !== null) {
       const v = randomJitter(rng); // 1..4 already
-      this.draws.push(v);
+      const d = this.draws;
+      if (d.length < d.buf.length) d.buf[d.length++] = v;
+      else d.push(v);
       return v;
     }
     const j = this.inner.jitter(cpu);
