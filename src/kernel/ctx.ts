@@ -63,17 +63,23 @@ export interface PCtx {
   handlers: Map<number, Op[]>;
 }
 
-export function newPCtx(pid: number): PCtx {
+/** A process's context; fork hands the child copies of its parent's lock and variable names, and handlers. */
+export function newPCtx(
+  pid: number,
+  lockIds = new Map<string, number>(),
+  varIds = new Map<string, number>(),
+  handlers = new Map<number, Op[]>(),
+): PCtx {
   return {
     pid,
     atfork: [],
     lastChild: -1,
-    lockIds: new Map(),
+    lockIds,
     fieldLocks: new Map(),
-    varIds: new Map(),
+    varIds,
     fieldIds: new Map(),
     groupCode: 0,
-    handlers: new Map(),
+    handlers,
   };
 }
 

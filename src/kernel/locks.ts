@@ -117,6 +117,12 @@ export function kernelMode(t: TCtx): boolean {
 export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
   const l = k.state.locks.get(id);
   if (!l) throw new SimError(`lock ${id} is gone`);
+  return take(k, t, c, l);
+}
+
+/** acquire() of the lock l. */
+function take(k: Simulator, t: TCtx, c: number, l: Lock): R {
+  const id = l.id;
   if (l.owner < 0) {
     k.emitSlots(c, t.tid, KIND.lockAcquire, id, 1, 0, ""); // lock, level
     k.cost(COST.lock, c);
@@ -179,7 +185,7 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
     }
     return acquire(k, t, c, id);
   }
-  const r = acquire(k, t, c, id);
+  const r = take(k, t, c, l);
   if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
 }

@@ -116,13 +116,9 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
   for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
-  k.procs.set(pid, {
-    ...newPCtx(pid),
-    atfork: parent.atfork.slice(),
-    lockIds,
-    varIds,
-    handlers: new Map(parent.handlers),
-  });
+  const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
+  pc.atfork = parent.atfork.slice();
+  k.procs.set(pid, pc);
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
