@@ -97,7 +97,7 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   const nid = k.state.nextLock;
   const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
   const pi = "protocol" in decl && decl.protocol === "inherit" ? 16 : 0;
-  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type) + pi, name }));
+  k.emitSlots(c, t.tid, KIND.lockNew, nid, space, LOCK_TYPES.indexOf(decl.type) + pi, name); // lock, space, type, name
   ids.set(name, nid);
   return -1;
 }
