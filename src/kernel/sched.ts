@@ -148,7 +148,11 @@ export function dequeue(k: Simulator, cpu: number): number {
   }
   // The policy first (priorities: only the highest rank ready may run), then the chooser among those.
   if (k.ranked) eligible(k.state, cands, k.rankedTids);
-  const i = cands.length === 1 || k.chooser.next === undefined ? 0 : k.chooser.next(cpu, cands);
+  let i = 0;
+  if (cands.length > 1) {
+    if (k.chooser.next !== undefined) i = k.chooser.next(cpu, cands);
+    else k.chooser.took?.(cpu, cands[0]!);
+  }
   const tid = cands[i] ?? cands[0]!;
   const at = rq.indexOf(tid);
   // Entries before the first candidate are threads no longer ready, unless the policy passed over ready ones.
