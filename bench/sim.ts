@@ -4,9 +4,13 @@
 // times first, then measured over --rounds runs (medians).
 // Usage: npx bun bench/sim.ts [--events N] [--rounds R] [--scenario NAME[,NAME]] [--compare DIR] [--json]
 // --compare DIR: another checkout (with node_modules) measured in the same
-// process, its runs interleaved with this tree's, for a fair A/B on a loaded
-// machine. The thread's CPU time is read from /proc (Linux); elsewhere the
-// process's stands in for it.
+// process, its runs interleaved with this tree's (the order of the trees
+// alternating from round to round), for a fair A/B on a loaded machine; it
+// also prints, per scenario, the median over the rounds of this tree's time
+// divided by the other's in the same round (with the quartiles): the load
+// changes from second to second, and a ratio of neighbouring runs follows it
+// better than two medians taken apart. The thread's CPU time is read from
+// /proc (Linux); elsewhere the process's stands in for it.
 
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -60,7 +64,7 @@ for (const root of roots) {
   }
 }
 for (let r = 0; r < rounds; r++) {
-  for (const c of cases) {
+  for (const c of r % 2 === 0 ? cases : [...cases].reverse()) {
     gc();
     const t0 = threadCpu();
     const p0 = processCpu();
@@ -79,8 +83,16 @@ const rows = cases.map((c) => ({
   processNsPerEvent: +median(c.proc).toFixed(1),
   processMEventsPerCpuSec: +(1e3 / median(c.proc)).toFixed(2),
 }));
+/** Per scenario, this tree's thread time over the compared tree's, round by round: median and quartiles. */
+const ratios = scenarios.flatMap((scenario) => {
+  const [a, b] = cases.filter((c) => c.scenario === scenario);
+  if (a === undefined || b === undefined) return [];
+  const q = a.thread.map((x, i) => x / b.thread[i]!).sort((x, y) => x - y);
+  const at = (f: number) => +q[Math.min(q.length - 1, Math.floor(f * q.length))]!.toFixed(3);
+  return [{ scenario, median: at(0.5), q1: at(0.25), q3: at(0.75) }];
+});
 const load = loadavg().map((x) => +x.toFixed(2));
-if (argv.includes("--json")) console.log(JSON.stringify({ events, rounds, loadAverage: load, rows }, null, 2));
+if (argv.includes("--json")) console.log(JSON.stringify({ events, rounds, loadAverage: load, rows, ratios }, null, 2));
 else {
   console.log(
     `simulator benchmark: ${events.toLocaleString("en-US")} events a run, median of ${rounds} runs after 3 warm-up ones, load average ${load.join(" ")}`,
@@ -91,4 +103,8 @@ else {
         `${r.processNsPerEvent.toFixed(0).padStart(4)} ns/event for the process (${r.processMEventsPerCpuSec.toFixed(2)} M/CPU-s)${roots.length > 1 ? `  ${r.tree}` : ""}`,
     );
   }
+  for (const x of ratios)
+    console.log(
+      `  ${x.scenario.padEnd(16)} this tree / ${roots[1]}: ${x.median.toFixed(3)} (median of ${rounds} rounds; quartiles ${x.q1.toFixed(3)}..${x.q3.toFixed(3)})`,
+    );
 }

@@ -85,8 +85,14 @@ describe("the schedule as data", () => {
   });
 
   it("a run replayed from its recorded decisions is the same run, whatever the fallback strategy", async () => {
-    for (const target of ["tcmalloc-fork", "asterinas-procfs", "stress"]) {
-      const p = await prepare({ target, seed: 5, maxEvents: 20_000 });
+    // stress --opt state=os has a fifo thread: the scheduling policy's path through dequeue.
+    for (const [target, opts] of [
+      ["tcmalloc-fork", []],
+      ["asterinas-procfs", []],
+      ["stress", []],
+      ["stress", ["state=os"]],
+    ] as const) {
+      const p = await prepare({ target, opts: [...opts], seed: 5, maxEvents: 20_000 });
       const events = (ch: import("../src/kernel/index.ts").Chooser) => {
         const out: string[] = [];
         simulate(

@@ -9,7 +9,6 @@
 // tcmalloc-fork scenario's child gets stuck on.
 
 import { AGAIN, DONE, type Frame, KEEP, type R, type TCtx, userFrame } from "./ctx.ts";
-import { ev } from "./events.ts";
 import { COST, SIZE_CLASSES, TCACHE_REFILL } from "./params.ts";
 import type { Simulator } from "./sim.ts";
 import { KIND } from "./types.ts";
@@ -55,7 +54,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
         {
           op: "$",
           run: (t2, c2) => {
-            k.emit(c2, t2.tid, ev.tcacheNew({ pid: t2.pid }));
+            k.emitSlots(c2, t2.tid, KIND.tcacheNew, t2.pid, 0, 0, ""); // pid
             return DONE;
           },
         },
@@ -63,7 +62,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
         { op: "malloc", size },
       ]),
     );
-    k.emit(c, tid, ev.user({ label: "tcmalloc: no thread cache, slow path" }));
+    k.emitSlots(c, tid, KIND.user, 0, 0, 0, "tcmalloc: no thread cache, slow path");
     return KEEP;
   }
   const cls = sizeClass(size);
@@ -82,7 +81,7 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
         op: "$",
         run: (t2, c2) => {
           if (cls >= 0) t2.tc[cls]! += TCACHE_REFILL - 1;
-          k.emit(c2, t2.tid, ev.malloc({ size, path: cls >= 0 ? 1 : 2 }));
+          k.emitSlots(c2, t2.tid, KIND.malloc, size, cls >= 0 ? 1 : 2, 0, ""); // size, path
           k.cost(COST.malloc, c2);
           return DONE;
         },

@@ -63,17 +63,23 @@ export interface PCtx {
   handlers: Map<number, Op[]>;
 }
 
-export function newPCtx(pid: number): PCtx {
+/** A process's context; fork hands the child copies of its parent's lock and variable names, and handlers. */
+export function newPCtx(
+  pid: number,
+  lockIds = new Map<string, number>(),
+  varIds = new Map<string, number>(),
+  handlers = new Map<number, Op[]>(),
+): PCtx {
   return {
     pid,
     atfork: [],
     lastChild: -1,
-    lockIds: new Map(),
+    lockIds,
     fieldLocks: new Map(),
-    varIds: new Map(),
+    varIds,
     fieldIds: new Map(),
     groupCode: 0,
-    handlers: new Map(),
+    handlers,
   };
 }
 
@@ -92,7 +98,9 @@ export const EXIT0: Op[] = [{ op: "exit", code: 0 }];
 
 /** Pushes a kernel path: its steps run in order, without preemption. */
 export function pushKernel(t: TCtx, steps: Micro[]): void {
-  t.frames.push({ ops: steps.map((run) => ({ op: "$" as const, run })), pc: 0, left: 0, kernel: true });
+  const ops: XOp[] = new Array(steps.length);
+  for (let i = 0; i < steps.length; i++) ops[i] = { op: "$", run: steps[i]! };
+  t.frames.push({ ops, pc: 0, left: 0, kernel: true });
 }
 
 /** Skips the rest of the current kernel frame (an early return from a kernel path). */

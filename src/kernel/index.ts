@@ -9,7 +9,14 @@ export * as params from "./params.ts";
 export { baseRank, type Inversion, inversion, prioText, rank, rankText } from "./prio.ts";
 export { Rng } from "./prng.ts";
 export * from "./program.ts";
-export { type Chooser, randomChooser, type SchedView } from "./sched.ts";
+export {
+  type Chooser,
+  RandomChooser,
+  randomChooser,
+  randomJitter,
+  randomPreempt,
+  type SchedView,
+} from "./sched.ts";
 export { actionOf, deliverable, handlerRelock } from "./signal.ts";
 export { SimError, type SimOptions, Simulator, type Sink, simulate, type World } from "./sim.ts";
 export { cloneState, fromPlain, initState, type PlainState, toPlain } from "./state.ts";

@@ -198,7 +198,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
   const tid = t.tid;
   switch (op.op) {
     case "call":
-      k.emit(c, tid, ev.user({ label: op.name }));
+      k.emitSlots(c, tid, KIND.user, 0, 0, 0, op.name);
       k.cost(COST.user, c);
       f.pc++;
       if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
@@ -215,7 +215,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
     }
     case "atfork":
       k.procs.get(t.pid)!.atfork.push({ prepare: op.prepare, parent: op.parent, child: op.child });
-      k.emit(c, tid, ev.user({ label: "pthread_atfork" }));
+      k.emitSlots(c, tid, KIND.user, 0, 0, 0, "pthread_atfork");
       return DONE;
     case "fork":
       return proc.fork(k, t, c, op.child, f, op.pid);

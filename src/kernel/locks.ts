@@ -97,7 +97,7 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   const nid = k.state.nextLock;
   const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
   const pi = "protocol" in decl && decl.protocol === "inherit" ? 16 : 0;
-  k.emit(c, t.tid, ev.lockNew({ lock: nid, space, type: LOCK_TYPES.indexOf(decl.type) + pi, name }));
+  k.emitSlots(c, t.tid, KIND.lockNew, nid, space, LOCK_TYPES.indexOf(decl.type) + pi, name); // lock, space, type, name
   ids.set(name, nid);
   return -1;
 }
@@ -117,6 +117,12 @@ export function kernelMode(t: TCtx): boolean {
 export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
   const l = k.state.locks.get(id);
   if (!l) throw new SimError(`lock ${id} is gone`);
+  return take(k, t, c, l);
+}
+
+/** acquire() of the lock l. */
+function take(k: Simulator, t: TCtx, c: number, l: Lock): R {
+  const id = l.id;
   if (l.owner < 0) {
     k.emitSlots(c, t.tid, KIND.lockAcquire, id, 1, 0, ""); // lock, level
     k.cost(COST.lock, c);
@@ -129,7 +135,7 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
     return DONE;
   }
   if (th.waitLock === id && th.state === "spinning") return STALL;
-  k.emit(c, t.tid, ev.lockWait({ lock: id, spin: l.type === "spin" ? 1 : 0 }));
+  k.emitSlots(c, t.tid, KIND.lockWait, id, l.type === "spin" ? 1 : 0, 0, ""); // lock, spin
   k.cost(COST.lock, c);
   return KEEP;
 }
@@ -179,7 +185,7 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
     }
     return acquire(k, t, c, id);
   }
-  const r = acquire(k, t, c, id);
+  const r = take(k, t, c, l);
   if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
 }

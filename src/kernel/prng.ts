@@ -1,5 +1,14 @@
 // Seeded PRNG (sfc32, seeded through splitmix32). Deterministic on every runtime.
 
+const GAMMA = 0x9e3779b9;
+
+/** splitmix32's output for state z. */
+function splitmix32(z: number): number {
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
 export class Rng {
   private a: number;
   private b: number;
@@ -7,18 +16,12 @@ export class Rng {
   private d: number;
 
   constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    // splitmix32's sequence from seed: s + 1·γ, s + 2·γ, ... (a top-level function, not a closure: one per run).
+    const s = seed >>> 0;
+    this.a = splitmix32((s + GAMMA) | 0);
+    this.b = splitmix32((s + 2 * GAMMA) | 0);
+    this.c = splitmix32((s + 3 * GAMMA) | 0);
+    this.d = splitmix32((s + 4 * GAMMA) | 0);
     for (let i = 0; i < 12; i++) this.u32();
   }
 

@@ -30,7 +30,7 @@ import { COST, FIRST_PID } from "./params.ts";
 import type { Op } from "./program.ts";
 import { send } from "./signal.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, HOW, type KState, OUTCOME_KINDS, type Proc, SCHED_POLICIES, SIG, SIG_ACTIONS } from "./types.ts";
+import { ERRNO, HOW, KIND, type KState, OUTCOME_KINDS, type Proc, SCHED_POLICIES, SIG, SIG_ACTIONS } from "./types.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
 
 /** True while thread tid is some cpu's current thread. */
@@ -67,7 +67,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
     {
       op: "$",
       run: (t2, c2) => {
-        k.emit(c2, t2.tid, ev.kwork({ label: "sys_fork" }));
+        k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, "sys_fork");
         k.cost(COST.kernel, c2);
         return DONE;
       },
@@ -84,7 +84,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
       op: "$",
       run: (t2, c2) => {
         const parent = handlers.flatMap((h) => h.parent);
-        k.emit(c2, t2.tid, ev.user({ label: "fork() returns child pid" }));
+        k.emitSlots(c2, t2.tid, KIND.user, 0, 0, 0, "fork() returns child pid");
         if (pidReg !== undefined)
           k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
         t2.frames[t2.frames.length - 1]!.pc++;
@@ -95,7 +95,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
   ];
   t.frames.push({ ops: sys, pc: 0, left: 0, kernel: true });
   if (prepare.length > 0) t.frames.push(userFrame(prepare));
-  k.emit(c, t.tid, ev.user({ label: "fork()" }));
+  k.emitSlots(c, t.tid, KIND.user, 0, 0, 0, "fork()");
   k.cost(COST.user, c);
   return KEEP;
 }
@@ -108,7 +108,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
 function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   const pid = k.nextPid++;
   const ctid = k.nextTid++;
-  k.emit(c, t.tid, ev.fork({ pid: t.pid, child: pid, childTid: ctid }));
+  k.emitSlots(c, t.tid, KIND.fork, t.pid, pid, ctid, ""); // pid, child, childTid
   k.cost(COST.kernel * 4, c);
   const parent = k.procs.get(t.pid)!;
   parent.lastChild = pid;
@@ -116,13 +116,9 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
   for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
-  k.procs.set(pid, {
-    ...newPCtx(pid),
-    atfork: parent.atfork.slice(),
-    lockIds,
-    varIds,
-    handlers: new Map(parent.handlers),
-  });
+  const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
+  pc.atfork = parent.atfork.slice();
+  k.procs.set(pid, pc);
   const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame([...child, ...EXIT0])];
   if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
@@ -187,7 +183,7 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
   pushKernel(t, [
     (t2, c2) => {
       ntid = k.nextTid++;
-      k.emit(c2, t2.tid, ev.threadNew({ tid: ntid, pid: t2.pid, ident: ntid }));
+      k.emitSlots(c2, t2.tid, KIND.threadNew, ntid, t2.pid, ntid, ""); // tid, pid, ident
       k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
       k.handles.set(ntid, {
         pid: t2.pid,
@@ -350,11 +346,11 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
         );
         return DONE;
       }
-      k.emit(c2, t2.tid, ev.threadExit({ tid, code: k.procs.get(t2.pid)?.groupCode ?? 0 }));
+      k.emitSlots(c2, t2.tid, KIND.threadExit, tid, k.procs.get(t2.pid)?.groupCode ?? 0, 0, ""); // tid, code
       vo.killed = false;
       vo.frames = [];
       k.blocked.delete(tid);
-      k.rq = k.rq.filter((x) => x !== tid);
+      if (k.rq.includes(tid)) k.rq = k.rq.filter((x) => x !== tid);
       if (!onCpu(k, tid)) afterDeath(k, c2, v);
       return DONE;
     });
@@ -388,10 +384,16 @@ export function exitGroup(k: Simulator, t: TCtx, c: number, code: number): R {
  */
 export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group: boolean): R {
   const p = k.state.procs.get(t.pid)!;
-  const others = p.threads.some((x) => x !== t.tid && k.state.threads.get(x)?.state !== "exited");
+  let others = false;
+  for (const x of p.threads) {
+    if (x !== t.tid && k.state.threads.get(x)?.state !== "exited") {
+      others = true;
+      break;
+    }
+  }
   t.frames = [];
   if (others) {
-    k.emit(c, t.tid, ev.threadExit({ tid: t.tid, code }));
+    k.emitSlots(c, t.tid, KIND.threadExit, t.tid, code, 0, ""); // tid, code
     return KEEP;
   }
   if (!group) {
@@ -416,7 +418,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   const kw =
     (label: string): Micro =>
     (t2, c2) => {
-      k.emit(c2, t2.tid, ev.kwork({ label }));
+      k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, label);
       k.cost(COST.kernel, c2);
       return DONE;
     };
@@ -426,7 +428,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   steps.push(
     (t2, c2) => acquire(k, t2, c2, vmarLock),
     (t2, c2) => {
-      k.emit(c2, t2.tid, ev.vmarClear({ pid }));
+      k.emitSlots(c2, t2.tid, KIND.vmarClear, pid, 0, 0, ""); // pid
       k.cost(COST.kernel, c2);
       return DONE;
     },
@@ -434,7 +436,10 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   );
   // The descriptors are closed (waking readers of the pipes it held open).
   steps.push(...closeAll(k, pid, false));
-  const hasChildren = () => [...k.state.procs.values()].some((p) => p.ppid === pid);
+  const hasChildren = () => {
+    for (const p of k.state.procs.values()) if (p.ppid === pid) return true;
+    return false;
+  };
   steps.push((t2, c2) => {
     if (hasChildren() && pid !== FIRST_PID) {
       k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
@@ -444,11 +449,11 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     return DONE;
   });
   steps.push((t2, c2) => {
-    k.emit(c2, t2.tid, ev.threadExit({ tid: t2.tid, code }));
+    k.emitSlots(c2, t2.tid, KIND.threadExit, t2.tid, code, 0, ""); // tid, code
     return DONE;
   });
   steps.push((t2, c2) => {
-    k.emit(c2, t2.tid, ev.procExit({ pid, code }));
+    k.emitSlots(c2, t2.tid, KIND.procExit, pid, code, 0, ""); // pid, code
     dropHandles(k, pid);
     // SIGCHLD to the parent (dropped without an event when it ignores it, the default).
     const parent = k.state.procs.get(pid)?.ppid ?? 0;
@@ -603,7 +608,7 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   const p = target >= 0 ? k.state.procs.get(target)! : undefined;
   if (p?.state !== "zombie") {
     if (op.nohang) return noZombie(k, t, c, op, target);
-    k.emit(c, t.tid, ev.waitBlock({ pid: which === "any" ? -1 : target }));
+    k.emitSlots(c, t.tid, KIND.waitBlock, which === "any" ? -1 : target, 0, 0, ""); // pid
     t.blockedAt = k.state.seq;
     return KEEP;
   }
@@ -671,7 +676,7 @@ function noZombie(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitp
 export function reap(k: Simulator, c: number, tid: number, pid: number): void {
   const p = k.state.procs.get(pid)!;
   const main = p.threads[0];
-  k.emit(c, tid, ev.reap({ pid }));
+  k.emitSlots(c, tid, KIND.reap, pid, 0, 0, ""); // pid
   if (main !== undefined) k.threads.delete(main);
   k.procs.delete(pid);
 }

@@ -49,6 +49,14 @@ export interface Chooser {
    */
   next?(cpu: number, ready: readonly number[]): number;
   /**
+   * Told, by a chooser without next(), which thread the free `cpu` took first
+   * come, first served, each time next() would have been asked (at least two
+   * ready; its answer would have been 0): a recorder of decisions needs the
+   * pick, not the question, and the queue is then not scanned for a list of
+   * the ready ones.
+   */
+  took?(cpu: number, tid: number): void;
+  /**
    * Whether the timer preempts `tid`, about to run a user-mode step on `cpu`
    * while the run queue is not empty. A thread spinning on a held lock is
    * always preempted when another could progress (a rule, not asked).
@@ -64,11 +72,32 @@ export interface Chooser {
  * answers, on every runtime.
  */
 export function randomChooser(seed: number): Chooser {
-  const rng = new Rng(seed);
-  return {
-    preempt: () => rng.u32() < PREEMPT_ODDS,
-    jitter: () => 1 + rng.below(4),
-  };
+  return new RandomChooser(seed);
+}
+
+/**
+ * randomChooser's strategy as a class: the simulator recognises it and asks
+ * its Rng directly (Simulator.rng), the same draws in the same order, without
+ * a call through the Chooser interface on every step.
+ */
+export class RandomChooser implements Chooser {
+  readonly rng: Rng;
+  constructor(seed: number) {
+    this.rng = new Rng(seed);
+  }
+  // Fields, not methods: a strategy may hand them on unbound (as a fallback's).
+  readonly preempt = (): boolean => randomPreempt(this.rng);
+  readonly jitter = (): number => randomJitter(this.rng);
+}
+
+/** The random strategy's preemption answer, drawn from rng (one definition: RandomChooser and the direct paths). */
+export function randomPreempt(rng: Rng): boolean {
+  return rng.u32() < PREEMPT_ODDS;
+}
+
+/** The random strategy's timing draw (1..4), from rng. */
+export function randomJitter(rng: Rng): number {
+  return 1 + rng.below(4);
 }
 
 /** The read-only view of k's scheduler a Chooser is given. */
@@ -98,7 +127,9 @@ export function dequeue(k: Simulator, cpu: number): number {
     // First come, first served.
     while (rq.length > 0) {
       const tid = rq.shift()!;
-      if (ready(k, tid)) return tid;
+      if (!ready(k, tid)) continue;
+      if (k.chooser.took !== undefined && anyReady(k, rq)) k.chooser.took(cpu, tid);
+      return tid;
     }
     return -1;
   }
@@ -117,13 +148,23 @@ export function dequeue(k: Simulator, cpu: number): number {
   }
   // The policy first (priorities: only the highest rank ready may run), then the chooser among those.
   if (k.ranked) eligible(k.state, cands, k.rankedTids);
-  const i = cands.length === 1 || k.chooser.next === undefined ? 0 : k.chooser.next(cpu, cands);
+  let i = 0;
+  if (cands.length > 1) {
+    if (k.chooser.next !== undefined) i = k.chooser.next(cpu, cands);
+    else k.chooser.took?.(cpu, cands[0]!);
+  }
   const tid = cands[i] ?? cands[0]!;
   const at = rq.indexOf(tid);
   // Entries before the first candidate are threads no longer ready, unless the policy passed over ready ones.
   if (tid === cands[0] && !k.ranked) rq.splice(0, at + 1);
   else rq.splice(at, 1);
   return tid;
+}
+
+/** Whether some thread of `tids` is ready. */
+function anyReady(k: Simulator, tids: readonly number[]): boolean {
+  for (const tid of tids) if (ready(k, tid)) return true;
+  return false;
 }
 
 /** True when th spins on a lock that is still held. */
@@ -146,17 +187,23 @@ export function canProgress(k: Simulator, tid: number): boolean {
  * not empty.
  */
 export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
-  if (th.state === "spinning") return spinning(k, th) && k.rq.some((x) => canProgress(k, x));
+  if (th.state === "spinning") {
+    if (!spinning(k, th)) return false;
+    for (const x of k.rq) if (canProgress(k, x)) return true;
+    return false;
+  }
   if (k.ranked) {
     // The policy first: a higher rank ready preempts; a fifo thread is not time-sliced.
     const y = mustYield(k.state, k.rankedTids, th);
     if (y !== null) return y;
   }
-  return k.chooser.preempt(c, th.tid);
+  const rng = k.rng;
+  return rng !== null ? randomPreempt(rng) : k.chooser.preempt(c, th.tid);
 }
 
 /** Threads the last event made runnable go to the back of the run queue. */
 export function wakeBlocked(k: Simulator): void {
+  if (k.blocked.size === 0) return;
   for (const tid of k.blocked) {
     const t = k.state.threads.get(tid);
     if (!t || t.state === "exited") k.blocked.delete(tid);

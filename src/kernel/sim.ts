@@ -33,9 +33,20 @@ import { runThread } from "./interp.ts";
 import { lower } from "./lower.ts";
 import { COST, FIRST_PID, PROGRESS_WINDOW } from "./params.ts";
 import { rank, rankedThreads } from "./prio.ts";
+import type { Rng } from "./prng.ts";
 import { exited, exitThread, type ThreadHandle } from "./proc.ts";
 import type { LockDecl, Op, ProcSpec, VarDecl } from "./program.ts";
-import { type Chooser, dequeue, randomChooser, schedView, shouldPreempt, switchAway, wakeBlocked } from "./sched.ts";
+import {
+  type Chooser,
+  dequeue,
+  RandomChooser,
+  randomChooser,
+  randomJitter,
+  schedView,
+  shouldPreempt,
+  switchAway,
+  wakeBlocked,
+} from "./sched.ts";
 import { initState } from "./state.ts";
 import { type KConfig, type KEvent, KIND, type KState, OUTCOME_KINDS } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
@@ -81,6 +92,8 @@ export class Simulator {
   readonly state: KState;
   readonly world: World;
   readonly chooser: Chooser;
+  /** The default random chooser's generator, asked directly (the same draws as through `chooser`); null under any other strategy. */
+  readonly rng: Rng | null;
   private readonly maxEvents: number;
   private readonly sink: Sink | undefined;
   private readonly before: Sink | undefined;
@@ -138,6 +151,7 @@ export class Simulator {
     this.world = world;
     this.state = initState(world.config);
     this.chooser = opts.chooser ?? randomChooser(opts.seed);
+    this.rng = this.chooser instanceof RandomChooser ? this.chooser.rng : null;
     this.maxEvents = Math.max(2, opts.maxEvents);
     this.sink = sink;
     this.before = opts.before;
@@ -205,7 +219,8 @@ export class Simulator {
     if (this.sink) this.sink(e, this.state);
     // What the simulator does after some kinds (most do nothing: one table load).
     const hook = HOOK[e.kind]!;
-    if (hook !== 0) this.after(e, hook, cpu, tid);
+    // H_RERANK's only work is for worlds where some thread's scheduling was set.
+    if (hook !== 0 && (hook !== H_RERANK || this.rankedEver)) this.after(e, hook, cpu, tid);
   }
 
   /**
@@ -262,7 +277,8 @@ export class Simulator {
 
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
   cost(base: number, cpu: number): void {
-    this.clock[cpu]! += base * this.chooser.jitter(cpu);
+    const rng = this.rng;
+    this.clock[cpu]! += base * (rng !== null ? randomJitter(rng) : this.chooser.jitter(cpu));
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {

@@ -18,17 +18,17 @@ import { COST } from "./params.ts";
 import { autoReaped, reapOrphans } from "./proc.ts";
 import type { ProcFile } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { OUTCOME_KINDS, type Thread } from "./types.ts";
+import { KIND, OUTCOME_KINDS, type Thread } from "./types.ts";
 
 /** Allocates and maps a kernel stack for thread `owner`. Emits kstack-alloc (on cpu, by tid; -1 at boot). */
 export function allocKstack(k: Simulator, cpu: number, tid: number, owner: number): void {
   const id = k.freeKstacks.length > 0 ? k.freeKstacks.shift()! : k.nextKstack++;
-  k.emit(cpu, tid, ev.kstackAlloc({ kstack: id, tid: owner }));
+  k.emitSlots(cpu, tid, KIND.kstackAlloc, id, owner, 0, ""); // kstack, tid
 }
 
 /** Unmaps kernel stack id and returns it to the allocator. Emits kstack-free. */
 export function freeKstack(k: Simulator, cpu: number, tid: number, id: number): void {
-  k.emit(cpu, tid, ev.kstackFree({ kstack: id }));
+  k.emitSlots(cpu, tid, KIND.kstackFree, id, 0, 0, ""); // kstack
   let i = 0;
   while (i < k.freeKstacks.length && k.freeKstacks[i]! < id) i++;
   k.freeKstacks.splice(i, 0, id);
@@ -54,12 +54,13 @@ export function afterDeath(k: Simulator, c: number, th: Thread): void {
   k.pending[c]!.push(() => {
     const s = k.state.kstacks.get(kstack);
     if (s && s.state === "mapped" && s.tid === th.tid) freeKstack(k, c, k.state.cpus[c]!.tid, kstack);
-    else k.emit(c, k.state.cpus[c]!.tid, ev.kwork({ label: "finish_task_switch" }));
+    else k.emitSlots(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, 0, "finish_task_switch");
   });
   if (!main) {
     k.pending[c]!.push(() => {
-      if (k.state.threads.has(th.tid)) k.emit(c, k.state.cpus[c]!.tid, ev.threadRelease({ tid: th.tid }));
-      else k.emit(c, k.state.cpus[c]!.tid, ev.kwork({ label: "put_task_struct" }));
+      if (k.state.threads.has(th.tid))
+        k.emitSlots(c, k.state.cpus[c]!.tid, KIND.threadRelease, th.tid, 0, 0, ""); // tid
+      else k.emitSlots(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, 0, "put_task_struct");
     });
   }
   if (orphan) reapOrphans(k, c);

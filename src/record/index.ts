@@ -121,7 +121,17 @@ export function reseed(p: Prepared, seed: number): Prepared {
       maxEvents: p.maxEvents,
       strategy: p.strategy,
     });
-  return { ...p, variant: { ...p.variant, seed } };
+  // Field by field (every field of Prepared): a spread of p cost ~1.5% of a short scenario's runs seed after seed.
+  const v = p.variant;
+  return {
+    scenario: p.scenario,
+    variant: { fix: v.fix, seed, cpus: v.cpus, options: v.options },
+    world: p.world,
+    maxEvents: p.maxEvents,
+    readsSeed: p.readsSeed,
+    invariants: p.invariants,
+    strategy: p.strategy,
+  };
 }
 
 /**

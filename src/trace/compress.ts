@@ -18,14 +18,15 @@ import { concatBytes } from "./bytes.ts";
 export type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 /**
- * fflate level for event chunk bodies. Level 2 compresses the stress load's
- * event chunks at ~4.5 M events/s on this project's machine (level 4: ~3,
- * level 6: ~2, the hand-written Huffman coder it replaces: ~20) for 2% more
- * bytes than level 4 and 3% more than level 6: a recorder that compresses on
- * a second core then keeps up with a simulator at 3 M events/s
- * (docs/FORMAT.md, "Measurements"). Changing it changes every trace's bytes.
+ * fflate level for event chunk bodies. Level 1 compresses the stress load's
+ * event chunks at ~5.3 M events/s on this project's machine (~190 ns/event;
+ * level 2: ~250 ns, level 4: ~3 M/s, level 6: ~2) for 2.3% more event bytes
+ * than level 2: the recorder's writer thread, which deflates every chunk, was
+ * at ~330 ns/event with level 2, the bottleneck of recording at 3 M events/s
+ * (docs/FORMAT.md, "Measurements"; docs/BENCHMARKS.md). Changing it changes
+ * every trace's bytes.
  */
-export const EVENTS_LEVEL: Level = 2;
+export const EVENTS_LEVEL: Level = 1;
 /** fflate level for snapshot and index bodies (one per K events: size matters more than speed). */
 export const SNAPSHOT_LEVEL: Level = 6;
 /** fflate level for gzip-wrapped files. */

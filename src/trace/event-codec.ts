@@ -171,6 +171,20 @@ export class ChunkBuilder {
     for (let i = 0; i < n; i++) {
       let d = Math.abs(time[i]! - prevTime);
       prevTime = time[i]!;
+      const di = d | 0;
+      if (di === d && scale <= 0x7fffffff) {
+        // The common case, in int32 arithmetic (a double's % is a call to fmod): the same gcd.
+        if (scale !== 0 && di % (scale | 0) === 0) continue;
+        let x = scale | 0;
+        let y = di;
+        while (y !== 0) {
+          const r = x % y;
+          x = y;
+          y = r;
+        }
+        scale = x;
+        continue;
+      }
       if (!Number.isSafeInteger(d)) {
         scale = 1; // not encodable: putS below reports it
         break;
@@ -208,14 +222,14 @@ export class ChunkBuilder {
     const dict = new Map<string, number>();
     const strs: string[] = [];
     prevTime = 0;
+    const { kind, cpu, tid, a: ca, b: cb, c: cc, s: cs } = this;
     for (let i = 0; i < n; i++) {
-      const k = this.kind[i]!;
-      if (!Number.isInteger(k) || k < 0 || k > 0x3fffffff)
-        throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
-      const a = this.a[i]!,
-        b = this.b[i]!,
-        c = this.c[i]!,
-        s = this.s[i]!;
+      const k = kind[i]!;
+      if (k < 0 || k > 0x3fffffff) throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
+      const a = ca[i]!,
+        b = cb[i]!,
+        c = cc[i]!,
+        s = cs[i]!;
       let na = 3,
         hs = 1,
         full = 1;
@@ -229,8 +243,8 @@ export class ChunkBuilder {
         }
       }
       pk = putU(K, pk, k * 2 + full);
-      pc = putS(CPU, pc, this.cpu[i]!);
-      pt = putS(TID, pt, this.tid[i]!);
+      pc = putS(CPU, pc, cpu[i]!);
+      pt = putS(TID, pt, tid[i]!);
       const t = time[i]!;
       pm = putS(TIME, pm, (t - prevTime) / scale);
       prevTime = t;

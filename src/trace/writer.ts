@@ -227,6 +227,8 @@ export class TraceWriter {
   private next = 0;
   private last: KState;
   private lastSnapshot = -1;
+  /** Events to append before the next snapshot. */
+  private untilSnapshot: number;
   private state: "open" | "finished" | "failed" | "aborted" = "open";
   private readonly chunk: ChunkBuilder;
   /** The header and the initial snapshot are on disk: a partial file now opens (recovery mode). */
@@ -252,6 +254,7 @@ export class TraceWriter {
     this.fd = fd;
     this.last = initial;
     this.snapshotEvery = snapshotEvery;
+    this.untilSnapshot = snapshotEvery;
     this.chunkEvents = chunkEvents;
     this.gzip = gzip;
     this.chunk = new ChunkBuilder(chunkEvents, slotTable(kinds));
@@ -330,7 +333,9 @@ export class TraceWriter {
     this.chunk.push(ev);
     this.next++;
     this.last = stateAfter;
-    const snap = this.next % this.snapshotEvery === 0;
+    // Every snapshotEvery-th event (a countdown: an integer division per event cost ~5 ns).
+    const snap = --this.untilSnapshot === 0;
+    if (snap) this.untilSnapshot = this.snapshotEvery;
     if (snap || this.chunk.n === this.chunkEvents) {
       this.flushChunk();
       if (snap) this.snapshot(stateAfter);

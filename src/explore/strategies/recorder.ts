@@ -4,7 +4,14 @@
 // (the event it shaped, the cpu, the thread, the choices there): what
 // whatif, pivots, shrink and diff show and key their changes by.
 
-import type { Chooser, SchedView } from "../../kernel/index.ts";
+import {
+  type Chooser,
+  RandomChooser,
+  type Rng,
+  randomJitter,
+  randomPreempt,
+  type SchedView,
+} from "../../kernel/index.ts";
 import type { PreemptYes, Schedule } from "../../trace/schedule.ts";
 
 export type DecisionKind = "pick" | "preempt" | "timing";
@@ -83,9 +90,10 @@ class Bytes {
 
 /**
  * Records every answer `inner` gives. A chooser without next() (first come,
- * first served) is asked as if it answered 0, the head of the queue: the same
- * run. With `annotate`, each decision's place is kept in `decisions` (in the
- * order made).
+ * first served) is recorded as if it answered 0, the head of the queue: the
+ * same run (the kernel tells took() the pick; with `annotate`, next() is
+ * asked, to see the options). With `annotate`, each decision's place is kept
+ * in `decisions` (in the order made).
  */
 export class DecisionRecorder implements Chooser {
   private readonly picks: number[] = [];
@@ -95,6 +103,17 @@ export class DecisionRecorder implements Chooser {
   private view: SchedView | null = null;
   readonly decisions: Decision[] | null;
   private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
+  /**
+   * The inner chooser's generator when it is the random one and decisions are
+   * not annotated (a plain recording): its answers are drawn here directly,
+   * the same draws in the same order, without a second call per step.
+   */
+  private readonly rng: Rng | null;
+
+  /** Present when the inner chooser picks, or picks are annotated (their options): the kernel then asks, else tells took(). */
+  readonly next?: (cpu: number, ready: readonly number[]) => number;
+  /** Present otherwise: the head of the queue was taken among two or more ready. */
+  readonly took?: (cpu: number, tid: number) => void;
 
   constructor(
     private readonly inner: Chooser,
@@ -102,6 +121,9 @@ export class DecisionRecorder implements Chooser {
     annotate = false,
   ) {
     this.decisions = annotate ? [] : null;
+    if (annotate || inner.next !== undefined) this.next = (cpu, ready) => this.pick(cpu, ready);
+    else this.took = (_cpu, tid) => void this.picks.push(tid);
+    this.rng = !annotate && inner instanceof RandomChooser ? inner.rng : null;
   }
 
   attach(view: SchedView): void {
@@ -109,7 +131,7 @@ export class DecisionRecorder implements Chooser {
     this.inner.attach?.(view);
   }
 
-  next(cpu: number, ready: readonly number[]): number {
+  private pick(cpu: number, ready: readonly number[]): number {
     const asked = this.inner.next ? this.inner.next(cpu, ready) : 0;
     const i = Number.isInteger(asked) && asked >= 0 && asked < ready.length ? asked : 0;
     const tid = ready[i]!;
@@ -130,6 +152,13 @@ export class DecisionRecorder implements Chooser {
   }
 
   preempt(cpu: number, tid: number): boolean {
+    const rng = this.rng;
+    if (rng !== null) {
+      const y = randomPreempt(rng);
+      if (y) this.yes.push({ at: this.asked, tid });
+      this.asked++;
+      return y;
+    }
     const y = this.inner.preempt(cpu, tid);
     if (this.decisions) {
       this.decisions.push({
@@ -148,6 +177,14 @@ export class DecisionRecorder implements Chooser {
   }
 
   jitter(cpu: number): number {
+    const rng = this.rng;
+    if (rng !== null) {
+      const v = randomJitter(rng); // 1..4 already
+      const d = this.draws;
+      if (d.length < d.buf.length) d.buf[d.length++] = v;
+      else d.push(v);
+      return v;
+    }
     const j = this.inner.jitter(cpu);
     const v = Number.isInteger(j) && j >= 1 && j <= 4 ? j : 1;
     if (this.decisions) {
