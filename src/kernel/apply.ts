@@ -154,6 +154,85 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
   return p;
 }
 
+/**
+ * Who waits for what, derived from the threads (never stored, never in a
+ * snapshot): the threads that set waitLock to a lock, by lock, and waitPid to
+ * a pid (or -1, any child), by that value. A lock release, a process exit and
+ * a reap wake those instead of walking every thread, which an imported trace
+ * with thousands of tasks paid at each of them. Kept per threads map (a
+ * cloned or rebuilt state has a new one and builds its index on first use),
+ * added to where applyEvent sets waitLock or waitPid, and loose the other
+ * way: an entry may be stale (the thread waits no more, or is gone), so every
+ * use checks the thread as the walk it replaces did; a use prunes the stale
+ * ones it meets. The result is the walk's: these wakeups touch each thread
+ * alone, so their order does not matter.
+ */
+interface Waiters {
+  byLock: Map<number, Set<Thread>>;
+  byPid: Map<number, Set<Thread>>;
+}
+const WAITERS = new WeakMap<Map<number, Thread>, Waiters>();
+
+function waiters(s: KState): Waiters {
+  let w = WAITERS.get(s.threads);
+  if (w === undefined) {
+    w = { byLock: new Map(), byPid: new Map() };
+    for (const t of s.threads.values()) {
+      if (t.waitLock >= 0) addTo(w.byLock, t.waitLock, t);
+      if (t.waitPid >= -1) addTo(w.byPid, t.waitPid, t);
+    }
+    WAITERS.set(s.threads, w);
+  }
+  return w;
+}
+
+function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
+  const set = m.get(key);
+  if (set === undefined) m.set(key, new Set([t]));
+  else set.add(t);
+}
+
+/** Notes that t now waits for lock id (an index not built yet is built from the threads when first used). */
+function waitsLock(s: KState, t: Thread, id: number): void {
+  const w = WAITERS.get(s.threads);
+  if (w !== undefined) addTo(w.byLock, id, t);
+}
+
+/** Notes that t now waits for pid (-1: any child). */
+function waitsPid(s: KState, t: Thread, pid: number): void {
+  const w = WAITERS.get(s.threads);
+  if (w !== undefined) addTo(w.byPid, pid, t);
+}
+
+/** The blocked waiters of lock id become runnable; returns nothing (the walk over every thread it replaces). */
+function wakeLockWaiters(s: KState, id: number): void {
+  const m = waiters(s).byLock;
+  const set = m.get(id);
+  if (set === undefined) return;
+  for (const t of set) {
+    if (t.waitLock !== id || s.threads.get(t.tid) !== t) {
+      set.delete(t);
+      continue;
+    }
+    if (t.state === "blocked") t.state = "runnable";
+  }
+  if (set.size === 0) m.delete(id);
+}
+
+/** The threads that may wait for pid (their waitPid is pid), live and still waiting for it; prunes the rest. */
+function pidWaiters(s: KState, pid: number): Thread[] {
+  const m = waiters(s).byPid;
+  const set = m.get(pid);
+  if (set === undefined) return [];
+  const out: Thread[] = [];
+  for (const t of set) {
+    if (t.waitPid !== pid || s.threads.get(t.tid) !== t) set.delete(t);
+    else out.push(t);
+  }
+  if (set.size === 0) m.delete(pid);
+  return out;
+}
+
 function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
   const t: Thread = { tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 };
   s.threads.set(tid, t);
@@ -444,7 +523,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       p.state = "zombie";
       p.exitCode = ev.b;
       p.exitSeq = ev.seq;
-      for (const t of s.threads.values()) {
+      // The threads in waitpid for it, by its pid or as its parent's "any child".
+      for (const t of [...pidWaiters(s, p.pid), ...pidWaiters(s, -1)]) {
         if (
           t.state === "blocked" &&
           t.waitLock < 0 &&
@@ -486,8 +566,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Readers blocked on the VMAR lock find the process gone when they run
       // (traces before format 1.1, where reads did not hold a reference).
-      for (const t of s.threads.values()) {
-        if (t.waitLock === p.vmarLock && t.state === "blocked") {
+      for (const t of waiters(s).byLock.get(p.vmarLock) ?? []) {
+        if (t.waitLock === p.vmarLock && t.state === "blocked" && s.threads.get(t.tid) === t) {
           t.state = "runnable";
           t.waitLock = -1;
         }
@@ -499,6 +579,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const t = thread(s, ev, ev.tid);
       t.state = "blocked";
       t.waitPid = ev.a;
+      waitsPid(s, t, ev.a);
       break;
     }
     case KIND.lockNew: {
@@ -536,6 +617,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const l = lock(s, ev, ev.a);
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
+      waitsLock(s, t, ev.a);
       // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
       if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
       if (l.pi && l.owner >= 0) reboost(s, l.owner);
@@ -549,9 +631,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
-        for (const t of s.threads.values()) {
-          if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
-        }
+        wakeLockWaiters(s, l.id);
         if (l.pi && was >= 0) reboost(s, was);
       }
       break;
