@@ -159,29 +159,37 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
  * snapshot): the threads that set waitLock to a lock, by lock, and waitPid to
  * a pid (or -1, any child), by that value. A lock release, a process exit and
  * a reap wake those instead of walking every thread, which an imported trace
- * with thousands of tasks paid at each of them. Kept per threads map (a
- * cloned or rebuilt state has a new one and builds its index on first use),
- * added to where applyEvent sets waitLock or waitPid, and loose the other
- * way: an entry may be stale (the thread waits no more, or is gone), so every
- * use checks the thread as the walk it replaces did; a use prunes the stale
- * ones it meets. The result is the walk's: these wakeups touch each thread
- * alone, so their order does not matter.
+ * with thousands of tasks paid at each of them; with few threads the walk is
+ * cheaper than keeping the index, and no index is made (SMALL). It hangs on
+ * the threads map itself (a symbol-keyed property: a cloned or rebuilt state
+ * has a new map and builds its own from its threads on first use), is added
+ * to where applyEvent sets waitLock or waitPid, and is loose the other way:
+ * an entry may be stale (the thread waits no more, or is gone), so every use
+ * checks the thread as the walk it replaces did, and prunes the stale ones
+ * it meets. The result is the walk's: these wakeups touch each thread alone,
+ * so their order does not matter.
  */
 interface Waiters {
   byLock: Map<number, Set<Thread>>;
   byPid: Map<number, Set<Thread>>;
 }
-const WAITERS = new WeakMap<Map<number, Thread>, Waiters>();
+const WAITERS: unique symbol = Symbol("waiters");
+type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters };
+/** Up to this many threads the wakeups walk them all and keep no index (simulated worlds; measured on stress). */
+const SMALL = 64;
 
-function waiters(s: KState): Waiters {
-  let w = WAITERS.get(s.threads);
+/** The index, built from the threads if the map has none yet; null while the walk is cheaper (no index yet, few threads). */
+function waiters(s: KState): Waiters | null {
+  const m = s.threads as Indexed;
+  let w = m[WAITERS];
   if (w === undefined) {
+    if (m.size <= SMALL) return null;
     w = { byLock: new Map(), byPid: new Map() };
-    for (const t of s.threads.values()) {
+    for (const t of m.values()) {
       if (t.waitLock >= 0) addTo(w.byLock, t.waitLock, t);
       if (t.waitPid >= -1) addTo(w.byPid, t.waitPid, t);
     }
-    WAITERS.set(s.threads, w);
+    m[WAITERS] = w;
   }
   return w;
 }
@@ -192,44 +200,43 @@ function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
   else set.add(t);
 }
 
-/** Notes that t now waits for lock id (an index not built yet is built from the threads when first used). */
+/** Notes that t now waits for lock id (in the index, if the map has one). */
 function waitsLock(s: KState, t: Thread, id: number): void {
-  const w = WAITERS.get(s.threads);
+  const w = (s.threads as Indexed)[WAITERS];
   if (w !== undefined) addTo(w.byLock, id, t);
 }
 
 /** Notes that t now waits for pid (-1: any child). */
 function waitsPid(s: KState, t: Thread, pid: number): void {
-  const w = WAITERS.get(s.threads);
+  const w = (s.threads as Indexed)[WAITERS];
   if (w !== undefined) addTo(w.byPid, pid, t);
 }
 
-/** The blocked waiters of lock id become runnable; returns nothing (the walk over every thread it replaces). */
-function wakeLockWaiters(s: KState, id: number): void {
-  const m = waiters(s).byLock;
-  const set = m.get(id);
-  if (set === undefined) return;
-  for (const t of set) {
-    if (t.waitLock !== id || s.threads.get(t.tid) !== t) {
-      set.delete(t);
-      continue;
-    }
-    if (t.state === "blocked") t.state = "runnable";
-  }
-  if (set.size === 0) m.delete(id);
+/** The threads that may wait for lock id: the index's (pruned of those that do not), or every thread. */
+function lockWaiters(s: KState, id: number): Iterable<Thread> {
+  const w = waiters(s);
+  if (w === null) return s.threads.values();
+  const set = w.byLock.get(id);
+  if (set === undefined) return [];
+  for (const t of set) if (t.waitLock !== id || s.threads.get(t.tid) !== t) set.delete(t);
+  if (set.size === 0) w.byLock.delete(id);
+  return set;
 }
 
-/** The threads that may wait for pid (their waitPid is pid), live and still waiting for it; prunes the rest. */
-function pidWaiters(s: KState, pid: number): Thread[] {
-  const m = waiters(s).byPid;
-  const set = m.get(pid);
-  if (set === undefined) return [];
+/** The threads that may wait for pid (waitPid pid, or -1 for any child): the index's, pruned, or every thread. */
+function pidWaiters(s: KState, pid: number): Iterable<Thread> {
+  const w = waiters(s);
+  if (w === null) return s.threads.values();
   const out: Thread[] = [];
-  for (const t of set) {
-    if (t.waitPid !== pid || s.threads.get(t.tid) !== t) set.delete(t);
-    else out.push(t);
+  for (const key of [pid, -1]) {
+    const set = w.byPid.get(key);
+    if (set === undefined) continue;
+    for (const t of set) {
+      if (t.waitPid !== key || s.threads.get(t.tid) !== t) set.delete(t);
+      else out.push(t);
+    }
+    if (set.size === 0) w.byPid.delete(key);
   }
-  if (set.size === 0) m.delete(pid);
   return out;
 }
 
@@ -524,7 +531,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       p.exitCode = ev.b;
       p.exitSeq = ev.seq;
       // The threads in waitpid for it, by its pid or as its parent's "any child".
-      for (const t of [...pidWaiters(s, p.pid), ...pidWaiters(s, -1)]) {
+      for (const t of pidWaiters(s, p.pid)) {
         if (
           t.state === "blocked" &&
           t.waitLock < 0 &&
@@ -566,8 +573,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Readers blocked on the VMAR lock find the process gone when they run
       // (traces before format 1.1, where reads did not hold a reference).
-      for (const t of waiters(s).byLock.get(p.vmarLock) ?? []) {
-        if (t.waitLock === p.vmarLock && t.state === "blocked" && s.threads.get(t.tid) === t) {
+      for (const t of lockWaiters(s, p.vmarLock)) {
+        if (t.waitLock === p.vmarLock && t.state === "blocked") {
           t.state = "runnable";
           t.waitLock = -1;
         }
@@ -631,7 +638,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
-        wakeLockWaiters(s, l.id);
+        for (const t of lockWaiters(s, l.id)) if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
         if (l.pi && was >= 0) reboost(s, was);
       }
       break;
