@@ -154,6 +154,92 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
   return p;
 }
 
+/**
+ * Who waits for what, derived from the threads (never stored, never in a
+ * snapshot): the threads that set waitLock to a lock, by lock, and waitPid to
+ * a pid (or -1, any child), by that value. A lock release, a process exit and
+ * a reap wake those instead of walking every thread, which an imported trace
+ * with thousands of tasks paid at each of them; with few threads the walk is
+ * cheaper than keeping the index, and no index is made (SMALL). It hangs on
+ * the threads map itself (a symbol-keyed property: a cloned or rebuilt state
+ * has a new map and builds its own from its threads on first use), is added
+ * to where applyEvent sets waitLock or waitPid, and is loose the other way:
+ * an entry may be stale (the thread waits no more, or is gone), so every use
+ * checks the thread as the walk it replaces did, and prunes the stale ones
+ * it meets. The result is the walk's: these wakeups touch each thread alone,
+ * so their order does not matter.
+ */
+interface Waiters {
+  byLock: Map<number, Set<Thread>>;
+  byPid: Map<number, Set<Thread>>;
+}
+const WAITERS: unique symbol = Symbol("waiters");
+type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters };
+/** Up to this many threads the wakeups walk them all and keep no index (simulated worlds; measured on stress). */
+const SMALL = 64;
+
+/** The index, built from the threads if the map has none yet; null while the walk is cheaper (no index yet, few threads). */
+function waiters(s: KState): Waiters | null {
+  const m = s.threads as Indexed;
+  let w = m[WAITERS];
+  if (w === undefined) {
+    if (m.size <= SMALL) return null;
+    w = { byLock: new Map(), byPid: new Map() };
+    for (const t of m.values()) {
+      if (t.waitLock >= 0) addTo(w.byLock, t.waitLock, t);
+      if (t.waitPid >= -1) addTo(w.byPid, t.waitPid, t);
+    }
+    m[WAITERS] = w;
+  }
+  return w;
+}
+
+function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
+  const set = m.get(key);
+  if (set === undefined) m.set(key, new Set([t]));
+  else set.add(t);
+}
+
+/** Notes that t now waits for lock id (in the index, if the map has one). */
+function waitsLock(s: KState, t: Thread, id: number): void {
+  const w = (s.threads as Indexed)[WAITERS];
+  if (w !== undefined) addTo(w.byLock, id, t);
+}
+
+/** Notes that t now waits for pid (-1: any child). */
+function waitsPid(s: KState, t: Thread, pid: number): void {
+  const w = (s.threads as Indexed)[WAITERS];
+  if (w !== undefined) addTo(w.byPid, pid, t);
+}
+
+/** The threads that may wait for lock id: the index's (pruned of those that do not), or every thread. */
+function lockWaiters(s: KState, id: number): Iterable<Thread> {
+  const w = waiters(s);
+  if (w === null) return s.threads.values();
+  const set = w.byLock.get(id);
+  if (set === undefined) return [];
+  for (const t of set) if (t.waitLock !== id || s.threads.get(t.tid) !== t) set.delete(t);
+  if (set.size === 0) w.byLock.delete(id);
+  return set;
+}
+
+/** The threads that may wait for pid (waitPid pid, or -1 for any child): the index's, pruned, or every thread. */
+function pidWaiters(s: KState, pid: number): Iterable<Thread> {
+  const w = waiters(s);
+  if (w === null) return s.threads.values();
+  const out: Thread[] = [];
+  for (const key of [pid, -1]) {
+    const set = w.byPid.get(key);
+    if (set === undefined) continue;
+    for (const t of set) {
+      if (t.waitPid !== key || s.threads.get(t.tid) !== t) set.delete(t);
+      else out.push(t);
+    }
+    if (set.size === 0) w.byPid.delete(key);
+  }
+  return out;
+}
+
 function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
   const t: Thread = { tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 };
   s.threads.set(tid, t);
@@ -444,7 +530,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       p.state = "zombie";
       p.exitCode = ev.b;
       p.exitSeq = ev.seq;
-      for (const t of s.threads.values()) {
+      // The threads in waitpid for it, by its pid or as its parent's "any child".
+      for (const t of pidWaiters(s, p.pid)) {
         if (
           t.state === "blocked" &&
           t.waitLock < 0 &&
@@ -486,7 +573,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Readers blocked on the VMAR lock find the process gone when they run
       // (traces before format 1.1, where reads did not hold a reference).
-      for (const t of s.threads.values()) {
+      for (const t of lockWaiters(s, p.vmarLock)) {
         if (t.waitLock === p.vmarLock && t.state === "blocked") {
           t.state = "runnable";
           t.waitLock = -1;
@@ -499,6 +586,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const t = thread(s, ev, ev.tid);
       t.state = "blocked";
       t.waitPid = ev.a;
+      waitsPid(s, t, ev.a);
       break;
     }
     case KIND.lockNew: {
@@ -536,6 +624,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const l = lock(s, ev, ev.a);
       if (t.waitLock !== ev.a) t.waitSince = ev.seq;
       t.waitLock = ev.a;
+      waitsLock(s, t, ev.a);
       // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
       if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
       if (l.pi && l.owner >= 0) reboost(s, l.owner);
@@ -549,9 +638,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
-        for (const t of s.threads.values()) {
-          if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
-        }
+        for (const t of lockWaiters(s, l.id)) if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
         if (l.pi && was >= 0) reboost(s, was);
       }
       break;
