@@ -12,7 +12,7 @@ import { applyEvent, fromPlain, KIND, type KState, toPlain } from "../src/kernel
 import { allEvents, canon, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
-const READS_INDEX = [KIND.lockRelease, KIND.procExit, KIND.reap];
+const READS_INDEX: readonly number[] = [KIND.lockRelease, KIND.procExit, KIND.reap];
 const CROWD = join(REPO_ROOT, "fixtures/scenarios/crowd.ts");
 
 describe("the waiter index gives the walk's state", () => {
