@@ -137,10 +137,34 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
 }
 
 /**
+ * Whether stuck(s) is empty by the first two steps of its fixpoint: every
+ * live thread can run, or one of its wakers can by itself (what most states
+ * are; this spares the fixpoint's sets at every thread exit).
+ */
+function surelyNoneStuck(s: KState): boolean {
+  for (const t of s.threads.values()) {
+    if (t.state === "exited") continue;
+    const ws = wakersOf(s, t);
+    if (ws === "runs") continue;
+    let any = false;
+    for (const x of ws) {
+      const o = s.threads.get(x);
+      if (o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs") {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+/**
  * The threads that can never run again: live threads outside the least
  * fixpoint of "can run, or can be woken by one that can".
  */
 export function stuck(s: KState): Set<number> {
+  if (surelyNoneStuck(s)) return new Set();
   const can = new Set<number>();
   const waiting: [number, number[]][] = [];
   for (const t of s.threads.values()) {
