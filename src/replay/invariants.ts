@@ -7,9 +7,20 @@
 // it for those only, so a whole-trace scan never walks every lock on every
 // event.
 
+import { INERT_KINDS } from "../kernel/apply.ts";
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS } from "../kernel/types.ts";
+import {
+  type Cpu,
+  EVENT_KINDS,
+  IMPORTED_KINDS,
+  type KEvent,
+  KIND,
+  type KStack,
+  type KState,
+  type Lock,
+  OUTCOME_KINDS,
+} from "../kernel/types.ts";
 import { otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
@@ -83,6 +94,15 @@ export interface Invariant {
    * (parallel-scan.ts) leaves it out up to there.
    */
   readonly reports?: readonly number[];
+  /**
+   * For an invariant that inspects every event (kinds null) but can find
+   * something only in some states: test(s) says whether s is one, and `by`
+   * lists the kinds whose events can make it one. While test is false, an
+   * event of any kind not in `by` breaks the invariant nowhere and leaves
+   * test false, so the Checker skips it there (kstack-in-use: a cpu on a
+   * freed kernel stack). Its hooks always run at the kinds in `by`.
+   */
+  readonly armed?: { readonly by: readonly number[]; test(s: KState): boolean };
 }
 
 /** The per-run state of an invariant that needs history: sees the events in order. */
@@ -276,10 +296,25 @@ export const noDeadlock: Invariant = {
 
 // ---- kstack-in-use ----------------------------------------------------------------
 
+/** The kernel stack cpu c runs on when it is freed or another thread's (what kstack-in-use flags), else undefined. */
+function badKstack(s: KState, c: Cpu): KStack | undefined {
+  if (c.kstack < 0) return undefined;
+  const k = s.kstacks.get(c.kstack);
+  return k !== undefined && (k.state === "freed" || k.tid !== c.tid) ? k : undefined;
+}
+
 export const kstackInUse: Invariant = {
   name: "kstack-in-use",
   doc: "A kernel stack is not freed while a CPU runs on it, and no CPU runs on a freed (or reallocated) kernel stack: a kstack-free of a stack some CPU is on, or any event executed on a CPU whose current kernel stack is freed or now another thread's, breaks it.",
   kinds: null,
+  // Only a switch, a kernel stack's allocation or free (and an imported trace's task events, which move tids) change which stack a cpu is on or whose it is.
+  armed: {
+    by: [KIND.switch, KIND.kstackAlloc, KIND.kstackFree, ...IMPORTED_KINDS],
+    test(s) {
+      for (const c of s.cpus) if (badKstack(s, c) !== undefined) return true;
+      return false;
+    },
+  },
   pre(s, ev) {
     if (ev.kind === KIND.kstackFree) {
       for (const c of s.cpus) {
@@ -293,8 +328,8 @@ export const kstackInUse: Invariant = {
     }
     if (ev.cpu < 0) return null;
     const c = s.cpus[ev.cpu];
-    if (c === undefined || c.kstack < 0) return null;
-    const k = s.kstacks.get(c.kstack);
+    if (c === undefined) return null;
+    const k = badKstack(s, c);
     if (k === undefined) return null;
     if (k.state === "freed") {
       return {
@@ -305,13 +340,10 @@ export const kstackInUse: Invariant = {
         ),
       };
     }
-    if (k.tid !== c.tid) {
-      return {
-        message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, which now belongs to tid ${k.tid}`,
-        causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} reallocated for tid ${k.tid}` }),
-      };
-    }
-    return null;
+    return {
+      message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, which now belongs to tid ${k.tid}`,
+      causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} reallocated for tid ${k.tid}` }),
+    };
   },
 };
 
@@ -521,6 +553,15 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
   return inv.pre?.(before, ev) ?? inv.post?.(after, ev) ?? null;
 }
 
+/** A Checker's dispatch lists for one set of armed invariants (see Checker). */
+interface Dispatch {
+  /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
+  pre: (Invariant[] | null)[];
+  post: (Invariant[] | null)[];
+  /** By kind code, 1 for the kinds in INERT_KINDS that no hook here inspects and no `armed` lists in `by`; null when there are none. */
+  idle: Uint8Array | null;
+}
+
 /**
  * Runs a set of invariants around applyEvent: call before(s, ev), then
  * applyEvent(s, ev), then after(s, ev), for every event in seq order. Dispatch
@@ -529,24 +570,48 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
  * lookup, and an event allocates nothing unless something breaks.
  * An invariant with a monitor gets a fresh one at the first event and
  * whenever the seqs jump (a new run starting at seq 0, a gap).
+ *
+ * An invariant with `armed` is left out of the lists while its test is
+ * false: the Checker tests the state after each event of its `by` kinds, and
+ * whenever it meets another state object or a jump in the seqs (until then,
+ * from an event of its `by` kinds on, it counts as armed). `quiet` marks the
+ * kinds no hook inspects now and whose fold is only a seq and time
+ * (INERT_KINDS): a scan may fold those itself (applyInert) without calling
+ * the Checker, counting them in `folded`, so that they are no jump
+ * (checkRange).
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
-  /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
-  private readonly preBy: (Invariant[] | null)[] = [];
-  private readonly postBy: (Invariant[] | null)[] = [];
-  /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
-  private readonly preAll: Invariant[] | null;
-  private readonly postAll: Invariant[] | null;
+  /** The invariants as run (a monitor's through its wrapper), in order. */
+  private readonly live: Invariant[];
   /** The invariants with a monitor, and their current monitors (same order). */
   private readonly historic: Invariant[] = [];
   private readonly monitors: Monitor[] = [];
-  /** The seq the monitors expect next. */
+  /** The invariants with `armed` (bit g of a set is the g-th), and by kind code the set whose `by` lists it. */
+  private readonly guarded: Invariant[] = [];
+  private readonly touch: Int32Array;
+  /** Kind codes below this have their own lists; above, every-event hooks only (and every invariant counts as armed). */
+  private readonly top: number;
+  /** The set of armed invariants now, and the dispatch lists for it (built on first use, by set). */
+  private armed = -1;
+  private d: Dispatch;
+  private readonly dispatch: (Dispatch | undefined)[] = [];
+  /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
+  private readonly preAll: Invariant[] | null;
+  private readonly postAll: Invariant[] | null;
+  /** By kind code, the events a scan may fold without calling before and after (see the class comment); null: none. */
+  quiet: Uint8Array | null = null;
+  /** Events folded so, since the Checker was made. */
+  folded = 0;
+  /** `folded` as the last before() saw it. */
+  private foldedSeen = 0;
+  /** The seq expected next, and the state it is expected on. */
   private next = -1;
+  private last: KState | null = null;
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
-    const live = invariants.map((inv) => {
+    this.live = invariants.map((inv) => {
       if (!inv.monitor) return inv;
       const m = this.historic.push(inv) - 1;
       this.monitors.push(inv.monitor());
@@ -558,29 +623,85 @@ export class Checker {
       } satisfies Invariant;
     });
     let top = EVENT_KINDS.length;
-    for (const inv of live)
-      for (const k of inv.kinds ?? []) if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
-    const list = (k: number, hook: "pre" | "post"): Invariant[] | null => {
-      const out = live.filter((inv) => inv[hook] !== undefined && (inv.kinds === null || inv.kinds.includes(k)));
-      return out.length > 0 ? out : null;
-    };
-    for (let k = 0; k < top; k++) {
-      this.preBy.push(list(k, "pre"));
-      this.postBy.push(list(k, "post"));
+    for (const inv of invariants)
+      for (const k of [...(inv.kinds ?? []), ...(inv.armed?.by ?? [])])
+        if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
+    this.top = top;
+    this.touch = new Int32Array(top);
+    for (const inv of invariants) {
+      if (inv.armed === undefined || this.guarded.length >= 30) continue;
+      const bit = 1 << this.guarded.length;
+      this.guarded.push(inv);
+      for (const k of inv.armed.by) if (k >= 0 && k < top) this.touch[k]! |= bit;
     }
-    this.preAll = list(-1, "pre");
-    this.postAll = list(-1, "post");
+    this.preAll = this.list(-1, "pre", -1);
+    this.postAll = this.list(-1, "post", -1);
+    this.d = this.setArmed(-1);
+  }
+
+  /** The hooks that inspect kind k (-1: every event) with the armed set `armed`. */
+  private list(k: number, hook: "pre" | "post", armed: number): Invariant[] | null {
+    const out = this.live.filter((inv, i) => {
+      if (inv[hook] === undefined || !(inv.kinds === null || inv.kinds.includes(k))) return false;
+      const g = this.guarded.indexOf(this.invariants[i]!);
+      return g < 0 || (armed & (1 << g)) !== 0 || (k >= 0 && (this.touch[k]! & (1 << g)) !== 0);
+    });
+    return out.length > 0 ? out : null;
+  }
+
+  /** Makes `armed` the armed set (-1: every invariant): its dispatch lists, and `quiet`. */
+  private setArmed(armed: number): Dispatch {
+    if (armed !== -1) armed &= (1 << this.guarded.length) - 1;
+    if (armed === this.armed) return this.d;
+    this.armed = armed;
+    const slot = armed === -1 ? 1 << this.guarded.length : armed;
+    let d = this.dispatch[slot];
+    if (d === undefined) {
+      const pre: (Invariant[] | null)[] = [];
+      const post: (Invariant[] | null)[] = [];
+      const idle = new Uint8Array(this.top);
+      let any = false;
+      for (let k = 0; k < this.top; k++) {
+        pre.push(this.list(k, "pre", armed));
+        post.push(this.list(k, "post", armed));
+        if (k < INERT_KINDS.length && INERT_KINDS[k] === 1 && this.touch[k] === 0 && !pre[k] && !post[k]) {
+          idle[k] = 1;
+          any = true;
+        }
+      }
+      d = { pre, post, idle: any ? idle : null };
+      this.dispatch[slot] = d;
+    }
+    this.d = d;
+    this.quiet = d.idle;
+    return d;
+  }
+
+  /** The set of the guarded invariants whose test holds on s (of those in `which`). */
+  private tested(s: KState, which: number): number {
+    let out = 0;
+    for (let g = 0; g < this.guarded.length; g++)
+      if ((which & (1 << g)) !== 0 && this.guarded[g]!.armed!.test(s)) out |= 1 << g;
+    return out;
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
   before(s: KState, ev: KEvent): Violation | null {
-    if (this.historic.length > 0) {
-      if (ev.seq !== this.next)
+    const skipped = this.folded - this.foldedSeen;
+    this.foldedSeen = this.folded;
+    const k = ev.kind;
+    let d = this.d;
+    if (ev.seq !== this.next + skipped || s !== this.last) {
+      if (ev.seq !== this.next + skipped)
         for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
-      this.next = ev.seq + 1;
+      d = this.setArmed(this.tested(s, -1));
     }
-    let list = this.preBy[ev.kind];
-    if (list === undefined) list = this.preAll;
+    this.next = ev.seq + 1;
+    this.last = s;
+    // An event of a `by` kind may arm: the invariant counts as armed until after() has looked.
+    if (k >= this.top) d = this.setArmed(-1);
+    else if ((this.touch[k]! & ~this.armed) !== 0) d = this.setArmed(this.armed | this.touch[k]!);
+    const list = k < this.top ? d.pre[k]! : this.preAll;
     if (list === null) return null;
     // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
     let best: Finding | null = null;
@@ -598,8 +719,17 @@ export class Checker {
 
   /** The first invariant ev breaks judged on the state after it, or null. */
   after(s: KState, ev: KEvent): Violation | null {
-    let list = this.postBy[ev.kind];
-    if (list === undefined) list = this.postAll;
+    const k = ev.kind;
+    let d = this.d;
+    if (s !== this.last || ev.seq + 1 !== this.next) {
+      // Not the event before() saw: judge on every list, and look again at the next before().
+      this.last = null;
+      d = this.setArmed(-1);
+    } else if (k < this.top && this.touch[k] !== 0) {
+      const t = this.touch[k]!;
+      d = this.setArmed((this.armed & ~t) | this.tested(s, t));
+    }
+    const list = k < this.top ? d.post[k]! : this.postAll;
     if (list === null) return null;
     for (let i = 0; i < list.length; i++) {
       const inv = list[i]!;

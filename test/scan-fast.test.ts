@@ -1,0 +1,148 @@
+// The scan's shortcuts (issue 14) give the answers of the rules they shorten:
+// the kinds applyInert folds change nothing but seq and time; an invariant
+// with `armed` finds nothing, and stays unarmed, at the events the Checker
+// then skips; the Checker (lists by armed set, quiet kinds) finds at every
+// event what each invariant's plain predicate finds; and the whole-trace
+// scan (checkRange's own loop, quiet events folded without the Checker) stops
+// where the plain predicates first find something.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyEvent, INERT_KINDS } from "../src/kernel/apply.ts";
+import { initState, type KEvent, type KState, toPlain } from "../src/kernel/index.ts";
+import {
+  Checker,
+  checkEvent,
+  firstViolation,
+  INVARIANTS,
+  type Invariant,
+  type MemorySource,
+} from "../src/replay/index.ts";
+import { openTrace } from "../src/trace/index.ts";
+import { allEvents, memorySource } from "./helpers/replay-sources.ts";
+import { REPO_ROOT } from "./helpers/run-cli.ts";
+
+/** Runs that reach the guarded invariants' states: the seed bugs and their fixes, examples with priorities and kernel stacks, stress loads. */
+async function sources(): Promise<{ name: string; src: MemorySource }[]> {
+  const out: { name: string; src: MemorySource }[] = [];
+  for (const f of readdirSync(join(REPO_ROOT, "traces")).filter((x) => x.endsWith(".ktrace"))) {
+    const m = openTrace(join(REPO_ROOT, "traces", f)).meta;
+    out.push({ name: f, src: await memorySource(m.scenario, { fix: m.fix || undefined, seed: m.seed }) });
+  }
+  for (const ex of ["priority-inversion", "signal-malloc", "zombie-leak", "lock-cycle"]) {
+    const target = join(REPO_ROOT, "examples", `${ex}.ts`);
+    for (const seed of [1, 2, 3]) out.push({ name: `${ex} seed ${seed}`, src: await memorySource(target, { seed }) });
+    out.push({
+      name: `${ex} (inherit)`,
+      src: await memorySource(target, { fix: "inherit" }).catch(() => null as never),
+    });
+  }
+  for (const opt of [[], ["state=vars"], ["state=os"]])
+    out.push({ name: `stress ${opt.join(" ")}`, src: await memorySource("stress", { opts: opt, maxEvents: 60_000 }) });
+  return out.filter((x) => x.src);
+}
+
+/** Folds the source's events in two states a step apart: visit(before, ev, after) for each. */
+function lockstep(src: MemorySource, visit: (before: KState, ev: KEvent, after: KState) => void): void {
+  const before = initState(src.meta.config);
+  const after = initState(src.meta.config);
+  for (const ev of allEvents(src)) {
+    applyEvent(after, ev);
+    visit(before, ev, after);
+    applyEvent(before, ev);
+  }
+}
+
+const plain = (s: KState, seq: number, time: number) => JSON.stringify({ ...toPlain(s), seq, time });
+
+/** What the invariants find at ev by their plain predicates: the first pre-finding in order, else the first post one. */
+function reference(invs: readonly Invariant[], before: KState, ev: KEvent, after: KState): string | null {
+  for (const inv of invs)
+    if ((inv.kinds === null || inv.kinds.includes(ev.kind)) && inv.pre?.(before, ev)) return inv.name;
+  for (const inv of invs)
+    if ((inv.kinds === null || inv.kinds.includes(ev.kind)) && inv.post?.(after, ev)) return inv.name;
+  return null;
+}
+
+describe("the scan's shortcuts", async () => {
+  const all = await sources();
+  const predicates = INVARIANTS.filter((i) => i.monitor === undefined);
+
+  it("the INERT kinds change nothing but the state's seq and time", () => {
+    let seen = 0;
+    for (const { name, src } of all) {
+      let here = 0;
+      lockstep(src, (before, ev, after) => {
+        // Every one in the small runs, the first 3,000 of a stress run (comparing whole states is slow).
+        if (INERT_KINDS[ev.kind] !== 1 || here++ >= 3000) return;
+        seen++;
+        expect(plain(after, 0, 0), `${name}, event ${ev.seq}`).toBe(plain(before, 0, 0));
+        expect([after.seq, after.time]).toEqual([ev.seq, ev.time]);
+      });
+    }
+    expect(seen).toBeGreaterThan(5_000);
+  });
+
+  it("an invariant with `armed` finds nothing and stays unarmed at the events its Checker skips", () => {
+    const guarded = INVARIANTS.filter((i) => i.armed !== undefined);
+    expect(guarded.map((i) => i.name).sort()).toEqual(["kstack-in-use", "priority-inversion"]);
+    const armedAt = new Map<string, number>();
+    for (const { name, src } of all) {
+      lockstep(src, (before, ev, after) => {
+        for (const inv of guarded) {
+          const a = inv.armed!;
+          if (a.test(before)) {
+            armedAt.set(inv.name, (armedAt.get(inv.name) ?? 0) + 1);
+            continue;
+          }
+          if (a.by.includes(ev.kind)) continue;
+          expect(checkEvent(inv, before, ev, after), `${inv.name} at ${name} event ${ev.seq}`).toBeNull();
+          expect(a.test(after), `${inv.name} armed by ${name} event ${ev.seq} (kind ${ev.kind})`).toBe(false);
+        }
+      });
+    }
+    // Both were armed somewhere (the rcore-kstack run on its freed stack, the fifo threads of priority-inversion).
+    expect(armedAt.get("kstack-in-use")).toBeGreaterThan(0);
+    expect(armedAt.get("priority-inversion")).toBeGreaterThan(0);
+  });
+
+  it("the Checker finds at every event what the plain predicates find, also after a violation", () => {
+    let found = 0;
+    for (const { name, src } of all) {
+      const ck = new Checker(predicates);
+      const got: string[] = [];
+      const want: string[] = [];
+      lockstep(src, (before, ev, after) => {
+        const r = reference(predicates, before, ev, after);
+        if (r !== null) want.push(`${ev.seq} ${r}`);
+      });
+      const st = initState(src.meta.config);
+      for (const ev of allEvents(src)) {
+        let v = ck.before(st, ev);
+        applyEvent(st, ev);
+        if (v === null) v = ck.after(st, ev);
+        if (v !== null) got.push(`${ev.seq} ${v.invariant}`);
+      }
+      expect(got, name).toEqual(want);
+      found += got.length;
+    }
+    expect(found).toBeGreaterThan(10);
+  });
+
+  it("the whole-trace scan stops where the plain predicates first find something, with every invariant", () => {
+    for (const { name, src } of all) {
+      let want: { seq: number; inv: string } | null = null;
+      let n = 0;
+      lockstep(src, (before, ev, after) => {
+        if (want !== null) return;
+        n++;
+        const r = reference(predicates, before, ev, after);
+        if (r !== null) want = { seq: ev.seq, inv: r };
+      });
+      const r = firstViolation(src, predicates);
+      const w = want as { seq: number; inv: string } | null;
+      expect(r.violation ? { seq: r.violation.seq, inv: r.violation.invariant } : null, name).toEqual(w);
+      expect(r.scanned, name).toBe(n);
+    }
+  });
+});
