@@ -21,7 +21,7 @@ import {
   type Lock,
   OUTCOME_KINDS,
 } from "../kernel/types.ts";
-import { otherWaits, surelyNotStuck } from "../kernel/wait.ts";
+import { exitStrandsNone, otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
@@ -254,7 +254,12 @@ const WAITS: readonly number[] = [
   KIND.pause,
 ];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
-let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
+let stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
+  seq: -1,
+  time: -1,
+  set: null,
+  none: false,
+};
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
@@ -262,14 +267,17 @@ export const noDeadlock: Invariant = {
   kinds: [...WAITS, KIND.hang, KIND.threadExit],
   pre(s, ev) {
     if (ev.kind === KIND.threadExit)
-      stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
+      // none: no thread can be newly stuck after it (exitStrandsNone), so the post-hook has nothing to compare.
+      stuckBefore = exitStrandsNone(s, ev.a)
+        ? { seq: ev.seq, time: ev.time, set: null, none: true }
+        : { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null, none: false };
     return null;
   },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
     if (ev.kind === KIND.threadExit) {
       const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
-      if (was === null || !otherWaits(s)) return null;
+      if (was === null || was.none || !otherWaits(s)) return null;
       const now = stuckSet(s);
       if (now === null) return null;
       const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
@@ -594,6 +602,8 @@ export class Checker {
   private readonly top: number;
   /** The set of armed invariants now, and the dispatch lists for it (built on first use, by set). */
   private armed = -1;
+  /** The invariants whose `by` lists the kind of the event before() last saw, for after() to test. */
+  private pending = 0;
   private d: Dispatch;
   private readonly dispatch: (Dispatch | undefined)[] = [];
   /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
@@ -694,13 +704,18 @@ export class Checker {
     if (ev.seq !== this.next + skipped || s !== this.last) {
       if (ev.seq !== this.next + skipped)
         for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
+      this.pending = 0;
       d = this.setArmed(this.tested(s, -1));
     }
     this.next = ev.seq + 1;
     this.last = s;
-    // An event of a `by` kind may arm: the invariant counts as armed until after() has looked.
-    if (k >= this.top) d = this.setArmed(-1);
-    else if ((this.touch[k]! & ~this.armed) !== 0) d = this.setArmed(this.armed | this.touch[k]!);
+    // An event of a `by` kind may arm (the lists have the invariant at that kind): after() tests the state.
+    // When it did not (a caller that stops calling after() at a finding), the invariant counts as armed.
+    if (this.pending !== 0) d = this.setArmed(this.armed | this.pending);
+    if (k >= this.top) {
+      this.pending = 0;
+      d = this.setArmed(-1);
+    } else this.pending = this.touch[k]!;
     const list = k < this.top ? d.pre[k]! : this.preAll;
     if (list === null) return null;
     // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
@@ -724,9 +739,11 @@ export class Checker {
     if (s !== this.last || ev.seq + 1 !== this.next) {
       // Not the event before() saw: judge on every list, and look again at the next before().
       this.last = null;
+      this.pending = 0;
       d = this.setArmed(-1);
-    } else if (k < this.top && this.touch[k] !== 0) {
-      const t = this.touch[k]!;
+    } else if (this.pending !== 0) {
+      const t = this.pending;
+      this.pending = 0;
       d = this.setArmed((this.armed & ~t) | this.tested(s, t));
     }
     const list = k < this.top ? d.post[k]! : this.postAll;
