@@ -631,7 +631,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.varNew: {
       const sp = ev.s.indexOf(" ");
-      const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
+      // A local, not ev: a closure over a parameter makes the engine allocate applyEvent's scope at every call.
+      const word = ev.s.slice(0, sp);
+      const type = VAR_TYPES.find((t) => t === word);
       if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const id = fresh(ev, s.vars, ev.a, "variable");
       // "TYPE NAME" or, for a sync object's word (issue 11), "TYPE NAME KIND".
