@@ -14,13 +14,15 @@ import { exitStrandsNone, stuck } from "../src/kernel/wait.ts";
 import {
   Checker,
   checkEvent,
+  checkRange,
   firstViolation,
   INVARIANTS,
   type Invariant,
   type MemorySource,
 } from "../src/replay/index.ts";
+import { finalState } from "../src/replay/scan.ts";
 import { openTrace } from "../src/trace/index.ts";
-import { allEvents, memorySource } from "./helpers/replay-sources.ts";
+import { allEvents, canon, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
 /** Runs that reach the shortcuts' cases: the seed bugs and their fixes, every example (buggy, seeds 1..3), stress loads. */
@@ -145,6 +147,22 @@ describe("the scan's shortcuts", async () => {
       found += got.length;
     }
     expect(found).toBeGreaterThan(10);
+  });
+
+  it("the whole-trace scan, data-race left out until the first memory access, gives the scan with every invariant from the start", () => {
+    let races = 0;
+    for (const { name, src } of all) {
+      const r = firstViolation(src);
+      const full = checkRange(src, INVARIANTS, 0, src.eventCount - 1);
+      expect({ v: r.violation, n: r.scanned, u: r.unchecked, s: canon(r.state) }, name).toEqual({
+        v: full.violation,
+        n: full.scanned,
+        u: full.unchecked,
+        s: canon(finalState(src, full.last)),
+      });
+      if (r.violation?.invariant === "data-race") races++;
+    }
+    expect(races).toBeGreaterThan(0);
   });
 
   it("the whole-trace scan stops where the plain predicates first find something, with every invariant", () => {

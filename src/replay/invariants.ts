@@ -550,6 +550,44 @@ export function selectInvariants(names?: readonly string[], available: readonly 
   return out;
 }
 
+/** The invariant keeps no history of its own (a predicate over one event and its states): a scan of it may start at any snapshot. */
+export function splittable(inv: Invariant): boolean {
+  return inv.monitor === undefined;
+}
+
+/**
+ * How the invariants split: those checked in segments, and for those with a
+ * history (a monitor) the kinds of the events they can report at (by kind
+ * code), or null when there are none. Until the first such event an
+ * invariant with a history cannot report, so the segments' answer is the
+ * serial one if it comes first; if not, the whole scan is serial. An
+ * invariant with a history that does not say where it reports cannot be left
+ * out at all: `serial` says so. (parallel-scan.ts splits so; a serial scan
+ * leaves them out the same way until such an event: scan.ts, checkWhole.)
+ */
+export interface Plan {
+  split: Invariant[];
+  reports: Uint8Array | null;
+  /** Why the scan must be serial whatever the trace holds, or null. */
+  serial: string | null;
+}
+
+export function planFor(invs: readonly Invariant[]): Plan {
+  const split = invs.filter(splittable);
+  const historic = invs.filter((i) => !splittable(i));
+  if (historic.length === 0) return { split, reports: null, serial: null };
+  const loose = historic.filter((i) => i.reports === undefined);
+  if (loose.length > 0)
+    return {
+      split,
+      reports: null,
+      serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere`,
+    };
+  const reports = new Uint8Array(Math.max(0, ...historic.flatMap((i) => i.reports!)) + 1);
+  for (const i of historic) for (const k of i.reports!) reports[k] = 1;
+  return { split, reports, serial: null };
+}
+
 /**
  * The invariant as a pure predicate over (before, ev, after): the finding of
  * its pre-hook on `before`, else of its post-hook on `after`. `after` must be

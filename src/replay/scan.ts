@@ -16,7 +16,7 @@ import { ApplyError, applyEvent, applyInert } from "../kernel/apply.ts";
 import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
 import { type EventColumns, fillEvent, type Gap, TraceCorruptError } from "../trace/index.ts";
-import { Checker, type Invariant, invariantsOf, selectInvariants, type Violation } from "./invariants.ts";
+import { Checker, type Invariant, invariantsOf, planFor, selectInvariants, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -277,8 +277,28 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
     invariants && invariants.length > 0 && typeof invariants[0] !== "string"
       ? (invariants as readonly Invariant[])
       : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
-  const r = checkRange(src, invs, 0, src.eventCount - 1);
+  const r = checkWhole(invs, (some, opts) => checkRange(src, some, 0, src.eventCount - 1, opts));
   return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
+}
+
+/**
+ * A check of a whole run, `check(invs, opts)` (from its first event), with
+ * the invariants that keep a history (a monitor: data-race) left out until
+ * the first event they can report at (planFor): the answer is the same,
+ * and a run with none of those events (stress: no memory accesses) is
+ * checked without their work. When there is one, the run is checked again
+ * with every invariant (the events before it twice).
+ */
+export function checkWhole<R extends { firstWatched: number }>(
+  invs: readonly Invariant[],
+  check: (invs: readonly Invariant[], opts: RangeOptions) => R,
+): R {
+  const plan = planFor(invs);
+  if (plan.reports !== null && plan.split.length < invs.length) {
+    const r = check(plan.split, { watch: plan.reports, stopAtWatched: true });
+    if (r.firstWatched < 0) return r;
+  }
+  return check(invs, {});
 }
 
 /** What checking events from..to found: a ScanResult's parts, and the state at the end. */
@@ -302,6 +322,8 @@ export interface RangeOptions extends WalkOptions {
   checker?: Checker;
   /** Kinds (mask by kind code) whose first occurrence to note in firstWatched. */
   watch?: ArrayLike<number>;
+  /** Stop at that first occurrence (before checking it): the check is then incomplete. */
+  stopAtWatched?: boolean;
 }
 
 /**
@@ -318,6 +340,7 @@ export function checkRange(
 ): RangeCheck {
   const ck = opts.checker ?? new Checker(invs);
   const watch = opts.watch;
+  const stopAtWatched = opts.stopAtWatched === true;
   let firstWatched = -1;
   let found: Violation | null = null;
   let scanned = 0;
@@ -334,7 +357,10 @@ export function checkRange(
         found = ck.before(st, ev);
       },
       event: (ev, st) => {
-        if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
+        if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) {
+          firstWatched = ev.seq;
+          if (stopAtWatched) return true;
+        }
         if (st === null) {
           found = null;
           return false;
@@ -351,7 +377,13 @@ export function checkRange(
         const kinds = cols.kind;
         for (let k = i; k < j; k++) {
           const kind = kinds[k]!;
-          if (watch !== undefined && firstWatched < 0 && watch[kind] === 1) firstWatched = first + k;
+          if (watch !== undefined && firstWatched < 0 && watch[kind] === 1) {
+            firstWatched = first + k;
+            if (stopAtWatched) {
+              scanned += k - i;
+              return k;
+            }
+          }
           const quiet = ck.quiet;
           if (quiet !== null && quiet[kind] === 1 && applyInert(st, first + k, cols.time[k]!)) {
             ck.folded++;
