@@ -48,15 +48,20 @@ export function foldEvent(st: KState, ev: KEvent): void {
   try {
     applyEvent(st, ev);
   } catch (e) {
-    if (e instanceof ApplyError) throw replayError(e);
-    if (e instanceof TypeError || e instanceof RangeError) {
-      throw new ReplayError(
-        ev.seq,
-        `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`,
-      );
-    }
-    throw e;
+    throw foldError(e, ev);
   }
+}
+
+/** What foldEvent throws for e, an error applyEvent raised on ev: a ReplayError for a damaged trace, else e itself. */
+function foldError(e: unknown, ev: KEvent): unknown {
+  if (e instanceof ApplyError) return replayError(e);
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return new ReplayError(
+      ev.seq,
+      `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`,
+    );
+  }
+  return e;
 }
 
 /**
@@ -392,10 +397,10 @@ export function checkRange(
           const e = fillEvent(cols, k, ev);
           let v = ck.before(st, e);
           try {
-            foldEvent(st, e);
+            applyEvent(st, e); // foldEvent, one call less
           } catch (x) {
             scanned += k - i;
-            throw x;
+            throw foldError(x, e);
           }
           if (v === null) v = ck.after(st, e);
           if (v !== null) {
