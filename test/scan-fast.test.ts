@@ -165,6 +165,22 @@ describe("the scan's shortcuts", async () => {
     expect(races).toBeGreaterThan(0);
   });
 
+  it("a Checker asked after() first (no before() for the event) judges with every invariant", () => {
+    for (const { name, src } of all.slice(0, 12)) {
+      const st = initState(src.meta.config);
+      const evs = allEvents(src);
+      // after() alone at every event: what the post-hooks find on the state after it.
+      const ck = new Checker(predicates);
+      for (const ev of evs) {
+        applyEvent(st, ev);
+        const want = predicates.find(
+          (inv) => (inv.kinds === null || inv.kinds.includes(ev.kind)) && inv.post?.(st, ev),
+        );
+        expect(ck.after(st, ev)?.invariant ?? null, `${name} event ${ev.seq}`).toBe(want?.name ?? null);
+      }
+    }
+  });
+
   it("the whole-trace scan stops where the plain predicates first find something, with every invariant", () => {
     for (const { name, src } of all) {
       let want: { seq: number; inv: string } | null = null;

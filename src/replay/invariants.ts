@@ -638,11 +638,11 @@ export class Checker {
   private readonly touch: Int32Array;
   /** Kind codes below this have their own lists; above, every-event hooks only (and every invariant counts as armed). */
   private readonly top: number;
-  /** The set of armed invariants now, and the dispatch lists for it (built on first use, by set). */
-  private armed = -1;
+  /** The set of armed invariants now (-1: all of them, -2: none chosen yet), and the dispatch lists for it (built on first use, by set). */
+  private armed = -2;
   /** The invariants whose `by` lists the kind of the event before() last saw, for after() to test. */
   private pending = 0;
-  private d: Dispatch;
+  private d!: Dispatch;
   private readonly dispatch: (Dispatch | undefined)[] = [];
   /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
   private readonly preAll: Invariant[] | null;
@@ -684,7 +684,7 @@ export class Checker {
     }
     this.preAll = this.list(-1, "pre", -1);
     this.postAll = this.list(-1, "post", -1);
-    this.d = this.setArmed(-1);
+    this.setArmed(-1);
   }
 
   /** The hooks that inspect kind k (-1: every event) with the armed set `armed`. */
