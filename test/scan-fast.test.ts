@@ -90,6 +90,7 @@ describe("the scan's shortcuts", async () => {
     const guarded = INVARIANTS.filter((i) => i.armed !== undefined);
     expect(guarded.map((i) => i.name).sort()).toEqual(["kstack-in-use", "priority-inversion"]);
     const armedAt = new Map<string, number>();
+    let byKinds = 0;
     for (const { name, src } of all) {
       lockstep(src, (before, ev, after) => {
         for (const inv of guarded) {
@@ -98,7 +99,14 @@ describe("the scan's shortcuts", async () => {
             armedAt.set(inv.name, (armedAt.get(inv.name) ?? 0) + 1);
             continue;
           }
-          if (a.by.includes(ev.kind)) continue;
+          if (a.by.includes(ev.kind)) {
+            // At a kind of `by`: since() is test(), and outside `at` the hooks find nothing.
+            if (a.since) expect(a.since(after, ev), `${inv.name}.since at ${name} event ${ev.seq}`).toBe(a.test(after));
+            if (a.at && !a.at.includes(ev.kind))
+              expect(checkEvent(inv, before, ev, after), `${inv.name} at ${name} event ${ev.seq}`).toBeNull();
+            byKinds++;
+            continue;
+          }
           expect(checkEvent(inv, before, ev, after), `${inv.name} at ${name} event ${ev.seq}`).toBeNull();
           expect(a.test(after), `${inv.name} armed by ${name} event ${ev.seq} (kind ${ev.kind})`).toBe(false);
         }
@@ -107,6 +115,59 @@ describe("the scan's shortcuts", async () => {
     // Both were armed somewhere (the rcore-kstack run on its freed stack, the fifo threads of priority-inversion).
     expect(armedAt.get("kstack-in-use")).toBeGreaterThan(0);
     expect(armedAt.get("priority-inversion")).toBeGreaterThan(0);
+    expect(byKinds).toBeGreaterThan(1000);
+  });
+
+  it("kstack-in-use's since() at a switch onto a freed stack, and the Checker there (a hand-made run)", () => {
+    const K = KIND;
+    let seq = 0;
+    const e = (kind: number, cpu: number, tid: number, a = 0, b = 0, c = 0, str = ""): KEvent => ({
+      seq: seq++,
+      time: seq * 10,
+      cpu,
+      tid,
+      kind,
+      a,
+      b,
+      c,
+      s: str,
+    });
+    const evs = [
+      e(K.procNew, -1, -1, 1, 0, 0, "init"),
+      e(K.threadNew, -1, -1, 1, 1, 1),
+      e(K.threadNew, -1, 1, 2, 1, 2),
+      e(K.kstackAlloc, 0, 1, 7, 1),
+      e(K.kstackAlloc, 0, 1, 8, 2),
+      e(K.switch, 0, -1, -1, 1, 0),
+      e(K.user, 0, 1),
+      e(K.kstackFree, 0, 1, 8),
+      e(K.switch, 1, -1, -1, 2, 0), // cpu 1 now runs tid 2 on its freed stack 8
+      e(K.user, 1, 2),
+      e(K.user, 0, 1),
+      e(K.kstackAlloc, 0, 1, 8, 1), // stack 8 reallocated for tid 1: tid 2's cpu is on another's stack
+      e(K.user, 1, 2),
+    ];
+    const inv = INVARIANTS.find((i) => i.name === "kstack-in-use")!;
+    const before = initState({ cpus: 2 } as KState["config"]);
+    const after = initState({ cpus: 2 } as KState["config"]);
+    const st = initState({ cpus: 2 } as KState["config"]);
+    const ck = new Checker(predicates);
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const ev of evs) {
+      applyEvent(after, ev);
+      if (!inv.armed!.test(before) && inv.armed!.by.includes(ev.kind))
+        expect(inv.armed!.since!(after, ev), `since at ${ev.seq}`).toBe(inv.armed!.test(after));
+      const r = reference(predicates, before, ev, after);
+      if (r !== null) want.push(`${ev.seq} ${r}`);
+      applyEvent(before, ev);
+      let v = ck.before(st, ev);
+      applyEvent(st, ev);
+      if (v === null) v = ck.after(st, ev);
+      if (v !== null) got.push(`${ev.seq} ${v.invariant}`);
+    }
+    expect(want).toEqual(["9 kstack-in-use", "12 kstack-in-use"]);
+    expect(got).toEqual(want);
   });
 
   it("a thread exit that exitStrandsNone clears leaves no thread newly stuck (no-deadlock skips its stuck sets there)", () => {

@@ -102,7 +102,21 @@ export interface Invariant {
    * test false, so the Checker skips it there (kstack-in-use: a cpu on a
    * freed kernel stack). Its hooks always run at the kinds in `by`.
    */
-  readonly armed?: { readonly by: readonly number[]; test(s: KState): boolean };
+  readonly armed?: Armed;
+}
+
+/**
+ * See Invariant.armed. Optional refinements, for speed: `at`, the kinds of
+ * `by` at which its hooks can find something while test is false (default:
+ * all of them; at the others the Checker skips it too), and since(s, ev),
+ * which must equal test(s) for s the state after ev, an event of `by`, when
+ * test was false before it (default: test(s)).
+ */
+export interface Armed {
+  readonly by: readonly number[];
+  readonly at?: readonly number[];
+  test(s: KState): boolean;
+  since?(s: KState, ev: KEvent): boolean;
 }
 
 /** The per-run state of an invariant that needs history: sees the events in order. */
@@ -318,8 +332,20 @@ export const kstackInUse: Invariant = {
   // Only a switch, a kernel stack's allocation or free (and an imported trace's task events, which move tids) change which stack a cpu is on or whose it is.
   armed: {
     by: [KIND.switch, KIND.kstackAlloc, KIND.kstackFree, ...IMPORTED_KINDS],
+    // With no cpu on a bad stack before it, only a kstack-free's own check can find something.
+    at: [KIND.kstackFree],
     test(s) {
       for (const c of s.cpus) if (badKstack(s, c) !== undefined) return true;
+      return false;
+    },
+    // A simulated switch moves one cpu; a stack's allocation or free changes the cpus on that stack.
+    since(s, ev) {
+      if (ev.kind === KIND.switch && ev.c === 0) {
+        const c = s.cpus[ev.cpu];
+        return c !== undefined && badKstack(s, c) !== undefined;
+      }
+      if (ev.kind !== KIND.kstackAlloc && ev.kind !== KIND.kstackFree) return this.test(s);
+      for (const c of s.cpus) if (c.kstack === ev.a && badKstack(s, c) !== undefined) return true;
       return false;
     },
   },
@@ -633,9 +659,10 @@ export class Checker {
   /** The invariants with a monitor, and their current monitors (same order). */
   private readonly historic: Invariant[] = [];
   private readonly monitors: Monitor[] = [];
-  /** The invariants with `armed` (bit g of a set is the g-th), and by kind code the set whose `by` lists it. */
+  /** The invariants with `armed` (bit g of a set is the g-th), and by kind code the set whose `by` lists it, and whose `at`. */
   private readonly guarded: Invariant[] = [];
   private readonly touch: Int32Array;
+  private readonly at: Int32Array;
   /** Kind codes below this have their own lists; above, every-event hooks only (and every invariant counts as armed). */
   private readonly top: number;
   /** The set of armed invariants now (-1: all of them, -2: none chosen yet), and the dispatch lists for it (built on first use, by set). */
@@ -676,11 +703,14 @@ export class Checker {
         if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
     this.top = top;
     this.touch = new Int32Array(top);
+    this.at = new Int32Array(top);
     for (const inv of invariants) {
       if (inv.armed === undefined || this.guarded.length >= 30) continue;
       const bit = 1 << this.guarded.length;
       this.guarded.push(inv);
       for (const k of inv.armed.by) if (k >= 0 && k < top) this.touch[k]! |= bit;
+      for (const k of inv.armed.at ?? inv.armed.by)
+        if (k >= 0 && k < top && inv.armed.by.includes(k)) this.at[k]! |= bit;
     }
     this.preAll = this.list(-1, "pre", -1);
     this.postAll = this.list(-1, "post", -1);
@@ -692,7 +722,7 @@ export class Checker {
     const out = this.live.filter((inv, i) => {
       if (inv[hook] === undefined || !(inv.kinds === null || inv.kinds.includes(k))) return false;
       const g = this.guarded.indexOf(this.invariants[i]!);
-      return g < 0 || (armed & (1 << g)) !== 0 || (k >= 0 && (this.touch[k]! & (1 << g)) !== 0);
+      return g < 0 || (armed & (1 << g)) !== 0 || (k >= 0 && (this.at[k]! & (1 << g)) !== 0);
     });
     return out.length > 0 ? out : null;
   }
@@ -725,11 +755,19 @@ export class Checker {
     return d;
   }
 
-  /** The set of the guarded invariants whose test holds on s (of those in `which`). */
-  private tested(s: KState, which: number): number {
+  /**
+   * The set of the guarded invariants whose test holds on s (of those in
+   * `which`); with ev, s is the state after ev (an event of their `by`) and
+   * those not in `was` were not armed before it (their `since` may say).
+   */
+  private tested(s: KState, which: number, ev?: KEvent, was = -1): number {
     let out = 0;
-    for (let g = 0; g < this.guarded.length; g++)
-      if ((which & (1 << g)) !== 0 && this.guarded[g]!.armed!.test(s)) out |= 1 << g;
+    for (let g = 0; g < this.guarded.length; g++) {
+      const bit = 1 << g;
+      if ((which & bit) === 0) continue;
+      const a = this.guarded[g]!.armed!;
+      if (ev !== undefined && (was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
+    }
     return out;
   }
 
@@ -782,7 +820,7 @@ export class Checker {
     } else if (this.pending !== 0) {
       const t = this.pending;
       this.pending = 0;
-      d = this.setArmed((this.armed & ~t) | this.tested(s, t));
+      d = this.setArmed((this.armed & ~t) | this.tested(s, t, ev, this.armed));
     }
     const list = k < this.top ? d.post[k]! : this.postAll;
     if (list === null) return null;
