@@ -358,16 +358,55 @@ function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, me
 }
 
 /**
+ * By kind code, 1 for the kinds whose event changes nothing but the state's
+ * seq and time (applyEvent's switch does nothing for them): a scan folds
+ * those with applyInert, without building the event (scan.ts, QuietFold).
+ * Keep it equal to the empty cases below (a test checks the fold is the same).
+ */
+export const INERT_KINDS: Uint8Array = (() => {
+  const m = new Uint8Array(Object.keys(KIND).length);
+  for (const k of [
+    KIND.user,
+    KIND.kwork,
+    KIND.malloc,
+    KIND.free,
+    KIND.unlockNotOwner,
+    KIND.pageFault,
+    KIND.procfsRead,
+    KIND.assertFail,
+    KIND.progress,
+    KIND.errno,
+    KIND.join,
+    KIND.detach,
+  ])
+    m[k] = 1;
+  return m;
+})();
+
+/**
+ * What every event does to the state first (applyEvent begins with it; an
+ * event of an INERT kind does nothing else): the state moves to seq and
+ * time. False, and nothing changed, when the event does not fit there (out
+ * of order, or after the end of the run): applyEvent then throws ApplyError.
+ */
+export function applyInert(s: KState, seq: number, time: number): boolean {
+  if (seq !== s.seq + 1 || s.ended) return false;
+  s.seq = seq;
+  s.time = time;
+  return true;
+}
+
+/**
  * Folds one event into the state. Events must be applied in seq order. An
  * event that does not fit the state (unknown ids, an id reused, an unknown
  * kind: a damaged or hostile trace) throws ApplyError and nothing else; the
  * state is then unusable.
  */
 export function applyEvent(s: KState, ev: KEvent): void {
-  if (ev.seq !== s.seq + 1) throw new ApplyError(ev.seq, `out of order (state is at ${s.seq})`);
-  if (s.ended) throw new ApplyError(ev.seq, "event after the end of the run");
-  s.seq = ev.seq;
-  s.time = ev.time;
+  if (!applyInert(s, ev.seq, ev.time)) {
+    if (ev.seq !== s.seq + 1) throw new ApplyError(ev.seq, `out of order (state is at ${s.seq})`);
+    throw new ApplyError(ev.seq, "event after the end of the run");
+  }
   switch (ev.kind) {
     case KIND.switch: {
       if (ev.c !== 0) {
@@ -407,12 +446,19 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (p.refs === 0 && p.state === "reaped") freeProc(s, p);
       break;
     }
+    // The INERT_KINDS: nothing beyond seq and time.
     case KIND.user:
     case KIND.kwork:
     case KIND.malloc:
     case KIND.free:
+    case KIND.unlockNotOwner:
+    case KIND.pageFault:
+    case KIND.procfsRead:
+    case KIND.assertFail:
+    case KIND.progress:
+      break;
     case KIND.tlbFlush:
-      if (ev.kind === KIND.tlbFlush) for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
+      for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
       break;
     case KIND.procNew:
       newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
@@ -643,8 +689,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       break;
     }
-    case KIND.unlockNotOwner:
-      break;
     case KIND.lockRestamp: {
       const l = lock(s, ev, ev.a);
       l.ident = ev.b;
@@ -672,12 +716,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
       k.flushed = false;
       break;
     }
-    case KIND.pageFault:
-    case KIND.procfsRead:
-      break;
     case KIND.varNew: {
       const sp = ev.s.indexOf(" ");
-      const type = VAR_TYPES.find((t) => t === ev.s.slice(0, sp));
+      // A local, not ev: a closure over a parameter makes the engine allocate applyEvent's scope at every call.
+      const word = ev.s.slice(0, sp);
+      const type = VAR_TYPES.find((t) => t === word);
       if (sp < 0 || type === undefined) throw new ApplyError(ev.seq, `bad variable declaration '${ev.s.slice(0, 40)}'`);
       const id = fresh(ev, s.vars, ev.a, "variable");
       // "TYPE NAME" or, for a sync object's word (issue 11), "TYPE NAME KIND".
@@ -751,9 +794,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.objUse:
       object(s, ev, ev.a);
-      break;
-    case KIND.assertFail:
-    case KIND.progress:
       break;
     case KIND.lockMisuse:
       lock(s, ev, ev.a);
@@ -954,7 +994,7 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.errno:
     case KIND.join:
     case KIND.detach:
-      break;
+      break; // INERT_KINDS
     default:
       throw new ApplyError(ev.seq, `unknown event kind ${ev.kind}`);
   }

@@ -118,6 +118,12 @@ export function otherWaits(s: KState): boolean {
   return false;
 }
 
+/** Whether tid can run by itself: alive, and its wakersOf is "runs". */
+function runsAlone(s: KState, tid: number): boolean {
+  const o = s.threads.get(tid);
+  return o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs";
+}
+
 /**
  * Whether tid is outside stuck(s) by the first two steps of its fixpoint: it
  * is gone or exited, it can run, or one of its wakers can. False: it may be
@@ -129,11 +135,56 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
   if (th === undefined || th.state === "exited") return true;
   const ws = wakersOf(s, th);
   if (ws === "runs") return true;
-  for (const x of ws) {
-    const o = s.threads.get(x);
-    if (o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs") return true;
-  }
+  for (const x of ws) if (runsAlone(s, x)) return true;
   return false;
+}
+
+/**
+ * Whether the exit of thread tid (a thread-exit, judged on the state before
+ * it) leaves no thread stuck that was not stuck before: no waiting thread
+ * counts on tid alone to end its wait, as every one that lists it as a waker
+ * has another that can run by itself. (An exit changes only the exiting
+ * thread: the others' wakers lose it, or their wait ends; so a thread that
+ * could run through another waker still can.) False: it may (ask stuck
+ * before and after).
+ */
+export function exitStrandsNone(s: KState, tid: number): boolean {
+  for (const t of s.threads.values()) {
+    if (t.tid === tid || t.state === "exited") continue;
+    const ws = wakersOf(s, t);
+    if (ws === "runs" || !ws.includes(tid)) continue;
+    let other = false;
+    for (const x of ws) {
+      if (x !== tid && runsAlone(s, x)) {
+        other = true;
+        break;
+      }
+    }
+    if (!other) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether stuck(s) is empty by the first two steps of its fixpoint: every
+ * live thread can run, or one of its wakers can by itself (what most states
+ * are; this spares the fixpoint's sets at every thread exit).
+ */
+function surelyNoneStuck(s: KState): boolean {
+  for (const t of s.threads.values()) {
+    if (t.state === "exited") continue;
+    const ws = wakersOf(s, t);
+    if (ws === "runs") continue;
+    let any = false;
+    for (const x of ws) {
+      if (runsAlone(s, x)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
 }
 
 /**
@@ -141,6 +192,7 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
  * fixpoint of "can run, or can be woken by one that can".
  */
 export function stuck(s: KState): Set<number> {
+  if (surelyNoneStuck(s)) return new Set();
   const can = new Set<number>();
   const waiting: [number, number[]][] = [];
   for (const t of s.threads.values()) {

@@ -7,10 +7,21 @@
 // it for those only, so a whole-trace scan never walks every lock on every
 // event.
 
+import { INERT_KINDS } from "../kernel/apply.ts";
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
-import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS } from "../kernel/types.ts";
-import { otherWaits, surelyNotStuck } from "../kernel/wait.ts";
+import {
+  type Cpu,
+  EVENT_KINDS,
+  IMPORTED_KINDS,
+  type KEvent,
+  KIND,
+  type KStack,
+  type KState,
+  type Lock,
+  OUTCOME_KINDS,
+} from "../kernel/types.ts";
+import { exitStrandsNone, otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
@@ -83,6 +94,29 @@ export interface Invariant {
    * (parallel-scan.ts) leaves it out up to there.
    */
   readonly reports?: readonly number[];
+  /**
+   * For an invariant that inspects every event (kinds null) but can find
+   * something only in some states: test(s) says whether s is one, and `by`
+   * lists the kinds whose events can make it one. While test is false, an
+   * event of any kind not in `by` breaks the invariant nowhere and leaves
+   * test false, so the Checker skips it there (kstack-in-use: a cpu on a
+   * freed kernel stack). Its hooks always run at the kinds in `by`.
+   */
+  readonly armed?: Armed;
+}
+
+/**
+ * See Invariant.armed. Optional refinements, for speed: `at`, the kinds of
+ * `by` at which its hooks can find something while test is false (default:
+ * all of them; at the others the Checker skips it too), and since(s, ev),
+ * which must equal test(s) for s the state after ev, an event of `by`, when
+ * test was false before it (default: test(s)).
+ */
+export interface Armed {
+  readonly by: readonly number[];
+  readonly at?: readonly number[];
+  test(s: KState): boolean;
+  since?(s: KState, ev: KEvent): boolean;
 }
 
 /** The per-run state of an invariant that needs history: sees the events in order. */
@@ -234,7 +268,12 @@ const WAITS: readonly number[] = [
   KIND.pause,
 ];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
-let stuckBefore: { seq: number; time: number; set: Set<number> | null } = { seq: -1, time: -1, set: null };
+let stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
+  seq: -1,
+  time: -1,
+  set: null,
+  none: false,
+};
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
@@ -242,14 +281,17 @@ export const noDeadlock: Invariant = {
   kinds: [...WAITS, KIND.hang, KIND.threadExit],
   pre(s, ev) {
     if (ev.kind === KIND.threadExit)
-      stuckBefore = { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null };
+      // none: no thread can be newly stuck after it (exitStrandsNone), so the post-hook has nothing to compare.
+      stuckBefore = exitStrandsNone(s, ev.a)
+        ? { seq: ev.seq, time: ev.time, set: null, none: true }
+        : { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null, none: false };
     return null;
   },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
     if (ev.kind === KIND.threadExit) {
       const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
-      if (was === null || !otherWaits(s)) return null;
+      if (was === null || was.none || !otherWaits(s)) return null;
       const now = stuckSet(s);
       if (now === null) return null;
       const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
@@ -276,10 +318,37 @@ export const noDeadlock: Invariant = {
 
 // ---- kstack-in-use ----------------------------------------------------------------
 
+/** The kernel stack cpu c runs on when it is freed or another thread's (what kstack-in-use flags), else undefined. */
+function badKstack(s: KState, c: Cpu): KStack | undefined {
+  if (c.kstack < 0) return undefined;
+  const k = s.kstacks.get(c.kstack);
+  return k !== undefined && (k.state === "freed" || k.tid !== c.tid) ? k : undefined;
+}
+
 export const kstackInUse: Invariant = {
   name: "kstack-in-use",
   doc: "A kernel stack is not freed while a CPU runs on it, and no CPU runs on a freed (or reallocated) kernel stack: a kstack-free of a stack some CPU is on, or any event executed on a CPU whose current kernel stack is freed or now another thread's, breaks it.",
   kinds: null,
+  // Only a switch, a kernel stack's allocation or free (and an imported trace's task events, which move tids) change which stack a cpu is on or whose it is.
+  armed: {
+    by: [KIND.switch, KIND.kstackAlloc, KIND.kstackFree, ...IMPORTED_KINDS],
+    // With no cpu on a bad stack before it, only a kstack-free's own check can find something.
+    at: [KIND.kstackFree],
+    test(s) {
+      for (const c of s.cpus) if (badKstack(s, c) !== undefined) return true;
+      return false;
+    },
+    // A simulated switch moves one cpu; a stack's allocation or free changes the cpus on that stack.
+    since(s, ev) {
+      if (ev.kind === KIND.switch && ev.c === 0) {
+        const c = s.cpus[ev.cpu];
+        return c !== undefined && badKstack(s, c) !== undefined;
+      }
+      if (ev.kind !== KIND.kstackAlloc && ev.kind !== KIND.kstackFree) return this.test(s);
+      for (const c of s.cpus) if (c.kstack === ev.a && badKstack(s, c) !== undefined) return true;
+      return false;
+    },
+  },
   pre(s, ev) {
     if (ev.kind === KIND.kstackFree) {
       for (const c of s.cpus) {
@@ -293,8 +362,8 @@ export const kstackInUse: Invariant = {
     }
     if (ev.cpu < 0) return null;
     const c = s.cpus[ev.cpu];
-    if (c === undefined || c.kstack < 0) return null;
-    const k = s.kstacks.get(c.kstack);
+    if (c === undefined) return null;
+    const k = badKstack(s, c);
     if (k === undefined) return null;
     if (k.state === "freed") {
       return {
@@ -305,13 +374,10 @@ export const kstackInUse: Invariant = {
         ),
       };
     }
-    if (k.tid !== c.tid) {
-      return {
-        message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, which now belongs to tid ${k.tid}`,
-        causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} reallocated for tid ${k.tid}` }),
-      };
-    }
-    return null;
+    return {
+      message: `cpu ${c.id} runs tid ${c.tid} on kernel stack ${k.id}, which now belongs to tid ${k.tid}`,
+      causes: causes({ seq: k.allocSeq, why: `kernel stack ${k.id} reallocated for tid ${k.tid}` }),
+    };
   },
 };
 
@@ -510,6 +576,44 @@ export function selectInvariants(names?: readonly string[], available: readonly 
   return out;
 }
 
+/** The invariant keeps no history of its own (a predicate over one event and its states): a scan of it may start at any snapshot. */
+export function splittable(inv: Invariant): boolean {
+  return inv.monitor === undefined;
+}
+
+/**
+ * How the invariants split: those checked in segments, and for those with a
+ * history (a monitor) the kinds of the events they can report at (by kind
+ * code), or null when there are none. Until the first such event an
+ * invariant with a history cannot report, so the segments' answer is the
+ * serial one if it comes first; if not, the whole scan is serial. An
+ * invariant with a history that does not say where it reports cannot be left
+ * out at all: `serial` says so. (parallel-scan.ts splits so; a serial scan
+ * leaves them out the same way until such an event: scan.ts, checkWhole.)
+ */
+export interface Plan {
+  split: Invariant[];
+  reports: Uint8Array | null;
+  /** Why the scan must be serial whatever the trace holds, or null. */
+  serial: string | null;
+}
+
+export function planFor(invs: readonly Invariant[]): Plan {
+  const split = invs.filter(splittable);
+  const historic = invs.filter((i) => !splittable(i));
+  if (historic.length === 0) return { split, reports: null, serial: null };
+  const loose = historic.filter((i) => i.reports === undefined);
+  if (loose.length > 0)
+    return {
+      split,
+      reports: null,
+      serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere`,
+    };
+  const reports = new Uint8Array(Math.max(0, ...historic.flatMap((i) => i.reports!)) + 1);
+  for (const i of historic) for (const k of i.reports!) reports[k] = 1;
+  return { split, reports, serial: null };
+}
+
 /**
  * The invariant as a pure predicate over (before, ev, after): the finding of
  * its pre-hook on `before`, else of its post-hook on `after`. `after` must be
@@ -521,6 +625,15 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
   return inv.pre?.(before, ev) ?? inv.post?.(after, ev) ?? null;
 }
 
+/** A Checker's dispatch lists for one set of armed invariants (see Checker). */
+interface Dispatch {
+  /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
+  pre: (Invariant[] | null)[];
+  post: (Invariant[] | null)[];
+  /** By kind code, 1 for the kinds in INERT_KINDS that no hook here inspects and no `armed` lists in `by`; null when there are none. */
+  idle: Uint8Array | null;
+}
+
 /**
  * Runs a set of invariants around applyEvent: call before(s, ev), then
  * applyEvent(s, ev), then after(s, ev), for every event in seq order. Dispatch
@@ -529,24 +642,51 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
  * lookup, and an event allocates nothing unless something breaks.
  * An invariant with a monitor gets a fresh one at the first event and
  * whenever the seqs jump (a new run starting at seq 0, a gap).
+ *
+ * An invariant with `armed` is left out of the lists while its test is
+ * false: the Checker tests the state after each event of its `by` kinds, and
+ * whenever it meets another state object or a jump in the seqs (until then,
+ * from an event of its `by` kinds on, it counts as armed). `quiet` marks the
+ * kinds no hook inspects now and whose fold is only a seq and time
+ * (INERT_KINDS): a scan may fold those itself (applyInert) without calling
+ * the Checker, counting them in `folded`, so that they are no jump
+ * (checkRange).
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
-  /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
-  private readonly preBy: (Invariant[] | null)[] = [];
-  private readonly postBy: (Invariant[] | null)[] = [];
-  /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
-  private readonly preAll: Invariant[] | null;
-  private readonly postAll: Invariant[] | null;
+  /** The invariants as run (a monitor's through its wrapper), in order. */
+  private readonly live: Invariant[];
   /** The invariants with a monitor, and their current monitors (same order). */
   private readonly historic: Invariant[] = [];
   private readonly monitors: Monitor[] = [];
-  /** The seq the monitors expect next. */
+  /** The invariants with `armed` (bit g of a set is the g-th), and by kind code the set whose `by` lists it, and whose `at`. */
+  private readonly guarded: Invariant[] = [];
+  private readonly touch: Int32Array;
+  private readonly at: Int32Array;
+  /** Kind codes below this have their own lists; above, every-event hooks only (and every invariant counts as armed). */
+  private readonly top: number;
+  /** The set of armed invariants now (-1: all of them, -2: none chosen yet), and the dispatch lists for it (built on first use, by set). */
+  private armed = -2;
+  /** The invariants whose `by` lists the kind of the event before() last saw, for after() to test. */
+  private pending = 0;
+  private d!: Dispatch;
+  private readonly dispatch: (Dispatch | undefined)[] = [];
+  /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
+  private readonly preAll: Invariant[] | null;
+  private readonly postAll: Invariant[] | null;
+  /** By kind code, the events a scan may fold without calling before and after (see the class comment); null: none. */
+  quiet: Uint8Array | null = null;
+  /** Events folded so, since the Checker was made. */
+  folded = 0;
+  /** `folded` as the last before() saw it. */
+  private foldedSeen = 0;
+  /** The seq expected next, and the state it is expected on. */
   private next = -1;
+  private last: KState | null = null;
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
-    const live = invariants.map((inv) => {
+    this.live = invariants.map((inv) => {
       if (!inv.monitor) return inv;
       const m = this.historic.push(inv) - 1;
       this.monitors.push(inv.monitor());
@@ -558,29 +698,101 @@ export class Checker {
       } satisfies Invariant;
     });
     let top = EVENT_KINDS.length;
-    for (const inv of live)
-      for (const k of inv.kinds ?? []) if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
-    const list = (k: number, hook: "pre" | "post"): Invariant[] | null => {
-      const out = live.filter((inv) => inv[hook] !== undefined && (inv.kinds === null || inv.kinds.includes(k)));
-      return out.length > 0 ? out : null;
-    };
-    for (let k = 0; k < top; k++) {
-      this.preBy.push(list(k, "pre"));
-      this.postBy.push(list(k, "post"));
+    for (const inv of invariants)
+      for (const k of [...(inv.kinds ?? []), ...(inv.armed?.by ?? [])])
+        if (Number.isSafeInteger(k) && k >= 0 && k < 4096) top = Math.max(top, k + 1);
+    this.top = top;
+    this.touch = new Int32Array(top);
+    this.at = new Int32Array(top);
+    for (const inv of invariants) {
+      if (inv.armed === undefined || this.guarded.length >= 30) continue;
+      const bit = 1 << this.guarded.length;
+      this.guarded.push(inv);
+      for (const k of inv.armed.by) if (k >= 0 && k < top) this.touch[k]! |= bit;
+      for (const k of inv.armed.at ?? inv.armed.by)
+        if (k >= 0 && k < top && inv.armed.by.includes(k)) this.at[k]! |= bit;
     }
-    this.preAll = list(-1, "pre");
-    this.postAll = list(-1, "post");
+    this.preAll = this.list(-1, "pre", -1);
+    this.postAll = this.list(-1, "post", -1);
+    this.setArmed(-1);
+  }
+
+  /** The hooks that inspect kind k (-1: every event) with the armed set `armed`. */
+  private list(k: number, hook: "pre" | "post", armed: number): Invariant[] | null {
+    const out = this.live.filter((inv, i) => {
+      if (inv[hook] === undefined || !(inv.kinds === null || inv.kinds.includes(k))) return false;
+      const g = this.guarded.indexOf(this.invariants[i]!);
+      return g < 0 || (armed & (1 << g)) !== 0 || (k >= 0 && (this.at[k]! & (1 << g)) !== 0);
+    });
+    return out.length > 0 ? out : null;
+  }
+
+  /** Makes `armed` the armed set (-1: every invariant): its dispatch lists, and `quiet`. */
+  private setArmed(armed: number): Dispatch {
+    if (armed !== -1) armed &= (1 << this.guarded.length) - 1;
+    if (armed === this.armed) return this.d;
+    this.armed = armed;
+    const slot = armed === -1 ? 1 << this.guarded.length : armed;
+    let d = this.dispatch[slot];
+    if (d === undefined) {
+      const pre: (Invariant[] | null)[] = [];
+      const post: (Invariant[] | null)[] = [];
+      const idle = new Uint8Array(this.top);
+      let any = false;
+      for (let k = 0; k < this.top; k++) {
+        pre.push(this.list(k, "pre", armed));
+        post.push(this.list(k, "post", armed));
+        if (k < INERT_KINDS.length && INERT_KINDS[k] === 1 && this.touch[k] === 0 && !pre[k] && !post[k]) {
+          idle[k] = 1;
+          any = true;
+        }
+      }
+      d = { pre, post, idle: any ? idle : null };
+      this.dispatch[slot] = d;
+    }
+    this.d = d;
+    this.quiet = d.idle;
+    return d;
+  }
+
+  /**
+   * The set of the guarded invariants whose test holds on s (of those in
+   * `which`); with ev, s is the state after ev (an event of their `by`) and
+   * those not in `was` were not armed before it (their `since` may say).
+   */
+  private tested(s: KState, which: number, ev?: KEvent, was = -1): number {
+    let out = 0;
+    for (let g = 0; g < this.guarded.length; g++) {
+      const bit = 1 << g;
+      if ((which & bit) === 0) continue;
+      const a = this.guarded[g]!.armed!;
+      if (ev !== undefined && (was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
+    }
+    return out;
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
   before(s: KState, ev: KEvent): Violation | null {
-    if (this.historic.length > 0) {
-      if (ev.seq !== this.next)
+    const skipped = this.folded - this.foldedSeen;
+    this.foldedSeen = this.folded;
+    const k = ev.kind;
+    let d = this.d;
+    if (ev.seq !== this.next + skipped || s !== this.last) {
+      if (ev.seq !== this.next + skipped)
         for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
-      this.next = ev.seq + 1;
+      this.pending = 0;
+      d = this.setArmed(this.tested(s, -1));
     }
-    let list = this.preBy[ev.kind];
-    if (list === undefined) list = this.preAll;
+    this.next = ev.seq + 1;
+    this.last = s;
+    // An event of a `by` kind may arm (the lists have the invariant at that kind): after() tests the state.
+    // When it did not (a caller that stops calling after() at a finding), the invariant counts as armed.
+    if (this.pending !== 0) d = this.setArmed(this.armed | this.pending);
+    if (k >= this.top) {
+      this.pending = 0;
+      d = this.setArmed(-1);
+    } else this.pending = this.touch[k]!;
+    const list = k < this.top ? d.pre[k]! : this.preAll;
     if (list === null) return null;
     // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
     let best: Finding | null = null;
@@ -598,8 +810,19 @@ export class Checker {
 
   /** The first invariant ev breaks judged on the state after it, or null. */
   after(s: KState, ev: KEvent): Violation | null {
-    let list = this.postBy[ev.kind];
-    if (list === undefined) list = this.postAll;
+    const k = ev.kind;
+    let d = this.d;
+    if (s !== this.last || ev.seq + 1 !== this.next) {
+      // Not the event before() saw: judge on every list, and look again at the next before().
+      this.last = null;
+      this.pending = 0;
+      d = this.setArmed(-1);
+    } else if (this.pending !== 0) {
+      const t = this.pending;
+      this.pending = 0;
+      d = this.setArmed((this.armed & ~t) | this.tested(s, t, ev, this.armed));
+    }
+    const list = k < this.top ? d.post[k]! : this.postAll;
     if (list === null) return null;
     for (let i = 0; i < list.length; i++) {
       const inv = list[i]!;

@@ -5,7 +5,7 @@
 
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
 import { actionOf, handlerRelock } from "../kernel/signal.ts";
-import { type KEvent, KIND, type KState, MISUSES, type Proc, SIG, sigName } from "../kernel/types.ts";
+import { IMPORTED_KINDS, type KEvent, KIND, type KState, MISUSES, type Proc, SIG, sigName } from "../kernel/types.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
 const RELOCK = MISUSES.indexOf("relock");
@@ -67,6 +67,14 @@ export const priorityInversion: Invariant = {
   name: "priority-inversion",
   doc: 'A thread never runs while a higher-priority thread waits on a lock held by a lower-priority thread that is ready but not running (the middle thread takes the cpu the lock\'s owner needs): a switch to such a thread, or a lock-wait that makes the running one such, breaks it. Priority inheritance on the lock (protocol: "inherit") prevents it.',
   kinds: [KIND.switch, KIND.lockWait],
+  // An inversion needs a thread ranked above 0: only a sched-set makes one where none is (a boost is lent by one).
+  armed: {
+    by: [KIND.schedSet, ...IMPORTED_KINDS],
+    test(s) {
+      for (const t of s.threads.values()) if (rank(t) > 0) return true;
+      return false;
+    },
+  },
   post(s, ev) {
     if (ev.kind === KIND.switch) return ev.b >= 0 ? inversionFinding(s, ev.b, ev.cpu) : null;
     for (const c of s.cpus) {

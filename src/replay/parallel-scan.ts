@@ -29,8 +29,11 @@ import { fromPlain, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
 import { packr, sameBytes } from "../trace/format.ts";
 import { TraceCorruptError } from "../trace/index.ts";
-import { Checker, type Invariant, selectFor, type Violation } from "./invariants.ts";
-import { checkRange, finalState, type ScanResult, type Unfolded } from "./scan.ts";
+import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, type Violation } from "./invariants.ts";
+
+export { type Plan, planFor, splittable };
+
+import { checkRange, checkWhole, finalState, type RangeOptions, type ScanResult, type Unfolded } from "./scan.ts";
 import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
 
 /** Events per segment, about (segments end at snapshots): enough that a segment's start costs nothing, few enough to share the work evenly. */
@@ -129,7 +132,7 @@ function collect(events: number): void {
   sinceCollect += events;
   if (sinceCollect < SEGMENT_EVENTS) return;
   sinceCollect = 0;
-  (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
+  if (!process.env.NOGC) (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
 }
 
 /** The state in the form snapshots store it: two states are the same state when these bytes are. */
@@ -206,43 +209,6 @@ function snapshotAt(src: ReplaySource, seq: number): KState | null {
   }
 }
 
-/** The invariant keeps no history of its own (a predicate over one event and its states): a scan of it may start at any snapshot. */
-export function splittable(inv: Invariant): boolean {
-  return inv.monitor === undefined;
-}
-
-/**
- * How the invariants split: those checked in segments, and for those with a
- * history (a monitor) the kinds of the events they can report at (by kind
- * code), or null when there are none. Until the first such event an
- * invariant with a history cannot report, so the segments' answer is the
- * serial one if it comes first; if not, the whole scan is serial. An
- * invariant with a history that does not say where it reports cannot be left
- * out at all: `serial` says so.
- */
-export interface Plan {
-  split: Invariant[];
-  reports: Uint8Array | null;
-  /** Why the scan must be serial whatever the trace holds, or null. */
-  serial: string | null;
-}
-
-export function planFor(invs: readonly Invariant[]): Plan {
-  const split = invs.filter(splittable);
-  const historic = invs.filter((i) => !splittable(i));
-  if (historic.length === 0) return { split, reports: null, serial: null };
-  const loose = historic.filter((i) => i.reports === undefined);
-  if (loose.length > 0)
-    return {
-      split,
-      reports: null,
-      serial: `${loose.map((i) => i.name).join(", ")} keeps a history of the run and may report anywhere`,
-    };
-  const reports = new Uint8Array(Math.max(0, ...historic.flatMap((i) => i.reports!)) + 1);
-  for (const i of historic) for (const k of i.reports!) reports[k] = 1;
-  return { split, reports, serial: null };
-}
-
 /**
  * firstViolation(src, names) on up to opts.jobs threads, with the same
  * result (see the file comment). `src` is the trace as opened (not the
@@ -261,7 +227,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const path = src.reader.path;
   const serial = (why: string): ScanResult => {
     note(`check: one thread (${why})`);
-    return serialFrom(view, invs, bounds, 0, 0, []);
+    return serialAll(view, invs, bounds);
   };
   if (jobs < 2) return serial("--jobs 1");
   if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2)
@@ -301,7 +267,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
       // smol: Bun's smaller heap for the worker (other runtimes ignore it).
       w = new Worker(new URL("./scan-worker.ts", import.meta.url), {
         workerData: input,
-        smol: true,
+        smol: !process.env.NOSMOL,
       } as ConstructorParameters<typeof Worker>[1]);
     } catch (e) {
       failures.push(e instanceof Error ? e.message : String(e));
@@ -409,11 +375,11 @@ function merge(
       note(
         `check: ${threads}, ${bounds.length} segments; the state at seq ${bounds[k]} is not the snapshot there (${r.clean ? "the fold differs from it or is unknown" : "no usable snapshot"}): checked on one thread from seq ${bounds[from]! + 1}`,
       );
-      if (from === 0) return serialFrom(view, invs, bounds, 0, 0, []);
+      if (from === 0) return serialAll(view, invs, bounds);
       unchecked.length = before.unchecked;
       gapSeqs.length = before.gaps;
       learnGaps(src, gapSeqs, Infinity);
-      return serialFrom(view, invs, bounds, from, before.scanned, unchecked);
+      return serialAll(view, invs, bounds, from, before.scanned, unchecked);
     }
     if (r.firstReport >= 0 && !(r.violation && r.violation.seq < r.firstReport)) {
       // An invariant left out (with a history) could report from here on: the whole scan, serially, with it.
@@ -427,7 +393,7 @@ function merge(
             : "an invariant"
         } can report from seq ${r.firstReport} on and needs the run's history: checked on one thread from the start`,
       );
-      return serialFrom(view, invs, bounds, 0, 0, []);
+      return serialAll(view, invs, bounds, 0, 0, [], false);
     }
     before = { scanned, unchecked: unchecked.length, gaps: gapSeqs.length };
     scanned += r.scanned;
@@ -474,7 +440,8 @@ function serialFrom(
   k: number,
   scanned: number,
   unchecked: Unfolded[],
-): ScanResult {
+  opts: RangeOptions = {},
+): ScanResult & { firstWatched: number } {
   const last = view.eventCount - 1;
   // One checker for the whole walk: an invariant with a history sees one run.
   const checker = new Checker(invs);
@@ -483,13 +450,47 @@ function serialFrom(
   let end: KState | null = null;
   for (let j = k; j < bounds.length; j++) {
     const hi = j + 1 < bounds.length ? bounds[j + 1]! : last;
-    const r = checkRange(view, invs, bounds[j]! + 1, hi, state === undefined ? { checker } : { state, checker });
+    const r = checkRange(
+      view,
+      invs,
+      bounds[j]! + 1,
+      hi,
+      state === undefined ? { ...opts, checker } : { ...opts, state, checker },
+    );
     scanned += r.scanned;
     out.push(...r.unchecked);
     end = r.last;
-    if (r.violation) return { violation: r.violation, scanned, state: finalState(view, r.last), unchecked: out };
+    if (r.violation || r.firstWatched >= 0)
+      return {
+        violation: r.violation,
+        scanned,
+        state: finalState(view, r.last),
+        unchecked: out,
+        firstWatched: r.firstWatched,
+      };
     state = r.end ?? null;
     collect(r.scanned);
   }
-  return { violation: null, scanned, state: finalState(view, end), unchecked: out };
+  return { violation: null, scanned, state: finalState(view, end), unchecked: out, firstWatched: -1 };
+}
+
+/**
+ * serialFrom's ScanResult; from the start (k = 0) with the invariants that
+ * keep a history left out while they cannot report (checkWhole), unless
+ * `lazy` is false (one of their events is known to come).
+ */
+function serialAll(
+  view: ReplaySource,
+  invs: readonly Invariant[],
+  bounds: readonly number[],
+  k = 0,
+  scanned = 0,
+  unchecked: Unfolded[] = [],
+  lazy = true,
+): ScanResult {
+  const { firstWatched: _, ...r } =
+    k === 0 && lazy
+      ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
+      : serialFrom(view, invs, bounds, k, scanned, unchecked);
+  return r;
 }

@@ -12,11 +12,11 @@
 // Unfolded, and goes on: events after it are still visited, with the state
 // unknown (null) until the next usable snapshot, from which folding resumes.
 
-import { ApplyError, applyEvent } from "../kernel/apply.ts";
+import { ApplyError, applyEvent, applyInert } from "../kernel/apply.ts";
 import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
 import { type EventColumns, fillEvent, type Gap, TraceCorruptError } from "../trace/index.ts";
-import { Checker, type Invariant, invariantsOf, selectInvariants, type Violation } from "./invariants.ts";
+import { Checker, type Invariant, invariantsOf, planFor, selectInvariants, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -48,15 +48,20 @@ export function foldEvent(st: KState, ev: KEvent): void {
   try {
     applyEvent(st, ev);
   } catch (e) {
-    if (e instanceof ApplyError) throw replayError(e);
-    if (e instanceof TypeError || e instanceof RangeError) {
-      throw new ReplayError(
-        ev.seq,
-        `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`,
-      );
-    }
-    throw e;
+    throw foldError(e, ev);
   }
+}
+
+/** What foldEvent throws for e, an error applyEvent raised on ev: a ReplayError for a damaged trace, else e itself. */
+function foldError(e: unknown, ev: KEvent): unknown {
+  if (e instanceof ApplyError) return replayError(e);
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return new ReplayError(
+      ev.seq,
+      `the trace does not replay: event ${ev.seq} does not apply to the state before it (${e.message}); the file is damaged`,
+    );
+  }
+  return e;
 }
 
 /**
@@ -95,6 +100,17 @@ export interface WalkHooks {
   unfolded?(u: Unfolded): void;
   /** Called once when the walk reaches `to` without being stopped by event(): the state after `to`, or null when it is unknown there. */
   end?(st: KState | null): void;
+  /**
+   * Optional, for a caller that folds itself (checkRange): does for the
+   * events i..j-1 of cols (their seqs from cols.firstSeq + i, all >= from),
+   * on the known state st, what before, the fold (foldEvent) and event do
+   * for each, in its own loop: one call per chunk instead of several per
+   * event. Returns the index of the event at which it stops (as event()
+   * returning true), or -1 when it went through. A fold that fails throws
+   * its ReplayError out of it (its seq names the event, whose hooks have
+   * run up to the fold): the walk then goes on as for a fold that fails.
+   */
+  span?(cols: EventColumns, i: number, j: number, st: KState): number;
 }
 
 export interface WalkOptions {
@@ -117,6 +133,7 @@ export interface WalkOptions {
  */
 export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHooks, opts: WalkOptions = {}): number {
   const fold = opts.fold ?? true;
+  const span = fold ? hooks.span : undefined;
   const last = Math.min(to, src.eventCount - 1);
   from = Math.max(0, from);
   if (from > last) return -1;
@@ -131,6 +148,9 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
     const u: Unfolded = { fromSeq, knownAfter: resume ? resume.seq : null, missing, reason };
     hooks.unfolded?.(u);
   };
+  /** Event q did not fold (x): its stretch is lost. */
+  const failed = (q: number, x: ReplayError) =>
+    lose(Math.max(q, from), null, x.message.replace(/^the trace does not replay: /, ""), q);
   if (fold && opts.state !== undefined) {
     st = opts.state;
     if (st === null) {
@@ -174,15 +194,30 @@ export function walk(src: ReplaySource, from: number, to: number, hooks: WalkHoo
     const n = cols ? cols.n : evs!.length;
     const stop = Math.min(last, first + n - 1);
     for (let q = seq; q <= stop; q++) {
-      const e = cols ? fillEvent(cols, q - first, ev) : evs![q - first]!;
-      if (st !== null) {
-        const s: KState = st;
+      let e: KEvent;
+      if (span !== undefined && st !== null && cols !== null && q >= from) {
+        // The rest of the chunk in the caller's loop.
         try {
-          if (q >= from) hooks.before?.(e, s);
-          foldEvent(s, e);
+          const k = span(cols, q - first, stop - first + 1, st);
+          if (k >= 0) return first + k;
+          break;
         } catch (x) {
-          if (!(x instanceof ReplayError)) throw x;
-          lose(Math.max(q, from), null, x.message.replace(/^the trace does not replay: /, ""), q);
+          if (!(x instanceof ReplayError && x.seq >= q && x.seq <= stop)) throw x;
+          q = x.seq;
+          e = fillEvent(cols, q - first, ev);
+          failed(q, x);
+        }
+      } else {
+        e = cols ? fillEvent(cols, q - first, ev) : evs![q - first]!;
+        if (st !== null) {
+          const s: KState = st;
+          try {
+            if (q >= from) hooks.before?.(e, s);
+            foldEvent(s, e);
+          } catch (x) {
+            if (!(x instanceof ReplayError)) throw x;
+            failed(q, x);
+          }
         }
       }
       if (q >= from && hooks.event(e, st) === true) return q;
@@ -247,8 +282,28 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
     invariants && invariants.length > 0 && typeof invariants[0] !== "string"
       ? (invariants as readonly Invariant[])
       : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
-  const r = checkRange(src, invs, 0, src.eventCount - 1);
+  const r = checkWhole(invs, (some, opts) => checkRange(src, some, 0, src.eventCount - 1, opts));
   return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
+}
+
+/**
+ * A check of a whole run, `check(invs, opts)` (from its first event), with
+ * the invariants that keep a history (a monitor: data-race) left out until
+ * the first event they can report at (planFor): the answer is the same,
+ * and a run with none of those events (stress: no memory accesses) is
+ * checked without their work. When there is one, the run is checked again
+ * with every invariant (the events before it twice).
+ */
+export function checkWhole<R extends { firstWatched: number }>(
+  invs: readonly Invariant[],
+  check: (invs: readonly Invariant[], opts: RangeOptions) => R,
+): R {
+  const plan = planFor(invs);
+  if (plan.reports !== null && plan.split.length < invs.length) {
+    const r = check(plan.split, { watch: plan.reports, stopAtWatched: true });
+    if (r.firstWatched < 0) return r;
+  }
+  return check(invs, {});
 }
 
 /** What checking events from..to found: a ScanResult's parts, and the state at the end. */
@@ -272,6 +327,8 @@ export interface RangeOptions extends WalkOptions {
   checker?: Checker;
   /** Kinds (mask by kind code) whose first occurrence to note in firstWatched. */
   watch?: ArrayLike<number>;
+  /** Stop at that first occurrence (before checking it): the check is then incomplete. */
+  stopAtWatched?: boolean;
 }
 
 /**
@@ -288,12 +345,14 @@ export function checkRange(
 ): RangeCheck {
   const ck = opts.checker ?? new Checker(invs);
   const watch = opts.watch;
+  const stopAtWatched = opts.stopAtWatched === true;
   let firstWatched = -1;
   let found: Violation | null = null;
   let scanned = 0;
   let lastState: KState | null = null;
   let end: KState | null | undefined;
   const unchecked: Unfolded[] = [];
+  const ev: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
   walk(
     src,
     from,
@@ -303,7 +362,10 @@ export function checkRange(
         found = ck.before(st, ev);
       },
       event: (ev, st) => {
-        if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) firstWatched = ev.seq;
+        if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) {
+          firstWatched = ev.seq;
+          if (stopAtWatched) return true;
+        }
         if (st === null) {
           found = null;
           return false;
@@ -312,6 +374,43 @@ export function checkRange(
         lastState = st;
         if (found === null) found = ck.after(st, ev);
         return found !== null;
+      },
+      // The same for a run of events on a known state, in one loop; the checker's quiet events are folded here.
+      span: (cols, i, j, st) => {
+        lastState = st;
+        const first = cols.firstSeq;
+        const kinds = cols.kind;
+        for (let k = i; k < j; k++) {
+          const kind = kinds[k]!;
+          if (watch !== undefined && firstWatched < 0 && watch[kind] === 1) {
+            firstWatched = first + k;
+            if (stopAtWatched) {
+              scanned += k - i;
+              return k;
+            }
+          }
+          const quiet = ck.quiet;
+          if (quiet !== null && quiet[kind] === 1 && applyInert(st, first + k, cols.time[k]!)) {
+            ck.folded++;
+            continue;
+          }
+          const e = fillEvent(cols, k, ev);
+          let v = ck.before(st, e);
+          try {
+            applyEvent(st, e); // foldEvent, one call less
+          } catch (x) {
+            scanned += k - i;
+            throw foldError(x, e);
+          }
+          if (v === null) v = ck.after(st, e);
+          if (v !== null) {
+            found = v;
+            scanned += k - i + 1;
+            return k;
+          }
+        }
+        scanned += j - i;
+        return -1;
       },
       unfolded: (u) => {
         found = null;
