@@ -40,7 +40,16 @@ function hwmKB(): number {
   }
 }
 
-function resetHwm(): void {
+function rssKB(): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Collects, resets the peak (VmHWM) to the resident size now, and returns that size: what the input's peak grows from. */
+function resetHwm(): number {
   const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
   if (g.Bun) g.Bun.gc(true);
   else g.gc?.();
@@ -49,6 +58,7 @@ function resetHwm(): void {
   } catch {
     /* not Linux: the peak is then the process's */
   }
+  return rssKB();
 }
 
 async function runCommand(
@@ -96,7 +106,7 @@ async function drain(): Promise<void> {
     const i = queue.shift()!;
     const input = inputOf(bases, seed, i);
     writeFileSync(file, input.bytes);
-    resetHwm();
+    const fromKB = resetHwm();
     const t0 = performance.now();
     const answers: Answer[] = [];
     const internal: string[] = [];
@@ -137,6 +147,7 @@ async function drain(): Promise<void> {
         foldErrors,
         ms: Math.round(ms * 10) / 10,
         hwmKB: hwmKB(),
+        fromKB,
       }) + "\n",
     );
   }

@@ -14,10 +14,14 @@
 //   exit3       some command exited 3 (a ktrace bug), or the worker died
 //   hang        no answer within --timeout-ms (default 10 s): the worker is killed
 //   overmem     peak memory over --mem-mb (default 256): the worker's VmHWM for
-//               the input (the runtime and the harness included), confirmed by
-//               running each command alone in a fresh CLI process (the five
-//               highest inputs are always measured that way too); or the worker
-//               killed at twice the bound
+//               the input (the runtime and the harness included) over the bound
+//               and grown, during the input, by more than the bound leaves a
+//               fresh CLI process (the bound less the CLI's own floor, measured
+//               at the start: a worker whose resident floor is near the bound, as
+//               Deno's ~210 MB, would otherwise make every input a candidate);
+//               confirmed by running each command alone in a fresh CLI process
+//               (the five highest inputs are always measured that way too); or
+//               the worker killed at twice the bound
 //   wrong       a silent wrong answer: an event, state, violation or summary the
 //               base trace contradicts, outside what the mutation made
 //               untrustworthy (fuzz-lib.ts, judge)
@@ -71,6 +75,8 @@ interface Result {
   foldErrors: string[];
   ms: number;
   hwmKB: number;
+  /** The worker's resident size when the input began (its peak was reset to it). */
+  fromKB: number;
 }
 
 interface Done {
@@ -82,7 +88,7 @@ interface Done {
 
 function classify(r: Result): Class {
   if (r.internal.length || r.codes.includes(3)) return "exit3";
-  if (r.hwmKB > MEM_KB) return "overmem";
+  if (r.hwmKB > MEM_KB && r.hwmKB - r.fromKB > MEM_KB - cliFloorKB) return "overmem";
   if (r.wrong.length) return "wrong";
   if (r.multiLine.length) return "multiline";
   return r.codes.includes(2) ? "refused" : "ok";
@@ -251,14 +257,37 @@ async function standalonePeakKB(i: number): Promise<number> {
 }
 let bases: Awaited<ReturnType<typeof import("./fuzz-lib.ts").loadBases>> | undefined;
 
+/**
+ * Peak memory of a fresh CLI process reading a small valid trace (`info`): what
+ * any command costs before the input's own allocations. 0 when /usr/bin/time is
+ * missing (every input over the bound is then a candidate).
+ */
+function measureCliFloorKB(): number {
+  if (!existsSync("/usr/bin/time")) return 0;
+  const main = join(ROOT, "src", "cli", "main.ts");
+  const cmd =
+    RUNTIME === "deno"
+      ? [join(BIN, "deno"), "run", "--quiet", "--allow-all", `--config=${join(ROOT, "deno.json")}`, main]
+      : [join(BIN, "bun"), main];
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...cmd, "info", join(ROOT, "traces", "tcmalloc-fork.ktrace")], {
+    encoding: "utf8",
+  });
+  const kb = Number(r.stderr.trimEnd().split("\n").pop());
+  return Number.isFinite(kb) ? kb : 0;
+}
+const cliFloorKB = measureCliFloorKB();
+
 const indices = ONLY !== undefined ? [Number(ONLY)] : Array.from({ length: COUNT }, (_, k) => k);
 const t0 = performance.now();
 const results = await runAll(indices);
 const secs = (performance.now() - t0) / 1000;
-// The highest worker peaks, and every input over the bound, measured again alone.
+// The inputs that grew the worker most, and every input over the bound, measured again alone.
+function grownKB(d: Done): number {
+  return d.r ? d.r.hwmKB - d.r.fromKB : Infinity;
+}
 const confirm = results
   .filter((d) => d.cls === "overmem" || d.r)
-  .sort((a, b) => (b.r?.hwmKB ?? Infinity) - (a.r?.hwmKB ?? Infinity))
+  .sort((a, b) => grownKB(b) - grownKB(a))
   .slice(0, 5);
 for (const d of results) if (d.cls === "overmem" && !confirm.includes(d)) confirm.push(d);
 const standalone: { i: number; workerMB: number; cliMB: number; what: string }[] = [];
@@ -309,6 +338,10 @@ const summary = {
   peakMB: Math.round(peak.kb / 102.4) / 10,
   peakInput: peak,
   floorMB: Math.round(Math.min(...results.map((d) => d.r?.hwmKB ?? Infinity)) / 102.4) / 10,
+  /** The most any input grew the worker by (its peak over its resident size when the input began). */
+  maxGrowMB: Math.round(Math.max(0, ...results.map((d) => (d.r ? grownKB(d) : 0))) / 102.4) / 10,
+  /** A fresh CLI's own peak on a small valid trace (`info`): the bound less this is the growth an input may show. */
+  cliFloorMB: Math.round(cliFloorKB / 102.4) / 10,
   foldErrors: results
     .filter((d) => d.r?.foldErrors.length)
     .map((d) => ({ i: d.i, base: d.r!.base, what: d.r!.what }))
@@ -339,7 +372,7 @@ if (JSON_OUT) {
   );
   console.log(`  ${(Object.keys(byClass) as Class[]).map((c) => `${c} ${n(byClass[c])}`).join("  ")}`);
   console.log(
-    `  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
+    `  peak memory in a worker ${summary.peakMB} MB (input ${peak.i}: ${peak.what}; the least any input peaked at, the worker's own floor: ${summary.floorMB} MB; the most an input grew it: ${summary.maxGrowMB} MB, against ${Math.round((MEM_KB - cliFloorKB) / 102.4) / 10} MB the bound leaves over a fresh CLI's ${summary.cliFloorMB} MB); per input p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`,
   );
   console.log(
     `  the ${standalone.length} highest, each command alone in a fresh CLI process: ${standalone.map((x) => `#${x.i} ${x.cliMB} MB (worker ${x.workerMB})`).join(", ")}; the most: ${summary.cliPeakMB} MB`,
