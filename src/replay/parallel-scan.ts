@@ -132,7 +132,7 @@ function collect(events: number): void {
   sinceCollect += events;
   if (sinceCollect < SEGMENT_EVENTS) return;
   sinceCollect = 0;
-  if (!process.env.NOGC) (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
+  (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
 }
 
 /** The state in the form snapshots store it: two states are the same state when these bytes are. */
@@ -267,7 +267,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
       // smol: Bun's smaller heap for the worker (other runtimes ignore it).
       w = new Worker(new URL("./scan-worker.ts", import.meta.url), {
         workerData: input,
-        smol: !process.env.NOSMOL,
+        smol: true,
       } as ConstructorParameters<typeof Worker>[1]);
     } catch (e) {
       failures.push(e instanceof Error ? e.message : String(e));
