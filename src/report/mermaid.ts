@@ -38,8 +38,9 @@ export function mmText(s: string): string {
 }
 
 /** What the diagram shows about one event, or null for an event it leaves out. */
+type Arrow = "->>" | "-->>" | "-x";
 type Step =
-  | { type: "msg"; from: string; to: string; arrow: "->>" | "-->>" | "-x"; text: string }
+  | { type: "msg"; from: string; to: string; arrow: Arrow; text: string }
   | { type: "note"; over: string[]; text: string };
 
 interface Names {
@@ -60,28 +61,17 @@ function stepOf(
   const num = (k: string) => Number(args[k]);
   const str = (k: string) => String(args[k] ?? "");
   const at = `${seq}: `;
+  // A message from `from` (a thread, so null when the event has none) to `to`.
+  const msg = (from: string | null, to: () => string, arrow: Arrow, text: string): Step | null =>
+    from === null ? null : { type: "msg", from, to: to(), arrow, text: at + text };
+  const lock = () => id.lock(num("lock"));
+  const proc = () => id.proc(num("pid"));
   switch (kind) {
     case "lock-acquire":
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.lock(num("lock")),
-            arrow: "->>",
-            text: `${at}acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}`,
-          }
-        : null;
+      return msg(T, lock, "->>", `acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}`);
     case "lock-wait": {
       const owner = s.locks.get(num("lock"))?.owner ?? -1;
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.lock(num("lock")),
-            arrow: "-->>",
-            text: `${at}${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}`,
-          }
-        : null;
+      return msg(T, lock, "-->>", `${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}`);
     }
     case "lock-release":
       return T
@@ -94,54 +84,33 @@ function stepOf(
           }
         : null;
     case "unlock-not-owner":
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.lock(num("lock")),
-            arrow: "-x",
-            text: `${at}unlock, owner ident ${num("ident")} ≠ ${num("owner")}`,
-          }
-        : null;
+      return msg(T, lock, "-x", `unlock, owner ident ${num("ident")} ≠ ${num("owner")}`);
     case "lock-restamp":
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.lock(num("lock")),
-            arrow: "->>",
-            text: `${at}re-stamp owner ident ${num("ident")}`,
-          }
-        : null;
+      return msg(T, lock, "->>", `re-stamp owner ident ${num("ident")}`);
     case "fork":
     case "spawn":
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.proc(num("child")),
-            arrow: "->>",
-            text: `${at}${kind === "fork" ? "fork" : "posix_spawn"} → pid ${num("child")} (tid ${num("childTid")})`,
-          }
-        : null;
+      return msg(
+        T,
+        () => id.proc(num("child")),
+        "->>",
+        `${kind === "fork" ? "fork" : "posix_spawn"} → pid ${num("child")} (tid ${num("childTid")})`,
+      );
     case "exec":
       return { type: "note", over: [id.proc(num("pid"))], text: `${at}exec ${str("program")}` };
     case "thread-exit":
       return T ? { type: "note", over: [T], text: `${at}exits (code ${num("code")})` } : null;
     case "exit-group":
-      return T
-        ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}exit(${num("code")})` }
-        : null;
+      return msg(T, proc, "-x", `exit(${num("code")})`);
     case "proc-exit":
       return { type: "note", over: [id.proc(num("pid"))], text: `${at}zombie (exit code ${num("code")})` };
     case "vmar-clear":
       return { type: "note", over: [id.proc(num("pid"))], text: `${at}root VMAR set to None` };
     case "reap":
-      return T ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-x", text: `${at}reap` } : null;
+      return msg(T, proc, "-x", "reap");
     case "wait-block":
       return T
         ? num("pid") >= 0
-          ? { type: "msg", from: T, to: id.proc(num("pid")), arrow: "-->>", text: `${at}waitpid` }
+          ? msg(T, proc, "-->>", "waitpid")
           : { type: "note", over: [T], text: `${at}waitpid(any child)` }
         : null;
     case "procfs-read": {
@@ -151,15 +120,7 @@ function stepOf(
           : num("rss") === 1
             ? "VmRSS from its VMAR"
             : "VMAR None, RSS left out";
-      return T
-        ? {
-            type: "msg",
-            from: T,
-            to: id.proc(num("pid")),
-            arrow: "->>",
-            text: `${at}read /proc/${num("pid")}/status: ${how}`,
-          }
-        : null;
+      return msg(T, proc, "->>", `read /proc/${num("pid")}/status: ${how}`);
     }
     case "kstack-free": {
       const owner = s.kstacks.get(num("kstack"))?.tid ?? -1;
