@@ -566,6 +566,25 @@ export const ACCESS_KINDS = {
   atomic: [KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg],
 } as const;
 
+/** The kinds that write a variable's value (the writes among ACCESS_KINDS). */
+export const VAR_WRITE_KINDS: readonly number[] = [KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg];
+/**
+ * The kinds after which a variable may hold another value or no longer (or
+ * newly) exist: its creation, the writes, and the fork, exec and reap that copy
+ * or drop address spaces. Watchpoints and users' invariants look at these only.
+ */
+export const VAR_STATE_KINDS: readonly number[] = [KIND.varNew, ...VAR_WRITE_KINDS, KIND.fork, KIND.exec, KIND.reap];
+/** The same for a lock's owner and existence. */
+export const LOCK_STATE_KINDS: readonly number[] = [
+  KIND.lockNew,
+  KIND.lockAcquire,
+  KIND.lockRelease,
+  KIND.lockRestamp,
+  KIND.fork,
+  KIND.exec,
+  KIND.reap,
+];
+
 /**
  * How a run ended. `budget`: --max-events cut it short. `livelock`: cut short
  * too, but the scenario marks progress (progress ops) and none was made in

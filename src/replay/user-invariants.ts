@@ -13,7 +13,17 @@
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { binOp } from "../kernel/mem.ts";
 import type { Expr, InvariantDecl } from "../kernel/program.ts";
-import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, type Var } from "../kernel/types.ts";
+import {
+  EVENT_KINDS,
+  type KEvent,
+  KIND,
+  type KState,
+  LOCK_STATE_KINDS,
+  type Lock,
+  VAR_STATE_KINDS,
+  VAR_WRITE_KINDS,
+  type Var,
+} from "../kernel/types.ts";
 import { spaceText, valueText } from "./describe.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
@@ -57,27 +67,7 @@ function reads(e: Expr, r: Reads, inBefore: boolean): void {
   }
 }
 
-const VAR_CHANGES = [
-  KIND.varNew,
-  KIND.store,
-  KIND.atomicStore,
-  KIND.cas,
-  KIND.fetchAdd,
-  KIND.xchg,
-  KIND.fork,
-  KIND.exec,
-  KIND.reap,
-];
-const LOCK_CHANGES = [
-  KIND.lockNew,
-  KIND.lockAcquire,
-  KIND.lockRelease,
-  KIND.lockRestamp,
-  KIND.fork,
-  KIND.exec,
-  KIND.reap,
-];
-const VAR_WRITES = new Set<number>([KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg]);
+const VAR_WRITES = new Set<number>(VAR_WRITE_KINDS);
 
 /** A binding: the process whose memory names resolve in (0: the kernel only). */
 type Pid = number;
@@ -196,7 +186,7 @@ export function compileInvariant(d: InvariantDecl): Invariant {
   if (on === "end") kinds = [KIND.end];
   else if (on === "exit") kinds = [KIND.procExit];
   else if (on === "every" || r.event) kinds = null;
-  else kinds = [...new Set([...(r.vars.size ? VAR_CHANGES : []), ...(r.locks.size ? LOCK_CHANGES : [])])];
+  else kinds = [...new Set([...(r.vars.size ? VAR_STATE_KINDS : []), ...(r.locks.size ? LOCK_STATE_KINDS : [])])];
 
   /** The processes to check in (pid 0: the kernel's names only). */
   const bindings = (s: KState, ev: KEvent): Pid[] => {

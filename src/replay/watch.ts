@@ -20,7 +20,17 @@
 // and through the API: watchCondition (a predicate on the state after an
 // event becomes true) and watchValue (any value read from the state changes).
 
-import { EVENT_KINDS, type KEvent, KIND, type KState, type Lock, type Var } from "../kernel/types.ts";
+import {
+  EVENT_KINDS,
+  type KEvent,
+  KIND,
+  type KState,
+  LOCK_STATE_KINDS,
+  type Lock,
+  VAR_STATE_KINDS,
+  VAR_WRITE_KINDS,
+  type Var,
+} from "../kernel/types.ts";
 import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
 import { isImportedState } from "./state-view.ts";
 
@@ -83,15 +93,7 @@ function hit(
 
 type LockRow = [id: number, owner: number, ident: number];
 
-const LOCK_KINDS = mask([
-  KIND.lockNew,
-  KIND.lockAcquire,
-  KIND.lockRelease,
-  KIND.lockRestamp,
-  KIND.fork,
-  KIND.exec,
-  KIND.reap,
-]);
+const LOCK_KINDS = mask(LOCK_STATE_KINDS);
 const ONE_LOCK = mask([KIND.lockAcquire, KIND.lockRelease, KIND.lockRestamp]);
 
 export interface LockSelector {
@@ -167,10 +169,9 @@ export interface VarSelector {
   space?: number;
 }
 
-const WRITE_KINDS = [KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg];
-const ACCESS_KINDS = [KIND.load, KIND.atomicLoad, ...WRITE_KINDS];
-const VAR_KINDS = mask([KIND.varNew, ...WRITE_KINDS, KIND.fork, KIND.exec, KIND.reap]);
-const ONE_VAR = mask(WRITE_KINDS);
+const ACCESS_KINDS = [KIND.load, KIND.atomicLoad, ...VAR_WRITE_KINDS];
+const VAR_KINDS = mask(VAR_STATE_KINDS);
+const ONE_VAR = mask(VAR_WRITE_KINDS);
 
 function varLabel(v: Var | undefined, id: number): string {
   return v ? `${v.name} (var ${v.id}, ${spaceText(v.space)})` : `var ${id}`;
@@ -261,7 +262,7 @@ export function watchAccess(sel: VarSelector, spec?: string): Watchpoint {
 const FUTEX_KINDS = mask([
   KIND.futexWait,
   KIND.futexWake,
-  ...WRITE_KINDS,
+  ...VAR_WRITE_KINDS,
   KIND.varNew,
   KIND.fork,
   KIND.exec,

@@ -12,6 +12,7 @@ import {
   type Lock,
   sigName,
   type Thread,
+  VAR_WRITE_KINDS,
   type Var,
   wakeHowName,
 } from "../kernel/types.ts";
@@ -151,12 +152,7 @@ function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
   }
   const ev = src && v.since < src.eventCount ? eventAt(src, v.since) : undefined;
   const how =
-    ev &&
-    (ev.kind === KIND.store ||
-      ev.kind === KIND.atomicStore ||
-      ev.kind === KIND.cas ||
-      ev.kind === KIND.fetchAdd ||
-      ev.kind === KIND.xchg)
+    ev && VAR_WRITE_KINDS.includes(ev.kind)
       ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})`
       : "";
   const copied =
