@@ -7,9 +7,10 @@
 // machine's load average; docs/BENCHMARKS.md keeps the latest figures.
 
 import { mkdirSync, rmSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { prepare, record } from "../src/record/index.ts";
 import { firstViolation, INVARIANTS, type Invariant, openSource } from "../src/replay/index.ts";
+import { MACHINE, RUNTIME } from "./host.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -49,9 +50,8 @@ for (const n of sizes) {
   }
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
-const g = globalThis as { Bun?: { version: string }; Deno?: unknown };
-const runtime = g.Bun ? `bun ${g.Bun.version}` : g.Deno ? "deno" : `node ${process.version}`;
-const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
+const runtime = RUNTIME;
+const machine = MACHINE;
 if (json) console.log(JSON.stringify({ runtime, machine, opts, rows }, null, 2));
 else {
   console.log(`scan benchmark (stress --opt ${opts.join(" ")}), ${runtime}, ${machine}`);

@@ -13,9 +13,10 @@
 // docs/BENCHMARKS.md keeps the latest figures.
 
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { prepare, recordAsync, run } from "../src/record/index.ts";
+import { MACHINE, RUNTIME } from "./host.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -119,13 +120,8 @@ for (const n of sizes) {
   });
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
-const runtime =
-  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
-      ? "deno"
-      : `node ${process.version}`;
-const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
+const runtime = RUNTIME;
+const machine = MACHINE;
 const big = rows[rows.length - 1]!;
 const targets: Record<string, boolean> = {
   "record >= 3M events/s end to end (largest)": big.recordEventsPerSec >= 3e6,

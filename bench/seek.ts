@@ -16,13 +16,14 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/kernel/index.ts";
 import { prepare, recordAsync } from "../src/record/index.ts";
 import { Cursor, firstViolation, openSource, type ScanResult } from "../src/replay/index.ts";
 import { firstViolationParallel } from "../src/replay/parallel-scan.ts";
 import { openTrace } from "../src/trace/index.ts";
+import { MACHINE, RUNTIME } from "./host.ts";
 import { ownCost, readThrough } from "./seek-cost.ts";
 
 const argv = process.argv.slice(2);
@@ -220,13 +221,8 @@ for (const n of sizes) {
   });
 }
 
-const runtime =
-  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
-      ? "deno"
-      : `node ${process.version}`;
-const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`;
+const runtime = RUNTIME;
+const machine = MACHINE;
 const big = rows[rows.length - 1]!;
 const small = rows[0]!;
 // Issue 14's targets (at 100M events), and issue 5's that still apply.

@@ -14,7 +14,6 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { cpus } from "node:os";
 import { inflateRawSync } from "node:zlib";
 import { applyEvent } from "../src/kernel/index.ts";
 import { prepare, record } from "../src/record/index.ts";
@@ -23,6 +22,7 @@ import { deflate, EVENTS_LEVEL } from "../src/trace/compress.ts";
 import { HEADER_FIXED, readU32 } from "../src/trace/format.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { format1Body } from "./format1-layout.ts";
+import { MACHINE, RUNTIME } from "./host.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -171,10 +171,4 @@ for (const n of sizes) {
   for (const format of ["msgpack", "jsonl"]) console.log(`  export      ${exportRun(path, format, n)}`);
   if (!argv.includes("--keep")) rmSync(path, { force: true });
 }
-const runtime =
-  typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"
-    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
-      ? "deno"
-      : `node ${process.version}`;
-console.log(`(${runtime}, ${cpus().length} cores, ${cpus()[0]?.model ?? "?"})`);
+console.log(`(${RUNTIME}, ${MACHINE})`);

@@ -15,7 +15,6 @@
 // docs/BENCHMARKS.md ("Replay UI frame time") keeps the latest figures.
 
 import { existsSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
 import process from "node:process";
 import { Writable } from "node:stream";
 import { render } from "ink";
@@ -23,6 +22,7 @@ import { prepare, record } from "../src/record/index.ts";
 import { App } from "../src/tui/app.tsx";
 import { openCursor } from "../src/tui/engine.ts";
 import { KEY_QUIET_MS, openReplay, type Store } from "../src/tui/store.ts";
+import { MACHINE, RUNTIME } from "./host.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -138,15 +138,10 @@ const idle = await withScan(0);
 const q = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const ms = (x: number) => +x.toFixed(2);
-const runtime =
-  typeof (globalThis as { Bun?: { version: string } }).Bun !== "undefined"
-    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-    : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
-      ? "deno"
-      : `node ${process.version}`;
+const runtime = RUNTIME;
 const result = {
   runtime,
-  machine: `${cpus().length} cores, ${cpus()[0]?.model ?? "?"}`,
+  machine: MACHINE,
   trace,
   events: info.total,
   size: `${cols}x${rows}`,
