@@ -546,29 +546,7 @@ export function writeChromeTrace(
         const r = released.get(ev.a);
         if (ev.b === 1 && r && ev.cpu >= 0 && running[ev.cpu]) {
           const l = st.locks.get(ev.a);
-          const name = `${l?.name ?? `lock ${ev.a}`}: tid ${r.tid} → tid ${ev.tid}`;
-          const id = ++flowId;
-          emit({
-            name,
-            cat: "lock",
-            ph: "s",
-            id,
-            ts: us(r.ts),
-            pid: CPUS_PID,
-            tid: CPU_TID_BASE + r.cpu,
-            args: { seq: r.seq },
-          });
-          emit({
-            name,
-            cat: "lock",
-            ph: "f",
-            bp: "e",
-            id,
-            ts: us(ev.time),
-            pid: CPUS_PID,
-            tid: CPU_TID_BASE + ev.cpu,
-            args: { seq: ev.seq },
-          });
+          flow(`${l?.name ?? `lock ${ev.a}`}: tid ${r.tid} → tid ${ev.tid}`, "lock", r, ev.time, ev.cpu, ev.seq);
         }
         released.delete(ev.a);
         break;
