@@ -34,8 +34,16 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
     const store = opts.explorer
       ? openExploring(cursor, info, opts.explorer, storeOpts)
       : openReplay(cursor, info, storeOpts);
+    // Raw mode before the first frame: Ink turns it on in an effect after its
+    // first frame, and a key typed in between is echoed by the terminal at the
+    // bottom row, which scrolls the whole screen one row (every later partial
+    // line update then lands one row off). Ink keeps raw mode on while it reads
+    // keys and turns it off on unmount; the finally below does too.
+    const stdin = opts.stdin ?? process.stdin;
+    const raw = stdin.isTTY === true && typeof stdin.setRawMode === "function";
+    if (raw) stdin.setRawMode(true);
     const instance = render(<App store={store} {...(opts.keymap ? { keymap: opts.keymap } : {})} />, {
-      stdin: opts.stdin ?? process.stdin,
+      stdin,
       stdout: opts.stdout ?? process.stdout,
       stderr: opts.stderr ?? process.stderr,
       alternateScreen: true,
@@ -65,6 +73,7 @@ export async function runReplay(file: string, opts: RunReplayOptions = {}): Prom
       process.off("SIGHUP", onSignal);
       instance.unmount();
       instance.cleanup();
+      if (raw) stdin.setRawMode(false);
     }
     return 0;
   } finally {
