@@ -135,7 +135,8 @@ async function onePass(
   let overflow = -1;
   const want = opts.thread ?? "auto";
   /** Whether the thread starts with the trace (asked for, or a long input). */
-  const atOnce = want === true || (want === "auto" && input.textBytes >= (opts.threadAtOnceBytes ?? THREAD_AT_ONCE_BYTES));
+  const atOnce =
+    want === true || (want === "auto" && input.textBytes >= (opts.threadAtOnceBytes ?? THREAD_AT_ONCE_BYTES));
   /** Whether the writer thread was asked for yet (once per pass). */
   let asked = want === false;
 

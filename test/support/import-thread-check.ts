@@ -87,7 +87,9 @@ export async function checkImportThread(parent: string): Promise<ImportThreadRep
         if (parseThread && !said.some((l) => l.includes("parsing on a second thread"))) notes.push(said.join("; "));
       }
       if (!readFileSync(out).equals(ref))
-        differ.push(`${file} (thread ${thread}${more.threadAtOnceBytes ? ` from ${more.threadAtOnceBytes} bytes` : ""}, parse thread ${parseThread})`);
+        differ.push(
+          `${file} (thread ${thread}${more.threadAtOnceBytes ? ` from ${more.threadAtOnceBytes} bytes` : ""}, parse thread ${parseThread})`,
+        );
       rmSync(out);
     }
   }
