@@ -146,7 +146,7 @@ async function onePass(
     const why = await w.useThread();
     opts.note?.(
       why === null
-        ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}`
+        ? `import: compressing and writing on a second thread${atOnce ? "" : ` from event ${w.events}`}`
         : `import: no writer thread (${why}); writing on this one`,
     );
   };
