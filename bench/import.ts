@@ -10,7 +10,8 @@
 // Linux says: the main thread, the trace writer's thread, and the rest: the JIT
 // compilers and the collector), ops and peak RSS. The default stage, write, is the
 // whole import (parse + map + events + encode, with snapshots and the index, and the
-// compression and writing on a second thread from THREAD_AFTER_EVENTS events on:
+// compression and writing on a second thread from the start for a long input (THREAD_AT_ONCE_BYTES),
+// else from THREAD_AFTER_EVENTS events on:
 // --thread never keeps them on the main thread, always starts the thread at once;
 // --parse is the parse thread, ReadOptions.parseThread: auto parses on it with 3 cores or more)
 // into bench/out/import-N.ktrace, and adds the trace's bytes per event. --stage stops earlier (lines: the line reader alone; records: lines parsed

@@ -1,7 +1,8 @@
 // ktrace import compresses and writes on a second thread (issue 15's speed):
 // the same file as the import written on one thread, on Bun and Deno (and the
 // fallback on Node, where no worker starts), for every text fixture and a
-// long generated input where "auto" starts the thread mid-way; `ktrace import
+// long generated input where "auto" starts the thread mid-way (or with the trace,
+// from THREAD_AT_ONCE_BYTES of input); `ktrace import
 // --verbose` says which way it wrote.
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -41,6 +42,8 @@ describe("import's writer thread", () => {
       expect(at, r.auto).not.toBeNull();
       expect(Number(at![1])).toBeGreaterThanOrEqual(THREAD_AFTER_EVENTS);
       expect(Number(at![1])).toBeLessThan(THREAD_AFTER_EVENTS + 20_000);
+      // auto on an input of THREAD_AT_ONCE_BYTES or more: from the start (no deflate on the import's thread)
+      expect(r.autoAtOnce).toMatch(/^import: compressing and writing on a second thread(;|$)/);
     }, 240_000);
   }
 

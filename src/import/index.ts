@@ -35,4 +35,5 @@ export {
   importTrace,
   PRELUDE_OPS,
   THREAD_AFTER_EVENTS,
+  THREAD_AT_ONCE_BYTES,
 } from "./write.ts";

@@ -503,7 +503,8 @@ export class Mapper {
     const f = r.fields;
     const t = this.subject(f);
     if (Number.isNaN(t)) return "malformed";
-    const top = c?.ctx[c.ctx.length - 1];
+    // (not ctx[length - 1] on an empty stack: the JIT's code exits on a negative index)
+    const top = c !== undefined && c.ctx.length > 0 ? c.ctx[c.ctx.length - 1] : undefined;
     const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
     // Who woke it: here (a waking; a wakeup without one), or the matching waking's waker.
     let by = this.actor;

@@ -165,6 +165,11 @@ export class TraceInput {
     return new TraceInput(path, gzip, opts, statSync(path).size);
   }
 
+  /** The input's size as text, estimated before reading (a gzip'd file counts 4 times its size). */
+  get textBytes(): number {
+    return this.fileBytes * (this.stats.gzip ? 4 : 1);
+  }
+
   /** The clock as far as read (stats.clock is set at the end): what a writer that starts before the end records. */
   clockNow(): ClockInfo | null {
     return this.clock?.info() ?? this.threadClock;
@@ -172,7 +177,7 @@ export class TraceInput {
 
   async *records(): AsyncGenerator<TraceRecord[]> {
     const want = this.opts.parseThread ?? false;
-    if (want === true || (want === "auto" && parseThreadPays(this.fileBytes * (this.stats.gzip ? 4 : 1)))) {
+    if (want === true || (want === "auto" && parseThreadPays(this.textBytes))) {
       const t = await ParseThread.start<ReadStats>(this.stats.path, { format: this.opts.format, window: this.window });
       if (typeof t !== "string") {
         this.opts.note?.("import: reading and parsing on a second thread");

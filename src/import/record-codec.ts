@@ -119,7 +119,7 @@ export class RecordEncoder {
     v.setFloat64(at + 16, h.cpu, true);
     v.setFloat64(at + 24, h.tid, true);
     this.at = at + 32;
-    this.value(Number.isNaN(h.pid) ? undefined : h.pid);
+    this.value(h.pid < 0 ? undefined : h.pid);
     this.strAt(buf, h.commStart, h.commEnd);
     if (nameId >= 0) this.ref(nameId);
     else this.strAt(buf, h.nameStart, h.nameEnd);

@@ -11,7 +11,8 @@
 // report says it read the input twice).
 //
 // A long import compresses and writes its chunks on a second thread
-// (TraceWriter.useThread: the same bytes), started once the trace holds
+// (TraceWriter.useThread: the same bytes), started with the trace when the
+// input holds THREAD_AT_ONCE_BYTES of text or more, else once the trace holds
 // THREAD_AFTER_EVENTS events, so that a short import does not pay the
 // thread's start (~50 ms): this thread then parses, maps, converts and
 // encodes while the other deflates and writes.
@@ -32,6 +33,13 @@ export const IMPORT_SNAPSHOT_EVERY = 65_536;
 
 /** Events an import writes before it starts a writer thread (thread "auto"): by then the thread's start (~50 ms) costs less than the compression it takes over. */
 export const THREAD_AFTER_EVENTS = 1 << 17;
+/**
+ * Text bytes of input from which thread "auto" starts the writer thread with the
+ * trace (about 160K ftrace lines, more than THREAD_AFTER_EVENTS events): a long
+ * import then never deflates on this thread, so the JIT does not compile the
+ * compressor twice (here, then on the writer thread: ~0.5 CPU s, cold).
+ */
+export const THREAD_AT_ONCE_BYTES = 16 << 20;
 
 export interface ImportOptions extends ReadOptions {
   /** Events between snapshots (default IMPORT_SNAPSHOT_EVERY). */
@@ -42,10 +50,13 @@ export interface ImportOptions extends ReadOptions {
   prelude?: number;
   /**
    * Compress and write on a worker thread (TraceWriter.useThread): true (from
-   * the start), false, or "auto" (default: from THREAD_AFTER_EVENTS events on).
+   * the start), false, or "auto" (default: from the start for THREAD_AT_ONCE_BYTES
+   * of input or more, else from THREAD_AFTER_EVENTS events on).
    * The trace is the same either way.
    */
   thread?: boolean | "auto";
+  /** Input text bytes from which "auto" starts the thread with the trace (default THREAD_AT_ONCE_BYTES; tests change it). */
+  threadAtOnceBytes?: number;
   // note (ReadOptions) also hears how the import wrote (the writer thread, or why not).
 }
 
@@ -123,6 +134,9 @@ async function onePass(
   const prelude: Op[] = [];
   let overflow = -1;
   const want = opts.thread ?? "auto";
+  /** Whether the thread starts with the trace (asked for, or a long input). */
+  const atOnce =
+    want === true || (want === "auto" && input.textBytes >= (opts.threadAtOnceBytes ?? THREAD_AT_ONCE_BYTES));
   /** Whether the writer thread was asked for yet (once per pass). */
   let asked = want === false;
 
@@ -132,7 +146,7 @@ async function onePass(
     const why = await w.useThread();
     opts.note?.(
       why === null
-        ? `import: compressing and writing on a second thread${want === true ? "" : ` from event ${w.events}`}`
+        ? `import: compressing and writing on a second thread${atOnce ? "" : ` from event ${w.events}`}`
         : `import: no writer thread (${why}); writing on this one`,
     );
   };
@@ -156,7 +170,7 @@ async function onePass(
     };
     const w = TraceWriter.create(out, meta, importedInitialState(cpus));
     writer = w;
-    if (want === true) await startThread(w);
+    if (atOnce) await startThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.
     conv = new Converter(cpus, (ev, s) => w.append(ev, s), {
       releaseDead: !prelude.some((o) => o.op === "free"),
