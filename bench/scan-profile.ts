@@ -59,8 +59,13 @@ function pass(stage: Stage, limit: number, invs: readonly Invariant[] = []): num
     }
     for (let i = 0; i < n; i++) {
       if (ck !== null) {
-        const quiet = ck.quiet;
-        if (quiet !== null && quiet[cols.kind[i]!] === 1 && applyInert(st, cols.firstSeq + i, cols.time[i]!)) {
+        const q = ck.quietOn(st)[cols.kind[i]!];
+        if (q === 1 && applyInert(st, cols.firstSeq + i, cols.time[i]!)) {
+          ck.folded++;
+          continue;
+        }
+        if (q === 2) {
+          applyEvent(st, fillEvent(cols, i, ev));
           ck.folded++;
           continue;
         }
