@@ -67,6 +67,16 @@ function reference(invs: readonly Invariant[], before: KState, ev: KEvent, after
   return null;
 }
 
+/** Every event's finding by the plain predicates, as "seq invariant" lines. */
+function findings(src: MemorySource, invs: readonly Invariant[]): string[] {
+  const out: string[] = [];
+  lockstep(src, (before, ev, after) => {
+    const r = reference(invs, before, ev, after);
+    if (r !== null) out.push(`${ev.seq} ${r}`);
+  });
+  return out;
+}
+
 describe("the scan's shortcuts", async () => {
   const all = await sources();
   const predicates = INVARIANTS.filter((i) => i.monitor === undefined);
@@ -192,11 +202,7 @@ describe("the scan's shortcuts", async () => {
     for (const { name, src } of all) {
       const ck = new Checker(predicates);
       const got: string[] = [];
-      const want: string[] = [];
-      lockstep(src, (before, ev, after) => {
-        const r = reference(predicates, before, ev, after);
-        if (r !== null) want.push(`${ev.seq} ${r}`);
-      });
+      const want = findings(src, predicates);
       const st = initState(src.meta.config);
       for (const ev of allEvents(src)) {
         let v = ck.before(st, ev);
@@ -217,11 +223,7 @@ describe("the scan's shortcuts", async () => {
     for (const { name, src } of all) {
       const ck = new Checker(predicates);
       const got: string[] = [];
-      const want: string[] = [];
-      lockstep(src, (before, ev, after) => {
-        const r = reference(predicates, before, ev, after);
-        if (r !== null) want.push(`${ev.seq} ${r}`);
-      });
+      const want = findings(src, predicates);
       const st = initState(src.meta.config);
       const evs = allEvents(src);
       for (let i = 0; i < evs.length; i++) {
