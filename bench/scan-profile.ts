@@ -11,11 +11,19 @@
 //             no memory access, as firstViolation does)
 //   scan      firstViolation itself (walk, checkRange: the above and their bookkeeping)
 // and, per invariant, check with that invariant alone, less check with none.
-// Usage: npx bun bench/scan-profile.ts [--trace FILE] [--events N] [--runs R] [--per-invariant] [--json]
+// With --compare DIR (another checkout, e.g. `git worktree add --detach /tmp/old
+// main` with node_modules linked), it instead runs firstViolation alternately
+// from DIR's sources and from these, in one process (R rounds, default 9;
+// the order swapped every round), and prints each one's CPU ns/event on this
+// thread and the median ratio of the rounds: an A/B that a loaded machine
+// disturbs less than separate runs.
+// Usage: npx bun bench/scan-profile.ts [--trace FILE] [--events N] [--runs R] [--per-invariant] [--json] [--compare DIR]
 // (default: bench/out/stress-10000000.ktrace, as bench/seek.ts records it; the
 // per-invariant rows on the first --events events, default 3M).
 
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
 import { applyEvent, applyInert } from "../src/kernel/apply.ts";
 import { initState } from "../src/kernel/state.ts";
 import type { KEvent } from "../src/kernel/types.ts";
@@ -59,8 +67,13 @@ function pass(stage: Stage, limit: number, invs: readonly Invariant[] = []): num
     }
     for (let i = 0; i < n; i++) {
       if (ck !== null) {
-        const quiet = ck.quiet;
-        if (quiet !== null && quiet[cols.kind[i]!] === 1 && applyInert(st, cols.firstSeq + i, cols.time[i]!)) {
+        const q = ck.quietOn(st)[cols.kind[i]!];
+        if (q === 1 && applyInert(st, cols.firstSeq + i, cols.time[i]!)) {
+          ck.folded++;
+          continue;
+        }
+        if (q === 2) {
+          applyEvent(st, fillEvent(cols, i, ev));
           ck.folded++;
           continue;
         }
@@ -89,6 +102,48 @@ function best(f: () => unknown): number {
     m = Math.min(m, cpu() - t);
   }
   return m;
+}
+
+/** CPU ns of this thread so far (Linux; the process's elsewhere). */
+function threadNs(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+  } catch {
+    return cpu() * 1e6;
+  }
+}
+
+const compareDir = opt("--compare");
+if (compareDir !== undefined) {
+  type Scan = { openSource: typeof openSource; firstViolation: typeof firstViolation };
+  const trees: [string, Scan][] = [
+    [compareDir, (await import(join(resolve(compareDir), "src/replay/index.ts"))) as Scan],
+    ["this tree", { openSource, firstViolation }],
+  ];
+  const rounds = Number(opt("--runs") ?? 9);
+  const got: number[][] = [[], []];
+  for (let r = 0; r < rounds; r++)
+    for (const w of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const { openSource: open, firstViolation: scan } = trees[w]![1];
+      const t = threadNs();
+      const s = open(path);
+      const v = scan(s);
+      const n = s.eventCount;
+      s.close();
+      if (v.violation) throw new Error("the trace must run clean");
+      got[w]!.push((threadNs() - t) / n);
+    }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  // The first round compiles: left out of the medians.
+  const ratios = got[1]!.slice(1).map((x, i) => x / got[0]![i + 1]!);
+  const load = loadavg().map((x) => +x.toFixed(2));
+  console.log(`firstViolation A/B on ${path}, CPU ns/event on this thread, load average ${load.join(" ")}`);
+  for (let w = 0; w < 2; w++)
+    console.log(
+      `  ${trees[w]![0].padEnd(30)} median ${median(got[w]!.slice(1)).toFixed(1)}  (rounds: ${got[w]!.map((x) => x.toFixed(1)).join(" ")})`,
+    );
+  console.log(`  this tree / ${compareDir}: median ratio ${median(ratios).toFixed(3)} over ${ratios.length} rounds`);
+  process.exit(0);
 }
 
 const src0 = openSource(path);

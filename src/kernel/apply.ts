@@ -212,15 +212,30 @@ function waitsPid(s: KState, t: Thread, pid: number): void {
   if (w !== undefined) addTo(w.byPid, pid, t);
 }
 
-/** The threads that may wait for lock id: the index's (pruned of those that do not), or every thread. */
-function lockWaiters(s: KState, id: number): Iterable<Thread> {
+/**
+ * Makes the threads blocked on lock id runnable (and, with `clear`, no longer
+ * waiting for it): those of the index (pruned of those that do not wait for
+ * it), or every thread's. Each loop iterates one kind of collection (a loop
+ * over an Iterable that is a Map's values, an array or a Set is a generic one:
+ * with few threads it cost more than their walk; lock releases are ~10% of
+ * `stress`).
+ */
+function wakeLockWaiters(s: KState, id: number, clear: boolean): void {
   const w = waiters(s);
-  if (w === null) return s.threads.values();
+  if (w === null) {
+    for (const t of s.threads.values()) if (t.waitLock === id && t.state === "blocked") wakeFromLock(t, clear);
+    return;
+  }
   const set = w.byLock.get(id);
-  if (set === undefined) return [];
+  if (set === undefined) return;
   for (const t of set) if (t.waitLock !== id || s.threads.get(t.tid) !== t) set.delete(t);
   if (set.size === 0) w.byLock.delete(id);
-  return set;
+  for (const t of set) if (t.waitLock === id && t.state === "blocked") wakeFromLock(t, clear);
+}
+
+function wakeFromLock(t: Thread, clear: boolean): void {
+  t.state = "runnable";
+  if (clear) t.waitLock = -1;
 }
 
 /** The threads that may wait for pid (waitPid pid, or -1 for any child): the index's, pruned, or every thread. */
@@ -392,6 +407,18 @@ export const INERT_KINDS: Uint8Array = (() => {
 export function applyInert(s: KState, seq: number, time: number): boolean {
   if (seq !== s.seq + 1 || s.ended) return false;
   s.seq = seq;
+  s.time = time;
+  return true;
+}
+
+/**
+ * applyInert for each of the INERT events seq..last in turn (the last at
+ * `time`), at once: a scan folds a run of them so. False, and nothing
+ * changed, when the first does not fit.
+ */
+export function applyInertRun(s: KState, seq: number, last: number, time: number): boolean {
+  if (seq !== s.seq + 1 || s.ended) return false;
+  s.seq = last;
   s.time = time;
   return true;
 }
@@ -619,12 +646,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       // Readers blocked on the VMAR lock find the process gone when they run
       // (traces before format 1.1, where reads did not hold a reference).
-      for (const t of lockWaiters(s, p.vmarLock)) {
-        if (t.waitLock === p.vmarLock && t.state === "blocked") {
-          t.state = "runnable";
-          t.waitLock = -1;
-        }
-      }
+      wakeLockWaiters(s, p.vmarLock, true);
       freeProc(s, p);
       break;
     }
@@ -684,7 +706,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         l.owner = -1;
         l.ident = 0;
         l.since = ev.seq;
-        for (const t of lockWaiters(s, l.id)) if (t.waitLock === l.id && t.state === "blocked") t.state = "runnable";
+        wakeLockWaiters(s, l.id, false);
         if (l.pi && was >= 0) reboost(s, was);
       }
       break;

@@ -60,6 +60,8 @@ export function pipeHolders(s: KState, id: number, write: boolean): Proc[] {
 /** Who can end th's wait (see the file comment). */
 export function wakersOf(s: KState, th: Thread): Wakers {
   if (th.state === "exited") return [];
+  // Only a blocked or spinning thread waits (the tests below all end in "runs" for the others).
+  if (th.state !== "blocked" && th.state !== "spinning") return "runs";
   // exit_group is taking its process down: the wait ends with the thread.
   if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return "runs";
   if (th.waitLock >= 0 && (th.state === "blocked" || th.state === "spinning")) {

@@ -20,6 +20,7 @@ import {
   type KState,
   type Lock,
   OUTCOME_KINDS,
+  type Thread,
 } from "../kernel/types.ts";
 import { exitStrandsNone, otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
@@ -232,25 +233,37 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
     };
   const o = s.threads.get(l.owner)!;
   // A wait-for cycle: owner waits on a lock whose owner waits ... on one the waiter holds.
+  // Followed once without words (most waits have none), and again to say it.
+  const steps = cycleSteps(s, o, waiter);
+  if (steps < 0) return null;
   const path = [`tid ${o.tid}`];
   const found: (Cause | null)[] = [took(l)];
   let cur = o;
-  for (let i = 0; i <= s.threads.size; i++) {
-    if (cur.waitLock < 0) return null;
-    const l2 = s.locks.get(cur.waitLock);
-    if (!l2 || l2.owner < 0) return null;
+  for (let i = 0; i < steps; i++) {
+    const l2 = s.locks.get(cur.waitLock)!;
     path.push(`waits on ${l2.name} held by tid ${l2.owner}`);
     found.push(
       cur.waitSince !== undefined ? { seq: cur.waitSince, why: `tid ${cur.tid} waits on ${l2.name}` } : null,
       took(l2),
     );
-    if (l2.owner === waiter)
-      return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
+    if (i < steps - 1) cur = s.threads.get(l2.owner)!;
+  }
+  return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
+}
+
+/** The number of lock waits from thread o to a lock `waiter` holds (each owner waiting on the next lock), or -1 when the chain ends or loops without reaching it. */
+function cycleSteps(s: KState, o: Thread, waiter: number): number {
+  let cur = o;
+  for (let i = 0; i <= s.threads.size; i++) {
+    if (cur.waitLock < 0) return -1;
+    const l2 = s.locks.get(cur.waitLock);
+    if (!l2 || l2.owner < 0) return -1;
+    if (l2.owner === waiter) return i + 1;
     const next = s.threads.get(l2.owner);
-    if (!next || next === cur) return null;
+    if (!next || next === cur) return -1;
     cur = next;
   }
-  return null;
+  return -1;
 }
 
 /** The finding without the event it is reported at among its causes. */
@@ -307,9 +320,10 @@ export const noDeadlock: Invariant = {
           causes: b.causes.filter((c) => c.seq !== ev.seq),
         };
       }
-      if (!otherWaits(s)) return null;
     }
     if (surelyNotStuck(s, ev.tid)) return null;
+    // Without a cycle, a lock waiter is stuck only through another kind of wait (otherWaits walks every thread: last).
+    if (ev.kind === KIND.lockWait && !otherWaits(s)) return null;
     const now = stuckSet(s);
     if (now === null || !now.has(ev.tid)) return null;
     return notAt(stuckFinding(s, ev.tid, now), ev.seq);
@@ -625,13 +639,19 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
   return inv.pre?.(before, ev) ?? inv.post?.(after, ev) ?? null;
 }
 
+/** No kind is quiet. */
+const NONE_QUIET = new Uint8Array(0);
+
 /** A Checker's dispatch lists for one set of armed invariants (see Checker). */
 interface Dispatch {
   /** By kind code: the invariants (as run: a monitor's through its wrapper) whose pre-hook inspects it, in order; null for none. */
   pre: (Invariant[] | null)[];
   post: (Invariant[] | null)[];
-  /** By kind code, 1 for the kinds in INERT_KINDS that no hook here inspects and no `armed` lists in `by`; null when there are none. */
-  idle: Uint8Array | null;
+  /**
+   * By kind code, for the kinds no hook here inspects and no `armed` lists
+   * in `by`: 1 for those in INERT_KINDS, 2 for the others; 0 for the rest.
+   */
+  idle: Uint8Array;
 }
 
 /**
@@ -646,11 +666,12 @@ interface Dispatch {
  * An invariant with `armed` is left out of the lists while its test is
  * false: the Checker tests the state after each event of its `by` kinds, and
  * whenever it meets another state object or a jump in the seqs (until then,
- * from an event of its `by` kinds on, it counts as armed). `quiet` marks the
+ * from an event of its `by` kinds on, it counts as armed). `quietOn` marks the
  * kinds no hook inspects now and whose fold is only a seq and time
- * (INERT_KINDS): a scan may fold those itself (applyInert) without calling
- * the Checker, counting them in `folded`, so that they are no jump
- * (checkRange).
+ * (INERT_KINDS) with 1, and those whose fold is more with 2: a scan may
+ * fold those itself (applyInert for the first, applyEvent for the second)
+ * without calling the Checker, counting them in `folded`, so that they are
+ * no jump (checkRange).
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
@@ -674,8 +695,8 @@ export class Checker {
   /** For a kind code past the kind table: the hooks of the invariants that inspect every event. */
   private readonly preAll: Invariant[] | null;
   private readonly postAll: Invariant[] | null;
-  /** By kind code, the events a scan may fold without calling before and after (see the class comment); null: none. */
-  quiet: Uint8Array | null = null;
+  /** The current dispatch's `idle` (see quietOn). */
+  private quiet: Uint8Array = NONE_QUIET;
   /** Events folded so, since the Checker was made. */
   folded = 0;
   /** `folded` as the last before() saw it. */
@@ -731,6 +752,11 @@ export class Checker {
   private setArmed(armed: number): Dispatch {
     if (armed !== -1) armed &= (1 << this.guarded.length) - 1;
     if (armed === this.armed) return this.d;
+    return this.rearm(armed);
+  }
+
+  /** setArmed for a set other than the current one (apart: the hot path above stays small for the compiler). */
+  private rearm(armed: number): Dispatch {
     this.armed = armed;
     const slot = armed === -1 ? 1 << this.guarded.length : armed;
     let d = this.dispatch[slot];
@@ -738,16 +764,13 @@ export class Checker {
       const pre: (Invariant[] | null)[] = [];
       const post: (Invariant[] | null)[] = [];
       const idle = new Uint8Array(this.top);
-      let any = false;
       for (let k = 0; k < this.top; k++) {
         pre.push(this.list(k, "pre", armed));
         post.push(this.list(k, "post", armed));
-        if (k < INERT_KINDS.length && INERT_KINDS[k] === 1 && this.touch[k] === 0 && !pre[k] && !post[k]) {
-          idle[k] = 1;
-          any = true;
-        }
+        if (this.touch[k] === 0 && !pre[k] && !post[k])
+          idle[k] = k < INERT_KINDS.length && INERT_KINDS[k] === 1 ? 1 : 2;
       }
-      d = { pre, post, idle: any ? idle : null };
+      d = { pre, post, idle };
       this.dispatch[slot] = d;
     }
     this.d = d;
@@ -771,18 +794,33 @@ export class Checker {
     return out;
   }
 
+  /**
+   * By kind code, the events of s a scan may fold now without calling
+   * before and after (see the class comment): 1 by applyInert, 2 by
+   * applyEvent, 0 not; valid until the next before() or after(). Only for
+   * the state the last before() and after() were called with, and for the
+   * event after theirs: on another state (a scan resumed from a snapshot),
+   * or after a before() without its after() (a violation), none is, until
+   * before() has seen it.
+   */
+  quietOn(s: KState): Uint8Array {
+    return s === this.last && this.pending === 0 ? this.quiet : NONE_QUIET;
+  }
+
+  /** Another state, or a jump in the seqs (`jump`: the monitors start again): the armed set tested afresh. */
+  private restart(s: KState, jump: boolean): Dispatch {
+    if (jump) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
+    this.pending = 0;
+    return this.setArmed(this.tested(s, -1));
+  }
+
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
   before(s: KState, ev: KEvent): Violation | null {
     const skipped = this.folded - this.foldedSeen;
     this.foldedSeen = this.folded;
     const k = ev.kind;
     let d = this.d;
-    if (ev.seq !== this.next + skipped || s !== this.last) {
-      if (ev.seq !== this.next + skipped)
-        for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
-      this.pending = 0;
-      d = this.setArmed(this.tested(s, -1));
-    }
+    if (ev.seq !== this.next + skipped || s !== this.last) d = this.restart(s, ev.seq !== this.next + skipped);
     this.next = ev.seq + 1;
     this.last = s;
     // An event of a `by` kind may arm (the lists have the invariant at that kind): after() tests the state.

@@ -12,7 +12,7 @@
 // Unfolded, and goes on: events after it are still visited, with the state
 // unknown (null) until the next usable snapshot, from which folding resumes.
 
-import { ApplyError, applyEvent, applyInert } from "../kernel/apply.ts";
+import { ApplyError, applyEvent, applyInertRun } from "../kernel/apply.ts";
 import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
 import { type EventColumns, fillEvent, type Gap, TraceCorruptError } from "../trace/index.ts";
@@ -380,21 +380,41 @@ export function checkRange(
         lastState = st;
         const first = cols.firstSeq;
         const kinds = cols.kind;
+        let watching = watch !== undefined && firstWatched < 0;
+        let quiet = ck.quietOn(st);
         for (let k = i; k < j; k++) {
           const kind = kinds[k]!;
-          if (watch !== undefined && firstWatched < 0 && watch[kind] === 1) {
+          if (watching && watch![kind] === 1) {
             firstWatched = first + k;
+            watching = false;
             if (stopAtWatched) {
               scanned += k - i;
               return k;
             }
           }
-          const quiet = ck.quiet;
-          if (quiet !== null && quiet[kind] === 1 && applyInert(st, first + k, cols.time[k]!)) {
+          const q = quiet[kind];
+          if (q === 1) {
+            // The run of quiet inert events from here (to a watched kind, at most), folded as one.
+            let m = k + 1;
+            while (m < j && quiet[kinds[m]!] === 1 && !(watching && watch![kinds[m]!] === 1)) m++;
+            if (applyInertRun(st, first + k, first + m - 1, cols.time[m - 1]!)) {
+              ck.folded += m - k;
+              k = m - 1;
+              continue;
+            }
+          }
+          const e = fillEvent(cols, k, ev);
+          if (q === 2) {
+            // No hook inspects it and it arms nothing: the fold alone.
+            try {
+              applyEvent(st, e);
+            } catch (x) {
+              scanned += k - i;
+              throw foldError(x, e);
+            }
             ck.folded++;
             continue;
           }
-          const e = fillEvent(cols, k, ev);
           let v = ck.before(st, e);
           try {
             applyEvent(st, e); // foldEvent, one call less
@@ -408,6 +428,7 @@ export function checkRange(
             scanned += k - i + 1;
             return k;
           }
+          quiet = ck.quietOn(st);
         }
         scanned += j - i;
         return -1;
