@@ -24,7 +24,7 @@ import {
   noPanic,
   openSource,
 } from "../src/replay/index.ts";
-import { planFor, segmentBounds, splittable, stretches } from "../src/replay/parallel-scan.ts";
+import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { openTrace, TraceWriter } from "../src/trace/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
@@ -137,20 +137,6 @@ describe("parallel first-violation scan", () => {
     expect(segmentBounds([-1, 3, 7, 11], 11, 1)).toEqual([-1, 3, 7]);
     expect(segmentBounds([-1], 100, 10)).toEqual([-1]);
   });
-
-  it("a segment is checked in stretches cut at snapshots about every N events (collecting between them)", () => {
-    expect(stretches([-1, 3, 7, 11, 15, 19, 23], 3, 23, 8)).toEqual([3, 11, 19, 23]);
-    expect(stretches([-1, 3, 7, 11, 15, 19, 23], -1, 23, 8)).toEqual([-1, 7, 15, 23]);
-    expect(stretches([-1, 3, 7], -1, 7, 100)).toEqual([-1, 7]);
-  });
-
-  it("gives the serial answer with each segment checked in stretches (the state carried over, damage included)", async () => {
-    const cs: Compared[] = [];
-    // The doctored trace has a snapshot every 512 events: segments of ~3000 hold several, and the lie at 4095 starts a
-    // stretch inside one (the fold carried over there is not the lie).
-    for (const t of traces) cs.push(await compareScans(t, t === doctored ? 3000 : 64, false, [], true, 4));
-    expectSame(cs);
-  }, 120_000);
 
   it("an invariant that keeps a history of the run (a monitor) is left out of the segments up to where it can report", () => {
     const history = { ...noPanic, name: "history", monitor: () => ({ pre: () => null }) } as Invariant;

@@ -33,31 +33,13 @@ import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, typ
 
 export { type Plan, planFor, splittable };
 
-import {
-  checkRange,
-  checkWhole,
-  finalState,
-  type RangeCheck,
-  type RangeOptions,
-  type ScanResult,
-  type Unfolded,
-} from "./scan.ts";
-import { displaySafe, lastAtOrBefore, openSource, type ReplaySource, type TraceSource } from "./source.ts";
+import { checkRange, checkWhole, finalState, type RangeOptions, type ScanResult, type Unfolded } from "./scan.ts";
+import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
 
 /** Events per segment, about (segments end at snapshots): enough that a segment's start costs nothing, few enough to share the work evenly. */
 export const SEGMENT_EVENTS = 1 << 20;
 /** Traces shorter than this are scanned on one thread: starting a worker costs more than it saves. */
 export const PARALLEL_MIN_EVENTS = 3 * SEGMENT_EVENTS;
-/**
- * Events a thread checks between two collections (on Bun, see collect), about,
- * when the scan is split over threads: a segment is checked in stretches of
- * this many, cut at snapshots. The scan allocates ~15-25 bytes/event, so each
- * thread's heap swings by ~5 MB between collections instead of ~15 at one a
- * segment: at 100M events, `check`'s peak 126-131 MB became 105-108 for ~7%
- * more CPU (docs/BENCHMARKS.md, "check's memory"). One thread collects once
- * a segment: it fits in 100 MB without the extra collections.
- */
-export const COLLECT_EVENTS = 1 << 18;
 
 export interface ParallelScanOptions {
   /** Invariant names (as --invariant; all when empty or absent). */
@@ -72,8 +54,6 @@ export interface ParallelScanOptions {
   minEvents?: number;
   /** Events per segment, about; default SEGMENT_EVENTS. */
   segmentEvents?: number;
-  /** Events a thread checks between two collections, about; default COLLECT_EVENTS (tests lower it, to cut segments). */
-  collectEvents?: number;
   /** This thread checks segments too (default); false: only the workers do, unless none can (tests of the workers' path). */
   mainTakesPart?: boolean;
 }
@@ -103,7 +83,6 @@ export interface WorkerInput {
   display: boolean;
   bounds: number[];
   last: number;
-  collectEvents: number;
   /** Int32Array over it: [next segment to claim, first segment with a violation]. */
   shared: SharedArrayBuffer;
 }
@@ -141,32 +120,19 @@ export function stopAfter(shared: Int32Array, k: number): void {
 
 /** Events this thread checked since its last collect(). */
 let sinceCollect = 0;
-/** Events between two collect()s on this thread (set per scan). */
-let collectEvery = COLLECT_EVENTS;
 
 /**
- * A full collection after every `collectEvery` events a thread checks, on
- * Bun: what the stretches allocated is dead, and collecting it (which also
- * hands the freed pages back) keeps each thread's heap near its live size (a
- * few MB) instead of letting it grow to the engine's budget (about twice the
- * live size plus ~10 MB) between collections, in step on both threads. (An
- * eden collection, or bun:jsc's gcAndSweep, at the same points lowered
- * nothing.) Other runtimes collect on their own.
+ * A full collection after every SEGMENT_EVENTS events a thread checks, on
+ * Bun: what the segments allocated is dead, and collecting it keeps each
+ * thread's heap near its live size (a few MB) instead of letting it grow
+ * between collections; with two threads that is ~20 MB less peak memory for
+ * `check`, for no measurable time. Other runtimes collect on their own.
  */
 function collect(events: number): void {
   sinceCollect += events;
-  if (sinceCollect < collectEvery) return;
+  if (sinceCollect < SEGMENT_EVENTS) return;
   sinceCollect = 0;
   (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
-}
-
-/** Where segment lo+1..hi is cut for collect(): lo, the snapshots about `every` events apart within it, hi. */
-export function stretches(snapshotSeqs: readonly number[], lo: number, hi: number, every: number): number[] {
-  const cuts = [lo];
-  for (let i = lastAtOrBefore(snapshotSeqs, lo) + 1; i < snapshotSeqs.length && snapshotSeqs[i]! < hi; i++)
-    if (snapshotSeqs[i]! >= cuts[cuts.length - 1]! + every) cuts.push(snapshotSeqs[i]!);
-  cuts.push(hi);
-  return cuts;
 }
 
 /** The state in the form snapshots store it: two states are the same state when these bytes are. */
@@ -176,8 +142,7 @@ function packed(s: KState): Uint8Array {
 
 /**
  * Checks segment k (see segmentBounds) of src with the invariants: from the
- * initial state for the first, from the snapshot at its start for the others;
- * in stretches of about `collectEvents` events, collecting between them.
+ * initial state for the first, from the snapshot at its start for the others.
  */
 export function checkSegment(
   src: ReplaySource,
@@ -185,7 +150,6 @@ export function checkSegment(
   bounds: readonly number[],
   last: number,
   k: number,
-  collectEvents = COLLECT_EVENTS,
 ): SegmentResult {
   const lo = bounds[k]!;
   const hi = k + 1 < bounds.length ? bounds[k + 1]! : last;
@@ -200,33 +164,17 @@ export function checkSegment(
     gapSeqs: [],
     firstReport: -1,
   };
-  let state: KState | null | undefined;
+  let start: KState | undefined;
   if (k > 0) {
-    state = snapshotAt(src, lo);
-    if (state === null) return none;
+    const s = snapshotAt(src, lo);
+    if (s === null) return none;
+    start = s;
   }
-  // One walk of the segment, cut at snapshots to collect() between stretches: each goes on with the state the one
-  // before ended with (null: unknown there), as serialFrom goes from segment to segment.
-  collectEvery = collectEvents;
-  const cuts = stretches(src.snapshotSeqs, lo, hi, collectEvents);
-  const checker = new Checker(plan.split);
-  const unchecked: Unfolded[] = [];
-  let scanned = 0;
-  let firstReport = -1;
-  let r!: RangeCheck;
-  for (let j = 0; j + 1 < cuts.length; j++) {
-    r = checkRange(src, plan.split, cuts[j]! + 1, cuts[j + 1]!, {
-      ...(state === undefined ? {} : { state }),
-      checker,
-      ...(plan.reports ? { watch: plan.reports } : {}),
-    });
-    scanned += r.scanned;
-    unchecked.push(...r.unchecked);
-    if (firstReport < 0) firstReport = r.firstWatched;
-    collect(r.scanned);
-    if (r.violation) break;
-    state = r.end ?? null;
-  }
+  const r = checkRange(src, plan.split, lo + 1, hi, {
+    ...(start ? { state: start } : {}),
+    ...(plan.reports ? { watch: plan.reports } : {}),
+  });
+  collect(r.scanned);
   let endMatches = false;
   if (r.violation === null && k + 1 < bounds.length && r.end) {
     const next = snapshotAt(src, hi);
@@ -241,12 +189,12 @@ export function checkSegment(
     k,
     clean: true,
     violation: r.violation,
-    scanned,
-    unchecked,
+    scanned: r.scanned,
+    unchecked: r.unchecked,
     last: needLast && r.last ? toPlain(r.last) : null,
     endMatches,
     gapSeqs: src.gaps.filter((g) => g.toSeq > lo && g.fromSeq <= hi).map((g) => Math.max(g.fromSeq, lo + 1)),
-    firstReport,
+    firstReport: r.firstWatched,
   };
 }
 
@@ -274,14 +222,11 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const invs = selectFor(view, names);
   const last = src.eventCount - 1;
   const every = Math.max(1, opts.segmentEvents ?? SEGMENT_EVENTS);
-  const collectEvents = Math.max(1, opts.collectEvents ?? COLLECT_EVENTS);
   const bounds = segmentBounds(src.snapshotSeqs, last, every);
   const jobs = Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
   const path = src.reader.path;
   const serial = (why: string): ScanResult => {
     note(`check: one thread (${why})`);
-    // One thread fits in 100 MB collecting once a segment (docs/BENCHMARKS.md): no more collections than that.
-    collectEvery = every;
     return serialAll(view, invs, bounds);
   };
   if (jobs < 2) return serial("--jobs 1");
@@ -313,7 +258,6 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     display: opts.display ?? false,
     bounds,
     last,
-    collectEvents,
     shared: shared.buffer as SharedArrayBuffer,
   };
   const workerCount = Math.min(jobs - 1, bounds.length - 1);
@@ -360,7 +304,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (opts.mainTakesPart ?? true) {
       const k = claim(shared, bounds.length);
       if (k < 0) break;
-      const r = checkSegment(mineView, plan, bounds, last, k, collectEvents);
+      const r = checkSegment(mineView, plan, bounds, last, k);
       results.set(k, r);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       // Let the workers' messages in.
@@ -376,7 +320,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     // Segments a worker claimed but did not finish (it failed): checked here.
     for (let k = 0; k <= Math.min(Atomics.load(shared, 1), bounds.length - 1); k++) {
       if (!results.has(k)) {
-        const r = checkSegment(mineView, plan, bounds, last, k, collectEvents);
+        const r = checkSegment(mineView, plan, bounds, last, k);
         results.set(k, r);
         if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       }

@@ -19,7 +19,7 @@ try {
     for (;;) {
       const k = claim(shared, input.bounds.length);
       if (k < 0) break;
-      const r = checkSegment(src, plan, input.bounds, input.last, k, input.collectEvents);
+      const r = checkSegment(src, plan, input.bounds, input.last, k);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       post({ type: "result", r });
     }

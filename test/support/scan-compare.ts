@@ -39,7 +39,6 @@ export async function compareScans(
   display: boolean,
   names: string[] = [],
   mainTakesPart = true,
-  collectEvents?: number,
 ): Promise<Compared> {
   const a = openSource(path);
   const av = display ? displaySafe(a) : a;
@@ -54,7 +53,6 @@ export async function compareScans(
     segmentEvents,
     minEvents: 0,
     mainTakesPart,
-    ...(collectEvents ? { collectEvents } : {}),
     note: (l) => notes.push(l),
   });
   const parallel = summary(par, b.gaps);

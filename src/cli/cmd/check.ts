@@ -54,7 +54,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         display: !args.flags.json,
         jobs: args.flags.jobs,
         note: args.verbose ? eprintln : undefined,
-        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, collectEvents: Math.ceil(segment / 4) } : {}),
+        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
       });
     }
     const report = res.violation ? violationReport(src, res.violation, res.state) : null;
@@ -102,8 +102,8 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
 
 /**
  * KTRACE_CHECK_SEGMENT=N: split the scan into segments of about N events
- * (and do so from 3N events on, collecting every N/4) instead of the default
- * 2^20: for tests and experiments that need several segments in a small trace.
+ * (and do so from 3N events on) instead of the default 2^20: for tests and
+ * experiments that need several segments in a small trace.
  */
 function segmentKnob(): number | undefined {
   const v = Number(process.env.KTRACE_CHECK_SEGMENT);
