@@ -6,6 +6,15 @@ import { Cursor, type ReplaySource } from "../src/replay/index.ts";
 
 const ms = (x: number) => +x.toFixed(3);
 
+/**
+ * Random seeks before the timed ones, so that these time the seek and not the
+ * compiler: after 200, applyEvent (14,098 bytecodes) was still being compiled
+ * again during the timed seeks of the 100M trace (DFG once, FTL twice, 200-400
+ * ms of a core each: BUN_JSC_reportFTLCompileTimes=1), and the seeks ran in
+ * slower code meanwhile; after 1,000, none of its compiles fell there.
+ */
+export const WARMUP_SEEKS = 1000;
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;

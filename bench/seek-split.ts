@@ -11,7 +11,7 @@
 import { Rng } from "../src/kernel/index.ts";
 import { Cursor, openSource } from "../src/replay/index.ts";
 import { TraceReader } from "../src/trace/reader.ts";
-import { ownCost, readThrough } from "./seek-cost.ts";
+import { ownCost, readThrough, WARMUP_SEEKS } from "./seek-cost.ts";
 
 const argv = process.argv.slice(2);
 const path = argv[0];
@@ -110,7 +110,7 @@ const total = src.eventCount;
 const r = new Rng(total);
 const rnd = () => r.u32() / 4294967296;
 const c = new Cursor(src);
-for (let i = 0; i < 200; i++) c.seek(Math.floor(rnd() * total));
+for (let i = 0; i < WARMUP_SEEKS; i++) c.seek(Math.floor(rnd() * total));
 const warm: Row[] = [];
 for (let i = 0; i < SEEKS; i++) warm.push(one(c, Math.floor(rnd() * total)));
 src.close();

@@ -24,7 +24,7 @@ import { Cursor, firstViolation, openSource, type ScanResult } from "../src/repl
 import { firstViolationParallel } from "../src/replay/parallel-scan.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { MACHINE, RUNTIME } from "./host.ts";
-import { ownCost, readThrough } from "./seek-cost.ts";
+import { ownCost, readThrough, WARMUP_SEEKS } from "./seek-cost.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -115,11 +115,11 @@ for (const n of sizes) {
   const rnd = prng(n);
   const total = src.eventCount;
 
-  // Random seeks, one cursor moving from wherever it is (after a warm-up), in
+  // Random seeks, one cursor moving from wherever it is (after WARMUP_SEEKS: the compiler done), in
   // ROUNDS rounds; the figures are the median over rounds of each round's
   // percentile (other processes on a shared 2-core machine make single runs noisy).
   const c = new Cursor(src);
-  for (let i = 0; i < 200; i++) c.seek(Math.floor(rnd() * total));
+  for (let i = 0; i < WARMUP_SEEKS; i++) c.seek(Math.floor(rnd() * total));
   const seekRounds: number[][] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const xs: number[] = [];
