@@ -174,7 +174,17 @@ interface Waiters {
   byPid: Map<number, Set<Thread>>;
 }
 const WAITERS: unique symbol = Symbol("waiters");
-type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters };
+/**
+ * Without the index: the lock ids a walk found no thread waiting for (1), so
+ * that a release of such a lock walks nobody (nine releases in ten on
+ * `stress`). Hangs on the threads map as the index does; a lock-wait clears
+ * its lock's entry, and nothing else makes a thread wait for a lock (a thread
+ * starts with none, a rebuilt state has a new map and no table).
+ */
+const UNWAITED: unique symbol = Symbol("unwaited locks");
+type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters; [UNWAITED]?: Uint8Array };
+/** Lock ids past this are walked at every release (an imported trace's lock ids can be addresses). */
+const UNWAITED_IDS = 1 << 16;
 /** Up to this many threads the wakeups walk them all and keep no index (simulated worlds; measured on stress). */
 const SMALL = 64;
 
@@ -202,8 +212,11 @@ function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
 
 /** Notes that t now waits for lock id (in the index, if the map has one). */
 function waitsLock(s: KState, t: Thread, id: number): void {
-  const w = (s.threads as Indexed)[WAITERS];
+  const m = s.threads as Indexed;
+  const w = m[WAITERS];
   if (w !== undefined) addTo(w.byLock, id, t);
+  const u = m[UNWAITED];
+  if (u !== undefined && id < u.length) u[id] = 0;
 }
 
 /** Notes that t now waits for pid (-1: any child). */
@@ -223,7 +236,22 @@ function waitsPid(s: KState, t: Thread, pid: number): void {
 function wakeLockWaiters(s: KState, id: number, clear: boolean): void {
   const w = waiters(s);
   if (w === null) {
-    for (const t of s.threads.values()) if (t.waitLock === id && t.state === "blocked") wakeFromLock(t, clear);
+    const m = s.threads as Indexed;
+    let u = m[UNWAITED];
+    if (u !== undefined && id < u.length && u[id] === 1) return;
+    let waited = false;
+    for (const t of m.values()) {
+      if (t.waitLock !== id) continue;
+      if (t.state === "blocked") wakeFromLock(t, clear);
+      if (t.waitLock === id) waited = true;
+    }
+    if (waited || id < 0 || id >= UNWAITED_IDS) return;
+    if (u === undefined || id >= u.length) {
+      const grown = new Uint8Array(Math.max(64, 2 ** Math.ceil(Math.log2(id + 1))));
+      if (u !== undefined) grown.set(u);
+      u = m[UNWAITED] = grown;
+    }
+    u[id] = 1;
     return;
   }
   const set = w.byLock.get(id);
