@@ -485,6 +485,162 @@ export function applyEvent(s: KState, ev: KEvent): void {
       }
       break;
     }
+    // The INERT_KINDS: nothing beyond seq and time.
+    case KIND.user:
+    case KIND.kwork:
+    case KIND.malloc:
+    case KIND.free:
+    case KIND.unlockNotOwner:
+    case KIND.pageFault:
+    case KIND.procfsRead:
+    case KIND.assertFail:
+    case KIND.progress:
+      break;
+    case KIND.threadNew: {
+      const t = newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
+      // A new thread starts with its creator's signal mask, and a copy of its
+      // registers (the values its start routine was handed: handles, fds).
+      const creator = ev.tid !== t.tid ? s.threads.get(ev.tid) : undefined;
+      if (creator?.sigMask !== undefined) t.sigMask = creator.sigMask;
+      if (creator?.regs !== undefined && creator.pid === t.pid) t.regs = new Map(creator.regs);
+      break;
+    }
+    case KIND.threadExit: {
+      const t = thread(s, ev, ev.a);
+      const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
+      t.state = "exited";
+      t.waitLock = -1;
+      t.waitPid = -2;
+      if (t.waitOn !== undefined) delete t.waitOn;
+      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
+      break;
+    }
+    case KIND.threadRelease: {
+      const t = thread(s, ev, ev.a);
+      s.threads.delete(t.tid);
+      const p = s.procs.get(t.pid);
+      if (p) {
+        p.threads = p.threads.filter((x) => x !== t.tid);
+        p.tcaches = p.tcaches.filter((x) => x !== t.tid);
+      }
+      break;
+    }
+    case KIND.lockNew: {
+      fresh(ev, s.locks, ev.a, "lock");
+      const l: Lock = {
+        id: ev.a,
+        name: ev.s,
+        space: ev.b,
+        type: LOCK_TYPES[ev.c & 15] ?? "mutex",
+        owner: -1,
+        ident: 0,
+        level: 0,
+        since: -1,
+        copiedSeq: -1,
+      };
+      if ((ev.c & 16) !== 0) l.pi = true;
+      s.locks.set(ev.a, l);
+      if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
+      break;
+    }
+    case KIND.lockAcquire: {
+      const l = lock(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      if (l.owner !== t.tid) l.since = ev.seq;
+      l.owner = t.tid;
+      l.ident = t.ident;
+      l.level = ev.b;
+      t.waitLock = -1;
+      if (t.state === "spinning" || t.state === "blocked") t.state = "running";
+      if (l.pi) reboost(s, t.tid);
+      break;
+    }
+    case KIND.lockWait: {
+      const t = thread(s, ev, ev.tid);
+      const l = lock(s, ev, ev.a);
+      if (t.waitLock !== ev.a) t.waitSince = ev.seq;
+      t.waitLock = ev.a;
+      waitsLock(s, t, ev.a);
+      // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
+      if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
+      if (l.pi && l.owner >= 0) reboost(s, l.owner);
+      break;
+    }
+    case KIND.lockRelease: {
+      const l = lock(s, ev, ev.a);
+      l.level = ev.b;
+      if (ev.b === 0) {
+        const was = l.owner;
+        l.owner = -1;
+        l.ident = 0;
+        l.since = ev.seq;
+        wakeLockWaiters(s, l.id, false);
+        if (l.pi && was >= 0) reboost(s, was);
+      }
+      break;
+    }
+    case KIND.kstackAlloc: {
+      const t = thread(s, ev, ev.b);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
+      s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
+      t.kstack = ev.a;
+      break;
+    }
+    case KIND.kstackFree: {
+      const k = s.kstacks.get(ev.a);
+      if (!k) throw new ApplyError(ev.seq, `no kernel stack ${ev.a}`);
+      k.state = "freed";
+      k.freeSeq = ev.seq;
+      k.flushed = false;
+      break;
+    }
+    case KIND.load:
+    case KIND.atomicLoad: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.store:
+    case KIND.atomicStore:
+    case KIND.cas:
+    case KIND.fetchAdd:
+    case KIND.xchg: {
+      const v = variable(s, ev, ev.a);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b);
+      if (ev.kind !== KIND.cas || ev.c !== ev.b) {
+        v.value = ev.c;
+        v.since = ev.seq;
+        v.writer = t.tid;
+      }
+      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
+      break;
+    }
+    case KIND.regSet: {
+      const t = thread(s, ev, ev.tid);
+      const type = VAR_TYPES[ev.b];
+      if (type === undefined || !ev.s)
+        throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
+      setReg(s, t, ev.s, ev.a, type);
+      break;
+    }
+    default:
+      applyRare(s, ev);
+  }
+}
+
+/**
+ * The kinds applyEvent folds less often (process lifetime, procfs, objects,
+ * outcomes, imported tasks; then, by applyOs, those of issue 11), outside its
+ * switch so that the switch over the hot kinds (switches, the inert kinds,
+ * locks, threads, kernel stacks, variable accesses) stays small: the JIT
+ * compiles it sooner, in less memory, and recompiles it less when a rare path
+ * runs. Part of applyEvent: called by it only.
+ */
+function applyRare(s: KState, ev: KEvent): void {
+  switch (ev.kind) {
     case KIND.procfsOpen: {
       // pin 0 (ESRCH), or a trace before format 1.1: no reference.
       if (ev.b === 1) {
@@ -501,32 +657,12 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (p.refs === 0 && p.state === "reaped") freeProc(s, p);
       break;
     }
-    // The INERT_KINDS: nothing beyond seq and time.
-    case KIND.user:
-    case KIND.kwork:
-    case KIND.malloc:
-    case KIND.free:
-    case KIND.unlockNotOwner:
-    case KIND.pageFault:
-    case KIND.procfsRead:
-    case KIND.assertFail:
-    case KIND.progress:
-      break;
     case KIND.tlbFlush:
       for (const k of s.kstacks.values()) if (k.state === "freed") k.flushed = true;
       break;
     case KIND.procNew:
       newProc(s, fresh(ev, s.procs, ev.a, "process"), ev.b, ev.s, ev.seq);
       break;
-    case KIND.threadNew: {
-      const t = newThread(s, proc(s, ev, ev.b), fresh(ev, s.threads, ev.a, "thread"), ev.c);
-      // A new thread starts with its creator's signal mask, and a copy of its
-      // registers (the values its start routine was handed: handles, fds).
-      const creator = ev.tid !== t.tid ? s.threads.get(ev.tid) : undefined;
-      if (creator?.sigMask !== undefined) t.sigMask = creator.sigMask;
-      if (creator?.regs !== undefined && creator.pid === t.pid) t.regs = new Map(creator.regs);
-      break;
-    }
     case KIND.fork: {
       const parent = proc(s, ev, ev.a);
       const forker = thread(s, ev, ev.tid);
@@ -601,29 +737,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       p.vmarClearedSeq = -1;
       break;
     }
-    case KIND.threadExit: {
-      const t = thread(s, ev, ev.a);
-      const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
-      t.state = "exited";
-      t.waitLock = -1;
-      t.waitPid = -2;
-      if (t.waitOn !== undefined) delete t.waitOn;
-      if (held?.pi && held.owner >= 0) reboost(s, held.owner);
-      break;
-    }
     case KIND.exitGroup: {
       const p = proc(s, ev, ev.a);
       if ((p.exitingSeq ?? -1) < 0) p.exitingSeq = ev.seq;
-      break;
-    }
-    case KIND.threadRelease: {
-      const t = thread(s, ev, ev.a);
-      s.threads.delete(t.tid);
-      const p = s.procs.get(t.pid);
-      if (p) {
-        p.threads = p.threads.filter((x) => x !== t.tid);
-        p.tcaches = p.tcaches.filter((x) => x !== t.tid);
-      }
       break;
     }
     case KIND.procExit: {
@@ -685,60 +801,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
       waitsPid(s, t, ev.a);
       break;
     }
-    case KIND.lockNew: {
-      fresh(ev, s.locks, ev.a, "lock");
-      const l: Lock = {
-        id: ev.a,
-        name: ev.s,
-        space: ev.b,
-        type: LOCK_TYPES[ev.c & 15] ?? "mutex",
-        owner: -1,
-        ident: 0,
-        level: 0,
-        since: -1,
-        copiedSeq: -1,
-      };
-      if ((ev.c & 16) !== 0) l.pi = true;
-      s.locks.set(ev.a, l);
-      if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
-      break;
-    }
-    case KIND.lockAcquire: {
-      const l = lock(s, ev, ev.a);
-      const t = thread(s, ev, ev.tid);
-      if (l.owner !== t.tid) l.since = ev.seq;
-      l.owner = t.tid;
-      l.ident = t.ident;
-      l.level = ev.b;
-      t.waitLock = -1;
-      if (t.state === "spinning" || t.state === "blocked") t.state = "running";
-      if (l.pi) reboost(s, t.tid);
-      break;
-    }
-    case KIND.lockWait: {
-      const t = thread(s, ev, ev.tid);
-      const l = lock(s, ev, ev.a);
-      if (t.waitLock !== ev.a) t.waitSince = ev.seq;
-      t.waitLock = ev.a;
-      waitsLock(s, t, ev.a);
-      // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
-      if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
-      if (l.pi && l.owner >= 0) reboost(s, l.owner);
-      break;
-    }
-    case KIND.lockRelease: {
-      const l = lock(s, ev, ev.a);
-      l.level = ev.b;
-      if (ev.b === 0) {
-        const was = l.owner;
-        l.owner = -1;
-        l.ident = 0;
-        l.since = ev.seq;
-        wakeLockWaiters(s, l.id, false);
-        if (l.pi && was >= 0) reboost(s, was);
-      }
-      break;
-    }
     case KIND.lockRestamp: {
       const l = lock(s, ev, ev.a);
       l.ident = ev.b;
@@ -749,21 +811,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.tcacheNew: {
       const p = proc(s, ev, ev.a);
       if (!p.tcaches.includes(ev.tid)) p.tcaches.push(ev.tid);
-      break;
-    }
-    case KIND.kstackAlloc: {
-      const t = thread(s, ev, ev.b);
-      if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
-      s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
-      t.kstack = ev.a;
-      break;
-    }
-    case KIND.kstackFree: {
-      const k = s.kstacks.get(ev.a);
-      if (!k) throw new ApplyError(ev.seq, `no kernel stack ${ev.a}`);
-      k.state = "freed";
-      k.freeSeq = ev.seq;
-      k.flushed = false;
       break;
     }
     case KIND.varNew: {
@@ -792,38 +839,6 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (sync !== undefined) v.sync = sync;
       s.vars.set(id, v);
       if (id >= s.nextVar) s.nextVar = id + 1;
-      break;
-    }
-    case KIND.load:
-    case KIND.atomicLoad: {
-      const v = variable(s, ev, ev.a);
-      const t = thread(s, ev, ev.tid);
-      sees(ev, v, ev.b);
-      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
-      break;
-    }
-    case KIND.store:
-    case KIND.atomicStore:
-    case KIND.cas:
-    case KIND.fetchAdd:
-    case KIND.xchg: {
-      const v = variable(s, ev, ev.a);
-      const t = thread(s, ev, ev.tid);
-      sees(ev, v, ev.b);
-      if (ev.kind !== KIND.cas || ev.c !== ev.b) {
-        v.value = ev.c;
-        v.since = ev.seq;
-        v.writer = t.tid;
-      }
-      if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
-      break;
-    }
-    case KIND.regSet: {
-      const t = thread(s, ev, ev.tid);
-      const type = VAR_TYPES[ev.b];
-      if (type === undefined || !ev.s)
-        throw new ApplyError(ev.seq, `bad register write (type ${ev.b}, register '${ev.s.slice(0, 40)}')`);
-      setReg(s, t, ev.s, ev.a, type);
       break;
     }
     case KIND.objNew: {
@@ -885,7 +900,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
  * The kinds of issue 11 (waits and wakeups, futexes, signals, pipes and
  * descriptors, priorities), folded outside applyEvent's switch so that the
  * switch over the older, hotter kinds stays small (the JIT optimizes it as
- * it did). Part of applyEvent: called by it only.
+ * it did). Part of applyEvent: called by applyRare only.
  */
 function applyOs(s: KState, ev: KEvent): void {
   switch (ev.kind) {
