@@ -21,7 +21,7 @@ import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { ByteChannel } from "./byte-channel.ts";
 import { BadValue, ByteWriter, fromUtf8 } from "./bytes.ts";
-import { deflate, EVENTS_LEVEL, gzipStream, type Level, SNAPSHOT_LEVEL } from "./compress.ts";
+import { deflate, EVENTS_LEVEL, gzipStream, type Level, SCHEDULE_LEVEL, SNAPSHOT_LEVEL } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, type KindRow, slotTable } from "./event-codec.ts";
 import {
@@ -150,7 +150,7 @@ export class ChunkFile {
   /** The schedule chunk (body: schedule.ts bytes), before the index, whose `schedule` key gets its offset. */
   schedule(body: Uint8Array): void {
     const offset = this.offset;
-    this.chunk(CHUNK_SCHEDULE, () => {}, body, SNAPSHOT_LEVEL);
+    this.chunk(CHUNK_SCHEDULE, () => {}, body, body.length >= SCHEDULE_LEVEL_FROM ? SCHEDULE_LEVEL : SNAPSHOT_LEVEL);
     this.index.schedule = offset;
   }
 
@@ -182,6 +182,9 @@ export class ChunkFile {
     return w.pos;
   }
 }
+
+/** Schedule bodies from this size (runs of ~150K events and more) are compressed at SCHEDULE_LEVEL, smaller ones as the snapshots. */
+const SCHEDULE_LEVEL_FROM = 1 << 16;
 
 /** A write that failed, as the writer reports it: the system error's code and words, and the events on disk. */
 export interface WriteFailure {
