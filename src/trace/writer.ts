@@ -663,14 +663,20 @@ class WriterThread implements Sink {
     void this.w.terminate().catch(() => 0);
   }
 
+  /**
+   * Sends one record. Event chunks and snapshots do not wake the thread when
+   * it sleeps (ByteChannel.write's `wake`): it is woken once a quarter of the
+   * channel waits for it, and by every other record, which this thread then
+   * waits on.
+   */
   private record(type: number, a: number, b: number, body: Uint8Array, check = true): void {
     if (check) this.check();
     this.head[0] = type;
     this.hv.setUint32(4, body.length, true);
     this.hv.setFloat64(8, a, true);
     this.hv.setFloat64(16, b, true);
-    this.ch.write(this.head);
-    this.ch.write(body);
+    this.ch.write(this.head, false);
+    this.ch.write(body, type !== RECORD.events && type !== RECORD.snapshot);
     this.sent++;
   }
 
@@ -698,6 +704,7 @@ class WriterThread implements Sink {
 
   /** Waits until the thread has handled `k` records (or failed). */
   private waitFor(k: number): void {
+    this.ch.flush();
     for (;;) {
       const done = Atomics.load(this.ints, SLOT.done);
       if (done >= k) return;
