@@ -143,7 +143,7 @@ describe("TraceWriter", () => {
 });
 
 describe("schedule chunk", () => {
-  it("a long run's schedule (compressed at SCHEDULE_LEVEL) reads back as the run's decisions", async () => {
+  it("a long run's schedule (stored: SCHEDULE_LEVEL) reads back as the run's decisions", async () => {
     const p = await prepare({ target: "stress", maxEvents: 300_000 });
     const path = join(dir, "schedule.ktrace");
     const r = record(p, path);

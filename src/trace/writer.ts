@@ -183,7 +183,7 @@ export class ChunkFile {
   }
 }
 
-/** Schedule bodies from this size (runs of ~150K events and more) are compressed at SCHEDULE_LEVEL, smaller ones as the snapshots. */
+/** Schedule bodies from this size (runs of ~150K events and more) are written at SCHEDULE_LEVEL (stored), smaller ones compressed as the snapshots. */
 const SCHEDULE_LEVEL_FROM = 1 << 16;
 
 /** A write that failed, as the writer reports it: the system error's code and words, and the events on disk. */
