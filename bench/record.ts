@@ -1,5 +1,13 @@
 // Recording throughput: simulate + encode + compress + write, for the stress scenario.
-// Usage: npx bun bench/record.ts [--events N[,N...]] [--opt KEY=VALUE] [--thread auto|always|never] [--keep] [--json]
+// Usage: npx bun bench/record.ts [--events N[,N...]] [--opt KEY=VALUE] [--thread auto|always|never] [--dir DIR] [--keep] [--json]
+//        npx bun bench/record.ts --compare DIR [--rounds R] [--events N[,N...]] [--dir DIR]
+// (--dir: where the traces are written, default bench/out; --compare: an A/B
+// against another checkout DIR (with node_modules): its recordAsync and this
+// tree's in one process, alternating which goes first from round to round,
+// printing per tree the medians of the wall time and of each thread's CPU per
+// event (simulating thread, writer thread, the rest: compiler and collector),
+// and the median of the per-round ratios this tree / DIR, which follow a
+// loaded machine better than two medians taken apart)
 // (--opt state=vars: the stress variant with shared variables, atomics and objects;
 // --thread: the writer thread of issue 14, by default from 2^20 events: record/index.ts)
 // Prints events/s (wall and per CPU second) and bytes/event per size, the
@@ -14,9 +22,11 @@
 
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
+import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { prepare, recordAsync, run } from "../src/record/index.ts";
 import { MACHINE, RUNTIME } from "./host.ts";
+import { ThreadCpu } from "./thread-cpu.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -28,7 +38,12 @@ const sizes = (opt("--events") ?? "1000000,10000000").split(",").map(Number);
 const opts = opt("--opt") ? [opt("--opt")!] : [];
 const threadArg = opt("--thread") ?? "auto";
 const thread = threadArg === "always" ? true : threadArg === "never" ? false : "auto";
-mkdirSync("bench/out", { recursive: true });
+const dir = opt("--dir") ?? "bench/out";
+mkdirSync(dir, { recursive: true });
+if (opt("--compare") !== undefined) {
+  await compare(resolve(opt("--compare")!), Number(opt("--rounds") ?? 5));
+  process.exit(0);
+}
 
 /** Process CPU seconds (all threads). */
 const cpu = () => {
@@ -87,7 +102,7 @@ for (const n of sizes) {
   const simS = (performance.now() - t) / 1000;
   const simCpu = cpu() - c;
   const simThread = threadCpu() - th;
-  const path = `bench/out/stress-${n}${opts.length ? `-${opts.join("-").replace(/[^a-z0-9]/gi, "_")}` : ""}.ktrace`;
+  const path = `${dir}/stress-${n}${opts.length ? `-${opts.join("-").replace(/[^a-z0-9]/gi, "_")}` : ""}.ktrace`;
   const notes: string[] = [];
   t = performance.now();
   c = cpu();
@@ -151,4 +166,61 @@ else {
     }
   }
   for (const [k, ok] of Object.entries(targets)) console.log(`  ${ok ? "ok  " : "MISS"} ${k}`);
+}
+
+/** --compare: this tree's recordAsync against `other`'s, interleaved, per-thread CPU per event. */
+async function compare(other: string, rounds: number): Promise<void> {
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+  const quartiles = (v: number[]) => {
+    const w = [...v].sort((a, b) => a - b);
+    return `${w[w.length >> 2]!.toFixed(3)}-${w[(3 * w.length) >> 2]!.toFixed(3)}`;
+  };
+  const trees = [
+    { name: "this tree", rec: await import("../src/record/index.ts") },
+    { name: other, rec: (await import(`${other}/src/record/index.ts`)) as typeof import("../src/record/index.ts") },
+  ];
+  const figures = ["wall", "simulating", "writer", "rest"] as const;
+  console.log(
+    `record A/B (stress), ${RUNTIME}, ${MACHINE}, ${rounds} rounds, load average at start ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+  for (const n of sizes) {
+    const runs = trees.map(
+      () => Object.fromEntries(figures.map((f) => [f, [] as number[]])) as Record<(typeof figures)[number], number[]>,
+    );
+    const bytes = [0, 0];
+    for (let r = 0; r < rounds; r++) {
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { rec } = trees[i]!;
+        const p = await rec.prepare({ target: "stress", maxEvents: n, opts });
+        const path = `${dir}/ab-${i}-stress-${n}.ktrace`;
+        const cpuOf = await ThreadCpu.start();
+        const t = performance.now();
+        const res = await rec.recordAsync(p, path, { thread });
+        const wall = performance.now() - t;
+        const c = await cpuOf?.stop();
+        rmSync(path, { force: true });
+        bytes[i] = res.bytes / res.events;
+        const f = runs[i]!;
+        f.wall.push((wall * 1e6) / n);
+        f.simulating.push(c ? (c.main * 1e9) / n : Number.NaN);
+        f.writer.push(c ? (c.writer * 1e9) / n : Number.NaN);
+        f.rest.push(c ? (c.other * 1e9) / n : Number.NaN);
+      }
+    }
+    console.log(
+      `${n.toLocaleString("en-US")} events (ns/event: median over rounds; load now ${loadavg()[0]!.toFixed(2)}):`,
+    );
+    for (const [i, t] of trees.entries())
+      console.log(
+        `  ${t.name}: ${figures.map((f) => `${f} ${median(runs[i]![f]).toFixed(0)}`).join(", ")}; ` +
+          `${(1e3 / median(runs[i]!.wall)).toFixed(2)} M events/s end to end; ${bytes[i]!.toFixed(3)} bytes/event`,
+      );
+    for (const f of figures) {
+      const ratio = runs[0]![f].map((x, k) => x / runs[1]![f][k]!).filter((x) => Number.isFinite(x) && x > 0);
+      if (ratio.length > 0)
+        console.log(`  ${f} this / other: median ${median(ratio).toFixed(3)} (quartiles ${quartiles(ratio)})`);
+    }
+  }
 }

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { initState } from "../src/kernel/state.ts";
 import { type KEvent, KIND } from "../src/kernel/types.ts";
+import { prepare, record } from "../src/record/index.ts";
 import { openTrace, TraceError, TraceWriteError, TraceWriter } from "../src/trace/index.ts";
+import { decodeSchedule } from "../src/trace/schedule.ts";
 import { SYNTH_CONFIG, synth } from "./support/synth.ts";
 import { metaFor, tempDir } from "./support/trace-util.ts";
 
@@ -138,4 +140,17 @@ describe("TraceWriter", () => {
     w2.abort();
     expect(() => TraceWriter.create(join(dir, "k.ktrace"), metaFor(10, 0), st)).toThrow(/snapshot interval/);
   });
+});
+
+describe("schedule chunk", () => {
+  it("a long run's schedule (stored: SCHEDULE_LEVEL) reads back as the run's decisions", async () => {
+    const p = await prepare({ target: "stress", maxEvents: 300_000 });
+    const path = join(dir, "schedule.ktrace");
+    const r = record(p, path);
+    const bytes = openTrace(path).scheduleBytes();
+    expect(bytes).not.toBeNull();
+    // Long enough for SCHEDULE_LEVEL (writer.ts: from 64 KB).
+    expect(bytes!.length).toBeGreaterThan(1 << 16);
+    expect(decodeSchedule(bytes!, 64)).toEqual(r.schedule);
+  }, 60_000);
 });

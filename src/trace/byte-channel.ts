@@ -48,14 +48,22 @@ export class ByteChannel {
     return new SharedArrayBuffer(HEADER + capacity);
   }
 
-  /** Appends b, waiting while the ring is full. */
-  write(b: Uint8Array): void {
+  /**
+   * Appends b, waiting while the ring is full. With `wake` false, a reader
+   * asleep on an empty ring is woken only once a quarter of the ring is
+   * unread (or by a later write with `wake`, or flush()): a wake-up costs the
+   * writing thread ~0.1-0.3 ms on Bun, and a reader that keeps up sleeps after
+   * every record, so a stream of small records written with `wake` pays that
+   * per record.
+   */
+  write(b: Uint8Array, wake = true): void {
     const { ctl, data, cap } = this;
     let off = 0;
     while (off < b.length) {
       const w = Atomics.load(ctl, WRITTEN) >>> 0;
       let r = Atomics.load(ctl, READ);
       if (cap - ((w - (r >>> 0)) >>> 0) === 0) {
+        this.flush();
         Atomics.store(ctl, WRITER_WAITS, 1);
         r = Atomics.load(ctl, READ);
         const slept = cap - ((w - (r >>> 0)) >>> 0) === 0 ? Atomics.wait(ctl, READ, r, this.idleMs) : "ok";
@@ -68,13 +76,22 @@ export class ByteChannel {
       const n = Math.min(free, b.length - off, cap - at);
       data.set(b.subarray(off, off + n), at);
       Atomics.store(ctl, WRITTEN, (w + n) | 0);
-      if (Atomics.load(ctl, READER_WAITS) !== 0) Atomics.notify(ctl, WRITTEN);
+      if (Atomics.load(ctl, READER_WAITS) !== 0 && (wake || cap - free + n >= cap >>> 2)) Atomics.notify(ctl, WRITTEN);
       off += n;
     }
   }
 
-  /** Fills out[0, n), waiting while the ring is empty. */
-  read(out: Uint8Array, n: number): void {
+  /** Wakes the reader if it sleeps, so that it reads what was written without `wake`. */
+  flush(): void {
+    if (Atomics.load(this.ctl, READER_WAITS) !== 0) Atomics.notify(this.ctl, WRITTEN);
+  }
+
+  /**
+   * Fills out[0, n), waiting while the ring is empty. With `wake` false, a
+   * writer asleep on a full ring is woken only once a quarter of the ring is
+   * free (see write).
+   */
+  read(out: Uint8Array, n: number, wake = true): void {
     const { ctl, data, cap } = this;
     let off = 0;
     while (off < n) {
@@ -93,7 +110,7 @@ export class ByteChannel {
       const k = Math.min(avail, n - off, cap - at);
       out.set(data.subarray(at, at + k), off);
       Atomics.store(ctl, READ, (r + k) | 0);
-      if (Atomics.load(ctl, WRITER_WAITS) !== 0) Atomics.notify(ctl, READ);
+      if (Atomics.load(ctl, WRITER_WAITS) !== 0 && (wake || cap - avail + k >= cap >>> 2)) Atomics.notify(ctl, READ);
       off += k;
     }
   }

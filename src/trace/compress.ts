@@ -14,8 +14,8 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 import { deflateSync, Gzip } from "fflate";
 import { concatBytes } from "./bytes.ts";
 
-/** An fflate compression level. */
-export type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+/** An fflate compression level (0: stored blocks, no compression). */
+export type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 /**
  * fflate level for event chunk bodies. Level 1 compresses the stress load's
@@ -29,6 +29,19 @@ export type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 export const EVENTS_LEVEL: Level = 1;
 /** fflate level for snapshot and index bodies (one per K events: size matters more than speed). */
 export const SNAPSHOT_LEVEL: Level = 6;
+/**
+ * fflate level for a long run's schedule chunk (writer.ts, SCHEDULE_LEVEL_FROM):
+ * 0, stored. It is compressed after the run, while the simulating thread waits:
+ * a 10M-event `stress` run's schedule is 4 MB, 58% of it uniformly random timing
+ * draws, so deflate saves only 17% of it (4.07 -> 3.38 MB at level 6, 3.40 at
+ * level 1) for 0.22-0.33 CPU s at level 6 and 0.12-0.16 at level 1 (the writer
+ * thread, cold for such input, took 0.27 s of a 4M-event run's 0.3 s tail at
+ * level 1); stored it takes 5-9 ms. Costs +0.068 bytes/event (+2.3%) on long
+ * recordings. (Storing only the draws would keep most of those bytes, but needs
+ * a sync flush between the two parts, which fflate 0.8 writes wrongly at some bit
+ * positions: fflate issue 267.)
+ */
+export const SCHEDULE_LEVEL: Level = 0;
 /** fflate level for gzip-wrapped files. */
 const GZIP_LEVEL = 6;
 /** Gzip input block: the output depends on how input is pushed, so every gzip here pushes these blocks. */

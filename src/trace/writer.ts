@@ -21,7 +21,7 @@ import { toPlain } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { ByteChannel } from "./byte-channel.ts";
 import { BadValue, ByteWriter, fromUtf8 } from "./bytes.ts";
-import { deflate, EVENTS_LEVEL, gzipStream, type Level, SNAPSHOT_LEVEL } from "./compress.ts";
+import { deflate, EVENTS_LEVEL, gzipStream, type Level, SCHEDULE_LEVEL, SNAPSHOT_LEVEL } from "./compress.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, type KindRow, slotTable } from "./event-codec.ts";
 import {
@@ -150,7 +150,7 @@ export class ChunkFile {
   /** The schedule chunk (body: schedule.ts bytes), before the index, whose `schedule` key gets its offset. */
   schedule(body: Uint8Array): void {
     const offset = this.offset;
-    this.chunk(CHUNK_SCHEDULE, () => {}, body, SNAPSHOT_LEVEL);
+    this.chunk(CHUNK_SCHEDULE, () => {}, body, body.length >= SCHEDULE_LEVEL_FROM ? SCHEDULE_LEVEL : SNAPSHOT_LEVEL);
     this.index.schedule = offset;
   }
 
@@ -182,6 +182,9 @@ export class ChunkFile {
     return w.pos;
   }
 }
+
+/** Schedule bodies from this size (runs of ~150K events and more) are written at SCHEDULE_LEVEL (stored), smaller ones compressed as the snapshots. */
+const SCHEDULE_LEVEL_FROM = 1 << 16;
 
 /** A write that failed, as the writer reports it: the system error's code and words, and the events on disk. */
 export interface WriteFailure {
@@ -660,14 +663,20 @@ class WriterThread implements Sink {
     void this.w.terminate().catch(() => 0);
   }
 
+  /**
+   * Sends one record. Event chunks and snapshots do not wake the thread when
+   * it sleeps (ByteChannel.write's `wake`): it is woken once a quarter of the
+   * channel waits for it, and by every other record, which this thread then
+   * waits on.
+   */
   private record(type: number, a: number, b: number, body: Uint8Array, check = true): void {
     if (check) this.check();
     this.head[0] = type;
     this.hv.setUint32(4, body.length, true);
     this.hv.setFloat64(8, a, true);
     this.hv.setFloat64(16, b, true);
-    this.ch.write(this.head);
-    this.ch.write(body);
+    this.ch.write(this.head, false);
+    this.ch.write(body, type !== RECORD.events && type !== RECORD.snapshot);
     this.sent++;
   }
 
@@ -695,6 +704,7 @@ class WriterThread implements Sink {
 
   /** Waits until the thread has handled `k` records (or failed). */
   private waitFor(k: number): void {
+    this.ch.flush();
     for (;;) {
       const done = Atomics.load(this.ints, SLOT.done);
       if (done >= k) return;
