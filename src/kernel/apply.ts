@@ -210,7 +210,7 @@ function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
   else set.add(t);
 }
 
-/** Notes that t now waits for lock id (in the index, if the map has one). */
+/** Notes that t now waits for lock id (in the index, if the map has one; no longer unwaited in UNWAITED's table). */
 function waitsLock(s: KState, t: Thread, id: number): void {
   const m = s.threads as Indexed;
   const w = m[WAITERS];

@@ -64,7 +64,7 @@ export function wakersOf(s: KState, th: Thread): Wakers {
   if (th.state !== "blocked" && th.state !== "spinning") return "runs";
   // exit_group is taking its process down: the wait ends with the thread.
   if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return "runs";
-  if (th.waitLock >= 0 && (th.state === "blocked" || th.state === "spinning")) {
+  if (th.waitLock >= 0) {
     const l = s.locks.get(th.waitLock);
     if (!l || l.owner < 0) return "runs";
     if (l.owner === th.tid || ownerStatus(s, l) !== "alive") return [];

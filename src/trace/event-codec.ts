@@ -155,10 +155,6 @@ export class ChunkBuilder {
   private bad: Error | null = null;
   /** Events before the first bad one. */
   private good = 0;
-  /** The event being put has passed its time's place in field order (kind, cpu, tid, time, a, b, c, s). */
-  private pastTime = false;
-  /** The bad field came after the time: encode then encodes the bad event's time first, as field by field. */
-  private badPastTime = false;
 
   constructor(
     readonly capacity: number,
@@ -191,14 +187,12 @@ export class ChunkBuilder {
     } catch (e) {
       if (!(e instanceof BadValue || e instanceof RangeError)) throw e;
       this.bad = e;
-      this.badPastTime = this.pastTime;
     }
   }
 
   /** Event i's columns but its time. The conversions are those of the typed-array columns this replaced (same bytes). */
   private put(ev: KEvent, i: number): void {
     const { nargs, str } = this.slots;
-    this.pastTime = false;
     const k = ev.kind | 0;
     if (k < 0 || k > 0x3fffffff) throw new RangeError(`event ${this.firstSeq + i}: bad kind ${k}`);
     const a = +ev.a,
@@ -220,7 +214,6 @@ export class ChunkBuilder {
     this.pk = putU(this.K, this.pk, k * 2 + full);
     this.pc = putS(this.CPU, this.pc, +ev.cpu);
     this.pt = putS(this.TID, this.pt, +ev.tid);
-    this.pastTime = true;
     if (na >= 1) this.pa = putS(this.A, this.pa, a);
     if (na >= 2) this.pb = putS(this.B, this.pb, b);
     if (na >= 3) this.pcc = putS(this.C, this.pcc, c);
@@ -280,13 +273,12 @@ export class ChunkBuilder {
       }
     }
     if (!(scale >= 1 && Number.isSafeInteger(scale))) scale = 1;
-    // The time column, up to the first bad event (with its time when its bad field comes after it): a
-    // chunk with bad fields throws the first one in event order, then field order, as encoding field by field.
+    // The time column of the events before the first bad one: a chunk with
+    // bad fields throws a bad time among those, or else push's bad field.
     const TIME = this.TIME;
     let pm = 0;
     prevTime = 0;
-    const upTo = this.bad !== null && this.badPastTime ? this.good + 1 : this.good;
-    for (let i = 0; i < upTo; i++) {
+    for (let i = 0; i < this.good; i++) {
       const t = time[i]!;
       pm = putS(TIME, pm, (t - prevTime) / scale);
       prevTime = t;
@@ -314,7 +306,6 @@ export class ChunkBuilder {
     this.good = 0;
     this.bad = null;
     this.pk = this.pc = this.pt = this.pa = this.pb = this.pcc = this.ps = 0;
-    this.badPastTime = false;
     if (this.strs.length > 0) {
       this.dict.clear();
       this.strs.length = 0;
