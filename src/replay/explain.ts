@@ -5,8 +5,8 @@
 import type { KState } from "../kernel/types.ts";
 import { type EventJson, eventJson } from "./describe.ts";
 import type { Violation } from "./invariants.ts";
-import { forEachEvent } from "./scan.ts";
-import { eventOrNull, type ReplaySource } from "./source.ts";
+import { walk } from "./scan.ts";
+import type { ReplaySource } from "./source.ts";
 
 export interface CauseReport {
   seq: number;
@@ -32,8 +32,11 @@ export interface ViolationReport {
 }
 
 /**
- * Builds the report of v. `state` names things in descriptions; pass the state
- * at v.seq (after the violating event) when you have it.
+ * Builds the report of v. `state` names things in the violating event's
+ * description; pass the state at v.seq (after the violating event) when you
+ * have it. Every earlier event is described with the state just after it, as
+ * `ktrace events` describes it (a lock-wait names the lock's owner then, not
+ * at the violation), folded from the snapshot before it.
  */
 export function violationReport(src: ReplaySource, v: Violation, state?: KState, contextEvents = 4): ViolationReport {
   const ev = v.event;
@@ -41,20 +44,20 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const causes = v.causes
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
     .map((c) => {
-      const ev = eventOrNull(src, c.seq);
-      if (ev === null)
-        return { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" };
-      const j = eventJson(ev, state);
-      return { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
+      const j = describedAt(src, c.seq);
+      return j === null
+        ? { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" }
+        : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
   const context: EventJson[] = [];
   const same = ev.tid >= 0 ? (e: { tid: number }) => e.tid === ev.tid : (e: { cpu: number }) => e.cpu === ev.cpu;
-  const from = Math.max(0, v.seq - 256);
-  forEachEvent(src, from, v.seq - 1, (e) => {
-    if (same(e as never)) {
-      context.push(eventJson({ ...e }, state));
-      if (context.length > contextEvents) context.shift();
-    }
+  walk(src, Math.max(0, v.seq - 256), v.seq - 1, {
+    event: (e, st) => {
+      if (same(e as never)) {
+        context.push(eventJson({ ...e }, st ?? undefined));
+        if (context.length > contextEvents) context.shift();
+      }
+    },
   });
   return {
     seq: v.seq,
@@ -68,4 +71,15 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
     causes,
     context,
   };
+}
+
+/** Event seq described with the state just after it (by ids where that state is unknown); null when the trace lost it. */
+function describedAt(src: ReplaySource, seq: number): EventJson | null {
+  let j: EventJson | null = null;
+  walk(src, seq, seq, {
+    event: (e, st) => {
+      j = eventJson({ ...e }, st ?? undefined);
+    },
+  });
+  return j;
 }

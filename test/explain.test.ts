@@ -1,0 +1,37 @@
+// The events `check` lists as leading to a violation are described as `ktrace events`
+// describes them: each with the state just after it, not with the state at the violation.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers/run-cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ktrace-explain-"));
+
+describe("violation report", () => {
+  it("describes each earlier event with the state after it (a lock-wait names the owner then)", async () => {
+    const file = join(dir, "two-consumers.ktrace");
+    const rec = await runCli(["record", "fixtures/scenarios/two-consumers.ts", "--seed", "1", "-o", file]);
+    expect(rec.code).toBe(0);
+    const check = await runCli(["check", file, "--json"]);
+    expect(check.code).toBe(1);
+    const v = JSON.parse(check.stdout).violation;
+    expect(v.invariant).toBe("assertions");
+    const events = await runCli(["events", file, "--json"]);
+    const byseq = new Map<number, string>(
+      events.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .map((e: { seq: number; desc: string }) => [e.seq, e.desc]),
+    );
+    const earlier: { seq: number; desc: string }[] = [...v.causes, ...v.context];
+    expect(earlier.length).toBeGreaterThan(0);
+    for (const e of earlier) expect(e.desc, `seq ${e.seq}`).toBe(byseq.get(e.seq));
+    // The case that was wrong: the consumer's lock-wait, while the other consumer held the mutex.
+    const wait = earlier.find((e) => / blocks on m, held by tid \d+$/.test(e.desc));
+    expect(wait).toBeDefined();
+    const [, waiter, owner] = / tid (\d+) blocks on m, held by tid (\d+)/.exec(` ${wait!.desc}`)!;
+    expect(owner).not.toBe(waiter);
+  });
+});
