@@ -33,5 +33,13 @@ describe("violation report", () => {
     expect(wait).toBeDefined();
     const [, waiter, owner] = / tid (\d+) blocks on m, held by tid (\d+)/.exec(` ${wait!.desc}`)!;
     expect(owner).not.toBe(waiter);
+
+    // diff's events common to both runs before the divergence: described the same way (by name, not by id).
+    const other = join(dir, "two-consumers-3.ktrace");
+    expect((await runCli(["record", "fixtures/scenarios/two-consumers.ts", "--seed", "3", "-o", other])).code).toBe(0);
+    const diff = await runCli(["diff", file, other, "--json"]);
+    const common: { seq: number; desc: string }[] = JSON.parse(diff.stdout).divergence.common;
+    expect(common.length).toBeGreaterThan(0);
+    for (const e of common) expect(e.desc, `diff, seq ${e.seq}`).toBe(byseq.get(e.seq));
   });
 });

@@ -23,6 +23,7 @@
 import { EVENT_KINDS, type KEvent, type Outcome } from "../kernel/index.ts";
 import {
   Cursor,
+  describedEvents,
   type EventJson,
   eventJson,
   eventOrNull,
@@ -433,11 +434,7 @@ export function diffRuns(
     known(() => (sb = cb.seek(Math.min(d, b.eventCount - 1))));
   const ea = d < a.eventCount ? eventOrNull(a, d) : null;
   const eb = d < b.eventCount ? eventOrNull(b, d) : null;
-  const common: EventJson[] = [];
-  for (let q = Math.max(0, d - COMMON); q < d; q++) {
-    const e = eventOrNull(a, q);
-    if (e !== null) common.push(eventJson(e));
-  }
+  const common = describedEvents(a, d - COMMON, d - 1);
   const { kind, why } = classify(ea, eb);
   const divergence: Divergence = {
     seq: d,

@@ -2,7 +2,7 @@
 // that set it up (causes) and the few events just before it on the same thread
 // (context). Used by `ktrace check`, the report and the TUI.
 
-import type { KState } from "../kernel/types.ts";
+import type { KEvent, KState } from "../kernel/types.ts";
 import { type EventJson, eventJson } from "./describe.ts";
 import type { Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
@@ -49,16 +49,8 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
         ? { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" }
         : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
-  const context: EventJson[] = [];
-  const same = ev.tid >= 0 ? (e: { tid: number }) => e.tid === ev.tid : (e: { cpu: number }) => e.cpu === ev.cpu;
-  walk(src, Math.max(0, v.seq - 256), v.seq - 1, {
-    event: (e, st) => {
-      if (same(e as never)) {
-        context.push(eventJson({ ...e }, st ?? undefined));
-        if (context.length > contextEvents) context.shift();
-      }
-    },
-  });
+  const same = ev.tid >= 0 ? (e: KEvent) => e.tid === ev.tid : (e: KEvent) => e.cpu === ev.cpu;
+  const context = describedEvents(src, v.seq - 256, v.seq - 1, same).slice(-contextEvents);
   return {
     seq: v.seq,
     invariant: v.invariant,
@@ -73,13 +65,28 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   };
 }
 
-/** Event seq described with the state just after it (by ids where that state is unknown); null when the trace lost it. */
-function describedAt(src: ReplaySource, seq: number): EventJson | null {
-  let j: EventJson | null = null;
-  walk(src, seq, seq, {
+/**
+ * The events from..to that `keep` keeps (all by default), in order, each
+ * described with the state just after it, as `ktrace events` describes it
+ * (by ids where that state is unknown); events the trace lost are left out.
+ * Folds from the snapshot before `from`: the cost of a seek, plus the range.
+ */
+export function describedEvents(
+  src: ReplaySource,
+  from: number,
+  to: number,
+  keep: (e: KEvent) => boolean = () => true,
+): EventJson[] {
+  const out: EventJson[] = [];
+  walk(src, Math.max(0, from), to, {
     event: (e, st) => {
-      j = eventJson({ ...e }, st ?? undefined);
+      if (keep(e)) out.push(eventJson({ ...e }, st ?? undefined));
     },
   });
-  return j;
+  return out;
+}
+
+/** Event seq described with the state just after it (describedEvents); null when the trace lost it. */
+export function describedAt(src: ReplaySource, seq: number): EventJson | null {
+  return describedEvents(src, seq, seq)[0] ?? null;
 }

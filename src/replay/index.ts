@@ -45,7 +45,7 @@ export {
   varText,
   waitVerb,
 } from "./describe.ts";
-export { type CauseReport, type ViolationReport, violationReport } from "./explain.ts";
+export { type CauseReport, describedAt, describedEvents, type ViolationReport, violationReport } from "./explain.ts";
 export {
   BUILTIN_INVARIANT_NAMES,
   checkInvariantNames,

@@ -14,7 +14,7 @@ import {
 } from "../../explore/pivots.ts";
 import { runPivots } from "../../explore/pivots-jobs.ts";
 import { decisionJson } from "../../explore/strategies/index.ts";
-import { describe, eventAt, recoveryNote } from "../../replay/index.ts";
+import { describedAt, recoveryNote } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -56,7 +56,10 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
     r = await runPivots(path, tr, base, limit, f.jobs);
     for (const p of r.pivots)
       if (p.decision.seq >= 0 && p.decision.seq < src.eventCount)
-        events.set(p.decision.seq, describe(eventAt(src, p.decision.seq)));
+        events.set(
+          p.decision.seq,
+          describedAt(src, p.decision.seq)?.desc ?? "(the event is missing: the trace is damaged there)",
+        );
   } finally {
     src.close();
   }
