@@ -1,6 +1,6 @@
 // The events `check` lists as leading to a violation are described as `ktrace events`
 // describes them: each with the state just after it, not with the state at the violation.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,5 +41,17 @@ describe("violation report", () => {
     const common: { seq: number; desc: string }[] = JSON.parse(diff.stdout).divergence.common;
     expect(common.length).toBeGreaterThan(0);
     for (const e of common) expect(e.desc, `diff, seq ${e.seq}`).toBe(byseq.get(e.seq));
+
+    // The report's table and its sequence diagram name each wait's owner then.
+    const md = join(dir, "two-consumers.md");
+    expect((await runCli(["report", file, "-o", md])).code).toBe(0);
+    const text = readFileSync(md, "utf8");
+    const owners = [
+      ...[...text.matchAll(/^\| (\d+) \|.*\| lock-wait \| tid \d+ blocks on m, held by tid (\d+) \|/gm)],
+      ...[...text.matchAll(/-->>L\d+: (\d+): blocks \(held by tid (\d+)\)/g)],
+    ];
+    expect(owners.length).toBeGreaterThan(2);
+    for (const [, seq, owner] of owners)
+      expect(byseq.get(Number(seq)), `report, seq ${seq}`).toMatch(new RegExp(`held by tid ${owner}$`));
   });
 });

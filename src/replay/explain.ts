@@ -41,11 +41,17 @@ export interface ViolationReport {
 export function violationReport(src: ReplaySource, v: Violation, state?: KState, contextEvents = 4): ViolationReport {
   const ev = v.event;
   const evj = eventJson(ev, state);
+  const described = new Map<number, EventJson>();
+  withStates(
+    src,
+    v.causes.map((c) => c.seq),
+    (e, st) => described.set(e.seq, eventJson({ ...e }, st ?? undefined)),
+  );
   const causes = v.causes
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
     .map((c) => {
-      const j = describedAt(src, c.seq);
-      return j === null
+      const j = described.get(c.seq);
+      return j === undefined
         ? { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" }
         : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
@@ -89,4 +95,32 @@ export function describedEvents(
 /** Event seq described with the state just after it (describedEvents); null when the trace lost it. */
 export function describedAt(src: ReplaySource, seq: number): EventJson | null {
   return describedEvents(src, seq, seq)[0] ?? null;
+}
+
+/** Seqs closer than this share one fold (cheaper than a second seek). */
+const SHARED_FOLD = 1024;
+
+/**
+ * Calls visit(ev, st) for each event of `seqs` the trace holds, in seq order,
+ * with st the state just after it (null where unknown): the seqs near each
+ * other are folded in one walk, the others each from its snapshot. The event
+ * object may be reused between calls.
+ */
+export function withStates(
+  src: ReplaySource,
+  seqs: Iterable<number>,
+  visit: (ev: KEvent, st: KState | null) => void,
+): void {
+  const sorted = [...new Set(seqs)].filter((q) => q >= 0 && q < src.eventCount).sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1]! - sorted[j]! <= SHARED_FOLD) j++;
+    const want = new Set(sorted.slice(i, j + 1));
+    walk(src, sorted[i]!, sorted[j]!, {
+      event: (e, st) => {
+        if (want.has(e.seq)) visit(e, st);
+      },
+    });
+    i = j + 1;
+  }
 }

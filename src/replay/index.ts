@@ -45,7 +45,14 @@ export {
   varText,
   waitVerb,
 } from "./describe.ts";
-export { type CauseReport, describedAt, describedEvents, type ViolationReport, violationReport } from "./explain.ts";
+export {
+  type CauseReport,
+  describedAt,
+  describedEvents,
+  type ViolationReport,
+  violationReport,
+  withStates,
+} from "./explain.ts";
 export {
   BUILTIN_INVARIANT_NAMES,
   checkInvariantNames,

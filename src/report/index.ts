@@ -22,6 +22,7 @@ import {
   unfoldedText,
   type ViolationReport,
   violationReport,
+  withStates,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
 import { EMBED_LIMIT, embeddedTraceIn, embedTrace, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
@@ -294,6 +295,13 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
   const seqs = new Set<number>(causes.map((c) => c.seq));
   for (let q = Math.max(0, seq - CONTEXT); q <= seq; q++) seqs.add(q);
   const sorted = [...seqs].filter((q) => q >= 0 && q < src.eventCount).sort((a, b) => a - b);
+  // Each earlier event described with the state just after it (the violation with s, the state there).
+  const descs = new Map<number, string>();
+  withStates(
+    src,
+    sorted.filter((q) => q !== seq),
+    (e, st) => descs.set(e.seq, describe(e, st ?? undefined)),
+  );
   const rows: string[][] = [];
   let prev = -1;
   for (const q of sorted) {
@@ -305,7 +313,7 @@ function eventRows(src: ReplaySource, seq: number, causes: { seq: number; why: s
       continue;
     }
     const here = q === seq;
-    const desc = mdEscape(describe(ev, s));
+    const desc = mdEscape(here ? describe(ev, s) : (descs.get(q) ?? describe(ev)));
     const note = here ? "**← here**" : notes.has(q) ? `← ${mdEscape(notes.get(q)!)}` : "";
     rows.push([
       here ? `**${q}**` : String(q),
@@ -437,7 +445,7 @@ export function buildReport(x: ReportInput): Report {
     L.push(`## First violation: ${mdCode(v.invariant)} at event ${v.seq}`, "");
     L.push(`> ${mdEscape(v.message)}`, "");
     L.push(
-      `Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}.`,
+      `Event ${v.seq} (${v.kind}, t = ${v.time} ns, cpu ${v.cpu < 0 ? "–" : v.cpu}, tid ${v.tid < 0 ? "–" : v.tid}): ${mdEscape(v.desc)}${/[.!?]$/.test(v.desc) ? "" : "."}`,
       "",
     );
     if (v.causes.length) {

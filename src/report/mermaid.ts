@@ -11,8 +11,8 @@
 // marks pass (not `#`, `;`, `<`, `>`, backticks or line breaks, which Mermaid
 // or Markdown would read); everything else becomes a Mermaid entity code (#NNN;).
 
-import type { KState } from "../kernel/index.ts";
-import { eventJson, eventOrNull, type ReplaySource } from "../replay/index.ts";
+import { KIND, type KState } from "../kernel/index.ts";
+import { eventJson, eventOrNull, type ReplaySource, withStates } from "../replay/index.ts";
 import { safeText } from "../util/safe-text.ts";
 import { cut } from "../util/text-table.ts";
 
@@ -56,6 +56,8 @@ function stepOf(
   args: Record<string, number | string>,
   s: KState,
   id: Names,
+  /** For a lock-wait: the lock's owner when it happened (-1: unknown). */
+  waitOwner: number,
 ): Step | null {
   const T = tid >= 0 ? id.thread(tid) : null;
   const num = (k: string) => Number(args[k]);
@@ -70,7 +72,7 @@ function stepOf(
     case "lock-acquire":
       return msg(T, lock, "->>", `acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}`);
     case "lock-wait": {
-      const owner = s.locks.get(num("lock"))?.owner ?? -1;
+      const owner = waitOwner;
       return msg(T, lock, "-->>", `${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}`);
     }
     case "lock-release":
@@ -186,6 +188,11 @@ export function sequenceDiagram(
   // then the window newest first, so the limits keep what is nearest the violation.
   const key = new Set<number>([seq, ...causes.filter((c) => picked.has(c))]);
   const seqs = [...[...key].sort((x, y) => y - x), ...[...picked].filter((q) => !key.has(q)).sort((x, y) => y - x)];
+  // A lock-wait names the owner the lock had then (the state just after the wait), not at the violation.
+  const waitOwners = new Map<number, number>();
+  withStates(src, seqs, (e, st) => {
+    if (e.kind === KIND.lockWait) waitOwners.set(e.seq, st?.locks.get(e.a)?.owner ?? -1);
+  });
   const steps: { seq: number; step: Step }[] = [];
   for (const q of seqs) {
     if (steps.length >= MAX_MESSAGES) break;
@@ -194,7 +201,7 @@ export function sequenceDiagram(
     if (ev === null) continue;
     const j = eventJson(ev);
     const before = order.length;
-    const step = stepOf(q, j.kind, ev.tid, j.args, state, names);
+    const step = stepOf(q, j.kind, ev.tid, j.args, state, names, waitOwners.get(q) ?? -1);
     if (step === null) continue;
     if (order.length > MAX_PARTICIPANTS) {
       // Forget participants this step added: the diagram keeps to the most recent ones.
