@@ -3,6 +3,7 @@
 // that mark the four seed bugs, slow work, and the timeline's background scan.
 
 import { describe, expect, it } from "vitest";
+import { describedEvents } from "../src/replay/index.ts";
 import type { ReplayEngine } from "../src/tui/engine.ts";
 import type { Command } from "../src/tui/keymap.ts";
 import type { Store } from "../src/tui/store.ts";
@@ -81,6 +82,23 @@ describe("moving", () => {
     expect(frameOf(c).events[0]!.seq).toBe(0);
     cmd(c, "failure");
     expect(c.cursor.seq).toBe(end);
+  });
+
+  it("describes each event row with the state just after it, wherever the cursor is (as ktrace events)", async () => {
+    const c = await replayFor("tcmalloc-fork", {}, "start");
+    const src = c.cursor.source;
+    const want = new Map(describedEvents(src, 0, src.eventCount - 1).map((e) => [e.seq, e.desc]));
+    const seen = new Set<number>();
+    for (const at of ["start", "failure", "stepBack"] as const) {
+      if (at !== "start") cmd(c, at);
+      for (const row of frameOf(c).events) {
+        expect(row.text, `seq ${row.seq} with the cursor at ${c.cursor.seq}`).toBe(want.get(row.seq));
+        seen.add(row.seq);
+      }
+    }
+    // Rows described before their objects existed (at the start) read by name, not by id.
+    expect(seen.size).toBeGreaterThan(40);
+    expect([...seen].some((q) => /SlowTLS/.test(want.get(q) ?? ""))).toBe(true);
   });
 
   it("goes to a typed seq", async () => {

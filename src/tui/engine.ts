@@ -28,6 +28,8 @@ import {
   type Watchpoint,
   type WhyEntry,
   type ObjectRef as WhyRef,
+  walk,
+  withStates,
 } from "../replay/index.ts";
 import { safeText } from "../util/safe-text.ts";
 import type {
@@ -58,6 +60,8 @@ export const WINDOW = 40;
 export const FULL_SCAN_EVENTS = 250_000;
 /** Events searched by `/`: all of them up to this, else this many around the cursor. */
 export const SEARCH_SPAN = 50_000;
+/** Most event row texts kept between frames (engine.rowTexts). */
+const ROW_TEXTS = 4096;
 /** Results listed in the search and watch dialogs. */
 export const LIST_LIMIT = 100;
 /** fuzzysort's minimum score for an event to count as a match (0..1). */
@@ -273,6 +277,13 @@ export class ReplayEngine implements Engine {
   private lastFrame: Frame | null = null;
   private lastOverview: { key: string; value: Overview } | null = null;
   private searchCache: { from: number; to: number; snap: SnapshotKey<SearchTarget> } | null = null;
+  /**
+   * Event rows' texts by seq: each event described with the state just after
+   * it (as `ktrace events` describes it), not with the cursor's, so a row
+   * reads the same wherever the cursor is. Bounded: cleared when it outgrows
+   * ROW_TEXTS.
+   */
+  private readonly rowTexts = new Map<number, string>();
 
   private pivots: readonly number[];
 
@@ -429,11 +440,26 @@ export class ReplayEngine implements Engine {
     const seq = c.seq;
     const from = Math.max(0, seq - WINDOW);
     const to = Math.min(this.info.total - 1, seq + WINDOW);
+    const texts = this.rowTexts;
+    let missing = false;
+    for (let q = from; q <= to && !missing; q++) missing = !texts.has(q);
+    if (missing) {
+      // A fold from the snapshot costs more than the rows: describe two windows more on each side,
+      // so that holding a key finds the next rows ready.
+      const wanted: number[] = [];
+      const lo = Math.max(0, from - 2 * WINDOW);
+      const hi = Math.min(this.info.total - 1, to + 2 * WINDOW);
+      if (texts.size + (hi - lo + 1) > ROW_TEXTS) texts.clear();
+      for (let q = lo; q <= hi; q++) if (!texts.has(q)) wanted.push(q);
+      withStates(c.source, wanted, (e, s) => texts.set(e.seq, describe(e, s ?? undefined)));
+      // Events the trace lost have no text (their rows say so): noted, so they are not looked for again.
+      for (const q of wanted) if (!texts.has(q)) texts.set(q, "");
+    }
     const events: EventRow[] = [];
     for (let q = from; q <= to; q++) {
       const ev = eventOrNull(c.source, q);
       // An event in a gap of a damaged trace: a row that says so.
-      events.push(ev ? this.eventRow(ev, st) : missingRow(q, st.time));
+      events.push(ev ? this.eventRow(ev, texts.get(q) || describe(ev)) : missingRow(q, st.time));
     }
     return { seq, time: st.time, events, panes: this.samePanes(statePanes(st)) };
   }
@@ -448,7 +474,7 @@ export class ReplayEngine implements Engine {
     return panes.map((p, i) => (prev[i] !== undefined && samePane(prev[i]!, p) ? prev[i]! : p));
   }
 
-  private eventRow(ev: KEvent, st: KState): EventRow {
+  private eventRow(ev: KEvent, text: string): EventRow {
     return {
       seq: ev.seq,
       time: ev.time,
@@ -456,7 +482,7 @@ export class ReplayEngine implements Engine {
       tid: ev.tid,
       kind: ev.kind,
       kindName: kindName(ev.kind),
-      text: describe(ev, st),
+      text,
     };
   }
 
@@ -479,12 +505,13 @@ export class ReplayEngine implements Engine {
         (seq - cached.from >= SEARCH_SPAN / 8 && cached.to - seq >= SEARCH_SPAN / 8) ||
         (cached.from === from && cached.to === to));
     if (!reuse) {
-      const st = this.cursor.state;
+      // Each event as its row reads (described with the state just after it).
       const targets: SearchTarget[] = [];
-      for (let q = from; q <= to; q++) {
-        const ev = eventOrNull(this.cursor.source, q);
-        if (ev) targets.push({ seq: q, label: `${kindName(ev.kind)} ${describe(ev, st)}` });
-      }
+      walk(this.cursor.source, from, to, {
+        event: (ev, st) => {
+          targets.push({ seq: ev.seq, label: `${kindName(ev.kind)} ${describe(ev, st ?? undefined)}` });
+        },
+      });
       this.searchCache = { from, to, snap: fuzzysort.snapshot(targets, { key: "label" }) };
     }
     const sc = this.searchCache!;
