@@ -16,6 +16,7 @@ import { DensityScan } from "../replay/density.ts";
 import {
   Cursor,
   describe,
+  describedAt,
   displaySafe,
   eventOrNull,
   futexWaitersOf,
@@ -855,7 +856,8 @@ function explainEvent(cursor: Cursor, seq: number): Explanation {
   const ev = cursor.eventAt(seq);
   if (ev.kind === KIND.end) return explainEnd(cursor, ev);
   const s = cursor.state;
-  const desc = describe(ev, s);
+  // As its row reads: with the state just after it, wherever the cursor is.
+  const desc = describedAt(cursor.source, seq)?.desc ?? describe(ev);
   // A description that starts with the kind ("hang: ...") is not prefixed with it again.
   const head =
     desc.startsWith(`${kindName(ev.kind)}:`) && ev.tid < 0 && ev.cpu < 0 ? desc : `${eventHeadline(ev)}: ${desc}`;
