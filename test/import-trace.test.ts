@@ -274,13 +274,27 @@ describe("check on imported traces", () => {
   it("a task on two cpus at once", async () => {
     const f = input(
       "two-cpus.txt",
-      HEAD + sw(0, "1.000001", "swapper/0", 0, "R", "a", 7) + sw(1, "1.000002", "swapper/1", 0, "R", "a", 7),
+      HEAD +
+        sw(0, "1.000001", "swapper/0", 0, "R", "a", 7) +
+        sw(1, "1.000002", "swapper/1", 0, "R", "a", 7) +
+        sw(0, "1.000003", "a", 7, "S", "swapper/0", 0),
     );
     const { src } = await imported(f);
     const v = firstViolation(src).violation!;
-    expect(v).toMatchObject({ invariant: "one-cpu-at-a-time", seq: src.eventCount - 1 });
+    expect(v.invariant).toBe("one-cpu-at-a-time");
+    expect(v.event).toMatchObject({ kind: KIND.switch, cpu: 1, b: 7 });
     expect(v.message).toBe("cpu 1 switches to a-7, which cpu 0 runs: a task on two cpus at once");
     src.close();
+    // The same, but cpu 0 has no later event: its recording may have stopped first (cpu-end.ts), not judged.
+    const tail = input(
+      "two-cpus-tail.txt",
+      HEAD + sw(0, "1.000001", "swapper/0", 0, "R", "a", 7) + sw(1, "1.000002", "swapper/1", 0, "R", "a", 7),
+    );
+    const t = await imported(tail);
+    expect(firstViolation(t.src).violation).toBeNull();
+    const marker = at(fold(t.src), (e) => e.kind === KIND.lost);
+    expect(marker.ev).toMatchObject({ cpu: 0, a: -1 });
+    t.src.close();
   });
 
   it("a switch away from a task the cpu does not run (not judged before the cpu's first switch, nor after lost events)", async () => {
@@ -361,6 +375,7 @@ describe("watchpoints and why on an imported trace", () => {
       "idle→kworker/0:1-50",
       "kworker/0:1-50→idle",
       "idle→bash-100",
+      "bash-100→?", // cpu 0's last event: its end marker (cpu-end.ts)
     ]);
     const abba = await imported(path.join(FIX, "ftrace/lockdep-abba.txt"));
     const c = new Cursor(abba.src, { invariants: [] });

@@ -14,6 +14,7 @@
 
 import { commOf } from "../kernel/imported.ts";
 import { MAX_TRACE_CPUS } from "../trace/format.ts";
+import { CPU_END } from "./cpu-end.ts";
 import {
   type CpuContext,
   IDLE,
@@ -116,6 +117,7 @@ export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   lock_release: "lock-release (generic when the import never saw it taken)",
   lttng_statedump_process_state: "task-new (with process, parent and state)",
   lost_events: "lost",
+  [CPU_END]: "lost, count -1 (ktrace's marker, not an input line: after a cpu's last event, what it runs is not known)",
 };
 
 /** A field as an integer (plain or zero-padded decimal text too), NaN when absent or not one. Fields are read by name at the call site (`f["pid"] ?? f["tid"]`): one property access the JIT can cache there. */
@@ -291,6 +293,12 @@ export class Mapper {
   }
 
   /** CPUs that records named, sorted. */
+  /** Whether cpu id runs a task (not idle) as far as its switches said. */
+  runsTask(id: number): boolean {
+    const c = this.cpus[id]?.current;
+    return c !== undefined && c !== IDLE;
+  }
+
   cpuIds(): number[] {
     const ids: number[] = [];
     this.cpus.forEach((c, i) => {
@@ -476,6 +484,7 @@ export class Mapper {
     ["lock_release", (m, r) => m.lockdep(r)],
     ["lttng_statedump_process_state", (m, r, c) => m.onStatedump(r, c)],
     ["lost_events", (m, r, c) => m.onLost(r, c)],
+    [CPU_END, (m) => m.onCpuEnd()],
   ]);
 
   /** sched_switch */
@@ -737,7 +746,13 @@ export class Mapper {
   private onLost(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
     const n = num(f["count"]);
-    this.emit({ op: "lost", count: Number.isNaN(n) ? 0 : n });
+    this.emit({ op: "lost", count: Number.isNaN(n) || n < 0 ? 0 : n });
+    return "mapped";
+  }
+
+  /** The end of a cpu's events (cpu-end.ts): lost, count -1. */
+  private onCpuEnd(): Use {
+    this.emit({ op: "lost", count: -1 });
     return "mapped";
   }
 

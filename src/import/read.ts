@@ -175,6 +175,13 @@ export class TraceInput {
     return this.clock?.info() ?? this.threadClock;
   }
 
+  /**
+   * Set while records() yields its last batch: the reorder window's records at
+   * the input's end, the last REORDER_WINDOW records of the input or all of a
+   * shorter one (cpu-end.ts reads each cpu's last event there).
+   */
+  atEnd = false;
+
   async *records(): AsyncGenerator<TraceRecord[]> {
     const want = this.opts.parseThread ?? false;
     if (want === true || (want === "auto" && parseThreadPays(this.textBytes))) {
@@ -210,6 +217,7 @@ export class TraceInput {
         if (end) {
           const tail: TraceRecord[] = [];
           reorder.flush(tail);
+          this.atEnd = true;
           if (tail.length > 0) yield tail;
           Object.assign(this.stats, progress.stats);
           this.stats.reordered = reorder.late;
@@ -251,6 +259,7 @@ export class TraceInput {
     }
     const tail: TraceRecord[] = [];
     reorder.flush(tail);
+    this.atEnd = true;
     if (tail.length > 0) yield tail;
     this.endStats(reorder);
   }

@@ -1,6 +1,7 @@
 // Reading and mapping an input end to end, without writing anything: what
 // `ktrace import --dry-run` prints, what the bench measures, what tests check.
 
+import { cpuEndRecord, cpuEnds } from "./cpu-end.ts";
 import { Mapper, type MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
 import { type ReadOptions, type ReadStats, TraceInput } from "./read.ts";
@@ -44,7 +45,15 @@ export class MappedInput {
       ops.length = 0;
       if (this.mapping) {
         const m = (this.mapper ??= new Mapper({ format: this.input.stats.format }));
-        for (const r of batch) m.map(r, ops);
+        if (!this.input.atEnd) for (const r of batch) m.map(r, ops);
+        else {
+          // The input's last records: a cpu whose last event leaves it running a task gets its end marker (cpu-end.ts).
+          const ends = cpuEnds(batch);
+          for (let i = 0; i < batch.length; i++) {
+            m.map(batch[i]!, ops);
+            if (ends.has(i) && m.runsTask(batch[i]!.cpu)) m.map(cpuEndRecord(batch[i]!), ops);
+          }
+        }
         if (!this.any) this.firstTs = batch[0]!.ts;
         this.any = true;
         this.lastTs = batch[batch.length - 1]!.ts;

@@ -250,7 +250,7 @@ const KIND_TABLE = [
   {
     name: "lost",
     args: ["count"],
-    doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch)",
+    doc: "the tracer lost count events on this cpu here: the state after it may be wrong (what the cpu runs is unknown until its next switch); count -1: the cpu's last event in an imported trace (its recording may have stopped before the others')",
   },
   {
     name: "generic",

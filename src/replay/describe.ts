@@ -322,7 +322,9 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.lockWaitEnd:
       return `${t} stops waiting for ${lockName(s, ev.a)}${ev.b === 0 ? "" : ` (error ${ev.b})`}`;
     case KIND.lost:
-      return `cpu ${ev.cpu}: the tracer lost ${ev.a} events here (what follows may not fit)`;
+      return ev.a < 0
+        ? `cpu ${ev.cpu}: its last event in the trace (its recording may have stopped before the other cpus'): what it runs from here is not known`
+        : `cpu ${ev.cpu}: the tracer lost ${ev.a} events here (what follows may not fit)`;
     case KIND.generic:
       return ev.s;
     case KIND.wake: {

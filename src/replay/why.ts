@@ -423,12 +423,15 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
           role: "switched",
           explanation: `cpu ${c.id} switched to ${taskText(state, c.tid)}`,
         });
-      if (c.lostSeq !== undefined)
+      if (c.lostSeq !== undefined) {
+        // A lost marker of count -1 is the cpu's last event (import/cpu-end.ts), not a loss.
+        const end = src !== undefined && eventOrNull(src, c.lostSeq)?.a === -1;
         out.push({
           seq: c.lostSeq,
           role: "lost",
-          explanation: `the tracer lost events on cpu ${c.id}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}`,
+          explanation: `${end ? `the trace has no later event of cpu ${c.id}` : `the tracer lost events on cpu ${c.id}`}${c.switchSeq === undefined || c.switchSeq < c.lostSeq ? ": what it runs is not known since" : ""}`,
         });
+      }
       for (const x of c.ctx ?? []) {
         out.push({
           seq: x.since,
