@@ -87,7 +87,7 @@ describe("whatif and pivots", () => {
     // The text names the event.
     const pt = await runCli(["pivots", SEED1]);
     expect(pt.stdout).toMatch(
-      /seq 29: the step of tid 1 on cpu 0 took 4× its base cost\s+\[tid 1 \(kernel\): sys_fork\]/,
+      /seq 29: the step of tid 1 on cpu 0 took 4× its base cost\s+\[tid 1 \(kernel, stack 0\): sys_fork\]/,
     );
     const out = join(dir, "branch.ktrace");
     const w = await runCli(["whatif", SEED1, "--at", "29", "--cost", "1", "-o", out]);
