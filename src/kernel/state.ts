@@ -1,6 +1,26 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import type { Cpu, KConfig, KObj, KStack, KState, Lock, Pipe, Proc, Thread, Var, VarType } from "./types.ts";
+import { unwaitedSlot } from "./apply.ts";
+import {
+  type Cpu,
+  type KConfig,
+  type KObj,
+  KSTACK_STATES,
+  type KStack,
+  type KState,
+  LOCK_TYPES,
+  type Lock,
+  OBJ_STATES,
+  type Pipe,
+  PROC_STATES,
+  type Proc,
+  SCHED_POLICIES,
+  THREAD_STATES,
+  type Thread,
+  VAR_TYPES,
+  type Var,
+  type VarType,
+} from "./types.ts";
 
 /** The state before the first event: idle cpus, nothing else. */
 export function initState(config: KConfig): KState {
@@ -126,6 +146,18 @@ function shaped<T extends object>(x: T, lead: (x: T) => T, keys: readonly string
   return o as T;
 }
 
+/**
+ * The source's own string for s when it is one of `names` (the code's
+ * literals), else s. A string a snapshot decodes to is a new one each time;
+ * the fold compares states and types with literals, which the engine
+ * compiles as a compare of interned strings while it only meets those, and
+ * recompiles (slower) when it meets another.
+ */
+function named<T extends string>(names: readonly T[], s: T): T {
+  for (let i = 0; i < names.length; i++) if (names[i] === s) return names[i]!;
+  return s;
+}
+
 /** The keys of the fold's literals (apply.ts: newThread, newProc, lock-new, kstack-alloc; initState's cpus), in their order. */
 const THREAD_KEYS = ["tid", "pid", "state", "ident", "kstack", "waitLock", "waitPid"] as const;
 const PROC_KEYS = [
@@ -149,7 +181,7 @@ const CPU_KEYS = ["id", "tid", "kstack"] as const;
 const threadLead = (x: PlainThread): PlainThread => ({
   tid: x.tid,
   pid: x.pid,
-  state: x.state,
+  state: named(THREAD_STATES, x.state),
   ident: x.ident,
   kstack: x.kstack,
   waitLock: x.waitLock,
@@ -159,7 +191,7 @@ const procLead = (x: Proc): Proc => ({
   pid: x.pid,
   ppid: x.ppid,
   name: x.name,
-  state: x.state,
+  state: named(PROC_STATES, x.state),
   threads: x.threads,
   vmar: x.vmar,
   vmarClearedSeq: x.vmarClearedSeq,
@@ -173,7 +205,7 @@ const lockLead = (x: Lock): Lock => ({
   id: x.id,
   name: x.name,
   space: x.space,
-  type: x.type,
+  type: named(LOCK_TYPES, x.type),
   owner: x.owner,
   ident: x.ident,
   level: x.level,
@@ -183,7 +215,7 @@ const lockLead = (x: Lock): Lock => ({
 const kstackLead = (x: KStack): KStack => ({
   id: x.id,
   tid: x.tid,
-  state: x.state,
+  state: named(KSTACK_STATES, x.state),
   allocSeq: x.allocSeq,
   freeSeq: x.freeSeq,
   flushed: x.flushed,
@@ -198,13 +230,15 @@ function threadOf(x: PlainThread): Thread {
   put(t, "woken", x.woken && typeof x.woken === "object" ? { ...x.woken } : undefined);
   put(t, "sigPending", objs(x.sigPending));
   put(t, "handling", objs(x.handling));
+  if (t.policy !== undefined) t.policy = named(SCHED_POLICIES, t.policy);
   return t;
 }
 
 function procOf(x: Proc): Proc {
   const p: Proc = shaped(x, procLead, PROC_KEYS);
-  p.threads = [...x.threads];
-  p.tcaches = [...x.tcaches];
+  // slice: an array of ints as the fold's (a spread copy of a decoded array is another kind of array to the engine).
+  p.threads = Array.isArray(x.threads) ? x.threads.slice() : [...x.threads];
+  p.tcaches = Array.isArray(x.tcaches) ? x.tcaches.slice() : [...x.tcaches];
   put(p, "fds", objs(x.fds));
   put(
     p,
@@ -220,7 +254,14 @@ function procOf(x: Proc): Proc {
 function varOf(x: Var): Var {
   const v: Var = { ...x };
   put(v, "wake", x.wake && typeof x.wake === "object" ? { ...x.wake } : undefined);
+  if (v.type !== undefined) v.type = named(VAR_TYPES, v.type);
   return v;
+}
+
+function objOf(x: KObj): KObj {
+  const o: KObj = { ...x };
+  if (o.state !== undefined) o.state = named(OBJ_STATES, o.state);
+  return o;
 }
 
 /** The fields added in format 1.1 are read leniently: anything but a list is an empty one. */
@@ -230,6 +271,8 @@ function list<T>(x: T[] | undefined): T[] {
 
 /** Rebuilds a state from its plain form; the result shares nothing with the input. */
 export function fromPlain(p: PlainState): KState {
+  const threads = new Map(p.threads.map((x) => [x.tid, threadOf(x)]));
+  unwaitedSlot(threads);
   return {
     seq: p.seq,
     time: p.time,
@@ -240,11 +283,11 @@ export function fromPlain(p: PlainState): KState {
       return o;
     }),
     procs: new Map(p.procs.map((x) => [x.pid, procOf(x)])),
-    threads: new Map(p.threads.map((x) => [x.tid, threadOf(x)])),
+    threads,
     locks: new Map(p.locks.map((x) => [x.id, shaped(x, lockLead, LOCK_KEYS)])),
     kstacks: new Map(p.kstacks.map((x) => [x.id, shaped(x, kstackLead, KSTACK_KEYS)])),
     vars: new Map(list(p.vars).map((x) => [x.id, varOf(x)])),
-    objs: new Map(list(p.objs).map((x) => [x.id, { ...x }])),
+    objs: new Map(list(p.objs).map((x) => [x.id, objOf(x)])),
     pipes: new Map(list(p.pipes).map((x) => [x.id, { ...x }])),
     regTypes: new Map(
       list(p.regTypes)
