@@ -7,8 +7,10 @@
 // other threads of the process (JSC's compilers and collector: sampled from
 // /proc/self/task by bench/thread-cpu.ts). CPU figures are per thread, so a
 // loaded machine disturbs them less than the wall figures.
-// Usage: npx bun bench/scan-split.ts [--trace FILE[,FILE...]] [--runs N] [--jobs1] [--json]
-// (default: bench/out/stress-10000000.ktrace; --jobs1 adds a one-thread run of each.)
+// Usage: npx bun bench/scan-split.ts [--trace FILE[,FILE...]] [--jobs N[,N...]] [--runs R] [--json]
+// (default: bench/out/stress-10000000.ktrace, --jobs 2; the runs share one
+// process, so a run after the first meets code compiled already: run one
+// configuration per process for cold figures, as `ktrace check` runs.)
 
 import { loadavg } from "node:os";
 import { openSource } from "../src/replay/index.ts";
@@ -23,6 +25,7 @@ const opt = (name: string) => {
 const traces = (opt("--trace") ?? "bench/out/stress-10000000.ktrace").split(",");
 const runs = Number(opt("--runs") ?? 1);
 const json = argv.includes("--json");
+const jobsList = (opt("--jobs") ?? "2").split(",").map(Number);
 
 const f1 = (x: number) => x.toFixed(1);
 const f3 = (x: number) => x.toFixed(3);
@@ -114,10 +117,7 @@ async function one(trace: string, jobs: number): Promise<Row> {
 
 const rows: Row[] = [];
 for (let i = 0; i < runs; i++)
-  for (const trace of traces) {
-    rows.push(await one(trace, 2));
-    if (argv.includes("--jobs1")) rows.push(await one(trace, 1));
-  }
+  for (const trace of traces) for (const jobs of jobsList) rows.push(await one(trace, jobs));
 
 if (json) console.log(JSON.stringify(rows, null, 2));
 else
