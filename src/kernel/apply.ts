@@ -245,11 +245,12 @@ function waitsPid(s: KState, t: Thread, pid: number): void {
  * `stress`).
  */
 function wakeLockWaiters(s: KState, id: number, clear: boolean): void {
+  const m = s.threads as Indexed;
+  let u = m[UNWAITED];
+  // Nobody waits for it (only a lock-wait makes a thread wait for a lock, and it clears the entry): with or without the index.
+  if (u !== undefined && id < u.length && u[id] === 1) return;
   const w = waiters(s);
   if (w === null) {
-    const m = s.threads as Indexed;
-    let u = m[UNWAITED];
-    if (u !== undefined && id < u.length && u[id] === 1) return;
     let waited = false;
     for (const t of m.values()) {
       if (t.waitLock !== id) continue;
