@@ -183,6 +183,17 @@ const WAITERS: unique symbol = Symbol("waiters");
  */
 const UNWAITED: unique symbol = Symbol("unwaited locks");
 type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters; [UNWAITED]?: Uint8Array };
+
+/**
+ * Gives a threads map made outside the fold (a state rebuilt from a
+ * snapshot, fromPlain) UNWAITED's slot, empty: the shape a folded state's
+ * map has from its first release on, so that the fold's compiled code,
+ * which has met that one, runs on it without being compiled again (the
+ * split scan starts every segment from a snapshot). No table yet: as absent.
+ */
+export function unwaitedSlot(m: Map<number, Thread>): void {
+  (m as Indexed)[UNWAITED] = undefined;
+}
 /** Lock ids past this are walked at every release (an imported trace's lock ids can be addresses). */
 const UNWAITED_IDS = 1 << 16;
 /** Up to this many threads the wakeups walk them all and keep no index (simulated worlds; measured on stress). */
@@ -234,11 +245,12 @@ function waitsPid(s: KState, t: Thread, pid: number): void {
  * `stress`).
  */
 function wakeLockWaiters(s: KState, id: number, clear: boolean): void {
+  const m = s.threads as Indexed;
+  let u = m[UNWAITED];
+  // Nobody waits for it (only a lock-wait makes a thread wait for a lock, and it clears the entry): with or without the index.
+  if (u !== undefined && id < u.length && u[id] === 1) return;
   const w = waiters(s);
   if (w === null) {
-    const m = s.threads as Indexed;
-    let u = m[UNWAITED];
-    if (u !== undefined && id < u.length && u[id] === 1) return;
     let waited = false;
     for (const t of m.values()) {
       if (t.waitLock !== id) continue;

@@ -96,12 +96,13 @@ export interface Invariant {
    */
   readonly reports?: readonly number[];
   /**
-   * For an invariant that inspects every event (kinds null) but can find
-   * something only in some states: test(s) says whether s is one, and `by`
-   * lists the kinds whose events can make it one. While test is false, an
-   * event of any kind not in `by` breaks the invariant nowhere and leaves
-   * test false, so the Checker skips it there (kstack-in-use: a cpu on a
-   * freed kernel stack). Its hooks always run at the kinds in `by`.
+   * For an invariant that inspects every event (kinds null), or kinds that
+   * are frequent, but can find something only in some states: test(s) says
+   * whether s is one, and `by` lists the kinds whose events can make it one.
+   * While test is false, an event of any kind not in `by` breaks the
+   * invariant nowhere and leaves test false, so the Checker skips it there
+   * (kstack-in-use: a cpu on a freed kernel stack; recursive-mutex-owner: a
+   * recursive mutex). Its hooks always run at the kinds in `by` (or `at`).
    */
   readonly armed?: Armed;
 }
@@ -172,6 +173,19 @@ export const recursiveMutexOwner: Invariant = {
   name: "recursive-mutex-owner",
   doc: "A recursive mutex is released only by the thread whose ident it recorded as owner: an unlock-not-owner event, or a lock-release of a recursive mutex by a thread whose pthread_self() differs from the recorded ident, breaks it.",
   kinds: [KIND.unlockNotOwner, KIND.lockRelease],
+  // A release can break it only while some lock is a recursive mutex: only a lock-new makes one where none is
+  // (a fork copies those there are; a lock's type never changes). An unlock-not-owner breaks it whatever the lock.
+  armed: {
+    by: [KIND.lockNew, KIND.unlockNotOwner, ...IMPORTED_KINDS],
+    at: [KIND.unlockNotOwner],
+    test(s) {
+      for (const l of s.locks.values()) if (l.type === "recursive") return true;
+      return false;
+    },
+    since(s, ev) {
+      return ev.kind === KIND.lockNew ? s.locks.get(ev.a)?.type === "recursive" : this.test(s);
+    },
+  },
   pre(s, ev) {
     if (ev.kind === KIND.unlockNotOwner) return recursiveRelease(s, ev, ev.a, ev.b, ev.c);
     const l = s.locks.get(ev.a);

@@ -56,6 +56,52 @@ export interface ParallelScanOptions {
   segmentEvents?: number;
   /** This thread checks segments too (default); false: only the workers do, unless none can (tests of the workers' path). */
   mainTakesPart?: boolean;
+  /** Hears, at the end, where and when each segment was checked and what each thread spent (bench/scan-split.ts). */
+  timings?(t: ScanTimings): void;
+}
+
+/** A thread's CPU time so far, in ms (process.threadCpuUsage: Bun, Node 23.9+); -1 where the runtime cannot say. */
+export function threadCpuMs(): number {
+  const f = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof f !== "function") return -1;
+  const u = f.call(process);
+  return (u.user + u.system) / 1000;
+}
+
+/** Wall clock in ms, comparable across threads (performance.timeOrigin differs per thread). */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Where and when a segment was checked: by this thread (0) or worker i (i + 1), wall ms (wallMs) and that thread's CPU ms. */
+export interface SegmentTiming {
+  by: number;
+  t0: number;
+  t1: number;
+  cpuMs: number;
+}
+
+/** A worker's life as it saw it (wallMs clock; CPU ms of its thread, -1: unknown). */
+export interface WorkerTiming {
+  /** When its module began to run (its imports loaded), the thread's CPU then. */
+  ready: number;
+  readyCpu: number;
+  /** When it posted "done", the thread's CPU then. */
+  done: number;
+  doneCpu: number;
+}
+
+/** What ScanOptions.timings hears. */
+export interface ScanTimings {
+  /** When the scan began (firstViolationParallel called) and when the segments were all in (before the merge). */
+  t0: number;
+  t1: number;
+  /** When each worker was asked to start. */
+  spawned: number[];
+  workers: (WorkerTiming | null)[];
+  segments: (SegmentTiming & { k: number; events: number })[];
+  /** This thread's CPU ms over the scan (before the merge). */
+  mainCpu: number;
 }
 
 /** What one segment's check found: plain data, so that it crosses threads. */
@@ -74,6 +120,8 @@ export interface SegmentResult {
   gapSeqs: number[];
   /** The first event in it where an invariant left out (one with a history) could report, or -1 (see Plan). */
   firstReport: number;
+  /** Where and when it was checked (set by the thread that checked it). */
+  timing?: SegmentTiming;
 }
 
 /** What the main thread tells a worker. */
@@ -85,13 +133,15 @@ export interface WorkerInput {
   last: number;
   /** Int32Array over it: [next segment to claim, first segment with a violation]. */
   shared: SharedArrayBuffer;
+  /** Which worker it is (1, 2, …), for timings. */
+  by: number;
 }
 
 /** What a worker posts. */
 export type WorkerMessage =
   | { type: "result"; r: SegmentResult }
   | { type: "error"; message: string }
-  | { type: "done" };
+  | { type: "done"; timing: WorkerTiming };
 
 /**
  * Segment boundaries: seqs of snapshots, the first -1; segment k is the
@@ -198,6 +248,22 @@ export function checkSegment(
   };
 }
 
+/** checkSegment, with its timing (`by`: this thread 0, worker i i + 1). */
+export function checkTimed(
+  src: ReplaySource,
+  plan: Plan,
+  bounds: readonly number[],
+  last: number,
+  k: number,
+  by: number,
+): SegmentResult {
+  const t0 = wallMs();
+  const c0 = threadCpuMs();
+  const r = checkSegment(src, plan, bounds, last, k);
+  r.timing = { by, t0, t1: wallMs(), cpuMs: c0 < 0 ? -1 : threadCpuMs() - c0 };
+  return r;
+}
+
 /** The state of the snapshot at exactly seq, or null when there is no usable one there. */
 function snapshotAt(src: ReplaySource, seq: number): KState | null {
   try {
@@ -217,6 +283,8 @@ function snapshotAt(src: ReplaySource, seq: number): KState | null {
  */
 export async function firstViolationParallel(src: TraceSource, opts: ParallelScanOptions = {}): Promise<ScanResult> {
   const note = opts.note ?? (() => {});
+  const began = wallMs();
+  const cpu0 = threadCpuMs();
   const view = opts.display ? displaySafe(src) : src;
   const names = [...(opts.names ?? [])];
   const invs = selectFor(view, names);
@@ -250,6 +318,8 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     w?.();
   };
   const workers: Worker[] = [];
+  const spawned: number[] = [];
+  const workerTimes: (WorkerTiming | null)[] = [];
   let live = 0;
   const failures: string[] = [];
   const input: WorkerInput = {
@@ -259,6 +329,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     bounds,
     last,
     shared: shared.buffer as SharedArrayBuffer,
+    by: 0,
   };
   const workerCount = Math.min(jobs - 1, bounds.length - 1);
   for (let i = 0; i < workerCount; i++) {
@@ -266,7 +337,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     try {
       // smol: Bun's smaller heap for the worker (other runtimes ignore it).
       w = new Worker(new URL("./scan-worker.ts", import.meta.url), {
-        workerData: input,
+        workerData: { ...input, by: i + 1 },
         smol: true,
       } as ConstructorParameters<typeof Worker>[1]);
     } catch (e) {
@@ -275,6 +346,8 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     }
     live++;
     workers.push(w);
+    spawned.push(wallMs());
+    const me = workerTimes.push(null) - 1;
     let ended = false;
     const end = (why: string | null) => {
       if (ended) return;
@@ -290,7 +363,10 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
         if (m.r.violation || m.r.firstReport >= 0) stopAfter(shared, m.r.k);
         arrived();
       } else if (m.type === "error") end(m.message);
-      else end(null);
+      else {
+        workerTimes[me] = m.timing;
+        end(null);
+      }
     });
     w.on("error", (e) => end(e instanceof Error ? e.message : String(e)));
     w.on("exit", () => end(null));
@@ -304,7 +380,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (opts.mainTakesPart ?? true) {
       const k = claim(shared, bounds.length);
       if (k < 0) break;
-      const r = checkSegment(mineView, plan, bounds, last, k);
+      const r = checkTimed(mineView, plan, bounds, last, k, 0);
       results.set(k, r);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       // Let the workers' messages in.
@@ -320,7 +396,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     // Segments a worker claimed but did not finish (it failed): checked here.
     for (let k = 0; k <= Math.min(Atomics.load(shared, 1), bounds.length - 1); k++) {
       if (!results.has(k)) {
-        const r = checkSegment(mineView, plan, bounds, last, k);
+        const r = checkTimed(mineView, plan, bounds, last, k, 0);
         results.set(k, r);
         if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       }
@@ -328,6 +404,20 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   } finally {
     mine.close();
     await Promise.all(workers.map((w) => w.terminate().catch(() => 0)));
+  }
+  if (opts.timings) {
+    const segments = [...results.values()]
+      .filter((r) => r.timing !== undefined)
+      .map((r) => ({ ...r.timing!, k: r.k, events: r.scanned }))
+      .sort((x, y) => x.k - y.k);
+    opts.timings({
+      t0: began,
+      t1: wallMs(),
+      spawned,
+      workers: workerTimes,
+      segments,
+      mainCpu: cpu0 < 0 ? -1 : threadCpuMs() - cpu0,
+    });
   }
   if (failures.length)
     note(

@@ -5,9 +5,20 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { selectFor } from "./invariants.ts";
-import { checkSegment, claim, planFor, stopAfter, type WorkerInput, type WorkerMessage } from "./parallel-scan.ts";
+import {
+  checkTimed,
+  claim,
+  planFor,
+  stopAfter,
+  threadCpuMs,
+  type WorkerInput,
+  type WorkerMessage,
+  wallMs,
+} from "./parallel-scan.ts";
 import { displaySafe, openSource } from "./source.ts";
 
+const ready = wallMs();
+const readyCpu = threadCpuMs();
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 const input = workerData as WorkerInput;
 const shared = new Int32Array(input.shared);
@@ -19,14 +30,14 @@ try {
     for (;;) {
       const k = claim(shared, input.bounds.length);
       if (k < 0) break;
-      const r = checkSegment(src, plan, input.bounds, input.last, k);
+      const r = checkTimed(src, plan, input.bounds, input.last, k, input.by);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       post({ type: "result", r });
     }
   } finally {
     raw.close();
   }
-  post({ type: "done" });
+  post({ type: "done", timing: { ready, readyCpu, done: wallMs(), doneCpu: threadCpuMs() } });
 } catch (e) {
   // The main thread checks the segment this one held, and meets the same error there.
   post({ type: "error", message: e instanceof Error ? e.message : String(e) });
