@@ -1,6 +1,6 @@
 // Import speed and memory: a large generated ftrace text imported into a .ktrace.
 // Usage: npx bun bench/import.ts [--events N] [--gzip] [--stage lines|records|ops|convert|write]
-//        [--thread auto|always|never] [--parse auto|always|never] [--compact] [--runs R] [--json]
+//        [--thread auto|always|never] [--parse auto|always|never] [--runs R] [--json]
 //
 // Generates N events (default 1,000,000) of tracefs text in bench/out/ (kept between
 // runs of the same size; bench/import-input.ts): 4 CPUs, 400 tasks, the mix of a busy
@@ -51,8 +51,6 @@ const thread = threadOpt === "always" ? true : threadOpt === "never" ? false : "
 const parseOpt = opt("--parse") ?? "auto";
 if (!["auto", "always", "never"].includes(parseOpt)) throw new Error(`--parse ${parseOpt}: auto, always or never`);
 const parseThread = parseOpt === "always" ? true : parseOpt === "never" ? false : "auto";
-/** --compact: event chunks compressed by fflate as recordings' are (ImportOptions.compact), not deflateFast. */
-const compact = argv.includes("--compact");
 mkdirSync("bench/out", { recursive: true });
 const file = `bench/out/import-${N}.txt${gzip ? ".gz" : ""}`;
 
@@ -107,7 +105,7 @@ async function pass(): Promise<{
     return { lines: input.stats.lines, events: input.stats.records, ops: 0, unparsed: input.stats.unparsed };
   }
   if (stage === "write") {
-    const w = await importTrace(file, outFile, { writer: "ktrace bench", thread, parseThread, compact });
+    const w = await importTrace(file, outFile, { writer: "ktrace bench", thread, parseThread });
     return {
       lines: w.read.lines,
       events: w.read.records,

@@ -158,23 +158,6 @@ describe("Bun/Deno parity", () => {
     }
   });
 
-  it("--compact writes the same events, compressed as a recording is (a different file)", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-compact-"));
-    const f = `${FIX}/real/trace-cmd-report.txt`;
-    const fast = path.join(dir, "fast.ktrace");
-    const compact = path.join(dir, "compact.ktrace");
-    for (const [out, more] of [
-      [fast, []],
-      [compact, ["--compact"]],
-    ] as const)
-      expect((await runCli(["import", f, "-o", out, ...more])).code).toBe(0);
-    expect(Buffer.compare(readFileSync(fast), readFileSync(compact))).not.toBe(0);
-    const [a, b] = await Promise.all([fast, compact].map((t) => runCli(["events", t, "--json"])));
-    expect(a!.code).toBe(0);
-    expect(a!.stdout.length).toBeGreaterThan(1000);
-    expect(b!.stdout).toBe(a!.stdout);
-  });
-
   it("the JSON report of each format is byte-identical", async () => {
     for (const f of ["ftrace/lockdep-abba.txt", "perf/perf-script-pid.txt", "babeltrace2/babeltrace2-plain.txt"]) {
       const [b, d] = await Promise.all(

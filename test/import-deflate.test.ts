@@ -14,11 +14,12 @@ const BIN = join(REPO_ROOT, "node_modules", ".bin");
 const SCRIPT = join(REPO_ROOT, "test", "support", "deflate-fast-digest.ts");
 
 describe("deflateFast", () => {
-  it("is raw DEFLATE that inflates to its input, never more than 9/8 of it plus 8 bytes", () => {
+  it("is raw DEFLATE that inflates to its input, never much more than its input", () => {
     for (const d of deflateFastSamples()) {
       const z = deflateFast(d);
       expect(Buffer.compare(inflateRawSync(z), Buffer.from(d))).toBe(0);
-      expect(z.length).toBeLessThanOrEqual(Math.floor((d.length * 9) / 8) + 8);
+      // At most the fixed codes' 9 bits a byte, plus a block's header per 32K symbols.
+      expect(z.length).toBeLessThanOrEqual(Math.floor((d.length * 9) / 8) + 64 * (1 + Math.floor(d.length / 32767)));
     }
   });
 
@@ -26,7 +27,7 @@ describe("deflateFast", () => {
     const [, , , , zeros, random, text] = deflateFastSamples();
     expect(deflateFast(text!).length).toBeLessThan(text!.length / 3);
     expect(deflateFast(zeros!).length).toBeLessThan(zeros!.length / 100);
-    expect(deflateFast(random!).length).toBeGreaterThan(random!.length); // incompressible: 8-9 bits a byte
+    expect(deflateFast(random!).length).toBeGreaterThan(random!.length); // incompressible: 8 bits a byte and a header
   });
 
   it("round-trips every length up to 600 of a mixed input (the ends of the hashed range)", () => {
@@ -41,7 +42,7 @@ describe("deflateFast", () => {
     const here = digests();
     // Pinned: a change of these bytes changes every imported trace written from now on (say so in the commit).
     expect(createHash("sha256").update(here.join(",")).digest("hex")).toBe(
-      "35c43ae9ccec8ec0a8ba99574f137ce211e73c969e014a318240ecf92044d722",
+      "f43a59c12c92b1d9e6c9001f3feb5e9089a70e7c000cbadc78fc7046f5cf3b08",
     );
     for (const [cmd, pre] of [
       [join(BIN, "bun"), []],

@@ -524,12 +524,6 @@ export const COMMANDS = [
         description: "Write a state snapshot every K events (default 65536).",
       },
       {
-        name: "compact",
-        type: { kind: "boolean" },
-        description:
-          "Compress events as recordings do: ~15% smaller trace, ~2.7x the compressor's CPU (default: the fast compressor).",
-      },
-      {
         name: "dry-run",
         type: { kind: "boolean" },
         description: "Read and map the input and report what it holds; write nothing.",

@@ -57,12 +57,6 @@ export interface ImportOptions extends ReadOptions {
   thread?: boolean | "auto";
   /** Input text bytes from which "auto" starts the thread with the trace (default THREAD_AT_ONCE_BYTES; tests change it). */
   threadAtOnceBytes?: number;
-  /**
-   * Compress event chunks and snapshots with fflate at the format's levels (as
-   * recordings are): ~16% fewer bytes for ~3x the compressor's CPU. Default:
-   * deflateFast (TraceWriter's fastDeflate; docs/IMPORT.md, "Speed").
-   */
-  compact?: boolean;
   // note (ReadOptions) also hears how the import wrote (the writer thread, or why not).
 }
 
@@ -174,7 +168,10 @@ async function onePass(
       maxEvents: 0,
       imported,
     };
-    const w = TraceWriter.create(out, meta, importedInitialState(cpus), { fastDeflate: opts.compact !== true });
+    const w = TraceWriter.create(out, meta, importedInitialState(cpus), {
+      // Event chunks and snapshots by deflateFast: as small as fflate's level 1, in half its CPU (docs/IMPORT.md, Speed).
+      fastDeflate: true,
+    });
     writer = w;
     if (atOnce) await startThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.

@@ -1,4 +1,4 @@
-// ktrace import <file> [--format F] [-o OUT] [--snapshot-every K] [--compact] [--dry-run] [--json]:
+// ktrace import <file> [--format F] [-o OUT] [--snapshot-every K] [--dry-run] [--json]:
 // read a real kernel trace, map its events to the kernel model and write them as a
 // .ktrace (src/import/write.ts), or with --dry-run only report what it holds and how
 // it maps. The report is the same either way: what was read, what each event became,
@@ -57,7 +57,6 @@ export async function run(args: ParsedArgs<"import">): Promise<number> {
     writer: WRITER,
     thread,
     ...(every !== undefined ? { snapshotEvery: every } : {}),
-    ...(args.flags.compact ? { compact: true } : {}),
   });
   const s: ImportSummary = {
     read: r.read,
