@@ -40,7 +40,11 @@ function sampler(): void {
       if (t === null) continue;
       const s = seen.get(tid);
       if (s === undefined) seen.set(tid, { ...t, base: t.cpu });
-      else s.cpu = Math.max(s.cpu, t.cpu);
+      else {
+        s.cpu = Math.max(s.cpu, t.cpu);
+        // The name as last seen: a worker's thread may be sampled before it takes its name ("Worker").
+        s.name = t.name;
+      }
     }
   };
   sample();

@@ -51,6 +51,9 @@ describe("record codec", () => {
       ),
       newRecord(4, 5, 1, "k".repeat(5000), 1e15, undefined, "n", undefined, {}, undefined),
       newRecord(5, 6, 1, "x", 1, undefined, "sched_waking", undefined, { comm: "w", pid: 2, prio: 120 }, undefined),
+      // Integers at the ends of int32 (sent as i32) and just past them (sent as f64), in the fixed fields too.
+      newRecord(6, 7, 2 ** 31 - 1, "y", -(2 ** 31), 2 ** 31, "n", undefined, { a: -(2 ** 31) - 1, b: 2 ** 31 - 1 }, ""),
+      newRecord(7, 8, 2 ** 31, "y", -0, -(2 ** 31) - 1, "n", undefined, { a: -1, b: 4294967296 }, ""),
     ];
     const enc = new RecordEncoder();
     const dec = new RecordDecoder();
@@ -59,6 +62,7 @@ describe("record codec", () => {
       expect(out.map(shape)).toEqual(recs.map(shape));
       expect(Object.is(out[1]!.ts, -0)).toBe(true);
       expect(Object.is(out[1]!.fields["b"], -0)).toBe(true);
+      expect(Object.is(out[6]!.tid, -0)).toBe(true);
     }
   });
 

@@ -136,6 +136,23 @@ export function digitsAt(buf: Bytes, a: number, b: number): number {
   return n;
 }
 
+/**
+ * digitsAt for a count or an id: its value, or -1 when buf[a, b) is not all
+ * digits (at most 15). No NaN: a function or variable that may hold NaN is
+ * compiled as a double, and its integers then reach every consumer as doubles
+ * (their int32 code exits and is compiled again).
+ */
+export function uintAt(buf: Bytes, a: number, b: number): number {
+  if (b <= a || b - a > 15) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 /** True when buf[at, at + lit.length) holds the ASCII bytes of lit. */
 export function startsWithAt(buf: Bytes, at: number, end: number, lit: Uint8Array): boolean {
   const n = lit.length;

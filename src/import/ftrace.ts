@@ -13,7 +13,7 @@
 // empty`, `##### CPU 1 buffer started ####`) are skipped; `CPU:1 [LOST 12 EVENTS]`
 // becomes a record named `lost_events` with fields cpu, count.
 
-import { type Bytes, decode, digitsAt, isDigit, text, utf8Bytes } from "./bytes.ts";
+import { type Bytes, decode, isDigit, text, uintAt, utf8Bytes } from "./bytes.ts";
 import type { Clock } from "./clock.ts";
 import { parsePayload, parsePayloadAt } from "./fields.ts";
 import { newRecord, type TraceRecord } from "./record.ts";
@@ -103,7 +103,9 @@ export function scanFtraceHead(buf: Bytes, s: number, e: number, clock: Clock, h
   let end = skipSpacesBack(buf, s, tsStart - 1);
   let flagsStart = -1; // flags: buf[flagsStart, flagsEnd)
   let flagsEnd = -1;
-  let cpu = NaN;
+  // -1 until read, not NaN: a NaN in the variable makes the compilers keep every cpu as a double, and each
+  // consumer of the record (mapper, converter, reducer, encoder) then exits its int32 code and is compiled again.
+  let cpu = -1;
   if (end === s || buf[end - 1] !== 93) {
     // flags, or the latency form's cpuFLAGS
     const tokStart = lastIndexOfByte(buf, s, 32, end - 1) + 1;
@@ -113,15 +115,15 @@ export function scanFtraceHead(buf: Bytes, s: number, e: number, clock: Clock, h
     if (len < 4 || len > 6) return false;
     flagsStart = k;
     flagsEnd = end;
-    if (k > tokStart) cpu = digitsAt(buf, tokStart, k);
+    if (k > tokStart) cpu = uintAt(buf, tokStart, k);
     end = skipSpacesBack(buf, s, tokStart);
   }
-  if (Number.isNaN(cpu)) {
+  if (cpu < 0) {
     if (end === s || buf[end - 1] !== 93) return false;
     const open = lastIndexOfByte(buf, s, 91, end - 1);
     if (open < s) return false;
-    cpu = digitsAt(buf, open + 1, end - 1);
-    if (Number.isNaN(cpu)) return false;
+    cpu = uintAt(buf, open + 1, end - 1);
+    if (cpu < 0) return false;
     end = skipSpacesBack(buf, s, open);
   }
   let pid = -1;
@@ -132,16 +134,16 @@ export function scanFtraceHead(buf: Bytes, s: number, e: number, clock: Clock, h
     let a = open + 1;
     while (a < e && buf[a] === 32) a++;
     if (buf[a] !== 45 || a >= e) {
-      pid = digitsAt(buf, a, end - 1);
-      if (Number.isNaN(pid)) return false;
+      pid = uintAt(buf, a, end - 1);
+      if (pid < 0) return false;
     }
     end = skipSpacesBack(buf, s, open);
   }
   // comm-tid
   const dash = lastIndexOfByte(buf, s, 45, end - 1);
   if (dash < s) return false;
-  const tid = digitsAt(buf, dash + 1, end);
-  if (Number.isNaN(tid)) return false;
+  const tid = uintAt(buf, dash + 1, end);
+  if (tid < 0) return false;
   let cs = s;
   while (cs < dash && buf[cs] === 32) cs++;
   if (cs === dash) return false;

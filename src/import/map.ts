@@ -120,10 +120,19 @@ export const MAPPED_EVENTS: Readonly<Record<string, string>> = {
   [CPU_END]: "lost, count -1 (ktrace's marker, not an input line: after a cpu's last event, what it runs is not known)",
 };
 
-/** A field as an integer (plain or zero-padded decimal text too), NaN when absent or not one. Fields are read by name at the call site (`f["pid"] ?? f["tid"]`): one property access the JIT can cache there. */
-function num(v: FieldValue | undefined): number {
-  if (v === undefined) return NaN;
-  return typeof v === "number" ? v : intText(v);
+/**
+ * A field as an integer (plain or zero-padded decimal text too), undefined when
+ * absent or not one. Fields are read by name at the call site (`f["pid"] ??
+ * f["tid"]`): one property access the JIT can cache there. Not NaN: a value that
+ * may be NaN is compiled as a double, and the integers it holds then reach the
+ * ops, the converter, the reducer and the encoder as doubles, whose int32 code
+ * exits on them (~100 times in each of a dozen functions) and is compiled again.
+ */
+function num(v: FieldValue | undefined): number | undefined {
+  if (typeof v === "number") return v;
+  if (v === undefined) return undefined;
+  const n = intText(v);
+  return Number.isNaN(n) ? undefined : n;
 }
 
 /** The integer a text of decimal digits (with an optional '-') stands for, else NaN. Leading zeros allowed ("001"). */
@@ -145,7 +154,8 @@ function str(v: FieldValue | undefined): string | undefined {
   return typeof v === "number" ? String(v) : v;
 }
 
-const isTid = (n: number) => Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
+const isTid = (n: number | undefined): n is number =>
+  n !== undefined && Number.isInteger(n) && n >= 0 && n <= PID_MAX_LIMIT;
 /** tid 0 is the idle task. */
 const task = (n: number) => (n === 0 ? IDLE : n);
 
@@ -417,7 +427,7 @@ export class Mapper {
     const c = r.cpu >= 0 ? this.cpu(r.cpu) : undefined;
     // The acting task: as printed; else what the CPU runs (formats without a tid column).
     // Before a CPU's first switch, the switch itself names who was running.
-    const prev = r.tid < 0 && r.name === "sched_switch" ? num(r.fields["prev_pid"] ?? r.fields["prev_tid"]) : NaN;
+    const prev = r.tid < 0 && r.name === "sched_switch" ? num(r.fields["prev_pid"] ?? r.fields["prev_tid"]) : undefined;
     this.actor = r.tid >= 0 ? task(r.tid) : (c?.current ?? (isTid(prev) ? task(prev) : IDLE));
     // A statedump record introduces its task with more than the actor's context says: it goes first.
     const dump = r.name === "lttng_statedump_process_state";
@@ -511,7 +521,7 @@ export class Mapper {
   private onWake(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
     const t = this.subject(f);
-    if (Number.isNaN(t)) return "malformed";
+    if (t < 0) return "malformed";
     // (not ctx[length - 1] on an empty stack: the JIT's code exits on a negative index)
     const top = c !== undefined && c.ctx.length > 0 ? c.ctx[c.ctx.length - 1] : undefined;
     const stage = r.name === "sched_waking" ? "waking" : r.name === "sched_wakeup" ? "wakeup" : "new";
@@ -535,7 +545,7 @@ export class Mapper {
     }
     const target = num(f["target_cpu"]);
     const success = f["success"] === undefined ? true : num(f["success"]) !== 0;
-    this.emit({ op: "wake", task: t, stage, by, ctx, ctxName, targetCpu: Number.isNaN(target) ? -1 : target, success });
+    this.emit({ op: "wake", task: t, stage, by, ctx, ctxName, targetCpu: target ?? -1, success });
     return "mapped";
   }
 
@@ -562,7 +572,7 @@ export class Mapper {
     if (this.tasks.has(child)) return "merged";
     this.see(task(parent), str(f["parent_comm"] ?? f["comm"]) ?? "");
     // LTTng gives the child's tgid (child_pid next to child_tid); ftrace only its tid.
-    const lttngPid = f["child_tid"] !== undefined ? num(f["child_pid"]) : NaN;
+    const lttngPid = f["child_tid"] !== undefined ? num(f["child_pid"]) : undefined;
     const parentPid = f["parent_pid"] !== undefined ? num(f["parent_pid"]) : this.pidOf(task(parent));
     if (isTid(lttngPid))
       this.fork(task(parent), child, lttngPid === parentPid, lttngPid, str(f["child_comm"]) ?? "", "fork");
@@ -611,7 +621,7 @@ export class Mapper {
   private onExit(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
     const t = this.subject(f);
-    if (Number.isNaN(t)) return "malformed";
+    if (t < 0) return "malformed";
     const gd = str(f["group_dead"]);
     this.emit({ op: "exit", task: t, groupDead: gd === undefined ? null : gd === "true" || gd === "1" });
     return "mapped";
@@ -621,7 +631,7 @@ export class Mapper {
   private onFree(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
     const t = this.subject(f);
-    if (Number.isNaN(t)) return "malformed";
+    if (t < 0) return "malformed";
     this.emit({ op: "free", task: t });
     this.forget(t);
     return "mapped";
@@ -639,7 +649,7 @@ export class Mapper {
   private onWait(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
     const p = num(f["pid"] ?? f["tid"]);
-    if (!Number.isInteger(p)) return "malformed";
+    if (p === undefined || !Number.isInteger(p)) return "malformed";
     this.emit({ op: "wait", pid: p });
     return "mapped";
   }
@@ -660,7 +670,7 @@ export class Mapper {
   private onIrqEntry(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
     const irq = num(f["irq"]);
-    if (!Number.isInteger(irq)) return "malformed";
+    if (irq === undefined || !Number.isInteger(irq)) return "malformed";
     const name = str(f["name"]) ?? "";
     c?.ctx.push(hardCtx(irq, name));
     this.emit({ op: "irqEnter", irq, name });
@@ -671,7 +681,7 @@ export class Mapper {
   private onIrqExit(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
     const irq = num(f["irq"]);
-    if (!Number.isInteger(irq)) return "malformed";
+    if (irq === undefined || !Number.isInteger(irq)) return "malformed";
     this.popCtx(c, "hardirq");
     const ret = str(f["ret"]) ?? "";
     this.emit({ op: "irqExit", irq, handled: ret === "handled" || ret === "1" });
@@ -682,7 +692,7 @@ export class Mapper {
   private onSoftirq(r: TraceRecord, c: CpuInfo | undefined): Use {
     const f = r.fields;
     const vec = num(f["vec"]);
-    if (!Number.isInteger(vec)) return "malformed";
+    if (vec === undefined || !Number.isInteger(vec)) return "malformed";
     const action = str(f["action"]) ?? SOFTIRQ[vec] ?? String(vec);
     if (r.name === "softirq_entry") {
       c?.ctx.push(softCtx(action));
@@ -709,7 +719,7 @@ export class Mapper {
     const lock = str(f["addr"]);
     if (lock === undefined) return "malformed";
     const ret = num(f["ret"]);
-    this.emit({ op: "lockWaitEnd", lock, ret: Number.isNaN(ret) ? 0 : ret });
+    this.emit({ op: "lockWaitEnd", lock, ret: ret ?? 0 });
     return "mapped";
   }
 
@@ -746,7 +756,7 @@ export class Mapper {
   private onLost(r: TraceRecord, _c: CpuInfo | undefined): Use {
     const f = r.fields;
     const n = num(f["count"]);
-    this.emit({ op: "lost", count: Number.isNaN(n) || n < 0 ? 0 : n });
+    this.emit({ op: "lost", count: n === undefined || n < 0 ? 0 : n });
     return "mapped";
   }
 
@@ -756,10 +766,10 @@ export class Mapper {
     return "mapped";
   }
 
-  /** The task an event is about (its pid/tid field), introduced with its comm; NaN when the event names none. */
+  /** The task an event is about (its pid/tid field), introduced with its comm; -1 when the event names none. */
   private subject(f: Record<string, FieldValue>): number {
     const t = num(f["pid"] ?? f["tid"]);
-    if (!isTid(t) || t === 0) return NaN;
+    if (!isTid(t) || t === 0) return -1;
     this.see(t, str(f["comm"]) ?? "");
     return t;
   }

@@ -52,8 +52,9 @@ export function sendMessage(ch: ByteChannel, type: number, json: unknown, body: 
   v.setUint32(0, type, true);
   v.setUint32(4, j.length, true);
   v.setUint32(8, body?.length ?? 0, true);
-  ch.write(head);
-  ch.write(j);
+  // One wake-up of a sleeping reader per message, when it is complete (each costs this thread ~0.1-0.3 ms on Bun).
+  ch.write(head, false);
+  ch.write(j, body === null);
   if (body !== null) ch.write(body);
 }
 
@@ -100,12 +101,14 @@ export class ParseThread<S> {
    * as it was raised there).
    */
   next(out: TraceRecord[]): { progress: Progress<S>; end: boolean } {
-    this.ch.read(this.head, 12);
+    // Without `wake`: the parse thread, asleep on a full channel, is woken once a quarter of it is free, not
+    // per read (each wake-up cost this thread ~0.3 ms of wall time: ~0.35 s per 1M records when it waited).
+    this.ch.read(this.head, 12, false);
     const type = this.hv.getUint32(0, true);
     const jlen = this.hv.getUint32(4, true);
     const blen = this.hv.getUint32(8, true);
     if (this.buf.length < Math.max(jlen, blen)) this.buf = new Uint8Array(Math.max(jlen, blen, 2 * this.buf.length));
-    this.ch.read(this.buf, jlen);
+    this.ch.read(this.buf, jlen, false);
     const json = JSON.parse(decoder.decode(this.buf.subarray(0, jlen)));
     if (type === MSG.error) {
       this.close();
@@ -119,7 +122,7 @@ export class ParseThread<S> {
       this.close();
       return { progress: json as Progress<S>, end: true };
     }
-    this.ch.read(this.buf, blen);
+    this.ch.read(this.buf, blen, false);
     this.dec.decode(this.buf.subarray(0, blen), out);
     return { progress: json as Progress<S>, end: false };
   }

@@ -40,12 +40,13 @@ export interface ReadOptions {
  * `parseThread: "auto"` parses on a second thread: with 3 cores or more,
  * PARSE_THREAD_BYTES (below it the thread's start, ~50 ms, and its cold JIT are
  * a large part of the import); on 2 cores, where the parser shares a core with
- * the trace writer's thread, PARSE_THREAD_BYTES_2 (the split costs CPU, records
- * crossing as bytes and a second heap, which a long import earns back:
- * docs/IMPORT.md, Speed); never on one core.
+ * the trace writer's thread and the JIT's, PARSE_THREAD_BYTES_2 (the split costs
+ * CPU, records crossing as bytes and a second heap and JIT, which a long import
+ * earns back: about 1.5M ftrace lines since the writer compresses with
+ * deflateFast; docs/IMPORT.md, Speed); never on one core.
  */
 export const PARSE_THREAD_BYTES = 8 << 20;
-export const PARSE_THREAD_BYTES_2 = 384 << 20;
+export const PARSE_THREAD_BYTES_2 = 160 << 20;
 
 /** Whether `parseThread: "auto"` starts the parse thread for `bytes` of text, on this machine. */
 export function parseThreadPays(bytes: number, cores = availableParallelism()): boolean {

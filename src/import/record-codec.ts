@@ -12,13 +12,18 @@
 // sides is bounded by the table.
 //
 // Layout (little-endian): a batch is its record count (u32), a flags byte (1: the
-// table was cleared before this batch), then per record: line, ts, cpu, tid (f64),
+// table was cleared before this batch), then per record: line, ts (f64), cpu, tid,
 // pid (value), comm, name, system, flags (value each), the field count (u32) and
 // per field its key and value (or, for the fields of a payload form, fields.ts's
 // FIELD_SHAPES, the shape's number and the values in its order). A value is a tag byte and its payload:
-//   0 undefined; 1 a number (f64); 2 a table string (u32 index);
-//   3 a new table string, 4 a string not kept (both: u32 length in units, a byte
-//     saying whether it is Latin-1 (1 byte per unit) or UTF-16 (2), the units).
+//   0 undefined; 1 a number (f64); 5 an integer that fits an int32 (i32); 2 a table
+//   string (u32 index); 3 a new table string, 4 a string not kept (both: u32 length
+//   in units, a byte saying whether it is Latin-1 (1 byte per unit) or UTF-16 (2),
+//   the units).
+// Integers are sent as i32 so that they are read back as the JIT's int32s: read
+// as doubles (getFloat64), they stay doubles in every record, op and event made
+// from them, and the code after (mapper, converter, reducer, encoder), compiled
+// for int32, exits on them and is compiled again.
 
 import { Buffer } from "node:buffer";
 import { type Bytes, decode } from "./bytes.ts";
@@ -37,6 +42,7 @@ const NUM = 1;
 const REF = 2;
 const NEW = 3;
 const LONE = 4;
+const INT = 5;
 
 /** Longest byte range kept in the byte-keyed table. */
 const TABLE_MAX_BYTES = 48;
@@ -82,14 +88,14 @@ export class RecordEncoder {
   /** Adds a record to the batch. */
   record(r: TraceRecord): void {
     this.count++;
-    this.room(32);
+    this.room(16);
     const v = this.view;
     const at = this.at;
     v.setFloat64(at, r.line, true);
     v.setFloat64(at + 8, r.ts, true);
-    v.setFloat64(at + 16, r.cpu, true);
-    v.setFloat64(at + 24, r.tid, true);
-    this.at = at + 32;
+    this.at = at + 16;
+    this.value(r.cpu);
+    this.value(r.tid);
     this.value(r.pid);
     this.value(r.comm);
     this.value(r.name);
@@ -111,14 +117,14 @@ export class RecordEncoder {
     const name = nameId >= 0 ? this.strs[nameId]! : decode(buf, h.nameStart, h.nameEnd);
     if (name === "lost_events") return NaN;
     this.count++;
-    this.room(32);
+    this.room(16);
     const v = this.view;
     const at = this.at;
     v.setFloat64(at, line, true);
     v.setFloat64(at + 8, h.ts, true);
-    v.setFloat64(at + 16, h.cpu, true);
-    v.setFloat64(at + 24, h.tid, true);
-    this.at = at + 32;
+    this.at = at + 16;
+    this.value(h.cpu);
+    this.value(h.tid);
     this.value(h.pid < 0 ? undefined : h.pid);
     this.strAt(buf, h.commStart, h.commEnd);
     if (nameId >= 0) this.ref(nameId);
@@ -171,6 +177,12 @@ export class RecordEncoder {
     else if (x === undefined) {
       this.room(1);
       this.buf[this.at++] = UNDEF;
+    } else if ((x | 0) === x && (x !== 0 || 1 / x > 0)) {
+      // (not -0, which an i32 would make 0)
+      this.room(5);
+      this.buf[this.at] = INT;
+      this.view.setInt32(this.at + 1, x, true);
+      this.at += 5;
     } else {
       this.room(9);
       this.buf[this.at] = NUM;
@@ -315,14 +327,14 @@ export class RecordDecoder {
     if ((bytes[4]! & 1) !== 0) this.table.length = 0;
     this.at = 5;
     for (let i = 0; i < count; i++) {
-      this.need(32);
+      this.need(16);
       const v = this.v;
       const at = this.at;
       const line = v.getFloat64(at, true);
       const ts = v.getFloat64(at + 8, true);
-      const cpu = v.getFloat64(at + 16, true);
-      const tid = v.getFloat64(at + 24, true);
-      this.at = at + 32;
+      this.at = at + 16;
+      const cpu = this.value() as number;
+      const tid = this.value() as number;
       const pid = this.value() as number | undefined;
       const comm = this.value() as string;
       const name = this.value() as string;
@@ -362,6 +374,12 @@ export class RecordDecoder {
       if (s === undefined) throw new RecordCodecError("a record batch names a string it never sent");
       this.at += 5;
       return s;
+    }
+    if (tag === INT) {
+      this.need(5);
+      const x = this.v.getInt32(this.at + 1, true);
+      this.at += 5;
+      return x;
     }
     if (tag === NUM) {
       this.need(9);

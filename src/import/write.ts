@@ -168,7 +168,10 @@ async function onePass(
       maxEvents: 0,
       imported,
     };
-    const w = TraceWriter.create(out, meta, importedInitialState(cpus));
+    const w = TraceWriter.create(out, meta, importedInitialState(cpus), {
+      // Event chunks and snapshots by deflateFast: as small as fflate's level 1, in half its CPU (docs/IMPORT.md, Speed).
+      fastDeflate: true,
+    });
     writer = w;
     if (atOnce) await startThread(w);
     // An input without sched_process_free (none among the held ops): tasks are released when they leave a cpu dead.

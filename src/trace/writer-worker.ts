@@ -32,7 +32,7 @@ function fail(e: unknown): void {
 
 try {
   fd = openSync(input.path, "r+");
-  file = new ChunkFile(fd, input.offset, input.index);
+  file = new ChunkFile(fd, input.offset, input.index, input.fastDeflate);
 } catch (e) {
   fail(e);
 }
