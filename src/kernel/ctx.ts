@@ -23,6 +23,8 @@ export type XOp = Op | { op: "$"; run: Micro } | { op: "$test"; cond: Expr } | L
 
 export interface Frame {
   ops: readonly XOp[];
+  /** The op code (OPC) of each op of `ops` (at least as long): what the interpreter switches on. */
+  codes: Uint8Array;
   pc: number;
   /** Iterations left after this one (repeat frames). */
   left: number;
@@ -83,24 +85,108 @@ export function newPCtx(
   };
 }
 
-/** A user-mode frame running `ops` once. */
-export function userFrame(ops: readonly XOp[]): Frame {
-  return { ops, pc: 0, left: 0, kernel: false };
+// ---- op codes ----------------------------------------------------------------------
+
+/**
+ * The interpreter's code for each op, by its name: runThread and step switch
+ * on a small integer read from the frame (a jump table), not on the op
+ * object's `op` string (ops come in many shapes: reading their `op` is a
+ * megamorphic load, and a switch over strings a chain of compares). OTHER:
+ * the rarer ops, which stepProc and stepOs still switch on by name.
+ */
+export const OPC = {
+  other: 0,
+  run: 1,
+  test: 2,
+  repeat: 3,
+  if: 4,
+  while: 5,
+  user: 6,
+  lock: 7,
+  unlock: 8,
+  malloc: 9,
+  free: 10,
+  load: 11,
+  store: 12,
+  cas: 13,
+  fetchAdd: 14,
+  xchg: 15,
+  set: 16,
+  assert: 17,
+  bugOn: 18,
+  unwrap: 19,
+  alloc: 20,
+  dealloc: 21,
+  use: 22,
+  progress: 23,
+} as const;
+
+const CODE_BY_NAME = new Map<string, number>([
+  ["$", OPC.run],
+  ["$test", OPC.test],
+  ...Object.entries(OPC).filter(([name]) => name !== "other" && name !== "run" && name !== "test"),
+]);
+
+const CODES = new WeakMap<readonly XOp[], Uint8Array>();
+
+/** The codes of ops (cached per array: programs and kernel paths reuse theirs; `fresh`: an array made for one frame, not kept). */
+export function codesOf(ops: readonly XOp[], fresh = false): Uint8Array {
+  let codes = fresh ? undefined : CODES.get(ops);
+  if (codes === undefined) {
+    codes = new Uint8Array(ops.length);
+    for (let i = 0; i < ops.length; i++) codes[i] = CODE_BY_NAME.get(ops[i]!.op) ?? OPC.other;
+    if (!fresh) CODES.set(ops, codes);
+  }
+  return codes;
+}
+
+/** Codes for a kernel path of `$` steps (pushKernel): one shared array, longer than most paths. */
+let runCodes = new Uint8Array(64).fill(OPC.run);
+function runCodesFor(n: number): Uint8Array {
+  if (n > runCodes.length) runCodes = new Uint8Array(2 * n).fill(OPC.run);
+  return runCodes;
+}
+
+/** A frame running `ops` once (then `left` more times); `fresh` as codesOf's. */
+export function newFrame(ops: readonly XOp[], left: number, kernel: boolean, fresh = false): Frame {
+  return { ops, codes: codesOf(ops, fresh), pc: 0, left, kernel };
+}
+
+/** A user-mode frame running `ops` once; `fresh` as codesOf's. */
+export function userFrame(ops: readonly XOp[], fresh = false): Frame {
+  return newFrame(ops, 0, false, fresh);
 }
 
 /** A frame running `ops` once (then `left` more times) in the mode of the frame that pushed it. */
-export function frameIn(f: Frame, ops: readonly XOp[], left = 0): Frame {
-  return { ops, pc: 0, left, kernel: f.kernel };
+export function frameIn(f: Frame, ops: readonly XOp[], left = 0, fresh = false): Frame {
+  return newFrame(ops, left, f.kernel, fresh);
+}
+
+/** A kernel frame of `$` steps (each op's `run`). */
+export function kernelFrame(ops: readonly XOp[]): Frame {
+  return { ops, codes: runCodesFor(ops.length), pc: 0, left: 0, kernel: true };
 }
 
 /** Appended to every process's main program: exit(0). */
 export const EXIT0: Op[] = [{ op: "exit", code: 0 }];
 
+const EXITING = new WeakMap<readonly Op[], XOp[]>();
+
+/** A process's program followed by exit(0): one array per program (so its codes are made once). */
+export function withExit(ops: readonly Op[]): XOp[] {
+  let out = EXITING.get(ops);
+  if (out === undefined) {
+    out = [...ops, ...EXIT0];
+    EXITING.set(ops, out);
+  }
+  return out;
+}
+
 /** Pushes a kernel path: its steps run in order, without preemption. */
 export function pushKernel(t: TCtx, steps: Micro[]): void {
   const ops: XOp[] = new Array(steps.length);
   for (let i = 0; i < steps.length; i++) ops[i] = { op: "$", run: steps[i]! };
-  t.frames.push({ ops, pc: 0, left: 0, kernel: true });
+  t.frames.push(kernelFrame(ops));
 }
 
 /** Skips the rest of the current kernel frame (an early return from a kernel path). */

@@ -13,6 +13,7 @@ import {
   EXIT0,
   type Frame,
   KEEP,
+  kernelFrame,
   type Micro,
   newPCtx,
   pushKernel,
@@ -20,6 +21,7 @@ import {
   STALL,
   type TCtx,
   userFrame,
+  withExit,
   type XOp,
 } from "./ctx.ts";
 import { ev } from "./events.ts";
@@ -88,13 +90,13 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
         if (pidReg !== undefined)
           k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
         t2.frames[t2.frames.length - 1]!.pc++;
-        if (parent.length > 0) t2.frames.push(userFrame(parent));
+        if (parent.length > 0) t2.frames.push(userFrame(parent, true));
         return KEEP;
       },
     },
   ];
-  t.frames.push({ ops: sys, pc: 0, left: 0, kernel: true });
-  if (prepare.length > 0) t.frames.push(userFrame(prepare));
+  t.frames.push(kernelFrame(sys));
+  if (prepare.length > 0) t.frames.push(userFrame(prepare, true));
   k.emitSlots(c, t.tid, KIND.user, 0, 0, 0, "fork()");
   k.cost(COST.user, c);
   return KEEP;
@@ -120,8 +122,8 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   pc.atfork = parent.atfork.slice();
   k.procs.set(pid, pc);
   const childHandlers = parent.atfork.flatMap((h) => h.child);
-  const frames: Frame[] = [userFrame([...child, ...EXIT0])];
-  if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
+  const frames: Frame[] = [userFrame(withExit(child))];
+  if (childHandlers.length > 0) frames.push(userFrame(childHandlers, true));
   k.newCtx(ctid, pid, frames, t.tc.slice());
   return ctid;
 }
@@ -141,7 +143,7 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
       k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
       k.procs.set(pid, newPCtx(pid));
       k.procs.get(t2.pid)!.lastChild = pid;
-      k.newCtx(ctid, pid, [userFrame([...child, ...EXIT0])], emptyCache());
+      k.newCtx(ctid, pid, [userFrame(withExit(child))], emptyCache());
       return DONE;
     },
     (t2, c2) => {
@@ -167,7 +169,7 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   if (p.varIds.size > 0) p.varIds.clear();
   if (p.handlers.size > 0) p.handlers.clear();
   t.tc = emptyCache();
-  t.frames = [userFrame([...body, ...EXIT0])];
+  t.frames = [userFrame(withExit(body))];
   const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];
   if (steps.length > 0) pushKernel(t, steps);
   return KEEP;
@@ -184,7 +186,7 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
     (t2, c2) => {
       ntid = k.nextTid++;
       k.emitSlots(c2, t2.tid, KIND.threadNew, ntid, t2.pid, ntid, ""); // tid, pid, ident
-      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
+      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd], true)], emptyCache());
       k.handles.set(ntid, {
         pid: t2.pid,
         detached: op.detached === true,

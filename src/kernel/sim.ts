@@ -26,7 +26,7 @@
 
 import { emptyCache } from "./alloc.ts";
 import { applyEvent } from "./apply.ts";
-import { EXIT0, type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, type XOp } from "./ctx.ts";
+import { type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, withExit, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { runThread } from "./interp.ts";
@@ -131,6 +131,8 @@ export class Simulator {
   readonly handles = new Map<number, ThreadHandle>();
   /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
   readonly joined = new Set<number>();
+  /** malloc's slow paths as ops, by size (alloc.ts). */
+  readonly mallocPaths = { slowTls: new Map<number, XOp[]>(), refill: new Map<number, XOp[]>() };
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
@@ -350,7 +352,7 @@ export class Simulator {
       this.emit(-1, -1, ev.procNew({ pid, ppid: 0, name: spec.name }));
       this.procs.set(pid, newPCtx(pid));
       this.emit(-1, -1, ev.threadNew({ tid, pid, ident: tid }));
-      this.newCtx(tid, pid, [userFrame([...lower(spec.main), ...EXIT0])], emptyCache());
+      this.newCtx(tid, pid, [userFrame(withExit(lower(spec.main)))], emptyCache());
       allocKstack(this, -1, -1, tid);
       this.rq.push(tid);
     }
