@@ -10,7 +10,6 @@ import { emptyCache } from "./alloc.ts";
 import {
   AGAIN,
   DONE,
-  EXIT0,
   type Frame,
   KEEP,
   kernelFrame,
