@@ -295,15 +295,31 @@ export class Simulator {
   run(): KState {
     this.boot();
     const order = this.clock.map((_, i) => i);
+    const clock = this.clock;
+    const n = clock.length;
     while (!this.state.ended) {
       if (this.state.seq + 2 >= this.maxEvents) {
         this.budgetEnd();
         break;
       }
+      if (n === 0) {
+        this.finish();
+        break;
+      }
+      // The cpu with the lowest clock (then id) acts first: it nearly always can (order[0] below, without the sort).
+      let first = 0;
+      for (let c = 1; c < n; c++) if (clock[c]! < clock[first]!) first = c;
+      if (this.timers.length > 0 && fireTimer(this, first)) continue;
+      const before = clock[first]!;
+      if (this.stepCpu(first)) continue;
+      // It could not: the others in clock order (as sorted before its step, which may have moved its clock).
+      const after = clock[first]!;
+      clock[first] = before;
       this.byClock(order);
-      if (this.timers.length > 0 && fireTimer(this, order[0]!)) continue;
+      clock[first] = after;
       let acted = -1;
-      for (const c of order) {
+      for (let i = 1; i < n; i++) {
+        const c = order[i]!;
         if (this.stepCpu(c)) {
           acted = c;
           break;
