@@ -45,13 +45,13 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
   if (!hasCache(k, t)) {
     f.pc++;
     t.frames.push(userFrame(slowTlsPath(k, size)));
-    k.emitSlots(c, tid, KIND.user, 0, 0, 0, "tcmalloc: no thread cache, slow path");
+    k.emitInert(c, tid, KIND.user, 0, 0, "tcmalloc: no thread cache, slow path");
     return KEEP;
   }
   const cls = sizeClass(size);
   if (cls >= 0 && t.tc[cls]! > 0) {
     t.tc[cls]!--;
-    k.emitSlots(c, tid, KIND.malloc, size, 0, 0, ""); // size, path 0
+    k.emitInert(c, tid, KIND.malloc, size, 0, ""); // size, path 0
     k.cost(COST.malloc, c);
     return DONE;
   }
@@ -111,7 +111,7 @@ function refillPath(k: Simulator, size: number): XOp[] {
         op: "$",
         run: (t2, c2) => {
           if (cls >= 0) t2.tc[cls]! += TCACHE_REFILL - 1;
-          k.emitSlots(c2, t2.tid, KIND.malloc, size, cls >= 0 ? 1 : 2, 0, ""); // size, path
+          k.emitInert(c2, t2.tid, KIND.malloc, size, cls >= 0 ? 1 : 2, ""); // size, path
           k.cost(COST.malloc, c2);
           return DONE;
         },
@@ -127,7 +127,7 @@ function refillPath(k: Simulator, size: number): XOp[] {
 export function free(k: Simulator, t: TCtx, c: number, size: number): R {
   const cls = sizeClass(size);
   if (cls >= 0) t.tc[cls]!++;
-  k.emitSlots(c, t.tid, KIND.free, size, 0, 0, "");
+  k.emitInert(c, t.tid, KIND.free, size, 0, "");
   k.cost(COST.malloc, c);
   return DONE;
 }

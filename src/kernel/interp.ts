@@ -226,7 +226,7 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
 
 /** A user op of n ≥ 1 steps: its first step (user), the rest in a frame of their own. */
 function user(k: Simulator, t: TCtx, c: number, op: OpOf<"user">, f: Frame): R {
-  k.emitSlots(c, t.tid, KIND.user, 0, 0, 0, op.label);
+  k.emitInert(c, t.tid, KIND.user, 0, 0, op.label);
   k.cost(COST.user, c);
   if (op.n > 1) {
     f.pc++;
@@ -241,7 +241,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
   const tid = t.tid;
   switch (op.op) {
     case "call":
-      k.emitSlots(c, tid, KIND.user, 0, 0, 0, op.name);
+      k.emitInert(c, tid, KIND.user, 0, 0, op.name);
       k.cost(COST.user, c);
       f.pc++;
       if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
@@ -258,7 +258,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
     }
     case "atfork":
       k.procs.get(t.pid)!.atfork.push({ prepare: op.prepare, parent: op.parent, child: op.child });
-      k.emitSlots(c, tid, KIND.user, 0, 0, 0, "pthread_atfork");
+      k.emitInert(c, tid, KIND.user, 0, 0, "pthread_atfork");
       return DONE;
     case "fork":
       return proc.fork(k, t, c, op.child, f, op.pid);

@@ -68,7 +68,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
     {
       op: "$",
       run: (t2, c2) => {
-        k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, "sys_fork");
+        k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "sys_fork");
         k.cost(COST.kernel, c2);
         return DONE;
       },
@@ -85,7 +85,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
       op: "$",
       run: (t2, c2) => {
         const parent = handlers.flatMap((h) => h.parent);
-        k.emitSlots(c2, t2.tid, KIND.user, 0, 0, 0, "fork() returns child pid");
+        k.emitInert(c2, t2.tid, KIND.user, 0, 0, "fork() returns child pid");
         if (pidReg !== undefined)
           k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
         t2.frames[t2.frames.length - 1]!.pc++;
@@ -96,7 +96,7 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
   ];
   t.frames.push(kernelFrame(sys));
   if (prepare.length > 0) t.frames.push(userFrame(prepare, true));
-  k.emitSlots(c, t.tid, KIND.user, 0, 0, 0, "fork()");
+  k.emitInert(c, t.tid, KIND.user, 0, 0, "fork()");
   k.cost(COST.user, c);
   return KEEP;
 }
@@ -419,7 +419,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   const kw =
     (label: string): Micro =>
     (t2, c2) => {
-      k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, label);
+      k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, label);
       k.cost(COST.kernel, c2);
       return DONE;
     };

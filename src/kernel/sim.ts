@@ -25,7 +25,7 @@
 //   wait.ts    who can end a wait; threads that can never run again
 
 import { emptyCache } from "./alloc.ts";
-import { applyEvent } from "./apply.ts";
+import { applyEvent, applyInert } from "./apply.ts";
 import { type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, withExit, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
@@ -210,6 +210,35 @@ export class Simulator {
     e.c = c;
     e.s = s;
     this.post(e);
+  }
+
+  /**
+   * emitSlots() for the kinds whose fold is applyInert's alone (INERT_KINDS)
+   * and that have no hook: user, kwork, malloc, free (two events in three).
+   * The same event, before-sink, fold and sink; without applyEvent's switch
+   * over the kinds and the hook's test, which the caller knows the answer of.
+   */
+  emitInert(cpu: number, tid: number, kind: InertKind, a: number, b: number, s: string): void {
+    const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
+    this.lastTime = t;
+    const state = this.state;
+    let e = this.spare;
+    if (e === null || this.posting > 0) e = { seq: state.seq + 1, time: t, cpu, tid, kind, a, b, c: 0, s };
+    else {
+      e.seq = state.seq + 1;
+      e.time = t;
+      e.cpu = cpu;
+      e.tid = tid;
+      e.kind = kind;
+      e.a = a;
+      e.b = b;
+      e.c = 0;
+      e.s = s;
+    }
+    if (this.before) this.before(e, state);
+    // applyEvent's first step, and all it does for these kinds (it throws the error when the event does not fit).
+    if (!applyInert(state, e.seq, t)) applyEvent(state, e);
+    if (this.sink) this.sink(e, state);
   }
 
   /** Shows e (stamped) to the before-sink, applies it, shows it to the sink, runs its kind's hook. */
@@ -501,6 +530,9 @@ for (const k of [
   KIND.lockRelease,
 ])
   RERANK[k] = 1;
+
+/** The kinds emitInert takes: INERT_KINDS without a hook. */
+type InertKind = typeof KIND.user | typeof KIND.kwork | typeof KIND.malloc | typeof KIND.free;
 
 /** emit's work after an event, by kind (0: none). */
 const H_WAKE_BLOCKED = 1;
