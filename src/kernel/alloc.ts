@@ -23,9 +23,22 @@ export const ALLOC_LOCKS = {
 
 /** Index of the smallest size class holding `size`, -1 for a page-heap allocation. */
 export function sizeClass(size: number): number {
+  // A table up to the largest class (no loop whose exit depends on the size: the sizes come in no order).
+  if (size >= 0 && size <= MAX_CLASS && Number.isInteger(size)) return CLASS_OF[size]!;
   for (let i = 0; i < SIZE_CLASSES.length; i++) if (size <= SIZE_CLASSES[i]!) return i;
   return -1;
 }
+
+const MAX_CLASS = SIZE_CLASSES[SIZE_CLASSES.length - 1];
+/** sizeClass of each size 0..MAX_CLASS. */
+const CLASS_OF = (() => {
+  const t = new Int8Array(MAX_CLASS + 1);
+  for (let s = 0, i = 0; s <= MAX_CLASS; s++) {
+    while (s > SIZE_CLASSES[i]!) i++;
+    t[s] = i;
+  }
+  return t;
+})();
 
 /** An empty thread cache. */
 export function emptyCache(): number[] {
@@ -60,10 +73,11 @@ export function malloc(k: Simulator, t: TCtx, c: number, size: number, f: Frame)
   return AGAIN;
 }
 
-/** Whether t's process has a thread cache for t (its tcache-new is in the state's tcaches). */
+/** Whether t's process has a thread cache for t (its tcache-new is in the state's tcaches; TCtx.cached once seen). */
 function hasCache(k: Simulator, t: TCtx): boolean {
+  if (t.cached) return true;
   const caches = k.state.procs.get(t.pid)!.tcaches;
-  for (let i = 0; i < caches.length; i++) if (caches[i] === t.tid) return true;
+  for (let i = 0; i < caches.length; i++) if (caches[i] === t.tid) return (t.cached = true);
   return false;
 }
 

@@ -35,12 +35,19 @@ export interface Frame {
 export interface TCtx {
   tid: number;
   pid: number;
+  /** Its process's context (procs.get(pid), kept: a thread does not outlive its process's). */
+  proc: PCtx;
   /** Call stack; the last frame runs. */
   frames: Frame[];
   /** exit_group or exec killed this thread: it exits at its next return to user mode. */
   killed: boolean;
   /** Objects in this thread's tcmalloc cache, per size class. */
   tc: number[];
+  /**
+   * True once malloc found the thread's cache in its process's tcaches (it
+   * stays there while the thread lives, until exec empties them; exec clears this).
+   */
+  cached: boolean;
   /** seq of the futex-wait (or sleep) it is blocked in or was woken from, -1 when none: the op resumes and reads how it was woken. */
   blockedAt: number;
 }

@@ -75,7 +75,7 @@ export function ownerClause(s: KState, l: Lock): string {
 export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr): number {
   if (of === undefined) {
     // The common case: a user lock this process already has.
-    const known = k.procs.get(t.pid)!.lockIds.get(name);
+    const known = t.proc.lockIds.get(name);
     if (known !== undefined) return known;
   }
   const decl =

@@ -168,6 +168,7 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   if (p.varIds.size > 0) p.varIds.clear();
   if (p.handlers.size > 0) p.handlers.clear();
   t.tc = emptyCache();
+  t.cached = false;
   t.frames = [userFrame(withExit(body))];
   const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];
   if (steps.length > 0) pushKernel(t, steps);

@@ -313,7 +313,7 @@ export class Simulator {
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
-    const t: TCtx = { tid, pid, frames, killed: false, tc, blockedAt: -1 };
+    const t: TCtx = { tid, pid, proc: this.procs.get(pid)!, frames, killed: false, tc, cached: false, blockedAt: -1 };
     this.threads.set(tid, t);
     return t;
   }
