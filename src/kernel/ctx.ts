@@ -20,9 +20,11 @@ export type R = typeof DONE | typeof KEEP | typeof STALL | typeof AGAIN;
 export type Micro = (t: TCtx, cpu: number) => R;
 /** What a frame holds: program ops, kernel steps ($), or a while loop's test ($test: leave the frame when cond is false). */
 export type XOp = Op | { op: "$"; run: Micro } | { op: "$test"; cond: Expr } | LoweredWhile;
+/** What a frame runs: ops, or (a kernel path pushed by pushKernel) the steps themselves. */
+export type FrameOp = XOp | Micro;
 
 export interface Frame {
-  ops: readonly XOp[];
+  ops: readonly FrameOp[];
   /** The op code (OPC) of each op of `ops` (at least as long): what the interpreter switches on. */
   codes: Uint8Array;
   pc: number;
@@ -126,6 +128,8 @@ export const OPC = {
   dealloc: 21,
   use: 22,
   progress: 23,
+  /** The op is a kernel step itself (a Micro: pushKernel's frames). */
+  micro: 24,
 } as const;
 
 const CODE_BY_NAME = new Map<string, number>([
@@ -147,11 +151,11 @@ export function codesOf(ops: readonly XOp[], fresh = false): Uint8Array {
   return codes;
 }
 
-/** Codes for a kernel path of `$` steps (pushKernel): one shared array, longer than most paths. */
-let runCodes = new Uint8Array(64).fill(OPC.run);
-function runCodesFor(n: number): Uint8Array {
-  if (n > runCodes.length) runCodes = new Uint8Array(2 * n).fill(OPC.run);
-  return runCodes;
+/** Codes for a frame of n kernel steps (pushKernel): one shared array, longer than most paths. */
+let microCodes = new Uint8Array(64).fill(OPC.micro);
+function microCodesFor(n: number): Uint8Array {
+  if (n > microCodes.length) microCodes = new Uint8Array(2 * n).fill(OPC.micro);
+  return microCodes;
 }
 
 /** A frame running `ops` once (then `left` more times); `fresh` as codesOf's. */
@@ -169,9 +173,9 @@ export function frameIn(f: Frame, ops: readonly XOp[], left = 0, fresh = false):
   return newFrame(ops, left, f.kernel, fresh);
 }
 
-/** A kernel frame of `$` steps (each op's `run`). */
-export function kernelFrame(ops: readonly XOp[]): Frame {
-  return { ops, codes: runCodesFor(ops.length), pc: 0, left: 0, kernel: true };
+/** A kernel frame running `steps` in order (the frame holds the steps themselves: no op object per step). */
+export function kernelFrame(steps: readonly Micro[]): Frame {
+  return { ops: steps, codes: microCodesFor(steps.length), pc: 0, left: 0, kernel: true };
 }
 
 /** Appended to every process's main program: exit(0). */
@@ -189,11 +193,9 @@ export function withExit(ops: readonly Op[]): XOp[] {
   return out;
 }
 
-/** Pushes a kernel path: its steps run in order, without preemption. */
+/** Pushes a kernel path: its steps run in order, without preemption (the array is the frame's: not changed after). */
 export function pushKernel(t: TCtx, steps: Micro[]): void {
-  const ops: XOp[] = new Array(steps.length);
-  for (let i = 0; i < steps.length; i++) ops[i] = { op: "$", run: steps[i]! };
-  t.frames.push(kernelFrame(ops));
+  t.frames.push(kernelFrame(steps));
 }
 
 /** Skips the rest of the current kernel frame (an early return from a kernel path). */

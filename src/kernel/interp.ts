@@ -13,7 +13,7 @@ import {
   type Frame,
   frameIn,
   KEEP,
-  kernelFrame,
+  type Micro,
   newFrame,
   OPC,
   pushKernel,
@@ -56,7 +56,7 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
     // Killed by exit_group/exec: exit at the first return to user mode.
     if (t.killed && !f.kernel) {
       t.killed = false;
-      t.frames = [kernelFrame(k.threadEnd)];
+      t.frames = [newFrame(k.threadEnd, 0, true)];
       continue;
     }
     // A pending signal it does not block is delivered at its return to user mode.
@@ -65,6 +65,9 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
     let r: R;
     // On the op's code (ctx.ts's OPC), not its name: see there.
     switch (f.codes[f.pc]) {
+      case OPC.micro:
+        r = (op as Micro)(t, c);
+        break;
       case OPC.run:
         r = (op as Extract<XOp, { op: "$" }>).run(t, c);
         break;

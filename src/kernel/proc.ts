@@ -12,7 +12,6 @@ import {
   DONE,
   type Frame,
   KEEP,
-  kernelFrame,
   type Micro,
   newPCtx,
   pushKernel,
@@ -21,7 +20,6 @@ import {
   type TCtx,
   userFrame,
   withExit,
-  type XOp,
 } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { closeAll } from "./fd.ts";
@@ -59,43 +57,37 @@ export function startThread(k: Simulator, t: TCtx, c: number, ntid: number): R {
 export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   const handlers = k.procs.get(t.pid)!.atfork;
-  const prepare = handlers
-    .slice()
-    .reverse()
-    .flatMap((h) => h.prepare);
   let ctid = -1;
-  const sys: XOp[] = [
-    {
-      op: "$",
-      run: (t2, c2) => {
-        k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "sys_fork");
-        k.cost(COST.kernel, c2);
-        return DONE;
-      },
+  pushKernel(t, [
+    (t2, c2) => {
+      k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "sys_fork");
+      k.cost(COST.kernel, c2);
+      return DONE;
     },
-    {
-      op: "$",
-      run: (t2, c2) => {
-        ctid = forkCopy(k, t2, c2, child);
-        return DONE;
-      },
+    (t2, c2) => {
+      ctid = forkCopy(k, t2, c2, child);
+      return DONE;
     },
-    { op: "$", run: (t2, c2) => startThread(k, t2, c2, ctid) },
-    {
-      op: "$",
-      run: (t2, c2) => {
+    (t2, c2) => startThread(k, t2, c2, ctid),
+    (t2, c2) => {
+      k.emitInert(c2, t2.tid, KIND.user, 0, 0, "fork() returns child pid");
+      if (pidReg !== undefined)
+        k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
+      t2.frames[t2.frames.length - 1]!.pc++;
+      if (handlers.length > 0) {
         const parent = handlers.flatMap((h) => h.parent);
-        k.emitInert(c2, t2.tid, KIND.user, 0, 0, "fork() returns child pid");
-        if (pidReg !== undefined)
-          k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
-        t2.frames[t2.frames.length - 1]!.pc++;
         if (parent.length > 0) t2.frames.push(userFrame(parent, true));
-        return KEEP;
-      },
+      }
+      return KEEP;
     },
-  ];
-  t.frames.push(kernelFrame(sys));
-  if (prepare.length > 0) t.frames.push(userFrame(prepare, true));
+  ]);
+  if (handlers.length > 0) {
+    const prepare = handlers
+      .slice()
+      .reverse()
+      .flatMap((h) => h.prepare);
+    if (prepare.length > 0) t.frames.push(userFrame(prepare, true));
+  }
   k.emitInert(c, t.tid, KIND.user, 0, 0, "fork()");
   k.cost(COST.user, c);
   return KEEP;
@@ -120,9 +112,11 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
   pc.atfork = parent.atfork.slice();
   k.procs.set(pid, pc);
-  const childHandlers = parent.atfork.flatMap((h) => h.child);
   const frames: Frame[] = [userFrame(withExit(child))];
-  if (childHandlers.length > 0) frames.push(userFrame(childHandlers, true));
+  if (parent.atfork.length > 0) {
+    const childHandlers = parent.atfork.flatMap((h) => h.child);
+    if (childHandlers.length > 0) frames.push(userFrame(childHandlers, true));
+  }
   k.newCtx(ctid, pid, frames, t.tc.slice());
   return ctid;
 }
@@ -186,7 +180,7 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
     (t2, c2) => {
       ntid = k.nextTid++;
       k.emitSlots(c2, t2.tid, KIND.threadNew, ntid, t2.pid, ntid, ""); // tid, pid, ident
-      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd], true)], emptyCache());
+      k.newCtx(ntid, t2.pid, [userFrame(k.threadProgram(op.body))], emptyCache());
       k.handles.set(ntid, {
         pid: t2.pid,
         detached: op.detached === true,
@@ -362,20 +356,14 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
 
 /** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
 export function exitGroup(k: Simulator, t: TCtx, c: number, code: number): R {
-  k.emit(
-    c,
-    t.tid,
-    ev.exitGroup({
-      pid: t.pid,
-      code,
-      label: k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next",
-    }),
-  );
+  const label = k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next";
+  k.emitSlots(c, t.tid, KIND.exitGroup, t.pid, code, 0, label); // pid, code, label
   k.cost(COST.kernel, c);
   k.procs.get(t.pid)!.groupCode = code;
-  const kills = killOthers(k, t);
+  const steps = killOthers(k, t);
+  steps.push((t2, c2) => exitThread(k, t2, c2, code, true));
   t.frames = [];
-  pushKernel(t, [...kills, (t2, c2) => exitThread(k, t2, c2, code, true)]);
+  pushKernel(t, steps);
   return KEEP;
 }
 
@@ -399,7 +387,7 @@ export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group
     return KEEP;
   }
   if (!group) {
-    k.emit(c, t.tid, ev.kwork({ label: "last thread exits" }));
+    k.emitInert(c, t.tid, KIND.kwork, 0, 0, "last thread exits");
     k.cost(COST.kernel, c);
   }
   pushKernel(t, teardown(k, p.pid, code, t.tid));
@@ -447,7 +435,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
       k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
       // init reaps the zombies it adopted.
       reapOrphans(k, c2);
-    } else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
+    } else k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "fd_table.clear()");
     return DONE;
   });
   steps.push((t2, c2) => {

@@ -131,6 +131,8 @@ export class Simulator {
   readonly handles = new Map<number, ThreadHandle>();
   /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
   readonly joined = new Set<number>();
+  /** threadProgram's arrays, by body. */
+  private readonly threadPrograms = new Map<readonly Op[], XOp[]>();
   /** malloc's slow paths as ops, by size (alloc.ts). */
   readonly mallocPaths = { slowTls: new Map<number, XOp[]>(), refill: new Map<number, XOp[]>() };
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
@@ -310,6 +312,16 @@ export class Simulator {
   cost(base: number, cpu: number): void {
     const rng = this.rng;
     this.clock[cpu]! += base * (rng !== null ? randomJitter(rng) : this.chooser.jitter(cpu));
+  }
+
+  /** What a thread created with `body` runs: body, then threadEnd (one array per body, so its op codes are made once). */
+  threadProgram(body: readonly Op[]): XOp[] {
+    let ops = this.threadPrograms.get(body);
+    if (ops === undefined) {
+      ops = [...body, ...this.threadEnd];
+      this.threadPrograms.set(body, ops);
+    }
+    return ops;
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
