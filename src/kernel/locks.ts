@@ -123,12 +123,12 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
 /** acquire() of the lock l. */
 function take(k: Simulator, t: TCtx, c: number, l: Lock): R {
   const id = l.id;
+  const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0) {
-    k.emitSlots(c, t.tid, KIND.lockAcquire, id, 1, 0, ""); // lock, level
+    k.emitAcquire(c, t.tid, l, th, 1); // lock-acquire: lock, level
     k.cost(COST.lock, c);
     return DONE;
   }
-  const th = k.state.threads.get(t.tid)!;
   if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
     k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
     k.cost(COST.lock, c);
@@ -153,7 +153,7 @@ export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
     pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
     return KEEP;
   }
-  k.emitSlots(c, t.tid, KIND.lockRelease, l.id, l.level > 0 ? l.level - 1 : 0, 0, ""); // lock, level
+  k.emitRelease(c, t.tid, l, l.level > 0 ? l.level - 1 : 0); // lock-release: lock, level
   k.cost(COST.lock, c);
   return DONE;
 }

@@ -25,7 +25,7 @@
 //   wait.ts    who can end a wait; threads that can never run again
 
 import { emptyCache } from "./alloc.ts";
-import { applyEvent, applyInert } from "./apply.ts";
+import { acquired, applyEvent, applyInert, released } from "./apply.ts";
 import { type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, withExit, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
@@ -48,7 +48,7 @@ import {
   wakeBlocked,
 } from "./sched.ts";
 import { initState } from "./state.ts";
-import { type KConfig, type KEvent, KIND, type KState, OUTCOME_KINDS } from "./types.ts";
+import { type KConfig, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS, type Thread } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
 import { describeWait } from "./wait.ts";
 
@@ -195,23 +195,7 @@ export class Simulator {
    * and with transient events (SimOptions) without any new object.
    */
   emitSlots(cpu: number, tid: number, kind: number, a: number, b: number, c: number, s: string): void {
-    const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
-    this.lastTime = t;
-    const e = this.spare;
-    if (e === null || this.posting > 0) {
-      this.post({ seq: this.state.seq + 1, time: t, cpu, tid, kind, a, b, c, s });
-      return;
-    }
-    e.seq = this.state.seq + 1;
-    e.time = t;
-    e.cpu = cpu;
-    e.tid = tid;
-    e.kind = kind;
-    e.a = a;
-    e.b = b;
-    e.c = c;
-    e.s = s;
-    this.post(e);
+    this.post(this.stamp(cpu, tid, kind, a, b, c, s));
   }
 
   /**
@@ -221,26 +205,56 @@ export class Simulator {
    * over the kinds and the hook's test, which the caller knows the answer of.
    */
   emitInert(cpu: number, tid: number, kind: InertKind, a: number, b: number, s: string): void {
-    const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
-    this.lastTime = t;
+    const e = this.stamp(cpu, tid, kind, a, b, 0, s);
     const state = this.state;
-    let e = this.spare;
-    if (e === null || this.posting > 0) e = { seq: state.seq + 1, time: t, cpu, tid, kind, a, b, c: 0, s };
-    else {
-      e.seq = state.seq + 1;
-      e.time = t;
-      e.cpu = cpu;
-      e.tid = tid;
-      e.kind = kind;
-      e.a = a;
-      e.b = b;
-      e.c = 0;
-      e.s = s;
-    }
     if (this.before) this.before(e, state);
     // applyEvent's first step, and all it does for these kinds (it throws the error when the event does not fit).
-    if (!applyInert(state, e.seq, t)) applyEvent(state, e);
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
     if (this.sink) this.sink(e, state);
+  }
+
+  /**
+   * emitSlots() of lock-acquire (lock, level) by th (the Thread of tid), with
+   * the fold done here on the objects at hand (apply.ts's acquired(), which
+   * applyEvent's case calls after looking them up), then post's hook.
+   */
+  emitAcquire(cpu: number, tid: number, l: Lock, th: Thread, level: number): void {
+    const e = this.stamp(cpu, tid, KIND.lockAcquire, l.id, level, 0, "");
+    const state = this.state;
+    if (this.before) this.before(e, state);
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
+    acquired(state, l, th, e.seq, level);
+    if (this.sink) this.sink(e, state);
+    if (this.rankedEver) this.after(e, H_RERANK, cpu, tid);
+  }
+
+  /** emitSlots() of lock-release (lock, level), folded as emitAcquire's (released()), then post's hook (wakeBlocked). */
+  emitRelease(cpu: number, tid: number, l: Lock, level: number): void {
+    const e = this.stamp(cpu, tid, KIND.lockRelease, l.id, level, 0, "");
+    const state = this.state;
+    if (this.before) this.before(e, state);
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
+    released(state, l, e.seq, level);
+    if (this.sink) this.sink(e, state);
+    this.after(e, H_WAKE_BLOCKED, cpu, tid);
+  }
+
+  /** The next event (emitSlots's, without posting it): the spare object when free, else a new one. */
+  private stamp(cpu: number, tid: number, kind: number, a: number, b: number, c: number, s: string): KEvent {
+    const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
+    this.lastTime = t;
+    const e = this.spare;
+    if (e === null || this.posting > 0) return { seq: this.state.seq + 1, time: t, cpu, tid, kind, a, b, c, s };
+    e.seq = this.state.seq + 1;
+    e.time = t;
+    e.cpu = cpu;
+    e.tid = tid;
+    e.kind = kind;
+    e.a = a;
+    e.b = b;
+    e.c = c;
+    e.s = s;
+    return e;
   }
 
   /** Shows e (stamped) to the before-sink, applies it, shows it to the sink, runs its kind's hook. */
