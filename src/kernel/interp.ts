@@ -84,6 +84,19 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
         }
         r = user(k, t, c, op as OpOf<"user">, f);
         break;
+      // The other ops of a typical loop body, dispatched here once (not again in step's switch).
+      case OPC.malloc:
+        r = alloc.malloc(k, t, c, (op as OpOf<"malloc">).size, f);
+        break;
+      case OPC.free:
+        r = alloc.free(k, t, c, (op as OpOf<"free">).size);
+        break;
+      case OPC.lock:
+        r = lock(k, t, c, op as OpOf<"lock">);
+        break;
+      case OPC.unlock:
+        r = unlock(k, t, c, op as OpOf<"unlock">);
+        break;
       case OPC.if: {
         const o = op as OpOf<"if">;
         const yes = mem.test(k, t, c, f.kernel, o.cond);
@@ -168,21 +181,6 @@ type ProcOp =
  */
 function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
   switch (f.codes[f.pc]) {
-    case OPC.lock: {
-      const o = op as OpOf<"lock">;
-      const id = lockId(k, t, c, o.lock, o.of);
-      return id < 0 ? KEEP : lockOp(k, t, c, id, o.ret);
-    }
-    case OPC.unlock: {
-      const o = op as OpOf<"unlock">;
-      const id = lockId(k, t, c, o.lock, o.of);
-      if (id < 0) return KEEP;
-      return unlockOp(k, t, c, k.state.locks.get(id)!, o.ret);
-    }
-    case OPC.malloc:
-      return alloc.malloc(k, t, c, (op as OpOf<"malloc">).size, f);
-    case OPC.free:
-      return alloc.free(k, t, c, (op as OpOf<"free">).size);
     case OPC.load:
     case OPC.store:
     case OPC.cas:
@@ -225,6 +223,19 @@ function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
     default:
       throw new SimError(`${op.op} is handled by the interpreter loop`);
   }
+}
+
+/** lock(name): the lock's id (created on first use: lock-new, and the op retries), then lockOp. */
+function lock(k: Simulator, t: TCtx, c: number, op: OpOf<"lock">): R {
+  const id = lockId(k, t, c, op.lock, op.of);
+  return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
+}
+
+/** unlock(name), as lock(). */
+function unlock(k: Simulator, t: TCtx, c: number, op: OpOf<"unlock">): R {
+  const id = lockId(k, t, c, op.lock, op.of);
+  if (id < 0) return KEEP;
+  return unlockOp(k, t, c, k.state.locks.get(id)!, op.ret);
 }
 
 /** A user op of n ≥ 1 steps: its first step (user), the rest in a frame of their own. */
