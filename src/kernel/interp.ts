@@ -244,10 +244,22 @@ function user(k: Simulator, t: TCtx, c: number, op: OpOf<"user">, f: Frame): R {
   k.cost(COST.user, c);
   if (op.n > 1) {
     f.pc++;
-    t.frames.push(frameIn(f, [{ op: "user", label: op.label, n: 1 }], op.n - 2, true));
+    t.frames.push(frameIn(f, userOnce(op), op.n - 2));
     return KEEP;
   }
   return DONE;
+}
+
+const ONCE = new WeakMap<OpOf<"user">, XOp[]>();
+
+/** The frame body that runs the rest of a user op of n steps (one step, n - 1 times): one array per op. */
+function userOnce(op: OpOf<"user">): XOp[] {
+  let ops = ONCE.get(op);
+  if (ops === undefined) {
+    ops = [{ op: "user", label: op.label, n: 1 }];
+    ONCE.set(op, ops);
+  }
+  return ops;
 }
 
 /** The ops of ProcOp: process life (fork, spawn, exec, thread, exit, waitpid), calls, restamp, procfs. */

@@ -12,7 +12,7 @@ import { ev } from "./events.ts";
 import { evalExpr, fail, setRet } from "./mem.ts";
 import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
-import type { Expr } from "./program.ts";
+import type { Expr, LockDecl } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { ERRNO, KIND, type KState, LOCK_TYPES, type Lock, MISUSES } from "./types.ts";
 import { declOf } from "./validate.ts";
@@ -78,9 +78,7 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
     const known = t.proc.lockIds.get(name);
     if (known !== undefined) return known;
   }
-  const decl =
-    declOf(k.world.locks, name) ??
-    (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? SPIN : MUTEX);
   const scope = decl.scope ?? "user";
   let pid = t.pid;
   if (of !== undefined) {
@@ -101,6 +99,10 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   ids.set(name, nid);
   return -1;
 }
+
+/** What an undeclared lock is: a user mutex, or (a tcmalloc.* lock) a spinlock. */
+const MUTEX: LockDecl = { type: "mutex" };
+const SPIN: LockDecl = { type: "spin" };
 
 /** Whether t runs in kernel mode (its current frame is a kernel path). */
 export function kernelMode(t: TCtx): boolean {
