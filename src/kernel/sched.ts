@@ -193,6 +193,14 @@ export function canProgress(k: Simulator, tid: number): boolean {
  * not empty.
  */
 export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
+  // The common case in a few instructions (the JIT inlines this into stepCpu): the random strategy's draw.
+  const rng = k.rng;
+  if (rng !== null && !k.ranked && th.state !== "spinning") return randomPreempt(rng);
+  return preemptRule(k, c, th);
+}
+
+/** shouldPreempt's rules in full (a spinner, the priority policy, a strategy other than random). */
+function preemptRule(k: Simulator, c: number, th: Thread): boolean {
   if (th.state === "spinning") {
     if (!spinning(k, th)) return false;
     for (const x of k.rq) if (canProgress(k, x)) return true;

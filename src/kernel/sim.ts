@@ -138,6 +138,8 @@ export class Simulator {
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
+  /** Whether a touch of a freed kernel stack can fault (KConfig.stackCheck not silent): only then does stepCpu call checkStack. */
+  private readonly stackChecked: boolean;
   /** The object emitSlots refills, when events are transient (SimOptions.transientEvents); null otherwise. */
   private readonly spare: KEvent | null;
   /** Hooks running that emit while their event is still needed (post): emitSlots refills `spare` only at 0. */
@@ -161,6 +163,7 @@ export class Simulator {
     this.before = opts.before;
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
+    this.stackChecked = world.config.stackCheck !== "silent";
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
     this.spare =
@@ -437,7 +440,7 @@ export class Simulator {
    */
   private stepCpu(c: number): boolean {
     const cpu = this.state.cpus[c]!;
-    if (cpu.tid >= 0 && checkStack(this, c)) return true;
+    if (cpu.tid >= 0 && this.stackChecked && checkStack(this, c)) return true;
     const p = this.pending[c]!;
     if (p.length > 0) {
       p.shift()!();
