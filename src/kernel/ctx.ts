@@ -5,6 +5,7 @@
 
 import type { LoweredWhile } from "./lower.ts";
 import type { Expr, Op } from "./program.ts";
+import type { Thread } from "./types.ts";
 
 /** An event was emitted; the interpreter advances past the op. */
 export const DONE = 0;
@@ -39,6 +40,12 @@ export interface TCtx {
   pid: number;
   /** Its process's context (procs.get(pid), kept: a thread does not outlive its process's). */
   proc: PCtx;
+  /**
+   * Its kernel Thread (state.threads.get(tid), kept from its creation on);
+   * undefined once the state dropped it (thread-release, reap: the simulator
+   * clears it there), as the lookup would then answer.
+   */
+  th: Thread | undefined;
   /** Call stack; the last frame runs. */
   frames: Frame[];
   /** exit_group or exec killed this thread: it exits at its next return to user mode. */

@@ -666,6 +666,11 @@ function noZombie(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitp
 export function reap(k: Simulator, c: number, tid: number, pid: number): void {
   const p = k.state.procs.get(pid)!;
   const main = p.threads[0];
+  // The state drops its threads: a context still kept (the main thread's, forgotten below) no longer points at one.
+  for (const x of p.threads) {
+    const t = k.threads.get(x);
+    if (t !== undefined) t.th = undefined;
+  }
   k.emitSlots(c, tid, KIND.reap, pid, 0, 0, ""); // pid
   if (main !== undefined) k.threads.delete(main);
   k.procs.delete(pid);

@@ -300,6 +300,12 @@ export class Simulator {
       case H_SCHED_SET:
         this.rankedEver = true;
         break;
+      case H_RELEASE: {
+        // The state dropped the thread: its context (if it still has one) no longer points at it.
+        const t = this.threads.get(e.a);
+        if (t !== undefined) t.th = undefined;
+        break;
+      }
     }
     if (this.rankedEver && RERANK[e.kind] === 1) this.rerank(e);
   }
@@ -342,7 +348,17 @@ export class Simulator {
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
-    const t: TCtx = { tid, pid, proc: this.procs.get(pid)!, frames, killed: false, tc, cached: false, blockedAt: -1 };
+    const t: TCtx = {
+      tid,
+      pid,
+      proc: this.procs.get(pid)!,
+      th: this.state.threads.get(tid),
+      frames,
+      killed: false,
+      tc,
+      cached: false,
+      blockedAt: -1,
+    };
     this.threads.set(tid, t);
     return t;
   }
@@ -454,8 +470,8 @@ export class Simulator {
       this.cost(COST.switch, c);
       return true;
     }
-    const th = this.state.threads.get(cpu.tid);
     const t = this.threads.get(cpu.tid);
+    const th = t?.th; // state.threads.get(cpu.tid), kept on its context
     // An exited thread still runs the rest of its exit path, then leaves the cpu.
     if (!th || !t || th.state === "blocked" || (th.state === "exited" && !hasWork(t))) {
       switchAway(this, c, cpu.tid);
@@ -570,8 +586,10 @@ const H_WAKE = 3;
 const H_THREAD_EXIT = 4;
 const H_SCHED_SET = 5;
 const H_RERANK = 6;
+const H_RELEASE = 7;
 const HOOK = new Uint8Array(128);
-for (const k of [KIND.lockWait, KIND.lockAcquire, KIND.threadRelease]) HOOK[k] = H_RERANK;
+for (const k of [KIND.lockWait, KIND.lockAcquire]) HOOK[k] = H_RERANK;
+HOOK[KIND.threadRelease] = H_RELEASE;
 for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap]) HOOK[k] = H_WAKE_BLOCKED;
 HOOK[KIND.progress] = H_PROGRESS;
 HOOK[KIND.wake] = H_WAKE;
