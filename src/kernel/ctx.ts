@@ -104,11 +104,12 @@ export function newPCtx(
 // ---- op codes ----------------------------------------------------------------------
 
 /**
- * The interpreter's code for each op, by its name: runThread and step switch
- * on a small integer read from the frame (a jump table), not on the op
- * object's `op` string (ops come in many shapes: reading their `op` is a
- * megamorphic load, and a switch over strings a chain of compares). OTHER:
- * the rarer ops, which stepProc and stepOs still switch on by name.
+ * The interpreter's code for each op, by its name: runThread (and step, for
+ * the ops it leaves to it) switch on a small integer read from the frame (a
+ * jump table), not on the op object's `op` string (ops come in many shapes:
+ * reading their `op` is a megamorphic load, and a switch over strings a
+ * chain of compares). OTHER: the rarer ops, which stepProc and stepOs still
+ * switch on by name.
  */
 export const OPC = {
   other: 0,
@@ -139,10 +140,11 @@ export const OPC = {
   micro: 24,
 } as const;
 
+/** The code of each op name (`$`, `$test`, and the program ops that have one of their own). */
 const CODE_BY_NAME = new Map<string, number>([
   ["$", OPC.run],
   ["$test", OPC.test],
-  ...Object.entries(OPC).filter(([name]) => name !== "other" && name !== "run" && name !== "test"),
+  ...Object.entries(OPC).filter(([name]) => !["other", "run", "test", "micro"].includes(name)),
 ]);
 
 const CODES = new WeakMap<readonly XOp[], Uint8Array>();
