@@ -2,7 +2,10 @@
 //
 // Each step, the cpu with the lowest virtual clock that can act runs one step
 // of its current thread (or switches, or runs cleanup a dead thread left).
-// Every state change goes through applyEvent (emit below); the simulator's
+// Every state change is apply.ts's fold of an event (emit below: applyEvent,
+// or for the hottest kinds the parts of it that kind runs, applyInert,
+// acquired, released, on the objects at hand: emitInert, emitAcquire,
+// emitRelease); the simulator's
 // own data (interpreter frames, run queue, clocks, thread-cache contents;
 // ctx.ts) only decides which event comes next. Every nondeterministic choice
 // goes through a Chooser (sched.ts): the seeded random one by default.
