@@ -5,9 +5,8 @@
 // Every state change is apply.ts's fold of an event (emit below: applyEvent,
 // or for the hottest kinds the parts of it that kind runs, applyInert,
 // acquired, released, on the objects at hand: emitInert, emitAcquire,
-// emitRelease); the simulator's
-// own data (interpreter frames, run queue, clocks, thread-cache contents;
-// ctx.ts) only decides which event comes next. Every nondeterministic choice
+// emitRelease); the simulator's own data (interpreter frames, run queue,
+// clocks, thread-cache contents; ctx.ts) only decides which event comes next. Every nondeterministic choice
 // goes through a Chooser (sched.ts): the seeded random one by default.
 //
 // The kernel paths live one file per subsystem, each function taking this
