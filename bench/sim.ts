@@ -2,7 +2,11 @@
 // (the figure issue 14's recording budget is about), and the process's (JIT
 // and collector threads too), in the steady state: each scenario is run a few
 // times first, then measured over --rounds runs (medians).
-// Usage: npx bun bench/sim.ts [--events N] [--rounds R] [--scenario NAME[,NAME]] [--compare DIR] [--json]
+// Usage: npx bun bench/sim.ts [--events N] [--rounds R] [--scenario NAME[,NAME]] [--sink none|noop|keep] [--compare DIR] [--json]
+// --sink: what sees each event: none (the default; the simulator alone), noop
+// (a sink that keeps nothing, with transient events: the recorder's
+// configuration, whose sink copies each event into its columns), keep (a sink
+// that keeps nothing, events not transient: bench/record.ts's "simulate only").
 // --compare DIR: another checkout (with node_modules) measured in the same
 // process, its runs interleaved with this tree's (the order of the trees
 // alternating from round to round), for a fair A/B on a loaded machine; it
@@ -24,6 +28,8 @@ const opt = (name: string) => {
 const events = Number(opt("--events") ?? 1_000_000);
 const rounds = Number(opt("--rounds") ?? 7);
 const scenarios = (opt("--scenario") ?? "stress,tcmalloc-fork").split(",");
+const sinkMode = opt("--sink") ?? "none";
+if (!["none", "noop", "keep"].includes(sinkMode)) throw new Error(`--sink none|noop|keep, got ${sinkMode}`);
 const roots = [resolve(import.meta.dirname, ".."), ...(opt("--compare") ? [resolve(opt("--compare")!)] : [])];
 
 /** This thread's CPU seconds (/proc/self/task/<pid>/schedstat: ns on cpu), or null where there is no such file. */
@@ -56,7 +62,11 @@ for (const root of roots) {
     const p = await rec.prepare({ target: scenario, maxEvents: events, seed: 1 });
     const run = () => {
       let n = 0;
-      for (let seed = 1; n < events; seed++) n += rec.run(rec.reseed(p, seed)).seq + 1;
+      for (let seed = 1; n < events; seed++) {
+        const q = rec.reseed(p, seed);
+        const s = sinkMode === "none" ? rec.run(q) : rec.run(q, () => {}, undefined, undefined, sinkMode === "noop");
+        n += s.seq + 1;
+      }
       return n;
     };
     for (let i = 0; i < 3; i++) run();
@@ -92,10 +102,11 @@ const ratios = scenarios.flatMap((scenario) => {
   return [{ scenario, median: at(0.5), q1: at(0.25), q3: at(0.75) }];
 });
 const load = loadavg().map((x) => +x.toFixed(2));
-if (argv.includes("--json")) console.log(JSON.stringify({ events, rounds, loadAverage: load, rows, ratios }, null, 2));
+if (argv.includes("--json"))
+  console.log(JSON.stringify({ events, rounds, sink: sinkMode, loadAverage: load, rows, ratios }, null, 2));
 else {
   console.log(
-    `simulator benchmark: ${events.toLocaleString("en-US")} events a run, median of ${rounds} runs after 3 warm-up ones, load average ${load.join(" ")}`,
+    `simulator benchmark: ${events.toLocaleString("en-US")} events a run, sink ${sinkMode}, median of ${rounds} runs after 3 warm-up ones, load average ${load.join(" ")}`,
   );
   for (const r of rows) {
     console.log(

@@ -555,18 +555,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
       break;
     }
-    case KIND.lockAcquire: {
-      const l = lock(s, ev, ev.a);
-      const t = thread(s, ev, ev.tid);
-      if (l.owner !== t.tid) l.since = ev.seq;
-      l.owner = t.tid;
-      l.ident = t.ident;
-      l.level = ev.b;
-      t.waitLock = -1;
-      if (t.state === "spinning" || t.state === "blocked") t.state = "running";
-      if (l.pi) reboost(s, t.tid);
+    case KIND.lockAcquire:
+      acquired(s, lock(s, ev, ev.a), thread(s, ev, ev.tid), ev.seq, ev.b);
       break;
-    }
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
       const l = lock(s, ev, ev.a);
@@ -578,19 +569,9 @@ export function applyEvent(s: KState, ev: KEvent): void {
       if (l.pi && l.owner >= 0) reboost(s, l.owner);
       break;
     }
-    case KIND.lockRelease: {
-      const l = lock(s, ev, ev.a);
-      l.level = ev.b;
-      if (ev.b === 0) {
-        const was = l.owner;
-        l.owner = -1;
-        l.ident = 0;
-        l.since = ev.seq;
-        wakeLockWaiters(s, l.id, false);
-        if (l.pi && was >= 0) reboost(s, was);
-      }
+    case KIND.lockRelease:
+      released(s, lock(s, ev, ev.a), ev.seq, ev.b);
       break;
-    }
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
       if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
@@ -640,6 +621,39 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     default:
       applyRare(s, ev);
+  }
+}
+
+/**
+ * lock-acquire's fold (after applyInert), given the event's lock and thread:
+ * t owns l at recursion level `level`. applyEvent's case, and the
+ * simulator's emit-time fold of its own lock-acquire events (it has both at
+ * hand: Simulator.emitAcquire); nowhere else.
+ */
+export function acquired(s: KState, l: Lock, t: Thread, seq: number, level: number): void {
+  if (l.owner !== t.tid) l.since = seq;
+  l.owner = t.tid;
+  l.ident = t.ident;
+  l.level = level;
+  t.waitLock = -1;
+  if (t.state === "spinning" || t.state === "blocked") t.state = "running";
+  if (l.pi) reboost(s, t.tid);
+}
+
+/**
+ * lock-release's fold (after applyInert), given the event's lock: level
+ * after; 0 frees it and wakes its blocked waiters. applyEvent's case and
+ * Simulator.emitRelease, as acquired().
+ */
+export function released(s: KState, l: Lock, seq: number, level: number): void {
+  l.level = level;
+  if (level === 0) {
+    const was = l.owner;
+    l.owner = -1;
+    l.ident = 0;
+    l.since = seq;
+    wakeLockWaiters(s, l.id, false);
+    if (l.pi && was >= 0) reboost(s, was);
   }
 }
 

@@ -5,6 +5,7 @@
 
 import type { LoweredWhile } from "./lower.ts";
 import type { Expr, Op } from "./program.ts";
+import type { Thread } from "./types.ts";
 
 /** An event was emitted; the interpreter advances past the op. */
 export const DONE = 0;
@@ -20,9 +21,13 @@ export type R = typeof DONE | typeof KEEP | typeof STALL | typeof AGAIN;
 export type Micro = (t: TCtx, cpu: number) => R;
 /** What a frame holds: program ops, kernel steps ($), or a while loop's test ($test: leave the frame when cond is false). */
 export type XOp = Op | { op: "$"; run: Micro } | { op: "$test"; cond: Expr } | LoweredWhile;
+/** What a frame runs: ops, or (a kernel path pushed by pushKernel) the steps themselves. */
+export type FrameOp = XOp | Micro;
 
 export interface Frame {
-  ops: readonly XOp[];
+  ops: readonly FrameOp[];
+  /** The op code (OPC) of each op of `ops` (at least as long): what the interpreter switches on. */
+  codes: Uint8Array;
   pc: number;
   /** Iterations left after this one (repeat frames). */
   left: number;
@@ -33,12 +38,25 @@ export interface Frame {
 export interface TCtx {
   tid: number;
   pid: number;
+  /** Its process's context (procs.get(pid), kept: a thread does not outlive its process's). */
+  proc: PCtx;
+  /**
+   * Its kernel Thread (state.threads.get(tid), kept from its creation on);
+   * undefined once the state dropped it (thread-release, reap: the simulator
+   * clears it there), as the lookup would then answer.
+   */
+  th: Thread | undefined;
   /** Call stack; the last frame runs. */
   frames: Frame[];
   /** exit_group or exec killed this thread: it exits at its next return to user mode. */
   killed: boolean;
   /** Objects in this thread's tcmalloc cache, per size class. */
   tc: number[];
+  /**
+   * True once malloc found the thread's cache in its process's tcaches (it
+   * stays there while the thread lives, until exec empties them; exec clears this).
+   */
+  cached: boolean;
   /** seq of the futex-wait (or sleep) it is blocked in or was woken from, -1 when none: the op resumes and reads how it was woken. */
   blockedAt: number;
 }
@@ -83,24 +101,110 @@ export function newPCtx(
   };
 }
 
-/** A user-mode frame running `ops` once. */
-export function userFrame(ops: readonly XOp[]): Frame {
-  return { ops, pc: 0, left: 0, kernel: false };
+// ---- op codes ----------------------------------------------------------------------
+
+/**
+ * The interpreter's code for each op, by its name: runThread (and step, for
+ * the ops it leaves to it) switch on a small integer read from the frame (a
+ * jump table), not on the op object's `op` string (ops come in many shapes:
+ * reading their `op` is a megamorphic load, and a switch over strings a
+ * chain of compares). OTHER: the rarer ops, which stepProc and stepOs still
+ * switch on by name.
+ */
+export const OPC = {
+  other: 0,
+  run: 1,
+  test: 2,
+  repeat: 3,
+  if: 4,
+  while: 5,
+  user: 6,
+  lock: 7,
+  unlock: 8,
+  malloc: 9,
+  free: 10,
+  load: 11,
+  store: 12,
+  cas: 13,
+  fetchAdd: 14,
+  xchg: 15,
+  set: 16,
+  assert: 17,
+  bugOn: 18,
+  unwrap: 19,
+  alloc: 20,
+  dealloc: 21,
+  use: 22,
+  progress: 23,
+  /** The op is a kernel step itself (a Micro: pushKernel's frames). */
+  micro: 24,
+} as const;
+
+/** The code of each op name (`$`, `$test`, and the program ops that have one of their own). */
+const CODE_BY_NAME = new Map<string, number>([
+  ["$", OPC.run],
+  ["$test", OPC.test],
+  ...Object.entries(OPC).filter(([name]) => !["other", "run", "test", "micro"].includes(name)),
+]);
+
+const CODES = new WeakMap<readonly XOp[], Uint8Array>();
+
+/** The codes of ops (cached per array: programs and kernel paths reuse theirs; `fresh`: an array made for one frame, not kept). */
+export function codesOf(ops: readonly XOp[], fresh = false): Uint8Array {
+  let codes = fresh ? undefined : CODES.get(ops);
+  if (codes === undefined) {
+    codes = new Uint8Array(ops.length);
+    for (let i = 0; i < ops.length; i++) codes[i] = CODE_BY_NAME.get(ops[i]!.op) ?? OPC.other;
+    if (!fresh) CODES.set(ops, codes);
+  }
+  return codes;
+}
+
+/** Codes for a frame of n kernel steps (pushKernel): one shared array, longer than most paths. */
+let microCodes = new Uint8Array(64).fill(OPC.micro);
+function microCodesFor(n: number): Uint8Array {
+  if (n > microCodes.length) microCodes = new Uint8Array(2 * n).fill(OPC.micro);
+  return microCodes;
+}
+
+/** A frame running `ops` once (then `left` more times); `fresh` as codesOf's. */
+export function newFrame(ops: readonly XOp[], left: number, kernel: boolean, fresh = false): Frame {
+  return { ops, codes: codesOf(ops, fresh), pc: 0, left, kernel };
+}
+
+/** A user-mode frame running `ops` once; `fresh` as codesOf's. */
+export function userFrame(ops: readonly XOp[], fresh = false): Frame {
+  return newFrame(ops, 0, false, fresh);
 }
 
 /** A frame running `ops` once (then `left` more times) in the mode of the frame that pushed it. */
-export function frameIn(f: Frame, ops: readonly XOp[], left = 0): Frame {
-  return { ops, pc: 0, left, kernel: f.kernel };
+export function frameIn(f: Frame, ops: readonly XOp[], left = 0, fresh = false): Frame {
+  return newFrame(ops, left, f.kernel, fresh);
+}
+
+/** A kernel frame running `steps` in order (the frame holds the steps themselves: no op object per step). */
+export function kernelFrame(steps: readonly Micro[]): Frame {
+  return { ops: steps, codes: microCodesFor(steps.length), pc: 0, left: 0, kernel: true };
 }
 
 /** Appended to every process's main program: exit(0). */
 export const EXIT0: Op[] = [{ op: "exit", code: 0 }];
 
-/** Pushes a kernel path: its steps run in order, without preemption. */
+const EXITING = new WeakMap<readonly Op[], XOp[]>();
+
+/** A process's program followed by exit(0): one array per program (so its codes are made once). */
+export function withExit(ops: readonly Op[]): XOp[] {
+  let out = EXITING.get(ops);
+  if (out === undefined) {
+    out = [...ops, ...EXIT0];
+    EXITING.set(ops, out);
+  }
+  return out;
+}
+
+/** Pushes a kernel path: its steps run in order, without preemption (the array is the frame's: not changed after). */
 export function pushKernel(t: TCtx, steps: Micro[]): void {
-  const ops: XOp[] = new Array(steps.length);
-  for (let i = 0; i < steps.length; i++) ops[i] = { op: "$", run: steps[i]! };
-  t.frames.push({ ops, pc: 0, left: 0, kernel: true });
+  t.frames.push(kernelFrame(steps));
 }
 
 /** Skips the rest of the current kernel frame (an early return from a kernel path). */

@@ -7,7 +7,21 @@
 // run in its mode (user, or kernel inside a system call).
 
 import * as alloc from "./alloc.ts";
-import { AGAIN, DONE, type Frame, frameIn, KEEP, pushKernel, type R, SimError, type TCtx } from "./ctx.ts";
+import {
+  AGAIN,
+  DONE,
+  type Frame,
+  frameIn,
+  KEEP,
+  type Micro,
+  newFrame,
+  OPC,
+  pushKernel,
+  type R,
+  SimError,
+  type TCtx,
+  type XOp,
+} from "./ctx.ts";
 import { ev } from "./events.ts";
 import * as fd from "./fd.ts";
 import * as futex from "./futex.ts";
@@ -42,50 +56,85 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
     // Killed by exit_group/exec: exit at the first return to user mode.
     if (t.killed && !f.kernel) {
       t.killed = false;
-      t.frames = [{ ops: k.threadEnd, pc: 0, left: 0, kernel: true }];
+      t.frames = [newFrame(k.threadEnd, 0, true)];
       continue;
     }
     // A pending signal it does not block is delivered at its return to user mode.
     if (k.sigPending > 0 && !f.kernel && signal.deliver(k, t, c)) return KEEP;
     const op = f.ops[f.pc]!;
     let r: R;
-    if (op.op === "$") r = op.run(t, c);
-    else if (op.op === "repeat") {
-      f.pc++;
-      if (op.n > 0 && op.body.length > 0) t.frames.push(frameIn(f, op.body, op.n - 1));
-      continue;
-    } else if (op.op === "user" && op.n === 0) {
-      f.pc++;
-      continue;
-    } else if (op.op === "if") {
-      const yes = mem.test(k, t, c, f.kernel, op.cond);
-      if (yes === null) return KEEP;
-      f.pc++;
-      const branch = yes ? op.then : op.else;
-      if (branch.length > 0) t.frames.push(frameIn(f, branch));
-      continue;
-    } else if (op.op === "while") {
-      // One frame per loop: the condition's loads, the test, the body; `left` counts the iterations the bound still allows.
-      f.pc++;
-      const w = op as LoweredWhile;
-      t.frames.push(frameIn(f, [...w.pre, { op: "$test", cond: w.cond }, ...w.body], w.max - 1));
-      continue;
-    } else if (op.op === "$test") {
-      const yes = mem.test(k, t, c, f.kernel, op.cond);
-      if (yes === null) return KEEP;
-      if (yes) f.pc++;
-      else {
-        f.pc = f.ops.length;
-        f.left = 0;
+    // On the op's code (ctx.ts's OPC), not its name: see there.
+    switch (f.codes[f.pc]) {
+      case OPC.micro:
+        r = (op as Micro)(t, c);
+        break;
+      case OPC.run:
+        r = (op as Extract<XOp, { op: "$" }>).run(t, c);
+        break;
+      case OPC.repeat: {
+        const o = op as OpOf<"repeat">;
+        f.pc++;
+        if (o.n > 0 && o.body.length > 0) t.frames.push(frameIn(f, o.body, o.n - 1));
+        continue;
       }
-      continue;
-    } else r = step(k, t, c, op, f);
+      case OPC.user:
+        if ((op as OpOf<"user">).n === 0) {
+          f.pc++;
+          continue;
+        }
+        r = user(k, t, c, op as OpOf<"user">, f);
+        break;
+      // The other ops of a typical loop body, dispatched here once (not again in step's switch).
+      case OPC.malloc:
+        r = alloc.malloc(k, t, c, (op as OpOf<"malloc">).size, f);
+        break;
+      case OPC.free:
+        r = alloc.free(k, t, c, (op as OpOf<"free">).size);
+        break;
+      case OPC.lock:
+        r = lock(k, t, c, op as OpOf<"lock">);
+        break;
+      case OPC.unlock:
+        r = unlock(k, t, c, op as OpOf<"unlock">);
+        break;
+      case OPC.if: {
+        const o = op as OpOf<"if">;
+        const yes = mem.test(k, t, c, f.kernel, o.cond);
+        if (yes === null) return KEEP;
+        f.pc++;
+        const branch = yes ? o.then : o.else;
+        if (branch.length > 0) t.frames.push(frameIn(f, branch));
+        continue;
+      }
+      case OPC.while: {
+        // One frame per loop: the condition's loads, the test, the body; `left` counts the iterations the bound still allows.
+        f.pc++;
+        const w = op as LoweredWhile;
+        t.frames.push(frameIn(f, [...w.pre, { op: "$test", cond: w.cond }, ...w.body], w.max - 1, true));
+        continue;
+      }
+      case OPC.test: {
+        const yes = mem.test(k, t, c, f.kernel, (op as Extract<XOp, { op: "$test" }>).cond);
+        if (yes === null) return KEEP;
+        if (yes) f.pc++;
+        else {
+          f.pc = f.ops.length;
+          f.left = 0;
+        }
+        continue;
+      }
+      default:
+        r = step(k, t, c, op as Op, f);
+    }
     if (r === AGAIN) continue;
     if (r === DONE) f.pc++;
     return r;
   }
   throw new SimError(`thread ${t.tid} loops without doing anything (an empty repeat?)`);
 }
+
+/** The op of kind N. */
+type OpOf<N extends Op["op"]> = Extract<Op, { op: N }>;
 
 /** The ops step's own switch takes: the ones a loop body runs (the others go to stepProc, then stepOs). */
 type HotOp =
@@ -131,66 +180,86 @@ type ProcOp =
  * its size is what each compile costs; the rarer ops are in stepProc and stepOs.
  */
 function step(k: Simulator, t: TCtx, c: number, op: Op, f: Frame): R {
-  const tid = t.tid;
-  switch (op.op) {
-    case "user":
-      k.emitSlots(c, tid, KIND.user, 0, 0, 0, op.label);
-      k.cost(COST.user, c);
-      if (op.n > 1) {
-        f.pc++;
-        t.frames.push(frameIn(f, [{ op: "user", label: op.label, n: 1 }], op.n - 2));
-        return KEEP;
-      }
-      return DONE;
-    case "lock": {
-      const id = lockId(k, t, c, op.lock, op.of);
-      return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
+  switch (f.codes[f.pc]) {
+    case OPC.load:
+    case OPC.store:
+    case OPC.cas:
+    case OPC.fetchAdd:
+    case OPC.xchg:
+      return mem.access(k, t, c, f.kernel, op as OpOf<"load" | "store" | "cas" | "fetchAdd" | "xchg">);
+    case OPC.set: {
+      const o = op as OpOf<"set">;
+      return mem.set(k, t, c, f.kernel, o.reg, o.value);
     }
-    case "unlock": {
-      const id = lockId(k, t, c, op.lock, op.of);
-      if (id < 0) return KEEP;
-      return unlockOp(k, t, c, k.state.locks.get(id)!, op.ret);
-    }
-    case "malloc":
-      return alloc.malloc(k, t, c, op.size, f);
-    case "free":
-      return alloc.free(k, t, c, op.size);
-    case "load":
-    case "store":
-    case "cas":
-    case "fetchAdd":
-    case "xchg":
-      return mem.access(k, t, c, f.kernel, op);
-    case "set":
-      return mem.set(k, t, c, f.kernel, op.reg, op.value);
-    case "assert":
-    case "bugOn": {
+    case OPC.assert:
+    case OPC.bugOn: {
       const r =
         op.op === "assert"
           ? mem.assertOp(k, t, c, f.kernel, op.cond, op.message)
-          : mem.bugOn(k, t, c, f.kernel, op.cond, op.where);
+          : mem.bugOn(k, t, c, f.kernel, (op as OpOf<"bugOn">).cond, (op as OpOf<"bugOn">).where);
       if (r === AGAIN) f.pc++; // it held: no step
       return r;
     }
-    case "unwrap":
-      return mem.unwrap(k, t, c, f.kernel, op.reg, op.value, op.at);
-    case "alloc":
-      return mem.allocObj(k, t, c, f.kernel, op.reg, op.name);
-    case "dealloc":
-      return mem.deallocObj(k, t, c, f.kernel, op.value);
-    case "use":
-      return mem.useObj(k, t, c, f.kernel, op.value, op.label);
-    case "progress":
-      k.emit(c, tid, ev.progress({ label: op.label }));
+    case OPC.unwrap: {
+      const o = op as OpOf<"unwrap">;
+      return mem.unwrap(k, t, c, f.kernel, o.reg, o.value, o.at);
+    }
+    case OPC.alloc: {
+      const o = op as OpOf<"alloc">;
+      return mem.allocObj(k, t, c, f.kernel, o.reg, o.name);
+    }
+    case OPC.dealloc:
+      return mem.deallocObj(k, t, c, f.kernel, (op as OpOf<"dealloc">).value);
+    case OPC.use: {
+      const o = op as OpOf<"use">;
+      return mem.useObj(k, t, c, f.kernel, o.value, o.label);
+    }
+    case OPC.progress:
+      k.emit(c, t.tid, ev.progress({ label: (op as OpOf<"progress">).label }));
       k.cost(COST.user, c);
       return DONE;
-    case "repeat":
-    case "if":
-    case "while":
-      throw new SimError(`${op.op} is handled by the interpreter loop`);
+    case OPC.other:
+      return stepProc(k, t, c, op as Exclude<Op, { op: HotOp }>, f);
     default:
-      return stepProc(k, t, c, op, f);
+      throw new SimError(`${op.op} is handled by the interpreter loop`);
   }
+}
+
+/** lock(name): the lock's id (created on first use: lock-new, and the op retries), then lockOp. */
+function lock(k: Simulator, t: TCtx, c: number, op: OpOf<"lock">): R {
+  const id = lockId(k, t, c, op.lock, op.of);
+  return id < 0 ? KEEP : lockOp(k, t, c, id, op.ret);
+}
+
+/** unlock(name), as lock(). */
+function unlock(k: Simulator, t: TCtx, c: number, op: OpOf<"unlock">): R {
+  const id = lockId(k, t, c, op.lock, op.of);
+  if (id < 0) return KEEP;
+  return unlockOp(k, t, c, k.state.locks.get(id)!, op.ret);
+}
+
+/** A user op of n ≥ 1 steps: its first step (user), the rest in a frame of their own. */
+function user(k: Simulator, t: TCtx, c: number, op: OpOf<"user">, f: Frame): R {
+  k.emitInert(c, t.tid, KIND.user, 0, 0, op.label);
+  k.cost(COST.user, c);
+  if (op.n > 1) {
+    f.pc++;
+    t.frames.push(frameIn(f, userOnce(op), op.n - 2));
+    return KEEP;
+  }
+  return DONE;
+}
+
+const ONCE = new WeakMap<OpOf<"user">, XOp[]>();
+
+/** The frame body that runs the rest of a user op of n steps (one step, n - 1 times): one array per op. */
+function userOnce(op: OpOf<"user">): XOp[] {
+  let ops = ONCE.get(op);
+  if (ops === undefined) {
+    ops = [{ op: "user", label: op.label, n: 1 }];
+    ONCE.set(op, ops);
+  }
+  return ops;
 }
 
 /** The ops of ProcOp: process life (fork, spawn, exec, thread, exit, waitpid), calls, restamp, procfs. */
@@ -198,7 +267,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
   const tid = t.tid;
   switch (op.op) {
     case "call":
-      k.emitSlots(c, tid, KIND.user, 0, 0, 0, op.name);
+      k.emitInert(c, tid, KIND.user, 0, 0, op.name);
       k.cost(COST.user, c);
       f.pc++;
       if (op.body.length > 0) t.frames.push(frameIn(f, op.body));
@@ -215,7 +284,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
     }
     case "atfork":
       k.procs.get(t.pid)!.atfork.push({ prepare: op.prepare, parent: op.parent, child: op.child });
-      k.emitSlots(c, tid, KIND.user, 0, 0, 0, "pthread_atfork");
+      k.emitInert(c, tid, KIND.user, 0, 0, "pthread_atfork");
       return DONE;
     case "fork":
       return proc.fork(k, t, c, op.child, f, op.pid);
@@ -246,7 +315,7 @@ function stepProc(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp 
       k.emit(c, tid, ev.kwork({ label: op.name }));
       k.cost(COST.kernel, c);
       f.pc++;
-      if (op.body.length > 0) t.frames.push({ ops: op.body, pc: 0, left: 0, kernel: true });
+      if (op.body.length > 0) t.frames.push(newFrame(op.body, 0, true));
       return KEEP;
     default:
       return stepOs(k, t, c, op, f);

@@ -12,7 +12,7 @@ import { ev } from "./events.ts";
 import { evalExpr, fail, setRet } from "./mem.ts";
 import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
-import type { Expr } from "./program.ts";
+import type { Expr, LockDecl } from "./program.ts";
 import type { Simulator } from "./sim.ts";
 import { ERRNO, KIND, type KState, LOCK_TYPES, type Lock, MISUSES } from "./types.ts";
 import { declOf } from "./validate.ts";
@@ -75,12 +75,10 @@ export function ownerClause(s: KState, l: Lock): string {
 export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr): number {
   if (of === undefined) {
     // The common case: a user lock this process already has.
-    const known = k.procs.get(t.pid)!.lockIds.get(name);
+    const known = t.proc.lockIds.get(name);
     if (known !== undefined) return known;
   }
-  const decl =
-    declOf(k.world.locks, name) ??
-    (name.startsWith("tcmalloc.") ? { type: "spin" as const } : { type: "mutex" as const });
+  const decl = declOf(k.world.locks, name) ?? (name.startsWith("tcmalloc.") ? SPIN : MUTEX);
   const scope = decl.scope ?? "user";
   let pid = t.pid;
   if (of !== undefined) {
@@ -101,6 +99,10 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   ids.set(name, nid);
   return -1;
 }
+
+/** What an undeclared lock is: a user mutex, or (a tcmalloc.* lock) a spinlock. */
+const MUTEX: LockDecl = { type: "mutex" };
+const SPIN: LockDecl = { type: "spin" };
 
 /** Whether t runs in kernel mode (its current frame is a kernel path). */
 export function kernelMode(t: TCtx): boolean {
@@ -123,12 +125,12 @@ export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
 /** acquire() of the lock l. */
 function take(k: Simulator, t: TCtx, c: number, l: Lock): R {
   const id = l.id;
+  const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0) {
-    k.emitSlots(c, t.tid, KIND.lockAcquire, id, 1, 0, ""); // lock, level
+    k.emitAcquire(c, t.tid, l, th, 1); // lock-acquire: lock, level
     k.cost(COST.lock, c);
     return DONE;
   }
-  const th = k.state.threads.get(t.tid)!;
   if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
     k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
     k.cost(COST.lock, c);
@@ -153,7 +155,7 @@ export function release(k: Simulator, t: TCtx, c: number, l: Lock): R {
     pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
     return KEEP;
   }
-  k.emitSlots(c, t.tid, KIND.lockRelease, l.id, l.level > 0 ? l.level - 1 : 0, 0, ""); // lock, level
+  k.emitRelease(c, t.tid, l, l.level > 0 ? l.level - 1 : 0); // lock-release: lock, level
   k.cost(COST.lock, c);
   return DONE;
 }

@@ -27,13 +27,22 @@ export class Rng {
 
   /** Next unsigned 32-bit integer. */
   u32(): number {
+    return this.i32() >>> 0;
+  }
+
+  /**
+   * The same draw as u32(), as a signed 32-bit integer (u32() is this >>> 0):
+   * it stays an int32 in the JIT, where a u32 past 2^31 is a double. The
+   * simulator's per-step draws use it (sched.ts).
+   */
+  i32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
     this.a = this.b ^ (this.b >>> 9);
     this.b = (this.c + (this.c << 3)) | 0;
     this.c = (this.c << 21) | (this.c >>> 11);
     this.c = (this.c + t) | 0;
-    return t >>> 0;
+    return t;
   }
 
   /** Integer in [0, n). */

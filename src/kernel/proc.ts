@@ -10,7 +10,6 @@ import { emptyCache } from "./alloc.ts";
 import {
   AGAIN,
   DONE,
-  EXIT0,
   type Frame,
   KEEP,
   type Micro,
@@ -20,7 +19,7 @@ import {
   STALL,
   type TCtx,
   userFrame,
-  type XOp,
+  withExit,
 } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { closeAll } from "./fd.ts";
@@ -58,44 +57,38 @@ export function startThread(k: Simulator, t: TCtx, c: number, ntid: number): R {
 export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pidReg?: string): R {
   f.pc++;
   const handlers = k.procs.get(t.pid)!.atfork;
-  const prepare = handlers
-    .slice()
-    .reverse()
-    .flatMap((h) => h.prepare);
   let ctid = -1;
-  const sys: XOp[] = [
-    {
-      op: "$",
-      run: (t2, c2) => {
-        k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, "sys_fork");
-        k.cost(COST.kernel, c2);
-        return DONE;
-      },
+  pushKernel(t, [
+    (t2, c2) => {
+      k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "sys_fork");
+      k.cost(COST.kernel, c2);
+      return DONE;
     },
-    {
-      op: "$",
-      run: (t2, c2) => {
-        ctid = forkCopy(k, t2, c2, child);
-        return DONE;
-      },
+    (t2, c2) => {
+      ctid = forkCopy(k, t2, c2, child);
+      return DONE;
     },
-    { op: "$", run: (t2, c2) => startThread(k, t2, c2, ctid) },
-    {
-      op: "$",
-      run: (t2, c2) => {
+    (t2, c2) => startThread(k, t2, c2, ctid),
+    (t2, c2) => {
+      k.emitInert(c2, t2.tid, KIND.user, 0, 0, "fork() returns child pid");
+      if (pidReg !== undefined)
+        k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
+      t2.frames[t2.frames.length - 1]!.pc++;
+      if (handlers.length > 0) {
         const parent = handlers.flatMap((h) => h.parent);
-        k.emitSlots(c2, t2.tid, KIND.user, 0, 0, 0, "fork() returns child pid");
-        if (pidReg !== undefined)
-          k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
-        t2.frames[t2.frames.length - 1]!.pc++;
-        if (parent.length > 0) t2.frames.push(userFrame(parent));
-        return KEEP;
-      },
+        if (parent.length > 0) t2.frames.push(userFrame(parent, true));
+      }
+      return KEEP;
     },
-  ];
-  t.frames.push({ ops: sys, pc: 0, left: 0, kernel: true });
-  if (prepare.length > 0) t.frames.push(userFrame(prepare));
-  k.emitSlots(c, t.tid, KIND.user, 0, 0, 0, "fork()");
+  ]);
+  if (handlers.length > 0) {
+    const prepare = handlers
+      .slice()
+      .reverse()
+      .flatMap((h) => h.prepare);
+    if (prepare.length > 0) t.frames.push(userFrame(prepare, true));
+  }
+  k.emitInert(c, t.tid, KIND.user, 0, 0, "fork()");
   k.cost(COST.user, c);
   return KEEP;
 }
@@ -119,9 +112,11 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
   pc.atfork = parent.atfork.slice();
   k.procs.set(pid, pc);
-  const childHandlers = parent.atfork.flatMap((h) => h.child);
-  const frames: Frame[] = [userFrame([...child, ...EXIT0])];
-  if (childHandlers.length > 0) frames.push(userFrame(childHandlers));
+  const frames: Frame[] = [userFrame(withExit(child))];
+  if (parent.atfork.length > 0) {
+    const childHandlers = parent.atfork.flatMap((h) => h.child);
+    if (childHandlers.length > 0) frames.push(userFrame(childHandlers, true));
+  }
   k.newCtx(ctid, pid, frames, t.tc.slice());
   return ctid;
 }
@@ -141,7 +136,7 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
       k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
       k.procs.set(pid, newPCtx(pid));
       k.procs.get(t2.pid)!.lastChild = pid;
-      k.newCtx(ctid, pid, [userFrame([...child, ...EXIT0])], emptyCache());
+      k.newCtx(ctid, pid, [userFrame(withExit(child))], emptyCache());
       return DONE;
     },
     (t2, c2) => {
@@ -167,7 +162,8 @@ export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op
   if (p.varIds.size > 0) p.varIds.clear();
   if (p.handlers.size > 0) p.handlers.clear();
   t.tc = emptyCache();
-  t.frames = [userFrame([...body, ...EXIT0])];
+  t.cached = false;
+  t.frames = [userFrame(withExit(body))];
   const steps = [...closeAll(k, t.pid, true), ...killOthers(k, t)];
   if (steps.length > 0) pushKernel(t, steps);
   return KEEP;
@@ -184,7 +180,7 @@ export function thread(k: Simulator, t: TCtx, op: Extract<Op, { op: "thread" }>,
     (t2, c2) => {
       ntid = k.nextTid++;
       k.emitSlots(c2, t2.tid, KIND.threadNew, ntid, t2.pid, ntid, ""); // tid, pid, ident
-      k.newCtx(ntid, t2.pid, [userFrame([...op.body, ...k.threadEnd])], emptyCache());
+      k.newCtx(ntid, t2.pid, [userFrame(k.threadProgram(op.body))], emptyCache());
       k.handles.set(ntid, {
         pid: t2.pid,
         detached: op.detached === true,
@@ -360,20 +356,14 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
 
 /** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
 export function exitGroup(k: Simulator, t: TCtx, c: number, code: number): R {
-  k.emit(
-    c,
-    t.tid,
-    ev.exitGroup({
-      pid: t.pid,
-      code,
-      label: k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next",
-    }),
-  );
+  const label = k.state.config.kstackFree === "deferred" ? "do_exit" : "exit_current_and_run_next";
+  k.emitSlots(c, t.tid, KIND.exitGroup, t.pid, code, 0, label); // pid, code, label
   k.cost(COST.kernel, c);
   k.procs.get(t.pid)!.groupCode = code;
-  const kills = killOthers(k, t);
+  const steps = killOthers(k, t);
+  steps.push((t2, c2) => exitThread(k, t2, c2, code, true));
   t.frames = [];
-  pushKernel(t, [...kills, (t2, c2) => exitThread(k, t2, c2, code, true)]);
+  pushKernel(t, steps);
   return KEEP;
 }
 
@@ -397,7 +387,7 @@ export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group
     return KEEP;
   }
   if (!group) {
-    k.emit(c, t.tid, ev.kwork({ label: "last thread exits" }));
+    k.emitInert(c, t.tid, KIND.kwork, 0, 0, "last thread exits");
     k.cost(COST.kernel, c);
   }
   pushKernel(t, teardown(k, p.pid, code, t.tid));
@@ -418,7 +408,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   const kw =
     (label: string): Micro =>
     (t2, c2) => {
-      k.emitSlots(c2, t2.tid, KIND.kwork, 0, 0, 0, label);
+      k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, label);
       k.cost(COST.kernel, c2);
       return DONE;
     };
@@ -445,7 +435,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
       k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
       // init reaps the zombies it adopted.
       reapOrphans(k, c2);
-    } else k.emit(c2, t2.tid, ev.kwork({ label: "fd_table.clear()" }));
+    } else k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "fd_table.clear()");
     return DONE;
   });
   steps.push((t2, c2) => {
@@ -676,6 +666,11 @@ function noZombie(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "waitp
 export function reap(k: Simulator, c: number, tid: number, pid: number): void {
   const p = k.state.procs.get(pid)!;
   const main = p.threads[0];
+  // The state drops its threads: a context still kept (the main thread's, forgotten below) no longer points at one.
+  for (const x of p.threads) {
+    const t = k.threads.get(x);
+    if (t !== undefined) t.th = undefined;
+  }
   k.emitSlots(c, tid, KIND.reap, pid, 0, 0, ""); // pid
   if (main !== undefined) k.threads.delete(main);
   k.procs.delete(pid);

@@ -240,18 +240,21 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
     const saved = t.blockedAt;
     t.blockedAt = -1;
     t.frames.push(
-      userFrame([
-        ...handler,
-        {
-          op: "$",
-          run: (t2, c2) => {
-            k.emit(c2, t2.tid, ev.sigreturn({ sig }));
-            k.cost(COST.kernel, c2);
-            t2.blockedAt = saved;
-            return DONE;
+      userFrame(
+        [
+          ...handler,
+          {
+            op: "$",
+            run: (t2, c2) => {
+              k.emit(c2, t2.tid, ev.sigreturn({ sig }));
+              k.cost(COST.kernel, c2);
+              t2.blockedAt = saved;
+              return DONE;
+            },
           },
-        },
-      ]),
+        ],
+        true,
+      ),
     );
   } else if (kills) {
     t.frames = [];

@@ -2,9 +2,11 @@
 //
 // Each step, the cpu with the lowest virtual clock that can act runs one step
 // of its current thread (or switches, or runs cleanup a dead thread left).
-// Every state change goes through applyEvent (emit below); the simulator's
-// own data (interpreter frames, run queue, clocks, thread-cache contents;
-// ctx.ts) only decides which event comes next. Every nondeterministic choice
+// Every state change is apply.ts's fold of an event (emit below: applyEvent,
+// or for the hottest kinds the parts of it that kind runs, applyInert,
+// acquired, released, on the objects at hand: emitInert, emitAcquire,
+// emitRelease); the simulator's own data (interpreter frames, run queue,
+// clocks, thread-cache contents; ctx.ts) only decides which event comes next. Every nondeterministic choice
 // goes through a Chooser (sched.ts): the seeded random one by default.
 //
 // The kernel paths live one file per subsystem, each function taking this
@@ -25,8 +27,8 @@
 //   wait.ts    who can end a wait; threads that can never run again
 
 import { emptyCache } from "./alloc.ts";
-import { applyEvent } from "./apply.ts";
-import { EXIT0, type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, type XOp } from "./ctx.ts";
+import { acquired, applyEvent, applyInert, released } from "./apply.ts";
+import { type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, withExit, type XOp } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { runThread } from "./interp.ts";
@@ -48,7 +50,7 @@ import {
   wakeBlocked,
 } from "./sched.ts";
 import { initState } from "./state.ts";
-import { type KConfig, type KEvent, KIND, type KState, OUTCOME_KINDS } from "./types.ts";
+import { type KConfig, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS, type Thread } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
 import { describeWait } from "./wait.ts";
 
@@ -131,9 +133,15 @@ export class Simulator {
   readonly handles = new Map<number, ThreadHandle>();
   /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
   readonly joined = new Set<number>();
+  /** threadProgram's arrays, by body. */
+  private readonly threadPrograms = new Map<readonly Op[], XOp[]>();
+  /** malloc's slow paths as ops, by size (alloc.ts). */
+  readonly mallocPaths = { slowTls: new Map<number, XOp[]>(), refill: new Map<number, XOp[]>() };
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
+  /** Whether a touch of a freed kernel stack can fault (KConfig.stackCheck not silent): only then does stepCpu call checkStack. */
+  private readonly stackChecked: boolean;
   /** The object emitSlots refills, when events are transient (SimOptions.transientEvents); null otherwise. */
   private readonly spare: KEvent | null;
   /** Hooks running that emit while their event is still needed (post): emitSlots refills `spare` only at 0. */
@@ -157,6 +165,7 @@ export class Simulator {
     this.before = opts.before;
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
+    this.stackChecked = world.config.stackCheck !== "silent";
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
     this.spare =
@@ -191,13 +200,56 @@ export class Simulator {
    * and with transient events (SimOptions) without any new object.
    */
   emitSlots(cpu: number, tid: number, kind: number, a: number, b: number, c: number, s: string): void {
+    this.post(this.stamp(cpu, tid, kind, a, b, c, s));
+  }
+
+  /**
+   * emitSlots() for the kinds whose fold is applyInert's alone (INERT_KINDS)
+   * and that have no hook: user, kwork, malloc, free (two events in three).
+   * The same event, before-sink, fold and sink; without applyEvent's switch
+   * over the kinds and the hook's test, which the caller knows the answer of.
+   */
+  emitInert(cpu: number, tid: number, kind: InertKind, a: number, b: number, s: string): void {
+    const e = this.stamp(cpu, tid, kind, a, b, 0, s);
+    const state = this.state;
+    if (this.before) this.before(e, state);
+    // applyEvent's first step, and all it does for these kinds (it throws the error when the event does not fit).
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
+    if (this.sink) this.sink(e, state);
+  }
+
+  /**
+   * emitSlots() of lock-acquire (lock, level) by th (the Thread of tid), with
+   * the fold done here on the objects at hand (apply.ts's acquired(), which
+   * applyEvent's case calls after looking them up), then post's hook.
+   */
+  emitAcquire(cpu: number, tid: number, l: Lock, th: Thread, level: number): void {
+    const e = this.stamp(cpu, tid, KIND.lockAcquire, l.id, level, 0, "");
+    const state = this.state;
+    if (this.before) this.before(e, state);
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
+    acquired(state, l, th, e.seq, level);
+    if (this.sink) this.sink(e, state);
+    if (this.rankedEver) this.after(e, H_RERANK, cpu, tid);
+  }
+
+  /** emitSlots() of lock-release (lock, level), folded as emitAcquire's (released()), then post's hook (wakeBlocked). */
+  emitRelease(cpu: number, tid: number, l: Lock, level: number): void {
+    const e = this.stamp(cpu, tid, KIND.lockRelease, l.id, level, 0, "");
+    const state = this.state;
+    if (this.before) this.before(e, state);
+    if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);
+    released(state, l, e.seq, level);
+    if (this.sink) this.sink(e, state);
+    this.after(e, H_WAKE_BLOCKED, cpu, tid);
+  }
+
+  /** The next event (emitSlots's, without posting it): the spare object when free, else a new one. */
+  private stamp(cpu: number, tid: number, kind: number, a: number, b: number, c: number, s: string): KEvent {
     const t = cpu >= 0 ? Math.max(this.lastTime, this.clock[cpu]!) : this.lastTime;
     this.lastTime = t;
     const e = this.spare;
-    if (e === null || this.posting > 0) {
-      this.post({ seq: this.state.seq + 1, time: t, cpu, tid, kind, a, b, c, s });
-      return;
-    }
+    if (e === null || this.posting > 0) return { seq: this.state.seq + 1, time: t, cpu, tid, kind, a, b, c, s };
     e.seq = this.state.seq + 1;
     e.time = t;
     e.cpu = cpu;
@@ -207,7 +259,7 @@ export class Simulator {
     e.b = b;
     e.c = c;
     e.s = s;
-    this.post(e);
+    return e;
   }
 
   /** Shows e (stamped) to the before-sink, applies it, shows it to the sink, runs its kind's hook. */
@@ -250,6 +302,12 @@ export class Simulator {
       case H_SCHED_SET:
         this.rankedEver = true;
         break;
+      case H_RELEASE: {
+        // The state dropped the thread: its context (if it still has one) no longer points at it.
+        const t = this.threads.get(e.a);
+        if (t !== undefined) t.th = undefined;
+        break;
+      }
     }
     if (this.rankedEver && RERANK[e.kind] === 1) this.rerank(e);
   }
@@ -281,8 +339,28 @@ export class Simulator {
     this.clock[cpu]! += base * (rng !== null ? randomJitter(rng) : this.chooser.jitter(cpu));
   }
 
+  /** What a thread created with `body` runs: body, then threadEnd (one array per body, so its op codes are made once). */
+  threadProgram(body: readonly Op[]): XOp[] {
+    let ops = this.threadPrograms.get(body);
+    if (ops === undefined) {
+      ops = [...body, ...this.threadEnd];
+      this.threadPrograms.set(body, ops);
+    }
+    return ops;
+  }
+
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {
-    const t: TCtx = { tid, pid, frames, killed: false, tc, blockedAt: -1 };
+    const t: TCtx = {
+      tid,
+      pid,
+      proc: this.procs.get(pid)!,
+      th: this.state.threads.get(tid),
+      frames,
+      killed: false,
+      tc,
+      cached: false,
+      blockedAt: -1,
+    };
     this.threads.set(tid, t);
     return t;
   }
@@ -293,15 +371,31 @@ export class Simulator {
   run(): KState {
     this.boot();
     const order = this.clock.map((_, i) => i);
+    const clock = this.clock;
+    const n = clock.length;
     while (!this.state.ended) {
       if (this.state.seq + 2 >= this.maxEvents) {
         this.budgetEnd();
         break;
       }
+      if (n === 0) {
+        this.finish();
+        break;
+      }
+      // The cpu with the lowest clock (then id) acts first: it nearly always can (order[0] below, without the sort).
+      let first = 0;
+      for (let c = 1; c < n; c++) if (clock[c]! < clock[first]!) first = c;
+      if (this.timers.length > 0 && fireTimer(this, first)) continue;
+      const before = clock[first]!;
+      if (this.stepCpu(first)) continue;
+      // It could not: the others in clock order (as sorted before its step, which may have moved its clock).
+      const after = clock[first]!;
+      clock[first] = before;
       this.byClock(order);
-      if (this.timers.length > 0 && fireTimer(this, order[0]!)) continue;
+      clock[first] = after;
       let acted = -1;
-      for (const c of order) {
+      for (let i = 1; i < n; i++) {
+        const c = order[i]!;
         if (this.stepCpu(c)) {
           acted = c;
           break;
@@ -350,7 +444,7 @@ export class Simulator {
       this.emit(-1, -1, ev.procNew({ pid, ppid: 0, name: spec.name }));
       this.procs.set(pid, newPCtx(pid));
       this.emit(-1, -1, ev.threadNew({ tid, pid, ident: tid }));
-      this.newCtx(tid, pid, [userFrame([...lower(spec.main), ...EXIT0])], emptyCache());
+      this.newCtx(tid, pid, [userFrame(withExit(lower(spec.main)))], emptyCache());
       allocKstack(this, -1, -1, tid);
       this.rq.push(tid);
     }
@@ -364,7 +458,7 @@ export class Simulator {
    */
   private stepCpu(c: number): boolean {
     const cpu = this.state.cpus[c]!;
-    if (cpu.tid >= 0 && checkStack(this, c)) return true;
+    if (cpu.tid >= 0 && this.stackChecked && checkStack(this, c)) return true;
     const p = this.pending[c]!;
     if (p.length > 0) {
       p.shift()!();
@@ -378,8 +472,8 @@ export class Simulator {
       this.cost(COST.switch, c);
       return true;
     }
-    const th = this.state.threads.get(cpu.tid);
     const t = this.threads.get(cpu.tid);
+    const th = t?.th; // state.threads.get(cpu.tid), kept on its context
     // An exited thread still runs the rest of its exit path, then leaves the cpu.
     if (!th || !t || th.state === "blocked" || (th.state === "exited" && !hasWork(t))) {
       switchAway(this, c, cpu.tid);
@@ -484,6 +578,9 @@ for (const k of [
 ])
   RERANK[k] = 1;
 
+/** The kinds emitInert takes: INERT_KINDS without a hook. */
+type InertKind = typeof KIND.user | typeof KIND.kwork | typeof KIND.malloc | typeof KIND.free;
+
 /** emit's work after an event, by kind (0: none). */
 const H_WAKE_BLOCKED = 1;
 const H_PROGRESS = 2;
@@ -491,8 +588,10 @@ const H_WAKE = 3;
 const H_THREAD_EXIT = 4;
 const H_SCHED_SET = 5;
 const H_RERANK = 6;
+const H_RELEASE = 7;
 const HOOK = new Uint8Array(128);
-for (const k of [KIND.lockWait, KIND.lockAcquire, KIND.threadRelease]) HOOK[k] = H_RERANK;
+for (const k of [KIND.lockWait, KIND.lockAcquire]) HOOK[k] = H_RERANK;
+HOOK[KIND.threadRelease] = H_RELEASE;
 for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap]) HOOK[k] = H_WAKE_BLOCKED;
 HOOK[KIND.progress] = H_PROGRESS;
 HOOK[KIND.wake] = H_WAKE;

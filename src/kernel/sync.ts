@@ -41,7 +41,7 @@ const ALL = 2 ** 31 - 1;
  */
 function library(t: TCtx, f: Frame, step: (t2: TCtx, c2: number) => R): R {
   f.pc++;
-  t.frames.push(userFrame([{ op: "$", run: step }]));
+  t.frames.push(userFrame([{ op: "$", run: step }], true));
   return AGAIN;
 }
 

@@ -54,13 +54,13 @@ export function afterDeath(k: Simulator, c: number, th: Thread): void {
   k.pending[c]!.push(() => {
     const s = k.state.kstacks.get(kstack);
     if (s && s.state === "mapped" && s.tid === th.tid) freeKstack(k, c, k.state.cpus[c]!.tid, kstack);
-    else k.emitSlots(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, 0, "finish_task_switch");
+    else k.emitInert(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, "finish_task_switch");
   });
   if (!main) {
     k.pending[c]!.push(() => {
       if (k.state.threads.has(th.tid))
         k.emitSlots(c, k.state.cpus[c]!.tid, KIND.threadRelease, th.tid, 0, 0, ""); // tid
-      else k.emitSlots(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, 0, "put_task_struct");
+      else k.emitInert(c, k.state.cpus[c]!.tid, KIND.kwork, 0, 0, "put_task_struct");
     });
   }
   if (orphan) reapOrphans(k, c);
