@@ -15,6 +15,7 @@ import {
   type KEvent,
   KIND,
   type KObj,
+  type KStack,
   type KState,
   LOCK_TYPES,
   type Lock,
@@ -123,20 +124,84 @@ export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: str
   return id;
 }
 
+/*
+ * The fold's objects, each made by one function: the fold's creation sites and
+ * fromPlain (state.ts: a snapshot's objects) both build them here, so a state
+ * rebuilt from a snapshot has the shapes of one folded from the start and the
+ * fold's compiled code meets one shape per kind (the split scan starts every
+ * segment from a snapshot; seeks too). These literals are the one statement of
+ * each object's keys and their order (a snapshot packs its objects' keys in
+ * that order). Optional fields are added after.
+ */
+
+/** A thread, from its core fields. */
+export function threadObj(x: Thread): Thread {
+  return {
+    tid: x.tid,
+    pid: x.pid,
+    state: x.state,
+    ident: x.ident,
+    kstack: x.kstack,
+    waitLock: x.waitLock,
+    waitPid: x.waitPid,
+  };
+}
+
+/** A process, from its core fields. */
+export function procObj(x: Proc): Proc {
+  return {
+    pid: x.pid,
+    ppid: x.ppid,
+    name: x.name,
+    state: x.state,
+    threads: x.threads,
+    vmar: x.vmar,
+    vmarClearedSeq: x.vmarClearedSeq,
+    vmarLock: x.vmarLock,
+    exitCode: x.exitCode,
+    tcaches: x.tcaches,
+    createdSeq: x.createdSeq,
+    exitingSeq: x.exitingSeq,
+  };
+}
+
+/** A lock, from its core fields (`pi` is not one: set after). */
+export function lockObj(x: Lock): Lock {
+  return {
+    id: x.id,
+    name: x.name,
+    space: x.space,
+    type: x.type,
+    owner: x.owner,
+    ident: x.ident,
+    level: x.level,
+    since: x.since,
+    copiedSeq: x.copiedSeq,
+  };
+}
+
+/** A kernel stack, from its fields. */
+export function kstackObj(x: KStack): KStack {
+  return { id: x.id, tid: x.tid, state: x.state, allocSeq: x.allocSeq, freeSeq: x.freeSeq, flushed: x.flushed };
+}
+
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
-  s.locks.set(vmarLock, {
-    id: vmarLock,
-    name: `vmar(${pid})`,
-    space: 0,
-    type: "mutex",
-    owner: -1,
-    ident: 0,
-    level: 0,
-    since: -1,
-    copiedSeq: -1,
-  });
-  const p: Proc = {
+  s.locks.set(
+    vmarLock,
+    lockObj({
+      id: vmarLock,
+      name: `vmar(${pid})`,
+      space: 0,
+      type: "mutex",
+      owner: -1,
+      ident: 0,
+      level: 0,
+      since: -1,
+      copiedSeq: -1,
+    }),
+  );
+  const p = procObj({
     pid,
     ppid,
     name,
@@ -149,7 +214,7 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
     tcaches: [],
     createdSeq: seq,
     exitingSeq: -1,
-  };
+  });
   s.procs.set(pid, p);
   return p;
 }
@@ -296,7 +361,7 @@ function pidWaiters(s: KState, pid: number): Iterable<Thread> {
 }
 
 function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
-  const t: Thread = { tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 };
+  const t = threadObj({ tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 });
   s.threads.set(tid, t);
   p.threads.push(tid);
   return t;
@@ -539,7 +604,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     }
     case KIND.lockNew: {
       fresh(ev, s.locks, ev.a, "lock");
-      const l: Lock = {
+      const l = lockObj({
         id: ev.a,
         name: ev.s,
         space: ev.b,
@@ -549,7 +614,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         level: 0,
         since: -1,
         copiedSeq: -1,
-      };
+      });
       if ((ev.c & 16) !== 0) l.pi = true;
       s.locks.set(ev.a, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
@@ -575,7 +640,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
       if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
-      s.kstacks.set(ev.a, { id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false });
+      s.kstacks.set(
+        ev.a,
+        kstackObj({ id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false }),
+      );
       t.kstack = ev.a;
       break;
     }
@@ -704,13 +772,14 @@ function applyRare(s: KState, ev: KEvent): void {
       const copies: Lock[] = [];
       for (const l of s.locks.values()) {
         if (l.space !== parent.pid) continue;
-        copies.push({
-          ...l,
-          id: 0,
-          space: child.pid,
-          owner: l.owner === forker.tid ? ev.c : l.owner,
-          copiedSeq: ev.seq,
-        });
+        // As the lock's own (lockObj), not a spread: a fork's copies have the fold's lock shape.
+        const c = lockObj(l);
+        c.id = 0;
+        c.space = child.pid;
+        if (l.owner === forker.tid) c.owner = ev.c;
+        c.copiedSeq = ev.seq;
+        if (l.pi !== undefined) c.pi = l.pi;
+        copies.push(c);
       }
       for (const c of copies) {
         c.id = s.nextLock++;

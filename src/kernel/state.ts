@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import { unwaitedSlot } from "./apply.ts";
+import { kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
 import {
   type Cpu,
   type KConfig,
@@ -22,10 +22,15 @@ import {
   type VarType,
 } from "./types.ts";
 
+/** A cpu as the fold and fromPlain make it (one literal: one shape). */
+function cpuObj(id: number, tid: number, kstack: number): Cpu {
+  return { id, tid, kstack };
+}
+
 /** The state before the first event: idle cpus, nothing else. */
 export function initState(config: KConfig): KState {
   const cpus: Cpu[] = [];
-  for (let i = 0; i < config.cpus; i++) cpus.push({ id: i, tid: -1, kstack: -1 });
+  for (let i = 0; i < config.cpus; i++) cpus.push(cpuObj(i, -1, -1));
   return {
     seq: -1,
     time: 0,
@@ -158,69 +163,56 @@ function named<T extends string>(names: readonly T[], s: T): T {
   return s;
 }
 
-/** The keys of the fold's literals (apply.ts: newThread, newProc, lock-new, kstack-alloc; initState's cpus), in their order. */
-const THREAD_KEYS = ["tid", "pid", "state", "ident", "kstack", "waitLock", "waitPid"] as const;
-const PROC_KEYS = [
-  "pid",
-  "ppid",
-  "name",
-  "state",
-  "threads",
-  "vmar",
-  "vmarClearedSeq",
-  "vmarLock",
-  "exitCode",
-  "tcaches",
-  "createdSeq",
-  "exitingSeq",
-] as const;
-const LOCK_KEYS = ["id", "name", "space", "type", "owner", "ident", "level", "since", "copiedSeq"] as const;
-const KSTACK_KEYS = ["id", "tid", "state", "allocSeq", "freeSeq", "flushed"] as const;
-const CPU_KEYS = ["id", "tid", "kstack"] as const;
+// The fold's own constructors (apply.ts: threadObj, procObj, lockObj, kstackObj;
+// cpuObj here) rebuild a snapshot's objects, with the code's literals for their
+// enum strings; the key lists are theirs, read off one object each.
+const keysOf = (o: object) => Object.keys(o);
+const THREAD_KEYS = keysOf(
+  threadObj({ tid: 0, pid: 0, state: "runnable", ident: 0, kstack: 0, waitLock: 0, waitPid: 0 }),
+);
+const PROC_KEYS = keysOf(
+  procObj({
+    pid: 0,
+    ppid: 0,
+    name: "",
+    state: "running",
+    threads: [],
+    vmar: 0,
+    vmarClearedSeq: 0,
+    vmarLock: 0,
+    exitCode: null,
+    tcaches: [],
+    createdSeq: 0,
+    exitingSeq: 0,
+  }),
+);
+const LOCK_KEYS = keysOf(
+  lockObj({ id: 0, name: "", space: 0, type: "mutex", owner: 0, ident: 0, level: 0, since: 0, copiedSeq: 0 }),
+);
+const KSTACK_KEYS = keysOf(kstackObj({ id: 0, tid: 0, state: "mapped", allocSeq: 0, freeSeq: 0, flushed: false }));
+const CPU_KEYS = keysOf(cpuObj(0, -1, -1));
 
-const threadLead = (x: PlainThread): PlainThread => ({
-  tid: x.tid,
-  pid: x.pid,
-  state: named(THREAD_STATES, x.state),
-  ident: x.ident,
-  kstack: x.kstack,
-  waitLock: x.waitLock,
-  waitPid: x.waitPid,
-});
-const procLead = (x: Proc): Proc => ({
-  pid: x.pid,
-  ppid: x.ppid,
-  name: x.name,
-  state: named(PROC_STATES, x.state),
-  threads: x.threads,
-  vmar: x.vmar,
-  vmarClearedSeq: x.vmarClearedSeq,
-  vmarLock: x.vmarLock,
-  exitCode: x.exitCode,
-  tcaches: x.tcaches,
-  createdSeq: x.createdSeq,
-  exitingSeq: x.exitingSeq,
-});
-const lockLead = (x: Lock): Lock => ({
-  id: x.id,
-  name: x.name,
-  space: x.space,
-  type: named(LOCK_TYPES, x.type),
-  owner: x.owner,
-  ident: x.ident,
-  level: x.level,
-  since: x.since,
-  copiedSeq: x.copiedSeq,
-});
-const kstackLead = (x: KStack): KStack => ({
-  id: x.id,
-  tid: x.tid,
-  state: named(KSTACK_STATES, x.state),
-  allocSeq: x.allocSeq,
-  freeSeq: x.freeSeq,
-  flushed: x.flushed,
-});
-const cpuLead = (x: Cpu): Cpu => ({ id: x.id, tid: x.tid, kstack: x.kstack });
+const threadLead = (x: PlainThread): PlainThread => {
+  const t = threadObj(x as Thread) as PlainThread;
+  t.state = named(THREAD_STATES, x.state);
+  return t;
+};
+const procLead = (x: Proc): Proc => {
+  const p = procObj(x);
+  p.state = named(PROC_STATES, x.state);
+  return p;
+};
+const lockLead = (x: Lock): Lock => {
+  const l = lockObj(x);
+  l.type = named(LOCK_TYPES, x.type);
+  return l;
+};
+const kstackLead = (x: KStack): KStack => {
+  const k = kstackObj(x);
+  k.state = named(KSTACK_STATES, x.state);
+  return k;
+};
+const cpuLead = (x: Cpu): Cpu => cpuObj(x.id, x.tid, x.kstack);
 
 function threadOf(x: PlainThread): Thread {
   const t = shaped(x, threadLead, THREAD_KEYS, "regs") as Thread;
