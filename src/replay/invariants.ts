@@ -306,6 +306,16 @@ const stuckBefore: { seq: number; time: number; set: Set<number> | null; none: b
   none: false,
 };
 
+/** no-deadlock at a thread-exit (apart from post: its closure would make the engine allocate post's scope at every wait). */
+function strandedBy(s: KState, ev: KEvent): Finding | null {
+  const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
+  if (was === null || was.none || !otherWaits(s)) return null;
+  const now = stuckSet(s);
+  if (now === null) return null;
+  const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
+  return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
+}
+
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
   doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, the fork that passed a pipe end on.",
@@ -323,14 +333,7 @@ export const noDeadlock: Invariant = {
   },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
-    if (ev.kind === KIND.threadExit) {
-      const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
-      if (was === null || was.none || !otherWaits(s)) return null;
-      const now = stuckSet(s);
-      if (now === null) return null;
-      const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
-      return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
-    }
+    if (ev.kind === KIND.threadExit) return strandedBy(s, ev);
     if (ev.kind === KIND.lockWait) {
       const l = s.locks.get(ev.a);
       if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
