@@ -4,7 +4,8 @@
 //   BUN_JSC_largeHeapSize=3e9 npx bun bench/scan-alloc.ts [--trace FILE] [--events N] [--types]
 // (default: the first 3M events of bench/out/stress-10000000.ktrace). Each
 // stage adds one step to the one before, on the same events, after a warm-up
-// pass (the JIT's own allocations left out), and prints bytes/event of heap
+// pass (the JIT's own allocations left out; --cold: none, as a thread's first
+// segment runs, in the engine's lower tiers), and prints bytes/event of heap
 // size growth and, with --types, the object types it allocated (cells/event):
 //   read      inflate + decode every chunk into reused columns (readColumns)
 //   fold      + fill one reused event and applyEvent on every event
@@ -29,6 +30,7 @@ const path = opt("--trace") ?? "bench/out/stress-10000000.ktrace";
 const limit = Number(opt("--events") ?? 3_000_000);
 const types = argv.includes("--types");
 const only = opt("--stage");
+const cold = argv.includes("--cold");
 const name = "bun:jsc"; // (not a module tsc knows)
 const jsc = (await import(name)) as {
   heapSize(): number;
@@ -70,7 +72,7 @@ function pass(stage: Stage): number {
 const rows: Record<string, number> = {};
 for (const stage of ["read", "fold", "check"] as const) {
   if (only !== undefined && only !== stage) continue;
-  pass(stage); // warm-up: compiles (no collection after it: freed blocks would be reused unseen)
+  if (!cold) pass(stage); // warm-up: compiles (no collection after it: freed blocks would be reused unseen)
   const a = jsc.heapStats();
   const n = pass(stage);
   const b = jsc.heapStats();
