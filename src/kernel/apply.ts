@@ -87,7 +87,8 @@ function dropFd(s: KState, f: Fd, seq: number): void {
 
 /** The child's copies of p's descriptors (all, or those without close-on-exec), inherited at seq. */
 function inheritFds(s: KState, from: Proc, to: Proc, seq: number, execing: boolean): void {
-  for (const f of from.fds ?? []) {
+  if (from.fds === undefined) return;
+  for (const f of from.fds) {
     if (execing && f.cloexec) continue;
     const pp = s.pipes.get(f.pipe);
     if (pp) addFd(to, { ...f, seq }, pp);
@@ -343,10 +344,8 @@ function wakeFromLock(t: Thread, clear: boolean): void {
   if (clear) t.waitLock = -1;
 }
 
-/** The threads that may wait for pid (waitPid pid, or -1 for any child): the index's, pruned, or every thread. */
-function pidWaiters(s: KState, pid: number): Iterable<Thread> {
-  const w = waiters(s);
-  if (w === null) return s.threads.values();
+/** The threads of the index that may wait for pid (waitPid pid, or -1 for any child), pruned. */
+function pidWaiters(s: KState, w: Waiters, pid: number): Thread[] {
   const out: Thread[] = [];
   for (const key of [pid, -1]) {
     const set = w.byPid.get(key);
@@ -358,6 +357,25 @@ function pidWaiters(s: KState, pid: number): Iterable<Thread> {
     if (set.size === 0) w.byPid.delete(key);
   }
   return out;
+}
+
+/** Removes every x from xs in place (a filter per release allocated two arrays and their closures). */
+function dropAll(xs: number[], x: number): void {
+  let j = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const y = xs[i]!;
+    if (y !== x) xs[j++] = y;
+  }
+  if (j < xs.length) xs.length = j;
+}
+
+/** t wakes if it is in waitpid for p, which exits at ev (by its pid or as its parent's "any child"). */
+function childExited(t: Thread, p: Proc, ev: KEvent): void {
+  if (t.state === "blocked" && t.waitLock < 0 && (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))) {
+    t.state = "runnable";
+    t.waitPid = -2;
+    woke(t, ev.tid, ev.seq, HOW.child);
+  }
 }
 
 function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
@@ -407,7 +425,7 @@ function quarantine(s: KState): void {
 
 /** The process struct goes: its memory, its kernel fields and VMAR lock, its pid. */
 function freeProc(s: KState, p: Proc): void {
-  for (const f of p.fds ?? []) dropFd(s, f, -1);
+  if (p.fds !== undefined) for (const f of p.fds) dropFd(s, f, -1);
   dropSpace(s, p.pid, true);
   s.locks.delete(p.vmarLock);
   s.procs.delete(p.pid);
@@ -597,8 +615,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       s.threads.delete(t.tid);
       const p = s.procs.get(t.pid);
       if (p) {
-        p.threads = p.threads.filter((x) => x !== t.tid);
-        p.tcaches = p.tcaches.filter((x) => x !== t.tid);
+        dropAll(p.threads, t.tid);
+        dropAll(p.tcaches, t.tid);
       }
       break;
     }
@@ -769,7 +787,9 @@ function applyRare(s: KState, ev: KEvent): void {
       // its owner word as it is now. The forking thread continues as the
       // child's only thread, so its holdings become the child thread's; a lock
       // held by any other thread stays held by a thread the child does not have.
-      const copies: Lock[] = [];
+      // (The lists and the id map made only when there is something to copy: a fork in
+      // `stress` copies nothing, and the fold allocates nothing it does not keep.)
+      let copies: Lock[] | undefined;
       for (const l of s.locks.values()) {
         if (l.space !== parent.pid) continue;
         // As the lock's own (lockObj), not a spread: a fork's copies have the fold's lock shape.
@@ -779,32 +799,37 @@ function applyRare(s: KState, ev: KEvent): void {
         if (l.owner === forker.tid) c.owner = ev.c;
         c.copiedSeq = ev.seq;
         if (l.pi !== undefined) c.pi = l.pi;
-        copies.push(c);
+        (copies ??= []).push(c);
       }
-      for (const c of copies) {
-        c.id = s.nextLock++;
-        s.locks.set(c.id, c);
-      }
+      if (copies !== undefined)
+        for (const c of copies) {
+          c.id = s.nextLock++;
+          s.locks.set(c.id, c);
+        }
       // Thread caches live in user memory, reached through the forker's TLS.
       if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
       // So do the variables and objects: copies under new ids, pointers
       // between them redirected to the copies.
-      const objIds = new Map<number, number>();
-      const objCopies: KObj[] = [];
-      for (const o of s.objs.values()) if (o.space === parent.pid) objCopies.push({ ...o, space: child.pid });
-      for (const o of objCopies) {
-        objIds.set(o.id, s.nextObj);
-        o.id = s.nextObj++;
-        s.objs.set(o.id, o);
+      let objIds: Map<number, number> | undefined;
+      let objCopies: KObj[] | undefined;
+      for (const o of s.objs.values()) if (o.space === parent.pid) (objCopies ??= []).push({ ...o, space: child.pid });
+      if (objCopies !== undefined) {
+        objIds = new Map();
+        for (const o of objCopies) {
+          objIds.set(o.id, s.nextObj);
+          o.id = s.nextObj++;
+          s.objs.set(o.id, o);
+        }
       }
-      const varCopies: Var[] = [];
+      let varCopies: Var[] | undefined;
       for (const v of s.vars.values())
-        if (v.space === parent.pid) varCopies.push({ ...v, space: child.pid, copiedSeq: ev.seq });
-      for (const v of varCopies) {
-        v.id = s.nextVar++;
-        if (v.type === "ptr") v.value = objIds.get(v.value) ?? v.value;
-        s.vars.set(v.id, v);
-      }
+        if (v.space === parent.pid) (varCopies ??= []).push({ ...v, space: child.pid, copiedSeq: ev.seq });
+      if (varCopies !== undefined)
+        for (const v of varCopies) {
+          v.id = s.nextVar++;
+          if (v.type === "ptr") v.value = objIds?.get(v.value) ?? v.value;
+          s.vars.set(v.id, v);
+        }
       break;
     }
     case KIND.spawn: {
@@ -842,18 +867,11 @@ function applyRare(s: KState, ev: KEvent): void {
       p.state = "zombie";
       p.exitCode = ev.b;
       p.exitSeq = ev.seq;
-      // The threads in waitpid for it, by its pid or as its parent's "any child".
-      for (const t of pidWaiters(s, p.pid)) {
-        if (
-          t.state === "blocked" &&
-          t.waitLock < 0 &&
-          (t.waitPid === p.pid || (t.waitPid === -1 && t.pid === p.ppid))
-        ) {
-          t.state = "runnable";
-          t.waitPid = -2;
-          woke(t, ev.tid, ev.seq, HOW.child);
-        }
-      }
+      // The threads in waitpid for it, by its pid or as its parent's "any child":
+      // the index's, or every thread (a loop over the map itself: no Iterable in between).
+      const w = waiters(s);
+      if (w === null) for (const t of s.threads.values()) childExited(t, p, ev);
+      else for (const t of pidWaiters(s, w, p.pid)) childExited(t, p, ev);
       break;
     }
     case KIND.reparent:

@@ -59,59 +59,75 @@ export function pipeHolders(s: KState, id: number, write: boolean): Proc[] {
 
 /** Who can end th's wait (see the file comment). */
 export function wakersOf(s: KState, th: Thread): Wakers {
-  if (th.state === "exited") return [];
+  const out: number[] = [];
+  return wakersInto(s, th, out) ? out : "runs";
+}
+
+/**
+ * wakersOf into out (emptied first), for the checks the scan runs at every
+ * wait and thread exit (they reuse one array: no allocation per event):
+ * false when th can run ("runs"; out then means nothing), else true with
+ * the tids that can end its wait in out.
+ */
+function wakersInto(s: KState, th: Thread, out: number[]): boolean {
+  out.length = 0;
+  if (th.state === "exited") return true;
   // Only a blocked or spinning thread waits (the tests below all end in "runs" for the others).
-  if (th.state !== "blocked" && th.state !== "spinning") return "runs";
+  if (th.state !== "blocked" && th.state !== "spinning") return false;
   // exit_group is taking its process down: the wait ends with the thread.
-  if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return "runs";
+  if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return false;
   if (th.waitLock >= 0) {
     const l = s.locks.get(th.waitLock);
-    if (!l || l.owner < 0) return "runs";
-    if (l.owner === th.tid || ownerStatus(s, l) !== "alive") return [];
-    return [l.owner];
+    if (!l || l.owner < 0) return false;
+    if (l.owner !== th.tid && ownerStatus(s, l) === "alive") out.push(l.owner);
+    return true;
   }
-  if (th.state !== "blocked") return "runs";
+  if (th.state !== "blocked") return false;
   const w = th.waitOn;
   if (w !== undefined) {
-    if (w.until >= 0) return "runs";
-    const out: number[] = [];
+    if (w.until >= 0) return false;
     switch (w.what) {
       case "futex": {
         const v = s.vars.get(w.id);
-        if (!v) return "runs";
+        if (!v) return false;
         if (v.space > 0) threadsOf(s, v.space, th.tid, out);
         else for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
-        return out;
+        return true;
       }
       case "join":
-        return live(s, w.id) ? [w.id] : "runs";
+        if (!live(s, w.id)) return false;
+        out.push(w.id);
+        return true;
       case "signal":
         // Any thread can send it a signal.
         for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
-        return out;
+        return true;
       case "pipe-read":
       case "pipe-write": {
         const p = s.pipes.get(w.id);
-        if (!p) return "runs";
+        if (!p) return false;
         const reading = w.what === "pipe-read";
-        if (reading ? p.used > 0 || p.writers === 0 : p.used < p.cap || p.readers === 0) return "runs";
-        for (const h of pipeHolders(s, p.id, reading)) if (!threadsOf(s, h.pid, th.tid, out)) return "runs";
-        return out;
+        if (reading ? p.used > 0 || p.writers === 0 : p.used < p.cap || p.readers === 0) return false;
+        for (const h of pipeHolders(s, p.id, reading)) if (!threadsOf(s, h.pid, th.tid, out)) return false;
+        return true;
       }
       default:
-        return "runs";
+        return false;
     }
   }
   if (th.waitPid >= -1) {
-    const out: number[] = [];
     for (const p of s.procs.values()) {
       if (th.waitPid >= 0 ? p.pid !== th.waitPid : p.ppid !== th.pid) continue;
-      if (p.state !== "running" || !threadsOf(s, p.pid, th.tid, out)) return "runs";
+      if (p.state !== "running" || !threadsOf(s, p.pid, th.tid, out)) return false;
     }
-    return out;
+    return true;
   }
-  return "runs";
+  return false;
 }
+
+/** The arrays the checks below reuse: one for a thread's wakers, one for runsAlone's (called while the first is read). */
+const WAKERS: number[] = [];
+const ALONE: number[] = [];
 
 /** Whether any thread waits in something other than a lock (where the lock cycle rule is not enough). */
 export function otherWaits(s: KState): boolean {
@@ -123,7 +139,7 @@ export function otherWaits(s: KState): boolean {
 /** Whether tid can run by itself: alive, and its wakersOf is "runs". */
 function runsAlone(s: KState, tid: number): boolean {
   const o = s.threads.get(tid);
-  return o !== undefined && o.state !== "exited" && wakersOf(s, o) === "runs";
+  return o !== undefined && o.state !== "exited" && !wakersInto(s, o, ALONE);
 }
 
 /**
@@ -135,9 +151,9 @@ function runsAlone(s: KState, tid: number): boolean {
 export function surelyNotStuck(s: KState, tid: number): boolean {
   const th = s.threads.get(tid);
   if (th === undefined || th.state === "exited") return true;
-  const ws = wakersOf(s, th);
-  if (ws === "runs") return true;
-  for (const x of ws) if (runsAlone(s, x)) return true;
+  const ws = WAKERS;
+  if (!wakersInto(s, th, ws)) return true;
+  for (let i = 0; i < ws.length; i++) if (runsAlone(s, ws[i]!)) return true;
   return false;
 }
 
@@ -153,10 +169,11 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
 export function exitStrandsNone(s: KState, tid: number): boolean {
   for (const t of s.threads.values()) {
     if (t.tid === tid || t.state === "exited") continue;
-    const ws = wakersOf(s, t);
-    if (ws === "runs" || !ws.includes(tid)) continue;
+    const ws = WAKERS;
+    if (!wakersInto(s, t, ws) || !ws.includes(tid)) continue;
     let other = false;
-    for (const x of ws) {
+    for (let i = 0; i < ws.length; i++) {
+      const x = ws[i]!;
       if (x !== tid && runsAlone(s, x)) {
         other = true;
         break;
@@ -175,11 +192,11 @@ export function exitStrandsNone(s: KState, tid: number): boolean {
 function surelyNoneStuck(s: KState): boolean {
   for (const t of s.threads.values()) {
     if (t.state === "exited") continue;
-    const ws = wakersOf(s, t);
-    if (ws === "runs") continue;
+    const ws = WAKERS;
+    if (!wakersInto(s, t, ws)) continue;
     let any = false;
-    for (const x of ws) {
-      if (runsAlone(s, x)) {
+    for (let i = 0; i < ws.length; i++) {
+      if (runsAlone(s, ws[i]!)) {
         any = true;
         break;
       }
@@ -194,7 +211,12 @@ function surelyNoneStuck(s: KState): boolean {
  * fixpoint of "can run, or can be woken by one that can".
  */
 export function stuck(s: KState): Set<number> {
-  if (surelyNoneStuck(s)) return new Set();
+  return stuckIfAny(s) ?? new Set();
+}
+
+/** stuck(s), or null when no thread is stuck (then no set is made: what most states are, at every thread exit and wait). */
+export function stuckIfAny(s: KState): Set<number> | null {
+  if (surelyNoneStuck(s)) return null;
   const can = new Set<number>();
   const waiting: [number, number[]][] = [];
   for (const t of s.threads.values()) {
@@ -215,7 +237,7 @@ export function stuck(s: KState): Set<number> {
   }
   const out = new Set<number>();
   for (const [tid] of waiting) if (!can.has(tid)) out.add(tid);
-  return out;
+  return out.size === 0 ? null : out;
 }
 
 /** What a thread that cannot run waits for, for the hang message: "tid 2 (pid 1) waits on condvar cv". */

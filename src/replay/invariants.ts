@@ -236,7 +236,6 @@ export function cannotRelease(s: KState, l: Lock, waiter: number): string | null
  */
 function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cause[] } | null {
   if (l.owner < 0) return null;
-  const took = (x: Lock) => ownerCause(x, `tid ${x.owner} took ${x.name}`);
   if (l.owner === waiter)
     return { why: `held by tid ${waiter} itself (${l.type} lock taken twice)`, causes: causes(took(l)) };
   const st = ownerStatus(s, l);
@@ -263,6 +262,11 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
     if (i < steps - 1) cur = s.threads.get(l2.owner)!;
   }
   return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
+}
+
+/** The acquire of x by its owner, as a cause. */
+function took(x: Lock): Cause | null {
+  return ownerCause(x, `tid ${x.owner} took ${x.name}`);
 }
 
 /** The number of lock waits from thread o to a lock `waiter` holds (each owner waiting on the next lock), or -1 when the chain ends or loops without reaching it. */
@@ -294,36 +298,42 @@ const WAITS: readonly number[] = [
   KIND.pipeWait,
   KIND.pause,
 ];
-/** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time). */
-let stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
+/** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time; one record, rewritten: no allocation per exit). */
+const stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
   seq: -1,
   time: -1,
   set: null,
   none: false,
 };
 
+/** no-deadlock at a thread-exit (apart from post: its closure would make the engine allocate post's scope at every wait). */
+function strandedBy(s: KState, ev: KEvent): Finding | null {
+  const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
+  if (was === null || was.none || !otherWaits(s)) return null;
+  const now = stuckSet(s);
+  if (now === null) return null;
+  const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
+  return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
+}
+
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
   doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, the fork that passed a pipe end on.",
   kinds: [...WAITS, KIND.hang, KIND.threadExit],
   pre(s, ev) {
-    if (ev.kind === KIND.threadExit)
+    if (ev.kind === KIND.threadExit) {
       // none: no thread can be newly stuck after it (exitStrandsNone), so the post-hook has nothing to compare.
-      stuckBefore = exitStrandsNone(s, ev.a)
-        ? { seq: ev.seq, time: ev.time, set: null, none: true }
-        : { seq: ev.seq, time: ev.time, set: otherWaits(s) ? stuckSet(s) : null, none: false };
+      const none = exitStrandsNone(s, ev.a);
+      stuckBefore.seq = ev.seq;
+      stuckBefore.time = ev.time;
+      stuckBefore.set = none || !otherWaits(s) ? null : stuckSet(s);
+      stuckBefore.none = none;
+    }
     return null;
   },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
-    if (ev.kind === KIND.threadExit) {
-      const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
-      if (was === null || was.none || !otherWaits(s)) return null;
-      const now = stuckSet(s);
-      if (now === null) return null;
-      const fresh = [...now].filter((t) => !was.set?.has(t)).sort((a, b) => a - b);
-      return fresh.length === 0 ? null : notAt(stuckFinding(s, fresh[0]!, now), ev.seq);
-    }
+    if (ev.kind === KIND.threadExit) return strandedBy(s, ev);
     if (ev.kind === KIND.lockWait) {
       const l = s.locks.get(ev.a);
       if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's

@@ -6,7 +6,7 @@
 // events that set it up.
 
 import type { KState, Thread } from "../kernel/types.ts";
-import { pipeHolders, stuck, waitText, wakersOf } from "../kernel/wait.ts";
+import { pipeHolders, stuckIfAny, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 
 /** "tid 3 (pid 2)". */
@@ -132,6 +132,5 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
 
 /** The threads that can never run again (the kernel's rule), or null when there are none. */
 export function stuckSet(s: KState): Set<number> | null {
-  const set = stuck(s);
-  return set.size === 0 ? null : set;
+  return stuckIfAny(s);
 }
