@@ -190,16 +190,26 @@ export function kernelFrame(steps: readonly Micro[]): Frame {
 /** Appended to every process's main program: exit(0). */
 export const EXIT0: Op[] = [{ op: "exit", code: 0 }];
 
-const EXITING = new WeakMap<readonly Op[], XOp[]>();
-
-/** A process's program followed by exit(0): one array per program (so its codes are made once). */
-export function withExit(ops: readonly Op[]): XOp[] {
-  let out = EXITING.get(ops);
+/**
+ * ops followed by tail, one array per ops kept in `cache` (a program runs as
+ * the same array each time, so its op codes are made once): a process's
+ * program and exit(0) (withExit), a thread's body and pthread_exit
+ * (Simulator.threadProgram).
+ */
+export function followedBy(cache: WeakMap<readonly Op[], XOp[]>, ops: readonly Op[], tail: readonly XOp[]): XOp[] {
+  let out = cache.get(ops);
   if (out === undefined) {
-    out = [...ops, ...EXIT0];
-    EXITING.set(ops, out);
+    out = [...ops, ...tail];
+    cache.set(ops, out);
   }
   return out;
+}
+
+const EXITING = new WeakMap<readonly Op[], XOp[]>();
+
+/** A process's program followed by exit(0) (followedBy). */
+export function withExit(ops: readonly Op[]): XOp[] {
+  return followedBy(EXITING, ops, EXIT0);
 }
 
 /** Pushes a kernel path: its steps run in order, without preemption (the array is the frame's: not changed after). */

@@ -28,7 +28,18 @@
 
 import { emptyCache } from "./alloc.ts";
 import { acquired, applyEvent, applyInert, released } from "./apply.ts";
-import { type Frame, newPCtx, type PCtx, SimError, STALL, type TCtx, userFrame, withExit, type XOp } from "./ctx.ts";
+import {
+  type Frame,
+  followedBy,
+  newPCtx,
+  type PCtx,
+  SimError,
+  STALL,
+  type TCtx,
+  userFrame,
+  withExit,
+  type XOp,
+} from "./ctx.ts";
 import { ev } from "./events.ts";
 import { fireTimer, nextTimer, type Timer } from "./futex.ts";
 import { runThread } from "./interp.ts";
@@ -134,7 +145,7 @@ export class Simulator {
   /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
   readonly joined = new Set<number>();
   /** threadProgram's arrays, by body. */
-  private readonly threadPrograms = new Map<readonly Op[], XOp[]>();
+  private readonly threadPrograms = new WeakMap<readonly Op[], XOp[]>();
   /** malloc's slow paths as ops, by size (alloc.ts). */
   readonly mallocPaths = { slowTls: new Map<number, XOp[]>(), refill: new Map<number, XOp[]>() };
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
@@ -341,12 +352,7 @@ export class Simulator {
 
   /** What a thread created with `body` runs: body, then threadEnd (one array per body, so its op codes are made once). */
   threadProgram(body: readonly Op[]): XOp[] {
-    let ops = this.threadPrograms.get(body);
-    if (ops === undefined) {
-      ops = [...body, ...this.threadEnd];
-      this.threadPrograms.set(body, ops);
-    }
-    return ops;
+    return followedBy(this.threadPrograms, body, this.threadEnd);
   }
 
   newCtx(tid: number, pid: number, frames: Frame[], tc: number[]): TCtx {

@@ -14,7 +14,7 @@ import {
 } from "../../explore/pivots.ts";
 import { runPivots } from "../../explore/pivots-jobs.ts";
 import { decisionJson } from "../../explore/strategies/index.ts";
-import { describedAt, recoveryNote } from "../../replay/index.ts";
+import { describe, recoveryNote, withStates } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -54,12 +54,15 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
         `${path}: the run does not fail (outcome ${base.outcome.kind}, no invariant broken): no decision to blame`,
       );
     r = await runPivots(path, tr, base, limit, f.jobs);
+    // Each pivot's event as events describes it; nearby pivots share one fold (withStates).
+    withStates(
+      src,
+      r.pivots.map((p) => p.decision.seq),
+      (e, st) => events.set(e.seq, describe(e, st ?? undefined)),
+    );
     for (const p of r.pivots)
-      if (p.decision.seq >= 0 && p.decision.seq < src.eventCount)
-        events.set(
-          p.decision.seq,
-          describedAt(src, p.decision.seq)?.desc ?? "(the event is missing: the trace is damaged there)",
-        );
+      if (p.decision.seq >= 0 && p.decision.seq < src.eventCount && !events.has(p.decision.seq))
+        events.set(p.decision.seq, "(the event is missing: the trace is damaged there)");
   } finally {
     src.close();
   }
