@@ -132,6 +132,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "barrier-reuse",
+    seeds: 2000,
+    failing: 1998,
+    violations: { "no-deadlock": 1998 },
+    outcomes: { hang: 1998, ok: 2 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("futex-wait");
+      expect(r.v!.message).toMatch(/^tid \d+ \(pid 1\) waits on condvar cv, which can never return: /);
+      // the other two threads' waits on cv are among its causes
+      const waits = causeEvents(r).filter((c) => kindOf(c) === "futex-wait" && c.tid !== e.tid);
+      expect(new Set(waits.map((w) => w.tid)).size).toBe(2);
+    },
+  },
+  {
     name: "futex-mutex",
     seeds: 2000,
     failing: 840,

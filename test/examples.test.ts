@@ -256,6 +256,7 @@ describe("examples/", () => {
   it("has the examples this test knows, each with a header saying what it models and what ktrace reports, listed in examples/README.md with its fixes", async () => {
     // The issue 11 examples (operating-system objects) are test/examples-os.test.ts's.
     const OS = [
+      "barrier-reuse",
       "lost-wakeup",
       "sem-miscount",
       "pipe-inherit",
