@@ -120,6 +120,30 @@ describe("ktrace explore (CLI, job processes)", () => {
     }
   });
 
+  it("lists the first passing seeds beside the failing ones, and how to diff against one (--json: passing)", async () => {
+    // examples/barrier-reuse.ts fails on all but 2 of seeds 1..2000 (310 and 619).
+    const j = await runCli(["explore", "examples/barrier-reuse.ts", "--seeds", "1..700", "--json"]);
+    expect(j.code).toBe(1);
+    const doc = JSON.parse(j.stdout) as { passing: number[]; failing: { seed: number }[]; outcomes: { ok: number } };
+    expect(doc.passing).toEqual([310, 619]);
+    expect(doc.outcomes.ok).toBe(2);
+    expect(doc.failing.map((f) => f.seed)).not.toContain(310);
+    const t = await runCli(["explore", "examples/barrier-reuse.ts", "--seeds", "1..700"]);
+    expect(t.stdout).toContain("  passed: seeds 310, 619\n");
+    expect(t.stdout).toContain(
+      "compare with a passing run: ktrace record examples/barrier-reuse.ts --seed 310 -o barrier-reuse-s310.ktrace   ktrace diff barrier-reuse-s1.ktrace barrier-reuse-s310.ktrace",
+    );
+    // At most 10 are listed, the first in seed order; the text says how many passed in all.
+    const many = await runCli(["explore", "fixtures/scenarios/two-consumers.ts", "--seeds", "1..300", "--json"]);
+    const m = JSON.parse(many.stdout) as { passing: number[]; failing: { seed: number }[]; scanned: number };
+    const failing = new Set(m.failing.map((f) => f.seed));
+    const firstPasses: number[] = [];
+    for (let s = 1; s <= 300 && firstPasses.length < 10; s++) if (!failing.has(s)) firstPasses.push(s);
+    expect(m.passing).toEqual(firstPasses);
+    const mt = await runCli(["explore", "fixtures/scenarios/two-consumers.ts", "--seeds", "1..300"]);
+    expect(mt.stdout).toContain(`(the first 10 of ${m.scanned - m.failing.length})`);
+  });
+
   it("tcmalloc-fork --fix atfork-2.17 and asterinas-procfs --fix none-check exit 0 over 1..2000", async () => {
     const a = await runCli(["explore", "tcmalloc-fork", "--fix", "atfork-2.17", "--seeds", "1..2000"]);
     expect(a.code).toBe(0);

@@ -334,7 +334,7 @@ export const COMMANDS = [
       cpus,
       maxEvents,
       json(
-        "{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, outcomes, violations, saved}",
+        "{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, passing, outcomes, violations, saved}",
       ),
     ],
     examples: [

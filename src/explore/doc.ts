@@ -6,7 +6,7 @@
 import type { Outcome } from "../kernel/index.ts";
 import { safeText } from "../util/safe-text.ts";
 import type { ExploreResult } from "./index.ts";
-import { ERROR_OUTCOME, type SeedError } from "./seed.ts";
+import { ERROR_OUTCOME, PASSING_KEEP, type SeedError } from "./seed.ts";
 import { MAX_SHARDS, shardRange } from "./shard.ts";
 import { strategyLabel } from "./strategies/index.ts";
 
@@ -47,6 +47,8 @@ export interface ExploreDoc {
   failing: FailingJson[];
   /** Seeds whose run threw (an internal error, exitCode 3, or a scenario that cannot run, 2), in seed order. */
   errors: SeedError[];
+  /** The first PASSING_KEEP seeds that passed (ended ok, no invariant broken), in seed order: runs to diff a failing one against. */
+  passing: number[];
   /** Seeds per outcome kind (kernel kinds in OUTCOME_KINDS order, then "error"). */
   outcomes: Record<string, number>;
   /** Failing seeds per first-violated invariant (in INVARIANT_NAMES order, then others sorted). */
@@ -77,6 +79,7 @@ export function exploreDoc(
     scanned: res.scanned,
     failing: res.failing.map((r) => ({ seed: r.seed, outcome: r.outcome, violation: r.violation })),
     errors: res.errors,
+    passing: res.passing,
     outcomes: res.outcomes,
     violations: res.violations,
     saved,
@@ -87,6 +90,7 @@ export function exploreDoc(
 export function renderDoc(d: ExploreDoc): string {
   const F = "\u0000failing\u0000";
   const E = "\u0000errors\u0000";
+  const P = "\u0000passing\u0000";
   const head: Record<string, unknown> = {
     scenario: d.scenario,
     fix: d.fix,
@@ -102,6 +106,7 @@ export function renderDoc(d: ExploreDoc): string {
     scanned: d.scanned,
     failing: F,
     errors: E,
+    passing: P,
     outcomes: d.outcomes,
     violations: d.violations,
     saved: d.saved,
@@ -114,7 +119,8 @@ export function renderDoc(d: ExploreDoc): string {
       )
       .replace(JSON.stringify(E), () =>
         rows(d.errors.map((e) => JSON.stringify({ seed: e.seed, message: e.message, exitCode: e.exitCode }))),
-      ) + "\n"
+      )
+      .replace(JSON.stringify(P), () => JSON.stringify(d.passing)) + "\n"
   );
 }
 
@@ -208,6 +214,7 @@ const DOC_KEYS = [
   "scanned",
   "failing",
   "errors",
+  "passing",
   "outcomes",
   "violations",
   "saved",
@@ -304,12 +311,23 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
       exitCode: r.int(e["exitCode"], `${f}.exitCode`, 1),
     }),
   );
+  let prevPass = -1;
+  const passing = r.arr(o["passing"], "passing").map((x, i) => {
+    const seed = r.int(x, `passing[${i}]`);
+    if (seed < slice.from || seed > slice.to)
+      r.fail(`passing[${i}]`, `seed ${seed} is outside shard ${index}/${count} (${slice.from}..${slice.to})`);
+    if (seed <= prevPass) r.fail(`passing[${i}]`, "is not in increasing seed order");
+    prevPass = seed;
+    return seed;
+  });
+  if (passing.length > PASSING_KEEP) r.fail("passing", `lists ${passing.length} seeds, more than ${PASSING_KEEP}`);
   const outcomes = r.counts(o["outcomes"], "outcomes");
   const total = Object.values(outcomes).reduce((a, b) => a + b, 0);
   if (total !== scanned) r.fail("outcomes", `count ${total} seeds, but scanned is ${scanned}`);
   if ((outcomes[ERROR_OUTCOME] ?? 0) !== errors.length)
     r.fail("outcomes.error", `is ${outcomes[ERROR_OUTCOME] ?? 0}, but errors lists ${errors.length}`);
-  if (failing.length + errors.length > scanned) r.fail("failing", "lists more seeds than the shard scanned");
+  if (failing.length + errors.length + passing.length > scanned)
+    r.fail("failing", "lists more seeds than the shard scanned");
   const violations = r.counts(o["violations"], "violations");
   const saved = r.arr(o["saved"], "saved").map((x, i) => r.str(x, `saved[${i}]`));
   const wantSaved = save === null ? 0 : saveAll ? failing.length : Math.min(SAVE_FIRST_DEFAULT, failing.length);
@@ -327,6 +345,7 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
     scanned,
     failing,
     errors,
+    passing,
     outcomes,
     violations,
     saved,
@@ -395,12 +414,14 @@ export function mergeDocs(
   const violations: Record<string, number> = {};
   const failing: FailingJson[] = [];
   const errors: SeedError[] = [];
+  const passing: number[] = [];
   const savedBySeed = new Map<number, string>();
   let scanned = 0;
   for (const { doc } of sorted) {
     scanned += doc.scanned;
     for (const f of doc.failing) failing.push(f);
     for (const e of doc.errors) errors.push(e);
+    for (const s of doc.passing) if (passing.length < PASSING_KEEP) passing.push(s);
     doc.saved.forEach((p, i) => {
       savedBySeed.set(doc.failing[i]!.seed, p);
     });
@@ -421,6 +442,7 @@ export function mergeDocs(
     scanned,
     failing,
     errors,
+    passing,
     outcomes: ordered(outcomes, order.outcomes),
     violations: ordered(violations, order.violations),
     saved: failing.slice(0, keep).map((f) => savedBySeed.get(f.seed)!),

@@ -22,6 +22,7 @@ import { ordered, outcomeOrder } from "./doc.ts";
 import {
   type BatchResult,
   newChecker,
+  PASSING_KEEP,
   runBatch,
   type SeedError,
   type SeedResult,
@@ -126,6 +127,7 @@ class Job {
 function merge(into: Omit<BatchResult, "from" | "to">, b: BatchResult): void {
   for (const r of b.failing) into.failing.push(r);
   for (const e of b.errors) into.errors.push(e);
+  for (const s of b.passing) into.passing.push(s);
   for (const [k, n] of Object.entries(b.outcomes)) into.outcomes[k] = (into.outcomes[k] ?? 0) + n;
   for (const [k, n] of Object.entries(b.violations)) into.violations[k] = (into.violations[k] ?? 0) + n;
   into.events += b.events;
@@ -163,6 +165,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   const acc = {
     failing: [] as SeedResult[],
     errors: [] as SeedError[],
+    passing: [] as number[],
     outcomes: {} as Record<string, number>,
     violations: {} as Record<string, number>,
     events: 0,
@@ -183,6 +186,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
   await runParallel(scenario, x, batches, jobs, progress);
   acc.failing.sort((a, b) => a.seed - b.seed);
   acc.errors.sort((a, b) => a.seed - b.seed);
+  acc.passing.sort((a, b) => a - b);
   return {
     scenario,
     from: x.from,
@@ -193,6 +197,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
     strategy: p.strategy,
     failing: acc.failing,
     errors: acc.errors,
+    passing: acc.passing.slice(0, PASSING_KEEP),
     outcomes: ordered(acc.outcomes, outcomeOrder(OUTCOME_KINDS)),
     violations: ordered(acc.violations, INVARIANT_NAMES),
     events: acc.events,

@@ -125,12 +125,22 @@ export interface SeedError {
 /** The outcome class of an errored seed in BatchResult.outcomes (after the kernel's outcome kinds). */
 export const ERROR_OUTCOME = "error";
 
-/** Tallies of a batch of seeds: failing and errored ones in full, the rest counted. */
+/** How many passing seeds a batch, a run and a shard list (the first, in seed order): a run to diff a failing one against. */
+export const PASSING_KEEP = 10;
+
+/** A seed that passed: the run ended `ok` and broke no invariant (a run cut by the event budget is not one). */
+export function isPass(r: Pick<SeedResult, "outcome" | "violation">): boolean {
+  return r.violation === null && r.outcome.kind === "ok";
+}
+
+/** Tallies of a batch of seeds: failing and errored ones in full, the first passing ones, the rest counted. */
 export interface BatchResult {
   from: number;
   to: number;
   failing: SeedResult[];
   errors: SeedError[];
+  /** The first PASSING_KEEP passing seeds of the batch, in seed order. */
+  passing: number[];
   /** Seeds per outcome kind, and ERROR_OUTCOME for seeds whose run threw. */
   outcomes: Record<string, number>;
   /** Failing seeds per first-violated invariant. */
@@ -178,7 +188,7 @@ export function runBatch(
   to: number,
   checker: Checker,
 ): BatchResult {
-  const out: BatchResult = { from, to, failing: [], errors: [], outcomes: {}, violations: {}, events: 0 };
+  const out: BatchResult = { from, to, failing: [], errors: [], passing: [], outcomes: {}, violations: {}, events: 0 };
   let base: Prepared | null = null;
   for (let seed = from; seed <= to; seed++) {
     let r: SeedResult;
@@ -196,6 +206,7 @@ export function runBatch(
     out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
     if (r.violation) out.violations[r.violation.invariant] = (out.violations[r.violation.invariant] ?? 0) + 1;
     if (isFailure(r)) out.failing.push(r);
+    else if (out.passing.length < PASSING_KEEP && isPass(r)) out.passing.push(seed);
   }
   return out;
 }

@@ -209,15 +209,34 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       `  saved ${d.saved.length} trace${d.saved.length === 1 ? "" : "s"} to ${safeText(ctx.saveDir ?? "")}${more}`,
     );
   }
+  // Seeds that passed, when others failed: a run to diff a failing one against.
+  const passes = passed - budget;
+  if (failed > 0 && d.passing.length > 0) {
+    const more = passes > d.passing.length ? ` (the first ${d.passing.length} of ${n(passes)})` : "";
+    println(color.green(`  passed: seed${d.passing.length === 1 ? "" : "s"} ${d.passing.join(", ")}${more}`));
+  }
   const first = d.failing[0]?.seed ?? d.errors[0]?.seed;
   if (first === undefined) return;
-  const file = `${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${fix ? `-${fix}` : ""}-s${first}.ktrace`;
-  const rec = `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${first}`;
+  const base = `${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}${fix ? `-${fix}` : ""}`;
+  const file = `${base}-s${first}.ktrace`;
+  const recOf = (seed: number) => `ktrace record ${target}${fix ? ` --fix ${fix}` : ""}${extra} --seed ${seed}`;
+  const rec = recOf(first);
   if (failed > 0) {
     const saved = d.saved[0];
     println(
       color.dim(safeText(`next: ${saved ? "" : `${rec} -o ${file}   `}ktrace replay ${saved ?? file} --at violation`)),
     );
+    const ok = d.passing[0];
+    if (ok !== undefined) {
+      const okFile = `${base}-s${ok}.ktrace`;
+      println(
+        color.dim(
+          safeText(
+            `      compare with a passing run: ${recOf(ok)} -o ${okFile}   ktrace diff ${saved ?? file} ${okFile}`,
+          ),
+        ),
+      );
+    }
   } else {
     const verbose = d.errors[0]!.exitCode === 3 ? " --verbose" : "";
     println(
