@@ -97,6 +97,33 @@ describe("diff engine", () => {
     expect(r.after.b.outcome?.kind).toBe("ok");
   });
 
+  it("a user's own bug: the program's state (variables, condvars, registers) is compared, so the runs part where `arrived` does", async () => {
+    // examples/barrier-reuse.ts: seed 1 hangs, seed 310 passes (explore lists it).
+    const ex = join(REPO_ROOT, "examples/barrier-reuse.ts");
+    const r = diff(
+      await rec(ex, 1, undefined, "barrier-1.ktrace"),
+      await rec(ex, 310, undefined, "barrier-310.ktrace"),
+    );
+    expect(r.after.a.outcome?.kind).toBe("hang");
+    expect(r.after.b.outcome?.kind).toBe("ok");
+    expect(r.divergence.kind).toBe("schedule");
+    // A's divergent event is its store to `arrived`: the state differs right after it, in that variable.
+    expect(r.divergence.a!.desc).toBe("tid 1 stores arrived: 0 → 1");
+    expect(r.stateSameUntil).toBeNull();
+    expect(r.stateAt).toEqual({ a: r.divergence.seq, b: r.divergence.seq });
+    expect(r.state).toEqual([
+      {
+        object: "var",
+        id: expect.any(Number),
+        label: "arrived (pid 1)",
+        changes: [
+          { field: "value", a: "1", b: "0" },
+          { field: "lastWriter", a: 1, b: -1 },
+        ],
+      },
+    ]);
+  });
+
   it("the same run twice: no divergence", () => {
     const p = join(REPO_ROOT, "traces/asterinas-procfs.ktrace");
     const r = diff(p, p);

@@ -119,7 +119,7 @@ export function firstDecisionDiff(a: readonly Decision[], b: readonly Decision[]
 
 /** One object whose fields differ between the runs (or that exists in one only). */
 export interface ObjectDiff {
-  /** cpu | process | thread | lock | kstack */
+  /** cpu | process | thread | lock | kstack | var | sync | object | pipe */
   object: string;
   id: number;
   /** How the text names it: "tid 3", "lock 5 tcmalloc.SlowTLS". */
@@ -273,7 +273,19 @@ function keyed<T>(xs: readonly T[], key: (x: T) => string): Map<string, T> {
   return m;
 }
 
-/** The objects whose fields differ between two states. */
+/** An object of a process's memory or the kernel's, as the diff names it: "count (pid 1)", "tcmalloc.SlowTLS (kernel)". */
+const spaceLabel = (name: string, space: number): string =>
+  `${name} (${space === 0 ? "kernel" : space > 0 ? `pid ${space}` : `pid ${-space} kernel`})`;
+/** Objects matched across runs by address space and name (ids follow creation order, which a fix may change). */
+const byName = (x: { name: string; space: number }): string => `${x.space}\u0000${x.name}`;
+
+/**
+ * The objects whose fields differ between two states: the kernel's (cpus,
+ * processes, threads, locks, kernel stacks) and the program's (variables,
+ * condvars/semaphores/rwlocks, heap objects, pipes, and each thread's
+ * registers, wait and priority), so a user's own bug shows where its state
+ * parts. Locks a thread waits on are named, not numbered (ids differ across runs).
+ */
 export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
   const out: ObjectDiff[] = [];
   compare(
@@ -294,13 +306,28 @@ export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
     ["name", "ppid", "state", "vmar", "threads", "exitCode"],
     out,
   );
+  const threads = (v: StateView) => {
+    const lockName = new Map(v.locks.map((l) => [l.id, l.name]));
+    return v.threads.map((t) => ({
+      tid: t.tid,
+      pid: t.pid,
+      state: t.state,
+      ident: t.ident,
+      kstack: t.kstack,
+      waitLock: t.waitLock < 0 ? null : (lockName.get(t.waitLock) ?? `lock ${t.waitLock}`),
+      waitPid: t.waitPid,
+      waits: t.waitOn?.text ?? null,
+      prio: t.sched.text || null,
+      regs: t.regs.map((r) => `${r.name}=${r.text}`),
+    }));
+  };
   compare(
     "thread",
-    a.threads,
-    b.threads,
+    threads(a),
+    threads(b),
     (t) => t.tid,
     (t) => `tid ${t.tid}`,
-    ["pid", "state", "ident", "kstack", "waitLock", "waitPid"],
+    ["pid", "state", "ident", "kstack", "waitLock", "waitPid", "waits", "prio", "regs"],
     out,
   );
   compare(
@@ -308,10 +335,10 @@ export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
     a.locks,
     b.locks,
     (l) => l.id,
-    (l) => `${l.name} (${l.space === 0 ? "kernel" : `pid ${l.space}`})`,
+    (l) => spaceLabel(l.name, l.space),
     ["type", "owner", "ident", "level", "ownerAlive", "waiters"],
     out,
-    (l) => `${l.space}\u0000${l.name}`,
+    byName,
   );
   compare(
     "kstack",
@@ -320,6 +347,50 @@ export function stateDiff(a: StateView, b: StateView): ObjectDiff[] {
     (k) => k.id,
     (k) => `kstack ${k.id}`,
     ["tid", "state", "runningOn"],
+    out,
+  );
+  // Plain variables (a sync word is compared as what it is used for, below).
+  const vars = (v: StateView) =>
+    v.vars.filter((x) => x.sync === undefined).map((x) => ({ ...x, value: x.text, lastWriter: x.writer }));
+  compare(
+    "var",
+    vars(a),
+    vars(b),
+    (x) => x.id,
+    (x) => spaceLabel(x.name, x.space),
+    ["type", "value", "lastWriter"],
+    out,
+    byName,
+  );
+  compare(
+    "sync",
+    a.sync,
+    b.sync,
+    (x) => x.var,
+    (x) => `${x.kind} ${spaceLabel(x.name, x.space)}`,
+    ["kind", "text", "waiters"],
+    out,
+    byName,
+  );
+  compare(
+    "object",
+    a.objects,
+    b.objects,
+    (o) => o.id,
+    (o) => spaceLabel(o.name, o.space),
+    ["state"],
+    out,
+    byName,
+  );
+  const pipes = (v: StateView) =>
+    v.pipes.map((p) => ({ ...p, waiting: p.waiting.map((w) => `tid ${w.tid} (${w.to})`) }));
+  compare(
+    "pipe",
+    pipes(a),
+    pipes(b),
+    (p) => p.id,
+    (p) => `pipe ${p.id}`,
+    ["used", "readers", "writers", "waiting"],
     out,
   );
   return out;
@@ -447,8 +518,8 @@ export function diffRuns(
     ...(decisions ? { decision: firstDecisionDiff(decisions.a, decisions.b) } : {}),
   };
   let all = both ? stateDiff(stateView(ca.state), stateView(cb.state)) : [];
-  // The same state after the divergent events (a step of user code changes no
-  // kernel object): go on in step to where the states first differ.
+  // The same state after the divergent events (a step that changes no object,
+  // e.g. user code or a load): go on in step to where the states first differ.
   let at: { a: number; b: number } | null = both ? { a: sa, b: sb } : null;
   let sameUntil: number | null = null;
   const last = Math.min(a.eventCount, b.eventCount, d + 1 + MAX_STATE_SEARCH) - 1;

@@ -96,7 +96,7 @@ function printState(r: DiffResult, at: { a: number; b: number }): void {
   const where = at.a === at.b ? `after seq ${at.a}` : `after seq ${at.a} in A, ${at.b} in B`;
   const head =
     r.stateSameUntil !== null
-      ? `state: the same through seq ${r.stateSameUntil} (no kernel object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events`
+      ? `state: the same through seq ${r.stateSameUntil} (no object changed yet); after seq ${where.slice("after seq ".length)}, each run after its own events`
       : `state ${where}`;
   if (r.state.length === 0) println(`${head}: the same`);
   else {
