@@ -81,6 +81,33 @@ describe("ktrace report", () => {
     expect(bank.stdout).toMatch(/# bank\.ts: the scenario file this trace was recorded from\nktrace record bank\.ts/);
   });
 
+  it("shows a user's bug's own state: the variables and condvar the failure involves, what each thread waits on, heap objects, pipes", async () => {
+    const rec = async (name: string) => {
+      const t = join(dir, `${name}.ktrace`);
+      expect((await runCli(["record", `examples/${name}.ts`, "--seed", "1", "-o", t])).code).toBe(0);
+      const r = await runCli(["report", t]);
+      expect(r.code).toBe(0);
+      return r.stdout.split("### State of the objects involved")[1]!.split("## Schedule")[0]!;
+    };
+    // barrier-reuse seed 1: every thread waits on cv; arrived is 1, written by tid 3's next round (seq 55).
+    const b = await rec("barrier-reuse");
+    expect(b).toContain("| 1 | 1 | blocked | 1 | 0 | condvar cv |\n");
+    expect(b).toMatch(
+      /\*\*Variables\*\*\n\n\| id \| name \| in \| type \| value \| last written at \| by \| waiters \|\n/,
+    );
+    expect(b).toMatch(/\| arrived \| pid 1 \| int \| 1 \| \d+ \| tid 3 \| {2}\|\n/);
+    expect(b).toMatch(/\| cv \| pid 1 \| condvar \| seq 1 \| \d+ \| tid 3 \| tid 3, tid 2, tid 1 \|\n/);
+    // refcount-put: the freed object and the pointer to it
+    const rc = await rec("refcount-put");
+    expect(rc).toMatch(/\*\*Heap objects\*\*[\s\S]*\| conn \| pid 1 \| \*\*freed\*\* \| \d+ \| \d+ \|/);
+    // pipe-inherit: the pipe whose write end the forked daemon still holds
+    const p = await rec("pipe-inherit");
+    expect(p).toContain("| blocks reading pipe 1 (empty) |");
+    expect(p).toMatch(
+      /\*\*Pipes\*\*[\s\S]*\| 1 \| 0 of \d+ \| 1 \| 2 \| pid 1 read fd 3; pid 3 read fd 3; pid 3 write fd 4 \| tid 1 \(read\) \|/,
+    );
+  });
+
   it("escapes Markdown in cells (the one rule: mdText, src/util/safe-text.ts)", () => {
     // A line break is shown as \n, not turned into a space: renders as a|b <c> `d`\ne
     expect(mdEscape("a|b <c> `d`\ne")).toBe("a\\|b &lt;c&gt; \\`d\\`\\\\ne");

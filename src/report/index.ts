@@ -144,6 +144,9 @@ function objectsOf(ev: KEvent, into: Involved): void {
     else if (name === "pid" || name === "child" || name === "ppid") into.procs.add(x);
     else if (name === "lock") into.locks.add(x);
     else if (name === "kstack") into.kstacks.add(x);
+    else if (name === "var") into.vars.add(x);
+    else if (name === "obj") into.objs.add(x);
+    else if (name === "pipe") into.pipes.add(x);
   });
 }
 
@@ -152,20 +155,43 @@ interface Involved {
   procs: Set<number>;
   locks: Set<number>;
   kstacks: Set<number>;
+  /** The program's objects: variables (and the futex words of condvars, semaphores, rwlocks), heap objects, pipes. */
+  vars: Set<number>;
+  objs: Set<number>;
+  pipes: Set<number>;
 }
 
 /**
  * The objects involved in the violation: those its event and its causes name,
  * the owners and waiters of the locks among them, the locks their threads wait
  * on, and the processes and kernel stacks of their threads. For a hang, every
- * thread that blocks or spins.
+ * thread that blocks or spins. The program's objects (variables, condvars,
+ * heap objects, pipes) also from the events just before it (the table's
+ * context: a user's bug is often in the value a thread read there), and the
+ * futex words its threads wait on.
  */
 function involved(src: ReplaySource, v: ViolationReport | null, outcomeSeq: number | null, s: KState): Involved {
-  const inv: Involved = { threads: new Set(), procs: new Set(), locks: new Set(), kstacks: new Set() };
+  const inv: Involved = {
+    threads: new Set(),
+    procs: new Set(),
+    locks: new Set(),
+    kstacks: new Set(),
+    vars: new Set(),
+    objs: new Set(),
+    pipes: new Set(),
+  };
   const seqs = v ? [v.seq, ...v.causes.map((c) => c.seq)] : outcomeSeq !== null && outcomeSeq >= 0 ? [outcomeSeq] : [];
   for (const seq of seqs) {
     const ev = seq >= 0 && seq < src.eventCount ? eventOrNull(src, seq) : null;
     if (ev) objectsOf(ev, inv);
+  }
+  if (v) {
+    // The context adds to inv's program objects (the same sets) and to throwaway kernel-object sets.
+    const ctx: Involved = { ...inv, threads: new Set(), procs: new Set(), locks: new Set(), kstacks: new Set() };
+    for (let q = Math.max(0, v.seq - CONTEXT); q < v.seq && q < src.eventCount; q++) {
+      const ev = eventOrNull(src, q);
+      if (ev) objectsOf(ev, ctx);
+    }
   }
   const at = seqs.length && seqs[0]! >= 0 && seqs[0]! < src.eventCount ? eventOrNull(src, seqs[0]!) : null;
   if (at && (at.kind === KIND.hang || at.kind === KIND.end)) {
@@ -181,6 +207,7 @@ function involved(src: ReplaySource, v: ViolationReport | null, outcomeSeq: numb
     const t = s.threads.get(tid);
     if (!t) continue;
     if (t.waitLock >= 0) inv.locks.add(t.waitLock);
+    if (t.state === "blocked" && t.waitOn?.what === "futex") inv.vars.add(t.waitOn.id);
     inv.procs.add(t.pid);
     if (t.kstack >= 0) inv.kstacks.add(t.kstack);
   }
@@ -214,7 +241,9 @@ function stateTables(view: StateView, inv: Involved): string[] {
               ? mdEscape(lockName(t.waitLock))
               : t.waitPid >= -1
                 ? `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})`
-                : "",
+                : t.waitOn
+                  ? mdEscape(t.waitOn.text.replace(/^waits on /, ""))
+                  : "",
           ]),
           ...absent.map((tid) => [String(tid), "", "gone", "", "", ""]),
         ],
@@ -259,6 +288,70 @@ function stateTables(view: StateView, inv: Involved): string[] {
           dash(l.ownerSince),
           dash(l.copiedSeq),
           l.waiters.map((w) => `tid ${w}`).join(", "),
+        ]),
+        [true],
+      ),
+    );
+    out.push("");
+  }
+  const space = (x: number) => (x === 0 ? "kernel" : x > 0 ? `pid ${x}` : `pid ${-x} (kernel)`);
+  const vs = view.vars.filter((x) => inv.vars.has(x.id));
+  if (vs.length) {
+    const sync = new Map(view.sync.map((x) => [x.var, x]));
+    out.push("**Variables**", "");
+    out.push(
+      ...mdTable(
+        ["id", "name", "in", "type", "value", "last written at", "by", "waiters"],
+        vs.map((x) => {
+          const w = sync.get(x.id);
+          return [
+            String(x.id),
+            mdEscape(x.name),
+            space(x.space),
+            x.sync ?? x.type,
+            mdEscape(w ? w.text : x.text),
+            dash(x.since),
+            x.writer < 0 ? "" : `tid ${x.writer}`,
+            w ? w.waiters.map((t) => `tid ${t}`).join(", ") : "",
+          ];
+        }),
+        [true],
+      ),
+    );
+    out.push("");
+  }
+  const os = view.objects.filter((o) => inv.objs.has(o.id));
+  if (os.length) {
+    out.push("**Heap objects**", "");
+    out.push(
+      ...mdTable(
+        ["id", "name", "in", "state", "allocated at", "freed at"],
+        os.map((o) => [
+          String(o.id),
+          mdEscape(o.name),
+          space(o.space),
+          o.state === "freed" ? "**freed**" : o.state,
+          dash(o.allocSeq),
+          dash(o.freeSeq),
+        ]),
+        [true],
+      ),
+    );
+    out.push("");
+  }
+  const pp = view.pipes.filter((x) => inv.pipes.has(x.id));
+  if (pp.length) {
+    out.push("**Pipes**", "");
+    out.push(
+      ...mdTable(
+        ["id", "bytes in it", "write ends open", "read ends open", "who holds them", "waiting"],
+        pp.map((x) => [
+          String(x.id),
+          `${x.used} of ${x.cap}`,
+          String(x.writers),
+          String(x.readers),
+          x.holders.map((h) => `pid ${h.pid} ${h.end} fd ${h.fds.join(", ")}`).join("; "),
+          x.waiting.map((w) => `tid ${w.tid} (${w.to})`).join(", "),
         ]),
         [true],
       ),
