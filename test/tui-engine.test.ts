@@ -160,6 +160,27 @@ describe("watchpoints and continue", () => {
     expect(stops).toEqual([...stops].sort((a, b) => b - a));
   });
 
+  it("a user's variable: shown in the Vars pane with its last writer, watchable, and reverse-continue stops at its writes", async () => {
+    // examples/barrier-reuse.ts seed 1, at the violation: arrived = 1, written by tid 3's next round.
+    const c = await replayFor("examples/barrier-reuse.ts", { seed: 1 }, "violation");
+    const pane = frameOf(c).panes.find((p) => p.id === "sync")!;
+    expect(pane.title).toBe("Vars");
+    const row = paneRow(c, "sync", "arrived")!;
+    expect(row.cells).toEqual(["arrived", "1", ""]);
+    const store = c.cursor.eventAt(55);
+    expect([store.tid, store.a, store.c]).toEqual([3, row.ref.id, 1]);
+    expect(row.note).toBe("arrived in pid 1 = 1; last written at seq 55 by tid 3");
+    cmd(c, "watch");
+    type(c, "variable arrived value");
+    const d = c.getState().dialog;
+    const items = d?.kind === "watch-pick" ? d.items : [];
+    expect(items[0]).toMatchObject({ id: `var:${row.ref.id}`, label: "variable arrived (pid 1): its value" });
+    cmd(c, "accept");
+    cmd(c, "reverseContinue");
+    expect(c.cursor.seq).toBe(55);
+    expect(c.getState().status?.text).toMatch(/arrived/);
+  });
+
   it("says where a watchpoint hit and removes it from the list", async () => {
     const c = await replayFor("rcore-kstack", { opts: ["stack=flush"] }, "start");
     cmd(c, "watch");

@@ -24,8 +24,10 @@ import {
   openSource,
   parseWatch,
   type Stop,
+  spaceText,
   syncValue,
   type Violation,
+  valueText,
   type Watchpoint,
   type WhyEntry,
   type ObjectRef as WhyRef,
@@ -575,8 +577,17 @@ export class ReplayEngine implements Engine {
     }
     for (const id of ids(st.vars)) {
       const v = st.vars.get(id)!;
-      if (v.sync === undefined && futexWaitersOf(st, id).length === 0) continue;
       const where = v.space === 0 ? "kernel" : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
+      if (v.sync === undefined && futexWaitersOf(st, id).length === 0) {
+        const value = valueText(st, v.type, v.value);
+        out.push({ id: `var:${id}`, label: `variable ${v.name} (${where}): its value`, detail: `= ${value}` });
+        out.push({
+          id: `access:${id}`,
+          label: `variable ${v.name} (${where}): every access, reads too`,
+          detail: `access:${id}`,
+        });
+        continue;
+      }
       out.push({
         id: `futex:${id}`,
         label: `${v.sync ?? "futex"} ${v.name} (${where}): waits, wakes, value`,
@@ -739,9 +750,11 @@ function objectTitle(s: KState, ref: ObjectRef): string {
     }
     case "var": {
       const v = s.vars.get(ref.id);
-      return v
-        ? `${v.sync ?? "futex"} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${futexWaitersOf(s, v.id).join(", ") || "none"})`
-        : `variable ${ref.id}`;
+      if (!v) return `variable ${ref.id}`;
+      const waiters = futexWaitersOf(s, v.id);
+      if (v.sync === undefined && waiters.length === 0)
+        return `variable ${v.name} (${v.type}, ${spaceText(v.space)}) = ${valueText(s, v.type, v.value)}`;
+      return `${v.sync ?? "futex"} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${waiters.join(", ") || "none"})`;
     }
     case "pipe": {
       const p = s.pipes.get(ref.id);
@@ -796,6 +809,14 @@ function eventRefs(ev: KEvent): ObjectRef[] {
       break;
     case KIND.futexWait:
     case KIND.futexWake:
+    case KIND.varNew:
+    case KIND.load:
+    case KIND.store:
+    case KIND.atomicLoad:
+    case KIND.atomicStore:
+    case KIND.cas:
+    case KIND.fetchAdd:
+    case KIND.xchg:
       out.push({ kind: "var", id: ev.a });
       break;
     case KIND.wake:

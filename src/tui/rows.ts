@@ -16,9 +16,11 @@ import {
   pipeHolders,
   prioText,
   rank,
+  spaceText,
   stuck,
   syncValue,
   taskText,
+  valueText,
   waitsOnLock,
 } from "../replay/index.ts";
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from "./frame.ts";
@@ -235,8 +237,10 @@ export function threadPane(s: KState): Pane {
 }
 
 /**
- * The sync pane: futex words (condition variables, semaphores, rwlocks,
- * plain words with waiters) and pipes. A word's value as its object reads
+ * The vars pane (id "sync"): the program's shared state. Variables (a user's
+ * bug is usually in one: its value, and who wrote it last), futex words
+ * (condition variables, semaphores, rwlocks, plain words with waiters) and
+ * pipes. A word's value as its object reads
  * it, and its waiters; a pipe's buffer, and who holds its ends. A condvar
  * whose last wake reached nobody is marked (a lost wakeup); so is a pipe
  * with a reader blocked while the write end is open only in processes whose
@@ -248,7 +252,17 @@ export function syncPane(s: KState): Pane {
   for (const id of sortedIds(s.vars)) {
     const v = s.vars.get(id)!;
     const waiters = futexWaitersOf(s, id);
-    if (v.sync === undefined && waiters.length === 0) continue;
+    if (v.sync === undefined && waiters.length === 0) {
+      const text = valueText(s, v.type, v.value);
+      const by = v.writer >= 0 ? ` by tid ${v.writer}` : "";
+      rows.push({
+        ref: { kind: "var", id },
+        cells: [v.name, text, ""],
+        mark: null,
+        note: `${v.name} in ${spaceText(v.space)} = ${text}${v.since >= 0 ? `; last written at seq ${v.since}${by}` : ""}`,
+      });
+      continue;
+    }
     const lost = v.wake !== undefined && v.wake.woken === 0;
     const stuckWaiter = waiters.some((t) => stuckTids.has(t));
     const kind = v.sync ?? "futex";
@@ -296,9 +310,12 @@ export function syncPane(s: KState): Pane {
       note: `pipe ${id}: ${p.used}/${p.cap} bytes; write end open in ${holders.join(", ") || "no process (EOF)"}; ${p.readers} read end${p.readers === 1 ? "" : "s"} open${readers.length ? `; blocked: ${readers.map((t) => `tid ${t.tid} (${t.waitOn!.what === "pipe-read" ? "read" : "write"})`).join(", ")}` : ""}`,
     });
   }
+  // Interesting first: a waiter nothing can wake, a lost wake, then the rest in order (vars and words by id, then pipes).
+  const rank = (r: Row) => (r.mark === "bad" ? 0 : r.mark === "warn" ? 1 : 2);
+  rows.sort((x, y) => rank(x) - rank(y));
   return {
     id: "sync",
-    title: "Sync",
+    title: "Vars",
     columns: ["name", "val", "w"],
     widths: [7, 5, 1],
     align: ["left", "right", "right"],

@@ -456,7 +456,7 @@ function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
     case "focusNext":
     case "focusPrev": {
       const d = c === "focusNext" ? 1 : PANES.length - 1;
-      // The sync pane is shown (and focused) only when the state has futex words or pipes.
+      // The vars pane (id sync) is shown (and focused) only when the state has variables, futex words or pipes.
       let i = PANES.indexOf(s.focus);
       do i = (i + d) % PANES.length;
       while (PANES[i] === "sync" && s.rows.sync === 0);
