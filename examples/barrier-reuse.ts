@@ -11,7 +11,9 @@
 //
 // ktrace reports (buggy variant): outcome `hang`; `no-deadlock` at the last
 // thread's futex-wait on `cv` ("waits on condvar cv, which can never
-// return"), the other two waits among its causes. `explore` lists the rare
+// return"), the other two waits among its causes, and the story: the
+// broadcast that woke the waiter ("was woken by tid 3 and waited again") and
+// the next round's store of arrived = 1 it read before sleeping again. `explore` lists the rare
 // seed that passes; `ktrace diff` of a failing and a passing seed shows
 // `arrived` as the first state that parts.
 //

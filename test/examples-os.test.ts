@@ -143,6 +143,17 @@ const CASES: Case[] = [
       // the other two threads' waits on cv are among its causes
       const waits = causeEvents(r).filter((c) => kindOf(c) === "futex-wait" && c.tid !== e.tid);
       expect(new Set(waits.map((w) => w.tid)).size).toBe(2);
+      // the story: the waiter was woken by the broadcast, then a next-round arrival set `arrived` to 1 before it re-checked
+      const woke = r.v!.causes.find((c) => c.why.startsWith(`tid ${e.tid} was woken by tid `))!;
+      expect(kindOf(r.evs[woke.seq]!)).toBe("wake");
+      expect(r.evs[woke.seq]!.a).toBe(e.tid);
+      const set = r.v!.causes.find((c) => c.why.includes("what it read before waiting again"))!;
+      const st = r.evs[set.seq]!;
+      expect([kindOf(st), st.c]).toEqual(["store", 1]);
+      expect(set.seq).toBeGreaterThan(woke.seq);
+      expect(set.why).toBe(
+        `tid ${st.tid} set arrived to 1 after tid ${e.tid}'s wakeup: what it read before waiting again`,
+      );
     },
   },
   {

@@ -5,7 +5,7 @@
 // (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
 // events that set it up.
 
-import type { KState, Thread } from "../kernel/types.ts";
+import { HOW, type KState, type Thread, type Var } from "../kernel/types.ts";
 import { pipeHolders, stuckIfAny, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 
@@ -62,8 +62,11 @@ function holdersText(s: KState, th: Thread, causes: Cause[]): string {
 
 /**
  * For a thread waiting on a futex word: the wake nobody received before it
- * waited (a lost wakeup), and a change of the word after it queued that no
- * futex_wake followed (the waiter was never told).
+ * waited (a lost wakeup), a change of the word after it queued that no
+ * futex_wake followed (the waiter was never told), and a wakeup it got and
+ * slept again after (a predicate loop that found its condition false: the
+ * writes, between that wakeup and this wait, of the variables it had read,
+ * are what made it so).
  */
 function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
   const w = th.waitOn;
@@ -71,6 +74,23 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
   const v = s.vars.get(w.id);
   if (!v) return;
   const name = `${v.sync ?? "futex"} ${v.name}`;
+  const woke = th.woken;
+  if (woke !== undefined && woke.seq < w.since && woke.how === HOW.futex) {
+    causes.push({
+      seq: woke.seq,
+      why: `tid ${th.tid} was woken ${woke.by >= 0 ? `by tid ${woke.by} ` : ""}and waited again (at seq ${w.since})`,
+    });
+    // The values it read ($x registers: a variable's value loaded for an expression) and who wrote them since that wakeup.
+    for (const [reg, value] of th.regs ?? []) {
+      if (reg[0] !== "$") continue;
+      const x = findVar(s, reg.slice(1), th.pid);
+      if (x === undefined || x.value !== value || x.writer < 0 || x.since <= woke.seq || x.since >= w.since) continue;
+      causes.push({
+        seq: x.since,
+        why: `tid ${x.writer} set ${x.name} to ${value} after tid ${th.tid}'s wakeup: what it read before waiting again`,
+      });
+    }
+  }
   if (v.wake !== undefined && v.wake.woken === 0 && v.wake.seq < w.since) {
     causes.push({ seq: v.wake.seq, why: `tid ${v.wake.by} woke ${name} while no thread waited: that wakeup was lost` });
   }
@@ -80,6 +100,17 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
       why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told`,
     });
   }
+}
+
+/** The variable a thread of pid `pid` names `name`: its process's, else the kernel's. */
+function findVar(s: KState, name: string, pid: number): Var | undefined {
+  let kernel: Var | undefined;
+  for (const v of s.vars.values()) {
+    if (v.name !== name) continue;
+    if (v.space === pid) return v;
+    if (v.space === 0) kernel = v;
+  }
+  return kernel;
 }
 
 /**
