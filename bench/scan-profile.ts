@@ -72,8 +72,10 @@ function pass(stage: Stage, limit: number, invs: readonly Invariant[] = []): num
           ck.folded++;
           continue;
         }
-        if (q === 2) {
-          applyEvent(st, fillEvent(cols, i, ev));
+        if (q === 2 || q === 3) {
+          const e = fillEvent(cols, i, ev);
+          if (q === 3 && ck.preOnly(st, e) !== null) throw new Error(`violation at ${e.seq}`);
+          applyEvent(st, e);
           ck.folded++;
           continue;
         }
