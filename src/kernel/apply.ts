@@ -262,10 +262,12 @@ type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters; [UNWAITED]?: Int32Ar
  * snapshot, fromPlain) UNWAITED's slot, empty: the shape a folded state's
  * map has from its first release on, so that the fold's compiled code,
  * which has met that one, runs on it without being compiled again (the
- * split scan starts every segment from a snapshot). No table yet: as absent.
+ * split scan starts every segment from a snapshot). An empty table (every
+ * entry unknown: as absent), not undefined: the fold's compiled code reads a
+ * typed array there, as on a folded state's map from its first release on.
  */
 export function unwaitedSlot(m: Map<number, Thread>): void {
-  (m as Indexed)[UNWAITED] = undefined;
+  (m as Indexed)[UNWAITED] = new Int32Array(0);
 }
 /** Lock ids past this are walked at every release (an imported trace's lock ids can be addresses). */
 const UNWAITED_IDS = 1 << 16;

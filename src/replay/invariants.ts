@@ -665,6 +665,8 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
 
 /** No kind is quiet. */
 const NONE_QUIET = new Uint8Array(0);
+/** No state (a Checker's `last` before any, or after an event it did not see whole): an object, not null, so that the compiled comparisons see one type. */
+const NO_STATE = {} as KState;
 
 /** A Checker's dispatch lists for one set of armed invariants (see Checker). */
 interface Dispatch {
@@ -732,7 +734,7 @@ export class Checker {
   private foldedSeen = 0;
   /** The seq expected next, and the state it is expected on. */
   private next = -1;
-  private last: KState | null = null;
+  private last: KState = NO_STATE;
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
@@ -814,18 +816,25 @@ export class Checker {
   }
 
   /**
-   * The set of the guarded invariants whose test holds on s (of those in
-   * `which`); with ev, s is the state after ev (an event of their `by`) and
-   * those not in `was` were not armed before it (their `since` may say).
+   * The set of the guarded invariants (of those in `which`) whose test holds
+   * on s, the state after ev (an event of their `by`); those not in `was`
+   * were not armed before it (their `since` may say).
    */
-  private tested(s: KState, which: number, ev?: KEvent, was = -1): number {
+  private tested(s: KState, which: number, ev: KEvent, was: number): number {
     let out = 0;
     for (let g = 0; g < this.guarded.length; g++) {
       const bit = 1 << g;
       if ((which & bit) === 0) continue;
       const a = this.guarded[g]!.armed!;
-      if (ev !== undefined && (was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
+      if ((was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
     }
+    return out;
+  }
+
+  /** The set of the guarded invariants whose test holds on s (apart from tested: a state met afresh, no event; one argument type per call site for the compiler). */
+  private testedAll(s: KState): number {
+    let out = 0;
+    for (let g = 0; g < this.guarded.length; g++) if (this.guarded[g]!.armed!.test(s)) out |= 1 << g;
     return out;
   }
 
@@ -867,7 +876,7 @@ export class Checker {
   private restart(s: KState, jump: boolean): Dispatch {
     if (jump) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
     this.pending = 0;
-    return this.setArmed(this.tested(s, -1));
+    return this.setArmed(this.testedAll(s));
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
@@ -908,7 +917,7 @@ export class Checker {
     let d = this.d;
     if (s !== this.last || ev.seq + 1 !== this.next) {
       // Not the event before() saw: judge on every list, and look again at the next before().
-      this.last = null;
+      this.last = NO_STATE;
       this.pending = 0;
       d = this.setArmed(-1);
     } else if (this.pending !== 0) {
