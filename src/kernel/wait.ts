@@ -144,7 +144,7 @@ export function otherWaits(s: KState): boolean {
 /** Whether tid can run by itself: alive, and its wakersOf is "runs". */
 function runsAlone(s: KState, tid: number): boolean {
   const o = s.threads.get(tid);
-  return o !== undefined && o.state !== "exited" && !wakersInto(s, o, ALONE);
+  return o !== undefined && o.state !== "exited" && (!waits(o) || !wakersInto(s, o, ALONE));
 }
 
 /**
