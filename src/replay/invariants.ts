@@ -858,18 +858,7 @@ export class Checker {
    * nothing to do for such a kind.
    */
   preOnly(s: KState, ev: KEvent): Violation | null {
-    const list = this.d.pre[ev.kind]!;
-    let best: Finding | null = null;
-    let bestInv: Invariant | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const inv = list[i]!;
-      const f = inv.pre!(s, ev);
-      if (f !== null && best === null) {
-        best = f;
-        bestInv = inv;
-      }
-    }
-    return best === null ? null : violation(bestInv!, best, ev);
+    return runPre(this.d.pre[ev.kind]!, s, ev);
   }
 
   /** Another state, or a jump in the seqs (`jump`: the monitors start again): the armed set tested afresh. */
@@ -896,19 +885,7 @@ export class Checker {
       d = this.setArmed(-1);
     } else this.pending = this.touch[k]!;
     const list = k < this.top ? d.pre[k]! : this.preAll;
-    if (list === null) return null;
-    // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
-    let best: Finding | null = null;
-    let bestInv: Invariant | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const inv = list[i]!;
-      const f = inv.pre!(s, ev);
-      if (f !== null && best === null) {
-        best = f;
-        bestInv = inv;
-      }
-    }
-    return best === null ? null : violation(bestInv!, best, ev);
+    return list === null ? null : runPre(list, s, ev);
   }
 
   /** The first invariant ev breaks judged on the state after it, or null. */
@@ -934,6 +911,21 @@ export class Checker {
     }
     return null;
   }
+}
+
+/** The pre-hooks of `list` on ev (before() and preOnly): every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer. */
+function runPre(list: readonly Invariant[], s: KState, ev: KEvent): Violation | null {
+  let best: Finding | null = null;
+  let bestInv: Invariant | null = null;
+  for (let i = 0; i < list.length; i++) {
+    const inv = list[i]!;
+    const f = inv.pre!(s, ev);
+    if (f !== null && best === null) {
+      best = f;
+      bestInv = inv;
+    }
+  }
+  return best === null ? null : violation(bestInv!, best, ev);
 }
 
 function violation(inv: Invariant, f: Finding, ev: KEvent): Violation {
