@@ -36,7 +36,7 @@ interface Row {
   events: number;
   wallS: number;
   /** CPU s: this thread over the call, the scan worker(s), the other threads (JIT, GC). */
-  cpu: { main: number; worker: number; other: number; total: number };
+  cpu: { main: number; worker: number; other: number; total: number; byName?: Record<string, number> };
   nsPerEvent: number;
   load: number[];
   how: string;
@@ -76,7 +76,7 @@ async function one(trace: string, jobs: number): Promise<Row> {
     jobs,
     events: n,
     wallS: (t1 - t0) / 1000,
-    cpu: { main: mainCpu, worker: workerCpu, other, total },
+    cpu: { main: mainCpu, worker: workerCpu, other, total, ...(th?.byName ? { byName: th.byName } : {}) },
     nsPerEvent: (total * 1e9) / n,
     load: loadavg().map((x) => +x.toFixed(2)),
     how: notes.join("; "),
@@ -126,6 +126,14 @@ else
       `${r.trace}, ${r.jobs} thread${r.jobs > 1 ? "s" : ""}: ${r.events.toLocaleString("en-US")} events, ${f3(r.wallS)} s wall (${f1(r.events / r.wallS / 1e6)} M/s), ` +
         `CPU s: this thread ${f3(r.cpu.main)}, worker ${f3(r.cpu.worker)}, other ${f3(r.cpu.other)} = ${f3(r.cpu.total)} (${f1(r.nsPerEvent)} ns/event); load ${r.load.join(" ")}`,
     );
+    if (r.cpu.byName)
+      console.log(
+        `  other threads: ${Object.entries(r.cpu.byName)
+          .filter(([, v]) => v >= 0.005)
+          .sort((x, y) => y[1] - x[1])
+          .map(([k, v]) => `${k} ${f3(v)}`)
+          .join(", ")}`,
+      );
     for (const t of r.threads ?? [])
       console.log(
         `  ${t.by === 0 ? "this thread" : `worker ${t.by}`}: ${t.segments} segments, ${t.events.toLocaleString("en-US")} events, ${f3(t.cpuS)} CPU s / ${f3(t.wallS)} wall s in them; ` +

@@ -14,6 +14,8 @@ export interface ThreadCpuSeconds {
   main: number;
   writer: number;
   other: number;
+  /** CPU seconds of the other threads by thread name (JSC's "JITWorker", "Heap Helper Thread", ...). */
+  byName?: Record<string, number>;
 }
 
 /** utime + stime of a task, in seconds, and its name; null when it is gone. */
@@ -52,12 +54,15 @@ function sampler(): void {
   parentPort!.once("message", () => {
     clearInterval(timer);
     sample();
-    const r: ThreadCpuSeconds = { main: 0, writer: 0, other: 0 };
+    const r: ThreadCpuSeconds = { main: 0, writer: 0, other: 0, byName: {} };
     for (const [tid, s] of seen) {
       const used = s.cpu - s.base;
       if (tid === pid) r.main += used;
       else if (/^Worker$|^worker-\d+$/.test(s.name)) r.writer += used;
-      else r.other += used;
+      else {
+        r.other += used;
+        r.byName![s.name] = (r.byName![s.name] ?? 0) + used;
+      }
     }
     parentPort!.postMessage(r);
   });

@@ -218,9 +218,11 @@ describe("the scan's shortcuts", async () => {
     expect(found).toBeGreaterThan(10);
   });
 
-  it("a Checker not asked at the kinds it marks quiet (folded by applyInert or applyInertRun, 1, or by applyEvent, 2) finds what the plain predicates find", () => {
+  it("a Checker not asked at the kinds it marks quiet (folded by applyInert or applyInertRun, 1, or by applyEvent, 2; 3: its pre-hooks by preOnly, then applyEvent) finds what the plain predicates find", () => {
     let skipped = 0;
     let silent = 0;
+    let preOnly = 0;
+    let preOnlyFound = 0;
     let runs = 0;
     for (const { name, src } of all) {
       const ck = new Checker(predicates);
@@ -253,6 +255,17 @@ describe("the scan's shortcuts", async () => {
           silent++;
           continue;
         }
+        if (q === 3) {
+          const v = ck.preOnly(st, ev);
+          applyEvent(st, ev);
+          ck.folded++;
+          preOnly++;
+          if (v !== null) {
+            got.push(`${ev.seq} ${v.invariant}`);
+            preOnlyFound++;
+          }
+          continue;
+        }
         let v = ck.before(st, ev);
         applyEvent(st, ev);
         if (v === null) v = ck.after(st, ev);
@@ -265,6 +278,8 @@ describe("the scan's shortcuts", async () => {
     }
     expect(skipped).toBeGreaterThan(50_000);
     expect(silent).toBeGreaterThan(1_000);
+    expect(preOnly).toBeGreaterThan(1_000);
+    expect(preOnlyFound).toBeGreaterThan(0);
   });
 
   it("the whole-trace scan, data-race left out until the first memory access, gives the scan with every invariant from the start", () => {

@@ -241,24 +241,33 @@ interface Waiters {
 }
 const WAITERS: unique symbol = Symbol("waiters");
 /**
- * Without the index: the lock ids a walk found no thread waiting for (1), so
- * that a release of such a lock walks nobody (nine releases in ten on
- * `stress`). Hangs on the threads map as the index does; a lock-wait clears
- * its lock's entry, and nothing else makes a thread wait for a lock (a thread
- * starts with none, a rebuilt state has a new map and no table).
+ * Without the index: by lock id, a bound on the threads waiting for it
+ * (waitLock set to it): 0 unknown, c >= 1 at most c - 1 of them. A walk
+ * sets it exactly; a lock-wait adds the thread it makes wait, an acquire by
+ * one of its waiters and a waiter's exit take it off; a waitLock cleared
+ * elsewhere (a reap's wakeup, an imported trace's wait end, a thread gone)
+ * leaves it high, which only costs a walk. So a release of a lock nobody
+ * waits for (entry 1: nine releases in ten on `stress`, and the release
+ * after the one that woke the waiters, once they took the lock) walks
+ * nobody, and a walk stops when it has met the c - 1. Hangs on the threads
+ * map as the index does: a cloned or rebuilt state has a new map and no
+ * table (every entry unknown), and only a lock-wait makes a thread wait for
+ * a lock (a thread starts with none).
  */
-const UNWAITED: unique symbol = Symbol("unwaited locks");
-type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters; [UNWAITED]?: Uint8Array };
+const UNWAITED: unique symbol = Symbol("lock waiter bounds");
+type Indexed = Map<number, Thread> & { [WAITERS]?: Waiters; [UNWAITED]?: Int32Array };
 
 /**
  * Gives a threads map made outside the fold (a state rebuilt from a
  * snapshot, fromPlain) UNWAITED's slot, empty: the shape a folded state's
  * map has from its first release on, so that the fold's compiled code,
  * which has met that one, runs on it without being compiled again (the
- * split scan starts every segment from a snapshot). No table yet: as absent.
+ * split scan starts every segment from a snapshot). An empty table (every
+ * entry unknown: as absent), not undefined: the fold's compiled code reads a
+ * typed array there, as on a folded state's map from its first release on.
  */
 export function unwaitedSlot(m: Map<number, Thread>): void {
-  (m as Indexed)[UNWAITED] = undefined;
+  (m as Indexed)[UNWAITED] = new Int32Array(0);
 }
 /** Lock ids past this are walked at every release (an imported trace's lock ids can be addresses). */
 const UNWAITED_IDS = 1 << 16;
@@ -287,13 +296,26 @@ function addTo(m: Map<number, Set<Thread>>, key: number, t: Thread): void {
   else set.add(t);
 }
 
-/** Notes that t now waits for lock id (in the index, if the map has one; no longer unwaited in UNWAITED's table). */
+/** Notes that t, waiting for no lock or another one, now waits for lock id (in the index, if the map has one, and in UNWAITED's bounds). */
 function waitsLock(s: KState, t: Thread, id: number): void {
   const m = s.threads as Indexed;
   const w = m[WAITERS];
   if (w !== undefined) addTo(w.byLock, id, t);
   const u = m[UNWAITED];
-  if (u !== undefined && id < u.length) u[id] = 0;
+  if (u === undefined) return;
+  if (t.waitLock >= 0) unwaits(u, t.waitLock);
+  if (id >= 0 && id < u.length && u[id]! > 0) u[id]!++;
+}
+
+/** A thread that waited for lock id waits for it no more (acquired it, exited, waits for another): its bound in u, if known, goes down by one. */
+function unwaits(u: Int32Array, id: number): void {
+  if (id < u.length && u[id]! > 1) u[id]!--;
+}
+
+/** t (waitLock >= 0) stops waiting for its lock: UNWAITED's bound follows (the caller clears waitLock). */
+function leavesLock(s: KState, t: Thread): void {
+  const u = (s.threads as Indexed)[UNWAITED];
+  if (u !== undefined) unwaits(u, t.waitLock);
 }
 
 /** Notes that t now waits for pid (-1: any child). */
@@ -313,23 +335,27 @@ function waitsPid(s: KState, t: Thread, pid: number): void {
 function wakeLockWaiters(s: KState, id: number, clear: boolean): void {
   const m = s.threads as Indexed;
   let u = m[UNWAITED];
-  // Nobody waits for it (only a lock-wait makes a thread wait for a lock, and it clears the entry): with or without the index.
-  if (u !== undefined && id < u.length && u[id] === 1) return;
+  const bound = u !== undefined && id >= 0 && id < u.length ? u[id]! : 0;
+  // Nobody waits for it (see UNWAITED): with or without the index.
+  if (bound === 1) return;
   const w = waiters(s);
   if (w === null) {
-    let waited = false;
+    // At most bound - 1 waiters (bound > 0): the walk stops when it has met them all.
+    let left = bound > 0 ? bound - 1 : -1;
+    let waiting = 0;
     for (const t of m.values()) {
       if (t.waitLock !== id) continue;
       if (t.state === "blocked") wakeFromLock(t, clear);
-      if (t.waitLock === id) waited = true;
+      if (t.waitLock === id) waiting++;
+      if (--left === 0) break;
     }
-    if (waited || id < 0 || id >= UNWAITED_IDS) return;
+    if (id < 0 || id >= UNWAITED_IDS) return;
     if (u === undefined || id >= u.length) {
-      const grown = new Uint8Array(Math.max(64, 2 ** Math.ceil(Math.log2(id + 1))));
+      const grown = new Int32Array(Math.max(64, 2 ** Math.ceil(Math.log2(id + 1))));
       if (u !== undefined) grown.set(u);
       u = m[UNWAITED] = grown;
     }
-    u[id] = 1;
+    u[id] = waiting + 1;
     return;
   }
   const set = w.byLock.get(id);
@@ -603,6 +629,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.threadExit: {
       const t = thread(s, ev, ev.a);
       const held = t.waitLock >= 0 ? s.locks.get(t.waitLock) : undefined;
+      if (t.waitLock >= 0) leavesLock(s, t);
       t.state = "exited";
       t.waitLock = -1;
       t.waitPid = -2;
@@ -644,9 +671,11 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.lockWait: {
       const t = thread(s, ev, ev.tid);
       const l = lock(s, ev, ev.a);
-      if (t.waitLock !== ev.a) t.waitSince = ev.seq;
-      t.waitLock = ev.a;
-      waitsLock(s, t, ev.a);
+      if (t.waitLock !== ev.a) {
+        t.waitSince = ev.seq;
+        waitsLock(s, t, ev.a);
+        t.waitLock = ev.a;
+      }
       // spin 2: an imported trace's wait; its switches say whether the thread sleeps.
       if (ev.b !== 2) t.state = ev.b ? "spinning" : "blocked";
       if (l.pi && l.owner >= 0) reboost(s, l.owner);
@@ -721,6 +750,7 @@ export function acquired(s: KState, l: Lock, t: Thread, seq: number, level: numb
   l.owner = t.tid;
   l.ident = t.ident;
   l.level = level;
+  if (t.waitLock >= 0) leavesLock(s, t);
   t.waitLock = -1;
   if (t.state === "spinning" || t.state === "blocked") t.state = "running";
   if (l.pi) reboost(s, t.tid);

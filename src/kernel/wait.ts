@@ -73,7 +73,7 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
   out.length = 0;
   if (th.state === "exited") return true;
   // Only a blocked or spinning thread waits (the tests below all end in "runs" for the others).
-  if (th.state !== "blocked" && th.state !== "spinning") return false;
+  if (!waits(th)) return false;
   // exit_group is taking its process down: the wait ends with the thread.
   if ((s.procs.get(th.pid)?.exitingSeq ?? -1) >= 0) return false;
   if (th.waitLock >= 0) {
@@ -125,6 +125,11 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
   return false;
 }
 
+/** Whether th may wait (blocked or spinning): wakersInto says "runs" for every other live thread, and nothing for an exited one. */
+function waits(th: Thread): boolean {
+  return th.state === "blocked" || th.state === "spinning";
+}
+
 /** The arrays the checks below reuse: one for a thread's wakers, one for runsAlone's (called while the first is read). */
 const WAKERS: number[] = [];
 const ALONE: number[] = [];
@@ -139,7 +144,7 @@ export function otherWaits(s: KState): boolean {
 /** Whether tid can run by itself: alive, and its wakersOf is "runs". */
 function runsAlone(s: KState, tid: number): boolean {
   const o = s.threads.get(tid);
-  return o !== undefined && o.state !== "exited" && !wakersInto(s, o, ALONE);
+  return o !== undefined && o.state !== "exited" && (!waits(o) || !wakersInto(s, o, ALONE));
 }
 
 /**
@@ -168,7 +173,8 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
  */
 export function exitStrandsNone(s: KState, tid: number): boolean {
   for (const t of s.threads.values()) {
-    if (t.tid === tid || t.state === "exited") continue;
+    // Only a blocked or spinning thread waits (wakersInto's first test, here: no call for the others).
+    if (t.tid === tid || !waits(t)) continue;
     const ws = WAKERS;
     if (!wakersInto(s, t, ws) || !ws.includes(tid)) continue;
     let other = false;
@@ -191,7 +197,7 @@ export function exitStrandsNone(s: KState, tid: number): boolean {
  */
 function surelyNoneStuck(s: KState): boolean {
   for (const t of s.threads.values()) {
-    if (t.state === "exited") continue;
+    if (!waits(t)) continue;
     const ws = WAKERS;
     if (!wakersInto(s, t, ws)) continue;
     let any = false;

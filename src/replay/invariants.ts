@@ -665,6 +665,8 @@ export function checkEvent(inv: Invariant, before: KState, ev: KEvent, after: KS
 
 /** No kind is quiet. */
 const NONE_QUIET = new Uint8Array(0);
+/** No state (a Checker's `last` before any, or after an event it did not see whole): an object, not null, so that the compiled comparisons see one type. */
+const NO_STATE = {} as KState;
 
 /** A Checker's dispatch lists for one set of armed invariants (see Checker). */
 interface Dispatch {
@@ -673,7 +675,9 @@ interface Dispatch {
   post: (Invariant[] | null)[];
   /**
    * By kind code, for the kinds no hook here inspects and no `armed` lists
-   * in `by`: 1 for those in INERT_KINDS, 2 for the others; 0 for the rest.
+   * in `by`: 1 for those in INERT_KINDS, 2 for the others; 3 for the kinds
+   * that only pre-hooks inspect (no post-hook, no monitor) and no `armed`
+   * lists in `by`; 0 for the rest.
    */
   idle: Uint8Array;
 }
@@ -695,7 +699,10 @@ interface Dispatch {
  * (INERT_KINDS) with 1, and those whose fold is more with 2: a scan may
  * fold those itself (applyInert for the first, applyEvent for the second)
  * without calling the Checker, counting them in `folded`, so that they are
- * no jump (checkRange).
+ * no jump (checkRange). It marks with 3 the kinds that only pre-hooks
+ * inspect now and that arm nothing (lock-acquire, ~10% of `stress`): a scan
+ * may run those hooks itself (`preOnly`, the same hooks in the same order as
+ * before() would), fold the event, and count it in `folded` too.
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
@@ -727,7 +734,7 @@ export class Checker {
   private foldedSeen = 0;
   /** The seq expected next, and the state it is expected on. */
   private next = -1;
-  private last: KState | null = null;
+  private last: KState = NO_STATE;
 
   constructor(invariants: readonly Invariant[]) {
     this.invariants = invariants;
@@ -793,6 +800,12 @@ export class Checker {
         post.push(this.list(k, "post", armed));
         if (this.touch[k] === 0 && !pre[k] && !post[k])
           idle[k] = k < INERT_KINDS.length && INERT_KINDS[k] === 1 ? 1 : 2;
+        else if (
+          this.touch[k] === 0 &&
+          !post[k] &&
+          pre[k]!.every((inv) => !this.invariants[this.live.indexOf(inv)]?.monitor)
+        )
+          idle[k] = 3;
       }
       d = { pre, post, idle };
       this.dispatch[slot] = d;
@@ -803,18 +816,25 @@ export class Checker {
   }
 
   /**
-   * The set of the guarded invariants whose test holds on s (of those in
-   * `which`); with ev, s is the state after ev (an event of their `by`) and
-   * those not in `was` were not armed before it (their `since` may say).
+   * The set of the guarded invariants (of those in `which`) whose test holds
+   * on s, the state after ev (an event of their `by`); those not in `was`
+   * were not armed before it (their `since` may say).
    */
-  private tested(s: KState, which: number, ev?: KEvent, was = -1): number {
+  private tested(s: KState, which: number, ev: KEvent, was: number): number {
     let out = 0;
     for (let g = 0; g < this.guarded.length; g++) {
       const bit = 1 << g;
       if ((which & bit) === 0) continue;
       const a = this.guarded[g]!.armed!;
-      if (ev !== undefined && (was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
+      if ((was & bit) === 0 && a.since !== undefined ? a.since(s, ev) : a.test(s)) out |= bit;
     }
+    return out;
+  }
+
+  /** The set of the guarded invariants whose test holds on s (apart from tested: a state met afresh, no event; one argument type per call site for the compiler). */
+  private testedAll(s: KState): number {
+    let out = 0;
+    for (let g = 0; g < this.guarded.length; g++) if (this.guarded[g]!.armed!.test(s)) out |= 1 << g;
     return out;
   }
 
@@ -831,11 +851,21 @@ export class Checker {
     return s === this.last && this.pending === 0 ? this.quiet : NONE_QUIET;
   }
 
+  /**
+   * For an event whose kind quietOn marks 3: what before(s, ev) would give
+   * (its kind's pre-hooks, every one run, the first finding in order), for
+   * a scan that then folds ev itself and counts it in `folded`: after() has
+   * nothing to do for such a kind.
+   */
+  preOnly(s: KState, ev: KEvent): Violation | null {
+    return runPre(this.d.pre[ev.kind]!, s, ev);
+  }
+
   /** Another state, or a jump in the seqs (`jump`: the monitors start again): the armed set tested afresh. */
   private restart(s: KState, jump: boolean): Dispatch {
     if (jump) for (let i = 0; i < this.historic.length; i++) this.monitors[i] = this.historic[i]!.monitor!();
     this.pending = 0;
-    return this.setArmed(this.tested(s, -1));
+    return this.setArmed(this.testedAll(s));
   }
 
   /** The first invariant ev breaks judged on the state before it (in INVARIANT order), or null. */
@@ -855,19 +885,7 @@ export class Checker {
       d = this.setArmed(-1);
     } else this.pending = this.touch[k]!;
     const list = k < this.top ? d.pre[k]! : this.preAll;
-    if (list === null) return null;
-    // Every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer.
-    let best: Finding | null = null;
-    let bestInv: Invariant | null = null;
-    for (let i = 0; i < list.length; i++) {
-      const inv = list[i]!;
-      const f = inv.pre!(s, ev);
-      if (f !== null && best === null) {
-        best = f;
-        bestInv = inv;
-      }
-    }
-    return best === null ? null : violation(bestInv!, best, ev);
+    return list === null ? null : runPre(list, s, ev);
   }
 
   /** The first invariant ev breaks judged on the state after it, or null. */
@@ -876,7 +894,7 @@ export class Checker {
     let d = this.d;
     if (s !== this.last || ev.seq + 1 !== this.next) {
       // Not the event before() saw: judge on every list, and look again at the next before().
-      this.last = null;
+      this.last = NO_STATE;
       this.pending = 0;
       d = this.setArmed(-1);
     } else if (this.pending !== 0) {
@@ -893,6 +911,21 @@ export class Checker {
     }
     return null;
   }
+}
+
+/** The pre-hooks of `list` on ev (before() and preOnly): every hook runs (a monitor must see every event of its kinds); the first finding in order is the answer. */
+function runPre(list: readonly Invariant[], s: KState, ev: KEvent): Violation | null {
+  let best: Finding | null = null;
+  let bestInv: Invariant | null = null;
+  for (let i = 0; i < list.length; i++) {
+    const inv = list[i]!;
+    const f = inv.pre!(s, ev);
+    if (f !== null && best === null) {
+      best = f;
+      bestInv = inv;
+    }
+  }
+  return best === null ? null : violation(bestInv!, best, ev);
 }
 
 function violation(inv: Invariant, f: Finding, ev: KEvent): Violation {

@@ -404,13 +404,19 @@ export function checkRange(
             }
           }
           const e = fillEvent(cols, k, ev);
-          if (q === 2) {
-            // No hook inspects it and it arms nothing: the fold alone.
+          if (q >= 2) {
+            // It arms nothing, and no hook inspects it (2) or only pre-hooks do (3): those and the fold.
+            const v = q === 3 ? ck.preOnly(st, e) : null;
             try {
               applyEvent(st, e);
             } catch (x) {
               scanned += k - i;
               throw foldError(x, e);
+            }
+            if (v !== null) {
+              found = v;
+              scanned += k - i + 1;
+              return k;
             }
             ck.folded++;
             continue;
