@@ -449,3 +449,26 @@ export class Converter {
     this.sink(e, this.state);
   }
 }
+
+let hinted = false;
+
+/**
+ * Bun only (JavaScriptCore), once per process: keeps Converter.op out of the top
+ * tier (FTL). op inlines every case's events and, through emit, the reducer's
+ * and the trace writer's per-event code; its FTL compile is the largest of the
+ * import (59 KB of machine code, about a fifth of the compilers' time at 1M
+ * events) and its FTL code is not faster than the tier below on this work: with
+ * the hint, CPU per 1M events fell on every thread measured (docs/IMPORT.md,
+ * "Seventh pass"). Nothing else changes: the same code runs, the same bytes come out.
+ */
+export async function importTierHints(): Promise<void> {
+  if (hinted || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return;
+  hinted = true;
+  const name = "bun:jsc"; // (not a module tsc, Node or Deno knows)
+  try {
+    const jsc = (await import(name)) as { noFTL?: (f: unknown) => unknown };
+    jsc.noFTL?.(Converter.prototype.op);
+  } catch {
+    // another runtime, or a Bun without it: no hint
+  }
+}

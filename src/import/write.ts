@@ -19,7 +19,7 @@
 
 import { basename } from "node:path";
 import { type ImportedMeta, type TraceMeta, TraceWriter, type WriteResult } from "../trace/index.ts";
-import { Converter, type ConvertStats, importedConfig, importedInitialState } from "./convert.ts";
+import { Converter, type ConvertStats, importedConfig, importedInitialState, importTierHints } from "./convert.ts";
 import type { MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
 import type { ReadOptions, ReadStats } from "./read.ts";
@@ -97,6 +97,7 @@ class CpuOverflow {
  * for a refused input, TraceWriteError when the output cannot be written.
  */
 export async function importTrace(path: string, out: string, opts: ImportOptions): Promise<ImportResult> {
+  await importTierHints();
   let cpus = 0;
   for (let pass = 1; ; pass++) {
     try {
