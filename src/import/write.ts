@@ -97,7 +97,6 @@ class CpuOverflow {
  * for a refused input, TraceWriteError when the output cannot be written.
  */
 export async function importTrace(path: string, out: string, opts: ImportOptions): Promise<ImportResult> {
-  await importTierHints();
   let cpus = 0;
   for (let pass = 1; ; pass++) {
     try {
@@ -128,6 +127,7 @@ async function onePass(
 ): Promise<Omit<ImportResult, "passes">> {
   const run = new MappedInput(path, opts);
   const input = run.input;
+  await importTierHints(input.textBytes);
   let writer: TraceWriter | undefined;
   let conv: Converter | undefined;
   let cpus = knownCpus;
