@@ -5,7 +5,7 @@
 // from THREAD_AT_ONCE_BYTES of input); `ktrace import
 // --verbose` says which way it wrote.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { THREAD_AFTER_EVENTS } from "../src/import/index.ts";
@@ -61,5 +61,25 @@ describe("import's writer thread", () => {
     expect(three.stderr).toMatch(/import: writing on this thread \(\d+ events\)/);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(readFileSync(c).equals(readFileSync(b))).toBe(true);
+  }, 120_000);
+
+  it("an import refused before its header ends the writer thread it started early, and leaves no file", async () => {
+    // The thread starts with the import (before the header); a line out of time order in the first ops stops it.
+    const lines = ["# tracer: nop"];
+    for (let i = 0; i < 4200; i++)
+      lines.push(`bash-100 [000] ..... 1234.${String(100000 + i * 10).padStart(6, "0")}: sched_stat_runtime: x=${i}`);
+    lines.push("bash-100 [000] ..... 1234.000001: sched_stat_runtime: x=late");
+    const input = join(dir, "late.txt");
+    writeFileSync(input, `${lines.join("\n")}\n`);
+    const out = join(dir, "late.ktrace");
+    for (const runtime of ["bun", "deno"] as const) {
+      const r = await runCli(["import", input, "-o", out, "--verbose"], {
+        runtime,
+        env: { KTRACE_WRITER_THREAD: "always" },
+      });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/line 4202 is out of time order/);
+      expect(existsSync(out) || existsSync(`${out}.partial`)).toBe(false);
+    }
   }, 120_000);
 });

@@ -449,3 +449,34 @@ export class Converter {
     this.sink(e, this.state);
   }
 }
+
+/**
+ * Input text bytes (TraceInput.textBytes) below which importTierHints keeps op out
+ * of the top tier: about 2.5M ftrace lines. Warm, op's top-tier code is a little
+ * faster (~0.05 s of main-thread CPU per 1M events); its compile (~0.15-0.2 CPU s
+ * once) is what a short import cannot earn back.
+ */
+export const TIER_HINT_BYTES = 256 << 20;
+
+let hinted = false;
+
+/**
+ * Bun only (JavaScriptCore), once per process, for an input of less than
+ * TIER_HINT_BYTES of text: keeps Converter.op out of the top tier (FTL). op
+ * inlines every case's events and, through emit, the reducer's and the trace
+ * writer's per-event code; its FTL compile is the largest of the import (59 KB of
+ * machine code, about a sixth of the compilers' time at 1M events), which a short
+ * import does not earn back (docs/IMPORT.md, "Seventh pass"). Nothing else changes:
+ * the same code runs, the same bytes come out.
+ */
+export async function importTierHints(textBytes: number): Promise<void> {
+  if (hinted || textBytes >= TIER_HINT_BYTES || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return;
+  hinted = true;
+  const name = "bun:jsc"; // (not a module tsc, Node or Deno knows)
+  try {
+    const jsc = (await import(name)) as { noFTL?: (f: unknown) => unknown };
+    jsc.noFTL?.(Converter.prototype.op);
+  } catch {
+    // another runtime, or a Bun without it: no hint
+  }
+}

@@ -19,7 +19,7 @@
 
 import { basename } from "node:path";
 import { type ImportedMeta, type TraceMeta, TraceWriter, type WriteResult } from "../trace/index.ts";
-import { Converter, type ConvertStats, importedConfig, importedInitialState } from "./convert.ts";
+import { Converter, type ConvertStats, importedConfig, importedInitialState, importTierHints } from "./convert.ts";
 import type { MapStats } from "./map.ts";
 import type { Op } from "./ops.ts";
 import type { ReadOptions, ReadStats } from "./read.ts";
@@ -127,6 +127,7 @@ async function onePass(
 ): Promise<Omit<ImportResult, "passes">> {
   const run = new MappedInput(path, opts);
   const input = run.input;
+  await importTierHints(input.textBytes);
   let writer: TraceWriter | undefined;
   let conv: Converter | undefined;
   let cpus = knownCpus;
@@ -139,11 +140,15 @@ async function onePass(
     want === true || (want === "auto" && input.textBytes >= (opts.threadAtOnceBytes ?? THREAD_AT_ONCE_BYTES));
   /** Whether the writer thread was asked for yet (once per pass). */
   let asked = want === false;
+  /** The thread of a long input, started now: it loads its code while this one reads up to the header. */
+  let early = atOnce ? TraceWriter.spawnThread() : undefined;
 
   /** Starts the writer thread, once; the writer goes on alone when it cannot. */
   const startThread = async (w: TraceWriter) => {
     asked = true;
-    const why = await w.useThread();
+    const e = early;
+    early = undefined;
+    const why = await w.useThread(e);
     opts.note?.(
       why === null
         ? `import: compressing and writing on a second thread${atOnce ? "" : ` from event ${w.events}`}`
@@ -237,5 +242,7 @@ async function onePass(
   } catch (e) {
     writer?.abort();
     throw e;
+  } finally {
+    if (early !== undefined) TraceWriter.dropThread(early);
   }
 }

@@ -2,7 +2,8 @@
 // encoded chunk bodies in order from a ByteChannel, and deflates, frames and
 // writes them with ChunkFile, exactly as the writer does on its own thread;
 // at the end the index and the footer, then an fsync. It opens the partial
-// file itself and writes at explicit offsets. It never returns to its event
+// file itself (named by the first record, `open`: the thread may start before
+// the writer has its file) and writes at explicit offsets. It never returns to its event
 // loop: readiness, progress, liveness, the answer to finish and a failure's
 // report all go through the shared control block (SLOT).
 
@@ -10,16 +11,25 @@ import { closeSync, fsyncSync, openSync } from "node:fs";
 import { workerData } from "node:worker_threads";
 import type { Outcome } from "../kernel/types.ts";
 import { ByteChannel } from "./byte-channel.ts";
-import { utf8 } from "./bytes.ts";
+import { fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
-import { ChunkFile, controlViews, RECORD, RECORD_HEAD, SLOT, type ThreadInput, writeFailure } from "./writer.ts";
+import {
+  ChunkFile,
+  controlViews,
+  RECORD,
+  RECORD_HEAD,
+  SLOT,
+  type ThreadFile,
+  type ThreadInput,
+  writeFailure,
+} from "./writer.ts";
 
 const input = workerData as ThreadInput;
 const { ints, nums, text } = controlViews(input.control);
 const alive = () => Atomics.add(ints, SLOT.beat, 1);
 const ch = new ByteChannel(input.channel, alive, 100);
 let fd = -1;
-let file: ChunkFile | null = null;
+let file = null as ChunkFile | null; // set by open()
 let failed = false;
 
 function fail(e: unknown): void {
@@ -30,11 +40,14 @@ function fail(e: unknown): void {
   Atomics.store(ints, SLOT.failed, 1);
 }
 
-try {
-  fd = openSync(input.path, "r+");
-  file = new ChunkFile(fd, input.offset, input.index, input.fastDeflate);
-} catch (e) {
-  fail(e);
+/** Opens the file of the `open` record. */
+function open(f: ThreadFile): void {
+  try {
+    fd = openSync(f.path, "r+");
+    file = new ChunkFile(fd, f.offset, f.index, f.fastDeflate);
+  } catch (e) {
+    fail(e);
+  }
 }
 Atomics.store(ints, SLOT.ready, 1);
 
@@ -61,7 +74,8 @@ for (;;) {
     Atomics.notify(ints, SLOT.done);
     break;
   }
-  if (!failed && file !== null && Atomics.load(ints, SLOT.stop) === 0) {
+  if (type === RECORD.open) open(JSON.parse(fromUtf8(body.subarray(0, len))) as ThreadFile);
+  else if (!failed && file !== null && Atomics.load(ints, SLOT.stop) === 0) {
     try {
       const x = body.subarray(0, len);
       if (type === RECORD.events) file.eventChunk(a, b, x);
