@@ -67,6 +67,43 @@ describe("the scheduling policy", () => {
       r.evs.filter((e) => e.seq > wake.seq && e.seq < sw.seq && e.kind === k.KIND.user).length,
     ).toBeLessThanOrEqual(1);
   });
+  it("a fifo spinner is not time-sliced: it never gives its cpu to the lower-priority owner of its spinlock (one cpu: a hang, explained)", () => {
+    // Low takes the spinlock and works; high wakes, spins on it. Linux: high spins for ever on the only cpu.
+    const w = world(
+      [
+        k.setPriority(50),
+        k.thread([k.lock("s"), k.user("low work", 40), k.unlock("s")], fifo(10, "L")),
+        k.thread([k.sleep(3_000), k.lock("s"), k.user("high work"), k.unlock("s")], fifo(30, "H")),
+        k.join(k.r("L")),
+        k.join(k.r("H")),
+      ],
+      { s: { type: "spin" } },
+    );
+    const r = run(w);
+    const spin = r.evs.find((e) => e.kind === k.KIND.lockWait && e.tid === 3)!;
+    expect(spin.b).toBe(1); // spins
+    // Nothing runs after high begins to spin: low gets no step, and the run hangs.
+    expect(r.evs.slice(spin.seq + 1).map((e) => k.EVENT_KINDS[e.kind]!.name)).toEqual(["hang", "end"]);
+    expect(r.st.outcome?.kind).toBe("hang");
+    expect(r.st.outcome?.message).toContain(
+      "tid 2 (pid 1) is runnable (fifo 10) but every cpu runs a higher-priority thread: tid 3 (fifo 30) on cpu 0",
+    );
+    const v = firstViolation(MemorySource.fromEvents(w.config, r.evs)).violation!;
+    expect(v.invariant).toBe("no-deadlock");
+    expect(v.causes.map((c) => c.seq)).toContain(spin.seq);
+    // A default-class spinner still gives way to a thread that can progress (the owner runs, and the run ends ok).
+    const other = world(
+      [
+        k.thread([k.lock("s"), k.user("low work", 40), k.unlock("s")], { tid: "L" }),
+        k.thread([k.sleep(3_000), k.lock("s"), k.user("high work"), k.unlock("s")], { tid: "H" }),
+        k.join(k.r("L")),
+        k.join(k.r("H")),
+      ],
+      { s: { type: "spin" } },
+    );
+    expect(run(other).st.outcome?.kind).toBe("ok");
+  });
+
   it("the chooser is offered only the threads the policy lets run", () => {
     const offered: number[][] = [];
     const base = randomChooser(3);

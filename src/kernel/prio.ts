@@ -10,7 +10,9 @@
 //   - a free cpu takes a ready thread of the highest rank ready;
 //   - a thread of a lower rank than a ready one is preempted at its next
 //     user-mode step (kernel paths are not preempted in this model);
-//   - a fifo thread is never time-sliced: only a higher rank preempts it.
+//   - a fifo thread is never time-sliced: only a higher rank preempts it (a
+//     fifo spinner too: it does not give way to its lock's lower-ranked
+//     owner, sched.ts's preemptRule; a default-class spinner does).
 // With no thread above rank 0 the policy does nothing (the default class
 // alone: the chooser's own order and preemption, as before priorities).
 //

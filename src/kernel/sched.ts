@@ -203,6 +203,12 @@ export function shouldPreempt(k: Simulator, c: number, th: Thread): boolean {
 function preemptRule(k: Simulator, c: number, th: Thread): boolean {
   if (th.state === "spinning") {
     if (!spinning(k, th)) return false;
+    // The policy first: a fifo spinner is not time-sliced, so it spins on (as a SCHED_FIFO thread in
+    // pthread_spin_lock does) unless a higher rank is ready; only the default class gives way to any thread that could progress.
+    if (k.ranked) {
+      const y = mustYield(k.state, k.rankedTids, th);
+      if (y !== null) return y;
+    }
     for (const x of k.rq) if (canProgress(k, x)) return true;
     return false;
   }

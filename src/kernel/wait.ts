@@ -23,6 +23,7 @@
 // no-deadlock invariant and the hang message use it.
 
 import { ownerClause, ownerStatus } from "./locks.ts";
+import { prioText, rank } from "./prio.ts";
 import { isImportedState, type KState, type Proc, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
@@ -290,5 +291,16 @@ export function waitText(s: KState, th: Thread): string {
     }
   }
   if (th.state === "blocked" && th.waitPid >= -1) return `blocks in waitpid(${th.waitPid})`;
+  if (th.state === "runnable" && s.cpus.length > 0) {
+    // Ready, but every cpu runs a thread of a higher rank (the priority policy: it never gets one while they run).
+    const mine = rank(th);
+    const above: string[] = [];
+    for (const c of s.cpus) {
+      const o = c.tid >= 0 ? s.threads.get(c.tid) : undefined;
+      if (o === undefined || rank(o) <= mine) return "is runnable";
+      above.push(`tid ${o.tid} (${prioText(o)}) on cpu ${c.id}`);
+    }
+    return `is runnable (${prioText(th)}) but every cpu runs a higher-priority thread: ${above.join(", ")}`;
+  }
   return `is ${th.state}`;
 }

@@ -27,7 +27,7 @@ export interface ViolationReport {
   desc: string;
   /** Earlier events that set it up, oldest first. */
   causes: CauseReport[];
-  /** The last few events before it by the same thread (or on the same cpu), oldest first. */
+  /** The last few events before it by the same thread (or on the same cpu; for a hang or the end, of any), oldest first. */
   context: EventJson[];
 }
 
@@ -55,7 +55,9 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
         ? { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" }
         : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
     });
-  const same = ev.tid >= 0 ? (e: KEvent) => e.tid === ev.tid : (e: KEvent) => e.cpu === ev.cpu;
+  // The same thread's, else the same cpu's; an event of the kernel as a whole (a hang, the end) has neither: the last events.
+  const same =
+    ev.tid >= 0 ? (e: KEvent) => e.tid === ev.tid : ev.cpu >= 0 ? (e: KEvent) => e.cpu === ev.cpu : undefined;
   const context = describedEvents(src, v.seq - 256, v.seq - 1, same).slice(-contextEvents);
   return {
     seq: v.seq,

@@ -29,7 +29,7 @@ import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./
 import { dataRace } from "./race.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
-import { stuckFinding, stuckSet } from "./waits.ts";
+import { hangCauses, stuckFinding, stuckSet } from "./waits.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
 
@@ -332,7 +332,7 @@ export const noDeadlock: Invariant = {
     return null;
   },
   post(s, ev) {
-    if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: [] };
+    if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: hangCauses(s) };
     if (ev.kind === KIND.threadExit) return strandedBy(s, ev);
     if (ev.kind === KIND.lockWait) {
       const l = s.locks.get(ev.a);

@@ -161,6 +161,17 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
   return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
 }
 
+/** A hang's causes: the event that began each live thread's wait (the state at the hang says what each waits on). */
+export function hangCauses(s: KState): Cause[] {
+  const out: Cause[] = [];
+  for (const th of s.threads.values()) {
+    if (th.state === "exited") continue;
+    const q = waitSeq(th);
+    if (q >= 0) out.push({ seq: q, why: `tid ${th.tid} ${waitText(s, th)}` });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
 /** The threads that can never run again (the kernel's rule), or null when there are none. */
 export function stuckSet(s: KState): Set<number> | null {
   return stuckIfAny(s);
