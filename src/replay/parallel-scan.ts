@@ -27,8 +27,8 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { fromPlain, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
+import { TraceCorruptError } from "../trace/errors.ts";
 import { packr, sameBytes } from "../trace/format.ts";
-import { TraceCorruptError } from "../trace/index.ts";
 import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, type Violation } from "./invariants.ts";
 
 export { type Plan, planFor, splittable };
