@@ -50,7 +50,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         display: !args.flags.json,
         jobs: args.flags.jobs,
         note: args.verbose ? eprintln : undefined,
-        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
+        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, stretchEvents: Math.ceil(segment / 4) } : {}),
       });
     }
     const report = res.violation
@@ -100,7 +100,8 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
 
 /**
  * KTRACE_CHECK_SEGMENT=N: split the scan into segments of about N events
- * (and do so from 3N events on) instead of the default 2^20: for tests and
+ * (and do so from 3N events on) instead of the default 2^20, each checked in
+ * stretches of about N/4 (parallel-scan.ts, EDEN_EVENTS): for tests and
  * experiments that need several segments in a small trace.
  */
 function segmentKnob(): number | undefined {
