@@ -198,7 +198,7 @@ function collect(events: number): void {
 }
 
 /** Events between two young-generation collections of a scanning thread (about: stretches end at snapshots). */
-export const EDEN_EVENTS = 1 << 18;
+export const EDEN_EVENTS = 1 << 17;
 
 /** Bun's young-generation collection (bun:jsc edenGC); null elsewhere. */
 const edenGC: (() => void) | null =
