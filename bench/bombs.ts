@@ -20,7 +20,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { constants, createDeflateRaw, createGzip } from "node:zlib";
 import { ByteWriter, concatBytes } from "../src/trace/bytes.ts";
-import { embedTrace } from "../src/trace/embed.ts";
+import { embedTrace } from "../src/trace/embed-write.ts";
 import {
   CHUNK_EVENTS,
   CHUNK_INDEX,

@@ -44,7 +44,7 @@ import {
 } from "../src/replay/index.ts";
 import { ByteWriter, concatBytes } from "../src/trace/bytes.ts";
 import { crc32, deflate as deflateAt, SNAPSHOT_LEVEL } from "../src/trace/compress.ts";
-import { embedTrace, gzipTrace } from "../src/trace/embed.ts";
+import { embedTrace, gzipTrace } from "../src/trace/embed-write.ts";
 import { ChunkBuilder, columnsToEvents, slotTable } from "../src/trace/event-codec.ts";
 import {
   CHUNK_EVENTS,

@@ -8,7 +8,8 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepare, record } from "../src/record/index.ts";
 import { mdEscape } from "../src/report/index.ts";
-import { EMBED_BEGIN, EMBED_END, embedTrace, findEmbeddedTrace, gzipTrace } from "../src/trace/embed.ts";
+import { EMBED_BEGIN, EMBED_END, findEmbeddedTrace } from "../src/trace/embed.ts";
+import { embedTrace, gzipTrace } from "../src/trace/embed-write.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { runCli } from "./helpers/run-cli.ts";
 

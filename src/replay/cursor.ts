@@ -9,7 +9,10 @@
 
 import { cloneState } from "../kernel/state.ts";
 import { type KEvent, KIND, type KState } from "../kernel/types.ts";
-import { fillEvent, TraceCorruptError } from "../trace/index.ts";
+import { TraceCorruptError } from "../trace/errors.ts";
+// A seek reads a snapshot each time: msgpackr's native string extractor makes that faster.
+import "../trace/msgpack-native.ts";
+import { fillEvent } from "../trace/event-codec.ts";
 import { atAnyPosition } from "./history.ts";
 import { Checker, type Invariant, invariantsOf, type Violation } from "./invariants.ts";
 import { firstOfKinds, firstViolation, foldEvent, ReplayError, type Unfolded, unfoldedText } from "./scan.ts";

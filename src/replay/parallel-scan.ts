@@ -27,14 +27,22 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { fromPlain, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KState } from "../kernel/types.ts";
+import { TraceCorruptError } from "../trace/errors.ts";
 import { packr, sameBytes } from "../trace/format.ts";
-import { TraceCorruptError } from "../trace/index.ts";
 import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, type Violation } from "./invariants.ts";
 
 export { type Plan, planFor, splittable };
 
-import { checkRange, checkWhole, finalState, type RangeOptions, type ScanResult, type Unfolded } from "./scan.ts";
-import { displaySafe, openSource, type ReplaySource, type TraceSource } from "./source.ts";
+import {
+  checkRange,
+  checkWhole,
+  finalState,
+  type RangeCheck,
+  type RangeOptions,
+  type ScanResult,
+  type Unfolded,
+} from "./scan.ts";
+import { displaySafe, lastAtOrBefore, openSource, type ReplaySource, type TraceSource } from "./source.ts";
 
 /** Events per segment, about (segments end at snapshots): enough that a segment's start costs nothing, few enough to share the work evenly. */
 export const SEGMENT_EVENTS = 1 << 20;
@@ -54,6 +62,8 @@ export interface ParallelScanOptions {
   minEvents?: number;
   /** Events per segment, about; default SEGMENT_EVENTS. */
   segmentEvents?: number;
+  /** Events between two young-generation collections within a segment, about; default EDEN_EVENTS (tests lower it with segmentEvents). */
+  stretchEvents?: number;
   /** This thread checks segments too (default); false: only the workers do, unless none can (tests of the workers' path). */
   mainTakesPart?: boolean;
   /** Hears, at the end, where and when each segment was checked and what each thread spent (bench/scan-split.ts). */
@@ -135,6 +145,8 @@ export interface WorkerInput {
   shared: SharedArrayBuffer;
   /** Which worker it is (1, 2, …), for timings. */
   by: number;
+  /** ParallelScanOptions.stretchEvents. */
+  stretch: number;
 }
 
 /** What a worker posts. */
@@ -185,6 +197,65 @@ function collect(events: number): void {
   (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc(true);
 }
 
+/** Events between two young-generation collections of a scanning thread (about: stretches end at snapshots). */
+export const EDEN_EVENTS = 1 << 17;
+
+/** Bun's young-generation collection (bun:jsc edenGC); null elsewhere. */
+const edenGC: (() => void) | null =
+  typeof (globalThis as { Bun?: unknown }).Bun === "undefined"
+    ? null
+    : ((await import("bun:jsc" as string)) as { edenGC(): void }).edenGC;
+
+/**
+ * Segment lo+1..hi checked in stretches of about `stretch` events cut at
+ * snapshots, with a young-generation collection between two (Bun): one
+ * walk's state and checker carried from each stretch to the next, so the
+ * answer is the one walk's. What the scan allocates is dead by the end of a
+ * stretch; collecting it there keeps each thread's heap from growing by a
+ * whole segment's garbage before collect() (7 MB a thread at ~7 bytes/event),
+ * and with two threads the process's peak is ~10 MB lower (docs/BENCHMARKS.md,
+ * "Phase 6"). An eden collection visits only the young objects: it costs
+ * little, where a full one every stretch cost 7–12% of the scan's CPU (phase
+ * 4). Returns null when a stretch ends with the state unknown (damage): a
+ * cut there could report a lost stretch twice, so the caller checks the
+ * segment in one walk instead.
+ */
+function checkStretches(
+  src: ReplaySource,
+  plan: Plan,
+  lo: number,
+  hi: number,
+  start: KState | undefined,
+  stretch: number,
+  gc: () => void,
+): RangeCheck | null {
+  const checker = new Checker(plan.split);
+  const seqs = src.snapshotSeqs;
+  let i = lastAtOrBefore(seqs, lo) + 1;
+  let state = start;
+  let from = lo + 1;
+  let scanned = 0;
+  let firstWatched = -1;
+  for (;;) {
+    // The stretch ends at the first snapshot `stretch` events on, or at hi.
+    while (i < seqs.length && seqs[i]! < from - 1 + stretch) i++;
+    const cut = i < seqs.length && seqs[i]! < hi ? seqs[i]! : hi;
+    const r = checkRange(src, plan.split, from, cut, {
+      ...(state ? { state } : {}),
+      checker,
+      ...(plan.reports ? { watch: plan.reports } : {}),
+    });
+    if (r.unchecked.length > 0) return null;
+    scanned += r.scanned;
+    if (firstWatched < 0) firstWatched = r.firstWatched;
+    if (r.violation !== null || cut === hi) return { ...r, scanned, firstWatched };
+    if (!r.end) return null;
+    gc();
+    state = r.end;
+    from = cut + 1;
+  }
+}
+
 /** The state in the form snapshots store it: two states are the same state when these bytes are. */
 function packed(s: KState): Uint8Array {
   return packr.pack(toPlain(s));
@@ -200,6 +271,7 @@ export function checkSegment(
   bounds: readonly number[],
   last: number,
   k: number,
+  stretch = EDEN_EVENTS,
 ): SegmentResult {
   const lo = bounds[k]!;
   const hi = k + 1 < bounds.length ? bounds[k + 1]! : last;
@@ -220,10 +292,17 @@ export function checkSegment(
     if (s === null) return none;
     start = s;
   }
-  const r = checkRange(src, plan.split, lo + 1, hi, {
-    ...(start ? { state: start } : {}),
-    ...(plan.reports ? { watch: plan.reports } : {}),
-  });
+  const gc = edenGC;
+  const stretched = gc !== null && hi - lo > stretch;
+  let r = stretched ? checkStretches(src, plan, lo, hi, start, stretch, gc) : null;
+  if (r === null) {
+    // In one walk; when the stretches gave up (damage), from a fresh copy of the snapshot: they folded theirs.
+    if (stretched && k > 0) start = snapshotAt(src, lo) ?? undefined;
+    r = checkRange(src, plan.split, lo + 1, hi, {
+      ...(start ? { state: start } : {}),
+      ...(plan.reports ? { watch: plan.reports } : {}),
+    });
+  }
   collect(r.scanned);
   let endMatches = false;
   if (r.violation === null && k + 1 < bounds.length && r.end) {
@@ -256,10 +335,11 @@ export function checkTimed(
   last: number,
   k: number,
   by: number,
+  stretch = EDEN_EVENTS,
 ): SegmentResult {
   const t0 = wallMs();
   const c0 = threadCpuMs();
-  const r = checkSegment(src, plan, bounds, last, k);
+  const r = checkSegment(src, plan, bounds, last, k, stretch);
   r.timing = { by, t0, t1: wallMs(), cpuMs: c0 < 0 ? -1 : threadCpuMs() - c0 };
   return r;
 }
@@ -330,6 +410,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     last,
     shared: shared.buffer as SharedArrayBuffer,
     by: 0,
+    stretch: Math.max(1, opts.stretchEvents ?? EDEN_EVENTS),
   };
   const workerCount = Math.min(jobs - 1, bounds.length - 1);
   for (let i = 0; i < workerCount; i++) {
@@ -380,7 +461,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (opts.mainTakesPart ?? true) {
       const k = claim(shared, bounds.length);
       if (k < 0) break;
-      const r = checkTimed(mineView, plan, bounds, last, k, 0);
+      const r = checkTimed(mineView, plan, bounds, last, k, 0, input.stretch);
       results.set(k, r);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       // Let the workers' messages in.
@@ -396,7 +477,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     // Segments a worker claimed but did not finish (it failed): checked here.
     for (let k = 0; k <= Math.min(Atomics.load(shared, 1), bounds.length - 1); k++) {
       if (!results.has(k)) {
-        const r = checkTimed(mineView, plan, bounds, last, k, 0);
+        const r = checkTimed(mineView, plan, bounds, last, k, 0, input.stretch);
         results.set(k, r);
         if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       }

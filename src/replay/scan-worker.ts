@@ -30,7 +30,7 @@ try {
     for (;;) {
       const k = claim(shared, input.bounds.length);
       if (k < 0) break;
-      const r = checkTimed(src, plan, input.bounds, input.last, k, input.by);
+      const r = checkTimed(src, plan, input.bounds, input.last, k, input.by, input.stretch);
       if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
       post({ type: "result", r });
     }

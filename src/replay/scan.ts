@@ -15,7 +15,8 @@
 import { ApplyError, applyEvent, applyInertRun } from "../kernel/apply.ts";
 import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
-import { type EventColumns, fillEvent, type Gap, TraceCorruptError } from "../trace/index.ts";
+import { type Gap, TraceCorruptError } from "../trace/errors.ts";
+import { type EventColumns, fillEvent } from "../trace/event-codec.ts";
 import { Checker, type Invariant, invariantsOf, planFor, selectInvariants, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 

@@ -17,18 +17,11 @@ import { simulate, type World } from "../kernel/sim.ts";
 import { fromPlain, initState, type PlainState, toPlain } from "../kernel/state.ts";
 import type { KConfig, KEvent, KState, Outcome } from "../kernel/types.ts";
 import { validateInvariants, validateWorld } from "../kernel/validate.ts";
-import {
-  type EventColumns,
-  fillEvent,
-  type Gap,
-  type ImportedMeta,
-  type OpenOptions,
-  openTrace,
-  type Recovery,
-  Scratch,
-  TraceCorruptError,
-  type TraceReader,
-} from "../trace/index.ts";
+// The trace layer's reading modules, not its index.ts (which loads the writer too).
+import { type Gap, TraceCorruptError } from "../trace/errors.ts";
+import { type EventColumns, fillEvent, Scratch } from "../trace/event-codec.ts";
+import type { ImportedMeta } from "../trace/format.ts";
+import { type OpenOptions, openTrace, type Recovery, type TraceReader } from "../trace/reader.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
 

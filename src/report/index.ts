@@ -25,7 +25,8 @@ import {
   withStates,
 } from "../replay/index.ts";
 import { SCENARIOS } from "../scenarios/index.ts";
-import { EMBED_LIMIT, embeddedTraceIn, embedTrace, gzipTrace, isGzip, isKtrace } from "../trace/embed.ts";
+import { EMBED_LIMIT, embeddedTraceIn, isGzip, isKtrace } from "../trace/embed.ts";
+import { embedTrace, gzipTrace } from "../trace/embed-write.ts";
 import { clockText, type TraceReader } from "../trace/index.ts";
 import { hasUnsafe, mdCode, mdText, safeText } from "../util/safe-text.ts";
 import { sequenceDiagram } from "./mermaid.ts";

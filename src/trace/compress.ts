@@ -1,4 +1,5 @@
-// Compression and checksums for the trace layer, each defined once here.
+// Compression for the trace layer (what writes traces), each defined once here;
+// the checksum is in checksum.ts, so that reading a trace does not load fflate.
 //
 // - DEFLATE (chunk bodies) and gzip (whole files, embedded traces): fflate,
 //   pure JavaScript, so the same input gives the same bytes on Bun, Deno and
@@ -8,11 +9,11 @@
 // - Raw inflate (reading): the runtime's native zlib, ~6x faster than fflate's
 //   inflate (docs/FORMAT.md, "Measurements"); any DEFLATE decoder gives the
 //   same bytes back.
-// - CRC-32: node:zlib's crc32 (Node >= 20.15, Bun, Deno; same values).
 
-import { crc32 as zlibCrc32 } from "node:zlib";
 import { deflateSync, Gzip } from "fflate";
 import { concatBytes } from "./bytes.ts";
+
+export { crc32 } from "./checksum.ts";
 
 /** An fflate compression level (0: stored blocks, no compression). */
 export type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -88,12 +89,4 @@ export function gzip(data: Uint8Array): Uint8Array {
     (b) => parts.push(b),
   );
   return concatBytes(...parts);
-}
-
-/**
- * CRC-32 (IEEE 802.3, as zlib and PNG) of buf[start, end), continuing from
- * `crc` (the value for the preceding bytes; 0 to start). Unsigned 32-bit.
- */
-export function crc32(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
-  return zlibCrc32(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc) >>> 0;
 }

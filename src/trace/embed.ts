@@ -18,10 +18,13 @@
 // short or mangled in transit is reported as such rather than as a bad trace.
 // Lines may carry Markdown quote prefixes ("> ", as when a report is quoted
 // in a reply) and any indentation; both are ignored.
+//
+// This file reads the block (the reader loads it); embed-write.ts writes it
+// (with the writer's gzip, so that reading does not load fflate).
 
 import { Buffer } from "node:buffer";
 import { safeText } from "../util/safe-text.ts";
-import { crc32, gzip } from "./compress.ts";
+import { crc32 } from "./checksum.ts";
 import { TraceError } from "./errors.ts";
 import { MAGIC } from "./format.ts";
 
@@ -31,7 +34,8 @@ export const EMBED_END = "-----END KTRACE TRACE-----";
 export const EMBED_LIMIT = 64 * 1024;
 /** Text files larger than this are not searched for an embedded trace. */
 export const EMBED_MAX_TEXT = 16 * 1024 * 1024;
-const LINE = 76;
+/** Base64 columns of the block. */
+export const EMBED_LINE = 76;
 
 /** True when bytes start like a gzip stream (1f 8b). */
 export function isGzip(b: Uint8Array): boolean {
@@ -43,34 +47,6 @@ export function isKtrace(b: Uint8Array): boolean {
   if (b.length < MAGIC.length) return false;
   for (let i = 0; i < MAGIC.length; i++) if (b[i] !== MAGIC[i]) return false;
   return true;
-}
-
-/**
- * Gzip-wraps bytes with the trace layer's deterministic gzip (compress.ts;
- * same output on every runtime, unlike node:zlib). Bytes already gzip'd are
- * returned as is.
- */
-export function gzipTrace(raw: Uint8Array): Uint8Array {
-  if (isGzip(raw)) return raw;
-  return gzip(raw);
-}
-
-/**
- * The embedded-trace block (markers included, no trailing newline) for a
- * trace's bytes; gzip-wraps them first unless they already are.
- */
-export function embedTrace(bytes: Uint8Array, name: string): string {
-  const gz = gzipTrace(bytes);
-  const b64 = Buffer.from(gz.buffer, gz.byteOffset, gz.byteLength).toString("base64");
-  const lines = [
-    EMBED_BEGIN,
-    `name: ${safeText(name)}`,
-    `bytes: ${gz.length}`,
-    `crc32: ${crc32(gz).toString(16).padStart(8, "0")}`,
-  ];
-  for (let i = 0; i < b64.length; i += LINE) lines.push(b64.slice(i, i + LINE));
-  lines.push(EMBED_END);
-  return lines.join("\n");
 }
 
 /** A trace found in text. */

@@ -8,9 +8,13 @@
 //
 // All integers little-endian.
 
-import { Packr } from "msgpackr";
+// msgpackr's pure-JavaScript build ("msgpackr/pack" is its index.js on Bun, Deno and Node): the
+// package's main entry also loads its native string extractor (a Node-API add-on), which costs
+// ~4 MB of resident memory in each process and thread that reads a trace and does not make the
+// snapshots' few short strings faster (docs/BENCHMARKS.md, "Phase 6"). The bytes are the same.
+import { Packr } from "msgpackr/pack";
 import type { KConfig, Outcome } from "../kernel/types.ts";
-import { crc32 } from "./compress.ts";
+import { crc32 } from "./checksum.ts";
 import type { KindRow } from "./event-codec.ts";
 
 /** "\x89KTR\r\n\x1a\n": non-ASCII first byte, and line-ending mangling is detectable. */

@@ -19,7 +19,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "
 import { fromPlain, type PlainState } from "../kernel/state.ts";
 import { EVENT_KINDS, type KEvent, type KState, type Outcome } from "../kernel/types.ts";
 import { BadValue, ByteReader, ShortRead } from "./bytes.ts";
-import { crc32 } from "./compress.ts";
+import { crc32 } from "./checksum.ts";
 import { EMBED_MAX_TEXT, embeddedTraceIn, isKtrace, looksLikeText } from "./embed.ts";
 import { type Gap, TraceCorruptError, TraceError } from "./errors.ts";
 import {

@@ -3,25 +3,21 @@
 // was found but the trace is damaged, so part of it could not be checked
 // (each such stretch is listed, and checking went on after it). A long trace is
 // scanned on every core (replay/parallel-scan.ts) with the same answer.
+//
+// What it loads is what the scan needs (the replay modules themselves, not
+// replay/index.ts): the report of a violation (explain.ts: the cursor, the
+// causes) and its table are loaded when there is one. Memory matters here:
+// issue 14's `check` peak is ≤ 100 MB, and every module is parsed and
+// compiled again by each scan thread (docs/BENCHMARKS.md, "Phase 6").
 
-import {
-  checkInvariantNames,
-  displaySafe,
-  firstViolation,
-  firstViolationParallel,
-  importedApplicability,
-  LockEvidence,
-  type NotEvaluated,
-  openSource,
-  recoveryNote,
-  type ScanResult,
-  selectFor,
-  unfoldedText,
-  type ViolationReport,
-  violationReport,
-} from "../../replay/index.ts";
+import { importedApplicability, LockEvidence, type NotEvaluated } from "../../replay/consistency.ts";
+import type { ViolationReport } from "../../replay/explain.ts";
+import { checkInvariantNames } from "../../replay/invariant-names.ts";
+import { selectFor } from "../../replay/invariants.ts";
+import { firstViolationParallel } from "../../replay/parallel-scan.ts";
+import { firstViolation, type ScanResult, unfoldedText } from "../../replay/scan.ts";
+import { displaySafe, openSource, recoveryNote } from "../../replay/source.ts";
 import { safeText } from "../../util/safe-text.ts";
-import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
@@ -54,10 +50,12 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         display: !args.flags.json,
         jobs: args.flags.jobs,
         note: args.verbose ? eprintln : undefined,
-        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment } : {}),
+        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, stretchEvents: Math.ceil(segment / 4) } : {}),
       });
     }
-    const report = res.violation ? violationReport(src, res.violation, res.state) : null;
+    const report = res.violation
+      ? (await import("../../replay/explain.ts")).violationReport(src, res.violation, res.state)
+      : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
     const damaged = () =>
       eprintln(
@@ -89,7 +87,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         : `${src.eventCount} events`;
       println(`no invariant violation in ${of} (checked: ${invs.map((i) => i.name).join(", ")})`);
     } else {
-      printReport(report, res.scanned, src.eventCount, safeText(path));
+      await printReport(report, res.scanned, src.eventCount, safeText(path));
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
     printNotEvaluated(notEvaluated);
@@ -102,7 +100,8 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
 
 /**
  * KTRACE_CHECK_SEGMENT=N: split the scan into segments of about N events
- * (and do so from 3N events on) instead of the default 2^20: for tests and
+ * (and do so from 3N events on) instead of the default 2^20, each checked in
+ * stretches of about N/4 (parallel-scan.ts, EDEN_EVENTS): for tests and
  * experiments that need several segments in a small trace.
  */
 function segmentKnob(): number | undefined {
@@ -116,7 +115,8 @@ function printNotEvaluated(list: readonly NotEvaluated[]): void {
     println(`${color.yellow(n.partly ? "partly checked" : "not evaluated")}: ${n.invariant}: ${n.reason}`);
 }
 
-function printReport(r: ViolationReport, scanned: number, total: number, path: string): void {
+async function printReport(r: ViolationReport, scanned: number, total: number, path: string): Promise<void> {
+  const { table } = await import("../../util/text-table.ts");
   println(
     `${color.red(color.bold("VIOLATION"))} ${color.bold(r.invariant)} at seq ${r.seq} (${r.kind}, cpu ${r.cpu}, tid ${r.tid}, t=${r.time} ns)`,
   );

@@ -1,0 +1,247 @@
+// What the random seek's slowest 1% is made of: bench/seek.ts's random seeks
+// (the same trace, seed, warm-up and rounds), each one timed and, around it,
+// this thread's CPU time and run-queue wait (/proc/thread-self/schedstat), its
+// page faults (/proc/thread-self/stat), whether the JS heap shrank across it (a
+// collection ran in it), and the CPU the process's other threads (JIT
+// compilers, the collector's helpers) used meanwhile. A seek's wall time is its
+// CPU time + its wait for a core + the time it was blocked (a major fault, a
+// read that missed the page cache): the tail is ours when its CPU time or its
+// blocked time is high, the machine's when its wait is.
+// Usage: npx bun bench/seek-tail.ts [TRACE] [--seeks N] [--warmup N] [--each] [--json] (--each: every tail seek's parts)
+// (default TRACE: bench/out/stress-100000000.ktrace, which bench/seek.ts records).
+// Bun on Linux only (/proc; bun:ffi for the thread's exact CPU time). Other
+// threads' CPU is from their schedstat, exact for a thread not running when read. docs/BENCHMARKS.md ("Phase 6") keeps the figures.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { Rng } from "../src/kernel/prng.ts";
+import { Cursor } from "../src/replay/cursor.ts";
+import { openSource } from "../src/replay/source.ts";
+import { readThrough, WARMUP_SEEKS } from "./seek-cost.ts";
+
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const opt = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const path =
+  argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ??
+  "bench/out/stress-100000000.ktrace";
+const SEEKS = Number(opt("--seeks") ?? 2000);
+const ROUNDS = 5;
+const WARMUP = Number(opt("--warmup") ?? WARMUP_SEEKS);
+
+/**
+ * This thread's CPU time in ns, exact: clock_gettime(CLOCK_THREAD_CPUTIME_ID)
+ * through bun:ffi (schedstat's and getrusage's CPU time of a running thread
+ * move in scheduler ticks, 4 ms here).
+ */
+const threadCpuNs = await (async () => {
+  const name = "bun:ffi"; // (not a module tsc knows)
+  const ffi = (await import(name)) as {
+    dlopen(lib: string, s: object): { symbols: { clock_gettime(id: number, p: unknown): number } };
+    ptr(a: ArrayBufferView): unknown;
+    FFIType: { i32: unknown; ptr: unknown };
+  };
+  const lib = ffi.dlopen("libc.so.6", {
+    clock_gettime: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
+  });
+  const ts = new BigInt64Array(2);
+  const p = ffi.ptr(ts);
+  const CLOCK_THREAD_CPUTIME_ID = 3;
+  return () => {
+    lib.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, p);
+    return Number(ts[0]) * 1e9 + Number(ts[1]);
+  };
+})();
+
+/** This thread's run-queue wait so far (ns; schedstat, counted when it gets a core back) and its [minor, major] faults. */
+function self(): { wait: number; minflt: number; majflt: number } {
+  const wait = Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[1]);
+  // Fields after the command's closing parenthesis: state is field 3, minflt 10, majflt 12.
+  const st = readFileSync("/proc/thread-self/stat", "utf8");
+  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+  return { wait, minflt: Number(f[7]), majflt: Number(f[9]) };
+}
+
+const myTid = (() => {
+  const st = readFileSync("/proc/thread-self/stat", "utf8");
+  return st.slice(0, st.indexOf(" "));
+})();
+
+/** CPU ns of the process's other threads, all together. */
+function others(): number {
+  let sum = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    if (tid === myTid) continue;
+    try {
+      sum += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return sum;
+}
+
+let heapSize: () => number = () => process.memoryUsage().heapUsed;
+try {
+  const name = "bun:jsc"; // (not a module tsc knows)
+  heapSize = ((await import(name)) as { heapSize(): number }).heapSize;
+} catch {
+  // Not Bun: heapUsed.
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+interface Seek {
+  round: number;
+  wall: number;
+  cpu: number;
+  wait: number;
+  blocked: number;
+  minflt: number;
+  majflt: number;
+  gc: boolean;
+  others: number;
+}
+
+const warmS = readThrough(path);
+const src = openSource(path);
+const total = src.eventCount;
+const rng = new Rng(total); // bench/seek.ts's seed for this trace
+const rnd = () => rng.u32() / 4294967296;
+const c = new Cursor(src);
+for (let i = 0; i < WARMUP; i++) c.seek(Math.floor(rnd() * total));
+const load0 = loadavg()[0]!;
+if (argv.includes("--mark")) console.error("=== timed seeks begin");
+const seeks: Seek[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  for (let i = 0; i < SEEKS / ROUNDS; i++) {
+    const to = Math.floor(rnd() * total);
+    const o0 = others();
+    const h0 = heapSize();
+    const s0 = self();
+    const c0 = threadCpuNs();
+    const t = performance.now();
+    c.seek(to);
+    const wall = (performance.now() - t) * 1e6;
+    const cpu = threadCpuNs() - c0;
+    const s1 = self();
+    const h1 = heapSize();
+    const o1 = others();
+    const wait = s1.wait - s0.wait;
+    seeks.push({
+      round: r,
+      wall,
+      cpu,
+      wait,
+      blocked: Math.max(0, wall - cpu - wait),
+      minflt: s1.minflt - s0.minflt,
+      majflt: s1.majflt - s0.majflt,
+      gc: h1 < h0,
+      others: o1 - o0,
+    });
+  }
+}
+if (argv.includes("--mark")) console.error("=== timed seeks end");
+src.close();
+
+const ms = (ns: number) => +(ns / 1e6).toFixed(3);
+const roundP99 = (f: (s: Seek) => number) =>
+  ms(
+    pct(
+      Array.from({ length: ROUNDS }, (_, r) => pct(seeks.filter((s) => s.round === r).map(f), 99)),
+      50,
+    ),
+  );
+// The tail: each round's seeks at or above its p99 (as bench/seek.ts reads the p99: its 4th-slowest of 400).
+const tail = seeks.filter(
+  (s) =>
+    s.wall >=
+    pct(
+      seeks.filter((x) => x.round === s.round).map((x) => x.wall),
+      99,
+    ),
+);
+const mean = (xs: Seek[], f: (s: Seek) => number) => (xs.length ? xs.reduce((a, s) => a + f(s), 0) / xs.length : 0);
+const describe = (xs: Seek[]) => ({
+  seeks: xs.length,
+  wallMs: ms(mean(xs, (s) => s.wall)),
+  cpuMs: ms(mean(xs, (s) => s.cpu)),
+  waitMs: ms(mean(xs, (s) => s.wait)),
+  blockedMs: ms(mean(xs, (s) => s.blocked)),
+  othersCpuMs: ms(mean(xs, (s) => s.others)),
+  withGc: xs.filter((s) => s.gc).length,
+  minorFaults: +mean(xs, (s) => s.minflt).toFixed(1),
+  withMajorFault: xs.filter((s) => s.majflt > 0).length,
+});
+// What decides each tail seek: the largest of its parts above the median seek's.
+const med = {
+  cpu: pct(
+    seeks.map((s) => s.cpu),
+    50,
+  ),
+  wait: pct(
+    seeks.map((s) => s.wait),
+    50,
+  ),
+};
+const why = { wait: 0, cpu: 0, cpuWithGc: 0, blocked: 0 };
+for (const s of tail) {
+  const extra = { wait: s.wait - med.wait, cpu: s.cpu - med.cpu, blocked: s.blocked };
+  if (extra.wait >= extra.cpu && extra.wait >= extra.blocked) why.wait++;
+  else if (extra.blocked >= extra.cpu) why.blocked++;
+  else if (s.gc) why.cpuWithGc++;
+  else why.cpu++;
+}
+const out = {
+  path,
+  events: total,
+  seeks: seeks.length,
+  readThroughS: warmS,
+  load: [+load0.toFixed(2), +loadavg()[0]!.toFixed(2)],
+  p50: ms(
+    pct(
+      seeks.map((s) => s.wall),
+      50,
+    ),
+  ),
+  p99: roundP99((s) => s.wall),
+  max: ms(Math.max(...seeks.map((s) => s.wall))),
+  // The p99 if the seek never waited for a core: its CPU and blocked time only.
+  p99WithoutWait: roundP99((s) => s.wall - s.wait),
+  // The p99 of the seek's own CPU time (its work, collections in it included).
+  p99Cpu: roundP99((s) => s.cpu),
+  all: describe(seeks),
+  tail: describe(tail),
+  tailDecidedBy: why,
+};
+if (json) console.log(JSON.stringify(out, null, 2));
+else {
+  console.log(
+    `${path}: ${seeks.length} random seeks after ${WARMUP} (read through in ${warmS} s), load ${out.load.join(" -> ")}`,
+  );
+  console.log(
+    `wall p50 ${out.p50} ms, p99 ${out.p99} ms (median of ${ROUNDS} rounds' p99), max ${out.max}; p99 without the run-queue wait ${out.p99WithoutWait} ms; p99 of the seek's CPU time ${out.p99Cpu} ms`,
+  );
+  console.log("              seeks  wall    cpu     wait    blocked others' cpu  with a GC  minor faults  major");
+  for (const [name, d] of [
+    ["all", out.all],
+    ["slowest 1%", out.tail],
+  ] as const)
+    console.log(
+      `${name.padEnd(12)} ${String(d.seeks).padStart(6)}  ${d.wallMs.toFixed(3)}  ${d.cpuMs.toFixed(3)}  ${d.waitMs.toFixed(3)}  ${d.blockedMs.toFixed(3)}   ${d.othersCpuMs.toFixed(3)}       ${String(d.withGc).padStart(4)}       ${String(d.minorFaults).padStart(6)}     ${d.withMajorFault}`,
+    );
+  if (argv.includes("--each"))
+    for (const s of tail)
+      console.log(
+        `  round ${s.round}: wall ${ms(s.wall)} cpu ${ms(s.cpu)} wait ${ms(s.wait)} blocked ${ms(s.blocked)} others ${ms(s.others)}${s.gc ? " GC" : ""} minflt ${s.minflt}`,
+      );
+  console.log(
+    `the slowest 1%, by what took longest beyond the median seek: waiting for a core ${why.wait}, CPU with a collection ${why.cpuWithGc}, CPU without ${why.cpu}, blocked ${why.blocked}`,
+  );
+}
