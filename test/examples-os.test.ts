@@ -132,6 +132,23 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "spin-fifo",
+    seeds: 2000,
+    failing: 627,
+    violations: { "no-deadlock": 627 },
+    outcomes: { hang: 627, ok: 1373 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("hang");
+      expect(r.v!.message).toBe(
+        "no thread can ever run again: tid 1 (pid 1) blocks in join(tid 2); tid 2 (pid 1) is runnable (fifo 10) but every cpu runs a higher-priority thread: tid 3 (fifo 30) on cpu 0; tid 3 (pid 1) spins on s held by tid 2",
+      );
+      // the spinner's lock-wait (spinning: b = 1) is among the causes, and nothing ran after it
+      const spin = causeEvents(r).find((c) => kindOf(c) === "lock-wait")!;
+      expect([spin.tid, spin.b]).toEqual([3, 1]);
+      expect(e.seq).toBe(spin.seq + 1);
+    },
+  },
+  {
     name: "barrier-reuse",
     seeds: 2000,
     failing: 1998,

@@ -257,6 +257,7 @@ describe("examples/", () => {
     // The issue 11 examples (operating-system objects) are test/examples-os.test.ts's.
     const OS = [
       "barrier-reuse",
+      "spin-fifo",
       "lost-wakeup",
       "sem-miscount",
       "pipe-inherit",
