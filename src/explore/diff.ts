@@ -34,6 +34,7 @@ import {
   type ReplaySource,
   StateUnknownError,
   type StateView,
+  spaceShort,
   stateView,
 } from "../replay/index.ts";
 import type { Gap } from "../trace/index.ts";
@@ -274,8 +275,7 @@ function keyed<T>(xs: readonly T[], key: (x: T) => string): Map<string, T> {
 }
 
 /** An object of a process's memory or the kernel's, as the diff names it: "count (pid 1)", "tcmalloc.SlowTLS (kernel)". */
-const spaceLabel = (name: string, space: number): string =>
-  `${name} (${space === 0 ? "kernel" : space > 0 ? `pid ${space}` : `pid ${-space} kernel`})`;
+const spaceLabel = (name: string, space: number): string => `${name} (${spaceShort(space)})`;
 /** Objects matched across runs by address space and name (ids follow creation order, which a fix may change). */
 const byName = (x: { name: string; space: number }): string => `${x.space}\u0000${x.name}`;
 

@@ -67,6 +67,11 @@ export function spaceText(space: number): string {
   return space === 0 ? "the kernel" : space > 0 ? `pid ${space}` : `pid ${-space}'s kernel struct`;
 }
 
+/** spaceText for a table cell or a label: "kernel", "pid 2", "pid 2 kernel struct". */
+export function spaceShort(space: number): string {
+  return space === 0 ? "kernel" : space > 0 ? `pid ${space}` : `pid ${-space} kernel struct`;
+}
+
 /** A variable's name, with where it lives unless that is a process's user memory. */
 export function varText(s: KState | undefined, id: number): string {
   const v = s?.vars.get(id);

@@ -37,6 +37,7 @@ export {
   kindName,
   misuseText,
   PatternError,
+  spaceShort,
   spaceText,
   syncText,
   taskText,

@@ -16,7 +16,7 @@ import {
 } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { table } from "../util/text-table.ts";
-import { spaceText, valueText } from "./describe.ts";
+import { spaceShort, spaceText, valueText } from "./describe.ts";
 
 export interface CpuView {
   id: number;
@@ -564,7 +564,7 @@ export function stateText(v: StateView): string[] {
       return [
         l.id,
         l.name,
-        l.space === 0 ? "kernel" : spaceText(l.space),
+        spaceShort(l.space),
         l.type,
         owner,
         l.level,

@@ -31,7 +31,7 @@ import {
   VAR_WRITE_KINDS,
   type Var,
 } from "../kernel/types.ts";
-import { describe, kindMask, kindName, spaceText, taskText, valueText } from "./describe.ts";
+import { describe, kindMask, kindName, spaceShort, spaceText, taskText, valueText } from "./describe.ts";
 import { isImportedState } from "./state-view.ts";
 
 /** A JSON value watched: null means "does not exist". */
@@ -105,7 +105,7 @@ export interface LockSelector {
 
 function lockLabel(l: Lock | undefined, id: number): string {
   if (!l) return `lock ${id}`;
-  return `lock ${l.name} (id ${l.id}, ${l.space === 0 ? "kernel" : `pid ${l.space}`})`;
+  return `lock ${l.name} (id ${l.id}, ${spaceShort(l.space)})`;
 }
 
 function ownerText(v: WatchValue): string {

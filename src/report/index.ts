@@ -18,6 +18,7 @@ import {
   recoveryNote,
   type StateView,
   selectFor,
+  spaceShort,
   stateView,
   unfoldedText,
   type ViolationReport,
@@ -281,7 +282,7 @@ function stateTables(view: StateView, inv: Involved): string[] {
         ls.map((l) => [
           String(l.id),
           mdEscape(l.name),
-          l.space === 0 ? "kernel" : `pid ${l.space}`,
+          spaceShort(l.space),
           l.type,
           l.owner < 0 ? "free" : `tid ${l.owner}${l.type === "recursive" ? ` (ident ${l.ident})` : ""}`,
           l.ownerAlive === null ? "" : l.ownerAlive ? "yes" : "**no**",
@@ -295,7 +296,6 @@ function stateTables(view: StateView, inv: Involved): string[] {
     );
     out.push("");
   }
-  const space = (x: number) => (x === 0 ? "kernel" : x > 0 ? `pid ${x}` : `pid ${-x} (kernel)`);
   const vs = view.vars.filter((x) => inv.vars.has(x.id));
   if (vs.length) {
     const sync = new Map(view.sync.map((x) => [x.var, x]));
@@ -308,7 +308,7 @@ function stateTables(view: StateView, inv: Involved): string[] {
           return [
             String(x.id),
             mdEscape(x.name),
-            space(x.space),
+            spaceShort(x.space),
             x.sync ?? x.type,
             mdEscape(w ? w.text : x.text),
             dash(x.since),
@@ -330,7 +330,7 @@ function stateTables(view: StateView, inv: Involved): string[] {
         os.map((o) => [
           String(o.id),
           mdEscape(o.name),
-          space(o.space),
+          spaceShort(o.space),
           o.state === "freed" ? "**freed**" : o.state,
           dash(o.allocSeq),
           dash(o.freeSeq),

@@ -24,6 +24,7 @@ import {
   openSource,
   parseWatch,
   type Stop,
+  spaceShort,
   spaceText,
   syncValue,
   type Violation,
@@ -547,7 +548,7 @@ export class ReplayEngine implements Engine {
     const ids = <T>(m: ReadonlyMap<number, T>) => [...m.keys()].sort(byNumber);
     for (const id of ids(st.locks)) {
       const l = st.locks.get(id)!;
-      const where = l.space === 0 ? "kernel" : `pid ${l.space}`;
+      const where = spaceShort(l.space);
       out.push({ id: `lock:${id}`, label: `lock ${l.name} (${where})`, detail: `${l.type}, id ${id}` });
     }
     const stackTids = new Set<number>();
@@ -577,7 +578,7 @@ export class ReplayEngine implements Engine {
     }
     for (const id of ids(st.vars)) {
       const v = st.vars.get(id)!;
-      const where = v.space === 0 ? "kernel" : v.space > 0 ? `pid ${v.space}` : `pid ${-v.space} kernel struct`;
+      const where = spaceShort(v.space);
       if (v.sync === undefined && futexWaitersOf(st, id).length === 0) {
         const value = valueText(st, v.type, v.value);
         out.push({ id: `var:${id}`, label: `variable ${v.name} (${where}): its value`, detail: `= ${value}` });
@@ -738,7 +739,7 @@ function objectTitle(s: KState, ref: ObjectRef): string {
       const l = s.locks.get(ref.id);
       if (!l) return `lock ${ref.id}`;
       const owner = l.owner < 0 ? "free" : `owner tid ${l.owner}, level ${l.level}`;
-      return `lock ${l.name} (${l.type}, ${l.space === 0 ? "kernel" : `pid ${l.space}`}; ${owner})`;
+      return `lock ${l.name} (${l.type}, ${spaceShort(l.space)}; ${owner})`;
     }
     case "kstack": {
       const k = s.kstacks.get(ref.id);
