@@ -54,4 +54,21 @@ describe("violation report", () => {
     for (const [, seq, owner] of owners)
       expect(byseq.get(Number(seq)), `report, seq ${seq}`).toMatch(new RegExp(`held by tid ${owner}$`));
   });
+
+  it("a wait inside a signal handler says so, with the delivery that began the handler among the causes", async () => {
+    const file = join(dir, "self-pipe.ktrace");
+    expect((await runCli(["record", "fixtures/scenarios/self-pipe.ts", "--seed", "1", "-o", file])).code).toBe(0);
+    const check = await runCli(["check", file, "--json"]);
+    expect(check.code).toBe(1);
+    const v = JSON.parse(check.stdout).violation;
+    expect(v.invariant).toBe("no-deadlock");
+    expect(v.message).toMatch(
+      /^tid (\d+) \(pid 1\) in its SIGUSR1 handler blocks writing pipe 1 \(full\), which can never return: its read end is still open in pid 1 \(fd 3\), whose threads cannot run: tid (\d+) \(pid 1\) in its SIGUSR1 handler blocks writing pipe 1 \(full\)$/,
+    );
+    const deliveries = v.causes.filter((c: { kind: string }) => c.kind === "signal-deliver");
+    expect(deliveries.map((c: { why: string }) => c.why.replace(/^tid \d+/, "tid N"))).toEqual([
+      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler",
+      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler",
+    ]);
+  });
 });

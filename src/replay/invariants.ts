@@ -318,7 +318,7 @@ function strandedBy(s: KState, ev: KEvent): Finding | null {
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, a wakeup a waiter slept again after (and the writes, since it, of the values it read), the fork that passed a pipe end on.",
+  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, a wakeup a waiter slept again after (and the writes, since it, of the values it read), the delivery of a signal whose handler a thread waits in, the fork that passed a pipe end on.",
   kinds: [...WAITS, KIND.hang, KIND.threadExit],
   pre(s, ev) {
     if (ev.kind === KIND.threadExit) {

@@ -5,14 +5,25 @@
 // (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
 // events that set it up.
 
-import { HOW, type KState, type Thread, type Var } from "../kernel/types.ts";
+import { HOW, type KState, sigName, type Thread, type Var } from "../kernel/types.ts";
 import { pipeHolders, stuckIfAny, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 
-/** "tid 3 (pid 2)". */
+/** "tid 3 (pid 2)", and " in its SIGUSR1 handler" while it runs one (it waits inside the handler: the code it interrupted cannot go on). */
 function who(s: KState, tid: number): string {
   const t = s.threads.get(tid);
-  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}`;
+  const h = t?.handling?.[t.handling.length - 1];
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}${h ? ` in its ${sigName(h.sig)} handler` : ""}`;
+}
+
+/** For a thread waiting inside a signal handler: the delivery that began the handler. */
+function handlerCause(th: Thread, causes: Cause[]): void {
+  const h = th.handling?.[th.handling.length - 1];
+  if (h === undefined || th.state !== "blocked") return;
+  causes.push({
+    seq: h.at,
+    why: `tid ${th.tid} took ${sigName(h.sig)}${h.by >= 0 ? ` (sent by tid ${h.by})` : ""} and waits inside its handler`,
+  });
 }
 
 /** The seq that began th's wait (its lock-wait or waitOn event), -1 when unknown. */
@@ -155,7 +166,13 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
     }
   }
   futexCauses(s, th, causes);
-  if (ws !== "runs") for (const x of ws) if (all.has(x)) futexCauses(s, s.threads.get(x)!, causes);
+  handlerCause(th, causes);
+  if (ws !== "runs")
+    for (const x of ws)
+      if (all.has(x)) {
+        futexCauses(s, s.threads.get(x)!, causes);
+        handlerCause(s.threads.get(x)!, causes);
+      }
   const seen = new Set<number>();
   const out = causes.filter((c) => c.seq >= 0 && !seen.has(c.seq) && seen.add(c.seq)).sort((a, b) => a.seq - b.seq);
   return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
