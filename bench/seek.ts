@@ -88,16 +88,15 @@ async function traceOf(n: number): Promise<string> {
   return path;
 }
 
-/** Peak RSS (MB) of `ktrace check <path> --json [--jobs N]` under Bun, from /usr/bin/time -v; null when unavailable. */
+/** Peak RSS (MB) of `ktrace check <path> --json [--jobs N]` as a user runs it (bin/ktrace: Bun, and the launcher's settings), from /usr/bin/time -v; null when unavailable. */
 function checkPeakMb(path: string, jobs?: number): { peakMb: number | null; seconds: number; exit: number | null } {
-  const bun = join("node_modules", ".bin", "bun");
   const out = join("bench/out", "check-time.txt");
   let last = { peakMb: null as number | null, seconds: 0, exit: null as number | null };
   for (let attempt = 0; attempt < 3 && last.peakMb === null; attempt++) {
     const t = performance.now();
     const r = spawnSync(
       "/usr/bin/time",
-      ["-v", "-o", out, bun, "src/cli/main.ts", "check", path, "--json", ...(jobs ? ["--jobs", String(jobs)] : [])],
+      ["-v", "-o", out, "bin/ktrace", "check", path, "--json", ...(jobs ? ["--jobs", String(jobs)] : [])],
       { stdio: "ignore" },
     );
     const seconds = (performance.now() - t) / 1000;

@@ -1,10 +1,12 @@
 // End-to-end tests of the CLI surface (spawning Bun and Deno), plus unit tests of the
 // spec-driven parser and error formatting.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { editDistance, type ParsedArgs, parseArgs } from "../src/cli/args.ts";
 import { describeError, KtraceError, UsageError } from "../src/cli/errors.ts";
 import { isBuilt } from "../src/cli/main.ts";
@@ -190,6 +192,32 @@ describe("launchers", () => {
       const [task, bun] = await Promise.all([viaTask(args), runCli(args, { runtime: "bun" })]);
       expect(task).toEqual(bun);
     }
+  });
+});
+
+describe("bin/ktrace (the sh launcher npx runs)", () => {
+  // A copy of the launcher beside a stand-in for node_modules/.bin/bun that prints what it was given.
+  const dir = mkdtempSync(path.join(tmpdir(), "ktrace-launcher-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, "bin"));
+  mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
+  copyFileSync(path.join(REPO_ROOT, "bin", "ktrace"), path.join(dir, "bin", "ktrace"));
+  writeFileSync(
+    path.join(dir, "node_modules", ".bin", "bun"),
+    '#!/bin/sh\n[ -n "$MIMALLOC_PURGE_DELAY" ] || MIMALLOC_PURGE_DELAY=unset\necho "purge=$MIMALLOC_PURGE_DELAY args=$*"\n',
+    { mode: 0o755 },
+  );
+  const launch = (args: string[], env: Record<string, string> = {}) => {
+    const { MIMALLOC_PURGE_DELAY: _, ...rest } = process.env;
+    return execFileSync(path.join(dir, "bin", "ktrace"), args, { env: { ...rest, ...env } })
+      .toString()
+      .trim();
+  };
+  it("runs the package's Bun on src/cli/main.ts; check gives freed memory back sooner (MIMALLOC_PURGE_DELAY=1), unless set", () => {
+    const main = `${dir}/bin/../src/cli/main.ts`;
+    expect(launch(["check", "t.ktrace"])).toBe(`purge=1 args=${main} check t.ktrace`);
+    expect(launch(["record", "stress"])).toBe(`purge=unset args=${main} record stress`);
+    expect(launch(["check", "t.ktrace"], { MIMALLOC_PURGE_DELAY: "10" })).toBe(`purge=10 args=${main} check t.ktrace`);
   });
 });
 
