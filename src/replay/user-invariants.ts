@@ -72,7 +72,8 @@ const VAR_WRITES = new Set<number>(VAR_WRITE_KINDS);
 /** A binding: the process whose memory names resolve in (0: the kernel only). */
 type Pid = number;
 
-function findVar(s: KState, name: string, pid: Pid): Var | undefined {
+/** The variable `name` as pid's code names it: its own memory, then its kernel struct's field, then the kernel's. */
+export function findVar(s: KState, name: string, pid: Pid): Var | undefined {
   let kernel: Var | undefined;
   let field: Var | undefined;
   for (const v of s.vars.values()) {

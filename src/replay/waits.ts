@@ -5,9 +5,10 @@
 // (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
 // events that set it up.
 
-import { HOW, type KState, sigName, type Thread, type Var } from "../kernel/types.ts";
+import { HOW, type KState, sigName, type Thread } from "../kernel/types.ts";
 import { pipeHolders, stuckIfAny, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
+import { findVar } from "./user-invariants.ts";
 
 /** "tid 3 (pid 2)", and " in its SIGUSR1 handler" while it runs one (it waits inside the handler: the code it interrupted cannot go on). */
 function who(s: KState, tid: number): string {
@@ -111,17 +112,6 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
       why: `tid ${v.writer} changed ${name} (to ${v.value}) after tid ${th.tid} began waiting, and no futex_wake followed: the waiter was never told`,
     });
   }
-}
-
-/** The variable a thread of pid `pid` names `name`: its process's, else the kernel's. */
-function findVar(s: KState, name: string, pid: number): Var | undefined {
-  let kernel: Var | undefined;
-  for (const v of s.vars.values()) {
-    if (v.name !== name) continue;
-    if (v.space === pid) return v;
-    if (v.space === 0) kernel = v;
-  }
-  return kernel;
 }
 
 /**
