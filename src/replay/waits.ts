@@ -34,6 +34,12 @@ function waitSeq(th: Thread): number {
   return -1;
 }
 
+/** The event that began th's wait, as a cause ("tid 3 blocks on m held by tid 2"), when known. */
+function waitCause(s: KState, th: Thread, causes: Cause[]): void {
+  const q = waitSeq(th);
+  if (q >= 0) causes.push({ seq: q, why: `tid ${th.tid} ${waitText(s, th)}` });
+}
+
 /** Why nothing that could wake th is left, when nothing is. */
 function nobody(s: KState, th: Thread): string {
   const w = th.waitOn;
@@ -123,8 +129,7 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
 export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): Finding {
   const th = s.threads.get(tid)!;
   const causes: Cause[] = [];
-  const own = waitSeq(th);
-  if (own >= 0) causes.push({ seq: own, why: `tid ${tid} ${waitText(s, th)}` });
+  waitCause(s, th, causes);
   const ws = wakersOf(s, th);
   let why: string;
   const w = th.waitOn;
@@ -146,23 +151,17 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
     const one = ws.length === 1;
     why = `the only ${one ? "thread" : "threads"} that could wake it ${one ? "is" : "are"} ${ws.map((x) => `${who(s, x)}, which ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
   }
-  if (ws !== "runs") {
-    for (const x of ws) {
-      const o = s.threads.get(x);
-      if (o && all.has(x)) {
-        const q = waitSeq(o);
-        if (q >= 0) causes.push({ seq: q, why: `tid ${x} ${waitText(s, o)}` });
-      }
-    }
-  }
+  // Its own futex and handler causes first: where a waker's names the same event, the stuck thread's words are kept.
   futexCauses(s, th, causes);
   handlerCause(th, causes);
   if (ws !== "runs")
-    for (const x of ws)
-      if (all.has(x)) {
-        futexCauses(s, s.threads.get(x)!, causes);
-        handlerCause(s.threads.get(x)!, causes);
-      }
+    for (const x of ws) {
+      const o = s.threads.get(x);
+      if (!o || !all.has(x)) continue;
+      waitCause(s, o, causes);
+      futexCauses(s, o, causes);
+      handlerCause(o, causes);
+    }
   const seen = new Set<number>();
   const out = causes.filter((c) => c.seq >= 0 && !seen.has(c.seq) && seen.add(c.seq)).sort((a, b) => a.seq - b.seq);
   return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
@@ -171,11 +170,7 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
 /** A hang's causes: the event that began each live thread's wait (the state at the hang says what each waits on). */
 export function hangCauses(s: KState): Cause[] {
   const out: Cause[] = [];
-  for (const th of s.threads.values()) {
-    if (th.state === "exited") continue;
-    const q = waitSeq(th);
-    if (q >= 0) out.push({ seq: q, why: `tid ${th.tid} ${waitText(s, th)}` });
-  }
+  for (const th of s.threads.values()) if (th.state !== "exited") waitCause(s, th, out);
   return out.sort((a, b) => a.seq - b.seq);
 }
 
