@@ -111,6 +111,53 @@ describe("sending and delivering", () => {
       [-k.ERRNO.EINTR],
     ]);
   });
+  it("a waitpid woken by its child's exit reaps it before the SIGCHLD handler runs: the signal waits for the return to user mode", () => {
+    // Linux's do_wait reaps the zombie that woke it before it looks at signal_pending; the handler then finds nothing.
+    const r = run([
+      [
+        k.sigaction("SIGCHLD", [k.waitpid("any", { nohang: true, ret: "h" })], { name: "reaper" }),
+        k.fork([k.user("child works", 4), k.exit(0)], { pid: "c" }),
+        k.waitpid(k.r("c"), { ret: "w", status: "st" }),
+      ],
+    ]);
+    expect(r.st.outcome!.kind).toBe("ok");
+    const reap = of(r.evs, k.KIND.reap)[0]!;
+    const del = of(r.evs, k.KIND.signalDeliver)[0]!;
+    expect([reap.tid, reap.a]).toEqual([1, 2]);
+    expect(del.seq).toBeGreaterThan(reap.seq);
+    expect(regs(r.evs, "w")).toEqual([2]);
+    expect(regs(r.evs, "h")).toEqual([-k.ERRNO.ECHILD]);
+  });
+  it("a call woken by its data that must wait again, with a signal pending, ends in EINTR after the handler (no lost signal)", () => {
+    // Thread 2 writes a byte (waking thread 1's read), reads it back itself, then signals thread 1: its read, retried,
+    // finds the pipe empty; the pending signal ends the wait (Linux: signal_pending before schedule()), not a hang.
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = runWorld(
+        [
+          [
+            k.sigaction("SIGUSR1", [k.user("in handler")]),
+            k.pipe({ read: "rd", write: "wr" }),
+            k.thread([
+              k.sleep(2_000),
+              k.write(k.r("wr"), 1),
+              k.read(k.r("rd"), 1, { ret: "b" }),
+              k.tkill(1, "SIGUSR1"),
+            ]),
+            k.read(k.r("rd"), 1, { ret: "a" }),
+            k.user("after read"),
+          ],
+        ],
+        { cpus: 1, seed },
+      );
+      expect(r.st.outcome!.kind).toBe("ok");
+      expect(regs(r.evs, "b")).toEqual([1]);
+      expect(regs(r.evs, "a")).toEqual([-k.ERRNO.EINTR]);
+      const inHandler = r.evs.find((e) => e.kind === k.KIND.user && e.s === "in handler")!;
+      const after = r.evs.find((e) => e.kind === k.KIND.user && e.s === "after read")!;
+      expect(inHandler.seq).toBeLessThan(after.seq);
+      expect(of(r.evs, k.KIND.wake).some((e) => e.a === 1 && e.c === k.HOW.signal)).toBe(true);
+    }
+  });
 });
 
 describe("signal-safety", () => {

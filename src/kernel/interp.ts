@@ -59,8 +59,8 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       t.frames = [newFrame(k.threadEnd, 0, true)];
       continue;
     }
-    // A pending signal it does not block is delivered at its return to user mode.
-    if (k.sigPending > 0 && !f.kernel && signal.deliver(k, t, c)) return KEEP;
+    // A pending signal it does not block is delivered at its return to user mode (not while it retries a blocking call it was woken from).
+    if (k.sigPending > 0 && !f.kernel && !signal.inCall(k.state, t) && signal.deliver(k, t, c)) return KEEP;
     const op = f.ops[f.pc]!;
     let r: R;
     // On the op's code (ctx.ts's OPC), not its name: see there.
@@ -128,6 +128,7 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
     }
     if (r === AGAIN) continue;
     if (r === DONE) f.pc++;
+    else if (k.sigPending > 0 && r === KEEP) signal.wakeForPending(k, t, c);
     return r;
   }
   throw new SimError(`thread ${t.tid} loops without doing anything (an empty repeat?)`);

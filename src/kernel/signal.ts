@@ -217,6 +217,34 @@ export function sigmaskOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op
 // ---- delivery --------------------------------------------------------------------------
 
 /**
+ * Whether t is still inside a blocking call: woken from it by what it waited
+ * for (a child's exit, a futex wake, a pipe's data, a timer), not by a
+ * signal, it retries the call in the kernel before it returns to user mode.
+ * A signal waits until then (Linux delivers at the return to user mode;
+ * do_wait reaps the zombie that woke it before it looks at signal_pending).
+ */
+export function inCall(s: KState, t: TCtx): boolean {
+  if (t.blockedAt < 0) return false;
+  const w = s.threads.get(t.tid)?.woken;
+  return !(w !== undefined && w.seq > t.blockedAt && w.how === HOW.signal);
+}
+
+/**
+ * After t's step: when the step put it to sleep interruptibly with a signal
+ * it can take pending (a call retried after a wakeup that must wait again),
+ * the signal ends the wait at once (wake, how signal), as Linux's check of
+ * signal_pending before schedule() does; the call then returns EINTR after
+ * the handler.
+ */
+export function wakeForPending(k: Simulator, t: TCtx, c: number): void {
+  const th = k.state.threads.get(t.tid);
+  if (th === undefined || !interruptible(th)) return;
+  const pend = deliverable(k.state, th);
+  if (pend !== undefined)
+    k.emit(c, t.tid, ev.wake({ tid: t.tid, by: -1, how: HOW.signal, context: sigName(pend.sig) }));
+}
+
+/**
  * At t's return to user mode: delivers one pending signal it does not block,
  * if any (signal-deliver), and runs its action; true when it did (the step
  * is taken). A handler runs as a user frame, then sigreturn; the interrupted
