@@ -261,7 +261,17 @@ export function assertOp(k: Simulator, t: TCtx, c: number, kernel: boolean, cond
   const ok = test(k, t, c, kernel, cond);
   if (ok === null) return KEEP;
   if (ok) return AGAIN;
-  return fail(k, t, c, kernel, kernel ? `assertion failed: ${message}` : `Assertion \`${message}' failed.`);
+  return fail(k, t, c, kernel, failText({ op: "assert", message }, kernel));
+}
+
+/** What a failed assert, BUG_ON or unwrap of None says (the assert-fail event's message): glibc's and Rust's words. */
+export function failText(
+  op: { op: "assert"; message: string } | { op: "bugOn"; where: string } | { op: "unwrap"; at?: string },
+  kernel: boolean,
+): string {
+  if (op.op === "assert") return kernel ? `assertion failed: ${op.message}` : `Assertion \`${op.message}' failed.`;
+  if (op.op === "bugOn") return `kernel BUG at ${op.where}!`;
+  return `called \`Option::unwrap()\` on a \`None\` value${op.at ? ` at ${op.at}` : ""}`;
 }
 
 /** BUG_ON(cond): when cond holds, "kernel BUG at <where>!". */
@@ -269,14 +279,14 @@ export function bugOn(k: Simulator, t: TCtx, c: number, kernel: boolean, cond: E
   const bad = test(k, t, c, kernel, cond);
   if (bad === null) return KEEP;
   if (!bad) return AGAIN;
-  return fail(k, t, c, kernel, `kernel BUG at ${where}!`);
+  return fail(k, t, c, kernel, failText({ op: "bugOn", where }, kernel));
 }
 
 /** reg = value.unwrap(): reg-set, or Rust's panic on None. */
 export function unwrap(k: Simulator, t: TCtx, c: number, kernel: boolean, reg: string, e: Expr, at?: string): R {
   const p = value(k, t, c, kernel, e);
   if (p === null) return KEEP;
-  if (p === 0) return fail(k, t, c, kernel, `called \`Option::unwrap()\` on a \`None\` value${at ? ` at ${at}` : ""}`);
+  if (p === 0) return fail(k, t, c, kernel, failText({ op: "unwrap", at }, kernel));
   k.emit(c, t.tid, ev.regSet({ value: p, type: VAR_TYPES.indexOf("ptr"), reg }));
   k.cost(COST.user, c);
   return DONE;

@@ -3,8 +3,9 @@
 // (context). Used by `ktrace check`, the report and the TUI.
 
 import type { KEvent, KState } from "../kernel/types.ts";
+import { checkCauses } from "./dataflow.ts";
 import { type EventJson, eventJson } from "./describe.ts";
-import type { Violation } from "./invariants.ts";
+import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
 
@@ -42,12 +43,16 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const ev = v.event;
   const evj = eventJson(ev, state);
   const described = new Map<number, EventJson>();
+  // A failed check of the program's own: where the values it read came from (dataflow.ts).
+  const all: Cause[] = [...v.causes];
+  for (const c of checkCauses(src, v)) if (!all.some((x) => x.seq === c.seq)) all.push(c);
+  all.sort((a, b) => a.seq - b.seq);
   withStates(
     src,
-    v.causes.map((c) => c.seq),
+    all.map((c) => c.seq),
     (e, st) => described.set(e.seq, eventJson({ ...e }, st ?? undefined)),
   );
-  const causes = v.causes
+  const causes = all
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
     .map((c) => {
       const j = described.get(c.seq);

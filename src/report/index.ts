@@ -549,11 +549,12 @@ export function buildReport(x: ReportInput): Report {
     }
     L.push("### Events leading to it", "");
     L.push(
-      ...mdTable(
-        ["seq", "time (ns)", "cpu", "tid", "kind", "event", ""],
-        eventRows(src, v.seq, scan.violation!.causes, scan.state),
-        [true, true, true, true],
-      ),
+      ...mdTable(["seq", "time (ns)", "cpu", "tid", "kind", "event", ""], eventRows(src, v.seq, v.causes, scan.state), [
+        true,
+        true,
+        true,
+        true,
+      ]),
     );
     L.push("");
     L.push(

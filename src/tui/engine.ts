@@ -12,6 +12,7 @@
 
 import fuzzysort, { type SnapshotKey } from "fuzzysort";
 import { EVENT_KINDS, type KEvent, KIND, type KState, OUTCOME_KINDS, type OutcomeKind } from "../kernel/types.ts";
+import { checkDataflow } from "../replay/dataflow.ts";
 import { DensityScan } from "../replay/density.ts";
 import {
   Cursor,
@@ -891,6 +892,20 @@ function explainEvent(cursor: Cursor, seq: number): Explanation {
     lines.push("", `${objectTitle(s, r)}:`);
     lines.push(...entryLines(entries).map((l) => `  ${l}`));
     all.push(...entries);
+  }
+  // A failed check of the program's own: where the values it read came from.
+  const causes = checkDataflow(cursor.source, ev);
+  const flow: WhyEntry[] = causes.map((c) => {
+    const e = cursor.eventAt(c.seq);
+    return { seq: c.seq, role: kindName(e.kind), explanation: c.why, desc: describedAt(cursor.source, c.seq)?.desc };
+  });
+  if (flow.length > 0) {
+    lines.push("", "where the values the check read came from:");
+    lines.push(...entryLines(flow).map((l) => `  ${l}`));
+    all.push(...flow);
+    // Jump to where the newest bad value came from (a write, a reap), else to the newest cause.
+    const root = causes.findLast((c) => c.root) ?? causes[causes.length - 1]!;
+    return { title: `event ${ev.seq}`, lines, seq: root.seq };
   }
   if (all.length === 0) lines.push("", "no earlier event set up the objects it acts on");
   return { title: `event ${ev.seq}`, lines, seq: jumpOf(all) };

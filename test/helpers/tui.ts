@@ -33,7 +33,7 @@ export async function memoryCursor(target: string, req: ScenarioReq = {}, snapsh
     {
       snapshotEvery,
       chunkEvents: 32,
-      meta: { scenario: p.scenario.name, fix: p.variant.fix, seed: p.variant.seed },
+      meta: { scenario: p.scenario.name, fix: p.variant.fix, seed: p.variant.seed, world: p.world },
     },
   );
   return new Cursor(src);

@@ -1,0 +1,213 @@
+// Where the values a failed check read came from: the dataflow behind an
+// `assertions` violation (an assert, BUG_ON or unwrap of None in the
+// scenario's own program), in the spirit of Pernosco's "where did this value
+// come from".
+//
+// The assert-fail event names the check only by its message; the trace
+// header's world holds the programs, so the check is found there by the
+// message the kernel would print for it (mem.ts's failText: one rule). Its
+// condition names registers and variables (a variable is read into a
+// register `$name` by a load just before the check). Walking back from the
+// violation over the failing thread's events (a bounded window, no fold):
+//   - each register's last writer (reg-set, or a load, cas, fetch-add, xchg
+//     into it);
+//   - for a value a call returned, the call's failure (the errno event
+//     before it), and for ECHILD the reap that took the child first (and the
+//     signal handler it ran in), for EINTR the signal's delivery;
+//   - for a value loaded from a variable, the write it read.
+
+import { failText } from "../kernel/mem.ts";
+import type { Expr } from "../kernel/program.ts";
+import type { World } from "../kernel/sim.ts";
+import { ERRNO, ERRNO_NAMES, type KEvent, KIND, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
+import type { Cause, Violation } from "./invariants.ts";
+import { walk } from "./scan.ts";
+import type { ReplaySource } from "./source.ts";
+
+/** A cause of a failed check; `root`: where a value came from (a write another access read, the reap that took a child first). */
+export interface FlowCause extends Cause {
+  root?: true;
+}
+
+/** How far back (events) the writers of a check's registers are looked for. */
+export const DATAFLOW_WINDOW = 65_536;
+
+/** The kinds that set a register (named in the event's s). */
+const REG_WRITERS = new Set<number>([KIND.regSet, KIND.load, KIND.atomicLoad, KIND.cas, KIND.fetchAdd, KIND.xchg]);
+const LOADS = new Set<number>([KIND.load, KIND.atomicLoad]);
+const WRITES = new Set<number>(VAR_WRITE_KINDS);
+
+/** The registers and variables the conditions of the checks in `world` that print `message` read. */
+export function checkReads(world: World, message: string, kernel: boolean): { regs: Set<string>; vars: Set<string> } {
+  const regs = new Set<string>();
+  const vars = new Set<string>();
+  const expr = (e: Expr | undefined): void => {
+    if (e === undefined || e === null || typeof e !== "object") return;
+    if (e.e === "reg") regs.add(e.name);
+    else if (e.e === "var") vars.add(e.name);
+    else if (e.e === "bin") {
+      expr(e.l);
+      expr(e.r);
+    } else if (e.e === "not" || e.e === "isNone") expr(e.x);
+  };
+  // Every op, at any depth (bodies, branches, handlers, forked and spawned programs): the world is validated and bounded.
+  const seen = new Set<object>();
+  const visit = (x: unknown): void => {
+    if (x === null || typeof x !== "object" || seen.has(x)) return;
+    seen.add(x);
+    if (Array.isArray(x)) {
+      for (const y of x) visit(y);
+      return;
+    }
+    const o = x as Record<string, unknown>;
+    if (o.op === "assert" || o.op === "bugOn" || o.op === "unwrap") {
+      const text =
+        o.op === "assert"
+          ? failText({ op: "assert", message: String(o.message) }, kernel)
+          : o.op === "bugOn"
+            ? failText({ op: "bugOn", where: String(o.where) }, kernel)
+            : failText({ op: "unwrap", at: typeof o.at === "string" ? o.at : undefined }, kernel);
+      if (text === message) expr((o.op === "unwrap" ? o.value : o.cond) as Expr);
+    }
+    for (const k in o) if (k !== "cond" && k !== "value") visit(o[k]);
+  };
+  visit(world.procs);
+  return { regs, vars };
+}
+
+/**
+ * The causes of an `assertions` violation v: for each register its check
+ * read, the event that set it, and where that value came from (see the top
+ * of this file). Empty
+ * when the trace has no world or the check is not found in it.
+ */
+export function checkCauses(src: ReplaySource, v: Violation): Cause[] {
+  return v.invariant === "assertions" ? checkDataflow(src, v.event) : [];
+}
+
+/** The same for an assert-fail event ev (a seq and the part each event played, oldest first). */
+export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
+  const world = src.meta.world;
+  if (ev.kind !== KIND.assertFail || !world || ev.tid < 0) return [];
+  const { regs, vars } = checkReads(world, ev.s, ev.a !== 0);
+  if (regs.size === 0 && vars.size === 0) return [];
+  // One pass over the window: the thread's events in order, and the variables' writes and the reaps.
+  const own: KEvent[] = [];
+  const sigs: KEvent[] = [];
+  const writes: KEvent[] = [];
+  const reaps: KEvent[] = [];
+  const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
+  walk(
+    src,
+    from,
+    ev.seq - 1,
+    {
+      event: (e) => {
+        if (e.tid === ev.tid) own.push({ ...e });
+        if (e.kind === KIND.signalDeliver || e.kind === KIND.sigreturn) sigs.push({ ...e }); // the reaper may be another thread
+        if (WRITES.has(e.kind)) writes.push({ ...e });
+        if (e.kind === KIND.reap) reaps.push({ ...e });
+      },
+    },
+    { fold: false },
+  );
+  const out: FlowCause[] = [];
+  const add = (seq: number, why: string, root = false) => {
+    if (!out.some((c) => c.seq === seq)) out.push(root ? { seq, why, root } : { seq, why });
+  };
+  // Registers: the last writer of each.
+  for (const reg of regs) {
+    let i = own.length - 1;
+    while (i >= 0 && !(REG_WRITERS.has(own[i]!.kind) && own[i]!.s === reg)) i--;
+    if (i < 0) continue;
+    const w = own[i]!;
+    add(w.seq, `sets ${reg}, which the check reads`);
+    if (w.kind === KIND.regSet) callFailure(own, i, reg, reaps, sigs, add);
+    if (LOADS.has(w.kind)) lastWrite(writes, w, add);
+  }
+  // Variables: read into a register `$name` (`$name.2`, ... when one expression reads it twice) just before the check.
+  for (const name of vars) {
+    const reg = `$${name}`;
+    let i = own.length - 1;
+    while (i >= 0 && !(LOADS.has(own[i]!.kind) && (own[i]!.s === reg || own[i]!.s.startsWith(`${reg}.`)))) i--;
+    if (i < 0) continue;
+    add(own[i]!.seq, `reads ${name}, which the check tests`);
+    lastWrite(writes, own[i]!, add);
+  }
+  out.sort((a, b) => a.seq - b.seq);
+  return out;
+}
+
+type Add = (seq: number, why: string, root?: boolean) => void;
+
+/** The write a load read its value from: the last write of the variable before it. */
+function lastWrite(writes: readonly KEvent[], load: KEvent, add: Add): void {
+  for (let j = writes.length - 1; j >= 0; j--) {
+    const w = writes[j]!;
+    if (w.seq < load.seq && w.a === load.a) {
+      add(
+        w.seq,
+        `wrote the value ${load.kind === KIND.atomicLoad ? "the atomic load" : "the load"} at ${load.seq} read`,
+        true,
+      );
+      return;
+    }
+  }
+}
+
+/**
+ * A register set by a call's return (a reg-set right after an errno event of
+ * the same thread): the failure, and what caused it where the kernel knows
+ * (ECHILD: the child was reaped first, by whom and in which handler; EINTR:
+ * the signal delivered).
+ */
+function callFailure(
+  own: readonly KEvent[],
+  i: number,
+  reg: string,
+  reaps: readonly KEvent[],
+  sigs: readonly KEvent[],
+  add: Add,
+): void {
+  let j = i - 1;
+  while (j >= 0 && own[j]!.kind === KIND.regSet) j--; // a call may set several registers (ret, status)
+  const err = own[j];
+  if (err === undefined || err.kind !== KIND.errno) return;
+  add(err.seq, `the call that returned ${reg} failed: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`);
+  if (err.a === ERRNO.ECHILD && err.b >= 0) {
+    let r: KEvent | undefined;
+    for (let q = reaps.length - 1; q >= 0 && r === undefined; q--)
+      if (reaps[q]!.a === err.b && reaps[q]!.seq < err.seq) r = reaps[q];
+    if (r === undefined) return;
+    const h = handlerAt(sigs, r);
+    add(
+      r.seq,
+      `pid ${err.b} was reaped here, before the call${h ? ` (in tid ${r.tid}'s ${sigName(h.a)} handler)` : ""}`,
+      true,
+    );
+    if (h) add(h.seq, `tid ${h.tid} took ${sigName(h.a)}: its handler reaped pid ${err.b}`);
+  } else if (err.a === ERRNO.EINTR) {
+    for (let q = j - 1; q >= 0; q--) {
+      const d = own[q]!;
+      if (d.kind === KIND.signalDeliver) {
+        add(d.seq, `the ${sigName(d.a)} that interrupted the call`);
+        break;
+      }
+    }
+  }
+}
+
+/** The signal delivery whose handler thread r.tid was running at event r (no sigreturn of it between), if any. */
+function handlerAt(sigs: readonly KEvent[], r: KEvent): KEvent | undefined {
+  let depth = 0;
+  for (let q = sigs.length - 1; q >= 0; q--) {
+    const e = sigs[q]!;
+    if (e.seq >= r.seq || e.tid !== r.tid) continue;
+    if (e.kind === KIND.sigreturn) depth++;
+    else if (e.kind === KIND.signalDeliver && e.b === 2) {
+      if (depth === 0) return e;
+      depth--;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+// Where the values a failed check read came from (src/replay/dataflow.ts):
+// the causes `check`, the report and the TUI give an `assertions` violation.
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Op } from "../src/kernel/index.ts";
+import * as k from "../src/kernel/index.ts";
+import { checkReads } from "../src/replay/dataflow.ts";
+import { violationReport } from "../src/replay/explain.ts";
+import { firstViolation } from "../src/replay/scan.ts";
+import { MemorySource } from "../src/replay/source.ts";
+import { REPO_ROOT } from "./helpers/run-cli.ts";
+import { storeFor } from "./helpers/tui.ts";
+import { worldOf } from "./helpers/world.ts";
+
+const r = k.r;
+
+function failing(
+  procs: Op[][],
+  o: { cpus?: number; vars?: NonNullable<Parameters<typeof worldOf>[1]>["vars"] },
+  seeds = 200,
+) {
+  const world = worldOf(procs, { cpus: o.cpus ?? 2, vars: o.vars ?? {} });
+  for (let seed = 1; seed <= seeds; seed++) {
+    const src = MemorySource.record(world, { seed, maxEvents: 5_000 }, { meta: { world } });
+    const res = firstViolation(src, ["assertions"]);
+    if (res.violation) return { src, rep: violationReport(src, res.violation, res.state ?? undefined) };
+  }
+  throw new Error("no seed fails");
+}
+
+describe("dataflow of a failed check", () => {
+  it("a value a call returned: the call's failure, and for ECHILD the reap that took the child first, in its SIGCHLD handler", () => {
+    // system() racing a SIGCHLD reaper (one cpu: the child exits before the parent's waitpid on some seeds).
+    const { rep } = failing(
+      [
+        [
+          k.sigaction("SIGCHLD", [
+            k.set("reaped", 1),
+            k.loopWhile(k.gt(r("reaped"), 0), { max: Infinity }, [k.waitpid("any", { nohang: true, ret: "reaped" })]),
+          ]),
+          k.fork([k.user("run the command", 2), k.exit(0)], { pid: "cmd" }),
+          k.user("system(): ignore SIGINT and SIGQUIT", 2),
+          k.waitpid(r("cmd"), { ret: "ret" }),
+          k.assert(k.eq(r("ret"), r("cmd")), "waitpid found its child"),
+        ],
+      ],
+      { cpus: 1 },
+    );
+    const by = (kind: string) => rep.causes.filter((c) => c.kind === kind);
+    expect(by("reg-set").map((c) => [c.desc, c.why])).toEqual([
+      ["tid 1: cmd = 2", "sets cmd, which the check reads"],
+      ["tid 1: ret = -10", "sets ret, which the check reads"],
+    ]);
+    expect(by("errno").map((c) => c.why)).toEqual(["the call that returned ret failed: ECHILD"]);
+    expect(by("reap").map((c) => c.why)).toEqual([
+      "pid 2 was reaped here, before the call (in tid 1's SIGCHLD handler)",
+    ]);
+    expect(by("signal-deliver").map((c) => c.why)).toEqual(["tid 1 took SIGCHLD: its handler reaped pid 2"]);
+    // oldest first, each before the violation
+    const seqs = rep.causes.map((c) => c.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(seqs.every((q) => q < rep.seq)).toBe(true);
+  });
+
+  it("a variable the check tests: the thread's load of it, and the write whose value the load read", () => {
+    const { rep } = failing(
+      [[k.thread([k.store("x", 7)]), k.user("work", 2), k.assert(k.eq(k.v("x"), 0), "x is still 0")]],
+      { vars: { x: { type: "int" } } },
+    );
+    const load = rep.causes.find((c) => c.kind === "load")!;
+    expect(load.why).toBe("reads x, which the check tests");
+    const store = rep.causes.find((c) => c.kind === "store")!;
+    expect(store.why).toBe(`wrote the value the load at ${load.seq} read`);
+    expect(store.seq).toBeLessThan(load.seq);
+  });
+
+  it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
+    const world = worldOf(
+      [
+        [
+          k.set("a", 1),
+          k.when(k.eq(r("a"), 1), [k.repeat(2, [k.assert(k.eq(r("b"), k.v("y")), "deep")])]),
+          k.bugOn(k.gt(r("c"), 0), "mm/x.c:10"),
+          k.assert(k.eq(r("z"), 0), "other"),
+        ],
+      ],
+      { vars: { y: { type: "int" } } },
+    );
+    expect(checkReads(world, "Assertion `deep' failed.", false)).toEqual({
+      regs: new Set(["b"]),
+      vars: new Set(["y"]),
+    });
+    expect(checkReads(world, "assertion failed: deep", true).regs).toEqual(new Set(["b"]));
+    expect(checkReads(world, "kernel BUG at mm/x.c:10!", false).regs).toEqual(new Set(["c"]));
+    expect(checkReads(world, "Assertion `nothing' failed.", false)).toEqual({ regs: new Set(), vars: new Set() });
+  });
+});
+
+describe("in the replay UI", () => {
+  it("`e` on a failed check's event says where the values it read came from, and jumps to the newest", async () => {
+    // examples/procfs-vmar.ts seed 3: the status read unwrap()s pid 2's vmar, which its exit had set to None.
+    const c = await storeFor(join(REPO_ROOT, "examples", "procfs-vmar.ts"), { seed: 3 });
+    const v = c.engine.cursor.firstViolation()!;
+    const x = c.engine.explain("events", v.seq)!;
+    const at = x.lines.indexOf("where the values the check read came from:");
+    expect(at).toBeGreaterThan(0);
+    const flow = x.lines.slice(at + 1).join("\n");
+    expect(flow).toMatch(
+      /seq \d+ {2}store: wrote the value the load at \d+ read\n {6}event: tid 2 stores vmar \(pid 2's kernel struct\): &vmar#1 → None/,
+    );
+    expect(flow).toMatch(/seq \d+ {2}load: reads vmar, which the check tests/);
+    // the jump goes to the store that set vmar to None
+    expect(x.lines.join("\n")).toContain(`seq ${x.seq}  store:`);
+  });
+});
