@@ -104,6 +104,26 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "system-reaper",
+    seeds: 2000,
+    failing: 129,
+    violations: { assertions: 129 },
+    outcomes: { fatal: 129, ok: 1871 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe("tid 1 (pid 1): Assertion `system(): waitpid found its child' failed.");
+      // the handler reaped the child (between its delivery and its sigreturn), then the parent's waitpid failed
+      const before = r.evs.slice(0, e.seq);
+      const reap = before.find((x) => kindOf(x) === "reap")!;
+      const del = before.find((x) => kindOf(x) === "signal-deliver")!;
+      const ret = before.find((x) => kindOf(x) === "sigreturn")!;
+      const echild = before.findLast((x) => kindOf(x) === "errno")!;
+      expect([reap.tid, reap.a]).toEqual([1, 2]);
+      expect(del.seq < reap.seq && reap.seq < ret.seq && ret.seq < echild.seq).toBe(true);
+      expect(describeEv(echild, r.st)).toBe("tid 1: waitpid(2) fails: ECHILD");
+    },
+  },
+  {
     name: "priority-inversion",
     seeds: 200,
     failing: 200,
