@@ -80,6 +80,18 @@ describe("diff engine", () => {
     expect(Object.values(r.after.a.byKind).reduce((x, y) => x + y, 0)).toBe(r.a.events);
   });
 
+  it("one seed's scheduler switches the thread out where the other's lets it go on: a scheduling difference, not a program one", async () => {
+    // examples/system-reaper.ts: seed 17 preempts tid 1 before its waitpid (the child then exits first: fatal), seed 1 does not.
+    const ex = join(REPO_ROOT, "examples", "system-reaper.ts");
+    const r = diff(await rec(ex, 17, undefined, "sr-17.ktrace"), await rec(ex, 1, undefined, "sr-1.ktrace"));
+    expect(r.divergence).toMatchObject({
+      kind: "schedule",
+      why: "a scheduling difference: tid 1 is switched out on cpu 0 in A, goes on in B",
+    });
+    expect([r.divergence.a!.kind, r.divergence.b!.kind]).toEqual(["switch", "wait-block"]);
+    expect([r.after.a.outcome?.kind, r.after.b.outcome?.kind]).toEqual(["fatal", "ok"]);
+  });
+
   it("the buggy and the fixed tcmalloc variant: a program divergence where the fix's atfork handler differs, locks matched by name", () => {
     const r = diff(
       join(REPO_ROOT, "traces/tcmalloc-fork.ktrace"),

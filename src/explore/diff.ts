@@ -4,9 +4,11 @@
 //
 // - The first divergence: the first seq whose events differ (or where one
 //   run ends), classified as a scheduling difference (another thread or CPU
-//   acts, or a switch picks another thread), a program difference (the same
-//   thread does something else: the code or the kernel rules differ, as
-//   between a buggy and a fixed variant), or the end of one run.
+//   acts, a switch picks another thread, or one run switches the thread out
+//   where the other lets it go on), a program difference (the same thread
+//   does something else: the code or the kernel rules differ, as between a
+//   buggy and a fixed variant; or, in the same program, an earlier decision
+//   changed what it read), or the end of one run.
 //   When both runs can be re-simulated from their decisions (branch.ts), the
 //   divergence also names the first scheduling decision that differs
 //   (`decision`): often well before the first event that differs.
@@ -209,7 +211,12 @@ function firstDifference(a: ReplaySource, b: ReplaySource): { at: number; time: 
   return { at, time };
 }
 
-function classify(ea: KEvent | null, eb: KEvent | null): { kind: DivergenceKind; why: string } {
+/**
+ * What kind of difference the first differing events are. `sameProgram`: both
+ * traces carry the same world (programs, declarations, rules, cpus), so a
+ * thread that does something else got there by an earlier decision.
+ */
+function classify(ea: KEvent | null, eb: KEvent | null, sameProgram: boolean): { kind: DivergenceKind; why: string } {
   if (ea === null || eb === null) {
     const [ended, goes] = ea === null ? ["A", "B"] : ["B", "A"];
     return { kind: "end", why: `run ${ended} has ended; run ${goes} goes on` };
@@ -219,12 +226,25 @@ function classify(ea: KEvent | null, eb: KEvent | null): { kind: DivergenceKind;
       `${e.tid < 0 ? "no thread" : `tid ${e.tid}`} on ${e.cpu < 0 ? "no cpu" : `cpu ${e.cpu}`}`;
     return { kind: "schedule", why: `a scheduling difference: ${who(ea)} acts in A, ${who(eb)} in B` };
   }
-  if (ea.kind === eb.kind && kindName(ea.kind) === "switch") {
+  const switchA = kindName(ea.kind) === "switch";
+  const switchB = kindName(eb.kind) === "switch";
+  if (switchA && switchB) {
     return { kind: "schedule", why: `a scheduling difference: cpu ${ea.cpu} switches to another thread` };
   }
+  if (switchA || switchB) {
+    // One run's scheduler takes the cpu from the thread (a preemption, its time slice) where the other lets it go on.
+    const [off, on] = switchA ? ["A", "B"] : ["B", "A"];
+    return {
+      kind: "schedule",
+      why: `a scheduling difference: tid ${ea.tid} is switched out on cpu ${ea.cpu} in ${off}, goes on in ${on}`,
+    };
+  }
+  const who = ea.tid < 0 ? "the kernel" : `tid ${ea.tid}`;
   return {
     kind: "program",
-    why: `a program difference: ${ea.tid < 0 ? "the kernel" : `tid ${ea.tid}`} does something else (the code or the kernel rules differ)`,
+    why: sameProgram
+      ? `a program difference: ${who} does something else (the same program: an earlier decision changed what it read or where it is)`
+      : `a program difference: ${who} does something else (the code or the kernel rules differ)`,
   };
 }
 
@@ -506,7 +526,9 @@ export function diffRuns(
   const ea = d < a.eventCount ? eventOrNull(a, d) : null;
   const eb = d < b.eventCount ? eventOrNull(b, d) : null;
   const common = describedEvents(a, d - COMMON, d - 1);
-  const { kind, why } = classify(ea, eb);
+  const wa = a.meta.world;
+  const wb = b.meta.world;
+  const { kind, why } = classify(ea, eb, !!wa && !!wb && JSON.stringify(wa) === JSON.stringify(wb));
   const divergence: Divergence = {
     seq: d,
     kind,
