@@ -340,7 +340,7 @@ export function describe(ev: KEvent, state?: KState): string {
     }
     case KIND.futexWait: {
       const until = ev.c >= 0 ? `, timeout at ${timeText(ev.c)}` : "";
-      return `${t} waits on ${syncText(s, ev.a)} (holds ${ev.b})${until}`;
+      return `${t} waits on ${syncText(s, ev.a)} (word = ${ev.b})${until}`;
     }
     case KIND.futexWake: {
       const n = ev.b >= 2 ** 31 - 1 ? "all" : `up to ${ev.b}`;
