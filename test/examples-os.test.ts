@@ -184,12 +184,14 @@ const CASES: Case[] = [
       const woke = r.v!.causes.find((c) => c.why.startsWith(`tid ${e.tid} was woken by tid `))!;
       expect(kindOf(r.evs[woke.seq]!)).toBe("wake");
       expect(r.evs[woke.seq]!.a).toBe(e.tid);
-      const set = r.v!.causes.find((c) => c.why.includes("what it read before waiting again"))!;
+      const set = r.v!.causes.find((c) => c.why.includes("read before waiting again"))!;
       const st = r.evs[set.seq]!;
       expect([kindOf(st), st.c]).toEqual(["store", 1]);
       expect(set.seq).toBeGreaterThan(woke.seq);
       expect(set.why).toBe(
-        `tid ${st.tid} set arrived to 1 after tid ${e.tid}'s wakeup: what it read before waiting again`,
+        st.tid === e.tid
+          ? `tid ${e.tid} itself set arrived to 1 after its wakeup at ${woke.seq}: the value it read before waiting again`
+          : `tid ${st.tid} set arrived to 1 after tid ${e.tid}'s wakeup at ${woke.seq}: the value tid ${e.tid} read before waiting again`,
       );
     },
   },

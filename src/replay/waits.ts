@@ -105,7 +105,10 @@ function futexCauses(s: KState, th: Thread, causes: Cause[]): void {
       if (x === undefined || x.value !== value || x.writer < 0 || x.since <= woke.seq || x.since >= w.since) continue;
       causes.push({
         seq: x.since,
-        why: `tid ${x.writer} set ${x.name} to ${value} after tid ${th.tid}'s wakeup: what it read before waiting again`,
+        why:
+          x.writer === th.tid
+            ? `tid ${th.tid} itself set ${x.name} to ${value} after its wakeup at ${woke.seq}: the value it read before waiting again`
+            : `tid ${x.writer} set ${x.name} to ${value} after tid ${th.tid}'s wakeup at ${woke.seq}: the value tid ${th.tid} read before waiting again`,
       });
     }
   }
