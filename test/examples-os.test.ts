@@ -124,6 +124,27 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "one-condvar",
+    seeds: 200,
+    failing: 175,
+    violations: { "no-deadlock": 175 },
+    outcomes: { hang: 175, ok: 25 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("futex-wait");
+      expect(r.v!.message).toMatch(
+        /^tid \d \(pid 1\) waits on condvar cv, which can never return: the only threads that could wake it are /,
+      );
+      // the story: a signal woke a thread of the same kind (producers tids 2, 3; consumers 4, 5), which waited again
+      const role = (tid: number) => (tid <= 3 ? "producer" : "consumer");
+      const wasted = causeEvents(r).filter((c) => kindOf(c) === "wake" && c.tid >= 2 && role(c.tid) === role(c.a));
+      expect(wasted.length).toBeGreaterThan(0);
+      const woken = wasted[0]!.a;
+      expect(
+        r.v!.causes.some((c) => c.why.startsWith(`tid ${woken} was woken by tid ${wasted[0]!.tid} and waited again`)),
+      ).toBe(true);
+    },
+  },
+  {
     name: "priority-inversion",
     seeds: 200,
     failing: 200,
