@@ -265,6 +265,8 @@ describe("examples/", () => {
       "priority-inversion",
       "zombie-leak",
       "futex-mutex",
+      "system-reaper",
+      "one-condvar",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

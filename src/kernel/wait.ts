@@ -24,7 +24,7 @@
 
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
-import { isImportedState, type KState, type Proc, type Thread } from "./types.ts";
+import { isImportedState, type KState, type Proc, sigName, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
 export type Wakers = number[] | "runs";
@@ -247,9 +247,16 @@ export function stuckIfAny(s: KState): Set<number> | null {
   return out.size === 0 ? null : out;
 }
 
+/** "tid 3 (pid 2)", and " in its SIGUSR1 handler" while it runs one (it waits inside the handler: the code it interrupted cannot go on). */
+export function waiterText(s: KState, tid: number): string {
+  const t = s.threads.get(tid);
+  const h = t?.handling?.[t.handling.length - 1];
+  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}${h ? ` in its ${sigName(h.sig)} handler` : ""}`;
+}
+
 /** What a thread that cannot run waits for, for the hang message: "tid 2 (pid 1) waits on condvar cv". */
 export function describeWait(s: KState, th: Thread): string {
-  return `tid ${th.tid} (pid ${th.pid}) ${waitText(s, th)}`;
+  return `${waiterText(s, th.tid)} ${waitText(s, th)}`;
 }
 
 /**

@@ -6,16 +6,9 @@
 // events that set it up.
 
 import { HOW, type KState, sigName, type Thread } from "../kernel/types.ts";
-import { pipeHolders, stuckIfAny, waitText, wakersOf } from "../kernel/wait.ts";
+import { pipeHolders, stuckIfAny, waiterText, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 import { findVar } from "./user-invariants.ts";
-
-/** "tid 3 (pid 2)", and " in its SIGUSR1 handler" while it runs one (it waits inside the handler: the code it interrupted cannot go on). */
-function who(s: KState, tid: number): string {
-  const t = s.threads.get(tid);
-  const h = t?.handling?.[t.handling.length - 1];
-  return `tid ${tid}${t ? ` (pid ${t.pid})` : ""}${h ? ` in its ${sigName(h.sig)} handler` : ""}`;
-}
 
 /** For a thread waiting inside a signal handler: the delivery that began the handler. */
 function handlerCause(th: Thread, causes: Cause[]): void {
@@ -142,17 +135,17 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
     why +=
       others.length === 0
         ? `, and ${nobody(s, th)}`
-        : `, whose threads cannot run: ${others.map((x) => `${who(s, x)} ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
+        : `, whose threads cannot run: ${others.map((x) => `${waiterText(s, x)} ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
   } else if (th.waitLock >= 0 && (ws === "runs" || ws.length === 0)) {
     return {
-      message: `${who(s, tid)} ${waitText(s, th)}: it can never be released`,
+      message: `${waiterText(s, tid)} ${waitText(s, th)}: it can never be released`,
       causes: causes.sort((a, b) => a.seq - b.seq),
     };
   } else if (ws === "runs" || ws.length === 0) {
     why = nobody(s, th);
   } else {
     const one = ws.length === 1;
-    why = `the only ${one ? "thread" : "threads"} that could wake it ${one ? "is" : "are"} ${ws.map((x) => `${who(s, x)}, which ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
+    why = `the only ${one ? "thread" : "threads"} that could wake it ${one ? "is" : "are"} ${ws.map((x) => `${waiterText(s, x)}, which ${waitText(s, s.threads.get(x)!)}`).join("; ")}`;
   }
   // Its own futex and handler causes first: where a waker's names the same event, the stuck thread's words are kept.
   futexCauses(s, th, causes);
@@ -167,7 +160,7 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
     }
   const seen = new Set<number>();
   const out = causes.filter((c) => c.seq >= 0 && !seen.has(c.seq) && seen.add(c.seq)).sort((a, b) => a.seq - b.seq);
-  return { message: `${who(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
+  return { message: `${waiterText(s, tid)} ${waitText(s, th)}, which can never return: ${why}`, causes: out };
 }
 
 /** A hang's causes: the event that began each live thread's wait (the state at the hang says what each waits on). */
