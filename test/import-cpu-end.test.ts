@@ -1,7 +1,7 @@
 // The end of each cpu's events in an imported trace (src/import/cpu-end.ts): a real
 // `perf record -a -- CMD` capture whose cpus stop recording at different times must
 // not read as a task on two cpus at once.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -60,5 +60,27 @@ describe("a real perf capture (fixtures/import/real/perf-record-tail.txt)", () =
     expect(JSON.parse(check.stdout).violation).toBeNull();
     const events = await runCli(["events", out, "--from", String(m.seq), "--to", String(m.seq)]);
     expect(events.stdout).toMatch(/its last event in the trace .*what it runs from here is not known/);
+  });
+});
+
+describe("a real perf capture with a task's last events after it exited (fixtures/import/real/perf-exited-task.txt)", () => {
+  it("perf prints the exited task as `:-1 -1`: those lines parse, and its last switch away leaves the cpu consistent", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-exited-"));
+    const out = path.join(dir, "exited.ktrace");
+    const imp = await runCli(["import", "fixtures/import/real/perf-exited-task.txt", "-o", out]);
+    expect(imp.code).toBe(0);
+    expect(imp.stdout).toMatch(/60 lines, [\d,]+ bytes: 60 events, 0 header\/blank, 0 unparsed/);
+    expect(imp.stdout + imp.stderr).not.toMatch(/did not parse/);
+    const src = openSource(out);
+    const evs = allEvents(src);
+    src.close();
+    // Bun Pool 0 (tid 890) exits, then its switch away is printed with an unknown task: the cpu goes idle.
+    const exit = evs.find((e) => e.kind === KIND.threadExit && e.tid === 890)!;
+    const away = evs.find((e) => e.kind === KIND.switch && e.seq > exit.seq)!;
+    expect([away.cpu, away.a, away.b]).toEqual([0, 890, -1]);
+    const check = await runCli(["check", out, "--json"]);
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout).violation).toBeNull();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

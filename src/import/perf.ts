@@ -7,6 +7,9 @@
 // the number; a sample of a counting event prints its period before the event name
 // (`250000 cycles:`). Call-chain lines under a sample (indented `address symbol`) and
 // blank lines are skipped. The payload is the tracepoint's print format, as in ftrace.
+// A task perf has already forgotten (its last events, after its exit: the
+// runtime stats and the switch away from it) prints as `:-1    -1`: tid -1, and
+// the mapper takes the task from the payload (prev_pid) or the cpu.
 
 import type { Clock } from "./clock.ts";
 import { parsePayload } from "./fields.ts";
@@ -14,7 +17,7 @@ import type { LineResult } from "./ftrace.ts";
 import { newRecord } from "./record.ts";
 
 const LINE_RE =
-  /^\s*(?:(.*?)\s+)?(\d+)(?:\/(\d+))?\s+(?:\[(\d+)\]\s+)?(\d+)\.(\d+):\s+(?:\d+\s+)?(?:([\w-]+):)?([\w-]+):\s*(.*)$/;
+  /^\s*(?:(.*?)\s+)?(-1|\d+)(?:\/(-1|\d+))?\s+(?:\[(\d+)\]\s+)?(\d+)\.(\d+):\s+(?:\d+\s+)?(?:([\w-]+):)?([\w-]+):\s*(.*)$/;
 const SKIP_RE = /^(?:\s*$|\s+[0-9a-f]+ \S)/;
 
 /** Parses one perf script line: a record, "skip" for a call-chain or blank line, null when unparseable. */
