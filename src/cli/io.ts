@@ -122,6 +122,12 @@ export function stderrColumns(): number | undefined {
   return process.stderr.isTTY === true && typeof c === "number" && c > 0 ? c : undefined;
 }
 
+/** Width of the terminal on stdout, or undefined when stdout is not a terminal (piped, redirected) or does not say. */
+export function stdoutColumns(): number | undefined {
+  const c = process.stdout.columns;
+  return process.stdout.isTTY === true && typeof c === "number" && c > 0 ? c : undefined;
+}
+
 /** Write one line to stderr. */
 export function eprintln(line = ""): void {
   write(process.stderr, line + "\n");

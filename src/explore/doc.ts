@@ -448,3 +448,37 @@ export function mergeDocs(
     saved: failing.slice(0, keep).map((f) => savedBySeed.get(f.seed)!),
   };
 }
+
+/** One kind of failure among a run's failing seeds: the same first violation (or outcome), numbers aside. */
+export interface FailureKind {
+  /** "no-deadlock: tid N (pid N) waits on condvar cv" */
+  what: string;
+  count: number;
+  /** The first seed that failed this way. */
+  seed: number;
+}
+
+/**
+ * The failing seeds grouped by what broke: the first violated invariant and
+ * its message's shape (every number N; up to the first ", which" or "; ", where
+ * the details that differ from seed to seed begin), or the outcome when no
+ * invariant broke. Most seeds first; ties by first seed.
+ */
+export function failureKinds(failing: readonly FailingJson[]): FailureKind[] {
+  const shape = (s: string) => {
+    const t = s.replace(/\d+/g, "N");
+    const cut = [t.indexOf(", which"), t.indexOf("; ")].filter((i) => i > 0);
+    const end = cut.length > 0 ? Math.min(...cut) : t.length;
+    return t.slice(0, end);
+  };
+  const by = new Map<string, FailureKind>();
+  for (const f of failing) {
+    const what = f.violation
+      ? `${f.violation.invariant}: ${shape(f.violation.message)}`
+      : `${f.outcome.kind}: ${shape(f.outcome.message)}`;
+    const k = by.get(what);
+    if (k) k.count++;
+    else by.set(what, { what, count: 1, seed: f.seed });
+  }
+  return [...by.values()].sort((a, b) => b.count - a.count || a.seed - b.seed);
+}

@@ -9,7 +9,7 @@
 // failed, 0 when all passed. `ktrace merge` prints the same for shards.
 
 import process from "node:process";
-import { type ExploreDoc, exploreDoc, renderDoc } from "../../explore/doc.ts";
+import { type ExploreDoc, exploreDoc, failureKinds, renderDoc } from "../../explore/doc.ts";
 import { explore, type Progress, saveTraces } from "../../explore/index.ts";
 import { exploreSearch, type SearchDoc, searchDoc } from "../../explore/search.ts";
 import { parseShard, resolveShard, type Shard, shardRange } from "../../explore/shard.ts";
@@ -18,7 +18,22 @@ import { safeText } from "../../util/safe-text.ts";
 import { cellWidth, cut } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { color, eprintln, eredraw, errColor, isStderrTTY, outJson, println, stderrColumns } from "../io.ts";
+import {
+  color,
+  eprintln,
+  eredraw,
+  errColor,
+  isStderrTTY,
+  outJson,
+  println,
+  stderrColumns,
+  stdoutColumns,
+} from "../io.ts";
+
+/** Failing seeds listed in full on a terminal; above it, the first half of it (the kinds of failure sum up the rest). */
+const TERMINAL_ROWS = 20;
+/** Kinds of failure listed; the rest are counted. */
+const FAILURE_KINDS_SHOWN = 8;
 
 /** Traces --save writes without --save-all. */
 export const SAVE_FIRST = 10;
@@ -146,9 +161,21 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   ].sort((a, b) => a.seed - b.seed);
   if (rows.length > 0) {
     const w = Math.max(4, String(to).length);
+    // On a terminal: the first rows, each cut to its width (the kinds of failure below sum up the rest);
+    // piped or redirected: every row, in full.
+    const cols = stdoutColumns();
+    const shown = cols !== undefined && rows.length > TERMINAL_ROWS ? rows.slice(0, TERMINAL_ROWS / 2) : rows;
     println(color.bold(`${"seed".padEnd(w)}  ${"outcome".padEnd(12)}  first violation`));
-    for (const r of rows)
-      println(`${String(r.seed).padEnd(w)}  ${color.red(safeText(r.outcome).padEnd(12))}  ${safeText(r.what)}`);
+    for (const r of shown) {
+      const what = safeText(r.what);
+      const outcome = safeText(r.outcome).padEnd(12);
+      const room = cols === undefined ? undefined : cols - w - 4 - cellWidth(outcome);
+      println(`${String(r.seed).padEnd(w)}  ${color.red(outcome)}  ${room === undefined ? what : cut(what, room)}`);
+    }
+    if (shown.length < rows.length)
+      println(
+        color.dim(`… ${n(rows.length - shown.length)} more failing seeds (every one: pipe the output, or --json)`),
+      );
     println();
   }
   const failed = d.failing.length;
@@ -188,6 +215,15 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
     .map(([k, c]) => `${safeText(k)} ${n(c)}`)
     .join(", ");
   println(color.dim(`  outcomes: ${kinds || "none"}${invs ? `; first violations: ${invs}` : ""}`));
+  if (failed >= 2) {
+    const ks = failureKinds(d.failing);
+    const cw = n(ks[0]!.count).length;
+    println(color.dim(`  kinds of failure (the first violation, numbers aside):`));
+    for (const k of ks.slice(0, FAILURE_KINDS_SHOWN))
+      println(`    ${n(k.count).padStart(cw)}  ${safeText(k.what)}  ${color.dim(`(seed ${k.seed})`)}`);
+    if (ks.length > FAILURE_KINDS_SHOWN)
+      println(color.dim(`    … ${ks.length - FAILURE_KINDS_SHOWN} more kinds (--json)`));
+  }
   if (budget > 0)
     println(
       color.yellow(
