@@ -1,5 +1,7 @@
 // Where the values a failed check read came from (src/replay/dataflow.ts):
 // the causes `check`, the report and the TUI give an `assertions` violation.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Op } from "../src/kernel/index.ts";
@@ -8,7 +10,7 @@ import { checkReads } from "../src/replay/dataflow.ts";
 import { violationReport } from "../src/replay/explain.ts";
 import { firstViolation } from "../src/replay/scan.ts";
 import { MemorySource } from "../src/replay/source.ts";
-import { REPO_ROOT } from "./helpers/run-cli.ts";
+import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
 import { storeFor } from "./helpers/tui.ts";
 import { worldOf } from "./helpers/world.ts";
 
@@ -111,5 +113,37 @@ describe("in the replay UI", () => {
     expect(flow).toMatch(/seq \d+ {2}load: reads vmar, which the check tests/);
     // the jump goes to the store that set vmar to None
     expect(x.lines.join("\n")).toContain(`seq ${x.seq}  store:`);
+  });
+});
+
+describe("lost updates behind a scenario's own invariant", () => {
+  it("fixtures/scenarios/counter.ts seed 1: counter-exact at the exit names both lost increments, each with the write it overwrote", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-dataflow-"));
+    try {
+      const t = join(dir, "counter.ktrace");
+      expect((await runCli(["record", "fixtures/scenarios/counter.ts", "--seed", "1", "-o", t])).code).toBe(0);
+      const r = await runCli(["check", t, "--invariant", "counter-exact", "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as {
+        message: string;
+        causes: { seq: number; why: string; desc: string }[];
+      };
+      expect(v.message).toBe("an update was lost: the counter should end at 6 (counter = 4 in pid 1)");
+      const lost = v.causes.filter((c) => c.why.startsWith("a lost update: "));
+      expect(lost.map((c) => [c.desc, c.why])).toEqual([
+        [
+          "tid 2 stores counter: 2 → 2",
+          "a lost update: tid 2 read counter = 1 at 12, and tid 1 wrote it at 13 before this store",
+        ],
+        [
+          "tid 2 stores counter: 3 → 3",
+          "a lost update: tid 2 read counter = 2 at 17, and tid 1 wrote it at 19 before this store",
+        ],
+      ]);
+      const over = v.causes.filter((c) => /^tid 1's write of counter, which tid 2 overwrote at \d+$/.test(c.why));
+      expect(over.map((c) => c.seq)).toEqual([13, 19]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,10 +19,11 @@
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
 import type { World } from "../kernel/sim.ts";
-import { ERRNO, ERRNO_NAMES, type KEvent, KIND, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
+import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
+import { invariantVars } from "./user-invariants.ts";
 
 /** A cause of a failed check; `root`: where a value came from (a write another access read, the reap that took a child first). */
 export interface FlowCause extends Cause {
@@ -81,8 +82,70 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  * of this file). Empty
  * when the trace has no world or the check is not found in it.
  */
-export function checkCauses(src: ReplaySource, v: Violation): Cause[] {
-  return v.invariant === "assertions" ? checkDataflow(src, v.event) : [];
+export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Cause[] {
+  if (v.invariant === "assertions") return checkDataflow(src, v.event);
+  const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
+  return decl && state ? lostUpdates(src, v.seq, invariantVars(decl), state) : [];
+}
+
+/** Lost updates reported per violation at most (the latest). */
+const LOST_SHOWN = 3;
+
+/**
+ * The lost updates of the variables `names` before event `seq` (within the
+ * window): a plain or atomic store by a thread whose last read of the
+ * variable saw another value than the one it overwrites (its load-compute-
+ * store had another thread's write land in between, and wiped it out). Each
+ * is two causes: the store, and the write it overwrote. The latest
+ * LOST_SHOWN. A scenario's own invariant over a counter, a total, a flag
+ * reads the result; these are where it went wrong.
+ */
+export function lostUpdates(src: ReplaySource, seq: number, names: ReadonlySet<string>, state: KState): Cause[] {
+  const ids = new Map<number, string>();
+  for (const x of state.vars.values()) if (names.has(x.name)) ids.set(x.id, x.name);
+  if (ids.size === 0) return [];
+  // Per variable and thread: the value and seq of its last read since its own last write.
+  const lastRead = new Map<string, { value: number; seq: number }>();
+  const lastWrite = new Map<number, KEvent>();
+  const found: Cause[][] = [];
+  walk(
+    src,
+    Math.max(0, seq - DATAFLOW_WINDOW),
+    seq,
+    {
+      event: (e) => {
+        if (!ids.has(e.a)) return;
+        const key = `${e.a}:${e.tid}`;
+        // A failed cas (nothing changed) is a read.
+        if (LOADS.has(e.kind) || (e.kind === KIND.cas && e.b === e.c)) lastRead.set(key, { value: e.b, seq: e.seq });
+        else if (WRITES.has(e.kind)) {
+          const r = lastRead.get(key);
+          const prev = lastWrite.get(e.a);
+          if (
+            (e.kind === KIND.store || e.kind === KIND.atomicStore) &&
+            r !== undefined &&
+            r.value !== e.b &&
+            prev !== undefined &&
+            prev.seq > r.seq &&
+            prev.tid !== e.tid
+          ) {
+            const name = ids.get(e.a)!;
+            found.push([
+              { seq: prev.seq, why: `tid ${prev.tid}'s write of ${name}, which tid ${e.tid} overwrote at ${e.seq}` },
+              {
+                seq: e.seq,
+                why: `a lost update: tid ${e.tid} read ${name} = ${r.value} at ${r.seq}, and tid ${prev.tid} wrote it at ${prev.seq} before this store`,
+              },
+            ]);
+          }
+          lastRead.delete(key);
+          lastWrite.set(e.a, { ...e });
+        }
+      },
+    },
+    { fold: false },
+  );
+  return found.slice(-LOST_SHOWN).flat();
 }
 
 /** The same for an assert-fail event ev (a seq and the part each event played, oldest first). */

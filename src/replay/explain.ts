@@ -45,7 +45,7 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const described = new Map<number, EventJson>();
   // A failed check of the program's own: where the values it read came from (dataflow.ts).
   const all: Cause[] = [...v.causes];
-  for (const c of checkCauses(src, v)) if (!all.some((x) => x.seq === c.seq)) all.push(c);
+  for (const c of checkCauses(src, v, state)) if (!all.some((x) => x.seq === c.seq)) all.push(c);
   all.sort((a, b) => a.seq - b.seq);
   withStates(
     src,

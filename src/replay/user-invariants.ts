@@ -67,6 +67,13 @@ function reads(e: Expr, r: Reads, inBefore: boolean): void {
   }
 }
 
+/** The variables an invariant's check names. */
+export function invariantVars(d: InvariantDecl): Set<string> {
+  const r: Reads = { vars: new Set(), locks: new Set(), event: false, before: [] };
+  reads(d.check, r, false);
+  return r.vars;
+}
+
 const VAR_WRITES = new Set<number>(VAR_WRITE_KINDS);
 
 /** A binding: the process whose memory names resolve in (0: the kernel only). */
