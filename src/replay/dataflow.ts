@@ -82,7 +82,7 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  * of this file). Empty
  * when the trace has no world or the check is not found in it.
  */
-export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Cause[] {
+export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   if (v.invariant === "assertions") return checkDataflow(src, v.event);
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
   return decl && state ? lostUpdates(src, v.seq, invariantVars(decl), state) : [];
@@ -100,14 +100,14 @@ const LOST_SHOWN = 3;
  * LOST_SHOWN. A scenario's own invariant over a counter, a total, a flag
  * reads the result; these are where it went wrong.
  */
-export function lostUpdates(src: ReplaySource, seq: number, names: ReadonlySet<string>, state: KState): Cause[] {
+export function lostUpdates(src: ReplaySource, seq: number, names: ReadonlySet<string>, state: KState): FlowCause[] {
   const ids = new Map<number, string>();
   for (const x of state.vars.values()) if (names.has(x.name)) ids.set(x.id, x.name);
   if (ids.size === 0) return [];
   // Per variable and thread: the value and seq of its last read since its own last write.
   const lastRead = new Map<string, { value: number; seq: number }>();
   const lastWrite = new Map<number, KEvent>();
-  const found: Cause[][] = [];
+  const found: FlowCause[][] = [];
   walk(
     src,
     Math.max(0, seq - DATAFLOW_WINDOW),
@@ -134,6 +134,7 @@ export function lostUpdates(src: ReplaySource, seq: number, names: ReadonlySet<s
               { seq: prev.seq, why: `tid ${prev.tid}'s write of ${name}, which tid ${e.tid} overwrote at ${e.seq}` },
               {
                 seq: e.seq,
+                root: true,
                 why: `a lost update: tid ${e.tid} read ${name} = ${r.value} at ${r.seq}, and tid ${prev.tid} wrote it at ${prev.seq} before this store`,
               },
             ]);

@@ -3,7 +3,7 @@
 // (context). Used by `ktrace check`, the report and the TUI.
 
 import type { KEvent, KState } from "../kernel/types.ts";
-import { checkCauses } from "./dataflow.ts";
+import { checkCauses, type FlowCause } from "./dataflow.ts";
 import { type EventJson, eventJson } from "./describe.ts";
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
@@ -15,6 +15,8 @@ export interface CauseReport {
   why: string;
   kind: string;
   desc: string;
+  /** Where a bad value came from (dataflow.ts: a write a check's load read, the reap that took a child first, a lost update's store). */
+  root?: true;
 }
 
 export interface ViolationReport {
@@ -44,7 +46,7 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const evj = eventJson(ev, state);
   const described = new Map<number, EventJson>();
   // A failed check of the program's own: where the values it read came from (dataflow.ts).
-  const all: Cause[] = [...v.causes];
+  const all: FlowCause[] = [...v.causes];
   for (const c of checkCauses(src, v, state)) if (!all.some((x) => x.seq === c.seq)) all.push(c);
   all.sort((a, b) => a.seq - b.seq);
   withStates(
@@ -54,11 +56,18 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   );
   const causes = all
     .filter((c) => c.seq >= 0 && c.seq < src.eventCount)
-    .map((c) => {
+    .map((c): CauseReport => {
       const j = described.get(c.seq);
+      const root = c.root ? { root: true as const } : {};
       return j === undefined
-        ? { seq: c.seq, why: c.why, kind: "missing", desc: "(the event is missing: the trace is damaged there)" }
-        : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc };
+        ? {
+            seq: c.seq,
+            why: c.why,
+            kind: "missing",
+            desc: "(the event is missing: the trace is damaged there)",
+            ...root,
+          }
+        : { seq: c.seq, why: c.why, kind: j.kind, desc: j.desc, ...root };
     });
   // The same thread's, else the same cpu's; an event of the kernel as a whole (a hang, the end) has neither: the last events.
   const same =

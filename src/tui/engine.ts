@@ -30,6 +30,7 @@ import {
   syncValue,
   type Violation,
   valueText,
+  violationReport,
   type Watchpoint,
   type WhyEntry,
   type ObjectRef as WhyRef,
@@ -661,7 +662,10 @@ export class ReplayEngine implements Engine {
   // ---- explain ----
 
   explain(pane: PaneId, row: number): Explanation | null {
-    if (pane === "events") return explainEvent(this.cursor, row);
+    if (pane === "events") {
+      this.knownViolation();
+      return explainEvent(this.cursor, row, this.violation?.seq === row ? this.violation : undefined);
+    }
     const ref = refAt(this.cursor.state, pane, row);
     return ref === undefined ? null : explainObject(this.cursor, ref);
   }
@@ -875,9 +879,9 @@ function explainEnd(cursor: Cursor, ev: KEvent): Explanation {
 }
 
 /** An event: its description and the why of the objects it acts on. */
-function explainEvent(cursor: Cursor, seq: number): Explanation {
+function explainEvent(cursor: Cursor, seq: number, v?: Violation): Explanation {
   const ev = cursor.eventAt(seq);
-  if (ev.kind === KIND.end) return explainEnd(cursor, ev);
+  if (ev.kind === KIND.end && v === undefined) return explainEnd(cursor, ev);
   const s = cursor.state;
   // As its row reads: with the state just after it, wherever the cursor is.
   const desc = describedAt(cursor.source, seq)?.desc ?? describe(ev);
@@ -892,6 +896,22 @@ function explainEvent(cursor: Cursor, seq: number): Explanation {
     lines.push("", `${objectTitle(s, r)}:`);
     lines.push(...entryLines(entries).map((l) => `  ${l}`));
     all.push(...entries);
+  }
+  // The first violation: what it breaks and the events that set it up, as `ktrace check` says them.
+  if (v !== undefined) {
+    let st: KState | undefined;
+    withStates(cursor.source, [v.seq], (_e, x) => {
+      st = x ?? undefined;
+    });
+    const rep = violationReport(cursor.source, v, st);
+    const set: WhyEntry[] = rep.causes.map((c) => ({ seq: c.seq, role: c.kind, explanation: c.why, desc: c.desc }));
+    lines.push("", `✗ it breaks ${v.invariant}: ${v.message}`);
+    if (set.length > 0) {
+      lines.push("set up by:", ...entryLines(set).map((l) => `  ${l}`));
+      // Jump to where the newest bad value came from (a write, a reap, a lost update), else to the newest cause.
+      const root = rep.causes.findLast((c) => c.root) ?? rep.causes[rep.causes.length - 1]!;
+      return { title: `event ${ev.seq}`, lines, seq: root.seq };
+    }
   }
   // A failed check of the program's own: where the values it read came from.
   const causes = checkDataflow(cursor.source, ev);
