@@ -25,7 +25,7 @@ const opt = (name: string) => {
 };
 const path = opt("--trace") ?? "bench/out/stress-10000000.ktrace";
 const every = Number(opt("--every") ?? 2);
-const rounds = Number(opt("--rounds") ?? 7);
+const rounds = Math.max(2, Number(opt("--rounds") ?? 7));
 const level = Number(opt("--level") ?? EVENTS_LEVEL) as typeof EVENTS_LEVEL;
 
 const cpu = () => {

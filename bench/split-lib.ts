@@ -4,16 +4,28 @@
 //   core  [firstSeq, n, timeScale, strings, kind, time, cpu, tid, a, b, c, s]:
 //         the kind and time columns of every event, the other columns of the
 //         events whose kind is not inert;
-//   side  [cpu, tid, a, b, c, s]: those columns of the inert kinds' events
-//         (INERT_KINDS: their fold is a seq and a time, no invariant inspects them);
+//   side  [cpu, tid, a, b, c, s]: those columns of the events of SIDE_KINDS
+//         (below: their fold is a seq and a time, no built-in invariant lists them);
 // each column the same varints as the whole body's (event-codec.ts), the
 // slots stored per the kind table (all of them for an event with the full bit).
 
 import { INERT_KINDS } from "../src/kernel/apply.ts";
+import { INVARIANTS } from "../src/replay/invariants.ts";
 import { type EventColumns, Scratch } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
 import { Inflater } from "../src/trace/inflate.ts";
 import { openTrace, type TraceReader } from "../src/trace/reader.ts";
+
+/**
+ * By kind code, 1 for a side kind: an inert one (INERT_KINDS) that no built-in
+ * invariant lists in its kinds or its armed `by` (user, kwork, malloc, free:
+ * procfs-read, assert-fail, progress, ... are inspected). An invariant that
+ * inspects every event (kstack-in-use while armed) or a scenario's own may
+ * still read a side event's fields: a scan must then read the side stream.
+ */
+export const SIDE_KINDS: Uint8Array = INERT_KINDS.map((x, k) =>
+  x === 1 && INVARIANTS.every((inv) => !inv.kinds?.includes(k) && !inv.armed?.by.includes(k)) ? 1 : 0,
+);
 
 /** Per kind code: integer slots and whether it has a string (the reader's slot table). */
 export interface Slots {
@@ -81,7 +93,7 @@ export function splitBody(body: Uint8Array, c: EventColumns, slots: Slots): { co
   for (let i = 0; i < c.n; i++) {
     const k = c.kind[i]!;
     const full = K[i]! & 1;
-    const x = INERT_KINDS[k] === 1 ? 1 : 0;
+    const x = SIDE_KINDS[k] === 1 ? 1 : 0;
     const na = full ? 3 : slots.nargs[k]!;
     put(x, 0, c.cpu[i]!);
     put(x, 1, c.tid[i]!);
@@ -162,7 +174,7 @@ export class SplitDecoder {
       const na = full ? 3 : nargs[k]!;
       const hs = full | str[k]!;
       // Branch-free: the index written to both streams' lists, the count of the event's stream moved when it stores the slot.
-      const side = k < INERT_KINDS.length ? INERT_KINDS[k]! : 0;
+      const side = k < SIDE_KINDS.length ? SIDE_KINDS[k]! : 0;
       const core = side ^ 1;
       const a = (na + 3) >> 2;
       const b = (na + 2) >> 2;

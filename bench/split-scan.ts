@@ -26,7 +26,7 @@ const opt = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const path = opt("--trace") ?? "bench/out/stress-10000000.ktrace";
-const rounds = Number(opt("--rounds") ?? 7);
+const rounds = Math.max(2, Number(opt("--rounds") ?? 7));
 
 const threadNs = () => Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
 
@@ -87,6 +87,9 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const same = new Set(Object.values(answers)).size === 1;
+if (!same)
+  for (const [k, a] of Object.entries(answers))
+    if (a !== answers["as it is (its own decoder)"]) console.log(`  ${k} differs: ${a.slice(0, 300)}`);
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const per = (f: (s: Split) => number) => chunks.reduce((x, s) => x + f(s), 0) / events;
 console.log(
