@@ -9,7 +9,8 @@
 // it and prints lines/s, events/s, MB/s, CPU time (the process's, and per thread where
 // Linux says: the main thread, the trace writer's thread, the parse thread (on Bun,
 // which names it; elsewhere it counts as the writer's), and the rest: the JIT
-// compilers and the collector), ops and peak RSS. The default stage, write, is the
+// compilers and the collector), the core-seconds no thread used (cores × wall - CPU:
+// the import's idle time, on a quiet machine), ops and peak RSS. The default stage, write, is the
 // whole import (parse + map + events + encode, with snapshots and the index, and the
 // compression and writing on a second thread from the start for a long input (THREAD_AT_ONCE_BYTES),
 // else from THREAD_AFTER_EVENTS events on:
@@ -162,6 +163,12 @@ for (let run = 0; run < runs; run++) {
      * and the collector's).
      */
     threadCpuSeconds: threads === null ? null : threadSplit(threads),
+    /**
+     * Core-seconds the machine offered during the pass that no thread of this process used: cores × wall - CPU.
+     * On a quiet machine, the time the import left a core idle (its threads waiting on each other, its start
+     * and end); on a loaded one, other processes' share (then meaningless).
+     */
+    idleCoreSeconds: Number(Math.max(0, cpus().length * secs - cpuSecs).toFixed(2)),
     eventsPerCpuSec: Math.round(per / cpuSecs),
     linesPerSec: Math.round(r.lines / secs),
     eventsPerSec: Math.round(per / secs),
@@ -203,6 +210,9 @@ else {
         ? ""
         : ` (main thread ${t.main} s, writer thread ${t.writer} s, parse thread ${t.parser} s, JIT and GC threads ${t.other} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
+    console.log(
+      `  idle     ${r.idleCoreSeconds} core-seconds offered and not used (${cpus().length} cores × wall - CPU: the import's idle time on a quiet machine, others' share on a loaded one)`,
+    );
   });
   if (stage !== "lines" && stage !== "records") console.log(`  ops      ${n(first.ops)}`);
   const wr = first.written;
