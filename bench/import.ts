@@ -7,13 +7,15 @@
 // machine (switches, waking/wakeup pairs, runtime stats, IRQs and softirqs,
 // fork/exec/exit/free, lock contention, lockdep acquire/release), then reads and maps
 // it and prints lines/s, events/s, MB/s, CPU time (the process's, and per thread where
-// Linux says: the main thread, the trace writer's thread, and the rest: the JIT
-// compilers and the collector), ops and peak RSS. The default stage, write, is the
+// Linux says: the main thread, the trace writer's thread, the parse thread (on Bun,
+// which names it; elsewhere it counts as the writer's), and the rest: the JIT
+// compilers and the collector), the core-seconds no thread used (cores × wall - CPU:
+// the import's idle time, on a quiet machine), ops and peak RSS. The default stage, write, is the
 // whole import (parse + map + events + encode, with snapshots and the index, and the
 // compression and writing on a second thread from the start for a long input (THREAD_AT_ONCE_BYTES),
 // else from THREAD_AFTER_EVENTS events on:
 // --thread never keeps them on the main thread, always starts the thread at once;
-// --parse is the parse thread, ReadOptions.parseThread: auto parses on it with 3 cores or more)
+// --parse is the parse thread, ReadOptions.parseThread: auto as ktrace import decides, by the input's size and the cores)
 // into bench/out/import-N.ktrace, and adds the trace's bytes per event. --stage stops earlier (lines: the line reader alone; records: lines parsed
 // into records; ops: parsed and mapped; convert: mapped ops folded into ktrace events
 // and the kernel state, not encoded), to see where the time goes; --runs repeats the
@@ -24,6 +26,7 @@ import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Converter, importSummary, importTrace, TraceInput } from "../src/import/index.ts";
 import { LineReader } from "../src/import/lines.ts";
+import { PARSE_THREAD_NAME } from "../src/import/parse-thread.ts";
 import { writeInput } from "./import-input.ts";
 import { ThreadCpu, type ThreadCpuSeconds } from "./thread-cpu.ts";
 
@@ -131,6 +134,13 @@ async function pass(): Promise<{
   };
 }
 
+/** The sampler's figures with the parse thread apart from the other threads. */
+function threadSplit(t: ThreadCpuSeconds): { main: number; writer: number; parser: number; other: number } {
+  const parser = t.byName?.[PARSE_THREAD_NAME] ?? 0;
+  const r = (x: number) => Number(x.toFixed(2));
+  return { main: r(t.main), writer: r(t.writer), parser: r(parser), other: r(t.other - parser) };
+}
+
 const results = [];
 for (let run = 0; run < runs; run++) {
   const t0 = performance.now();
@@ -147,15 +157,18 @@ for (let run = 0; run < runs; run++) {
     seconds: Number(secs.toFixed(3)),
     /** CPU time of the process (all its threads: JIT compilers and GC included): less sensitive to a loaded machine than wall time. */
     cpuSeconds: Number(cpuSecs.toFixed(3)),
-    /** CPU seconds per thread (Linux): the main thread, the trace writer's, and the others (the JIT's and the collector's). */
-    threadCpuSeconds:
-      threads === null
-        ? null
-        : {
-            main: Number(threads.main.toFixed(2)),
-            writer: Number(threads.writer.toFixed(2)),
-            other: Number(threads.other.toFixed(2)),
-          },
+    /**
+     * CPU seconds per thread (Linux): the main thread, the trace writer's, the parse thread's (Bun names it
+     * PARSE_THREAD_NAME; where a runtime does not, it is counted with the writer's), and the others (the JIT's
+     * and the collector's).
+     */
+    threadCpuSeconds: threads === null ? null : threadSplit(threads),
+    /**
+     * Core-seconds the machine offered during the pass that no thread of this process used: cores × wall - CPU.
+     * On a quiet machine, the time the import left a core idle (its threads waiting on each other, its start
+     * and end); on a loaded one, other processes' share (then meaningless).
+     */
+    idleCoreSeconds: Number(Math.max(0, cpus().length * secs - cpuSecs).toFixed(2)),
     eventsPerCpuSec: Math.round(per / cpuSecs),
     linesPerSec: Math.round(r.lines / secs),
     eventsPerSec: Math.round(per / secs),
@@ -195,8 +208,11 @@ else {
     const main =
       t === null
         ? ""
-        : ` (main thread ${t.main} s, worker threads (writer, parser) ${t.writer} s, JIT and GC threads ${t.other} s)`;
+        : ` (main thread ${t.main} s, writer thread ${t.writer} s, parse thread ${t.parser} s, JIT and GC threads ${t.other} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
+    console.log(
+      `  idle     ${r.idleCoreSeconds} core-seconds offered and not used (${cpus().length} cores × wall - CPU: the import's idle time on a quiet machine, others' share on a loaded one)`,
+    );
   });
   if (stage !== "lines" && stage !== "records") console.log(`  ops      ${n(first.ops)}`);
   const wr = first.written;

@@ -23,6 +23,9 @@ export const CHANNEL_BYTES = 1 << 21;
 /** Seconds without a sign of life from the parse thread before the import gives up on it. */
 const STALL_SECONDS = 60;
 
+/** The parse thread's name (bench/import.ts reports its CPU apart from the trace writer's). */
+export const PARSE_THREAD_NAME = "ktrace-parse";
+
 /** Control block slots (Int32). */
 export const CTL = { ready: 0, stop: 1, beat: 2 } as const;
 /** Message types on the channel. */
@@ -87,7 +90,8 @@ export class ParseThread<S> {
     const ints = new Int32Array(control);
     const w = await startWorker(
       new URL("./parse-worker.ts", import.meta.url),
-      { workerData: input },
+      // (the thread's name: Bun gives it to the OS thread, so per-thread CPU figures can tell it from the writer's)
+      { workerData: input, name: PARSE_THREAD_NAME },
       () => Atomics.load(ints, CTL.ready) !== 0,
     );
     if (typeof w === "string") return w;

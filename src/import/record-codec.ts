@@ -12,8 +12,9 @@
 // sides is bounded by the table.
 //
 // Layout (little-endian): a batch is its record count (u32), a flags byte (1: the
-// table was cleared before this batch), then per record: line, ts (f64), cpu, tid,
-// pid (value), comm, name, system, flags (value each), the field count (u32) and
+// table was cleared before this batch), then per record: line, ts (f64), cpu, tid and
+// pid (IDS and three i32s, pid -1 for none, when they are int32s, as ftrace's always
+// are; else IDS_ANY and three values), comm, name, system, flags (value each), the field count (u32) and
 // per field its key and value (or, for the fields of a payload form, fields.ts's
 // FIELD_SHAPES, the shape's number and the values in its order). A value is a tag byte and its payload:
 //   0 undefined; 1 a number (f64); 5 an integer that fits an int32 (i32); 2 a table
@@ -43,6 +44,12 @@ const REF = 2;
 const NEW = 3;
 const LONE = 4;
 const INT = 5;
+/** A record's cpu, tid and pid: three i32s (pid -1 for none) / three values. */
+const IDS = 6;
+const IDS_ANY = 7;
+
+/** An integer an i32 holds exactly (not -0, which an i32 would make 0). */
+const isI32 = (x: number) => (x | 0) === x && (x !== 0 || 1 / x > 0);
 
 /** Longest byte range kept in the byte-keyed table. */
 const TABLE_MAX_BYTES = 48;
@@ -94,11 +101,9 @@ export class RecordEncoder {
     v.setFloat64(at, r.line, true);
     v.setFloat64(at + 8, r.ts, true);
     this.at = at + 16;
-    this.value(r.cpu);
-    this.value(r.tid);
-    this.value(r.pid);
-    this.value(r.comm);
-    this.value(r.name);
+    this.ids(r.cpu, r.tid, r.pid);
+    this.str(r.comm);
+    this.str(r.name);
     this.value(r.system);
     this.value(r.flags);
     this.fields(r.name, r.fields);
@@ -123,9 +128,7 @@ export class RecordEncoder {
     v.setFloat64(at, line, true);
     v.setFloat64(at + 8, h.ts, true);
     this.at = at + 16;
-    this.value(h.cpu);
-    this.value(h.tid);
-    this.value(h.pid < 0 ? undefined : h.pid);
+    this.ids(h.cpu, h.tid, h.pid < 0 ? undefined : h.pid);
     this.strAt(buf, h.commStart, h.commEnd);
     if (nameId >= 0) this.ref(nameId);
     else this.strAt(buf, h.nameStart, h.nameEnd);
@@ -172,13 +175,31 @@ export class RecordEncoder {
     this.view.setUint32(countAt, n, true);
   }
 
+  /** cpu, tid and pid: IDS and three i32s (pid -1: none) when they are such integers (the usual case), else IDS_ANY and three values. */
+  private ids(cpu: number, tid: number, pid: number | undefined): void {
+    if (isI32(cpu) && isI32(tid) && (pid === undefined || (isI32(pid) && pid >= 0))) {
+      this.room(13);
+      const at = this.at;
+      this.buf[at] = IDS;
+      this.view.setInt32(at + 1, cpu, true);
+      this.view.setInt32(at + 5, tid, true);
+      this.view.setInt32(at + 9, pid === undefined ? -1 : pid, true);
+      this.at = at + 13;
+      return;
+    }
+    this.room(1);
+    this.buf[this.at++] = IDS_ANY;
+    this.value(cpu);
+    this.value(tid);
+    this.value(pid);
+  }
+
   private value(x: FieldValue | undefined): void {
     if (typeof x === "string") this.str(x);
     else if (x === undefined) {
       this.room(1);
       this.buf[this.at++] = UNDEF;
-    } else if ((x | 0) === x && (x !== 0 || 1 / x > 0)) {
-      // (not -0, which an i32 would make 0)
+    } else if (isI32(x)) {
       this.room(5);
       this.buf[this.at] = INT;
       this.view.setInt32(this.at + 1, x, true);
@@ -284,7 +305,11 @@ export class RecordEncoder {
   }
 
   private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
+    if (this.at + n > this.buf.length) this.grow(n);
+  }
+
+  /** room's slow path, apart so that room itself stays small enough to inline. */
+  private grow(n: number): void {
     const b = new Uint8Array(Math.max(2 * this.buf.length, this.at + n));
     b.set(this.buf.subarray(0, this.at));
     this.buf = b;
@@ -333,13 +358,29 @@ export class RecordDecoder {
       const line = v.getFloat64(at, true);
       const ts = v.getFloat64(at + 8, true);
       this.at = at + 16;
-      const cpu = this.value() as number;
-      const tid = this.value() as number;
-      const pid = this.value() as number | undefined;
-      const comm = this.value() as string;
-      const name = this.value() as string;
-      const system = this.value() as string | undefined;
-      const flags = this.value() as string | undefined;
+      let cpu: number;
+      let tid: number;
+      let pid: number | undefined;
+      this.need(1);
+      const ids = this.b[this.at]!;
+      if (ids === IDS) {
+        this.need(13);
+        cpu = v.getInt32(this.at + 1, true);
+        tid = v.getInt32(this.at + 5, true);
+        const p = v.getInt32(this.at + 9, true);
+        pid = p < 0 ? undefined : p;
+        this.at += 13;
+      } else {
+        if (ids !== IDS_ANY) throw new RecordCodecError(`a record batch has ids of tag ${ids}`);
+        this.at++;
+        cpu = this.value() as number;
+        tid = this.value() as number;
+        pid = this.value() as number | undefined;
+      }
+      const comm = this.str();
+      const name = this.str();
+      const system = this.optStr();
+      const flags = this.optStr();
       this.need(1);
       const shape = this.b[this.at++]!;
       let fields: Record<string, FieldValue>;
@@ -365,15 +406,39 @@ export class RecordDecoder {
     if (this.at !== this.end) throw new RecordCodecError(`a record batch has ${this.end - this.at} bytes too many`);
   }
 
+  /** A string value (REF, NEW, LONE). */
+  private str(): string {
+    this.need(5);
+    if (this.b[this.at] === REF) return this.ref();
+    const s = this.value();
+    if (typeof s !== "string") throw new RecordCodecError("a record batch has a number for a string");
+    return s;
+  }
+
+  /** A string value or UNDEF. */
+  private optStr(): string | undefined {
+    this.need(1);
+    const tag = this.b[this.at];
+    if (tag === UNDEF) {
+      this.at++;
+      return undefined;
+    }
+    return this.str();
+  }
+
+  private ref(): string {
+    const s = this.table[this.v.getUint32(this.at + 1, true)];
+    if (s === undefined) throw new RecordCodecError("a record batch names a string it never sent");
+    this.at += 5;
+    return s;
+  }
+
   private value(): FieldValue | undefined {
     this.need(1);
     const tag = this.b[this.at]!;
     if (tag === REF) {
       this.need(5);
-      const s = this.table[this.v.getUint32(this.at + 1, true)];
-      if (s === undefined) throw new RecordCodecError("a record batch names a string it never sent");
-      this.at += 5;
-      return s;
+      return this.ref();
     }
     if (tag === INT) {
       this.need(5);
