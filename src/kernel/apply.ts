@@ -186,22 +186,105 @@ export function kstackObj(x: KStack): KStack {
   return { id: x.id, tid: x.tid, state: x.state, allocSeq: x.allocSeq, freeSeq: x.freeSeq, flushed: x.flushed };
 }
 
+/**
+ * Loose indexes by key, derived from a map (never stored, never in a
+ * snapshot), as the waiters index below: the locks, variables and objects of
+ * each address space (by `space`), the processes by parent (`ppid`). A fork
+ * copies its parent's memory, an exit or reap drops it, an exit asks for its
+ * children: with thousands of processes (a leak: every zombie keeps its VMAR
+ * lock) a walk of every lock or process at each of them made the run
+ * quadratic (zombie-leak, 1M events: 20 s, 3M: 3 min). Below BY_KEY_SMALL
+ * entries the walk is cheaper and no index is made. It hangs on the map (a
+ * symbol-keyed property: a rebuilt or cloned state builds its own on first
+ * use, in the map's order), is added to where the fold adds an entry or
+ * changes its key, and is loose the other way: an entry may be stale (gone
+ * from the map, or under another key now), so every use checks it and
+ * prunes the stale ones it meets. An entry's space never changes, and each
+ * set holds its entries in the order they were added, which is the map's:
+ * the walks over them (a fork's copies, which take new ids in that order)
+ * give what the walk over the map gave.
+ */
+const BY_KEY: unique symbol = Symbol("by key");
+const BY_KEY_SMALL = 256;
+type Keyed<T> = Map<number, T> & { [BY_KEY]?: Map<number, Set<T>> };
+
+function byKeyIndex<T extends object>(m: Keyed<T>, key: (x: T) => number): Map<number, Set<T>> | null {
+  let ix = m[BY_KEY];
+  if (ix === undefined) {
+    if (m.size <= BY_KEY_SMALL) return null;
+    ix = new Map();
+    for (const x of m.values()) addKeyed(ix, key(x), x);
+    m[BY_KEY] = ix;
+  }
+  return ix;
+}
+
+function addKeyed<T>(ix: Map<number, Set<T>>, k: number, x: T): void {
+  const set = ix.get(k);
+  if (set === undefined) ix.set(k, new Set([x]));
+  else set.add(x);
+}
+
+/** Notes x (new in m, or its key changed) in m's index, if m has one. */
+export function keyed<T extends object>(m: Map<number, T>, k: number, x: T): void {
+  const ix = (m as Keyed<T>)[BY_KEY];
+  if (ix !== undefined) addKeyed(ix, k, x);
+}
+
+/** The entries of m under key k (id and key as `id`, `key` read them), in the map's order; the stale ones pruned. */
+function entriesOf<T extends object>(m: Map<number, T>, k: number, id: (x: T) => number, key: (x: T) => number): T[] {
+  const out: T[] = [];
+  const ix = byKeyIndex(m as Keyed<T>, key);
+  if (ix === null) {
+    for (const x of m.values()) if (key(x) === k) out.push(x);
+    return out;
+  }
+  const set = ix.get(k);
+  if (set === undefined) return out;
+  for (const x of set) {
+    if (m.get(id(x)) === x && key(x) === k) out.push(x);
+    else set.delete(x);
+  }
+  if (set.size === 0) ix.delete(k);
+  return out;
+}
+
+const spaceOf = (x: { space: number }) => x.space;
+const idOf = (x: { id: number }) => x.id;
+const ppidOf = (p: Proc) => p.ppid;
+const pidOf = (p: Proc) => p.pid;
+
+/** The locks, variables and objects of address space `space` (a pid; minus a pid: its kernel struct's fields; 0: the kernel's). */
+export function locksIn(s: KState, space: number): Lock[] {
+  return entriesOf(s.locks, space, idOf, spaceOf);
+}
+export function varsIn(s: KState, space: number): Var[] {
+  return entriesOf(s.vars, space, idOf, spaceOf);
+}
+function objsIn(s: KState, space: number): KObj[] {
+  return entriesOf(s.objs, space, idOf, spaceOf);
+}
+
+/** The processes whose parent is pid, in pid order of creation. */
+export function childrenOf(s: KState, pid: number): Proc[] {
+  return entriesOf(s.procs, pid, pidOf, ppidOf);
+}
+
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
-  s.locks.set(
-    vmarLock,
-    lockObj({
-      id: vmarLock,
-      name: `vmar(${pid})`,
-      space: 0,
-      type: "mutex",
-      owner: -1,
-      ident: 0,
-      level: 0,
-      since: -1,
-      copiedSeq: -1,
-    }),
-  );
+  const vl = lockObj({
+    id: vmarLock,
+    name: `vmar(${pid})`,
+    space: 0,
+    type: "mutex",
+    owner: -1,
+    ident: 0,
+    level: 0,
+    since: -1,
+    copiedSeq: -1,
+  });
+  s.locks.set(vmarLock, vl);
+  keyed(s.locks, 0, vl);
   const p = procObj({
     pid,
     ppid,
@@ -217,6 +300,7 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
     exitingSeq: -1,
   });
   s.procs.set(pid, p);
+  keyed(s.procs, ppid, p);
   return p;
 }
 
@@ -407,8 +491,39 @@ function childExited(t: Thread, p: Proc, ev: KEvent): void {
 function newThread(s: KState, p: Proc, tid: number, ident: number): Thread {
   const t = threadObj({ tid, pid: p.pid, state: "runnable", ident, kstack: -1, waitLock: -1, waitPid: -2 });
   s.threads.set(tid, t);
+  noteLive(s.threads, t);
   p.threads.push(tid);
   return t;
+}
+
+/**
+ * The threads that have not exited, in the threads map's order: a loose
+ * index as BY_KEY's (a set on the map, built on first use above
+ * BY_KEY_SMALL threads, added to where a thread is made; exited or gone ones
+ * pruned here: a thread never comes back). The walks over every thread at a
+ * wait or an exit (wait.ts) met every zombie's exited threads: quadratic in
+ * a leak of processes (zombie-leak at 1M events: check 6.7 s of 9 in them).
+ */
+const LIVE: unique symbol = Symbol("live threads");
+type Lived = Map<number, Thread> & { [LIVE]?: Set<Thread> };
+
+export function liveThreads(s: KState): Iterable<Thread> {
+  const m = s.threads as Lived;
+  let set = m[LIVE];
+  if (set === undefined) {
+    if (m.size <= BY_KEY_SMALL) return m.values();
+    set = new Set();
+    for (const t of m.values()) if (t.state !== "exited") set.add(t);
+    m[LIVE] = set;
+    return set;
+  }
+  for (const t of set) if (t.state === "exited" || m.get(t.tid) !== t) set.delete(t);
+  return set;
+}
+
+/** Notes a new thread in the live set, if the map has one (imported.ts makes threads too). */
+export function noteLive(m: Map<number, Thread>, t: Thread): void {
+  (m as Lived)[LIVE]?.add(t);
 }
 
 function variable(s: KState, ev: KEvent, id: number): Var {
@@ -432,11 +547,12 @@ function space(s: KState, ev: KEvent, sp: number): number {
 
 /** Drops every lock, variable and object of pid's user memory (and, at reap, of its kernel struct). */
 function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
-  // Over values (an entry array per element costs more than the test, at every reap of an imported trace's thousands).
-  const k = kernelToo ? -pid : pid;
-  for (const l of s.locks.values()) if (l.space === pid || l.space === k) s.locks.delete(l.id);
-  for (const v of s.vars.values()) if (v.space === pid || v.space === k) s.vars.delete(v.id);
-  for (const o of s.objs.values()) if (o.space === pid || o.space === k) s.objs.delete(o.id);
+  // Through the space index (locksIn, ...): a walk of every entry at every reap was quadratic with thousands of processes.
+  for (const sp of kernelToo ? [pid, -pid] : [pid]) {
+    for (const l of locksIn(s, sp)) s.locks.delete(l.id);
+    for (const v of varsIn(s, sp)) s.vars.delete(v.id);
+    for (const o of objsIn(s, sp)) s.objs.delete(o.id);
+  }
 }
 
 /** Forgets the oldest freed objects once more than twice FREED_QUARANTINE are kept (amortized: a scan per free only past that size). */
@@ -662,6 +778,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       });
       if ((ev.c & 16) !== 0) l.pi = true;
       s.locks.set(ev.a, l);
+      keyed(s.locks, l.space, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
       break;
     }
@@ -820,8 +937,7 @@ function applyRare(s: KState, ev: KEvent): void {
       // (The lists and the id map made only when there is something to copy: a fork in
       // `stress` copies nothing, and the fold allocates nothing it does not keep.)
       let copies: Lock[] | undefined;
-      for (const l of s.locks.values()) {
-        if (l.space !== parent.pid) continue;
+      for (const l of locksIn(s, parent.pid)) {
         // As the lock's own (lockObj), not a spread: a fork's copies have the fold's lock shape.
         const c = lockObj(l);
         c.id = 0;
@@ -835,6 +951,7 @@ function applyRare(s: KState, ev: KEvent): void {
         for (const c of copies) {
           c.id = s.nextLock++;
           s.locks.set(c.id, c);
+          keyed(s.locks, c.space, c);
         }
       // Thread caches live in user memory, reached through the forker's TLS.
       if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
@@ -842,23 +959,24 @@ function applyRare(s: KState, ev: KEvent): void {
       // between them redirected to the copies.
       let objIds: Map<number, number> | undefined;
       let objCopies: KObj[] | undefined;
-      for (const o of s.objs.values()) if (o.space === parent.pid) (objCopies ??= []).push({ ...o, space: child.pid });
+      for (const o of objsIn(s, parent.pid)) (objCopies ??= []).push({ ...o, space: child.pid });
       if (objCopies !== undefined) {
         objIds = new Map();
         for (const o of objCopies) {
           objIds.set(o.id, s.nextObj);
           o.id = s.nextObj++;
           s.objs.set(o.id, o);
+          keyed(s.objs, o.space, o);
         }
       }
       let varCopies: Var[] | undefined;
-      for (const v of s.vars.values())
-        if (v.space === parent.pid) (varCopies ??= []).push({ ...v, space: child.pid, copiedSeq: ev.seq });
+      for (const v of varsIn(s, parent.pid)) (varCopies ??= []).push({ ...v, space: child.pid, copiedSeq: ev.seq });
       if (varCopies !== undefined)
         for (const v of varCopies) {
           v.id = s.nextVar++;
           if (v.type === "ptr") v.value = objIds?.get(v.value) ?? v.value;
           s.vars.set(v.id, v);
+          keyed(s.vars, v.space, v);
         }
       break;
     }
@@ -905,10 +1023,10 @@ function applyRare(s: KState, ev: KEvent): void {
       break;
     }
     case KIND.reparent:
-      for (const p of s.procs.values()) {
-        if (p.ppid !== ev.a) continue;
+      for (const p of childrenOf(s, ev.a)) {
         p.ppid = ev.b;
         p.adoptedSeq = ev.seq;
+        keyed(s.procs, ev.b, p);
       }
       break;
     case KIND.vmarClear: {
@@ -928,6 +1046,7 @@ function applyRare(s: KState, ev: KEvent): void {
         // fields stay until the last reference is dropped.
         p.state = "reaped";
         p.ppid = 0;
+        keyed(s.procs, 0, p);
         dropSpace(s, p.pid, false);
         break;
       }
@@ -981,13 +1100,16 @@ function applyRare(s: KState, ev: KEvent): void {
       };
       if (sync !== undefined) v.sync = sync;
       s.vars.set(id, v);
+      keyed(s.vars, v.space, v);
       if (id >= s.nextVar) s.nextVar = id + 1;
       break;
     }
     case KIND.objNew: {
       const id = fresh(ev, s.objs, ev.a, "object");
       if (id === 0) throw new ApplyError(ev.seq, "object id 0 is None");
-      s.objs.set(id, { id, name: ev.s, space: space(s, ev, ev.b), state: "live", allocSeq: ev.seq, freeSeq: -1 });
+      const o: KObj = { id, name: ev.s, space: space(s, ev, ev.b), state: "live", allocSeq: ev.seq, freeSeq: -1 };
+      s.objs.set(id, o);
+      keyed(s.objs, o.space, o);
       if (id >= s.nextObj) s.nextObj = id + 1;
       break;
     }

@@ -13,7 +13,7 @@
 // table's doc of its event (types.ts). Like the rest of the reducer, an event
 // that does not fit the state throws ApplyError and nothing else.
 
-import { ApplyError, fresh, thread } from "./apply.ts";
+import { ApplyError, fresh, keyed, noteLive, thread } from "./apply.ts";
 import {
   CPU_CTX,
   type Cpu,
@@ -71,11 +71,14 @@ function newProc(s: KState, ev: KEvent, pid: number, ppid: number, name: string)
     exitingSeq: -1,
   };
   s.procs.set(pid, p);
+  keyed(s.procs, p.ppid, p);
   return p;
 }
 
 function addThread(s: KState, p: Proc, tid: number, comm: string, state: ThreadState): void {
-  s.threads.set(tid, { tid, pid: p.pid, state, ident: tid, kstack: -1, waitLock: -1, waitPid: -2, comm });
+  const t: Thread = { tid, pid: p.pid, state, ident: tid, kstack: -1, waitLock: -1, waitPid: -2, comm };
+  s.threads.set(tid, t);
+  noteLive(s.threads, t);
   p.threads.push(tid);
   if (tid === p.pid) p.name = comm;
 }
@@ -123,7 +126,10 @@ export function applyImported(s: KState, ev: KEvent): void {
     case KIND.taskNew: {
       const tid = fresh(ev, s.threads, ev.a, "thread");
       const p = s.procs.get(ev.b) ?? newProc(s, ev, ev.b, ev.c, ev.s);
-      if (p.ppid < 0 && Number.isSafeInteger(ev.c) && ev.c >= 0) p.ppid = ev.c;
+      if (p.ppid < 0 && Number.isSafeInteger(ev.c) && ev.c >= 0) {
+        p.ppid = ev.c;
+        keyed(s.procs, p.ppid, p);
+      }
       addThread(s, p, tid, ev.s, "unknown");
       return;
     }

@@ -7,6 +7,7 @@
 // path exits at its next return to user mode (interp.ts).
 
 import { emptyCache } from "./alloc.ts";
+import { childrenOf, locksIn, varsIn } from "./apply.ts";
 import {
   AGAIN,
   DONE,
@@ -106,9 +107,9 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   const parent = k.procs.get(t.pid)!;
   parent.lastChild = pid;
   const lockIds = new Map<string, number>();
-  for (const l of k.state.locks.values()) if (l.space === pid) lockIds.set(l.name, l.id);
+  for (const l of locksIn(k.state, pid)) lockIds.set(l.name, l.id);
   const varIds = new Map<string, number>();
-  for (const v of k.state.vars.values()) if (v.space === pid) varIds.set(v.name, v.id);
+  for (const v of varsIn(k.state, pid)) varIds.set(v.name, v.id);
   const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
   pc.atfork = parent.atfork.slice();
   k.procs.set(pid, pc);
@@ -426,10 +427,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   );
   // The descriptors are closed (waking readers of the pipes it held open).
   steps.push(...closeAll(k, pid, false));
-  const hasChildren = () => {
-    for (const p of k.state.procs.values()) if (p.ppid === pid) return true;
-    return false;
-  };
+  const hasChildren = () => childrenOf(k.state, pid).length > 0;
   steps.push((t2, c2) => {
     if (hasChildren() && pid !== FIRST_PID) {
       k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));

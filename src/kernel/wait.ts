@@ -22,6 +22,7 @@
 // until nothing changes; the threads left out can never run again. The
 // no-deadlock invariant and the hang message use it.
 
+import { liveThreads } from "./apply.ts";
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
 import { isImportedState, type KState, type Proc, sigName, type Thread } from "./types.ts";
@@ -92,7 +93,7 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
         const v = s.vars.get(w.id);
         if (!v) return false;
         if (v.space > 0) threadsOf(s, v.space, th.tid, out);
-        else for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        else for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
         return true;
       }
       case "join":
@@ -101,7 +102,7 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
         return true;
       case "signal":
         // Any thread can send it a signal.
-        for (const t of s.threads.values()) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
         return true;
       case "pipe-read":
       case "pipe-write": {
@@ -137,8 +138,7 @@ const ALONE: number[] = [];
 
 /** Whether any thread waits in something other than a lock (where the lock cycle rule is not enough). */
 export function otherWaits(s: KState): boolean {
-  for (const t of s.threads.values())
-    if (t.state === "blocked" && (t.waitOn !== undefined || t.waitPid >= -1)) return true;
+  for (const t of liveThreads(s)) if (t.state === "blocked" && (t.waitOn !== undefined || t.waitPid >= -1)) return true;
   return false;
 }
 
@@ -173,7 +173,7 @@ export function surelyNotStuck(s: KState, tid: number): boolean {
  * before and after).
  */
 export function exitStrandsNone(s: KState, tid: number): boolean {
-  for (const t of s.threads.values()) {
+  for (const t of liveThreads(s)) {
     // Only a blocked or spinning thread waits (wakersInto's first test, here: no call for the others).
     if (t.tid === tid || !waits(t)) continue;
     const ws = WAKERS;
@@ -197,7 +197,7 @@ export function exitStrandsNone(s: KState, tid: number): boolean {
  * are; this spares the fixpoint's sets at every thread exit).
  */
 function surelyNoneStuck(s: KState): boolean {
-  for (const t of s.threads.values()) {
+  for (const t of liveThreads(s)) {
     if (!waits(t)) continue;
     const ws = WAKERS;
     if (!wakersInto(s, t, ws)) continue;
@@ -226,7 +226,7 @@ export function stuckIfAny(s: KState): Set<number> | null {
   if (surelyNoneStuck(s)) return null;
   const can = new Set<number>();
   const waiting: [number, number[]][] = [];
-  for (const t of s.threads.values()) {
+  for (const t of liveThreads(s)) {
     if (t.state === "exited") continue;
     const w = wakersOf(s, t);
     if (w === "runs") can.add(t.tid);

@@ -25,8 +25,12 @@ export const FOOTER_MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x46, 0x0d, 0x0a, 0x
 export const FORMAT_MAJOR = 2;
 /** The oldest major format read. */
 export const FORMAT_MAJOR_MIN = 1;
-/** Minor 1 added the schedule chunk (type 4) and the index's `schedule` key. */
-export const FORMAT_MINOR = 1;
+/**
+ * Minor 1 added the schedule chunk (type 4) and the index's `schedule` key;
+ * minor 2 lets the writer skip a snapshot whose state outweighs the events
+ * since the last one (writer.ts, SNAPSHOT_SHARE).
+ */
+export const FORMAT_MINOR = 2;
 
 /** Fixed part of the header before the meta: magic, major, minor, meta length. */
 export const HEADER_FIXED = 16;
@@ -57,8 +61,12 @@ export const MAX_TRACE_CPUS = 8192;
 export const MAX_CHUNK_EVENTS = 1 << 16;
 /** Largest uncompressed event chunk body (4096 events take about 24 KB). */
 export const MAX_EVENT_BODY = 16 << 20;
-/** Largest uncompressed snapshot body (a real one is a few KB). */
-export const MAX_SNAPSHOT_BODY = 4 << 20;
+/**
+ * Largest uncompressed snapshot body (a real one is a few KB; a run that
+ * leaks processes reaches MBs: 130,000 zombies pack to ~5 MB). The writer
+ * leaves out a larger one (the reader folds from an earlier one).
+ */
+export const MAX_SNAPSHOT_BODY = 16 << 20;
 /** Largest uncompressed index body (10M events take about 30 KB). */
 export const MAX_INDEX_BODY = 64 << 20;
 /** Largest uncompressed schedule body (2 bits per step: about 256M steps); the writer leaves out a larger one. */

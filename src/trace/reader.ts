@@ -674,7 +674,7 @@ export class TraceReader {
         );
         if (typeof ix !== "string") {
           const tables = tablesOfIndex(ix);
-          const warnings = missingSnapshots(tables, meta.snapshotEvery);
+          const warnings = missingSnapshots(tables, meta.snapshotEvery, sparseSnapshots(major, minor));
           return new TraceReader({
             ...base,
             tables,
@@ -688,7 +688,10 @@ export class TraceReader {
       }
     }
     const scan = scanChunks(src, headerEnd, size, meta.chunkEvents, footer);
-    const warnings = [...scan.warnings, ...missingSnapshots(scan.tables, meta.snapshotEvery)];
+    const warnings = [
+      ...scan.warnings,
+      ...missingSnapshots(scan.tables, meta.snapshotEvery, sparseSnapshots(major, minor)),
+    ];
     if (opts.verify && scan.complete) {
       return new TraceReader({
         ...base,
@@ -1138,17 +1141,20 @@ function readIndex(
 
 /**
  * Snapshots missing where the writer always puts one: the initial state
- * (seq -1), and after every snapshotEvery-th event (up to the last snapshot
- * present). A missing one costs no events (the state is folded from an
- * earlier one) but means chunks were removed; the initial one missing means
- * the states before the first snapshot are unknown.
+ * (seq -1), and (before format 2.2) after every snapshotEvery-th event (up to
+ * the last snapshot present). A missing one costs no events (the state is
+ * folded from an earlier one) but means chunks were removed; the initial one
+ * missing means the states before the first snapshot are unknown. From 2.2
+ * the writer skips the snapshots whose state outweighs the events since the
+ * last one (writer.ts, snapshotDue): only the initial one is required.
  */
-function missingSnapshots(t: Tables, every: number): string[] {
+function missingSnapshots(t: Tables, every: number, sparse: boolean): string[] {
   const s = t.snapshotSeqs;
   if (s.length === 0)
     return t.events > 0 || t.chunkOffsets.length > 0 ? ["the trace holds no snapshot, not even the initial state"] : [];
   const out: string[] = [];
   if (s[0] !== -1) out.push(`the initial snapshot (seq -1) is missing: the states before seq ${s[0]} are unknown`);
+  if (sparse) return out;
   const last = s[s.length - 1]!;
   let j = 0;
   const missing: number[] = [];
@@ -1161,6 +1167,11 @@ function missingSnapshots(t: Tables, every: number): string[] {
       `no snapshot of seq ${missing.slice(0, LIST).join(", ")}${missing.length > LIST ? " and more" : ""}, where the writer puts one (every ${every} events): a chunk was removed`,
     );
   return out;
+}
+
+/** Whether a trace of this format may skip snapshots (2.2 on). */
+function sparseSnapshots(major: number, minor: number): boolean {
+  return major > 2 || (major === 2 && minor >= 2);
 }
 
 interface Found {
