@@ -15,7 +15,7 @@
 // address spaces, heap objects, program checks or progress marks; lock owners
 // only from lockdep's events.
 
-import { type Cpu, type KEvent, KIND, type KState } from "../kernel/types.ts";
+import { type Cpu, isImportedState, type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { taskText } from "./describe.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 import type { SourceMeta } from "./source.ts";
@@ -23,6 +23,13 @@ import type { SourceMeta } from "./source.ts";
 /** Whether what cpu c runs is known: always in a simulated run (switch state 0), from the first switch on in an imported one. */
 function known(c: Cpu, ev: KEvent): boolean {
   return ev.c === 0 || c.switchSeq !== undefined;
+}
+
+/** What a broken rule means in a real trace: the input, not the kernel (said once, after the finding). */
+function inputNote(s: KState): string {
+  return isImportedState(s)
+    ? " (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)"
+    : "";
 }
 
 function switchCause(c: Cpu, tid: number, s: KState): Cause[] {
@@ -38,7 +45,7 @@ export const oneCpuAtATime: Invariant = {
     for (const c of s.cpus) {
       if (c.id === ev.cpu || c.tid !== ev.b || !known(c, ev)) continue;
       return {
-        message: `cpu ${ev.cpu} switches to ${taskText(s, ev.b)}, which cpu ${c.id} runs: a task on two cpus at once`,
+        message: `cpu ${ev.cpu} switches to ${taskText(s, ev.b)}, which cpu ${c.id} runs: a task on two cpus at once${inputNote(s)}`,
         causes: switchCause(c, ev.b, s),
       };
     }
@@ -58,7 +65,7 @@ export const switchFromCurrent: Invariant = {
     // the idle task's context and are sometimes not traced. Not judged: it would flag every real trace.
     if (ev.c !== 0 && c.tid < 0) return null;
     return {
-      message: `cpu ${ev.cpu} switches away from ${taskText(s, ev.a)}, but it runs ${taskText(s, c.tid)}`,
+      message: `cpu ${ev.cpu} switches away from ${taskText(s, ev.a)}, but it runs ${taskText(s, c.tid)}${inputNote(s)}`,
       causes: switchCause(c, c.tid, s),
     };
   },
@@ -73,7 +80,7 @@ export const noRunAfterExit: Invariant = {
     if (t === undefined || t.state !== "exited") return null;
     const off = t.offSeq ?? -1;
     return {
-      message: `cpu ${ev.cpu} switches to ${taskText(s, ev.b)}, which has exited`,
+      message: `cpu ${ev.cpu} switches to ${taskText(s, ev.b)}, which has exited${inputNote(s)}`,
       causes: off >= 0 ? [{ seq: off, why: `${taskText(s, ev.b)} last left a cpu` }] : [],
     };
   },
