@@ -236,6 +236,21 @@ export function kstackObj(x: KStack): KStack {
   return { id: x.id, tid: x.tid, state: x.state, allocSeq: x.allocSeq, freeSeq: x.freeSeq, flushed: x.flushed };
 }
 
+/**
+ * An empty list of ints (a process's threads, tcaches) as the engine holds
+ * the fold's: a list of doubles. The fold's ints come from the decoder's
+ * Float64Array columns, so a list it pushes them onto becomes an array of
+ * doubles to the engine, another kind (another shape) than an empty array
+ * never pushed onto or the arrays of small ints a snapshot decodes to; the
+ * fold's compiled code meeting another kind exits and is compiled again. Every
+ * such list starts here (fromPlain's copies too).
+ */
+export function intList(): number[] {
+  const xs = [0.5];
+  xs.length = 0;
+  return xs;
+}
+
 /** A cpu: its core fields (a literal of id, tid, kstack), the imported traces' switchSeq, ctx, lostSeq undefined. */
 export function cpuObj(x: Pick<Cpu, "id" | "tid" | "kstack">): Cpu {
   return { id: x.id, tid: x.tid, kstack: x.kstack, switchSeq: undefined, ctx: undefined, lostSeq: undefined };
@@ -262,12 +277,12 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
     ppid,
     name,
     state: "running",
-    threads: [],
+    threads: intList(),
     vmar: s.nextVmar++,
     vmarClearedSeq: -1,
     vmarLock,
     exitCode: null,
-    tcaches: [],
+    tcaches: intList(),
     createdSeq: seq,
     exitingSeq: -1,
   });
@@ -938,7 +953,7 @@ function applyRare(s: KState, ev: KEvent): void {
         t.regs = undefined;
         t.handling = undefined;
       }
-      p.tcaches = [];
+      p.tcaches = intList();
       // execve: handlers go back to the default; ignored signals stay ignored.
       const ign = p.sigActions?.filter((x) => x[1] === 1);
       p.sigActions = ign && ign.length > 0 ? ign : undefined;
@@ -981,7 +996,7 @@ function applyRare(s: KState, ev: KEvent): void {
       const p = proc(s, ev, ev.a);
       if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped already`);
       for (const tid of p.threads) s.threads.delete(tid);
-      p.threads = [];
+      p.threads = intList();
       if ((p.refs ?? 0) > 0) {
         // An open procfs file holds it: unhashed (no longer anyone's child, no pid
         // to look up), its user memory gone; the struct, its VMAR lock and

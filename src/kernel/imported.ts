@@ -13,7 +13,7 @@
 // table's doc of its event (types.ts). Like the rest of the reducer, an event
 // that does not fit the state throws ApplyError and nothing else.
 
-import { ApplyError, fresh, procObj, thread, threadObj } from "./apply.ts";
+import { ApplyError, fresh, intList, procObj, thread, threadObj } from "./apply.ts";
 import {
   CPU_CTX,
   type Cpu,
@@ -61,12 +61,12 @@ function newProc(s: KState, ev: KEvent, pid: number, ppid: number, name: string)
     ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1,
     name,
     state: "running",
-    threads: [],
+    threads: intList(),
     vmar: null,
     vmarClearedSeq: -1,
     vmarLock: -1,
     exitCode: null,
-    tcaches: [],
+    tcaches: intList(),
     createdSeq: ev.seq,
     exitingSeq: -1,
   });

@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import { cpuObj, kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
+import { cpuObj, intList, kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
 import {
   type Cpu,
   type KConfig,
@@ -93,12 +93,12 @@ const PROC0 = procObj({
   ppid: 0,
   name: "",
   state: "running",
-  threads: [],
+  threads: intList(),
   vmar: 0,
   vmarClearedSeq: -1,
   vmarLock: 0,
   exitCode: null,
-  tcaches: [],
+  tcaches: intList(),
   createdSeq: 0,
   exitingSeq: -1,
 });
@@ -237,18 +237,9 @@ function threadOf(x: PlainThread | Thread): Thread {
   return t;
 }
 
-/**
- * A copy of a list of ints as the engine holds the fold's: a list of doubles.
- * The fold's ints come from the decoder's Float64Array columns, so the lists
- * it builds of them (a process's threads and tcaches) are arrays of doubles
- * to the engine, another kind of array (another shape) than the arrays of
- * small ints a snapshot decodes to; the fold's compiled code meeting one
- * would exit and be compiled again. (`bench/shapes.ts` compares them.)
- */
+/** A copy of a list of ints as the fold holds its own (apply.ts, intList: a list of doubles to the engine). */
 function ints(xs: readonly number[]): number[] {
-  if (xs.length === 0) return []; // as the fold's empty lists (`tcaches: []`), never pushed onto
-  const out = [0.5];
-  out.length = 0;
+  const out = intList();
   for (let i = 0; i < xs.length; i++) out.push(xs[i]!);
   return out;
 }
