@@ -246,8 +246,9 @@ export function kstackObj(x: KStack): KStack {
  * such list starts here (fromPlain's copies too).
  */
 export function intList(): number[] {
-  const xs = [0.5];
-  xs.length = 0;
+  const xs: number[] = [];
+  xs.push(0.5); // a double: the array becomes one of doubles (and stays one: pop, length = 0)
+  xs.pop();
   return xs;
 }
 
