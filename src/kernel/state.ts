@@ -107,11 +107,11 @@ const LOCK0 = lockObj({
   name: "",
   space: 0,
   type: "mutex",
-  owner: -1,
+  owner: 0,
   ident: 0,
   level: 0,
-  since: -1,
-  copiedSeq: -1,
+  since: 0,
+  copiedSeq: 0,
 });
 const CPU0 = cpuObj({ id: 0, tid: -1, kstack: -1 });
 /** Each kind's keys in its constructor's order (a snapshot's records pack theirs in this order). */
