@@ -5,9 +5,11 @@
 // in the constructor's order; and a snapshot written in the older key order (the
 // order the fold happened to add fields in, before this rule) reads as the same
 // state as one folded from the start.
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { importTrace } from "../src/import/index.ts";
 import { applyEvent, cloneState, fromPlain, initState, type KState, toPlain } from "../src/kernel/index.ts";
 import { OBJECT_KEYS } from "../src/kernel/state.ts";
 import { prepare, run } from "../src/record/index.ts";
@@ -138,6 +140,47 @@ describe("snapshots in the older key order", () => {
         while (k < seqs.length && seqs[k] === ev.seq) compare();
       }
       expect(k).toBe(seqs.length);
+    } finally {
+      r.close();
+    }
+  });
+});
+
+describe("imported traces", () => {
+  // Their objects carry the imported fields (a thread's comm, cpu, onSeq, offSeq; a cpu's switchSeq, ctx, lostSeq).
+  const dir = mkdtempSync(join(tmpdir(), "ktrace-state-shape-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it.each([
+    "fixtures/import/ftrace/tracefs.txt",
+    "fixtures/import/real/tracefs-irqinfo.txt",
+    "fixtures/import/perf/perf-script.txt",
+  ])("%s: every object keeps its constructor's fields, and every snapshot reads as the fold's state", async (input) => {
+    const out = join(dir, `${input.replace(/\W/g, "_")}.ktrace`);
+    await importTrace(join(REPO_ROOT, input), out, { writer: "ktrace test" });
+    const r = openTrace(out);
+    try {
+      const seqs = r.snapshotSeqs;
+      const s = initState(r.meta.config);
+      const problems: string[] = [];
+      let k = 0;
+      const compare = () => {
+        const snap = r.loadSnapshot(seqs[k]!).state;
+        const bad = offShape(snap);
+        if (bad) problems.push(`snapshot at ${seqs[k]}: ${bad}`);
+        if (Buffer.compare(packr.pack(toPlain(snap)), packr.pack(toPlain(s))) !== 0)
+          problems.push(`snapshot at ${seqs[k]} differs`);
+        k++;
+      };
+      while (k < seqs.length && seqs[k] === -1) compare();
+      for (const ev of r.events()) {
+        applyEvent(s, ev);
+        const bad = offShape(s);
+        if (bad && problems.length < 3) problems.push(`after event ${ev.seq}: ${bad}`);
+        while (k < seqs.length && seqs[k] === ev.seq) compare();
+      }
+      expect(problems).toEqual([]);
+      expect(k).toBe(seqs.length);
+      expect(r.eventCount).toBeGreaterThan(0);
     } finally {
       r.close();
     }
