@@ -10,6 +10,7 @@ import { FREED_QUARANTINE } from "./params.ts";
 import { reboost } from "./prio.ts";
 import { bit, discarded, ignores } from "./signal.ts";
 import {
+  type Cpu,
   type Fd,
   HOW,
   type KEvent,
@@ -127,16 +128,24 @@ export function fresh(ev: KEvent, m: Map<number, unknown>, id: number, what: str
 
 /*
  * The fold's objects, each made by one function: the fold's creation sites and
- * fromPlain (state.ts: a snapshot's objects) both build them here, so a state
- * rebuilt from a snapshot has the shapes of one folded from the start and the
- * fold's compiled code meets one shape per kind (the split scan starts every
- * segment from a snapshot; seeks too). These literals are the one statement of
- * each object's keys and their order (a snapshot packs its objects' keys in
- * that order). Optional fields are added after.
+ * fromPlain (state.ts: a snapshot's objects, and cloneState's copies) both
+ * build them here, so a state rebuilt from a snapshot has the shapes of one
+ * folded from the start and the fold's compiled code meets one shape per kind
+ * (the split scan starts every segment from a snapshot; seeks too). These
+ * literals are the one statement of each object's keys and their order: every
+ * field, the optional ones too (`undefined` when absent: the fold sets a field
+ * to undefined, never deletes it, so an object keeps its one shape for its
+ * whole life). A snapshot packs the defined fields in this order (state.ts,
+ * toPlain). Each takes its core fields as one object literal of the `…Core`
+ * keys in their order, at every call (then the constructor, too, meets one
+ * shape); the optional fields are set after.
  */
 
-/** A thread, from its core fields. */
-export function threadObj(x: Thread): Thread {
+/** What a thread is made from (a literal of these keys, in this order). */
+export type ThreadCore = Pick<Thread, "tid" | "pid" | "state" | "ident" | "kstack" | "waitLock" | "waitPid">;
+
+/** A thread: its core fields, the rest undefined. */
+export function threadObj(x: ThreadCore): Thread {
   return {
     tid: x.tid,
     pid: x.pid,
@@ -144,12 +153,43 @@ export function threadObj(x: Thread): Thread {
     ident: x.ident,
     kstack: x.kstack,
     waitLock: x.waitLock,
+    waitSince: undefined,
     waitPid: x.waitPid,
+    regs: undefined,
+    comm: undefined,
+    cpu: undefined,
+    onSeq: undefined,
+    offSeq: undefined,
+    waitOn: undefined,
+    woken: undefined,
+    prio: undefined,
+    policy: undefined,
+    boost: undefined,
+    sigMask: undefined,
+    sigPending: undefined,
+    handling: undefined,
   };
 }
 
-/** A process, from its core fields. */
-export function procObj(x: Proc): Proc {
+/** What a process is made from (a literal of these keys, in this order). */
+export type ProcCore = Pick<
+  Proc,
+  | "pid"
+  | "ppid"
+  | "name"
+  | "state"
+  | "threads"
+  | "vmar"
+  | "vmarClearedSeq"
+  | "vmarLock"
+  | "exitCode"
+  | "tcaches"
+  | "createdSeq"
+  | "exitingSeq"
+>;
+
+/** A process: its core fields, the rest undefined. */
+export function procObj(x: ProcCore): Proc {
   return {
     pid: x.pid,
     ppid: x.ppid,
@@ -163,11 +203,20 @@ export function procObj(x: Proc): Proc {
     tcaches: x.tcaches,
     createdSeq: x.createdSeq,
     exitingSeq: x.exitingSeq,
+    refs: undefined,
+    fds: undefined,
+    sigActions: undefined,
+    sigPending: undefined,
+    adoptedSeq: undefined,
+    exitSeq: undefined,
   };
 }
 
-/** A lock, from its core fields (`pi` is not one: set after). */
-export function lockObj(x: Lock): Lock {
+/** What a lock is made from (a literal of these keys, in this order). */
+export type LockCore = Omit<Lock, "pi">;
+
+/** A lock: its core fields, `pi` undefined. */
+export function lockObj(x: LockCore): Lock {
   return {
     id: x.id,
     name: x.name,
@@ -178,10 +227,11 @@ export function lockObj(x: Lock): Lock {
     level: x.level,
     since: x.since,
     copiedSeq: x.copiedSeq,
+    pi: undefined,
   };
 }
 
-/** A kernel stack, from its fields. */
+/** A kernel stack, from its fields (a literal of them, in this order). */
 export function kstackObj(x: KStack): KStack {
   return { id: x.id, tid: x.tid, state: x.state, allocSeq: x.allocSeq, freeSeq: x.freeSeq, flushed: x.flushed };
 }
@@ -270,6 +320,27 @@ export function childrenOf(s: KState, pid: number): Proc[] {
   return entriesOf(s.procs, pid, pidOf, ppidOf);
 }
 
+/**
+ * An empty list of ints (a process's threads, tcaches) as the engine holds
+ * the fold's: a list of doubles. The fold's ints come from the decoder's
+ * Float64Array columns, so a list it pushes them onto becomes an array of
+ * doubles to the engine, another kind (another shape) than an empty array
+ * never pushed onto or the arrays of small ints a snapshot decodes to; the
+ * fold's compiled code meeting another kind exits and is compiled again. Every
+ * such list starts here (fromPlain's copies too).
+ */
+export function intList(): number[] {
+  const xs: number[] = [];
+  xs.push(0.5); // a double: the array becomes one of doubles (and stays one: pop, length = 0)
+  xs.pop();
+  return xs;
+}
+
+/** A cpu: its core fields (a literal of id, tid, kstack), the imported traces' switchSeq, ctx, lostSeq undefined. */
+export function cpuObj(x: Pick<Cpu, "id" | "tid" | "kstack">): Cpu {
+  return { id: x.id, tid: x.tid, kstack: x.kstack, switchSeq: undefined, ctx: undefined, lostSeq: undefined };
+}
+
 function newProc(s: KState, pid: number, ppid: number, name: string, seq: number): Proc {
   const vmarLock = s.nextLock++;
   const vl = lockObj({
@@ -290,12 +361,12 @@ function newProc(s: KState, pid: number, ppid: number, name: string, seq: number
     ppid,
     name,
     state: "running",
-    threads: [],
+    threads: intList(),
     vmar: s.nextVmar++,
     vmarClearedSeq: -1,
     vmarLock,
     exitCode: null,
-    tcaches: [],
+    tcaches: intList(),
     createdSeq: seq,
     exitingSeq: -1,
   });
@@ -583,7 +654,7 @@ function setReg(s: KState, t: Thread, reg: string, value: number, type: Var["typ
 function dropPending(o: { sigPending?: PendingSignal[] }, sig: number): void {
   if (!o.sigPending) return;
   o.sigPending = o.sigPending.filter((x) => x.sig !== sig);
-  if (o.sigPending.length === 0) delete o.sigPending;
+  if (o.sigPending.length === 0) o.sigPending = undefined;
 }
 
 /** Takes pending signal sig off o's set, if it is there. */
@@ -591,7 +662,7 @@ function takePending(o: { sigPending?: PendingSignal[] }, sig: number): PendingS
   const i = o.sigPending?.findIndex((x) => x.sig === sig) ?? -1;
   if (i < 0) return undefined;
   const [x] = o.sigPending!.splice(i, 1);
-  if (o.sigPending!.length === 0) delete o.sigPending;
+  if (o.sigPending!.length === 0) o.sigPending = undefined;
   return x;
 }
 
@@ -749,7 +820,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
       t.state = "exited";
       t.waitLock = -1;
       t.waitPid = -2;
-      if (t.waitOn !== undefined) delete t.waitOn;
+      t.waitOn = undefined;
       if (held?.pi && held.owner >= 0) reboost(s, held.owner);
       break;
     }
@@ -939,12 +1010,18 @@ function applyRare(s: KState, ev: KEvent): void {
       let copies: Lock[] | undefined;
       for (const l of locksIn(s, parent.pid)) {
         // As the lock's own (lockObj), not a spread: a fork's copies have the fold's lock shape.
-        const c = lockObj(l);
-        c.id = 0;
-        c.space = child.pid;
-        if (l.owner === forker.tid) c.owner = ev.c;
-        c.copiedSeq = ev.seq;
-        if (l.pi !== undefined) c.pi = l.pi;
+        const c = lockObj({
+          id: 0,
+          name: l.name,
+          space: child.pid,
+          type: l.type,
+          owner: l.owner === forker.tid ? ev.c : l.owner,
+          ident: l.ident,
+          level: l.level,
+          since: l.since,
+          copiedSeq: ev.seq,
+        });
+        c.pi = l.pi;
         (copies ??= []).push(c);
       }
       if (copies !== undefined)
@@ -992,14 +1069,13 @@ function applyRare(s: KState, ev: KEvent): void {
       dropSpace(s, p.pid, false);
       const t = s.threads.get(ev.tid);
       if (t) {
-        delete t.regs;
-        delete t.handling;
+        t.regs = undefined;
+        t.handling = undefined;
       }
-      p.tcaches = [];
+      p.tcaches = intList();
       // execve: handlers go back to the default; ignored signals stay ignored.
       const ign = p.sigActions?.filter((x) => x[1] === 1);
-      if (ign && ign.length > 0) p.sigActions = ign;
-      else delete p.sigActions;
+      p.sigActions = ign && ign.length > 0 ? ign : undefined;
       p.name = ev.s;
       p.vmar = s.nextVmar++;
       p.vmarClearedSeq = -1;
@@ -1039,7 +1115,7 @@ function applyRare(s: KState, ev: KEvent): void {
       const p = proc(s, ev, ev.a);
       if (p.state === "reaped") throw new ApplyError(ev.seq, `process ${ev.a} was reaped already`);
       for (const tid of p.threads) s.threads.delete(tid);
-      p.threads = [];
+      p.threads = intList();
       if ((p.refs ?? 0) > 0) {
         // An open procfs file holds it: unhashed (no longer anyone's child, no pid
         // to look up), its user memory gone; the struct, its VMAR lock and
@@ -1175,7 +1251,7 @@ function applyOs(s: KState, ev: KEvent): void {
       woke(t, ev.b, ev.seq, ev.c);
       if (ev.c === HOW.waking) break; // the request; its wakeup follows (wokenState)
       t.state = wokenState(t.state, ev.c);
-      delete t.waitOn;
+      t.waitOn = undefined;
       if (t.waitPid >= -1) t.waitPid = -2;
       break;
     }
@@ -1208,8 +1284,7 @@ function applyOs(s: KState, ev: KEvent): void {
       const acts = (p.sigActions ?? []).filter((x) => x[0] !== ev.a);
       if (ev.b !== 0) acts.push([ev.a, ev.b]);
       acts.sort((x, y) => x[0] - y[0]);
-      if (acts.length > 0) p.sigActions = acts;
-      else delete p.sigActions;
+      p.sigActions = acts.length > 0 ? acts : undefined;
       // Ignoring a signal drops it where it is pending (POSIX).
       if (ignores(p, ev.a)) {
         dropPending(p, ev.a);
@@ -1222,8 +1297,7 @@ function applyOs(s: KState, ev: KEvent): void {
     }
     case KIND.sigmask: {
       const t = thread(s, ev, ev.tid);
-      if (ev.a !== 0) t.sigMask = ev.a;
-      else delete t.sigMask;
+      t.sigMask = ev.a !== 0 ? ev.a : undefined;
       break;
     }
     case KIND.signalDeliver: {
@@ -1241,19 +1315,16 @@ function applyOs(s: KState, ev: KEvent): void {
       const t = thread(s, ev, ev.tid);
       const h = t.handling?.pop();
       if (!h) throw new ApplyError(ev.seq, `tid ${ev.tid} returns from a handler it does not run`);
-      if (t.handling!.length === 0) delete t.handling;
-      if (h.mask !== 0) t.sigMask = h.mask;
-      else delete t.sigMask;
+      if (t.handling!.length === 0) t.handling = undefined;
+      t.sigMask = h.mask !== 0 ? h.mask : undefined;
       break;
     }
     case KIND.schedSet: {
       const t = thread(s, ev, ev.a);
       if (!Number.isSafeInteger(ev.b) || ev.b < 0 || SCHED_POLICIES[ev.c] === undefined)
         throw new ApplyError(ev.seq, `bad scheduling (priority ${ev.b}, policy ${ev.c})`);
-      if (ev.b !== 0) t.prio = ev.b;
-      else delete t.prio;
-      if (ev.c !== 0) t.policy = SCHED_POLICIES[ev.c];
-      else delete t.policy;
+      t.prio = ev.b !== 0 ? ev.b : undefined;
+      t.policy = ev.c !== 0 ? SCHED_POLICIES[ev.c] : undefined;
       reboost(s, t.tid);
       break;
     }
@@ -1290,7 +1361,7 @@ function applyOs(s: KState, ev: KEvent): void {
       const i = p.fds?.findIndex((f) => f.fd === ev.a) ?? -1;
       if (i < 0) throw new ApplyError(ev.seq, `pid ${p.pid} has no fd ${ev.a}`);
       const [f] = p.fds!.splice(i, 1);
-      if (p.fds!.length === 0) delete p.fds;
+      if (p.fds!.length === 0) p.fds = undefined;
       dropFd(s, f!, ev.seq);
       break;
     }

@@ -13,7 +13,7 @@
 // table's doc of its event (types.ts). Like the rest of the reducer, an event
 // that does not fit the state throws ApplyError and nothing else.
 
-import { ApplyError, fresh, keyed, noteLive, thread } from "./apply.ts";
+import { ApplyError, fresh, intList, keyed, noteLive, procObj, thread, threadObj } from "./apply.ts";
 import {
   CPU_CTX,
   type Cpu,
@@ -56,27 +56,28 @@ function cpuOf(s: KState, ev: KEvent): Cpu {
 
 /** A process of an imported trace: no address space modelled (vmar null, never cleared), no VMAR lock. */
 function newProc(s: KState, ev: KEvent, pid: number, ppid: number, name: string): Proc {
-  const p: Proc = {
+  const p = procObj({
     pid: fresh(ev, s.procs, pid, "process"),
     ppid: Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : -1,
     name,
     state: "running",
-    threads: [],
+    threads: intList(),
     vmar: null,
     vmarClearedSeq: -1,
     vmarLock: -1,
     exitCode: null,
-    tcaches: [],
+    tcaches: intList(),
     createdSeq: ev.seq,
     exitingSeq: -1,
-  };
+  });
   s.procs.set(pid, p);
   keyed(s.procs, p.ppid, p);
   return p;
 }
 
 function addThread(s: KState, p: Proc, tid: number, comm: string, state: ThreadState): void {
-  const t: Thread = { tid, pid: p.pid, state, ident: tid, kstack: -1, waitLock: -1, waitPid: -2, comm };
+  const t = threadObj({ tid, pid: p.pid, state, ident: tid, kstack: -1, waitLock: -1, waitPid: -2 });
+  t.comm = comm;
   s.threads.set(tid, t);
   noteLive(s.threads, t);
   p.threads.push(tid);
@@ -175,7 +176,7 @@ export function applyImported(s: KState, ev: KEvent): void {
           }
         }
       }
-      if (ctx.length === 0) delete c.ctx;
+      if (ctx.length === 0) c.ctx = undefined;
       return;
     }
     case KIND.taskJoin: {
@@ -230,8 +231,8 @@ export function applyImported(s: KState, ev: KEvent): void {
       const c = s.cpus[ev.cpu];
       if (!c) return; // a tracer that does not say which cpu lost them
       c.lostSeq = ev.seq;
-      delete c.switchSeq;
-      delete c.ctx;
+      c.switchSeq = undefined;
+      c.ctx = undefined;
       return;
     }
     case KIND.generic:

@@ -71,8 +71,7 @@ export function reboost(s: KState, tid: number): void {
       for (const w of waitersOf(s, l)) r = Math.max(r, rank(w));
     }
     const before = rank(th);
-    if (r !== baseRank(th)) th.boost = r;
-    else delete th.boost;
+    th.boost = r !== baseRank(th) ? r : undefined;
     if (rank(th) === before && i > 0) return;
     const next = th.waitLock >= 0 ? s.locks.get(th.waitLock) : undefined;
     cur = next?.pi && next.owner >= 0 && next.owner !== th.tid ? next.owner : -1;

@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import { kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
+import { cpuObj, intList, kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
 import {
   type Cpu,
   type KConfig,
@@ -20,17 +20,13 @@ import {
   VAR_TYPES,
   type Var,
   type VarType,
+  WAIT_WHATS,
 } from "./types.ts";
-
-/** A cpu as the fold and fromPlain make it (one literal: one shape). */
-function cpuObj(id: number, tid: number, kstack: number): Cpu {
-  return { id, tid, kstack };
-}
 
 /** The state before the first event: idle cpus, nothing else. */
 export function initState(config: KConfig): KState {
   const cpus: Cpu[] = [];
-  for (let i = 0; i < config.cpus; i++) cpus.push(cpuObj(i, -1, -1));
+  for (let i = 0; i < config.cpus; i++) cpus.push(cpuObj({ id: i, tid: -1, kstack: -1 }));
   return {
     seq: -1,
     time: 0,
@@ -86,10 +82,73 @@ export interface PlainState {
   ended: boolean;
 }
 
+// The keys of the objects the fold makes, in their constructor's order (apply.ts:
+// threadObj, procObj, lockObj, cpuObj), read off one object each, made as the
+// fold makes them; and which of them are optional (undefined in a new object).
+const keysOf = (o: object) => Object.keys(o);
+const optional = (o: object) => Object.entries(o).flatMap(([k, v]) => (v === undefined ? [k] : []));
+const THREAD0 = threadObj({ tid: 0, pid: 0, state: "runnable", ident: 0, kstack: -1, waitLock: -1, waitPid: -2 });
+const PROC0 = procObj({
+  pid: 0,
+  ppid: 0,
+  name: "",
+  state: "running",
+  threads: intList(),
+  vmar: 0,
+  vmarClearedSeq: -1,
+  vmarLock: 0,
+  exitCode: null,
+  tcaches: intList(),
+  createdSeq: 0,
+  exitingSeq: -1,
+});
+const LOCK0 = lockObj({
+  id: 0,
+  name: "",
+  space: 0,
+  type: "mutex",
+  owner: 0,
+  ident: 0,
+  level: 0,
+  since: 0,
+  copiedSeq: 0,
+});
+const CPU0 = cpuObj({ id: 0, tid: -1, kstack: -1 });
+/** Each kind's keys in its constructor's order (a snapshot's records pack theirs in this order). */
+export const OBJECT_KEYS = {
+  thread: keysOf(THREAD0),
+  proc: keysOf(PROC0),
+  lock: keysOf(LOCK0),
+  cpu: keysOf(CPU0),
+} as const;
+const THREAD_KEYS = OBJECT_KEYS.thread;
+const PROC_KEYS = OBJECT_KEYS.proc;
+const LOCK_KEYS = OBJECT_KEYS.lock;
+const CPU_KEYS = OBJECT_KEYS.cpu;
+const THREAD_OPTIONAL = optional(THREAD0);
+const PROC_OPTIONAL = optional(PROC0);
+const CPU_OPTIONAL = optional(CPU0);
+
+/**
+ * o's defined fields in `keys`' order: the plain form of one of the fold's
+ * objects. An object keeps every field for its life (undefined when absent);
+ * a snapshot packs only the defined ones, so absent stays absent in the bytes,
+ * in one order whatever order the fold set them in.
+ */
+function packed<T extends object>(o: T, keys: readonly string[]): T {
+  const x = o as Record<string, unknown>;
+  const r: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const v = x[keys[i]!];
+    if (v !== undefined) r[keys[i]!] = v;
+  }
+  return r as T;
+}
+
 function plainThread(t: Thread): PlainThread {
-  if (t.regs === undefined) return t as PlainThread;
-  const { regs, ...rest } = t;
-  return { ...rest, regs: [...regs] };
+  const r = packed(t, THREAD_KEYS) as unknown as PlainThread;
+  if (t.regs !== undefined) r.regs = [...t.regs];
+  return r;
 }
 
 export function toPlain(s: KState): PlainState {
@@ -97,10 +156,10 @@ export function toPlain(s: KState): PlainState {
     seq: s.seq,
     time: s.time,
     config: s.config,
-    cpus: s.cpus,
-    procs: [...s.procs.values()],
+    cpus: s.cpus.map((c) => packed(c, CPU_KEYS)),
+    procs: [...s.procs.values()].map((p) => packed(p, PROC_KEYS)),
     threads: [...s.threads.values()].map(plainThread),
-    locks: [...s.locks.values()],
+    locks: [...s.locks.values()].map((l) => packed(l, LOCK_KEYS)),
     kstacks: [...s.kstacks.values()],
     vars: [...s.vars.values()],
     objs: [...s.objs.values()],
@@ -121,36 +180,6 @@ function objs<T extends object>(x: T[] | undefined): T[] | undefined {
   return Array.isArray(x) ? x.filter((o) => typeof o === "object" && o !== null).map((o) => ({ ...o })) : undefined;
 }
 
-/** Sets o[k] to v, or deletes o[k] when v is undefined (absent fields stay absent: snapshots stay as they were). */
-function put<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {
-  if (v === undefined) delete o[k];
-  else o[k] = v;
-}
-
-/**
- * A copy of x (a snapshot's object) built as the fold builds one (`lead`, an
- * object literal of the keys the fold's own literal has, in its order; then
- * x's other keys in x's order) when x's keys begin with those: the engine then
- * gives both one shape, and code that folds on from a snapshot (the split
- * scan, seeks) stays as fast as on a state folded from the start. Otherwise
- * (another writer's order) a plain copy. The keys' order is x's either way:
- * a state packs to the bytes of the snapshot it came from. `skip`: keys left
- * out (the caller copies them).
- */
-function shaped<T extends object>(x: T, lead: (x: T) => T, keys: readonly string[], skip?: string): T {
-  const ks = Object.keys(x);
-  let i = 0;
-  while (i < keys.length && ks[i] === keys[i]) i++;
-  if (i < keys.length) {
-    if (skip === undefined) return { ...x };
-    const { [skip]: _, ...rest } = x as Record<string, unknown>;
-    return rest as T;
-  }
-  const o = lead(x) as Record<string, unknown>;
-  for (let j = keys.length; j < ks.length; j++) if (ks[j] !== skip) o[ks[j]!] = (x as Record<string, unknown>)[ks[j]!];
-  return o as T;
-}
-
 /**
  * The source's own string for s when it is one of `names` (the code's
  * literals), else s. A string a snapshot decodes to is a new one each time;
@@ -163,89 +192,120 @@ function named<T extends string>(names: readonly T[], s: T): T {
   return s;
 }
 
-// The fold's own constructors (apply.ts: threadObj, procObj, lockObj, kstackObj;
-// cpuObj here) rebuild a snapshot's objects, with the code's literals for their
-// enum strings; the key lists are theirs, read off one object each.
-const keysOf = (o: object) => Object.keys(o);
-const THREAD_KEYS = keysOf(
-  threadObj({ tid: 0, pid: 0, state: "runnable", ident: 0, kstack: 0, waitLock: 0, waitPid: 0 }),
-);
-const PROC_KEYS = keysOf(
-  procObj({
-    pid: 0,
-    ppid: 0,
-    name: "",
-    state: "running",
-    threads: [],
-    vmar: 0,
-    vmarClearedSeq: 0,
-    vmarLock: 0,
-    exitCode: null,
-    tcaches: [],
-    createdSeq: 0,
-    exitingSeq: 0,
-  }),
-);
-const LOCK_KEYS = keysOf(
-  lockObj({ id: 0, name: "", space: 0, type: "mutex", owner: 0, ident: 0, level: 0, since: 0, copiedSeq: 0 }),
-);
-const KSTACK_KEYS = keysOf(kstackObj({ id: 0, tid: 0, state: "mapped", allocSeq: 0, freeSeq: 0, flushed: false }));
-const CPU_KEYS = keysOf(cpuObj(0, -1, -1));
+// A snapshot's objects are rebuilt by the fold's own constructors (every field,
+// in one order: one shape per kind whatever the snapshot's key order), from a
+// literal of their core fields as the fold's creation sites give them, with the
+// code's literals for their enum strings; then the optional fields, nested
+// parts copied. Keys a snapshot has beyond the constructor's are not kept.
 
-const threadLead = (x: PlainThread): PlainThread => {
-  const t = threadObj(x as Thread) as PlainThread;
-  t.state = named(THREAD_STATES, x.state);
-  return t;
-};
-const procLead = (x: Proc): Proc => {
-  const p = procObj(x);
-  p.state = named(PROC_STATES, x.state);
-  return p;
-};
-const lockLead = (x: Lock): Lock => {
-  const l = lockObj(x);
-  l.type = named(LOCK_TYPES, x.type);
-  return l;
-};
-const kstackLead = (x: KStack): KStack => {
-  const k = kstackObj(x);
-  k.state = named(KSTACK_STATES, x.state);
-  return k;
-};
-const cpuLead = (x: Cpu): Cpu => cpuObj(x.id, x.tid, x.kstack);
+/** Sets o's optional fields (`keys`) to x's. */
+function optionals(o: object, x: object, keys: readonly string[]): void {
+  const to = o as Record<string, unknown>;
+  const from = x as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) to[keys[i]!] = from[keys[i]!];
+}
 
-function threadOf(x: PlainThread): Thread {
-  const t = shaped(x, threadLead, THREAD_KEYS, "regs") as Thread;
+/** A thread from a snapshot (registers as pairs) or a live state (cloneState: registers as a Map). */
+function threadOf(x: PlainThread | Thread): Thread {
+  const t = threadObj({
+    tid: x.tid,
+    pid: x.pid,
+    state: named(THREAD_STATES, x.state),
+    ident: x.ident,
+    kstack: x.kstack,
+    waitLock: x.waitLock,
+    waitPid: x.waitPid,
+  });
+  optionals(t, x, THREAD_OPTIONAL);
   const regs = x.regs;
-  if (Array.isArray(regs)) t.regs = new Map(regs.filter((x) => Array.isArray(x)).map(([k, v]) => [k, v]));
-  put(t, "waitOn", x.waitOn && typeof x.waitOn === "object" ? { ...x.waitOn } : undefined);
-  put(t, "woken", x.woken && typeof x.woken === "object" ? { ...x.woken } : undefined);
-  put(t, "sigPending", objs(x.sigPending));
-  put(t, "handling", objs(x.handling));
+  t.regs =
+    regs instanceof Map
+      ? new Map(regs)
+      : Array.isArray(regs)
+        ? new Map(regs.filter((r) => Array.isArray(r)).map(([k, v]) => [k, v]))
+        : undefined;
+  const w = x.waitOn;
+  t.waitOn =
+    w && typeof w === "object"
+      ? { what: named(WAIT_WHATS, w.what), id: w.id, since: w.since, until: w.until }
+      : undefined;
+  const k = x.woken;
+  t.woken = k && typeof k === "object" ? { by: k.by, seq: k.seq, how: k.how } : undefined;
+  t.sigPending = objs(x.sigPending);
+  t.handling = objs(x.handling);
   if (t.policy !== undefined) t.policy = named(SCHED_POLICIES, t.policy);
   return t;
 }
 
+/** A copy of a list of ints as the fold holds its own (apply.ts, intList: a list of doubles to the engine). */
+function ints(xs: readonly number[]): number[] {
+  const out = intList();
+  for (let i = 0; i < xs.length; i++) out.push(xs[i]!);
+  return out;
+}
+
 function procOf(x: Proc): Proc {
-  const p: Proc = shaped(x, procLead, PROC_KEYS);
-  // slice: an array of ints as the fold's (a spread copy of a decoded array is another kind of array to the engine).
-  p.threads = Array.isArray(x.threads) ? x.threads.slice() : [...x.threads];
-  p.tcaches = Array.isArray(x.tcaches) ? x.tcaches.slice() : [...x.tcaches];
-  put(p, "fds", objs(x.fds));
-  put(
-    p,
-    "sigActions",
-    Array.isArray(x.sigActions)
-      ? x.sigActions.filter((a) => Array.isArray(a)).map(([a, b]) => [a, b] as [number, number])
-      : undefined,
-  );
-  put(p, "sigPending", objs(x.sigPending));
+  const p = procObj({
+    pid: x.pid,
+    ppid: x.ppid,
+    name: x.name,
+    state: named(PROC_STATES, x.state),
+    threads: ints(x.threads),
+    vmar: x.vmar,
+    vmarClearedSeq: x.vmarClearedSeq,
+    vmarLock: x.vmarLock,
+    exitCode: x.exitCode,
+    tcaches: ints(x.tcaches),
+    createdSeq: x.createdSeq,
+    exitingSeq: x.exitingSeq,
+  });
+  optionals(p, x, PROC_OPTIONAL);
+  p.fds = objs(x.fds);
+  p.sigActions = Array.isArray(x.sigActions)
+    ? x.sigActions.filter((a) => Array.isArray(a)).map(([a, b]) => [a, b] as [number, number])
+    : undefined;
+  p.sigPending = objs(x.sigPending);
   return p;
+}
+
+function lockOf(x: Lock): Lock {
+  const l = lockObj({
+    id: x.id,
+    name: x.name,
+    space: x.space,
+    type: named(LOCK_TYPES, x.type),
+    owner: x.owner,
+    ident: x.ident,
+    level: x.level,
+    since: x.since,
+    copiedSeq: x.copiedSeq,
+  });
+  l.pi = x.pi;
+  return l;
+}
+
+function kstackOf(x: KStack): KStack {
+  return kstackObj({
+    id: x.id,
+    tid: x.tid,
+    state: named(KSTACK_STATES, x.state),
+    allocSeq: x.allocSeq,
+    freeSeq: x.freeSeq,
+    flushed: x.flushed,
+  });
+}
+
+function cpuOf(x: Cpu): Cpu {
+  const c = cpuObj({ id: x.id, tid: x.tid, kstack: x.kstack });
+  optionals(c, x, CPU_OPTIONAL);
+  c.ctx = x.ctx ? x.ctx.map((y) => ({ ...y })) : undefined;
+  return c;
 }
 
 function varOf(x: Var): Var {
   const v: Var = { ...x };
-  put(v, "wake", x.wake && typeof x.wake === "object" ? { ...x.wake } : undefined);
+  if (x.wake && typeof x.wake === "object") v.wake = { ...x.wake };
+  else delete v.wake;
   if (v.type !== undefined) v.type = named(VAR_TYPES, v.type);
   return v;
 }
@@ -263,21 +323,25 @@ function list<T>(x: T[] | undefined): T[] {
 
 /** Rebuilds a state from its plain form; the result shares nothing with the input. */
 export function fromPlain(p: PlainState): KState {
+  return rebuilt(p);
+}
+
+/** A state's parts as fromPlain reads them: a plain form, or a live state's objects (cloneState). */
+type Parts = Omit<PlainState, "threads"> & { threads: readonly (PlainThread | Thread)[] };
+
+/** A new state of p's parts, every object made by its constructor; shares nothing with p. */
+function rebuilt(p: Parts): KState {
   const threads = new Map(p.threads.map((x) => [x.tid, threadOf(x)]));
   unwaitedSlot(threads);
   return {
     seq: p.seq,
     time: p.time,
     config: { ...p.config },
-    cpus: p.cpus.map((c) => {
-      const o = shaped(c, cpuLead, CPU_KEYS);
-      if (c.ctx) o.ctx = c.ctx.map((x) => ({ ...x }));
-      return o;
-    }),
+    cpus: p.cpus.map(cpuOf),
     procs: new Map(p.procs.map((x) => [x.pid, procOf(x)])),
     threads,
-    locks: new Map(p.locks.map((x) => [x.id, shaped(x, lockLead, LOCK_KEYS)])),
-    kstacks: new Map(p.kstacks.map((x) => [x.id, shaped(x, kstackLead, KSTACK_KEYS)])),
+    locks: new Map(p.locks.map((x) => [x.id, lockOf(x)])),
+    kstacks: new Map(p.kstacks.map((x) => [x.id, kstackOf(x)])),
     vars: new Map(list(p.vars).map((x) => [x.id, varOf(x)])),
     objs: new Map(list(p.objs).map((x) => [x.id, objOf(x)])),
     pipes: new Map(list(p.pipes).map((x) => [x.id, { ...x }])),
@@ -296,7 +360,31 @@ export function fromPlain(p: PlainState): KState {
   };
 }
 
-/** Deep copy. */
+/**
+ * Deep copy: the live objects rebuilt as fromPlain rebuilds a snapshot's (one
+ * rule for a copy of each kind), without the plain form in between (a seek
+ * keeps a checkpoint, a copy, at each jump).
+ */
 export function cloneState(s: KState): KState {
-  return fromPlain(toPlain(s));
+  return rebuilt({
+    seq: s.seq,
+    time: s.time,
+    config: s.config,
+    cpus: s.cpus,
+    procs: [...s.procs.values()],
+    threads: [...s.threads.values()],
+    locks: [...s.locks.values()],
+    kstacks: [...s.kstacks.values()],
+    vars: [...s.vars.values()],
+    objs: [...s.objs.values()],
+    pipes: [...s.pipes.values()],
+    regTypes: [...s.regTypes],
+    nextLock: s.nextLock,
+    nextVmar: s.nextVmar,
+    nextVar: s.nextVar,
+    nextObj: s.nextObj,
+    nextPipe: s.nextPipe,
+    outcome: s.outcome,
+    ended: s.ended,
+  });
 }

@@ -687,6 +687,12 @@ export function isImportedState(s: KState): boolean {
   return s.config.imported === true;
 }
 
+/*
+ * Cpu, Proc, Thread and Lock: an optional field ("absent: ...") is undefined on
+ * a live object, never missing; each is made with every field by its one
+ * constructor (apply.ts: cpuObj, procObj, threadObj, lockObj), so the engine
+ * gives each kind one shape, and a snapshot leaves an undefined field out.
+ */
 export interface Cpu {
   id: number;
   /** Thread running here, -1 when idle. */
