@@ -283,7 +283,9 @@ describe("check on imported traces", () => {
     const v = firstViolation(src).violation!;
     expect(v.invariant).toBe("one-cpu-at-a-time");
     expect(v.event).toMatchObject({ kind: KIND.switch, cpu: 1, b: 7 });
-    expect(v.message).toBe("cpu 1 switches to a-7, which cpu 0 runs: a task on two cpus at once (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)");
+    expect(v.message).toBe(
+      "cpu 1 switches to a-7, which cpu 0 runs: a task on two cpus at once (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)",
+    );
     src.close();
     // The same, but cpu 0 has no later event: its recording may have stopped first (cpu-end.ts), not judged.
     const tail = input(
@@ -305,7 +307,9 @@ describe("check on imported traces", () => {
     const { src } = await imported(f);
     const v = firstViolation(src).violation!;
     expect(v).toMatchObject({ invariant: "switch-from-current" });
-    expect(v.message).toBe("cpu 0 switches away from b-8, but it runs a-7 (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)");
+    expect(v.message).toBe(
+      "cpu 0 switches away from b-8, but it runs a-7 (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)",
+    );
     src.close();
     const lost = input(
       "lost.txt",
@@ -332,7 +336,9 @@ describe("check on imported traces", () => {
     const { src } = await imported(f);
     const v = firstViolation(src).violation!;
     expect(v).toMatchObject({ invariant: "no-run-after-exit" });
-    expect(v.message).toBe("cpu 1 switches to a-7, which has exited (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)");
+    expect(v.message).toBe(
+      "cpu 1 switches to a-7, which has exited (the input is inconsistent here: events lost or reordered, e.g. a tracer's buffer overrun, or an edited file)",
+    );
     src.close();
   });
 

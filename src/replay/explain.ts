@@ -5,7 +5,7 @@
 import type { KEvent, KState } from "../kernel/types.ts";
 import { checkCauses, type FlowCause } from "./dataflow.ts";
 import { type EventJson, eventJson } from "./describe.ts";
-import type { Cause, Violation } from "./invariants.ts";
+import type { Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
 
