@@ -71,7 +71,7 @@ describe("ktrace info", () => {
     expect(res.stderr).toBe("");
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({
-      formatVersion: "2.1",
+      formatVersion: "2.2",
       scenario: "stress",
       fix: "",
       seed: 1,
@@ -100,7 +100,7 @@ describe("ktrace info", () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split("\n");
     expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(["trace", "scenario", "events", "outcome"]);
-    expect(lines[0]).toMatch(/gzip, format 2\.1, ktrace 0\.1\.0/);
+    expect(lines[0]).toMatch(/gzip, format 2\.2, ktrace 0\.1\.0/);
     expect(lines[2]).toMatch(/^events +3,000 /);
     expect(lines[3]).toMatch(/^outcome +budget at seq 2999: /);
   });
