@@ -18,8 +18,8 @@ import type { ClockInfo, ImportFormat, TraceRecord } from "./record.ts";
 import { ImportError } from "./record.ts";
 import { RecordDecoder } from "./record-codec.ts";
 
-/** Bytes of encoded records the parse thread may be ahead (about 10 batches of 2,500 ftrace lines). */
-export const CHANNEL_BYTES = 1 << 21;
+/** Bytes of encoded records the parse thread may be ahead (about 20 batches of 2,500 ftrace lines; 2 MiB stalled it: docs/IMPORT.md, "Ninth pass"). */
+export const CHANNEL_BYTES = 1 << 22;
 /** Seconds without a sign of life from the parse thread before the import gives up on it. */
 const STALL_SECONDS = 60;
 
