@@ -40,6 +40,13 @@ describe("snapshots a state outweighs are skipped (format 2.2)", () => {
       c.seek(seq);
       expect(canon(c.state), `seq ${seq}`).toBe(canon(foldTo(src.meta.config, evs, seq)));
     }
+    // Steps back from the end over a state of thousands of processes (the cursor's checkpoints thin out with the
+    // state's size: cursor.ts's fold), each the fold's state.
+    c.seek(199_999);
+    for (let i = 1; i <= 3; i++) {
+      expect(c.stepBack()).toBe(true);
+      expect(canon(c.state), `back to ${199_999 - i}`).toBe(canon(foldTo(src.meta.config, evs, 199_999 - i)));
+    }
     src.close();
   });
 

@@ -70,6 +70,14 @@ interface Found {
   violation: Violation | null;
 }
 
+/** Objects checkpoints may hold in all: with a few hundred each, maxCheckpoints of them; with a leak's 100,000, a handful. */
+const CHECKPOINT_OBJECTS = 2_000_000;
+
+/** A state's objects (processes, threads, locks, variables, heap objects, kernel stacks, pipes): what cloning it costs. */
+function stateObjects(s: KState): number {
+  return s.procs.size + s.threads.size + s.locks.size + s.vars.size + s.objs.size + s.kstacks.size + s.pipes.size;
+}
+
 export class Cursor {
   readonly source: ReplaySource;
   /** Active watchpoints (add or remove freely between moves). */
@@ -80,6 +88,8 @@ export class Cursor {
   private readonly every: number;
   private readonly maxCps: number;
   private readonly cps = new Map<number, KState>();
+  /** The objects the checkpoints hold (stateObjects), for their bound. */
+  private cpObjects = 0;
   private violationCache: { invs: readonly Invariant[]; v: Violation | null } | null = null;
   /** The event record folds from columns reuse. */
   private readonly scratch: KEvent = { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" };
@@ -320,7 +330,13 @@ export class Cursor {
   private saveCheckpoint(seq: number): void {
     if (this.cps.has(seq)) return;
     this.cps.set(seq, cloneState(this.st));
-    if (this.cps.size > this.maxCps) this.cps.delete(this.cps.keys().next().value!);
+    this.cpObjects += stateObjects(this.st);
+    // At most maxCheckpoints of them, holding at most CHECKPOINT_OBJECTS objects in all (the oldest go first).
+    while (this.cps.size > this.maxCps || (this.cps.size > 1 && this.cpObjects > CHECKPOINT_OBJECTS)) {
+      const [k, old] = this.cps.entries().next().value!;
+      this.cps.delete(k);
+      this.cpObjects -= stateObjects(old);
+    }
   }
 
   /**
@@ -365,6 +381,7 @@ export class Cursor {
       const err = this.unknown(to, failed, e);
       this.st = this.firstState();
       this.cps.clear();
+      this.cpObjects = 0;
       // Damage: back to where the move started (the cursor was there, so it is
       // reachable), as StateUnknownError promises.
       if (err instanceof StateUnknownError && start >= 0) {
@@ -401,12 +418,24 @@ export class Cursor {
     return e;
   }
 
-  /** Folds this.st forward to `to`, saving the checkpoints within `window` events of it. */
+  /**
+   * Folds this.st forward to `to`, saving the checkpoints within `window`
+   * events of it. A checkpoint is a clone of the state, which costs about its
+   * objects (processes, threads, locks, ...); so one is taken only at least
+   * that many events after the last one this fold took: with a large state
+   * (a leak of thousands of processes) checkpoints thin out, and cloning never
+   * costs more than the folding between them (every checkpointEvery-th event
+   * on a state of a few hundred objects, as before).
+   */
   private fold(to: number, window: number): void {
     const st = this.st;
     const every = this.every;
+    let last = Number.NEGATIVE_INFINITY;
     const kept = (q: number) => {
-      if ((q + 1) % every === 0 && to - q < window) this.saveCheckpoint(q);
+      if ((q + 1) % every === 0 && to - q < window && q - last >= stateObjects(st)) {
+        this.saveCheckpoint(q);
+        last = q;
+      }
     };
     this.each(
       to,
