@@ -23,7 +23,7 @@ import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, sigName, VAR_WRITE_
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
-import { invariantVars } from "./user-invariants.ts";
+import { exprReads } from "./user-invariants.ts";
 
 /** A cause of a failed check; `root`: where a value came from (a write another access read, the reap that took a child first). */
 export interface FlowCause extends Cause {
@@ -38,18 +38,17 @@ const REG_WRITERS = new Set<number>([KIND.regSet, KIND.load, KIND.atomicLoad, KI
 const LOADS = new Set<number>([KIND.load, KIND.atomicLoad]);
 const WRITES = new Set<number>(VAR_WRITE_KINDS);
 
+type FailOp = Parameters<typeof failText>[0];
+
 /** The registers and variables the conditions of the checks in `world` that print `message` read. */
 export function checkReads(world: World, message: string, kernel: boolean): { regs: Set<string>; vars: Set<string> } {
   const regs = new Set<string>();
   const vars = new Set<string>();
-  const expr = (e: Expr | undefined): void => {
-    if (e === undefined || e === null || typeof e !== "object") return;
-    if (e.e === "reg") regs.add(e.name);
-    else if (e.e === "var") vars.add(e.name);
-    else if (e.e === "bin") {
-      expr(e.l);
-      expr(e.r);
-    } else if (e.e === "not" || e.e === "isNone") expr(e.x);
+  const expr = (e: unknown): void => {
+    if (e === null || typeof e !== "object") return;
+    const r = exprReads(e as Expr);
+    for (const x of r.regs) regs.add(x);
+    for (const x of r.vars) vars.add(x);
   };
   // Every op, at any depth (bodies, branches, handlers, forked and spawned programs): the world is validated and bounded.
   const seen = new Set<object>();
@@ -61,15 +60,9 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
       return;
     }
     const o = x as Record<string, unknown>;
-    if (o.op === "assert" || o.op === "bugOn" || o.op === "unwrap") {
-      const text =
-        o.op === "assert"
-          ? failText({ op: "assert", message: String(o.message) }, kernel)
-          : o.op === "bugOn"
-            ? failText({ op: "bugOn", where: String(o.where) }, kernel)
-            : failText({ op: "unwrap", at: typeof o.at === "string" ? o.at : undefined }, kernel);
-      if (text === message) expr((o.op === "unwrap" ? o.value : o.cond) as Expr);
-    }
+    // The world is validated: an assert has its message, a BUG_ON its where, an unwrap its optional at.
+    if ((o.op === "assert" || o.op === "bugOn" || o.op === "unwrap") && failText(o as FailOp, kernel) === message)
+      expr(o.op === "unwrap" ? o.value : o.cond);
     for (const k in o) if (k !== "cond" && k !== "value") visit(o[k]);
   };
   visit(world.procs);
@@ -79,13 +72,13 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
 /**
  * The causes of an `assertions` violation v: for each register its check
  * read, the event that set it, and where that value came from (see the top
- * of this file). Empty
- * when the trace has no world or the check is not found in it.
+ * of this file). Empty when the trace has no world or the check is not
+ * found in it.
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   if (v.invariant === "assertions") return checkDataflow(src, v.event);
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
-  return decl && state ? lostUpdates(src, v.seq, invariantVars(decl), state) : [];
+  return decl && state ? lostUpdates(src, v.seq, exprReads(decl.check).vars, state) : [];
 }
 
 /** Lost updates reported per violation at most (the latest). */

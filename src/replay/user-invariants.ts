@@ -28,15 +28,27 @@ import { spaceText, valueText } from "./describe.ts";
 import type { Cause, Finding, Invariant } from "./invariants.ts";
 
 /** What an expression reads. */
-interface Reads {
+export interface Reads {
   vars: Set<string>;
+  /** Registers (a program's conditions: an invariant names none). */
+  regs: Set<string>;
   locks: Set<string>;
   event: boolean;
   before: Expr[];
 }
 
+/** What expression e reads (the one walk: the invariants' compiler, and dataflow.ts for a program's checks). */
+export function exprReads(e: Expr): Reads {
+  const r: Reads = { vars: new Set(), regs: new Set(), locks: new Set(), event: false, before: [] };
+  reads(e, r, false);
+  return r;
+}
+
 function reads(e: Expr, r: Reads, inBefore: boolean): void {
   switch (e.e) {
+    case "reg":
+      r.regs.add(e.name);
+      break;
     case "var":
       r.vars.add(e.name);
       if (e.of) reads(e.of, r, inBefore);
@@ -65,13 +77,6 @@ function reads(e: Expr, r: Reads, inBefore: boolean): void {
     default:
       break;
   }
-}
-
-/** The variables an invariant's check names. */
-export function invariantVars(d: InvariantDecl): Set<string> {
-  const r: Reads = { vars: new Set(), locks: new Set(), event: false, before: [] };
-  reads(d.check, r, false);
-  return r.vars;
 }
 
 const VAR_WRITES = new Set<number>(VAR_WRITE_KINDS);
@@ -172,8 +177,7 @@ class Eval {
  * Its kinds are the events that can change what it reads (or per `on`).
  */
 export function compileInvariant(d: InvariantDecl): Invariant {
-  const r: Reads = { vars: new Set(), locks: new Set(), event: false, before: [] };
-  reads(d.check, r, false);
+  const r = exprReads(d.check);
   const masks = new Map<string, Uint8Array>();
   const collect = (e: Expr): void => {
     if (e.e === "evIs" && !masks.has(e.kinds)) {
