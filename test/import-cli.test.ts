@@ -138,6 +138,43 @@ describe.each(RUNTIMES)("ktrace import on %s", (runtime) => {
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
   });
+
+  it("check on a real capture that lost a task's switches: the finding, how to look past it, and --skip", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    const out = path.join(dir, "missing.ktrace");
+    expect((await run("import", `${FIX}/real/tracefs-missing-switch.txt`, "-o", out)).code).toBe(0);
+    const c = await run("check", out);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toMatch(
+      /^VIOLATION switch-from-current at seq 48 .*\n {2}cpu 1 switches away from kworker\/1:1-19203, but it runs tokio-rt-worker-69 \(the input is inconsistent here/,
+    );
+    expect(c.stdout).toContain(
+      `to check the other invariants past such gaps in the input: ktrace check ${out} --skip switch-from-current`,
+    );
+    const past = await run("check", out, "--skip", "switch-from-current");
+    expect(past.code).toBe(0);
+    expect(past.stdout).toMatch(
+      /^no invariant violation in 72 events \(checked: lock-owner-alive, no-deadlock, one-cpu-at-a-time, no-run-after-exit\)$/m,
+    );
+    const only = await run(
+      "check",
+      out,
+      "--invariant",
+      "no-deadlock",
+      "--invariant",
+      "one-cpu-at-a-time",
+      "--skip",
+      "no-deadlock",
+      "--json",
+    );
+    expect(JSON.parse(only.stdout).invariants).toEqual(["one-cpu-at-a-time"]);
+    const none = await run("check", out, "--invariant", "no-deadlock", "--skip", "no-deadlock");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe("ktrace: --skip no-deadlock leaves no invariant to check\n");
+    const typo = await run("check", out, "--skip", "switch-from");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/did you mean 'switch-from-current'/);
+  });
 });
 
 describe("Bun/Deno parity", () => {

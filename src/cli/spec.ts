@@ -228,6 +228,14 @@ export const COMMANDS = [
         description: `Check only this invariant (repeatable; default: all): a built-in one (${BUILTIN_INVARIANT_NAMES.join(", ")}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
       {
+        name: "skip",
+        type: { kind: "string" },
+        metavar: "NAME",
+        repeatable: true,
+        description:
+          "Check every invariant but this one (repeatable; with --invariant, those but this one): e.g. to look past a trace-consistency finding on an imported trace (the input lost events there) for the first violation of the others.",
+      },
+      {
         name: "jobs",
         type: { kind: "int" },
         metavar: "N",
@@ -236,7 +244,11 @@ export const COMMANDS = [
       },
       json("{violation, scanned, gaps, unchecked}"),
     ],
-    examples: ["ktrace check /tmp/cpython.ktrace", "ktrace check t.ktrace --invariant kstack-in-use --json"],
+    examples: [
+      "ktrace check /tmp/cpython.ktrace",
+      "ktrace check t.ktrace --invariant kstack-in-use --json",
+      "ktrace check imported.ktrace --skip switch-from-current --skip one-cpu-at-a-time",
+    ],
     issue: 5,
   },
   {

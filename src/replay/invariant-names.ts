@@ -38,3 +38,31 @@ export function checkInvariantNames(names: readonly string[], source: Pick<Repla
   const known = invariantNames(source);
   for (const n of names) if (!known.includes(n)) throw new UnknownInvariantError(n, known);
 }
+
+/**
+ * The names to check for `--invariant` (only) and `--skip`, each checked as
+ * checkInvariantNames does: `only` (every invariant the trace has when it is
+ * empty) less `skip`; undefined for "all" (neither given). Throws
+ * NothingToCheckError when skip leaves none.
+ */
+export function chosenInvariantNames(
+  only: readonly string[],
+  skip: readonly string[],
+  source: Pick<ReplaySource, "meta">,
+): string[] | undefined {
+  checkInvariantNames(only, source);
+  checkInvariantNames(skip, source);
+  if (skip.length === 0) return only.length > 0 ? [...only] : undefined;
+  const names = (only.length > 0 ? only : invariantNames(source)).filter((n) => !skip.includes(n));
+  if (names.length === 0) throw new NothingToCheckError(skip);
+  return names;
+}
+
+/** --skip named every invariant there was to check. exitCode 2. */
+export class NothingToCheckError extends Error {
+  readonly exitCode = 2;
+  override readonly name = "NothingToCheckError";
+  constructor(skip: readonly string[]) {
+    super(`--skip ${skip.join(", ")} leaves no invariant to check`);
+  }
+}
