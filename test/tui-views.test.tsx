@@ -279,6 +279,19 @@ describe("event list", () => {
     ]);
   });
 
+  it("widens the cpu and tid columns to a real trace's ids", () => {
+    const real = EVENTS.map((e, i) => ({ ...e, tid: i === 15 ? 1234567 : 2151, cpu: i === 14 ? 12 : e.cpu }));
+    const l = eventLines({ events: real, seq: 15, total: 30, marks: NO_MARKS, width: 60, rows: 3 });
+    expect(l.map((x) => x.text.trimEnd())).toEqual([
+      " 14 c12 t2151    user         step 14",
+      " 15 c1  t1234567 user         step 15",
+      " 16 c0  t2151    user         step 16",
+    ]);
+    // A narrow list keeps room for the text: the ids are cut first.
+    const narrow = eventLines({ events: real, seq: 15, total: 30, marks: NO_MARKS, width: 30, rows: 1 });
+    expect(narrow[0]!.text).toBe(" 15 c1  t12… user      step …");
+  });
+
   it("shows the initial state as the first row at the start", () => {
     const l = eventLines({ events: EVENTS, seq: -1, total: 30, marks: NO_MARKS, width: 60, rows: 3 });
     expect(l.map((x) => x.pos)).toEqual([-1, 0, 1]);
@@ -316,6 +329,33 @@ describe("state panes", () => {
       "vmar(1)             k    -  0",
       "a                   1    1  1",
     ]);
+  });
+
+  it("widens a column to its widest cell shown while the flex column keeps its width", () => {
+    const threads: Pane = {
+      id: "threads",
+      title: "Threads",
+      columns: ["tid", "pid", "comm", "state"],
+      widths: [3, 3, 6, 7],
+      align: ["right", "right", "left", "left"],
+      flex: 3,
+      rows: [
+        { ref: { kind: "thread", id: 2151 }, cells: ["2151", "2108", "python3", "running"], mark: null },
+        { ref: { kind: "thread", id: 19203 }, cells: ["19203", "19203", "kworker/1:1", "idle"], mark: null },
+      ],
+    };
+    expect(
+      lines(mount(<PaneView pane={threads} width={40} height={4} focused={false} selected={0} />).lastFrame()),
+    ).toEqual([
+      " Threads  2",
+      "  tid   pid comm        state",
+      " 2151  2108 python3     running",
+      "19203 19203 kworker/1:1 idle",
+    ]);
+    // No room: the columns keep their widths and cut their cells.
+    expect(
+      lines(mount(<PaneView pane={threads} width={23} height={4} focused={false} selected={0} />).lastFrame()),
+    ).toEqual([" Threads  2", "tid pid comm   state", "21… 21… pytho… running", "19… 19… kwork… idle"]);
   });
 
   it("scrolls to keep the selected row visible", () => {

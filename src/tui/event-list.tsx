@@ -49,9 +49,19 @@ export function eventLines(p: Omit<EventListProps, "height" | "focused"> & { row
   const broken = new Set(p.marks.violations ?? []);
   if (typeof p.marks.violation === "number") broken.add(p.marks.violation);
   const out: EventLine[] = [];
-  // marker(1) seq(sw) ' ' cpu(3) ' ' tid(4) ' ' kind(12) ' ' text(rest)
+  // marker(1) seq(sw) ' ' cpu(cw) ' ' tid(tw) ' ' kind(12) ' ' text(rest); cpu and tid as wide as the events
+  // shown need (an imported trace's tids have up to 7 digits), growing by at most a third of the line past 40 cells.
   const kw = p.width >= 56 ? 12 : 9;
-  const restW = Math.max(0, p.width - (1 + sw + 1 + 3 + 1 + 4 + 1 + kw + 1));
+  let cw = 3;
+  let tw = 4;
+  for (const e of p.events) {
+    cw = Math.max(cw, e.cpu < 0 ? 1 : String(e.cpu).length + 1);
+    tw = Math.max(tw, e.tid < 0 ? 1 : String(e.tid).length + 1);
+  }
+  const spare = Math.max(0, Math.floor((p.width - 40) / 3));
+  tw = Math.min(tw, 4 + spare);
+  cw = Math.min(cw, 3 + Math.max(0, spare - (tw - 4)));
+  const restW = Math.max(0, p.width - (1 + sw + 1 + cw + 1 + tw + 1 + kw + 1));
   for (let i = 0; i < rows; i++) {
     const pos = first + i;
     if (pos >= p.total) break;
@@ -89,7 +99,7 @@ export function eventLines(p: Omit<EventListProps, "height" | "focused"> & { row
     if (cursor) [mark, markColor] = ["▶", "cyan"];
     const cpu = e.cpu < 0 ? "-" : `c${e.cpu}`;
     const tid = e.tid < 0 ? "-" : `t${e.tid}`;
-    const text = `${fit(String(pos), sw, "right")} ${fit(cpu, 3)} ${fit(tid, 4)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
+    const text = `${fit(String(pos), sw, "right")} ${fit(cpu, cw)} ${fit(tid, tw)} ${fit(e.kindName, kw)} ${fit(e.text, restW)}`;
     out.push({ pos, cursor, color: kindColor(e.kind), dim: kindDim(e.kind) && !cursor, mark, markColor, text });
   }
   return out;

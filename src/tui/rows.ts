@@ -410,7 +410,7 @@ export function procPane(s: KState): Pane {
       ref: { kind: "proc", id: pid },
       cells: [
         `${pid}`,
-        `${p.ppid}`,
+        p.ppid < 0 ? "-" : `${p.ppid}`,
         p.state === "zombie" ? "zomb" : "run",
         p.vmarLock < 0 ? "-" : p.vmar === null ? "None" : `v${p.vmar}`,
         p.name,

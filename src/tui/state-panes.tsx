@@ -19,10 +19,28 @@ export interface PaneViewProps {
   readonly selected: number;
 }
 
-/** Cell widths for a pane `width` cells wide: the flex column takes what the others leave. */
-export function columnWidths(pane: Pane, width: number): number[] {
-  const fixed = pane.widths.reduce((a, w, i) => (i === pane.flex ? a : a + w), 0) + (pane.widths.length - 1);
-  return pane.widths.map((w, i) => (i === pane.flex ? Math.max(w, width - fixed) : w));
+/**
+ * Cell widths for a pane `width` cells wide showing `rows`: each column has at
+ * least its width in `pane.widths`; while there is room, the other columns grow
+ * from the left to their widest cell (header included: an imported trace's
+ * tids and comms are longer than a scenario's), and the flex column takes what
+ * is left.
+ */
+export function columnWidths(pane: Pane, width: number, rows: readonly Row[] = []): number[] {
+  const out = [...pane.widths];
+  let room = width - (out.length - 1) - out.reduce((a, w) => a + w, 0);
+  for (let i = 0; i < out.length && room > 0; i++) {
+    if (i === pane.flex) continue;
+    let need = cellWidth(pane.columns[i] ?? "");
+    for (const r of rows) need = Math.max(need, cellWidth(r.cells[i] ?? ""));
+    const grow = Math.min(room, need - out[i]!);
+    if (grow > 0) {
+      out[i] = out[i]! + grow;
+      room -= grow;
+    }
+  }
+  if (room > 0) out[pane.flex] = out[pane.flex]! + room;
+  return out;
 }
 
 /** One table line of a pane: each cell cut or padded to its column, by cell width; the line fitted to `width`. */
@@ -88,10 +106,10 @@ function rowColor(r: Row): string | undefined {
 
 function PaneViewImpl({ pane, width, height, focused, selected }: PaneViewProps) {
   const inner = Math.max(1, width - 1); // one column of gap on the right
-  const widths = columnWidths(pane, inner);
   const visible = Math.max(0, height - 2);
   const start = firstRow(selected, pane.rows.length, visible);
   const shown = pane.rows.slice(start, start + visible);
+  const widths = columnWidths(pane, inner, shown);
   const bad = pane.rows.filter((r) => r.mark === "bad").length;
   const more =
     pane.rows.length > visible ? `${start + 1}-${start + shown.length}/${pane.rows.length}` : `${pane.rows.length}`;
