@@ -138,6 +138,7 @@ export {
   type PendingView,
   type PipeView,
   type ProcessView,
+  processTable,
   type RegView,
   type StateView,
   type SyncView,
@@ -146,6 +147,7 @@ export {
   syncValue,
   type ThreadView,
   table,
+  threadTable,
   type VarView,
   type VmarView,
 } from "./state-view.ts";

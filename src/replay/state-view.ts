@@ -474,6 +474,72 @@ function signalsText(x: ThreadView["signals"]): string {
   return parts.join("; ") || "-";
 }
 
+/** The processes table of `state` and `report` (one rule for both): no VMAR column for an imported trace. */
+export function processTable(v: StateView, procs: readonly ProcessView[]): { headers: string[]; rows: string[][] } {
+  const imported = v.cpus.some((c) => c.known !== undefined);
+  const vmarText = (p: ProcessView) =>
+    p.vmar !== null ? String(p.vmar) : p.vmarClearedSeq >= 0 ? `None (cleared at ${p.vmarClearedSeq})` : "-";
+  return {
+    headers: ["pid", "ppid", "state", ...(imported ? [] : ["vmar"]), "name", "threads"],
+    rows: procs.map((p) => [
+      String(p.pid),
+      tidText(p.ppid),
+      p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
+      ...(imported ? [] : [vmarText(p)]),
+      p.name,
+      p.threads.join(",") || "-",
+    ]),
+  };
+}
+
+/**
+ * The threads table of `state` and `report` (one rule for both): an imported
+ * trace's tasks with comm, cpu and who woke each last; a recorded one's with
+ * pthread_self (ident) and kernel stack; then scheduling, signals and
+ * registers where any thread of the state has them. `threads` is the rows to
+ * show (all of v's, or those a report involves); v gives the names.
+ */
+export function threadTable(v: StateView, threads: readonly ThreadView[]): { headers: string[]; rows: string[][] } {
+  const regs = v.threads.some((t) => t.regs.length > 0);
+  const comms = v.threads.some((t) => t.comm !== undefined);
+  const prios = v.threads.some((t) => t.sched.policy !== "other" || t.sched.boosted);
+  const sigs = v.threads.some((t) => t.signals !== undefined);
+  const commOf = new Map(v.threads.map((t) => [t.tid, t.comm]));
+  const wokenText = (t: ThreadView) => {
+    const w = t.woken;
+    if (!w) return "-";
+    const c = commOf.get(w.by);
+    return `${w.by < 0 ? "kernel" : c ? `${c}-${w.by}` : `tid ${w.by}`} (${w.how}, seq ${w.seq})`;
+  };
+  const heads = comms
+    ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"]
+    : ["tid", "pid", "state", "ident", "kstack", "waits on"];
+  const rows = threads.map((t) => {
+    const lock = v.locks.find((l) => l.id === t.waitLock);
+    const wait =
+      t.waitLock >= 0
+        ? lock
+          ? `${lock.name} (lock ${lock.id})`
+          : `lock ${t.waitLock}`
+        : t.waitOn
+          ? t.waitOn.text.replace(/^waits on /, "")
+          : t.waitPid >= -1
+            ? `waitpid(${t.waitPid})`
+            : "-";
+    const row: (string | number)[] = comms
+      ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait, wokenText(t)]
+      : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
+    if (prios) row.push(t.sched.text);
+    if (sigs) row.push(signalsText(t.signals));
+    if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
+    return row.map(String);
+  });
+  return {
+    headers: [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])],
+    rows,
+  };
+}
+
 /** The state as text: a heading and one aligned table per kind of object. */
 export function stateText(v: StateView): string[] {
   const out: string[] = [];
@@ -501,59 +567,10 @@ export function stateText(v: StateView): string[] {
       v.cpus.map((c) => [c.id, tidText(c.tid), tidText(c.kstack)]),
     );
   }
-  const vmarText = (p: ProcessView) =>
-    p.vmar !== null ? String(p.vmar) : p.vmarClearedSeq >= 0 ? `None (cleared at ${p.vmarClearedSeq})` : "-";
-  section(
-    "processes",
-    ["pid", "ppid", "state", ...(imported ? [] : ["vmar"]), "name", "threads"],
-    v.processes.map((p) => [
-      p.pid,
-      tidText(p.ppid),
-      p.state + (p.exitCode !== null ? ` (${p.exitCode})` : ""),
-      ...(imported ? [] : [vmarText(p)]),
-      p.name,
-      p.threads.join(",") || "-",
-    ]),
-  );
-  const regs = v.threads.some((t) => t.regs.length > 0);
-  const comms = v.threads.some((t) => t.comm !== undefined);
-  const prios = v.threads.some((t) => t.sched.policy !== "other" || t.sched.boosted);
-  const sigs = v.threads.some((t) => t.signals !== undefined);
-  // An imported trace's tasks: comm and cpu instead of ident and kstack, and who woke each last (the wake events).
-  const commOf = new Map(v.threads.map((t) => [t.tid, t.comm]));
-  const wokenText = (t: ThreadView) => {
-    const w = t.woken;
-    if (!w) return "-";
-    const c = commOf.get(w.by);
-    return `${w.by < 0 ? "kernel" : c ? `${c}-${w.by}` : `tid ${w.by}`} (${w.how}, seq ${w.seq})`;
-  };
-  const heads = comms
-    ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"]
-    : ["tid", "pid", "state", "ident", "kstack", "waits on"];
-  section(
-    "threads",
-    [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])],
-    v.threads.map((t) => {
-      const lock = v.locks.find((l) => l.id === t.waitLock);
-      const wait =
-        t.waitLock >= 0
-          ? lock
-            ? `${lock.name} (lock ${lock.id})`
-            : `lock ${t.waitLock}`
-          : t.waitOn
-            ? t.waitOn.text
-            : t.waitPid >= -1
-              ? `waitpid(${t.waitPid})`
-              : "-";
-      const row: (string | number)[] = comms
-        ? [t.tid, t.comm ?? "-", t.pid, t.state, t.cpu === undefined ? "-" : t.cpu, wait, wokenText(t)]
-        : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
-      if (prios) row.push(t.sched.text);
-      if (sigs) row.push(signalsText(t.signals));
-      if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
-      return row;
-    }),
-  );
+  const ps = processTable(v, v.processes);
+  section("processes", ps.headers, ps.rows);
+  const th = threadTable(v, v.threads);
+  section("threads", th.headers, th.rows);
   section(
     "locks",
     ["id", "name", "space", "type", "owner", "level", "since", "copied", "waiters"],

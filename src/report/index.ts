@@ -14,12 +14,14 @@ import {
   firstViolation,
   importedApplicability,
   kindName,
+  processTable,
   type ReplaySource,
   recoveryNote,
   type StateView,
   selectFor,
   spaceShort,
   stateView,
+  threadTable,
   unfoldedText,
   type ViolationReport,
   violationReport,
@@ -64,6 +66,17 @@ export const mdEscape = mdText;
 function mdTable(headers: string[], rows: string[][], right: boolean[] = []): string[] {
   const sep = headers.map((_, i) => (right[i] ? "---:" : "---"));
   return [`| ${headers.join(" | ")} |`, `| ${sep.join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+}
+
+/** A state-view table (threadTable, processTable) in Markdown: numbers right-aligned, "-" as "–", text escaped. */
+function mdRows(t: { headers: string[]; rows: string[][] }): string[] {
+  const numeric = (i: number) =>
+    t.rows.some((r) => /^-?\d+$/.test(r[i]!)) && t.rows.every((r) => /^(-?\d+|-|)$/.test(r[i]!));
+  return mdTable(
+    t.headers,
+    t.rows.map((r) => r.map((c) => (c === "-" ? "–" : mdEscape(c)))),
+    t.headers.map((_, i) => numeric(i)),
+  );
 }
 
 /** The gzip'd bytes of the trace the user passed: a .ktrace, a .ktrace.gz, or a report/text with one embedded. */
@@ -140,8 +153,10 @@ function objectsOf(ev: KEvent, into: Involved): void {
   info.args.forEach((name, i) => {
     const x = v[i]!;
     if (x < 0) return;
-    if (ev.kind === KIND.switch) into.threads.add(x);
-    else if (ev.kind === KIND.reparent && name === "to") into.procs.add(x);
+    if (ev.kind === KIND.switch) {
+      // from and to are threads; state is from's new state (SWITCH_STATES), not a tid.
+      if (name !== "state") into.threads.add(x);
+    } else if (ev.kind === KIND.reparent && name === "to") into.procs.add(x);
     else if (name === "tid" || name === "childTid") into.threads.add(x);
     else if (name === "pid" || name === "child" || name === "ppid") into.procs.add(x);
     else if (name === "lock") into.locks.add(x);
@@ -228,49 +243,17 @@ function stateTables(view: StateView, inv: Involved): string[] {
   const absent = [...inv.threads].filter((tid) => !view.threads.some((t) => t.tid === tid)).sort((a, b) => a - b);
   if (th.length || absent.length) {
     out.push("**Threads**", "");
-    const lockName = (id: number) => view.locks.find((l) => l.id === id)?.name ?? `lock ${id}`;
-    out.push(
-      ...mdTable(
-        ["tid", "pid", "state", "pthread_self", "kstack", "waits on"],
-        [
-          ...th.map((t) => [
-            String(t.tid),
-            String(t.pid),
-            t.state,
-            String(t.ident),
-            dash(t.kstack),
-            t.waitLock >= 0
-              ? mdEscape(lockName(t.waitLock))
-              : t.waitPid >= -1
-                ? `waitpid(${t.waitPid < 0 ? "any" : t.waitPid})`
-                : t.waitOn
-                  ? mdEscape(t.waitOn.text.replace(/^waits on /, ""))
-                  : "",
-          ]),
-          ...absent.map((tid) => [String(tid), "", "gone", "", "", ""]),
-        ],
-        [true, true, false, true, true, false],
-      ),
-    );
+    // The columns `ktrace state` shows (state-view.ts's one rule): comm and cpu for an imported trace's tasks.
+    const t = threadTable(view, th);
+    for (const tid of absent)
+      t.rows.push(t.headers.map((h, i) => (i === 0 ? String(tid) : h === "state" ? "gone" : "")));
+    out.push(...mdRows(t));
     out.push("");
   }
   const ps = view.processes.filter((p) => inv.procs.has(p.pid));
   if (ps.length) {
     out.push("**Processes**", "");
-    out.push(
-      ...mdTable(
-        ["pid", "ppid", "name", "state", "threads", "root VMAR"],
-        ps.map((p) => [
-          String(p.pid),
-          String(p.ppid),
-          mdEscape(p.name),
-          p.state,
-          p.threads.join(", "),
-          p.vmar === null ? `None (cleared at ${p.vmarClearedSeq})` : String(p.vmar),
-        ]),
-        [true, true],
-      ),
-    );
+    out.push(...mdRows(processTable(view, ps)));
     out.push("");
   }
   const ls = view.locks.filter((l) => inv.locks.has(l.id));

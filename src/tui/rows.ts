@@ -395,6 +395,8 @@ export function kstackPane(s: KState): Pane {
 }
 
 export function procPane(s: KState): Pane {
+  // An imported trace has no address spaces: no vmar column (as `ktrace state`).
+  const vmars = !isImportedState(s);
   const rows: Row[] = sortedIds(s.procs).map((pid) => {
     const p = s.procs.get(pid)!;
     const notes: string[] = [];
@@ -412,7 +414,7 @@ export function procPane(s: KState): Pane {
         `${pid}`,
         p.ppid < 0 ? "-" : `${p.ppid}`,
         p.state === "zombie" ? "zomb" : "run",
-        p.vmarLock < 0 ? "-" : p.vmar === null ? "None" : `v${p.vmar}`,
+        ...(vmars ? [p.vmarLock < 0 ? "-" : p.vmar === null ? "None" : `v${p.vmar}`] : []),
         p.name,
       ],
       mark: p.state === "zombie" ? (p.vmar === null ? "warn" : "dim") : null,
@@ -422,10 +424,10 @@ export function procPane(s: KState): Pane {
   return {
     id: "procs",
     title: "Processes",
-    columns: ["pid", "ppid", "st", "vmar", "name"],
-    widths: [3, 4, 4, 4, 4],
-    align: ["right", "right", "left", "left", "left"],
-    flex: 4,
+    columns: ["pid", "ppid", "st", ...(vmars ? ["vmar"] : []), "name"],
+    widths: [3, 4, 4, ...(vmars ? [4] : []), 4],
+    align: ["right", "right", "left", ...(vmars ? (["left"] as const) : []), "left"],
+    flex: vmars ? 4 : 3,
     rows,
   };
 }

@@ -21,25 +21,34 @@ export interface PaneViewProps {
 
 /**
  * Cell widths for a pane `width` cells wide showing `rows`: each column has at
- * least its width in `pane.widths`; while there is room, the other columns grow
- * from the left to their widest cell (header included: an imported trace's
- * tids and comms are longer than a scenario's), and the flex column takes what
- * is left.
+ * least its width in `pane.widths`. The room left goes first to the
+ * right-aligned columns (ids: an imported trace's tids have 4-7 digits, cut to
+ * "21…" they cannot be told apart), up to their widest cell shown (header
+ * included); then to the flex column (state, waits), up to its widest cell;
+ * then to the other columns (names), left to right; the flex column takes
+ * what is left.
  */
 export function columnWidths(pane: Pane, width: number, rows: readonly Row[] = []): number[] {
   const out = [...pane.widths];
   let room = width - (out.length - 1) - out.reduce((a, w) => a + w, 0);
-  for (let i = 0; i < out.length && room > 0; i++) {
-    if (i === pane.flex) continue;
-    let need = cellWidth(pane.columns[i] ?? "");
-    for (const r of rows) need = Math.max(need, cellWidth(r.cells[i] ?? ""));
-    const grow = Math.min(room, need - out[i]!);
-    if (grow > 0) {
-      out[i] = out[i]! + grow;
-      room -= grow;
+  const need = (i: number) => {
+    let n = cellWidth(pane.columns[i] ?? "");
+    for (const r of rows) n = Math.max(n, cellWidth(r.cells[i] ?? ""));
+    return n;
+  };
+  const grow = (i: number, upTo: number) => {
+    const g = Math.min(room, upTo - out[i]!);
+    if (g > 0) {
+      out[i] = out[i]! + g;
+      room -= g;
     }
-  }
-  if (room > 0) out[pane.flex] = out[pane.flex]! + room;
+  };
+  for (let i = 0; i < out.length; i++) if (i !== pane.flex && pane.align[i] === "right") grow(i, need(i));
+  const flexNeed = need(pane.flex);
+  const reserve = Math.max(0, Math.min(room, flexNeed - out[pane.flex]!));
+  room -= reserve;
+  for (let i = 0; i < out.length; i++) if (i !== pane.flex && pane.align[i] !== "right") grow(i, need(i));
+  out[pane.flex] = out[pane.flex]! + reserve + Math.max(0, room);
   return out;
 }
 
