@@ -124,6 +124,31 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "eintr-read",
+    seeds: 2000,
+    failing: 395,
+    violations: { assertions: 395 },
+    outcomes: { fatal: 395, ok: 1605 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe(
+        "tid 1 (pid 1): Assertion `the collector read all 64 bytes of the worker's output' failed.",
+      );
+      // SIGCHLD (sent for tid 1, the thread it woke from its read) ran the handler on tid 1; the read then failed with EINTR
+      const before = r.evs.slice(0, e.seq);
+      const del = before.findLast((x) => kindOf(x) === "signal-deliver")!;
+      const ret = before.findLast((x) => kindOf(x) === "sigreturn")!;
+      const eintr = before.findLast((x) => kindOf(x) === "errno")!;
+      expect([del.tid, ret.tid, eintr.tid]).toEqual([1, 1, 1]);
+      expect(del.seq < ret.seq && ret.seq < eintr.seq).toBe(true);
+      expect(describeEv(eintr, r.st)).toBe("tid 1: read(3, 16) fails: EINTR");
+      // the check read a total short of 64
+      expect(describeEv(before.findLast((x) => kindOf(x) === "load")!, r.st)).toMatch(
+        /^tid 1 loads total = (0|16|32|48) into got$/,
+      );
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,

@@ -266,6 +266,7 @@ describe("examples/", () => {
       "zombie-leak",
       "futex-mutex",
       "system-reaper",
+      "eintr-read",
       "one-condvar",
     ];
     const names = readdirSync(DIR)

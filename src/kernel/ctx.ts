@@ -59,6 +59,16 @@ export interface TCtx {
   cached: boolean;
   /** seq of the futex-wait (or sleep) it is blocked in or was woken from, -1 when none: the op resumes and reads how it was woken. */
   blockedAt: number;
+  /** The virtual-time deadline of the wait at blockedAt (a sleep's, a timed futex wait's), -1 when none. */
+  blockedUntil: number;
+  /** The blockedAt of the last call a signal handler interrupted and returned to (its EINTR is due), -1 when none. */
+  handledAt: number;
+  /**
+   * The deadline a restarted call keeps (-1: none): a call restarted after a
+   * signal (signal.ts, restartCall) sleeps until its first deadline, not for
+   * its whole duration again (Linux's restart_block).
+   */
+  restartUntil: number;
 }
 
 export interface PCtx {

@@ -183,6 +183,7 @@ function wait(k: Simulator, t: TCtx, c: number, id: number, write: boolean): R {
   k.emit(c, t.tid, ev.pipeWait({ pipe: id, write: write ? 1 : 0 }));
   k.cost(COST.kernel, c);
   t.blockedAt = k.state.seq;
+  t.blockedUntil = -1;
   return KEEP;
 }
 
@@ -257,5 +258,6 @@ export function pauseOp(k: Simulator, t: TCtx, c: number, f: Frame): R {
   k.emit(c, t.tid, ev.pause());
   k.cost(COST.kernel, c);
   t.blockedAt = k.state.seq;
+  t.blockedUntil = -1;
   return KEEP;
 }

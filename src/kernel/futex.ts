@@ -101,10 +101,12 @@ export function futexBlock(
     k.cost(COST.kernel, c);
     return ERRNO.EAGAIN;
   }
-  const until = ns === undefined ? -1 : k.now(c) + Math.max(1, ns);
+  const until = t.restartUntil >= 0 ? t.restartUntil : ns === undefined ? -1 : k.now(c) + Math.max(1, ns);
+  t.restartUntil = -1;
   k.emit(c, t.tid, ev.futexWait({ var: id, value: expected, until }));
   k.cost(COST.kernel, c);
   t.blockedAt = k.state.seq;
+  t.blockedUntil = until;
   if (until >= 0) arm(k, t.tid, until, t.blockedAt);
   return -1;
 }
@@ -202,10 +204,12 @@ export function sleepOp(
   }
   const ns = value(k, t, c, kernel, op.ns);
   if (ns === null) return KEEP;
-  const until = k.now(c) + Math.max(1, ns);
+  const until = t.restartUntil >= 0 ? t.restartUntil : k.now(c) + Math.max(1, ns);
+  t.restartUntil = -1;
   k.emit(c, t.tid, ev.sleep({ until }));
   k.cost(COST.kernel, c);
   t.blockedAt = k.state.seq;
+  t.blockedUntil = until;
   arm(k, t.tid, until, t.blockedAt);
   return KEEP;
 }

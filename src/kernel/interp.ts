@@ -60,7 +60,11 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       continue;
     }
     // A pending signal it does not block is delivered at its return to user mode (not while it retries a blocking call it was woken from).
-    if (k.sigPending > 0 && !f.kernel && !signal.inCall(k.state, t) && signal.deliver(k, t, c)) return KEEP;
+    if (!f.kernel && (k.sigPending > 0 || t.blockedAt >= 0) && !signal.inCall(k.state, t)) {
+      if (k.sigPending > 0 && signal.deliver(k, t, c)) return KEEP;
+      // Woken from a call for a signal that no handler on this thread took: the call restarts (no EINTR).
+      if (t.blockedAt >= 0 && t.handledAt !== t.blockedAt) signal.restartCall(t);
+    }
     const op = f.ops[f.pc]!;
     let r: R;
     // On the op's code (ctx.ts's OPC), not its name: see there.

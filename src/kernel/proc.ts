@@ -598,6 +598,7 @@ export function waitpid(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
     if (op.nohang) return noZombie(k, t, c, op, target);
     k.emitSlots(c, t.tid, KIND.waitBlock, which === "any" ? -1 : target, 0, 0, ""); // pid
     t.blockedAt = k.state.seq;
+    t.blockedUntil = -1;
     return KEEP;
   }
   // The zombie's last thread may still be finishing its exit on another cpu.

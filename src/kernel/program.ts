@@ -227,7 +227,16 @@ export type Op =
   /** pthread_kill(tid, sig) (tgkill): on one thread (the caller when tid is absent: raise); `ret` as kill's. */
   | { op: "tkill"; tid?: Expr; sig: number | string; ret?: string }
   /** sigaction(sig, ...): the default action, ignore it, or run `handler` (a program; `name` labels it); `ret` gets 0 or EINVAL. */
-  | { op: "sigaction"; sig: number | string; action: SigAction; handler?: Op[]; name?: string; ret?: string }
+  | {
+      op: "sigaction";
+      sig: number | string;
+      action: SigAction;
+      handler?: Op[];
+      name?: string;
+      /** SA_RESTART: a read, write, waitpid or untimed futex wait the handler interrupts is restarted, not EINTR. */
+      restart?: boolean;
+      ret?: string;
+    }
   /** pthread_sigmask(how, sigs): block, unblock, or set the calling thread's blocked signals. */
   | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] }
   /** pause(): wait for a signal (a handler's return ends it). */
@@ -567,18 +576,28 @@ export const raise = (sig: number | string): Op => site({ op: "tkill", sig: sigO
 /**
  * sigaction(sig, action): "default", "ignore", or a handler program (run on
  * the thread that takes the signal, with the signal blocked meanwhile);
- * `{ name }` labels the handler, `{ ret }` gets 0 or EINVAL (SIGKILL).
+ * `{ name }` labels the handler, `{ restart: true }` installs it with
+ * SA_RESTART (a read, write, waitpid or untimed futex wait it interrupts is
+ * restarted instead of failing with EINTR), `{ ret }` gets 0 or EINVAL (SIGKILL).
  */
 export const sigaction = (
   sig: number | string,
   action: "default" | "ignore" | Op[],
-  o: { name?: string; ret?: string } = {},
+  o: { name?: string; restart?: boolean; ret?: string } = {},
 ): Op =>
   site(
     defined(
       typeof action === "string"
         ? { op: "sigaction", sig: sigOf(sig), action, ret: o.ret }
-        : { op: "sigaction", sig: sigOf(sig), action: "handler" as const, handler: action, name: o.name, ret: o.ret },
+        : {
+            op: "sigaction",
+            sig: sigOf(sig),
+            action: "handler" as const,
+            handler: action,
+            name: o.name,
+            restart: o.restart,
+            ret: o.ret,
+          },
     ),
   );
 /** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */

@@ -8,10 +8,15 @@
 // unless the target blocks it (Linux's sig_ignored). A pending signal is
 // delivered to a thread that does not block it the next time that thread is
 // about to run a user-mode step (the interpreter's check, runThread): the
-// thread's own pending signals first, then the process's. A thread asleep in
+// thread's own pending signals first, then the process's. A process-directed
+// signal is sent for one thread (Linux's complete_signal): that thread takes
+// it, another only when that one can no longer (takenBy). A thread asleep in
 // an interruptible wait (a futex, a sleep, a pipe, waitpid) is woken for it
-// (wake, how signal) and its call returns EINTR after the handler; lock waits
-// and joins are not interrupted.
+// (wake, how signal) and its call returns EINTR after the handler, or is
+// restarted when the handler has SA_RESTART and the call is one Linux
+// restarts (restartable); a call woken for a signal no handler on its thread
+// took restarts (restartCall): only handlers make EINTR. Lock waits and joins
+// are not interrupted.
 //
 // Delivery (signal-deliver) runs the action: the default kills the process
 // (exit code 128 + sig) or does nothing; a handler is a program pushed as a
@@ -37,10 +42,12 @@ import {
   type KState,
   type PendingSignal,
   type Proc,
+  SA_RESTART_HANDLER,
   SIG,
   SIG_ACTIONS,
   SIGNALS,
   type SigAction,
+  sigActionOf,
   sigName,
   type Thread,
 } from "./types.ts";
@@ -55,7 +62,25 @@ export function bit(sig: number): number {
 /** What process p does with sig now. */
 export function actionOf(p: Proc, sig: number): SigAction {
   const a = p.sigActions?.find((x) => x[0] === sig);
-  return a === undefined ? "default" : (SIG_ACTIONS[a[1]] ?? "default");
+  return a === undefined ? "default" : (sigActionOf(a[1]) ?? "default");
+}
+
+/** Whether p's handler for sig was installed with SA_RESTART. */
+export function restarts(p: Proc, sig: number): boolean {
+  return p.sigActions?.some((x) => x[0] === sig && x[1] === SA_RESTART_HANDLER) === true;
+}
+
+/**
+ * Whether SA_RESTART restarts the call op (the op t was blocked in) after a
+ * handler: as Linux, whose pipe read and write, wait4 and an untimed
+ * futex_wait return -ERESTARTSYS; nanosleep, pause, a timed futex wait
+ * (-ERESTART_RESTARTBLOCK, -ERESTARTNOHAND) and sem_wait return EINTR
+ * whatever the flags (signal(7)).
+ */
+function restartable(op: unknown): boolean {
+  if (typeof op !== "object" || op === null) return false;
+  const o = op as { op?: string; timeout?: unknown };
+  return o.op === "read" || o.op === "write" || o.op === "waitpid" || (o.op === "futexWait" && o.timeout === undefined);
 }
 
 /** Whether sig's action in p ignores it (explicitly, or a default of "ign"). */
@@ -133,12 +158,16 @@ export function send(
   if (drop && quiet) return;
   k.emit(c, actor, ev.signal({ pid, sig, tid }));
   if (drop) return;
+  const sent = s.seq;
   k.sigPending = countPending(s);
   const target =
     th ??
     p.threads
       .map((x) => s.threads.get(x))
       .find((x) => x !== undefined && x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0);
+  // A process-directed signal newly pending is for `target` (takenBy).
+  if (th === undefined && target !== undefined && p.sigPending?.some((x) => x.seq === sent))
+    k.sigTargets.set(sent, target.tid);
   if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(target)) {
     k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
   }
@@ -191,7 +220,7 @@ export function sigactionOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { 
     t.tid,
     ev.sigaction({
       sig,
-      action: SIG_ACTIONS.indexOf(op.action),
+      action: op.action === "handler" && op.restart === true ? SA_RESTART_HANDLER : SIG_ACTIONS.indexOf(op.action),
       handler: op.action === "handler" ? (op.name ?? `${sigName(sig).toLowerCase()}_handler`) : "",
     }),
   );
@@ -239,9 +268,46 @@ export function inCall(s: KState, t: TCtx): boolean {
 export function wakeForPending(k: Simulator, t: TCtx, c: number): void {
   const th = k.state.threads.get(t.tid);
   if (th === undefined || !interruptible(th)) return;
-  const pend = deliverable(k.state, th);
+  const pend = takenBy(k, th);
   if (pend !== undefined)
     k.emit(c, t.tid, ev.wake({ tid: t.tid, by: -1, how: HOW.signal, context: sigName(pend.sig) }));
+}
+
+/**
+ * The pending signal th takes at its return to user mode, if any: its own
+ * first, then its process's that it does not block and that were not sent
+ * for another thread that can still take them. Linux's complete_signal picks
+ * one thread for a process-directed signal and sets TIF_SIGPENDING on it
+ * alone (signal_wake_up, which also wakes it from an interruptible wait):
+ * that thread takes it, and a thread running elsewhere does not notice it;
+ * only when the chosen one cannot (it exited, or blocked the signal since)
+ * may another.
+ */
+function takenBy(k: Simulator, th: Thread): PendingSignal | undefined {
+  const mask = th.sigMask ?? 0;
+  const can = (x: PendingSignal) => (mask & bit(x.sig)) === 0 || x.sig === SIG.SIGKILL;
+  const mine = th.sigPending?.find(can);
+  if (mine) return mine;
+  return k.state.procs.get(th.pid)?.sigPending?.find((x) => {
+    if (!can(x)) return false;
+    const tid = k.sigTargets.get(x.seq);
+    if (tid === undefined || tid === th.tid) return true;
+    const other = k.state.threads.get(tid);
+    return other === undefined || other.state === "exited" || ((other.sigMask ?? 0) & bit(x.sig)) !== 0;
+  });
+}
+
+/**
+ * t was woken from an interruptible call for a signal and, back at its
+ * return to user mode, has none to take (it went to another thread, or was
+ * made ignored): no handler ran on t, so the call is restarted, as Linux
+ * restarts a syscall that returned -ERESTARTSYS, -ERESTARTNOHAND or
+ * -ERESTART_RESTARTBLOCK when no handler runs; a sleep or timed wait keeps
+ * its deadline. Only handlers make EINTR.
+ */
+export function restartCall(t: TCtx): void {
+  t.restartUntil = t.blockedUntil;
+  t.blockedAt = -1;
 }
 
 /**
@@ -254,8 +320,9 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
   const s = k.state;
   const th = s.threads.get(t.tid);
   if (!th) return false;
-  const pend = deliverable(s, th);
+  const pend = takenBy(k, th);
   if (pend === undefined) return false;
+  k.sigTargets.delete(pend.seq);
   const p = s.procs.get(th.pid)!;
   const sig = pend.sig;
   const act = actionOf(p, sig);
@@ -265,7 +332,9 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
   k.cost(COST.kernel, c);
   k.sigPending = countPending(s);
   if (handler !== undefined) {
-    const saved = t.blockedAt;
+    // A call the signal woke t from returns EINTR after the handler, or (SA_RESTART, a restartable call) runs again.
+    const top = t.frames[t.frames.length - 1];
+    const saved = t.blockedAt >= 0 && restarts(p, sig) && restartable(top?.ops[top.pc]) ? -1 : t.blockedAt;
     t.blockedAt = -1;
     t.frames.push(
       userFrame(
@@ -277,6 +346,7 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
               k.emit(c2, t2.tid, ev.sigreturn({ sig }));
               k.cost(COST.kernel, c2);
               t2.blockedAt = saved;
+              t2.handledAt = saved;
               return DONE;
             },
           },

@@ -140,6 +140,8 @@ export class Simulator {
   private rankedEver = false;
   /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
   sigPending = 0;
+  /** The thread each process-directed signal was sent for, by the seq of its signal event (signal.ts: send, takerOf). */
+  readonly sigTargets = new Map<number, number>();
   /** pthread handles of the threads `thread` created, by tid (join, detach); a joined one goes. */
   readonly handles = new Map<number, ThreadHandle>();
   /** tids joined lately (proc.ts: JOINED_KEPT), in join order. */
@@ -366,6 +368,9 @@ export class Simulator {
       tc,
       cached: false,
       blockedAt: -1,
+      blockedUntil: -1,
+      handledAt: -1,
+      restartUntil: -1,
     };
     this.threads.set(tid, t);
     return t;

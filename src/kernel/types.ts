@@ -891,6 +891,20 @@ export function sigName(sig: number): string {
 /** What a process does with a signal: the default action, ignore it, or run its handler. */
 export type SigAction = "default" | "ignore" | "handler";
 export const SIG_ACTIONS: readonly SigAction[] = ["default", "ignore", "handler"];
+/**
+ * The action code (a sigaction event's b, Proc.sigActions) of a handler
+ * installed with SA_RESTART: a read, write, waitpid or untimed futex wait it
+ * interrupts is restarted after it instead of returning EINTR.
+ */
+export const SA_RESTART_HANDLER = 3;
+/** What an action code means: SIG_ACTIONS' name; SA_RESTART_HANDLER is a "handler". */
+export function sigActionOf(code: number): SigAction | undefined {
+  return code === SA_RESTART_HANDLER ? "handler" : SIG_ACTIONS[code];
+}
+/** An action code as the tools print it: "handler (SA_RESTART)" for SA_RESTART_HANDLER. */
+export function sigActionText(code: number): string {
+  return code === SA_RESTART_HANDLER ? "handler (SA_RESTART)" : (SIG_ACTIONS[code] ?? `action ${code}`);
+}
 
 /** One open file descriptor of a process. */
 export interface Fd {

@@ -504,7 +504,11 @@ class Checker {
         if (o.action === "handler") {
           sub("handler");
           if (o.name !== undefined && !str(o.name)) bad("a handler's name must be a string");
+          if (o.restart !== undefined && typeof o.restart !== "boolean")
+            bad("restart (SA_RESTART) must be true or false");
         } else if (o.handler !== undefined) bad("a handler goes with action 'handler' (sigaction(sig, [ops]))");
+        else if (o.restart !== undefined)
+          bad("restart (SA_RESTART) goes with a handler (sigaction(sig, [ops], { restart: true }))");
         this.ret(o, at);
         break;
       case "pause":

@@ -15,8 +15,9 @@ import {
   type KState,
   LOCK_TYPES,
   OUTCOME_KINDS,
-  SIG_ACTIONS,
+  SA_RESTART_HANDLER,
   SWITCH_STATES,
+  sigActionOf,
   sigName,
   VAR_TYPES,
   type VarType,
@@ -367,8 +368,8 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${by} sends ${sigName(ev.b)} to ${to}`;
     }
     case KIND.sigaction: {
-      const act = SIG_ACTIONS[ev.b] ?? `action ${ev.b}`;
-      return `${t} sets ${sigName(ev.a)} to ${act === "handler" ? `run ${ev.s || "its handler"}` : act === "ignore" ? "be ignored" : "its default action"}`;
+      const act = sigActionOf(ev.b) ?? `action ${ev.b}`;
+      return `${t} sets ${sigName(ev.a)} to ${act === "handler" ? `run ${ev.s || "its handler"}${ev.b === SA_RESTART_HANDLER ? " (SA_RESTART)" : ""}` : act === "ignore" ? "be ignored" : "its default action"}`;
     }
     case KIND.sigmask: {
       const names: string[] = [];

@@ -9,7 +9,7 @@ import {
   type Outcome,
   type PendingSignal,
   type Pipe,
-  SIG_ACTIONS,
+  sigActionText,
   sigName,
   type Thread,
   wakeHowName,
@@ -269,7 +269,7 @@ export function stateView(s: KState): StateView {
       })),
       sigActions: (p.sigActions ?? []).map(([sig, a]) => ({
         sig: sigName(sig),
-        action: SIG_ACTIONS[a] ?? `action ${a}`,
+        action: sigActionText(a),
       })),
       sigPending: pendingView(p.sigPending),
       adoptedSeq: p.adoptedSeq ?? -1,

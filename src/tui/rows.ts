@@ -5,7 +5,7 @@
 // so what you see and what you explain cannot disagree. Only the engine
 // imports this file (it is the engine's), so it may use the replay layer.
 
-import { type KState, SIG_ACTIONS, sigName, type Thread, wakeHowName } from "../kernel/types.ts";
+import { type KState, sigActionText, sigName, type Thread, wakeHowName } from "../kernel/types.ts";
 import {
   baseRank,
   futexWaitersOf,
@@ -405,7 +405,7 @@ export function procPane(s: KState): Pane {
         `fds ${p.fds.map((f) => `${f.fd}=pipe ${f.pipe} ${f.write ? "w" : "r"}${f.cloexec ? " cloexec" : ""}`).join(", ")}`,
       );
     if (p.sigActions?.length)
-      notes.push(p.sigActions.map(([sig, a]) => `${sigName(sig)}: ${SIG_ACTIONS[a] ?? a}`).join(", "));
+      notes.push(p.sigActions.map(([sig, a]) => `${sigName(sig)}: ${sigActionText(a)}`).join(", "));
     if (p.sigPending?.length) notes.push(`pending ${p.sigPending.map((x) => sigName(x.sig)).join(", ")}`);
     if (p.adoptedSeq !== undefined) notes.push(`adopted by init at seq ${p.adoptedSeq}`);
     return {
