@@ -10,7 +10,8 @@
 // Linux says: the main thread, the trace writer's thread, the parse thread (on Bun,
 // which names it; elsewhere it counts as the writer's), and the rest: the JIT
 // compilers and the collector), the core-seconds no thread used (cores × wall - CPU:
-// the import's idle time, on a quiet machine), ops and peak RSS. The default stage, write, is the
+// the import's idle time, on a quiet machine), the main thread's wait for a core (run-queue wait:
+// its other threads', on a quiet machine), ops and peak RSS. The default stage, write, is the
 // whole import (parse + map + events + encode, with snapshots and the index, and the
 // compression and writing on a second thread from the start for a long input (THREAD_AT_ONCE_BYTES),
 // else from THREAD_AFTER_EVENTS events on:
@@ -81,6 +82,18 @@ function peakRss(): number {
 
 const outFile = `bench/out/import-${N}.ktrace`;
 
+/**
+ * This thread's run-queue wait so far, in seconds (Linux: /proc/thread-self/schedstat's
+ * second field, the time it was runnable but had no core), or NaN elsewhere.
+ */
+function runqueueWait(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
 /** One pass over the input, as far as `stage`: the counts it reaches (and for write, the trace's events and bytes). */
 async function pass(): Promise<{
   lines: number;
@@ -145,10 +158,12 @@ const results = [];
 for (let run = 0; run < runs; run++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const w0 = runqueueWait();
   const sampler = await ThreadCpu.start();
   const r = await pass();
   const secs = (performance.now() - t0) / 1000;
   const cu = process.cpuUsage(c0);
+  const waited = runqueueWait() - w0;
   const threads: ThreadCpuSeconds | null = sampler === null ? null : await sampler.stop();
   const cpuSecs = (cu.user + cu.system) / 1e6;
   const per = r.events > 0 ? r.events : r.lines;
@@ -168,6 +183,12 @@ for (let run = 0; run < runs; run++) {
      * On a quiet machine, the time the import left a core idle (its threads waiting on each other, its start
      * and end); on a loaded one, other processes' share (then meaningless).
      */
+    /**
+     * Seconds the main thread was runnable and had no core (Linux; null elsewhere). On a quiet
+     * machine, the time the import's own other threads (the compilers', the writer's) took its
+     * core: its critical path's share of the wall time that its CPU time does not show.
+     */
+    mainWaitSeconds: Number.isNaN(waited) ? null : Number(waited.toFixed(2)),
     idleCoreSeconds: Number(Math.max(0, cpus().length * secs - cpuSecs).toFixed(2)),
     eventsPerCpuSec: Math.round(per / cpuSecs),
     linesPerSec: Math.round(r.lines / secs),
@@ -210,6 +231,10 @@ else {
         ? ""
         : ` (main thread ${t.main} s, writer thread ${t.writer} s, parse thread ${t.parser} s, JIT and GC threads ${t.other} s)`;
     console.log(`  cpu      ${r.cpuSeconds} s${main}: ${n(r.eventsPerCpuSec)} ${what} per CPU second`);
+    if (r.mainWaitSeconds !== null)
+      console.log(
+        `  waited   ${r.mainWaitSeconds} s: the main thread runnable without a core (the import's other threads', or others' on a loaded machine)`,
+      );
     console.log(
       `  idle     ${r.idleCoreSeconds} core-seconds offered and not used (${cpus().length} cores × wall - CPU: the import's idle time on a quiet machine, others' share on a loaded one)`,
     );

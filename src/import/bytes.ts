@@ -15,6 +15,25 @@ import { Buffer } from "node:buffer";
 /** Bytes of the input: a node:buffer Buffer (a Uint8Array with fast slicing to strings). */
 export type Bytes = Buffer;
 
+/**
+ * Number's functions, looked up once as this module loads, before any of the hot path
+ * runs. JavaScriptCore adds a built-in constructor's functions to it as properties on
+ * their first lookup, and each addition changes Number's shape, which throws away the
+ * optimized code of every function that assumed the old one. Looked up late (the trace
+ * writer's first Number.isSafeInteger, a rare branch's Number.isFinite), that dropped
+ * the top-tier code of the ftrace scanner and a dozen other hot functions in the middle
+ * of a 1M-line import, to be compiled again (docs/IMPORT.md, "Tenth pass"). Exported so
+ * that no compiler drops the lookups.
+ */
+export const NUMBER_FUNCTIONS = [
+  Number.isNaN,
+  Number.isInteger,
+  Number.isSafeInteger,
+  Number.isFinite,
+  Number.parseInt,
+  Number.parseFloat,
+] as const;
+
 /** UTF-8 without BOM stripping: a range in the middle of the input is never its start. */
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();

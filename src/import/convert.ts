@@ -15,6 +15,7 @@ import { applyEvent } from "../kernel/apply.ts";
 import { stateCode } from "../kernel/imported.ts";
 import { initState } from "../kernel/state.ts";
 import { EVENT_KINDS, HOW, type KConfig, type KEvent, KIND, type KState, type ThreadState } from "../kernel/types.ts";
+import { Mapper } from "./map.ts";
 import { type CpuContext, IDLE, type Op, type TaskState } from "./ops.ts";
 import type { FieldValue } from "./record.ts";
 
@@ -466,8 +467,10 @@ let hinted = false;
  * inlines every case's events and, through emit, the reducer's and the trace
  * writer's per-event code; its FTL compile is the largest of the import (59 KB of
  * machine code, about a sixth of the compilers' time at 1M events), which a short
- * import does not earn back (docs/IMPORT.md, "Seventh pass"). Nothing else changes:
- * the same code runs, the same bytes come out.
+ * import does not earn back (docs/IMPORT.md, "Seventh pass"). Likewise the mapper's
+ * handlers of a process's life (Mapper.rareHandlers: a few percent of the events,
+ * ~80 ms of FTL compiles at 1M events; "Tenth pass"). Nothing else changes: the
+ * same code runs, the same bytes come out.
  */
 export async function importTierHints(textBytes: number): Promise<void> {
   if (hinted || textBytes >= TIER_HINT_BYTES || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return;
@@ -476,6 +479,7 @@ export async function importTierHints(textBytes: number): Promise<void> {
   try {
     const jsc = (await import(name)) as { noFTL?: (f: unknown) => unknown };
     jsc.noFTL?.(Converter.prototype.op);
+    for (const f of Mapper.rareHandlers()) jsc.noFTL?.(f);
   } catch {
     // another runtime, or a Bun without it: no hint
   }

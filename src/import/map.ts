@@ -468,6 +468,16 @@ export class Mapper {
     }
   }
 
+  /**
+   * The handlers of a process's life (task_newtask, fork, exec, exit, free):
+   * a few percent of a trace's events, each compiled to the top tier at
+   * 10-30 ms of a compiler thread's time (importTierHints keeps them below it).
+   */
+  static rareHandlers(): readonly unknown[] {
+    const p = Mapper.prototype;
+    return [p.onNewtask, p.onFork, p.onExec, p.onExit, p.onFree];
+  }
+
   /** What each event name is mapped by (other names are kept as generic events). */
   private static readonly HANDLERS = new Map<string, (m: Mapper, r: TraceRecord, c: CpuInfo | undefined) => Use>([
     ["sched_switch", (m, r, c) => m.onSwitch(r, c)],
