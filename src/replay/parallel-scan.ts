@@ -33,6 +33,8 @@ import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, typ
 
 export { type Plan, planFor, splittable };
 
+import { CTRL, RingSource, type RingStats, ringLayout } from "./decode-ring.ts";
+import type { DecodeWorkerInput } from "./decode-worker.ts";
 import {
   checkRange,
   checkWhole,
@@ -68,7 +70,22 @@ export interface ParallelScanOptions {
   mainTakesPart?: boolean;
   /** Hears, at the end, where and when each segment was checked and what each thread spent (bench/scan-split.ts). */
   timings?(t: ScanTimings): void;
+  /**
+   * How two or more threads share the scan: "pipeline" (default): a decode
+   * worker decodes the chunks ahead and this thread folds and checks them
+   * (decode-ring.ts), for any invariants; "range": the trace split at
+   * snapshots into segments that this thread and workers check (above).
+   */
+  mode?: ScanMode;
+  /** Hears the pipeline's counters at the end (bench/scan-split.ts). */
+  ring?(stats: RingStats & { workerDecoded: number; workerLeft: number }): void;
+  /** Tests: the decode worker fails after decoding this many chunks. */
+  decodeFailAfter?: number;
 }
+
+/** How check's threads share the scan (ParallelScanOptions.mode). */
+export type ScanMode = "pipeline" | "range";
+export const SCAN_MODES: readonly ScanMode[] = ["pipeline", "range"];
 
 /** A thread's CPU time so far, in ms (process.threadCpuUsage: Bun, Node 23.9+); -1 where the runtime cannot say. */
 export function threadCpuMs(): number {
@@ -380,12 +397,13 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   if (jobs < 2) return serial("--jobs 1");
   if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2)
     return serial(`${src.eventCount} events: too few to split`);
-  const plan = planFor(invs);
-  if (plan.serial !== null) return serial(plan.serial);
   if (path === undefined || src.reader.gzipped)
     return serial(
       path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again",
     );
+  if ((opts.mode ?? "pipeline") === "pipeline") return pipelined(src, path, invs, bounds, opts, note);
+  const plan = planFor(invs);
+  if (plan.serial !== null) return serial(plan.serial);
 
   const shared = new Int32Array(new SharedArrayBuffer(8));
   shared[1] = bounds.length;
@@ -663,5 +681,68 @@ function serialAll(
     k === 0 && lazy
       ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
       : serialFrom(view, invs, bounds, k, scanned, unchecked);
+  return r;
+}
+
+/** Most events a ring slot holds: a chunk larger than this (a crafted index) is decoded by the scan's thread. */
+const RING_MAX_CAP = 1 << 16;
+
+/**
+ * The serial scan (serialAll, as --jobs 1) on this thread, its chunks decoded
+ * ahead by a decode worker (decode-ring.ts): the same answer, since only
+ * where the columns come from differs. When the worker cannot start, or
+ * ends, this thread decodes the chunks itself; `note` says how it went.
+ */
+async function pipelined(
+  src: TraceSource,
+  path: string,
+  invs: readonly Invariant[],
+  bounds: readonly number[],
+  opts: ParallelScanOptions,
+  note: (l: string) => void,
+): Promise<ScanResult> {
+  const starts = src.chunkFirstSeqs;
+  let biggest = 0;
+  for (let i = 0; i < starts.length; i++)
+    biggest = Math.max(biggest, (i + 1 < starts.length ? starts[i + 1]! : src.eventCount) - starts[i]!);
+  const cap = Math.max(1, Math.min(biggest, RING_MAX_CAP));
+  const buf = new SharedArrayBuffer(ringLayout(cap).total);
+  const ctrl = new Int32Array(buf, 0, CTRL.words);
+  const input: DecodeWorkerInput = {
+    path,
+    buf,
+    cap,
+    ...(opts.decodeFailAfter !== undefined ? { failAfter: opts.decodeFailAfter } : {}),
+  };
+  let failure: string | null = null;
+  let w: Worker | null = null;
+  try {
+    // smol: Bun's smaller heap for the worker (other runtimes ignore it).
+    w = new Worker(new URL("./decode-worker.ts", import.meta.url), {
+      workerData: input,
+      smol: true,
+    } as ConstructorParameters<typeof Worker>[1]);
+    w.on("error", (e) => (failure ??= e instanceof Error ? e.message : String(e)));
+  } catch (e) {
+    failure = e instanceof Error ? e.message : String(e);
+  }
+  const ring = new RingSource(src, buf, cap);
+  const view = opts.display ? displaySafe(ring) : ring;
+  let r: ScanResult;
+  try {
+    r = serialAll(view, invs, bounds);
+  } finally {
+    ring.stop();
+    if (w !== null) await w.terminate().catch(() => 0);
+  }
+  const st = ring.stats;
+  const decoded = Atomics.load(ctrl, CTRL.decoded);
+  opts.ring?.({ ...st, workerDecoded: decoded, workerLeft: Atomics.load(ctrl, CTRL.left) });
+  const chunks = st.fromRing + st.self;
+  note(
+    st.fromRing === 0
+      ? `check: one thread (the decode worker ${failure !== null ? `could not start: ${failure}` : st.abandoned !== null ? `failed: ${st.abandoned}` : "did not start in time"}; this thread decoded all ${chunks} chunks)`
+      : `check: 2 threads (a pipeline: a decode worker decoded ${st.fromRing} of the ${chunks} chunks this thread checked${st.abandoned !== null ? `; then ${st.abandoned}` : ""})`,
+  );
   return r;
 }
