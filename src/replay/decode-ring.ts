@@ -21,8 +21,13 @@
 // fills slot PROD % SLOTS and then advances PROD; this thread reads slot
 // CONS % SLOTS, holds it while the scan uses its columns (until the next
 // readColumns) and then advances CONS. The worker waits (Atomics.wait) while
-// PROD - CONS = SLOTS; this thread waits while the worker is about to
-// produce the chunk it wants. A restart (a miss) bumps GEN with the chunk to
+// PROD - CONS = SLOTS, until half the ring is free (a notify costs a lock
+// and a wake-up: one per SLOTS / 2 chunks); this thread waits while the
+// worker is about to produce the chunk it wants. A side raises its flag (workerWaits,
+// scanWaits) before it waits and the other notifies only when the flag is
+// up (a store, then a load of the other's word, on both sides: one of them
+// sees the other's); Atomics.wait checks the word it waits on, so a wake-up
+// is not lost. A restart (a miss) bumps GEN with the chunk to
 // go on from: slots of an older generation are dropped unread. The worker
 // says it runs (STATE) and, from a finally, that it ended: this thread never
 // waits for a worker that has not started or has ended, and stops waiting
@@ -59,6 +64,9 @@ export const CTRL = {
   /** Chunks the worker decoded, and those it left to this thread (damage, too large). */
   decoded: 8,
   left: 9,
+  /** Set while the worker waits for a free slot, and while this thread waits for a slot: only then is the other side's notify needed (it costs a lock). */
+  workerWaits: 10,
+  scanWaits: 11,
   words: 16,
 } as const;
 
@@ -269,7 +277,9 @@ export class RingSource implements ReplaySource {
   private advance(): void {
     this.heldCi = -1;
     Atomics.store(this.ctrl, CTRL.cons, ++this.cons);
-    Atomics.notify(this.ctrl, CTRL.cons);
+    // A waiting worker waits for half the ring (see workerWaits): one wake-up per SLOTS / 2 chunks, not per chunk.
+    if (Atomics.load(this.ctrl, CTRL.workerWaits) !== 0 && Atomics.load(this.ctrl, CTRL.prod) - this.cons <= SLOTS / 2)
+      Atomics.notify(this.ctrl, CTRL.cons);
   }
 
   private fromRing(i: number): EventColumns | null {
@@ -313,7 +323,10 @@ export class RingSource implements ReplaySource {
       if (state !== 1 || Atomics.load(ctrl, CTRL.wgen) !== this.gen || next > i || i - next >= SLOTS)
         return this.restart(i);
       const t0 = performance.now();
+      // Flag, then wait while nothing came (the worker reads the flag after publishing: see workerWaits).
+      Atomics.store(ctrl, CTRL.scanWaits, 1);
       const r = Atomics.wait(ctrl, CTRL.prod, prod, 100);
+      Atomics.store(ctrl, CTRL.scanWaits, 0);
       const dt = performance.now() - t0;
       this.stats.waitMs += dt;
       this.stats.waits++;
@@ -385,15 +398,33 @@ export class RingSource implements ReplaySource {
     for (let j = 0; j < count; j++) {
       const len = units[p]! | (units[p + 1]! << 16);
       p += 2;
-      let s = "";
-      // In pieces: fromCharCode's arguments are bounded.
-      for (let q = 0; q < len; q += 4096)
-        s += String.fromCharCode.apply(null, Array.from(units.subarray(p + q, p + Math.min(len, q + 4096))));
-      out[j] = s;
+      out[j] = this.stringAt(units, p, len);
       p += len;
     }
     this.lastUnits = units.slice(0, used);
     this.lastStrings = out;
     return out;
+  }
+
+  /** Strings met before, by a hash of their units: a chunk's table mostly repeats names of earlier chunks. */
+  private readonly known = new Map<number, string>();
+
+  /** The string of units[p .. p+len): a known one when its units are the same, else a new one. */
+  private stringAt(units: Uint16Array, p: number, len: number): string {
+    let hash = 0x811c9dc5 ^ len;
+    for (let q = p; q < p + len; q++) hash = Math.imul(hash ^ units[q]!, 0x01000193);
+    const k = this.known.get(hash);
+    if (k !== undefined && k.length === len) {
+      let q = 0;
+      while (q < len && k.charCodeAt(q) === units[p + q]) q++;
+      if (q === len) return k;
+    }
+    let s = "";
+    // In pieces: an argument list is bounded.
+    for (let q = 0; q < len; q += 4096)
+      s += String.fromCharCode.apply(null, units.subarray(p + q, p + Math.min(len, q + 4096)) as unknown as number[]);
+    if (this.known.size >= 4096) this.known.clear();
+    this.known.set(hash, s);
+    return s;
   }
 }

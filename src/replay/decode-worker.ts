@@ -82,7 +82,14 @@ function run(reader: ReturnType<typeof openTrace>): void {
     const prod = Atomics.load(ctrl, CTRL.prod);
     const cons = Atomics.load(ctrl, CTRL.cons);
     if (prod - cons >= SLOTS) {
-      Atomics.wait(ctrl, CTRL.cons, cons, 1000);
+      // Full: wait until half of it is free (the scan's thread notifies then), or a restart or stop.
+      Atomics.store(ctrl, CTRL.workerWaits, 1);
+      for (;;) {
+        const c = Atomics.load(ctrl, CTRL.cons);
+        if (prod - c <= SLOTS / 2 || Atomics.load(ctrl, CTRL.gen) !== gen || Atomics.load(ctrl, CTRL.stop) !== 0) break;
+        Atomics.wait(ctrl, CTRL.cons, c, 1000);
+      }
+      Atomics.store(ctrl, CTRL.workerWaits, 0);
       continue;
     }
     const s = prod % SLOTS;
@@ -117,7 +124,7 @@ function run(reader: ReturnType<typeof openTrace>): void {
     next++;
     Atomics.store(ctrl, CTRL.prod, prod + 1);
     Atomics.store(ctrl, CTRL.next, next);
-    Atomics.notify(ctrl, CTRL.prod);
+    if (Atomics.load(ctrl, CTRL.scanWaits) !== 0) Atomics.notify(ctrl, CTRL.prod);
     if (input.failAfter !== undefined && ++decoded >= input.failAfter) throw new Error("failAfter (a test)");
   }
 }
