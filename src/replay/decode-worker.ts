@@ -23,6 +23,19 @@ export interface DecodeWorkerInput {
 }
 
 const input = workerData as DecodeWorkerInput;
+/**
+ * Chunks between two young-generation collections (Bun): what decoding a
+ * chunk allocates (the body's msgpack document, its strings) is dead once
+ * it is in the slot; collecting it every 32 chunks (~128K events, as the
+ * scan's EDEN_EVENTS) keeps `check`'s peak ~7 MB lower at 100M events
+ * (102-104 -> 95-97 MB) for no measurable CPU.
+ */
+const GC_EVERY = 32;
+let sinceGc = 0;
+const edenGC: (() => void) | null =
+  typeof (globalThis as { Bun?: unknown }).Bun === "undefined"
+    ? null
+    : ((await import("bun:jsc" as string)) as { edenGC(): void }).edenGC;
 const { ctrl, head, firstSeq, slots } = ringViews(input.buf, input.cap);
 try {
   Atomics.store(ctrl, CTRL.state, 1);
@@ -115,6 +128,10 @@ function run(reader: ReturnType<typeof openTrace>): void {
         // Damage (or anything else): the scan's thread decodes this chunk itself.
         onSlot(scratch[s]!, s);
       }
+    }
+    if (++sinceGc >= GC_EVERY) {
+      sinceGc = 0;
+      edenGC?.();
     }
     if (status === SLOT_OK) Atomics.add(ctrl, CTRL.decoded, 1);
     else Atomics.add(ctrl, CTRL.left, 1);
