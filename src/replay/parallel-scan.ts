@@ -33,6 +33,7 @@ import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, typ
 
 export { type Plan, planFor, splittable };
 
+import { startWorker } from "../trace/worker-start.ts";
 import { CTRL, RingSource, type RingStats, ringLayout } from "./decode-ring.ts";
 import type { DecodeWorkerInput } from "./decode-worker.ts";
 import {
@@ -81,6 +82,8 @@ export interface ParallelScanOptions {
   ring?(stats: RingStats & { workerDecoded: number; workerLeft: number }): void;
   /** Tests: the decode worker fails after decoding this many chunks. */
   decodeFailAfter?: number;
+  /** Tests: the pipeline waits for its decode worker to run before scanning (by default this thread starts at once, decoding the first chunks itself). */
+  waitForWorker?: boolean;
 }
 
 /** How check's threads share the scan (ParallelScanOptions.mode). */
@@ -395,13 +398,14 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     return serialAll(view, invs, bounds);
   };
   if (jobs < 2) return serial("--jobs 1");
-  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2)
+  const pipeline = (opts.mode ?? "pipeline") === "pipeline";
+  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || (bounds.length < 2 && !pipeline))
     return serial(`${src.eventCount} events: too few to split`);
   if (path === undefined || src.reader.gzipped)
     return serial(
       path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again",
     );
-  if ((opts.mode ?? "pipeline") === "pipeline") return pipelined(src, path, invs, bounds, opts, note);
+  if (pipeline) return pipelined(src, path, invs, bounds, opts, note);
   const plan = planFor(invs);
   if (plan.serial !== null) return serial(plan.serial);
 
@@ -716,16 +720,21 @@ async function pipelined(
   };
   let failure: string | null = null;
   let w: Worker | null = null;
-  try {
-    // smol: Bun's smaller heap for the worker (other runtimes ignore it).
-    w = new Worker(new URL("./decode-worker.ts", import.meta.url), {
-      workerData: input,
-      smol: true,
-    } as ConstructorParameters<typeof Worker>[1]);
-    w.on("error", (e) => (failure ??= e instanceof Error ? e.message : String(e)));
-  } catch (e) {
-    failure = e instanceof Error ? e.message : String(e);
+  const url = new URL("./decode-worker.ts", import.meta.url);
+  // smol: Bun's smaller heap for the worker (other runtimes ignore it).
+  const options = { workerData: input, smol: true } as ConstructorParameters<typeof Worker>[1];
+  if (opts.waitForWorker) {
+    const x = await startWorker(url, options!, () => Atomics.load(ctrl, CTRL.state) !== 0);
+    if (typeof x === "string") failure = x;
+    else w = x;
+  } else {
+    try {
+      w = new Worker(url, options);
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+    }
   }
+  w?.on("error", (e) => (failure ??= e instanceof Error ? e.message : String(e)));
   const ring = new RingSource(src, buf, cap);
   const view = opts.display ? displaySafe(ring) : ring;
   let r: ScanResult;
@@ -740,9 +749,9 @@ async function pipelined(
   opts.ring?.({ ...st, workerDecoded: decoded, workerLeft: Atomics.load(ctrl, CTRL.left) });
   const chunks = st.fromRing + st.self;
   note(
-    st.fromRing === 0
-      ? `check: one thread (the decode worker ${failure !== null ? `could not start: ${failure}` : st.abandoned !== null ? `failed: ${st.abandoned}` : "did not start in time"}; this thread decoded all ${chunks} chunks)`
-      : `check: 2 threads (a pipeline: a decode worker decoded ${st.fromRing} of the ${chunks} chunks this thread checked${st.abandoned !== null ? `; then ${st.abandoned}` : ""})`,
+    failure !== null && st.fromRing === 0
+      ? `check: one thread (the decode worker could not start: ${failure}; this thread decoded all ${chunks} chunks)`
+      : `check: 2 threads (a pipeline: a decode worker decoded ${st.fromRing} of the ${chunks} chunks this thread checked${st.abandoned !== null ? `; then ${st.abandoned}, and this thread decoded the rest` : ""})`,
   );
   return r;
 }
