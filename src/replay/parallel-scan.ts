@@ -688,8 +688,12 @@ function serialAll(
   return r;
 }
 
-/** Most events a ring slot holds: a chunk larger than this (a crafted index) is decoded by the scan's thread. */
-const RING_MAX_CAP = 1 << 16;
+/**
+ * Most events a ring slot holds (the ring is then ~8 MB; 4,096-event chunks,
+ * the writer's default: 2.3 MB): a larger chunk (a trace written with
+ * larger chunks, or an index that says so) is decoded by the scan's thread.
+ */
+const RING_MAX_CAP = 1 << 14;
 
 /**
  * The serial scan (serialAll, as --jobs 1) on this thread, its chunks decoded
