@@ -1,8 +1,12 @@
-// The first-violation scan on several threads (`ktrace check`): the trace is
-// split at snapshots into segments of about a million events, which this
-// thread and worker threads (scan-worker.ts) claim in order from a shared
-// counter and check, each from the snapshot its segment starts at. The
-// results are then merged in seq order to exactly what the serial scan
+// The first-violation scan on several threads (`ktrace check`), in one of two
+// ways (ScanMode). On two threads (the default on a 2-core machine), a
+// pipeline: a decode worker reads and decodes the chunks ahead of this
+// thread, which runs the serial scan on them (decode-ring.ts: the answer is
+// the serial one by construction; see pipelined() below). On more, ranges:
+// the trace is split at snapshots into segments of about a million events,
+// which this thread and worker threads (scan-worker.ts) claim in order from
+// a shared counter and check, each from the snapshot its segment starts at.
+// The results are then merged in seq order to exactly what the serial scan
 // (scan.ts, firstViolation) gives: the same violation, count, unchecked
 // stretches, final state, and the same damage known to the reader.
 //
@@ -72,10 +76,12 @@ export interface ParallelScanOptions {
   /** Hears, at the end, where and when each segment was checked and what each thread spent (bench/scan-split.ts). */
   timings?(t: ScanTimings): void;
   /**
-   * How two or more threads share the scan: "pipeline" (default): a decode
-   * worker decodes the chunks ahead and this thread folds and checks them
-   * (decode-ring.ts), for any invariants; "range": the trace split at
-   * snapshots into segments that this thread and workers check (above).
+   * How the threads share the scan: "pipeline": a decode worker decodes the
+   * chunks ahead and this thread folds and checks them (decode-ring.ts), for
+   * any invariants, on two threads; "range": the trace split at snapshots
+   * into segments that this thread and jobs - 1 workers check (above).
+   * Default: the pipeline on two threads (less CPU in all than two ranges:
+   * docs/BENCHMARKS.md, "Phase 8"), ranges on more.
    */
   mode?: ScanMode;
   /** Hears the pipeline's counters at the end (bench/scan-split.ts). */
@@ -398,7 +404,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     return serialAll(view, invs, bounds);
   };
   if (jobs < 2) return serial("--jobs 1");
-  const pipeline = (opts.mode ?? "pipeline") === "pipeline";
+  const pipeline = (opts.mode ?? (jobs === 2 ? "pipeline" : "range")) === "pipeline";
   if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || (bounds.length < 2 && !pipeline))
     return serial(`${src.eventCount} events: too few to split`);
   if (path === undefined || src.reader.gzipped)
