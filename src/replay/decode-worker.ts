@@ -38,8 +38,6 @@ const edenGC: (() => void) | null =
     : ((await import("bun:jsc" as string)) as { edenGC(): void }).edenGC;
 const { ctrl, head, firstSeq, slots } = ringViews(input.buf, input.cap);
 try {
-  Atomics.store(ctrl, CTRL.state, 1);
-  Atomics.notify(ctrl, CTRL.prod);
   const reader = openTrace(input.path, { cacheChunks: 1 });
   try {
     run(reader);
@@ -87,6 +85,9 @@ function run(reader: ReturnType<typeof openTrace>): void {
       next = Atomics.load(ctrl, CTRL.start);
       Atomics.store(ctrl, CTRL.next, next);
       Atomics.store(ctrl, CTRL.wgen, gen);
+      // Running once the trace is open and the first generation taken (opening a trace without an index
+      // reads it whole): until then the scan's thread decodes for itself rather than wait.
+      if (Atomics.load(ctrl, CTRL.state) === 0) Atomics.store(ctrl, CTRL.state, 1);
     }
     if (next >= chunks) {
       Atomics.wait(ctrl, CTRL.gen, g, 1000);
