@@ -20,7 +20,7 @@ import { metaOf, prepare } from "../src/record/index.ts";
 import { firstViolation, openSource } from "../src/replay/index.ts";
 import { TraceWriter } from "../src/trace/index.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
-import { type Compared, compareScans } from "./support/scan-compare.ts";
+import { type Compared, compareScans, SCAN_FIXTURES } from "./support/scan-compare.ts";
 import { tempDir } from "./support/trace-util.ts";
 
 const dir = tempDir("scan-pipeline");
@@ -72,15 +72,7 @@ beforeAll(async () => {
   traces.push(f, cut);
   for (const t of readdirSync(join(REPO_ROOT, "traces")).filter((x) => x.endsWith(".ktrace")))
     traces.push(join(REPO_ROOT, "traces", t));
-  for (const t of [
-    "good.ktrace",
-    "good.ktrace.gz",
-    "cut-in-chunk.ktrace",
-    "cut-in-footer.ktrace",
-    "cut-in-index.ktrace",
-    "flipped-chunk.ktrace",
-    "flipped-chunk-no-footer.ktrace",
-  ]) {
+  for (const t of SCAN_FIXTURES) {
     const p = join(dir, `fixture-${t}`);
     copyFileSync(join(REPO_ROOT, "fixtures", "traces", t), p);
     traces.push(p);

@@ -90,18 +90,10 @@ export function ringLayout(cap: number) {
   return { cap, ctrlBytes, headBytes, seqBytes, f64, i32, slotBytes, base, total: base + SLOTS * slotBytes };
 }
 
-/** The arrays of one slot, over the shared buffer. */
-export interface SlotArrays {
-  cpu: Float64Array;
-  tid: Float64Array;
-  time: Float64Array;
-  a: Float64Array;
-  b: Float64Array;
-  c: Float64Array;
-  kind: Int32Array;
-  sIdx: Uint32Array;
+/** The arrays of one slot, over the shared buffer: a chunk's columns, and its string table's units. */
+export type SlotArrays = Pick<EventColumns, "cpu" | "tid" | "time" | "a" | "b" | "c" | "kind" | "sIdx"> & {
   units: Uint16Array;
-}
+};
 
 /** Views of the ring in `buf` (made by either side). */
 export function ringViews(buf: SharedArrayBuffer, cap: number) {

@@ -15,6 +15,17 @@ import { toPlain } from "../../src/kernel/state.ts";
 import { displaySafe, firstViolation, openSource, type ScanResult, selectFor } from "../../src/replay/index.ts";
 import { firstViolationParallel, type ScanMode } from "../../src/replay/parallel-scan.ts";
 
+/** The fixtures a scan is compared on (fixtures/traces): good, gzip-wrapped, cut (recovery mode), damaged (gaps). */
+export const SCAN_FIXTURES = [
+  "good.ktrace",
+  "good.ktrace.gz",
+  "cut-in-chunk.ktrace",
+  "cut-in-footer.ktrace",
+  "cut-in-index.ktrace",
+  "flipped-chunk.ktrace",
+  "flipped-chunk-no-footer.ktrace",
+] as const;
+
 export interface Compared {
   trace: string;
   display: boolean;
