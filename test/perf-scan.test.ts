@@ -28,7 +28,7 @@ import { planFor, segmentBounds, splittable } from "../src/replay/parallel-scan.
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { openTrace, TraceWriter } from "../src/trace/index.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { type Compared, compareScans } from "./support/scan-compare.ts";
+import { type Compared, compareScans, SCAN_FIXTURES } from "./support/scan-compare.ts";
 import { tempDir } from "./support/trace-util.ts";
 
 const dir = tempDir("perf-scan");
@@ -93,15 +93,7 @@ beforeAll(async () => {
     traces.push(t);
   }
   // The damaged and the good fixtures (recovery mode, gaps, a gzip-wrapped one: scanned serially).
-  for (const f of [
-    "good.ktrace",
-    "good.ktrace.gz",
-    "cut-in-chunk.ktrace",
-    "cut-in-footer.ktrace",
-    "cut-in-index.ktrace",
-    "flipped-chunk.ktrace",
-    "flipped-chunk-no-footer.ktrace",
-  ]) {
+  for (const f of SCAN_FIXTURES) {
     const p = join(dir, `fixture-${f}`);
     copyFileSync(join(REPO_ROOT, "fixtures", "traces", f), p);
     traces.push(p);

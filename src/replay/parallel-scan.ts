@@ -1,8 +1,12 @@
-// The first-violation scan on several threads (`ktrace check`): the trace is
-// split at snapshots into segments of about a million events, which this
-// thread and worker threads (scan-worker.ts) claim in order from a shared
-// counter and check, each from the snapshot its segment starts at. The
-// results are then merged in seq order to exactly what the serial scan
+// The first-violation scan on several threads (`ktrace check`), in one of two
+// ways (ScanMode). On two threads (the default on a 2-core machine), a
+// pipeline: a decode worker reads and decodes the chunks ahead of this
+// thread, which runs the serial scan on them (decode-ring.ts: the answer is
+// the serial one by construction; see pipelined() below). On more, ranges:
+// the trace is split at snapshots into segments of about a million events,
+// which this thread and worker threads (scan-worker.ts) claim in order from
+// a shared counter and check, each from the snapshot its segment starts at.
+// The results are then merged in seq order to exactly what the serial scan
 // (scan.ts, firstViolation) gives: the same violation, count, unchecked
 // stretches, final state, and the same damage known to the reader.
 //
@@ -33,6 +37,9 @@ import { Checker, type Invariant, type Plan, planFor, selectFor, splittable, typ
 
 export { type Plan, planFor, splittable };
 
+import { startWorker } from "../trace/worker-start.ts";
+import { CTRL, RingSource, type RingStats, ringLayout } from "./decode-ring.ts";
+import type { DecodeWorkerInput } from "./decode-worker.ts";
 import {
   checkRange,
   checkWhole,
@@ -68,7 +75,26 @@ export interface ParallelScanOptions {
   mainTakesPart?: boolean;
   /** Hears, at the end, where and when each segment was checked and what each thread spent (bench/scan-split.ts). */
   timings?(t: ScanTimings): void;
+  /**
+   * How the threads share the scan: "pipeline": a decode worker decodes the
+   * chunks ahead and this thread folds and checks them (decode-ring.ts), for
+   * any invariants, on two threads; "range": the trace split at snapshots
+   * into segments that this thread and jobs - 1 workers check (above).
+   * Default: the pipeline on two threads (less CPU in all than two ranges:
+   * docs/BENCHMARKS.md, "Phase 8"), ranges on more.
+   */
+  mode?: ScanMode;
+  /** Hears the pipeline's counters at the end (bench/scan-split.ts). */
+  ring?(stats: RingStats & { workerDecoded: number; workerLeft: number }): void;
+  /** Tests: the decode worker fails after decoding this many chunks. */
+  decodeFailAfter?: number;
+  /** Tests: the pipeline waits for its decode worker to run before scanning (by default this thread starts at once, decoding the first chunks itself). */
+  waitForWorker?: boolean;
 }
+
+/** How check's threads share the scan (ParallelScanOptions.mode). */
+export type ScanMode = "pipeline" | "range";
+export const SCAN_MODES: readonly ScanMode[] = ["pipeline", "range"];
 
 /** A thread's CPU time so far, in ms (process.threadCpuUsage: Bun, Node 23.9+); -1 where the runtime cannot say. */
 export function threadCpuMs(): number {
@@ -378,14 +404,16 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     return serialAll(view, invs, bounds);
   };
   if (jobs < 2) return serial("--jobs 1");
-  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || bounds.length < 2)
+  const pipeline = (opts.mode ?? (jobs === 2 ? "pipeline" : "range")) === "pipeline";
+  if (src.eventCount < (opts.minEvents ?? PARALLEL_MIN_EVENTS) || (bounds.length < 2 && !pipeline))
     return serial(`${src.eventCount} events: too few to split`);
-  const plan = planFor(invs);
-  if (plan.serial !== null) return serial(plan.serial);
   if (path === undefined || src.reader.gzipped)
     return serial(
       path === undefined ? "the trace is not a file" : "a gzip-wrapped trace: every worker would inflate it again",
     );
+  if (pipeline) return pipelined(src, path, invs, bounds, opts, note);
+  const plan = planFor(invs);
+  if (plan.serial !== null) return serial(plan.serial);
 
   const shared = new Int32Array(new SharedArrayBuffer(8));
   shared[1] = bounds.length;
@@ -663,5 +691,77 @@ function serialAll(
     k === 0 && lazy
       ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
       : serialFrom(view, invs, bounds, k, scanned, unchecked);
+  return r;
+}
+
+/**
+ * Most events a ring slot holds (the ring is then ~8 MB; 4,096-event chunks,
+ * the writer's default: 2.3 MB): a larger chunk (a trace written with
+ * larger chunks, or an index that says so) is decoded by the scan's thread.
+ */
+const RING_MAX_CAP = 1 << 14;
+
+/**
+ * The serial scan (serialAll, as --jobs 1) on this thread, its chunks decoded
+ * ahead by a decode worker (decode-ring.ts): the same answer, since only
+ * where the columns come from differs. When the worker cannot start, or
+ * ends, this thread decodes the chunks itself; `note` says how it went.
+ */
+async function pipelined(
+  src: TraceSource,
+  path: string,
+  invs: readonly Invariant[],
+  bounds: readonly number[],
+  opts: ParallelScanOptions,
+  note: (l: string) => void,
+): Promise<ScanResult> {
+  const starts = src.chunkFirstSeqs;
+  let biggest = 0;
+  for (let i = 0; i < starts.length; i++)
+    biggest = Math.max(biggest, (i + 1 < starts.length ? starts[i + 1]! : src.eventCount) - starts[i]!);
+  const cap = Math.max(1, Math.min(biggest, RING_MAX_CAP));
+  const buf = new SharedArrayBuffer(ringLayout(cap).total);
+  const ctrl = new Int32Array(buf, 0, CTRL.words);
+  const input: DecodeWorkerInput = {
+    path,
+    buf,
+    cap,
+    ...(opts.decodeFailAfter !== undefined ? { failAfter: opts.decodeFailAfter } : {}),
+  };
+  let failure: string | null = null;
+  let w: Worker | null = null;
+  const url = new URL("./decode-worker.ts", import.meta.url);
+  // smol: Bun's smaller heap for the worker (other runtimes ignore it).
+  const options = { workerData: input, smol: true } as ConstructorParameters<typeof Worker>[1];
+  if (opts.waitForWorker) {
+    const x = await startWorker(url, options!, () => Atomics.load(ctrl, CTRL.state) !== 0);
+    if (typeof x === "string") failure = x;
+    else w = x;
+  } else {
+    try {
+      w = new Worker(url, options);
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+    }
+  }
+  w?.on("error", (e) => (failure ??= e instanceof Error ? e.message : String(e)));
+  const ring = new RingSource(src, buf, cap);
+  const view = opts.display ? displaySafe(ring) : ring;
+  let r: ScanResult;
+  try {
+    r = serialAll(view, invs, bounds);
+  } finally {
+    ring.stop();
+    if (w !== null) await w.terminate().catch(() => 0);
+  }
+  const st = ring.stats;
+  const decoded = Atomics.load(ctrl, CTRL.decoded);
+  opts.ring?.({ ...st, workerDecoded: decoded, workerLeft: Atomics.load(ctrl, CTRL.left) });
+  const chunks = st.fromRing + st.self;
+  note(
+    failure !== null && st.fromRing === 0
+      ? `check: one thread (the decode worker could not start: ${failure}; this thread decoded all ${chunks} chunks)`
+      : `check: 2 threads (a pipeline: a decode worker decoded ${st.fromRing} of the ${chunks} chunks this thread checked${st.abandoned !== null ? `; then ${st.abandoned}, and this thread decoded the rest` : ""})`,
+  );
   return r;
 }

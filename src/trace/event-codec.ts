@@ -475,14 +475,15 @@ function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number, sc
  */
 export class Scratch {
   cap = 0;
-  kind = new Int32Array(0);
-  cpu = new Float64Array(0);
-  tid = new Float64Array(0);
-  time = new Float64Array(0);
-  a = new Float64Array(0);
-  b = new Float64Array(0);
-  c = new Float64Array(0);
-  sIdx = new Uint32Array(0);
+  // Typed over any buffer: the scan pipeline's decode worker points them at shared memory (decode-ring.ts).
+  kind: Int32Array = new Int32Array(0);
+  cpu: Float64Array = new Float64Array(0);
+  tid: Float64Array = new Float64Array(0);
+  time: Float64Array = new Float64Array(0);
+  a: Float64Array = new Float64Array(0);
+  b: Float64Array = new Float64Array(0);
+  c: Float64Array = new Float64Array(0);
+  sIdx: Uint32Array = new Uint32Array(0);
   /** Indexes of the events that store slot a, b, c and s, in order (decoding's own lists). */
   ia = new Int32Array(0);
   ib = new Int32Array(0);

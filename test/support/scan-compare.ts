@@ -6,11 +6,25 @@
 // by test/perf-scan.test.ts, and as a script under Bun and Deno, where a
 // worker thread does take segments:
 //   bun test/support/scan-compare.ts SEGMENT_EVENTS TRACE...   (prints JSON)
-// (each trace in both views, the main thread taking part and not)
+// (each trace in both views, the main thread taking part and not), or the
+// scan pipeline (a decode worker decoding ahead, this thread checking):
+//   bun test/support/scan-compare.ts --pipeline [--fail-after N] TRACE...
+// (each trace in both views; --fail-after: the decode worker fails after N chunks)
 
 import { toPlain } from "../../src/kernel/state.ts";
 import { displaySafe, firstViolation, openSource, type ScanResult, selectFor } from "../../src/replay/index.ts";
-import { firstViolationParallel } from "../../src/replay/parallel-scan.ts";
+import { firstViolationParallel, type ScanMode } from "../../src/replay/parallel-scan.ts";
+
+/** The fixtures a scan is compared on (fixtures/traces): good, gzip-wrapped, cut (recovery mode), damaged (gaps). */
+export const SCAN_FIXTURES = [
+  "good.ktrace",
+  "good.ktrace.gz",
+  "cut-in-chunk.ktrace",
+  "cut-in-footer.ktrace",
+  "cut-in-index.ktrace",
+  "flipped-chunk.ktrace",
+  "flipped-chunk-no-footer.ktrace",
+] as const;
 
 export interface Compared {
   trace: string;
@@ -39,6 +53,8 @@ export async function compareScans(
   display: boolean,
   names: string[] = [],
   mainTakesPart = true,
+  mode: ScanMode = "range",
+  decodeFailAfter?: number,
 ): Promise<Compared> {
   const a = openSource(path);
   const av = display ? displaySafe(a) : a;
@@ -55,6 +71,10 @@ export async function compareScans(
     stretchEvents: 1,
     minEvents: 0,
     mainTakesPart,
+    mode,
+    ...(decodeFailAfter !== undefined ? { decodeFailAfter } : {}),
+    // The pipeline's decode worker running before the scan starts: the ring is then used, not only on long traces.
+    waitForWorker: mode === "pipeline",
     note: (l) => notes.push(l),
   });
   const parallel = summary(par, b.gaps);
@@ -66,7 +86,14 @@ export async function compareScans(
 }
 
 const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
-if (self.endsWith("scan-compare.ts")) {
+if (self.endsWith("scan-compare.ts") && process.argv[2] === "--pipeline") {
+  const args = process.argv.slice(3);
+  const fail = args[0] === "--fail-after" ? Number(args[1]) : undefined;
+  const out: Compared[] = [];
+  for (const t of args.slice(fail === undefined ? 0 : 2))
+    for (const display of [false, true]) out.push(await compareScans(t, 64, display, [], true, "pipeline", fail));
+  console.log(JSON.stringify(out));
+} else if (self.endsWith("scan-compare.ts")) {
   const [seg, ...traces] = process.argv.slice(2);
   const out: Compared[] = [];
   // Each trace in both views, with this thread taking part and with the worker alone checking segments.

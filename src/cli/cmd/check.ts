@@ -19,7 +19,7 @@ import {
 import type { ViolationReport } from "../../replay/explain.ts";
 import { chosenInvariantNames } from "../../replay/invariant-names.ts";
 import { selectFor } from "../../replay/invariants.ts";
-import { firstViolationParallel } from "../../replay/parallel-scan.ts";
+import { firstViolationParallel, SCAN_MODES, type ScanMode } from "../../replay/parallel-scan.ts";
 import { firstViolation, type ScanResult, unfoldedText } from "../../replay/scan.ts";
 import { displaySafe, openSource, recoveryNote } from "../../replay/source.ts";
 import { safeText } from "../../util/safe-text.ts";
@@ -56,6 +56,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
         jobs: args.flags.jobs,
         note: args.verbose ? eprintln : undefined,
         ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, stretchEvents: Math.ceil(segment / 4) } : {}),
+        ...modeKnob(),
       });
     }
     const report = res.violation
@@ -121,6 +122,12 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
 function segmentKnob(): number | undefined {
   const v = Number(process.env.KTRACE_CHECK_SEGMENT);
   return Number.isSafeInteger(v) && v >= 1 ? v : undefined;
+}
+
+/** KTRACE_CHECK_MODE=pipeline|range: how the threads share the scan (parallel-scan.ts, ScanMode; default pipeline), for experiments. */
+function modeKnob(): { mode?: ScanMode } {
+  const v = process.env.KTRACE_CHECK_MODE as ScanMode | undefined;
+  return v !== undefined && SCAN_MODES.includes(v) ? { mode: v } : {};
 }
 
 /** What an imported trace could not be checked for, one line each. */
