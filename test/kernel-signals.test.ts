@@ -206,6 +206,26 @@ describe("SA_RESTART, and which thread takes a process-directed signal", () => {
     }
   });
 
+  it("a process-directed signal is not held back for a thread asleep in a wait signals do not end (a join)", () => {
+    // The main thread joins the worker; the worker signals the process and waits for the handler's flag. Linux would
+    // run the handler on the main thread (its join's futex wait is interruptible, then restarted); this model does
+    // not interrupt joins, so the signal goes to the worker rather than wait for the join that waits for it.
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = run(
+        [
+          [
+            k.sigaction("SIGUSR1", [k.store("got", 1)]),
+            k.thread([k.sleep(5_000), k.kill(1, "SIGUSR1"), k.futexWait("got", 0), k.user("worker done")], { tid: "w" }),
+            k.join(k.r("w")),
+          ],
+        ],
+        seed,
+      );
+      expect(r.st.outcome!.kind).toBe("ok");
+      expect(of(r.evs, k.KIND.signalDeliver).map((d) => d.tid)).toEqual([2]);
+    }
+  });
+
   it("a call woken for a signal that no handler took (ignored before the thread ran) restarts: no EINTR", () => {
     // Thread 2 signals thread 1 out of its read and at once ignores the signal, which drops it (POSIX); on one cpu
     // thread 1 runs after both: nothing to handle, so its read restarts (Linux: -ERESTARTSYS with no handler) and

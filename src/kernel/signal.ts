@@ -9,8 +9,9 @@
 // delivered to a thread that does not block it the next time that thread is
 // about to run a user-mode step (the interpreter's check, runThread): the
 // thread's own pending signals first, then the process's. A process-directed
-// signal is sent for one thread (Linux's complete_signal): that thread takes
-// it, another only when that one can no longer (takenBy). A thread asleep in
+// signal is sent for one thread (Linux's complete_signal), one that can take
+// it soon (canTakeSoon): that thread takes it, another only when that one can
+// no longer (takenBy). A thread asleep in
 // an interruptible wait (a futex, a sleep, a pipe, waitpid) is woken for it
 // (wake, how signal) and its call returns EINTR after the handler, or is
 // restarted when the handler has SA_RESTART and the call is one Linux
@@ -160,11 +161,13 @@ export function send(
   if (drop) return;
   const sent = s.seq;
   k.sigPending = countPending(s);
-  const target =
-    th ??
-    p.threads
-      .map((x) => s.threads.get(x))
-      .find((x) => x !== undefined && x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0);
+  let target = th;
+  if (target === undefined) {
+    // The first thread that can take it soon, else the first that does not block it.
+    const live = p.threads.map((x) => s.threads.get(x)).filter((x) => x !== undefined && x.state !== "exited");
+    const open = live.filter((x) => ((x!.sigMask ?? 0) & bit(sig)) === 0);
+    target = open.find((x) => canTakeSoon(x!, sig)) ?? open[0];
+  }
   // A process-directed signal newly pending is for `target` (takenBy).
   if (th === undefined && target !== undefined && p.sigPending?.some((x) => x.seq === sent))
     k.sigTargets.set(sent, target.tid);
@@ -293,8 +296,20 @@ function takenBy(k: Simulator, th: Thread): PendingSignal | undefined {
     const tid = k.sigTargets.get(x.seq);
     if (tid === undefined || tid === th.tid) return true;
     const other = k.state.threads.get(tid);
-    return other === undefined || other.state === "exited" || ((other.sigMask ?? 0) & bit(x.sig)) !== 0;
+    return other === undefined || !canTakeSoon(other, x.sig);
   });
+}
+
+/**
+ * Whether thread x can take sig at its next return to user mode: it lives,
+ * does not block sig, and is not asleep in a wait a signal does not end (a
+ * lock wait or a join: this model does not interrupt them, where Linux would
+ * run the handler and restart the futex wait), so that sending a signal for
+ * it, or leaving one to it, does not hold the signal back for as long as
+ * that wait lasts.
+ */
+function canTakeSoon(x: Thread, sig: number): boolean {
+  return x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0 && (x.state !== "blocked" || interruptible(x));
 }
 
 /**
