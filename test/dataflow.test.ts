@@ -177,4 +177,33 @@ describe("lost updates behind a scenario's own invariant", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("examples/sem-eintr.ts: a scenario invariant broken at a write names the other thread's write it changed and the failed calls before them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-dataflow-"));
+    try {
+      const whys = async (seed: number) => {
+        const t = join(dir, `sem-${seed}.ktrace`);
+        expect((await runCli(["record", "examples/sem-eintr.ts", "--seed", String(seed), "-o", t])).code).toBe(0);
+        const r = await runCli(["check", t, "--json"]);
+        expect(r.code).toBe(1);
+        const v = JSON.parse(r.stdout).violation as {
+          seq: number;
+          causes: { seq: number; why: string; desc: string }[];
+        };
+        return v.causes.filter((c) => c.seq < v.seq && / write|failed/.test(c.why)).map((c) => [c.desc, c.why]);
+      };
+      // seed 9: tid 3's sem_wait failed with EINTR and it went in; tid 1 then took the semaphore and went in too
+      expect(await whys(9)).toEqual([
+        ["tid 3: sem_wait(s) fails: EINTR", "tid 3's last call that failed before its write of inside at 97"],
+        ["tid 3 fetch-adds inside: 0 → 1", "tid 3's write of inside: the value tid 1's write at 99 changed"],
+      ]);
+      // seed 13: tid 1 was inside when tid 3's sem_wait failed and it went in
+      expect(await whys(13)).toEqual([
+        ["tid 1 fetch-adds inside: 0 → 1", "tid 1's write of inside: the value tid 3's write at 64 changed"],
+        ["tid 3: sem_wait(s) fails: EINTR", "tid 3's last call that failed before this write of inside"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -149,6 +149,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "sem-eintr",
+    seeds: 2000,
+    failing: 407,
+    violations: { "one-inside": 407 },
+    outcomes: { ok: 2000 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("fetch-add");
+      expect(r.v!.message).toBe("two threads inside the semaphore's section (inside = 2 in pid 1)");
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,

@@ -267,6 +267,7 @@ describe("examples/", () => {
       "futex-mutex",
       "system-reaper",
       "eintr-read",
+      "sem-eintr",
       "one-condvar",
     ];
     const names = readdirSync(DIR)

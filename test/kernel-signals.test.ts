@@ -215,7 +215,9 @@ describe("SA_RESTART, and which thread takes a process-directed signal", () => {
         [
           [
             k.sigaction("SIGUSR1", [k.store("got", 1)]),
-            k.thread([k.sleep(5_000), k.kill(1, "SIGUSR1"), k.futexWait("got", 0), k.user("worker done")], { tid: "w" }),
+            k.thread([k.sleep(5_000), k.kill(1, "SIGUSR1"), k.futexWait("got", 0), k.user("worker done")], {
+              tid: "w",
+            }),
             k.join(k.r("w")),
           ],
         ],
@@ -223,6 +225,24 @@ describe("SA_RESTART, and which thread takes a process-directed signal", () => {
       );
       expect(r.st.outcome!.kind).toBe("ok");
       expect(of(r.evs, k.KIND.signalDeliver).map((d) => d.tid)).toEqual([2]);
+    }
+  });
+
+  it("sem_wait cut short by a handler returns EINTR, even with SA_RESTART; woken by a post, it takes the semaphore", () => {
+    for (const restart of [false, true]) {
+      const r = runWorld(
+        [
+          [
+            k.sigaction("SIGUSR1", [k.user("in handler")], { restart }),
+            k.thread([k.sleep(2_000), k.tkill(1, "SIGUSR1"), k.sleep(2_000), k.semPost("s")]),
+            k.semWait("s", { ret: "a" }),
+            k.semWait("s", { ret: "b" }),
+          ],
+        ],
+        { vars: { s: k.semaphore(0) }, cpus: 2, seed: 1 },
+      );
+      expect(r.st.outcome!.kind).toBe("ok");
+      expect([regs(r.evs, "a"), regs(r.evs, "b")]).toEqual([[k.ERRNO.EINTR], [0]]);
     }
   });
 

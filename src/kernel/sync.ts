@@ -14,8 +14,9 @@
 //              for broadcast). A signal before the wait is lost, as in POSIX:
 //              the waiter must check its predicate in a loop.
 //   semaphore  word = the count. wait: load; if > 0, cas(v, v - 1), else
-//              futex_wait(word, 0) and retry. post: count += 1; futex_wake 1
-//              when a thread waits.
+//              futex_wait(word, 0) and retry (EINTR when a signal handler ran
+//              meanwhile, as sem_wait). post: count += 1; futex_wake 1 when a
+//              thread waits.
 //   rwlock     word = 0 free, n > 0 readers, -1 a writer. rdlock: cas(v, v+1)
 //              when v >= 0; wrlock: cas(0, -1); otherwise futex_wait(word, v)
 //              and retry. unlock: cas back; futex_wake all when a thread waits.
@@ -215,8 +216,10 @@ export function semWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "
           return KEEP;
         case 2: {
           if (t2.blockedAt >= 0) {
+            // ETIMEDOUT; EINTR after a signal handler ran on this thread (sem_wait is never restarted, whatever
+            // SA_RESTART says: signal(7)); a futex wake: try again.
             const r = futexResume(k, t2);
-            if (r === ERRNO.ETIMEDOUT) return finish(t2, c2, r);
+            if (r === ERRNO.ETIMEDOUT || r === ERRNO.EINTR) return finish(t2, c2, r);
             phase = 0;
             continue;
           }

@@ -78,7 +78,64 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   if (v.invariant === "assertions") return checkDataflow(src, v.event);
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
-  return decl && state ? lostUpdates(src, v.seq, exprReads(decl.check).vars, state) : [];
+  if (!decl || !state) return [];
+  const vars = exprReads(decl.check).vars;
+  return [...otherWriter(src, v.event, vars, state), ...lostUpdates(src, v.seq, vars, state)];
+}
+
+/**
+ * When the event that breaks a scenario's invariant writes a variable the
+ * invariant reads, the write before it by another thread (the value it
+ * changed: `inside` went 1 → 2, and tid 3 had made it 1), and each of the two
+ * threads' last failed call before its write, if it had one since its
+ * previous write of the variable (a sem_wait that returned EINTR, a trylock
+ * that returned EBUSY: the thread went on anyway). Two threads' writes
+ * meeting is what such an invariant is about (a count of threads inside, a
+ * flag).
+ */
+function otherWriter(src: ReplaySource, ev: KEvent, names: ReadonlySet<string>, state: KState): FlowCause[] {
+  if (!WRITES.has(ev.kind)) return [];
+  const name = state.vars.get(ev.a)?.name;
+  if (name === undefined || !names.has(name)) return [];
+  let prev: KEvent | undefined;
+  // Per thread: its last failed call, and its last write of the variable.
+  const failed = new Map<number, KEvent>();
+  const wrote = new Map<number, number>();
+  const failedBefore = new Map<number, KEvent | undefined>();
+  walk(
+    src,
+    Math.max(0, ev.seq - DATAFLOW_WINDOW),
+    ev.seq - 1,
+    {
+      event: (e) => {
+        if (e.kind === KIND.errno && e.tid >= 0) failed.set(e.tid, { ...e });
+        else if (WRITES.has(e.kind) && e.a === ev.a) {
+          prev = { ...e };
+          const f = failed.get(e.tid);
+          failedBefore.set(e.tid, f !== undefined && f.seq > (wrote.get(e.tid) ?? -1) ? f : undefined);
+          wrote.set(e.tid, e.seq);
+        }
+      },
+    },
+    { fold: false },
+  );
+  if (prev === undefined || prev.tid === ev.tid) return [];
+  const out: FlowCause[] = [];
+  const theirs = failedBefore.get(prev.tid);
+  if (theirs !== undefined)
+    out.push({
+      seq: theirs.seq,
+      why: `tid ${prev.tid}'s last call that failed before its write of ${name} at ${prev.seq}`,
+    });
+  out.push({
+    seq: prev.seq,
+    root: true,
+    why: `tid ${prev.tid}'s write of ${name}: the value tid ${ev.tid}'s write at ${ev.seq} changed`,
+  });
+  const mine = failed.get(ev.tid);
+  if (mine !== undefined && mine.seq > (wrote.get(ev.tid) ?? -1))
+    out.push({ seq: mine.seq, why: `tid ${ev.tid}'s last call that failed before this write of ${name}` });
+  return out;
 }
 
 /** Lost updates reported per violation at most (the latest). */
