@@ -58,6 +58,7 @@ import {
   readU32,
 } from "./format.ts";
 import { gunzipBounded, InflateError, Inflater, inflateBounded } from "./inflate.ts";
+import { unpackPlain } from "./msgpack-fast.ts";
 import {
   checkColumns,
   checkIndex,
@@ -1031,7 +1032,10 @@ export class TraceReader {
       const rawLen = r.uvar();
       if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
       const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY, this.inflater);
-      const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), {
+      // The plain subset in one pass (msgpack-fast.ts), else the bounds walk and msgpackr: the same value or error.
+      const shape = snapshotShape(raw.length);
+      const doc = unpackPlain(raw, shape);
+      const plain = checkSnapshot(doc !== undefined ? doc : unpackBody(raw, shape), {
         seq: want,
         cpus: this.meta.config.cpus,
       });
