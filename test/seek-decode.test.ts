@@ -1,19 +1,27 @@
 // A seek's fast paths read what the usual paths read, or step aside:
+// decodeEventPrefix (a chunk's first m events) against decodeEventBody, and
 // unpackPlain (a snapshot's msgpack) against msgpackShape + msgpackr, on every
-// snapshot of the committed traces and fixtures, and on mutated copies of
-// them (crafted bodies behind valid checksums: the fast path must then give
-// the same value or undefined, never accept what the usual path refuses).
-// Also: a cursor's seeks on a trace file land on the states a fold from the
-// start gives.
+// chunk and snapshot of the committed traces and fixtures, and on mutated
+// copies of them (crafted bodies behind valid checksums: the fast path must
+// then give the same values or null/undefined, never accept what the usual
+// path refuses). Also: a cursor's seeks on a trace file land on the states a
+// fold from the start gives, through prefixes and their upgrades.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../src/kernel/prng.ts";
 import { Cursor } from "../src/replay/cursor.ts";
-import { openSource } from "../src/replay/source.ts";
+import { displaySafe, openSource } from "../src/replay/source.ts";
 import { ByteReader } from "../src/trace/bytes.ts";
-import type { SlotTable } from "../src/trace/event-codec.ts";
+import {
+  decodeEventBody,
+  decodeEventPrefix,
+  type EventColumns,
+  lastDecodeSafe,
+  Scratch,
+  type SlotTable,
+} from "../src/trace/event-codec.ts";
 import { FLAG_DEFLATE, packr } from "../src/trace/format.ts";
 import { inflateBounded } from "../src/trace/inflate.ts";
 import { msgpackShape } from "../src/trace/msgpack-bounds.ts";
@@ -89,6 +97,33 @@ function bodies(r: TraceReader, file: Uint8Array): Bodies {
   return out;
 }
 
+const FIELDS = ["kind", "cpu", "tid", "time", "a", "b", "c", "sIdx"] as const;
+
+/** The full decode, or its error's message; and the safe-integer proof after it. */
+function full(b: Bodies, raw: Uint8Array, first: number, n: number): { c: EventColumns | string; safe: boolean } {
+  try {
+    const c = decodeEventBody(b.major, raw, n, first, b.slots, new Scratch(n));
+    return { c, safe: lastDecodeSafe() };
+  } catch (e) {
+    return { c: (e as Error).message, safe: false };
+  }
+}
+
+/** decodeEventPrefix against the full decode: null, or the full decode succeeds and the first m events are its. */
+function comparePrefix(b: Bodies, raw: Uint8Array, first: number, n: number, m: number): "prefix" | "null" {
+  const pre = decodeEventPrefix(b.major, raw, n, first, b.slots, m, new Scratch(n));
+  const preSafe = lastDecodeSafe();
+  const f = full(b, raw, first, n);
+  if (pre === null) return "null";
+  expect(typeof f.c, "the prefix took a body the full decode refuses").toBe("object");
+  const c = f.c as EventColumns;
+  expect(preSafe && f.safe).toBe(true);
+  expect(pre.n).toBe(m);
+  expect(pre.strings).toEqual(c.strings);
+  for (const k of FIELDS) expect(Array.from(pre[k]), k).toEqual(Array.from(c[k].subarray(0, m)));
+  return "prefix";
+}
+
 /** unpackPlain against msgpackShape + msgpackr: undefined, or exactly their value. */
 function compareUnpack(raw: Uint8Array): "fast" | "undefined" {
   const shape = snapshotShape(raw.length);
@@ -124,6 +159,59 @@ const all = files.flatMap((f) => {
   } catch {
     return []; // a fixture that does not open (bad magic, cut header): nothing to decode
   }
+});
+
+describe("decodeEventPrefix", () => {
+  it("gives the full decode's first m events on every chunk of the committed traces and fixtures", () => {
+    let prefixes = 0;
+    let chunks = 0;
+    for (const { b } of all) {
+      for (const ch of b.chunks) {
+        chunks++;
+        for (const m of new Set([1, 2, ch.n >> 2, ch.n >> 1, ch.n - 1].filter((x) => x >= 1 && x < ch.n))) {
+          if (comparePrefix(b, ch.raw, ch.first, ch.n, m) === "prefix") prefixes++;
+          else expect(b.major, "a well-formed format 2 chunk gave null").toBe(1);
+        }
+      }
+    }
+    expect(chunks).toBeGreaterThan(60);
+    expect(prefixes).toBeGreaterThan(150);
+  });
+
+  it("on mutated chunk bodies: the same first m events as the full decode, or null (never a body it refuses)", () => {
+    const rng = new Rng(14);
+    const seen = { prefix: 0, null: 0 };
+    for (const { b } of all) {
+      if (b.major !== 2) continue;
+      for (const ch of b.chunks.slice(0, 6)) {
+        for (let k = 0; k < 40; k++) {
+          const m = 1 + rng.below(Math.max(1, ch.n - 1));
+          if (m >= ch.n) continue;
+          seen[comparePrefix(b, mutate(ch.raw, rng), ch.first, ch.n, m)]++;
+        }
+      }
+    }
+    // Both answers occur: mutations past the target pass (a prefix), others fall back.
+    expect(seen.prefix).toBeGreaterThan(100);
+    expect(seen.null).toBeGreaterThan(100);
+  });
+  it("steps aside at a long varint after the target, at every alignment (runs of continuation bytes across words)", () => {
+    const seen = { prefix: 0, null: 0 };
+    for (const { b } of all.filter((x) => x.b.major === 2).slice(0, 4)) {
+      for (const ch of b.chunks.filter((c) => c.n > 8).slice(0, 2)) {
+        for (let at = 0; at < 48; at++) {
+          for (const run of [3, 4, 5]) {
+            const m = new Uint8Array(ch.raw);
+            // Bytes inside the last columns (c, s): after event 0 of the prefix.
+            const from = m.length - 60 + at;
+            for (let j = 0; j < run && from + j < m.length; j++) m[from + j] = m[from + j]! | 0x80;
+            seen[comparePrefix(b, m, ch.first, ch.n, 1)]++;
+          }
+        }
+      }
+    }
+    expect(seen.null).toBeGreaterThan(100);
+  });
 });
 
 describe("unpackPlain", () => {
@@ -184,6 +272,12 @@ describe("seeks through prefixes", () => {
           expect(canon(c.state)).toBe(canon(foldTo(src.meta.config, events, to + 1)));
         }
         c.source.close();
+        // The same through displaySafe (the TUI's and the CLI's source), whose columnsTo wraps the file's.
+        const d = new Cursor(displaySafe(openSource(f)));
+        d.seek(to);
+        expect(canon(d.state)).toBe(canon(foldTo(src.meta.config, events, to)));
+        expect(d.source.columns!(d.source.chunkOf(to)).n).toBe(src.readChunk(src.chunkOf(to)).length);
+        d.source.close();
       }
       src.close();
     }

@@ -358,7 +358,8 @@ export class Cursor {
         const ci = src.chunkOf(from);
         const first = src.chunkFirstSeqs[ci]!;
         if (src.columns) {
-          const cols = src.columns(ci);
+          // Only as far as the target (a seek's fold stops mid-chunk): columnsTo may decode just that.
+          const cols = src.columnsTo ? src.columnsTo(ci, to - first + 1) : src.columns(ci);
           const stop = Math.min(to, first + cols.n - 1);
           if (inert) {
             const kinds = cols.kind;
