@@ -1,7 +1,7 @@
 // A seek's fast paths read what the usual paths read, or step aside:
 // decodeEventPrefix (a chunk's first m events) against decodeEventBody, and
-// unpackPlain (a snapshot's msgpack) against msgpackShape + msgpackr, on every
-// chunk and snapshot of the committed traces and fixtures, and on mutated
+// unpackPlain (a snapshot's or a chunk body's msgpack) against msgpackShape +
+// msgpackr, on every chunk and snapshot of the committed traces and fixtures, and on mutated
 // copies of them (crafted bodies behind valid checksums: the fast path must
 // then give the same values or null/undefined, never accept what the usual
 // path refuses). Also: a cursor's seeks on a trace file land on the states a
@@ -27,7 +27,7 @@ import { inflateBounded } from "../src/trace/inflate.ts";
 import { msgpackShape } from "../src/trace/msgpack-bounds.ts";
 import { unpackPlain } from "../src/trace/msgpack-fast.ts";
 import { openTrace, type TraceReader } from "../src/trace/reader.ts";
-import { snapshotShape } from "../src/trace/validate.ts";
+import { EVENT_BODY_SHAPE, snapshotShape } from "../src/trace/validate.ts";
 import { allEvents, canon, foldTo } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 
@@ -125,8 +125,7 @@ function comparePrefix(b: Bodies, raw: Uint8Array, first: number, n: number, m: 
 }
 
 /** unpackPlain against msgpackShape + msgpackr: undefined, or exactly their value. */
-function compareUnpack(raw: Uint8Array): "fast" | "undefined" {
-  const shape = snapshotShape(raw.length);
+function compareUnpack(raw: Uint8Array, shape = snapshotShape(raw.length)): "fast" | "undefined" {
   const v = unpackPlain(raw, shape);
   if (v === undefined) return "undefined";
   expect(msgpackShape(raw, shape), "the fast path took a document msgpackShape refuses").toBe(null);
@@ -235,14 +234,28 @@ describe("unpackPlain", () => {
     expect(seen.undefined).toBeGreaterThan(100);
   });
 
+  it("gives msgpackr's value for every format 2 event chunk body, and for mutated ones or undefined", () => {
+    const rng = new Rng(7);
+    const seen = { fast: 0, undefined: 0 };
+    for (const { b } of all) {
+      if (b.major !== 2) continue;
+      for (const ch of b.chunks) expect(compareUnpack(ch.raw, EVENT_BODY_SHAPE)).toBe("fast");
+      for (const ch of b.chunks.slice(0, 6))
+        for (let k = 0; k < 30; k++) seen[compareUnpack(mutate(ch.raw, rng), EVENT_BODY_SHAPE)]++;
+    }
+    expect(seen.fast).toBeGreaterThan(100);
+    expect(seen.undefined).toBeGreaterThan(20);
+  });
+
   it("steps aside for what msgpackr reads its own way", () => {
     const lim = snapshotShape(64);
-    // __proto__ (msgpackr renames it), a non-ASCII string, float32, uint64, bin, trailing bytes, too deep.
+    // __proto__ (msgpackr renames it), a non-ASCII string, float32, uint64, trailing bytes, too deep.
     expect(unpackPlain(packr.pack({ ["__proto__"]: 1 }), lim)).toBe(undefined);
     expect(unpackPlain(packr.pack({ a: "é" }), lim)).toBe(undefined);
     expect(unpackPlain(Uint8Array.of(0xca, 0x3f, 0x80, 0, 0), lim)).toBe(undefined);
     expect(unpackPlain(Uint8Array.of(0xcf, 0, 0, 0, 0, 0, 0, 0, 1), lim)).toBe(undefined);
-    expect(unpackPlain(Uint8Array.of(0xc4, 1, 0), lim)).toBe(undefined);
+    expect(unpackPlain(Uint8Array.of(0xc4, 2, 0), lim)).toBe(undefined); // bin running past the end
+    expect(unpackPlain(Uint8Array.of(0xc4, 1, 7), lim)).toEqual(packr.unpack(Uint8Array.of(0xc4, 1, 7)));
     expect(unpackPlain(Uint8Array.of(0x01, 0x02), lim)).toBe(undefined);
     expect(unpackPlain(Uint8Array.of(0x91, 0x91, 0x91, 0x90), { maxDepth: 2, maxContainers: 9, maxItems: 9 })).toBe(
       undefined,

@@ -19,6 +19,7 @@
 import { EVENT_KINDS, type KEvent } from "../kernel/types.ts";
 import { BadValue, ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { packr } from "./format.ts";
+import { unpackPlain } from "./msgpack-fast.ts";
 import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
 
 /** Per kind code: how many of a, b, c it uses, and whether it uses s. */
@@ -903,7 +904,8 @@ function v2Parts(raw: Uint8Array, n: number, firstSeq: number): V2Parts {
   let doc: unknown;
   try {
     // Shape-checked first (msgpack-bounds.ts): a few bytes must not make the decoder allocate a lot or recurse deep.
-    doc = unpackBounded(raw, EVENT_BODY_SHAPE);
+    // The plain kind in one pass (msgpack-fast.ts: the same value, or undefined for the usual way).
+    doc = unpackPlain(raw, EVENT_BODY_SHAPE) ?? unpackBounded(raw, EVENT_BODY_SHAPE);
   } catch {
     // msgpackr's messages may quote the data: say it in our words.
     throw new BodyError("event chunk body is not a msgpack document of the expected shape");
