@@ -11,8 +11,6 @@ import { applyInert, INERT_KINDS } from "../kernel/apply.ts";
 import { cloneState } from "../kernel/state.ts";
 import { type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { TraceCorruptError } from "../trace/errors.ts";
-// A seek reads a snapshot each time: msgpackr's native string extractor makes that faster.
-import "../trace/msgpack-native.ts";
 import { fillEvent } from "../trace/event-codec.ts";
 import { atAnyPosition } from "./history.ts";
 import { Checker, type Invariant, invariantsOf, type Violation } from "./invariants.ts";
