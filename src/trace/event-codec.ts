@@ -498,14 +498,18 @@ export class Scratch {
   grow(n: number): void {
     if (n <= this.cap) return;
     this.cap = n;
-    this.kind = new Int32Array(n);
-    this.cpu = new Float64Array(n);
-    this.tid = new Float64Array(n);
-    this.time = new Float64Array(n);
-    this.a = new Float64Array(n);
-    this.b = new Float64Array(n);
-    this.c = new Float64Array(n);
-    this.sIdx = new Uint32Array(n);
+    // The columns over ArrayBuffers of their own: views of a prefix of them
+    // (columnsOf) then share them. (A typed array made by length has none
+    // until a view asks, and JSC then moves its ~30 KB into a new one: a
+    // prefix decode into a fresh Scratch allocated ~225 KB.)
+    this.kind = new Int32Array(new ArrayBuffer(4 * n));
+    this.cpu = new Float64Array(new ArrayBuffer(8 * n));
+    this.tid = new Float64Array(new ArrayBuffer(8 * n));
+    this.time = new Float64Array(new ArrayBuffer(8 * n));
+    this.a = new Float64Array(new ArrayBuffer(8 * n));
+    this.b = new Float64Array(new ArrayBuffer(8 * n));
+    this.c = new Float64Array(new ArrayBuffer(8 * n));
+    this.sIdx = new Uint32Array(new ArrayBuffer(4 * n));
     this.ia = new Int32Array(n);
     this.ib = new Int32Array(n);
     this.ic = new Int32Array(n);
