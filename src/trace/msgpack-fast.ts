@@ -27,10 +27,12 @@ let lim: ShapeLimits = { maxDepth: 0, maxContainers: 0, maxItems: 0 };
 /** Set when the document leaves the subset. */
 let out = false;
 
-/** Short strings decoded before, by length and first and last bytes: maps repeat a few keys and names. */
-const KEYS = 512;
+/** Short strings decoded before (by a hash of their bytes; their bytes at SHORT * slot in keyBytes): maps repeat a few keys and names. */
+const KEYS = 1024;
+/** Strings of at most this many bytes are cached. */
+const SHORT = 24;
 const keyStr: (string | undefined)[] = new Array(KEYS).fill(undefined);
-const keyBytes: (Uint8Array | undefined)[] = new Array(KEYS).fill(undefined);
+const keyBytes = new Uint8Array(KEYS * SHORT);
 
 /** The msgpack document in bytes, or undefined when it is not one this reads (see above). */
 export function unpackPlain(bytes: Uint8Array, limits: ShapeLimits): unknown {
@@ -54,20 +56,40 @@ function ascii(n: number): string | undefined {
     return undefined;
   }
   if (n === 0) return "";
-  let h = 0;
-  if (n <= 24) {
-    h = (n * 31 + b[p]! * 7 + b[p + n - 1]!) & (KEYS - 1);
-    const seen = keyStr[h];
-    if (seen !== undefined && seen.length === n) {
-      const kb = keyBytes[h]!;
-      let i = 0;
-      while (i < n && kb[i] === b[p + i]) i++;
-      if (i === n) {
-        p += n;
-        return seen;
-      }
+  if (n > SHORT) return longAscii(n);
+  // A hash of every byte, and whether one is not ASCII.
+  let h = n;
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    const c = b[p + i]!;
+    h = (Math.imul(h, 31) + c) | 0;
+    any |= c;
+  }
+  if (any >= 0x80) {
+    out = true;
+    return undefined;
+  }
+  h = (h ^ (h >>> 10)) & (KEYS - 1);
+  const seen = keyStr[h];
+  const at = h * SHORT;
+  if (seen !== undefined && seen.length === n) {
+    let i = 0;
+    while (i < n && keyBytes[at + i] === b[p + i]) i++;
+    if (i === n) {
+      p += n;
+      return seen;
     }
   }
+  const s = String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
+  keyStr[h] = s;
+  // Its bytes, copied: the document's buffer is reused (the inflater's).
+  keyBytes.set(b.subarray(p, p + n), at);
+  p += n;
+  return s;
+}
+
+/** An ASCII string longer than SHORT bytes (not cached), or undefined (out set). */
+function longAscii(n: number): string | undefined {
   let s = "";
   for (let i = 0; i < n; i++) {
     const c = b[p + i]!;
@@ -76,11 +98,6 @@ function ascii(n: number): string | undefined {
       return undefined;
     }
     s += String.fromCharCode(c);
-  }
-  if (n <= 24) {
-    keyStr[h] = s;
-    // Its bytes, copied: the document's buffer is reused (the inflater's), and a Buffer's slice() would share it.
-    keyBytes[h] = new Uint8Array(b.subarray(p, p + n));
   }
   p += n;
   return s;
