@@ -704,30 +704,6 @@ export function decodeEventPrefix(
   }
 }
 
-/**
- * An unsigned varint of at most 4 bytes at p (the position after it in
- * `at`), or -1 when it is longer. Past the end it reads undefined, which
- * ends a varint (the caller then finds the position past the end).
- */
-function shortU(raw: Uint8Array, p: number): number {
-  let v = raw[p++]!;
-  if (v >= 0x80) {
-    let y = raw[p++]!;
-    v = (v & 0x7f) | ((y & 0x7f) << 7);
-    if (y >= 0x80) {
-      y = raw[p++]!;
-      v |= (y & 0x7f) << 14;
-      if (y >= 0x80) {
-        y = raw[p++]!;
-        v |= (y & 0x7f) << 21;
-        if (y >= 0x80) return -1;
-      }
-    }
-  }
-  at = p;
-  return v;
-}
-
 /** How many of the events kindsRest stepped over store slot a, b, c and s. */
 let restA = 0,
   restB = 0,
@@ -747,9 +723,20 @@ function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): num
     cc = 0,
     cs = 0;
   for (let j = 0; j < k; j++) {
-    const v = shortU(raw, p);
-    if (v < 0) return -1;
-    p = at;
+    let v = raw[p++]!;
+    if (v >= 0x80) {
+      let y = raw[p++]!;
+      v = (v & 0x7f) | ((y & 0x7f) << 7);
+      if (y >= 0x80) {
+        y = raw[p++]!;
+        v |= (y & 0x7f) << 14;
+        if (y >= 0x80) {
+          y = raw[p++]!;
+          v |= (y & 0x7f) << 21;
+          if (y >= 0x80) return -1;
+        }
+      }
+    }
     const kc = v >>> 1;
     const u = (v & 1) === 0 && kc < nk ? use[kc]! : 7;
     const na = u & 3;
@@ -818,9 +805,21 @@ function skipRest(col: Uint8Array, p: number, k: number): number {
 /** Steps over k string indexes from p, each a varint of at most 4 bytes and at most m; the position after them, or -1. */
 function indexesRest(col: Uint8Array, p: number, k: number, m: number): number {
   for (let j = 0; j < k; j++) {
-    const v = shortU(col, p);
-    if (!(v >= 0 && v <= m)) return -1;
-    p = at;
+    let v = col[p++]!;
+    if (v >= 0x80) {
+      let y = col[p++]!;
+      v = (v & 0x7f) | ((y & 0x7f) << 7);
+      if (y >= 0x80) {
+        y = col[p++]!;
+        v |= (y & 0x7f) << 14;
+        if (y >= 0x80) {
+          y = col[p++]!;
+          v |= (y & 0x7f) << 21;
+          if (y >= 0x80) return -1;
+        }
+      }
+    }
+    if (!(v <= m)) return -1;
   }
   return p;
 }

@@ -168,14 +168,6 @@ function map(n: number, d: number): Record<string, unknown> | undefined {
   return o;
 }
 
-/** The big-endian unsigned integer of k bytes (1, 2 or 4) at p (p advanced), or -1 when fewer are left. */
-function uint(k: number): number {
-  if (end - p < k) return -1;
-  let v = 0;
-  for (let i = 0; i < k; i++) v = v * 256 + b[p++]!;
-  return v;
-}
-
 /** The value at p, at depth d (the document is at 0). */
 function value(d: number): unknown {
   if (p >= end) {
@@ -188,6 +180,7 @@ function value(d: number): unknown {
   if (t >= 0xa0 && t <= 0xbf) return ascii(t & 0x1f);
   if (t <= 0x8f) return map(t & 0x0f, d);
   if (t <= 0x9f) return array(t & 0x0f, d);
+  const left = end - p;
   switch (t) {
     case 0xc0:
       return null;
@@ -196,45 +189,61 @@ function value(d: number): unknown {
     case 0xc3:
       return true;
     case 0xcc:
+      if (left < 1) break;
+      return b[p++]!;
     case 0xcd:
-    case 0xce: {
-      const v = uint(1 << (t - 0xcc));
-      if (v >= 0) return v;
-      break;
-    }
+      if (left < 2) break;
+      p += 2;
+      return (b[p - 2]! << 8) | b[p - 1]!;
+    case 0xce:
+      if (left < 4) break;
+      p += 4;
+      return b[p - 4]! * 0x1000000 + ((b[p - 3]! << 16) | (b[p - 2]! << 8) | b[p - 1]!);
     case 0xd0:
+      if (left < 1) break;
+      return (b[p++]! << 24) >> 24;
     case 0xd1:
-    case 0xd2: {
-      const k = 1 << (t - 0xd0);
-      const v = uint(k);
-      if (v >= 0) return v >= 2 ** (8 * k - 1) ? v - 2 ** (8 * k) : v;
-      break;
-    }
+      if (left < 2) break;
+      p += 2;
+      return (((b[p - 2]! << 8) | b[p - 1]!) << 16) >> 16;
+    case 0xd2:
+      if (left < 4) break;
+      p += 4;
+      return (b[p - 4]! << 24) | (b[p - 3]! << 16) | (b[p - 2]! << 8) | b[p - 1]!;
     case 0xcb: {
-      if (end - p < 8) break;
+      if (left < 8) break;
       const v = new DataView(b.buffer, b.byteOffset + p, 8).getFloat64(0);
       p += 8;
       return v;
     }
     case 0xd9:
-    case 0xda: {
-      const n = uint(t - 0xd8);
-      if (n >= 0) return ascii(n);
-      break;
-    }
+      if (left < 1) break;
+      p++;
+      return ascii(b[p - 1]!);
+    case 0xda:
+      if (left < 2) break;
+      p += 2;
+      return ascii((b[p - 2]! << 8) | b[p - 1]!);
     case 0xc4:
+      if (left < 1) break;
+      p++;
+      return bin(b[p - 1]!);
     case 0xc5:
-    case 0xc6: {
-      const n = uint(1 << (t - 0xc4));
-      if (n >= 0) return bin(n);
-      break;
-    }
+      if (left < 2) break;
+      p += 2;
+      return bin((b[p - 2]! << 8) | b[p - 1]!);
+    case 0xc6:
+      if (left < 4) break;
+      p += 4;
+      return bin(b[p - 4]! * 0x1000000 + ((b[p - 3]! << 16) | (b[p - 2]! << 8) | b[p - 1]!));
     case 0xdc:
-    case 0xde: {
-      const n = uint(2);
-      if (n >= 0) return t === 0xdc ? array(n, d) : map(n, d);
-      break;
-    }
+      if (left < 2) break;
+      p += 2;
+      return array((b[p - 2]! << 8) | b[p - 1]!, d);
+    case 0xde:
+      if (left < 2) break;
+      p += 2;
+      return map((b[p - 2]! << 8) | b[p - 1]!, d);
   }
   out = true;
   return undefined;
