@@ -1,5 +1,6 @@
-// Shared by bench/seek.ts and bench/seek-split.ts: a seek's own cost, and
-// reading a trace through once so that its seeks are timed from the page cache.
+// Shared by bench/seek.ts, bench/seek-split.ts, bench/seek-tail.ts and
+// bench/seek-compare.ts: a seek's own cost, reading a trace through once so
+// that its seeks are timed from the page cache, and a thread's exact CPU clock.
 
 import { closeSync, openSync, readSync } from "node:fs";
 import { Cursor, type ReplaySource } from "../src/replay/index.ts";
@@ -52,4 +53,28 @@ export function ownCost(src: ReplaySource, rnd: () => number, targets = 400, pas
     }
   }
   return { p50: ms(pct(best, 50)), p99: ms(pct(best, 99)), max: ms(Math.max(...best)), targets, passes };
+}
+
+/**
+ * A clock of this thread's CPU time in ns, exact: clock_gettime(CLOCK_THREAD_CPUTIME_ID)
+ * through bun:ffi (schedstat's and getrusage's CPU time of a running thread
+ * move in scheduler ticks, 4 ms here). Bun on Linux only.
+ */
+export async function threadCpuClock(): Promise<() => number> {
+  const name = "bun:ffi"; // (not a module tsc knows)
+  const ffi = (await import(name)) as {
+    dlopen(lib: string, s: object): { symbols: { clock_gettime(id: number, p: unknown): number } };
+    ptr(a: ArrayBufferView): unknown;
+    FFIType: { i32: unknown; ptr: unknown };
+  };
+  const lib = ffi.dlopen("libc.so.6", {
+    clock_gettime: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
+  });
+  const ts = new BigInt64Array(2);
+  const p = ffi.ptr(ts);
+  const CLOCK_THREAD_CPUTIME_ID = 3;
+  return () => {
+    lib.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, p);
+    return Number(ts[0]) * 1e9 + Number(ts[1]);
+  };
 }

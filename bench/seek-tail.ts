@@ -17,7 +17,7 @@ import { loadavg } from "node:os";
 import { Rng } from "../src/kernel/prng.ts";
 import { Cursor } from "../src/replay/cursor.ts";
 import { openSource } from "../src/replay/source.ts";
-import { readThrough, WARMUP_SEEKS } from "./seek-cost.ts";
+import { readThrough, threadCpuClock, WARMUP_SEEKS } from "./seek-cost.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -32,29 +32,8 @@ const SEEKS = Number(opt("--seeks") ?? 2000);
 const ROUNDS = 5;
 const WARMUP = Number(opt("--warmup") ?? WARMUP_SEEKS);
 
-/**
- * This thread's CPU time in ns, exact: clock_gettime(CLOCK_THREAD_CPUTIME_ID)
- * through bun:ffi (schedstat's and getrusage's CPU time of a running thread
- * move in scheduler ticks, 4 ms here).
- */
-const threadCpuNs = await (async () => {
-  const name = "bun:ffi"; // (not a module tsc knows)
-  const ffi = (await import(name)) as {
-    dlopen(lib: string, s: object): { symbols: { clock_gettime(id: number, p: unknown): number } };
-    ptr(a: ArrayBufferView): unknown;
-    FFIType: { i32: unknown; ptr: unknown };
-  };
-  const lib = ffi.dlopen("libc.so.6", {
-    clock_gettime: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
-  });
-  const ts = new BigInt64Array(2);
-  const p = ffi.ptr(ts);
-  const CLOCK_THREAD_CPUTIME_ID = 3;
-  return () => {
-    lib.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, p);
-    return Number(ts[0]) * 1e9 + Number(ts[1]);
-  };
-})();
+/** This thread's CPU time in ns, exact (seek-cost.ts). */
+const threadCpuNs = await threadCpuClock();
 
 /** This thread's run-queue wait so far (ns; schedstat, counted when it gets a core back) and its [minor, major] faults. */
 function self(): { wait: number; minflt: number; majflt: number } {

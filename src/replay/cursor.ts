@@ -11,8 +11,6 @@ import { applyInert, INERT_KINDS } from "../kernel/apply.ts";
 import { cloneState } from "../kernel/state.ts";
 import { type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { TraceCorruptError } from "../trace/errors.ts";
-// A seek reads a snapshot each time: msgpackr's native string extractor makes that faster.
-import "../trace/msgpack-native.ts";
 import { fillEvent } from "../trace/event-codec.ts";
 import { atAnyPosition } from "./history.ts";
 import { Checker, type Invariant, invariantsOf, type Violation } from "./invariants.ts";
@@ -358,7 +356,8 @@ export class Cursor {
         const ci = src.chunkOf(from);
         const first = src.chunkFirstSeqs[ci]!;
         if (src.columns) {
-          const cols = src.columns(ci);
+          // Only as far as the target (a seek's fold stops mid-chunk): columnsTo may decode just that.
+          const cols = src.columnsTo ? src.columnsTo(ci, to - first + 1) : src.columns(ci);
           const stop = Math.min(to, first + cols.n - 1);
           if (inert) {
             const kinds = cols.kind;

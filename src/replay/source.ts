@@ -96,6 +96,13 @@ export interface ReplaySource {
    * many other chunks.
    */
   columns?(i: number): EventColumns;
+  /**
+   * As columns(i), but the columns may hold only the chunk's first `need`
+   * events (cols.n >= need): for a fold that stops there (a seek folds to
+   * the middle of a chunk on average). Same caching; a later columns(i), or
+   * a columnsTo(i) past what is held, decodes the chunk whole.
+   */
+  columnsTo?(i: number, need: number): EventColumns;
   /** Releases files. */
   close(): void;
 }
@@ -119,7 +126,8 @@ export function eventAt(src: ReplaySource, seq: number): KEvent {
     throw new RangeError(`event ${seq} outside the trace (0..${src.eventCount - 1})`);
   const i = src.chunkOf(seq);
   if (src.columns) {
-    return fillEvent(src.columns(i), seq - src.chunkFirstSeqs[i]!, {
+    const at = seq - src.chunkFirstSeqs[i]!;
+    return fillEvent(src.columnsTo ? src.columnsTo(i, at + 1) : src.columns(i), at, {
       seq: 0,
       time: 0,
       cpu: 0,
@@ -263,6 +271,7 @@ function plainCopy(s: KState): PlainState {
 export class TraceSource implements ReplaySource {
   readonly meta: SourceMeta;
   readonly reader: TraceReader;
+  /** Decoded columns by chunk; `c` may be a prefix of the chunk (columnsTo). */
   private readonly cols = new Map<number, { c: EventColumns; sc: Scratch; w: number }>();
   private colsWeight = 0;
   private readonly maxCols: number;
@@ -329,16 +338,27 @@ export class TraceSource implements ReplaySource {
     return this.reader.readColumns(i, this.scan);
   }
   columns(i: number): EventColumns {
+    return this.columnsTo(i, Number.POSITIVE_INFINITY);
+  }
+  columnsTo(i: number, need: number): EventColumns {
     const hit = this.cols.get(i);
     if (hit !== undefined) {
       this.cols.delete(i);
       this.cols.set(i, hit);
-      return hit.c;
+      if (hit.c.n >= need || hit.c.n === this.reader.chunkCounts[i]) return hit.c;
+      // A prefix, and more is wanted: the whole chunk, into the same buffers.
+      this.cols.delete(i);
+      this.colsWeight -= hit.w;
+      this.spare.push(hit.sc);
     }
     const sc = this.spare.pop() ?? new Scratch(this.reader.meta.chunkEvents);
     let c: EventColumns;
     try {
-      c = this.reader.readColumns(i, sc);
+      // A prefix only on a miss: a fold that goes on past it (steps forward) then decodes the chunk once more, whole.
+      c =
+        hit === undefined && need < PREFIX_LIMIT
+          ? this.reader.readColumnsTo(i, need, sc)
+          : this.reader.readColumns(i, sc);
     } catch (e) {
       this.spare.push(sc);
       throw e;
@@ -386,6 +406,12 @@ export function worldMeta(m: {
   return { world, worldError, invariants, invariantError };
 }
 
+/**
+ * columnsTo decodes a prefix for a need below this; past it (a fold to the
+ * end of a chunk), checking the rest costs about what decoding it does.
+ */
+const PREFIX_LIMIT = 3584;
+
 /** Most bytes of decoded columns a TraceSource keeps (about 140 chunks of 4096 events; fewer when chunks are large). */
 const MAX_COLUMNS_BYTES = 32 << 20;
 
@@ -425,6 +451,7 @@ class SafeTextSource implements ReplaySource {
   readonly outcome: Outcome | null;
   readColumns?: (i: number) => EventColumns;
   columns?: (i: number) => EventColumns;
+  columnsTo?: (i: number, need: number) => EventColumns;
   private readonly chunkCache = new WeakMap<readonly KEvent[], readonly KEvent[]>();
 
   constructor(private readonly src: ReplaySource) {
@@ -452,14 +479,14 @@ class SafeTextSource implements ReplaySource {
     const cols = src.columns;
     const read = src.readColumns;
     const seen = new WeakMap<EventColumns, EventColumns>();
-    if (cols) {
-      this.columns = (i) => {
-        const c = cols.call(src, i);
-        let safe = seen.get(c);
-        if (safe === undefined) seen.set(c, (safe = safeColumns(c)));
-        return safe;
-      };
-    }
+    const safeOf = (c: EventColumns) => {
+      let safe = seen.get(c);
+      if (safe === undefined) seen.set(c, (safe = safeColumns(c)));
+      return safe;
+    };
+    if (cols) this.columns = (i) => safeOf(cols.call(src, i));
+    const to = src.columnsTo;
+    if (to) this.columnsTo = (i, need) => safeOf(to.call(src, i, need));
     if (read) this.readColumns = (i) => safeColumns(read.call(src, i));
   }
 

@@ -26,6 +26,7 @@ import {
   BodyError,
   columnsToEvents,
   decodeEventBody,
+  decodeEventPrefix,
   type EventColumns,
   kindRemap,
   lastDecodeSafe,
@@ -58,6 +59,7 @@ import {
   readU32,
 } from "./format.ts";
 import { gunzipBounded, InflateError, Inflater, inflateBounded } from "./inflate.ts";
+import { unpackPlain } from "./msgpack-fast.ts";
 import {
   checkColumns,
   checkIndex,
@@ -806,7 +808,16 @@ export class TraceReader {
    * use). Throws TraceCorruptError (with its gap) for a damaged chunk.
    */
   readColumns(i: number, scratch?: Scratch): EventColumns {
-    return this.decodeChunk(i, scratch);
+    return this.decodeChunk(i, scratch, 0);
+  }
+
+  /**
+   * As readColumns(i, scratch), but the columns may hold only the chunk's
+   * first `need` events (at least those; decodeEventPrefix): for a fold that
+   * stops there. Damage anywhere in the chunk is found as by readColumns.
+   */
+  readColumnsTo(i: number, need: number, scratch: Scratch): EventColumns {
+    return this.decodeChunk(i, scratch, need);
   }
 
   private gapError(i: number, b: Bad): TraceCorruptError {
@@ -815,7 +826,8 @@ export class TraceReader {
     return new TraceCorruptError(this.name, b.no, b.offset, b.what, gap, true);
   }
 
-  private decodeChunk(i: number, scratch: Scratch | undefined): EventColumns {
+  /** Chunk i's columns, whole, or with need > 0 possibly its first `need` events only (readColumnsTo). */
+  private decodeChunk(i: number, scratch: Scratch | undefined, need: number): EventColumns {
     const t = this.t;
     if (!(i >= 0 && i < t.chunkOffsets.length))
       throw new RangeError(`chunk ${i} outside 0..${t.chunkOffsets.length - 1}`);
@@ -838,7 +850,10 @@ export class TraceReader {
       // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
       if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
       const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY, this.inflater);
-      const cols = decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
+      const cols =
+        (need > 0 && need < n && scratch !== undefined
+          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch)
+          : null) ?? decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
       // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
       const bad = lastDecodeSafe() ? null : checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
@@ -865,7 +880,7 @@ export class TraceReader {
   readChunk(i: number): KEvent[] {
     let evs = this.chunks.get(i);
     if (evs === undefined) {
-      const cols = this.decodeChunk(i, this.scratch);
+      const cols = this.decodeChunk(i, this.scratch, 0);
       evs = columnsToEvents(cols);
       this.chunks.set(i, evs, cols.n * 96 + cols.strings.reduce((s, x) => s + 2 * x.length, 0));
     }
@@ -972,7 +987,7 @@ export class TraceReader {
     }
     for (let i = 0; i < t.chunkOffsets.length; i++) {
       try {
-        this.decodeChunk(i, this.scratch);
+        this.decodeChunk(i, this.scratch, 0);
       } catch (e) {
         if (!(e instanceof TraceCorruptError)) throw e;
         first ??= e;
@@ -1031,7 +1046,10 @@ export class TraceReader {
       const rawLen = r.uvar();
       if (seq !== want) throw new BodyError(`snapshot of seq ${seq}, the index says ${want}`);
       const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_SNAPSHOT_BODY, this.inflater);
-      const plain = checkSnapshot(unpackBody(raw, snapshotShape(raw.length)), {
+      // The plain subset in one pass (msgpack-fast.ts), else the bounds walk and msgpackr: the same value or error.
+      const shape = snapshotShape(raw.length);
+      const doc = unpackPlain(raw, shape);
+      const plain = checkSnapshot(doc !== undefined ? doc : unpackBody(raw, shape), {
         seq: want,
         cpus: this.meta.config.cpus,
       });
