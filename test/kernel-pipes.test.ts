@@ -50,6 +50,65 @@ describe("pipes", () => {
     ]);
     expect(of(res.evs, k.KIND.pipeWait).map((e) => e.b)).toEqual([1]);
   });
+  it("a blocking write of more than the capacity goes in pieces and returns its whole count (Linux's pipe_write)", () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const res = runWorld(
+        [
+          [
+            k.pipe({ read: "rd", write: "wr", cap: 16 }),
+            k.thread([k.write(r("wr"), 40, { ret: "w" }), k.close(r("wr"))]),
+            k.set("n", 1),
+            k.set("got", 0),
+            k.loopWhile(k.gt(r("n"), 0), { max: Infinity }, [
+              k.read(r("rd"), 8, { ret: "n" }),
+              k.set("got", k.add(r("got"), r("n"))),
+            ]),
+          ],
+        ],
+        { seed, cpus: 2 },
+      );
+      expect(res.st.outcome!.kind).toBe("ok");
+      expect(regs(res.evs, "w")).toEqual([40]);
+      expect(regs(res.evs, "got").at(-1)).toBe(40);
+      const pieces = of(res.evs, k.KIND.pipeWrite).map((e) => e.b);
+      expect(pieces.reduce((a, b) => a + b, 0)).toBe(40);
+      expect(pieces.length).toBeGreaterThan(1);
+    }
+  });
+
+  it("a write cut short after a piece returns what it wrote: by a signal handler (even with SA_RESTART), by the last reader's close", () => {
+    for (const restart of [false, true]) {
+      const res = runWorld(
+        [
+          [
+            k.sigaction("SIGUSR1", [k.user("in handler")], { restart }),
+            k.pipe({ read: "rd", write: "wr", cap: 16 }),
+            k.thread([k.sleep(3_000), k.tkill(1, "SIGUSR1"), k.sleep(3_000), k.read(r("rd"), 64)]),
+            k.write(r("wr"), 40, { ret: "w" }),
+          ],
+        ],
+        { seed: 1, cpus: 2 },
+      );
+      expect(res.st.outcome!.kind).toBe("ok");
+      expect(regs(res.evs, "w")).toEqual([16]);
+    }
+    const closed = runWorld(
+      [
+        [
+          k.sigaction("SIGPIPE", "ignore"),
+          k.pipe({ read: "rd", write: "wr", cap: 16 }),
+          k.fork([k.close(r("wr")), k.sleep(3_000), k.close(r("rd"))]),
+          k.close(r("rd")),
+          k.write(r("wr"), 40, { ret: "w" }),
+          k.waitpid(),
+        ],
+      ],
+      { seed: 1, cpus: 2 },
+    );
+    expect(closed.st.outcome!.kind).toBe("ok");
+    expect(regs(closed.evs, "w")).toEqual([16]);
+  });
+
   it("writing with no read end left: SIGPIPE kills the writer by default; with SIGPIPE ignored, -EPIPE", () => {
     const killed = run([[k.pipe({ read: "rd", write: "wr" }), k.close(r("rd")), k.write(r("wr"), 1), k.user("never")]]);
     expect(killed.st.procs.get(1)?.exitCode ?? 128 + k.SIG.SIGPIPE).toBe(128 + k.SIG.SIGPIPE);

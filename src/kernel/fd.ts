@@ -9,7 +9,11 @@
 // file) once none is; a write into a full pipe blocks while a read end is open
 // and fails with EPIPE (after SIGPIPE to the writer) once none is. A write of
 // at most the capacity is atomic (it waits until all of it fits, as POSIX's
-// PIPE_BUF); a larger one writes what fits. Every change that may let a
+// PIPE_BUF); a larger one writes what fits, and waits for room for the rest,
+// piece by piece, until all is written (a blocking write returns its whole
+// count, as Linux's pipe_write); a signal that ends its wait after a piece,
+// or a read end closed for good, ends it with the count written so far
+// (SIGPIPE still sent). Every change that may let a
 // blocked reader or writer go on wakes it (wake, how pipe); it then tries
 // again. So "the reader never sees EOF because a forked child still holds
 // the write end" is the reader blocked while that child's fd stays open.
@@ -208,29 +212,69 @@ function pipeCall(
   return { p: k.state.pipes.get(f.pipe)!, n, fd, call };
 }
 
-/** write(fd, n): see the file comment. */
-export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>): R {
+/** write(fd, n): see the file comment. t.wrote carries what the call wrote so far across its waits. */
+export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>, f: Frame): R {
+  if (t.wrote > 0 && (t.cutShort || signalled(k, t))) return wrote(k, t, c, op.ret, t.wrote, f);
   const pc = pipeCall(k, t, c, op);
   if (typeof pc === "number") return pc;
   const { p, n, fd, call } = pc;
+  const done = Math.max(0, t.wrote);
   if (p.readers === 0) {
-    // Nobody can ever read it: SIGPIPE to the writer, and EPIPE.
+    // Nobody can ever read it: SIGPIPE to the writer, and EPIPE (or what it wrote before the last reader went).
     send(k, c, -1, t.pid, t.tid, SIG.SIGPIPE);
+    if (done > 0) {
+      // The signal event was this step's: the call ends with the count.
+      t.wrote = -1;
+      t.cutShort = false;
+      setRet(k, t, c, op.ret, done);
+      return DONE;
+    }
     return fail(k, t, c, ERRNO.EPIPE, fd, call, op.ret, true);
   }
   const room = p.cap - p.used;
+  // All at once when the whole write fits the capacity (PIPE_BUF's rule); else piece by piece, whatever fits.
   const need = n <= p.cap ? n : 1;
   if (n <= 0) {
     k.emit(c, t.tid, ev.pipeWrite({ pipe: p.id, n: 0, used: p.used }));
     setRet(k, t, c, op.ret, 0);
     return DONE;
   }
-  if (room < need) return wait(k, t, c, p.id, true);
-  const wrote = Math.min(n, room);
-  k.emit(c, t.tid, ev.pipeWrite({ pipe: p.id, n: wrote, used: p.used + wrote }));
+  if (room < need) {
+    t.wrote = done;
+    return wait(k, t, c, p.id, true);
+  }
+  const w = Math.min(n - done, room);
+  k.emit(c, t.tid, ev.pipeWrite({ pipe: p.id, n: w, used: p.used + w }));
   k.cost(COST.kernel, c);
   wakePipe(k, c, t.tid, p.id, true);
-  setRet(k, t, c, op.ret, wrote);
+  if (done + w < n) {
+    // More to write: the op goes on at its next step (waiting for room then).
+    t.wrote = done + w;
+    return KEEP;
+  }
+  t.wrote = -1;
+  setRet(k, t, c, op.ret, n);
+  return DONE;
+}
+
+/** Whether t's wait (at blockedAt) was ended by a signal; clears blockedAt when it was. */
+function signalled(k: Simulator, t: TCtx): boolean {
+  if (t.blockedAt < 0) return false;
+  const w = k.state.threads.get(t.tid)?.woken;
+  if (w === undefined || w.seq <= t.blockedAt || w.how !== HOW.signal) return false;
+  t.blockedAt = -1;
+  return true;
+}
+
+/** A write that ends with part of its bytes written: `count` into ret (a reg-set), or on at once without an event. */
+function wrote(k: Simulator, t: TCtx, c: number, ret: string | undefined, count: number, f: Frame): R {
+  t.wrote = -1;
+  t.cutShort = false;
+  if (ret === undefined) {
+    f.pc++;
+    return AGAIN;
+  }
+  setRet(k, t, c, ret, count);
   return DONE;
 }
 

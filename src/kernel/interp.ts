@@ -377,7 +377,7 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
     case "fcntl":
       return fd.fcntlOp(k, t, c, op);
     case "write":
-      return fd.writeOp(k, t, c, op);
+      return fd.writeOp(k, t, c, op, f);
     case "read":
       return fd.readOp(k, t, c, op);
     case "setPriority":

@@ -323,6 +323,8 @@ function canTakeSoon(x: Thread, sig: number): boolean {
 export function restartCall(t: TCtx): void {
   t.restartUntil = t.blockedUntil;
   t.blockedAt = -1;
+  // A pipe write that wrote part of its bytes returns that count instead (Linux's pipe_write: a signal pending ends it with what it wrote).
+  if (t.wrote > 0) t.cutShort = true;
 }
 
 /**
@@ -349,8 +351,12 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
   if (handler !== undefined) {
     // A call the signal woke t from returns EINTR after the handler, or (SA_RESTART, a restartable call) runs again.
     const top = t.frames[t.frames.length - 1];
-    const saved = t.blockedAt >= 0 && restarts(p, sig) && restartable(top?.ops[top.pc]) ? -1 : t.blockedAt;
+    // A pipe write that wrote part of its bytes is not restarted: it returns that count (pipe_write), after the handler.
+    const saved =
+      t.blockedAt >= 0 && restarts(p, sig) && t.wrote <= 0 && restartable(top?.ops[top.pc]) ? -1 : t.blockedAt;
+    const wrote = t.wrote;
     t.blockedAt = -1;
+    t.wrote = -1;
     t.frames.push(
       userFrame(
         [
@@ -362,6 +368,7 @@ export function deliver(k: Simulator, t: TCtx, c: number): boolean {
               k.cost(COST.kernel, c2);
               t2.blockedAt = saved;
               t2.handledAt = saved;
+              t2.wrote = wrote;
               return DONE;
             },
           },

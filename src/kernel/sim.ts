@@ -370,6 +370,8 @@ export class Simulator {
       blockedAt: -1,
       blockedUntil: -1,
       handledAt: -1,
+      wrote: -1,
+      cutShort: false,
       restartUntil: -1,
     };
     this.threads.set(tid, t);
