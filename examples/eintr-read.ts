@@ -13,8 +13,8 @@
 // ktrace reports (buggy variant, on the seeds where SIGCHLD lands during the
 // read): outcome `fatal`; `assertions` at the check, and where its value came
 // from: the store of `total` after the last read that returned data (16 or
-// 32 of 64); just before the check, the SIGCHLD handler's return on the
-// reading thread, the read that failed with EINTR and `n = -4`.
+// 32 of 64), then the read that failed with EINTR after it, and the SIGCHLD
+// delivery on the reading thread that interrupted it.
 //
 // Fixes: `sa-restart` (install the handler with SA_RESTART: the kernel
 // restarts the read after the handler), `retry-eintr` (the loop goes on when

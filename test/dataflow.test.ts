@@ -178,6 +178,28 @@ describe("lost updates behind a scenario's own invariant", () => {
     }
   });
 
+  it("examples/eintr-read.ts seed 0: a total short because the loop stopped: the read that failed with EINTR after the last write, and the SIGCHLD behind it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-dataflow-"));
+    try {
+      const t = join(dir, "eintr.ktrace");
+      expect((await runCli(["record", "examples/eintr-read.ts", "--seed", "0", "-o", t])).code).toBe(0);
+      const r = await runCli(["check", t, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as { causes: { seq: number; why: string; desc: string }[] };
+      expect(v.causes.map((c) => [c.desc, c.why])).toEqual([
+        ["tid 1 stores total: 16 → 32", "wrote the value the load at 66 read"],
+        ["tid 1 takes SIGCHLD (sent at seq 57): its handler runs", "the SIGCHLD that interrupted the call"],
+        [
+          "tid 1: read(3, 16) fails: EINTR",
+          "the thread's last call that failed after the values the check read were written: EINTR",
+        ],
+        ["tid 1 loads total = 32 into got", "sets got, which the check reads"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("examples/sem-eintr.ts: a scenario invariant broken at a write names the other thread's write it changed and the failed calls before them", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ktrace-dataflow-"));
     try {

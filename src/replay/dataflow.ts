@@ -14,7 +14,10 @@
 //   - for a value a call returned, the call's failure (the errno event
 //     before it), and for ECHILD the reap that took the child first (and the
 //     signal handler it ran in), for EINTR the signal's delivery;
-//   - for a value loaded from a variable, the write it read.
+//   - for a value loaded from a variable, the write it read;
+//   - the thread's last failed call after the last of those writes (a value
+//     short because the thread stopped early: a read loop ended by EINTR),
+//     with what is behind it (the delivery, the reap).
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
@@ -248,6 +251,22 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
     add(own[i]!.seq, `reads ${name}, which the check tests`);
     lastWrite(writes, own[i]!, add);
   }
+  // A value the check reads may be short because the thread stopped early: its last call that failed after the
+  // last write of what the check read (a read loop ended by EINTR, say), with what is behind that failure.
+  const sources = out.filter((c) => c.root === true).map((c) => c.seq);
+  if (sources.length > 0) {
+    const since = Math.max(...sources);
+    let j = own.length - 1;
+    while (j >= 0 && own[j]!.seq > since && own[j]!.kind !== KIND.errno) j--;
+    const err = own[j];
+    if (err !== undefined && err.seq > since && err.kind === KIND.errno && !out.some((c) => c.seq === err.seq)) {
+      add(
+        err.seq,
+        `the thread's last call that failed after the values the check read were written: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`,
+      );
+      failureBehind(own, j, reaps, sigs, add);
+    }
+  }
   out.sort((a, b) => a.seq - b.seq);
   return out;
 }
@@ -288,6 +307,18 @@ function callFailure(
   const err = own[j];
   if (err === undefined || err.kind !== KIND.errno) return;
   add(err.seq, `the call that returned ${reg} failed: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`);
+  failureBehind(own, j, reaps, sigs, add);
+}
+
+/** Behind the failed call own[j] (an errno event): for ECHILD the reap that took the child first (and its handler), for EINTR the signal's delivery. */
+function failureBehind(
+  own: readonly KEvent[],
+  j: number,
+  reaps: readonly KEvent[],
+  sigs: readonly KEvent[],
+  add: Add,
+): void {
+  const err = own[j]!;
   if (err.a === ERRNO.ECHILD && err.b >= 0) {
     let r: KEvent | undefined;
     for (let q = reaps.length - 1; q >= 0 && r === undefined; q--)
