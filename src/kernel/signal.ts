@@ -169,8 +169,15 @@ export function send(
     target = open.find((x) => canTakeSoon(x!, sig)) ?? open[0];
   }
   // A process-directed signal newly pending is for `target` (takenBy).
-  if (th === undefined && target !== undefined && p.sigPending?.some((x) => x.seq === sent))
+  if (th === undefined && target !== undefined && p.sigPending?.some((x) => x.seq === sent)) {
+    // Entries of signals no longer pending (their process exited with them) go now and then.
+    if (k.sigTargets.size >= 4096) {
+      const pending = new Set<number>();
+      for (const q of s.procs.values()) for (const x of q.sigPending ?? []) pending.add(x.seq);
+      for (const seq of [...k.sigTargets.keys()]) if (!pending.has(seq)) k.sigTargets.delete(seq);
+    }
     k.sigTargets.set(sent, target.tid);
+  }
   if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(target)) {
     k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
   }
