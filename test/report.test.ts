@@ -314,6 +314,22 @@ describe("ktrace report: Mermaid sequence diagram", () => {
     expect(ok.stdout).not.toContain("```mermaid");
   });
 
+  it("is well formed on imported traces: an imported lock wait 'waits', and the violation's thread is declared though no step drew it", async () => {
+    const diagram = async (fixture: string) => {
+      const t = join(dir, `${fixture.replace(/\W/g, "_")}.ktrace`);
+      expect((await runCli(["import", `fixtures/import/${fixture}`, "-o", t])).code).toBe(0);
+      const r = await runCli(["report", t]);
+      expect(r.code).toBe(0);
+      return checkDiagram(r.stdout);
+    };
+    const abba = await diagram("ftrace/lockdep-abba.txt");
+    expect(abba.lines.filter((l) => / waits \(held by tid \d+\)$/.test(l))).toHaveLength(2);
+    expect(abba.lines.some((l) => / spins /.test(l))).toBe(false);
+    const missing = await diagram("real/tracefs-missing-switch.txt");
+    expect(missing.participants.get("T19203")).toBe("tid 19203 (pid 19203)");
+    expect(missing.lines.at(-1)).toMatch(/^ {4}Note over T19203: 48: VIOLATION switch-from-current: /);
+  });
+
   it("escapes trace strings: a lock named to break out of the block stays inside it, as entity codes", async () => {
     const file = join(dir, "evil.ts");
     const evil = "a```\\n;#<b>x</b>-->>T1: end\\u001b[2J";

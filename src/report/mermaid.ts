@@ -12,7 +12,7 @@
 // or Markdown would read); everything else becomes a Mermaid entity code (#NNN;).
 
 import { KIND, type KState } from "../kernel/index.ts";
-import { eventJson, eventOrNull, type ReplaySource, withStates } from "../replay/index.ts";
+import { eventJson, eventOrNull, type ReplaySource, waitVerb, withStates } from "../replay/index.ts";
 import { safeText } from "../util/safe-text.ts";
 import { cut } from "../util/text-table.ts";
 
@@ -73,7 +73,9 @@ function stepOf(
       return msg(T, lock, "->>", `acquire${num("level") > 1 ? ` (level ${num("level")})` : ""}`);
     case "lock-wait": {
       const owner = waitOwner;
-      return msg(T, lock, "-->>", `${num("spin") ? "spins" : "blocks"}${owner >= 0 ? ` (held by tid ${owner})` : ""}`);
+      // describe.ts's verb (spins, blocks; waits: a wait of an imported trace), its first word.
+      const verb = waitVerb(num("spin")).split(" ")[0];
+      return msg(T, lock, "-->>", `${verb}${owner >= 0 ? ` (held by tid ${owner})` : ""}`);
     }
     case "lock-release":
       return T
@@ -212,13 +214,6 @@ export function sequenceDiagram(
   }
   if (steps.length === 0) return [];
   steps.sort((x, y) => x.seq - y.seq);
-  const vEv = eventOrNull(src, seq);
-  const vOver =
-    vEv !== null && vEv.tid >= 0 && labels.has(`T${vEv.tid}`)
-      ? `T${vEv.tid}`
-      : steps[steps.length - 1]!.step.type === "msg"
-        ? (steps[steps.length - 1]!.step as { from: string }).from
-        : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
   // Participants in order of first appearance along the diagram.
   const seen: string[] = [];
   const see = (k: string) => {
@@ -230,6 +225,17 @@ export function sequenceDiagram(
       see(step.to);
     } else step.over.forEach(see);
   }
+  // The violation's note goes over its thread, declared when no step drew it (an event the diagram does not
+  // draw, as a switch), while there is room; else over the last step's first participant.
+  const vEv = eventOrNull(src, seq);
+  const vThread = vEv !== null && vEv.tid >= 0 ? names.thread(vEv.tid) : null;
+  if (vThread !== null && !seen.includes(vThread) && seen.length < MAX_PARTICIPANTS) seen.push(vThread);
+  const vOver =
+    vThread !== null && seen.includes(vThread)
+      ? vThread
+      : steps[steps.length - 1]!.step.type === "msg"
+        ? (steps[steps.length - 1]!.step as { from: string }).from
+        : (steps[steps.length - 1]!.step as { over: string[] }).over[0]!;
   const L = ["```mermaid", "sequenceDiagram"];
   for (const k of seen) L.push(`    participant ${k} as ${mmText(labels.get(k)!)}`);
   for (const { step } of steps) {
