@@ -109,6 +109,34 @@ describe("pipes", () => {
     expect(regs(closed.evs, "w")).toEqual([16]);
   });
 
+  it("nonblock (O_NONBLOCK): a read of an empty pipe and a write that would wait fail with EAGAIN; a larger write returns what fit", () => {
+    const res = runWorld(
+      [
+        [
+          k.pipe({ read: "rd", write: "wr", cap: 16 }),
+          k.read(r("rd"), 8, { ret: "a", nonblock: true }),
+          k.write(r("wr"), 40, { ret: "b", nonblock: true }),
+          k.write(r("wr"), 8, { ret: "c", nonblock: true }),
+          k.read(r("rd"), 8, { ret: "d", nonblock: true }),
+          k.write(r("wr"), 16, { ret: "e", nonblock: true }),
+          k.write(r("wr"), 8, { ret: "f", nonblock: true }),
+        ],
+      ],
+      { seed: 1, cpus: 1 },
+    );
+    expect(res.st.outcome!.kind).toBe("ok");
+    expect(["a", "b", "c", "d", "e", "f"].map((x) => regs(res.evs, x))).toEqual([
+      [-k.ERRNO.EAGAIN],
+      [16],
+      [-k.ERRNO.EAGAIN],
+      [8],
+      [-k.ERRNO.EAGAIN],
+      [8],
+    ]);
+    expect(of(res.evs, k.KIND.pipeWait)).toEqual([]);
+    expect(describeEv(of(res.evs, k.KIND.errno)[0]!)).toBe("tid 1: read(3, 8) fails: EAGAIN");
+  });
+
   it("writing with no read end left: SIGPIPE kills the writer by default; with SIGPIPE ignored, -EPIPE", () => {
     const killed = run([[k.pipe({ read: "rd", write: "wr" }), k.close(r("rd")), k.write(r("wr"), 1), k.user("never")]]);
     expect(killed.st.procs.get(1)?.exitCode ?? 128 + k.SIG.SIGPIPE).toBe(128 + k.SIG.SIGPIPE);

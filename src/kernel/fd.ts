@@ -18,8 +18,12 @@
 // again. So "the reader never sees EOF because a forked child still holds
 // the write end" is the reader blocked while that child's fd stays open.
 //
+// A call with `nonblock` does not wait, as on an O_NONBLOCK descriptor: a read
+// of an empty pipe and a write that would wait fail with EAGAIN (a larger
+// write returns the count of what fit).
+//
 // Return values, as the system calls': read and write give the byte count or
-// -errno (EBADF, EPIPE, EINTR); pipe, dup give a descriptor or -errno (EMFILE,
+// -errno (EBADF, EPIPE, EINTR, EAGAIN); pipe, dup give a descriptor or -errno (EMFILE,
 // EBADF); close and fcntl 0 or the errno.
 
 import { AGAIN, DONE, type Frame, KEEP, type Micro, type R, type TCtx } from "./ctx.ts";
@@ -240,6 +244,11 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
     return DONE;
   }
   if (room < need) {
+    // O_NONBLOCK: no wait: what it wrote so far, or EAGAIN.
+    if (op.nonblock === true) {
+      if (done > 0) return wrote(k, t, c, op.ret, done, f);
+      return fail(k, t, c, ERRNO.EAGAIN, fd, call, op.ret, true);
+    }
     t.wrote = done;
     return wait(k, t, c, p.id, true);
   }
@@ -248,7 +257,12 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   k.cost(COST.kernel, c);
   wakePipe(k, c, t.tid, p.id, true);
   if (done + w < n) {
-    // More to write: the op goes on at its next step (waiting for room then).
+    // O_NONBLOCK: a short count now. Else more to write: the op goes on at its next step (waiting for room then).
+    if (op.nonblock === true) {
+      t.wrote = -1;
+      setRet(k, t, c, op.ret, done + w);
+      return DONE;
+    }
     t.wrote = done + w;
     return KEEP;
   }
@@ -282,8 +296,11 @@ function wrote(k: Simulator, t: TCtx, c: number, ret: string | undefined, count:
 export function readOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "read" }>): R {
   const pc = pipeCall(k, t, c, op);
   if (typeof pc === "number") return pc;
-  const { p, n } = pc;
-  if (p.used === 0 && p.writers > 0 && n > 0) return wait(k, t, c, p.id, false);
+  const { p, n, fd, call } = pc;
+  if (p.used === 0 && p.writers > 0 && n > 0)
+    return op.nonblock === true
+      ? fail(k, t, c, ERRNO.EAGAIN, fd, call, op.ret, true) // O_NONBLOCK: no wait
+      : wait(k, t, c, p.id, false);
   const got = Math.max(0, Math.min(n, p.used));
   k.emit(c, t.tid, ev.pipeRead({ pipe: p.id, n: got, used: p.used - got }));
   k.cost(COST.kernel, c);

@@ -251,9 +251,9 @@ export type Op =
   /** fcntl(fd, F_SETFD): set or clear close-on-exec; `ret` gets 0 or EBADF. */
   | { op: "fcntl"; fd: Expr; cloexec: boolean; ret?: string }
   /** write(fd, n bytes); `ret` gets the bytes written or -EBADF, -EPIPE (after SIGPIPE), -EINTR. */
-  | { op: "write"; fd: Expr; n: Expr; ret?: string }
+  | { op: "write"; fd: Expr; n: Expr; ret?: string; nonblock?: boolean }
   /** read(fd, up to n bytes); `ret` gets the bytes read (0: end of file) or -EBADF, -EINTR. */
-  | { op: "read"; fd: Expr; n: Expr; ret?: string }
+  | { op: "read"; fd: Expr; n: Expr; ret?: string; nonblock?: boolean }
   // ---- priorities (prio.ts) ----
   /** sched_setscheduler(0, policy, prio): the calling thread's class and priority. */
   | { op: "setPriority"; prio: number; policy: SchedPolicy };
@@ -628,11 +628,14 @@ export const dup2 = (fd: Expr | number, to: Expr | number, reg: string): Op =>
 export const cloexec = (fd: Expr | number, on = true, o: { ret?: string } = {}): Op =>
   site(defined({ op: "fcntl", fd: x(fd), cloexec: on, ret: o.ret }));
 /** write(fd, n bytes); `{ ret }` gets the count or -errno. */
-export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op =>
-  site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret }));
-/** read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. */
-export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string } = {}): Op =>
-  site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret }));
+export const write = (fd: Expr | number, n: Expr | number, o: { ret?: string; nonblock?: boolean } = {}): Op =>
+  site(defined({ op: "write", fd: x(fd), n: x(n), ret: o.ret, nonblock: o.nonblock }));
+/**
+ * read(fd, up to n bytes); `{ ret }` gets the count (0 at end of file) or -errno. `{ nonblock: true }` (for
+ * read and write): the call does not wait, as on an O_NONBLOCK descriptor: -EAGAIN where it would block.
+ */
+export const read = (fd: Expr | number, n: Expr | number, o: { ret?: string; nonblock?: boolean } = {}): Op =>
+  site(defined({ op: "read", fd: x(fd), n: x(n), ret: o.ret, nonblock: o.nonblock }));
 
 // priorities
 /** sched_setscheduler for the calling thread: `setPriority(30, "fifo")`; `setPriority(0)` back to the default class. */

@@ -543,6 +543,7 @@ class Checker {
       case "read":
         expr("fd", "int");
         expr("n", "int");
+        if (o.nonblock !== undefined && typeof o.nonblock !== "boolean") bad("nonblock must be true or false");
         this.ret(o, at);
         break;
       case "sigmask":
