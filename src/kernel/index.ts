@@ -17,7 +17,7 @@ export {
   randomPreempt,
   type SchedView,
 } from "./sched.ts";
-export { actionOf, deliverable, handlerRelock } from "./signal.ts";
+export { actionOf, handlerRelock } from "./signal.ts";
 export { SimError, type SimOptions, Simulator, type Sink, simulate, type World } from "./sim.ts";
 export { cloneState, fromPlain, initState, type PlainState, toPlain } from "./state.ts";
 export * from "./types.ts";

@@ -102,14 +102,6 @@ export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: numbe
   return !(target && ((target.sigMask ?? 0) & bit(sig)) !== 0);
 }
 
-/** The pending signal thread th would take now (its own first, then its process's), or undefined. */
-export function deliverable(s: KState, th: Thread): PendingSignal | undefined {
-  const mask = th.sigMask ?? 0;
-  const mine = th.sigPending?.find((x) => (mask & bit(x.sig)) === 0 || x.sig === SIG.SIGKILL);
-  if (mine) return mine;
-  return s.procs.get(th.pid)?.sigPending?.find((x) => (mask & bit(x.sig)) === 0 || x.sig === SIG.SIGKILL);
-}
-
 /** Signals pending anywhere (the interpreter checks for delivery only when some are). */
 export function countPending(s: KState): number {
   let n = 0;
