@@ -218,7 +218,7 @@ function pipeCall(
 
 /** write(fd, n): see the file comment. t.wrote carries what the call wrote so far across its waits. */
 export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>, f: Frame): R {
-  if (t.wrote > 0 && (t.cutShort || signalled(k, t))) return wrote(k, t, c, op.ret, t.wrote, f);
+  if (t.wrote > 0 && (t.cutShort || signalled(k, t))) return wrote(k, t, c, op.ret, t.wrote, f, false);
   const pc = pipeCall(k, t, c, op);
   if (typeof pc === "number") return pc;
   const { p, n, fd, call } = pc;
@@ -226,13 +226,7 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   if (p.readers === 0) {
     // Nobody can ever read it: SIGPIPE to the writer, and EPIPE (or what it wrote before the last reader went).
     send(k, c, -1, t.pid, t.tid, SIG.SIGPIPE);
-    if (done > 0) {
-      // The signal event was this step's: the call ends with the count.
-      t.wrote = -1;
-      t.cutShort = false;
-      setRet(k, t, c, op.ret, done);
-      return DONE;
-    }
+    if (done > 0) return wrote(k, t, c, op.ret, done, f, true);
     return fail(k, t, c, ERRNO.EPIPE, fd, call, op.ret, true);
   }
   const room = p.cap - p.used;
@@ -246,7 +240,7 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   if (room < need) {
     // O_NONBLOCK: no wait: what it wrote so far, or EAGAIN.
     if (op.nonblock === true) {
-      if (done > 0) return wrote(k, t, c, op.ret, done, f);
+      if (done > 0) return wrote(k, t, c, op.ret, done, f, false);
       return fail(k, t, c, ERRNO.EAGAIN, fd, call, op.ret, true);
     }
     t.wrote = done;
@@ -258,11 +252,7 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   wakePipe(k, c, t.tid, p.id, true);
   if (done + w < n) {
     // O_NONBLOCK: a short count now. Else more to write: the op goes on at its next step (waiting for room then).
-    if (op.nonblock === true) {
-      t.wrote = -1;
-      setRet(k, t, c, op.ret, done + w);
-      return DONE;
-    }
+    if (op.nonblock === true) return wrote(k, t, c, op.ret, done + w, f, true);
     t.wrote = done + w;
     return KEEP;
   }
@@ -280,11 +270,23 @@ function signalled(k: Simulator, t: TCtx): boolean {
   return true;
 }
 
-/** A write that ends with part of its bytes written: `count` into ret (a reg-set), or on at once without an event. */
-function wrote(k: Simulator, t: TCtx, c: number, ret: string | undefined, count: number, f: Frame): R {
+/**
+ * A write that ends with part of its bytes written: `count` into ret (a
+ * reg-set). `emitted`: this step already has its event (a pipe-write, the
+ * SIGPIPE); else, without ret, the thread goes on at once without one.
+ */
+function wrote(
+  k: Simulator,
+  t: TCtx,
+  c: number,
+  ret: string | undefined,
+  count: number,
+  f: Frame,
+  emitted: boolean,
+): R {
   t.wrote = -1;
   t.cutShort = false;
-  if (ret === undefined) {
+  if (ret === undefined && !emitted) {
     f.pc++;
     return AGAIN;
   }
