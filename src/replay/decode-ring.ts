@@ -36,7 +36,8 @@
 // twice, once on each thread.
 
 import type { EventColumns } from "../trace/event-codec.ts";
-import type { ReplaySource, TraceSource } from "./source.ts";
+import type { TraceSource } from "./source.ts";
+import { WrappedSource } from "./wrapped-source.ts";
 
 /** Slots in the ring: the worker decodes up to SLOTS - 1 chunks ahead of the one the scan holds. */
 export const SLOTS = 8;
@@ -160,7 +161,7 @@ export interface RingStats {
  * from the ring the decode worker fills (see the file comment); everything
  * else is src's.
  */
-export class RingSource implements ReplaySource {
+export class RingSource extends WrappedSource<TraceSource> {
   readonly stats: RingStats = { fromRing: 0, self: 0, left: 0, restarts: 0, waitMs: 0, waits: 0, abandoned: null };
   private readonly ctrl: Int32Array;
   private readonly head: Int32Array;
@@ -178,10 +179,11 @@ export class RingSource implements ReplaySource {
   private lastStrings: string[] = [""];
 
   constructor(
-    readonly src: TraceSource,
+    src: TraceSource,
     buf: SharedArrayBuffer,
     readonly cap: number,
   ) {
+    super(src);
     const v = ringViews(buf, cap);
     this.ctrl = v.ctrl;
     this.head = v.head;
@@ -205,35 +207,8 @@ export class RingSource implements ReplaySource {
   get meta() {
     return this.src.meta;
   }
-  get eventCount(): number {
-    return this.src.eventCount;
-  }
-  get snapshotSeqs(): readonly number[] {
-    return this.src.snapshotSeqs;
-  }
-  get chunkFirstSeqs(): readonly number[] {
-    return this.src.chunkFirstSeqs;
-  }
   get outcome() {
     return this.src.outcome;
-  }
-  get recovery() {
-    return this.src.recovery;
-  }
-  get gaps() {
-    return this.src.gaps;
-  }
-  loadSnapshot(seqAtOrBefore: number) {
-    return this.src.loadSnapshot(seqAtOrBefore);
-  }
-  loadSnapshotFrom(seqAtOrAfter: number) {
-    return this.src.loadSnapshotFrom(seqAtOrAfter);
-  }
-  chunkOf(seq: number): number {
-    return this.src.chunkOf(seq);
-  }
-  readChunk(i: number) {
-    return this.src.readChunk(i);
   }
   columns(i: number): EventColumns {
     return this.src.columns(i);
@@ -244,9 +219,9 @@ export class RingSource implements ReplaySource {
     Atomics.notify(this.ctrl, CTRL.gen);
     Atomics.notify(this.ctrl, CTRL.cons);
   }
-  close(): void {
+  override close(): void {
     this.stop();
-    this.src.close();
+    super.close();
   }
 
   /** Columns of chunk i: from the ring when it holds them, else decoded here (see the file comment). */

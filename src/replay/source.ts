@@ -24,6 +24,7 @@ import type { ImportedMeta } from "../trace/format.ts";
 import { type OpenOptions, openTrace, type Recovery, type TraceReader } from "../trace/reader.ts";
 import { hasUnsafe, safeText } from "../util/safe-text.ts";
 import { INVARIANT_NAMES } from "./invariants.ts";
+import { WrappedSource } from "./wrapped-source.ts";
 
 /** What a source knows about the run it holds. */
 export interface SourceMeta {
@@ -446,7 +447,7 @@ function safeState<T extends { state: KState }>(x: T): T {
   return x;
 }
 
-class SafeTextSource implements ReplaySource {
+class SafeTextSource extends WrappedSource {
   readonly meta: SourceMeta;
   readonly outcome: Outcome | null;
   readColumns?: (i: number) => EventColumns;
@@ -454,7 +455,8 @@ class SafeTextSource implements ReplaySource {
   columnsTo?: (i: number, need: number) => EventColumns;
   private readonly chunkCache = new WeakMap<readonly KEvent[], readonly KEvent[]>();
 
-  constructor(private readonly src: ReplaySource) {
+  constructor(src: ReplaySource) {
+    super(src);
     const m = src.meta;
     this.meta = {
       ...m,
@@ -490,32 +492,14 @@ class SafeTextSource implements ReplaySource {
     if (read) this.readColumns = (i) => safeColumns(read.call(src, i));
   }
 
-  get eventCount(): number {
-    return this.src.eventCount;
-  }
-  get snapshotSeqs(): readonly number[] {
-    return this.src.snapshotSeqs;
-  }
-  get chunkFirstSeqs(): readonly number[] {
-    return this.src.chunkFirstSeqs;
-  }
-  get recovery(): Recovery | null {
-    return this.src.recovery;
-  }
-  get gaps(): readonly Gap[] {
-    return this.src.gaps;
-  }
-  loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState } {
+  override loadSnapshot(seqAtOrBefore: number): { seq: number; state: KState } {
     return safeState(this.src.loadSnapshot(seqAtOrBefore));
   }
-  loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
+  override loadSnapshotFrom(seqAtOrAfter: number): { seq: number; state: KState } | null {
     const x = this.src.loadSnapshotFrom(seqAtOrAfter);
     return x && safeState(x);
   }
-  chunkOf(seq: number): number {
-    return this.src.chunkOf(seq);
-  }
-  readChunk(i: number): readonly KEvent[] {
+  override readChunk(i: number): readonly KEvent[] {
     const evs = this.src.readChunk(i);
     let safe = this.chunkCache.get(evs);
     if (safe === undefined) {
@@ -523,9 +507,6 @@ class SafeTextSource implements ReplaySource {
       this.chunkCache.set(evs, safe);
     }
     return safe;
-  }
-  close(): void {
-    this.src.close();
   }
 }
 
