@@ -81,125 +81,114 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   if (v.invariant === "assertions") return checkDataflow(src, v.event);
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
-  if (!decl || !state) return [];
-  const vars = exprReads(decl.check).vars;
-  return [...otherWriter(src, v.event, vars, state), ...lostUpdates(src, v.seq, vars, state)];
-}
-
-/**
- * When the event that breaks a scenario's invariant writes a variable the
- * invariant reads, the write before it by another thread (the value it
- * changed: `inside` went 1 → 2, and tid 3 had made it 1), and each of the two
- * threads' last failed call before its write, if it had one since its
- * previous write of the variable (a sem_wait that returned EINTR, a trylock
- * that returned EBUSY: the thread went on anyway). Two threads' writes
- * meeting is what such an invariant is about (a count of threads inside, a
- * flag).
- */
-function otherWriter(src: ReplaySource, ev: KEvent, names: ReadonlySet<string>, state: KState): FlowCause[] {
-  if (!WRITES.has(ev.kind)) return [];
-  const name = state.vars.get(ev.a)?.name;
-  if (name === undefined || !names.has(name)) return [];
-  let prev: KEvent | undefined;
-  // Per thread: its last failed call, and its last write of the variable.
-  const failed = new Map<number, KEvent>();
-  const wrote = new Map<number, number>();
-  const failedBefore = new Map<number, KEvent | undefined>();
-  walk(
-    src,
-    Math.max(0, ev.seq - DATAFLOW_WINDOW),
-    ev.seq - 1,
-    {
-      event: (e) => {
-        if (e.kind === KIND.errno && e.tid >= 0) failed.set(e.tid, { ...e });
-        else if (WRITES.has(e.kind) && e.a === ev.a) {
-          prev = { ...e };
-          const f = failed.get(e.tid);
-          failedBefore.set(e.tid, f !== undefined && f.seq > (wrote.get(e.tid) ?? -1) ? f : undefined);
-          wrote.set(e.tid, e.seq);
-        }
-      },
-    },
-    { fold: false },
-  );
-  if (prev === undefined || prev.tid === ev.tid) return [];
-  const out: FlowCause[] = [];
-  const theirs = failedBefore.get(prev.tid);
-  if (theirs !== undefined)
-    out.push({
-      seq: theirs.seq,
-      why: `tid ${prev.tid}'s last call that failed before its write of ${name} at ${prev.seq}`,
-    });
-  out.push({
-    seq: prev.seq,
-    root: true,
-    why: `tid ${prev.tid}'s write of ${name}: the value tid ${ev.tid}'s write at ${ev.seq} changed`,
-  });
-  const mine = failed.get(ev.tid);
-  if (mine !== undefined && mine.seq > (wrote.get(ev.tid) ?? -1))
-    out.push({ seq: mine.seq, why: `tid ${ev.tid}'s last call that failed before this write of ${name}` });
-  return out;
+  return decl && state ? invariantCauses(src, v.event, exprReads(decl.check).vars, state) : [];
 }
 
 /** Lost updates reported per violation at most (the latest). */
 const LOST_SHOWN = 3;
 
 /**
- * The lost updates of the variables `names` before event `seq` (within the
- * window): a plain or atomic store by a thread whose last read of the
- * variable saw another value than the one it overwrites (its load-compute-
- * store had another thread's write land in between, and wiped it out). Each
- * is two causes: the store, and the write it overwrote. The latest
- * LOST_SHOWN. A scenario's own invariant over a counter, a total, a flag
- * reads the result; these are where it went wrong.
+ * The causes behind a scenario's own invariant, broken at event ev, over the
+ * variables `names` it reads, from one walk of the window before ev:
+ *   - when ev writes one of them, the write before it by another thread (the
+ *     value it changed: `inside` went 1 → 2, and tid 3 had made it 1), and
+ *     each of the two threads' last failed call before its write, if it had
+ *     one since its previous write of the variable (a sem_wait that returned
+ *     EINTR, a trylock that returned EBUSY: the thread went on anyway). Two
+ *     threads' writes meeting is what such an invariant is about (a count of
+ *     threads inside, a flag);
+ *   - the lost updates of the variables: a plain or atomic store by a thread
+ *     whose last read of the variable saw another value than the one it
+ *     overwrites (its load-compute-store had another thread's write land in
+ *     between, and wiped it out), two causes each (the store, and the write
+ *     it overwrote), the latest LOST_SHOWN. A counter, a total, a flag the
+ *     invariant reads went wrong there.
  */
-export function lostUpdates(src: ReplaySource, seq: number, names: ReadonlySet<string>, state: KState): FlowCause[] {
+function invariantCauses(src: ReplaySource, ev: KEvent, names: ReadonlySet<string>, state: KState): FlowCause[] {
   const ids = new Map<number, string>();
   for (const x of state.vars.values()) if (names.has(x.name)) ids.set(x.id, x.name);
   if (ids.size === 0) return [];
+  // The variable ev writes, when the invariant reads it (-1: none).
+  const target = WRITES.has(ev.kind) && ids.has(ev.a) ? ev.a : -1;
   // Per variable and thread: the value and seq of its last read since its own last write.
   const lastRead = new Map<string, { value: number; seq: number }>();
   const lastWrite = new Map<number, KEvent>();
   const found: FlowCause[][] = [];
+  // Per thread: its last failed call; its last write of target, and the failed call before that write.
+  const failed = new Map<number, KEvent>();
+  const wrote = new Map<number, number>();
+  const failedBefore = new Map<number, KEvent | undefined>();
+  let prev: KEvent | undefined;
   walk(
     src,
-    Math.max(0, seq - DATAFLOW_WINDOW),
-    seq,
+    Math.max(0, ev.seq - DATAFLOW_WINDOW),
+    ev.seq,
     {
       event: (e) => {
+        if (e.kind === KIND.errno) {
+          if (e.tid >= 0) failed.set(e.tid, { ...e });
+          return;
+        }
         if (!ids.has(e.a)) return;
         const key = `${e.a}:${e.tid}`;
         // A failed cas (nothing changed) is a read.
         if (LOADS.has(e.kind) || (e.kind === KIND.cas && e.b === e.c)) lastRead.set(key, { value: e.b, seq: e.seq });
         else if (WRITES.has(e.kind)) {
           const r = lastRead.get(key);
-          const prev = lastWrite.get(e.a);
+          const before = lastWrite.get(e.a);
           if (
             (e.kind === KIND.store || e.kind === KIND.atomicStore) &&
             r !== undefined &&
             r.value !== e.b &&
-            prev !== undefined &&
-            prev.seq > r.seq &&
-            prev.tid !== e.tid
+            before !== undefined &&
+            before.seq > r.seq &&
+            before.tid !== e.tid
           ) {
             const name = ids.get(e.a)!;
             found.push([
-              { seq: prev.seq, why: `tid ${prev.tid}'s write of ${name}, which tid ${e.tid} overwrote at ${e.seq}` },
+              {
+                seq: before.seq,
+                why: `tid ${before.tid}'s write of ${name}, which tid ${e.tid} overwrote at ${e.seq}`,
+              },
               {
                 seq: e.seq,
                 root: true,
-                why: `a lost update: tid ${e.tid} read ${name} = ${r.value} at ${r.seq}, and tid ${prev.tid} wrote it at ${prev.seq} before this store`,
+                why: `a lost update: tid ${e.tid} read ${name} = ${r.value} at ${r.seq}, and tid ${before.tid} wrote it at ${before.seq} before this store`,
               },
             ]);
           }
           lastRead.delete(key);
           lastWrite.set(e.a, { ...e });
+          if (e.a === target && e.seq < ev.seq) {
+            prev = lastWrite.get(e.a);
+            const f = failed.get(e.tid);
+            failedBefore.set(e.tid, f !== undefined && f.seq > (wrote.get(e.tid) ?? -1) ? f : undefined);
+            wrote.set(e.tid, e.seq);
+          }
         }
       },
     },
     { fold: false },
   );
-  return found.slice(-LOST_SHOWN).flat();
+  const out: FlowCause[] = [];
+  if (prev !== undefined && prev.tid !== ev.tid) {
+    const name = ids.get(target)!;
+    const theirs = failedBefore.get(prev.tid);
+    if (theirs !== undefined)
+      out.push({
+        seq: theirs.seq,
+        why: `tid ${prev.tid}'s last call that failed before its write of ${name} at ${prev.seq}`,
+      });
+    out.push({
+      seq: prev.seq,
+      root: true,
+      why: `tid ${prev.tid}'s write of ${name}: the value tid ${ev.tid}'s write at ${ev.seq} changed`,
+    });
+    const mine = failed.get(ev.tid);
+    if (mine !== undefined && mine.seq > (wrote.get(ev.tid) ?? -1))
+      out.push({ seq: mine.seq, why: `tid ${ev.tid}'s last call that failed before this write of ${name}` });
+  }
+  return [...out, ...found.slice(-LOST_SHOWN).flat()];
 }
 
 /** The same for an assert-fail event ev (a seq and the part each event played, oldest first). */
