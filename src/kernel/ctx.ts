@@ -65,8 +65,6 @@ export interface TCtx {
   handledAt: number;
   /** Bytes the pipe write in progress wrote so far (a write of more than fits goes on in pieces: fd.ts), -1 when none. */
   wrote: number;
-  /** A write in progress (wrote > 0) was woken for a signal that no handler on this thread took: it returns what it wrote. */
-  cutShort: boolean;
   /**
    * The deadline a restarted call keeps (-1: none): a call restarted after a
    * signal (signal.ts, restartCall) sleeps until its first deadline, not for

@@ -218,7 +218,7 @@ function pipeCall(
 
 /** write(fd, n): see the file comment. t.wrote carries what the call wrote so far across its waits. */
 export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>, f: Frame): R {
-  if (t.wrote > 0 && (t.cutShort || signalled(k, t))) return wrote(k, t, c, op.ret, t.wrote, f, false);
+  if (t.wrote > 0 && signalled(k, t)) return wrote(k, t, c, op.ret, t.wrote, f, false);
   const pc = pipeCall(k, t, c, op);
   if (typeof pc === "number") return pc;
   const { p, n, fd, call } = pc;
@@ -285,7 +285,6 @@ function wrote(
   emitted: boolean,
 ): R {
   t.wrote = -1;
-  t.cutShort = false;
   if (ret === undefined && !emitted) {
     f.pc++;
     return AGAIN;

@@ -317,13 +317,14 @@ function canTakeSoon(x: Thread, sig: number): boolean {
  * made ignored): no handler ran on t, so the call is restarted, as Linux
  * restarts a syscall that returned -ERESTARTSYS, -ERESTARTNOHAND or
  * -ERESTART_RESTARTBLOCK when no handler runs; a sleep or timed wait keeps
- * its deadline. Only handlers make EINTR.
+ * its deadline. Only handlers make EINTR. Not a pipe write that wrote part
+ * of its bytes: it returns that count (Linux's pipe_write ends at a pending
+ * signal with what it wrote), which writeOp does when it sees the wake.
  */
 export function restartCall(t: TCtx): void {
+  if (t.wrote > 0) return;
   t.restartUntil = t.blockedUntil;
   t.blockedAt = -1;
-  // A pipe write that wrote part of its bytes returns that count instead (Linux's pipe_write: a signal pending ends it with what it wrote).
-  if (t.wrote > 0) t.cutShort = true;
 }
 
 /**

@@ -371,7 +371,6 @@ export class Simulator {
       blockedUntil: -1,
       handledAt: -1,
       wrote: -1,
-      cutShort: false,
       restartUntil: -1,
     };
     this.threads.set(tid, t);
