@@ -514,8 +514,9 @@ export function threadTable(v: StateView, threads: readonly ThreadView[]): { hea
   const heads = comms
     ? ["tid", "comm", "pid", "state", "cpu", "waits on", "woken by"]
     : ["tid", "pid", "state", "ident", "kstack", "waits on"];
+  const locks = new Map(v.locks.map((l) => [l.id, l]));
   const rows = threads.map((t) => {
-    const lock = v.locks.find((l) => l.id === t.waitLock);
+    const lock = t.waitLock >= 0 ? locks.get(t.waitLock) : undefined;
     const wait =
       t.waitLock >= 0
         ? lock
