@@ -177,7 +177,7 @@ export function fcntlOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   return DONE;
 }
 
-/** Whether t's previous try of this op ended in a signal's wakeup (then the call returns EINTR). Clears blockedAt. */
+/** Whether t's previous try of this op ended in a signal's wakeup (then the call returns EINTR, or a write what it wrote). Clears blockedAt. */
 function interrupted(k: Simulator, t: TCtx): boolean {
   if (t.blockedAt < 0) return false;
   const at = t.blockedAt;
@@ -218,7 +218,8 @@ function pipeCall(
 
 /** write(fd, n): see the file comment. t.wrote carries what the call wrote so far across its waits. */
 export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "write" }>, f: Frame): R {
-  if (t.wrote > 0 && signalled(k, t)) return wrote(k, t, c, op.ret, t.wrote, f, false);
+  // A signal's wake after a piece: the count written (interrupted() clears blockedAt either way: pipeCall then sees a retry).
+  if (t.wrote > 0 && interrupted(k, t)) return wrote(k, t, c, op.ret, t.wrote, f, false);
   const pc = pipeCall(k, t, c, op);
   if (typeof pc === "number") return pc;
   const { p, n, fd, call } = pc;
@@ -259,15 +260,6 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   t.wrote = -1;
   setRet(k, t, c, op.ret, n);
   return DONE;
-}
-
-/** Whether t's wait (at blockedAt) was ended by a signal; clears blockedAt when it was. */
-function signalled(k: Simulator, t: TCtx): boolean {
-  if (t.blockedAt < 0) return false;
-  const w = k.state.threads.get(t.tid)?.woken;
-  if (w === undefined || w.seq <= t.blockedAt || w.how !== HOW.signal) return false;
-  t.blockedAt = -1;
-  return true;
 }
 
 /**
