@@ -44,7 +44,7 @@ export const SLOTS = 8;
 /** UTF-16 code units of a chunk's string table a slot holds (each string: its length in two units, then its units); a larger table is decoded by the scan's thread. */
 export const SLOT_UNITS = 1 << 15;
 /** The scan stops waiting for a worker that made no progress for this long (then decodes every chunk itself). */
-const STALL_MS = 2000;
+export const STALL_MS = 2000;
 
 /** Int32 words at the start of the buffer. */
 export const CTRL = {
@@ -182,6 +182,8 @@ export class RingSource extends WrappedSource<TraceSource> {
     src: TraceSource,
     buf: SharedArrayBuffer,
     readonly cap: number,
+    /** How long a worker may make no progress before this thread decodes every chunk itself (tests: Infinity). */
+    private readonly stallMs = STALL_MS,
   ) {
     super(src);
     const v = ringViews(buf, cap);
@@ -299,9 +301,9 @@ export class RingSource extends WrappedSource<TraceSource> {
       this.stats.waits++;
       if (r === "timed-out" && Atomics.load(ctrl, CTRL.next) === next) {
         waited += dt;
-        if (waited > STALL_MS) {
+        if (waited > this.stallMs) {
           this.dead = true;
-          this.stats.abandoned = `the decode worker made no progress for ${STALL_MS} ms`;
+          this.stats.abandoned = `the decode worker made no progress for ${this.stallMs} ms`;
           this.stop();
           return null;
         }

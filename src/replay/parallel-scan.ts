@@ -90,6 +90,13 @@ export interface ParallelScanOptions {
   decodeFailAfter?: number;
   /** Tests: the pipeline waits for its decode worker to run before scanning (by default this thread starts at once, decoding the first chunks itself). */
   waitForWorker?: boolean;
+  /**
+   * Tests: how long the pipeline waits for a decode worker that makes no
+   * progress before decoding every chunk itself (default decode-ring.ts's
+   * STALL_MS). Its figure is wall time: a test whose notes say what the
+   * worker did sets Infinity, so that a loaded machine cannot change them.
+   */
+  stallMs?: number;
 }
 
 /** How check's threads share the scan (ParallelScanOptions.mode). */
@@ -745,7 +752,7 @@ async function pipelined(
     }
   }
   w?.on("error", (e) => (failure ??= e instanceof Error ? e.message : String(e)));
-  const ring = new RingSource(src, buf, cap);
+  const ring = new RingSource(src, buf, cap, opts.stallMs);
   const view = opts.display ? displaySafe(ring) : ring;
   let r: ScanResult;
   try {
