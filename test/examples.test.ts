@@ -295,6 +295,18 @@ describe("examples/", () => {
     }
   });
 
+  it("the README and docs/SCENARIOS.md name every example and count them right", () => {
+    const all = readdirSync(DIR).filter((f) => f.endsWith(".ts"));
+    const UNITS = ["", "-one", "-two", "-three", "-four", "-five", "-six", "-seven", "-eight", "-nine"];
+    const word = (n: number) => `${["twenty", "thirty"][Math.floor(n / 10) - 2]}${UNITS[n % 10]}`;
+    for (const doc of ["README.md", "docs/SCENARIOS.md"]) {
+      const text = readFileSync(join(REPO_ROOT, doc), "utf8");
+      const said = /examples\/README\.md\) has ([a-z-]+) (?:classic bugs|more scenario files)/.exec(text)?.[1];
+      expect(said, `${doc}: how many examples it says`).toBe(word(all.length));
+      for (const f of all) expect(text, `${doc} names ${f}`).toContain(`\`${f.slice(0, -3)}\``);
+    }
+  });
+
   it.each(CASES.map((c) => [c.name, c] as const))(
     "%s: the buggy variant fails as documented, at its root-cause event; every fix is clean over seeds 1..500",
     async (name, c) => {
