@@ -228,4 +228,42 @@ describe("lost updates behind a scenario's own invariant", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a deadlock on a read-write lock names who holds it (the kernel keeps no owner): the cas that took each read lock, or the write lock", () => {
+    const ownCauses = (rep: ReturnType<typeof violationReport>) =>
+      rep.causes.filter((c) => / holds /.test(c.why)).map((c) => [c.desc, c.why.slice(c.why.lastIndexOf("tid "))]);
+    const deadlock = (procs: Op[][]) => {
+      const world = worldOf(procs, { cpus: 2, vars: { rw: k.rwlock() } });
+      for (let seed = 1; seed <= 50; seed++) {
+        const src = MemorySource.record(world, { seed, maxEvents: 5_000 }, { meta: { world } });
+        const res = firstViolation(src, ["no-deadlock"]);
+        if (res.violation) return violationReport(src, res.violation, res.state ?? undefined);
+      }
+      throw new Error("no seed fails");
+    };
+    // A reader "upgrades" in place: its wrlock waits for its own read lock.
+    const self = deadlock([[k.rdlock("rw"), k.wrlock("rw"), k.rwUnlock("rw"), k.rwUnlock("rw")]]);
+    expect(ownCauses(self)).toEqual([
+      [
+        "tid 1 compare-and-swaps rw: 0 → 1; $rw = 0",
+        "tid 1 holds rw for reading, and waits on it: for its own lock to go",
+      ],
+    ]);
+    // A writer that waits for a reader to finish while holding the write lock: the reader waits on the writer.
+    const writer = deadlock([
+      [
+        k.wrlock("rw"),
+        k.thread([k.rdlock("rw"), k.rwUnlock("rw")], { tid: "reader" }),
+        k.join(r("reader")),
+        k.rwUnlock("rw"),
+      ],
+    ]);
+    expect(ownCauses(writer)).toEqual([["tid 1 compare-and-swaps rw: 0 → -1; $rw = 0", "tid 1 holds rw for writing"]]);
+    // A thread that unlocked a read lock it did not hold: the counts do not add up to the word, and no holder is guessed.
+    const unbalanced = deadlock([
+      [k.rdlock("rw"), k.rdlock("rw"), k.thread([k.rwUnlock("rw"), k.wrlock("rw")], { tid: "t" }), k.join(r("t"))],
+    ]);
+    expect(unbalanced.message).toMatch(/waits on rwlock rw|blocks in join/);
+    expect(ownCauses(unbalanced)).toEqual([]);
+  });
 });

@@ -6,7 +6,7 @@
 // names the fork that inherited the write end; the priority-inversion example
 // shows the medium thread running while the high one waits, in `events` and
 // in the TUI's panes.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -157,6 +157,17 @@ const CASES: Case[] = [
     root: (e, r) => {
       expect(kindOf(e)).toBe("fetch-add");
       expect(r.v!.message).toBe("two threads inside the semaphore's section (inside = 2 in pid 1)");
+    },
+  },
+  {
+    name: "rwlock-upgrade",
+    seeds: 2000,
+    failing: 931,
+    violations: { "no-deadlock": 931 },
+    outcomes: { hang: 931, ok: 1069 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("futex-wait");
+      expect(r.v!.message).toMatch(/^tid 2 \(pid 1\) waits on rwlock cache_lock, which can never return/);
     },
   },
   {
@@ -313,6 +324,30 @@ describe("examples/ (issue 11)", () => {
       }
     },
   );
+
+  it("rwlock-upgrade: check names the read locks the waiting readers hold themselves", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const trace = join(dir, "rwlock-upgrade.ktrace");
+      expect((await runCli(["record", file("rwlock-upgrade"), "--seed", "1", "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as { causes: { seq: number; desc: string; why: string }[] };
+      const held = v.causes.filter((c) => c.why.includes(" holds "));
+      expect(held.map((c) => [c.desc, c.why.slice(c.why.lastIndexOf("tid "))])).toEqual([
+        [
+          "tid 3 compare-and-swaps cache_lock: 0 → 1; $cache_lock = 0",
+          "tid 3 holds cache_lock for reading, and waits on it: for its own lock to go",
+        ],
+        [
+          "tid 2 compare-and-swaps cache_lock: 1 → 2; $cache_lock = 1",
+          "tid 2 holds cache_lock for reading, and waits on it: for its own lock to go",
+        ],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("pipe-inherit: the report names the fork that inherited the write end", async () => {
     const trace = join(mkdtempSync(join(tmpdir(), "ktrace-examples-os-")), "pipe-inherit.ktrace");

@@ -268,6 +268,7 @@ describe("examples/", () => {
       "system-reaper",
       "eintr-read",
       "sem-eintr",
+      "rwlock-upgrade",
       "one-condvar",
     ];
     const names = readdirSync(DIR)

@@ -80,8 +80,77 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   if (v.invariant === "assertions") return checkDataflow(src, v.event);
+  if (v.invariant === "no-deadlock" && state) return rwlockHolders(src, v.event, state);
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
   return decl && state ? invariantCauses(src, v.event, exprReads(decl.check).vars, state) : [];
+}
+
+/**
+ * Who holds the read-write locks the threads of a deadlock wait for. A
+ * rwlock is a futex word (0 free, n readers, -1 a writer: sync.ts), so the
+ * kernel keeps no owner; the trace has every change of the word, a cas by the
+ * thread that made it. One walk of the window before ev nets, per lock and
+ * thread, the read locks taken (v -> v + 1) and given back (v -> v - 1), and
+ * the write lock (0 -> -1, back -1 -> 0). A holder is named with the cas that
+ * took the lock, and a waiter that holds the lock it waits for is said to
+ * wait for itself (a read lock "upgraded" in place). Nothing when the counts
+ * do not add up to the word's value (the window starts after an acquire, or
+ * a thread unlocked what it did not hold): a guess is not a cause.
+ */
+function rwlockHolders(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  // The rwlock words some thread waits on, with the waiters.
+  const waiters = new Map<number, number[]>();
+  for (const t of state.threads.values()) {
+    const w = t.waitOn;
+    if (t.state !== "blocked" || w === undefined || w.what !== "futex") continue;
+    if (state.vars.get(w.id)?.sync !== "rwlock") continue;
+    const ws = waiters.get(w.id);
+    if (ws === undefined) waiters.set(w.id, [t.tid]);
+    else ws.push(t.tid);
+  }
+  if (waiters.size === 0) return [];
+  // Per word, per thread: read locks held and the cas of the last one taken; the writer and its cas.
+  const reads = new Map<number, Map<number, { n: number; seq: number }>>();
+  const writer = new Map<number, { tid: number; seq: number }>();
+  const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
+  walk(
+    src,
+    from,
+    ev.seq,
+    {
+      event: (e) => {
+        if (e.kind !== KIND.cas || e.b === e.c || !waiters.has(e.a)) return;
+        let byTid = reads.get(e.a);
+        if (byTid === undefined) reads.set(e.a, (byTid = new Map()));
+        const r = byTid.get(e.tid) ?? { n: 0, seq: -1 };
+        if (e.b >= 0 && e.c === e.b + 1) byTid.set(e.tid, { n: r.n + 1, seq: e.seq });
+        else if (e.b > 0 && e.c === e.b - 1) byTid.set(e.tid, { n: r.n - 1, seq: r.seq });
+        else if (e.b === 0 && e.c === -1) writer.set(e.a, { tid: e.tid, seq: e.seq });
+        else if (e.b === -1 && e.c === 0) writer.delete(e.a);
+      },
+    },
+    { fold: false },
+  );
+  const out: FlowCause[] = [];
+  for (const [id, ws] of waiters) {
+    const v = state.vars.get(id)!;
+    const mine = (tid: number) => (ws.includes(tid) ? ", and waits on it: for its own lock to go" : "");
+    if (v.value === -1) {
+      const w = writer.get(id);
+      if (w !== undefined)
+        out.push({ seq: w.seq, root: true, why: `tid ${w.tid} holds ${v.name} for writing${mine(w.tid)}` });
+      continue;
+    }
+    const held = [...(reads.get(id) ?? new Map<number, { n: number; seq: number }>())].filter(([, r]) => r.n > 0);
+    if (v.value <= 0 || from > 0 || held.reduce((a, [, r]) => a + r.n, 0) !== v.value) continue;
+    for (const [tid, r] of held)
+      out.push({
+        seq: r.seq,
+        root: true,
+        why: `tid ${tid} holds ${v.name} for reading${r.n > 1 ? ` (${r.n} times)` : ""}${mine(tid)}`,
+      });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /** Lost updates reported per violation at most (the latest). */

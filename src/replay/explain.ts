@@ -47,7 +47,12 @@ export function violationReport(src: ReplaySource, v: Violation, state?: KState,
   const described = new Map<number, EventJson>();
   // A failed check of the program's own: where the values it read came from (dataflow.ts).
   const all: FlowCause[] = [...v.causes];
-  for (const c of checkCauses(src, v, state)) if (!all.some((x) => x.seq === c.seq)) all.push(c);
+  // One cause per event: a second part the same event plays is said after the first.
+  for (const c of checkCauses(src, v, state)) {
+    const i = all.findIndex((x) => x.seq === c.seq);
+    if (i < 0) all.push(c);
+    else all[i] = { ...all[i]!, why: `${all[i]!.why}; ${c.why}`, ...(c.root ? { root: true as const } : {}) };
+  }
   all.sort((a, b) => a.seq - b.seq);
   withStates(
     src,
