@@ -206,25 +206,69 @@ describe("SA_RESTART, and which thread takes a process-directed signal", () => {
     }
   });
 
-  it("a process-directed signal is not held back for a thread asleep in a wait signals do not end (a join)", () => {
-    // The main thread joins the worker; the worker signals the process and waits for the handler's flag. Linux would
-    // run the handler on the main thread (its join's futex wait is interruptible, then restarted); this model does
-    // not interrupt joins, so the signal goes to the worker rather than wait for the join that waits for it.
+  it("a join and a user mutex's wait are interrupted for a handler and wait again after it; a kernel lock's wait is not", () => {
+    // The main thread joins the worker (or waits for a mutex the worker holds); the worker signals the process and
+    // waits for the handler's flag. As on Linux (glibc's futex wait under pthread_join and pthread_mutex_lock is
+    // woken for the handler, then waits again: neither call returns EINTR), the main thread takes the signal in its
+    // wait, runs the handler, and waits again; the worker then finishes.
+    const handler = [k.store("got", 1), k.futexWake("got", 1)];
+    const worker = (hold: boolean) => [
+      ...(hold ? [k.lock("m")] : []),
+      k.sleep(5_000),
+      k.kill(1, "SIGUSR1"),
+      k.futexWait("got", 0),
+      k.user("worker done"),
+      ...(hold ? [k.unlock("m")] : []),
+    ];
+    for (const wait of ["join", "mutex"] as const)
+      for (let seed = 1; seed <= 4; seed++) {
+        const main =
+          wait === "join"
+            ? [k.thread(worker(false), { tid: "w" }), k.join(k.r("w"))]
+            : [k.thread(worker(true), { tid: "w" }), k.sleep(1_000), k.lock("m"), k.unlock("m"), k.join(k.r("w"))];
+        const r = runWorld([[k.sigaction("SIGUSR1", handler), ...main]], {
+          vars: VARS,
+          locks: { m: { type: "mutex" } },
+          seed,
+        });
+        expect(r.st.outcome!.kind, `${wait} seed ${seed}`).toBe("ok");
+        const d = of(r.evs, k.KIND.signalDeliver);
+        expect(d.map((x) => x.tid)).toEqual([1]);
+        // Woken from its wait for the signal, then after sigreturn back in the same call: it waits again, or the
+        // lock (the thread) it waited for is free (has exited) by then and the call completes.
+        const waitKind = wait === "join" ? k.KIND.joinWait : k.KIND.lockWait;
+        const doneKind = wait === "join" ? k.KIND.join : k.KIND.lockAcquire;
+        const mine = r.evs.filter((e) => e.tid === 1 || (e.kind === k.KIND.wake && e.a === 1));
+        const at = mine.findIndex((e) => e.seq === d[0]!.seq);
+        expect(mine[at - 1]!.kind === k.KIND.wake || mine[at - 2]!.kind === k.KIND.wake).toBe(true);
+        expect(mine.slice(0, at).findLast((e) => e.kind === waitKind || e.kind === doneKind)?.kind).toBe(waitKind);
+        const ret = mine.findIndex((e) => e.kind === k.KIND.sigreturn);
+        expect([waitKind, doneKind]).toContain(
+          mine.slice(ret + 1).find((e) => e.tid === 1 && e.kind !== k.KIND.switch)?.kind,
+        );
+        expect(r.evs.some((e) => e.tid === 1 && e.kind === k.KIND.errno)).toBe(false);
+      }
+    // A kernel lock's wait (mutex_lock in a system call: TASK_UNINTERRUPTIBLE) is not woken: the signal waits for the
+    // end of the call, and is taken at its return to user mode, after the lock.
     for (let seed = 1; seed <= 4; seed++) {
-      const r = run(
+      const r = runWorld(
         [
           [
-            k.sigaction("SIGUSR1", [k.store("got", 1)]),
-            k.thread([k.sleep(5_000), k.kill(1, "SIGUSR1"), k.futexWait("got", 0), k.user("worker done")], {
-              tid: "w",
-            }),
-            k.join(k.r("w")),
+            k.sigaction("SIGUSR1", [k.user("in handler")]),
+            k.thread([k.syscall("sys_hold", [k.lock("big"), k.sleep(5_000), k.kill(1, "SIGUSR1"), k.unlock("big")])]),
+            k.sleep(1_000),
+            k.syscall("sys_take", [k.lock("big"), k.unlock("big")]),
           ],
         ],
-        seed,
+        { vars: VARS, locks: { big: { type: "mutex", scope: "kernel" } }, seed },
       );
       expect(r.st.outcome!.kind).toBe("ok");
-      expect(of(r.evs, k.KIND.signalDeliver).map((d) => d.tid)).toEqual([2]);
+      const d = of(r.evs, k.KIND.signalDeliver);
+      const acq = r.evs.filter(
+        (e) => e.kind === k.KIND.lockAcquire && e.tid === 1 && r.st.locks.get(e.a)?.name === "big",
+      );
+      expect(r.evs.some((e) => e.kind === k.KIND.wake && e.c === k.HOW.signal)).toBe(false);
+      if (d[0]!.tid === 1) expect(acq[0]!.seq).toBeLessThan(d[0]!.seq);
     }
   });
 

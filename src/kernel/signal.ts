@@ -16,8 +16,9 @@
 // (wake, how signal) and its call returns EINTR after the handler, or is
 // restarted when the handler has SA_RESTART and the call is one Linux
 // restarts (restartable); a call woken for a signal no handler on its thread
-// took restarts (restartCall): only handlers make EINTR. Lock waits and joins
-// are not interrupted.
+// took restarts (restartCall): only handlers make EINTR. A join or a wait
+// for a user-space mutex is woken too, and waits again after the handler (as
+// glibc's futex loops do); a wait for a kernel lock is not interrupted.
 //
 // Delivery (signal-deliver) runs the action: the default kills the process
 // (exit code 128 + sig) or does nothing; a handler is a program pushed as a
@@ -121,11 +122,19 @@ export function handlerRelock(s: KState, tid: number, lockId: number) {
 
 // ---- sending -------------------------------------------------------------------------
 
-/** Waits a signal ends (EINTR): a futex, a sleep, a pipe, waitpid. Lock waits and joins go on. */
-function interruptible(th: Thread): boolean {
+/**
+ * Waits a signal ends: a futex, a sleep, a pipe, waitpid (EINTR after a
+ * handler, or restarted), and a join or a wait for a mutex in user memory:
+ * glibc's futex wait under pthread_join and pthread_mutex_lock is woken for
+ * the handler and waits again after it (neither call fails with EINTR: the
+ * op runs again and waits again, lock-wait or join-wait). A wait for a
+ * kernel lock goes on (mutex_lock sleeps TASK_UNINTERRUPTIBLE).
+ */
+function interruptible(s: KState, th: Thread): boolean {
   if (th.state !== "blocked") return false;
-  if (th.waitOn !== undefined) return th.waitOn.what !== "join";
-  return th.waitPid >= -1 && th.waitLock < 0;
+  if (th.waitOn !== undefined) return true;
+  if (th.waitLock >= 0) return (s.locks.get(th.waitLock)?.space ?? 0) > 0;
+  return th.waitPid >= -1;
 }
 
 /**
@@ -158,7 +167,7 @@ export function send(
     // The first thread that can take it soon, else the first that does not block it.
     const live = p.threads.map((x) => s.threads.get(x)).filter((x) => x !== undefined && x.state !== "exited");
     const open = live.filter((x) => ((x!.sigMask ?? 0) & bit(sig)) === 0);
-    target = open.find((x) => canTakeSoon(x!, sig)) ?? open[0];
+    target = open.find((x) => canTakeSoon(s, x!, sig)) ?? open[0];
   }
   // A process-directed signal newly pending is for `target` (takenBy).
   if (th === undefined && target !== undefined && p.sigPending?.some((x) => x.seq === sent)) {
@@ -170,7 +179,7 @@ export function send(
     }
     k.sigTargets.set(sent, target.tid);
   }
-  if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(target)) {
+  if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(s, target)) {
     k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
   }
 }
@@ -269,7 +278,7 @@ export function inCall(s: KState, t: TCtx): boolean {
  */
 export function wakeForPending(k: Simulator, t: TCtx, c: number): void {
   const th = k.state.threads.get(t.tid);
-  if (th === undefined || !interruptible(th)) return;
+  if (th === undefined || !interruptible(k.state, th)) return;
   const pend = takenBy(k, th);
   if (pend !== undefined)
     k.emit(c, t.tid, ev.wake({ tid: t.tid, by: -1, how: HOW.signal, context: sigName(pend.sig) }));
@@ -295,20 +304,18 @@ function takenBy(k: Simulator, th: Thread): PendingSignal | undefined {
     const tid = k.sigTargets.get(x.seq);
     if (tid === undefined || tid === th.tid) return true;
     const other = k.state.threads.get(tid);
-    return other === undefined || !canTakeSoon(other, x.sig);
+    return other === undefined || !canTakeSoon(k.state, other, x.sig);
   });
 }
 
 /**
  * Whether thread x can take sig at its next return to user mode: it lives,
  * does not block sig, and is not asleep in a wait a signal does not end (a
- * lock wait or a join: this model does not interrupt them, where Linux would
- * run the handler and restart the futex wait), so that sending a signal for
- * it, or leaving one to it, does not hold the signal back for as long as
- * that wait lasts.
+ * kernel lock's), so that sending a signal for it, or leaving one to it,
+ * does not hold the signal back for as long as that wait lasts.
  */
-function canTakeSoon(x: Thread, sig: number): boolean {
-  return x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0 && (x.state !== "blocked" || interruptible(x));
+function canTakeSoon(s: KState, x: Thread, sig: number): boolean {
+  return x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0 && (x.state !== "blocked" || interruptible(s, x));
 }
 
 /**
