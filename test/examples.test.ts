@@ -269,6 +269,7 @@ describe("examples/", () => {
       "eintr-read",
       "sem-eintr",
       "rwlock-upgrade",
+      "signal-counter",
       "one-condvar",
     ];
     const names = readdirSync(DIR)

@@ -66,9 +66,13 @@ describe("violation report", () => {
       /^tid (\d+) \(pid 1\) in its SIGUSR1 handler blocks writing pipe 1 \(full\), which can never return: its read end is still open in pid 1 \(fd 3\), whose threads cannot run: tid (\d+) \(pid 1\) in its SIGUSR1 handler blocks writing pipe 1 \(full\)$/,
     );
     const deliveries = v.causes.filter((c: { kind: string }) => c.kind === "signal-deliver");
-    expect(deliveries.map((c: { why: string }) => c.why.replace(/^tid \d+/, "tid N"))).toEqual([
-      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler",
-      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler",
+    // Each delivery plays two parts: the handler the thread waits in, and why the kernel gave tid 2 the second
+    // SIGUSR1 (tid 1 had it blocked while its handler for the first ran).
+    expect(
+      deliveries.map((c: { why: string }) => c.why.replace(/^tid \d+/, "tid N").replace(/ at \d+/, " at S")),
+    ).toEqual([
+      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler; tid 1 runs its SIGUSR1 handler from here, with SIGUSR1 blocked while it runs, so the kernel gave the SIGUSR1 sent to pid 1 at S to tid 2",
+      "tid N took SIGUSR1 (sent by tid 2) and waits inside its handler; tid 2 runs its SIGUSR1 handler from here: the SIGUSR1 sent to pid 1 at S went to it (tid 1 blocks it)",
     ]);
   });
 });

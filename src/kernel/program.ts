@@ -600,9 +600,9 @@ export const sigaction = (
           },
     ),
   );
-/** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals. */
-export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[]): Op =>
-  site({ op: "sigmask", how, sigs: sigs.map(sigOf) });
+/** pthread_sigmask(how, sigs): "block", "unblock" or "set" the calling thread's blocked signals (one signal, or a list). */
+export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string)[] | number | string): Op =>
+  site({ op: "sigmask", how, sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf) });
 
 /** pause(): wait for a signal. */
 export const pause = (): Op => site({ op: "pause" });

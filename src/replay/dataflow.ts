@@ -79,10 +79,82 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  * found in it.
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
-  if (v.invariant === "assertions") return checkDataflow(src, v.event);
-  if (v.invariant === "no-deadlock" && state) return rwlockHolders(src, v.event, state);
+  const handler = state ? signalTarget(src, v.event, state) : [];
+  if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state)];
+  if (v.invariant === "no-deadlock" && state) return [...handler, ...rwlockHolders(src, v.event, state)];
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
-  return decl && state ? invariantCauses(src, v.event, exprReads(decl.check).vars, state) : [];
+  return decl && state ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state)] : handler;
+}
+
+/**
+ * Why a signal handler runs on the thread it runs on, when the violation is
+ * that thread's event inside it and the signal was sent to the process: the
+ * kernel gives a process-directed signal to a thread that does not block it
+ * (signal.ts), so the threads of the process that blocked it are why it went
+ * to this one (a handler a program blocks around its own update in one
+ * thread runs on another, beside it). The delivery, and per thread that
+ * blocked the signal, the event that set its mask (its sigmask, or its
+ * creator's: a thread starts with its creator's mask). Nothing for a signal
+ * sent to the thread itself, or when the send is outside the window.
+ */
+function signalTarget(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const h = state.threads.get(ev.tid)?.handling?.at(-1);
+  if (h === undefined || h.sent < 0 || h.sent < ev.seq - DATAFLOW_WINDOW) return [];
+  const name = sigName(h.sig);
+  // Per thread: the event that set its mask (a sigmask, its creator's, or a handler's delivery: the signal is
+  // blocked while its handler runs), with the masks its running handlers will restore.
+  interface MaskSet {
+    seq: number;
+    handler: number;
+  }
+  const unknown: MaskSet = { seq: -1, handler: 0 };
+  const maskSet = new Map<number, MaskSet>();
+  const saved = new Map<number, MaskSet[]>();
+  let blocked: { tid: number; set: MaskSet }[] | null = null;
+  let pid = -1;
+  walk(src, Math.max(0, h.sent - DATAFLOW_WINDOW), h.sent, {
+    event: (e, st) => {
+      if (e.kind === KIND.sigmask) maskSet.set(e.tid, { seq: e.seq, handler: 0 });
+      else if (e.kind === KIND.threadNew && e.a !== e.tid) maskSet.set(e.a, maskSet.get(e.tid) ?? unknown);
+      else if (e.kind === KIND.signalDeliver && e.b === 2) {
+        const stack = saved.get(e.tid) ?? [];
+        stack.push(maskSet.get(e.tid) ?? unknown);
+        saved.set(e.tid, stack);
+        maskSet.set(e.tid, { seq: e.seq, handler: e.a });
+      } else if (e.kind === KIND.sigreturn) maskSet.set(e.tid, saved.get(e.tid)?.pop() ?? unknown);
+      else if (e.seq === h.sent && e.kind === KIND.signal && e.c < 0 && st !== null) {
+        pid = e.a;
+        blocked = [];
+        for (const t of st.threads.values())
+          if (
+            t.pid === e.a &&
+            t.tid !== ev.tid &&
+            t.state !== "exited" &&
+            ((t.sigMask ?? 0) & (1 << (h.sig - 1))) !== 0
+          )
+            blocked.push({ tid: t.tid, set: maskSet.get(t.tid) ?? unknown });
+      }
+    },
+  });
+  const list = blocked as { tid: number; set: MaskSet }[] | null;
+  if (list === null) return [];
+  const out: FlowCause[] = [
+    {
+      seq: h.at,
+      why: `tid ${ev.tid} runs its ${name} handler from here: the ${name} sent to pid ${pid} at ${h.sent} went to it${list.length > 0 ? ` (${list.map((b) => `tid ${b.tid}`).join(", ")} ${list.length > 1 ? "block" : "blocks"} it)` : ""}`,
+    },
+  ];
+  const gave = `so the kernel gave the ${name} sent to pid ${pid} at ${h.sent} to tid ${ev.tid}`;
+  for (const b of list)
+    if (b.set.seq >= 0)
+      out.push({
+        seq: b.set.seq,
+        why:
+          b.set.handler !== 0
+            ? `tid ${b.tid} runs its ${sigName(b.set.handler)} handler from here, with ${name} blocked while it runs, ${gave}`
+            : `tid ${b.tid}'s mask blocks ${name} from here, ${gave}`,
+      });
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /**
@@ -157,6 +229,99 @@ function rwlockHolders(src: ReplaySource, ev: KEvent, state: KState): FlowCause[
 const LOST_SHOWN = 3;
 
 /**
+ * The lost updates in a walk of events: a plain or atomic store whose
+ * context's last read of the variable saw another value than the one it
+ * overwrites, the write in between made by another context (its
+ * load-compute-store had that write land in between, and wiped it out). A
+ * context is a thread, or a signal handler running on it: a handler that
+ * interrupts its own thread between the load and the store loses an update
+ * as another thread does. Each is two causes: the write overwritten, and the
+ * store (root).
+ */
+class LostUpdates {
+  /** Per variable and context: the value and seq of its last read since its own last write. */
+  private readonly lastRead = new Map<string, { value: number; seq: number }>();
+  /** Per variable: its last write. */
+  private readonly lastWrite = new Map<number, Access>();
+  /** Per thread: the signals whose handlers it is running, innermost last. */
+  private readonly handlers = new Map<number, number[]>();
+  /** Per lost update: the variable, the write overwritten, the store, and the read the store's context made. */
+  private readonly found: { id: number; before: Access; store: Access; read: { value: number; seq: number } }[] = [];
+
+  /** Folds e in; true when e wrote a variable. */
+  event(e: KEvent): boolean {
+    if (e.kind === KIND.signalDeliver) {
+      if (e.b === 2) {
+        const hs = this.handlers.get(e.tid);
+        if (hs === undefined) this.handlers.set(e.tid, [e.a]);
+        else hs.push(e.a);
+      }
+      return false;
+    }
+    if (e.kind === KIND.sigreturn) {
+      this.handlers.get(e.tid)?.pop();
+      return false;
+    }
+    const hs = this.handlers.get(e.tid);
+    const sig = hs !== undefined && hs.length > 0 ? hs[hs.length - 1]! : 0;
+    const key = `${e.a}:${e.tid}:${hs === undefined ? 0 : hs.length}`;
+    // A failed cas (nothing changed) is a read.
+    if (LOADS.has(e.kind) || (e.kind === KIND.cas && e.b === e.c)) {
+      this.lastRead.set(key, { value: e.b, seq: e.seq });
+      return false;
+    }
+    if (!WRITES.has(e.kind)) return false;
+    const r = this.lastRead.get(key);
+    const before = this.lastWrite.get(e.a);
+    const store = { seq: e.seq, tid: e.tid, sig };
+    if (
+      (e.kind === KIND.store || e.kind === KIND.atomicStore) &&
+      r !== undefined &&
+      r.value !== e.b &&
+      before !== undefined &&
+      before.seq > r.seq &&
+      (before.tid !== e.tid || before.sig !== sig)
+    )
+      this.found.push({ id: e.a, before, store, read: r });
+    this.lastRead.delete(key);
+    this.lastWrite.set(e.a, store);
+    return true;
+  }
+
+  /** The causes of the latest LOST_SHOWN lost updates of the variables `ids` (named by name), in order. */
+  latest(ids: ReadonlySet<number>, name: (id: number) => string): FlowCause[] {
+    return this.found
+      .filter((f) => ids.has(f.id))
+      .slice(-LOST_SHOWN)
+      .flatMap(({ id, before, store, read }): FlowCause[] => {
+        const v = name(id);
+        const them = context(before.tid, before.sig);
+        const me = context(store.tid, store.sig);
+        return [
+          { seq: before.seq, why: `${them}'s write of ${v}, which ${me} overwrote at ${store.seq}` },
+          {
+            seq: store.seq,
+            root: true,
+            why: `a lost update: ${me} read ${v} = ${read.value} at ${read.seq}, and ${them} wrote it at ${before.seq} before this store`,
+          },
+        ];
+      });
+  }
+}
+
+/** A write: its seq, its thread and the signal whose handler made it (0: none). */
+interface Access {
+  seq: number;
+  tid: number;
+  sig: number;
+}
+
+/** A thread, or the handler of signal sig running on it (sig 0: none). */
+function context(tid: number, sig: number): string {
+  return sig === 0 ? `tid ${tid}` : `tid ${tid}'s ${sigName(sig)} handler`;
+}
+
+/**
  * The causes behind a scenario's own invariant, broken at event ev, over the
  * variables `names` it reads, from one walk of the window before ev:
  *   - when ev writes one of them, the write before it by another thread (the
@@ -166,12 +331,10 @@ const LOST_SHOWN = 3;
  *     EINTR, a trylock that returned EBUSY: the thread went on anyway). Two
  *     threads' writes meeting is what such an invariant is about (a count of
  *     threads inside, a flag);
- *   - the lost updates of the variables: a plain or atomic store by a thread
- *     whose last read of the variable saw another value than the one it
- *     overwrites (its load-compute-store had another thread's write land in
- *     between, and wiped it out), two causes each (the store, and the write
- *     it overwrote), the latest LOST_SHOWN. A counter, a total, a flag the
- *     invariant reads went wrong there.
+ *   - the lost updates of the variables (LostUpdates: another thread's or a
+ *     signal handler's write landed inside a load-compute-store), the latest
+ *     LOST_SHOWN. A counter, a total, a flag the invariant reads went wrong
+ *     there.
  */
 function invariantCauses(src: ReplaySource, ev: KEvent, names: ReadonlySet<string>, state: KState): FlowCause[] {
   const ids = new Map<number, string>();
@@ -179,10 +342,7 @@ function invariantCauses(src: ReplaySource, ev: KEvent, names: ReadonlySet<strin
   if (ids.size === 0) return [];
   // The variable ev writes, when the invariant reads it (-1: none).
   const target = WRITES.has(ev.kind) && ids.has(ev.a) ? ev.a : -1;
-  // Per variable and thread: the value and seq of its last read since its own last write.
-  const lastRead = new Map<string, { value: number; seq: number }>();
-  const lastWrite = new Map<number, KEvent>();
-  const found: FlowCause[][] = [];
+  const lost = new LostUpdates();
   // Per thread: its last failed call; its last write of target, and the failed call before that write.
   const failed = new Map<number, KEvent>();
   const wrote = new Map<number, number>();
@@ -198,42 +358,13 @@ function invariantCauses(src: ReplaySource, ev: KEvent, names: ReadonlySet<strin
           if (e.tid >= 0) failed.set(e.tid, { ...e });
           return;
         }
-        if (!ids.has(e.a)) return;
-        const key = `${e.a}:${e.tid}`;
-        // A failed cas (nothing changed) is a read.
-        if (LOADS.has(e.kind) || (e.kind === KIND.cas && e.b === e.c)) lastRead.set(key, { value: e.b, seq: e.seq });
-        else if (WRITES.has(e.kind)) {
-          const r = lastRead.get(key);
-          const before = lastWrite.get(e.a);
-          if (
-            (e.kind === KIND.store || e.kind === KIND.atomicStore) &&
-            r !== undefined &&
-            r.value !== e.b &&
-            before !== undefined &&
-            before.seq > r.seq &&
-            before.tid !== e.tid
-          ) {
-            const name = ids.get(e.a)!;
-            found.push([
-              {
-                seq: before.seq,
-                why: `tid ${before.tid}'s write of ${name}, which tid ${e.tid} overwrote at ${e.seq}`,
-              },
-              {
-                seq: e.seq,
-                root: true,
-                why: `a lost update: tid ${e.tid} read ${name} = ${r.value} at ${r.seq}, and tid ${before.tid} wrote it at ${before.seq} before this store`,
-              },
-            ]);
-          }
-          lastRead.delete(key);
-          lastWrite.set(e.a, { ...e });
-          if (e.a === target && e.seq < ev.seq) {
-            prev = lastWrite.get(e.a);
-            const f = failed.get(e.tid);
-            failedBefore.set(e.tid, f !== undefined && f.seq > (wrote.get(e.tid) ?? -1) ? f : undefined);
-            wrote.set(e.tid, e.seq);
-          }
+        const handlers = e.kind === KIND.signalDeliver || e.kind === KIND.sigreturn;
+        if (!handlers && !ids.has(e.a)) return;
+        if (lost.event(e) && e.a === target && e.seq < ev.seq) {
+          prev = { ...e };
+          const f = failed.get(e.tid);
+          failedBefore.set(e.tid, f !== undefined && f.seq > (wrote.get(e.tid) ?? -1) ? f : undefined);
+          wrote.set(e.tid, e.seq);
         }
       },
     },
@@ -257,11 +388,15 @@ function invariantCauses(src: ReplaySource, ev: KEvent, names: ReadonlySet<strin
     if (mine !== undefined && mine.seq > (wrote.get(ev.tid) ?? -1))
       out.push({ seq: mine.seq, why: `tid ${ev.tid}'s last call that failed before this write of ${name}` });
   }
-  return [...out, ...found.slice(-LOST_SHOWN).flat()];
+  return [...out, ...lost.latest(new Set(ids.keys()), (id) => ids.get(id)!)];
 }
 
-/** The same for an assert-fail event ev (a seq and the part each event played, oldest first). */
-export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
+/**
+ * The same for an assert-fail event ev (a seq and the part each event played,
+ * oldest first); `state` (any, the variables' names) names a variable in a
+ * lost update.
+ */
+export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): FlowCause[] {
   const world = src.meta.world;
   if (ev.kind !== KIND.assertFail || !world || ev.tid < 0) return [];
   const { regs, vars } = checkReads(world, ev.s, ev.a !== 0);
@@ -271,6 +406,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
   const sigs: KEvent[] = [];
   const writes: KEvent[] = [];
   const reaps: KEvent[] = [];
+  const lost = new LostUpdates();
   const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
   walk(
     src,
@@ -278,6 +414,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
     ev.seq - 1,
     {
       event: (e) => {
+        lost.event(e);
         if (e.tid === ev.tid) own.push({ ...e });
         if (e.kind === KIND.signalDeliver || e.kind === KIND.sigreturn) sigs.push({ ...e }); // the reaper may be another thread
         if (WRITES.has(e.kind)) writes.push({ ...e });
@@ -290,6 +427,8 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
   const add = (seq: number, why: string, root = false) => {
     if (!out.some((c) => c.seq === seq)) out.push(root ? { seq, why, root } : { seq, why });
   };
+  // The variables whose values the check read (through a load).
+  const read = new Set<number>();
   // Registers: the last writer of each.
   for (const reg of regs) {
     let i = own.length - 1;
@@ -298,7 +437,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
     const w = own[i]!;
     add(w.seq, `sets ${reg}, which the check reads`);
     if (w.kind === KIND.regSet) callFailure(own, i, reg, reaps, sigs, add);
-    if (LOADS.has(w.kind)) lastWrite(writes, w, add);
+    if (LOADS.has(w.kind)) {
+      lastWrite(writes, w, add);
+      read.add(w.a);
+    }
   }
   // Variables: read into a register `$name` (`$name.2`, ... when one expression reads it twice) just before the check.
   for (const name of vars) {
@@ -308,7 +450,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent): FlowCause[] {
     if (i < 0) continue;
     add(own[i]!.seq, `reads ${name}, which the check tests`);
     lastWrite(writes, own[i]!, add);
+    read.add(own[i]!.a);
   }
+  // A value wrong because an update of it was lost (a counter short).
+  for (const c of lost.latest(read, (id) => state?.vars.get(id)?.name ?? `variable ${id}`)) add(c.seq, c.why, c.root);
   // A value the check reads may be short because the thread stopped early: its last call that failed after the
   // last write of what the check read (a read loop ended by EINTR, say), with what is behind that failure.
   const sources = out.filter((c) => c.root === true).map((c) => c.seq);

@@ -914,7 +914,7 @@ function explainEvent(cursor: Cursor, seq: number, v?: Violation): Explanation {
     }
   }
   // A failed check of the program's own: where the values it read came from.
-  const causes = checkDataflow(cursor.source, ev);
+  const causes = checkDataflow(cursor.source, ev, s);
   const flow: WhyEntry[] = causes.map((c) => {
     const e = cursor.eventAt(c.seq);
     return { seq: c.seq, role: kindName(e.kind), explanation: c.why, desc: describedAt(cursor.source, c.seq)?.desc };
