@@ -140,6 +140,40 @@ describe("ktrace record", () => {
     expect(readdirSync(sub).sort()).toEqual(["broken.ts", "keep.ktrace"]);
   });
 
+  it("a name the scenario API does not have: the nearest it has, on Bun as on Deno (whose TypeErrors differ)", async () => {
+    const sub = mkdtempSync(join(dir, "typo-"));
+    const file = join(sub, "typo.ts");
+    writeFileSync(
+      file,
+      [
+        "export default (k) => k.defineScenario({",
+        '  name: "typo", description: "typos", fixes: { a: "", b: "", c: "", d: "" },',
+        '  build: ({ fix }) => ({ procs: [{ name: "p", main: [',
+        '    fix === "a" ? k.regSet("q", 0) : fix === "b" ? k.cvwait("c", "m") : fix === "c" ? k.mutexLock("m") : k.frobnicate(),',
+        "  ] }] }),",
+        "});",
+        "",
+      ].join("\n"),
+    );
+    const cases: [string, string][] = [
+      ["a", "(the scenario API has no regSet; did you mean set?)"],
+      ["b", "(the scenario API has no cvwait; did you mean cvWait?)"],
+      ["c", "(the scenario API has no mutexLock; did you mean lock?)"],
+      ["d", "(the scenario API has no frobnicate: see docs/SCENARIOS.md)"],
+    ];
+    for (const runtime of ["bun", "deno"] as const)
+      for (const [fix, hint] of cases) {
+        const r = await runCli(["record", file, "--fix", fix, "-o", join(sub, "t.ktrace")], { runtime });
+        expect(r.code, `${runtime} ${fix}`).toBe(2);
+        expect(r.stderr.trim().split("\n"), `${runtime} ${fix}`).toHaveLength(1);
+        expect(r.stderr, `${runtime} ${fix}`).toMatch(
+          /^ktrace: scenario typo \(.*typo\.ts\): build\(\) threw at typo\.ts:4: TypeError: /,
+        );
+        expect(r.stderr.trim().endsWith(hint), `${runtime} ${fix}: ${r.stderr}`).toBe(true);
+      }
+    expect(readdirSync(sub)).toEqual(["typo.ts"]);
+  });
+
   it("never replaces an existing trace with a failed recording, and leaves no temporary file", async () => {
     const sub = mkdtempSync(join(dir, "keep-"));
     const out = join(sub, "keep.ktrace");

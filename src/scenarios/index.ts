@@ -13,7 +13,7 @@ import {
   validateWorld,
   type World,
 } from "../kernel/index.ts";
-import { suggest } from "../util/suggest.ts";
+import { editDistance, suggest } from "../util/suggest.ts";
 import { DEFAULT_RULES, defineScenario, type Scenario } from "./api.ts";
 import asterinas from "./asterinas-procfs.ts";
 import cpython from "./cpython-fork-serenity.ts";
@@ -45,6 +45,50 @@ export function findScenario(name: string): Scenario {
 /** The API handed to a scenario file whose default export is a function. */
 export const SCENARIO_API = { ...kernelApi, defineScenario };
 
+/** Names a scenario file asked the API for that it does not have, since the last clear (apiHint). */
+const apiMisses: string[] = [];
+/** SCENARIO_API as scenario files get it: it notes the names it lacks, for apiHint. */
+const API_SEEN = new Proxy(SCENARIO_API, {
+  get(target, key, receiver) {
+    if (typeof key === "string" && !(key in target)) apiMisses.push(key);
+    return Reflect.get(target, key, receiver);
+  },
+});
+
+/**
+ * What to add to the error e a scenario's code threw: when it is a
+ * TypeError about a name the API does not have (`k.regSet is not a
+ * function`), that name and the nearest it has. Clears the names noted.
+ */
+function apiHint(e: unknown): string {
+  const missed = apiMisses.splice(0);
+  if (!(e instanceof TypeError)) return "";
+  const text = firstLine(e);
+  const key = missed.findLast((k) => text.includes(k));
+  if (key === undefined) return "";
+  const near = nearestApi(key);
+  return ` (the scenario API has no ${key}${near ? `; did you mean ${near}?` : ": see docs/SCENARIOS.md"})`;
+}
+
+/** The API name nearest to key: the same but for case, else one within it or it within one (`regSet` → `set`), else a typo's. */
+function nearestApi(key: string): string | undefined {
+  const names = Object.keys(SCENARIO_API);
+  const low = key.toLowerCase();
+  const same = names.find((n) => n.toLowerCase() === low);
+  if (same !== undefined) return same;
+  const within = names
+    .filter((n) => n.length >= 3 && (low.includes(n.toLowerCase()) || n.toLowerCase().includes(low)))
+    .sort((a, b) => b.length - a.length || a.localeCompare(b))[0];
+  if (within !== undefined) return within;
+  let best: string | undefined;
+  let bestD = Math.max(1, Math.min(3, Math.floor(key.length / 3))) + 1;
+  for (const n of names) {
+    const d = editDistance(key, n);
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best;
+}
+
 /** A seed scenario by name, or a scenario file (path ending in .ts/.js/.mjs). */
 export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
   if (!/\.(ts|mts|js|mjs)$/.test(nameOrFile)) return findScenario(nameOrFile);
@@ -62,10 +106,11 @@ export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
   }
   let value = mod.default ?? mod.scenario;
   if (typeof value === "function") {
+    apiMisses.length = 0;
     try {
-      value = (value as (api: typeof SCENARIO_API) => unknown)(SCENARIO_API);
+      value = (value as (api: typeof SCENARIO_API) => unknown)(API_SEEN);
     } catch (e) {
-      throw new ScenarioError(`scenario file ${nameOrFile} threw${where(e, abs)}: ${firstLine(e)}`);
+      throw new ScenarioError(`scenario file ${nameOrFile} threw${where(e, abs)}: ${firstLine(e)}${apiHint(e)}`);
     }
   }
   const s = value as Partial<Scenario> | undefined;
@@ -222,11 +267,12 @@ export function buildWorldOf(
       return v.seed;
     },
   };
+  apiMisses.length = 0;
   try {
     spec = s.build(ctx);
   } catch (e) {
     const file = (s as { file?: string }).file;
-    throw new ScenarioError(`${label(s)}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}`);
+    throw new ScenarioError(`${label(s)}: build() threw${file ? where(e, file) : ""}: ${firstLine(e)}${apiHint(e)}`);
   }
   if (!spec || !Array.isArray(spec.procs) || spec.procs.length === 0) {
     throw new ScenarioError(
