@@ -69,6 +69,14 @@ describe("condition variables", () => {
     const r = run([k.lock("m"), k.cvWait("cv", "m", { timeout: 5_000, ret: "r" }), k.unlockChecked("m", "u")], vars);
     expect(regs(r.evs, "r")).toEqual([k.ERRNO.ETIMEDOUT]);
     expect(regs(r.evs, "u")).toEqual([0]);
+    // The failure is an errno event, as every failed call's (dataflow's "last failed call" finds it), with or without ret.
+    for (const ret of ["r", undefined]) {
+      const q = run([k.lock("m"), k.cvWait("cv", "m", { timeout: 5_000, ret }), k.unlock("m")], vars);
+      const errs = q.evs.filter((e) => e.kind === k.KIND.errno);
+      expect(errs.map((e) => describeEv(e, q.st))).toEqual(["tid 1: pthread_cond_timedwait(cv) fails: ETIMEDOUT"]);
+      // after the mutex is taken again
+      expect(q.evs.filter((e) => e.tid === 1 && e.seq < errs[0]!.seq).at(-1)!.kind).toBe(k.KIND.lockAcquire);
+    }
   });
   it("an error-checking mutex not held: EPERM, no wait (POSIX)", () => {
     const w = { ...world([k.cvWait("cv", "m", { ret: "r" })], vars), locks: { m: { type: "errorcheck" as const } } };
@@ -76,6 +84,9 @@ describe("condition variables", () => {
     simulate(w, { seed: 1, maxEvents: 1000 }, (e) => evs.push({ ...e }));
     expect(regs(evs, "r")).toEqual([k.ERRNO.EPERM]);
     expect(evs.some((e) => e.kind === k.KIND.futexWait)).toBe(false);
+    expect(evs.filter((e) => e.kind === k.KIND.errno).map((e) => describeEv(e))).toEqual([
+      "tid 1: pthread_cond_wait(cv) fails: EPERM",
+    ]);
   });
 });
 

@@ -96,6 +96,12 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
   let seq = 0;
   let result = 0;
   let until: number | undefined | null;
+  const failed = (t2: TCtx, c2: number, errno: number) =>
+    k.emit(
+      c2,
+      t2.tid,
+      ev.errno({ errno, obj: id, call: `pthread_cond_${op.timeout !== undefined ? "timedwait" : "wait"}(${op.cv})` }),
+    );
   return library(t, f, (t2, c2) => {
     for (;;) {
       switch (phase) {
@@ -117,6 +123,7 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
           if (r !== DONE) return r;
           if (!mine && l.type === "errorcheck") {
             // POSIX: EPERM, and no wait, when the caller does not own an error-checking mutex.
+            failed(t2, c2, ERRNO.EPERM);
             setRet(k, t2, c2, op.ret, ERRNO.EPERM);
             return DONE;
           }
@@ -139,11 +146,13 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
           if (m < 0) return KEEP;
           const r = lockOp(k, t2, c2, m);
           if (r !== DONE) return r;
-          if (op.ret === undefined) return DONE;
+          if (op.ret === undefined && result !== ERRNO.ETIMEDOUT) return DONE;
           phase = 4;
           return KEEP;
         }
         default:
+          // The timer ended the wait: the call fails with ETIMEDOUT (the mutex held again), as every failed call says.
+          if (result === ERRNO.ETIMEDOUT) failed(t2, c2, ERRNO.ETIMEDOUT);
           setRet(k, t2, c2, op.ret, result === ERRNO.ETIMEDOUT ? ERRNO.ETIMEDOUT : 0);
           return DONE;
       }
