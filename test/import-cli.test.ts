@@ -1,6 +1,6 @@
 // ktrace import end to end (writing, and --dry-run), on Bun and on Deno.
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,7 +21,9 @@ describe.each(RUNTIMES)("ktrace import on %s", (runtime) => {
     expect(r.stdout).toMatch(/^ {2}sched_switch +7 {2}switch \(prev's state from prev_state\)$/m);
     expect(r.stdout).toMatch(/^ {2}sched_stat_runtime +1 {2}generic event/m);
     expect(r.stdout).toMatch(/^ {2}sched_process_fork +1 {2}1 merged/m);
-    expect(r.stdout).toMatch(/warning the process of 2 tasks was not in the input/);
+    expect(r.stdout).toMatch(
+      /warning the process of 2 tasks is not in the input: each was taken as its own process; to record it: echo 1 > \/sys\/kernel\/tracing\/options\/record-tgid/,
+    );
     expect(r.stdout).toMatch(/Not written \(--dry-run\): without it, import writes tracefs\.ktrace/);
   });
 
@@ -137,6 +139,70 @@ describe.each(RUNTIMES)("ktrace import on %s", (runtime) => {
     const fmt = await run("import", file, "--format", "ctf", "--dry-run");
     expect(fmt.code).toBe(2);
     expect(fmt.stderr).toMatch(/--format/);
+  });
+
+  it("a real perf capture with kernel lock contention (perf script -F +pid): the waits, their locks, every task's process", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    try {
+      const out = path.join(dir, "contention.ktrace");
+      const imp = await run("import", `${FIX}/real/perf-lock-contention.txt`, "-o", out);
+      expect(imp.code).toBe(0);
+      expect(imp.stdout).toMatch(/^ {2}contention_begin +5 {2}lock-wait \(owner unknown\)$/m);
+      expect(imp.stdout).toMatch(/^ {2}contention_end +5 {2}lock-wait-end$/m);
+      // Every task's process is in the input (pid/tid), also for those a switch named before a line of their own.
+      expect(imp.stdout).toMatch(/^ {2}tasks +18 \(process from: tgid 17, clone 1\)$/m);
+      expect(imp.stdout).not.toMatch(/warning the process of/);
+      const st = JSON.parse((await run("state", out, "--at", "274", "--json")).stdout);
+      expect(st.locks.map((l: { name: string; type: string }) => [l.name, l.type])).toEqual([
+        ["0xffff8881f41499b8", "mutex"],
+        ["0xffff888627d2ba40", "spin"],
+        ["0xffff888488b301a8", "mutex"],
+      ]);
+      expect(st.locks[2].waiters).toEqual([4135, 4136]);
+      const py = st.threads.filter((t: { pid: number }) => t.pid === 4089).map((t: { tid: number }) => t.tid);
+      expect(py.sort()).toEqual([4089, 4135, 4136, 4137, 4138]);
+      const c = await run("check", out);
+      expect(c.code).toBe(0);
+      expect(c.stdout).toMatch(/^no invariant violation in 329 events \(checked: lock-owner-alive, no-deadlock, /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("tasks only other tasks' events name, in an input that has pids: no advice to record what it has", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    try {
+      const file = path.join(dir, "named.txt");
+      // perf script -F +pid: kworker 77 is only ever named by bash's switch and wakeup; bash's thread 11 is named
+      // by a wakeup first, then has a line of its own that says its process.
+      const line = (who: string, ts: string, ev: string) => `${who} [000] ${ts}: ${ev}`;
+      writeFileSync(
+        file,
+        [
+          line("    bash    10/10", "1.000001", "sched:sched_wakeup: comm=kworker/0:1 pid=77 prio=120 target_cpu=000"),
+          line("    bash    10/10", "1.000002", "sched:sched_wakeup: comm=bash pid=11 prio=120 target_cpu=000"),
+          line(
+            "    bash    10/10",
+            "1.000003",
+            "sched:sched_switch: prev_comm=bash prev_pid=10 prev_prio=120 prev_state=S ==> next_comm=bash next_pid=11 next_prio=120",
+          ),
+          line(
+            "    bash    10/11",
+            "1.000004",
+            "sched:sched_switch: prev_comm=bash prev_pid=11 prev_prio=120 prev_state=S ==> next_comm=kworker/0:1 next_pid=77 next_prio=120",
+          ),
+          "",
+        ].join("\n"),
+      );
+      const r = await run("import", file, "--dry-run");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^ {2}tasks +3 \(process from: tgid 2, assumed 1\)$/m);
+      expect(r.stdout).toContain(
+        "warning the process of 1 task is not in the input: it was taken as its own process (1 more was, until a later line named theirs); it appears only in other tasks' events (a switch or a wakeup names a task by its tid alone); kernel threads are their own processes",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("check on a real capture that lost a task's switches: the finding, how to look past it, and --skip", async () => {

@@ -392,6 +392,9 @@ export class Mapper {
     }
     if (pid !== undefined && isTid(pid) && pid > 0 && (pid !== t.pid || t.source === "assumed")) {
       const moved = pid !== t.pid;
+      // pidSources counts where each task's process is known from in the end: an assumed one now is known.
+      this.sources[t.source]--;
+      this.sources[source]++;
       t.pid = pid;
       t.source = source;
       if (moved) {

@@ -120,16 +120,21 @@ function warnings(s: ImportSummary, written?: ImportResult | null): string[] {
       `${plural(m.count, `${safeText(name)} event`)} lacked the fields to map them (first at line ${m.firstLine}): kept as generic events`,
     );
   }
-  const assumed = s.map.pidSources.assumed;
+  const { assumed, tgid } = s.map.pidSources;
   if (assumed > 0) {
+    // Lines that carry their task's process (a tgid column, perf's pid/tid): the rest were only named by others'.
     const how =
-      r.format === "ftrace"
-        ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record"
-        : r.format === "perf"
-          ? "perf script -F +pid"
-          : "lttng add-context -k -t pid";
+      tgid > 0
+        ? `${assumed === 1 ? "it appears" : "they appear"} only in other tasks' events (a switch or a wakeup names a task by its tid alone); kernel threads are their own processes`
+        : `to record it: ${
+            r.format === "ftrace"
+              ? "echo 1 > /sys/kernel/tracing/options/record-tgid, or trace-cmd record"
+              : r.format === "perf"
+                ? "perf script -F +pid"
+                : "lttng add-context -k -t pid"
+          }`;
     w.push(
-      `the process of ${plural(assumed, "task")} was not in the input when first seen: each was taken as its own process${s.map.joins > 0 ? ` (${s.map.joins} joined theirs later)` : ""}; to record it: ${how}`,
+      `the process of ${plural(assumed, "task")} is not in the input: ${assumed === 1 ? "it was" : "each was"} taken as its own process${s.map.joins > 0 ? ` (${n(s.map.joins)} more ${s.map.joins === 1 ? "was" : "were"}, until a later line named theirs)` : ""}; ${how}`,
     );
   }
   for (const [why, k] of Object.entries(written?.convert.kept ?? {})) {
