@@ -48,6 +48,18 @@ describe("cut, pad, fit", () => {
 });
 
 describe("wrap", () => {
+  it("never glues a word to the one before it: a word that fits only without its space goes on the next line", () => {
+    expect(wrap("ab cd e", 6)).toEqual(["ab cd", "e"]);
+    // as the TUI's explain dialog had it at 120 columns: "... store (plain write) by tid1"
+    const text = "and store (plain write) by tid 1 (pid 1) at seq 58";
+    for (let w = 8; w <= text.length + 1; w++)
+      expect(
+        wrap(text, w, "  ")
+          .map((l) => l.trim())
+          .join(" "),
+        `width ${w}`,
+      ).toBe(text);
+  });
   it("wraps at spaces, keeping the first line indentation and adding a hanging indent", () => {
     expect(wrap("  seq 12  owner: tid 3 took the lock at fork", 20, "    ")).toEqual([
       "  seq 12  owner: tid",

@@ -79,18 +79,23 @@ export function wrap(s: string, w: number, indent = ""): string[] {
     lw = cellWidth(ind);
     fresh = true;
   };
+  // Spaces before the next word: written with it when it fits on the line, dropped when it goes on the next.
+  let spaces = "";
   for (const part of s.match(/ +|[^ ]+/g) ?? []) {
     if (part[0] === " ") {
       // Spaces between words, and the first line's indentation; none at the start of a wrapped line.
-      if (!fresh || out.length === 0) {
-        const sp = part.slice(0, Math.max(0, width - 1 - lw));
-        line += sp;
-        lw += sp.length;
-      }
+      if (!fresh || out.length === 0) spaces = part;
       continue;
     }
     let word = part;
-    if (!fresh && lw + cellWidth(word) > width) newLine();
+    if (!fresh && lw + spaces.length + cellWidth(word) > width) newLine();
+    else {
+      // (The first line's indentation leaves one cell at least for its first word.)
+      const sp = spaces.slice(0, Math.max(0, width - 1 - lw));
+      line += sp;
+      lw += sp.length;
+    }
+    spaces = "";
     // Longer than a whole line: break it where the line ends.
     while (lw + cellWidth(word) > width) {
       let take = prefix(word, width - lw).text;
@@ -106,7 +111,7 @@ export function wrap(s: string, w: number, indent = ""): string[] {
       fresh = false;
     }
   }
-  out.push(line.replace(/ +$/, ""));
+  out.push((line + spaces).replace(/ +$/, ""));
   return out;
 }
 
