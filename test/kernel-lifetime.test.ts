@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { KConfig, Op } from "../src/kernel/index.ts";
 import * as k from "../src/kernel/index.ts";
 import { describe as describeEv } from "../src/replay/index.ts";
-import { ofKind, runWorld, violationOf } from "./helpers/world.ts";
+import { ofKind, regs, runWorld, violationOf } from "./helpers/world.ts";
 
 const run = (procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000) =>
   runWorld(procs, { rules, seed, maxEvents });
@@ -51,10 +51,38 @@ describe("init", () => {
     expect(r.st.outcome).toMatchObject({ kind: "panic", message: "Attempted to kill init! exitcode=0x00000100" });
     expect(violation(r)!.invariant).toBe("no-panic");
   });
-  it("killed by a signal, the exitcode is the signal; exiting last is the machine's normal end", () => {
-    const r = run([[k.fork([k.sleep(50_000)]), k.raise("SIGSEGV")]]);
-    expect(r.st.outcome!.message).toBe("Attempted to kill init! exitcode=0x0000000b");
+  it("a fatal error's exitcode is its signal; exiting last is the machine's normal end", () => {
+    const r = run([[k.fork([k.sleep(50_000)]), k.assert(k.eq(1, 0), "init's own check")]]);
+    expect(r.st.outcome!.message).toBe("Attempted to kill init! exitcode=0x00000006");
     expect(run([[k.fork([k.user("x")]), k.waitpid()]]).st.outcome!.kind).toBe("ok");
+  });
+  it("init ignores the signals it has no handler for, SIGKILL included (Linux's SIGNAL_UNKILLABLE); a handler still runs", () => {
+    for (const sig of ["SIGTERM", "SIGKILL", "SIGSEGV", "SIGPIPE"]) {
+      const r = run([
+        [k.fork([k.kill(1, sig), k.user("child")]), k.raise(sig), k.sleep(20_000), k.user("init lives"), k.waitpid()],
+      ]);
+      expect(r.st.outcome!.kind, sig).toBe("ok");
+      expect(
+        r.evs.some((e) => e.kind === k.KIND.user && e.s === "init lives"),
+        sig,
+      ).toBe(true);
+      // dropped at the send, as an ignored signal is: no delivery
+      expect(of(r.evs, k.KIND.signalDeliver), sig).toEqual([]);
+    }
+    // a write to a pipe nobody reads: EPIPE, and init goes on
+    const p = run([
+      [k.pipe({ read: "r", write: "w" }), k.close(k.r("r")), k.write(k.r("w"), 8, { ret: "n" }), k.user("init lives")],
+    ]);
+    expect(p.st.outcome!.kind).toBe("ok");
+    expect(regs(p.evs, "n")).toEqual([-k.ERRNO.EPIPE]);
+    // a handler of its own runs
+    const h = run([[k.sigaction("SIGTERM", [k.user("handled")]), k.raise("SIGTERM"), k.user("init lives")]]);
+    expect(h.evs.filter((e) => e.kind === k.KIND.user).map((e) => e.s)).toEqual(["handled", "init lives"]);
+    // another process still dies of the default action
+    const c = run([
+      [k.fork([k.raise("SIGTERM"), k.user("never")], { pid: "c" }), k.waitpid(k.r("c"), { status: "st" })],
+    ]);
+    expect(regs(c.evs, "st")).toEqual([128 + 15]);
   });
 });
 

@@ -34,7 +34,7 @@
 import { DONE, KEEP, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value } from "./mem.ts";
-import { COST } from "./params.ts";
+import { COST, FIRST_PID } from "./params.ts";
 import { exitGroup } from "./proc.ts";
 import type { Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
@@ -85,10 +85,18 @@ function restartable(op: unknown): boolean {
   return o.op === "read" || o.op === "write" || o.op === "waitpid" || (o.op === "futexWait" && o.timeout === undefined);
 }
 
-/** Whether sig's action in p ignores it (explicitly, or a default of "ign"). */
+/**
+ * Whether sig's action in p ignores it: explicitly, or a default of "ign",
+ * or any default in init (pid 1). Linux marks init SIGNAL_UNKILLABLE: a
+ * signal it has no handler for is ignored (sig_task_ignored at the send,
+ * get_signal at the delivery), SIGKILL included from inside its namespace,
+ * so kill(1, SIGTERM) or a SIGPIPE at init's write to a pipe nobody reads
+ * (EPIPE still) leaves it running. What kills init is its own exit, or a
+ * fatal error (abort: the exit of 128 + signal).
+ */
 export function ignores(p: Proc, sig: number): boolean {
   const a = actionOf(p, sig);
-  return a === "ignore" || (a === "default" && SIGNALS[sig]?.default === "ign");
+  return a === "ignore" || (a === "default" && (SIGNALS[sig]?.default === "ign" || p.pid === FIRST_PID));
 }
 
 /**

@@ -312,7 +312,11 @@ class Checker {
         break;
       case "waitpid":
         if (o.which !== "child" && o.which !== "any" && o.which !== "pid")
-          bad("needs which: 'child', 'any' or a pid (a handle)");
+          bad(
+            typeof o.which === "string" && /^[A-Za-z_$][\w$.]*$/.test(o.which)
+              ? `needs which: 'child', 'any' or a pid; for the child whose pid register is '${o.which}': waitpid(r("${o.which}"))`
+              : "needs which: 'child', 'any' or a pid (a handle)",
+          );
         if (o.which === "pid") expr("pid", "int");
         else if (o.pid !== undefined) bad("a pid goes with which: 'pid' (waitpid(r(\"child\")))");
         if (o.nohang !== undefined && typeof o.nohang !== "boolean") bad("nohang must be true or false");
