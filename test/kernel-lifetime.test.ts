@@ -3,12 +3,18 @@
 import { describe, expect, it } from "vitest";
 import type { KConfig, Op } from "../src/kernel/index.ts";
 import * as k from "../src/kernel/index.ts";
-import { describe as describeEv } from "../src/replay/index.ts";
-import { ofKind, regs, runWorld, violationOf } from "./helpers/world.ts";
+import { describedAt } from "../src/replay/explain.ts";
+import { describe as describeEv, MemorySource } from "../src/replay/index.ts";
+import { ofKind, regs, runWorld, violationOf, type WorldRun } from "./helpers/world.ts";
 
 const run = (procs: Op[][], rules: Partial<KConfig> = {}, seed = 1, maxEvents = 20_000) =>
   runWorld(procs, { rules, seed, maxEvents });
 const of = ofKind;
+/** The run's signal events as `ktrace events` describes them (with the state just after each). */
+const signals = (r: WorldRun) => {
+  const src = MemorySource.fromEvents(r.w.config, r.evs);
+  return of(r.evs, k.KIND.signal).map((e) => describedAt(src, e.seq)!.desc);
+};
 const violation = violationOf;
 
 describe("orphans", () => {
@@ -66,8 +72,12 @@ describe("init", () => {
         r.evs.some((e) => e.kind === k.KIND.user && e.s === "init lives"),
         sig,
       ).toBe(true);
-      // dropped at the send, as an ignored signal is: no delivery
+      // dropped at the send, as an ignored signal is: no delivery; the event says so
       expect(of(r.evs, k.KIND.signalDeliver), sig).toEqual([]);
+      expect(signals(r), sig).toEqual([
+        `tid 1 sends ${sig} to tid 1 (pid 1): dropped, init ignores the signals it has no handler for`,
+        `tid 2 sends ${sig} to pid 1: dropped, init ignores the signals it has no handler for`,
+      ]);
     }
     // a write to a pipe nobody reads: EPIPE, and init goes on
     const p = run([
@@ -78,6 +88,15 @@ describe("init", () => {
     // a handler of its own runs
     const h = run([[k.sigaction("SIGTERM", [k.user("handled")]), k.raise("SIGTERM"), k.user("init lives")]]);
     expect(h.evs.filter((e) => e.kind === k.KIND.user).map((e) => e.s)).toEqual(["handled", "init lives"]);
+    // a process that ignores a signal: dropped too, and said so; one that handles it: no word
+    const ign = run([
+      [k.fork([k.sigaction("SIGUSR1", "ignore"), k.raise("SIGUSR1"), k.raise("SIGCHLD")]), k.waitpid()],
+    ]);
+    expect(signals(ign)).toEqual([
+      "tid 2 sends SIGUSR1 to tid 2 (pid 2): dropped, the process ignores it",
+      "tid 2 sends SIGCHLD to tid 2 (pid 2): dropped, the process ignores it",
+    ]);
+    expect(signals(h)).toEqual(["tid 1 sends SIGTERM to tid 1 (pid 1)"]);
     // another process still dies of the default action
     const c = run([
       [k.fork([k.raise("SIGTERM"), k.user("never")], { pid: "c" }), k.waitpid(k.r("c"), { status: "st" })],

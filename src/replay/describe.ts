@@ -6,7 +6,9 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
+import { FIRST_PID } from "../kernel/params.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
+import { actionOf, discarded } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -16,6 +18,7 @@ import {
   LOCK_TYPES,
   OUTCOME_KINDS,
   SA_RESTART_HANDLER,
+  SIGNALS,
   SWITCH_STATES,
   sigActionOf,
   sigName,
@@ -23,6 +26,18 @@ import {
   type VarType,
   WAKE_HOW,
 } from "../kernel/types.ts";
+
+/** What a signal event's signal came to when it was dropped at once (the fold's rule: discarded), else "". */
+function dropped(s: KState | undefined, ev: KEvent): string {
+  const p = s?.procs.get(ev.a);
+  if (s === undefined || p === undefined) return "";
+  const th = ev.c >= 0 ? s.threads.get(ev.c) : undefined;
+  if (!discarded(s, p, th, ev.b)) return "";
+  if (p.state !== "running") return ": dropped, the process is exiting";
+  if (actionOf(p, ev.b) === "default" && p.pid === FIRST_PID && SIGNALS[ev.b]?.default !== "ign")
+    return ": dropped, init ignores the signals it has no handler for";
+  return ": dropped, the process ignores it";
+}
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
@@ -365,7 +380,7 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.signal: {
       const by = ev.tid >= 0 ? t : "the kernel";
       const to = ev.c >= 0 ? `tid ${ev.c} (pid ${ev.a})` : `pid ${ev.a}`;
-      return `${by} sends ${sigName(ev.b)} to ${to}`;
+      return `${by} sends ${sigName(ev.b)} to ${to}${dropped(s, ev)}`;
     }
     case KIND.sigaction: {
       const act = sigActionOf(ev.b) ?? `action ${ev.b}`;
