@@ -182,6 +182,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "pause-race",
+    seeds: 2000,
+    failing: 414,
+    violations: { "no-deadlock": 414 },
+    outcomes: { hang: 414, ok: 1586 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("pause");
+      expect(r.v!.message).toBe(
+        "tid 1 (pid 1) waits for a signal (pause), which can never return: nothing is left to wake it",
+      );
+      // the SIGUSR1 it waits for was taken between its check of the flag and the pause
+      const before = r.evs.filter((x) => x.seq < e.seq && x.tid === 1);
+      const del = before.findLast((x) => kindOf(x) === "signal-deliver")!;
+      const check = before.findLast((x) => kindOf(x) === "atomic-load" && x.seq < del.seq)!;
+      expect([check.b, describeEv(del, r.st)]).toEqual([0, expect.stringMatching(/^tid 1 takes SIGUSR1 /)]);
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,

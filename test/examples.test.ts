@@ -270,6 +270,7 @@ describe("examples/", () => {
       "sem-eintr",
       "rwlock-upgrade",
       "signal-counter",
+      "pause-race",
       "one-condvar",
     ];
     const names = readdirSync(DIR)

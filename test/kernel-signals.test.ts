@@ -344,6 +344,79 @@ describe("SA_RESTART, and which thread takes a process-directed signal", () => {
   });
 });
 
+describe("sigsuspend", () => {
+  it("unblocks and waits in one step: a signal that came while blocked ends the wait at once; the handler runs with the new mask; after it the old mask is back and ret is EINTR", () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = run(
+        [
+          [
+            k.sigaction("SIGUSR1", [k.store("got", 1, { atomic: true })]),
+            k.sigmask("block", ["SIGUSR1", "SIGUSR2"]),
+            k.fork([k.kill(1, "SIGUSR1")], { pid: "c" }),
+            k.sleep(5_000), // the signal is pending, blocked, by now
+            k.sigsuspend("SIGUSR2", { ret: "r" }),
+            k.load("g", "got", { atomic: true }),
+            k.waitpid(k.r("c")),
+          ],
+        ],
+        seed,
+      );
+      expect(r.st.outcome!.kind, `seed ${seed}`).toBe("ok");
+      expect(regs(r.evs, "r")).toEqual([k.ERRNO.EINTR]);
+      expect(r.evs.filter((e) => e.kind === k.KIND.atomicLoad && e.s === "g").map((e) => e.b)).toEqual([1]);
+      const mine = r.evs.filter(
+        (e) => e.tid === 1 && e.kind !== k.KIND.switch && e.seq > of(r.evs, k.KIND.sleep)[0]!.seq,
+      );
+      const usr1 = 1 << (k.SIG.SIGUSR1 - 1);
+      const usr2 = 1 << (k.SIG.SIGUSR2 - 1);
+      expect(mine.slice(0, 4).map((e) => [k.EVENT_KINDS[e.kind]!.name, e.kind === k.KIND.sigmask ? e.a : 0])).toEqual([
+        ["sigmask", usr2], // the new mask, and at once:
+        ["pause", 0],
+        ["wake", 0], // the pending SIGUSR1 ends the wait
+        ["signal-deliver", 0],
+      ]);
+      const back = mine.find((e) => e.kind === k.KIND.sigreturn)!;
+      expect(mine.find((e) => e.seq > back.seq)).toMatchObject({ kind: k.KIND.sigmask, a: usr1 | usr2 });
+      // nobody else is left to send one, but no-deadlock knows the pending signal ends the wait
+      expect(violationOf(r)).toBeNull();
+    }
+  });
+  it("waits again when the signal that woke it went to no handler (ignored before the thread ran)", () => {
+    // One cpu: thread 2 signals thread 1 out of its sigsuspend and at once ignores the signal, which drops it; thread 1,
+    // woken, has nothing to take and waits again, until thread 2's SIGUSR2 (handled) ends the wait.
+    const r = runWorld(
+      [
+        [
+          k.sigaction("SIGUSR1", [k.user("usr1 handler")]),
+          k.sigaction("SIGUSR2", [k.user("usr2 handler")]),
+          k.thread(
+            [
+              k.sleep(2_000),
+              k.kill(1, "SIGUSR1"),
+              k.sigaction("SIGUSR1", "ignore"),
+              k.sleep(2_000),
+              k.kill(1, "SIGUSR2"),
+            ],
+            {
+              tid: "t",
+            },
+          ),
+          k.sigsuspend([], { ret: "r" }),
+          k.join(k.r("t")),
+        ],
+      ],
+      { vars: VARS, seed: 1, cpus: 1 },
+    );
+    expect(r.st.outcome!.kind).toBe("ok");
+    expect(regs(r.evs, "r")).toEqual([k.ERRNO.EINTR]);
+    expect(of(r.evs, k.KIND.signalDeliver).map((e) => [e.tid, e.a])).toEqual([[1, k.SIG.SIGUSR2]]);
+    // woken twice (SIGUSR1, SIGUSR2), and a pause before each wake
+    const wakes = r.evs.filter((e) => e.kind === k.KIND.wake && e.a === 1 && e.c === k.HOW.signal);
+    expect(wakes).toHaveLength(2);
+    expect(of(r.evs, k.KIND.pause).filter((e) => e.tid === 1)).toHaveLength(2);
+  });
+});
+
 describe("signal-safety", () => {
   it("a handler taking a lock its interrupted thread holds is found at the relock, with the lock's acquire and the delivery as causes", () => {
     const r = run([

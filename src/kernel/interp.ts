@@ -368,6 +368,8 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return signal.sigmaskOp(k, t, c, op);
     case "pause":
       return fd.pauseOp(k, t, c, f);
+    case "sigsuspend":
+      return signal.sigsuspendOp(k, t, f, op);
     case "pipe":
       return fd.pipeOp(k, t, c, op);
     case "close":

@@ -241,6 +241,8 @@ export type Op =
   | { op: "sigmask"; how: "block" | "unblock" | "set"; sigs: (number | string)[] }
   /** pause(): wait for a signal (a handler's return ends it). */
   | { op: "pause" }
+  /** sigsuspend(sigs): the mask becomes sigs and the thread waits for a signal, in one step; `ret` gets EINTR after the handler. */
+  | { op: "sigsuspend"; sigs: (number | string)[]; ret?: string }
   // ---- file descriptors and pipes (fd.ts) ----
   /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
   | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
@@ -606,6 +608,15 @@ export const sigmask = (how: "block" | "unblock" | "set", sigs: (number | string
 
 /** pause(): wait for a signal. */
 export const pause = (): Op => site({ op: "pause" });
+/**
+ * sigsuspend(sigs): set the calling thread's mask to sigs (one signal or a
+ * list; [] unblocks all) and wait for a signal, atomically: the race of
+ * `while (!flag) pause();` (a signal between the check and the pause) cannot
+ * happen with the signal blocked around the check. After the handler, the
+ * mask is what it was; `{ ret }` gets EINTR.
+ */
+export const sigsuspend = (sigs: (number | string)[] | number | string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "sigsuspend", sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf), ret: o.ret }));
 
 // file descriptors and pipes
 /**

@@ -31,7 +31,7 @@
 // The rules both the simulator and the reducer apply are the first functions
 // below (bit, actionOf, discarded).
 
-import { DONE, KEEP, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
+import { AGAIN, DONE, type Frame, KEEP, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value } from "./mem.ts";
 import { COST, FIRST_PID } from "./params.ts";
@@ -252,14 +252,63 @@ export function sigactionOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { 
 /** sigprocmask / pthread_sigmask(how, sigs): sigmask with the new mask (SIGKILL cannot be blocked). */
 export function sigmaskOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "sigmask" }>): R {
   const th = k.state.threads.get(t.tid)!;
-  let set = 0;
-  for (const sig of op.sigs) set |= bit(sig as number);
-  set &= ~bit(SIG.SIGKILL);
+  const set = maskOf(op.sigs);
   const old = th.sigMask ?? 0;
   const mask = op.how === "block" ? old | set : op.how === "unblock" ? old & ~set : set;
   k.emit(c, t.tid, ev.sigmask({ mask }));
   k.cost(COST.kernel, c);
   return DONE;
+}
+
+/** The mask of a list of signals (SIGKILL cannot be blocked). */
+function maskOf(sigs: readonly (number | string)[]): number {
+  let set = 0;
+  for (const sig of sigs) set |= bit(sig as number);
+  return set & ~bit(SIG.SIGKILL);
+}
+
+/**
+ * sigsuspend(sigs): in one step the mask becomes sigs (sigmask) and the
+ * thread waits for a signal (pause), so no signal can be taken between the
+ * two; a pending one the new mask lets in ends the wait at once
+ * (wakeForPending). The handler runs with that mask; back from it, the
+ * thread's mask is what it was before the call (sigmask) and the call
+ * fails with EINTR. Woken for a signal no handler on it took, it waits again
+ * (restartCall), as Linux's sigsuspend returns only after a handler.
+ */
+export function sigsuspendOp(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "sigsuspend" }>): R {
+  let old = -1;
+  f.pc++;
+  t.frames.push(
+    userFrame(
+      [
+        {
+          op: "$",
+          run: (t2, c2) => {
+            if (old >= 0 && t2.blockedAt >= 0) {
+              // Back from the handler that ended the wait.
+              t2.blockedAt = -1;
+              k.emit(c2, t2.tid, ev.sigmask({ mask: old }));
+              k.cost(COST.kernel, c2);
+              setRet(k, t2, c2, op.ret, ERRNO.EINTR);
+              return DONE;
+            }
+            if (old < 0) {
+              old = k.state.threads.get(t2.tid)?.sigMask ?? 0;
+              k.emit(c2, t2.tid, ev.sigmask({ mask: maskOf(op.sigs) }));
+            }
+            k.emit(c2, t2.tid, ev.pause());
+            k.cost(COST.kernel, c2);
+            t2.blockedAt = k.state.seq;
+            t2.blockedUntil = -1;
+            return KEEP;
+          },
+        },
+      ],
+      true,
+    ),
+  );
+  return AGAIN;
 }
 
 // ---- delivery --------------------------------------------------------------------------

@@ -95,6 +95,7 @@ const OPS: Record<string, true> = Object.assign(
       "sigaction",
       "sigmask",
       "pause",
+      "sigsuspend",
       "pipe",
       "close",
       "dup",
@@ -551,9 +552,12 @@ class Checker {
         this.ret(o, at);
         break;
       case "sigmask":
-        if (o.how !== "block" && o.how !== "unblock" && o.how !== "set") bad("how must be block, unblock or set");
+      case "sigsuspend":
+        if (o.op === "sigmask" && o.how !== "block" && o.how !== "unblock" && o.how !== "set")
+          bad("how must be block, unblock or set");
         if (!Array.isArray(o.sigs) || o.sigs.length > 64) bad("needs a list of signals");
         for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
+        if (o.op === "sigsuspend") this.ret(o, at);
         break;
     }
   }

@@ -11,7 +11,8 @@
 //   pipe read   the threads of every process holding its write end (a write,
 //               or the close of the last one: EOF)
 //   pipe write  the threads of every process holding its read end
-//   pause       any other thread (by sending it a signal)
+//   pause       any other thread (by sending it a signal); none needed when
+//               a signal it does not block is pending (sigsuspend's new mask)
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
 // the thread can run. A signal could also end some of these waits; this
@@ -59,6 +60,13 @@ export function pipeHolders(s: KState, id: number, write: boolean): Proc[] {
   return out.sort((a, b) => a.pid - b.pid);
 }
 
+/** Whether a signal th does not block is pending on it or on its process. */
+function pendingFor(s: KState, th: Thread): boolean {
+  const mask = th.sigMask ?? 0;
+  const open = (x: { sig: number }) => (mask & (1 << (x.sig - 1))) === 0;
+  return th.sigPending?.some(open) === true || s.procs.get(th.pid)?.sigPending?.some(open) === true;
+}
+
 /** Who can end th's wait (see the file comment). */
 export function wakersOf(s: KState, th: Thread): Wakers {
   const out: number[] = [];
@@ -101,7 +109,8 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
         out.push(w.id);
         return true;
       case "signal":
-        // Any thread can send it a signal.
+        // A signal already pending that it does not block (sigsuspend let it in) ends the wait; else any thread can send one.
+        if (pendingFor(s, th)) return false;
         for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
         return true;
       case "pipe-read":

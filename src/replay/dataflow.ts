@@ -81,7 +81,8 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   const handler = state ? signalTarget(src, v.event, state) : [];
   if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state)];
-  if (v.invariant === "no-deadlock" && state) return [...handler, ...rwlockHolders(src, v.event, state)];
+  if (v.invariant === "no-deadlock" && state)
+    return [...handler, ...rwlockHolders(src, v.event, state), ...signalsBeforePause(src, v.event, state)];
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
   return decl && state ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state)] : handler;
 }
@@ -223,6 +224,48 @@ function rwlockHolders(src: ReplaySource, ev: KEvent, state: KState): FlowCause[
       });
   }
   return out.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * For each thread stuck in pause(): the signal it took just before its pause
+ * (after its previous one), if any. A handler that ran between the program's
+ * check of its flag and the pause has come and gone: pause() waits for the
+ * next signal (the race sigsuspend exists for).
+ */
+function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const paused = new Set<number>();
+  for (const t of state.threads.values()) if (t.state === "blocked" && t.waitOn?.what === "signal") paused.add(t.tid);
+  if (paused.size === 0) return [];
+  // Per thread: its last pause, and the last handler delivery before it (since the pause before).
+  const last = new Map<number, { pause: number; took?: KEvent; before?: KEvent }>();
+  walk(
+    src,
+    Math.max(0, ev.seq - DATAFLOW_WINDOW),
+    ev.seq,
+    {
+      event: (e) => {
+        if (!paused.has(e.tid)) return;
+        const x = last.get(e.tid) ?? { pause: -1 };
+        if (e.kind === KIND.signalDeliver && e.b === 2) x.took = { ...e };
+        else if (e.kind === KIND.pause) {
+          x.pause = e.seq;
+          x.before = x.took;
+          x.took = undefined;
+        }
+        last.set(e.tid, x);
+      },
+    },
+    { fold: false },
+  );
+  const out: FlowCause[] = [];
+  for (const [tid, x] of last)
+    if (x.before !== undefined && x.pause >= 0)
+      out.push({
+        seq: x.before.seq,
+        root: true,
+        why: `tid ${tid} took ${sigName(x.before.a)} here, before its pause at ${x.pause}: the signal came before pause() and does not end it (sigsuspend waits with the signal blocked until then)`,
+      });
+  return out;
 }
 
 /** Lost updates reported per violation at most (the latest). */
