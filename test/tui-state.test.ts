@@ -241,6 +241,23 @@ describe("panes, focus, explain", () => {
     ).toBe("events");
   });
 
+  it("skips the kernel stacks pane on an imported trace, which shows none", () => {
+    const e = fakeEngine({ total: 100, rows: ROWS });
+    const imported = { ...e, info: { ...e.info, imported: "perf" } } as FakeEngine;
+    const order = (eng: FakeEngine) => {
+      const seen: string[] = [];
+      let s = s0();
+      for (let i = 0; i < 7; i++) {
+        s = run(s, [cmd("focusNext")], eng).state;
+        seen.push(s.focus);
+      }
+      return seen;
+    };
+    expect(order(e)).toContain("kstacks");
+    expect(order(imported)).not.toContain("kstacks");
+    expect(order(imported)).toContain("cpus");
+  });
+
   it("moves the selection in a state pane, clamped to its rows", () => {
     const s = run(s0(), [
       cmd("focusNext"),

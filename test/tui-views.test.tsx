@@ -413,6 +413,9 @@ describe("layout", () => {
     expect(l.eventsWidth + l.sideWidth).toBe(80);
     expect(l.bottomWidths.reduce((a, b) => a + b)).toBe(80);
     expect(l.cpusHeight + l.kstacksHeight).toBe(l.top);
+    // Without kernel stacks (an imported trace) the CPUs pane takes the side column.
+    const i = layout(80, 24, 2, 8, false, false);
+    expect([i.cpusHeight, i.kstacksHeight]).toEqual([i.top, 0]);
   });
 });
 

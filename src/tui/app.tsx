@@ -51,8 +51,19 @@ export interface Layout {
   readonly bottomWidths: readonly number[];
 }
 
-/** Where everything goes on a columns x rows terminal. Pure. */
-export function layout(columns: number, rows: number, bannerLines: number, cpus: number, sync = false): Layout {
+/**
+ * Where everything goes on a columns x rows terminal. Pure. Without kernel
+ * stacks (an imported trace: a real trace does not record them) the CPUs pane
+ * takes the whole side column: a real machine has more CPUs.
+ */
+export function layout(
+  columns: number,
+  rows: number,
+  bannerLines: number,
+  cpus: number,
+  sync = false,
+  kstacks = true,
+): Layout {
   const width = columns;
   const banner = Math.min(bannerLines, rows >= 20 ? 2 : 1);
   const middle = Math.max(4, rows - (2 + banner + 2 + 1 + 1));
@@ -60,7 +71,7 @@ export function layout(columns: number, rows: number, bannerLines: number, cpus:
   const bottom = middle - top;
   const sideWidth = columns >= 120 ? 30 : columns >= 100 ? 24 : 19;
   const eventsWidth = width - sideWidth;
-  const cpusHeight = Math.max(3, Math.min(cpus + 2, Math.floor(top / 2)));
+  const cpusHeight = kstacks ? Math.max(3, Math.min(cpus + 2, Math.floor(top / 2))) : top;
   const kstacksHeight = top - cpusHeight;
   // With sync objects (futex words, pipes) the bottom row has a fourth pane.
   let bottomWidths: number[];
@@ -134,7 +145,7 @@ function Middle({ state, store, keymap, lay }: { state: ViewState; store: Replay
         <Box width={1} />
         <Box flexDirection="column" width={lay.sideWidth}>
           {pane("cpus", lay.sideWidth, lay.cpusHeight)}
-          {pane("kstacks", lay.sideWidth, lay.kstacksHeight)}
+          {lay.kstacksHeight > 0 ? pane("kstacks", lay.sideWidth, lay.kstacksHeight) : null}
         </Box>
       </Box>
       <Box flexDirection="row" height={lay.bottom}>
@@ -155,7 +166,7 @@ export function App({ store, keymap = DEFAULT_KEYMAP, size, isActive = true }: A
   const { exit } = useApp();
   const frame = state.frame;
   const bannerLines = state.banner === null ? [] : state.banner.split("\n");
-  const lay = layout(columns, rows, bannerLines.length, store.info.cpus, state.rows.sync > 0);
+  const lay = layout(columns, rows, bannerLines.length, store.info.cpus, state.rows.sync > 0, !store.info.imported);
   const eventRows = lay.top - 1;
 
   useEffect(() => {

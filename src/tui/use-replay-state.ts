@@ -456,10 +456,11 @@ function mainCommand(s: ViewState, e: Engine, c: Command): ViewState {
     case "focusNext":
     case "focusPrev": {
       const d = c === "focusNext" ? 1 : PANES.length - 1;
-      // The vars pane (id sync) is shown (and focused) only when the state has variables, futex words or pipes.
+      // The vars pane (id sync) is shown (and focused) only when the state has variables, futex words or pipes;
+      // the kernel stacks pane only on a recorded trace (layout).
       let i = PANES.indexOf(s.focus);
       do i = (i + d) % PANES.length;
-      while (PANES[i] === "sync" && s.rows.sync === 0);
+      while ((PANES[i] === "sync" && s.rows.sync === 0) || (PANES[i] === "kstacks" && e.info.imported));
       // The status line then shows what is marked about the selected row.
       return { ...s, focus: PANES[i]!, status: null };
     }
