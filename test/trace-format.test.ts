@@ -472,6 +472,20 @@ describe("determinism across runtimes", () => {
   });
 });
 
+describe("format 2 traces", () => {
+  const V2 = join(REPO_ROOT, "fixtures", "traces", "v2");
+  const expected = JSON.parse(readFileSync(join(V2, "EXPECTED.json"), "utf8")) as Record<string, TraceDigest>;
+  it("are all there", () => expect(Object.keys(expected).length).toBe(7));
+  for (const [file, want] of Object.entries(expected)) {
+    it(`${file} gives the same events and states as the format 2 reader did`, () => {
+      const path = join(V2, file);
+      expect(want.version).toBe("2.2");
+      expect(traceDigest(path, true)).toEqual(want);
+      if (want.recovered === null) expect(openTrace(path).verify()).toBeNull();
+    });
+  }
+});
+
 describe("format 1 traces", () => {
   const V1 = join(REPO_ROOT, "fixtures", "traces", "v1");
   const expected = JSON.parse(readFileSync(join(V1, "EXPECTED.json"), "utf8")) as Record<string, TraceDigest>;
