@@ -358,7 +358,20 @@ export class ChunkBuilder {
     if (this.bad !== null) throw this.bad;
     // In the order of V2_FIELDS; packr's result is its own buffer's, so the core is copied out before the side is packed.
     const [cpu, tid, a, b, c, s] = this.core.views();
-    const core = packr.pack([this.firstSeq, n, scale, this.strs, this.K.subarray(0, this.pk), cpu, tid, TIME.subarray(0, pm), a, b, c, s]);
+    const core = packr.pack([
+      this.firstSeq,
+      n,
+      scale,
+      this.strs,
+      this.K.subarray(0, this.pk),
+      cpu,
+      tid,
+      TIME.subarray(0, pm),
+      a,
+      b,
+      c,
+      s,
+    ]);
     this.coreLength = core.length;
     this.room(core.length);
     this.out.set(core, 0);
@@ -854,7 +867,9 @@ export function decodeEventPrefix(
   slots: SlotTable,
   m: number,
   scratch: Scratch,
+  side?: Uint8Array | null,
 ): EventColumns | null {
+  if (major === 3 && side) return prefix3(raw, side, n, firstSeq, slots, m, scratch);
   if (major !== 2 || !(m >= 1 && m <= n && 4 * n <= raw.length)) return null;
   const sc = scratch;
   sc.grow(n);
@@ -890,11 +905,83 @@ export function decodeEventPrefix(
   }
 }
 
-/** How many of the events kindsRest stepped over store slot a, b, c and s. */
+/**
+ * decodeEventPrefix for format 3 (core and side bodies): the same, each
+ * column's prefix read from its body and the rest of each body checked.
+ */
+function prefix3(
+  raw: Uint8Array,
+  side: Uint8Array,
+  n: number,
+  firstSeq: number,
+  slots: SlotTable,
+  m: number,
+  sc: Scratch,
+): EventColumns | null {
+  if (!(m >= 1 && m <= n && 2 * n <= raw.length && 4 * n <= raw.length + side.length)) return null;
+  sc.grow(n);
+  bigSeen = false;
+  slowSum = 0;
+  lastN = n;
+  lastScale = Infinity;
+  try {
+    const { table, K, CPU, TID, TIME, A, B, C, S } = v2Parts(raw, n, firstSeq);
+    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const scale = lastScale;
+    const pk = readKinds3(K, 0, m, firstSeq, slots, sc);
+    const ce = nE,
+      ka = nA,
+      kb = nB,
+      kc = nC,
+      ks = nS;
+    const de = sE,
+      da = sA,
+      db = sB,
+      dc = sC,
+      ds = sS;
+    if (kindsRest(K, pk, n - m, slots) !== K.length) return null;
+    const m2 = table.length;
+    if (
+      skipRest(TIME, readDeltas(TIME, 0, sc.time, m, scale), n - m) !== TIME.length ||
+      !slotPrefix(CPU, sc.cpu, m, ce, sc.ie, n - m - restSide) ||
+      !slotPrefix(TID, sc.tid, m, ce, sc.ie, n - m - restSide) ||
+      !slotPrefix(A, sc.a, m, ka, sc.ia, restA) ||
+      !slotPrefix(B, sc.b, m, kb, sc.ib, restB) ||
+      !slotPrefix(C, sc.c, m, kc, sc.ic, restC) ||
+      indexesRest(S, readStringIndexes(S, 0, m, sc.is, ks, sc.sIdx, m2), restS, m2) !== S.length ||
+      skipRest(SC, readListed(SC, 0, sc.cpu, sc.je, de), restSide) !== SC.length ||
+      skipRest(ST, readListed(ST, 0, sc.tid, sc.je, de), restSide) !== ST.length ||
+      skipRest(SA, readListed(SA, 0, sc.a, sc.ja, da), restSideA) !== SA.length ||
+      skipRest(SB, readListed(SB, 0, sc.b, sc.jb, db), restSideB) !== SB.length ||
+      skipRest(SCC, readListed(SCC, 0, sc.c, sc.jc, dc), restSideC) !== SCC.length ||
+      indexesRest(SS, readStringIndexes(SS, 0, m, sc.js, ds, sc.sIdx, m2, false), restSideS, m2) !== SS.length ||
+      !lastDecodeSafe()
+    )
+      return null;
+    return columnsOf(sc, firstSeq, m, stringTable(table));
+  } catch (e) {
+    if (e instanceof BodyError) return null;
+    throw e;
+  }
+}
+
+/** How many of the events kindsRest stepped over store slot a, b, c and s in the core body (all before format 3), and in the side body. */
 let restA = 0,
   restB = 0,
   restC = 0,
-  restS = 0;
+  restS = 0,
+  restSide = 0,
+  restSideA = 0,
+  restSideB = 0,
+  restSideC = 0,
+  restSideS = 0;
 
 /**
  * Steps over k kind codes from p (each a varint of at most 4 bytes, a code
@@ -902,12 +989,17 @@ let restA = 0,
  * restS); returns the position after them, or -1.
  */
 function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): number {
-  const use = slots.use;
+  const { use, side } = slots;
   const nk = use.length;
   let ca = 0,
     cb = 0,
     cc = 0,
-    cs = 0;
+    cs = 0,
+    de = 0,
+    da = 0,
+    db = 0,
+    dc = 0,
+    ds = 0;
   for (let j = 0; j < k; j++) {
     let v = raw[p++]!;
     if (v >= 0x80) {
@@ -925,16 +1017,32 @@ function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): num
     }
     const kc = v >>> 1;
     const u = (v & 1) === 0 && kc < nk ? use[kc]! : 7;
+    const sd = kc < nk ? side[kc]! : 0;
+    const co = sd ^ 1;
     const na = u & 3;
-    ca += (na + 3) >> 2;
-    cb += (na + 2) >> 2;
-    cc += (na + 1) >> 2;
-    cs += u >> 2;
+    const xa = (na + 3) >> 2,
+      xb = (na + 2) >> 2,
+      xc = (na + 1) >> 2,
+      xs = u >> 2;
+    ca += xa & co;
+    cb += xb & co;
+    cc += xc & co;
+    cs += xs & co;
+    de += sd;
+    da += xa & sd;
+    db += xb & sd;
+    dc += xc & sd;
+    ds += xs & sd;
   }
   restA = ca;
   restB = cb;
   restC = cc;
   restS = cs;
+  restSide = de;
+  restSideA = da;
+  restSideB = db;
+  restSideC = dc;
+  restSideS = ds;
   return p;
 }
 
@@ -1164,7 +1272,8 @@ function sideParts(raw: Uint8Array): Uint8Array[] {
   if (!Array.isArray(doc) || doc.length < SIDE_FIELDS.length)
     throw new BodyError(`event chunk side body is not a msgpack array of at least ${SIDE_FIELDS.length} elements`);
   for (let i = 0; i < SIDE_FIELDS.length; i++)
-    if (!(doc[i] instanceof Uint8Array)) throw new BodyError(`event chunk side body's column ${SIDE_FIELDS[i]} is not bin`);
+    if (!(doc[i] instanceof Uint8Array))
+      throw new BodyError(`event chunk side body's column ${SIDE_FIELDS[i]} is not bin`);
   return doc as Uint8Array[];
 }
 
@@ -1198,7 +1307,14 @@ function decodeV3(
   whole("c", C, readSlot(C, 0, sc.c, n, sc.ic, kc));
   whole("s", S, readStringIndexes(S, 0, n, sc.is, ks, sc.sIdx, table.length));
   if (side !== null) {
-    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
     whole("side cpu", SC, readListed(SC, 0, sc.cpu, sc.je, de));
     whole("side tid", ST, readListed(ST, 0, sc.tid, sc.je, de));
     whole("side a", SA, readListed(SA, 0, sc.a, sc.ja, da));

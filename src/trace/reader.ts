@@ -939,11 +939,10 @@ export class TraceReader {
         );
       }
       const raw = bodyOf(fr.flags, body, rawLen, MAX_EVENT_BODY, this.inflater);
-      const sideRaw =
-        side === null || core ? null : bodyOf(fr.flags, side, sideLen, MAX_EVENT_BODY, this.sideInflater);
+      const sideRaw = side === null || core ? null : bodyOf(fr.flags, side, sideLen, MAX_EVENT_BODY, this.sideInflater);
       const cols =
         (need > 0 && need < n && scratch !== undefined
-          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch)
+          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch, sideRaw)
           : null) ?? decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch, sideRaw);
       if (side !== null && core) cols.pending = this.sideFill;
       // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
