@@ -648,9 +648,8 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
     let v = raw[p]!;
     if (v < 0x80) p++;
     else {
-      v = slowU(raw, p);
+      v = slowKind(raw, p, firstSeq + i);
       p = at;
-      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -707,9 +706,8 @@ function readKinds3(raw: Uint8Array, p: number, n: number, firstSeq: number, slo
     let v = raw[p]!;
     if (v < 0x80) p++;
     else {
-      v = slowU(raw, p);
+      v = slowKind(raw, p, firstSeq + i);
       p = at;
-      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -775,9 +773,8 @@ function readKindsCore(raw: Uint8Array, p: number, n: number, firstSeq: number, 
     let v = raw[p]!;
     if (v < 0x80) p++;
     else {
-      v = slowU(raw, p);
+      v = slowKind(raw, p, firstSeq + i);
       p = at;
-      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -803,6 +800,13 @@ function readKindsCore(raw: Uint8Array, p: number, n: number, firstSeq: number, 
   nS = cs;
   nE = ce;
   return p;
+}
+
+/** A kind column's varint of 2 bytes or more at raw[p] (event seq), for the readKinds loops; sets `at`. */
+function slowKind(raw: Uint8Array, p: number, seq: number): number {
+  const v = slowU(raw, p);
+  if (v > 0x7ffffffe) throw new BodyError(`event ${seq}: kind code ${Math.floor(v / 2)} out of range`);
+  return v;
 }
 
 /** Reads one string index (a uvar below m + 1) for each of the k events listed in idx. Returns the new position. */
