@@ -264,11 +264,19 @@ function snapTrust(base: Base, f: Frame): Trust {
   return { states: [[f.first, next - 1]], checkFrom: f.first < 0 ? -1 : f.first };
 }
 
-/** An event chunk's prefix and body. */
+/** A format 3 event chunk's prefix (firstSeq, n, core and side body lengths, core stream length) and its two streams. */
 function splitEvent(b: Uint8Array, f: Frame) {
   const p = b.subarray(f.off + FRAME_HEADER, f.end);
-  const { v, at } = uvars(p, 3);
-  return { first: v[0]!, n: v[1]!, rawLen: v[2]!, body: p.subarray(at), flags: b[f.off + 1]! };
+  const { v, at } = uvars(p, 5);
+  return {
+    first: v[0]!,
+    n: v[1]!,
+    rawLen: v[2]!,
+    sideLen: v[3]!,
+    coreZ: v[4]!,
+    body: p.subarray(at),
+    flags: b[f.off + 1]!,
+  };
 }
 
 /** Reads uvars from p starting at `at`. */
@@ -459,7 +467,7 @@ export const MUTATORS: Record<string, Mutator> = {
     const f = pickFrame(base, r, CHUNK_EVENTS);
     if (!f) return null;
     const s = splitEvent(base.bytes, f);
-    const field = r.below(3);
+    const field = r.below(5);
     const v = r.below(3)
       ? HUGE[r.below(HUGE.length)]!
       : field === 0
@@ -468,14 +476,20 @@ export const MUTATORS: Record<string, Mutator> = {
     const first = field === 0 ? Math.max(0, v) : s.first;
     const n = field === 1 ? v : s.n;
     const rawLen = field === 2 ? v : s.rawLen;
-    const payload = cat(varints(["u", first], ["u", n], ["u", rawLen]), s.body);
+    const sideLen = field === 3 ? v : s.sideLen;
+    const coreZ = field === 4 ? v : s.coreZ;
+    const payload = cat(varints(["u", first], ["u", n], ["u", rawLen], ["u", sideLen], ["u", coreZ]), s.body);
     const b = replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, s.flags, payload));
     const claimed: [number, number] = [first, first + Math.min(n, 2 ** 40) - 1];
     const t = chunkTrust(base, f, { moreEvents: true });
     t.events!.push(claimed);
     t.states!.push([Math.min(first, f.first), Number.MAX_SAFE_INTEGER]);
     t.checkFrom = Math.min(first, f.first);
-    return { bytes: b, what: `event prefix ${["first", "n", "rawLen"][field]}=${v} with crc @${f.off}`, trust: t };
+    return {
+      bytes: b,
+      what: `event prefix ${["first", "n", "coreLen", "sideLen", "coreZ"][field]}=${v} with crc @${f.off}`,
+      trust: t,
+    };
   },
   "snapshot-seq"(base, r) {
     const f = pickFrame(base, r, CHUNK_SNAPSHOT)!;
@@ -590,7 +604,16 @@ export const MUTATORS: Record<string, Mutator> = {
     } catch {
       return null;
     }
-    const payload = cat(varints(["u", f.first], ["u", f.n], ["u", body.length]), deflate(body));
+    const core = deflate(body.subarray(0, cb.coreLength));
+    const side = deflate(body.subarray(cb.coreLength));
+    const lens = varints(
+      ["u", f.first],
+      ["u", f.n],
+      ["u", cb.coreLength],
+      ["u", body.length - cb.coreLength],
+      ["u", core.length],
+    );
+    const payload = cat(lens, core, side);
     return {
       bytes: replaceFrame(base.bytes, f, frameOf(CHUNK_EVENTS, FLAG_DEFLATE, payload)),
       what: `event ${e.seq} ${field}=${String(e[field]).slice(0, 20)} with crc`,

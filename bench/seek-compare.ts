@@ -6,7 +6,9 @@
 // passes (a fresh cursor per pass), the least CPU time per target kept (as
 // seek-cost.ts's ownCost keeps the least wall time), then `--cold` seeks each
 // on a freshly opened trace (CPU time, and how many had a collection in them).
-// Usage: npx bun bench/seek-compare.ts --compare DIR [--trace T] [--pairs N] [--targets N] [--cold N]
+// Usage: npx bun bench/seek-compare.ts --compare DIR [--trace T] [--compare-trace T2] [--pairs N] [--targets N] [--cold N]
+// (--compare-trace: the trace DIR's tree seeks in, default T: the same events in
+// the format that tree reads, as a 2.x trace against a 3.0 one)
 // (default trace bench/out/stress-100000000.ktrace, 3 pairs, 400 targets, 500
 // cold seeks). Bun on Linux only (bun:ffi's clock_gettime). DIR needs this
 // tree's module layout (src/replay/index.ts, src/kernel/prng.ts).
@@ -103,10 +105,11 @@ if (opt("--child") !== undefined) {
   if (!other)
     throw new Error("usage: bench/seek-compare.ts --compare DIR [--trace T] [--pairs N] [--targets N] [--cold N]");
   const pairs = Number(opt("--pairs") ?? 3);
-  const run = (root: string): Run => {
+  const otherTrace = resolve(opt("--compare-trace") ?? trace);
+  const run = (root: string, t = trace): Run => {
     const r = spawnSync(
       process.execPath,
-      [SELF, "--child", root, "--trace", trace, "--targets", String(TARGETS), "--cold", String(COLD)],
+      [SELF, "--child", root, "--trace", t, "--targets", String(TARGETS), "--cold", String(COLD)],
       {
         encoding: "utf8",
         maxBuffer: 1 << 20,
@@ -118,10 +121,12 @@ if (opt("--child") !== undefined) {
   const here = resolve(dirname(SELF), "..");
   const mine: Run[] = [];
   const theirs: Run[] = [];
-  console.log(`${trace}: a seek's CPU time, this tree (${here}) against ${resolve(other)}, ${pairs} interleaved pairs`);
+  console.log(
+    `${trace}: a seek's CPU time, this tree (${here}) against ${resolve(other)}${otherTrace === trace ? "" : ` (on ${otherTrace})`}, ${pairs} interleaved pairs`,
+  );
   for (let k = 0; k < pairs; k++) {
     const load = loadavg()[0]!.toFixed(2);
-    theirs.push(run(resolve(other)));
+    theirs.push(run(resolve(other), otherTrace));
     mine.push(run(here));
     console.log(`pair ${k + 1} (load ${load}):\n  other: ${line(theirs[k]!)}\n  this:  ${line(mine[k]!)}`);
   }

@@ -1,6 +1,7 @@
 // The split event chunk body that bench/split-body.ts and bench/split-scan.ts
-// measure (docs/BENCHMARKS.md, "Phase 7: the scan"): a measurement, not a
-// format. A body is split into
+// measure (docs/BENCHMARKS.md, "Phase 7: the scan"): the prototype of format
+// 3.0 (docs/FORMAT.md; bench/split-decode.ts measures the format itself), run
+// on format 2 traces (the shared 2.2 benchmark traces). A body is split into
 //   core  [firstSeq, n, timeScale, strings, kind, time, cpu, tid, a, b, c, s]:
 //         the kind and time columns of every event, the other columns of the
 //         events whose kind is not inert;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A reference reader for .ktrace files (formats 1.x and 2.x), written from
+"""A reference reader for .ktrace files (formats 1.x, 2.x and 3.x), written from
 docs/FORMAT.md alone: the Python standard library plus the standard msgpack
 package (`apt install python3-msgpack` or `pip install msgpack`), which decodes
 everything but the varint columns of event chunks. It shows the format is
@@ -86,7 +86,11 @@ def frame(data, off, end):
 
 def body(flags, payload, p):
     rawlen, p = uvar(payload, p)
-    raw = zlib.decompress(payload[p:], -15) if flags & 1 else payload[p:]
+    return inflate(flags, payload[p:], rawlen)
+
+
+def inflate(flags, stream, rawlen):
+    raw = zlib.decompress(stream, -15) if flags & 1 else stream
     if len(raw) != rawlen:
         raise ValueError("body length mismatch")
     return raw
@@ -126,10 +130,28 @@ class Column:
             raise ValueError("%s not consumed exactly" % what)
 
 
+def array_of_bins(doc, count, what):
+    if not isinstance(doc, list) or len(doc) < count or not all(isinstance(x, bytes) for x in doc[:count]):
+        raise ValueError("%s is not an array of %d bins" % (what, count))
+    return doc
+
+
 def decode_events(major, flags, payload, kinds):
     first, p = uvar(payload, 0)
     n, p = uvar(payload, p)
-    raw = body(flags, payload, p)
+    side = None
+    if major >= 3:
+        # Two streams: the core body (format 2's array) and the side body
+        # [cpu, tid, a, b, c, s] of the events of the kinds whose row says side.
+        core_len, p = uvar(payload, p)
+        side_len, p = uvar(payload, p)
+        core_z, p = uvar(payload, p)
+        raw = inflate(flags, payload[p:p + core_z], core_len)
+        side_doc = array_of_bins(msgpack.unpackb(inflate(flags, payload[p + core_z:], side_len), raw=False), 6,
+                                 "event chunk side body")
+        side = {name: Column(side_doc[i]) for i, name in enumerate(("cpu", "tid", "a", "b", "c", "s"))}
+    else:
+        raw = body(flags, payload, p)
     if major == 1:
         # The columns concatenated; the scale leads the time column and the
         # string table the string indexes.
@@ -146,15 +168,19 @@ def decode_events(major, flags, payload, kinds):
         names = ("kind", "cpu", "tid", "time", "a", "b", "c", "s")
         cols = {name: Column(doc[4 + i]) for i, name in enumerate(names)}
     kind, stores, has_str = slot_use([cols["kind"].u() for _ in range(n)], kinds)
-    cpu = [cols["cpu"].s() for _ in range(n)]
-    tid = [cols["tid"].s() for _ in range(n)]
+    # Each event's columns but kind and time: from the side body if its kind is a side kind (format 3).
+    src = [side if side is not None and k < len(kinds) and len(kinds[k]) > 3 and kinds[k][3] else cols
+           for k in kind]
+    cpu = [src[i]["cpu"].s() for i in range(n)]
+    tid = [src[i]["tid"].s() for i in range(n)]
     if scale is None:
         scale = cols["time"].u()
     t, times = 0, []
     for _ in range(n):
         t += cols["time"].s() * scale
         times.append(t)
-    slots = [[cols[name].s() if stores[i] >= need else 0 for i in range(n)] for need, name in ((1, "a"), (2, "b"), (3, "c"))]
+    slots = [[src[i][name].s() if stores[i] >= need else 0 for i in range(n)]
+             for need, name in ((1, "a"), (2, "b"), (3, "c"))]
     if strings is None:
         c = cols["s"]
         strings = [""]
@@ -162,9 +188,11 @@ def decode_events(major, flags, payload, kinds):
             ln = c.u()
             strings.append(c.raw[c.p:c.p + ln].decode("utf-8"))
             c.p += ln
-    s = [strings[cols["s"].u()] if has_str[i] else "" for i in range(n)]
+    s = [strings[src[i]["s"].u()] if has_str[i] else "" for i in range(n)]
     for name, c in cols.items():
         c.done("event column " + name)
+    for name, c in (side or {}).items():
+        c.done("event side column " + name)
     return [
         {"seq": first + i, "time": times[i], "cpu": cpu[i], "tid": tid[i], "kind": kind[i],
          "a": slots[0][i], "b": slots[1][i], "c": slots[2][i], "s": s[i]}
@@ -191,7 +219,7 @@ class Trace:
         if len(data) < 16:
             raise Refused("truncated header")
         major, minor, h = struct.unpack_from("<HHI", data, 8)
-        if major > 2:
+        if major > 3:
             raise Refused("written by a newer ktrace (format %d.x)" % major)
         if major < 1:
             raise Refused("format %d.%d is not read" % (major, minor))

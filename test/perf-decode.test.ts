@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { EVENT_KINDS, type KEvent, KIND } from "../src/kernel/types.ts";
 import { TraceSource } from "../src/replay/index.ts";
-import { decodeEventBody, lastDecodeSafe, slotTable } from "../src/trace/event-codec.ts";
+import { decodeEventBody, lastDecodeSafe, needSide, slotTable } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
 import { type EventColumns, openTrace, Scratch } from "../src/trace/index.ts";
 import { checkColumns } from "../src/trace/validate.ts";
@@ -17,8 +17,9 @@ import { tempDir, writeEvents } from "./support/trace-util.ts";
 const dir = tempDir("perf-decode");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The columns as plain arrays (typed arrays and views compare by content). */
+/** The columns as plain arrays (typed arrays and views compare by content); core-only columns (format 3) completed first, as fillEvent does. */
 function plain(c: EventColumns) {
+  for (let i = 0; i < c.n; i++) needSide(c, i);
   return {
     firstSeq: c.firstSeq,
     n: c.n,

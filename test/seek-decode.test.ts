@@ -49,7 +49,8 @@ function traceFiles(): string[] {
 interface Bodies {
   major: number;
   slots: SlotTable;
-  chunks: { raw: Uint8Array; first: number; n: number }[];
+  /** raw: the body (format 3: the core body), side: format 3's side body, else null. */
+  chunks: { raw: Uint8Array; side: Uint8Array | null; first: number; n: number }[];
   snapshots: Uint8Array[];
 }
 
@@ -79,8 +80,16 @@ function bodies(r: TraceReader, file: Uint8Array): Bodies {
       const first = br.uvar();
       const n = br.uvar();
       const rawLen = br.uvar();
+      if (r.formatMajor >= 3) {
+        const sideLen = br.uvar();
+        const coreZ = br.uvar();
+        const raw = body(f.flags, f.payload.subarray(br.pos, br.pos + coreZ), rawLen);
+        const side = raw && body(f.flags, f.payload.subarray(br.pos + coreZ), sideLen);
+        if (raw && side) out.chunks.push({ raw: new Uint8Array(raw), side: new Uint8Array(side), first, n });
+        continue;
+      }
       const raw = body(f.flags, f.payload.subarray(br.pos), rawLen);
-      if (raw) out.chunks.push({ raw: new Uint8Array(raw), first, n });
+      if (raw) out.chunks.push({ raw: new Uint8Array(raw), side: null, first, n });
     } catch {}
   }
   for (const off of t.snapshotOffsets) {
@@ -100,9 +109,15 @@ function bodies(r: TraceReader, file: Uint8Array): Bodies {
 const FIELDS = ["kind", "cpu", "tid", "time", "a", "b", "c", "sIdx"] as const;
 
 /** The full decode, or its error's message; and the safe-integer proof after it. */
-function full(b: Bodies, raw: Uint8Array, first: number, n: number): { c: EventColumns | string; safe: boolean } {
+function full(
+  b: Bodies,
+  raw: Uint8Array,
+  side: Uint8Array | null,
+  first: number,
+  n: number,
+): { c: EventColumns | string; safe: boolean } {
   try {
-    const c = decodeEventBody(b.major, raw, n, first, b.slots, new Scratch(n));
+    const c = decodeEventBody(b.major, raw, n, first, b.slots, new Scratch(n), side);
     return { c, safe: lastDecodeSafe() };
   } catch (e) {
     return { c: (e as Error).message, safe: false };
@@ -110,10 +125,17 @@ function full(b: Bodies, raw: Uint8Array, first: number, n: number): { c: EventC
 }
 
 /** decodeEventPrefix against the full decode: null, or the full decode succeeds and the first m events are its. */
-function comparePrefix(b: Bodies, raw: Uint8Array, first: number, n: number, m: number): "prefix" | "null" {
-  const pre = decodeEventPrefix(b.major, raw, n, first, b.slots, m, new Scratch(n));
+function comparePrefix(
+  b: Bodies,
+  raw: Uint8Array,
+  side: Uint8Array | null,
+  first: number,
+  n: number,
+  m: number,
+): "prefix" | "null" {
+  const pre = decodeEventPrefix(b.major, raw, n, first, b.slots, m, new Scratch(n), side);
   const preSafe = lastDecodeSafe();
-  const f = full(b, raw, first, n);
+  const f = full(b, raw, side, first, n);
   if (pre === null) return "null";
   expect(typeof f.c, "the prefix took a body the full decode refuses").toBe("object");
   const c = f.c as EventColumns;
@@ -168,8 +190,8 @@ describe("decodeEventPrefix", () => {
       for (const ch of b.chunks) {
         chunks++;
         for (const m of new Set([1, 2, ch.n >> 2, ch.n >> 1, ch.n - 1].filter((x) => x >= 1 && x < ch.n))) {
-          if (comparePrefix(b, ch.raw, ch.first, ch.n, m) === "prefix") prefixes++;
-          else expect(b.major, "a well-formed format 2 chunk gave null").toBe(1);
+          if (comparePrefix(b, ch.raw, ch.side, ch.first, ch.n, m) === "prefix") prefixes++;
+          else expect(b.major, "a well-formed format 2 or 3 chunk gave null").toBe(1);
         }
       }
     }
@@ -181,12 +203,16 @@ describe("decodeEventPrefix", () => {
     const rng = new Rng(14);
     const seen = { prefix: 0, null: 0 };
     for (const { b } of all) {
-      if (b.major !== 2) continue;
+      if (b.major === 1) continue;
       for (const ch of b.chunks.slice(0, 6)) {
         for (let k = 0; k < 40; k++) {
           const m = 1 + rng.below(Math.max(1, ch.n - 1));
           if (m >= ch.n) continue;
-          seen[comparePrefix(b, mutate(ch.raw, rng), ch.first, ch.n, m)]++;
+          // Format 3: the core body or the side body mutated.
+          const core = ch.side === null || k % 2 === 0;
+          const raw = core ? mutate(ch.raw, rng) : ch.raw;
+          const side = core ? ch.side : mutate(ch.side!, rng);
+          seen[comparePrefix(b, raw, side, ch.first, ch.n, m)]++;
         }
       }
     }
@@ -196,7 +222,7 @@ describe("decodeEventPrefix", () => {
   });
   it("steps aside at a long varint after the target, at every alignment (runs of continuation bytes across words)", () => {
     const seen = { prefix: 0, null: 0 };
-    for (const { b } of all.filter((x) => x.b.major === 2).slice(0, 4)) {
+    for (const { b } of all.filter((x) => x.b.major >= 2).slice(0, 4)) {
       for (const ch of b.chunks.filter((c) => c.n > 8).slice(0, 2)) {
         for (let at = 0; at < 48; at++) {
           for (const run of [3, 4, 5]) {
@@ -204,7 +230,7 @@ describe("decodeEventPrefix", () => {
             // Bytes inside the last columns (c, s): after event 0 of the prefix.
             const from = m.length - 60 + at;
             for (let j = 0; j < run && from + j < m.length; j++) m[from + j] = m[from + j]! | 0x80;
-            seen[comparePrefix(b, m, ch.first, ch.n, 1)]++;
+            seen[comparePrefix(b, m, ch.side, ch.first, ch.n, 1)]++;
           }
         }
       }
@@ -234,12 +260,15 @@ describe("unpackPlain", () => {
     expect(seen.undefined).toBeGreaterThan(100);
   });
 
-  it("gives msgpackr's value for every format 2 event chunk body, and for mutated ones or undefined", () => {
+  it("gives msgpackr's value for every format 2 and 3 event chunk body, and for mutated ones or undefined", () => {
     const rng = new Rng(7);
     const seen = { fast: 0, undefined: 0 };
     for (const { b } of all) {
-      if (b.major !== 2) continue;
-      for (const ch of b.chunks) expect(compareUnpack(ch.raw, EVENT_BODY_SHAPE)).toBe("fast");
+      if (b.major === 1) continue;
+      for (const ch of b.chunks) {
+        expect(compareUnpack(ch.raw, EVENT_BODY_SHAPE)).toBe("fast");
+        if (ch.side) expect(compareUnpack(ch.side, EVENT_BODY_SHAPE)).toBe("fast");
+      }
       for (const ch of b.chunks.slice(0, 6))
         for (let k = 0; k < 30; k++) seen[compareUnpack(mutate(ch.raw, rng), EVENT_BODY_SHAPE)]++;
     }

@@ -20,7 +20,7 @@ describe("snapshots a state outweighs are skipped (format 2.2)", () => {
     const path = join(dir, "leak.ktrace");
     record(await prepare({ target: join(REPO_ROOT, "examples", "zombie-leak.ts"), maxEvents: 200_000 }), path);
     const t = openTrace(path);
-    expect(t.formatVersion).toBe("2.2");
+    expect(t.formatVersion).toBe("3.0"); // 2.2's rule, kept in 3.0
     expect(t.warnings).toEqual([]);
     const every = t.meta.snapshotEvery;
     const due = Math.floor(200_000 / every);

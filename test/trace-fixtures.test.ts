@@ -71,7 +71,7 @@ describe("ktrace info", () => {
     expect(res.stderr).toBe("");
     const doc = JSON.parse(res.stdout);
     expect(doc).toMatchObject({
-      formatVersion: "2.2",
+      formatVersion: "3.0",
       scenario: "stress",
       fix: "",
       seed: 1,
@@ -100,7 +100,7 @@ describe("ktrace info", () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trimEnd().split("\n");
     expect(lines.map((l) => l.split(/\s{2,}/)[0])).toEqual(["trace", "scenario", "events", "outcome"]);
-    expect(lines[0]).toMatch(/gzip, format 2\.2, ktrace 0\.1\.0/);
+    expect(lines[0]).toMatch(/gzip, format 3\.0, ktrace 0\.1\.0/);
     expect(lines[2]).toMatch(/^events +3,000 /);
     expect(lines[3]).toMatch(/^outcome +budget at seq 2999: /);
   });
@@ -126,7 +126,7 @@ describe("ktrace info", () => {
     for (const [file, msg] of [
       [
         "future-version.ktrace",
-        "written by a newer ktrace (format 3.x); this ktrace reads formats 1.x to 2.x: upgrade ktrace",
+        "written by a newer ktrace (format 4.x); this ktrace reads formats 1.x to 3.x: upgrade ktrace",
       ],
       ["bad-magic.ktrace", "not a ktrace file"],
       ["empty.ktrace", "empty file"],

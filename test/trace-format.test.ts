@@ -339,7 +339,8 @@ describe("round trip", () => {
 });
 
 /** The event chunks of a trace file, found by walking its frames as docs/FORMAT.md says (no ktrace code). */
-function eventChunkBodies(file: Uint8Array): { firstSeq: number; n: number; body: Uint8Array }[] {
+/** A format 3 file's event chunks: their core and side bodies, inflated by node:zlib. */
+function eventChunkBodies(file: Uint8Array): { firstSeq: number; n: number; body: Uint8Array; side: Uint8Array }[] {
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const uvar = (at: { p: number }) => {
     let v = 0;
@@ -358,23 +359,29 @@ function eventChunkBodies(file: Uint8Array): { firstSeq: number; n: number; body
       const firstSeq = uvar(at);
       const n = uvar(at);
       const rawLen = uvar(at);
-      const body = new Uint8Array(inflateRawSync(file.subarray(at.p, off + 12 + len)));
+      const sideLen = uvar(at);
+      const coreZ = uvar(at);
+      const body = new Uint8Array(inflateRawSync(file.subarray(at.p, at.p + coreZ)));
+      const side = new Uint8Array(inflateRawSync(file.subarray(at.p + coreZ, off + 12 + len)));
       expect(body.length).toBe(rawLen);
-      out.push({ firstSeq, n, body });
+      expect(side.length).toBe(sideLen);
+      out.push({ firstSeq, n, body, side });
     }
     off += 12 + len;
   }
   return out;
 }
 
-describe("format 2 event chunk bodies", () => {
+describe("format 3 event chunk bodies", () => {
   it("a plain msgpack decoder reads every chunk body of a recorded trace and finds the documented fields", () => {
     const file = new Uint8Array(readFileSync(join(REPO_ROOT, "fixtures", "traces", "good.ktrace")));
-    expect(file[8]).toBe(2);
+    expect(file[8]).toBe(3);
     const chunks = eventChunkBodies(file);
     expect(chunks.length).toBeGreaterThan(5);
+    const kinds = openTrace(file).meta.kinds;
     let next = 0;
-    for (const { firstSeq, n, body } of chunks) {
+    let sides = 0;
+    for (const { firstSeq, n, body, side } of chunks) {
       const doc = unpack(body) as unknown[];
       // [firstSeq, n, timeScale, strings, kind, cpu, tid, time, a, b, c, s]
       expect(Array.isArray(doc) && doc.length === 12).toBe(true);
@@ -386,13 +393,24 @@ describe("format 2 event chunk bodies", () => {
       expect(Number.isInteger(timeScale) && (timeScale as number) >= 1).toBe(true);
       expect(Array.isArray(strings) && strings.every((x) => typeof x === "string")).toBe(true);
       for (const col of cols) expect(col).toBeInstanceOf(Uint8Array);
-      // kind, cpu, tid and time hold exactly n varints (a byte below 0x80 ends each).
-      for (const col of cols.slice(0, 4) as Uint8Array[]) {
-        expect(col.filter((x) => x < 0x80).length).toBe(n);
-        expect(col[col.length - 1]! < 0x80).toBe(true);
-      }
+      const varints = (col: Uint8Array) => col.filter((x) => x < 0x80).length;
+      // kind and time hold exactly n varints (a byte below 0x80 ends each); cpu and tid one per event of a
+      // kind whose row does not say side, the side body's [cpu, tid, a, b, c, s] one per event of the others.
+      const [kind, cpu, tid, time] = cols as Uint8Array[];
+      expect(varints(kind!)).toBe(n);
+      expect(varints(time!)).toBe(n);
+      const codes = [...kind!].filter((x) => x < 0x80).map((v) => v >> 1); // stress's codes take one byte
+      const onSide = codes.filter((k) => kinds[k]?.[3] === 1).length;
+      sides += onSide;
+      expect(varints(cpu!)).toBe(n - onSide);
+      expect(varints(tid!)).toBe(n - onSide);
+      const sdoc = unpack(side) as unknown[];
+      expect(Array.isArray(sdoc) && sdoc.length === 6 && sdoc.every((c) => c instanceof Uint8Array)).toBe(true);
+      expect(varints(sdoc[0] as Uint8Array)).toBe(onSide);
+      expect(varints(sdoc[1] as Uint8Array)).toBe(onSide);
     }
     expect(next).toBe(openTrace(file).eventCount);
+    expect(sides).toBeGreaterThan(next / 4);
   });
 
   it("strings go in the table as msgpack strings; lone surrogates are stored as U+FFFD, as format 1 did", () => {
@@ -458,6 +476,48 @@ describe("format 2 event chunk bodies", () => {
     expect(() => decodeEventBody(2, Uint8Array.of(0xc1, 0xc1), 2, 7, slots)).toThrow(BodyError);
     expect(() => decodeEventBody(2, Uint8Array.of(0x90), 5, 7, slots)).toThrow(/cannot hold 5 events/);
   });
+
+  it("format 3: a side kind's cpu .. s come from the side body, which must be the documented array", () => {
+    const slots = slotTable(currentKinds());
+    expect(slots.side[KIND.user]).toBe(1);
+    expect(slots.side[KIND.lockAcquire]).toBe(0);
+    const col = (...b: number[]) => Uint8Array.from(b);
+    // A user event (side: cpu 0, tid 1, label "w"), a lock-acquire (core: cpu 1, tid 2, lock 3), a user event (cpu -1, tid 1, "").
+    const core = [
+      7,
+      3,
+      10,
+      ["w"],
+      col(2 * KIND.user, 2 * KIND.lockAcquire, 2 * KIND.user),
+      col(2),
+      col(4),
+      col(2, 2, 2),
+    ];
+    // lock-acquire stores a, b, c (lock, level, inferred).
+    expect(slots.nargs[KIND.lockAcquire]).toBe(3);
+    const coreOf = () => packr.pack([...core, col(6), col(0), col(0), col()]);
+    const side = [col(0, 1), col(2, 2), col(), col(), col(), col(1, 0)];
+    const c = decodeEventBody(3, coreOf(), 3, 7, slots, undefined, packr.pack(side));
+    expect([...c.cpu]).toEqual([0, 1, -1]);
+    expect([...c.tid]).toEqual([1, 2, 1]);
+    expect([...c.sIdx].map((i) => c.strings[i])).toEqual(["w", "", ""]);
+    // Core only: the side events' fields wait (0) for the side body.
+    const k = decodeEventBody(3, coreOf(), 3, 7, slots, undefined, null);
+    expect([...k.cpu]).toEqual([0, 1, 0]);
+    expect([...k.tid]).toEqual([0, 2, 0]);
+    const with_ = (i: number, v: unknown) => side.map((x, j) => (j === i ? v : x));
+    const bad: [unknown, RegExp][] = [
+      [{ cpu: 1 }, /side body is not a msgpack array of at least 6/],
+      [side.slice(0, 5), /side body is not a msgpack array of at least 6/],
+      [with_(0, [0, 1]), /side body's column cpu is not bin/],
+      [with_(1, col(2, 2, 2)), /column side tid .*1 bytes left over/],
+      [with_(5, col(2, 0)), /string index 2 out of range/],
+    ];
+    for (const [doc, why] of bad)
+      expect(() => decodeEventBody(3, coreOf(), 3, 7, slots, undefined, packr.pack(doc)), JSON.stringify(doc)).toThrow(
+        why,
+      );
+  });
 });
 
 describe("determinism across runtimes", () => {
@@ -470,6 +530,20 @@ describe("determinism across runtimes", () => {
       expect(Buffer.compare(readFileSync(out), readFileSync(join(REPO_ROOT, "fixtures", "traces", f))), f).toBe(0);
     }
   });
+});
+
+describe("format 2 traces", () => {
+  const V2 = join(REPO_ROOT, "fixtures", "traces", "v2");
+  const expected = JSON.parse(readFileSync(join(V2, "EXPECTED.json"), "utf8")) as Record<string, TraceDigest>;
+  it("are all there", () => expect(Object.keys(expected).length).toBe(7));
+  for (const [file, want] of Object.entries(expected)) {
+    it(`${file} gives the same events and states as the format 2 reader did`, () => {
+      const path = join(V2, file);
+      expect(want.version).toBe("2.2");
+      expect(traceDigest(path, true)).toEqual(want);
+      if (want.recovered === null) expect(openTrace(path).verify()).toBeNull();
+    });
+  }
 });
 
 describe("format 1 traces", () => {

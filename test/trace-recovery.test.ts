@@ -229,7 +229,7 @@ describe("refusals", () => {
   const zipPath = join(dir, "zip.ktrace");
   writeFileSync(zipPath, Uint8Array.of(0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0));
   const newer = good.slice();
-  newer[8] = 3;
+  newer[8] = 4;
   const older = good.slice();
   older[8] = 0;
   const subdir = join(dir, "a-directory");
@@ -243,9 +243,9 @@ describe("refusals", () => {
     [
       "newer-version",
       newer,
-      /written by a newer ktrace \(format 3\.x\); this ktrace reads formats 1\.x to 2\.x: upgrade ktrace/,
+      /written by a newer ktrace \(format 4\.x\); this ktrace reads formats 1\.x to 3\.x: upgrade ktrace/,
     ],
-    ["newer-version", older, /format 0\.[0-9]+, which this ktrace \(formats 1\.x to 2\.x\) does not read/],
+    ["newer-version", older, /format 0\.[0-9]+, which this ktrace \(formats 1\.x to 3\.x\) does not read/],
     ["bad-header", good.slice(0, 12), /truncated header/],
     ["bad-header", good.slice(0, headerEnd - 1), /truncated header/],
   );

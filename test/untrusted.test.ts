@@ -48,12 +48,23 @@ function withFirstEventChunk(payload: Uint8Array): Uint8Array {
   return Uint8Array.from([...good.subarray(0, f.off), ...h, ...payload]);
 }
 
-function eventPayload(first: number, n: number, rawLen: number, body: Uint8Array): Uint8Array {
+/** A format 3 event chunk payload: the core stream `body` (rawLen bytes inflated) and the side stream `side` (sideLen). */
+function eventPayload(
+  first: number,
+  n: number,
+  rawLen: number,
+  body: Uint8Array,
+  sideLen = 0,
+  side: Uint8Array = deflateRawSync(new Uint8Array(0)),
+): Uint8Array {
   const w = new ByteWriter(64);
   w.uvar(first);
   w.uvar(n);
   w.uvar(rawLen);
+  w.uvar(sideLen);
+  w.uvar(body.length);
   w.bytes(body);
+  w.bytes(side);
   return w.toBytes();
 }
 
@@ -94,6 +105,14 @@ describe("bombs and absurd counts are refused at once", () => {
   it("a chunk body that inflates past the length it declares stops there", () => {
     const body = deflateRawSync(new Uint8Array(32 << 20));
     const bad = withFirstEventChunk(eventPayload(0, 512, 4096, body));
+    const r = openTrace(bad);
+    expect(() => r.readColumns(0)).toThrow(/body inflates to more than the 4096 bytes it declares/);
+    expect(r.gaps[0]).toMatchObject({ fromSeq: 0, toSeq: 511 });
+  });
+
+  it("a side body that inflates past the length it declares stops there (format 3)", () => {
+    const core = deflateRawSync(new Uint8Array(4096));
+    const bad = withFirstEventChunk(eventPayload(0, 512, 4096, core, 4096, deflateRawSync(new Uint8Array(32 << 20))));
     const r = openTrace(bad);
     expect(() => r.readColumns(0)).toThrow(/body inflates to more than the 4096 bytes it declares/);
     expect(r.gaps[0]).toMatchObject({ fromSeq: 0, toSeq: 511 });

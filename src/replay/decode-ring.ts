@@ -203,6 +203,7 @@ export class RingSource extends WrappedSource<TraceSource> {
       c: s.c,
       sIdx: s.sIdx,
       strings: [""],
+      pending: null,
     }));
   }
 
@@ -347,6 +348,8 @@ export class RingSource extends WrappedSource<TraceSource> {
       c.sIdx = full ? sl.sIdx : sl.sIdx.subarray(0, n);
     }
     c.strings = this.stringsOf(sl.units, head[h + HEAD.strings]!, head[h + HEAD.units]!);
+    // The worker decoded the core only (format 3): side kinds' fields are filled here when read.
+    c.pending = this.src.reader.sideFill;
     return c;
   }
 

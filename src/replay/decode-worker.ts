@@ -72,6 +72,12 @@ function run(reader: ReturnType<typeof openTrace>): void {
     sc.ib = own.ib;
     sc.ic = own.ic;
     sc.is = own.is;
+    sc.ie = own.ie;
+    sc.je = own.je;
+    sc.ja = own.ja;
+    sc.jb = own.jb;
+    sc.jc = own.jc;
+    sc.js = own.js;
     return sc;
   };
   const scratch = slots.map((_, s) => onSlot(new Scratch(0), s));
@@ -113,7 +119,8 @@ function run(reader: ReturnType<typeof openTrace>): void {
     if (n <= cap) {
       try {
         const sc = scratch[s]!;
-        const cols = reader.readColumns(next, sc);
+        // The core only (format 3): the scan's thread fills a side kind's fields when it reads one (RingSource).
+        const cols = reader.readCore(next, sc);
         // The decoder wrote into the slot (it would have made new arrays had the chunk not fit).
         if (cols.kind.buffer === input.buf && sc.kind === slots[s]!.kind) {
           const used = putStrings(cols.strings, slots[s]!.units);

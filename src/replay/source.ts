@@ -87,7 +87,9 @@ export interface ReplaySource {
    * Decoded columns of chunk i, uncached, for bulk scans: they may be decoded
    * into buffers the source reuses, so they are valid until the next
    * readColumns call (read them, then move on). Absent when the source has
-   * only event objects.
+   * only event objects. In a format 3 trace the side kinds' cpu, tid, a, b,
+   * c, s may wait for the side body (EventColumns.pending): read an event's
+   * fields through fillEvent, or call needSide before reading those columns.
    */
   readColumns?(i: number): EventColumns;
   /**
@@ -335,8 +337,9 @@ export class TraceSource implements ReplaySource {
   readChunk(i: number): readonly KEvent[] {
     return this.reader.readChunk(i);
   }
+  /** For scans: a format 3 trace's core only, its side kinds' fields filled when read (TraceReader.readCore). */
   readColumns(i: number): EventColumns {
-    return this.reader.readColumns(i, this.scan);
+    return this.reader.readCore(i, this.scan);
   }
   columns(i: number): EventColumns {
     return this.columnsTo(i, Number.POSITIVE_INFINITY);

@@ -12,9 +12,17 @@
 //   [firstSeq, n, timeScale, strings: [str...], kind, cpu, tid, time, a, b, c, s]
 // (an array, not a map: named keys would cost ~1.3% of the compressed event
 // bytes, the array ~0.6%; docs/FORMAT.md, "Measurements").
+// Format 3 (written): two bodies, each its own DEFLATE stream. The *core*
+// is format 2's array with the kind and time columns of every event and the
+// other columns of the events of non-side kinds; the *side* is
+//   [cpu, tid, a, b, c, s]
+// for the events of the side kinds (the header's kind table marks them: the
+// inert kinds no built-in invariant lists). A scan that folds those kinds by
+// their seq and time reads the core only (readCore, reader.ts); their fields
+// are filled from the side when something reads them (fillEvent).
 // Format 1 (read only): the same columns concatenated, the time column led
 // by the scale and the string column by the table.
-// The writer compresses the body as a whole (compress.ts).
+// The writer compresses each body (compress.ts).
 
 import { EVENT_KINDS, type KEvent } from "../kernel/types.ts";
 import { BadValue, ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
@@ -22,27 +30,34 @@ import { packr } from "./format.ts";
 import { unpackPlain } from "./msgpack-fast.ts";
 import { EVENT_BODY_SHAPE, shown, unpackBounded } from "./validate.ts";
 
-/** Per kind code: how many of a, b, c it uses, and whether it uses s. */
+/** Per kind code: how many of a, b, c it uses, whether it uses s, and whether its events go to the side body (format 3). */
 export interface SlotTable {
   nargs: Uint8Array;
   str: Uint8Array;
-  /** Both in one byte, as the decoder reads them: nargs | str << 2. */
+  side: Uint8Array;
+  /** nargs and str in one byte, as the decoder reads them: nargs | str << 2. */
   use: Uint8Array;
 }
 
-/** Kind table as stored in the header: [name, number of integer args, 1 if it has a string]. */
-export type KindRow = [string, number, number];
+/**
+ * Kind table as stored in the header: [name, number of integer args, 1 if it
+ * has a string, and (format 3) 1 if its events' fields are in the side body].
+ */
+export type KindRow = [string, number, number] | [string, number, number, number];
 
-export function slotTable(kinds: readonly KindRow[]): SlotTable {
+/** The slot table of a header's kind table; `split`: the file is format 3 (its rows' side flags count). */
+export function slotTable(kinds: readonly KindRow[], split = true): SlotTable {
   const nargs = new Uint8Array(kinds.length);
   const str = new Uint8Array(kinds.length);
+  const side = new Uint8Array(kinds.length);
   const use = new Uint8Array(kinds.length);
   kinds.forEach((k, i) => {
     nargs[i] = Math.min(3, Math.max(0, k[1] | 0));
     str[i] = k[2] ? 1 : 0;
+    side[i] = split && k[3] ? 1 : 0;
     use[i] = nargs[i]! | (str[i]! << 2);
   });
-  return { nargs, str, use };
+  return { nargs, str, side, use };
 }
 
 /**
@@ -77,6 +92,30 @@ export interface EventColumns {
   sIdx: Uint32Array;
   /** strings[0] is "". */
   strings: string[];
+  /**
+   * Set on columns read core-only (format 3, readCore): the events of side
+   * kinds have their kind and time but not yet cpu, tid, a, b, c, s, which
+   * fillEvent fills (the whole chunk, from the side body) before it copies
+   * such an event. Code that reads those columns directly calls needSide.
+   */
+  pending?: SideFill | null;
+}
+
+/** How columns read core-only are completed (see EventColumns.pending). */
+export interface SideFill {
+  /** By kind code (this build's): 1 for a side kind, whose fields wait for fill. */
+  side: Uint8Array;
+  /** Fills every event's fields from the whole chunk; event i is the one that needs it (for the gap a damaged side body makes). */
+  fill(cols: EventColumns, i: number): void;
+}
+
+/** Completes core-only columns (pending) if event i is of a side kind; call before reading its cpu .. s directly. */
+export function needSide(cols: EventColumns, i: number): void {
+  const p = cols.pending;
+  if (p != null && p.side[cols.kind[i]!] === 1) {
+    p.fill(cols, i);
+    cols.pending = null;
+  }
 }
 
 /** Raised for a chunk body that does not decode (corrupt or foreign data). */
@@ -122,33 +161,66 @@ function putS(buf: Uint8Array, p: number, v: number): number {
   return p + wide.pos;
 }
 
+/** One body's columns but kind and time, as ChunkBuilder writes them: bytes and ends. */
+class SlotCols {
+  readonly CPU: Uint8Array;
+  readonly TID: Uint8Array;
+  readonly A: Uint8Array;
+  readonly B: Uint8Array;
+  readonly C: Uint8Array;
+  readonly S: Uint8Array;
+  pc = 0;
+  pt = 0;
+  pa = 0;
+  pb = 0;
+  pcc = 0;
+  ps = 0;
+  constructor(room: number) {
+    this.CPU = new Uint8Array(room);
+    this.TID = new Uint8Array(room);
+    this.A = new Uint8Array(room);
+    this.B = new Uint8Array(room);
+    this.C = new Uint8Array(room);
+    this.S = new Uint8Array(room);
+  }
+  reset(): void {
+    this.pc = this.pt = this.pa = this.pb = this.pcc = this.ps = 0;
+  }
+  /** The columns, in the order of V2_FIELDS from cpu on (time left out: the caller puts it). */
+  views(): Uint8Array[] {
+    return [
+      this.CPU.subarray(0, this.pc),
+      this.TID.subarray(0, this.pt),
+      this.A.subarray(0, this.pa),
+      this.B.subarray(0, this.pb),
+      this.C.subarray(0, this.pcc),
+      this.S.subarray(0, this.ps),
+    ];
+  }
+}
+
 /**
  * Buffers the events of one chunk (writer side) and encodes them. Each event's
  * columns but its time are encoded as it comes (push): its time delta waits for
  * the chunk's time scale (encode). One pass over the events, not a store of
  * every field and a second loop reading it back (~1/4 off push + encode).
+ * The cpu .. s columns of an event of a side kind go to the side body.
  */
 export class ChunkBuilder {
   n = 0;
   firstSeq = 0;
+  /** Bytes of the core body at the start of encode's result (the side body follows). */
+  coreLength = 0;
   /** Times, for encode's time column. */
   private readonly time: Float64Array;
-  /** Column bytes (10 per varint at most) and their ends: kind, cpu, tid, a, b, c, s; the time column is encode's. */
+  /** Column bytes (10 per varint at most): kind, time (encode's), and the core's and the side's others. */
   private readonly K: Uint8Array;
-  private readonly CPU: Uint8Array;
-  private readonly TID: Uint8Array;
   private readonly TIME: Uint8Array;
-  private readonly A: Uint8Array;
-  private readonly B: Uint8Array;
-  private readonly C: Uint8Array;
-  private readonly S: Uint8Array;
+  private readonly core: SlotCols;
+  private readonly side: SlotCols;
   private pk = 0;
-  private pc = 0;
-  private pt = 0;
-  private pa = 0;
-  private pb = 0;
-  private pcc = 0;
-  private ps = 0;
+  /** encode's result: the core body, then the side body. */
+  private out = new Uint8Array(1 << 16);
   /** The chunk's string table: index (from 1) by string, in order of first use. */
   private readonly dict = new Map<string, number>();
   private readonly strs: string[] = [];
@@ -164,13 +236,9 @@ export class ChunkBuilder {
     this.time = new Float64Array(capacity);
     const room = capacity * 10 + 16;
     this.K = new Uint8Array(room);
-    this.CPU = new Uint8Array(room);
-    this.TID = new Uint8Array(room);
     this.TIME = new Uint8Array(room);
-    this.A = new Uint8Array(room);
-    this.B = new Uint8Array(room);
-    this.C = new Uint8Array(room);
-    this.S = new Uint8Array(room);
+    this.core = new SlotCols(room);
+    this.side = new SlotCols(room);
   }
 
   /**
@@ -203,6 +271,7 @@ export class ChunkBuilder {
     let na = 3,
       hs = 1,
       full = 1;
+    let o = this.core;
     if (k < nargs.length) {
       na = nargs[k]!;
       hs = str[k]!;
@@ -211,15 +280,16 @@ export class ChunkBuilder {
         na = 3;
         hs = 1;
       }
+      if (this.slots.side[k] === 1) o = this.side;
     }
     this.pk = putU(this.K, this.pk, k * 2 + full);
-    this.pc = putS(this.CPU, this.pc, +ev.cpu);
-    this.pt = putS(this.TID, this.pt, +ev.tid);
-    if (na >= 1) this.pa = putS(this.A, this.pa, a);
-    if (na >= 2) this.pb = putS(this.B, this.pb, b);
-    if (na >= 3) this.pcc = putS(this.C, this.pcc, c);
+    o.pc = putS(o.CPU, o.pc, +ev.cpu);
+    o.pt = putS(o.TID, o.pt, +ev.tid);
+    if (na >= 1) o.pa = putS(o.A, o.pa, a);
+    if (na >= 2) o.pb = putS(o.B, o.pb, b);
+    if (na >= 3) o.pcc = putS(o.C, o.pcc, c);
     if (hs) {
-      if (s === "") this.S[this.ps++] = 0;
+      if (s === "") o.S[o.ps++] = 0;
       else {
         let x = this.dict.get(s);
         if (x === undefined) {
@@ -227,15 +297,16 @@ export class ChunkBuilder {
           this.dict.set(s, x);
           this.strs.push(wellFormed(s));
         }
-        this.ps = putU(this.S, this.ps, x);
+        o.ps = putU(o.S, o.ps, x);
       }
     }
   }
 
   /**
-   * Encodes the buffered events as a format 2 body (a msgpack array, not yet
-   * compressed). Throws BadValue (bytes.ts) or RangeError for a field that
-   * is not a safe integer. The result is valid until the next encode.
+   * Encodes the buffered events as a format 3 chunk's two bodies (msgpack
+   * arrays, not yet compressed): the core body, coreLength bytes, then the
+   * side body. Throws BadValue (bytes.ts) or RangeError for a field that is
+   * not a safe integer. The result is valid until the next encode.
    */
   encode(): Uint8Array {
     const n = this.n;
@@ -285,28 +356,46 @@ export class ChunkBuilder {
       prevTime = t;
     }
     if (this.bad !== null) throw this.bad;
-    // In the order of V2_FIELDS.
-    return packr.pack([
+    // In the order of V2_FIELDS; packr's result is its own buffer's, so the core is copied out before the side is packed.
+    const [cpu, tid, a, b, c, s] = this.core.views();
+    const core = packr.pack([
       this.firstSeq,
       n,
       scale,
       this.strs,
       this.K.subarray(0, this.pk),
-      this.CPU.subarray(0, this.pc),
-      this.TID.subarray(0, this.pt),
+      cpu,
+      tid,
       TIME.subarray(0, pm),
-      this.A.subarray(0, this.pa),
-      this.B.subarray(0, this.pb),
-      this.C.subarray(0, this.pcc),
-      this.S.subarray(0, this.ps),
+      a,
+      b,
+      c,
+      s,
     ]);
+    this.coreLength = core.length;
+    this.room(core.length);
+    this.out.set(core, 0);
+    const side = packr.pack(this.side.views());
+    this.room(core.length + side.length);
+    this.out.set(side, core.length);
+    return this.out.subarray(0, core.length + side.length);
+  }
+
+  /** Makes out hold at least len bytes, keeping its first coreLength. */
+  private room(len: number): void {
+    if (this.out.length >= len) return;
+    const o = new Uint8Array(Math.max(len, 2 * this.out.length));
+    o.set(this.out.subarray(0, this.coreLength));
+    this.out = o;
   }
 
   reset(): void {
     this.n = 0;
     this.good = 0;
     this.bad = null;
-    this.pk = this.pc = this.pt = this.pa = this.pb = this.pcc = this.ps = 0;
+    this.pk = 0;
+    this.core.reset();
+    this.side.reset();
     if (this.strs.length > 0) {
       this.dict.clear();
       this.strs.length = 0;
@@ -485,11 +574,18 @@ export class Scratch {
   b: Float64Array = new Float64Array(0);
   c: Float64Array = new Float64Array(0);
   sIdx: Uint32Array = new Uint32Array(0);
-  /** Indexes of the events that store slot a, b, c and s, in order (decoding's own lists). */
+  /** Indexes of the events that store slot a, b, c and s, in order (decoding's own lists; format 3: in the core body). */
   ia = new Int32Array(0);
   ib = new Int32Array(0);
   ic = new Int32Array(0);
   is = new Int32Array(0);
+  /** Format 3: the events in the core body (cpu, tid), and the side body's: its events and those storing a, b, c, s. */
+  ie = new Int32Array(0);
+  je = new Int32Array(0);
+  ja = new Int32Array(0);
+  jb = new Int32Array(0);
+  jc = new Int32Array(0);
+  js = new Int32Array(0);
 
   constructor(cap = 0) {
     this.grow(cap);
@@ -515,11 +611,17 @@ export class Scratch {
     this.ib = new Int32Array(n);
     this.ic = new Int32Array(n);
     this.is = new Int32Array(n);
+    this.ie = new Int32Array(n);
+    this.je = new Int32Array(n);
+    this.ja = new Int32Array(n);
+    this.jb = new Int32Array(n);
+    this.jc = new Int32Array(n);
+    this.js = new Int32Array(n);
   }
 
   /** Bytes held (for caches that bound their memory). */
   get bytes(): number {
-    return this.cap * (4 + 6 * 8 + 4 + 4 * 4);
+    return this.cap * (4 + 6 * 8 + 4 + 10 * 4);
   }
 }
 
@@ -546,9 +648,8 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
     let v = raw[p]!;
     if (v < 0x80) p++;
     else {
-      v = slowU(raw, p);
+      v = slowKind(raw, p, firstSeq + i);
       p = at;
-      if (v > 0x7ffffffe) throw new BodyError(`event ${firstSeq + i}: kind code ${Math.floor(v / 2)} out of range`);
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -572,6 +673,142 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
   return p;
 }
 
+/** Events of the core body (nE) and of the side body (sE), and how many of those store a, b, c and s (format 3; set by readKinds3). */
+let nE = 0,
+  sE = 0,
+  sA = 0,
+  sB = 0,
+  sC = 0,
+  sS = 0;
+
+/**
+ * readKinds for format 3: the kind column, and the events of each body
+ * (sc.ie, sc.je) and of each body that store each slot (sc.ia .. sc.is for
+ * the core, sc.ja .. sc.js for the side; the counts in nA .. nS, nE and
+ * sA .. sS, sE). An event is the side's when its kind code is a side kind
+ * of the file's table (the full bit does not change that).
+ */
+function readKinds3(raw: Uint8Array, p: number, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): number {
+  const { use, side } = slots;
+  const nk = use.length;
+  const { kind, ia, ib, ic, is, ie, je, ja, jb, jc, js } = sc;
+  let ca = 0,
+    cb = 0,
+    cc = 0,
+    cs = 0,
+    ce = 0,
+    da = 0,
+    db = 0,
+    dc = 0,
+    ds = 0,
+    de = 0;
+  for (let i = 0; i < n; i++) {
+    let v = raw[p]!;
+    if (v < 0x80) p++;
+    else {
+      v = slowKind(raw, p, firstSeq + i);
+      p = at;
+    }
+    const k = v >>> 1;
+    kind[i] = k;
+    const known = k < nk;
+    const u = (v & 1) === 0 && known ? use[k]! : 7;
+    const sd = known ? side[k]! : 0;
+    const co = sd ^ 1;
+    const na = u & 3;
+    const xa = (na + 3) >> 2,
+      xb = (na + 2) >> 2,
+      xc = (na + 1) >> 2,
+      xs = u >> 2;
+    // Branch-free, as readKinds: each list gets the index, counted only when it is the list's.
+    ie[ce] = i;
+    ce += co;
+    je[de] = i;
+    de += sd;
+    ia[ca] = i;
+    ca += xa & co;
+    ib[cb] = i;
+    cb += xb & co;
+    ic[cc] = i;
+    cc += xc & co;
+    is[cs] = i;
+    cs += xs & co;
+    ja[da] = i;
+    da += xa & sd;
+    jb[db] = i;
+    db += xb & sd;
+    jc[dc] = i;
+    dc += xc & sd;
+    js[ds] = i;
+    ds += xs & sd;
+  }
+  nA = ca;
+  nB = cb;
+  nC = cc;
+  nS = cs;
+  nE = ce;
+  sE = de;
+  sA = da;
+  sB = db;
+  sC = dc;
+  sS = ds;
+  return p;
+}
+
+/**
+ * readKinds3 for a decode of the core body only: the kind column, and the
+ * core's lists alone (sc.ie, sc.ia .. sc.is; counts in nE, nA .. nS): half
+ * the stores per event of readKinds3's.
+ */
+function readKindsCore(raw: Uint8Array, p: number, n: number, firstSeq: number, slots: SlotTable, sc: Scratch): number {
+  const { use, side } = slots;
+  const nk = use.length;
+  const { kind, ia, ib, ic, is, ie } = sc;
+  let ca = 0,
+    cb = 0,
+    cc = 0,
+    cs = 0,
+    ce = 0;
+  for (let i = 0; i < n; i++) {
+    let v = raw[p]!;
+    if (v < 0x80) p++;
+    else {
+      v = slowKind(raw, p, firstSeq + i);
+      p = at;
+    }
+    const k = v >>> 1;
+    kind[i] = k;
+    const known = k < nk;
+    // A side event stores nothing here: its use counts as 0.
+    const co = known ? side[k]! ^ 1 : 1;
+    const u = ((v & 1) === 0 && known ? use[k]! : 7) & -co;
+    const na = u & 3;
+    ie[ce] = i;
+    ce += co;
+    ia[ca] = i;
+    ca += (na + 3) >> 2;
+    ib[cb] = i;
+    cb += (na + 2) >> 2;
+    ic[cc] = i;
+    cc += (na + 1) >> 2;
+    is[cs] = i;
+    cs += u >> 2;
+  }
+  nA = ca;
+  nB = cb;
+  nC = cc;
+  nS = cs;
+  nE = ce;
+  return p;
+}
+
+/** A kind column's varint of 2 bytes or more at raw[p] (event seq), for the readKinds loops; sets `at`. */
+function slowKind(raw: Uint8Array, p: number, seq: number): number {
+  const v = slowU(raw, p);
+  if (v > 0x7ffffffe) throw new BodyError(`event ${seq}: kind code ${Math.floor(v / 2)} out of range`);
+  return v;
+}
+
 /** Reads one string index (a uvar below m + 1) for each of the k events listed in idx. Returns the new position. */
 function readStringIndexes(
   raw: Uint8Array,
@@ -581,8 +818,9 @@ function readStringIndexes(
   k: number,
   sIdx: Uint32Array,
   m: number,
+  clear = true,
 ): number {
-  sIdx.fill(0, 0, n);
+  if (clear) sIdx.fill(0, 0, n);
   for (let j = 0; j < k; j++) {
     const x = raw[p]!;
     let v: number;
@@ -601,9 +839,12 @@ function readStringIndexes(
 
 /**
  * Decodes an uncompressed event chunk body of n events, in the layout of
- * format `major` (1 or 2; the reader refuses others before this). Throws
- * BodyError when it does not fit. With `scratch`, the returned columns are
- * views of its arrays (valid until its next use); otherwise they are fresh.
+ * format `major` (1, 2 or 3; the reader refuses others before this). Format
+ * 3: `raw` is the core body and `side` the side body, or null to decode the
+ * core only (the side events' cpu .. s are then 0 until filled: the caller
+ * sets the columns' `pending`). Throws BodyError when it does not fit. With
+ * `scratch`, the returned columns are views of its arrays (valid until its
+ * next use); otherwise they are fresh.
  */
 export function decodeEventBody(
   major: number,
@@ -612,9 +853,12 @@ export function decodeEventBody(
   firstSeq: number,
   slots: SlotTable,
   scratch?: Scratch,
+  side?: Uint8Array | null,
 ): EventColumns {
-  // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time): refuse a count the body cannot hold before allocating for it.
-  if (!(n >= 0 && 4 * n <= raw.length))
+  // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time; format 3: kind and time in the core,
+  // cpu and tid in one body or the other): refuse a count the bodies cannot hold before allocating for it.
+  const held = major < 3 ? raw.length : side ? Math.min(2 * raw.length, raw.length + side.length) : 2 * raw.length;
+  if (!(n >= 0 && 4 * n <= held))
     throw new BodyError(`event chunk body of ${raw.length} bytes cannot hold ${n} events`);
   const sc = scratch ?? new Scratch(n);
   sc.grow(n);
@@ -622,7 +866,12 @@ export function decodeEventBody(
   slowSum = 0;
   lastN = n;
   lastScale = Infinity;
-  const strings = major === 1 ? decodeV1(raw, n, firstSeq, slots, sc) : decodeV2(raw, n, firstSeq, slots, sc);
+  const strings =
+    major === 1
+      ? decodeV1(raw, n, firstSeq, slots, sc)
+      : major === 2
+        ? decodeV2(raw, n, firstSeq, slots, sc)
+        : decodeV3(raw, side ?? null, n, firstSeq, slots, sc);
   return columnsOf(sc, firstSeq, n, strings);
 }
 
@@ -642,9 +891,10 @@ function columnsOf(sc: Scratch, firstSeq: number, n: number, strings: string[]):
       c: c.subarray(0, n),
       sIdx: sIdx.subarray(0, n),
       strings,
+      pending: null,
     };
   }
-  return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings };
+  return { firstSeq, n, kind, cpu, tid, time, a, b, c, sIdx, strings, pending: null };
 }
 
 /**
@@ -669,7 +919,9 @@ export function decodeEventPrefix(
   slots: SlotTable,
   m: number,
   scratch: Scratch,
+  side?: Uint8Array | null,
 ): EventColumns | null {
+  if (major === 3 && side) return prefix3(raw, side, n, firstSeq, slots, m, scratch);
   if (major !== 2 || !(m >= 1 && m <= n && 4 * n <= raw.length)) return null;
   const sc = scratch;
   sc.grow(n);
@@ -705,11 +957,83 @@ export function decodeEventPrefix(
   }
 }
 
-/** How many of the events kindsRest stepped over store slot a, b, c and s. */
+/**
+ * decodeEventPrefix for format 3 (core and side bodies): the same, each
+ * column's prefix read from its body and the rest of each body checked.
+ */
+function prefix3(
+  raw: Uint8Array,
+  side: Uint8Array,
+  n: number,
+  firstSeq: number,
+  slots: SlotTable,
+  m: number,
+  sc: Scratch,
+): EventColumns | null {
+  if (!(m >= 1 && m <= n && 2 * n <= raw.length && 4 * n <= raw.length + side.length)) return null;
+  sc.grow(n);
+  bigSeen = false;
+  slowSum = 0;
+  lastN = n;
+  lastScale = Infinity;
+  try {
+    const { table, K, CPU, TID, TIME, A, B, C, S } = v2Parts(raw, n, firstSeq);
+    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const scale = lastScale;
+    const pk = readKinds3(K, 0, m, firstSeq, slots, sc);
+    const ce = nE,
+      ka = nA,
+      kb = nB,
+      kc = nC,
+      ks = nS;
+    const de = sE,
+      da = sA,
+      db = sB,
+      dc = sC,
+      ds = sS;
+    if (kindsRest(K, pk, n - m, slots) !== K.length) return null;
+    const m2 = table.length;
+    if (
+      skipRest(TIME, readDeltas(TIME, 0, sc.time, m, scale), n - m) !== TIME.length ||
+      !slotPrefix(CPU, sc.cpu, m, ce, sc.ie, n - m - restSide) ||
+      !slotPrefix(TID, sc.tid, m, ce, sc.ie, n - m - restSide) ||
+      !slotPrefix(A, sc.a, m, ka, sc.ia, restA) ||
+      !slotPrefix(B, sc.b, m, kb, sc.ib, restB) ||
+      !slotPrefix(C, sc.c, m, kc, sc.ic, restC) ||
+      indexesRest(S, readStringIndexes(S, 0, m, sc.is, ks, sc.sIdx, m2), restS, m2) !== S.length ||
+      skipRest(SC, readListed(SC, 0, sc.cpu, sc.je, de), restSide) !== SC.length ||
+      skipRest(ST, readListed(ST, 0, sc.tid, sc.je, de), restSide) !== ST.length ||
+      skipRest(SA, readListed(SA, 0, sc.a, sc.ja, da), restSideA) !== SA.length ||
+      skipRest(SB, readListed(SB, 0, sc.b, sc.jb, db), restSideB) !== SB.length ||
+      skipRest(SCC, readListed(SCC, 0, sc.c, sc.jc, dc), restSideC) !== SCC.length ||
+      indexesRest(SS, readStringIndexes(SS, 0, m, sc.js, ds, sc.sIdx, m2, false), restSideS, m2) !== SS.length ||
+      !lastDecodeSafe()
+    )
+      return null;
+    return columnsOf(sc, firstSeq, m, stringTable(table));
+  } catch (e) {
+    if (e instanceof BodyError) return null;
+    throw e;
+  }
+}
+
+/** How many of the events kindsRest stepped over store slot a, b, c and s in the core body (all before format 3), and in the side body. */
 let restA = 0,
   restB = 0,
   restC = 0,
-  restS = 0;
+  restS = 0,
+  restSide = 0,
+  restSideA = 0,
+  restSideB = 0,
+  restSideC = 0,
+  restSideS = 0;
 
 /**
  * Steps over k kind codes from p (each a varint of at most 4 bytes, a code
@@ -717,12 +1041,17 @@ let restA = 0,
  * restS); returns the position after them, or -1.
  */
 function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): number {
-  const use = slots.use;
+  const { use, side } = slots;
   const nk = use.length;
   let ca = 0,
     cb = 0,
     cc = 0,
-    cs = 0;
+    cs = 0,
+    de = 0,
+    da = 0,
+    db = 0,
+    dc = 0,
+    ds = 0;
   for (let j = 0; j < k; j++) {
     let v = raw[p++]!;
     if (v >= 0x80) {
@@ -740,16 +1069,32 @@ function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): num
     }
     const kc = v >>> 1;
     const u = (v & 1) === 0 && kc < nk ? use[kc]! : 7;
+    const sd = kc < nk ? side[kc]! : 0;
+    const co = sd ^ 1;
     const na = u & 3;
-    ca += (na + 3) >> 2;
-    cb += (na + 2) >> 2;
-    cc += (na + 1) >> 2;
-    cs += u >> 2;
+    const xa = (na + 3) >> 2,
+      xb = (na + 2) >> 2,
+      xc = (na + 1) >> 2,
+      xs = u >> 2;
+    ca += xa & co;
+    cb += xb & co;
+    cc += xc & co;
+    cs += xs & co;
+    de += sd;
+    da += xa & sd;
+    db += xb & sd;
+    dc += xc & sd;
+    ds += xs & sd;
   }
   restA = ca;
   restB = cb;
   restC = cc;
   restS = cs;
+  restSide = de;
+  restSideA = da;
+  restSideB = db;
+  restSideC = dc;
+  restSideS = ds;
   return p;
 }
 
@@ -965,6 +1310,77 @@ function decodeV2(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   return stringTable(table);
 }
 
+/** Elements of a format 3 side body: the side events' columns. */
+export const SIDE_FIELDS = ["cpu", "tid", "a", "b", "c", "s"] as const;
+
+/** A format 3 side body's columns, its structure checked. Throws BodyError. */
+function sideParts(raw: Uint8Array): Uint8Array[] {
+  let doc: unknown;
+  try {
+    doc = unpackPlain(raw, EVENT_BODY_SHAPE) ?? unpackBounded(raw, EVENT_BODY_SHAPE);
+  } catch {
+    throw new BodyError("event chunk side body is not a msgpack document of the expected shape");
+  }
+  if (!Array.isArray(doc) || doc.length < SIDE_FIELDS.length)
+    throw new BodyError(`event chunk side body is not a msgpack array of at least ${SIDE_FIELDS.length} elements`);
+  for (let i = 0; i < SIDE_FIELDS.length; i++)
+    if (!(doc[i] instanceof Uint8Array))
+      throw new BodyError(`event chunk side body's column ${SIDE_FIELDS[i]} is not bin`);
+  return doc as Uint8Array[];
+}
+
+/** Format 3: the core body (format 2's array over the core events) and, unless null, the side body. Fills sc; returns the string table. */
+function decodeV3(
+  raw: Uint8Array,
+  side: Uint8Array | null,
+  n: number,
+  firstSeq: number,
+  slots: SlotTable,
+  sc: Scratch,
+): string[] {
+  const { table, K, CPU, TID, TIME, A, B, C, S } = v2Parts(raw, n, firstSeq);
+  const scale = lastScale;
+  whole(
+    "kind",
+    K,
+    side === null ? readKindsCore(K, 0, n, firstSeq, slots, sc) : readKinds3(K, 0, n, firstSeq, slots, sc),
+  );
+  const ce = nE,
+    ka = nA,
+    kb = nB,
+    kc = nC,
+    ks = nS;
+  const de = sE,
+    da = sA,
+    db = sB,
+    dc = sC,
+    ds = sS;
+  whole("time", TIME, readDeltas(TIME, 0, sc.time, n, scale));
+  whole("cpu", CPU, readSlot(CPU, 0, sc.cpu, n, sc.ie, ce));
+  whole("tid", TID, readSlot(TID, 0, sc.tid, n, sc.ie, ce));
+  whole("a", A, readSlot(A, 0, sc.a, n, sc.ia, ka));
+  whole("b", B, readSlot(B, 0, sc.b, n, sc.ib, kb));
+  whole("c", C, readSlot(C, 0, sc.c, n, sc.ic, kc));
+  whole("s", S, readStringIndexes(S, 0, n, sc.is, ks, sc.sIdx, table.length));
+  if (side !== null) {
+    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    whole("side cpu", SC, readListed(SC, 0, sc.cpu, sc.je, de));
+    whole("side tid", ST, readListed(ST, 0, sc.tid, sc.je, de));
+    whole("side a", SA, readListed(SA, 0, sc.a, sc.ja, da));
+    whole("side b", SB, readListed(SB, 0, sc.b, sc.jb, db));
+    whole("side c", SCC, readListed(SCC, 0, sc.c, sc.jc, dc));
+    whole("side s", SS, readStringIndexes(SS, 0, n, sc.js, ds, sc.sIdx, table.length, false));
+  }
+  return stringTable(table);
+}
+
 /** The columns' string table: "" then the body's strings. */
 function stringTable(table: readonly string[]): string[] {
   const strings: string[] = new Array(table.length + 1);
@@ -976,6 +1392,7 @@ function stringTable(table: readonly string[]): string[] {
 /** Materializes KEvent objects from decoded columns. */
 export function columnsToEvents(cols: EventColumns): KEvent[] {
   const { n, firstSeq, kind, cpu, tid, time, a, b, c, sIdx, strings } = cols;
+  if (cols.pending != null) for (let i = 0; i < n && cols.pending != null; i++) needSide(cols, i);
   const out: KEvent[] = new Array(n);
   for (let i = 0; i < n; i++) {
     out[i] = {
@@ -998,6 +1415,7 @@ export function columnsToEvents(cols: EventColumns): KEvent[] {
  * that fold events one at a time without allocating a KEvent per event.
  */
 export function fillEvent(cols: EventColumns, i: number, ev: KEvent): KEvent {
+  if (cols.pending != null) needSide(cols, i);
   ev.seq = cols.firstSeq + i;
   ev.time = cols.time[i]!;
   ev.cpu = cols.cpu[i]!;

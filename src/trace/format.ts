@@ -21,16 +21,21 @@ import type { KindRow } from "./event-codec.ts";
 export const MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x52, 0x0d, 0x0a, 0x1a, 0x0a);
 /** "\x89KTF\r\n\x1a\n": ends every complete file. */
 export const FOOTER_MAGIC = Uint8Array.of(0x89, 0x4b, 0x54, 0x46, 0x0d, 0x0a, 0x1a, 0x0a);
-/** The format written. Format 2 made event chunk bodies msgpack maps (docs/FORMAT.md). */
-export const FORMAT_MAJOR = 2;
+/**
+ * The format written. Format 2 made event chunk bodies msgpack arrays; format 3
+ * splits an event chunk's body in two DEFLATE streams, core and side
+ * (docs/FORMAT.md): an older reader would misread it.
+ */
+export const FORMAT_MAJOR = 3;
 /** The oldest major format read. */
 export const FORMAT_MAJOR_MIN = 1;
 /**
- * Minor 1 added the schedule chunk (type 4) and the index's `schedule` key;
- * minor 2 lets the writer skip a snapshot whose state outweighs the events
- * since the last one (writer.ts, SNAPSHOT_SHARE).
+ * The minor version written. In format 2, minor 1 added the schedule chunk
+ * (type 4) and the index's `schedule` key, and minor 2 let the writer skip a
+ * snapshot whose state outweighs the events since the last one (writer.ts,
+ * SNAPSHOT_SHARE); format 3.0 has all of them.
  */
-export const FORMAT_MINOR = 2;
+export const FORMAT_MINOR = 0;
 
 /** Fixed part of the header before the meta: magic, major, minor, meta length. */
 export const HEADER_FIXED = 16;

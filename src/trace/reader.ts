@@ -31,6 +31,7 @@ import {
   kindRemap,
   lastDecodeSafe,
   Scratch,
+  type SideFill,
   type SlotTable,
   slotTable,
 } from "./event-codec.ts";
@@ -242,6 +243,45 @@ function bodyOf(flags: number, bytes: Uint8Array, rawLen: number, limit: number,
   return inflater ? inflater.inflate(bytes, rawLen) : inflateBounded(bytes, rawLen);
 }
 
+/** An event chunk's payload: its events, and its body (format 3: the core body) and side body, still compressed. */
+interface EventPayload {
+  first: number;
+  n: number;
+  /** The body's (format 3: the core body's) uncompressed length, and the side body's (0 before format 3). */
+  rawLen: number;
+  sideLen: number;
+  body: Uint8Array;
+  /** The side stream (format 3), else null. */
+  side: Uint8Array | null;
+}
+
+/**
+ * Reads an event chunk's payload (docs/FORMAT.md, "Event chunk"): before
+ * format 3, firstSeq, n, the body's length and the body; format 3, firstSeq,
+ * n, the core and side bodies' lengths, the core stream's length, the core
+ * stream and the side stream. Checks that the bodies can hold n events (each
+ * takes at least 4 bytes; in format 3 its kind and time at least 2 of the
+ * core's). Throws BodyError or ShortRead.
+ */
+function eventPayload(major: number, payload: Uint8Array): EventPayload {
+  const r = new ByteReader(payload);
+  const first = r.uvar();
+  const n = r.uvar();
+  const rawLen = r.uvar();
+  if (major < 3) {
+    if (rawLen < 4 * n || rawLen > MAX_EVENT_BODY)
+      throw new BodyError(`its body length ${rawLen} does not fit ${n} events`);
+    return { first, n, rawLen, sideLen: 0, body: payload.subarray(r.pos), side: null };
+  }
+  const sideLen = r.uvar();
+  const coreZ = r.uvar();
+  if (rawLen < 2 * n || rawLen + sideLen < 4 * n || rawLen > MAX_EVENT_BODY || sideLen > MAX_EVENT_BODY)
+    throw new BodyError(`its body lengths ${rawLen} and ${sideLen} do not fit ${n} events`);
+  if (coreZ > payload.length - r.pos) throw new BodyError(`its core stream of ${coreZ} bytes runs past its payload`);
+  const at = r.pos + coreZ;
+  return { first, n, rawLen, sideLen, body: payload.subarray(r.pos, at), side: payload.subarray(at) };
+}
+
 /** msgpack unpacked within bounds; a BodyError when it is not a well-shaped document. */
 function unpackBody(raw: Uint8Array, limits: Parameters<typeof unpackBounded>[1]): unknown {
   try {
@@ -439,6 +479,12 @@ export class TraceReader {
   private readonly scratch = new Scratch();
   /** Inflates the chunks and snapshots read one at a time (decoded at once): no buffer per body. */
   private readonly inflater = new Inflater();
+  /** Inflates format 3 side bodies (the core body is the other's meanwhile). */
+  private readonly sideInflater = new Inflater();
+  /** Completes columns read core-only (format 3; readCore: their `pending`), or null before format 3. */
+  readonly sideFill: SideFill | null;
+  /** fillSide's buffers. */
+  private readonly sideScratch = new Scratch();
   private readonly headerEnd: number;
   private gapsCache: { version: number; gaps: Gap[] } | null = null;
   private version = 0;
@@ -468,8 +514,9 @@ export class TraceReader {
     this.formatMinor = init.minor;
     this.meta = init.meta;
     this.headerEnd = init.headerEnd;
-    this.slots = slotTable(init.meta.kinds);
+    this.slots = slotTable(init.meta.kinds, init.major >= 3);
     this.remap = kindRemap(init.meta.kinds);
+    this.sideFill = init.major >= 3 ? this.makeSideFill() : null;
     this.t = init.tables;
     this.eventCount = init.tables.events;
     this.outcome = init.outcome;
@@ -689,7 +736,7 @@ export class TraceReader {
         footerNote = `the footer points at no valid index (${ix})`;
       }
     }
-    const scan = scanChunks(src, headerEnd, size, meta.chunkEvents, footer);
+    const scan = scanChunks(src, headerEnd, size, major, meta.chunkEvents, footer);
     const warnings = [
       ...scan.warnings,
       ...missingSnapshots(scan.tables, meta.snapshotEvery, sparseSnapshots(major, minor)),
@@ -820,14 +867,61 @@ export class TraceReader {
     return this.decodeChunk(i, scratch, need);
   }
 
+  /**
+   * As readColumns(i, scratch), for a scan: in a format 3 trace only the core
+   * body is inflated and decoded, and the columns' `pending` fills the side
+   * kinds' fields from the side body when an event of one is read through
+   * fillEvent (or needSide). A damaged side body is then found only if it is
+   * read (docs/FORMAT.md, "Event chunk"). Before format 3, readColumns.
+   */
+  readCore(i: number, scratch: Scratch): EventColumns {
+    return this.decodeChunk(i, scratch, 0, this.sideFill !== null);
+  }
+
+  /** The side kinds by this build's kind codes (the file's table's marks, remapped), and how to fill them. */
+  private makeSideFill(): SideFill {
+    const side = this.slots.side;
+    const m = this.remap;
+    const code = (f: number) => (m === null ? f : f < m.length ? m[f]! : EVENT_KINDS.length + f);
+    let top = 0;
+    for (let f = 0; f < side.length; f++) if (side[f] === 1) top = Math.max(top, code(f) + 1);
+    const mask = new Uint8Array(top);
+    for (let f = 0; f < side.length; f++) if (side[f] === 1) mask[code(f)] = 1;
+    return { side: mask, fill: (cols, i) => this.fillSide(cols, i) };
+  }
+
+  /**
+   * Fills core-only columns (readCore's) from their chunk decoded whole. When
+   * the chunk does not decode, the events from the one that needed it (i) to
+   * the chunk's end are the gap (those before it were read from the core).
+   */
+  private fillSide(cols: EventColumns, i: number): void {
+    const ci = this.chunkOf(cols.firstSeq);
+    let w: EventColumns;
+    try {
+      w = this.decodeChunk(ci, this.sideScratch, 0);
+    } catch (e) {
+      if (!(e instanceof TraceCorruptError && e.gap)) throw e;
+      const gap = { fromSeq: cols.firstSeq + i, toSeq: e.gap.toSeq };
+      throw new TraceCorruptError(this.name, e.chunk, e.offset, e.detail, gap, true);
+    }
+    const n = cols.n;
+    cols.cpu.set(w.cpu.subarray(0, n));
+    cols.tid.set(w.tid.subarray(0, n));
+    cols.a.set(w.a.subarray(0, n));
+    cols.b.set(w.b.subarray(0, n));
+    cols.c.set(w.c.subarray(0, n));
+    cols.sIdx.set(w.sIdx.subarray(0, n));
+  }
+
   private gapError(i: number, b: Bad): TraceCorruptError {
     const from = this.t.chunkFirstSeqs[i]!;
     const gap = { fromSeq: from, toSeq: from + this.t.chunkCounts[i]! - 1 };
     return new TraceCorruptError(this.name, b.no, b.offset, b.what, gap, true);
   }
 
-  /** Chunk i's columns, whole, or with need > 0 possibly its first `need` events only (readColumnsTo). */
-  private decodeChunk(i: number, scratch: Scratch | undefined, need: number): EventColumns {
+  /** Chunk i's columns, whole, or with need > 0 possibly its first `need` events only (readColumnsTo), or with `core` its core (readCore). */
+  private decodeChunk(i: number, scratch: Scratch | undefined, need: number, core = false): EventColumns {
     const t = this.t;
     if (!(i >= 0 && i < t.chunkOffsets.length))
       throw new RangeError(`chunk ${i} outside 0..${t.chunkOffsets.length - 1}`);
@@ -838,22 +932,19 @@ export class TraceReader {
       const fr = readFrame(this.src, off, this.src.size, true);
       if (typeof fr === "string") throw new BodyError(fr);
       if (fr.type !== CHUNK_EVENTS) throw new BodyError(`expected an event chunk, found type ${fr.type}`);
-      const r = new ByteReader(fr.payload);
-      const first = r.uvar();
-      const n = r.uvar();
-      const rawLen = r.uvar();
+      const { first, n, rawLen, sideLen, body, side } = eventPayload(this.formatMajor, fr.payload);
       if (first !== t.chunkFirstSeqs[i] || n !== t.chunkCounts[i]) {
         throw new BodyError(
           `holds events ${first}..${first + n - 1}, the index says ${t.chunkFirstSeqs[i]}..${t.chunkFirstSeqs[i]! + t.chunkCounts[i]! - 1}`,
         );
       }
-      // Every event takes at least 4 bytes in either layout (kind, cpu, tid, time).
-      if (rawLen < 4 * n) throw new BodyError(`body of ${rawLen} bytes cannot hold ${n} events`);
-      const raw = bodyOf(fr.flags, fr.payload.subarray(r.pos), rawLen, MAX_EVENT_BODY, this.inflater);
+      const raw = bodyOf(fr.flags, body, rawLen, MAX_EVENT_BODY, this.inflater);
+      const sideRaw = side === null || core ? null : bodyOf(fr.flags, side, sideLen, MAX_EVENT_BODY, this.sideInflater);
       const cols =
         (need > 0 && need < n && scratch !== undefined
-          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch)
-          : null) ?? decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch);
+          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch, sideRaw)
+          : null) ?? decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch, sideRaw);
+      if (side !== null && core) cols.pending = this.sideFill;
       // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
       const bad = lastDecodeSafe() ? null : checkColumns(cols);
       if (bad !== null) throw new BodyError(bad);
@@ -1258,6 +1349,7 @@ function scanChunks(
   src: Source,
   start: number,
   size: number,
+  major: number,
   chunkEvents: number,
   footer: ReturnType<typeof parseFooter>,
 ): Scan {
@@ -1314,14 +1406,11 @@ function scanChunks(
     try {
       const r = new ByteReader(fr.payload);
       if (fr.type === CHUNK_EVENTS) {
-        const first = r.uvar();
-        const n = r.uvar();
-        const rawLen = r.uvar();
+        const { first, n } = eventPayload(major, fr.payload);
         if (n < 1 || n > chunkEvents)
           bad = `claims ${n} events, outside the 1..${chunkEvents} a chunk of this trace holds`;
         else if (first + n > maxEvents)
           bad = `claims events from seq ${first}, more than a file of ${size} bytes can hold`;
-        else if (rawLen < 4 * n || rawLen > MAX_EVENT_BODY) bad = `its body length ${rawLen} does not fit ${n} events`;
         else evs.push({ off, no, first, n });
       } else if (fr.type === CHUNK_SNAPSHOT) {
         const seq = r.svar();

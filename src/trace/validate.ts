@@ -117,7 +117,13 @@ export function checkMeta(m: unknown): HeaderData | string {
   const kinds = m.kinds;
   if (!Array.isArray(kinds) || kinds.length > MAX_KINDS) return "meta field kinds is not a kind table";
   for (const k of kinds as unknown[]) {
-    if (!Array.isArray(k) || typeof k[0] !== "string" || !int(k[1]) || (k[2] !== undefined && !int(k[2])))
+    if (
+      !Array.isArray(k) ||
+      typeof k[0] !== "string" ||
+      !int(k[1]) ||
+      (k[2] !== undefined && !int(k[2])) ||
+      (k[3] !== undefined && !int(k[3]))
+    )
       return "meta field kinds is not a kind table";
   }
   if (m.imported !== undefined) {

@@ -78,7 +78,7 @@ for (;;) {
   else if (!failed && file !== null && Atomics.load(ints, SLOT.stop) === 0) {
     try {
       const x = body.subarray(0, len);
-      if (type === RECORD.events) file.eventChunk(a, b, x);
+      if (type === RECORD.events) file.eventChunk(a, b, x, hv.getUint32(24, true));
       else if (type === RECORD.snapshot) file.snapshot(a, x);
       else if (type === RECORD.schedule) file.schedule(x);
       else if (type === RECORD.finish) {

@@ -78,9 +78,33 @@ export interface WriteResult extends TraceSummary {
   snapshots: number;
 }
 
-/** The kind table of this build, as stored in headers. */
+/**
+ * The side kinds (docs/FORMAT.md, "Event chunk"): the inert kinds (their fold
+ * is a seq and a time: INERT_KINDS, src/kernel/apply.ts) that no built-in
+ * invariant lists in its kinds or its armed `by`, so a scan that folds them
+ * reads their kind and time only. The header's kind table carries the mark
+ * (the split is the file's); test/trace-split.test.ts keeps this list equal
+ * to that rule. Changing it changes every trace's bytes.
+ */
+export const SIDE_KIND_NAMES: readonly string[] = [
+  "user",
+  "kwork",
+  "malloc",
+  "free",
+  "page-fault",
+  "progress",
+  "errno",
+  "detach",
+];
+
+/** The kind table of this build, as stored in headers: [name, args, has a string, side]. */
 export function currentKinds(): KindRow[] {
-  return EVENT_KINDS.map((k) => [k.name, k.args.length, k.str === undefined ? 0 : 1]);
+  return EVENT_KINDS.map((k) => [
+    k.name,
+    k.args.length,
+    k.str === undefined ? 0 : 1,
+    SIDE_KIND_NAMES.includes(k.name) ? 1 : 0,
+  ]);
 }
 
 function sysCode(e: unknown): string | undefined {
@@ -138,18 +162,25 @@ export class ChunkFile {
     return this.index.chunkCounts.reduce((a, b) => a + b, 0);
   }
 
-  /** An event chunk of events firstSeq .. firstSeq+n-1 (body: ChunkBuilder.encode's). */
-  eventChunk(firstSeq: number, n: number, body: Uint8Array): void {
+  /**
+   * An event chunk of events firstSeq .. firstSeq+n-1 (body: ChunkBuilder.encode's,
+   * its core body the first coreLength bytes, then the side body). The payload:
+   * firstSeq, n, both bodies' lengths, the core stream's length, the two streams.
+   */
+  eventChunk(firstSeq: number, n: number, body: Uint8Array, coreLength: number): void {
     const offset = this.offset;
-    this.chunk(
-      CHUNK_EVENTS,
-      (w) => {
-        w.uvar(firstSeq);
-        w.uvar(n);
-      },
-      body,
-      this.fastDeflate ? "fast" : EVENTS_LEVEL,
-    );
+    const level = this.fastDeflate ? "fast" : EVENTS_LEVEL;
+    const core = squeeze(body.subarray(0, coreLength), level);
+    const side = squeeze(body.subarray(coreLength), level);
+    this.frame(CHUNK_EVENTS, (w) => {
+      w.uvar(firstSeq);
+      w.uvar(n);
+      w.uvar(coreLength);
+      w.uvar(body.length - coreLength);
+      w.uvar(core.length);
+      w.bytes(core);
+      w.bytes(side);
+    });
     this.index.chunkOffsets.push(offset);
     this.index.chunkFirstSeqs.push(firstSeq);
     this.index.chunkCounts.push(n);
@@ -182,16 +213,23 @@ export class ChunkFile {
     return { bytes: this.offset, snapshots: idx.snapshotSeqs.length };
   }
 
-  /** Frames and writes one chunk; returns its length. */
+  /** Frames and writes one chunk of the usual payload (prefix, body length, compressed body); returns its length. */
   private chunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level | "fast"): number {
-    const z = level === "fast" ? deflateFast(body) : deflate(body, level);
+    const z = squeeze(body, level);
+    return this.frame(type, (w) => {
+      prefix(w);
+      w.uvar(body.length);
+      w.bytes(z);
+    });
+  }
+
+  /** Frames and writes one chunk whose payload `payload` writes (compressed: the frame's flag says so); returns its length. */
+  private frame(type: number, payload: (w: ByteWriter) => void): number {
     const w = this.out;
     w.reset();
     w.ensure(FRAME_HEADER);
     w.pos = FRAME_HEADER;
-    prefix(w);
-    w.uvar(body.length);
-    w.bytes(z);
+    payload(w);
     const b = w.buf;
     b.set(frameHeader(type, FLAG_DEFLATE, b, FRAME_HEADER, w.pos), 0);
     this.write(b.subarray(0, w.pos));
@@ -220,9 +258,15 @@ export interface Finished {
   snapshots: number;
 }
 
+/** A body compressed at a level, or by deflateFast. */
+function squeeze(body: Uint8Array, level: Level | "fast"): Uint8Array {
+  return level === "fast" ? deflateFast(body) : deflate(body, level);
+}
+
 /** Where the writer's chunks go: this thread (ChunkFile), or a worker thread (WriterThread). Both throw what failed. */
 interface Sink {
-  eventChunk(firstSeq: number, n: number, body: Uint8Array): void;
+  /** An event chunk: ChunkBuilder.encode's bytes, the first coreLength of them its core body. */
+  eventChunk(firstSeq: number, n: number, body: Uint8Array, coreLength: number): void;
   snapshot(seq: number, body: Uint8Array): void;
   /** The schedule chunk (at most one, after the last snapshot). */
   schedule(body: Uint8Array): void;
@@ -525,7 +569,7 @@ export class TraceWriter {
       }
       throw e;
     }
-    this.guard(() => this.sink.eventChunk(c.firstSeq, n, body));
+    this.guard(() => this.sink.eventChunk(c.firstSeq, n, body, c.coreLength));
     this.eventBytesSinceSnapshot += body.length;
     c.reset();
   }
@@ -631,11 +675,12 @@ export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: 
 }
 
 /**
- * Record types on the channel to the thread. A record is a 24-byte head (type, body length, two numbers) and its body.
+ * Record types on the channel to the thread. A record is a 32-byte head (type, body length, two numbers, and an
+ * event chunk's core length) and its body.
  * The first record is `open` (its body the JSON of a ThreadFile), then the chunks.
  */
 export const RECORD = { events: 1, snapshot: 2, finish: 3, stop: 4, schedule: 5, open: 6 } as const;
-export const RECORD_HEAD = 24;
+export const RECORD_HEAD = 32;
 
 /** What the thread starts from (its workerData): the shared memory. */
 export interface ThreadInput {
@@ -723,7 +768,8 @@ class WriterThread implements Sink {
     return t;
   }
 
-  eventChunk(firstSeq: number, n: number, body: Uint8Array): void {
+  eventChunk(firstSeq: number, n: number, body: Uint8Array, coreLength: number): void {
+    this.hv.setUint32(24, coreLength, true);
     this.record(RECORD.events, firstSeq, n, body);
   }
 

@@ -10,6 +10,8 @@ import { openTrace } from "../../src/trace/index.ts";
 import { mapsAsArrays } from "./trace-util.ts";
 
 export interface TraceDigest {
+  /** "major.minor" (digests of whole states only). */
+  version?: string;
   events: number;
   snapshots: number[];
   recovered: number | null;
@@ -53,14 +55,22 @@ function as1_0(state: unknown): Record<string, unknown> {
   return Object.fromEntries(STATE_1_0.filter((k) => k in plain).map((k) => [k, plain[k]]));
 }
 
-export function traceDigest(path: string): TraceDigest {
+/**
+ * The digest of a trace. `whole`: each state as a whole (format 2 traces,
+ * fixtures/traces/v2/EXPECTED.json), with the format version; else as 1.0's.
+ */
+export function traceDigest(path: string, whole = false): TraceDigest {
   const r = openTrace(path);
   try {
     const lines: string[] = [];
     for (const ev of r.events()) lines.push(JSON.stringify(ev));
     const statesSha: Record<string, string> = {};
-    for (const seq of r.snapshotSeqs) statesSha[String(seq)] = sha(JSON.stringify(as1_0(r.loadSnapshot(seq).state)));
+    for (const seq of r.snapshotSeqs) {
+      const st = r.loadSnapshot(seq).state;
+      statesSha[String(seq)] = sha(whole ? JSON.stringify(st, mapsAsArrays) : JSON.stringify(as1_0(st)));
+    }
     return {
+      ...(whole ? { version: r.formatVersion } : {}),
       events: r.eventCount,
       snapshots: [...r.snapshotSeqs],
       recovered: r.recovery?.events ?? null,
