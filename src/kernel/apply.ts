@@ -886,10 +886,21 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
       if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
-      s.kstacks.set(
-        ev.a,
-        kstackObj({ id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false }),
-      );
+      const k = s.kstacks.get(ev.a);
+      if (k === undefined)
+        s.kstacks.set(
+          ev.a,
+          kstackObj({ id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false }),
+        );
+      else {
+        // A stack id allocated again (the simulator reuses freed ones): its record rewritten, as a new one
+        // would be (a fresh object per allocation was most of what the fold allocated for stacks).
+        k.tid = t.tid;
+        k.state = "mapped";
+        k.allocSeq = ev.seq;
+        k.freeSeq = -1;
+        k.flushed = false;
+      }
       t.kstack = ev.a;
       break;
     }
