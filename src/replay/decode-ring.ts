@@ -20,19 +20,14 @@
 // Handoff, through Int32 words of the shared buffer (CTRL): the worker
 // fills slot PROD % SLOTS and then advances PROD; this thread reads slot
 // CONS % SLOTS, holds it while the scan uses its columns (until the next
-// readColumns) and then advances CONS. The worker waits while PROD - CONS =
-// SLOTS, until half the ring is free, in Atomics.waits of FULL_POLL_MS that
-// it ends itself. This thread wakes it only when the ring is about to run
-// dry (one slot left) while it still waits, at a restart and at the stop: a
-// notify is on the critical path. Waking a thread asleep on the other cpu
-// took this thread 0.2-0.3 ms of wall time each under load (off its cpu, its
-// CPU time unchanged: 0.5-2.0 s at 100M events over 2,400-6,300 notifies,
-// one per half ring; 183 ms of a quiet run's profile). This thread waits
-// while the worker is about to produce the chunk it wants. A side raises its
-// flag (workerWaits, scanWaits) before it waits and the other notifies only
-// when the flag is up (a store, then a load of the other's word, on both
-// sides: one of them sees the other's); Atomics.wait checks the word it
-// waits on, so a wake-up is not lost. A restart (a miss) bumps GEN with the chunk to
+// readColumns) and then advances CONS. The worker waits (Atomics.wait) while
+// PROD - CONS = SLOTS, until half the ring is free (a notify costs a lock
+// and a wake-up: one per SLOTS / 2 chunks); this thread waits while the
+// worker is about to produce the chunk it wants. A side raises its flag (workerWaits,
+// scanWaits) before it waits and the other notifies only when the flag is
+// up (a store, then a load of the other's word, on both sides: one of them
+// sees the other's); Atomics.wait checks the word it waits on, so a wake-up
+// is not lost. A restart (a miss) bumps GEN with the chunk to
 // go on from: slots of an older generation are dropped unread. The worker
 // says it runs (STATE) and, from a finally, that it ended: this thread never
 // waits for a worker that has not started or has ended, and stops waiting
@@ -50,14 +45,6 @@ export const SLOTS = 8;
 export const SLOT_UNITS = 1 << 15;
 /** The scan stops waiting for a worker that made no progress for this long (then decodes every chunk itself). */
 export const STALL_MS = 2000;
-/**
- * A worker with the ring full looks again after this long (ms): the scan
- * frees a slot every ~0.2 ms (a 4,096-event chunk of `stress`), half the ring
- * in ~0.8 ms, so the worker is back well before the scan could run dry
- * (half the ring still holds ~0.8 ms of events), at ~1-2 wake-ups per half
- * ring, each the worker's own timer (no notify from the scan's thread).
- */
-export const FULL_POLL_MS = 0.5;
 
 /** Int32 words at the start of the buffer. */
 export const CTRL = {
@@ -78,7 +65,7 @@ export const CTRL = {
   /** Chunks the worker decoded, and those it left to this thread (damage, too large). */
   decoded: 8,
   left: 9,
-  /** Set while the worker waits for a free slot, and while this thread waits for a slot: only then is the other side's notify needed (see the file comment). */
+  /** Set while the worker waits for a free slot, and while this thread waits for a slot: only then is the other side's notify needed (it costs a lock). */
   workerWaits: 10,
   scanWaits: 11,
   words: 16,
@@ -165,8 +152,6 @@ export interface RingStats {
   /** Wall ms this thread waited for the worker, and times it waited. */
   waitMs: number;
   waits: number;
-  /** Times this thread woke the worker for a slot it read (the worker was late: see the file comment). */
-  notifies: number;
   /** Why the ring was given up, if it was (the worker ended, or stalled). */
   abandoned: string | null;
 }
@@ -177,16 +162,7 @@ export interface RingStats {
  * else is src's.
  */
 export class RingSource extends WrappedSource<TraceSource> {
-  readonly stats: RingStats = {
-    fromRing: 0,
-    self: 0,
-    left: 0,
-    restarts: 0,
-    waitMs: 0,
-    waits: 0,
-    notifies: 0,
-    abandoned: null,
-  };
+  readonly stats: RingStats = { fromRing: 0, self: 0, left: 0, restarts: 0, waitMs: 0, waits: 0, abandoned: null };
   private readonly ctrl: Int32Array;
   private readonly head: Int32Array;
   private readonly firstSeqs: Float64Array;
@@ -270,11 +246,9 @@ export class RingSource extends WrappedSource<TraceSource> {
   private advance(): void {
     this.heldCi = -1;
     Atomics.store(this.ctrl, CTRL.cons, ++this.cons);
-    // A worker waiting for a free slot looks again by itself (FULL_POLL_MS): woken only if it is late.
-    if (Atomics.load(this.ctrl, CTRL.workerWaits) !== 0 && Atomics.load(this.ctrl, CTRL.prod) - this.cons <= 1) {
-      this.stats.notifies++;
+    // A waiting worker waits for half the ring (see workerWaits): one wake-up per SLOTS / 2 chunks, not per chunk.
+    if (Atomics.load(this.ctrl, CTRL.workerWaits) !== 0 && Atomics.load(this.ctrl, CTRL.prod) - this.cons <= SLOTS / 2)
       Atomics.notify(this.ctrl, CTRL.cons);
-    }
   }
 
   private fromRing(i: number): EventColumns | null {
@@ -318,7 +292,7 @@ export class RingSource extends WrappedSource<TraceSource> {
       if (state !== 1 || Atomics.load(ctrl, CTRL.wgen) !== this.gen || next > i || i - next >= SLOTS)
         return this.restart(i);
       const t0 = performance.now();
-      // Flag, then wait while nothing came (the worker reads the flag after publishing: see the file comment).
+      // Flag, then wait while nothing came (the worker reads the flag after publishing: see workerWaits).
       Atomics.store(ctrl, CTRL.scanWaits, 1);
       const r = Atomics.wait(ctrl, CTRL.prod, prod, 100);
       Atomics.store(ctrl, CTRL.scanWaits, 0);

@@ -10,7 +10,7 @@
 import { workerData } from "node:worker_threads";
 import { Scratch } from "../trace/event-codec.ts";
 import { openTrace } from "../trace/reader.ts";
-import { CTRL, FULL_POLL_MS, HEAD, putStrings, ringViews, SLOT_OK, SLOT_SELF, SLOTS } from "./decode-ring.ts";
+import { CTRL, HEAD, putStrings, ringViews, SLOT_OK, SLOT_SELF, SLOTS } from "./decode-ring.ts";
 
 /** What the scan's thread gives the worker. */
 export interface DecodeWorkerInput {
@@ -96,13 +96,12 @@ function run(reader: ReturnType<typeof openTrace>): void {
     const prod = Atomics.load(ctrl, CTRL.prod);
     const cons = Atomics.load(ctrl, CTRL.cons);
     if (prod - cons >= SLOTS) {
-      // Full: wait until half of it is free (looking again every FULL_POLL_MS; the scan's thread notifies only
-      // when it is about to run dry), or a restart or stop (notified).
+      // Full: wait until half of it is free (the scan's thread notifies then), or a restart or stop.
       Atomics.store(ctrl, CTRL.workerWaits, 1);
       for (;;) {
         const c = Atomics.load(ctrl, CTRL.cons);
         if (prod - c <= SLOTS / 2 || Atomics.load(ctrl, CTRL.gen) !== gen || Atomics.load(ctrl, CTRL.stop) !== 0) break;
-        Atomics.wait(ctrl, CTRL.cons, c, FULL_POLL_MS);
+        Atomics.wait(ctrl, CTRL.cons, c, 1000);
       }
       Atomics.store(ctrl, CTRL.workerWaits, 0);
       continue;
