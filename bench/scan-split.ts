@@ -76,6 +76,7 @@ interface Row {
     restarts: number;
     waitS: number;
     waits: number;
+    notifies: number;
     abandoned: string | null;
   };
 }
@@ -101,6 +102,7 @@ async function one(trace: string, jobs: number, mode: ScanMode): Promise<Row> {
         restarts: st.restarts,
         waitS: st.waitMs / 1000,
         waits: st.waits,
+        notifies: st.notifies,
         abandoned: st.abandoned,
       }),
   });
@@ -194,7 +196,7 @@ else
     if (g)
       console.log(
         `  pipeline: ${g.fromRing} chunks from the decode worker, ${g.self} decoded here (${g.left} left to it by the worker, ${g.restarts} restarts); ` +
-          `this thread waited ${f3(g.waitS)} s (${g.waits} waits): critical path ${f3(r.cpu.main + g.waitS)} s = ${f1(r.events / (r.cpu.main + g.waitS) / 1e6)} M/s` +
+          `this thread woke the worker ${g.notifies} times, waited ${f3(g.waitS)} s (${g.waits} waits): critical path ${f3(r.cpu.main + g.waitS)} s = ${f1(r.events / (r.cpu.main + g.waitS) / 1e6)} M/s` +
           `${g.abandoned ? `; ${g.abandoned}` : ""}`,
       );
     if (r.jobs > 1 || r.how) console.log(`  ${r.how}`);

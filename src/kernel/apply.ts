@@ -281,22 +281,30 @@ export function keyed<T extends object>(m: Map<number, T>, k: number, x: T): voi
   if (ix !== undefined) addKeyed(ix, k, x);
 }
 
+/** What entriesOf returns when there are none: one shared empty list (a fork or a reap asks for a space's variables and objects, and `stress` has none: no array per ask). */
+const NONE: readonly never[] = [];
+
 /** The entries of m under key k (id and key as `id`, `key` read them), in the map's order; the stale ones pruned. */
-function entriesOf<T extends object>(m: Map<number, T>, k: number, id: (x: T) => number, key: (x: T) => number): T[] {
-  const out: T[] = [];
+function entriesOf<T extends object>(
+  m: Map<number, T>,
+  k: number,
+  id: (x: T) => number,
+  key: (x: T) => number,
+): readonly T[] {
+  let out: T[] | undefined;
   const ix = byKeyIndex(m as Keyed<T>, key);
   if (ix === null) {
-    for (const x of m.values()) if (key(x) === k) out.push(x);
-    return out;
+    for (const x of m.values()) if (key(x) === k) (out ??= []).push(x);
+    return out ?? NONE;
   }
   const set = ix.get(k);
-  if (set === undefined) return out;
+  if (set === undefined) return NONE;
   for (const x of set) {
-    if (m.get(id(x)) === x && key(x) === k) out.push(x);
+    if (m.get(id(x)) === x && key(x) === k) (out ??= []).push(x);
     else set.delete(x);
   }
   if (set.size === 0) ix.delete(k);
-  return out;
+  return out ?? NONE;
 }
 
 const spaceOf = (x: { space: number }) => x.space;
@@ -305,18 +313,18 @@ const ppidOf = (p: Proc) => p.ppid;
 const pidOf = (p: Proc) => p.pid;
 
 /** The locks, variables and objects of address space `space` (a pid; minus a pid: its kernel struct's fields; 0: the kernel's). */
-export function locksIn(s: KState, space: number): Lock[] {
+export function locksIn(s: KState, space: number): readonly Lock[] {
   return entriesOf(s.locks, space, idOf, spaceOf);
 }
-export function varsIn(s: KState, space: number): Var[] {
+export function varsIn(s: KState, space: number): readonly Var[] {
   return entriesOf(s.vars, space, idOf, spaceOf);
 }
-function objsIn(s: KState, space: number): KObj[] {
+function objsIn(s: KState, space: number): readonly KObj[] {
   return entriesOf(s.objs, space, idOf, spaceOf);
 }
 
 /** The processes whose parent is pid, in pid order of creation. */
-export function childrenOf(s: KState, pid: number): Proc[] {
+export function childrenOf(s: KState, pid: number): readonly Proc[] {
   return entriesOf(s.procs, pid, pidOf, ppidOf);
 }
 
@@ -618,12 +626,15 @@ function space(s: KState, ev: KEvent, sp: number): number {
 
 /** Drops every lock, variable and object of pid's user memory (and, at reap, of its kernel struct). */
 function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
-  // Through the space index (locksIn, ...): a walk of every entry at every reap was quadratic with thousands of processes.
-  for (const sp of kernelToo ? [pid, -pid] : [pid]) {
-    for (const l of locksIn(s, sp)) s.locks.delete(l.id);
-    for (const v of varsIn(s, sp)) s.vars.delete(v.id);
-    for (const o of objsIn(s, sp)) s.objs.delete(o.id);
-  }
+  dropSpaceOf(s, pid);
+  if (kernelToo) dropSpaceOf(s, -pid);
+}
+
+/** dropSpace for one space. Through the space index (locksIn, ...): a walk of every entry at every reap was quadratic with thousands of processes. */
+function dropSpaceOf(s: KState, sp: number): void {
+  for (const l of locksIn(s, sp)) s.locks.delete(l.id);
+  for (const v of varsIn(s, sp)) s.vars.delete(v.id);
+  for (const o of objsIn(s, sp)) s.objs.delete(o.id);
 }
 
 /** Forgets the oldest freed objects once more than twice FREED_QUARANTINE are kept (amortized: a scan per free only past that size). */
@@ -875,10 +886,21 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.kstackAlloc: {
       const t = thread(s, ev, ev.b);
       if (!Number.isSafeInteger(ev.a) || ev.a < 0) throw new ApplyError(ev.seq, `bad kernel stack id ${ev.a}`);
-      s.kstacks.set(
-        ev.a,
-        kstackObj({ id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false }),
-      );
+      const k = s.kstacks.get(ev.a);
+      if (k === undefined)
+        s.kstacks.set(
+          ev.a,
+          kstackObj({ id: ev.a, tid: t.tid, state: "mapped", allocSeq: ev.seq, freeSeq: -1, flushed: false }),
+        );
+      else {
+        // A stack id allocated again (the simulator reuses freed ones): its record rewritten, as a new one
+        // would be (a fresh object per allocation was most of what the fold allocated for stacks).
+        k.tid = t.tid;
+        k.state = "mapped";
+        k.allocSeq = ev.seq;
+        k.freeSeq = -1;
+        k.flushed = false;
+      }
       t.kstack = ev.a;
       break;
     }

@@ -152,6 +152,8 @@ export interface RingStats {
   /** Wall ms this thread waited for the worker, and times it waited. */
   waitMs: number;
   waits: number;
+  /** Times this thread woke the worker (waiting for half the ring: see workerWaits). */
+  notifies: number;
   /** Why the ring was given up, if it was (the worker ended, or stalled). */
   abandoned: string | null;
 }
@@ -162,7 +164,16 @@ export interface RingStats {
  * else is src's.
  */
 export class RingSource extends WrappedSource<TraceSource> {
-  readonly stats: RingStats = { fromRing: 0, self: 0, left: 0, restarts: 0, waitMs: 0, waits: 0, abandoned: null };
+  readonly stats: RingStats = {
+    fromRing: 0,
+    self: 0,
+    left: 0,
+    restarts: 0,
+    waitMs: 0,
+    waits: 0,
+    notifies: 0,
+    abandoned: null,
+  };
   private readonly ctrl: Int32Array;
   private readonly head: Int32Array;
   private readonly firstSeqs: Float64Array;
@@ -248,8 +259,13 @@ export class RingSource extends WrappedSource<TraceSource> {
     this.heldCi = -1;
     Atomics.store(this.ctrl, CTRL.cons, ++this.cons);
     // A waiting worker waits for half the ring (see workerWaits): one wake-up per SLOTS / 2 chunks, not per chunk.
-    if (Atomics.load(this.ctrl, CTRL.workerWaits) !== 0 && Atomics.load(this.ctrl, CTRL.prod) - this.cons <= SLOTS / 2)
+    if (
+      Atomics.load(this.ctrl, CTRL.workerWaits) !== 0 &&
+      Atomics.load(this.ctrl, CTRL.prod) - this.cons <= SLOTS / 2
+    ) {
+      this.stats.notifies++;
       Atomics.notify(this.ctrl, CTRL.cons);
+    }
   }
 
   private fromRing(i: number): EventColumns | null {
