@@ -677,9 +677,7 @@ interface Dispatch {
    * By kind code, for the kinds no hook here inspects and no `armed` lists
    * in `by`: 1 for those in INERT_KINDS, 2 for the others; 3 for the kinds
    * that only pre-hooks inspect (no post-hook, no monitor) and no `armed`
-   * lists in `by`; 4 for the kinds an `armed` lists in `by` that no
-   * post-hook inspects and no monitor sees (pre-hooks, if any, without
-   * history); 0 for the rest.
+   * lists in `by`; 0 for the rest.
    */
   idle: Uint8Array;
 }
@@ -704,13 +702,7 @@ interface Dispatch {
  * no jump (checkRange). It marks with 3 the kinds that only pre-hooks
  * inspect now and that arm nothing (lock-acquire, ~10% of `stress`): a scan
  * may run those hooks itself (`preOnly`, the same hooks in the same order as
- * before() would), fold the event, and count it in `folded` too. It marks
- * with 4 the kinds that may arm an invariant (its `by`) but that no
- * post-hook inspects and no monitor sees (switches, kernel stacks' and
- * locks' creation, ~8% of `stress`): a scan may run their pre-hooks by
- * `preArming`, fold the event and have the armed set tested by `armAfter`
- * (before() and after() for such a kind, without their checks for another
- * state or list), then take quietOn again.
+ * before() would), fold the event, and count it in `folded` too.
  */
 export class Checker {
   readonly invariants: readonly Invariant[];
@@ -806,11 +798,14 @@ export class Checker {
       for (let k = 0; k < this.top; k++) {
         pre.push(this.list(k, "pre", armed));
         post.push(this.list(k, "post", armed));
-        const historyFree = (pre[k] ?? []).every((inv) => !this.invariants[this.live.indexOf(inv)]?.monitor);
         if (this.touch[k] === 0 && !pre[k] && !post[k])
           idle[k] = k < INERT_KINDS.length && INERT_KINDS[k] === 1 ? 1 : 2;
-        else if (this.touch[k] === 0 && !post[k] && historyFree) idle[k] = 3;
-        else if (!post[k] && historyFree) idle[k] = 4;
+        else if (
+          this.touch[k] === 0 &&
+          !post[k] &&
+          pre[k]!.every((inv) => !this.invariants[this.live.indexOf(inv)]?.monitor)
+        )
+          idle[k] = 3;
       }
       d = { pre, post, idle };
       this.dispatch[slot] = d;
@@ -864,27 +859,6 @@ export class Checker {
    */
   preOnly(s: KState, ev: KEvent): Violation | null {
     return runPre(this.d.pre[ev.kind]!, s, ev);
-  }
-
-  /**
-   * For an event whose kind quietOn marks 4: before(s, ev) without its
-   * checks for another state or a jump (quietOn's terms rule those out): the
-   * bookkeeping, and the kind's pre-hooks, if any. The scan then folds ev and
-   * calls armAfter, as a caller of before() calls after() (not at a finding).
-   */
-  preArming(s: KState, ev: KEvent): Violation | null {
-    this.foldedSeen = this.folded;
-    this.next = ev.seq + 1;
-    this.pending = this.touch[ev.kind]!;
-    const list = this.d.pre[ev.kind]!;
-    return list === null ? null : runPre(list, s, ev);
-  }
-
-  /** after(s, ev) for an event preArming saw (s the state after it): the armed set tested; no post-hook inspects its kind. quietOn may then mark other kinds. */
-  armAfter(s: KState, ev: KEvent): void {
-    const t = this.pending;
-    this.pending = 0;
-    this.setArmed((this.armed & ~t) | this.tested(s, t, ev, this.armed));
   }
 
   /** Another state, or a jump in the seqs (`jump`: the monitors start again): the armed set tested afresh. */

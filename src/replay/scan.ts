@@ -420,9 +420,8 @@ export function checkRange(
           }
           const e = fillEvent(cols, k, ev);
           if (q >= 2) {
-            // It arms nothing, and no hook inspects it (2) or only pre-hooks do (3); or it may arm an invariant and
-            // no post-hook inspects it (4): its pre-hooks, the fold, and (4) the armed set tested.
-            const v = q === 3 ? ck.preOnly(st, e) : q === 4 ? ck.preArming(st, e) : null;
+            // It arms nothing, and no hook inspects it (2) or only pre-hooks do (3): those and the fold.
+            const v = q === 3 ? ck.preOnly(st, e) : null;
             try {
               applyEvent(st, e);
             } catch (x) {
@@ -434,10 +433,7 @@ export function checkRange(
               scanned += k - i + 1;
               return k;
             }
-            if (q === 4) {
-              ck.armAfter(st, e);
-              quiet = ck.quietOn(st);
-            } else ck.folded++;
+            ck.folded++;
             continue;
           }
           let v = ck.before(st, e);
