@@ -13,7 +13,7 @@ import { INERT_KINDS } from "../src/kernel/apply.ts";
 import { toPlain } from "../src/kernel/state.ts";
 import { EVENT_KINDS, KIND } from "../src/kernel/types.ts";
 import { prepare, record } from "../src/record/index.ts";
-import { firstViolation, forEachEvent, type ScanResult, TraceSource } from "../src/replay/index.ts";
+import { Cursor, firstViolation, forEachEvent, type ScanResult, TraceSource } from "../src/replay/index.ts";
 import { INVARIANTS, type Invariant } from "../src/replay/invariants.ts";
 import { ByteReader, ByteWriter } from "../src/trace/bytes.ts";
 import { type EventColumns, fillEvent, Scratch } from "../src/trace/event-codec.ts";
@@ -233,6 +233,21 @@ describe("a side body that does not decode behind a good checksum (a crafted fil
     expect(gaps).toMatchObject([{ fromSeq: firstSide, toSeq: first + n - 1 }]);
     expect(seen).toBe(s2.eventCount - (first + n - firstSide));
     s2.close();
+
+    // A seek reads the core only too: to the chunk's last event and past it, the state is the good file's (its
+    // side kinds fold by seq and time); reading a side event's fields there meets the damage.
+    const goodSrc = new TraceSource(openTrace(stress));
+    const badSrc = new TraceSource(openTrace(p));
+    for (const to of [firstSide, first + n - 1, first + n + 10]) {
+      const a = new Cursor(goodSrc);
+      const b = new Cursor(badSrc);
+      a.seek(to);
+      b.seek(to);
+      expect(JSON.stringify(toPlain(b.state)), `seek to ${to}`).toBe(JSON.stringify(toPlain(a.state)));
+    }
+    expect(() => new Cursor(badSrc).eventAt(firstSide)).toThrow(TraceCorruptError);
+    goodSrc.close();
+    badSrc.close();
 
     // The command line: the events are missing for `events`, exit codes are not ktrace's own failure.
     for (const args of [

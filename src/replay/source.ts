@@ -360,9 +360,7 @@ export class TraceSource implements ReplaySource {
     try {
       // A prefix only on a miss: a fold that goes on past it (steps forward) then decodes the chunk once more, whole.
       c =
-        hit === undefined && need < PREFIX_LIMIT
-          ? this.reader.readColumnsTo(i, need, sc)
-          : this.reader.readColumns(i, sc);
+        hit === undefined && need < PREFIX_LIMIT ? this.reader.readCoreTo(i, need, sc) : this.reader.readCore(i, sc);
     } catch (e) {
       this.spare.push(sc);
       throw e;

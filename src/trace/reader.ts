@@ -878,6 +878,11 @@ export class TraceReader {
     return this.decodeChunk(i, scratch, 0, this.sideFill !== null);
   }
 
+  /** readCore, for a fold that stops at the chunk's `need`th event (readColumnsTo's rule). */
+  readCoreTo(i: number, need: number, scratch: Scratch): EventColumns {
+    return this.decodeChunk(i, scratch, need, this.sideFill !== null);
+  }
+
   /** The side kinds by this build's kind codes (the file's table's marks, remapped), and how to fill them. */
   private makeSideFill(): SideFill {
     const side = this.slots.side;
