@@ -359,8 +359,7 @@ export class TraceSource implements ReplaySource {
     let c: EventColumns;
     try {
       // A prefix only on a miss: a fold that goes on past it (steps forward) then decodes the chunk once more, whole.
-      c =
-        hit === undefined && need < PREFIX_LIMIT ? this.reader.readCoreTo(i, need, sc) : this.reader.readCore(i, sc);
+      c = hit === undefined && need < PREFIX_LIMIT ? this.reader.readCoreTo(i, need, sc) : this.reader.readCore(i, sc);
     } catch (e) {
       this.spare.push(sc);
       throw e;
