@@ -919,9 +919,8 @@ export function decodeEventPrefix(
   slots: SlotTable,
   m: number,
   scratch: Scratch,
-  side?: Uint8Array | null,
 ): EventColumns | null {
-  if (major === 3 && side) return prefix3(raw, side, n, firstSeq, slots, m, scratch);
+  if (major === 3) return prefix3(raw, n, firstSeq, slots, m, scratch);
   if (major !== 2 || !(m >= 1 && m <= n && 4 * n <= raw.length)) return null;
   const sc = scratch;
   sc.grow(n);
@@ -958,19 +957,20 @@ export function decodeEventPrefix(
 }
 
 /**
- * decodeEventPrefix for format 3 (core and side bodies): the same, each
- * column's prefix read from its body and the rest of each body checked.
+ * decodeEventPrefix for format 3: the core body's prefix, as readCore
+ * decodes the core (a seek reads the core only: the side kinds' fields are
+ * filled when one is read, the columns' `pending`), the rest of the core
+ * checked. The side events' cpu .. s are not set.
  */
 function prefix3(
   raw: Uint8Array,
-  side: Uint8Array,
   n: number,
   firstSeq: number,
   slots: SlotTable,
   m: number,
   sc: Scratch,
 ): EventColumns | null {
-  if (!(m >= 1 && m <= n && 2 * n <= raw.length && 4 * n <= raw.length + side.length)) return null;
+  if (!(m >= 1 && m <= n && 2 * n <= raw.length)) return null;
   sc.grow(n);
   bigSeen = false;
   slowSum = 0;
@@ -978,26 +978,13 @@ function prefix3(
   lastScale = Infinity;
   try {
     const { table, K, CPU, TID, TIME, A, B, C, S } = v2Parts(raw, n, firstSeq);
-    const [SC, ST, SA, SB, SCC, SS] = sideParts(side) as [
-      Uint8Array,
-      Uint8Array,
-      Uint8Array,
-      Uint8Array,
-      Uint8Array,
-      Uint8Array,
-    ];
     const scale = lastScale;
-    const pk = readKinds3(K, 0, m, firstSeq, slots, sc);
+    const pk = readKindsCore(K, 0, m, firstSeq, slots, sc);
     const ce = nE,
       ka = nA,
       kb = nB,
       kc = nC,
       ks = nS;
-    const de = sE,
-      da = sA,
-      db = sB,
-      dc = sC,
-      ds = sS;
     if (kindsRest(K, pk, n - m, slots) !== K.length) return null;
     const m2 = table.length;
     if (
@@ -1008,12 +995,6 @@ function prefix3(
       !slotPrefix(B, sc.b, m, kb, sc.ib, restB) ||
       !slotPrefix(C, sc.c, m, kc, sc.ic, restC) ||
       indexesRest(S, readStringIndexes(S, 0, m, sc.is, ks, sc.sIdx, m2), restS, m2) !== S.length ||
-      skipRest(SC, readListed(SC, 0, sc.cpu, sc.je, de), restSide) !== SC.length ||
-      skipRest(ST, readListed(ST, 0, sc.tid, sc.je, de), restSide) !== ST.length ||
-      skipRest(SA, readListed(SA, 0, sc.a, sc.ja, da), restSideA) !== SA.length ||
-      skipRest(SB, readListed(SB, 0, sc.b, sc.jb, db), restSideB) !== SB.length ||
-      skipRest(SCC, readListed(SCC, 0, sc.c, sc.jc, dc), restSideC) !== SCC.length ||
-      indexesRest(SS, readStringIndexes(SS, 0, m, sc.js, ds, sc.sIdx, m2, false), restSideS, m2) !== SS.length ||
       !lastDecodeSafe()
     )
       return null;
@@ -1024,16 +1005,12 @@ function prefix3(
   }
 }
 
-/** How many of the events kindsRest stepped over store slot a, b, c and s in the core body (all before format 3), and in the side body. */
+/** How many of the events kindsRest stepped over store slot a, b, c and s in the core body (all before format 3), and how many are the side body's. */
 let restA = 0,
   restB = 0,
   restC = 0,
   restS = 0,
-  restSide = 0,
-  restSideA = 0,
-  restSideB = 0,
-  restSideC = 0,
-  restSideS = 0;
+  restSide = 0;
 
 /**
  * Steps over k kind codes from p (each a varint of at most 4 bytes, a code
@@ -1047,11 +1024,7 @@ function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): num
     cb = 0,
     cc = 0,
     cs = 0,
-    de = 0,
-    da = 0,
-    db = 0,
-    dc = 0,
-    ds = 0;
+    de = 0;
   for (let j = 0; j < k; j++) {
     let v = raw[p++]!;
     if (v >= 0x80) {
@@ -1081,20 +1054,12 @@ function kindsRest(raw: Uint8Array, p: number, k: number, slots: SlotTable): num
     cc += xc & co;
     cs += xs & co;
     de += sd;
-    da += xa & sd;
-    db += xb & sd;
-    dc += xc & sd;
-    ds += xs & sd;
   }
   restA = ca;
   restB = cb;
   restC = cc;
   restS = cs;
   restSide = de;
-  restSideA = da;
-  restSideB = db;
-  restSideC = dc;
-  restSideS = ds;
   return p;
 }
 

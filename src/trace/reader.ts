@@ -859,15 +859,6 @@ export class TraceReader {
   }
 
   /**
-   * As readColumns(i, scratch), but the columns may hold only the chunk's
-   * first `need` events (at least those; decodeEventPrefix): for a fold that
-   * stops there. Damage anywhere in the chunk is found as by readColumns.
-   */
-  readColumnsTo(i: number, need: number, scratch: Scratch): EventColumns {
-    return this.decodeChunk(i, scratch, need);
-  }
-
-  /**
    * As readColumns(i, scratch), for a scan: in a format 3 trace only the core
    * body is inflated and decoded, and the columns' `pending` fills the side
    * kinds' fields from the side body when an event of one is read through
@@ -878,7 +869,12 @@ export class TraceReader {
     return this.decodeChunk(i, scratch, 0, this.sideFill !== null);
   }
 
-  /** readCore, for a fold that stops at the chunk's `need`th event (readColumnsTo's rule). */
+  /**
+   * As readCore(i, scratch), but the columns may hold only the chunk's first
+   * `need` events (at least those; decodeEventPrefix): for a fold that stops
+   * there (a seek). Damage anywhere in the chunk's core (format 3; the whole
+   * chunk before) is found as by readCore.
+   */
   readCoreTo(i: number, need: number, scratch: Scratch): EventColumns {
     return this.decodeChunk(i, scratch, need, this.sideFill !== null);
   }
@@ -925,7 +921,7 @@ export class TraceReader {
     return new TraceCorruptError(this.name, b.no, b.offset, b.what, gap, true);
   }
 
-  /** Chunk i's columns, whole, or with need > 0 possibly its first `need` events only (readColumnsTo), or with `core` its core (readCore). */
+  /** Chunk i's columns, whole, or with `core` its core (readCore); with need > 0 possibly its first `need` events only (readCoreTo). */
   private decodeChunk(i: number, scratch: Scratch | undefined, need: number, core = false): EventColumns {
     const t = this.t;
     if (!(i >= 0 && i < t.chunkOffsets.length))
@@ -946,8 +942,9 @@ export class TraceReader {
       const raw = bodyOf(fr.flags, body, rawLen, MAX_EVENT_BODY, this.inflater);
       const sideRaw = side === null || core ? null : bodyOf(fr.flags, side, sideLen, MAX_EVENT_BODY, this.sideInflater);
       const cols =
-        (need > 0 && need < n && scratch !== undefined
-          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch, sideRaw)
+        // A prefix is of the core alone (format 3; the whole body before): a read of both streams decodes them whole.
+        (need > 0 && need < n && scratch !== undefined && sideRaw === null
+          ? decodeEventPrefix(this.formatMajor, raw, n, first, this.slots, need, scratch)
           : null) ?? decodeEventBody(this.formatMajor, raw, n, first, this.slots, scratch, sideRaw);
       if (side !== null && core) cols.pending = this.sideFill;
       // checkColumns' rule, unless the decoder proved it holds (lastDecodeSafe).
