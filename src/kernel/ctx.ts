@@ -184,6 +184,18 @@ export function newFrame(ops: readonly XOp[], left: number, kernel: boolean, fre
   return { ops, codes: codesOf(ops, fresh), pc: 0, left, kernel };
 }
 
+/**
+ * Runs `step` as the one op of a user frame pushed over the op in frame f
+ * (library code: sync.ts's objects, sigsuspend): each call of step emits one
+ * step's events and returns KEEP (more to do), DONE (finished), STALL
+ * (spinning); AGAIN is not allowed (step loops itself until it emits).
+ */
+export function library(t: TCtx, f: Frame, step: (t2: TCtx, c2: number) => R): R {
+  f.pc++;
+  t.frames.push(userFrame([{ op: "$", run: step }], true));
+  return AGAIN;
+}
+
 /** A user-mode frame running `ops` once; `fresh` as codesOf's. */
 export function userFrame(ops: readonly XOp[], fresh = false): Frame {
   return newFrame(ops, 0, false, fresh);

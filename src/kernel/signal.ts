@@ -31,7 +31,7 @@
 // The rules both the simulator and the reducer apply are the first functions
 // below (bit, actionOf, discarded).
 
-import { AGAIN, DONE, type Frame, KEEP, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
+import { DONE, type Frame, KEEP, library, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { setRet, value } from "./mem.ts";
 import { COST, FIRST_PID } from "./params.ts";
@@ -99,16 +99,27 @@ export function ignores(p: Proc, sig: number): boolean {
   return a === "ignore" || (a === "default" && (SIGNALS[sig]?.default === "ign" || p.pid === FIRST_PID));
 }
 
+/** Why a signal is dropped at its send (dropOf). */
+export type Drop = "not running" | "not modelled" | "init" | "ignored";
+
 /**
- * Whether a signal sent to p (to its thread th, or to the process) is
- * dropped at once: the process is not running, or the action ignores it and
- * the target does not block it (the main thread for a process-directed one).
+ * Why a signal sent to p (to its thread th, or to the process) is dropped at
+ * once, or null when it is not: the process is not running, the signal is
+ * not modelled, or its action ignores it (by init's rule: "init") and the
+ * target does not block it (the main thread for a process-directed one).
  */
-export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: number): boolean {
-  if (p.state !== "running" || SIGNALS[sig] === undefined) return true;
-  if (!ignores(p, sig)) return false;
+export function dropOf(s: KState, p: Proc, th: Thread | undefined, sig: number): Drop | null {
+  if (p.state !== "running") return "not running";
+  if (SIGNALS[sig] === undefined) return "not modelled";
+  if (!ignores(p, sig)) return null;
   const target = th ?? s.threads.get(p.threads[0] ?? -1);
-  return !(target && ((target.sigMask ?? 0) & bit(sig)) !== 0);
+  if (target && ((target.sigMask ?? 0) & bit(sig)) !== 0) return null;
+  return actionOf(p, sig) === "default" && SIGNALS[sig]!.default !== "ign" ? "init" : "ignored";
+}
+
+/** Whether a signal sent to p (to its thread th, or to the process) is dropped at once (dropOf). */
+export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: number): boolean {
+  return dropOf(s, p, th, sig) !== null;
 }
 
 /** Signals pending anywhere (the interpreter checks for delivery only when some are). */
@@ -278,37 +289,25 @@ function maskOf(sigs: readonly (number | string)[]): number {
  */
 export function sigsuspendOp(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "sigsuspend" }>): R {
   let old = -1;
-  f.pc++;
-  t.frames.push(
-    userFrame(
-      [
-        {
-          op: "$",
-          run: (t2, c2) => {
-            if (old >= 0 && t2.blockedAt >= 0) {
-              // Back from the handler that ended the wait.
-              t2.blockedAt = -1;
-              k.emit(c2, t2.tid, ev.sigmask({ mask: old }));
-              k.cost(COST.kernel, c2);
-              setRet(k, t2, c2, op.ret, ERRNO.EINTR);
-              return DONE;
-            }
-            if (old < 0) {
-              old = k.state.threads.get(t2.tid)?.sigMask ?? 0;
-              k.emit(c2, t2.tid, ev.sigmask({ mask: maskOf(op.sigs) }));
-            }
-            k.emit(c2, t2.tid, ev.pause());
-            k.cost(COST.kernel, c2);
-            t2.blockedAt = k.state.seq;
-            t2.blockedUntil = -1;
-            return KEEP;
-          },
-        },
-      ],
-      true,
-    ),
-  );
-  return AGAIN;
+  return library(t, f, (t2, c2) => {
+    if (old >= 0 && t2.blockedAt >= 0) {
+      // Back from the handler that ended the wait.
+      t2.blockedAt = -1;
+      k.emit(c2, t2.tid, ev.sigmask({ mask: old }));
+      k.cost(COST.kernel, c2);
+      setRet(k, t2, c2, op.ret, ERRNO.EINTR);
+      return DONE;
+    }
+    if (old < 0) {
+      old = k.state.threads.get(t2.tid)?.sigMask ?? 0;
+      k.emit(c2, t2.tid, ev.sigmask({ mask: maskOf(op.sigs) }));
+    }
+    k.emit(c2, t2.tid, ev.pause());
+    k.cost(COST.kernel, c2);
+    t2.blockedAt = k.state.seq;
+    t2.blockedUntil = -1;
+    return KEEP;
+  });
 }
 
 // ---- delivery --------------------------------------------------------------------------

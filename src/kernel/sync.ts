@@ -21,7 +21,7 @@
 //              when v >= 0; wrlock: cas(0, -1); otherwise futex_wait(word, v)
 //              and retry. unlock: cas back; futex_wake all when a thread waits.
 
-import { AGAIN, DONE, type Frame, KEEP, type R, STALL, type TCtx, userFrame } from "./ctx.ts";
+import { DONE, type Frame, KEEP, library, type R, STALL, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { futexBlock, futexResume, futexWaiters, futexWakeN } from "./futex.ts";
 import { acquire, lockId, lockOp, unlockOp } from "./locks.ts";
@@ -33,18 +33,6 @@ import { ERRNO } from "./types.ts";
 
 /** futex_wake's n for "everyone". */
 const ALL = 2 ** 31 - 1;
-
-/**
- * Runs `step` as the one op of a user frame pushed over the op in frame f:
- * each call of step emits one step's events and returns KEEP (more to do),
- * DONE (finished), STALL (spinning); AGAIN is not allowed (step loops itself
- * until it emits).
- */
-function library(t: TCtx, f: Frame, step: (t2: TCtx, c2: number) => R): R {
-  f.pc++;
-  t.frames.push(userFrame([{ op: "$", run: step }], true));
-  return AGAIN;
-}
 
 /** The word of `name` for t (creating it: -1, the caller retries next step). */
 function word(k: Simulator, t: TCtx, c: number, name: string): number {

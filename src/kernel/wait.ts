@@ -26,6 +26,7 @@
 import { liveThreads } from "./apply.ts";
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
+import { bit } from "./signal.ts";
 import { isImportedState, type KState, type Proc, sigName, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
@@ -63,7 +64,7 @@ export function pipeHolders(s: KState, id: number, write: boolean): Proc[] {
 /** Whether a signal th does not block is pending on it or on its process. */
 function pendingFor(s: KState, th: Thread): boolean {
   const mask = th.sigMask ?? 0;
-  const open = (x: { sig: number }) => (mask & (1 << (x.sig - 1))) === 0;
+  const open = (x: { sig: number }) => (mask & bit(x.sig)) === 0;
   return th.sigPending?.some(open) === true || s.procs.get(th.pid)?.sigPending?.some(open) === true;
 }
 

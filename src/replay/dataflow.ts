@@ -21,6 +21,7 @@
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
+import { bit } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
 import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
@@ -127,12 +128,7 @@ function signalTarget(src: ReplaySource, ev: KEvent, state: KState): FlowCause[]
         pid = e.a;
         blocked = [];
         for (const t of st.threads.values())
-          if (
-            t.pid === e.a &&
-            t.tid !== ev.tid &&
-            t.state !== "exited" &&
-            ((t.sigMask ?? 0) & (1 << (h.sig - 1))) !== 0
-          )
+          if (t.pid === e.a && t.tid !== ev.tid && t.state !== "exited" && ((t.sigMask ?? 0) & bit(h.sig)) !== 0)
             blocked.push({ tid: t.tid, set: maskSet.get(t.tid) ?? unknown });
       }
     },

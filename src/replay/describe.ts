@@ -6,9 +6,8 @@
 // from the state falls back to its id.
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
-import { FIRST_PID } from "../kernel/params.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { actionOf, discarded } from "../kernel/signal.ts";
+import { type Drop, dropOf } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -18,7 +17,6 @@ import {
   LOCK_TYPES,
   OUTCOME_KINDS,
   SA_RESTART_HANDLER,
-  SIGNALS,
   SWITCH_STATES,
   sigActionOf,
   sigName,
@@ -27,17 +25,19 @@ import {
   WAKE_HOW,
 } from "../kernel/types.ts";
 
-/** What a signal event's signal came to when it was dropped at once (the fold's rule: discarded), else "". */
+/** What a signal event's signal came to when it was dropped at once (the fold's rule: dropOf), else "". */
 function dropped(s: KState | undefined, ev: KEvent): string {
   const p = s?.procs.get(ev.a);
   if (s === undefined || p === undefined) return "";
-  const th = ev.c >= 0 ? s.threads.get(ev.c) : undefined;
-  if (!discarded(s, p, th, ev.b)) return "";
-  if (p.state !== "running") return ": dropped, the process is exiting";
-  if (actionOf(p, ev.b) === "default" && p.pid === FIRST_PID && SIGNALS[ev.b]?.default !== "ign")
-    return ": dropped, init ignores the signals it has no handler for";
-  return ": dropped, the process ignores it";
+  const why = dropOf(s, p, ev.c >= 0 ? s.threads.get(ev.c) : undefined, ev.b);
+  return why === null ? "" : `: dropped, ${DROPS[why]}`;
 }
+const DROPS: Record<Drop, string> = {
+  "not running": "the process is not running",
+  "not modelled": "a signal not modelled",
+  init: "init ignores the signals it has no handler for",
+  ignored: "the process ignores it",
+};
 
 /** Name of an event kind code ("kind#N" for a code this build does not know). */
 export function kindName(kind: number): string {
