@@ -14,7 +14,7 @@
 // producer's exit if the parent was already waiting): "blocks reading pipe 1
 // (empty), which can never return: its write end is still open in pid 3 (fd
 // 4, inherited when it was forked), whose threads cannot run"; among its
-// causes the fork that gave pid 3 the write end. `ktrace why pipe:1` lists
+// causes the fork that gave pid 3 the write end. `ktrace why <trace> pipe:1` lists
 // who holds each end and how they got it.
 //
 // Fixes: `cloexec` (pipe2(O_CLOEXEC): the exec closes the daemon's copy),

@@ -209,3 +209,49 @@ describe("ktrace events", () => {
     }
   });
 });
+
+describe("ktrace why", () => {
+  it("a lock copied at fork: who took it and the fork that copied it, in text and JSON", async () => {
+    const file = await traceFile("tcmalloc-fork");
+    const src = openSource(file);
+    const fork = allEvents(src).find((e) => e.kind === KIND.fork)!;
+    src.close();
+    const j = await runCli(["why", file, "lock:tcmalloc.SlowTLS@2", "--at", "violation", "--json"]);
+    expect(j.code).toBe(0);
+    const doc = JSON.parse(j.stdout);
+    expect(doc.object).toMatchObject({
+      kind: "lock",
+      title: expect.stringMatching(/^lock tcmalloc\.SlowTLS \(spin, pid 2; owner tid 2/),
+    });
+    const roles = doc.entries.map((e: { role: string; seq: number }) => `${e.role}@${e.seq}`);
+    expect(roles).toContain(`copied@${fork.seq}`);
+    expect(doc.entries[0].role).toBe("owner");
+    expect(doc.entries[0].event.kind).toBe("lock-acquire");
+    const t = await runCli(["why", file, "lock:tcmalloc.SlowTLS@2", "--at", "violation"]);
+    expect(t.code).toBe(0);
+    const lines = t.stdout.split("\n");
+    expect(lines[0]).toBe(`lock tcmalloc.SlowTLS (spin, pid 2; owner tid 2, level 1), after event ${doc.seq}:`);
+    expect(lines[1]).toMatch(/^ {2}seq {2}role +why$/);
+    expect(t.stdout).toContain(`fork copied tcmalloc.SlowTLS into pid 2, held by tid 2, which does not exist in pid 2`);
+    expect(t.stdout).toMatch(/\n {15}event: fork: pid 1 → child pid 2/);
+  });
+
+  it("without --at: the end of the trace; an object the state lacks, or none given: one line, exit 2", async () => {
+    const file = await traceFile("rcore-kstack");
+    const end = await runCli(["why", file, "kstack:1", "--json"]);
+    expect(end.code).toBe(0);
+    const src = openSource(file);
+    expect(JSON.parse(end.stdout).seq).toBe(src.eventCount - 1);
+    src.close();
+    const none = await runCli(["why", file, "lock:no-such-lock"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr.trim().split("\n")).toHaveLength(1);
+    expect(none.stderr).toMatch(/^ktrace: no lock named 'no-such-lock' at seq \d+ \(objects: lock:ID/);
+    const bad = await runCli(["why", file, "kstack:x\u001b[2J"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).not.toContain("\u001b");
+    const missing = await runCli(["why", file]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^ktrace: why needs an object/);
+  });
+});

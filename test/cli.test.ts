@@ -32,7 +32,7 @@ describe.each(RUNTIMES)("ktrace CLI on %s", (runtime) => {
     const r = await run("--help");
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-    expect(COMMANDS).toHaveLength(16);
+    expect(COMMANDS).toHaveLength(17);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +\\S`, "m"));
   });
 

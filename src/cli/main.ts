@@ -34,6 +34,7 @@ const COMMAND_MODULES: CommandLoaders = {
   export: () => import("./cmd/export.ts"),
   check: () => import("./cmd/check.ts"),
   state: () => import("./cmd/state.ts"),
+  why: () => import("./cmd/why.ts"),
   events: () => import("./cmd/events.ts"),
   replay: () => import("./cmd/replay.ts"),
   import: () => import("./cmd/import.ts"),

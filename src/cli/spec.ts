@@ -282,6 +282,28 @@ export const COMMANDS = [
     issue: 5,
   },
   {
+    name: "why",
+    summary: "Explain one object at a point of a trace: the events that made it what it is.",
+    details:
+      "The events behind a lock's owner (and the fork that copied it), a thread's wait and last wakeup (who woke it), a pipe's holders (how each process got its descriptor) and writes, a variable's last write, a kernel stack's, process's or heap object's life, a cpu's task (imported traces), oldest first, each with a line in kernel terms; the TUI's e key shows the same. Without --at: at the end of the trace.",
+    positionals: [
+      tracePos("why"),
+      {
+        name: "object",
+        description:
+          "lock:NAME[@PID]|ID, var:NAME[@PID]|ID (futex:, condvar:, semaphore:, rwlock: too), thread:TID, proc:PID, pipe:ID, kstack:ID, vmar:PID, obj:ID, cpu:N.",
+        missing: "why needs an object, e.g. lock:m or thread:2",
+      },
+    ],
+    flags: [at(false), json("{seq, object, entries: [{seq, role, explanation, event}]}")],
+    examples: [
+      "ktrace why t.ktrace lock:SlowTLS --at violation",
+      "ktrace why t.ktrace thread:3",
+      "ktrace why t.ktrace pipe:1 --at 40 --json",
+    ],
+    issue: 5,
+  },
+  {
     name: "replay",
     summary: "Step through a trace interactively, forwards and backwards.",
     positionals: [tracePos("replay")],

@@ -174,4 +174,4 @@ export {
   watchVar,
   watchVmar,
 } from "./watch.ts";
-export { type ObjectRef, parseRef, RefError, type WhyEntry, why } from "./why.ts";
+export { type ObjectRef, objectTitle, parseRef, RefError, type WhyEntry, why } from "./why.ts";

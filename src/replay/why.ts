@@ -17,9 +17,9 @@ import {
   wakeHowName,
 } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
-import { describe, spaceText, taskText, valueText } from "./describe.ts";
+import { describe, spaceShort, spaceText, taskText, valueText } from "./describe.ts";
 import { eventAt, eventOrNull, type ReplaySource } from "./source.ts";
-import { isImportedState } from "./state-view.ts";
+import { futexWaitersOf, isImportedState, syncValue } from "./state-view.ts";
 
 /** An object of the kernel state: a lock, kernel stack, thread (id = tid), process or its VMAR (id = pid), cpu, variable or heap object. */
 export interface ObjectRef {
@@ -104,6 +104,56 @@ export function parseRef(text: string, state: KState): ObjectRef {
       return { kind: "thread", id: num() };
     default:
       throw new RefError(`unknown object '${text}'`);
+  }
+}
+
+/** One line naming an object as it is in state s: "pipe 2 (0/64 bytes; 1 read end, 0 write ends open)". */
+export function objectTitle(s: KState, ref: ObjectRef): string {
+  switch (ref.kind) {
+    case "cpu": {
+      const c = s.cpus[ref.id];
+      return `cpu ${ref.id}${c && c.tid >= 0 ? ` running tid ${c.tid}` : " (idle)"}`;
+    }
+    case "thread": {
+      const t = s.threads.get(ref.id);
+      if (t?.comm !== undefined)
+        return `thread ${t.comm}-${ref.id} (pid ${t.pid}, ${t.state}${t.cpu !== undefined ? `, cpu ${t.cpu}` : ""})`;
+      return `thread tid ${ref.id}${t ? ` (pid ${t.pid}, ${t.state}, pthread_self ${t.ident})` : ""}`;
+    }
+    case "lock": {
+      const l = s.locks.get(ref.id);
+      if (!l) return `lock ${ref.id}`;
+      const owner = l.owner < 0 ? "free" : `owner tid ${l.owner}, level ${l.level}`;
+      return `lock ${l.name} (${l.type}, ${spaceShort(l.space)}; ${owner})`;
+    }
+    case "kstack": {
+      const k = s.kstacks.get(ref.id);
+      return `kernel stack ${ref.id}${k ? ` (tid ${k.tid}, ${k.state})` : ""}`;
+    }
+    case "proc": {
+      const p = s.procs.get(ref.id);
+      return `process pid ${ref.id}${p ? ` ${p.name} (${p.state}, VMAR ${p.vmar === null ? "None" : p.vmar})` : ""}`;
+    }
+    case "var": {
+      const v = s.vars.get(ref.id);
+      if (!v) return `variable ${ref.id}`;
+      const waiters = futexWaitersOf(s, v.id);
+      if (v.sync === undefined && waiters.length === 0)
+        return `variable ${v.name} (${v.type}, ${spaceText(v.space)}) = ${valueText(s, v.type, v.value)}`;
+      return `${v.sync ?? "futex"} ${v.name} (${syncValue(v.sync, v.value)}; waiters ${waiters.join(", ") || "none"})`;
+    }
+    case "vmar": {
+      const p = s.procs.get(ref.id);
+      return `VMAR of pid ${ref.id}${p ? ` (${p.vmar === null ? "cleared: None" : `root ${p.vmar}`})` : ""}`;
+    }
+    case "obj": {
+      const o = s.objs.get(ref.id);
+      return `object ${o ? `${o.name}#${o.id} (${spaceText(o.space)}, ${o.state})` : ref.id}`;
+    }
+    case "pipe": {
+      const p = s.pipes.get(ref.id);
+      return `pipe ${ref.id}${p ? ` (${p.used}/${p.cap} bytes; ${p.readers} read end${p.readers === 1 ? "" : "s"}, ${p.writers} write end${p.writers === 1 ? "" : "s"} open)` : ""}`;
+    }
   }
 }
 
