@@ -200,6 +200,31 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "fd-reuse",
+    seeds: 200,
+    failing: 200,
+    violations: { "data-race": 200 },
+    outcomes: { ok: 200 },
+    root: (e, r) => {
+      // a log write through a number the main thread closed (EBADF), or closed and reopened for the data pipe
+      expect(["pipe-write", "errno"]).toContain(kindOf(e));
+      expect(e.tid).toBe(2);
+      const cause = causeEvents(r)[0]!;
+      expect([cause.tid, cause.a]).toEqual([1, 4]);
+      if (kindOf(e) === "errno") {
+        expect(kindOf(cause)).toBe("fd-close");
+        expect(r.v!.message).toBe(
+          `data race on fd 4 of pid 1: write(4, 8) failing with EBADF by tid 2 (pid 1) at seq ${e.seq} and fd-close (closed) by tid 1 (pid 1) at seq ${cause.seq}; nothing orders them: tid 2 (pid 1) may be using a descriptor another thread closed`,
+        );
+      } else {
+        expect(kindOf(cause)).toBe("fd-open");
+        expect(r.v!.message).toMatch(
+          /^data race on fd 4 of pid 1: pipe-write \(written through\) by tid 2 \(pid 1\) at seq \d+ and fd-open \(opened\) by tid 1 \(pid 1\) at seq \d+; nothing orders them: tid 2 \(pid 1\) may be using a number that was closed and given to another file under it$/,
+        );
+      }
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,

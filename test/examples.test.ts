@@ -272,6 +272,7 @@ describe("examples/", () => {
       "signal-counter",
       "pause-race",
       "one-condvar",
+      "fd-reuse",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

@@ -63,7 +63,7 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { ACCESS_KINDS, type KEvent, KIND, type KState } from "../kernel/types.ts";
+import { ACCESS_KINDS, ERRNO, type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -146,6 +146,8 @@ class VarState {
   wClock = 0;
   wSeq = -1;
   wTid = -1;
+  /** Its kind (a store; for a descriptor, the fd-open or fd-close). */
+  wKind = 0;
   /**
    * The accesses since the last plain write a later plain write must be
    * ordered after (reads, atomic writes): one epoch (slot -1: none), or
@@ -185,6 +187,10 @@ export class RaceDetector implements Monitor {
   /** By pipe: what its writes (and the closes of its write end) released; by pid: what signals sent to it released. */
   private readonly pipes = new Map<number, VC>();
   private readonly signals = new Map<number, VC>();
+  /** By descriptor slot (fdKey: a process's fd number): its opens and closes (writes) and the reads and writes through it (reads). */
+  private readonly fds = new Map<number, VarState>();
+  /** The thread whose exec is closing its process's close-on-exec descriptors (-1: none): the kernel's closes, not the program's. */
+  private execing = -1;
   /** The last thread slot() looked up (most events come in runs of one thread's). */
   private lastTid = -1;
   private lastSlot = -1;
@@ -197,6 +203,7 @@ export class RaceDetector implements Monitor {
   }
 
   pre(s: KState, ev: KEvent): Finding | null {
+    if (ev.tid === this.execing && ev.kind !== KIND.fdClose && ev.kind !== KIND.exec) this.execing = -1;
     switch (ev.kind) {
       case KIND.load:
         return this.read(s, ev, false);
@@ -239,6 +246,7 @@ export class RaceDetector implements Monitor {
         const e = this.exits.get(ev.a);
         this.exits.delete(ev.a);
         this.signals.delete(ev.a);
+        this.forgetFds(ev.a);
         if (e !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), e);
         return null;
       }
@@ -256,14 +264,29 @@ export class RaceDetector implements Monitor {
           }
         }
         return null;
-      case KIND.pipeWrite:
-      case KIND.fdClose:
-        if (ev.tid >= 0) this.releaseInto(s, this.pipes, ev.kind === KIND.pipeWrite ? ev.a : ev.b, ev.tid);
+      case KIND.pipeWrite: {
+        const found = this.fdUse(s, ev, true);
+        if (ev.tid >= 0) this.releaseInto(s, this.pipes, ev.a, ev.tid);
+        return found;
+      }
+      case KIND.fdClose: {
+        const found = this.fdChange(s, ev);
+        if (ev.tid >= 0) this.releaseInto(s, this.pipes, ev.b, ev.tid);
+        return found;
+      }
+      case KIND.fdOpen:
+        return this.fdChange(s, ev);
+      case KIND.errno:
+        // A call on a descriptor that is not open (EBADF: a write, read, close or dup through a number): a use of its slot.
+        return ev.a === ERRNO.EBADF && ev.b >= 0 && ev.b < FD_KEYS ? this.fdUseOf(s, ev, ev.b) : null;
+      case KIND.exec:
+        if (ev.tid >= 0) this.execing = ev.tid;
         return null;
       case KIND.pipeRead: {
+        const found = this.fdUse(s, ev, false);
         const c = this.pipes.get(ev.a);
         if (c !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), c);
-        return null;
+        return found;
       }
       case KIND.signal:
         if (ev.tid >= 0) this.releaseInto(s, this.signals, ev.a, ev.tid);
@@ -445,16 +468,21 @@ export class RaceDetector implements Monitor {
   /** A plain write: checks against the last plain write and every access since. */
   private write(s: KState, ev: KEvent): Finding | null {
     if (ev.tid < 0) return null;
-    const t = this.slot(ev.tid);
+    const p = this.written(this.slot(ev.tid), ev, this.varState(s, ev.a));
+    return p === null ? null : this.finding(s, ev, p);
+  }
+
+  /** Records a plain write of v by the thread on slot t at ev; returns the latest earlier access it races with, or null. */
+  private written(t: number, ev: KEvent, v: VarState): Access | null {
     const c = this.vcs[t]!;
-    const v = this.varState(s, ev.a);
     const now = c[t]!;
     if (v.wSlot === t && v.wClock === now && v.rSlot === -1) {
       v.wSeq = ev.seq;
+      v.wKind = ev.kind;
       return null;
     }
     let p: Access | null = null;
-    if (v.wSlot >= 0 && v.wClock > at(c, v.wSlot)) p = { seq: v.wSeq, tid: v.wTid, kind: KIND.store };
+    if (v.wSlot >= 0 && v.wClock > at(c, v.wSlot)) p = { seq: v.wSeq, tid: v.wTid, kind: v.wKind };
     if (v.rSlot >= 0) {
       if (v.rClock > at(c, v.rSlot) && (p === null || v.rSeq > p.seq)) p = { seq: v.rSeq, tid: v.rTid, kind: v.rKind };
     } else if (v.rSlot === SHARED) {
@@ -469,15 +497,100 @@ export class RaceDetector implements Monitor {
     v.wClock = now;
     v.wSeq = ev.seq;
     v.wTid = ev.tid;
+    v.wKind = ev.kind;
     v.rSlot = -1;
     v.shared = null;
-    return p === null ? null : this.finding(s, ev, p);
+    return p;
   }
 
   /** The race of a read or atomic access with the last plain write, if it is not ordered before it. */
   private afterWrite(s: KState, ev: KEvent, t: number, v: VarState): Finding | null {
     if (v.wSlot < 0 || v.wClock <= at(this.vcs[t]!, v.wSlot)) return null;
     return this.finding(s, ev, { seq: v.wSeq, tid: v.wTid, kind: KIND.store });
+  }
+
+  // ---- descriptors ----------------------------------------------------------------
+  //
+  // A descriptor number is shared state of a process's threads, as ThreadSanitizer
+  // treats it: opening it (pipe, dup, dup2) and closing it write it, a read or
+  // write through it reads it. A use not ordered after the last open or close by
+  // another thread is a thread using a number that may have been closed and given
+  // to another file under it; a close not ordered after another thread's use is a
+  // descriptor closed while that thread may still be using it (close(2): "it is
+  // probably unwise to close file descriptors while they may be in use by system
+  // calls in other threads"). The kernel's own closes (an exiting process's last
+  // thread, an exec's close-on-exec) come after the other threads are gone and
+  // are not the program's: they are not accesses. A pipe-write or pipe-read event
+  // names the pipe, not the descriptor: the descriptor is the process's one
+  // end of that pipe, and when it holds several (dup) the use is not checked.
+
+  /** An open or close of descriptor ev.a (a plain write of its slot), unless the kernel's own. */
+  private fdChange(s: KState, ev: KEvent): Finding | null {
+    if (ev.tid < 0) return null;
+    const pid = s.threads.get(ev.tid)?.pid;
+    if (pid === undefined || ev.a < 0 || ev.a >= FD_KEYS) return null;
+    if (ev.kind === KIND.fdClose && (ev.tid === this.execing || s.procs.get(pid)?.vmar === null)) {
+      this.fds.delete(fdKey(pid, ev.a));
+      return null;
+    }
+    let v = this.fds.get(fdKey(pid, ev.a));
+    if (v === undefined) this.fds.set(fdKey(pid, ev.a), (v = new VarState()));
+    const p = this.written(this.slot(ev.tid), ev, v);
+    return p === null ? null : this.fdFinding(s, ev, pid, ev.a, p);
+  }
+
+  /** A write (or read) through the process's descriptor for pipe ev.a's write (read) end: a read of its slot. */
+  private fdUse(s: KState, ev: KEvent, writing: boolean): Finding | null {
+    if (ev.tid < 0) return null;
+    const pid = s.threads.get(ev.tid)?.pid;
+    const fds = pid === undefined ? undefined : s.procs.get(pid)?.fds;
+    if (fds === undefined) return null;
+    let fd = -1;
+    for (const f of fds)
+      if (f.pipe === ev.a && f.write === writing) {
+        if (fd >= 0) return null; // several descriptors for this end: which one was used is not known
+        fd = f.fd;
+      }
+    return fd < 0 || fd >= FD_KEYS ? null : this.fdUseOf(s, ev, fd);
+  }
+
+  /** A use of descriptor fd of ev's thread's process at ev: a read of its slot. */
+  private fdUseOf(s: KState, ev: KEvent, fd: number): Finding | null {
+    if (ev.tid < 0) return null;
+    const pid = s.threads.get(ev.tid)?.pid;
+    const v = pid === undefined ? undefined : this.fds.get(fdKey(pid, fd));
+    if (v === undefined) return null;
+    const t = this.slot(ev.tid);
+    const p = v.wSlot >= 0 && v.wClock > at(this.vcs[t]!, v.wSlot) ? { seq: v.wSeq, tid: v.wTid, kind: v.wKind } : null;
+    this.noteRead(v, t, ev);
+    return p === null ? null : this.fdFinding(s, ev, pid!, fd, p);
+  }
+
+  private fdFinding(s: KState, ev: KEvent, pid: number, fd: number, p: Access): Finding {
+    const name = `fd ${fd} of pid ${pid}`;
+    const using = ev.kind === KIND.pipeWrite || ev.kind === KIND.pipeRead || ev.kind === KIND.errno;
+    const opened = p.kind === KIND.fdOpen;
+    const what = using
+      ? opened
+        ? `: ${actorText(s, ev.tid)} may be using a number that was closed and given to another file under it`
+        : `: ${actorText(s, ev.tid)} may be using a descriptor another thread closed`
+      : `: a descriptor ${ev.kind === KIND.fdClose ? "closed" : "reused"} while ${actorText(s, p.tid)} may still be using it`;
+    const mine = ev.kind === KIND.errno ? `${ev.s} failing with EBADF` : fdAccessText(ev.kind);
+    return {
+      message: `data race on ${name}: ${mine} by ${actorText(s, ev.tid)} at seq ${ev.seq} and ${fdAccessText(p.kind)} by ${actorText(s, p.tid)} at seq ${p.seq}; nothing orders them${what}`,
+      causes: [
+        {
+          seq: p.seq,
+          why: `${actorText(s, p.tid)}: ${fdAccessText(p.kind)}, unordered with the ${kindName(ev.kind)} at seq ${ev.seq}`,
+        },
+      ],
+    };
+  }
+
+  /** Forgets a reaped process's descriptor slots. */
+  private forgetFds(pid: number): void {
+    if (this.fds.size === 0) return;
+    for (let fd = 0; fd < FD_KEYS; fd++) this.fds.delete(fdKey(pid, fd));
   }
 
   /** Adds the access (a read, or an atomic write) to those a later plain write must follow. */
@@ -535,6 +648,22 @@ export class RaceDetector implements Monitor {
   }
 }
 
+/** Descriptor numbers a slot key holds per process (fds are below FIRST_FD + MAX_FDS). */
+const FD_KEYS = 128;
+
+function fdKey(pid: number, fd: number): number {
+  return pid * FD_KEYS + fd;
+}
+
+/** An access of a descriptor as the message names it. */
+function fdAccessText(kind: number): string {
+  if (kind === KIND.fdOpen) return "fd-open (opened)";
+  if (kind === KIND.fdClose) return "fd-close (closed)";
+  if (kind === KIND.pipeWrite) return "pipe-write (written through)";
+  if (kind === KIND.pipeRead) return "pipe-read (read through)";
+  return "a call on it that failed with EBADF";
+}
+
 /** An access as the message names it: "store (plain write)". */
 function accessText(kind: number): string {
   if (kind === KIND.load) return "load (plain read)";
@@ -563,15 +692,27 @@ export const DATA_RACE_KINDS: readonly number[] = [
   KIND.pipeWrite,
   KIND.pipeRead,
   KIND.fdClose,
+  KIND.fdOpen,
+  KIND.exec,
+  KIND.errno,
   KIND.signal,
   KIND.signalDeliver,
 ];
 
 export const dataRace: Invariant = {
   name: "data-race",
-  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. The finding names both accesses.",
+  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. A process's descriptor numbers are shared the same way (as ThreadSanitizer treats them): opening and closing one writes it, a read or write through it reads it, so a thread using a number another thread closed (and maybe reused) under it, or a close while another thread may still use it, breaks it too. The finding names both accesses.",
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
   // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.
-  reports: [...ACCESS_KINDS.plainRead, ...ACCESS_KINDS.plainWrite, ...ACCESS_KINDS.atomic],
+  reports: [
+    ...ACCESS_KINDS.plainRead,
+    ...ACCESS_KINDS.plainWrite,
+    ...ACCESS_KINDS.atomic,
+    KIND.pipeWrite,
+    KIND.pipeRead,
+    KIND.fdOpen,
+    KIND.fdClose,
+    KIND.errno,
+  ],
 };

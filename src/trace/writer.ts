@@ -93,7 +93,6 @@ export const SIDE_KIND_NAMES: readonly string[] = [
   "free",
   "page-fault",
   "progress",
-  "errno",
   "detach",
 ];
 
