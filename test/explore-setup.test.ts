@@ -3,12 +3,17 @@
 // declares no variable. The answers must be those of the whole checker.
 import { describe, expect, it } from "vitest";
 import { newChecker, runBatch } from "../src/explore/seed.ts";
-import { ACCESS_KINDS, mayAccess, simulate } from "../src/kernel/index.ts";
+import { ACCESS_KINDS, DESCRIPTOR_ACCESS_KINDS, mayAccess, pipe, simulate, thread } from "../src/kernel/index.ts";
 import { prepareWith } from "../src/record/index.ts";
 import { Checker, INVARIANTS, reportingIn, type Violation } from "../src/replay/invariants.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 
-const ACCESS = [...ACCESS_KINDS.plainRead, ...ACCESS_KINDS.plainWrite, ...ACCESS_KINDS.atomic];
+const ACCESS = [
+  ...ACCESS_KINDS.plainRead,
+  ...ACCESS_KINDS.plainWrite,
+  ...ACCESS_KINDS.atomic,
+  ...DESCRIPTOR_ACCESS_KINDS,
+];
 
 /** The first violation of each seed under the whole registry, with no setup pruning. */
 async function unpruned(target: string, from: number, to: number): Promise<Map<number, string>> {
@@ -47,6 +52,10 @@ describe("explore's checker setup", () => {
     expect(mayAccess({})).toBe(false);
     expect(mayAccess({ vars: {} })).toBe(false);
     expect(mayAccess({ vars: { x: { type: "int" } as never } })).toBe(true);
+    // Descriptors are shared state too: a program that makes a pipe, at any depth.
+    const procs = (main: unknown[]) => [{ name: "p", main }] as never;
+    expect(mayAccess({ procs: procs([thread([])]) })).toBe(false);
+    expect(mayAccess({ procs: procs([thread([pipe({ read: "r", write: "w" })])]) })).toBe(true);
   });
 
   for (const [target, access] of [

@@ -137,12 +137,25 @@ describe("parallel first-violation scan", () => {
     expect(planFor([noPanic])).toEqual({ split: [noPanic], reports: null, serial: null });
     // One that does not say where it reports: serial.
     expect(planFor([noPanic, history]).serial).toMatch(/history keeps a history of the run/);
-    // data-race reports only at memory accesses.
+    // data-race reports only at memory accesses and descriptors' uses and changes.
     const p = planFor(INVARIANTS);
     expect(p.serial).toBeNull();
     expect(p.split.map((i) => i.name)).not.toContain("data-race");
     expect([...p.reports!.keys()].filter((k) => p.reports![k] === 1).sort()).toEqual(
-      [KIND.load, KIND.store, KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg].sort(),
+      [
+        KIND.load,
+        KIND.store,
+        KIND.atomicLoad,
+        KIND.atomicStore,
+        KIND.cas,
+        KIND.fetchAdd,
+        KIND.xchg,
+        KIND.pipeWrite,
+        KIND.pipeRead,
+        KIND.fdOpen,
+        KIND.fdClose,
+        KIND.errno,
+      ].sort(),
     );
   });
 

@@ -6,7 +6,14 @@
 // same hooks `ktrace check` uses on a trace, so explore and check agree).
 
 import process from "node:process";
-import { ACCESS_KINDS, type InvariantDecl, mayAccess, type Outcome, type World } from "../kernel/index.ts";
+import {
+  ACCESS_KINDS,
+  DESCRIPTOR_ACCESS_KINDS,
+  type InvariantDecl,
+  mayAccess,
+  type Outcome,
+  type World,
+} from "../kernel/index.ts";
 import { type Prepared, prepareWith, type RunRequest, reseed, run } from "../record/index.ts";
 import { Checker, INVARIANTS, invariantsFor, reportingIn, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
@@ -51,12 +58,14 @@ const ACCESS_KIND_LIST: readonly number[] = [
   ...ACCESS_KINDS.plainRead,
   ...ACCESS_KINDS.plainWrite,
   ...ACCESS_KINDS.atomic,
+  ...DESCRIPTOR_ACCESS_KINDS,
 ];
 
 /**
  * The checker a run of p's world needs: `full`, less the invariants that can
- * report only at an access event when the world declares no variable (data-race
- * on tcmalloc-fork: a third of the checking per event, for nothing). Same answers.
+ * report only at an access event when the world declares no variable and makes
+ * no pipe (data-race on tcmalloc-fork: a third of the checking per event, for
+ * nothing). Same answers.
  */
 function checkerFor(p: Prepared, full: Checker): Checker {
   let a = accesses.get(p.world);

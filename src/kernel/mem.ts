@@ -122,13 +122,25 @@ function table(k: Simulator, scope: string, pc: PCtx): Map<string, number> {
 /**
  * Whether a run of `world` can emit an access event (load, store, atomic-load,
  * atomic-store, cas, fetch-add, xchg): every one is of a variable, and varId
- * below knows only the declared ones (a condvar's or semaphore's word too).
- * explore leaves out the invariants that report only at accesses when not.
+ * below knows only the declared ones (a condvar's or semaphore's word too); or
+ * a descriptor access (DESCRIPTOR_ACCESS_KINDS): only a program that makes a
+ * pipe has descriptors (processes start with none). explore leaves out the
+ * invariants that report only at those when not.
  */
-export function mayAccess(world: Pick<World, "vars">): boolean {
+export function mayAccess(world: Pick<World, "vars"> & { procs?: World["procs"] }): boolean {
   const v = world.vars;
-  if (v === undefined) return false;
-  for (const name in v) if (declOf(v, name) !== undefined) return true;
+  if (v !== undefined) for (const name in v) if (declOf(v, name) !== undefined) return true;
+  return world.procs !== undefined && makesPipe(world.procs, new Set());
+}
+
+/** Whether any op in x, at any depth (bodies, branches, handlers, forked and spawned programs), is a pipe. */
+function makesPipe(x: unknown, seen: Set<object>): boolean {
+  if (x === null || typeof x !== "object" || seen.has(x)) return false;
+  seen.add(x);
+  if (Array.isArray(x)) return x.some((y) => makesPipe(y, seen));
+  const o = x as Record<string, unknown>;
+  if (o.op === "pipe") return true;
+  for (const k in o) if (makesPipe(o[k], seen)) return true;
   return false;
 }
 

@@ -566,6 +566,21 @@ export const ACCESS_KINDS = {
   atomic: [KIND.atomicLoad, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg],
 } as const;
 
+/**
+ * The kinds at which a descriptor number is used or changed: a pipe-write or
+ * pipe-read through it, an fd-open or fd-close of it, a call that failed with
+ * EBADF on it (errno). The data-race invariant treats each process's
+ * descriptor numbers as shared state (src/replay/race.ts); only a process
+ * that made a pipe has descriptors (mayAccess).
+ */
+export const DESCRIPTOR_ACCESS_KINDS: readonly number[] = [
+  KIND.pipeWrite,
+  KIND.pipeRead,
+  KIND.fdOpen,
+  KIND.fdClose,
+  KIND.errno,
+];
+
 /** The kinds that write a variable's value (the writes among ACCESS_KINDS). */
 export const VAR_WRITE_KINDS: readonly number[] = [KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg];
 /**

@@ -63,7 +63,7 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { ACCESS_KINDS, ERRNO, type KEvent, KIND, type KState } from "../kernel/types.ts";
+import { ACCESS_KINDS, DESCRIPTOR_ACCESS_KINDS, ERRNO, type KEvent, KIND, type KState } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -705,14 +705,5 @@ export const dataRace: Invariant = {
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
   // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.
-  reports: [
-    ...ACCESS_KINDS.plainRead,
-    ...ACCESS_KINDS.plainWrite,
-    ...ACCESS_KINDS.atomic,
-    KIND.pipeWrite,
-    KIND.pipeRead,
-    KIND.fdOpen,
-    KIND.fdClose,
-    KIND.errno,
-  ],
+  reports: [...ACCESS_KINDS.plainRead, ...ACCESS_KINDS.plainWrite, ...ACCESS_KINDS.atomic, ...DESCRIPTOR_ACCESS_KINDS],
 };
