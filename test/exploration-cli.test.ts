@@ -111,6 +111,23 @@ describe("whatif and pivots", () => {
     expect(JSON.parse(one.stdout).pivots.length).toBeGreaterThan(0);
   }, 60_000);
 
+  it("pivots' headline says when the flips only move the failure (a race in every interleaving) and when they make the run pass", async () => {
+    const race = await recordTo("fd1.ktrace", join(REPO_ROOT, "examples", "fd-reuse.ts"), "--seed", "1");
+    const r = await runCli(["pivots", race]);
+    expect(r.code).toBe(0);
+    const pj = JSON.parse((await runCli(["pivots", race, "--json"])).stdout);
+    const results = pj.pivots.flatMap((p: { avoid: { result: string }[] }) => p.avoid.map((a) => a.result));
+    expect(results.length).toBeGreaterThan(0);
+    expect(results).not.toContain("passes");
+    expect(r.stdout.split("\n")[1]).toMatch(
+      /^ {2}\d+ decisions matter: flipping one of them avoids this failure, but the run then fails another way \(no single flip makes it pass\)/,
+    );
+    const t = await recordTo("s1.ktrace", "tcmalloc-fork", "--seed", "1");
+    expect((await runCli(["pivots", t])).stdout.split("\n")[1]).toMatch(
+      /^ {2}\d+ decisions matter: flipping one of them avoids the failure \(/,
+    );
+  }, 60_000);
+
   it("whatif at a preemption: not preempting there, the run is followed elsewhere", async () => {
     const t = await recordTo("t104b.ktrace", "tcmalloc-fork", "--seed", "104");
     const pj = JSON.parse((await runCli(["pivots", t, "--json"])).stdout);
@@ -274,7 +291,13 @@ describe("report", () => {
     const cmd = /\n(ktrace record tcmalloc-fork --schedule (ks1\.[A-Za-z0-9_-]+) --cpus 2 -o \S+)\n/.exec(r.stdout)!;
     const out = await recordTo("r104-small.ktrace", "tcmalloc-fork", "--schedule", cmd[2]!);
     expect(JSON.parse((await runCli(["check", out, "--json"])).stdout).violation.invariant).toBe("lock-owner-alive");
+    expect(r.stdout).toContain("avoids this failure (`ktrace pivots`");
     const ok = await runCli(["report", join(REPO_ROOT, "traces", "tcmalloc-fork--atfork-2.17.ktrace")]);
     expect(ok.stdout).not.toMatch(/## Schedule/);
+    // A race in every interleaving: each flip only moves it, and the report says so.
+    const race = await recordTo("fd1r.ktrace", join(REPO_ROOT, "examples", "fd-reuse.ts"), "--seed", "1");
+    expect((await runCli(["report", race])).stdout).toContain(
+      "avoids this failure; none makes the run pass: each then fails another way (`ktrace pivots`",
+    );
   }, 60_000);
 });

@@ -12,7 +12,7 @@ export interface ScheduleFindings {
   /** The trace's own decision list, when its run is not its seed's (a shrunk or what-if trace): Reproduce replays it. */
   replay?: string;
   /** Decisions whose flip avoids the failure, in seq order. */
-  pivots: { seq: number; decision: string; event: string; instead: string }[];
+  pivots: { seq: number; decision: string; event: string; instead: string; passes: boolean }[];
   /** Decisions before the failure, and how many of them were flipped. */
   before: number;
   considered: number;
@@ -49,8 +49,16 @@ export function scheduleSection(f: ScheduleFindings | undefined, record: (list: 
       "",
     );
   } else {
+    // A flip that avoids this failure may fail another way (a race in every interleaving): say so.
+    const passing = f.pivots.filter((p) => p.passes).length;
+    const then =
+      passing === f.pivots.length
+        ? ""
+        : passing === 0
+          ? "; none makes the run pass: each then fails another way"
+          : `; ${passing} of them make the run pass, the others then fail another way`;
     L.push(
-      `Flipping one of these decisions, and following the rest of the run as recorded, avoids the failure (\`ktrace pivots\`, which flipped ${scope}):`,
+      `Flipping one of these decisions, and following the rest of the run as recorded, avoids this failure${then} (\`ktrace pivots\`, which flipped ${scope}):`,
       "",
     );
     L.push("| seq | decision | event | instead |", "|---:|---|---|---|");

@@ -82,8 +82,17 @@ export async function run(args: ParsedArgs<"pivots">): Promise<number> {
     );
     return 0;
   }
+  // A flip that avoids this failure may still fail another way (the same bug, met elsewhere): say how many make the run pass.
+  const passing = r.pivots.filter((p) => p.avoid.some((a) => a.result === "passes")).length;
+  const many = r.pivots.length > 1;
+  const outcome =
+    passing === r.pivots.length
+      ? `flipping ${many ? "one of them" : "it"} avoids the failure`
+      : passing > 0
+        ? `flipping one of them avoids this failure; ${n(passing)} of them make the run pass, the others fail another way`
+        : `flipping ${many ? "one of them" : "it"} avoids this failure, but the run then fails another way (no single flip makes it pass)`;
   println(
-    `  ${color.red(`${r.pivots.length} decision${r.pivots.length === 1 ? "" : "s"} matter`)}: flipping one of them avoids the failure (flipped ${scope}; ${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s)`,
+    `  ${color.red(`${r.pivots.length} decision${many ? "s" : ""} matter`)}: ${outcome} (flipped ${scope}; ${n(r.runs)} runs, ${(ms / 1000).toFixed(2)} s)`,
   );
   for (const p of r.pivots) {
     const alts = p.avoid.map((a) => `${alternativeText(p.decision, a.value)}: ${flipText(a)}`).join("; ");

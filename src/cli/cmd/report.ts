@@ -60,6 +60,7 @@ export function findings(src: TraceSource, path: string): ScheduleFindings | und
       decision: decisionText(p.decision).replace(/^seq \d+: /, ""),
       event: p.decision.seq < src.eventCount ? describe(eventAt(src, p.decision.seq)) : "",
       instead: p.avoid.map((f) => `${alternativeText(p.decision, f.value)}: ${flipText(f)}`).join("; "),
+      passes: p.avoid.some((f) => f.result === "passes"),
     })),
     before: pv.before,
     considered: pv.considered,
