@@ -225,6 +225,19 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "sigchld-merge",
+    seeds: 2000,
+    failing: 405,
+    violations: { "no-deadlock": 405 },
+    outcomes: { hang: 405, ok: 1595 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("pause");
+      expect(r.v!.message).toBe(
+        "tid 1 (pid 1) waits for a signal (pause), which can never return: nothing is left to wake it",
+      );
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,
@@ -398,6 +411,31 @@ describe("examples/ (issue 11)", () => {
           "tid 2 holds cache_lock for reading, and waits on it: for its own lock to go",
         ],
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("sigchld-merge: a SIGCHLD sent while one is pending merges (events says so) and is among the hang's causes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const trace = join(dir, "sigchld-merge.ktrace");
+      expect((await runCli(["record", file("sigchld-merge"), "--seed", "7", "-o", trace])).code).toBe(0);
+      const sends = (await runCli(["events", trace, "--kind", "signal"])).stdout.trim().split("\n");
+      expect(sends).toHaveLength(2);
+      const first = Number(sends[0]!.trim().split(/\s+/)[0]);
+      expect(sends[1]).toMatch(
+        new RegExp(
+          `tid 3 sends SIGCHLD to pid 1: merged with the SIGCHLD pending since seq ${first} \\(a signal does not queue\\)$`,
+        ),
+      );
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as { invariant: string; causes: { kind: string; why: string }[] };
+      expect(v.invariant).toBe("no-deadlock");
+      expect(v.causes.find((c) => c.kind === "signal")?.why).toBe(
+        "this SIGCHLD came while the one sent earlier was still pending, and merged with it: a signal does not queue, so its handler runs once for both (a SIGCHLD handler must reap every child that has exited, in a loop)",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -273,6 +273,7 @@ describe("examples/", () => {
       "pause-race",
       "one-condvar",
       "fd-reuse",
+      "sigchld-merge",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

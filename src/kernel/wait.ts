@@ -12,7 +12,8 @@
 //               or the close of the last one: EOF)
 //   pipe write  the threads of every process holding its read end
 //   pause       any other thread (by sending it a signal); none needed when
-//               a signal it does not block is pending (sigsuspend's new mask)
+//               a signal it does not block is pending (sigsuspend's new mask),
+//               or a child's exit is under way and its SIGCHLD has a handler
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
 // the thread can run. A signal could also end some of these waits; this
@@ -26,8 +27,8 @@
 import { liveThreads } from "./apply.ts";
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
-import { bit } from "./signal.ts";
-import { isImportedState, type KState, type Proc, sigName, type Thread } from "./types.ts";
+import { actionOf, bit } from "./signal.ts";
+import { isImportedState, type KState, type Proc, SIG, sigName, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
 export type Wakers = number[] | "runs";
@@ -66,6 +67,22 @@ function pendingFor(s: KState, th: Thread): boolean {
   const mask = th.sigMask ?? 0;
   const open = (x: { sig: number }) => (mask & bit(x.sig)) === 0;
   return th.sigPending?.some(open) === true || s.procs.get(th.pid)?.sigPending?.some(open) === true;
+}
+
+/**
+ * Whether the kernel is about to end th's pause with a SIGCHLD: a child of
+ * its process has no thread left but is not a zombie yet (its last thread's
+ * exit path runs on: the proc-exit sends SIGCHLD), th's process runs a
+ * handler for SIGCHLD and th does not block it. Without that, a pause would
+ * look stuck from the child's last thread-exit to its proc-exit.
+ */
+function chldComing(s: KState, th: Thread): boolean {
+  if (((th.sigMask ?? 0) & bit(SIG.SIGCHLD!)) !== 0) return false;
+  const p = s.procs.get(th.pid);
+  if (p === undefined || actionOf(p, SIG.SIGCHLD!) !== "handler") return false;
+  for (const c of s.procs.values())
+    if (c.ppid === th.pid && c.state === "running" && !c.threads.some((tid) => live(s, tid))) return true;
+  return false;
 }
 
 /** Who can end th's wait (see the file comment). */
@@ -110,8 +127,9 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
         out.push(w.id);
         return true;
       case "signal":
-        // A signal already pending that it does not block (sigsuspend let it in) ends the wait; else any thread can send one.
-        if (pendingFor(s, th)) return false;
+        // A signal already pending that it does not block (sigsuspend let it in) ends the wait, and so does the
+        // SIGCHLD of a child whose exit is under way; else any thread can send one.
+        if (pendingFor(s, th) || chldComing(s, th)) return false;
         for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
         return true;
       case "pipe-read":

@@ -23,7 +23,7 @@ import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
 import { bit } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
-import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
+import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, SIG, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
@@ -230,16 +230,32 @@ function rwlockHolders(src: ReplaySource, ev: KEvent, state: KState): FlowCause[
  */
 function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
   const paused = new Set<number>();
-  for (const t of state.threads.values()) if (t.state === "blocked" && t.waitOn?.what === "signal") paused.add(t.tid);
+  const pids = new Set<number>();
+  for (const t of state.threads.values())
+    if (t.state === "blocked" && t.waitOn?.what === "signal") {
+      paused.add(t.tid);
+      pids.add(t.pid);
+    }
   if (paused.size === 0) return [];
   // Per thread: its last pause, and the last handler delivery before it (since the pause before).
   const last = new Map<number, { pause: number; took?: KEvent; before?: KEvent }>();
+  // Signals to the paused threads' processes sent while the same one was pending (merged: a signal does not
+  // queue, so one handler run answers both), by target and signal: the seq of the pending one.
+  const pending = new Map<string, number>();
+  const merged: KEvent[] = [];
   walk(
     src,
     Math.max(0, ev.seq - DATAFLOW_WINDOW),
     ev.seq,
     {
       event: (e) => {
+        if (e.kind === KIND.signal && pids.has(e.a)) {
+          const key = `${e.a}:${e.c}:${e.b}`;
+          if (pending.has(key)) merged.push({ ...e });
+          else pending.set(key, e.seq);
+        } else if (e.kind === KIND.signalDeliver) {
+          for (const [key, seq] of pending) if (seq === e.c) pending.delete(key);
+        }
         if (!paused.has(e.tid)) return;
         const x = last.get(e.tid) ?? { pause: -1 };
         if (e.kind === KIND.signalDeliver && e.b === 2) x.took = { ...e };
@@ -254,6 +270,12 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
     { fold: false },
   );
   const out: FlowCause[] = [];
+  for (const m of merged)
+    out.push({
+      seq: m.seq,
+      root: true,
+      why: `this ${sigName(m.b)} came while the one sent earlier was still pending, and merged with it: a signal does not queue, so its handler runs once for both${m.b === SIG.SIGCHLD ? " (a SIGCHLD handler must reap every child that has exited, in a loop)" : ""}`,
+    });
   for (const [tid, x] of last)
     if (x.before !== undefined && x.pause >= 0)
       out.push({
@@ -261,7 +283,7 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
         root: true,
         why: `tid ${tid} took ${sigName(x.before.a)} here, before its pause at ${x.pause}: the signal came before pause() and does not end it (sigsuspend waits with the signal blocked until then)`,
       });
-  return out;
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /** Lost updates reported per violation at most (the latest). */

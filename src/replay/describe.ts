@@ -29,8 +29,14 @@ import {
 function dropped(s: KState | undefined, ev: KEvent): string {
   const p = s?.procs.get(ev.a);
   if (s === undefined || p === undefined) return "";
-  const why = dropOf(s, p, ev.c >= 0 ? s.threads.get(ev.c) : undefined, ev.b);
-  return why === null ? "" : `: dropped, ${DROPS[why]}`;
+  const th = ev.c >= 0 ? s.threads.get(ev.c) : undefined;
+  const why = dropOf(s, p, th, ev.b);
+  if (why !== null) return `: dropped, ${DROPS[why]}`;
+  // A standard signal does not queue: sent while one is pending, the two are one.
+  const first = (th ? th.sigPending : p.sigPending)?.find((x) => x.sig === ev.b && x.seq < ev.seq);
+  return first === undefined
+    ? ""
+    : `: merged with the ${sigName(ev.b)} pending since seq ${first.seq} (a signal does not queue)`;
 }
 const DROPS: Record<Drop, string> = {
   "not running": "the process is not running",
