@@ -79,6 +79,31 @@ describe("dataflow of a failed check", () => {
     expect(store.seq).toBeLessThan(load.seq);
   });
 
+  it("a variable never written before the read: its initial value, and the write that came only after (a sleep orders nothing)", () => {
+    // A child checks a kernel flag its parent sets after a while; the child's sleep is meant to wait for it.
+    const { rep } = failing(
+      [
+        [
+          k.fork([k.sleep(300), k.load("f", "flag"), k.assert(k.eq(r("f"), 1), "flag set")], { pid: "c" }),
+          k.user("work", 30),
+          k.store("flag", 1),
+          k.waitpid(r("c")),
+        ],
+      ],
+      { vars: { flag: { type: "int", scope: "kernel" } } },
+    );
+    const load = rep.causes.find((c) => c.kind === "load")!;
+    const init = rep.causes.find((c) => c.kind === "var-new")!;
+    expect(init.why).toBe(
+      `flag still held its initial value 0 when the load at ${load.seq} read it: no thread had written it`,
+    );
+    const late = rep.causes.find((c) => c.kind === "store")!;
+    expect(late.seq).toBeGreaterThan(rep.seq);
+    expect(late.why).toBe(
+      `tid 1 wrote flag (0 → 1) only here, after the read at ${load.seq}: nothing made the read wait for this write (a sleep or a delay orders nothing)`,
+    );
+  });
+
   it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
     const world = worldOf(
       [

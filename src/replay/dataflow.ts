@@ -466,6 +466,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const own: KEvent[] = [];
   const sigs: KEvent[] = [];
   const writes: KEvent[] = [];
+  const creates: KEvent[] = [];
   const reaps: KEvent[] = [];
   const lost = new LostUpdates();
   const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
@@ -479,6 +480,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
         if (e.tid === ev.tid) own.push({ ...e });
         if (e.kind === KIND.signalDeliver || e.kind === KIND.sigreturn) sigs.push({ ...e }); // the reaper may be another thread
         if (WRITES.has(e.kind)) writes.push({ ...e });
+        else if (e.kind === KIND.varNew) creates.push({ ...e });
         if (e.kind === KIND.reap) reaps.push({ ...e });
       },
     },
@@ -490,6 +492,21 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   };
   // The variables whose values the check read (through a load).
   const read = new Set<number>();
+  // Loads that read a variable's initial value (no write before them in the window, its creation in it).
+  const unwritten: KEvent[] = [];
+  const lastWrite = (load: KEvent) => {
+    if (!writtenBefore(writes, load, add)) {
+      const c = creates.findLast((x) => x.a === load.a && x.seq < load.seq);
+      if (c !== undefined) {
+        add(
+          c.seq,
+          `${varName(state, c)} still held its initial value ${c.c} when the ${load.kind === KIND.atomicLoad ? "atomic load" : "load"} at ${load.seq} read it: no thread had written it`,
+          true,
+        );
+        unwritten.push(load);
+      }
+    }
+  };
   // Registers: the last writer of each.
   for (const reg of regs) {
     let i = own.length - 1;
@@ -499,7 +516,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
     add(w.seq, `sets ${reg}, which the check reads`);
     if (w.kind === KIND.regSet) callFailure(own, i, reg, reaps, sigs, add);
     if (LOADS.has(w.kind)) {
-      lastWrite(writes, w, add);
+      lastWrite(w);
       read.add(w.a);
     }
   }
@@ -510,8 +527,30 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
     while (i >= 0 && !(LOADS.has(own[i]!.kind) && (own[i]!.s === reg || own[i]!.s.startsWith(`${reg}.`)))) i--;
     if (i < 0) continue;
     add(own[i]!.seq, `reads ${name}, which the check tests`);
-    lastWrite(writes, own[i]!, add);
+    lastWrite(own[i]!);
     read.add(own[i]!.a);
+  }
+  // A value still initial: the write the check expected, if another thread made it after the read (it came too late).
+  if (unwritten.length > 0) {
+    const ids = new Set(unwritten.map((l) => l.a));
+    walk(
+      src,
+      ev.seq + 1,
+      Math.min(src.eventCount - 1, ev.seq + DATAFLOW_WINDOW),
+      {
+        event: (e) => {
+          if (!WRITES.has(e.kind) || !ids.has(e.a) || e.tid === ev.tid) return false;
+          ids.delete(e.a);
+          const load = unwritten.find((l) => l.a === e.a)!;
+          add(
+            e.seq,
+            `tid ${e.tid} wrote ${varName(state, e)} (${e.b} → ${e.c}) only here, after the read at ${load.seq}: nothing made the read wait for this write (a sleep or a delay orders nothing)`,
+          );
+          return ids.size === 0;
+        },
+      },
+      { fold: false },
+    );
   }
   // A value wrong because an update of it was lost (a counter short).
   for (const c of lost.latest(read, (id) => state?.vars.get(id)?.name ?? `variable ${id}`)) add(c.seq, c.why, c.root);
@@ -537,8 +576,8 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
 
 type Add = (seq: number, why: string, root?: boolean) => void;
 
-/** The write a load read its value from: the last write of the variable before it. */
-function lastWrite(writes: readonly KEvent[], load: KEvent, add: Add): void {
+/** The write a load read its value from: the last write of the variable before it. False when there is none in the window. */
+function writtenBefore(writes: readonly KEvent[], load: KEvent, add: Add): boolean {
   for (let j = writes.length - 1; j >= 0; j--) {
     const w = writes[j]!;
     if (w.seq < load.seq && w.a === load.a) {
@@ -547,9 +586,17 @@ function lastWrite(writes: readonly KEvent[], load: KEvent, add: Add): void {
         `wrote the value ${load.kind === KIND.atomicLoad ? "the atomic load" : "the load"} at ${load.seq} read`,
         true,
       );
-      return;
+      return true;
     }
   }
+  return false;
+}
+
+/** A variable's name from the state, else from its var-new event (e.s: "type name ..."), else its id. */
+function varName(state: KState | undefined, e: KEvent): string {
+  const v = state?.vars.get(e.a)?.name;
+  if (v !== undefined) return v;
+  return e.kind === KIND.varNew ? (e.s.split(" ")[1] ?? `variable ${e.a}`) : `variable ${e.a}`;
 }
 
 /**

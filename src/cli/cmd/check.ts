@@ -153,8 +153,10 @@ async function printReport(r: ViolationReport, scanned: number, total: number, p
     ...r.causes.map((c) => ({ seq: c.seq, kind: c.kind, desc: c.desc, note: c.why })),
     ...r.context.map((e) => ({ seq: e.seq, kind: e.kind, desc: e.desc, note: "" })),
   ].sort((a, b) => a.seq - b.seq);
-  for (const e of led) push(e.seq, e.kind, e.desc, e.note);
+  // In seq order, the violation's own event among them (a cause may come after it: the write that came too late).
+  for (const e of led) if (e.seq <= r.seq) push(e.seq, e.kind, e.desc, e.note);
   push(r.seq, r.kind, r.desc, "here");
+  for (const e of led) if (e.seq > r.seq) push(e.seq, e.kind, e.desc, e.note);
   println();
   println("events that led to it:");
   for (const line of table(["seq", "kind", "event"], rows)) println(`  ${line}`);
