@@ -104,6 +104,48 @@ describe("dataflow of a failed check", () => {
     );
   });
 
+  it("a value another thread was to change: its failed call after the write (ETIMEDOUT) and the wakeup that found no waiter", () => {
+    // A worker waits for a job with pthread_cond_timedwait and, on ETIMEDOUT, takes no job without looking again.
+    const { rep } = failing(
+      [
+        [
+          k.thread(
+            [
+              k.lock("m"),
+              k.load("q", "jobs"),
+              k.when(k.eq(r("q"), 0), [
+                k.cvWait("cv", "m", { timeout: 3_000, ret: "rc" }),
+                k.when(k.eq(r("rc"), 0), [k.load("q", "jobs")], [k.set("q", 0)]),
+              ]),
+              k.when(k.ne(r("q"), 0), [k.store("jobs", k.sub(k.v("jobs"), 1))]),
+              k.unlock("m"),
+            ],
+            { tid: "w" },
+          ),
+          k.sleep(2_900),
+          k.lock("m"),
+          k.store("jobs", 1),
+          k.cvSignal("cv"),
+          k.unlock("m"),
+          k.join(r("w")),
+          k.load("j", "jobs"),
+          k.assert(k.eq(r("j"), 0), "no job left behind"),
+        ],
+      ],
+      { vars: { jobs: { type: "int" }, cv: k.condvar() } },
+    );
+    const gaveUp = rep.causes.find((c) => c.kind === "errno")!;
+    expect(gaveUp.desc).toBe("tid 2: pthread_cond_timedwait(cv) fails: ETIMEDOUT");
+    expect(gaveUp.why).toBe(
+      "tid 2's last call that failed after the values the check read were written: ETIMEDOUT; a thread that gave up may have left a value as it was",
+    );
+    const lost = rep.causes.find((c) => c.kind === "futex-wake")!;
+    expect(lost.why).toBe(
+      `this wakeup found no waiter: tid 2's timed wait on the word had timed out (it returns ETIMEDOUT at ${gaveUp.seq})`,
+    );
+    expect(lost.seq).toBeLessThan(gaveUp.seq);
+  });
+
   it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
     const world = worldOf(
       [

@@ -238,6 +238,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "cv-timedwait",
+    seeds: 2000,
+    failing: 393,
+    violations: { assertions: 393 },
+    outcomes: { fatal: 393, ok: 1607 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe("tid 1 (pid 1): Assertion `no job left behind' failed.");
+    },
+  },
+  {
     name: "one-condvar",
     seeds: 200,
     failing: 175,
@@ -436,6 +447,30 @@ describe("examples/ (issue 11)", () => {
       expect(v.causes.find((c) => c.kind === "signal")?.why).toBe(
         "this SIGCHLD came while the one sent earlier was still pending, and merged with it: a signal does not queue, so its handler runs once for both (a SIGCHLD handler must reap every child that has exited, in a loop)",
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cv-timedwait: check names the job's store, the signal that found no waiter and the worker's ETIMEDOUT after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const sc = await load("cv-timedwait");
+      const seed = runBatch(sc, {}, 1, 200, newChecker()).failing[0]!.seed;
+      const trace = join(dir, "cv-timedwait.ktrace");
+      expect((await runCli(["record", file("cv-timedwait"), "--seed", String(seed), "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as {
+        causes: { seq: number; kind: string; desc: string; why: string }[];
+      };
+      const [stored, lost, gaveUp] = ["store", "futex-wake", "errno"].map(
+        (kind) => v.causes.find((c) => c.kind === kind)!,
+      );
+      expect(stored!.desc).toBe("tid 1 stores jobs: 0 → 1");
+      expect(lost!.desc).toBe("tid 1 wakes up to 1 on condvar cv: no thread is waiting, the wakeup is lost");
+      expect(gaveUp!.desc).toBe("tid 2: pthread_cond_timedwait(cv) fails: ETIMEDOUT");
+      expect(stored!.seq < lost!.seq && lost!.seq < gaveUp!.seq).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

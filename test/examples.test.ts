@@ -274,6 +274,7 @@ describe("examples/", () => {
       "one-condvar",
       "fd-reuse",
       "sigchld-merge",
+      "cv-timedwait",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

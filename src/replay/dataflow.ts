@@ -468,6 +468,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const writes: KEvent[] = [];
   const creates: KEvent[] = [];
   const reaps: KEvent[] = [];
+  // Other threads' failed calls, the wakes that found no waiter, and the pid of each thread created in the window.
+  const errs: KEvent[] = [];
+  const lostWakes: KEvent[] = [];
+  const pidOf = new Map<number, number>();
   const lost = new LostUpdates();
   const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
   walk(
@@ -482,6 +486,9 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
         if (WRITES.has(e.kind)) writes.push({ ...e });
         else if (e.kind === KIND.varNew) creates.push({ ...e });
         if (e.kind === KIND.reap) reaps.push({ ...e });
+        else if (e.kind === KIND.errno && e.tid !== ev.tid) errs.push({ ...e });
+        else if (e.kind === KIND.futexWake && e.c === 0) lostWakes.push({ ...e });
+        else if (e.kind === KIND.threadNew) pidOf.set(e.a, e.b);
       },
     },
     { fold: false },
@@ -568,6 +575,25 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
         `the thread's last call that failed after the values the check read were written: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`,
       );
       failureBehind(own, j, reaps, sigs, add);
+    }
+    // The other threads of the process that gave up after those writes: a value left as it was may be one such a
+    // thread was to change (a timed wait that timed out, and then did not look at the value again). For a timed
+    // wait, the wake on its word that found no waiter because the wait had just timed out.
+    const pid = state?.threads.get(ev.tid)?.pid ?? pidOf.get(ev.tid);
+    const gaveUp = new Map<number, KEvent>();
+    for (const e of errs) if (e.seq > since && pid !== undefined && pidOf.get(e.tid) === pid) gaveUp.set(e.tid, e);
+    for (const e of gaveUp.values()) {
+      add(
+        e.seq,
+        `tid ${e.tid}'s last call that failed after the values the check read were written: ${ERRNO_NAMES[e.a] ?? `errno ${e.a}`}; a thread that gave up may have left a value as it was`,
+      );
+      if (e.a !== ERRNO.ETIMEDOUT || e.b < 0) continue;
+      const w = lostWakes.findLast((x) => x.a === e.b && x.seq < e.seq && x.seq > since);
+      if (w !== undefined)
+        add(
+          w.seq,
+          `this wakeup found no waiter: tid ${e.tid}'s timed wait on the word had timed out (it returns ETIMEDOUT at ${e.seq})`,
+        );
     }
   }
   out.sort((a, b) => a.seq - b.seq);
