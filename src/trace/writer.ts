@@ -23,6 +23,7 @@ import { ByteChannel } from "./byte-channel.ts";
 import { BadValue, ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { deflate, EVENTS_LEVEL, gzipStream, type Level, SCHEDULE_LEVEL, SNAPSHOT_LEVEL } from "./compress.ts";
 import { deflateFast } from "./deflate-fast.ts";
+import { Deflater } from "./deflate-fflate.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
 import { ChunkBuilder, type KindRow, slotTable } from "./event-codec.ts";
 import {
@@ -130,6 +131,9 @@ function describe(e: unknown): string {
 export class ChunkFile {
   readonly index: IndexData;
   private readonly out = new ByteWriter(1 << 16);
+  /** fflate's deflate with reused tables (deflate-fflate.ts): one for a chunk's core stream, snapshots and the index, one for its side stream. */
+  private readonly zCore = new Deflater();
+  private readonly zSide = new Deflater();
 
   /** `fd` open for writing at `offset` (everything before it written), `index` what it holds so far; `fastDeflate`: WriterOptions'. */
   constructor(
@@ -170,8 +174,8 @@ export class ChunkFile {
   eventChunk(firstSeq: number, n: number, body: Uint8Array, coreLength: number): void {
     const offset = this.offset;
     const level = this.fastDeflate ? "fast" : EVENTS_LEVEL;
-    const core = squeeze(body.subarray(0, coreLength), level);
-    const side = squeeze(body.subarray(coreLength), level);
+    const core = this.squeeze(body.subarray(0, coreLength), level, this.zCore);
+    const side = this.squeeze(body.subarray(coreLength), level, this.zSide);
     this.frame(CHUNK_EVENTS, (w) => {
       w.uvar(firstSeq);
       w.uvar(n);
@@ -215,12 +219,17 @@ export class ChunkFile {
 
   /** Frames and writes one chunk of the usual payload (prefix, body length, compressed body); returns its length. */
   private chunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level | "fast"): number {
-    const z = squeeze(body, level);
+    const z = this.squeeze(body, level, this.zCore);
     return this.frame(type, (w) => {
       prefix(w);
       w.uvar(body.length);
       w.bytes(z);
     });
+  }
+
+  /** A body compressed at a level (the bytes of compress.ts's deflate), or by deflateFast; valid until z's next use. */
+  private squeeze(body: Uint8Array, level: Level | "fast", z: Deflater): Uint8Array {
+    return level === "fast" ? deflateFast(body) : level === 0 ? deflate(body, level) : z.deflate(body, level);
   }
 
   /** Frames and writes one chunk whose payload `payload` writes (compressed: the frame's flag says so); returns its length. */
@@ -256,11 +265,6 @@ export function writeFailure(e: unknown, events: number): WriteFailure {
 export interface Finished {
   bytes: number;
   snapshots: number;
-}
-
-/** A body compressed at a level, or by deflateFast. */
-function squeeze(body: Uint8Array, level: Level | "fast"): Uint8Array {
-  return level === "fast" ? deflateFast(body) : deflate(body, level);
 }
 
 /** Where the writer's chunks go: this thread (ChunkFile), or a worker thread (WriterThread). Both throw what failed. */
