@@ -229,7 +229,8 @@ export async function recordAsync(p: Runnable, path: string, opts: RecordOptions
   if (want === true || (want === "auto" && p.maxEvents >= THREAD_MIN_EVENTS)) {
     let why: string | null;
     try {
-      why = await writer.useThread();
+      // The thread encodes the event chunks too (EventRows): this one simulates, stores rows and takes snapshots.
+      why = await writer.useThread(undefined, { encode: true });
     } catch (e) {
       writer.abort();
       throw e;

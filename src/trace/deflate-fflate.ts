@@ -172,7 +172,7 @@ function tree(d: Uint16Array, dn: number, mb: number, t: Uint8Array): number {
   }
   if (mbt > mb) limit(d, dn, s, mbt, mb);
   for (let i = 0; i < n; ++i) t[i] = tr[i]!;
-  treeBits = mbt > mb ? mb : mbt;
+  treeBits = Math.min(mbt, mb);
   return n;
 }
 
