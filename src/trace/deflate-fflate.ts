@@ -87,7 +87,7 @@ const nodeL = new Int32Array(MAX_NODES);
 const nodeR = new Int32Array(MAX_NODES);
 const nodeDepth = new Int32Array(MAX_NODES);
 const order = new Int32Array(MAX_NODES);
-const keys = new Float64Array(288);
+const keys = new Int32Array(288);
 const depthOf = new Uint16Array(288);
 
 /**
@@ -117,10 +117,16 @@ function tree(d: Uint16Array, dn: number, mb: number, t: Uint8Array): number {
     treeBits = 1;
     return last + 1;
   }
-  // The leaves by frequency, then symbol (fflate: a stable sort by frequency of the leaves in symbol order).
-  const sorted = keys.subarray(0, s).sort();
+  // The leaves by frequency, then symbol (fflate: a stable sort by frequency of the leaves in symbol order):
+  // an insertion sort of the unique keys (at most 288; a typed array's sort() cost more, called per tree).
+  for (let k = 1; k < s; ++k) {
+    const key = keys[k]!;
+    let j = k - 1;
+    for (; j >= 0 && keys[j]! > key; --j) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
   for (let k = 0; k < s; ++k) {
-    const key = sorted[k]!;
+    const key = keys[k]!;
     const sym = key % 512;
     nodeF[k] = (key - sym) / 512;
     nodeSym[k] = sym;
