@@ -219,9 +219,10 @@ export interface RecordOptions {
 }
 
 /**
- * record(), with the chunks compressed and written on a worker thread when
- * the run is long (opts.thread): this thread then only simulates and encodes
- * (docs/BENCHMARKS.md). Falls back to this thread when no worker can start.
+ * record(), with the chunks encoded, compressed and written on a worker
+ * thread when the run is long (opts.thread): this thread then only simulates,
+ * stores each event as a row and takes the snapshots (docs/BENCHMARKS.md,
+ * "Phase 10: recording"). Falls back to this thread when no worker can start.
  */
 export async function recordAsync(p: Runnable, path: string, opts: RecordOptions = {}): Promise<Recorded> {
   const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY, opts.origin);

@@ -11,8 +11,11 @@
 //
 // Chunks are framed and written by ChunkFile: on this thread, or, after
 // useThread(), on a worker thread (writer-worker.ts) that deflates and writes
-// them while this one goes on simulating and encoding. Either way the bytes
-// are the same (fflate and the framing are the same code; the order is kept).
+// them while this one goes on simulating and encoding; the recorder's thread
+// (useThread's `encode`) encodes the event chunks too, from rows of int32
+// (EventRows), and decides the snapshots. Either way the bytes are the same
+// (the encoder, the deflate (deflate-fflate.ts: fflate's, the same bytes) and
+// the framing are the same code; the order is kept).
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
@@ -413,7 +416,7 @@ export class TraceWriter {
 
   /**
    * Compresses and writes the chunks on a worker thread from now on
-   * (writer-worker.ts): this thread then only simulates and encodes, and the
+   * (writer-worker.ts): this thread then only encodes (and simulates), and the
    * file's bytes are the same. Resolves to null once the worker runs, or to
    * why it could not start (the writer goes on writing on this thread). A
    * write error on the worker is reported by the next append or finish.
