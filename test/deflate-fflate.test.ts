@@ -12,7 +12,7 @@ import { ChunkBuilder, slotTable } from "../src/trace/event-codec.ts";
 import { packr } from "../src/trace/format.ts";
 import { currentKinds } from "../src/trace/writer.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
-import { deflateFastSamples } from "./support/deflate-fast-digest.ts";
+import { deflateFastSamples, xorshift } from "./support/deflate-fast-digest.ts";
 
 type Level = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
@@ -46,7 +46,7 @@ async function recorded(events: number): Promise<{ streams: Uint8Array[]; snapsh
 
 /** Symbol frequencies in the Fibonacci sequence: Huffman codes deeper than 15 bits (fflate's length limiting). */
 function skewed(): Uint8Array {
-  let x = 0x9e3779b9;
+  const rnd = xorshift(0x9e3779b9);
   const out: number[] = [];
   let a = 1;
   let b = 1;
@@ -56,10 +56,7 @@ function skewed(): Uint8Array {
   }
   // Shuffled (xorshift), so that few of them match.
   for (let i = out.length - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = (x >>> 0) % (i + 1);
+    const j = rnd() % (i + 1);
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return Uint8Array.from(out);
@@ -112,13 +109,7 @@ describe("Deflater's Huffman code lengths: fflate's hTree", () => {
   ) as (d: Uint16Array, mb: number) => { t: Uint8Array; l: number };
 
   it("the same lengths for random, flat and skewed frequencies, with and without length limiting", () => {
-    let x = 0x2545f491;
-    const rnd = () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return x >>> 0;
-    };
+    const rnd = xorshift(0x2545f491);
     let limited = 0;
     let crashed = 0;
     for (let round = 0; round < 3000; round++) {
