@@ -104,10 +104,12 @@ for (;;) {
       } else if (type === RECORD.snapshot) {
         file.snapshot(a, x);
         rule.take(a, len);
-      } else if (type === RECORD.snapshotIfDue) {
-        if (rule.due() && rule.take(a, len)) file.snapshot(a, x);
-      } else if (type === RECORD.snapshotFinal) {
-        if (rule.lastSnapshot !== a && rule.take(b, len)) file.snapshot(b, x);
+      } else if (type === RECORD.snapshotIfDue || type === RECORD.snapshotFinal) {
+        // A body too large to keep comes as its size alone (WriterThread.sized): take() leaves it out.
+        const size = hv.getUint32(24, true) || len;
+        const seq = type === RECORD.snapshotIfDue ? a : b;
+        const want = type === RECORD.snapshotIfDue ? rule.due() : rule.lastSnapshot !== a;
+        if (want && rule.take(seq, size)) file.snapshot(seq, x);
       } else if (type === RECORD.schedule) file.schedule(x);
       else if (type === RECORD.finish) {
         const done = file.finish(a, packr.unpack(x) as Outcome | null, b);
