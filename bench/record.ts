@@ -116,9 +116,9 @@ for (const n of sizes) {
   const recCpu = cpu() - c;
   const recThread = threadCpu() - th;
   await new Promise((res) => setTimeout(res, 60)); // the sampler's last look
-  // The writer is the thread the sampler saw start during this recording.
+  // The writer is the busiest thread the sampler saw start during this recording.
   let writerNs = Number.NaN;
-  for (const [tid, ns] of workerCpu()) if (!w0.has(tid)) writerNs = ns;
+  for (const [tid, ns] of workerCpu()) if (!w0.has(tid) && !(ns <= writerNs)) writerNs = ns;
   rows.push({
     events: r.events,
     simulateEventsPerSec: Math.round(r.events / simS),
