@@ -32,8 +32,9 @@ describe("writer thread", () => {
       expect(p.status, p.stderr).toBe(0);
       const r = JSON.parse(p.stdout) as WriterThreadReport;
       expect(r.started).toBe("");
-      expect(r.runs).toBe(4);
+      expect(r.runs).toBe(5);
       expect(r.differ).toEqual([]);
+      expect(r.odd).toBe("same");
       expect(r.failure).toMatch(/^TraceWriteError ENOSPC kept \d+ says so$/);
       expect(r.abort).toBe("removed");
     }, 240_000);

@@ -219,9 +219,10 @@ export interface RecordOptions {
 }
 
 /**
- * record(), with the chunks compressed and written on a worker thread when
- * the run is long (opts.thread): this thread then only simulates and encodes
- * (docs/BENCHMARKS.md). Falls back to this thread when no worker can start.
+ * record(), with the chunks encoded, compressed and written on a worker
+ * thread when the run is long (opts.thread): this thread then only simulates,
+ * stores each event as a row and takes the snapshots (docs/BENCHMARKS.md,
+ * "Phase 10: recording"). Falls back to this thread when no worker can start.
  */
 export async function recordAsync(p: Runnable, path: string, opts: RecordOptions = {}): Promise<Recorded> {
   const writer = open(p, path, opts.snapshotEvery ?? params.DEFAULT_SNAPSHOT_EVERY, opts.origin);
@@ -229,7 +230,8 @@ export async function recordAsync(p: Runnable, path: string, opts: RecordOptions
   if (want === true || (want === "auto" && p.maxEvents >= THREAD_MIN_EVENTS)) {
     let why: string | null;
     try {
-      why = await writer.useThread();
+      // The thread encodes the event chunks too (EventRows): this one simulates, stores rows and takes snapshots.
+      why = await writer.useThread(undefined, { encode: true });
     } catch (e) {
       writer.abort();
       throw e;

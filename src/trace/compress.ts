@@ -6,6 +6,9 @@
 //   Node (their zlibs do not agree with each other). fflate is pinned to an
 //   exact version in package.json: a change in its output changes every trace,
 //   and test/traces.test.ts then fails.
+//   The trace writer's hot path (event chunks, snapshots, the index) deflates
+//   with deflate-fflate.ts, fflate's deflate with its tables reused: the same
+//   bytes, about half the CPU (test/deflate-fflate.test.ts compares the two).
 // - Raw inflate (reading): the runtime's native zlib, ~6x faster than fflate's
 //   inflate (docs/FORMAT.md, "Measurements"); any DEFLATE decoder gives the
 //   same bytes back.

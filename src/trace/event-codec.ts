@@ -403,6 +403,170 @@ export class ChunkBuilder {
   }
 }
 
+/** Int32 slots per event in EventRows: kind, cpu, tid, a, b, c, string index (0: ""), time delta from the event before. */
+const ROW = 8;
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * One chunk's events as rows of int32 (ROW slots each), its first time, and
+ * its strings, for encoding on another thread: the recorder's simulating
+ * thread stores rows (a few stores per event), its writer thread fills a
+ * ChunkBuilder from them (rowsInto) and encodes there. push() takes only
+ * events that rowsInto gives back exactly, fields that ChunkBuilder encodes
+ * without an error: int32 fields and time deltas, a safe-integer first time, a
+ * well-formed string. It refuses any other event (false), and the caller then
+ * encodes the chunk itself (replay() into its ChunkBuilder, then the event),
+ * so a bad field fails as ChunkBuilder fails.
+ */
+export class EventRows {
+  n = 0;
+  firstSeq = 0;
+  /** The rows, and the chunk's first time before them (bytes: the wire form's first 8 + ROW * 4 * n). */
+  readonly bytes: Uint8Array;
+  private readonly rows: Int32Array;
+  private readonly first: Float64Array;
+  private lastTime = 0;
+  private readonly dict = new Map<string, number>();
+  private readonly strs: string[] = [];
+  private readonly strBytes = new ByteWriter(1 << 12);
+
+  constructor(readonly capacity: number) {
+    const buf = new ArrayBuffer(8 + ROW * 4 * capacity);
+    this.bytes = new Uint8Array(buf);
+    this.first = new Float64Array(buf, 0, 1);
+    this.rows = new Int32Array(buf, 8, ROW * capacity);
+  }
+
+  /** Adds one event (n < capacity); false, and nothing added, for an event a row does not carry exactly. */
+  push(ev: KEvent): boolean {
+    const i = this.n;
+    const t = ev.time;
+    const k = ev.kind;
+    const cpu = ev.cpu;
+    const tid = ev.tid;
+    const a = ev.a;
+    const b = ev.b;
+    const c = ev.c;
+    const s = ev.s;
+    const dt = t - this.lastTime;
+    // Int32 fields and time delta (anything else, a string "5" too, is the caller's to encode), a kind ChunkBuilder takes.
+    if (
+      (k | 0) !== k ||
+      k < 0 ||
+      k > 0x3fffffff ||
+      (cpu | 0) !== cpu ||
+      (tid | 0) !== tid ||
+      (a | 0) !== a ||
+      (b | 0) !== b ||
+      (c | 0) !== c ||
+      typeof s !== "string"
+    )
+      return false;
+    if (i === 0) {
+      if (!Number.isSafeInteger(t)) return false;
+      this.firstSeq = ev.seq;
+      this.first[0] = t;
+    } else if ((dt | 0) !== dt) return false;
+    let x = 0;
+    if (s !== "") {
+      const got = this.dict.get(s);
+      if (got !== undefined) x = got;
+      else {
+        if (SURROGATE.test(s)) return false; // the wire's UTF-8 would not give it back
+        this.strs.push(s);
+        x = this.strs.length;
+        this.dict.set(s, x);
+      }
+    }
+    this.lastTime = t;
+    const r = this.rows;
+    const o = i * ROW;
+    r[o] = k;
+    r[o + 1] = cpu;
+    r[o + 2] = tid;
+    r[o + 3] = a;
+    r[o + 4] = b;
+    r[o + 5] = c;
+    r[o + 6] = x;
+    r[o + 7] = i === 0 ? 0 : dt;
+    this.n = i + 1;
+    return true;
+  }
+
+  /** The wire form's strings part: their count, then each one's UTF-8 length and bytes (u32 little-endian). */
+  strings(): Uint8Array {
+    const w = this.strBytes;
+    w.reset();
+    w.u32(this.strs.length);
+    for (const s of this.strs) {
+      const b = utf8(s);
+      w.u32(b.length);
+      w.bytes(b);
+    }
+    return w.buf.subarray(0, w.pos);
+  }
+
+  /** Pushes the rows' events into b (empty), as push() took them: the same fields. */
+  replay(b: ChunkBuilder): void {
+    rowsInto(b, this.firstSeq, this.n, this.bytes, this.strs);
+  }
+
+  reset(): void {
+    this.n = 0;
+    if (this.strs.length > 0) {
+      this.dict.clear();
+      this.strs.length = 0;
+    }
+  }
+}
+
+/** The strings part of EventRows' wire form, decoded. */
+export function rowStrings(b: Uint8Array): string[] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const n = v.getUint32(0, true);
+  const out: string[] = [];
+  let p = 4;
+  for (let k = 0; k < n; k++) {
+    const len = v.getUint32(p, true);
+    out.push(fromUtf8(b.subarray(p + 4, p + 4 + len)));
+    p += 4 + len;
+  }
+  return out;
+}
+
+const rowEvent: KEvent = { seq: 0, time: 0, cpu: 0, tid: 0, kind: 0, a: 0, b: 0, c: 0, s: "" };
+
+/**
+ * Pushes n events from EventRows' rows (`bytes`: the first time, then the
+ * rows; 8-byte aligned) and strings into ChunkBuilder b (empty).
+ */
+export function rowsInto(
+  b: ChunkBuilder,
+  firstSeq: number,
+  n: number,
+  bytes: Uint8Array,
+  strs: readonly string[],
+): void {
+  const r = new Int32Array(bytes.buffer, bytes.byteOffset + 8, ROW * n);
+  const ev = rowEvent;
+  let t = new Float64Array(bytes.buffer, bytes.byteOffset, 1)[0]!;
+  for (let i = 0; i < n; i++) {
+    const o = i * ROW;
+    t += r[o + 7]!;
+    ev.seq = firstSeq + i;
+    ev.time = t;
+    ev.kind = r[o]!;
+    ev.cpu = r[o + 1]!;
+    ev.tid = r[o + 2]!;
+    ev.a = r[o + 3]!;
+    ev.b = r[o + 4]!;
+    ev.c = r[o + 5]!;
+    const x = r[o + 6]!;
+    ev.s = x === 0 ? "" : strs[x - 1]!;
+    b.push(ev);
+  }
+}
+
 // Decoder. Varints are read inline; `at` carries the position out of the
 // slow path.
 let at = 0;

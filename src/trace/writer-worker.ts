@@ -1,7 +1,10 @@
 // The trace writer's worker thread (writer.ts, TraceWriter.useThread): reads
 // encoded chunk bodies in order from a ByteChannel, and deflates, frames and
 // writes them with ChunkFile, exactly as the writer does on its own thread;
-// at the end the index and the footer, then an fsync. It opens the partial
+// at the end the index and the footer, then an fsync. With the recorder's
+// `encode` (TraceWriter.useThread) it also encodes the event chunks from their
+// rows (EventRows) and decides the snapshots (SnapshotRule), as the writer
+// would on its own thread. It opens the partial
 // file itself (named by the first record, `open`: the thread may start before
 // the writer has its file) and writes at explicit offsets. It never returns to its event
 // loop: readiness, progress, liveness, the answer to finish and a failure's
@@ -12,6 +15,7 @@ import { workerData } from "node:worker_threads";
 import type { Outcome } from "../kernel/types.ts";
 import { ByteChannel } from "./byte-channel.ts";
 import { fromUtf8, utf8 } from "./bytes.ts";
+import { ChunkBuilder, rowStrings, rowsInto, slotTable } from "./event-codec.ts";
 import { packr } from "./format.ts";
 import {
   ChunkFile,
@@ -19,6 +23,7 @@ import {
   RECORD,
   RECORD_HEAD,
   SLOT,
+  SnapshotRule,
   type ThreadFile,
   type ThreadInput,
   writeFailure,
@@ -31,6 +36,9 @@ const ch = new ByteChannel(input.channel, alive, 100);
 let fd = -1;
 let file = null as ChunkFile | null; // set by open()
 let failed = false;
+const rule = new SnapshotRule();
+/** The event chunks' encoder (ThreadFile.encode). */
+let builder = null as ChunkBuilder | null; // set by open()
 
 function fail(e: unknown): void {
   failed = true;
@@ -45,6 +53,10 @@ function open(f: ThreadFile): void {
   try {
     fd = openSync(f.path, "r+");
     file = new ChunkFile(fd, f.offset, f.index, f.fastDeflate);
+    rule.lastSnapshot = f.rule.lastSnapshot;
+    rule.lastBytes = f.rule.lastBytes;
+    rule.eventBytes = f.rule.eventBytes;
+    if (f.encode !== undefined) builder = new ChunkBuilder(f.encode.capacity, slotTable(f.encode.kinds));
   } catch (e) {
     fail(e);
   }
@@ -78,9 +90,27 @@ for (;;) {
   else if (!failed && file !== null && Atomics.load(ints, SLOT.stop) === 0) {
     try {
       const x = body.subarray(0, len);
-      if (type === RECORD.events) file.eventChunk(a, b, x, hv.getUint32(24, true));
-      else if (type === RECORD.snapshot) file.snapshot(a, x);
-      else if (type === RECORD.schedule) file.schedule(x);
+      if (type === RECORD.events) {
+        file.eventChunk(a, b, x, hv.getUint32(24, true));
+        rule.eventBytes += len;
+      } else if (type === RECORD.rows && builder !== null) {
+        // The rows were checked as they were stored (EventRows.push): this encode does not throw on a field.
+        const rowsLength = hv.getUint32(24, true);
+        rowsInto(builder, a, b, x, rowStrings(x.subarray(rowsLength)));
+        const z = builder.encode();
+        file.eventChunk(a, b, z, builder.coreLength);
+        rule.eventBytes += z.length;
+        builder.reset();
+      } else if (type === RECORD.snapshot) {
+        file.snapshot(a, x);
+        rule.take(a, len);
+      } else if (type === RECORD.snapshotIfDue || type === RECORD.snapshotFinal) {
+        // A body too large to keep comes as its size alone (WriterThread.sized): take() leaves it out.
+        const size = hv.getUint32(24, true) || len;
+        const seq = type === RECORD.snapshotIfDue ? a : b;
+        const want = type === RECORD.snapshotIfDue ? rule.due() : rule.lastSnapshot !== a;
+        if (want && rule.take(seq, size)) file.snapshot(seq, x);
+      } else if (type === RECORD.schedule) file.schedule(x);
       else if (type === RECORD.finish) {
         const done = file.finish(a, packr.unpack(x) as Outcome | null, b);
         fsyncSync(fd);

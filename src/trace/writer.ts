@@ -11,8 +11,11 @@
 //
 // Chunks are framed and written by ChunkFile: on this thread, or, after
 // useThread(), on a worker thread (writer-worker.ts) that deflates and writes
-// them while this one goes on simulating and encoding. Either way the bytes
-// are the same (fflate and the framing are the same code; the order is kept).
+// them while this one goes on simulating and encoding; the recorder's thread
+// (useThread's `encode`) encodes the event chunks too, from rows of int32
+// (EventRows), and decides the snapshots. Either way the bytes are the same
+// (the encoder, the deflate (deflate-fflate.ts: fflate's, the same bytes) and
+// the framing are the same code; the order is kept).
 
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
@@ -23,8 +26,9 @@ import { ByteChannel } from "./byte-channel.ts";
 import { BadValue, ByteWriter, fromUtf8, utf8 } from "./bytes.ts";
 import { deflate, EVENTS_LEVEL, gzipStream, type Level, SCHEDULE_LEVEL, SNAPSHOT_LEVEL } from "./compress.ts";
 import { deflateFast } from "./deflate-fast.ts";
+import { Deflater } from "./deflate-fflate.ts";
 import { TraceError, TraceWriteError } from "./errors.ts";
-import { ChunkBuilder, type KindRow, slotTable } from "./event-codec.ts";
+import { ChunkBuilder, EventRows, type KindRow, slotTable } from "./event-codec.ts";
 import {
   CHUNK_EVENTS,
   CHUNK_INDEX,
@@ -54,6 +58,45 @@ export const DEFAULT_CHUNK_EVENTS = 4096;
  * 2.2: see snapshotDue and docs/FORMAT.md).
  */
 export const SNAPSHOT_SHARE = 2;
+
+/**
+ * The snapshot rule's counters, kept where the event chunks' sizes are known:
+ * by the writer, or, when its thread encodes the chunks (useThread's
+ * `encode`), by that thread, which then decides which snapshots to write.
+ */
+export class SnapshotRule {
+  /** Seq of the last snapshot written (-1: the initial state's). */
+  lastSnapshot = -1;
+  /** The last snapshot's bytes and the event chunks' since (before compression). */
+  lastBytes = 0;
+  eventBytes = 0;
+
+  /**
+   * Whether the snapshot due now is taken: its state is not much larger than
+   * the events since the last one (SNAPSHOT_SHARE; both before compression).
+   * A run whose state keeps growing (a zombie or thread leak: thousands of
+   * processes) then writes a snapshot every few intervals instead of one per
+   * interval: the trace grows with its events, not with their square. Every
+   * scenario of traces/ and the benches keeps every snapshot (a stress
+   * snapshot is ~3 KB against ~27 KB of events per interval).
+   */
+  due(): boolean {
+    return this.eventBytes * SNAPSHOT_SHARE >= this.lastBytes;
+  }
+
+  /**
+   * A snapshot of `length` bytes after event seq: whether it is written. One
+   * larger than a reader accepts is left out (it folds from the snapshot
+   * before); the next is due as if it were taken.
+   */
+  take(seq: number, length: number): boolean {
+    this.lastBytes = length;
+    this.eventBytes = 0;
+    if (length > MAX_SNAPSHOT_BODY) return false;
+    this.lastSnapshot = seq;
+    return true;
+  }
+}
 
 export interface WriterOptions {
   /** Overrides meta.snapshotEvery. */
@@ -129,6 +172,9 @@ function describe(e: unknown): string {
 export class ChunkFile {
   readonly index: IndexData;
   private readonly out = new ByteWriter(1 << 16);
+  /** fflate's deflate with reused tables (deflate-fflate.ts): one for a chunk's core stream, snapshots and the index, one for its side stream. */
+  private readonly zCore = new Deflater();
+  private readonly zSide = new Deflater();
 
   /** `fd` open for writing at `offset` (everything before it written), `index` what it holds so far; `fastDeflate`: WriterOptions'. */
   constructor(
@@ -169,8 +215,8 @@ export class ChunkFile {
   eventChunk(firstSeq: number, n: number, body: Uint8Array, coreLength: number): void {
     const offset = this.offset;
     const level = this.fastDeflate ? "fast" : EVENTS_LEVEL;
-    const core = squeeze(body.subarray(0, coreLength), level);
-    const side = squeeze(body.subarray(coreLength), level);
+    const core = this.squeeze(body.subarray(0, coreLength), level, this.zCore);
+    const side = this.squeeze(body.subarray(coreLength), level, this.zSide);
     this.frame(CHUNK_EVENTS, (w) => {
       w.uvar(firstSeq);
       w.uvar(n);
@@ -214,12 +260,17 @@ export class ChunkFile {
 
   /** Frames and writes one chunk of the usual payload (prefix, body length, compressed body); returns its length. */
   private chunk(type: number, prefix: (w: ByteWriter) => void, body: Uint8Array, level: Level | "fast"): number {
-    const z = squeeze(body, level);
+    const z = this.squeeze(body, level, this.zCore);
     return this.frame(type, (w) => {
       prefix(w);
       w.uvar(body.length);
       w.bytes(z);
     });
+  }
+
+  /** A body compressed at a level (the bytes of compress.ts's deflate), or by deflateFast; valid until z's next use. */
+  private squeeze(body: Uint8Array, level: Level | "fast", z: Deflater): Uint8Array {
+    return level === "fast" ? deflateFast(body) : level === 0 ? deflate(body, level) : z.deflate(body, level);
   }
 
   /** Frames and writes one chunk whose payload `payload` writes (compressed: the frame's flag says so); returns its length. */
@@ -257,11 +308,6 @@ export interface Finished {
   snapshots: number;
 }
 
-/** A body compressed at a level, or by deflateFast. */
-function squeeze(body: Uint8Array, level: Level | "fast"): Uint8Array {
-  return level === "fast" ? deflateFast(body) : deflate(body, level);
-}
-
 /** Where the writer's chunks go: this thread (ChunkFile), or a worker thread (WriterThread). Both throw what failed. */
 interface Sink {
   /** An event chunk: ChunkBuilder.encode's bytes, the first coreLength of them its core body. */
@@ -288,14 +334,13 @@ export class TraceWriter {
   private fd: number;
   private next = 0;
   private last: KState;
-  private lastSnapshot = -1;
-  /** The last snapshot's bytes and the event chunks' since (before compression): snapshotDue. */
-  private lastSnapshotBytes = 0;
-  private eventBytesSinceSnapshot = 0;
+  /** The snapshot rule's counters; its thread's once the thread encodes (`rows`). */
+  private readonly rule = new SnapshotRule();
   /** Events to append before the next snapshot. */
   private untilSnapshot: number;
   private state: "open" | "finished" | "failed" | "aborted" = "open";
   private readonly chunk: ChunkBuilder;
+  private readonly kinds: KindRow[];
   /** The header and the initial snapshot are on disk: a partial file now opens (recovery mode). */
   private usable = false;
   /** A write error kept the partial file and said so: abort() leaves it. */
@@ -304,6 +349,13 @@ export class TraceWriter {
   /** Where chunks go: `file`, or the writer thread once useThread() started one. */
   private sink: Sink;
   private thread: WriterThread | null = null;
+  /**
+   * The events of the chunk being made, as rows for the thread to encode
+   * (useThread's `encode`); null when this thread encodes. An event a row
+   * does not carry (EventRows.push) makes this chunk `local`: encoded here.
+   */
+  private rows: EventRows | null = null;
+  private local = false;
 
   private constructor(
     path: string,
@@ -323,6 +375,7 @@ export class TraceWriter {
     this.untilSnapshot = snapshotEvery;
     this.chunkEvents = chunkEvents;
     this.gzip = gzip;
+    this.kinds = kinds;
     this.chunk = new ChunkBuilder(chunkEvents, slotTable(kinds));
     this.file = new ChunkFile(fd, 0, undefined, fastDeflate);
     this.sink = this.file;
@@ -362,21 +415,33 @@ export class TraceWriter {
 
   /**
    * Compresses and writes the chunks on a worker thread from now on
-   * (writer-worker.ts): this thread then only simulates and encodes, and the
+   * (writer-worker.ts): this thread then only encodes (and simulates), and the
    * file's bytes are the same. Resolves to null once the worker runs, or to
    * why it could not start (the writer goes on writing on this thread). A
    * write error on the worker is reported by the next append or finish.
+   * `encode` (the recorder's): the thread encodes the event chunks too, and
+   * decides the snapshots (SnapshotRule: it knows the chunks' sizes); this
+   * thread only stores each event's fields (EventRows) and takes each
+   * interval's snapshot. Only before the first event.
    */
-  async useThread(early?: EarlyThread): Promise<string | null> {
+  async useThread(early?: EarlyThread, opts: { encode?: boolean } = {}): Promise<string | null> {
     if (this.state !== "open") this.notOpen("start a writer thread for");
     if (this.thread) {
       if (early !== undefined) TraceWriter.dropThread(early);
       return null;
     }
-    const t = await WriterThread.start(this.file, this.partialPath, early ?? WriterThread.spawn());
+    const encode = opts.encode === true && this.next === 0;
+    const t = await WriterThread.start(
+      this.file,
+      this.partialPath,
+      early ?? WriterThread.spawn(),
+      this.rule,
+      encode ? { capacity: this.chunkEvents, kinds: this.kinds } : undefined,
+    );
     if (typeof t === "string") return t;
     this.thread = t;
     this.sink = t;
+    if (encode) this.rows = new EventRows(this.chunkEvents);
     return null;
   }
 
@@ -415,15 +480,31 @@ export class TraceWriter {
     if (ev.seq !== this.next) {
       throw new TraceError("bad-event", `event seq ${ev.seq} out of order: expected ${this.next}`, this.partialPath);
     }
-    this.chunk.push(ev);
+    const rows = this.rows;
+    let n: number;
+    if (rows === null) {
+      this.chunk.push(ev);
+      n = this.chunk.n;
+    } else if (!this.local && rows.push(ev)) n = rows.n;
+    else {
+      if (!this.local) {
+        // Not a row: this chunk is encoded here (flushChunk), the same bytes or the same error.
+        this.local = true;
+        rows.replay(this.chunk);
+      }
+      this.chunk.push(ev);
+      n = this.chunk.n;
+    }
     this.next++;
     this.last = stateAfter;
     // Every snapshotEvery-th event (a countdown: an integer division per event cost ~5 ns).
     const snap = --this.untilSnapshot === 0;
     if (snap) this.untilSnapshot = this.snapshotEvery;
-    if (snap || this.chunk.n === this.chunkEvents) {
+    if (snap || n === this.chunkEvents) {
       this.flushChunk();
-      if (snap && this.snapshotDue()) this.snapshot(stateAfter);
+      if (!snap) return;
+      if (rows !== null) this.guard(() => this.thread!.snapshotIfDue(stateAfter.seq, packr.pack(toPlain(stateAfter))));
+      else if (this.rule.due()) this.snapshot(stateAfter);
     }
   }
 
@@ -436,7 +517,10 @@ export class TraceWriter {
   finish(summary: { outcome?: Outcome | null; schedule?: Uint8Array } = {}): WriteResult {
     if (this.state !== "open") this.notOpen("finish");
     this.flushChunk();
-    if (this.lastSnapshot !== this.next - 1) this.snapshot(this.last);
+    if (this.rows !== null) {
+      const last = this.last;
+      this.guard(() => this.thread!.finalSnapshot(this.next - 1, last.seq, packr.pack(toPlain(last))));
+    } else if (this.rule.lastSnapshot !== this.next - 1) this.snapshot(this.last);
     const outcome = summary.outcome !== undefined ? summary.outcome : this.last.outcome;
     const endTime = this.next > 0 ? this.last.time : 0;
     let done: Finished = { bytes: 0, snapshots: 0 };
@@ -551,6 +635,16 @@ export class TraceWriter {
   }
 
   private flushChunk(): void {
+    const rows = this.rows;
+    if (rows !== null) {
+      if (!this.local) {
+        if (rows.n > 0) this.guard(() => this.thread!.rowsChunk(rows));
+        rows.reset();
+        return;
+      }
+      this.local = false;
+      rows.reset();
+    }
     const c = this.chunk;
     const n = c.n;
     if (n === 0) return;
@@ -569,35 +663,13 @@ export class TraceWriter {
       throw e;
     }
     this.guard(() => this.sink.eventChunk(c.firstSeq, n, body, c.coreLength));
-    this.eventBytesSinceSnapshot += body.length;
+    this.rule.eventBytes += body.length;
     c.reset();
   }
 
   private snapshot(s: KState): void {
     const body = packr.pack(toPlain(s));
-    // Larger than a reader accepts: left out (it folds from the snapshot before); the next is due as if taken.
-    if (body.length > MAX_SNAPSHOT_BODY) {
-      this.lastSnapshotBytes = body.length;
-      this.eventBytesSinceSnapshot = 0;
-      return;
-    }
-    this.guard(() => this.sink.snapshot(s.seq, body));
-    this.lastSnapshot = s.seq;
-    this.lastSnapshotBytes = body.length;
-    this.eventBytesSinceSnapshot = 0;
-  }
-
-  /**
-   * Whether the snapshot due now is taken: its state is not much larger than
-   * the events since the last one (SNAPSHOT_SHARE; both before compression).
-   * A run whose state keeps growing (a zombie or thread leak: thousands of
-   * processes) then writes a snapshot every few intervals instead of one per
-   * interval: the trace grows with its events, not with their square. Every
-   * scenario of traces/ and the benches keeps every snapshot (a stress
-   * snapshot is ~3 KB against ~27 KB of events per interval).
-   */
-  private snapshotDue(): boolean {
-    return this.eventBytesSinceSnapshot * SNAPSHOT_SHARE >= this.lastSnapshotBytes;
+    if (this.rule.take(s.seq, body.length)) this.guard(() => this.sink.snapshot(s.seq, body));
   }
 
   /** Gzips the partial file into `<partial>.gz` (compress.ts, in blocks), then moves it to the partial name. Returns its size. */
@@ -675,10 +747,23 @@ export function controlViews(sab: SharedArrayBuffer): { ints: Int32Array; nums: 
 
 /**
  * Record types on the channel to the thread. A record is a 32-byte head (type, body length, two numbers, and an
- * event chunk's core length) and its body.
+ * event chunk's core length or a rows chunk's rows length) and its body.
  * The first record is `open` (its body the JSON of a ThreadFile), then the chunks.
  */
-export const RECORD = { events: 1, snapshot: 2, finish: 3, stop: 4, schedule: 5, open: 6 } as const;
+export const RECORD = {
+  events: 1,
+  snapshot: 2,
+  finish: 3,
+  stop: 4,
+  schedule: 5,
+  open: 6,
+  /** An event chunk as EventRows: the first time and the rows, then the strings; the thread encodes it. */
+  rows: 7,
+  /** A snapshot the thread writes if SnapshotRule says it is due. */
+  snapshotIfDue: 8,
+  /** The final snapshot (finish's): written unless the last one written is of that event (a: the event, b: the state's seq). */
+  snapshotFinal: 9,
+} as const;
 export const RECORD_HEAD = 32;
 
 /** What the thread starts from (its workerData): the shared memory. */
@@ -696,6 +781,10 @@ export interface ThreadFile {
   index: IndexData;
   /** ChunkFile's fastDeflate. */
   fastDeflate: boolean;
+  /** The writer's SnapshotRule counters so far. */
+  rule: { lastSnapshot: number; lastBytes: number; eventBytes: number };
+  /** The thread encodes the event chunks (RECORD.rows) with a ChunkBuilder of this capacity and kind table. */
+  encode?: { capacity: number; kinds: KindRow[] };
 }
 
 /** A writer thread started ahead of its writer (TraceWriter.spawnThread). */
@@ -758,11 +847,24 @@ class WriterThread implements Sink {
   }
 
   /** The thread `early` (spawn) writing `file` at `path` from now on; or why it could not start. */
-  static async start(file: ChunkFile, path: string, early: EarlyThread): Promise<WriterThread | string> {
+  static async start(
+    file: ChunkFile,
+    path: string,
+    early: EarlyThread,
+    rule: SnapshotRule,
+    encode?: ThreadFile["encode"],
+  ): Promise<WriterThread | string> {
     const w = await early.started;
     if (typeof w === "string") return w;
     const t = new WriterThread(w, early.control, early.channel);
-    const open: ThreadFile = { path, offset: file.offset, index: file.index, fastDeflate: file.fastDeflate };
+    const open: ThreadFile = {
+      path,
+      offset: file.offset,
+      index: file.index,
+      fastDeflate: file.fastDeflate,
+      rule: { lastSnapshot: rule.lastSnapshot, lastBytes: rule.lastBytes, eventBytes: rule.eventBytes },
+      ...(encode !== undefined ? { encode } : {}),
+    };
     t.record(RECORD.open, 0, 0, utf8(JSON.stringify(open)), false);
     return t;
   }
@@ -774,6 +876,30 @@ class WriterThread implements Sink {
 
   snapshot(seq: number, body: Uint8Array): void {
     this.record(RECORD.snapshot, seq, 0, body);
+  }
+
+  /** An event chunk's rows (useThread's encode), encoded by the thread. */
+  rowsChunk(rows: EventRows): void {
+    const r = rows.bytes.subarray(0, 8 + 32 * rows.n);
+    this.hv.setUint32(24, r.length, true);
+    this.record(RECORD.rows, rows.firstSeq, rows.n, r, true, rows.strings());
+  }
+
+  /** An interval's snapshot (useThread's encode): the thread writes it if due. */
+  snapshotIfDue(seq: number, body: Uint8Array): void {
+    this.record(RECORD.snapshotIfDue, seq, 0, this.sized(body));
+  }
+
+  /** finish's snapshot of the state after event `last` (useThread's encode): the thread writes it unless it has it. */
+  finalSnapshot(last: number, seq: number, body: Uint8Array): void {
+    this.record(RECORD.snapshotFinal, last, seq, this.sized(body));
+  }
+
+  /** A snapshot body to send: one larger than a reader accepts, which SnapshotRule leaves out, goes as its size alone (head slot 24). */
+  private sized(body: Uint8Array): Uint8Array {
+    const big = body.length > MAX_SNAPSHOT_BODY;
+    this.hv.setUint32(24, big ? body.length : 0, true);
+    return big ? new Uint8Array(0) : body;
   }
 
   schedule(body: Uint8Array): void {
@@ -800,19 +926,25 @@ class WriterThread implements Sink {
   }
 
   /**
-   * Sends one record. Event chunks and snapshots do not wake the thread when
-   * it sleeps (ByteChannel.write's `wake`): it is woken once a quarter of the
+   * Sends one record (its body, then `more`, if any). Event chunks and
+   * snapshots do not wake the thread when it sleeps (ByteChannel.write's `wake`): it is woken once a quarter of the
    * channel waits for it, and by every other record, which this thread then
    * waits on.
    */
-  private record(type: number, a: number, b: number, body: Uint8Array, check = true): void {
+  private record(type: number, a: number, b: number, body: Uint8Array, check = true, more?: Uint8Array): void {
     if (check) this.check();
     this.head[0] = type;
-    this.hv.setUint32(4, body.length, true);
+    this.hv.setUint32(4, body.length + (more?.length ?? 0), true);
     this.hv.setFloat64(8, a, true);
     this.hv.setFloat64(16, b, true);
+    const wake =
+      type !== RECORD.events && type !== RECORD.snapshot && type !== RECORD.rows && type !== RECORD.snapshotIfDue;
     this.ch.write(this.head, false);
-    this.ch.write(body, type !== RECORD.events && type !== RECORD.snapshot);
+    if (more === undefined) this.ch.write(body, wake);
+    else {
+      this.ch.write(body, false);
+      this.ch.write(more, wake);
+    }
     this.sent++;
   }
 

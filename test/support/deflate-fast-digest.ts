@@ -4,15 +4,20 @@
 import { createHash } from "node:crypto";
 import { deflateFast } from "../../src/trace/deflate-fast.ts";
 
-/** Inputs that take every path: short, incompressible, long matches and far distances, text, varint-like columns. */
-export function deflateFastSamples(): Uint8Array[] {
-  let x = 0x2545f491;
-  const rnd = () => {
+/** A xorshift32 generator from `seed`: the samples' (and other tests') reproducible numbers. */
+export function xorshift(seed: number): () => number {
+  let x = seed;
+  return () => {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     return x >>> 0;
   };
+}
+
+/** Inputs that take every path: short, incompressible, long matches and far distances, text, varint-like columns. */
+export function deflateFastSamples(): Uint8Array[] {
+  const rnd = xorshift(0x2545f491);
   const random = (n: number) => Uint8Array.from({ length: n }, () => rnd() & 255);
   const text = new TextEncoder().encode(
     Array.from(

@@ -1,15 +1,19 @@
 // The trace writer's worker thread (TraceWriter.useThread) against the writer
 // alone: the same bytes for the same runs, a write failure on the thread
-// reported as the writer reports its own, and an abort that stops it. Run in
+// reported as the writer reports its own, and an abort that stops it. The
+// recorder's thread also encodes (useThread's `encode`: events as EventRows,
+// the snapshot rule on the thread): events rows do not carry (wide fields,
+// long time steps, lone surrogates) give the same bytes, and a bad field the
+// same error. Run in
 // the test process (Node: no worker starts there, so this checks the
 // fallback) by test/perf-record.test.ts, and as a script under Bun and Deno:
 //   bun test/support/writer-thread-check.ts DIR   (prints JSON)
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { initState, simulate } from "../../src/kernel/index.ts";
+import { initState, type KEvent, type KState, simulate } from "../../src/kernel/index.ts";
 import { metaOf, prepare, type RunRequest, record, recordAsync } from "../../src/record/index.ts";
-import { TraceWriteError, TraceWriter } from "../../src/trace/index.ts";
+import { TraceError, TraceWriteError, TraceWriter } from "../../src/trace/index.ts";
 
 export interface WriterThreadReport {
   /** Whether useThread() started a thread ("" when it did, else why not). */
@@ -21,6 +25,8 @@ export interface WriterThreadReport {
   failure: string;
   /** What an abort in the middle left: "removed" when the partial file is gone. */
   abort: string;
+  /** Events EventRows does not carry, with an encoding thread against the writer alone: "same", or what differed. */
+  odd: string;
 }
 
 const RUNS: (RunRequest & { every?: number; gz?: boolean })[] = [
@@ -28,6 +34,8 @@ const RUNS: (RunRequest & { every?: number; gz?: boolean })[] = [
   { target: "stress", maxEvents: 100_003, opts: ["state=vars"], every: 1000 },
   { target: "tcmalloc-fork" },
   { target: "stress", maxEvents: 50_000, gz: true },
+  // A state that keeps growing: most due snapshots are skipped (SnapshotRule, decided on the thread).
+  { target: join(import.meta.dirname ?? ".", "..", "..", "examples", "zombie-leak.ts"), maxEvents: 60_000 },
 ];
 
 export async function checkWriterThread(parent: string): Promise<WriterThreadReport> {
@@ -47,7 +55,14 @@ export async function checkWriterThread(parent: string): Promise<WriterThreadRep
     rmSync(alone);
     rmSync(threaded);
   }
-  const report = { started, differ, runs: RUNS.length, failure: await failure(dir), abort: await abort(dir) };
+  const report = {
+    started,
+    differ,
+    runs: RUNS.length,
+    failure: await failure(dir),
+    abort: await abort(dir),
+    odd: await odd(dir),
+  };
   rmSync(dir, { recursive: true, force: true });
   return report;
 }
@@ -62,7 +77,7 @@ async function failure(dir: string): Promise<string> {
   rmSync(w.partialPath);
   symlinkSync("/dev/full", w.partialPath);
   try {
-    const why = await w.useThread();
+    const why = await w.useThread(undefined, { encode: true });
     if (why !== null) {
       w.abort();
       return `no thread: ${why}`;
@@ -84,7 +99,7 @@ async function abort(dir: string): Promise<string> {
   const path = join(dir, "aborted.ktrace");
   const p = await prepare({ target: "stress", maxEvents: 200_000 });
   const w = TraceWriter.create(path, metaOf(p, 4096), initState(p.world.config), { snapshotEvery: 4096 });
-  const why = await w.useThread();
+  const why = await w.useThread(undefined, { encode: true });
   if (why !== null) {
     w.abort();
     return `no thread: ${why}`;
@@ -98,6 +113,60 @@ async function abort(dir: string): Promise<string> {
     w.abort();
   }
   return existsSync(w.partialPath) || existsSync(path) ? "left files" : "removed";
+}
+
+/**
+ * Events that EventRows refuses, so that their chunk is encoded on the writer's
+ * own thread: fields past int32, a time step past int32, a lone surrogate, a
+ * string where a number belongs; and a field that is not an integer, which
+ * fails both writers the same way. Returns "same" or what differed.
+ */
+async function odd(dir: string): Promise<string> {
+  const p = await prepare({ target: "stress", maxEvents: 40_000 });
+  const odd = (ev: KEvent): void => {
+    const q = ev.seq;
+    if (q === 5_000) ev.a = 2 ** 40;
+    if (q === 9_001) ev.s = "lone \ud800 surrogate";
+    if (q === 13_000) ev.b = -(2 ** 33);
+    if (q === 21_000) ev.cpu = "1" as unknown as number;
+    if (q >= 17_000) ev.time += 2 ** 35;
+  };
+  const run = async (bad: boolean): Promise<string[]> => {
+    const out: string[] = [];
+    const writers: { w: TraceWriter; path: string; error: string }[] = [];
+    for (const name of ["alone", "threaded"]) {
+      const path = join(dir, `odd-${name}.ktrace`);
+      const w = TraceWriter.create(path, metaOf(p, 4096), initState(p.world.config), { snapshotEvery: 4096 });
+      if (name === "threaded") {
+        const why = await w.useThread(undefined, { encode: true });
+        if (why !== null) out.push(`no thread: ${why}`);
+      }
+      writers.push({ w, path, error: "" });
+    }
+    simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, (ev: KEvent, s: KState) => {
+      odd(ev);
+      if (bad && ev.seq === 30_000) ev.c = 1.5;
+      for (const x of writers)
+        if (x.error === "")
+          try {
+            x.w.append(ev, s);
+          } catch (e) {
+            x.error = e instanceof TraceError ? `${e.code}: ${e.message.replace(x.w.partialPath, "PATH")}` : String(e);
+          }
+    });
+    for (const x of writers) {
+      if (x.error === "") x.w.finish();
+      else x.w.abort();
+      out.push(x.error === "" ? readFileSync(x.path).toString("base64") : x.error);
+      rmSync(x.path, { force: true });
+    }
+    return out;
+  };
+  const good = await run(false);
+  if (good.length !== 2 || good[0] !== good[1]) return `the files differ${good.length > 2 ? ` (${good[0]})` : ""}`;
+  const bad = await run(true);
+  if (bad[0] !== bad[1]) return `errors differ: ${bad[0]} / ${bad[1]}`;
+  return bad[0]!.startsWith("bad-event: events 28672..") ? "same" : `unexpected: ${bad[0]}`;
 }
 
 const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
