@@ -1,25 +1,28 @@
-// The ceiling of a fused fast path for the import (issue 15, docs/IMPORT.md "Eleventh
-// pass"): how much of the main thread's work per line a reader that goes from a line's
-// bytes straight to the mapper's ops would save, for the three most frequent events of
-// the bench input (sched_switch, sched_waking, sched_wakeup: 47% of its lines).
+// A fused fast path for the import (issue 15, docs/IMPORT.md "Eleventh pass"), measured
+// before it is built: how much of the main thread's work per line a reader that goes
+// from a line's bytes to the mapper's ops would save, for the three most frequent events
+// of the bench input (sched_switch, sched_waking, sched_wakeup: 47% of its lines).
 //
 // Usage: npx bun bench/import-fused.ts [--lines N] [--rounds R]
 //
-// Three loops over the same lines (those events, from the first N lines of the 1M
-// bench input), alternated R times in one process (warm; thread CPU per line, median of
-// the rounds after the first two):
-//   record      scanFtrace: the line as a TraceRecord (the import's parser)
-//   record+map  scanFtrace, then Mapper.map: the records as ops (the import's path)
-//   fused       a prototype written here: the line head by scanFtraceHead, then the
-//               kernel's payload form read by hand into the numbers and texts the ops
-//               need, one op object per op; no record, no fields object, no generic
-//               dispatch (task ops only at a task's first sight, as the mapper does).
-// The prototype is a measurement, not the import's code: it takes only the kernel's
-// payload forms, does not match wakeups to wakings or count anything, and keeps no
-// reorder window (the import must: records wait in it for REORDER_WINDOW records before
-// they are mapped, which is what makes a fused path a change of the record contract,
-// see IMPORT.md). It checks that it made the same switch and wake ops as the mapper
-// (tasks, states, wake stages) on every line, so both loops do the same work.
+// Five loops over the same lines (those events, from the first N lines of the 1M bench
+// input), alternated R times in one process (warm; thread CPU per line, median of the
+// rounds after the first two):
+//   record              scanFtrace: the line as a TraceRecord (the import's parser)
+//   record+map          scanFtrace, then Mapper.map: the record's ops
+//   record+window+map   the same, each record mapped 4096 records later, as the reorder
+//                       window holds it (the import's path)
+//   fused               the ceiling: the line head by scanFtraceHead, the kernel's payload
+//                       form read by hand (readLine), the ops made at once, a comm's text
+//                       only at a task's first sight; no record, no window
+//   compact+window+map  what a fused path in the import would do: the line read by hand
+//                       into a Compact (the values the ops need, every text made then:
+//                       the bytes are gone by the time it is mapped), held 4096 records
+//                       in a ring, then mapped (wakeups matched to wakings)
+// The readers here are a measurement, not the import's code: they take only the
+// kernel's payload forms of these events and count nothing. Before timing, both ways
+// are checked to make the same switch, wake and first-sight task ops as the mapper on
+// every line (the compact way the same wakers too), so the loops do the same work.
 
 import { existsSync, readFileSync } from "node:fs";
 import { text } from "../src/import/bytes.ts";
@@ -27,6 +30,7 @@ import { Clock } from "../src/import/clock.ts";
 import { ftraceHead, scanFtrace, scanFtraceHead } from "../src/import/ftrace.ts";
 import { Mapper } from "../src/import/map.ts";
 import { IDLE, type Op } from "../src/import/ops.ts";
+import type { TraceRecord } from "../src/import/record.ts";
 import { writeInput } from "./import-input.ts";
 
 const args = process.argv.slice(2);
@@ -124,28 +128,19 @@ function upTo(p: number, e: number, next: Uint8Array): number {
 /** Tasks seen (the mapper's first-sight rule). */
 const known = new Set<number>();
 
-/** The line's ops appended to out; false when the prototype does not take the line. */
-function fused(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: number, line: number, out: Op[]): boolean {
+const KIND_SWITCH = 0;
+const KIND_WAKING = 1;
+const KIND_WAKEUP = 2;
+/**
+ * A switch or wake line's parts, read from its bytes by readLine (scratch): the kind; a:
+ * prev (switch) or the woken task, b: next; the byte ranges of their comms and of
+ * prev_state; the target cpu.
+ */
+const L = { kind: 0, a: 0, aS: 0, aE: 0, b: 0, bS: 0, bE: 0, sS: 0, sE: 0, target: 0 };
+
+/** Reads a kernel-form sched_switch, sched_waking or sched_wakeup line into h (its head) and L; false for anything else. */
+function readLine(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: number): boolean {
   if (!scanFtraceHead(buf, s, e, clock, h)) return false;
-  const actor = h.tid === 0 ? IDLE : h.tid;
-  const see = (t: number, a: number, b: number) => {
-    if (t === 0 || known.has(t)) return;
-    known.add(t);
-    const comm = text(buf, a, b);
-    out.push({
-      line,
-      ts: h.ts,
-      cpu: h.cpu,
-      tid: actor,
-      op: "task",
-      task: t,
-      pid: t,
-      ppid: -1,
-      comm,
-      source: "assumed",
-    });
-  };
-  see(h.tid, h.commStart, h.commEnd);
   let p = h.payload;
   if (is(h.nameStart, h.nameEnd, SWITCH)) {
     p = lit(p, PREV_COMM);
@@ -166,19 +161,15 @@ function fused(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: num
     p = digits(nce + NEXT_PID.length, e, false);
     const next = num.v;
     if (p < 0 || (p = lit(p, NEXT_PRIO)) < 0 || digits(p, e, true) !== e) return false;
-    see(prev, pc, pce);
-    see(next, nc, nce);
-    out.push({
-      line,
-      ts: h.ts,
-      cpu: h.cpu,
-      tid: actor,
-      op: "switch",
-      prev: prev === 0 ? IDLE : prev,
-      prevState: STATE[buf[ss]!] ?? "unknown",
-      prevStateText: text(buf, ss, se),
-      next: next === 0 ? IDLE : next,
-    });
+    L.kind = KIND_SWITCH;
+    L.a = prev;
+    L.aS = pc;
+    L.aE = pce;
+    L.b = next;
+    L.bS = nc;
+    L.bE = nce;
+    L.sS = ss;
+    L.sE = se;
     return true;
   }
   const waking = is(h.nameStart, h.nameEnd, WAKING);
@@ -191,74 +182,240 @@ function fused(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: num
   const task = num.v;
   if (p < 0 || (p = lit(p, PRIO)) < 0 || (p = digits(p, e, true)) < 0 || (p = lit(p, TARGET_CPU)) < 0) return false;
   if (digits(p, e, false) !== e) return false;
-  see(task, cs, ce);
-  out.push({
-    line,
-    ts: h.ts,
-    cpu: h.cpu,
-    tid: actor,
-    op: "wake",
-    task,
-    stage: waking ? "waking" : "wakeup",
-    by: actor,
-    ctx: "task",
-    ctxName: "",
-    targetCpu: num.v,
-    success: true,
-  });
+  L.kind = waking ? KIND_WAKING : KIND_WAKEUP;
+  L.a = task;
+  L.aS = cs;
+  L.aE = ce;
+  L.target = num.v;
   return true;
 }
 
-/** The switch and wake ops of `ops` as text (tasks, states, stages: what both loops must agree on). */
-function gist(ops: Op[]): string[] {
+/** A task op at the task's first sight (comm: its text, made only then). */
+function see(out: Op[], line: number, ts: number, cpu: number, actor: number, t: number, comm: () => string): void {
+  if (t === 0 || known.has(t)) return;
+  known.add(t);
+  out.push({ line, ts, cpu, tid: actor, op: "task", task: t, pid: t, ppid: -1, comm: comm(), source: "assumed" });
+}
+
+/** The ceiling: the line's ops straight from its bytes (no record, no window, no waker matching). */
+function fused(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: number, line: number, out: Op[]): boolean {
+  if (!readLine(clock, h, s, e)) return false;
+  const { ts, cpu } = h;
+  const actor = h.tid === 0 ? IDLE : h.tid;
+  see(out, line, ts, cpu, actor, h.tid, () => text(buf, h.commStart, h.commEnd));
+  see(out, line, ts, cpu, actor, L.a, () => text(buf, L.aS, L.aE));
+  if (L.kind === KIND_SWITCH) {
+    see(out, line, ts, cpu, actor, L.b, () => text(buf, L.bS, L.bE));
+    out.push({
+      line,
+      ts,
+      cpu,
+      tid: actor,
+      op: "switch",
+      prev: L.a === 0 ? IDLE : L.a,
+      prevState: STATE[buf[L.sS]!] ?? "unknown",
+      prevStateText: text(buf, L.sS, L.sE),
+      next: L.b === 0 ? IDLE : L.b,
+    });
+  } else
+    out.push({
+      line,
+      ts,
+      cpu,
+      tid: actor,
+      op: "wake",
+      task: L.a,
+      stage: L.kind === KIND_WAKING ? "waking" : "wakeup",
+      by: actor,
+      ctx: "task",
+      ctxName: "",
+      targetCpu: L.target,
+      success: true,
+    });
+  return true;
+}
+
+/**
+ * What a fused path in the import would hold in the reorder window instead of a record:
+ * the values the ops need, every text made at once (the line's bytes are gone when it
+ * is mapped, REORDER_WINDOW records later).
+ */
+class Compact {
+  constructor(
+    readonly line: number,
+    readonly ts: number,
+    readonly cpu: number,
+    readonly tid: number,
+    readonly comm: string,
+    readonly kind: number,
+    readonly a: number,
+    readonly b: number,
+    readonly aComm: string,
+    readonly bComm: string,
+    readonly stateText: string,
+    readonly target: number,
+  ) {}
+}
+
+/** The line as a Compact, or null. */
+function compact(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: number, line: number): Compact | null {
+  if (!readLine(clock, h, s, e)) return null;
+  const sw = L.kind === KIND_SWITCH;
+  return new Compact(
+    line,
+    h.ts,
+    h.cpu,
+    h.tid,
+    text(buf, h.commStart, h.commEnd),
+    L.kind,
+    L.a,
+    sw ? L.b : 0,
+    text(buf, L.aS, L.aE),
+    sw ? text(buf, L.bS, L.bE) : "",
+    sw ? text(buf, L.sS, L.sE) : "",
+    sw ? -1 : L.target,
+  );
+}
+
+/** Wakers of the tasks whose sched_waking came and whose sched_wakeup has not (as the mapper's). */
+const wakers = new Map<number, { by: number }>();
+
+/** A Compact's ops, as the mapper makes a switch's or a wake's (with the waking's waker for a wakeup). */
+function mapCompact(r: Compact, out: Op[]): void {
+  const actor = r.tid === 0 ? IDLE : r.tid;
+  const { line, ts, cpu } = r;
+  see(out, line, ts, cpu, actor, r.tid, () => r.comm);
+  see(out, line, ts, cpu, actor, r.a, () => r.aComm);
+  if (r.kind === KIND_SWITCH) {
+    see(out, line, ts, cpu, actor, r.b, () => r.bComm);
+    out.push({
+      line,
+      ts,
+      cpu,
+      tid: actor,
+      op: "switch",
+      prev: r.a === 0 ? IDLE : r.a,
+      prevState: STATE[r.stateText.charCodeAt(0)] ?? "unknown",
+      prevStateText: r.stateText,
+      next: r.b === 0 ? IDLE : r.b,
+    });
+    return;
+  }
+  let by = actor;
+  if (r.kind === KIND_WAKING) wakers.set(r.a, { by });
+  else {
+    const w = wakers.get(r.a);
+    if (w !== undefined) {
+      by = w.by;
+      wakers.delete(r.a);
+    }
+  }
+  out.push({
+    line,
+    ts,
+    cpu,
+    tid: actor,
+    op: "wake",
+    task: r.a,
+    stage: r.kind === KIND_WAKING ? "waking" : "wakeup",
+    by,
+    ctx: "task",
+    ctxName: "",
+    targetCpu: r.target,
+    success: true,
+  });
+}
+
+/** The reorder window's stand-in: a ring of REORDER_WINDOW slots; what leaves it is mapped. */
+const WINDOW = 4096;
+
+/** The switch, wake and task ops of `ops` as text (tasks, states, stages; the wakes' wakers with `by`). */
+function gist(ops: Op[], by: boolean): string[] {
   return ops.flatMap((o) =>
     o.op === "switch"
       ? [`${o.line} switch ${o.prev} ${o.prevState} ${o.prevStateText} ${o.next}`]
       : o.op === "wake"
-        ? [`${o.line} wake ${o.task} ${o.stage} ${o.targetCpu}`]
+        ? [`${o.line} wake ${o.task} ${o.stage} ${o.targetCpu}${by ? ` by ${o.by}` : ""}`]
         : o.op === "task"
           ? [`${o.line} task ${o.task} ${o.comm}`]
           : [],
   );
 }
 
-// The same ops both ways (switches, wakes, first sights) on every line.
+// The same ops every way (switches, wakes, first sights) on every line; the wakes' wakers
+// too for the ways that match wakeups to wakings (the mapper and the Compact's).
 {
-  const a: Op[] = [];
-  const b: Op[] = [];
   const m = new Mapper({ format: "ftrace" });
-  const [c1, c2] = [new Clock(), new Clock()];
+  const ways: Op[][] = [[], [], []];
+  const clocks = [new Clock(), new Clock(), new Clock()];
   const h = ftraceHead();
-  known.clear();
+  const ring: (Compact | null)[] = new Array(WINDOW).fill(null);
+  const tasks: Set<number>[] = [new Set(), new Set()];
   for (let i = 0; i < starts.length; i++) {
-    m.map(scanFtrace(buf, starts[i]!, ends[i]!, i + 1, c1)!, a);
-    if (!fused(c2, h, starts[i]!, ends[i]!, i + 1, b)) throw new Error(`the prototype does not take line ${i + 1}`);
+    m.map(scanFtrace(buf, starts[i]!, ends[i]!, i + 1, clocks[0]!)!, ways[0]!);
+    known.clear();
+    for (const t of tasks[0]!) known.add(t);
+    if (!fused(clocks[1]!, h, starts[i]!, ends[i]!, i + 1, ways[1]!))
+      throw new Error(`the prototype does not take line ${i + 1}`);
+    tasks[0] = new Set(known);
+    const c = compact(clocks[2]!, h, starts[i]!, ends[i]!, i + 1)!;
+    const old = ring[i % WINDOW];
+    ring[i % WINDOW] = c;
+    known.clear();
+    for (const t of tasks[1]!) known.add(t);
+    if (old !== null && old !== undefined) mapCompact(old, ways[2]!);
+    tasks[1] = new Set(known);
   }
-  const [ga, gb] = [gist(a), gist(b)];
-  const diff = ga.findIndex((x, i) => x !== gb[i]);
-  if (diff >= 0 || ga.length !== gb.length)
-    throw new Error(`the prototype's ops differ from the mapper's: ${ga[diff]} / ${gb[diff]}`);
+  known.clear();
+  for (const t of tasks[1]!) known.add(t);
+  for (let k = 0; k < WINDOW; k++) {
+    const c = ring[(starts.length + k) % WINDOW];
+    if (c !== null && c !== undefined) mapCompact(c, ways[2]!);
+  }
+  const g = ways.map((w, k) => gist(w, k !== 1));
+  for (const k of [1, 2]) {
+    const wake = k === 2;
+    const ref = gist(ways[0]!, wake);
+    const diff = ref.findIndex((x, i) => x !== g[k]![i]);
+    if (diff >= 0 || ref.length !== g[k]!.length)
+      throw new Error(
+        `the ${wake ? "compact" : "fused"} way's ops differ from the mapper's: ${ref[diff]} / ${g[k]![diff]}`,
+      );
+  }
 }
 
 // --- the loops ---
 
-type Loop = "record" | "record+map" | "fused";
-const LOOPS: Loop[] = ["record", "record+map", "fused"];
-const per: Record<Loop, number[]> = { record: [], "record+map": [], fused: [] };
+const LOOPS = ["record", "record+map", "record+window+map", "fused", "compact+window+map"] as const;
+type Loop = (typeof LOOPS)[number];
+const per = Object.fromEntries(LOOPS.map((l) => [l, [] as number[]])) as Record<Loop, number[]>;
 for (let r = 0; r < ROUNDS; r++) {
   for (const loop of r % 2 === 0 ? LOOPS : [...LOOPS].reverse()) {
     const clock = new Clock();
     const h = ftraceHead();
     const m = new Mapper({ format: "ftrace" });
     const out: unknown[] = [];
+    const ring: unknown[] = new Array(WINDOW).fill(null);
     known.clear();
+    wakers.clear();
     const t0 = threadCpu();
     for (let i = 0; i < starts.length; i++) {
-      if (loop === "fused") fused(clock, h, starts[i]!, ends[i]!, i + 1, out as Op[]);
-      else {
-        const rec = scanFtrace(buf, starts[i]!, ends[i]!, i + 1, clock)!;
+      const s = starts[i]!;
+      const e = ends[i]!;
+      if (loop === "fused") fused(clock, h, s, e, i + 1, out as Op[]);
+      else if (loop === "compact+window+map") {
+        const old = ring[i % WINDOW] as Compact | null;
+        ring[i % WINDOW] = compact(clock, h, s, e, i + 1);
+        if (old !== null) mapCompact(old, out as Op[]);
+      } else {
+        const rec = scanFtrace(buf, s, e, i + 1, clock)!;
         if (loop === "record") out.push(rec);
-        else m.map(rec, out as Op[]);
+        else if (loop === "record+map") m.map(rec, out as Op[]);
+        else {
+          const old = ring[i % WINDOW] as TraceRecord | null;
+          ring[i % WINDOW] = rec;
+          if (old !== null) m.map(old, out as Op[]);
+        }
       }
       if (out.length >= 4096) out.length = 0; // as the import's batches: consumed, then dropped
     }
@@ -268,15 +425,19 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const load = existsSync("/proc/loadavg") ? readFileSync("/proc/loadavg", "utf8").split(" ")[0] : "?";
 console.log(
-  `fused-path ceiling (${typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "other"}, load ${load}): ${starts.length.toLocaleString("en-US")} sched_switch/waking/wakeup lines of the first ${LINES.toLocaleString("en-US")} of ${FILE}, ${ROUNDS} rounds; thread CPU ns per line, median of rounds 3-${ROUNDS} (all rounds)`,
+  `fused path (${typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "other"}, load ${load}): ${starts.length.toLocaleString("en-US")} sched_switch/waking/wakeup lines of the first ${LINES.toLocaleString("en-US")} of ${FILE}, ${ROUNDS} rounds; thread CPU ns per line, median of rounds 3-${ROUNDS} (all rounds)`,
 );
 for (const loop of LOOPS) {
   const xs = per[loop].slice(2);
   console.log(
-    `  ${loop.padEnd(11)} ${median(xs).toFixed(0).padStart(5)}   (${per[loop].map((x) => x.toFixed(0)).join(" ")})`,
+    `  ${loop.padEnd(18)} ${median(xs).toFixed(0).padStart(5)}   (${per[loop].map((x) => x.toFixed(0)).join(" ")})`,
   );
 }
-const saved = median(per["record+map"].slice(2)) - median(per.fused.slice(2));
+const ms = (from: Loop, to: Loop) => {
+  const d = median(per[from].slice(2)) - median(per[to].slice(2));
+  return `${d.toFixed(0)} ns per such line, ${((d * starts.length) / LINES).toFixed(0)} ms of main-thread CPU per 1M input lines of this mix`;
+};
+console.log(`  the ceiling (fused, against record+map): ${ms("record+map", "fused")}`);
 console.log(
-  `  the fused prototype saves ${saved.toFixed(0)} ns per such line (${((saved * starts.length) / LINES).toFixed(0)} ms of main-thread CPU per 1M input lines of this mix)`,
+  `  with the window (compact+window+map, against record+window+map): ${ms("record+window+map", "compact+window+map")}`,
 );
