@@ -15,10 +15,14 @@
 //   fused               the ceiling: the line head by scanFtraceHead, the kernel's payload
 //                       form read by hand (readLine), the ops made at once, a comm's text
 //                       only at a task's first sight; no record, no window
-//   compact+window+map  what a fused path in the import would do: the line read by hand
-//                       into a Compact (the values the ops need, every text made then:
-//                       the bytes are gone by the time it is mapped), held 4096 records
-//                       in a ring, then mapped (wakeups matched to wakings)
+//   compact+window+map  a fused path behind today's window: the line read by hand into a
+//                       Compact (the values the ops need, every text made then: the
+//                       bytes are gone by the time it is mapped), held 4096 records in
+//                       a ring, then mapped (wakeups matched to wakings)
+//   lines+window+fused  a fused path with the window in front of it: the window holds
+//                       where each line is and its time (the head read for it), and a
+//                       line is read and mapped at once, by `fused`, when it leaves
+//                       (the import would keep the line buffers alive for as long)
 // The readers here are a measurement, not the import's code: they take only the
 // kernel's payload forms of these events and count nothing. Before timing, both ways
 // are checked to make the same switch, wake and first-sight task ops as the mapper on
@@ -328,6 +332,10 @@ function mapCompact(r: Compact, out: Op[]): void {
 
 /** The reorder window's stand-in: a ring of REORDER_WINDOW slots; what leaves it is mapped. */
 const WINDOW = 4096;
+/** lines+window+fused's window: where each line is and its time (what the window sorts by). */
+const lineStart = new Int32Array(WINDOW);
+const lineEnd = new Int32Array(WINDOW);
+const lineTs = new Float64Array(WINDOW);
 
 /** The switch, wake and task ops of `ops` as text (tasks, states, stages; the wakes' wakers with `by`). */
 function gist(ops: Op[], by: boolean): string[] {
@@ -386,7 +394,14 @@ function gist(ops: Op[], by: boolean): string[] {
 
 // --- the loops ---
 
-const LOOPS = ["record", "record+map", "record+window+map", "fused", "compact+window+map"] as const;
+const LOOPS = [
+  "record",
+  "record+map",
+  "record+window+map",
+  "fused",
+  "compact+window+map",
+  "lines+window+fused",
+] as const;
 type Loop = (typeof LOOPS)[number];
 const per = Object.fromEntries(LOOPS.map((l) => [l, [] as number[]])) as Record<Loop, number[]>;
 for (let r = 0; r < ROUNDS; r++) {
@@ -396,6 +411,8 @@ for (let r = 0; r < ROUNDS; r++) {
     const m = new Mapper({ format: "ftrace" });
     const out: unknown[] = [];
     const ring: unknown[] = new Array(WINDOW).fill(null);
+    const clock2 = new Clock();
+    const h2 = ftraceHead();
     known.clear();
     wakers.clear();
     const t0 = threadCpu();
@@ -403,7 +420,15 @@ for (let r = 0; r < ROUNDS; r++) {
       const s = starts[i]!;
       const e = ends[i]!;
       if (loop === "fused") fused(clock, h, s, e, i + 1, out as Op[]);
-      else if (loop === "compact+window+map") {
+      else if (loop === "lines+window+fused") {
+        // the head read now for the time (the window's order), the line read again and mapped when it leaves
+        scanFtraceHead(buf, s, e, clock, h);
+        const k = i % WINDOW;
+        if (i >= WINDOW) fused(clock2, h2, lineStart[k]!, lineEnd[k]!, i + 1 - WINDOW, out as Op[]);
+        lineStart[k] = s;
+        lineEnd[k] = e;
+        lineTs[k] = h.ts;
+      } else if (loop === "compact+window+map") {
         const old = ring[i % WINDOW] as Compact | null;
         ring[i % WINDOW] = compact(clock, h, s, e, i + 1);
         if (old !== null) mapCompact(old, out as Op[]);
@@ -440,4 +465,7 @@ const ms = (from: Loop, to: Loop) => {
 console.log(`  the ceiling (fused, against record+map): ${ms("record+map", "fused")}`);
 console.log(
   `  with the window (compact+window+map, against record+window+map): ${ms("record+window+map", "compact+window+map")}`,
+);
+console.log(
+  `  the lines in the window, read and mapped as they leave it (lines+window+fused, against record+window+map): ${ms("record+window+map", "lines+window+fused")}`,
 );
