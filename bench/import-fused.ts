@@ -75,7 +75,7 @@ const ends: number[] = [];
   }
 }
 
-// --- the prototype ---
+// --- the readers (a measurement: the kernel forms of these three events only) ---
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const SWITCH = bytes("sched_switch");
@@ -142,55 +142,46 @@ const KIND_WAKEUP = 2;
  */
 const L = { kind: 0, a: 0, aS: 0, aE: 0, b: 0, bS: 0, bE: 0, sS: 0, sE: 0, target: 0 };
 
+/** Where commThenId found its comm: buf[C.s, C.e). */
+const C = { s: 0, e: 0 };
+/** Literal `before` at p, a {text} comm up to the '=' ending `next`, then `next` and its digits: their end (the value in num.v), or -1. */
+function commThenId(p: number, e: number, before: Uint8Array, next: Uint8Array): number {
+  p = p < 0 ? -1 : lit(p, before);
+  const end = p < 0 ? -1 : upTo(p, e, next);
+  if (end < 0) return -1;
+  C.s = p;
+  C.e = end;
+  return digits(end + next.length, e, false);
+}
+
 /** Reads a kernel-form sched_switch, sched_waking or sched_wakeup line into h (its head) and L; false for anything else. */
 function readLine(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: number): boolean {
   if (!scanFtraceHead(buf, s, e, clock, h)) return false;
   let p = h.payload;
-  if (is(h.nameStart, h.nameEnd, SWITCH)) {
-    p = lit(p, PREV_COMM);
-    const pc = p;
-    const pce = p < 0 ? -1 : upTo(p, e, PREV_PID);
-    if (pce < 0) return false;
-    p = digits(pce + PREV_PID.length, e, false);
-    const prev = num.v;
-    if (p < 0 || (p = lit(p, PREV_PRIO)) < 0 || (p = digits(p, e, true)) < 0 || (p = lit(p, PREV_STATE)) < 0)
-      return false;
-    const ss = p;
-    while (p < e && buf[p] !== 32) p++;
-    const se = p;
-    p = lit(p, NEXT_COMM);
-    const nc = p;
-    const nce = p < 0 ? -1 : upTo(p, e, NEXT_PID);
-    if (nce < 0) return false;
-    p = digits(nce + NEXT_PID.length, e, false);
-    const next = num.v;
-    if (p < 0 || (p = lit(p, NEXT_PRIO)) < 0 || digits(p, e, true) !== e) return false;
-    L.kind = KIND_SWITCH;
-    L.a = prev;
-    L.aS = pc;
-    L.aE = pce;
-    L.b = next;
-    L.bS = nc;
-    L.bE = nce;
-    L.sS = ss;
-    L.sE = se;
+  const sw = is(h.nameStart, h.nameEnd, SWITCH);
+  const waking = !sw && is(h.nameStart, h.nameEnd, WAKING);
+  if (!sw && !waking && !is(h.nameStart, h.nameEnd, WAKEUP)) return false;
+  p = commThenId(p, e, sw ? PREV_COMM : COMM, sw ? PREV_PID : PID);
+  L.a = num.v;
+  L.aS = C.s;
+  L.aE = C.e;
+  if (p < 0 || (p = lit(p, sw ? PREV_PRIO : PRIO)) < 0 || (p = digits(p, e, true)) < 0) return false;
+  if (!sw) {
+    if ((p = lit(p, TARGET_CPU)) < 0 || digits(p, e, false) !== e) return false;
+    L.kind = waking ? KIND_WAKING : KIND_WAKEUP;
+    L.target = num.v;
     return true;
   }
-  const waking = is(h.nameStart, h.nameEnd, WAKING);
-  if (!waking && !is(h.nameStart, h.nameEnd, WAKEUP)) return false;
-  p = lit(p, COMM);
-  const cs = p;
-  const ce = p < 0 ? -1 : upTo(p, e, PID);
-  if (ce < 0) return false;
-  p = digits(ce + PID.length, e, false);
-  const task = num.v;
-  if (p < 0 || (p = lit(p, PRIO)) < 0 || (p = digits(p, e, true)) < 0 || (p = lit(p, TARGET_CPU)) < 0) return false;
-  if (digits(p, e, false) !== e) return false;
-  L.kind = waking ? KIND_WAKING : KIND_WAKEUP;
-  L.a = task;
-  L.aS = cs;
-  L.aE = ce;
-  L.target = num.v;
+  if ((p = lit(p, PREV_STATE)) < 0) return false;
+  L.sS = p;
+  while (p < e && buf[p] !== 32) p++;
+  L.sE = p;
+  p = commThenId(p, e, NEXT_COMM, NEXT_PID);
+  L.b = num.v;
+  L.bS = C.s;
+  L.bE = C.e;
+  if (p < 0 || (p = lit(p, NEXT_PRIO)) < 0 || digits(p, e, true) !== e) return false;
+  L.kind = KIND_SWITCH;
   return true;
 }
 
@@ -199,6 +190,49 @@ function see(out: Op[], line: number, ts: number, cpu: number, actor: number, t:
   if (t === 0 || known.has(t)) return;
   known.add(t);
   out.push({ line, ts, cpu, tid: actor, op: "task", task: t, pid: t, ppid: -1, comm: comm(), source: "assumed" });
+}
+
+/** The switch op the mapper makes (the state from prev_state's first letter). */
+function switchOp(line: number, ts: number, cpu: number, actor: number, prev: number, next: number, state: string): Op {
+  return {
+    line,
+    ts,
+    cpu,
+    tid: actor,
+    op: "switch",
+    prev: prev === 0 ? IDLE : prev,
+    prevState: STATE[state.charCodeAt(0)] ?? "unknown",
+    prevStateText: state,
+    next: next === 0 ? IDLE : next,
+  };
+}
+
+/** The wake op the mapper makes (in a task's context: the bench's wakeups are). */
+function wakeOp(
+  line: number,
+  ts: number,
+  cpu: number,
+  actor: number,
+  task: number,
+  kind: number,
+  by: number,
+  target: number,
+): Op {
+  const stage = kind === KIND_WAKING ? "waking" : "wakeup";
+  return {
+    line,
+    ts,
+    cpu,
+    tid: actor,
+    op: "wake",
+    task,
+    stage,
+    by,
+    ctx: "task",
+    ctxName: "",
+    targetCpu: target,
+    success: true,
+  };
 }
 
 /** The ceiling: the line's ops straight from its bytes (no record, no window, no waker matching). */
@@ -210,32 +244,8 @@ function fused(clock: Clock, h: ReturnType<typeof ftraceHead>, s: number, e: num
   see(out, line, ts, cpu, actor, L.a, () => text(buf, L.aS, L.aE));
   if (L.kind === KIND_SWITCH) {
     see(out, line, ts, cpu, actor, L.b, () => text(buf, L.bS, L.bE));
-    out.push({
-      line,
-      ts,
-      cpu,
-      tid: actor,
-      op: "switch",
-      prev: L.a === 0 ? IDLE : L.a,
-      prevState: STATE[buf[L.sS]!] ?? "unknown",
-      prevStateText: text(buf, L.sS, L.sE),
-      next: L.b === 0 ? IDLE : L.b,
-    });
-  } else
-    out.push({
-      line,
-      ts,
-      cpu,
-      tid: actor,
-      op: "wake",
-      task: L.a,
-      stage: L.kind === KIND_WAKING ? "waking" : "wakeup",
-      by: actor,
-      ctx: "task",
-      ctxName: "",
-      targetCpu: L.target,
-      success: true,
-    });
+    out.push(switchOp(line, ts, cpu, actor, L.a, L.b, text(buf, L.sS, L.sE)));
+  } else out.push(wakeOp(line, ts, cpu, actor, L.a, L.kind, actor, L.target));
   return true;
 }
 
@@ -292,17 +302,7 @@ function mapCompact(r: Compact, out: Op[]): void {
   see(out, line, ts, cpu, actor, r.a, () => r.aComm);
   if (r.kind === KIND_SWITCH) {
     see(out, line, ts, cpu, actor, r.b, () => r.bComm);
-    out.push({
-      line,
-      ts,
-      cpu,
-      tid: actor,
-      op: "switch",
-      prev: r.a === 0 ? IDLE : r.a,
-      prevState: STATE[r.stateText.charCodeAt(0)] ?? "unknown",
-      prevStateText: r.stateText,
-      next: r.b === 0 ? IDLE : r.b,
-    });
+    out.push(switchOp(line, ts, cpu, actor, r.a, r.b, r.stateText));
     return;
   }
   let by = actor;
@@ -314,20 +314,7 @@ function mapCompact(r: Compact, out: Op[]): void {
       wakers.delete(r.a);
     }
   }
-  out.push({
-    line,
-    ts,
-    cpu,
-    tid: actor,
-    op: "wake",
-    task: r.a,
-    stage: r.kind === KIND_WAKING ? "waking" : "wakeup",
-    by,
-    ctx: "task",
-    ctxName: "",
-    targetCpu: r.target,
-    success: true,
-  });
+  out.push(wakeOp(line, ts, cpu, actor, r.a, r.kind, by, r.target));
 }
 
 /** The reorder window's stand-in: a ring of REORDER_WINDOW slots; what leaves it is mapped. */
