@@ -31,6 +31,8 @@ const path =
 const SEEKS = Number(opt("--seeks") ?? 2000);
 const ROUNDS = 5;
 const WARMUP = Number(opt("--warmup") ?? WARMUP_SEEKS);
+/** --trace: a line on stderr per timed seek (its CPU), to read beside BUN_JSC_reportCompileTimes=1's lines. */
+const trace = argv.includes("--trace");
 
 /** This thread's CPU time in ns, exact (seek-cost.ts). */
 const threadCpuNs = await threadCpuClock();
@@ -113,6 +115,10 @@ for (let r = 0; r < ROUNDS; r++) {
     const h1 = heapSize();
     const o1 = others();
     const wait = s1.wait - s0.wait;
+    if (trace)
+      console.error(
+        `seek ${seeks.length} to ${to} cpu ${(cpu / 1e6).toFixed(3)} others ${((o1 - o0) / 1e6).toFixed(3)}`,
+      );
     seeks.push({
       round: r,
       wall,
