@@ -70,11 +70,15 @@ export async function threadCpuClock(): Promise<() => number> {
   const lib = ffi.dlopen("libc.so.6", {
     clock_gettime: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
   });
-  const ts = new BigInt64Array(2);
+  // Read as 32-bit halves (little-endian, both values below 2^53): a BigInt64Array read makes a BigInt, garbage per
+  // call. The ArrayBuffer first: a view made later would move the array's storage away from the pointer.
+  const buf = new ArrayBuffer(16);
+  const ts = new BigInt64Array(buf);
+  const w = new Uint32Array(buf);
   const p = ffi.ptr(ts);
   const CLOCK_THREAD_CPUTIME_ID = 3;
   return () => {
     lib.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, p);
-    return Number(ts[0]) * 1e9 + Number(ts[1]);
+    return (w[0]! + w[1]! * 4294967296) * 1e9 + w[2]! + w[3]! * 4294967296;
   };
 }
