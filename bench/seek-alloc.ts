@@ -17,16 +17,9 @@ import { Rng } from "../src/kernel/prng.ts";
 import { cloneState } from "../src/kernel/state.ts";
 import { Cursor } from "../src/replay/cursor.ts";
 import { openSource } from "../src/replay/source.ts";
-import { WARMUP_SEEKS } from "./seek-cost.ts";
+import { benchArgs, WARMUP_SEEKS } from "./seek-cost.ts";
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const path =
-  argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ??
-  "bench/out/stress-100000000.ktrace";
+const { opt, path } = benchArgs();
 const CALLS = Number(opt("--calls") ?? 40000);
 const PARTS = ["seek", "snapshot", "fromPlain", "columnsTo", "clone", "fold"] as const;
 const part = opt("--part");

@@ -7,6 +7,17 @@ import { Cursor, type ReplaySource } from "../src/replay/index.ts";
 
 const ms = (x: number) => +x.toFixed(3);
 
+/** The command line of a seek bench: its options (`opt("--name")`: the word after it) and its trace (the first word that is neither an option nor an option's value). */
+export function benchArgs(defaultTrace = "bench/out/stress-100000000.ktrace") {
+  const argv = process.argv.slice(2);
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const path = argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ?? defaultTrace;
+  return { argv, opt, path };
+}
+
 /**
  * Random seeks before the timed ones, so that these time the seek and not the
  * compiler: after 200, applyEvent (14,098 bytecodes) was still being compiled

@@ -17,17 +17,10 @@ import { loadavg } from "node:os";
 import { Rng } from "../src/kernel/prng.ts";
 import { Cursor } from "../src/replay/cursor.ts";
 import { openSource } from "../src/replay/source.ts";
-import { readThrough, threadCpuClock, WARMUP_SEEKS } from "./seek-cost.ts";
+import { benchArgs, readThrough, threadCpuClock, WARMUP_SEEKS } from "./seek-cost.ts";
 
-const argv = process.argv.slice(2);
+const { argv, opt, path } = benchArgs();
 const json = argv.includes("--json");
-const opt = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const path =
-  argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ??
-  "bench/out/stress-100000000.ktrace";
 const SEEKS = Number(opt("--seeks") ?? 2000);
 const ROUNDS = 5;
 const WARMUP = Number(opt("--warmup") ?? WARMUP_SEEKS);
