@@ -339,9 +339,15 @@ function mapOf<X, K, V>(xs: readonly X[], key: (x: X) => K, make: (x: X) => V): 
   return m;
 }
 
+// mapOf's keys and the pipes' copy, made once (an arrow written in the call is a new function at each call).
+const tidOf = (x: { tid: number }) => x.tid;
+const pidOf = (x: { pid: number }) => x.pid;
+const idOf = (x: { id: number }) => x.id;
+const pipeOf = (x: Pipe): Pipe => ({ ...x });
+
 /** A new state of p's parts, every object made by its constructor; shares nothing with p. */
 function rebuilt(p: Parts): KState {
-  const threads = mapOf(p.threads, (x) => x.tid, threadOf);
+  const threads = mapOf(p.threads, tidOf, threadOf);
   unwaitedSlot(threads);
   const cpus = new Array<Cpu>(p.cpus.length);
   for (let i = 0; i < cpus.length; i++) cpus[i] = cpuOf(p.cpus[i]!);
@@ -352,17 +358,13 @@ function rebuilt(p: Parts): KState {
     time: p.time,
     config: { ...p.config },
     cpus,
-    procs: mapOf(p.procs, (x) => x.pid, procOf),
+    procs: mapOf(p.procs, pidOf, procOf),
     threads,
-    locks: mapOf(p.locks, (x) => x.id, lockOf),
-    kstacks: mapOf(p.kstacks, (x) => x.id, kstackOf),
-    vars: mapOf(list(p.vars), (x) => x.id, varOf),
-    objs: mapOf(list(p.objs), (x) => x.id, objOf),
-    pipes: mapOf(
-      list(p.pipes),
-      (x) => x.id,
-      (x) => ({ ...x }),
-    ),
+    locks: mapOf(p.locks, idOf, lockOf),
+    kstacks: mapOf(p.kstacks, idOf, kstackOf),
+    vars: mapOf(list(p.vars), idOf, varOf),
+    objs: mapOf(list(p.objs), idOf, objOf),
+    pipes: mapOf(list(p.pipes), idOf, pipeOf),
     regTypes,
     nextLock: p.nextLock,
     nextVmar: p.nextVmar,
