@@ -83,8 +83,8 @@ function ascii(n: number): string | undefined {
   }
   const s = String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
   keyStr[h] = s;
-  // Its bytes, copied: the document's buffer is reused (the inflater's).
-  keyBytes.set(b.subarray(p, p + n), at);
+  // Its bytes, copied (a loop: no view made): the document's buffer is reused (the inflater's).
+  for (let i = 0; i < n; i++) keyBytes[at + i] = b[p + i]!;
   p += n;
   return s;
 }
