@@ -7,6 +7,17 @@ import { Cursor, type ReplaySource } from "../src/replay/index.ts";
 
 const ms = (x: number) => +x.toFixed(3);
 
+/** The command line of a seek bench: its options (`opt("--name")`: the word after it) and its trace (the first word that is neither an option nor an option's value). */
+export function benchArgs(defaultTrace = "bench/out/stress-100000000.ktrace") {
+  const argv = process.argv.slice(2);
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const path = argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ?? defaultTrace;
+  return { argv, opt, path };
+}
+
 /**
  * Random seeks before the timed ones, so that these time the seek and not the
  * compiler: after 200, applyEvent (14,098 bytecodes) was still being compiled
@@ -70,11 +81,15 @@ export async function threadCpuClock(): Promise<() => number> {
   const lib = ffi.dlopen("libc.so.6", {
     clock_gettime: { args: [ffi.FFIType.i32, ffi.FFIType.ptr], returns: ffi.FFIType.i32 },
   });
-  const ts = new BigInt64Array(2);
+  // Read as 32-bit halves (little-endian, both values below 2^53): a BigInt64Array read makes a BigInt, garbage per
+  // call. The ArrayBuffer first: a view made later would move the array's storage away from the pointer.
+  const buf = new ArrayBuffer(16);
+  const ts = new BigInt64Array(buf);
+  const w = new Uint32Array(buf);
   const p = ffi.ptr(ts);
   const CLOCK_THREAD_CPUTIME_ID = 3;
   return () => {
     lib.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, p);
-    return Number(ts[0]) * 1e9 + Number(ts[1]);
+    return (w[0]! + w[1]! * 4294967296) * 1e9 + w[2]! + w[3]! * 4294967296;
   };
 }

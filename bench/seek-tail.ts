@@ -12,36 +12,52 @@
 // Bun on Linux only (/proc; bun:ffi for the thread's exact CPU time). Other
 // threads' CPU is from their schedstat, exact for a thread not running when read. docs/BENCHMARKS.md ("Phase 6") keeps the figures.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Rng } from "../src/kernel/prng.ts";
 import { Cursor } from "../src/replay/cursor.ts";
 import { openSource } from "../src/replay/source.ts";
-import { readThrough, threadCpuClock, WARMUP_SEEKS } from "./seek-cost.ts";
+import { benchArgs, readThrough, threadCpuClock, WARMUP_SEEKS } from "./seek-cost.ts";
 
-const argv = process.argv.slice(2);
+const { argv, opt, path } = benchArgs();
 const json = argv.includes("--json");
-const opt = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const path =
-  argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1]!.startsWith("--"))) ??
-  "bench/out/stress-100000000.ktrace";
 const SEEKS = Number(opt("--seeks") ?? 2000);
 const ROUNDS = 5;
 const WARMUP = Number(opt("--warmup") ?? WARMUP_SEEKS);
+/** --trace: a line on stderr per timed seek (its CPU), to read beside BUN_JSC_reportCompileTimes=1's lines. */
+const trace = argv.includes("--trace");
 
 /** This thread's CPU time in ns, exact (seek-cost.ts). */
 const threadCpuNs = await threadCpuClock();
 
-/** This thread's run-queue wait so far (ns; schedstat, counted when it gets a core back) and its [minor, major] faults. */
-function self(): { wait: number; minflt: number; majflt: number } {
-  const wait = Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[1]);
+// The probes read /proc through descriptors opened once, into one buffer, and parse the bytes: no
+// strings or objects per seek, so that the harness does not make the collections more frequent (they
+// are what the tail is made of: docs/BENCHMARKS.md, "Phase 10").
+const procBuf = new Uint8Array(512);
+
+/** The k-th (0-based) space-separated unsigned integer in the file at fd, from byte `from` ("from: ')'" skips to after the last ')'). */
+function field(fd: number, k: number, from: number | ")" = 0): number {
+  const n = readSync(fd, procBuf, 0, procBuf.length, 0);
+  let i = 0;
+  if (from === ")") {
+    i = n - 1;
+    while (i > 0 && procBuf[i] !== 41) i--;
+    i += 2;
+  } else i = from;
+  for (let f = 0; f < k && i < n; i++) if (procBuf[i] === 32) f++;
+  let v = 0;
+  for (; i < n && procBuf[i]! >= 48 && procBuf[i]! <= 57; i++) v = v * 10 + procBuf[i]! - 48;
+  return v;
+}
+
+const selfSched = openSync("/proc/thread-self/schedstat", "r");
+const selfStat = openSync("/proc/thread-self/stat", "r");
+/** This thread's run-queue wait so far (ns; schedstat, counted when it gets a core back) and its minor and major faults, into out. */
+function self(out: Float64Array): void {
+  out[0] = field(selfSched, 1);
   // Fields after the command's closing parenthesis: state is field 3, minflt 10, majflt 12.
-  const st = readFileSync("/proc/thread-self/stat", "utf8");
-  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-  return { wait, minflt: Number(f[7]), majflt: Number(f[9]) };
+  out[1] = field(selfStat, 7, ")");
+  out[2] = field(selfStat, 9, ")");
 }
 
 const myTid = (() => {
@@ -49,13 +65,27 @@ const myTid = (() => {
   return st.slice(0, st.indexOf(" "));
 })();
 
-/** CPU ns of the process's other threads, all together. */
-function others(): number {
-  let sum = 0;
+/** The other threads' schedstat descriptors (listed again before each round: the JIT starts threads as it needs them). */
+let otherFds: number[] = [];
+function listOthers(): void {
+  for (const fd of otherFds) closeSync(fd);
+  otherFds = [];
   for (const tid of readdirSync("/proc/self/task")) {
     if (tid === myTid) continue;
     try {
-      sum += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      otherFds.push(openSync(`/proc/self/task/${tid}/schedstat`, "r"));
+    } catch {
+      // The thread ended.
+    }
+  }
+}
+
+/** CPU ns of the process's other threads, all together. */
+function others(): number {
+  let sum = 0;
+  for (let i = 0; i < otherFds.length; i++) {
+    try {
+      sum += field(otherFds[i]!, 0);
     } catch {
       // The thread ended.
     }
@@ -98,29 +128,36 @@ for (let i = 0; i < WARMUP; i++) c.seek(Math.floor(rnd() * total));
 const load0 = loadavg()[0]!;
 if (argv.includes("--mark")) console.error("=== timed seeks begin");
 const seeks: Seek[] = [];
+const s0 = new Float64Array(3);
+const s1 = new Float64Array(3);
 for (let r = 0; r < ROUNDS; r++) {
+  listOthers();
   for (let i = 0; i < SEEKS / ROUNDS; i++) {
     const to = Math.floor(rnd() * total);
     const o0 = others();
     const h0 = heapSize();
-    const s0 = self();
+    self(s0);
     const c0 = threadCpuNs();
     const t = performance.now();
     c.seek(to);
     const wall = (performance.now() - t) * 1e6;
     const cpu = threadCpuNs() - c0;
-    const s1 = self();
+    self(s1);
     const h1 = heapSize();
     const o1 = others();
-    const wait = s1.wait - s0.wait;
+    const wait = s1[0]! - s0[0]!;
+    if (trace)
+      console.error(
+        `seek ${seeks.length} to ${to} cpu ${(cpu / 1e6).toFixed(3)} others ${((o1 - o0) / 1e6).toFixed(3)}`,
+      );
     seeks.push({
       round: r,
       wall,
       cpu,
       wait,
       blocked: Math.max(0, wall - cpu - wait),
-      minflt: s1.minflt - s0.minflt,
-      majflt: s1.majflt - s0.majflt,
+      minflt: s1[1]! - s0[1]!,
+      majflt: s1[2]! - s0[2]!,
       gc: h1 < h0,
       others: o1 - o0,
     });

@@ -329,27 +329,43 @@ export function fromPlain(p: PlainState): KState {
 /** A state's parts as fromPlain reads them: a plain form, or a live state's objects (cloneState). */
 type Parts = Omit<PlainState, "threads"> & { threads: readonly (PlainThread | Thread)[] };
 
+/** A map of `xs` by key(x), each made by `make`: a loop, without the [key, value] pairs `new Map(xs.map(...))` allocates. */
+function mapOf<X, K, V>(xs: readonly X[], key: (x: X) => K, make: (x: X) => V): Map<K, V> {
+  const m = new Map<K, V>();
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    m.set(key(x), make(x));
+  }
+  return m;
+}
+
+// mapOf's keys and the pipes' copy, made once (an arrow written in the call is a new function at each call).
+const tidOf = (x: { tid: number }) => x.tid;
+const pidOf = (x: { pid: number }) => x.pid;
+const idOf = (x: { id: number }) => x.id;
+const pipeOf = (x: Pipe): Pipe => ({ ...x });
+
 /** A new state of p's parts, every object made by its constructor; shares nothing with p. */
 function rebuilt(p: Parts): KState {
-  const threads = new Map(p.threads.map((x) => [x.tid, threadOf(x)]));
+  const threads = mapOf(p.threads, tidOf, threadOf);
   unwaitedSlot(threads);
+  const cpus = new Array<Cpu>(p.cpus.length);
+  for (let i = 0; i < cpus.length; i++) cpus[i] = cpuOf(p.cpus[i]!);
+  const regTypes = new Map<string, VarType>();
+  for (const x of list(p.regTypes)) if (Array.isArray(x)) regTypes.set(x[0], x[1]);
   return {
     seq: p.seq,
     time: p.time,
     config: { ...p.config },
-    cpus: p.cpus.map(cpuOf),
-    procs: new Map(p.procs.map((x) => [x.pid, procOf(x)])),
+    cpus,
+    procs: mapOf(p.procs, pidOf, procOf),
     threads,
-    locks: new Map(p.locks.map((x) => [x.id, lockOf(x)])),
-    kstacks: new Map(p.kstacks.map((x) => [x.id, kstackOf(x)])),
-    vars: new Map(list(p.vars).map((x) => [x.id, varOf(x)])),
-    objs: new Map(list(p.objs).map((x) => [x.id, objOf(x)])),
-    pipes: new Map(list(p.pipes).map((x) => [x.id, { ...x }])),
-    regTypes: new Map(
-      list(p.regTypes)
-        .filter((x) => Array.isArray(x))
-        .map(([k, v]) => [k, v]),
-    ),
+    locks: mapOf(p.locks, idOf, lockOf),
+    kstacks: mapOf(p.kstacks, idOf, kstackOf),
+    vars: mapOf(list(p.vars), idOf, varOf),
+    objs: mapOf(list(p.objs), idOf, objOf),
+    pipes: mapOf(list(p.pipes), idOf, pipeOf),
+    regTypes,
     nextLock: p.nextLock,
     nextVmar: p.nextVmar,
     nextVar: p.nextVar ?? 1,

@@ -205,8 +205,13 @@ export class Cursor {
   /** Moves to the target (see resolve) and returns the new position. */
   seek(target: SeekTarget): number {
     const to = this.resolve(target);
-    // A jump keeps the checkpoint just before its target; see stepBack.
-    this.moveTo(to, this.every);
+    // A jump keeps no checkpoint: a clone per jump was a fifth of a random
+    // seek's allocation, and every one lived on in the LRU, so the young
+    // collections came every ~375 seeks and each slowed ~3 seeks several-fold
+    // (the random seek's p99; docs/BENCHMARKS.md, "Phase 10"). The first step
+    // back after a jump folds again from the snapshot and keeps that interval's
+    // checkpoints (see stepBack).
+    this.moveTo(to, 0);
     return to;
   }
 

@@ -16,6 +16,7 @@
 // bytes (every item takes at least one byte, checked before an array is made);
 // recursion within the depth limit.
 
+import { fromUtf8 } from "./bytes.ts";
 import type { ShapeLimits } from "./msgpack-bounds.ts";
 
 let b: Uint8Array = new Uint8Array(0);
@@ -82,23 +83,26 @@ function ascii(n: number): string | undefined {
   }
   const s = String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[]);
   keyStr[h] = s;
-  // Its bytes, copied: the document's buffer is reused (the inflater's).
-  keyBytes.set(b.subarray(p, p + n), at);
+  // Its bytes, copied (a loop: no view made): the document's buffer is reused (the inflater's).
+  for (let i = 0; i < n; i++) keyBytes[at + i] = b[p + i]!;
   p += n;
   return s;
 }
 
-/** An ASCII string longer than SHORT bytes (not cached), or undefined (out set). */
+/**
+ * An ASCII string longer than SHORT bytes (not cached), or undefined (out set).
+ * Made at once (the bytes checked first): appending a character at a time made
+ * a string per character, ~100 of them per event chunk of `stress` (a seek's
+ * garbage: docs/BENCHMARKS.md, "Phase 10").
+ */
 function longAscii(n: number): string | undefined {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const c = b[p + i]!;
-    if (c >= 0x80) {
-      out = true;
-      return undefined;
-    }
-    s += String.fromCharCode(c);
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= b[p + i]!;
+  if (any >= 0x80) {
+    out = true;
+    return undefined;
   }
+  const s = fromUtf8(b.subarray(p, p + n));
   p += n;
   return s;
 }
