@@ -11,7 +11,9 @@ import {
   eventJson,
   eventOrNull,
   openSource,
+  type ReplaySource,
   recoveryNote,
+  type SeekTarget,
   StateUnknownError,
   stateText,
   stateView,
@@ -21,6 +23,21 @@ import type { ParsedArgs } from "../args.ts";
 import { KtraceError, UsageError } from "../errors.ts";
 import { eprintln, printJson, println } from "../io.ts";
 
+/**
+ * A cursor on src at `at` (a seq or a point's name), for the commands that print
+ * a state there: a state that cannot be known (events missing between the
+ * nearest snapshot and it) is one line naming the file, exit 2.
+ */
+export function cursorAt(src: ReplaySource, path: string, at: SeekTarget): { cursor: Cursor; seq: number } {
+  const cursor = new Cursor(src);
+  try {
+    return { cursor, seq: cursor.seek(at) };
+  } catch (e) {
+    if (e instanceof StateUnknownError) throw new KtraceError(`${safeText(path)}: ${e.message}`, { exitCode: 2 });
+    throw e;
+  }
+}
+
 export async function run(args: ParsedArgs<"state">): Promise<number> {
   const at = args.flags.at;
   if (at === undefined)
@@ -29,14 +46,7 @@ export async function run(args: ParsedArgs<"state">): Promise<number> {
   const raw = openSource(path);
   const src = args.flags.json ? raw : displaySafe(raw);
   try {
-    const cursor = new Cursor(src);
-    let seq: number;
-    try {
-      seq = cursor.seek(at);
-    } catch (e) {
-      if (e instanceof StateUnknownError) throw new KtraceError(`${safeText(path)}: ${e.message}`, { exitCode: 2 });
-      throw e;
-    }
+    const { cursor, seq } = cursorAt(src, path, at);
     // The state may be known (a snapshot) while its event is missing.
     const ev = seq >= 0 ? eventOrNull(src, seq) : null;
     if (args.flags.json) {

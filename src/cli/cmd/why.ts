@@ -7,7 +7,7 @@
 // known in a damaged trace is refused as `state` refuses it.
 
 import {
-  Cursor,
+  type Cursor,
   displaySafe,
   eventJson,
   objectTitle,
@@ -15,27 +15,20 @@ import {
   parseRef,
   RefError,
   recoveryNote,
-  StateUnknownError,
 } from "../../replay/index.ts";
 import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { KtraceError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
+import { cursorAt } from "./state.ts";
 
 export async function run(args: ParsedArgs<"why">): Promise<number> {
   const [path, text] = args.positionals as [string, string];
   const raw = openSource(path);
   const src = args.flags.json ? raw : displaySafe(raw);
   try {
-    const cursor = new Cursor(src);
-    let seq: number;
-    try {
-      seq = cursor.seek(args.flags.at ?? "end");
-    } catch (e) {
-      if (e instanceof StateUnknownError) throw new KtraceError(`${safeText(path)}: ${e.message}`, { exitCode: 2 });
-      throw e;
-    }
+    const { cursor, seq } = cursorAt(src, path, args.flags.at ?? "end");
     const state = cursor.state;
     let ref: ReturnType<typeof parseRef>;
     let entries: ReturnType<Cursor["why"]>;
