@@ -202,6 +202,7 @@ describe("ktrace events", () => {
       ["events", file, "--json"],
       ["check", file, "--json"],
       ["state", file, "--at", "violation", "--json"],
+      ["why", file, "kstack:1", "--at", "violation"],
     ]) {
       const [b, d] = await Promise.all([runCli(args, { runtime: "bun" }), runCli(args, { runtime: "deno" })]);
       expect(d.code).toBe(b.code);
