@@ -189,8 +189,8 @@ export class RaceDetector implements Monitor {
   private readonly signals = new Map<number, VC>();
   /** By descriptor slot (fdKey: a process's fd number): its opens and closes (writes) and the reads and writes through it (reads). */
   private readonly fds = new Map<number, VarState>();
-  /** The thread whose exec is closing its process's close-on-exec descriptors (-1: none): the kernel's closes, not the program's. */
-  private execing = -1;
+  /** The threads whose exec is closing their process's close-on-exec descriptors: the kernel's closes, not the program's. */
+  private readonly execing = new Set<number>();
   /** The last thread slot() looked up (most events come in runs of one thread's). */
   private lastTid = -1;
   private lastSlot = -1;
@@ -203,7 +203,7 @@ export class RaceDetector implements Monitor {
   }
 
   pre(s: KState, ev: KEvent): Finding | null {
-    if (ev.tid === this.execing && ev.kind !== KIND.fdClose && ev.kind !== KIND.exec) this.execing = -1;
+    if (this.execing.size > 0 && ev.kind !== KIND.fdClose && ev.kind !== KIND.exec) this.execing.delete(ev.tid);
     switch (ev.kind) {
       case KIND.load:
         return this.read(s, ev, false);
@@ -280,7 +280,7 @@ export class RaceDetector implements Monitor {
         // A call on a descriptor that is not open (EBADF: a write, read, close or dup through a number): a use of its slot.
         return ev.a === ERRNO.EBADF && ev.b >= 0 && ev.b < FD_KEYS ? this.fdUseOf(s, ev, ev.b) : null;
       case KIND.exec:
-        if (ev.tid >= 0) this.execing = ev.tid;
+        if (ev.tid >= 0) this.execing.add(ev.tid);
         return null;
       case KIND.pipeRead: {
         const found = this.fdUse(s, ev, false);
@@ -529,7 +529,7 @@ export class RaceDetector implements Monitor {
     if (ev.tid < 0) return null;
     const pid = s.threads.get(ev.tid)?.pid;
     if (pid === undefined || ev.a < 0 || ev.a >= FD_KEYS) return null;
-    if (ev.kind === KIND.fdClose && (ev.tid === this.execing || s.procs.get(pid)?.vmar === null)) {
+    if (ev.kind === KIND.fdClose && (this.execing.has(ev.tid) || s.procs.get(pid)?.vmar === null)) {
       this.fds.delete(fdKey(pid, ev.a));
       return null;
     }
