@@ -405,8 +405,7 @@ export class ChunkBuilder {
 
 /** Int32 slots per event in EventRows: kind, cpu, tid, a, b, c, string index (0: ""), time delta from the event before. */
 const ROW = 8;
-/** A lone surrogate (in `u` mode a pair is one code point, which UTF-8 carries exactly: an emoji in a comm stays a row). */
-const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * One chunk's events as rows of int32 (ROW slots each), its first time, and
@@ -473,7 +472,7 @@ export class EventRows {
       const got = this.dict.get(s);
       if (got !== undefined) x = got;
       else {
-        if (LONE_SURROGATE.test(s)) return false; // the wire's UTF-8 would not give it back
+        if (SURROGATE.test(s)) return false; // the wire's UTF-8 would not give it back
         this.strs.push(s);
         x = this.strs.length;
         this.dict.set(s, x);
@@ -494,19 +493,16 @@ export class EventRows {
     return true;
   }
 
-  /**
-   * The wire form's strings part: their count and each one's length in UTF-16
-   * units (u32 little-endian), then the UTF-8 of them all one after another
-   * (one encode per chunk: an import's chunk has ~400 new strings; well formed,
-   * so the decoded text splits back at the same lengths).
-   */
+  /** The wire form's strings part: their count, then each one's UTF-8 length and bytes (u32 little-endian). */
   strings(): Uint8Array {
     const w = this.strBytes;
-    const strs = this.strs;
     w.reset();
-    w.u32(strs.length);
-    for (const s of strs) w.u32(s.length);
-    if (strs.length > 0) w.bytes(utf8(strs.join("")));
+    w.u32(this.strs.length);
+    for (const s of this.strs) {
+      const b = utf8(s);
+      w.u32(b.length);
+      w.bytes(b);
+    }
     return w.buf.subarray(0, w.pos);
   }
 
@@ -529,13 +525,11 @@ export function rowStrings(b: Uint8Array): string[] {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n = v.getUint32(0, true);
   const out: string[] = [];
-  if (n === 0) return out;
-  const all = fromUtf8(b.subarray(4 + 4 * n));
-  let from = 0;
+  let p = 4;
   for (let k = 0; k < n; k++) {
-    const len = v.getUint32(4 + 4 * k, true);
-    out.push(all.slice(from, from + len));
-    from += len;
+    const len = v.getUint32(p, true);
+    out.push(fromUtf8(b.subarray(p + 4, p + 4 + len)));
+    p += 4 + len;
   }
   return out;
 }
