@@ -14,10 +14,8 @@
 // (TraceWriter.useThread: the same bytes), started with the trace when the
 // input holds THREAD_AT_ONCE_BYTES of text or more, else once the trace holds
 // THREAD_AFTER_EVENTS events, so that a short import does not pay the
-// thread's start (~50 ms): this thread then parses, maps and converts, and
-// stores each event as a row of int32 (the recorder's EventRows), while the
-// other encodes the event chunks, decides the snapshots (SnapshotRule),
-// deflates and writes (a chunk begun before a late start is encoded here).
+// thread's start (~50 ms): this thread then parses, maps, converts and
+// encodes while the other deflates and writes.
 
 import { basename } from "node:path";
 import { type ImportedMeta, type TraceMeta, TraceWriter, type WriteResult } from "../trace/index.ts";
@@ -150,8 +148,7 @@ async function onePass(
     asked = true;
     const e = early;
     early = undefined;
-    // The thread encodes the event chunks too (the recorder's `encode`): this one stores each event as a row of int32.
-    const why = await w.useThread(e, { encode: true });
+    const why = await w.useThread(e);
     opts.note?.(
       why === null
         ? `import: compressing and writing on a second thread${atOnce ? "" : ` from event ${w.events}`}`

@@ -422,9 +422,7 @@ export class TraceWriter {
    * `encode` (the recorder's): the thread encodes the event chunks too, and
    * decides the snapshots (SnapshotRule: it knows the chunks' sizes); this
    * thread only stores each event's fields (EventRows) and takes each
-   * interval's snapshot. Started after some events (an import's "auto"), the
-   * chunk being made is still encoded here and the rows start with the next
-   * one (the same chunks, so the same bytes).
+   * interval's snapshot. Only before the first event.
    */
   async useThread(early?: EarlyThread, opts: { encode?: boolean } = {}): Promise<string | null> {
     if (this.state !== "open") this.notOpen("start a writer thread for");
@@ -432,7 +430,7 @@ export class TraceWriter {
       if (early !== undefined) TraceWriter.dropThread(early);
       return null;
     }
-    const encode = opts.encode === true;
+    const encode = opts.encode === true && this.next === 0;
     const t = await WriterThread.start(
       this.file,
       this.partialPath,
@@ -443,11 +441,7 @@ export class TraceWriter {
     if (typeof t === "string") return t;
     this.thread = t;
     this.sink = t;
-    if (encode) {
-      this.rows = new EventRows(this.chunkEvents);
-      // A chunk begun here ends here (flushChunk encodes a `local` chunk).
-      this.local = this.chunk.n > 0;
-    }
+    if (encode) this.rows = new EventRows(this.chunkEvents);
     return null;
   }
 

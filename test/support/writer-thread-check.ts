@@ -27,8 +27,6 @@ export interface WriterThreadReport {
   abort: string;
   /** Events EventRows does not carry, with an encoding thread against the writer alone: "same", or what differed. */
   odd: string;
-  /** An encoding thread started in the middle of a chunk (an import's "auto"): "same" as the writer alone, or what differed. */
-  late: string;
 }
 
 const RUNS: (RunRequest & { every?: number; gz?: boolean })[] = [
@@ -64,7 +62,6 @@ export async function checkWriterThread(parent: string): Promise<WriterThreadRep
     failure: await failure(dir),
     abort: await abort(dir),
     odd: await odd(dir),
-    late: await late(dir),
   };
   rmSync(dir, { recursive: true, force: true });
   return report;
@@ -170,37 +167,6 @@ async function odd(dir: string): Promise<string> {
   const bad = await run(true);
   if (bad[0] !== bad[1]) return `errors differ: ${bad[0]} / ${bad[1]}`;
   return bad[0]!.startsWith("bad-event: events 28672..") ? "same" : `unexpected: ${bad[0]}`;
-}
-
-/**
- * An encoding thread started after 10,500 events (in the middle of a chunk, as
- * an import's "auto" starts it), with small snapshot intervals: the chunk begun
- * is encoded here, the next ones as rows there. Returns "same" or what differed.
- */
-async function late(dir: string): Promise<string> {
-  const p = await prepare({ target: "stress", maxEvents: 60_000 });
-  const files: Buffer[] = [];
-  for (const threaded of [false, true]) {
-    const path = join(dir, `late-${threaded}.ktrace`);
-    const w = TraceWriter.create(path, metaOf(p, 1000), initState(p.world.config), { snapshotEvery: 1000 });
-    const evs: [KEvent, KState][] = [];
-    let kept = initState(p.world.config);
-    simulate(p.world, { seed: p.variant.seed, maxEvents: p.maxEvents }, (ev, s) => {
-      if (ev.seq < 10_500) return w.append(ev, s);
-      // The simulator mutates its state: a copy where the writer reads it (a snapshot's, the last event's).
-      if (ev.seq % 1000 === 999 || ev.seq === p.maxEvents - 1) kept = structuredClone(s);
-      evs.push([{ ...ev }, kept]);
-    });
-    if (threaded) {
-      const why = await w.useThread(undefined, { encode: true });
-      if (why !== null) return `no thread: ${why}`;
-    }
-    for (const [ev, s] of evs) w.append(ev, s);
-    w.finish();
-    files.push(readFileSync(path));
-    rmSync(path);
-  }
-  return files[0]!.equals(files[1]!) ? "same" : "the files differ";
 }
 
 const self = typeof process !== "undefined" ? (process.argv[1] ?? "") : "";
