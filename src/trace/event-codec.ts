@@ -126,8 +126,11 @@ export class BodyError extends Error {}
  * would write them as invalid UTF-8 (and differently for long strings).
  */
 function wellFormed(s: string): string {
-  return /[\ud800-\udfff]/.test(s) ? fromUtf8(utf8(s)) : s;
+  return LONE_SURROGATE.test(s) ? fromUtf8(utf8(s)) : s;
 }
+
+/** A surrogate not in a pair (with the u flag a pair is one code point, outside the range): what UTF-8 cannot carry. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /** For varints the fast paths below do not take (values past 2^30): ByteWriter's, so the bytes are the same. */
 const wide = new ByteWriter(16);
@@ -405,7 +408,6 @@ export class ChunkBuilder {
 
 /** Int32 slots per event in EventRows: kind, cpu, tid, a, b, c, string index (0: ""), time delta from the event before. */
 const ROW = 8;
-const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * One chunk's events as rows of int32 (ROW slots each), its first time, and
@@ -472,7 +474,7 @@ export class EventRows {
       const got = this.dict.get(s);
       if (got !== undefined) x = got;
       else {
-        if (SURROGATE.test(s)) return false; // the wire's UTF-8 would not give it back
+        if (LONE_SURROGATE.test(s)) return false; // the wire's UTF-8 would not give it back
         this.strs.push(s);
         x = this.strs.length;
         this.dict.set(s, x);
