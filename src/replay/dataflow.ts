@@ -15,13 +15,19 @@
 //     before it), and for ECHILD the reap that took the child first (and the
 //     signal handler it ran in), for EINTR the signal's delivery;
 //   - for a value loaded from a variable, the write it read;
+//   - for a value loaded from a variable no thread had written yet, its
+//     creation (the initial value), and the other thread's write that came
+//     only after the read, found past the violation (a sleep orders nothing);
 //   - the thread's last failed call after the last of those writes (a value
 //     short because the thread stopped early: a read loop ended by EINTR),
-//     with what is behind it (the delivery, the reap).
+//     with what is behind it (the delivery, the reap), and each other thread
+//     of the process's last failed call after them (a thread that gave up: a
+//     timed wait's ETIMEDOUT, with the wake that found no waiter because that
+//     wait had just timed out).
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
-import { bit } from "../kernel/signal.ts";
+import { actionOf, bit } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
 import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, SIG, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
@@ -249,7 +255,8 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
     ev.seq,
     {
       event: (e) => {
-        if (e.kind === KIND.signal && pids.has(e.a)) {
+        // Only signals the process handles (an ignored one is dropped at its send, never pending).
+        if (e.kind === KIND.signal && pids.has(e.a) && handles(state, e.a, e.b)) {
           const key = `${e.a}:${e.c}:${e.b}`;
           if (pending.has(key)) merged.push({ ...e });
           else pending.set(key, e.seq);
@@ -284,6 +291,12 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
         why: `tid ${tid} took ${sigName(x.before.a)} here, before its pause at ${x.pause}: the signal came before pause() and does not end it (sigsuspend waits with the signal blocked until then)`,
       });
   return out.sort((a, b) => a.seq - b.seq);
+}
+
+/** Whether process pid runs a handler for sig (in state). */
+function handles(state: KState, pid: number, sig: number): boolean {
+  const p = state.procs.get(pid);
+  return p !== undefined && actionOf(p, sig) === "handler";
 }
 
 /** Lost updates reported per violation at most (the latest). */
