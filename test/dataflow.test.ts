@@ -146,6 +146,46 @@ describe("dataflow of a failed check", () => {
     expect(lost.seq).toBeLessThan(gaveUp.seq);
   });
 
+  it("a lock whose owner died: the owner's acquire, and the SIGKILL that killed it (its send and delivery), for no-deadlock and lock-owner-alive", () => {
+    const world = worldOf(
+      [
+        [
+          k.fork([k.lock("shm.lock"), k.user("update shared table", 6), k.unlock("shm.lock")], { pid: "a" }),
+          k.fork([k.user("start", 3), k.lock("shm.lock"), k.user("read table"), k.unlock("shm.lock")], { pid: "b" }),
+          k.user("supervise", 2),
+          k.kill(r("a"), "SIGKILL"),
+          k.waitpid(r("a")),
+          k.waitpid(r("b")),
+        ],
+      ],
+      { cpus: 2, locks: { "shm.lock": { type: "mutex", scope: "kernel" } } },
+    );
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 100 && seen.size < 2; seed++) {
+      const src = MemorySource.record(world, { seed, maxEvents: 5_000 }, { meta: { world } });
+      const res = firstViolation(src, ["no-deadlock", "lock-owner-alive"]);
+      const v = res.violation;
+      if (!v || seen.has(v.invariant)) continue;
+      seen.add(v.invariant);
+      const rep = violationReport(src, v, res.state ?? undefined);
+      const by = (kind: string) => rep.causes.filter((c) => c.kind === kind).map((c) => c.why);
+      expect(by("signal"), v.invariant).toEqual(["the SIGKILL that killed tid 2"]);
+      expect(by("signal-deliver"), v.invariant).toEqual([
+        "tid 2 took SIGKILL here, whose default action killed its process while it held shm.lock",
+      ]);
+      // the acquire, said once (lock-owner-alive's own cause is it)
+      expect(
+        by("lock-acquire").filter((w) => w.includes("shm.lock")),
+        v.invariant,
+      ).toEqual([
+        v.invariant === "no-deadlock"
+          ? "tid 2 took shm.lock here and never released it: it exited holding it"
+          : "tid 2 took shm.lock",
+      ]);
+    }
+    expect([...seen].sort()).toEqual(["lock-owner-alive", "no-deadlock"]);
+  });
+
   it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
     const world = worldOf(
       [

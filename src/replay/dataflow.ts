@@ -89,7 +89,14 @@ export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Fl
   const handler = state ? signalTarget(src, v.event, state) : [];
   if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state)];
   if (v.invariant === "no-deadlock" && state)
-    return [...handler, ...rwlockHolders(src, v.event, state), ...signalsBeforePause(src, v.event, state)];
+    return [
+      ...handler,
+      ...rwlockHolders(src, v.event, state),
+      ...signalsBeforePause(src, v.event, state),
+      ...deadOwners(src, v.event, state),
+    ];
+  // lock-owner-alive's own cause is the owner's acquire: add what ended the owner.
+  if (v.invariant === "lock-owner-alive" && state) return [...handler, ...deadOwners(src, v.event, state, false)];
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
   return decl && state ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state)] : handler;
 }
@@ -290,6 +297,65 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
         root: true,
         why: `tid ${tid} took ${sigName(x.before.a)} here, before its pause at ${x.pause}: the signal came before pause() and does not end it (sigsuspend waits with the signal blocked until then)`,
       });
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * For each lock a thread waits on whose owner has exited: the owner's
+ * acquire (it never released the lock), and what ended the owner: a signal
+ * whose default action killed its process (the delivery and the send), or
+ * another thread's exit_group. A lock its owner took and then died with is
+ * the cause of such a wait; what killed the owner is usually the bug (a
+ * supervisor's SIGKILL, an exit() from another thread).
+ */
+function deadOwners(src: ReplaySource, ev: KEvent, state: KState, acquire = true): FlowCause[] {
+  const dead = new Map<number, { lock: string; since: number }>();
+  for (const t of state.threads.values()) {
+    if (t.waitLock < 0) continue;
+    const l = state.locks.get(t.waitLock);
+    if (l === undefined || l.owner < 0 || l.owner === t.tid) continue;
+    const o = state.threads.get(l.owner);
+    if (o === undefined || o.state === "exited") dead.set(l.owner, { lock: l.name, since: l.since });
+  }
+  if (dead.size === 0) return [];
+  const out: FlowCause[] = [];
+  for (const [tid, d] of dead)
+    if (acquire && d.since >= 0)
+      out.push({ seq: d.since, why: `tid ${tid} took ${d.lock} here and never released it: it exited holding it` });
+  // What ended each owner: the last fatal delivery to it, or an exit_group by another thread of its process.
+  const ended = new Map<number, FlowCause[]>();
+  const pidOf = new Map<number, number>();
+  for (const [tid] of dead) {
+    const p = state.threads.get(tid)?.pid;
+    if (p !== undefined) pidOf.set(tid, p);
+  }
+  walk(
+    src,
+    Math.max(0, ev.seq - DATAFLOW_WINDOW),
+    ev.seq,
+    {
+      event: (e) => {
+        if (e.kind === KIND.signalDeliver && e.b === 0 && dead.has(e.tid)) {
+          const why = `tid ${e.tid} took ${sigName(e.a)} here, whose default action killed its process while it held ${dead.get(e.tid)!.lock}`;
+          const send =
+            e.c >= 0 && e.c < e.seq ? [{ seq: e.c, why: `the ${sigName(e.a)} that killed tid ${e.tid}` }] : [];
+          ended.set(e.tid, [...send, { seq: e.seq, root: true, why }]);
+        } else if (e.kind === KIND.exitGroup) {
+          for (const [tid, pid] of pidOf)
+            if (tid !== e.tid && state.threads.get(e.tid)?.pid === pid && !ended.has(tid))
+              ended.set(tid, [
+                {
+                  seq: e.seq,
+                  root: true,
+                  why: `tid ${e.tid}'s exit() took every thread of pid ${pid} down, tid ${tid} with ${dead.get(tid)!.lock} held`,
+                },
+              ]);
+        }
+      },
+    },
+    { fold: false },
+  );
+  for (const c of ended.values()) out.push(...c);
   return out.sort((a, b) => a.seq - b.seq);
 }
 
