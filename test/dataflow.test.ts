@@ -186,6 +186,37 @@ describe("dataflow of a failed check", () => {
     expect([...seen].sort()).toEqual(["lock-owner-alive", "no-deadlock"]);
   });
 
+  it("a lock whose owner died with its process: another thread's exit() took it down (the owner gone from the state)", () => {
+    const world = worldOf(
+      [
+        [
+          k.fork(
+            [
+              k.thread([k.lock("shm.lock"), k.user("long update", 20), k.unlock("shm.lock")]),
+              k.user("main work", 3),
+              k.exit(1),
+            ],
+            { pid: "a" },
+          ),
+          k.fork([k.user("start", 6), k.lock("shm.lock"), k.unlock("shm.lock")], { pid: "b" }),
+          k.waitpid(r("a")),
+          k.waitpid(r("b")),
+        ],
+      ],
+      { cpus: 2, locks: { "shm.lock": { type: "mutex", scope: "kernel" } } },
+    );
+    let rep: ReturnType<typeof violationReport> | undefined;
+    for (let seed = 1; seed <= 100 && rep === undefined; seed++) {
+      const src = MemorySource.record(world, { seed, maxEvents: 5_000 }, { meta: { world } });
+      const res = firstViolation(src, ["lock-owner-alive"]);
+      if (res.violation) rep = violationReport(src, res.violation, res.state ?? undefined);
+    }
+    expect(rep!.message).toMatch(/^tid 3 \(pid 3\) blocks on shm\.lock held by tid 4, which no longer exists/);
+    expect(rep!.causes.filter((c) => c.kind === "exit-group").map((c) => c.why)).toEqual([
+      "tid 2's exit() took every thread of pid 2 down, tid 4 with shm.lock held",
+    ]);
+  });
+
   it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
     const world = worldOf(
       [

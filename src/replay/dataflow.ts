@@ -324,25 +324,26 @@ function deadOwners(src: ReplaySource, ev: KEvent, state: KState, acquire = true
       out.push({ seq: d.since, why: `tid ${tid} took ${d.lock} here and never released it: it exited holding it` });
   // What ended each owner: the last fatal delivery to it, or an exit_group by another thread of its process.
   const ended = new Map<number, FlowCause[]>();
+  // Each thread's pid: from the state, else from its creation in the window (a thread gone from the state).
   const pidOf = new Map<number, number>();
-  for (const [tid] of dead) {
-    const p = state.threads.get(tid)?.pid;
-    if (p !== undefined) pidOf.set(tid, p);
-  }
+  for (const t of state.threads.values()) pidOf.set(t.tid, t.pid);
   walk(
     src,
     Math.max(0, ev.seq - DATAFLOW_WINDOW),
     ev.seq,
     {
       event: (e) => {
-        if (e.kind === KIND.signalDeliver && e.b === 0 && dead.has(e.tid)) {
+        if (e.kind === KIND.threadNew) pidOf.set(e.a, e.b);
+        else if (e.kind === KIND.fork) pidOf.set(e.c, e.b);
+        else if (e.kind === KIND.signalDeliver && e.b === 0 && dead.has(e.tid)) {
           const why = `tid ${e.tid} took ${sigName(e.a)} here, whose default action killed its process while it held ${dead.get(e.tid)!.lock}`;
           const send =
             e.c >= 0 && e.c < e.seq ? [{ seq: e.c, why: `the ${sigName(e.a)} that killed tid ${e.tid}` }] : [];
           ended.set(e.tid, [...send, { seq: e.seq, root: true, why }]);
         } else if (e.kind === KIND.exitGroup) {
-          for (const [tid, pid] of pidOf)
-            if (tid !== e.tid && state.threads.get(e.tid)?.pid === pid && !ended.has(tid))
+          const pid = pidOf.get(e.tid);
+          for (const tid of dead.keys())
+            if (tid !== e.tid && pid !== undefined && pidOf.get(tid) === pid && !ended.has(tid))
               ended.set(tid, [
                 {
                   seq: e.seq,
