@@ -29,6 +29,34 @@ describe("process handles", () => {
     expect(of(r.evs, k.KIND.reap).map((e) => e.a)).toEqual([3, 2]);
     expect(regs(r.evs, "none")).toEqual([-k.ERRNO.ECHILD]);
   });
+  it("two threads forking at once: each fork returns its own child's pid, not the process's last", () => {
+    let crossed = 0;
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = runWorld(
+        [
+          [
+            k.thread([k.fork([k.user("a child", 2)], { pid: "ca" }), k.waitpid(k.r("ca"))], { tid: "ta" }),
+            k.thread([k.fork([k.user("b child", 2)], { pid: "cb" }), k.waitpid(k.r("cb"))], { tid: "tb" }),
+            k.join(k.r("ta")),
+            k.join(k.r("tb")),
+          ],
+        ],
+        { seed, cpus: 2 },
+      );
+      const forks = of(r.evs, k.KIND.fork);
+      expect(forks).toHaveLength(2);
+      for (const [reg, f] of [
+        ["ca", forks.find((e) => e.tid === 2)!],
+        ["cb", forks.find((e) => e.tid === 3)!],
+      ] as const)
+        expect(regs(r.evs, reg), `seed ${seed}`).toEqual([f.b]);
+      // the second fork's copy came before the first fork returned
+      const ret = r.evs.findIndex((e) => e.kind === k.KIND.regSet && (e.s === "ca" || e.s === "cb"));
+      if (forks[1]!.seq < r.evs[ret]!.seq) crossed++;
+      expect(r.st.outcome?.kind ?? "ok", `seed ${seed}`).toBe("ok");
+    }
+    expect(crossed).toBeGreaterThan(0);
+  });
   it("WNOHANG returns 0 while the child runs, then its pid", () => {
     const r = run([
       [

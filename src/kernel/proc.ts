@@ -59,6 +59,8 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
   f.pc++;
   const handlers = k.procs.get(t.pid)!.atfork;
   let ctid = -1;
+  // This fork's child: another thread of the process may fork before this one returns (lastChild is the process's).
+  let cpid = -1;
   pushKernel(t, [
     (t2, c2) => {
       k.emitInert(c2, t2.tid, KIND.kwork, 0, 0, "sys_fork");
@@ -67,13 +69,13 @@ export function fork(k: Simulator, t: TCtx, c: number, child: Op[], f: Frame, pi
     },
     (t2, c2) => {
       ctid = forkCopy(k, t2, c2, child);
+      cpid = k.procs.get(t2.pid)!.lastChild;
       return DONE;
     },
     (t2, c2) => startThread(k, t2, c2, ctid),
     (t2, c2) => {
       k.emitInert(c2, t2.tid, KIND.user, 0, 0, "fork() returns child pid");
-      if (pidReg !== undefined)
-        k.emit(c2, t2.tid, ev.regSet({ value: k.procs.get(t2.pid)!.lastChild, type: 0, reg: pidReg }));
+      if (pidReg !== undefined) k.emit(c2, t2.tid, ev.regSet({ value: cpid, type: 0, reg: pidReg }));
       t2.frames[t2.frames.length - 1]!.pc++;
       if (handlers.length > 0) {
         const parent = handlers.flatMap((h) => h.parent);
