@@ -217,6 +217,41 @@ describe("dataflow of a failed check", () => {
     ]);
   });
 
+  it("a value written by a thread killed before it finished: the exit() that took it down after its write", () => {
+    // main returns while a detached worker is between its two counters (in shared memory).
+    const { rep } = failing(
+      [
+        [
+          k.fork(
+            [
+              k.thread(
+                [k.repeat(3, [k.fetchAdd("records", 1), k.user("write record", 2), k.fetchAdd("committed", 1)])],
+                {
+                  detached: true,
+                },
+              ),
+              k.user("main work", 4),
+            ],
+            { pid: "app" },
+          ),
+          k.waitpid(r("app")),
+          k.load("rr", "records"),
+          k.load("cc", "committed"),
+          k.assert(k.eq(r("rr"), r("cc")), "every record started was committed"),
+        ],
+      ],
+      { vars: { records: { type: "int", scope: "kernel" }, committed: { type: "int", scope: "kernel" } } },
+    );
+    const write = rep.causes.find((c) => c.kind === "fetch-add" && c.why.startsWith("wrote the value"))!;
+    const killed = rep.causes.find((c) => c.kind === "exit-group")!;
+    expect(killed.why).toMatch(
+      new RegExp(
+        `^tid 2's exit\\(\\) took every thread of pid 2 down here, tid 3 with it, after its write at ${write.seq}: what it was to do after that write was not done$`,
+      ),
+    );
+    expect(killed.seq).toBeGreaterThan(write.seq);
+  });
+
   it("finds the check by the message the kernel prints for it, in any nested body, and reads only its condition", () => {
     const world = worldOf(
       [

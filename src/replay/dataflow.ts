@@ -23,7 +23,10 @@
 //     with what is behind it (the delivery, the reap), and each other thread
 //     of the process's last failed call after them (a thread that gave up: a
 //     timed wait's ETIMEDOUT, with the wake that found no waiter because that
-//     wait had just timed out).
+//     wait had just timed out);
+//   - for a write another thread made, that thread's death after it (its
+//     process's exit() by another thread, a fatal signal): it was killed
+//     before it finished what the write began.
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
@@ -552,6 +555,8 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const errs: KEvent[] = [];
   const lostWakes: KEvent[] = [];
   const pidOf = new Map<number, number>();
+  // exit_group calls and deliveries of a signal whose default action kills: what can end a thread mid-update.
+  const deaths: KEvent[] = [];
   const lost = new LostUpdates();
   const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
   walk(
@@ -569,6 +574,8 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
         else if (e.kind === KIND.errno && e.tid !== ev.tid) errs.push({ ...e });
         else if (e.kind === KIND.futexWake && e.c === 0) lostWakes.push({ ...e });
         else if (e.kind === KIND.threadNew) pidOf.set(e.a, e.b);
+        else if (e.kind === KIND.fork) pidOf.set(e.c, e.b);
+        else if (e.kind === KIND.exitGroup || (e.kind === KIND.signalDeliver && e.b === 0)) deaths.push({ ...e });
       },
     },
     { fold: false },
@@ -675,6 +682,28 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
           `this wakeup found no waiter: tid ${e.tid}'s timed wait on the word had timed out (it returns ETIMEDOUT at ${e.seq})`,
         );
     }
+  }
+  // A thread that wrote a value the check read and was then killed before the check (its process's exit() by
+  // another thread, a fatal signal): what it was to do after that write was not done (a count started, never
+  // finished).
+  for (const c of [...out]) {
+    if (c.root !== true) continue;
+    const w = writes.find((x) => x.seq === c.seq);
+    if (w === undefined || w.tid === ev.tid) continue;
+    const wpid = state?.threads.get(w.tid)?.pid ?? pidOf.get(w.tid);
+    const d = deaths.find(
+      (x) =>
+        x.seq > w.seq &&
+        ((x.kind === KIND.signalDeliver && x.tid === w.tid) ||
+          (x.kind === KIND.exitGroup && x.tid !== w.tid && wpid !== undefined && pidOf.get(x.tid) === wpid)),
+    );
+    if (d === undefined) continue;
+    add(
+      d.seq,
+      d.kind === KIND.exitGroup
+        ? `tid ${d.tid}'s exit() took every thread of pid ${wpid} down here, tid ${w.tid} with it, after its write at ${w.seq}: what it was to do after that write was not done`
+        : `tid ${w.tid} was killed here by ${sigName(d.a)}, after its write at ${w.seq}: what it was to do after that write was not done`,
+    );
   }
   out.sort((a, b) => a.seq - b.seq);
   return out;
