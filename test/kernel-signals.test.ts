@@ -478,4 +478,27 @@ describe("bad input", () => {
       /SIGSTOP: job control signals are not modelled$/,
     );
   });
+
+  it("a wait a signal handler can end (the handler posts the semaphore) is not stuck while a thread that can send the signal lives; without a handler it is", () => {
+    const prog = (handler: boolean): Op[][] => [
+      [
+        ...(handler ? [k.sigaction("SIGUSR1", [k.semPost("s")], { name: "on_usr1" })] : []),
+        k.thread([k.semWait("s")], { tid: "w" }),
+        k.fork([k.user("child", 4), k.kill(1, "SIGUSR1")], { pid: "c" }),
+        k.join(k.r("w")),
+        k.waitpid(k.r("c")),
+      ],
+    ];
+    const opts = (seed: number) => ({ vars: { ...VARS, s: k.semaphore(0) }, seed });
+    let flagged = 0;
+    for (let seed = 1; seed <= 50; seed++) {
+      const r = runWorld(prog(true), opts(seed));
+      expect(r.st.outcome?.kind ?? "ok", `seed ${seed}`).toBe("ok");
+      expect(violationOf(r)?.invariant, `seed ${seed}`).toBeUndefined();
+      // Without the handler, init ignores SIGUSR1: nothing posts, and the worker waits for ever.
+      const bare = runWorld(prog(false), opts(seed));
+      if (violationOf(bare)?.invariant === "no-deadlock") flagged++;
+    }
+    expect(flagged).toBe(50);
+  });
 });

@@ -149,7 +149,7 @@ export function handlerRelock(s: KState, tid: number, lockId: number) {
  * op runs again and waits again, lock-wait or join-wait). A wait for a
  * kernel lock goes on (mutex_lock sleeps TASK_UNINTERRUPTIBLE).
  */
-function interruptible(s: KState, th: Thread): boolean {
+export function interruptible(s: KState, th: Thread): boolean {
   if (th.state !== "blocked") return false;
   if (th.waitOn !== undefined) return true;
   if (th.waitLock >= 0) return (s.locks.get(th.waitLock)?.space ?? 0) > 0;

@@ -16,8 +16,11 @@
 //               or a child's exit is under way and its SIGCHLD has a handler
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
-// the thread can run. A signal could also end some of these waits; this
-// rule does not count on one (a wait only a signal could end is stuck).
+// the thread can run. A signal could also end some of these waits: when the
+// thread's process handles a signal the thread does not block and the wait is
+// interruptible (signal.ts), any other live thread can end it, by sending that
+// signal, whose handler may do what the wait waits for (a handler that posts
+// a semaphore); without a handler, a wait only a signal could end is stuck.
 //
 // stuck(s) is the complement of a least fixpoint: start from the threads
 // that can run, add every waiting thread one of whose wakers is in the set,
@@ -27,8 +30,8 @@
 import { liveThreads } from "./apply.ts";
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
-import { actionOf, bit } from "./signal.ts";
-import { isImportedState, type KState, type Proc, SIG, sigName, type Thread } from "./types.ts";
+import { actionOf, bit, interruptible } from "./signal.ts";
+import { isImportedState, type KState, type Proc, SIG, sigActionOf, sigName, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
 export type Wakers = number[] | "runs";
@@ -98,6 +101,25 @@ export function wakersOf(s: KState, th: Thread): Wakers {
  * the tids that can end its wait in out.
  */
 function wakersInto(s: KState, th: Thread, out: number[]): boolean {
+  if (!waitersOwn(s, th, out)) return false;
+  // A signal its process handles and it does not block interrupts an interruptible wait for the handler, which may
+  // do what the wait waits for (post a semaphore, set a flag and signal a condvar): any other live thread can send
+  // one (kill), as for pause.
+  if (th.state === "blocked" && interruptible(s, th) && handlesUnblocked(s, th))
+    for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+  return true;
+}
+
+/** Whether th's process runs a handler for a signal th does not block. */
+function handlesUnblocked(s: KState, th: Thread): boolean {
+  const acts = s.procs.get(th.pid)?.sigActions;
+  if (acts === undefined) return false;
+  const mask = th.sigMask ?? 0;
+  return acts.some(([sig, a]) => sigActionOf(a) === "handler" && (mask & bit(sig)) === 0);
+}
+
+/** wakersInto without the signals: who can end th's wait by doing what it waits for. */
+function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
   out.length = 0;
   if (th.state === "exited") return true;
   // Only a blocked or spinning thread waits (the tests below all end in "runs" for the others).
