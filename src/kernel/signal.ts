@@ -117,6 +117,21 @@ export function dropOf(s: KState, p: Proc, th: Thread | undefined, sig: number):
   return actionOf(p, sig) === "default" && SIGNALS[sig]!.default !== "ign" ? "init" : "ignored";
 }
 
+/**
+ * The pending signal a signal event (a: pid, b: sig, c: tid or -1) merged
+ * into: one of its kind already pending on its target (the thread, or the
+ * process) when it was sent, since a signal does not queue. Read in the
+ * state just before or after the event; undefined when it did not merge
+ * (or was dropped: dropOf).
+ */
+export function mergedInto(s: KState, e: { seq: number; a: number; b: number; c: number }): PendingSignal | undefined {
+  const p = s.procs.get(e.a);
+  if (p === undefined) return undefined;
+  const th = e.c >= 0 ? s.threads.get(e.c) : undefined;
+  if (dropOf(s, p, th, e.b) !== null) return undefined;
+  return (th ? th.sigPending : p.sigPending)?.find((x) => x.sig === e.b && x.seq < e.seq);
+}
+
 /** Whether a signal sent to p (to its thread th, or to the process) is dropped at once (dropOf). */
 export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: number): boolean {
   return dropOf(s, p, th, sig) !== null;

@@ -12,15 +12,16 @@
 //               or the close of the last one: EOF)
 //   pipe write  the threads of every process holding its read end
 //   pause       any other thread (by sending it a signal); none needed when
-//               a signal it does not block is pending (sigsuspend's new mask),
-//               or a child's exit is under way and its SIGCHLD has a handler
+//               a signal it does not block is pending (sigsuspend's new mask)
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
 // the thread can run. A signal could also end some of these waits: when the
 // thread's process handles a signal the thread does not block and the wait is
 // interruptible (signal.ts), any other live thread can end it, by sending that
 // signal, whose handler may do what the wait waits for (a handler that posts
-// a semaphore); without a handler, a wait only a signal could end is stuck.
+// a semaphore), and the kernel ends it when a child's exit is under way and
+// SIGCHLD is such a signal; without a handler, a wait only a signal could end
+// is stuck.
 //
 // stuck(s) is the complement of a least fixpoint: start from the threads
 // that can run, add every waiting thread one of whose wakers is in the set,
@@ -73,11 +74,12 @@ function pendingFor(s: KState, th: Thread): boolean {
 }
 
 /**
- * Whether the kernel is about to end th's pause with a SIGCHLD: a child of
- * its process has no thread left but is not a zombie yet (its last thread's
- * exit path runs on: the proc-exit sends SIGCHLD), th's process runs a
- * handler for SIGCHLD and th does not block it. Without that, a pause would
- * look stuck from the child's last thread-exit to its proc-exit.
+ * Whether the kernel is about to interrupt th's wait with a SIGCHLD: a child
+ * of its process has no thread left but is not a zombie yet (its last
+ * thread's exit path runs on: the proc-exit sends SIGCHLD), th's process runs
+ * a handler for SIGCHLD and th does not block it. Without that, a pause (or a
+ * wait the handler ends) would look stuck from the child's last thread-exit
+ * to its proc-exit.
  */
 function chldComing(s: KState, th: Thread): boolean {
   if (((th.sigMask ?? 0) & bit(SIG.SIGCHLD!)) !== 0) return false;
@@ -103,9 +105,12 @@ export function wakersOf(s: KState, th: Thread): Wakers {
 function wakersInto(s: KState, th: Thread, out: number[]): boolean {
   if (!waitersOwn(s, th, out)) return false;
   // A signal its process handles and it does not block interrupts an interruptible wait for the handler, which may
-  // do what the wait waits for (post a semaphore, set a flag and signal a condvar): any other live thread can send
-  // one (kill), as for pause.
-  if (th.state === "blocked" && interruptible(s, th) && handlesUnblocked(s, th))
+  // do what the wait waits for (post a semaphore, set a flag and signal a condvar): the SIGCHLD the kernel is about
+  // to send for a child whose exit is under way ends it; else any other live thread can send one (kill), as the
+  // pause case already counts.
+  if (th.state !== "blocked" || !interruptible(s, th)) return true;
+  if (chldComing(s, th)) return false;
+  if (th.waitOn?.what !== "signal" && handlesUnblocked(s, th))
     for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
   return true;
 }
@@ -149,9 +154,9 @@ function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
         out.push(w.id);
         return true;
       case "signal":
-        // A signal already pending that it does not block (sigsuspend let it in) ends the wait, and so does the
-        // SIGCHLD of a child whose exit is under way; else any thread can send one.
-        if (pendingFor(s, th) || chldComing(s, th)) return false;
+        // A signal already pending that it does not block (sigsuspend let it in) ends the wait; else any thread can
+        // send one.
+        if (pendingFor(s, th)) return false;
         for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
         return true;
       case "pipe-read":

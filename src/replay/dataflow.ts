@@ -30,7 +30,7 @@
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
-import { actionOf, bit } from "../kernel/signal.ts";
+import { bit, mergedInto } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
 import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, SIG, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
@@ -255,37 +255,24 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
   if (paused.size === 0) return [];
   // Per thread: its last pause, and the last handler delivery before it (since the pause before).
   const last = new Map<number, { pause: number; took?: KEvent; before?: KEvent }>();
-  // Signals to the paused threads' processes sent while the same one was pending (merged: a signal does not
-  // queue, so one handler run answers both), by target and signal: the seq of the pending one.
-  const pending = new Map<string, number>();
+  // Signals to the paused threads' processes that merged into one pending (mergedInto: a signal does not queue, so
+  // one handler run answers both), read in the state after each event (the walk folds).
   const merged: KEvent[] = [];
-  walk(
-    src,
-    Math.max(0, ev.seq - DATAFLOW_WINDOW),
-    ev.seq,
-    {
-      event: (e) => {
-        // Only signals the process handles (an ignored one is dropped at its send, never pending).
-        if (e.kind === KIND.signal && pids.has(e.a) && handles(state, e.a, e.b)) {
-          const key = `${e.a}:${e.c}:${e.b}`;
-          if (pending.has(key)) merged.push({ ...e });
-          else pending.set(key, e.seq);
-        } else if (e.kind === KIND.signalDeliver) {
-          for (const [key, seq] of pending) if (seq === e.c) pending.delete(key);
-        }
-        if (!paused.has(e.tid)) return;
-        const x = last.get(e.tid) ?? { pause: -1 };
-        if (e.kind === KIND.signalDeliver && e.b === 2) x.took = { ...e };
-        else if (e.kind === KIND.pause) {
-          x.pause = e.seq;
-          x.before = x.took;
-          x.took = undefined;
-        }
-        last.set(e.tid, x);
-      },
+  walk(src, Math.max(0, ev.seq - DATAFLOW_WINDOW), ev.seq, {
+    event: (e, st) => {
+      if (e.kind === KIND.signal && pids.has(e.a) && st !== null && mergedInto(st, e) !== undefined)
+        merged.push({ ...e });
+      if (!paused.has(e.tid)) return;
+      const x = last.get(e.tid) ?? { pause: -1 };
+      if (e.kind === KIND.signalDeliver && e.b === 2) x.took = { ...e };
+      else if (e.kind === KIND.pause) {
+        x.pause = e.seq;
+        x.before = x.took;
+        x.took = undefined;
+      }
+      last.set(e.tid, x);
     },
-    { fold: false },
-  );
+  });
   const out: FlowCause[] = [];
   for (const m of merged)
     out.push({
@@ -361,12 +348,6 @@ function deadOwners(src: ReplaySource, ev: KEvent, state: KState, acquire = true
   );
   for (const c of ended.values()) out.push(...c);
   return out.sort((a, b) => a.seq - b.seq);
-}
-
-/** Whether process pid runs a handler for sig (in state). */
-function handles(state: KState, pid: number, sig: number): boolean {
-  const p = state.procs.get(pid);
-  return p !== undefined && actionOf(p, sig) === "handler";
 }
 
 /** Lost updates reported per violation at most (the latest). */

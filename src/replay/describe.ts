@@ -7,7 +7,7 @@
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { type Drop, dropOf } from "../kernel/signal.ts";
+import { type Drop, dropOf, mergedInto } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -29,11 +29,9 @@ import {
 function dropped(s: KState | undefined, ev: KEvent): string {
   const p = s?.procs.get(ev.a);
   if (s === undefined || p === undefined) return "";
-  const th = ev.c >= 0 ? s.threads.get(ev.c) : undefined;
-  const why = dropOf(s, p, th, ev.b);
+  const why = dropOf(s, p, ev.c >= 0 ? s.threads.get(ev.c) : undefined, ev.b);
   if (why !== null) return `: dropped, ${DROPS[why]}`;
-  // A standard signal does not queue: sent while one is pending, the two are one.
-  const first = (th ? th.sigPending : p.sigPending)?.find((x) => x.sig === ev.b && x.seq < ev.seq);
+  const first = mergedInto(s, ev);
   return first === undefined
     ? ""
     : `: merged with the ${sigName(ev.b)} pending since seq ${first.seq} (a signal does not queue)`;
