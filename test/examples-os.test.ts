@@ -90,6 +90,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "pipe-both-ways",
+    seeds: 200,
+    failing: 200,
+    violations: { "no-deadlock": 200 },
+    outcomes: { hang: 200 },
+    root: (e, r) => {
+      // the pipe-wait that closes the cycle: the program's on the input pipe, or the filter's on the output pipe
+      expect(kindOf(e)).toBe("pipe-wait");
+      expect(r.v!.message).toMatch(
+        /^tid ([12]) \(pid \1\) blocks writing pipe ([12]) \((full|60 of 64 bytes buffered, the write needs (20|16) free)\), which can never return: its read end is still open in pid [12] \(fd [05]\), whose threads cannot run: tid [12] \(pid [12]\) blocks writing pipe [12] \((full|60 of 64 bytes buffered, the write needs (20|16) free)\)$/,
+      );
+    },
+  },
+  {
     name: "signal-malloc",
     seeds: 2000,
     failing: 680,

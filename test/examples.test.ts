@@ -275,6 +275,7 @@ describe("examples/", () => {
       "fd-reuse",
       "sigchld-merge",
       "cv-timedwait",
+      "pipe-both-ways",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

@@ -704,9 +704,16 @@ function woke(t: Thread, by: number, seq: number, how: number): void {
 }
 
 /** t blocks on something other than a lock or a child (a futex, a sleep, a join, a pipe). */
-function block(t: Thread, what: NonNullable<Thread["waitOn"]>["what"], id: number, seq: number, until: number): void {
+function block(
+  t: Thread,
+  what: NonNullable<Thread["waitOn"]>["what"],
+  id: number,
+  seq: number,
+  until: number,
+  need = 0,
+): void {
   t.state = "blocked";
-  t.waitOn = { what, id, since: seq, until };
+  t.waitOn = { what, id, since: seq, until, need };
 }
 
 /** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
@@ -1408,9 +1415,14 @@ function applyOs(s: KState, ev: KEvent): void {
       else pp.readSeq = ev.seq;
       break;
     }
-    case KIND.pipeWait:
-      block(thread(s, ev, ev.tid), ev.b ? "pipe-write" : "pipe-read", pipe(s, ev, ev.a).id, ev.seq, -1);
+    case KIND.pipeWait: {
+      const pp = pipe(s, ev, ev.a);
+      // A write waits for `need` free bytes (a trace from before need was recorded says 0: any room, as it was read then).
+      if (ev.c < 0 || ev.c > pp.cap || (ev.b === 0 && ev.c !== 0))
+        throw new ApplyError(ev.seq, `pipe ${pp.id} has room for ${pp.cap} bytes, the wait says it needs ${ev.c}`);
+      block(thread(s, ev, ev.tid), ev.b ? "pipe-write" : "pipe-read", pp.id, ev.seq, -1, ev.b ? Math.max(1, ev.c) : 0);
       break;
+    }
     case KIND.joinWait:
       block(thread(s, ev, ev.tid), "join", ev.a, ev.seq, -1);
       break;

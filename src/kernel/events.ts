@@ -109,7 +109,7 @@ export const ev = {
   fdFlags: (f: F<"fd-flags">) => mk(KIND.fdFlags, f.fd, f.cloexec),
   pipeWrite: (f: F<"pipe-write">) => mk(KIND.pipeWrite, f.pipe, f.n, f.used),
   pipeRead: (f: F<"pipe-read">) => mk(KIND.pipeRead, f.pipe, f.n, f.used),
-  pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write),
+  pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write, f.need),
   schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 

@@ -186,9 +186,9 @@ function interrupted(k: Simulator, t: TCtx): boolean {
   return w !== undefined && w.seq > at && w.how === HOW.signal;
 }
 
-/** Blocks t on pipe id (pipe-wait); the op runs again when woken. */
-function wait(k: Simulator, t: TCtx, c: number, id: number, write: boolean): R {
-  k.emit(c, t.tid, ev.pipeWait({ pipe: id, write: write ? 1 : 0 }));
+/** Blocks t on pipe id (pipe-wait): reading (need 0), or writing until `need` bytes are free; the op runs again when woken. */
+function wait(k: Simulator, t: TCtx, c: number, id: number, need: number): R {
+  k.emit(c, t.tid, ev.pipeWait({ pipe: id, write: need > 0 ? 1 : 0, need }));
   k.cost(COST.kernel, c);
   t.blockedAt = k.state.seq;
   t.blockedUntil = -1;
@@ -245,7 +245,7 @@ export function writeOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
       return fail(k, t, c, ERRNO.EAGAIN, fd, call, op.ret, true);
     }
     t.wrote = done;
-    return wait(k, t, c, p.id, true);
+    return wait(k, t, c, p.id, need);
   }
   const w = Math.min(n - done, room);
   k.emit(c, t.tid, ev.pipeWrite({ pipe: p.id, n: w, used: p.used + w }));
@@ -293,7 +293,7 @@ export function readOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "
   if (p.used === 0 && p.writers > 0 && n > 0)
     return op.nonblock === true
       ? fail(k, t, c, ERRNO.EAGAIN, fd, call, op.ret, true) // O_NONBLOCK: no wait
-      : wait(k, t, c, p.id, false);
+      : wait(k, t, c, p.id, 0);
   const got = Math.max(0, Math.min(n, p.used));
   k.emit(c, t.tid, ev.pipeRead({ pipe: p.id, n: got, used: p.used - got }));
   k.cost(COST.kernel, c);

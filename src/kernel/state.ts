@@ -227,7 +227,7 @@ function threadOf(x: PlainThread | Thread): Thread {
   const w = x.waitOn;
   t.waitOn =
     w && typeof w === "object"
-      ? { what: named(WAIT_WHATS, w.what), id: w.id, since: w.since, until: w.until }
+      ? { what: named(WAIT_WHATS, w.what), id: w.id, since: w.since, until: w.until, need: w.need ?? 0 }
       : undefined;
   const k = x.woken;
   t.woken = k && typeof k === "object" ? { by: k.by, seq: k.seq, how: k.how } : undefined;

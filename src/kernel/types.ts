@@ -345,8 +345,8 @@ const KIND_TABLE = [
   },
   {
     name: "pipe-wait",
-    args: ["pipe", "write"],
-    doc: "the thread blocks on the pipe: reading an empty one (write 0) or writing a full one (write 1)",
+    args: ["pipe", "write", "need"],
+    doc: "the thread blocks on the pipe: reading an empty one (write 0), or writing one without room for what it writes (write 1; need: the free bytes it waits for, the whole write when it is at most the capacity (PIPE_BUF's rule), else 1; 0 in traces before it was recorded: 1)",
   },
   // ---- priorities ----
   {
@@ -830,6 +830,8 @@ export interface WaitOn {
   since: number;
   /** Virtual time at which the wait ends by itself (a timeout, the end of a sleep), -1 for none. */
   until: number;
+  /** A pipe write's wait: the free bytes it needs to go on (pipe-wait's need, at least 1); 0 for every other wait. */
+  need: number;
 }
 
 export interface Woken {

@@ -10,7 +10,9 @@
 //   waitpid     the threads of the child waited for (of any child for -1)
 //   pipe read   the threads of every process holding its write end (a write,
 //               or the close of the last one: EOF)
-//   pipe write  the threads of every process holding its read end
+//   pipe write  the threads of every process holding its read end (it goes
+//               on when the bytes it needs are free: all of a write of at
+//               most the capacity, PIPE_BUF's rule; else any)
 //   pause       any other thread (by sending it a signal); none needed when
 //               a signal it does not block is pending (sigsuspend's new mask)
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
@@ -164,7 +166,7 @@ function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
         const p = s.pipes.get(w.id);
         if (!p) return false;
         const reading = w.what === "pipe-read";
-        if (reading ? p.used > 0 || p.writers === 0 : p.used < p.cap || p.readers === 0) return false;
+        if (reading ? p.used > 0 || p.writers === 0 : p.cap - p.used >= w.need || p.readers === 0) return false;
         for (const h of pipeHolders(s, p.id, reading)) if (!threadsOf(s, h.pid, th.tid, out)) return false;
         return true;
       }
@@ -349,7 +351,7 @@ export function waitText(s: KState, th: Thread): string {
       case "pipe-read":
         return `blocks reading pipe ${w.id} (empty)`;
       case "pipe-write":
-        return `blocks writing pipe ${w.id} (full)`;
+        return `blocks writing pipe ${w.id} (${pipeRoom(s, w.id, w.need)})`;
     }
   }
   if (th.state === "blocked" && th.waitPid >= -1) return `blocks in waitpid(${th.waitPid})`;
@@ -365,4 +367,16 @@ export function waitText(s: KState, th: Thread): string {
     return `is runnable (${prioText(th)}) but every cpu runs a higher-priority thread: ${above.join(", ")}`;
   }
   return `is ${th.state}`;
+}
+
+/**
+ * Why a pipe write waits on pipe `id`, needing `need` free bytes: "full", or
+ * "60 of 64 bytes buffered, the write needs 20 free" (a write of at most the
+ * capacity goes in whole or not at all). The pipe-wait event's text and a
+ * blocked writer's say it so.
+ */
+export function pipeRoom(s: KState | undefined, id: number, need: number): string {
+  const p = s?.pipes.get(id);
+  if (p === undefined || p.used >= p.cap || need <= 1) return "full";
+  return `${p.used} of ${p.cap} bytes buffered, the write needs ${need} free`;
 }

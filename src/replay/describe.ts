@@ -24,6 +24,7 @@ import {
   type VarType,
   WAKE_HOW,
 } from "../kernel/types.ts";
+import { pipeRoom } from "../kernel/wait.ts";
 
 /** What a signal event's signal came to when it was dropped at once (the fold's rule: dropOf), else "". */
 function dropped(s: KState | undefined, ev: KEvent): string {
@@ -431,7 +432,9 @@ export function describe(ev: KEvent, state?: KState): string {
         ? `${t} reads pipe ${ev.a}: end of file`
         : `${t} reads ${ev.b} bytes from pipe ${ev.a} (${ev.c} left)`;
     case KIND.pipeWait:
-      return `${t} blocks ${ev.b ? "writing pipe " + ev.a + " (full)" : "reading pipe " + ev.a + " (empty)"}`;
+      return ev.b
+        ? `${t} blocks writing pipe ${ev.a} (${pipeRoom(s, ev.a, ev.c)})`
+        : `${t} blocks reading pipe ${ev.a} (empty)`;
     default:
       return `${kindName(ev.kind)} a=${ev.a} b=${ev.b} c=${ev.c}${ev.s ? ` s=${JSON.stringify(ev.s)}` : ""}`;
   }

@@ -324,7 +324,7 @@ const LOCK: Record<string, Field> = {
   pi: "bool?",
 };
 // Issue 11's parts of threads, processes and variables, and its pipes.
-const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int" };
+const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int", need: "int?" };
 const WOKEN: Record<string, Field> = { by: "int", seq: "int", how: "int" };
 const PENDING: Record<string, Field> = { sig: "int", seq: "int", by: "int" };
 const HANDLING: Record<string, Field> = { sig: "int", sent: "int", at: "int", by: "int", mask: "int" };
