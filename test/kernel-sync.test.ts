@@ -40,6 +40,33 @@ describe("condition variables", () => {
     expect(describeEv(lost, r.st)).toBe("tid 1 wakes up to 1 on condvar cv: no thread is waiting, the wakeup is lost");
     expect(v.causes.map((c) => c.seq)).toContain(lost.seq);
   });
+  it("a wait on a condvar while holding another mutex the signaller needs: stuck, the waiter's acquire of that mutex among the causes", () => {
+    // The waiter takes outer, then inner, and waits on cv (releasing inner only); main needs outer to signal.
+    const waiter: Op[] = [
+      k.lock("outer"),
+      k.lock("m"),
+      k.loopWhile(k.eq(k.v("ready"), 0), { max: Infinity }, [k.cvWait("cv", "m")]),
+      k.unlock("m"),
+      k.unlock("outer"),
+    ];
+    let found = 0;
+    let atWait = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = run([k.thread(waiter), k.user("main", 3), k.lock("outer"), ...producer, k.unlock("outer")], vars, seed);
+      const v = violation(r);
+      if (r.st.outcome!.kind !== "hang") continue;
+      found++;
+      expect(v!.invariant).toBe("no-deadlock");
+      if (!/waits on condvar cv, which can never return/.test(v!.message)) continue;
+      atWait++;
+      expect(v!.message).toMatch(
+        /^tid 2 \(pid 1\) waits on condvar cv, which can never return: the only thread that could wake it is tid 1 \(pid 1\), which blocks on outer held by tid 2$/,
+      );
+      const acquire = r.evs.find((e) => e.kind === k.KIND.lockAcquire && e.tid === 2)!;
+      expect(v!.causes).toContainEqual({ seq: acquire.seq, why: "tid 2 took outer" });
+    }
+    expect([found > 0, atWait > 0]).toEqual([true, true]);
+  });
   it("the waiter releases the mutex while it waits and holds it again when it returns; broadcast wakes all", () => {
     const w = (_id: number): Op[] => [
       k.lock("m"),

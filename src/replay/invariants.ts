@@ -29,7 +29,7 @@ import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./
 import { dataRace } from "./race.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
-import { hangCauses, stuckFinding, stuckSet } from "./waits.ts";
+import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
 
 export { priorityInversion, signalSafety, zombieLeak };
 
@@ -146,10 +146,6 @@ function copied(l: Lock): string {
   return l.copiedSeq >= 0 ? ` (copied at fork, seq ${l.copiedSeq})` : "";
 }
 
-function ownerCause(l: Lock, what: string): Cause | null {
-  return l.since >= 0 ? { seq: l.since, why: what } : null;
-}
-
 function copyCause(l: Lock): Cause | null {
   if (l.copiedSeq < 0) return null;
   const by = l.owner >= 0 && l.since < l.copiedSeq ? `tid ${l.owner} held it` : "it was held";
@@ -262,11 +258,6 @@ function blocked(s: KState, l: Lock, waiter: number): { why: string; causes: Cau
     if (i < steps - 1) cur = s.threads.get(l2.owner)!;
   }
   return { why: `held by tid ${l.owner}, in a wait-for cycle: ${path.join(" ")}`, causes: causes(...found) };
-}
-
-/** The acquire of x by its owner, as a cause. */
-function took(x: Lock): Cause | null {
-  return ownerCause(x, `tid ${x.owner} took ${x.name}`);
 }
 
 /** The number of lock waits from thread o to a lock `waiter` holds (each owner waiting on the next lock), or -1 when the chain ends or loops without reaching it. */

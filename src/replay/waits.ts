@@ -5,10 +5,20 @@
 // (src/kernel/wait.ts: wakersOf, stuck); this file words it and names the
 // events that set it up.
 
-import { HOW, type KState, sigName, type Thread } from "../kernel/types.ts";
+import { HOW, type KState, type Lock, sigName, type Thread } from "../kernel/types.ts";
 import { pipeHolders, stuckIfAny, waiterText, waitText, wakersOf } from "../kernel/wait.ts";
 import type { Cause, Finding } from "./invariants.ts";
 import { findVar } from "./user-invariants.ts";
+
+/** The acquire of l by its owner (since), as a cause saying `what`; null when unknown. */
+export function ownerCause(l: Lock, what: string): Cause | null {
+  return l.since >= 0 ? { seq: l.since, why: what } : null;
+}
+
+/** The acquire of x by its owner, as a cause. */
+export function took(x: Lock): Cause | null {
+  return ownerCause(x, `tid ${x.owner} took ${x.name}`);
+}
 
 /** For a thread waiting inside a signal handler: the delivery that began the handler. */
 function handlerCause(th: Thread, causes: Cause[]): void {
@@ -155,6 +165,10 @@ export function stuckFinding(s: KState, tid: number, all: ReadonlySet<number>): 
       const o = s.threads.get(x);
       if (!o || !all.has(x)) continue;
       waitCause(s, o, causes);
+      // A waker blocked on a lock: the acquire that holds it there (often the stuck thread's own, made before it waited).
+      const held = o.waitLock >= 0 ? s.locks.get(o.waitLock) : undefined;
+      const acq = held !== undefined && held.owner >= 0 ? took(held) : null;
+      if (acq !== null) causes.push(acq);
       futexCauses(s, o, causes);
       handlerCause(o, causes);
     }
