@@ -79,6 +79,42 @@ describe("dataflow of a failed check", () => {
     expect(store.seq).toBeLessThan(load.seq);
   });
 
+  it("a stolen wakeup: the wake of the failing thread, and the other thread's change of the value between it and the read", () => {
+    // Two consumers, `if` instead of `while` around pthread_cond_wait: a consumer that never waited takes the item
+    // the woken one was signalled for.
+    const consume: Op[] = [
+      k.lock("q"),
+      k.when(k.eq(k.v("items"), 0), [k.cvWait("nonempty", "q")]),
+      k.load("n", "items"),
+      k.assert(k.gt(r("n"), 0), "queue not empty"),
+      k.store("items", k.sub(r("n"), 1)),
+      k.unlock("q"),
+    ];
+    const produce: Op[] = [
+      k.lock("q"),
+      k.load("m", "items"),
+      k.store("items", k.add(r("m"), 1)),
+      k.cvSignal("nonempty"),
+      k.unlock("q"),
+    ];
+    const { rep } = failing(
+      [[k.thread(consume), k.thread(consume), k.repeat(2, [k.user("produce", 2), ...produce])]],
+      { vars: { nonempty: k.condvar(), items: { type: "int" } } },
+      600,
+    );
+    const load = rep.causes.find((c) => c.kind === "load" && c.why === "sets n, which the check reads")!;
+    const taken = rep.causes.find(
+      (c) => c.kind === "store" && c.why === `wrote the value the load at ${load.seq} read`,
+    )!;
+    const wake = rep.causes.find((c) => c.kind === "wake")!;
+    expect(wake.seq).toBeLessThan(taken.seq);
+    expect(wake.why).toMatch(
+      new RegExp(
+        `^tid (\\d+) was woken here by tid \\d+ \\(futex_wake on nonempty\\); tid (\\d+) changed items \\(1 → 0\\) at ${taken.seq}, after this wakeup and before tid \\1 read it at ${load.seq}: what the wakeup announced no longer held when tid \\1 ran \\(a woken waiter tests its condition again: while, not if\\)$`,
+      ),
+    );
+  });
+
   it("a variable never written before the read: its initial value, and the write that came only after (a sleep orders nothing)", () => {
     // A child checks a kernel flag its parent sets after a while; the child's sleep is meant to wait for it.
     const { rep } = failing(

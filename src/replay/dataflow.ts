@@ -15,6 +15,9 @@
 //     before it), and for ECHILD the reap that took the child first (and the
 //     signal handler it ran in), for EINTR the signal's delivery;
 //   - for a value loaded from a variable, the write it read;
+//   - for a value another thread changed after the failing thread's
+//     futex wakeup (a condvar's signal) and before its read of it, the
+//     wakeup (a stolen wakeup: `if` where a `while` was needed);
 //   - for a value loaded from a variable no thread had written yet, its
 //     creation (the initial value), and the other thread's write that came
 //     only after the read, found past the violation (a sleep orders nothing);
@@ -32,7 +35,17 @@ import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
 import { bit, mergedInto } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
-import { ERRNO, ERRNO_NAMES, type KEvent, KIND, type KState, SIG, sigName, VAR_WRITE_KINDS } from "../kernel/types.ts";
+import {
+  ERRNO,
+  ERRNO_NAMES,
+  HOW,
+  type KEvent,
+  KIND,
+  type KState,
+  SIG,
+  sigName,
+  VAR_WRITE_KINDS,
+} from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
@@ -538,6 +551,8 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const pidOf = new Map<number, number>();
   // exit_group calls and deliveries of a signal whose default action kills: what can end a thread mid-update.
   const deaths: KEvent[] = [];
+  // The futex wakeups of the failing thread (a condvar's signal): what it was told before it read.
+  const wokeMe: KEvent[] = [];
   const lost = new LostUpdates();
   const from = Math.max(0, ev.seq - DATAFLOW_WINDOW);
   walk(
@@ -548,6 +563,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
       event: (e) => {
         lost.event(e);
         if (e.tid === ev.tid) own.push({ ...e });
+        if (e.kind === KIND.wake && e.a === ev.tid && e.c === HOW.futex) wokeMe.push({ ...e });
         if (e.kind === KIND.signalDeliver || e.kind === KIND.sigreturn) sigs.push({ ...e }); // the reaper may be another thread
         if (WRITES.has(e.kind)) writes.push({ ...e });
         else if (e.kind === KIND.varNew) creates.push({ ...e });
@@ -569,7 +585,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const read = new Set<number>();
   // Loads that read a variable's initial value (no write before them in the window, its creation in it).
   const unwritten: KEvent[] = [];
+  // The loads the check's values came from.
+  const loads: KEvent[] = [];
   const lastWrite = (load: KEvent) => {
+    loads.push(load);
     if (!writtenBefore(writes, load, add)) {
       const c = creates.findLast((x) => x.a === load.a && x.seq < load.seq);
       if (c !== undefined) {
@@ -625,6 +644,18 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
         },
       },
       { fold: false },
+    );
+  }
+  // A value another thread changed after the failing thread was woken and before it read it: the wakeup announced
+  // a state (an item queued) that a thread running first changed again (took the item): a stolen wakeup, the
+  // reason a woken waiter tests its condition again (while, not if).
+  for (const load of loads) {
+    const w = writes.findLast((x) => x.a === load.a && x.seq < load.seq);
+    const k = wokeMe.findLast((x) => x.seq < load.seq);
+    if (w === undefined || k === undefined || w.tid === ev.tid || w.seq < k.seq) continue;
+    add(
+      k.seq,
+      `tid ${ev.tid} was woken here${k.b >= 0 ? ` by tid ${k.b}` : ""} (${k.s ? `futex_wake on ${k.s}` : "futex_wake"}); tid ${w.tid} changed ${varName(state, w)} (${w.b} → ${w.c}) at ${w.seq}, after this wakeup and before tid ${ev.tid} read it at ${load.seq}: what the wakeup announced no longer held when tid ${ev.tid} ran (a woken waiter tests its condition again: while, not if)`,
     );
   }
   // A value wrong because an update of it was lost (a counter short).
