@@ -225,6 +225,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "stolen-wakeup",
+    failing: 34,
+    violations: { assertions: 34 },
+    outcomes: { fatal: 34, ok: 1966 },
+    root: {
+      assertions: (e, r) => {
+        expect(kindOf(e)).toBe("assert-fail");
+        expect(e.s).toBe("Assertion `queue not empty' failed.");
+        // The failing consumer was woken by the producer's signal; the other consumer emptied the queue after that.
+        const wake = r.evs.findLast((x) => x.seq < e.seq && kindOf(x) === "wake" && x.a === e.tid)!;
+        const taken = r.evs.findLast(
+          (x) => x.seq < e.seq && kindOf(x) === "store" && varName(r.evs, r.st, x.a) === "items",
+        )!;
+        expect([taken.tid !== e.tid, taken.seq > wake.seq, taken.c]).toEqual([true, true, 0]);
+      },
+    },
+  },
+  {
     name: "seqlock",
     failing: 1317,
     violations: { assertions: 1317 },
