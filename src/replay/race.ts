@@ -515,16 +515,21 @@ export class RaceDetector implements Monitor {
   // treats it: opening it (pipe, dup, dup2) and closing it write it, a read or
   // write through it reads it. A use not ordered after the last open or close by
   // another thread is a thread using a number that may have been closed and given
-  // to another file under it; a close not ordered after another thread's use is a
-  // descriptor closed while that thread may still be using it (close(2): "it is
-  // probably unwise to close file descriptors while they may be in use by system
-  // calls in other threads"). The kernel's own closes (an exiting process's last
+  // to another file under it; a close not ordered after another thread's use (or
+  // open) is a descriptor closed while that thread may still be using it (close(2):
+  // "it is probably unwise to close file descriptors while they may be in use by
+  // system calls in other threads"). An open is itself judged against nothing: the
+  // kernel hands the number out whole, so another thread's earlier close of it is
+  // no race (a thread closing its files while another opens new ones is every
+  // multithreaded program; ThreadSanitizer's open imitates a write the same way).
+  // A double close is found at the second close, against the other thread's open
+  // of the number in between. The kernel's own closes (an exiting process's last
   // thread, an exec's close-on-exec) come after the other threads are gone and
   // are not the program's: they are not accesses. A pipe-write or pipe-read event
   // names the pipe, not the descriptor: the descriptor is the process's one
   // end of that pipe, and when it holds several (dup) the use is not checked.
 
-  /** An open or close of descriptor ev.a (a plain write of its slot), unless the kernel's own. */
+  /** An open or close of descriptor ev.a (a plain write of its slot; an open's not checked), unless the kernel's own. */
   private fdChange(s: KState, ev: KEvent): Finding | null {
     if (ev.tid < 0) return null;
     const pid = s.threads.get(ev.tid)?.pid;
@@ -536,6 +541,10 @@ export class RaceDetector implements Monitor {
     let v = this.fds.get(fdKey(pid, ev.a));
     if (v === undefined) this.fds.set(fdKey(pid, ev.a), (v = new VarState()));
     const p = this.written(this.slot(ev.tid), ev, v);
+    // An open takes a number the kernel hands out whole: it races with nothing before it (a number another thread
+    // closed and this one's pipe() got is what every multithreaded program does), and the uses after it, unordered,
+    // race with it (ThreadSanitizer's FdCreate imitates a write so: tsan_fd.cpp). A close is checked.
+    if (ev.kind === KIND.fdOpen) return null;
     return p === null ? null : this.fdFinding(s, ev, pid, ev.a, p);
   }
 
