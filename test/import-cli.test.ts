@@ -169,6 +169,35 @@ describe.each(RUNTIMES)("ktrace import on %s", (runtime) => {
     }
   });
 
+  it("lock contention of the idle task is kept as generic events, the end as the begin: the lock's type comes from a task's begin", async () => {
+    // Real lines (perf script -F +pid, 2026-12-01): swapper contends a spinlock first; a task later.
+    const lines = [
+      "      khugepaged    38/38    [000]  2599.410396:       sched:sched_switch: prev_comm=khugepaged prev_pid=38 prev_prio=139 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120",
+      "         swapper     0/0     [000]  2599.411558:    lock:contention_begin: 0xffff888627d2ba80 (flags=SPIN)",
+      "         swapper     0/0     [000]  2599.411560:      lock:contention_end: 0xffff888627d2ba80 (ret=0)",
+      "         swapper     0/0     [000]  2599.411585:       sched:sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=node next_pid=8663 next_prio=120",
+      "            node  8663/8663  [000]  2599.459599:    lock:contention_begin: 0xffff888627d2ba80 (flags=SPIN)",
+      "            node  8663/8663  [000]  2599.459609:      lock:contention_end: 0xffff888627d2ba80 (ret=0)",
+    ];
+    const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
+    try {
+      const file = path.join(dir, "idle-lock.txt");
+      writeFileSync(file, `${lines.join("\n")}\n`);
+      const out = path.join(dir, "idle-lock.ktrace");
+      const imp = await run("import", file, "-o", out);
+      expect(imp.code).toBe(0);
+      expect(imp.stdout).toMatch(
+        /warning 2 events did not fit the state and were kept as generic events: a lock event of the idle task or of a task not known \(first at line 2\)/,
+      );
+      const st = JSON.parse((await run("state", out, "--at", "end", "--json")).stdout);
+      expect(st.locks.map((l: { name: string; type: string }) => [l.name, l.type])).toEqual([
+        ["0xffff888627d2ba80", "spin"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("tasks only other tasks' events name, in an input that has pids: no advice to record what it has", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ktrace-import-cli-"));
     try {

@@ -347,6 +347,11 @@ export class Converter {
         return;
       }
       case "lockWaitEnd": {
+        // As its begin: the idle task's (its contention_begin was kept, so this lock's type is not known from it).
+        if (!s.threads.has(o.tid)) {
+          this.keep("a lock event of the idle task or of a task not known");
+          return;
+        }
         const id = this.lock(o.lock, "", "");
         if (id >= 0) this.emit(KIND.lockWaitEnd, o.tid, id, o.ret, 0, "");
         return;
