@@ -148,6 +148,10 @@ describe("ktrace explore (CLI, job processes)", () => {
     const a = await runCli(["explore", "tcmalloc-fork", "--fix", "atfork-2.17", "--seeds", "1..2000"]);
     expect(a.code).toBe(0);
     expect(a.stdout).toMatch(/all 2,000 seeds passed/);
+    // Every seed passed: the searches that reach other schedules, as commands.
+    expect(a.stdout.trimEnd().split("\n").at(-1)).toBe(
+      "next: seeds pick few of the schedules; to try every schedule on 1 cpu with at most 2 preemptions: ktrace explore tcmalloc-fork --fix atfork-2.17 --strategy dfs, or ktrace explore tcmalloc-fork --fix atfork-2.17 --seeds 1..2000 --strategy pct",
+    );
     const b = await runCli(["explore", "asterinas-procfs", "--fix", "none-check", "--seeds", "1..2000"], {
       runtime: "deno",
     });
