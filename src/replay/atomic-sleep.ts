@@ -15,7 +15,7 @@
 import { atomicLock, spinlocksHeld } from "../kernel/apply.ts";
 import { isImportedState, type KEvent, KIND, type KState, type Lock, type LockType } from "../kernel/types.ts";
 import { actorText, syncText, waitVerb } from "./describe.ts";
-import type { Cause, Finding, Invariant } from "./invariants.ts";
+import type { Cause, Invariant } from "./invariants.ts";
 
 /** A sleeping lock's type as the kernel's report names it. */
 const SLEEPING: Readonly<Record<Exclude<LockType, "spin">, string>> = {
