@@ -17,7 +17,13 @@
 // the order swapped every round), and prints each one's CPU ns/event on this
 // thread and the median ratio of the rounds: an A/B that a loaded machine
 // disturbs less than separate runs.
-// Usage: npx bun bench/scan-profile.ts [--trace FILE] [--events N] [--runs R] [--per-invariant] [--json] [--compare DIR]
+// With --without NAME, instead, the check stage (the Checker around the fold,
+// as the scan runs it) on the first --events events with every invariant the
+// scan runs and with all of them but NAME, alternately in one process (R
+// rounds, default 11; the order swapped every round), on this thread's CPU
+// clock: what NAME alone costs the scan, which the per-invariant rows (best of
+// separate runs) cannot resolve below a few ns/event on a loaded machine.
+// Usage: npx bun bench/scan-profile.ts [--trace FILE] [--events N] [--runs R] [--per-invariant] [--json] [--compare DIR] [--without NAME]
 // (default: bench/out/stress-10000000.ktrace, as bench/seek.ts records it; the
 // per-invariant rows on the first --events events, default 3M).
 
@@ -157,6 +163,48 @@ const src0 = openSource(path);
 const total = src0.eventCount;
 const every = invariantsOf(src0);
 src0.close();
+
+const without = opt("--without");
+if (without !== undefined) {
+  // The invariants the scan runs on this trace (data-race left out when it has no memory access: checkWhole's rule).
+  const lim = Math.min(total, perInvEvents);
+  let acc = 0;
+  const rep = planFor(every).reports;
+  const s = openSource(path);
+  for (let ci = 0, seen = 0; ci < s.chunkFirstSeqs.length && seen < lim; ci++) {
+    const cols = s.readColumns(ci);
+    for (let i = 0; i < cols.n && seen < lim; i++, seen++) if (rep !== null && rep[cols.kind[i]!] === 1) acc++;
+  }
+  s.close();
+  const with_ = acc === 0 ? planFor(every).split : [...every];
+  if (!with_.some((i) => i.name === without)) throw new Error(`no invariant ${without} among those the scan runs`);
+  const sides = [with_, with_.filter((i) => i.name !== without)];
+  const rounds = Number(opt("--runs") ?? 11);
+  const got: number[][] = [[], []];
+  pass("check", Math.min(lim, 1_000_000), with_); // warm-up (JIT)
+  for (let r = 0; r < rounds; r++)
+    for (const w of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t = threadNs();
+      pass("check", lim, sides[w]);
+      got[w]!.push((threadNs() - t) / lim);
+    }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const diffs = got[0]!.map((x, i) => x - got[1]![i]!);
+  const load = loadavg().map((x) => +x.toFixed(2));
+  console.log(
+    `check stage with and without ${without}, first ${lim.toLocaleString("en-US")} events of ${path}, CPU ns/event on this thread, load average ${load.join(" ")}`,
+  );
+  console.log(
+    `  with     median ${median(got[0]!).toFixed(2)}  (rounds: ${got[0]!.map((x) => x.toFixed(1)).join(" ")})`,
+  );
+  console.log(
+    `  without  median ${median(got[1]!).toFixed(2)}  (rounds: ${got[1]!.map((x) => x.toFixed(1)).join(" ")})`,
+  );
+  console.log(
+    `  ${without} costs: median of the rounds' differences ${median(diffs).toFixed(2)} ns/event (least with ${Math.min(...got[0]!).toFixed(2)}, least without ${Math.min(...got[1]!).toFixed(2)})`,
+  );
+  process.exit(0);
+}
 /** The kinds data-race can report at (the read stage counts them), and how many the trace has. */
 const reports = planFor(every).reports;
 let accesses = 0;

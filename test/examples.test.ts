@@ -243,6 +243,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "atomic-sleep",
+    failing: 2000,
+    violations: { "atomic-sleep": 2000 },
+    outcomes: { ok: 1388, hang: 612 },
+    root: {
+      "atomic-sleep": (e, r) => {
+        // The read path takes (or blocks on) dev.mutex holding dev.lock, which it took in the same syscall.
+        expect(["lock-acquire", "lock-wait"]).toContain(kindOf(e));
+        expect(r.st.locks.get(e.a)?.name).toBe("dev.mutex");
+        const [took] = r.v!.causes.map((c) => r.evs[c.seq]!);
+        expect([kindOf(took!), took!.tid, r.st.locks.get(took!.a)?.name]).toEqual(["lock-acquire", e.tid, "dev.lock"]);
+        expect(r.v!.message).toMatch(
+          /^BUG: sleeping function called from invalid context: tid \d+ \(pid 1\) (takes|blocks on) mutex dev\.mutex while holding spinlock dev\.lock \(taken at seq \d+\)$/,
+        );
+      },
+    },
+  },
+  {
     name: "seqlock",
     failing: 1317,
     violations: { assertions: 1317 },

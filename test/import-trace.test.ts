@@ -248,6 +248,7 @@ describe("check on imported traces", () => {
       "signal-safety",
       "priority-inversion",
       "zombie-leak",
+      "atomic-sleep",
     ]);
     src.close();
   });

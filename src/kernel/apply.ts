@@ -481,6 +481,69 @@ function leavesLock(s: KState, t: Thread): void {
   if (u !== undefined) unwaits(u, t.waitLock);
 }
 
+/**
+ * Which locks make their holder atomic: a spinlock of the kernel (space 0) or
+ * of a process's kernel struct (a "proc" lock, space -pid). A thread holding
+ * one may not sleep (Linux counts them in preempt_count; might_sleep() BUGs);
+ * a user-space spinlock (tcmalloc's) only makes a blocked holder slow. The
+ * one rule: the index below counts these, the atomic-sleep invariant
+ * (src/replay/atomic-sleep.ts) judges by it.
+ */
+export function atomicLock(l: Lock): boolean {
+  return l.type === "spin" && l.space <= 0;
+}
+
+/**
+ * Who holds atomic locks (atomicLock): by tid, how many of them it owns (no
+ * entry: none). Derived from the locks (never stored, never in a snapshot):
+ * it hangs on the locks map (a symbol-keyed property, as the indexes above),
+ * is made from the locks where a state is made (spinSlot: initState,
+ * fromPlain, cloneState) or, for a map made elsewhere, on first use, and is
+ * kept exact by the fold at every change of an atomic lock's owner (an
+ * acquire, a release to level 0, a restamp) and every lock that comes with
+ * an owner (a fork's copy) or goes held (exec, reap). Exact, unlike the loose
+ * indexes: atomic-sleep answers from it alone, in O(1), at every lock-acquire
+ * of a scan. By tid rather than a field of each thread: a lock keeps its
+ * owner's tid after the thread is gone, and a later thread given the same tid
+ * owns it as far as the locks say, which a per-thread count made at the
+ * thread's creation would miss; and nothing new is in a snapshot, so traces
+ * written before it are judged the same from a snapshot as from the start.
+ */
+const SPIN_HELD: unique symbol = Symbol("atomic locks held");
+type HeldIndexed = Map<number, Lock> & { [SPIN_HELD]?: Map<number, number> };
+
+/** The atomic locks held, by tid (see SPIN_HELD); made from the locks if the map has none yet. */
+export function spinlocksHeld(s: KState): ReadonlyMap<number, number> {
+  const m = s.locks as HeldIndexed;
+  return m[SPIN_HELD] ?? spinSlot(m);
+}
+
+/** Gives a locks map its SPIN_HELD index, counted from its locks (a state made outside the fold: its map has the fold's shape from the start). */
+export function spinSlot(m: Map<number, Lock>): Map<number, number> {
+  const h = new Map<number, number>();
+  for (const l of m.values()) if (l.owner >= 0 && atomicLock(l)) h.set(l.owner, (h.get(l.owner) ?? 0) + 1);
+  (m as HeldIndexed)[SPIN_HELD] = h;
+  return h;
+}
+
+/** An atomic lock passes from tid `from` to tid `to` (-1: nobody; a new lock, a release, a lock that goes): the index follows, if the map has one. */
+function spinMoves(s: KState, from: number, to: number): void {
+  const h = (s.locks as HeldIndexed)[SPIN_HELD];
+  if (h === undefined || from === to) return;
+  if (from >= 0) {
+    const n = h.get(from) ?? 0;
+    if (n > 1) h.set(from, n - 1);
+    else h.delete(from);
+  }
+  if (to >= 0) h.set(to, (h.get(to) ?? 0) + 1);
+}
+
+/** Lock l goes (its address space dropped at exec or reap, a process's VMAR lock freed): out of the map, and out of the index if held. */
+function dropLock(s: KState, l: Lock): void {
+  s.locks.delete(l.id);
+  if (l.owner >= 0 && atomicLock(l)) spinMoves(s, l.owner, -1);
+}
+
 /** Notes that t now waits for pid (-1: any child). */
 function waitsPid(s: KState, t: Thread, pid: number): void {
   const w = (s.threads as Indexed)[WAITERS];
@@ -632,7 +695,7 @@ function dropSpace(s: KState, pid: number, kernelToo: boolean): void {
 
 /** dropSpace for one space. Through the space index (locksIn, ...): a walk of every entry at every reap was quadratic with thousands of processes. */
 function dropSpaceOf(s: KState, sp: number): void {
-  for (const l of locksIn(s, sp)) s.locks.delete(l.id);
+  for (const l of locksIn(s, sp)) dropLock(s, l);
   for (const v of varsIn(s, sp)) s.vars.delete(v.id);
   for (const o of objsIn(s, sp)) s.objs.delete(o.id);
 }
@@ -651,7 +714,8 @@ function quarantine(s: KState): void {
 function freeProc(s: KState, p: Proc): void {
   if (p.fds !== undefined) for (const f of p.fds) dropFd(s, f, -1);
   dropSpace(s, p.pid, true);
-  s.locks.delete(p.vmarLock);
+  const vl = s.locks.get(p.vmarLock);
+  if (vl !== undefined) dropLock(s, vl);
   s.procs.delete(p.pid);
 }
 
@@ -963,7 +1027,10 @@ export function applyEvent(s: KState, ev: KEvent): void {
  * hand: Simulator.emitAcquire); nowhere else.
  */
 export function acquired(s: KState, l: Lock, t: Thread, seq: number, level: number): void {
-  if (l.owner !== t.tid) l.since = seq;
+  if (l.owner !== t.tid) {
+    l.since = seq;
+    if (atomicLock(l)) spinMoves(s, l.owner, t.tid);
+  }
   l.owner = t.tid;
   l.ident = t.ident;
   l.level = level;
@@ -982,6 +1049,7 @@ export function released(s: KState, l: Lock, seq: number, level: number): void {
   l.level = level;
   if (level === 0) {
     const was = l.owner;
+    if (was >= 0 && atomicLock(l)) spinMoves(s, was, -1);
     l.owner = -1;
     l.ident = 0;
     l.since = seq;
@@ -1058,6 +1126,7 @@ function applyRare(s: KState, ev: KEvent): void {
           c.id = s.nextLock++;
           s.locks.set(c.id, c);
           keyed(s.locks, c.space, c);
+          if (c.owner >= 0 && atomicLock(c)) spinMoves(s, -1, c.owner);
         }
       // Thread caches live in user memory, reached through the forker's TLS.
       if (parent.tcaches.includes(forker.tid)) child.tcaches.push(ev.c);
@@ -1170,6 +1239,7 @@ function applyRare(s: KState, ev: KEvent): void {
     }
     case KIND.lockRestamp: {
       const l = lock(s, ev, ev.a);
+      if (atomicLock(l)) spinMoves(s, l.owner, ev.tid);
       l.ident = ev.b;
       l.owner = ev.tid;
       l.since = ev.seq;

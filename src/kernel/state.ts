@@ -1,6 +1,6 @@
 // Kernel state: creation, deep copy, and the plain form used by snapshots.
 
-import { cpuObj, intList, kstackObj, lockObj, procObj, threadObj, unwaitedSlot } from "./apply.ts";
+import { cpuObj, intList, kstackObj, lockObj, procObj, spinSlot, threadObj, unwaitedSlot } from "./apply.ts";
 import {
   type Cpu,
   type KConfig,
@@ -27,6 +27,8 @@ import {
 export function initState(config: KConfig): KState {
   const cpus: Cpu[] = [];
   for (let i = 0; i < config.cpus; i++) cpus.push(cpuObj({ id: i, tid: -1, kstack: -1 }));
+  const locks = new Map<number, Lock>();
+  spinSlot(locks);
   return {
     seq: -1,
     time: 0,
@@ -34,7 +36,7 @@ export function initState(config: KConfig): KState {
     cpus,
     procs: new Map(),
     threads: new Map(),
-    locks: new Map(),
+    locks,
     kstacks: new Map(),
     vars: new Map(),
     objs: new Map(),
@@ -351,6 +353,8 @@ function rebuilt(p: Parts): KState {
   unwaitedSlot(threads);
   const cpus = new Array<Cpu>(p.cpus.length);
   for (let i = 0; i < cpus.length; i++) cpus[i] = cpuOf(p.cpus[i]!);
+  const locks = mapOf(p.locks, idOf, lockOf);
+  spinSlot(locks);
   const regTypes = new Map<string, VarType>();
   for (const x of list(p.regTypes)) if (Array.isArray(x)) regTypes.set(x[0], x[1]);
   return {
@@ -360,7 +364,7 @@ function rebuilt(p: Parts): KState {
     cpus,
     procs: mapOf(p.procs, pidOf, procOf),
     threads,
-    locks: mapOf(p.locks, idOf, lockOf),
+    locks,
     kstacks: mapOf(p.kstacks, idOf, kstackOf),
     vars: mapOf(list(p.vars), idOf, varOf),
     objs: mapOf(list(p.objs), idOf, objOf),

@@ -23,6 +23,7 @@ import {
   type Thread,
 } from "../kernel/types.ts";
 import { exitStrandsNone, otherWaits, surelyNotStuck } from "../kernel/wait.ts";
+import { atomicSleep } from "./atomic-sleep.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
@@ -31,7 +32,7 @@ import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
 
-export { priorityInversion, signalSafety, zombieLeak };
+export { atomicSleep, priorityInversion, signalSafety, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -48,6 +49,7 @@ export const INVARIANT_NAMES = [
   "signal-safety",
   "priority-inversion",
   "zombie-leak",
+  "atomic-sleep",
   "one-cpu-at-a-time",
   "switch-from-current",
   "no-run-after-exit",
@@ -516,6 +518,7 @@ export const INVARIANTS: readonly Invariant[] = [
   signalSafety,
   priorityInversion,
   zombieLeak,
+  atomicSleep,
   ...CONSISTENCY_INVARIANTS,
 ];
 
