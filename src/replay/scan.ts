@@ -17,7 +17,7 @@ import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
 import { type Gap, TraceCorruptError } from "../trace/errors.ts";
 import { type EventColumns, fillEvent } from "../trace/event-codec.ts";
-import { Checker, type Invariant, invariantsOf, planFor, selectInvariants, type Violation } from "./invariants.ts";
+import { Checker, type Invariant, planFor, selectFor, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -296,7 +296,7 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
   const invs =
     invariants && invariants.length > 0 && typeof invariants[0] !== "string"
       ? (invariants as readonly Invariant[])
-      : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
+      : selectFor(src, invariants as readonly string[] | undefined);
   const r = checkWhole(invs, (some, opts) => checkRange(src, some, 0, src.eventCount - 1, opts));
   return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
 }
