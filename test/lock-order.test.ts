@@ -3,7 +3,7 @@
 // it, on a run that does not hang; trylocks, recursive re-entry, one class
 // nested in itself and a consistent order are not; it is opt-in.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -218,7 +218,7 @@ describe("lock-order", () => {
     expect(xo.code).toBe(0);
   });
 
-  it("an imported lockdep trace: the ABBA at the wait that closes it, with the earlier order's acquires", async () => {
+  it("an imported lockdep trace: the ABBA at the wait that closes it, with the earlier order's acquires; a lockdep trylock (try=1) orders nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ktrace-lock-order-"));
     const out = join(dir, "abba.ktrace");
     const fixture = join(import.meta.dirname, "..", "fixtures", "import", "ftrace", "lockdep-abba.txt");
@@ -230,6 +230,40 @@ describe("lock-order", () => {
     expect(v.message).toBe(
       "lock order inversion (potential deadlock): tid 201 (pid 201) waits for &dev->lock_a while holding &dev->lock_b; tid 200 (pid 200) took &dev->lock_b while holding &dev->lock_a (at seq 4)",
     );
+    // A trylock (lockdep's try=1, fired once it succeeded) orders nothing before its lock.
+    const head = readFileSync(fixture, "utf8").split("\n").slice(0, 12).join("\n");
+    const line = (who: string, cpu: number, t: number, ev: string, what: string) =>
+      `        ${who} [00${cpu}] ....1  200.${String(t).padStart(6, "0")}: ${ev}: ${what}`;
+    const abba = (second: string) =>
+      [
+        head,
+        line("worker-a-200", 0, 10, "lock_acquire", "00000000a1b2c3d4 &dev->lock_a"),
+        line("worker-a-200", 0, 12, "lock_acquire", "00000000e5f60718 &dev->lock_b"),
+        line("worker-a-200", 0, 15, "lock_release", "00000000e5f60718 &dev->lock_b"),
+        line("worker-a-200", 0, 16, "lock_release", "00000000a1b2c3d4 &dev->lock_a"),
+        line("worker-b-201", 1, 20, "lock_acquire", "00000000e5f60718 &dev->lock_b"),
+        line("worker-b-201", 1, 22, "lock_acquire", `00000000a1b2c3d4 ${second}&dev->lock_a`),
+        line("worker-b-201", 1, 25, "lock_release", "00000000a1b2c3d4 &dev->lock_a"),
+        line("worker-b-201", 1, 26, "lock_release", "00000000e5f60718 &dev->lock_b"),
+        "",
+      ].join("\n");
+    for (const [second, found] of [
+      ["try ", false],
+      ["", true],
+    ] as const) {
+      const txt = join(dir, `abba-${found}.txt`);
+      writeFileSync(txt, abba(second));
+      const kt = join(dir, `abba-${found}.ktrace`);
+      expect((await runCli(["import", txt, "--format", "ftrace", "-o", kt])).code).toBe(0);
+      const c = await runCli(["check", kt, "--invariant", "lock-order", "--json"]);
+      expect(c.code, second).toBe(found ? 1 : 0);
+      const ev = await runCli(["events", kt, "--kind", "lock-acquire", "--json"]);
+      const inferred = ev.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).args.inferred);
+      expect(inferred).toEqual(found ? [0, 0, 0, 0] : [0, 0, 0, 2]);
+    }
     // The default set of an imported trace leaves it out.
     const src = (await import("../src/replay/index.ts")).openSource(out);
     expect(selectFor(src).map((i) => i.name)).not.toContain("lock-order");
