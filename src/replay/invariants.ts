@@ -688,7 +688,7 @@ export function splittable(inv: Invariant): boolean {
  * serial one if it comes first; if not, the whole scan is serial. An
  * invariant with a history that does not say where it reports cannot be left
  * out at all: `serial` says so. (parallel-scan.ts splits so; a serial scan
- * leaves them out the same way until such an event: scan.ts, checkWhole.)
+ * leaves each out until such an event of its own: scan.ts, checkWhole.)
  */
 export interface Plan {
   split: Invariant[];
