@@ -164,6 +164,27 @@ describe("lock-order", () => {
     expect(check(w, ["lock-order"])).toBeNull();
   });
 
+  it("a lock taken in a signal handler orders after the locks the interrupted code holds", () => {
+    // Main holds a when SIGUSR1's handler takes b (a before b); the thread later takes b, then a.
+    const r = run(
+      [[k.sleep(50_000), ...pair("b", "a")]],
+      [
+        k.sigaction("SIGUSR1", [k.lock("b"), k.unlock("b")]),
+        k.lock("a"),
+        k.raise("SIGUSR1"),
+        k.user("in a", 2),
+        k.unlock("a"),
+      ],
+      { rules: ON },
+    );
+    expect(r.st.outcome?.kind ?? "ok").toBe("ok");
+    const v = check(r)!;
+    expect(v.invariant).toBe("lock-order");
+    expect(v.message).toMatch(
+      /^lock order inversion \(potential deadlock\): tid 2 \(pid 1\) takes a while holding b; tid 1 \(pid 1\) took b while holding a \(at seq \d+\)$/,
+    );
+  });
+
   it("a consistent order is never reported (seeds 1..40, three threads)", () => {
     for (let seed = 1; seed <= 40; seed++) {
       const r = run([pair("a", "b"), [...pair("b", "c"), ...pair("a", "c")]], [...pair("a", "c"), ...pair("b", "c")], {
