@@ -10,7 +10,8 @@
 //             scan runs (every one; data-race left out when the trace has
 //             no memory access, as firstViolation does)
 //   scan      firstViolation itself (walk, checkRange: the above and their bookkeeping)
-// and, per invariant, check with that invariant alone, less check with none.
+// and, per invariant, check with that invariant alone, less check with none
+// (every built-in one, the opt-in ones too, and the trace's own).
 // With --compare DIR (another checkout, e.g. `git worktree add --detach /tmp/old
 // main` with node_modules linked), it instead runs firstViolation alternately
 // from DIR's sources and from these, in one process (R rounds, default 9;
@@ -33,7 +34,7 @@ import { join, resolve } from "node:path";
 import { applyEvent, applyInert } from "../src/kernel/apply.ts";
 import { initState } from "../src/kernel/state.ts";
 import type { KEvent } from "../src/kernel/types.ts";
-import { Checker, firstViolation, type Invariant, invariantsOf, openSource } from "../src/replay/index.ts";
+import { BUILT_IN, Checker, firstViolation, type Invariant, invariantsOf, openSource } from "../src/replay/index.ts";
 import { planFor } from "../src/replay/invariants.ts";
 import { fillEvent } from "../src/trace/index.ts";
 
@@ -237,7 +238,8 @@ const perInvariant: Record<string, number> = {};
 if (argv.includes("--per-invariant")) {
   const lim = Math.min(total, perInvEvents);
   const none = best(() => pass("check", lim, []));
-  for (const inv of every) perInvariant[inv.name] = ns(best(() => pass("check", lim, [inv])) - none, lim);
+  for (const inv of new Set([...BUILT_IN, ...every]))
+    perInvariant[inv.name] = ns(best(() => pass("check", lim, [inv])) - none, lim);
 }
 
 const load = loadavg().map((x) => +x.toFixed(2));

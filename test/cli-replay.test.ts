@@ -1,7 +1,7 @@
 // ktrace check, state and events, end to end on recorded traces (Bun; one Deno parity run).
 import { describe, expect, it } from "vitest";
 import { EVENT_KINDS, KIND } from "../src/kernel/index.ts";
-import { INVARIANT_NAMES, openSource } from "../src/replay/index.ts";
+import { INVARIANTS, openSource } from "../src/replay/index.ts";
 import { allEvents, traceFile } from "./helpers/replay-sources.ts";
 import { runCli } from "./helpers/run-cli.ts";
 
@@ -79,7 +79,7 @@ describe("ktrace check", () => {
     }
     const t = await runCli(["check", await traceFile("rcore-kstack", { fix: "pr146" })]);
     expect(t.stdout).toBe(
-      `no invariant violation in ${t.stdout.match(/in (\d+) events/)![1]} events (checked: ${INVARIANT_NAMES.join(", ")})\n`,
+      `no invariant violation in ${t.stdout.match(/in (\d+) events/)![1]} events (checked: ${INVARIANTS.map((i) => i.name).join(", ")})\n`,
     );
   });
 

@@ -247,7 +247,6 @@ describe("check on imported traces", () => {
       "data-race",
       "signal-safety",
       "priority-inversion",
-      "zombie-leak",
       "atomic-sleep",
     ]);
     src.close();

@@ -4,8 +4,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  BUILT_IN,
   BUILTIN_INVARIANT_NAMES,
   checkInvariantNames,
+  defaultInvariantNames,
   INVARIANTS,
   invariantNames,
   openSource,
@@ -15,10 +17,17 @@ import {
 const src = () => openSource(path.join(import.meta.dirname, "..", "traces", "tcmalloc-fork.ktrace"));
 
 describe("invariant names", () => {
-  it("lists every built-in invariant for a trace", () => {
+  it("lists every built-in invariant for a trace (the opt-in ones too); its default set leaves out those its world does not opt in to", () => {
     const s = src();
-    expect(invariantNames(s)).toEqual(INVARIANTS.map((i) => i.name));
-    expect(BUILTIN_INVARIANT_NAMES).toEqual(INVARIANTS.map((i) => i.name));
+    expect(invariantNames(s)).toEqual(BUILT_IN.map((i) => i.name));
+    expect(BUILTIN_INVARIANT_NAMES).toEqual(BUILT_IN.map((i) => i.name));
+    expect(invariantNames(s)).toContain("lock-order");
+    expect(defaultInvariantNames(s)).toEqual(INVARIANTS.map((i) => i.name));
+    expect(defaultInvariantNames(s)).not.toContain("lock-order");
+    expect(defaultInvariantNames(s)).not.toContain("zombie-leak");
+    const opted = { meta: { ...s.meta, config: { ...s.meta.config, lockOrder: true } } };
+    expect(defaultInvariantNames(opted)).toContain("lock-order");
+    expect(defaultInvariantNames(opted)).not.toContain("zombie-leak");
     s.close();
   });
 

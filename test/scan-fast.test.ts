@@ -12,15 +12,17 @@ import { applyEvent, applyInert, applyInertRun, INERT_KINDS } from "../src/kerne
 import { initState, type KEvent, KIND, type KState, toPlain } from "../src/kernel/index.ts";
 import { exitStrandsNone, stuck } from "../src/kernel/wait.ts";
 import {
+  BUILT_IN,
   Checker,
   checkEvent,
   checkRange,
   firstViolation,
   INVARIANTS,
   type Invariant,
+  invariantsOf,
   type MemorySource,
 } from "../src/replay/index.ts";
-import { finalState } from "../src/replay/scan.ts";
+import { checkWhole, finalState } from "../src/replay/scan.ts";
 import { openTrace } from "../src/trace/index.ts";
 import { allEvents, canon, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
@@ -286,7 +288,8 @@ describe("the scan's shortcuts", async () => {
     let races = 0;
     for (const { name, src } of all) {
       const r = firstViolation(src);
-      const full = checkRange(src, INVARIANTS, 0, src.eventCount - 1);
+      // The trace's default set: zombie-leak.ts opts in to zombie-leak.
+      const full = checkRange(src, invariantsOf(src), 0, src.eventCount - 1);
       expect({ v: r.violation, n: r.scanned, u: r.unchecked, s: canon(r.state) }, name).toEqual({
         v: full.violation,
         n: full.scanned,
@@ -296,6 +299,30 @@ describe("the scan's shortcuts", async () => {
       if (r.violation?.invariant === "data-race") races++;
     }
     expect(races).toBeGreaterThan(0);
+  });
+
+  it("with two monitors (lock-order, data-race), each is left out until the first event it can report at; the answer is the scan with every invariant from the start", () => {
+    const withOrder = [...BUILT_IN.filter((i) => i.name !== "zombie-leak")];
+    let orders = 0;
+    for (const { name, src } of all) {
+      const r = firstViolation(src, withOrder);
+      const full = checkRange(src, withOrder, 0, src.eventCount - 1);
+      expect({ v: r.violation, n: r.scanned, s: canon(r.state) }, name).toEqual({
+        v: full.violation,
+        n: full.scanned,
+        s: canon(finalState(src, full.last)),
+      });
+      if (r.violation?.invariant === "lock-order") orders++;
+    }
+    expect(orders).toBeGreaterThan(0);
+    // stress has lock events and no memory access: data-race never runs; lock-order joins at the first lock event.
+    const stress = all.find((x) => x.name.startsWith("stress"))!.src;
+    const passes: string[][] = [];
+    checkWhole(withOrder, (some, opts) => {
+      passes.push(some.filter((i) => i.monitor !== undefined).map((i) => i.name));
+      return checkRange(stress, some, 0, stress.eventCount - 1, opts);
+    });
+    expect(passes).toEqual([[], ["lock-order"]]);
   });
 
   it("a Checker asked after() first (no before() for the event) judges with every invariant", () => {

@@ -20,7 +20,7 @@ import {
   type World,
 } from "../kernel/index.ts";
 import type { ReplaySource } from "../replay/index.ts";
-import { Checker, invariantsFor, type Violation } from "../replay/invariants.ts";
+import { defaultChecker, type Violation } from "../replay/invariants.ts";
 import { openSource, type TraceSource } from "../replay/source.ts";
 import { TraceCorruptError } from "../trace/errors.ts";
 import { decodeSchedule, type Schedule, ScheduleError } from "../trace/schedule.ts";
@@ -209,14 +209,6 @@ export function failureText(f: Failure): string {
   return f.invariant ? `${f.invariant} at seq ${f.seq} (${f.kind})` : `${f.kind} at seq ${f.seq}`;
 }
 
-const checkers = new WeakMap<readonly InvariantDecl[], Checker>();
-
-function checkerFor(decls: readonly InvariantDecl[]): Checker {
-  let c = checkers.get(decls);
-  if (c === undefined) checkers.set(decls, (c = new Checker(invariantsFor(decls))));
-  return c;
-}
-
 /**
  * Runs the trace's world under `chooser` (recorded, so the result carries its
  * own decisions), judging every event as check does. `sink` sees each event
@@ -228,7 +220,7 @@ export function rerun(
   opts: { annotate?: boolean; sink?: (e: KEvent, s: KState) => void } = {},
 ): RunResult {
   const rec = new DecisionRecorder(chooser, tr.world.config.cpus, opts.annotate ?? false);
-  const ck = checkerFor(tr.invariants);
+  const ck = defaultChecker(tr.invariants, tr.world.config);
   let v: Violation | null = null;
   let events = 0;
   let switches = 0;

@@ -6,16 +6,9 @@
 // same hooks `ktrace check` uses on a trace, so explore and check agree).
 
 import process from "node:process";
-import {
-  ACCESS_KINDS,
-  DESCRIPTOR_ACCESS_KINDS,
-  type InvariantDecl,
-  mayAccess,
-  type Outcome,
-  type World,
-} from "../kernel/index.ts";
+import { ACCESS_KINDS, DESCRIPTOR_ACCESS_KINDS, mayAccess, type Outcome, type World } from "../kernel/index.ts";
 import { type Prepared, prepareWith, type RunRequest, reseed, run } from "../record/index.ts";
-import { Checker, INVARIANTS, invariantsFor, reportingIn, type Violation } from "../replay/invariants.ts";
+import { Checker, defaultChecker, INVARIANTS, optInSet, reportingIn, type Violation } from "../replay/invariants.ts";
 import type { Scenario } from "../scenarios/index.ts";
 
 /** Everything of a run request but the target and the seed. */
@@ -49,7 +42,6 @@ export function runSeed(scenario: Scenario, req: VariantRequest, seed: number, c
   return runPrepared(prepareWith(scenario, { ...req, seed }), checker);
 }
 
-const ownCheckers = new WeakMap<readonly InvariantDecl[], Checker>();
 /** Whether each world seen can emit an access event (mayAccess: one walk of its declarations per world). */
 const accesses = new WeakMap<World, boolean>();
 /** By checker: the one without the invariants that report only at accesses (itself when it has none). */
@@ -83,13 +75,14 @@ function checkerFor(p: Prepared, full: Checker): Checker {
   return c;
 }
 
-/** As runSeed, for a prepared variant (its seed is the one run). A scenario with its own invariants is checked against those too. */
+/**
+ * As runSeed, for a prepared variant (its seed is the one run). A scenario
+ * with its own invariants is checked against those too, and one whose rules
+ * opt in to an invariant (lockOrder, zombieCheck) against that one.
+ */
 export function runPrepared(p: Prepared, builtIn: Checker): SeedResult {
-  let full = builtIn;
-  if (p.invariants.length > 0) {
-    full = ownCheckers.get(p.invariants) ?? new Checker(invariantsFor(p.invariants));
-    ownCheckers.set(p.invariants, full);
-  }
+  const own = p.invariants.length > 0 || optInSet(p.world.config) !== 0;
+  const full = own ? defaultChecker(p.invariants, p.world.config) : builtIn;
   const checker = checkerFor(p, full);
   const seed = p.variant.seed;
   let v: Violation | null = null;

@@ -14,7 +14,16 @@
 import { applyEvent } from "../kernel/apply.ts";
 import { stateCode } from "../kernel/imported.ts";
 import { initState } from "../kernel/state.ts";
-import { EVENT_KINDS, HOW, type KConfig, type KEvent, KIND, type KState, type ThreadState } from "../kernel/types.ts";
+import {
+  EVENT_KINDS,
+  HOW,
+  type KConfig,
+  type KEvent,
+  KIND,
+  type KState,
+  type ThreadState,
+  TRYLOCK_ACQUIRE,
+} from "../kernel/types.ts";
 import { Mapper } from "./map.ts";
 import { type CpuContext, IDLE, type Op, type TaskState } from "./ops.ts";
 import type { FieldValue } from "./record.ts";
@@ -334,7 +343,14 @@ export class Converter {
         const id = this.lock(o.lock, o.name, "");
         if (id < 0) return;
         const l = s.locks.get(id)!;
-        this.emit(KIND.lockAcquire, o.tid, id, l.owner === o.tid ? l.level + 1 : 1, o.inferred ? 1 : 0, "");
+        this.emit(
+          KIND.lockAcquire,
+          o.tid,
+          id,
+          l.owner === o.tid ? l.level + 1 : 1,
+          o.inferred ? 1 : o.try ? TRYLOCK_ACQUIRE : 0,
+          "",
+        );
         return;
       }
       case "lockWait": {

@@ -114,25 +114,26 @@ export function kernelMode(t: TCtx): boolean {
  * returns DONE when it is taken (free, or a recursive mutex whose recorded
  * ident is the caller's); emits lock-wait and returns KEEP when it must wait
  * (blocked threads are woken by the release; spinners retry); returns STALL
- * while a spinner finds it still held.
+ * while a spinner finds it still held. `how`: the acquire's `inferred` slot
+ * (TRYLOCK_ACQUIRE for a trylock's, which only calls it when it cannot wait).
  */
-export function acquire(k: Simulator, t: TCtx, c: number, id: number): R {
+export function acquire(k: Simulator, t: TCtx, c: number, id: number, how = 0): R {
   const l = k.state.locks.get(id);
   if (!l) throw new SimError(`lock ${id} is gone`);
-  return take(k, t, c, l);
+  return take(k, t, c, l, how);
 }
 
 /** acquire() of the lock l. */
-function take(k: Simulator, t: TCtx, c: number, l: Lock): R {
+function take(k: Simulator, t: TCtx, c: number, l: Lock, how = 0): R {
   const id = l.id;
   const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0) {
-    k.emitAcquire(c, t.tid, l, th, 1); // lock-acquire: lock, level
+    k.emitAcquire(c, t.tid, l, th, 1, how); // lock-acquire: lock, level, inferred
     k.cost(COST.lock, c);
     return DONE;
   }
   if (l.type === "recursive" && l.ident === th.ident && l.owner >= 0) {
-    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1 }));
+    k.emit(c, t.tid, ev.lockAcquire({ lock: id, level: l.level + 1, inferred: how }));
     k.cost(COST.lock, c);
     return DONE;
   }

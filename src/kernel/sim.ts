@@ -232,12 +232,12 @@ export class Simulator {
   }
 
   /**
-   * emitSlots() of lock-acquire (lock, level) by th (the Thread of tid), with
+   * emitSlots() of lock-acquire (lock, level, inferred: `how`) by th (the Thread of tid), with
    * the fold done here on the objects at hand (apply.ts's acquired(), which
    * applyEvent's case calls after looking them up), then post's hook.
    */
-  emitAcquire(cpu: number, tid: number, l: Lock, th: Thread, level: number): void {
-    const e = this.stamp(cpu, tid, KIND.lockAcquire, l.id, level, 0, "");
+  emitAcquire(cpu: number, tid: number, l: Lock, th: Thread, level: number, how = 0): void {
+    const e = this.stamp(cpu, tid, KIND.lockAcquire, l.id, level, how, "");
     const state = this.state;
     if (this.before) this.before(e, state);
     if (!applyInert(state, e.seq, e.time)) applyEvent(state, e);

@@ -29,7 +29,7 @@ import { setRet, value, varId } from "./mem.ts";
 import { COST } from "./params.ts";
 import type { Expr, Op } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO } from "./types.ts";
+import { ERRNO, TRYLOCK_ACQUIRE } from "./types.ts";
 
 /** futex_wake's n for "everyone". */
 const ALL = 2 ** 31 - 1;
@@ -351,7 +351,7 @@ export function trylock(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   const l = k.state.locks.get(id)!;
   const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0 || (l.type === "recursive" && l.ident === th.ident)) {
-    const r = acquire(k, t, c, id);
+    const r = acquire(k, t, c, id, TRYLOCK_ACQUIRE);
     if (r === DONE) setRet(k, t, c, op.ret, 0);
     return r === STALL ? KEEP : r;
   }

@@ -87,7 +87,7 @@ const KIND_TABLE = [
   {
     name: "lock-acquire",
     args: ["lock", "level", "inferred"],
-    doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired)",
+    doc: "thread acquires the lock (level = recursion depth after); inferred 1: no event said so, the thread's first event after the owner released it did (imported lockdep traces without lock_acquired); 2: taken by a trylock (pthread_mutex_trylock, lockdep's try=1), which does not wait",
   },
   {
     name: "lock-wait",
@@ -529,6 +529,8 @@ export type WakeHow = (typeof WAKE_HOW)[number];
 export function wakeHowName(how: number): string {
   return WAKE_HOW[how] ?? `how ${how}`;
 }
+/** lock-acquire's `inferred` slot for a lock taken by a trylock (pthread_mutex_trylock; lockdep's try=1): it did not wait, so it cannot close a deadlock (lock-order). */
+export const TRYLOCK_ACQUIRE = 2;
 /** WAKE_HOW codes by name. */
 export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { readonly [K in WakeHow]: number };
 
@@ -695,6 +697,8 @@ export interface KConfig {
   imported?: boolean;
   /** Opt-in: the zombie-leak invariant reports children left unreaped by a live parent at the end of the run (absent: off). */
   zombieCheck?: boolean;
+  /** Opt-in: the lock-order invariant runs in the default set: a lock taken while holding another, in an order that closes a cycle of lock classes (absent: off; `--invariant lock-order` runs it anyway). */
+  lockOrder?: boolean;
 }
 
 /** A state of an imported trace (its config says so: KConfig.imported). One definition: every view asks it. */

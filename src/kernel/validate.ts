@@ -233,6 +233,8 @@ class Checker {
     oneOf("procfsVmar", ["unwrap", "check"]);
     if (c.zombieCheck !== undefined && typeof c.zombieCheck !== "boolean")
       throw new Bad(`${p}.zombieCheck must be true or false`);
+    if (c.lockOrder !== undefined && typeof c.lockOrder !== "boolean")
+      throw new Bad(`${p}.lockOrder must be true or false`);
   }
 
   private lockDecl(name: string, d: unknown): void {

@@ -20,6 +20,7 @@ import {
   SWITCH_STATES,
   sigActionOf,
   sigName,
+  TRYLOCK_ACQUIRE,
   VAR_TYPES,
   type VarType,
   WAKE_HOW,
@@ -224,7 +225,7 @@ export function describe(ev: KEvent, state?: KState): string {
       return `lock ${ev.a} ${ev.s} (${type}) created in ${spaceText(ev.b)}`;
     }
     case KIND.lockAcquire:
-      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}${ev.c ? " (inferred: its first event after the owner released it)" : ""}`;
+      return `${t} acquires ${lockName(s, ev.a)}${ev.b > 1 ? ` (level ${ev.b})` : ""}${ev.c === 1 ? " (inferred: its first event after the owner released it)" : ev.c === TRYLOCK_ACQUIRE ? " (trylock)" : ""}`;
     case KIND.lockWait: {
       const l = s?.locks.get(ev.a);
       const owner = l && l.owner >= 0 ? `, held by tid ${l.owner}` : ev.b === 2 ? ", owner unknown" : "";

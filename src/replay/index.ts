@@ -57,11 +57,14 @@ export {
 export {
   BUILTIN_INVARIANT_NAMES,
   checkInvariantNames,
+  defaultInvariantNames,
   invariantNames,
   UnknownInvariantError,
 } from "./invariant-names.ts";
 export {
   assertions,
+  BUILT_IN,
+  builtInFor,
   type Cause,
   Checker,
   cannotRelease,
@@ -73,10 +76,12 @@ export {
   InvariantDeclError,
   type InvariantName,
   InvariantNameError,
+  inDefaultSet,
   invariantsFor,
   invariantsOf,
   kstackInUse,
   lockMisuse,
+  lockOrder,
   lockOwnerAlive,
   noDeadlock,
   noLivelock,

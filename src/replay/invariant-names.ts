@@ -6,7 +6,7 @@
 // that list is made.
 
 import { suggest } from "../util/suggest.ts";
-import { INVARIANT_NAMES } from "./invariants.ts";
+import { BUILT_IN, INVARIANT_NAMES, inDefaultSet } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** The built-in invariants' names, in their order. */
@@ -16,6 +16,12 @@ export const BUILTIN_INVARIANT_NAMES: readonly string[] = INVARIANT_NAMES;
 export function invariantNames(source: Pick<ReplaySource, "meta">): string[] {
   const own = source.meta.invariantError ? [] : (source.meta.invariants ?? []).map((d) => d.name);
   return [...BUILTIN_INVARIANT_NAMES, ...own.filter((n) => !BUILTIN_INVARIANT_NAMES.includes(n))];
+}
+
+/** The names of the invariants `source` is checked against when none is named: its default set (the opt-in ones its world sets: inDefaultSet), then its own. */
+export function defaultInvariantNames(source: Pick<ReplaySource, "meta">): string[] {
+  const off = BUILT_IN.filter((i) => !inDefaultSet(i, source.meta.config)).map((i) => i.name);
+  return invariantNames(source).filter((n) => !off.includes(n));
 }
 
 /** A name given for an invariant the trace has none of. exitCode 2. */
@@ -41,8 +47,8 @@ export function checkInvariantNames(names: readonly string[], source: Pick<Repla
 
 /**
  * The names to check for `--invariant` (only) and `--skip`, each checked as
- * checkInvariantNames does: `only` (every invariant the trace has when it is
- * empty) less `skip`; undefined for "all" (neither given). Throws
+ * checkInvariantNames does: `only` (the trace's default set when it is
+ * empty: defaultInvariantNames) less `skip`; undefined for "all" (neither given). Throws
  * NothingToCheckError when skip leaves none.
  */
 export function chosenInvariantNames(
@@ -53,7 +59,7 @@ export function chosenInvariantNames(
   checkInvariantNames(only, source);
   checkInvariantNames(skip, source);
   if (skip.length === 0) return only.length > 0 ? [...only] : undefined;
-  const names = (only.length > 0 ? only : invariantNames(source)).filter((n) => !skip.includes(n));
+  const names = (only.length > 0 ? only : defaultInvariantNames(source)).filter((n) => !skip.includes(n));
   if (names.length === 0) throw new NothingToCheckError(skip);
   return names;
 }

@@ -14,6 +14,7 @@ import {
   type Cpu,
   EVENT_KINDS,
   IMPORTED_KINDS,
+  type KConfig,
   type KEvent,
   KIND,
   type KStack,
@@ -26,13 +27,14 @@ import { exitStrandsNone, otherWaits, surelyNotStuck } from "../kernel/wait.ts";
 import { atomicSleep } from "./atomic-sleep.ts";
 import { CONSISTENCY_INVARIANTS } from "./consistency.ts";
 import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
+import { lockOrder } from "./lock-order.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 import { dataRace } from "./race.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
 
-export { atomicSleep, priorityInversion, signalSafety, zombieLeak };
+export { atomicSleep, lockOrder, priorityInversion, signalSafety, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -50,6 +52,7 @@ export const INVARIANT_NAMES = [
   "priority-inversion",
   "zombie-leak",
   "atomic-sleep",
+  "lock-order",
   "one-cpu-at-a-time",
   "switch-from-current",
   "no-run-after-exit",
@@ -107,6 +110,20 @@ export interface Invariant {
    * recursive mutex). Its hooks always run at the kinds in `by` (or `at`).
    */
   readonly armed?: Armed;
+  /**
+   * An opt-in invariant: the rule (a KConfig flag) a world sets to put it in
+   * its default set. Out of the default set otherwise, it runs whenever it
+   * is named (inDefaultSet is the one rule).
+   */
+  readonly optIn?: OptInRule;
+}
+
+/** The KConfig flags that opt a world in to an invariant. */
+export type OptInRule = "zombieCheck" | "lockOrder";
+
+/** The one rule for opt-in invariants: in a world's default set when its config sets the flag (or it has none); run whenever named. */
+export function inDefaultSet(inv: Invariant, config?: Partial<KConfig>): boolean {
+  return inv.optIn === undefined || config?.[inv.optIn] === true;
 }
 
 /**
@@ -502,8 +519,8 @@ export const noLivelock: Invariant = {
   },
 };
 
-/** Every invariant, in INVARIANT_NAMES order. */
-export const INVARIANTS: readonly Invariant[] = [
+/** Every built-in invariant, in INVARIANT_NAMES order (the opt-in ones too: see inDefaultSet). */
+export const BUILT_IN: readonly Invariant[] = [
   recursiveMutexOwner,
   lockOwnerAlive,
   noDeadlock,
@@ -519,14 +536,24 @@ export const INVARIANTS: readonly Invariant[] = [
   priorityInversion,
   zombieLeak,
   atomicSleep,
+  lockOrder,
   ...CONSISTENCY_INVARIANTS,
 ];
+
+/** The built-in invariants of the default set of a world that opts in to none (BUILT_IN less the opt-in ones). */
+export const INVARIANTS: readonly Invariant[] = BUILT_IN.filter((i) => inDefaultSet(i));
+
+/** The built-in invariants of the default set of a world with this config. */
+export function builtInFor(config?: Partial<KConfig>): readonly Invariant[] {
+  if (optInSet(config) === 0) return INVARIANTS;
+  return BUILT_IN.filter((i) => inDefaultSet(i, config));
+}
 
 /** Unknown invariant name. exitCode 2. */
 export class InvariantNameError extends Error {
   readonly exitCode = 2;
   readonly hint: string;
-  constructor(name: string, available: readonly Invariant[] = INVARIANTS) {
+  constructor(name: string, available: readonly Invariant[] = BUILT_IN) {
     super(`unknown invariant '${name}'`);
     this.hint = `invariants: ${available.map((i) => i.name).join(", ")}`;
   }
@@ -539,20 +566,51 @@ export class InvariantDeclError extends Error {
 
 const compiled = new WeakMap<readonly InvariantDecl[], Invariant[]>();
 
-/**
- * The invariant registry of a run: the built-in invariants, then the
- * scenario's own (declared in build(), or read from a trace header), in
- * declaration order. Every consumer (check, explore, replay, report) takes
- * its invariants from here, so a scenario's own go wherever built-in ones go.
- */
-export function invariantsFor(decls?: readonly InvariantDecl[]): Invariant[] {
-  if (!decls || decls.length === 0) return [...INVARIANTS];
+/** A scenario's own invariants, compiled (once per declaration list). */
+function ownInvariants(decls?: readonly InvariantDecl[]): Invariant[] {
+  if (!decls || decls.length === 0) return [];
   let own = compiled.get(decls);
   if (own === undefined) {
     own = decls.map(compileInvariant);
     compiled.set(decls, own);
   }
-  return [...INVARIANTS, ...own];
+  return own;
+}
+
+/**
+ * The invariant registry of a run: its default set, the built-in invariants
+ * (the opt-in ones its config sets: inDefaultSet), then the scenario's own
+ * (declared in build(), or read from a trace header), in declaration order.
+ * Every consumer (check, explore, replay, report) takes its invariants from
+ * here, so a scenario's own go wherever built-in ones go.
+ */
+export function invariantsFor(decls?: readonly InvariantDecl[], config?: Partial<KConfig>): Invariant[] {
+  return [...builtInFor(config), ...ownInvariants(decls)];
+}
+
+const checkers = new WeakMap<readonly InvariantDecl[], (Checker | undefined)[]>();
+const NO_DECLS: readonly InvariantDecl[] = [];
+/** The built-in opt-in invariants (those with a rule), in order: bit i of an opt-in set is the i-th. */
+const OPT_INS = BUILT_IN.filter((i) => i.optIn !== undefined);
+
+/** The opt-in invariants a config sets, as a set of bits (0: none; its default set is INVARIANTS). */
+export function optInSet(config?: Partial<KConfig>): number {
+  let set = 0;
+  for (let i = 0; i < OPT_INS.length; i++) if (config?.[OPT_INS[i]!.optIn!] === true) set |= 1 << i;
+  return set;
+}
+
+/**
+ * A Checker of a run's default set (invariantsFor(decls, config)), made once
+ * per declaration list and set of opt-ins and reused: runs one after another
+ * (explore, shrink); its monitors start afresh at each run's seq 0.
+ */
+export function defaultChecker(decls: readonly InvariantDecl[] | undefined, config?: Partial<KConfig>): Checker {
+  const key = decls && decls.length > 0 ? decls : NO_DECLS;
+  const set = optInSet(config);
+  let bySet = checkers.get(key);
+  if (bySet === undefined) checkers.set(key, (bySet = []));
+  return (bySet[set] ??= new Checker(invariantsFor(key, config)));
 }
 
 /**
@@ -567,38 +625,50 @@ export function reportingIn(invs: readonly Invariant[], absent: readonly number[
 }
 
 /**
- * The registry for a recorded run: the built-in invariants and the ones its
- * trace header (or memory source) declares. Throws InvariantDeclError when
- * the header's invariants do not validate.
+ * The registry for a recorded run: the default set of its world (its
+ * config's opt-ins) and the invariants its trace header (or memory source)
+ * declares. Throws InvariantDeclError when the header's invariants do not
+ * validate.
  */
 export function invariantsOf(src: Pick<ReplaySource, "meta">): Invariant[] {
+  return invariantsFor(declsOf(src), src.meta.config);
+}
+
+/** The scenario's own invariants of a recorded run; throws InvariantDeclError when they do not validate. */
+function declsOf(src: Pick<ReplaySource, "meta">): readonly InvariantDecl[] | undefined {
   const err = src.meta.invariantError;
   if (err)
     throw new InvariantDeclError(
       `the trace's own invariants do not validate (${err}); check with --invariant NAME for the built-in ones`,
     );
-  return invariantsFor(src.meta.invariants);
+  return src.meta.invariants;
 }
 
 /**
- * The invariants `names` selects for a recorded run (all when none): among
- * the built-in ones alone when every name is built-in (so a trace whose own
- * invariants are damaged can still be checked with them), else among
- * invariantsOf(src). Throws InvariantNameError, InvariantDeclError.
+ * The invariants `names` selects for a recorded run: its default set
+ * (invariantsOf) when none are named; else among the built-in ones alone
+ * when every name is built-in (so a trace whose own invariants are damaged
+ * can still be checked with them), else among the built-in ones and the
+ * trace's own. Throws InvariantNameError, InvariantDeclError.
  */
 export function selectFor(src: Pick<ReplaySource, "meta">, names?: readonly string[]): Invariant[] {
-  const builtIn =
-    names !== undefined && names.length > 0 && names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
-  return selectInvariants(names, builtIn ? INVARIANTS : invariantsOf(src));
+  if (!names || names.length === 0) return invariantsOf(src);
+  const builtIn = names.every((n) => (INVARIANT_NAMES as readonly string[]).includes(n));
+  return selectInvariants(names, builtIn ? BUILT_IN : [...BUILT_IN, ...ownInvariants(declsOf(src))]);
 }
 
 /**
  * The invariants with these names among `available` (default: the built-in
- * ones; all of them when names is empty or undefined). Throws
+ * ones); when names is empty or undefined, those of `available` in the
+ * default set of a world with `config` (inDefaultSet). Throws
  * InvariantNameError naming what is available.
  */
-export function selectInvariants(names?: readonly string[], available: readonly Invariant[] = INVARIANTS): Invariant[] {
-  if (!names || names.length === 0) return [...available];
+export function selectInvariants(
+  names?: readonly string[],
+  available: readonly Invariant[] = BUILT_IN,
+  config?: Partial<KConfig>,
+): Invariant[] {
+  if (!names || names.length === 0) return available.filter((i) => inDefaultSet(i, config));
   const out: Invariant[] = [];
   for (const n of names) {
     const inv = available.find((i) => i.name === n);
@@ -621,7 +691,7 @@ export function splittable(inv: Invariant): boolean {
  * serial one if it comes first; if not, the whole scan is serial. An
  * invariant with a history that does not say where it reports cannot be left
  * out at all: `serial` says so. (parallel-scan.ts splits so; a serial scan
- * leaves them out the same way until such an event: scan.ts, checkWhole.)
+ * leaves each out until such an event of its own: scan.ts, checkWhole.)
  */
 export interface Plan {
   split: Invariant[];

@@ -100,10 +100,10 @@ function reaping(s: KState, p: Proc): boolean {
 
 export const zombieLeak: Invariant = {
   name: "zombie-leak",
-  doc: "Opt-in (a scenario sets rules: { zombieCheck: true }): at the end of the run, no child that exited is still a zombie while its parent runs on without reaping it (no waitpid, no SIGCHLD handler that reaps, nothing pending that would). Orphans are init's to reap.",
+  doc: "Opt-in (a scenario sets rules: { zombieCheck: true }, or `--invariant zombie-leak`): at the end of the run, no child that exited is still a zombie while its parent runs on without reaping it (no waitpid, no SIGCHLD handler that reaps, nothing pending that would). Orphans are init's to reap.",
   kinds: [KIND.end],
+  optIn: "zombieCheck",
   pre(s) {
-    if (s.config.zombieCheck !== true) return null;
     const zs = [...s.procs.values()].filter((p) => p.state === "zombie").sort((a, b) => a.pid - b.pid);
     for (const z of zs) {
       const parent = s.procs.get(z.ppid);

@@ -269,6 +269,7 @@ function checkStretches(
   let from = lo + 1;
   let scanned = 0;
   let firstWatched = -1;
+  let firstWatchedKind = -1;
   for (;;) {
     // The stretch ends at the first snapshot `stretch` events on, or at hi.
     while (i < seqs.length && seqs[i]! < from - 1 + stretch) i++;
@@ -280,8 +281,11 @@ function checkStretches(
     });
     if (r.unchecked.length > 0) return null;
     scanned += r.scanned;
-    if (firstWatched < 0) firstWatched = r.firstWatched;
-    if (r.violation !== null || cut === hi) return { ...r, scanned, firstWatched };
+    if (firstWatched < 0) {
+      firstWatched = r.firstWatched;
+      firstWatchedKind = r.firstWatchedKind;
+    }
+    if (r.violation !== null || cut === hi) return { ...r, scanned, firstWatched, firstWatchedKind };
     if (!r.end) return null;
     gc();
     state = r.end;
@@ -647,7 +651,7 @@ function serialFrom(
   scanned: number,
   unchecked: Unfolded[],
   opts: RangeOptions = {},
-): ScanResult & { firstWatched: number } {
+): ScanResult & { firstWatched: number; firstWatchedKind: number } {
   const last = view.eventCount - 1;
   // One checker for the whole walk: an invariant with a history sees one run.
   const checker = new Checker(invs);
@@ -673,11 +677,19 @@ function serialFrom(
         state: finalState(view, r.last),
         unchecked: out,
         firstWatched: r.firstWatched,
+        firstWatchedKind: r.firstWatchedKind,
       };
     state = r.end ?? null;
     collect(r.scanned);
   }
-  return { violation: null, scanned, state: finalState(view, end), unchecked: out, firstWatched: -1 };
+  return {
+    violation: null,
+    scanned,
+    state: finalState(view, end),
+    unchecked: out,
+    firstWatched: -1,
+    firstWatchedKind: -1,
+  };
 }
 
 /**
@@ -694,10 +706,13 @@ function serialAll(
   unchecked: Unfolded[] = [],
   lazy = true,
 ): ScanResult {
-  const { firstWatched: _, ...r } =
-    k === 0 && lazy
-      ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
-      : serialFrom(view, invs, bounds, k, scanned, unchecked);
+  const {
+    firstWatched: _,
+    firstWatchedKind: __,
+    ...r
+  } = k === 0 && lazy
+    ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
+    : serialFrom(view, invs, bounds, k, scanned, unchecked);
   return r;
 }
 

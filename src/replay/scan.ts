@@ -17,7 +17,7 @@ import { initState } from "../kernel/state.ts";
 import type { KEvent, KState } from "../kernel/types.ts";
 import { type Gap, TraceCorruptError } from "../trace/errors.ts";
 import { type EventColumns, fillEvent } from "../trace/event-codec.ts";
-import { Checker, type Invariant, invariantsOf, planFor, selectInvariants, type Violation } from "./invariants.ts";
+import { Checker, type Invariant, planFor, selectFor, splittable, type Violation } from "./invariants.ts";
 import type { ReplaySource } from "./source.ts";
 
 /** A trace whose events do not fold (corrupt, or written by an incompatible kernel). exitCode 2. */
@@ -296,29 +296,40 @@ export function firstViolation(src: ReplaySource, invariants?: readonly string[]
   const invs =
     invariants && invariants.length > 0 && typeof invariants[0] !== "string"
       ? (invariants as readonly Invariant[])
-      : selectInvariants(invariants as readonly string[] | undefined, invariantsOf(src));
+      : selectFor(src, invariants as readonly string[] | undefined);
   const r = checkWhole(invs, (some, opts) => checkRange(src, some, 0, src.eventCount - 1, opts));
   return { violation: r.violation, scanned: r.scanned, state: finalState(src, r.last), unchecked: r.unchecked };
 }
 
 /**
  * A check of a whole run, `check(invs, opts)` (from its first event), with
- * the invariants that keep a history (a monitor: data-race) left out until
- * the first event they can report at (planFor): the answer is the same,
- * and a run with none of those events (stress: no memory accesses) is
- * checked without their work. When there is one, the run is checked again
- * with every invariant (the events before it twice).
+ * each invariant that keeps a history (a monitor: data-race, lock-order)
+ * left out until the first event it can report at (planFor): the answer is
+ * the same, and a run with none of those events (stress: no memory
+ * accesses) is checked without its work. When there is one, the run is
+ * checked again from the start with the monitors that can report at that
+ * event's kind (the events before it twice), the others still left out
+ * until theirs: at most one pass more per monitor.
  */
-export function checkWhole<R extends { firstWatched: number }>(
+export function checkWhole<R extends { firstWatched: number; firstWatchedKind?: number }>(
   invs: readonly Invariant[],
   check: (invs: readonly Invariant[], opts: RangeOptions) => R,
 ): R {
   const plan = planFor(invs);
-  if (plan.reports !== null && plan.split.length < invs.length) {
-    const r = check(plan.split, { watch: plan.reports, stopAtWatched: true });
+  if (plan.reports === null || plan.split.length === invs.length) return check(invs, {});
+  const off = new Set(invs.filter((i) => !splittable(i)));
+  for (;;) {
+    const watch = new Uint8Array(plan.reports.length);
+    for (const i of off) for (const k of i.reports!) watch[k] = 1;
+    const r = check(
+      invs.filter((i) => !off.has(i)),
+      { watch, stopAtWatched: true },
+    );
     if (r.firstWatched < 0) return r;
+    const kind = r.firstWatchedKind ?? -1;
+    for (const i of off) if (kind < 0 || i.reports!.includes(kind)) off.delete(i);
+    if (off.size === 0) return check(invs, {});
   }
-  return check(invs, {});
 }
 
 /** What checking events from..to found: a ScanResult's parts, and the state at the end. */
@@ -335,6 +346,8 @@ export interface RangeCheck {
   end?: KState | null;
   /** With opts.watch: the seq of the first event the walk visited whose kind is in it, or -1. */
   firstWatched: number;
+  /** That event's kind, or -1. */
+  firstWatchedKind: number;
 }
 
 export interface RangeOptions extends WalkOptions {
@@ -362,6 +375,7 @@ export function checkRange(
   const watch = opts.watch;
   const stopAtWatched = opts.stopAtWatched === true;
   let firstWatched = -1;
+  let firstWatchedKind = -1;
   let found: Violation | null = null;
   let scanned = 0;
   let lastState: KState | null = null;
@@ -379,6 +393,7 @@ export function checkRange(
       event: (ev, st) => {
         if (watch !== undefined && firstWatched < 0 && watch[ev.kind] === 1) {
           firstWatched = ev.seq;
+          firstWatchedKind = ev.kind;
           if (stopAtWatched) return true;
         }
         if (st === null) {
@@ -401,6 +416,7 @@ export function checkRange(
           const kind = kinds[k]!;
           if (watching && watch![kind] === 1) {
             firstWatched = first + k;
+            firstWatchedKind = kind;
             watching = false;
             if (stopAtWatched) {
               scanned += k - i;
@@ -472,6 +488,7 @@ export function checkRange(
     unchecked,
     end,
     firstWatched,
+    firstWatchedKind,
   };
 }
 

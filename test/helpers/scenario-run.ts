@@ -1,6 +1,6 @@
 // A scenario variant's seed run in full, for the examples' tests: its events,
-// the first violation of every invariant (the built-in ones and the
-// scenario's own), the final state.
+// the first violation of its default set (the built-in invariants, the
+// opt-in ones its rules set, and the scenario's own), the final state.
 
 import type { KEvent, KState } from "../../src/kernel/index.ts";
 import { prepareWith, run } from "../../src/record/index.ts";
@@ -15,7 +15,7 @@ export interface SeedRun {
 
 export function replaySeed(sc: Scenario, seed: number, req: { opts?: string[]; fix?: string } = {}): SeedRun {
   const p = prepareWith(sc, { seed, ...req });
-  const ck = new Checker(invariantsFor(p.invariants));
+  const ck = new Checker(invariantsFor(p.invariants, p.world.config));
   const evs: KEvent[] = [];
   let v: Violation | null = null;
   const st = run(
