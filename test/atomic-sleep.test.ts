@@ -30,7 +30,7 @@ import {
 } from "../src/replay/index.ts";
 import { atomicSleep } from "../src/replay/invariants.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
-import { memorySource } from "./helpers/replay-sources.ts";
+import { eventList, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 import { replaySeed } from "./helpers/scenario-run.ts";
 
@@ -97,11 +97,7 @@ const L = { a: 20, b: 21, m: 22, proc: 23, user: 24, errorcheck: 25, recursive: 
 
 /** pid 1 with threads 1 and 2 running; the locks of L; a futex word (var 1) and a pipe (1). */
 function stream() {
-  const evs: KEvent[] = [];
-  const add = (kind: number, f: Partial<Omit<KEvent, "seq" | "kind">> = {}) => {
-    evs.push({ seq: evs.length, time: evs.length * 10, cpu: -1, tid: -1, a: 0, b: 0, c: 0, s: "", ...f, kind });
-    return evs.length - 1;
-  };
+  const { evs, add } = eventList();
   add(KIND.procNew, { a: 1, b: 0, s: "p" });
   add(KIND.threadNew, { a: 1, b: 1, c: 1 });
   add(KIND.threadNew, { a: 2, b: 1, c: 2 });

@@ -14,7 +14,7 @@ import {
   type ReplaySource,
   selectInvariants,
 } from "../src/replay/index.ts";
-import { allEvents, memorySource } from "./helpers/replay-sources.ts";
+import { allEvents, eventList, memorySource } from "./helpers/replay-sources.ts";
 
 function first(src: ReplaySource, kind: number, pred: (e: KEvent) => boolean = () => true): KEvent {
   const e = allEvents(src).find((x) => x.kind === kind && pred(x));
@@ -162,11 +162,7 @@ const CONFIG: KConfig = {
 
 /** Builds events with dense seqs. */
 function stream() {
-  const evs: KEvent[] = [];
-  const add = (kind: number, f: Partial<Omit<KEvent, "seq" | "kind">> = {}) => {
-    evs.push({ seq: evs.length, time: evs.length * 10, cpu: -1, tid: -1, a: 0, b: 0, c: 0, s: "", ...f, kind });
-    return evs.length - 1;
-  };
+  const { evs, add } = eventList();
   // pid 1 with threads 1 and 2, stacks 0 and 1, both running; user locks 10 (x) and 11 (y).
   add(KIND.procNew, { a: 1, b: 0, s: "p" });
   add(KIND.threadNew, { a: 1, b: 1, c: 1 });

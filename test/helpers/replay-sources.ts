@@ -69,3 +69,16 @@ export function foldTo(config: KState["config"], events: readonly KEvent[], seq:
 export function canon(s: KState): string {
   return JSON.stringify(toPlain(s));
 }
+
+/** Hand-built events with dense seqs (seq = index, time = 10 × seq): `add(kind, fields)` appends one and returns its seq. */
+export function eventList(): {
+  evs: KEvent[];
+  add: (kind: number, f?: Partial<Omit<KEvent, "seq" | "kind">>) => number;
+} {
+  const evs: KEvent[] = [];
+  const add = (kind: number, f: Partial<Omit<KEvent, "seq" | "kind">> = {}) => {
+    evs.push({ seq: evs.length, time: evs.length * 10, cpu: -1, tid: -1, a: 0, b: 0, c: 0, s: "", ...f, kind });
+    return evs.length - 1;
+  };
+  return { evs, add };
+}
