@@ -267,7 +267,7 @@ describe("parseArgs", () => {
   });
 
   it("defaults: booleans false, repeatables empty", () => {
-    expect(runArgs(["check", "t"]).flags).toEqual({ invariant: [], skip: [], json: false });
+    expect(runArgs(["check", "t"]).flags).toEqual({ invariant: [], also: [], skip: [], json: false });
     expect(
       (runArgs(["check", "t", "--invariant", "no-panic", "--invariant", "vmar-live"]) as ParsedArgs<"check">).flags
         .invariant,

@@ -219,6 +219,24 @@ describe("lock-order", () => {
     const named = await runCli(["check", join(dir, "off.ktrace"), "--invariant", "lock-order"]);
     expect(named.code).toBe(1);
     expect(named.stdout).toMatch(/^VIOLATION lock-order at seq \d+ \(lock-acquire/);
+    // --also: the default set and lock-order beside it (the checked list is the default's plus it).
+    const also = await runCli([
+      "check",
+      join(dir, "off.ktrace"),
+      "--also",
+      "lock-order",
+      "--skip",
+      "no-panic",
+      "--json",
+    ]);
+    expect(also.code).toBe(1);
+    const alsoDoc = JSON.parse(also.stdout);
+    expect(alsoDoc.violation.invariant).toBe("lock-order");
+    expect(alsoDoc.invariants).toEqual([
+      ...JSON.parse(skip.stdout).invariants.filter((n: string) => n !== "lock-order"),
+      "lock-order",
+    ]);
+    expect(alsoDoc.invariants).toContain("no-deadlock");
     const typo = await runCli(["check", join(dir, "off.ktrace"), "--invariant", "lock-ordr"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("did you mean 'lock-order'?");

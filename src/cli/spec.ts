@@ -228,6 +228,14 @@ export const COMMANDS = [
         description: `Check only this invariant (repeatable; default: every one but the opt-in lock-order and zombie-leak, which run when named or when the trace's scenario sets rules.lockOrder / rules.zombieCheck): a built-in one (${BUILTIN_INVARIANT_NAMES.join(", ")}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
       {
+        name: "also",
+        type: { kind: "string" },
+        metavar: "NAME",
+        repeatable: true,
+        description:
+          "Check this invariant too, besides the default set (or those --invariant names) (repeatable): an opt-in one, e.g. --also lock-order to look for lock-order inversions with every other check.",
+      },
+      {
         name: "skip",
         type: { kind: "string" },
         metavar: "NAME",
@@ -248,6 +256,7 @@ export const COMMANDS = [
       "ktrace check /tmp/cpython.ktrace",
       "ktrace check t.ktrace --invariant kstack-in-use --json",
       "ktrace check imported.ktrace --skip switch-from-current --skip one-cpu-at-a-time",
+      "ktrace check t.ktrace --also lock-order",
     ],
     issue: 5,
   },

@@ -46,20 +46,24 @@ export function checkInvariantNames(names: readonly string[], source: Pick<Repla
 }
 
 /**
- * The names to check for `--invariant` (only) and `--skip`, each checked as
- * checkInvariantNames does: `only` (the trace's default set when it is
- * empty: defaultInvariantNames) less `skip`; undefined for "all" (neither given). Throws
- * NothingToCheckError when skip leaves none.
+ * The names to check for `--invariant` (only), `--also` and `--skip`, each
+ * checked as checkInvariantNames does: `only` (the trace's default set when
+ * it is empty: defaultInvariantNames) with `also` added (an opt-in one beside
+ * the default set: `--also lock-order`), less `skip`; undefined for "all"
+ * (none given). Throws NothingToCheckError when skip leaves none.
  */
 export function chosenInvariantNames(
   only: readonly string[],
   skip: readonly string[],
   source: Pick<ReplaySource, "meta">,
+  also: readonly string[] = [],
 ): string[] | undefined {
   checkInvariantNames(only, source);
   checkInvariantNames(skip, source);
-  if (skip.length === 0) return only.length > 0 ? [...only] : undefined;
-  const names = (only.length > 0 ? only : defaultInvariantNames(source)).filter((n) => !skip.includes(n));
+  checkInvariantNames(also, source);
+  if (skip.length === 0 && also.length === 0) return only.length > 0 ? [...only] : undefined;
+  const base = only.length > 0 ? only : defaultInvariantNames(source);
+  const names = [...base, ...also.filter((n) => !base.includes(n))].filter((n) => !skip.includes(n));
   if (names.length === 0) throw new NothingToCheckError(skip);
   return names;
 }

@@ -36,7 +36,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
   const src = args.flags.json ? raw : displaySafe(raw);
   try {
     // Names are checked against the trace's invariants (the built-ins and the scenario's own, from its header), so after opening it.
-    const names = chosenInvariantNames(args.flags.invariant ?? [], args.flags.skip ?? [], src);
+    const names = chosenInvariantNames(args.flags.invariant ?? [], args.flags.skip ?? [], src, args.flags.also ?? []);
     // An imported trace: the invariants it has the data for, and a count of the lock events the lock invariants need.
     const { run: invs, notEvaluated } = importedApplicability(src.meta, selectFor(src, names));
     const evidence = src.meta.imported ? new LockEvidence() : null;
