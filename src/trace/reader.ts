@@ -1064,12 +1064,15 @@ export class TraceReader {
   /**
    * Reads every chunk and checks its checksum and contents, remembering what
    * is damaged (gaps, lostSnapshots). Returns the first problem found, or
-   * null when all are good.
+   * null when all are good. `progress` hears how many of the snapshots and
+   * chunks are read, every 256 and at the end.
    */
-  verify(): TraceCorruptError | null {
+  verify(progress?: (done: number, total: number) => void): TraceCorruptError | null {
     let first: TraceCorruptError | null = null;
     const t = this.t;
+    const total = t.snapshotSeqs.length + t.chunkOffsets.length;
     for (let i = 0; i < t.snapshotSeqs.length; i++) {
+      if (progress !== undefined && (i & 255) === 0) progress(i, total);
       if (t.snapBad[i]) continue;
       try {
         this.readSnapshot(i);
@@ -1079,6 +1082,7 @@ export class TraceReader {
       }
     }
     for (let i = 0; i < t.chunkOffsets.length; i++) {
+      if (progress !== undefined && (i & 255) === 0) progress(t.snapshotSeqs.length + i, total);
       try {
         this.decodeChunk(i, this.scratch, 0);
       } catch (e) {
@@ -1086,6 +1090,7 @@ export class TraceReader {
         first ??= e;
       }
     }
+    progress?.(total, total);
     return first;
   }
 

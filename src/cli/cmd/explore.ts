@@ -18,17 +18,8 @@ import { safeText } from "../../util/safe-text.ts";
 import { cellWidth, cut } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import {
-  color,
-  eprintln,
-  eredraw,
-  errColor,
-  isStderrTTY,
-  outJson,
-  println,
-  stderrColumns,
-  stdoutColumns,
-} from "../io.ts";
+import { color, eprintln, errColor, outJson, println, stdoutColumns } from "../io.ts";
+import { bar as barOf, duration, liveLine } from "../progress.ts";
 
 /** Failing seeds listed in full on a terminal; above it, the first half of it (the kinds of failure sum up the rest). */
 const TERMINAL_ROWS = 20;
@@ -39,15 +30,6 @@ const FAILURE_KINDS_SHOWN = 8;
 export const SAVE_FIRST = 10;
 
 const n = (x: number) => x.toLocaleString("en-US");
-
-function duration(ms: number): string {
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-/** Columns the progress line may use when stderr's width is unknown. */
-const FALLBACK_COLUMNS = 80;
 
 /**
  * The progress line for a terminal `columns` wide: always narrower than the
@@ -65,10 +47,7 @@ export function progressLine(
   const rate = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
   const left = rate > 0 ? duration(((p.total - p.done) / rate) * 1000) : "?";
   const frac = p.total > 0 ? p.done / p.total : 1;
-  const bar = (w: number) => {
-    const full = Math.round(frac * w);
-    return `${"█".repeat(full)}${"░".repeat(w - full)}`;
-  };
+  const bar = (w: number) => barOf(frac, w);
   const safe = safeText(label);
   // Layouts, widest first. The first that fits with the counts at their widest
   // (done = failing = total) wins, so the layout does not change as they grow.
@@ -98,21 +77,10 @@ export function progressLine(
   return cut(layout(5, n(p.done), n(p.failing), n(p.errors)), room);
 }
 
-/** One progress line on stderr (a terminal), redrawn in place at most every 100 ms through the output helpers. */
-function progressBar(label: string): { update(p: Progress): void; clear(): void } {
-  let last = -Infinity;
-  let shown = false;
-  return {
-    update(p) {
-      if (p.elapsedMs - last < 100 && p.done < p.total) return;
-      last = p.elapsedMs;
-      eredraw(progressLine(label, p, stderrColumns() ?? FALLBACK_COLUMNS, errColor.red));
-      shown = true;
-    },
-    clear() {
-      if (shown) eredraw("");
-    },
-  };
+/** One progress line on stderr (a terminal; null otherwise), redrawn in place at most every 100 ms through the output helpers. */
+function progressBar(label: string): { update(p: Progress): void; clear(): void } | null {
+  const live = liveLine((p: Progress, columns: number) => progressLine(label, p, columns, errColor.red));
+  return live && { update: (p) => live.update(p, p.done >= p.total), clear: () => live.clear() };
 }
 
 /** How the summary line says the run went: jobs and time, or the shards it was merged from. */
@@ -350,7 +318,7 @@ export async function run(args: ParsedArgs<"explore">): Promise<number> {
     strategy,
   };
   const { from, to } = shard ? shardRange(whole.from, whole.to, shard.index, shard.count) : whole;
-  const bar = isStderrTTY() ? progressBar(`explore ${target}`) : null;
+  const bar = progressBar(`explore ${target}`);
   let res: Awaited<ReturnType<typeof explore>>;
   try {
     res = await explore({ target, req, from, to, jobs: f.jobs, onProgress: bar ? (p) => bar.update(p) : undefined });

@@ -11,6 +11,7 @@ import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
+import { liveLine, workLine } from "../progress.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
@@ -53,7 +54,16 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
   const r = openTrace(file);
   try {
     const opened = r.bytesRead;
-    r.verify();
+    // Every chunk is read (a 100M-event trace: seconds): a terminal sees how far it is.
+    const t0 = performance.now();
+    const live =
+      r.chunkCount > 1024
+        ? liveLine((p: { done: number; total: number }, columns: number) =>
+            workLine(`verifying ${name}`, p.done, p.total, "chunks", performance.now() - t0, columns),
+          )
+        : null;
+    r.verify(live ? (done, total) => live.update({ done, total }, done === total) : undefined);
+    live?.clear();
     const m = r.meta;
     const rec = r.recovery;
     const bad = problems(r);
