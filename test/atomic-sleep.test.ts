@@ -30,7 +30,7 @@ import {
 } from "../src/replay/index.ts";
 import { atomicSleep } from "../src/replay/invariants.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
-import { eventList, memorySource } from "./helpers/replay-sources.ts";
+import { eventList, LINUX_2CPU, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT } from "./helpers/run-cli.ts";
 import { replaySeed } from "./helpers/scenario-run.ts";
 
@@ -84,13 +84,7 @@ describe("examples/atomic-sleep.ts", () => {
 
 // ---- hand-made event streams ----------------------------------------------------------
 
-const CONFIG: KConfig = {
-  cpus: 2,
-  tidAfterFork: "inherit",
-  kstackFree: "deferred",
-  stackCheck: "silent",
-  procfsVmar: "check",
-};
+const CONFIG: KConfig = LINUX_2CPU;
 
 /** Locks of the streams, by id: kernel spinlocks, a kernel mutex, pid 1's kernel-struct spinlock, a user spinlock, other sleeping locks. */
 const L = { a: 20, b: 21, m: 22, proc: 23, user: 24, errorcheck: 25, recursive: 26 } as const;

@@ -14,7 +14,7 @@ import {
   type ReplaySource,
   selectInvariants,
 } from "../src/replay/index.ts";
-import { allEvents, eventList, memorySource } from "./helpers/replay-sources.ts";
+import { allEvents, eventList, LINUX_2CPU, memorySource } from "./helpers/replay-sources.ts";
 
 function first(src: ReplaySource, kind: number, pred: (e: KEvent) => boolean = () => true): KEvent {
   const e = allEvents(src).find((x) => x.kind === kind && pred(x));
@@ -152,13 +152,7 @@ describe("selecting invariants", () => {
 
 // ---- hand-made event streams ----------------------------------------------------------
 
-const CONFIG: KConfig = {
-  cpus: 2,
-  tidAfterFork: "inherit",
-  kstackFree: "deferred",
-  stackCheck: "silent",
-  procfsVmar: "check",
-};
+const CONFIG: KConfig = LINUX_2CPU;
 
 /** Builds events with dense seqs. */
 function stream() {

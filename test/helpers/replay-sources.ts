@@ -4,7 +4,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyEvent, initState, type KEvent, type KState, toPlain } from "../../src/kernel/index.ts";
+import { applyEvent, initState, type KConfig, type KEvent, type KState, toPlain } from "../../src/kernel/index.ts";
 import { prepare, record } from "../../src/record/index.ts";
 import { MemorySource, type MemorySourceOptions } from "../../src/replay/index.ts";
 
@@ -82,3 +82,12 @@ export function eventList(): {
   };
   return { evs, add };
 }
+
+/** The Linux-like rules on 2 cpus, for hand-built event lists (eventList). */
+export const LINUX_2CPU: KConfig = {
+  cpus: 2,
+  tidAfterFork: "inherit",
+  kstackFree: "deferred",
+  stackCheck: "silent",
+  procfsVmar: "check",
+};
