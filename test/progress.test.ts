@@ -1,7 +1,12 @@
-// Progress lines on a terminal (src/cli/progress.ts): `ktrace info`'s verification of every chunk.
+// Progress lines on a terminal (src/cli/progress.ts): `ktrace info`'s verification of every chunk, and
+// `ktrace check`'s scan (firstViolationParallel's progress).
 import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
 import { workLine } from "../src/cli/progress.ts";
+import { firstViolationParallel } from "../src/replay/parallel-scan.ts";
+import { firstViolation } from "../src/replay/scan.ts";
+import { openSource, type TraceSource } from "../src/replay/source.ts";
+import { traceFile } from "./helpers/replay-sources.ts";
 
 describe("workLine", () => {
   it("fits the terminal, dropping the bar's width, the label, then the bar; the estimate from the rate so far", () => {
@@ -24,5 +29,22 @@ describe("workLine", () => {
         stringWidth(workLine("verifying ./トレース.ktrace", 5, 1_000_000, "chunks", 10, cols)),
         `${cols}`,
       ).toBeLessThan(Math.max(2, cols));
+  });
+});
+
+describe("the scan's progress (check's line)", () => {
+  it("hears each segment's end in order, up to the last event, and the answer is the serial scan's", async () => {
+    const file = await traceFile("stress", { maxEvents: 60_000 }, 1024, "progress-stress.ktrace");
+    const src = openSource(file) as TraceSource;
+    try {
+      const seen: number[] = [];
+      const r = await firstViolationParallel(src, { jobs: 1, segmentEvents: 8192, progress: (seq) => seen.push(seq) });
+      expect(r.violation).toEqual(firstViolation(src).violation);
+      expect(seen.length).toBeGreaterThan(5);
+      expect(seen.every((q, i) => i === 0 || q > seen[i - 1]!)).toBe(true);
+      expect(seen.at(-1)).toBe(src.eventCount - 1);
+    } finally {
+      src.close();
+    }
   });
 });

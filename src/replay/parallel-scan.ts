@@ -84,6 +84,14 @@ export interface ParallelScanOptions {
    * docs/BENCHMARKS.md, "Phase 8"), ranges on more.
    */
   mode?: ScanMode;
+  /**
+   * Hears how far the scan on this thread is: the seq it has checked up to, at
+   * each segment's end (~2^20 events), one thread or the pipeline (`ktrace
+   * check`'s progress line); it may go back when the scan starts again from the
+   * first event with an invariant that keeps a history. The ranges (three
+   * threads or more) report nothing.
+   */
+  progress?(seq: number): void;
   /** Hears the pipeline's counters at the end (bench/scan-split.ts). */
   ring?(stats: RingStats & { workerDecoded: number; workerLeft: number }): void;
   /** Tests: the decode worker fails after decoding this many chunks. */
@@ -412,7 +420,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const path = src.reader.path;
   const serial = (why: string): ScanResult => {
     note(`check: one thread (${why})`);
-    return serialAll(view, invs, bounds);
+    return serialAll(view, invs, bounds, 0, 0, [], true, opts.progress);
   };
   if (jobs < 2) return serial("--jobs 1");
   const pipeline = (opts.mode ?? (jobs === 2 ? "pipeline" : "range")) === "pipeline";
@@ -651,6 +659,7 @@ function serialFrom(
   scanned: number,
   unchecked: Unfolded[],
   opts: RangeOptions = {},
+  progress?: (seq: number) => void,
 ): ScanResult & { firstWatched: number; firstWatchedKind: number } {
   const last = view.eventCount - 1;
   // One checker for the whole walk: an invariant with a history sees one run.
@@ -681,6 +690,7 @@ function serialFrom(
       };
     state = r.end ?? null;
     collect(r.scanned);
+    progress?.(hi);
   }
   return {
     violation: null,
@@ -705,14 +715,15 @@ function serialAll(
   scanned = 0,
   unchecked: Unfolded[] = [],
   lazy = true,
+  progress?: (seq: number) => void,
 ): ScanResult {
   const {
     firstWatched: _,
     firstWatchedKind: __,
     ...r
   } = k === 0 && lazy
-    ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts))
-    : serialFrom(view, invs, bounds, k, scanned, unchecked);
+    ? checkWhole(invs, (some, opts) => serialFrom(view, some, bounds, 0, 0, [], opts, progress))
+    : serialFrom(view, invs, bounds, k, scanned, unchecked, {}, progress);
   return r;
 }
 
@@ -771,7 +782,7 @@ async function pipelined(
   const view = opts.display ? displaySafe(ring) : ring;
   let r: ScanResult;
   try {
-    r = serialAll(view, invs, bounds);
+    r = serialAll(view, invs, bounds, 0, 0, [], true, opts.progress);
   } finally {
     ring.stop();
     if (w !== null) await w.terminate().catch(() => 0);

@@ -26,6 +26,10 @@ import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
+import { liveLine, workLine } from "../progress.ts";
+
+/** Events above which check shows a progress line on a terminal (a scan of more takes a second or so). */
+const PROGRESS_EVENTS = 8_000_000;
 
 export async function run(args: ParsedArgs<"check">): Promise<number> {
   const path = args.positionals[0]!;
@@ -50,14 +54,36 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
     } else {
       // On every core (parallel-scan.ts), with the serial scan's answer; the display-safe view when printing text.
       const segment = segmentKnob();
-      res = await firstViolationParallel(raw, {
-        names,
-        display: !args.flags.json,
-        jobs: args.flags.jobs,
-        note: args.verbose ? eprintln : undefined,
-        ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, stretchEvents: Math.ceil(segment / 4) } : {}),
-        ...modeKnob(),
-      });
+      // A long scan (seconds at 100M events): a terminal sees how far it is (its furthest point: a restart from the
+      // first event, for an invariant with a history, does not move it back).
+      const t0 = performance.now();
+      let far = 0;
+      const live =
+        src.eventCount > PROGRESS_EVENTS
+          ? liveLine((seq: number, columns: number) =>
+              workLine(`checking ${path}`, seq, src.eventCount, "events", performance.now() - t0, columns),
+            )
+          : null;
+      try {
+        res = await firstViolationParallel(raw, {
+          ...(live
+            ? {
+                progress: (seq: number) => {
+                  far = Math.max(far, seq + 1);
+                  live.update(far, far >= src.eventCount);
+                },
+              }
+            : {}),
+          names,
+          display: !args.flags.json,
+          jobs: args.flags.jobs,
+          note: args.verbose ? eprintln : undefined,
+          ...(segment ? { segmentEvents: segment, minEvents: 3 * segment, stretchEvents: Math.ceil(segment / 4) } : {}),
+          ...modeKnob(),
+        });
+      } finally {
+        live?.clear();
+      }
     }
     const report = res.violation
       ? (await import("../../replay/explain.ts")).violationReport(src, res.violation, res.state)
