@@ -75,3 +75,28 @@ export function liveLine<P>(
     },
   };
 }
+
+/**
+ * A work line (workLine) for `total` units on stderr, or null when stderr is
+ * not a terminal: `to(done)` moves it to its furthest point so far (a pass
+ * that starts again does not move it back), `clear()` takes it away.
+ */
+export function workProgress(
+  label: string,
+  total: number,
+  unit: string,
+): { to(done: number): void; clear(): void } | null {
+  const t0 = performance.now();
+  const live = liveLine((done: number, columns: number) =>
+    workLine(label, done, total, unit, performance.now() - t0, columns),
+  );
+  if (live === null) return null;
+  let far = 0;
+  return {
+    to(done) {
+      far = Math.max(far, done);
+      live.update(far, far >= total);
+    },
+    clear: () => live.clear(),
+  };
+}

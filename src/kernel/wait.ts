@@ -112,9 +112,13 @@ function wakersInto(s: KState, th: Thread, out: number[]): boolean {
   // pause case already counts.
   if (th.state !== "blocked" || !interruptible(s, th)) return true;
   if (chldComing(s, th)) return false;
-  if (th.waitOn?.what !== "signal" && handlesUnblocked(s, th))
-    for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+  if (th.waitOn?.what !== "signal" && handlesUnblocked(s, th)) othersInto(s, th.tid, out);
   return true;
+}
+
+/** Adds every live thread but `but` to out: the wakers of a wait any thread could end (a signal, kernel memory). */
+function othersInto(s: KState, but: number, out: number[]): void {
+  for (const t of liveThreads(s)) if (t.tid !== but && t.state !== "exited") out.push(t.tid);
 }
 
 /** Whether th's process runs a handler for a signal th does not block. */
@@ -148,7 +152,7 @@ function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
         const v = s.vars.get(w.id);
         if (!v) return false;
         if (v.space > 0) threadsOf(s, v.space, th.tid, out);
-        else for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        else othersInto(s, th.tid, out);
         return true;
       }
       case "join":
@@ -159,7 +163,7 @@ function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
         // A signal already pending that it does not block (sigsuspend let it in) ends the wait; else any thread can
         // send one.
         if (pendingFor(s, th)) return false;
-        for (const t of liveThreads(s)) if (t.tid !== th.tid && t.state !== "exited") out.push(t.tid);
+        othersInto(s, th.tid, out);
         return true;
       case "pipe-read":
       case "pipe-write": {

@@ -278,7 +278,8 @@ export class RaceDetector implements Monitor {
         return this.fdChange(s, ev);
       case KIND.errno:
         // A call on a descriptor that is not open (EBADF: a write, read, close or dup through a number): a use of its slot.
-        return ev.a === ERRNO.EBADF && ev.b >= 0 && ev.b < FD_KEYS ? this.fdUseOf(s, ev, ev.b) : null;
+        if (ev.a !== ERRNO.EBADF || ev.b < 0 || ev.b >= FD_KEYS || ev.tid < 0) return null;
+        return this.fdUseOfThread(s, ev, ev.b);
       case KIND.exec:
         if (ev.tid >= 0) this.execing.add(ev.tid);
         return null;
@@ -538,13 +539,14 @@ export class RaceDetector implements Monitor {
       this.fds.delete(fdKey(pid, ev.a));
       return null;
     }
-    let v = this.fds.get(fdKey(pid, ev.a));
-    if (v === undefined) this.fds.set(fdKey(pid, ev.a), (v = new VarState()));
-    const p = this.written(this.slot(ev.tid), ev, v);
+    const key = fdKey(pid, ev.a);
     // An open takes a number the kernel hands out whole: it races with nothing before it (a number another thread
-    // closed and this one's pipe() got is what every multithreaded program does), and the uses after it, unordered,
-    // race with it (ThreadSanitizer's FdCreate imitates a write so: tsan_fd.cpp). A close is checked.
-    if (ev.kind === KIND.fdOpen) return null;
+    // closed and this one's pipe() got is what every multithreaded program does), so the slot starts afresh with the
+    // open as its write, and the uses after it, unordered, race with it (ThreadSanitizer's FdCreate imitates a write
+    // so: tsan_fd.cpp). A close is checked.
+    let v = ev.kind === KIND.fdOpen ? undefined : this.fds.get(key);
+    if (v === undefined) this.fds.set(key, (v = new VarState()));
+    const p = this.written(this.slot(ev.tid), ev, v);
     return p === null ? null : this.fdFinding(s, ev, pid, ev.a, p);
   }
 
@@ -560,19 +562,23 @@ export class RaceDetector implements Monitor {
         if (fd >= 0) return null; // several descriptors for this end: which one was used is not known
         fd = f.fd;
       }
-    return fd < 0 || fd >= FD_KEYS ? null : this.fdUseOf(s, ev, fd);
+    return fd < 0 || fd >= FD_KEYS ? null : this.fdUseOf(s, ev, pid!, fd);
   }
 
-  /** A use of descriptor fd of ev's thread's process at ev: a read of its slot. */
-  private fdUseOf(s: KState, ev: KEvent, fd: number): Finding | null {
-    if (ev.tid < 0) return null;
+  /** fdUseOf for ev's thread's process (an EBADF: the number named by the call). */
+  private fdUseOfThread(s: KState, ev: KEvent, fd: number): Finding | null {
     const pid = s.threads.get(ev.tid)?.pid;
-    const v = pid === undefined ? undefined : this.fds.get(fdKey(pid, fd));
+    return pid === undefined ? null : this.fdUseOf(s, ev, pid, fd);
+  }
+
+  /** A use of descriptor fd of process pid (ev's thread's) at ev: a read of its slot. */
+  private fdUseOf(s: KState, ev: KEvent, pid: number, fd: number): Finding | null {
+    const v = this.fds.get(fdKey(pid, fd));
     if (v === undefined) return null;
     const t = this.slot(ev.tid);
     const p = v.wSlot >= 0 && v.wClock > at(this.vcs[t]!, v.wSlot) ? { seq: v.wSeq, tid: v.wTid, kind: v.wKind } : null;
     this.noteRead(v, t, ev);
-    return p === null ? null : this.fdFinding(s, ev, pid!, fd, p);
+    return p === null ? null : this.fdFinding(s, ev, pid, fd, p);
   }
 
   private fdFinding(s: KState, ev: KEvent, pid: number, fd: number, p: Access): Finding {
@@ -710,7 +716,7 @@ export const DATA_RACE_KINDS: readonly number[] = [
 
 export const dataRace: Invariant = {
   name: "data-race",
-  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. A process's descriptor numbers are shared the same way (as ThreadSanitizer treats them): opening and closing one writes it, a read or write through it reads it, so a thread using a number another thread closed (and maybe reused) under it, or a close while another thread may still use it, breaks it too. The finding names both accesses.",
+  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. A process's descriptor numbers are shared the same way (as ThreadSanitizer treats them): closing one writes it, opening one writes it afresh (the kernel hands a number out whole: an open races with nothing before it), a read or write through it reads it, so a thread using a number another thread closed (and maybe reused) under it, or a close while another thread may still use it (a double close among them), breaks it too. The finding names both accesses.",
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
   // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.

@@ -26,7 +26,7 @@ import { safeText } from "../../util/safe-text.ts";
 import type { ParsedArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
-import { liveLine, workLine } from "../progress.ts";
+import { workProgress } from "../progress.ts";
 
 /** Events above which check shows a progress line on a terminal (a scan of more takes a second or so). */
 const PROGRESS_EVENTS = 8_000_000;
@@ -54,26 +54,11 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
     } else {
       // On every core (parallel-scan.ts), with the serial scan's answer; the display-safe view when printing text.
       const segment = segmentKnob();
-      // A long scan (seconds at 100M events): a terminal sees how far it is (its furthest point: a restart from the
-      // first event, for an invariant with a history, does not move it back).
-      const t0 = performance.now();
-      let far = 0;
-      const live =
-        src.eventCount > PROGRESS_EVENTS
-          ? liveLine((seq: number, columns: number) =>
-              workLine(`checking ${path}`, seq, src.eventCount, "events", performance.now() - t0, columns),
-            )
-          : null;
+      // A long scan (seconds at 100M events): a terminal sees how far it is.
+      const bar = src.eventCount > PROGRESS_EVENTS ? workProgress(`checking ${path}`, src.eventCount, "events") : null;
       try {
         res = await firstViolationParallel(raw, {
-          ...(live
-            ? {
-                progress: (seq: number) => {
-                  far = Math.max(far, seq + 1);
-                  live.update(far, far >= src.eventCount);
-                },
-              }
-            : {}),
+          ...(bar ? { progress: (seq: number) => bar.to(seq + 1) } : {}),
           names,
           display: !args.flags.json,
           jobs: args.flags.jobs,
@@ -82,7 +67,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
           ...modeKnob(),
         });
       } finally {
-        live?.clear();
+        bar?.clear();
       }
     }
     const report = res.violation

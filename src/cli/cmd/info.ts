@@ -11,7 +11,7 @@ import { safeText } from "../../util/safe-text.ts";
 import { table } from "../../util/text-table.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, eprintln, printJson, println } from "../io.ts";
-import { liveLine, workLine } from "../progress.ts";
+import { workProgress } from "../progress.ts";
 
 const n = (x: number) => x.toLocaleString("en-US");
 const count = (x: number, what: string) => `${n(x)} ${what}${x === 1 ? "" : "s"}`;
@@ -55,15 +55,10 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
   try {
     const opened = r.bytesRead;
     // Every chunk is read (a 100M-event trace: seconds): a terminal sees how far it is.
-    const t0 = performance.now();
-    const live =
-      r.chunkCount > 1024
-        ? liveLine((p: { done: number; total: number }, columns: number) =>
-            workLine(`verifying ${name}`, p.done, p.total, "chunks", performance.now() - t0, columns),
-          )
-        : null;
-    r.verify(live ? (done, total) => live.update({ done, total }, done === total) : undefined);
-    live?.clear();
+    const chunks = r.snapshotSeqs.length + r.chunkCount;
+    const bar = chunks > 2048 ? workProgress(`verifying ${file}`, chunks, "chunks") : null;
+    r.verify(bar ? (done) => bar.to(done) : undefined);
+    bar?.clear();
     const m = r.meta;
     const rec = r.recovery;
     const bad = problems(r);
