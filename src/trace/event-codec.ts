@@ -569,9 +569,12 @@ export function rowsInto(
   }
 }
 
-// Decoder. Varints are read inline; `at` carries the position out of the
-// slow path.
-let at = 0;
+// Decoder. Varints are read inline; `at[0]` carries the position out of the
+// slow path. A typed array, not a module `let`: JavaScriptCore watches a module
+// variable as a constant until it is written, and when slowU's optimized code
+// first wrote it (late in a long scan) every column reader compiled with that
+// assumption was thrown away and compiled again (docs/BENCHMARKS.md, "Phase 12").
+const at = new Int32Array(1);
 
 function slowU(raw: Uint8Array, p: number): number {
   let v = 0;
@@ -582,7 +585,7 @@ function slowU(raw: Uint8Array, p: number): number {
     v += (x & 0x7f) * mul;
     mul *= 128;
     if (x < 0x80) {
-      at = p;
+      at[0] = p;
       return v;
     }
   }
@@ -648,7 +651,7 @@ function readColumn(raw: Uint8Array, p: number, out: Float64Array, n: number): n
           u |= (y & 0x7f) << 21;
           if (y >= 0x80) {
             out[i] = slowS(raw, p - 4);
-            p = at;
+            p = at[0]!;
             continue;
           }
         }
@@ -675,7 +678,7 @@ function readListed(raw: Uint8Array, p: number, out: Float64Array, idx: Int32Arr
           u |= (y & 0x7f) << 21;
           if (y >= 0x80) {
             out[i] = slowS(raw, p - 4);
-            p = at;
+            p = at[0]!;
             continue;
           }
         }
@@ -711,7 +714,7 @@ function readDeltas(raw: Uint8Array, p: number, out: Float64Array, n: number, sc
             const v = slowS(raw, p - 4);
             slowSum += Math.abs(v);
             t += v * scale;
-            p = at;
+            p = at[0]!;
             out[i] = t;
             continue;
           }
@@ -791,7 +794,7 @@ export class Scratch {
   }
 }
 
-/** How many events store each slot (set by readKinds; module state, like `at`). */
+/** How many events store each slot (set by readKinds; module state, like `at[0]`). */
 let nA = 0,
   nB = 0,
   nC = 0,
@@ -815,7 +818,7 @@ function readKinds(raw: Uint8Array, p: number, n: number, firstSeq: number, slot
     if (v < 0x80) p++;
     else {
       v = slowKind(raw, p, firstSeq + i);
-      p = at;
+      p = at[0]!;
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -873,7 +876,7 @@ function readKinds3(raw: Uint8Array, p: number, n: number, firstSeq: number, slo
     if (v < 0x80) p++;
     else {
       v = slowKind(raw, p, firstSeq + i);
-      p = at;
+      p = at[0]!;
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -940,7 +943,7 @@ function readKindsCore(raw: Uint8Array, p: number, n: number, firstSeq: number, 
     if (v < 0x80) p++;
     else {
       v = slowKind(raw, p, firstSeq + i);
-      p = at;
+      p = at[0]!;
     }
     const k = v >>> 1;
     kind[i] = k;
@@ -968,7 +971,7 @@ function readKindsCore(raw: Uint8Array, p: number, n: number, firstSeq: number, 
   return p;
 }
 
-/** A kind column's varint of 2 bytes or more at raw[p] (event seq), for the readKinds loops; sets `at`. */
+/** A kind column's varint of 2 bytes or more at raw[p] (event seq), for the readKinds loops; sets `at[0]`. */
 function slowKind(raw: Uint8Array, p: number, seq: number): number {
   const v = slowU(raw, p);
   if (v > 0x7ffffffe) throw new BodyError(`event ${seq}: kind code ${Math.floor(v / 2)} out of range`);
@@ -995,7 +998,7 @@ function readStringIndexes(
       p++;
     } else {
       v = slowU(raw, p);
-      p = at;
+      p = at[0]!;
     }
     if (v > m) throw new BodyError(`string index ${v} out of range`);
     sIdx[idx[j]!] = v;
@@ -1314,20 +1317,20 @@ function decodeV1(raw: Uint8Array, n: number, firstSeq: number, slots: SlotTable
   if (p >= len) throw new BodyError("event chunk body ends before its time column");
   const scale = slowU(raw, p);
   lastScale = scale;
-  p = at;
+  p = at[0]!;
   p = readDeltas(raw, p, sc.time, n, scale);
   p = readSlot(raw, p, sc.a, n, sc.ia, ka);
   p = readSlot(raw, p, sc.b, n, sc.ib, kb);
   p = readSlot(raw, p, sc.c, n, sc.ic, kc);
   if (p >= len) throw new BodyError("event chunk body ends before its string table");
   const m = slowU(raw, p);
-  p = at;
+  p = at[0]!;
   if (m > len) throw new BodyError("bad string table size");
   const strings: string[] = new Array(m + 1);
   strings[0] = "";
   for (let j = 1; j <= m; j++) {
     const bl = slowU(raw, p);
-    p = at;
+    p = at[0]!;
     if (p + bl > len) throw new BodyError("string runs past the end of the chunk body");
     strings[j] = fromUtf8(raw.subarray(p, p + bl));
     p += bl;
