@@ -47,4 +47,25 @@ describe("the scan's progress (check's line)", () => {
       src.close();
     }
   });
+
+  it("on three threads (ranges) hears the end of the checked prefix, rising to the last event", async () => {
+    const file = await traceFile("stress", { maxEvents: 60_000 }, 1024, "progress-stress.ktrace");
+    const src = openSource(file) as TraceSource;
+    try {
+      const seen: number[] = [];
+      const r = await firstViolationParallel(src, {
+        jobs: 3,
+        mode: "range",
+        minEvents: 0,
+        segmentEvents: 8192,
+        progress: (seq) => seen.push(seq),
+      });
+      expect(r.violation).toEqual(firstViolation(src).violation);
+      expect(seen.length).toBeGreaterThan(1);
+      expect(seen.every((q, i) => i === 0 || q > seen[i - 1]!)).toBe(true);
+      expect(seen.at(-1)).toBe(src.eventCount - 1);
+    } finally {
+      src.close();
+    }
+  });
 });

@@ -89,7 +89,9 @@ export interface ParallelScanOptions {
    * each segment's end (~2^20 events), one thread or the pipeline (`ktrace
    * check`'s progress line); it may go back when the scan starts again from the
    * first event with an invariant that keeps a history. The ranges (three
-   * threads or more) report nothing.
+   * threads or more) report the end of the checked prefix: the segments
+   * finish out of order, on several threads, and the line says how far the
+   * trace is checked without a hole.
    */
   progress?(seq: number): void;
   /** Hears the pipeline's counters at the end (bench/scan-split.ts). */
@@ -437,6 +439,15 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
   const shared = new Int32Array(new SharedArrayBuffer(8));
   shared[1] = bounds.length;
   const results = new Map<number, SegmentResult>();
+  // Progress: the segments 0..done-1 are all checked.
+  let done = 0;
+  const finished = (k: number, r: SegmentResult) => {
+    results.set(k, r);
+    if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
+    if (k !== done || opts.progress === undefined) return;
+    while (results.has(done)) done++;
+    opts.progress(done < bounds.length ? bounds[done]! : last);
+  };
   let byWorkers = 0;
   let wake: (() => void) | null = null;
   const arrived = () => {
@@ -486,9 +497,8 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     };
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "result") {
-        results.set(m.r.k, m.r);
+        finished(m.r.k, m.r);
         byWorkers++;
-        if (m.r.violation || m.r.firstReport >= 0) stopAfter(shared, m.r.k);
         arrived();
       } else if (m.type === "error") end(m.message);
       else {
@@ -508,9 +518,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (opts.mainTakesPart ?? true) {
       const k = claim(shared, bounds.length);
       if (k < 0) break;
-      const r = checkTimed(mineView, plan, bounds, last, k, 0, input.stretch);
-      results.set(k, r);
-      if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
+      finished(k, checkTimed(mineView, plan, bounds, last, k, 0, input.stretch));
       // Let the workers' messages in.
       await new Promise<void>((res) => setImmediate(res));
     }
@@ -523,11 +531,7 @@ export async function firstViolationParallel(src: TraceSource, opts: ParallelSca
     while (needed() && live > 0) await new Promise<void>((res) => (wake = res));
     // Segments a worker claimed but did not finish (it failed): checked here.
     for (let k = 0; k <= Math.min(Atomics.load(shared, 1), bounds.length - 1); k++) {
-      if (!results.has(k)) {
-        const r = checkTimed(mineView, plan, bounds, last, k, 0, input.stretch);
-        results.set(k, r);
-        if (r.violation || r.firstReport >= 0) stopAfter(shared, k);
-      }
+      if (!results.has(k)) finished(k, checkTimed(mineView, plan, bounds, last, k, 0, input.stretch));
     }
   } finally {
     mine.close();
