@@ -187,7 +187,7 @@ describe("atomic-sleep on hand-made streams", () => {
     }
   });
 
-  it("every blocking wait is a sleep: futex, nanosleep, pipe, join, waitpid, pause", () => {
+  it("every blocking wait is a sleep: futex, nanosleep, pipe, join, waitpid, pause; and a pipe read or write that does not block", () => {
     const waits: [Partial<KEvent> & { kind: number }, string][] = [
       [{ kind: KIND.futexWait, a: 1, b: 0, c: -1 }, "waits on futex w"],
       [{ kind: KIND.futexWait, a: 1, b: 0, c: 9000 }, "waits on futex w (timed)"],
@@ -197,6 +197,9 @@ describe("atomic-sleep on hand-made streams", () => {
       [{ kind: KIND.joinWait, a: 2 }, "blocks in pthread_join(tid 2)"],
       [{ kind: KIND.waitBlock, a: -1 }, "blocks in waitpid(any child)"],
       [{ kind: KIND.pause }, "waits for a signal (pause)"],
+      // Not blocking, and a sleep all the same: the pipe's mutex.
+      [{ kind: KIND.pipeRead, a: 1, b: 0, c: 0 }, "reads pipe 1 (pipe_read takes the pipe's mutex)"],
+      [{ kind: KIND.pipeWrite, a: 1, b: 4, c: 4 }, "writes pipe 1 (pipe_write takes the pipe's mutex)"],
     ];
     for (const [w, what] of waits) {
       const { evs, add, take } = stream();

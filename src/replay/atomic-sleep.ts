@@ -40,6 +40,11 @@ function mightSleep(s: KState, ev: KEvent): string | null {
       return "sleeps (nanosleep)";
     case KIND.pipeWait:
       return `blocks ${ev.b ? "writing" : "reading"} pipe ${ev.a}`;
+    // A read or write that does not block still sleeps on the pipe's mutex when another thread holds it (pipe_read and pipe_write begin with __pipe_lock, a mutex_lock).
+    case KIND.pipeRead:
+      return `reads pipe ${ev.a} (pipe_read takes the pipe's mutex)`;
+    case KIND.pipeWrite:
+      return `writes pipe ${ev.a} (pipe_write takes the pipe's mutex)`;
     case KIND.joinWait:
       return `blocks in pthread_join(tid ${ev.a})`;
     case KIND.waitBlock:
@@ -60,13 +65,15 @@ function heldBy(s: KState, tid: number): Lock[] {
 
 export const atomicSleep: Invariant = {
   name: "atomic-sleep",
-  doc: "A thread holding a spinlock of the kernel or of a process's kernel struct never calls something that may sleep (Linux's CONFIG_DEBUG_ATOMIC_SLEEP, might_sleep()): a lock-acquire or lock-wait of a mutex (errorcheck, recursive), uncontended too, or a blocking wait (futex, sleep, pipe, pthread_join, waitpid, pause) by such a thread breaks it. Nested spinlocks are fine; a user-space spinlock does not count.",
+  doc: "A thread holding a spinlock of the kernel or of a process's kernel struct never calls something that may sleep (Linux's CONFIG_DEBUG_ATOMIC_SLEEP, might_sleep()): a lock-acquire or lock-wait of a mutex (errorcheck, recursive), uncontended too, a blocking wait (futex, sleep, pipe, pthread_join, waitpid, pause), or a pipe read or write that does not block (it takes the pipe's mutex) by such a thread breaks it. Nested spinlocks are fine; a user-space spinlock does not count.",
   kinds: [
     KIND.lockAcquire,
     KIND.lockWait,
     KIND.futexWait,
     KIND.sleep,
     KIND.pipeWait,
+    KIND.pipeRead,
+    KIND.pipeWrite,
     KIND.joinWait,
     KIND.waitBlock,
     KIND.pause,
