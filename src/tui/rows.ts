@@ -159,6 +159,7 @@ function prioShort(t: Thread): string {
 
 export function threadPane(s: KState): Pane {
   const imported = isImportedState(s);
+  const stuckTids = imported ? new Set<number>() : stuck(s);
   const ranked = !imported && [...s.threads.values()].some((t) => rank(t) > 0);
   const rows: Row[] = sortedIds(s.threads).map((tid) => {
     const t = s.threads.get(tid)!;
@@ -181,6 +182,8 @@ export function threadPane(s: KState): Pane {
     const state = waitShort(s, t);
     const inv = t.state === "running" ? inversion(s, tid) : undefined;
     const notes: string[] = [];
+    const never = stuckTids.has(tid);
+    if (never) notes.push("blocked, and nothing can wake it any more (no-deadlock)");
     if (inv)
       notes.push(
         `tid ${tid} (${prioText(t)}) runs while tid ${inv.high.tid} (${prioText(inv.high)}) waits on ${inv.lock.name} held by tid ${inv.owner.tid} (${prioText(inv.owner)}): priority inversion`,
@@ -193,13 +196,14 @@ export function threadPane(s: KState): Pane {
     return {
       ref: { kind: "thread", id: tid },
       cells,
-      mark: inv
-        ? "bad"
-        : t.state === "exited"
-          ? "dim"
-          : t.state === "spinning" || t.state === "blocked"
-            ? "warn"
-            : null,
+      mark:
+        inv || never
+          ? "bad"
+          : t.state === "exited"
+            ? "dim"
+            : t.state === "spinning" || t.state === "blocked"
+              ? "warn"
+              : null,
       ...(notes.length ? { note: `tid ${tid}: ${notes.join("; ")}` } : {}),
     };
   });
@@ -331,9 +335,13 @@ export function lockPane(s: KState): Pane {
       waiters.set(t.waitLock, (waiters.get(t.waitLock) ?? 0) + 1);
     }
   }
+  const stuckTids = isImportedState(s) ? new Set<number>() : stuck(s);
   const rows: Row[] = sortedIds(s.locks).map((id) => {
     const l = s.locks.get(id)!;
-    const problem = ownerProblem(s, id);
+    const stuckWaiter = [...s.threads.values()].some(
+      (t) => t.waitLock === id && stuckTids.has(t.tid) && waitsOnLock(s, t),
+    );
+    const problem = ownerProblem(s, id) ?? (stuckWaiter ? "a waiter nothing can wake any more" : undefined);
     const mismatch = problem === undefined ? identMismatch(s, id) : undefined;
     const w = waiters.get(id) ?? 0;
     const where = l.space === 0 ? "the kernel" : `pid ${l.space}`;

@@ -1,7 +1,8 @@
 // The state panes: CPUs, threads, locks, kernel stacks, processes (with their
 // VMARs), each a titled table of Rows (rows.ts). Rows marked `bad` (a lock
-// whose owner is not in its address space, a CPU on a freed kernel stack) are
-// red with ✗. The focused pane (and the event list, when it has the focus) has
+// whose owner is not in its address space, a CPU on a freed kernel stack, a
+// thread nothing can wake any more and the lock or word it waits for) are red,
+// counted with ✗ in the pane's title. The focused pane (and the event list, when it has the focus) has
 // its whole title line in inverse cyan, starting with ▶, and its selected row
 // inverted; the others have a plain title.
 
