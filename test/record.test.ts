@@ -140,16 +140,16 @@ describe("ktrace record", () => {
     expect(readdirSync(sub).sort()).toEqual(["broken.ts", "keep.ktrace"]);
   });
 
-  it("a name the scenario API does not have: the nearest it has, on Bun as on Deno (whose TypeErrors differ)", async () => {
+  it("a name the scenario API does not have: the nearest it has (or the C library's name's), on Bun as on Deno (whose TypeErrors differ)", async () => {
     const sub = mkdtempSync(join(dir, "typo-"));
     const file = join(sub, "typo.ts");
     writeFileSync(
       file,
       [
         "export default (k) => k.defineScenario({",
-        '  name: "typo", description: "typos", fixes: { a: "", b: "", c: "", d: "" },',
+        '  name: "typo", description: "typos", fixes: { a: "", b: "", c: "", d: "", e: "", f: "" },',
         '  build: ({ fix }) => ({ procs: [{ name: "p", main: [',
-        '    fix === "a" ? k.regSet("q", 0) : fix === "b" ? k.cvwait("c", "m") : fix === "c" ? k.mutexLock("m") : k.frobnicate(),',
+        '    fix === "a" ? k.regSet("q", 0) : fix === "b" ? k.cvwait("c", "m") : fix === "c" ? k.mutexLock("m") : fix === "e" ? k.condSignal("c") : fix === "f" ? k.pthread_cond_signal("c") : k.frobnicate(),',
         "  ] }] }),",
         "});",
         "",
@@ -160,6 +160,9 @@ describe("ktrace record", () => {
       ["b", "(the scenario API has no cvwait; did you mean cvWait?)"],
       ["c", "(the scenario API has no mutexLock; did you mean lock?)"],
       ["d", "(the scenario API has no frobnicate: see docs/SCENARIOS.md)"],
+      // As the C library spells it: not SIG, which `condSignal` contains.
+      ["e", "(the scenario API has no condSignal; did you mean cvSignal?)"],
+      ["f", "(the scenario API has no pthread_cond_signal; did you mean cvSignal?)"],
     ];
     for (const runtime of ["bun", "deno"] as const)
       for (const [fix, hint] of cases) {

@@ -70,12 +70,57 @@ function apiHint(e: unknown): string {
   return ` (the scenario API has no ${key}${near ? `; did you mean ${near}?` : ": see docs/SCENARIOS.md"})`;
 }
 
-/** The API name nearest to key: the same but for case, else one within it or it within one (`regSet` → `set`), else a typo's. */
+/**
+ * The C library's names for what the API calls otherwise, as a C programmer
+ * types them (without `pthread_`, underscores and case: see plainName).
+ */
+const POSIX_NAMES: Readonly<Record<string, string>> = {
+  condwait: "cvWait",
+  condtimedwait: "cvWait",
+  condsignal: "cvSignal",
+  condbroadcast: "cvBroadcast",
+  condinit: "condvar",
+  mutexlock: "lock",
+  mutexunlock: "unlock",
+  mutextrylock: "trylock",
+  create: "thread",
+  createthread: "thread",
+  newthread: "thread",
+  rwlockrdlock: "rdlock",
+  rwlockwrlock: "wrlock",
+  rwlockunlock: "rwUnlock",
+  seminit: "semaphore",
+  nanosleep: "sleep",
+  usleep: "sleep",
+  sigprocmask: "sigmask",
+  cmpxchg: "cas",
+  compareexchange: "cas",
+  atomiccompareexchange: "cas",
+  atomicfetchadd: "fetchAdd",
+  atomicadd: "fetchAdd",
+  atomicexchange: "xchg",
+  exchange: "xchg",
+  atomicload: "load",
+  atomicstore: "store",
+};
+
+/** A name as the C library spells it, folded: no `pthread_` prefix, no underscores, lower case (`pthread_cond_signal` → `condsignal`). */
+function plainName(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/_/g, "")
+    .replace(/^pthread(?=.)/, "");
+}
+
+/** The API name nearest to key: the same but for case (or as the C library spells it: `sem_wait`, `pthread_cond_signal`), else one within it or it within one (`regSet` → `set`), else a typo's. */
 function nearestApi(key: string): string | undefined {
   const names = Object.keys(SCENARIO_API);
   const low = key.toLowerCase();
   const same = names.find((n) => n.toLowerCase() === low);
   if (same !== undefined) return same;
+  const plain = plainName(key);
+  const posix = POSIX_NAMES[plain] ?? names.find((n) => n.toLowerCase() === plain);
+  if (posix !== undefined) return posix;
   const within = names
     .filter((n) => n.length >= 3 && (low.includes(n.toLowerCase()) || n.toLowerCase().includes(low)))
     .sort((a, b) => b.length - a.length || a.localeCompare(b))[0];
