@@ -298,6 +298,24 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "cv-priority-inversion",
+    seeds: 200,
+    failing: 200,
+    violations: { "wakeup-inversion": 200 },
+    outcomes: { ok: 200 },
+    root: (e, r) => {
+      // The producer's wake of the consumer, judged on what ran while the consumer waited.
+      expect(kindOf(e)).toBe("wake");
+      expect([e.a, e.b]).toEqual([3, 2]);
+      expect(r.v!.message).toMatch(
+        /^tid 3 \(pid 1, fifo 30\) waited for condvar frame_ready from seq \d+ until tid 2 \(fifo 10\) woke it here; tid 4 \(fifo 20\) ran from seq \d+ to \d+ while tid 2 was ready and could not: a priority inversion through a wakeup \(a condvar has no owner, so priority inheritance cannot lend tid 2 the waiter's priority: run the waker at it\)$/,
+      );
+      const [wait, runs] = causeEvents(r);
+      expect([kindOf(wait!), wait!.tid]).toEqual(["futex-wait", 3]);
+      expect([kindOf(runs!), runs!.b]).toEqual(["switch", 4]);
+    },
+  },
+  {
     name: "zombie-leak",
     seeds: 200,
     failing: 200,

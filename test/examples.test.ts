@@ -299,6 +299,7 @@ describe("examples/", () => {
       "pipe-inherit",
       "signal-malloc",
       "priority-inversion",
+      "cv-priority-inversion",
       "zombie-leak",
       "futex-mutex",
       "system-reaper",

@@ -247,6 +247,7 @@ describe("check on imported traces", () => {
       "data-race",
       "signal-safety",
       "priority-inversion",
+      "wakeup-inversion",
       "atomic-sleep",
     ]);
     src.close();

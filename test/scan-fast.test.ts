@@ -100,7 +100,12 @@ describe("the scan's shortcuts", async () => {
 
   it("an invariant with `armed` finds nothing and stays unarmed at the events its Checker skips", () => {
     const guarded = INVARIANTS.filter((i) => i.armed !== undefined);
-    expect(guarded.map((i) => i.name).sort()).toEqual(["kstack-in-use", "priority-inversion", "recursive-mutex-owner"]);
+    expect(guarded.map((i) => i.name).sort()).toEqual([
+      "kstack-in-use",
+      "priority-inversion",
+      "recursive-mutex-owner",
+      "wakeup-inversion",
+    ]);
     const armedAt = new Map<string, number>();
     let byKinds = 0;
     for (const { name, src } of all) {
@@ -127,6 +132,7 @@ describe("the scan's shortcuts", async () => {
     // Both were armed somewhere (the rcore-kstack run on its freed stack, the fifo threads of priority-inversion).
     expect(armedAt.get("kstack-in-use")).toBeGreaterThan(0);
     expect(armedAt.get("priority-inversion")).toBeGreaterThan(0);
+    expect(armedAt.get("wakeup-inversion")).toBeGreaterThan(0);
     // And the recursive mutex of the CPython runs (recursive-mutex-owner).
     expect(armedAt.get("recursive-mutex-owner")).toBeGreaterThan(0);
     expect(byKinds).toBeGreaterThan(1000);

@@ -30,11 +30,12 @@ import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { lockOrder } from "./lock-order.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 import { dataRace } from "./race.ts";
+import { wakeupInversion } from "./wakeup-inversion.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
 
-export { atomicSleep, lockOrder, priorityInversion, signalSafety, zombieLeak };
+export { atomicSleep, lockOrder, priorityInversion, signalSafety, wakeupInversion, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -50,6 +51,7 @@ export const INVARIANT_NAMES = [
   "data-race",
   "signal-safety",
   "priority-inversion",
+  "wakeup-inversion",
   "zombie-leak",
   "atomic-sleep",
   "lock-order",
@@ -94,10 +96,12 @@ export interface Invariant {
    */
   monitor?(): Monitor;
   /**
-   * For an invariant with a monitor: the kinds of the only events it can
-   * report at (absent: any of `kinds`). Before the first such event its
-   * history cannot change an answer, so the scan split at snapshots
-   * (parallel-scan.ts) leaves it out up to there.
+   * For an invariant with a monitor: kinds such that before the first event
+   * of one of them it cannot report, and its history cannot change an
+   * answer (absent: none such). Usually the kinds it reports at; wakeup-
+   * inversion names sched-set, without which no thread has a priority. The
+   * scan split at snapshots (parallel-scan.ts) leaves it out up to there, and
+   * a run that emits none of them never needs it (reportingIn).
    */
   readonly reports?: readonly number[];
   /**
@@ -534,6 +538,7 @@ export const BUILT_IN: readonly Invariant[] = [
   dataRace,
   signalSafety,
   priorityInversion,
+  wakeupInversion,
   zombieLeak,
   atomicSleep,
   lockOrder,
