@@ -6,7 +6,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
+import { isTso, OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
 import { type Prepared, prepare, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { scheduleText } from "../trace/schedule.ts";
@@ -53,6 +53,10 @@ export interface SearchOptions {
 export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): SearchResult {
   if (w.world.config.cpus !== 1)
     throw new BranchError(`the bounded search runs on one cpu; this run has ${w.world.config.cpus} (use --cpus 1)`);
+  if (isTso(w.world.config))
+    throw new BranchError(
+      "the bounded search runs on one cpu, where the tso memory model is sc (a switch drains the store buffer): it cannot reach a store-buffering outcome; explore seeds (--strategy random or pct) on two or more cpus",
+    );
   const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
   const keep = opts.keep ?? 10;
   const s = new BoundedSearch(bound);

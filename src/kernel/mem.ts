@@ -15,6 +15,7 @@ import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { BinOp, Expr, Op, VarRef } from "./program.ts";
 import type { Simulator, World } from "./sim.ts";
+import { makeRoom, viewOf } from "./tso.ts";
 import { OUTCOME_KINDS, type Thread, VAR_TYPES, type VarType } from "./types.ts";
 import { declOf } from "./validate.ts";
 
@@ -206,7 +207,9 @@ export function access(
   const id = varId(k, t, c, kernel, op.var);
   if (id < 0) return KEEP;
   const v = k.state.vars.get(id)!;
-  const old = v.value;
+  // tso: the thread sees its own newest buffered store to v (store forwarding); a read-modify-write found the buffer drained.
+  const q = t.th?.stores;
+  const old = q === undefined ? v.value : viewOf(q, id, v.value);
   const tid = t.tid;
   const arg = (e: Expr) => value(k, t, c, kernel, e);
   switch (op.op) {
@@ -216,6 +219,8 @@ export function access(
     case "store": {
       const x = arg(op.value);
       if (x === null) return KEEP;
+      // tso: the store enters the buffer (the fold puts it there), the oldest committed first when it is full.
+      if (k.tso) makeRoom(k, c, t.th!);
       k.emit(c, tid, (op.atomic ? ev.atomicStore : ev.store)({ var: id, old, new: x }));
       break;
     }

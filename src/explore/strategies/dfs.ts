@@ -10,6 +10,11 @@
 // `bound` preemptions were made). A thread that blocks, exits or spins on a
 // held lock gives up the cpu by the kernel's rules: that switch is free.
 //
+// Under the tso memory model one cpu is sc (a switch drains the store
+// buffer: src/kernel/tso.ts), so the drain questions are no choice here: the
+// search answers drain now; search.ts refuses a tso world, whose store
+// buffering needs two cpus.
+//
 // A thread busy-waiting for another would spin until the event budget in
 // every schedule that does not preempt it: after FAIR_STEPS questions in a row
 // it is switched out (fair.ts), not counted as a preemption and not a choice.
@@ -113,6 +118,9 @@ export class BoundedSearch {
         return yes;
       },
       jitter: () => 1,
+      // tso on one cpu: a switch drains the store buffer before another thread runs, so no thread can read memory
+      // while a store waits: when it drains changes no value read, and the search drains at once (no choice point).
+      drain: () => true,
     };
   }
 }
