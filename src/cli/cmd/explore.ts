@@ -223,7 +223,8 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
   if (first === undefined) {
     // Every seed passed: random seeds rarely hit a schedule that needs one preemption at one exact point (a thread
     // that starts late never overlaps the other); the searches that do are one flag away.
-    if (d.scanned > 0 && !("mergedFrom" in note) && !d.strategy.startsWith("dfs")) {
+    // Not under tso: the bounded search runs on one cpu, where tso is sc (it refuses the world).
+    if (d.scanned > 0 && !("mergedFrom" in note) && !d.strategy.startsWith("dfs") && d.memory !== "tso") {
       const t = `${target}${fix ? ` --fix ${fix}` : ""}`;
       const flags = extra.replace(/ --strategy pct --depth \d+/, "");
       const other = d.strategy.startsWith("pct")
