@@ -6,6 +6,7 @@
 // replays a tso run event for event; sc worlds never ask the question.
 import { describe, expect, it } from "vitest";
 import { rerun, type WorldRun } from "../src/explore/branch.ts";
+import { newChecker, runBatch } from "../src/explore/seed.ts";
 import { BoundedSearch, calmChooser, DecisionRecorder, ReplayChooser } from "../src/explore/strategies/index.ts";
 import * as k from "../src/kernel/index.ts";
 import {
@@ -20,6 +21,7 @@ import {
   type World,
 } from "../src/kernel/index.ts";
 import { type Prepared, prepare, run } from "../src/record/index.ts";
+import { resolveScenario } from "../src/scenarios/index.ts";
 import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
 import { ofKind, runOf, type WorldOptions, worldOf } from "./helpers/world.ts";
 
@@ -233,6 +235,18 @@ describe("tso: the rules", () => {
     await expect(prepare({ target: "stress", opts: ["memory=arm"] })).rejects.toThrow(
       /--opt memory expects one of sc, tso/,
     );
+  });
+});
+
+describe("tso: the examples", () => {
+  it("store-buffering and waitqueue-active are clean under --opt memory=sc (seeds 1..500): the bugs need store buffers", async () => {
+    for (const name of ["store-buffering", "waitqueue-active"]) {
+      const sc = await resolveScenario(`examples/${name}.ts`);
+      const b = runBatch(sc, { opts: ["memory=sc"] }, 1, 500, newChecker());
+      expect(b.errors, name).toEqual([]);
+      expect(b.failing, name).toEqual([]);
+      expect(runBatch(sc, {}, 1, 500, newChecker()).failing.length, name).toBeGreaterThan(0);
+    }
   });
 });
 
