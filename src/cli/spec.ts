@@ -104,7 +104,8 @@ const opt = {
   type: { kind: "keyvalue" },
   metavar: "KEY=VALUE",
   repeatable: true,
-  description: "Set a scenario option (repeatable).",
+  description:
+    "Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers) or memory=sc (the default): docs/SCENARIOS.md, \"Memory models\".",
 } as const;
 const output = (what: string) =>
   ({ name: "output", short: "o", type: { kind: "string" }, metavar: "FILE", description: what }) as const;
