@@ -105,7 +105,7 @@ const opt = {
   metavar: "KEY=VALUE",
   repeatable: true,
   description:
-    "Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers) or memory=sc (the default): docs/SCENARIOS.md, \"Memory models\".",
+    'Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers) or memory=sc (the default): docs/SCENARIOS.md, "Memory models".',
 } as const;
 const output = (what: string) =>
   ({ name: "output", short: "o", type: { kind: "string" }, metavar: "FILE", description: what }) as const;
