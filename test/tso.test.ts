@@ -21,8 +21,10 @@ import {
   type World,
 } from "../src/kernel/index.ts";
 import { type Prepared, prepare, run } from "../src/record/index.ts";
+import { Cursor, describe as describeEvent, parseWatch, stateText, stateView } from "../src/replay/index.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
+import { allEvents, memorySource } from "./helpers/replay-sources.ts";
 import { ofKind, runOf, type WorldOptions, worldOf } from "./helpers/world.ts";
 
 const TSO = { rules: { memory: "tso" as const } };
@@ -257,6 +259,30 @@ describe("tso: the rules", () => {
     await expect(prepare({ target: "stress", opts: ["memory=arm"] })).rejects.toThrow(
       /--opt memory expects one of sc, tso/,
     );
+  });
+});
+
+describe("tso: the replay views", () => {
+  it("watch var hits at the store-commit, why names it, the state view shows the buffer, describe says where a store went", async () => {
+    const src = await memorySource("examples/store-buffering.ts", { seed: 24 });
+    const evs = allEvents(src);
+    const store = evs.find((e) => e.kind === KIND.atomicStore && e.tid === 1 && e.c === 1)!;
+    const commit = evs.find((e) => e.kind === KIND.storeCommit && e.tid === 1 && e.a === store.a)!;
+    const c = new Cursor(src, { invariants: [] });
+    c.watchpoints.push(parseWatch("var:want_a"));
+    const hits: number[] = [];
+    for (let x = c.continue(); x.reason === "hit"; x = c.continue())
+      if (x.hits[0]!.new === 1) hits.push(x.hits[0]!.seq);
+    expect(hits[0]).toBe(commit.seq);
+    c.seek(store.seq);
+    const t = stateView(c.state).threads.find((x) => x.tid === 1)!;
+    expect(t.stores).toEqual([{ var: store.a, name: "want_a", value: 1, seq: store.seq }]);
+    expect(stateView(c.state).vars.find((v) => v.name === "want_a")!.value).toBe(0);
+    expect(stateText(stateView(c.state)).join("\n")).toMatch(/store buffer.*\n.*want_a=1 \(seq \d+\)/s);
+    c.seek(commit.seq);
+    expect(c.why("var:want_a@1").at(-1)!.explanation).toMatch(/its buffered store reaching memory \(tso\)/);
+    expect(describeEvent(store, c.state)).toMatch(/into its store buffer/);
+    expect(describeEvent(commit, c.state)).toBe("tid 1's buffered store reaches memory: want_a: 0 → 1");
   });
 });
 
