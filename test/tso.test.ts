@@ -24,6 +24,7 @@ import { type Prepared, prepare, run } from "../src/record/index.ts";
 import { Cursor, describe as describeEvent, parseWatch, stateText, stateView } from "../src/replay/index.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
+import { threadPane } from "../src/tui/rows.ts";
 import { allEvents, memorySource } from "./helpers/replay-sources.ts";
 import { ofKind, runOf, type WorldOptions, worldOf } from "./helpers/world.ts";
 
@@ -263,7 +264,7 @@ describe("tso: the rules", () => {
 });
 
 describe("tso: the replay views", () => {
-  it("watch var hits at the store-commit, why names it, the state view shows the buffer, describe says where a store went", async () => {
+  it("watch var hits at the store-commit, why names it, the state view and the TUI show the buffer, describe says where a store went", async () => {
     const src = await memorySource("examples/store-buffering.ts", { seed: 24 });
     const evs = allEvents(src);
     const store = evs.find((e) => e.kind === KIND.atomicStore && e.tid === 1 && e.c === 1)!;
@@ -278,6 +279,9 @@ describe("tso: the replay views", () => {
     const t = stateView(c.state).threads.find((x) => x.tid === 1)!;
     expect(t.stores).toEqual([{ var: store.a, name: "want_a", value: 1, seq: store.seq }]);
     expect(stateView(c.state).vars.find((v) => v.name === "want_a")!.value).toBe(0);
+    expect(threadPane(c.state).rows.find((r) => r.ref.id === 1)!.note).toMatch(
+      /tid 1: store buffer want_a=1 \(seq \d+\): not yet in memory/,
+    );
     expect(stateText(stateView(c.state)).join("\n")).toMatch(/store buffer.*\n.*want_a=1 \(seq \d+\)/s);
     c.seek(commit.seq);
     expect(c.why("var:want_a@1").at(-1)!.explanation).toMatch(/its buffered store reaching memory \(tso\)/);
