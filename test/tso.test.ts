@@ -21,7 +21,15 @@ import {
   type World,
 } from "../src/kernel/index.ts";
 import { type Prepared, prepare, run } from "../src/record/index.ts";
-import { Cursor, describe as describeEvent, parseWatch, stateText, stateView } from "../src/replay/index.ts";
+import { checkDataflow } from "../src/replay/dataflow.ts";
+import {
+  Cursor,
+  describe as describeEvent,
+  MemorySource,
+  parseWatch,
+  stateText,
+  stateView,
+} from "../src/replay/index.ts";
 import { resolveScenario } from "../src/scenarios/index.ts";
 import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
 import { threadPane } from "../src/tui/rows.ts";
@@ -287,6 +295,33 @@ describe("tso: the replay views", () => {
     expect(c.why("var:want_a@1").at(-1)!.explanation).toMatch(/its buffered store reaching memory \(tso\)/);
     expect(describeEvent(store, c.state)).toMatch(/into its store buffer/);
     expect(describeEvent(commit, c.state)).toBe("tid 1's buffered store reaches memory: want_a: 0 → 1");
+  });
+
+  it("an assertion's causes: a load that read memory while another thread's store was buffered read the initial value, not that store", () => {
+    // B stores x = 1 and stays buffered (no drain); A reads x = 0 and asserts it is 1.
+    const w = withRules(
+      worldOf(
+        [
+          [
+            k.thread([k.store("x", 1), k.user("b: more", 3)], { tid: "b" }),
+            k.user("a: later", 8),
+            k.load("r", "x"),
+            k.assert(k.eq(k.r("r"), 1), "x == 1"),
+          ],
+        ],
+        { vars: VARS },
+      ),
+      TSO,
+    );
+    const r = runOf(w, { chooser: { ...randomChooser(1), drain: () => false } });
+    const store = r.evs.find((e) => e.kind === KIND.store)!;
+    const load = r.evs.find((e) => e.kind === KIND.load && e.s === "r")!;
+    expect([store.seq < load.seq, load.b]).toEqual([true, 0]);
+    const fail = r.evs.find((e) => e.kind === KIND.assertFail)!;
+    const src = MemorySource.fromEvents(w.config, r.evs, { meta: { world: w } });
+    const causes = checkDataflow(src, fail);
+    expect(causes.some((c) => c.seq === store.seq)).toBe(false);
+    expect(causes.find((c) => c.root)?.why).toMatch(/still held its initial value 0 when the load at \d+ read it/);
   });
 });
 
