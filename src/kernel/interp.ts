@@ -4,7 +4,9 @@
 // and either completes (DONE: the pc advances), stays to retry or hands over
 // to a frame it pushed (KEEP), pushes a frame or was free and the thread goes
 // on at once (AGAIN), or finds nothing to do (STALL). Frames a frame pushes
-// run in its mode (user, or kernel inside a system call).
+// run in its mode (user, or kernel inside a system call). Under the tso
+// memory model an op that is not a plain access, a register or a control op
+// first drains the thread's store buffer, as a step of its own (tso.ts).
 
 import * as alloc from "./alloc.ts";
 import {

@@ -6,7 +6,9 @@
 // one once, a "proc" one in each process's kernel struct. Every access is one
 // step and one event naming the thread, the variable, and the value(s) it saw
 // and left (load, store, atomic-load, atomic-store, cas, fetch-add, xchg), so
-// replay, watchpoints and race detection see every access. Expressions read
+// replay, watchpoints and race detection see every access. Under the tso
+// memory model a store enters the thread's store buffer and a load sees the
+// thread's own buffered stores first (tso.ts has the rules). Expressions read
 // registers only: lower.ts turned variable reads into loads before the op.
 
 import { AGAIN, DONE, KEEP, type PCtx, type R, SimError, type TCtx } from "./ctx.ts";

@@ -478,7 +478,8 @@ export class Simulator {
    * One step of cpu c; false when c can do nothing now. In order: a fault on
    * a freed stack; cleanup queued on the cpu; an idle cpu takes the next
    * ready thread; a blocked or finished thread leaves the cpu; a preemption;
-   * else one step of the thread.
+   * under tso the commit of the thread's oldest buffered store, when the
+   * chooser says so; else one step of the thread.
    */
   private stepCpu(c: number): boolean {
     const cpu = this.state.cpus[c]!;
