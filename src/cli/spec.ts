@@ -136,7 +136,7 @@ const strategy = (values: readonly string[]) =>
     type: { kind: "enum", values },
     metavar: values.join("|"),
     description: values.includes("dfs")
-      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k). See docs/EXPLORE.md."
+      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k; a tso scenario: on two or more cpus, its store-buffer drains and delayed steps too). See docs/EXPLORE.md."
       : "Scheduling strategy: random (default) or pct (PCT: random priorities, --depth d). See docs/EXPLORE.md.",
   }) as const;
 const depth = {
@@ -341,7 +341,8 @@ export const COMMANDS = [
         name: "preemptions",
         type: { kind: "int" },
         metavar: "k",
-        description: "With --strategy dfs: the preemption bound (default 2).",
+        description:
+          "With --strategy dfs: the preemption bound (default 2; a tso scenario: preemptions and delayed steps together).",
       },
       {
         name: "max-schedules",
@@ -378,7 +379,7 @@ export const COMMANDS = [
       cpus,
       maxEvents,
       json(
-        "{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, passing, outcomes, violations, saved}",
+        "{scenario, fix, options, cpus, [memory], maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, passing, outcomes, violations, saved}",
       ),
     ],
     examples: [
