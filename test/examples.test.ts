@@ -279,6 +279,46 @@ const CASES: Case[] = [
       },
     },
   },
+  {
+    name: "store-buffering",
+    failing: 54,
+    violations: { "mutual-exclusion": 54 },
+    outcomes: { ok: 2000 },
+    root: {
+      "mutual-exclusion": (e, r) => {
+        expect(kindOf(e)).toBe("fetch-add");
+        expect(varName(r.evs, r.st, e.a)).toBe("in_cs");
+        expect(e.c).toBe(2);
+        // Store buffering: each thread read the other's flag as 0 while its own raised flag was still buffered.
+        for (const load of r.evs.filter((x) => x.seq < e.seq && kindOf(x) === "atomic-load" && x.s === "other")) {
+          expect(load.b).toBe(0);
+          const own = r.evs.find((x) => x.tid === load.tid && kindOf(x) === "atomic-store" && x.c === 1)!;
+          const commit = r.evs.find((x) => x.tid === load.tid && kindOf(x) === "store-commit" && x.a === own.a)!;
+          expect(own.seq).toBeLessThan(load.seq);
+          expect(commit.seq).toBeGreaterThan(load.seq);
+        }
+      },
+    },
+  },
+  {
+    name: "waitqueue-active",
+    failing: 55,
+    violations: { "no-deadlock": 55 },
+    outcomes: { ok: 1945, hang: 55 },
+    root: {
+      "no-deadlock": (e, r) => {
+        expect(kindOf(e)).toBe("futex-wait");
+        expect(varName(r.evs, r.st, e.a)).toBe("wq");
+        expect(r.v!.message).toMatch(/waits on futex wq, which can never return: no other thread is left to wake it$/);
+        // The waker read queued = 0 after the waiter's store of it and before that store reached memory.
+        const queued = r.evs.find((x) => kindOf(x) === "atomic-store" && varName(r.evs, r.st, x.a) === "queued")!;
+        const saw = r.evs.find((x) => kindOf(x) === "atomic-load" && x.s === "q")!;
+        const commit = r.evs.find((x) => kindOf(x) === "store-commit" && x.a === queued.a)!;
+        expect(saw.b).toBe(0);
+        expect([queued.tid, queued.seq < saw.seq, saw.seq < commit.seq]).toEqual([e.tid, true, true]);
+      },
+    },
+  },
 ];
 
 const scenarios = new Map<string, Promise<Scenario>>();

@@ -114,6 +114,7 @@ describe("the scheduling policy", () => {
       },
       preempt: base.preempt,
       jitter: base.jitter,
+      drain: base.drain,
     };
     const r = run(
       world([

@@ -44,6 +44,8 @@ describe("ktrace record", () => {
       ["stress", "--max-events", "20000", "--opt", "state=vars"],
       ["fixtures/scenarios/counter.ts", "--seed", "3"], // variables, registers, the scenario's own invariants in the header
       ["stress", "--max-events", "20000", "--opt", "state=os"], // futexes, condvars, signals, pipes, priorities, timers
+      ["stress", "--max-events", "20000", "--opt", "state=vars", "--opt", "memory=tso"], // store buffers and their drains
+      ["examples/store-buffering.ts", "--seed", "24"], // a tso scenario's failing seed
     ];
     for (const args of cases) {
       const a = join(dir, "bun.ktrace");

@@ -171,6 +171,9 @@ suite("describe", () => {
       await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
       await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }),
       await memorySource("fixtures/scenarios/handoff.ts"),
+      // The tso memory model: buffered stores, store-commits, fences.
+      await memorySource("examples/store-buffering.ts", { fix: "fence" }),
+      await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars", "memory=tso"] }),
     ];
     for (const src of runs) {
       const c = new Cursor(src, { invariants: [] });

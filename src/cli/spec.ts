@@ -104,7 +104,8 @@ const opt = {
   type: { kind: "keyvalue" },
   metavar: "KEY=VALUE",
   repeatable: true,
-  description: "Set a scenario option (repeatable).",
+  description:
+    'Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers) or memory=sc (the default): docs/SCENARIOS.md, "Memory models".',
 } as const;
 const output = (what: string) =>
   ({ name: "output", short: "o", type: { kind: "string" }, metavar: "FILE", description: what }) as const;
@@ -135,7 +136,7 @@ const strategy = (values: readonly string[]) =>
     type: { kind: "enum", values },
     metavar: values.join("|"),
     description: values.includes("dfs")
-      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k). See docs/EXPLORE.md."
+      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k; a tso scenario: on two or more cpus, its store-buffer drains and delayed steps too). See docs/EXPLORE.md."
       : "Scheduling strategy: random (default) or pct (PCT: random priorities, --depth d). See docs/EXPLORE.md.",
   }) as const;
 const depth = {
@@ -340,7 +341,8 @@ export const COMMANDS = [
         name: "preemptions",
         type: { kind: "int" },
         metavar: "k",
-        description: "With --strategy dfs: the preemption bound (default 2).",
+        description:
+          "With --strategy dfs: the preemption bound (default 2; a tso scenario: preemptions and delayed steps together).",
       },
       {
         name: "max-schedules",
@@ -377,7 +379,7 @@ export const COMMANDS = [
       cpus,
       maxEvents,
       json(
-        "{scenario, fix, options, cpus, maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, passing, outcomes, violations, saved}",
+        "{scenario, fix, options, cpus, [memory], maxEvents, strategy, seeds, [shard], scanned, failing: [{seed, outcome, violation}], errors, passing, outcomes, violations, saved}",
       ),
     ],
     examples: [

@@ -35,6 +35,8 @@ export interface ExploreDoc {
   /** Resolved scenario options, in the scenario's order. */
   options: Record<string, string>;
   cpus: number;
+  /** "tso" when the world ran under the tso memory model (store buffers); absent under sc. */
+  memory?: "tso";
   maxEvents: number;
   /** The strategy as text: "random", "pct depth 3" (strategyLabel). */
   strategy: string;
@@ -72,6 +74,7 @@ export function exploreDoc(
     fix: res.variant.fix,
     options: res.variant.options,
     cpus: res.variant.cpus,
+    ...(res.memory === "tso" ? { memory: "tso" as const } : {}),
     maxEvents: res.maxEvents,
     strategy: strategyLabel(res.strategy),
     seeds: { from: seeds.from, to: seeds.to },
@@ -96,6 +99,7 @@ export function renderDoc(d: ExploreDoc): string {
     fix: d.fix,
     options: d.options,
     cpus: d.cpus,
+    ...(d.memory !== undefined ? { memory: d.memory } : {}),
     maxEvents: d.maxEvents,
     strategy: d.strategy,
     seeds: { from: d.seeds.from, to: d.seeds.to },
@@ -239,7 +243,7 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
       "run each slice with 'ktrace explore … --shard I/N --json'",
     );
   }
-  r.keys(o, "the document", DOC_KEYS);
+  r.keys(o, "the document", DOC_KEYS, ["memory"]);
   const seeds = r.obj(o["seeds"], "seeds");
   r.keys(seeds, "seeds", ["from", "to"]);
   const from = r.int(seeds["from"], "seeds.from");
@@ -338,6 +342,11 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
     fix: r.str(o["fix"], "fix"),
     options,
     cpus: r.int(o["cpus"], "cpus", 1),
+    ...(o["memory"] === undefined
+      ? {}
+      : r.str(o["memory"], "memory") === "tso"
+        ? { memory: "tso" as const }
+        : r.fail("memory", "is not tso (the only memory model a document names)")),
     maxEvents: r.int(o["maxEvents"], "maxEvents"),
     strategy: r.str(o["strategy"], "strategy"),
     seeds: { from, to },
@@ -436,6 +445,7 @@ export function mergeDocs(
     fix: d0.fix,
     options: d0.options,
     cpus: d0.cpus,
+    ...(d0.memory !== undefined ? { memory: d0.memory } : {}),
     maxEvents: d0.maxEvents,
     strategy: d0.strategy,
     seeds: d0.seeds,

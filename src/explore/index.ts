@@ -14,7 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { OUTCOME_KINDS } from "../kernel/index.ts";
+import { type MemoryModel, OUTCOME_KINDS } from "../kernel/index.ts";
 import { contextOf, defaultTracePath, prepareWith, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { resolveScenario, type Scenario } from "../scenarios/index.ts";
@@ -62,6 +62,8 @@ export interface ExploreResult extends BatchResult {
   scanned: number;
   /** The variant as resolved (defaults filled in). */
   variant: { fix: string; cpus: number; options: Record<string, string> };
+  /** The memory model the world ran under (KConfig.memory; sc when absent). */
+  memory: MemoryModel;
   maxEvents: number;
   /** The scheduling strategy. */
   strategy: StrategySpec;
@@ -193,6 +195,7 @@ export async function explore(x: ExploreRequest): Promise<ExploreResult> {
     to: x.to,
     scanned: total,
     variant: { fix: p.variant.fix, cpus: p.variant.cpus, options: p.variant.options },
+    memory: p.world.config.memory ?? "sc",
     maxEvents: p.maxEvents,
     strategy: p.strategy,
     failing: acc.failing,

@@ -65,7 +65,7 @@ export async function runPivots(
   const before = decisionsBefore(base, f);
   const considered = toConsider(before, limit);
   const flips = considered.reduce(
-    (a, d) => a + (d.kind === "pick" ? Math.max(0, (d.options?.length ?? 1) - 1) : d.kind === "preempt" ? 1 : 3),
+    (a, d) => a + (d.kind === "pick" ? Math.max(0, (d.options?.length ?? 1) - 1) : d.kind === "timing" ? 3 : 1),
     0,
   );
   const want = jobs ?? (flips >= PIVOT_JOBS_FROM ? defaultJobs() : 1);

@@ -56,10 +56,10 @@ export interface PivotsResult {
   pivots: Pivot[];
 }
 
-/** The alternatives of a decision: every other thread of a pick, the other answer of a preemption question, the other timing multipliers. */
+/** The alternatives of a decision: every other thread of a pick, the other answer of a preemption or drain question (tso), the other timing multipliers. */
 export function alternatives(d: Decision): number[] {
   if (d.kind === "pick") return (d.options ?? []).filter((t) => t !== d.value);
-  if (d.kind === "preempt") return [1 - d.value];
+  if (d.kind === "preempt" || d.kind === "drain") return [1 - d.value];
   return [1, 2, 3, 4].filter((v) => v !== d.value);
 }
 
@@ -117,6 +117,10 @@ export function decisionText(d: Decision): string {
     return d.value === 1
       ? `seq ${d.seq}: tid ${d.tid} preempted on cpu ${d.cpu}`
       : `seq ${d.seq}: tid ${d.tid} not preempted on cpu ${d.cpu}`;
+  if (d.kind === "drain")
+    return d.value === 1
+      ? `seq ${d.seq}: tid ${d.tid}'s oldest buffered store reached memory (cpu ${d.cpu})`
+      : `seq ${d.seq}: tid ${d.tid}'s buffered stores stayed in its store buffer (cpu ${d.cpu})`;
   return `seq ${d.seq}: the step of ${d.tid >= 0 ? `tid ${d.tid}` : "the idle cpu"} on cpu ${d.cpu} took ${d.value}× its base cost`;
 }
 
@@ -124,6 +128,7 @@ export function decisionText(d: Decision): string {
 export function alternativeText(d: Decision, value: number): string {
   if (d.kind === "pick") return `tid ${value} instead`;
   if (d.kind === "preempt") return value === 1 ? "preempted" : "not preempted";
+  if (d.kind === "drain") return value === 1 ? "its oldest buffered store reaches memory" : "its stores stay buffered";
   return `${value}×`;
 }
 

@@ -6,7 +6,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
+import { isTso, OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
 import { type Prepared, prepare, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { scheduleText } from "../trace/schedule.ts";
@@ -49,13 +49,26 @@ export interface SearchOptions {
   stopAt?: (f: Failure) => boolean;
 }
 
-/** Runs every schedule of `w` (a one-cpu world) with at most `bound` preemptions. */
+/**
+ * Runs every schedule of `w` (a one-cpu world) with at most `bound`
+ * preemptions; a tso world (two or more cpus) with every answer to its drain
+ * questions too, at base step costs (each run `timed`).
+ */
 export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): SearchResult {
-  if (w.world.config.cpus !== 1)
-    throw new BranchError(`the bounded search runs on one cpu; this run has ${w.world.config.cpus} (use --cpus 1)`);
+  // One cpu, except under tso, where one cpu is sc (a switch drains the store buffer): there two or more, timing fixed.
+  const tso = isTso(w.world.config);
+  const cpus = w.world.config.cpus;
+  if (!tso && cpus !== 1)
+    throw new BranchError(
+      `the bounded search runs on one cpu; this run has ${cpus} (use --cpus 1): on more, timing also decides the interleaving, and it enumerates timing only under the tso memory model`,
+    );
+  if (tso && cpus < 2)
+    throw new BranchError(
+      "on one cpu the tso memory model is sc (a switch drains the store buffer), so the bounded search of a tso world runs on two or more cpus (use --cpus 2)",
+    );
   const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
   const keep = opts.keep ?? 10;
-  const s = new BoundedSearch(bound);
+  const s = new BoundedSearch(bound, tso);
   const out: SearchResult = {
     bound,
     runs: 0,
@@ -73,6 +86,8 @@ export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): Se
     if (ch === null) break;
     out.runs++;
     const r = rerun(w, ch);
+    // tso: the bound counts the delays too (a step at 4x its base cost: the search's only timing draws above 1).
+    if (tso) for (const j of r.schedule.jitter) if (j > 1) r.preemptions++;
     out.outcomes[r.outcome.kind] = (out.outcomes[r.outcome.kind] ?? 0) + 1;
     if (r.timed) out.timed = true;
     if (r.failure === null) continue;
@@ -131,6 +146,8 @@ export interface SearchRequest {
   fix?: string;
   opts?: string[];
   maxEvents?: number;
+  /** cpus (--cpus): 1 unless the world runs under tso, whose default is the scenario's (at least 2). */
+  cpus?: number;
   bound: number;
   maxSchedules?: number;
   /** Write the traces of the first 10 failing schedules (all with saveAll) into this directory. */
@@ -146,17 +163,20 @@ export interface ExploreSearchResult extends SearchResult {
 /** Failing schedules listed (and saved without saveAll). */
 export const SEARCH_LIST = 10;
 
-/** Runs the bounded search over a scenario variant on one cpu. */
+/** Runs the bounded search over a scenario variant on one cpu (a tso world: on its own cpus, or x.cpus). */
 export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResult> {
-  const p = await prepare({
-    target: x.target,
-    fix: x.fix,
-    opts: x.opts,
-    maxEvents: x.maxEvents,
-    cpus: 1,
-    seed: 0,
-    strategy: { name: "dfs", preemptions: x.bound },
-  });
+  const prep = (cpus: number | undefined) =>
+    prepare({
+      target: x.target,
+      fix: x.fix,
+      opts: x.opts,
+      maxEvents: x.maxEvents,
+      cpus,
+      seed: 0,
+      strategy: { name: "dfs", preemptions: x.bound },
+    });
+  let p = await prep(x.cpus ?? 1);
+  if (x.cpus === undefined && isTso(p.world.config)) p = await prep(undefined);
   const w: WorldRun = {
     file: p.scenario.name,
     world: p.world,
@@ -190,7 +210,7 @@ export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResu
 
 /** explore --strategy dfs --json. */
 export interface SearchDoc
-  extends Pick<ExploreDoc, "scenario" | "fix" | "options" | "cpus" | "maxEvents" | "strategy"> {
+  extends Pick<ExploreDoc, "scenario" | "fix" | "options" | "cpus" | "memory" | "maxEvents" | "strategy"> {
   preemptions: number;
   /** Every schedule within the bound ran. */
   complete: boolean;
@@ -219,7 +239,8 @@ export function searchDoc(r: ExploreSearchResult): SearchDoc {
     scenario: p.scenario.name,
     fix: p.variant.fix,
     options: p.variant.options,
-    cpus: 1,
+    cpus: p.variant.cpus,
+    ...(isTso(p.world.config) ? { memory: "tso" as const } : {}),
     maxEvents: p.maxEvents,
     strategy: strategyLabel(p.strategy),
     preemptions: r.bound,

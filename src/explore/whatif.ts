@@ -36,14 +36,17 @@ export interface ResolvedChange {
   expectRun?: number;
 }
 
+/** Whether a decision is one what-if changes by --run / --preempt: a pick or a preemption question (not timing, nor a tso drain). */
+const isPoint = (d: Decision) => d.kind === "pick" || d.kind === "preempt";
+
 /** Scheduling points (picks, preemption questions) of a run, by seq. */
 function pointsAt(ds: readonly Decision[], seq: number): Decision[] {
-  return ds.filter((d) => d.seq === seq && d.kind !== "timing");
+  return ds.filter((d) => d.seq === seq && isPoint(d));
 }
 
 /** A few scheduling points around seq, as text: "12 (tid 1 not preempted), 45 (tid 2 preempted)". */
 export function nearbyPoints(ds: readonly Decision[], seq: number, n = 3): string {
-  const pts = ds.filter((d) => d.kind !== "timing");
+  const pts = ds.filter(isPoint);
   const seqs = [...new Set(pts.map((d) => d.seq))];
   const before = seqs.filter((s) => s < seq).slice(-n);
   const after = seqs.filter((s) => s > seq).slice(0, n);

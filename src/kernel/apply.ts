@@ -9,10 +9,13 @@ import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
 import { reboost } from "./prio.ts";
 import { bit, discarded, ignores } from "./signal.ts";
+import { buffer, commitOldest, viewOf } from "./tso.ts";
 import {
   type Cpu,
+  EVENT_KINDS,
   type Fd,
   HOW,
+  isTso,
   type KEvent,
   KIND,
   type KObj,
@@ -168,6 +171,7 @@ export function threadObj(x: ThreadCore): Thread {
     sigMask: undefined,
     sigPending: undefined,
     handling: undefined,
+    stores: undefined,
   };
 }
 
@@ -781,8 +785,15 @@ function block(
 }
 
 /** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
-function sees(ev: KEvent, v: Var, value: number): void {
-  if (v.value !== value) throw new ApplyError(ev.seq, `${v.name} holds ${v.value}, the event says ${value}`);
+/** The event's thread t saw `value` in v: memory's value, or under tso its own newest buffered store to v (viewOf). */
+function sees(ev: KEvent, v: Var, value: number, t: Thread): void {
+  const q = t.stores;
+  const have = q === undefined ? v.value : viewOf(q, v.id, v.value);
+  if (have !== value)
+    throw new ApplyError(
+      ev.seq,
+      `${v.name} holds ${have}${q !== undefined ? ` as tid ${t.tid} sees it (its store buffer)` : ""}, the event says ${value}`,
+    );
 }
 
 function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, message: string): void {
@@ -987,7 +998,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.atomicLoad: {
       const v = variable(s, ev, ev.a);
       const t = thread(s, ev, ev.tid);
-      sees(ev, v, ev.b);
+      sees(ev, v, ev.b, t);
       if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
       break;
     }
@@ -998,7 +1009,19 @@ export function applyEvent(s: KState, ev: KEvent): void {
     case KIND.xchg: {
       const v = variable(s, ev, ev.a);
       const t = thread(s, ev, ev.tid);
-      sees(ev, v, ev.b);
+      sees(ev, v, ev.b, t);
+      if (isTso(s.config)) {
+        // tso: a store (plain or release) enters the store buffer; a locked read-modify-write finds it drained.
+        if (ev.kind === KIND.store || ev.kind === KIND.atomicStore) {
+          buffer(t, v.id, ev.c, ev.seq);
+          break;
+        }
+        if (t.stores !== undefined)
+          throw new ApplyError(
+            ev.seq,
+            `tid ${t.tid} runs a locked ${EVENT_KINDS[ev.kind]!.name} with stores still buffered`,
+          );
+      }
       if (ev.kind !== KIND.cas || ev.c !== ev.b) {
         v.value = ev.c;
         v.since = ev.seq;
@@ -1068,6 +1091,29 @@ export function released(s: KState, l: Lock, seq: number, level: number): void {
  */
 function applyRare(s: KState, ev: KEvent): void {
   switch (ev.kind) {
+    case KIND.storeCommit: {
+      const t = thread(s, ev, ev.tid);
+      const e = commitOldest(t, ev.a, ev.c);
+      if (e === null)
+        throw new ApplyError(
+          ev.seq,
+          `tid ${t.tid} has no buffered store of ${ev.c} to variable ${ev.a} to commit first`,
+        );
+      // The variable may have gone with its address space (a reap) while the store waited: the store is then lost.
+      const v = s.vars.get(ev.a);
+      if (v !== undefined) {
+        if (v.value !== ev.b) throw new ApplyError(ev.seq, `${v.name} holds ${v.value}, the event says ${ev.b}`);
+        v.value = ev.c;
+        v.since = ev.seq;
+        v.writer = t.tid;
+      }
+      break;
+    }
+    case KIND.fence: {
+      const t = thread(s, ev, ev.tid);
+      if (t.stores !== undefined) throw new ApplyError(ev.seq, `tid ${t.tid} fences with stores still buffered`);
+      break;
+    }
     case KIND.procfsOpen: {
       // pin 0 (ESRCH), or a trace before format 1.1: no reference.
       if (ev.b === 1) {
@@ -1356,8 +1402,9 @@ function applyOs(s: KState, ev: KEvent): void {
     }
     case KIND.futexWait: {
       const v = variable(s, ev, ev.a);
-      sees(ev, v, ev.b);
-      block(thread(s, ev, ev.tid), "futex", v.id, ev.seq, ev.c);
+      const t = thread(s, ev, ev.tid);
+      sees(ev, v, ev.b, t);
+      block(t, "futex", v.id, ev.seq, ev.c);
       break;
     }
     case KIND.futexWake: {

@@ -111,6 +111,8 @@ export const ev = {
   pipeRead: (f: F<"pipe-read">) => mk(KIND.pipeRead, f.pipe, f.n, f.used),
   pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write, f.need),
   schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
+  storeCommit: (f: F<"store-commit">) => mk(KIND.storeCommit, f.var, f.old, f.new),
+  fence: () => mk(KIND.fence),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -13,6 +13,7 @@ export {
   type Chooser,
   RandomChooser,
   randomChooser,
+  randomDrain,
   randomJitter,
   randomPreempt,
   type SchedView,

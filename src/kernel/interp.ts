@@ -4,7 +4,9 @@
 // and either completes (DONE: the pc advances), stays to retry or hands over
 // to a frame it pushed (KEEP), pushes a frame or was free and the thread goes
 // on at once (AGAIN), or finds nothing to do (STALL). Frames a frame pushes
-// run in its mode (user, or kernel inside a system call).
+// run in its mode (user, or kernel inside a system call). Under the tso
+// memory model an op that is not a plain access, a register or a control op
+// first drains the thread's store buffer, as a step of its own (tso.ts).
 
 import * as alloc from "./alloc.ts";
 import {
@@ -34,6 +36,7 @@ import type { Op } from "./program.ts";
 import * as signal from "./signal.ts";
 import type { Simulator } from "./sim.ts";
 import * as sync from "./sync.ts";
+import { drainAll } from "./tso.ts";
 import { KIND, SCHED_POLICIES } from "./types.ts";
 import { procfsRead } from "./vm.ts";
 
@@ -58,6 +61,12 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       t.killed = false;
       t.frames = [newFrame(k.threadEnd, 0, true)];
       continue;
+    }
+    // tso: an op that is not a plain access, a register or a control op (and a signal's delivery) drains the store buffer first: that is the step.
+    if (k.tso && t.th?.stores !== undefined && drainsFirst(f, k.sigPending > 0 || t.blockedAt >= 0)) {
+      drainAll(k, c, t.th);
+      k.cost(COST.user, c);
+      return KEEP;
     }
     // A pending signal it does not block is delivered at its return to user mode (not while it retries a blocking call it was woken from).
     if (!f.kernel && (k.sigPending > 0 || t.blockedAt >= 0) && !signal.inCall(k.state, t)) {
@@ -140,6 +149,33 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
 
 /** The op of kind N. */
 type OpOf<N extends Op["op"]> = Extract<Op, { op: N }>;
+
+/** By op code (OPC), 1 for the ops that leave a tso store buffer as it is (tso.ts's rules): plain accesses, register, control and user steps. */
+const KEEPS_BUFFER = new Uint8Array(32);
+for (const c of [
+  OPC.test,
+  OPC.repeat,
+  OPC.if,
+  OPC.while,
+  OPC.user,
+  OPC.load,
+  OPC.store,
+  OPC.set,
+  OPC.assert,
+  OPC.bugOn,
+  OPC.unwrap,
+  OPC.use,
+  OPC.progress,
+])
+  KEEPS_BUFFER[c] = 1;
+
+/** Whether the op at f's pc drains the thread's store buffer before it runs (tso); `signal`: a signal may be delivered first (a kernel path). */
+function drainsFirst(f: Frame, signal: boolean): boolean {
+  if (signal && !f.kernel) return true;
+  const code = f.codes[f.pc]!;
+  // An atomic load or store is a plain mov on x86 (OPC.load, OPC.store): it keeps the buffer; a call is a user step.
+  return KEEPS_BUFFER[code] !== 1 && !(code === OPC.other && (f.ops[f.pc] as Op).op === "call");
+}
 
 /** The ops step's own switch takes: the ones a loop body runs (the others go to stepProc, then stepOs). */
 type HotOp =
@@ -382,6 +418,11 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return fd.writeOp(k, t, c, op, f);
     case "read":
       return fd.readOp(k, t, c, op);
+    case "fence":
+      // tso: runThread drained the buffer before this op (drainsFirst); the fence is the step after.
+      k.emit(c, tid, ev.fence());
+      k.cost(COST.user, c);
+      return DONE;
     case "setPriority":
       k.emit(c, tid, ev.schedSet({ tid, prio: op.prio, policy: SCHED_POLICIES.indexOf(op.policy) }));
       k.cost(COST.kernel, c);

@@ -6,7 +6,9 @@
 // one once, a "proc" one in each process's kernel struct. Every access is one
 // step and one event naming the thread, the variable, and the value(s) it saw
 // and left (load, store, atomic-load, atomic-store, cas, fetch-add, xchg), so
-// replay, watchpoints and race detection see every access. Expressions read
+// replay, watchpoints and race detection see every access. Under the tso
+// memory model a store enters the thread's store buffer and a load sees the
+// thread's own buffered stores first (tso.ts has the rules). Expressions read
 // registers only: lower.ts turned variable reads into loads before the op.
 
 import { AGAIN, DONE, KEEP, type PCtx, type R, SimError, type TCtx } from "./ctx.ts";
@@ -15,6 +17,7 @@ import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { BinOp, Expr, Op, VarRef } from "./program.ts";
 import type { Simulator, World } from "./sim.ts";
+import { makeRoom, viewOf } from "./tso.ts";
 import { OUTCOME_KINDS, type Thread, VAR_TYPES, type VarType } from "./types.ts";
 import { declOf } from "./validate.ts";
 
@@ -206,7 +209,9 @@ export function access(
   const id = varId(k, t, c, kernel, op.var);
   if (id < 0) return KEEP;
   const v = k.state.vars.get(id)!;
-  const old = v.value;
+  // tso: the thread sees its own newest buffered store to v (store forwarding); a read-modify-write found the buffer drained.
+  const q = t.th?.stores;
+  const old = q === undefined ? v.value : viewOf(q, id, v.value);
   const tid = t.tid;
   const arg = (e: Expr) => value(k, t, c, kernel, e);
   switch (op.op) {
@@ -216,6 +221,8 @@ export function access(
     case "store": {
       const x = arg(op.value);
       if (x === null) return KEEP;
+      // tso: the store enters the buffer (the fold puts it there), the oldest committed first when it is full.
+      if (k.tso) makeRoom(k, c, t.th!);
       k.emit(c, tid, (op.atomic ? ev.atomicStore : ev.store)({ var: id, old, new: x }));
       break;
     }

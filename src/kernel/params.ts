@@ -48,3 +48,5 @@ export const FIRST_FD = 3;
 export const MAX_FDS = 64;
 /** A pipe's buffer in bytes when pipe() does not say (small, so that writers block in a short run; Linux has 65536). */
 export const PIPE_CAPACITY = 64;
+/** Stores a thread's store buffer holds under the tso memory model (src/kernel/tso.ts): a store into a full one commits the oldest first. */
+export const STORE_BUFFER = 8;

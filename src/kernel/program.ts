@@ -195,6 +195,12 @@ export type Op =
   // ---- liveness ----
   /** The program made progress (a livelock is a run that stops doing this; see docs/SCENARIOS.md). */
   | { op: "progress"; label: string }
+  /**
+   * A full memory barrier (smp_mb(), mfence): under the tso memory model the
+   * thread's store buffer drains into memory first, so no later load is
+   * ordered before an earlier store; one step (a fence event) under either model.
+   */
+  | { op: "fence" }
   // ---- futexes and the clock (futex.ts) ----
   /**
    * futex_wait: if var still holds value, block until a futexWake (0), the
@@ -488,6 +494,10 @@ export const use = (value: Expr, label: string): Op => site({ op: "use", value, 
 
 // liveness
 export const progress = (label = "progress"): Op => site({ op: "progress", label });
+
+// memory ordering
+/** smp_mb() / mfence: a full barrier; under `rules: { memory: "tso" }` the thread's buffered stores reach memory first (docs/SCENARIOS.md, "Memory models"). */
+export const fence = (): Op => site({ op: "fence" });
 
 /** Keeps the keys of o whose value is defined (optional op fields stay absent, as the validator and the trace header expect). */
 function defined<T extends object>(o: T): T {

@@ -14,6 +14,7 @@ import { COST, PREEMPT_ODDS } from "./params.ts";
 import { eligible, mustYield } from "./prio.ts";
 import { Rng } from "./prng.ts";
 import type { Simulator } from "./sim.ts";
+import { drainAll } from "./tso.ts";
 import { KIND, type Thread } from "./types.ts";
 import { afterDeath } from "./vm.ts";
 
@@ -64,6 +65,13 @@ export interface Chooser {
   preempt(cpu: number, tid: number): boolean;
   /** Multiplier (an integer 1..4) on the base cost of the step just run on `cpu`. */
   jitter(cpu: number): number;
+  /**
+   * Under the tso memory model only (never asked under sc): whether the
+   * oldest store in the buffer of `tid`, about to run a step on `cpu`, reaches
+   * memory now (true: that commit is the step; false: the thread's op runs
+   * and the store stays buffered). src/kernel/tso.ts.
+   */
+  drain(cpu: number, tid: number): boolean;
 }
 
 /**
@@ -88,6 +96,12 @@ export class RandomChooser implements Chooser {
   // Fields, not methods: a strategy may hand them on unbound (as a fallback's).
   readonly preempt = (): boolean => randomPreempt(this.rng);
   readonly jitter = (): number => randomJitter(this.rng);
+  readonly drain = (): boolean => randomDrain(this.rng);
+}
+
+/** The random strategy's drain answer (tso), from rng: yes one time in two, the draw's sign bit. */
+export function randomDrain(rng: Rng): boolean {
+  return rng.i32() < 0;
 }
 
 /** The random strategy's preemption answer, drawn from rng (one definition: RandomChooser and the direct paths). */
@@ -241,6 +255,8 @@ export function wakeBlocked(k: Simulator): void {
  */
 export function switchAway(k: Simulator, c: number, tid: number): void {
   const th = k.state.threads.get(tid);
+  // tso: the switch is a full barrier: the thread's buffered stores reach memory before it leaves the cpu.
+  if (th !== undefined && th.stores !== undefined) drainAll(k, c, th);
   const next = dequeue(k, c);
   k.emitSlots(c, tid, KIND.switch, tid, next, 0, ""); // from, to
   k.cost(COST.switch, c);

@@ -25,6 +25,7 @@
 //   fd.ts      file descriptors and pipes
 //   prio.ts    priorities: the scheduling policy, priority inheritance
 //   wait.ts    who can end a wait; threads that can never run again
+//   tso.ts     the tso memory model: store buffers and their drains
 
 import { emptyCache } from "./alloc.ts";
 import { acquired, applyEvent, applyInert, released } from "./apply.ts";
@@ -54,6 +55,7 @@ import {
   dequeue,
   RandomChooser,
   randomChooser,
+  randomDrain,
   randomJitter,
   schedView,
   shouldPreempt,
@@ -61,7 +63,8 @@ import {
   wakeBlocked,
 } from "./sched.ts";
 import { initState } from "./state.ts";
-import { type KConfig, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS, type Thread } from "./types.ts";
+import { commitOne } from "./tso.ts";
+import { isTso, type KConfig, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS, type Thread } from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
 import { describeWait } from "./wait.ts";
 
@@ -153,6 +156,8 @@ export class Simulator {
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
+  /** Whether the world runs under the tso memory model (KConfig.memory): threads buffer their stores (tso.ts). */
+  readonly tso: boolean;
   /** Whether a touch of a freed kernel stack can fault (KConfig.stackCheck not silent): only then does stepCpu call checkStack. */
   private readonly stackChecked: boolean;
   /** The object emitSlots refills, when events are transient (SimOptions.transientEvents); null otherwise. */
@@ -179,6 +184,7 @@ export class Simulator {
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
     this.stackChecked = world.config.stackCheck !== "silent";
+    this.tso = isTso(world.config);
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
     this.spare =
@@ -346,6 +352,12 @@ export class Simulator {
     return Math.max(this.lastTime, this.clock[cpu]!);
   }
 
+  /** The chooser's answer to "does tid's oldest buffered store reach memory now?" (tso), drawn directly under the random strategy. */
+  private drainNow(cpu: number, tid: number): boolean {
+    const rng = this.rng;
+    return rng !== null ? randomDrain(rng) : this.chooser.drain(cpu, tid);
+  }
+
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
   cost(base: number, cpu: number): void {
     const rng = this.rng;
@@ -466,7 +478,8 @@ export class Simulator {
    * One step of cpu c; false when c can do nothing now. In order: a fault on
    * a freed stack; cleanup queued on the cpu; an idle cpu takes the next
    * ready thread; a blocked or finished thread leaves the cpu; a preemption;
-   * else one step of the thread.
+   * under tso the commit of the thread's oldest buffered store, when the
+   * chooser says so; else one step of the thread.
    */
   private stepCpu(c: number): boolean {
     const cpu = this.state.cpus[c]!;
@@ -494,6 +507,12 @@ export class Simulator {
     const top = t.frames[t.frames.length - 1];
     if (top !== undefined && !top.kernel && this.rq.length > 0 && shouldPreempt(this, c, th)) {
       switchAway(this, c, cpu.tid);
+      return true;
+    }
+    // tso: whether the oldest buffered store reaches memory now is the chooser's (the commit is the step).
+    if (this.tso && th.stores !== undefined && this.drainNow(c, th.tid)) {
+      commitOne(this, c, th);
+      this.cost(COST.user, c);
       return true;
     }
     const r = runThread(this, t, c);

@@ -235,6 +235,7 @@ function threadOf(x: PlainThread | Thread): Thread {
   t.woken = k && typeof k === "object" ? { by: k.by, seq: k.seq, how: k.how } : undefined;
   t.sigPending = objs(x.sigPending);
   t.handling = objs(x.handling);
+  t.stores = objs(x.stores);
   if (t.policy !== undefined) t.policy = named(SCHED_POLICIES, t.policy);
   return t;
 }

@@ -354,6 +354,17 @@ const KIND_TABLE = [
     args: ["tid", "prio", "policy"],
     doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)",
   },
+  // ---- the tso memory model (KConfig.memory) ----
+  {
+    name: "store-commit",
+    args: ["var", "old", "new"],
+    doc: "tso: the oldest store in the thread's store buffer reaches memory: var held old, now holds new (the value other threads read from here on)",
+  },
+  {
+    name: "fence",
+    args: [],
+    doc: "a full memory barrier (smp_mb, mfence): the thread's store buffer is empty (under tso it was drained first, by store-commits)",
+  },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -460,6 +471,8 @@ export const KIND = {
   pipeRead: 81,
   pipeWait: 82,
   schedSet: 83,
+  storeCommit: 84,
+  fence: 85,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
@@ -583,8 +596,19 @@ export const DESCRIPTOR_ACCESS_KINDS: readonly number[] = [
   KIND.errno,
 ];
 
-/** The kinds that write a variable's value (the writes among ACCESS_KINDS). */
-export const VAR_WRITE_KINDS: readonly number[] = [KIND.store, KIND.atomicStore, KIND.cas, KIND.fetchAdd, KIND.xchg];
+/**
+ * The kinds that write a variable's value (the writes among ACCESS_KINDS,
+ * and store-commit: under tso a store enters the thread's store buffer and
+ * reaches memory at its store-commit; slots a, b, c are var, old, new in each).
+ */
+export const VAR_WRITE_KINDS: readonly number[] = [
+  KIND.store,
+  KIND.atomicStore,
+  KIND.cas,
+  KIND.fetchAdd,
+  KIND.xchg,
+  KIND.storeCommit,
+];
 /**
  * The kinds after which a variable may hold another value or no longer (or
  * newly) exist: its creation, the writes, and the fork, exec and reap that copy
@@ -699,6 +723,28 @@ export interface KConfig {
   zombieCheck?: boolean;
   /** Opt-in: the lock-order invariant runs in the default set: a lock taken while holding another, in an order that closes a cycle of lock classes (absent: off; `--invariant lock-order` runs it anyway). */
   lockOrder?: boolean;
+  /**
+   * The memory model (absent: "sc", sequential consistency: every access
+   * reaches memory in program order, as traces before it were made). "tso":
+   * x86's total store order, each thread with a store buffer (src/kernel/tso.ts).
+   */
+  memory?: MemoryModel;
+}
+
+/** The memory models a scenario may run under (KConfig.memory). */
+export type MemoryModel = "sc" | "tso";
+export const MEMORY_MODELS: readonly MemoryModel[] = ["sc", "tso"];
+
+/** Whether a state's run buffers stores (KConfig.memory tso). One definition: the simulator and the fold ask it. */
+export function isTso(config: KConfig): boolean {
+  return config.memory === "tso";
+}
+
+/** A store waiting in a thread's store buffer (tso): the variable, the value, the seq of the store that buffered it. */
+export interface PendingStore {
+  var: number;
+  value: number;
+  seq: number;
 }
 
 /** A state of an imported trace (its config says so: KConfig.imported). One definition: every view asks it. */
@@ -820,6 +866,9 @@ export interface Thread {
   sigPending?: PendingSignal[];
   /** Signal handlers running on this thread, innermost last. */
   handling?: Handling[];
+  // ---- the tso memory model (absent under sc and in older snapshots) ----
+  /** Stores in its store buffer, oldest first, not yet in memory (absent: none). */
+  stores?: PendingStore[];
 }
 
 /** What a thread blocks on (besides a lock or a child). */

@@ -29,6 +29,7 @@ import type { World } from "./sim.ts";
 import {
   EVENT_KINDS,
   LOCK_TYPES,
+  MEMORY_MODELS,
   SCHED_POLICIES,
   type SchedPolicy,
   SIG_ACTIONS,
@@ -85,6 +86,7 @@ const OPS: Record<string, true> = Object.assign(
       "dealloc",
       "use",
       "progress",
+      "fence",
       "futexWait",
       "futexWake",
       "sleep",
@@ -235,6 +237,8 @@ class Checker {
       throw new Bad(`${p}.zombieCheck must be true or false`);
     if (c.lockOrder !== undefined && typeof c.lockOrder !== "boolean")
       throw new Bad(`${p}.lockOrder must be true or false`);
+    if (c.memory !== undefined && !(MEMORY_MODELS as readonly unknown[]).includes(c.memory))
+      throw new Bad(`${p}.memory must be one of ${MEMORY_MODELS.join(", ")}`);
   }
 
   private lockDecl(name: string, d: unknown): void {
@@ -454,6 +458,8 @@ class Checker {
         break;
       case "progress":
         if (!str(o.label)) bad("needs a label");
+        break;
+      case "fence":
         break;
       case "futexWait":
       case "futexWake": {

@@ -589,7 +589,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const loads: KEvent[] = [];
   const lastWrite = (load: KEvent) => {
     loads.push(load);
-    if (!writtenBefore(writes, load, add)) {
+    if (!writtenBefore(writes, load, add, world.config.memory === "tso")) {
       const c = creates.findLast((x) => x.a === load.a && x.seq < load.seq);
       if (c !== undefined) {
         add(
@@ -723,10 +723,25 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
 
 type Add = (seq: number, why: string, root?: boolean) => void;
 
-/** The write a load read its value from: the last write of the variable before it. False when there is none in the window. */
-function writtenBefore(writes: readonly KEvent[], load: KEvent, add: Add): boolean {
+/**
+ * The write a load read its value from: the last write of the variable before
+ * it; under tso (`tso`) the loading thread's own newest store to it while that
+ * is still buffered, else the last write that reached memory (a store-commit,
+ * a read-modify-write), never another thread's buffered store. False when
+ * there is none in the window.
+ */
+function writtenBefore(writes: readonly KEvent[], load: KEvent, add: Add, tso: boolean): boolean {
+  // tso: a store reaches memory at its store-commit; the load reads its own thread's newest store still buffered
+  // (more of its stores to the variable than commits before the load), else memory's last write.
+  let own = 0;
+  for (const w of writes)
+    if (w.seq < load.seq && w.a === load.a && w.tid === load.tid)
+      own += w.kind === KIND.storeCommit ? -1 : w.kind === KIND.store || w.kind === KIND.atomicStore ? 1 : 0;
   for (let j = writes.length - 1; j >= 0; j--) {
     const w = writes[j]!;
+    const buffered = tso && (w.kind === KIND.store || w.kind === KIND.atomicStore);
+    if (buffered && (w.tid !== load.tid || own <= 0)) continue;
+    if (tso && own > 0 && !buffered) continue;
     if (w.seq < load.seq && w.a === load.a) {
       add(
         w.seq,

@@ -11,6 +11,7 @@ import { type Drop, dropOf, mergedInto } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
+  isTso,
   type KEvent,
   KIND,
   type KState,
@@ -153,6 +154,9 @@ function accessText(s: KState | undefined, ev: KEvent, verb: string): string {
   return `tid ${ev.tid} ${verb} ${varText(s, ev.a)}: ${val(ev.b)} → ${val(ev.c)}${reg}`;
 }
 
+/** What a store's line says under tso: where the value went. */
+const BUFFERED = " (into its store buffer: other threads read the old value until its store-commit)";
+
 /** One line describing ev in kernel terms. */
 export function describe(ev: KEvent, state?: KState): string {
   const s = state;
@@ -292,12 +296,21 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.atomicLoad: {
       const v = s?.vars.get(ev.a);
       const how = ev.kind === KIND.load ? "loads" : "atomically loads";
-      return `${t} ${how} ${varText(s, ev.a)} = ${valueText(s, v?.type, ev.b)}${ev.s ? ` into ${ev.s}` : ""}`;
+      // tso: a load of a variable the thread has a buffered store to reads that store (store forwarding).
+      const fwd =
+        s?.threads.get(ev.tid)?.stores?.some((x) => x.var === ev.a) === true ? " (from its own store buffer)" : "";
+      return `${t} ${how} ${varText(s, ev.a)} = ${valueText(s, v?.type, ev.b)}${ev.s ? ` into ${ev.s}` : ""}${fwd}`;
     }
     case KIND.store:
-      return accessText(s, ev, "stores");
+      return `${accessText(s, ev, "stores")}${s !== undefined && isTso(s.config) ? BUFFERED : ""}`;
     case KIND.atomicStore:
-      return accessText(s, ev, "atomically stores");
+      return `${accessText(s, ev, "atomically stores")}${s !== undefined && isTso(s.config) ? BUFFERED : ""}`;
+    case KIND.storeCommit: {
+      const ty = s?.vars.get(ev.a)?.type;
+      return `${t}'s buffered store reaches memory: ${varText(s, ev.a)}: ${valueText(s, ty, ev.b)} → ${valueText(s, ty, ev.c)}`;
+    }
+    case KIND.fence:
+      return `${t}: memory barrier (smp_mb)${s !== undefined && isTso(s.config) ? ": its store buffer is empty" : ""}`;
     case KIND.cas:
       return accessText(s, ev, "compare-and-swaps");
     case KIND.fetchAdd:

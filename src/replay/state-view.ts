@@ -76,6 +76,8 @@ export interface ThreadView {
     pending: PendingView[];
     handling: { sig: string; sent: number; at: number; by: number }[];
   };
+  /** tso: the stores in its store buffer, oldest first, not yet in memory (absent: none). */
+  stores?: { var: number; name: string; value: number; seq: number }[];
 }
 
 export interface PendingView {
@@ -367,9 +369,9 @@ export function maskNames(mask: number): string[] {
 function threadExtras(
   s: KState,
   t: Thread,
-): Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals"> {
+): Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals" | "stores"> {
   const r = rank(t);
-  const out: Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals"> = {
+  const out: Pick<ThreadView, "comm" | "cpu" | "waitOn" | "woken" | "sched" | "signals" | "stores"> = {
     sched: { policy: t.policy ?? "other", prio: t.prio ?? 0, text: prioText(t), boosted: r !== baseRank(t) },
   };
   if (t.comm !== undefined) out.comm = t.comm;
@@ -383,6 +385,13 @@ function threadExtras(
       handling: (t.handling ?? []).map((h) => ({ sig: sigName(h.sig), sent: h.sent, at: h.at, by: h.by })),
     };
   }
+  if (t.stores !== undefined)
+    out.stores = t.stores.map((x) => ({
+      var: x.var,
+      name: s.vars.get(x.var)?.name ?? `var ${x.var}`,
+      value: x.value,
+      seq: x.seq,
+    }));
   return out;
 }
 
@@ -504,6 +513,7 @@ export function threadTable(v: StateView, threads: readonly ThreadView[]): { hea
   const comms = v.threads.some((t) => t.comm !== undefined);
   const prios = v.threads.some((t) => t.sched.policy !== "other" || t.sched.boosted);
   const sigs = v.threads.some((t) => t.signals !== undefined);
+  const buffers = v.threads.some((t) => t.stores !== undefined);
   const commOf = new Map(v.threads.map((t) => [t.tid, t.comm]));
   const wokenText = (t: ThreadView) => {
     const w = t.woken;
@@ -532,11 +542,18 @@ export function threadTable(v: StateView, threads: readonly ThreadView[]): { hea
       : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
     if (prios) row.push(t.sched.text);
     if (sigs) row.push(signalsText(t.signals));
+    if (buffers) row.push(t.stores?.map((x) => `${x.name}=${x.value} (seq ${x.seq})`).join(", ") || "-");
     if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
     return row.map(String);
   });
   return {
-    headers: [...heads, ...(prios ? ["sched"] : []), ...(sigs ? ["signals"] : []), ...(regs ? ["registers"] : [])],
+    headers: [
+      ...heads,
+      ...(prios ? ["sched"] : []),
+      ...(sigs ? ["signals"] : []),
+      ...(buffers ? ["store buffer"] : []),
+      ...(regs ? ["registers"] : []),
+    ],
     rows,
   };
 }

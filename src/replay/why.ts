@@ -203,7 +203,7 @@ function varWhy(s: KState, v: Var, src?: ReplaySource): WhyEntry[] {
   const ev = src && v.since < src.eventCount ? eventAt(src, v.since) : undefined;
   const how =
     ev && VAR_WRITE_KINDS.includes(ev.kind)
-      ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ", atomically"})`
+      ? ` (${val(ev.b)} → ${val(ev.c)}${ev.kind === KIND.store ? ", a plain store" : ev.kind === KIND.storeCommit ? ", its buffered store reaching memory (tso)" : ", atomically"})`
       : "";
   const copied =
     v.copiedSeq >= 0 && v.since < v.copiedSeq ? `, in the parent before the fork at seq ${v.copiedSeq} copied it` : "";

@@ -8,6 +8,8 @@ import * as kernelApi from "../kernel/index.ts";
 import {
   type InvariantDecl,
   type KConfig,
+  MEMORY_MODELS,
+  type MemoryModel,
   params,
   validateInvariants,
   validateWorld,
@@ -231,6 +233,18 @@ function where(e: unknown, abs: string): string {
   return "";
 }
 
+/**
+ * The option every scenario takes without declaring it: `--opt memory=tso`
+ * runs it under the tso memory model (store buffers), `memory=sc` under
+ * sequential consistency, whatever its rules say (src/kernel/tso.ts).
+ */
+export const MEMORY_OPTION = "memory";
+const MEMORY_OPTION_DECL = {
+  values: MEMORY_MODELS,
+  default: "",
+  doc: "the memory model: sc (sequential consistency) or tso (x86 store buffers)",
+};
+
 export interface Variant {
   fix: string;
   seed: number;
@@ -260,7 +274,7 @@ export function resolveVariant(
     const eq = kv.indexOf("=");
     const k = eq < 0 ? kv : kv.slice(0, eq);
     const v = eq < 0 ? "" : kv.slice(eq + 1);
-    const o = decl[k];
+    const o = decl[k] ?? (k === MEMORY_OPTION ? MEMORY_OPTION_DECL : undefined);
     if (!o) {
       const names = Object.keys(decl);
       throw new ScenarioError(
@@ -325,6 +339,10 @@ export function buildWorldOf(
     );
   }
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
+  // --opt memory=sc|tso overrides the scenario's rules (unless it declares an option of that name); sc is the default, left absent.
+  const memory = s.options?.[MEMORY_OPTION] === undefined ? v.options[MEMORY_OPTION] : undefined;
+  if (memory !== undefined) config.memory = memory as MemoryModel;
+  if (config.memory === "sc") delete config.memory;
   const world: World = { config, locks: spec.locks ?? {}, procs: spec.procs };
   if (spec.vars !== undefined) world.vars = spec.vars;
   if (spec.firstTid !== undefined) world.firstTid = spec.firstTid;

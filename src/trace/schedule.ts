@@ -4,9 +4,9 @@
 // "Schedule chunk"), used by the trace's schedule chunk and, base64url-coded,
 // by the compact string `ktrace record --schedule` reads and `shrink` prints.
 //
-// The three kinds of question are kept apart, each in the order asked: the
-// order in which a run asks them depends only on the answers given so far,
-// so three ordered lists replay the run exactly.
+// The kinds of question are kept apart, each in the order asked: the order
+// in which a run asks them depends only on the answers given so far, so the
+// ordered lists replay the run exactly.
 //
 // Layout (uvar = unsigned LEB128):
 //   uvar version (1), uvar cpus,
@@ -17,6 +17,12 @@
 //                                          thread preempted
 //   uvar J, ceil(J/4) bytes                timing draws, 2 bits each (value-1),
 //                                          lowest bits first
+//   [uvar D, uvar E, E × (uvar gap, uvar tid)] drain questions (tso runs only;
+//                                          absent when none was asked, so an
+//                                          sc run's bytes are as before): D
+//                                          questions, the yes answers (the
+//                                          oldest buffered store of tid reached
+//                                          memory) coded as preemptions are
 // Every count is checked against the bytes left before anything is allocated.
 
 import { ByteReader, ByteWriter, ShortRead } from "./bytes.ts";
@@ -39,6 +45,8 @@ export interface Schedule {
   preempts: { asked: number; yes: PreemptYes[] };
   /** Timing draws, each 1..4: the multiplier on a step's base cost. */
   jitter: Uint8Array;
+  /** tso runs: drain questions asked (Chooser.drain), and those answered yes (increasing `at`); absent: none asked. */
+  drains?: { asked: number; yes: PreemptYes[] };
 }
 
 /** A decision list that does not decode, or does not fit: one line (exitCode 2). */
@@ -62,14 +70,7 @@ export function encodeSchedule(s: Schedule): Uint8Array {
   w.uvar(s.cpus);
   w.uvar(s.picks.length);
   for (const t of s.picks) w.uvar(t);
-  w.uvar(s.preempts.asked);
-  w.uvar(s.preempts.yes.length);
-  let prev = -1;
-  for (const y of s.preempts.yes) {
-    w.uvar(y.at - prev - 1);
-    w.uvar(y.tid);
-    prev = y.at;
-  }
+  yesList(w, s.preempts.asked, s.preempts.yes);
   const j = s.jitter;
   w.uvar(j.length);
   const n = (j.length + 3) >> 2;
@@ -82,7 +83,21 @@ export function encodeSchedule(s: Schedule): Uint8Array {
     }
     w.u8(b);
   }
+  const d = s.drains;
+  if (d !== undefined && d.asked > 0) yesList(w, d.asked, d.yes);
   return w.toBytes();
+}
+
+/** A list of yes/no questions as the layout codes it: the count asked, then each yes as (gap, tid). */
+function yesList(w: ByteWriter, asked: number, yes: readonly PreemptYes[]): void {
+  w.uvar(asked);
+  w.uvar(yes.length);
+  let prev = -1;
+  for (const y of yes) {
+    w.uvar(y.at - prev - 1);
+    w.uvar(y.tid);
+    prev = y.at;
+  }
 }
 
 /** Decodes schedule bytes (untrusted). Throws ScheduleError with what is wrong. */
@@ -103,26 +118,36 @@ export function decodeSchedule(bytes: Uint8Array, maxCpus: number): Schedule {
     const np = count("picks", 1);
     const picks = new Array<number>(np);
     for (let i = 0; i < np; i++) picks[i] = tid(r.uvar(), `pick ${i}`);
-    const asked = r.uvar();
-    if (asked > MAX_COUNT) throw new ScheduleError(`${asked} preemption questions, implausibly many`);
-    const ny = count("preemptions", 2);
-    if (ny > asked) throw new ScheduleError(`${ny} preemptions among ${asked} questions`);
-    const yes: PreemptYes[] = new Array(ny);
-    let prev = -1;
-    for (let i = 0; i < ny; i++) {
-      const at = prev + 1 + r.uvar();
-      if (at >= asked) throw new ScheduleError(`preemption ${i} answers question ${at}, but only ${asked} were asked`);
-      yes[i] = { at, tid: tid(r.uvar(), `preemption ${i}`) };
-      prev = at;
-    }
+    /** A yes/no list (yesList's layout), its answers named `what`. */
+    const yesNo = (what: string, trailing = false): { asked: number; yes: PreemptYes[] } => {
+      const left = r.left;
+      const asked = r.uvar();
+      // The optional trailing list is written only when a question was asked.
+      if (trailing && asked === 0) throw new ScheduleError(`${left} bytes left over after the decisions`);
+      if (asked > MAX_COUNT) throw new ScheduleError(`${asked} ${what} questions, implausibly many`);
+      const ny = count(`${what}s`, 2);
+      if (ny > asked) throw new ScheduleError(`${ny} ${what}s among ${asked} questions`);
+      const yes: PreemptYes[] = new Array(ny);
+      let prev = -1;
+      for (let i = 0; i < ny; i++) {
+        const at = prev + 1 + r.uvar();
+        if (at >= asked) throw new ScheduleError(`${what} ${i} answers question ${at}, but only ${asked} were asked`);
+        yes[i] = { at, tid: tid(r.uvar(), `${what} ${i}`) };
+        prev = at;
+      }
+      return { asked, yes };
+    };
+    const preempts = yesNo("preemption");
     const nj = r.uvar();
     if (nj > MAX_COUNT || (nj + 3) >> 2 > r.left)
       throw new ScheduleError(`${nj} timing draws, more than the ${r.left} bytes left can hold`);
     const jitter = new Uint8Array(nj);
     const packed = r.bytes((nj + 3) >> 2);
     for (let i = 0; i < nj; i++) jitter[i] = ((packed[i >> 2]! >> (2 * (i & 3))) & 3) + 1;
+    const out: Schedule = { cpus, picks, preempts, jitter };
+    if (r.left > 0) out.drains = yesNo("drain", true);
     if (r.left !== 0) throw new ScheduleError(`${r.left} bytes left over after the decisions`);
-    return { cpus, picks, preempts: { asked, yes }, jitter };
+    return out;
   } catch (e) {
     if (e instanceof ShortRead) throw new ScheduleError("cut short");
     throw e;

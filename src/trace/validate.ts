@@ -252,6 +252,7 @@ type Field =
   | "woken?"
   | "pending?"
   | "handling?"
+  | "stores?"
   | "fds?"
   | "actions?"
   | "wake?";
@@ -310,6 +311,7 @@ const THREAD: Record<string, Field> = {
   sigMask: "int?",
   sigPending: "pending?",
   handling: "handling?",
+  stores: "stores?",
 };
 const LOCK: Record<string, Field> = {
   id: "int",
@@ -328,6 +330,8 @@ const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", u
 const WOKEN: Record<string, Field> = { by: "int", seq: "int", how: "int" };
 const PENDING: Record<string, Field> = { sig: "int", seq: "int", by: "int" };
 const HANDLING: Record<string, Field> = { sig: "int", sent: "int", at: "int", by: "int", mask: "int" };
+/** A store waiting in a thread's store buffer (tso). */
+const STORE: Record<string, Field> = { var: "int", value: "int", seq: "int" };
 const FD: Record<string, Field> = { fd: "int", pipe: "int", write: "bool", cloexec: "bool", seq: "int" };
 const WAKE: Record<string, Field> = { seq: "int", woken: "int", by: "int" };
 const PIPE: Record<string, Field> = {
@@ -415,6 +419,8 @@ function fieldOk(v: unknown, f: Field): boolean {
       return listOf(v, PENDING, 64);
     case "handling?":
       return listOf(v, HANDLING, 64);
+    case "stores?":
+      return listOf(v, STORE, 64);
     case "fds?":
       return listOf(v, FD);
     case "actions?":

@@ -781,6 +781,7 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.cas:
     case KIND.fetchAdd:
     case KIND.xchg:
+    case KIND.storeCommit:
       out.push({ kind: "var", id: ev.a });
       break;
     case KIND.wake:

@@ -192,6 +192,11 @@ export function threadPane(s: KState): Pane {
     const pend = [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])];
     if (pend.length) notes.push(`pending ${pend.map((x) => sigName(x.sig)).join(", ")}`);
     if (t.sigMask) notes.push(`blocks ${maskNames(t.sigMask).join(", ")}`);
+    // tso: the stores in its store buffer, not yet in memory (other threads read the old values).
+    if (t.stores !== undefined)
+      notes.push(
+        `store buffer ${t.stores.map((x) => `${s.vars.get(x.var)?.name ?? `var ${x.var}`}=${x.value} (seq ${x.seq})`).join(", ")}: not yet in memory`,
+      );
     const cells = [`${tid}`, `${t.pid}`, `${t.ident}`, ...(ranked ? [prioShort(t)] : []), state];
     return {
       ref: { kind: "thread", id: tid },

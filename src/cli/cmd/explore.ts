@@ -232,7 +232,9 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       println(
         color.dim(
           safeText(
-            `next: seeds pick few of the schedules; to try every schedule on 1 cpu with at most 2 preemptions: ktrace explore ${t}${flags.replace(/ --cpus \d+/, "")} --strategy dfs${other}`,
+            d.memory === "tso"
+              ? `next: seeds pick few of the schedules; to try every schedule on ${d.cpus} cpus with at most 2 preemptions and delays, and every drain of the store buffers: ktrace explore ${t}${flags} --strategy dfs${other}`
+              : `next: seeds pick few of the schedules; to try every schedule on 1 cpu with at most 2 preemptions: ktrace explore ${t}${flags.replace(/ --cpus \d+/, "")} --strategy dfs${other}`,
           ),
         ),
       );
@@ -364,16 +366,14 @@ async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): P
     throw new UsageError("--strategy dfs runs every schedule within its bound, not seeds: drop --seeds");
   if (f.shard !== undefined)
     throw new UsageError("--strategy dfs does not run in shards (its schedules are found as it goes): drop --shard");
-  if (f.cpus !== undefined && f.cpus !== 1)
-    throw new UsageError(
-      `--strategy dfs runs on one cpu (on more, timing also decides the interleaving, and it does not enumerate timing); drop --cpus ${f.cpus}`,
-    );
+  // --cpus: one unless the world runs under tso (search() refuses a wrong count with one line, exit 2).
   const t0 = performance.now();
   const res = await exploreSearch({
     target,
     fix: f.fix,
     opts: f.opt.map((kv) => `${kv.key}=${kv.value}`),
     maxEvents: f["max-events"],
+    cpus: f.cpus,
     bound: strategy.preemptions!,
     maxSchedules: f["max-schedules"],
     save: f.save,
@@ -397,9 +397,16 @@ async function runSearch(args: ParsedArgs<"explore">, strategy: StrategySpec): P
 function printSearch(d: SearchDoc, target: string, extra: string, ms: number, saveDir: string | null): void {
   const variant = d.fix ? `--fix ${safeText(d.fix)}` : "buggy";
   const k = d.preemptions;
-  const within = `every schedule with at most ${k} preemption${k === 1 ? "" : "s"}`;
+  const within =
+    d.memory === "tso"
+      ? `every schedule with at most ${k} preemptions and delays (a step at 4× its base cost)`
+      : `every schedule with at most ${k} preemption${k === 1 ? "" : "s"}`;
   if (d.failing.length > 0) {
-    println(color.bold(`${"schedule".padEnd(9)}  ${"preempt".padEnd(7)}  ${"outcome".padEnd(12)}  first violation`));
+    println(
+      color.bold(
+        `${"schedule".padEnd(9)}  ${(d.memory === "tso" ? "pre+delay" : "preempt").padEnd(7)}  ${"outcome".padEnd(12)}  first violation`,
+      ),
+    );
     for (const r of d.failing) {
       const o = r.outcome;
       const what = r.violation ? `${r.violation.invariant} at ${r.violation.seq}: ${r.violation.message}` : o.message;
@@ -409,8 +416,9 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     }
     println();
   }
-  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on 1 cpu, ${within}`;
-  const how = `${duration(ms)}${d.complete ? (d.timed ? ", exhaustive at base step costs" : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
+  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on ${d.cpus} cpu${d.cpus === 1 ? "" : "s"}, ${within}${d.memory === "tso" ? " and every drain of the store buffers (tso)" : ""}`;
+  const costs = d.memory === "tso" ? "base and delayed (4×) step costs" : "base step costs";
+  const how = `${duration(ms)}${d.complete ? (d.timed ? `, exhaustive at ${costs}` : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
   if (d.failingCount === 0) {
     const head = d.complete
       ? `no failure in any of the ${n(d.scanned)} schedules`
@@ -431,7 +439,9 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   if (d.timed)
     println(
       color.yellow(
-        `  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`,
+        d.memory === "tso"
+          ? `  timing: on ${d.cpus} cpus the step costs decide how the cpus' steps interleave, and the search runs each step at its base cost or delayed (4×, within the bound); other costs make other schedules (explore them with --strategy random or pct)`
+          : `  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`,
       ),
     );
   if (d.failingCount > d.failing.length)
@@ -441,12 +451,12 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   const first = d.failing[0];
   if (first) {
     println(
-      `  fewest preemptions of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? " (exact at base step costs)" : " (exact: every schedule within the bound ran)") : ""}`,
+      `  fewest ${d.memory === "tso" ? "preemptions and delays" : "preemptions"} of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? ` (exact at ${costs})` : " (exact: every schedule within the bound ran)") : ""}`,
     );
     println(
       color.dim(
         safeText(
-          `next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus 1 --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`,
+          `next: ktrace record ${target}${d.fix ? ` --fix ${d.fix}` : ""}${extra} --cpus ${d.cpus} --schedule ${first.decisions} -o ${d.scenario.replace(/[^A-Za-z0-9_.-]/g, "_")}-dfs-${first.schedule}.ktrace`,
         ),
       ),
     );

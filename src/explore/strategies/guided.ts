@@ -1,8 +1,8 @@
 // A changed run that follows an original one: whatif's branch, shrink's
 // candidates, pivots' flips. Each question is matched to the original's
 // decision of the same kind, key and rank (keyOf in recorder.ts: the n-th
-// pick on this cpu, the n-th preemption question about this thread, the
-// n-th timing draw of this thread), so a change in one place leaves the
+// pick on this cpu, the n-th preemption or drain question about this
+// thread, the n-th timing draw of this thread), so a change in one place leaves the
 // other threads' decisions where they were in their own progress. Changes
 // override single decisions; a question the original never asked, or a
 // recorded pick whose thread is not ready now, goes to the fallback
@@ -27,7 +27,7 @@ export function changeOf(d: Decision, value: number): Change {
 type Table = Map<number, number[]>;
 
 function tables(original: readonly Decision[]): Record<DecisionKind, Table> {
-  const t: Record<DecisionKind, Table> = { pick: new Map(), preempt: new Map(), timing: new Map() };
+  const t: Record<DecisionKind, Table> = { pick: new Map(), preempt: new Map(), timing: new Map(), drain: new Map() };
   for (const d of original) {
     const key = keyOf(d.kind, d.cpu, d.tid);
     let list = t[d.kind].get(key);
@@ -40,7 +40,12 @@ function tables(original: readonly Decision[]): Record<DecisionKind, Table> {
 export class GuidedChooser implements Chooser {
   private readonly t: Record<DecisionKind, Table>;
   private readonly changed = new Map<string, number>();
-  private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
+  private readonly nth = {
+    pick: new NthCounter(),
+    preempt: new NthCounter(),
+    timing: new NthCounter(),
+    drain: new NthCounter(),
+  };
   private view: SchedView | null = null;
   /** Questions answered by the fallback (no matching original decision, or a recorded pick not ready). */
   unmatched = 0;
@@ -84,6 +89,13 @@ export class GuidedChooser implements Chooser {
     if (y !== undefined) return y === 1;
     this.unmatched++;
     return this.fallback.preempt(cpu, tid);
+  }
+
+  drain(cpu: number, tid: number): boolean {
+    const y = this.answer("drain", keyOf("drain", cpu, tid));
+    if (y !== undefined) return y === 1;
+    this.unmatched++;
+    return this.fallback.drain(cpu, tid);
   }
 
   jitter(cpu: number): number {

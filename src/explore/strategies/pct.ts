@@ -20,6 +20,9 @@
 // chooser (pilotSteps: its steps): the same for every seed, so shards agree.
 // A thread that busy-waits for a lower-priority one would starve it: after
 // FAIR_STEPS steps in a row it drops below every priority (fair.ts).
+// Under the tso memory model the drain questions (sched.ts) are answered at
+// random, one in two, from a generator of their own: the bound above says
+// nothing about the store orders a run sees.
 
 import { type Chooser, Rng, type SchedView, simulate, type World } from "../../kernel/index.ts";
 import { calmChooser } from "./calm.ts";
@@ -29,6 +32,8 @@ import { Fairness } from "./fair.ts";
 export function pctChooser(seed: number, depth: number, steps: number): Chooser {
   const rng = new Rng(seed);
   const timing = new Rng((seed ^ 0x5bd1e995) >>> 0);
+  // tso: when a buffered store reaches memory is not a priority matter: drawn, one in two, apart from timing.
+  const drains = new Rng((seed ^ 0x27d4eb2f) >>> 0);
   const k = Math.max(1, steps);
   // d - 1 change points, distinct when there are enough steps.
   const change = new Map<number, number>();
@@ -97,6 +102,7 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
       }
       return 1 + timing.below(4);
     },
+    drain: () => drains.below(2) === 0,
   };
 }
 

@@ -8,33 +8,35 @@ import {
   type Chooser,
   RandomChooser,
   type Rng,
+  randomDrain,
   randomJitter,
   randomPreempt,
   type SchedView,
 } from "../../kernel/index.ts";
 import type { PreemptYes, Schedule } from "../../trace/schedule.ts";
 
-export type DecisionKind = "pick" | "preempt" | "timing";
+export type DecisionKind = "pick" | "preempt" | "timing" | "drain";
 
 /** One decision of a run, where it was made. */
 export interface Decision {
   kind: DecisionKind;
-  /** Its place in the schedule's list of its kind (picks, preemption questions, timing draws). */
+  /** Its place in the schedule's list of its kind (picks, preemption questions, timing draws, drain questions). */
   index: number;
   /**
-   * The event it shaped: for a pick or a preemption question, the event that
-   * came next (a switch when a thread was taken or preempted); for a timing
-   * draw, the last event of the step it timed.
+   * The event it shaped: for a pick, a preemption or a drain question, the
+   * event that came next (a switch when a thread was taken or preempted, a
+   * store-commit when a buffered store was drained); for a timing draw, the
+   * last event of the step it timed.
    */
   seq: number;
   cpu: number;
-  /** pick: the thread taken; preempt: the thread the question was about; timing: the thread on the cpu (-1: idle). */
+  /** pick: the thread taken; preempt, drain: the thread the question was about; timing: the thread on the cpu (-1: idle). */
   tid: number;
-  /** pick: the thread taken; preempt: 1 (preempted) or 0; timing: the multiplier 1..4. */
+  /** pick: the thread taken; preempt: 1 (preempted) or 0; timing: the multiplier 1..4; drain: 1 (its oldest buffered store reached memory) or 0. */
   value: number;
   /** pick: the ready threads it chose among (tids, run-queue order). */
   options?: number[];
-  /** Which decision of its kind this is for its key (pick: the cpu; preempt: the thread; timing: the thread on the cpu): 0, 1, ... */
+  /** Which decision of its kind this is for its key (pick: the cpu; preempt, drain: the thread; timing: the thread on the cpu): 0, 1, ... */
   nth: number;
 }
 
@@ -55,7 +57,7 @@ export function decisionJson(d: Decision): DecisionJson {
 
 /** The key a decision is matched by when a changed run follows an original one (guided.ts). */
 export function keyOf(kind: DecisionKind, cpu: number, tid: number): number {
-  // Picks by cpu; preemptions by thread; timing by the thread on the cpu, or the idle cpu (-1 - cpu).
+  // Picks by cpu; preemptions and drains by thread; timing by the thread on the cpu, or the idle cpu (-1 - cpu).
   if (kind === "pick") return cpu;
   if (kind === "timing" && tid < 0) return -1 - cpu;
   return tid;
@@ -100,9 +102,16 @@ export class DecisionRecorder implements Chooser {
   private asked = 0;
   private readonly yes: PreemptYes[] = [];
   private readonly draws = new Bytes();
+  private drainAsked = 0;
+  private readonly drainYes: PreemptYes[] = [];
   private view: SchedView | null = null;
   readonly decisions: Decision[] | null;
-  private readonly nth = { pick: new NthCounter(), preempt: new NthCounter(), timing: new NthCounter() };
+  private readonly nth = {
+    pick: new NthCounter(),
+    preempt: new NthCounter(),
+    timing: new NthCounter(),
+    drain: new NthCounter(),
+  };
   /**
    * The inner chooser's generator when it is the random one and decisions are
    * not annotated (a plain recording): its answers are drawn here directly,
@@ -203,6 +212,25 @@ export class DecisionRecorder implements Chooser {
     return v;
   }
 
+  drain(cpu: number, tid: number): boolean {
+    const rng = this.rng;
+    const y = rng !== null ? randomDrain(rng) : this.inner.drain(cpu, tid);
+    if (this.decisions) {
+      this.decisions.push({
+        kind: "drain",
+        index: this.drainAsked,
+        seq: this.seq() + 1,
+        cpu,
+        tid,
+        value: y ? 1 : 0,
+        nth: this.nth.drain.next(keyOf("drain", cpu, tid)),
+      });
+    }
+    if (y) this.drainYes.push({ at: this.drainAsked, tid });
+    this.drainAsked++;
+    return y;
+  }
+
   private seq(): number {
     return this.view ? this.view.seq() : -1;
   }
@@ -214,6 +242,7 @@ export class DecisionRecorder implements Chooser {
       picks: [...this.picks],
       preempts: { asked: this.asked, yes: [...this.yes] },
       jitter: this.draws.toArray(),
+      ...(this.drainAsked > 0 ? { drains: { asked: this.drainAsked, yes: [...this.drainYes] } } : {}),
     };
   }
 }

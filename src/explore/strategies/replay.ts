@@ -10,6 +10,9 @@
 import type { Chooser, SchedView } from "../../kernel/index.ts";
 import type { Schedule } from "../../trace/schedule.ts";
 
+/** A schedule's drain questions when it has none (an sc run). */
+const NO_DRAINS = { asked: 0, yes: [] } as const;
+
 /** The first recorded decision that did not apply. */
 export interface Mismatch {
   /** The event the run was at (the next event: the seq it shaped). */
@@ -24,6 +27,8 @@ export class ReplayChooser implements Chooser {
   private asked = 0;
   private yesAt = 0;
   private draw = 0;
+  private drainAsked = 0;
+  private drainYesAt = 0;
   private view: SchedView | null = null;
   /** Set at the first decision that did not apply; the fallback answers from then on. */
   mismatch: Mismatch | null = null;
@@ -112,13 +117,42 @@ export class ReplayChooser implements Chooser {
     return v;
   }
 
+  drain(cpu: number, tid: number): boolean {
+    if (this.mismatch) return this.fallback.drain(cpu, tid);
+    const q = this.drainAsked;
+    const d = this.s.drains ?? NO_DRAINS;
+    if (q >= d.asked) {
+      this.miss(
+        cpu,
+        `the recorded drain decisions ran out (the list answers ${d.asked} questions; this run asks again, about tid ${tid} on cpu ${cpu})`,
+      );
+      return this.fallback.drain(cpu, tid);
+    }
+    const y = d.yes[this.drainYesAt];
+    if (y === undefined || y.at !== q) {
+      this.drainAsked++;
+      return false;
+    }
+    if (y.tid !== tid) {
+      this.miss(
+        cpu,
+        `drain ${this.drainYesAt} (commit a store of tid ${y.tid} at question ${q}) does not apply: the question is about tid ${tid} on cpu ${cpu}`,
+      );
+      return this.fallback.drain(cpu, tid);
+    }
+    this.drainAsked++;
+    this.drainYesAt++;
+    return true;
+  }
+
   /** True when every recorded decision was used and none failed to apply. */
   get exhausted(): boolean {
     return (
       this.mismatch === null &&
       this.pick === this.s.picks.length &&
       this.asked === this.s.preempts.asked &&
-      this.draw === this.s.jitter.length
+      this.draw === this.s.jitter.length &&
+      this.drainAsked === (this.s.drains?.asked ?? 0)
     );
   }
 
