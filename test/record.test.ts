@@ -8,7 +8,7 @@ import { runCli } from "./helpers/run-cli.ts";
 const dir = mkdtempSync(join(tmpdir(), "ktrace-record-"));
 
 describe("ktrace scenarios", () => {
-  it("--json lists every seed scenario with its fixes and options", async () => {
+  it("--json lists every seed scenario with its fixes and options, and the memory option every scenario takes", async () => {
     const r = await runCli(["scenarios", "--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
@@ -17,6 +17,10 @@ describe("ktrace scenarios", () => {
     const tc = doc.scenarios.find((s: { name: string }) => s.name === "tcmalloc-fork");
     expect(tc.fixes.map((f: { name: string }) => f.name)).toEqual(["atfork-2.17", "posix-spawn"]);
     expect(tc.description).toMatch(/SlowTLS/);
+    // The option every scenario takes without declaring it.
+    expect(doc.everyScenario.options).toEqual([{ name: "memory", values: ["sc", "tso"], default: "sc" }]);
+    const text = await runCli(["scenarios"]);
+    expect(text.stdout).toContain("also takes --opt memory=sc|tso");
   });
 });
 

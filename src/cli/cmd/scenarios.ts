@@ -1,12 +1,14 @@
 // ktrace scenarios [--json]: the built-in scenarios, their fixes and options.
 
-import { SCENARIOS } from "../../scenarios/index.ts";
+import { MEMORY_MODELS } from "../../kernel/index.ts";
+import { MEMORY_OPTION, SCENARIOS } from "../../scenarios/index.ts";
 import type { ParsedArgs } from "../args.ts";
 import { color, printJson, println } from "../io.ts";
 
 export async function run(args: ParsedArgs<"scenarios">): Promise<number> {
   if (args.flags.json) {
     printJson({
+      everyScenario: { options: [{ name: MEMORY_OPTION, values: MEMORY_MODELS, default: "sc" }] },
       scenarios: SCENARIOS.map((s) => ({
         name: s.name,
         description: s.description,
@@ -35,6 +37,9 @@ export async function run(args: ParsedArgs<"scenarios">): Promise<number> {
       println(`    --opt ${name}=${o.values.join("|")} (default ${o.default}): ${o.doc}`);
     println();
   }
+  println(
+    `every scenario (these and your own files) also takes --opt ${MEMORY_OPTION}=${MEMORY_MODELS.join("|")} (default sc, or its rules' memory): tso runs it with x86 store buffers (docs/SCENARIOS.md, "Memory models")`,
+  );
   println(color.dim("record one: ktrace record <name> [--fix NAME] [--seed N]; or write your own: docs/SCENARIOS.md"));
   return 0;
 }
