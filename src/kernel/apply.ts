@@ -19,6 +19,7 @@ import {
   type KStack,
   type KState,
   LOCK_TYPES,
+  ROBUST_STATES,
   type Lock,
   OUTCOME_KINDS,
   type PendingSignal,
@@ -213,7 +214,7 @@ export function procObj(x: ProcCore): Proc {
 }
 
 /** What a lock is made from (a literal of these keys, in this order). */
-export type LockCore = Omit<Lock, "pi">;
+export type LockCore = Omit<Lock, "pi" | "robust" | "diedSeq">;
 
 /** A lock: its core fields, `pi` undefined. */
 export function lockObj(x: LockCore): Lock {
@@ -228,6 +229,8 @@ export function lockObj(x: LockCore): Lock {
     since: x.since,
     copiedSeq: x.copiedSeq,
     pi: undefined,
+    robust: undefined,
+    diedSeq: undefined,
   };
 }
 
@@ -930,6 +933,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         copiedSeq: -1,
       });
       if ((ev.c & 16) !== 0) l.pi = true;
+      if ((ev.c & 32) !== 0) l.robust = "consistent";
       s.locks.set(ev.a, l);
       keyed(s.locks, l.space, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
@@ -1043,7 +1047,8 @@ export function acquired(s: KState, l: Lock, t: Thread, seq: number, level: numb
 /**
  * lock-release's fold (after applyInert), given the event's lock: level
  * after; 0 frees it and wakes its blocked waiters. applyEvent's case and
- * Simulator.emitRelease, as acquired().
+ * Simulator.emitRelease, as acquired(); and a lock-robust's owner-died (the
+ * kernel frees the dead owner's robust mutex).
  */
 export function released(s: KState, l: Lock, seq: number, level: number): void {
   l.level = level;
@@ -1119,6 +1124,8 @@ function applyRare(s: KState, ev: KEvent): void {
           copiedSeq: ev.seq,
         });
         c.pi = l.pi;
+        c.robust = l.robust;
+        c.diedSeq = l.diedSeq;
         (copies ??= []).push(c);
       }
       if (copies !== undefined)
@@ -1303,6 +1310,20 @@ function applyRare(s: KState, ev: KEvent): void {
     case KIND.lockMisuse:
       lock(s, ev, ev.a);
       break;
+    case KIND.lockRobust: {
+      // A robust mutex's state (locks.ts): owner-died frees it as a release does (waking its waiters, who retry);
+      // not-recoverable wakes them with their wait ended (each fails its lock).
+      const l = lock(s, ev, ev.a);
+      const state = ROBUST_STATES[ev.b];
+      if (state === undefined || l.robust === undefined)
+        throw new ApplyError(ev.seq, `bad robust mutex state ${ev.b} for lock ${ev.a}${l.robust ? "" : " (not robust)"}`);
+      if (state === "owner-died") {
+        released(s, l, ev.seq, 0);
+        l.diedSeq = ev.seq;
+      } else if (state === "not-recoverable") wakeLockWaiters(s, l.id, true);
+      l.robust = state;
+      break;
+    }
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);
       break;

@@ -111,6 +111,7 @@ export const ev = {
   pipeRead: (f: F<"pipe-read">) => mk(KIND.pipeRead, f.pipe, f.n, f.used),
   pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write, f.need),
   schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
+  lockRobust: (f: F<"lock-robust">) => mk(KIND.lockRobust, f.lock, f.state, f.tid),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

@@ -25,7 +25,7 @@ import {
 import { ev } from "./events.ts";
 import * as fd from "./fd.ts";
 import * as futex from "./futex.ts";
-import { lockId, lockOp, unlockOp } from "./locks.ts";
+import { consistentOp, lockId, lockOp, unlockOp } from "./locks.ts";
 import type { LoweredWhile } from "./lower.ts";
 import * as mem from "./mem.ts";
 import { COST } from "./params.ts";
@@ -359,6 +359,10 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return sync.rwUnlock(k, t, f, op);
     case "trylock":
       return sync.trylock(k, t, c, op);
+    case "consistent": {
+      const id = lockId(k, t, c, op.lock);
+      return id < 0 ? KEEP : consistentOp(k, t, c, k.state.locks.get(id)!, op.ret);
+    }
     case "kill":
     case "tkill":
       return signal.killOp(k, t, c, op);

@@ -109,7 +109,8 @@ export type Op =
   /**
    * Acquire a lock (created on first use); `of` picks another process's
    * "proc" lock; `ret` gets the return code (0, or EDEADLK from an
-   * errorcheck mutex the caller already holds).
+   * errorcheck mutex the caller already holds; a robust mutex: EOWNERDEAD,
+   * taken, its owner died holding it; ENOTRECOVERABLE, not taken).
    */
   | { op: "lock"; lock: string; of?: Expr; ret?: string }
   /**
@@ -219,8 +220,15 @@ export type Op =
   | { op: "rwLock"; rw: string; write: boolean; try?: boolean; ret?: string }
   /** pthread_rwlock_unlock; `ret` gets 0 or EPERM (not held). */
   | { op: "rwUnlock"; rw: string; ret?: string }
-  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY. */
+  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY (a robust mutex: EOWNERDEAD, taken; ENOTRECOVERABLE). */
   | { op: "trylock"; lock: string; ret?: string }
+  /**
+   * pthread_mutex_consistent: the caller, which took a robust mutex with
+   * EOWNERDEAD and repaired what it protects, marks it consistent, so its
+   * unlock leaves it usable; `ret` gets 0, or EINVAL when the mutex is not an
+   * inconsistent robust mutex the caller holds (nothing changes).
+   */
+  | { op: "consistent"; lock: string; ret?: string }
   // ---- signals (signal.ts); sig is a signal number (SIG.SIGUSR1), or the unknown name given to a builder ----
   /** kill(pid, sig): make sig pending on process pid; `ret` gets 0, ESRCH or EINVAL. */
   | { op: "kill"; pid: Expr; sig: number | string; ret?: string }
@@ -269,6 +277,12 @@ export interface LockDecl {
   scope?: Scope;
   /** "inherit": priority inheritance (PTHREAD_PRIO_INHERIT; a mutex, errorcheck or recursive lock); default "none". */
   protocol?: "none" | "inherit";
+  /**
+   * A robust mutex (PTHREAD_MUTEX_ROBUST; a mutex, errorcheck or recursive
+   * lock in "user" or "kernel" memory): when its owner dies holding it, the
+   * next lock takes it with EOWNERDEAD (locks.ts). Default false.
+   */
+  robust?: boolean;
 }
 
 /** A process that exists when the run starts. */
@@ -561,6 +575,9 @@ export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defin
 /** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
 export const trylock = (name: string, o: { ret?: string } = {}): Op =>
   site(defined({ op: "trylock", lock: name, ret: o.ret }));
+/** pthread_mutex_consistent(m): after EOWNERDEAD, mark the robust mutex consistent; `{ ret }` gets 0 or EINVAL. */
+export const consistent = (name: string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "consistent", lock: name, ret: o.ret }));
 
 // signals
 /** A signal by name ("SIGUSR1") or number; an unknown name stays a string for the validator to name. */

@@ -9,6 +9,7 @@ import {
   type KStack,
   type KState,
   LOCK_TYPES,
+  ROBUST_STATES,
   type Lock,
   OBJ_STATES,
   type Pipe,
@@ -283,6 +284,8 @@ function lockOf(x: Lock): Lock {
     copiedSeq: x.copiedSeq,
   });
   l.pi = x.pi;
+  if (x.robust !== undefined) l.robust = named(ROBUST_STATES, x.robust);
+  l.diedSeq = x.diedSeq;
   return l;
 }
 

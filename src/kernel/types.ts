@@ -82,7 +82,7 @@ const KIND_TABLE = [
     name: "lock-new",
     args: ["lock", "space", "type"],
     str: "name",
-    doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance",
+    doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance, plus 32 for a robust mutex",
   },
   {
     name: "lock-acquire",
@@ -193,7 +193,7 @@ const KIND_TABLE = [
   {
     name: "lock-misuse",
     args: ["lock", "what", "errno"],
-    doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error",
+    doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero, 4 unlock of a robust mutex left inconsistent: taken with EOWNERDEAD, no pthread_mutex_consistent); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error",
   },
   {
     name: "procfs-close",
@@ -354,6 +354,12 @@ const KIND_TABLE = [
     args: ["tid", "prio", "policy"],
     doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)",
   },
+  // ---- robust mutexes ----
+  {
+    name: "lock-robust",
+    args: ["lock", "state", "tid"],
+    doc: "a robust mutex's state becomes ROBUST_STATES[state]: 1 owner-died (its owner, tid, died holding it: the kernel frees it and wakes its waiters, and the next lock returns EOWNERDEAD), 2 inconsistent (tid took it with EOWNERDEAD), 0 consistent (tid called pthread_mutex_consistent), 3 not-recoverable (tid unlocked it while inconsistent: every later lock fails with ENOTRECOVERABLE, and its waiters wake to fail)",
+  },
 ] as const satisfies readonly EventKindInfo[];
 
 export const EVENT_KINDS: readonly EventKindInfo[] = KIND_TABLE;
@@ -460,6 +466,7 @@ export const KIND = {
   pipeRead: 81,
   pipeWait: 82,
   schedSet: 83,
+  lockRobust: 84,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
@@ -549,6 +556,8 @@ export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { reado
  * in event order:
  *
  *   lock-release(l) by T1   →  the next lock-acquire(l) by T2
+ *   lock-robust(l, owner-died, T1)  →  the next lock-acquire(l) (the kernel
+ *                              releases the robust mutex its dead owner held)
  *   fork by T (pid a)       →  the child's thread c (fork's childTid): it
  *                              starts with T's clock; the copied variables are
  *                              the child's own (new ids)
@@ -597,6 +606,7 @@ export const LOCK_STATE_KINDS: readonly number[] = [
   KIND.lockAcquire,
   KIND.lockRelease,
   KIND.lockRestamp,
+  KIND.lockRobust,
   KIND.fork,
   KIND.exec,
   KIND.reap,
@@ -629,8 +639,30 @@ export interface Outcome {
 export type LockType = "spin" | "mutex" | "recursive" | "errorcheck";
 export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive", "errorcheck"];
 
+/**
+ * A robust mutex's state (pthread_mutexattr_setrobust; Linux's robust futex
+ * list), by code: a lock-robust event's `state`. `consistent`: usable as any
+ * mutex. `owner-died`: its owner died holding it; it is free, and the next
+ * lock takes it with EOWNERDEAD. `inconsistent`: held by the thread that got
+ * EOWNERDEAD, which must call pthread_mutex_consistent before it unlocks.
+ * `not-recoverable`: unlocked while inconsistent; every lock fails with
+ * ENOTRECOVERABLE, for ever.
+ */
+export const ROBUST_STATES = ["consistent", "owner-died", "inconsistent", "not-recoverable"] as const;
+export type RobustState = (typeof ROBUST_STATES)[number];
+/** ROBUST_STATES codes by name. */
+export const ROBUST = Object.fromEntries(ROBUST_STATES.map((n, i) => [n, i])) as {
+  readonly [K in RobustState]: number;
+};
+
 /** What a lock-misuse event's `what` field says, by code. */
-export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-underflow"] as const;
+export const MISUSES = [
+  "unlock-not-held",
+  "unlock-not-owner",
+  "relock",
+  "level-underflow",
+  "unlock-inconsistent",
+] as const;
 export type Misuse = (typeof MISUSES)[number];
 /** errno values the kernel returns to programs (Linux numbers). */
 export const ERRNO = {
@@ -647,6 +679,8 @@ export const ERRNO = {
   EPIPE: 32,
   EDEADLK: 35,
   ETIMEDOUT: 110,
+  EOWNERDEAD: 130,
+  ENOTRECOVERABLE: 131,
 } as const;
 /** errno names by value ("EAGAIN" for 11). */
 export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -971,6 +1005,10 @@ export interface Lock {
   copiedSeq: number;
   /** Priority inheritance (PTHREAD_PRIO_INHERIT): its owner runs at the priority of its highest waiter (absent: no). */
   pi?: boolean;
+  /** A robust mutex's state (ROBUST_STATES; absent: not robust). */
+  robust?: RobustState;
+  /** seq of the lock-robust event that marked it owner-died last (absent: never). */
+  diedSeq?: number;
 }
 
 /** A value's type (program.ts): a 32-bit integer, or a pointer (0 = None, k > 0 = object k). */

@@ -110,6 +110,7 @@ const OPS: Record<string, true> = Object.assign(
       "rwLock",
       "rwUnlock",
       "trylock",
+      "consistent",
     ].map((k) => [k, true]),
   ),
 );
@@ -249,6 +250,10 @@ class Checker {
       throw new Bad(`${at}: protocol must be "none" or "inherit"`);
     if (d.protocol === "inherit" && d.type === "spin")
       throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
+    if (d.robust !== undefined && typeof d.robust !== "boolean") throw new Bad(`${at}: robust must be true or false`);
+    if (d.robust === true && d.type === "spin") throw new Bad(`${at}: a robust lock is a mutex, not a spinlock`);
+    if (d.robust === true && d.scope === "proc")
+      throw new Bad(`${at}: a robust mutex lives in user or kernel memory, not in a process's kernel struct`);
   }
 
   private varDecl(name: string, d: unknown): void {
@@ -495,6 +500,7 @@ class Checker {
         this.ret(o, at);
         break;
       case "trylock":
+      case "consistent":
         if (!str(o.lock)) bad("needs a lock name");
         this.ret(o, at);
         break;

@@ -12,6 +12,7 @@ import type { PlainState } from "../kernel/state.ts";
 import {
   KSTACK_STATES,
   LOCK_TYPES,
+  ROBUST_STATES,
   MAX_CTX_DEPTH,
   OBJ_STATES,
   OUTCOME_KINDS,
@@ -254,7 +255,9 @@ type Field =
   | "handling?"
   | "fds?"
   | "actions?"
-  | "wake?";
+  | "wake?"
+  // robust mutexes' (absent on other locks)
+  | "robust?";
 
 // Fields of imported traces (src/kernel/imported.ts) are optional: absent in simulated runs.
 const CPU: Record<string, Field> = {
@@ -322,6 +325,8 @@ const LOCK: Record<string, Field> = {
   since: "int",
   copiedSeq: "int",
   pi: "bool?",
+  robust: "robust?",
+  diedSeq: "int?",
 };
 // Issue 11's parts of threads, processes and variables, and its pipes.
 const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int", need: "int?" };
@@ -440,6 +445,8 @@ function fieldOk(v: unknown, f: Field): boolean {
       return isIntArray(v);
     case "locktype":
       return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
+    case "robust?":
+      return v === undefined || (typeof v === "string" && (ROBUST_STATES as readonly string[]).includes(v));
     case "tstate":
       return typeof v === "string" && (THREAD_STATES as readonly string[]).includes(v);
     case "pstate":

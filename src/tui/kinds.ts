@@ -78,6 +78,7 @@ export const KIND_CLASSES: readonly KindClass[] = [
       KIND.lockWait,
       KIND.lockRelease,
       KIND.lockRestamp,
+      KIND.lockRobust,
       KIND.lockWaitEnd,
       KIND.futexWait,
       KIND.futexWake,
