@@ -14,11 +14,17 @@
 // not recoverable, so its next lock fails with ENOTRECOVERABLE (its assert
 // on the return code fails).
 //
-// ktrace reports (buggy variant, seeds 1..2000): RESULT. The reader's
-// EOWNERDEAD is a `lock-robust` event (`ktrace state` shows the mutex
-// `inconsistent`); on the seeds where the record was whole, `lock-misuse`
-// breaks at its unlock ("unlocks robust rec.lock, inconsistent since it took
-// it with EOWNERDEAD, without pthread_mutex_consistent").
+// ktrace reports (buggy variant, seeds 1..2000): 1,158 seeds fail, outcome
+// `fatal`. On 600 (the writer died holding the mutex with the record whole)
+// `lock-misuse` breaks at the reader's unlock: "unlocks robust rec.lock,
+// inconsistent since it took it with EOWNERDEAD, without
+// pthread_mutex_consistent: it is now not recoverable", its causes the
+// writer's death (lock-robust, owner-died) and the reader's acquire; its next
+// lock fails with ENOTRECOVERABLE and the assert on it aborts. On 558 (the
+// kill landed between the two stores) `assertions`: "the record is
+// consistent" fails. `ktrace state` shows the mutex `mutex (robust:
+// inconsistent)` while the reader holds it, `ktrace why lock:rec.lock` the
+// death. The other 842 seeds killed the writer outside the critical section.
 //
 // Fix: `consistent` (on EOWNERDEAD the reader repairs the record, b = a, and
 // calls pthread_mutex_consistent before it unlocks).

@@ -104,6 +104,25 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "robust-mutex",
+    seeds: 2000,
+    failing: 1158,
+    violations: { "lock-misuse": 600, assertions: 558 },
+    outcomes: { fatal: 1158, ok: 842 },
+    root: (e, r) => {
+      // The first failing seed: the writer died between its two stores; the reader took EOWNERDEAD and checked the torn record.
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe("tid 3 (pid 3): Assertion `the record is consistent' failed.");
+      const robust = r.evs.filter((x) => x.kind === KIND.lockRobust).map((x) => describeEv(x, r.st));
+      expect(robust).toEqual([
+        "tid 2: robust rec.lock: tid 2 died holding it (owner-died: freed, and the next lock returns EOWNERDEAD)",
+        "tid 3: takes robust rec.lock with EOWNERDEAD: its owner died holding it; what it protects may be inconsistent until pthread_mutex_consistent",
+        // The assert's abort kills the reader holding it in turn.
+        "tid 3: robust rec.lock: tid 3 died holding it (owner-died: freed, and the next lock returns EOWNERDEAD)",
+      ]);
+    },
+  },
+  {
     name: "signal-malloc",
     seeds: 2000,
     failing: 680,
@@ -625,6 +644,30 @@ describe("the TUI's e (why) on the objects of issue 11", () => {
     expect(d.lines.join("\n")).toMatch(
       /signal-sent: tid 2 sent SIGALRM, whose handler tid 1 runs \(delivered at seq \d+\)/,
     );
+  });
+});
+
+describe("robust-mutex", () => {
+  it("the unlock without consistent: lock-misuse names the owner's death and the EOWNERDEAD acquire; the state shows the mutex inconsistent, then not recoverable; the next lock fails with ENOTRECOVERABLE; the fold agrees with the simulator", async () => {
+    const sc = await load("robust-mutex");
+    const seed = runBatch(sc, {}, 1, 50, newChecker()).failing.find(
+      (f) => f.violation!.invariant === "lock-misuse",
+    )!.seed;
+    const r = replay(sc, seed);
+    expect(kindOf(r.evs[r.v!.seq]!)).toBe("lock-misuse");
+    expect(causeEvents(r).map(kindOf)).toEqual(["lock-robust", "lock-acquire"]);
+    expect(r.v!.causes[0]!.why).toBe("its owner died holding rec.lock (owner-died)");
+    const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed }).world.config, r.evs), { invariants: [] });
+    c.seek(r.v!.seq - 1);
+    const lockAt = () => stateView(c.state).locks.find((l) => l.name === "rec.lock")!;
+    expect(lockAt()).toMatchObject({ robust: "inconsistent", owner: 3 });
+    c.seek(r.v!.seq + 2);
+    expect(lockAt()).toMatchObject({ robust: "not-recoverable", owner: -1 });
+    const failed = r.evs.filter((e) => kindOf(e) === "errno").map((e) => describeEv(e, r.st));
+    expect(failed).toEqual(["tid 3: pthread_mutex_lock(rec.lock) fails: ENOTRECOVERABLE"]);
+    expect(r.st.outcome!.message).toBe("Assertion `rec.lock can be taken' failed.");
+    c.seek(r.evs.length - 1);
+    expect(toPlain(c.state)).toEqual(toPlain(r.st));
   });
 });
 

@@ -312,6 +312,7 @@ describe("examples/", () => {
       "sigchld-merge",
       "cv-timedwait",
       "pipe-both-ways",
+      "robust-mutex",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

@@ -19,12 +19,12 @@ import {
   type KStack,
   type KState,
   LOCK_TYPES,
-  ROBUST_STATES,
   type Lock,
   OUTCOME_KINDS,
   type PendingSignal,
   type Pipe,
   type Proc,
+  ROBUST_STATES,
   SCHED_POLICIES,
   SYNC_KINDS,
   type Thread,
@@ -1316,7 +1316,10 @@ function applyRare(s: KState, ev: KEvent): void {
       const l = lock(s, ev, ev.a);
       const state = ROBUST_STATES[ev.b];
       if (state === undefined || l.robust === undefined)
-        throw new ApplyError(ev.seq, `bad robust mutex state ${ev.b} for lock ${ev.a}${l.robust ? "" : " (not robust)"}`);
+        throw new ApplyError(
+          ev.seq,
+          `bad robust mutex state ${ev.b} for lock ${ev.a}${l.robust ? "" : " (not robust)"}`,
+        );
       if (state === "owner-died") {
         released(s, l, ev.seq, 0);
         l.diedSeq = ev.seq;

@@ -147,7 +147,8 @@ function take(k: Simulator, t: TCtx, c: number, l: Lock, how = 0): R {
   const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0) {
     k.emitAcquire(c, t.tid, l, th, 1, how); // lock-acquire: lock, level, inferred
-    if (l.robust === "owner-died") k.emit(c, t.tid, ev.lockRobust({ lock: id, state: ROBUST.inconsistent, tid: t.tid }));
+    if (l.robust === "owner-died")
+      k.emit(c, t.tid, ev.lockRobust({ lock: id, state: ROBUST.inconsistent, tid: t.tid }));
     k.cost(COST.lock, c);
     return DONE;
   }
@@ -267,7 +268,7 @@ type RobustCall = "pthread_mutex_lock" | "pthread_mutex_trylock";
 
 /** A lock or trylock of a not-recoverable robust mutex: errno ENOTRECOVERABLE, `reg` gets it, nothing is taken. */
 export function notRecoverable(k: Simulator, t: TCtx, c: number, l: Lock, call: RobustCall, reg?: string): R {
-  k.emit(c, t.tid, ev.errno({ errno: ERRNO.ENOTRECOVERABLE, obj: l.id, call: `${call}(${l.name}): not recoverable` }));
+  k.emit(c, t.tid, ev.errno({ errno: ERRNO.ENOTRECOVERABLE, obj: l.id, call: `${call}(${l.name})` }));
   k.cost(COST.lock, c);
   setRet(k, t, c, reg, ERRNO.ENOTRECOVERABLE);
   return DONE;

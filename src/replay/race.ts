@@ -65,7 +65,15 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { ACCESS_KINDS, DESCRIPTOR_ACCESS_KINDS, ERRNO, type KEvent, KIND, type KState, ROBUST } from "../kernel/types.ts";
+import {
+  ACCESS_KINDS,
+  DESCRIPTOR_ACCESS_KINDS,
+  ERRNO,
+  type KEvent,
+  KIND,
+  type KState,
+  ROBUST,
+} from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 

@@ -12,11 +12,11 @@ import type { PlainState } from "../kernel/state.ts";
 import {
   KSTACK_STATES,
   LOCK_TYPES,
-  ROBUST_STATES,
   MAX_CTX_DEPTH,
   OBJ_STATES,
   OUTCOME_KINDS,
   PROC_STATES,
+  ROBUST_STATES,
   SCHED_POLICIES,
   SYNC_KINDS,
   THREAD_STATES,
