@@ -206,6 +206,7 @@ suite("describe", () => {
       "lock-restamp",
       "lock-misuse",
       "lock-wait-end",
+      "lock-robust",
     ]);
     expect(names("lock.*")).toEqual(names("lock-*"));
     expect(names("fork, exec")).toEqual(["fork", "exec"]);

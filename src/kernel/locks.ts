@@ -147,8 +147,6 @@ function take(k: Simulator, t: TCtx, c: number, l: Lock, how = 0): R {
   const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0) {
     k.emitAcquire(c, t.tid, l, th, 1, how); // lock-acquire: lock, level, inferred
-    if (l.robust === "owner-died")
-      k.emit(c, t.tid, ev.lockRobust({ lock: id, state: ROBUST.inconsistent, tid: t.tid }));
     k.cost(COST.lock, c);
     return DONE;
   }
@@ -211,7 +209,7 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
   }
   const died = l.robust === "owner-died";
   const r = take(k, t, c, l);
-  if (r === DONE) setRet(k, t, c, reg, died ? ERRNO.EOWNERDEAD : 0);
+  if (r === DONE) setRet(k, t, c, reg, died ? tookDead(k, t, c, l) : 0);
   return r;
 }
 
@@ -272,6 +270,12 @@ export function notRecoverable(k: Simulator, t: TCtx, c: number, l: Lock, call: 
   k.cost(COST.lock, c);
   setRet(k, t, c, reg, ERRNO.ENOTRECOVERABLE);
   return DONE;
+}
+
+/** t has just taken l, which was owner-died (a lock or trylock): it is now inconsistent (lock-robust). Returns EOWNERDEAD. */
+export function tookDead(k: Simulator, t: TCtx, c: number, l: Lock): number {
+  k.emit(c, t.tid, ev.lockRobust({ lock: l.id, state: ROBUST.inconsistent, tid: t.tid }));
+  return ERRNO.EOWNERDEAD;
 }
 
 /**

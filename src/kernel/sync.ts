@@ -24,7 +24,7 @@
 import { DONE, type Frame, KEEP, library, type R, STALL, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { futexBlock, futexResume, futexWaiters, futexWakeN } from "./futex.ts";
-import { acquire, lockId, lockOp, notRecoverable, unlockOp } from "./locks.ts";
+import { acquire, lockId, lockOp, notRecoverable, tookDead, unlockOp } from "./locks.ts";
 import { setRet, value, varId } from "./mem.ts";
 import { COST } from "./params.ts";
 import type { Expr, Op } from "./program.ts";
@@ -359,7 +359,7 @@ export function trylock(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: 
   if (l.owner < 0 || (l.type === "recursive" && l.ident === th.ident)) {
     const died = l.robust === "owner-died";
     const r = acquire(k, t, c, id, TRYLOCK_ACQUIRE);
-    if (r === DONE) setRet(k, t, c, op.ret, died ? ERRNO.EOWNERDEAD : 0);
+    if (r === DONE) setRet(k, t, c, op.ret, died ? tookDead(k, t, c, l) : 0);
     return r === STALL ? KEEP : r;
   }
   k.emit(
