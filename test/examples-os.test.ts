@@ -123,6 +123,22 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "sigwait-unblocked",
+    seeds: 2000,
+    failing: 1416,
+    violations: { "no-deadlock": 1416 },
+    outcomes: { hang: 1416, ok: 584 },
+    root: (e, r) => {
+      // The first failing seed: the main thread took the SIGUSR1 (its handler) before it blocked it; the sigwait waits for ever.
+      expect(kindOf(e)).toBe("sigwait");
+      expect(r.v!.message).toBe(
+        "tid 3 (pid 2) waits in sigwait for SIGUSR1, which can never return: the only threads that could wake it are tid 1 (pid 1), which blocks in waitpid(2); tid 2 (pid 2), which blocks in join(tid 3)",
+      );
+      expect(causeEvents(r).map(kindOf)).toEqual(["join-wait"]);
+      expect(stateView(r.st).threads.find((t) => t.tid === 3)!.waitOn!.text).toBe("waits in sigwait for SIGUSR1");
+    },
+  },
+  {
     name: "signal-malloc",
     seeds: 2000,
     failing: 680,
@@ -479,6 +495,29 @@ describe("examples/ (issue 11)", () => {
       expect(v.invariant).toBe("no-deadlock");
       expect(v.causes.find((c) => c.kind === "signal")?.why).toBe(
         "this SIGCHLD came while the one sent earlier was still pending, and merged with it: a signal does not queue, so its handler runs once for both (a SIGCHLD handler must reap every child that has exited, in a loop)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("sigwait-unblocked: check names the SIGUSR1 that went to the thread that did not block it, and its send", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const sc = await load("sigwait-unblocked");
+      const seed = runBatch(sc, {}, 1, 50, newChecker()).failing[0]!.seed;
+      const trace = join(dir, "sigwait-unblocked.ktrace");
+      expect((await runCli(["record", file("sigwait-unblocked"), "--seed", String(seed), "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as {
+        causes: { seq: number; kind: string; desc: string; why: string }[];
+      };
+      const [send, took] = ["signal", "signal-deliver"].map((kind) => v.causes.find((c) => c.kind === kind)!);
+      expect(send!.desc).toBe("tid 1 sends SIGUSR1 to pid 2");
+      expect(took!.desc).toBe(`tid 2 takes SIGUSR1 (sent at seq ${send!.seq}): its handler runs`);
+      expect(took!.why).toBe(
+        "the SIGUSR1 tid 3 waits for in sigwait went to tid 2, which does not block it: its handler ran there (block it in every thread, before creating them)",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -313,6 +313,7 @@ describe("examples/", () => {
       "cv-timedwait",
       "pipe-both-ways",
       "robust-mutex",
+      "sigwait-unblocked",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

@@ -1454,6 +1454,9 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.pause:
       block(thread(s, ev, ev.tid), "signal", 0, ev.seq, -1);
       break;
+    case KIND.sigwait:
+      block(thread(s, ev, ev.tid), "sigwait", ev.a, ev.seq, ev.b);
+      break;
     case KIND.pipeNew: {
       const id = fresh(ev, s.pipes, ev.a, "pipe");
       if (!Number.isSafeInteger(ev.b) || ev.b < 1) throw new ApplyError(ev.seq, `bad pipe capacity ${ev.b}`);

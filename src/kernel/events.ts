@@ -112,6 +112,7 @@ export const ev = {
   pipeWait: (f: F<"pipe-wait">) => mk(KIND.pipeWait, f.pipe, f.write, f.need),
   schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
   lockRobust: (f: F<"lock-robust">) => mk(KIND.lockRobust, f.lock, f.state, f.tid),
+  sigwait: (f: F<"sigwait">) => mk(KIND.sigwait, f.mask, f.until),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

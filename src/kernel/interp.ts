@@ -372,6 +372,8 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return signal.sigmaskOp(k, t, c, op);
     case "pause":
       return fd.pauseOp(k, t, c, f);
+    case "sigwait":
+      return signal.sigwaitOp(k, t, c, op);
     case "sigsuspend":
       return signal.sigsuspendOp(k, t, f, op);
     case "pipe":

@@ -251,6 +251,14 @@ export type Op =
   | { op: "pause" }
   /** sigsuspend(sigs): the mask becomes sigs and the thread waits for a signal, in one step; `ret` gets EINTR after the handler. */
   | { op: "sigsuspend"; sigs: (number | string)[]; ret?: string }
+  /**
+   * sigwait(sigs) / sigtimedwait(sigs, timeout ns): waits until a signal of
+   * sigs is pending for the thread or its process and takes it off the
+   * pending set without running its action; `ret` gets its number, or
+   * -EAGAIN when the timeout ends the wait. The signals should be blocked in
+   * every thread (signal.ts).
+   */
+  | { op: "sigwait"; sigs: (number | string)[]; ret?: string; timeout?: Expr }
   // ---- file descriptors and pipes (fd.ts) ----
   /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
   | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
@@ -634,6 +642,24 @@ export const pause = (): Op => site({ op: "pause" });
  */
 export const sigsuspend = (sigs: (number | string)[] | number | string, o: { ret?: string } = {}): Op =>
   site(defined({ op: "sigsuspend", sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf), ret: o.ret }));
+/**
+ * sigwait(sigs) (one signal or a list); `{ timeout }` (ns): sigtimedwait.
+ * `{ ret }` gets the number of the signal taken, or -EAGAIN (-11) when the
+ * timeout ends the wait. Block the signals in every thread first (sigmask
+ * before creating threads): one a thread does not block may go to it.
+ */
+export const sigwait = (
+  sigs: (number | string)[] | number | string,
+  o: { ret?: string; timeout?: Expr | number } = {},
+): Op =>
+  site(
+    defined({
+      op: "sigwait",
+      sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf),
+      ret: o.ret,
+      timeout: o.timeout === undefined ? undefined : x(o.timeout),
+    }),
+  );
 
 // file descriptors and pipes
 /**

@@ -304,7 +304,7 @@ const KIND_TABLE = [
   {
     name: "signal-deliver",
     args: ["sig", "action", "sent"],
-    doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event",
+    doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); 3 sigwait takes it off the pending set, no action runs; sent: the seq of the signal event",
   },
   {
     name: "sigreturn",
@@ -359,6 +359,12 @@ const KIND_TABLE = [
     name: "lock-robust",
     args: ["lock", "state", "tid"],
     doc: "a robust mutex's state becomes ROBUST_STATES[state]: 1 owner-died (its owner, tid, died holding it: the kernel frees it and wakes its waiters, and the next lock returns EOWNERDEAD), 2 inconsistent (tid took it with EOWNERDEAD), 0 consistent (tid called pthread_mutex_consistent), 3 not-recoverable (tid unlocked it while inconsistent: every later lock fails with ENOTRECOVERABLE, and its waiters wake to fail)",
+  },
+  // ---- sigwait ----
+  {
+    name: "sigwait",
+    args: ["mask", "until"],
+    doc: "the thread waits in sigwait (sigtimedwait) for a signal of mask (a bit per signal) to be pending for it or its process; until: the virtual time its timeout ends it (-1 none)",
   },
 ] as const satisfies readonly EventKindInfo[];
 
@@ -467,6 +473,7 @@ export const KIND = {
   pipeWait: 82,
   schedSet: 83,
   lockRobust: 84,
+  sigwait: 85,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
@@ -857,12 +864,20 @@ export interface Thread {
 }
 
 /** What a thread blocks on (besides a lock or a child). */
-export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal";
-export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write", "signal"];
+export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal" | "sigwait";
+export const WAIT_WHATS: readonly WaitWhat[] = [
+  "futex",
+  "sleep",
+  "join",
+  "pipe-read",
+  "pipe-write",
+  "signal",
+  "sigwait",
+];
 
 export interface WaitOn {
   what: WaitWhat;
-  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal). */
+  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal); the signals waited for (a bit each) for a sigwait. */
   id: number;
   /** seq of the event that began the wait. */
   since: number;

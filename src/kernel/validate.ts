@@ -96,6 +96,7 @@ const OPS: Record<string, true> = Object.assign(
       "sigmask",
       "pause",
       "sigsuspend",
+      "sigwait",
       "pipe",
       "close",
       "dup",
@@ -566,6 +567,12 @@ class Checker {
         if (!Array.isArray(o.sigs) || o.sigs.length > 64) bad("needs a list of signals");
         for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
         if (o.op === "sigsuspend") this.ret(o, at);
+        break;
+      case "sigwait":
+        if (!Array.isArray(o.sigs) || o.sigs.length === 0 || o.sigs.length > 64) bad("needs a list of signals");
+        for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
         break;
     }
   }

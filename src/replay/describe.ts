@@ -7,7 +7,7 @@
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { type Drop, dropOf, mergedInto } from "../kernel/signal.ts";
+import { type Drop, dropOf, mergedInto, sigList } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -401,13 +401,22 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} blocks ${names.length ? names.join(", ") : "no signal"}`;
     }
     case KIND.signalDeliver: {
-      const what = ev.b === 2 ? "its handler runs" : ev.b === 0 ? "the default action kills the process" : "ignored";
+      const what =
+        ev.b === 2
+          ? "its handler runs"
+          : ev.b === 0
+            ? "the default action kills the process"
+            : ev.b === 3
+              ? "sigwait takes it (no action runs)"
+              : "ignored";
       return `${t} takes ${sigName(ev.a)} (sent at seq ${ev.c}): ${what}`;
     }
     case KIND.sigreturn:
       return `${t} returns from its ${sigName(ev.a)} handler`;
     case KIND.pause:
       return `${t} waits for a signal (pause)`;
+    case KIND.sigwait:
+      return `${t} waits in sigwait for ${sigList(ev.a) || "no signal"}${ev.b >= 0 ? ` until t=${ev.b} ns` : ""}`;
     case KIND.pipeNew:
       return `${t} creates pipe ${ev.a} (${ev.b} bytes)`;
     case KIND.fdOpen: {

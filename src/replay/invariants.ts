@@ -308,6 +308,7 @@ const WAITS: readonly number[] = [
   KIND.joinWait,
   KIND.pipeWait,
   KIND.pause,
+  KIND.sigwait,
 ];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time; one record, rewritten: no allocation per exit). */
 const stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
