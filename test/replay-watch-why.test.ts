@@ -171,6 +171,9 @@ suite("describe", () => {
       await memorySource("stress", { maxEvents: 30_000, opts: ["state=os"] }),
       await memorySource("fixtures/scenarios/flag.ts", { seed: 2 }),
       await memorySource("fixtures/scenarios/handoff.ts"),
+      // lock-robust (owner-died, EOWNERDEAD, not recoverable) and sigwait (waited for, taken)
+      await memorySource("examples/robust-mutex.ts", { seed: 3 }),
+      await memorySource("examples/sigwait-unblocked.ts", { seed: 1 }),
     ];
     for (const src of runs) {
       const c = new Cursor(src, { invariants: [] });
