@@ -104,6 +104,41 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "robust-mutex",
+    seeds: 2000,
+    failing: 1158,
+    violations: { "lock-misuse": 600, assertions: 558 },
+    outcomes: { fatal: 1158, ok: 842 },
+    root: (e, r) => {
+      // The first failing seed: the writer died between its two stores; the reader took EOWNERDEAD and checked the torn record.
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe("tid 3 (pid 3): Assertion `the record is consistent' failed.");
+      const robust = r.evs.filter((x) => x.kind === KIND.lockRobust).map((x) => describeEv(x, r.st));
+      expect(robust).toEqual([
+        "tid 2: robust rec.lock: tid 2 died holding it (owner-died: freed, and the next lock returns EOWNERDEAD)",
+        "tid 3: takes robust rec.lock with EOWNERDEAD: its owner died holding it; what it protects may be inconsistent until pthread_mutex_consistent",
+        // The assert's abort kills the reader holding it in turn.
+        "tid 3: robust rec.lock: tid 3 died holding it (owner-died: freed, and the next lock returns EOWNERDEAD)",
+      ]);
+    },
+  },
+  {
+    name: "sigwait-unblocked",
+    seeds: 2000,
+    failing: 1416,
+    violations: { "no-deadlock": 1416 },
+    outcomes: { hang: 1416, ok: 584 },
+    root: (e, r) => {
+      // The first failing seed: the main thread took the SIGUSR1 (its handler) before it blocked it; the sigwait waits for ever.
+      expect(kindOf(e)).toBe("sigwait");
+      expect(r.v!.message).toBe(
+        "tid 3 (pid 2) waits in sigwait for SIGUSR1, which can never return: the only threads that could wake it are tid 1 (pid 1), which blocks in waitpid(2); tid 2 (pid 2), which blocks in join(tid 3)",
+      );
+      expect(causeEvents(r).map(kindOf)).toEqual(["join-wait"]);
+      expect(stateView(r.st).threads.find((t) => t.tid === 3)!.waitOn!.text).toBe("waits in sigwait for SIGUSR1");
+    },
+  },
+  {
     name: "signal-malloc",
     seeds: 2000,
     failing: 680,
@@ -484,6 +519,29 @@ describe("examples/ (issue 11)", () => {
     }
   });
 
+  it("sigwait-unblocked: check names the SIGUSR1 that went to the thread that did not block it, and its send", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const sc = await load("sigwait-unblocked");
+      const seed = runBatch(sc, {}, 1, 50, newChecker()).failing[0]!.seed;
+      const trace = join(dir, "sigwait-unblocked.ktrace");
+      expect((await runCli(["record", file("sigwait-unblocked"), "--seed", String(seed), "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as {
+        causes: { seq: number; kind: string; desc: string; why: string }[];
+      };
+      const [send, took] = ["signal", "signal-deliver"].map((kind) => v.causes.find((c) => c.kind === kind)!);
+      expect(send!.desc).toBe("tid 1 sends SIGUSR1 to pid 2");
+      expect(took!.desc).toBe(`tid 2 takes SIGUSR1 (sent at seq ${send!.seq}): its handler runs`);
+      expect(took!.why).toBe(
+        "the SIGUSR1 tid 3 waits for in sigwait went to tid 2, which does not block it: its handler ran there (block it in every thread, before creating them)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("cv-timedwait: check names the job's store, the signal that found no waiter and the worker's ETIMEDOUT after it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
     try {
@@ -643,6 +701,30 @@ describe("the TUI's e (why) on the objects of issue 11", () => {
     expect(d.lines.join("\n")).toMatch(
       /signal-sent: tid 2 sent SIGALRM, whose handler tid 1 runs \(delivered at seq \d+\)/,
     );
+  });
+});
+
+describe("robust-mutex", () => {
+  it("the unlock without consistent: lock-misuse names the owner's death and the EOWNERDEAD acquire; the state shows the mutex inconsistent, then not recoverable; the next lock fails with ENOTRECOVERABLE; the fold agrees with the simulator", async () => {
+    const sc = await load("robust-mutex");
+    const seed = runBatch(sc, {}, 1, 50, newChecker()).failing.find(
+      (f) => f.violation!.invariant === "lock-misuse",
+    )!.seed;
+    const r = replay(sc, seed);
+    expect(kindOf(r.evs[r.v!.seq]!)).toBe("lock-misuse");
+    expect(causeEvents(r).map(kindOf)).toEqual(["lock-robust", "lock-acquire"]);
+    expect(r.v!.causes[0]!.why).toBe("its owner died holding rec.lock (owner-died)");
+    const c = new Cursor(MemorySource.fromEvents(prepareWith(sc, { seed }).world.config, r.evs), { invariants: [] });
+    c.seek(r.v!.seq - 1);
+    const lockAt = () => stateView(c.state).locks.find((l) => l.name === "rec.lock")!;
+    expect(lockAt()).toMatchObject({ robust: "inconsistent", owner: 3 });
+    c.seek(r.v!.seq + 2);
+    expect(lockAt()).toMatchObject({ robust: "not-recoverable", owner: -1 });
+    const failed = r.evs.filter((e) => kindOf(e) === "errno").map((e) => describeEv(e, r.st));
+    expect(failed).toEqual(["tid 3: pthread_mutex_lock(rec.lock) fails: ENOTRECOVERABLE"]);
+    expect(r.st.outcome!.message).toBe("Assertion `rec.lock can be taken' failed.");
+    c.seek(r.evs.length - 1);
+    expect(toPlain(c.state)).toEqual(toPlain(r.st));
   });
 });
 

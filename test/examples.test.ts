@@ -353,6 +353,8 @@ describe("examples/", () => {
       "sigchld-merge",
       "cv-timedwait",
       "pipe-both-ways",
+      "robust-mutex",
+      "sigwait-unblocked",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))
@@ -382,7 +384,7 @@ describe("examples/", () => {
   it("the README and docs/SCENARIOS.md name every example and count them right", () => {
     const all = readdirSync(DIR).filter((f) => f.endsWith(".ts"));
     const UNITS = ["", "-one", "-two", "-three", "-four", "-five", "-six", "-seven", "-eight", "-nine"];
-    const word = (n: number) => `${["twenty", "thirty"][Math.floor(n / 10) - 2]}${UNITS[n % 10]}`;
+    const word = (n: number) => `${["twenty", "thirty", "forty"][Math.floor(n / 10) - 2]}${UNITS[n % 10]}`;
     for (const doc of ["README.md", "docs/SCENARIOS.md"]) {
       const text = readFileSync(join(REPO_ROOT, doc), "utf8");
       const said = /examples\/README\.md\) has ([a-z-]+) (?:classic bugs|more scenario files)/.exec(text)?.[1];

@@ -160,3 +160,168 @@ describe("a procfs read keeps the process it reads referenced", async () => {
     expect(pinnedReaps).toBeGreaterThan(50);
   });
 });
+
+describe("robust mutexes (locks.ts: the owner's death, EOWNERDEAD, consistent, ENOTRECOVERABLE)", () => {
+  const ROBUST = { m: { type: "mutex", robust: true } } as const;
+  const waitFlag = [
+    k.load("f", "flag", { atomic: true }),
+    k.loopWhile(k.eq(k.r("f"), 0), { max: Infinity }, [k.load("f", "flag", { atomic: true })]),
+  ];
+  /** A thread takes m, says so, works `hold` steps and exits holding it; main then locks m. */
+  const dies = (hold: number, after: Op[]): Op[] => [
+    k.thread([k.lock("m"), k.store("flag", 1, { atomic: true }), k.user("dies holding m", hold)]),
+    ...waitFlag,
+    k.lockChecked("m", "err"),
+    ...after,
+  ];
+  const robustEvents = (evs: KEvent[]) =>
+    evs.filter((e) => e.kind === k.KIND.lockRobust).map((e) => [k.ROBUST_STATES[e.b], e.c]);
+  const errnos = (evs: KEvent[]) => evs.filter((e) => e.kind === k.KIND.errno).map((e) => e.a);
+  const folded = (r: { evs: KEvent[]; st: KState; w: World }) => {
+    const f = k.initState(r.w.config);
+    for (const e of r.evs) k.applyEvent(f, e);
+    expect(k.toPlain(f)).toEqual(k.toPlain(r.st));
+  };
+
+  it("the owner's exit leaves it owner-died; the next lock takes it with EOWNERDEAD; consistent makes it usable again; nothing is broken", () => {
+    let blocked = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = runW(
+        [dies(12, [k.consistent("m", { ret: "c" }), k.unlock("m"), k.lockChecked("m", "again"), k.unlock("m")])],
+        ROBUST,
+        seed,
+      );
+      expect(r.st.outcome!.kind).toBe("ok");
+      expect(robustEvents(r.evs)).toEqual([
+        ["owner-died", 2],
+        ["inconsistent", 1],
+        ["consistent", 1],
+      ]);
+      expect([regSets(r.evs, "err"), regSets(r.evs, "c"), regSets(r.evs, "again")]).toEqual([
+        [k.ERRNO.EOWNERDEAD],
+        [0],
+        [0],
+      ]);
+      // The owner-died mark comes before the thread-exit, by the dying thread.
+      const died = r.evs.findIndex((e) => e.kind === k.KIND.lockRobust);
+      expect(r.evs[died + 1]!.kind).toBe(k.KIND.threadExit);
+      if (r.evs.some((e) => e.kind === k.KIND.lockWait && e.tid === 1)) blocked++;
+      expect(violation(r)).toBeNull();
+      expect(r.st.locks.get(r.evs.find((e) => e.kind === k.KIND.lockRobust)!.a)!.robust).toBe("consistent");
+      folded(r);
+    }
+    // Some seeds have main blocked on m when its owner dies: the mark wakes it.
+    expect(blocked).toBeGreaterThan(0);
+  });
+
+  it("without robust the same program hangs on the dead owner's mutex", () => {
+    const r = runW([dies(12, [k.unlock("m")])], { m: { type: "mutex" } });
+    expect(r.st.outcome!.kind).toBe("hang");
+    expect(robustEvents(r.evs)).toEqual([]);
+    const v = violation(r)!;
+    expect([v.invariant, v.message]).toEqual([
+      "no-deadlock",
+      expect.stringMatching(/blocks on m held by tid 2, which does not exist in pid 1$/),
+    ]);
+  });
+
+  it("an unlock while inconsistent is lock-misuse and leaves it not recoverable: lock, trylock and a blocked waiter get ENOTRECOVERABLE", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = runW(
+        [
+          dies(2, [
+            k.thread([k.lockChecked("m", "w"), k.store("flag", 2, { atomic: true })]),
+            k.user("main: use the torn state", 10),
+            k.unlock("m"),
+            k.lockChecked("m", "again"),
+            k.trylock("m", { ret: "try" }),
+            k.load("f", "flag", { atomic: true }),
+            k.loopWhile(k.ne(k.r("f"), 2), { max: Infinity }, [k.load("f", "flag", { atomic: true })]),
+          ]),
+        ],
+        ROBUST,
+        seed,
+      );
+      expect(r.st.outcome!.kind).toBe("ok");
+      expect(misuses(r.evs)).toEqual([["unlock-inconsistent", 0]]);
+      expect(robustEvents(r.evs)).toEqual([
+        ["owner-died", 2],
+        ["inconsistent", 1],
+        ["not-recoverable", 1],
+      ]);
+      const E = k.ERRNO.ENOTRECOVERABLE;
+      expect([regSets(r.evs, "again"), regSets(r.evs, "try"), regSets(r.evs, "w")]).toEqual([[E], [E], [E]]);
+      expect(errnos(r.evs)).toEqual([E, E, E]);
+      const v = violation(r)!;
+      expect(v.invariant).toBe("lock-misuse");
+      expect(v.message).toMatch(
+        /^tid 1 \(pid 1\) unlocks robust m, inconsistent since it took it with EOWNERDEAD, without pthread_mutex_consistent: it is now not recoverable/,
+      );
+      folded(r);
+    }
+  });
+
+  it("trylock of an owner-died mutex takes it with EOWNERDEAD", () => {
+    const r = runW(
+      [
+        [
+          k.thread([k.lock("m")], { tid: "t" }),
+          k.join(k.r("t")),
+          k.trylock("m", { ret: "try" }),
+          k.consistent("m"),
+          k.unlock("m"),
+        ],
+      ],
+      ROBUST,
+    );
+    expect(r.st.outcome!.kind).toBe("ok");
+    expect(regSets(r.evs, "try")).toEqual([k.ERRNO.EOWNERDEAD]);
+    expect(robustEvents(r.evs).map((x) => x[0])).toEqual(["owner-died", "inconsistent", "consistent"]);
+  });
+
+  it("consistent on a mutex that is not an inconsistent robust one the caller holds returns EINVAL and changes nothing; a robust mutex's bad unlocks return EPERM", () => {
+    const r = runW(
+      [
+        [
+          k.consistent("plain", { ret: "a" }),
+          k.lock("m"),
+          k.consistent("m", { ret: "b" }),
+          k.thread([k.unlockChecked("m", "c")], { tid: "t" }),
+          k.join(k.r("t")),
+          k.unlock("m"),
+          k.unlockChecked("m", "d"),
+        ],
+      ],
+      { ...ROBUST, plain: { type: "mutex" } },
+    );
+    expect(r.st.outcome!.kind).toBe("ok");
+    const { EINVAL, EPERM } = k.ERRNO;
+    expect([regSets(r.evs, "a"), regSets(r.evs, "b"), regSets(r.evs, "c"), regSets(r.evs, "d")]).toEqual([
+      [EINVAL],
+      [EINVAL],
+      [EPERM],
+      [EPERM],
+    ]);
+    expect(robustEvents(r.evs)).toEqual([]);
+    expect(misuses(r.evs)).toEqual([
+      ["unlock-not-owner", EPERM],
+      ["unlock-not-held", EPERM],
+    ]);
+  });
+
+  it("a robust spinlock or a robust lock in a process's kernel struct is refused", () => {
+    const w = (d: LockDecl): World => ({
+      config: { cpus: 1, ...DEFAULT_RULES },
+      locks: { m: d },
+      procs: [{ name: "p", main: [k.lock("m"), k.unlock("m")] }],
+    });
+    expect(validateWorld(w({ type: "spin", robust: true }))).toMatch(
+      /locks\.m: a robust lock is a mutex, not a spinlock/,
+    );
+    expect(validateWorld(w({ type: "mutex", robust: true, scope: "proc" }))).toMatch(
+      /locks\.m: a robust mutex lives in user or kernel memory/,
+    );
+    expect(validateWorld(w({ type: "mutex", robust: "yes" as never }))).toMatch(/robust must be true or false/);
+    expect(validateWorld(w({ type: "recursive", robust: true, scope: "kernel" }))).toBeNull();
+  });
+});

@@ -502,3 +502,114 @@ describe("bad input", () => {
     expect(flagged).toBe(50);
   });
 });
+
+describe("sigwait (signal.ts): synchronous signal handling", () => {
+  const folded = (r: { evs: k.KEvent[]; st: k.KState; w: k.World }) => {
+    const f = k.initState(r.w.config);
+    for (const e of r.evs) k.applyEvent(f, e);
+    expect(k.toPlain(f)).toEqual(k.toPlain(r.st));
+  };
+  /** A process (pid 2) whose threads all block SIGUSR1; a thread sigwaits for it; init sends it after `delay` ns. */
+  const server = (delay: number, waiter: Op[]) => [
+    k.fork(
+      [
+        k.sigaction("SIGUSR1", [k.store("got", 1)], { name: "on_usr1" }),
+        k.sigmask("block", ["SIGUSR1"]),
+        k.thread(waiter, { tid: "w" }),
+        k.join(k.r("w")),
+      ],
+      { pid: "c" },
+    ),
+    k.sleep(delay),
+    k.kill(k.r("c"), "SIGUSR1"),
+    k.waitpid(k.r("c"), { status: "st" }),
+  ];
+
+  it("a thread waiting in sigwait is woken by a process-directed signal it waits for and takes it: no handler runs, its number in ret", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = run([server(50_000, [k.sigwait("SIGUSR1", { ret: "sig" })])], seed);
+      expect(r.st.outcome!.kind).toBe("ok");
+      const wait = of(r.evs, k.KIND.sigwait)[0]!;
+      expect([wait.tid, wait.a, wait.b]).toEqual([3, 1 << (SIG.SIGUSR1 - 1), -1]);
+      expect(describeEv(wait)).toBe("tid 3 waits in sigwait for SIGUSR1");
+      const send = of(r.evs, k.KIND.signal)[0]!;
+      const wake = of(r.evs, k.KIND.wake).find((e) => e.c === k.HOW.signal)!;
+      expect([wake.a, wake.b]).toEqual([3, 1]);
+      const del = of(r.evs, k.KIND.signalDeliver);
+      expect(del.map((e) => [e.tid, e.a, e.b, e.c])).toEqual([[3, SIG.SIGUSR1, 3, send.seq]]);
+      expect(describeEv(del[0]!)).toBe(
+        `tid 3 takes SIGUSR1 (sent at seq ${send.seq}): sigwait takes it (no action runs)`,
+      );
+      expect(regs(r.evs, "sig")).toEqual([SIG.SIGUSR1]);
+      expect(of(r.evs, k.KIND.sigreturn)).toEqual([]);
+      expect(regs(r.evs, "st")).toEqual([0]);
+      expect(violation(r)).toBeNull();
+      folded(r);
+    }
+  });
+
+  it("a signal already pending is taken at once, without a wait", () => {
+    const r = run([
+      [k.sigmask("block", ["SIGUSR2"]), k.raise("SIGUSR2"), k.sigwait(["SIGUSR1", "SIGUSR2"], { ret: "sig" })],
+    ]);
+    expect(r.st.outcome!.kind).toBe("ok");
+    expect(of(r.evs, k.KIND.sigwait)).toEqual([]);
+    expect(regs(r.evs, "sig")).toEqual([SIG.SIGUSR2]);
+  });
+
+  it("sigtimedwait: the timeout ends the wait with -EAGAIN (an errno event); a signal before it is taken", () => {
+    const late = run([
+      server(80_000, [k.sigwait("SIGUSR1", { ret: "sig", timeout: 20_000 }), k.sigwait("SIGUSR1", { ret: "sig2" })]),
+    ]);
+    expect(late.st.outcome!.kind).toBe("ok");
+    expect(regs(late.evs, "sig")).toEqual([-k.ERRNO.EAGAIN]);
+    expect(regs(late.evs, "sig2")).toEqual([SIG.SIGUSR1]);
+    const err = of(late.evs, k.KIND.errno)[0]!;
+    expect(describeEv(err)).toBe("tid 3: sigtimedwait(SIGUSR1) fails: EAGAIN");
+    expect(of(late.evs, k.KIND.sigwait)[0]!.b).toBeGreaterThan(0);
+    folded(late);
+    const early = run([server(5_000, [k.sigwait("SIGUSR1", { ret: "sig", timeout: 200_000 })])]);
+    expect(regs(early.evs, "sig")).toEqual([SIG.SIGUSR1]);
+  });
+
+  it("a thread that does not block the signal takes it instead (its handler runs there), and the sigwait can never return: no-deadlock", () => {
+    const r = run([
+      [
+        k.fork(
+          [
+            k.sigaction("SIGUSR1", [k.store("got", 1)], { name: "on_usr1" }),
+            k.thread([k.sigmask("block", ["SIGUSR1"]), k.sigwait("SIGUSR1", { ret: "sig" })], { tid: "w" }),
+            k.join(k.r("w")),
+          ],
+          { pid: "c" },
+        ),
+        k.sleep(50_000),
+        k.kill(k.r("c"), "SIGUSR1"),
+        k.waitpid(k.r("c")),
+      ],
+    ]);
+    expect(r.st.outcome!.kind).toBe("hang");
+    expect(of(r.evs, k.KIND.signalDeliver).map((e) => [e.tid, e.b])).toEqual([[2, 2]]);
+    const v = violation(r)!;
+    expect(v.invariant).toBe("no-deadlock");
+    expect(r.st.threads.get(3)!.waitOn).toMatchObject({ what: "sigwait", id: 1 << (SIG.SIGUSR1 - 1) });
+    expect(k.waitText(r.st, r.st.threads.get(3)!)).toBe("waits in sigwait for SIGUSR1");
+    folded(r);
+  });
+
+  it("a sigwait nobody can send to is stuck (no-deadlock at the wait); with a timeout it is not", () => {
+    const stuck = run([[k.sigmask("block", ["SIGUSR1"]), k.sigwait("SIGUSR1")]]);
+    expect(stuck.st.outcome!.kind).toBe("hang");
+    const v = violation(stuck)!;
+    expect(v.invariant).toBe("no-deadlock");
+    expect(v.message).toMatch(/^tid 1 \(pid 1\) waits in sigwait for SIGUSR1, which can never return/);
+    const timed = run([[k.sigmask("block", ["SIGUSR1"]), k.sigwait("SIGUSR1", { timeout: 1000, ret: "r" })]]);
+    expect(timed.st.outcome!.kind).toBe("ok");
+    expect(violation(timed)).toBeNull();
+  });
+
+  it("a sigwait with no signal or an unknown one is a scenario error", () => {
+    expect(validateWorld(world([[{ op: "sigwait", sigs: [] } as never]]))).toMatch(/needs a list of signals/);
+    expect(validateWorld(world([[k.sigwait("SIGNOPE")]]))).toMatch(/SIGNOPE/);
+  });
+});

@@ -174,6 +174,9 @@ suite("describe", () => {
       // The tso memory model: buffered stores, store-commits, fences.
       await memorySource("examples/store-buffering.ts", { fix: "fence" }),
       await memorySource("stress", { maxEvents: 30_000, opts: ["state=vars", "memory=tso"] }),
+      // lock-robust (owner-died, EOWNERDEAD, not recoverable) and sigwait (waited for, taken)
+      await memorySource("examples/robust-mutex.ts", { seed: 3 }),
+      await memorySource("examples/sigwait-unblocked.ts", { seed: 1 }),
     ];
     for (const src of runs) {
       const c = new Cursor(src, { invariants: [] });
@@ -209,6 +212,7 @@ suite("describe", () => {
       "lock-restamp",
       "lock-misuse",
       "lock-wait-end",
+      "lock-robust",
     ]);
     expect(names("lock.*")).toEqual(names("lock-*"));
     expect(names("fork, exec")).toEqual(["fork", "exec"]);

@@ -27,6 +27,7 @@ import {
   type PendingSignal,
   type Pipe,
   type Proc,
+  ROBUST_STATES,
   SCHED_POLICIES,
   SYNC_KINDS,
   type Thread,
@@ -217,7 +218,7 @@ export function procObj(x: ProcCore): Proc {
 }
 
 /** What a lock is made from (a literal of these keys, in this order). */
-export type LockCore = Omit<Lock, "pi">;
+export type LockCore = Omit<Lock, "pi" | "robust" | "diedSeq">;
 
 /** A lock: its core fields, `pi` undefined. */
 export function lockObj(x: LockCore): Lock {
@@ -232,6 +233,8 @@ export function lockObj(x: LockCore): Lock {
     since: x.since,
     copiedSeq: x.copiedSeq,
     pi: undefined,
+    robust: undefined,
+    diedSeq: undefined,
   };
 }
 
@@ -941,6 +944,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
         copiedSeq: -1,
       });
       if ((ev.c & 16) !== 0) l.pi = true;
+      if ((ev.c & 32) !== 0) l.robust = "consistent";
       s.locks.set(ev.a, l);
       keyed(s.locks, l.space, l);
       if (ev.a >= s.nextLock) s.nextLock = ev.a + 1;
@@ -1066,7 +1070,8 @@ export function acquired(s: KState, l: Lock, t: Thread, seq: number, level: numb
 /**
  * lock-release's fold (after applyInert), given the event's lock: level
  * after; 0 frees it and wakes its blocked waiters. applyEvent's case and
- * Simulator.emitRelease, as acquired().
+ * Simulator.emitRelease, as acquired(); and a lock-robust's owner-died (the
+ * kernel frees the dead owner's robust mutex).
  */
 export function released(s: KState, l: Lock, seq: number, level: number): void {
   l.level = level;
@@ -1165,6 +1170,8 @@ function applyRare(s: KState, ev: KEvent): void {
           copiedSeq: ev.seq,
         });
         c.pi = l.pi;
+        c.robust = l.robust;
+        c.diedSeq = l.diedSeq;
         (copies ??= []).push(c);
       }
       if (copies !== undefined)
@@ -1349,6 +1356,23 @@ function applyRare(s: KState, ev: KEvent): void {
     case KIND.lockMisuse:
       lock(s, ev, ev.a);
       break;
+    case KIND.lockRobust: {
+      // A robust mutex's state (locks.ts): owner-died frees it as a release does (waking its waiters, who retry);
+      // not-recoverable wakes them with their wait ended (each fails its lock).
+      const l = lock(s, ev, ev.a);
+      const state = ROBUST_STATES[ev.b];
+      if (state === undefined || l.robust === undefined)
+        throw new ApplyError(
+          ev.seq,
+          `bad robust mutex state ${ev.b} for lock ${ev.a}${l.robust ? "" : " (not robust)"}`,
+        );
+      if (state === "owner-died") {
+        released(s, l, ev.seq, 0);
+        l.diedSeq = ev.seq;
+      } else if (state === "not-recoverable") wakeLockWaiters(s, l.id, true);
+      l.robust = state;
+      break;
+    }
     case KIND.fatal:
       setOutcome(s, "fatal", ev.seq, ev.s);
       break;
@@ -1476,6 +1500,9 @@ function applyOs(s: KState, ev: KEvent): void {
     }
     case KIND.pause:
       block(thread(s, ev, ev.tid), "signal", 0, ev.seq, -1);
+      break;
+    case KIND.sigwait:
+      block(thread(s, ev, ev.tid), "sigwait", ev.a, ev.seq, ev.b);
       break;
     case KIND.pipeNew: {
       const id = fresh(ev, s.pipes, ev.a, "pipe");

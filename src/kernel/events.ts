@@ -113,6 +113,8 @@ export const ev = {
   schedSet: (f: F<"sched-set">) => mk(KIND.schedSet, f.tid, f.prio, f.policy),
   storeCommit: (f: F<"store-commit">) => mk(KIND.storeCommit, f.var, f.old, f.new),
   fence: () => mk(KIND.fence),
+  lockRobust: (f: F<"lock-robust">) => mk(KIND.lockRobust, f.lock, f.state, f.tid),
+  sigwait: (f: F<"sigwait">) => mk(KIND.sigwait, f.mask, f.until),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

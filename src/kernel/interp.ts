@@ -27,7 +27,7 @@ import {
 import { ev } from "./events.ts";
 import * as fd from "./fd.ts";
 import * as futex from "./futex.ts";
-import { lockId, lockOp, unlockOp } from "./locks.ts";
+import { consistentOp, lockId, lockOp, unlockOp } from "./locks.ts";
 import type { LoweredWhile } from "./lower.ts";
 import * as mem from "./mem.ts";
 import { COST } from "./params.ts";
@@ -395,6 +395,10 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return sync.rwUnlock(k, t, f, op);
     case "trylock":
       return sync.trylock(k, t, c, op);
+    case "consistent": {
+      const id = lockId(k, t, c, op.lock);
+      return id < 0 ? KEEP : consistentOp(k, t, c, k.state.locks.get(id)!, op.ret);
+    }
     case "kill":
     case "tkill":
       return signal.killOp(k, t, c, op);
@@ -404,6 +408,8 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return signal.sigmaskOp(k, t, c, op);
     case "pause":
       return fd.pauseOp(k, t, c, f);
+    case "sigwait":
+      return signal.sigwaitOp(k, t, c, op);
     case "sigsuspend":
       return signal.sigsuspendOp(k, t, f, op);
     case "pipe":

@@ -6,6 +6,23 @@
 // with their owner word as it was (locks are memory). Waiting is by blocking
 // (mutex, recursive) or spinning (spin): a spinner stays on its cpu and
 // retries each step; a blocked thread is woken by the release.
+//
+// Robust mutexes (a declaration's `robust`: PTHREAD_MUTEX_ROBUST), as
+// Linux's robust futex list and glibc make them:
+//   death       a thread that dies holding one (its exit, a kill, exec) in
+//               its own address space or kernel memory: the kernel marks it
+//               owner-died (lock-robust), which frees it and wakes its
+//               waiters (robustDeath).
+//   lock        of an owner-died one takes it and returns EOWNERDEAD; it is
+//               then inconsistent (lock-robust) until its holder calls
+//               consistent().
+//   unlock      of an inconsistent one: lock-misuse (unlock-inconsistent),
+//               the release, then not-recoverable (lock-robust): every later
+//               lock or trylock fails with ENOTRECOVERABLE, and the waiters
+//               wake to fail. An unlock when not held, or by a non-owner,
+//               returns EPERM (glibc checks a robust mutex's owner).
+// A held robust lock copied by fork is not the dead thread's (its robust
+// list names the parent's memory): it stays held, as a plain mutex's.
 
 import { DONE, KEEP, pushKernel, type R, SimError, STALL, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
@@ -14,7 +31,7 @@ import { COST } from "./params.ts";
 import { abort } from "./proc.ts";
 import type { Expr, LockDecl } from "./program.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, KIND, type KState, LOCK_TYPES, type Lock, MISUSES } from "./types.ts";
+import { ERRNO, KIND, type KState, LOCK_TYPES, type Lock, MISUSES, ROBUST } from "./types.ts";
 import { declOf } from "./validate.ts";
 
 // ---- the owner rule ---------------------------------------------------------
@@ -95,7 +112,8 @@ export function lockId(k: Simulator, t: TCtx, c: number, name: string, of?: Expr
   const nid = k.state.nextLock;
   const space = scope === "kernel" ? 0 : scope === "proc" ? -pid : pid;
   const pi = "protocol" in decl && decl.protocol === "inherit" ? 16 : 0;
-  k.emitSlots(c, t.tid, KIND.lockNew, nid, space, LOCK_TYPES.indexOf(decl.type) + pi, name); // lock, space, type, name
+  const robust = "robust" in decl && decl.robust === true ? 32 : 0;
+  k.emitSlots(c, t.tid, KIND.lockNew, nid, space, LOCK_TYPES.indexOf(decl.type) + pi + robust, name); // lock, space, type, name
   ids.set(name, nid);
   return -1;
 }
@@ -176,6 +194,7 @@ function badUnlock(k: Simulator, l: Lock): string {
  */
 export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: string): R {
   const l = k.state.locks.get(id)!;
+  if (l.robust === "not-recoverable") return notRecoverable(k, t, c, l, "pthread_mutex_lock", reg);
   if (l.owner === t.tid && l.type !== "recursive") {
     const th = k.state.threads.get(t.tid)!;
     if (th.waitLock === id) return acquire(k, t, c, id); // already waiting on itself
@@ -188,8 +207,9 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
     }
     return acquire(k, t, c, id);
   }
+  const died = l.robust === "owner-died";
   const r = take(k, t, c, l);
-  if (r === DONE) setRet(k, t, c, reg, 0);
+  if (r === DONE) setRet(k, t, c, reg, died ? tookDead(k, t, c, l) : 0);
   return r;
 }
 
@@ -209,20 +229,21 @@ function misused(k: Simulator, t: TCtx, c: number, lock: number, what: (typeof M
  * Each emits lock-misuse first. `ret` gets 0 or the errno.
  */
 export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string): R {
+  const checks = l.type === "errorcheck" || l.robust !== undefined;
   if (l.owner < 0) {
     if (l.type === "recursive") {
       misused(k, t, c, l.id, "level-underflow", 0);
       pushKernel(t, [(t2, c2) => abort(k, t2, c2, badUnlock(k, l))]);
       return KEEP;
     }
-    const errno = l.type === "errorcheck" ? ERRNO.EPERM : 0;
+    const errno = checks ? ERRNO.EPERM : 0;
     misused(k, t, c, l.id, "unlock-not-held", errno);
     setRet(k, t, c, reg, errno);
     k.cost(COST.lock, c);
     return DONE;
   }
-  if (l.owner !== t.tid && l.type !== "recursive") {
-    if (l.type === "errorcheck") {
+  if (l.owner !== t.tid && (l.type !== "recursive" || l.robust !== undefined)) {
+    if (checks) {
       misused(k, t, c, l.id, "unlock-not-owner", ERRNO.EPERM);
       setRet(k, t, c, reg, ERRNO.EPERM);
       k.cost(COST.lock, c);
@@ -230,7 +251,66 @@ export function unlockOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string
     }
     misused(k, t, c, l.id, "unlock-not-owner", 0);
   }
+  const lost = l.robust === "inconsistent" && l.level <= 1;
+  if (lost) misused(k, t, c, l.id, "unlock-inconsistent", 0);
   const r = release(k, t, c, l);
+  if (r === DONE && lost) k.emit(c, t.tid, ev.lockRobust({ lock: l.id, state: ROBUST["not-recoverable"], tid: t.tid }));
   if (r === DONE) setRet(k, t, c, reg, 0);
   return r;
+}
+
+// ---- robust mutexes (see the file comment) --------------------------------------------
+
+/** The calls on a robust mutex that fail once it is not recoverable. */
+type RobustCall = "pthread_mutex_lock" | "pthread_mutex_trylock";
+
+/** A lock or trylock of a not-recoverable robust mutex: errno ENOTRECOVERABLE, `reg` gets it, nothing is taken. */
+export function notRecoverable(k: Simulator, t: TCtx, c: number, l: Lock, call: RobustCall, reg?: string): R {
+  k.emit(c, t.tid, ev.errno({ errno: ERRNO.ENOTRECOVERABLE, obj: l.id, call: `${call}(${l.name})` }));
+  k.cost(COST.lock, c);
+  setRet(k, t, c, reg, ERRNO.ENOTRECOVERABLE);
+  return DONE;
+}
+
+/** t has just taken l, which was owner-died (a lock or trylock): it is now inconsistent (lock-robust). Returns EOWNERDEAD. */
+export function tookDead(k: Simulator, t: TCtx, c: number, l: Lock): number {
+  k.emit(c, t.tid, ev.lockRobust({ lock: l.id, state: ROBUST.inconsistent, tid: t.tid }));
+  return ERRNO.EOWNERDEAD;
+}
+
+/**
+ * pthread_mutex_consistent(l) by t: lock-robust (consistent) when t holds l
+ * inconsistent; else errno EINVAL and nothing changes. `reg` gets 0 or EINVAL.
+ */
+export function consistentOp(k: Simulator, t: TCtx, c: number, l: Lock, reg?: string): R {
+  k.cost(COST.lock, c);
+  if (l.robust === "inconsistent" && l.owner === t.tid) {
+    k.emit(c, t.tid, ev.lockRobust({ lock: l.id, state: ROBUST.consistent, tid: t.tid }));
+    setRet(k, t, c, reg, 0);
+    return DONE;
+  }
+  const why =
+    l.robust === undefined
+      ? "not a robust mutex"
+      : l.robust !== "inconsistent"
+        ? `it is ${l.robust}`
+        : `held by tid ${l.owner}, not the caller`;
+  k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINVAL, obj: l.id, call: `pthread_mutex_consistent(${l.name}): ${why}` }));
+  setRet(k, t, c, reg, ERRNO.EINVAL);
+  return DONE;
+}
+
+/**
+ * Thread tid dies (its thread-exit is next, or it execs): the kernel walks
+ * its robust list, marking owner-died (lock-robust, emitted by `actor` on
+ * cpu c) every robust mutex tid holds in its own address space or kernel
+ * memory. The world must declare a robust mutex for there to be any.
+ */
+export function robustDeath(k: Simulator, c: number, actor: number, tid: number): void {
+  if (!k.robustLocks) return;
+  const th = k.state.threads.get(tid);
+  if (th === undefined) return;
+  for (const l of k.state.locks.values())
+    if (l.robust !== undefined && l.owner === tid && (l.space === 0 || l.space === th.pid))
+      k.emit(c, actor, ev.lockRobust({ lock: l.id, state: ROBUST["owner-died"], tid }));
 }

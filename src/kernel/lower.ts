@@ -206,6 +206,7 @@ function lowerOp(o: Op): Op[] {
       break;
     case "cvWait":
     case "semWait":
+    case "sigwait":
       if (o.timeout !== undefined) op = { ...o, timeout: L.take(o.timeout) };
       break;
     default:

@@ -24,7 +24,7 @@ import {
 } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { closeAll } from "./fd.ts";
-import { acquire, release } from "./locks.ts";
+import { acquire, release, robustDeath } from "./locks.ts";
 import { setRet, value } from "./mem.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import type { Op } from "./program.ts";
@@ -157,6 +157,8 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
  * exit(0); every other thread of the process is killed.
  */
 export function exec(k: Simulator, t: TCtx, c: number, program: string, body: Op[]): R {
+  // Linux's exec walks the robust list as an exit does (exec_mm_release): kernel-memory ones stay behind, owner-died.
+  robustDeath(k, c, t.tid, t.tid);
   k.emit(c, t.tid, ev.exec({ pid: t.pid, program }));
   const p = k.procs.get(t.pid)!;
   p.atfork = [];
@@ -345,7 +347,7 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
         );
         return DONE;
       }
-      k.emitSlots(c2, t2.tid, KIND.threadExit, tid, k.procs.get(t2.pid)?.groupCode ?? 0, 0, ""); // tid, code
+      threadExits(k, c2, t2.tid, tid, k.procs.get(t2.pid)?.groupCode ?? 0);
       vo.killed = false;
       vo.frames = [];
       k.blocked.delete(tid);
@@ -355,6 +357,17 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
     });
   }
   return steps;
+}
+
+/**
+ * Thread tid dies with `code`, by `actor` on cpu c (itself, or the thread
+ * that kills it): the robust mutexes it holds are marked owner-died
+ * (robustDeath), then thread-exit. Every thread-exit of the simulator is
+ * this one.
+ */
+function threadExits(k: Simulator, c: number, actor: number, tid: number, code: number): void {
+  robustDeath(k, c, actor, tid);
+  k.emitSlots(c, actor, KIND.threadExit, tid, code, 0, ""); // tid, code
 }
 
 /** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
@@ -386,7 +399,7 @@ export function exitThread(k: Simulator, t: TCtx, c: number, code: number, group
   }
   t.frames = [];
   if (others) {
-    k.emitSlots(c, t.tid, KIND.threadExit, t.tid, code, 0, ""); // tid, code
+    threadExits(k, c, t.tid, t.tid, code);
     return KEEP;
   }
   if (!group) {
@@ -439,7 +452,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     return DONE;
   });
   steps.push((t2, c2) => {
-    k.emitSlots(c2, t2.tid, KIND.threadExit, t2.tid, code, 0, ""); // tid, code
+    threadExits(k, c2, t2.tid, t2.tid, code);
     return DONE;
   });
   steps.push((t2, c2) => {

@@ -109,7 +109,8 @@ export type Op =
   /**
    * Acquire a lock (created on first use); `of` picks another process's
    * "proc" lock; `ret` gets the return code (0, or EDEADLK from an
-   * errorcheck mutex the caller already holds).
+   * errorcheck mutex the caller already holds; a robust mutex: EOWNERDEAD,
+   * taken, its owner died holding it; ENOTRECOVERABLE, not taken).
    */
   | { op: "lock"; lock: string; of?: Expr; ret?: string }
   /**
@@ -225,8 +226,15 @@ export type Op =
   | { op: "rwLock"; rw: string; write: boolean; try?: boolean; ret?: string }
   /** pthread_rwlock_unlock; `ret` gets 0 or EPERM (not held). */
   | { op: "rwUnlock"; rw: string; ret?: string }
-  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY. */
+  /** pthread_mutex_trylock / pthread_spin_trylock: take the lock if it is free; `ret` gets 0 or EBUSY (a robust mutex: EOWNERDEAD, taken; ENOTRECOVERABLE). */
   | { op: "trylock"; lock: string; ret?: string }
+  /**
+   * pthread_mutex_consistent: the caller, which took a robust mutex with
+   * EOWNERDEAD and repaired what it protects, marks it consistent, so its
+   * unlock leaves it usable; `ret` gets 0, or EINVAL when the mutex is not an
+   * inconsistent robust mutex the caller holds (nothing changes).
+   */
+  | { op: "consistent"; lock: string; ret?: string }
   // ---- signals (signal.ts); sig is a signal number (SIG.SIGUSR1), or the unknown name given to a builder ----
   /** kill(pid, sig): make sig pending on process pid; `ret` gets 0, ESRCH or EINVAL. */
   | { op: "kill"; pid: Expr; sig: number | string; ret?: string }
@@ -249,6 +257,14 @@ export type Op =
   | { op: "pause" }
   /** sigsuspend(sigs): the mask becomes sigs and the thread waits for a signal, in one step; `ret` gets EINTR after the handler. */
   | { op: "sigsuspend"; sigs: (number | string)[]; ret?: string }
+  /**
+   * sigwait(sigs) / sigtimedwait(sigs, timeout ns): waits until a signal of
+   * sigs is pending for the thread or its process and takes it off the
+   * pending set without running its action; `ret` gets its number, or
+   * -EAGAIN when the timeout ends the wait. The signals should be blocked in
+   * every thread (signal.ts).
+   */
+  | { op: "sigwait"; sigs: (number | string)[]; ret?: string; timeout?: Expr }
   // ---- file descriptors and pipes (fd.ts) ----
   /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
   | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
@@ -275,6 +291,12 @@ export interface LockDecl {
   scope?: Scope;
   /** "inherit": priority inheritance (PTHREAD_PRIO_INHERIT; a mutex, errorcheck or recursive lock); default "none". */
   protocol?: "none" | "inherit";
+  /**
+   * A robust mutex (PTHREAD_MUTEX_ROBUST; a mutex, errorcheck or recursive
+   * lock in "user" or "kernel" memory): when its owner dies holding it, the
+   * next lock takes it with EOWNERDEAD (locks.ts). Default false.
+   */
+  robust?: boolean;
 }
 
 /** A process that exists when the run starts. */
@@ -571,6 +593,9 @@ export const rwUnlock = (rw: string, o: { ret?: string } = {}): Op => site(defin
 /** pthread_mutex_trylock(m) (or spin_trylock): `{ ret }` gets 0 (taken) or EBUSY. */
 export const trylock = (name: string, o: { ret?: string } = {}): Op =>
   site(defined({ op: "trylock", lock: name, ret: o.ret }));
+/** pthread_mutex_consistent(m): after EOWNERDEAD, mark the robust mutex consistent; `{ ret }` gets 0 or EINVAL. */
+export const consistent = (name: string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "consistent", lock: name, ret: o.ret }));
 
 // signals
 /** A signal by name ("SIGUSR1") or number; an unknown name stays a string for the validator to name. */
@@ -627,6 +652,24 @@ export const pause = (): Op => site({ op: "pause" });
  */
 export const sigsuspend = (sigs: (number | string)[] | number | string, o: { ret?: string } = {}): Op =>
   site(defined({ op: "sigsuspend", sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf), ret: o.ret }));
+/**
+ * sigwait(sigs) (one signal or a list); `{ timeout }` (ns): sigtimedwait.
+ * `{ ret }` gets the number of the signal taken, or -EAGAIN (-11) when the
+ * timeout ends the wait. Block the signals in every thread first (sigmask
+ * before creating threads): one a thread does not block may go to it.
+ */
+export const sigwait = (
+  sigs: (number | string)[] | number | string,
+  o: { ret?: string; timeout?: Expr | number } = {},
+): Op =>
+  site(
+    defined({
+      op: "sigwait",
+      sigs: (Array.isArray(sigs) ? sigs : [sigs]).map(sigOf),
+      ret: o.ret,
+      timeout: o.timeout === undefined ? undefined : x(o.timeout),
+    }),
+  );
 
 // file descriptors and pipes
 /**

@@ -28,11 +28,23 @@
 // the code it interrupted is inside the allocator waits for a lock its own
 // thread holds, for ever (the signal-safety invariant).
 //
+// sigwait(set) (sigtimedwait with a timeout) takes a pending signal of set
+// off the pending set without running its action (signal-deliver, action
+// sigwait), the thread's own first, then its process's; with none pending it
+// waits (sigwait), and a signal of set sent to it or its process wakes it, as
+// Linux's do_sigtimedwait unblocks set while it sleeps: for the choice of the
+// thread a process-directed signal is for, a thread waiting in sigwait wants
+// the signals it waits for (wants). The signals must be blocked in every
+// thread: one a thread does not block may be chosen for that thread instead
+// (the main thread first), whose action then runs there, and the sigwait
+// waits on (the bug of a mask set after the threads were created).
+//
 // The rules both the simulator and the reducer apply are the first functions
 // below (bit, actionOf, discarded).
 
 import { DONE, type Frame, KEEP, library, pushKernel, type R, type TCtx, userFrame } from "./ctx.ts";
 import { ev } from "./events.ts";
+import { arm } from "./futex.ts";
 import { setRet, value } from "./mem.ts";
 import { COST, FIRST_PID } from "./params.ts";
 import { exitGroup } from "./proc.ts";
@@ -200,7 +212,7 @@ export function send(
   if (target === undefined) {
     // The first thread that can take it soon, else the first that does not block it.
     const live = p.threads.map((x) => s.threads.get(x)).filter((x) => x !== undefined && x.state !== "exited");
-    const open = live.filter((x) => ((x!.sigMask ?? 0) & bit(sig)) === 0);
+    const open = live.filter((x) => wants(x!, sig));
     target = open.find((x) => canTakeSoon(s, x!, sig)) ?? open[0];
   }
   // A process-directed signal newly pending is for `target` (takenBy).
@@ -213,7 +225,7 @@ export function send(
     }
     k.sigTargets.set(sent, target.tid);
   }
-  if (target && ((target.sigMask ?? 0) & bit(sig)) === 0 && interruptible(s, target)) {
+  if (target && wants(target, sig) && interruptible(s, target)) {
     k.emit(c, actor, ev.wake({ tid: target.tid, by: actor, how: HOW.signal, context: sigName(sig) }));
   }
 }
@@ -325,6 +337,62 @@ export function sigsuspendOp(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { 
   });
 }
 
+/**
+ * sigwait(sigs) / sigtimedwait (see the file comment). A pending signal of
+ * sigs: signal-deliver (action sigwait), its number into `ret`. None: the
+ * thread waits (sigwait; a timer at the timeout), and runs the op again when
+ * woken: by a signal of sigs (send; or one it does not block, whose handler
+ * runs first: the wait goes on after it, as glibc's sigwait retries EINTR) or
+ * by its timer (errno EAGAIN, -EAGAIN into `ret`).
+ */
+export function sigwaitOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "sigwait" }>): R {
+  const th = k.state.threads.get(t.tid)!;
+  const set = maskOf(op.sigs);
+  const timedOut =
+    t.blockedAt >= 0 && th.woken !== undefined && th.woken.seq > t.blockedAt && th.woken.how === HOW.timer;
+  t.blockedAt = -1;
+  const inSet = (x: PendingSignal) => (set & bit(x.sig)) !== 0;
+  const pend = th.sigPending?.find(inSet) ?? k.state.procs.get(th.pid)?.sigPending?.find(inSet);
+  if (pend !== undefined) {
+    k.sigTargets.delete(pend.seq);
+    k.emit(c, t.tid, ev.signalDeliver({ sig: pend.sig, action: SIGWAIT_TAKES, sent: pend.seq }));
+    k.cost(COST.kernel, c);
+    k.sigPending = countPending(k.state);
+    t.restartUntil = -1;
+    setRet(k, t, c, op.ret, pend.sig);
+    return DONE;
+  }
+  if (timedOut) {
+    k.emit(c, t.tid, ev.errno({ errno: ERRNO.EAGAIN, obj: set, call: `sigtimedwait(${sigList(set)})` }));
+    k.cost(COST.kernel, c);
+    setRet(k, t, c, op.ret, -ERRNO.EAGAIN);
+    return DONE;
+  }
+  let until = t.restartUntil;
+  t.restartUntil = -1;
+  if (until < 0 && op.timeout !== undefined) {
+    const ns = value(k, t, c, false, op.timeout);
+    if (ns === null) return KEEP;
+    until = k.now(c) + Math.max(1, ns);
+  }
+  k.emit(c, t.tid, ev.sigwait({ mask: set, until }));
+  k.cost(COST.kernel, c);
+  t.blockedAt = k.state.seq;
+  t.blockedUntil = until;
+  if (until >= 0) arm(k, t.tid, until, t.blockedAt);
+  return KEEP;
+}
+
+/** signal-deliver's action when sigwait takes the signal (no action runs). */
+export const SIGWAIT_TAKES = 3;
+
+/** A set of signals by name: "SIGUSR1, SIGUSR2". */
+export function sigList(mask: number): string {
+  const names: string[] = [];
+  for (let sig = 1; sig <= 31; sig++) if ((mask & bit(sig)) !== 0) names.push(sigName(sig));
+  return names.join(", ");
+}
+
 // ---- delivery --------------------------------------------------------------------------
 
 /**
@@ -386,7 +454,17 @@ function takenBy(k: Simulator, th: Thread): PendingSignal | undefined {
  * does not hold the signal back for as long as that wait lasts.
  */
 function canTakeSoon(s: KState, x: Thread, sig: number): boolean {
-  return x.state !== "exited" && ((x.sigMask ?? 0) & bit(sig)) === 0 && (x.state !== "blocked" || interruptible(s, x));
+  return x.state !== "exited" && wants(x, sig) && (x.state !== "blocked" || interruptible(s, x));
+}
+
+/** Whether thread x takes sig when it comes: x does not block it, or x waits for it in sigwait. */
+function wants(x: Thread, sig: number): boolean {
+  return ((x.sigMask ?? 0) & bit(sig)) === 0 || sigwaits(x, sig);
+}
+
+/** Whether x waits in sigwait for sig. */
+function sigwaits(x: Thread, sig: number): boolean {
+  return x.state === "blocked" && x.waitOn?.what === "sigwait" && (x.waitOn.id & bit(sig)) !== 0;
 }
 
 /**

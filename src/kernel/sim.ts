@@ -135,6 +135,8 @@ export class Simulator {
   /** Ids of the "kernel" variables and locks, by name. */
   readonly kernelVars = new Map<string, number>();
   readonly kernelLocks = new Map<string, number>();
+  /** Whether the world declares a robust mutex (a thread's death then looks for the ones it holds: robustDeath). */
+  readonly robustLocks: boolean;
   /** Whether some live thread ranks above the default class (prio.ts): the scheduling policy applies. */
   ranked = false;
   /** The live threads ranked above the default class (prio.ts's rankedThreads), while `ranked`. */
@@ -187,6 +189,7 @@ export class Simulator {
     this.tso = isTso(world.config);
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
+    this.robustLocks = Object.values(world.locks ?? {}).some((d) => d.robust === true);
     this.spare =
       opts.transientEvents === true || (sink === undefined && opts.before === undefined)
         ? { seq: 0, time: 0, cpu: -1, tid: -1, kind: 0, a: 0, b: 0, c: 0, s: "" }
@@ -623,7 +626,7 @@ const H_RELEASE = 7;
 const HOOK = new Uint8Array(128);
 for (const k of [KIND.lockWait, KIND.lockAcquire]) HOOK[k] = H_RERANK;
 HOOK[KIND.threadRelease] = H_RELEASE;
-for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap]) HOOK[k] = H_WAKE_BLOCKED;
+for (const k of [KIND.lockRelease, KIND.procExit, KIND.reap, KIND.lockRobust]) HOOK[k] = H_WAKE_BLOCKED;
 HOOK[KIND.progress] = H_PROGRESS;
 HOOK[KIND.wake] = H_WAKE;
 HOOK[KIND.threadExit] = H_THREAD_EXIT;

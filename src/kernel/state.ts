@@ -14,6 +14,7 @@ import {
   type Pipe,
   PROC_STATES,
   type Proc,
+  ROBUST_STATES,
   SCHED_POLICIES,
   THREAD_STATES,
   type Thread,
@@ -284,6 +285,8 @@ function lockOf(x: Lock): Lock {
     copiedSeq: x.copiedSeq,
   });
   l.pi = x.pi;
+  if (x.robust !== undefined) l.robust = named(ROBUST_STATES, x.robust);
+  l.diedSeq = x.diedSeq;
   return l;
 }
 

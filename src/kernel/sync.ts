@@ -24,7 +24,7 @@
 import { DONE, type Frame, KEEP, library, type R, STALL, type TCtx } from "./ctx.ts";
 import { ev } from "./events.ts";
 import { futexBlock, futexResume, futexWaiters, futexWakeN } from "./futex.ts";
-import { acquire, lockId, lockOp, unlockOp } from "./locks.ts";
+import { acquire, lockId, lockOp, notRecoverable, tookDead, unlockOp } from "./locks.ts";
 import { setRet, value, varId } from "./mem.ts";
 import { COST } from "./params.ts";
 import type { Expr, Op } from "./program.ts";
@@ -344,15 +344,22 @@ export function rwUnlock(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: 
 
 // ---- trylock -------------------------------------------------------------------------------
 
-/** pthread_mutex_trylock: lock-acquire when the lock is free (or a recursive mutex the caller owns), else errno EBUSY. */
+/**
+ * pthread_mutex_trylock: lock-acquire when the lock is free (or a recursive
+ * mutex the caller owns), else errno EBUSY. A robust mutex as lock():
+ * EOWNERDEAD when its owner died, ENOTRECOVERABLE (not taken) when it is not
+ * recoverable.
+ */
 export function trylock(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "trylock" }>): R {
   const id = lockId(k, t, c, op.lock);
   if (id < 0) return KEEP;
   const l = k.state.locks.get(id)!;
+  if (l.robust === "not-recoverable") return notRecoverable(k, t, c, l, "pthread_mutex_trylock", op.ret);
   const th = k.state.threads.get(t.tid)!;
   if (l.owner < 0 || (l.type === "recursive" && l.ident === th.ident)) {
+    const died = l.robust === "owner-died";
     const r = acquire(k, t, c, id, TRYLOCK_ACQUIRE);
-    if (r === DONE) setRet(k, t, c, op.ret, 0);
+    if (r === DONE) setRet(k, t, c, op.ret, died ? tookDead(k, t, c, l) : 0);
     return r === STALL ? KEEP : r;
   }
   k.emit(

@@ -82,7 +82,7 @@ const KIND_TABLE = [
     name: "lock-new",
     args: ["lock", "space", "type"],
     str: "name",
-    doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance",
+    doc: "a lock is created in space (0 = kernel, p > 0 = pid p's user memory, -p = pid p's kernel struct); type 0 spin, 1 mutex, 2 recursive, 3 errorcheck, plus 16 for priority inheritance, plus 32 for a robust mutex",
   },
   {
     name: "lock-acquire",
@@ -193,7 +193,7 @@ const KIND_TABLE = [
   {
     name: "lock-misuse",
     args: ["lock", "what", "errno"],
-    doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error",
+    doc: "a lock is misused (what: 0 unlock of a lock not held, 1 unlock by a non-owner, 2 relock by its owner, 3 recursive level below zero, 4 unlock of a robust mutex left inconsistent: taken with EOWNERDEAD, no pthread_mutex_consistent); errno: the error an errorcheck mutex returns, 0 for undefined behaviour or a fatal error",
   },
   {
     name: "procfs-close",
@@ -304,7 +304,7 @@ const KIND_TABLE = [
   {
     name: "signal-deliver",
     args: ["sig", "action", "sent"],
-    doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); sent: the seq of the signal event",
+    doc: "a pending signal is delivered to the thread at its return to user mode: action 0 its default kills the process, 1 it is ignored, 2 its handler runs on this thread (the signal blocked meanwhile); 3 sigwait takes it off the pending set, no action runs; sent: the seq of the signal event",
   },
   {
     name: "sigreturn",
@@ -364,6 +364,18 @@ const KIND_TABLE = [
     name: "fence",
     args: [],
     doc: "a full memory barrier (smp_mb, mfence): the thread's store buffer is empty (under tso it was drained first, by store-commits)",
+  },
+  // ---- robust mutexes ----
+  {
+    name: "lock-robust",
+    args: ["lock", "state", "tid"],
+    doc: "a robust mutex's state becomes ROBUST_STATES[state]: 1 owner-died (its owner, tid, died holding it: the kernel frees it and wakes its waiters, and the next lock returns EOWNERDEAD), 2 inconsistent (tid took it with EOWNERDEAD), 0 consistent (tid called pthread_mutex_consistent), 3 not-recoverable (tid unlocked it while inconsistent: every later lock fails with ENOTRECOVERABLE, and its waiters wake to fail)",
+  },
+  // ---- sigwait ----
+  {
+    name: "sigwait",
+    args: ["mask", "until"],
+    doc: "the thread waits in sigwait (sigtimedwait) for a signal of mask (a bit per signal) to be pending for it or its process; until: the virtual time its timeout ends it (-1 none)",
   },
 ] as const satisfies readonly EventKindInfo[];
 
@@ -473,6 +485,8 @@ export const KIND = {
   schedSet: 83,
   storeCommit: 84,
   fence: 85,
+  lockRobust: 86,
+  sigwait: 87,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
@@ -562,6 +576,8 @@ export const HOW = Object.fromEntries(WAKE_HOW.map((n, i) => [n, i])) as { reado
  * in event order:
  *
  *   lock-release(l) by T1   →  the next lock-acquire(l) by T2
+ *   lock-robust(l, owner-died, T1)  →  the next lock-acquire(l) (the kernel
+ *                              releases the robust mutex its dead owner held)
  *   fork by T (pid a)       →  the child's thread c (fork's childTid): it
  *                              starts with T's clock; the copied variables are
  *                              the child's own (new ids)
@@ -621,6 +637,7 @@ export const LOCK_STATE_KINDS: readonly number[] = [
   KIND.lockAcquire,
   KIND.lockRelease,
   KIND.lockRestamp,
+  KIND.lockRobust,
   KIND.fork,
   KIND.exec,
   KIND.reap,
@@ -653,8 +670,30 @@ export interface Outcome {
 export type LockType = "spin" | "mutex" | "recursive" | "errorcheck";
 export const LOCK_TYPES: readonly LockType[] = ["spin", "mutex", "recursive", "errorcheck"];
 
+/**
+ * A robust mutex's state (pthread_mutexattr_setrobust; Linux's robust futex
+ * list), by code: a lock-robust event's `state`. `consistent`: usable as any
+ * mutex. `owner-died`: its owner died holding it; it is free, and the next
+ * lock takes it with EOWNERDEAD. `inconsistent`: held by the thread that got
+ * EOWNERDEAD, which must call pthread_mutex_consistent before it unlocks.
+ * `not-recoverable`: unlocked while inconsistent; every lock fails with
+ * ENOTRECOVERABLE, for ever.
+ */
+export const ROBUST_STATES = ["consistent", "owner-died", "inconsistent", "not-recoverable"] as const;
+export type RobustState = (typeof ROBUST_STATES)[number];
+/** ROBUST_STATES codes by name. */
+export const ROBUST = Object.fromEntries(ROBUST_STATES.map((n, i) => [n, i])) as {
+  readonly [K in RobustState]: number;
+};
+
 /** What a lock-misuse event's `what` field says, by code. */
-export const MISUSES = ["unlock-not-held", "unlock-not-owner", "relock", "level-underflow"] as const;
+export const MISUSES = [
+  "unlock-not-held",
+  "unlock-not-owner",
+  "relock",
+  "level-underflow",
+  "unlock-inconsistent",
+] as const;
 export type Misuse = (typeof MISUSES)[number];
 /** errno values the kernel returns to programs (Linux numbers). */
 export const ERRNO = {
@@ -671,6 +710,8 @@ export const ERRNO = {
   EPIPE: 32,
   EDEADLK: 35,
   ETIMEDOUT: 110,
+  EOWNERDEAD: 130,
+  ENOTRECOVERABLE: 131,
 } as const;
 /** errno names by value ("EAGAIN" for 11). */
 export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -872,12 +913,20 @@ export interface Thread {
 }
 
 /** What a thread blocks on (besides a lock or a child). */
-export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal";
-export const WAIT_WHATS: readonly WaitWhat[] = ["futex", "sleep", "join", "pipe-read", "pipe-write", "signal"];
+export type WaitWhat = "futex" | "sleep" | "join" | "pipe-read" | "pipe-write" | "signal" | "sigwait";
+export const WAIT_WHATS: readonly WaitWhat[] = [
+  "futex",
+  "sleep",
+  "join",
+  "pipe-read",
+  "pipe-write",
+  "signal",
+  "sigwait",
+];
 
 export interface WaitOn {
   what: WaitWhat;
-  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal). */
+  /** The futex word's variable id, the joined tid, or the pipe id; 0 for a sleep or a pause (a wait for a signal); the signals waited for (a bit each) for a sigwait. */
   id: number;
   /** seq of the event that began the wait. */
   since: number;
@@ -1020,6 +1069,10 @@ export interface Lock {
   copiedSeq: number;
   /** Priority inheritance (PTHREAD_PRIO_INHERIT): its owner runs at the priority of its highest waiter (absent: no). */
   pi?: boolean;
+  /** A robust mutex's state (ROBUST_STATES; absent: not robust). */
+  robust?: RobustState;
+  /** seq of the lock-robust event that marked it owner-died last (absent: never). */
+  diedSeq?: number;
 }
 
 /** A value's type (program.ts): a 32-bit integer, or a pointer (0 = None, k > 0 = object k). */

@@ -98,6 +98,7 @@ const OPS: Record<string, true> = Object.assign(
       "sigmask",
       "pause",
       "sigsuspend",
+      "sigwait",
       "pipe",
       "close",
       "dup",
@@ -112,6 +113,7 @@ const OPS: Record<string, true> = Object.assign(
       "rwLock",
       "rwUnlock",
       "trylock",
+      "consistent",
     ].map((k) => [k, true]),
   ),
 );
@@ -253,6 +255,10 @@ class Checker {
       throw new Bad(`${at}: protocol must be "none" or "inherit"`);
     if (d.protocol === "inherit" && d.type === "spin")
       throw new Bad(`${at}: priority inheritance is for a mutex, not a spinlock`);
+    if (d.robust !== undefined && typeof d.robust !== "boolean") throw new Bad(`${at}: robust must be true or false`);
+    if (d.robust === true && d.type === "spin") throw new Bad(`${at}: a robust lock is a mutex, not a spinlock`);
+    if (d.robust === true && d.scope === "proc")
+      throw new Bad(`${at}: a robust mutex lives in user or kernel memory, not in a process's kernel struct`);
   }
 
   private varDecl(name: string, d: unknown): void {
@@ -501,6 +507,7 @@ class Checker {
         this.ret(o, at);
         break;
       case "trylock":
+      case "consistent":
         if (!str(o.lock)) bad("needs a lock name");
         this.ret(o, at);
         break;
@@ -566,6 +573,12 @@ class Checker {
         if (!Array.isArray(o.sigs) || o.sigs.length > 64) bad("needs a list of signals");
         for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
         if (o.op === "sigsuspend") this.ret(o, at);
+        break;
+      case "sigwait":
+        if (!Array.isArray(o.sigs) || o.sigs.length === 0 || o.sigs.length > 64) bad("needs a list of signals");
+        for (const sig of o.sigs as unknown[]) this.signal(o, at, sig);
+        if (o.timeout !== undefined) expr("timeout", "int");
+        this.ret(o, at);
         break;
     }
   }

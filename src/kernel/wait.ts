@@ -15,6 +15,8 @@
 //               most the capacity, PIPE_BUF's rule; else any)
 //   pause       any other thread (by sending it a signal); none needed when
 //               a signal it does not block is pending (sigsuspend's new mask)
+//   sigwait     any other thread (by sending one of the signals it waits
+//               for); none needed when one of them is pending
 // A wait with a deadline (a sleep, a timed wait) ends by itself; a lock now
 // free, a pipe with data or with no writer left, a child already a zombie:
 // the thread can run. A signal could also end some of these waits: when the
@@ -33,7 +35,7 @@
 import { liveThreads } from "./apply.ts";
 import { ownerClause, ownerStatus } from "./locks.ts";
 import { prioText, rank } from "./prio.ts";
-import { actionOf, bit, interruptible } from "./signal.ts";
+import { actionOf, bit, interruptible, sigList } from "./signal.ts";
 import { isImportedState, type KState, type Proc, SIG, sigActionOf, sigName, type Thread } from "./types.ts";
 
 /** Who can end th's wait: tids, or "runs" when it can run (or its wait ends by itself). */
@@ -73,6 +75,12 @@ function pendingFor(s: KState, th: Thread): boolean {
   const mask = th.sigMask ?? 0;
   const open = (x: { sig: number }) => (mask & bit(x.sig)) === 0;
   return th.sigPending?.some(open) === true || s.procs.get(th.pid)?.sigPending?.some(open) === true;
+}
+
+/** Whether a signal of `set` (a bit each) is pending on th or on its process. */
+function pendingIn(s: KState, th: Thread, set: number): boolean {
+  const of = (x: { sig: number }) => (set & bit(x.sig)) !== 0;
+  return th.sigPending?.some(of) === true || s.procs.get(th.pid)?.sigPending?.some(of) === true;
 }
 
 /**
@@ -163,6 +171,10 @@ function waitersOwn(s: KState, th: Thread, out: number[]): boolean {
         // A signal already pending that it does not block (sigsuspend let it in) ends the wait; else any thread can
         // send one.
         if (pendingFor(s, th)) return false;
+        othersInto(s, th.tid, out);
+        return true;
+      case "sigwait":
+        if (pendingIn(s, th, w.id)) return false;
         othersInto(s, th.tid, out);
         return true;
       case "pipe-read":
@@ -350,6 +362,8 @@ export function waitText(s: KState, th: Thread): string {
         return "sleeps";
       case "signal":
         return "waits for a signal (pause)";
+      case "sigwait":
+        return `waits in sigwait for ${sigList(w.id)}${w.until >= 0 ? " (timed)" : ""}`;
       case "join":
         return `blocks in join(tid ${w.id})`;
       case "pipe-read":

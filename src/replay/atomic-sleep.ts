@@ -51,6 +51,8 @@ function mightSleep(s: KState, ev: KEvent): string | null {
       return `blocks in waitpid(${ev.a < 0 ? "any child" : ev.a})`;
     case KIND.pause:
       return "waits for a signal (pause)";
+    case KIND.sigwait:
+      return "waits in sigwait";
     default:
       return null;
   }
@@ -65,7 +67,7 @@ function heldBy(s: KState, tid: number): Lock[] {
 
 export const atomicSleep: Invariant = {
   name: "atomic-sleep",
-  doc: "A thread holding a spinlock of the kernel or of a process's kernel struct never calls something that may sleep (Linux's CONFIG_DEBUG_ATOMIC_SLEEP, might_sleep()): a lock-acquire or lock-wait of a mutex (errorcheck, recursive), uncontended too, a blocking wait (futex, sleep, pipe, pthread_join, waitpid, pause), or a pipe read or write that does not block (it takes the pipe's mutex) by such a thread breaks it. Nested spinlocks are fine; a user-space spinlock does not count.",
+  doc: "A thread holding a spinlock of the kernel or of a process's kernel struct never calls something that may sleep (Linux's CONFIG_DEBUG_ATOMIC_SLEEP, might_sleep()): a lock-acquire or lock-wait of a mutex (errorcheck, recursive), uncontended too, a blocking wait (futex, sleep, pipe, pthread_join, waitpid, pause, sigwait), or a pipe read or write that does not block (it takes the pipe's mutex) by such a thread breaks it. Nested spinlocks are fine; a user-space spinlock does not count.",
   kinds: [
     KIND.lockAcquire,
     KIND.lockWait,
@@ -77,6 +79,7 @@ export const atomicSleep: Invariant = {
     KIND.joinWait,
     KIND.waitBlock,
     KIND.pause,
+    KIND.sigwait,
   ],
   pre(s, ev) {
     // The common case, at every lock-acquire of a scan: nobody holds a kernel spinlock.

@@ -33,7 +33,7 @@
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
-import { bit, mergedInto } from "../kernel/signal.ts";
+import { bit, mergedInto, SIGWAIT_TAKES } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
 import {
   ERRNO,
@@ -44,6 +44,7 @@ import {
   type KState,
   SIG,
   sigName,
+  type Thread,
   VAR_WRITE_KINDS,
 } from "../kernel/types.ts";
 import type { Cause, Violation } from "./invariants.ts";
@@ -109,6 +110,7 @@ export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Fl
       ...handler,
       ...rwlockHolders(src, v.event, state),
       ...signalsBeforePause(src, v.event, state),
+      ...signalsElsewhere(src, v.event, state),
       ...deadOwners(src, v.event, state),
     ];
   // lock-owner-alive's own cause is the owner's acquire: add what ended the owner.
@@ -300,6 +302,38 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
         root: true,
         why: `tid ${tid} took ${sigName(x.before.a)} here, before its pause at ${x.pause}: the signal came before pause() and does not end it (sigsuspend waits with the signal blocked until then)`,
       });
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * For each thread stuck in sigwait: the signals it waits for that were
+ * delivered to another thread of its process (a handler or the default
+ * action ran there: that thread did not block the signal, and the kernel
+ * gives a process-directed signal to a thread that does not block it), with
+ * their sends. sigwait's signals must be blocked in every thread.
+ */
+function signalsElsewhere(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const waiting = new Map<number, Thread[]>();
+  for (const t of state.threads.values())
+    if (t.state === "blocked" && t.waitOn?.what === "sigwait") waiting.set(t.pid, [...(waiting.get(t.pid) ?? []), t]);
+  if (waiting.size === 0) return [];
+  const out: FlowCause[] = [];
+  walk(src, Math.max(0, ev.seq - DATAFLOW_WINDOW), ev.seq, {
+    event: (e, st) => {
+      if (e.kind !== KIND.signalDeliver || e.b === SIGWAIT_TAKES || st === null) return;
+      const pid = st.threads.get(e.tid)?.pid ?? -1;
+      const w = waiting.get(pid)?.find((t) => t.tid !== e.tid && (t.waitOn!.id & bit(e.a)) !== 0);
+      if (w === undefined) return;
+      const what =
+        e.b === 2 ? "its handler ran there" : e.b === 0 ? "its default action killed the process" : "it was ignored";
+      out.push({
+        seq: e.seq,
+        root: true,
+        why: `the ${sigName(e.a)} tid ${w.tid} waits for in sigwait went to tid ${e.tid}, which does not block it: ${what} (block it in every thread, before creating them)`,
+      });
+      if (e.c >= 0 && e.c < e.seq) out.push({ seq: e.c, why: `${sigName(e.a)} sent here` });
+    },
+  });
   return out.sort((a, b) => a.seq - b.seq);
 }
 

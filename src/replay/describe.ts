@@ -7,7 +7,7 @@
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { type Drop, dropOf, mergedInto } from "../kernel/signal.ts";
+import { type Drop, dropOf, mergedInto, sigList } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -17,6 +17,7 @@ import {
   type KState,
   LOCK_TYPES,
   OUTCOME_KINDS,
+  ROBUST_STATES,
   SA_RESTART_HANDLER,
   SWITCH_STATES,
   sigActionOf,
@@ -394,6 +395,8 @@ export function describe(ev: KEvent, state?: KState): string {
       const th = s?.threads.get(ev.a);
       return `${ev.tid === ev.a ? t : `tid ${ev.a}`} runs at ${ev.c === 1 ? `fifo ${ev.b}` : `other${ev.b ? ` (priority ${ev.b})` : ""}`}${th?.boost !== undefined ? ` (boosted to ${rankText(th.boost)})` : ""}`;
     }
+    case KIND.lockRobust:
+      return `${t}: ${robustText(s, ev)}`;
     case KIND.detach:
       return `tid ${ev.a} is detached${ev.tid >= 0 && ev.tid !== ev.a ? ` by ${t}` : ""}`;
     case KIND.signal: {
@@ -411,13 +414,22 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} blocks ${names.length ? names.join(", ") : "no signal"}`;
     }
     case KIND.signalDeliver: {
-      const what = ev.b === 2 ? "its handler runs" : ev.b === 0 ? "the default action kills the process" : "ignored";
+      const what =
+        ev.b === 2
+          ? "its handler runs"
+          : ev.b === 0
+            ? "the default action kills the process"
+            : ev.b === 3
+              ? "sigwait takes it (no action runs)"
+              : "ignored";
       return `${t} takes ${sigName(ev.a)} (sent at seq ${ev.c}): ${what}`;
     }
     case KIND.sigreturn:
       return `${t} returns from its ${sigName(ev.a)} handler`;
     case KIND.pause:
       return `${t} waits for a signal (pause)`;
+    case KIND.sigwait:
+      return `${t} waits in sigwait for ${sigList(ev.a) || "no signal"}${ev.b >= 0 ? ` until t=${ev.b} ns` : ""}`;
     case KIND.pipeNew:
       return `${t} creates pipe ${ev.a} (${ev.b} bytes)`;
     case KIND.fdOpen: {
@@ -474,8 +486,27 @@ export function misuseText(s: KState | undefined, ev: KEvent): string {
       return `locks ${name}, which it already holds: ${ev.c !== 0 ? outcome : `self-deadlock, ${outcome}`}`;
     case 3:
       return `unlocks recursive ${name} below level 0: ${outcome}`;
+    case 4:
+      return `unlocks robust ${name}, inconsistent since it took it with EOWNERDEAD, without pthread_mutex_consistent: it is now not recoverable (every later lock fails with ENOTRECOVERABLE)`;
     default:
       return `misuses ${name} (what ${ev.b}): ${outcome}`;
+  }
+}
+
+/** What a lock-robust event says: "robust m: tid 3 died holding it (owner-died: the next lock returns EOWNERDEAD)". */
+function robustText(s: KState | undefined, ev: KEvent): string {
+  const name = `robust ${lockName(s, ev.a)}`;
+  switch (ROBUST_STATES[ev.b]) {
+    case "owner-died":
+      return `${name}: tid ${ev.c} died holding it (owner-died: freed, and the next lock returns EOWNERDEAD)`;
+    case "inconsistent":
+      return `takes ${name} with EOWNERDEAD: its owner died holding it; what it protects may be inconsistent until pthread_mutex_consistent`;
+    case "consistent":
+      return `marks ${name} consistent (pthread_mutex_consistent)`;
+    case "not-recoverable":
+      return `${name} is not recoverable: unlocked while inconsistent; every later lock fails with ENOTRECOVERABLE`;
+    default:
+      return `${name}: state ${ev.b}`;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type KStack,
   type KState,
   type Lock,
+  MISUSES,
   OUTCOME_KINDS,
   type Thread,
 } from "../kernel/types.ts";
@@ -30,10 +31,10 @@ import { actorText as actor, misuseText, waitVerb } from "./describe.ts";
 import { lockOrder } from "./lock-order.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 import { dataRace } from "./race.ts";
-import { wakeupInversion } from "./wakeup-inversion.ts";
 import type { ReplaySource } from "./source.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
+import { wakeupInversion } from "./wakeup-inversion.ts";
 
 export { atomicSleep, lockOrder, priorityInversion, signalSafety, wakeupInversion, zombieLeak };
 
@@ -311,6 +312,7 @@ const WAITS: readonly number[] = [
   KIND.joinWait,
   KIND.pipeWait,
   KIND.pause,
+  KIND.sigwait,
 ];
 /** The threads stuck before a thread-exit (set by the pre-hook for its post-hook; the pair runs for one event at a time; one record, rewritten: no allocation per exit). */
 const stuckBefore: { seq: number; time: number; set: Set<number> | null; none: boolean } = {
@@ -464,16 +466,25 @@ export const noPanic: Invariant = {
 
 // ---- lock-misuse ------------------------------------------------------------------------------
 
+const UNLOCK_INCONSISTENT = MISUSES.indexOf("unlock-inconsistent");
+
 export const lockMisuse: Invariant = {
   name: "lock-misuse",
-  doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, or a recursive mutex's level going below zero (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
+  doc: "Locks are used as their type allows: an unlock of a lock not held, an unlock by a thread that does not own it, a relock of a non-recursive lock by its owner, a recursive mutex's level going below zero, or an unlock of a robust mutex taken with EOWNERDEAD without pthread_mutex_consistent (it becomes not recoverable) (a lock-misuse event) breaks it, whatever the type makes of it (an error returned, undefined behaviour, a fatal error).",
   kinds: [KIND.lockMisuse],
   pre(s, ev) {
     if (handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's
     const l = s.locks.get(ev.a);
+    // An unlock of an inconsistent robust mutex: its owner's death is a cause too.
+    const died =
+      l?.diedSeq !== undefined && ev.b === UNLOCK_INCONSISTENT
+        ? { seq: l.diedSeq, why: `its owner died holding ${l.name} (owner-died)` }
+        : null;
     return {
       message: `${actor(s, ev.tid)} ${misuseText(s, ev)}`,
-      causes: l ? causes(ownerCause(l, l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released`)) : [],
+      causes: l
+        ? causes(ownerCause(l, l.owner >= 0 ? `tid ${l.owner} took ${l.name}` : `${l.name} released`), died)
+        : [],
     };
   },
 };

@@ -10,6 +10,8 @@
 // documents next to ACCESS_KINDS:
 //
 //   lock-release(l) by T1          →  the next lock-acquire(l)
+//   T1's death holding robust l    →  the next lock-acquire(l) (lock-robust
+//                                     owner-died: the kernel's release)
 //   fork / spawn / thread-new by T →  the new thread (it starts with T's clock)
 //   the exit of pid a's threads    →  the thread that reaps pid a
 //   a wake by T (futex, pipe, join, signal: issue 11)  →  the thread it wakes
@@ -63,7 +65,15 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
-import { ACCESS_KINDS, DESCRIPTOR_ACCESS_KINDS, ERRNO, type KEvent, KIND, type KState } from "../kernel/types.ts";
+import {
+  ACCESS_KINDS,
+  DESCRIPTOR_ACCESS_KINDS,
+  ERRNO,
+  type KEvent,
+  KIND,
+  type KState,
+  ROBUST,
+} from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
 
@@ -223,15 +233,13 @@ export class RaceDetector implements Monitor {
         if (l !== undefined && ev.tid >= 0) this.acquire(this.slot(ev.tid), l);
         return null;
       }
-      case KIND.lockRelease: {
-        if (ev.tid < 0) return null;
-        const t = this.slot(ev.tid);
-        const l = this.locks.get(ev.a);
-        if (l === undefined) this.sweepLocks(s);
-        this.locks.set(ev.a, l === undefined ? new Int32Array(this.vcs[t]!) : join(l, this.vcs[t]!));
-        this.tick(t);
+      case KIND.lockRelease:
+        if (ev.tid >= 0) this.release(s, ev.a, ev.tid);
         return null;
-      }
+      case KIND.lockRobust:
+        // owner-died: the kernel's release of the dead owner's mutex (the next locker sees what it did).
+        if (ev.b === ROBUST["owner-died"] && ev.c >= 0 && s.threads.has(ev.c)) this.release(s, ev.a, ev.c);
+        return null;
       case KIND.fork:
       case KIND.spawn:
         this.start(ev.c, ev.tid);
@@ -416,6 +424,15 @@ export class RaceDetector implements Monitor {
     if (c === undefined && m.size > 2 * this.slots + 64) m.clear(); // bounded: forgetting an order can hide a race, never invent one
     m.set(id, c === undefined ? new Int32Array(r.vc) : join(c, r.vc));
     if (r.slot >= 0) this.tick(r.slot);
+  }
+
+  /** tid releases lock `id`: the lock's clock takes tid's; tid's next epoch begins. */
+  private release(s: KState, id: number, tid: number): void {
+    const t = this.slot(tid);
+    const l = this.locks.get(id);
+    if (l === undefined) this.sweepLocks(s);
+    this.locks.set(id, l === undefined ? new Int32Array(this.vcs[t]!) : join(l, this.vcs[t]!));
+    this.tick(t);
   }
 
   private acquire(t: number, from: VC): void {
@@ -697,6 +714,7 @@ export const DATA_RACE_KINDS: readonly number[] = [
   KIND.xchg,
   KIND.lockAcquire,
   KIND.lockRelease,
+  KIND.lockRobust,
   KIND.fork,
   KIND.spawn,
   KIND.threadNew,

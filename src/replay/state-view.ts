@@ -179,6 +179,8 @@ export interface LockView {
   copiedSeq: number;
   /** Threads blocked or spinning on it. */
   waiters: number[];
+  /** A robust mutex's state (consistent, owner-died, inconsistent, not-recoverable); absent when it is not robust. */
+  robust?: string;
 }
 
 export interface KstackView {
@@ -305,6 +307,7 @@ export function stateView(s: KState): StateView {
         ownerAlive: ownerAlive(s, l),
         copiedSeq: l.copiedSeq,
         waiters: (waiters.get(l.id) ?? []).sort((a, b) => a - b),
+        ...(l.robust !== undefined ? { robust: l.robust } : {}),
       };
     }),
     kstacks: [...s.kstacks.values()].sort(byKey((k) => k.id)).map((k) => {
@@ -600,7 +603,7 @@ export function stateText(v: StateView): string[] {
         l.id,
         l.name,
         spaceShort(l.space),
-        l.type,
+        l.robust !== undefined ? `${l.type} (robust: ${l.robust})` : l.type,
         owner,
         l.level,
         seqText(l.ownerSince),

@@ -29,7 +29,7 @@ export interface ObjectRef {
 
 export interface WhyEntry {
   seq: number;
-  /** What the event did to the object: owner, released, copied, allocated, freed, created, cleared, exiting. */
+  /** What the event did to the object: owner, released, copied, owner-died, allocated, freed, created, cleared, exiting. */
   role: string;
   /** One line in kernel terms. */
   explanation: string;
@@ -124,7 +124,8 @@ export function objectTitle(s: KState, ref: ObjectRef): string {
       const l = s.locks.get(ref.id);
       if (!l) return `lock ${ref.id}`;
       const owner = l.owner < 0 ? "free" : `owner tid ${l.owner}, level ${l.level}`;
-      return `lock ${l.name} (${l.type}, ${spaceShort(l.space)}; ${owner})`;
+      const robust = l.robust !== undefined ? `, robust: ${l.robust}` : "";
+      return `lock ${l.name} (${l.type}${robust}, ${spaceShort(l.space)}; ${owner})`;
     }
     case "kstack": {
       const k = s.kstacks.get(ref.id);
@@ -180,6 +181,21 @@ function lockWhy(s: KState, l: Lock, src?: ReplaySource): WhyEntry[] {
     let held = "free";
     if (l.owner >= 0) held = `held by tid ${l.owner}${ownerClause(s, l)}`;
     out.push({ seq: l.copiedSeq, role: "copied", explanation: `fork copied ${l.name} into ${where}, ${held}` });
+  }
+  if (l.robust !== undefined && l.robust !== "consistent" && l.diedSeq !== undefined) {
+    const died = src && l.diedSeq < src.eventCount ? eventAt(src, l.diedSeq) : undefined;
+    const who = died?.kind === KIND.lockRobust ? `tid ${died.c}` : "its owner";
+    const now =
+      l.robust === "owner-died"
+        ? "the next lock returns EOWNERDEAD"
+        : l.robust === "inconsistent"
+          ? `tid ${l.owner} took it with EOWNERDEAD and has not called pthread_mutex_consistent`
+          : "it was unlocked while inconsistent: not recoverable, every lock fails with ENOTRECOVERABLE";
+    out.push({
+      seq: l.diedSeq,
+      role: "owner-died",
+      explanation: `${who} died holding robust ${l.name}; ${now}`,
+    });
   }
   return out;
 }

@@ -16,6 +16,7 @@ import {
   OBJ_STATES,
   OUTCOME_KINDS,
   PROC_STATES,
+  ROBUST_STATES,
   SCHED_POLICIES,
   SYNC_KINDS,
   THREAD_STATES,
@@ -255,7 +256,9 @@ type Field =
   | "stores?"
   | "fds?"
   | "actions?"
-  | "wake?";
+  | "wake?"
+  // robust mutexes' (absent on other locks)
+  | "robust?";
 
 // Fields of imported traces (src/kernel/imported.ts) are optional: absent in simulated runs.
 const CPU: Record<string, Field> = {
@@ -324,6 +327,8 @@ const LOCK: Record<string, Field> = {
   since: "int",
   copiedSeq: "int",
   pi: "bool?",
+  robust: "robust?",
+  diedSeq: "int?",
 };
 // Issue 11's parts of threads, processes and variables, and its pipes.
 const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", until: "int", need: "int?" };
@@ -446,6 +451,8 @@ function fieldOk(v: unknown, f: Field): boolean {
       return isIntArray(v);
     case "locktype":
       return typeof v === "string" && (LOCK_TYPES as readonly string[]).includes(v);
+    case "robust?":
+      return v === undefined || (typeof v === "string" && (ROBUST_STATES as readonly string[]).includes(v));
     case "tstate":
       return typeof v === "string" && (THREAD_STATES as readonly string[]).includes(v);
     case "pstate":

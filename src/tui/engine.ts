@@ -737,6 +737,7 @@ function eventRefs(ev: KEvent): ObjectRef[] {
     case KIND.lockRelease:
     case KIND.unlockNotOwner:
     case KIND.lockRestamp:
+    case KIND.lockRobust:
     case KIND.lockWaitEnd:
       out.push({ kind: "lock", id: ev.a });
       break;

@@ -78,6 +78,7 @@ export const KIND_CLASSES: readonly KindClass[] = [
       KIND.lockWait,
       KIND.lockRelease,
       KIND.lockRestamp,
+      KIND.lockRobust,
       KIND.lockWaitEnd,
       KIND.futexWait,
       KIND.futexWake,
@@ -110,7 +111,7 @@ export const KIND_CLASSES: readonly KindClass[] = [
     label: "signals: sent, delivered, handlers, actions, masks",
     color: "magentaBright",
     routine: false,
-    kinds: [KIND.signal, KIND.sigaction, KIND.sigmask, KIND.signalDeliver, KIND.sigreturn],
+    kinds: [KIND.signal, KIND.sigaction, KIND.sigmask, KIND.signalDeliver, KIND.sigreturn, KIND.sigwait],
   },
   {
     name: "fd",
