@@ -121,7 +121,7 @@ const HOW_TEXT: Record<string, string> = {
   "wakeup-new": "a new task's first wakeup",
   futex: "futex_wake",
   timer: "its timer expired",
-  signal: "a signal interrupts its wait",
+  signal: "a signal arrived for it (it interrupts a wait, or ends a sigwait)",
   pipe: "its pipe is ready",
   join: "the thread it joins has exited",
   lock: "the lock it waits on was released",
