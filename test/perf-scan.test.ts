@@ -137,10 +137,11 @@ describe("parallel first-violation scan", () => {
     expect(planFor([noPanic])).toEqual({ split: [noPanic], reports: null, serial: null });
     // One that does not say where it reports: serial.
     expect(planFor([noPanic, history]).serial).toMatch(/history keeps a history of the run/);
-    // data-race reports only at memory accesses and descriptors' uses and changes.
+    // data-race reports only at memory accesses and descriptors' uses and changes; wakeup-inversion not before a sched-set.
     const p = planFor(INVARIANTS);
     expect(p.serial).toBeNull();
     expect(p.split.map((i) => i.name)).not.toContain("data-race");
+    expect(p.split.map((i) => i.name)).not.toContain("wakeup-inversion");
     expect([...p.reports!.keys()].filter((k) => p.reports![k] === 1).sort()).toEqual(
       [
         KIND.load,
@@ -155,6 +156,7 @@ describe("parallel first-violation scan", () => {
         KIND.fdOpen,
         KIND.fdClose,
         KIND.errno,
+        KIND.schedSet,
       ].sort(),
     );
   });

@@ -171,8 +171,9 @@ export interface SegmentResult {
   endMatches: boolean;
   /** First seq of each gap its reads found: the main reader is told of those the serial scan would have met. */
   gapSeqs: number[];
-  /** The first event in it where an invariant left out (one with a history) could report, or -1 (see Plan). */
+  /** The first event in it where an invariant left out (one with a history) could report, or -1 (see Plan); and its kind. */
   firstReport: number;
+  firstReportKind: number;
   /** Where and when it was checked (set by the thread that checked it). */
   timing?: SegmentTiming;
 }
@@ -332,6 +333,7 @@ export function checkSegment(
     endMatches: false,
     gapSeqs: [],
     firstReport: -1,
+    firstReportKind: -1,
   };
   let start: KState | undefined;
   if (k > 0) {
@@ -371,6 +373,7 @@ export function checkSegment(
     endMatches,
     gapSeqs: src.gaps.filter((g) => g.toSeq > lo && g.fromSeq <= hi).map((g) => Math.max(g.fromSeq, lo + 1)),
     firstReport: r.firstWatched,
+    firstReportKind: r.firstWatchedKind,
   };
 }
 
@@ -607,12 +610,10 @@ function merge(
       // An invariant left out (with a history) could report from here on: the whole scan, serially, with it.
       note(
         `check: ${threads}, ${bounds.length} segments; ${
-          plan.split.length < invs.length
-            ? invs
-                .filter((i) => !splittable(i))
-                .map((i) => i.name)
-                .join(", ")
-            : "an invariant"
+          invs
+            .filter((i) => !splittable(i) && (i.reports?.includes(r.firstReportKind) ?? true))
+            .map((i) => i.name)
+            .join(", ") || "an invariant"
         } can report from seq ${r.firstReport} on and needs the run's history: checked on one thread from the start`,
       );
       return serialAll(view, invs, bounds, 0, 0, [], false);
