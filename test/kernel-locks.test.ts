@@ -214,6 +214,37 @@ describe("robust mutexes (locks.ts: the owner's death, EOWNERDEAD, consistent, E
     expect(blocked).toBeGreaterThan(0);
   });
 
+  it("a condvar wait whose relock takes the mutex from a dead owner returns EOWNERDEAD (the caller holds it, inconsistent)", () => {
+    // The waiter waits on cv with m; the signaller takes m, signals and dies holding it: the waiter's relock gets it owner-died.
+    const w: World = {
+      config: { cpus: 2, ...DEFAULT_RULES },
+      locks: ROBUST,
+      vars: { flag: { type: "int" }, cv: k.condvar() },
+      procs: [
+        {
+          name: "p",
+          main: [
+            k.thread([...waitFlag, k.lock("m"), k.cvSignal("cv"), k.user("dies holding m", 4)]),
+            k.lock("m"),
+            k.store("flag", 1, { atomic: true }),
+            k.cvWait("cv", "m", { ret: "w" }),
+            k.consistent("m", { ret: "c" }),
+            k.unlock("m"),
+          ],
+        },
+      ],
+    };
+    expect(validateWorld(w)).toBeNull();
+    for (let seed = 1; seed <= 10; seed++) {
+      const evs: KEvent[] = [];
+      const st = simulate(w, { seed, maxEvents: 10_000 }, (e) => evs.push({ ...e }));
+      expect(st.outcome!.kind, `seed ${seed}`).toBe("ok");
+      expect([regSets(evs, "w"), regSets(evs, "c")], `seed ${seed}`).toEqual([[k.ERRNO.EOWNERDEAD], [0]]);
+      expect(robustEvents(evs).map((x) => x[0])).toEqual(["owner-died", "inconsistent", "consistent"]);
+      folded({ evs, st, w });
+    }
+  });
+
   it("without robust the same program hangs on the dead owner's mutex", () => {
     const r = runW([dies(12, [k.unlock("m")])], { m: { type: "mutex" } });
     expect(r.st.outcome!.kind).toBe("hang");

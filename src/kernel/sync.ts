@@ -10,9 +10,11 @@
 //
 //   condvar    word = a sequence number. wait: load seq; unlock the mutex;
 //              futex_wait(word, seq) (EAGAIN when a signal came in between:
-//              return); lock the mutex. signal: seq += 1; futex_wake 1 (all
-//              for broadcast). A signal before the wait is lost, as in POSIX:
-//              the waiter must check its predicate in a loop.
+//              return); lock the mutex (a robust one taken from a dead owner:
+//              the wait returns EOWNERDEAD; one not recoverable: ENOTRECOVERABLE,
+//              not held). signal: seq += 1; futex_wake 1 (all for broadcast). A
+//              signal before the wait is lost, as in POSIX: the waiter must
+//              check its predicate in a loop.
 //   semaphore  word = the count. wait: load; if > 0, cas(v, v - 1), else
 //              futex_wait(word, 0) and retry (EINTR when a signal handler ran
 //              meanwhile, as sem_wait). post: count += 1; futex_wake 1 when a
@@ -77,6 +79,9 @@ function left(k: Simulator, c: number, until: number | undefined): number | unde
 
 // ---- condition variables ----------------------------------------------------------------
 
+/** What a condvar wait returns other than 0: its timeout, and a robust mutex's relock (EOWNERDEAD, ENOTRECOVERABLE). */
+const RELOCK_CODES: readonly number[] = [ERRNO.ETIMEDOUT, ERRNO.EOWNERDEAD, ERRNO.ENOTRECOVERABLE];
+
 /** pthread_cond_wait / timedwait (see the file comment). */
 export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "cvWait" }>): R {
   let phase = 0;
@@ -132,8 +137,14 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
         case 3: {
           const m = lockId(k, t2, c2, op.mutex);
           if (m < 0) return KEEP;
+          // A robust mutex's relock reports as pthread_cond_wait does: EOWNERDEAD when it takes it from a dead
+          // owner (as lockOp decides: owner-died when the call that takes it begins), ENOTRECOVERABLE when it cannot.
+          const l = k.state.locks.get(m)!;
+          const died = l.robust === "owner-died";
           const r = lockOp(k, t2, c2, m);
           if (r !== DONE) return r;
+          if (l.robust === "not-recoverable" && l.owner !== t2.tid) result = ERRNO.ENOTRECOVERABLE;
+          else if (died && l.owner === t2.tid) result = ERRNO.EOWNERDEAD;
           if (op.ret === undefined && result !== ERRNO.ETIMEDOUT) return DONE;
           phase = 4;
           return KEEP;
@@ -141,7 +152,7 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
         default:
           // The timer ended the wait: the call fails with ETIMEDOUT (the mutex held again), as every failed call says.
           if (result === ERRNO.ETIMEDOUT) failed(t2, c2, ERRNO.ETIMEDOUT);
-          setRet(k, t2, c2, op.ret, result === ERRNO.ETIMEDOUT ? ERRNO.ETIMEDOUT : 0);
+          setRet(k, t2, c2, op.ret, RELOCK_CODES.includes(result) ? result : 0);
           return DONE;
       }
     }
