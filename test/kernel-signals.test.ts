@@ -548,6 +548,19 @@ describe("sigwait (signal.ts): synchronous signal handling", () => {
     }
   });
 
+  it("a sigwaiting thread that does not block the signal still takes it when it comes during the wait: no handler runs", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = run([server(50_000, [k.sigmask("unblock", ["SIGUSR1"]), k.sigwait("SIGUSR1", { ret: "sig" })])], seed);
+      expect(r.st.outcome!.kind).toBe("ok");
+      const wake = of(r.evs, k.KIND.wake).find((e) => e.c === k.HOW.signal)!;
+      expect(wake.a).toBe(3);
+      expect(of(r.evs, k.KIND.signalDeliver).map((e) => [e.tid, e.a, e.b])).toEqual([[3, SIG.SIGUSR1, 3]]);
+      expect(regs(r.evs, "sig")).toEqual([SIG.SIGUSR1]);
+      expect(of(r.evs, k.KIND.sigreturn)).toEqual([]);
+      folded(r);
+    }
+  });
+
   it("a signal already pending is taken at once, without a wait", () => {
     const r = run([
       [k.sigmask("block", ["SIGUSR2"]), k.raise("SIGUSR2"), k.sigwait(["SIGUSR1", "SIGUSR2"], { ret: "sig" })],

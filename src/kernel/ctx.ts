@@ -71,6 +71,8 @@ export interface TCtx {
    * its whole duration again (Linux's restart_block).
    */
   restartUntil: number;
+  /** The signals of the sigwait it is blocked in or was woken from (a bit per signal), 0 when none (signal.ts, inCall). */
+  sigwaitSet: number;
 }
 
 export interface PCtx {

@@ -341,9 +341,10 @@ export function sigsuspendOp(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { 
  * sigwait(sigs) / sigtimedwait (see the file comment). A pending signal of
  * sigs: signal-deliver (action sigwait), its number into `ret`. None: the
  * thread waits (sigwait; a timer at the timeout), and runs the op again when
- * woken: by a signal of sigs (send; or one it does not block, whose handler
- * runs first: the wait goes on after it, as glibc's sigwait retries EINTR) or
- * by its timer (errno EAGAIN, -EAGAIN into `ret`).
+ * woken: by a signal of sigs (send), which it takes whether or not it blocks
+ * it (inCall: no handler runs first); by another signal it does not block,
+ * whose handler runs first (the wait goes on after it, as glibc's sigwait
+ * retries EINTR); or by its timer (errno EAGAIN, -EAGAIN into `ret`).
  */
 export function sigwaitOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "sigwait" }>): R {
   const th = k.state.threads.get(t.tid)!;
@@ -351,6 +352,7 @@ export function sigwaitOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op
   const timedOut =
     t.blockedAt >= 0 && th.woken !== undefined && th.woken.seq > t.blockedAt && th.woken.how === HOW.timer;
   t.blockedAt = -1;
+  t.sigwaitSet = 0;
   const inSet = (x: PendingSignal) => (set & bit(x.sig)) !== 0;
   const pend = th.sigPending?.find(inSet) ?? k.state.procs.get(th.pid)?.sigPending?.find(inSet);
   if (pend !== undefined) {
@@ -377,6 +379,7 @@ export function sigwaitOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op
   }
   k.emit(c, t.tid, ev.sigwait({ mask: set, until }));
   k.cost(COST.kernel, c);
+  t.sigwaitSet = set;
   t.blockedAt = k.state.seq;
   t.blockedUntil = until;
   if (until >= 0) arm(k, t.tid, until, t.blockedAt);
@@ -404,8 +407,18 @@ export function sigList(mask: number): string {
  */
 export function inCall(s: KState, t: TCtx): boolean {
   if (t.blockedAt < 0) return false;
-  const w = s.threads.get(t.tid)?.woken;
-  return !(w !== undefined && w.seq > t.blockedAt && w.how === HOW.signal);
+  const th = s.threads.get(t.tid);
+  const w = th?.woken;
+  if (!(w !== undefined && w.seq > t.blockedAt && w.how === HOW.signal)) return true;
+  // A sigwait woken by a signal of its set takes it itself, blocked or not, before any handler could run (Linux's
+  // do_sigtimedwait unblocks the set while it sleeps and dequeues the signal on waking).
+  return t.sigwaitSet !== 0 && th !== undefined && sigwaitPending(s, th, t.sigwaitSet);
+}
+
+/** Whether a signal of `set` is pending for th or its process. */
+function sigwaitPending(s: KState, th: Thread, set: number): boolean {
+  const mine = (x: PendingSignal) => (set & bit(x.sig)) !== 0;
+  return th.sigPending?.some(mine) === true || s.procs.get(th.pid)?.sigPending?.some(mine) === true;
 }
 
 /**

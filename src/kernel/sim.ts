@@ -387,6 +387,7 @@ export class Simulator {
       handledAt: -1,
       wrote: -1,
       restartUntil: -1,
+      sigwaitSet: 0,
     };
     this.threads.set(tid, t);
     return t;
