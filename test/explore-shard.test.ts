@@ -137,6 +137,12 @@ describe("merge (in process)", () => {
       ["fix", [ok[0]!, other((d) => (d.fix = "atfork-2.17")), ok[2]!], /another run: fix atfork-2\.17/],
       ["strategy", [ok[0]!, other((d) => (d.strategy = "pct")), ok[2]!], /another run: strategy pct/],
       ["cpus", [ok[0]!, other((d) => (d.cpus = 4)), ok[2]!], /another run: cpus 4/],
+      // The memory model (a scenario's rules, not only --opt memory=) is the run's too.
+      [
+        "memory",
+        [ok[0]!, other((d) => (d.memory = "tso")), ok[2]!],
+        /another run: memory model tso, but s0\.json has sc/,
+      ],
       ["options", [ok[0]!, other((d) => (d.options = { x: "1" })), ok[2]!], /another run: options x=1/],
       [
         "twice",

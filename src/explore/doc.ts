@@ -373,6 +373,7 @@ function runKey(d: ExploreDoc & { shard: ShardJson }): [string, string][] {
         .join(",") || "(none)",
     ],
     ["cpus", String(d.cpus)],
+    ["memory model", d.memory ?? "sc"],
     ["max events", String(d.maxEvents)],
     ["strategy", d.strategy],
     ["seeds", `${d.seeds.from}..${d.seeds.to}`],
