@@ -138,6 +138,37 @@ describe("whatif and pivots", () => {
     expect(w.stderr.trim().split("\n")).toHaveLength(1);
   }, 60_000);
 
+  it("whatif --drain / --no-drain answers a tso drain question the other way: the store-buffering failure passes", async () => {
+    const t = await recordTo("sb24.ktrace", "examples/store-buffering.ts", "--seed", "24");
+    const pj = JSON.parse((await runCli(["pivots", t, "--json"])).stdout);
+    expect(pj.failure.invariant).toBe("mutual-exclusion");
+    // A drain question that stayed buffered and whose flip passes, as pivots lists it.
+    const d = pj.pivots.find(
+      (p: { decision: { kind: string; value: number } }) => p.decision.kind === "drain",
+    )!.decision;
+    expect(d.value).toBe(0);
+    const w = await runCli(["whatif", t, "--at", String(d.seq), "--drain", "--json", "-o", join(dir, "sb24-w.ktrace")]);
+    expect(w.code, w.stderr).toBe(0);
+    const doc = JSON.parse(w.stdout);
+    expect(doc.fails).toBe(false);
+    expect(doc.change).toContain(
+      `tid ${d.tid}'s oldest buffered store reaches memory at seq ${d.seq} (it stayed buffered)`,
+    );
+    // The answer it already had, a seq with no drain question, and a run without any: one line each, exit 2.
+    for (const [args, msg] of [
+      [["--at", String(d.seq), "--no-drain"], /already stayed buffered; nothing to change/],
+      [["--at", "0", "--drain"], /seq 0 is not a drain question .*; nearby: \d+/],
+    ] as const) {
+      const r = await runCli(["whatif", t, ...args]);
+      expect([r.code, r.stderr.trim().split("\n").length]).toEqual([2, 1]);
+      expect(r.stderr).toMatch(msg);
+    }
+    const sc = await recordTo("lc.ktrace", "examples/lock-cycle.ts");
+    const r = await runCli(["whatif", sc, "--at", "10", "--drain"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/asked no drain question .* for tso runs/);
+  });
+
   it("--run names a thread that was not ready: one line, exit 2", async () => {
     const t = await recordTo("c7.ktrace", "tcmalloc-fork", "--cpus", "1", "--seed", "7");
     const ev = JSON.parse((await runCli(["shrink", t, "--json"])).stdout);

@@ -414,7 +414,7 @@ export const COMMANDS = [
     name: "whatif",
     summary: "Change one scheduling decision of a trace and run it again: does it still fail?",
     details:
-      "Re-simulates the trace with one decision changed at SEQ, following the original decisions everywhere else (each thread keeps its own preemption points and step timings; where the original has no answer, the trace's strategy answers). At a scheduling point: --run TID runs another thread there, --no-preempt keeps a preempted thread running, --preempt preempts a thread that went on; with none of them, the natural flip (undo a preemption, else take the next other thread, else preempt). --cost N makes the step at SEQ take N times its base cost instead (timing: on several cpus it decides which cpu acts first). Writes the branch's trace. Exit 0 when the branch does not fail, 1 when it fails (the same way or another), 2 when SEQ is not such a point (the nearby ones are named).",
+      "Re-simulates the trace with one decision changed at SEQ, following the original decisions everywhere else (each thread keeps its own preemption points and step timings; where the original has no answer, the trace's strategy answers). At a scheduling point: --run TID runs another thread there, --no-preempt keeps a preempted thread running, --preempt preempts a thread that went on; with none of them, the natural flip (undo a preemption, else take the next other thread, else preempt). --cost N makes the step at SEQ take N times its base cost instead (timing: on several cpus it decides which cpu acts first). Under the tso memory model, --drain / --no-drain answer the drain question at SEQ the other way (the thread's oldest buffered store reaches memory there, or stays buffered). Writes the branch's trace. Exit 0 when the branch does not fail, 1 when it fails (the same way or another), 2 when SEQ is not such a point (the nearby ones are named).",
     positionals: [tracePos("whatif")],
     flags: [
       seqAt,
@@ -426,6 +426,16 @@ export const COMMANDS = [
         type: { kind: "int" },
         metavar: "N",
         description: "The step at SEQ takes N (1..4) times its base cost.",
+      },
+      {
+        name: "drain",
+        type: { kind: "boolean" },
+        description: "tso: the thread's oldest buffered store reaches memory at SEQ (a drain question).",
+      },
+      {
+        name: "no-drain",
+        type: { kind: "boolean" },
+        description: "tso: the thread's oldest buffered store stays buffered at SEQ.",
       },
       output("Write the branch's trace to FILE (default: <trace>.whatif-<SEQ>.ktrace)."),
       json("{change, original, branch, fails, sameFailure, followed, path}"),

@@ -6,7 +6,9 @@
 // At a scheduling point (a free cpu picking among ready threads, or the
 // scheduler considering a preemption) the change runs another thread there,
 // or preempts, or does not. `cost` changes the timing of the step at an
-// event instead (on several cpus, timing decides which cpu acts first).
+// event instead (on several cpus, timing decides which cpu acts first);
+// `drain`, under tso, whether a thread's oldest buffered store reaches
+// memory at a drain question.
 
 import { KIND } from "../kernel/index.ts";
 import { record } from "../record/index.ts";
@@ -23,6 +25,8 @@ export interface WhatIfRequest {
   preempt?: boolean;
   /** The step at `at` costs this many times its base cost (1..4). */
   cost?: number;
+  /** tso: at the drain question at `at`, true: the thread's oldest buffered store reaches memory; false: it stays buffered. */
+  drain?: boolean;
 }
 
 /** The change, resolved against the original run's decisions. */
@@ -90,6 +94,31 @@ export function resolveChange(
       `seq ${at} ${why}; nearby scheduling points: ${nearbyPoints(ds, at)}${req.cost === undefined ? `; or change the timing of the step at ${at} with --cost 1..4` : ""}`,
     );
   };
+  if (req.drain !== undefined) {
+    if (req.run !== undefined || req.preempt !== undefined || req.cost !== undefined)
+      throw new BranchError("--drain and --no-drain change a store buffer's drain: give one alone");
+    const drains = ds.filter((d) => d.kind === "drain");
+    const d = drains.find((x) => x.seq === at);
+    if (d === undefined) {
+      const near = [...new Set(drains.map((x) => x.seq))];
+      const list = [...near.filter((q) => q < at).slice(-3), ...near.filter((q) => q > at).slice(0, 3)];
+      throw new BranchError(
+        drains.length === 0
+          ? `seq ${at}: the run asked no drain question (it ran under sc, or no thread had a buffered store at a step): --drain and --no-drain are for tso runs`
+          : `seq ${at} is not a drain question (a step of a thread with buffered stores, under tso); nearby: ${list.join(", ")}`,
+      );
+    }
+    const want = req.drain ? 1 : 0;
+    if (d.value === want)
+      throw new BranchError(
+        `at seq ${at} tid ${d.tid}'s oldest buffered store already ${want === 1 ? "reached memory" : "stayed buffered"}; nothing to change`,
+      );
+    return {
+      changes: [changeOf(d, want)],
+      decision: d,
+      text: `tid ${d.tid}'s oldest buffered store ${want === 1 ? "reaches memory" : "stays buffered"} at seq ${at} (it ${d.value === 1 ? "reached memory" : "stayed buffered"})`,
+    };
+  }
   if (req.cost !== undefined) {
     if (req.run !== undefined || req.preempt !== undefined)
       throw new BranchError("--cost changes timing: give it alone, not with --run, --preempt or --no-preempt");

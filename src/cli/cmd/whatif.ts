@@ -1,4 +1,4 @@
-// ktrace whatif <trace> --at SEQ [--run TID | --preempt | --no-preempt | --cost N] [-o FILE] [--json]
+// ktrace whatif <trace> --at SEQ [--run TID | --preempt | --no-preempt | --cost N | --drain | --no-drain] [-o FILE] [--json]
 //
 // One decision of the trace changed, the run simulated again following the
 // original decisions elsewhere (src/explore/whatif.ts). Prints whether the
@@ -27,6 +27,7 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
   const f = args.flags;
   const path = args.positionals[0]!;
   if (f.preempt && f["no-preempt"]) throw new UsageError("give one of --preempt and --no-preempt");
+  if (f.drain && f["no-drain"]) throw new UsageError("give one of --drain and --no-drain");
   const { src, tr } = openRun(path);
   let base: RunResult;
   let cpu = -1;
@@ -47,6 +48,7 @@ export async function run(args: ParsedArgs<"whatif">): Promise<number> {
       ...(f.run !== undefined ? { run: f.run } : {}),
       ...(f.cost !== undefined ? { cost: f.cost } : {}),
       ...(f.preempt ? { preempt: true } : f["no-preempt"] ? { preempt: false } : {}),
+      ...(f.drain ? { drain: true } : f["no-drain"] ? { drain: false } : {}),
     },
     cpu,
     kind,
