@@ -25,6 +25,7 @@ import { checkDataflow } from "../src/replay/dataflow.ts";
 import {
   Cursor,
   describe as describeEvent,
+  firstViolation,
   MemorySource,
   parseWatch,
   stateText,
@@ -401,5 +402,49 @@ describe("tso: replay", () => {
     expect(decodeSchedule(encodeSchedule(s), 64)).toEqual(s);
     // A trailing drain list of zero questions is never written: bytes after the draws are refused.
     expect(() => decodeSchedule(Uint8Array.from([...encodeSchedule(s), 0]), 64)).toThrow(/left over/);
+  });
+});
+
+describe("data-race under tso: an atomic-store releases at its store-commit", () => {
+  // t stores data (plain), then publishes flag with an atomic store; main, a few steps later (so that its read lands
+  // before, between or after the store and its commit), reads flag atomically, then writes data.
+  const w = worldOf(
+    [
+      [
+        k.thread([k.store("data", 1), k.store("flag", 1, { atomic: true }), k.user("work", 6)], { tid: "t" }),
+        k.user("spin", 8),
+        k.load("f", "flag", { atomic: true }),
+        k.store("data", 2),
+        k.join(k.r("t")),
+      ],
+    ],
+    { ...TSO, vars: { data: { type: "int" }, flag: { type: "int" } } },
+  );
+
+  it("a read of the old value between the store and its commit acquires nothing: the writes of data race; after the commit they are ordered", () => {
+    let early = 0;
+    let late = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const r = runOf(w, { seed });
+      const flagId = r.evs.find((e) => e.kind === KIND.varNew && e.s.split(" ")[1] === "flag")?.a;
+      const store = r.evs.find((e) => e.kind === KIND.atomicStore && e.a === flagId);
+      const commit = r.evs.find((e) => e.kind === KIND.storeCommit && e.a === flagId);
+      const read = r.evs.find((e) => e.kind === KIND.atomicLoad && e.a === flagId);
+      if (!store || !commit || !read) continue;
+      const v = firstViolation(MemorySource.fromEvents(w.config, r.evs), ["data-race"]).violation;
+      if (store.seq < read.seq && read.seq < commit.seq) {
+        // Read 0: nothing orders t's write of data before main's.
+        expect(read.b, `seed ${seed}`).toBe(0);
+        expect(v?.message, `seed ${seed}`).toMatch(/^data race on data: store \(plain write\)/);
+        early++;
+      } else if (commit.seq < read.seq) {
+        // Read 1 from memory: t's release orders its write of data before main's.
+        expect(read.b, `seed ${seed}`).toBe(1);
+        expect(v, `seed ${seed}`).toBeNull();
+        late++;
+      }
+    }
+    expect(early).toBeGreaterThan(0);
+    expect(late).toBeGreaterThan(0);
   });
 });

@@ -35,7 +35,12 @@
 //                                     acquires what earlier atomic writes of v
 //                                     released (C11's release/acquire; a store
 //                                     does not acquire, a failed cas does not
-//                                     release)
+//                                     release). Under the tso memory model an
+//                                     atomic-store enters the store buffer: it
+//                                     releases (the writer's clock at the
+//                                     store) at its store-commit, when others
+//                                     can read it; a read before that read the
+//                                     old value and acquires nothing of it
 //
 // A variable is identified by its id: the kernel gives a fork child's copies
 // of its parent's user variables new ids (types.ts), so a copy starts with no
@@ -69,6 +74,7 @@ import {
   ACCESS_KINDS,
   DESCRIPTOR_ACCESS_KINDS,
   ERRNO,
+  isTso,
   type KEvent,
   KIND,
   type KState,
@@ -201,6 +207,8 @@ export class RaceDetector implements Monitor {
   private readonly fds = new Map<number, VarState>();
   /** The threads whose exec is closing their process's close-on-exec descriptors: the kernel's closes, not the program's. */
   private readonly execing = new Set<number>();
+  /** tso: by tid, its buffered stores in order: the clock an atomic-store releases at its store-commit (null: a plain store). */
+  private readonly buffered = new Map<number, { id: number; vc: VC | null }[]>();
   /** The last thread slot() looked up (most events come in runs of one thread's). */
   private lastTid = -1;
   private lastSlot = -1;
@@ -220,9 +228,13 @@ export class RaceDetector implements Monitor {
       case KIND.atomicLoad:
         return this.read(s, ev, true);
       case KIND.store:
+        if (isTso(s.config)) this.buffer(ev, null);
         return this.write(s, ev);
       case KIND.atomicStore:
         return this.atomic(s, ev, false, true);
+      case KIND.storeCommit:
+        this.committed(s, ev);
+        return null;
       case KIND.cas:
         return this.atomic(s, ev, true, ev.c !== ev.b);
       case KIND.fetchAdd:
@@ -477,10 +489,34 @@ export class RaceDetector implements Monitor {
     this.noteRead(v, t, ev);
     if (writes) {
       const c = this.vcs[t]!;
-      v.sync = v.sync === null ? new Int32Array(c) : join(v.sync, c);
+      // tso: an atomic-store is buffered (a locked cas, fetch-add or xchg is not): it releases at its store-commit.
+      if (ev.kind === KIND.atomicStore && isTso(s.config)) this.buffer(ev, new Int32Array(c));
+      else v.sync = v.sync === null ? new Int32Array(c) : join(v.sync, c);
       this.tick(t);
     }
     return found;
+  }
+
+  /** tso: a store of ev's thread entered its buffer; `vc` what it releases when it reaches memory (null: nothing). */
+  private buffer(ev: KEvent, vc: VC | null): void {
+    if (ev.tid < 0) return;
+    let q = this.buffered.get(ev.tid);
+    if (q === undefined) this.buffered.set(ev.tid, (q = []));
+    q.push({ id: ev.a, vc });
+  }
+
+  /** tso: the oldest buffered store of ev's thread reaches memory: an atomic one's release takes effect now. */
+  private committed(s: KState, ev: KEvent): void {
+    const q = this.buffered.get(ev.tid);
+    const e = q?.shift();
+    // Not the store the monitor saw buffered (it started mid-run): what it buffered before is unknown, and dropped.
+    if (e === undefined || e.id !== ev.a) {
+      this.buffered.delete(ev.tid);
+      return;
+    }
+    if (e.vc === null) return;
+    const v = this.varState(s, ev.a);
+    v.sync = v.sync === null ? e.vc : join(v.sync, e.vc);
   }
 
   /** A plain write: checks against the last plain write and every access since. */
@@ -709,6 +745,7 @@ export const DATA_RACE_KINDS: readonly number[] = [
   KIND.store,
   KIND.atomicLoad,
   KIND.atomicStore,
+  KIND.storeCommit,
   KIND.cas,
   KIND.fetchAdd,
   KIND.xchg,
@@ -734,7 +771,7 @@ export const DATA_RACE_KINDS: readonly number[] = [
 
 export const dataRace: Invariant = {
   name: "data-race",
-  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable; a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. A process's descriptor numbers are shared the same way (as ThreadSanitizer treats them): closing one writes it, opening one writes it afresh (the kernel hands a number out whole: an open races with nothing before it), a read or write through it reads it, so a thread using a number another thread closed (and maybe reused) under it, or a close while another thread may still use it (a double close among them), breaks it too. The finding names both accesses.",
+  doc: "Two accesses to one variable by different threads, at least one a plain write, are ordered by happens-before (lock release to acquire, fork, spawn and thread creation, the exit of a reaped process's threads to the reaper, an atomic write to a later atomic read of the variable (under tso, from its store-commit); a wakeup to the thread it wakes, a pipe's write to its later read, a signal to its delivery, a thread's exit to a join in its process): the later of two unordered accesses breaks it, on any interleaving, whether or not the values came out wrong. A process's descriptor numbers are shared the same way (as ThreadSanitizer treats them): closing one writes it, opening one writes it afresh (the kernel hands a number out whole: an open races with nothing before it), a read or write through it reads it, so a thread using a number another thread closed (and maybe reused) under it, or a close while another thread may still use it (a double close among them), breaks it too. The finding names both accesses.",
   kinds: DATA_RACE_KINDS,
   monitor: () => new RaceDetector(),
   // A finding is at the later of two accesses (RaceDetector.pre): never at a synchronization event.
