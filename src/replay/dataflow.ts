@@ -39,6 +39,7 @@ import {
   ERRNO,
   ERRNO_NAMES,
   HOW,
+  isTso,
   type KEvent,
   KIND,
   type KState,
@@ -47,6 +48,7 @@ import {
   type Thread,
   VAR_WRITE_KINDS,
 } from "../kernel/types.ts";
+import { varText } from "./describe.ts";
 import type { Cause, Violation } from "./invariants.ts";
 import { walk } from "./scan.ts";
 import type { ReplaySource } from "./source.ts";
@@ -104,7 +106,8 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   const handler = state ? signalTarget(src, v.event, state) : [];
-  if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state)];
+  const stale = state && isTso(state.config) ? staleLoads(src, v.event, state) : [];
+  if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state), ...stale];
   if (v.invariant === "no-deadlock" && state)
     return [
       ...handler,
@@ -112,11 +115,67 @@ export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Fl
       ...signalsBeforePause(src, v.event, state),
       ...signalsElsewhere(src, v.event, state),
       ...deadOwners(src, v.event, state),
+      ...stale,
     ];
   // lock-owner-alive's own cause is the owner's acquire: add what ended the owner.
   if (v.invariant === "lock-owner-alive" && state) return [...handler, ...deadOwners(src, v.event, state, false)];
   const decl = src.meta.invariants?.find((d) => d.name === v.invariant);
-  return decl && state ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state)] : handler;
+  return decl && state
+    ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state), ...stale]
+    : [...handler, ...stale];
+}
+
+/** How far back (events) a tso run's stale loads are looked for, and how many are named at most. */
+const STALE_WINDOW = 4096;
+const STALE_MOST = 4;
+
+/**
+ * Under tso: the loads before ev (a bounded window, no fold) that read a
+ * variable while another thread's store to it sat in that thread's store
+ * buffer: they read the old value, the store buffering behind a lost wakeup
+ * or two threads both entering (a fence after the store orders them). The
+ * latest STALE_MOST, each with the store it missed and its commit.
+ */
+function staleLoads(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  // By thread, its buffered stores in order (a store-commit takes the oldest).
+  const buffered = new Map<number, KEvent[]>();
+  const found: { load: KEvent; store: KEvent }[] = [];
+  walk(
+    src,
+    Math.max(0, ev.seq - STALE_WINDOW),
+    ev.seq,
+    {
+      event: (e) => {
+        if (e.tid < 0) return;
+        if (e.kind === KIND.store || e.kind === KIND.atomicStore) {
+          let q = buffered.get(e.tid);
+          if (q === undefined) buffered.set(e.tid, (q = []));
+          q.push({ ...e });
+        } else if (e.kind === KIND.storeCommit) buffered.get(e.tid)?.shift();
+        else if (LOADS.has(e.kind))
+          for (const [tid, q] of buffered) {
+            if (tid === e.tid) continue;
+            const s = q.findLast((x) => x.a === e.a);
+            if (s !== undefined) found.push({ load: { ...e }, store: s });
+          }
+        return false;
+      },
+    },
+    { fold: false },
+  );
+  const out: FlowCause[] = [];
+  for (const { load, store } of found.slice(-STALE_MOST)) {
+    const v = varText(state, load.a);
+    out.push(
+      { seq: store.seq, why: `tid ${store.tid} stored ${v} = ${store.c} into its store buffer (tso)` },
+      {
+        seq: load.seq,
+        root: true,
+        why: `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.c} (seq ${store.seq}) was still in its store buffer: it read the old value (store buffering; a fence after the store orders them)`,
+      },
+    );
+  }
+  return out;
 }
 
 /**
