@@ -787,8 +787,7 @@ function block(
   t.waitOn = { what, id, since: seq, until, need };
 }
 
-/** Checks that an access saw the variable's current value (a trace that disagrees is damaged). */
-/** The event's thread t saw `value` in v: memory's value, or under tso its own newest buffered store to v (viewOf). */
+/** Checks that the event's thread t saw `value` in v: memory's value, or under tso its own newest buffered store to v (viewOf); a trace that disagrees is damaged. */
 function sees(ev: KEvent, v: Var, value: number, t: Thread): void {
   const q = t.stores;
   const have = q === undefined ? v.value : viewOf(q, v.id, v.value);
@@ -797,6 +796,13 @@ function sees(ev: KEvent, v: Var, value: number, t: Thread): void {
       ev.seq,
       `${v.name} holds ${have}${q !== undefined ? ` as tid ${t.tid} sees it (its store buffer)` : ""}, the event says ${value}`,
     );
+}
+
+/** `value` reaches v in memory at seq, written by tid (a store under sc, a read-modify-write, a tso store-commit). */
+function wrote(v: Var, value: number, seq: number, tid: number): void {
+  v.value = value;
+  v.since = seq;
+  v.writer = tid;
 }
 
 function setOutcome(s: KState, kind: "fatal" | "panic" | "hang", seq: number, message: string): void {
@@ -1026,11 +1032,7 @@ export function applyEvent(s: KState, ev: KEvent): void {
             `tid ${t.tid} runs a locked ${EVENT_KINDS[ev.kind]!.name} with stores still buffered`,
           );
       }
-      if (ev.kind !== KIND.cas || ev.c !== ev.b) {
-        v.value = ev.c;
-        v.since = ev.seq;
-        v.writer = t.tid;
-      }
+      if (ev.kind !== KIND.cas || ev.c !== ev.b) wrote(v, ev.c, ev.seq, t.tid);
       if (ev.s) setReg(s, t, ev.s, ev.b, v.type);
       break;
     }
@@ -1108,9 +1110,7 @@ function applyRare(s: KState, ev: KEvent): void {
       const v = s.vars.get(ev.a);
       if (v !== undefined) {
         if (v.value !== ev.b) throw new ApplyError(ev.seq, `${v.name} holds ${v.value}, the event says ${ev.b}`);
-        v.value = ev.c;
-        v.since = ev.seq;
-        v.writer = t.tid;
+        wrote(v, ev.c, ev.seq, t.tid);
       }
       break;
     }

@@ -190,18 +190,28 @@ function badUnlock(k: Simulator, l: Lock): string {
  * A program's lock(): acquire(), except that relocking a non-recursive lock
  * one holds is misuse: emits lock-misuse (relock), then an errorcheck mutex
  * returns EDEADLK (DONE), a default mutex or spinlock waits on itself for
- * ever (lock-wait: the self-deadlock). `ret` gets the return code.
+ * ever (lock-wait: the self-deadlock). `ret` gets the return code, and
+ * `heard` hears it when the call completes (a condvar wait's relock returns
+ * a robust mutex's EOWNERDEAD or ENOTRECOVERABLE as its own).
  */
-export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: string): R {
+export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: string, heard?: (code: number) => void): R {
+  const ret = (code: number) => {
+    setRet(k, t, c, reg, code);
+    heard?.(code);
+  };
   const l = k.state.locks.get(id)!;
-  if (l.robust === "not-recoverable") return notRecoverable(k, t, c, l, "pthread_mutex_lock", reg);
+  if (l.robust === "not-recoverable") {
+    notRecoverable(k, t, c, l, "pthread_mutex_lock");
+    ret(ERRNO.ENOTRECOVERABLE);
+    return DONE;
+  }
   if (l.owner === t.tid && l.type !== "recursive") {
     const th = k.state.threads.get(t.tid)!;
     if (th.waitLock === id) return acquire(k, t, c, id); // already waiting on itself
     const errno = l.type === "errorcheck" ? ERRNO.EDEADLK : 0;
     misused(k, t, c, id, "relock", errno);
     if (errno !== 0) {
-      setRet(k, t, c, reg, errno);
+      ret(errno);
       k.cost(COST.lock, c);
       return DONE;
     }
@@ -209,7 +219,7 @@ export function lockOp(k: Simulator, t: TCtx, c: number, id: number, reg?: strin
   }
   const died = l.robust === "owner-died";
   const r = take(k, t, c, l);
-  if (r === DONE) setRet(k, t, c, reg, died ? tookDead(k, t, c, l) : 0);
+  if (r === DONE) ret(died ? tookDead(k, t, c, l) : 0);
   return r;
 }
 

@@ -137,14 +137,11 @@ export function cvWait(k: Simulator, t: TCtx, f: Frame, op: Extract<Op, { op: "c
         case 3: {
           const m = lockId(k, t2, c2, op.mutex);
           if (m < 0) return KEEP;
-          // A robust mutex's relock reports as pthread_cond_wait does: EOWNERDEAD when it takes it from a dead
-          // owner (as lockOp decides: owner-died when the call that takes it begins), ENOTRECOVERABLE when it cannot.
-          const l = k.state.locks.get(m)!;
-          const died = l.robust === "owner-died";
-          const r = lockOp(k, t2, c2, m);
+          // A robust mutex's relock returns what pthread_cond_wait does: EOWNERDEAD, ENOTRECOVERABLE (lockOp's codes).
+          const r = lockOp(k, t2, c2, m, undefined, (code) => {
+            if (code === ERRNO.EOWNERDEAD || code === ERRNO.ENOTRECOVERABLE) result = code;
+          });
           if (r !== DONE) return r;
-          if (l.robust === "not-recoverable" && l.owner !== t2.tid) result = ERRNO.ENOTRECOVERABLE;
-          else if (died && l.owner === t2.tid) result = ERRNO.EOWNERDEAD;
           if (op.ret === undefined && result !== ERRNO.ETIMEDOUT) return DONE;
           phase = 4;
           return KEEP;

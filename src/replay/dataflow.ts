@@ -130,48 +130,35 @@ const STALE_WINDOW = 4096;
 const STALE_MOST = 4;
 
 /**
- * Under tso: the loads before ev (a bounded window, no fold) that read a
+ * Under tso: the loads before ev (a bounded window, folded) that read a
  * variable while another thread's store to it sat in that thread's store
- * buffer: they read the old value, the store buffering behind a lost wakeup
- * or two threads both entering (a fence after the store orders them). The
- * latest STALE_MOST, each with the store it missed and its commit.
+ * buffer (the fold's Thread.stores, in the state before the load): they
+ * read the old value, the store buffering behind a lost wakeup or two
+ * threads both entering (a fence after the store orders them). The latest
+ * STALE_MOST, each with the store it missed.
  */
 function staleLoads(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
-  // By thread, its buffered stores in order (a store-commit takes the oldest).
-  const buffered = new Map<number, KEvent[]>();
-  const found: { load: KEvent; store: KEvent }[] = [];
-  walk(
-    src,
-    Math.max(0, ev.seq - STALE_WINDOW),
-    ev.seq,
-    {
-      event: (e) => {
-        if (e.tid < 0) return;
-        if (e.kind === KIND.store || e.kind === KIND.atomicStore) {
-          let q = buffered.get(e.tid);
-          if (q === undefined) buffered.set(e.tid, (q = []));
-          q.push({ ...e });
-        } else if (e.kind === KIND.storeCommit) buffered.get(e.tid)?.shift();
-        else if (LOADS.has(e.kind))
-          for (const [tid, q] of buffered) {
-            if (tid === e.tid) continue;
-            const s = q.findLast((x) => x.a === e.a);
-            if (s !== undefined) found.push({ load: { ...e }, store: s });
-          }
-        return false;
-      },
+  const found: { load: KEvent; store: { tid: number; seq: number; value: number } }[] = [];
+  walk(src, Math.max(0, ev.seq - STALE_WINDOW), ev.seq, {
+    before: (e, st) => {
+      if (!LOADS.has(e.kind) || e.tid < 0) return;
+      for (const t of st.threads.values()) {
+        if (t.tid === e.tid || t.stores === undefined) continue;
+        const p = t.stores.findLast((x) => x.var === e.a);
+        if (p !== undefined) found.push({ load: { ...e }, store: { tid: t.tid, seq: p.seq, value: p.value } });
+      }
     },
-    { fold: false },
-  );
+    event: () => false,
+  });
   const out: FlowCause[] = [];
   for (const { load, store } of found.slice(-STALE_MOST)) {
     const v = varText(state, load.a);
     out.push(
-      { seq: store.seq, why: `tid ${store.tid} stored ${v} = ${store.c} into its store buffer (tso)` },
+      { seq: store.seq, why: `tid ${store.tid} stored ${v} = ${store.value} into its store buffer (tso)` },
       {
         seq: load.seq,
         root: true,
-        why: `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.c} (seq ${store.seq}) was still in its store buffer: it read the old value (store buffering; a fence after the store orders them)`,
+        why: `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.value} (seq ${store.seq}) was still in its store buffer: it read the old value (store buffering; a fence after the store orders them)`,
       },
     );
   }
@@ -682,7 +669,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const loads: KEvent[] = [];
   const lastWrite = (load: KEvent) => {
     loads.push(load);
-    if (!writtenBefore(writes, load, add, world.config.memory === "tso")) {
+    if (!writtenBefore(writes, load, add, isTso(world.config))) {
       const c = creates.findLast((x) => x.a === load.a && x.seq < load.seq);
       if (c !== undefined) {
         add(

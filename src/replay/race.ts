@@ -207,8 +207,8 @@ export class RaceDetector implements Monitor {
   private readonly fds = new Map<number, VarState>();
   /** The threads whose exec is closing their process's close-on-exec descriptors: the kernel's closes, not the program's. */
   private readonly execing = new Set<number>();
-  /** tso: by tid, its buffered stores in order: the clock an atomic-store releases at its store-commit (null: a plain store). */
-  private readonly buffered = new Map<number, { id: number; vc: VC | null }[]>();
+  /** tso: by the seq of a buffered atomic-store, the clock it releases at its store-commit (the fold keeps the buffer: Thread.stores). */
+  private readonly pendingRelease = new Map<number, VC>();
   /** The last thread slot() looked up (most events come in runs of one thread's). */
   private lastTid = -1;
   private lastSlot = -1;
@@ -228,7 +228,6 @@ export class RaceDetector implements Monitor {
       case KIND.atomicLoad:
         return this.read(s, ev, true);
       case KIND.store:
-        if (isTso(s.config)) this.buffer(ev, null);
         return this.write(s, ev);
       case KIND.atomicStore:
         return this.atomic(s, ev, false, true);
@@ -490,33 +489,26 @@ export class RaceDetector implements Monitor {
     if (writes) {
       const c = this.vcs[t]!;
       // tso: an atomic-store is buffered (a locked cas, fetch-add or xchg is not): it releases at its store-commit.
-      if (ev.kind === KIND.atomicStore && isTso(s.config)) this.buffer(ev, new Int32Array(c));
+      if (ev.kind === KIND.atomicStore && isTso(s.config)) this.pendingRelease.set(ev.seq, new Int32Array(c));
       else v.sync = v.sync === null ? new Int32Array(c) : join(v.sync, c);
       this.tick(t);
     }
     return found;
   }
 
-  /** tso: a store of ev's thread entered its buffer; `vc` what it releases when it reaches memory (null: nothing). */
-  private buffer(ev: KEvent, vc: VC | null): void {
-    if (ev.tid < 0) return;
-    let q = this.buffered.get(ev.tid);
-    if (q === undefined) this.buffered.set(ev.tid, (q = []));
-    q.push({ id: ev.a, vc });
-  }
-
-  /** tso: the oldest buffered store of ev's thread reaches memory: an atomic one's release takes effect now. */
+  /**
+   * tso: the oldest buffered store of ev's thread reaches memory (the fold's
+   * buffer, in the state before ev, says which): an atomic one's release
+   * takes effect now. Nothing for a plain store, or one buffered before the
+   * monitor started.
+   */
   private committed(s: KState, ev: KEvent): void {
-    const q = this.buffered.get(ev.tid);
-    const e = q?.shift();
-    // Not the store the monitor saw buffered (it started mid-run): what it buffered before is unknown, and dropped.
-    if (e === undefined || e.id !== ev.a) {
-      this.buffered.delete(ev.tid);
-      return;
-    }
-    if (e.vc === null) return;
+    const e = s.threads.get(ev.tid)?.stores?.[0];
+    const vc = e === undefined ? undefined : this.pendingRelease.get(e.seq);
+    if (vc === undefined) return;
+    this.pendingRelease.delete(e!.seq);
     const v = this.varState(s, ev.a);
-    v.sync = v.sync === null ? e.vc : join(v.sync, e.vc);
+    v.sync = v.sync === null ? vc : join(v.sync, vc);
   }
 
   /** A plain write: checks against the last plain write and every access since. */

@@ -102,15 +102,13 @@ class WakeupInversionMonitor implements Monitor {
     if (f !== undefined && f.state === "running" && ev.c === 0) this.outranked(s, f, ev.seq, to);
   }
 
-  /** Thread t, ready from seq on, is outranked by every running thread ranked above it (and by `extra`, about to run). */
+  /** Thread t, ready from seq on, is outranked by every running thread ranked above it (on its own cpu, by `extra`, about to take it). */
   private outranked(s: KState, t: Thread, seq: number, extra = -1): void {
     for (const c of s.cpus) {
       const tid = c.tid === t.tid ? extra : c.tid;
       const m = tid >= 0 ? s.threads.get(tid) : undefined;
       if (m !== undefined && rank(m) > rank(t)) this.open(t.tid, m, seq);
     }
-    const x = extra >= 0 ? s.threads.get(extra) : undefined;
-    if (x !== undefined && rank(x) > rank(t)) this.open(t.tid, x, seq);
   }
 
   /** Opens the stretch of w outranked by m at seq, unless one is open. */
