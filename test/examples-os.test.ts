@@ -287,6 +287,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "self-pipe",
+    seeds: 2000,
+    failing: 1526,
+    violations: { "no-deadlock": 1526 },
+    outcomes: { hang: 1526, ok: 474 },
+    root: (e, r) => {
+      // seed 1: the read that waits for the byte merged SIGCHLDs never wrote; the merged sends are among the causes
+      expect(kindOf(e)).toBe("pipe-wait");
+      expect(r.v!.message).toBe(
+        "tid 1 (pid 1) blocks reading pipe 1 (empty), which can never return: its write end is still open in pid 1 (fd 4), and no thread but tid 1 itself is left in pid 1 to write to it or close it",
+      );
+    },
+  },
+  {
     name: "cv-timedwait",
     seeds: 2000,
     failing: 393,
@@ -517,6 +531,46 @@ describe("examples/ (issue 11)", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("self-pipe: check names the SIGCHLDs that merged among the causes of a reader's hang (not only a pause's)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    try {
+      const trace = join(dir, "self-pipe.ktrace");
+      expect((await runCli(["record", file("self-pipe"), "--seed", "1", "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout).violation as {
+        kind: string;
+        causes: { kind: string; desc: string; why: string }[];
+      };
+      expect(v.kind).toBe("pipe-wait");
+      const merged = v.causes.filter((c) => c.kind === "signal");
+      expect(merged.length).toBeGreaterThan(0);
+      for (const c of merged) {
+        expect(c.desc).toMatch(/^tid \d+ sends SIGCHLD to pid 1: merged with the SIGCHLD pending since seq \d+/);
+        expect(c.why).toMatch(/^this SIGCHLD came while the one sent earlier was still pending, and merged with it/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("self-pipe: the handler's blocked write is reported at the close of the last other copy of the read end", async () => {
+    // seed 27: the handler blocks writing the full pipe while job pid 7 still holds an inherited read end;
+    // when pid 7's exit closes it, nothing but the writer itself holds the read end.
+    const sc = await load("self-pipe");
+    const r = replay(sc, 27);
+    expect(kindOf(r.evs[r.v!.seq]!)).toBe("fd-close");
+    expect([r.evs[r.v!.seq]!.tid, r.evs[r.v!.seq]!.b]).toEqual([7, 1]);
+    expect(r.v!.message).toBe(
+      "tid 1 (pid 1) in its SIGCHLD handler blocks writing pipe 1 (full), which can never return: its read end is still open in pid 1 (fd 3), and no thread but tid 1 itself is left in pid 1 to read it or close it",
+    );
+    // the write's wait came first, and the delivery that started the handler is a cause
+    const wait = r.evs.findIndex((e) => kindOf(e) === "pipe-wait" && e.tid === 1);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThan(r.v!.seq);
+    expect(causeEvents(r).some((c) => kindOf(c) === "signal-deliver" && c.tid === 1)).toBe(true);
   });
 
   it("sigwait-unblocked: check names the SIGUSR1 that went to the thread that did not block it, and its send", async () => {

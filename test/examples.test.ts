@@ -351,6 +351,7 @@ describe("examples/", () => {
       "one-condvar",
       "fd-reuse",
       "sigchld-merge",
+      "self-pipe",
       "cv-timedwait",
       "pipe-both-ways",
       "robust-mutex",

@@ -33,7 +33,7 @@
 
 import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
-import { bit, mergedInto, SIGWAIT_TAKES } from "../kernel/signal.ts";
+import { actionOf, bit, mergedInto, SIGWAIT_TAKES } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
 import {
   ERRNO,
@@ -303,17 +303,22 @@ function rwlockHolders(src: ReplaySource, ev: KEvent, state: KState): FlowCause[
  * For each thread stuck in pause(): the signal it took just before its pause
  * (after its previous one), if any. A handler that ran between the program's
  * check of its flag and the pause has come and gone: pause() waits for the
- * next signal (the race sigsuspend exists for).
+ * next signal (the race sigsuspend exists for). And for every blocked
+ * thread (a pause, a pipe read, a futex, a waitpid...): the signals its
+ * process handles that merged into one already pending. A handler is how a
+ * signal does what a waiter waits for (reaps a child, writes a byte to a
+ * self-pipe, posts a semaphore), and a merged signal's handler runs once
+ * for two.
  */
 function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
   const paused = new Set<number>();
   const pids = new Set<number>();
   for (const t of state.threads.values())
-    if (t.state === "blocked" && t.waitOn?.what === "signal") {
-      paused.add(t.tid);
+    if (t.state === "blocked") {
+      if (t.waitOn?.what === "signal") paused.add(t.tid);
       pids.add(t.pid);
     }
-  if (paused.size === 0) return [];
+  if (pids.size === 0) return [];
   // Per thread: its last pause, and the last handler delivery before it (since the pause before).
   const last = new Map<number, { pause: number; took?: KEvent; before?: KEvent }>();
   // Signals to the paused threads' processes that merged into one pending (mergedInto: a signal does not queue, so
@@ -321,8 +326,10 @@ function signalsBeforePause(src: ReplaySource, ev: KEvent, state: KState): FlowC
   const merged: KEvent[] = [];
   walk(src, Math.max(0, ev.seq - DATAFLOW_WINDOW), ev.seq, {
     event: (e, st) => {
-      if (e.kind === KIND.signal && pids.has(e.a) && st !== null && mergedInto(st, e) !== undefined)
-        merged.push({ ...e });
+      if (e.kind === KIND.signal && pids.has(e.a) && st !== null && mergedInto(st, e) !== undefined) {
+        const p = st.procs.get(e.a);
+        if (p !== undefined && actionOf(p, e.b) === "handler") merged.push({ ...e });
+      }
       if (!paused.has(e.tid)) return;
       const x = last.get(e.tid) ?? { pause: -1 };
       if (e.kind === KIND.signalDeliver && e.b === 2) x.took = { ...e };

@@ -7,7 +7,7 @@
 // it for those only, so a whole-trace scan never walks every lock on every
 // event.
 
-import { INERT_KINDS } from "../kernel/apply.ts";
+import { INERT_KINDS, liveThreads } from "../kernel/apply.ts";
 import { ownerClause, ownerStatus } from "../kernel/locks.ts";
 import type { InvariantDecl } from "../kernel/program.ts";
 import {
@@ -322,7 +322,19 @@ const stuckBefore: { seq: number; time: number; set: Set<number> | null; none: b
   none: false,
 };
 
-/** no-deadlock at a thread-exit (apart from post: its closure would make the engine allocate post's scope at every wait). */
+/** Whether a thread waits to read or write pipe id (a close of one of its descriptors may leave that wait nobody to end it). */
+function pipeWaited(s: KState, id: number): boolean {
+  for (const t of liveThreads(s))
+    if (t.state === "blocked" && t.waitOn !== undefined && t.waitOn.id === id && t.waitOn.what.startsWith("pipe-"))
+      return true;
+  return false;
+}
+
+/**
+ * no-deadlock at a thread-exit or an fd-close (apart from post: its closure would make the engine allocate post's
+ * scope at every wait): the threads stuck after it and not before. A close strands a pipe's waiter when the process
+ * it closes in was the last one, besides the waiter's own, holding the other end.
+ */
 function strandedBy(s: KState, ev: KEvent): Finding | null {
   const was = stuckBefore.seq === ev.seq && stuckBefore.time === ev.time ? stuckBefore : null;
   if (was === null || was.none || !otherWaits(s)) return null;
@@ -334,12 +346,13 @@ function strandedBy(s: KState, ev: KEvent): Finding | null {
 
 export const noDeadlock: Invariant = {
   name: "no-deadlock",
-  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait or at the exit of the last thread that could have ended it; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, a wakeup a waiter slept again after (and the writes, since it, of the values it read), the delivery of a signal whose handler a thread waits in, the fork that passed a pipe end on.",
-  kinds: [...WAITS, KIND.hang, KIND.threadExit],
+  doc: "A thread waits only for what can still happen: a lock-wait on a lock whose owner is gone, exited, absent from the lock's address space, or in a wait-for cycle with the waiter breaks it; so does any wait nothing can end any more (a futex or condition variable no thread left can wake, a join or waitpid whose target can never exit, a pipe read whose write end only such threads hold), at the wait, at the exit of the last thread that could have ended it, or at the close of the last descriptor of the pipe's other end that such a thread held; and a hang. The causes are every wait and acquire in the cycle, a lost wakeup of the futex word, a wakeup a waiter slept again after (and the writes, since it, of the values it read), the delivery of a signal whose handler a thread waits in, the fork that passed a pipe end on.",
+  kinds: [...WAITS, KIND.hang, KIND.threadExit, KIND.fdClose],
   pre(s, ev) {
-    if (ev.kind === KIND.threadExit) {
-      // none: no thread can be newly stuck after it (exitStrandsNone), so the post-hook has nothing to compare.
-      const none = exitStrandsNone(s, ev.a);
+    if (ev.kind === KIND.threadExit || ev.kind === KIND.fdClose) {
+      // none: no thread can be newly stuck after it (exitStrandsNone; a close: nobody waits on its pipe), so the
+      // post-hook has nothing to compare.
+      const none = ev.kind === KIND.threadExit ? exitStrandsNone(s, ev.a) : !pipeWaited(s, ev.b);
       stuckBefore.seq = ev.seq;
       stuckBefore.time = ev.time;
       stuckBefore.set = none || !otherWaits(s) ? null : stuckSet(s);
@@ -349,7 +362,7 @@ export const noDeadlock: Invariant = {
   },
   post(s, ev) {
     if (ev.kind === KIND.hang) return { message: `no thread can ever run again: ${ev.s}`, causes: hangCauses(s) };
-    if (ev.kind === KIND.threadExit) return strandedBy(s, ev);
+    if (ev.kind === KIND.threadExit || ev.kind === KIND.fdClose) return strandedBy(s, ev);
     if (ev.kind === KIND.lockWait) {
       const l = s.locks.get(ev.a);
       if (!l || handlerDeadlock(s, ev) !== undefined) return null; // signal-safety's

@@ -52,8 +52,14 @@ function nobody(s: KState, th: Thread): string {
       ? `no other thread of pid ${v.space} is left to wake it`
       : "no other thread is left to wake it";
   }
-  if (w?.what === "pipe-read" || w?.what === "pipe-write")
-    return `no process holding its ${w.what === "pipe-read" ? "write" : "read"} end has a thread left`;
+  if (w?.what === "pipe-read" || w?.what === "pipe-write") {
+    // The waker rule counts the other threads of the processes holding the other end: the waiter is no waker of itself.
+    const reading = w.what === "pipe-read";
+    const pids = pipeHolders(s, w.id, reading).map((p) => p.pid);
+    const who = pids.length === 1 ? `pid ${pids[0]}` : `pids ${pids.join(", ")}`;
+    const mine = pids.includes(th.pid) ? `no thread but tid ${th.tid} itself` : "no thread";
+    return `${mine} is left in ${who} to ${reading ? "write to it or close it" : "read it or close it"}`;
+  }
   if (th.waitPid >= -1) return "the child it waits for has no thread left to exit";
   return "nothing is left to wake it";
 }
