@@ -220,6 +220,25 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "rwlock-writer-starvation",
+    seeds: 200,
+    failing: 126,
+    violations: { "no-starvation": 126 },
+    outcomes: { budget: 200 },
+    root: (e, r) => {
+      // seed 1: the writer's last update at 11,131; it lost the rwlock 15 times in the last 4,000 events
+      expect(kindOf(e)).toBe("end");
+      expect(r.v!.message).toBe(
+        "tid 4 (pid 1) starves: no progress since seq 11131 (8868 events), while tids 2, 3 made progress in the last 4000 events; it lost the race for rwlock rw 15 times in them (the last at seq 18957)",
+      );
+      const [progress, first, last, other] = causeEvents(r);
+      expect([kindOf(progress!), progress!.tid, progress!.s]).toEqual(["progress", 4, "update"]);
+      for (const lost of [first!, last!]) expect([kindOf(lost), lost.tid]).toEqual(["futex-wait", 4]);
+      expect(first!.seq).toBeGreaterThanOrEqual(r.v!.seq - 4000);
+      expect([kindOf(other!), other!.tid === 4]).toEqual(["progress", false]);
+    },
+  },
+  {
     name: "signal-counter",
     seeds: 2000,
     failing: 1726,

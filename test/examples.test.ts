@@ -352,6 +352,7 @@ describe("examples/", () => {
       "fd-reuse",
       "sigchld-merge",
       "self-pipe",
+      "rwlock-writer-starvation",
       "cv-timedwait",
       "pipe-both-ways",
       "robust-mutex",

@@ -226,7 +226,7 @@ export const COMMANDS = [
         type: { kind: "string" },
         metavar: "NAME",
         repeatable: true,
-        description: `Check only this invariant (repeatable; default: every one but the opt-in lock-order and zombie-leak, which run when named or when the trace's scenario sets rules.lockOrder / rules.zombieCheck): a built-in one (${BUILTIN_INVARIANT_NAMES.join(", ")}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
+        description: `Check only this invariant (repeatable; default: every one but the opt-in lock-order, zombie-leak and no-starvation, which run when named or when the trace's scenario sets rules.lockOrder / rules.zombieCheck / rules.starvationCheck): a built-in one (${BUILTIN_INVARIANT_NAMES.join(", ")}) or one the trace's scenario declares. Checked against the trace's invariants, with the closest name for a typo.`,
       },
       {
         name: "also",

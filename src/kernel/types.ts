@@ -764,6 +764,10 @@ export interface KConfig {
   zombieCheck?: boolean;
   /** Opt-in: the lock-order invariant runs in the default set: a lock taken while holding another, in an order that closes a cycle of lock classes (absent: off; `--invariant lock-order` runs it anyway). */
   lockOrder?: boolean;
+  /** Opt-in: the no-starvation invariant runs in the default set: at a budget end, a live thread that kept losing the race for what it waits on while others made progress (absent: off). */
+  starvationCheck?: boolean;
+  /** no-starvation's window, in events (absent: the progress window, params.PROGRESS_WINDOW; at most half the run). */
+  starvationWindow?: number;
   /**
    * The memory model (absent: "sc", sequential consistency: every access
    * reaches memory in program order, as traces before it were made). "tso":

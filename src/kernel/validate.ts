@@ -239,6 +239,13 @@ class Checker {
       throw new Bad(`${p}.zombieCheck must be true or false`);
     if (c.lockOrder !== undefined && typeof c.lockOrder !== "boolean")
       throw new Bad(`${p}.lockOrder must be true or false`);
+    if (c.starvationCheck !== undefined && typeof c.starvationCheck !== "boolean")
+      throw new Bad(`${p}.starvationCheck must be true or false`);
+    if (
+      c.starvationWindow !== undefined &&
+      !(Number.isInteger(c.starvationWindow) && (c.starvationWindow as number) >= 1)
+    )
+      throw new Bad(`${p}.starvationWindow must be an integer >= 1`);
     if (c.memory !== undefined && !(MEMORY_MODELS as readonly unknown[]).includes(c.memory))
       throw new Bad(`${p}.memory must be one of ${MEMORY_MODELS.join(", ")}`);
   }

@@ -105,6 +105,7 @@ export const NOT_IN_REAL_TRACES: Readonly<Record<string, string>> = {
   "priority-inversion": "an import drops task priorities (sched_switch's prio fields)",
   "wakeup-inversion": "an import drops task priorities (sched_switch's prio fields)",
   "zombie-leak": "a real trace ends mid-run (a zombie at its end may still be reaped)",
+  "no-starvation": "a real trace has no progress marks",
   "atomic-sleep":
     "a real trace does not say which locks are spinlocks (lockdep's lock_acquire does not; only lock:contention_begin's flags do, for a contended one) nor when a task calls something that may sleep",
 };

@@ -86,6 +86,7 @@ export {
   noDeadlock,
   noLivelock,
   noPanic,
+  noStarvation,
   priorityInversion,
   recursiveMutexOwner,
   selectFor,

@@ -32,11 +32,12 @@ import { lockOrder } from "./lock-order.ts";
 import { handlerDeadlock, priorityInversion, signalSafety, zombieLeak } from "./os-invariants.ts";
 import { dataRace } from "./race.ts";
 import type { ReplaySource } from "./source.ts";
+import { noStarvation } from "./starvation.ts";
 import { compileInvariant } from "./user-invariants.ts";
 import { hangCauses, ownerCause, stuckFinding, stuckSet, took } from "./waits.ts";
 import { wakeupInversion } from "./wakeup-inversion.ts";
 
-export { atomicSleep, lockOrder, priorityInversion, signalSafety, wakeupInversion, zombieLeak };
+export { atomicSleep, lockOrder, noStarvation, priorityInversion, signalSafety, wakeupInversion, zombieLeak };
 
 export const INVARIANT_NAMES = [
   "recursive-mutex-owner",
@@ -54,6 +55,7 @@ export const INVARIANT_NAMES = [
   "priority-inversion",
   "wakeup-inversion",
   "zombie-leak",
+  "no-starvation",
   "atomic-sleep",
   "lock-order",
   "one-cpu-at-a-time",
@@ -124,7 +126,7 @@ export interface Invariant {
 }
 
 /** The KConfig flags that opt a world in to an invariant. */
-export type OptInRule = "zombieCheck" | "lockOrder";
+export type OptInRule = "zombieCheck" | "lockOrder" | "starvationCheck";
 
 /** The one rule for opt-in invariants: in a world's default set when its config sets the flag (or it has none); run whenever named. */
 export function inDefaultSet(inv: Invariant, config?: Partial<KConfig>): boolean {
@@ -564,6 +566,7 @@ export const BUILT_IN: readonly Invariant[] = [
   priorityInversion,
   wakeupInversion,
   zombieLeak,
+  noStarvation,
   atomicSleep,
   lockOrder,
   ...CONSISTENCY_INVARIANTS,
