@@ -308,7 +308,9 @@ describe("the scan's shortcuts", async () => {
   });
 
   it("with two monitors (lock-order, data-race), each is left out until the first event it can report at; the answer is the scan with every invariant from the start", () => {
-    const withOrder = [...BUILT_IN.filter((i) => i.name !== "zombie-leak")];
+    // no-starvation keeps its history from the first event (no `reports`: any event before its first report
+    // kind may be in its window), so a scan with it runs every monitor from the start: left out here.
+    const withOrder = [...BUILT_IN.filter((i) => i.name !== "zombie-leak" && i.name !== "no-starvation")];
     let orders = 0;
     for (const { name, src } of all) {
       const r = firstViolation(src, withOrder);

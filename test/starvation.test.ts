@@ -4,7 +4,7 @@
 // progress. Not a thread that only waits, not a run that ends by itself, not
 // a window the monitor did not see whole; off unless the world opts in or it
 // is named.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -100,6 +100,13 @@ describe("no-starvation", () => {
     expect(v.message).toMatch(
       /^tid 4 \(pid 1\) starves: .* while tids 2, 3 made progress in the last 10000 events; it lost the race for rwlock rw \d+ times? in them/,
     );
+    // A report says which opt-in checks the run's world set, with the window.
+    const opted = scenario("opted", READERS("rules: { starvationCheck: true, starvationWindow: 4000 },"), 20_000);
+    const optedTrace = join(dir, "opted.ktrace");
+    expect((await runCli(["record", opted, "--seed", "1", "-o", optedTrace])).code).toBe(0);
+    const md = join(dir, "opted.md");
+    expect((await runCli(["report", optedTrace, "-o", md])).code).toBe(0);
+    expect(readFileSync(md, "utf8")).toContain("| opt-in checks | no-starvation (window 4,000 events) |");
     const bad = scenario(
       "bad-window",
       `{ rules: { starvationCheck: true, starvationWindow: 0 }, procs: [{ name: "p", main: [k.user("x")] }] }`,

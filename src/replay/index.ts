@@ -87,6 +87,7 @@ export {
   noLivelock,
   noPanic,
   noStarvation,
+  optedInText,
   priorityInversion,
   recursiveMutexOwner,
   selectFor,

@@ -625,6 +625,15 @@ const NO_DECLS: readonly InvariantDecl[] = [];
 /** The built-in opt-in invariants (those with a rule), in order: bit i of an opt-in set is the i-th. */
 const OPT_INS = BUILT_IN.filter((i) => i.optIn !== undefined);
 
+/** The opt-in invariants a config sets, by name, with their parameters ("no-starvation (window 4,000 events)"), for headers and reports. */
+export function optedInText(config?: Partial<KConfig>): string[] {
+  return OPT_INS.filter((i) => inDefaultSet(i, config)).map((i) =>
+    i.name === "no-starvation" && config?.starvationWindow !== undefined
+      ? `${i.name} (window ${config.starvationWindow.toLocaleString("en-US")} events)`
+      : i.name,
+  );
+}
+
 /** The opt-in invariants a config sets, as a set of bits (0: none; its default set is INVARIANTS). */
 export function optInSet(config?: Partial<KConfig>): number {
   let set = 0;

@@ -49,7 +49,7 @@ function nobody(s: KState, th: Thread): string {
   if (w?.what === "futex") {
     const v = s.vars.get(w.id);
     return v && v.space > 0
-      ? `no other thread of pid ${v.space} is left to wake it`
+      ? `no other thread of pid ${v.space} is left to wake it${forkedCopies(s, v.space, v.name)}`
       : "no other thread is left to wake it";
   }
   if (w?.what === "pipe-read" || w?.what === "pipe-write") {
@@ -62,6 +62,22 @@ function nobody(s: KState, th: Thread): string {
   }
   if (th.waitPid >= -1) return "the child it waits for has no thread left to exit";
   return "nothing is left to wake it";
+}
+
+/**
+ * For a wait on a word in pid's user memory that no thread of pid can end: the
+ * live processes forked from pid, whose threads have their own copy of that
+ * memory (a classic slip: a semaphore or condvar set up before fork, in memory
+ * that is not shared, posted by the child), as a clause; "" when there are none.
+ */
+function forkedCopies(s: KState, pid: number, name: string): string {
+  const kids = [...s.procs.values()].filter((p) => p.ppid === pid && p.state === "running" && p.pid !== pid);
+  if (kids.length === 0) return "";
+  const who = kids
+    .sort((a, b) => a.pid - b.pid)
+    .map((p) => `pid ${p.pid}${p.createdSeq >= 0 ? ` (forked at seq ${p.createdSeq})` : ""}`)
+    .join(", ");
+  return `; ${who} ${kids.length === 1 ? "has its" : "have their"} own copy of pid ${pid}'s user memory, where a wake of ${name} does not reach this one (a word shared across fork lives in kernel memory: scope "kernel", as pshared in a MAP_SHARED mapping)`;
 }
 
 /** For a pipe wait: which processes hold the other end (and since when). */

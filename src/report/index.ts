@@ -14,6 +14,7 @@ import {
   firstViolation,
   importedApplicability,
   kindName,
+  optedInText,
   processTable,
   type ReplaySource,
   recoveryNote,
@@ -488,6 +489,7 @@ export function buildReport(x: ReportInput): Report {
               `tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}${m.config.memory === "tso" ? ", memory tso (store buffers)" : ""}`,
             ),
           ],
+          ...(optedInText(m.config).length > 0 ? [["opt-in checks", mdEscape(optedInText(m.config).join(", "))]] : []),
           [
             "events",
             `${r.eventCount.toLocaleString("en-US")}${r.endTime !== null ? ` over ${r.endTime.toLocaleString("en-US")} ns (virtual)` : ""}`,
