@@ -105,7 +105,7 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  * found in it.
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
-  const handler = state ? signalTarget(src, v.event, state) : [];
+  const handler = state ? [...unarmedPdeath(src, v.event, state), ...signalTarget(src, v.event, state)] : [];
   const stale = state && isTso(state.config) ? staleLoads(src, v.event, state) : [];
   if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state), ...stale];
   if (v.invariant === "no-deadlock" && state)
@@ -123,6 +123,48 @@ export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Fl
   return decl && state
     ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state), ...stale]
     : [...handler, ...stale];
+}
+
+/**
+ * A parent-death signal that can never come: the violation's thread's
+ * process was handed to init (its parent exited: reparent) before one of
+ * its threads set PR_SET_PDEATHSIG (a pdeathsig after the reparent). Its
+ * parent is init now, which does not exit, and nothing re-arms the setting
+ * (man 2 prctl; the fix: compare getppid() with the parent's pid saved
+ * before the fork, after the prctl). The reparent, and each such pdeathsig
+ * (the root); nothing when the reparent is outside the window. No fold: the
+ * state (any after the reparent) says whether the process was adopted and a
+ * thread of it has the setting.
+ */
+function unarmedPdeath(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const p = ev.tid >= 0 ? state.procs.get(state.threads.get(ev.tid)?.pid ?? -1) : undefined;
+  const adopted = p?.adoptedSeq;
+  if (p === undefined || adopted === undefined || adopted < ev.seq - DATAFLOW_WINDOW) return [];
+  if (!p.threads.some((x) => state.threads.get(x)?.pdeathSig !== undefined)) return [];
+  const sets: KEvent[] = [];
+  walk(
+    src,
+    adopted,
+    ev.seq,
+    {
+      event: (e) => {
+        if (e.kind === KIND.pdeathsig && e.a !== 0 && p.threads.includes(e.tid)) sets.push({ ...e });
+      },
+    },
+    { fold: false },
+  );
+  if (sets.length === 0) return [];
+  return [
+    {
+      seq: adopted,
+      why: `pid ${p.pid}'s parent exited and init adopted it, before it asked for a parent-death signal: nothing was sent`,
+    },
+    ...sets.map((e) => ({
+      seq: e.seq,
+      root: true as const,
+      why: `tid ${e.tid} asks for ${sigName(e.a)} at its parent's death after init adopted pid ${p.pid} (at ${adopted}): its parent is init now, which does not exit, so the signal never comes (compare getppid() with the parent's pid after the prctl)`,
+    })),
+  ];
 }
 
 /** How far back (events) a tso run's stale loads are looked for, and how many are named at most. */
