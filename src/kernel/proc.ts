@@ -414,6 +414,9 @@ function parentThread(k: Simulator, p: Proc): number {
   return -1;
 }
 
+/** No parent-death signal to send (shared: a thread's exit allocates nothing when none is armed). */
+const NO_ORPHANS: readonly [number, number][] = [];
+
 /**
  * What thread tid's exit sends: for each running process whose parent
  * thread is tid, each of its live threads' parent-death signal, as
@@ -421,10 +424,10 @@ function parentThread(k: Simulator, p: Proc): number {
  * thread's pdeath_signal, in thread order). Read before the exit; empty
  * when no thread ever set one.
  */
-function orphans(k: Simulator, tid: number): [number, number][] {
-  if (!k.pdeathArmed) return [];
+function orphans(k: Simulator, tid: number): readonly [number, number][] {
+  if (!k.pdeathArmed) return NO_ORPHANS;
   const th = k.state.threads.get(tid);
-  if (th === undefined) return [];
+  if (th === undefined) return NO_ORPHANS;
   const out: [number, number][] = [];
   for (const p of childrenOf(k.state, th.pid)) {
     if (p.state !== "running" || parentThread(k, p) !== tid) continue;
@@ -515,7 +518,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   steps.push(...closeAll(k, pid, false));
   const hasChildren = () => childrenOf(k.state, pid).length > 0;
   // The last thread's children's parent-death signals (forget_original_parent), read before the reparent, sent after its thread-exit.
-  let armed: [number, number][] = [];
+  let armed = NO_ORPHANS;
   steps.push((t2, c2) => {
     if (hasChildren() && pid !== FIRST_PID) {
       armed = orphans(k, t2.tid);

@@ -730,7 +730,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
     if (i < 0) continue;
     const w = own[i]!;
     add(w.seq, `sets ${reg}, which the check reads`);
-    if (w.kind === KIND.regSet) callFailure(own, i, reg, reaps, sigs, add);
+    if (w.kind === KIND.regSet) {
+      callFailure(own, i, reg, reaps, sigs, add);
+      killedBy(own, i, reg, deaths, pidOf, add);
+    }
     if (LOADS.has(w.kind)) {
       lastWrite(w);
       read.add(w.a);
@@ -903,6 +906,33 @@ function callFailure(
   if (err === undefined || err.kind !== KIND.errno) return;
   add(err.seq, `the call that returned ${reg} failed: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`);
   failureBehind(own, j, reaps, sigs, add);
+}
+
+/**
+ * A register set by a waitpid's status (a reg-set right after the thread's
+ * reap) when the child was killed by a signal: the delivery whose default
+ * action killed it (its status 128 + the signal), and the signal's send
+ * (describe says who sent it: a kill, or a parent thread's exit for a
+ * parent-death signal).
+ */
+function killedBy(
+  own: readonly KEvent[],
+  i: number,
+  reg: string,
+  deaths: readonly KEvent[],
+  pidOf: ReadonlyMap<number, number>,
+  add: Add,
+): void {
+  let j = i - 1;
+  while (j >= 0 && own[j]!.kind === KIND.regSet) j--;
+  const r = own[j];
+  if (r === undefined || r.kind !== KIND.reap || own[i]!.a <= 128) return;
+  const d = deaths.findLast(
+    (x) => x.kind === KIND.signalDeliver && x.seq < r.seq && x.a === own[i]!.a - 128 && pidOf.get(x.tid) === r.a,
+  );
+  if (d === undefined) return;
+  add(d.seq, `pid ${r.a} was killed here by ${sigName(d.a)} (its default action): ${reg} = 128 + ${d.a}`);
+  if (d.c >= 0) add(d.c, `the ${sigName(d.a)} that killed pid ${r.a} was sent here`, true);
 }
 
 /** Behind the failed call own[j] (an errno event): for ECHILD the reap that took the child first (and its handler), for EINTR the signal's delivery. */
