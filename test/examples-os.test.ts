@@ -44,6 +44,41 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    name: "pdeathsig-race",
+    seeds: 2000,
+    failing: 299,
+    violations: { "no-orphan-worker": 299 },
+    outcomes: { budget: 299, ok: 1701 },
+    root: (e, r) => {
+      // The orphan's progress after init marked the supervisor gone; the supervisor's exit reparented the worker
+      // before its prctl, which is the root.
+      expect(kindOf(e)).toBe("progress");
+      expect(r.evs.some((x) => kindOf(x) === "signal" && x.a === 3)).toBe(false);
+      const re = r.evs.find((x) => kindOf(x) === "reparent")!;
+      const set = r.evs.find((x) => kindOf(x) === "pdeathsig")!;
+      expect(re.seq).toBeLessThan(set.seq);
+      expect(describeEv(set, r.st)).toBe(
+        `tid 3 asks for SIGTERM when the thread that forked its process exits (prctl PR_SET_PDEATHSIG): its parent already exited (init adopted pid 3 at seq ${re.seq}), so it never comes`,
+      );
+    },
+  },
+  {
+    name: "pdeathsig-thread",
+    seeds: 2000,
+    failing: 532,
+    violations: { assertions: 532 },
+    outcomes: { fatal: 532, ok: 1468 },
+    root: (e, r) => {
+      expect(kindOf(e)).toBe("assert-fail");
+      expect(r.v!.message).toBe("tid 2 (pid 2): Assertion `the conversion completed' failed.");
+      // the pool thread's exit sent SIGKILL to the helper while pid 2 ran on; it killed the helper
+      const exit = r.evs.find((x) => kindOf(x) === "thread-exit" && x.a === 3)!;
+      const sent = r.evs.find((x) => kindOf(x) === "signal" && x.a === 3)!;
+      expect([sent.tid, sent.b, exit.seq < sent.seq]).toEqual([3, 9, true]);
+      expect(r.evs.find((x) => kindOf(x) === "signal-deliver")).toMatchObject({ tid: 4, a: 9, b: 0, c: sent.seq });
+    },
+  },
+  {
     name: "lost-wakeup",
     seeds: 2000,
     failing: 1048,
@@ -610,6 +645,36 @@ describe("examples/ (issue 11)", () => {
       expect(took!.why).toBe(
         "the SIGUSR1 tid 3 waits for in sigwait went to tid 2, which does not block it: its handler ran there (block it in every thread, before creating them)",
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("pdeathsig-race and pdeathsig-thread: check names the late prctl after the reparent, and the parent-death SIGKILL behind the status", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ktrace-examples-os-"));
+    type Causes = { causes: { seq: number; kind: string; desc: string; why: string; root?: boolean }[] };
+    const check = async (name: string): Promise<Causes> => {
+      const seed = runBatch(await load(name), {}, 1, 50, newChecker()).failing[0]!.seed;
+      const trace = join(dir, `${name}.ktrace`);
+      expect((await runCli(["record", file(name), "--seed", String(seed), "-o", trace])).code).toBe(0);
+      const r = await runCli(["check", trace, "--json"]);
+      expect(r.code).toBe(1);
+      return JSON.parse(r.stdout).violation as Causes;
+    };
+    try {
+      const race = await check("pdeathsig-race");
+      expect(race.causes.slice(0, 2).map((c) => c.kind)).toEqual(["reparent", "pdeathsig"]);
+      expect(race.causes[1]!.root).toBe(true);
+      expect(race.causes[1]!.why).toBe(
+        `tid 3 asks for SIGTERM at its parent's death after init adopted pid 3 (at ${race.causes[0]!.seq}): its parent is init now, which does not exit, so the signal never comes (compare getppid() with the parent's pid after the prctl)`,
+      );
+      const thread = await check("pdeathsig-thread");
+      const [send, took] = ["signal", "signal-deliver"].map((kind) => thread.causes.find((c) => c.kind === kind)!);
+      expect(send!.desc).toBe(
+        "tid 3 sends SIGKILL to pid 3 (its parent-death signal: tid 3, the thread that forked it, exited)",
+      );
+      expect(send!.root).toBe(true);
+      expect(took!.why).toBe("pid 3 was killed here by SIGKILL (its default action): st = 128 + 9");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -357,6 +357,8 @@ describe("examples/", () => {
       "pipe-both-ways",
       "robust-mutex",
       "sigwait-unblocked",
+      "pdeathsig-race",
+      "pdeathsig-thread",
     ];
     const names = readdirSync(DIR)
       .filter((f) => f.endsWith(".ts"))

@@ -172,6 +172,7 @@ export function threadObj(x: ThreadCore): Thread {
     sigMask: undefined,
     sigPending: undefined,
     handling: undefined,
+    pdeathSig: undefined,
     stores: undefined,
   };
 }
@@ -1504,6 +1505,13 @@ function applyOs(s: KState, ev: KEvent): void {
     case KIND.sigwait:
       block(thread(s, ev, ev.tid), "sigwait", ev.a, ev.seq, ev.b);
       break;
+    case KIND.pdeathsig: {
+      const t = thread(s, ev, ev.tid);
+      if (!Number.isSafeInteger(ev.a) || ev.a < 0 || ev.a > 64)
+        throw new ApplyError(ev.seq, `bad parent-death signal ${ev.a}`);
+      t.pdeathSig = ev.a !== 0 ? ev.a : undefined;
+      break;
+    }
     case KIND.pipeNew: {
       const id = fresh(ev, s.pipes, ev.a, "pipe");
       if (!Number.isSafeInteger(ev.b) || ev.b < 1) throw new ApplyError(ev.seq, `bad pipe capacity ${ev.b}`);

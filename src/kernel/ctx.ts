@@ -93,6 +93,8 @@ export interface PCtx {
   groupCode: number;
   /** Signal handler programs (lowered), by signal number. */
   handlers: Map<number, Op[]>;
+  /** The thread that forked or spawned it (its real_parent; -1: a process of the world). */
+  parentTid: number;
 }
 
 /** A process's context; fork hands the child copies of its parent's lock and variable names, and handlers. */
@@ -112,6 +114,7 @@ export function newPCtx(
     fieldIds: new Map(),
     groupCode: 0,
     handlers,
+    parentTid: -1,
   };
 }
 

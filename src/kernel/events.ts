@@ -115,6 +115,7 @@ export const ev = {
   fence: () => mk(KIND.fence),
   lockRobust: (f: F<"lock-robust">) => mk(KIND.lockRobust, f.lock, f.state, f.tid),
   sigwait: (f: F<"sigwait">) => mk(KIND.sigwait, f.mask, f.until),
+  pdeathsig: (f: F<"pdeathsig">) => mk(KIND.pdeathsig, f.sig),
 } as const satisfies { [K in keyof typeof KIND]: (f: never) => KEvent };
 
 /**

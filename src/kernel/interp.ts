@@ -412,6 +412,10 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
       return signal.sigwaitOp(k, t, c, op);
     case "sigsuspend":
       return signal.sigsuspendOp(k, t, f, op);
+    case "setPdeathsig":
+      return proc.pdeathsigOp(k, t, c, op);
+    case "getpid":
+      return proc.getpidOp(k, t, c, op);
     case "pipe":
       return fd.pipeOp(k, t, c, op);
     case "close":

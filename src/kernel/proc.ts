@@ -30,7 +30,18 @@ import { COST, FIRST_PID } from "./params.ts";
 import type { Op } from "./program.ts";
 import { send } from "./signal.ts";
 import type { Simulator } from "./sim.ts";
-import { ERRNO, HOW, KIND, type KState, OUTCOME_KINDS, type Proc, SCHED_POLICIES, SIG, SIG_ACTIONS } from "./types.ts";
+import {
+  ERRNO,
+  HOW,
+  KIND,
+  type KState,
+  OUTCOME_KINDS,
+  type Proc,
+  SCHED_POLICIES,
+  SIG,
+  SIG_ACTIONS,
+  SIGNALS,
+} from "./types.ts";
 import { afterDeath, allocKstack, freeKstack } from "./vm.ts";
 
 /** True while thread tid is some cpu's current thread. */
@@ -114,6 +125,7 @@ function forkCopy(k: Simulator, t: TCtx, c: number, child: Op[]): number {
   for (const v of varsIn(k.state, pid)) varIds.set(v.name, v.id);
   const pc = newPCtx(pid, lockIds, varIds, parent.handlers.size > 0 ? new Map(parent.handlers) : undefined);
   pc.atfork = parent.atfork.slice();
+  pc.parentTid = t.tid;
   k.procs.set(pid, pc);
   const frames: Frame[] = [userFrame(withExit(child))];
   if (parent.atfork.length > 0) {
@@ -137,7 +149,9 @@ export function spawn(k: Simulator, t: TCtx, c: number, program: string, child: 
       pid = k.nextPid++;
       ctid = k.nextTid++;
       k.emit(c2, t2.tid, ev.spawn({ pid: t2.pid, child: pid, childTid: ctid, program }));
-      k.procs.set(pid, newPCtx(pid));
+      const pc = newPCtx(pid);
+      pc.parentTid = t2.tid;
+      k.procs.set(pid, pc);
       k.procs.get(t2.pid)!.lastChild = pid;
       k.newCtx(ctid, pid, [userFrame(withExit(child))], emptyCache());
       return DONE;
@@ -362,12 +376,72 @@ export function killOthers(k: Simulator, t: TCtx): Micro[] {
 /**
  * Thread tid dies with `code`, by `actor` on cpu c (itself, or the thread
  * that kills it): the robust mutexes it holds are marked owner-died
- * (robustDeath), then thread-exit. Every thread-exit of the simulator is
- * this one.
+ * (robustDeath), then thread-exit; then the parent-death signals of the
+ * processes it was the parent thread of (`armed`: orphans, read before the
+ * exit, or before the last thread's reparent), sent by tid. Every
+ * thread-exit of the simulator is this one.
  */
-function threadExits(k: Simulator, c: number, actor: number, tid: number, code: number): void {
+function threadExits(
+  k: Simulator,
+  c: number,
+  actor: number,
+  tid: number,
+  code: number,
+  armed: readonly [number, number][] = orphans(k, tid),
+): void {
   robustDeath(k, c, actor, tid);
   k.emitSlots(c, actor, KIND.threadExit, tid, code, 0, ""); // tid, code
+  parentDied(k, c, tid, armed);
+}
+
+// ---- PR_SET_PDEATHSIG ---------------------------------------------------------------------
+
+/**
+ * The thread a process's parent-death signal is tied to (Linux's
+ * real_parent): the thread that forked it while that thread lives; after
+ * its exit, the first live thread of the parent process (forget_original_parent
+ * hands the children to find_alive_thread's pick, which stays the first
+ * live one until it exits: new threads are added last); -1 when the parent
+ * process has none (it is exiting, or gone).
+ */
+function parentThread(k: Simulator, p: Proc): number {
+  const forker = k.procs.get(p.pid)?.parentTid ?? -1;
+  const ft = forker >= 0 ? k.state.threads.get(forker) : undefined;
+  if (ft !== undefined && ft.state !== "exited") return forker;
+  const parent = k.state.procs.get(p.ppid);
+  if (parent === undefined || parent.state !== "running") return -1;
+  for (const x of parent.threads) if (k.state.threads.get(x)?.state !== "exited") return x;
+  return -1;
+}
+
+/** No parent-death signal to send (shared: a thread's exit allocates nothing when none is armed). */
+const NO_ORPHANS: readonly [number, number][] = [];
+
+/**
+ * What thread tid's exit sends: for each running process whose parent
+ * thread is tid, each of its live threads' parent-death signal, as
+ * [pid, sig] (forget_original_parent: group_send_sig_info of every child
+ * thread's pdeath_signal, in thread order). Read before the exit; empty
+ * when no thread ever set one.
+ */
+function orphans(k: Simulator, tid: number): readonly [number, number][] {
+  if (!k.pdeathArmed) return NO_ORPHANS;
+  const th = k.state.threads.get(tid);
+  if (th === undefined) return NO_ORPHANS;
+  const out: [number, number][] = [];
+  for (const p of childrenOf(k.state, th.pid)) {
+    if (p.state !== "running" || parentThread(k, p) !== tid) continue;
+    for (const x of p.threads) {
+      const ct = k.state.threads.get(x);
+      if (ct !== undefined && ct.state !== "exited" && ct.pdeathSig !== undefined) out.push([p.pid, ct.pdeathSig]);
+    }
+  }
+  return out;
+}
+
+/** After parent thread tid's exit: its children's parent-death signals (orphans), sent by tid (send: a signal event). */
+function parentDied(k: Simulator, c: number, tid: number, armed: readonly [number, number][]): void {
+  for (const [pid, sig] of armed) send(k, c, tid, pid, -1, sig);
 }
 
 /** exit(code): emits exit-group; every other thread is killed, then t exits (the last one tears down). */
@@ -443,8 +517,11 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
   // The descriptors are closed (waking readers of the pipes it held open).
   steps.push(...closeAll(k, pid, false));
   const hasChildren = () => childrenOf(k.state, pid).length > 0;
+  // The last thread's children's parent-death signals (forget_original_parent), read before the reparent, sent after its thread-exit.
+  let armed = NO_ORPHANS;
   steps.push((t2, c2) => {
     if (hasChildren() && pid !== FIRST_PID) {
+      armed = orphans(k, t2.tid);
       k.emit(c2, t2.tid, ev.reparent({ pid, to: FIRST_PID }));
       // init reaps the zombies it adopted.
       reapOrphans(k, c2);
@@ -452,7 +529,7 @@ function teardown(k: Simulator, pid: number, code: number, runner: number): Micr
     return DONE;
   });
   steps.push((t2, c2) => {
-    threadExits(k, c2, t2.tid, t2.tid, code);
+    threadExits(k, c2, t2.tid, t2.tid, code, armed);
     return DONE;
   });
   steps.push((t2, c2) => {
@@ -565,6 +642,33 @@ export function abort(k: Simulator, t: TCtx, c: number, msg: string, signal = 6)
   t.frames = [];
   pushKernel(t, [(t2, c2) => exitGroup(k, t2, c2, 128 + signal)]);
   return KEEP;
+}
+
+/**
+ * prctl(PR_SET_PDEATHSIG, sig): the calling thread's parent-death signal
+ * (pdeathsig; 0 clears it); a signal not modelled: EINVAL (errno).
+ */
+export function pdeathsigOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "setPdeathsig" }>): R {
+  const sig = op.sig as number;
+  if (sig !== 0 && SIGNALS[sig] === undefined) {
+    k.emit(c, t.tid, ev.errno({ errno: ERRNO.EINVAL, obj: sig, call: `prctl(PR_SET_PDEATHSIG, ${sig})` }));
+    k.cost(COST.kernel, c);
+    setRet(k, t, c, op.ret, ERRNO.EINVAL);
+    return DONE;
+  }
+  if (sig !== 0) k.pdeathArmed = true;
+  k.emit(c, t.tid, ev.pdeathsig({ sig }));
+  k.cost(COST.kernel, c);
+  setRet(k, t, c, op.ret, 0);
+  return DONE;
+}
+
+/** getpid() / getppid(): the process's pid or its parent's (the state's ppid: init's once adopted) into reg (reg-set). */
+export function getpidOp(k: Simulator, t: TCtx, c: number, op: Extract<Op, { op: "getpid" }>): R {
+  const v = op.parent ? (k.state.procs.get(t.pid)?.ppid ?? 0) : t.pid;
+  k.emit(c, t.tid, ev.regSet({ value: v, type: 0, reg: op.reg }));
+  k.cost(COST.kernel, c);
+  return DONE;
 }
 
 // ---- wait ------------------------------------------------------------------------------

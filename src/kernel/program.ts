@@ -265,6 +265,15 @@ export type Op =
    * every thread (signal.ts).
    */
   | { op: "sigwait"; sigs: (number | string)[]; ret?: string; timeout?: Expr }
+  /**
+   * prctl(PR_SET_PDEATHSIG, sig): the calling thread's parent-death signal
+   * (0 clears it): when the thread that forked this process exits, the
+   * kernel sends sig to this process (proc.ts). Per thread; a fork's child
+   * starts with none; a reparent does not re-arm it. `ret` gets 0 or EINVAL.
+   */
+  | { op: "setPdeathsig"; sig: number | string; ret?: string }
+  /** getpid() / getppid(): the calling process's pid, or its parent's (1 once init adopted it), into reg. */
+  | { op: "getpid"; reg: string; parent: boolean }
   // ---- file descriptors and pipes (fd.ts) ----
   /** pipe() / pipe2(O_CLOEXEC): the read and write descriptors go in registers `read` and `write` (-EMFILE in `read` when the table is full); cap: its buffer in bytes. */
   | { op: "pipe"; read: string; write: string; cloexec?: boolean; cap?: number }
@@ -670,6 +679,21 @@ export const sigwait = (
       timeout: o.timeout === undefined ? undefined : x(o.timeout),
     }),
   );
+
+/**
+ * prctl(PR_SET_PDEATHSIG, sig): when the thread that forked the calling
+ * process exits (the thread, not the process: a pool thread that forks a
+ * helper and exits kills it), the kernel sends sig to this process. 0 clears
+ * it. Per thread; a fork's child starts with none; once the parent is gone
+ * (the process adopted by init) nothing re-arms it: check getppid() after
+ * setting it. `{ ret }` gets 0 or EINVAL (a signal not modelled).
+ */
+export const setPdeathsig = (sig: number | string, o: { ret?: string } = {}): Op =>
+  site(defined({ op: "setPdeathsig", sig: sigOf(sig), ret: o.ret }));
+/** getpid(): the calling process's pid into register reg. */
+export const getpid = (reg: string): Op => site({ op: "getpid", reg, parent: false });
+/** getppid(): the calling process's parent's pid into register reg (1 once init adopted it). */
+export const getppid = (reg: string): Op => site({ op: "getpid", reg, parent: true });
 
 // file descriptors and pipes
 /**

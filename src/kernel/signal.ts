@@ -149,6 +149,25 @@ export function discarded(s: KState, p: Proc, th: Thread | undefined, sig: numbe
   return dropOf(s, p, th, sig) !== null;
 }
 
+/**
+ * Whether a signal `by` sent to process pid is its parent-death signal
+ * (prctl PR_SET_PDEATHSIG; proc.ts sends it): `by` has exited (the kernel
+ * sends it from that thread's exit, after its thread-exit), a live thread of
+ * pid set sig as its parent-death signal, and pid is not by's process's
+ * parent (an exited thread's other signal: its process's SIGCHLD). Read in
+ * any state from the send on, while pid's thread keeps the setting.
+ */
+export function pdeathSent(s: KState, by: number, pid: number, sig: number): boolean {
+  const sender = by >= 0 ? s.threads.get(by) : undefined;
+  const p = s.procs.get(pid);
+  if (sender === undefined || sender.state !== "exited" || p === undefined) return false;
+  if (s.procs.get(sender.pid)?.ppid === pid) return false;
+  return p.threads.some((x) => {
+    const t = s.threads.get(x);
+    return t !== undefined && t.state !== "exited" && t.pdeathSig === sig;
+  });
+}
+
 /** Signals pending anywhere (the interpreter checks for delivery only when some are). */
 export function countPending(s: KState): number {
   let n = 0;

@@ -145,6 +145,8 @@ export class Simulator {
   private rankedEver = false;
   /** Signals pending anywhere (signal.ts keeps it; delivery is checked only while it is not 0). */
   sigPending = 0;
+  /** Whether any thread ever set a parent-death signal (proc.ts: a thread's exit then looks for the children it arms). */
+  pdeathArmed = false;
   /** The thread each process-directed signal was sent for, by the seq of its signal event (signal.ts: send, takerOf). */
   readonly sigTargets = new Map<number, number>();
   /** pthread handles of the threads `thread` created, by tid (join, detach); a joined one goes. */

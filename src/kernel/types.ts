@@ -292,7 +292,7 @@ const KIND_TABLE = [
   {
     name: "signal",
     args: ["pid", "sig", "tid"],
-    doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel: SIGCHLD, SIGPIPE); it stays pending until delivered, unless its action is to ignore it",
+    doc: "a signal is sent to process pid (tid -1) or to its thread tid (pthread_kill), by the acting thread (-1: the kernel; SIGCHLD by the child's exiting thread; PR_SET_PDEATHSIG's signal by the exiting parent thread); it stays pending until delivered, unless its action is to ignore it",
   },
   {
     name: "sigaction",
@@ -376,6 +376,12 @@ const KIND_TABLE = [
     name: "sigwait",
     args: ["mask", "until"],
     doc: "the thread waits in sigwait (sigtimedwait) for a signal of mask (a bit per signal) to be pending for it or its process; until: the virtual time its timeout ends it (-1 none)",
+  },
+  // ---- PR_SET_PDEATHSIG ----
+  {
+    name: "pdeathsig",
+    args: ["sig"],
+    doc: "prctl(PR_SET_PDEATHSIG, sig): the thread's parent-death signal becomes sig (0 none): when the thread that forked its process exits, the kernel sends sig to its process (a signal event by that exiting thread); a fork's child starts with none",
   },
 ] as const satisfies readonly EventKindInfo[];
 
@@ -487,6 +493,7 @@ export const KIND = {
   fence: 85,
   lockRobust: 86,
   sigwait: 87,
+  pdeathsig: 88,
 } as const;
 
 /** Kinds only imported traces have (src/kernel/imported.ts); the simulator never emits them. */
@@ -911,6 +918,8 @@ export interface Thread {
   sigPending?: PendingSignal[];
   /** Signal handlers running on this thread, innermost last. */
   handling?: Handling[];
+  /** prctl(PR_SET_PDEATHSIG): the signal its process gets when the thread that forked it exits (absent: none). */
+  pdeathSig?: number;
   // ---- the tso memory model (absent under sc and in older snapshots) ----
   /** Stores in its store buffer, oldest first, not yet in memory (absent: none). */
   stores?: PendingStore[];

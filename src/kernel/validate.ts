@@ -99,6 +99,8 @@ const OPS: Record<string, true> = Object.assign(
       "pause",
       "sigsuspend",
       "sigwait",
+      "setPdeathsig",
+      "getpid",
       "pipe",
       "close",
       "dup",
@@ -539,6 +541,14 @@ class Checker {
         this.ret(o, at);
         break;
       case "pause":
+        break;
+      case "setPdeathsig":
+        this.signal(o, at, o.sig);
+        this.ret(o, at);
+        break;
+      case "getpid":
+        this.assign(o, at, o.reg, "int");
+        if (typeof o.parent !== "boolean") bad("parent must be true (getppid) or false (getpid)");
         break;
       case "setPriority":
         if (!(Number.isInteger(o.prio) && (o.prio as number) >= 0 && (o.prio as number) <= MAX_PRIO))

@@ -105,7 +105,7 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  * found in it.
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
-  const handler = state ? signalTarget(src, v.event, state) : [];
+  const handler = state ? [...unarmedPdeath(src, v.event, state), ...signalTarget(src, v.event, state)] : [];
   const stale = state && isTso(state.config) ? staleLoads(src, v.event, state) : [];
   if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state), ...stale];
   if (v.invariant === "no-deadlock" && state)
@@ -123,6 +123,48 @@ export function checkCauses(src: ReplaySource, v: Violation, state?: KState): Fl
   return decl && state
     ? [...handler, ...invariantCauses(src, v.event, exprReads(decl.check).vars, state), ...stale]
     : [...handler, ...stale];
+}
+
+/**
+ * A parent-death signal that can never come: the violation's thread's
+ * process was handed to init (its parent exited: reparent) before one of
+ * its threads set PR_SET_PDEATHSIG (a pdeathsig after the reparent). Its
+ * parent is init now, which does not exit, and nothing re-arms the setting
+ * (man 2 prctl; the fix: compare getppid() with the parent's pid saved
+ * before the fork, after the prctl). The reparent, and each such pdeathsig
+ * (the root); nothing when the reparent is outside the window. No fold: the
+ * state (any after the reparent) says whether the process was adopted and a
+ * thread of it has the setting.
+ */
+function unarmedPdeath(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const p = ev.tid >= 0 ? state.procs.get(state.threads.get(ev.tid)?.pid ?? -1) : undefined;
+  const adopted = p?.adoptedSeq;
+  if (p === undefined || adopted === undefined || adopted < ev.seq - DATAFLOW_WINDOW) return [];
+  if (!p.threads.some((x) => state.threads.get(x)?.pdeathSig !== undefined)) return [];
+  const sets: KEvent[] = [];
+  walk(
+    src,
+    adopted,
+    ev.seq,
+    {
+      event: (e) => {
+        if (e.kind === KIND.pdeathsig && e.a !== 0 && p.threads.includes(e.tid)) sets.push({ ...e });
+      },
+    },
+    { fold: false },
+  );
+  if (sets.length === 0) return [];
+  return [
+    {
+      seq: adopted,
+      why: `pid ${p.pid}'s parent exited and init adopted it, before it asked for a parent-death signal: nothing was sent`,
+    },
+    ...sets.map((e) => ({
+      seq: e.seq,
+      root: true as const,
+      why: `tid ${e.tid} asks for ${sigName(e.a)} at its parent's death after init adopted pid ${p.pid} (at ${adopted}): its parent is init now, which does not exit, so the signal never comes (compare getppid() with the parent's pid after the prctl)`,
+    })),
+  ];
 }
 
 /** How far back (events) a tso run's stale loads are looked for, and how many are named at most. */
@@ -695,7 +737,10 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
     if (i < 0) continue;
     const w = own[i]!;
     add(w.seq, `sets ${reg}, which the check reads`);
-    if (w.kind === KIND.regSet) callFailure(own, i, reg, reaps, sigs, add);
+    if (w.kind === KIND.regSet) {
+      callFailure(own, i, reg, reaps, sigs, add);
+      killedBy(own, i, reg, deaths, pidOf, add);
+    }
     if (LOADS.has(w.kind)) {
       lastWrite(w);
       read.add(w.a);
@@ -868,6 +913,33 @@ function callFailure(
   if (err === undefined || err.kind !== KIND.errno) return;
   add(err.seq, `the call that returned ${reg} failed: ${ERRNO_NAMES[err.a] ?? `errno ${err.a}`}`);
   failureBehind(own, j, reaps, sigs, add);
+}
+
+/**
+ * A register set by a waitpid's status (a reg-set right after the thread's
+ * reap) when the child was killed by a signal: the delivery whose default
+ * action killed it (its status 128 + the signal), and the signal's send
+ * (describe says who sent it: a kill, or a parent thread's exit for a
+ * parent-death signal).
+ */
+function killedBy(
+  own: readonly KEvent[],
+  i: number,
+  reg: string,
+  deaths: readonly KEvent[],
+  pidOf: ReadonlyMap<number, number>,
+  add: Add,
+): void {
+  let j = i - 1;
+  while (j >= 0 && own[j]!.kind === KIND.regSet) j--;
+  const r = own[j];
+  if (r === undefined || r.kind !== KIND.reap || own[i]!.a <= 128) return;
+  const d = deaths.findLast(
+    (x) => x.kind === KIND.signalDeliver && x.seq < r.seq && x.a === own[i]!.a - 128 && pidOf.get(x.tid) === r.a,
+  );
+  if (d === undefined) return;
+  add(d.seq, `pid ${r.a} was killed here by ${sigName(d.a)} (its default action): ${reg} = 128 + ${d.a}`);
+  if (d.c >= 0) add(d.c, `the ${sigName(d.a)} that killed pid ${r.a} was sent here`, true);
 }
 
 /** Behind the failed call own[j] (an errno event): for ECHILD the reap that took the child first (and its handler), for EINTR the signal's delivery. */

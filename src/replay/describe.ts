@@ -7,7 +7,7 @@
 
 import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
-import { type Drop, dropOf, mergedInto, sigList } from "../kernel/signal.ts";
+import { type Drop, dropOf, mergedInto, pdeathSent, sigList } from "../kernel/signal.ts";
 import {
   ERRNO_NAMES,
   EVENT_KINDS,
@@ -402,7 +402,11 @@ export function describe(ev: KEvent, state?: KState): string {
     case KIND.signal: {
       const by = ev.tid >= 0 ? t : "the kernel";
       const to = ev.c >= 0 ? `tid ${ev.c} (pid ${ev.a})` : `pid ${ev.a}`;
-      return `${by} sends ${sigName(ev.b)} to ${to}${dropped(s, ev)}`;
+      const pdeath =
+        s !== undefined && ev.c < 0 && pdeathSent(s, ev.tid, ev.a, ev.b)
+          ? ` (its parent-death signal: tid ${ev.tid}, the thread that forked it, exited)`
+          : "";
+      return `${by} sends ${sigName(ev.b)} to ${to}${pdeath}${dropped(s, ev)}`;
     }
     case KIND.sigaction: {
       const act = sigActionOf(ev.b) ?? `action ${ev.b}`;
@@ -430,6 +434,15 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} waits for a signal (pause)`;
     case KIND.sigwait:
       return `${t} waits in sigwait for ${sigList(ev.a) || "no signal"}${ev.b >= 0 ? ` until t=${ev.b} ns` : ""}`;
+    case KIND.pdeathsig: {
+      if (ev.a === 0) return `${t} clears its parent-death signal (prctl PR_SET_PDEATHSIG, 0)`;
+      const p = s?.procs.get(s.threads.get(ev.tid)?.pid ?? -1);
+      const late =
+        p?.adoptedSeq !== undefined && p.adoptedSeq < ev.seq
+          ? `: its parent already exited (init adopted pid ${p.pid} at seq ${p.adoptedSeq}), so it never comes`
+          : "";
+      return `${t} asks for ${sigName(ev.a)} when the thread that forked its process exits (prctl PR_SET_PDEATHSIG)${late}`;
+    }
     case KIND.pipeNew:
       return `${t} creates pipe ${ev.a} (${ev.b} bytes)`;
     case KIND.fdOpen: {

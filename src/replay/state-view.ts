@@ -75,6 +75,8 @@ export interface ThreadView {
     blocked: string[];
     pending: PendingView[];
     handling: { sig: string; sent: number; at: number; by: number }[];
+    /** prctl(PR_SET_PDEATHSIG): the signal its process gets when the thread that forked it exits (absent: none). */
+    pdeath?: string;
   };
   /** tso: the stores in its store buffer, oldest first, not yet in memory (absent: none). */
   stores?: { var: number; name: string; value: number; seq: number }[];
@@ -381,12 +383,13 @@ function threadExtras(
   if (t.cpu !== undefined) out.cpu = t.cpu;
   if (t.waitOn !== undefined && t.state === "blocked") out.waitOn = { ...t.waitOn, text: waitText(s, t) };
   if (t.woken !== undefined) out.woken = { by: t.woken.by, seq: t.woken.seq, how: wakeHowName(t.woken.how) };
-  if (t.sigMask !== undefined || t.sigPending !== undefined || t.handling !== undefined) {
+  if (t.sigMask !== undefined || t.sigPending !== undefined || t.handling !== undefined || t.pdeathSig !== undefined) {
     out.signals = {
       blocked: maskNames(t.sigMask ?? 0),
       pending: pendingView(t.sigPending),
       handling: (t.handling ?? []).map((h) => ({ sig: sigName(h.sig), sent: h.sent, at: h.at, by: h.by })),
     };
+    if (t.pdeathSig !== undefined) out.signals.pdeath = sigName(t.pdeathSig);
   }
   if (t.stores !== undefined)
     out.stores = t.stores.map((x) => ({
@@ -476,13 +479,14 @@ export { table };
 const seqText = (n: number) => (n < 0 ? "-" : String(n));
 const tidText = (n: number) => (n < 0 ? "-" : String(n));
 
-/** A thread's signals in a cell: "blocks SIGHUP; pending SIGUSR1; in SIGCHLD handler". */
+/** A thread's signals in a cell: "blocks SIGHUP; pending SIGUSR1; in SIGCHLD handler; SIGTERM at parent death". */
 function signalsText(x: ThreadView["signals"]): string {
   if (!x) return "-";
   const parts: string[] = [];
   if (x.blocked.length) parts.push(`blocks ${x.blocked.join(",")}`);
   if (x.pending.length) parts.push(`pending ${x.pending.map((p) => p.sig).join(",")}`);
   if (x.handling.length) parts.push(`in ${x.handling.map((h) => h.sig).join(" > ")} handler`);
+  if (x.pdeath !== undefined) parts.push(`${x.pdeath} at parent death`);
   return parts.join("; ") || "-";
 }
 

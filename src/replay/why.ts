@@ -5,6 +5,7 @@
 // one-line explanation.
 
 import { ownerClause } from "../kernel/locks.ts";
+import { pdeathSent } from "../kernel/signal.ts";
 import {
   type KEvent,
   KIND,
@@ -308,6 +309,14 @@ function wokenWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry
   return { seq: w.seq, role: "woken", explanation: `${waker} woke ${taskText(s, t.tid)} (${how}) at seq ${w.seq}` };
 }
 
+/** Who sent sig to pid: a thread, the kernel, or a parent thread's exit (its parent-death signal: pdeathSent). */
+function senderText(s: KState, by: number, pid: number, sig: number): string {
+  if (by < 0) return "the kernel";
+  if (pdeathSent(s, by, pid, sig))
+    return `the exit of tid ${by}, the thread that forked pid ${pid} (its parent-death signal, PR_SET_PDEATHSIG),`;
+  return `tid ${by}`;
+}
+
 /** A thread's wakeup, what it waits on now, and the signals it handles or has pending. */
 function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): WhyEntry[] {
   const out: WhyEntry[] = [];
@@ -330,14 +339,14 @@ function threadWakeWhy(s: KState, t: Thread, src: ReplaySource | undefined): Why
     out.push({
       seq: h.sent,
       role: "signal-sent",
-      explanation: `${h.by >= 0 ? `tid ${h.by}` : "the kernel"} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})`,
+      explanation: `${senderText(s, h.by, t.pid, h.sig)} sent ${sigName(h.sig)}, whose handler tid ${t.tid} runs (delivered at seq ${h.at})`,
     });
   }
   for (const x of [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])]) {
     out.push({
       seq: x.seq,
       role: "signal-pending",
-      explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}`,
+      explanation: `${senderText(s, x.by, t.pid, x.sig)} sent ${sigName(x.sig)}; pending${(t.sigMask ?? 0) & (1 << (x.sig - 1)) ? ` (tid ${t.tid} blocks it)` : ""}`,
     });
   }
   return out;
@@ -423,7 +432,7 @@ export function why(state: KState, ref: ObjectRef | string, src?: ReplaySource):
           out.push({
             seq: x.seq,
             role: "signal-pending",
-            explanation: `${x.by >= 0 ? `tid ${x.by}` : "the kernel"} sent ${sigName(x.sig)} to pid ${p.pid}; pending`,
+            explanation: `${senderText(state, x.by, p.pid, x.sig)} sent ${sigName(x.sig)} to pid ${p.pid}; pending`,
           });
       }
       if (p.vmarClearedSeq >= 0) {

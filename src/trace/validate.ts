@@ -314,6 +314,7 @@ const THREAD: Record<string, Field> = {
   sigMask: "int?",
   sigPending: "pending?",
   handling: "handling?",
+  pdeathSig: "int?",
   stores: "stores?",
 };
 const LOCK: Record<string, Field> = {

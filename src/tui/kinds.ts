@@ -111,7 +111,15 @@ export const KIND_CLASSES: readonly KindClass[] = [
     label: "signals: sent, delivered, handlers, actions, masks",
     color: "magentaBright",
     routine: false,
-    kinds: [KIND.signal, KIND.sigaction, KIND.sigmask, KIND.signalDeliver, KIND.sigreturn, KIND.sigwait],
+    kinds: [
+      KIND.signal,
+      KIND.sigaction,
+      KIND.sigmask,
+      KIND.signalDeliver,
+      KIND.sigreturn,
+      KIND.sigwait,
+      KIND.pdeathsig,
+    ],
   },
   {
     name: "fd",
