@@ -85,6 +85,8 @@ export interface Base {
   /** "seq invariant" of every event where an invariant breaks. */
   violations: Set<string>;
   firstViolation: number | null;
+  /** The invariant of firstViolation. */
+  firstInvariant: string | null;
   /** stateView JSON at a seq (memoized). */
   stateAt(seq: number): string;
 }
@@ -153,6 +155,7 @@ export function makeBase(name: string, bytes: Uint8Array): Base {
     outcome: src.outcome,
     violations,
     firstViolation: first,
+    firstInvariant: fv ? fv.invariant : null,
     stateAt(seq: number): string {
       let s = states.get(seq);
       if (s === undefined) {
@@ -845,8 +848,12 @@ export function judge(x: Input, answers: Answer[]): string[] {
       bad.push(`check: reports ${v.invariant} at ${v.seq}, which the trace does not have`);
     const f = b.firstViolation;
     if (!v && f !== null && f < checkFrom && f < (ck.events as number)) {
-      const covered = ((ck.unchecked as { fromSeq: number; knownAfter: number | null }[]) ?? []).some(
-        (u) => f >= u.fromSeq && (u.knownAfter === null || f <= u.knownAfter),
+      const unchecked = (ck.unchecked as { fromSeq: number; knownAfter: number | null }[]) ?? [];
+      // A violation of an invariant with a history (check's `restarted`) after a stretch not checked may need
+      // events from before it: check says so, and need not find it.
+      const restarted = ((ck.restarted as string[] | undefined) ?? []).includes(b.firstInvariant ?? "");
+      const covered = unchecked.some(
+        (u) => (f >= u.fromSeq && (u.knownAfter === null || f <= u.knownAfter)) || (restarted && u.fromSeq <= f),
       );
       if (!covered) bad.push(`check: misses the violation at ${f}`);
     }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Cursor, MemorySource, openSource, StateUnknownError } from "../src/replay/index.ts";
+import { BUILT_IN } from "../src/replay/invariants.ts";
 import { ByteWriter } from "../src/trace/bytes.ts";
 import { CHUNK_EVENTS, FRAME_HEADER, frameHeader, HEADER_FIXED, readU32 } from "../src/trace/format.ts";
 import { openTrace, TraceError } from "../src/trace/index.ts";
@@ -151,6 +152,15 @@ describe("a flipped byte in the middle of a complete trace costs that chunk only
     const j = JSON.parse((await runCli(["check", FLIPPED, "--json"])).stdout);
     expect(j.gaps).toEqual([{ fromSeq: 1024, toSeq: 1535, reason: GAP_REASON }]);
     expect(j.unchecked).toHaveLength(1);
+    // The invariants with a history start over after the gap, and check says which.
+    const withHistory = BUILT_IN.filter((i) => i.monitor !== undefined && (j.invariants as string[]).includes(i.name));
+    expect(withHistory.length).toBeGreaterThan(0);
+    expect(j.restarted).toEqual(withHistory.map((i) => i.name));
+    expect(r.stdout).toContain(
+      `started over: ${withHistory.map((i) => i.name).join(", ")} keep a history of the run and start over after each stretch not checked`,
+    );
+    const whole = JSON.parse((await runCli(["check", GOOD, "--json"])).stdout);
+    expect(whole.restarted).toEqual([]);
   });
 
   it("events: the same lines as the undamaged trace outside the gap, and one line marking it", async () => {

@@ -74,6 +74,8 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       ? (await import("../../replay/explain.ts")).violationReport(src, res.violation, res.state)
       : null;
     const code = report ? 1 : res.unchecked.length > 0 ? 2 : 0;
+    // Invariants with a history (a monitor) start over after a stretch not checked: what needs events from before it is not judged.
+    const restarted = res.unchecked.length > 0 ? invs.filter((i) => i.monitor !== undefined).map((i) => i.name) : [];
     const damaged = () =>
       eprintln(
         `ktrace: ${safeText(path)} is damaged: ${res.unchecked.length} stretch${res.unchecked.length === 1 ? "" : "es"} could not be checked (${unfoldedText(res.unchecked[0]!)}${res.unchecked.length > 1 ? "; …" : ""})`,
@@ -92,6 +94,7 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
           knownAfter: u.knownAfter,
           reason: unfoldedText(u),
         })),
+        restarted,
       });
       if (code === 2) damaged();
       return code;
@@ -116,6 +119,10 @@ export async function run(args: ParsedArgs<"check">): Promise<number> {
       }
     }
     for (const u of res.unchecked) println(`${color.yellow("not checked")}: ${unfoldedText(u)}`);
+    if (restarted.length > 0)
+      println(
+        `${color.yellow("started over")}: ${restarted.join(", ")} keep${restarted.length === 1 ? "s" : ""} a history of the run and start${restarted.length === 1 ? "s" : ""} over after each stretch not checked: a violation that needs events from before it is not judged`,
+      );
     printNotEvaluated(notEvaluated);
     if (code === 2) damaged();
     return code;
