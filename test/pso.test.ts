@@ -173,13 +173,13 @@ describe("pso: stores reorder", () => {
     const { asked, evs } = questions("pso");
     const [x, y] = [idOf(evs, "x"), idOf(evs, "y")];
     const seqOf = (kind: number, n = 0) => evs.filter((e) => e.kind === kind)[n]!.seq;
-    const before = (seq: number) => asked.find((q) => q.seq === seq)?.vars;
+    const askedBefore = (seq: number) => asked.find((q) => q.seq === seq)?.vars;
     // Before y = 1: x alone; before x = 2 and the fence: x, then y (x's oldest store is older).
-    expect(before(seqOf(KIND.store, 1))).toEqual([x]);
-    expect(before(seqOf(KIND.store, 2))).toEqual([x, y]);
-    expect(before(seqOf(KIND.fence))).toEqual([x, y]);
+    expect(askedBefore(seqOf(KIND.store, 1))).toEqual([x]);
+    expect(askedBefore(seqOf(KIND.store, 2))).toEqual([x, y]);
+    expect(askedBefore(seqOf(KIND.fence))).toEqual([x, y]);
     // After the barrier z waits: the questions stop at it (x = 2 carries the barrier; x was asked already).
-    expect(before(seqOf(KIND.user))).toEqual([x, y]);
+    expect(askedBefore(seqOf(KIND.user))).toEqual([x, y]);
     expect(asked.every((q) => q.vars.every((v) => v === x || v === y))).toBe(true);
     expect(evs.find((e) => e.kind === KIND.fence)!.a).toBe(1);
     // Under tso: one question a step, about the oldest store (v -1).
