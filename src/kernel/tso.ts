@@ -98,7 +98,7 @@ export function commitOldest(t: Thread, id: number, value: number, pso: boolean)
   const q = t.stores;
   const i = committing(q, id, pso);
   if (i < 0 || q![i]!.value !== value) return null;
-  const e = q!.splice(i, 1)[0]!;
+  const e = i === 0 ? q!.shift()! : q!.splice(i, 1)[0]!;
   // pso: a barrier after a store that went first now follows the newest store before it still buffered.
   if (e.wmb === true && i > 0) q![i - 1]!.wmb = true;
   if (q!.length === 0) t.stores = undefined;
