@@ -2,7 +2,12 @@
 // (the figure issue 14's recording budget is about), and the process's (JIT
 // and collector threads too), in the steady state: each scenario is run a few
 // times first, then measured over --rounds runs (medians).
-// Usage: npx bun bench/sim.ts [--events N] [--rounds R] [--scenario NAME[,NAME]] [--sink none|noop|keep] [--compare DIR] [--json]
+// Usage: npx bun bench/sim.ts [--events N] [--rounds R] [--scenario NAME[+KEY=VALUE...][,NAME...]] [--sink none|noop|keep] [--compare DIR] [--json]
+// NAME+KEY=VALUE: the scenario with that option (--opt KEY=VALUE), e.g.
+// stress+state=vars+memory=pso; one name may be listed with several option
+// sets. With one tree and exactly two scenarios it also prints the first's
+// time over the second's, round by round (median and quartiles): an A/B of
+// two variants (memory=pso against memory=tso) in the same process.
 // --sink: what sees each event: none (the default; the simulator alone), noop
 // (a sink that keeps nothing, with transient events: the recorder's
 // configuration, whose sink copies each event into its columns), keep (a sink
@@ -59,7 +64,8 @@ for (const root of roots) {
   const rec = (await import(`${root}/src/record/index.ts`)) as typeof import("../src/record/index.ts");
   for (const scenario of scenarios) {
     // A short scenario (tcmalloc-fork ends in ~100 events) is run seed after seed up to `events`, as explore runs it.
-    const p = await rec.prepare({ target: scenario, maxEvents: events, seed: 1 });
+    const [target, ...opts] = scenario.split("+");
+    const p = await rec.prepare({ target: target!, opts, maxEvents: events, seed: 1 });
     const run = () => {
       let n = 0;
       for (let seed = 1; n < events; seed++) {
@@ -93,14 +99,20 @@ const rows = cases.map((c) => ({
   processNsPerEvent: +median(c.proc).toFixed(1),
   processMEventsPerCpuSec: +(1e3 / median(c.proc)).toFixed(2),
 }));
-/** Per scenario, this tree's thread time over the compared tree's, round by round: median and quartiles. */
-const ratios = scenarios.flatMap((scenario) => {
-  const [a, b] = cases.filter((c) => c.scenario === scenario);
-  if (a === undefined || b === undefined) return [];
+/** a's thread time over b's, round by round: median and quartiles. */
+const ratioOf = (a: Case, b: Case) => {
   const q = a.thread.map((x, i) => x / b.thread[i]!).sort((x, y) => x - y);
   const at = (f: number) => +q[Math.min(q.length - 1, Math.floor(f * q.length))]!.toFixed(3);
-  return [{ scenario, median: at(0.5), q1: at(0.25), q3: at(0.75) }];
-});
+  return { median: at(0.5), q1: at(0.25), q3: at(0.75) };
+};
+/** Per scenario, this tree's thread time over the compared tree's; with one tree and two scenarios, the first's over the second's. */
+const ratios =
+  roots.length === 1 && cases.length === 2
+    ? [{ scenario: `${cases[0]!.scenario} / ${cases[1]!.scenario}`, ...ratioOf(cases[0]!, cases[1]!) }]
+    : scenarios.flatMap((scenario) => {
+        const [a, b] = cases.filter((c) => c.scenario === scenario);
+        return a === undefined || b === undefined ? [] : [{ scenario, ...ratioOf(a, b) }];
+      });
 const load = loadavg().map((x) => +x.toFixed(2));
 if (argv.includes("--json"))
   console.log(JSON.stringify({ events, rounds, sink: sinkMode, loadAverage: load, rows, ratios }, null, 2));
@@ -116,6 +128,6 @@ else {
   }
   for (const x of ratios)
     console.log(
-      `  ${x.scenario.padEnd(16)} this tree / ${roots[1]}: ${x.median.toFixed(3)} (median of ${rounds} rounds; quartiles ${x.q1.toFixed(3)}..${x.q3.toFixed(3)})`,
+      `  ${x.scenario.padEnd(16)} ${roots.length > 1 ? `this tree / ${roots[1]}` : "the first / the second"}: ${x.median.toFixed(3)} (median of ${rounds} rounds; quartiles ${x.q1.toFixed(3)}..${x.q3.toFixed(3)})`,
     );
 }

@@ -207,6 +207,28 @@ const CASES: Case[] = [
     root: { "data-race": raceOn("ready") },
   },
   {
+    name: "message-passing-pso",
+    failing: 105,
+    violations: { assertions: 105 },
+    outcomes: { fatal: 105, ok: 1895 },
+    root: {
+      assertions: (e, r) => {
+        expect(kindOf(e)).toBe("assert-fail");
+        // The consumer read data = 0 after reading ready = 1: the producer's store of ready reached memory first.
+        const msg = r.evs.filter((x) => x.seq < e.seq && kindOf(x) === "load" && x.s === "msg").at(-1)!;
+        expect(varName(r.evs, r.st, msg.a)).toBe("data");
+        expect(msg.b).toBe(0);
+        const commit = (v: string) =>
+          r.evs.find((x) => kindOf(x) === "store-commit" && varName(r.evs, r.st, x.a) === v && x.c !== 0);
+        expect(commit("ready")!.seq).toBeLessThan(msg.seq);
+        const data = commit("data");
+        if (data !== undefined) expect(data.seq).toBeGreaterThan(msg.seq);
+        const stores = r.evs.filter((x) => kindOf(x) === "store" || kindOf(x) === "atomic-store");
+        expect(stores.map((x) => varName(r.evs, r.st, x.a))).toEqual(["data", "ready"]);
+      },
+    },
+  },
+  {
     name: "aba-stack",
     failing: 82,
     violations: { "node-owned-once": 82 },

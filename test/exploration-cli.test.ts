@@ -166,7 +166,7 @@ describe("whatif and pivots", () => {
     const sc = await recordTo("lc.ktrace", "examples/lock-cycle.ts");
     const r = await runCli(["whatif", sc, "--at", "10", "--drain"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/asked no drain question .* for tso runs/);
+    expect(r.stderr).toMatch(/asked no drain question .* for tso and pso runs/);
   });
 
   it("--run names a thread that was not ready: one line, exit 2", async () => {

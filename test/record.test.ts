@@ -18,9 +18,9 @@ describe("ktrace scenarios", () => {
     expect(tc.fixes.map((f: { name: string }) => f.name)).toEqual(["atfork-2.17", "posix-spawn"]);
     expect(tc.description).toMatch(/SlowTLS/);
     // The option every scenario takes without declaring it.
-    expect(doc.everyScenario.options).toEqual([{ name: "memory", values: ["sc", "tso"], default: "sc" }]);
+    expect(doc.everyScenario.options).toEqual([{ name: "memory", values: ["sc", "tso", "pso"], default: "sc" }]);
     const text = await runCli(["scenarios"]);
-    expect(text.stdout).toContain("also takes --opt memory=sc|tso");
+    expect(text.stdout).toContain("also takes --opt memory=sc|tso|pso");
   });
 });
 
@@ -50,6 +50,7 @@ describe("ktrace record", () => {
       ["stress", "--max-events", "20000", "--opt", "state=os"], // futexes, condvars, signals, pipes, priorities, timers
       ["stress", "--max-events", "20000", "--opt", "state=vars", "--opt", "memory=tso"], // store buffers and their drains
       ["examples/store-buffering.ts", "--seed", "24"], // a tso scenario's failing seed
+      ["stress", "--max-events", "20000", "--opt", "state=vars", "--opt", "memory=pso"], // pso: commits out of order
     ];
     for (const args of cases) {
       const a = join(dir, "bun.ktrace");

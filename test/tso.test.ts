@@ -260,15 +260,15 @@ describe("tso: the rules", () => {
     }
   });
 
-  it("a rules.memory other than sc or tso is refused; --opt memory=sc leaves the config as it was", async () => {
+  it("a rules.memory other than sc, tso or pso is refused; --opt memory=sc leaves the config as it was", async () => {
     const w = sb("none");
-    expect(k.validateWorld({ ...w, config: { ...w.config, memory: "pso" as never } })).toMatch(
-      /memory must be one of sc, tso/,
+    expect(k.validateWorld({ ...w, config: { ...w.config, memory: "arm" as never } })).toMatch(
+      /memory must be one of sc, tso, pso/,
     );
     const sc = await prepare({ target: "examples/store-buffering.ts", opts: ["memory=sc"] });
     expect("memory" in sc.world.config).toBe(false);
     await expect(prepare({ target: "stress", opts: ["memory=arm"] })).rejects.toThrow(
-      /--opt memory expects one of sc, tso/,
+      /--opt memory expects one of sc, tso, pso/,
     );
   });
 });

@@ -105,7 +105,7 @@ const opt = {
   metavar: "KEY=VALUE",
   repeatable: true,
   description:
-    'Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers) or memory=sc (the default): docs/SCENARIOS.md, "Memory models".',
+    'Set a scenario option (repeatable). Every scenario also takes memory=tso (x86 store buffers), memory=pso (SPARC store buffers: stores to different variables reorder) or memory=sc (the default): docs/SCENARIOS.md, "Memory models".',
 } as const;
 const output = (what: string) =>
   ({ name: "output", short: "o", type: { kind: "string" }, metavar: "FILE", description: what }) as const;
@@ -136,7 +136,7 @@ const strategy = (values: readonly string[]) =>
     type: { kind: "enum", values },
     metavar: values.join("|"),
     description: values.includes("dfs")
-      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k; a tso scenario: on two or more cpus, its store-buffer drains and delayed steps too). See docs/EXPLORE.md."
+      ? "Scheduling strategy: random (default), pct (PCT: random priorities, --depth d), dfs (every schedule on one cpu with at most --preemptions k; a tso or pso scenario: on two or more cpus, its store-buffer drains and delayed steps too). See docs/EXPLORE.md."
       : "Scheduling strategy: random (default) or pct (PCT: random priorities, --depth d). See docs/EXPLORE.md.",
   }) as const;
 const depth = {
@@ -342,7 +342,7 @@ export const COMMANDS = [
         type: { kind: "int" },
         metavar: "k",
         description:
-          "With --strategy dfs: the preemption bound (default 2; a tso scenario: preemptions and delayed steps together).",
+          "With --strategy dfs: the preemption bound (default 2; a tso or pso scenario: preemptions and delayed steps together).",
       },
       {
         name: "max-schedules",
@@ -414,7 +414,7 @@ export const COMMANDS = [
     name: "whatif",
     summary: "Change one scheduling decision of a trace and run it again: does it still fail?",
     details:
-      "Re-simulates the trace with one decision changed at SEQ, following the original decisions everywhere else (each thread keeps its own preemption points and step timings; where the original has no answer, the trace's strategy answers). At a scheduling point: --run TID runs another thread there, --no-preempt keeps a preempted thread running, --preempt preempts a thread that went on; with none of them, the natural flip (undo a preemption, else take the next other thread, else preempt). --cost N makes the step at SEQ take N times its base cost instead (timing: on several cpus it decides which cpu acts first). Under the tso memory model, --drain / --no-drain answer the drain question at SEQ the other way (the thread's oldest buffered store reaches memory there, or stays buffered). Writes the branch's trace. Exit 0 when the branch does not fail, 1 when it fails (the same way or another), 2 when SEQ is not such a point (the nearby ones are named).",
+      "Re-simulates the trace with one decision changed at SEQ, following the original decisions everywhere else (each thread keeps its own preemption points and step timings; where the original has no answer, the trace's strategy answers). At a scheduling point: --run TID runs another thread there, --no-preempt keeps a preempted thread running, --preempt preempts a thread that went on; with none of them, the natural flip (undo a preemption, else take the next other thread, else preempt). --cost N makes the step at SEQ take N times its base cost instead (timing: on several cpus it decides which cpu acts first). Under the tso and pso memory models, --drain / --no-drain answer the drain question at SEQ the other way (the thread's oldest buffered store reaches memory there, or stays buffered; under pso, where a step asks about each buffered variable in turn, the first question answered the other way: --drain commits the oldest variable's store that stayed buffered). Writes the branch's trace. Exit 0 when the branch does not fail, 1 when it fails (the same way or another), 2 when SEQ is not such a point (the nearby ones are named).",
     positionals: [tracePos("whatif")],
     flags: [
       seqAt,
@@ -430,12 +430,13 @@ export const COMMANDS = [
       {
         name: "drain",
         type: { kind: "boolean" },
-        description: "tso: the thread's oldest buffered store reaches memory at SEQ (a drain question).",
+        description:
+          "tso, pso: the thread's oldest buffered store (pso: to the oldest variable whose store stayed) reaches memory at SEQ (a drain question).",
       },
       {
         name: "no-drain",
         type: { kind: "boolean" },
-        description: "tso: the thread's oldest buffered store stays buffered at SEQ.",
+        description: "tso, pso: the store that reached memory at SEQ stays buffered.",
       },
       output("Write the branch's trace to FILE (default: <trace>.whatif-<SEQ>.ktrace)."),
       json("{change, original, branch, fails, sameFailure, followed, path}"),

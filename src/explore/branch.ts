@@ -7,10 +7,10 @@
 
 import {
   ApplyError,
+  buffersStores,
   type Chooser,
   EVENT_KINDS,
   type InvariantDecl,
-  isTso,
   type KEvent,
   KIND,
   type KState,
@@ -226,7 +226,7 @@ export function rerun(
   let events = 0;
   let switches = 0;
   // A tso world on several cpus: the interleaving depends on timing from the first step (a search fixes it: base costs).
-  let timed = isTso(tr.world.config) && tr.world.config.cpus > 1;
+  let timed = buffersStores(tr.world.config) && tr.world.config.cpus > 1;
   let final: ReturnType<typeof simulate>;
   try {
     final = simulate(

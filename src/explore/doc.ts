@@ -3,7 +3,7 @@
 // (which reads shards' documents back, checks them as untrusted input, and
 // prints exactly what one unsharded run prints).
 
-import type { Outcome } from "../kernel/index.ts";
+import type { MemoryModel, Outcome } from "../kernel/index.ts";
 import { safeText } from "../util/safe-text.ts";
 import type { ExploreResult } from "./index.ts";
 import { ERROR_OUTCOME, PASSING_KEEP, type SeedError } from "./seed.ts";
@@ -29,14 +29,22 @@ export interface ShardJson {
   saveAll: boolean;
 }
 
+/** A memory model a document names: one with store buffers (sc is the field's absence). */
+export type BufferedModel = Exclude<MemoryModel, "sc">;
+
+/** A document's memory field (untrusted), checked. */
+function bufferedModel(m: string, r: Reader): BufferedModel {
+  return m === "tso" || m === "pso" ? m : r.fail("memory", "is not tso or pso (the memory models a document names)");
+}
+
 export interface ExploreDoc {
   scenario: string;
   fix: string;
   /** Resolved scenario options, in the scenario's order. */
   options: Record<string, string>;
   cpus: number;
-  /** "tso" when the world ran under the tso memory model (store buffers); absent under sc. */
-  memory?: "tso";
+  /** "tso" or "pso" when the world ran under that memory model (store buffers); absent under sc. */
+  memory?: BufferedModel;
   maxEvents: number;
   /** The strategy as text: "random", "pct depth 3" (strategyLabel). */
   strategy: string;
@@ -74,7 +82,7 @@ export function exploreDoc(
     fix: res.variant.fix,
     options: res.variant.options,
     cpus: res.variant.cpus,
-    ...(res.memory === "tso" ? { memory: "tso" as const } : {}),
+    ...(res.memory !== "sc" ? { memory: res.memory } : {}),
     maxEvents: res.maxEvents,
     strategy: strategyLabel(res.strategy),
     seeds: { from: seeds.from, to: seeds.to },
@@ -342,11 +350,7 @@ export function parseShardDoc(text: string, file: string): ExploreDoc & { shard:
     fix: r.str(o["fix"], "fix"),
     options,
     cpus: r.int(o["cpus"], "cpus", 1),
-    ...(o["memory"] === undefined
-      ? {}
-      : r.str(o["memory"], "memory") === "tso"
-        ? { memory: "tso" as const }
-        : r.fail("memory", "is not tso (the only memory model a document names)")),
+    ...(o["memory"] === undefined ? {} : { memory: bufferedModel(r.str(o["memory"], "memory"), r) }),
     maxEvents: r.int(o["maxEvents"], "maxEvents"),
     strategy: r.str(o["strategy"], "strategy"),
     seeds: { from, to },

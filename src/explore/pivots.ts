@@ -11,7 +11,7 @@
 // splits over job processes (pivots-worker.ts) when there is enough of it.
 
 import { type Failure, failureText, fallbackOf, type RunResult, rerun, sameFailure, type TraceRun } from "./branch.ts";
-import { changeOf, type Decision, GuidedChooser } from "./strategies/index.ts";
+import { changeOf, type Decision, GuidedChooser, toVar } from "./strategies/index.ts";
 
 /** Decisions looked at by default. */
 export const DEFAULT_PIVOT_LIMIT = 4096;
@@ -56,7 +56,7 @@ export interface PivotsResult {
   pivots: Pivot[];
 }
 
-/** The alternatives of a decision: every other thread of a pick, the other answer of a preemption or drain question (tso), the other timing multipliers. */
+/** The alternatives of a decision: every other thread of a pick, the other answer of a preemption or drain question (tso, pso), the other timing multipliers. */
 export function alternatives(d: Decision): number[] {
   if (d.kind === "pick") return (d.options ?? []).filter((t) => t !== d.value);
   if (d.kind === "preempt" || d.kind === "drain") return [1 - d.value];
@@ -119,8 +119,8 @@ export function decisionText(d: Decision): string {
       : `seq ${d.seq}: tid ${d.tid} not preempted on cpu ${d.cpu}`;
   if (d.kind === "drain")
     return d.value === 1
-      ? `seq ${d.seq}: tid ${d.tid}'s oldest buffered store reached memory (cpu ${d.cpu})`
-      : `seq ${d.seq}: tid ${d.tid}'s buffered stores stayed in its store buffer (cpu ${d.cpu})`;
+      ? `seq ${d.seq}: tid ${d.tid}'s oldest buffered store${toVar(d)} reached memory (cpu ${d.cpu})`
+      : `seq ${d.seq}: tid ${d.tid}'s buffered stores${toVar(d)} stayed in its store buffer (cpu ${d.cpu})`;
   return `seq ${d.seq}: the step of ${d.tid >= 0 ? `tid ${d.tid}` : "the idle cpu"} on cpu ${d.cpu} took ${d.value}× its base cost`;
 }
 
@@ -128,7 +128,8 @@ export function decisionText(d: Decision): string {
 export function alternativeText(d: Decision, value: number): string {
   if (d.kind === "pick") return `tid ${value} instead`;
   if (d.kind === "preempt") return value === 1 ? "preempted" : "not preempted";
-  if (d.kind === "drain") return value === 1 ? "its oldest buffered store reaches memory" : "its stores stay buffered";
+  if (d.kind === "drain")
+    return value === 1 ? `its oldest buffered store${toVar(d)} reaches memory` : `its stores${toVar(d)} stay buffered`;
   return `${value}×`;
 }
 

@@ -6,7 +6,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { isTso, OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
+import { buffersStores, OUTCOME_KINDS, type Outcome } from "../kernel/index.ts";
 import { type Prepared, prepare, record } from "../record/index.ts";
 import { INVARIANT_NAMES } from "../replay/invariants.ts";
 import { scheduleText } from "../trace/schedule.ts";
@@ -56,15 +56,15 @@ export interface SearchOptions {
  */
 export function search(w: WorldRun, bound: number, opts: SearchOptions = {}): SearchResult {
   // One cpu, except under tso, where one cpu is sc (a switch drains the store buffer): there two or more, timing fixed.
-  const tso = isTso(w.world.config);
+  const tso = buffersStores(w.world.config);
   const cpus = w.world.config.cpus;
   if (!tso && cpus !== 1)
     throw new BranchError(
-      `the bounded search runs on one cpu; this run has ${cpus} (use --cpus 1): on more, timing also decides the interleaving, and it enumerates timing only under the tso memory model`,
+      `the bounded search runs on one cpu; this run has ${cpus} (use --cpus 1): on more, timing also decides the interleaving, and it enumerates timing only under the tso and pso memory models`,
     );
   if (tso && cpus < 2)
     throw new BranchError(
-      "on one cpu the tso memory model is sc (a switch drains the store buffer), so the bounded search of a tso world runs on two or more cpus (use --cpus 2)",
+      `on one cpu the ${w.world.config.memory} memory model is sc (a switch drains the store buffer), so the bounded search of a ${w.world.config.memory} world runs on two or more cpus (use --cpus 2)`,
     );
   const maxRuns = opts.maxRuns ?? DEFAULT_SEARCH_RUNS;
   const keep = opts.keep ?? 10;
@@ -176,7 +176,7 @@ export async function exploreSearch(x: SearchRequest): Promise<ExploreSearchResu
       strategy: { name: "dfs", preemptions: x.bound },
     });
   let p = await prep(x.cpus ?? 1);
-  if (x.cpus === undefined && isTso(p.world.config)) p = await prep(undefined);
+  if (x.cpus === undefined && buffersStores(p.world.config)) p = await prep(undefined);
   const w: WorldRun = {
     file: p.scenario.name,
     world: p.world,
@@ -240,7 +240,7 @@ export function searchDoc(r: ExploreSearchResult): SearchDoc {
     fix: p.variant.fix,
     options: p.variant.options,
     cpus: p.variant.cpus,
-    ...(isTso(p.world.config) ? { memory: "tso" as const } : {}),
+    ...(p.world.config.memory !== undefined && p.world.config.memory !== "sc" ? { memory: p.world.config.memory } : {}),
     maxEvents: p.maxEvents,
     strategy: strategyLabel(p.strategy),
     preemptions: r.bound,

@@ -13,7 +13,7 @@
 import { KIND } from "../kernel/index.ts";
 import { record } from "../record/index.ts";
 import { BranchError, failureText, fallbackOf, type RunResult, rerun, sameFailure, type TraceRun } from "./branch.ts";
-import { type Change, changeOf, type Decision, GuidedChooser, keyOf } from "./strategies/index.ts";
+import { type Change, changeOf, type Decision, GuidedChooser, keyOf, toVar } from "./strategies/index.ts";
 import { runnableOf } from "./trace-out.ts";
 
 /** What to change at `at`. With none of run / preempt / cost, the natural flip of the scheduling point. */
@@ -98,25 +98,27 @@ export function resolveChange(
     if (req.run !== undefined || req.preempt !== undefined || req.cost !== undefined)
       throw new BranchError("--drain and --no-drain change a store buffer's drain: give one alone");
     const drains = ds.filter((d) => d.kind === "drain");
-    const d = drains.find((x) => x.seq === at);
+    const want = req.drain ? 1 : 0;
+    // Under pso a step asks one question per buffered variable until a yes: the first answered the other way.
+    const here = drains.filter((x) => x.seq === at);
+    const d = here.find((x) => x.value !== want) ?? here[0];
     if (d === undefined) {
       const near = [...new Set(drains.map((x) => x.seq))];
       const list = [...near.filter((q) => q < at).slice(-3), ...near.filter((q) => q > at).slice(0, 3)];
       throw new BranchError(
         drains.length === 0
-          ? `seq ${at}: the run asked no drain question (it ran under sc, or no thread had a buffered store at a step): --drain and --no-drain are for tso runs`
-          : `seq ${at} is not a drain question (a step of a thread with buffered stores, under tso); nearby: ${list.join(", ")}`,
+          ? `seq ${at}: the run asked no drain question (it ran under sc, or no thread had a buffered store at a step): --drain and --no-drain are for tso and pso runs`
+          : `seq ${at} is not a drain question (a step of a thread with buffered stores, under tso or pso); nearby: ${list.join(", ")}`,
       );
     }
-    const want = req.drain ? 1 : 0;
     if (d.value === want)
       throw new BranchError(
-        `at seq ${at} tid ${d.tid}'s oldest buffered store already ${want === 1 ? "reached memory" : "stayed buffered"}; nothing to change`,
+        `at seq ${at} tid ${d.tid}'s oldest buffered store${toVar(d)} already ${want === 1 ? "reached memory" : "stayed buffered"}; nothing to change`,
       );
     return {
       changes: [changeOf(d, want)],
       decision: d,
-      text: `tid ${d.tid}'s oldest buffered store ${want === 1 ? "reaches memory" : "stays buffered"} at seq ${at} (it ${d.value === 1 ? "reached memory" : "stayed buffered"})`,
+      text: `tid ${d.tid}'s oldest buffered store${toVar(d)} ${want === 1 ? "reaches memory" : "stays buffered"} at seq ${at} (it ${d.value === 1 ? "reached memory" : "stayed buffered"})`,
     };
   }
   if (req.cost !== undefined) {

@@ -9,13 +9,13 @@ import { applyImported, importedSwitch } from "./imported.ts";
 import { FREED_QUARANTINE } from "./params.ts";
 import { reboost } from "./prio.ts";
 import { bit, discarded, ignores } from "./signal.ts";
-import { buffer, commitOldest, viewOf } from "./tso.ts";
+import { buffer, commitOldest, storeBarrier, viewOf } from "./tso.ts";
 import {
+  buffersStores,
   type Cpu,
   EVENT_KINDS,
   type Fd,
   HOW,
-  isTso,
   type KEvent,
   KIND,
   type KObj,
@@ -28,6 +28,7 @@ import {
   type Pipe,
   type Proc,
   ROBUST_STATES,
+  reordersStores,
   SCHED_POLICIES,
   SYNC_KINDS,
   type Thread,
@@ -1021,8 +1022,8 @@ export function applyEvent(s: KState, ev: KEvent): void {
       const v = variable(s, ev, ev.a);
       const t = thread(s, ev, ev.tid);
       sees(ev, v, ev.b, t);
-      if (isTso(s.config)) {
-        // tso: a store (plain or release) enters the store buffer; a locked read-modify-write finds it drained.
+      if (buffersStores(s.config)) {
+        // tso, pso: a store (plain or release) enters the store buffer; a locked read-modify-write finds it drained.
         if (ev.kind === KIND.store || ev.kind === KIND.atomicStore) {
           buffer(t, v.id, ev.c, ev.seq);
           break;
@@ -1101,7 +1102,8 @@ function applyRare(s: KState, ev: KEvent): void {
   switch (ev.kind) {
     case KIND.storeCommit: {
       const t = thread(s, ev, ev.tid);
-      const e = commitOldest(t, ev.a, ev.c);
+      // tso: the thread's oldest buffered store; pso: its oldest to the variable (tso.ts's committing).
+      const e = commitOldest(t, ev.a, ev.c, reordersStores(s.config));
       if (e === null)
         throw new ApplyError(
           ev.seq,
@@ -1117,7 +1119,10 @@ function applyRare(s: KState, ev: KEvent): void {
     }
     case KIND.fence: {
       const t = thread(s, ev, ev.tid);
-      if (t.stores !== undefined) throw new ApplyError(ev.seq, `tid ${t.tid} fences with stores still buffered`);
+      // A store fence (smp_wmb) keeps the buffer: under pso its barrier follows the newest store; a full one finds it drained.
+      if (ev.a === 1) {
+        if (reordersStores(s.config)) storeBarrier(t);
+      } else if (t.stores !== undefined) throw new ApplyError(ev.seq, `tid ${t.tid} fences with stores still buffered`);
       break;
     }
     case KIND.procfsOpen: {

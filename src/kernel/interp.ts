@@ -63,7 +63,7 @@ export function runThread(k: Simulator, t: TCtx, c: number): R {
       continue;
     }
     // tso: an op that is not a plain access, a register or a control op (and a signal's delivery) drains the store buffer first: that is the step.
-    if (k.tso && t.th?.stores !== undefined && drainsFirst(f, k.sigPending > 0 || t.blockedAt >= 0)) {
+    if (k.storeBuffers && t.th?.stores !== undefined && drainsFirst(f, k.sigPending > 0 || t.blockedAt >= 0)) {
       drainAll(k, c, t.th);
       k.cost(COST.user, c);
       return KEEP;
@@ -173,8 +173,12 @@ for (const c of [
 function drainsFirst(f: Frame, signal: boolean): boolean {
   if (signal && !f.kernel) return true;
   const code = f.codes[f.pc]!;
-  // An atomic load or store is a plain mov on x86 (OPC.load, OPC.store): it keeps the buffer; a call is a user step.
-  return KEEPS_BUFFER[code] !== 1 && !(code === OPC.other && (f.ops[f.pc] as Op).op === "call");
+  // An atomic load or store is a plain mov on x86 (OPC.load, OPC.store): it keeps the buffer; a call is a user
+  // step; a store fence (smp_wmb) orders the buffer without draining it.
+  if (KEEPS_BUFFER[code] === 1) return false;
+  if (code !== OPC.other) return true;
+  const op = f.ops[f.pc] as Op;
+  return op.op !== "call" && !(op.op === "fence" && op.kind === "store");
 }
 
 /** The ops step's own switch takes: the ones a loop body runs (the others go to stepProc, then stepOs). */
@@ -429,8 +433,9 @@ function stepOs(k: Simulator, t: TCtx, c: number, op: Exclude<Op, { op: HotOp | 
     case "read":
       return fd.readOp(k, t, c, op);
     case "fence":
-      // tso: runThread drained the buffer before this op (drainsFirst); the fence is the step after.
-      k.emit(c, tid, ev.fence());
+      // tso, pso: runThread drained the buffer before a full fence (drainsFirst); the fence is the step after.
+      // A store fence keeps the buffer: the fold puts the barrier in it (tso.ts's storeBarrier).
+      k.emit(c, tid, ev.fence({ store: op.kind === "store" ? 1 : 0 }));
       k.cost(COST.user, c);
       return DONE;
     case "setPriority":

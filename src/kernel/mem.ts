@@ -222,7 +222,7 @@ export function access(
       const x = arg(op.value);
       if (x === null) return KEEP;
       // tso: the store enters the buffer (the fold puts it there), the oldest committed first when it is full.
-      if (k.tso) makeRoom(k, c, t.th!);
+      if (k.storeBuffers) makeRoom(k, c, t.th!);
       k.emit(c, tid, (op.atomic ? ev.atomicStore : ev.store)({ var: id, old, new: x }));
       break;
     }

@@ -197,11 +197,16 @@ export type Op =
   /** The program made progress (a livelock is a run that stops doing this; see docs/SCENARIOS.md). */
   | { op: "progress"; label: string }
   /**
-   * A full memory barrier (smp_mb(), mfence): under the tso memory model the
-   * thread's store buffer drains into memory first, so no later load is
-   * ordered before an earlier store; one step (a fence event) under either model.
+   * A full memory barrier (smp_mb(), mfence): under the tso and pso memory
+   * models the thread's store buffer drains into memory first, so no later
+   * load or store is ordered before an earlier store; one step (a fence
+   * event) under every model. `kind: "store"`: a store-store barrier
+   * (smp_wmb(), SPARC's membar #StoreStore) instead: nothing drains; under
+   * pso the stores buffered before it reach memory before any buffered after
+   * it; under tso (stores already in order) and sc it orders nothing more,
+   * but is still one step and a fence event.
    */
-  | { op: "fence" }
+  | { op: "fence"; kind?: "store" }
   // ---- futexes and the clock (futex.ts) ----
   /**
    * futex_wait: if var still holds value, block until a futexWake (0), the
@@ -527,8 +532,13 @@ export const use = (value: Expr, label: string): Op => site({ op: "use", value, 
 export const progress = (label = "progress"): Op => site({ op: "progress", label });
 
 // memory ordering
-/** smp_mb() / mfence: a full barrier; under `rules: { memory: "tso" }` the thread's buffered stores reach memory first (docs/SCENARIOS.md, "Memory models"). */
-export const fence = (): Op => site({ op: "fence" });
+/**
+ * smp_mb() / mfence: a full barrier; under `rules: { memory: "tso" }` or
+ * `"pso"` the thread's buffered stores reach memory first. `fence("store")`:
+ * smp_wmb(), a store-store barrier: under pso the stores before it reach
+ * memory before those after it (docs/SCENARIOS.md, "Memory models").
+ */
+export const fence = (kind?: "store"): Op => site(kind === undefined ? { op: "fence" } : { op: "fence", kind });
 
 /** Keeps the keys of o whose value is defined (optional op fields stay absent, as the validator and the trace header expect). */
 function defined<T extends object>(o: T): T {

@@ -66,12 +66,15 @@ export interface Chooser {
   /** Multiplier (an integer 1..4) on the base cost of the step just run on `cpu`. */
   jitter(cpu: number): number;
   /**
-   * Under the tso memory model only (never asked under sc): whether the
-   * oldest store in the buffer of `tid`, about to run a step on `cpu`, reaches
-   * memory now (true: that commit is the step; false: the thread's op runs
-   * and the store stays buffered). src/kernel/tso.ts.
+   * Under the tso and pso memory models only (never asked under sc): whether
+   * the oldest store to variable `v` in the buffer of `tid`, about to run a
+   * step on `cpu`, reaches memory now (true: that commit is the step; false:
+   * under tso the thread's op runs and the store stays buffered, under pso
+   * the question is asked about the buffer's next variable, if any, else the
+   * op runs). Under tso `v` is -1 (one question per step, about the oldest
+   * store, whatever its variable). src/kernel/tso.ts.
    */
-  drain(cpu: number, tid: number): boolean;
+  drain(cpu: number, tid: number, v: number): boolean;
 }
 
 /**
@@ -99,7 +102,7 @@ export class RandomChooser implements Chooser {
   readonly drain = (): boolean => randomDrain(this.rng);
 }
 
-/** The random strategy's drain answer (tso), from rng: yes one time in two, the draw's sign bit. */
+/** The random strategy's drain answer (tso, pso), from rng: yes one time in two, the draw's sign bit. */
 export function randomDrain(rng: Rng): boolean {
   return rng.i32() < 0;
 }

@@ -25,7 +25,7 @@
 //   fd.ts      file descriptors and pipes
 //   prio.ts    priorities: the scheduling policy, priority inheritance
 //   wait.ts    who can end a wait; threads that can never run again
-//   tso.ts     the tso memory model: store buffers and their drains
+//   tso.ts     the tso and pso memory models: store buffers and their drains
 
 import { emptyCache } from "./alloc.ts";
 import { acquired, applyEvent, applyInert, released } from "./apply.ts";
@@ -63,8 +63,18 @@ import {
   wakeBlocked,
 } from "./sched.ts";
 import { initState } from "./state.ts";
-import { commitOne } from "./tso.ts";
-import { isTso, type KConfig, type KEvent, KIND, type KState, type Lock, OUTCOME_KINDS, type Thread } from "./types.ts";
+import { commitOne, drainChoice } from "./tso.ts";
+import {
+  buffersStores,
+  type KConfig,
+  type KEvent,
+  KIND,
+  type KState,
+  type Lock,
+  OUTCOME_KINDS,
+  reordersStores,
+  type Thread,
+} from "./types.ts";
 import { allocKstack, checkStack } from "./vm.ts";
 import { describeWait } from "./wait.ts";
 
@@ -160,8 +170,10 @@ export class Simulator {
   /** Timers of timed waits and sleeps, earliest first (futex.ts). */
   readonly timers: Timer[] = [];
   private lastTime = 0;
-  /** Whether the world runs under the tso memory model (KConfig.memory): threads buffer their stores (tso.ts). */
-  readonly tso: boolean;
+  /** Whether the world runs under the tso or pso memory model (KConfig.memory): threads buffer their stores (tso.ts). */
+  readonly storeBuffers: boolean;
+  /** Whether it is pso: a buffered store may commit before an older one to another variable (tso.ts). */
+  readonly pso: boolean;
   /** Whether a touch of a freed kernel stack can fault (KConfig.stackCheck not silent): only then does stepCpu call checkStack. */
   private readonly stackChecked: boolean;
   /** The object emitSlots refills, when events are transient (SimOptions.transientEvents); null otherwise. */
@@ -188,7 +200,8 @@ export class Simulator {
     this.clock = world.config.cpus > 0 ? new Array(world.config.cpus).fill(0) : [];
     this.pending = this.clock.map(() => []);
     this.stackChecked = world.config.stackCheck !== "silent";
-    this.tso = isTso(world.config);
+    this.storeBuffers = buffersStores(world.config);
+    this.pso = reordersStores(world.config);
     this.nextTid = world.firstTid ?? 1;
     this.marksProgress = marksProgress(world);
     this.robustLocks = Object.values(world.locks ?? {}).some((d) => d.robust === true);
@@ -357,10 +370,10 @@ export class Simulator {
     return Math.max(this.lastTime, this.clock[cpu]!);
   }
 
-  /** The chooser's answer to "does tid's oldest buffered store reach memory now?" (tso), drawn directly under the random strategy. */
-  private drainNow(cpu: number, tid: number): boolean {
+  /** The chooser's answer to "does tid's oldest buffered store (pso: to variable v; tso: v -1) reach memory now?" (tso.ts's drainChoice asks it), drawn directly under the random strategy. */
+  drainNow(cpu: number, tid: number, v: number): boolean {
     const rng = this.rng;
-    return rng !== null ? randomDrain(rng) : this.chooser.drain(cpu, tid);
+    return rng !== null ? randomDrain(rng) : this.chooser.drain(cpu, tid, v);
   }
 
   /** Advances cpu's clock by the cost of the step it just ran, with the chooser's jitter. */
@@ -484,8 +497,8 @@ export class Simulator {
    * One step of cpu c; false when c can do nothing now. In order: a fault on
    * a freed stack; cleanup queued on the cpu; an idle cpu takes the next
    * ready thread; a blocked or finished thread leaves the cpu; a preemption;
-   * under tso the commit of the thread's oldest buffered store, when the
-   * chooser says so; else one step of the thread.
+   * under tso or pso the commit of one of the thread's buffered stores, when
+   * the chooser says so (tso.ts's drainChoice); else one step of the thread.
    */
   private stepCpu(c: number): boolean {
     const cpu = this.state.cpus[c]!;
@@ -515,11 +528,14 @@ export class Simulator {
       switchAway(this, c, cpu.tid);
       return true;
     }
-    // tso: whether the oldest buffered store reaches memory now is the chooser's (the commit is the step).
-    if (this.tso && th.stores !== undefined && this.drainNow(c, th.tid)) {
-      commitOne(this, c, th);
-      this.cost(COST.user, c);
-      return true;
+    // tso, pso: whether a buffered store reaches memory now, and under pso which, is the chooser's (the commit is the step).
+    if (this.storeBuffers && th.stores !== undefined) {
+      const i = drainChoice(this, c, th);
+      if (i >= 0) {
+        commitOne(this, c, th, i);
+        this.cost(COST.user, c);
+        return true;
+      }
     }
     const r = runThread(this, t, c);
     if (r === STALL) {

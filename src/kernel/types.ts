@@ -354,16 +354,16 @@ const KIND_TABLE = [
     args: ["tid", "prio", "policy"],
     doc: "thread tid's scheduling becomes priority prio in class policy (0 other, 1 fifo: SCHED_FIFO)",
   },
-  // ---- the tso memory model (KConfig.memory) ----
+  // ---- the tso and pso memory models (KConfig.memory) ----
   {
     name: "store-commit",
     args: ["var", "old", "new"],
-    doc: "tso: the oldest store in the thread's store buffer reaches memory: var held old, now holds new (the value other threads read from here on)",
+    doc: "tso, pso: a store in the thread's store buffer reaches memory (tso: the oldest; pso: the oldest to var): var held old, now holds new (the value other threads read from here on)",
   },
   {
     name: "fence",
-    args: [],
-    doc: "a full memory barrier (smp_mb, mfence): the thread's store buffer is empty (under tso it was drained first, by store-commits)",
+    args: ["store"],
+    doc: "a memory barrier. store 0: a full one (smp_mb, mfence): the thread's store buffer is empty (under tso and pso it was drained first, by store-commits); store 1: a store-store barrier (smp_wmb): under pso the stores buffered before it reach memory before those buffered after it",
   },
   // ---- robust mutexes ----
   {
@@ -779,24 +779,33 @@ export interface KConfig {
    * The memory model (absent: "sc", sequential consistency: every access
    * reaches memory in program order, as traces before it were made). "tso":
    * x86's total store order, each thread with a store buffer (src/kernel/tso.ts).
+   * "pso": SPARC's partial store order, the same buffers, but a buffered store
+   * may reach memory before an older one to another variable.
    */
   memory?: MemoryModel;
 }
 
 /** The memory models a scenario may run under (KConfig.memory). */
-export type MemoryModel = "sc" | "tso";
-export const MEMORY_MODELS: readonly MemoryModel[] = ["sc", "tso"];
+export type MemoryModel = "sc" | "tso" | "pso";
+export const MEMORY_MODELS: readonly MemoryModel[] = ["sc", "tso", "pso"];
 
-/** Whether a state's run buffers stores (KConfig.memory tso). One definition: the simulator and the fold ask it. */
-export function isTso(config: KConfig): boolean {
-  return config.memory === "tso";
+/** Whether a state's run buffers stores (KConfig.memory tso or pso). One definition: the simulator and the fold ask it. */
+export function buffersStores(config: KConfig): boolean {
+  return config.memory === "tso" || config.memory === "pso";
 }
 
-/** A store waiting in a thread's store buffer (tso): the variable, the value, the seq of the store that buffered it. */
+/** Whether a buffered store may reach memory before an older one to another variable (KConfig.memory pso; tso.ts). */
+export function reordersStores(config: KConfig): boolean {
+  return config.memory === "pso";
+}
+
+/** A store waiting in a thread's store buffer (tso, pso): the variable, the value, the seq of the store that buffered it. */
 export interface PendingStore {
   var: number;
   value: number;
   seq: number;
+  /** pso: a store barrier (smp_wmb) follows it: no store buffered after it reaches memory before it and every store before it (absent: none). */
+  wmb?: true;
 }
 
 /** A state of an imported trace (its config says so: KConfig.imported). One definition: every view asks it. */

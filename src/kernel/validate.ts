@@ -475,6 +475,8 @@ class Checker {
         if (!str(o.label)) bad("needs a label");
         break;
       case "fence":
+        if (o.kind !== undefined && o.kind !== "store")
+          bad(`kind must be "store" (smp_wmb, a store-store barrier) or absent (smp_mb, a full barrier)`);
         break;
       case "futexWait":
       case "futexWake": {

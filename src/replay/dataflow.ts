@@ -35,14 +35,16 @@ import { failText } from "../kernel/mem.ts";
 import type { Expr } from "../kernel/program.ts";
 import { actionOf, bit, mergedInto, SIGWAIT_TAKES } from "../kernel/signal.ts";
 import type { World } from "../kernel/sim.ts";
+import { committing } from "../kernel/tso.ts";
 import {
+  buffersStores,
   ERRNO,
   ERRNO_NAMES,
   HOW,
-  isTso,
   type KEvent,
   KIND,
   type KState,
+  reordersStores,
   SIG,
   sigName,
   type Thread,
@@ -106,7 +108,7 @@ export function checkReads(world: World, message: string, kernel: boolean): { re
  */
 export function checkCauses(src: ReplaySource, v: Violation, state?: KState): FlowCause[] {
   const handler = state ? [...unarmedPdeath(src, v.event, state), ...signalTarget(src, v.event, state)] : [];
-  const stale = state && isTso(state.config) ? staleLoads(src, v.event, state) : [];
+  const stale = state && buffersStores(state.config) ? staleLoads(src, v.event, state) : [];
   if (v.invariant === "assertions") return [...handler, ...checkDataflow(src, v.event, state), ...stale];
   if (v.invariant === "no-deadlock" && state)
     return [
@@ -172,17 +174,31 @@ const STALE_WINDOW = 4096;
 const STALE_MOST = 4;
 
 /**
- * Under tso: the loads before ev (a bounded window, folded) that read a
- * variable while another thread's store to it sat in that thread's store
- * buffer (the fold's Thread.stores, in the state before the load): they
- * read the old value, the store buffering behind a lost wakeup or two
- * threads both entering (a fence after the store orders them). The latest
- * STALE_MOST, each with the store it missed.
+ * Under tso and pso: the loads before ev (a bounded window, folded) that
+ * read a variable while another thread's store to it sat in that thread's
+ * store buffer (the fold's Thread.stores, in the state before the load):
+ * they read the old value, the store buffering behind a lost wakeup or two
+ * threads both entering (a fence after the store orders them). Under pso,
+ * when a later store of that thread (to another variable) had reached memory
+ * first (its store-commit overtook the missed store: tso.ts's committing
+ * says which store a commit takes), that commit too: a message published
+ * before its data (a store barrier between the stores orders them). The
+ * latest STALE_MOST, each with the store it missed.
  */
 function staleLoads(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
+  const model = state.config.memory ?? "sc";
+  const pso = reordersStores(state.config);
   const found: { load: KEvent; store: { tid: number; seq: number; value: number } }[] = [];
+  // pso: by the seq of a buffered store, the commit (seq, variable, its store's seq) of a later store that overtook it.
+  const overtaken = new Map<number, { seq: number; var: number; store: number }>();
   walk(src, Math.max(0, ev.seq - STALE_WINDOW), ev.seq, {
     before: (e, st) => {
+      if (pso && e.kind === KIND.storeCommit) {
+        const q = st.threads.get(e.tid)?.stores;
+        const i = committing(q, e.a, true);
+        for (let j = 0; j < i; j++) overtaken.set(q![j]!.seq, { seq: e.seq, var: e.a, store: q![i]!.seq });
+        return;
+      }
       if (!LOADS.has(e.kind) || e.tid < 0) return;
       for (const t of st.threads.values()) {
         if (t.tid === e.tid || t.stores === undefined) continue;
@@ -195,14 +211,21 @@ function staleLoads(src: ReplaySource, ev: KEvent, state: KState): FlowCause[] {
   const out: FlowCause[] = [];
   for (const { load, store } of found.slice(-STALE_MOST)) {
     const v = varText(state, load.a);
-    out.push(
-      { seq: store.seq, why: `tid ${store.tid} stored ${v} = ${store.value} into its store buffer (tso)` },
-      {
-        seq: load.seq,
-        root: true,
-        why: `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.value} (seq ${store.seq}) was still in its store buffer: it read the old value (store buffering; a fence after the store orders them)`,
-      },
-    );
+    const o = overtaken.get(store.seq);
+    out.push({ seq: store.seq, why: `tid ${store.tid} stored ${v} = ${store.value} into its store buffer (${model})` });
+    if (o !== undefined && o.seq < load.seq)
+      out.push({
+        seq: o.seq,
+        why: `tid ${store.tid}'s later store to ${varText(state, o.var)} (seq ${o.store}) reached memory before its store of ${v} (seq ${store.seq}): pso lets stores to different variables reorder`,
+      });
+    out.push({
+      seq: load.seq,
+      root: true,
+      why:
+        o !== undefined && o.seq < load.seq
+          ? `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.value} (seq ${store.seq}) was still in its store buffer, after its later store to ${varText(state, o.var)} had reached memory: it read the old value (a store barrier, smp_wmb, between the two stores orders them)`
+          : `tid ${load.tid} read ${v} = ${load.b} while tid ${store.tid}'s store of ${store.value} (seq ${store.seq}) was still in its store buffer: it read the old value (store buffering; a fence after the store orders them)`,
+    });
   }
   return out;
 }
@@ -718,7 +741,7 @@ export function checkDataflow(src: ReplaySource, ev: KEvent, state?: KState): Fl
   const loads: KEvent[] = [];
   const lastWrite = (load: KEvent) => {
     loads.push(load);
-    if (!writtenBefore(writes, load, add, isTso(world.config))) {
+    if (!writtenBefore(writes, load, add, buffersStores(world.config))) {
       const c = creates.findLast((x) => x.a === load.a && x.seq < load.seq);
       if (c !== undefined) {
         add(

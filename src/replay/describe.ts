@@ -9,15 +9,16 @@ import { fieldsOf, kindsMatching } from "../kernel/events.ts";
 import { inversion, prioText, rank, rankText } from "../kernel/prio.ts";
 import { type Drop, dropOf, mergedInto, pdeathSent, sigList } from "../kernel/signal.ts";
 import {
+  buffersStores,
   ERRNO_NAMES,
   EVENT_KINDS,
-  isTso,
   type KEvent,
   KIND,
   type KState,
   LOCK_TYPES,
   OUTCOME_KINDS,
   ROBUST_STATES,
+  reordersStores,
   SA_RESTART_HANDLER,
   SWITCH_STATES,
   sigActionOf,
@@ -157,6 +158,9 @@ function accessText(s: KState | undefined, ev: KEvent, verb: string): string {
 
 /** What a store's line says under tso: where the value went. */
 const BUFFERED = " (into its store buffer: other threads read the old value until its store-commit)";
+
+/** How a store buffer's entry shows the store barrier after it (pso: PendingStore.wmb), in `state` and the TUI. */
+export const WMB = " | smp_wmb";
 
 /** One line describing ev in kernel terms. */
 export function describe(ev: KEvent, state?: KState): string {
@@ -303,15 +307,17 @@ export function describe(ev: KEvent, state?: KState): string {
       return `${t} ${how} ${varText(s, ev.a)} = ${valueText(s, v?.type, ev.b)}${ev.s ? ` into ${ev.s}` : ""}${fwd}`;
     }
     case KIND.store:
-      return `${accessText(s, ev, "stores")}${s !== undefined && isTso(s.config) ? BUFFERED : ""}`;
+      return `${accessText(s, ev, "stores")}${s !== undefined && buffersStores(s.config) ? BUFFERED : ""}`;
     case KIND.atomicStore:
-      return `${accessText(s, ev, "atomically stores")}${s !== undefined && isTso(s.config) ? BUFFERED : ""}`;
+      return `${accessText(s, ev, "atomically stores")}${s !== undefined && buffersStores(s.config) ? BUFFERED : ""}`;
     case KIND.storeCommit: {
       const ty = s?.vars.get(ev.a)?.type;
       return `${t}'s buffered store reaches memory: ${varText(s, ev.a)}: ${valueText(s, ty, ev.b)} → ${valueText(s, ty, ev.c)}`;
     }
     case KIND.fence:
-      return `${t}: memory barrier (smp_mb)${s !== undefined && isTso(s.config) ? ": its store buffer is empty" : ""}`;
+      if (ev.a === 1)
+        return `${t}: store barrier (smp_wmb)${s !== undefined && reordersStores(s.config) ? ": the stores it buffered so far reach memory before any it buffers after" : ""}`;
+      return `${t}: memory barrier (smp_mb)${s !== undefined && buffersStores(s.config) ? ": its store buffer is empty" : ""}`;
     case KIND.cas:
       return accessText(s, ev, "compare-and-swaps");
     case KIND.fetchAdd:

@@ -44,6 +44,7 @@ export {
   timeText,
   valueText,
   varText,
+  WMB,
   waitVerb,
 } from "./describe.ts";
 export {

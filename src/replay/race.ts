@@ -70,15 +70,17 @@
 // an event cost more than one join of MAX_SLOTS entries: the detector may
 // then miss a race between threads of one slot, never report a false one.
 
+import { committing } from "../kernel/tso.ts";
 import {
   ACCESS_KINDS,
+  buffersStores,
   DESCRIPTOR_ACCESS_KINDS,
   ERRNO,
-  isTso,
   type KEvent,
   KIND,
   type KState,
   ROBUST,
+  reordersStores,
 } from "../kernel/types.ts";
 import { actorText, kindName, varText } from "./describe.ts";
 import type { Finding, Invariant, Monitor } from "./invariants.ts";
@@ -488,8 +490,8 @@ export class RaceDetector implements Monitor {
     this.noteRead(v, t, ev);
     if (writes) {
       const c = this.vcs[t]!;
-      // tso: an atomic-store is buffered (a locked cas, fetch-add or xchg is not): it releases at its store-commit.
-      if (ev.kind === KIND.atomicStore && isTso(s.config)) this.pendingRelease.set(ev.seq, new Int32Array(c));
+      // tso, pso: an atomic-store is buffered (a locked cas, fetch-add or xchg is not): it releases at its store-commit.
+      if (ev.kind === KIND.atomicStore && buffersStores(s.config)) this.pendingRelease.set(ev.seq, new Int32Array(c));
       else v.sync = v.sync === null ? new Int32Array(c) : join(v.sync, c);
       this.tick(t);
     }
@@ -497,13 +499,14 @@ export class RaceDetector implements Monitor {
   }
 
   /**
-   * tso: the oldest buffered store of ev's thread reaches memory (the fold's
-   * buffer, in the state before ev, says which): an atomic one's release
-   * takes effect now. Nothing for a plain store, or one buffered before the
-   * monitor started.
+   * tso, pso: a buffered store of ev's thread reaches memory (the fold's
+   * buffer, in the state before ev, and tso.ts's committing say which): an
+   * atomic one's release takes effect now. Nothing for a plain store, or one
+   * buffered before the monitor started.
    */
   private committed(s: KState, ev: KEvent): void {
-    const e = s.threads.get(ev.tid)?.stores?.[0];
+    const q = s.threads.get(ev.tid)?.stores;
+    const e = q?.[committing(q, ev.a, reordersStores(s.config))];
     const vc = e === undefined ? undefined : this.pendingRelease.get(e.seq);
     if (vc === undefined) return;
     this.pendingRelease.delete(e!.seq);

@@ -16,7 +16,7 @@ import {
 } from "../kernel/types.ts";
 import { waitText } from "../kernel/wait.ts";
 import { table } from "../util/text-table.ts";
-import { spaceShort, spaceText, valueText } from "./describe.ts";
+import { spaceShort, spaceText, valueText, WMB } from "./describe.ts";
 
 export interface CpuView {
   id: number;
@@ -78,8 +78,8 @@ export interface ThreadView {
     /** prctl(PR_SET_PDEATHSIG): the signal its process gets when the thread that forked it exits (absent: none). */
     pdeath?: string;
   };
-  /** tso: the stores in its store buffer, oldest first, not yet in memory (absent: none). */
-  stores?: { var: number; name: string; value: number; seq: number }[];
+  /** tso, pso: the stores in its store buffer, oldest first, not yet in memory (absent: none); wmb: a store barrier (smp_wmb) follows it (pso). */
+  stores?: { var: number; name: string; value: number; seq: number; wmb?: true }[];
 }
 
 export interface PendingView {
@@ -397,6 +397,7 @@ function threadExtras(
       name: s.vars.get(x.var)?.name ?? `var ${x.var}`,
       value: x.value,
       seq: x.seq,
+      ...(x.wmb === true ? { wmb: true as const } : {}),
     }));
   return out;
 }
@@ -549,7 +550,8 @@ export function threadTable(v: StateView, threads: readonly ThreadView[]): { hea
       : [t.tid, t.pid, t.state, t.ident, tidText(t.kstack), wait];
     if (prios) row.push(t.sched.text);
     if (sigs) row.push(signalsText(t.signals));
-    if (buffers) row.push(t.stores?.map((x) => `${x.name}=${x.value} (seq ${x.seq})`).join(", ") || "-");
+    if (buffers)
+      row.push(t.stores?.map((x) => `${x.name}=${x.value} (seq ${x.seq})${x.wmb ? WMB : ""}`).join(", ") || "-");
     if (regs) row.push(t.regs.map((r) => `${r.name}=${r.text}`).join(" ") || "-");
     return row.map(String);
   });

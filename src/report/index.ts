@@ -486,7 +486,7 @@ export function buildReport(x: ReportInput): Report {
           [
             "kernel rules",
             mdEscape(
-              `tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}${m.config.memory === "tso" ? ", memory tso (store buffers)" : ""}`,
+              `tid after fork ${m.config.tidAfterFork}, kstack free ${m.config.kstackFree}, stack check ${m.config.stackCheck}, procfs VMAR ${m.config.procfsVmar}${m.config.memory === "tso" || m.config.memory === "pso" ? `, memory ${m.config.memory} (store buffers)` : ""}`,
             ),
           ],
           ...(optedInText(m.config).length > 0 ? [["opt-in checks", mdEscape(optedInText(m.config).join(", "))]] : []),

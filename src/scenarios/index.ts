@@ -238,14 +238,16 @@ function where(e: unknown, abs: string): string {
 
 /**
  * The option every scenario takes without declaring it: `--opt memory=tso`
- * runs it under the tso memory model (store buffers), `memory=sc` under
- * sequential consistency, whatever its rules say (src/kernel/tso.ts).
+ * runs it under the tso memory model (store buffers), `memory=pso` under
+ * pso (store buffers whose stores to different variables may reach memory
+ * out of order), `memory=sc` under sequential consistency, whatever its rules
+ * say (src/kernel/tso.ts).
  */
 export const MEMORY_OPTION = "memory";
 const MEMORY_OPTION_DECL = {
   values: MEMORY_MODELS,
   default: "",
-  doc: "the memory model: sc (sequential consistency) or tso (x86 store buffers)",
+  doc: "the memory model: sc (sequential consistency), tso (x86 store buffers) or pso (SPARC's: stores to different variables reorder)",
 };
 
 export interface Variant {
@@ -342,7 +344,7 @@ export function buildWorldOf(
     );
   }
   const config: KConfig = { cpus: v.cpus, ...DEFAULT_RULES, ...(spec.rules ?? {}) };
-  // --opt memory=sc|tso overrides the scenario's rules (unless it declares an option of that name); sc is the default, left absent.
+  // --opt memory=sc|tso|pso overrides the scenario's rules (unless it declares an option of that name); sc is the default, left absent.
   const memory = s.options?.[MEMORY_OPTION] === undefined ? v.options[MEMORY_OPTION] : undefined;
   if (memory !== undefined) config.memory = memory as MemoryModel;
   if (config.memory === "sc") delete config.memory;

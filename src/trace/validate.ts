@@ -336,8 +336,8 @@ const WAIT_ON: Record<string, Field> = { what: "str", id: "int", since: "int", u
 const WOKEN: Record<string, Field> = { by: "int", seq: "int", how: "int" };
 const PENDING: Record<string, Field> = { sig: "int", seq: "int", by: "int" };
 const HANDLING: Record<string, Field> = { sig: "int", sent: "int", at: "int", by: "int", mask: "int" };
-/** A store waiting in a thread's store buffer (tso). */
-const STORE: Record<string, Field> = { var: "int", value: "int", seq: "int" };
+/** A store waiting in a thread's store buffer (tso, pso; wmb: a store barrier follows it, pso). */
+const STORE: Record<string, Field> = { var: "int", value: "int", seq: "int", wmb: "bool?" };
 const FD: Record<string, Field> = { fd: "int", pipe: "int", write: "bool", cloexec: "bool", seq: "int" };
 const WAKE: Record<string, Field> = { seq: "int", woken: "int", by: "int" };
 const PIPE: Record<string, Field> = {

@@ -21,6 +21,7 @@ import {
   syncValue,
   taskText,
   valueText,
+  WMB,
   waitsOnLock,
 } from "../replay/index.ts";
 import type { ObjectRef, Pane, PerPane, Row, StatePaneId } from "./frame.ts";
@@ -192,10 +193,10 @@ export function threadPane(s: KState): Pane {
     const pend = [...(t.sigPending ?? []), ...(s.procs.get(t.pid)?.sigPending ?? [])];
     if (pend.length) notes.push(`pending ${pend.map((x) => sigName(x.sig)).join(", ")}`);
     if (t.sigMask) notes.push(`blocks ${maskNames(t.sigMask).join(", ")}`);
-    // tso: the stores in its store buffer, not yet in memory (other threads read the old values).
+    // tso, pso: the stores in its store buffer, not yet in memory (other threads read the old values); a store barrier after one (pso).
     if (t.stores !== undefined)
       notes.push(
-        `store buffer ${t.stores.map((x) => `${s.vars.get(x.var)?.name ?? `var ${x.var}`}=${x.value} (seq ${x.seq})`).join(", ")}: not yet in memory`,
+        `store buffer ${t.stores.map((x) => `${s.vars.get(x.var)?.name ?? `var ${x.var}`}=${x.value} (seq ${x.seq})${x.wmb === true ? WMB : ""}`).join(", ")}: not yet in memory`,
       );
     const cells = [`${tid}`, `${t.pid}`, `${t.ident}`, ...(ranked ? [prioShort(t)] : []), state];
     return {

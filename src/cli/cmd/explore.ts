@@ -232,7 +232,7 @@ export function printText(d: ExploreDoc, ctx: TextContext): void {
       println(
         color.dim(
           safeText(
-            d.memory === "tso"
+            d.memory !== undefined
               ? `next: seeds pick few of the schedules; to try every schedule on ${d.cpus} cpus with at most 2 preemptions and delays, and every drain of the store buffers: ktrace explore ${t}${flags} --strategy dfs${other}`
               : `next: seeds pick few of the schedules; to try every schedule on 1 cpu with at most 2 preemptions: ktrace explore ${t}${flags.replace(/ --cpus \d+/, "")} --strategy dfs${other}`,
           ),
@@ -398,13 +398,13 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   const variant = d.fix ? `--fix ${safeText(d.fix)}` : "buggy";
   const k = d.preemptions;
   const within =
-    d.memory === "tso"
+    d.memory !== undefined
       ? `every schedule with at most ${k} preemptions and delays (a step at 4× its base cost)`
       : `every schedule with at most ${k} preemption${k === 1 ? "" : "s"}`;
   if (d.failing.length > 0) {
     println(
       color.bold(
-        `${"schedule".padEnd(9)}  ${(d.memory === "tso" ? "pre+delay" : "preempt").padEnd(7)}  ${"outcome".padEnd(12)}  first violation`,
+        `${"schedule".padEnd(9)}  ${(d.memory !== undefined ? "pre+delay" : "preempt").padEnd(7)}  ${"outcome".padEnd(12)}  first violation`,
       ),
     );
     for (const r of d.failing) {
@@ -416,8 +416,8 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
     }
     println();
   }
-  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on ${d.cpus} cpu${d.cpus === 1 ? "" : "s"}, ${within}${d.memory === "tso" ? " and every drain of the store buffers (tso)" : ""}`;
-  const costs = d.memory === "tso" ? "base and delayed (4×) step costs" : "base step costs";
+  const scope = `${safeText(d.scenario)} (${variant}${safeText(extra)}) on ${d.cpus} cpu${d.cpus === 1 ? "" : "s"}, ${within}${d.memory !== undefined ? ` and every drain of the store buffers (${d.memory})` : ""}`;
+  const costs = d.memory !== undefined ? "base and delayed (4×) step costs" : "base step costs";
   const how = `${duration(ms)}${d.complete ? (d.timed ? `, exhaustive at ${costs}` : ", exhaustive") : `, stopped after ${n(d.scanned)} schedules (--max-schedules): incomplete`}`;
   if (d.failingCount === 0) {
     const head = d.complete
@@ -439,7 +439,7 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   if (d.timed)
     println(
       color.yellow(
-        d.memory === "tso"
+        d.memory !== undefined
           ? `  timing: on ${d.cpus} cpus the step costs decide how the cpus' steps interleave, and the search runs each step at its base cost or delayed (4×, within the bound); other costs make other schedules (explore them with --strategy random or pct)`
           : `  timing: threads here sleep or wait with a timeout, and the search runs every step at its base cost; other step costs wake them at other points and can make other schedules (explore them with --strategy random or pct)`,
       ),
@@ -451,7 +451,7 @@ function printSearch(d: SearchDoc, target: string, extra: string, ms: number, sa
   const first = d.failing[0];
   if (first) {
     println(
-      `  fewest ${d.memory === "tso" ? "preemptions and delays" : "preemptions"} of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? ` (exact at ${costs})` : " (exact: every schedule within the bound ran)") : ""}`,
+      `  fewest ${d.memory !== undefined ? "preemptions and delays" : "preemptions"} of a failing schedule: ${d.fewest}${d.complete ? (d.timed ? ` (exact at ${costs})` : " (exact: every schedule within the bound ran)") : ""}`,
     );
     println(
       color.dim(

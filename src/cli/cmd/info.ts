@@ -116,7 +116,7 @@ export async function run(args: ParsedArgs<"info">): Promise<number> {
           ]
         : [
             "scenario",
-            `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${m.config.memory === "tso" ? "  memory tso" : ""}${opts ? `  ${opts}` : ""}`,
+            `${color.bold(safeText(m.scenario))}  ${m.fix ? `--fix ${safeText(m.fix)}` : "no fix"}  seed ${m.seed}  ${m.config.cpus} cpus${m.config.memory === "tso" || m.config.memory === "pso" ? `  memory ${m.config.memory}` : ""}${opts ? `  ${opts}` : ""}`,
           ],
       [
         "events",

@@ -38,7 +38,7 @@ export async function run(args: ParsedArgs<"scenarios">): Promise<number> {
     println();
   }
   println(
-    `every scenario (these and your own files) also takes --opt ${MEMORY_OPTION}=${MEMORY_MODELS.join("|")} (default sc, or its rules' memory): tso runs it with x86 store buffers (docs/SCENARIOS.md, "Memory models")`,
+    `every scenario (these and your own files) also takes --opt ${MEMORY_OPTION}=${MEMORY_MODELS.join("|")} (default sc, or its rules' memory): tso runs it with x86 store buffers, pso with SPARC's (a store may overtake an older one to another variable) (docs/SCENARIOS.md, "Memory models")`,
   );
   println(color.dim("record one: ktrace record <name> [--fix NAME] [--seed N]; or write your own: docs/SCENARIOS.md"));
   return 0;

@@ -91,11 +91,11 @@ export class GuidedChooser implements Chooser {
     return this.fallback.preempt(cpu, tid);
   }
 
-  drain(cpu: number, tid: number): boolean {
+  drain(cpu: number, tid: number, v: number): boolean {
     const y = this.answer("drain", keyOf("drain", cpu, tid));
     if (y !== undefined) return y === 1;
     this.unmatched++;
-    return this.fallback.drain(cpu, tid);
+    return this.fallback.drain(cpu, tid, v);
   }
 
   jitter(cpu: number): number {

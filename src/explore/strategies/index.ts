@@ -25,6 +25,7 @@ export {
   DecisionRecorder,
   decisionJson,
   keyOf,
+  toVar,
 } from "./recorder.ts";
 export { type Mismatch, ReplayChooser } from "./replay.ts";
 

@@ -32,12 +32,19 @@ export interface Decision {
   cpu: number;
   /** pick: the thread taken; preempt, drain: the thread the question was about; timing: the thread on the cpu (-1: idle). */
   tid: number;
-  /** pick: the thread taken; preempt: 1 (preempted) or 0; timing: the multiplier 1..4; drain: 1 (its oldest buffered store reached memory) or 0. */
+  /** pick: the thread taken; preempt: 1 (preempted) or 0; timing: the multiplier 1..4; drain: 1 (its oldest buffered store to `var` reached memory) or 0. */
   value: number;
   /** pick: the ready threads it chose among (tids, run-queue order). */
   options?: number[];
+  /** drain under pso: the variable whose oldest buffered store the question was about (one question per variable in the buffer); absent under tso (one question, about the oldest store). */
+  var?: number;
   /** Which decision of its kind this is for its key (pick: the cpu; preempt, drain: the thread; timing: the thread on the cpu): 0, 1, ... */
   nth: number;
+}
+
+/** A pso drain question's variable, as the texts name it: " to variable 3" (nothing under tso: one question, about the oldest store). */
+export function toVar(d: Decision): string {
+  return d.var !== undefined ? ` to variable ${d.var}` : "";
 }
 
 /** A decision as JSON shows it (diff, pivots): all but its rank per key. */
@@ -52,6 +59,7 @@ export function decisionJson(d: Decision): DecisionJson {
     tid: d.tid,
     value: d.value,
     ...(d.options ? { options: d.options } : {}),
+    ...(d.var !== undefined ? { var: d.var } : {}),
   };
 }
 
@@ -212,9 +220,9 @@ export class DecisionRecorder implements Chooser {
     return v;
   }
 
-  drain(cpu: number, tid: number): boolean {
+  drain(cpu: number, tid: number, v: number): boolean {
     const rng = this.rng;
-    const y = rng !== null ? randomDrain(rng) : this.inner.drain(cpu, tid);
+    const y = rng !== null ? randomDrain(rng) : this.inner.drain(cpu, tid, v);
     if (this.decisions) {
       this.decisions.push({
         kind: "drain",
@@ -223,6 +231,7 @@ export class DecisionRecorder implements Chooser {
         cpu,
         tid,
         value: y ? 1 : 0,
+        ...(v >= 0 ? { var: v } : {}),
         nth: this.nth.drain.next(keyOf("drain", cpu, tid)),
       });
     }

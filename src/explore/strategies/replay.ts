@@ -117,8 +117,8 @@ export class ReplayChooser implements Chooser {
     return v;
   }
 
-  drain(cpu: number, tid: number): boolean {
-    if (this.mismatch) return this.fallback.drain(cpu, tid);
+  drain(cpu: number, tid: number, v: number): boolean {
+    if (this.mismatch) return this.fallback.drain(cpu, tid, v);
     const q = this.drainAsked;
     const d = this.s.drains ?? NO_DRAINS;
     if (q >= d.asked) {
@@ -126,7 +126,7 @@ export class ReplayChooser implements Chooser {
         cpu,
         `the recorded drain decisions ran out (the list answers ${d.asked} questions; this run asks again, about tid ${tid} on cpu ${cpu})`,
       );
-      return this.fallback.drain(cpu, tid);
+      return this.fallback.drain(cpu, tid, v);
     }
     const y = d.yes[this.drainYesAt];
     if (y === undefined || y.at !== q) {
@@ -138,7 +138,7 @@ export class ReplayChooser implements Chooser {
         cpu,
         `drain ${this.drainYesAt} (commit a store of tid ${y.tid} at question ${q}) does not apply: the question is about tid ${tid} on cpu ${cpu}`,
       );
-      return this.fallback.drain(cpu, tid);
+      return this.fallback.drain(cpu, tid, v);
     }
     this.drainAsked++;
     this.drainYesAt++;
