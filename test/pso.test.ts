@@ -36,7 +36,7 @@ import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
 import { threadPane } from "../src/tui/rows.ts";
 import { allEvents, memorySource } from "./helpers/replay-sources.ts";
 import { REPO_ROOT, runCli } from "./helpers/run-cli.ts";
-import { runOf, worldOf } from "./helpers/world.ts";
+import { foldEqualsSim, runOf, worldOf } from "./helpers/world.ts";
 import { type TraceDigest, traceDigest } from "./support/trace-digest.ts";
 
 const VARS = { x: { type: "int" as const }, y: { type: "int" as const }, z: { type: "int" as const } };
@@ -212,17 +212,7 @@ describe("pso: the fold", () => {
     ] as const) {
       expect(seeds.length).toBeGreaterThan(0);
       for (const seed of seeds) {
-        const evs: KEvent[] = [];
-        const states: unknown[] = [];
-        simulate(w, { seed, maxEvents: 10_000 }, (e, s) => {
-          evs.push({ ...e });
-          states.push(structuredClone(toPlain(s)));
-        });
-        const f = initState(w.config);
-        evs.forEach((e, i) => {
-          applyEvent(f, e);
-          expect(toPlain(f), `seed ${seed} seq ${e.seq}`).toEqual(states[i]);
-        });
+        const evs = foldEqualsSim(w, seed);
         expect(evs.some((e) => e.kind === KIND.storeCommit)).toBe(true);
         // On a reordered seed a commit overtook an older store of its thread (the fold took it from the middle).
         if (seeds !== FIVE) {

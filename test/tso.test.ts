@@ -36,7 +36,7 @@ import { resolveScenario } from "../src/scenarios/index.ts";
 import { decodeSchedule, encodeSchedule } from "../src/trace/schedule.ts";
 import { threadPane } from "../src/tui/rows.ts";
 import { allEvents, memorySource } from "./helpers/replay-sources.ts";
-import { ofKind, runOf, type WorldOptions, worldOf } from "./helpers/world.ts";
+import { foldEqualsSim, ofKind, runOf, type WorldOptions, worldOf } from "./helpers/world.ts";
 
 const TSO = { rules: { memory: "tso" as const } };
 const VARS = { x: { type: "int" as const }, y: { type: "int" as const } };
@@ -343,17 +343,7 @@ describe("tso: replay", () => {
   it("the fold's state equals the simulator's at every event of a tso run (SB, and stress state=vars)", async () => {
     const w = withRules(sb("none"), TSO);
     for (const seed of bothZero(w, 100).slice(0, 3)) {
-      const evs: KEvent[] = [];
-      const states: unknown[] = [];
-      simulate(w, { seed, maxEvents: 10_000 }, (e, s) => {
-        evs.push({ ...e });
-        states.push(structuredClone(toPlain(s)));
-      });
-      const f = initState(w.config);
-      evs.forEach((e, i) => {
-        applyEvent(f, e);
-        expect(toPlain(f), `seed ${seed} seq ${e.seq}`).toEqual(states[i]);
-      });
+      const evs = foldEqualsSim(w, seed);
       expect(evs.some((e) => e.kind === KIND.storeCommit)).toBe(true);
     }
     const p = await prepare({ target: "stress", opts: ["state=vars", "memory=tso"], maxEvents: 20_000 });

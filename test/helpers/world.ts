@@ -1,8 +1,11 @@
 // A world of processes run in memory for the kernel tests: its events, final
 // state, and the first violation; and small readers of the event list.
 
+import { expect } from "vitest";
 import {
+  applyEvent,
   type Chooser,
+  initState,
   type KConfig,
   type KEvent,
   KIND,
@@ -10,6 +13,7 @@ import {
   type LockDecl,
   type Op,
   simulate,
+  toPlain,
   type VarDecl,
   validateWorld,
   type World,
@@ -69,3 +73,22 @@ export const ofKind = (evs: KEvent[], kind: number): KEvent[] => evs.filter((e) 
 /** The run's first violation, every built-in invariant. */
 export const violationOf = (r: Pick<WorldRun, "evs" | "w">): Violation | null =>
   firstViolation(MemorySource.fromEvents(r.w.config, r.evs)).violation;
+
+/**
+ * Simulates w with `seed` and folds its events from the initial state, checking the fold's
+ * state equals the simulator's after every event; the events.
+ */
+export function foldEqualsSim(w: World, seed: number, maxEvents = 10_000): KEvent[] {
+  const evs: KEvent[] = [];
+  const states: unknown[] = [];
+  simulate(w, { seed, maxEvents }, (e, s) => {
+    evs.push({ ...e });
+    states.push(structuredClone(toPlain(s)));
+  });
+  const f = initState(w.config);
+  evs.forEach((e, i) => {
+    applyEvent(f, e);
+    expect(toPlain(f), `seed ${seed} seq ${e.seq}`).toEqual(states[i]);
+  });
+  return evs;
+}
