@@ -420,7 +420,10 @@ describe("pso: the scenario API and the command line", () => {
     const drains = pj.pivots.filter((p: { decision: { kind: string } }) => p.decision.kind === "drain");
     expect(drains.length).toBeGreaterThan(0);
     // Under pso a drain decision names the variable its question was about.
-    for (const p of drains) expect(typeof p.decision.var).toBe("number");
+    for (const p of drains) {
+      expect(typeof p.decision.var).toBe("number");
+      expect(["ready", "data"]).toContain(p.decision.varName);
+    }
     // The commit of ready that overtook data: the yes at that seq.
     const ev = (await runCli(["events", t, "--json"])).stdout
       .trim()
@@ -430,11 +433,11 @@ describe("pso: the scenario API and the command line", () => {
     const seq = String(commit.seq);
     const no = await runCli(["whatif", t, "--at", seq, "--no-drain", "--json", "-o", join(dir, "w1.ktrace")]);
     expect(no.code, no.stderr).toBe(0);
-    expect(JSON.parse(no.stdout).change).toMatch(/oldest buffered store to variable \d+ stays buffered at seq/);
+    expect(JSON.parse(no.stdout).change).toMatch(/oldest buffered store to ready \(variable \d+\) stays buffered at seq/);
     const yes = await runCli(["whatif", t, "--at", seq, "--drain", "--json", "-o", join(dir, "w2.ktrace")]);
     expect(yes.code, yes.stderr).toBe(0);
     expect(JSON.parse(yes.stdout).change).toMatch(
-      /oldest buffered store to variable \d+ reaches memory at seq .* \(it stayed buffered\)/,
+      /oldest buffered store to data \(variable \d+\) reaches memory at seq .* \(it stayed buffered\)/,
     );
   });
 });

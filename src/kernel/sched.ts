@@ -31,6 +31,8 @@ export interface SchedView {
   canProgress(tid: number): boolean;
   /** The run queue: tids in queue order (it may still hold threads that are no longer ready). */
   queued(): readonly number[];
+  /** The name of variable `id` (a pso drain question's variable, for the texts that name a decision); undefined when there is none. */
+  varName?(id: number): string | undefined;
 }
 
 /**
@@ -130,6 +132,7 @@ export function schedView(k: Simulator): SchedView {
     onCpu: (cpu) => k.state.cpus[cpu]?.tid ?? -1,
     canProgress: (tid) => canProgress(k, tid),
     queued: () => k.rq,
+    varName: (id) => k.state.vars.get(id)?.name,
   };
 }
 

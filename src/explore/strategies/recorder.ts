@@ -38,13 +38,16 @@ export interface Decision {
   options?: number[];
   /** drain under pso: the variable whose oldest buffered store the question was about (one question per variable in the buffer); absent under tso (one question, about the oldest store). */
   var?: number;
+  /** drain under pso: that variable's name when the question was asked (for the texts: pivots, whatif, diff). */
+  varName?: string;
   /** Which decision of its kind this is for its key (pick: the cpu; preempt, drain: the thread; timing: the thread on the cpu): 0, 1, ... */
   nth: number;
 }
 
-/** A pso drain question's variable, as the texts name it: " to variable 3" (nothing under tso: one question, about the oldest store). */
+/** A pso drain question's variable, as the texts name it: " to ready (variable 3)", " to variable 3" without a name (nothing under tso: one question, about the oldest store). */
 export function toVar(d: Decision): string {
-  return d.var !== undefined ? ` to variable ${d.var}` : "";
+  if (d.var === undefined) return "";
+  return d.varName !== undefined ? ` to ${d.varName} (variable ${d.var})` : ` to variable ${d.var}`;
 }
 
 /** A decision as JSON shows it (diff, pivots): all but its rank per key. */
@@ -59,8 +62,13 @@ export function decisionJson(d: Decision): DecisionJson {
     tid: d.tid,
     value: d.value,
     ...(d.options ? { options: d.options } : {}),
-    ...(d.var !== undefined ? { var: d.var } : {}),
+    ...(d.var !== undefined ? varOf(d.var, d.varName) : {}),
   };
+}
+
+/** A drain decision's variable fields: its id, and its name when it has one. */
+function varOf(id: number, name: string | undefined): { var: number; varName?: string } {
+  return name !== undefined ? { var: id, varName: name } : { var: id };
 }
 
 /** The key a decision is matched by when a changed run follows an original one (guided.ts). */
@@ -231,7 +239,7 @@ export class DecisionRecorder implements Chooser {
         cpu,
         tid,
         value: y ? 1 : 0,
-        ...(v >= 0 ? { var: v } : {}),
+        ...(v >= 0 ? varOf(v, this.view?.varName?.(v)) : {}),
         nth: this.nth.drain.next(keyOf("drain", cpu, tid)),
       });
     }
