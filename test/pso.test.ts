@@ -433,7 +433,9 @@ describe("pso: the scenario API and the command line", () => {
     const seq = String(commit.seq);
     const no = await runCli(["whatif", t, "--at", seq, "--no-drain", "--json", "-o", join(dir, "w1.ktrace")]);
     expect(no.code, no.stderr).toBe(0);
-    expect(JSON.parse(no.stdout).change).toMatch(/oldest buffered store to ready \(variable \d+\) stays buffered at seq/);
+    expect(JSON.parse(no.stdout).change).toMatch(
+      /oldest buffered store to ready \(variable \d+\) stays buffered at seq/,
+    );
     const yes = await runCli(["whatif", t, "--at", seq, "--drain", "--json", "-o", join(dir, "w2.ktrace")]);
     expect(yes.code, yes.stderr).toBe(0);
     expect(JSON.parse(yes.stdout).change).toMatch(
